@@ -1,0 +1,87 @@
+"""Core commands: demo, serve, seed-demo, import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sajang.config import get_settings
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+    app.command("demo")(demo)
+    app.command("seed-demo")(seed_demo)
+    app.command("import")(import_file)
+
+
+def _run_server(host: str, port: int) -> None:
+    import uvicorn
+
+    from sajang.app.main import create_app
+
+    uvicorn.run(create_app(get_settings()), host=host, port=port, log_level="info")
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+) -> None:
+    """Serve the API and the UIs on the configured stores."""
+    _run_server(host, port)
+
+
+def demo(
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+) -> None:
+    """Create the Korean demo shop if the data dir is empty, then serve API + UIs."""
+    from sajang.app.cli import log
+    from sajang.app.demo import prepare_demo
+
+    logins = prepare_demo(get_settings())
+    base = f"http://{host}:{port}"
+    log(f"고객 채팅   {base}/chat")
+    log(f"상담원 허브 {base}/agent")
+    log(f"관리자      {base}/admin")
+    log(f"API 문서    {base}/api/v1/docs")
+    for role, username, password in logins:
+        log(f"demo login ({role}): {username} / {password}")
+    _run_server(host, port)
+
+
+def seed_demo(
+    customers: Annotated[int, typer.Option(help="Number of customers")] = 300,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same shop)")] = 42,
+    json_out: Annotated[bool, typer.Option("--json", help="Print a JSON summary")] = False,
+) -> None:
+    """Write a deterministic Korean demo store of the given size."""
+    from sajang.app.cli import emit_json, log
+    from sajang.app.context import engine_for
+    from sajang.db.demo import seed_demo_store
+
+    summary = seed_demo_store(engine_for(), customers=customers, seed=seed, progress=log)
+    if json_out:
+        emit_json(summary)
+    else:
+        log(", ".join(f"{k} {v}" for k, v in summary.items()))
+
+
+def import_file(
+    kind: Annotated[str, typer.Argument(help="orders, customers, products, reviews, qna, settlements, manual")],
+    file: Annotated[Path, typer.Argument(help="CSV / JSON / JSONL file (manual: also Markdown, txt, PDF)")],
+    mapping: Annotated[list[str] | None, typer.Option("--map", help="FIELD=COLUMN, repeatable")] = None,
+    preset: Annotated[str | None, typer.Option(help="Column preset: smartstore, cafe24")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print a JSON summary")] = False,
+) -> None:
+    """Import a file in one transaction; a bad row rejects the file with its line number."""
+    from sajang.app.cli import emit_json, log
+    from sajang.app.importing import import_kind
+
+    result = import_kind(get_settings(), kind, file, mapping or [], preset=preset, progress=log)
+    if json_out:
+        emit_json(result)
+    else:
+        log(", ".join(f"{k} {v}" for k, v in result.items()))

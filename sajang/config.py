@@ -1,0 +1,105 @@
+"""All settings of Sajang in one pydantic-settings class.
+
+Read from the environment (and a `.env` file in the working directory). Every module below
+`app` receives values from here; `db` takes plain URLs so it imports nothing of ours.
+"""
+
+from __future__ import annotations
+
+import os
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class StorePolicy(BaseModel):
+    """The shop's CS policy: quoted in answers and review replies; the admin may override it in the DB."""
+
+    shop_name: str = "사장님네 식탁"
+    delivery_fee: Decimal = Decimal(3000)
+    free_shipping_threshold: Decimal = Decimal(50000)
+    dispatch_cutoff: str = "14:00"
+    return_fee: Decimal = Decimal(3000)
+    exchange_fee: Decimal = Decimal(6000)
+    return_window_days: int = 7
+    cs_hours: str = "평일 10:00–17:00 (점심 12:30–13:30, 주말·공휴일 휴무)"
+    cs_phone: str = "1588-0000"
+    courier: str = "CJ대한통운"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SAJANG_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    data_dir: Path = Path("./sajang-data")
+    database_url: str | None = Field(default=None, validation_alias=AliasChoices("DATABASE_URL", "SAJANG_DATABASE_URL"))
+    chroma_url: str | None = Field(default=None, validation_alias=AliasChoices("CHROMA_URL", "SAJANG_CHROMA_URL"))
+
+    # Chat model: empty means the offline pipeline answers.
+    chat_model: str | None = None
+    openai_api_key: str | None = Field(default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "SAJANG_OPENAI_API_KEY"))
+    openai_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_BASE_URL", "SAJANG_OPENAI_BASE_URL")
+    )
+    llm_temperature: float = 0.2
+    llm_timeout_s: float = 60.0
+
+    # Embeddings: local (bundled multilingual-e5-small), openai, or an OpenAI-compatible server.
+    embeddings: Literal["local", "openai"] = "local"
+    embedding_model: str = "text-embedding-3-small"
+    embedding_base_url: str | None = None
+    embedding_api_key: str | None = None
+
+    locale: Literal["ko", "en"] = "ko"
+    secret_key: str | None = None  # signs session cookies and tokens; generated into the data dir when unset
+    store: StorePolicy = StorePolicy()
+
+    # Answer gate and limits.
+    answer_confidence_threshold: float = 0.45
+    max_message_chars: int = 2000
+    max_attachment_bytes: int = 5 * 1024 * 1024
+    rate_limit_per_minute: int = 30
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'sajang.db').resolve()}"
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.resolved_database_url.startswith("postgresql")
+
+    @property
+    def llm_enabled(self) -> bool:
+        return bool(self.chat_model)
+
+    def ensure_data_dir(self) -> Path:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return self.data_dir
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def apply_offline_defaults() -> None:
+    """No request may leave the machine unless the user configured it explicitly."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("LANGSMITH_TRACING", "false")
+    os.environ.setdefault("LANGCHAIN_TRACING_V2", "false")
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")  # Chroma
+    os.environ.setdefault("LANGGRAPH_CLI_NO_ANALYTICS", "1")
+    os.environ.setdefault("DO_NOT_TRACK", "1")

@@ -1,0 +1,130 @@
+"""Engines, sessions and automatic migrations. Takes plain URLs: `db` imports nothing of ours."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+_engines: dict[str, Engine] = {}
+_migrated: set[str] = set()
+_lock = threading.Lock()
+
+
+def normalize_url(url: str) -> str:
+    """`postgresql://` and `postgres://` mean psycopg 3 here (SQLAlchemy would pick psycopg2)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+def get_engine(url: str, *, migrate: bool = True) -> Engine:
+    """One engine per URL for the process; the schema is brought to head on first use."""
+    url = normalize_url(url)
+    with _lock:
+        engine = _engines.get(url)
+        if engine is None:
+            if url.startswith("sqlite"):
+                path = url.split("///", 1)[-1]
+                if path and path != ":memory:":
+                    Path(path).parent.mkdir(parents=True, exist_ok=True)
+                engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+                event.listen(engine, "connect", _sqlite_pragmas)
+            else:
+                engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+            _engines[url] = engine
+        if migrate and url not in _migrated:
+            upgrade(engine)
+            _migrated.add(url)
+    return engine
+
+
+def alembic_config(engine: Engine):  # type: ignore[no-untyped-def]
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Run Alembic migrations up to `revision` (idempotent; serialised on PostgreSQL by an advisory lock)."""
+    from alembic import command
+
+    cfg = alembic_config(engine)
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT pg_advisory_lock(7426001)")
+            try:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, revision)
+                conn.commit()
+            finally:
+                conn.exec_driver_sql("SELECT pg_advisory_unlock(7426001)")
+                conn.commit()
+    else:
+        command.upgrade(cfg, revision)
+
+
+def is_empty(engine: Engine) -> bool:
+    """True when the store has no customers and no manual yet (the demo seeds only then)."""
+    from sqlalchemy import func, select
+
+    from .models import Customer, ManualArticle
+
+    if not inspect(engine).has_table("customers"):
+        return True
+    with Session(engine) as s:
+        return not (s.scalar(select(func.count()).select_from(Customer)) or s.scalar(
+            select(func.count()).select_from(ManualArticle)
+        ))
+
+
+_factories: dict[int, sessionmaker[Session]] = {}
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    factory = _factories.get(id(engine))
+    if factory is None:
+        factory = _factories[id(engine)] = sessionmaker(engine, expire_on_commit=False)
+    return factory
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A transaction: commits on success, rolls back on any error."""
+    session = session_factory(engine)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def dispose_all() -> None:
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+        _migrated.clear()
+        _factories.clear()

@@ -1,0 +1,471 @@
+"""The business schema: typed SQLAlchemy 2 models, identical on SQLite and PostgreSQL.
+
+Natural ids from the shop's sales channels (customer, product, order, review, question ids) are
+strings and are the primary keys, so re-imports upsert on them. Money is `Money()` (exact decimal),
+every timestamp is `UTCDateTime` (aware, UTC). Indexes follow the queries of the queue, the
+customer profile and the owner dashboard.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from .types import Money, UTCDateTime, utcnow
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime, Decimal: Money(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+# --- people ---------------------------------------------------------------------------------------
+
+
+class User(Base):
+    """A person who logs in: the owner (`admin`) or a CS agent (`agent`)."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))  # admin | agent
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    locale: Mapped[str] = mapped_column(String(8), default="ko")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+
+class Customer(Base):
+    """A shopper. Totals are never stored: they derive from `orders`."""
+
+    __tablename__ = "customers"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    email: Mapped[str | None] = mapped_column(String(255))
+    joined_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    orders: Mapped[list[Order]] = relationship(back_populates="customer", lazy="raise_on_sql")
+
+
+# --- catalogue and sales --------------------------------------------------------------------------
+
+
+class Product(Base):
+    __tablename__ = "products"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str | None] = mapped_column(String(64))
+    price: Mapped[Decimal | None]
+    cost: Mapped[Decimal | None]
+    stock: Mapped[int] = mapped_column(Integer, default=0)
+    safety_stock: Mapped[int] = mapped_column(Integer, default=0)
+    lead_time_days: Mapped[int] = mapped_column(Integer, default=3)  # days from reorder to restock
+    status: Mapped[str] = mapped_column(String(16), default="on_sale")  # on_sale | sold_out | hidden
+    restock_on: Mapped[date | None] = mapped_column(Date)
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Order(Base):
+    """One order. `status`: paid, preparing, shipping, delivered, cancelled, returned, exchanged."""
+
+    __tablename__ = "orders"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
+    ordered_at: Mapped[datetime]
+    amount: Mapped[Decimal]
+    shipping_fee: Mapped[Decimal] = mapped_column(default=Decimal(0))
+    status: Mapped[str] = mapped_column(String(16), default="paid")
+    courier: Mapped[str | None] = mapped_column(String(32))
+    tracking_no: Mapped[str | None] = mapped_column(String(64))
+    shipped_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    recipient_name: Mapped[str | None] = mapped_column(String(100))
+    address: Mapped[str | None] = mapped_column(String(300))
+    channel: Mapped[str | None] = mapped_column(String(32))  # smartstore | coupang | cafe24 | own
+
+    customer: Mapped[Customer] = relationship(back_populates="orders", lazy="raise_on_sql")
+    items: Mapped[list[OrderItem]] = relationship(back_populates="order", lazy="raise_on_sql")
+
+    __table_args__ = (
+        Index("ix_orders_customer_ordered", "customer_id", "ordered_at"),
+        Index("ix_orders_ordered_at", "ordered_at"),
+        Index("ix_orders_status", "status"),
+    )
+
+
+class OrderItem(Base):
+    __tablename__ = "order_items"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    product_id: Mapped[str | None] = mapped_column(ForeignKey("products.id"))
+    product_name: Mapped[str] = mapped_column(String(200))
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    unit_price: Mapped[Decimal]
+    amount: Mapped[Decimal]
+
+    order: Mapped[Order] = relationship(back_populates="items", lazy="raise_on_sql")
+
+    __table_args__ = (
+        Index("ix_order_items_order", "order_id"),
+        Index("ix_order_items_product", "product_id"),
+    )
+
+
+class Claim(Base):
+    """Cancel / return / exchange / refund of an order. `status`: requested, in_progress, completed, rejected."""
+
+    __tablename__ = "claims"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"))
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
+    product_id: Mapped[str | None] = mapped_column(ForeignKey("products.id"))
+    type: Mapped[str] = mapped_column(String(16))  # cancel | return | exchange | refund
+    status: Mapped[str] = mapped_column(String(16), default="requested")
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index("ix_claims_status_type", "status", "type"),
+        Index("ix_claims_customer", "customer_id", "created_at"),
+        Index("ix_claims_product_created", "product_id", "created_at"),
+        Index("ix_claims_order", "order_id"),
+    )
+
+
+class Review(Base):
+    """A product review. `reply_status`: none, draft, approved, published, rejected."""
+
+    __tablename__ = "reviews"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    product_id: Mapped[str | None] = mapped_column(ForeignKey("products.id"))
+    customer_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id"))
+    order_id: Mapped[str | None] = mapped_column(ForeignKey("orders.id"))
+    rating: Mapped[int | None] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    images: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # filled by the review graph
+    negative: Mapped[bool | None] = mapped_column(Boolean)
+    sentiment_score: Mapped[float | None] = mapped_column(Float)
+    aspects: Mapped[list[Any] | None] = mapped_column(JSON)
+    severity: Mapped[str | None] = mapped_column(String(16))
+    thread_id: Mapped[str | None] = mapped_column(String(64))
+    reply_draft: Mapped[str | None] = mapped_column(Text)
+    reply: Mapped[str | None] = mapped_column(Text)
+    reply_status: Mapped[str] = mapped_column(String(16), default="none")
+    replied_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    published_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index("ix_reviews_product_created", "product_id", "created_at"),
+        Index("ix_reviews_customer", "customer_id"),
+        Index("ix_reviews_reply_status", "reply_status"),
+        Index("ix_reviews_created", "created_at"),
+    )
+
+
+class ProductQna(Base):
+    """A product question from the marketplace; `answered` drives the owner's KPI."""
+
+    __tablename__ = "product_qna"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    product_id: Mapped[str | None] = mapped_column(ForeignKey("products.id"))
+    customer_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id"))
+    text: Mapped[str] = mapped_column(Text)
+    asked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime | None]
+    answered: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (Index("ix_product_qna_answered", "answered", "asked_at"),)
+
+
+class Settlement(Base):
+    """One day's payout from the marketplace: amount = sales − commission."""
+
+    __tablename__ = "settlements"
+    settled_on: Mapped[date] = mapped_column(Date, primary_key=True)
+    sales: Mapped[Decimal] = mapped_column(default=Decimal(0))
+    commission: Mapped[Decimal] = mapped_column(default=Decimal(0))
+    amount: Mapped[Decimal]
+
+
+# --- customer service -----------------------------------------------------------------------------
+
+
+class Conversation(Base):
+    """An inquiry: one LangGraph thread. `status`: new (waiting for a person), assigned, resolved.
+
+    A chat the bot handles alone stays `bot` until it is handed off; `handed_off` records that it was.
+    """
+
+    __tablename__ = "conversations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    thread_id: Mapped[str] = mapped_column(String(64), unique=True)
+    customer_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id"))
+    guest_name: Mapped[str | None] = mapped_column(String(100))
+    channel: Mapped[str] = mapped_column(String(16), default="chat")  # chat | cli | api
+    status: Mapped[str] = mapped_column(String(16), default="bot")  # bot | new | assigned | resolved
+    category: Mapped[str | None] = mapped_column(String(32))
+    urgency: Mapped[str | None] = mapped_column(String(16))
+    subject: Mapped[str | None] = mapped_column(String(300))  # first customer line, for the queue
+    handed_off: Mapped[bool] = mapped_column(Boolean, default=False)
+    handoff_reason: Mapped[str | None] = mapped_column(String(32))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    handed_off_at: Mapped[datetime | None]
+    assigned_at: Mapped[datetime | None]
+    first_response_at: Mapped[datetime | None]  # first agent reply after the handoff
+    resolved_at: Mapped[datetime | None]
+    locale: Mapped[str] = mapped_column(String(8), default="ko")
+
+    __table_args__ = (
+        Index("ix_conversations_status_updated", "status", "updated_at"),
+        Index("ix_conversations_assignee_status", "assignee_id", "status"),
+        Index("ix_conversations_customer", "customer_id", "created_at"),
+        Index("ix_conversations_created", "created_at"),
+    )
+
+
+class Message(Base):
+    """One line of a conversation. `role`: customer, ai, agent, system.
+
+    `dedup_key` is unique: a resumed graph node that re-sends the same reply writes it once.
+    """
+
+    __tablename__ = "messages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(16))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    category: Mapped[str | None] = mapped_column(String(32))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    sources: Mapped[list[Any] | None] = mapped_column(JSON)
+    meta: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    dedup_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+
+    __table_args__ = (Index("ix_messages_conversation_created", "conversation_id", "created_at"),)
+
+
+class Attachment(Base):
+    """A file a customer or agent sent: stored under the data dir, content type checked on upload."""
+
+    __tablename__ = "attachments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    path: Mapped[str] = mapped_column(String(500))  # relative to the data dir
+    uploaded_by: Mapped[str] = mapped_column(String(16))  # customer | agent
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_attachments_conversation", "conversation_id"),)
+
+
+class Feedback(Base):
+    """An agent's verdict on an AI answer (👎 with the correct answer, or 👍)."""
+
+    __tablename__ = "feedback"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id", ondelete="SET NULL"))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    verdict: Mapped[str] = mapped_column(String(8))  # down | up
+    correct_answer: Mapped[str | None] = mapped_column(Text)
+    learned_answer_id: Mapped[int | None] = mapped_column(ForeignKey("learned_answers.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LearnedAnswer(Base):
+    """A correction taught by an agent; ranks with the manual. Undo = deactivate, never delete."""
+
+    __tablename__ = "learned_answers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    category: Mapped[str | None] = mapped_column(String(32))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    author_name: Mapped[str] = mapped_column(String(100))
+    source_conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id", ondelete="SET NULL"))
+    source_thread_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deactivated_at: Mapped[datetime | None]
+    deactivated_by: Mapped[str | None] = mapped_column(String(100))
+
+    __table_args__ = (Index("ix_learned_answers_active", "active"),)
+
+
+class ManualArticle(Base):
+    """An article of the shop's CS manual: the source of truth the search indexes are built from."""
+
+    __tablename__ = "manual_articles"
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    category: Mapped[str | None] = mapped_column(String(64))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str | None] = mapped_column(String(300))  # file it was imported from
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EmbeddingCache(Base):
+    """Vectors by (model, sha256 of the text): unchanged text is never embedded twice."""
+
+    __tablename__ = "embedding_cache"
+    model: Mapped[str] = mapped_column(String(128), primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    dim: Mapped[int] = mapped_column(Integer)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)  # float32, little-endian
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- CRM ------------------------------------------------------------------------------------------
+
+
+class SegmentationRun(Base):
+    """One run of the segmentation graph. `status`: awaiting_approval, executed, cancelled."""
+
+    __tablename__ = "segmentation_runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    as_of: Mapped[date] = mapped_column(Date)
+    thread_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(24), default="awaiting_approval")
+    segment_counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    proposals: Mapped[list[Any]] = mapped_column(default=list)
+    method: Mapped[str | None] = mapped_column(String(32))  # quintiles | small_shop_fallback
+    started_by: Mapped[str | None] = mapped_column(String(100))
+    approved_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    executed_at: Mapped[datetime | None]
+
+
+class CustomerSegment(Base):
+    __tablename__ = "customer_segments"
+    run_id: Mapped[int] = mapped_column(ForeignKey("segmentation_runs.id", ondelete="CASCADE"), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), primary_key=True)
+    recency_days: Mapped[int] = mapped_column(Integer)
+    frequency: Mapped[int] = mapped_column(Integer)
+    monetary: Mapped[Decimal]
+    r: Mapped[int] = mapped_column(Integer)
+    f: Mapped[int] = mapped_column(Integer)
+    m: Mapped[int] = mapped_column(Integer)
+    segment: Mapped[str] = mapped_column(String(32))
+
+    __table_args__ = (
+        Index("ix_customer_segments_customer", "customer_id", "run_id"),
+        Index("ix_customer_segments_run_segment", "run_id", "segment"),
+    )
+
+
+class Coupon(Base):
+    __tablename__ = "coupons"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    discount_type: Mapped[str] = mapped_column(String(16))  # percent | amount | gift
+    discount_value: Mapped[Decimal]
+    min_order_amount: Mapped[Decimal] = mapped_column(default=Decimal(0))
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("segmentation_runs.id"))
+    segment: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CouponIssue(Base):
+    """A coupon given to a customer; unique per coupon and customer, so executing twice issues once."""
+
+    __tablename__ = "coupon_issues"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    coupon_id: Mapped[int] = mapped_column(ForeignKey("coupons.id", ondelete="CASCADE"))
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("segmentation_runs.id"))
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("coupon_id", "customer_id", name="uq_coupon_issues_coupon_customer"),
+        Index("ix_coupon_issues_customer", "customer_id"),
+    )
+
+
+class OutboxMessage(Base):
+    """A message to a customer waiting to be sent by whatever channel the shop uses (exported as CSV)."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
+    channel: Mapped[str] = mapped_column(String(16), default="sms")
+    text: Mapped[str] = mapped_column(Text)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("segmentation_runs.id"))
+    coupon_id: Mapped[int | None] = mapped_column(ForeignKey("coupons.id"))
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | exported | sent
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("run_id", "customer_id", "coupon_id", name="uq_outbox_run_customer_coupon"),
+    )
+
+
+# --- administration -------------------------------------------------------------------------------
+
+
+class ShopSetting(Base):
+    """Key/value overrides of settings the admin edits in the app (store policy …)."""
+
+    __tablename__ = "shop_settings"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class AuditLog(Base):
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))  # username, "cli" or "system"
+    action: Mapped[str] = mapped_column(String(64))
+    target_type: Mapped[str | None] = mapped_column(String(64))
+    target_id: Mapped[str | None] = mapped_column(String(128))
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    __table_args__ = (Index("ix_audit_log_at", "at"), Index("ix_audit_log_target", "target_type", "target_id"))

@@ -1,0 +1,38 @@
+"""Small shared queries. Feature modules keep their own query modules beside this one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from .engine import session_scope
+from .models import AuditLog, ShopSetting
+from .types import utcnow
+
+
+def load_shop_setting(engine: Engine, key: str) -> dict[str, Any] | None:
+    with session_scope(engine) as s:
+        row = s.get(ShopSetting, key)
+        return dict(row.value) if row else None
+
+
+def save_shop_setting(engine: Engine, key: str, value: dict[str, Any], actor: str) -> None:
+    with session_scope(engine) as s:
+        row = s.get(ShopSetting, key)
+        if row is None:
+            s.add(ShopSetting(key=key, value=value, updated_by=actor))
+        else:
+            row.value, row.updated_by, row.updated_at = value, actor, utcnow()
+        s.add(AuditLog(actor=actor, action="shop_setting.save", target_type="shop_setting", target_id=key,
+                       details=value))
+
+
+def audit(session: Any, actor: str, action: str, target_type: str | None = None, target_id: Any = None,
+          **details: Any) -> None:
+    """Add an audit row in the caller's transaction."""
+    session.add(AuditLog(actor=actor, action=action, target_type=target_type,
+                         target_id=None if target_id is None else str(target_id), details=details or None))
+
+
+__all__ = ["audit", "load_shop_setting", "save_shop_setting", "select"]
