@@ -1,0 +1,43 @@
+"""`sajang eval …`: the project's own quality reports. Each area adds its subcommand to `eval_app`
+(`@eval_app.command("name")`); retrieval lives in `sajang.knowledge.evaluation`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sajang.config import get_settings
+
+eval_app = typer.Typer(help="Quality reports: retrieval, classification, reviews, learning.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(eval_app, name="eval")
+
+
+@eval_app.command("retrieval")
+def retrieval(
+    corpus: Annotated[Path, typer.Option(help="JSONL corpus: one document + its query per line")],
+    id_field: Annotated[str, typer.Option(help="Field with the document id")] = "id",
+    body_field: Annotated[str, typer.Option(help="Field indexed as the document body")] = "answer",
+    query_field: Annotated[str, typer.Option(help="Field used as the query")] = "question_no_prefix",
+    title_field: Annotated[str | None, typer.Option(help="Optional field indexed as the title")] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N rows")] = None,
+    modes: Annotated[str, typer.Option(help="Comma-separated: lexical,dense,rrf,hybrid")] = "lexical,dense,rrf,hybrid",
+    fit_calibration: Annotated[bool, typer.Option(help="Fit the confidence model and write calibration.json")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout")] = False,
+) -> None:
+    """hit@1, hit@5, MRR@10 and latency per retrieval mode on a JSONL corpus (own temporary index)."""
+    from sajang.app.cli import emit_json, log
+    from sajang.knowledge.evaluation import format_table, run_retrieval_eval
+
+    report = run_retrieval_eval(get_settings(), corpus, id_field=id_field, body_field=body_field,
+                                query_field=query_field, title_field=title_field, limit=limit,
+                                modes=[m.strip() for m in modes.split(",") if m.strip()],
+                                fit_calibration=fit_calibration, progress=log)
+    if json_out:
+        emit_json(report)
+    else:
+        typer.echo(format_table(report))

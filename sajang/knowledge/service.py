@@ -1,0 +1,593 @@
+"""The knowledge base: hybrid (dense + lexical) retrieval over the CS manual and learned answers.
+
+The database (`manual_articles`, active `learned_answers`) is the source of truth. From it the
+knowledge base keeps two derived indexes per database:
+
+- dense: chunk vectors in a Chroma collection (`PersistentClient` under the data dir, `HttpClient`
+  when `CHROMA_URL` is set) filled with our cached embeddings, never Chroma's default function;
+- lexical: Kiwi content morphemes of every chunk + a `bm25s` index, persisted under the data dir.
+
+Every search first compares a cheap DB signature with the one the indexes were built from and
+applies the difference (only changed documents are re-chunked; their vectors come from the
+embedding cache), so an article imported or a learned answer deactivated by another process counts
+from the very next search.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine, func, select
+
+from sajang.config import Settings
+from sajang.db.engine import get_engine, session_scope
+from sajang.db.errors import DataError
+from sajang.db.models import LearnedAnswer, ManualArticle
+from sajang.db.queries import audit
+from sajang.db.types import utcnow
+from sajang.errors import NotFound
+
+from .embeddings import CachedEmbeddings, get_embeddings
+from .fusion import CANDIDATES, FusionConfig, IndexView, calibrated_confidence, fuse
+from .text import best_passage, chunk_article, tokenize
+
+INDEX_VERSION = 3  # bump when chunking or tokenising changes: indexes are rebuilt from the DB
+
+
+@dataclass
+class Hit:
+    id: str
+    title: str
+    score: float
+    kind: str  # manual | learned
+    text: str  # best-matching passage
+    body: str  # the whole article / answer
+    category: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class SearchResult:
+    query: str
+    hits: list[Hit]
+    confidence: float
+    mode: str = "hybrid"
+    features: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"query": self.query, "hits": [h.as_dict() for h in self.hits], "confidence": self.confidence,
+                "mode": self.mode}
+
+
+@dataclass
+class _Doc:
+    key: str  # manual:<id> | learned:<id>
+    kind: str
+    ref: str  # hit id: the article id, or learned:<id>
+    title: str
+    body: str
+    category: str | None
+    hash: str
+    chunk_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Chunk:
+    id: str
+    doc: str
+    text: str
+    tokens: list[str]
+    role: str = "body"  # body | title | question
+
+
+def _sha(*parts: str) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(p.encode())
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+def article_hash(title: str, body: str, category: str | None = None) -> str:
+    return _sha(title, body, category or "")
+
+
+def _doc_chunks(doc: _Doc) -> list[tuple[str, str]]:
+    """(role, text) of a document's chunks. A learned answer is found by its question first."""
+    if doc.kind == "learned":
+        parts = [("question", doc.title)]
+        parts += [("body", c.text) for c in chunk_article(doc.title, doc.body)]
+        return parts
+    parts = [("body", c.text) for c in chunk_article(doc.title, doc.body)]
+    if doc.title and len(parts) > 1:
+        parts.insert(0, ("title", doc.title))  # a short title-only vector: titles read like questions
+    return parts
+
+
+class KnowledgeBase:
+    """One per database per process (see `get_knowledge`). Thread-safe."""
+
+    def __init__(self, settings: Settings, *, embeddings: CachedEmbeddings | None = None,
+                 fusion: FusionConfig | None = None) -> None:
+        self.settings = settings
+        if not settings.database_url:
+            settings.ensure_data_dir()
+        self.engine: Engine = get_engine(settings.resolved_database_url)
+        self.embeddings = embeddings or get_embeddings(settings)
+        self.fusion = fusion or FusionConfig.load()
+        ns_source = f"{settings.resolved_database_url}|{self.embeddings.model_name}|{INDEX_VERSION}"
+        self.namespace = hashlib.sha256(ns_source.encode()).hexdigest()[:16]
+        self.index_dir = Path(settings.data_dir) / "knowledge" / self.namespace
+        self.collection_name = f"sajang_{self.namespace}"
+        self._lock = threading.RLock()
+        self._docs: dict[str, _Doc] = {}
+        self._chunks: dict[str, _Chunk] = {}
+        self._order: list[str] = []  # chunk ids in BM25 row order
+        self._doc_keys: list[str] = []
+        self._view = IndexView(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool), {}, [])
+        self._bm25: Any = None
+        self._signature: tuple[Any, ...] | None = None
+        self._last_query = ""
+        self._store = self._make_store()
+        self._load_manifest()
+
+    # -- stores --------------------------------------------------------------------------------------
+    def _make_store(self) -> Any:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+        from langchain_chroma import Chroma
+
+        chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        url = self.settings.chroma_url
+        if url:
+            from urllib.parse import urlparse
+
+            parsed = urlparse(url if "://" in url else f"http://{url}")
+            client = chromadb.HttpClient(host=parsed.hostname or "127.0.0.1",
+                                         port=parsed.port or (443 if parsed.scheme == "https" else 8000),
+                                         ssl=parsed.scheme == "https", settings=chroma_settings)
+        else:
+            path = Path(self.settings.data_dir) / "chroma"
+            path.mkdir(parents=True, exist_ok=True)
+            client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+        return Chroma(client=client, collection_name=self.collection_name, embedding_function=self.embeddings,
+                      collection_metadata={"hnsw:space": "cosine"})
+
+    @property
+    def _collection(self) -> Any:
+        return self._store._collection
+
+    def _manifest_path(self) -> Path:
+        return self.index_dir / "manifest.json"
+
+    def _load_manifest(self) -> None:
+        """Load the persisted lexical index; if the vector store lost its vectors, refill it."""
+        path = self._manifest_path()
+        if not path.exists():
+            return
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return  # a broken manifest is rebuilt from the DB on the next search
+        if data.get("version") != INDEX_VERSION or data.get("model") != self.embeddings.model_name:
+            return
+        self._docs = {k: _Doc(**v) for k, v in data["docs"].items()}
+        self._chunks = {c["id"]: _Chunk(**c) for c in data["chunks"]}
+        self._load_bm25()
+        try:
+            stored = self._collection.count()
+        except Exception:  # any store error means: refill from our chunks
+            stored = -1
+        if stored != len(self._chunks):
+            self._reset_collection()
+            self._upsert_vectors(list(self._chunks.values()))
+
+    def _save_manifest(self) -> None:
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+        data = {"version": INDEX_VERSION, "model": self.embeddings.model_name,
+                "docs": {k: asdict(d) for k, d in self._docs.items()},
+                "chunks": [asdict(c) for c in self._chunks.values()]}
+        tmp = self._manifest_path().with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, self._manifest_path())
+        self._save_bm25()
+
+    def _load_bm25(self) -> None:
+        import bm25s
+
+        order = list(self._chunks)
+        bm_dir = self.index_dir / "bm25"
+        ids_path = bm_dir / "chunk_ids.json"
+        if ids_path.exists():
+            try:
+                saved_order = json.loads(ids_path.read_text(encoding="utf-8"))
+                if saved_order == order:
+                    self._bm25 = bm25s.BM25.load(str(bm_dir)) if order else None
+                    self._set_order(order)
+                    return
+            except (OSError, ValueError):
+                pass
+        self._build_bm25()
+
+    def _save_bm25(self) -> None:
+        bm_dir = self.index_dir / "bm25"
+        bm_dir.mkdir(parents=True, exist_ok=True)
+        if self._bm25 is not None:
+            self._bm25.save(str(bm_dir))
+        (bm_dir / "chunk_ids.json").write_text(json.dumps(self._order, ensure_ascii=False), encoding="utf-8")
+
+    def _set_order(self, order: list[str]) -> None:
+        self._order = order
+        self._doc_keys = list(self._docs)
+        doc_index = {k: i for i, k in enumerate(self._doc_keys)}
+        self._view = IndexView(
+            row_doc=np.array([doc_index[self._chunks[c].doc] for c in order], dtype=np.int64),
+            row_is_question=np.array([self._chunks[c].role == "question" for c in order], dtype=bool),
+            row_index={c: i for i, c in enumerate(order)},
+            doc_kinds=[self._docs[k].kind for k in self._doc_keys],
+        )
+
+    def _build_bm25(self) -> None:
+        import bm25s
+
+        order = list(self._chunks)
+        if order:
+            # k1/b tuned on the FAQ dev split (short chunks: less length normalisation).
+            bm = bm25s.BM25(k1=self.fusion.bm25_k1, b=self.fusion.bm25_b)
+            # bm25s needs at least one token per document; an empty chunk gets a placeholder.
+            bm.index([self._chunks[c].tokens or ["\x00"] for c in order], show_progress=False)
+            self._bm25 = bm
+        else:
+            self._bm25 = None
+        self._set_order(order)
+
+    def _reset_collection(self) -> None:
+        with contextlib.suppress(Exception):  # a missing collection is fine
+            self._store._client.delete_collection(self.collection_name)
+        self._store = self._make_store()
+
+    def _upsert_vectors(self, chunks: list[_Chunk]) -> None:
+        for start in range(0, len(chunks), 1000):
+            part = chunks[start : start + 1000]
+            self._store.add_texts(
+                [c.text for c in part],
+                metadatas=[{"doc": c.doc, "kind": self._docs[c.doc].kind, "role": c.role} for c in part],
+                ids=[c.id for c in part],
+            )
+
+    def _delete_vectors(self, ids: list[str]) -> None:
+        for start in range(0, len(ids), 1000):
+            self._store.delete(ids=ids[start : start + 1000])
+
+    # -- DB → indexes --------------------------------------------------------------------------------
+    def _db_signature(self) -> tuple[Any, ...]:
+        with self.engine.connect() as conn:
+            m = conn.execute(select(func.count(), func.max(ManualArticle.updated_at),
+                                    func.max(ManualArticle.created_at))).one()
+            la = conn.execute(select(func.count(), func.max(LearnedAnswer.id)).where(
+                LearnedAnswer.active.is_(True))).one()
+        return (tuple(m), tuple(la))
+
+    def _db_docs(self) -> dict[str, _Doc]:
+        docs: dict[str, _Doc] = {}
+        with self.engine.connect() as conn:
+            for row in conn.execute(select(ManualArticle.id, ManualArticle.title, ManualArticle.body,
+                                           ManualArticle.category, ManualArticle.content_hash)):
+                docs[f"manual:{row.id}"] = _Doc(f"manual:{row.id}", "manual", row.id, row.title, row.body,
+                                                row.category, row.content_hash)
+            for row in conn.execute(select(LearnedAnswer.id, LearnedAnswer.question, LearnedAnswer.answer,
+                                           LearnedAnswer.category).where(LearnedAnswer.active.is_(True))):
+                key = f"learned:{row.id}"
+                docs[key] = _Doc(key, "learned", key, row.question, row.answer, row.category,
+                                 _sha(row.question, row.answer, row.category or ""))
+        return docs
+
+    def refresh(self, *, force: bool = False) -> dict[str, int]:
+        """Bring the indexes to the DB state; only changed documents are re-chunked and re-indexed."""
+        with self._lock:
+            sig = self._db_signature()
+            if not force and sig == self._signature:
+                return {"added": 0, "updated": 0, "removed": 0, "unchanged": len(self._docs), "embedded": 0}
+            before = self.embeddings.stats.texts_embedded
+            target = self._db_docs()
+            removed = [k for k in self._docs if k not in target]
+            added = [k for k in target if k not in self._docs]
+            updated = [k for k in target if k in self._docs and self._docs[k].hash != target[k].hash]
+            stale_chunks: list[str] = []
+            for key in removed + updated:
+                stale_chunks.extend(self._docs[key].chunk_ids)
+                del self._docs[key]
+            new_chunks: list[_Chunk] = []
+            for key in added + updated:
+                doc = target[key]
+                digest = hashlib.sha256(key.encode()).hexdigest()[:12]
+                doc.chunk_ids = []
+                for i, (role, text) in enumerate(_doc_chunks(doc)):
+                    cid = f"{digest}:{doc.hash[:12]}:{i}"
+                    doc.chunk_ids.append(cid)
+                    new_chunks.append(_Chunk(cid, key, text, tokenize(text), role))
+                self._docs[key] = doc
+            for cid in stale_chunks:
+                self._chunks.pop(cid, None)
+            for c in new_chunks:
+                self._chunks[c.id] = c
+            if stale_chunks:
+                self._delete_vectors(stale_chunks)
+            if new_chunks:
+                self._upsert_vectors(new_chunks)
+            if stale_chunks or new_chunks or force or self._bm25 is None:
+                self._build_bm25()
+                self._save_manifest()
+            self._signature = sig
+            return {"added": len(added), "updated": len(updated), "removed": len(removed),
+                    "unchanged": len(target) - len(added) - len(updated),
+                    "embedded": self.embeddings.stats.texts_embedded - before}
+
+    def rebuild(self) -> dict[str, Any]:
+        """Drop both indexes and build them again from the DB (vectors come from the embedding cache)."""
+        with self._lock:
+            self._docs, self._chunks, self._order = {}, {}, []
+            self._bm25 = None
+            self._signature = None
+            self._reset_collection()
+            summary = self.refresh(force=True)
+            return {"documents": len(self._docs), "chunks": len(self._chunks),
+                    "embedded": summary["embedded"], "model": self.embeddings.model_name,
+                    "collection": self.collection_name}
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            kinds: dict[str, int] = {}
+            for d in self._docs.values():
+                kinds[d.kind] = kinds.get(d.kind, 0) + 1
+            return {"documents": len(self._docs), "chunks": len(self._chunks), "by_kind": kinds,
+                    "collection": self.collection_name, "vectors": self._collection.count()}
+
+    # -- search --------------------------------------------------------------------------------------
+    def search(self, query: str, k: int = 5, kinds: set[str] | None = None, *, mode: str = "hybrid",
+               fresh: bool = True) -> SearchResult:
+        """Top-k article-level hits for `query` and a calibrated confidence that hit 1 answers it.
+
+        mode: hybrid (weighted score fusion, the default), rrf, lexical, dense.
+        """
+        if fresh:
+            self.refresh()
+        query = (query or "").strip()
+        with self._lock:
+            if not query or not self._chunks:
+                return SearchResult(query, [], 0.0, mode)
+            self._last_query = query
+            lex = self._lexical_scores(query) if mode != "dense" else None
+            dense = self._dense_scores(query, kinds) if mode != "lexical" else None
+            ranked, feats = self._rank(mode, lex, dense, kinds)
+            hits: list[Hit] = []
+            for doc_idx, score, chunk_row in ranked[:k]:
+                doc = self._docs[self._doc_keys[doc_idx]]
+                chunk = self._chunks[self._order[chunk_row]]
+                text = doc.body if doc.kind == "learned" else best_passage(chunk.text, doc.title)
+                hits.append(Hit(doc.ref, doc.title, round(float(score), 4), doc.kind, text, doc.body, doc.category))
+            conf = calibrated_confidence(feats, self.fusion) if hits else 0.0
+            return SearchResult(query, hits, round(conf, 4), mode, feats)
+
+    def _rank(self, mode: str, lex: tuple[np.ndarray, list[str]] | None, dense: list[tuple[str, float]] | None,
+              kinds: set[str] | None, exclude: int | None = None,
+              ) -> tuple[list[tuple[int, float, int]], dict[str, float]]:
+        ranked, feats = fuse(mode, lex, dense, self._view, self.fusion, kinds, exclude)
+        if ranked:
+            qtoks = set(lex[1]) if lex is not None else set(tokenize(self._last_query))
+            if qtoks:
+                doc = self._docs[self._doc_keys[ranked[0][0]]]
+                dtoks: set[str] = set()
+                for cid in doc.chunk_ids:
+                    dtoks.update(self._chunks[cid].tokens)
+                feats["coverage"] = len(qtoks & dtoks) / len(qtoks)
+        return ranked, feats
+
+    def _lexical_scores(self, query: str) -> tuple[np.ndarray, list[str]]:
+        tokens = tokenize(query)
+        if not tokens or self._bm25 is None:
+            return np.zeros(len(self._order), dtype=np.float32), tokens
+        return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32), tokens
+
+    def _dense_scores(self, query: str, kinds: set[str] | None) -> list[tuple[str, float]]:
+        vec = self.embeddings.embed([query], "query", persist=False)[0]
+        return self._dense_by_vector(vec, kinds)
+
+    def _dense_by_vector(self, vec: np.ndarray, kinds: set[str] | None) -> list[tuple[str, float]]:
+        n = min(CANDIDATES, len(self._chunks))
+        where = {"kind": next(iter(kinds))} if kinds and len(kinds) == 1 else None
+        res = self._collection.query(query_embeddings=[vec.tolist()], n_results=n, where=where,
+                                     include=["distances"])
+        ids = res["ids"][0]
+        dists = res["distances"][0]
+        return [(cid, 1.0 - float(d)) for cid, d in zip(ids, dists, strict=True)]
+
+    # -- manual articles -----------------------------------------------------------------------------
+    def sync_articles(self, articles: list[dict[str, Any]], source: str | None = None,
+                      remove_missing: bool = False) -> dict[str, Any]:
+        """Upsert articles (id, title, body, category[, source]) in one transaction, then index.
+
+        Unchanged articles (same content hash) are not touched; with `remove_missing`, articles of the
+        same `source` (a file, or a directory and everything below it; all when None) that are not in
+        `articles` are removed.
+        """
+        from .ingest import validate_articles
+
+        articles = validate_articles(articles)
+        now = utcnow()
+        counts = {"added": 0, "updated": 0, "unchanged": 0, "removed": 0}
+        with session_scope(self.engine) as s:
+            existing = {a.id: a for a in s.scalars(select(ManualArticle))}
+            for art in articles:
+                h = article_hash(art["title"], art["body"], art.get("category"))
+                src = art.get("source") or source
+                row = existing.get(art["id"])
+                if row is None:
+                    s.add(ManualArticle(id=art["id"], title=art["title"], body=art["body"],
+                                        category=art.get("category"), content_hash=h, source=src,
+                                        created_at=now, updated_at=now))
+                    counts["added"] += 1
+                elif row.content_hash != h:
+                    row.title, row.body, row.category = art["title"], art["body"], art.get("category")
+                    row.content_hash, row.source, row.updated_at = h, src, now
+                    counts["updated"] += 1
+                else:
+                    if src and row.source != src:
+                        row.source = src
+                    counts["unchanged"] += 1
+            if remove_missing:
+                keep = {a["id"] for a in articles}
+                for row in existing.values():
+                    if row.id in keep:
+                        continue
+                    if source is None or row.source == source or (row.source or "").startswith(
+                            source.rstrip("/") + "/"):
+                        s.delete(row)
+                        counts["removed"] += 1
+            if counts["added"] or counts["updated"] or counts["removed"]:
+                audit(s, "system", "manual.sync", "manual", source, **counts)
+        index = self.refresh()
+        return {**counts, "embedded": index["embedded"], "source": source}
+
+    def import_manual_file(self, path: str | Path, mapping: dict[str, str] | None = None) -> dict[str, Any]:
+        """Import one file (md, txt, json, jsonl, csv, pdf); re-importing it syncs that file's articles."""
+        from .ingest import read_manual_file
+
+        path = Path(path)
+        articles = read_manual_file(path, mapping=mapping)
+        src = str(path.resolve())
+        return {**self.sync_articles(articles, source=src, remove_missing=True), "files": 1}
+
+    def import_manual_dir(self, path: str | Path) -> dict[str, Any]:
+        """Import every supported file below `path`; articles of files that are gone are removed."""
+        from .ingest import read_manual_dir
+
+        path = Path(path)
+        articles, files = read_manual_dir(path)
+        src = str(path.resolve())
+        return {**self.sync_articles(articles, source=src, remove_missing=True), "files": files}
+
+    def list_articles(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(ManualArticle.id, ManualArticle.title, ManualArticle.category,
+                                       ManualArticle.source, ManualArticle.updated_at).order_by(ManualArticle.id))
+            return [dict(r._mapping) for r in rows]
+
+    def get_article(self, article_id: str) -> dict[str, Any] | None:
+        with session_scope(self.engine) as s:
+            row = s.get(ManualArticle, article_id)
+            if row is None:
+                return None
+            return {"id": row.id, "title": row.title, "body": row.body, "category": row.category}
+
+    # -- learned answers -----------------------------------------------------------------------------
+    def add_learned(self, question: str, answer: str, author_name: str, author_id: int | None = None,
+                    source_conversation_id: int | None = None, source_thread_id: str | None = None,
+                    category: str | None = None) -> int:
+        """Store an agent's correction; it ranks with the manual from the next search on."""
+        question, answer = (question or "").strip(), (answer or "").strip()
+        if not question or not answer:
+            raise DataError("learned answer: question and answer must not be empty")
+        if len(question) > 2000 or len(answer) > 10000:
+            raise DataError("learned answer: question (2,000) or answer (10,000 chars) too long")
+        with session_scope(self.engine) as s:
+            row = LearnedAnswer(question=question, answer=answer, author_name=author_name, author_id=author_id,
+                                source_conversation_id=source_conversation_id,
+                                source_thread_id=source_thread_id, category=category, active=True)
+            s.add(row)
+            s.flush()
+            audit(s, author_name, "learned.add", "learned_answer", row.id, thread_id=source_thread_id)
+            new_id = int(row.id)
+        self.refresh()
+        return new_id
+
+    def deactivate_learned(self, learned_id: int | str, actor: str) -> None:
+        """Undo a learned answer: it is never returned again (the row stays for the audit trail)."""
+        lid = int(str(learned_id).removeprefix("learned:"))
+        with session_scope(self.engine) as s:
+            row = s.get(LearnedAnswer, lid)
+            if row is None:
+                raise NotFound(f"learned answer {lid} not found")
+            if row.active:
+                row.active = False
+                row.deactivated_at = utcnow()
+                row.deactivated_by = actor
+                audit(s, actor, "learned.deactivate", "learned_answer", lid)
+        self.refresh()
+
+    def list_learned(self, active_only: bool = False, query: str | None = None) -> list[dict[str, Any]]:
+        stmt = select(LearnedAnswer).order_by(LearnedAnswer.id.desc())
+        if active_only:
+            stmt = stmt.where(LearnedAnswer.active.is_(True))
+        if query:
+            like = f"%{query.strip()}%"
+            stmt = stmt.where(LearnedAnswer.question.ilike(like) | LearnedAnswer.answer.ilike(like))
+        with session_scope(self.engine) as s:
+            return [
+                {"id": r.id, "hit_id": f"learned:{r.id}", "question": r.question, "answer": r.answer,
+                 "category": r.category, "active": r.active, "author_name": r.author_name,
+                 "author_id": r.author_id, "source_conversation_id": r.source_conversation_id,
+                 "source_thread_id": r.source_thread_id, "created_at": r.created_at,
+                 "deactivated_at": r.deactivated_at, "deactivated_by": r.deactivated_by}
+                for r in s.scalars(stmt)
+            ]
+
+    # -- batch helpers for evaluation ------------------------------------------------------------------
+    def search_many(self, queries: Iterable[str], k: int = 5, modes: Iterable[str] = ("hybrid",),
+                    exclude: list[str] | None = None) -> dict[str, list[tuple[SearchResult, float]]]:
+        """Run each query in each mode; query vectors are embedded once in a batch (and cached).
+        Returns mode → [(result, seconds)] where seconds excludes the shared query embedding.
+        `exclude[i]`: a hit id left out of query i's ranking (for calibration)."""
+        queries = list(queries)
+        modes = list(modes)
+        self.refresh()
+        doc_idx = {self._docs[key].ref: i for i, key in enumerate(self._doc_keys)}
+        vecs = self.embeddings.embed(queries, "query") if any(m != "lexical" for m in modes) else None
+        out: dict[str, list[tuple[SearchResult, float]]] = {m: [] for m in modes}
+        with self._lock:
+            for i, q in enumerate(queries):
+                for mode in modes:
+                    t0 = time.perf_counter()
+                    self._last_query = q
+                    lex = self._lexical_scores(q) if mode != "dense" else None
+                    dense = self._dense_by_vector(vecs[i], None) if vecs is not None and mode != "lexical" else None
+                    ex = doc_idx.get(exclude[i]) if exclude else None
+                    ranked, feats = self._rank(mode, lex, dense, None, ex)
+                    hits = [Hit(self._docs[self._doc_keys[d]].ref, self._docs[self._doc_keys[d]].title,
+                                float(sc), self._docs[self._doc_keys[d]].kind, "", "")
+                            for d, sc, _row in ranked[:k]]
+                    conf = calibrated_confidence(feats, self.fusion) if hits else 0.0
+                    out[mode].append((SearchResult(q, hits, conf, mode, feats), time.perf_counter() - t0))
+        return out
+
+
+_kbs: dict[tuple[str, str, str | None], KnowledgeBase] = {}
+_kbs_lock = threading.Lock()
+
+
+def get_knowledge(settings: Settings) -> KnowledgeBase:
+    """The knowledge base of this database (one per DB URL, data dir and vector store per process)."""
+    key = (settings.resolved_database_url, str(Path(settings.data_dir).resolve()), settings.chroma_url)
+    with _kbs_lock:
+        kb = _kbs.get(key)
+        if kb is None:
+            kb = _kbs[key] = KnowledgeBase(settings)
+    return kb
+
+
+def reset_knowledge_cache() -> None:
+    """Forget the per-process knowledge bases (a restart; tests use it)."""
+    with _kbs_lock:
+        _kbs.clear()

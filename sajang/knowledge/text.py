@@ -1,0 +1,134 @@
+"""Korean text processing for retrieval: Kiwi content morphemes and section/sentence chunking."""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+
+# Content morphemes only: nouns, numerals, roots, verb/adjective stems, foreign words, hanja.
+# Particles, endings and suffixes carry no topic and would only add noise to BM25.
+_KEEP_TAGS = {"NNG", "NNP", "NR", "SN", "XR", "VV", "VA", "SL", "SH", "MAG"}
+# Stems/adverbs so frequent in help text that they match everything.
+_STOP = {
+    "하", "있", "되", "없", "않", "같", "이", "그", "저", "것", "수", "등", "및", "때", "더", "잘", "좀", "또",
+    "the", "a", "an", "of", "to", "in", "is", "are", "and", "or", "for", "on", "my", "i", "you", "it",
+    "be", "do", "does", "can", "how", "what", "with", "this", "that", "at", "by", "from", "was", "me",
+}
+_LATIN = re.compile(r"[a-z][a-z0-9]*")
+_kiwi_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _kiwi():  # type: ignore[no-untyped-def]
+    from kiwipiepy import Kiwi
+
+    return Kiwi()
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased content morphemes of `text` (Korean via Kiwi; Latin words kept whole)."""
+    text = text.strip()
+    if not text:
+        return []
+    with _kiwi_lock:
+        tokens = _kiwi().tokenize(text)
+    out: list[str] = []
+    for tok in tokens:
+        tag = tok.tag.split("-")[0]  # Kiwi marks irregular conjugations as VV-I etc.
+        if tag not in _KEEP_TAGS:
+            continue
+        form = tok.form.lower()
+        if tag == "SL":
+            out.extend(w for w in _LATIN.findall(form) if w not in _STOP)
+            continue
+        if form in _STOP:
+            continue
+        out.append(form)
+    return out
+
+
+def tokenize_many(texts: list[str]) -> list[list[str]]:
+    return [tokenize(t) for t in texts]
+
+
+# --- chunking ---------------------------------------------------------------------------------------
+
+MAX_CHUNK_CHARS = 360
+_SECTION = re.compile(r"^##+\s+(.*)$", re.MULTILINE)
+# Sentence ends: Korean polite/formal endings or ASCII/CJK terminators, then optional space.
+_SENT_END = re.compile(r"(?<=[.!?。？！])\s+|(?<=[다요죠까][.!?])(?=\S)|\n+")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    index: int
+    text: str  # what is embedded and indexed: title + section heading + passage
+
+
+def split_sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENT_END.split(text) if s and s.strip()]
+
+
+def _sections(body: str) -> list[tuple[str, str]]:
+    """(heading, text) per `##` section; text before the first heading has an empty heading."""
+    parts: list[tuple[str, str]] = []
+    matches = list(_SECTION.finditer(body))
+    if not matches:
+        return [("", body)]
+    if body[: matches[0].start()].strip():
+        parts.append(("", body[: matches[0].start()]))
+    for i, m in enumerate(matches):
+        end = matches[i + 1].start() if i + 1 < len(matches) else len(body)
+        parts.append((m.group(1).strip(), body[m.end() : end]))
+    return parts
+
+
+def _pack(sentences: list[str], limit: int) -> list[str]:
+    """Greedy packing of sentences into pieces of at most `limit` chars (a longer sentence is cut)."""
+    pieces: list[str] = []
+    current = ""
+    for sent in sentences:
+        while len(sent) > limit:
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(sent[:limit])
+            sent = sent[limit:]
+        if current and len(current) + 1 + len(sent) > limit:
+            pieces.append(current)
+            current = sent
+        else:
+            current = f"{current} {sent}".strip()
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def chunk_article(title: str, body: str, max_chars: int = MAX_CHUNK_CHARS) -> list[Chunk]:
+    """Split an article on `##` sections, then sentences; every chunk starts with the title (and the
+    section heading) so that a passage still says what it is about when it is retrieved alone."""
+    title = title.strip()
+    chunks: list[str] = []
+    for heading, text in _sections(body.strip()):
+        prefix = " · ".join(p for p in (title, heading) if p)
+        text = re.sub(r"[ \t]+", " ", text).strip()
+        if not text:
+            if heading:
+                chunks.append(prefix)
+            continue
+        room = max(120, max_chars - len(prefix) - 1)
+        for piece in _pack(split_sentences(text), room):
+            chunks.append(f"{prefix}\n{piece}" if prefix else piece)
+    if not chunks:
+        chunks = [title] if title else []
+    return [Chunk(i, c) for i, c in enumerate(chunks)]
+
+
+def best_passage(chunk_text: str, title: str) -> str:
+    """The chunk without its title prefix line (what an extractive answer quotes)."""
+    first, _, rest = chunk_text.partition("\n")
+    if rest and first.startswith(title):
+        return rest.strip()
+    return chunk_text.strip()
