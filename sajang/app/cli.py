@@ -25,6 +25,8 @@ app = typer.Typer(
 # One line per feature module; each registers its own commands.
 COMMAND_MODULES = [
     "core",
+    "kb",
+    "evals",
 ]
 
 
