@@ -25,6 +25,7 @@ app = typer.Typer(
 # One line per feature module; each registers its own commands.
 COMMAND_MODULES = [
     "core",
+    "users",
     "kb",
     "evals",
 ]
