@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "users",
     "kb",
     "evals",
+    "segment",
 ]
 
 

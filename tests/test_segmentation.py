@@ -1,0 +1,207 @@
+"""The segmentation graph end to end: interrupt before any side effect, approval issues coupons once,
+resuming twice issues nothing twice, cancel, moves between runs, the CLI contract and the outbox CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from langgraph.types import Command
+from sqlalchemy import Engine, func, insert, select
+
+from sajang.config import Settings
+from sajang.db.models import AuditLog, Coupon, CouponIssue, Customer, CustomerSegment, Order, OutboxMessage
+from sajang.db.rfm import SEGMENT_IDS, latest_segment
+from sajang.errors import Conflict, SajangError
+from sajang.graphs.segmentation import (
+    _config,
+    approve_run,
+    cancel_run,
+    coupon_code,
+    execute,
+    run_summary,
+    service_graph,
+    start_run,
+)
+
+TODAY = date(2026, 11, 24)
+SURNAMES = "김이박최정강조윤장임"
+GIVEN = ["민준", "서연", "도윤", "지우", "하준", "서윤", "은우", "지민", "시우", "수아"]
+
+
+def build_store(engine: Engine, customers: int = 160, seed: int = 7, today: date = TODAY) -> dict[str, int]:
+    """A shop with varied buying patterns (recent regulars, lapsed regulars, one-timers), bulk inserted."""
+    rng = random.Random(seed)
+    cust_rows, order_rows = [], []
+    for i in range(customers):
+        cid = f"T-{i:05d}"
+        cust_rows.append({"id": cid, "name": rng.choice(SURNAMES) + rng.choice(GIVEN),
+                          "phone": f"010-{rng.randrange(1000, 9999)}-{i % 10000:04d}" if i % 5 else None,
+                          "email": f"user{i}@example.kr" if i % 5 == 0 and i % 10 else None})
+        kind = i % 6
+        n = [1, 1, 3, 8, 12, 0][kind]
+        last_days = [rng.randrange(0, 40), rng.randrange(200, 500), rng.randrange(0, 30),
+                     rng.randrange(120, 300), rng.randrange(0, 20), 0][kind]
+        for k in range(n):
+            at = datetime.combine(today - timedelta(days=last_days + 9 * k), datetime.min.time(), tzinfo=UTC)
+            order_rows.append({"id": f"O-{i:05d}-{k:02d}", "customer_id": cid,
+                               "ordered_at": at + timedelta(hours=rng.randrange(0, 14)),
+                               "amount": Decimal(rng.randrange(9, 120) * 1000),
+                               "status": "cancelled" if rng.random() < 0.03 else "delivered"})
+    with engine.begin() as conn:
+        conn.execute(insert(Customer), cust_rows)
+        conn.execute(insert(Order), order_rows)
+    return {"customers": len(cust_rows), "orders": len(order_rows)}
+
+
+def _count(engine: Engine, model: type, **where: object) -> int:
+    stmt = select(func.count()).select_from(model)
+    for k, v in where.items():
+        stmt = stmt.where(getattr(model, k) == v)
+    with engine.connect() as conn:
+        return int(conn.scalar(stmt) or 0)
+
+
+def test_approval_issues_coupons_exactly_once(settings: Settings, engine: Engine) -> None:
+    build_store(engine)
+    run = start_run(settings, as_of=TODAY, started_by="admin")
+    run_id = run["run_id"]
+    assert run["status"] == "awaiting_approval" and run["method"] == "quintiles"
+    assert list(run["segments"]) == list(SEGMENT_IDS)
+    with engine.connect() as conn:
+        buyers = conn.scalar(select(func.count(func.distinct(Order.customer_id))).where(Order.status != "cancelled"))
+    assert run["customers"] == buyers == _count(engine, CustomerSegment, run_id=run_id)
+    # nothing issued before the admin decides
+    assert _count(engine, Coupon) == _count(engine, CouponIssue) == _count(engine, OutboxMessage) == 0
+    by_id = {p["id"]: p for p in run["proposals"]}
+    assert "at_risk" in by_id and by_id["at_risk"]["label"] == "이탈 위험"
+    assert by_id["at_risk"]["discount_type"] == "percent" and by_id["at_risk"]["discount_value"] == 15
+    assert all(p["customers"] == run["segments"][p["segment"]] for p in run["proposals"])
+
+    # bad edits are rejected before anything happens
+    with pytest.raises(SajangError):
+        approve_run(settings, run_id, [{"id": "at_risk", "discount_value": 95}], "admin")
+    with pytest.raises(SajangError):
+        approve_run(settings, run_id, [{"id": "nope"}], "admin")
+    assert _count(engine, CouponIssue) == 0
+
+    chosen = [{"id": "at_risk", "discount_value": "20", "message": "{name}님, 다시 만나요! {benefit} 쿠폰 {coupon}"},
+              {"id": next(p["id"] for p in run["proposals"] if p["id"] != "at_risk")}]
+    done = approve_run(settings, run_id, chosen, "admin")
+    assert done["status"] == "executed" and done["approved_by"] == "admin" and not done["already_executed"]
+    expected = run["segments"]["at_risk"] + run["segments"][chosen[1]["id"]]
+    assert _count(engine, CouponIssue, run_id=run_id) == expected
+    assert _count(engine, OutboxMessage, run_id=run_id) == expected
+    with engine.connect() as conn:
+        coupon = conn.execute(select(Coupon.id, Coupon.code, Coupon.discount_value, Coupon.discount_type)
+                              .where(Coupon.code == coupon_code(run_id, "at_risk"))).one()
+        assert coupon.discount_value == Decimal(20) and coupon.discount_type == "percent"
+        name, text = conn.execute(select(Customer.name, OutboxMessage.text).join(
+            Customer, Customer.id == OutboxMessage.customer_id).where(OutboxMessage.coupon_id == coupon.id)).first()
+        assert text == f"{name}님, 다시 만나요! 20% 할인 쿠폰 {coupon.code}"
+        # every issued customer belongs to the approved segments of this run, once
+        dup = conn.execute(select(CouponIssue.customer_id).where(CouponIssue.run_id == run_id)
+                           .group_by(CouponIssue.customer_id).having(func.count() > 1)).all()
+        assert not dup
+        audits = conn.scalars(select(AuditLog.action).where(AuditLog.target_id == str(run_id))).all()
+    assert audits == ["segmentation.execute"]
+
+    # resume twice: through the service, through the graph, and the execute node run again directly
+    again = approve_run(settings, run_id, chosen, "admin")
+    assert again["already_executed"] and again["status"] == "executed"
+    compiled = service_graph(settings)
+    config = _config(settings, done_thread(engine, run_id))
+    compiled.invoke(Command(resume={"action": "approve", "approvals": chosen, "actor": "admin"}), config)
+    state = compiled.get_state(config).values
+    out = execute(state, config)
+    assert out["result"]["issued_now"] == 0 and out["result"]["messages_now"] == 0
+    assert _count(engine, CouponIssue) == expected and _count(engine, OutboxMessage) == expected
+    assert _count(engine, Coupon) == 2
+    with pytest.raises(Conflict):
+        cancel_run(settings, run_id, "admin")
+
+
+def done_thread(engine: Engine, run_id: int) -> str:
+    from sajang.db.models import SegmentationRun
+
+    with engine.connect() as conn:
+        return str(conn.scalar(select(SegmentationRun.thread_id).where(SegmentationRun.id == run_id)))
+
+
+def test_cancel_then_second_run_reports_moves(settings: Settings, engine: Engine) -> None:
+    build_store(engine)
+    first = start_run(settings, as_of=TODAY - timedelta(days=120), started_by="admin")
+    assert first["moves"] == [] and first["previous_run_id"] is None
+    cancelled = cancel_run(settings, first["run_id"], "admin")
+    assert cancelled["status"] == "cancelled" and _count(engine, Coupon) == 0
+    with pytest.raises(Conflict):
+        approve_run(settings, first["run_id"], [{"id": first["proposals"][0]["id"]}], "admin")
+    # a cancelled run is no baseline
+    second = start_run(settings, as_of=TODAY - timedelta(days=60), started_by="admin")
+    assert second["previous_run_id"] is None
+    third = start_run(settings, as_of=TODAY, started_by="cli")
+    assert third["previous_run_id"] == second["run_id"]
+    assert third["moves"] and sum(m["customers"] for m in third["moves"]) > 0
+    with engine.connect() as conn:
+        prev = dict(conn.execute(select(CustomerSegment.customer_id, CustomerSegment.segment)
+                                 .where(CustomerSegment.run_id == second["run_id"])).all())
+        cur = dict(conn.execute(select(CustomerSegment.customer_id, CustomerSegment.segment)
+                                .where(CustomerSegment.run_id == third["run_id"])).all())
+    changed = sum(1 for c, s in cur.items() if prev.get(c) != s)
+    assert sum(m["customers"] for m in third["moves"] if m["to"] is not None) == changed
+    some = next(iter(cur))
+    assert latest_segment(engine, some) == cur[some]
+    assert run_summary(settings, third["run_id"])["status"] == "awaiting_approval"
+
+
+def test_small_shop_run_uses_fallback(settings: Settings, engine: Engine) -> None:
+    build_store(engine, customers=36)
+    run = start_run(settings, as_of=TODAY)
+    assert run["method"] == "small_shop_fallback" and run["customers"] < 50
+    assert sum(run["segments"].values()) == run["customers"]
+
+
+def test_cli_segment_contract_and_outbox_export(settings: Settings, engine: Engine, cli, tmp_path) -> None:
+    build_store(engine, customers=90)
+    res = cli("segment", "--as-of", TODAY.isoformat(), "--customers", "--json")
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert set(out) >= {"run_id", "as_of", "segments", "proposals", "customers"}
+    assert out["as_of"] == TODAY.isoformat() and sum(out["segments"].values()) == len(out["customers"])
+    row = out["customers"][0]
+    assert set(row) == {"customer_id", "recency_days", "frequency", "monetary", "r", "f", "m", "segment"}
+    assert all(1 <= c[k] <= 5 for c in out["customers"] for k in ("r", "f", "m"))
+    with engine.connect() as conn:
+        db = dict(conn.execute(select(CustomerSegment.customer_id, CustomerSegment.segment).where(
+            CustomerSegment.run_id == out["run_id"])).all())
+    assert all(db[c["customer_id"]] == c["segment"] for c in out["customers"])
+
+    brief = json.loads(cli("segment", "--json").stdout)
+    assert "customers" not in brief
+
+    bad = cli("segment", "--as-of", "2026-13-01", "--json")
+    assert bad.returncode != 0 and bad.stderr.strip().startswith("error:") and not bad.stdout
+
+    pid = out["proposals"][0]["id"]
+    ok = cli("segment", "approve", str(out["run_id"]), "--proposal", pid, "--amount", f"{pid}=7", "--json")
+    assert ok.returncode == 0, ok.stderr
+    done = json.loads(ok.stdout)
+    assert done["status"] == "executed" and done["coupons"][0]["issued"] == out["segments"][pid]
+    twice = json.loads(cli("segment", "approve", str(out["run_id"]), "--proposal", pid, "--json").stdout)
+    assert twice["already_executed"] and _count(engine, CouponIssue) == out["segments"][pid]
+
+    target = tmp_path / "outbox.csv"
+    exp = cli("segment", "outbox", "--run", str(out["run_id"]), "--out", str(target), "--json")
+    assert exp.returncode == 0, exp.stderr
+    assert json.loads(exp.stdout)["messages"] == out["segments"][pid]
+    rows = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8-sig"))))
+    assert len(rows) == out["segments"][pid] and all(r["coupon_code"] for r in rows)
+    assert all(r["text"] and "{" not in r["text"] for r in rows)
+    # exported once: a second export of pending messages is empty
+    assert json.loads(cli("segment", "outbox", "--run", str(out["run_id"]), "--out", str(target),
+                          "--json").stdout)["messages"] == 0
