@@ -1,0 +1,586 @@
+"""The agent hub (`/agent`): where CS agents work the handoff queue, answer with AI help and teach the bot.
+
+Layout: a top bar (brand, the logged-in agent, language) and three tabs — 문의 (queue · conversation ·
+customer profile), 리뷰 (the review engineer's tab) and 학습된 답변. The queue is one `gr.HTML`
+refreshed by a `gr.Timer`; only the queue (and, when something changed, the open conversation) is
+updated on a tick, so whatever the agent is typing stays put.
+
+Every conversation operation goes through `sajang.graphs.service.get_inquiry_service(settings)`;
+customer data through `sajang.db.profile`; manual articles through the knowledge service. The UI never
+runs SQL itself. Handlers identify the agent by `request.username` (set by the web app's login).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from sajang.config import Settings
+from sajang.ui.agent_learned import build_learned_tab
+from sajang.ui.agent_render import (
+    chat_messages,
+    customer_display,
+    get,
+    queue_sort_key,
+    render_articles,
+    render_header,
+    render_profile,
+    render_queue,
+)
+from sajang.ui.agent_strings import T
+from sajang.ui.i18n import LOCALE_LABELS, LOCALES
+
+log = logging.getLogger(__name__)
+
+CSS_PATH = Path(__file__).with_name("agent_hub.css")
+QUEUE_REFRESH_SECONDS = 3.0  # new handoffs show up within this many seconds
+DONE_TAB_LIMIT = 50  # the resolved tab shows the latest N
+ARTICLE_COUNT = 3  # recommended manual articles per inquiry
+ARTICLE_QUERY_MESSAGES = 3  # the last N customer lines form the article query
+CONCURRENCY = 8  # handlers of different agents run side by side
+
+QUEUE_JS = """
+const pick = (e) => {
+  const tab = e.target.closest('[data-tab]');
+  if (tab) { trigger('click', {tab: tab.dataset.tab}); return; }
+  const item = e.target.closest('[data-thread]');
+  if (item) { trigger('click', {thread: item.dataset.thread}); }
+};
+element.addEventListener('click', pick);
+element.addEventListener('keydown', (e) => { if (e.key === 'Enter') pick(e); });
+"""
+
+
+# --- services (lazy: the inquiry service and the web app are built by other engineers) ------------
+
+
+def _service(settings: Settings) -> Any:
+    from sajang.graphs.service import get_inquiry_service
+
+    return get_inquiry_service(settings)
+
+
+def _engine(settings: Settings) -> Any:
+    from sajang.db.engine import get_engine
+
+    if not settings.database_url:
+        settings.ensure_data_dir()
+    return get_engine(settings.resolved_database_url)
+
+
+def _error_text(exc: BaseException) -> str:
+    return getattr(exc, "message", None) or str(exc) or type(exc).__name__
+
+
+@dataclass
+class Me:
+    """The logged-in staff member, as the handlers need them."""
+
+    id: int | None
+    username: str
+    name: str
+    role: str
+    locale: str
+
+    def as_state(self) -> dict[str, Any]:
+        return {"id": self.id, "username": self.username, "name": self.name, "role": self.role,
+                "locale": self.locale}
+
+
+def _me(settings: Settings, request: gr.Request | None) -> Me | None:
+    username = getattr(request, "username", None) if request is not None else None
+    if not username:
+        return None
+    from sajang.db.users import get_user_by_username
+
+    user = get_user_by_username(_engine(settings), username)
+    if user is None or not user.is_active or user.role not in ("agent", "admin"):
+        return None
+    locale = user.locale if user.locale in LOCALES else settings.locale
+    return Me(id=user.id, username=user.username, name=user.display_name, role=user.role, locale=locale)
+
+
+def _loc(me: dict[str, Any] | None, settings: Settings) -> str:
+    return (me or {}).get("locale") or settings.locale
+
+
+# --- the hub -------------------------------------------------------------------------------------
+
+
+class AgentHub:
+    """Handlers of one hub instance (one per mounted Blocks); state lives in `gr.State` per browser tab."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    # ---- data --------------------------------------------------------------------------------------
+    def user_names(self) -> dict[int, str]:
+        from sajang.db.users import list_users
+
+        return {u.id: u.display_name for u in list_users(_engine(self.settings))}
+
+    def queue_tabs(self, me: dict[str, Any] | None) -> tuple[dict[str, list[dict[str, Any]]], dict[str, str], str | None]:
+        """Items per tab, customer display names, and an error text when the service is unavailable."""
+        tabs: dict[str, list[dict[str, Any]]] = {"new": [], "mine": [], "done": []}
+        try:
+            svc = _service(self.settings)
+            items = list(svc.list_handoffs(status=None))
+        except Exception as exc:  # the service may not be installed yet, or the DB is down
+            log.warning("queue unavailable: %s", exc)
+            return tabs, {}, _error_text(exc)
+        users = self.user_names()
+        my_id = (me or {}).get("id")
+        for item in items:
+            item = dict(item)
+            assignee_id = get(item, "assignee_id")
+            if assignee_id is not None and not get(item, "assignee_name"):
+                item["assignee_name"] = users.get(int(assignee_id), "")
+            status = get(item, "status", default="new")
+            if status == "new":
+                tabs["new"].append(item)
+            elif status == "assigned":
+                if my_id is not None and assignee_id is not None and int(assignee_id) == int(my_id):
+                    tabs["mine"].append(item)
+            elif status == "resolved":
+                tabs["done"].append(item)
+        tabs["new"].sort(key=queue_sort_key)
+        tabs["mine"].sort(key=queue_sort_key)
+        tabs["done"].sort(key=lambda i: str(get(i, "resolved_at", "updated_at", default="")), reverse=True)
+        tabs["done"] = tabs["done"][:DONE_TAB_LIMIT]
+        from sajang.db.profile import customer_names
+
+        ids = [get(i, "customer_id") for tab in tabs.values() for i in tab if not get(i, "customer_name")]
+        names = customer_names(_engine(self.settings), [i for i in ids if i])
+        return tabs, names, None
+
+    def queue_html(self, me: dict[str, Any] | None, qtab: str, thread: str | None) -> str:
+        tabs, names, error = self.queue_tabs(me)
+        return render_queue(tabs, qtab or "new", thread, names, _loc(me, self.settings), datetime.now(UTC), error)
+
+    def conversation(self, thread: str) -> dict[str, Any]:
+        return dict(_service(self.settings).get_conversation(thread))
+
+    @staticmethod
+    def signature(conv: dict[str, Any]) -> str:
+        msgs = conv.get("messages") or []
+        last = msgs[-1] if msgs else {}
+        return f"{len(msgs)}|{get(conv, 'status')}|{get(conv, 'assignee_id')}|{get(last, 'id', 'time', 'created_at')}"
+
+    def customer_label(self, conv: dict[str, Any], locale: str) -> str:
+        from sajang.db.profile import customer_names
+
+        cid = get(conv, "customer_id") or get(get(conv, "pending", "interrupt", default={}), "customer_id")
+        names = customer_names(_engine(self.settings), [cid]) if cid else {}
+        return customer_display({**conv, "customer_id": cid}, names, locale)
+
+    def attachment_path(self, att: dict[str, Any]) -> str | None:
+        path = get(att, "abs_path", "local_path", "path")
+        if not path:
+            return None
+        p = Path(str(path))
+        if not p.is_absolute():
+            p = Path(self.settings.data_dir) / p
+        return str(p.resolve()) if p.exists() else None
+
+    def suggestion(self, conv: dict[str, Any]) -> str:
+        pending = get(conv, "pending", "interrupt", default={}) or {}
+        return str(get(pending, "ai_draft", "draft", default="") or get(conv, "ai_draft", default="") or "")
+
+    def profile_html(self, conv: dict[str, Any] | None, locale: str) -> str:
+        now = datetime.now(UTC)
+        if not conv:
+            return render_profile(None, "", locale, now)
+        pending = get(conv, "pending", "interrupt", default={}) or {}
+        cid = get(conv, "customer_id") or get(pending, "customer_id")
+        if not cid:
+            return render_profile(None, "", locale, now, guest_name=get(conv, "guest_name", default=""))
+        from sajang.db.profile import get_customer_profile
+
+        profile = get_customer_profile(_engine(self.settings), str(cid))
+        if profile is None:
+            return render_profile(None, "", locale, now, customer_id=str(cid))
+        return render_profile(profile, self.segment_text(profile.segment, locale), locale, now)
+
+    @staticmethod
+    def segment_text(segment: str | None, locale: str) -> str:
+        if not segment:
+            return T("no_segment", locale)
+        try:
+            from sajang.db.rfm import segment_label
+        except ImportError:
+            return segment
+        return segment_label(segment, locale)
+
+    def articles_html(self, conv: dict[str, Any] | None, locale: str) -> str:
+        if not conv:
+            return ""
+        pending = get(conv, "pending", "interrupt", default={}) or {}
+        lines = [str(get(m, "text", default="")) for m in conv.get("messages") or [] if get(m, "role") == "customer"]
+        query = " ".join([str(get(pending, "summary", default="")), *lines[-ARTICLE_QUERY_MESSAGES:]]).strip()
+        if not query:
+            return render_articles([], locale)
+        try:
+            from sajang.knowledge.service import get_knowledge
+
+            result = get_knowledge(self.settings).search(query, k=ARTICLE_COUNT, kinds={"manual"})
+        except Exception as exc:
+            log.warning("article search failed: %s", exc)
+            return render_articles([], locale, error=_error_text(exc))
+        return render_articles(result.hits, locale)
+
+    # ---- views -------------------------------------------------------------------------------------
+    def open_view(self, me: dict[str, Any] | None, qtab: str, thread: str | None, note: str = "",
+                  note_kind: str = "info", side: bool = True) -> dict[Any, Any]:
+        """Everything that changes when a conversation is (re)opened; `side` = profile + articles too."""
+        c = self.c
+        locale = _loc(me, self.settings)
+        now = datetime.now(UTC)
+        out: dict[Any, Any] = {c["queue"]: self.queue_html(me, qtab, thread), c["thread"]: thread}
+        conv: dict[str, Any] | None = None
+        if thread:
+            try:
+                conv = self.conversation(thread)
+            except Exception as exc:
+                note, note_kind = T("error", locale, error=_error_text(exc)), "warn"
+        if conv is None:
+            out.update({
+                c["header"]: render_header(None, "", locale, now, note, note_kind),
+                c["chat"]: [], c["suggest"]: "", c["sig"]: "",
+                c["claim"]: gr.update(visible=False), c["composer"]: gr.update(visible=False),
+            })
+            if side:
+                out[c["profile"]] = render_profile(None, "", locale, now)
+                out[c["articles"]] = ""
+            return out
+        status = str(get(conv, "status", default="new"))
+        assignee = get(conv, "assignee_id")
+        mine = assignee is not None and me is not None and int(assignee) == int(me.get("id") or -1)
+        if not note:
+            if status == "resolved":
+                note = T("resolved_note", locale)
+            elif status == "assigned" and not mine:
+                note = T("claimed_by_other", locale, name=self.user_names().get(int(assignee), "") if assignee else "")
+        out.update({
+            c["header"]: render_header(conv, self.customer_label(conv, locale), locale, now, note, note_kind),
+            c["chat"]: chat_messages(conv.get("messages") or [], locale, now, self.attachment_path),
+            c["suggest"]: self.suggestion(conv),
+            c["sig"]: self.signature(conv),
+            c["claim"]: gr.update(visible=status == "new"),
+            c["composer"]: gr.update(visible=status == "new" or (status == "assigned" and mine)),
+        })
+        if side:
+            out[c["profile"]] = self.profile_html(conv, locale)
+            out[c["articles"]] = self.articles_html(conv, locale)
+        return out
+
+    # ---- handlers ----------------------------------------------------------------------------------
+    def on_load(self, request: gr.Request) -> dict[Any, Any]:
+        c = self.c
+        me = _me(self.settings, request)
+        state = me.as_state() if me else None
+        locale = _loc(state, self.settings)
+        out = self.open_view(state, "new", None)
+        out.update(self.relabel(locale))
+        out[c["me"]] = state
+        out[c["user"]] = self.user_html(state, locale)
+        out[c["lang"]] = gr.update(value=locale)
+        return out
+
+    def user_html(self, me: dict[str, Any] | None, locale: str) -> str:
+        if not me:
+            return f'<span class="sj-me">{T("not_logged_in", locale)}</span>'
+        from sajang.ui.agent_render import esc
+
+        role = T("role_admin" if me["role"] == "admin" else "role_agent", locale)
+        return (f'<span class="sj-me">{esc(me["name"])}</span><span class="sj-role">({esc(role)})</span>'
+                f'<a href="/logout">{esc(T("logout", locale))}</a>')
+
+    def on_tick(self, me: dict[str, Any] | None, qtab: str, thread: str | None, sig: str) -> dict[Any, Any]:
+        """Timer: the queue always; the open conversation only when it changed (typing is untouched)."""
+        c = self.c
+        out: dict[Any, Any] = {c["queue"]: self.queue_html(me, qtab, thread)}
+        if thread:
+            try:
+                conv = self.conversation(thread)
+            except Exception:
+                return out
+            if self.signature(conv) != sig:
+                view = self.open_view(me, qtab, thread, side=False)
+                view.pop(c["queue"], None)
+                out.update(view)
+        return out
+
+    def on_queue_click(self, me: dict[str, Any] | None, qtab: str, thread: str | None,
+                       evt: gr.EventData) -> dict[Any, Any]:
+        c = self.c
+        data = evt._data or {}
+        if data.get("tab"):
+            qtab = str(data["tab"])
+            return {c["qtab"]: qtab, c["queue"]: self.queue_html(me, qtab, thread)}
+        if data.get("thread"):
+            out = self.open_view(me, qtab, str(data["thread"]))
+            out[c["fb_box"]] = gr.update(visible=False)
+            out[c["fb_note"]] = ""
+            return out
+        return {}
+
+    def claim_or_note(self, me: dict[str, Any], thread: str, locale: str) -> tuple[bool, str]:
+        """Atomic claim through the service: exactly one of two agents wins; the loser is told who did."""
+        won = bool(_service(self.settings).claim(thread, int(me["id"])))
+        if won:
+            return True, T("claim_won", locale)
+        who = ""
+        try:
+            assignee = get(self.conversation(thread), "assignee_id")
+            if assignee is not None:
+                name = self.user_names().get(int(assignee))
+                who = f"({name})" if name else ""
+        except Exception:
+            pass
+        return False, T("claim_lost", locale, who=who)
+
+    def on_claim(self, me: dict[str, Any] | None, qtab: str, thread: str | None) -> dict[Any, Any]:
+        locale = _loc(me, self.settings)
+        if not me or not thread:
+            return self.open_view(me, qtab, thread, T("no_thread", locale), "warn", side=False)
+        try:
+            won, note = self.claim_or_note(me, thread, locale)
+        except Exception as exc:
+            return self.open_view(me, qtab, thread, T("error", locale, error=_error_text(exc)), "warn", side=False)
+        if not won:
+            gr.Warning(note)
+        return self.open_view(me, "mine" if won else qtab, thread, note, "ok" if won else "warn", side=False) | (
+            {self.c["qtab"]: "mine"} if won else {})
+
+    def on_send(self, me: dict[str, Any] | None, qtab: str, thread: str | None, text: str) -> dict[Any, Any]:
+        c = self.c
+        locale = _loc(me, self.settings)
+        text = (text or "").strip()
+        if not me or not thread:
+            return self.open_view(me, qtab, thread, T("no_thread", locale), "warn", side=False)
+        if not text:
+            return self.open_view(me, qtab, thread, T("empty_reply", locale), "warn", side=False)
+        try:
+            if get(self.conversation(thread), "status") == "new":
+                won, note = self.claim_or_note(me, thread, locale)
+                if not won:
+                    gr.Warning(note)
+                    return self.open_view(me, qtab, thread, note, "warn", side=False)
+                qtab = "mine"
+            _service(self.settings).reply(thread, text, int(me["id"]), str(me["name"]))
+        except Exception as exc:
+            return self.open_view(me, qtab, thread, T("error", locale, error=_error_text(exc)), "warn", side=False)
+        out = self.open_view(me, qtab, thread, T("sent", locale), "ok", side=False)
+        out[c["input"]] = ""
+        out[c["qtab"]] = qtab
+        return out
+
+    def on_attach(self, me: dict[str, Any] | None, qtab: str, thread: str | None, file: Any) -> dict[Any, Any]:
+        locale = _loc(me, self.settings)
+        if not me or not thread or not file:
+            return self.open_view(me, qtab, thread, T("no_thread", locale), "warn", side=False)
+        path = Path(str(getattr(file, "name", file)))
+        try:
+            if get(self.conversation(thread), "status") == "new":
+                won, note = self.claim_or_note(me, thread, locale)
+                if not won:
+                    return self.open_view(me, qtab, thread, note, "warn", side=False)
+            _service(self.settings).reply(thread, "", int(me["id"]), str(me["name"]),
+                                          attachments=[str(path)])
+        except Exception as exc:
+            return self.open_view(me, qtab, thread, T("error", locale, error=_error_text(exc)), "warn", side=False)
+        return self.open_view(me, qtab, thread, T("sent_file", locale, name=path.name), "ok", side=False)
+
+    def on_resolve(self, me: dict[str, Any] | None, qtab: str, thread: str | None) -> dict[Any, Any]:
+        locale = _loc(me, self.settings)
+        if not me or not thread:
+            return self.open_view(me, qtab, thread, T("no_thread", locale), "warn", side=False)
+        try:
+            _service(self.settings).resolve(thread, int(me["id"]))
+        except Exception as exc:
+            return self.open_view(me, qtab, thread, T("error", locale, error=_error_text(exc)), "warn", side=False)
+        return self.open_view(me, qtab, thread, T("resolved", locale), "ok", side=False)
+
+    def on_regen(self, me: dict[str, Any] | None, thread: str | None) -> Any:
+        if not thread:
+            return gr.skip()
+        try:
+            result = _service(self.settings).suggest(thread)
+        except Exception as exc:
+            gr.Warning(T("error", _loc(me, self.settings), error=_error_text(exc)))
+            return gr.skip()
+        if isinstance(result, dict):
+            return str(get(result, "answer", "draft", "ai_draft", "text", default=""))
+        return str(result or "")
+
+    def on_feedback(self, me: dict[str, Any] | None, thread: str | None, correct: str) -> dict[Any, Any]:
+        c = self.c
+        locale = _loc(me, self.settings)
+        correct = (correct or "").strip()
+        if not me or not thread:
+            return {c["fb_note"]: T("no_thread", locale)}
+        if not correct:
+            return {c["fb_note"]: T("fb_empty", locale)}
+        try:
+            result = _service(self.settings).feedback(thread, correct, int(me["id"]), str(me["name"]))
+        except Exception as exc:
+            return {c["fb_note"]: T("error", locale, error=_error_text(exc))}
+        result = dict(result or {})
+        learned = result.get("learned") if isinstance(result.get("learned"), dict) else result
+        note = T("fb_learned", locale,
+                 id=get(learned, "learned_id", "id", default="?"),
+                 question=get(learned, "question", default=""),
+                 answer=get(learned, "answer", default=correct))
+        return {c["fb_note"]: note, c["fb_text"]: "", c["learned_refresh"]: get(learned, "learned_id", "id", default="")}
+
+    def relabel(self, locale: str) -> dict[Any, Any]:
+        """Static labels in the chosen language."""
+        c = self.c
+        return {
+            c["tab_inq"]: gr.update(label=T("nav_inquiries", locale)),
+            c["tab_rev"]: gr.update(label=T("nav_reviews", locale)),
+            c["tab_learned"]: gr.update(label=T("nav_learned", locale)),
+            c["brand"]: f'<div id="sj-brand">{T("brand", locale)}</div>',
+            c["t_queue"]: f'<div class="sj-coltitle">{T("queue_title", locale)}</div>',
+            c["t_conv"]: f'<div class="sj-coltitle">{T("conv_title", locale)}</div>',
+            c["t_profile"]: f'<div class="sj-coltitle">{T("profile_title", locale)}</div>',
+            c["suggest"]: gr.update(label=T("suggest_label", locale), placeholder=T("suggest_none", locale)),
+            c["use_ai"]: gr.update(value=T("use_ai", locale)),
+            c["regen"]: gr.update(value=T("regen", locale)),
+            c["fb_btn"]: gr.update(value=T("feedback", locale)),
+            c["attach"]: gr.update(label=T("attach", locale)),
+            c["input"]: gr.update(label=T("input_label", locale), placeholder=T("input_ph", locale)),
+            c["send"]: gr.update(value=T("send", locale)),
+            c["resolve"]: gr.update(value=T("resolve", locale)),
+            c["claim"]: gr.update(value=T("claim", locale)),
+            c["fb_text"]: gr.update(label=T("fb_answer", locale)),
+            c["fb_help"]: f'**{T("fb_title", locale)}** — {T("fb_help", locale)}',
+            c["fb_submit"]: gr.update(value=T("fb_submit", locale)),
+            c["fb_cancel"]: gr.update(value=T("fb_cancel", locale)),
+        }
+
+    def on_lang(self, me: dict[str, Any] | None, qtab: str, thread: str | None, locale: str) -> dict[Any, Any]:
+        c = self.c
+        me = {**(me or {}), "locale": locale} if me else None
+        out = self.open_view(me, qtab, thread)
+        out.update(self.relabel(locale))
+        out[c["me"]] = me
+        out[c["user"]] = self.user_html(me, locale)
+        return out
+
+    # ---- layout ------------------------------------------------------------------------------------
+    def build(self) -> gr.Blocks:
+        s = self.settings
+        loc = s.locale
+        c: dict[str, Any] = {}
+        self.c = c
+        css = CSS_PATH.read_text(encoding="utf-8")
+        with gr.Blocks(title=T("page_title", loc), fill_width=True) as demo:
+            # the stylesheet travels with the Blocks: mount_gradio_app ignores Blocks-level css
+            gr.HTML("", head=f"<style>{css}</style>", visible="hidden")
+            c["me"] = gr.State(None)
+            c["qtab"] = gr.State("new")
+            c["thread"] = gr.State(None)
+            c["sig"] = gr.State("")
+            c["learned_refresh"] = gr.State("")
+            with gr.Column(elem_id="sj-hub"):
+                with gr.Row(elem_id="sj-topbar"):
+                    c["brand"] = gr.HTML(f'<div id="sj-brand">{T("brand", loc)}</div>', scale=3)
+                    c["user"] = gr.HTML("", elem_id="sj-user", scale=2)
+                    c["lang"] = gr.Dropdown([(LOCALE_LABELS[x], x) for x in LOCALES], value=loc, show_label=False,
+                                            elem_id="sj-lang", scale=0, min_width=120, container=False)
+                with gr.Tabs(elem_id="sj-nav"):
+                    with gr.Tab(T("nav_inquiries", loc), id="inquiries", elem_id="sj-tab-inquiries") as tab_inq:
+                        self._inquiries(c, loc)
+                    with gr.Tab(T("nav_reviews", loc), id="reviews", elem_id="sj-tab-reviews") as tab_rev:
+                        self._reviews(loc)
+                    with gr.Tab(T("nav_learned", loc), id="learned", elem_id="sj-tab-learned") as tab_learned:
+                        build_learned_tab(s, c["me"], c["learned_refresh"])
+            c["tab_inq"], c["tab_rev"], c["tab_learned"] = tab_inq, tab_rev, tab_learned
+            self._wire(demo, c)
+        demo.queue(default_concurrency_limit=CONCURRENCY)
+        return demo
+
+    def _inquiries(self, c: dict[str, Any], loc: str) -> None:
+        with gr.Row(elem_id="sj-cols", equal_height=False):
+            with gr.Column(elem_id="sj-col-queue", scale=3, min_width=280):
+                c["t_queue"] = gr.HTML(f'<div class="sj-coltitle">{T("queue_title", loc)}</div>')
+                c["queue"] = gr.HTML("", elem_id="sj-queue", js_on_load=QUEUE_JS)
+            with gr.Column(elem_id="sj-col-conv", scale=5, min_width=460):
+                c["t_conv"] = gr.HTML(f'<div class="sj-coltitle">{T("conv_title", loc)}</div>')
+                c["header"] = gr.HTML(render_header(None, "", loc, datetime.now(UTC)), elem_id="sj-conv-header")
+                c["chat"] = gr.Chatbot([], elem_id="sj-chat", height=420, show_label=False,
+                                       feedback_options=None, sanitize_html=True, buttons=["copy"],
+                                       group_consecutive_messages=False)
+                c["claim"] = gr.Button(T("claim", loc), variant="primary", visible=False, elem_id="sj-claim")
+                with gr.Column(visible=False, elem_id="sj-composer") as composer:
+                    c["suggest"] = gr.Textbox(label=T("suggest_label", loc), lines=3, max_lines=8, interactive=False,
+                                              elem_id="sj-suggest", placeholder=T("suggest_none", loc))
+                    with gr.Row(elem_id="sj-actions"):
+                        c["use_ai"] = gr.Button(T("use_ai", loc), size="sm", elem_id="sj-use-ai")
+                        c["regen"] = gr.Button(T("regen", loc), size="sm", elem_id="sj-regen")
+                        c["fb_btn"] = gr.Button(T("feedback", loc), size="sm", elem_id="sj-fb")
+                        c["attach"] = gr.UploadButton(T("attach", loc), size="sm", elem_id="sj-attach",
+                                                      file_types=["image", ".pdf", ".txt"])
+                    with gr.Column(visible=False, elem_id="sj-feedback") as fb_box:
+                        c["fb_help"] = gr.Markdown(f'**{T("fb_title", loc)}** — {T("fb_help", loc)}')
+                        c["fb_text"] = gr.Textbox(label=T("fb_answer", loc), lines=3, elem_id="sj-fb-text")
+                        with gr.Row():
+                            c["fb_submit"] = gr.Button(T("fb_submit", loc), variant="primary", size="sm",
+                                                       elem_id="sj-fb-submit")
+                            c["fb_cancel"] = gr.Button(T("fb_cancel", loc), size="sm")
+                    c["fb_note"] = gr.Markdown("", elem_id="sj-learned-note")
+                    c["input"] = gr.Textbox(label=T("input_label", loc), lines=3, max_lines=10,
+                                            placeholder=T("input_ph", loc), elem_id="sj-input")
+                    with gr.Row(elem_id="sj-send-row"):
+                        c["send"] = gr.Button(T("send", loc), variant="primary", elem_id="sj-send", scale=3)
+                        c["resolve"] = gr.Button(T("resolve", loc), variant="secondary", elem_id="sj-resolve",
+                                                 scale=1)
+                c["composer"], c["fb_box"] = composer, fb_box
+            with gr.Column(elem_id="sj-col-profile", scale=3, min_width=290):
+                c["t_profile"] = gr.HTML(f'<div class="sj-coltitle">{T("profile_title", loc)}</div>')
+                c["profile"] = gr.HTML(render_profile(None, "", loc, datetime.now(UTC)), elem_id="sj-profile")
+                c["articles"] = gr.HTML("", elem_id="sj-articles")
+
+    def _reviews(self, loc: str) -> None:
+        try:
+            from sajang.ui.reviews_tab import build_reviews_tab
+        except ImportError:
+            gr.Markdown(T("reviews_pending", loc))
+            return
+        build_reviews_tab(self.settings)
+
+    def _wire(self, demo: gr.Blocks, c: dict[str, Any]) -> None:
+        view = [c[k] for k in ("queue", "thread", "header", "chat", "suggest", "sig", "claim", "composer")]
+        side = [c["profile"], c["articles"]]
+        labels = [c[k] for k in ("tab_inq", "tab_rev", "tab_learned", "brand", "t_queue", "t_conv", "t_profile",
+                                 "suggest", "use_ai", "regen", "fb_btn", "attach", "input", "send", "resolve",
+                                 "claim", "fb_text", "fb_help", "fb_submit", "fb_cancel")]
+        st = [c["me"], c["qtab"], c["thread"]]
+        demo.load(self.on_load, None, [*view, *side, *labels, c["me"], c["user"], c["lang"]], show_progress="hidden")
+        timer = gr.Timer(QUEUE_REFRESH_SECONDS)
+        timer.tick(self.on_tick, [*st, c["sig"]], view, show_progress="hidden", trigger_mode="always_last")
+        c["queue"].click(self.on_queue_click, st, [*view, *side, c["qtab"], c["fb_box"], c["fb_note"]],
+                         show_progress="hidden")
+        c["claim"].click(self.on_claim, st, [*view, c["qtab"]])
+        c["use_ai"].click(lambda s: s, c["suggest"], c["input"], queue=False)
+        c["regen"].click(self.on_regen, [c["me"], c["thread"]], c["suggest"])
+        c["fb_btn"].click(lambda: gr.update(visible=True), None, c["fb_box"], queue=False)
+        c["fb_cancel"].click(lambda: gr.update(visible=False), None, c["fb_box"], queue=False)
+        c["fb_submit"].click(self.on_feedback, [c["me"], c["thread"], c["fb_text"]],
+                             [c["fb_note"], c["fb_text"], c["learned_refresh"]])
+        c["send"].click(self.on_send, [*st, c["input"]], [*view, c["input"], c["qtab"]])
+        c["attach"].upload(self.on_attach, [*st, c["attach"]], view)
+        c["resolve"].click(self.on_resolve, st, view)
+        c["lang"].change(self.on_lang, [*st, c["lang"]], [*view, *side, *labels, c["me"], c["user"]],
+                         show_progress="hidden")
+
+
+def build_agent_hub(settings: Settings) -> gr.Blocks:
+    """The `/agent` Blocks; the web app mounts it behind agent/admin login."""
+    return AgentHub(settings).build()

@@ -1,0 +1,368 @@
+"""Pure HTML/message rendering for the agent hub: queue, conversation header, chat messages, customer
+profile, recommended articles, learned answers. No Gradio and no database here, so it is unit-testable.
+
+Everything user-supplied goes through `html.escape`. Times are shown in the shop's time zone.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sajang.ui.agent_strings import CLAIM_STATUS, CLAIM_TYPE, ORDER_STATUS, T
+from sajang.ui.i18n import CATEGORY_LABELS, URGENCY_LABELS, label
+
+SHOP_TZ = ZoneInfo("Asia/Seoul")  # the shop's wall clock (Korean shops)
+QUEUE_TABS = ("new", "mine", "done")
+SUBJECT_CHARS = 60  # queue shows the first line, cut to this many characters
+REVIEW_CHARS = 120
+ARTICLE_PREVIEW_CHARS = 2000
+STARS = 5
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp"})
+URGENCY_ORDER = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
+
+
+def esc(value: Any) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def get(d: Mapping[str, Any] | None, *keys: str, default: Any = None) -> Any:
+    """The first present, non-empty key: tolerant of small naming differences between services."""
+    if not d:
+        return default
+    for key in keys:
+        value = d.get(key)
+        if value not in (None, ""):
+            return value
+    return default
+
+
+def as_dt(value: Any) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def local_time(value: Any, fmt: str = "%H:%M") -> str:
+    dt = as_dt(value)
+    return dt.astimezone(SHOP_TZ).strftime(fmt) if dt else ""
+
+
+def smart_time(value: Any, now: datetime) -> str:
+    """`14:05` today, `11/23 14:05` otherwise."""
+    dt = as_dt(value)
+    if dt is None:
+        return ""
+    local, today = dt.astimezone(SHOP_TZ), now.astimezone(SHOP_TZ)
+    return local.strftime("%H:%M") if local.date() == today.date() else local.strftime("%m/%d %H:%M")
+
+
+def ago(value: Any, now: datetime, locale: str) -> str:
+    dt = as_dt(value)
+    if dt is None:
+        return ""
+    minutes = max(0, int((now - dt).total_seconds() // 60))
+    if minutes < 1:
+        return T("ago_now", locale)
+    if minutes < 60:
+        return T("ago_min", locale, n=minutes)
+    if minutes < 60 * 24:
+        return T("ago_hour", locale, n=minutes // 60)
+    return T("ago_day", locale, n=minutes // (60 * 24))
+
+
+def money(value: Any, locale: str) -> str:
+    amount = Decimal(value or 0)
+    text = f"{amount:,.0f}" if amount == amount.to_integral_value() else f"{amount:,.2f}"
+    return T("won", locale, n=text)
+
+
+def first_line(text: Any, limit: int = SUBJECT_CHARS) -> str:
+    line = next((ln.strip() for ln in str(text or "").splitlines() if ln.strip()), "")
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def badge(text: str, kind: str) -> str:
+    return f'<span class="sj-badge sj-{esc(kind)}">{esc(text)}</span>' if text else ""
+
+
+# --- queue ---------------------------------------------------------------------------------------
+
+
+def customer_display(item: Mapping[str, Any], names: Mapping[str, str], locale: str) -> str:
+    cid = get(item, "customer_id")
+    name = get(item, "customer_name") or (names.get(cid) if cid else None)
+    if name:
+        return str(name)
+    guest = get(item, "guest_name")
+    if guest:
+        return f"{guest} ({T('guest', locale)})"
+    return str(cid) if cid else T("guest", locale)
+
+
+def queue_sort_key(item: Mapping[str, Any]) -> tuple[int, float]:
+    """Most urgent first, then the one who has waited longest."""
+    waited = as_dt(get(item, "handed_off_at", "created_at", "updated_at"))
+    return (URGENCY_ORDER.get(str(get(item, "urgency", default="normal")), len(URGENCY_ORDER)),
+            waited.timestamp() if waited else 0.0)
+
+
+def render_queue(tabs: Mapping[str, list[Mapping[str, Any]]], active: str, selected: str | None,
+                 names: Mapping[str, str], locale: str, now: datetime, error: str | None = None) -> str:
+    """The left column: three tabs with counts, then the items of the active tab."""
+    parts = ['<div class="sj-queue">', '<div class="sj-qtabs" role="tablist">']
+    for tab in QUEUE_TABS:
+        cls = "sj-qtab sj-active" if tab == active else "sj-qtab"
+        parts.append(
+            f'<button type="button" class="{cls}" data-tab="{tab}" role="tab" '
+            f'aria-selected="{str(tab == active).lower()}">{esc(T("tab_" + tab, locale))} '
+            f'<span class="sj-count">{len(tabs.get(tab, []))}</span></button>'
+        )
+    parts.append("</div>")
+    if error:
+        parts.append(f'<div class="sj-empty sj-error">{esc(T("service_missing", locale, error=error))}</div>')
+    items = tabs.get(active, [])
+    if not items and not error:
+        parts.append(f'<div class="sj-empty">{esc(T("queue_empty_" + active, locale))}</div>')
+    parts.append('<ul class="sj-qlist">')
+    for item in items:
+        thread = str(get(item, "thread_id", default=""))
+        status = str(get(item, "status", default="new"))
+        cls = "sj-qitem" + (" sj-selected" if thread == selected else "") + f" sj-st-{esc(status)}"
+        urgency = str(get(item, "urgency", default=""))
+        category = str(get(item, "category", default=""))
+        assignee = get(item, "assignee_name", "assignee")
+        if status == "resolved":
+            owner = T("owner_done", locale, name=assignee or "")
+            when = smart_time(get(item, "resolved_at", "updated_at"), now)
+        elif status == "assigned":
+            owner = T("owner_person", locale, name=assignee or "")
+            when = ago(get(item, "handed_off_at", "created_at"), now, locale)
+        else:
+            owner = T("owner_bot", locale)
+            when = ago(get(item, "handed_off_at", "created_at"), now, locale)
+        dot = '<span class="sj-dot"></span>' if status == "new" else ""
+        parts.append(
+            f'<li class="{cls}" data-thread="{esc(thread)}" tabindex="0">'
+            f'<div class="sj-qrow1">{dot}<span class="sj-qname">{esc(customer_display(item, names, locale))}</span>'
+            f'<span class="sj-qtime">{esc(when)}</span></div>'
+            f'<div class="sj-qsubject">{esc(first_line(get(item, "subject", "summary", "last_message")))}</div>'
+            f'<div class="sj-qrow3">{badge(label(CATEGORY_LABELS, category, locale), "cat")}'
+            f'{badge(label(URGENCY_LABELS, urgency, locale), "urg-" + urgency)}'
+            f'<span class="sj-owner">{esc(owner)}</span></div></li>'
+        )
+    parts.append("</ul></div>")
+    return "".join(parts)
+
+
+# --- conversation --------------------------------------------------------------------------------
+
+
+def render_header(conv: Mapping[str, Any] | None, customer: str, locale: str, now: datetime,
+                  note: str = "", note_kind: str = "info") -> str:
+    if not conv:
+        body = f'<div class="sj-hint">{esc(T("conv_pick", locale))}</div>'
+    else:
+        pending = get(conv, "pending", "interrupt", default={}) or {}
+        category = get(conv, "category") or get(pending, "category")
+        urgency = get(conv, "urgency") or get(pending, "urgency")
+        status = str(get(conv, "status", default=""))
+        waited = ago(get(conv, "handed_off_at", "created_at"), now, locale)
+        bits = [f'<span class="sj-hname">{esc(customer)}</span>',
+                badge(label(CATEGORY_LABELS, category, locale), "cat"),
+                badge(label(URGENCY_LABELS, urgency, locale), f"urg-{urgency}")]
+        if status in ("new", "assigned") and waited:
+            bits.append(f'<span class="sj-hwait">{esc(T("waiting", locale, t=waited))}</span>')
+        summary = get(pending, "summary")
+        body = f'<div class="sj-hrow">{"".join(bits)}</div>'
+        if summary:
+            body += f'<div class="sj-hsummary">{esc(summary)}</div>'
+    if note:
+        body += f'<div class="sj-note sj-note-{esc(note_kind)}">{esc(note)}</div>'
+    return f'<div class="sj-header">{body}</div>'
+
+
+def _is_image(att: Mapping[str, Any]) -> bool:
+    ctype = str(get(att, "content_type", "mime_type", default=""))
+    name = str(get(att, "filename", "path", "url", default=""))
+    return ctype.startswith("image/") or Path(name).suffix.lower() in IMAGE_SUFFIXES
+
+
+def chat_messages(messages: Iterable[Mapping[str, Any]], locale: str, now: datetime,
+                  attachment_path: Any = None) -> list[dict[str, Any]]:
+    """Gradio Chatbot messages: customer on the user side, AI and agents on the assistant side.
+
+    Each text message starts with a small "who · time" line; attachments follow as their own
+    messages (images show inline, other files as downloads). `attachment_path(att)` resolves an
+    attachment dict to a local file path (or None when it is missing).
+    """
+    out: list[dict[str, Any]] = []
+    for msg in messages:
+        role = str(get(msg, "role", default="customer"))
+        when = smart_time(get(msg, "time", "created_at"), now)
+        if role == "customer":
+            who, side = T("role_customer", locale), "user"
+        elif role == "agent":
+            who, side = T("role_agent_msg", locale, name=get(msg, "author_name", "agent_name", default="")), "assistant"
+        elif role == "system":
+            who, side = T("role_system", locale), "assistant"
+        else:
+            who, side = T("role_ai", locale), "assistant"
+        text = str(get(msg, "text", "content", default=""))
+        tag = f'<span class="sj-who sj-who-{esc(role)}">{esc(who)} · {esc(when)}</span>'
+        if text:
+            out.append({"role": side, "content": f"{tag}\n\n{text}"})
+        for att in get(msg, "attachments", default=[]) or []:
+            path = attachment_path(att) if attachment_path else get(att, "path")
+            if not path:
+                continue
+            if not text:
+                out.append({"role": side, "content": tag})
+                text = "-"
+            out.append({"role": side, "content": {"path": str(path),
+                                                  "alt_text": str(get(att, "filename", default=""))}})
+    return out
+
+
+# --- customer profile ----------------------------------------------------------------------------
+
+
+def stars(rating: int | None) -> str:
+    if rating is None:
+        return ""
+    r = max(0, min(STARS, int(rating)))
+    return "★" * r + "☆" * (STARS - r)
+
+
+def render_profile(profile: Any, segment_text: str, locale: str, now: datetime,
+                   guest_name: str | None = None, customer_id: str | None = None) -> str:
+    """Right column. `profile` is a `sajang.db.profile.CustomerProfile` or None."""
+    if profile is None:
+        if customer_id:
+            msg = T("profile_unknown", locale, id=customer_id)
+        elif guest_name is not None:
+            msg = T("profile_guest", locale, name=f" ({guest_name})" if guest_name else "")
+        else:
+            msg = T("profile_pick", locale)
+        return f'<div class="sj-profile"><div class="sj-hint">{esc(msg)}</div></div>'
+    seg_cls = "sj-seg" if profile.segment else "sj-seg sj-seg-none"
+    parts = [
+        '<div class="sj-profile">',
+        f'<div class="sj-pname"><span class="{seg_cls}">{esc(segment_text)}</span> '
+        f'<b>{esc(profile.name or profile.id)}</b> <span class="sj-pid">{esc(profile.id)}</span></div>',
+        f'<div class="sj-ptotals">{esc(T("total_spent", locale, amount=money(profile.total_spent, locale)))}'
+        f' · {esc(T("order_count", locale, n=profile.order_count))}</div>',
+    ]
+    if profile.joined_at:
+        parts.append(f'<div class="sj-pmeta">{esc(T("joined", locale, date=local_time(profile.joined_at, "%Y-%m-%d")))}</div>')
+
+    parts.append(f'<h4>{esc(T("recent_orders", locale))} <span class="sj-count">{profile.order_count}</span></h4>')
+    if not profile.recent_orders:
+        parts.append(f'<div class="sj-none">{esc(T("none", locale))}</div>')
+    parts.append('<ul class="sj-plist">')
+    for o in profile.recent_orders:
+        items = ", ".join(o.items[:2]) + (f" {T('more', locale, n=len(o.items) - 2)}" if len(o.items) > 2 else "")
+        track = (f'<div class="sj-psub">{esc(T("tracking", locale, courier=o.courier or "", no=o.tracking_no))}</div>'
+                 if o.tracking_no else "")
+        parts.append(
+            f'<li><div class="sj-prow"><span class="sj-pid">{esc(o.id)}</span>'
+            f'{badge(label(ORDER_STATUS, o.status, locale), "st-" + o.status)}</div>'
+            f'<div class="sj-psub">{esc(smart_time(o.ordered_at, now))} · {esc(money(o.amount, locale))}'
+            f' · {esc(items)}</div>{track}</li>'
+        )
+    parts.append("</ul>")
+
+    parts.append(f'<h4>{esc(T("past_claims", locale))} <span class="sj-count">{profile.claim_count}</span></h4>')
+    if not profile.claims:
+        parts.append(f'<div class="sj-none">{esc(T("none", locale))}</div>')
+    parts.append('<ul class="sj-plist">')
+    for c in profile.claims:
+        parts.append(
+            f'<li><div class="sj-prow">{badge(label(CLAIM_TYPE, c.type, locale), "claim")}'
+            f'<span>{esc(c.product_name or c.order_id)}</span>'
+            f'{badge(label(CLAIM_STATUS, c.status, locale), "cst-" + c.status)}</div>'
+            f'<div class="sj-psub">{esc(smart_time(c.created_at, now))} · {esc(first_line(c.reason, REVIEW_CHARS))}</div></li>'
+        )
+    parts.append("</ul>")
+
+    parts.append(f'<h4>{esc(T("past_reviews", locale))} <span class="sj-count">{profile.review_count}</span></h4>')
+    if not profile.reviews:
+        parts.append(f'<div class="sj-none">{esc(T("none", locale))}</div>')
+    parts.append('<ul class="sj-plist">')
+    for r in profile.reviews:
+        low = " sj-low" if r.rating is not None and r.rating <= 2 else ""
+        parts.append(
+            f'<li><div class="sj-prow"><span class="sj-stars{low}" title="{esc(r.rating)}">{stars(r.rating)}</span>'
+            f'<span class="sj-psub">{esc(r.product_name or "")}</span></div>'
+            f'<div class="sj-rtext">“{esc(first_line(r.text, REVIEW_CHARS))}”</div></li>'
+        )
+    parts.append("</ul></div>")
+    return "".join(parts)
+
+
+def render_articles(hits: Iterable[Any], locale: str, error: str | None = None) -> str:
+    """Recommended manual articles, each an openable <details> (an accordion without a round trip)."""
+    parts = [f'<div class="sj-articles"><h4>{esc(T("articles", locale))}</h4>']
+    if error:
+        parts.append(f'<div class="sj-none">{esc(T("articles_error", locale, error=error))}</div></div>')
+        return "".join(parts)
+    hits = list(hits)
+    if not hits:
+        parts.append(f'<div class="sj-none">{esc(T("articles_none", locale))}</div>')
+    for hit in hits:
+        body = str(getattr(hit, "body", "") or getattr(hit, "text", ""))
+        if len(body) > ARTICLE_PREVIEW_CHARS:
+            body = body[:ARTICLE_PREVIEW_CHARS] + "…"
+        parts.append(
+            f'<details class="sj-article" data-article="{esc(hit.id)}"><summary>{esc(hit.title)}'
+            f'<span class="sj-score">{float(hit.score):.2f}</span></summary>'
+            f'<div class="sj-abody">{esc(body)}</div></details>'
+        )
+    parts.append("</div>")
+    return "".join(parts)
+
+
+# --- learned answers -----------------------------------------------------------------------------
+
+
+def render_learned(rows: list[Mapping[str, Any]], locale: str, now: datetime, error: str | None = None) -> str:
+    if error:
+        return f'<div class="sj-empty sj-error">{esc(T("learned_unavailable", locale, error=error))}</div>'
+    active = sum(1 for r in rows if r.get("active"))
+    parts = [f'<div class="sj-lcount">{esc(T("learned_count", locale, n=len(rows), active=active))}</div>']
+    if not rows:
+        parts.append(f'<div class="sj-empty">{esc(T("learned_empty", locale))}</div>')
+    parts.append('<ul class="sj-learned">')
+    for r in rows:
+        lid = esc(r.get("id"))
+        on = bool(r.get("active"))
+        state = (badge(T("learned_active", locale), "on") if on else
+                 badge(T("learned_off", locale, who=r.get("deactivated_by") or "",
+                         time=smart_time(r.get("deactivated_at"), now)), "off"))
+        thread = r.get("source_thread_id")
+        source = (f'<span class="sj-lsrc" data-thread="{esc(thread)}">'
+                  f'{esc(T("learned_from", locale, thread=thread))}</span>') if thread else ""
+        undo = (f'<button type="button" class="sj-undo" data-undo="{lid}">{esc(T("learned_undo", locale))}</button>'
+                if on else "")
+        parts.append(
+            f'<li class="sj-litem{"" if on else " sj-inactive"}" data-learned="{lid}">'
+            f'<div class="sj-lhead"><span class="sj-pid">#{lid}</span>{state}'
+            f'{badge(label(CATEGORY_LABELS, r.get("category"), locale), "cat")}'
+            f'<span class="sj-lby">{esc(T("learned_by", locale, name=r.get("author_name") or "", time=smart_time(r.get("created_at"), now)))}</span>'
+            f'{source}{undo}</div>'
+            f'<div class="sj-lq"><b>{esc(T("learned_q", locale))}</b> {esc(r.get("question"))}</div>'
+            f'<div class="sj-la"><b>{esc(T("learned_a", locale))}</b> {esc(r.get("answer"))}</div></li>'
+        )
+    parts.append("</ul>")
+    return "".join(parts)

@@ -1,0 +1,139 @@
+"""Agent hub without a browser: HTML rendering of queue / profile / articles, the learned-answers page
+against the real knowledge base, and the Blocks building on the real settings."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import gradio as gr
+from sqlalchemy import Engine
+
+from sajang.config import Settings
+from sajang.db.engine import session_scope
+from sajang.db.models import Claim, Customer, Order, OrderItem, Product, Review
+from sajang.db.profile import get_customer_profile
+from sajang.ui.agent_learned import learned_html
+from sajang.ui.agent_render import chat_messages, render_articles, render_profile, render_queue
+
+NOW = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)  # 15:00 KST
+
+
+def _item(thread: str, urgency: str, minutes: int, **kw: object) -> dict[str, object]:
+    return {"thread_id": thread, "status": "new", "category": "damage_defect", "urgency": urgency,
+            "subject": kw.pop("subject", "포장이 터져서 왔어요\n둘째 줄"), "customer_id": kw.pop("customer_id", None),
+            "handed_off_at": NOW - timedelta(minutes=minutes), **kw}
+
+
+def test_queue_tabs_counts_badges_and_escaping() -> None:
+    tabs = {
+        "new": [_item("t1", "urgent", 6, customer_id="C-1"),
+                _item("t2", "normal", 2, guest_name="<b>손님</b>", subject="<script>x</script>")],
+        "mine": [_item("t3", "high", 30, status="assigned", assignee_name="김민지")],
+        "done": [],
+    }
+    html = render_queue(tabs, "new", "t2", {"C-1": "홍길동"}, "ko", NOW)
+    assert '새로 들어온 문의 <span class="sj-count">2</span>' in html
+    assert '내가 처리 중인 문의 <span class="sj-count">1</span>' in html
+    assert '처리 완료 <span class="sj-count">0</span>' in html
+    assert "홍길동" in html and "파손/불량" in html and "긴급" in html and "6분" in html
+    assert "포장이 터져서 왔어요" in html and "둘째 줄" not in html  # first line only
+    assert "<script>" not in html and "&lt;script&gt;" in html and "&lt;b&gt;손님&lt;/b&gt; (비회원)" in html
+    assert 'class="sj-qitem sj-selected sj-st-new" data-thread="t2"' in html
+    assert "🤖→👤" in html and "김민지" not in html  # the mine tab is not shown
+    mine = render_queue(tabs, "mine", None, {}, "en", NOW)
+    assert "👤 김민지" in mine and "Urgent" not in mine and "High" in mine
+    empty = render_queue(tabs, "done", None, {}, "ko", NOW)
+    assert "아직 처리 완료된 문의가 없어요" in empty
+
+
+def test_chat_messages_roles_times_and_images(tmp_path: Path) -> None:
+    img = tmp_path / "photo.png"
+    img.write_bytes(b"\x89PNG\r\n\x1a\n")
+    msgs = [
+        {"role": "customer", "text": "국물이 샜어요", "time": NOW - timedelta(minutes=3),
+         "attachments": [{"path": str(img), "filename": "photo.png", "content_type": "image/png"},
+                         {"path": str(tmp_path / "missing.png"), "filename": "missing.png"}]},
+        {"role": "ai", "text": "상담원을 연결해 드릴게요.", "time": NOW - timedelta(minutes=3)},
+        {"role": "agent", "text": "불편을 드려 죄송합니다.", "author_name": "김민지", "time": NOW},
+    ]
+    out = chat_messages(msgs, "ko", NOW, lambda a: a["path"] if a["filename"] == "photo.png" else None)
+    assert [m["role"] for m in out] == ["user", "user", "assistant", "assistant"]
+    assert "고객 · 14:57" in out[0]["content"] and "국물이 샜어요" in out[0]["content"]
+    assert out[1]["content"] == {"path": str(img), "alt_text": "photo.png"}
+    assert "AI · 14:57" in out[2]["content"]
+    assert "김민지 (상담원) · 15:00" in out[3]["content"]
+
+
+def _customer(engine: Engine) -> None:
+    with session_scope(engine) as s:
+        s.add_all([Customer(id="C-7", name="이영희"), Product(id="P-9", name="무농약 들기름")])
+        s.flush()
+        s.add(Order(id="O-7", customer_id="C-7", ordered_at=NOW - timedelta(days=2), amount=Decimal("25800"),
+                    status="shipping", courier="CJ대한통운", tracking_no="555566667777"))
+        s.flush()
+        s.add(OrderItem(order_id="O-7", product_id="P-9", product_name="무농약 들기름", quantity=2,
+                        unit_price=Decimal("12900"), amount=Decimal("25800")))
+        s.add(Claim(id="CL-7", order_id="O-7", customer_id="C-7", product_id="P-9", type="exchange",
+                    status="in_progress", reason="병뚜껑이 깨져 있었어요", created_at=NOW - timedelta(days=1)))
+        s.add(Review(id="R-7", product_id="P-9", customer_id="C-7", rating=2, text="향은 좋은데 <포장>이 아쉬워요",
+                     created_at=NOW - timedelta(days=1)))
+
+
+def test_profile_panel_shows_real_rows(engine: Engine) -> None:
+    _customer(engine)
+    profile = get_customer_profile(engine, "C-7")
+    html = render_profile(profile, "이탈 위험", "ko", NOW)
+    for text in ("이탈 위험", "이영희", "C-7", "누적 결제 25,800원", "주문 1건", "O-7", "배송중",
+                 "CJ대한통운 555566667777", "무농약 들기름 ×2", "교환", "처리중", "병뚜껑이 깨져 있었어요",
+                 "★★☆☆☆", "&lt;포장&gt;"):
+        assert text in html, text
+    assert "비회원" in render_profile(None, "", "ko", NOW, guest_name="손님")
+    assert "C-404" in render_profile(None, "", "ko", NOW, customer_id="C-404")
+
+
+def test_articles_are_openable_details() -> None:
+    from sajang.knowledge.service import Hit
+
+    hits = [Hit(id="packaging-damage", title="포장 파손 처리", score=0.82, kind="manual", text="사진을 받아",
+                body="## 처리 순서\n사진을 받아 재발송합니다.")]
+    html = render_articles(hits, "ko")
+    assert '<details class="sj-article" data-article="packaging-damage">' in html
+    assert "포장 파손 처리" in html and "재발송합니다" in html
+    assert "찾지 못했어요" in render_articles([], "ko")
+
+
+def test_learned_page_lists_author_source_and_undo(settings: Settings, engine: Engine) -> None:
+    from sajang.knowledge.service import get_knowledge
+
+    kb = get_knowledge(settings)
+    first = kb.add_learned("냉동 만두 해동 후 재냉동해도 되나요?", "해동한 만두는 다시 얼리지 말고 바로 드세요.",
+                           author_name="김민지", author_id=None, source_thread_id="thread-abc", category="product")
+    second = kb.add_learned("아이스팩은 어떻게 버리나요?", "내용물은 일반쓰레기로, 비닐은 분리배출해 주세요.",
+                            author_name="이서연")
+    me = {"id": 1, "username": "agent", "name": "김민지", "role": "agent", "locale": "ko"}
+    html = learned_html(settings, me, "", False)
+    assert "2개 (활성 2개)" in html
+    assert f'data-undo="{first}"' in html and f'data-undo="{second}"' in html
+    assert "김민지" in html and "대화 thread-abc" in html and "상품문의" in html
+    assert "되돌릴까요" in html  # the confirm text travels with the button
+    assert "아이스팩" not in learned_html(settings, me, "만두", False)
+
+    kb.deactivate_learned(first, actor="agent")
+    active_only = learned_html(settings, me, "", False)
+    assert "만두" not in active_only and "아이스팩" in active_only
+    everything = learned_html(settings, me, "", True)
+    assert "되돌림 (agent" in everything and f'data-undo="{first}"' not in everything
+    english = learned_html(settings, {**me, "locale": "en"}, "", True)
+    assert "Undone (agent" in english and "2 (1 active)" in english
+
+
+def test_build_agent_hub_returns_blocks(settings: Settings) -> None:
+    from sajang.ui.agent_hub import build_agent_hub
+
+    demo = build_agent_hub(settings)
+    assert isinstance(demo, gr.Blocks)
+    ids = {getattr(b, "elem_id", None) for b in demo.blocks.values()}
+    assert {"sj-queue", "sj-chat", "sj-profile", "sj-send", "sj-use-ai", "sj-fb", "sj-attach",
+            "sj-resolve", "sj-learned-list"} <= ids
