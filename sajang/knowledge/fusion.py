@@ -174,8 +174,8 @@ def fuse(
             scored.append((d, s))
     else:  # hybrid
         w = cfg.dense_weight if dense is not None else 0.0
-        if lex is None:
-            w = 1.0
+        if lex is None or not lex_max:
+            w = 1.0  # no query term occurs in the index (e.g. English against a Korean manual)
         span = (dmax - floor) or 1.0
         for d in cands:
             dn = (dense_of(d) - floor) / span if doc_dense else 0.0
