@@ -1,12 +1,16 @@
-"""Queries on `users` (staff logins). Hashing lives in `sajang.app.security`: this module stores hashes."""
+"""Who is who: staff logins (`users`; hashing lives in `sajang.app.security`, this module stores hashes)
+and the check that lets a chat customer prove who they are (order number + last 4 phone digits)."""
 
 from __future__ import annotations
+
+import hmac
+import re
 
 from sqlalchemy import Engine, func, select
 
 from .engine import session_scope
 from .errors import DataError
-from .models import AuditLog, User
+from .models import AuditLog, Customer, Order, User
 from .types import utcnow
 
 
@@ -76,3 +80,19 @@ def record_login(engine: Engine, user_id: int, new_hash: str | None = None) -> N
         user.last_login_at = utcnow()
         if new_hash:
             user.password_hash = new_hash
+
+
+def verify_order_owner(engine: Engine, order_id: str, phone_last4: str) -> tuple[str, str | None] | None:
+    """(customer id, name) when the order exists and its customer's phone ends with `phone_last4`."""
+    if not order_id or "\x00" in order_id or len(order_id) > 64:
+        return None
+    with session_scope(engine) as s:
+        row = s.execute(select(Customer.id, Customer.name, Customer.phone)
+                        .join(Order, Order.customer_id == Customer.id)
+                        .where(Order.id == order_id.strip())).first()
+    if row is None:
+        return None
+    digits = re.sub(r"\D", "", row.phone or "")
+    if len(digits) < 4 or not hmac.compare_digest(digits[-4:], phone_last4):
+        return None
+    return row.id, row.name

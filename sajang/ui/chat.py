@@ -1,0 +1,367 @@
+"""The customer chat page (`/chat`): Korean first, English switch, guest or verified, streamed answers.
+
+A customer chats as a guest, or proves who they are with an order number and the last 4 digits of the
+phone on that order (then the bot may talk about *their* orders). Answers stream in with their
+sources; «상담원 연결» hands the chat to a person, whose replies appear here without a reload (a timer
+polls the conversation). Images can be attached: checked, stored by `sajang.app.attachments`, and
+shown through signed links that only this conversation gets.
+
+The conversation lives server-side in the Gradio session state: a customer cannot point the page at
+another customer's thread or identity.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from sajang.config import Settings
+from sajang.ui.i18n import LOCALE_LABELS, Strings
+
+log = logging.getLogger(__name__)
+
+T = Strings({
+    "title": {"ko": "{shop} 고객센터", "en": "{shop} customer service"},
+    "intro": {"ko": "무엇이든 물어보세요. 배송, 교환·반품, 상품 문의에 바로 답해 드려요. "
+                    "주문 내역을 확인하려면 오른쪽에서 본인 확인을 해 주세요.",
+              "en": "Ask anything: delivery, exchanges and returns, our products. "
+                    "To talk about your orders, verify yourself on the right."},
+    "placeholder": {"ko": "메시지를 입력하세요 (Enter로 보내기)", "en": "Type your message (Enter to send)"},
+    "send": {"ko": "보내기", "en": "Send"},
+    "attach": {"ko": "📎 사진 첨부", "en": "📎 Attach photo"},
+    "handoff": {"ko": "상담원 연결", "en": "Talk to a person"},
+    "handoff_text": {"ko": "상담원과 연결해 주세요.", "en": "I would like to talk to a person, please."},
+    "verify_title": {"ko": "본인 확인", "en": "Verify yourself"},
+    "verify_help": {"ko": "주문번호와 주문하신 휴대폰 번호 뒤 4자리를 입력하면 주문·배송 내역을 안내해 드려요.",
+                    "en": "Enter an order number and the last 4 digits of the phone on the order to ask "
+                          "about your orders and deliveries."},
+    "order_id": {"ko": "주문번호", "en": "Order number"},
+    "phone4": {"ko": "휴대폰 뒤 4자리", "en": "Last 4 phone digits"},
+    "verify": {"ko": "확인", "en": "Verify"},
+    "verified": {"ko": "✅ {name}님, 본인 확인되었습니다.", "en": "✅ Verified: {name}."},
+    "verified_greeting": {"ko": "{name}님, 확인되었습니다. 주문이나 배송에 대해 무엇이든 물어보세요.",
+                          "en": "Thank you, {name}. Ask me anything about your orders and deliveries."},
+    "verify_failed": {"ko": "주문번호와 휴대폰 번호가 일치하지 않아요. 다시 확인해 주세요.",
+                      "en": "The order number and phone digits do not match. Please check them."},
+    "verify_missing": {"ko": "주문번호와 휴대폰 뒤 4자리(숫자 4개)를 모두 입력해 주세요.",
+                       "en": "Please enter the order number and exactly 4 phone digits."},
+    "guest": {"ko": "비회원(게스트)으로 상담 중입니다.", "en": "You are chatting as a guest."},
+    "sources": {"ko": "참고한 안내", "en": "Sources"},
+    "agent": {"ko": "상담원", "en": "Agent"},
+    "waiting": {"ko": "상담원에게 전달했어요. 확인 후 이 창에서 답변드릴게요. (운영시간: {hours})",
+                "en": "Passed on to our team. An agent will answer here. (Hours: {hours})"},
+    "queued": {"ko": "메시지를 상담원에게 전달했어요.", "en": "Your message was passed on to the agent."},
+    "too_long": {"ko": "메시지가 너무 길어요 ({n}자). {limit}자 이내로 보내 주세요.",
+                 "en": "Your message is too long ({n} characters). Please keep it under {limit}."},
+    "too_fast": {"ko": "메시지를 너무 빨리 보내고 있어요. 잠시 후 다시 시도해 주세요.",
+                 "en": "You are sending messages too fast. Please wait a moment."},
+    "attached": {"ko": "📎 {name} 첨부됨 — 다음 메시지와 함께 보내져요.",
+                 "en": "📎 {name} attached — it goes with your next message."},
+    "attach_bad": {"ko": "사진만 첨부할 수 있어요 (JPG, PNG, GIF, WebP, 최대 {mb} MB).",
+                   "en": "Only photos can be attached (JPG, PNG, GIF, WebP, up to {mb} MB)."},
+    "photo": {"ko": "사진", "en": "photo"},
+    "error": {"ko": "죄송합니다. 잠시 문제가 생겼어요. 다시 시도하시거나 「상담원 연결」을 눌러 주세요.",
+              "en": "Sorry, something went wrong. Please try again or press “Talk to a person”."},
+    "language": {"ko": "언어", "en": "Language"},
+})
+
+CSS = """
+.sajang-chat {max-width: 1280px; margin: 0 auto;}
+.sajang-chat .side-note {font-size: 0.9em; color: var(--body-text-color-subdued);}
+.sajang-chat footer {display: none !important;}
+"""
+POLL_SECONDS = 3.0
+
+# Sessions whose answer is streaming right now: the poller leaves their history alone.
+_busy: set[str] = set()
+_busy_lock = threading.Lock()
+
+
+def _service(settings: Settings) -> Any:
+    from sajang.graphs.service import get_inquiry_service
+
+    return get_inquiry_service(settings)
+
+
+def _engine(settings: Settings) -> Any:
+    from sajang.db.engine import get_engine
+
+    return get_engine(settings.resolved_database_url)
+
+
+def _client_ip(request: gr.Request | None) -> str:
+    client = getattr(request, "client", None)
+    return getattr(client, "host", None) or "unknown"
+
+
+def _sources_line(sources: list[dict[str, Any]], locale: str) -> str:
+    titles: list[str] = []
+    for src in sources or []:
+        title = str(src.get("title") or "").strip()
+        if title and title not in titles:
+            titles.append(title)
+    if not titles:
+        return ""
+    return f"\n\n---\n📚 **{T('sources', locale)}**: " + " · ".join(titles[:4])
+
+
+def _image_markdown(att: dict[str, Any], locale: str) -> str:
+    url = att.get("url")
+    return f"![{T('photo', locale)}]({url})" if url else f"📎 {att.get('filename', '')}"
+
+
+def _agent_bubble(msg: dict[str, Any], locale: str, settings: Settings, thread_id: str) -> dict[str, Any]:
+    from sajang.app.attachments import signed_url
+
+    who = msg.get("author") or msg.get("author_name") or T("agent", locale)
+    text = f"**👩‍💼 {who}**\n\n{msg.get('text') or ''}"
+    for att in msg.get("attachments") or []:
+        if isinstance(att, dict) and isinstance(att.get("id"), int):
+            text += "\n\n" + _image_markdown({"url": signed_url(settings, att["id"], thread_id)}, locale)
+    return {"role": "assistant", "content": text}
+
+
+def _message_key(msg: dict[str, Any]) -> str:
+    mid = msg.get("id") or msg.get("message_id")
+    return str(mid) if mid is not None else f"{msg.get('time')}|{msg.get('text')}"
+
+
+def build_chat(settings: Settings) -> gr.Blocks:
+    """The `/chat` page as a `gr.Blocks` (mounted by `sajang.app.main` with `css=CSS`)."""
+    from sajang.app import ratelimit
+    from sajang.app.attachments import save_attachment
+
+    shop = settings.store.shop_name
+    default_locale = settings.locale
+    max_mb = max(1, settings.max_attachment_bytes // (1024 * 1024))
+
+    def new_state() -> dict[str, Any]:
+        return {"thread_id": None, "customer_id": None, "name": None, "locale": default_locale,
+                "pending": [], "seen_agent": []}
+
+    def ensure_thread(state: dict[str, Any]) -> str:
+        if not state.get("thread_id"):
+            state["thread_id"] = _service(settings).start_conversation(
+                state.get("customer_id"), guest_name=None if state.get("customer_id") else state.get("name"),
+                channel="chat", locale=state.get("locale") or default_locale)
+            state["seen_agent"] = []
+        return state["thread_id"]
+
+    with gr.Blocks(title=T("title", default_locale, shop=shop), elem_classes=["sajang-chat"]) as blocks:
+        state = gr.State(new_state)
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=7):
+                title = gr.Markdown(f"## 💬 {T('title', default_locale, shop=shop)}\n{T('intro', default_locale)}")
+                chatbot = gr.Chatbot(height=520, show_label=False, elem_id="chatbot", feedback_options=None,
+                                     buttons=["copy"], group_consecutive_messages=False)
+                with gr.Row():
+                    box = gr.Textbox(placeholder=T("placeholder", default_locale), show_label=False, scale=8,
+                                     lines=1, max_lines=6, max_length=settings.max_message_chars,
+                                     elem_id="chat-input", autofocus=True)
+                    send_btn = gr.Button(T("send", default_locale), variant="primary", scale=1, min_width=90,
+                                         elem_id="send-btn")
+                with gr.Row():
+                    upload_btn = gr.UploadButton(T("attach", default_locale), file_types=["image"],
+                                                 file_count="single", size="sm", elem_id="attach-btn")
+                    handoff_btn = gr.Button(T("handoff", default_locale), size="sm", variant="secondary",
+                                            elem_id="handoff-btn")
+                attach_note = gr.Markdown(elem_classes=["side-note"])
+            with gr.Column(scale=3, min_width=260):
+                lang = gr.Radio(choices=[(LOCALE_LABELS[k], k) for k in ("ko", "en")], value=default_locale,
+                                label=T("language", default_locale), elem_id="lang")
+                verify_title = gr.Markdown(f"### {T('verify_title', default_locale)}\n"
+                                           f"{T('verify_help', default_locale)}")
+                order_box = gr.Textbox(label=T("order_id", default_locale), max_length=64, elem_id="order-id")
+                phone_box = gr.Textbox(label=T("phone4", default_locale), max_length=4, type="password",
+                                       elem_id="phone4")
+                verify_btn = gr.Button(T("verify", default_locale), size="sm", elem_id="verify-btn")
+                who = gr.Markdown(T("guest", default_locale), elem_id="who")
+        timer = gr.Timer(POLL_SECONDS)
+
+        # --- language -------------------------------------------------------------------------------
+        def switch_language(locale: str, st: dict[str, Any]) -> tuple[Any, ...]:
+            locale = locale if locale in ("ko", "en") else "ko"
+            st["locale"] = locale
+            status = (T("verified", locale, name=st["name"] or st["customer_id"]) if st.get("customer_id")
+                      else T("guest", locale))
+            return (st, gr.update(value=f"## 💬 {T('title', locale, shop=shop)}\n{T('intro', locale)}"),
+                    gr.update(placeholder=T("placeholder", locale)), gr.update(value=T("send", locale)),
+                    gr.update(label=T("attach", locale)), gr.update(value=T("handoff", locale)),
+                    gr.update(label=T("language", locale)),
+                    gr.update(value=f"### {T('verify_title', locale)}\n{T('verify_help', locale)}"),
+                    gr.update(label=T("order_id", locale)), gr.update(label=T("phone4", locale)),
+                    gr.update(value=T("verify", locale)), gr.update(value=status))
+
+        lang.change(switch_language, [lang, state],
+                    [state, title, box, send_btn, upload_btn, handoff_btn, lang, verify_title, order_box,
+                     phone_box, verify_btn, who], queue=False)
+
+        # --- verification ---------------------------------------------------------------------------
+        def verify(order_id: str, phone4: str, st: dict[str, Any], history: list[dict[str, Any]],
+                   request: gr.Request) -> tuple[Any, ...]:
+            from sajang.db.users import verify_order_owner
+
+            locale = st.get("locale") or default_locale
+            order_id = (order_id or "").strip()
+            phone4 = (phone4 or "").strip()
+            if not order_id or len(phone4) != 4 or not phone4.isdigit():
+                return st, history, gr.update(value=T("verify_missing", locale)), gr.update(), gr.update()
+            try:
+                ratelimit.check("chat_verify_ip", _client_ip(request), 10, what="verification attempts")
+                found = verify_order_owner(_engine(settings), order_id, phone4)
+                if found is None:
+                    ratelimit.check("chat_verify_order", order_id, 5, period_s=900, what="failed verifications")
+            except ratelimit.RateLimited:
+                return st, history, gr.update(value=T("too_fast", locale)), gr.update(), gr.update()
+            if found is None:
+                return st, history, gr.update(value=T("verify_failed", locale)), gr.update(), gr.update(value="")
+            customer_id, name = found
+            # A verified chat is a new conversation bound to that customer.
+            st.update(customer_id=customer_id, name=name, thread_id=None, pending=[], seen_agent=[])
+            shown = name or customer_id
+            history = [*history, {"role": "assistant", "content": T("verified_greeting", locale, name=shown)}]
+            return (st, history, gr.update(value=T("verified", locale, name=shown)), gr.update(value=""),
+                    gr.update(value=""))
+
+        verify_btn.click(verify, [order_box, phone_box, state, chatbot],
+                         [state, chatbot, who, order_box, phone_box])
+
+        # --- attachments ----------------------------------------------------------------------------
+        def attach(file: Any, st: dict[str, Any], request: gr.Request) -> tuple[Any, ...]:
+            locale = st.get("locale") or default_locale
+            path = Path(file if isinstance(file, str) else getattr(file, "name", "") or "")
+            try:
+                if not path.is_file():
+                    raise ValueError("no file")
+                ratelimit.check("chat_upload_ip", _client_ip(request), settings.rate_limit_per_minute)
+                data = path.read_bytes()[: settings.max_attachment_bytes + 1]
+                thread_id = ensure_thread(st)
+                ratelimit.check("chat_upload_session", thread_id, settings.rate_limit_per_minute)
+                stored = save_attachment(settings, _engine(settings), thread_id, path.name, data, "customer")
+            except ratelimit.RateLimited:
+                return st, gr.update(value=T("too_fast", locale))
+            except Exception as exc:  # a refused file is a message to the customer, never a crash
+                log.info("attachment refused: %s", exc)
+                return st, gr.update(value=T("attach_bad", locale, mb=max_mb))
+            finally:
+                # Gradio's upload cache would serve the file to anyone with its URL: drop our copy now.
+                with contextlib.suppress(OSError):
+                    if path.is_file():
+                        os.unlink(path)
+            st["pending"] = [*st.get("pending", []), stored.as_dict(settings)][-5:]
+            names = ", ".join(a["filename"] for a in st["pending"])
+            return st, gr.update(value=T("attached", locale, name=names))
+
+        upload_btn.upload(attach, [upload_btn, state], [state, attach_note])
+
+        # --- sending (streamed) ---------------------------------------------------------------------
+        def respond(text: str, st: dict[str, Any], history: list[dict[str, Any]],
+                    request: gr.Request) -> Iterator[tuple[Any, ...]]:
+            locale = st.get("locale") or default_locale
+            text = (text or "").strip()
+            pending = list(st.get("pending") or [])
+            if not text and not pending:
+                yield st, history, gr.update(), gr.update()
+                return
+            if not text:
+                text = T("photo", locale)
+            if len(text) > settings.max_message_chars:
+                gr.Warning(T("too_long", locale, n=len(text), limit=settings.max_message_chars))
+                yield st, history, gr.update(), gr.update()
+                return
+            session = getattr(request, "session_hash", None) or "anon"
+            try:
+                ratelimit.check("chat_msg_ip", _client_ip(request), settings.rate_limit_per_minute)
+                thread_id = ensure_thread(st)
+                ratelimit.check("chat_msg_session", thread_id, settings.rate_limit_per_minute)
+            except ratelimit.RateLimited:
+                gr.Warning(T("too_fast", locale))
+                yield st, history, gr.update(), gr.update()
+                return
+            shown = text + "".join("\n\n" + _image_markdown(a, locale) for a in pending)
+            history = [*history, {"role": "user", "content": shown}]
+            st["pending"] = []
+            yield st, history, gr.update(value=""), gr.update(value="")
+            with _busy_lock:
+                _busy.add(session)
+            answer = ""
+            history = [*history, {"role": "assistant", "content": "…"}]
+            try:
+                result: dict[str, Any] | None = None
+                for chunk in _service(settings).stream_ask(
+                        text, customer_id=st.get("customer_id"), thread_id=thread_id, locale=locale,
+                        attachments=[{k: a[k] for k in ("id", "filename", "content_type", "size")} for a in pending]
+                        or None):
+                    if isinstance(chunk, dict):
+                        result = chunk
+                    elif chunk:
+                        answer += str(chunk)
+                        history[-1] = {"role": "assistant", "content": answer}
+                        yield st, history, gr.update(), gr.update()
+                final = _final_text(result, answer, locale)
+                if final:
+                    history[-1] = {"role": "assistant", "content": final}
+                else:
+                    history = history[:-1]
+            except Exception:
+                log.exception("chat answer failed")
+                history[-1] = {"role": "assistant", "content": T("error", locale)}
+            finally:
+                with _busy_lock:
+                    _busy.discard(session)
+            yield st, history, gr.update(), gr.update()
+
+        def _final_text(result: dict[str, Any] | None, streamed: str, locale: str) -> str:
+            if result is None:
+                return streamed
+            answer = (result.get("answer") or streamed or "").strip()
+            if result.get("handoff") and not answer:
+                answer = T("waiting", locale, hours=settings.store.cs_hours)
+            if not answer:
+                return T("queued", locale) if result.get("handoff_reason") == "waiting_for_agent" else ""
+            return answer + _sources_line(result.get("sources") or [], locale)
+
+        send_inputs = [box, state, chatbot]
+        send_outputs = [state, chatbot, box, attach_note]
+        box.submit(respond, send_inputs, send_outputs, concurrency_limit=16)
+        send_btn.click(respond, send_inputs, send_outputs, concurrency_limit=16)
+
+        def ask_person(st: dict[str, Any], history: list[dict[str, Any]],
+                       request: gr.Request) -> Iterator[tuple[Any, ...]]:
+            yield from respond(T("handoff_text", st.get("locale") or default_locale), st, history, request)
+
+        handoff_btn.click(ask_person, [state, chatbot], send_outputs, concurrency_limit=16)
+
+        # --- agent replies without reload -----------------------------------------------------------
+        def poll(st: dict[str, Any], history: list[dict[str, Any]], request: gr.Request) -> tuple[Any, ...]:
+            thread_id = st.get("thread_id")
+            session = getattr(request, "session_hash", None) or "anon"
+            with _busy_lock:
+                busy = session in _busy
+            if not thread_id or busy:
+                return gr.skip(), gr.skip()
+            try:
+                conversation = _service(settings).get_conversation(thread_id) or {}
+            except Exception:
+                log.exception("poll failed")
+                return gr.skip(), gr.skip()
+            seen = set(st.get("seen_agent") or [])
+            new = [m for m in conversation.get("messages") or []
+                   if m.get("role") == "agent" and _message_key(m) not in seen]
+            if not new:
+                return gr.skip(), gr.skip()
+            locale = st.get("locale") or default_locale
+            st["seen_agent"] = [*seen, *(_message_key(m) for m in new)]
+            return st, [*history, *(_agent_bubble(m, locale, settings, thread_id) for m in new)]
+
+        timer.tick(poll, [state, chatbot], [state, chatbot], show_progress="hidden", queue=False)
+
+    blocks.queue(default_concurrency_limit=16)
+    return blocks
