@@ -41,9 +41,10 @@ def test_queue_tabs_counts_badges_and_escaping() -> None:
     assert "포장이 터져서 왔어요" in html and "둘째 줄" not in html  # first line only
     assert "<script>" not in html and "&lt;script&gt;" in html and "&lt;b&gt;손님&lt;/b&gt; (비회원)" in html
     assert 'class="sj-qitem sj-selected sj-st-new" data-thread="t2"' in html
-    assert "🤖→👤" in html and "김민지" not in html  # the mine tab is not shown
+    assert 'aria-label="AI"' in html and "상담원 대기" in html and "김민지" not in html  # mine tab hidden
     mine = render_queue(tabs, "mine", None, {}, "en", NOW)
-    assert "👤 김민지" in mine and "Urgent" not in mine and "High" in mine
+    assert "</svg>김민지" in mine
+    assert "Urgent" not in mine and "High" in mine and "waiting" not in mine
     empty = render_queue(tabs, "done", None, {}, "ko", NOW)
     assert "아직 처리 완료된 문의가 없어요" in empty
 

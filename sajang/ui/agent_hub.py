@@ -12,7 +12,10 @@ runs SQL itself. Handlers identify the agent by `request.username` (set by the w
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import shutil
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,6 +46,7 @@ DONE_TAB_LIMIT = 50  # the resolved tab shows the latest N
 ARTICLE_COUNT = 3  # recommended manual articles per inquiry
 ARTICLE_QUERY_MESSAGES = 3  # the last N customer lines form the article query
 CONCURRENCY = 8  # handlers of different agents run side by side
+ATTACHMENT_CACHE_DIR = "sajang-agent-hub"
 
 QUEUE_JS = """
 const pick = (e) => {
@@ -185,7 +189,19 @@ class AgentHub:
         p = Path(str(path))
         if not p.is_absolute():
             p = Path(self.settings.data_dir) / p
-        return str(p.resolve()) if p.exists() else None
+        p = p.resolve()
+        if not p.is_file():
+            return None
+        # Gradio serves files only from the cwd, the temp dir or the mount's allowed_paths: a data dir
+        # elsewhere is copied (once, by content) into a temp folder the hub owns.
+        if any(p.is_relative_to(Path(root).resolve()) for root in (Path.cwd(), tempfile.gettempdir())):
+            return str(p)
+        digest = hashlib.sha256(p.read_bytes()).hexdigest()
+        target = Path(tempfile.gettempdir()) / ATTACHMENT_CACHE_DIR / f"{digest}{p.suffix.lower()}"
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(p, target)
+        return str(target)
 
     def suggestion(self, conv: dict[str, Any]) -> str:
         pending = get(conv, "pending", "interrupt", default={}) or {}
@@ -328,6 +344,16 @@ class AgentHub:
             out[c["fb_note"]] = ""
             return out
         return {}
+
+    def on_learned_source(self, me: dict[str, Any] | None, qtab: str, thread: str | None,
+                          evt: gr.EventData) -> Any:
+        """A learned answer's source conversation, opened in the 문의 tab."""
+        source = (evt._data or {}).get("thread")
+        if not source:
+            return gr.skip()
+        out = self.open_view(me, qtab, str(source))
+        out[self.c["nav"]] = gr.Tabs(selected="inquiries")
+        return out
 
     def claim_or_note(self, me: dict[str, Any], thread: str, locale: str) -> tuple[bool, str]:
         """Atomic claim through the service: exactly one of two agents wins; the loser is told who did."""
@@ -494,14 +520,14 @@ class AgentHub:
                     c["user"] = gr.HTML("", elem_id="sj-user", scale=2)
                     c["lang"] = gr.Dropdown([(LOCALE_LABELS[x], x) for x in LOCALES], value=loc, show_label=False,
                                             elem_id="sj-lang", scale=0, min_width=120, container=False)
-                with gr.Tabs(elem_id="sj-nav"):
+                with gr.Tabs(elem_id="sj-nav") as nav:
                     with gr.Tab(T("nav_inquiries", loc), id="inquiries", elem_id="sj-tab-inquiries") as tab_inq:
                         self._inquiries(c, loc)
                     with gr.Tab(T("nav_reviews", loc), id="reviews", elem_id="sj-tab-reviews") as tab_rev:
                         self._reviews(loc)
                     with gr.Tab(T("nav_learned", loc), id="learned", elem_id="sj-tab-learned") as tab_learned:
-                        build_learned_tab(s, c["me"], c["learned_refresh"])
-            c["tab_inq"], c["tab_rev"], c["tab_learned"] = tab_inq, tab_rev, tab_learned
+                        c["learned_list"] = build_learned_tab(s, c["me"], c["learned_refresh"])
+            c["tab_inq"], c["tab_rev"], c["tab_learned"], c["nav"] = tab_inq, tab_rev, tab_learned, nav
             self._wire(demo, c)
         demo.queue(default_concurrency_limit=CONCURRENCY)
         return demo
@@ -577,6 +603,7 @@ class AgentHub:
         c["send"].click(self.on_send, [*st, c["input"]], [*view, c["input"], c["qtab"]])
         c["attach"].upload(self.on_attach, [*st, c["attach"]], view)
         c["resolve"].click(self.on_resolve, st, view)
+        c["learned_list"].click(self.on_learned_source, st, [*view, *side, c["nav"]])
         c["lang"].change(self.on_lang, [*st, c["lang"]], [*view, *side, *labels, c["me"], c["user"]],
                          show_progress="hidden")
 

@@ -20,7 +20,10 @@ element.addEventListener('click', (e) => {
   const undo = e.target.closest('[data-undo]');
   if (undo) {
     if (window.confirm(undo.dataset.confirm || '')) { trigger('click', {undo: undo.dataset.undo}); }
+    return;
   }
+  const source = e.target.closest('[data-thread]');
+  if (source) { trigger('click', {thread: source.dataset.thread}); }
 });
 """
 
@@ -51,8 +54,11 @@ def learned_html(settings: Settings, me: dict[str, Any] | None, query: str, show
     return html
 
 
-def build_learned_tab(settings: Settings, me_state: gr.State, refresh_state: gr.State) -> None:
-    """Render the tab inside the current `gr.Tab`; `refresh_state` changes when a new answer is taught."""
+def build_learned_tab(settings: Settings, me_state: gr.State, refresh_state: gr.State) -> gr.HTML:
+    """Render the tab inside the current `gr.Tab`; `refresh_state` changes when a new answer is taught.
+
+    Returns the listing: its click events carry `{undo: id}` (handled here) or `{thread: id}` (the hub
+    opens that source conversation)."""
     loc = settings.locale
     help_md = gr.Markdown(T("learned_help", loc), elem_id="sj-learned-help")
     with gr.Row():
@@ -89,3 +95,4 @@ def build_learned_tab(settings: Settings, me_state: gr.State, refresh_state: gr.
     me_state.change(show, inputs, listing, show_progress="hidden").then(
         relabel, me_state, [help_md, query, inactive, refresh], show_progress="hidden")
     listing.click(undo, inputs, listing)
+    return listing

@@ -26,6 +26,15 @@ STARS = 5
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp"})
 URGENCY_ORDER = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
 
+# Inline SVG markers (render without any emoji font).
+ICON_BOT = ('<svg class="sj-ico" viewBox="0 0 24 24" aria-label="AI"><rect x="4" y="8" width="16" height="12" rx="3" '
+            'fill="#64748b"/><circle cx="9" cy="14" r="1.7" fill="#fff"/><circle cx="15" cy="14" r="1.7" fill="#fff"/>'
+            '<path d="M12 8V4.5" stroke="#64748b" stroke-width="2"/><circle cx="12" cy="4" r="1.6" fill="#64748b"/></svg>')
+ICON_PERSON = ('<svg class="sj-ico" viewBox="0 0 24 24" aria-label="person"><circle cx="12" cy="8" r="4.2" '
+               'fill="#2563eb"/><path d="M3.5 21a8.5 8.5 0 0 1 17 0z" fill="#2563eb"/></svg>')
+ICON_DONE = ('<svg class="sj-ico" viewBox="0 0 24 24" aria-label="done"><circle cx="12" cy="12" r="10" fill="#16a34a"/>'
+             '<path d="M7 12.5l3.2 3.2L17 9" stroke="#fff" stroke-width="2.4" fill="none" stroke-linecap="round"/></svg>')
+
 
 def esc(value: Any) -> str:
     return html.escape("" if value is None else str(value), quote=True)
@@ -144,13 +153,13 @@ def render_queue(tabs: Mapping[str, list[Mapping[str, Any]]], active: str, selec
         category = str(get(item, "category", default=""))
         assignee = get(item, "assignee_name", "assignee")
         if status == "resolved":
-            owner = T("owner_done", locale, name=assignee or "")
+            owner = ICON_DONE + esc(T("owner_done", locale, name=assignee or ""))
             when = smart_time(get(item, "resolved_at", "updated_at"), now)
         elif status == "assigned":
-            owner = T("owner_person", locale, name=assignee or "")
+            owner = ICON_PERSON + esc(T("owner_person", locale, name=assignee or ""))
             when = ago(get(item, "handed_off_at", "created_at"), now, locale)
         else:
-            owner = T("owner_bot", locale)
+            owner = f'{ICON_BOT}<span class="sj-arrow">→</span>{ICON_PERSON}{esc(T("owner_bot", locale))}'
             when = ago(get(item, "handed_off_at", "created_at"), now, locale)
         dot = '<span class="sj-dot"></span>' if status == "new" else ""
         parts.append(
@@ -160,7 +169,7 @@ def render_queue(tabs: Mapping[str, list[Mapping[str, Any]]], active: str, selec
             f'<div class="sj-qsubject">{esc(first_line(get(item, "subject", "summary", "last_message")))}</div>'
             f'<div class="sj-qrow3">{badge(label(CATEGORY_LABELS, category, locale), "cat")}'
             f'{badge(label(URGENCY_LABELS, urgency, locale), "urg-" + urgency)}'
-            f'<span class="sj-owner">{esc(owner)}</span></div></li>'
+            f'<span class="sj-owner">{owner}</span></div></li>'
         )
     parts.append("</ul></div>")
     return "".join(parts)
@@ -214,7 +223,7 @@ def chat_messages(messages: Iterable[Mapping[str, Any]], locale: str, now: datet
         if role == "customer":
             who, side = T("role_customer", locale), "user"
         elif role == "agent":
-            who, side = T("role_agent_msg", locale, name=get(msg, "author_name", "agent_name", default="")), "assistant"
+            who, side = T("role_agent_msg", locale, name=get(msg, "author_name", "author", "agent_name", default="")), "assistant"
         elif role == "system":
             who, side = T("role_system", locale), "assistant"
         else:

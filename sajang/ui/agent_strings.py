@@ -1,4 +1,8 @@
-"""Korean-first strings of the agent hub (English switchable), and the labels of order/claim states."""
+"""Korean-first strings of the agent hub (English switchable), and the labels of order/claim states.
+
+No emoji in the text: a machine without an emoji font (CI, many Linux desktops) shows boxes. The
+buttons and queue markers get their ✅ 👎 📎 🤖 👤 look from small inline SVG icons instead
+(`agent_hub.css`, `agent_render.ICON_*`)."""
 
 from __future__ import annotations
 
@@ -25,9 +29,9 @@ T = Strings({
     "queue_empty_mine": {"ko": "맡은 문의가 없어요. 새 문의에서 골라 맡아 주세요.",
                          "en": "Nothing assigned to you. Pick one from New."},
     "queue_empty_done": {"ko": "아직 처리 완료된 문의가 없어요.", "en": "Nothing resolved yet."},
-    "owner_bot": {"ko": "🤖→👤 상담원 대기", "en": "🤖→👤 waiting"},
-    "owner_person": {"ko": "👤 {name}", "en": "👤 {name}"},
-    "owner_done": {"ko": "✔ {name}", "en": "✔ {name}"},
+    "owner_bot": {"ko": "상담원 대기", "en": "waiting"},
+    "owner_person": {"ko": "{name}", "en": "{name}"},
+    "owner_done": {"ko": "{name}", "en": "{name}"},
     "guest": {"ko": "비회원", "en": "Guest"},
     "ago_now": {"ko": "방금", "en": "just now"},
     "ago_min": {"ko": "{n}분", "en": "{n} min"},
@@ -44,7 +48,7 @@ T = Strings({
     "role_ai": {"ko": "AI", "en": "AI"},
     "role_system": {"ko": "안내", "en": "Notice"},
     "role_agent_msg": {"ko": "{name} (상담원)", "en": "{name} (agent)"},
-    "claim": {"ko": "🙋 이 문의 맡기", "en": "🙋 Take this inquiry"},
+    "claim": {"ko": "이 문의 맡기", "en": "Take this inquiry"},
     "claim_won": {"ko": "이 문의를 맡았습니다. 고객에게 답변해 주세요.", "en": "You took this inquiry."},
     "claim_lost": {"ko": "이미 다른 상담원{who}이 맡은 문의입니다. 대기열을 새로고침했어요.",
                    "en": "Another agent{who} already took this inquiry. The queue was refreshed."},
@@ -53,10 +57,10 @@ T = Strings({
     "resolved_note": {"ko": "처리 완료된 문의입니다.", "en": "This inquiry is resolved."},
     "suggest_label": {"ko": "AI 제안 답변", "en": "AI suggestion"},
     "suggest_none": {"ko": "(제안 없음 — 다시 제안을 눌러 보세요)", "en": "(no suggestion — try regenerate)"},
-    "use_ai": {"ko": "✅ AI 답변 사용", "en": "✅ Use AI answer"},
-    "regen": {"ko": "🔄 다시 제안", "en": "🔄 Regenerate"},
-    "feedback": {"ko": "👎 피드백", "en": "👎 Feedback"},
-    "attach": {"ko": "📎 첨부", "en": "📎 Attach"},
+    "use_ai": {"ko": "AI 답변 사용", "en": "Use AI answer"},
+    "regen": {"ko": "다시 제안", "en": "Regenerate"},
+    "feedback": {"ko": "피드백", "en": "Feedback"},
+    "attach": {"ko": "첨부", "en": "Attach"},
     "input_label": {"ko": "답변 입력", "en": "Your reply"},
     "input_ph": {"ko": "고객에게 보낼 답변을 입력하세요 (Enter 줄바꿈, 보내기 버튼으로 전송)",
                  "en": "Type the reply to the customer"},
@@ -102,14 +106,14 @@ T = Strings({
     "articles_error": {"ko": "매뉴얼 검색을 할 수 없습니다: {error}", "en": "Manual search unavailable: {error}"},
     # learned answers page
     "learned_title": {"ko": "학습된 답변", "en": "Learned answers"},
-    "learned_help": {"ko": "상담원이 👎 피드백으로 가르친 답변입니다. AI는 비슷한 질문에 바로 이 답변을 씁니다. "
+    "learned_help": {"ko": "상담원이 [피드백]으로 가르친 답변입니다. AI는 비슷한 질문에 바로 이 답변을 씁니다. "
                            "잘못 배운 답변은 [되돌리기]로 끌 수 있어요 (기록은 남습니다).",
-                     "en": "Answers agents taught with 👎 feedback. Undo switches one off (the record stays)."},
+                     "en": "Answers agents taught with Feedback. Undo switches one off (the record stays)."},
     "learned_search": {"ko": "검색 (질문·답변)", "en": "Search (question or answer)"},
     "learned_inactive": {"ko": "되돌린 답변도 보기", "en": "Show undone answers"},
     "learned_refresh": {"ko": "새로고침", "en": "Refresh"},
-    "learned_empty": {"ko": "아직 학습된 답변이 없어요. 문의 화면의 👎 피드백으로 가르칠 수 있습니다.",
-                      "en": "Nothing learned yet. Teach with 👎 feedback in a conversation."},
+    "learned_empty": {"ko": "아직 학습된 답변이 없어요. 문의 화면의 [피드백]으로 가르칠 수 있습니다.",
+                      "en": "Nothing learned yet. Teach with Feedback in a conversation."},
     "learned_count": {"ko": "{n}개 (활성 {active}개)", "en": "{n} ({active} active)"},
     "learned_q": {"ko": "질문", "en": "Question"},
     "learned_a": {"ko": "답변", "en": "Answer"},
