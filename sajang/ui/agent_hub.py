@@ -29,6 +29,7 @@ from sajang.ui.agent_render import (
     chat_messages,
     customer_display,
     get,
+    pending_of,
     queue_sort_key,
     render_articles,
     render_header,
@@ -178,7 +179,7 @@ class AgentHub:
     def customer_label(self, conv: dict[str, Any], locale: str) -> str:
         from sajang.db.profile import customer_names
 
-        cid = get(conv, "customer_id") or get(get(conv, "pending", "interrupt", default={}), "customer_id")
+        cid = get(conv, "customer_id") or get(pending_of(conv), "customer_id")
         names = customer_names(_engine(self.settings), [cid]) if cid else {}
         return customer_display({**conv, "customer_id": cid}, names, locale)
 
@@ -204,14 +205,14 @@ class AgentHub:
         return str(target)
 
     def suggestion(self, conv: dict[str, Any]) -> str:
-        pending = get(conv, "pending", "interrupt", default={}) or {}
+        pending = pending_of(conv)
         return str(get(pending, "ai_draft", "draft", default="") or get(conv, "ai_draft", default="") or "")
 
     def profile_html(self, conv: dict[str, Any] | None, locale: str) -> str:
         now = datetime.now(UTC)
         if not conv:
             return render_profile(None, "", locale, now)
-        pending = get(conv, "pending", "interrupt", default={}) or {}
+        pending = pending_of(conv)
         cid = get(conv, "customer_id") or get(pending, "customer_id")
         if not cid:
             return render_profile(None, "", locale, now, guest_name=get(conv, "guest_name", default=""))
@@ -235,7 +236,7 @@ class AgentHub:
     def articles_html(self, conv: dict[str, Any] | None, locale: str) -> str:
         if not conv:
             return ""
-        pending = get(conv, "pending", "interrupt", default={}) or {}
+        pending = pending_of(conv)
         lines = [str(get(m, "text", default="")) for m in conv.get("messages") or [] if get(m, "role") == "customer"]
         query = " ".join([str(get(pending, "summary", default="")), *lines[-ARTICLE_QUERY_MESSAGES:]]).strip()
         if not query:
@@ -492,6 +493,13 @@ class AgentHub:
 
     def on_lang(self, me: dict[str, Any] | None, qtab: str, thread: str | None, locale: str) -> dict[Any, Any]:
         c = self.c
+        if locale not in LOCALES:
+            return gr.skip()
+        if me and me.get("id") is not None and me.get("locale") != locale:
+            # remembered on the account: the next login opens in the same language
+            from sajang.db.users import update_user
+
+            update_user(_engine(self.settings), int(me["id"]), actor=str(me["username"]), locale=locale)
         me = {**(me or {}), "locale": locale} if me else None
         out = self.open_view(me, qtab, thread)
         out.update(self.relabel(locale))

@@ -51,6 +51,12 @@ def get(d: Mapping[str, Any] | None, *keys: str, default: Any = None) -> Any:
     return default
 
 
+def pending_of(conv: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The waiting handoff's payload (summary, category, urgency, ai_draft, sources, customer_id)."""
+    value = get(conv, "pending", "handoff", "interrupt", default={})
+    return dict(value) if isinstance(value, Mapping) else {}
+
+
 def as_dt(value: Any) -> datetime | None:
     if value is None or value == "":
         return None
@@ -183,7 +189,7 @@ def render_header(conv: Mapping[str, Any] | None, customer: str, locale: str, no
     if not conv:
         body = f'<div class="sj-hint">{esc(T("conv_pick", locale))}</div>'
     else:
-        pending = get(conv, "pending", "interrupt", default={}) or {}
+        pending = pending_of(conv)
         category = get(conv, "category") or get(pending, "category")
         urgency = get(conv, "urgency") or get(pending, "urgency")
         status = str(get(conv, "status", default=""))
