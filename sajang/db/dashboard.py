@@ -168,7 +168,8 @@ def low_stock(engine: Engine, now: datetime | None = None) -> list[dict[str, Any
             "items": [{"product_id": pid, "name": name, "stock": int(stock), "daily_sales": round(daily, 2),
                        "days_of_cover": round(cover, 1), "lead_time_days": int(lead)}],
         })
-    out.sort(key=lambda a: (a["days_of_cover"] - a["lead_time_days"], a["product_id"]))
+    # most urgent first: the smallest share of the lead time covered, then the faster seller
+    out.sort(key=lambda a: (a["days_of_cover"] / max(a["lead_time_days"], 1), -a["daily_sales"], a["product_id"]))
     return out
 
 

@@ -1,0 +1,582 @@
+"""The owner dashboard (`/admin`): KPI cards, risk alerts with their items, sales/claims/segment charts,
+and the segmentation run with its approval step.
+
+Numbers come from `sajang.db.dashboard` and `sajang.db.rfm`; the segmentation run goes through the
+graph's service functions (`start_run`, `approve_run`, `cancel_run`), so the UI issues nothing itself
+and a double click approves once. Handlers identify the owner by `request.username` (the web app mounts
+this page behind the admin login). Korean by default, English via the language switch.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import tempfile
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+
+from sajang.config import Settings
+from sajang.db import dashboard as dash
+from sajang.db.engine import get_engine
+from sajang.db.rfm import SEGMENT_IDS, export_outbox_csv, latest_run, segment_label, shop_today
+from sajang.errors import SajangError
+from sajang.ui.i18n import LOCALE_LABELS, LOCALES, Strings
+
+log = logging.getLogger(__name__)
+
+T = Strings({
+    "page_title": {"ko": "사장님 대시보드", "en": "Owner dashboard"},
+    "hello": {"ko": "👤 {name}", "en": "👤 {name}"},
+    "refresh": {"ko": "새로고침", "en": "Refresh"},
+    "language": {"ko": "언어", "en": "Language"},
+    "kpi_qna": {"ko": "미답변 Q&A", "en": "Unanswered Q&A"},
+    "kpi_claims": {"ko": "처리 중 클레임", "en": "Open claims"},
+    "kpi_low": {"ko": "재고 부족", "en": "Low stock"},
+    "kpi_settle": {"ko": "최근 정산", "en": "Latest settlement"},
+    "kpi_today": {"ko": "오늘 문의", "en": "Inquiries today"},
+    "kpi_bot": {"ko": "AI 해결률 (30일)", "en": "Solved by AI (30 d)"},
+    "kpi_frt": {"ko": "상담원 첫 응답 (중앙값)", "en": "Agent first response (median)"},
+    "none": {"ko": "없음", "en": "none"},
+    "minutes": {"ko": "{n}분", "en": "{n} min"},
+    "of_n": {"ko": "{n}건 중", "en": "of {n}"},
+    "waiting": {"ko": "상담 대기 {n}건", "en": "{n} waiting for an agent"},
+    "claim_cancel": {"ko": "취소", "en": "cancel"},
+    "claim_return": {"ko": "반품", "en": "return"},
+    "claim_exchange": {"ko": "교환", "en": "exchange"},
+    "claim_refund": {"ko": "환불", "en": "refund"},
+    "alerts": {"ko": "위험 알림", "en": "Risk alerts"},
+    "no_alerts": {"ko": "지금은 위험 알림이 없어요.", "en": "No risk alerts right now."},
+    "alert_review": {"ko": "「{product}」 1–2★ 리뷰 급증 (7일 {recent}건, 평소 {weekly}건/주)",
+                     "en": "“{product}”: 1–2★ reviews spiking ({recent} in 7 days, usually {weekly}/week)"},
+    "alert_claim": {"ko": "「{product}」 클레임 급증 (7일 {recent}건, 평소 {weekly}건/주)",
+                    "en": "“{product}”: claims spiking ({recent} in 7 days, usually {weekly}/week)"},
+    "alert_stock": {"ko": "「{product}」 재고 {cover}일분 (입고까지 {lead}일, 하루 {daily}개 판매)",
+                    "en": "“{product}”: {cover} days of stock (restock takes {lead} days, {daily}/day sold)"},
+    "alert_soldout": {"ko": "「{product}」 품절 (하루 {daily}개 판매, 입고 예정 {restock})",
+                      "en": "“{product}”: sold out ({daily}/day sold, restock {restock})"},
+    "restock_unknown": {"ko": "미정", "en": "not scheduled"},
+    "alert_items": {"ko": "알림 상세", "en": "Alert details"},
+    "click_alert": {"ko": "알림을 누르면 관련 리뷰·클레임·상품이 아래에 나와요.",
+                    "en": "Click an alert to list its reviews, claims or product below."},
+    "period": {"ko": "기간", "en": "Period"},
+    "days_30": {"ko": "30일", "en": "30 days"},
+    "days_90": {"ko": "90일", "en": "90 days"},
+    "chart_revenue": {"ko": "일별 매출", "en": "Revenue per day"},
+    "chart_orders": {"ko": "일별 주문 수", "en": "Orders per day"},
+    "chart_claims": {"ko": "일별 클레임", "en": "Claims per day"},
+    "chart_segments": {"ko": "고객 세그먼트 분포 · 지난 실행 대비", "en": "Customer segments · vs. previous run"},
+    "day": {"ko": "날짜", "en": "Day"},
+    "revenue": {"ko": "매출 (원)", "en": "Revenue (KRW)"},
+    "orders": {"ko": "주문 (건)", "en": "Orders"},
+    "claims": {"ko": "클레임 (건)", "en": "Claims"},
+    "claim_type": {"ko": "유형", "en": "Type"},
+    "segment": {"ko": "세그먼트", "en": "Segment"},
+    "customers": {"ko": "고객 수", "en": "Customers"},
+    "run": {"ko": "실행", "en": "Run"},
+    "this_run": {"ko": "이번 실행", "en": "This run"},
+    "prev_run": {"ko": "지난 실행", "en": "Previous run"},
+    "moves": {"ko": "세그먼트 이동", "en": "Segment moves"},
+    "from": {"ko": "이전", "en": "From"},
+    "to": {"ko": "이후", "en": "To"},
+    "new_customer": {"ko": "(새로 집계)", "en": "(newly scored)"},
+    "dropped": {"ko": "(집계 제외)", "en": "(no longer scored)"},
+    "seg_title": {"ko": "고객 세그먼트 · 쿠폰 제안", "en": "Customer segments · coupon proposals"},
+    "as_of": {"ko": "기준일 (YYYY-MM-DD)", "en": "As of (YYYY-MM-DD)"},
+    "run_button": {"ko": "세그먼트 실행 ▶", "en": "Run segmentation ▶"},
+    "approve_button": {"ko": "선택한 제안 승인 ✔", "en": "Approve selected ✔"},
+    "cancel_button": {"ko": "이번 실행 취소", "en": "Cancel this run"},
+    "export_button": {"ko": "발송 목록 CSV 내보내기", "en": "Export outbox CSV"},
+    "export_file": {"ko": "발송 목록", "en": "Outbox"},
+    "no_run": {"ko": "아직 세그먼트를 실행하지 않았어요. 기준일을 확인하고 ‘세그먼트 실행 ▶’을 눌러 주세요.",
+               "en": "No segmentation yet. Check the date and press “Run segmentation ▶”."},
+    "run_status": {"ko": "실행 #{run} · 기준일 {as_of} · 고객 {n}명 · {status} · {method}",
+                   "en": "Run #{run} · as of {as_of} · {n} customers · {status} · {method}"},
+    "status_awaiting_approval": {"ko": "승인 대기", "en": "waiting for approval"},
+    "status_executed": {"ko": "실행 완료", "en": "executed"},
+    "status_cancelled": {"ko": "취소됨", "en": "cancelled"},
+    "status_computing": {"ko": "계산 중", "en": "computing"},
+    "method_quintiles": {"ko": "5분위 점수", "en": "quintile scores"},
+    "method_small_shop_fallback": {"ko": "소규모 상점 고정 기준", "en": "small-shop fixed thresholds"},
+    "edit_hint": {"ko": "승인할 제안을 체크하고, 필요하면 값(%, 원)과 메시지를 고친 뒤 승인하세요. "
+                        "메시지의 {name}은 고객 이름, {coupon}은 쿠폰 코드로 바뀝니다.",
+                  "en": "Tick the proposals to approve, edit the value (%, KRW) and message if needed, then "
+                        "approve. {name} becomes the customer's name, {coupon} the coupon code."},
+    "col_ok": {"ko": "승인", "en": "Approve"},
+    "col_id": {"ko": "ID", "en": "ID"},
+    "col_title": {"ko": "제안", "en": "Proposal"},
+    "col_kind": {"ko": "혜택", "en": "Benefit"},
+    "col_value": {"ko": "값", "en": "Value"},
+    "col_message": {"ko": "메시지", "en": "Message"},
+    "kind_percent": {"ko": "% 할인", "en": "% off"},
+    "kind_amount": {"ko": "원 할인", "en": "KRW off"},
+    "kind_gift": {"ko": "사은품 (원 상당)", "en": "gift (KRW value)"},
+    "executed": {"ko": "승인 완료: 쿠폰 {issued}명 발급, 메시지 {messages}건 발송 대기 (실행 #{run})",
+                 "en": "Approved: {issued} coupons issued, {messages} messages queued (run #{run})"},
+    "already": {"ko": "이미 승인된 실행이에요. 추가로 발급된 쿠폰은 없습니다.",
+                "en": "This run was already approved; nothing was issued again."},
+    "cancelled": {"ko": "실행 #{run}을 취소했어요. 발급된 쿠폰은 없습니다.",
+                  "en": "Run #{run} cancelled; nothing was issued."},
+    "nothing_selected": {"ko": "승인할 제안을 하나 이상 체크해 주세요.", "en": "Tick at least one proposal."},
+    "exported": {"ko": "발송 대기 메시지 {n}건을 CSV로 내보냈어요.", "en": "Exported {n} queued messages as CSV."},
+    "nothing_to_export": {"ko": "내보낼 발송 대기 메시지가 없어요.", "en": "No queued messages to export."},
+    "login_needed": {"ko": "관리자 로그인이 필요합니다.", "en": "Admin login required."},
+    "error": {"ko": "오류: {error}", "en": "Error: {error}"},
+    "bad_date": {"ko": "기준일은 YYYY-MM-DD 형식으로 입력해 주세요.", "en": "Enter the date as YYYY-MM-DD."},
+    "items_product": {"ko": "상품", "en": "Product"},
+    "items_when": {"ko": "일시", "en": "When"},
+    "items_rating": {"ko": "별점", "en": "Rating"},
+    "items_text": {"ko": "내용", "en": "Text"},
+    "items_status": {"ko": "상태", "en": "Status"},
+    "items_id": {"ko": "ID", "en": "ID"},
+    "items_stock": {"ko": "재고", "en": "Stock"},
+    "items_daily": {"ko": "하루 판매", "en": "Sold per day"},
+    "items_cover": {"ko": "재고 일수", "en": "Days of cover"},
+    "items_lead": {"ko": "입고 소요일", "en": "Lead time (days)"},
+})
+
+CSS = """
+#sj-admin-top {align-items: center;}
+.sj-cards {display: grid; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); gap: 10px;}
+.sj-card {border: 1px solid var(--border-color-primary); border-radius: 10px; padding: 10px 12px;
+          background: var(--background-fill-secondary);}
+.sj-card .k {font-size: 0.85em; color: var(--body-text-color-subdued);}
+.sj-card .v {font-size: 1.5em; font-weight: 700; margin-top: 2px;}
+.sj-card .s {font-size: 0.8em; color: var(--body-text-color-subdued); margin-top: 2px;}
+.sj-card.warn .v {color: #c2410c;}
+.sj-alerts {display: flex; flex-direction: column; gap: 6px;}
+.sj-alert {border-left: 4px solid #f59e0b; padding: 6px 10px; border-radius: 6px; cursor: pointer;
+           background: var(--background-fill-secondary);}
+.sj-alert.critical {border-left-color: #dc2626;}
+.sj-alert:hover, .sj-alert:focus {outline: 2px solid var(--color-accent);}
+.sj-alert.selected {outline: 2px solid var(--color-accent);}
+.sj-muted {color: var(--body-text-color-subdued); font-size: 0.9em;}
+"""
+
+ALERTS_JS = """
+const pick = (e) => {
+  const item = e.target.closest('[data-alert]');
+  if (item) { trigger('click', {alert: item.dataset.alert}); }
+};
+element.addEventListener('click', pick);
+element.addEventListener('keydown', (e) => { if (e.key === 'Enter') pick(e); });
+"""
+
+
+def _esc(value: Any) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def _won(value: Any, locale: str = "ko") -> str:
+    n = int(Decimal(str(value)))
+    return f"{n:,}원" if locale == "ko" else f"₩{n:,}"
+
+
+def _num(value: float) -> str:
+    """1 decimal, 2 below 1 (0.03 a day is not 0 a day), no trailing zeros."""
+    text = f"{value:,.2f}" if abs(value) < 1 else f"{value:,.1f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+# --- rendering (pure: data → HTML / DataFrames) -------------------------------------------------
+
+
+def render_kpis(k: dict[str, Any], locale: str) -> str:
+    settle = k["latest_settlement"]
+    if settle:
+        d = date.fromisoformat(settle["settled_on"])
+        settle_v, settle_s = _won(settle["amount"], locale), f"{d.month}/{d.day}" if locale == "ko" else d.isoformat()
+    else:
+        settle_v, settle_s = T("none", locale), ""
+    claims_s = " · ".join(f"{T('claim_' + t, locale)} {n}" for t, n in k["open_claims"].items() if n)
+    share = k["bot_resolved_share"]
+    frt = k["median_first_response_minutes"]
+    cards = [
+        ("qna", T("kpi_qna", locale), str(k["unanswered_qna"]), "", k["unanswered_qna"] > 0),
+        ("claims", T("kpi_claims", locale), str(k["open_claims_total"]), claims_s, k["open_claims_total"] > 0),
+        ("low", T("kpi_low", locale), str(k["low_stock"]), "", k["low_stock"] > 0),
+        ("settle", T("kpi_settle", locale), settle_v, settle_s, False),
+        ("today", T("kpi_today", locale), str(k["inquiries_today"]),
+         T("waiting", locale, n=k["waiting_for_agent"]) if k["waiting_for_agent"] else "", False),
+        ("bot", T("kpi_bot", locale), f"{share:.0%}" if share is not None else "–",
+         T("of_n", locale, n=k["bot_window_conversations"]) if share is not None else "", False),
+        ("frt", T("kpi_frt", locale), T("minutes", locale, n=_num(frt)) if frt is not None else "–", "", False),
+    ]
+    body = "".join(
+        f'<div class="sj-card{" warn" if warn else ""}" data-kpi="{key}"><div class="k">{_esc(label)}</div>'
+        f'<div class="v">{_esc(value)}</div><div class="s">{_esc(sub)}</div></div>'
+        for key, label, value, sub, warn in cards)
+    return f'<div class="sj-cards">{body}</div>'
+
+
+def alert_title(a: dict[str, Any], locale: str) -> str:
+    if a["kind"] == "review_spike":
+        return T("alert_review", locale, product=a["product_name"], recent=a["recent"], weekly=_num(a["baseline_weekly"]))
+    if a["kind"] == "claim_spike":
+        return T("alert_claim", locale, product=a["product_name"], recent=a["recent"], weekly=_num(a["baseline_weekly"]))
+    if a["stock"] <= 0:
+        return T("alert_soldout", locale, product=a["product_name"], daily=_num(a["daily_sales"]),
+                 restock=a["restock_on"] or T("restock_unknown", locale))
+    return T("alert_stock", locale, product=a["product_name"], cover=_num(a["days_of_cover"]),
+             lead=a["lead_time_days"], daily=_num(a["daily_sales"]))
+
+
+def render_alerts(alerts: list[dict[str, Any]], locale: str, selected: str | None = None) -> str:
+    if not alerts:
+        return f'<p class="sj-muted">{_esc(T("no_alerts", locale))}</p>'
+    rows = "".join(
+        f'<div class="sj-alert {a["severity"]}{" selected" if a["id"] == selected else ""}" role="button" '
+        f'tabindex="0" data-alert="{_esc(a["id"])}">⚠ {_esc(alert_title(a, locale))}</div>' for a in alerts)
+    return f'<div class="sj-alerts">{rows}</div><p class="sj-muted">{_esc(T("click_alert", locale))}</p>'
+
+
+def alert_items_df(alert: dict[str, Any] | None, locale: str) -> pd.DataFrame:
+    if alert is None:
+        return pd.DataFrame()
+    if alert["kind"] == "review_spike":
+        return pd.DataFrame([{T("items_id", locale): i["review_id"], T("items_when", locale): i["created_at"][:16],
+                              T("items_rating", locale): "★" * int(i["rating"] or 0) or "–",
+                              T("items_text", locale): i["text"], T("items_status", locale): i["reply_status"]}
+                             for i in alert["items"]])
+    if alert["kind"] == "claim_spike":
+        return pd.DataFrame([{T("items_id", locale): i["claim_id"], T("items_when", locale): i["created_at"][:16],
+                              T("claim_type", locale): T("claim_" + i["type"], locale),
+                              T("items_text", locale): i["reason"] or "", T("items_status", locale): i["status"]}
+                             for i in alert["items"]])
+    return pd.DataFrame([{T("items_id", locale): i["product_id"], T("items_product", locale): i["name"],
+                          T("items_stock", locale): i["stock"], T("items_daily", locale): i["daily_sales"],
+                          T("items_cover", locale): i["days_of_cover"], T("items_lead", locale): i["lead_time_days"]}
+                         for i in alert["items"]])
+
+
+def sales_frame(points: list[dict[str, Any]]) -> pd.DataFrame:
+    return pd.DataFrame({"day": pd.to_datetime([p["day"] for p in points]),
+                         "revenue": [float(p["revenue"]) for p in points],
+                         "orders": [int(p["orders"]) for p in points]})
+
+
+def claims_frame(points: list[dict[str, Any]], locale: str) -> pd.DataFrame:
+    return pd.DataFrame({"day": pd.to_datetime([p["day"] for p in points]),
+                         "type": [T("claim_" + p["type"], locale) for p in points],
+                         "claims": [int(p["claims"]) for p in points]})
+
+
+def segments_frame(overview: dict[str, Any], locale: str) -> pd.DataFrame:
+    rows = []
+    for run_key, counts in (("prev_run", overview.get("previous") or {}), ("this_run", overview.get("segments") or {})):
+        rows += [{"segment": segment_label(s, locale), "run": T(run_key, locale), "customers": int(counts.get(s, 0))}
+                 for s in SEGMENT_IDS if counts]
+    # explicit dtypes: an empty frame must still say "customers" is a number, or Vega plots it as a category
+    return pd.DataFrame(rows, columns=["segment", "run", "customers"]).astype(
+        {"segment": "string", "run": "string", "customers": "int64"})
+
+
+def moves_frame(moves: list[dict[str, Any]], locale: str) -> pd.DataFrame:
+    return pd.DataFrame([{T("from", locale): segment_label(m["from"], locale) or T("new_customer", locale),
+                          T("to", locale): segment_label(m["to"], locale) or T("dropped", locale),
+                          T("customers", locale): m["customers"]} for m in moves[:15]],
+                        columns=[T("from", locale), T("to", locale), T("customers", locale)])
+
+
+PROPOSAL_COLS = ("col_ok", "col_id", "segment", "customers", "col_title", "col_kind", "col_value", "col_message")
+
+
+def proposals_frame(run: dict[str, Any] | None, locale: str) -> pd.DataFrame:
+    cols = [T(c, locale) for c in PROPOSAL_COLS]
+    if not run:
+        return pd.DataFrame(columns=cols)
+    executed = run["status"] == "executed"
+    rows = [[bool(p.get("approved")) if executed else bool(p.get("recommended")), p["id"],
+             segment_label(p["segment"], locale), int(p["customers"]), p["title"],
+             T("kind_" + p["discount_type"], locale), float(p["discount_value"]), p["message"]]
+            for p in run["proposals"]]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def approvals_from_frame(df: pd.DataFrame | None) -> list[dict[str, Any]]:
+    """Ticked rows → [{"id", "discount_value", "message"}] (columns by position: the headers are localized)."""
+    if df is None or len(df) == 0:
+        return []
+    out = []
+    for row in df.itertuples(index=False):
+        ok = row[0]
+        if isinstance(ok, str):
+            ok = ok.strip().lower() in ("true", "1", "yes", "y", "✔")
+        if not ok:
+            continue
+        value = row[6]
+        out.append({"id": str(row[1]), "discount_value": None if value in (None, "") or pd.isna(value) else value,
+                    "message": str(row[7]) if row[7] not in (None, "") else None})
+    return out
+
+
+def run_status_text(run: dict[str, Any] | None, locale: str) -> str:
+    if not run:
+        return T("no_run", locale)
+    return T("run_status", locale, run=run["run_id"], as_of=run["as_of"], n=f"{run['customers']:,}",
+             status=T("status_" + run["status"], locale), method=T("method_" + (run["method"] or "quintiles"), locale))
+
+
+# --- the page --------------------------------------------------------------------------------------
+
+
+class AdminUI:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @property
+    def engine(self) -> Any:
+        if not self.settings.database_url:
+            self.settings.ensure_data_dir()
+        return get_engine(self.settings.resolved_database_url)
+
+    def me(self, request: gr.Request | None) -> dict[str, str] | None:
+        username = getattr(request, "username", None) if request is not None else None
+        if not username:
+            return None
+        from sajang.db.users import get_user_by_username
+
+        user = get_user_by_username(self.engine, username)
+        if user is None or user.role != "admin" or not user.is_active:
+            return None
+        locale = user.locale if user.locale in LOCALES else self.settings.locale
+        return {"username": user.username, "name": user.display_name, "locale": locale}
+
+    # -- data + render in one place so every handler shows the same thing
+    def view(self, locale: str, days: int, selected: str | None) -> dict[str, Any]:
+        data = dash.dashboard(self.engine, days=days)
+        alerts = data["alerts"]
+        chosen = next((a for a in alerts if a["id"] == selected), alerts[0] if alerts else None)
+        return {"kpis": render_kpis(data["kpis"], locale),
+                "alerts": render_alerts(alerts, locale, chosen["id"] if chosen else None),
+                "items": alert_items_df(chosen, locale), "selected": chosen["id"] if chosen else None,
+                "sales": sales_frame(data["sales"]), "claims": claims_frame(data["claims"], locale),
+                "segments": segments_frame(data["segments"], locale),
+                "moves": moves_frame(data["segments"].get("moves") or [], locale)}
+
+    def current_run(self) -> dict[str, Any] | None:
+        from sajang.graphs.segmentation import run_summary
+
+        row = latest_run(self.engine)
+        return run_summary(self.settings, row["id"]) if row else None
+
+    def build(self) -> gr.Blocks:
+        loc = self.settings.locale
+        with gr.Blocks(title=T("page_title", loc), fill_width=True) as demo:
+            gr.HTML("", head=f"<style>{CSS}</style>", visible="hidden")
+            locale_st = gr.State(loc)
+            selected_st = gr.State(None)
+            run_st = gr.State(None)
+            with gr.Row(elem_id="sj-admin-top"):
+                title = gr.Markdown(f"## {T('page_title', loc)}")
+                who = gr.Markdown("")
+                lang = gr.Radio([(LOCALE_LABELS[x], x) for x in LOCALES], value=loc, label=T("language", loc),
+                                scale=0, min_width=220)
+                refresh = gr.Button(T("refresh", loc), scale=0, min_width=110)
+            kpis = gr.HTML("", elem_id="sj-kpis")
+            alerts_title = gr.Markdown(f"### {T('alerts', loc)}")
+            alerts = gr.HTML("", elem_id="sj-alerts", js_on_load=ALERTS_JS)
+            items = gr.Dataframe(label=T("alert_items", loc), interactive=False, wrap=True, max_height=260,
+                                 elem_id="sj-alert-items")
+            period = gr.Radio([(T("days_30", loc), 30), (T("days_90", loc), 90)], value=30, label=T("period", loc))
+            charts_st = gr.State(None)
+
+            # Rebuilt on every change: Gradio's native plots keep the first colour domain they were drawn
+            # with, so updating a coloured plot in place (new locale, first segment run) loses its bars.
+            @gr.render(inputs=charts_st)
+            def draw_charts(charts: dict[str, Any] | None) -> None:
+                if not charts:
+                    return
+                locale = charts["locale"]
+                with gr.Row():
+                    gr.LinePlot(charts["sales"], x="day", y="revenue", title=T("chart_revenue", locale),
+                                x_title=T("day", locale), y_title=T("revenue", locale), y_lim=[0, None],
+                                height=260, elem_id="sj-revenue")
+                    gr.BarPlot(charts["sales"], x="day", y="orders", title=T("chart_orders", locale),
+                               x_title=T("day", locale), y_title=T("orders", locale), y_lim=[0, None],
+                               height=260, elem_id="sj-orders")
+                with gr.Row():
+                    gr.BarPlot(charts["claims"], x="day", y="claims", color="type", title=T("chart_claims", locale),
+                               x_title=T("day", locale), y_title=T("claims", locale), y_lim=[0, None],
+                               color_title=T("claim_type", locale), height=260, elem_id="sj-claims")
+                    if len(charts["segments"]):
+                        gr.BarPlot(charts["segments"], x="run", y="customers", color="segment",
+                                   title=T("chart_segments", locale), x_title=T("run", locale),
+                                   y_title=T("customers", locale), color_title=T("segment", locale),
+                                   sort=[T("prev_run", locale), T("this_run", locale)],
+                                   y_lim=[0, None], height=260, elem_id="sj-segments")
+                    else:
+                        gr.Markdown(T("no_run", locale), elem_id="sj-segments")
+
+            moves = gr.Dataframe(label=T("moves", loc), interactive=False, max_height=220)
+            seg_title = gr.Markdown(f"### {T('seg_title', loc)}")
+            with gr.Row():
+                as_of = gr.Textbox(value=shop_today().isoformat(), label=T("as_of", loc), scale=1, max_lines=1)
+                run_btn = gr.Button(T("run_button", loc), variant="primary", scale=1, elem_id="sj-run")
+            run_status = gr.Markdown("", elem_id="sj-run-status")
+            hint = gr.Markdown(T("edit_hint", loc))
+            proposals = gr.Dataframe(
+                value=proposals_frame(None, loc), interactive=True, wrap=True, elem_id="sj-proposals",
+                datatype=["bool", "str", "str", "number", "str", "str", "number", "str"],
+                static_columns=[1, 2, 3, 4, 5], column_widths=["7%", "10%", "11%", "8%", "14%", "11%", "8%", "31%"])
+            with gr.Row():
+                approve_btn = gr.Button(T("approve_button", loc), variant="primary", elem_id="sj-approve")
+                cancel_btn = gr.Button(T("cancel_button", loc), variant="secondary")
+                export_btn = gr.Button(T("export_button", loc), variant="secondary")
+            action_note = gr.Markdown("", elem_id="sj-action-note")
+            export_file = gr.File(label=T("export_file", loc), visible=False, interactive=False)
+
+            dash_out = [kpis, alerts, items, selected_st, charts_st, moves]
+            labels_out = [title, alerts_title, seg_title, hint, lang, refresh, period, items, moves, as_of, run_btn,
+                          approve_btn, cancel_btn, export_btn, export_file]
+
+            def dash_values(locale: str, days: int, selected: str | None) -> list[Any]:
+                v = self.view(locale, int(days or 30), selected)
+                return [v["kpis"], v["alerts"], v["items"], v["selected"],
+                        {"locale": locale, "days": int(days or 30), "sales": v["sales"], "claims": v["claims"],
+                         "segments": v["segments"]},
+                        v["moves"]]
+
+            def label_values(locale: str, days: int) -> list[Any]:
+                return [f"## {T('page_title', locale)}", f"### {T('alerts', locale)}", f"### {T('seg_title', locale)}",
+                        T("edit_hint", locale), gr.Radio(label=T("language", locale)), gr.Button(T("refresh", locale)),
+                        gr.Radio(choices=[(T("days_30", locale), 30), (T("days_90", locale), 90)], value=days,
+                                 label=T("period", locale)),
+                        gr.Dataframe(label=T("alert_items", locale)), gr.Dataframe(label=T("moves", locale)),
+                        gr.Textbox(label=T("as_of", locale)), gr.Button(T("run_button", locale)),
+                        gr.Button(T("approve_button", locale)), gr.Button(T("cancel_button", locale)),
+                        gr.Button(T("export_button", locale)), gr.File(label=T("export_file", locale))]
+
+            def run_values(run: dict[str, Any] | None, locale: str) -> list[Any]:
+                awaiting = bool(run and run["status"] == "awaiting_approval")
+                return [run["run_id"] if run else None, run_status_text(run, locale),
+                        gr.Dataframe(value=proposals_frame(run, locale), interactive=awaiting),
+                        gr.Button(interactive=awaiting), gr.Button(interactive=awaiting)]
+
+            run_out = [run_st, run_status, proposals, approve_btn, cancel_btn]
+
+            def on_load(request: gr.Request) -> list[Any]:
+                me = self.me(request)
+                locale = me["locale"] if me else self.settings.locale
+                head = f"**{T('hello', locale, name=me['name'])}**" if me else f"**{T('login_needed', locale)}**"
+                return [locale, head, gr.Radio(value=locale), *dash_values(locale, 30, None),
+                        *label_values(locale, 30), *run_values(self.current_run(), locale)]
+
+            demo.load(on_load, None, [locale_st, who, lang, *dash_out, *labels_out, *run_out])
+
+            def on_refresh(locale: str, days: int, selected: str | None, run_id: int | None) -> list[Any]:
+                return [*dash_values(locale, days, selected), *run_values(self._run(run_id), locale)]
+
+            refresh.click(on_refresh, [locale_st, period, selected_st, run_st], [*dash_out, *run_out])
+            period.change(dash_values, [locale_st, period, selected_st], dash_out)
+
+            def on_lang(new: str, days: int, selected: str | None, run_id: int | None) -> list[Any]:
+                locale = new if new in LOCALES else self.settings.locale
+                return [locale, *dash_values(locale, days, selected), *label_values(locale, days),
+                        *run_values(self._run(run_id), locale)]
+
+            lang.change(on_lang, [lang, period, selected_st, run_st], [locale_st, *dash_out, *labels_out, *run_out])
+
+            def on_alert(locale: str, days: int, evt: gr.EventData) -> list[Any]:
+                chosen = (evt._data or {}).get("alert")
+                alerts_list = dash.risk_alerts(self.engine)
+                alert = next((a for a in alerts_list if a["id"] == chosen), None)
+                return [render_alerts(alerts_list, locale, chosen if alert else None), alert_items_df(alert, locale),
+                        chosen if alert else None]
+
+            alerts.click(on_alert, [locale_st, period], [alerts, items, selected_st])
+
+            def on_run(as_of_text: str, locale: str, days: int, selected: str | None,
+                       request: gr.Request) -> list[Any]:
+                from sajang.graphs.segmentation import start_run
+
+                me = self.me(request)
+                if me is None:
+                    return [*run_values(None, locale), T("login_needed", locale), *dash_values(locale, days, selected)]
+                try:
+                    day = date.fromisoformat((as_of_text or "").strip()) if (as_of_text or "").strip() else None
+                except ValueError:
+                    return [*[gr.update()] * len(run_out), T("bad_date", locale), *dash_values(locale, days, selected)]
+                try:
+                    run = start_run(self.settings, as_of=day, started_by=me["username"])
+                except SajangError as exc:
+                    return [*[gr.update()] * len(run_out), T("error", locale, error=str(exc)),
+                            *dash_values(locale, days, selected)]
+                return [*run_values(run, locale), "", *dash_values(locale, days, selected)]
+
+            run_btn.click(on_run, [as_of, locale_st, period, selected_st], [*run_out, action_note, *dash_out],
+                          concurrency_limit=1)
+
+            def on_approve(run_id: int | None, table: pd.DataFrame, locale: str, request: gr.Request) -> list[Any]:
+                from sajang.graphs.segmentation import approve_run
+
+                me = self.me(request)
+                if me is None:
+                    return [*run_values(self._run(run_id), locale), T("login_needed", locale)]
+                if run_id is None:
+                    return [*run_values(None, locale), T("no_run", locale)]
+                approvals = approvals_from_frame(table)
+                if not approvals:
+                    return [*[gr.update()] * len(run_out), T("nothing_selected", locale)]
+                try:
+                    run = approve_run(self.settings, int(run_id), approvals, me["username"])
+                except SajangError as exc:
+                    return [*[gr.update()] * len(run_out), T("error", locale, error=str(exc))]
+                if run.get("already_executed"):
+                    note = T("already", locale)
+                else:
+                    note = T("executed", locale, issued=sum(c["issued"] for c in run["coupons"]),
+                             messages=run["outbox_messages"], run=run["run_id"])
+                return [*run_values(run, locale), note]
+
+            approve_btn.click(on_approve, [run_st, proposals, locale_st], [*run_out, action_note],
+                              concurrency_limit=1)
+
+            def on_cancel(run_id: int | None, locale: str, request: gr.Request) -> list[Any]:
+                from sajang.graphs.segmentation import cancel_run
+
+                me = self.me(request)
+                if me is None or run_id is None:
+                    return [*run_values(self._run(run_id), locale),
+                            T("login_needed" if me is None else "no_run", locale)]
+                try:
+                    run = cancel_run(self.settings, int(run_id), me["username"])
+                except SajangError as exc:
+                    return [*run_values(self._run(run_id), locale), T("error", locale, error=str(exc))]
+                return [*run_values(run, locale), T("cancelled", locale, run=run_id)]
+
+            cancel_btn.click(on_cancel, [run_st, locale_st], [*run_out, action_note], concurrency_limit=1)
+
+            def on_export(locale: str, request: gr.Request) -> list[Any]:
+                me = self.me(request)
+                if me is None:
+                    return [gr.File(visible=False), T("login_needed", locale)]
+                out_dir = Path(tempfile.mkdtemp(prefix="sajang-outbox-"))
+                path = out_dir / f"sajang-outbox-{datetime.now():%Y%m%d-%H%M%S}.csv"
+                with path.open("w", encoding="utf-8-sig", newline="") as fh:
+                    n = export_outbox_csv(self.engine, fh, actor=me["username"])
+                if not n:
+                    return [gr.File(visible=False), T("nothing_to_export", locale)]
+                return [gr.File(value=str(path), visible=True), T("exported", locale, n=n)]
+
+            export_btn.click(on_export, [locale_st], [export_file, action_note], concurrency_limit=1)
+        return demo
+
+    def _run(self, run_id: int | None) -> dict[str, Any] | None:
+        from sajang.graphs.segmentation import run_summary
+
+        if run_id is None:
+            return None
+        try:
+            return run_summary(self.settings, int(run_id))
+        except SajangError:
+            return None
+
+
+def build_admin(settings: Settings) -> gr.Blocks:
+    """The `/admin` page (mounted by the web app behind the admin login)."""
+    return AdminUI(settings).build()
