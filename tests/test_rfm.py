@@ -196,3 +196,24 @@ def test_labels_cover_every_segment() -> None:
     assert set(SEGMENT_LABELS) == set(SEGMENT_IDS)
     assert {s for row in SEGMENT_GRID.values() for s in row} == set(SEGMENT_IDS)
     assert SEGMENT_LABELS["at_risk"]["ko"] == "이탈 위험"
+
+
+def test_rfm_matches_pandas_on_the_demo_shop(engine: Engine) -> None:
+    """The demo shop (Korean, KST timestamps, cancelled/returned orders) against pandas on its raw orders."""
+    from sajang.db.demo import seed_demo_store
+
+    today = date(2026, 11, 24)
+    seed_demo_store(engine, customers=300, seed=42, today=today)
+    with engine.connect() as conn:
+        raw = pd.read_sql(select(Order.id.label("order_id"), Order.customer_id, Order.ordered_at,
+                                 Order.amount, Order.status), conn)
+    ts = pd.to_datetime(raw["ordered_at"], utc=True, format="mixed")
+    raw["date"] = (ts + pd.Timedelta(hours=9)).dt.date  # the shop's (KST) calendar day
+    raw["dollar_value"] = raw["amount"].astype(float)
+    raw["status"] = raw["status"].where(~raw["status"].isin(["cancelled", "returned"]), "cancelled")
+    ref = pandas_reference(raw, today)
+    rows = compute_rfm(engine, today)
+    assert len(rows) > 250
+    _compare(rows, ref)
+    segments = {r["segment"] for r in rows}
+    assert len(segments) >= 8  # the demo draws customers from every archetype

@@ -205,3 +205,16 @@ def test_cli_segment_contract_and_outbox_export(settings: Settings, engine: Engi
     # exported once: a second export of pending messages is empty
     assert json.loads(cli("segment", "outbox", "--run", str(out["run_id"]), "--out", str(target),
                           "--json").stdout)["messages"] == 0
+
+
+def test_graph_is_registered_for_langgraph_server() -> None:
+    from pathlib import Path
+
+    from sajang.graphs import segmentation
+
+    spec = json.loads((Path(__file__).resolve().parent.parent / "langgraph.json").read_text())
+    assert spec["graphs"]["segmentation"] == "./sajang/graphs/segmentation.py:graph"
+    nodes = set(segmentation.graph.get_graph().nodes)
+    assert {"compute_rfm", "assign_segments", "propose_actions", "approval", "execute", "cancel"} <= nodes
+    for name in ("compute_rfm", "assign_segments", "propose_actions", "approval", "execute", "cancel"):
+        assert getattr(segmentation, name).__doc__
