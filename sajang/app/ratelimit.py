@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from sajang.errors import SajangError
 
 _MAX_KEYS = 50_000  # idle buckets are dropped beyond this, so random keys cannot exhaust memory
+_now = time.monotonic  # the buckets' clock (tests freeze it)
 
 
 class RateLimited(SajangError):
@@ -44,7 +45,7 @@ class TokenBucket:
 
     def try_take(self, key: str, cost: float = 1.0) -> float:
         """0 when allowed, else the seconds until the request would be allowed."""
-        now = time.monotonic()
+        now = _now()
         with self._lock:
             bucket = self._buckets.get(key)
             if bucket is None:

@@ -35,7 +35,7 @@ T = Strings({
                     "To talk about your orders, verify yourself on the right."},
     "placeholder": {"ko": "메시지를 입력하세요 (Enter로 보내기)", "en": "Type your message (Enter to send)"},
     "send": {"ko": "보내기", "en": "Send"},
-    "attach": {"ko": "📎 사진 첨부", "en": "📎 Attach photo"},
+    "attach": {"ko": "사진 첨부", "en": "Attach a photo"},
     "handoff": {"ko": "상담원 연결", "en": "Talk to a person"},
     "handoff_text": {"ko": "상담원과 연결해 주세요.", "en": "I would like to talk to a person, please."},
     "verify_title": {"ko": "본인 확인", "en": "Verify yourself"},
@@ -45,7 +45,7 @@ T = Strings({
     "order_id": {"ko": "주문번호", "en": "Order number"},
     "phone4": {"ko": "휴대폰 뒤 4자리", "en": "Last 4 phone digits"},
     "verify": {"ko": "확인", "en": "Verify"},
-    "verified": {"ko": "✅ {name}님, 본인 확인되었습니다.", "en": "✅ Verified: {name}."},
+    "verified": {"ko": "{name}님, 본인 확인되었습니다.", "en": "Verified: {name}."},
     "verified_greeting": {"ko": "{name}님, 확인되었습니다. 주문이나 배송에 대해 무엇이든 물어보세요.",
                           "en": "Thank you, {name}. Ask me anything about your orders and deliveries."},
     "verify_failed": {"ko": "주문번호와 휴대폰 번호가 일치하지 않아요. 다시 확인해 주세요.",
@@ -62,8 +62,8 @@ T = Strings({
                  "en": "Your message is too long ({n} characters). Please keep it under {limit}."},
     "too_fast": {"ko": "메시지를 너무 빨리 보내고 있어요. 잠시 후 다시 시도해 주세요.",
                  "en": "You are sending messages too fast. Please wait a moment."},
-    "attached": {"ko": "📎 {name} 첨부됨 — 다음 메시지와 함께 보내져요.",
-                 "en": "📎 {name} attached — it goes with your next message."},
+    "attached": {"ko": "첨부됨: {name} — 다음 메시지와 함께 보내져요.",
+                 "en": "Attached: {name} — it goes with your next message."},
     "attach_bad": {"ko": "사진만 첨부할 수 있어요 (JPG, PNG, GIF, WebP, 최대 {mb} MB).",
                    "en": "Only photos can be attached (JPG, PNG, GIF, WebP, up to {mb} MB)."},
     "photo": {"ko": "사진", "en": "photo"},
@@ -109,19 +109,19 @@ def _sources_line(sources: list[dict[str, Any]], locale: str) -> str:
             titles.append(title)
     if not titles:
         return ""
-    return f"\n\n---\n📚 **{T('sources', locale)}**: " + " · ".join(titles[:4])
+    return f"\n\n---\n**{T('sources', locale)}**: " + " · ".join(titles[:4])
 
 
 def _image_markdown(att: dict[str, Any], locale: str) -> str:
     url = att.get("url")
-    return f"![{T('photo', locale)}]({url})" if url else f"📎 {att.get('filename', '')}"
+    return f"![{T('photo', locale)}]({url})" if url else f"[{att.get('filename', '')}]"
 
 
 def _agent_bubble(msg: dict[str, Any], locale: str, settings: Settings, thread_id: str) -> dict[str, Any]:
     from sajang.app.attachments import signed_url
 
     who = msg.get("author") or msg.get("author_name") or T("agent", locale)
-    text = f"**👩‍💼 {who}**\n\n{msg.get('text') or ''}"
+    text = f"**{T('agent', locale)} {who}**\n\n{msg.get('text') or ''}"
     for att in msg.get("attachments") or []:
         if isinstance(att, dict) and isinstance(att.get("id"), int):
             text += "\n\n" + _image_markdown({"url": signed_url(settings, att["id"], thread_id)}, locale)
@@ -158,7 +158,7 @@ def build_chat(settings: Settings) -> gr.Blocks:
         state = gr.State(new_state)
         with gr.Row(equal_height=False):
             with gr.Column(scale=7):
-                title = gr.Markdown(f"## 💬 {T('title', default_locale, shop=shop)}\n{T('intro', default_locale)}")
+                title = gr.Markdown(f"## {T('title', default_locale, shop=shop)}\n{T('intro', default_locale)}")
                 chatbot = gr.Chatbot(height=520, show_label=False, elem_id="chatbot", feedback_options=None,
                                      buttons=["copy"], group_consecutive_messages=False)
                 with gr.Row():
@@ -191,7 +191,7 @@ def build_chat(settings: Settings) -> gr.Blocks:
             st["locale"] = locale
             status = (T("verified", locale, name=st["name"] or st["customer_id"]) if st.get("customer_id")
                       else T("guest", locale))
-            return (st, gr.update(value=f"## 💬 {T('title', locale, shop=shop)}\n{T('intro', locale)}"),
+            return (st, gr.update(value=f"## {T('title', locale, shop=shop)}\n{T('intro', locale)}"),
                     gr.update(placeholder=T("placeholder", locale)), gr.update(value=T("send", locale)),
                     gr.update(label=T("attach", locale)), gr.update(value=T("handoff", locale)),
                     gr.update(label=T("language", locale)),
