@@ -117,7 +117,7 @@ def test_demo_users_are_created_once_and_not_reset(engine: Engine) -> None:
     assert authenticate(engine, "admin", "owner-changed-it") is not None
 
 
-def test_cli_user_add_list_passwd(cli, engine: Engine) -> None:  # noqa: ANN001
+def test_cli_user_add_list_passwd(cli, engine: Engine) -> None:
     r = cli("user", "add", "seoyeon", "--role", "agent", "--name", "이서연", "--password-stdin", "--json",
             input="pw-for-seoyeon\n")
     assert r.returncode == 0, r.stderr
@@ -157,7 +157,7 @@ def web(settings: Settings, engine: Engine) -> Iterator[TestClient]:
         yield client
 
 
-def _login(client: TestClient, username: str, password: str, next_path: str = "/agent/"):  # noqa: ANN202
+def _login(client: TestClient, username: str, password: str, next_path: str = "/agent/"):
     client.get("/login", params={"next": next_path})
     return client.post("/login", data={"username": username, "password": password, "next": next_path,
                                        "csrf": client.cookies.get("sajang_csrf") or ""}, follow_redirects=False)
