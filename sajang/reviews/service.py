@@ -1,0 +1,275 @@
+"""Review service: what the CLI, the REST API and the agent hub's 리뷰 tab call.
+
+- `process_review` / `process_backlog`: run the review graph for one review / every review never
+  analysed (new or imported ones, or the whole backlog of an existing shop) up to the approval point.
+- `queue`: negative reviews whose draft waits for an agent (rating, aspects, severity, product, customer,
+  draft); `approve` (optionally edited text) / `reject` resume the review's thread; both idempotent.
+- `product_reviews`, `get_review`, `export_csv` (published replies for marketplaces without a review API),
+  `triage_rows` (file mode: analysis + draft without touching the store).
+"""
+
+from __future__ import annotations
+
+import csv
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from typing import IO, Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.types import Command
+from sqlalchemy import Engine, case, func, select
+
+from sajang.config import Settings
+from sajang.db.engine import get_engine
+from sajang.db.models import Customer, Product, Review, User
+from sajang.errors import Conflict, NotFound, SajangError
+from sajang.graphs import review as rg
+from sajang.reviews.sentiment import ASPECT_LABELS, analyse_many, normalise_rating
+
+_graphs: dict[str, Any] = {}
+_graphs_lock = threading.Lock()
+_decide_lock = threading.Lock()  # one decision at a time per process; across processes the UPDATE decides
+BACKLOG_BATCH = 64
+
+
+def _engine(settings: Settings) -> Engine:
+    if not settings.database_url:
+        settings.ensure_data_dir()
+    return get_engine(settings.resolved_database_url)
+
+
+def _checkpointer(settings: Settings) -> Any:
+    from sajang.graphs.checkpoint import get_checkpointer
+
+    return get_checkpointer(settings)
+
+
+def service_graph(settings: Settings) -> Any:
+    key = f"{settings.resolved_database_url}|{settings.data_dir}"
+    with _graphs_lock:
+        compiled = _graphs.get(key)
+        if compiled is None:
+            compiled = _graphs[key] = rg.build_graph(_checkpointer(settings))
+    return compiled
+
+
+def _config(settings: Settings, review_id: str) -> RunnableConfig:
+    return {"configurable": {"thread_id": rg.review_thread_id(review_id),
+                             "database_url": settings.resolved_database_url,
+                             "settings_key": rg.register_settings(settings)}}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _row_dict(row: Any) -> dict[str, Any]:
+    return {
+        "review_id": row["id"], "product_id": row["product_id"], "product_name": row.get("product_name"),
+        "customer_id": row["customer_id"], "customer_name": row.get("customer_name"), "order_id": row["order_id"],
+        "rating": row["rating"], "text": row["text"], "created_at": _iso(row["created_at"]),
+        "negative": row["negative"], "score": row["sentiment_score"], "aspects": list(row["aspects"] or []),
+        "severity": row["severity"], "draft": row["reply_draft"], "reply": row["reply"],
+        "reply_status": row["reply_status"], "published_at": _iso(row["published_at"]),
+        "replied_by": row.get("replied_by_name"),
+    }
+
+
+def _select() -> Any:
+    return (select(Review.__table__, Product.name.label("product_name"), Customer.name.label("customer_name"),
+                   User.display_name.label("replied_by_name"))
+            .select_from(Review.__table__.outerjoin(Product.__table__, Product.id == Review.product_id)
+                         .outerjoin(Customer.__table__, Customer.id == Review.customer_id)
+                         .outerjoin(User.__table__, User.id == Review.replied_by)))
+
+
+def get_review(settings: Settings, review_id: str) -> dict[str, Any]:
+    with _engine(settings).connect() as conn:
+        row = conn.execute(_select().where(Review.id == review_id)).mappings().first()
+    if row is None:
+        raise NotFound(f"review {review_id} does not exist", code="review_not_found")
+    return _row_dict(row)
+
+
+def triage_dict(item: dict[str, Any]) -> dict[str, Any]:
+    """The `sajang reviews triage --json` line of a review."""
+    return {"review_id": item["review_id"], "negative": bool(item["negative"]), "score": item["score"],
+            "aspects": item["aspects"], "draft": item["draft"] if item["negative"] else None}
+
+
+# --- running the graph -------------------------------------------------------------------------------
+
+
+def process_review(settings: Settings, review_id: str, *, force: bool = False) -> dict[str, Any]:
+    """Run the review's graph to its approval point (or END). A review already waiting for approval is
+    left as it is unless `force` (re-analyse and re-draft)."""
+    compiled = service_graph(settings)
+    config = _config(settings, review_id)
+    current = get_review(settings, review_id)
+    if not force and current["reply_status"] == "draft" and compiled.get_state(config).next:
+        return current
+    compiled.invoke({"review_id": review_id}, config)
+    return get_review(settings, review_id)
+
+
+def pending_review_ids(settings: Settings, limit: int | None = None) -> list[str]:
+    """Reviews never analysed (new, imported, or the backlog of a shop that just started), newest first."""
+    stmt = select(Review.id).where(Review.negative.is_(None)).order_by(Review.created_at.desc(), Review.id)
+    if limit:
+        stmt = stmt.limit(limit)
+    with _engine(settings).connect() as conn:
+        return list(conn.scalars(stmt))
+
+
+def process_backlog(settings: Settings, *, limit: int | None = None,
+                    progress: Callable[[str], None] | None = None) -> Iterator[dict[str, Any]]:
+    """Run the graph for every review not analysed yet; yields each review after its run. Texts are
+    embedded in batches first (the graph's analyse node then hits the embedding cache)."""
+    ids = pending_review_ids(settings, limit)
+    engine = _engine(settings)
+    for start in range(0, len(ids), BACKLOG_BATCH):
+        chunk = ids[start:start + BACKLOG_BATCH]
+        if not settings.llm_enabled:
+            with engine.connect() as conn:
+                texts = dict(conn.execute(select(Review.id, Review.text).where(Review.id.in_(chunk))).all())
+            analyse_many([texts[i] for i in chunk], None, settings)  # warms the embedding cache
+        for rid in chunk:
+            yield process_review(settings, rid)
+        if progress:
+            progress(f"reviews analysed: {min(start + BACKLOG_BATCH, len(ids))}/{len(ids)}")
+
+
+# --- the agent's queue and decisions ---------------------------------------------------------------
+
+_SEVERITY_ORDER = case((Review.severity == "high", 0), (Review.severity == "medium", 1), else_=2)
+
+
+def queue(settings: Settings, limit: int = 100) -> list[dict[str, Any]]:
+    """Negative reviews whose draft waits for approval: most severe first, then newest."""
+    stmt = (_select().where(Review.negative.is_(True), Review.reply_status == "draft")
+            .order_by(_SEVERITY_ORDER, Review.created_at.desc(), Review.id).limit(limit))
+    with _engine(settings).connect() as conn:
+        return [_row_dict(r) for r in conn.execute(stmt).mappings()]
+
+
+def queue_count(settings: Settings) -> int:
+    with _engine(settings).connect() as conn:
+        return int(conn.scalar(select(func.count()).select_from(Review)
+                               .where(Review.negative.is_(True), Review.reply_status == "draft")) or 0)
+
+
+def product_reviews(settings: Settings, product_id: str, limit: int = 10,
+                    exclude: str | None = None) -> list[dict[str, Any]]:
+    stmt = _select().where(Review.product_id == product_id)
+    if exclude:
+        stmt = stmt.where(Review.id != exclude)
+    with _engine(settings).connect() as conn:
+        rows = conn.execute(stmt.order_by(Review.created_at.desc(), Review.id).limit(limit)).mappings()
+        return [_row_dict(r) for r in rows]
+
+
+def _decide(settings: Settings, review_id: str, decision: dict[str, Any]) -> dict[str, Any]:
+    with _decide_lock:
+        current = get_review(settings, review_id)
+        status = current["reply_status"]
+        if status == "published":
+            if decision["action"] == "reject":
+                raise Conflict(f"review {review_id}: the reply was already published", code="already_published")
+            return {**current, "published_now": False, "already_published": True}
+        if status == "rejected":
+            if decision["action"] == "reject":
+                return {**current, "already_rejected": True}
+            raise Conflict(f"review {review_id}: the draft was rejected", code="already_rejected")
+        compiled = service_graph(settings)
+        config = _config(settings, review_id)
+        if status != "draft" or not compiled.get_state(config).next:
+            raise Conflict(f"review {review_id} has no draft waiting for approval ({status})", code="not_awaiting")
+        out = compiled.invoke(Command(resume=decision), config)
+    result = (out or {}).get("result") or {}
+    return {**get_review(settings, review_id), "published_now": bool(result.get("published_now")),
+            "already_published": False}
+
+
+def approve(settings: Settings, review_id: str, text: str | None, user: str, user_id: int | None = None) -> dict[str, Any]:
+    """Publish the reply (the draft, or `text` when the agent edited it). Publishing twice publishes once."""
+    if text is not None:
+        text = text.strip()
+        if not text:
+            raise SajangError("the reply is empty", code="empty_reply")
+        if len(text) > rg.MAX_REPLY_CHARS:
+            raise SajangError(f"the reply is longer than {rg.MAX_REPLY_CHARS} characters", code="reply_too_long")
+    current = get_review(settings, review_id)
+    action = "edit" if text and text != (current["draft"] or "").strip() else "approve"
+    return _decide(settings, review_id, {"action": action, "text": text or current["draft"], "actor": user,
+                                         "user_id": user_id})
+
+
+def reject(settings: Settings, review_id: str, user: str, user_id: int | None = None,
+           reason: str | None = None) -> dict[str, Any]:
+    """Decline to reply: nothing is published; the review leaves the queue."""
+    return _decide(settings, review_id, {"action": "reject", "actor": user, "user_id": user_id,
+                                         "reason": (reason or "").strip()[:300] or None})
+
+
+# --- export and file mode ------------------------------------------------------------------------------
+
+EXPORT_COLUMNS = ["review_id", "product_id", "product_name", "customer_id", "rating", "review", "reply",
+                  "reply_status", "published_at", "replied_by"]
+
+
+def export_rows(settings: Settings, statuses: Iterable[str] = ("published", "approved"),
+                since: datetime | None = None) -> list[dict[str, Any]]:
+    stmt = _select().where(Review.reply_status.in_(tuple(statuses)), Review.reply.is_not(None))
+    if since is not None:
+        stmt = stmt.where(Review.published_at >= since)
+    with _engine(settings).connect() as conn:
+        rows = [_row_dict(r) for r in conn.execute(stmt.order_by(Review.published_at, Review.id)).mappings()]
+    return [{"review_id": r["review_id"], "product_id": r["product_id"], "product_name": r["product_name"],
+             "customer_id": r["customer_id"], "rating": r["rating"], "review": r["text"], "reply": r["reply"],
+             "reply_status": r["reply_status"], "published_at": r["published_at"], "replied_by": r["replied_by"]}
+            for r in rows]
+
+
+def export_csv(settings: Settings, fh: IO[str], statuses: Iterable[str] = ("published", "approved"),
+               since: datetime | None = None) -> int:
+    """Write approved/published replies as CSV (for pasting into marketplaces without a review API)."""
+    rows = export_rows(settings, statuses, since)
+    writer = csv.DictWriter(fh, fieldnames=EXPORT_COLUMNS)
+    writer.writeheader()
+    for r in rows:
+        writer.writerow({k: ("" if v is None else v) for k, v in r.items()})
+    return len(rows)
+
+
+def triage_rows(settings: Settings | None, rows: list[dict[str, Any]], policy: Any = None) -> list[dict[str, Any]]:
+    """File mode: `rows` of `{"review_id", "text", "rating"?}` → triage dicts; nothing is stored."""
+    from sajang.reviews.drafts import make_draft
+    from sajang.reviews.sentiment import analyse_review
+
+    if settings is not None and settings.llm_enabled:
+        analyses = [analyse_review(settings, r["text"], r.get("rating")) for r in rows]
+    else:
+        analyses = analyse_many([r["text"] for r in rows], [r.get("rating") for r in rows], None)
+    if policy is None:
+        from sajang.config import StorePolicy
+
+        policy = settings.store if settings is not None else StorePolicy()
+    out = []
+    for r, a in zip(rows, analyses, strict=True):
+        text = None
+        if a.negative:
+            text, _ = make_draft(settings, a, r["text"], {"review_id": r["review_id"]}, policy)
+        out.append({"review_id": r["review_id"], "negative": a.negative, "score": a.score, "aspects": a.aspects,
+                    "draft": text})
+    return out
+
+
+def aspect_label(aspect: str, locale: str = "ko") -> str:
+    entry = ASPECT_LABELS.get(aspect)
+    return (entry.get(locale) or entry["ko"]) if entry else aspect
+
+
+__all__ = ["approve", "aspect_label", "export_csv", "export_rows", "get_review", "normalise_rating",
+           "pending_review_ids", "process_backlog", "process_review", "product_reviews", "queue", "queue_count",
+           "reject", "triage_dict", "triage_rows"]
