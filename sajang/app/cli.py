@@ -29,6 +29,8 @@ COMMAND_MODULES = [
     "kb",
     "evals",
     "segment",
+    "reviews",
+    "inquiry",
 ]
 
 

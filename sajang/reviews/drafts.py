@@ -155,7 +155,7 @@ def draft_offline(analysis: Analysis, text: str, context: dict[str, Any], policy
         parts.append("늘 찾아 주시는 고객님께 이런 경험을 드려 더욱 송구합니다.")
     order = context.get("order_id")
     with_order = f" 주문번호({order})와 함께" if order else ""
-    parts.append(f"번거로우시겠지만 1:1 문의나 고객센터 {policy.cs_phone}로{with_order} 연락 주시면 바로 처리해 "
+    parts.append(f"번거로우시겠지만 1:1 문의나 고객센터 {policy.cs_phone}번으로{with_order} 연락 주시면 바로 처리해 "
                  f"드리겠습니다. 상담 시간은 {policy.cs_hours}입니다.")
     if aspects:
         area = "·".join(ASPECT_LABELS[a]["ko"] for a in aspects)

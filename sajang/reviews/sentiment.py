@@ -301,10 +301,17 @@ def analyse_many(texts: Sequence[str], ratings: Sequence[Any] | None = None, set
     ratings = list(ratings) if ratings is not None else [None] * len(texts)
     if len(ratings) != len(texts):
         raise ValueError("texts and ratings differ in length")
-    vecs = embed(texts, settings)
-    probs = head.proba(vecs) if len(texts) else np.zeros(0)
-    return [decide(t or "", normalise_rating(r), float(p), v, head) for t, r, p, v in zip(texts, ratings, probs, vecs,
-                                                                                          strict=True)]
+    # an empty text says nothing: its verdict rests on the rating alone
+    filled = [i for i, t in enumerate(texts) if (t or "").strip()]
+    vecs = embed([texts[i] for i in filled], settings)
+    probs = head.proba(vecs) if filled else np.zeros(0)
+    out: list[Analysis] = []
+    pos = {i: k for k, i in enumerate(filled)}
+    for i, (t, r) in enumerate(zip(texts, ratings, strict=True)):
+        k = pos.get(i)
+        out.append(decide(t or "", normalise_rating(r), float(probs[k]) if k is not None else 0.0,
+                          vecs[k] if k is not None else None, head))
+    return out
 
 
 def analyse(text: str, rating: Any = None, settings: Settings | None = None) -> Analysis:

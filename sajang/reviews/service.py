@@ -140,6 +140,15 @@ def process_backlog(settings: Settings, *, limit: int | None = None,
             progress(f"reviews analysed: {min(start + BACKLOG_BATCH, len(ids))}/{len(ids)}")
 
 
+def analysed_reviews(settings: Settings, limit: int | None = None) -> list[dict[str, Any]]:
+    """Every review analysed before, newest first (stored verdicts; nothing is re-run)."""
+    stmt = _select().where(Review.negative.is_not(None)).order_by(Review.created_at.desc(), Review.id)
+    if limit:
+        stmt = stmt.limit(limit)
+    with _engine(settings).connect() as conn:
+        return [_row_dict(r) for r in conn.execute(stmt).mappings()]
+
+
 # --- the agent's queue and decisions ---------------------------------------------------------------
 
 _SEVERITY_ORDER = case((Review.severity == "high", 0), (Review.severity == "medium", 1), else_=2)
@@ -270,6 +279,6 @@ def aspect_label(aspect: str, locale: str = "ko") -> str:
     return (entry.get(locale) or entry["ko"]) if entry else aspect
 
 
-__all__ = ["approve", "aspect_label", "export_csv", "export_rows", "get_review", "normalise_rating",
+__all__ = ["analysed_reviews", "approve", "aspect_label", "export_csv", "export_rows", "get_review", "normalise_rating",
            "pending_review_ids", "process_backlog", "process_review", "product_reviews", "queue", "queue_count",
            "reject", "triage_dict", "triage_rows"]

@@ -33,6 +33,7 @@ ROUTER_MODULES = [
     "admin",
     "dashboard",
     "segments",
+    "reviews",
 ]
 
 

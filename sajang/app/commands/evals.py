@@ -41,3 +41,41 @@ def retrieval(
         emit_json(report)
     else:
         typer.echo(format_table(report))
+
+
+@eval_app.command("classification")
+def classification(
+    bitext: Annotated[Path | None, typer.Option(help="Bitext CSV (default ../shared/data/cs_intents/…)")] = None,
+    per_intent: Annotated[int, typer.Option(help="Utterances sampled per mapped intent")] = 50,
+    split: Annotated[str, typer.Option(help="Bitext rows: test (reported), dev (used while writing), all")] = "test",
+    json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout")] = False,
+) -> None:
+    """Inquiry classifier accuracy: Korean held-out set + mapped Bitext intents, with confusion pairs."""
+    from sajang.app.cli import emit_json, log
+    from sajang.graphs.classifier_eval import format_report, run_classification_eval
+
+    report = run_classification_eval(get_settings(), bitext=bitext, per_intent=per_intent, split=split, progress=log)
+    if json_out:
+        emit_json(report)
+    else:
+        typer.echo(format_report(report))
+
+
+@eval_app.command("reviews")
+def reviews(
+    file: Annotated[Path | None, typer.Option(help="Labelled JSONL (text, negative[, aspects, split]); "
+                                                   "default: the project's shopping reviews")] = None,
+    split: Annotated[str, typer.Option(help="heldout, train or all")] = "heldout",
+    with_rating: Annotated[bool, typer.Option(help="Also use the rating field (default: text only)")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout")] = False,
+) -> None:
+    """Negative-review detection: precision/recall/F1 (shipped head vs the movie-only head), aspects."""
+    from sajang.app.cli import emit_json
+    from sajang.reviews.evaluation import format_report, run_review_eval
+    from sajang.reviews.sentiment import SHOPPING_PATH
+
+    report = run_review_eval(file or SHOPPING_PATH, split, with_rating)
+    if json_out:
+        emit_json(report)
+    else:
+        typer.echo(format_report(report))
