@@ -1,0 +1,170 @@
+"""`sajang ask | classify | handoff list | handoff reply | feedback`: the inquiry graph from the shell."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from sajang.config import get_settings
+from sajang.errors import SajangError
+
+handoff_app = typer.Typer(help="Conversations waiting for a person.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("ask")(ask)
+    app.command("classify")(classify)
+    app.command("feedback")(feedback)
+    app.add_typer(handoff_app, name="handoff")
+
+
+def _service() -> Any:
+    from sajang.graphs.service import get_inquiry_service
+
+    return get_inquiry_service(get_settings())
+
+
+def _read_lines(path: str) -> list[str]:
+    if path == "-":
+        text = sys.stdin.read()
+    else:
+        p = Path(path)
+        if not p.is_file():
+            raise SajangError(f"{path}: no such file")
+        try:
+            text = p.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError:
+            raise SajangError(f"{path}: not UTF-8 text") from None
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def ask(
+    text: Annotated[str, typer.Argument(help="The customer's message")],
+    customer: Annotated[str | None, typer.Option("--customer", help="Customer id (who is asking)")] = None,
+    thread: Annotated[str | None, typer.Option("--thread", help="Continue this conversation")] = None,
+    locale: Annotated[str | None, typer.Option(help="ko or en (default: the language of the text)")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout")] = False,
+) -> None:
+    """One customer message through the inquiry graph (answer, or handoff to a person)."""
+    from sajang.app.cli import emit_json
+
+    result = _service().ask(text, customer_id=customer, thread_id=thread, locale=locale)
+    if json_out:
+        emit_json(result)
+        return
+    typer.echo(f"[{result['category']} · {result['urgency']}] thread {result['thread_id']}")
+    if result["answer"]:
+        typer.echo(result["answer"])
+    if result["handoff"]:
+        typer.echo(f"→ handed off to a person ({result['handoff_reason']})")
+    for s in result["sources"]:
+        typer.echo(f"  source: {s['kind']} {s['id']} {s['title']} ({s['score']:.2f})")
+
+
+def classify(
+    text: Annotated[str | None, typer.Argument(help="A customer message")] = None,
+    queries: Annotated[str | None, typer.Option("--queries", help="File with one message per line, or -")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout (JSON Lines with --queries)")] = False,
+) -> None:
+    """Category + urgency (+ wants a person) per message."""
+    from sajang.app.cli import emit_json
+
+    if (text is None) == (queries is None):
+        raise SajangError("give either TEXT or --queries FILE")
+    texts = [text] if text is not None else _read_lines(queries or "-")
+    for t, c in zip(texts, _service().classify(texts), strict=True):
+        row = {"text": t, "category": c.category, "urgency": c.urgency, "wants_human": c.wants_human,
+               "confidence": c.confidence}
+        if json_out:
+            emit_json(row)
+        else:
+            typer.echo(f"{c.category:<14} {c.urgency:<7} {'👤' if c.wants_human else '  '} {t}")
+
+
+@handoff_app.command("list")
+def handoff_list(
+    status: Annotated[str, typer.Option(help="pending (new + assigned), new, assigned, resolved or all")] = "pending",
+    json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout")] = False,
+) -> None:
+    """Handed-off conversations, most urgent first."""
+    from sajang.app.cli import emit_json
+
+    rows = _service().list_handoffs(status=status)
+    if json_out:
+        emit_json(rows)
+        return
+    if not rows:
+        typer.echo("no handoffs")
+    for r in rows:
+        who = r["customer_name"] or r["guest_name"] or r["customer_id"] or "guest"
+        typer.echo(f"{r['thread_id']}  {r['status']:<8} {r['urgency'] or '':<7} {r['category'] or '':<14} "
+                   f"{who}: {(r['last_message'] or r['subject'] or '')[:60]}")
+
+
+def _user(username: str | None) -> tuple[int | None, str]:
+    """The agent acting from the shell: `--as USERNAME`, else an unnamed CLI agent."""
+    if not username:
+        return None, "상담원(CLI)"
+    from sqlalchemy import select
+
+    from sajang.db.engine import get_engine
+    from sajang.db.models import User
+
+    settings = get_settings()
+    with get_engine(settings.resolved_database_url).connect() as conn:
+        row = conn.execute(select(User.id, User.display_name).where(User.username == username)).first()
+    if row is None:
+        raise SajangError(f"no user {username!r}")
+    return int(row.id), str(row.display_name)
+
+
+@handoff_app.command("reply")
+def handoff_reply(
+    thread: Annotated[str, typer.Argument(help="Thread id")],
+    text: Annotated[str, typer.Argument(help="The agent's message to the customer")],
+    resolve: Annotated[bool, typer.Option("--resolve", help="Also close the conversation")] = False,
+    as_user: Annotated[str | None, typer.Option("--as", help="Agent username")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout")] = False,
+) -> None:
+    """Answer a handed-off conversation as an agent (resumes the waiting graph)."""
+    from sajang.app.cli import emit_json
+
+    user_id, name = _user(as_user)
+    result = _service().reply(thread, text, agent_user_id=user_id, agent_name=name, resolve=resolve)
+    if json_out:
+        emit_json(result)
+    else:
+        typer.echo(f"sent · status {result['status']}" + (" (duplicate ignored)" if result["duplicate"] else ""))
+
+
+def feedback(
+    thread: Annotated[str | None, typer.Argument(help="Thread id of the conversation")] = None,
+    correct: Annotated[str | None, typer.Option("--correct", help="The correct answer to teach")] = None,
+    message: Annotated[int | None, typer.Option("--message", help="The AI message id (default: the last one)")] = None,
+    generalise: Annotated[bool, typer.Option("--generalise",
+                                             help="Replace personal data with placeholders instead of refusing")] = False,
+    undo: Annotated[int | None, typer.Option("--undo", help="Deactivate this learned answer id instead")] = None,
+    as_user: Annotated[str | None, typer.Option("--as", help="Agent username")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout")] = False,
+) -> None:
+    """Mark the last AI answer wrong and teach the corrected answer (active from the next message)."""
+    from sajang.app.cli import emit_json
+
+    user_id, name = _user(as_user)
+    if undo is not None:
+        result = _service().undo_learned(undo, actor=name)
+    else:
+        if not thread or not correct:
+            raise SajangError("give THREAD and --correct TEXT (or --undo LEARNED_ID)")
+        result = _service().feedback(thread, correct, user_id=user_id, author_name=name, message_id=message,
+                                     generalise_personal=generalise)
+    if json_out:
+        emit_json({k: v for k, v in result.items() if k != "learned"})
+    elif undo is not None:
+        typer.echo(f"learned answer {result['learned_id']} deactivated")
+    else:
+        typer.echo(f"learned answer {result['learned_id']} active" + (" (personal data generalised)"
+                                                                      if result["generalised"] else ""))

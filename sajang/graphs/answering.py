@@ -1,0 +1,263 @@
+"""How the inquiry graph composes answers.
+
+Offline (no chat model):
+1. a learned answer that matches the question wins (agents' corrections are the freshest truth);
+2. a question about the customer's own order is answered from that order (status, courier, tracking,
+   dates, open claims), plus the relevant manual sentences for cancel/return/exchange policy;
+3. otherwise the best manual article: its sentences most relevant to the question, in a polite Korean
+   (or English) template, with the article as source.
+The confidence decides the gate: below `settings.answer_confidence_threshold` a person takes over.
+
+With a chat model: a RAG prompt (passages, learned answers, store policy, the customer's orders), tool
+calls for live order data, then a structured `{answer, confidence, needs_human}`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
+from pydantic import BaseModel, Field
+
+from sajang.config import Settings, StorePolicy
+
+from .prompts import ORDER_STATUS_T, T, answer_messages
+
+KST = ZoneInfo("Asia/Seoul")
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
+LATIN = re.compile(r"[A-Za-z]{2,}")
+ORDER_ID = re.compile(r"\b[A-Z]{1,3}-\d{6,}(?:-\d+)?\b|\b\d{10,20}\b", re.IGNORECASE)
+# "my order" phrasing: the customer asks about *their* order, not the policy in general
+PERSONAL_ORDER = re.compile(
+    r"(제|내|저의|우리)\s*(주문|택배|물건|상품|배송|소포|환불|반품|교환)|주문(한|했|하신|했던)|시킨|산\s*(거|게|것)"
+    r"|언제\s*(와|오|도착|받|들어)|어디(쯤|까지|에)|도착(했|하|안)|(발송|출고|배송)\s*(됐|되었|했|언제|안)|송장|운송장"
+    r"|(환불|반품|교환|취소)\s*(됐|되었|처리|진행|언제|아직)|아직\s*(안|도)"
+    r"|\bmy\s+(order|package|parcel|refund|return|delivery|purchase|item)s?\b|\bi\s+(ordered|bought)\b"
+    r"|\bwhere\s+is\b|\bwhen\s+will\b|\btracking\b|\bhas\s+(it|my)\b",
+    re.IGNORECASE)
+ORDER_CATEGORIES = {"delivery", "cancel", "return_refund", "exchange"}
+OPEN = ("paid", "preparing", "shipping")
+ACTION_REQUEST = re.compile(
+    r"(취소|환불|반품|교환|해지)\s*(해|처리해|진행해|접수해)\s*(주|줘|주세요|주실)|(취소|환불|반품|교환)\s*(원합|하고\s*싶|할래|요청)"
+    r"|\bplease\s+(cancel|refund)\b|\b(cancel|refund|return|exchange)\s+(my|the|this)\b"
+    r"|\bi\s+(want|would like|need)\s+to\s+(cancel|return|exchange|get\s+a\s+refund)",
+    re.IGNORECASE)
+LEARNED_MATCH = 0.90  # cosine (e5 query vs the learned question) above which a learned answer wins
+
+
+def detect_locale(text: str, fallback: str = "ko") -> str:
+    if HANGUL.search(text):
+        return "ko"
+    if LATIN.search(text):
+        return "en"
+    return fallback if fallback in ("ko", "en") else "ko"
+
+
+def _t(key: str, locale: str, **kw: Any) -> str:
+    return T[key].get(locale, T[key]["ko"]).format(**kw)
+
+
+def _when(iso: str | None, locale: str) -> str:
+    if not iso:
+        return ""
+    dt = datetime.fromisoformat(iso).astimezone(KST)
+    return f"{dt.month}월 {dt.day}일" if locale == "ko" else f"on {dt:%b} {dt.day}"
+
+
+def _items(order: dict[str, Any], locale: str) -> str:
+    items = order.get("items") or []
+    if not items:
+        return order["order_id"]
+    first = items[0]["name"]
+    if len(items) > 1:
+        return f"{first} 외 {len(items) - 1}건" if locale == "ko" else f"{first} and {len(items) - 1} more"
+    return first
+
+
+# --- order answers -------------------------------------------------------------------------------
+
+def pick_order(text: str, orders: list[dict[str, Any]]) -> tuple[dict[str, Any] | None, str | None]:
+    """(the order the question is about, an order id mentioned that is not this customer's)."""
+    mentioned = [m.group(0).upper() for m in ORDER_ID.finditer(text)]
+    by_id = {o["order_id"].upper(): o for o in orders}
+    for oid in mentioned:
+        if oid in by_id:
+            return by_id[oid], None
+    if mentioned:
+        return None, mentioned[0]
+    if not orders:
+        return None, None
+    return next((o for o in orders if o["status"] in OPEN), orders[0]), None
+
+
+def is_order_question(text: str, category: str) -> bool:
+    return bool(ORDER_ID.search(text)) or (category in ORDER_CATEGORIES and bool(PERSONAL_ORDER.search(text)))
+
+
+def order_sentence(order: dict[str, Any], locale: str, policy: StorePolicy) -> str:
+    head = (f"주문하신 {_items(order, locale)}(주문번호 {order['order_id']}, {_when(order['ordered_at'], locale)} 주문)"
+            f"의 현재 상태는 '{order['status_label']}'입니다." if locale == "ko" else
+            f"Your order {order['order_id']} ({_items(order, locale)}, placed {_when(order['ordered_at'], locale)}) "
+            f"is {order['status_label']}.")
+    tmpl = ORDER_STATUS_T.get(order["status"], {}).get(locale, "")
+    body = tmpl.format(cutoff=policy.dispatch_cutoff, shipped=_when(order.get("shipped_at"), locale),
+                       courier=order.get("courier") or policy.courier, tracking=order.get("tracking_no") or "-",
+                       delivered=_when(order.get("delivered_at"), locale)) if tmpl else ""
+    claims = []
+    for c in order.get("claims") or []:
+        claims.append(f"{c['type_label']} 요청({_when(c['created_at'], locale)} 접수)은 현재 '{c['status_label']}' "
+                      "상태입니다." if locale == "ko" else
+                      f"Your {c['type_label']} request ({_when(c['created_at'], locale)}) is {c['status_label']}.")
+    return " ".join(x for x in [head, body, *claims] if x)
+
+
+# --- manual answers ------------------------------------------------------------------------------
+
+def relevant_sentences(question: str, hit: dict[str, Any], limit: int = 3) -> list[str]:
+    """The article's sentences that share most content words with the question (original order)."""
+    from sajang.knowledge.text import split_sentences, tokenize
+
+    body = hit.get("body") or hit.get("text") or ""
+    # headings out, list markers off: each list item reads as its own sentence
+    lines = [re.sub(r"^\s*(?:[-*•]|\d+[.)])\s+", "", ln) for ln in body.splitlines()
+             if ln.strip() and not ln.lstrip().startswith("#")]
+    sentences = [s for s in split_sentences("\n".join(lines)) if len(s) > 8]
+    if not sentences:
+        return [hit.get("text") or ""] if hit.get("text") else []
+    q = set(tokenize(question))
+    passage = hit.get("text") or ""
+    scored: list[tuple[float, int]] = []
+    for i, s in enumerate(sentences):
+        toks = set(tokenize(s))
+        overlap = len(q & toks) / (len(q) or 1)
+        # sentences of the passage the retriever chose are the best evidence
+        scored.append((overlap + (0.35 if s in passage else 0.0), i))
+    scored.sort(key=lambda x: (-x[0], x[1]))
+    chosen = sorted(i for sc, i in scored[:limit] if sc > 0) or [scored[0][1]]
+    return [sentences[i] for i in chosen]
+
+
+def manual_answer(question: str, hit: dict[str, Any], locale: str, policy: StorePolicy) -> str:
+    body = " ".join(relevant_sentences(question, hit))
+    return "\n\n".join([
+        f"{_t('greet', locale, shop=policy.shop_name)} {_t('manual_intro', locale)}", body,
+        f"{_t('manual_ref', locale, title=hit['title'])} {_t('closing', locale)}"])
+
+
+def source_of(hit: dict[str, Any]) -> dict[str, Any]:
+    return {"id": hit["id"], "title": hit["title"], "score": round(float(hit.get("score") or 0.0), 4),
+            "kind": hit["kind"]}
+
+
+def learned_similarity(settings: Settings, question: str, candidates: list[str]) -> list[float]:
+    """Cosine of the question with each learned question (e5 query vectors; LRU-cached)."""
+    from sajang.knowledge.embeddings import get_embeddings
+
+    if not candidates:
+        return []
+    emb = get_embeddings(settings)
+    q = emb.embed([question], "query", persist=False)[0]
+    vecs = emb.embed(candidates, "query", persist=False)
+    return [float(x) for x in np.asarray(vecs) @ q]
+
+
+def offline_answer(settings: Settings, policy: StorePolicy, *, text: str, locale: str, category: str,
+                   customer_id: str | None, orders: list[dict[str, Any]], hits: list[dict[str, Any]],
+                   retrieval_confidence: float) -> dict[str, Any]:
+    """{answer, confidence, sources, answer_kind} without a chat model."""
+    learned = [h for h in hits if h.get("kind") == "learned"]
+    if learned:
+        sims = learned_similarity(settings, text, [h["title"] for h in learned])
+        best = int(np.argmax(sims))
+        top_is_learned = hits[0].get("kind") == "learned" and retrieval_confidence >= \
+            settings.answer_confidence_threshold
+        if sims[best] >= LEARNED_MATCH or (top_is_learned and sims[best] >= LEARNED_MATCH - 0.04):
+            hit = learned[best]
+            return {"answer": hit["body"], "confidence": round(max(retrieval_confidence, sims[best]), 4),
+                    "sources": [source_of(hit)], "answer_kind": "learned"}
+    manual = [h for h in hits if h.get("kind") == "manual"]
+    if customer_id and orders and is_order_question(text, category):
+        order, foreign = pick_order(text, orders)
+        if foreign is not None:
+            return {"answer": _t("order_not_found", locale, order_id=foreign), "confidence": 0.6,
+                    "sources": [], "answer_kind": "order"}
+        if order is not None:
+            parts = [_t("greet", locale, shop=policy.shop_name), order_sentence(order, locale, policy)]
+            sources = [{"id": order["order_id"], "title": (f"주문 {order['order_id']}" if locale == "ko"
+                                                           else f"Order {order['order_id']}"),
+                        "score": 1.0, "kind": "order"}]
+            if category != "delivery" and manual and retrieval_confidence >= settings.answer_confidence_threshold:
+                parts.append(" ".join(relevant_sentences(text, manual[0], limit=2)))
+                sources.append(source_of(manual[0]))
+            parts.append(_t("closing", locale))
+            return {"answer": "\n\n".join(p for p in parts if p), "confidence": 0.9, "sources": sources,
+                    "answer_kind": "order"}
+    if manual:
+        return {"answer": manual_answer(text, manual[0], locale, policy), "confidence": retrieval_confidence,
+                "sources": [source_of(manual[0])], "answer_kind": "manual"}
+    return {"answer": "", "confidence": 0.0, "sources": [], "answer_kind": "none"}
+
+
+def needs_action(text: str) -> bool:
+    """The customer asks us to *do* something only a person can (cancel, refund, return, exchange)."""
+    return bool(ACTION_REQUEST.search(text))
+
+
+# --- LLM answers -------------------------------------------------------------------------------------
+
+class LLMAnswer(BaseModel):
+    """The chat model's final answer (structured output)."""
+
+    answer: str = Field(description="the reply to send to the customer, in the customer's language")
+    confidence: float = Field(description="0..1: how sure the answer is fully supported by the given facts")
+    needs_human: bool = Field(description="true when a person should take over")
+
+
+MAX_TOOL_ROUNDS = 3
+
+
+def run_tools(settings: Settings, messages: list[BaseMessage], config: Any) -> tuple[list[BaseMessage], list[str]]:
+    """Let the model call the customer-scoped tools (at most MAX_TOOL_ROUNDS); returns the transcript and
+    the order ids the tools returned."""
+    from sajang.tools.inquiry_tools import INQUIRY_TOOLS, TOOLS_BY_NAME
+
+    from .llm import get_chat_model
+
+    model = get_chat_model(settings).bind_tools(INQUIRY_TOOLS)
+    order_ids: list[str] = []
+    for _ in range(MAX_TOOL_ROUNDS):
+        ai: AIMessage = model.invoke(messages, config)  # type: ignore[assignment]
+        if not ai.tool_calls:
+            break
+        messages = [*messages, ai]
+        for call in ai.tool_calls:
+            tool = TOOLS_BY_NAME.get(call["name"])
+            if tool is None:
+                content = json.dumps({"error": f"unknown tool {call['name']}"})
+            else:
+                content = str(tool.invoke(call["args"], config))
+                order_ids += re.findall(r'"order_id":\s*"([^"]+)"', content)
+            messages.append(ToolMessage(content=content, tool_call_id=call["id"], name=call["name"]))
+    return messages, list(dict.fromkeys(order_ids))
+
+
+def llm_answer(settings: Settings, policy: StorePolicy, *, text: str, customer: dict[str, Any] | None,
+               orders: list[dict[str, Any]], hits: list[dict[str, Any]], history: list[dict[str, Any]],
+               config: Any) -> dict[str, Any]:
+    from .llm import structured
+
+    messages = answer_messages(text, policy=policy, customer=customer, orders=orders, hits=hits,
+                               history=history)
+    messages, order_ids = run_tools(settings, messages, config)
+    # tagged so the service can stream this call's tokens to the customer
+    final_config = {**(config or {}), "tags": [*((config or {}).get("tags") or []), "final_answer"]}
+    out: LLMAnswer = structured(settings, LLMAnswer).invoke(messages, final_config)
+    sources = [source_of(h) for h in hits[:3] if h.get("kind") in ("manual", "learned")]
+    sources += [{"id": oid, "title": f"주문 {oid}", "score": 1.0, "kind": "order"} for oid in order_ids]
+    return {"answer": out.answer.strip(), "confidence": max(0.0, min(1.0, float(out.confidence))),
+            "needs_human": bool(out.needs_human), "sources": sources, "answer_kind": "llm"}

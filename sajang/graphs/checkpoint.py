@@ -1,0 +1,100 @@
+"""Checkpointers for every graph of Sajang (inquiry, review, segmentation).
+
+- PostgreSQL (`DATABASE_URL` is PostgreSQL): `PostgresSaver` on a psycopg `ConnectionPool`, in the same
+  database as the business tables, `setup()` run once per process under an advisory lock (two processes
+  starting at once on a fresh database must not race on the migration table).
+- Otherwise: `SqliteSaver` on `checkpoints.sqlite` in the data dir (WAL, so readers never block).
+
+One saver per (database URL, data dir) per process; pools are closed at exit.
+"""
+
+from __future__ import annotations
+
+import atexit
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+
+from sajang.config import Settings
+
+CHECKPOINT_FILE = "checkpoints.sqlite"
+_SETUP_LOCK_ID = 7426004  # pg_advisory_lock key for the checkpoint migrations
+
+_savers: dict[tuple[str, str], BaseCheckpointSaver] = {}
+_pools: list[Any] = []
+_lock = threading.Lock()
+
+
+def psycopg_conninfo(url: str) -> str:
+    """SQLAlchemy-style URL → libpq URL (psycopg does not know the `+psycopg` driver suffix)."""
+    for prefix in ("postgresql+psycopg://", "postgresql+psycopg2://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql://" + url[len(prefix):]
+    return url
+
+
+def _postgres_saver(settings: Settings, max_size: int) -> BaseCheckpointSaver:
+    from langgraph.checkpoint.postgres import PostgresSaver
+    from psycopg import Connection
+    from psycopg.rows import dict_row
+    from psycopg_pool import ConnectionPool
+
+    conninfo = psycopg_conninfo(settings.resolved_database_url)
+    # autocommit + dict_row + no server-side prepares: what PostgresSaver expects from its connections.
+    kwargs = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
+    with Connection.connect(conninfo, **kwargs) as conn:  # type: ignore[arg-type]
+        conn.execute("SELECT pg_advisory_lock(%s)", (_SETUP_LOCK_ID,))
+        try:
+            PostgresSaver(conn).setup()  # type: ignore[arg-type]
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK_ID,))
+    pool = ConnectionPool(conninfo, min_size=1, max_size=max_size, kwargs=kwargs, open=True,
+                          name="sajang-checkpoints")
+    _pools.append(pool)
+    return PostgresSaver(pool)  # type: ignore[arg-type]
+
+
+def checkpoint_path(settings: Settings) -> Path:
+    return settings.ensure_data_dir() / CHECKPOINT_FILE
+
+
+def _sqlite_saver(settings: Settings) -> BaseCheckpointSaver:
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    conn = sqlite3.connect(str(checkpoint_path(settings)), check_same_thread=False, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA busy_timeout=30000")
+    saver = SqliteSaver(conn)
+    saver.setup()
+    return saver
+
+
+def get_checkpointer(settings: Settings, *, max_pool_size: int = 20) -> BaseCheckpointSaver:
+    """The process-wide checkpointer for these settings (created and set up on first use)."""
+    key = (settings.resolved_database_url, str(Path(settings.data_dir).resolve()))
+    with _lock:
+        saver = _savers.get(key)
+        if saver is None:
+            saver = _postgres_saver(settings, max_pool_size) if settings.is_postgres else _sqlite_saver(settings)
+            _savers[key] = saver
+    return saver
+
+
+def close_checkpointers() -> None:
+    """Close pools and connections (tests and benchmarks call it; also run at exit)."""
+    with _lock:
+        for saver in _savers.values():
+            conn = getattr(saver, "conn", None)
+            if isinstance(conn, sqlite3.Connection):
+                conn.close()
+        _savers.clear()
+        for pool in _pools:
+            pool.close()
+        _pools.clear()
+
+
+atexit.register(close_checkpointers)

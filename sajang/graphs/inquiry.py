@@ -1,0 +1,309 @@
+"""The inquiry graph: one customer message = one run on the conversation's thread.
+
+    START → load_context → classify ─┬─(pure request for a person)──────────────→ escalate
+                                     └→ retrieve → answer → gate ─┬→ respond → END
+                                                                  └→ escalate → handoff ⟲ → END
+
+`handoff` waits in `interrupt()` for a person. Resume values (`HandoffResume`): an agent reply (+ resolve
+flag), a customer line sent while waiting, or resolve. The node loops (one interrupt per node run)
+until the conversation is resolved. Nothing is written before `interrupt()`; after it every message
+carries a dedup key derived from the resume event, so resuming the same interrupt twice writes once.
+Conversation status (bot → new → assigned → resolved) is kept in our `conversations` table.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import interrupt
+
+from sajang.config import Settings, StorePolicy
+from sajang.db.engine import get_engine
+from sajang.tools.orders import customer_brief, recent_orders
+
+from . import conversations as conv
+from .answering import detect_locale, llm_answer, needs_action, offline_answer
+from .classifier import HUMAN_REQUEST, classify_text
+from .prompts import CATEGORY_KO, T
+from .runtime import configurable, settings_from_config, tool_config
+from .state import Handoff, HandoffResume, InquiryState
+
+SUMMARY_LINES = 3
+
+
+def _engine(settings: Settings) -> Any:
+    if not settings.database_url:
+        settings.ensure_data_dir()
+    return get_engine(settings.resolved_database_url)
+
+
+def store_policy(settings: Settings) -> StorePolicy:
+    """Settings' store policy with the admin's saved overrides (graphs do not import `app`)."""
+    from sajang.db.queries import load_shop_setting
+
+    saved = load_shop_setting(_engine(settings), "store_policy")
+    if not saved:
+        return settings.store
+    return settings.store.model_copy(update={k: v for k, v in saved.items() if k in StorePolicy.model_fields})
+
+
+def _thread(config: RunnableConfig) -> str:
+    tid = configurable(config).get("thread_id")
+    if not tid:
+        raise ValueError("the inquiry graph runs on a thread: config['configurable']['thread_id'] is required")
+    return str(tid)
+
+
+# --- nodes ------------------------------------------------------------------------------------------
+
+def load_context(state: InquiryState, config: RunnableConfig) -> dict[str, Any]:
+    """Who is asking and what they bought.
+
+    Reads: `text`, `locale`; config `customer_id` (the logged-in customer, never the message text).
+    Writes: `customer_id`, `customer`, `orders` (recent orders with items, tracking, claims), `locale`
+    (the language the customer wrote in), resets the per-message fields, appends the customer turn.
+    """
+    settings = settings_from_config(config)
+    engine = _engine(settings)
+    customer_id = configurable(config).get("customer_id") or None
+    text = (state.get("text") or "").strip()
+    locale = detect_locale(text, state.get("locale") or settings.locale)
+    return {
+        "customer_id": customer_id,
+        "customer": customer_brief(engine, customer_id),
+        "orders": recent_orders(engine, customer_id, 5, locale),
+        "locale": locale,
+        "answer": "", "confidence": 0.0, "sources": [], "hits": [], "needs_human": False, "answer_kind": "none",
+        "handoff": None, "handoff_reason": None, "resolved": False, "waiting": False,
+        "history": [{"role": "customer", "text": text, "message_id": state.get("message_id")}],
+    }
+
+
+def classify(state: InquiryState, config: RunnableConfig) -> dict[str, Any]:
+    """Category, urgency and explicit request for a person.
+
+    Reads: `text`. Writes: `category`, `urgency`, `wants_human`, `classification` (method, scores).
+    """
+    settings = settings_from_config(config)
+    result = classify_text(settings, state.get("text") or "", config)
+    return {"category": result.category, "urgency": result.urgency, "wants_human": result.wants_human,
+            "classification": result.as_dict()}
+
+
+def route_after_classify(state: InquiryState) -> Literal["retrieve", "escalate"]:
+    """A message that only asks for a person goes straight to a person; everything else is looked up
+    (also when a person is requested together with a question: the agent then gets an AI draft)."""
+    if state.get("wants_human") and state.get("category") == "human":
+        return "escalate"
+    return "retrieve"
+
+
+def retrieve(state: InquiryState, config: RunnableConfig) -> dict[str, Any]:
+    """Manual passages and learned answers for the message (hybrid search of the knowledge base).
+
+    Reads: `text`. Writes: `hits` (id, title, score, kind, text, body), `retrieval_confidence`.
+    """
+    from sajang.knowledge.service import get_knowledge
+
+    settings = settings_from_config(config)
+    query = state.get("text") or ""
+    if state.get("wants_human"):
+        # "상담원 연결해 주세요, 포장이 터졌어요": search for the problem, not for how to reach a person
+        rest = HUMAN_REQUEST.sub(" ", query).strip()
+        if len(rest) >= 6:
+            query = rest
+    result = get_knowledge(settings).search(query, k=5)
+    return {"hits": [h.as_dict() for h in result.hits], "retrieval_confidence": float(result.confidence)}
+
+
+def answer(state: InquiryState, config: RunnableConfig) -> dict[str, Any]:
+    """Compose the answer: chat model (RAG + scoped tools + structured output) or the offline pipeline.
+
+    Reads: `text`, `locale`, `category`, `customer`, `orders`, `hits`, `retrieval_confidence`, `history`.
+    Writes: `answer`, `confidence`, `sources`, `needs_human`, `answer_kind`.
+    """
+    settings = settings_from_config(config)
+    policy = store_policy(settings)
+    text = state.get("text") or ""
+    locale = state.get("locale") or "ko"
+    if settings.llm_enabled:
+        return llm_answer(settings, policy, text=text, customer=state.get("customer"),
+                          orders=state.get("orders") or [], hits=state.get("hits") or [],
+                          history=list(state.get("history") or [])[:-1],
+                          config=tool_config(config, settings, locale))
+    return {**offline_answer(settings, policy, text=text, locale=locale, category=state.get("category") or "other",
+                             customer_id=state.get("customer_id"), orders=state.get("orders") or [],
+                             hits=state.get("hits") or [],
+                             retrieval_confidence=float(state.get("retrieval_confidence") or 0.0)),
+            "needs_human": False}
+
+
+def gate(state: InquiryState, config: RunnableConfig) -> dict[str, Any]:
+    """Confidence gate: decide whether a person must take over.
+
+    Reads: `wants_human`, `urgency`, `category`, `text`, `needs_human`, `answer`, `confidence`.
+    Writes: `handoff_reason` (None = the bot answers).
+    """
+    settings = settings_from_config(config)
+    reason: str | None = None
+    if state.get("wants_human"):
+        reason = "requested"
+    elif state.get("urgency") == "urgent" or (state.get("category") == "damage_defect"
+                                              and state.get("urgency") == "high"):
+        reason = "urgent"
+    elif needs_action(state.get("text") or "") and state.get("category") in (
+            "cancel", "return_refund", "exchange", "damage_defect"):
+        reason = "action_required"
+    elif state.get("needs_human"):
+        reason = "model_uncertain"
+    elif not state.get("answer") or float(state.get("confidence") or 0.0) < settings.answer_confidence_threshold:
+        reason = "low_confidence"
+    return {"handoff_reason": reason}
+
+
+def route_after_gate(state: InquiryState) -> Literal["respond", "escalate"]:
+    return "escalate" if state.get("handoff_reason") else "respond"
+
+
+def respond(state: InquiryState, config: RunnableConfig) -> dict[str, Any]:
+    """Send the bot's answer.
+
+    Reads: `answer`, `confidence`, `sources`, `category`, `urgency`, `turn_id`.
+    Writes: the AI message row (dedup key `<thread>:<turn>:ai`), the conversation's category/urgency
+    (a resolved conversation the customer writes to again goes back to `bot`); appends the AI turn.
+    """
+    settings = settings_from_config(config)
+    engine = _engine(settings)
+    thread_id = _thread(config)
+    mid, _ = conv.add_message(engine, thread_id, "ai", state.get("answer") or "",
+                              dedup_key=f"{thread_id}:{state.get('turn_id')}:ai", category=state.get("category"),
+                              confidence=state.get("confidence"), sources=state.get("sources") or [],
+                              meta={"answer_kind": state.get("answer_kind"), "urgency": state.get("urgency")})
+    row = conv.conversation_row(engine, thread_id) or {}
+    values: dict[str, Any] = {"category": state.get("category"), "urgency": state.get("urgency")}
+    if row.get("status") == "resolved":
+        values["status"] = "bot"
+    conv.update_conversation(engine, thread_id, **values)
+    return {"history": [{"role": "ai", "text": state.get("answer") or "", "message_id": mid}]}
+
+
+def _summary(state: InquiryState, lines: list[str]) -> str:
+    cat = state.get("category") or "other"
+    label = CATEGORY_KO.get(cat, cat)
+    head = f"[{label}·{state.get('urgency') or 'normal'}] " + " / ".join(x[:120] for x in lines[-SUMMARY_LINES:])
+    orders = state.get("orders") or []
+    if orders:
+        o = orders[0]
+        open_ = next((x for x in orders if x["status"] in ("paid", "preparing", "shipping")), o)
+        head += f" · 최근 주문 {open_['order_id']} ({open_['status_label']})"
+    return head
+
+
+def escalate(state: InquiryState, config: RunnableConfig) -> dict[str, Any]:
+    """Hand the conversation to a person (before the handoff node waits).
+
+    Reads: `text`, `category`, `urgency`, `answer`, `sources`, `handoff_reason`, `customer_id`, `history`.
+    Writes: `handoff` (summary, category, urgency, ai_draft, sources, customer_id, reason), `answer` (the
+    notice the customer sees), `waiting`; rows: conversation → `new` (queue), the AI notice message.
+    """
+    settings = settings_from_config(config)
+    engine = _engine(settings)
+    thread_id = _thread(config)
+    locale = state.get("locale") or "ko"
+    reason = state.get("handoff_reason") or ("requested" if state.get("wants_human") else "low_confidence")
+    policy = store_policy(settings)
+    draft = state.get("answer") or ""
+    if state.get("category") == "damage_defect" or state.get("urgency") in ("high", "urgent"):
+        draft = f"{T['draft_apology'][locale]} {draft}".strip()
+    if not draft:
+        draft = T["draft_fallback"][locale]
+    lines = [t["text"] for t in state.get("history") or [] if t.get("role") == "customer"]
+    payload: Handoff = {
+        "reason": reason, "summary": _summary(state, lines), "category": state.get("category"),
+        "urgency": state.get("urgency"), "ai_draft": draft, "sources": list(state.get("sources") or []),
+        "customer_id": state.get("customer_id"), "thread_id": thread_id, "customer_lines": [state.get("text") or ""],
+    }
+    urgent = reason == "urgent"
+    notice = T["handoff_urgent" if urgent else "handoff_notice"][locale].format(hours=policy.cs_hours)
+    conv.mark_handed_off(engine, thread_id, reason=reason, category=state.get("category"),
+                         urgency=state.get("urgency"))
+    mid, _ = conv.add_message(engine, thread_id, "ai", notice, dedup_key=f"{thread_id}:{state.get('turn_id')}:handoff",
+                              category=state.get("category"), confidence=state.get("confidence"),
+                              meta={"handoff": True, "reason": reason})
+    return {"handoff": payload, "handoff_reason": reason, "answer": notice, "waiting": True,
+            "history": [{"role": "ai", "text": notice, "message_id": mid}]}
+
+
+def handoff(state: InquiryState, config: RunnableConfig) -> dict[str, Any]:
+    """Wait for a person: `interrupt()` with the handoff payload, then apply what arrived.
+
+    Reads: `handoff`. Interrupt payload: summary, category, urgency, ai_draft, sources, customer_id (+
+    reason, thread_id, customer_lines). Resume (`HandoffResume`):
+      - `agent`: the agent's message row (dedup `<thread>:<event>:agent`), status → assigned, or
+        → resolved with `resolve`;
+      - `customer`: a line the customer sent while waiting (row already written by the service) is
+        appended to the payload the agent sees;
+      - `resolve`: status → resolved.
+    Writes: `history`, `handoff`, `resolved`, `waiting`. Nothing is written before `interrupt()`.
+    """
+    payload: Handoff = dict(state.get("handoff") or {})  # type: ignore[assignment]
+    value: HandoffResume = interrupt(payload)
+    if not isinstance(value, dict):
+        value = {"type": "agent", "text": str(value), "event_id": "plain"}  # a bare string from Studio
+    settings = settings_from_config(config)
+    engine = _engine(settings)
+    thread_id = _thread(config)
+    kind = value.get("type") or "agent"
+    event = str(value.get("event_id") or "")
+    if kind == "customer":
+        lines = [*(payload.get("customer_lines") or []), str(value.get("text") or "")]
+        payload["customer_lines"] = lines
+        payload["summary"] = _summary(state, lines)
+        return {"handoff": payload,
+                "history": [{"role": "customer", "text": value.get("text") or "", "message_id": value.get("message_id")}]}
+    if kind == "resolve":
+        conv.mark_resolved(engine, thread_id)
+        return {"resolved": True, "waiting": False}
+    text = str(value.get("text") or "").strip()
+    resolve = bool(value.get("resolve"))
+    out: dict[str, Any] = {"resolved": resolve, "waiting": not resolve}
+    if text:
+        mid, inserted = conv.add_message(
+            engine, thread_id, "agent", text, dedup_key=f"{thread_id}:{event}:agent",
+            author_id=value.get("agent_user_id"), meta={"author_name": value.get("agent_name") or ""})
+        if inserted:
+            out["history"] = [{"role": "agent", "text": text, "message_id": mid}]
+    conv.mark_agent_reply(engine, thread_id, value.get("agent_user_id"), resolve)
+    return out
+
+
+def route_after_handoff(state: InquiryState) -> Literal["handoff", "__end__"]:
+    return END if state.get("resolved") else "handoff"
+
+
+def build_graph(checkpointer: Any = None) -> Any:
+    g = StateGraph(InquiryState)
+    g.add_node("load_context", load_context)
+    g.add_node("classify", classify)
+    g.add_node("retrieve", retrieve)
+    g.add_node("answer", answer)
+    g.add_node("gate", gate)
+    g.add_node("respond", respond)
+    g.add_node("escalate", escalate)
+    g.add_node("handoff", handoff)
+    g.add_edge(START, "load_context")
+    g.add_edge("load_context", "classify")
+    g.add_conditional_edges("classify", route_after_classify, {"retrieve": "retrieve", "escalate": "escalate"})
+    g.add_edge("retrieve", "answer")
+    g.add_edge("answer", "gate")
+    g.add_conditional_edges("gate", route_after_gate, {"respond": "respond", "escalate": "escalate"})
+    g.add_edge("respond", END)
+    g.add_edge("escalate", "handoff")
+    g.add_conditional_edges("handoff", route_after_handoff, {"handoff": "handoff", END: END})
+    return g.compile(checkpointer=checkpointer, name="inquiry")
+
+
+# LangGraph Server / Studio entry: the server supplies its own checkpointer.
+graph = build_graph()

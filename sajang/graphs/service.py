@@ -1,0 +1,532 @@
+"""`InquiryService`: what the CLI, the REST API, the chat UI and the agent hub call.
+
+It owns the `conversations` / `messages` rows (with the graph nodes), runs one graph run per customer
+message on the conversation's thread, and resumes the waiting handoff node for agent replies,
+customer lines sent while waiting, and resolution. Checkpoints live in SQLite or PostgreSQL
+(`sajang.graphs.checkpoint`), so any process can resume a conversation another process interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+from langgraph.types import Command
+from sqlalchemy import and_, func, select, update
+
+from sajang.config import Settings
+from sajang.db.engine import get_engine, session_scope
+from sajang.db.models import Attachment, Conversation, Customer, Feedback, Message, Order, User
+from sajang.db.queries import audit
+from sajang.db.types import utcnow
+from sajang.errors import Conflict, NotFound, SajangError
+from sajang.tools.orders import customer_brief, customer_exists, recent_orders
+
+from . import conversations as conv_store
+from .answering import detect_locale, llm_answer, offline_answer
+from .checkpoint import get_checkpointer
+from .classifier import HUMAN_REQUEST, Classification, classify_text, get_classifier
+from .inquiry import build_graph, store_policy
+from .privacy import find_personal_data, generalise
+from .runtime import register_settings
+
+WAITING_STATUSES = ("new", "assigned")
+DOUBLE_SUBMIT_WINDOW = timedelta(seconds=30)
+
+
+class PersonalDataError(SajangError):
+    code = "personal_data"
+    status_code = 422
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+class InquiryService:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        if not settings.database_url:
+            settings.ensure_data_dir()
+        self.engine = get_engine(settings.resolved_database_url)
+        self.settings_key = register_settings(settings)
+        self.graph = build_graph(get_checkpointer(settings))
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_lock = threading.Lock()
+
+    # -- helpers --------------------------------------------------------------------------------------
+    def _lock(self, thread_id: str) -> threading.Lock:
+        with self._locks_lock:
+            return self._locks.setdefault(thread_id, threading.Lock())
+
+    def _config(self, thread_id: str, customer_id: str | None, locale: str) -> dict[str, Any]:
+        return {"configurable": {"thread_id": thread_id, "customer_id": customer_id, "locale": locale,
+                                 "database_url": self.settings.resolved_database_url,
+                                 "settings_key": self.settings_key}}
+
+    def _conversation(self, thread_id: str) -> dict[str, Any]:
+        row = conv_store.conversation_row(self.engine, thread_id)
+        if row is None:
+            raise NotFound(f"conversation {thread_id} not found", code="conversation_not_found")
+        return row
+
+    def pending(self, thread_id: str) -> tuple[str, dict[str, Any]] | None:
+        """(interrupt id, payload) of the handoff waiting on this thread, or None."""
+        snap = self.graph.get_state({"configurable": {"thread_id": thread_id}})
+        for intr in snap.interrupts or ():
+            return str(intr.id), dict(intr.value or {})
+        return None
+
+    def _check_text(self, text: str) -> str:
+        text = (text or "").strip()
+        if not text:
+            raise SajangError("the message is empty", code="empty_message", status_code=422)
+        if len(text) > self.settings.max_message_chars:
+            raise SajangError(f"message too long: {len(text)} characters (limit {self.settings.max_message_chars})",
+                              code="message_too_long", status_code=413)
+        return text
+
+    # -- conversations ----------------------------------------------------------------------------------
+    def start_conversation(self, customer_id: str | None, guest_name: str | None = None, channel: str = "chat",
+                           locale: str = "ko") -> str:
+        """A new conversation row and its LangGraph thread id."""
+        if customer_id and not customer_exists(self.engine, customer_id):
+            raise NotFound(f"customer {customer_id} not found", code="customer_not_found")
+        thread_id = str(uuid.uuid4())
+        with session_scope(self.engine) as s:
+            s.add(Conversation(thread_id=thread_id, customer_id=customer_id or None,
+                               guest_name=(guest_name or None) if not customer_id else None,
+                               channel=channel, status="bot", locale=locale if locale in ("ko", "en") else "ko"))
+        return thread_id
+
+    def _prepare(self, text: str, customer_id: str | None, thread_id: str | None, locale: str | None,
+                 attachments: list[dict[str, Any]] | None) -> tuple[dict[str, Any], str, str, str, int]:
+        text = self._check_text(text)
+        if thread_id is None:
+            thread_id = self.start_conversation(customer_id, locale=locale or detect_locale(text, self.settings.locale))
+        row = self._conversation(thread_id)
+        if customer_id and row["customer_id"] != customer_id:
+            # one conversation belongs to one customer: never run it with someone else's identity
+            raise NotFound(f"conversation {thread_id} not found", code="conversation_not_found")
+        effective_locale = locale or row.get("locale") or self.settings.locale
+        turn_id = uuid.uuid4().hex
+        meta = {"attachments": attachments} if attachments else None
+        mid, _ = conv_store.add_message(self.engine, thread_id, "customer", text,
+                                        dedup_key=f"{thread_id}:{turn_id}:customer", meta=meta)
+        with session_scope(self.engine) as s:
+            if attachments:
+                ids = [int(a["id"]) for a in attachments if isinstance(a, dict) and isinstance(a.get("id"), int)]
+                if ids:
+                    s.execute(update(Attachment).where(Attachment.id.in_(ids),
+                                                       Attachment.conversation_id == row["id"])
+                              .values(message_id=mid))
+            if not row.get("subject"):
+                s.execute(update(Conversation).where(Conversation.id == row["id"]).values(subject=text[:300]))
+        return row, thread_id, effective_locale, turn_id, mid
+
+    def _waiting_result(self, thread_id: str, row: dict[str, Any]) -> dict[str, Any]:
+        return {"thread_id": thread_id, "category": row.get("category"), "urgency": row.get("urgency"),
+                "answer": None, "sources": [], "confidence": None, "handoff": True,
+                "handoff_reason": row.get("handoff_reason") or "requested"}
+
+    def _append_while_waiting(self, thread_id: str, row: dict[str, Any], text: str, mid: int) -> dict[str, Any] | None:
+        """If a person has this conversation, the line goes to them (no bot answer)."""
+        pend = self.pending(thread_id)
+        if pend is not None:
+            self.graph.invoke(Command(resume={"type": "customer", "text": text, "message_id": mid,
+                                              "event_id": f"customer:{mid}"}),
+                              self._config(thread_id, row["customer_id"], row.get("locale") or "ko"))
+            return self._waiting_result(thread_id, row)
+        if row["status"] in WAITING_STATUSES:
+            conv_store.update_conversation(self.engine, thread_id)
+            return self._waiting_result(thread_id, row)
+        return None
+
+    @staticmethod
+    def _result(thread_id: str, values: dict[str, Any]) -> dict[str, Any]:
+        reason = values.get("handoff_reason")
+        return {"thread_id": thread_id, "category": values.get("category"), "urgency": values.get("urgency"),
+                "answer": values.get("answer") or None, "sources": list(values.get("sources") or []),
+                "confidence": round(float(values.get("confidence") or 0.0), 4),
+                "handoff": bool(reason), "handoff_reason": reason}
+
+    def ask(self, text: str, customer_id: str | None = None, thread_id: str | None = None, locale: str | None = None,
+            attachments: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """One customer message through the graph: the `sajang ask --json` object."""
+        row, thread_id, loc, turn_id, mid = self._prepare(text, customer_id, thread_id, locale, attachments)
+        with self._lock(thread_id):
+            waiting = self._append_while_waiting(thread_id, row, text.strip(), mid)
+            if waiting is not None:
+                return waiting
+            values = self.graph.invoke({"text": text.strip(), "locale": loc, "turn_id": turn_id, "message_id": mid},
+                                       self._config(thread_id, row["customer_id"], loc))
+        return self._result(thread_id, values)
+
+    def stream_ask(self, text: str, customer_id: str | None = None, thread_id: str | None = None,
+                   locale: str | None = None, attachments: list[dict[str, Any]] | None = None,
+                   ) -> Iterator[str | dict[str, Any]]:
+        """Text chunks of the answer as they are produced (tokens of the chat model), then the final dict."""
+        row, thread_id, loc, turn_id, mid = self._prepare(text, customer_id, thread_id, locale, attachments)
+        with self._lock(thread_id):
+            waiting = self._append_while_waiting(thread_id, row, text.strip(), mid)
+            if waiting is not None:
+                yield waiting
+                return
+            values: dict[str, Any] = {}
+            buffer, sent = "", ""
+            for mode, data in self.graph.stream(
+                    {"text": text.strip(), "locale": loc, "turn_id": turn_id, "message_id": mid},
+                    self._config(thread_id, row["customer_id"], loc), stream_mode=["messages", "values"]):
+                if mode == "values":
+                    values = data
+                    continue
+                chunk, meta = data
+                if "final_answer" not in (meta.get("tags") or []):
+                    continue
+                buffer += chunk.content if isinstance(chunk.content, str) else ""
+                decoded = partial_json_string(buffer, "answer")
+                if len(decoded) > len(sent):
+                    yield decoded[len(sent):]
+                    sent = decoded
+        result = self._result(thread_id, values)
+        answer = result.get("answer") or ""
+        if answer and not answer.startswith(sent):
+            sent = ""  # the model's text was post-processed: send the final text whole
+        if answer and len(answer) > len(sent):
+            for piece in re.split(r"(?<=\n\n)", answer[len(sent):]):
+                if piece:
+                    yield piece
+        yield result
+
+    # -- queue ------------------------------------------------------------------------------------------
+    def list_handoffs(self, status: str | None = None) -> list[dict[str, Any]]:
+        """Handed-off conversations (None = all; `pending` = new + assigned; or one status), most urgent first."""
+        c = Conversation.__table__
+        last_customer = (select(Message.text).where(Message.conversation_id == c.c.id, Message.role == "customer")
+                         .order_by(Message.created_at.desc(), Message.id.desc()).limit(1).scalar_subquery())
+        count = select(func.count(Message.id)).where(Message.conversation_id == c.c.id).scalar_subquery()
+        stmt = (select(c, Customer.name.label("customer_name"), User.display_name.label("assignee_name"),
+                       last_customer.label("last_message"), count.label("message_count"))
+                .select_from(c.outerjoin(Customer, Customer.id == c.c.customer_id)
+                             .outerjoin(User, User.id == c.c.assignee_id))
+                .where(c.c.handed_off.is_(True)))
+        if status in (None, "all"):
+            pass
+        elif status == "pending":
+            stmt = stmt.where(c.c.status.in_(WAITING_STATUSES))
+        elif status in ("new", "assigned", "resolved"):
+            stmt = stmt.where(c.c.status == status)
+        else:
+            raise SajangError(f"unknown status {status!r} (pending, new, assigned, resolved)", code="bad_status")
+        stmt = stmt.order_by(c.c.handed_off_at.asc(), c.c.id.asc())
+        urgency_rank = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
+        with self.engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(stmt).mappings()]
+        out = []
+        for r in rows:
+            out.append({
+                "thread_id": r["thread_id"], "conversation_id": r["id"], "status": r["status"],
+                "category": r["category"], "urgency": r["urgency"], "handoff_reason": r["handoff_reason"],
+                "customer_id": r["customer_id"], "customer_name": r["customer_name"], "guest_name": r["guest_name"],
+                "subject": r["subject"], "last_message": r["last_message"], "message_count": r["message_count"],
+                "assignee_id": r["assignee_id"], "assignee_name": r["assignee_name"], "channel": r["channel"],
+                "locale": r["locale"], "created_at": _iso(r["created_at"]), "updated_at": _iso(r["updated_at"]),
+                "handed_off_at": _iso(r["handed_off_at"]), "assigned_at": _iso(r["assigned_at"]),
+                "first_response_at": _iso(r["first_response_at"]), "resolved_at": _iso(r["resolved_at"]),
+            })
+        out.sort(key=lambda x: (x["status"] == "resolved", urgency_rank.get(x["urgency"] or "normal", 2)))
+        return out
+
+    def get_conversation(self, thread_id: str) -> dict[str, Any]:
+        """The conversation with its messages and the pending handoff payload (`pending`, None if none)."""
+        row = self._conversation(thread_id)
+        with session_scope(self.engine) as s:
+            msgs = list(s.scalars(select(Message).where(Message.conversation_id == row["id"])
+                                  .order_by(Message.created_at, Message.id)))
+            atts: dict[int, list[dict[str, Any]]] = {}
+            for a in s.scalars(select(Attachment).where(Attachment.conversation_id == row["id"])):
+                if a.message_id is not None:
+                    atts.setdefault(a.message_id, []).append(
+                        {"id": a.id, "filename": a.filename, "content_type": a.content_type, "size": a.size,
+                         "uploaded_by": a.uploaded_by})
+            authors = {u.id: u.display_name for u in s.scalars(select(User).where(
+                User.id.in_({m.author_id for m in msgs if m.author_id is not None})))} if msgs else {}
+            customer_name = s.scalar(select(Customer.name).where(Customer.id == row["customer_id"])) \
+                if row["customer_id"] else None
+            assignee_name = s.scalar(select(User.display_name).where(User.id == row["assignee_id"])) \
+                if row["assignee_id"] else None
+        messages = []
+        for m in msgs:
+            meta = m.meta or {}
+            messages.append({
+                "id": m.id, "role": m.role, "text": m.text, "time": _iso(m.created_at), "created_at": _iso(m.created_at),
+                "attachments": atts.get(m.id) or list(meta.get("attachments") or []),
+                "sources": m.sources or [], "category": m.category, "confidence": m.confidence,
+                "author_id": m.author_id,
+                "author_name": authors.get(m.author_id) if m.author_id else (meta.get("author_name") or None),
+                "handoff": bool(meta.get("handoff")),
+            })
+        pend = self.pending(thread_id)
+        out = {k: (_iso(v) if k.endswith("_at") else v) for k, v in row.items() if k != "id"}
+        out.update(conversation_id=row["id"], customer_name=customer_name, assignee_name=assignee_name,
+                   messages=messages, pending=pend[1] if pend else None, waiting=pend is not None,
+                   ai_draft=(pend[1].get("ai_draft") if pend else None))
+        return out
+
+    def claim(self, thread_id: str, user_id: int) -> bool:
+        """Take a conversation (atomic: of two agents claiming at once, exactly one wins)."""
+        row = self._conversation(thread_id)
+        now = utcnow()
+        with session_scope(self.engine) as s:
+            res = s.execute(update(Conversation)
+                            .where(Conversation.id == row["id"], Conversation.assignee_id.is_(None),
+                                   Conversation.status.in_(("new", "bot")))
+                            .values(status="assigned", assignee_id=user_id, assigned_at=now, updated_at=now,
+                                    handed_off=True, handed_off_at=func.coalesce(Conversation.handed_off_at, now)))
+            won = res.rowcount == 1
+            if won:
+                audit(s, str(user_id), "conversation.claim", "conversation", thread_id)
+        if won:
+            return True
+        return self._conversation(thread_id)["assignee_id"] == user_id
+
+    def reply(self, thread_id: str, text: str, agent_user_id: int | None = None, agent_name: str = "상담원",
+              resolve: bool = False) -> dict[str, Any]:
+        """An agent's message to the customer; resumes the waiting handoff. Idempotent per interrupt: the
+        same interrupt resumed twice writes one message (and a double-submitted identical reply is one)."""
+        text = (text or "").strip()
+        if not text and not resolve:
+            raise SajangError("the reply is empty", code="empty_message", status_code=422)
+        if len(text) > self.settings.max_message_chars * 5:
+            raise SajangError("reply too long", code="message_too_long", status_code=413)
+        row = self._conversation(thread_id)
+        if row["assignee_id"] is not None and agent_user_id is not None and row["assignee_id"] != agent_user_id:
+            raise Conflict("another agent is handling this conversation", code="already_claimed")
+        with self._lock(thread_id):
+            dup = self._recent_duplicate(row["id"], text, agent_user_id)
+            if dup is not None:
+                return {"thread_id": thread_id, "status": self._conversation(thread_id)["status"],
+                        "message_id": dup, "resolved": self._conversation(thread_id)["status"] == "resolved",
+                        "duplicate": True}
+            pend = self.pending(thread_id)
+            if pend is not None:
+                event = f"reply:{pend[0]}"
+                self.graph.invoke(Command(resume={"type": "agent", "event_id": event, "text": text,
+                                                  "agent_user_id": agent_user_id, "agent_name": agent_name,
+                                                  "resolve": resolve}),
+                                  self._config(thread_id, row["customer_id"], row.get("locale") or "ko"))
+                key = f"{thread_id}:{event}:agent"
+                with self.engine.connect() as conn:
+                    mid = conn.execute(select(Message.id).where(Message.dedup_key == key)).scalar()
+            else:
+                mid = None
+                if text:
+                    mid, _ = conv_store.add_message(self.engine, thread_id, "agent", text,
+                                                    dedup_key=f"{thread_id}:{uuid.uuid4().hex}:agent",
+                                                    author_id=agent_user_id, meta={"author_name": agent_name})
+                conv_store.update_conversation(self.engine, thread_id, handed_off=True,
+                                               handed_off_at=row["handed_off_at"] or utcnow())
+                conv_store.mark_agent_reply(self.engine, thread_id, agent_user_id, resolve)
+        with session_scope(self.engine) as s:
+            audit(s, agent_name, "conversation.reply", "conversation", thread_id, resolve=resolve, message_id=mid)
+        status = self._conversation(thread_id)["status"]
+        return {"thread_id": thread_id, "status": status, "message_id": mid, "resolved": status == "resolved",
+                "duplicate": False}
+
+    def _recent_duplicate(self, conversation_id: int, text: str, agent_user_id: int | None) -> int | None:
+        if not text:
+            return None
+        with self.engine.connect() as conn:
+            last = conn.execute(select(Message.id, Message.role, Message.text, Message.author_id, Message.created_at)
+                                .where(Message.conversation_id == conversation_id)
+                                .order_by(Message.created_at.desc(), Message.id.desc()).limit(1)).first()
+        if last and last.role == "agent" and last.text == text and last.author_id == agent_user_id and \
+                utcnow() - last.created_at < DOUBLE_SUBMIT_WINDOW:
+            return int(last.id)
+        return None
+
+    def resolve(self, thread_id: str, user_id: int | None = None) -> dict[str, Any]:
+        row = self._conversation(thread_id)
+        with self._lock(thread_id):
+            if self.pending(thread_id) is not None:
+                self.graph.invoke(Command(resume={"type": "resolve", "event_id": f"resolve:{uuid.uuid4().hex}"}),
+                                  self._config(thread_id, row["customer_id"], row.get("locale") or "ko"))
+            else:
+                conv_store.mark_resolved(self.engine, thread_id)
+        with session_scope(self.engine) as s:
+            audit(s, str(user_id if user_id is not None else "cli"), "conversation.resolve", "conversation", thread_id)
+        return {"thread_id": thread_id, "status": "resolved"}
+
+    # -- learning -----------------------------------------------------------------------------------------
+    def _known_names(self, text: str, row: dict[str, Any]) -> list[str]:
+        """Customer names that occur in `text`: this conversation's customer and any customer or recipient
+        of our store whose full name appears (3–4 Hangul syllables)."""
+        names: set[str] = set()
+        candidates = {m for n in (3, 4) for run in re.findall(r"[가-힣]+", text)
+                      for m in (run[i:i + n] for i in range(len(run) - n + 1))}
+        with self.engine.connect() as conn:
+            if row.get("customer_id"):
+                name = conn.execute(select(Customer.name).where(Customer.id == row["customer_id"])).scalar()
+                if name:
+                    names.add(name)
+            if row.get("guest_name"):
+                names.add(row["guest_name"])
+            if candidates:
+                cand = list(candidates)[:2000]
+                names.update(n for n in conn.execute(select(Customer.name).where(Customer.name.in_(cand))).scalars() if n)
+                names.update(n for n in conn.execute(select(Order.recipient_name).where(
+                    Order.recipient_name.in_(cand))).scalars() if n)
+        return sorted(names)
+
+    def feedback(self, thread_id: str, correct_text: str, user_id: int | None = None, author_name: str = "상담원",
+                 message_id: int | None = None, generalise_personal: bool = False) -> dict[str, Any]:
+        """Mark an AI answer wrong and teach the correct one: a learned answer active from the next message.
+
+        Personal data (order numbers, names, phones, addresses, e-mails) in the correction is refused
+        (`personal_data`), or replaced by placeholders with `generalise_personal`; the question is always
+        generalised. Audited with who, when and the source conversation; undo = `undo_learned`.
+        """
+        from sajang.knowledge.service import get_knowledge
+
+        correct = (correct_text or "").strip()
+        if not correct:
+            raise SajangError("the corrected answer is empty", code="empty_message", status_code=422)
+        row = self._conversation(thread_id)
+        with session_scope(self.engine) as s:
+            msgs = list(s.scalars(select(Message).where(Message.conversation_id == row["id"])
+                                  .order_by(Message.created_at, Message.id)))
+            target = None
+            if message_id is not None:
+                target = next((m for m in msgs if m.id == message_id), None)
+                if target is None:
+                    raise NotFound(f"message {message_id} is not in conversation {thread_id}")
+            else:
+                target = next((m for m in reversed(msgs) if m.role == "ai"), None)
+            upto = msgs.index(target) if target is not None else len(msgs)
+            question_msg = next((m for m in reversed(msgs[:upto]) if m.role == "customer"), None)
+            if question_msg is None:
+                raise SajangError("no customer question to learn from in this conversation", code="no_question")
+            question, category = question_msg.text, (target.category if target else None) or row.get("category")
+            target_id = target.id if target is not None else None
+        names = self._known_names(correct + " " + question, row)
+        findings = find_personal_data(correct, names)
+        generalised = False
+        if findings:
+            if not generalise_personal:
+                kinds = ", ".join(sorted({f.kind for f in findings}))
+                raise PersonalDataError(
+                    f"the correction contains personal data ({kinds}); a learned answer is shown to every "
+                    "customer, so write it without order numbers, names, phone numbers, addresses or e-mails")
+            correct = generalise(correct, names)
+            generalised = True
+        question = generalise(question, names)
+        kb = get_knowledge(self.settings)
+        learned_id = kb.add_learned(question, correct, author_name=author_name, author_id=user_id,
+                                    source_conversation_id=row["id"], source_thread_id=thread_id, category=category)
+        with session_scope(self.engine) as s:
+            s.add(Feedback(conversation_id=row["id"], message_id=target_id, user_id=user_id, verdict="down",
+                           correct_answer=correct, learned_answer_id=learned_id))
+            audit(s, author_name, "feedback.correct", "conversation", thread_id, message_id=target_id,
+                  learned_answer_id=learned_id, generalised=generalised, user_id=user_id)
+        learned = next((x for x in kb.list_learned() if x["id"] == learned_id), None)
+        return {"thread_id": thread_id, "message_id": target_id, "learned_id": learned_id, "question": question,
+                "answer": correct, "category": category, "generalised": generalised, "learned": learned}
+
+    def undo_learned(self, learned_id: int | str, actor: str) -> dict[str, Any]:
+        from sajang.knowledge.service import get_knowledge
+
+        get_knowledge(self.settings).deactivate_learned(learned_id, actor)
+        return {"learned_id": int(str(learned_id).removeprefix("learned:")), "active": False}
+
+    # -- agent help ---------------------------------------------------------------------------------------
+    def suggest(self, thread_id: str) -> dict[str, Any]:
+        """A fresh AI draft for the agent from the customer's latest lines (no rows written)."""
+        from sajang.knowledge.service import get_knowledge
+
+        row = self._conversation(thread_id)
+        with self.engine.connect() as conn:
+            lines = list(conn.execute(select(Message.text).where(and_(Message.conversation_id == row["id"],
+                                                                       Message.role == "customer"))
+                                      .order_by(Message.created_at.desc(), Message.id.desc()).limit(3)).scalars())
+        if not lines:
+            return {"thread_id": thread_id, "draft": "", "sources": [], "category": None, "urgency": None,
+                    "confidence": 0.0}
+        # the newest line that says more than "get me a person" is what the agent needs to answer
+        cleaned = [HUMAN_REQUEST.sub(" ", ln).strip() for ln in lines]
+        text = next((c for c in cleaned if len(c) >= 6), " ".join(reversed(lines)))
+        locale = detect_locale(lines[0], row.get("locale") or "ko")
+        cls = classify_text(self.settings, text)
+        result = get_knowledge(self.settings).search(text, k=5)
+        hits = [h.as_dict() for h in result.hits]
+        cid = row.get("customer_id")
+        orders = recent_orders(self.engine, cid, 5, locale)
+        policy = store_policy(self.settings)
+        if self.settings.llm_enabled:
+            out = llm_answer(self.settings, policy, text=text, customer=customer_brief(self.engine, cid), orders=orders,
+                             hits=hits, history=[], config=self._config(thread_id, cid, locale))
+        else:
+            out = offline_answer(self.settings, policy, text=text, locale=locale, category=cls.category,
+                                 customer_id=cid, orders=orders, hits=hits, retrieval_confidence=result.confidence)
+        return {"thread_id": thread_id, "draft": out["answer"], "sources": out["sources"], "category": cls.category,
+                "urgency": cls.urgency, "confidence": round(float(out["confidence"]), 4)}
+
+    def classify(self, texts: list[str]) -> list[Classification]:
+        if self.settings.llm_enabled:
+            return [classify_text(self.settings, t) for t in texts]
+        return get_classifier(self.settings).classify_many(texts)
+
+
+def partial_json_string(buffer: str, key: str) -> str:
+    """The (possibly incomplete) string value of `key` in a JSON object still being streamed."""
+    m = re.search('"' + re.escape(key) + r'"\s*:\s*"', buffer)
+    if not m:
+        return ""
+    out: list[str] = []
+    i = m.end()
+    while i < len(buffer):
+        ch = buffer[i]
+        if ch == '"':
+            break
+        if ch == "\\":
+            if i + 1 >= len(buffer):
+                break
+            nxt = buffer[i + 1]
+            if nxt == "u":
+                if i + 6 > len(buffer):
+                    break
+                out.append(json.loads(f'"{buffer[i:i + 6]}"'))
+                i += 6
+                continue
+            out.append(json.loads(f'"\\{nxt}"'))
+            i += 2
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+_services: dict[tuple[str, str, str | None, str | None], InquiryService] = {}
+_services_lock = threading.Lock()
+
+
+def get_inquiry_service(settings: Settings) -> InquiryService:
+    """One service per (database, data dir, chat model) per process."""
+    from pathlib import Path
+
+    key = (settings.resolved_database_url, str(Path(settings.data_dir).resolve()), settings.chat_model,
+           settings.openai_base_url)
+    with _services_lock:
+        svc = _services.get(key)
+        if svc is None:
+            svc = _services[key] = InquiryService(settings)
+    return svc
+
+
+def reset_services() -> None:
+    with _services_lock:
+        _services.clear()

@@ -1,0 +1,101 @@
+"""Typed state of the inquiry graph.
+
+One customer message is one run on the conversation's thread; values that describe the current
+message (`text`, `category`, `hits`, `answer` …) are overwritten by every run, `history` accumulates
+the whole conversation as the graph saw it (customer lines, AI answers, agent replies).
+
+Handoff is a structured field (`handoff`), never a token in the answer text.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, Any, Literal, TypedDict
+
+CATEGORIES: tuple[str, ...] = (
+    "delivery", "exchange", "return_refund", "cancel", "damage_defect", "stock", "product", "payment",
+    "coupon_points", "human", "other",
+)
+URGENCIES: tuple[str, ...] = ("low", "normal", "high", "urgent")
+HandoffReason = Literal["requested", "urgent", "action_required", "low_confidence", "model_uncertain"]
+
+
+class Source(TypedDict, total=False):
+    id: str
+    title: str
+    score: float
+    kind: str  # manual | learned | order
+
+
+class HitDict(TypedDict, total=False):
+    id: str
+    title: str
+    score: float
+    kind: str
+    text: str
+    body: str
+    category: str | None
+
+
+class Handoff(TypedDict, total=False):
+    """What the agent sees: also the `interrupt()` payload (plus the thread/round bookkeeping)."""
+
+    reason: str
+    summary: str
+    category: str | None
+    urgency: str | None
+    ai_draft: str
+    sources: list[Source]
+    customer_id: str | None
+    thread_id: str
+    customer_lines: list[str]  # customer messages since the handoff (incl. those sent while waiting)
+
+
+class Turn(TypedDict, total=False):
+    role: str  # customer | ai | agent
+    text: str
+    message_id: int | None
+
+
+class InquiryState(TypedDict, total=False):
+    # input of one run
+    text: str
+    locale: str  # ko | en (the customer's language)
+    turn_id: str  # the service's id of this customer message (dedup keys derive from it)
+    message_id: int | None  # the customer message row
+    # load_context
+    customer_id: str | None
+    customer: dict[str, Any] | None  # {"id", "name"} of the logged-in customer
+    orders: list[dict[str, Any]]  # their recent orders (with items, tracking) and claims
+    # classify
+    category: str
+    urgency: str
+    wants_human: bool
+    classification: dict[str, Any]  # scores / method, for the agent and evaluation
+    # retrieve
+    hits: list[HitDict]
+    retrieval_confidence: float
+    # answer
+    answer: str
+    confidence: float
+    sources: list[Source]
+    needs_human: bool  # the model's own judgement (LLM path)
+    answer_kind: str  # learned | manual | order | none | llm
+    # gate / handoff
+    handoff: Handoff | None
+    handoff_reason: str | None
+    resolved: bool
+    waiting: bool  # True while the handoff node waits for a person
+    history: Annotated[list[Turn], operator.add]
+
+
+class HandoffResume(TypedDict, total=False):
+    """The value `Command(resume=...)` passes to the waiting handoff node."""
+
+    type: Literal["agent", "customer", "resolve"]
+    event_id: str  # idempotency: messages written for this event carry it in their dedup key
+    text: str
+    agent_user_id: int | None
+    agent_name: str
+    resolve: bool
+    message_id: int | None  # customer line already stored by the service

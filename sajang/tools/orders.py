@@ -1,0 +1,108 @@
+"""Order, delivery and claim look-ups, always scoped to one customer.
+
+The customer id is an argument of every query function and, for the LangChain tools, comes from the
+run's config (`config["configurable"]["customer_id"]`: who is logged in), never from message text.
+An order id of another customer behaves exactly like an order id that does not exist.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from sajang.db.engine import session_scope
+from sajang.db.models import Claim, Customer, Order, OrderItem
+
+STATUS_LABELS: dict[str, dict[str, str]] = {
+    "paid": {"ko": "결제 완료", "en": "paid"},
+    "preparing": {"ko": "상품 준비 중", "en": "being prepared"},
+    "shipping": {"ko": "배송 중", "en": "on its way"},
+    "delivered": {"ko": "배송 완료", "en": "delivered"},
+    "cancelled": {"ko": "주문 취소", "en": "cancelled"},
+    "returned": {"ko": "반품 완료", "en": "returned"},
+    "exchanged": {"ko": "교환 완료", "en": "exchanged"},
+}
+CLAIM_TYPE_LABELS: dict[str, dict[str, str]] = {
+    "cancel": {"ko": "취소", "en": "cancellation"},
+    "return": {"ko": "반품", "en": "return"},
+    "exchange": {"ko": "교환", "en": "exchange"},
+    "refund": {"ko": "환불", "en": "refund"},
+}
+CLAIM_STATUS_LABELS: dict[str, dict[str, str]] = {
+    "requested": {"ko": "접수", "en": "received"},
+    "in_progress": {"ko": "처리 중", "en": "in progress"},
+    "completed": {"ko": "완료", "en": "completed"},
+    "rejected": {"ko": "반려", "en": "declined"},
+}
+OPEN_STATUSES = ("paid", "preparing", "shipping")
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _label(table: dict[str, dict[str, str]], key: str | None, locale: str) -> str:
+    if not key:
+        return ""
+    return table.get(key, {}).get(locale) or table.get(key, {}).get("ko") or key
+
+
+def _order_dicts(engine: Engine, customer_id: str, order_ids: list[str] | None, limit: int,
+                 locale: str) -> list[dict[str, Any]]:
+    with session_scope(engine) as s:
+        stmt = select(Order).where(Order.customer_id == customer_id)
+        if order_ids is not None:
+            stmt = stmt.where(Order.id.in_(order_ids))
+        orders = list(s.scalars(stmt.order_by(Order.ordered_at.desc(), Order.id.desc()).limit(limit)))
+        if not orders:
+            return []
+        ids = [o.id for o in orders]
+        items: dict[str, list[dict[str, Any]]] = {}
+        for it in s.scalars(select(OrderItem).where(OrderItem.order_id.in_(ids)).order_by(OrderItem.id)):
+            items.setdefault(it.order_id, []).append(
+                {"product_id": it.product_id, "name": it.product_name, "quantity": it.quantity})
+        claims: dict[str, list[dict[str, Any]]] = {}
+        # customer_id in the filter too: a claim row is shown only to the customer it belongs to
+        for c in s.scalars(select(Claim).where(Claim.order_id.in_(ids), Claim.customer_id == customer_id)
+                           .order_by(Claim.created_at)):
+            claims.setdefault(c.order_id, []).append(
+                {"id": c.id, "type": c.type, "type_label": _label(CLAIM_TYPE_LABELS, c.type, locale),
+                 "status": c.status, "status_label": _label(CLAIM_STATUS_LABELS, c.status, locale),
+                 "reason": c.reason, "created_at": _iso(c.created_at), "resolved_at": _iso(c.resolved_at)})
+        return [
+            {"order_id": o.id, "ordered_at": _iso(o.ordered_at), "status": o.status,
+             "status_label": _label(STATUS_LABELS, o.status, locale), "amount": str(o.amount),
+             "courier": o.courier, "tracking_no": o.tracking_no, "shipped_at": _iso(o.shipped_at),
+             "delivered_at": _iso(o.delivered_at), "items": items.get(o.id, []), "claims": claims.get(o.id, [])}
+            for o in orders
+        ]
+
+
+def recent_orders(engine: Engine, customer_id: str | None, limit: int = 5, locale: str = "ko") -> list[dict[str, Any]]:
+    """The customer's latest orders (newest first) with items, tracking and claims; [] for guests."""
+    if not customer_id:
+        return []
+    return _order_dicts(engine, customer_id, None, max(1, min(limit, 20)), locale)
+
+
+def find_order(engine: Engine, customer_id: str | None, order_id: str, locale: str = "ko") -> dict[str, Any] | None:
+    """One order of this customer, or None (also when the order belongs to someone else)."""
+    if not customer_id or not order_id:
+        return None
+    found = _order_dicts(engine, customer_id, [order_id.strip()], 1, locale)
+    return found[0] if found else None
+
+
+def customer_brief(engine: Engine, customer_id: str | None) -> dict[str, Any] | None:
+    """Who is asking: id and name (no phone, e-mail or address: answers never need them)."""
+    if not customer_id:
+        return None
+    with session_scope(engine) as s:
+        row = s.get(Customer, customer_id)
+        return {"id": row.id, "name": row.name} if row else None
+
+
+def customer_exists(engine: Engine, customer_id: str) -> bool:
+    return customer_brief(engine, customer_id) is not None

@@ -1,0 +1,287 @@
+"""A small OpenAI-compatible HTTP server for tests: the real `langchain-openai` / `openai` clients talk
+to it over loopback, so tests exercise the real wire protocol without a network or a model.
+
+Implements
+- `POST /v1/chat/completions`: plain replies, `tools` → `tool_calls` (the model "decides" by rules),
+  `response_format: {"type": "json_schema"}` → a JSON object valid for the requested schema, and
+  `stream: true` → server-sent events (`chat.completion.chunk`, content and tool-call deltas, `[DONE]`);
+- `POST /v1/embeddings`: deterministic hashed character-trigram vectors, as float lists or
+  `encoding_format: "base64"` (little-endian float32, what the `openai` client asks for by default);
+- `GET /v1/models`.
+
+Replies are rule-based but derived from the request (system prompt passages, tool results), so a test
+can check that the client really sent the context. Every request body is kept in `server.requests`.
+
+    with OpenAIStub() as stub:
+        settings.openai_base_url = stub.base_url   # http://127.0.0.1:PORT/v1
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import struct
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+EMBED_DIM = 64
+ORDER_ID = re.compile(r"\b[A-Z]-\d{6,}(?:-\d+)?\b")
+ORDER_WORDS = re.compile(r"주문|택배|배송|송장|언제\s*(와|오)|order|package|parcel|tracking|deliver", re.I)
+HUMAN_WORDS = re.compile(r"상담원|사람|human|agent|person", re.I)
+CATEGORY_RULES = [
+    ("human", re.compile(r"상담원|사람|human|agent|person", re.I)),
+    ("damage_defect", re.compile(r"파손|깨져|상한|상했|이물질|곰팡이|broken|damaged|spoiled", re.I)),
+    ("cancel", re.compile(r"취소|cancel", re.I)),
+    ("return_refund", re.compile(r"반품|환불|refund|return", re.I)),
+    ("exchange", re.compile(r"교환|exchange", re.I)),
+    ("delivery", re.compile(r"배송|택배|송장|deliver|ship|track|package", re.I)),
+    ("payment", re.compile(r"결제|영수증|payment|invoice", re.I)),
+    ("coupon_points", re.compile(r"쿠폰|적립금|coupon|points", re.I)),
+    ("stock", re.compile(r"품절|재입고|stock", re.I)),
+    ("product", re.compile(r"원산지|알레르기|보관|조리|ingredient", re.I)),
+]
+
+
+def embed(text: str) -> list[float]:
+    """A deterministic, normalised hashed-trigram vector (similar texts → similar vectors)."""
+    vec = [0.0] * EMBED_DIM
+    t = f"  {text.lower()}  "
+    for i in range(len(t) - 2):
+        h = int.from_bytes(hashlib.md5(t[i:i + 3].encode()).digest()[:4], "little")
+        vec[h % EMBED_DIM] += 1.0 if (h >> 31) & 1 else -1.0
+    norm = sum(x * x for x in vec) ** 0.5 or 1.0
+    return [x / norm for x in vec]
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return ""
+
+
+def _last(messages: list[dict[str, Any]], role: str) -> str:
+    for m in reversed(messages):
+        if m.get("role") == role:
+            return _text(m.get("content"))
+    return ""
+
+
+def _first_passage(system: str) -> str:
+    """The first manual passage of the RAG prompt (the line after a `[id] title` line)."""
+    lines = system.splitlines()
+    for i, line in enumerate(lines):
+        if re.match(r"^\[[^\]]+\] ", line) and i + 1 < len(lines):
+            body = lines[i + 1].strip()
+            if body:
+                return body.split(". ")[0].rstrip(".") + "."
+    return ""
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: OpenAIStubHTTPServer
+
+    def log_message(self, *args: Any) -> None:  # quiet
+        pass
+
+    def _json(self, status: int, obj: Any) -> None:
+        body = json.dumps(obj, ensure_ascii=False).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        if self.path.rstrip("/") == "/v1/models":
+            self._json(200, {"object": "list", "data": [{"id": "stub-gpt", "object": "model", "owned_by": "test"}]})
+        else:
+            self._json(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            body = json.loads(self.rfile.read(length) or b"{}")
+        except ValueError:
+            self._json(400, {"error": {"message": "invalid JSON", "type": "invalid_request_error"}})
+            return
+        path = self.path.rstrip("/")
+        with self.server.lock:
+            self.server.requests.append({"path": path, "body": body})
+        if path == "/v1/embeddings":
+            self._embeddings(body)
+        elif path == "/v1/chat/completions":
+            self._chat(body)
+        else:
+            self._json(404, {"error": {"message": f"no route {path}", "type": "invalid_request_error"}})
+
+    # -- embeddings ---------------------------------------------------------------------------------
+    def _embeddings(self, body: dict[str, Any]) -> None:
+        inputs = body.get("input")
+        if isinstance(inputs, str):
+            inputs = [inputs]
+        if not isinstance(inputs, list) or not inputs or "model" not in body:
+            self._json(400, {"error": {"message": "model and input are required", "type": "invalid_request_error"}})
+            return
+        data = []
+        for i, text in enumerate(inputs):
+            if not isinstance(text, str):  # token arrays are not supported by this stub
+                self._json(400, {"error": {"message": "input must be strings", "type": "invalid_request_error"}})
+                return
+            vec = embed(text)
+            if body.get("encoding_format") == "base64":
+                emb: Any = base64.b64encode(struct.pack(f"<{len(vec)}f", *vec)).decode()
+            else:
+                emb = vec
+            data.append({"object": "embedding", "index": i, "embedding": emb})
+        self._json(200, {"object": "list", "data": data, "model": body["model"],
+                         "usage": {"prompt_tokens": sum(len(t) for t in inputs), "total_tokens": sum(len(t) for t in inputs)}})
+
+    # -- chat -------------------------------------------------------------------------------------------
+    def _decide(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The assistant message: {"content": str} or {"tool_calls": [...]}."""
+        messages = body.get("messages") or []
+        user = _last(messages, "user")
+        system = _last(messages, "system")
+        tool_results = [_text(m.get("content")) for m in messages if m.get("role") == "tool"]
+        tools = {t["function"]["name"] for t in body.get("tools") or [] if t.get("type") == "function"}
+        if tools and not tool_results and ORDER_WORDS.search(user):
+            oid = ORDER_ID.search(user)
+            if oid and "get_order_status" in tools:
+                name, args = "get_order_status", {"order_id": oid.group(0)}
+            elif "get_delivery_status" in tools:
+                name, args = "get_delivery_status", {}
+            else:
+                name, args = sorted(tools)[0], {}
+            return {"tool_calls": [{"id": f"call_{uuid.uuid4().hex[:12]}", "type": "function",
+                                    "function": {"name": name, "arguments": json.dumps(args)}}]}
+        fmt = body.get("response_format") or {}
+        if fmt.get("type") == "json_schema":
+            props = (fmt.get("json_schema") or {}).get("schema", {}).get("properties", {})
+            if "category" in props:
+                category = next((c for c, rx in CATEGORY_RULES if rx.search(user)), "other")
+                urgency = "high" if category == "damage_defect" else "normal"
+                obj: dict[str, Any] = {"category": category, "urgency": urgency,
+                                       "wants_human": bool(HUMAN_WORDS.search(user))}
+            elif "answer" in props:
+                obj = self._answer(user, system, tool_results)
+            else:  # any other schema: fill required fields with neutral values
+                obj = {k: "" for k in (fmt.get("json_schema") or {}).get("schema", {}).get("required", [])}
+            return {"content": json.dumps(obj, ensure_ascii=False)}
+        return {"content": f"안녕하세요. '{user[:40]}'에 대해 안내드립니다."}
+
+    @staticmethod
+    def _answer(user: str, system: str, tool_results: list[str]) -> dict[str, Any]:
+        for raw in tool_results:
+            try:
+                data = json.loads(raw)
+            except ValueError:
+                continue
+            order = data.get("delivery") or data.get("order") or (data.get("orders") or [None])[0]
+            if isinstance(order, dict):
+                tracking = order.get("tracking_no") or "-"
+                return {"answer": f"주문 {order.get('order_id')}은 현재 '{order.get('status_label')}' 상태이며, "
+                                  f"운송장 번호는 {tracking}입니다.", "confidence": 0.9, "needs_human": False}
+            if data.get("error"):
+                return {"answer": "주문 정보를 확인할 수 없어 상담원이 도와드리겠습니다.", "confidence": 0.3,
+                        "needs_human": True}
+        passage = _first_passage(system)
+        if HUMAN_WORDS.search(user):
+            return {"answer": "상담원에게 연결해 드리겠습니다.", "confidence": 0.5, "needs_human": True}
+        if passage:
+            return {"answer": f"안내드립니다. {passage}", "confidence": 0.85, "needs_human": False}
+        return {"answer": "확인 후 안내드리겠습니다.", "confidence": 0.2, "needs_human": True}
+
+    def _chat(self, body: dict[str, Any]) -> None:
+        if not body.get("model") or not isinstance(body.get("messages"), list):
+            self._json(400, {"error": {"message": "model and messages are required", "type": "invalid_request_error"}})
+            return
+        msg = self._decide(body)
+        cid, created, model = f"chatcmpl-{uuid.uuid4().hex[:16]}", int(time.time()), body["model"]
+        finish = "tool_calls" if "tool_calls" in msg else "stop"
+        usage = {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20}
+        if not body.get("stream"):
+            message = {"role": "assistant", "content": msg.get("content"), "refusal": None}
+            if "tool_calls" in msg:
+                message["tool_calls"] = msg["tool_calls"]
+            self._json(200, {"id": cid, "object": "chat.completion", "created": created, "model": model,
+                             "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
+                             "usage": usage})
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.end_headers()
+
+        def send(delta: dict[str, Any], finish_reason: str | None = None, with_usage: bool = False) -> None:
+            chunk: dict[str, Any] = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
+                                     "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason,
+                                                  "logprobs": None}]}
+            if with_usage:
+                chunk["usage"] = usage
+            self.wfile.write(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n".encode())
+            self.wfile.flush()
+
+        send({"role": "assistant", "content": ""})
+        if "tool_calls" in msg:
+            for i, call in enumerate(msg["tool_calls"]):
+                send({"tool_calls": [{"index": i, "id": call["id"], "type": "function",
+                                      "function": {"name": call["function"]["name"], "arguments": ""}}]})
+                send({"tool_calls": [{"index": i, "function": {"arguments": call["function"]["arguments"]}}]})
+        else:
+            content = msg["content"]
+            for i in range(0, len(content), 8):  # several small deltas, like a real model
+                send({"content": content[i:i + 8]})
+                with self.server.lock:
+                    self.server.content_chunks += 1
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        send({}, finish)
+        if include_usage:
+            chunk = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model, "choices": [],
+                     "usage": usage}
+            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+        self.wfile.write(b"data: [DONE]\n\n")
+        self.wfile.flush()
+
+
+class OpenAIStubHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.requests: list[dict[str, Any]] = []
+        self.content_chunks = 0
+        self.lock = threading.Lock()
+
+
+class OpenAIStub:
+    """Runs the server in a background thread for the duration of a `with` block."""
+
+    def __init__(self) -> None:
+        self.server = OpenAIStubHTTPServer()
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}/v1"
+
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        with self.server.lock:
+            return list(self.server.requests)
+
+    def __enter__(self) -> OpenAIStub:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
