@@ -1,15 +1,17 @@
 """Score fusion of the dense and lexical retrievers, article-level aggregation and the confidence model.
 
-Modes:
-- `lexical`: BM25 over Kiwi morphemes; article score = best chunk.
-- `dense`: cosine of e5 vectors (Chroma); article score = best chunk.
-- `rrf`: reciprocal-rank fusion of the two article rankings (k = 60), the baseline.
-- `hybrid`: weighted fusion of per-query normalised scores (dense min–max over the candidates,
-  BM25 divided by its best score), plus a bonus when a learned answer's *question* matches.
+Modes (all rank whole articles / learned answers):
+- `lexical`: BM25 over Kiwi morphemes + adjacent-morpheme bigrams of the whole article.
+- `dense`: e5 cosine (Chroma); an article scores by its best passage, mixed with its whole-article
+  vector (`doc_view_weight`).
+- `rrf`: reciprocal-rank fusion (k = 60) of the two article rankings: the baseline.
+- `hybrid` (default): weighted sum of z-normalised scores (z over each retriever's own candidates;
+  an article a retriever did not return counts as its weakest candidate), plus a bonus when a
+  learned answer's *question* matches the query almost verbatim.
 
-`calibration.json` (beside this file) holds the tuned weights and the logistic confidence model:
-`confidence = sigmoid(b0 + Σ b_i · feature_i)`, fitted on the FAQ dev split by `sajang eval retrieval
---fit-calibration` (features in FEATURES; how it was fitted is written into the file).
+`calibration.json` (beside this file) holds the tuned weights and the logistic confidence model
+`confidence = sigmoid(b0 + Σ b_i · feature_i)` over FEATURES, fitted by
+`sajang eval retrieval --fit-calibration` (how: see `sajang/knowledge/evaluation.py`).
 """
 
 from __future__ import annotations
@@ -25,15 +27,17 @@ import numpy as np
 CALIBRATION_PATH = Path(__file__).with_name("calibration.json")
 FEATURES = ("top_dense", "dense_margin", "coverage", "fused_margin", "agree")
 RRF_K = 60.0
-CANDIDATES = 40
+CANDIDATES = 40  # articles taken from each retriever before fusion
+DENSE_CHUNKS = 80  # nearest chunks asked from Chroma (an article may have several)
 
 
 @dataclass
 class FusionConfig:
-    dense_weight: float = 0.6
+    dense_weight: float = 0.5
+    doc_view_weight: float = 0.5  # dense article score = mix of best passage and whole-article vector
     question_match_cos: float = 0.9
     question_bonus: float = 0.15
-    bm25_k1: float = 1.2
+    bm25_k1: float = 1.5
     bm25_b: float = 0.75
     # Logistic confidence model (intercept first, then one coefficient per FEATURES entry).
     coef: list[float] = field(default_factory=lambda: [-20.0, 20.0, 10.0, 2.0, 2.0, 0.5])
@@ -56,12 +60,11 @@ class FusionConfig:
 
 @dataclass
 class IndexView:
-    """The static arrays of an index that fusion needs (rebuilt whenever the index changes)."""
+    """What fusion needs to know about the index (rebuilt whenever the index changes)."""
 
-    row_doc: np.ndarray  # chunk row → doc index
-    row_is_question: np.ndarray  # chunk row is a learned answer's question
-    row_index: dict[str, int]  # chunk id → row
-    doc_kinds: list[str]
+    doc_kinds: list[str]  # per document index
+    chunk_doc: dict[str, int]  # chunk id → document index
+    chunk_role: dict[str, str]  # chunk id → body | title | question | doc
 
     @property
     def n_docs(self) -> int:
@@ -80,127 +83,130 @@ def calibrated_confidence(feats: dict[str, float], cfg: FusionConfig) -> float:
     return _sigmoid(z)
 
 
+def _znorm(values: dict[int, float]) -> tuple[dict[int, float], float]:
+    """z-scores of the candidates' scores (and the z of the weakest candidate, used for the others)."""
+    if not values:
+        return {}, 0.0
+    arr = np.fromiter(values.values(), dtype=np.float64)
+    mu, sd = float(arr.mean()), float(arr.std())
+    if sd < 1e-9:
+        return {d: 0.0 for d in values}, 0.0
+    return {d: (v - mu) / sd for d, v in values.items()}, (float(arr.min()) - mu) / sd
+
+
 def fuse(
     mode: str,
-    lex: tuple[np.ndarray, list[str]] | None,
+    lex: np.ndarray | None,
     dense: list[tuple[str, float]] | None,
     view: IndexView,
     cfg: FusionConfig,
     kinds: set[str] | None = None,
     exclude: int | None = None,
-) -> tuple[list[tuple[int, float, int]], dict[str, float]]:
-    """Rank articles. Returns [(doc index, score, best chunk row)] best first, and confidence features.
-    `exclude` drops one article (the evaluation's "gold absent" condition)."""
+) -> tuple[list[tuple[int, float, str | None]], dict[str, float]]:
+    """Rank articles from per-article BM25 scores (`lex`) and Chroma's nearest chunks (`dense`).
+
+    Returns [(doc index, score in (0, 1), best chunk id or None)] best first, and the features of the
+    confidence model. `exclude` drops one article (the evaluation's "gold absent" condition).
+    """
     n_docs = view.n_docs
-    allowed: np.ndarray | None = None
+    allowed = np.ones(n_docs, dtype=bool)
     if kinds:
         allowed = np.array([k in kinds for k in view.doc_kinds], dtype=bool)
     if exclude is not None:
-        if allowed is None:
-            allowed = np.ones(n_docs, dtype=bool)
         allowed[exclude] = False
 
-    # Lexical: best chunk per article over every chunk; candidates from the top chunks.
-    doc_lex = np.zeros(n_docs, dtype=np.float32)
-    lex_best_row = np.full(n_docs, -1, dtype=np.int64)
-    lex_cands: list[int] = []
-    if lex is not None:
-        scores = lex[0]
-        if scores.size:
-            n = min(CANDIDATES * 2, scores.size)
-            top = np.argpartition(-scores, n - 1)[:n]
-            top = top[np.argsort(-scores[top], kind="stable")]
-            for row in top:
-                s = float(scores[row])
-                if s <= 0:
-                    break
-                d = int(view.row_doc[row])
-                if allowed is not None and not allowed[d]:
-                    continue
-                if lex_best_row[d] < 0:
-                    lex_best_row[d] = row
-                    doc_lex[d] = s
-                    lex_cands.append(d)
-                    if len(lex_cands) >= CANDIDATES:
-                        break
+    # Lexical: the best CANDIDATES articles by BM25 (over the whole article: title + body).
+    lex_c: dict[int, float] = {}
+    if lex is not None and lex.size:
+        scores = np.where(allowed, lex, 0.0)
+        n = min(CANDIDATES, scores.size)
+        top = np.argpartition(-scores, n - 1)[:n]
+        for d in top[np.argsort(-scores[top], kind="stable")]:
+            if scores[d] <= 0:
+                break
+            lex_c[int(d)] = float(scores[d])
 
-    # Dense: Chroma's nearest chunks; best chunk per article.
-    doc_dense: dict[int, float] = {}
-    dense_best_row: dict[int, int] = {}
-    dense_cands: list[int] = []
+    # Dense: per article the best passage (body/title/question chunk) and the whole-article view.
+    chunk_best: dict[int, tuple[float, str]] = {}
+    doc_view: dict[int, float] = {}
     question_hit: set[int] = set()
-    floor = 0.0
     if dense:
         for cid, cos in dense:
-            row = view.row_index.get(cid)
-            if row is None:
-                continue  # a vector of a document removed meanwhile
-            d = int(view.row_doc[row])
-            if allowed is not None and not allowed[d]:
+            d = view.chunk_doc.get(cid)
+            if d is None or not allowed[d]:
+                continue  # a vector of a document removed meanwhile, or filtered out
+            role = view.chunk_role.get(cid, "body")
+            if role == "doc":
+                doc_view[d] = max(cos, doc_view.get(d, -1.0))
                 continue
-            if d not in doc_dense:
-                doc_dense[d] = cos
-                dense_best_row[d] = row
-                dense_cands.append(d)
-            if view.row_is_question[row] and cos >= cfg.question_match_cos:
+            if d not in chunk_best or cos > chunk_best[d][0]:
+                chunk_best[d] = (cos, cid)
+            if role == "question" and cos >= cfg.question_match_cos:
                 question_hit.add(d)
-        if doc_dense:
-            floor = min(doc_dense.values()) - 0.01
+    dense_c: dict[int, float] = {}
+    a = cfg.doc_view_weight
+    for d in set(chunk_best) | set(doc_view):
+        cm = chunk_best[d][0] if d in chunk_best else None
+        dv = doc_view.get(d)
+        if cm is None:
+            dense_c[d] = float(dv)  # type: ignore[arg-type]
+        elif dv is None:
+            dense_c[d] = cm
+        else:
+            dense_c[d] = (1 - a) * cm + a * dv
 
-    cands = list(dict.fromkeys(dense_cands + lex_cands))
+    dense_rank = sorted(dense_c, key=lambda d: -dense_c[d])
+    lex_rank = list(lex_c)  # already best first
+    cands = list(dict.fromkeys(dense_rank + lex_rank))
     if not cands:
         return [], {name: 0.0 for name in FEATURES}
 
-    lex_max = float(doc_lex.max()) if lex_cands else 0.0
-    dmax = max(doc_dense.values()) if doc_dense else 0.0
-
-    def dense_of(d: int) -> float:
-        return doc_dense.get(d, floor)
-
-    scored: list[tuple[int, float]] = []
     if mode == "lexical":
-        scored = [(d, float(doc_lex[d]) / lex_max if lex_max else 0.0) for d in lex_cands]
+        fused = {d: lex_c[d] for d in lex_rank}
     elif mode == "dense":
-        scored = [(d, doc_dense[d]) for d in dense_cands]
+        fused = dict(dense_c)
     elif mode == "rrf":
-        rank_l = {d: r for r, d in enumerate(lex_cands, 1)}
-        rank_d = {d: r for r, d in enumerate(dense_cands, 1)}
-        for d in cands:
-            s = 0.0
-            if d in rank_l:
-                s += 1.0 / (RRF_K + rank_l[d])
-            if d in rank_d:
-                s += 1.0 / (RRF_K + rank_d[d])
-            scored.append((d, s))
-    else:  # hybrid
-        w = cfg.dense_weight if dense is not None else 0.0
-        if lex is None or not lex_max:
+        fused = {}
+        for r, d in enumerate(dense_rank, 1):
+            fused[d] = fused.get(d, 0.0) + 1.0 / (RRF_K + r)
+        for r, d in enumerate(lex_rank, 1):
+            fused[d] = fused.get(d, 0.0) + 1.0 / (RRF_K + r)
+    else:  # hybrid: weighted sum of z-normalised scores; a missing score counts as the weakest one
+        zd, zd_floor = _znorm(dense_c)
+        zl, zl_floor = _znorm(lex_c)
+        w = cfg.dense_weight
+        if not dense_c:
+            w = 0.0
+        elif not lex_c:
             w = 1.0  # no query term occurs in the index (e.g. English against a Korean manual)
-        span = (dmax - floor) or 1.0
+        fused = {}
         for d in cands:
-            dn = (dense_of(d) - floor) / span if doc_dense else 0.0
-            ln = float(doc_lex[d]) / lex_max if lex_max else 0.0
-            s = w * dn + (1 - w) * ln
+            s = w * zd.get(d, zd_floor) + (1 - w) * zl.get(d, zl_floor)
             if d in question_hit:
                 s += cfg.question_bonus
-            scored.append((d, s))
-    scored.sort(key=lambda x: -x[1])
+            fused[d] = s
+    order = sorted(fused, key=lambda d: -fused[d])
+    top = order[0]
 
-    ranked: list[tuple[int, float, int]] = []
-    for d, s in scored:
-        row = dense_best_row.get(d, int(lex_best_row[d]))
-        if row < 0:
-            row = int(lex_best_row[d])
-        ranked.append((d, s, row))
+    def display(v: float) -> float:
+        if mode == "hybrid":
+            return _sigmoid(v)
+        if mode == "lexical":
+            return v / (lex_c[lex_rank[0]] or 1.0)
+        if mode == "rrf":
+            return v * (RRF_K + 1) / 2
+        return v
 
-    top = scored[0][0]
-    dense_sorted = sorted(doc_dense.values(), reverse=True)
+    ranked = [(d, display(fused[d]), chunk_best[d][1] if d in chunk_best else None) for d in order]
+    dense_sorted = sorted(dense_c.values(), reverse=True)
+    floor = dense_sorted[-1] - 0.01 if dense_sorted else 0.0
+    top_dense = dense_c.get(top, floor) if dense_c else 0.0
+    others = [v for d, v in dense_c.items() if d != top]
     feats = {
-        "top_dense": dense_of(top) if doc_dense else 0.0,
-        "dense_margin": (dense_of(top) - (dense_sorted[1] if len(dense_sorted) > 1 else floor))
-        if doc_dense else 0.0,
+        "top_dense": top_dense,
+        "dense_margin": top_dense - (max(others) if others else floor) if dense_c else 0.0,
         "coverage": 0.0,  # filled in by the caller, which knows the tokens
-        "fused_margin": scored[0][1] - (scored[1][1] if len(scored) > 1 else 0.0),
-        "agree": float(bool(lex_cands) and bool(dense_cands) and lex_cands[0] == dense_cands[0] == top),
+        "fused_margin": fused[top] - (fused[order[1]] if len(order) > 1 else 0.0) if mode == "hybrid" else 0.0,
+        "agree": float(bool(lex_rank) and bool(dense_rank) and lex_rank[0] == dense_rank[0] == top),
     }
     return ranked, feats

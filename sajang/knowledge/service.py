@@ -38,10 +38,11 @@ from sajang.db.types import utcnow
 from sajang.errors import NotFound
 
 from .embeddings import CachedEmbeddings, get_embeddings
-from .fusion import CANDIDATES, FusionConfig, IndexView, calibrated_confidence, fuse
-from .text import best_passage, chunk_article, tokenize
+from .fusion import DENSE_CHUNKS, FusionConfig, IndexView, calibrated_confidence, fuse
+from .text import best_passage, chunk_article, tokenize, with_bigrams
 
-INDEX_VERSION = 3  # bump when chunking or tokenising changes: indexes are rebuilt from the DB
+DOC_VIEW_CHARS = 1200
+INDEX_VERSION = 5  # bump when chunking or tokenising changes: indexes are rebuilt from the DB
 
 
 @dataclass
@@ -111,8 +112,13 @@ def _doc_chunks(doc: _Doc) -> list[tuple[str, str]]:
         parts += [("body", c.text) for c in chunk_article(doc.title, doc.body)]
         return parts
     parts = [("body", c.text) for c in chunk_article(doc.title, doc.body)]
-    if doc.title and len(parts) > 1:
-        parts.insert(0, ("title", doc.title))  # a short title-only vector: titles read like questions
+    if len(parts) > 1:
+        # The whole article as one more vector (the model reads its first ~512 tokens): the lead of a
+        # help article usually restates what it is about, which single passages miss.
+        whole = f"{doc.title}\n{doc.body}" if doc.title else doc.body
+        parts.insert(0, ("doc", whole[:DOC_VIEW_CHARS]))
+        if doc.title:
+            parts.insert(0, ("title", doc.title))  # a short title-only vector: titles read like questions
     return parts
 
 
@@ -134,9 +140,8 @@ class KnowledgeBase:
         self._lock = threading.RLock()
         self._docs: dict[str, _Doc] = {}
         self._chunks: dict[str, _Chunk] = {}
-        self._order: list[str] = []  # chunk ids in BM25 row order
-        self._doc_keys: list[str] = []
-        self._view = IndexView(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool), {}, [])
+        self._doc_keys: list[str] = []  # document order = BM25 row order
+        self._view = IndexView([], {}, {})
         self._bm25: Any = None
         self._signature: tuple[Any, ...] | None = None
         self._last_query = ""
@@ -207,15 +212,14 @@ class KnowledgeBase:
     def _load_bm25(self) -> None:
         import bm25s
 
-        order = list(self._chunks)
+        order = list(self._docs)
         bm_dir = self.index_dir / "bm25"
-        ids_path = bm_dir / "chunk_ids.json"
+        ids_path = bm_dir / "doc_keys.json"
         if ids_path.exists():
             try:
-                saved_order = json.loads(ids_path.read_text(encoding="utf-8"))
-                if saved_order == order:
+                if json.loads(ids_path.read_text(encoding="utf-8")) == order:
                     self._bm25 = bm25s.BM25.load(str(bm_dir)) if order else None
-                    self._set_order(order)
+                    self._set_view()
                     return
             except (OSError, ValueError):
                 pass
@@ -226,32 +230,37 @@ class KnowledgeBase:
         bm_dir.mkdir(parents=True, exist_ok=True)
         if self._bm25 is not None:
             self._bm25.save(str(bm_dir))
-        (bm_dir / "chunk_ids.json").write_text(json.dumps(self._order, ensure_ascii=False), encoding="utf-8")
+        (bm_dir / "doc_keys.json").write_text(json.dumps(self._doc_keys, ensure_ascii=False), encoding="utf-8")
 
-    def _set_order(self, order: list[str]) -> None:
-        self._order = order
+    def _set_view(self) -> None:
         self._doc_keys = list(self._docs)
         doc_index = {k: i for i, k in enumerate(self._doc_keys)}
         self._view = IndexView(
-            row_doc=np.array([doc_index[self._chunks[c].doc] for c in order], dtype=np.int64),
-            row_is_question=np.array([self._chunks[c].role == "question" for c in order], dtype=bool),
-            row_index={c: i for i, c in enumerate(order)},
             doc_kinds=[self._docs[k].kind for k in self._doc_keys],
+            chunk_doc={c.id: doc_index[c.doc] for c in self._chunks.values()},
+            chunk_role={c.id: c.role for c in self._chunks.values()},
         )
 
+    def _doc_tokens(self, doc: _Doc) -> list[str]:
+        out: list[str] = []
+        for cid in doc.chunk_ids:
+            out.extend(with_bigrams(self._chunks[cid].tokens))
+        return out
+
     def _build_bm25(self) -> None:
+        """BM25 over whole articles (title + body, i.e. every passage's morphemes): on help-centre data
+        it ranks better than passage-level BM25; passages still give the quoted text."""
         import bm25s
 
-        order = list(self._chunks)
-        if order:
-            # k1/b tuned on the FAQ dev split (short chunks: less length normalisation).
+        docs = list(self._docs.values())
+        if docs:
             bm = bm25s.BM25(k1=self.fusion.bm25_k1, b=self.fusion.bm25_b)
-            # bm25s needs at least one token per document; an empty chunk gets a placeholder.
-            bm.index([self._chunks[c].tokens or ["\x00"] for c in order], show_progress=False)
+            # bm25s needs at least one token per document; an empty one gets a placeholder.
+            bm.index([self._doc_tokens(d) or ["\x00"] for d in docs], show_progress=False)
             self._bm25 = bm
         else:
             self._bm25 = None
-        self._set_order(order)
+        self._set_view()
 
     def _reset_collection(self) -> None:
         with contextlib.suppress(Exception):  # a missing collection is fine
@@ -317,7 +326,9 @@ class KnowledgeBase:
                 for i, (role, text) in enumerate(_doc_chunks(doc)):
                     cid = f"{digest}:{doc.hash[:12]}:{i}"
                     doc.chunk_ids.append(cid)
-                    new_chunks.append(_Chunk(cid, key, text, tokenize(text), role))
+                    # Only passages feed BM25; the title and whole-article views are dense-only.
+                    toks = tokenize(text) if role in ("body", "question") else []
+                    new_chunks.append(_Chunk(cid, key, text, toks, role))
                 self._docs[key] = doc
             for cid in stale_chunks:
                 self._chunks.pop(cid, None)
@@ -338,7 +349,7 @@ class KnowledgeBase:
     def rebuild(self) -> dict[str, Any]:
         """Drop both indexes and build them again from the DB (vectors come from the embedding cache)."""
         with self._lock:
-            self._docs, self._chunks, self._order = {}, {}, []
+            self._docs, self._chunks = {}, {}
             self._bm25 = None
             self._signature = None
             self._reset_collection()
@@ -373,18 +384,29 @@ class KnowledgeBase:
             dense = self._dense_scores(query, kinds) if mode != "lexical" else None
             ranked, feats = self._rank(mode, lex, dense, kinds)
             hits: list[Hit] = []
-            for doc_idx, score, chunk_row in ranked[:k]:
+            for doc_idx, score, chunk_id in ranked[:k]:
                 doc = self._docs[self._doc_keys[doc_idx]]
-                chunk = self._chunks[self._order[chunk_row]]
-                text = doc.body if doc.kind == "learned" else best_passage(chunk.text, doc.title)
+                text = doc.body if doc.kind == "learned" else self._passage(doc, chunk_id, lex)
                 hits.append(Hit(doc.ref, doc.title, round(float(score), 4), doc.kind, text, doc.body, doc.category))
             conf = calibrated_confidence(feats, self.fusion) if hits else 0.0
             return SearchResult(query, hits, round(conf, 4), mode, feats)
 
+    def _passage(self, doc: _Doc, chunk_id: str | None, lex: tuple[np.ndarray, list[str]] | None) -> str:
+        """The passage to quote: the best dense passage, else the one sharing most query morphemes."""
+        if chunk_id is None or self._chunks[chunk_id].role not in ("body",):
+            body = [self._chunks[c] for c in doc.chunk_ids if self._chunks[c].role == "body"]
+            if not body:
+                return doc.body
+            qt = set(lex[1]) if lex else set()
+            best = max(body, key=lambda c: len(qt & set(c.tokens)))
+            return best_passage(best.text, doc.title)
+        return best_passage(self._chunks[chunk_id].text, doc.title)
+
     def _rank(self, mode: str, lex: tuple[np.ndarray, list[str]] | None, dense: list[tuple[str, float]] | None,
               kinds: set[str] | None, exclude: int | None = None,
-              ) -> tuple[list[tuple[int, float, int]], dict[str, float]]:
-        ranked, feats = fuse(mode, lex, dense, self._view, self.fusion, kinds, exclude)
+              ) -> tuple[list[tuple[int, float, str | None]], dict[str, float]]:
+        ranked, feats = fuse(mode, lex[0] if lex is not None else None, dense, self._view, self.fusion, kinds,
+                             exclude)
         if ranked:
             qtoks = set(lex[1]) if lex is not None else set(tokenize(self._last_query))
             if qtoks:
@@ -398,15 +420,15 @@ class KnowledgeBase:
     def _lexical_scores(self, query: str) -> tuple[np.ndarray, list[str]]:
         tokens = tokenize(query)
         if not tokens or self._bm25 is None:
-            return np.zeros(len(self._order), dtype=np.float32), tokens
-        return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32), tokens
+            return np.zeros(len(self._doc_keys), dtype=np.float32), tokens
+        return np.asarray(self._bm25.get_scores(with_bigrams(tokens)), dtype=np.float32), tokens
 
     def _dense_scores(self, query: str, kinds: set[str] | None) -> list[tuple[str, float]]:
         vec = self.embeddings.embed([query], "query", persist=False)[0]
         return self._dense_by_vector(vec, kinds)
 
     def _dense_by_vector(self, vec: np.ndarray, kinds: set[str] | None) -> list[tuple[str, float]]:
-        n = min(CANDIDATES, len(self._chunks))
+        n = min(DENSE_CHUNKS, len(self._chunks))
         where = {"kind": next(iter(kinds))} if kinds and len(kinds) == 1 else None
         res = self._collection.query(query_embeddings=[vec.tolist()], n_results=n, where=where,
                                      include=["distances"])
