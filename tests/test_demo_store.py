@@ -217,3 +217,32 @@ def test_default_today_is_now(engine: Engine) -> None:
     assert counts["today"] == now.astimezone(KST).date().isoformat()
     with session_scope(engine) as s:
         assert s.scalar(select(func.max(Order.ordered_at))) <= now
+
+
+def test_manual_articles_follow_the_format_and_the_store_policy() -> None:
+    """Every article parses (front matter, `##` sections), has a DESIGN.md category and quotes the policy."""
+    from sajang.app.demo import MANUAL_DIR
+    from sajang.config import StorePolicy
+    from sajang.knowledge.ingest import read_manual_dir
+    from sajang.ui.i18n import CATEGORY_LABELS
+
+    articles, files = read_manual_dir(MANUAL_DIR)
+    assert files >= 30 and len(articles) == files
+    assert len({a["id"] for a in articles}) == len(articles)
+    text = {a["id"]: a["body"] for a in articles}
+    for a in articles:
+        assert a["category"] in CATEGORY_LABELS, a["id"]
+        assert a["title"] and a["body"].count("## ") >= 2, a["id"]
+        assert 400 <= len(a["body"]) <= 4000, (a["id"], len(a["body"]))
+    assert set(CATEGORY_LABELS) - {"human", "other"} <= {a["category"] for a in articles}
+    policy = StorePolicy()
+    won = lambda d: f"{int(d):,}원"  # noqa: E731
+    assert won(policy.delivery_fee) in text["delivery-fee"] and won(policy.free_shipping_threshold) in text["delivery-fee"]
+    assert won(policy.return_fee) in text["return-fee"] and won(policy.exchange_fee) in text["exchange-policy"]
+    assert f"{policy.return_window_days}일" in text["return-policy"]
+    assert "오후 2시" in text["delivery-dispatch"] and policy.dispatch_cutoff in text["delivery-dispatch"]
+    assert policy.cs_phone in text["cs-hours"] and "평일 10:00–17:00" in text["cs-hours"]
+    assert policy.courier in text["delivery-tracking"]
+    # no article contradicts the fee or the window with another number
+    for body in text.values():
+        assert "무료배송 기준(3" not in body and "30일 안에 반품" not in body

@@ -41,7 +41,7 @@ def demo(
     from sajang.app.cli import log
     from sajang.app.demo import prepare_demo
 
-    logins = prepare_demo(get_settings())
+    logins = prepare_demo(get_settings(), progress=log)
     base = f"http://{host}:{port}"
     log(f"고객 채팅   {base}/chat")
     log(f"상담원 허브 {base}/agent")
@@ -53,20 +53,24 @@ def demo(
 
 
 def seed_demo(
-    customers: Annotated[int, typer.Option(help="Number of customers")] = 300,
+    customers: Annotated[int, typer.Option(help="Number of customers (~10 orders each)")] = 300,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same shop)")] = 42,
+    reset: Annotated[bool, typer.Option("--reset", help="Delete the existing business data first")] = False,
+    data_only: Annotated[bool, typer.Option("--data-only", help="Business data only: no manual, no demo users")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print a JSON summary")] = False,
 ) -> None:
-    """Write a deterministic Korean demo store of the given size."""
+    """Write a deterministic Korean demo store of the given size (refuses a non-empty store without --reset)."""
     from sajang.app.cli import emit_json, log
-    from sajang.app.context import engine_for
-    from sajang.db.demo import seed_demo_store
+    from sajang.app.demo import seed_business_data, seed_everything
 
-    summary = seed_demo_store(engine_for(), customers=customers, seed=seed, progress=log)
+    if customers < 1:
+        raise typer.BadParameter("--customers must be at least 1")
+    run = seed_business_data if data_only else seed_everything
+    summary = run(get_settings(), customers, seed, reset=reset, progress=log)
     if json_out:
         emit_json(summary)
     else:
-        log(", ".join(f"{k} {v}" for k, v in summary.items()))
+        log(", ".join(f"{k} {v}" for k, v in summary.items() if not isinstance(v, dict | list)))
 
 
 def import_file(
