@@ -57,7 +57,7 @@ def _problem_and_remedy(aspect: str, text: str, p: StorePolicy, seed: str) -> tu
         else:
             problem = "포장이 허술해 상품이 손상된 채로 받으셨다니"
         remedy = _pick([
-            "사진 한 장만 보내 주시면 회수 없이 새 상품으로 다시 보내 드리거나 전액 환불해 드리겠습니다. 배송비는 모두 저희가 부담합니다.",
+            "사진 한 장만 보내 주시면 회수 없이 새 상품으로 재발송해 드리거나 전액 환불해 드리겠습니다. 배송비는 모두 저희가 부담합니다.",
             "파손·누수 상품은 반품 없이 바로 재발송 또는 전액 환불로 처리해 드리며, 이때 드는 비용은 저희가 부담합니다.",
         ], seed, "pack")
         return problem, remedy

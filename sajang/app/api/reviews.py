@@ -7,10 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from sajang.app.deps import AgentDep, SettingsDep, require_agent
-from sajang.app.schemas import ErrorOut, MessageText, SafeStr
+from sajang.app.schemas import ErrorOut, MessageText, SafeStr, _clean_text
 from sajang.graphs.review import MAX_REPLY_CHARS
 from sajang.reviews import service as svc
 
@@ -50,9 +50,12 @@ class DecisionOut(ReviewOut):
     already_rejected: bool | None = None
 
 
+ReplyText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_REPLY_CHARS),
+                      AfterValidator(_clean_text)]
+
+
 class ApproveIn(BaseModel):
-    text: Annotated[SafeStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_REPLY_CHARS)] | None = \
-        Field(default=None, description="The reply to publish; omitted = the AI draft as it is")
+    text: ReplyText | None = Field(default=None, description="The reply to publish; omitted = the AI draft as it is")
 
 
 class RejectIn(BaseModel):
