@@ -120,6 +120,7 @@ class Order(Base):
         Index("ix_orders_customer_ordered", "customer_id", "ordered_at"),
         Index("ix_orders_ordered_at", "ordered_at"),
         Index("ix_orders_status", "status"),
+        Index("ix_orders_rfm", "customer_id", "status", "ordered_at", "amount"),  # covering: RFM (migration 0002)
     )
 
 
