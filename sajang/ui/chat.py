@@ -109,7 +109,7 @@ def _sources_line(sources: list[dict[str, Any]], locale: str) -> str:
             titles.append(title)
     if not titles:
         return ""
-    return f"\n\n---\n**{T('sources', locale)}**: " + " · ".join(titles[:4])
+    return f"\n\n**{T('sources', locale)}** · " + " · ".join(titles[:4])
 
 
 def _image_markdown(att: dict[str, Any], locale: str) -> str:

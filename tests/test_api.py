@@ -1,0 +1,355 @@
+"""REST API: role matrix, anonymous refusal over the whole OpenAPI spec, IDOR, limits, error shapes.
+
+Runs the real app (FastAPI TestClient) on the test's real database and the real inquiry service.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import stat
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+from sqlalchemy import Engine, select
+
+from sajang.app import ratelimit
+from sajang.app.auth import claims_for, ensure_demo_users
+from sajang.app.security import issue_staff_token
+from sajang.config import Settings
+from sajang.db.engine import session_scope
+from sajang.db.models import Attachment, Customer, Order, OrderItem
+from sajang.db.users import get_user_by_username
+
+PUBLIC = {("get", "/api/v1/health"), ("post", "/api/v1/auth/token"), ("post", "/api/v1/chat/sessions")}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_buckets(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Empty rate-limit buckets and a frozen limiter clock: limits are counted, never timed."""
+    ratelimit.reset_all()
+    monkeypatch.setattr(ratelimit, "_now", lambda: 1000.0)
+    yield
+    ratelimit.reset_all()
+
+
+def test_token_bucket_refills_with_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [0.0]
+    monkeypatch.setattr(ratelimit, "_now", lambda: clock[0])
+    bucket = ratelimit.TokenBucket(3, period_s=60)
+    assert [bucket.try_take("ip-1") for _ in range(3)] == [0, 0, 0]
+    assert bucket.try_take("ip-1") == pytest.approx(20.0)  # one token every 20 s
+    assert bucket.try_take("ip-2") == 0  # keys are independent
+    clock[0] = 20.0
+    assert bucket.try_take("ip-1") == 0 and bucket.try_take("ip-1") > 0
+    clock[0] = 10_000.0
+    assert [bucket.try_take("ip-1") for _ in range(4)][:3] == [0, 0, 0]  # refills up to capacity only
+
+
+def png_bytes(size: tuple[int, int] = (8, 8), color: str = "red") -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, color).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def add_shop(engine: Engine) -> None:
+    """Two customers with one order each (A: phone ends 5678, B: phone ends 0001)."""
+    now = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
+    with session_scope(engine) as s:
+        s.add_all([Customer(id="C-A", name="김가나", phone="010-1234-5678"),
+                   Customer(id="C-B", name="이다라", phone="010-9999-0001")])
+        s.flush()
+        s.add_all([Order(id="O-A1", customer_id="C-A", ordered_at=now, amount=Decimal(32000), status="shipping",
+                         courier="CJ대한통운", tracking_no="612345678901"),
+                   Order(id="O-B1", customer_id="C-B", ordered_at=now, amount=Decimal(15000), status="paid")])
+        s.flush()
+        s.add_all([OrderItem(order_id="O-A1", product_name="순살 갈비탕", quantity=2, unit_price=Decimal(16000),
+                             amount=Decimal(32000)),
+                   OrderItem(order_id="O-B1", product_name="왕만두", quantity=1, unit_price=Decimal(15000),
+                             amount=Decimal(15000))])
+
+
+@pytest.fixture
+def api_settings(settings: Settings) -> Settings:
+    return settings
+
+
+@pytest.fixture
+def client(api_settings: Settings, engine: Engine) -> Iterator[TestClient]:
+    from sajang.app.main import create_app
+
+    ensure_demo_users(engine)
+    add_shop(engine)
+    with TestClient(create_app(api_settings, mount_ui=False), raise_server_exceptions=False) as c:
+        yield c
+
+
+def staff_headers(settings: Settings, engine: Engine, username: str) -> dict[str, str]:
+    user = get_user_by_username(engine, username)
+    assert user is not None
+    return {"Authorization": f"Bearer {issue_staff_token(settings, claims_for(user))}"}
+
+
+def start_chat(client: TestClient, **body: Any) -> dict[str, Any]:
+    r = client.post("/api/v1/chat/sessions", json=body)
+    assert r.status_code == 201, r.text
+    out = r.json()
+    out["headers"] = {"Authorization": f"Bearer {out['token']}"}
+    return out
+
+
+def assert_error(r: Any, status: int, code: str | None = None) -> dict[str, Any]:
+    assert r.status_code == status, (r.status_code, r.text)
+    body = r.json()
+    assert set(body) >= {"code", "message"} and isinstance(body["message"], str) and body["message"]
+    assert "Traceback" not in r.text
+    if code:
+        assert body["code"] == code, body
+    return body
+
+
+# --- anonymous over the whole spec ------------------------------------------------------------------
+
+
+def _fill_path(path: str, op: dict[str, Any]) -> str:
+    for param in op.get("parameters", []):
+        if param.get("in") != "path":
+            continue
+        schema = param.get("schema", {})
+        value = "1" if schema.get("type") == "integer" else "T-1"
+        path = path.replace("{" + param["name"] + "}", value)
+    return path
+
+
+def test_every_protected_operation_refuses_anonymous_calls(client: TestClient) -> None:
+    spec = client.get("/api/v1/openapi.json").json()
+    seen = 0
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            if (method, path) in PUBLIC:
+                continue
+            seen += 1
+            assert op.get("security"), f"{method.upper()} {path} does not declare its bearer security"
+            url = _fill_path(path, op)
+            r = client.request(method.upper(), url)
+            assert_error(r, 401)
+            assert r.headers.get("www-authenticate") == "Bearer", url
+            # a forged token is the same as none
+            r = client.request(method.upper(), url, headers={"Authorization": "Bearer forged.token.value"})
+            assert_error(r, 401)
+    assert seen >= 20  # chat, attachments, agent, admin, dashboard, segments …
+
+
+def test_public_operations_need_no_credentials(client: TestClient) -> None:
+    assert client.get("/api/v1/health").json()["status"] == "ok"
+    assert_error(client.post("/api/v1/auth/token", data={"username": "agent", "password": "nope-nope"}), 401,
+                 "invalid_credentials")
+    assert client.post("/api/v1/auth/token", data={"username": "agent", "password": "agent1234"}).status_code == 200
+    chat = start_chat(client)
+    assert chat["verified"] is False and chat["customer_id"] is None and chat["thread_id"]
+
+
+# --- role matrix ----------------------------------------------------------------------------------
+
+# (method, path, json body, roles allowed): {thread} = the customer's own conversation
+MATRIX: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
+    ("GET", "/api/v1/auth/me", None, {"agent", "admin"}),
+    ("GET", "/api/v1/chat/sessions/{thread}", None, {"customer"}),
+    ("GET", "/api/v1/chat/sessions/{thread}/messages", None, {"customer"}),
+    ("POST", "/api/v1/chat/sessions/{thread}/messages", {"text": "배송은 보통 며칠 걸리나요?"}, {"customer"}),
+    ("GET", "/api/v1/chat/orders", None, {"customer"}),
+    ("GET", "/api/v1/chat/orders/O-A1", None, {"customer"}),
+    ("GET", "/api/v1/agent/inquiries?status=new", None, {"agent", "admin"}),
+    ("GET", "/api/v1/agent/inquiries/{thread}", None, {"agent", "admin"}),
+    ("GET", "/api/v1/agent/inquiries/{thread}/suggestion", None, {"agent", "admin"}),
+    ("POST", "/api/v1/agent/inquiries/{thread}/claim", None, {"agent", "admin"}),
+    ("GET", "/api/v1/agent/customers/C-A", None, {"agent", "admin"}),
+    ("GET", "/api/v1/admin/users", None, {"admin"}),
+    ("POST", "/api/v1/admin/users", {"username": "newbie", "password": "newbie-pass", "role": "agent"}, {"admin"}),
+    ("GET", "/api/v1/dashboard/kpis", None, {"admin"}),
+]
+
+
+def test_role_matrix(client: TestClient, api_settings: Settings, engine: Engine) -> None:
+    chat = start_chat(client, order_id="O-A1", phone_last4="5678")
+    headers = {"anonymous": {}, "customer": chat["headers"],
+               "agent": staff_headers(api_settings, engine, "agent"),
+               "admin": staff_headers(api_settings, engine, "admin")}
+    for method, path, body, allowed in MATRIX:
+        url = path.format(thread=chat["thread_id"])
+        for role, hdrs in headers.items():
+            r = client.request(method, url, json=body, headers=hdrs)
+            where = f"{role} {method} {url}: {r.status_code} {r.text[:200]}"
+            if role in allowed:
+                assert r.status_code < 400 or r.status_code == 409, where  # 409: claimed by the agent before
+            elif role == "anonymous":
+                assert r.status_code == 401, where
+            else:
+                assert r.status_code == 403, where
+            assert r.status_code < 500, where
+
+
+# --- customers: verification and IDOR ---------------------------------------------------------------
+
+
+def test_verification_by_order_and_phone_digits(client: TestClient) -> None:
+    ok = start_chat(client, order_id="O-A1", phone_last4="5678", locale="ko")
+    assert ok["verified"] and ok["customer_id"] == "C-A" and ok["customer_name"] == "김가나"
+    assert_error(client.post("/api/v1/chat/sessions", json={"order_id": "O-A1", "phone_last4": "0001"}), 401,
+                 "verification_failed")
+    assert_error(client.post("/api/v1/chat/sessions", json={"order_id": "O-NONE", "phone_last4": "5678"}), 401,
+                 "verification_failed")
+    assert_error(client.post("/api/v1/chat/sessions", json={"order_id": "O-A1"}), 422)
+    assert_error(client.post("/api/v1/chat/sessions", json={"order_id": "O-A1", "phone_last4": "56"}), 422)
+    # guessing the 4 digits is cut off after a few failures per order
+    codes = [client.post("/api/v1/chat/sessions", json={"order_id": "O-B1", "phone_last4": f"{i:04d}"}).status_code
+             for i in range(2, 9)]
+    assert 429 in codes and codes[0] == 401
+    guest = start_chat(client, name="손님")
+    assert_error(client.get("/api/v1/chat/orders", headers=guest["headers"]), 403, "not_verified")
+
+
+def test_customer_cannot_read_another_customers_data(client: TestClient, api_settings: Settings,
+                                                     engine: Engine) -> None:
+    a = start_chat(client, order_id="O-A1", phone_last4="5678")
+    b = start_chat(client, order_id="O-B1", phone_last4="0001")
+    r = client.post(f"/api/v1/chat/sessions/{a['thread_id']}/messages", headers=a["headers"],
+                    json={"text": "주문한 갈비탕 배송 어디쯤인가요?"})
+    assert r.status_code == 200, r.text
+    up = client.post(f"/api/v1/chat/sessions/{a['thread_id']}/attachments", headers=a["headers"],
+                     files={"file": ("box.png", png_bytes(), "image/png")})
+    assert up.status_code == 201, up.text
+    att = up.json()
+    # A sees their own things
+    assert [o["order_id"] for o in client.get("/api/v1/chat/orders", headers=a["headers"]).json()] == ["O-A1"]
+    assert client.get("/api/v1/chat/orders/O-A1", headers=a["headers"]).json()["items"][0]["product_name"] == "순살 갈비탕"
+    msgs = client.get(f"/api/v1/chat/sessions/{a['thread_id']}/messages", headers=a["headers"]).json()
+    assert msgs["messages"][0]["role"] == "customer" and "갈비탕" in msgs["messages"][0]["text"]
+    got = client.get(f"/api/v1/attachments/{att['id']}", headers=a["headers"])
+    assert got.status_code == 200 and got.content == png_bytes()
+    # B sees none of them: same answers as for things that do not exist
+    for url in (f"/api/v1/chat/sessions/{a['thread_id']}", f"/api/v1/chat/sessions/{a['thread_id']}/messages",
+                "/api/v1/chat/orders/O-A1", f"/api/v1/attachments/{att['id']}"):
+        assert_error(client.get(url, headers=b["headers"]), 404)
+    assert [o["order_id"] for o in client.get("/api/v1/chat/orders", headers=b["headers"]).json()] == ["O-B1"]
+    assert_error(client.post(f"/api/v1/chat/sessions/{a['thread_id']}/messages", headers=b["headers"],
+                             json={"text": "안녕하세요"}), 404)
+    assert_error(client.post(f"/api/v1/chat/sessions/{a['thread_id']}/attachments", headers=b["headers"],
+                             files={"file": ("x.png", png_bytes(), "image/png")}), 404)
+    # B cannot attach A's image to B's own message either
+    assert_error(client.post(f"/api/v1/chat/sessions/{b['thread_id']}/messages", headers=b["headers"],
+                             json={"text": "이 사진 봐주세요", "attachment_ids": [att["id"]]}), 404)
+    # the signed link works for that attachment only, anonymous without it is refused
+    sig = re.search(r"sig=([^&]+)", att["url"]).group(1)  # type: ignore[union-attr]
+    assert client.get(att["url"]).status_code == 200
+    assert_error(client.get(f"/api/v1/attachments/{att['id'] + 1}?sig={sig}"), 404)
+    assert_error(client.get(f"/api/v1/attachments/{att['id']}"), 401)
+    assert_error(client.get(f"/api/v1/attachments/{att['id']}?sig=forged"), 404)
+    # staff may open it
+    staff = client.get(f"/api/v1/attachments/{att['id']}", headers=staff_headers(api_settings, engine, "agent"))
+    assert staff.status_code == 200
+
+
+# --- attachments ------------------------------------------------------------------------------------
+
+
+def test_attachments_are_sniffed_limited_and_stored_safely(client: TestClient, api_settings: Settings,
+                                                         engine: Engine) -> None:
+    chat = start_chat(client)
+    url = f"/api/v1/chat/sessions/{chat['thread_id']}/attachments"
+    h = chat["headers"]
+    # the name and the declared type do not matter: the bytes do
+    r = client.post(url, headers=h, files={"file": ("../../etc/evil.php", png_bytes(), "application/x-php")})
+    assert r.status_code == 201, r.text
+    att = r.json()
+    assert att["content_type"] == "image/png" and att["filename"] == "evil.php"
+    with session_scope(engine) as s:
+        row = s.scalar(select(Attachment).where(Attachment.id == att["id"]))
+        assert row is not None
+        stored = api_settings.data_dir / row.path
+    assert re.fullmatch(r"attachments/\d{4}/\d{2}/[0-9a-f]{32}\.png", row.path)
+    assert stored.read_bytes() == png_bytes()
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o600
+    got = client.get(att["url"])
+    assert got.headers["content-type"] == "image/png"
+    assert got.headers["x-content-type-options"] == "nosniff"
+    assert "sandbox" in got.headers["content-security-policy"]
+    # not images, disguised or damaged
+    for name, data in (("page.png", b"<html><script>alert(1)</script></html>"),
+                       ("fake.jpg", b"\xff\xd8\xff" + b"not really a jpeg" * 10),
+                       ("cut.png", png_bytes((64, 64))[:60]),
+                       ("empty.png", b"")):
+        assert_error(client.post(url, headers=h, files={"file": (name, data, "image/png")}), 415,
+                     "attachment_rejected")
+    too_big = b"\x89PNG\r\n\x1a\n" + b"\0" * (api_settings.max_attachment_bytes + 10)
+    assert_error(client.post(url, headers=h, files={"file": ("big.png", too_big, "image/png")}), 413)
+    assert_error(client.post(url, headers=h, files={"wrong": ("x.png", png_bytes(), "image/png")}), 422)
+    assert_error(client.post(url, headers=h, json={"file": "x"}), 422)
+
+
+# --- limits and malformed requests ------------------------------------------------------------------
+
+
+def test_oversize_and_malformed_requests_are_4xx_json(client: TestClient, api_settings: Settings) -> None:
+    chat = start_chat(client)
+    url = f"/api/v1/chat/sessions/{chat['thread_id']}/messages"
+    h = chat["headers"]
+    limit = api_settings.max_message_chars
+    assert_error(client.post(url, headers=h, json={"text": "가" * (limit + 1)}), 413, "message_too_long")
+    assert_error(client.post(url, headers=h, json={"text": "가" * 30_000}), 422, "validation_error")
+    assert_error(client.post(url, headers=h, json={"text": "   "}), 422)
+    assert_error(client.post(url, headers=h, json={"text": "a\x00b"}), 422)
+    assert_error(client.post(url, headers=h, json={"text": 5}), 422)
+    assert_error(client.post(url, headers=h, json={"text": "hi", "attachment_ids": [2**40]}), 422)
+    assert_error(client.post(url, headers={**h, "Content-Type": "application/json"}, content=b"{not json"), 422)
+    assert_error(client.post(url, headers={**h, "Content-Type": "application/json"}, content=b'"\\ud800"'), 422)
+    assert_error(client.post("/api/v1/chat/sessions", json={"name": "x" * 500}), 422)
+    assert_error(client.post("/api/v1/chat/sessions", json={"locale": "fr"}), 422)
+    assert_error(client.get("/api/v1/attachments/99999999999999999999"), 422)
+    assert_error(client.get("/api/v1/chat/sessions/" + "x" * 200, headers=h), 422)
+    assert_error(client.get("/api/v1/no/such/route"), 404, "not_found")
+    assert_error(client.delete("/api/v1/health"), 405)
+    big = {"Content-Length": str(api_settings.max_attachment_bytes * 2), "Content-Type": "application/json"}
+    assert_error(client.post(url, headers={**h, **big}, content=b"{}"), 413, "too_large")
+    assert_error(client.post("/api/v1/auth/token", data={"username": "", "password": ""}), 422)
+
+
+def test_messages_are_rate_limited_per_session_and_ip(settings: Settings, engine: Engine) -> None:
+    from sajang.app.main import create_app
+
+    add_shop(engine)
+    limited = settings.model_copy(update={"rate_limit_per_minute": 3})
+    with TestClient(create_app(limited, mount_ui=False)) as c:
+        chat = start_chat(c)
+        url = f"/api/v1/chat/sessions/{chat['thread_id']}/messages"
+        codes = [c.post(url, headers=chat["headers"], json={"text": "배송비는 얼마인가요?"}).status_code
+                 for _ in range(4)]
+        assert codes == [200, 200, 200, 429]
+        r = c.post(url, headers=chat["headers"], json={"text": "또 질문"})
+        assert_error(r, 429, "rate_limited")
+        assert int(r.headers["retry-after"]) >= 1
+        # new chats from the same IP are limited too
+        codes = [c.post("/api/v1/chat/sessions", json={}).status_code for _ in range(4)]
+        assert 429 in codes
+
+
+def test_error_bodies_never_leak_internals(client: TestClient, api_settings: Settings, engine: Engine) -> None:
+    admin = staff_headers(api_settings, engine, "admin")
+    r = client.post("/api/v1/admin/users", headers=admin,
+                    json={"username": "agent", "password": "some-password", "role": "agent"})
+    assert_error(r, 409, "user_exists")
+    r = client.patch("/api/v1/admin/users/1", headers=admin, json={"is_active": False})
+    assert_error(r, 403)  # the admin cannot lock themselves out
+    r = client.patch("/api/v1/admin/users/999", headers=admin, json={"display_name": "누구"})
+    assert_error(r, 404)
+    created = client.post("/api/v1/admin/users", headers=admin,
+                          json={"username": "jiwoo", "password": "jiwoo-pass-1", "role": "agent",
+                                "display_name": "박지우"})
+    assert created.status_code == 201 and "password" not in created.text
+    login = client.post("/api/v1/auth/token", data={"username": "jiwoo", "password": "jiwoo-pass-1"})
+    assert login.status_code == 200 and login.json()["role"] == "agent"
