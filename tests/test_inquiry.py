@@ -8,79 +8,31 @@ Run on both databases:
 from __future__ import annotations
 
 import json
-import shutil
 import threading
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from langgraph.types import Command
 from sqlalchemy import Engine, func, select
+from test_inquiry_support import A_ORDER, A_TRACK, B_ORDER, B_TRACK, A, B, seed_store
 
 from sajang.config import Settings
 from sajang.db.engine import session_scope
 from sajang.db.models import (
     AuditLog,
-    Claim,
     Conversation,
-    Customer,
     Feedback,
     LearnedAnswer,
     Message,
-    Order,
-    OrderItem,
     User,
 )
 from sajang.errors import NotFound, SajangError
 
-MANUAL = Path(__file__).resolve().parent.parent / "sajang" / "data" / "manual"
-# A slice of the real manual: enough to answer, small enough to index quickly.
-ARTICLES = ["return-fee", "refund-timing", "delivery-tracking", "delivery-fee", "exchange-policy", "cs-hours",
-            "defect-spoiled", "payment-methods", "coupons", "cancel-before-dispatch"]
-A, B = "C-90001", "C-90002"
-A_ORDER, B_ORDER = "O-20261120-90001", "O-20261121-90002"
-A_TRACK, B_TRACK = "639900112233", "640055667788"
-
-
-def _seed(engine: Engine) -> None:
-    now = datetime.now(UTC)
-    with session_scope(engine) as s:
-        s.add_all([Customer(id=A, name="김하나", phone="010-1111-2222", email="hana@example.com"),
-                   Customer(id=B, name="박두리", phone="010-3333-4444", email="duri@example.com")])
-        s.flush()
-        s.add_all([
-            Order(id=A_ORDER, customer_id=A, ordered_at=now - timedelta(days=2), amount=Decimal("32000"),
-                  status="shipping", courier="CJ대한통운", tracking_no=A_TRACK, shipped_at=now - timedelta(days=1),
-                  recipient_name="김하나", address="서울특별시 마포구 월드컵로 10"),
-            Order(id=B_ORDER, customer_id=B, ordered_at=now - timedelta(days=1), amount=Decimal("54000"),
-                  status="shipping", courier="한진택배", tracking_no=B_TRACK, shipped_at=now - timedelta(hours=5),
-                  recipient_name="박두리", address="부산광역시 해운대구 센텀로 20"),
-        ])
-        s.flush()
-        s.add_all([OrderItem(order_id=A_ORDER, product_name="순살 갈비탕", quantity=2, unit_price=Decimal("16000"),
-                             amount=Decimal("32000")),
-                   OrderItem(order_id=B_ORDER, product_name="왕만두 1kg", quantity=3, unit_price=Decimal("18000"),
-                             amount=Decimal("54000")),
-                   Claim(id="CL-90002", order_id=B_ORDER, customer_id=B, type="exchange", status="in_progress",
-                         reason="맛 변경")])
-        s.add(User(username="agent", display_name="김민지", role="agent", password_hash="x"))
-        s.add(User(username="agent2", display_name="이서연", role="agent", password_hash="x"))
-
 
 @pytest.fixture
 def store(settings: Settings, engine: Engine, tmp_path: Path) -> Settings:
-    from sajang.knowledge.service import get_knowledge
-
-    _seed(engine)
-    src = tmp_path / "manual"
-    src.mkdir()
-    for name in ARTICLES:
-        if (MANUAL / f"{name}.md").exists():
-            shutil.copy(MANUAL / f"{name}.md", src / f"{name}.md")
-    get_knowledge(settings).import_manual_dir(src)
-    return settings
+    return seed_store(settings, engine, tmp_path)
 
 
 @pytest.fixture

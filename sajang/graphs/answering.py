@@ -256,7 +256,7 @@ def llm_answer(settings: Settings, policy: StorePolicy, *, text: str, customer: 
     messages, order_ids = run_tools(settings, messages, config)
     # tagged so the service can stream this call's tokens to the customer
     final_config = {**(config or {}), "tags": [*((config or {}).get("tags") or []), "final_answer"]}
-    out: LLMAnswer = structured(settings, LLMAnswer).invoke(messages, final_config)
+    out: LLMAnswer = structured(settings, LLMAnswer, streaming=True).invoke(messages, final_config)
     sources = [source_of(h) for h in hits[:3] if h.get("kind") in ("manual", "learned")]
     sources += [{"id": oid, "title": f"주문 {oid}", "score": 1.0, "kind": "order"} for oid in order_ids]
     return {"answer": out.answer.strip(), "confidence": max(0.0, min(1.0, float(out.confidence))),

@@ -17,6 +17,19 @@ from sajang.db.models import Conversation, Message
 from sajang.db.types import utcnow
 
 
+def ensure_conversation(engine: Engine, thread_id: str, customer_id: str | None, channel: str = "api") -> None:
+    """Create the row for a thread started outside the service (LangGraph Server / Studio runs)."""
+    from sajang.db.models import Customer
+
+    with session_scope(engine) as s:
+        if s.scalar(select(Conversation.id).where(Conversation.thread_id == thread_id)) is not None:
+            return
+        known = customer_id is not None and s.get(Customer, customer_id) is not None
+        s.add(Conversation(thread_id=thread_id, customer_id=customer_id if known else None, channel=channel,
+                           status="bot"))
+    # a concurrent creator wins on the unique thread_id; the caller then reads that row
+
+
 def add_message(engine: Engine, thread_id: str, role: str, text: str, *, dedup_key: str,
                 author_id: int | None = None, category: str | None = None, confidence: float | None = None,
                 sources: list[Any] | None = None, meta: dict[str, Any] | None = None,

@@ -19,16 +19,16 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import interrupt
 
+# absolute imports: LangGraph Server loads this file by path, outside the package
 from sajang.config import Settings, StorePolicy
 from sajang.db.engine import get_engine
+from sajang.graphs import conversations as conv
+from sajang.graphs.answering import detect_locale, llm_answer, needs_action, offline_answer
+from sajang.graphs.classifier import HUMAN_REQUEST, classify_text
+from sajang.graphs.prompts import CATEGORY_KO, T
+from sajang.graphs.runtime import configurable, settings_from_config, tool_config
+from sajang.graphs.state import Handoff, HandoffResume, InquiryState
 from sajang.tools.orders import customer_brief, recent_orders
-
-from . import conversations as conv
-from .answering import detect_locale, llm_answer, needs_action, offline_answer
-from .classifier import HUMAN_REQUEST, classify_text
-from .prompts import CATEGORY_KO, T
-from .runtime import configurable, settings_from_config, tool_config
-from .state import Handoff, HandoffResume, InquiryState
 
 SUMMARY_LINES = 3
 
@@ -177,6 +177,7 @@ def respond(state: InquiryState, config: RunnableConfig) -> dict[str, Any]:
     settings = settings_from_config(config)
     engine = _engine(settings)
     thread_id = _thread(config)
+    conv.ensure_conversation(engine, thread_id, state.get("customer_id"))
     mid, _ = conv.add_message(engine, thread_id, "ai", state.get("answer") or "",
                               dedup_key=f"{thread_id}:{state.get('turn_id')}:ai", category=state.get("category"),
                               confidence=state.get("confidence"), sources=state.get("sources") or [],
@@ -227,6 +228,7 @@ def escalate(state: InquiryState, config: RunnableConfig) -> dict[str, Any]:
     }
     urgent = reason == "urgent"
     notice = T["handoff_urgent" if urgent else "handoff_notice"][locale].format(hours=policy.cs_hours)
+    conv.ensure_conversation(engine, thread_id, state.get("customer_id"))
     conv.mark_handed_off(engine, thread_id, reason=reason, category=state.get("category"),
                          urgency=state.get("urgency"))
     mid, _ = conv.add_message(engine, thread_id, "ai", notice, dedup_key=f"{thread_id}:{state.get('turn_id')}:handoff",

@@ -7,6 +7,7 @@ Structured output is requested with pydantic schemas and `method="json_schema"` 
 from __future__ import annotations
 
 import threading
+import warnings
 from typing import Any, TypeVar
 
 from langchain_core.language_models.chat_models import BaseChatModel
@@ -16,6 +17,10 @@ from sajang.config import Settings
 from sajang.errors import SajangError
 
 T = TypeVar("T", bound=BaseModel)
+
+# langchain-openai stores the parsed pydantic object in a field typed None while streaming structured
+# output; pydantic then warns on every answer. The value is right, the warning is noise on stderr.
+warnings.filterwarnings("ignore", message="Pydantic serializer warnings", category=UserWarning)
 
 _models: dict[tuple[Any, ...], BaseChatModel] = {}
 _lock = threading.Lock()
@@ -49,6 +54,8 @@ def get_chat_model(settings: Settings, *, streaming: bool = False) -> BaseChatMo
     return model
 
 
-def structured(settings: Settings, schema: type[T]) -> Any:
-    """`model.with_structured_output(schema)` as a JSON-Schema response format."""
-    return get_chat_model(settings).with_structured_output(schema, method="json_schema", strict=True)
+def structured(settings: Settings, schema: type[T], *, streaming: bool = False) -> Any:
+    """`model.with_structured_output(schema)` as a JSON-Schema response format (`streaming`: the tokens
+    reach the run's callbacks, so LangGraph's `messages` stream mode can forward them)."""
+    return get_chat_model(settings, streaming=streaming).with_structured_output(schema, method="json_schema",
+                                                                                strict=True)
