@@ -39,7 +39,7 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Connection, Engine, Table, delete, func, select
+from sqlalchemy import JSON, Connection, Engine, Float, Numeric, Table, delete, func, select
 
 from . import names
 from .errors import DataError
@@ -67,6 +67,7 @@ WINDOW_DAYS = 540  # ~18 months of history
 CUTOFF_HOUR = 14  # same-day dispatch for orders paid before 14:00 KST
 DISPATCH_HOUR = 17
 Progress = Callable[[str], None]
+TWO_HOURS = timedelta(hours=2)
 
 
 # --- catalogue --------------------------------------------------------------------------------------
@@ -279,13 +280,20 @@ def _cumulative(weights: Sequence[float]) -> list[float]:
     return out
 
 
+KST_OFFSET = timedelta(hours=9)
+ONE_DAY = timedelta(days=1)
+_dispatch_cache: dict[date, datetime] = {}
+
+
 def _dispatch_time(ordered: datetime) -> datetime:
     """Paid before 14:00 KST → dispatched that day at 17:00, else the next day; never on a Sunday."""
-    local = ordered.astimezone(KST)
-    day = local.date() if local.hour < CUTOFF_HOUR else local.date() + timedelta(days=1)
-    if day.weekday() == 6:
-        day += timedelta(days=1)
-    return datetime.combine(day, time(DISPATCH_HOUR), KST).astimezone(UTC)
+    local = ordered + KST_OFFSET  # still tagged UTC, but its wall clock is Seoul's (no DST there)
+    day = local.date() if local.hour < CUTOFF_HOUR else local.date() + ONE_DAY
+    out = _dispatch_cache.get(day)
+    if out is None:
+        d = day + ONE_DAY if day.weekday() == 6 else day
+        out = _dispatch_cache[day] = datetime.combine(d, time(DISPATCH_HOUR), KST).astimezone(UTC)
+    return out
 
 
 @dataclass
@@ -331,6 +339,7 @@ class _Generator:
         self.n = customers
         self.seed = seed
         self.rng = random.Random(seed)
+        self.name_rng = random.Random(seed + 7_919)
         self.now = now
         self.today = now.astimezone(KST).date()
         self.start = self.today - timedelta(days=WINDOW_DAYS - 1)
@@ -338,6 +347,10 @@ class _Generator:
         self.free = free_threshold
         self.rate = commission_rate
         self.cum_days = _cumulative(_day_weights(self.start, WINDOW_DAYS))
+        # UTC instant of 00:00 KST of each day of the window
+        self.day_base = [datetime.combine(self.start + timedelta(days=i), time(0), KST).astimezone(UTC)
+                         for i in range(WINDOW_DAYS)]
+        self.day_label: dict[date, str] = {}
         self.cum_hours = _cumulative(HOUR_WEIGHTS)
         self.cum_products = _cumulative([p.popularity for p in PRODUCTS])
         self.t = _Tables()
@@ -353,6 +366,7 @@ class _Generator:
         self.delivered: list[tuple[str, int, datetime, list[str]]] = []  # for Q&A: order id, customer, time, products
         self.sales_by_day: defaultdict[date, int] = defaultdict(int)
         self.units_30d: Counter[str] = Counter()
+        self.recent_from = self.today - timedelta(days=30)
 
     # -- time ------------------------------------------------------------------------------------
     def _day_between(self, lo: int, hi: int) -> int:
@@ -364,12 +378,11 @@ class _Generator:
         return min(hi, max(lo, bisect.bisect_left(self.cum_days, u)))
 
     def _ts(self, day_index: int) -> datetime:
-        d = self.start + timedelta(days=day_index)
-        hour = bisect.bisect_left(self.cum_hours, self.rng.uniform(0, self.cum_hours[-1]))
-        local = datetime.combine(d, time(min(hour, 23), self.rng.randrange(60), self.rng.randrange(60)), KST)
-        ts = local.astimezone(UTC)
+        rand = self.rng.random
+        hour = min(23, bisect.bisect_left(self.cum_hours, rand() * self.cum_hours[-1]))
+        ts = self.day_base[day_index] + timedelta(seconds=hour * 3600 + int(rand() * 3600))
         if ts > self.now:  # today's orders happen before "now"
-            ts = self.now - timedelta(seconds=self.rng.randint(120, 5 * 3600))
+            ts = self.now - timedelta(seconds=120 + int(rand() * 5 * 3600))
         return ts
 
     def _local(self, days_ago: float, hour: int, minute: int = 0) -> datetime:
@@ -402,8 +415,8 @@ class _Generator:
                 days += [self._day_between(first, last) for _ in range(n_orders - 2)]
             stamps = sorted(self._ts(d) for d in days)
             joined = stamps[0] - timedelta(minutes=rng.randint(5, 60 * 24 * 3))
-            self.cust_names.append(names.person_name(i, self.seed))
-            self.cust_addr.append(names.address(i, self.seed))
+            self.cust_names.append(names.person_name(i, self.seed, self.name_rng))
+            self.cust_addr.append(names.address(i, self.seed, self.name_rng))
             self.cust_basket.append(basket * rng.uniform(0.8, 1.25))
             self.cust_arch.append(arch)
             self.cust_joined.append(joined)
@@ -461,31 +474,34 @@ class _Generator:
         return plans
 
     # -- orders ----------------------------------------------------------------------------------
-    def _lines(self, plan: _OrderPlan) -> list[tuple[ProductSpec, int]]:
+    def _lines(self, plan: _OrderPlan, day: date) -> list[tuple[ProductSpec, int]]:
         if plan.items is not None:
             return [(PRODUCT_BY_ID[pid], q) for pid, q in plan.items]
-        rng = self.rng
-        basket = self.cust_basket[plan.cust]
-        r = rng.random() / basket
+        rand = self.rng.random
+        r = rand() / self.cust_basket[plan.cust]
         n_lines = 1 if r < 0.45 else 2 if r < 0.78 else 3 if r < 0.93 else 4
-        day = plan.ts.astimezone(KST).date()
         chosen: dict[str, int] = {}
         total = self.cum_products[-1]
+        late = day >= self.sold_out_from
         for _ in range(n_lines):
-            p = PRODUCTS[bisect.bisect_left(self.cum_products, rng.uniform(0, total))]
-            if p.id in SOLD_OUT_PRODUCTS and day >= self.sold_out_from:
+            p = PRODUCTS[bisect.bisect_left(self.cum_products, rand() * total)]
+            if late and p.id in SOLD_OUT_PRODUCTS:
                 p = PRODUCTS[(int(p.id[2:]) + 2) % len(PRODUCTS)]  # the shopper took something else
-            q = rng.random()
+            q = rand()
             chosen[p.id] = chosen.get(p.id, 0) + (1 if q < 0.78 else 2 if q < 0.95 else 3)
         return [(PRODUCT_BY_ID[pid], q) for pid, q in chosen.items()]
 
     def order(self, plan: _OrderPlan) -> None:
         rng = self.rng
+        rand = rng.random
         cust_id = f"C-{plan.cust:05d}"
-        local_day = plan.ts.astimezone(KST).date()
+        local_day = (plan.ts + KST_OFFSET).date()
         self.day_seq[local_day] += 1
-        oid = f"O-{local_day:%Y%m%d}-{self.day_seq[local_day]:05d}"
-        lines = self._lines(plan)
+        label = self.day_label.get(local_day)
+        if label is None:
+            label = self.day_label[local_day] = f"O-{local_day:%Y%m%d}-"
+        oid = f"{label}{self.day_seq[local_day]:05d}"
+        lines = self._lines(plan, local_day)
         subtotal = 0
         for p, q in lines:
             self.t.items.append((oid, p.id, p.name, q, p.price, p.price * q))
@@ -496,7 +512,7 @@ class _Generator:
         # timeline by age
         dispatch = _dispatch_time(plan.ts)
         delivered_at: datetime | None = dispatch + timedelta(
-            days=1 if rng.random() < 0.82 else 2, hours=rng.uniform(-5, 3))
+            seconds=(86400 if rand() < 0.82 else 172800) + int((rand() * 8 - 5) * 3600))
         shipped_at: datetime | None = dispatch
         if plan.force_status == "shipping":
             delivered_at = None
@@ -510,11 +526,11 @@ class _Generator:
         elif shipped_at is not None:
             status = "shipping"
         else:
-            status = "paid" if self.now - plan.ts < timedelta(hours=2) else "preparing"
+            status = "paid" if self.now - plan.ts < TWO_HOURS else "preparing"
 
         # claims: planted, or ~4% at random
         claim = plan.claim
-        if claim is None and not plan.no_random_extras and rng.random() < 0.04:
+        if claim is None and not plan.no_random_extras and rand() < 0.04:
             claim = self._random_claim(status, lines)
         claim_product = lines[0][0]  # reasons were drawn for this product's kind
         if claim is not None:
@@ -547,13 +563,14 @@ class _Generator:
 
         courier = tracking = None
         if shipped_at is not None:
-            courier = rng.choice(COURIERS)
-            tracking = str(rng.randint(10**11, 10**12 - 1))
+            courier = COURIERS[int(rand() * len(COURIERS))]
+            tracking = str(10**11 + int(rand() * 9 * 10**11))
         self.t.orders.append((oid, cust_id, plan.ts, amount, fee, status, courier, tracking, shipped_at, delivered_at,
-                              self.cust_names[plan.cust], self.cust_addr[plan.cust], rng.choice(CHANNELS)))
+                              self.cust_names[plan.cust], self.cust_addr[plan.cust],
+                              CHANNELS[int(rand() * len(CHANNELS))]))
         if status not in ("cancelled", "returned") and local_day < self.today:
             self.sales_by_day[local_day] += amount
-        if (self.today - local_day).days < 30 and status != "cancelled":
+        if local_day > self.recent_from and status != "cancelled":
             for p, q in lines:
                 self.units_30d[p.id] += q
 
@@ -586,8 +603,8 @@ class _Generator:
         else:
             if plan.no_random_extras or rng.random() >= 0.3:
                 return
-            product = rng.choice(lines)[0]
-            created = delivered_at + timedelta(hours=rng.uniform(3, 24 * 10))
+            product = lines[int(rng.random() * len(lines))][0]
+            created = delivered_at + timedelta(seconds=int(3600 * (3 + rng.random() * 237)))
             if created > self.now:
                 return
             r = rng.random()
@@ -699,7 +716,8 @@ def bulk_insert(conn: Connection, table: Table, columns: Sequence[str], rows: It
                 copy.write_row(row)
                 count += 1
         return count
-    procs = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
+    procs = [_fast_sqlite_processor(table.c[c].type) or table.c[c].type.dialect_impl(dialect).bind_processor(dialect)
+             for c in columns]
     active = [(i, p) for i, p in enumerate(procs) if p is not None]
     sql = f"INSERT INTO {table.name} ({col_list}) VALUES ({', '.join('?' * len(columns))})"
     cur = raw.cursor()
@@ -724,6 +742,27 @@ def bulk_insert(conn: Connection, table: Table, columns: Sequence[str], rows: It
         flush()
     cur.close()
     return count
+
+
+def _sqlite_datetime(v: datetime) -> str:
+    if v.tzinfo is not UTC:
+        v = v.astimezone(UTC)
+    return v.replace(tzinfo=None).isoformat(" ", "microseconds")  # SQLAlchemy's SQLite DATETIME text format
+
+
+def _sqlite_money(v: Any) -> Any:
+    return v if type(v) is int else float(v)  # what SQLAlchemy binds for Numeric on SQLite
+
+
+def _fast_sqlite_processor(type_: Any) -> Callable[[Any], Any] | None:
+    """C-speed converters for the hot columns, identical in output to SQLAlchemy's own processors."""
+    from .types import UTCDateTime
+
+    if isinstance(type_, UTCDateTime):
+        return _sqlite_datetime
+    if isinstance(type_, Numeric) and not isinstance(type_, Float):
+        return _sqlite_money
+    return None
 
 
 _RESET_ORDER = [OutboxMessage, CouponIssue, Coupon, CustomerSegment, SegmentationRun, Attachment, Message,
@@ -751,12 +790,16 @@ def _has_business_data(conn: Connection) -> bool:
 def seed_demo_store(engine: Engine, customers: int = 300, seed: int = 42, today: date | None = None,
                     progress: Progress | None = None, *, reset: bool = False,
                     delivery_fee: Decimal | int = 3000, free_shipping_threshold: Decimal | int = 50000,
-                    commission_rate: Decimal = Decimal("0.055")) -> dict[str, Any]:
+                    commission_rate: Decimal = Decimal("0.055"),
+                    rebuild_indexes: bool | None = None) -> dict[str, Any]:
     """Write the demo shop in one transaction; returns row counts.
 
     Refuses (DataError) when the store already has customers, products or orders unless `reset=True`,
-    which first deletes the business data (see `reset_store`).
+    which first deletes the business data (see `reset_store`). `rebuild_indexes` (default: from 5,000
+    customers on) drops the secondary indexes of the big tables during the load and rebuilds them after.
     """
+    if rebuild_indexes is None:
+        rebuild_indexes = customers >= 5000
     if customers < 1:
         raise DataError("customers must be at least 1")
     say = progress or (lambda _msg: None)
@@ -793,6 +836,15 @@ def seed_demo_store(engine: Engine, customers: int = 300, seed: int = 42, today:
             say("deleting the existing business data (--reset)")
             reset_store(conn)
         counts: dict[str, Any] = {}
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:  # random-position index inserts thrash the default 2 MB page cache on big shops
+            conn.exec_driver_sql("PRAGMA cache_size=-1000000")
+        # the tables are empty now: building secondary indexes once at the end is much faster than
+        # maintaining them row by row (the same DDL, so the schema is unchanged afterwards)
+        indexes = [ix for m in (Order, OrderItem, Claim, Review, ProductQna) for ix in m.__table__.indexes]
+        if rebuild_indexes:
+            for ix in indexes:
+                ix.drop(conn)
         for name, table, cols, rows in (
             ("products", Product.__table__, PRODUCT_COLS, t.products),
             ("customers", Customer.__table__, CUSTOMER_COLS, t.customers),
@@ -805,7 +857,13 @@ def seed_demo_store(engine: Engine, customers: int = 300, seed: int = 42, today:
         ):
             say(f"writing {len(rows):,} {name}")
             counts[name] = bulk_insert(conn, table, cols, rows)  # type: ignore[arg-type]
-        if conn.dialect.name == "postgresql":
+        if rebuild_indexes:
+            say("building indexes")
+            for ix in indexes:
+                ix.create(conn)
+        if sqlite:
+            conn.exec_driver_sql("PRAGMA cache_size=-2000")
+        else:
             conn.exec_driver_sql("ANALYZE")
     counts["today"] = gen.today.isoformat()
     counts["seed"] = seed

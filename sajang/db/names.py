@@ -42,11 +42,15 @@ STREETS = ["행복로", "새솔길", "한빛로", "푸른숲로", "햇살길", "
            "미리내로", "다온길", "꽃마을로", "청림로", "하늘정원길"]
 
 
-def person_name(index: int, seed: int) -> str:
-    """A Korean full name for customer `index` (1-based). Customer 1 is always 홍길동, the demo persona."""
+def person_name(index: int, seed: int, rng: random.Random | None = None) -> str:
+    """A Korean full name for customer `index` (1-based). Customer 1 is always 홍길동, the demo persona.
+
+    Pass `rng` to draw from a running generator (fast for 100k customers); without it the name is a pure
+    function of (index, seed).
+    """
     if index == 1:
         return "홍길동"
-    rng = random.Random(seed * 1_000_003 + index)
+    rng = rng or random.Random(seed * 1_000_003 + index)
     return rng.choice(SURNAMES) + rng.choice(GIVEN_FIRST) + rng.choice(GIVEN_SECOND)
 
 
@@ -59,8 +63,8 @@ def email(index: int) -> str:
     return f"customer{index:05d}@example.com"
 
 
-def address(index: int, seed: int) -> str:
-    rng = random.Random(seed * 7_919 + index)
+def address(index: int, seed: int, rng: random.Random | None = None) -> str:
+    rng = rng or random.Random(seed * 7_919 + index)
     region, districts = rng.choices(REGIONS, weights=REGION_WEIGHTS)[0]
     district = rng.choice(districts)
     street = rng.choice(STREETS)
