@@ -20,7 +20,7 @@ router = APIRouter(prefix="/reviews", tags=["reviews"], dependencies=[Depends(re
 
 ReviewIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 ReviewId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-TRIAGE_MAX = 200
+TRIAGE_MAX = 50  # texts per request: each is embedded; bigger batches belong to the CLI
 
 
 class ReviewOut(BaseModel):
