@@ -79,17 +79,6 @@ def test_text_negative_at_any_rating_and_negation_guard() -> None:
     assert rule_aspects("안 터지고 멀쩡하게 왔어요") == {}
 
 
-def test_heldout_f1_meets_target_and_beats_movie_only_head() -> None:
-    from sajang.reviews.evaluation import run_review_eval
-
-    report = run_review_eval(split="heldout")
-    shipped = report["shipped"]["head_plus_rules"]
-    assert report["n"] >= 90 and report["negatives"] >= 40
-    assert shipped["f1"] >= 0.90, shipped
-    assert report["movie_only"]["head_only"]["f1"] < shipped["f1"] - 0.1
-    assert report["shipped"]["aspects"]["f1"] >= 0.8
-
-
 def test_offline_draft_names_the_aspect_and_policy(settings: Settings) -> None:
     from sajang.reviews.drafts import draft_offline
 
@@ -297,3 +286,14 @@ def test_api_queue_approve_reject(store: Settings, engine: Engine) -> None:
         assert "포장이 터져 죄송합니다." in export.text
         products = client.get("/api/v1/reviews/products/P-001", headers=h).json()
         assert [p["review_id"] for p in products] == ["R-1", "R-2"]
+
+
+def test_cli_eval_reviews_heldout_f1_meets_target_and_beats_movie_only_head(cli: Any) -> None:
+    r = cli("eval", "reviews", "--json")
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert report["split"] == "heldout" and report["n"] >= 90
+    assert report["shipped"]["head_plus_rules"]["f1"] >= 0.9
+    assert report["negatives"] >= 40
+    assert report["movie_only"]["head_only"]["f1"] < report["shipped"]["head_plus_rules"]["f1"] - 0.1
+    assert report["shipped"]["aspects"]["f1"] >= 0.8
