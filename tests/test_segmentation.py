@@ -218,3 +218,20 @@ def test_graph_is_registered_for_langgraph_server() -> None:
     assert {"compute_rfm", "assign_segments", "propose_actions", "approval", "execute", "cancel"} <= nodes
     for name in ("compute_rfm", "assign_segments", "propose_actions", "approval", "execute", "cancel"):
         assert getattr(segmentation, name).__doc__
+
+
+def test_stored_moves_follow_the_baseline(settings: Settings, engine: Engine) -> None:
+    """Moves are stored with a run; when its baseline is cancelled afterwards they are recomputed."""
+    from sajang.db.dashboard import segment_overview
+
+    build_store(engine, customers=80)
+    a = start_run(settings, as_of=TODAY - timedelta(days=90))
+    b = start_run(settings, as_of=TODAY)
+    assert b["previous_run_id"] == a["run_id"] and b["moves"]
+    overview = segment_overview(engine)
+    assert overview["run_id"] == b["run_id"] and overview["moves"] == b["moves"]
+    assert overview["segments"] == b["segments"] and overview["previous"] == a["segments"]
+    cancel_run(settings, a["run_id"], "admin")
+    again = run_summary(settings, b["run_id"])
+    assert again["previous_run_id"] is None and again["moves"] == []
+    assert segment_overview(engine)["previous"] == {}

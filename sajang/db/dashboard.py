@@ -31,7 +31,6 @@ from sqlalchemy import Engine, and_, case, func, or_, select
 from .models import (
     Claim,
     Conversation,
-    CustomerSegment,
     Order,
     OrderItem,
     Product,
@@ -45,8 +44,7 @@ from .rfm import (
     SEGMENT_IDS,
     SHOP_UTC_OFFSET_HOURS,
     local_date_expr,
-    previous_run_id,
-    segment_moves,
+    run_moves,
 )
 
 OPEN_CLAIM_STATUSES = ("requested", "in_progress")
@@ -298,26 +296,23 @@ def daily_claims(engine: Engine, days: int = 30, now: datetime | None = None) ->
 
 
 def segment_overview(engine: Engine) -> dict[str, Any]:
-    """Latest (not cancelled) run: counts per segment, the previous run's counts and the moves between them."""
+    """Latest (not cancelled) run: counts per segment, the previous run's counts and the moves between them
+    (counts and moves as stored with the runs: no scan of `customer_segments`)."""
     sr = SegmentationRun.__table__.c
     with engine.connect() as conn:
-        run = conn.execute(select(sr.id, sr.as_of, sr.status, sr.method).where(sr.status != "cancelled")
-                           .order_by(sr.id.desc()).limit(1)).first()
+        run = conn.execute(select(sr.id, sr.as_of, sr.status, sr.method, sr.segment_counts, sr.moves)
+                           .where(sr.status != "cancelled").order_by(sr.id.desc()).limit(1)).first()
         if run is None:
             return {"run_id": None, "segments": {}, "previous": {}, "moves": []}
-        prev = previous_run_id(conn, run.id)
+        prev, moves = run_moves(conn, run.id, run.moves)
+        prev_counts = conn.scalar(select(sr.segment_counts).where(sr.id == prev)) if prev is not None else None
 
-        def counts(run_id: int | None) -> dict[str, int]:
-            if run_id is None:
-                return {}
-            rows = dict(conn.execute(select(CustomerSegment.segment, func.count())
-                                     .where(CustomerSegment.run_id == run_id)
-                                     .group_by(CustomerSegment.segment)).all())
-            return {s: int(rows.get(s, 0)) for s in SEGMENT_IDS}
+    def full(counts: dict[str, Any] | None) -> dict[str, int]:
+        return {s: int((counts or {}).get(s, 0)) for s in SEGMENT_IDS} if counts else {}
 
-        return {"run_id": run.id, "as_of": run.as_of.isoformat(), "status": run.status, "method": run.method,
-                "previous_run_id": prev, "segments": counts(run.id), "previous": counts(prev),
-                "moves": segment_moves(conn, run.id, prev)}
+    return {"run_id": run.id, "as_of": run.as_of.isoformat(), "status": run.status, "method": run.method,
+            "previous_run_id": prev, "segments": full(run.segment_counts), "previous": full(prev_counts),
+            "moves": moves}
 
 
 def dashboard(engine: Engine, now: datetime | None = None, days: int = 30) -> dict[str, Any]:

@@ -373,6 +373,8 @@ class SegmentationRun(Base):
     segment_counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
     proposals: Mapped[list[Any]] = mapped_column(default=list)
     method: Mapped[str | None] = mapped_column(String(32))  # quintiles | small_shop_fallback
+    # {"previous_run_id", "moves": [{"from", "to", "customers"}]}, stored when computed (migration 0003)
+    moves: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     started_by: Mapped[str | None] = mapped_column(String(100))
     approved_by: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -295,6 +295,15 @@ def segment_moves(conn: Connection, run_id: int, prev_run_id: int | None) -> lis
     return moves
 
 
+def run_moves(conn: Connection, run_id: int, stored: dict[str, Any] | None) -> tuple[int | None, list[dict[str, Any]]]:
+    """(previous run id, moves): the moves stored with the run while its baseline is still the previous
+    run (a baseline cancelled later means recomputing against the new one)."""
+    prev = previous_run_id(conn, run_id)
+    if stored and stored.get("previous_run_id") == prev and isinstance(stored.get("moves"), list):
+        return prev, list(stored["moves"])
+    return prev, segment_moves(conn, run_id, prev)
+
+
 def latest_run(engine: Engine, *, executed_only: bool = False) -> dict[str, Any] | None:
     sr = SegmentationRun.__table__.c
     stmt = select(SegmentationRun.__table__).where(sr.status != "cancelled")

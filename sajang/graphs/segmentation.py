@@ -41,6 +41,7 @@ from sajang.db.rfm import (
     SEGMENT_IDS,
     method_for,
     previous_run_id,
+    run_moves,
     segment_counts,
     segment_label,
     segment_moves,
@@ -49,6 +50,7 @@ from sajang.db.rfm import (
 )
 from sajang.db.types import UTCDateTime
 from sajang.errors import Conflict, NotFound, SajangError
+from sajang.graphs.checkpoint import get_checkpointer
 
 # --- proposals -----------------------------------------------------------------------------------
 
@@ -243,7 +245,8 @@ def assign_segments(state: SegmentationState, config: RunnableConfig) -> dict[st
         prev = previous_run_id(conn, run_id)
         moves = segment_moves(conn, run_id, prev)
         conn.execute(update(SegmentationRun).where(SegmentationRun.id == run_id)
-                     .values(segment_counts=counts, method=state["method"]))
+                     .values(segment_counts=counts, method=state["method"],
+                             moves={"previous_run_id": prev, "moves": moves}))
     return {"segments": counts, "previous_run_id": prev, "moves": moves}
 
 
@@ -413,42 +416,12 @@ _graphs_lock = threading.Lock()
 _execute_lock = threading.Lock()
 
 
-def _checkpointer(settings: Settings) -> Any:
-    try:
-        from sajang.graphs.checkpoint import get_checkpointer
-    except ImportError:
-        return _own_checkpointer(settings)
-    return get_checkpointer(settings)
-
-
-def _own_checkpointer(settings: Settings) -> Any:
-    if settings.is_postgres:
-        from langgraph.checkpoint.postgres import PostgresSaver
-        from psycopg.rows import dict_row
-        from psycopg_pool import ConnectionPool
-
-        url = settings.resolved_database_url.replace("postgresql+psycopg://", "postgresql://")
-        pool = ConnectionPool(url, min_size=1, max_size=4, open=True,
-                              kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row})
-        saver = PostgresSaver(pool)  # type: ignore[arg-type]
-        saver.setup()
-        return saver
-    import sqlite3
-
-    from langgraph.checkpoint.sqlite import SqliteSaver
-
-    path = settings.ensure_data_dir() / "checkpoints.sqlite"
-    saver = SqliteSaver(sqlite3.connect(str(path), check_same_thread=False))
-    saver.setup()
-    return saver
-
-
 def service_graph(settings: Settings) -> Any:
     key = settings.resolved_database_url
     with _graphs_lock:
         compiled = _graphs.get(key)
         if compiled is None:
-            compiled = _graphs[key] = build_graph(_checkpointer(settings))
+            compiled = _graphs[key] = build_graph(get_checkpointer(settings))
     return compiled
 
 
@@ -469,8 +442,7 @@ def run_summary(settings: Settings, run_id: int) -> dict[str, Any]:
     engine = get_engine(settings.resolved_database_url)
     row = _run_row(engine, run_id)
     with engine.connect() as conn:
-        prev = previous_run_id(conn, run_id)
-        moves = segment_moves(conn, run_id, prev)
+        prev, moves = run_moves(conn, run_id, row["moves"])
         issued = conn.execute(select(Coupon.code, Coupon.segment, func.count(CouponIssue.id))
                               .select_from(Coupon.__table__.outerjoin(
                                   CouponIssue.__table__, and_(CouponIssue.coupon_id == Coupon.id)))
