@@ -138,3 +138,21 @@ def test_build_agent_hub_returns_blocks(settings: Settings) -> None:
     ids = {getattr(b, "elem_id", None) for b in demo.blocks.values()}
     assert {"sj-queue", "sj-chat", "sj-profile", "sj-send", "sj-use-ai", "sj-fb", "sj-attach",
             "sj-resolve", "sj-learned-list"} <= ids
+
+
+def test_feedback_targets_the_bots_answer_not_the_handoff_notice() -> None:
+    from sajang.ui.agent_hub import article_lines, feedback_target
+
+    msgs = [
+        {"id": 1, "role": "customer", "text": "해동한 갈비탕 다시 얼려도 되나요?"},
+        {"id": 2, "role": "ai", "text": "조리 방법 안내…", "category": "product", "handoff": False},
+        {"id": 3, "role": "customer", "text": "상담원과 연결해 주세요."},
+        {"id": 4, "role": "ai", "text": "상담원에게 연결해 드릴게요.", "category": "human", "handoff": True},
+    ]
+    assert feedback_target(msgs) == 2
+    assert article_lines({"messages": msgs}) == ["해동한 갈비탕 다시 얼려도 되나요?"]
+    # the question itself was handed off (urgent): its notice is the answer being corrected
+    urgent = [msgs[0], {"id": 5, "role": "ai", "text": "바로 연결해 드렸어요.", "category": "damage_defect",
+                        "handoff": True}]
+    assert feedback_target(urgent) == 5
+    assert feedback_target(msgs[2:]) is None  # only "a person, please": the service decides

@@ -12,8 +12,10 @@ runs SQL itself. Handlers identify the agent by `request.username` (set by the w
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -114,6 +116,36 @@ def _loc(me: dict[str, Any] | None, settings: Settings) -> str:
     return (me or {}).get("locale") or settings.locale
 
 
+def article_lines(conv: dict[str, Any]) -> list[str]:
+    """The customer's lines that carry the question: a line the bot answered as a plain request for a
+    person (category `human`) says nothing about which manual article helps."""
+    msgs = list(conv.get("messages") or [])
+    out = []
+    for i, m in enumerate(msgs):
+        if get(m, "role") != "customer":
+            continue
+        reply = next((r for r in msgs[i + 1:] if get(r, "role") == "ai"), None)
+        if reply is not None and get(reply, "category") == "human":
+            continue
+        text = str(get(m, "text", default="")).strip()
+        if text:
+            out.append(text)
+    return out
+
+
+def feedback_target(messages: list[dict[str, Any]]) -> int | None:
+    """The AI message a 👎 corrects: the bot's last real answer, not its "connecting you to a person"
+    notice after a plain request for a person (learning "상담원 연결해 주세요 → <answer>" would be wrong).
+    None lets the service pick."""
+    ai = [m for m in messages if get(m, "role") == "ai" and get(m, "id") is not None]
+    for pick in (lambda m: not m.get("handoff") and get(m, "category") != "human",
+                 lambda m: get(m, "category") != "human"):
+        found = [m for m in ai if pick(m)]
+        if found:
+            return int(found[-1]["id"])
+    return None
+
+
 # --- the hub -------------------------------------------------------------------------------------
 
 
@@ -184,12 +216,21 @@ class AgentHub:
         return customer_display({**conv, "customer_id": cid}, names, locale)
 
     def attachment_path(self, att: dict[str, Any]) -> str | None:
-        path = get(att, "abs_path", "local_path", "path")
-        if not path:
+        """A local file Gradio may serve for one attachment of `get_conversation` (None if it is gone)."""
+        p: Path | None = None
+        if isinstance(att.get("id"), int):
+            from sajang.app.attachments import get_attachment
+
+            try:
+                _stored, p = get_attachment(self.settings, _engine(self.settings), int(att["id"]))
+            except Exception:
+                return None
+        elif get(att, "path"):
+            p = Path(str(get(att, "path")))
+            if not p.is_absolute():
+                p = Path(self.settings.data_dir) / p
+        if p is None:
             return None
-        p = Path(str(path))
-        if not p.is_absolute():
-            p = Path(self.settings.data_dir) / p
         p = p.resolve()
         if not p.is_file():
             return None
@@ -236,9 +277,9 @@ class AgentHub:
     def articles_html(self, conv: dict[str, Any] | None, locale: str) -> str:
         if not conv:
             return ""
-        pending = pending_of(conv)
-        lines = [str(get(m, "text", default="")) for m in conv.get("messages") or [] if get(m, "role") == "customer"]
-        query = " ".join([str(get(pending, "summary", default="")), *lines[-ARTICLE_QUERY_MESSAGES:]]).strip()
+        lines = article_lines(conv)
+        # the customer's own words; the handoff summary only when they said nothing but "a person, please"
+        query = " ".join(lines[-ARTICLE_QUERY_MESSAGES:]) if lines else str(get(pending_of(conv), "summary", default=""))
         if not query:
             return render_articles([], locale)
         try:
@@ -407,21 +448,43 @@ class AgentHub:
         out[c["qtab"]] = qtab
         return out
 
-    def on_attach(self, me: dict[str, Any] | None, qtab: str, thread: str | None, file: Any) -> dict[Any, Any]:
+    def on_attach(self, me: dict[str, Any] | None, qtab: str, thread: str | None, file: Any,
+                  caption: str) -> dict[Any, Any]:
+        """📎: the image is checked and stored like a customer's, then sent with the typed text (or a
+        short caption) as one agent message the customer sees in their chat."""
+        c = self.c
         locale = _loc(me, self.settings)
-        if not me or not thread or not file:
-            return self.open_view(me, qtab, thread, T("no_thread", locale), "warn", side=False)
-        path = Path(str(getattr(file, "name", file)))
+        path = Path(str(file if isinstance(file, str) else getattr(file, "name", "") or ""))
         try:
+            if not me or not thread:
+                return self.open_view(me, qtab, thread, T("no_thread", locale), "warn", side=False)
+            if not path.is_file():
+                return self.open_view(me, qtab, thread, T("error", locale, error="no file"), "warn", side=False)
+            from sajang.app.attachments import link_to_message, save_attachment
+
             if get(self.conversation(thread), "status") == "new":
                 won, note = self.claim_or_note(me, thread, locale)
                 if not won:
+                    gr.Warning(note)
                     return self.open_view(me, qtab, thread, note, "warn", side=False)
-            _service(self.settings).reply(thread, "", int(me["id"]), str(me["name"]),
-                                          attachments=[str(path)])
+                qtab = "mine"
+            data = path.read_bytes()[: self.settings.max_attachment_bytes + 1]
+            stored = save_attachment(self.settings, _engine(self.settings), thread, path.name, data, "agent")
+            text = (caption or "").strip() or T("file_caption", locale, name=stored.filename)
+            result = _service(self.settings).reply(thread, text, int(me["id"]), str(me["name"]))
+            if result.get("message_id") is not None:
+                link_to_message(_engine(self.settings), [stored.id], thread, int(result["message_id"]))
         except Exception as exc:
             return self.open_view(me, qtab, thread, T("error", locale, error=_error_text(exc)), "warn", side=False)
-        return self.open_view(me, qtab, thread, T("sent_file", locale, name=path.name), "ok", side=False)
+        finally:
+            # Gradio keeps uploads in its cache; the stored copy is the only one we keep
+            with contextlib.suppress(OSError):
+                if path.is_file():
+                    os.unlink(path)
+        out = self.open_view(me, qtab, thread, T("sent_file", locale, name=path.name), "ok", side=False)
+        out[c["input"]] = ""
+        out[c["qtab"]] = qtab
+        return out
 
     def on_resolve(self, me: dict[str, Any] | None, qtab: str, thread: str | None) -> dict[Any, Any]:
         locale = _loc(me, self.settings)
@@ -454,7 +517,9 @@ class AgentHub:
         if not correct:
             return {c["fb_note"]: T("fb_empty", locale)}
         try:
-            result = _service(self.settings).feedback(thread, correct, int(me["id"]), str(me["name"]))
+            target = feedback_target(self.conversation(thread).get("messages") or [])
+            result = _service(self.settings).feedback(thread, correct, int(me["id"]), str(me["name"]),
+                                                      message_id=target)
         except Exception as exc:
             return {c["fb_note"]: T("error", locale, error=_error_text(exc))}
         result = dict(result or {})
@@ -463,7 +528,8 @@ class AgentHub:
                  id=get(learned, "learned_id", "id", default="?"),
                  question=get(learned, "question", default=""),
                  answer=get(learned, "answer", default=correct))
-        return {c["fb_note"]: note, c["fb_text"]: "", c["learned_refresh"]: get(learned, "learned_id", "id", default="")}
+        return {c["fb_note"]: note, c["fb_text"]: "", c["fb_box"]: gr.update(visible=False),
+                c["learned_refresh"]: get(learned, "learned_id", "id", default="")}
 
     def relabel(self, locale: str) -> dict[Any, Any]:
         """Static labels in the chosen language."""
@@ -560,7 +626,7 @@ class AgentHub:
                         c["regen"] = gr.Button(T("regen", loc), size="sm", elem_id="sj-regen")
                         c["fb_btn"] = gr.Button(T("feedback", loc), size="sm", elem_id="sj-fb")
                         c["attach"] = gr.UploadButton(T("attach", loc), size="sm", elem_id="sj-attach",
-                                                      file_types=["image", ".pdf", ".txt"])
+                                                      file_types=["image"])
                     with gr.Column(visible=False, elem_id="sj-feedback") as fb_box:
                         c["fb_help"] = gr.Markdown(f'**{T("fb_title", loc)}** — {T("fb_help", loc)}')
                         c["fb_text"] = gr.Textbox(label=T("fb_answer", loc), lines=3, elem_id="sj-fb-text")
@@ -607,9 +673,9 @@ class AgentHub:
         c["fb_btn"].click(lambda: gr.update(visible=True), None, c["fb_box"], queue=False)
         c["fb_cancel"].click(lambda: gr.update(visible=False), None, c["fb_box"], queue=False)
         c["fb_submit"].click(self.on_feedback, [c["me"], c["thread"], c["fb_text"]],
-                             [c["fb_note"], c["fb_text"], c["learned_refresh"]])
+                             [c["fb_note"], c["fb_text"], c["fb_box"], c["learned_refresh"]])
         c["send"].click(self.on_send, [*st, c["input"]], [*view, c["input"], c["qtab"]])
-        c["attach"].upload(self.on_attach, [*st, c["attach"]], view)
+        c["attach"].upload(self.on_attach, [*st, c["attach"], c["input"]], [*view, c["input"], c["qtab"]])
         c["resolve"].click(self.on_resolve, st, view)
         c["learned_list"].click(self.on_learned_source, st, [*view, *side, c["nav"]])
         c["lang"].change(self.on_lang, [*st, c["lang"]], [*view, *side, *labels, c["me"], c["user"]],
