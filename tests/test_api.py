@@ -353,3 +353,58 @@ def test_error_bodies_never_leak_internals(client: TestClient, api_settings: Set
     assert created.status_code == 201 and "password" not in created.text
     login = client.post("/api/v1/auth/token", data={"username": "jiwoo", "password": "jiwoo-pass-1"})
     assert login.status_code == 200 and login.json()["role"] == "agent"
+
+
+def test_agent_flow_over_rest(client: TestClient, api_settings: Settings, engine: Engine) -> None:
+    """Customer asks for a person → queue → claim (one winner) → reply seen by the customer → feedback → resolve."""
+    chat = start_chat(client, order_id="O-A1", phone_last4="5678")
+    tid, ch = chat["thread_id"], chat["headers"]
+    r = client.post(f"/api/v1/chat/sessions/{tid}/handoff", headers=ch)
+    assert r.status_code == 200 and r.json()["handoff"] is True, r.text
+    agent, agent2 = staff_headers(api_settings, engine, "agent"), staff_headers(api_settings, engine, "agent2")
+    queue = client.get("/api/v1/agent/inquiries", params={"status": "new"}, headers=agent).json()
+    assert [q["thread_id"] for q in queue] == [tid] and queue[0]["customer_id"] == "C-A"
+    conv = client.get(f"/api/v1/agent/inquiries/{tid}", headers=agent).json()
+    assert conv["messages"][0]["role"] == "customer"
+    assert client.post(f"/api/v1/agent/inquiries/{tid}/claim", headers=agent).json()["claimed"] is True
+    assert_error(client.post(f"/api/v1/agent/inquiries/{tid}/claim", headers=agent2), 409, "already_claimed")
+    assert [q["thread_id"] for q in client.get("/api/v1/agent/inquiries", params={"status": "mine"},
+                                                headers=agent).json()] == [tid]
+    assert client.get("/api/v1/agent/inquiries", params={"status": "mine"}, headers=agent2).json() == []
+    assert_error(client.get("/api/v1/agent/inquiries", params={"status": "bogus"}, headers=agent), 422)
+    r = client.post(f"/api/v1/agent/inquiries/{tid}/reply", headers=agent,
+                    json={"text": "안녕하세요, 김민지입니다. 갈비탕은 내일 도착 예정이에요."})
+    assert r.status_code == 200, r.text
+    seen = client.get(f"/api/v1/chat/sessions/{tid}/messages", headers=ch).json()["messages"]
+    last = seen[-1]
+    assert last["role"] == "agent" and "내일 도착" in last["text"] and last["author"] == "김민지"
+    # the customer never sees internal handoff data (draft, summary)
+    assert "ai_draft" not in str(seen) and "pending" not in str(seen)
+    profile = client.get("/api/v1/agent/customers/C-A", headers=agent).json()
+    assert profile["id"] == "C-A" and profile["order_count"] == 1 and profile["total_spent"].startswith("32000")
+    assert_error(client.get("/api/v1/agent/customers/C-NOPE", headers=agent), 404)
+    fb = client.post(f"/api/v1/agent/inquiries/{tid}/feedback", headers=agent,
+                     json={"correct_text": "배송 조회는 주문 상세의 운송장 번호로 택배사 사이트에서 확인하실 수 있어요."})
+    assert fb.status_code == 200, fb.text
+    assert client.post(f"/api/v1/agent/inquiries/{tid}/resolve", headers=agent).status_code == 200
+    assert [q["thread_id"] for q in client.get("/api/v1/agent/inquiries", params={"status": "resolved"},
+                                                headers=agent).json()] == [tid]
+
+
+def test_streamed_answer_is_server_sent_events(client: TestClient) -> None:
+    chat = start_chat(client)
+    with client.stream("POST", f"/api/v1/chat/sessions/{chat['thread_id']}/messages/stream",
+                       headers=chat["headers"], json={"text": "반품하려면 어떻게 해야 하나요?"}) as r:
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+        body = "".join(r.iter_text())
+    import json
+
+    events = [(m.group(1), json.loads(m.group(2))) for m in re.finditer(r"event: (\w+)\ndata: (.*)\n\n", body)]
+    kinds = [k for k, _ in events]
+    assert kinds[-1] == "result" and "error" not in kinds
+    result = events[-1][1]
+    assert result["thread_id"] == chat["thread_id"] and result["category"] == "return_refund", result
+    # the deltas add up to the final answer (an empty store hands off, and says so in Korean)
+    streamed = "".join(d["text"] for k, d in events if k == "delta")
+    assert kinds.count("delta") >= 1 and streamed.strip() == result["answer"].strip()
+    assert re.search(r"[가-힣]{2,}", streamed)

@@ -187,7 +187,7 @@ class OrderOut(BaseModel):
 
 # --- agent -----------------------------------------------------------------------------------------
 
-QueueStatus = Literal["new", "assigned", "mine", "resolved", "bot", "all"]
+QueueStatus = Literal["new", "pending", "mine", "assigned", "resolved", "all"]
 
 
 class InquiryOut(BaseModel):

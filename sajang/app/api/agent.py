@@ -58,7 +58,8 @@ def _check_text(settings: Settings, text: str) -> None:
 @router.get("/inquiries", response_model=list[InquiryOut], summary="The queue, by status")
 def queue(settings: SettingsDep, agent: AgentDep,
           status_: Annotated[QueueStatus, Query(alias="status")] = "new") -> list[dict[str, Any]]:
-    """`new` (waiting for a person), `mine` (assigned to me), `assigned`, `resolved`, `bot`, `all`."""
+    """`new` (waiting for a person), `pending` (new + assigned), `mine` (assigned to me), `assigned`,
+    `resolved`, `all` (every handed-off conversation)."""
     service = _service(settings)
     if status_ == "mine":
         rows = service.list_handoffs(status="assigned")
