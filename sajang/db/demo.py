@@ -40,6 +40,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import JSON, Connection, Engine, Float, Numeric, Table, delete, func, select
+from sqlalchemy.schema import AddConstraint, DropConstraint
 
 from . import names
 from .errors import DataError
@@ -745,9 +746,10 @@ def bulk_insert(conn: Connection, table: Table, columns: Sequence[str], rows: It
 
 
 def _sqlite_datetime(v: datetime) -> str:
+    """SQLAlchemy's SQLite DATETIME text format, `2026-11-24 04:20:00.000000` (UTC)."""
     if v.tzinfo is not UTC:
         v = v.astimezone(UTC)
-    return v.replace(tzinfo=None).isoformat(" ", "microseconds")  # SQLAlchemy's SQLite DATETIME text format
+    return v.isoformat(" ", "microseconds")[:26]  # drop the "+00:00"
 
 
 def _sqlite_money(v: Any) -> Any:
@@ -841,8 +843,13 @@ def seed_demo_store(engine: Engine, customers: int = 300, seed: int = 42, today:
             conn.exec_driver_sql("PRAGMA cache_size=-1000000")
         # the tables are empty now: building secondary indexes once at the end is much faster than
         # maintaining them row by row (the same DDL, so the schema is unchanged afterwards)
-        indexes = [ix for m in (Order, OrderItem, Claim, Review, ProductQna) for ix in m.__table__.indexes]
+        big = (Order, OrderItem, Claim, Review, ProductQna)
+        indexes = [ix for m in big for ix in m.__table__.indexes]
+        # PostgreSQL checks foreign keys by a trigger per row; re-adding them validates all rows in one pass
+        fks = [fk for m in big for fk in m.__table__.foreign_key_constraints] if rebuild_indexes and not sqlite else []
         if rebuild_indexes:
+            for fk in fks:
+                conn.execute(DropConstraint(fk))
             for ix in indexes:
                 ix.drop(conn)
         for name, table, cols, rows in (
@@ -858,9 +865,11 @@ def seed_demo_store(engine: Engine, customers: int = 300, seed: int = 42, today:
             say(f"writing {len(rows):,} {name}")
             counts[name] = bulk_insert(conn, table, cols, rows)  # type: ignore[arg-type]
         if rebuild_indexes:
-            say("building indexes")
+            say("building indexes" + (" and checking foreign keys" if fks else ""))
             for ix in indexes:
                 ix.create(conn)
+            for fk in fks:
+                conn.execute(AddConstraint(fk))
         if sqlite:
             conn.exec_driver_sql("PRAGMA cache_size=-2000")
         else:
