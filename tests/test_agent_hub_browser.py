@@ -12,6 +12,8 @@ Screenshots (1400×900 and 1280×900) go to the `artifacts` dir.
 from __future__ import annotations
 
 import re
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -20,7 +22,7 @@ from sqlalchemy import Engine, select
 
 from sajang.config import Settings
 from sajang.db.engine import session_scope
-from sajang.db.models import Conversation, Customer, Order, User
+from sajang.db.models import Conversation, Customer, CustomerSegment, Order, SegmentationRun, User
 from sajang.db.profile import get_customer_profile
 from tests.browser import launch_browser, live_server, login, new_page
 
@@ -89,6 +91,12 @@ def _seed(settings: Settings, engine: Engine) -> None:
 
     seed_business_data(settings, customers=20, seed=7)
     ensure_demo_users(engine)
+    with session_scope(engine) as s:  # a segmentation run placed 홍길동 in «이탈 위험»
+        run = SegmentationRun(as_of=date(2026, 11, 20), status="executed")
+        s.add(run)
+        s.flush()
+        s.add(CustomerSegment(run_id=run.id, customer_id=CUSTOMER, recency_days=40, frequency=9,
+                              monetary=Decimal(420000), r=2, f=5, m=5, segment="at_risk"))
     kb = get_knowledge(settings)
     for name in MANUAL_SAMPLE:
         kb.import_manual_file(MANUAL_DIR / f"{name}.md")
@@ -137,7 +145,7 @@ def test_agent_takes_handoff_answers_with_ai_and_teaches(settings: Settings, eng
         _wait_text(agent, "#sj-chat", QUESTION[:12])
         _wait_text(agent, "#sj-profile", CUSTOMER)
         panel = agent.inner_text("#sj-profile")
-        assert name in panel
+        assert name in panel and "이탈 위험" in panel
         for order in profile.recent_orders:
             assert order.id in panel
         assert profile.claims[0].reason and profile.claims[0].reason[:10] in panel

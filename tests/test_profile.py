@@ -115,3 +115,32 @@ def test_customer_names_batch(engine: Engine) -> None:
     _store(engine)
     assert customer_names(engine, ["C-1", "C-2", "C-3", "C-404", ""]) == {"C-1": "김하나", "C-2": "박두리"}
     assert customer_names(engine, []) == {}
+
+
+def _segment_runs(engine: Engine, *runs: tuple[str, str]) -> None:
+    """(status, segment of C-1) per run, in order."""
+    from datetime import date
+
+    from sajang.db.models import CustomerSegment, SegmentationRun
+
+    with session_scope(engine) as s:
+        for status, segment in runs:
+            run = SegmentationRun(as_of=date(2026, 11, 20), status=status)
+            s.add(run)
+            s.flush()
+            s.add(CustomerSegment(run_id=run.id, customer_id="C-1", recency_days=40, frequency=7,
+                                  monetary=Decimal(58000), r=2, f=5, m=4, segment=segment))
+
+
+def test_profile_segment_is_the_latest_run_with_korean_label(engine: Engine) -> None:
+    from sajang.ui.agent_hub import AgentHub
+
+    _store(engine)
+    assert get_customer_profile(engine, "C-1").segment is None  # type: ignore[union-attr]
+    _segment_runs(engine, ("executed", "loyal"), ("awaiting_approval", "at_risk"), ("cancelled", "lost"))
+    p = get_customer_profile(engine, "C-1")
+    assert p is not None and p.segment == "at_risk"  # the cancelled run does not count
+    assert get_customer_profile(engine, "C-1", with_segment=False).segment is None  # type: ignore[union-attr]
+    assert AgentHub.segment_text("at_risk", "ko") == "이탈 위험"
+    assert AgentHub.segment_text("at_risk", "en") == "At risk"
+    assert AgentHub.segment_text(None, "ko") == "세그먼트 미분류"
