@@ -26,7 +26,7 @@ from sajang.db.engine import session_scope
 from sajang.db.models import Attachment, Customer, Order, OrderItem
 from sajang.db.users import get_user_by_username
 
-PUBLIC = {("get", "/api/v1/health"), ("post", "/api/v1/auth/token"), ("post", "/api/v1/chat/sessions")}
+PUBLIC = {("get", "/api/v1/health"), ("head", "/api/v1/health"), ("post", "/api/v1/auth/token"), ("post", "/api/v1/chat/sessions")}
 
 
 @pytest.fixture(autouse=True)
@@ -147,6 +147,7 @@ def test_every_protected_operation_refuses_anonymous_calls(client: TestClient) -
 
 def test_public_operations_need_no_credentials(client: TestClient) -> None:
     assert client.get("/api/v1/health").json()["status"] == "ok"
+    assert client.head("/api/v1/health").status_code == 200  # load balancers probe with HEAD
     assert_error(client.post("/api/v1/auth/token", data={"username": "agent", "password": "nope-nope"}), 401,
                  "invalid_credentials")
     assert client.post("/api/v1/auth/token", data={"username": "agent", "password": "agent1234"}).status_code == 200

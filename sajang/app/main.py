@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None, *, mount_ui: bool = True) -> Fa
     _install_error_handlers(app)
     app.include_router(build_api_router())
 
-    @app.get("/api/v1/health", tags=["health"], response_model=Health)
+    @app.api_route("/api/v1/health", methods=["GET", "HEAD"], tags=["health"], response_model=Health)
     def health() -> Health:
         return Health(status="ok", version=__version__)
 
