@@ -409,3 +409,39 @@ def test_streamed_answer_is_server_sent_events(client: TestClient) -> None:
     streamed = "".join(d["text"] for k, d in events if k == "delta")
     assert kinds.count("delta") >= 1 and streamed.strip() == result["answer"].strip()
     assert re.search(r"[가-힣]{2,}", streamed)
+
+
+def test_llm_answer_streams_over_sse(settings: Settings, engine: Engine, monkeypatch: pytest.MonkeyPatch,
+                                     tmp_path: Any) -> None:
+    """The LLM path: the real langchain-openai client against a local OpenAI-compatible server; the model's
+    streamed tokens reach the customer as `delta` events, then the structured result."""
+    import json
+
+    from openai_stub_server import OpenAIStub
+    from test_inquiry_support import seed_store
+
+    from sajang.app.main import create_app
+    from sajang.config import get_settings
+
+    with OpenAIStub() as stub:
+        monkeypatch.setenv("SAJANG_CHAT_MODEL", "stub-gpt")
+        monkeypatch.setenv("OPENAI_BASE_URL", stub.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        monkeypatch.setenv("SAJANG_EMBEDDINGS", "openai")
+        monkeypatch.setenv("SAJANG_EMBEDDING_MODEL", "stub-embed")
+        get_settings.cache_clear()
+        llm = get_settings()
+        assert llm.llm_enabled
+        seed_store(llm, engine, tmp_path)
+        with TestClient(create_app(llm, mount_ui=False)) as c:
+            chat = start_chat(c)
+            with c.stream("POST", f"/api/v1/chat/sessions/{chat['thread_id']}/messages/stream",
+                          headers=chat["headers"], json={"text": "반품 비용은 얼마예요?"}) as r:
+                assert r.status_code == 200
+                body = "".join(r.iter_text())
+        events = [(m.group(1), json.loads(m.group(2))) for m in re.finditer(r"event: (\w+)\ndata: (.*)\n\n", body)]
+        deltas = [d["text"] for k, d in events if k == "delta"]
+        kind, result = events[-1]
+        assert kind == "result" and result["handoff"] is False and result["answer"]
+        assert len(deltas) >= 3 and "".join(deltas) == result["answer"]
+        assert any(req["body"].get("stream") for req in stub.requests if req["path"] == "/v1/chat/completions")
