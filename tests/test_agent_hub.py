@@ -156,3 +156,41 @@ def test_feedback_targets_the_bots_answer_not_the_handoff_notice() -> None:
                         "handoff": True}]
     assert feedback_target(urgent) == 5
     assert feedback_target(msgs[2:]) is None  # only "a person, please": the service decides
+
+
+def test_handlers_with_the_real_service(settings: Settings, engine: Engine) -> None:
+    """The hub's handlers without a browser: queue, regenerate, claim race message, send, resolve."""
+    from sajang.app.auth import ensure_demo_users
+    from sajang.app.demo import MANUAL_DIR
+    from sajang.db.users import get_user_by_username
+    from sajang.graphs.service import get_inquiry_service
+    from sajang.knowledge.service import get_knowledge
+    from sajang.ui.agent_hub import AgentHub
+
+    ensure_demo_users(engine)
+    get_knowledge(settings).import_manual_file(MANUAL_DIR / "delivery-delay.md")
+    svc = get_inquiry_service(settings)
+    thread = svc.start_conversation(None, guest_name="손님")
+    assert svc.ask("상담원 연결해 주세요. 보낸 상품이 아직 안 왔어요.", thread_id=thread)["handoff"]
+    hub = AgentHub(settings)
+    hub.build()
+    c = hub.c
+    users = {u: get_user_by_username(engine, u) for u in ("agent", "agent2")}
+    me, other = ({"id": users[u].id, "username": u, "name": users[u].display_name, "role": "agent",  # type: ignore[union-attr]
+                  "locale": "ko"} for u in ("agent", "agent2"))
+
+    assert f'data-thread="{thread}"' in hub.queue_html(me, "new", None)
+    assert "배송" in hub.on_regen(me, thread)  # a fresh draft from the manual
+    won = hub.on_claim(me, "new", thread)
+    assert "맡았습니다" in won[c["header"]] and won[c["qtab"]] == "mine"
+    lost = hub.on_claim(other, "new", thread)
+    assert f"이미 다른 상담원({me['name']})" in lost[c["header"]]
+    refused = hub.on_send(other, "new", thread, "제가 답할게요")
+    assert "처리하지 못했습니다" in refused[c["header"]]
+    sent = hub.on_send(me, "mine", thread, "확인해 보니 오늘 도착 예정입니다.")
+    assert "답변을 보냈습니다" in sent[c["header"]] and sent[c["input"]] == ""
+    assert any("오늘 도착 예정" in str(m["content"]) for m in sent[c["chat"]])
+    done = hub.on_resolve(me, "mine", thread)
+    assert "처리 완료" in done[c["header"]]
+    assert f'data-thread="{thread}"' in hub.queue_html(me, "done", None)
+    assert f'data-thread="{thread}"' not in hub.queue_html(me, "mine", None)

@@ -18,6 +18,8 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,6 +48,7 @@ log = logging.getLogger(__name__)
 CSS_PATH = Path(__file__).with_name("agent_hub.css")
 QUEUE_REFRESH_SECONDS = 3.0  # new handoffs show up within this many seconds
 DONE_TAB_LIMIT = 50  # the resolved tab shows the latest N
+DONE_CACHE_SECONDS = 20.0  # the resolved list is re-read at most this often (it only grows)
 ARTICLE_COUNT = 3  # recommended manual articles per inquiry
 ARTICLE_QUERY_MESSAGES = 3  # the last N customer lines form the article query
 CONCURRENCY = 8  # handlers of different agents run side by side
@@ -154,6 +157,8 @@ class AgentHub:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self._lock = threading.Lock()
+        self._done_cache: tuple[float, list[dict[str, Any]]] | None = None
 
     # ---- data --------------------------------------------------------------------------------------
     def user_names(self) -> dict[int, str]:
@@ -161,16 +166,31 @@ class AgentHub:
 
         return {u.id: u.display_name for u in list_users(_engine(self.settings))}
 
-    def queue_tabs(self, me: dict[str, Any] | None) -> tuple[dict[str, list[dict[str, Any]]], dict[str, str], str | None]:
+    def resolved_items(self, fresh: bool = False) -> list[dict[str, Any]]:
+        """Resolved inquiries, re-read at most every DONE_CACHE_SECONDS: the list only grows, and every
+        agent's timer would otherwise fetch all of it every few seconds."""
+        now = time.monotonic()
+        with self._lock:
+            cached = self._done_cache
+        if cached is not None and not fresh and now - cached[0] < DONE_CACHE_SECONDS:
+            return cached[1]
+        items = list(_service(self.settings).list_handoffs(status="resolved"))
+        with self._lock:
+            self._done_cache = (now, items)
+        return items
+
+    def queue_tabs(self, me: dict[str, Any] | None, fresh: bool = False
+                   ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, str], str | None]:
         """Items per tab, customer display names, and an error text when the service is unavailable."""
         tabs: dict[str, list[dict[str, Any]]] = {"new": [], "mine": [], "done": []}
         try:
             svc = _service(self.settings)
-            items = list(svc.list_handoffs(status=None))
+            items = list(svc.list_handoffs(status="pending")) + self.resolved_items(fresh)
         except Exception as exc:  # the service may not be installed yet, or the DB is down
             log.warning("queue unavailable: %s", exc)
             return tabs, {}, _error_text(exc)
-        users = self.user_names()
+        users = self.user_names() if any(
+            get(i, "assignee_id") is not None and not get(i, "assignee_name") for i in items) else {}
         my_id = (me or {}).get("id")
         for item in items:
             item = dict(item)
@@ -195,8 +215,8 @@ class AgentHub:
         names = customer_names(_engine(self.settings), [i for i in ids if i])
         return tabs, names, None
 
-    def queue_html(self, me: dict[str, Any] | None, qtab: str, thread: str | None) -> str:
-        tabs, names, error = self.queue_tabs(me)
+    def queue_html(self, me: dict[str, Any] | None, qtab: str, thread: str | None, fresh: bool = False) -> str:
+        tabs, names, error = self.queue_tabs(me, fresh)
         return render_queue(tabs, qtab or "new", thread, names, _loc(me, self.settings), datetime.now(UTC), error)
 
     def conversation(self, thread: str) -> dict[str, Any]:
@@ -492,6 +512,7 @@ class AgentHub:
             return self.open_view(me, qtab, thread, T("no_thread", locale), "warn", side=False)
         try:
             _service(self.settings).resolve(thread, int(me["id"]))
+            self.resolved_items(fresh=True)
         except Exception as exc:
             return self.open_view(me, qtab, thread, T("error", locale, error=_error_text(exc)), "warn", side=False)
         return self.open_view(me, qtab, thread, T("resolved", locale), "ok", side=False)
