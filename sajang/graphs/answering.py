@@ -47,6 +47,8 @@ ACTION_REQUEST = re.compile(
     r"|\bplease\s+(cancel|refund)\b|\b(cancel|refund|return|exchange)\s+(my|the|this)\b"
     r"|\bi\s+(want|would like|need)\s+to\s+(cancel|return|exchange|get\s+a\s+refund)",
     re.IGNORECASE)
+AGREEMENT_EXCLUDED = {"other", "human"}
+AGREEMENT_MARGIN = 0.1
 LEARNED_MATCH = 0.90  # cosine (e5 query vs the learned question) above which a learned answer wins
 
 
@@ -198,9 +200,21 @@ def offline_answer(settings: Settings, policy: StorePolicy, *, text: str, locale
             return {"answer": "\n\n".join(p for p in parts if p), "confidence": 0.9, "sources": sources,
                     "answer_kind": "order"}
     if manual:
-        return {"answer": manual_answer(text, manual[0], locale, policy), "confidence": retrieval_confidence,
+        return {"answer": manual_answer(text, manual[0], locale, policy),
+                "confidence": round(answer_confidence(settings, retrieval_confidence, category, hits, manual[0]), 4),
                 "sources": [source_of(manual[0])], "answer_kind": "manual"}
     return {"answer": "", "confidence": 0.0, "sources": [], "answer_kind": "none"}
+
+
+def answer_confidence(settings: Settings, retrieval_confidence: float, category: str,
+                      hits: list[dict[str, Any]], hit: dict[str, Any]) -> float:
+    """Confidence of a manual answer. The retriever's calibrated confidence, raised when an independent
+    signal agrees: the classifier (our labelled examples) put the message in the same category as the
+    top article's front matter. Chit-chat and requests for a person never get the boost."""
+    if (hits and hits[0] is hit and category not in AGREEMENT_EXCLUDED and hit.get("category") == category):
+        floor = settings.answer_confidence_threshold + AGREEMENT_MARGIN
+        return max(retrieval_confidence, min(0.95, floor + 0.4 * retrieval_confidence))
+    return retrieval_confidence
 
 
 def needs_action(text: str) -> bool:

