@@ -272,26 +272,22 @@ def previous_run_id(conn: Connection, run_id: int) -> int | None:
 
 def segment_moves(conn: Connection, run_id: int, prev_run_id: int | None) -> list[dict[str, Any]]:
     """Customers per (segment in the previous run → segment now), changes only; `from` None = newly scored,
-    `to` None = no longer scored (no counted order any more)."""
+    `to` None = no longer scored (no counted order any more). One pass over both runs' rows (primary-key
+    ranges), pivoted per customer, instead of an index probe per customer."""
     if prev_run_id is None:
         return []
-    cur = CustomerSegment.__table__.alias("cur")
-    prev = CustomerSegment.__table__.alias("prev")
-    forward = (
-        select(prev.c.segment.label("from_seg"), cur.c.segment.label("to_seg"), func.count().label("n"))
-        .select_from(cur.outerjoin(prev, and_(prev.c.customer_id == cur.c.customer_id, prev.c.run_id == prev_run_id)))
-        .where(cur.c.run_id == run_id)
-        .group_by(prev.c.segment, cur.c.segment)
+    cs = CustomerSegment.__table__.c
+    per_customer = (
+        select(func.max(case((cs.run_id == prev_run_id, cs.segment))).label("from_seg"),
+               func.max(case((cs.run_id == run_id, cs.segment))).label("to_seg"))
+        .where(cs.run_id.in_((prev_run_id, run_id)))
+        .group_by(cs.customer_id)
+        .subquery()
     )
-    dropped = (
-        select(prev.c.segment, func.count())
-        .select_from(prev.outerjoin(cur, and_(cur.c.customer_id == prev.c.customer_id, cur.c.run_id == run_id)))
-        .where(prev.c.run_id == prev_run_id, cur.c.customer_id.is_(None))
-        .group_by(prev.c.segment)
-    )
-    moves = [{"from": f, "to": t, "customers": int(n)} for f, t, n in conn.execute(forward).all() if f != t]
-    moves += [{"from": f, "to": None, "customers": int(n)} for f, n in conn.execute(dropped).all()]
-    moves.sort(key=lambda m: -m["customers"])
+    rows = conn.execute(select(per_customer.c.from_seg, per_customer.c.to_seg, func.count())
+                        .group_by(per_customer.c.from_seg, per_customer.c.to_seg)).all()
+    moves = [{"from": f, "to": t, "customers": int(n)} for f, t, n in rows if f != t]
+    moves.sort(key=lambda m: (-m["customers"], m["from"] or "", m["to"] or ""))
     return moves
 
 
