@@ -117,7 +117,7 @@ def test_learned_page_lists_author_source_and_undo(settings: Settings, engine: E
     html = learned_html(settings, me, "", False)
     assert "2개 (활성 2개)" in html
     assert f'data-undo="{first}"' in html and f'data-undo="{second}"' in html
-    assert "김민지" in html and "대화 thread-abc" in html and "상품문의" in html
+    assert "김민지" in html and "대화 thread-a…" in html and "상품문의" in html
     assert "되돌릴까요" in html  # the confirm text travels with the button
     assert "아이스팩" not in learned_html(settings, me, "만두", False)
 

@@ -23,6 +23,7 @@ SUBJECT_CHARS = 60  # queue shows the first line, cut to this many characters
 REVIEW_CHARS = 120
 ARTICLE_PREVIEW_CHARS = 2000
 STARS = 5
+THREAD_SHORT = 8  # a conversation id is shown by its first characters (full id on hover)
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp"})
 URGENCY_ORDER = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
 
@@ -366,8 +367,9 @@ def render_learned(rows: list[Mapping[str, Any]], locale: str, now: datetime, er
                  badge(T("learned_off", locale, who=r.get("deactivated_by") or "",
                          time=smart_time(r.get("deactivated_at"), now)), "off"))
         thread = r.get("source_thread_id")
-        source = (f'<span class="sj-lsrc" data-thread="{esc(thread)}">'
-                  f'{esc(T("learned_from", locale, thread=thread))}</span>') if thread else ""
+        short = str(thread)[:THREAD_SHORT] + ("…" if thread and len(str(thread)) > THREAD_SHORT else "")
+        source = (f'<span class="sj-lsrc" data-thread="{esc(thread)}" title="{esc(thread)}">'
+                  f'{esc(T("learned_from", locale, thread=short))}</span>') if thread else ""
         undo = (f'<button type="button" class="sj-undo" data-undo="{lid}">{esc(T("learned_undo", locale))}</button>'
                 if on else "")
         parts.append(
