@@ -294,10 +294,10 @@ def normalise_rating(rating: Any) -> int | None:
             return None
         if set(s) <= {"★", "☆"}:
             return s.count("★") or None
-        try:
-            rating = float(s)
-        except ValueError:
+        m = re.search(r"\d+(?:\.\d+)?", s)  # "4", "4.0", "4점", "4/5"
+        if m is None:
             return None
+        rating = float(m.group(0))
     try:
         value = round(float(rating))
     except (TypeError, ValueError):

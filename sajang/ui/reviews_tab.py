@@ -135,7 +135,7 @@ def review_html(item: dict[str, Any] | None, locale: str) -> str:
     score = item["score"]
     return (
         f'<div class="sj-rv-detail" data-review="{_esc(item["review_id"])}">'
-        f'<div class="sj-rv-stars" title="{item["rating"] or ""}">{_stars(item["rating"])} '
+        f'<div class="sj-rv-stars" style="color:#f59e0b" title="{item["rating"] or ""}">{_stars(item["rating"])} '
         f'<span class="sj-rv-date">{_esc(_when(item["created_at"]))}</span></div>'
         f'<div class="sj-rv-meta">{" · ".join(meta)}</div>'
         f'<div class="sj-rv-chips">{chips}'
