@@ -185,6 +185,11 @@ def test_handlers_with_the_real_service(settings: Settings, engine: Engine) -> N
     assert "맡았습니다" in won[c["header"]] and won[c["qtab"]] == "mine"
     lost = hub.on_claim(other, "new", thread)
     assert f"이미 다른 상담원({me['name']})" in lost[c["header"]]
+    # a timer tick that started before the claim redraws the header: the notices survive it
+    assert "맡았습니다" in hub.on_tick(me, "mine", thread, "stale")[c["header"]]
+    assert "이미 다른 상담원" in hub.on_tick(other, "new", thread, "stale")[c["header"]]
+    assert "맡았습니다" not in hub.open_view(me, "mine", thread)[c["header"]]  # reopening clears it
+    assert "맡았습니다" not in hub.on_tick(me, "mine", thread, "stale")[c["header"]]
     refused = hub.on_send(other, "new", thread, "제가 답할게요")
     assert "처리하지 못했습니다" in refused[c["header"]]
     sent = hub.on_send(me, "mine", thread, "확인해 보니 오늘 도착 예정입니다.")

@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 CSS_PATH = Path(__file__).with_name("agent_hub.css")
 QUEUE_REFRESH_SECONDS = 3.0  # new handoffs show up within this many seconds
 DONE_TAB_LIMIT = 50  # the resolved tab shows the latest N
+NOTE_SECONDS = 60.0  # an action's notice survives timer redraws this long
 DONE_CACHE_SECONDS = 20.0  # the resolved list is re-read at most this often (it only grows)
 ARTICLE_COUNT = 3  # recommended manual articles per inquiry
 ARTICLE_QUERY_MESSAGES = 3  # the last N customer lines form the article query
@@ -159,6 +160,7 @@ class AgentHub:
         self.settings = settings
         self._lock = threading.Lock()
         self._done_cache: tuple[float, list[dict[str, Any]]] | None = None
+        self._notes: dict[tuple[Any, str | None], tuple[str, str, float]] = {}
 
     # ---- data --------------------------------------------------------------------------------------
     def user_names(self) -> dict[int, str]:
@@ -312,12 +314,32 @@ class AgentHub:
         return render_articles(result.hits, locale)
 
     # ---- views -------------------------------------------------------------------------------------
+    def note_for(self, me: dict[str, Any] | None, thread: str | None, note: str, kind: str,
+                 keep: bool) -> tuple[str, str]:
+        """The notice under the header. A timer tick that was already running when the agent acted
+        would otherwise draw the header without the action's notice ("you took it", "sent"): the last
+        notice per agent and conversation is kept server-side for NOTE_SECONDS and redrawn by ticks."""
+        key = ((me or {}).get("id"), thread)
+        now = time.monotonic()
+        with self._lock:
+            if note:
+                self._notes = {k: v for k, v in self._notes.items() if now - v[2] < NOTE_SECONDS}
+                self._notes[key] = (note, kind, now)
+            elif keep:
+                stored = self._notes.get(key)
+                if stored and now - stored[2] < NOTE_SECONDS:
+                    note, kind = stored[0], stored[1]
+            else:
+                self._notes.pop(key, None)
+        return note, kind
+
     def open_view(self, me: dict[str, Any] | None, qtab: str, thread: str | None, note: str = "",
-                  note_kind: str = "info", side: bool = True) -> dict[Any, Any]:
+                  note_kind: str = "info", side: bool = True, keep_note: bool = False) -> dict[Any, Any]:
         """Everything that changes when a conversation is (re)opened; `side` = profile + articles too."""
         c = self.c
         locale = _loc(me, self.settings)
         now = datetime.now(UTC)
+        note, note_kind = self.note_for(me, thread, note, note_kind, keep_note)
         out: dict[Any, Any] = {c["queue"]: self.queue_html(me, qtab, thread), c["thread"]: thread}
         conv: dict[str, Any] | None = None
         if thread:
@@ -388,7 +410,7 @@ class AgentHub:
             except Exception:
                 return out
             if self.signature(conv) != sig:
-                view = self.open_view(me, qtab, thread, side=False)
+                view = self.open_view(me, qtab, thread, side=False, keep_note=True)
                 view.pop(c["queue"], None)
                 out.update(view)
         return out
@@ -588,7 +610,7 @@ class AgentHub:
 
             update_user(_engine(self.settings), int(me["id"]), actor=str(me["username"]), locale=locale)
         me = {**(me or {}), "locale": locale} if me else None
-        out = self.open_view(me, qtab, thread)
+        out = self.open_view(me, qtab, thread, keep_note=True)
         out.update(self.relabel(locale))
         out[c["me"]] = me
         out[c["user"]] = self.user_html(me, locale)
