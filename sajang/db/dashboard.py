@@ -7,7 +7,8 @@ Low stock (days of cover)
     daily sales = units sold in the last `SALES_WINDOW_DAYS` days (orders not cancelled/returned) ÷ the
     window; days of cover = stock ÷ daily sales. A product on sale with recent sales alerts when its
     cover is shorter than its `lead_time_days` (a reorder placed now arrives after it runs out);
-    "critical" when it is out of stock or covers less than half the lead time. A slow product with
+    "critical" when it is out of stock or covers less than half the lead time. Ordered by the units the
+    shop will be short of before a reorder placed now arrives ((lead time − cover) × daily sales). A slow product with
     little stock is not alarming, a fast one with "plenty" may be.
 
 Spikes (negative reviews, claims) per product
@@ -161,13 +162,14 @@ def low_stock(engine: Engine, now: datetime | None = None) -> list[dict[str, Any
             "kind": "low_stock", "product_id": pid, "product_name": name, "stock": int(stock),
             "safety_stock": int(safety), "lead_time_days": int(lead), "daily_sales": round(daily, 2),
             "days_of_cover": round(cover, 1), "status": status,
+            "shortfall_units": round((lead - cover) * daily, 1),
             "restock_on": restock_on.isoformat() if restock_on else None,
             "severity": "critical" if stock <= 0 or cover < lead / 2 else "warning",
             "items": [{"product_id": pid, "name": name, "stock": int(stock), "daily_sales": round(daily, 2),
                        "days_of_cover": round(cover, 1), "lead_time_days": int(lead)}],
         })
-    # most urgent first: the smallest share of the lead time covered, then the faster seller
-    out.sort(key=lambda a: (a["days_of_cover"] / max(a["lead_time_days"], 1), -a["daily_sales"], a["product_id"]))
+    # most urgent first: the most units the shop will be short of before a reorder placed now arrives
+    out.sort(key=lambda a: (-a["shortfall_units"], a["product_id"]))
     return out
 
 

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 T = Strings({
     "page_title": {"ko": "사장님 대시보드", "en": "Owner dashboard"},
-    "hello": {"ko": "👤 {name}", "en": "👤 {name}"},
+    "hello": {"ko": "로그인: {name}", "en": "Signed in: {name}"},
     "refresh": {"ko": "새로고침", "en": "Refresh"},
     "language": {"ko": "언어", "en": "Language"},
     "kpi_qna": {"ko": "미답변 Q&A", "en": "Unanswered Q&A"},
@@ -152,7 +152,8 @@ CSS = """
 .sj-alert {border-left: 4px solid #f59e0b; padding: 6px 10px; border-radius: 6px; cursor: pointer;
            background: var(--background-fill-secondary);}
 .sj-alert.critical {border-left-color: #dc2626;}
-.sj-alert:hover, .sj-alert:focus {outline: 2px solid var(--color-accent);}
+.sj-alert:hover {filter: brightness(0.96);}
+.sj-alert:focus-visible {outline: 2px dashed var(--color-accent);}
 .sj-alert.selected {outline: 2px solid var(--color-accent);}
 .sj-muted {color: var(--body-text-color-subdued); font-size: 0.9em;}
 """
