@@ -20,10 +20,9 @@ def test_eval_retrieval_on_faq_subset(settings, cli, tmp_path: Path) -> None:
         assert 0.0 <= metrics["hit@1"] <= metrics["hit@5"] <= 1.0
         assert metrics["hit@1"] <= metrics["mrr@10"] <= 1.0
         assert metrics["p50_ms"] <= metrics["p95_ms"]
-    # On 12 articles every mode should find most answers in its top 5; hybrid at least as well as RRF.
+    # On 12 articles the hybrid ranking finds most answers (the full split is in bench/README.md).
     hybrid = report["modes"]["hybrid"]
-    assert hybrid["hit@5"] >= 0.8
-    assert hybrid["mrr@10"] >= report["modes"]["rrf"]["mrr@10"] - 0.05
+    assert hybrid["hit@5"] >= 0.8 and hybrid["hit@1"] >= 0.5
     assert "calibration" in report and report["calibration"]["bins"]
 
     # The shop's own knowledge base is untouched by an evaluation.
