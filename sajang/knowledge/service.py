@@ -282,12 +282,17 @@ class KnowledgeBase:
 
     # -- DB → indexes --------------------------------------------------------------------------------
     def _db_signature(self) -> tuple[Any, ...]:
+        """One round trip: counts and newest stamps of articles and active learned answers."""
+        active = LearnedAnswer.active.is_(True)
+        stmt = select(
+            select(func.count()).select_from(ManualArticle).scalar_subquery(),
+            select(func.max(ManualArticle.updated_at)).scalar_subquery(),
+            select(func.max(ManualArticle.created_at)).scalar_subquery(),
+            select(func.count()).select_from(LearnedAnswer).where(active).scalar_subquery(),
+            select(func.max(LearnedAnswer.id)).where(active).scalar_subquery(),
+        )
         with self.engine.connect() as conn:
-            m = conn.execute(select(func.count(), func.max(ManualArticle.updated_at),
-                                    func.max(ManualArticle.created_at))).one()
-            la = conn.execute(select(func.count(), func.max(LearnedAnswer.id)).where(
-                LearnedAnswer.active.is_(True))).one()
-        return (tuple(m), tuple(la))
+            return tuple(conn.execute(stmt).one())
 
     def _db_docs(self) -> dict[str, _Doc]:
         docs: dict[str, _Doc] = {}
