@@ -23,7 +23,7 @@ def _bot_messages(page):
     return page.locator('#chatbot [data-testid="bot"]')
 
 
-def _wait_bot_count(page, n: int, timeout_ms: int = 60_000) -> None:
+def _wait_bot_count(page, n: int, timeout_ms: int = 180_000) -> None:
     page.wait_for_function(
         """([n]) => {
             const els = document.querySelectorAll('#chatbot [data-testid="bot"]');
@@ -48,6 +48,7 @@ def test_chat_page_korean_answer_handoff_and_agent_reply(settings: Settings, eng
     with live_server(settings) as base, sync_playwright() as pw:
         browser = launch_browser(pw)
         page = new_page(browser)
+        page.set_default_timeout(120_000)  # generous: CI machines may be busy (waits, not timing checks)
         page.goto(f"{base}/chat/")
         box = page.locator("#chat-input textarea")
         box.wait_for()
@@ -57,6 +58,9 @@ def test_chat_page_korean_answer_handoff_and_agent_reply(settings: Settings, eng
         box.fill("배송비는 얼마인가요? 무료배송 기준도 알려주세요.")
         box.press("Enter")
         _wait_bot_count(page, 1)
+        # the answer streams in; its sources line is added when it is complete
+        page.wait_for_function("""() => [...document.querySelectorAll('#chatbot [data-testid="bot"]')]
+                                          .pop().innerText.includes('참고한 안내')""")
         answer = _bot_messages(page).last.inner_text()
         assert len(HANGUL.findall(answer)) >= 10, answer
         assert "참고한 안내" in answer, answer
@@ -102,7 +106,7 @@ def test_chat_page_korean_answer_handoff_and_agent_reply(settings: Settings, eng
         service.reply(thread_id, "안녕하세요, 상담원 김민지입니다. 주문하신 상품 바로 확인해 드릴게요.", agent.id,
                       agent.display_name)
         page.wait_for_function(
-            "() => document.querySelector('#chatbot').innerText.includes('상담원 김민지입니다')", timeout=30_000)
+            "() => document.querySelector('#chatbot').innerText.includes('상담원 김민지입니다')")
         page.screenshot(path=str(artifacts / "chat_agent_reply.png"))
 
         # English switch relabels the page
