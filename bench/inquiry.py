@@ -116,8 +116,10 @@ def bare_graph(checkpointer: Any) -> Any:
 def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     from sajang.graphs.checkpoint import get_checkpointer
     from sajang.graphs.service import InquiryService
+    from sajang.knowledge.embeddings import LRU
 
     settings = prepare(backend, Path(args.workdir), args.pg_url, args.customers)
+    LRU.clear()  # the previous backend's query vectors must not turn this one's embeddings into cache hits
     svc = InquiryService(settings)
     counter = iter(range(10**9))
     lock = threading.Lock()

@@ -51,7 +51,9 @@ def _postgres_saver(settings: Settings, max_size: int) -> BaseCheckpointSaver:
             PostgresSaver(conn).setup()  # type: ignore[arg-type]
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK_ID,))
-    pool = ConnectionPool(conninfo, min_size=1, max_size=max_size, kwargs=kwargs, open=True,
+    # min_size=1 and a short max_idle: many databases per process (tests, several shops) must not pin
+    # connections; PostgreSQL's connection limit is shared with everything else on the server
+    pool = ConnectionPool(conninfo, min_size=1, max_size=max_size, kwargs=kwargs, open=True, max_idle=60,
                           name="sajang-checkpoints")
     _pools.append(pool)
     return PostgresSaver(pool)  # type: ignore[arg-type]
@@ -73,7 +75,7 @@ def _sqlite_saver(settings: Settings) -> BaseCheckpointSaver:
     return saver
 
 
-def get_checkpointer(settings: Settings, *, max_pool_size: int = 20) -> BaseCheckpointSaver:
+def get_checkpointer(settings: Settings, *, max_pool_size: int = 10) -> BaseCheckpointSaver:
     """The process-wide checkpointer for these settings (created and set up on first use)."""
     key = (settings.resolved_database_url, str(Path(settings.data_dir).resolve()))
     with _lock:
