@@ -142,7 +142,7 @@ def run_cli(*args: str, input: str | None = None, env: dict[str, str] | None = N
 
 
 @pytest.fixture
-def cli(settings: Settings):  # noqa: ANN201 - returns the run_cli helper bound to this test's settings
+def cli(settings: Settings):
     return run_cli
 
 

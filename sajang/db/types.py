@@ -35,7 +35,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-def Money() -> Numeric[Decimal]:  # noqa: N802 - reads like a type in column declarations
+def Money() -> Numeric[Decimal]:
     """Exact decimal money (KRW by default; two places so other currencies fit)."""
     return Numeric(14, 2, asdecimal=True)
 
