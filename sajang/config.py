@@ -38,6 +38,7 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         env_nested_delimiter="__",
         extra="ignore",
+        populate_by_name=True,  # Settings(database_url=...) works as well as DATABASE_URL=...
     )
 
     data_dir: Path = Path("./sajang-data")
