@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -120,6 +121,14 @@ def order_sentence(order: dict[str, Any], locale: str, policy: StorePolicy) -> s
 
 # --- manual answers ------------------------------------------------------------------------------
 
+@lru_cache(maxsize=50_000)
+def _sentence_tokens(sentence: str) -> frozenset[str]:
+    """Content morphemes of a manual sentence (cached: articles change rarely, questions often)."""
+    from sajang.knowledge.text import tokenize
+
+    return frozenset(tokenize(sentence))
+
+
 def relevant_sentences(question: str, hit: dict[str, Any], limit: int = 3) -> list[str]:
     """The article's sentences that share most content words with the question (original order)."""
     from sajang.knowledge.text import split_sentences, tokenize
@@ -135,7 +144,7 @@ def relevant_sentences(question: str, hit: dict[str, Any], limit: int = 3) -> li
     passage = hit.get("text") or ""
     scored: list[tuple[float, int]] = []
     for i, s in enumerate(sentences):
-        toks = set(tokenize(s))
+        toks = _sentence_tokens(s)
         overlap = len(q & toks) / (len(q) or 1)
         # sentences of the passage the retriever chose are the best evidence
         scored.append((overlap + (0.35 if s in passage else 0.0), i))
