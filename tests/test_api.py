@@ -26,7 +26,7 @@ from sajang.db.engine import session_scope
 from sajang.db.models import Attachment, Customer, Order, OrderItem
 from sajang.db.users import get_user_by_username
 
-PUBLIC = {("get", "/api/v1/health"), ("head", "/api/v1/health"), ("post", "/api/v1/auth/token"), ("post", "/api/v1/chat/sessions")}
+PUBLIC = {("get", "/api/v1/health"), ("post", "/api/v1/auth/token"), ("post", "/api/v1/chat/sessions")}
 
 
 @pytest.fixture(autouse=True)

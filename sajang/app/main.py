@@ -60,9 +60,13 @@ def create_app(settings: Settings | None = None, *, mount_ui: bool = True) -> Fa
     _install_error_handlers(app)
     app.include_router(build_api_router())
 
-    @app.api_route("/api/v1/health", methods=["GET", "HEAD"], tags=["health"], response_model=Health)
+    @app.get("/api/v1/health", tags=["health"], response_model=Health)
     def health() -> Health:
         return Health(status="ok", version=__version__)
+
+    @app.head("/api/v1/health", include_in_schema=False)
+    def health_probe() -> Response:  # load balancers probe with HEAD
+        return Response(status_code=200)
 
     _install_login_routes(app, settings, engine)
     if mount_ui:

@@ -76,6 +76,7 @@ CSS = """
 .sajang-chat {max-width: 1280px; margin: 0 auto;}
 .sajang-chat .side-note {font-size: 0.9em; color: var(--body-text-color-subdued);}
 .sajang-chat footer {display: none !important;}
+#chatbot .message img {width: auto !important; max-width: min(100%, 320px) !important; height: auto !important;}
 """
 POLL_SECONDS = 3.0
 
