@@ -124,6 +124,7 @@ def settings(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> It
     get_settings.cache_clear()
     yield get_settings()
     get_settings.cache_clear()
+    dispose_all()  # each test has its own database: free its connections (PostgreSQL allows ~100)
 
 
 @pytest.fixture
