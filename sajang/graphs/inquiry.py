@@ -25,7 +25,7 @@ from sajang.db.engine import get_engine
 from sajang.graphs import conversations as conv
 from sajang.graphs.answering import detect_locale, llm_answer, needs_action, offline_answer
 from sajang.graphs.classifier import HUMAN_REQUEST, classify_text
-from sajang.graphs.prompts import CATEGORY_KO, T
+from sajang.graphs.prompts import CATEGORY_KO, URGENCY_KO, T
 from sajang.graphs.runtime import configurable, settings_from_config, tool_config
 from sajang.graphs.state import Handoff, HandoffResume, InquiryState
 from sajang.tools.orders import customer_brief, recent_orders
@@ -193,7 +193,8 @@ def respond(state: InquiryState, config: RunnableConfig) -> dict[str, Any]:
 def _summary(state: InquiryState, lines: list[str]) -> str:
     cat = state.get("category") or "other"
     label = CATEGORY_KO.get(cat, cat)
-    head = f"[{label}·{state.get('urgency') or 'normal'}] " + " / ".join(x[:120] for x in lines[-SUMMARY_LINES:])
+    urgency = URGENCY_KO.get(state.get("urgency") or "normal", "보통")
+    head = f"[{label}·{urgency}] " + " / ".join(x[:120] for x in lines[-SUMMARY_LINES:])
     orders = state.get("orders") or []
     if orders:
         o = orders[0]

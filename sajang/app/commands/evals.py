@@ -10,7 +10,24 @@ import typer
 
 from sajang.config import get_settings
 
-eval_app = typer.Typer(help="Quality reports: retrieval, classification, reviews, learning.", no_args_is_help=True)
+eval_app = typer.Typer(help="Quality reports: retrieval, classification, reviews, learning.",
+                       invoke_without_command=True)
+FAQ = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "faq" / "smartstore_faq_dev.jsonl"
+
+
+@eval_app.callback()
+def all_reports(ctx: typer.Context) -> None:
+    """Without a subcommand: every report in turn (retrieval only when the FAQ data set is beside the repo)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from sajang.app.cli import log
+
+    if FAQ.exists():
+        ctx.invoke(retrieval, corpus=FAQ)
+    else:
+        log(f"retrieval: skipped ({FAQ} is absent; run `sajang eval retrieval --corpus FILE`)")
+    for command in (classification, reviews, learning):
+        ctx.invoke(command)
 
 
 def register(app: typer.Typer) -> None:
@@ -75,6 +92,19 @@ def reviews(
     from sajang.reviews.sentiment import SHOPPING_PATH
 
     report = run_review_eval(file or SHOPPING_PATH, split, with_rating)
+    if json_out:
+        emit_json(report)
+    else:
+        typer.echo(format_report(report))
+
+
+@eval_app.command("learning")
+def learning(json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout")] = False) -> None:
+    """Corrections taught by an agent: used on paraphrases, not on unrelated questions, gone after undo."""
+    from sajang.app.cli import emit_json, log
+    from sajang.graphs.learning_eval import format_report, run_learning_eval
+
+    report = run_learning_eval(get_settings(), progress=log)
     if json_out:
         emit_json(report)
     else:
