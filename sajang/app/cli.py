@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -44,6 +45,21 @@ def log(msg: str) -> None:
     """Progress and logs go to stderr so that `--json` stdout stays parseable."""
     sys.stderr.write(msg + "\n")
     sys.stderr.flush()
+
+
+def read_batch_lines(path: str) -> list[str]:
+    """Non-empty lines of a batch file, or of stdin for `-` (UTF-8, BOM tolerated)."""
+    if path == "-":
+        text = sys.stdin.read()
+    else:
+        p = Path(path)
+        if not p.is_file():
+            raise SajangError(f"{path}: no such file")
+        try:
+            text = p.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError:
+            raise SajangError(f"{path}: not UTF-8 text") from None
+    return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 def fail(msg: str, code: int = 1) -> typer.Exit:

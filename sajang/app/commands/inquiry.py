@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -25,20 +23,6 @@ def _service() -> Any:
     from sajang.graphs.service import get_inquiry_service
 
     return get_inquiry_service(get_settings())
-
-
-def _read_lines(path: str) -> list[str]:
-    if path == "-":
-        text = sys.stdin.read()
-    else:
-        p = Path(path)
-        if not p.is_file():
-            raise SajangError(f"{path}: no such file")
-        try:
-            text = p.read_text(encoding="utf-8-sig")
-        except UnicodeDecodeError:
-            raise SajangError(f"{path}: not UTF-8 text") from None
-    return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 def ask(
@@ -70,11 +54,11 @@ def classify(
     json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout (JSON Lines with --queries)")] = False,
 ) -> None:
     """Category + urgency (+ wants a person) per message."""
-    from sajang.app.cli import emit_json
+    from sajang.app.cli import emit_json, read_batch_lines
 
     if (text is None) == (queries is None):
         raise SajangError("give either TEXT or --queries FILE")
-    texts = [text] if text is not None else _read_lines(queries or "-")
+    texts = [text] if text is not None else read_batch_lines(queries or "-")
     for t, c in zip(texts, _service().classify(texts), strict=True):
         row = {"text": t, "category": c.category, "urgency": c.urgency, "wants_human": c.wants_human,
                "confidence": c.confidence}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -18,20 +16,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(kb_app, name="kb")
 
 
-def _read_queries(path: str) -> list[str]:
-    if path == "-":
-        text = sys.stdin.read()
-    else:
-        p = Path(path)
-        if not p.is_file():
-            raise SajangError(f"{path}: no such file")
-        try:
-            text = p.read_text(encoding="utf-8-sig")
-        except UnicodeDecodeError:
-            raise SajangError(f"{path}: not UTF-8 text") from None
-    return [line.strip() for line in text.splitlines() if line.strip()]
-
-
 @kb_app.command("search")
 def search(
     query: Annotated[str | None, typer.Argument(help="Question to search for")] = None,
@@ -41,14 +25,14 @@ def search(
     json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout (JSON Lines with --queries)")] = False,
 ) -> None:
     """Hybrid search over the manual and learned answers: one query, or one per line of a file."""
-    from sajang.app.cli import emit_json
+    from sajang.app.cli import emit_json, read_batch_lines
     from sajang.knowledge.service import get_knowledge
 
     if (query is None) == (queries is None):
         raise SajangError("give either QUERY or --queries FILE")
     if kind not in (None, "manual", "learned"):
         raise SajangError("--kind must be manual or learned")
-    items = [query] if query is not None else _read_queries(queries or "-")
+    items = [query] if query is not None else read_batch_lines(queries or "-")
     kb = get_knowledge(get_settings())
     for q in items:
         res = kb.search(q, k=k, kinds={kind} if kind else None)
