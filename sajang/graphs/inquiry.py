@@ -25,9 +25,10 @@ from sajang.db.engine import get_engine
 from sajang.graphs import conversations as conv
 from sajang.graphs.answering import detect_locale, llm_answer, needs_action, offline_answer
 from sajang.graphs.classifier import HUMAN_REQUEST, classify_text
-from sajang.graphs.prompts import CATEGORY_KO, URGENCY_KO, T
+from sajang.graphs.prompts import CATEGORY_KO, T
 from sajang.graphs.runtime import configurable, settings_from_config, tool_config
 from sajang.graphs.state import Handoff, HandoffResume, InquiryState
+from sajang.labels import URGENCY_LABELS
 from sajang.tools.orders import customer_brief, recent_orders
 
 SUMMARY_LINES = 3
@@ -193,7 +194,7 @@ def respond(state: InquiryState, config: RunnableConfig) -> dict[str, Any]:
 def _summary(state: InquiryState, lines: list[str]) -> str:
     cat = state.get("category") or "other"
     label = CATEGORY_KO.get(cat, cat)
-    urgency = URGENCY_KO.get(state.get("urgency") or "normal", "보통")
+    urgency = URGENCY_LABELS.get(state.get("urgency") or "normal", URGENCY_LABELS["normal"])["ko"]
     head = f"[{label}·{urgency}] " + " / ".join(x[:120] for x in lines[-SUMMARY_LINES:])
     orders = state.get("orders") or []
     if orders:

@@ -20,8 +20,6 @@ CATEGORY_KO: dict[str, str] = {
     "coupon_points": "쿠폰/적립금", "human": "상담원 요청", "other": "기타",
 }
 
-URGENCY_KO: dict[str, str] = {"low": "낮음", "normal": "보통", "high": "높음", "urgent": "긴급"}
-
 CATEGORY_GUIDE = """- delivery: 배송 조회·지연·배송비·배송지 변경·주소 설정
 - exchange: 교환, 오배송(다른 상품 수령), 옵션·사이즈 변경
 - return_refund: 반품, 환불 규정·환불 진행 상황
