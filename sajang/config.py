@@ -10,7 +10,7 @@ import os
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,6 +29,12 @@ class StorePolicy(BaseModel):
     cs_hours: str = "평일 10:00–17:00 (점심 12:30–13:30, 주말·공휴일 휴무)"
     cs_phone: str = "1588-0000"
     courier: str = "CJ대한통운"
+
+    def overridden(self, saved: dict[str, Any] | None) -> StorePolicy:
+        """This policy with what the admin saved (`shop_settings` key `store_policy`) on top."""
+        if not saved:
+            return self
+        return self.model_copy(update={k: v for k, v in saved.items() if k in StorePolicy.model_fields})
 
 
 class Settings(BaseSettings):

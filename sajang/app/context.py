@@ -20,7 +20,4 @@ def store_policy(settings: Settings | None = None) -> StorePolicy:
     from sajang.db.queries import load_shop_setting
 
     settings = settings or get_settings()
-    saved = load_shop_setting(engine_for(settings), "store_policy")
-    if not saved:
-        return settings.store
-    return settings.store.model_copy(update={k: v for k, v in saved.items() if k in StorePolicy.model_fields})
+    return settings.store.overridden(load_shop_setting(engine_for(settings), "store_policy"))

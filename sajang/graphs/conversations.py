@@ -11,23 +11,60 @@ from typing import Any
 
 from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from sajang.db.engine import session_scope
-from sajang.db.models import Conversation, Message
+from sajang.db.models import Attachment, Conversation, Message
 from sajang.db.types import utcnow
 
 
-def ensure_conversation(engine: Engine, thread_id: str, customer_id: str | None, channel: str = "api") -> None:
+def ensure_conversation(engine: Engine, thread_id: str, customer_id: str | None) -> None:
     """Create the row for a thread started outside the service (LangGraph Server / Studio runs)."""
-    from sajang.db.models import Customer
-
     with session_scope(engine) as s:
-        if s.scalar(select(Conversation.id).where(Conversation.thread_id == thread_id)) is not None:
-            return
-        known = customer_id is not None and s.get(Customer, customer_id) is not None
-        s.add(Conversation(thread_id=thread_id, customer_id=customer_id if known else None, channel=channel,
-                           status="bot"))
+        _conversation(s, thread_id, customer_id, create=True)
     # a concurrent creator wins on the unique thread_id; the caller then reads that row
+
+
+def _insert_message(s: Session, conv: Conversation, role: str, text: str, *, dedup_key: str,
+                    author_id: int | None = None, category: str | None = None, confidence: float | None = None,
+                    sources: list[Any] | None = None, meta: dict[str, Any] | None = None) -> tuple[int, bool]:
+    with s.no_autoflush:  # the caller's changes to `conv` go out with the insert, in one flush
+        existing = s.scalar(select(Message.id).where(Message.dedup_key == dedup_key))
+    if existing is not None:
+        return int(existing), False
+    now = utcnow()
+    msg = Message(conversation_id=conv.id, role=role, author_id=author_id, text=text, created_at=now,
+                  category=category, confidence=confidence, sources=sources, meta=meta, dedup_key=dedup_key)
+    s.add(msg)
+    conv.updated_at = now
+    s.flush()
+    return int(msg.id), True
+
+
+def _existing_message(engine: Engine, dedup_key: str) -> tuple[int, bool]:
+    """After an IntegrityError on `dedup_key`: another process inserted the same message first."""
+    with session_scope(engine) as s:
+        mid = s.scalar(select(Message.id).where(Message.dedup_key == dedup_key))
+    if mid is None:
+        raise LookupError(f"message {dedup_key} neither inserted nor found")
+    return int(mid), False
+
+
+def _conversation(s: Session, thread_id: str, customer_id: str | None = None, *, create: bool = False,
+                  lock: bool = False) -> Conversation:
+    stmt = select(Conversation).where(Conversation.thread_id == thread_id)
+    conv = s.scalar(stmt.with_for_update() if lock else stmt)
+    if conv is None and create:  # a thread started outside the service (LangGraph Server / Studio)
+        from sajang.db.models import Customer
+
+        known = customer_id is not None and s.get(Customer, customer_id) is not None
+        conv = Conversation(thread_id=thread_id, customer_id=customer_id if known else None, channel="api",
+                            status="bot")
+        s.add(conv)
+        s.flush()
+    if conv is None:
+        raise LookupError(f"conversation {thread_id} does not exist")
+    return conv
 
 
 def add_message(engine: Engine, thread_id: str, role: str, text: str, *, dedup_key: str,
@@ -37,26 +74,51 @@ def add_message(engine: Engine, thread_id: str, role: str, text: str, *, dedup_k
     """(message id, inserted?) — a second call with the same dedup_key returns the first row."""
     try:
         with session_scope(engine) as s:
-            conv = s.scalar(select(Conversation).where(Conversation.thread_id == thread_id))
-            if conv is None:
-                raise LookupError(f"conversation {thread_id} does not exist")
-            existing = s.scalar(select(Message.id).where(Message.dedup_key == dedup_key))
-            if existing is not None:
-                return int(existing), False
-            now = utcnow()
-            msg = Message(conversation_id=conv.id, role=role, author_id=author_id, text=text, created_at=now,
-                          category=category, confidence=confidence, sources=sources, meta=meta,
-                          dedup_key=dedup_key)
-            s.add(msg)
-            conv.updated_at = now
-            s.flush()
-            return int(msg.id), True
-    except IntegrityError:  # another process inserted the same key between our check and insert
+            return _insert_message(s, _conversation(s, thread_id), role, text, dedup_key=dedup_key,
+                                   author_id=author_id, category=category, confidence=confidence, sources=sources,
+                                   meta=meta)
+    except IntegrityError:
+        return _existing_message(engine, dedup_key)
+
+
+def open_customer_turn(engine: Engine, thread_id: str, customer_id: str | None, text: str, *, dedup_key: str,
+                       meta: dict[str, Any] | None = None, attachment_ids: list[int] | None = None,
+                       ) -> tuple[dict[str, Any], int]:
+    """A customer message in one transaction: (the conversation row as it was, message id).
+
+    Checks that the conversation exists and belongs to `customer_id` (when given), writes the message,
+    links the uploaded attachments to it and takes the first message as the subject.
+    """
+    with session_scope(engine) as s:
+        conv = _conversation(s, thread_id)
+        if customer_id and conv.customer_id != customer_id:
+            raise LookupError(f"conversation {thread_id} does not exist")  # someone else's: as if absent
+        row = {c.key: getattr(conv, c.key) for c in Conversation.__table__.columns}
+        if not conv.subject:
+            conv.subject = text[:300]  # before the insert: one UPDATE of the row with `updated_at`
+        mid, _ = _insert_message(s, conv, "customer", text, dedup_key=dedup_key, meta=meta)
+        if attachment_ids:
+            s.execute(update(Attachment).where(Attachment.id.in_(attachment_ids),
+                                               Attachment.conversation_id == conv.id).values(message_id=mid))
+        return row, mid
+
+
+def record_bot_answer(engine: Engine, thread_id: str, customer_id: str | None, text: str, *, dedup_key: str,
+                      category: str | None, urgency: str | None, confidence: float | None,
+                      sources: list[Any] | None, meta: dict[str, Any] | None) -> int:
+    """The bot's answer and the conversation's category/urgency in one transaction (a resolved
+    conversation the customer writes to again goes back to `bot`)."""
+    try:
         with session_scope(engine) as s:
-            mid = s.scalar(select(Message.id).where(Message.dedup_key == dedup_key))
-            if mid is None:
-                raise
-            return int(mid), False
+            conv = _conversation(s, thread_id, customer_id, create=True)
+            conv.category, conv.urgency = category, urgency
+            if conv.status == "resolved":
+                conv.status = "bot"
+            mid, _ = _insert_message(s, conv, "ai", text, dedup_key=dedup_key, category=category,
+                                     confidence=confidence, sources=sources, meta=meta)
+            return mid
+    except IntegrityError:
+        return _existing_message(engine, dedup_key)[0]
 
 
 def update_conversation(engine: Engine, thread_id: str, **values: Any) -> None:
@@ -71,26 +133,30 @@ def conversation_row(engine: Engine, thread_id: str) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
-def mark_handed_off(engine: Engine, thread_id: str, *, reason: str, category: str | None,
-                    urgency: str | None) -> None:
-    """bot/resolved → new (back in the queue, unassigned); new/assigned stay as they are."""
-    now = utcnow()
-    with session_scope(engine) as s:
-        conv = s.scalar(select(Conversation).where(Conversation.thread_id == thread_id))
-        if conv is None:
-            raise LookupError(f"conversation {thread_id} does not exist")
-        if conv.status in ("bot", "resolved"):
-            conv.status = "new"
-            conv.assignee_id = None
-            conv.assigned_at = None
-            conv.resolved_at = None
-            conv.first_response_at = None
-            conv.handed_off_at = now
-        conv.handed_off = True
-        conv.handoff_reason = reason
-        conv.category = category or conv.category
-        conv.urgency = urgency or conv.urgency
-        conv.updated_at = now
+def record_handoff(engine: Engine, thread_id: str, customer_id: str | None, notice: str, *, dedup_key: str,
+                   reason: str, category: str | None, urgency: str | None, confidence: float | None) -> int:
+    """Hand the conversation to a person, with the notice the customer sees, in one transaction:
+    bot/resolved → new (back in the queue, unassigned); new/assigned stay as they are."""
+    try:
+        with session_scope(engine) as s:
+            conv = _conversation(s, thread_id, customer_id, create=True)
+            now = utcnow()
+            if conv.status in ("bot", "resolved"):
+                conv.status = "new"
+                conv.assignee_id = None
+                conv.assigned_at = None
+                conv.resolved_at = None
+                conv.first_response_at = None
+                conv.handed_off_at = now
+            conv.handed_off = True
+            conv.handoff_reason = reason
+            conv.category = category or conv.category
+            conv.urgency = urgency or conv.urgency
+            mid, _ = _insert_message(s, conv, "ai", notice, dedup_key=dedup_key, category=category,
+                                     confidence=confidence, meta={"handoff": True, "reason": reason})
+            return mid
+    except IntegrityError:
+        return _existing_message(engine, dedup_key)[0]
 
 
 def mark_agent_reply(engine: Engine, thread_id: str, agent_user_id: int | None, resolve: bool,

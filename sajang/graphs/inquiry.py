@@ -21,7 +21,8 @@ from langgraph.types import interrupt
 
 # absolute imports: LangGraph Server loads this file by path, outside the package
 from sajang.config import Settings, StorePolicy
-from sajang.db.engine import get_engine
+from sajang.db.engine import get_engine, read_session
+from sajang.db.models import ShopSetting
 from sajang.graphs import conversations as conv
 from sajang.graphs.answering import detect_locale, llm_answer, needs_action, offline_answer
 from sajang.graphs.classifier import HUMAN_REQUEST, classify_text
@@ -29,7 +30,7 @@ from sajang.graphs.prompts import CATEGORY_KO, T
 from sajang.graphs.runtime import configurable, settings_from_config, tool_config
 from sajang.graphs.state import Handoff, HandoffResume, InquiryState
 from sajang.labels import URGENCY_LABELS
-from sajang.tools.orders import customer_brief, recent_orders
+from sajang.tools.orders import customer_context_in
 
 SUMMARY_LINES = 3
 
@@ -44,10 +45,12 @@ def store_policy(settings: Settings) -> StorePolicy:
     """Settings' store policy with the admin's saved overrides (graphs do not import `app`)."""
     from sajang.db.queries import load_shop_setting
 
-    saved = load_shop_setting(_engine(settings), "store_policy")
-    if not saved:
-        return settings.store
-    return settings.store.model_copy(update={k: v for k, v in saved.items() if k in StorePolicy.model_fields})
+    return settings.store.overridden(load_shop_setting(_engine(settings), "store_policy"))
+
+
+def _policy(state: InquiryState, settings: Settings) -> StorePolicy:
+    """The store policy as `load_context` read it for this message."""
+    return settings.store.overridden(state.get("policy_overrides"))
 
 
 def _thread(config: RunnableConfig) -> str:
@@ -64,18 +67,20 @@ def load_context(state: InquiryState, config: RunnableConfig) -> dict[str, Any]:
 
     Reads: `text`, `locale`; config `customer_id` (the logged-in customer, never the message text).
     Writes: `customer_id`, `customer`, `orders` (recent orders with items, tracking, claims), `locale`
-    (the language the customer wrote in), resets the per-message fields, appends the customer turn.
+    (the language the customer wrote in), `policy_overrides` (the admin's saved store policy); resets
+    the per-message fields, appends the customer turn.
     """
     settings = settings_from_config(config)
-    engine = _engine(settings)
     customer_id = configurable(config).get("customer_id") or None
     text = (state.get("text") or "").strip()
     locale = detect_locale(text, state.get("locale") or settings.locale)
+    # one autocommit read for everything: on PostgreSQL every transaction is round trips
+    with read_session(_engine(settings)) as s:
+        saved = s.get(ShopSetting, "store_policy")
+        customer, orders = customer_context_in(s, customer_id, 5, locale)
     return {
-        "customer_id": customer_id,
-        "customer": customer_brief(engine, customer_id),
-        "orders": recent_orders(engine, customer_id, 5, locale),
-        "locale": locale,
+        "customer_id": customer_id, "customer": customer, "orders": orders, "locale": locale,
+        "policy_overrides": dict(saved.value) if saved else {},
         "answer": "", "confidence": 0.0, "sources": [], "hits": [], "needs_human": False, "answer_kind": "none",
         "handoff": None, "handoff_reason": None, "resolved": False, "waiting": False,
         "history": [{"role": "customer", "text": text, "message_id": state.get("message_id")}],
@@ -126,7 +131,7 @@ def answer(state: InquiryState, config: RunnableConfig) -> dict[str, Any]:
     Writes: `answer`, `confidence`, `sources`, `needs_human`, `answer_kind`.
     """
     settings = settings_from_config(config)
-    policy = store_policy(settings)
+    policy = _policy(state, settings)
     text = state.get("text") or ""
     locale = state.get("locale") or "ko"
     if settings.llm_enabled:
@@ -176,18 +181,12 @@ def respond(state: InquiryState, config: RunnableConfig) -> dict[str, Any]:
     (a resolved conversation the customer writes to again goes back to `bot`); appends the AI turn.
     """
     settings = settings_from_config(config)
-    engine = _engine(settings)
     thread_id = _thread(config)
-    conv.ensure_conversation(engine, thread_id, state.get("customer_id"))
-    mid, _ = conv.add_message(engine, thread_id, "ai", state.get("answer") or "",
-                              dedup_key=f"{thread_id}:{state.get('turn_id')}:ai", category=state.get("category"),
-                              confidence=state.get("confidence"), sources=state.get("sources") or [],
-                              meta={"answer_kind": state.get("answer_kind"), "urgency": state.get("urgency")})
-    row = conv.conversation_row(engine, thread_id) or {}
-    values: dict[str, Any] = {"category": state.get("category"), "urgency": state.get("urgency")}
-    if row.get("status") == "resolved":
-        values["status"] = "bot"
-    conv.update_conversation(engine, thread_id, **values)
+    mid = conv.record_bot_answer(_engine(settings), thread_id, state.get("customer_id"), state.get("answer") or "",
+                                 dedup_key=f"{thread_id}:{state.get('turn_id')}:ai", category=state.get("category"),
+                                 urgency=state.get("urgency"), confidence=state.get("confidence"),
+                                 sources=state.get("sources") or [],
+                                 meta={"answer_kind": state.get("answer_kind"), "urgency": state.get("urgency")})
     return {"history": [{"role": "ai", "text": state.get("answer") or "", "message_id": mid}]}
 
 
@@ -216,7 +215,7 @@ def escalate(state: InquiryState, config: RunnableConfig) -> dict[str, Any]:
     thread_id = _thread(config)
     locale = state.get("locale") or "ko"
     reason = state.get("handoff_reason") or ("requested" if state.get("wants_human") else "low_confidence")
-    policy = store_policy(settings)
+    policy = _policy(state, settings)
     draft = state.get("answer") or ""
     if state.get("category") == "damage_defect" or state.get("urgency") in ("high", "urgent"):
         draft = f"{T['draft_apology'][locale]} {draft}".strip()
@@ -230,12 +229,10 @@ def escalate(state: InquiryState, config: RunnableConfig) -> dict[str, Any]:
     }
     urgent = reason == "urgent"
     notice = T["handoff_urgent" if urgent else "handoff_notice"][locale].format(hours=policy.cs_hours)
-    conv.ensure_conversation(engine, thread_id, state.get("customer_id"))
-    conv.mark_handed_off(engine, thread_id, reason=reason, category=state.get("category"),
-                         urgency=state.get("urgency"))
-    mid, _ = conv.add_message(engine, thread_id, "ai", notice, dedup_key=f"{thread_id}:{state.get('turn_id')}:handoff",
-                              category=state.get("category"), confidence=state.get("confidence"),
-                              meta={"handoff": True, "reason": reason})
+    mid = conv.record_handoff(engine, thread_id, state.get("customer_id"), notice,
+                              dedup_key=f"{thread_id}:{state.get('turn_id')}:handoff", reason=reason,
+                              category=state.get("category"), urgency=state.get("urgency"),
+                              confidence=state.get("confidence"))
     return {"handoff": payload, "handoff_reason": reason, "answer": notice, "waiting": True,
             "history": [{"role": "ai", "text": notice, "message_id": mid}]}
 

@@ -82,8 +82,7 @@ def store_policy_for(settings: Settings, engine: Engine) -> StorePolicy:
     """`settings.store` overridden by what the admin saved under `store_policy`."""
     from sajang.db.queries import load_shop_setting
 
-    saved = load_shop_setting(engine, "store_policy") or {}
-    return settings.store.model_copy(update={k: v for k, v in saved.items() if k in StorePolicy.model_fields})
+    return settings.store.overridden(load_shop_setting(engine, "store_policy"))
 
 
 def review_context(engine: Engine, review_id: str) -> dict[str, Any]:

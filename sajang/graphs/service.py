@@ -110,26 +110,17 @@ class InquiryService:
         text = self._check_text(text)
         if thread_id is None:
             thread_id = self.start_conversation(customer_id, locale=locale or detect_locale(text, self.settings.locale))
-        row = self._conversation(thread_id)
-        if customer_id and row["customer_id"] != customer_id:
-            # one conversation belongs to one customer: never run it with someone else's identity
-            raise NotFound(f"conversation {thread_id} not found", code="conversation_not_found")
-        effective_locale = locale or row.get("locale") or self.settings.locale
         turn_id = uuid.uuid4().hex
         meta = {"attachments": attachments} if attachments else None
-        mid, _ = conv_store.add_message(self.engine, thread_id, "customer", text,
-                                        dedup_key=f"{thread_id}:{turn_id}:customer", meta=meta)
-        if not attachments and row.get("subject"):
-            return row, thread_id, effective_locale, turn_id, mid
-        with session_scope(self.engine) as s:
-            if attachments:
-                ids = [int(a["id"]) for a in attachments if isinstance(a, dict) and isinstance(a.get("id"), int)]
-                if ids:
-                    s.execute(update(Attachment).where(Attachment.id.in_(ids),
-                                                       Attachment.conversation_id == row["id"])
-                              .values(message_id=mid))
-            if not row.get("subject"):
-                s.execute(update(Conversation).where(Conversation.id == row["id"]).values(subject=text[:300]))
+        attachment_ids = [int(a["id"]) for a in attachments or [] if isinstance(a, dict) and isinstance(a.get("id"), int)]
+        try:
+            # one conversation belongs to one customer: never run it with someone else's identity
+            row, mid = conv_store.open_customer_turn(self.engine, thread_id, customer_id, text,
+                                                     dedup_key=f"{thread_id}:{turn_id}:customer", meta=meta,
+                                                     attachment_ids=attachment_ids)
+        except LookupError:
+            raise NotFound(f"conversation {thread_id} not found", code="conversation_not_found") from None
+        effective_locale = locale or row.get("locale") or self.settings.locale
         return row, thread_id, effective_locale, turn_id, mid
 
     def _waiting_result(self, thread_id: str, row: dict[str, Any]) -> dict[str, Any]:
@@ -138,17 +129,19 @@ class InquiryService:
                 "handoff_reason": row.get("handoff_reason") or "requested"}
 
     def _append_while_waiting(self, thread_id: str, row: dict[str, Any], text: str, mid: int) -> dict[str, Any] | None:
-        """If a person has this conversation, the line goes to them (no bot answer)."""
-        pend = self.pending(thread_id)
-        if pend is not None:
+        """If a person has this conversation, the line goes to them (no bot answer).
+
+        Only a conversation in the queue (new / assigned) can have a handoff waiting: `escalate` puts it
+        there before the graph interrupts, and resuming to the end resolves it. Other messages skip the
+        checkpoint read."""
+        if row["status"] not in WAITING_STATUSES:
+            return None
+        if self.pending(thread_id) is not None:
             self.graph.invoke(Command(resume={"type": "customer", "text": text, "message_id": mid,
                                               "event_id": f"customer:{mid}"}),
                               self._config(thread_id, row["customer_id"], row.get("locale") or "ko"))
-            return self._waiting_result(thread_id, row)
-        if row["status"] in WAITING_STATUSES:
-            conv_store.update_conversation(self.engine, thread_id)
-            return self._waiting_result(thread_id, row)
-        return None
+        # else: queued for a person (claimed by an agent) without a handoff waiting in the graph
+        return self._waiting_result(thread_id, row)
 
     @staticmethod
     def _result(thread_id: str, values: dict[str, Any]) -> dict[str, Any]:

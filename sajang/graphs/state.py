@@ -67,6 +67,7 @@ class InquiryState(TypedDict, total=False):
     customer_id: str | None
     customer: dict[str, Any] | None  # {"id", "name"} of the logged-in customer
     orders: list[dict[str, Any]]  # their recent orders (with items, tracking) and claims
+    policy_overrides: dict[str, Any]  # the admin's saved store policy, read once per message
     # classify
     category: str
     urgency: str

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from sajang.db.engine import session_scope
 from sajang.db.models import Claim, Customer, Order, OrderItem
@@ -52,32 +53,37 @@ def _label(table: dict[str, dict[str, str]], key: str | None, locale: str) -> st
 def _order_dicts(engine: Engine, customer_id: str, order_ids: list[str] | None, limit: int,
                  locale: str) -> list[dict[str, Any]]:
     with session_scope(engine) as s:
-        stmt = select(Order).where(Order.customer_id == customer_id)
-        if order_ids is not None:
-            stmt = stmt.where(Order.id.in_(order_ids))
-        orders = list(s.scalars(stmt.order_by(Order.ordered_at.desc(), Order.id.desc()).limit(limit)))
-        if not orders:
-            return []
-        ids = [o.id for o in orders]
-        items: dict[str, list[dict[str, Any]]] = {}
-        for it in s.scalars(select(OrderItem).where(OrderItem.order_id.in_(ids)).order_by(OrderItem.id)):
-            items.setdefault(it.order_id, []).append(
-                {"product_id": it.product_id, "name": it.product_name, "quantity": it.quantity})
-        claims: dict[str, list[dict[str, Any]]] = {}
-        # customer_id in the filter too: a claim row is shown only to the customer it belongs to
-        for c in s.scalars(select(Claim).where(Claim.order_id.in_(ids), Claim.customer_id == customer_id)
-                           .order_by(Claim.created_at)):
-            claims.setdefault(c.order_id, []).append(
-                {"id": c.id, "type": c.type, "type_label": _label(CLAIM_TYPE_LABELS, c.type, locale),
-                 "status": c.status, "status_label": _label(CLAIM_STATUS_LABELS, c.status, locale),
-                 "reason": c.reason, "created_at": _iso(c.created_at), "resolved_at": _iso(c.resolved_at)})
-        return [
-            {"order_id": o.id, "ordered_at": _iso(o.ordered_at), "status": o.status,
-             "status_label": _label(STATUS_LABELS, o.status, locale), "amount": str(o.amount),
-             "courier": o.courier, "tracking_no": o.tracking_no, "shipped_at": _iso(o.shipped_at),
-             "delivered_at": _iso(o.delivered_at), "items": items.get(o.id, []), "claims": claims.get(o.id, [])}
-            for o in orders
-        ]
+        return _orders_in(s, customer_id, order_ids, limit, locale)
+
+
+def _orders_in(s: Session, customer_id: str, order_ids: list[str] | None, limit: int,
+               locale: str) -> list[dict[str, Any]]:
+    stmt = select(Order).where(Order.customer_id == customer_id)
+    if order_ids is not None:
+        stmt = stmt.where(Order.id.in_(order_ids))
+    orders = list(s.scalars(stmt.order_by(Order.ordered_at.desc(), Order.id.desc()).limit(limit)))
+    if not orders:
+        return []
+    ids = [o.id for o in orders]
+    items: dict[str, list[dict[str, Any]]] = {}
+    for it in s.scalars(select(OrderItem).where(OrderItem.order_id.in_(ids)).order_by(OrderItem.id)):
+        items.setdefault(it.order_id, []).append(
+            {"product_id": it.product_id, "name": it.product_name, "quantity": it.quantity})
+    claims: dict[str, list[dict[str, Any]]] = {}
+    # customer_id in the filter too: a claim row is shown only to the customer it belongs to
+    for c in s.scalars(select(Claim).where(Claim.order_id.in_(ids), Claim.customer_id == customer_id)
+                       .order_by(Claim.created_at)):
+        claims.setdefault(c.order_id, []).append(
+            {"id": c.id, "type": c.type, "type_label": _label(CLAIM_TYPE_LABELS, c.type, locale),
+             "status": c.status, "status_label": _label(CLAIM_STATUS_LABELS, c.status, locale),
+             "reason": c.reason, "created_at": _iso(c.created_at), "resolved_at": _iso(c.resolved_at)})
+    return [
+        {"order_id": o.id, "ordered_at": _iso(o.ordered_at), "status": o.status,
+         "status_label": _label(STATUS_LABELS, o.status, locale), "amount": str(o.amount),
+         "courier": o.courier, "tracking_no": o.tracking_no, "shipped_at": _iso(o.shipped_at),
+         "delivered_at": _iso(o.delivered_at), "items": items.get(o.id, []), "claims": claims.get(o.id, [])}
+        for o in orders
+    ]
 
 
 def recent_orders(engine: Engine, customer_id: str | None, limit: int = 5, locale: str = "ko") -> list[dict[str, Any]]:
@@ -95,13 +101,26 @@ def find_order(engine: Engine, customer_id: str | None, order_id: str, locale: s
     return found[0] if found else None
 
 
+def _brief_in(s: Session, customer_id: str) -> dict[str, Any] | None:
+    row = s.get(Customer, customer_id)
+    return {"id": row.id, "name": row.name} if row else None
+
+
 def customer_brief(engine: Engine, customer_id: str | None) -> dict[str, Any] | None:
     """Who is asking: id and name (no phone, e-mail or address: answers never need them)."""
     if not customer_id:
         return None
     with session_scope(engine) as s:
-        row = s.get(Customer, customer_id)
-        return {"id": row.id, "name": row.name} if row else None
+        return _brief_in(s, customer_id)
+
+
+def customer_context_in(s: Session, customer_id: str | None, limit: int = 5,
+                        locale: str = "ko") -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """`customer_brief` and `recent_orders` read through the caller's session (the inquiry graph loads
+    both, with other things, in one read per message)."""
+    if not customer_id:
+        return None, []
+    return _brief_in(s, customer_id), _orders_in(s, customer_id, None, max(1, min(limit, 20)), locale)
 
 
 def customer_exists(engine: Engine, customer_id: str) -> bool:
