@@ -1,7 +1,11 @@
 """The owner dashboard's numbers: KPIs, risk alerts (with the items behind each) and chart series.
 
 Every figure is one aggregate statement over indexed columns (see `models.py`); days are KST days
-(`rfm.local_date_expr`). Alert rules, documented because the owner acts on them:
+(`rfm.local_date_expr`). Sales over whole past days (the sales chart, units for days of cover) are read
+from `sales_daily` / `product_sales_daily`, rollups that triggers on `orders` and `order_items` keep exact
+(migration 0004); only today so far and a window's partial first day are summed from the orders. At
+100k customers (~1M orders) the page's statements then read thousands of rows, not all 1.5M order
+items (see bench/README.md, "dashboard"). Alert rules, documented because the owner acts on them:
 
 Low stock (days of cover)
     daily sales = units sold in the last `SALES_WINDOW_DAYS` days (orders not cancelled/returned) ÷ the
@@ -27,7 +31,22 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, and_, case, func, or_, select
+from sqlalchemy import (
+    Connection,
+    Date,
+    Engine,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    true,
+    union_all,
+)
 
 from .models import (
     Claim,
@@ -36,7 +55,9 @@ from .models import (
     OrderItem,
     Product,
     ProductQna,
+    ProductSalesDaily,
     Review,
+    SalesDaily,
     SegmentationRun,
     Settlement,
 )
@@ -133,18 +154,46 @@ def kpis(engine: Engine, now: datetime | None = None, low: list[dict[str, Any]] 
 # --- alerts --------------------------------------------------------------------------------------
 
 
+def _full_days(since: datetime, now: datetime) -> tuple[date, date]:
+    """(first, last) KST days lying wholly inside [since, now] (first > last when there is none)."""
+    first = local_today(since)
+    if local_day_start(first) < since:
+        first += timedelta(days=1)
+    return first, local_today(now) - timedelta(days=1)
+
+
+def _live_ranges(since: datetime, now: datetime) -> Any:
+    """`orders.ordered_at` in [since, now] outside the whole days the rollups answer for."""
+    first, last = _full_days(since, now)
+    if first > last:
+        return and_(Order.ordered_at >= since, Order.ordered_at <= now)
+    return or_(and_(Order.ordered_at >= since, Order.ordered_at < local_day_start(first)),
+               and_(Order.ordered_at >= local_day_start(last + timedelta(days=1)), Order.ordered_at <= now))
+
+
+def units_sold(since: datetime, now: datetime) -> Any:
+    """Subquery (product_id, units): units sold in [since, now], orders not cancelled/returned.
+
+    Whole KST days come from the trigger-maintained `product_sales_daily` (~40 rows a day); only the
+    partial days at both ends (today so far, and the window's first day) join `order_items` to `orders`,
+    a few thousand rows that PostgreSQL reaches through `ix_orders_ordered_at` and `ix_order_items_order`.
+    """
+    first, last = _full_days(since, now)
+    rollup = (select(ProductSalesDaily.product_id, ProductSalesDaily.units)
+              .where(ProductSalesDaily.day >= first, ProductSalesDaily.day <= last))
+    live = (select(OrderItem.product_id, OrderItem.quantity.label("units"))
+            .join(Order, Order.id == OrderItem.order_id)
+            .where(_live_ranges(since, now), Order.status.notin_(EXCLUDED_ORDER_STATUSES),
+                   OrderItem.product_id.is_not(None)))
+    both = union_all(rollup, live).subquery()
+    return (select(both.c.product_id, func.sum(both.c.units).label("units"))
+            .group_by(both.c.product_id).subquery())
+
+
 def low_stock(engine: Engine, now: datetime | None = None) -> list[dict[str, Any]]:
     """Products whose days of cover are shorter than their lead time, most urgent first."""
     now = _now(now)
-    since = now - timedelta(days=SALES_WINDOW_DAYS)
-    sold = (
-        select(OrderItem.product_id, func.sum(OrderItem.quantity).label("units"))
-        .join(Order, Order.id == OrderItem.order_id)
-        .where(Order.ordered_at >= since, Order.ordered_at <= now, Order.status.notin_(EXCLUDED_ORDER_STATUSES),
-               OrderItem.product_id.is_not(None))
-        .group_by(OrderItem.product_id)
-        .subquery()
-    )
+    sold = units_sold(now - timedelta(days=SALES_WINDOW_DAYS), now)
     with engine.connect() as conn:
         rows = conn.execute(
             select(Product.id, Product.name, Product.stock, Product.safety_stock, Product.lead_time_days,
@@ -174,7 +223,10 @@ def low_stock(engine: Engine, now: datetime | None = None) -> list[dict[str, Any
 
 
 def _negative_review() -> Any:
-    return or_(Review.rating <= 2, and_(Review.rating.is_(None), Review.negative.is_(True)))
+    # constants, not bound parameters: the partial index `ix_reviews_negative` has this predicate, and
+    # PostgreSQL's generic plan (psycopg prepares a statement after 5 runs on a pooled connection) cannot
+    # prove `rating <= $1` implies `rating <= 2`
+    return or_(Review.rating <= literal_column("2"), and_(Review.rating.is_(None), Review.negative.is_(true())))
 
 
 def _spikes(engine: Engine, now: datetime, table: Any, when: Any, product: Any, cond: Any) -> list[dict[str, Any]]:
@@ -260,6 +312,36 @@ def risk_alerts(engine: Engine, now: datetime | None = None, low: list[dict[str,
     return alerts
 
 
+# --- the sales rollups -----------------------------------------------------------------------------
+
+
+def _day_column(col: Any, dialect: str) -> Any:
+    """The KST day of a UTC timestamp as the rollups store it (a DATE; SQLite: 'YYYY-MM-DD' text)."""
+    if dialect == "sqlite":
+        return func.date(col, f"+{SHOP_UTC_OFFSET_HOURS} hours")
+    return cast(func.timezone("Asia/Seoul", col), Date)
+
+
+def rebuild_sales_rollup(conn: Connection) -> None:
+    """Recompute `sales_daily` and `product_sales_daily` from the orders, in the caller's transaction.
+
+    The triggers of migration 0004 keep them exact row by row; this is for bulk loads that switch the
+    triggers off (the demo generator on PostgreSQL) and for checking the rollups in tests.
+    """
+    day = _day_column(Order.ordered_at, conn.dialect.name)
+    counted = Order.status.notin_(EXCLUDED_ORDER_STATUSES)
+    conn.execute(delete(SalesDaily))
+    conn.execute(delete(ProductSalesDaily))
+    conn.execute(insert(SalesDaily).from_select(
+        ["day", "orders", "revenue"],
+        select(day, func.count(), func.sum(Order.amount)).where(counted).group_by(day)))
+    conn.execute(insert(ProductSalesDaily).from_select(
+        ["day", "product_id", "units"],
+        select(day, OrderItem.product_id, func.sum(OrderItem.quantity))
+        .join(Order, Order.id == OrderItem.order_id)
+        .where(counted, OrderItem.product_id.is_not(None)).group_by(day, OrderItem.product_id)))
+
+
 # --- charts --------------------------------------------------------------------------------------
 
 
@@ -271,14 +353,16 @@ def daily_sales(engine: Engine, days: int = 30, now: datetime | None = None) -> 
     """Revenue (orders not cancelled/returned) and order count per KST day, oldest first, zeros filled."""
     now = _now(now)
     end = local_today(now)
-    start = local_day_start(end - timedelta(days=days - 1))
-    day = local_date_expr(Order.ordered_at, engine.dialect.name).label("day")
-    stmt = (select(day, func.count(), func.sum(Order.amount))
-            .where(Order.ordered_at >= start, Order.ordered_at <= now,
-                   Order.status.notin_(EXCLUDED_ORDER_STATUSES))
-            .group_by(day))
+    # past days from the trigger-maintained rollup, today (up to `now`) from the orders themselves
+    past = (select(SalesDaily.day, SalesDaily.orders, SalesDaily.revenue)
+            .where(SalesDaily.day >= end - timedelta(days=days - 1), SalesDaily.day < end))
+    today = (select(func.count(), func.sum(Order.amount))
+             .where(Order.ordered_at >= local_day_start(end), Order.ordered_at <= now,
+                    Order.status.notin_(EXCLUDED_ORDER_STATUSES)))
     with engine.connect() as conn:
-        found = {str(d): (int(n), Decimal(str(a or 0))) for d, n, a in conn.execute(stmt).all()}
+        found = {str(d): (int(n), Decimal(str(a or 0))) for d, n, a in conn.execute(past).all()}
+        n, a = conn.execute(today).one()
+    found[end.isoformat()] = (int(n or 0), Decimal(str(a or 0)))
     return [{"day": d.isoformat(), "orders": found.get(d.isoformat(), (0, Decimal(0)))[0],
              "revenue": found.get(d.isoformat(), (0, Decimal(0)))[1]} for d in _day_range(end, days)]
 

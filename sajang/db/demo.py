@@ -43,6 +43,7 @@ from sqlalchemy import JSON, Connection, Engine, Float, Numeric, Table, delete, 
 from sqlalchemy.schema import AddConstraint, DropConstraint
 
 from . import names
+from .dashboard import rebuild_sales_rollup
 from .errors import DataError
 from .models import (
     Attachment,
@@ -832,6 +833,10 @@ def seed_demo_store(engine: Engine, customers: int = 300, seed: int = 42, today:
     t = gen.t
 
     with engine.begin() as conn:
+        pg = conn.dialect.name == "postgresql"
+        if pg:  # the sales-rollup triggers (migration 0004) cost ~2x the load here: rebuilt in one pass below
+            for table in ("orders", "order_items"):
+                conn.exec_driver_sql(f"ALTER TABLE {table} DISABLE TRIGGER USER")
         if _has_business_data(conn):
             if not reset:
                 raise DataError(_NOT_EMPTY)
@@ -873,6 +878,10 @@ def seed_demo_store(engine: Engine, customers: int = 300, seed: int = 42, today:
                 ix.create(conn)
             for fk in fks:
                 conn.execute(AddConstraint(fk))
+        if pg:
+            for table in ("orders", "order_items"):
+                conn.exec_driver_sql(f"ALTER TABLE {table} ENABLE TRIGGER USER")
+            rebuild_sales_rollup(conn)
         if sqlite:
             conn.exec_driver_sql("PRAGMA cache_size=-2000")
         else:

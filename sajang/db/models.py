@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import text as sql_text  # `text` is also a column name below
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from .types import Money, UTCDateTime, utcnow
@@ -142,6 +143,25 @@ class OrderItem(Base):
     )
 
 
+class SalesDaily(Base):
+    """Orders and revenue per shop-local (KST) day, orders not cancelled/returned. Kept exact by triggers on
+    `orders`/`order_items` (migration 0004) whoever writes them; the dashboard reads past days from here."""
+
+    __tablename__ = "sales_daily"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    orders: Mapped[int] = mapped_column(Integer)
+    revenue: Mapped[Decimal]
+
+
+class ProductSalesDaily(Base):
+    """Units sold per KST day and product (orders not cancelled/returned); trigger-maintained (migration 0004)."""
+
+    __tablename__ = "product_sales_daily"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    product_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    units: Mapped[int] = mapped_column(Integer)
+
+
 class Claim(Base):
     """Cancel / return / exchange / refund of an order. `status`: requested, in_progress, completed, rejected."""
 
@@ -193,6 +213,11 @@ class Review(Base):
         Index("ix_reviews_customer", "customer_id"),
         Index("ix_reviews_reply_status", "reply_status"),
         Index("ix_reviews_created", "created_at"),
+        # negative reviews only, for the dashboard's spike alert (migration 0005; the predicate as the query
+        # in `dashboard._negative_review` renders it, which SQLite needs to use the index)
+        Index("ix_reviews_negative", "created_at", "product_id",
+              sqlite_where=sql_text("rating <= 2 OR rating IS NULL AND negative IS 1"),
+              postgresql_where=sql_text("rating <= 2 OR rating IS NULL AND negative IS true")),
     )
 
 
