@@ -75,6 +75,12 @@ class Settings(BaseSettings):
     max_message_chars: int = 2000
     max_attachment_bytes: int = 5 * 1024 * 1024
     rate_limit_per_minute: int = 30
+    # PostgreSQL: chat turns (customer message, bot answer, handoff notice) and graph checkpoints commit
+    # without waiting for the WAL flush. A crash of the database server may lose the last ~0.6 s of
+    # them (never half a turn: the WAL keeps order), and every graph step is idempotent, so a lost
+    # checkpoint re-runs a step. Agent replies, coupons, imports and settings always wait for the disk.
+    # A flush costs ~3.6 ms a commit on this kind of disk (see bench/README.md, inquiry).
+    async_commit: bool = True
 
     @property
     def resolved_database_url(self) -> str:

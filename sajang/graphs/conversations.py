@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from sajang.db.engine import session_scope
+from sajang.db.engine import session_scope, skip_wal_flush
 from sajang.db.models import Attachment, Conversation, Message
 from sajang.db.types import utcnow
 
@@ -83,13 +83,16 @@ def add_message(engine: Engine, thread_id: str, role: str, text: str, *, dedup_k
 
 def open_customer_turn(engine: Engine, thread_id: str, customer_id: str | None, text: str, *, dedup_key: str,
                        meta: dict[str, Any] | None = None, attachment_ids: list[int] | None = None,
-                       ) -> tuple[dict[str, Any], int]:
+                       durable: bool = True) -> tuple[dict[str, Any], int]:
     """A customer message in one transaction: (the conversation row as it was, message id).
 
     Checks that the conversation exists and belongs to `customer_id` (when given), writes the message,
-    links the uploaded attachments to it and takes the first message as the subject.
+    links the uploaded attachments to it and takes the first message as the subject. `durable=False`:
+    the commit does not wait for the disk (`Settings.async_commit`).
     """
     with session_scope(engine) as s:
+        if not durable:
+            skip_wal_flush(s)
         conv = _conversation(s, thread_id)
         if customer_id and conv.customer_id != customer_id:
             raise LookupError(f"conversation {thread_id} does not exist")  # someone else's: as if absent
@@ -105,11 +108,13 @@ def open_customer_turn(engine: Engine, thread_id: str, customer_id: str | None, 
 
 def record_bot_answer(engine: Engine, thread_id: str, customer_id: str | None, text: str, *, dedup_key: str,
                       category: str | None, urgency: str | None, confidence: float | None,
-                      sources: list[Any] | None, meta: dict[str, Any] | None) -> int:
+                      sources: list[Any] | None, meta: dict[str, Any] | None, durable: bool = True) -> int:
     """The bot's answer and the conversation's category/urgency in one transaction (a resolved
     conversation the customer writes to again goes back to `bot`)."""
     try:
         with session_scope(engine) as s:
+            if not durable:
+                skip_wal_flush(s)
             conv = _conversation(s, thread_id, customer_id, create=True)
             conv.category, conv.urgency = category, urgency
             if conv.status == "resolved":
@@ -134,11 +139,14 @@ def conversation_row(engine: Engine, thread_id: str) -> dict[str, Any] | None:
 
 
 def record_handoff(engine: Engine, thread_id: str, customer_id: str | None, notice: str, *, dedup_key: str,
-                   reason: str, category: str | None, urgency: str | None, confidence: float | None) -> int:
+                   reason: str, category: str | None, urgency: str | None, confidence: float | None,
+                   durable: bool = True) -> int:
     """Hand the conversation to a person, with the notice the customer sees, in one transaction:
     bot/resolved → new (back in the queue, unassigned); new/assigned stay as they are."""
     try:
         with session_scope(engine) as s:
+            if not durable:
+                skip_wal_flush(s)
             conv = _conversation(s, thread_id, customer_id, create=True)
             now = utcnow()
             if conv.status in ("bot", "resolved"):

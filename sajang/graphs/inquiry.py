@@ -128,22 +128,26 @@ def answer(state: InquiryState, config: RunnableConfig) -> dict[str, Any]:
     """Compose the answer: chat model (RAG + scoped tools + structured output) or the offline pipeline.
 
     Reads: `text`, `locale`, `category`, `customer`, `orders`, `hits`, `retrieval_confidence`, `history`.
-    Writes: `answer`, `confidence`, `sources`, `needs_human`, `answer_kind`.
+    Writes: `answer`, `confidence`, `sources`, `needs_human`, `answer_kind`; `hits` without the article
+    bodies (only this node needs them).
     """
     settings = settings_from_config(config)
     policy = _policy(state, settings)
     text = state.get("text") or ""
     locale = state.get("locale") or "ko"
+    hits = state.get("hits") or []
     if settings.llm_enabled:
-        return llm_answer(settings, policy, text=text, customer=state.get("customer"),
-                          orders=state.get("orders") or [], hits=state.get("hits") or [],
-                          history=list(state.get("history") or [])[:-1],
-                          config=tool_config(config, settings, locale))
-    return {**offline_answer(settings, policy, text=text, locale=locale, category=state.get("category") or "other",
-                             customer_id=state.get("customer_id"), orders=state.get("orders") or [],
-                             hits=state.get("hits") or [],
-                             retrieval_confidence=float(state.get("retrieval_confidence") or 0.0)),
-            "needs_human": False}
+        out = llm_answer(settings, policy, text=text, customer=state.get("customer"),
+                         orders=state.get("orders") or [], hits=hits,
+                         history=list(state.get("history") or [])[:-1],
+                         config=tool_config(config, settings, locale))
+    else:
+        out = {**offline_answer(settings, policy, text=text, locale=locale, category=state.get("category") or "other",
+                                customer_id=state.get("customer_id"), orders=state.get("orders") or [], hits=hits,
+                                retrieval_confidence=float(state.get("retrieval_confidence") or 0.0)),
+               "needs_human": False}
+    # the article bodies served this answer; the checkpoint keeps the passages (10 KB less a message)
+    return {**out, "hits": [{k: v for k, v in h.items() if k != "body"} for h in hits]}
 
 
 def gate(state: InquiryState, config: RunnableConfig) -> dict[str, Any]:
@@ -186,7 +190,8 @@ def respond(state: InquiryState, config: RunnableConfig) -> dict[str, Any]:
                                  dedup_key=f"{thread_id}:{state.get('turn_id')}:ai", category=state.get("category"),
                                  urgency=state.get("urgency"), confidence=state.get("confidence"),
                                  sources=state.get("sources") or [],
-                                 meta={"answer_kind": state.get("answer_kind"), "urgency": state.get("urgency")})
+                                 meta={"answer_kind": state.get("answer_kind"), "urgency": state.get("urgency")},
+                                 durable=not settings.async_commit)
     return {"history": [{"role": "ai", "text": state.get("answer") or "", "message_id": mid}]}
 
 
@@ -232,7 +237,7 @@ def escalate(state: InquiryState, config: RunnableConfig) -> dict[str, Any]:
     mid = conv.record_handoff(engine, thread_id, state.get("customer_id"), notice,
                               dedup_key=f"{thread_id}:{state.get('turn_id')}:handoff", reason=reason,
                               category=state.get("category"), urgency=state.get("urgency"),
-                              confidence=state.get("confidence"))
+                              confidence=state.get("confidence"), durable=not settings.async_commit)
     return {"handoff": payload, "handoff_reason": reason, "answer": notice, "waiting": True,
             "history": [{"role": "ai", "text": notice, "message_id": mid}]}
 

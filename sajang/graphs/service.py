@@ -117,7 +117,8 @@ class InquiryService:
             # one conversation belongs to one customer: never run it with someone else's identity
             row, mid = conv_store.open_customer_turn(self.engine, thread_id, customer_id, text,
                                                      dedup_key=f"{thread_id}:{turn_id}:customer", meta=meta,
-                                                     attachment_ids=attachment_ids)
+                                                     attachment_ids=attachment_ids,
+                                                     durable=not self.settings.async_commit)
         except LookupError:
             raise NotFound(f"conversation {thread_id} not found", code="conversation_not_found") from None
         effective_locale = locale or row.get("locale") or self.settings.locale

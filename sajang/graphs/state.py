@@ -1,15 +1,16 @@
 """Typed state of the inquiry graph.
 
 One customer message is one run on the conversation's thread; values that describe the current
-message (`text`, `category`, `hits`, `answer` …) are overwritten by every run, `history` accumulates
-the whole conversation as the graph saw it (customer lines, AI answers, agent replies).
+message (`text`, `category`, `hits`, `answer` …) are overwritten by every run, `history` keeps the
+last HISTORY_TURNS turns as the graph saw them (customer lines, AI answers, agent replies): the prompt
+uses the last few, and the whole transcript lives in the `messages` table, so the checkpoint of a long
+conversation stays small instead of being rewritten whole, and growing, at every message.
 
 Handoff is a structured field (`handoff`), never a token in the answer text.
 """
 
 from __future__ import annotations
 
-import operator
 from typing import Annotated, Any, Literal, TypedDict
 
 CATEGORIES: tuple[str, ...] = (
@@ -17,6 +18,14 @@ CATEGORIES: tuple[str, ...] = (
     "coupon_points", "human", "other",
 )
 URGENCIES: tuple[str, ...] = ("low", "normal", "high", "urgent")
+HISTORY_TURNS = 40
+
+
+def recent_turns(left: list[Turn], right: list[Turn]) -> list[Turn]:
+    """Reducer of `history`: append, keep the last HISTORY_TURNS."""
+    return (list(left or []) + list(right or []))[-HISTORY_TURNS:]
+
+
 HandoffReason = Literal["requested", "urgent", "action_required", "low_confidence", "model_uncertain"]
 
 
@@ -87,7 +96,7 @@ class InquiryState(TypedDict, total=False):
     handoff_reason: str | None
     resolved: bool
     waiting: bool  # True while the handoff node waits for a person
-    history: Annotated[list[Turn], operator.add]
+    history: Annotated[list[Turn], recent_turns]
 
 
 class HandoffResume(TypedDict, total=False):

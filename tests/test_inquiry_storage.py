@@ -1,0 +1,83 @@
+"""What one customer message costs in storage: the checkpoint stays small (bounded history, no article
+bodies) and, with `async_commit`, chat turns commit without waiting for the WAL flush on PostgreSQL.
+
+Run on both databases (the commit-mode test checks the statement on PostgreSQL, its absence on SQLite).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event
+from test_inquiry_support import A, seed_store
+
+from sajang.config import Settings
+
+ASYNC_COMMIT = "SET LOCAL synchronous_commit = off"
+
+
+@pytest.fixture(autouse=True)
+def _release_connections() -> Iterator[None]:
+    yield
+    from sajang.graphs.checkpoint import close_checkpointers
+    from sajang.graphs.service import reset_services
+
+    reset_services()
+    close_checkpointers()
+
+
+@pytest.fixture
+def store(settings: Settings, engine: Engine, tmp_path: Path) -> Settings:
+    return seed_store(settings, engine, tmp_path)
+
+
+def test_checkpoint_keeps_the_last_turns_and_no_article_bodies(store: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sajang.graphs import state as state_mod
+    from sajang.graphs.service import get_inquiry_service
+
+    monkeypatch.setattr(state_mod, "HISTORY_TURNS", 4)
+    svc = get_inquiry_service(store)
+    first = svc.ask("반품할 때 배송비는 얼마나 드나요?", customer_id=A)
+    thread = first["thread_id"]
+    for q in ("교환 신청은 어떻게 하나요?", "제주도도 배송되나요?"):
+        assert not svc.ask(q, customer_id=A, thread_id=thread)["handoff"]
+    values = svc.graph.get_state({"configurable": {"thread_id": thread}}).values
+    history = values["history"]
+    assert len(history) == 4  # 6 turns were said; the checkpoint keeps the last 4
+    assert [t["role"] for t in history] == ["customer", "ai", "customer", "ai"]
+    assert history[-2]["text"] == "제주도도 배송되나요?"
+    # the answer came from the article body; the stored hits keep title and passage, not the body
+    assert values["hits"] and all("body" not in h and h.get("text") for h in values["hits"])
+    assert "3,000원" in first["answer"]
+
+
+@pytest.mark.parametrize("async_commit", [True, False])
+def test_chat_turns_skip_the_wal_flush_only_when_configured(store: Settings, engine: Engine,
+                                                           async_commit: bool) -> None:
+    from sajang.graphs.service import get_inquiry_service
+
+    settings = store.model_copy(update={"async_commit": async_commit})
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    svc = get_inquiry_service(settings)
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        r = svc.ask("반품할 때 배송비는 얼마나 드나요?", customer_id=A)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert not r["handoff"]
+    turns = statements.count(ASYNC_COMMIT)
+    if async_commit and settings.is_postgres:
+        assert turns == 2  # the customer's message and the bot's answer
+    else:
+        assert turns == 0
+    if settings.is_postgres:  # the checkpointer's connections: the same choice, for the whole session
+        with svc.graph.checkpointer.conn.connection() as conn:
+            mode = conn.execute("SHOW synchronous_commit").fetchone()
+        assert (mode["synchronous_commit"] if isinstance(mode, dict) else mode[0]) == ("off" if async_commit else "on")
