@@ -8,6 +8,7 @@ adds synthetic conversations (one per two customers over 180 days, 40 % handed o
 none, runs one segmentation so the segment chart has data, then times each query of the /admin page
 (median of `--repeat` runs, warm cache) and the whole `dashboard()` call. For reference it also times
 the daily-sales series computed in pandas from the orders table. Target: the whole page ≤ 300 ms.
+Prints the load average before and after the timings (the machine may be shared).
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ QUERIES: dict[str, Any] = {
     "daily claims 30 d": lambda e: dash.daily_claims(e, 30, NOW),
     "segment overview + moves": lambda e: dash.segment_overview(e),
     "whole page: dashboard()": lambda e: dash.dashboard(e, NOW),
+    "whole page, 90-day charts": lambda e: dash.dashboard(e, NOW, 90),
 }
 
 
@@ -120,6 +122,7 @@ def main() -> None:
     args = ap.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     columns: list[tuple[str, dict[str, float], int]] = []
+    loads: list[str] = []
     for size in args.sizes:
         for backend in args.backends:
             url = prepare(backend, size, args.workdir, args.pg_url)
@@ -129,11 +132,15 @@ def main() -> None:
             with engine.connect() as conn:
                 orders = int(conn.scalar(select(func.count()).select_from(Order)) or 0)
             log(f"[{backend} {size:,}] timing the dashboard queries…")
+            load_before = os.getloadavg()[0]
             res = {name: timed(lambda fn=fn, e=engine: fn(e), args.repeat) for name, fn in QUERIES.items()}
+            loads.append(f"{backend} {size // 1000}k {load_before:.2f}→{os.getloadavg()[0]:.2f}")
             res["pandas: daily sales 30 d (load + groupby)"] = pandas_daily_sales(url)
             columns.append((f"{backend} {size // 1000}k", res, orders))
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{platform.platform()}")
+    print(f"finished {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; 1-min load average before→after each store: "
+          + ", ".join(loads))
     print()
     print("| query | " + " | ".join(f"{name} ({orders:,} orders)" for name, _, orders in columns) + " |")
     print("|---|" + "---:|" * len(columns))
