@@ -174,8 +174,8 @@ def _live_ranges(since: datetime, now: datetime) -> Any:
 def units_sold(since: datetime, now: datetime) -> Any:
     """Subquery (product_id, units): units sold in [since, now], orders not cancelled/returned.
 
-    Whole KST days come from the trigger-maintained `product_sales_daily` (~40 rows a day); only the
-    partial days at both ends (today so far, and the window's first day) join `order_items` to `orders`,
+    Whole KST days come from the trigger-maintained `product_sales_daily` (a row per product a day); the
+    partial days at both ends (today so far, and the window's first day) join `order_items` to `orders`:
     a few thousand rows that PostgreSQL reaches through `ix_orders_ordered_at` and `ix_order_items_order`.
     """
     first, last = _full_days(since, now)
