@@ -3,7 +3,8 @@
 Modes (all rank whole articles / learned answers):
 - `lexical`: BM25 over Kiwi morphemes + adjacent-morpheme bigrams of the whole article.
 - `dense`: e5 cosine (Chroma); an article scores by its best passage, mixed with its whole-article
-  vector (`doc_view_weight`).
+  vector (`doc_view_weight`), then with its lead-sentence vector (`lead_weight`; a learned answer's
+  question plays the lead).
 - `rrf`: reciprocal-rank fusion (k = 60) of the two article rankings: the baseline.
 - `hybrid` (default): weighted sum of z-normalised scores (z over each retriever's own candidates;
   an article a retriever did not return counts as its weakest candidate), plus a bonus when a
@@ -28,13 +29,14 @@ CALIBRATION_PATH = Path(__file__).with_name("calibration.json")
 FEATURES = ("top_dense", "dense_margin", "coverage", "fused_margin", "agree")
 RRF_K = 60.0
 CANDIDATES = 40  # articles taken from each retriever before fusion
-DENSE_CHUNKS = 80  # nearest chunks asked from Chroma (an article may have several)
+DENSE_CHUNKS = 120  # nearest chunks asked from Chroma (an article has ~3: lead, whole-article, passages)
 
 
 @dataclass
 class FusionConfig:
     dense_weight: float = 0.5
     doc_view_weight: float = 0.5  # dense article score = mix of best passage and whole-article vector
+    lead_weight: float = 0.2  # ... then mixed with the lead-sentence vector (a learned answer: its question)
     question_match_cos: float = 0.9
     question_bonus: float = 0.15
     bm25_k1: float = 1.5
@@ -129,6 +131,7 @@ def fuse(
     # Dense: per article the best passage (body/title/question chunk) and the whole-article view.
     chunk_best: dict[int, tuple[float, str]] = {}
     doc_view: dict[int, float] = {}
+    lead: dict[int, float] = {}
     question_hit: set[int] = set()
     if dense:
         for cid, cos in dense:
@@ -139,6 +142,10 @@ def fuse(
             if role == "doc":
                 doc_view[d] = max(cos, doc_view.get(d, -1.0))
                 continue
+            if role in ("lead", "question"):
+                lead[d] = max(cos, lead.get(d, -1.0))
+                if role == "lead":
+                    continue
             if d not in chunk_best or cos > chunk_best[d][0]:
                 chunk_best[d] = (cos, cid)
             if role == "question" and cos >= cfg.question_match_cos:
@@ -154,7 +161,16 @@ def fuse(
             dense_c[d] = cm
         else:
             dense_c[d] = (1 - a) * cm + a * dv
-
+    if lead:
+        # An article whose lead vector was not among the nearest chunks scores at most the weakest
+        # lead that was: use that bound rather than dropping the term (which would favour it).
+        lead_floor = min(lead.values())
+        b = cfg.lead_weight
+        for d in dense_c:
+            dense_c[d] = (1 - b) * dense_c[d] + b * lead.get(d, lead_floor)
+        for d, v in lead.items():
+            if d not in dense_c:  # only its lead was near: its passages score at most the weakest chunk
+                dense_c[d] = (1 - b) * dense[-1][1] + b * v
     dense_rank = sorted(dense_c, key=lambda d: -dense_c[d])
     lex_rank = list(lex_c)  # already best first
     cands = list(dict.fromkeys(dense_rank + lex_rank))

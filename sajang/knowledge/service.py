@@ -39,10 +39,10 @@ from sajang.errors import NotFound
 
 from .embeddings import CachedEmbeddings, get_embeddings
 from .fusion import DENSE_CHUNKS, FusionConfig, IndexView, calibrated_confidence, fuse
-from .text import best_passage, chunk_article, tokenize, with_bigrams
+from .text import best_passage, chunk_article, lead_sentence, tokenize, with_bigrams
 
 DOC_VIEW_CHARS = 1200
-INDEX_VERSION = 5  # bump when chunking or tokenising changes: indexes are rebuilt from the DB
+INDEX_VERSION = 6  # bump when chunking or tokenising changes: indexes are rebuilt from the DB
 
 
 @dataclass
@@ -90,7 +90,7 @@ class _Chunk:
     doc: str
     text: str
     tokens: list[str]
-    role: str = "body"  # body | title | question
+    role: str = "body"  # body | title | question | doc | lead
 
 
 def _sha(*parts: str) -> str:
@@ -112,7 +112,12 @@ def _doc_chunks(doc: _Doc) -> list[tuple[str, str]]:
         parts += [("body", c.text) for c in chunk_article(doc.title, doc.body)]
         return parts
     parts = [("body", c.text) for c in chunk_article(doc.title, doc.body)]
-    if len(parts) > 1:
+    lead = lead_sentence(doc.body)
+    if lead:
+        # The first sentence alone (dense only): it states the topic without the detail around it
+        # (+3 points hit@1 on the FAQ dev split, mixed into the article's dense score).
+        parts.insert(0, ("lead", lead))
+    if len(parts) > 2 or (len(parts) > 1 and not lead):
         # The whole article as one more vector (the model reads its first ~512 tokens): the lead of a
         # help article usually restates what it is about, which single passages miss.
         whole = f"{doc.title}\n{doc.body}" if doc.title else doc.body

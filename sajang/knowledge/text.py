@@ -133,6 +133,17 @@ def chunk_article(title: str, body: str, max_chars: int = MAX_CHUNK_CHARS) -> li
     return [Chunk(i, c) for i, c in enumerate(chunks)]
 
 
+def lead_sentence(body: str, max_chars: int = 300) -> str:
+    """The first sentence of an article's text (headings skipped): help articles and FAQ answers
+    restate their topic there, so it is embedded as one more short vector (role `lead`)."""
+    text = _SECTION.sub("", body)
+    for sent in split_sentences(text):
+        sent = re.sub(r"[ \t]+", " ", sent).strip()
+        if sent:
+            return sent[:max_chars]
+    return ""
+
+
 def best_passage(chunk_text: str, title: str) -> str:
     """The chunk without its title prefix line (what an extractive answer quotes)."""
     first, _, rest = chunk_text.partition("\n")
