@@ -15,7 +15,9 @@ calls for live order data, then a structured `{answer, confidence, needs_human}`
 from __future__ import annotations
 
 import json
+import math
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -41,6 +43,8 @@ PERSONAL_ORDER = re.compile(
     r"|\bmy\s+(order|package|parcel|refund|return|delivery|purchase|item)s?\b|\bi\s+(ordered|bought)\b"
     r"|\bwhere\s+is\b|\bwhen\s+will\b|\btracking\b|\bhas\s+(it|my)\b",
     re.IGNORECASE)
+HYPOTHETICAL = re.compile(r"[가-힣](?:하|되|으|시|이)?면\s|[가-힣]면\?|경우|\bif\b|\bin case\b", re.IGNORECASE)
+POSSESSIVE = re.compile(r"(제|내|저의|우리)\s*(주문|택배|물건|상품|배송|소포|환불|반품|교환)|\bmy\b", re.IGNORECASE)
 ORDER_CATEGORIES = {"delivery", "cancel", "return_refund", "exchange"}
 OPEN = ("paid", "preparing", "shipping")
 ACTION_REQUEST = re.compile(
@@ -99,7 +103,11 @@ def pick_order(text: str, orders: list[dict[str, Any]]) -> tuple[dict[str, Any] 
 
 
 def is_order_question(text: str, category: str) -> bool:
-    return bool(ORDER_ID.search(text)) or (category in ORDER_CATEGORIES and bool(PERSONAL_ORDER.search(text)))
+    if ORDER_ID.search(text):
+        return True
+    if HYPOTHETICAL.search(text) and not POSSESSIVE.search(text):
+        return False  # "카드 결제 취소하면 환불 언제 돼요?" asks the policy, not about the last order
+    return category in ORDER_CATEGORIES and bool(PERSONAL_ORDER.search(text))
 
 
 def order_sentence(order: dict[str, Any], locale: str, policy: StorePolicy) -> str:
@@ -122,35 +130,164 @@ def order_sentence(order: dict[str, Any], locale: str, policy: StorePolicy) -> s
 # --- manual answers ------------------------------------------------------------------------------
 
 @lru_cache(maxsize=50_000)
-def _sentence_tokens(sentence: str) -> frozenset[str]:
-    """Content morphemes of a manual sentence (cached: articles change rarely, questions often)."""
+def _tokens(text: str) -> frozenset[str]:
+    """Content morphemes (cached: manual sentences repeat across questions; articles change rarely)."""
     from sajang.knowledge.text import tokenize
 
-    return frozenset(tokenize(sentence))
+    return frozenset(tokenize(text))
+
+
+@dataclass(frozen=True)
+class _Unit:
+    """One answerable piece of an article: a sentence, a list item or a table row (as a sentence)."""
+
+    text: str
+    section: int
+    heading: str
+    table: int | None = None  # rows of one table share an id
+    key: str = ""  # a table row's first cell ("신용카드"): what the row is about
+
+
+_MD_TABLE_RULE = re.compile(r"^\|?\s*:?-{2,}")
+_LIST_MARK = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
+# What kind of fact the question asks for, and how such a fact looks in the manual.
+_ASKS = {
+    "duration": (re.compile(r"며칠|몇\s*일|언제|얼마나\s*(걸|걸려|가|기다)|기간|소요|how\s+long|\bwhen\b|\bdays?\b",
+                            re.IGNORECASE),
+                 re.compile(r"\d+\s*(?:~\s*\d+\s*)?(?:영업일|일|시간|주|개월|분)|즉시|당일|다음\s*날|바로")),
+    "money": (re.compile(r"얼마|비용|요금|가격|배송비|수수료|how\s+much|\bfee|\bcost|\bprice|free\s+shipping",
+                         re.IGNORECASE),
+              re.compile(r"[\d,]+\s*원|무료")),
+    "clock": (re.compile(r"몇\s*시|운영\s*시간|영업\s*시간|\bhours\b|what\s+time", re.IGNORECASE),
+              re.compile(r"\d{1,2}:\d{2}|오[전후]\s*\d+\s*시")),
+    "amount": (re.compile(r"몇\s*(?:자|장|개|번|퍼센트|%|명)|최대|최소|한도|percent|how\s+many", re.IGNORECASE),
+               re.compile(r"\d")),
+}
+TYPE_BONUS = 0.4
+PASSAGE_BONUS = 0.35
+HEADING_WEIGHT = 0.5
+MAX_TABLE_ROWS = 8
+LEAD_BONUS = 0.1
+FAQ_MISMATCH = 0.4
+_FAQ_ITEM = re.compile(r"^(.{4,80}?(?:요|까|나|죠|\?))\s*[:：]\s")
+SECOND_SECTION = 0.8  # share of the best unit's score another section needs to be quoted too
+
+
+def _cells(line: str) -> list[str]:
+    return [c.strip() for c in line.strip().strip("|").split("|")]
+
+
+@lru_cache(maxsize=2_000)
+def article_units(body: str) -> tuple[_Unit, ...]:
+    """The article as answerable units, section by section. A Markdown table becomes one sentence per
+    row that names its columns ("신용카드 — 환불 완료까지 카드사 승인 취소 3~5영업일"), so a fact that
+    lives in a table can be quoted like any sentence."""
+    from sajang.knowledge.text import split_sentences
+
+    units: list[_Unit] = []
+    section, heading, table_id, header = 0, "", 0, None
+    prose: list[str] = []
+
+    def flush() -> None:
+        for sent in split_sentences("\n".join(prose)):
+            if len(sent) > 8:
+                units.append(_Unit(sent, section, heading))
+        prose.clear()
+
+    for line in body.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("|"):
+            if _MD_TABLE_RULE.match(stripped.strip("|").strip()) or set(stripped) <= set("|-: "):
+                continue  # the |---|---| rule under the header
+            cells = _cells(stripped)
+            if header is None:
+                flush()
+                header, table_id = cells, table_id + 1
+                continue
+            described = ", ".join(f"{h} {c}" if h else c for h, c in zip(header[1:], cells[1:], strict=False) if c)
+            units.append(_Unit(f"{cells[0]} — {described}" if described else cells[0], section, heading,
+                               table_id, cells[0]))
+            continue
+        header = None
+        if stripped.startswith("#"):
+            flush()
+            section, heading = section + 1, stripped.lstrip("#").strip()
+            continue
+        if _LIST_MARK.match(line):  # a list item is one unit, even with two sentences ("…나요: 아니요. …")
+            flush()
+            item = _LIST_MARK.sub("", line).strip()
+            if len(item) > 8:
+                units.append(_Unit(item, section, heading))
+        elif stripped:
+            prose.append(line)
+    flush()
+    return tuple(units)
+
+
+def _asked_types(question: str) -> list[str]:
+    return [kind for kind, (asks, _) in _ASKS.items() if asks.search(question)]
 
 
 def relevant_sentences(question: str, hit: dict[str, Any], limit: int = 3) -> list[str]:
-    """The article's sentences that share most content words with the question (original order)."""
-    from sajang.knowledge.text import split_sentences, tokenize
+    """The units of the article that answer the question, in the article's order.
 
+    Each unit scores by the question's content words it shares (its section heading counts half), a
+    bonus when it states the kind of fact asked for (a duration for "며칠", an amount in 원 for "얼마"…)
+    and a bonus when it is in the passage the retriever chose (the only signal for an English question
+    about the Korean manual). The answer is the best unit with the next best ones *of the same
+    section*; when the best one is a table row, the rows the question names, or the whole table."""
     body = hit.get("body") or hit.get("text") or ""
-    # headings out, list markers off: each list item reads as its own sentence
-    lines = [re.sub(r"^\s*(?:[-*•]|\d+[.)])\s+", "", ln) for ln in body.splitlines()
-             if ln.strip() and not ln.lstrip().startswith("#")]
-    sentences = [s for s in split_sentences("\n".join(lines)) if len(s) > 8]
-    if not sentences:
+    units = article_units(body)
+    if not units:
         return [hit.get("text") or ""] if hit.get("text") else []
-    q = set(tokenize(question))
+    q = _tokens(question)
+    kinds = _asked_types(question)
     passage = hit.get("text") or ""
-    scored: list[tuple[float, int]] = []
-    for i, s in enumerate(sentences):
-        toks = _sentence_tokens(s)
-        overlap = len(q & toks) / (len(q) or 1)
-        # sentences of the passage the retriever chose are the best evidence
-        scored.append((overlap + (0.35 if s in passage else 0.0), i))
-    scored.sort(key=lambda x: (-x[0], x[1]))
-    chosen = sorted(i for sc, i in scored[:limit] if sc > 0) or [scored[0][1]]
-    return [sentences[i] for i in chosen]
+    # a word every unit of the article repeats ("적립금" in the points article) tells units apart less
+    # than a rare one: weight the question's words by their inverse frequency among the units
+    unit_tokens = [_tokens(u.text) | (_tokens(u.heading) if u.heading else frozenset()) for u in units]
+    weight = {t: math.log(1 + len(units) / (1 + sum(t in ut for ut in unit_tokens))) for t in q}
+    total = sum(weight.values()) or 1.0
+
+    first_section = min(u.section for u in units)
+
+    def score(u: _Unit) -> float:
+        own = _tokens(u.text)
+        head = _tokens(u.heading) - own if u.heading else frozenset()
+        value = (sum(weight[t] for t in q & own) + HEADING_WEIGHT * sum(weight[t] for t in q & head)) / total
+        if any(_ASKS[k][1].search(u.text) for k in kinds):
+            value += TYPE_BONUS
+        if u.text in passage or (u.key and u.key in passage):
+            value += PASSAGE_BONUS
+        faq = _FAQ_ITEM.match(u.text)
+        if faq:  # "선물 포장을 하면 배송이 늦어지나요: 아니요 …" answers its own, narrower question
+            asked = _tokens(faq.group(1))
+            value -= FAQ_MISMATCH * len(asked - q) / (len(asked) or 1)
+        elif u.section == first_section:
+            value += LEAD_BONUS  # an article opens with its general rule
+        return value
+
+    scored = sorted(((score(u), i) for i, u in enumerate(units)), key=lambda x: (-x[0], x[1]))
+    top = scored[0][0]
+    chosen: list[int] = []
+    sections_used: list[int] = []
+    # the best section, and a second one when it answers about as well ("when does the refund start"
+    # and "how long per payment method" both answer "환불은 며칠 걸려요?")
+    for sc, i in scored:
+        sec = units[i].section
+        if sec in sections_used or len(sections_used) == 2 or sc < SECOND_SECTION * top or sc <= 0:
+            continue
+        sections_used.append(sec)
+        u = units[i]
+        if u.table is not None:
+            rows = [j for j, v in enumerate(units) if v.table == u.table]
+            named = [j for j in rows if _tokens(units[j].key) & q]
+            chosen += named or rows[:MAX_TABLE_ROWS]
+        else:
+            chosen += [j for s2, j in scored if units[j].section == sec and s2 > 0][:limit]
+    if not chosen:
+        chosen = [scored[0][1]]
+    return [units[i].text for i in sorted(set(chosen))]
 
 
 def manual_answer(question: str, hit: dict[str, Any], locale: str, policy: StorePolicy) -> str:

@@ -184,7 +184,9 @@ class EmbeddingClassifier:
             if human and category == "other":
                 category = "human"  # "can I talk to someone?" is a request, not chit-chat
             results.append(Classification(
-                category=category, urgency=rule_urgency(text, category), wants_human=human or category == "human",
+                # a question *about* reaching us (hours, phone) is answered from the manual; only an explicit
+                # request hands the conversation to a person before the bot tries
+                category=category, urgency=rule_urgency(text, category), wants_human=human,
                 confidence=round(float(probs[best]), 4), method="embedding",
                 scores={CATEGORIES[i]: round(float(row[i]), 4) for i in np.argsort(-row)[:3]}))
         return results
@@ -220,7 +222,7 @@ def classify_llm(settings: Settings, text: str, config: Any = None) -> Classific
     from .prompts import classify_messages
 
     out: LLMClassification = structured(settings, LLMClassification).invoke(classify_messages(text), config)
-    human = out.wants_human or wants_human(text) or out.category == "human"
+    human = out.wants_human or wants_human(text)
     urgency = max_urgency(out.urgency, rule_urgency(text, out.category))
     return Classification(category=out.category, urgency=urgency, wants_human=human, confidence=1.0,
                           method="llm")

@@ -109,3 +109,16 @@ def learning(json_out: Annotated[bool, typer.Option("--json", help="JSON on stdo
         emit_json(report)
     else:
         typer.echo(format_report(report))
+
+
+@eval_app.command("answers")
+def answers(json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout")] = False) -> None:
+    """Manual questions: answered, from the right article, and stating the fact the customer needs."""
+    from sajang.app.cli import emit_json, log
+    from sajang.graphs.answer_eval import format_report, run_answer_eval
+
+    report = run_answer_eval(get_settings(), progress=log)
+    if json_out:
+        emit_json(report)
+    else:
+        typer.echo(format_report(report))

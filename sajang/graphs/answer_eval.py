@@ -1,0 +1,75 @@
+"""How good the offline answers to manual questions are (`sajang eval answers`).
+
+Each case of `sajang/data/answer_eval.jsonl` (written for the project from the demo shop's manual) is a
+guest's question, the manual article that answers it and the facts a right answer states (any one of
+them, e.g. "3~5영업일"). Every question goes through the real inquiry service on a throw-away store with
+the CS manual loaded. Reported: the bot answered (no handoff), the source is the right article, and the
+answer contains the fact — the last is what the customer needs.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sajang.config import Settings
+
+CASES_PATH = Path(__file__).resolve().parent.parent / "data" / "answer_eval.jsonl"
+MANUAL_DIR = Path(__file__).resolve().parent.parent / "data" / "manual"
+
+
+def run_answer_eval(settings: Settings, cases_path: Path = CASES_PATH,
+                    progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    from sajang.graphs.service import get_inquiry_service
+    from sajang.knowledge.service import get_knowledge
+
+    cases = [json.loads(line) for line in cases_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    with tempfile.TemporaryDirectory(prefix="sajang-answer-eval-") as tmp:
+        store = Settings(data_dir=Path(tmp), database_url=f"sqlite:///{Path(tmp) / 'eval.db'}",
+                         embeddings=settings.embeddings, embedding_model=settings.embedding_model,
+                         embedding_base_url=settings.embedding_base_url,
+                         embedding_api_key=settings.embedding_api_key)
+        if progress:
+            progress("loading the CS manual into a temporary store …")
+        get_knowledge(store).import_manual_dir(MANUAL_DIR)
+        service = get_inquiry_service(store)
+        rows: list[dict[str, Any]] = []
+        for case in cases:
+            thread = service.start_conversation(None, guest_name="평가 고객", channel="api")
+            r = service.ask(case["q"], thread_id=thread)
+            answer = r["answer"] or ""
+            answered = not r["handoff"]
+            source = (r["sources"] or [{}])[0].get("id")
+            fact = answered and any(f in answer for f in case["facts"])
+            rows.append({"q": case["q"], "article": case["article"], "answered": answered, "source": source,
+                         "right_source": answered and source == case["article"], "fact": fact,
+                         "confidence": r["confidence"], "handoff_reason": r["handoff_reason"]})
+            if progress:
+                progress(f"{'✓' if fact else '✗'} {case['q']} → {source} ({r['confidence']})")
+    n = len(rows) or 1
+    ko = [r for r, c in zip(rows, cases, strict=True) if not c["q"].isascii()]
+    en = [r for r, c in zip(rows, cases, strict=True) if c["q"].isascii()]
+
+    def share(sub: list[dict[str, Any]], key: str) -> float:
+        return round(sum(bool(r[key]) for r in sub) / (len(sub) or 1), 3)
+
+    return {"cases": len(rows), "answered": share(rows, "answered"), "right_source": share(rows, "right_source"),
+            "fact_in_answer": round(sum(r["fact"] for r in rows) / n, 3),
+            "korean": {"cases": len(ko), "answered": share(ko, "answered"), "fact_in_answer": share(ko, "fact")},
+            "english": {"cases": len(en), "answered": share(en, "answered"), "fact_in_answer": share(en, "fact")},
+            "rows": rows}
+
+
+def format_report(report: dict[str, Any]) -> str:
+    lines = [f"answers: {report['cases']} manual questions asked by guests",
+             f"  answered by the bot:           {report['answered']:.3f}",
+             f"  answered from the right article: {report['right_source']:.3f}",
+             f"  answer states the fact:        {report['fact_in_answer']:.3f}"
+             f"  (Korean {report['korean']['fact_in_answer']:.3f} of {report['korean']['cases']},"
+             f" English {report['english']['fact_in_answer']:.3f} of {report['english']['cases']})"]
+    lines += [f"  ✗ {r['q']} → {r['source']} ({r['handoff_reason'] or 'answered'}, {r['confidence']})"
+              for r in report["rows"] if not r["fact"]]
+    return "\n".join(lines)

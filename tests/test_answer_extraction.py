@@ -1,0 +1,55 @@
+"""The offline answer quotes the part of a manual article that answers the question: a table row for a
+"how long" question, a whole FAQ item, the general rule before narrower FAQ answers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sajang.graphs.answering import article_units, relevant_sentences
+
+MANUAL = Path(__file__).resolve().parent.parent / "sajang" / "data" / "manual"
+
+
+def _article(name: str) -> dict[str, str]:
+    body = (MANUAL / f"{name}.md").read_text(encoding="utf-8").split("---", 1)[1]
+    return {"body": body, "text": ""}
+
+
+def test_table_rows_become_sentences_that_name_their_columns() -> None:
+    units = article_units(_article("refund-timing")["body"])
+    rows = [u.text for u in units if u.table is not None]
+    assert "체크카드 — 환불 완료까지 3~5영업일 안에 계좌로 입금" in rows
+    assert not any(set(r) <= set("|-: ") for r in rows)  # the |---| rule is not a row
+    assert len(rows) == 6
+
+
+def test_a_duration_question_gets_the_table_and_a_named_row_only_that_row() -> None:
+    general = " ".join(relevant_sentences("환불은 며칠 걸려요?", _article("refund-timing")))
+    assert "3~5영업일" in general and "1~3영업일" in general
+    named = relevant_sentences("체크카드 환불은 며칠 걸려요?", _article("refund-timing"))
+    assert any("체크카드" in s and "3~5영업일" in s for s in named)
+    assert not any(s.startswith("네이버페이") for s in named)
+
+
+def test_general_rule_before_narrower_faq_items_and_faq_items_stay_whole() -> None:
+    gift = relevant_sentences("선물 포장 되나요?", _article("gift-wrapping"))
+    assert any("무료 포장" in s for s in gift)
+    units = [u.text for u in article_units(_article("gift-wrapping")["body"])]
+    assert any(u.startswith("선물 포장을 하면 배송이 늦어지나요: 아니요.") and "당일 출고" in u for u in units)
+
+
+def test_money_and_clock_questions_prefer_units_stating_them() -> None:
+    fee = " ".join(relevant_sentences("반품하면 배송비 얼마 내요?", _article("return-fee")))
+    assert "3,000원" in fee
+    cutoff = " ".join(relevant_sentences("몇 시까지 주문하면 오늘 출고돼요?", _article("delivery-dispatch")))
+    assert "오후 2시" in cutoff
+
+
+def test_a_hypothetical_question_asks_the_policy_not_about_the_last_order() -> None:
+    from sajang.graphs.answering import is_order_question
+
+    assert not is_order_question("카드 결제 취소하면 환불 언제 돼요?", "return_refund")
+    assert not is_order_question("If I cancel, when is the refund?", "return_refund")
+    assert is_order_question("제 주문 취소하면 환불 언제 돼요?", "return_refund")  # "my order": theirs
+    assert is_order_question("환불 언제 돼요?", "return_refund")
+    assert is_order_question("O-20261011-00005 취소하면 환불 언제 돼요?", "return_refund")
