@@ -295,3 +295,35 @@ def test_databases_do_not_share_indexes(kb: KnowledgeBase, settings, databases, 
     assert other.search("반품 배송비").hits == []
     assert kb.search("반품 배송비").hits
     assert os.path.isdir(kb.index_dir) and kb.index_dir != other.index_dir
+
+
+SHOP_MANUAL = Path(__file__).resolve().parent.parent / "sajang" / "data" / "manual"
+CLEAR_QUESTIONS = {"반품 배송비 얼마예요?": "return-fee", "제주도 배송되나요?": "delivery-remote-area",
+                   "환불은 며칠 걸려요?": "refund-timing"}
+UNRELATED_QUESTIONS = ("오늘 날씨 어때요?", "주식 추천해 주세요")
+
+
+def test_shop_manual_confidence_passes_the_gate_only_for_answerable_questions(kb: KnowledgeBase, settings) -> None:
+    """The demo shop's manual against the inquiry gate: a clear question finds its article and clears
+    `answer_confidence_threshold` (retrieval confidence plus the classifier-agreement bonus of the
+    answer gate), an unrelated one stays below it on both."""
+    from sajang.graphs.answering import answer_confidence
+    from sajang.graphs.classifier import classify_text
+
+    kb.import_manual_dir(SHOP_MANUAL)
+    threshold = settings.answer_confidence_threshold
+    clear_conf = []
+    for question, article in CLEAR_QUESTIONS.items():
+        res = kb.search(question)
+        hits = [h.as_dict() for h in res.hits]
+        assert hits[0]["id"] == article, question
+        gate = answer_confidence(settings, res.confidence, classify_text(settings, question).category, hits, hits[0])
+        assert gate >= threshold, (question, res.confidence, gate)
+        clear_conf.append(res.confidence)
+    for question in UNRELATED_QUESTIONS:
+        res = kb.search(question)
+        hits = [h.as_dict() for h in res.hits]
+        gate = answer_confidence(settings, res.confidence, classify_text(settings, question).category, hits, hits[0])
+        assert res.confidence < threshold and gate < threshold, (question, res.confidence, gate)
+        # The retriever alone already ranks every clear question above every unrelated one.
+        assert res.confidence < min(clear_conf), question

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 import threading
 import time
@@ -418,7 +419,9 @@ class KnowledgeBase:
         ranked, feats = fuse(mode, lex[0] if lex is not None else None, dense, self._view, self.fusion, kinds,
                              exclude)
         if ranked:
-            qtoks = set(lex[1]) if lex is not None else set(tokenize(self._last_query))
+            qlist = lex[1] if lex is not None else tokenize(self._last_query)
+            qtoks = set(qlist)
+            feats["query_terms"] = math.log1p(len(qlist))
             if qtoks:
                 doc = self._docs[self._doc_keys[ranked[0][0]]]
                 dtoks: set[str] = set()
