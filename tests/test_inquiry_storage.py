@@ -81,3 +81,31 @@ def test_chat_turns_skip_the_wal_flush_only_when_configured(store: Settings, eng
         with svc.graph.checkpointer.conn.connection() as conn:
             mode = conn.execute("SHOW synchronous_commit").fetchone()
         assert (mode["synchronous_commit"] if isinstance(mode, dict) else mode[0]) == ("off" if async_commit else "on")
+
+
+def test_a_photo_sent_with_a_damage_report_reaches_the_agent(store: Settings) -> None:
+    from sajang.graphs.service import get_inquiry_service
+
+    svc = get_inquiry_service(store)
+    photo = {"id": 9001, "filename": "broken.jpg", "content_type": "image/jpeg", "size": 1234}
+    r = svc.ask("유리병이 깨져서 왔어요", customer_id=A, attachments=[photo])
+    assert r["handoff"] and r["handoff_reason"] == "urgent"
+    notice = svc.get_conversation(r["thread_id"])["messages"][-1]["text"]
+    assert "보내 주신 사진" in notice and "사진을 보내 주시면" not in notice  # thanks, does not ask again
+    payload = svc.pending(r["thread_id"])[1]
+    assert payload["attachments"] == [{"id": 9001, "filename": "broken.jpg", "content_type": "image/jpeg"}]
+    assert "첨부 1개" in payload["summary"]
+    # a second photo while the customer waits: the agent sees both
+    svc.ask("뚜껑 쪽 사진도 보내요", customer_id=A, thread_id=r["thread_id"],
+            attachments=[{**photo, "id": 9002, "filename": "lid.jpg"}])
+    payload = svc.pending(r["thread_id"])[1]
+    assert [a["id"] for a in payload["attachments"]] == [9001, 9002] and "첨부 2개" in payload["summary"]
+
+
+def test_without_a_photo_the_urgent_notice_asks_for_one(store: Settings) -> None:
+    from sajang.graphs.service import get_inquiry_service
+
+    r = get_inquiry_service(store).ask("유리병이 깨져서 왔어요", customer_id=A)
+    assert r["handoff_reason"] == "urgent"
+    notice = get_inquiry_service(store).get_conversation(r["thread_id"])["messages"][-1]["text"]
+    assert "사진을 보내 주시면" in notice

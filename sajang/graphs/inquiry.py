@@ -211,9 +211,12 @@ def _summary(state: InquiryState, lines: list[str]) -> str:
 def escalate(state: InquiryState, config: RunnableConfig) -> dict[str, Any]:
     """Hand the conversation to a person (before the handoff node waits).
 
-    Reads: `text`, `category`, `urgency`, `answer`, `sources`, `handoff_reason`, `customer_id`, `history`.
-    Writes: `handoff` (summary, category, urgency, ai_draft, sources, customer_id, reason), `answer` (the
-    notice the customer sees), `waiting`; rows: conversation → `new` (queue), the AI notice message.
+    Reads: `text`, `category`, `urgency`, `answer`, `sources`, `handoff_reason`, `customer_id`, `history`,
+    `attachments`.
+    Writes: `handoff` (summary, category, urgency, ai_draft, sources, customer_id, reason, attachments:
+    the files the agent should look at), `answer` (the
+    notice the customer sees; an urgent one thanks for a photo sent instead of asking for one), `waiting`;
+    rows: conversation → `new` (queue), the AI notice message.
     """
     settings = settings_from_config(config)
     engine = _engine(settings)
@@ -233,7 +236,12 @@ def escalate(state: InquiryState, config: RunnableConfig) -> dict[str, Any]:
         "customer_id": state.get("customer_id"), "thread_id": thread_id, "customer_lines": [state.get("text") or ""],
     }
     urgent = reason == "urgent"
-    notice = T["handoff_urgent" if urgent else "handoff_notice"][locale].format(hours=policy.cs_hours)
+    files = list(state.get("attachments") or [])
+    payload["attachments"] = files
+    if files:  # the agent sees at a glance that there is something to look at
+        payload["summary"] += f" · 첨부 {len(files)}개"
+    key = ("handoff_urgent_photo" if files else "handoff_urgent") if urgent else "handoff_notice"
+    notice = T[key][locale].format(hours=policy.cs_hours)
     mid = conv.record_handoff(engine, thread_id, state.get("customer_id"), notice,
                               dedup_key=f"{thread_id}:{state.get('turn_id')}:handoff", reason=reason,
                               category=state.get("category"), urgency=state.get("urgency"),
@@ -266,7 +274,9 @@ def handoff(state: InquiryState, config: RunnableConfig) -> dict[str, Any]:
     if kind == "customer":
         lines = [*(payload.get("customer_lines") or []), str(value.get("text") or "")]
         payload["customer_lines"] = lines
-        payload["summary"] = _summary(state, lines)
+        payload["attachments"] = [*(payload.get("attachments") or []), *(value.get("attachments") or [])]
+        payload["summary"] = _summary(state, lines) + (f" · 첨부 {len(payload['attachments'])}개"
+                                                       if payload["attachments"] else "")
         return {"handoff": payload,
                 "history": [{"role": "customer", "text": value.get("text") or "", "message_id": value.get("message_id")}]}
     if kind == "resolve":

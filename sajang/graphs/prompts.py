@@ -131,6 +131,11 @@ T: dict[str, dict[str, str]] = {
               "상품 상태 사진을 보내 주시면 더 빠르게 처리해 드릴 수 있습니다.",
         "en": "We're very sorry about this. Because it needs a person to look at it, we've put you at the "
               "front of the queue. A photo of the product helps us handle it faster."},
+    "handoff_urgent_photo": {
+        "ko": "불편을 드려 정말 죄송합니다. 바로 확인이 필요한 문의라 상담원에게 우선 연결해 드렸어요. "
+              "보내 주신 사진도 상담원이 함께 확인합니다.",
+        "en": "We're very sorry about this. Because it needs a person to look at it, we've put you at the "
+              "front of the queue. The agent will see the photo you sent."},
     "order_not_found": {
         "ko": "말씀하신 주문번호 {order_id}는 고객님 계정에서 확인되지 않습니다. 주문번호를 다시 한번 확인해 주세요.",
         "en": "We couldn't find order {order_id} in your account. Please check the order number."},

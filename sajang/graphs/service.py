@@ -130,7 +130,8 @@ class InquiryService:
                 "answer": None, "sources": [], "confidence": None, "handoff": True,
                 "handoff_reason": row.get("handoff_reason") or "requested"}
 
-    def _append_while_waiting(self, thread_id: str, row: dict[str, Any], text: str, mid: int) -> dict[str, Any] | None:
+    def _append_while_waiting(self, thread_id: str, row: dict[str, Any], text: str, mid: int,
+                              files: list[dict[str, Any]]) -> dict[str, Any] | None:
         """If a person has this conversation, the line goes to them (no bot answer).
 
         Only a conversation in the queue (new / assigned) can have a handoff waiting: `escalate` puts it
@@ -140,10 +141,16 @@ class InquiryService:
             return None
         if self.pending(thread_id) is not None:
             self.graph.invoke(Command(resume={"type": "customer", "text": text, "message_id": mid,
-                                              "event_id": f"customer:{mid}"}),
+                                              "event_id": f"customer:{mid}", "attachments": files}),
                               self._config(thread_id, row["customer_id"], row.get("locale") or "ko"))
         # else: queued for a person (claimed by an agent) without a handoff waiting in the graph
         return self._waiting_result(thread_id, row)
+
+    @staticmethod
+    def _files(attachments: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+        """What the graph keeps of the files sent with a message (the agent opens them by id)."""
+        return [{"id": a.get("id"), "filename": a.get("filename"), "content_type": a.get("content_type")}
+                for a in attachments or [] if isinstance(a, dict)]
 
     @staticmethod
     def _result(thread_id: str, values: dict[str, Any]) -> dict[str, Any]:
@@ -163,12 +170,13 @@ class InquiryService:
              attachments: list[dict[str, Any]] | None) -> dict[str, Any]:
         row, thread_id, loc, turn_id, mid = self._prepare(text, customer_id, thread_id, locale, attachments)
         with self._lock(thread_id):
-            waiting = self._append_while_waiting(thread_id, row, text.strip(), mid)
+            waiting = self._append_while_waiting(thread_id, row, text.strip(), mid, self._files(attachments))
             if waiting is not None:
                 return waiting
             # durability="exit": one checkpoint write per message (at the end or at the handoff interrupt)
             # instead of one per node; a run that dies midway is simply re-asked, its rows are deduplicated
-            values = self.graph.invoke({"text": text.strip(), "locale": loc, "turn_id": turn_id, "message_id": mid},
+            values = self.graph.invoke({"text": text.strip(), "locale": loc, "turn_id": turn_id, "message_id": mid,
+                                        "attachments": self._files(attachments)},
                                        self._config(thread_id, row["customer_id"], loc), durability=DURABILITY)
         return self._result(thread_id, values)
 
@@ -179,14 +187,15 @@ class InquiryService:
         with serving_request():
             row, thread_id, loc, turn_id, mid = self._prepare(text, customer_id, thread_id, locale, attachments)
             with self._lock(thread_id):
-                waiting = self._append_while_waiting(thread_id, row, text.strip(), mid)
+                waiting = self._append_while_waiting(thread_id, row, text.strip(), mid, self._files(attachments))
                 if waiting is not None:
                     yield waiting
                     return
                 values: dict[str, Any] = {}
                 buffer, sent = "", ""
                 for mode, data in self.graph.stream(
-                        {"text": text.strip(), "locale": loc, "turn_id": turn_id, "message_id": mid},
+                        {"text": text.strip(), "locale": loc, "turn_id": turn_id, "message_id": mid,
+                         "attachments": self._files(attachments)},
                         self._config(thread_id, row["customer_id"], loc), stream_mode=["messages", "values"],
                         durability=DURABILITY):
                     if mode == "values":

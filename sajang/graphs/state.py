@@ -58,6 +58,7 @@ class Handoff(TypedDict, total=False):
     customer_id: str | None
     thread_id: str
     customer_lines: list[str]  # customer messages since the handoff (incl. those sent while waiting)
+    attachments: list[dict[str, Any]]  # files the customer sent with those messages
 
 
 class Turn(TypedDict, total=False):
@@ -72,6 +73,7 @@ class InquiryState(TypedDict, total=False):
     locale: str  # ko | en (the customer's language)
     turn_id: str  # the service's id of this customer message (dedup keys derive from it)
     message_id: int | None  # the customer message row
+    attachments: list[dict[str, Any]]  # files sent with this message: id, filename, content_type
     # load_context
     customer_id: str | None
     customer: dict[str, Any] | None  # {"id", "name"} of the logged-in customer
@@ -109,3 +111,4 @@ class HandoffResume(TypedDict, total=False):
     agent_name: str
     resolve: bool
     message_id: int | None  # customer line already stored by the service
+    attachments: list[dict[str, Any]]  # files sent with that customer line
