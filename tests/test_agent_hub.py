@@ -86,8 +86,8 @@ def test_profile_panel_shows_real_rows(engine: Engine) -> None:
     _customer(engine)
     profile = get_customer_profile(engine, "C-7")
     html = render_profile(profile, "이탈 위험", "ko", NOW)
-    for text in ("이탈 위험", "이영희", "C-7", "누적 결제 25,800원", "주문 1건", "O-7", "배송중",
-                 "CJ대한통운 555566667777", "무농약 들기름 ×2", "교환", "처리중", "병뚜껑이 깨져 있었어요",
+    for text in ("이탈 위험", "이영희", "C-7", "누적 결제 25,800원", "주문 1건", "O-7", "배송 중",
+                 "CJ대한통운 555566667777", "무농약 들기름 ×2", "교환", "처리 중", "병뚜껑이 깨져 있었어요",
                  "★★☆☆☆", "&lt;포장&gt;"):
         assert text in html, text
     assert "비회원" in render_profile(None, "", "ko", NOW, guest_name="손님")

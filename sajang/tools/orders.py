@@ -15,28 +15,8 @@ from sqlalchemy.orm import Session
 
 from sajang.db.engine import session_scope
 from sajang.db.models import Claim, Customer, Order, OrderItem
+from sajang.labels import CLAIM_STATUS_LABELS, CLAIM_TYPE_LABELS, ORDER_STATUS_LABELS
 
-STATUS_LABELS: dict[str, dict[str, str]] = {
-    "paid": {"ko": "결제 완료", "en": "paid"},
-    "preparing": {"ko": "상품 준비 중", "en": "being prepared"},
-    "shipping": {"ko": "배송 중", "en": "on its way"},
-    "delivered": {"ko": "배송 완료", "en": "delivered"},
-    "cancelled": {"ko": "주문 취소", "en": "cancelled"},
-    "returned": {"ko": "반품 완료", "en": "returned"},
-    "exchanged": {"ko": "교환 완료", "en": "exchanged"},
-}
-CLAIM_TYPE_LABELS: dict[str, dict[str, str]] = {
-    "cancel": {"ko": "취소", "en": "cancellation"},
-    "return": {"ko": "반품", "en": "return"},
-    "exchange": {"ko": "교환", "en": "exchange"},
-    "refund": {"ko": "환불", "en": "refund"},
-}
-CLAIM_STATUS_LABELS: dict[str, dict[str, str]] = {
-    "requested": {"ko": "접수", "en": "received"},
-    "in_progress": {"ko": "처리 중", "en": "in progress"},
-    "completed": {"ko": "완료", "en": "completed"},
-    "rejected": {"ko": "반려", "en": "declined"},
-}
 OPEN_STATUSES = ("paid", "preparing", "shipping")
 
 
@@ -83,7 +63,7 @@ def _orders_in(s: Session, customer_id: str, order_ids: list[str] | None, limit:
              "reason": c.reason, "created_at": _iso(c.created_at), "resolved_at": _iso(c.resolved_at)})
     return [
         {"order_id": r.id, "ordered_at": _iso(r.ordered_at), "status": r.status,
-         "status_label": _label(STATUS_LABELS, r.status, locale), "amount": str(r.amount),
+         "status_label": _label(ORDER_STATUS_LABELS, r.status, locale), "amount": str(r.amount),
          "courier": r.courier, "tracking_no": r.tracking_no, "shipped_at": _iso(r.shipped_at),
          "delivered_at": _iso(r.delivered_at), "items": items.get(r.id, []), "claims": claims.get(r.id, [])}
         for r in orders

@@ -6,6 +6,7 @@ buttons and queue markers get their ✅ 👎 📎 🤖 👤 look from small inli
 
 from __future__ import annotations
 
+from sajang.labels import CLAIM_STATUS_LABELS, CLAIM_TYPE_LABELS, ORDER_STATUS_LABELS
 from sajang.ui.i18n import Strings
 
 T = Strings({
@@ -130,24 +131,13 @@ T = Strings({
     "reviews_pending": {"ko": "리뷰 관리 화면을 준비 중입니다.", "en": "The reviews screen is not installed yet."},
 })
 
-ORDER_STATUS: dict[str, dict[str, str]] = {
-    "paid": {"ko": "결제완료", "en": "Paid"},
-    "preparing": {"ko": "상품준비중", "en": "Preparing"},
-    "shipping": {"ko": "배송중", "en": "Shipping"},
-    "delivered": {"ko": "배송완료", "en": "Delivered"},
-    "cancelled": {"ko": "취소", "en": "Cancelled"},
-    "returned": {"ko": "반품", "en": "Returned"},
-    "exchanged": {"ko": "교환", "en": "Exchanged"},
-}
-CLAIM_TYPE: dict[str, dict[str, str]] = {
-    "cancel": {"ko": "취소", "en": "Cancel"},
-    "return": {"ko": "반품", "en": "Return"},
-    "exchange": {"ko": "교환", "en": "Exchange"},
-    "refund": {"ko": "환불", "en": "Refund"},
-}
-CLAIM_STATUS: dict[str, dict[str, str]] = {
-    "requested": {"ko": "접수", "en": "Requested"},
-    "in_progress": {"ko": "처리중", "en": "In progress"},
-    "completed": {"ko": "완료", "en": "Completed"},
-    "rejected": {"ko": "거절", "en": "Rejected"},
-}
+
+
+def _badges(table: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    """The labels of `sajang.labels` as badges (English capitalised: "on its way" → "On its way")."""
+    return {k: {"ko": v["ko"], "en": v["en"][:1].upper() + v["en"][1:]} for k, v in table.items()}
+
+
+ORDER_STATUS = _badges(ORDER_STATUS_LABELS)
+CLAIM_TYPE = _badges(CLAIM_TYPE_LABELS)
+CLAIM_STATUS = _badges(CLAIM_STATUS_LABELS)
