@@ -74,7 +74,7 @@ def test_chat_turns_skip_the_wal_flush_only_when_configured(store: Settings, eng
     assert not r["handoff"]
     turns = statements.count(ASYNC_COMMIT)
     if async_commit and settings.is_postgres:
-        assert turns == 2  # the customer's message and the bot's answer
+        assert turns == 3  # the new conversation, the customer's message and the bot's answer
     else:
         assert turns == 0
     if settings.is_postgres:  # the checkpointer's connections: the same choice, for the whole session

@@ -20,7 +20,7 @@ from langgraph.types import Command
 from sqlalchemy import and_, func, select, update
 
 from sajang.config import Settings
-from sajang.db.engine import get_engine, session_scope
+from sajang.db.engine import get_engine, session_scope, skip_wal_flush
 from sajang.db.models import Attachment, Conversation, Customer, Feedback, Message, Order, User
 from sajang.db.queries import audit
 from sajang.db.types import utcnow
@@ -101,6 +101,8 @@ class InquiryService:
             raise NotFound(f"customer {customer_id} not found", code="customer_not_found")
         thread_id = str(uuid.uuid4())
         with session_scope(self.engine) as s:
+            if self.settings.async_commit:
+                skip_wal_flush(s)  # part of the chat, like its turns
             s.add(Conversation(thread_id=thread_id, customer_id=customer_id or None,
                                guest_name=(guest_name or None) if not customer_id else None,
                                channel=channel, status="bot", locale=locale if locale in ("ko", "en") else "ko"))
