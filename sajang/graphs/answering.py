@@ -224,6 +224,16 @@ def article_units(body: str) -> tuple[_Unit, ...]:
     return tuple(units)
 
 
+@lru_cache(maxsize=2_000)
+def _unit_frequencies(body: str) -> dict[str, int]:
+    """In how many units of the article each word occurs (its own text or its section heading)."""
+    counts: dict[str, int] = {}
+    for u in article_units(body):
+        for t in _tokens(u.text) | (_tokens(u.heading) if u.heading else frozenset()):
+            counts[t] = counts.get(t, 0) + 1
+    return counts
+
+
 def _asked_types(question: str) -> list[str]:
     return [kind for kind, (asks, _) in _ASKS.items() if asks.search(question)]
 
@@ -245,8 +255,8 @@ def relevant_sentences(question: str, hit: dict[str, Any], limit: int = 3) -> li
     passage = hit.get("text") or ""
     # a word every unit of the article repeats ("적립금" in the points article) tells units apart less
     # than a rare one: weight the question's words by their inverse frequency among the units
-    unit_tokens = [_tokens(u.text) | (_tokens(u.heading) if u.heading else frozenset()) for u in units]
-    weight = {t: math.log(1 + len(units) / (1 + sum(t in ut for ut in unit_tokens))) for t in q}
+    df = _unit_frequencies(body)
+    weight = {t: math.log(1 + len(units) / (1 + df.get(t, 0))) for t in q}
     total = sum(weight.values()) or 1.0
 
     first_section = min(u.section for u in units)

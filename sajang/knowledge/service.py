@@ -316,6 +316,10 @@ class KnowledgeBase:
 
     def refresh(self, *, force: bool = False) -> dict[str, int]:
         """Bring the indexes to the DB state; only changed documents are re-chunked and re-indexed."""
+        # the usual case, nothing changed, is decided outside the lock: concurrent searches must not
+        # queue behind each other's database round trip
+        if not force and self._db_signature() == self._signature:
+            return {"added": 0, "updated": 0, "removed": 0, "unchanged": len(self._docs), "embedded": 0}
         with self._lock:
             sig = self._db_signature()
             if not force and sig == self._signature:
