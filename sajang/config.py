@@ -86,7 +86,7 @@ class Settings(BaseSettings):
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
-        return f"sqlite:///{(self.data_dir / 'sajang.db').resolve()}"
+        return _sqlite_url(self.data_dir, os.getcwd())
 
     @property
     def is_postgres(self) -> bool:
@@ -99,6 +99,13 @@ class Settings(BaseSettings):
     def ensure_data_dir(self) -> Path:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         return self.data_dir
+
+
+@lru_cache(maxsize=256)
+def _sqlite_url(data_dir: Path, cwd: str) -> str:
+    """The embedded database's URL (cached: resolving a path is system calls, and every graph node asks
+    for it; `cwd` is part of the key because a relative data dir depends on it)."""
+    return f"sqlite:///{(Path(cwd) / data_dir / 'sajang.db').resolve()}"
 
 
 @lru_cache

@@ -36,8 +36,7 @@ SUMMARY_LINES = 3
 
 
 def _engine(settings: Settings) -> Any:
-    if not settings.database_url:
-        settings.ensure_data_dir()
+    # the engine exists once the service has run (it creates the data dir): no mkdir per node
     return get_engine(settings.resolved_database_url)
 
 
