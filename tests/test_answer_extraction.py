@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+import pytest
 
 from sajang.graphs.answering import article_units, relevant_sentences
 
@@ -53,3 +56,21 @@ def test_a_hypothetical_question_asks_the_policy_not_about_the_last_order() -> N
     assert is_order_question("제 주문 취소하면 환불 언제 돼요?", "return_refund")  # "my order": theirs
     assert is_order_question("환불 언제 돼요?", "return_refund")
     assert is_order_question("O-20261011-00005 취소하면 환불 언제 돼요?", "return_refund")
+
+
+@pytest.mark.skipif(os.environ.get("DATABASE_URL", "").startswith("postgresql"),
+                    reason="the evaluation builds its own SQLite store: the SQLite pass runs it")
+def test_answer_eval_reports_whether_the_fact_was_stated(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from sajang.graphs.answer_eval import format_report, run_answer_eval
+
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text("\n".join(json.dumps(c, ensure_ascii=False) for c in [
+        {"q": "반품하면 배송비 얼마 내요?", "article": "return-fee", "facts": ["3,000원"]},
+        {"q": "반품하면 배송비 얼마 내요?", "article": "return-fee", "facts": ["99,999원"]},  # not in the manual
+    ]) + "\n", encoding="utf-8")
+    report = run_answer_eval(settings, cases)
+    assert [r["fact"] for r in report["rows"]] == [True, False]
+    assert report["rows"][0]["right_source"] and report["fact_in_answer"] == 0.5
+    assert "✗ 반품하면 배송비 얼마 내요?" in format_report(report)

@@ -10,7 +10,7 @@ import typer
 
 from sajang.config import get_settings
 
-eval_app = typer.Typer(help="Quality reports: retrieval, classification, reviews, learning.",
+eval_app = typer.Typer(help="Quality reports: retrieval, classification, answers, reviews, learning.",
                        invoke_without_command=True)
 FAQ = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "faq" / "smartstore_faq_dev.jsonl"
 
@@ -26,7 +26,7 @@ def all_reports(ctx: typer.Context) -> None:
         ctx.invoke(retrieval, corpus=FAQ)
     else:
         log(f"retrieval: skipped ({FAQ} is absent; run `sajang eval retrieval --corpus FILE`)")
-    for command in (classification, reviews, learning):
+    for command in (classification, answers, reviews, learning):
         ctx.invoke(command)
 
 
