@@ -56,6 +56,11 @@ def test_a_hypothetical_question_asks_the_policy_not_about_the_last_order() -> N
     assert is_order_question("제 주문 취소하면 환불 언제 돼요?", "return_refund")  # "my order": theirs
     assert is_order_question("환불 언제 돼요?", "return_refund")
     assert is_order_question("O-20261011-00005 취소하면 환불 언제 돼요?", "return_refund")
+    # nouns ending in 면 are not conditions; "주문한 / 시킨 / I ordered" make it theirs
+    assert is_order_question("주문한 라면 언제 와요?", "delivery")
+    assert is_order_question("어제 시킨 냉면 언제 도착해요?", "delivery")
+    assert is_order_question("주문한 상품 배송 언제 돼요? 늦으면 취소하려고요", "delivery")
+    assert is_order_question("Where is the package I ordered? if late cancel it", "delivery")
 
 
 @pytest.mark.skipif(os.environ.get("DATABASE_URL", "").startswith("postgresql"),

@@ -109,3 +109,42 @@ def test_without_a_photo_the_urgent_notice_asks_for_one(store: Settings) -> None
     assert r["handoff_reason"] == "urgent"
     notice = get_inquiry_service(store).get_conversation(r["thread_id"])["messages"][-1]["text"]
     assert "사진을 보내 주시면" in notice
+
+
+def test_a_message_sent_while_the_previous_one_hands_off_reaches_the_agent(store: Settings) -> None:
+    """B arrives while A ("상담원 연결해 주세요") is still running: B must see A's handoff, be appended to
+    it for the agent, and not start a new bot run that would discard the waiting handoff."""
+    import threading
+    import time
+
+    from sajang.graphs.service import get_inquiry_service
+
+    svc = get_inquiry_service(store)
+    thread = svc.start_conversation(A)
+    real_invoke = svc.graph.invoke
+    second: dict[str, Any] = {}
+
+    def ask_second() -> None:
+        second.update(svc.ask("교환 신청은 어떻게 하나요?", customer_id=A, thread_id=thread))
+
+    runner = threading.Thread(target=ask_second)
+
+    def invoke_then_let_b_in(*args: Any, **kwargs: Any) -> Any:
+        if not runner.is_alive() and not second:
+            runner.start()
+            time.sleep(0.5)  # B is now waiting (for the conversation's lock, or past it with a stale status)
+        return real_invoke(*args, **kwargs)
+
+    svc.graph.invoke = invoke_then_let_b_in  # type: ignore[method-assign]
+    try:
+        first = svc.ask("상담원 연결해 주세요", customer_id=A, thread_id=thread)
+        runner.join(60)
+    finally:
+        svc.graph.invoke = real_invoke  # type: ignore[method-assign]
+    assert first["handoff"] and first["handoff_reason"] == "requested"
+    assert second["handoff"] and second["answer"] is None  # the bot did not answer a queued conversation
+    pending = svc.pending(thread)
+    assert pending is not None, "the waiting handoff was discarded"
+    assert pending[1]["customer_lines"] == ["상담원 연결해 주세요", "교환 신청은 어떻게 하나요?"]
+    notices = [m for m in svc.get_conversation(thread)["messages"] if m["handoff"]]
+    assert len(notices) == 1

@@ -43,8 +43,11 @@ PERSONAL_ORDER = re.compile(
     r"|\bmy\s+(order|package|parcel|refund|return|delivery|purchase|item)s?\b|\bi\s+(ordered|bought)\b"
     r"|\bwhere\s+is\b|\bwhen\s+will\b|\btracking\b|\bhas\s+(it|my)\b",
     re.IGNORECASE)
-HYPOTHETICAL = re.compile(r"[가-힣](?:하|되|으|시|이)?면\s|[가-힣]면\?|경우|\bif\b|\bin case\b", re.IGNORECASE)
-POSSESSIVE = re.compile(r"(제|내|저의|우리)\s*(주문|택배|물건|상품|배송|소포|환불|반품|교환)|\bmy\b", re.IGNORECASE)
+HYPOTHETICAL_EN = re.compile(r"\bif\b|\bin case\b|\bwhat happens\b", re.IGNORECASE)
+# the customer speaks of an order of theirs: "제 주문" (not "어제 주문"), "주문한", "시킨", "산 거", "my", "I ordered"
+POSSESSIVE = re.compile(
+    r"(?<![가-힣])(제|내|저의|우리)\s*(주문|택배|물건|상품|배송|소포|환불|반품|교환)|주문(한|했|하신|했던)|시킨"
+    r"|산\s*(거|게|것)|\bmy\b|\bi\s+(ordered|bought)\b", re.IGNORECASE)
 ORDER_CATEGORIES = {"delivery", "cancel", "return_refund", "exchange"}
 OPEN = ("paid", "preparing", "shipping")
 ACTION_REQUEST = re.compile(
@@ -102,10 +105,21 @@ def pick_order(text: str, orders: list[dict[str, Any]]) -> tuple[dict[str, Any] 
     return next((o for o in orders if o["status"] in OPEN), orders[0]), None
 
 
+def is_conditional(text: str) -> bool:
+    """"…하면 / …으면 / 경우 / if": a question about what would happen, i.e. about the policy. Kiwi tells the
+    conditional ending 면 from nouns that end in it (라면, 냉면)."""
+    from sajang.knowledge.text import morphemes
+
+    if HYPOTHETICAL_EN.search(text):
+        return True
+    return any((tag == "EC" and form in ("면", "으면")) or (form == "경우" and tag.startswith("NN"))
+               for form, tag in morphemes(text))
+
+
 def is_order_question(text: str, category: str) -> bool:
     if ORDER_ID.search(text):
         return True
-    if HYPOTHETICAL.search(text) and not POSSESSIVE.search(text):
+    if is_conditional(text) and not POSSESSIVE.search(text):
         return False  # "카드 결제 취소하면 환불 언제 돼요?" asks the policy, not about the last order
     return category in ORDER_CATEGORIES and bool(PERSONAL_ORDER.search(text))
 

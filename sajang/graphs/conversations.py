@@ -18,13 +18,6 @@ from sajang.db.models import Attachment, Conversation, Message
 from sajang.db.types import utcnow
 
 
-def ensure_conversation(engine: Engine, thread_id: str, customer_id: str | None) -> None:
-    """Create the row for a thread started outside the service (LangGraph Server / Studio runs)."""
-    with session_scope(engine) as s:
-        _conversation(s, thread_id, customer_id, create=True)
-    # a concurrent creator wins on the unique thread_id; the caller then reads that row
-
-
 def _insert_message(s: Session, conv: Conversation, role: str, text: str, *, dedup_key: str,
                     author_id: int | None = None, category: str | None = None, confidence: float | None = None,
                     sources: list[Any] | None = None, meta: dict[str, Any] | None = None) -> tuple[int, bool]:
@@ -147,7 +140,8 @@ def record_handoff(engine: Engine, thread_id: str, customer_id: str | None, noti
         with session_scope(engine) as s:
             if not durable:
                 skip_wal_flush(s)
-            conv = _conversation(s, thread_id, customer_id, create=True)
+            # locked: an agent claiming the conversation meanwhile must not be overwritten
+            conv = _conversation(s, thread_id, customer_id, create=True, lock=True)
             now = utcnow()
             if conv.status in ("bot", "resolved"):
                 conv.status = "new"

@@ -108,11 +108,17 @@ class InquiryService:
                                channel=channel, status="bot", locale=locale if locale in ("ko", "en") else "ko"))
         return thread_id
 
-    def _prepare(self, text: str, customer_id: str | None, thread_id: str | None, locale: str | None,
-                 attachments: list[dict[str, Any]] | None) -> tuple[dict[str, Any], str, str, str, int]:
-        text = self._check_text(text)
+    def _thread_for(self, text: str, customer_id: str | None, thread_id: str | None, locale: str | None) -> str:
+        """The conversation the message goes to (a new one when none is given)."""
         if thread_id is None:
             thread_id = self.start_conversation(customer_id, locale=locale or detect_locale(text, self.settings.locale))
+        return thread_id
+
+    def _prepare(self, text: str, customer_id: str | None, thread_id: str, locale: str | None,
+                 attachments: list[dict[str, Any]] | None) -> tuple[dict[str, Any], str, str, str, int]:
+        """Store the customer's message; the caller holds the thread's lock, so the conversation's status
+        read here is still true when the graph runs (a handoff another message of this conversation
+        just made is seen)."""
         turn_id = uuid.uuid4().hex
         meta = {"attachments": attachments} if attachments else None
         attachment_ids = [int(a["id"]) for a in attachments or [] if isinstance(a, dict) and isinstance(a.get("id"), int)]
@@ -170,8 +176,10 @@ class InquiryService:
 
     def _ask(self, text: str, customer_id: str | None, thread_id: str | None, locale: str | None,
              attachments: list[dict[str, Any]] | None) -> dict[str, Any]:
-        row, thread_id, loc, turn_id, mid = self._prepare(text, customer_id, thread_id, locale, attachments)
+        text = self._check_text(text)
+        thread_id = self._thread_for(text, customer_id, thread_id, locale)
         with self._lock(thread_id):
+            row, thread_id, loc, turn_id, mid = self._prepare(text, customer_id, thread_id, locale, attachments)
             waiting = self._append_while_waiting(thread_id, row, text.strip(), mid, self._files(attachments))
             if waiting is not None:
                 return waiting
@@ -187,8 +195,10 @@ class InquiryService:
                    ) -> Iterator[str | dict[str, Any]]:
         """Text chunks of the answer as they are produced (tokens of the chat model), then the final dict."""
         with serving_request():
-            row, thread_id, loc, turn_id, mid = self._prepare(text, customer_id, thread_id, locale, attachments)
+            text = self._check_text(text)
+            thread_id = self._thread_for(text, customer_id, thread_id, locale)
             with self._lock(thread_id):
+                row, thread_id, loc, turn_id, mid = self._prepare(text, customer_id, thread_id, locale, attachments)
                 waiting = self._append_while_waiting(thread_id, row, text.strip(), mid, self._files(attachments))
                 if waiting is not None:
                     yield waiting

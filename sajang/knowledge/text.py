@@ -50,6 +50,14 @@ def tokenize(text: str) -> list[str]:
     return out
 
 
+def morphemes(text: str) -> list[tuple[str, str]]:
+    """Every morpheme of `text` with its Kiwi tag (endings and particles included)."""
+    if not text.strip():
+        return []
+    with _kiwi_lock:
+        return [(tok.form, tok.tag) for tok in _kiwi().tokenize(text)]
+
+
 def tokenize_many(texts: list[str]) -> list[list[str]]:
     return [tokenize(t) for t in texts]
 
