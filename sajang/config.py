@@ -75,11 +75,12 @@ class Settings(BaseSettings):
     max_message_chars: int = 2000
     max_attachment_bytes: int = 5 * 1024 * 1024
     rate_limit_per_minute: int = 30
-    # PostgreSQL: chat turns (customer message, bot answer, handoff notice) and graph checkpoints commit
-    # without waiting for the WAL flush. A crash of the database server may lose the last ~0.6 s of
-    # them (never half a turn: the WAL keeps order), and every graph step is idempotent, so a lost
-    # checkpoint re-runs a step. Agent replies, coupons, imports and settings always wait for the disk.
-    # A flush costs ~3.6 ms a commit on this kind of disk (see bench/README.md, inquiry).
+    # PostgreSQL: a customer's message, the bot's answer or handoff notice, and the checkpoint of that run
+    # commit without waiting for the WAL flush (~3.6 ms a commit on this kind of disk, see bench/README.md,
+    # inquiry). A crash of the database server may lose the last ~0.6 s of them: the WAL keeps their order,
+    # so what survives is a prefix (e.g. the customer's line without the answer), and the conversation
+    # continues from the checkpoint before (the customer repeats the message). Agent replies, resolutions,
+    # their checkpoints, coupons, imports and settings always wait for the disk.
     async_commit: bool = True
 
     @property

@@ -77,10 +77,14 @@ def test_chat_turns_skip_the_wal_flush_only_when_configured(store: Settings, eng
         assert turns == 3  # the new conversation, the customer's message and the bot's answer
     else:
         assert turns == 0
-    if settings.is_postgres:  # the checkpointer's connections: the same choice, for the whole session
-        with svc.graph.checkpointer.conn.connection() as conn:
-            mode = conn.execute("SHOW synchronous_commit").fetchone()
-        assert (mode["synchronous_commit"] if isinstance(mode, dict) else mode[0]) == ("off" if async_commit else "on")
+    if settings.is_postgres:  # checkpoints of customer messages: the same choice; resumes by people: durable
+        def mode(graph: Any) -> str:
+            with graph.checkpointer.conn.connection() as conn:
+                row = conn.execute("SHOW synchronous_commit").fetchone()
+            return row["synchronous_commit"] if isinstance(row, dict) else row[0]
+
+        assert mode(svc.chat_graph) == ("off" if async_commit else "on")
+        assert mode(svc.graph) == "on"
 
 
 def test_a_photo_sent_with_a_damage_report_reaches_the_agent(store: Settings) -> None:
@@ -121,7 +125,7 @@ def test_a_message_sent_while_the_previous_one_hands_off_reaches_the_agent(store
 
     svc = get_inquiry_service(store)
     thread = svc.start_conversation(A)
-    real_invoke = svc.graph.invoke
+    real_invoke = svc.chat_graph.invoke  # the graph that runs customer messages
     second: dict[str, Any] = {}
 
     def ask_second() -> None:
@@ -135,12 +139,12 @@ def test_a_message_sent_while_the_previous_one_hands_off_reaches_the_agent(store
             time.sleep(0.5)  # B is now waiting (for the conversation's lock, or past it with a stale status)
         return real_invoke(*args, **kwargs)
 
-    svc.graph.invoke = invoke_then_let_b_in  # type: ignore[method-assign]
+    svc.chat_graph.invoke = invoke_then_let_b_in  # type: ignore[method-assign]
     try:
         first = svc.ask("상담원 연결해 주세요", customer_id=A, thread_id=thread)
         runner.join(60)
     finally:
-        svc.graph.invoke = real_invoke  # type: ignore[method-assign]
+        svc.chat_graph.invoke = real_invoke  # type: ignore[method-assign]
     assert first["handoff"] and first["handoff_reason"] == "requested"
     assert second["handoff"] and second["answer"] is None  # the bot did not answer a queued conversation
     pending = svc.pending(thread)

@@ -23,7 +23,7 @@ from sajang.config import Settings
 CHECKPOINT_FILE = "checkpoints.sqlite"
 _SETUP_LOCK_ID = 7426004  # pg_advisory_lock key for the checkpoint migrations
 
-_savers: dict[tuple[str, str], BaseCheckpointSaver] = {}
+_savers: dict[tuple[str, str, bool], BaseCheckpointSaver] = {}
 _pools: list[Any] = []
 _lock = threading.Lock()
 
@@ -36,7 +36,13 @@ def psycopg_conninfo(url: str) -> str:
     return url
 
 
-def _postgres_saver(settings: Settings, max_size: int) -> BaseCheckpointSaver:
+def _no_wal_flush_wait(conn: Any) -> None:
+    """Pool `configure` hook: this session's commits do not wait for the WAL flush (set on the session,
+    so options the database URL carries, e.g. a search_path, stay as they are)."""
+    conn.execute("SET synchronous_commit = off")
+
+
+def _postgres_saver(settings: Settings, max_size: int, relaxed: bool) -> BaseCheckpointSaver:
     from langgraph.checkpoint.postgres import PostgresSaver
     from psycopg import Connection
     from psycopg.rows import dict_row
@@ -53,13 +59,12 @@ def _postgres_saver(settings: Settings, max_size: int) -> BaseCheckpointSaver:
             conn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK_ID,))
     # min_size=1 and a short max_idle: many databases per process (tests, several shops) must not pin
     # connections; PostgreSQL's connection limit is shared with everything else on the server
-    pool_kwargs: dict[str, Any] = dict(kwargs)
-    if settings.async_commit:
-        # checkpoints commit without waiting for the WAL flush (~3.6 ms each here): a database crash
-        # may lose the last ones, and a graph then re-runs its last (idempotent) step
-        pool_kwargs["options"] = "-c synchronous_commit=off"
-    pool = ConnectionPool(conninfo, min_size=1, max_size=max_size, kwargs=pool_kwargs, open=True, max_idle=60,
-                          name="sajang-checkpoints")
+    # relaxed: checkpoints of chat turns commit without waiting for the WAL flush (~3.6 ms each here);
+    # a database-server crash may lose the last ones, and the conversation then continues from the
+    # checkpoint before (the customer repeats the message)
+    pool = ConnectionPool(conninfo, min_size=1, max_size=max_size, kwargs=kwargs, open=True, max_idle=60,
+                          name="sajang-checkpoints-relaxed" if relaxed else "sajang-checkpoints",
+                          configure=_no_wal_flush_wait if relaxed else None)
     _pools.append(pool)
     return PostgresSaver(pool)  # type: ignore[arg-type]
 
@@ -80,13 +85,20 @@ def _sqlite_saver(settings: Settings) -> BaseCheckpointSaver:
     return saver
 
 
-def get_checkpointer(settings: Settings, *, max_pool_size: int = 10) -> BaseCheckpointSaver:
-    """The process-wide checkpointer for these settings (created and set up on first use)."""
-    key = (settings.resolved_database_url, str(Path(settings.data_dir).resolve()))
+def get_checkpointer(settings: Settings, *, max_pool_size: int = 10, relaxed: bool = False) -> BaseCheckpointSaver:
+    """The process-wide checkpointer for these settings (created and set up on first use).
+
+    `relaxed=True` (PostgreSQL): its commits do not wait for the disk — for the checkpoints of customer
+    messages; resumes by a person (agent replies, approvals) use the durable one. SQLite has one saver
+    (in WAL mode with synchronous=NORMAL it never waits for the disk on commit).
+    """
+    relaxed = relaxed and settings.is_postgres
+    key = (settings.resolved_database_url, str(Path(settings.data_dir).resolve()), relaxed)
     with _lock:
         saver = _savers.get(key)
         if saver is None:
-            saver = _postgres_saver(settings, max_pool_size) if settings.is_postgres else _sqlite_saver(settings)
+            saver = _postgres_saver(settings, max_pool_size, relaxed) if settings.is_postgres \
+                else _sqlite_saver(settings)
             _savers[key] = saver
     return saver
 

@@ -57,7 +57,11 @@ class InquiryService:
             settings.ensure_data_dir()
         self.engine = get_engine(settings.resolved_database_url)
         self.settings_key = register_settings(settings)
+        # resumes by people, reads of the state: checkpoints that wait for the disk
         self.graph = build_graph(get_checkpointer(settings))
+        # customer messages: the same graph on the relaxed checkpointer when `async_commit` is on
+        self.chat_graph = build_graph(get_checkpointer(settings, relaxed=settings.async_commit)) \
+            if settings.async_commit and settings.is_postgres else self.graph
         self._locks: dict[str, threading.Lock] = {}
         self._locks_lock = threading.Lock()
 
@@ -148,9 +152,9 @@ class InquiryService:
         if row["status"] not in WAITING_STATUSES:
             return None
         if self.pending(thread_id) is not None:
-            self.graph.invoke(Command(resume={"type": "customer", "text": text, "message_id": mid,
-                                              "event_id": f"customer:{mid}", "attachments": files}),
-                              self._config(thread_id, row["customer_id"], row.get("locale") or "ko"))
+            self.chat_graph.invoke(Command(resume={"type": "customer", "text": text, "message_id": mid,
+                                                   "event_id": f"customer:{mid}", "attachments": files}),
+                                   self._config(thread_id, row["customer_id"], row.get("locale") or "ko"))
         # else: queued for a person (claimed by an agent) without a handoff waiting in the graph
         return self._waiting_result(thread_id, row)
 
@@ -185,7 +189,7 @@ class InquiryService:
                 return waiting
             # durability="exit": one checkpoint write per message (at the end or at the handoff interrupt)
             # instead of one per node; a run that dies midway is simply re-asked, its rows are deduplicated
-            values = self.graph.invoke({"text": text.strip(), "locale": loc, "turn_id": turn_id, "message_id": mid,
+            values = self.chat_graph.invoke({"text": text.strip(), "locale": loc, "turn_id": turn_id, "message_id": mid,
                                         "attachments": self._files(attachments)},
                                        self._config(thread_id, row["customer_id"], loc), durability=DURABILITY)
         return self._result(thread_id, values)
@@ -205,7 +209,7 @@ class InquiryService:
                     return
                 values: dict[str, Any] = {}
                 buffer, sent = "", ""
-                for mode, data in self.graph.stream(
+                for mode, data in self.chat_graph.stream(
                         {"text": text.strip(), "locale": loc, "turn_id": turn_id, "message_id": mid,
                          "attachments": self._files(attachments)},
                         self._config(thread_id, row["customer_id"], loc), stream_mode=["messages", "values"],
