@@ -10,31 +10,22 @@ answer contains the fact — the last is what the customer needs.
 from __future__ import annotations
 
 import json
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sajang.config import Settings
+from sajang.graphs.learning_eval import manual_store
 
 CASES_PATH = Path(__file__).resolve().parent.parent / "data" / "answer_eval.jsonl"
-MANUAL_DIR = Path(__file__).resolve().parent.parent / "data" / "manual"
 
 
 def run_answer_eval(settings: Settings, cases_path: Path = CASES_PATH,
                     progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     from sajang.graphs.service import get_inquiry_service
-    from sajang.knowledge.service import get_knowledge
 
     cases = [json.loads(line) for line in cases_path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    with tempfile.TemporaryDirectory(prefix="sajang-answer-eval-") as tmp:
-        store = Settings(data_dir=Path(tmp), database_url=f"sqlite:///{Path(tmp) / 'eval.db'}",
-                         embeddings=settings.embeddings, embedding_model=settings.embedding_model,
-                         embedding_base_url=settings.embedding_base_url,
-                         embedding_api_key=settings.embedding_api_key)
-        if progress:
-            progress("loading the CS manual into a temporary store …")
-        get_knowledge(store).import_manual_dir(MANUAL_DIR)
+    with manual_store(settings, "sajang-answer-eval-", progress) as store:
         service = get_inquiry_service(store)
         rows: list[dict[str, Any]] = []
         for case in cases:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,17 +23,14 @@ CASES_PATH = Path(__file__).resolve().parent.parent / "data" / "learning_eval.js
 MANUAL_DIR = Path(__file__).resolve().parent.parent / "data" / "manual"
 
 
-def _used_learned(result: dict[str, Any], learned_id: int) -> bool:
-    return any(s.get("kind") == "learned" and s.get("id") == f"learned:{learned_id}" for s in result["sources"])
-
-
-def run_learning_eval(settings: Settings, cases_path: Path = CASES_PATH,
-                      progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    from sajang.graphs.service import get_inquiry_service
+@contextmanager
+def manual_store(settings: Settings, prefix: str,
+                 progress: Callable[[str], None] | None = None) -> Iterator[Settings]:
+    """A throw-away SQLite store in a temporary directory with the shop's CS manual loaded (the
+    embedding settings of `settings`), for the evaluations that run the real inquiry service."""
     from sajang.knowledge.service import get_knowledge
 
-    cases = [json.loads(line) for line in cases_path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    with tempfile.TemporaryDirectory(prefix="sajang-learning-eval-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         store = Settings(data_dir=Path(tmp), database_url=f"sqlite:///{Path(tmp) / 'eval.db'}",
                          embeddings=settings.embeddings, embedding_model=settings.embedding_model,
                          embedding_base_url=settings.embedding_base_url,
@@ -40,6 +38,19 @@ def run_learning_eval(settings: Settings, cases_path: Path = CASES_PATH,
         if progress:
             progress("loading the CS manual into a temporary store …")
         get_knowledge(store).import_manual_dir(MANUAL_DIR)
+        yield store
+
+
+def _used_learned(result: dict[str, Any], learned_id: int) -> bool:
+    return any(s.get("kind") == "learned" and s.get("id") == f"learned:{learned_id}" for s in result["sources"])
+
+
+def run_learning_eval(settings: Settings, cases_path: Path = CASES_PATH,
+                      progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    from sajang.graphs.service import get_inquiry_service
+
+    cases = [json.loads(line) for line in cases_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    with manual_store(settings, "sajang-learning-eval-", progress) as store:
         service = get_inquiry_service(store)
         rows: list[dict[str, Any]] = []
         for n, case in enumerate(cases, 1):
