@@ -2,6 +2,7 @@
 
     python bench/inquiry.py                                  # both backends
     python bench/inquiry.py --backends sqlite --n 100
+    python bench/inquiry.py --steps                          # + p50 wall time of each graph node
 
 For each backend (a demo store of `--customers` customers + the bundled CS manual, created once in
 `--workdir` / the `sajang_bench_inquiry` database next to `--pg-url`):
@@ -22,6 +23,7 @@ so no query-vector cache hits); each conversation a different demo customer. Pri
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import platform
 import statistics
@@ -115,6 +117,33 @@ def bare_graph(checkpointer: Any) -> Any:
     return g.compile(checkpointer=checkpointer)
 
 
+STEPS = ("_prepare", "load_context", "classify", "retrieve", "answer", "gate", "respond", "escalate")
+_steps = threading.local()  # per thread: {step: seconds} of the inquiry being measured, or None
+
+
+def _timed(name: str, fn: Any) -> Any:
+    @functools.wraps(fn)  # LangGraph reads the node's signature (through __wrapped__)
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            acc = getattr(_steps, "times", None)
+            if acc is not None:
+                acc[name] = acc.get(name, 0.0) + time.perf_counter() - t0
+    return timed
+
+
+def instrument_steps() -> None:
+    """`--steps`: time each node of the inquiry graph and the service's message write (wall time)."""
+    from sajang.graphs import inquiry
+    from sajang.graphs.service import InquiryService
+
+    for name in STEPS[1:]:
+        setattr(inquiry, name, _timed(name, getattr(inquiry, name)))
+    InquiryService._prepare = _timed("_prepare", InquiryService._prepare)  # type: ignore[method-assign]
+
+
 def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     from sajang.graphs.checkpoint import get_checkpointer
     from sajang.graphs.service import InquiryService
@@ -126,7 +155,9 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     counter = iter(range(10**9))
     lock = threading.Lock()
 
-    def conversation(n_messages: int, k: int) -> list[float]:
+    step_times: dict[str, list[float]] = {}
+
+    def conversation(n_messages: int, k: int, record_steps: bool = False) -> list[float]:
         with lock:
             idx = next(counter)
         customer = f"C-{idx % args.customers + 1:05d}"
@@ -134,9 +165,14 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
         times = []
         for j in range(n_messages):
             q = variant(idx * 4 + j)
+            _steps.times = {} if record_steps else None
             t0 = time.perf_counter()
             r = svc.ask(q, customer_id=customer, thread_id=thread)
             times.append(time.perf_counter() - t0)
+            if record_steps:
+                for name, sec in _steps.times.items():
+                    step_times.setdefault(name, []).append(sec)
+                step_times.setdefault("LangGraph + rest", []).append(times[-1] - sum(_steps.times.values()))
             if r["handoff"]:  # a waiting thread would only append: start a new conversation
                 thread = svc.start_conversation(customer, channel="api")
         return times
@@ -145,7 +181,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     conversation(8, 0)
     lat: list[float] = []
     while len(lat) < args.n:
-        lat += conversation(4, len(lat))
+        lat += conversation(4, len(lat), record_steps=args.steps)
     bare = bare_graph(get_checkpointer(settings))
     blat: dict[str, list[float]] = {"async": [], "exit": []}
     for durability, times in blat.items():  # LangGraph's default, and what the service uses
@@ -174,6 +210,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
         "bare_p50": pct(blat["exit"], 50) * 1000, "bare_p95": pct(blat["exit"], 95) * 1000,
         "bare_async_p50": pct(blat["async"], 50) * 1000,
         "embed_p50": pct(elat, 50) * 1000, "tput": tput, "n": len(lat),
+        "steps": {name: (pct(v, 50) * 1000, len(v)) for name, v in step_times.items()},
     }
 
 
@@ -186,8 +223,12 @@ def main() -> None:
     ap.add_argument("--concurrency", default="1,8,32")
     ap.add_argument("--workdir", default=str(Path(os.environ.get("TMPDIR", "/tmp")) / "sajang-bench-inquiry"))
     ap.add_argument("--pg-url", default=os.environ.get("DATABASE_URL") or DEFAULT_PG)
+    ap.add_argument("--steps", action="store_true",
+                    help="also time each graph node of the measured inquiries (p50 wall time per step)")
     args = ap.parse_args()
     args.concurrency = [int(x) for x in args.concurrency.split(",")]
+    if args.steps:
+        instrument_steps()
     results = [run_backend(b.strip(), args) for b in args.backends.split(",") if b.strip()]
     load = os.getloadavg()
     print(f"inquiry offline path, {results[0]['n']} inquiries per backend; {platform.processor() or platform.machine()}, "
@@ -199,6 +240,14 @@ def main() -> None:
         print(f"| {r['backend']} | {r['p50']:.1f} ms | {r['p95']:.1f} ms | {r['bare_p50']:.1f} ms | {r['bare_p95']:.1f} ms | "
               f"{r['bare_async_p50']:.1f} ms | "
               f"{r['embed_p50']:.1f} ms | " + " | ".join(f"{r['tput'][c]:.1f}" for c in args.concurrency) + " |")
+    if args.steps:
+        names = [n for n in (*STEPS, "LangGraph + rest") if any(n in r["steps"] for r in results)]
+        print("\n| step (p50 wall time of the inquiries that ran it) | " + " | ".join(r["backend"] for r in results) + " |")
+        print("|---|" + "---:|" * len(results))
+        for name in names:
+            cells = [f"{r['steps'][name][0]:.1f} ms ({r['steps'][name][1]})" if name in r["steps"] else "–"
+                     for r in results]
+            print(f"| {name} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":
