@@ -13,6 +13,8 @@ import re
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -39,6 +41,16 @@ from .runtime import register_settings
 WAITING_STATUSES = ("new", "assigned")
 DOUBLE_SUBMIT_WINDOW = timedelta(seconds=30)
 DURABILITY = "exit"
+
+
+@dataclass
+class _Turn:
+    """A customer message stored and its conversation locked: what the graph run needs."""
+
+    thread_id: str
+    waiting: dict[str, Any] | None  # set when a person has the conversation: no bot run
+    graph_input: dict[str, Any]
+    config: dict[str, Any]
 
 
 class PersonalDataError(SajangError):
@@ -178,41 +190,45 @@ class InquiryService:
         with serving_request():
             return self._ask(text, customer_id, thread_id, locale, attachments)
 
-    def _ask(self, text: str, customer_id: str | None, thread_id: str | None, locale: str | None,
-             attachments: list[dict[str, Any]] | None) -> dict[str, Any]:
-        text = self._check_text(text)
+    @contextmanager
+    def _turn(self, text: str, customer_id: str | None, thread_id: str | None, locale: str | None,
+              attachments: list[dict[str, Any]] | None) -> Iterator[_Turn]:
+        """Store a customer message and hold its conversation's lock while the caller runs the graph.
+        `waiting` is set instead when a person has the conversation (the line went to them)."""
+        text = self._check_text(text).strip()
         thread_id = self._thread_for(text, customer_id, thread_id, locale)
+        files = self._files(attachments)
         with self._lock(thread_id):
             row, thread_id, loc, turn_id, mid = self._prepare(text, customer_id, thread_id, locale, attachments)
-            waiting = self._append_while_waiting(thread_id, row, text.strip(), mid, self._files(attachments))
-            if waiting is not None:
-                return waiting
+            yield _Turn(thread_id=thread_id,
+                        waiting=self._append_while_waiting(thread_id, row, text, mid, files),
+                        graph_input={"text": text, "locale": loc, "turn_id": turn_id, "message_id": mid,
+                                     "attachments": files},
+                        config=self._config(thread_id, row["customer_id"], loc))
+
+    def _ask(self, text: str, customer_id: str | None, thread_id: str | None, locale: str | None,
+             attachments: list[dict[str, Any]] | None) -> dict[str, Any]:
+        with self._turn(text, customer_id, thread_id, locale, attachments) as turn:
+            if turn.waiting is not None:
+                return turn.waiting
             # durability="exit": one checkpoint write per message (at the end or at the handoff interrupt)
             # instead of one per node; a run that dies midway is simply re-asked, its rows are deduplicated
-            values = self.chat_graph.invoke({"text": text.strip(), "locale": loc, "turn_id": turn_id, "message_id": mid,
-                                        "attachments": self._files(attachments)},
-                                       self._config(thread_id, row["customer_id"], loc), durability=DURABILITY)
-        return self._result(thread_id, values)
+            values = self.chat_graph.invoke(turn.graph_input, turn.config, durability=DURABILITY)
+        return self._result(turn.thread_id, values)
 
     def stream_ask(self, text: str, customer_id: str | None = None, thread_id: str | None = None,
                    locale: str | None = None, attachments: list[dict[str, Any]] | None = None,
                    ) -> Iterator[str | dict[str, Any]]:
         """Text chunks of the answer as they are produced (tokens of the chat model), then the final dict."""
         with serving_request():
-            text = self._check_text(text)
-            thread_id = self._thread_for(text, customer_id, thread_id, locale)
-            with self._lock(thread_id):
-                row, thread_id, loc, turn_id, mid = self._prepare(text, customer_id, thread_id, locale, attachments)
-                waiting = self._append_while_waiting(thread_id, row, text.strip(), mid, self._files(attachments))
-                if waiting is not None:
-                    yield waiting
+            with self._turn(text, customer_id, thread_id, locale, attachments) as turn:
+                if turn.waiting is not None:
+                    yield turn.waiting
                     return
                 values: dict[str, Any] = {}
                 buffer, sent = "", ""
                 for mode, data in self.chat_graph.stream(
-                        {"text": text.strip(), "locale": loc, "turn_id": turn_id, "message_id": mid,
-                         "attachments": self._files(attachments)},
-                        self._config(thread_id, row["customer_id"], loc), stream_mode=["messages", "values"],
+                        turn.graph_input, turn.config, stream_mode=["messages", "values"],
                         durability=DURABILITY):
                     if mode == "values":
                         values = data
@@ -225,7 +241,7 @@ class InquiryService:
                     if len(decoded) > len(sent):
                         yield decoded[len(sent):]
                         sent = decoded
-            result = self._result(thread_id, values)
+            result = self._result(turn.thread_id, values)
             answer = result.get("answer") or ""
             if answer and not answer.startswith(sent):
                 sent = ""  # the model's text was post-processed: send the final text whole
