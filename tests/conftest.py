@@ -123,8 +123,15 @@ def settings(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> It
         monkeypatch.delenv(var, raising=False)
     get_settings.cache_clear()
     yield get_settings()
+    # each test has its own database: close the services and checkpoint pools bound to it, then free its
+    # connections (PostgreSQL allows ~100)
+    from sajang.graphs.checkpoint import close_checkpointers
+    from sajang.graphs.service import reset_services
+
+    reset_services()
+    close_checkpointers()
     get_settings.cache_clear()
-    dispose_all()  # each test has its own database: free its connections (PostgreSQL allows ~100)
+    dispose_all()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -23,17 +22,6 @@ from sajang.graphs.classifier import (
 )
 from sajang.graphs.classifier_eval import BITEXT_MAP, bitext_sample, score
 from sajang.graphs.state import CATEGORIES
-
-
-@pytest.fixture(autouse=True)
-def _release_connections() -> Iterator[None]:
-    """Each test has its own database: close its checkpoint pool and services when it ends."""
-    yield
-    from sajang.graphs.checkpoint import close_checkpointers
-    from sajang.graphs.service import reset_services
-
-    reset_services()
-    close_checkpointers()
 
 
 def test_examples_cover_every_category_in_both_languages() -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,17 +28,6 @@ from sajang.db.models import (
     User,
 )
 from sajang.errors import NotFound, SajangError
-
-
-@pytest.fixture(autouse=True)
-def _release_connections() -> Iterator[None]:
-    """Each test has its own database: close its checkpoint pool and services when it ends."""
-    yield
-    from sajang.graphs.checkpoint import close_checkpointers
-    from sajang.graphs.service import reset_services
-
-    reset_services()
-    close_checkpointers()
 
 
 @pytest.fixture

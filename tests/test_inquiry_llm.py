@@ -16,17 +16,6 @@ from test_inquiry_support import A_ORDER, A_TRACK, B_ORDER, B_TRACK, A, B, seed_
 from sajang.config import Settings, get_settings
 
 
-@pytest.fixture(autouse=True)
-def _release_connections() -> Iterator[None]:
-    """Each test has its own database: close its checkpoint pool and services when it ends."""
-    yield
-    from sajang.graphs.checkpoint import close_checkpointers
-    from sajang.graphs.service import reset_services
-
-    reset_services()
-    close_checkpointers()
-
-
 @pytest.fixture
 def stub() -> Iterator[OpenAIStub]:
     with OpenAIStub() as s:

@@ -9,7 +9,6 @@ import socket
 import subprocess
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,18 +20,6 @@ from sajang.db.engine import session_scope
 from sajang.db.models import Conversation
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-
-@pytest.fixture(autouse=True)
-def _release_connections() -> Iterator[None]:
-    """Each test has its own database: close its checkpoint pool and services when it ends."""
-    yield
-    from sajang.graphs.checkpoint import close_checkpointers
-    from sajang.graphs.service import reset_services
-
-    reset_services()
-    close_checkpointers()
 
 
 def _free_port() -> int:

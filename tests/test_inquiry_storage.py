@@ -6,7 +6,6 @@ Run on both databases (the commit-mode test checks the statement on PostgreSQL, 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,16 +16,6 @@ from test_inquiry_support import A, seed_store
 from sajang.config import Settings
 
 ASYNC_COMMIT = "SET LOCAL synchronous_commit = off"
-
-
-@pytest.fixture(autouse=True)
-def _release_connections() -> Iterator[None]:
-    yield
-    from sajang.graphs.checkpoint import close_checkpointers
-    from sajang.graphs.service import reset_services
-
-    reset_services()
-    close_checkpointers()
 
 
 @pytest.fixture
