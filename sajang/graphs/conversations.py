@@ -6,6 +6,8 @@ twice, writes its message once and gets the existing row back.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sajang.db.engine import session_scope, skip_wal_flush
-from sajang.db.models import Attachment, Conversation, Message
+from sajang.db.models import Attachment, Conversation, Customer, Message
 from sajang.db.types import utcnow
 
 
@@ -34,6 +36,16 @@ def _insert_message(s: Session, conv: Conversation, role: str, text: str, *, ded
     return int(msg.id), True
 
 
+@contextmanager
+def chat_write(engine: Engine, durable: bool) -> Iterator[Session]:
+    """The transaction of a chat write (a conversation, a turn); `durable=False`: its commit does not wait for the disk
+    (`Settings.async_commit`)."""
+    with session_scope(engine) as s:
+        if not durable:
+            skip_wal_flush(s)
+        yield s
+
+
 def _existing_message(engine: Engine, dedup_key: str) -> tuple[int, bool]:
     """After an IntegrityError on `dedup_key`: another process inserted the same message first."""
     with session_scope(engine) as s:
@@ -48,8 +60,6 @@ def _conversation(s: Session, thread_id: str, customer_id: str | None = None, *,
     stmt = select(Conversation).where(Conversation.thread_id == thread_id)
     conv = s.scalar(stmt.with_for_update() if lock else stmt)
     if conv is None and create:  # a thread started outside the service (LangGraph Server / Studio)
-        from sajang.db.models import Customer
-
         known = customer_id is not None and s.get(Customer, customer_id) is not None
         conv = Conversation(thread_id=thread_id, customer_id=customer_id if known else None, channel="api",
                             status="bot")
@@ -80,12 +90,9 @@ def open_customer_turn(engine: Engine, thread_id: str, customer_id: str | None, 
     """A customer message in one transaction: (the conversation row as it was, message id).
 
     Checks that the conversation exists and belongs to `customer_id` (when given), writes the message,
-    links the uploaded attachments to it and takes the first message as the subject. `durable=False`:
-    the commit does not wait for the disk (`Settings.async_commit`).
+    links the uploaded attachments to it and takes the first message as the subject.
     """
-    with session_scope(engine) as s:
-        if not durable:
-            skip_wal_flush(s)
+    with chat_write(engine, durable) as s:
         conv = _conversation(s, thread_id)
         if customer_id and conv.customer_id != customer_id:
             raise LookupError(f"conversation {thread_id} does not exist")  # someone else's: as if absent
@@ -105,9 +112,7 @@ def record_bot_answer(engine: Engine, thread_id: str, customer_id: str | None, t
     """The bot's answer and the conversation's category/urgency in one transaction (a resolved
     conversation the customer writes to again goes back to `bot`)."""
     try:
-        with session_scope(engine) as s:
-            if not durable:
-                skip_wal_flush(s)
+        with chat_write(engine, durable) as s:
             conv = _conversation(s, thread_id, customer_id, create=True)
             conv.category, conv.urgency = category, urgency
             if conv.status == "resolved":
@@ -137,9 +142,7 @@ def record_handoff(engine: Engine, thread_id: str, customer_id: str | None, noti
     """Hand the conversation to a person, with the notice the customer sees, in one transaction:
     bot/resolved → new (back in the queue, unassigned); new/assigned stay as they are."""
     try:
-        with session_scope(engine) as s:
-            if not durable:
-                skip_wal_flush(s)
+        with chat_write(engine, durable) as s:
             # locked: an agent claiming the conversation meanwhile must not be overwritten
             conv = _conversation(s, thread_id, customer_id, create=True, lock=True)
             now = utcnow()
@@ -166,9 +169,7 @@ def mark_agent_reply(engine: Engine, thread_id: str, agent_user_id: int | None, 
     """After an agent's message: new → assigned (the replying agent takes it), → resolved on resolve."""
     now = at or utcnow()
     with session_scope(engine) as s:
-        conv = s.scalar(select(Conversation).where(Conversation.thread_id == thread_id).with_for_update())
-        if conv is None:
-            raise LookupError(f"conversation {thread_id} does not exist")
+        conv = _conversation(s, thread_id, lock=True)
         if conv.assignee_id is None and agent_user_id is not None:
             conv.assignee_id = agent_user_id
             conv.assigned_at = now
@@ -187,9 +188,7 @@ def mark_agent_reply(engine: Engine, thread_id: str, agent_user_id: int | None, 
 def mark_resolved(engine: Engine, thread_id: str) -> None:
     now = utcnow()
     with session_scope(engine) as s:
-        conv = s.scalar(select(Conversation).where(Conversation.thread_id == thread_id).with_for_update())
-        if conv is None:
-            raise LookupError(f"conversation {thread_id} does not exist")
+        conv = _conversation(s, thread_id, lock=True)
         if conv.status != "resolved":
             conv.status = "resolved"
             conv.resolved_at = now

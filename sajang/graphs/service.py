@@ -22,7 +22,7 @@ from langgraph.types import Command
 from sqlalchemy import and_, func, select, update
 
 from sajang.config import Settings
-from sajang.db.engine import get_engine, session_scope, skip_wal_flush
+from sajang.db.engine import get_engine, session_scope
 from sajang.db.models import Attachment, Conversation, Customer, Feedback, Message, Order, User
 from sajang.db.queries import audit
 from sajang.db.types import utcnow
@@ -69,11 +69,11 @@ class InquiryService:
             settings.ensure_data_dir()
         self.engine = get_engine(settings.resolved_database_url)
         self.settings_key = register_settings(settings)
-        # resumes by people, reads of the state: checkpoints that wait for the disk
-        self.graph = build_graph(get_checkpointer(settings))
-        # customer messages: the same graph on the relaxed checkpointer when `async_commit` is on
-        self.chat_graph = build_graph(get_checkpointer(settings, relaxed=settings.async_commit)) \
-            if settings.async_commit and settings.is_postgres else self.graph
+        # resumes by people, reads of the state: checkpoints that wait for the disk; customer messages:
+        # the same graph on the relaxed checkpointer (the same saver unless PostgreSQL with async_commit)
+        durable, relaxed = get_checkpointer(settings), get_checkpointer(settings, relaxed=settings.async_commit)
+        self.graph = build_graph(durable)
+        self.chat_graph = self.graph if relaxed is durable else build_graph(relaxed)
         self._locks: dict[str, threading.Lock] = {}
         self._locks_lock = threading.Lock()
 
@@ -116,9 +116,7 @@ class InquiryService:
         if customer_id and not customer_exists(self.engine, customer_id):
             raise NotFound(f"customer {customer_id} not found", code="customer_not_found")
         thread_id = str(uuid.uuid4())
-        with session_scope(self.engine) as s:
-            if self.settings.async_commit:
-                skip_wal_flush(s)  # part of the chat, like its turns
+        with conv_store.chat_write(self.engine, durable=not self.settings.async_commit) as s:
             s.add(Conversation(thread_id=thread_id, customer_id=customer_id or None,
                                guest_name=(guest_name or None) if not customer_id else None,
                                channel=channel, status="bot", locale=locale if locale in ("ko", "en") else "ko"))
@@ -131,10 +129,10 @@ class InquiryService:
         return thread_id
 
     def _prepare(self, text: str, customer_id: str | None, thread_id: str, locale: str | None,
-                 attachments: list[dict[str, Any]] | None) -> tuple[dict[str, Any], str, str, str, int]:
-        """Store the customer's message; the caller holds the thread's lock, so the conversation's status
-        read here is still true when the graph runs (a handoff another message of this conversation
-        just made is seen)."""
+                 attachments: list[dict[str, Any]] | None) -> tuple[dict[str, Any], str, str, int]:
+        """Store the customer's message: (conversation row, locale, turn id, message id). The caller holds
+        the thread's lock, so the conversation's status read here is still true when the graph runs (a
+        handoff another message of this conversation just made is seen)."""
         turn_id = uuid.uuid4().hex
         meta = {"attachments": attachments} if attachments else None
         attachment_ids = [int(a["id"]) for a in attachments or [] if isinstance(a, dict) and isinstance(a.get("id"), int)]
@@ -147,7 +145,7 @@ class InquiryService:
         except LookupError:
             raise NotFound(f"conversation {thread_id} not found", code="conversation_not_found") from None
         effective_locale = locale or row.get("locale") or self.settings.locale
-        return row, thread_id, effective_locale, turn_id, mid
+        return row, effective_locale, turn_id, mid
 
     def _waiting_result(self, thread_id: str, row: dict[str, Any]) -> dict[str, Any]:
         return {"thread_id": thread_id, "category": row.get("category"), "urgency": row.get("urgency"),
@@ -187,34 +185,29 @@ class InquiryService:
     def ask(self, text: str, customer_id: str | None = None, thread_id: str | None = None, locale: str | None = None,
             attachments: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         """One customer message through the graph: the `sajang ask --json` object."""
-        with serving_request():
-            return self._ask(text, customer_id, thread_id, locale, attachments)
-
-    @contextmanager
-    def _turn(self, text: str, customer_id: str | None, thread_id: str | None, locale: str | None,
-              attachments: list[dict[str, Any]] | None) -> Iterator[_Turn]:
-        """Store a customer message and hold its conversation's lock while the caller runs the graph.
-        `waiting` is set instead when a person has the conversation (the line went to them)."""
-        text = self._check_text(text).strip()
-        thread_id = self._thread_for(text, customer_id, thread_id, locale)
-        files = self._files(attachments)
-        with self._lock(thread_id):
-            row, thread_id, loc, turn_id, mid = self._prepare(text, customer_id, thread_id, locale, attachments)
-            yield _Turn(thread_id=thread_id,
-                        waiting=self._append_while_waiting(thread_id, row, text, mid, files),
-                        graph_input={"text": text, "locale": loc, "turn_id": turn_id, "message_id": mid,
-                                     "attachments": files},
-                        config=self._config(thread_id, row["customer_id"], loc))
-
-    def _ask(self, text: str, customer_id: str | None, thread_id: str | None, locale: str | None,
-             attachments: list[dict[str, Any]] | None) -> dict[str, Any]:
-        with self._turn(text, customer_id, thread_id, locale, attachments) as turn:
+        with serving_request(), self._turn(text, customer_id, thread_id, locale, attachments) as turn:
             if turn.waiting is not None:
                 return turn.waiting
             # durability="exit": one checkpoint write per message (at the end or at the handoff interrupt)
             # instead of one per node; a run that dies midway is simply re-asked, its rows are deduplicated
             values = self.chat_graph.invoke(turn.graph_input, turn.config, durability=DURABILITY)
         return self._result(turn.thread_id, values)
+
+    @contextmanager
+    def _turn(self, text: str, customer_id: str | None, thread_id: str | None, locale: str | None,
+              attachments: list[dict[str, Any]] | None) -> Iterator[_Turn]:
+        """Store a customer message and hold its conversation's lock while the caller runs the graph.
+        `waiting` is set instead when a person has the conversation (the line went to them)."""
+        text = self._check_text(text)
+        thread_id = self._thread_for(text, customer_id, thread_id, locale)
+        files = self._files(attachments)
+        with self._lock(thread_id):
+            row, loc, turn_id, mid = self._prepare(text, customer_id, thread_id, locale, attachments)
+            yield _Turn(thread_id=thread_id,
+                        waiting=self._append_while_waiting(thread_id, row, text, mid, files),
+                        graph_input={"text": text, "locale": loc, "turn_id": turn_id, "message_id": mid,
+                                     "attachments": files},
+                        config=self._config(thread_id, row["customer_id"], loc))
 
     def stream_ask(self, text: str, customer_id: str | None = None, thread_id: str | None = None,
                    locale: str | None = None, attachments: list[dict[str, Any]] | None = None,
