@@ -258,8 +258,10 @@ def relevant_sentences(question: str, hit: dict[str, Any], limit: int = 3) -> li
     Each unit scores by the question's content words it shares (its section heading counts half), a
     bonus when it states the kind of fact asked for (a duration for "며칠", an amount in 원 for "얼마"…)
     and a bonus when it is in the passage the retriever chose (the only signal for an English question
-    about the Korean manual). The answer is the best unit with the next best ones *of the same
-    section*; when the best one is a table row, the rows the question names, or the whole table."""
+    about the Korean manual); a FAQ item loses for the words of its own question that the customer did
+    not use, a unit of the article's first section gains a little. The answer is the best unit with the
+    next best ones *of the same section* (when the best one is a table row: the rows the question names,
+    or the whole table), and likewise a second section whose best unit scores nearly as well."""
     body = hit.get("body") or hit.get("text") or ""
     units = article_units(body)
     if not units:

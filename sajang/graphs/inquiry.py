@@ -194,7 +194,9 @@ def respond(state: InquiryState, config: RunnableConfig) -> dict[str, Any]:
     return {"history": [{"role": "ai", "text": state.get("answer") or "", "message_id": mid}]}
 
 
-def _summary(state: InquiryState, lines: list[str]) -> str:
+def _summary(state: InquiryState, lines: list[str], files: list[dict[str, Any]]) -> str:
+    """One line for the agent's queue: category·urgency, the customer's last lines, their open order, and
+    how many files they sent (so the agent sees at a glance there is something to look at)."""
     cat = state.get("category") or "other"
     label = CATEGORY_KO.get(cat, cat)
     urgency = URGENCY_LABELS.get(state.get("urgency") or "normal", URGENCY_LABELS["normal"])["ko"]
@@ -204,6 +206,8 @@ def _summary(state: InquiryState, lines: list[str]) -> str:
         o = orders[0]
         open_ = next((x for x in orders if x["status"] in ("paid", "preparing", "shipping")), o)
         head += f" · 최근 주문 {open_['order_id']} ({open_['status_label']})"
+    if files:
+        head += f" · 첨부 {len(files)}개"
     return head
 
 
@@ -213,9 +217,8 @@ def escalate(state: InquiryState, config: RunnableConfig) -> dict[str, Any]:
     Reads: `text`, `category`, `urgency`, `answer`, `sources`, `handoff_reason`, `customer_id`, `history`,
     `attachments`.
     Writes: `handoff` (summary, category, urgency, ai_draft, sources, customer_id, reason, attachments:
-    the files the agent should look at), `answer` (the
-    notice the customer sees; an urgent one thanks for a photo sent instead of asking for one), `waiting`;
-    rows: conversation → `new` (queue), the AI notice message.
+    the files the agent should look at), `answer` (the notice the customer sees; an urgent one thanks for
+    a photo sent instead of asking for one), `waiting`; rows: conversation → `new` (queue), the notice.
     """
     settings = settings_from_config(config)
     engine = _engine(settings)
@@ -229,16 +232,14 @@ def escalate(state: InquiryState, config: RunnableConfig) -> dict[str, Any]:
     if not draft:
         draft = T["draft_fallback"][locale]
     lines = [t["text"] for t in state.get("history") or [] if t.get("role") == "customer"]
+    files = list(state.get("attachments") or [])
     payload: Handoff = {
-        "reason": reason, "summary": _summary(state, lines), "category": state.get("category"),
+        "reason": reason, "summary": _summary(state, lines, files), "category": state.get("category"),
         "urgency": state.get("urgency"), "ai_draft": draft, "sources": list(state.get("sources") or []),
         "customer_id": state.get("customer_id"), "thread_id": thread_id, "customer_lines": [state.get("text") or ""],
+        "attachments": files,
     }
     urgent = reason == "urgent"
-    files = list(state.get("attachments") or [])
-    payload["attachments"] = files
-    if files:  # the agent sees at a glance that there is something to look at
-        payload["summary"] += f" · 첨부 {len(files)}개"
     key = ("handoff_urgent_photo" if files else "handoff_urgent") if urgent else "handoff_notice"
     notice = T[key][locale].format(hours=policy.cs_hours)
     mid = conv.record_handoff(engine, thread_id, state.get("customer_id"), notice,
@@ -274,8 +275,7 @@ def handoff(state: InquiryState, config: RunnableConfig) -> dict[str, Any]:
         lines = [*(payload.get("customer_lines") or []), str(value.get("text") or "")]
         payload["customer_lines"] = lines
         payload["attachments"] = [*(payload.get("attachments") or []), *(value.get("attachments") or [])]
-        payload["summary"] = _summary(state, lines) + (f" · 첨부 {len(payload['attachments'])}개"
-                                                       if payload["attachments"] else "")
+        payload["summary"] = _summary(state, lines, payload["attachments"])
         return {"handoff": payload,
                 "history": [{"role": "customer", "text": value.get("text") or "", "message_id": value.get("message_id")}]}
     if kind == "resolve":
