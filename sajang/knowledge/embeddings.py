@@ -140,8 +140,10 @@ def _omp_set_num_threads() -> Any:
         return None
 
 
+@lru_cache(maxsize=1)
 def _all_model_threads() -> int:
-    """What the operator allows (`OMP_NUM_THREADS`), else the cores this process may run on."""
+    """What the operator allows (`OMP_NUM_THREADS`), else the cores this process may run on (read once:
+    the model asks before every query)."""
     try:
         return max(1, int(os.environ.get("OMP_NUM_THREADS", "")))
     except ValueError:

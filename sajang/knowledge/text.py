@@ -28,19 +28,23 @@ def _kiwi():  # type: ignore[no-untyped-def]
     return Kiwi()
 
 
-def tokenize(text: str) -> list[str]:
-    """Lower-cased content morphemes of `text` (Korean via Kiwi; Latin words kept whole)."""
+def morphemes(text: str) -> list[tuple[str, str]]:
+    """Every morpheme of `text` with its Kiwi tag (endings and particles included)."""
     text = text.strip()
     if not text:
         return []
     with _kiwi_lock:
-        tokens = _kiwi().tokenize(text)
+        return [(tok.form, tok.tag) for tok in _kiwi().tokenize(text)]
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased content morphemes of `text` (Korean via Kiwi; Latin words kept whole)."""
     out: list[str] = []
-    for tok in tokens:
-        tag = tok.tag.split("-")[0]  # Kiwi marks irregular conjugations as VV-I etc.
+    for form, full_tag in morphemes(text):
+        tag = full_tag.split("-")[0]  # Kiwi marks irregular conjugations as VV-I etc.
         if tag not in _KEEP_TAGS:
             continue
-        form = tok.form.lower()
+        form = form.lower()
         if tag == "SL":
             out.extend(w for w in _LATIN.findall(form) if w not in _STOP)
             continue
@@ -48,14 +52,6 @@ def tokenize(text: str) -> list[str]:
             continue
         out.append(form)
     return out
-
-
-def morphemes(text: str) -> list[tuple[str, str]]:
-    """Every morpheme of `text` with its Kiwi tag (endings and particles included)."""
-    if not text.strip():
-        return []
-    with _kiwi_lock:
-        return [(tok.form, tok.tag) for tok in _kiwi().tokenize(text)]
 
 
 def tokenize_many(texts: list[str]) -> list[list[str]]:
