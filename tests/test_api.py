@@ -418,21 +418,12 @@ def test_llm_answer_streams_over_sse(settings: Settings, engine: Engine, monkeyp
     import json
 
     from openai_stub_server import OpenAIStub
-    from test_inquiry_support import seed_store
+    from test_inquiry_support import seed_llm_store
 
     from sajang.app.main import create_app
-    from sajang.config import get_settings
 
     with OpenAIStub() as stub:
-        monkeypatch.setenv("SAJANG_CHAT_MODEL", "stub-gpt")
-        monkeypatch.setenv("OPENAI_BASE_URL", stub.base_url)
-        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-        monkeypatch.setenv("SAJANG_EMBEDDINGS", "openai")
-        monkeypatch.setenv("SAJANG_EMBEDDING_MODEL", "stub-embed")
-        get_settings.cache_clear()
-        llm = get_settings()
-        assert llm.llm_enabled
-        seed_store(llm, engine, tmp_path)
+        llm = seed_llm_store(engine, tmp_path, monkeypatch, stub.base_url)
         with TestClient(create_app(llm, mount_ui=False)) as c:
             chat = start_chat(c)
             with c.stream("POST", f"/api/v1/chat/sessions/{chat['thread_id']}/messages/stream",

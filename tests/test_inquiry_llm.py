@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from openai_stub_server import OpenAIStub
 from sqlalchemy import Engine
-from test_inquiry_support import A_ORDER, A_TRACK, B_ORDER, B_TRACK, A, B, seed_store
+from test_inquiry_support import A_ORDER, A_TRACK, B_ORDER, B_TRACK, A, B, seed_llm_store
 
-from sajang.config import Settings, get_settings
+from sajang.config import Settings
 
 
 @pytest.fixture
@@ -25,16 +25,7 @@ def stub() -> Iterator[OpenAIStub]:
 @pytest.fixture
 def llm_settings(settings: Settings, engine: Engine, stub: OpenAIStub, monkeypatch: pytest.MonkeyPatch,
                  tmp_path: Any) -> Settings:
-    monkeypatch.setenv("SAJANG_CHAT_MODEL", "stub-gpt")
-    monkeypatch.setenv("OPENAI_BASE_URL", stub.base_url)
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-    monkeypatch.setenv("SAJANG_EMBEDDINGS", "openai")
-    monkeypatch.setenv("SAJANG_EMBEDDING_MODEL", "stub-embed")
-    get_settings.cache_clear()
-    s = get_settings()
-    assert s.llm_enabled and s.openai_base_url == stub.base_url
-    seed_store(s, engine, tmp_path)
-    return s
+    return seed_llm_store(engine, tmp_path, monkeypatch, stub.base_url)
 
 
 def _chat_requests(stub: OpenAIStub) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ import shutil
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -60,3 +61,19 @@ def seed_store(settings: Settings, engine: Engine, tmp_path: Path) -> Settings:
             shutil.copy(MANUAL / f"{name}.md", src / f"{name}.md")
     get_knowledge(settings).import_manual_dir(src)
     return settings
+
+
+def seed_llm_store(engine: Engine, tmp_path: Path, monkeypatch: Any, base_url: str) -> Settings:
+    """Settings for the chat model and the embeddings of the local OpenAI-compatible stub at `base_url`
+    (tests/openai_stub_server.py), with the store seeded through them."""
+    from sajang.config import get_settings
+
+    monkeypatch.setenv("SAJANG_CHAT_MODEL", "stub-gpt")
+    monkeypatch.setenv("OPENAI_BASE_URL", base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.setenv("SAJANG_EMBEDDINGS", "openai")
+    monkeypatch.setenv("SAJANG_EMBEDDING_MODEL", "stub-embed")
+    get_settings.cache_clear()
+    settings = get_settings()
+    assert settings.llm_enabled and settings.openai_base_url == base_url
+    return seed_store(settings, engine, tmp_path)
