@@ -6,8 +6,9 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -121,12 +122,38 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         session.close()
 
 
-def skip_wal_flush(session: Session) -> None:
-    """PostgreSQL: this transaction's commit does not wait for the WAL flush (`synchronous_commit =
-    off`, this transaction only). Durable against a crash of our process, not of the database server's
-    last ~0.6 s; SQLite in WAL mode with `synchronous=NORMAL` already behaves so. No-op on SQLite."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SET LOCAL synchronous_commit = off"))
+def _commits_without_wal_wait(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    autocommit = dbapi_conn.autocommit
+    dbapi_conn.autocommit = True  # a session setting, not part of any transaction
+    with dbapi_conn.cursor() as cur:
+        cur.execute("SET synchronous_commit = off")
+    dbapi_conn.autocommit = autocommit
+
+
+_relaxed: dict[Engine, Engine] = {}
+
+
+def relaxed_commit_engine(engine: Engine) -> Engine:
+    """PostgreSQL: a second pool on the same database whose commits do not wait for the WAL flush
+    (`synchronous_commit = off`, set once per connection instead of a `SET LOCAL` per transaction).
+    Durable against a crash of our process, not of the database server's last ~0.6 s; SQLite in WAL
+    mode with `synchronous=NORMAL` already behaves so, and gets `engine` back."""
+    if engine.dialect.name != "postgresql":
+        return engine
+    with _lock:
+        relaxed = _relaxed.get(engine)
+        if relaxed is None:
+            relaxed = _relaxed[engine] = create_engine(engine.url, pool_size=5, max_overflow=20, pool_pre_ping=True)
+            event.listen(relaxed, "connect", _commits_without_wal_wait)
+    return relaxed
+
+
+def dialect_insert(bind: Engine | Connection | Session) -> Any:
+    """`insert` of the bind's dialect (PostgreSQL or SQLite), for `ON CONFLICT` clauses."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = (bind.get_bind() if isinstance(bind, Session) else bind).dialect
+    return postgresql.insert if dialect.name == "postgresql" else sqlite.insert
 
 
 @contextmanager
@@ -140,8 +167,9 @@ def read_session(engine: Engine) -> Iterator[Session]:
 
 def dispose_all() -> None:
     with _lock:
-        for engine in _engines.values():
+        for engine in (*_engines.values(), *_relaxed.values()):
             engine.dispose()
         _engines.clear()
+        _relaxed.clear()
         _migrated.clear()
         _factories.clear()

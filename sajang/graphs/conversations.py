@@ -11,48 +11,37 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Engine, case, func, select, update
 from sqlalchemy.orm import Session
 
-from sajang.db.engine import session_scope, skip_wal_flush
+from sajang.db.engine import dialect_insert, relaxed_commit_engine, session_scope
 from sajang.db.models import Attachment, Conversation, Customer, Message
 from sajang.db.types import utcnow
 
 
-def _insert_message(s: Session, conv: Conversation, role: str, text: str, *, dedup_key: str,
+def _insert_message(s: Session | Connection, conversation_id: int, role: str, text: str, *, dedup_key: str,
                     author_id: int | None = None, category: str | None = None, confidence: float | None = None,
-                    sources: list[Any] | None = None, meta: dict[str, Any] | None = None) -> tuple[int, bool]:
-    with s.no_autoflush:  # the caller's changes to `conv` go out with the insert, in one flush
-        existing = s.scalar(select(Message.id).where(Message.dedup_key == dedup_key))
-    if existing is not None:
-        return int(existing), False
-    now = utcnow()
-    msg = Message(conversation_id=conv.id, role=role, author_id=author_id, text=text, created_at=now,
-                  category=category, confidence=confidence, sources=sources, meta=meta, dedup_key=dedup_key)
-    s.add(msg)
-    conv.updated_at = now
-    s.flush()
-    return int(msg.id), True
+                    sources: list[Any] | None = None, meta: dict[str, Any] | None = None,
+                    now: datetime | None = None) -> tuple[int, bool]:
+    """(message id, inserted?): one `INSERT … ON CONFLICT (dedup_key) DO NOTHING RETURNING id`; only when
+    the key was there already (a re-run node, a resume sent twice, another process first) a second
+    statement reads that row's id."""
+    stmt = dialect_insert(s)(Message).values(
+        conversation_id=conversation_id, role=role, author_id=author_id, text=text, created_at=now or utcnow(),
+        category=category, confidence=confidence, sources=sources, meta=meta, dedup_key=dedup_key,
+    ).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(Message.id)
+    mid = s.execute(stmt).scalar()
+    if mid is not None:
+        return int(mid), True
+    return int(s.execute(select(Message.id).where(Message.dedup_key == dedup_key)).scalar_one()), False
 
 
 @contextmanager
 def chat_write(engine: Engine, durable: bool) -> Iterator[Session]:
-    """The transaction of a chat write (a conversation, a turn); `durable=False`: its commit does not wait for the disk
-    (`Settings.async_commit`)."""
-    with session_scope(engine) as s:
-        if not durable:
-            skip_wal_flush(s)
+    """The transaction of a chat write (a conversation, a turn); `durable=False`: its commit does not wait
+    for the disk (`Settings.async_commit`)."""
+    with session_scope(engine if durable else relaxed_commit_engine(engine)) as s:
         yield s
-
-
-def _existing_message(engine: Engine, dedup_key: str) -> tuple[int, bool]:
-    """After an IntegrityError on `dedup_key`: another process inserted the same message first."""
-    with session_scope(engine) as s:
-        mid = s.scalar(select(Message.id).where(Message.dedup_key == dedup_key))
-    if mid is None:
-        raise LookupError(f"message {dedup_key} neither inserted nor found")
-    return int(mid), False
 
 
 def _conversation(s: Session, thread_id: str, customer_id: str | None = None, *, create: bool = False,
@@ -75,13 +64,12 @@ def add_message(engine: Engine, thread_id: str, role: str, text: str, *, dedup_k
                 sources: list[Any] | None = None, meta: dict[str, Any] | None = None,
                 ) -> tuple[int, bool]:
     """(message id, inserted?) — a second call with the same dedup_key returns the first row."""
-    try:
-        with session_scope(engine) as s:
-            return _insert_message(s, _conversation(s, thread_id), role, text, dedup_key=dedup_key,
-                                   author_id=author_id, category=category, confidence=confidence, sources=sources,
-                                   meta=meta)
-    except IntegrityError:
-        return _existing_message(engine, dedup_key)
+    with session_scope(engine) as s:
+        conv = _conversation(s, thread_id)
+        conv.updated_at = now = utcnow()
+        s.flush()
+        return _insert_message(s, conv.id, role, text, dedup_key=dedup_key, author_id=author_id, category=category,
+                               confidence=confidence, sources=sources, meta=meta, now=now)
 
 
 def open_customer_turn(engine: Engine, thread_id: str, customer_id: str | None, text: str, *, dedup_key: str,
@@ -92,18 +80,24 @@ def open_customer_turn(engine: Engine, thread_id: str, customer_id: str | None, 
     Checks that the conversation exists and belongs to `customer_id` (when given), writes the message,
     links the uploaded attachments to it and takes the first message as the subject.
     """
+    c = Conversation.__table__
+    mine = c.c.thread_id == thread_id
+    if customer_id:  # someone else's conversation: as if absent
+        mine &= c.c.customer_id == customer_id
+    now = utcnow()
     with chat_write(engine, durable) as s:
-        conv = _conversation(s, thread_id)
-        if customer_id and conv.customer_id != customer_id:
-            raise LookupError(f"conversation {thread_id} does not exist")  # someone else's: as if absent
-        row = {c.key: getattr(conv, c.key) for c in Conversation.__table__.columns}
-        if not conv.subject:
-            conv.subject = text[:300]  # before the insert: one UPDATE of the row with `updated_at`
-        mid, _ = _insert_message(s, conv, "customer", text, dedup_key=dedup_key, meta=meta)
+        conn = s.connection()
+        # the UPDATE locks the row, so the status it returns stays true while this message is handled
+        row = conn.execute(update(c).where(mine).values(
+            updated_at=now, subject=func.coalesce(func.nullif(c.c.subject, ""), text[:300]),
+        ).returning(*c.c)).mappings().first()
+        if row is None:
+            raise LookupError(f"conversation {thread_id} does not exist")
+        mid, _ = _insert_message(conn, row["id"], "customer", text, dedup_key=dedup_key, meta=meta, now=now)
         if attachment_ids:
-            s.execute(update(Attachment).where(Attachment.id.in_(attachment_ids),
-                                               Attachment.conversation_id == conv.id).values(message_id=mid))
-        return row, mid
+            conn.execute(update(Attachment).where(Attachment.id.in_(attachment_ids),
+                                                  Attachment.conversation_id == row["id"]).values(message_id=mid))
+        return dict(row), mid
 
 
 def record_bot_answer(engine: Engine, thread_id: str, customer_id: str | None, text: str, *, dedup_key: str,
@@ -111,17 +105,21 @@ def record_bot_answer(engine: Engine, thread_id: str, customer_id: str | None, t
                       sources: list[Any] | None, meta: dict[str, Any] | None, durable: bool = True) -> int:
     """The bot's answer and the conversation's category/urgency in one transaction (a resolved
     conversation the customer writes to again goes back to `bot`)."""
-    try:
-        with chat_write(engine, durable) as s:
+    c = Conversation.__table__
+    now = utcnow()
+    with chat_write(engine, durable) as s:
+        conn = s.connection()
+        conv_id = conn.execute(update(c).where(c.c.thread_id == thread_id).values(
+            category=category, urgency=urgency, updated_at=now,
+            status=case((c.c.status == "resolved", "bot"), else_=c.c.status),
+        ).returning(c.c.id)).scalar()
+        if conv_id is None:  # a thread started outside the service (LangGraph Server / Studio)
             conv = _conversation(s, thread_id, customer_id, create=True)
             conv.category, conv.urgency = category, urgency
-            if conv.status == "resolved":
-                conv.status = "bot"
-            mid, _ = _insert_message(s, conv, "ai", text, dedup_key=dedup_key, category=category,
-                                     confidence=confidence, sources=sources, meta=meta)
-            return mid
-    except IntegrityError:
-        return _existing_message(engine, dedup_key)[0]
+            s.flush()
+            conv_id = conv.id
+        return _insert_message(conn, conv_id, "ai", text, dedup_key=dedup_key, category=category,
+                               confidence=confidence, sources=sources, meta=meta, now=now)[0]
 
 
 def update_conversation(engine: Engine, thread_id: str, **values: Any) -> None:
@@ -141,27 +139,25 @@ def record_handoff(engine: Engine, thread_id: str, customer_id: str | None, noti
                    durable: bool = True) -> int:
     """Hand the conversation to a person, with the notice the customer sees, in one transaction:
     bot/resolved → new (back in the queue, unassigned); new/assigned stay as they are."""
-    try:
-        with chat_write(engine, durable) as s:
-            # locked: an agent claiming the conversation meanwhile must not be overwritten
-            conv = _conversation(s, thread_id, customer_id, create=True, lock=True)
-            now = utcnow()
-            if conv.status in ("bot", "resolved"):
-                conv.status = "new"
-                conv.assignee_id = None
-                conv.assigned_at = None
-                conv.resolved_at = None
-                conv.first_response_at = None
-                conv.handed_off_at = now
-            conv.handed_off = True
-            conv.handoff_reason = reason
-            conv.category = category or conv.category
-            conv.urgency = urgency or conv.urgency
-            mid, _ = _insert_message(s, conv, "ai", notice, dedup_key=dedup_key, category=category,
-                                     confidence=confidence, meta={"handoff": True, "reason": reason})
-            return mid
-    except IntegrityError:
-        return _existing_message(engine, dedup_key)[0]
+    with chat_write(engine, durable) as s:
+        # locked: an agent claiming the conversation meanwhile must not be overwritten
+        conv = _conversation(s, thread_id, customer_id, create=True, lock=True)
+        now = utcnow()
+        if conv.status in ("bot", "resolved"):
+            conv.status = "new"
+            conv.assignee_id = None
+            conv.assigned_at = None
+            conv.resolved_at = None
+            conv.first_response_at = None
+            conv.handed_off_at = now
+        conv.handed_off = True
+        conv.handoff_reason = reason
+        conv.category = category or conv.category
+        conv.urgency = urgency or conv.urgency
+        conv.updated_at = now
+        s.flush()
+        return _insert_message(s, conv.id, "ai", notice, dedup_key=dedup_key, category=category,
+                               confidence=confidence, meta={"handoff": True, "reason": reason}, now=now)[0]
 
 
 def mark_agent_reply(engine: Engine, thread_id: str, agent_user_id: int | None, resolve: bool,

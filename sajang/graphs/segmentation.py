@@ -23,10 +23,9 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, interrupt
 from sqlalchemy import Engine, Integer, String, and_, case, exists, func, literal, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from sajang.config import Settings, get_settings
-from sajang.db.engine import get_engine
+from sajang.db.engine import dialect_insert, get_engine
 from sajang.db.models import (
     AuditLog,
     Coupon,
@@ -281,10 +280,6 @@ def _after_approval(state: SegmentationState) -> str:
     return "execute" if state["decision"]["action"] == "approve" else "cancel"
 
 
-def _insert(conn: Any) -> Any:
-    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)
-
-
 def _shop_name(engine: Engine) -> str:
     saved = load_shop_setting(engine, "store_policy") or {}
     return str(saved.get("shop_name") or get_settings().store.shop_name)
@@ -318,14 +313,14 @@ def execute(state: SegmentationState, config: RunnableConfig) -> dict[str, Any]:
         for p in decision["approvals"]:
             code = coupon_code(run_id, p["segment"])
             valid_until = date.fromisoformat(p["valid_until"])
-            conn.execute(_insert(conn)(Coupon).values(
+            conn.execute(dialect_insert(conn)(Coupon).values(
                 code=code, name=f"{p['title']} ({p['label']})", discount_type=p["discount_type"],
                 discount_value=Decimal(str(p["discount_value"])), min_order_amount=Decimal(str(p["min_order_amount"])),
                 valid_until=valid_until, run_id=run_id, segment=p["segment"], created_at=now,
             ).on_conflict_do_nothing(index_elements=["code"]))
             coupon_id = conn.scalar(select(Coupon.id).where(Coupon.code == code))
             already = exists().where(ci.c.run_id == run_id, ci.c.customer_id == cs.c.customer_id)
-            conn.execute(_insert(conn)(CouponIssue).from_select(
+            conn.execute(dialect_insert(conn)(CouponIssue).from_select(
                 ["coupon_id", "customer_id", "run_id", "issued_at"],
                 select(literal(coupon_id, Integer), cs.c.customer_id, literal(run_id, Integer),
                        literal(now, UTCDateTime()))
@@ -336,7 +331,7 @@ def execute(state: SegmentationState, config: RunnableConfig) -> dict[str, Any]:
                                        valid_until=f"{valid_until.month}월 {valid_until.day}일")
             sent = exists().where(ob.c.run_id == run_id, ob.c.customer_id == cs.c.customer_id,
                                   ob.c.coupon_id == coupon_id)
-            conn.execute(_insert(conn)(OutboxMessage).from_select(
+            conn.execute(dialect_insert(conn)(OutboxMessage).from_select(
                 ["customer_id", "channel", "text", "run_id", "coupon_id", "status", "created_at"],
                 select(
                     cs.c.customer_id,

