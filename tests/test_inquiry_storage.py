@@ -6,12 +6,13 @@ Run on both databases (the commit-mode test checks which pool writes the chat ro
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, event
-from test_inquiry_support import A, seed_store
+from test_inquiry_support import A, B, seed_store
 
 from sajang.config import Settings
 
@@ -53,9 +54,8 @@ def test_chat_turns_skip_the_wal_flush_only_when_configured(store: Settings, eng
 
     def recorder(kind: str) -> Any:
         def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-            words = statement.split()
-            if words[0].upper() in ("INSERT", "UPDATE"):
-                writes[kind].append(words[2] if words[0].upper() == "INSERT" else words[1])
+            # tables written, in order (PostgreSQL writes a turn as one statement of two CTEs)
+            writes[kind].extend(re.findall(r"(?:INSERT INTO|UPDATE) (\w+)", statement))
         return record
 
     svc = get_inquiry_service(settings)
@@ -155,3 +155,30 @@ def test_a_message_sent_while_the_previous_one_hands_off_reaches_the_agent(store
     assert pending[1]["customer_lines"] == ["상담원 연결해 주세요", "교환 신청은 어떻게 하나요?"]
     notices = [m for m in svc.get_conversation(thread)["messages"] if m["handoff"]]
     assert len(notices) == 1
+
+
+@pytest.mark.parametrize("durable", [True, False])
+def test_a_turn_write_is_idempotent_per_dedup_key_and_scoped_to_its_customer(store: Settings, engine: Engine,
+                                                                            durable: bool) -> None:
+    from sqlalchemy import func, select
+
+    from sajang.db.models import Message
+    from sajang.graphs import conversations as conv
+    from sajang.graphs.service import get_inquiry_service
+
+    thread = get_inquiry_service(store).start_conversation(A)
+    first = conv.record_bot_answer(engine, thread, A, "안내드립니다", dedup_key=f"{thread}:t1:ai", category="shipping",
+                                   urgency="normal", confidence=0.8, sources=[], meta=None, durable=durable)
+    again = conv.record_bot_answer(engine, thread, A, "안내드립니다", dedup_key=f"{thread}:t1:ai", category="shipping",
+                                   urgency="normal", confidence=0.8, sources=[], meta=None, durable=durable)
+    row, mid = conv.open_customer_turn(engine, thread, A, "감사합니다", dedup_key=f"{thread}:t2:customer",
+                                       durable=durable)
+    assert first == again and mid != first
+    assert row["thread_id"] == thread and row["status"] == "bot" and row["subject"] == "감사합니다"
+    with pytest.raises(LookupError):  # someone else's conversation: as if it did not exist, nothing written
+        conv.open_customer_turn(engine, thread, B, "제 주문은요?", dedup_key=f"{thread}:t3:customer", durable=durable)
+    with engine.connect() as c:
+        texts = c.execute(select(Message.text).where(Message.dedup_key.like(f"{thread}:%"))
+                          .order_by(Message.id)).scalars().all()
+        assert texts == ["안내드립니다", "감사합니다"]
+        assert c.scalar(select(func.count()).select_from(Message).where(Message.text == "제 주문은요?")) == 0

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy import URL, Connection, Engine, create_engine, event, inspect
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -35,6 +37,39 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     cur.close()
 
 
+# A pooled connection used less than this long ago is handed out without a liveness round trip (as
+# HikariCP's aliveBypassWindowMs does): SQLAlchemy's pre-ping cost one per checkout, four per chat message.
+PING_AFTER_IDLE_S = 2.0
+
+
+def _stamp_use(_dbapi_conn, record) -> None:  # type: ignore[no-untyped-def]
+    record.info["used_at"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_conn, record, _proxy) -> None:  # type: ignore[no-untyped-def]
+    """Checkout: ping a connection that sat idle (the server may have restarted or dropped it); a dead
+    one makes the pool connect afresh. A connection that dies between two close uses fails its statement,
+    and SQLAlchemy then invalidates the whole pool, so only that request sees the error."""
+    if time.monotonic() - record.info.get("used_at", 0.0) < PING_AFTER_IDLE_S:
+        return
+    try:
+        autocommit = dbapi_conn.autocommit
+        dbapi_conn.autocommit = True  # no transaction: one round trip
+        with dbapi_conn.cursor() as cur:
+            cur.execute("SELECT 1")
+        dbapi_conn.autocommit = autocommit
+    except Exception as exc:
+        raise DisconnectionError(f"stale pooled connection: {exc}") from exc
+
+
+def _postgres_engine(url: str | URL, pool_size: int) -> Engine:
+    engine = create_engine(url, pool_size=pool_size, max_overflow=20)
+    event.listen(engine, "connect", _stamp_use)
+    event.listen(engine, "checkin", _stamp_use)
+    event.listen(engine, "checkout", _ping_if_idle)
+    return engine
+
+
 def get_engine(url: str, *, migrate: bool = True) -> Engine:
     """One engine per URL for the process; the schema is brought to head on first use."""
     url = normalize_url(url)
@@ -48,7 +83,7 @@ def get_engine(url: str, *, migrate: bool = True) -> Engine:
                 engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
                 event.listen(engine, "connect", _sqlite_pragmas)
             else:
-                engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+                engine = _postgres_engine(url, pool_size=10)
             _engines[url] = engine
         if migrate and url not in _migrated:
             upgrade(engine)
@@ -143,7 +178,7 @@ def relaxed_commit_engine(engine: Engine) -> Engine:
     with _lock:
         relaxed = _relaxed.get(engine)
         if relaxed is None:
-            relaxed = _relaxed[engine] = create_engine(engine.url, pool_size=5, max_overflow=20, pool_pre_ping=True)
+            relaxed = _relaxed[engine] = _postgres_engine(engine.url, pool_size=5)
             event.listen(relaxed, "connect", _commits_without_wal_wait)
     return relaxed
 

@@ -297,7 +297,8 @@ class KnowledgeBase:
             select(func.count()).select_from(LearnedAnswer).where(active).scalar_subquery(),
             select(func.max(LearnedAnswer.id)).where(active).scalar_subquery(),
         )
-        with self.engine.connect() as conn:
+        # autocommit: one statement, no BEGIN / ROLLBACK round trips (this runs before every search)
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             return tuple(conn.execute(stmt).one())
 
     def _db_docs(self) -> dict[str, _Doc]:
