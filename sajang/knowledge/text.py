@@ -28,13 +28,20 @@ def _kiwi():  # type: ignore[no-untyped-def]
     return Kiwi()
 
 
+@lru_cache(maxsize=4096)
+def _analysed(text: str) -> tuple[tuple[str, str], ...]:
+    with _kiwi_lock:
+        return tuple((tok.form, tok.tag) for tok in _kiwi().tokenize(text))
+
+
 def morphemes(text: str) -> list[tuple[str, str]]:
-    """Every morpheme of `text` with its Kiwi tag (endings and particles included)."""
+    """Every morpheme of `text` with its Kiwi tag (endings and particles included). Recent texts are
+    remembered: search, answer extraction and the conditional check each analyse the same customer
+    message (3.8 Kiwi calls a message, ~0.5 ms each, before)."""
     text = text.strip()
     if not text:
         return []
-    with _kiwi_lock:
-        return [(tok.form, tok.tag) for tok in _kiwi().tokenize(text)]
+    return list(_analysed(text))
 
 
 def tokenize(text: str) -> list[str]:
