@@ -183,21 +183,21 @@ def relaxed_commit_engine(engine: Engine) -> Engine:
     return relaxed
 
 
-def dialect_insert(bind: Engine | Connection | Session) -> Any:
-    """`insert` of the bind's dialect (PostgreSQL or SQLite), for `ON CONFLICT` clauses."""
+def dialect_insert(bind: Engine | Connection | Session | str) -> Any:
+    """`insert` of the bind's dialect (or of the dialect named), PostgreSQL or SQLite, for `ON CONFLICT`."""
     from sqlalchemy.dialects import postgresql, sqlite
 
-    dialect = (bind.get_bind() if isinstance(bind, Session) else bind).dialect
-    return postgresql.insert if dialect.name == "postgresql" else sqlite.insert
+    name = bind if isinstance(bind, str) else (bind.get_bind() if isinstance(bind, Session) else bind).dialect.name
+    return postgresql.insert if name == "postgresql" else sqlite.insert
 
 
 @contextmanager
-def read_session(engine: Engine) -> Iterator[Session]:
-    """A session for reads only, on an autocommit connection: no BEGIN / COMMIT round trips (on
-    PostgreSQL that is two of the four a short read-only transaction costs). Each statement sees what
-    was committed when it ran, not one snapshot; writes through it would commit one by one."""
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn, Session(bind=conn) as session:
-        yield session
+def read_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection for reads only, in autocommit mode: no BEGIN / COMMIT round trips (on PostgreSQL that
+    is two of the four a short read-only transaction costs). Each statement sees what was committed when
+    it ran, not one snapshot."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        yield conn
 
 
 def dispose_all() -> None:

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Update, case, func, literal, select, update
+from sqlalchemy import Connection, Engine, bindparam, case, func, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
@@ -19,22 +19,80 @@ from sajang.db.engine import dialect_insert, relaxed_commit_engine, session_scop
 from sajang.db.models import Attachment, Conversation, Customer, Message
 from sajang.db.types import utcnow
 
+_MESSAGE_COLUMNS = ("role", "author_id", "text", "created_at", "category", "confidence", "sources", "meta",
+                    "dedup_key")
+_m, _c = Message.__table__, Conversation.__table__
+_MESSAGE_BY_KEY = select(_m.c.id).where(_m.c.dedup_key == bindparam("dedup_key"))
+# statements of the chat path, built once per dialect with bound parameters: SQLAlchemy then reuses their
+# compiled form instead of rebuilding and re-hashing them for every message
+_statements: dict[tuple[str, ...], Any] = {}
 
-def _insert_message(s: Session | Connection, conversation_id: int, role: str, text: str, *, dedup_key: str,
+
+def _statement(*key: str) -> Any:
+    stmt = _statements.get(key)
+    if stmt is None:
+        stmt = _statements[key] = _build(*key)
+    return stmt
+
+
+def _message_values() -> dict[str, Any]:
+    # parameter names differ from the column names: SQLAlchemy keeps those for its own VALUES / SET
+    return {"conversation_id": bindparam("m_conversation_id", type_=_m.c.conversation_id.type),
+            **{k: bindparam(f"m_{k}", type_=_m.c[k].type) for k in _MESSAGE_COLUMNS}}
+
+
+def _build(kind: str, dialect: str) -> Any:
+    """`insert_message`; a conversation update returning its row (`customer_turn`, `customer_turn_of`:
+    only if the conversation is this customer's; `bot_answer`); `one_statement:<update>` (PostgreSQL):
+    that update and the message insert as data-modifying CTEs of one statement."""
+    if kind == "insert_message":
+        return (dialect_insert(dialect)(_m).values(_message_values()).on_conflict_do_nothing(index_elements=["dedup_key"])
+                .returning(_m.c.id))
+    if kind.startswith("one_statement:"):
+        conv = _statement(kind.split(":", 1)[1], dialect).cte("conv")
+        values = _message_values()
+        added = (postgresql.insert(_m)
+                 .from_select(list(values), select(conv.c.id, *list(values.values())[1:]))
+                 .on_conflict_do_nothing(index_elements=["dedup_key"]).returning(_m.c.id).cte("added"))
+        return select(conv, select(added.c.id).scalar_subquery().label("added_message_id"))
+    if kind in ("customer_turn", "customer_turn_of"):
+        mine = _c.c.thread_id == bindparam("c_thread_id")
+        if kind == "customer_turn_of":
+            mine &= _c.c.customer_id == bindparam("c_customer_id")
+        return update(_c).where(mine).values(
+            updated_at=bindparam("c_now", type_=_c.c.updated_at.type),
+            subject=func.coalesce(func.nullif(_c.c.subject, ""), bindparam("c_subject", type_=_c.c.subject.type)),
+        ).returning(*_c.c)
+    if kind == "bot_answer":
+        return update(_c).where(_c.c.thread_id == bindparam("c_thread_id")).values(
+            category=bindparam("c_category", type_=_c.c.category.type),
+            urgency=bindparam("c_urgency", type_=_c.c.urgency.type),
+            updated_at=bindparam("c_now", type_=_c.c.updated_at.type),
+            status=case((_c.c.status == "resolved", "bot"), else_=_c.c.status),
+        ).returning(_c.c.id)
+    raise ValueError(kind)
+
+
+def _message_params(conversation_id: int | None, role: str, text: str, *, dedup_key: str,
                     author_id: int | None = None, category: str | None = None, confidence: float | None = None,
                     sources: list[Any] | None = None, meta: dict[str, Any] | None = None,
-                    created_at: datetime | None = None) -> tuple[int, bool]:
+                    created_at: datetime | None = None) -> dict[str, Any]:
+    return {"m_conversation_id": conversation_id, "m_role": role, "m_author_id": author_id, "m_text": text,
+            "m_created_at": created_at or utcnow(), "m_category": category, "m_confidence": confidence,
+            "m_sources": sources, "m_meta": meta, "m_dedup_key": dedup_key}
+
+
+def _insert_message(s: Session | Connection, conversation_id: int, role: str, text: str, *, dedup_key: str,
+                    **fields: Any) -> tuple[int, bool]:
     """(message id, inserted?): one `INSERT … ON CONFLICT (dedup_key) DO NOTHING RETURNING id`; only when
     the key was there already (a re-run node, a resume sent twice, another process first) a second
-    statement reads that row's id."""
-    stmt = dialect_insert(s)(Message).values(
-        conversation_id=conversation_id, role=role, author_id=author_id, text=text, created_at=created_at or utcnow(),
-        category=category, confidence=confidence, sources=sources, meta=meta, dedup_key=dedup_key,
-    ).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(Message.id)
-    mid = s.execute(stmt).scalar()
+    statement reads that row's id. `fields`: author_id, category, confidence, sources, meta, created_at."""
+    dialect = (s.get_bind() if isinstance(s, Session) else s).dialect.name
+    mid = s.execute(_statement("insert_message", dialect),
+                    _message_params(conversation_id, role, text, dedup_key=dedup_key, **fields)).scalar()
     if mid is not None:
         return int(mid), True
-    return int(s.execute(select(Message.id).where(Message.dedup_key == dedup_key)).scalar_one()), False
+    return int(s.execute(_MESSAGE_BY_KEY, {"dedup_key": dedup_key}).scalar_one()), False
 
 
 @contextmanager
@@ -73,37 +131,33 @@ def add_message(engine: Engine, thread_id: str, role: str, text: str, *, dedup_k
                                confidence=confidence, sources=sources, meta=meta, created_at=now)
 
 
-def _update_and_add_message(engine: Engine, durable: bool, conv_update: Update, message: dict[str, Any],
-                            then: Callable[[Connection, int, int], None] | None = None,
+def _update_and_add_message(engine: Engine, durable: bool, kind: str, conv_params: dict[str, Any],
+                            message: dict[str, Any], then: Callable[[Connection, int, int], None] | None = None,
                             ) -> tuple[dict[str, Any] | None, int | None]:
-    """Update a conversation row and add its message: (the columns the UPDATE returns, message id), or
-    (None, None) when no row matched. `conv_update` returns at least `id`; the UPDATE locks the row, so
-    what it returns stays true while the message is handled.
+    """Update a conversation row (`kind` of `_build`) and add its message: (the columns the UPDATE
+    returns, message id), or (None, None) when no row matched. The UPDATE locks the row, so what it
+    returns stays true while the message is handled.
 
     PostgreSQL: one statement, the UPDATE and the INSERT as data-modifying CTEs committing on their own
     (no BEGIN / COMMIT round trips: a chat message costs 2 round trips instead of 8); SQLite, or with
-    `then` (statements of the caller's that share the transaction): UPDATE … RETURNING + INSERT in one transaction.
-    A dedup key that is there already (a re-run node, a resume sent twice) returns the existing id."""
+    `then` (statements of the caller's that share the transaction): UPDATE … RETURNING + INSERT in one
+    transaction. A dedup key that is there already (a re-run node, a resume sent twice) returns the
+    existing id."""
     bind = engine if durable else relaxed_commit_engine(engine)
-    m = Message.__table__
-    if bind.dialect.name == "postgresql" and then is None:
-        conv = conv_update.cte("conv")
-        added = (postgresql.insert(m)
-                 .from_select(["conversation_id", *message],
-                              select(conv.c.id, *[literal(v, m.c[k].type) for k, v in message.items()]))
-                 .on_conflict_do_nothing(index_elements=["dedup_key"]).returning(m.c.id).cte("added"))
-        stmt = select(conv, select(added.c.id).scalar_subquery().label("added_message_id"))
+    dialect = bind.dialect.name
+    if dialect == "postgresql" and then is None:
         with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            found = conn.execute(stmt).mappings().first()
+            found = conn.execute(_statement(f"one_statement:{kind}", dialect),
+                                 {**conv_params, **_message_params(None, **message)}).mappings().first()
             if found is None:
                 return None, None
             row = dict(found)
             mid = row.pop("added_message_id")
             if mid is None:
-                mid = conn.execute(select(m.c.id).where(m.c.dedup_key == message["dedup_key"])).scalar_one()
+                mid = conn.execute(_MESSAGE_BY_KEY, {"dedup_key": message["dedup_key"]}).scalar_one()
             return row, int(mid)
     with bind.begin() as conn:
-        found = conn.execute(conv_update).mappings().first()
+        found = conn.execute(_statement(kind, dialect), conv_params).mappings().first()
         if found is None:
             return None, None
         mid, _ = _insert_message(conn, found["id"], **message)
@@ -120,20 +174,15 @@ def open_customer_turn(engine: Engine, thread_id: str, customer_id: str | None, 
     Checks that the conversation exists and belongs to `customer_id` (when given), writes the message,
     links the uploaded attachments to it and takes the first message as the subject.
     """
-    c = Conversation.__table__
-    mine = c.c.thread_id == thread_id
-    if customer_id:  # someone else's conversation: as if absent
-        mine &= c.c.customer_id == customer_id
     now = utcnow()
-    conv_update = update(c).where(mine).values(
-        updated_at=now, subject=func.coalesce(func.nullif(c.c.subject, ""), text[:300])).returning(*c.c)
 
     def link_attachments(conn: Connection, conversation_id: int, mid: int) -> None:
         conn.execute(update(Attachment).where(Attachment.id.in_(attachment_ids or []),
                                               Attachment.conversation_id == conversation_id).values(message_id=mid))
 
     row, mid = _update_and_add_message(
-        engine, durable, conv_update,
+        engine, durable, "customer_turn_of" if customer_id else "customer_turn",  # someone else's: as if absent
+        {"c_thread_id": thread_id, "c_customer_id": customer_id, "c_now": now, "c_subject": text[:300]},
         {"role": "customer", "text": text, "created_at": now, "meta": meta, "dedup_key": dedup_key},
         then=link_attachments if attachment_ids else None)
     if row is None or mid is None:
@@ -146,14 +195,12 @@ def record_bot_answer(engine: Engine, thread_id: str, customer_id: str | None, t
                       sources: list[Any] | None, meta: dict[str, Any] | None, durable: bool = True) -> int:
     """The bot's answer and the conversation's category/urgency, atomically (a resolved conversation the
     customer writes to again goes back to `bot`)."""
-    c = Conversation.__table__
     now = utcnow()
     message = {"role": "ai", "text": text, "created_at": now, "category": category, "confidence": confidence,
                "sources": sources, "meta": meta, "dedup_key": dedup_key}
-    _, mid = _update_and_add_message(engine, durable, update(c).where(c.c.thread_id == thread_id).values(
-        category=category, urgency=urgency, updated_at=now,
-        status=case((c.c.status == "resolved", "bot"), else_=c.c.status),
-    ).returning(c.c.id), message)
+    _, mid = _update_and_add_message(engine, durable, "bot_answer",
+                                     {"c_thread_id": thread_id, "c_category": category, "c_urgency": urgency, "c_now": now},
+                                     message)
     if mid is not None:
         return mid
     with chat_write(engine, durable) as s:  # a thread started outside the service (LangGraph Server / Studio)

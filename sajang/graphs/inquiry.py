@@ -18,10 +18,11 @@ from typing import Any, Literal
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import interrupt
+from sqlalchemy import select
 
 # absolute imports: LangGraph Server loads this file by path, outside the package
 from sajang.config import Settings, StorePolicy
-from sajang.db.engine import get_engine, read_session
+from sajang.db.engine import get_engine, read_connection
 from sajang.db.models import ShopSetting
 from sajang.graphs import conversations as conv
 from sajang.graphs.answering import detect_locale, llm_answer, needs_action, offline_answer
@@ -33,6 +34,7 @@ from sajang.labels import URGENCY_LABELS
 from sajang.tools.orders import customer_context_in
 
 SUMMARY_LINES = 3
+_STORE_POLICY = select(ShopSetting.value).where(ShopSetting.key == "store_policy")
 
 
 def _engine(settings: Settings) -> Any:
@@ -74,12 +76,12 @@ def load_context(state: InquiryState, config: RunnableConfig) -> dict[str, Any]:
     text = (state.get("text") or "").strip()
     locale = detect_locale(text, state.get("locale") or settings.locale)
     # one autocommit read for everything: on PostgreSQL every transaction is round trips
-    with read_session(_engine(settings)) as s:
-        saved = s.get(ShopSetting, "store_policy")
-        customer, orders = customer_context_in(s, customer_id, 5, locale)
+    with read_connection(_engine(settings)) as conn:
+        saved = conn.execute(_STORE_POLICY).scalar()
+        customer, orders = customer_context_in(conn, customer_id, 5, locale)
     return {
         "customer_id": customer_id, "customer": customer, "orders": orders, "locale": locale,
-        "policy_overrides": dict(saved.value) if saved else {},
+        "policy_overrides": dict(saved) if saved else {},
         "answer": "", "confidence": 0.0, "sources": [], "hits": [], "needs_human": False, "answer_kind": "none",
         "handoff": None, "handoff_reason": None, "resolved": False, "waiting": False,
         "history": [{"role": "customer", "text": text, "message_id": state.get("message_id")}],

@@ -128,6 +128,17 @@ def _doc_chunks(doc: _Doc) -> list[tuple[str, str]]:
     return parts
 
 
+_active = LearnedAnswer.active.is_(True)
+# built once: SQLAlchemy reuses its compiled form (it runs before every search)
+_DB_SIGNATURE = select(
+    select(func.count()).select_from(ManualArticle).scalar_subquery(),
+    select(func.max(ManualArticle.updated_at)).scalar_subquery(),
+    select(func.max(ManualArticle.created_at)).scalar_subquery(),
+    select(func.count()).select_from(LearnedAnswer).where(_active).scalar_subquery(),
+    select(func.max(LearnedAnswer.id)).where(_active).scalar_subquery(),
+)
+
+
 class KnowledgeBase:
     """One per database per process (see `get_knowledge`). Thread-safe."""
 
@@ -289,14 +300,7 @@ class KnowledgeBase:
     # -- DB → indexes --------------------------------------------------------------------------------
     def _db_signature(self) -> tuple[Any, ...]:
         """One round trip: counts and newest stamps of articles and active learned answers."""
-        active = LearnedAnswer.active.is_(True)
-        stmt = select(
-            select(func.count()).select_from(ManualArticle).scalar_subquery(),
-            select(func.max(ManualArticle.updated_at)).scalar_subquery(),
-            select(func.max(ManualArticle.created_at)).scalar_subquery(),
-            select(func.count()).select_from(LearnedAnswer).where(active).scalar_subquery(),
-            select(func.max(LearnedAnswer.id)).where(active).scalar_subquery(),
-        )
+        stmt = _DB_SIGNATURE
         # autocommit: one statement, no BEGIN / ROLLBACK round trips (this runs before every search)
         with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             return tuple(conn.execute(stmt).one())

@@ -10,10 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Engine, bindparam, select
 
-from sajang.db.engine import session_scope
 from sajang.db.models import Claim, Customer, Order, OrderItem
 from sajang.labels import CLAIM_STATUS_LABELS, CLAIM_TYPE_LABELS, ORDER_STATUS_LABELS
 
@@ -32,31 +30,42 @@ def _label(table: dict[str, dict[str, str]], key: str | None, locale: str) -> st
 
 def _order_dicts(engine: Engine, customer_id: str, order_ids: list[str] | None, limit: int,
                  locale: str) -> list[dict[str, Any]]:
-    with session_scope(engine) as s:
-        return _orders_in(s, customer_id, order_ids, limit, locale)
+    with engine.connect() as conn:
+        return _orders_in(conn, customer_id, order_ids, limit, locale)
 
 
-def _orders_in(s: Session, customer_id: str, order_ids: list[str] | None, limit: int,
+# Built once with bound parameters: SQLAlchemy then reuses each statement's compiled form without
+# rebuilding and re-hashing it (these run for every customer message)
+_o, _it, _cl = Order.__table__.c, OrderItem.__table__.c, Claim.__table__.c
+_ORDERS = (select(_o.id, _o.ordered_at, _o.status, _o.amount, _o.courier, _o.tracking_no, _o.shipped_at,
+                  _o.delivered_at).where(_o.customer_id == bindparam("customer_id"))
+           .order_by(_o.ordered_at.desc(), _o.id.desc()).limit(bindparam("limit")))
+_THESE_ORDERS = _ORDERS.where(_o.id.in_(bindparam("order_ids", expanding=True)))
+_ITEMS = (select(_it.order_id, _it.product_id, _it.product_name, _it.quantity)
+          .where(_it.order_id.in_(bindparam("ids", expanding=True))).order_by(_it.id))
+# customer_id in the filter too: a claim row is shown only to the customer it belongs to
+_CLAIMS = (select(_cl.id, _cl.order_id, _cl.type, _cl.status, _cl.reason, _cl.created_at, _cl.resolved_at)
+           .where(_cl.order_id.in_(bindparam("ids", expanding=True)), _cl.customer_id == bindparam("customer_id"))
+           .order_by(_cl.created_at))
+_BRIEF = select(Customer.id, Customer.name).where(Customer.id == bindparam("customer_id"))
+
+
+def _orders_in(conn: Connection, customer_id: str, order_ids: list[str] | None, limit: int,
                locale: str) -> list[dict[str, Any]]:
-    # column selects, not ORM entities: this runs for every customer message (a third of the cost)
-    o, it, cl = Order.__table__.c, OrderItem.__table__.c, Claim.__table__.c
-    stmt = select(o.id, o.ordered_at, o.status, o.amount, o.courier, o.tracking_no, o.shipped_at,
-                  o.delivered_at).where(o.customer_id == customer_id)
-    if order_ids is not None:
-        stmt = stmt.where(o.id.in_(order_ids))
-    orders = s.execute(stmt.order_by(o.ordered_at.desc(), o.id.desc()).limit(limit)).all()
+    if order_ids is None:
+        orders = conn.execute(_ORDERS, {"customer_id": customer_id, "limit": limit}).all()
+    else:
+        orders = conn.execute(_THESE_ORDERS, {"customer_id": customer_id, "limit": limit,
+                                              "order_ids": order_ids}).all()
     if not orders:
         return []
     ids = [r.id for r in orders]
     items: dict[str, list[dict[str, Any]]] = {}
-    for r in s.execute(select(it.order_id, it.product_id, it.product_name, it.quantity)
-                       .where(it.order_id.in_(ids)).order_by(it.id)):
+    for r in conn.execute(_ITEMS, {"ids": ids}):
         items.setdefault(r.order_id, []).append({"product_id": r.product_id, "name": r.product_name,
                                                  "quantity": r.quantity})
     claims: dict[str, list[dict[str, Any]]] = {}
-    # customer_id in the filter too: a claim row is shown only to the customer it belongs to
-    for c in s.execute(select(cl.id, cl.order_id, cl.type, cl.status, cl.reason, cl.created_at, cl.resolved_at)
-                       .where(cl.order_id.in_(ids), cl.customer_id == customer_id).order_by(cl.created_at)):
+    for c in conn.execute(_CLAIMS, {"ids": ids, "customer_id": customer_id}):
         claims.setdefault(c.order_id, []).append(
             {"id": c.id, "type": c.type, "type_label": _label(CLAIM_TYPE_LABELS, c.type, locale),
              "status": c.status, "status_label": _label(CLAIM_STATUS_LABELS, c.status, locale),
@@ -85,8 +94,8 @@ def find_order(engine: Engine, customer_id: str | None, order_id: str, locale: s
     return found[0] if found else None
 
 
-def _brief_in(s: Session, customer_id: str) -> dict[str, Any] | None:
-    row = s.execute(select(Customer.id, Customer.name).where(Customer.id == customer_id)).first()
+def _brief_in(conn: Connection, customer_id: str) -> dict[str, Any] | None:
+    row = conn.execute(_BRIEF, {"customer_id": customer_id}).first()
     return {"id": row.id, "name": row.name} if row else None
 
 
@@ -94,17 +103,17 @@ def customer_brief(engine: Engine, customer_id: str | None) -> dict[str, Any] | 
     """Who is asking: id and name (no phone, e-mail or address: answers never need them)."""
     if not customer_id:
         return None
-    with session_scope(engine) as s:
-        return _brief_in(s, customer_id)
+    with engine.connect() as conn:
+        return _brief_in(conn, customer_id)
 
 
-def customer_context_in(s: Session, customer_id: str | None, limit: int = 5,
+def customer_context_in(conn: Connection, customer_id: str | None, limit: int = 5,
                         locale: str = "ko") -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-    """`customer_brief` and `recent_orders` read through the caller's session (the inquiry graph loads
+    """`customer_brief` and `recent_orders` read through the caller's connection (the inquiry graph loads
     both, with other things, in one read per message)."""
     if not customer_id:
         return None, []
-    return _brief_in(s, customer_id), _orders_in(s, customer_id, None, max(1, min(limit, 20)), locale)
+    return _brief_in(conn, customer_id), _orders_in(conn, customer_id, None, max(1, min(limit, 20)), locale)
 
 
 def customer_exists(engine: Engine, customer_id: str) -> bool:
