@@ -40,8 +40,12 @@ def test_shipped_vectors_match_the_examples(settings: Settings) -> None:
     with np.load(VECTORS_FILE) as data:
         assert str(data["key"]) == _examples_key(clf.embeddings.model_name, [t for _, t in clf.examples]), \
             "examples changed: run `python -m sajang.graphs.classifier` to rebuild intents_vectors.npz"
-    fresh = clf.embeddings.embed([t for _, t in clf.examples[:5]], "query")
-    assert np.allclose(fresh, clf.matrix[:5], atol=2e-3)  # float16 storage of the real model's vectors
+    fresh = clf.embeddings.embed([t for _, t in clf.examples[:50]], "query")
+    # the same model's vectors, stored as float16, computed on another CPU: components differ by up to ~3e-3
+    # (the 4-bit engine's float sums), the direction does not (cosine >= 0.9999 measured; a neighbouring
+    # example's vector is at most 0.95, another model's far less)
+    stored = clf.matrix[:50] / np.linalg.norm(clf.matrix[:50], axis=1, keepdims=True)
+    assert float(((fresh / np.linalg.norm(fresh, axis=1, keepdims=True)) * stored).sum(axis=1).min()) >= 0.999
 
 
 @pytest.mark.parametrize(("text", "category", "urgency", "human"), [
