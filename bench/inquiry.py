@@ -150,12 +150,17 @@ def instrument_steps() -> None:
 
 
 def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
+    from sajang.graphs import answering
     from sajang.graphs.checkpoint import get_checkpointer
     from sajang.graphs.service import InquiryService
+    from sajang.knowledge import text as text_module
     from sajang.knowledge.embeddings import LRU, get_embeddings
 
     settings = prepare(backend, Path(args.workdir), args.pg_url, args.customers)
-    LRU.clear()  # the previous backend's query vectors must not turn this one's embeddings into cache hits
+    # the previous backend's query vectors and text analyses must not make this one's work cache hits
+    LRU.clear()
+    text_module._analysed.cache_clear()
+    answering._tokens.cache_clear()
     svc = InquiryService(settings)
     counter = iter(range(10**9))
     wordings = iter(range(WORDINGS))  # one text per inquiry, never twice in this backend's run
@@ -222,6 +227,8 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
         measured += done
     # every measured inquiry must have paid for its query embedding (the model, not a cached vector)
     embedded = embedder.stats.texts_embedded - embedded_before
+    if embedded < measured:
+        raise SystemExit(f"{backend}: {measured - embedded} of {measured} measured inquiries took a cached vector")
     return {
         "backend": backend, "p50": pct(lat, 50) * 1000, "p95": pct(lat, 95) * 1000, "mean": statistics.mean(lat) * 1000,
         "bare_p50": pct(blat["exit"], 50) * 1000, "bare_p95": pct(blat["exit"], 95) * 1000,
@@ -244,6 +251,10 @@ def main() -> None:
                     help="also time each graph node of the measured inquiries (p50 wall time per step)")
     args = ap.parse_args()
     args.concurrency = [int(x) for x in args.concurrency.split(",")]
+    # warm-up 8, latency n (+ up to 3 of a last conversation), then each throughput level (see run_backend)
+    needed = 8 + args.n + 3 + sum((max(args.n, c * 12) // c) * c for c in args.concurrency)
+    if needed > WORDINGS:
+        ap.error(f"these settings need {needed} distinct messages per backend, there are {WORDINGS}: lower --n")
     if args.steps:
         instrument_steps()
     results = [run_backend(b.strip(), args) for b in args.backends.split(",") if b.strip()]

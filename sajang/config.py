@@ -123,7 +123,9 @@ def apply_model_thread_defaults() -> None:
     (100, not `GOMP_SPINCOUNT`) once it manages more threads than there are cores, i.e. as soon as a
     second thread of the process embeds (a server's worker threads): a query then took 28 instead of
     15 ms. `OMP_WAIT_POLICY=ACTIVE` raises that throttled count to 1,000, the same as ours; the spin
-    count itself stays 1,000 (measured 2026-11-24, bench/README.md)."""
+    count itself stays 1,000 (measured 2026-11-24, bench/README.md). Both are process-wide OpenMP settings
+    (child processes inherit them); with ACTIVE, a `GOMP_SPINCOUNT` libgomp cannot parse would mean spinning
+    for minutes, so set a number or leave both alone."""
     os.environ.setdefault("GOMP_SPINCOUNT", "1000")
     os.environ.setdefault("OMP_WAIT_POLICY", "ACTIVE")
 

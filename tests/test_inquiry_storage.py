@@ -173,7 +173,9 @@ def test_a_turn_write_is_idempotent_per_dedup_key_and_scoped_to_its_customer(sto
                                    urgency="normal", confidence=0.8, sources=[], meta=None, durable=durable)
     row, mid = conv.open_customer_turn(engine, thread, A, "감사합니다", dedup_key=f"{thread}:t2:customer",
                                        durable=durable)
-    assert first == again and mid != first
+    _, mid_again = conv.open_customer_turn(engine, thread, A, "감사합니다", dedup_key=f"{thread}:t2:customer",
+                                           durable=durable)
+    assert first == again and mid == mid_again and mid != first
     assert row["thread_id"] == thread and row["status"] == "bot" and row["subject"] == "감사합니다"
     with pytest.raises(LookupError):  # someone else's conversation: as if it did not exist, nothing written
         conv.open_customer_turn(engine, thread, B, "제 주문은요?", dedup_key=f"{thread}:t3:customer", durable=durable)
@@ -182,3 +184,26 @@ def test_a_turn_write_is_idempotent_per_dedup_key_and_scoped_to_its_customer(sto
                           .order_by(Message.id)).scalars().all()
         assert texts == ["안내드립니다", "감사합니다"]
         assert c.scalar(select(func.count()).select_from(Message).where(Message.text == "제 주문은요?")) == 0
+
+
+@pytest.mark.parametrize("durable", [True, False])
+def test_a_customer_turn_links_the_files_sent_with_it(store: Settings, engine: Engine, durable: bool) -> None:
+    from sqlalchemy import select
+
+    from sajang.db.engine import session_scope
+    from sajang.db.models import Attachment, Conversation
+    from sajang.graphs import conversations as conv
+    from sajang.graphs.service import get_inquiry_service
+
+    thread = get_inquiry_service(store).start_conversation(A)
+    with session_scope(engine) as s:
+        conv_id = s.scalar(select(Conversation.id).where(Conversation.thread_id == thread))
+        photo = Attachment(conversation_id=conv_id, filename="broken.jpg", content_type="image/jpeg", size=10,
+                           sha256="0" * 64, path="attachments/broken.jpg", uploaded_by="customer")
+        s.add(photo)
+        s.flush()
+        photo_id = photo.id
+    _, mid = conv.open_customer_turn(engine, thread, A, "사진 보냅니다", dedup_key=f"{thread}:p1:customer",
+                                     attachment_ids=[photo_id], durable=durable)
+    with engine.connect() as c:
+        assert c.scalar(select(Attachment.message_id).where(Attachment.id == photo_id)) == mid

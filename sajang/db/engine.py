@@ -48,8 +48,9 @@ def _stamp_use(_dbapi_conn, record) -> None:  # type: ignore[no-untyped-def]
 
 def _ping_if_idle(dbapi_conn, record, _proxy) -> None:  # type: ignore[no-untyped-def]
     """Checkout: ping a connection that sat idle (the server may have restarted or dropped it); a dead
-    one makes the pool connect afresh. A connection that dies between two close uses fails its statement,
-    and SQLAlchemy then invalidates the whole pool, so only that request sees the error."""
+    one is replaced (SQLAlchemy retries the checkout on `DisconnectionError`). A connection that dies
+    within `PING_AFTER_IDLE_S` of its last use fails the statement running on it; SQLAlchemy then
+    invalidates the whole pool, so only the requests in flight on such connections see the error."""
     if time.monotonic() - record.info.get("used_at", 0.0) < PING_AFTER_IDLE_S:
         return
     try:
@@ -62,8 +63,8 @@ def _ping_if_idle(dbapi_conn, record, _proxy) -> None:  # type: ignore[no-untype
         raise DisconnectionError(f"stale pooled connection: {exc}") from exc
 
 
-def _postgres_engine(url: str | URL, pool_size: int) -> Engine:
-    engine = create_engine(url, pool_size=pool_size, max_overflow=20)
+def _postgres_engine(url: str | URL, pool_size: int, max_overflow: int) -> Engine:
+    engine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow)
     event.listen(engine, "connect", _stamp_use)
     event.listen(engine, "checkin", _stamp_use)
     event.listen(engine, "checkout", _ping_if_idle)
@@ -83,7 +84,7 @@ def get_engine(url: str, *, migrate: bool = True) -> Engine:
                 engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
                 event.listen(engine, "connect", _sqlite_pragmas)
             else:
-                engine = _postgres_engine(url, pool_size=10)
+                engine = _postgres_engine(url, pool_size=5, max_overflow=15)
             _engines[url] = engine
         if migrate and url not in _migrated:
             upgrade(engine)
@@ -172,13 +173,14 @@ def relaxed_commit_engine(engine: Engine) -> Engine:
     """PostgreSQL: a second pool on the same database whose commits do not wait for the WAL flush
     (`synchronous_commit = off`, set once per connection instead of a `SET LOCAL` per transaction).
     Durable against a crash of our process, not of the database server's last ~0.6 s; SQLite in WAL
-    mode with `synchronous=NORMAL` already behaves so, and gets `engine` back."""
+    mode with `synchronous=NORMAL` already behaves so, and gets `engine` back. Connections per process and
+    database: 5 + 15 overflow here, 5 + 10 in this pool (chat writes take one for a statement or two)."""
     if engine.dialect.name != "postgresql":
         return engine
     with _lock:
         relaxed = _relaxed.get(engine)
         if relaxed is None:
-            relaxed = _relaxed[engine] = _postgres_engine(engine.url, pool_size=5)
+            relaxed = _relaxed[engine] = _postgres_engine(engine.url, pool_size=5, max_overflow=10)
             event.listen(relaxed, "connect", _commits_without_wal_wait)
     return relaxed
 

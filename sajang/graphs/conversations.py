@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine, bindparam, case, func, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
-from sajang.db.engine import dialect_insert, relaxed_commit_engine, session_scope
+from sajang.db.engine import dialect_insert, read_connection, relaxed_commit_engine, session_scope
 from sajang.db.models import Attachment, Conversation, Customer, Message
 from sajang.db.types import utcnow
 
@@ -99,8 +99,12 @@ def _insert_message(s: Session | Connection, conversation_id: int, role: str, te
 def chat_write(engine: Engine, durable: bool) -> Iterator[Session]:
     """The transaction of a chat write (a conversation, a turn); `durable=False`: its commit does not wait
     for the disk (`Settings.async_commit`)."""
-    with session_scope(engine if durable else relaxed_commit_engine(engine)) as s:
+    with session_scope(_chat_bind(engine, durable)) as s:
         yield s
+
+
+def _chat_bind(engine: Engine, durable: bool) -> Engine:
+    return engine if durable else relaxed_commit_engine(engine)
 
 
 def _conversation(s: Session, thread_id: str, customer_id: str | None = None, *, create: bool = False,
@@ -142,11 +146,11 @@ def _update_and_add_message(engine: Engine, durable: bool, kind: str, conv_param
     (no BEGIN / COMMIT round trips: a chat message costs 2 round trips instead of 8); SQLite, or with
     `then` (statements of the caller's that share the transaction): UPDATE … RETURNING + INSERT in one
     transaction. A dedup key that is there already (a re-run node, a resume sent twice) returns the
-    existing id."""
-    bind = engine if durable else relaxed_commit_engine(engine)
+    existing id; the conversation's UPDATE still applies (the same values again, `updated_at` moves)."""
+    bind = _chat_bind(engine, durable)
     dialect = bind.dialect.name
     if dialect == "postgresql" and then is None:
-        with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        with read_connection(bind) as conn:  # autocommit: the statement commits on its own
             found = conn.execute(_statement(f"one_statement:{kind}", dialect),
                                  {**conv_params, **_message_params(None, **message)}).mappings().first()
             if found is None:

