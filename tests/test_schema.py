@@ -44,3 +44,25 @@ def test_foreign_keys_are_enforced(engine: Engine) -> None:
     with pytest.raises(Exception), session_scope(engine) as s:  # noqa: B017 - driver-specific IntegrityError
         s.add(Order(id="O-2", customer_id="nobody", ordered_at=datetime.now(UTC), amount=Decimal(1)))
         s.flush()
+
+
+def test_a_pooled_connection_the_server_dropped_is_replaced_after_idling(engine: Engine,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pool pings a connection at checkout only after it sat idle (not on every checkout); one the
+    server killed meanwhile is replaced without the caller seeing an error."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("a server-side connection to kill: PostgreSQL only")
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    from sajang.db import engine as engine_module
+
+    with engine.connect() as conn:  # the pooled connection, back in the pool afterwards
+        victim = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    outside = create_engine(engine.url, poolclass=NullPool)
+    with outside.connect() as killer:
+        assert killer.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": victim}).scalar()
+    outside.dispose()
+    monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_S", 0.0)  # it counts as idle now
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar() != victim
