@@ -46,6 +46,15 @@ def _stamp_use(_dbapi_conn, record) -> None:  # type: ignore[no-untyped-def]
     record.info["used_at"] = time.monotonic()
 
 
+def _outside_transaction(dbapi_conn, sql: str) -> None:  # type: ignore[no-untyped-def]
+    """Run one statement on a psycopg connection in autocommit: no transaction, one round trip."""
+    autocommit = dbapi_conn.autocommit
+    dbapi_conn.autocommit = True
+    with dbapi_conn.cursor() as cur:
+        cur.execute(sql)
+    dbapi_conn.autocommit = autocommit
+
+
 def _ping_if_idle(dbapi_conn, record, _proxy) -> None:  # type: ignore[no-untyped-def]
     """Checkout: ping a connection that sat idle (the server may have restarted or dropped it); a dead
     one is replaced (SQLAlchemy retries the checkout on `DisconnectionError`). A connection that dies
@@ -54,11 +63,7 @@ def _ping_if_idle(dbapi_conn, record, _proxy) -> None:  # type: ignore[no-untype
     if time.monotonic() - record.info.get("used_at", 0.0) < PING_AFTER_IDLE_S:
         return
     try:
-        autocommit = dbapi_conn.autocommit
-        dbapi_conn.autocommit = True  # no transaction: one round trip
-        with dbapi_conn.cursor() as cur:
-            cur.execute("SELECT 1")
-        dbapi_conn.autocommit = autocommit
+        _outside_transaction(dbapi_conn, "SELECT 1")
     except Exception as exc:
         raise DisconnectionError(f"stale pooled connection: {exc}") from exc
 
@@ -159,11 +164,7 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 
 
 def _commits_without_wal_wait(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
-    autocommit = dbapi_conn.autocommit
-    dbapi_conn.autocommit = True  # a session setting, not part of any transaction
-    with dbapi_conn.cursor() as cur:
-        cur.execute("SET synchronous_commit = off")
-    dbapi_conn.autocommit = autocommit
+    _outside_transaction(dbapi_conn, "SET synchronous_commit = off")  # a session setting
 
 
 _relaxed: dict[Engine, Engine] = {}
@@ -185,19 +186,23 @@ def relaxed_commit_engine(engine: Engine) -> Engine:
     return relaxed
 
 
+def dialect_name(bind: Engine | Connection | Session) -> str:
+    return (bind.get_bind() if isinstance(bind, Session) else bind).dialect.name
+
+
 def dialect_insert(bind: Engine | Connection | Session | str) -> Any:
     """`insert` of the bind's dialect (or of the dialect named), PostgreSQL or SQLite, for `ON CONFLICT`."""
     from sqlalchemy.dialects import postgresql, sqlite
 
-    name = bind if isinstance(bind, str) else (bind.get_bind() if isinstance(bind, Session) else bind).dialect.name
+    name = bind if isinstance(bind, str) else dialect_name(bind)
     return postgresql.insert if name == "postgresql" else sqlite.insert
 
 
 @contextmanager
-def read_connection(engine: Engine) -> Iterator[Connection]:
-    """A connection for reads only, in autocommit mode: no BEGIN / COMMIT round trips (on PostgreSQL that
-    is two of the four a short read-only transaction costs). Each statement sees what was committed when
-    it ran, not one snapshot."""
+def autocommit_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection in autocommit mode, for reads and for writes that are one statement: no BEGIN /
+    COMMIT round trips (on PostgreSQL two of the four a short transaction costs). Each statement commits,
+    and sees what was committed when it ran, on its own (no snapshot across statements)."""
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         yield conn
 

@@ -15,7 +15,13 @@ from sqlalchemy import Connection, Engine, bindparam, case, func, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
-from sajang.db.engine import dialect_insert, read_connection, relaxed_commit_engine, session_scope
+from sajang.db.engine import (
+    autocommit_connection,
+    dialect_insert,
+    dialect_name,
+    relaxed_commit_engine,
+    session_scope,
+)
 from sajang.db.models import Attachment, Conversation, Customer, Message
 from sajang.db.types import utcnow
 
@@ -87,8 +93,7 @@ def _insert_message(s: Session | Connection, conversation_id: int, role: str, te
     """(message id, inserted?): one `INSERT … ON CONFLICT (dedup_key) DO NOTHING RETURNING id`; only when
     the key was there already (a re-run node, a resume sent twice, another process first) a second
     statement reads that row's id. `fields`: author_id, category, confidence, sources, meta, created_at."""
-    dialect = (s.get_bind() if isinstance(s, Session) else s).dialect.name
-    mid = s.execute(_statement("insert_message", dialect),
+    mid = s.execute(_statement("insert_message", dialect_name(s)),
                     _message_params(conversation_id, role, text, dedup_key=dedup_key, **fields)).scalar()
     if mid is not None:
         return int(mid), True
@@ -148,9 +153,9 @@ def _update_and_add_message(engine: Engine, durable: bool, kind: str, conv_param
     transaction. A dedup key that is there already (a re-run node, a resume sent twice) returns the
     existing id; the conversation's UPDATE still applies (the same values again, `updated_at` moves)."""
     bind = _chat_bind(engine, durable)
-    dialect = bind.dialect.name
+    dialect = dialect_name(bind)
     if dialect == "postgresql" and then is None:
-        with read_connection(bind) as conn:  # autocommit: the statement commits on its own
+        with autocommit_connection(bind) as conn:  # the statement commits on its own
             found = conn.execute(_statement(f"one_statement:{kind}", dialect),
                                  {**conv_params, **_message_params(None, **message)}).mappings().first()
             if found is None:

@@ -18,12 +18,11 @@ from typing import Any, Literal
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import interrupt
-from sqlalchemy import select
 
 # absolute imports: LangGraph Server loads this file by path, outside the package
 from sajang.config import Settings, StorePolicy
-from sajang.db.engine import get_engine, read_connection
-from sajang.db.models import ShopSetting
+from sajang.db.engine import autocommit_connection, get_engine
+from sajang.db.queries import load_shop_setting, shop_setting_in
 from sajang.graphs import conversations as conv
 from sajang.graphs.answering import detect_locale, llm_answer, needs_action, offline_answer
 from sajang.graphs.classifier import HUMAN_REQUEST, classify_text
@@ -34,7 +33,6 @@ from sajang.labels import URGENCY_LABELS
 from sajang.tools.orders import customer_context_in
 
 SUMMARY_LINES = 3
-_STORE_POLICY = select(ShopSetting.value).where(ShopSetting.key == "store_policy")
 
 
 def _engine(settings: Settings) -> Any:
@@ -44,8 +42,6 @@ def _engine(settings: Settings) -> Any:
 
 def store_policy(settings: Settings) -> StorePolicy:
     """Settings' store policy with the admin's saved overrides (graphs do not import `app`)."""
-    from sajang.db.queries import load_shop_setting
-
     return settings.store.overridden(load_shop_setting(_engine(settings), "store_policy"))
 
 
@@ -76,12 +72,12 @@ def load_context(state: InquiryState, config: RunnableConfig) -> dict[str, Any]:
     text = (state.get("text") or "").strip()
     locale = detect_locale(text, state.get("locale") or settings.locale)
     # one autocommit read for everything: on PostgreSQL every transaction is round trips
-    with read_connection(_engine(settings)) as conn:
-        saved = conn.execute(_STORE_POLICY).scalar()
+    with autocommit_connection(_engine(settings)) as conn:
+        saved = shop_setting_in(conn, "store_policy")
         customer, orders = customer_context_in(conn, customer_id, 5, locale)
     return {
         "customer_id": customer_id, "customer": customer, "orders": orders, "locale": locale,
-        "policy_overrides": dict(saved) if saved else {},
+        "policy_overrides": saved or {},
         "answer": "", "confidence": 0.0, "sources": [], "hits": [], "needs_human": False, "answer_kind": "none",
         "handoff": None, "handoff_reason": None, "resolved": False, "waiting": False,
         "history": [{"role": "customer", "text": text, "message_id": state.get("message_id")}],

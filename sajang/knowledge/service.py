@@ -31,7 +31,7 @@ import numpy as np
 from sqlalchemy import Engine, func, select
 
 from sajang.config import Settings
-from sajang.db.engine import get_engine, read_connection, session_scope
+from sajang.db.engine import autocommit_connection, get_engine, session_scope
 from sajang.db.errors import DataError
 from sajang.db.models import LearnedAnswer, ManualArticle
 from sajang.db.queries import audit
@@ -301,7 +301,7 @@ class KnowledgeBase:
     def _db_signature(self) -> tuple[Any, ...]:
         """One round trip: counts and newest stamps of articles and active learned answers."""
         # autocommit: one statement, no BEGIN / ROLLBACK round trips (this runs before every search)
-        with read_connection(self.engine) as conn:
+        with autocommit_connection(self.engine) as conn:
             return tuple(conn.execute(_DB_SIGNATURE).one())
 
     def _db_docs(self) -> dict[str, _Doc]:

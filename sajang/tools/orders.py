@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, select
 
-from sajang.db.engine import read_connection
+from sajang.db.engine import autocommit_connection
 from sajang.db.models import Claim, Customer, Order, OrderItem
 from sajang.labels import CLAIM_STATUS_LABELS, CLAIM_TYPE_LABELS, ORDER_STATUS_LABELS
 
@@ -31,7 +31,7 @@ def _label(table: dict[str, dict[str, str]], key: str | None, locale: str) -> st
 
 def _order_dicts(engine: Engine, customer_id: str, order_ids: list[str] | None, limit: int,
                  locale: str) -> list[dict[str, Any]]:
-    with read_connection(engine) as conn:
+    with autocommit_connection(engine) as conn:
         return _orders_in(conn, customer_id, order_ids, limit, locale)
 
 
@@ -104,7 +104,7 @@ def customer_brief(engine: Engine, customer_id: str | None) -> dict[str, Any] | 
     """Who is asking: id and name (no phone, e-mail or address: answers never need them)."""
     if not customer_id:
         return None
-    with read_connection(engine) as conn:
+    with autocommit_connection(engine) as conn:
         return _brief_in(conn, customer_id)
 
 
