@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,14 @@ def emit_json(obj: Any) -> None:
     """One JSON object on stdout (UTF-8, no ASCII escaping of Hangul)."""
     sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
     sys.stdout.flush()
+
+
+def emit_report(report: Any, json_out: bool, as_text: Callable[[Any], str]) -> None:
+    """A command's result: one JSON object with `--json`, else its human-readable text."""
+    if json_out:
+        emit_json(report)
+    else:
+        typer.echo(as_text(report))
 
 
 def log(msg: str) -> None:

@@ -9,13 +9,12 @@ answer contains the fact — the last is what the customer needs.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sajang.config import Settings
-from sajang.graphs.learning_eval import manual_store
+from sajang.graphs.learning_eval import manual_store, read_cases
 
 CASES_PATH = Path(__file__).resolve().parent.parent / "data" / "answer_eval.jsonl"
 
@@ -24,7 +23,7 @@ def run_answer_eval(settings: Settings, cases_path: Path = CASES_PATH,
                     progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     from sajang.graphs.service import get_inquiry_service
 
-    cases = [json.loads(line) for line in cases_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    cases = read_cases(cases_path)
     with manual_store(settings, "sajang-answer-eval-", progress) as store:
         service = get_inquiry_service(store)
         rows: list[dict[str, Any]] = []

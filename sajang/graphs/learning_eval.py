@@ -41,6 +41,11 @@ def manual_store(settings: Settings, prefix: str,
         yield store
 
 
+def read_cases(path: Path) -> list[dict[str, Any]]:
+    """An evaluation's cases: one JSON object per non-empty line."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
 def _used_learned(result: dict[str, Any], learned_id: int) -> bool:
     return any(s.get("kind") == "learned" and s.get("id") == f"learned:{learned_id}" for s in result["sources"])
 
@@ -49,7 +54,7 @@ def run_learning_eval(settings: Settings, cases_path: Path = CASES_PATH,
                       progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     from sajang.graphs.service import get_inquiry_service
 
-    cases = [json.loads(line) for line in cases_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    cases = read_cases(cases_path)
     with manual_store(settings, "sajang-learning-eval-", progress) as store:
         service = get_inquiry_service(store)
         rows: list[dict[str, Any]] = []

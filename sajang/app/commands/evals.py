@@ -47,17 +47,14 @@ def retrieval(
     json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout")] = False,
 ) -> None:
     """hit@1, hit@5, MRR@10 and latency per retrieval mode on a JSONL corpus (own temporary index)."""
-    from sajang.app.cli import emit_json, log
+    from sajang.app.cli import emit_report, log
     from sajang.knowledge.evaluation import format_table, run_retrieval_eval
 
     report = run_retrieval_eval(get_settings(), corpus, id_field=id_field, body_field=body_field,
                                 query_field=query_field, title_field=title_field, limit=limit,
                                 modes=[m.strip() for m in modes.split(",") if m.strip()],
                                 fit_calibration=fit_calibration, progress=log)
-    if json_out:
-        emit_json(report)
-    else:
-        typer.echo(format_table(report))
+    emit_report(report, json_out, format_table)
 
 
 @eval_app.command("classification")
@@ -68,14 +65,11 @@ def classification(
     json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout")] = False,
 ) -> None:
     """Inquiry classifier accuracy: Korean held-out set + mapped Bitext intents, with confusion pairs."""
-    from sajang.app.cli import emit_json, log
+    from sajang.app.cli import emit_report, log
     from sajang.graphs.classifier_eval import format_report, run_classification_eval
 
     report = run_classification_eval(get_settings(), bitext=bitext, per_intent=per_intent, split=split, progress=log)
-    if json_out:
-        emit_json(report)
-    else:
-        typer.echo(format_report(report))
+    emit_report(report, json_out, format_report)
 
 
 @eval_app.command("reviews")
@@ -87,38 +81,29 @@ def reviews(
     json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout")] = False,
 ) -> None:
     """Negative-review detection: precision/recall/F1 (shipped head vs the movie-only head), aspects."""
-    from sajang.app.cli import emit_json
+    from sajang.app.cli import emit_report
     from sajang.reviews.evaluation import format_report, run_review_eval
     from sajang.reviews.sentiment import SHOPPING_PATH
 
     report = run_review_eval(file or SHOPPING_PATH, split, with_rating)
-    if json_out:
-        emit_json(report)
-    else:
-        typer.echo(format_report(report))
+    emit_report(report, json_out, format_report)
 
 
 @eval_app.command("learning")
 def learning(json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout")] = False) -> None:
     """Corrections taught by an agent: used on paraphrases, not on unrelated questions, gone after undo."""
-    from sajang.app.cli import emit_json, log
+    from sajang.app.cli import emit_report, log
     from sajang.graphs.learning_eval import format_report, run_learning_eval
 
     report = run_learning_eval(get_settings(), progress=log)
-    if json_out:
-        emit_json(report)
-    else:
-        typer.echo(format_report(report))
+    emit_report(report, json_out, format_report)
 
 
 @eval_app.command("answers")
 def answers(json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout")] = False) -> None:
     """Manual questions: answered, from the right article, and stating the fact the customer needs."""
-    from sajang.app.cli import emit_json, log
+    from sajang.app.cli import emit_report, log
     from sajang.graphs.answer_eval import format_report, run_answer_eval
 
     report = run_answer_eval(get_settings(), progress=log)
-    if json_out:
-        emit_json(report)
-    else:
-        typer.echo(format_report(report))
+    emit_report(report, json_out, format_report)
