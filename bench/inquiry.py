@@ -69,6 +69,12 @@ def variant(i: int) -> str:
     return f"{FILLERS[j % len(FILLERS)]}{opener}{q}{closer}"
 
 
+def messages_per_conversation(n: int, conversations: int) -> int:
+    """A throughput level's conversation length: `n` inquiries in all, and at least 12 messages each
+    (with 4, a run of 32 conversations was mostly ramp-up and ramp-down)."""
+    return max(1, max(n, conversations * 12) // conversations)
+
+
 def pct(values: list[float], p: float) -> float:
     s = sorted(values)
     return s[min(len(s) - 1, max(0, round(p / 100 * (len(s) - 1))))]
@@ -217,9 +223,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     measured = len(lat)
     tput: dict[int, float] = {}
     for c in args.concurrency:
-        # conversations of at least 12 messages: with 4 a run of 32 was mostly ramp-up and ramp-down
-        total = max(args.n, c * 12)
-        per = max(1, total // c)
+        per = messages_per_conversation(args.n, c)
         t0 = time.perf_counter()
         with ThreadPoolExecutor(c) as pool:
             done = sum(len(f.result()) for f in [pool.submit(conversation, per, i) for i in range(c)])
@@ -252,7 +256,7 @@ def main() -> None:
     args = ap.parse_args()
     args.concurrency = [int(x) for x in args.concurrency.split(",")]
     # warm-up 8, latency n (+ up to 3 of a last conversation), then each throughput level (see run_backend)
-    needed = 8 + args.n + 3 + sum((max(args.n, c * 12) // c) * c for c in args.concurrency)
+    needed = 8 + args.n + 3 + sum(messages_per_conversation(args.n, c) * c for c in args.concurrency)
     if needed > WORDINGS:
         ap.error(f"these settings need {needed} distinct messages per backend, there are {WORDINGS}: lower --n")
     if args.steps:
