@@ -74,8 +74,12 @@ def test_answer_eval_reports_whether_the_fact_was_stated(settings, tmp_path: Pat
     cases.write_text("\n".join(json.dumps(c, ensure_ascii=False) for c in [
         {"q": "반품하면 배송비 얼마 내요?", "article": "return-fee", "facts": ["3,000원"]},
         {"q": "반품하면 배송비 얼마 내요?", "article": "return-fee", "facts": ["99,999원"]},  # not in the manual
+        # no word in common with the Korean manual: the article's nearest *body* chunk is quoted (its
+        # title vector is nearer; falling back to the first section gave the base fee, not the threshold)
+        {"q": "Is there free shipping?", "article": "delivery-fee", "facts": ["50,000원"]},
     ]) + "\n", encoding="utf-8")
     report = run_answer_eval(settings, cases)
-    assert [r["fact"] for r in report["rows"]] == [True, False]
-    assert report["rows"][0]["right_source"] and report["fact_in_answer"] == 0.5
+    assert [r["fact"] for r in report["rows"]] == [True, False, True]
+    assert report["rows"][0]["right_source"] and report["fact_in_answer"] == round(2 / 3, 3)
+    assert report["english"] == {"cases": 1, "answered": 1.0, "fact_in_answer": 1.0}
     assert "✗ 반품하면 배송비 얼마 내요?" in format_report(report)

@@ -109,7 +109,7 @@ def fuse(
 ) -> tuple[list[tuple[int, float, str | None]], dict[str, float]]:
     """Rank articles from per-article BM25 scores (`lex`) and Chroma's nearest chunks (`dense`).
 
-    Returns [(doc index, score in (0, 1), best chunk id or None)] best first, and the features of the
+    Returns [(doc index, score in (0, 1), its nearest body chunk, else its nearest chunk, or None)] best first, and the features of the
     confidence model. `exclude` drops one article (the evaluation's "gold absent" condition).
     """
     n_docs = view.n_docs
@@ -132,6 +132,7 @@ def fuse(
 
     # Dense: per article the best passage (body/title/question chunk) and the whole-article view.
     chunk_best: dict[int, tuple[float, str]] = {}
+    body_best: dict[int, tuple[float, str]] = {}  # the passage to quote: a title or question chunk has no answer
     doc_view: dict[int, float] = {}
     lead: dict[int, float] = {}
     question_hit: set[int] = set()
@@ -150,6 +151,8 @@ def fuse(
                     continue
             if d not in chunk_best or cos > chunk_best[d][0]:
                 chunk_best[d] = (cos, cid)
+            if role == "body" and (d not in body_best or cos > body_best[d][0]):
+                body_best[d] = (cos, cid)
             if role == "question" and cos >= cfg.question_match_cos:
                 question_hit.add(d)
     dense_c: dict[int, float] = {}
@@ -215,7 +218,7 @@ def fuse(
             return v * (RRF_K + 1) / 2
         return v
 
-    ranked = [(d, display(fused[d]), chunk_best[d][1] if d in chunk_best else None) for d in order]
+    ranked = [(d, display(fused[d]), (body_best.get(d) or chunk_best.get(d) or (0.0, None))[1]) for d in order]
     dense_sorted = sorted(dense_c.values(), reverse=True)
     floor = dense_sorted[-1] - 0.01 if dense_sorted else 0.0
     top_dense = dense_c.get(top, floor) if dense_c else 0.0
