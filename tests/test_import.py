@@ -268,3 +268,46 @@ def test_prepare_demo_seeds_an_empty_store_once(settings, engine: Engine, tmp_pa
     result = import_kind(settings, "manual", art, [])
     assert result["added"] == 1
     assert _count(engine, ManualArticle) == 4
+
+
+def _orders_file(tmp_path: Path, name: str, prefix: str, days: list[int]) -> Path:
+    lines = ["order_id,customer_id,ordered_at,amount,product_id,quantity"]
+    for d in days:
+        for k in range(20):
+            lines.append(f"{prefix}-{d}-{k},{prefix}c{k},2026-09-{d:02d}T12:00:00+09:00,1000,P-{k % 5},1")
+    return _write(tmp_path, name, "\n".join(lines) + "\n")
+
+
+def test_concurrent_order_imports_of_the_same_days_both_land(engine: Engine, tmp_path: Path) -> None:
+    """Two files over the same days, one in date order and one in reverse, imported at once: each
+    import's triggers update the same daily rollup rows, in opposite orders unless the importer orders
+    them (PostgreSQL aborted one of the two with a deadlock before it did)."""
+    import threading
+
+    from sajang.db.models import SalesDaily
+
+    days = list(range(1, 29))
+    # the products exist already (inserting the same new product would serialize the two imports)
+    import_file(engine, "orders", _orders_file(tmp_path, "first.csv", "F", [30]))
+    files = [_orders_file(tmp_path, "up.csv", "U", days), _orders_file(tmp_path, "down.csv", "D", days[::-1])]
+    errors: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def run(path: Path) -> None:
+        start.wait()
+        try:
+            import_file(engine, "orders", path)
+        except BaseException as exc:  # reported below, with the thread joined
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(f,)) for f in files]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    n = 2 * 20 * len(days) + 20
+    assert _count(engine, Order) == n
+    with session_scope(engine) as s:
+        rollup = s.execute(select(func.sum(SalesDaily.orders), func.sum(SalesDaily.revenue))).one()
+    assert rollup[0] == n and rollup[1] == Decimal(n * 1000)

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import JSON, Connection, Engine, delete, select
+from sqlalchemy import JSON, Connection, Engine, delete, func, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from .errors import DataError
@@ -696,7 +696,15 @@ def _check_refs(conn: Connection, rows: list[dict[str, Any]]) -> None:
     _upsert(conn, Customer, [{"id": c} for c in sorted(new)], ["id"], None)
 
 
+# One order import at a time on PostgreSQL: every order and line updates the daily rollup rows of its day
+# (migration 0004's triggers), and two imports over the same days lock those rows in different orders —
+# PostgreSQL then aborts one of them with a deadlock. SQLite has one writer anyway.
+_ORDER_IMPORT_LOCK = select(func.pg_advisory_xact_lock(func.hashtext("sajang.import.orders")))
+
+
 def _write_orders(conn: Connection, rows: list[dict[str, Any]], cols: dict[str, str]) -> dict[str, Any]:
+    if conn.dialect.name == "postgresql":
+        conn.execute(_ORDER_IMPORT_LOCK)  # released when the import's transaction ends
     orders: dict[str, dict[str, Any]] = {}
     items: dict[str, list[dict[str, Any]]] = {}
     claims: dict[str, dict[str, Any]] = {}
