@@ -77,9 +77,15 @@ def test_answer_eval_reports_whether_the_fact_was_stated(settings, tmp_path: Pat
         # no word in common with the Korean manual: the article's nearest *body* chunk is quoted (its
         # title vector is nearer; falling back to the first section gave the base fee, not the threshold)
         {"q": "Is there free shipping?", "article": "delivery-fee", "facts": ["50,000원"]},
+        # on the shop's topic (delivery) but about something no article mentions: a person answers
+        {"q": "새벽 배송도 해 주시나요?", "article": None, "facts": []},
     ]) + "\n", encoding="utf-8")
     report = run_answer_eval(settings, cases)
-    assert [r["fact"] for r in report["rows"]] == [True, False, True]
+    assert [r["fact"] for r in report["rows"]] == [True, False, True, False]
     assert report["rows"][0]["right_source"] and report["fact_in_answer"] == round(2 / 3, 3)
     assert report["english"] == {"cases": 1, "answered": 1.0, "fact_in_answer": 1.0}
-    assert "✗ 반품하면 배송비 얼마 내요?" in format_report(report)
+    assert report["unanswerable"] == {"cases": 1, "handed_off": 1.0}
+    assert report["rows"][3]["handoff_reason"] == "low_confidence"
+    text = format_report(report)
+    assert "✗ 반품하면 배송비 얼마 내요?" in text and "not in the manual, handed off:  1.000" in text
+    assert "새벽 배송" not in text  # handed off: right

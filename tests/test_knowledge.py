@@ -79,6 +79,10 @@ def test_import_dir_and_korean_english_search(kb: KnowledgeBase, tmp_path: Path)
     hit = kb.search("how do I apply a coupon at checkout", k=3).hits[0]
     assert (hit.id, hit.title) == ("coupon", "쿠폰 사용 방법")
 
+    # A noun no document contains is reported (the answer gate reads it); question words never are.
+    assert kb.search("새벽 배송도 되나요?").unknown_terms == ["새벽"]
+    assert kb.search("반품 배송비는 며칠 안에 얼마 내요?").unknown_terms == []
+
     # Confidence separates an answerable question from chit-chat the manual cannot answer.
     good = kb.search("반품 신청 기간이 며칠이에요?").confidence
     off_topic = kb.search("요즘 재미있는 영화 추천해 주세요").confidence
@@ -138,6 +142,10 @@ def test_learned_answer_ranks_and_deactivation_is_immediate(kb: KnowledgeBase, t
     assert rows[0]["active"] is False and rows[0]["deactivated_by"] == "사장님"
     assert kb.list_learned(active_only=True) == []
     assert kb.list_learned(query="제주")[0]["source_thread_id"] == "t-1"
+    # what an agent taught is part of the shop's vocabulary at once
+    assert kb.search("편의점 택배 되나요?").unknown_terms == ["편의점", "택배"]  # this manual says 배송
+    kb.add_learned("편의점 택배로 받을 수 있나요?", "편의점 택배는 보내 드리지 않습니다.", author_name="김민지")
+    assert kb.search("편의점 택배 되나요?").unknown_terms == []
     with pytest.raises(DataError):
         kb.add_learned("  ", "답", author_name="김민지")
 

@@ -2,9 +2,11 @@
 
 Each case of `sajang/data/answer_eval.jsonl` (written for the project from the demo shop's manual) is a
 guest's question, the manual article that answers it and the facts a right answer states (any one of
-them, e.g. "3~5영업일"). Every question goes through the real inquiry service on a throw-away store with
-the CS manual loaded. Reported: the bot answered (no handoff), the source is the right article, and the
-answer contains the fact — the last is what the customer needs.
+them, e.g. "3~5영업일"), or `"article": null` for a question on the shop's topics that the manual does not
+answer (a person must take it). Every question goes through the real inquiry service on a throw-away store
+with the CS manual loaded. Reported for the answerable questions: the bot answered (no handoff), the source
+is the right article, and the answer contains the fact — the last is what the customer needs; for the
+others: the bot handed off instead of answering from a wrong article.
 """
 
 from __future__ import annotations
@@ -33,23 +35,27 @@ def run_answer_eval(settings: Settings, cases_path: Path = CASES_PATH,
             answer = r["answer"] or ""
             answered = not r["handoff"]
             source = (r["sources"] or [{}])[0].get("id")
-            fact = answered and any(f in answer for f in case["facts"])
+            fact = answered and any(f in answer for f in case["facts"])  # no facts: the manual has no answer
             rows.append({"q": case["q"], "article": case["article"], "answered": answered, "source": source,
                          "right_source": answered and source == case["article"], "fact": fact,
                          "confidence": r["confidence"], "handoff_reason": r["handoff_reason"]})
             if progress:
-                progress(f"{'✓' if fact else '✗'} {case['q']} → {source} ({r['confidence']})")
-    n = len(rows) or 1
-    ko = [r for r, c in zip(rows, cases, strict=True) if not c["q"].isascii()]
-    en = [r for r, c in zip(rows, cases, strict=True) if c["q"].isascii()]
+                ok = fact if case["article"] is not None else not answered
+                progress(f"{'✓' if ok else '✗'} {case['q']} → {source} ({r['confidence']})")
+    answerable = [r for r in rows if r["article"] is not None]
+    unanswerable = [r for r in rows if r["article"] is None]
+    ko = [r for r in answerable if not r["q"].isascii()]
+    en = [r for r in answerable if r["q"].isascii()]
 
     def share(sub: list[dict[str, Any]], key: str) -> float:
         return round(sum(bool(r[key]) for r in sub) / (len(sub) or 1), 3)
 
-    return {"cases": len(rows), "answered": share(rows, "answered"), "right_source": share(rows, "right_source"),
-            "fact_in_answer": round(sum(r["fact"] for r in rows) / n, 3),
+    return {"cases": len(answerable), "answered": share(answerable, "answered"),
+            "right_source": share(answerable, "right_source"), "fact_in_answer": share(answerable, "fact"),
             "korean": {"cases": len(ko), "answered": share(ko, "answered"), "fact_in_answer": share(ko, "fact")},
             "english": {"cases": len(en), "answered": share(en, "answered"), "fact_in_answer": share(en, "fact")},
+            "unanswerable": {"cases": len(unanswerable),
+                             "handed_off": round(1 - share(unanswerable, "answered"), 3) if unanswerable else 1.0},
             "rows": rows}
 
 
@@ -59,7 +65,9 @@ def format_report(report: dict[str, Any]) -> str:
              f"  answered from the right article: {report['right_source']:.3f}",
              f"  answer states the fact:        {report['fact_in_answer']:.3f}"
              f"  (Korean {report['korean']['fact_in_answer']:.3f} of {report['korean']['cases']},"
-             f" English {report['english']['fact_in_answer']:.3f} of {report['english']['cases']})"]
+             f" English {report['english']['fact_in_answer']:.3f} of {report['english']['cases']})",
+             f"  not in the manual, handed off:  {report['unanswerable']['handed_off']:.3f}"
+             f"  (of {report['unanswerable']['cases']})"]
     lines += [f"  ✗ {r['q']} → {r['source']} ({r['handoff_reason'] or 'answered'}, {r['confidence']})"
-              for r in report["rows"] if not r["fact"]]
+              for r in report["rows"] if (not r["fact"] if r["article"] is not None else r["answered"])]
     return "\n".join(lines)

@@ -342,7 +342,7 @@ def learned_similarity(settings: Settings, question: str, candidates: list[str])
 
 def offline_answer(settings: Settings, policy: StorePolicy, *, text: str, locale: str, category: str,
                    customer_id: str | None, orders: list[dict[str, Any]], hits: list[dict[str, Any]],
-                   retrieval_confidence: float) -> dict[str, Any]:
+                   retrieval_confidence: float, unknown_terms: list[str] | None = None) -> dict[str, Any]:
     """{answer, confidence, sources, answer_kind} without a chat model."""
     learned = [h for h in hits if h.get("kind") == "learned"]
     if learned:
@@ -373,17 +373,22 @@ def offline_answer(settings: Settings, policy: StorePolicy, *, text: str, locale
                     "answer_kind": "order"}
     if manual:
         return {"answer": manual_answer(text, manual[0], locale, policy),
-                "confidence": round(answer_confidence(settings, retrieval_confidence, category, hits, manual[0]), 4),
+                "confidence": round(answer_confidence(settings, retrieval_confidence, category, hits, manual[0],
+                                                      unknown_terms), 4),
                 "sources": [source_of(manual[0])], "answer_kind": "manual"}
     return {"answer": "", "confidence": 0.0, "sources": [], "answer_kind": "none"}
 
 
 def answer_confidence(settings: Settings, retrieval_confidence: float, category: str,
-                      hits: list[dict[str, Any]], hit: dict[str, Any]) -> float:
+                      hits: list[dict[str, Any]], hit: dict[str, Any], unknown_terms: list[str] | None = None,
+                      ) -> float:
     """Confidence of a manual answer. The retriever's calibrated confidence, raised when an independent
     signal agrees: the classifier (our labelled examples) put the message in the same category as the
-    top article's front matter. Chit-chat and requests for a person never get the boost."""
-    if (hits and hits[0] is hit and category not in AGREEMENT_EXCLUDED and hit.get("category") == category):
+    top article's front matter. Chit-chat and requests for a person never get the boost, nor a question
+    that names something no document of the shop mentions ("김치 맵기 조절", "새벽 배송"): the category
+    then only says the article is on the same topic, not that it answers."""
+    if (hits and hits[0] is hit and category not in AGREEMENT_EXCLUDED and hit.get("category") == category
+            and not unknown_terms):
         floor = settings.answer_confidence_threshold + AGREEMENT_MARGIN
         return max(retrieval_confidence, min(0.95, floor + 0.4 * retrieval_confidence))
     return retrieval_confidence

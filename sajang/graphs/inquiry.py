@@ -106,7 +106,8 @@ def route_after_classify(state: InquiryState) -> Literal["retrieve", "escalate"]
 def retrieve(state: InquiryState, config: RunnableConfig) -> dict[str, Any]:
     """Manual passages and learned answers for the message (hybrid search of the knowledge base).
 
-    Reads: `text`. Writes: `hits` (id, title, score, kind, text, body), `retrieval_confidence`.
+    Reads: `text`. Writes: `hits` (id, title, score, kind, text, body), `retrieval_confidence`,
+    `unknown_terms`.
     """
     from sajang.knowledge.service import get_knowledge
 
@@ -118,13 +119,15 @@ def retrieve(state: InquiryState, config: RunnableConfig) -> dict[str, Any]:
         if len(rest) >= 6:
             query = rest
     result = get_knowledge(settings).search(query, k=5)
-    return {"hits": [h.as_dict() for h in result.hits], "retrieval_confidence": float(result.confidence)}
+    return {"hits": [h.as_dict() for h in result.hits], "retrieval_confidence": float(result.confidence),
+            "unknown_terms": result.unknown_terms}
 
 
 def answer(state: InquiryState, config: RunnableConfig) -> dict[str, Any]:
     """Compose the answer: chat model (RAG + scoped tools + structured output) or the offline pipeline.
 
-    Reads: `text`, `locale`, `category`, `customer`, `orders`, `hits`, `retrieval_confidence`, `history`.
+    Reads: `text`, `locale`, `category`, `customer`, `orders`, `hits`, `retrieval_confidence`,
+    `unknown_terms`, `history`.
     Writes: `answer`, `confidence`, `sources`, `needs_human`, `answer_kind`; `hits` without the article
     bodies (only this node needs them).
     """
@@ -141,7 +144,8 @@ def answer(state: InquiryState, config: RunnableConfig) -> dict[str, Any]:
     else:
         out = {**offline_answer(settings, policy, text=text, locale=locale, category=state.get("category") or "other",
                                 customer_id=state.get("customer_id"), orders=state.get("orders") or [], hits=hits,
-                                retrieval_confidence=float(state.get("retrieval_confidence") or 0.0)),
+                                retrieval_confidence=float(state.get("retrieval_confidence") or 0.0),
+                                unknown_terms=state.get("unknown_terms") or []),
                "needs_human": False}
     # the article bodies served this answer; the checkpoint keeps the passages (10 KB less a message)
     return {**out, "hits": [{k: v for k, v in h.items() if k != "body"} for h in hits]}

@@ -87,6 +87,7 @@ class InquiryState(TypedDict, total=False):
     # retrieve
     hits: list[HitDict]
     retrieval_confidence: float
+    unknown_terms: list[str]  # Korean nouns of the message that no manual article or learned answer contains
     # answer
     answer: str
     confidence: float

@@ -40,7 +40,7 @@ from sajang.errors import NotFound
 
 from .embeddings import CachedEmbeddings, get_embeddings
 from .fusion import DENSE_CHUNKS, FusionConfig, IndexView, calibrated_confidence, fuse
-from .text import best_passage, chunk_article, lead_sentence, tokenize, with_bigrams
+from .text import best_passage, chunk_article, hangul_nouns, lead_sentence, tokenize, with_bigrams
 
 DOC_VIEW_CHARS = 1200
 INDEX_VERSION = 6  # bump when chunking or tokenising changes: indexes are rebuilt from the DB
@@ -67,10 +67,13 @@ class SearchResult:
     confidence: float
     mode: str = "hybrid"
     features: dict[str, float] = field(default_factory=dict)
+    # Korean nouns of the query that no indexed document contains ("새벽 배송", "칼로리"): the manual
+    # covers the topic around them at best, not what was asked
+    unknown_terms: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"query": self.query, "hits": [h.as_dict() for h in self.hits], "confidence": self.confidence,
-                "mode": self.mode}
+                "mode": self.mode, "unknown_terms": self.unknown_terms}
 
 
 @dataclass
@@ -159,6 +162,8 @@ class KnowledgeBase:
         self._chunks: dict[str, _Chunk] = {}
         self._doc_keys: list[str] = []  # document order = BM25 row order
         self._view = IndexView([], {}, {})
+        self._vocabulary: frozenset[str] = frozenset()  # content morphemes of every indexed passage
+        self._corpus = ""  # every document's title and text, for nouns Kiwi splits differently there
         self._bm25: Any = None
         self._signature: tuple[Any, ...] | None = None
         self._last_query = ""
@@ -257,6 +262,8 @@ class KnowledgeBase:
             chunk_doc={c.id: doc_index[c.doc] for c in self._chunks.values()},
             chunk_role={c.id: c.role for c in self._chunks.values()},
         )
+        self._vocabulary = frozenset(t for c in self._chunks.values() for t in c.tokens)
+        self._corpus = "\n".join(f"{d.title}\n{d.body}" for d in self._docs.values())
 
     def _doc_tokens(self, doc: _Doc) -> list[str]:
         out: list[str] = []
@@ -408,7 +415,11 @@ class KnowledgeBase:
                 text = doc.body if doc.kind == "learned" else self._passage(doc, chunk_id, lex)
                 hits.append(Hit(doc.ref, doc.title, round(float(score), 4), doc.kind, text, doc.body, doc.category))
             conf = calibrated_confidence(feats, self.fusion) if hits else 0.0
-            return SearchResult(query, hits, round(conf, 4), mode, feats)
+            return SearchResult(query, hits, round(conf, 4), mode, feats, self._unknown_terms(query))
+
+    def _unknown_terms(self, query: str) -> list[str]:
+        return [n for n in dict.fromkeys(hangul_nouns(query))
+                if n not in self._vocabulary and n not in self._corpus]
 
     def _passage(self, doc: _Doc, chunk_id: str | None, lex: tuple[np.ndarray, list[str]] | None) -> str:
         """The passage to quote: the best dense passage, else the one sharing most query morphemes."""

@@ -61,6 +61,17 @@ def tokenize(text: str) -> list[str]:
     return out
 
 
+_HANGUL = re.compile(r"[가-힣]")
+# nouns that ask rather than name a topic ("환불은 며칠 걸려요?")
+_QUESTION_NOUNS = {"며칠", "얼마", "몇", "무엇", "뭐", "어느"}
+
+
+def hangul_nouns(text: str) -> list[str]:
+    """The Korean common and proper nouns of `text` (Kiwi NNG / NNP), question words excepted."""
+    return [form for form, tag in morphemes(text)
+            if tag in ("NNG", "NNP") and _HANGUL.search(form) and form not in _QUESTION_NOUNS]
+
+
 def tokenize_many(texts: list[str]) -> list[list[str]]:
     return [tokenize(t) for t in texts]
 
