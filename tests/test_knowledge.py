@@ -82,6 +82,7 @@ def test_import_dir_and_korean_english_search(kb: KnowledgeBase, tmp_path: Path)
     # A noun no document contains is reported (the answer gate reads it); question words never are.
     assert kb.search("새벽 배송도 되나요?").unknown_terms == ["새벽"]
     assert kb.search("반품 배송비는 며칠 안에 얼마 내요?").unknown_terms == []
+    assert kb.search("배송료 얼마예요?").unknown_terms == []  # Kiwi: 배송 + 료; one syllable is no topic
 
     # Confidence separates an answerable question from chit-chat the manual cannot answer.
     good = kb.search("반품 신청 기간이 며칠이에요?").confidence

@@ -67,9 +67,10 @@ _QUESTION_NOUNS = {"며칠", "얼마", "몇", "무엇", "뭐", "어느"}
 
 
 def hangul_nouns(text: str) -> list[str]:
-    """The Korean common and proper nouns of `text` (Kiwi NNG / NNP), question words excepted."""
+    """The Korean common and proper nouns of `text` (Kiwi NNG / NNP) of two syllables or more (one is
+    mostly a piece of a compound: 배송료 → 배송 + 료), question words excepted."""
     return [form for form, tag in morphemes(text)
-            if tag in ("NNG", "NNP") and _HANGUL.search(form) and form not in _QUESTION_NOUNS]
+            if tag in ("NNG", "NNP") and len(form) > 1 and _HANGUL.search(form) and form not in _QUESTION_NOUNS]
 
 
 def tokenize_many(texts: list[str]) -> list[list[str]]:
