@@ -87,5 +87,9 @@ def test_answer_eval_reports_whether_the_fact_was_stated(settings, tmp_path: Pat
     assert report["unanswerable"] == {"cases": 1, "handed_off": 1.0}
     assert report["rows"][3]["handoff_reason"] == "low_confidence"
     text = format_report(report)
-    assert "✗ 반품하면 배송비 얼마 내요?" in text and "not in the manual, handed off:  1.000" in text
+    assert "✗ [no fact] 반품하면 배송비 얼마 내요?" in text and "not in the manual, handed off:  1.000" in text
+    # every question once more after a greeting or some context ("안녕하세요, 반품하면 …")
+    opened = report["opened_rows"]
+    assert opened[0]["q"] == "안녕하세요, 반품하면 배송비 얼마 내요?" and opened[0]["fact"]
+    assert opened[3]["q"].startswith("엄마 선물로 사려고 하는데 새벽 배송") and not opened[3]["answered"]
     assert "새벽 배송" not in text  # handed off: right

@@ -280,8 +280,8 @@ def _orders_file(tmp_path: Path, name: str, prefix: str, days: list[int]) -> Pat
 
 def test_concurrent_order_imports_of_the_same_days_both_land(engine: Engine, tmp_path: Path) -> None:
     """Two files over the same days, one in date order and one in reverse, imported at once: each
-    import's triggers update the same daily rollup rows, in opposite orders unless the importer orders
-    them (PostgreSQL aborted one of the two with a deadlock before it did)."""
+    import's triggers update the same daily rollup rows in opposite orders (PostgreSQL aborted one of the
+    two with a deadlock before imports ran one at a time)."""
     import threading
 
     from sajang.db.models import SalesDaily

@@ -696,15 +696,7 @@ def _check_refs(conn: Connection, rows: list[dict[str, Any]]) -> None:
     _upsert(conn, Customer, [{"id": c} for c in sorted(new)], ["id"], None)
 
 
-# One order import at a time on PostgreSQL: every order and line updates the daily rollup rows of its day
-# (migration 0004's triggers), and two imports over the same days lock those rows in different orders —
-# PostgreSQL then aborts one of them with a deadlock. SQLite has one writer anyway.
-_ORDER_IMPORT_LOCK = select(func.pg_advisory_xact_lock(func.hashtext("sajang.import.orders")))
-
-
 def _write_orders(conn: Connection, rows: list[dict[str, Any]], cols: dict[str, str]) -> dict[str, Any]:
-    if conn.dialect.name == "postgresql":
-        conn.execute(_ORDER_IMPORT_LOCK)  # released when the import's transaction ends
     orders: dict[str, dict[str, Any]] = {}
     items: dict[str, list[dict[str, Any]]] = {}
     claims: dict[str, dict[str, Any]] = {}
@@ -773,6 +765,13 @@ def _write_orders(conn: Connection, rows: list[dict[str, Any]], cols: dict[str, 
             "claims": len(claims), "claims_inserted": len(claims) - len(existing_claims)}
 
 
+# One import at a time on PostgreSQL. Imports upsert many rows in the file's order: every order and line
+# updates the daily rollup rows of its day (migration 0004's triggers), and orders, reviews and Q&A create
+# or rename customers; two imports over the same days or customers lock those rows in different orders and
+# PostgreSQL aborts one with a deadlock. SQLite has one writer anyway. (Key: "SAJANG" in ASCII.)
+_ONE_IMPORT_AT_A_TIME = select(func.pg_advisory_xact_lock(0x53414A414E47))
+
+
 def import_file(engine: Engine, kind: str, path: str | Path, mapping: dict[str, str] | list[str] | None = None,
                 preset: str | None = None, progress: Progress | None = None) -> dict[str, Any]:
     """Validate the whole file, then upsert it in one transaction. Returns counts; raises DataError."""
@@ -786,6 +785,8 @@ def import_file(engine: Engine, kind: str, path: str | Path, mapping: dict[str, 
     if progress and len(rows) >= PROGRESS_EVERY:
         progress(f"writing {len(rows):,} rows")
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(_ONE_IMPORT_AT_A_TIME)  # released when this transaction ends
         if kind == "orders":
             result = _write_orders(conn, rows, plan.columns)
         else:

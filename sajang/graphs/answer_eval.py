@@ -19,6 +19,11 @@ from sajang.config import Settings
 from sajang.graphs.learning_eval import manual_store, read_cases
 
 CASES_PATH = Path(__file__).resolve().parent.parent / "data" / "answer_eval.jsonl"
+# Real messages open with a greeting or some context: every question is asked once more after one of these
+# (in turn), and the answers must not change.
+OPENERS = {"ko": ["안녕하세요, ", "사장님, ", "지난번에 주문했던 사람인데요, ", "엄마 선물로 사려고 하는데 ",
+                  "수고 많으십니다. ", "혹시 "],
+           "en": ["Hi, ", "Hello there, "]}
 
 
 def run_answer_eval(settings: Settings, cases_path: Path = CASES_PATH,
@@ -29,19 +34,31 @@ def run_answer_eval(settings: Settings, cases_path: Path = CASES_PATH,
     with manual_store(settings, "sajang-answer-eval-", progress) as store:
         service = get_inquiry_service(store)
         rows: list[dict[str, Any]] = []
-        for case in cases:
-            thread = service.start_conversation(None, guest_name="평가 고객", channel="api")
-            r = service.ask(case["q"], thread_id=thread)
-            answer = r["answer"] or ""
-            answered = not r["handoff"]
-            source = (r["sources"] or [{}])[0].get("id")
-            fact = answered and any(f in answer for f in case["facts"])  # no facts: the manual has no answer
-            rows.append({"q": case["q"], "article": case["article"], "answered": answered, "source": source,
-                         "right_source": answered and source == case["article"], "fact": fact,
-                         "confidence": r["confidence"], "handoff_reason": r["handoff_reason"]})
-            if progress:
-                ok = fact if case["article"] is not None else not answered
-                progress(f"{'✓' if ok else '✗'} {case['q']} → {source} ({r['confidence']})")
+        opened: list[dict[str, Any]] = []
+        for n, case in enumerate(cases):
+            rows.append(_ask(service, case, case["q"], progress))
+            openers = OPENERS["en" if case["q"].isascii() else "ko"]
+            opened.append(_ask(service, case, openers[n % len(openers)] + case["q"], progress))
+    return {**_summary(rows), "with_opener": _summary(opened), "rows": rows, "opened_rows": opened}
+
+
+def _ask(service: Any, case: dict[str, Any], question: str,
+         progress: Callable[[str], None] | None) -> dict[str, Any]:
+    thread = service.start_conversation(None, guest_name="평가 고객", channel="api")
+    r = service.ask(question, thread_id=thread)
+    answer = r["answer"] or ""
+    answered = not r["handoff"]
+    source = (r["sources"] or [{}])[0].get("id")
+    fact = answered and any(f in answer for f in case["facts"])  # no facts: the manual has no answer
+    if progress:
+        ok = fact if case["article"] is not None else not answered
+        progress(f"{'✓' if ok else '✗'} {question} → {source} ({r['confidence']})")
+    return {"q": question, "article": case["article"], "answered": answered, "source": source,
+            "right_source": answered and source == case["article"], "fact": fact,
+            "confidence": r["confidence"], "handoff_reason": r["handoff_reason"]}
+
+
+def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     answerable = [r for r in rows if r["article"] is not None]
     unanswerable = [r for r in rows if r["article"] is None]
     ko = [r for r in answerable if not r["q"].isascii()]
@@ -55,8 +72,7 @@ def run_answer_eval(settings: Settings, cases_path: Path = CASES_PATH,
             "korean": {"cases": len(ko), "answered": share(ko, "answered"), "fact_in_answer": share(ko, "fact")},
             "english": {"cases": len(en), "answered": share(en, "answered"), "fact_in_answer": share(en, "fact")},
             "unanswerable": {"cases": len(unanswerable),
-                             "handed_off": round(1 - share(unanswerable, "answered"), 3) if unanswerable else 1.0},
-            "rows": rows}
+                             "handed_off": round(1 - share(unanswerable, "answered"), 3) if unanswerable else None}}
 
 
 def format_report(report: dict[str, Any]) -> str:
@@ -65,9 +81,16 @@ def format_report(report: dict[str, Any]) -> str:
              f"  answered from the right article: {report['right_source']:.3f}",
              f"  answer states the fact:        {report['fact_in_answer']:.3f}"
              f"  (Korean {report['korean']['fact_in_answer']:.3f} of {report['korean']['cases']},"
-             f" English {report['english']['fact_in_answer']:.3f} of {report['english']['cases']})",
-             f"  not in the manual, handed off:  {report['unanswerable']['handed_off']:.3f}"
-             f"  (of {report['unanswerable']['cases']})"]
-    lines += [f"  ✗ {r['q']} → {r['source']} ({r['handoff_reason'] or 'answered'}, {r['confidence']})"
-              for r in report["rows"] if (not r["fact"] if r["article"] is not None else r["answered"])]
+             f" English {report['english']['fact_in_answer']:.3f} of {report['english']['cases']})"]
+    if report["unanswerable"]["cases"]:
+        lines.append(f"  not in the manual, handed off:  {report['unanswerable']['handed_off']:.3f}"
+                     f"  (of {report['unanswerable']['cases']})")
+    opened = report["with_opener"]
+    lines.append(f"  after a greeting or context:   fact {opened['fact_in_answer']:.3f}"
+                 + (f", handed off {opened['unanswerable']['handed_off']:.3f}" if opened["unanswerable"]["cases"]
+                    else ""))
+    for label, key in (("no fact", "rows"), ("no fact, with an opener", "opened_rows")):
+        lines += [f"  ✗ [{label if r['article'] is not None else 'answered, not in the manual'}] {r['q']}"
+                  f" → {r['source']} ({r['handoff_reason'] or 'answered'}, {r['confidence']})"
+                  for r in report[key] if (not r["fact"] if r["article"] is not None else r["answered"])]
     return "\n".join(lines)

@@ -78,7 +78,8 @@ def load_context(state: InquiryState, config: RunnableConfig) -> dict[str, Any]:
     return {
         "customer_id": customer_id, "customer": customer, "orders": orders, "locale": locale,
         "policy_overrides": saved or {},
-        "answer": "", "confidence": 0.0, "sources": [], "hits": [], "needs_human": False, "answer_kind": "none",
+        "answer": "", "confidence": 0.0, "sources": [], "hits": [], "retrieval_confidence": 0.0, "unknown_terms": [],
+        "needs_human": False, "answer_kind": "none",
         "handoff": None, "handoff_reason": None, "resolved": False, "waiting": False,
         "history": [{"role": "customer", "text": text, "message_id": state.get("message_id")}],
     }

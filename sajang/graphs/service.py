@@ -512,7 +512,8 @@ class InquiryService:
                              hits=hits, history=[], config=self._config(thread_id, cid, locale))
         else:
             out = offline_answer(self.settings, policy, text=text, locale=locale, category=cls.category,
-                                 customer_id=cid, orders=orders, hits=hits, retrieval_confidence=result.confidence)
+                                 customer_id=cid, orders=orders, hits=hits, retrieval_confidence=result.confidence,
+                                 unknown_terms=result.unknown_terms)
         return {"thread_id": thread_id, "draft": out["answer"], "sources": out["sources"], "category": cls.category,
                 "urgency": cls.urgency, "confidence": round(float(out["confidence"]), 4)}
 

@@ -109,8 +109,9 @@ def fuse(
 ) -> tuple[list[tuple[int, float, str | None]], dict[str, float]]:
     """Rank articles from per-article BM25 scores (`lex`) and Chroma's nearest chunks (`dense`).
 
-    Returns [(doc index, score in (0, 1), its nearest body chunk, else its nearest chunk, or None)] best first, and the features of the
-    confidence model. `exclude` drops one article (the evaluation's "gold absent" condition).
+    Returns [(doc index, score in (0, 1), chunk to quote)] best first (the article's nearest body chunk,
+    else its nearest chunk, else None) and the features of the confidence model. `exclude` drops one
+    article (the evaluation's "gold absent" condition).
     """
     n_docs = view.n_docs
     allowed = np.ones(n_docs, dtype=bool)

@@ -7,6 +7,7 @@ import re
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 # Content morphemes only: nouns, numerals, roots, verb/adjective stems, foreign words, hanja.
 # Particles, endings and suffixes carry no topic and would only add noise to BM25.
@@ -17,6 +18,8 @@ _STOP = {
     "the", "a", "an", "of", "to", "in", "is", "are", "and", "or", "for", "on", "my", "i", "you", "it",
     "be", "do", "does", "can", "how", "what", "with", "this", "that", "at", "by", "from", "was", "me",
 }
+# nouns that ask rather than name a topic ("환불은 며칠 걸려요?")
+_QUESTION_NOUNS = {"며칠", "얼마", "무엇", "어느"}
 _LATIN = re.compile(r"[a-z][a-z0-9]*")
 _kiwi_lock = threading.Lock()
 
@@ -62,15 +65,26 @@ def tokenize(text: str) -> list[str]:
 
 
 _HANGUL = re.compile(r"[가-힣]")
-# nouns that ask rather than name a topic ("환불은 며칠 걸려요?")
-_QUESTION_NOUNS = {"며칠", "얼마", "몇", "무엇", "뭐", "어느"}
+CHAT_NOUNS_PATH = Path(__file__).resolve().parent.parent / "data" / "chat_nouns.txt"
 
 
-def hangul_nouns(text: str) -> list[str]:
-    """The Korean common and proper nouns of `text` (Kiwi NNG / NNP) of two syllables or more (one is
-    mostly a piece of a compound: 배송료 → 배송 + 료), question words excepted."""
+@lru_cache(maxsize=1)
+def chat_nouns() -> frozenset[str]:
+    """Nouns of everyday conversation that name no shop topic (`data/chat_nouns.txt`: 안녕, 지난번, 엄마…)."""
+    words = (w for line in CHAT_NOUNS_PATH.read_text(encoding="utf-8").splitlines()
+             if not line.startswith("#") for w in line.split())
+    return frozenset(words)
+
+
+def topic_nouns(text: str) -> list[str]:
+    """The Korean common nouns of `text` that could name what it is about: Kiwi NNG of two syllables or
+    more (one is mostly a piece of a compound: 배송료 → 배송 + 료), not everyday conversation (안녕하세요,
+    지난번에, 엄마가) and not question words (며칠, 얼마). Proper nouns (names of people, brands, products)
+    are left out: they say who or what, not which rule."""
+    skip = chat_nouns()
     return [form for form, tag in morphemes(text)
-            if tag in ("NNG", "NNP") and len(form) > 1 and _HANGUL.search(form) and form not in _QUESTION_NOUNS]
+            if tag == "NNG" and len(form) > 1 and _HANGUL.search(form) and form not in skip
+            and form not in _QUESTION_NOUNS]
 
 
 def tokenize_many(texts: list[str]) -> list[list[str]]:
