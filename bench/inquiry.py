@@ -53,7 +53,10 @@ QUESTIONS = [
 ]
 
 
-OPENERS = ["", "안녕하세요, ", "저기요 ", "문의드려요. ", "혹시 ", "궁금한 게 있는데요, ", "하나 여쭤볼게요. ", "사장님, "]
+# no greeting: the service searches and embeds a message without the one it opens with ("안녕하세요, …"),
+# so a greeting would make two wordings one query
+OPENERS = ["", "급하게 여쭤봐요. ", "다름이 아니라 ", "문의드려요. ", "혹시 ", "궁금한 게 있는데요, ", "하나 여쭤볼게요. ",
+           "질문 있어요. "]
 CLOSERS = ["", " 감사합니다.", " 궁금해요.", " 알려주세요.", " 부탁드려요."]
 FILLERS = ["", "아 ", "음 "]
 WORDINGS = len(QUESTIONS) * len(OPENERS) * len(CLOSERS) * len(FILLERS)  # 1,920

@@ -79,6 +79,11 @@ def test_import_dir_and_korean_english_search(kb: KnowledgeBase, tmp_path: Path)
     hit = kb.search("how do I apply a coupon at checkout", k=3).hits[0]
     assert (hit.id, hit.title) == ("coupon", "쿠폰 사용 방법")
 
+    # The greeting a message opens with is not searched for (nor embedded: the classifier's vector is reused).
+    greeted = kb.search("안녕하세요, 사장님! 반품하면 배송비는 얼마인가요?", k=3)
+    assert greeted.query == "반품하면 배송비는 얼마인가요?" and greeted.hits[0].id == "return-policy"
+    assert kb.search("안녕하세요").query == "안녕하세요"  # nothing else: searched as it is
+
     # A noun no document contains is reported (the answer gate reads it); question words never are.
     assert kb.search("새벽 배송도 되나요?").unknown_terms == ["새벽"]
     assert kb.search("반품 배송비는 며칠 안에 얼마 내요?").unknown_terms == []

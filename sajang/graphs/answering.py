@@ -331,11 +331,12 @@ def source_of(hit: dict[str, Any]) -> dict[str, Any]:
 def learned_similarity(settings: Settings, question: str, candidates: list[str]) -> list[float]:
     """Cosine of the question with each learned question (e5 query vectors; LRU-cached)."""
     from sajang.knowledge.embeddings import get_embeddings
+    from sajang.knowledge.text import without_greeting
 
     if not candidates:
         return []
     emb = get_embeddings(settings)
-    q = emb.embed([question], "query", persist=False)[0]
+    q = emb.embed([without_greeting(question)], "query", persist=False)[0]  # the vector classify made
     vecs = emb.embed(candidates, "query", persist=False)
     return [float(x) for x in np.asarray(vecs) @ q]
 

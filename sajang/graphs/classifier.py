@@ -24,6 +24,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from sajang.config import Settings
+from sajang.knowledge.text import without_greeting
 
 from .state import CATEGORIES, URGENCIES
 
@@ -195,7 +196,8 @@ class EmbeddingClassifier:
         texts = [t.strip() for t in texts]
         if not texts:
             return []
-        vectors = self.embeddings.embed(texts, "query", persist=False)
+        # the greeting says nothing of the category; the keyword rules below still read the whole text
+        vectors = self.embeddings.embed([without_greeting(t) for t in texts], "query", persist=False)
         return self.classify_vectors(texts, vectors)
 
     def classify(self, text: str) -> Classification:

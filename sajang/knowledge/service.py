@@ -40,7 +40,15 @@ from sajang.errors import NotFound
 
 from .embeddings import CachedEmbeddings, get_embeddings
 from .fusion import DENSE_CHUNKS, FusionConfig, IndexView, calibrated_confidence, fuse
-from .text import best_passage, chunk_article, lead_sentence, tokenize, topic_nouns, with_bigrams
+from .text import (
+    best_passage,
+    chunk_article,
+    lead_sentence,
+    tokenize,
+    topic_nouns,
+    with_bigrams,
+    without_greeting,
+)
 
 DOC_VIEW_CHARS = 1200
 INDEX_VERSION = 6  # bump when chunking or tokenising changes: indexes are rebuilt from the DB
@@ -405,7 +413,7 @@ class KnowledgeBase:
         """
         if fresh:
             self.refresh()
-        query = (query or "").strip()
+        query = without_greeting(query or "")
         with self._lock:
             if not query or not self._chunks:
                 return SearchResult(query, [], 0.0, mode)

@@ -87,6 +87,20 @@ def topic_nouns(text: str) -> list[str]:
             and form not in _QUESTION_NOUNS]
 
 
+# "안녕하세요, 사장님! …", "Hi, …": the greeting at the start of a message names no topic
+_GREETING = re.compile(
+    r"^\s*(?:(?:안녕(?:하세요|하십니까)?|수고(?:\s*많으)?(?:십니다|세요|하세요|하십니다)|사장님|저기요|여보세요"
+    r"|hi|hello(?:\s+there)?|hey|good\s+(?:morning|afternoon|evening))(?![가-힣A-Za-z])[\s,.!~^]*)+",
+    re.IGNORECASE)
+
+
+def without_greeting(text: str) -> str:
+    """`text` without the greeting it opens with (what search and the classifier's vector read); a
+    message that is only a greeting stays as it is."""
+    rest = _GREETING.sub("", text, count=1).strip()
+    return rest or text.strip()
+
+
 def tokenize_many(texts: list[str]) -> list[list[str]]:
     return [tokenize(t) for t in texts]
 
