@@ -203,6 +203,11 @@ def test_urgent_and_low_confidence_handoffs_carry_a_draft(svc: Any) -> None:
     assert pending["urgency"] == "urgent" and pending["ai_draft"].startswith("불편을 드려 죄송합니다")
     low = svc.ask("사장님 혹시 주말에 등산 가세요?", customer_id=A)
     assert low["handoff"] and low["handoff_reason"] == "low_confidence"
+    # on the shop's topic, but about something the manual never mentions: the agent is told what is missing
+    gap = svc.ask("새벽 배송도 해 주시나요?")
+    assert gap["handoff"] and gap["handoff_reason"] == "low_confidence"
+    pending = svc.get_conversation(gap["thread_id"])["pending"]
+    assert pending["unknown_terms"] == ["새벽"] and pending["summary"].endswith("매뉴얼에 없는 말: 새벽")
 
 
 def test_claim_is_atomic(svc: Any, engine: Engine) -> None:

@@ -198,8 +198,9 @@ def respond(state: InquiryState, config: RunnableConfig) -> dict[str, Any]:
 
 
 def _summary(state: InquiryState, lines: list[str], files: list[dict[str, Any]]) -> str:
-    """One line for the agent's queue: category·urgency, the customer's last lines, their open order, and
-    how many files they sent (so the agent sees at a glance there is something to look at)."""
+    """One line for the agent's queue: category·urgency, the customer's last lines, their open order, how
+    many files they sent (so the agent sees at a glance there is something to look at), and the words the
+    manual never mentions (what the agent's answer, taught with 👎, adds to what the bot knows)."""
     cat = state.get("category") or "other"
     label = CATEGORY_KO.get(cat, cat)
     urgency = URGENCY_LABELS.get(state.get("urgency") or "normal", URGENCY_LABELS["normal"])["ko"]
@@ -211,6 +212,8 @@ def _summary(state: InquiryState, lines: list[str], files: list[dict[str, Any]])
         head += f" · 최근 주문 {open_['order_id']} ({open_['status_label']})"
     if files:
         head += f" · 첨부 {len(files)}개"
+    if state.get("unknown_terms"):
+        head += " · 매뉴얼에 없는 말: " + ", ".join(state["unknown_terms"])
     return head
 
 
@@ -218,9 +221,9 @@ def escalate(state: InquiryState, config: RunnableConfig) -> dict[str, Any]:
     """Hand the conversation to a person (before the handoff node waits).
 
     Reads: `text`, `category`, `urgency`, `answer`, `sources`, `handoff_reason`, `customer_id`, `history`,
-    `attachments`.
+    `attachments`, `unknown_terms`.
     Writes: `handoff` (summary, category, urgency, ai_draft, sources, customer_id, reason, attachments:
-    the files the agent should look at), `answer` (the notice the customer sees; an urgent one thanks for
+    the files the agent should look at, unknown_terms), `answer` (the notice the customer sees; an urgent one thanks for
     a photo sent instead of asking for one), `waiting`; rows: conversation → `new` (queue), the notice.
     """
     settings = settings_from_config(config)
@@ -240,7 +243,7 @@ def escalate(state: InquiryState, config: RunnableConfig) -> dict[str, Any]:
         "reason": reason, "summary": _summary(state, lines, files), "category": state.get("category"),
         "urgency": state.get("urgency"), "ai_draft": draft, "sources": list(state.get("sources") or []),
         "customer_id": state.get("customer_id"), "thread_id": thread_id, "customer_lines": [state.get("text") or ""],
-        "attachments": files,
+        "attachments": files, "unknown_terms": list(state.get("unknown_terms") or []),
     }
     urgent = reason == "urgent"
     key = ("handoff_urgent_photo" if files else "handoff_urgent") if urgent else "handoff_notice"

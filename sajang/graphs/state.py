@@ -59,6 +59,7 @@ class Handoff(TypedDict, total=False):
     thread_id: str
     customer_lines: list[str]  # customer messages since the handoff (incl. those sent while waiting)
     attachments: list[dict[str, Any]]  # files the customer sent with those messages
+    unknown_terms: list[str]  # what the customer named that the manual never mentions (a gap to teach)
 
 
 class Turn(TypedDict, total=False):
