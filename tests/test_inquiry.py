@@ -210,6 +210,18 @@ def test_urgent_and_low_confidence_handoffs_carry_a_draft(svc: Any) -> None:
     assert pending["unknown_terms"] == ["새벽"] and pending["summary"].endswith("매뉴얼에 없는 말: 새벽")
 
 
+def test_a_greeted_message_is_embedded_once(svc: Any, store: Settings) -> None:
+    """Classify, retrieve and the learned-answer match read the message without its greeting: one vector."""
+    import random
+
+    from sajang.knowledge.embeddings import get_embeddings
+
+    embedder = get_embeddings(store)
+    before = embedder.stats.texts_embedded
+    r = svc.ask(f"안녕하세요, 사장님! 반품하면 배송비 얼마예요? 주문 {random.randrange(10**6)}건째예요")
+    assert r["sources"] and embedder.stats.texts_embedded - before == 1
+
+
 def test_claim_is_atomic(svc: Any, engine: Engine) -> None:
     thread = svc.ask("상담사 바꿔주세요", customer_id=A)["thread_id"]
     u1, u2 = _user_id(engine, "agent"), _user_id(engine, "agent2")

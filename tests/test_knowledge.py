@@ -89,7 +89,8 @@ def test_import_dir_and_korean_english_search(kb: KnowledgeBase, tmp_path: Path)
     assert kb.search("반품 배송비는 며칠 안에 얼마 내요?").unknown_terms == []
     assert kb.search("배송료 얼마예요?").unknown_terms == []  # Kiwi: 배송 + 료; one syllable is no topic
     # greetings, names and everyday context are no topic either
-    assert kb.search("안녕하세요 김민지입니다. 지난번에 엄마 선물로 주문했는데 반품 배송비 얼마예요?").unknown_terms == []
+    assert kb.search("안녕하세요 김민지입니다. 지난번에 엄마가 주문했는데 반품 배송비 얼마예요?").unknown_terms == []
+    assert kb.search("제주도 반품 배송비 얼마예요?").unknown_terms == ["제주도"]  # a place is a topic
 
     # Confidence separates an answerable question from chit-chat the manual cannot answer.
     good = kb.search("반품 신청 기간이 며칠이에요?").confidence
@@ -97,15 +98,24 @@ def test_import_dir_and_korean_english_search(kb: KnowledgeBase, tmp_path: Path)
     assert good > off_topic
 
 
-def test_the_product_catalogue_is_shop_vocabulary(kb: KnowledgeBase, settings, tmp_path: Path) -> None:
+def test_the_product_catalogue_is_shop_vocabulary(kb: KnowledgeBase, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     from sajang.db.engine import session_scope
     from sajang.db.models import Product
+    from sajang.knowledge import service
 
     with session_scope(kb.engine) as s:
         s.add(Product(id="P-1", name="국물 떡볶이 밀키트", description="2인분, 냉동"))
-    kb.import_manual_dir(write_manual(tmp_path / "manual"))  # an index change reads the catalogue again
+        s.add(Product(id="P-2", name="순대 세트", status="hidden"))  # not for sale: not a word of the shop
+    kb.import_manual_dir(write_manual(tmp_path / "manual"))
     assert kb.search("떡볶이도 반품 배송비 6,000원인가요?").unknown_terms == []
     assert kb.search("순대도 반품 배송비 6,000원인가요?").unknown_terms == ["순대"]
+    # a product imported later (another process) is known once the catalogue is read again
+    with session_scope(kb.engine) as s:
+        s.add(Product(id="P-3", name="찹쌀 순대"))
+    assert kb.search("순대도 반품 배송비 6,000원인가요?").unknown_terms == ["순대"]  # within CATALOGUE_TTL_S
+    monkeypatch.setattr(service, "CATALOGUE_TTL_S", 0.0)
+    assert kb.search("순대도 반품 배송비 6,000원인가요?").unknown_terms == []
 
 
 def test_reimport_syncs_changed_removed_unchanged(kb: KnowledgeBase, settings, tmp_path: Path) -> None:

@@ -89,8 +89,8 @@ def format_report(report: dict[str, Any]) -> str:
     lines.append(f"  after a greeting or context:   fact {opened['fact_in_answer']:.3f}"
                  + (f", handed off {opened['unanswerable']['handed_off']:.3f}" if opened["unanswerable"]["cases"]
                     else ""))
-    for label, key in (("no fact", "rows"), ("no fact, with an opener", "opened_rows")):
-        lines += [f"  ✗ [{label if r['article'] is not None else 'answered, not in the manual'}] {r['q']}"
+    for key, opener in (("rows", ""), ("opened_rows", ", with an opener")):
+        lines += [f"  ✗ [{'no fact' if r['article'] is not None else 'answered, not in the manual'}{opener}] {r['q']}"
                   f" → {r['source']} ({r['handoff_reason'] or 'answered'}, {r['confidence']})"
                   for r in report[key] if (not r["fact"] if r["article"] is not None else r["answered"])]
     return "\n".join(lines)

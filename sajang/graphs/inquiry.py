@@ -199,8 +199,8 @@ def respond(state: InquiryState, config: RunnableConfig) -> dict[str, Any]:
 
 def _summary(state: InquiryState, lines: list[str], files: list[dict[str, Any]]) -> str:
     """One line for the agent's queue: category·urgency, the customer's last lines, their open order, how
-    many files they sent (so the agent sees at a glance there is something to look at), and the words the
-    manual never mentions (what the agent's answer, taught with 👎, adds to what the bot knows)."""
+    many files they sent (so the agent sees at a glance there is something to look at), and, when the bot
+    was not sure, the words the manual never mentions (the agent's answer, taught with 👎, adds them)."""
     cat = state.get("category") or "other"
     label = CATEGORY_KO.get(cat, cat)
     urgency = URGENCY_LABELS.get(state.get("urgency") or "normal", URGENCY_LABELS["normal"])["ko"]
@@ -212,7 +212,7 @@ def _summary(state: InquiryState, lines: list[str], files: list[dict[str, Any]])
         head += f" · 최근 주문 {open_['order_id']} ({open_['status_label']})"
     if files:
         head += f" · 첨부 {len(files)}개"
-    if state.get("unknown_terms"):
+    if state.get("unknown_terms") and (state.get("handoff_reason") or "low_confidence") == "low_confidence":
         head += " · 매뉴얼에 없는 말: " + ", ".join(state["unknown_terms"])
     return head
 
@@ -240,7 +240,7 @@ def escalate(state: InquiryState, config: RunnableConfig) -> dict[str, Any]:
     lines = [t["text"] for t in state.get("history") or [] if t.get("role") == "customer"]
     files = list(state.get("attachments") or [])
     payload: Handoff = {
-        "reason": reason, "summary": _summary(state, lines, files), "category": state.get("category"),
+        "reason": reason, "summary": _summary({**state, "handoff_reason": reason}, lines, files), "category": state.get("category"),
         "urgency": state.get("urgency"), "ai_draft": draft, "sources": list(state.get("sources") or []),
         "customer_id": state.get("customer_id"), "thread_id": thread_id, "customer_lines": [state.get("text") or ""],
         "attachments": files, "unknown_terms": list(state.get("unknown_terms") or []),

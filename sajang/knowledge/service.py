@@ -25,7 +25,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from sqlalchemy import Engine, func, select
@@ -139,6 +139,38 @@ def _doc_chunks(doc: _Doc) -> list[tuple[str, str]]:
     return parts
 
 
+CATALOGUE_TTL_S = 60.0  # how old the product names the answer gate knows may be
+KNOWN_NOUNS_KEPT = 5_000  # nouns whose lookup is remembered until the vocabulary changes
+
+
+class _Vocabulary(NamedTuple):
+    """What the shop talks about: the content morphemes of every indexed passage, the text of every
+    document and of the product catalogue (nouns Kiwi splits differently there: 냉동식품 / 냉동 식품), and
+    the nouns already looked up (a substring scan of a large manual takes ~0.6 ms a noun at 1,000
+    articles)."""
+
+    tokens: frozenset[str]
+    documents: str
+    catalogue: str
+    known: dict[str, bool]
+
+
+def _unknown_terms(query: str, vocabulary: _Vocabulary) -> list[str]:
+    """The topic nouns of `query` that none of the shop's documents or products contains."""
+    known = vocabulary.known
+    if len(known) > KNOWN_NOUNS_KEPT:
+        known.clear()
+    out: list[str] = []
+    for noun in dict.fromkeys(topic_nouns(query)):
+        hit = known.get(noun)
+        if hit is None:  # two searches may both look a noun up: same answer, written twice
+            hit = known[noun] = (noun in vocabulary.tokens or noun in vocabulary.documents
+                                 or noun in vocabulary.catalogue)
+        if not hit:
+            out.append(noun)
+    return out
+
+
 _active = LearnedAnswer.active.is_(True)
 # built once: SQLAlchemy reuses its compiled form (it runs before every search)
 _DB_SIGNATURE = select(
@@ -170,10 +202,12 @@ class KnowledgeBase:
         self._chunks: dict[str, _Chunk] = {}
         self._doc_keys: list[str] = []  # document order = BM25 row order
         self._view = IndexView([], {}, {})
-        # what the shop's documents talk about, for `SearchResult.unknown_terms`: content morphemes of every
-        # indexed passage, and all their text plus the product catalogue (nouns Kiwi splits differently
-        # there); replaced together, never changed in place, so a search reads them without the lock
-        self._vocabulary: tuple[frozenset[str], str, dict[str, bool]] = (frozenset(), "", {})
+        # what the shop talks about, for `SearchResult.unknown_terms` (see `_Vocabulary`); a new one replaces
+        # it whenever the index or the catalogue changes, so a search reads it without the index lock
+        self._vocabulary = _Vocabulary(frozenset(), "", "", {})
+        self._vocabulary_lock = threading.Lock()  # the two writers: `_set_view` and the catalogue reload
+        self._catalogue_lock = threading.Lock()  # one catalogue reload at a time
+        self._catalogue_at = -math.inf
         self._bm25: Any = None
         self._signature: tuple[Any, ...] | None = None
         self._last_query = ""
@@ -272,10 +306,26 @@ class KnowledgeBase:
             chunk_doc={c.id: doc_index[c.doc] for c in self._chunks.values()},
             chunk_role={c.id: c.role for c in self._chunks.values()},
         )
-        corpus = [f"{d.title}\n{d.body}" for d in self._docs.values()]
-        with self.engine.connect() as conn:  # the catalogue as of the last index change
-            corpus += [f"{name}\n{desc or ''}" for name, desc in conn.execute(select(Product.name, Product.description))]
-        self._vocabulary = (frozenset(t for c in self._chunks.values() for t in c.tokens), "\n".join(corpus), {})
+        tokens = frozenset(t for c in self._chunks.values() for t in c.tokens)
+        documents = "\n".join(f"{d.title}\n{d.body}" for d in self._docs.values())
+        with self._vocabulary_lock:
+            self._vocabulary = _Vocabulary(tokens, documents, self._vocabulary.catalogue, {})
+
+    def _reload_catalogue(self) -> None:
+        """The names and descriptions of the products on sale or sold out, into the vocabulary: at the first
+        search, then at most every `CATALOGUE_TTL_S` (a product import is another process). Outside the index
+        lock: searches go on meanwhile; a search that finds another reload running does not wait for it."""
+        if not self._catalogue_lock.acquire(blocking=False):
+            return
+        try:
+            with autocommit_connection(self.engine) as conn:
+                rows = conn.execute(select(Product.name, Product.description).where(Product.status != "hidden"))
+                catalogue = "\n".join(f"{name}\n{desc or ''}" for name, desc in rows)
+            with self._vocabulary_lock:
+                self._vocabulary = self._vocabulary._replace(catalogue=catalogue, known={})
+            self._catalogue_at = time.monotonic()
+        finally:
+            self._catalogue_lock.release()
 
     def _doc_tokens(self, doc: _Doc) -> list[str]:
         out: list[str] = []
@@ -428,6 +478,9 @@ class KnowledgeBase:
                 text = doc.body if doc.kind == "learned" else self._passage(doc, chunk_id, lex)
                 hits.append(Hit(doc.ref, doc.title, round(float(score), 4), doc.kind, text, doc.body, doc.category))
             conf = calibrated_confidence(feats, self.fusion) if hits else 0.0
+        if time.monotonic() - self._catalogue_at > CATALOGUE_TTL_S:
+            self._reload_catalogue()
+            vocabulary = self._vocabulary
         return SearchResult(query, hits, round(conf, 4), mode, feats, _unknown_terms(query, vocabulary))
 
     def _passage(self, doc: _Doc, chunk_id: str | None, lex: tuple[np.ndarray, list[str]] | None) -> str:
@@ -637,20 +690,6 @@ class KnowledgeBase:
 
 
 _kbs: dict[tuple[str, str, str | None], KnowledgeBase] = {}
-def _unknown_terms(query: str, vocabulary: tuple[frozenset[str], str, dict[str, bool]]) -> list[str]:
-    """The topic nouns of `query` that none of the shop's documents contains. A substring scan of a large
-    manual takes ~0.6 ms a noun at 1,000 articles: each noun's answer is kept until the index changes."""
-    tokens, corpus, known = vocabulary
-    out: list[str] = []
-    for noun in dict.fromkeys(topic_nouns(query)):
-        hit = known.get(noun)
-        if hit is None:
-            hit = known[noun] = noun in tokens or noun in corpus
-        if not hit:
-            out.append(noun)
-    return out
-
-
 _kbs_lock = threading.Lock()
 
 

@@ -76,29 +76,45 @@ def chat_nouns() -> frozenset[str]:
     return frozenset(words)
 
 
+# the commonest Korean family names: a three-syllable proper noun starting with one is most likely a person
+_SURNAMES = set("김이박최정강조윤장임한오서신권황안송류전홍고문양손")
+
+
 def topic_nouns(text: str) -> list[str]:
-    """The Korean common nouns of `text` that could name what it is about: Kiwi NNG of two syllables or
-    more (one is mostly a piece of a compound: 배송료 → 배송 + 료), not everyday conversation (안녕하세요,
-    지난번에, 엄마가) and not question words (며칠, 얼마). Proper nouns (names of people, brands, products)
-    are left out: they say who or what, not which rule."""
+    """The Korean nouns of `text` that could name what it is about: Kiwi NNG / NNP of two syllables or more
+    (one is mostly a piece of a compound: 배송료 → 배송 + 료), not everyday conversation (안녕하세요,
+    지난번에, 엄마가: `data/chat_nouns.txt`), not question words (며칠, 얼마) and not people's names (a
+    proper noun of three syllables after a family name, or before 님 / 씨: 김민지입니다)."""
     skip = chat_nouns()
-    return [form for form, tag in morphemes(text)
-            if tag == "NNG" and len(form) > 1 and _HANGUL.search(form) and form not in skip
-            and form not in _QUESTION_NOUNS]
+    morphs = morphemes(text)
+    out: list[str] = []
+    for i, (form, tag) in enumerate(morphs):
+        if tag not in ("NNG", "NNP") or len(form) < 2 or not _HANGUL.search(form) or form in skip \
+                or form in _QUESTION_NOUNS:
+            continue
+        if tag == "NNP" and ((len(form) == 3 and form[0] in _SURNAMES)
+                             or (i + 1 < len(morphs) and morphs[i + 1][0] in ("님", "씨"))):
+            continue
+        out.append(form)
+    return out
 
 
-# "안녕하세요, 사장님! …", "Hi, …": the greeting at the start of a message names no topic
+# "안녕하세요, 사장님! …", "Hi, …": the greeting at the start of a message names no topic. A Latin greeting
+# must end with punctuation or the line ("Hello Kitty 파우치", "hi-fi" are no greetings).
 _GREETING = re.compile(
-    r"^\s*(?:(?:안녕(?:하세요|하십니까)?|수고(?:\s*많으)?(?:십니다|세요|하세요|하십니다)|사장님|저기요|여보세요"
-    r"|hi|hello(?:\s+there)?|hey|good\s+(?:morning|afternoon|evening))(?![가-힣A-Za-z])[\s,.!~^]*)+",
+    r"^\s*(?:(?:(?:안녕(?:\s*하세요|\s*하십니까)?|수고(?:\s*많으)?(?:십니다|세요|하세요|하십니다)|사장님|저기요|여보세요)"
+    r"(?![가-힣ㄱ-ㅎㅏ-ㅣA-Za-z0-9-])"
+    r"|(?:hi|hello|hey|good\s+(?:morning|afternoon|evening))(?:\s+there)?(?=\s*(?:[,!.?~]|$)))"
+    r"[\s,.!?~^…]*)+",
     re.IGNORECASE)
+_WORD = re.compile(r"[0-9A-Za-z가-힣]")
 
 
 def without_greeting(text: str) -> str:
     """`text` without the greeting it opens with (what search and the classifier's vector read); a
-    message that is only a greeting stays as it is."""
+    message that is only a greeting ("안녕하세요?", "hello :)") stays as it is."""
     rest = _GREETING.sub("", text, count=1).strip()
-    return rest or text.strip()
+    return rest if _WORD.search(rest) else text.strip()
 
 
 def tokenize_many(texts: list[str]) -> list[list[str]]:
