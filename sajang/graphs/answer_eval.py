@@ -50,11 +50,12 @@ def _ask(service: Any, case: dict[str, Any], question: str,
     answered = not r["handoff"]
     source = (r["sources"] or [{}])[0].get("id")
     fact = answered and any(f in answer for f in case["facts"])  # no facts: the manual has no answer
+    # right: the fact stated, or a person takes a question the manual does not answer
+    ok = fact if case["article"] is not None else not answered
     if progress:
-        ok = fact if case["article"] is not None else not answered
         progress(f"{'✓' if ok else '✗'} {question} → {source} ({r['confidence']})")
     return {"q": question, "article": case["article"], "answered": answered, "source": source,
-            "right_source": answered and source == case["article"], "fact": fact,
+            "right_source": answered and source == case["article"], "fact": fact, "ok": ok,
             "confidence": r["confidence"], "handoff_reason": r["handoff_reason"]}
 
 
@@ -92,5 +93,5 @@ def format_report(report: dict[str, Any]) -> str:
     for key, opener in (("rows", ""), ("opened_rows", ", with an opener")):
         lines += [f"  ✗ [{'no fact' if r['article'] is not None else 'answered, not in the manual'}{opener}] {r['q']}"
                   f" → {r['source']} ({r['handoff_reason'] or 'answered'}, {r['confidence']})"
-                  for r in report[key] if (not r["fact"] if r["article"] is not None else r["answered"])]
+                  for r in report[key] if not r["ok"]]
     return "\n".join(lines)

@@ -28,11 +28,11 @@ from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from pydantic import BaseModel, Field
 
 from sajang.config import Settings, StorePolicy
+from sajang.knowledge.text import HANGUL, morphemes, split_sentences, tokenize, without_greeting
 
 from .prompts import ORDER_STATUS_T, T, answer_messages
 
 KST = ZoneInfo("Asia/Seoul")
-HANGUL = re.compile(r"[\uac00-\ud7a3]")
 LATIN = re.compile(r"[A-Za-z]{2,}")
 ORDER_ID = re.compile(r"\b[A-Z]{1,3}-\d{6,}(?:-\d+)?\b|\b\d{10,20}\b", re.IGNORECASE)
 # "my order" phrasing: the customer asks about *their* order, not the policy in general
@@ -108,8 +108,6 @@ def pick_order(text: str, orders: list[dict[str, Any]]) -> tuple[dict[str, Any] 
 def is_conditional(text: str) -> bool:
     """"…하면 / …으면 / 경우 / if": a question about what would happen, i.e. about the policy. Kiwi tells the
     conditional ending 면 from nouns that end in it (라면, 냉면)."""
-    from sajang.knowledge.text import morphemes
-
     if HYPOTHETICAL_EN.search(text):
         return True
     return any((tag == "EC" and form in ("면", "으면")) or (form == "경우" and tag.startswith("NN"))
@@ -146,8 +144,6 @@ def order_sentence(order: dict[str, Any], locale: str, policy: StorePolicy) -> s
 @lru_cache(maxsize=50_000)
 def _tokens(text: str) -> frozenset[str]:
     """Content morphemes (cached: manual sentences repeat across questions; articles change rarely)."""
-    from sajang.knowledge.text import tokenize
-
     return frozenset(tokenize(text))
 
 
@@ -196,8 +192,6 @@ def article_units(body: str) -> tuple[_Unit, ...]:
     """The article as answerable units, section by section. A Markdown table becomes one sentence per
     row that names its columns ("신용카드 — 환불 완료까지 카드사 승인 취소 3~5영업일"), so a fact that
     lives in a table can be quoted like any sentence."""
-    from sajang.knowledge.text import split_sentences
-
     units: list[_Unit] = []
     section, heading, table_id, header = 0, "", 0, None
     prose: list[str] = []
@@ -331,7 +325,6 @@ def source_of(hit: dict[str, Any]) -> dict[str, Any]:
 def learned_similarity(settings: Settings, question: str, candidates: list[str]) -> list[float]:
     """Cosine of the question with each learned question (e5 query vectors; LRU-cached)."""
     from sajang.knowledge.embeddings import get_embeddings
-    from sajang.knowledge.text import without_greeting
 
     if not candidates:
         return []

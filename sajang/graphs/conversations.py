@@ -100,6 +100,15 @@ def _insert_message(s: Session | Connection, conversation_id: int, role: str, te
     return int(s.execute(_MESSAGE_BY_KEY, {"dedup_key": dedup_key}).scalar_one()), False
 
 
+def _add_to(s: Session, conv: Conversation, role: str, text: str, *, dedup_key: str, now: datetime | None = None,
+            **fields: Any) -> tuple[int, bool]:
+    """`_insert_message` into `conv` in the caller's ORM transaction, the conversation's pending changes and
+    `updated_at` (= the message's time) flushed first."""
+    conv.updated_at = now = now or utcnow()
+    s.flush()
+    return _insert_message(s, conv.id, role, text, dedup_key=dedup_key, created_at=now, **fields)
+
+
 @contextmanager
 def chat_write(engine: Engine, durable: bool) -> Iterator[Session]:
     """The transaction of a chat write (a conversation, a turn); `durable=False`: its commit does not wait
@@ -133,11 +142,8 @@ def add_message(engine: Engine, thread_id: str, role: str, text: str, *, dedup_k
                 ) -> tuple[int, bool]:
     """(message id, inserted?) — a second call with the same dedup_key returns the first row."""
     with session_scope(engine) as s:
-        conv = _conversation(s, thread_id)
-        conv.updated_at = now = utcnow()
-        s.flush()
-        return _insert_message(s, conv.id, role, text, dedup_key=dedup_key, author_id=author_id, category=category,
-                               confidence=confidence, sources=sources, meta=meta, created_at=now)
+        return _add_to(s, _conversation(s, thread_id), role, text, dedup_key=dedup_key, author_id=author_id,
+                       category=category, confidence=confidence, sources=sources, meta=meta)
 
 
 def _update_and_add_message(engine: Engine, durable: bool, kind: str, conv_params: dict[str, Any],
@@ -205,18 +211,17 @@ def record_bot_answer(engine: Engine, thread_id: str, customer_id: str | None, t
     """The bot's answer and the conversation's category/urgency, atomically (a resolved conversation the
     customer writes to again goes back to `bot`)."""
     now = utcnow()
-    message = {"role": "ai", "text": text, "created_at": now, "category": category, "confidence": confidence,
-               "sources": sources, "meta": meta, "dedup_key": dedup_key}
+    message = {"role": "ai", "text": text, "category": category, "confidence": confidence, "sources": sources,
+               "meta": meta, "dedup_key": dedup_key}
     _, mid = _update_and_add_message(engine, durable, "bot_answer",
                                      {"c_thread_id": thread_id, "c_category": category, "c_urgency": urgency, "c_now": now},
-                                     message)
+                                     {**message, "created_at": now})
     if mid is not None:
         return mid
     with chat_write(engine, durable) as s:  # a thread started outside the service (LangGraph Server / Studio)
         conv = _conversation(s, thread_id, customer_id, create=True)
         conv.category, conv.urgency = category, urgency
-        s.flush()
-        return _insert_message(s, conv.id, **message)[0]
+        return _add_to(s, conv, now=now, **message)[0]
 
 
 def update_conversation(engine: Engine, thread_id: str, **values: Any) -> None:
@@ -251,10 +256,8 @@ def record_handoff(engine: Engine, thread_id: str, customer_id: str | None, noti
         conv.handoff_reason = reason
         conv.category = category or conv.category
         conv.urgency = urgency or conv.urgency
-        conv.updated_at = now
-        s.flush()
-        return _insert_message(s, conv.id, "ai", notice, dedup_key=dedup_key, category=category,
-                               confidence=confidence, meta={"handoff": True, "reason": reason}, created_at=now)[0]
+        return _add_to(s, conv, "ai", notice, dedup_key=dedup_key, now=now, category=category,
+                       confidence=confidence, meta={"handoff": True, "reason": reason})[0]
 
 
 def mark_agent_reply(engine: Engine, thread_id: str, agent_user_id: int | None, resolve: bool,

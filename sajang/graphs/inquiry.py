@@ -197,7 +197,7 @@ def respond(state: InquiryState, config: RunnableConfig) -> dict[str, Any]:
     return {"history": [{"role": "ai", "text": state.get("answer") or "", "message_id": mid}]}
 
 
-def _summary(state: InquiryState, lines: list[str], files: list[dict[str, Any]]) -> str:
+def _summary(state: InquiryState, reason: str, lines: list[str], files: list[dict[str, Any]]) -> str:
     """One line for the agent's queue: category·urgency, the customer's last lines, their open order, how
     many files they sent (so the agent sees at a glance there is something to look at), and, when the bot
     was not sure, the words the manual never mentions (the agent's answer, taught with 👎, adds them)."""
@@ -212,7 +212,7 @@ def _summary(state: InquiryState, lines: list[str], files: list[dict[str, Any]])
         head += f" · 최근 주문 {open_['order_id']} ({open_['status_label']})"
     if files:
         head += f" · 첨부 {len(files)}개"
-    if state.get("unknown_terms") and (state.get("handoff_reason") or "low_confidence") == "low_confidence":
+    if state.get("unknown_terms") and reason == "low_confidence":
         head += " · 매뉴얼에 없는 말: " + ", ".join(state["unknown_terms"])
     return head
 
@@ -223,8 +223,9 @@ def escalate(state: InquiryState, config: RunnableConfig) -> dict[str, Any]:
     Reads: `text`, `category`, `urgency`, `answer`, `sources`, `handoff_reason`, `customer_id`, `history`,
     `attachments`, `unknown_terms`.
     Writes: `handoff` (summary, category, urgency, ai_draft, sources, customer_id, reason, attachments:
-    the files the agent should look at, unknown_terms), `answer` (the notice the customer sees; an urgent one thanks for
-    a photo sent instead of asking for one), `waiting`; rows: conversation → `new` (queue), the notice.
+    the files the agent should look at, unknown_terms), `answer` (the notice the customer sees; an urgent
+    one thanks for a photo sent instead of asking for one), `waiting`; rows: conversation → `new` (queue),
+    the notice.
     """
     settings = settings_from_config(config)
     engine = _engine(settings)
@@ -240,7 +241,7 @@ def escalate(state: InquiryState, config: RunnableConfig) -> dict[str, Any]:
     lines = [t["text"] for t in state.get("history") or [] if t.get("role") == "customer"]
     files = list(state.get("attachments") or [])
     payload: Handoff = {
-        "reason": reason, "summary": _summary({**state, "handoff_reason": reason}, lines, files), "category": state.get("category"),
+        "reason": reason, "summary": _summary(state, reason, lines, files), "category": state.get("category"),
         "urgency": state.get("urgency"), "ai_draft": draft, "sources": list(state.get("sources") or []),
         "customer_id": state.get("customer_id"), "thread_id": thread_id, "customer_lines": [state.get("text") or ""],
         "attachments": files, "unknown_terms": list(state.get("unknown_terms") or []),
@@ -281,7 +282,8 @@ def handoff(state: InquiryState, config: RunnableConfig) -> dict[str, Any]:
         lines = [*(payload.get("customer_lines") or []), str(value.get("text") or "")]
         payload["customer_lines"] = lines
         payload["attachments"] = [*(payload.get("attachments") or []), *(value.get("attachments") or [])]
-        payload["summary"] = _summary(state, lines, payload["attachments"])
+        reason = payload.get("reason") or "low_confidence"
+        payload["summary"] = _summary(state, reason, lines, payload["attachments"])
         return {"handoff": payload,
                 "history": [{"role": "customer", "text": value.get("text") or "", "message_id": value.get("message_id")}]}
     if kind == "resolve":

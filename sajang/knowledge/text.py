@@ -64,7 +64,7 @@ def tokenize(text: str) -> list[str]:
     return out
 
 
-_HANGUL = re.compile(r"[가-힣]")
+HANGUL = re.compile(r"[가-힣]")  # a Hangul syllable
 CHAT_NOUNS_PATH = Path(__file__).resolve().parent.parent / "data" / "chat_nouns.txt"
 
 
@@ -89,7 +89,7 @@ def topic_nouns(text: str) -> list[str]:
     morphs = morphemes(text)
     out: list[str] = []
     for i, (form, tag) in enumerate(morphs):
-        if tag not in ("NNG", "NNP") or len(form) < 2 or not _HANGUL.search(form) or form in skip \
+        if tag not in ("NNG", "NNP") or len(form) < 2 or not HANGUL.search(form) or form in skip \
                 or form in _QUESTION_NOUNS:
             continue
         if tag == "NNP" and ((len(form) == 3 and form[0] in _SURNAMES)
