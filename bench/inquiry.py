@@ -150,8 +150,8 @@ def _timed(name: str, fn: Any) -> Any:
 
 def instrument_steps() -> None:
     """`--steps`: time each node of the inquiry graph and the service's message write (wall time)."""
-    from sajang.graphs import inquiry
-    from sajang.graphs.service import InquiryService
+    from sajang.graphs.inquiry import graph as inquiry
+    from sajang.graphs.inquiry.service import InquiryService
 
     for name in STEPS[1:]:
         setattr(inquiry, name, _timed(name, getattr(inquiry, name)))
@@ -159,9 +159,9 @@ def instrument_steps() -> None:
 
 
 def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
-    from sajang.graphs import answering
-    from sajang.graphs.checkpoint import get_checkpointer
-    from sajang.graphs.service import InquiryService
+    from sajang.graphs.common.checkpoint import get_checkpointer
+    from sajang.graphs.inquiry import answering
+    from sajang.graphs.inquiry.service import InquiryService
     from sajang.knowledge import text as text_module
     from sajang.knowledge.embeddings import LRU, get_embeddings
 

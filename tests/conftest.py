@@ -125,8 +125,8 @@ def settings(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> It
     yield get_settings()
     # each test has its own database: close the services and checkpoint pools bound to it, then free its
     # connections (PostgreSQL allows ~100)
-    from sajang.graphs.checkpoint import close_checkpointers
-    from sajang.graphs.service import reset_services
+    from sajang.graphs.common.checkpoint import close_checkpointers
+    from sajang.graphs.inquiry.service import reset_services
 
     reset_services()
     close_checkpointers()

@@ -163,7 +163,7 @@ def test_handlers_with_the_real_service(settings: Settings, engine: Engine) -> N
     from sajang.app.auth import ensure_demo_users
     from sajang.app.demo import MANUAL_DIR
     from sajang.db.users import get_user_by_username
-    from sajang.graphs.service import get_inquiry_service
+    from sajang.graphs.inquiry.service import get_inquiry_service
     from sajang.knowledge.service import get_knowledge
     from sajang.ui.agent_hub import AgentHub
 

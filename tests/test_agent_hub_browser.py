@@ -219,7 +219,7 @@ def test_two_agents_claim_at_once_one_wins(settings: Settings, engine: Engine, a
     from playwright.sync_api import sync_playwright
 
     from sajang.app.auth import ensure_demo_users
-    from sajang.graphs.service import get_inquiry_service
+    from sajang.graphs.inquiry.service import get_inquiry_service
 
     ensure_demo_users(engine)
     service = get_inquiry_service(settings)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sajang.graphs.answering import article_units, relevant_sentences
+from sajang.graphs.inquiry.answering import article_units, relevant_sentences
 
 MANUAL = Path(__file__).resolve().parent.parent / "sajang" / "data" / "manual"
 
@@ -49,7 +49,7 @@ def test_money_and_clock_questions_prefer_units_stating_them() -> None:
 
 
 def test_a_hypothetical_question_asks_the_policy_not_about_the_last_order() -> None:
-    from sajang.graphs.answering import is_order_question
+    from sajang.graphs.inquiry.answering import is_order_question
 
     assert not is_order_question("카드 결제 취소하면 환불 언제 돼요?", "return_refund")
     assert not is_order_question("If I cancel, when is the refund?", "return_refund")
@@ -68,7 +68,7 @@ def test_a_hypothetical_question_asks_the_policy_not_about_the_last_order() -> N
 def test_answer_eval_reports_whether_the_fact_was_stated(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     import json
 
-    from sajang.graphs.answer_eval import format_report, run_answer_eval
+    from sajang.graphs.inquiry.answer_eval import format_report, run_answer_eval
 
     cases = tmp_path / "cases.jsonl"
     cases.write_text("\n".join(json.dumps(c, ensure_ascii=False) for c in [

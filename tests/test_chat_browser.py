@@ -38,7 +38,7 @@ def test_chat_page_korean_answer_handoff_and_agent_reply(settings: Settings, eng
     from playwright.sync_api import sync_playwright
 
     from sajang.app.demo import seed_everything
-    from sajang.graphs.service import get_inquiry_service
+    from sajang.graphs.inquiry.service import get_inquiry_service
 
     seed_everything(settings, customers=20, seed=7)
     with session_scope(engine) as s:

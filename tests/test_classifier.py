@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from sajang.config import Settings
-from sajang.graphs.classifier import (
+from sajang.graphs.inquiry.classifier import (
     EVAL_KO_FILE,
     TRAIN_FILE,
     VECTORS_FILE,
@@ -20,8 +20,8 @@ from sajang.graphs.classifier import (
     rule_urgency,
     wants_human,
 )
-from sajang.graphs.classifier_eval import BITEXT_MAP, bitext_sample, score
-from sajang.graphs.state import CATEGORIES
+from sajang.graphs.inquiry.classifier_eval import BITEXT_MAP, bitext_sample, score
+from sajang.graphs.inquiry.state import CATEGORIES
 
 
 def test_examples_cover_every_category_in_both_languages() -> None:
@@ -39,7 +39,7 @@ def test_shipped_vectors_match_the_examples(settings: Settings) -> None:
     clf = get_classifier(settings)
     with np.load(VECTORS_FILE) as data:
         assert str(data["key"]) == _examples_key(clf.embeddings.model_name, [t for _, t in clf.examples]), \
-            "examples changed: run `python -m sajang.graphs.classifier` to rebuild intents_vectors.npz"
+            "examples changed: run `python -m sajang.graphs.inquiry.classifier` to rebuild intents_vectors.npz"
     fresh = clf.embeddings.embed([t for _, t in clf.examples[:50]], "query")
     # the same model's vectors, stored as float16, computed on another CPU: components differ by up to ~3e-3
     # (the 4-bit engine's float sums), the direction does not (cosine >= 0.9999 measured; a neighbouring

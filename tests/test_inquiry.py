@@ -37,7 +37,7 @@ def store(settings: Settings, engine: Engine, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def svc(store: Settings) -> Any:
-    from sajang.graphs.service import get_inquiry_service
+    from sajang.graphs.inquiry.service import get_inquiry_service
 
     return get_inquiry_service(store)
 
@@ -171,11 +171,11 @@ def test_double_resume_writes_one_message(svc: Any, engine: Engine) -> None:
     assert waiting.interrupts
     resume = {"type": "agent", "event_id": f"reply:{waiting.interrupts[0].id}", "text": "안녕하세요, 도와드릴게요.",
               "agent_user_id": None, "agent_name": "김민지", "resolve": False}
-    run_config = {**svc._config(thread, A, "ko")}
+    run_config = {**svc._config(thread)}
     run_config["configurable"] = {**run_config["configurable"], "checkpoint_id": waiting.config["configurable"]["checkpoint_id"]}
     # the same interrupt (same checkpoint) resumed twice, as two racing workers would
-    svc.graph.invoke(Command(resume=resume), run_config)
-    svc.graph.invoke(Command(resume=resume), run_config)
+    svc.graph.invoke(Command(resume=resume), run_config, context=svc._context(A))
+    svc.graph.invoke(Command(resume=resume), run_config, context=svc._context(A))
     agent_lines = [t for role, t in _messages(engine, thread) if role == "agent"]
     assert agent_lines == ["안녕하세요, 도와드릴게요."]
     # through the service: a double-submitted reply is one message
@@ -191,7 +191,7 @@ def test_no_side_effect_before_interrupt(svc: Any, engine: Engine) -> None:
     before = _messages(engine, r["thread_id"])
     for _ in range(3):
         svc.get_conversation(r["thread_id"])
-    svc.graph.invoke(None, svc._config(r["thread_id"], A, "ko"))  # re-entering the node without a resume
+    svc.graph.invoke(None, svc._config(r["thread_id"]), context=svc._context(A))  # re-entering the node without a resume
     assert _messages(engine, r["thread_id"]) == before
     assert svc.pending(r["thread_id"]) is not None
 

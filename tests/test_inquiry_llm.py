@@ -43,7 +43,7 @@ def test_embeddings_go_over_the_wire_as_base64(llm_settings: Settings, stub: Ope
 
 
 def test_order_question_uses_scoped_tool_and_structured_output(llm_settings: Settings, stub: OpenAIStub) -> None:
-    from sajang.graphs.service import get_inquiry_service
+    from sajang.graphs.inquiry.service import get_inquiry_service
 
     svc = get_inquiry_service(llm_settings)
     r = svc.ask("제 택배 언제 와요?", customer_id=A)
@@ -67,7 +67,7 @@ def test_order_question_uses_scoped_tool_and_structured_output(llm_settings: Set
 
 
 def test_customer_cannot_reach_other_orders_through_the_model(llm_settings: Settings, stub: OpenAIStub) -> None:
-    from sajang.graphs.service import get_inquiry_service
+    from sajang.graphs.inquiry.service import get_inquiry_service
 
     svc = get_inquiry_service(llm_settings)
     r = svc.ask(f"주문 {B_ORDER} 배송 어디쯤이에요?", customer_id=A)
@@ -78,7 +78,7 @@ def test_customer_cannot_reach_other_orders_through_the_model(llm_settings: Sett
 
 
 def test_streaming_yields_chunks_then_the_result(llm_settings: Settings, stub: OpenAIStub) -> None:
-    from sajang.graphs.service import get_inquiry_service
+    from sajang.graphs.inquiry.service import get_inquiry_service
 
     svc = get_inquiry_service(llm_settings)
     items = list(svc.stream_ask("반품 비용은 얼마예요?", customer_id=B))
@@ -91,7 +91,7 @@ def test_streaming_yields_chunks_then_the_result(llm_settings: Settings, stub: O
 
 
 def test_llm_handoff_when_model_says_so(llm_settings: Settings) -> None:
-    from sajang.graphs.service import get_inquiry_service
+    from sajang.graphs.inquiry.service import get_inquiry_service
 
     svc = get_inquiry_service(llm_settings)
     r = svc.ask("사람 상담원이랑 얘기할래요", customer_id=B)

@@ -23,8 +23,8 @@ def store(settings: Settings, engine: Engine, tmp_path: Path) -> Settings:
 
 
 def test_checkpoint_keeps_the_last_turns_and_no_article_bodies(store: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    from sajang.graphs import state as state_mod
-    from sajang.graphs.service import get_inquiry_service
+    from sajang.graphs.inquiry import state as state_mod
+    from sajang.graphs.inquiry.service import get_inquiry_service
 
     monkeypatch.setattr(state_mod, "HISTORY_TURNS", 4)
     svc = get_inquiry_service(store)
@@ -46,7 +46,7 @@ def test_checkpoint_keeps_the_last_turns_and_no_article_bodies(store: Settings, 
 def test_chat_turns_skip_the_wal_flush_only_when_configured(store: Settings, engine: Engine,
                                                            async_commit: bool) -> None:
     from sajang.db.engine import relaxed_commit_engine
-    from sajang.graphs.service import get_inquiry_service
+    from sajang.graphs.inquiry.service import get_inquiry_service
 
     settings = store.model_copy(update={"async_commit": async_commit})
     relaxed = relaxed_commit_engine(engine)
@@ -91,7 +91,7 @@ def test_chat_turns_skip_the_wal_flush_only_when_configured(store: Settings, eng
 
 
 def test_a_photo_sent_with_a_damage_report_reaches_the_agent(store: Settings) -> None:
-    from sajang.graphs.service import get_inquiry_service
+    from sajang.graphs.inquiry.service import get_inquiry_service
 
     svc = get_inquiry_service(store)
     photo = {"id": 9001, "filename": "broken.jpg", "content_type": "image/jpeg", "size": 1234}
@@ -110,7 +110,7 @@ def test_a_photo_sent_with_a_damage_report_reaches_the_agent(store: Settings) ->
 
 
 def test_without_a_photo_the_urgent_notice_asks_for_one(store: Settings) -> None:
-    from sajang.graphs.service import get_inquiry_service
+    from sajang.graphs.inquiry.service import get_inquiry_service
 
     r = get_inquiry_service(store).ask("유리병이 깨져서 왔어요", customer_id=A)
     assert r["handoff_reason"] == "urgent"
@@ -124,7 +124,7 @@ def test_a_message_sent_while_the_previous_one_hands_off_reaches_the_agent(store
     import threading
     import time
 
-    from sajang.graphs.service import get_inquiry_service
+    from sajang.graphs.inquiry.service import get_inquiry_service
 
     svc = get_inquiry_service(store)
     thread = svc.start_conversation(A)
@@ -163,8 +163,8 @@ def test_a_turn_write_is_idempotent_per_dedup_key_and_scoped_to_its_customer(sto
     from sqlalchemy import func, select
 
     from sajang.db.models import Message
-    from sajang.graphs import conversations as conv
-    from sajang.graphs.service import get_inquiry_service
+    from sajang.graphs.inquiry import conversations as conv
+    from sajang.graphs.inquiry.service import get_inquiry_service
 
     thread = get_inquiry_service(store).start_conversation(A)
     first = conv.record_bot_answer(engine, thread, A, "안내드립니다", dedup_key=f"{thread}:t1:ai", category="shipping",
@@ -192,8 +192,8 @@ def test_a_customer_turn_links_the_files_sent_with_it(store: Settings, engine: E
 
     from sajang.db.engine import session_scope
     from sajang.db.models import Attachment, Conversation
-    from sajang.graphs import conversations as conv
-    from sajang.graphs.service import get_inquiry_service
+    from sajang.graphs.inquiry import conversations as conv
+    from sajang.graphs.inquiry.service import get_inquiry_service
 
     thread = get_inquiry_service(store).start_conversation(A)
     with session_scope(engine) as s:

@@ -344,8 +344,8 @@ def test_shop_manual_confidence_passes_the_gate_only_for_answerable_questions(kb
     """The demo shop's manual against the inquiry gate: a clear question finds its article and clears
     `answer_confidence_threshold` (retrieval confidence plus the classifier-agreement bonus of the
     answer gate), an unrelated one stays below it on both."""
-    from sajang.graphs.answering import answer_confidence
-    from sajang.graphs.classifier import classify_text
+    from sajang.graphs.inquiry.answering import answer_confidence
+    from sajang.graphs.inquiry.classifier import classify_text
 
     kb.import_manual_dir(SHOP_MANUAL)
     threshold = settings.answer_confidence_threshold

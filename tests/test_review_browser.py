@@ -11,7 +11,7 @@ from playwright.sync_api import Page
 from sqlalchemy import Engine
 
 from sajang.config import Settings
-from sajang.reviews import service as svc
+from sajang.graphs.review import service as svc
 from tests.browser import launch_browser, live_server, login, new_page
 from tests.test_reviews import HAPPY, LEAK, seed_reviews
 

@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import Engine
 
 from sajang.config import Settings
-from sajang.reviews import service as svc
-from sajang.reviews.sentiment import analyse_review
+from sajang.graphs.review import service as svc
+from sajang.graphs.review.sentiment import analyse_review
 from tests.test_reviews import seed_reviews
 
 PROBLEMS = {"packaging": r"터져|샜|깨져", "delivery": r"늦|일주일", "quality": r"짜요|상한"}

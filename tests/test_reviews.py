@@ -20,8 +20,8 @@ from sajang.config import Settings
 from sajang.db.engine import session_scope
 from sajang.db.models import AuditLog, Customer, Order, Product, Review
 from sajang.errors import Conflict
-from sajang.reviews import service as svc
-from sajang.reviews.sentiment import analyse, analyse_many, rule_aspects
+from sajang.graphs.review import service as svc
+from sajang.graphs.review.sentiment import analyse, analyse_many, rule_aspects
 
 NOW = datetime.now(UTC)
 LEAK = "맛은 좋은데 포장이 다 터져서 국물이 상자에 샜어요. 다음엔 신경 써 주세요."
@@ -80,7 +80,7 @@ def test_text_negative_at_any_rating_and_negation_guard() -> None:
 
 
 def test_offline_draft_names_the_aspect_and_policy(settings: Settings) -> None:
-    from sajang.reviews.drafts import draft_offline
+    from sajang.graphs.review.drafts import draft_offline
 
     policy = settings.store.model_copy(update={"cs_phone": "02-123-4567", "exchange_fee": Decimal(5000)})
     ctx = {"review_id": "X", "customer_name": "홍길동", "product_name": "순살 갈비탕", "order_id": "O-9"}
@@ -168,7 +168,7 @@ def test_resuming_the_graph_twice_publishes_once(store: Settings, engine: Engine
     compiled.invoke(Command(resume=decision), config)
     published_at = svc.get_review(store, "R-1")["published_at"]
     # the publish node run again (a retried resume) changes nothing
-    from sajang.graphs.review import publish
+    from sajang.graphs.review.graph import publish
 
     out = publish({"review_id": "R-1", "decision": {**decision, "text": "두 번째"}}, config)
     assert out["result"]["published_now"] is False

@@ -18,7 +18,7 @@ from sajang.config import Settings
 from sajang.db.models import AuditLog, Coupon, CouponIssue, Customer, CustomerSegment, Order, OutboxMessage
 from sajang.db.rfm import SEGMENT_IDS, latest_segment
 from sajang.errors import Conflict, SajangError
-from sajang.graphs.segmentation import (
+from sajang.graphs.segmentation.graph import (
     _config,
     approve_run,
     cancel_run,
@@ -210,7 +210,7 @@ def test_cli_segment_contract_and_outbox_export(settings: Settings, engine: Engi
 def test_graph_is_registered_for_langgraph_server() -> None:
     from pathlib import Path
 
-    from sajang.graphs import segmentation
+    from sajang.graphs.segmentation import graph as segmentation
 
     spec = json.loads((Path(__file__).resolve().parent.parent / "langgraph.json").read_text())
     assert spec["graphs"]["segmentation"] == "./sajang/graphs/segmentation.py:graph"

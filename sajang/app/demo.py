@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
+from sajang import PACKAGE_DATA
 from sajang.config import Settings
 
-MANUAL_DIR = Path(__file__).resolve().parent.parent / "data" / "manual"
+MANUAL_DIR = PACKAGE_DATA / "manual"
 DEMO_CUSTOMERS = 300
 DEMO_SEED = 42
 
@@ -16,8 +16,8 @@ DEMO_SEED = 42
 def seed_business_data(settings: Settings, customers: int | None = None, seed: int | None = None, *,
                        reset: bool = False, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Customers, products, orders … of «사장님네 식탁», priced with the shop's store policy."""
-    from sajang.app.context import engine_for, store_policy
     from sajang.db.demo import seed_demo_store
+    from sajang.graphs.common.context import engine_for, store_policy
 
     policy = store_policy(settings)
     customers = DEMO_CUSTOMERS if customers is None else customers
@@ -30,7 +30,7 @@ def seed_everything(settings: Settings, customers: int | None = None, seed: int 
                     reset: bool = False, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Business data + the manual (indexed for search) + demo users. Returns counts per part."""
     from sajang.app.auth import ensure_demo_users
-    from sajang.app.context import engine_for
+    from sajang.graphs.common.context import engine_for
     from sajang.knowledge.service import get_knowledge
 
     say = progress or (lambda _m: None)
@@ -44,8 +44,8 @@ def seed_everything(settings: Settings, customers: int | None = None, seed: int 
 def prepare_demo(settings: Settings, progress: Callable[[str], None] | None = None) -> list[tuple[str, str, str]]:
     """Seed the demo store only when the store is empty; return the demo logins that work."""
     from sajang.app.auth import ensure_demo_users
-    from sajang.app.context import engine_for
     from sajang.db.engine import is_empty
+    from sajang.graphs.common.context import engine_for
 
     engine = engine_for(settings)
     if is_empty(engine):

@@ -159,9 +159,9 @@ CustomerDep = Annotated[Customer, Depends(require_customer)]
 
 
 def inquiry_service(settings: Settings) -> Any:  # the inquiry area's InquiryService
-    """`sajang.graphs.service.get_inquiry_service(settings)`, or 503 while that area is not installed."""
+    """`sajang.graphs.inquiry.service.get_inquiry_service(settings)`, or 503 while that area is not installed."""
     try:
-        from sajang.graphs.service import get_inquiry_service
+        from sajang.graphs.inquiry.service import get_inquiry_service
     except ModuleNotFoundError as exc:
         raise SajangError("the inquiry service is not available", code="unavailable",
                           status_code=503) from exc

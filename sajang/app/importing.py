@@ -31,6 +31,6 @@ def import_kind(settings: Settings, kind: str, path: str | Path, mapping: list[s
         fields = parse_mapping(mapping, kind)
         result = kb.import_manual_dir(path) if path.is_dir() else kb.import_manual_file(path, mapping=fields or None)
         return {"kind": kind, "file": str(path), **result}
-    from sajang.app.context import engine_for
+    from sajang.graphs.common.context import engine_for
 
     return import_file(engine_for(settings), kind, path, mapping, preset=preset, progress=progress)

@@ -7,7 +7,8 @@ import re
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
+
+from sajang import PACKAGE_DATA
 
 # Content morphemes only: nouns, numerals, roots, verb/adjective stems, foreign words, hanja.
 # Particles, endings and suffixes carry no topic and would only add noise to BM25.
@@ -65,7 +66,7 @@ def tokenize(text: str) -> list[str]:
 
 
 HANGUL = re.compile(r"[가-힣]")  # a Hangul syllable
-CHAT_NOUNS_PATH = Path(__file__).resolve().parent.parent / "data" / "chat_nouns.txt"
+CHAT_NOUNS_PATH = PACKAGE_DATA / "chat_nouns.txt"
 
 
 @lru_cache(maxsize=1)

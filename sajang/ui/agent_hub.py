@@ -5,7 +5,7 @@ customer profile), 리뷰 (the review engineer's tab) and 학습된 답변. The 
 refreshed by a `gr.Timer`; only the queue (and, when something changed, the open conversation) is
 updated on a tick, so whatever the agent is typing stays put.
 
-Every conversation operation goes through `sajang.graphs.service.get_inquiry_service(settings)`;
+Every conversation operation goes through `sajang.graphs.inquiry.service.get_inquiry_service(settings)`;
 customer data through `sajang.db.profile`; manual articles through the knowledge service. The UI never
 runs SQL itself. Handlers identify the agent by `request.username` (set by the web app's login).
 """
@@ -71,7 +71,7 @@ element.addEventListener('keydown', (e) => { if (e.key === 'Enter') pick(e); });
 
 
 def _service(settings: Settings) -> Any:
-    from sajang.graphs.service import get_inquiry_service
+    from sajang.graphs.inquiry.service import get_inquiry_service
 
     return get_inquiry_service(settings)
 

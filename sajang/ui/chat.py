@@ -86,7 +86,7 @@ _busy_lock = threading.Lock()
 
 
 def _service(settings: Settings) -> Any:
-    from sajang.graphs.service import get_inquiry_service
+    from sajang.graphs.inquiry.service import get_inquiry_service
 
     return get_inquiry_service(settings)
 

@@ -5,7 +5,7 @@ approve (publishes once) / reject, and the product's recent reviews beside it.
 in a `gr.Tab`). `locale_state` is an optional component whose value is a locale ("ko"/"en") or the
 hub's logged-in staff dict (`{"locale": …}`); labels follow it. New and imported reviews are analysed by
 a timer while the tab is open (a few per tick), and on demand with 새 리뷰 분석. Every operation goes
-through `sajang.reviews.service`; the acting agent is `request.username`.
+through `sajang.graphs.review.service`; the acting agent is `request.username`.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ T = Strings({
 
 
 def _svc() -> Any:
-    from sajang.reviews import service
+    from sajang.graphs.review import service
 
     return service
 
@@ -98,13 +98,13 @@ def _when(iso: str | None) -> str:
 
 
 def _aspect_text(aspects: list[str], locale: str) -> str:
-    from sajang.reviews.sentiment import ASPECT_LABELS
+    from sajang.graphs.review.sentiment import ASPECT_LABELS
 
     return ", ".join((ASPECT_LABELS.get(a) or {}).get(locale) or a for a in aspects)
 
 
 def _severity_text(sev: str | None, locale: str) -> str:
-    from sajang.reviews.sentiment import SEVERITY_LABELS
+    from sajang.graphs.review.sentiment import SEVERITY_LABELS
 
     return (SEVERITY_LABELS.get(sev or "") or {}).get(locale, "")
 

@@ -66,7 +66,7 @@ def classification(
 ) -> None:
     """Inquiry classifier accuracy: Korean held-out set + mapped Bitext intents, with confusion pairs."""
     from sajang.app.cli import emit_report, log
-    from sajang.graphs.classifier_eval import format_report, run_classification_eval
+    from sajang.graphs.inquiry.classifier_eval import format_report, run_classification_eval
 
     report = run_classification_eval(get_settings(), bitext=bitext, per_intent=per_intent, split=split, progress=log)
     emit_report(report, json_out, format_report)
@@ -82,8 +82,8 @@ def reviews(
 ) -> None:
     """Negative-review detection: precision/recall/F1 (shipped head vs the movie-only head), aspects."""
     from sajang.app.cli import emit_report
-    from sajang.reviews.evaluation import format_report, run_review_eval
-    from sajang.reviews.sentiment import SHOPPING_PATH
+    from sajang.graphs.review.evaluation import format_report, run_review_eval
+    from sajang.graphs.review.sentiment import SHOPPING_PATH
 
     report = run_review_eval(file or SHOPPING_PATH, split, with_rating)
     emit_report(report, json_out, format_report)
@@ -93,7 +93,7 @@ def reviews(
 def learning(json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout")] = False) -> None:
     """Corrections taught by an agent: used on paraphrases, not on unrelated questions, gone after undo."""
     from sajang.app.cli import emit_report, log
-    from sajang.graphs.learning_eval import format_report, run_learning_eval
+    from sajang.graphs.inquiry.learning_eval import format_report, run_learning_eval
 
     report = run_learning_eval(get_settings(), progress=log)
     emit_report(report, json_out, format_report)
@@ -103,7 +103,7 @@ def learning(json_out: Annotated[bool, typer.Option("--json", help="JSON on stdo
 def answers(json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout")] = False) -> None:
     """Manual questions: answered, from the right article, and stating the fact the customer needs."""
     from sajang.app.cli import emit_report, log
-    from sajang.graphs.answer_eval import format_report, run_answer_eval
+    from sajang.graphs.inquiry.answer_eval import format_report, run_answer_eval
 
     report = run_answer_eval(get_settings(), progress=log)
     emit_report(report, json_out, format_report)

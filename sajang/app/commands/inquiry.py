@@ -20,7 +20,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _service() -> Any:
-    from sajang.graphs.service import get_inquiry_service
+    from sajang.graphs.inquiry.service import get_inquiry_service
 
     return get_inquiry_service(get_settings())
 

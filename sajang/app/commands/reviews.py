@@ -85,7 +85,7 @@ def load_review_file(path: str, text_col: str, id_col: str, rating_col: str | No
                      id_explicit: bool) -> list[dict[str, Any]]:
     """Rows `{"review_id", "text", "rating"}` from a CSV/JSONL file; a missing text column is an error."""
     from sajang.app.cli import log
-    from sajang.reviews.sentiment import normalise_rating
+    from sajang.graphs.review.sentiment import normalise_rating
 
     content, kind = _read_text(path)
     records = _records(content, kind)
@@ -123,7 +123,7 @@ def load_review_file(path: str, text_col: str, id_col: str, rating_col: str | No
 
 
 def _print_human(item: dict[str, Any]) -> None:
-    from sajang.reviews.service import aspect_label
+    from sajang.graphs.review.service import aspect_label
 
     mark = "부정" if item["negative"] else "정상"
     aspects = ", ".join(aspect_label(a) for a in item["aspects"]) or "-"
@@ -149,7 +149,7 @@ def triage(
 
     emit = emit_json if json_out else _print_human
     if file is not None:
-        from sajang.reviews.service import triage_rows
+        from sajang.graphs.review.service import triage_rows
 
         rows = load_review_file(file, text_col, id_col or "review_id", rating_col, id_explicit=id_col is not None)
         settings = get_settings()
@@ -159,8 +159,8 @@ def triage(
             if len(rows) > FILE_BATCH:
                 log(f"triaged {min(start + FILE_BATCH, len(rows))}/{len(rows)}")
         return
-    from sajang.app.context import engine_for
-    from sajang.reviews.service import process_backlog, queue, triage_dict
+    from sajang.graphs.common.context import engine_for
+    from sajang.graphs.review.service import process_backlog, queue, triage_dict
 
     if text_col != "text" or id_col or rating_col:
         raise SajangError("--text-col/--id-col/--rating-col apply to --file only")
@@ -171,7 +171,7 @@ def triage(
         done.add(item["review_id"])
         emit(triage_dict(item))
     if all_reviews:
-        from sajang.reviews.service import analysed_reviews
+        from sajang.graphs.review.service import analysed_reviews
 
         for item in analysed_reviews(settings):
             if item["review_id"] not in done:
@@ -189,7 +189,7 @@ def queue_cmd(
 ) -> None:
     """Negative reviews whose reply draft waits for approval (most severe first)."""
     from sajang.app.cli import emit_json
-    from sajang.reviews.service import aspect_label, queue
+    from sajang.graphs.review.service import aspect_label, queue
 
     items = queue(get_settings(), limit=limit)
     if json_out:
@@ -210,7 +210,7 @@ def approve_cmd(
 ) -> None:
     """Publish the reply of a review (idempotent: a second approve publishes nothing)."""
     from sajang.app.cli import emit_json, log
-    from sajang.reviews.service import approve
+    from sajang.graphs.review.service import approve
 
     out = approve(get_settings(), review_id, text, user="cli")
     if json_out:
@@ -227,7 +227,7 @@ def reject_cmd(
 ) -> None:
     """Reject the draft: nothing is published and the review leaves the queue."""
     from sajang.app.cli import emit_json, log
-    from sajang.reviews.service import reject
+    from sajang.graphs.review.service import reject
 
     out = reject(get_settings(), review_id, user="cli", reason=reason)
     if json_out:
@@ -255,7 +255,7 @@ def export_cmd(
 ) -> None:
     """Approved/published replies as CSV (UTF-8 with BOM) to paste into marketplaces without a review API."""
     from sajang.app.cli import emit_json, log
-    from sajang.reviews.service import export_csv
+    from sajang.graphs.review.service import export_csv
 
     if json_out and out is None:
         raise SajangError("--json prints a summary; give the CSV a file with --out")

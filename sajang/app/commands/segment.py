@@ -31,7 +31,7 @@ def _as_of(value: str | None) -> date | None:
 
 def _print_run(run: dict[str, Any]) -> None:
     from sajang.db.rfm import segment_label
-    from sajang.graphs.segmentation import benefit_text
+    from sajang.graphs.segmentation.graph import benefit_text
 
     out = sys.stdout
     out.write(f"세그먼트 실행 #{run['run_id']} · 기준일 {run['as_of']} · 고객 {run['customers']}명 · "
@@ -62,9 +62,9 @@ def segment(
     if ctx.invoked_subcommand is not None:
         return
     from sajang.app.cli import emit_json, log
-    from sajang.app.context import engine_for
     from sajang.db.rfm import run_customers
-    from sajang.graphs.segmentation import start_run
+    from sajang.graphs.common.context import engine_for
+    from sajang.graphs.segmentation.graph import start_run
 
     day = _as_of(as_of)
     settings = get_settings()
@@ -107,7 +107,7 @@ def approve(
 ) -> None:
     """Approve proposals of a run: issues the coupons and queues the messages (exactly once)."""
     from sajang.app.cli import emit_json
-    from sajang.graphs.segmentation import approve_run, run_summary
+    from sajang.graphs.segmentation.graph import approve_run, run_summary
 
     settings = get_settings()
     ids = list(proposal or [])
@@ -136,7 +136,7 @@ def cancel(
 ) -> None:
     """Cancel a run waiting for approval: nothing is issued."""
     from sajang.app.cli import emit_json, log
-    from sajang.graphs.segmentation import cancel_run
+    from sajang.graphs.segmentation.graph import cancel_run
 
     run = cancel_run(get_settings(), run_id, actor="cli")
     if json_out:
@@ -152,7 +152,7 @@ def runs(
 ) -> None:
     """Recent segmentation runs."""
     from sajang.app.cli import emit_json
-    from sajang.graphs.segmentation import list_runs
+    from sajang.graphs.segmentation.graph import list_runs
 
     items = list_runs(get_settings(), limit=limit)
     if json_out:
@@ -173,8 +173,8 @@ def outbox(
 ) -> None:
     """Export queued customer messages as CSV (UTF-8 with BOM for Excel); nothing is sent from here."""
     from sajang.app.cli import emit_json, log
-    from sajang.app.context import engine_for
     from sajang.db.rfm import export_outbox_csv
+    from sajang.graphs.common.context import engine_for
 
     if json_out and out is None:
         raise SajangError("--json prints a summary; give the CSV a file with --out")

@@ -40,7 +40,7 @@ def add(
     """Create a staff user; the password is prompted for (or read from stdin)."""
     from sajang.app.auth import create_account, validate_role, validate_username
     from sajang.app.cli import emit_json, log
-    from sajang.app.context import engine_for
+    from sajang.graphs.common.context import engine_for
 
     if locale not in ("ko", "en"):
         raise SajangError("locale must be ko or en")
@@ -58,8 +58,8 @@ def add(
 def list_(json_out: Annotated[bool, typer.Option("--json", help="JSON Lines, one user a line")] = False) -> None:
     """List staff users."""
     from sajang.app.cli import emit_json
-    from sajang.app.context import engine_for
     from sajang.db.users import list_users
+    from sajang.graphs.common.context import engine_for
 
     for user in list_users(engine_for()):
         if json_out:
@@ -78,8 +78,8 @@ def passwd(
     """Change a user's password (ends that user's open sessions and tokens)."""
     from sajang.app.auth import change_password
     from sajang.app.cli import log
-    from sajang.app.context import engine_for
     from sajang.db.users import get_user_by_username
+    from sajang.graphs.common.context import engine_for
 
     engine = engine_for()
     if get_user_by_username(engine, username) is None:

@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from sajang import PACKAGE_DATA
 from sajang.config import Settings
 
 ASPECTS: tuple[str, ...] = ("delivery", "packaging", "quality", "size", "price", "service")
@@ -50,7 +51,7 @@ SEVERITY_LABELS: dict[str, dict[str, str]] = {
     "high": {"ko": "높음", "en": "High"},
 }
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "reviews"
+DATA_DIR = PACKAGE_DATA / "reviews"
 HEAD_PATH = DATA_DIR / "sentiment_head.npz"
 SHOPPING_PATH = DATA_DIR / "shopping_reviews.jsonl"
 MAX_TEXT_CHARS = 1000  # e5-small reads 512 tokens; the first 1000 characters carry the verdict
@@ -214,7 +215,7 @@ def load_head(path: Path = HEAD_PATH) -> Head:
     if not path.exists():
         from sajang.errors import SajangError
 
-        raise SajangError(f"review sentiment weights missing: {path} (run python -m sajang.reviews.train)",
+        raise SajangError(f"review sentiment weights missing: {path} (run python -m sajang.graphs.review.train)",
                           code="model_missing")
     with np.load(path, allow_pickle=False) as z:
         return Head(w=z["w"].astype(np.float32), b=float(z["b"]), threshold=float(z["threshold"]),
@@ -346,7 +347,7 @@ def analyse_llm(settings: Settings, text: str, rating: Any = None) -> Analysis:
     """Structured-output analysis by the configured chat model (same fields as the offline path)."""
     from pydantic import BaseModel, Field
 
-    from sajang.graphs.llm import structured
+    from sajang.graphs.common.llm import structured
 
     class ReviewVerdict(BaseModel):
         negative: bool = Field(description="true when the review reports a problem or dissatisfaction")

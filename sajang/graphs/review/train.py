@@ -1,6 +1,6 @@
 """Train the negative-review head and measure it.
 
-    python -m sajang.reviews.train --nsmc ../shared/data/reviews/nsmc_movie_reviews_20k.csv \
+    python -m sajang.graphs.review.train --nsmc ../shared/data/reviews/nsmc_movie_reviews_20k.csv \
         --cache-dir /tmp/sajang-review-cache [--per-class 1500] [--out sajang/data/reviews/sentiment_head.npz]
 
 Data: a stratified sample of CC0 Naver movie reviews (`label_nsmc` 0 = 1–4 points → negative, 1 = 9–10
@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from sajang.reviews.sentiment import (
+from sajang.graphs.review.sentiment import (
     ASPECTS,
     HEAD_PATH,
     SHOPPING_PATH,
@@ -169,7 +169,7 @@ def evaluate(head: Head, rows: Sequence[dict[str, Any]], vecs: np.ndarray, use_r
 
 def _best_thresholds(rows: list[dict[str, Any]], probs: np.ndarray) -> tuple[float, float]:
     """Thresholds maximising F1 of head + rules on out-of-fold probabilities (ties → the higher one)."""
-    from sajang.reviews.sentiment import general_cues, rule_aspects
+    from sajang.graphs.review.sentiment import general_cues, rule_aspects
 
     cues = [bool(rule_aspects(r["text"]) or general_cues(r["text"])) for r in rows]
     truth = [bool(r["negative"]) for r in rows]
@@ -187,7 +187,7 @@ def _best_thresholds(rows: list[dict[str, Any]], probs: np.ndarray) -> tuple[flo
 def _best_proto_threshold(rows: list[dict[str, Any]], vecs: np.ndarray, protos: np.ndarray) -> float:
     """Cosine similarity a prototype needs before it names the aspect of a negative review the rules
     could not place (maximises micro aspect F1 on the train split's negative rows)."""
-    from sajang.reviews.sentiment import rule_aspects
+    from sajang.graphs.review.sentiment import rule_aspects
 
     best = (-1.0, 1.01)
     for t in [1.01, *[round(x, 2) for x in np.arange(0.80, 0.95, 0.01)]]:

@@ -23,12 +23,12 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
+from sajang import PACKAGE_DATA
 from sajang.config import Settings
+from sajang.graphs.inquiry.state import CATEGORIES, URGENCIES
 from sajang.knowledge.text import without_greeting
 
-from .state import CATEGORIES, URGENCIES
-
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+DATA_DIR = PACKAGE_DATA
 TRAIN_FILE = DATA_DIR / "intents_train.tsv"
 EVAL_KO_FILE = DATA_DIR / "intents_eval_ko.tsv"
 VECTORS_FILE = DATA_DIR / "intents_vectors.npz"
@@ -220,8 +220,8 @@ def get_classifier(settings: Settings) -> EmbeddingClassifier:
 
 def classify_llm(settings: Settings, text: str, config: Any = None) -> Classification:
     """Structured-output classification by the chat model; keyword rules can only raise urgency."""
-    from .llm import structured
-    from .prompts import classify_messages
+    from sajang.graphs.common.llm import structured
+    from sajang.graphs.inquiry.prompts import classify_messages
 
     out: LLMClassification = structured(settings, LLMClassification).invoke(classify_messages(text), config)
     human = out.wants_human or wants_human(text)
@@ -237,7 +237,7 @@ def classify_text(settings: Settings, text: str, config: Any = None) -> Classifi
     return get_classifier(settings).classify(text)
 
 
-if __name__ == "__main__":  # python -m sajang.graphs.classifier  → rebuild the shipped vectors
+if __name__ == "__main__":  # python -m sajang.graphs.inquiry.classifier  → rebuild the shipped vectors
     from sajang.config import get_settings
 
     print(get_classifier(get_settings()).save_vectors())

@@ -17,10 +17,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from sajang import PACKAGE_DATA
 from sajang.config import Settings
 
-CASES_PATH = Path(__file__).resolve().parent.parent / "data" / "learning_eval.jsonl"
-MANUAL_DIR = Path(__file__).resolve().parent.parent / "data" / "manual"
+CASES_PATH = PACKAGE_DATA / "learning_eval.jsonl"
+MANUAL_DIR = PACKAGE_DATA / "manual"
 
 
 @contextmanager
@@ -52,7 +53,7 @@ def _used_learned(result: dict[str, Any], learned_id: int) -> bool:
 
 def run_learning_eval(settings: Settings, cases_path: Path = CASES_PATH,
                       progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    from sajang.graphs.service import get_inquiry_service
+    from sajang.graphs.inquiry.service import get_inquiry_service
 
     cases = read_cases(cases_path)
     with manual_store(settings, "sajang-learning-eval-", progress) as store:

@@ -24,8 +24,8 @@ from sajang.config import Settings
 from sajang.db.engine import get_engine
 from sajang.db.models import Customer, Product, Review, User
 from sajang.errors import Conflict, NotFound, SajangError
-from sajang.graphs import review as rg
-from sajang.reviews.sentiment import ASPECT_LABELS, analyse_many, normalise_rating
+from sajang.graphs.review import graph as rg
+from sajang.graphs.review.sentiment import ASPECT_LABELS, analyse_many, normalise_rating
 
 _graphs: dict[str, Any] = {}
 _graphs_lock = threading.Lock()
@@ -40,7 +40,7 @@ def _engine(settings: Settings) -> Engine:
 
 
 def _checkpointer(settings: Settings) -> Any:
-    from sajang.graphs.checkpoint import get_checkpointer
+    from sajang.graphs.common.checkpoint import get_checkpointer
 
     return get_checkpointer(settings)
 
@@ -253,8 +253,8 @@ def export_csv(settings: Settings, fh: IO[str], statuses: Iterable[str] = ("publ
 
 def triage_rows(settings: Settings | None, rows: list[dict[str, Any]], policy: Any = None) -> list[dict[str, Any]]:
     """File mode: `rows` of `{"review_id", "text", "rating"?}` → triage dicts; nothing is stored."""
-    from sajang.reviews.drafts import make_draft
-    from sajang.reviews.sentiment import analyse_review
+    from sajang.graphs.review.drafts import make_draft
+    from sajang.graphs.review.sentiment import analyse_review
 
     if settings is not None and settings.llm_enabled:
         analyses = [analyse_review(settings, r["text"], r.get("rating")) for r in rows]

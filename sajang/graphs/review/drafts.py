@@ -19,7 +19,7 @@ import re
 from typing import Any
 
 from sajang.config import Settings, StorePolicy
-from sajang.reviews.sentiment import ASPECT_LABELS, ASPECTS, Analysis
+from sajang.graphs.review.sentiment import ASPECT_LABELS, ASPECTS, Analysis
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +180,7 @@ def draft_llm(settings: Settings, analysis: Analysis, text: str, context: dict[s
     """The chat model's reply (structured output `{"reply": ...}`)."""
     from pydantic import BaseModel, Field
 
-    from sajang.graphs.llm import structured
+    from sajang.graphs.common.llm import structured
 
     class ReplyDraft(BaseModel):
         reply: str = Field(description="the public reply to the review, in Korean")

@@ -28,9 +28,8 @@ from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from pydantic import BaseModel, Field
 
 from sajang.config import Settings, StorePolicy
+from sajang.graphs.inquiry.prompts import ORDER_STATUS_T, T, answer_messages
 from sajang.knowledge.text import HANGUL, morphemes, split_sentences, tokenize, without_greeting
-
-from .prompts import ORDER_STATUS_T, T, answer_messages
 
 KST = ZoneInfo("Asia/Seoul")
 LATIN = re.compile(r"[A-Za-z]{2,}")
@@ -409,9 +408,8 @@ MAX_TOOL_ROUNDS = 3
 def run_tools(settings: Settings, messages: list[BaseMessage], config: Any) -> tuple[list[BaseMessage], list[str]]:
     """Let the model call the customer-scoped tools (at most MAX_TOOL_ROUNDS); returns the transcript and
     the order ids the tools returned."""
+    from sajang.graphs.common.llm import get_chat_model
     from sajang.tools.inquiry_tools import INQUIRY_TOOLS, TOOLS_BY_NAME
-
-    from .llm import get_chat_model
 
     model = get_chat_model(settings).bind_tools(INQUIRY_TOOLS)
     order_ids: list[str] = []
@@ -434,7 +432,7 @@ def run_tools(settings: Settings, messages: list[BaseMessage], config: Any) -> t
 def llm_answer(settings: Settings, policy: StorePolicy, *, text: str, customer: dict[str, Any] | None,
                orders: list[dict[str, Any]], hits: list[dict[str, Any]], history: list[dict[str, Any]],
                config: Any) -> dict[str, Any]:
-    from .llm import structured
+    from sajang.graphs.common.llm import structured
 
     messages = answer_messages(text, policy=policy, customer=customer, orders=orders, hits=hits,
                                history=history)

@@ -49,7 +49,7 @@ from sajang.db.rfm import (
 )
 from sajang.db.types import UTCDateTime
 from sajang.errors import Conflict, NotFound, SajangError
-from sajang.graphs.checkpoint import get_checkpointer
+from sajang.graphs.common.checkpoint import get_checkpointer
 
 # --- proposals -----------------------------------------------------------------------------------
 

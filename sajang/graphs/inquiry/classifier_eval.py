@@ -21,8 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from sajang.config import Settings
-
-from .classifier import EVAL_KO_FILE, Classification, classify_text, get_classifier, load_examples
+from sajang.graphs.inquiry.classifier import (
+    EVAL_KO_FILE,
+    Classification,
+    classify_text,
+    get_classifier,
+    load_examples,
+)
 
 BITEXT_MAP: dict[str, str] = {
     "cancel_order": "cancel",
@@ -49,7 +54,7 @@ BITEXT_MAP: dict[str, str] = {
     "switch_account": "other",
     "newsletter_subscription": "other",
 }
-DEFAULT_BITEXT = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "cs_intents" / \
+DEFAULT_BITEXT = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "cs_intents" / \
     "bitext_customer_service_8k.csv"
 
 

@@ -8,7 +8,7 @@ One thread per review (`review_thread_id`). Side effects and resumes:
 - `publish` is one conditional UPDATE (`… WHERE reply_status <> 'published'`): a double click, a second
   resume or two agents at once publish exactly once; the audit row is written only by the winner.
 
-The service functions in `sajang.reviews.service` are what the CLI, the REST API and the UI call.
+The service functions in `sajang.graphs.review.service` are what the CLI, the REST API and the UI call.
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ def analyse(state: ReviewState, config: RunnableConfig) -> dict[str, Any]:
     """Reads the review (text, rating, reply status); writes `negative`, `sentiment_score`, `aspects`,
     `severity` and `thread_id` on the review row; returns the analysis and, when no draft is needed,
     `skip` (positive, or a reply already published/rejected)."""
-    from sajang.reviews.sentiment import analyse_review
+    from sajang.graphs.review.sentiment import analyse_review
 
     settings = _settings(config)
     engine = _engine(settings)
@@ -146,8 +146,8 @@ def _after_analyse(state: ReviewState) -> str:
 def draft(state: ReviewState, config: RunnableConfig) -> dict[str, Any]:
     """Reads the review context (product, order, customer history) and the store policy; writes the
     draft to `reviews.reply_draft` and `reply_status = 'draft'` (only while no reply was decided)."""
-    from sajang.reviews.drafts import make_draft
-    from sajang.reviews.sentiment import Analysis
+    from sajang.graphs.review.drafts import make_draft
+    from sajang.graphs.review.sentiment import Analysis
 
     settings = _settings(config)
     engine = _engine(settings)

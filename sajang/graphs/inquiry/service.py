@@ -3,7 +3,7 @@
 It owns the `conversations` / `messages` rows (with the graph nodes), runs one graph run per customer
 message on the conversation's thread, and resumes the waiting handoff node for agent replies,
 customer lines sent while waiting, and resolution. Checkpoints live in SQLite or PostgreSQL
-(`sajang.graphs.checkpoint`), so any process can resume a conversation another process interrupted.
+(`sajang.graphs.common.checkpoint`), so any process can resume a conversation another process interrupted.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
 from sqlalchemy import and_, func, select, update
 
@@ -27,16 +28,16 @@ from sajang.db.models import Attachment, Conversation, Customer, Feedback, Messa
 from sajang.db.queries import audit
 from sajang.db.types import utcnow
 from sajang.errors import Conflict, NotFound, SajangError
+from sajang.graphs.common.checkpoint import get_checkpointer
+from sajang.graphs.common.context import store_policy
+from sajang.graphs.inquiry import conversations as conv_store
+from sajang.graphs.inquiry.answering import detect_locale, llm_answer, offline_answer
+from sajang.graphs.inquiry.classifier import HUMAN_REQUEST, Classification, classify_text, get_classifier
+from sajang.graphs.inquiry.context import InquiryContext, tool_config
+from sajang.graphs.inquiry.graph import build_graph
+from sajang.graphs.inquiry.privacy import find_personal_data, generalise
 from sajang.knowledge.embeddings import serving_request
 from sajang.tools.orders import customer_brief, customer_exists, recent_orders
-
-from . import conversations as conv_store
-from .answering import detect_locale, llm_answer, offline_answer
-from .checkpoint import get_checkpointer
-from .classifier import HUMAN_REQUEST, Classification, classify_text, get_classifier
-from .inquiry import build_graph, store_policy
-from .privacy import find_personal_data, generalise
-from .runtime import register_settings
 
 WAITING_STATUSES = ("new", "assigned")
 DOUBLE_SUBMIT_WINDOW = timedelta(seconds=30)
@@ -50,7 +51,8 @@ class _Turn:
     thread_id: str
     waiting: dict[str, Any] | None  # set when a person has the conversation: no bot run
     graph_input: dict[str, Any]
-    config: dict[str, Any]
+    config: RunnableConfig
+    context: InquiryContext
 
 
 class PersonalDataError(SajangError):
@@ -68,7 +70,6 @@ class InquiryService:
         if not settings.database_url:
             settings.ensure_data_dir()
         self.engine = get_engine(settings.resolved_database_url)
-        self.settings_key = register_settings(settings)
         # resumes by people, reads of the state: checkpoints that wait for the disk; customer messages:
         # the same graph on the relaxed checkpointer (the same saver unless PostgreSQL with async_commit)
         durable, relaxed = get_checkpointer(settings), get_checkpointer(settings, relaxed=settings.async_commit)
@@ -82,10 +83,13 @@ class InquiryService:
         with self._locks_lock:
             return self._locks.setdefault(thread_id, threading.Lock())
 
-    def _config(self, thread_id: str, customer_id: str | None, locale: str) -> dict[str, Any]:
-        return {"configurable": {"thread_id": thread_id, "customer_id": customer_id, "locale": locale,
-                                 "database_url": self.settings.resolved_database_url,
-                                 "settings_key": self.settings_key}}
+    @staticmethod
+    def _config(thread_id: str) -> RunnableConfig:
+        return {"configurable": {"thread_id": thread_id}}
+
+    def _context(self, customer_id: str | None) -> InquiryContext:
+        """Who asks, verified by the caller (login or order number + phone digits), and our settings."""
+        return InquiryContext(settings=self.settings, customer_id=customer_id or None)
 
     def _conversation(self, thread_id: str) -> dict[str, Any]:
         row = conv_store.conversation_row(self.engine, thread_id)
@@ -164,7 +168,7 @@ class InquiryService:
         if self.pending(thread_id) is not None:
             self.chat_graph.invoke(Command(resume={"type": "customer", "text": text, "message_id": mid,
                                                    "event_id": f"customer:{mid}", "attachments": files}),
-                                   self._config(thread_id, row["customer_id"], row.get("locale") or "ko"))
+                                   self._config(thread_id), context=self._context(row["customer_id"]))
         # else: queued for a person (claimed by an agent) without a handoff waiting in the graph
         return self._waiting_result(thread_id, row)
 
@@ -190,7 +194,8 @@ class InquiryService:
                 return turn.waiting
             # durability="exit": one checkpoint write per message (at the end or at the handoff interrupt)
             # instead of one per node; a run that dies midway is simply re-asked, its rows are deduplicated
-            values = self.chat_graph.invoke(turn.graph_input, turn.config, durability=DURABILITY)
+            values = self.chat_graph.invoke(turn.graph_input, turn.config, context=turn.context,
+                                            durability=DURABILITY)
         return self._result(turn.thread_id, values)
 
     @contextmanager
@@ -207,7 +212,7 @@ class InquiryService:
                         waiting=self._append_while_waiting(thread_id, row, text, mid, files),
                         graph_input={"text": text, "locale": loc, "turn_id": turn_id, "message_id": mid,
                                      "attachments": files},
-                        config=self._config(thread_id, row["customer_id"], loc))
+                        config=self._config(thread_id), context=self._context(row["customer_id"]))
 
     def stream_ask(self, text: str, customer_id: str | None = None, thread_id: str | None = None,
                    locale: str | None = None, attachments: list[dict[str, Any]] | None = None,
@@ -221,7 +226,7 @@ class InquiryService:
                 values: dict[str, Any] = {}
                 buffer, sent = "", ""
                 for mode, data in self.chat_graph.stream(
-                        turn.graph_input, turn.config, stream_mode=["messages", "values"],
+                        turn.graph_input, turn.config, context=turn.context, stream_mode=["messages", "values"],
                         durability=DURABILITY):
                     if mode == "values":
                         values = data
@@ -360,7 +365,7 @@ class InquiryService:
                 self.graph.invoke(Command(resume={"type": "agent", "event_id": event, "text": text,
                                                   "agent_user_id": agent_user_id, "agent_name": agent_name,
                                                   "resolve": resolve}),
-                                  self._config(thread_id, row["customer_id"], row.get("locale") or "ko"))
+                                  self._config(thread_id), context=self._context(row["customer_id"]))
                 key = f"{thread_id}:{event}:agent"
                 with self.engine.connect() as conn:
                     mid = conn.execute(select(Message.id).where(Message.dedup_key == key)).scalar()
@@ -396,7 +401,7 @@ class InquiryService:
         with self._lock(thread_id):
             if self.pending(thread_id) is not None:
                 self.graph.invoke(Command(resume={"type": "resolve", "event_id": f"resolve:{uuid.uuid4().hex}"}),
-                                  self._config(thread_id, row["customer_id"], row.get("locale") or "ko"))
+                                  self._config(thread_id), context=self._context(row["customer_id"]))
             else:
                 conv_store.mark_resolved(self.engine, thread_id)
         with session_scope(self.engine) as s:
@@ -509,7 +514,8 @@ class InquiryService:
         policy = store_policy(self.settings)
         if self.settings.llm_enabled:
             out = llm_answer(self.settings, policy, text=text, customer=customer_brief(self.engine, cid), orders=orders,
-                             hits=hits, history=[], config=self._config(thread_id, cid, locale))
+                             hits=hits, history=[],
+                             config=tool_config(self._config(thread_id), cid, self.settings.resolved_database_url, locale))
         else:
             out = offline_answer(self.settings, policy, text=text, locale=locale, category=cls.category,
                                  customer_id=cid, orders=orders, hits=hits, retrieval_confidence=result.confidence,

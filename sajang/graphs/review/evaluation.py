@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from sajang.reviews.sentiment import HEAD_PATH, SHOPPING_PATH, embed, load_head
+from sajang.graphs.review.sentiment import HEAD_PATH, SHOPPING_PATH, embed, load_head
 
 
 def load_labelled(path: Path, split: str | None) -> list[dict[str, Any]]:
@@ -38,7 +38,7 @@ def load_labelled(path: Path, split: str | None) -> list[dict[str, Any]]:
 
 
 def run_review_eval(path: Path = SHOPPING_PATH, split: str = "heldout", with_rating: bool = False) -> dict[str, Any]:
-    from sajang.reviews.train import evaluate, make_head
+    from sajang.graphs.review.train import evaluate, make_head
 
     rows = load_labelled(path, split)
     if not rows:

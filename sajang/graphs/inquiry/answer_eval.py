@@ -15,10 +15,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sajang import PACKAGE_DATA
 from sajang.config import Settings
-from sajang.graphs.learning_eval import manual_store, read_cases
+from sajang.graphs.inquiry.learning_eval import manual_store, read_cases
 
-CASES_PATH = Path(__file__).resolve().parent.parent / "data" / "answer_eval.jsonl"
+CASES_PATH = PACKAGE_DATA / "answer_eval.jsonl"
 # Real messages open with a greeting or some context: every question is asked once more after one of these
 # (in turn), and the answers must not change.
 OPENERS = {"ko": ["안녕하세요, ", "사장님, ", "지난번에 주문했던 사람인데요, ", "엄마 선물로 사려고 하는데 ",
@@ -28,7 +29,7 @@ OPENERS = {"ko": ["안녕하세요, ", "사장님, ", "지난번에 주문했던
 
 def run_answer_eval(settings: Settings, cases_path: Path = CASES_PATH,
                     progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    from sajang.graphs.service import get_inquiry_service
+    from sajang.graphs.inquiry.service import get_inquiry_service
 
     cases = read_cases(cases_path)
     with manual_store(settings, "sajang-answer-eval-", progress) as store:

@@ -1,0 +1,165 @@
+"""Nodes of the inquiry graph up to the bot's answer: who asks, what about, what the manual and the
+customer's orders say, and whether a person must take over (the handoff nodes are in `handoff.py`).
+
+Each node reads the state keys its docstring names and returns only the keys it writes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.runtime import Runtime
+
+# absolute imports: LangGraph Server loads the graph file by path, outside the package
+from sajang.config import Settings, StorePolicy
+from sajang.db.engine import autocommit_connection
+from sajang.db.queries import shop_setting_in
+from sajang.graphs.inquiry import conversations as conv
+from sajang.graphs.inquiry.answering import detect_locale, llm_answer, needs_action, offline_answer
+from sajang.graphs.inquiry.classifier import HUMAN_REQUEST, classify_text
+from sajang.graphs.inquiry.context import InquiryContext, asking_customer, thread_of, tool_config
+from sajang.graphs.inquiry.state import InquiryState
+from sajang.knowledge.service import get_knowledge
+from sajang.tools.orders import customer_context_in
+
+
+def policy_of(state: InquiryState, settings: Settings) -> StorePolicy:
+    """The store policy as `load_context` read it for this message."""
+    return settings.store.overridden(state.get("policy_overrides"))
+
+
+def load_context(state: InquiryState, config: RunnableConfig, runtime: Runtime[InquiryContext]) -> dict[str, Any]:
+    """Who is asking and what they bought.
+
+    Reads: `text`, `locale`; config `customer_id` (the logged-in customer, never the message text).
+    Writes: `customer_id`, `customer`, `orders` (recent orders with items, tracking, claims), `locale`
+    (the language the customer wrote in), `policy_overrides` (the admin's saved store policy); resets
+    the per-message fields, appends the customer turn.
+    """
+    settings = runtime.context.settings
+    customer_id = asking_customer(config, runtime)
+    text = (state.get("text") or "").strip()
+    locale = detect_locale(text, state.get("locale") or settings.locale)
+    # one autocommit read for everything: on PostgreSQL every transaction is round trips
+    with autocommit_connection(runtime.context.engine) as conn:
+        saved = shop_setting_in(conn, "store_policy")
+        customer, orders = customer_context_in(conn, customer_id, 5, locale)
+    return {
+        "customer_id": customer_id, "customer": customer, "orders": orders, "locale": locale,
+        "policy_overrides": saved or {},
+        "answer": "", "confidence": 0.0, "sources": [], "hits": [], "retrieval_confidence": 0.0, "unknown_terms": [],
+        "needs_human": False, "answer_kind": "none",
+        "handoff": None, "handoff_reason": None, "resolved": False, "waiting": False,
+        "history": [{"role": "customer", "text": text, "message_id": state.get("message_id")}],
+    }
+
+
+def classify(state: InquiryState, config: RunnableConfig, runtime: Runtime[InquiryContext]) -> dict[str, Any]:
+    """Category, urgency and explicit request for a person.
+
+    Reads: `text`. Writes: `category`, `urgency`, `wants_human`, `classification` (method, scores).
+    """
+    settings = runtime.context.settings
+    result = classify_text(settings, state.get("text") or "", config)
+    return {"category": result.category, "urgency": result.urgency, "wants_human": result.wants_human,
+            "classification": result.as_dict()}
+
+
+def route_after_classify(state: InquiryState) -> Literal["retrieve", "escalate"]:
+    """A message that only asks for a person goes straight to a person; everything else is looked up
+    (also when a person is requested together with a question: the agent then gets an AI draft)."""
+    if state.get("wants_human") and state.get("category") == "human":
+        return "escalate"
+    return "retrieve"
+
+
+def retrieve(state: InquiryState, config: RunnableConfig, runtime: Runtime[InquiryContext]) -> dict[str, Any]:
+    """Manual passages and learned answers for the message (hybrid search of the knowledge base).
+
+    Reads: `text`. Writes: `hits` (id, title, score, kind, text, body), `retrieval_confidence`,
+    `unknown_terms`.
+    """
+    settings = runtime.context.settings
+    query = state.get("text") or ""
+    if state.get("wants_human"):
+        # "상담원 연결해 주세요, 포장이 터졌어요": search for the problem, not for how to reach a person
+        rest = HUMAN_REQUEST.sub(" ", query).strip()
+        if len(rest) >= 6:
+            query = rest
+    result = get_knowledge(settings).search(query, k=5)
+    return {"hits": [h.as_dict() for h in result.hits], "retrieval_confidence": float(result.confidence),
+            "unknown_terms": result.unknown_terms}
+
+
+def answer(state: InquiryState, config: RunnableConfig, runtime: Runtime[InquiryContext]) -> dict[str, Any]:
+    """Compose the answer: chat model (RAG + scoped tools + structured output) or the offline pipeline.
+
+    Reads: `text`, `locale`, `category`, `customer`, `orders`, `hits`, `retrieval_confidence`,
+    `unknown_terms`, `history`.
+    Writes: `answer`, `confidence`, `sources`, `needs_human`, `answer_kind`; `hits` without the article
+    bodies (only this node needs them).
+    """
+    settings = runtime.context.settings
+    policy = policy_of(state, settings)
+    text = state.get("text") or ""
+    locale = state.get("locale") or "ko"
+    hits = state.get("hits") or []
+    if settings.llm_enabled:
+        out = llm_answer(settings, policy, text=text, customer=state.get("customer"),
+                         orders=state.get("orders") or [], hits=hits,
+                         history=list(state.get("history") or [])[:-1],
+                         config=tool_config(config, state.get("customer_id"), settings.resolved_database_url, locale))
+    else:
+        out = {**offline_answer(settings, policy, text=text, locale=locale, category=state.get("category") or "other",
+                                customer_id=state.get("customer_id"), orders=state.get("orders") or [], hits=hits,
+                                retrieval_confidence=float(state.get("retrieval_confidence") or 0.0),
+                                unknown_terms=state.get("unknown_terms") or []),
+               "needs_human": False}
+    # the article bodies served this answer; the checkpoint keeps the passages (10 KB less a message)
+    return {**out, "hits": [{k: v for k, v in h.items() if k != "body"} for h in hits]}
+
+
+def gate(state: InquiryState, config: RunnableConfig, runtime: Runtime[InquiryContext]) -> dict[str, Any]:
+    """Confidence gate: decide whether a person must take over.
+
+    Reads: `wants_human`, `urgency`, `category`, `text`, `needs_human`, `answer`, `confidence`.
+    Writes: `handoff_reason` (None = the bot answers).
+    """
+    settings = runtime.context.settings
+    reason: str | None = None
+    if state.get("wants_human"):
+        reason = "requested"
+    elif state.get("urgency") == "urgent" or (state.get("category") == "damage_defect"
+                                              and state.get("urgency") == "high"):
+        reason = "urgent"
+    elif needs_action(state.get("text") or "") and state.get("category") in (
+            "cancel", "return_refund", "exchange", "damage_defect"):
+        reason = "action_required"
+    elif state.get("needs_human"):
+        reason = "model_uncertain"
+    elif not state.get("answer") or float(state.get("confidence") or 0.0) < settings.answer_confidence_threshold:
+        reason = "low_confidence"
+    return {"handoff_reason": reason}
+
+
+def route_after_gate(state: InquiryState) -> Literal["respond", "escalate"]:
+    return "escalate" if state.get("handoff_reason") else "respond"
+
+
+def respond(state: InquiryState, config: RunnableConfig, runtime: Runtime[InquiryContext]) -> dict[str, Any]:
+    """Send the bot's answer.
+
+    Reads: `answer`, `confidence`, `sources`, `category`, `urgency`, `turn_id`.
+    Writes: the AI message row (dedup key `<thread>:<turn>:ai`), the conversation's category/urgency
+    (a resolved conversation the customer writes to again goes back to `bot`); appends the AI turn.
+    """
+    settings = runtime.context.settings
+    thread_id = thread_of(config)
+    mid = conv.record_bot_answer(runtime.context.engine, thread_id, state.get("customer_id"), state.get("answer") or "",
+                                 dedup_key=f"{thread_id}:{state.get('turn_id')}:ai", category=state.get("category"),
+                                 urgency=state.get("urgency"), confidence=state.get("confidence"),
+                                 sources=state.get("sources") or [],
+                                 meta={"answer_kind": state.get("answer_kind"), "urgency": state.get("urgency")},
+                                 durable=not settings.async_commit)
+    return {"history": [{"role": "ai", "text": state.get("answer") or "", "message_id": mid}]}
