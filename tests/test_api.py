@@ -20,11 +20,11 @@ from sqlalchemy import Engine, select
 
 from sajang.app import ratelimit
 from sajang.app.auth import claims_for, ensure_demo_users
-from sajang.app.security import issue_staff_token
 from sajang.config import Settings
 from sajang.db.engine import session_scope
 from sajang.db.models import Attachment, Customer, Order, OrderItem
 from sajang.db.users import get_user_by_username
+from sajang.security import issue_staff_token
 
 PUBLIC = {("get", "/api/v1/health"), ("post", "/api/v1/auth/token"), ("post", "/api/v1/chat/sessions")}
 

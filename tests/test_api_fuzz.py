@@ -17,9 +17,9 @@ from sqlalchemy import Engine
 
 from sajang.app import ratelimit
 from sajang.app.auth import claims_for, ensure_demo_users
-from sajang.app.security import issue_staff_token
 from sajang.config import Settings
 from sajang.db.users import get_user_by_username
+from sajang.security import issue_staff_token
 from tests.test_api import add_shop
 
 

@@ -11,7 +11,12 @@ from sqlalchemy import Engine, select
 
 from sajang.app import ratelimit
 from sajang.app.auth import authenticate, change_password, claims_for, create_account, ensure_demo_users
-from sajang.app.security import (
+from sajang.config import Settings
+from sajang.db.engine import session_scope
+from sajang.db.models import AuditLog, User
+from sajang.db.users import get_user_by_username, list_users
+from sajang.errors import SajangError
+from sajang.security import (
     SESSION_COOKIE,
     CustomerClaims,
     StaffClaims,
@@ -24,11 +29,6 @@ from sajang.app.security import (
     sign_attachment,
     verify_password,
 )
-from sajang.config import Settings
-from sajang.db.engine import session_scope
-from sajang.db.models import AuditLog, User
-from sajang.db.users import get_user_by_username, list_users
-from sajang.errors import SajangError
 
 
 @pytest.fixture(autouse=True)
@@ -53,7 +53,7 @@ def test_secret_key_is_generated_once_with_mode_0600(settings: Settings) -> None
     assert path.read_text().strip() == key and len(key) >= 40
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     # a restart (new process state) reads the same key: sessions survive
-    from sajang.app import security
+    from sajang import security
 
     security._key_cache.clear()
     assert secret_key(settings) == key

@@ -253,8 +253,8 @@ def test_api_queue_approve_reject(store: Settings, engine: Engine) -> None:
 
     from sajang.app.auth import claims_for, ensure_demo_users
     from sajang.app.main import create_app
-    from sajang.app.security import issue_staff_token
     from sajang.db.users import get_user_by_username
+    from sajang.security import issue_staff_token
 
     ensure_demo_users(engine)
     user = get_user_by_username(engine, "agent")

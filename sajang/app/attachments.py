@@ -22,12 +22,12 @@ from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 
-from sajang.app.security import sign_attachment
 from sajang.config import Settings
 from sajang.db.engine import session_scope
 from sajang.db.models import Attachment, Conversation
 from sajang.db.types import utcnow
 from sajang.errors import NotFound, SajangError
+from sajang.security import sign_attachment
 
 ALLOWED_TYPES = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp"}
 _PIL_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}

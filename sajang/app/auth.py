@@ -14,7 +14,11 @@ import time
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
-from sajang.app.security import (
+from sajang.db import users as users_db
+from sajang.db.errors import DataError
+from sajang.db.models import User
+from sajang.errors import SajangError
+from sajang.security import (
     ROLES,
     StaffClaims,
     check_password_strength,
@@ -22,10 +26,6 @@ from sajang.app.security import (
     password_fingerprint,
     verify_password,
 )
-from sajang.db import users as users_db
-from sajang.db.errors import DataError
-from sajang.db.models import User
-from sajang.errors import SajangError
 
 DEMO_USERS: tuple[tuple[str, str, str, str], ...] = (
     # role, username, password, display name

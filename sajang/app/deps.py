@@ -17,10 +17,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 
 from sajang.app.auth import resolve_staff
-from sajang.app.security import SESSION_COOKIE, CustomerClaims, StaffClaims, read_token
 from sajang.config import Settings
 from sajang.db.models import User
 from sajang.errors import SajangError
+from sajang.security import SESSION_COOKIE, CustomerClaims, StaffClaims, read_token
 
 bearer_scheme = HTTPBearer(auto_error=False, scheme_name="bearer",
                            description="Staff token (POST /api/v1/auth/token) or chat session token "

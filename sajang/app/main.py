@@ -30,11 +30,11 @@ from sajang.app.api import build_api_router
 from sajang.app.auth import authenticate, claims_for
 from sajang.app.deps import staff_from_cookie
 from sajang.app.schemas import ErrorOut, Health
-from sajang.app.security import SESSION_COOKIE, STAFF_TOKEN_TTL_S, issue_staff_token, secret_key
 from sajang.config import Settings, apply_offline_defaults, get_settings
 from sajang.db.errors import DataError
 from sajang.errors import SajangError
 from sajang.graphs.common.context import engine_for
+from sajang.security import SESSION_COOKIE, STAFF_TOKEN_TTL_S, issue_staff_token, secret_key
 
 log = logging.getLogger("sajang.app")
 

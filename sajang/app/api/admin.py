@@ -7,9 +7,9 @@ from fastapi import APIRouter, Depends, status
 from sajang.app.auth import create_account, forget_user
 from sajang.app.deps import AdminDep, EngineDep, require_admin
 from sajang.app.schemas import ErrorOut, RowId, UserCreate, UserOut, UserUpdate
-from sajang.app.security import hash_password
 from sajang.db import users as users_db
 from sajang.errors import NotFound, SajangError
+from sajang.security import hash_password
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(require_admin)],
                    responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 422: {"model": ErrorOut}})

@@ -10,8 +10,8 @@ from fastapi.responses import FileResponse
 from sajang.app.attachments import get_attachment
 from sajang.app.deps import Customer, EngineDep, PrincipalDep, SettingsDep, Staff, Unauthorized
 from sajang.app.schemas import ErrorOut, RowId
-from sajang.app.security import check_attachment_signature
 from sajang.errors import NotFound
+from sajang.security import check_attachment_signature
 
 router = APIRouter(prefix="/attachments", tags=["attachments"])
 

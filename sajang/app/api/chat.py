@@ -38,9 +38,9 @@ from sajang.app.schemas import (
     OrderOut,
     ThreadId,
 )
-from sajang.app.security import CUSTOMER_TOKEN_TTL_S, CustomerClaims, issue_customer_token
 from sajang.config import Settings
 from sajang.errors import NotFound, SajangError
+from sajang.security import CUSTOMER_TOKEN_TTL_S, CustomerClaims, issue_customer_token
 
 router = APIRouter(prefix="/chat", tags=["chat"])
 
