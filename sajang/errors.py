@@ -15,6 +15,11 @@ class SajangError(Exception):
             self.status_code = status_code
 
 
+class Unauthorized(SajangError):
+    code = "unauthorized"
+    status_code = 401
+
+
 class NotFound(SajangError):
     code = "not_found"
     status_code = 404

@@ -19,22 +19,12 @@ from sqlalchemy import Engine
 from sajang.app.auth import resolve_staff
 from sajang.config import Settings
 from sajang.db.models import User
-from sajang.errors import SajangError
+from sajang.errors import Forbidden, SajangError, Unauthorized
 from sajang.security import SESSION_COOKIE, CustomerClaims, StaffClaims, read_token
 
 bearer_scheme = HTTPBearer(auto_error=False, scheme_name="bearer",
                            description="Staff token (POST /api/v1/auth/token) or chat session token "
                                        "(POST /api/v1/chat/sessions)")
-
-
-class Unauthorized(SajangError):
-    code = "unauthorized"
-    status_code = 401
-
-
-class Forbidden(SajangError):
-    code = "forbidden"
-    status_code = 403
 
 
 def get_app_settings(request: Request) -> Settings:

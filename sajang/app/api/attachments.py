@@ -8,9 +8,9 @@ from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 
 from sajang.app.attachments import get_attachment
-from sajang.app.deps import Customer, EngineDep, PrincipalDep, SettingsDep, Staff, Unauthorized
+from sajang.app.deps import Customer, EngineDep, PrincipalDep, SettingsDep, Staff
 from sajang.app.schemas import ErrorOut, RowId
-from sajang.errors import NotFound
+from sajang.errors import NotFound, Unauthorized
 from sajang.security import check_attachment_signature
 
 router = APIRouter(prefix="/attachments", tags=["attachments"])

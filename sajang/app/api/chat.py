@@ -20,9 +20,7 @@ from sajang.app.deps import (
     ClientIp,
     CustomerDep,
     EngineDep,
-    Forbidden,
     SettingsDep,
-    Unauthorized,
     inquiry_service,
 )
 from sajang.app.schemas import (
@@ -39,7 +37,7 @@ from sajang.app.schemas import (
     ThreadId,
 )
 from sajang.config import Settings
-from sajang.errors import NotFound, SajangError
+from sajang.errors import Forbidden, NotFound, SajangError, Unauthorized
 from sajang.security import CUSTOMER_TOKEN_TTL_S, CustomerClaims, issue_customer_token
 
 router = APIRouter(prefix="/chat", tags=["chat"])

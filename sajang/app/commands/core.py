@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from sajang.app.console import emit_json, log
 from sajang.config import get_settings
 
 
@@ -38,7 +39,6 @@ def demo(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
 ) -> None:
     """Create the Korean demo shop if the data dir is empty, then serve API + UIs."""
-    from sajang.app.cli import log
     from sajang.app.demo import prepare_demo
 
     logins = prepare_demo(get_settings(), progress=log)
@@ -60,7 +60,6 @@ def seed_demo(
     json_out: Annotated[bool, typer.Option("--json", help="Print a JSON summary")] = False,
 ) -> None:
     """Write a deterministic Korean demo store of the given size (refuses a non-empty store without --reset)."""
-    from sajang.app.cli import emit_json, log
     from sajang.app.demo import seed_business_data, seed_everything
 
     if customers < 1:
@@ -81,7 +80,6 @@ def import_file(
     json_out: Annotated[bool, typer.Option("--json", help="Print a JSON summary")] = False,
 ) -> None:
     """Import a file in one transaction; a bad row rejects the file with its line number."""
-    from sajang.app.cli import emit_json, log
     from sajang.app.importing import import_kind
 
     result = import_kind(get_settings(), kind, file, mapping or [], preset=preset, progress=log)

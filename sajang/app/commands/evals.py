@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from sajang.app.console import emit_report, log
 from sajang.config import get_settings
 
 eval_app = typer.Typer(help="Quality reports: retrieval, classification, answers, reviews, learning.",
@@ -20,7 +21,6 @@ def all_reports(ctx: typer.Context) -> None:
     """Without a subcommand: every report in turn (retrieval only when the FAQ data set is beside the repo)."""
     if ctx.invoked_subcommand is not None:
         return
-    from sajang.app.cli import log
 
     if FAQ.exists():
         ctx.invoke(retrieval, corpus=FAQ)
@@ -47,7 +47,6 @@ def retrieval(
     json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout")] = False,
 ) -> None:
     """hit@1, hit@5, MRR@10 and latency per retrieval mode on a JSONL corpus (own temporary index)."""
-    from sajang.app.cli import emit_report, log
     from sajang.knowledge.evaluation import format_table, run_retrieval_eval
 
     report = run_retrieval_eval(get_settings(), corpus, id_field=id_field, body_field=body_field,
@@ -65,7 +64,6 @@ def classification(
     json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout")] = False,
 ) -> None:
     """Inquiry classifier accuracy: Korean held-out set + mapped Bitext intents, with confusion pairs."""
-    from sajang.app.cli import emit_report, log
     from sajang.graphs.inquiry.classifier_eval import format_report, run_classification_eval
 
     report = run_classification_eval(get_settings(), bitext=bitext, per_intent=per_intent, split=split, progress=log)
@@ -81,7 +79,6 @@ def reviews(
     json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout")] = False,
 ) -> None:
     """Negative-review detection: precision/recall/F1 (shipped head vs the movie-only head), aspects."""
-    from sajang.app.cli import emit_report
     from sajang.graphs.review.evaluation import format_report, run_review_eval
     from sajang.graphs.review.sentiment import SHOPPING_PATH
 
@@ -92,7 +89,6 @@ def reviews(
 @eval_app.command("learning")
 def learning(json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout")] = False) -> None:
     """Corrections taught by an agent: used on paraphrases, not on unrelated questions, gone after undo."""
-    from sajang.app.cli import emit_report, log
     from sajang.graphs.inquiry.learning_eval import format_report, run_learning_eval
 
     report = run_learning_eval(get_settings(), progress=log)
@@ -102,7 +98,6 @@ def learning(json_out: Annotated[bool, typer.Option("--json", help="JSON on stdo
 @eval_app.command("answers")
 def answers(json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout")] = False) -> None:
     """Manual questions: answered, from the right article, and stating the fact the customer needs."""
-    from sajang.app.cli import emit_report, log
     from sajang.graphs.inquiry.answer_eval import format_report, run_answer_eval
 
     report = run_answer_eval(get_settings(), progress=log)

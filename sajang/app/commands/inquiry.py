@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
+from sajang.app.console import emit_json, read_batch_lines
 from sajang.config import get_settings
 from sajang.errors import SajangError
 
@@ -33,7 +34,6 @@ def ask(
     json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout")] = False,
 ) -> None:
     """One customer message through the inquiry graph (answer, or handoff to a person)."""
-    from sajang.app.cli import emit_json
 
     result = _service().ask(text, customer_id=customer, thread_id=thread, locale=locale)
     if json_out:
@@ -54,7 +54,6 @@ def classify(
     json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout (JSON Lines with --queries)")] = False,
 ) -> None:
     """Category + urgency (+ wants a person) per message."""
-    from sajang.app.cli import emit_json, read_batch_lines
 
     if (text is None) == (queries is None):
         raise SajangError("give either TEXT or --queries FILE")
@@ -74,7 +73,6 @@ def handoff_list(
     json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout")] = False,
 ) -> None:
     """Handed-off conversations, most urgent first."""
-    from sajang.app.cli import emit_json
 
     rows = _service().list_handoffs(status=status)
     if json_out:
@@ -114,7 +112,6 @@ def handoff_reply(
     json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout")] = False,
 ) -> None:
     """Answer a handed-off conversation as an agent (resumes the waiting graph)."""
-    from sajang.app.cli import emit_json
 
     user_id, name = _user(as_user)
     result = _service().reply(thread, text, agent_user_id=user_id, agent_name=name, resolve=resolve)
@@ -135,7 +132,6 @@ def feedback(
     json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout")] = False,
 ) -> None:
     """Mark the last AI answer wrong and teach the corrected answer (active from the next message)."""
-    from sajang.app.cli import emit_json
 
     user_id, name = _user(as_user)
     if undo is not None:

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from sajang.app.console import emit_json, log, read_batch_lines
 from sajang.config import get_settings
 from sajang.errors import SajangError
 
@@ -25,7 +26,6 @@ def search(
     json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout (JSON Lines with --queries)")] = False,
 ) -> None:
     """Hybrid search over the manual and learned answers: one query, or one per line of a file."""
-    from sajang.app.cli import emit_json, read_batch_lines
     from sajang.knowledge.service import get_knowledge
 
     if (query is None) == (queries is None):
@@ -48,7 +48,6 @@ def search(
 @kb_app.command("rebuild")
 def rebuild(json_out: Annotated[bool, typer.Option("--json", help="Print a JSON summary")] = False) -> None:
     """Rebuild the vector and lexical indexes from the database (vectors come from the cache)."""
-    from sajang.app.cli import emit_json, log
     from sajang.knowledge.service import get_knowledge
 
     kb = get_knowledge(get_settings())
@@ -63,7 +62,6 @@ def rebuild(json_out: Annotated[bool, typer.Option("--json", help="Print a JSON 
 @kb_app.command("stats")
 def stats(json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Documents, chunks and vectors in the indexes."""
-    from sajang.app.cli import emit_json
     from sajang.knowledge.service import get_knowledge
 
     s = get_knowledge(get_settings()).stats()
@@ -80,7 +78,6 @@ def learned(
     json_out: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """List learned answers (agents' corrections)."""
-    from sajang.app.cli import emit_json
     from sajang.knowledge.service import get_knowledge
 
     rows = get_knowledge(get_settings()).list_learned(active_only=active_only, query=query)

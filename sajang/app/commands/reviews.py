@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from sajang.app.console import emit_json, log
 from sajang.config import get_settings
 from sajang.errors import SajangError
 
@@ -84,7 +85,6 @@ def _records(content: str, kind: str) -> list[tuple[int, dict[str, Any]]]:
 def load_review_file(path: str, text_col: str, id_col: str, rating_col: str | None,
                      id_explicit: bool) -> list[dict[str, Any]]:
     """Rows `{"review_id", "text", "rating"}` from a CSV/JSONL file; a missing text column is an error."""
-    from sajang.app.cli import log
     from sajang.graphs.review.sentiment import normalise_rating
 
     content, kind = _read_text(path)
@@ -145,7 +145,6 @@ def triage(
     json_out: Annotated[bool, typer.Option("--json", help="JSON Lines on stdout")] = False,
 ) -> None:
     """Per review: negative?, score, aspects and a reply draft. File mode never touches the store."""
-    from sajang.app.cli import emit_json, log
 
     emit = emit_json if json_out else _print_human
     if file is not None:
@@ -188,7 +187,6 @@ def queue_cmd(
     json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout")] = False,
 ) -> None:
     """Negative reviews whose reply draft waits for approval (most severe first)."""
-    from sajang.app.cli import emit_json
     from sajang.graphs.review.service import aspect_label, queue
 
     items = queue(get_settings(), limit=limit)
@@ -209,7 +207,6 @@ def approve_cmd(
     json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout")] = False,
 ) -> None:
     """Publish the reply of a review (idempotent: a second approve publishes nothing)."""
-    from sajang.app.cli import emit_json, log
     from sajang.graphs.review.service import approve
 
     out = approve(get_settings(), review_id, text, user="cli")
@@ -226,7 +223,6 @@ def reject_cmd(
     json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout")] = False,
 ) -> None:
     """Reject the draft: nothing is published and the review leaves the queue."""
-    from sajang.app.cli import emit_json, log
     from sajang.graphs.review.service import reject
 
     out = reject(get_settings(), review_id, user="cli", reason=reason)
@@ -254,7 +250,6 @@ def export_cmd(
     json_out: Annotated[bool, typer.Option("--json", help="Print a JSON summary (needs --out)")] = False,
 ) -> None:
     """Approved/published replies as CSV (UTF-8 with BOM) to paste into marketplaces without a review API."""
-    from sajang.app.cli import emit_json, log
     from sajang.graphs.review.service import export_csv
 
     if json_out and out is None:

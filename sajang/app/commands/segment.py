@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from sajang.app.console import emit_json, log
 from sajang.config import get_settings
 from sajang.errors import SajangError
 
@@ -61,7 +62,6 @@ def segment(
     """Run the segmentation graph up to the admin's approval and print the segments and proposals."""
     if ctx.invoked_subcommand is not None:
         return
-    from sajang.app.cli import emit_json, log
     from sajang.db.rfm import run_customers
     from sajang.graphs.common.context import engine_for
     from sajang.graphs.segmentation.graph import start_run
@@ -106,7 +106,6 @@ def approve(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON only")] = False,
 ) -> None:
     """Approve proposals of a run: issues the coupons and queues the messages (exactly once)."""
-    from sajang.app.cli import emit_json
     from sajang.graphs.segmentation.graph import approve_run, run_summary
 
     settings = get_settings()
@@ -135,7 +134,6 @@ def cancel(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON only")] = False,
 ) -> None:
     """Cancel a run waiting for approval: nothing is issued."""
-    from sajang.app.cli import emit_json, log
     from sajang.graphs.segmentation.graph import cancel_run
 
     run = cancel_run(get_settings(), run_id, actor="cli")
@@ -151,7 +149,6 @@ def runs(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON only")] = False,
 ) -> None:
     """Recent segmentation runs."""
-    from sajang.app.cli import emit_json
     from sajang.graphs.segmentation.graph import list_runs
 
     items = list_runs(get_settings(), limit=limit)
@@ -172,7 +169,6 @@ def outbox(
     json_out: Annotated[bool, typer.Option("--json", help="Print a JSON summary (needs --out)")] = False,
 ) -> None:
     """Export queued customer messages as CSV (UTF-8 with BOM for Excel); nothing is sent from here."""
-    from sajang.app.cli import emit_json, log
     from sajang.db.rfm import export_outbox_csv
     from sajang.graphs.common.context import engine_for
 

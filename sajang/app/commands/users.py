@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from sajang.app.console import emit_json, log
 from sajang.errors import SajangError
 
 user_app = typer.Typer(help="Staff logins: add, list, change passwords.", no_args_is_help=True)
@@ -39,7 +40,6 @@ def add(
 ) -> None:
     """Create a staff user; the password is prompted for (or read from stdin)."""
     from sajang.app.auth import create_account, validate_role, validate_username
-    from sajang.app.cli import emit_json, log
     from sajang.graphs.common.context import engine_for
 
     if locale not in ("ko", "en"):
@@ -57,7 +57,6 @@ def add(
 @user_app.command("list")
 def list_(json_out: Annotated[bool, typer.Option("--json", help="JSON Lines, one user a line")] = False) -> None:
     """List staff users."""
-    from sajang.app.cli import emit_json
     from sajang.db.users import list_users
     from sajang.graphs.common.context import engine_for
 
@@ -77,7 +76,6 @@ def passwd(
 ) -> None:
     """Change a user's password (ends that user's open sessions and tokens)."""
     from sajang.app.auth import change_password
-    from sajang.app.cli import log
     from sajang.db.users import get_user_by_username
     from sajang.graphs.common.context import engine_for
 
