@@ -157,20 +157,22 @@ def test_two_agents_at_once_publish_once_with_edited_text(store: Settings, engin
 
 
 def test_resuming_the_graph_twice_publishes_once(store: Settings, engine: Engine) -> None:
+    from langgraph.runtime import Runtime
     from langgraph.types import Command
 
     list(svc.process_backlog(store))
     compiled = svc.service_graph(store)
-    config = svc._config(store, "R-1")
+    config = svc.run_config("R-1")
     pending = compiled.get_state(config)
     assert pending.next == ("approval",) and pending.tasks[0].interrupts
     decision = {"action": "edit", "text": "포장 불량 죄송합니다. 재발송해 드릴게요.", "actor": "agent"}
-    compiled.invoke(Command(resume=decision), config)
+    compiled.invoke(Command(resume=decision), config, context=svc.run_context(store))
     published_at = svc.get_review(store, "R-1")["published_at"]
     # the publish node run again (a retried resume) changes nothing
-    from sajang.graphs.review.graph import publish
+    from sajang.graphs.review.nodes import publish
 
-    out = publish({"review_id": "R-1", "decision": {**decision, "text": "두 번째"}}, config)
+    out = publish({"review_id": "R-1", "decision": {**decision, "text": "두 번째"}},  # type: ignore[typeddict-item]
+                  Runtime(context=svc.run_context(store)))
     assert out["result"]["published_now"] is False
     row = svc.get_review(store, "R-1")
     assert row["reply"] == decision["text"] and row["published_at"] == published_at

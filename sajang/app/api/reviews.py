@@ -12,7 +12,7 @@ from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 from sajang.app.deps import AgentDep, SettingsDep, require_agent
 from sajang.app.schemas import ErrorOut, MessageText, SafeStr, _clean_text
 from sajang.graphs.review import service as svc
-from sajang.graphs.review.graph import MAX_REPLY_CHARS
+from sajang.graphs.review.service import MAX_REPLY_CHARS
 
 router = APIRouter(prefix="/reviews", tags=["reviews"], dependencies=[Depends(require_agent)],
                    responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut},

@@ -3,7 +3,8 @@
 A run's dependencies travel in LangGraph's run context (`context_schema`, read in nodes as
 `runtime.context`), not in `config["configurable"]`: the settings object itself (no process registry
 keyed by a string) and, for the inquiry graph, who is asking. A run started by LangGraph Server gets
-the server's environment settings.
+the server's environment settings: a caller cannot point a run at another database through the
+context it sends (whatever arrives as `settings` that is not a `Settings` object is replaced).
 """
 
 from __future__ import annotations
@@ -36,6 +37,11 @@ class RunContext:
     """Settings of the process that runs the graph."""
 
     settings: Settings = field(default_factory=get_settings)
+
+    def __post_init__(self) -> None:
+        # LangGraph Server builds the context from the request's JSON: a dict here came from a caller
+        if not isinstance(self.settings, Settings):
+            self.settings = get_settings()
 
     @property
     def engine(self) -> Engine:

@@ -18,7 +18,11 @@ import logging
 import re
 from typing import Any
 
+from pydantic import BaseModel, Field
+
 from sajang.config import Settings, StorePolicy
+from sajang.graphs.common.llm import structured
+from sajang.graphs.review.prompts import DRAFT_SYSTEM
 from sajang.graphs.review.sentiment import ASPECT_LABELS, ASPECTS, Analysis
 
 log = logging.getLogger(__name__)
@@ -165,26 +169,17 @@ def draft_offline(analysis: Analysis, text: str, context: dict[str, Any], policy
     return " ".join(parts)
 
 
-DRAFT_SYSTEM = """당신은 「{shop_name}」의 CS 담당자로서 부정적인 상품 리뷰에 달 공개 답글 초안을 씁니다.
-규칙:
-- 한국어 존댓말, 4~7문장, 진심 어린 사과. 복붙한 듯한 상투적 문구만으로 채우지 마세요.
-- 고객이 말한 구체적인 문제(예: 포장이 터짐, 배송 지연, 너무 짬, 사이즈)를 그대로 짚어 주세요.
-- 아래 상점 정책 안에서만 해결책(재발송, 환불, 교환, 적립금)을 제시하고, 정책에 없는 금액·약속은 만들지 마세요.
-- 고객센터 연락처와 운영 시간을 안내하고, 주문번호가 있으면 함께 알려 달라고 하세요.
-- 공개 답글이므로 고객의 전화번호·주소 같은 개인정보는 쓰지 마세요.
 
-상점 정책(JSON): {policy}"""
+
+
+class ReplyDraft(BaseModel):
+    """The chat model's structured answer."""
+
+    reply: str = Field(description="the public reply to the review, in Korean")
 
 
 def draft_llm(settings: Settings, analysis: Analysis, text: str, context: dict[str, Any], policy: StorePolicy) -> str:
     """The chat model's reply (structured output `{"reply": ...}`)."""
-    from pydantic import BaseModel, Field
-
-    from sajang.graphs.common.llm import structured
-
-    class ReplyDraft(BaseModel):
-        reply: str = Field(description="the public reply to the review, in Korean")
-
     facts = {
         "review": {"rating": analysis.rating, "text": text[:1000]},
         "analysis": {"aspects": [ASPECT_LABELS[a]["ko"] for a in analysis.aspects if a in ASPECTS],

