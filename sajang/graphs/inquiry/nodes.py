@@ -16,9 +16,10 @@ from sajang.config import Settings, StorePolicy
 from sajang.db.engine import autocommit_connection
 from sajang.db.queries import shop_setting_in
 from sajang.graphs.inquiry import conversations as conv
-from sajang.graphs.inquiry.answering import detect_locale, llm_answer, needs_action, offline_answer
+from sajang.graphs.inquiry.answering import detect_locale, needs_action, offline_answer
 from sajang.graphs.inquiry.classifier import HUMAN_REQUEST, classify_text
 from sajang.graphs.inquiry.context import InquiryContext, asking_customer, thread_of, tool_config
+from sajang.graphs.inquiry.llm_answer import llm_answer
 from sajang.graphs.inquiry.state import InquiryState
 from sajang.knowledge.service import get_knowledge
 from sajang.tools.orders import customer_context_in

@@ -31,10 +31,11 @@ from sajang.errors import Conflict, NotFound, SajangError
 from sajang.graphs.common.checkpoint import get_checkpointer
 from sajang.graphs.common.context import store_policy
 from sajang.graphs.inquiry import conversations as conv_store
-from sajang.graphs.inquiry.answering import detect_locale, llm_answer, offline_answer
+from sajang.graphs.inquiry.answering import detect_locale, offline_answer
 from sajang.graphs.inquiry.classifier import HUMAN_REQUEST, Classification, classify_text, get_classifier
 from sajang.graphs.inquiry.context import InquiryContext, tool_config
 from sajang.graphs.inquiry.graph import build_graph
+from sajang.graphs.inquiry.llm_answer import llm_answer
 from sajang.graphs.inquiry.privacy import find_personal_data, generalise
 from sajang.knowledge.embeddings import serving_request
 from sajang.tools.orders import customer_brief, customer_exists, recent_orders
