@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from langgraph.runtime import Runtime
 from langgraph.types import Command
 from sqlalchemy import Engine, func, insert, select
 
@@ -18,12 +19,13 @@ from sajang.config import Settings
 from sajang.db.models import AuditLog, Coupon, CouponIssue, Customer, CustomerSegment, Order, OutboxMessage
 from sajang.db.rfm import SEGMENT_IDS, latest_segment
 from sajang.errors import Conflict, SajangError
-from sajang.graphs.segmentation.graph import (
-    _config,
+from sajang.graphs.segmentation.nodes import execute
+from sajang.graphs.segmentation.policy import coupon_code
+from sajang.graphs.segmentation.service import (
     approve_run,
     cancel_run,
-    coupon_code,
-    execute,
+    run_config,
+    run_context,
     run_summary,
     service_graph,
     start_run,
@@ -115,10 +117,11 @@ def test_approval_issues_coupons_exactly_once(settings: Settings, engine: Engine
     again = approve_run(settings, run_id, chosen, "admin")
     assert again["already_executed"] and again["status"] == "executed"
     compiled = service_graph(settings)
-    config = _config(settings, done_thread(engine, run_id))
-    compiled.invoke(Command(resume={"action": "approve", "approvals": chosen, "actor": "admin"}), config)
+    config = run_config(done_thread(engine, run_id))
+    compiled.invoke(Command(resume={"action": "approve", "approvals": chosen, "actor": "admin"}), config,
+                    context=run_context(settings))
     state = compiled.get_state(config).values
-    out = execute(state, config)
+    out = execute(state, Runtime(context=run_context(settings)))
     assert out["result"]["issued_now"] == 0 and out["result"]["messages_now"] == 0
     assert _count(engine, CouponIssue) == expected and _count(engine, OutboxMessage) == expected
     assert _count(engine, Coupon) == 2
@@ -211,13 +214,14 @@ def test_graph_is_registered_for_langgraph_server() -> None:
     from pathlib import Path
 
     from sajang.graphs.segmentation import graph as segmentation
+    from sajang.graphs.segmentation import nodes
 
     spec = json.loads((Path(__file__).resolve().parent.parent / "langgraph.json").read_text())
-    assert spec["graphs"]["segmentation"] == "./sajang/graphs/segmentation.py:graph"
-    nodes = set(segmentation.graph.get_graph().nodes)
-    assert {"compute_rfm", "assign_segments", "propose_actions", "approval", "execute", "cancel"} <= nodes
+    assert spec["graphs"]["segmentation"] == "./sajang/graphs/segmentation/graph.py:graph"
+    graph_nodes = set(segmentation.graph.get_graph().nodes)
+    assert {"compute_rfm", "assign_segments", "propose_actions", "approval", "execute", "cancel"} <= graph_nodes
     for name in ("compute_rfm", "assign_segments", "propose_actions", "approval", "execute", "cancel"):
-        assert getattr(segmentation, name).__doc__
+        assert getattr(nodes, name).__doc__
 
 
 def test_stored_moves_follow_the_baseline(settings: Settings, engine: Engine) -> None:

@@ -360,7 +360,7 @@ class AdminUI:
                 "moves": moves_frame(data["segments"].get("moves") or [], locale)}
 
     def current_run(self) -> dict[str, Any] | None:
-        from sajang.graphs.segmentation.graph import run_summary
+        from sajang.graphs.segmentation.service import run_summary
 
         row = latest_run(self.engine)
         return run_summary(self.settings, row["id"]) if row else None
@@ -493,7 +493,7 @@ class AdminUI:
 
             def on_run(as_of_text: str, locale: str, days: int, selected: str | None,
                        request: gr.Request) -> list[Any]:
-                from sajang.graphs.segmentation.graph import start_run
+                from sajang.graphs.segmentation.service import start_run
 
                 me = self.me(request)
                 if me is None:
@@ -513,7 +513,7 @@ class AdminUI:
                           concurrency_limit=1)
 
             def on_approve(run_id: int | None, table: pd.DataFrame, locale: str, request: gr.Request) -> list[Any]:
-                from sajang.graphs.segmentation.graph import approve_run
+                from sajang.graphs.segmentation.service import approve_run
 
                 me = self.me(request)
                 if me is None:
@@ -538,7 +538,7 @@ class AdminUI:
                               concurrency_limit=1)
 
             def on_cancel(run_id: int | None, locale: str, request: gr.Request) -> list[Any]:
-                from sajang.graphs.segmentation.graph import cancel_run
+                from sajang.graphs.segmentation.service import cancel_run
 
                 me = self.me(request)
                 if me is None or run_id is None:
@@ -568,7 +568,7 @@ class AdminUI:
         return demo
 
     def _run(self, run_id: int | None) -> dict[str, Any] | None:
-        from sajang.graphs.segmentation.graph import run_summary
+        from sajang.graphs.segmentation.service import run_summary
 
         if run_id is None:
             return None

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sajang.app.deps import AdminDep, EngineDep, SettingsDep, require_admin
 from sajang.app.schemas import ErrorOut, RowId, SafeStr
 from sajang.db import rfm
-from sajang.graphs.segmentation import graph as seg
+from sajang.graphs.segmentation import service as seg
 
 router = APIRouter(prefix="/segments", tags=["segments"], dependencies=[Depends(require_admin)],
                    responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut},

@@ -32,7 +32,7 @@ def _as_of(value: str | None) -> date | None:
 
 def _print_run(run: dict[str, Any]) -> None:
     from sajang.db.rfm import segment_label
-    from sajang.graphs.segmentation.graph import benefit_text
+    from sajang.graphs.segmentation.policy import benefit_text
 
     out = sys.stdout
     out.write(f"세그먼트 실행 #{run['run_id']} · 기준일 {run['as_of']} · 고객 {run['customers']}명 · "
@@ -64,7 +64,7 @@ def segment(
         return
     from sajang.db.rfm import run_customers
     from sajang.graphs.common.context import engine_for
-    from sajang.graphs.segmentation.graph import start_run
+    from sajang.graphs.segmentation.service import start_run
 
     day = _as_of(as_of)
     settings = get_settings()
@@ -106,7 +106,7 @@ def approve(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON only")] = False,
 ) -> None:
     """Approve proposals of a run: issues the coupons and queues the messages (exactly once)."""
-    from sajang.graphs.segmentation.graph import approve_run, run_summary
+    from sajang.graphs.segmentation.service import approve_run, run_summary
 
     settings = get_settings()
     ids = list(proposal or [])
@@ -134,7 +134,7 @@ def cancel(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON only")] = False,
 ) -> None:
     """Cancel a run waiting for approval: nothing is issued."""
-    from sajang.graphs.segmentation.graph import cancel_run
+    from sajang.graphs.segmentation.service import cancel_run
 
     run = cancel_run(get_settings(), run_id, actor="cli")
     if json_out:
@@ -149,7 +149,7 @@ def runs(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON only")] = False,
 ) -> None:
     """Recent segmentation runs."""
-    from sajang.graphs.segmentation.graph import list_runs
+    from sajang.graphs.segmentation.service import list_runs
 
     items = list_runs(get_settings(), limit=limit)
     if json_out:

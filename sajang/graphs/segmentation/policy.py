@@ -1,0 +1,161 @@
+"""What the shop offers each customer segment, and what an admin may change before approving.
+
+Pure data and rules (no I/O): the default proposal per segment (coupon or gift, amount, minimum order,
+validity, Korean message), the benefit wording, the coupon code of a run's segment and the validation of
+an admin's selection and edits. The segmentation graph proposes from here and validates through here.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sajang.db.rfm import SEGMENT_IDS, segment_label
+from sajang.errors import SajangError
+
+# Default action per segment: discount type (percent | amount | gift), value, minimum order, days valid,
+# whether it is pre-selected, and the message (placeholders: {name} {shop} {benefit} {coupon} {valid_until}).
+# "lost" gets no proposal by default: a coupon to people who left long ago mostly reads as spam.
+DEFAULT_ACTIONS: dict[str, dict[str, Any]] = {
+    "champions": {
+        "title": "VIP 감사 사은품", "discount_type": "gift", "discount_value": 10000, "min_order_amount": 0,
+        "valid_days": 30, "recommended": True,
+        "message": "{name}님, 늘 {shop}을(를) 찾아 주셔서 진심으로 감사합니다. 다음 주문에 {benefit}을 함께 "
+                   "보내 드릴게요. 주문 시 쿠폰 코드 {coupon}을(를) 입력해 주세요 ({valid_until}까지).",
+    },
+    "loyal": {
+        "title": "단골 감사 쿠폰", "discount_type": "amount", "discount_value": 3000, "min_order_amount": 20000,
+        "valid_days": 30, "recommended": False,
+        "message": "{name}님, 꾸준히 찾아 주셔서 고맙습니다. {benefit} 쿠폰을 드려요. 코드 {coupon} "
+                   "({valid_until}까지)",
+    },
+    "potential_loyalist": {
+        "title": "다음 구매 쿠폰", "discount_type": "percent", "discount_value": 10, "min_order_amount": 30000,
+        "valid_days": 21, "recommended": False,
+        "message": "{name}님, 지난 주문은 마음에 드셨나요? 다음 주문에 쓰실 수 있는 {benefit} 쿠폰을 "
+                   "준비했어요. 코드 {coupon} ({valid_until}까지)",
+    },
+    "new": {
+        "title": "두 번째 주문 쿠폰", "discount_type": "amount", "discount_value": 3000, "min_order_amount": 20000,
+        "valid_days": 21, "recommended": False,
+        "message": "{name}님, {shop}의 첫 주문 감사합니다! 두 번째 주문에 쓰실 {benefit} 쿠폰을 드려요. "
+                   "코드 {coupon} ({valid_until}까지)",
+    },
+    "promising": {
+        "title": "재방문 쿠폰", "discount_type": "percent", "discount_value": 5, "min_order_amount": 20000,
+        "valid_days": 21, "recommended": False,
+        "message": "{name}님, 다시 찾아 주시면 {benefit}을 해 드려요. 코드 {coupon} ({valid_until}까지)",
+    },
+    "needs_attention": {
+        "title": "관심 고객 쿠폰", "discount_type": "percent", "discount_value": 10,
+        "min_order_amount": 30000, "valid_days": 14, "recommended": False,
+        "message": "{name}님, 요즘 {shop}에 새로 들어온 상품이 많아요. {benefit} 쿠폰으로 둘러보세요. "
+                   "코드 {coupon} ({valid_until}까지)",
+    },
+    "about_to_sleep": {
+        "title": "휴면 방지 쿠폰", "discount_type": "percent", "discount_value": 10,
+        "min_order_amount": 30000, "valid_days": 14, "recommended": False,
+        "message": "{name}님, 오랜만이에요. {shop}이(가) {benefit} 쿠폰을 준비했어요. 코드 {coupon} "
+                   "({valid_until}까지)",
+    },
+    "at_risk": {
+        "title": "재구매 유도 쿠폰", "discount_type": "percent", "discount_value": 15, "min_order_amount": 30000,
+        "valid_days": 14, "recommended": True,
+        "message": "{name}님, 한동안 뵙지 못해 아쉬웠어요. 다시 찾아 주시면 {benefit}을 해 드릴게요. "
+                   "코드 {coupon} ({valid_until}까지)",
+    },
+    "cant_lose": {
+        "title": "특별 감사 쿠폰", "discount_type": "percent", "discount_value": 20, "min_order_amount": 30000,
+        "valid_days": 14, "recommended": True,
+        "message": "{name}님, {shop}을(를) 가장 많이 아껴 주신 고객님께만 드리는 {benefit} 쿠폰이에요. "
+                   "코드 {coupon} ({valid_until}까지)",
+    },
+    "hibernating": {
+        "title": "다시 만나요 쿠폰", "discount_type": "percent", "discount_value": 10,
+        "min_order_amount": 30000, "valid_days": 14, "recommended": False,
+        "message": "{name}님, 잘 지내셨나요? {shop}에서 {benefit} 쿠폰을 보내 드려요. 코드 {coupon} "
+                   "({valid_until}까지)",
+    },
+}
+DISCOUNT_LIMITS = {"percent": (Decimal(1), Decimal(90)), "amount": (Decimal(100), Decimal(1_000_000)),
+                   "gift": (Decimal(0), Decimal(1_000_000))}
+MAX_MESSAGE_CHARS = 500
+
+
+def benefit_text(discount_type: str, value: Decimal | int | float) -> str:
+    v = Decimal(str(value))
+    if discount_type == "percent":
+        return f"{v.normalize():f}% 할인"
+    if discount_type == "gift":
+        return f"{int(v):,}원 상당 사은품" if v > 0 else "감사 사은품"
+    return f"{int(v):,}원 할인"
+
+
+def make_proposals(counts: dict[str, int], as_of: date) -> list[dict[str, Any]]:
+    """One proposal per non-empty segment that has a default action (pure: no I/O)."""
+    proposals: list[dict[str, Any]] = []
+    for seg in SEGMENT_IDS:
+        action = DEFAULT_ACTIONS.get(seg)
+        if not action or not counts.get(seg):
+            continue
+        proposals.append({
+            "id": seg, "segment": seg, "label": segment_label(seg), "customers": counts[seg],
+            "title": action["title"], "discount_type": action["discount_type"],
+            "discount_value": action["discount_value"], "min_order_amount": action["min_order_amount"],
+            "valid_until": (as_of + timedelta(days=action["valid_days"])).isoformat(),
+            "message": action["message"], "recommended": action["recommended"],
+        })
+    return proposals
+
+
+def validate_approvals(proposals: list[dict[str, Any]], approvals: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Merge the admin's selection and edits into the proposals; raise SajangError on anything invalid."""
+    by_id = {p["id"]: p for p in proposals}
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for item in approvals:
+        pid = str(item.get("id") or "")
+        if pid not in by_id:
+            raise SajangError(f"unknown proposal {pid!r}; choose from {', '.join(by_id) or 'none'}",
+                              code="invalid_proposal")
+        if pid in seen:
+            continue
+        seen.add(pid)
+        p = dict(by_id[pid])
+        if item.get("discount_value") not in (None, ""):
+            try:
+                value = Decimal(str(item["discount_value"]).replace(",", "").replace("%", "").replace("원", ""))
+            except InvalidOperation:
+                raise SajangError(f"{pid}: amount {item['discount_value']!r} is not a number",
+                                  code="invalid_amount") from None
+            lo, hi = DISCOUNT_LIMITS[p["discount_type"]]
+            if not (lo <= value <= hi):
+                raise SajangError(f"{pid}: amount {value} outside {lo}–{hi} for {p['discount_type']}",
+                                  code="invalid_amount")
+            p["discount_value"] = int(value) if value == value.to_integral_value() else float(value)
+        if item.get("message") not in (None, ""):
+            msg = str(item["message"]).strip()
+            if len(msg) > MAX_MESSAGE_CHARS:
+                raise SajangError(f"{pid}: message longer than {MAX_MESSAGE_CHARS} characters", code="invalid_message")
+            try:
+                msg.format(name="{name}", shop="", benefit="", coupon="", valid_until="")
+            except (KeyError, IndexError, ValueError) as exc:
+                raise SajangError(f"{pid}: message has an unknown placeholder ({exc}); use {{name}} {{shop}} "
+                                  "{benefit} {coupon} {valid_until}", code="invalid_message") from None
+            p["message"] = msg
+        out.append(p)
+    return out
+
+
+
+
+def coupon_code(run_id: int, segment: str) -> str:
+    return f"RFM{run_id}-{segment.upper().replace('_', '')}"
+
+
+def message_for(proposal: dict[str, Any], shop: str, code: str, valid_until: date) -> str:
+    """The proposal's message with everything filled in but the customer's `{name}` (filled per row)."""
+    return proposal["message"].format(name="{name}", shop=shop, coupon=code,
+                                      benefit=benefit_text(proposal["discount_type"], proposal["discount_value"]),
+                                      valid_until=f"{valid_until.month}월 {valid_until.day}일")

@@ -1,0 +1,140 @@
+"""Segmentation use cases: what the CLI (`sajang segment`), the REST API and the admin UI call.
+
+- `start_run`: run the graph up to the admin's approval; `approve_run` (the selected, possibly edited
+  proposals) / `cancel_run` resume the run's thread; both idempotent.
+- `run_summary`, `list_runs`: the runs as the CLI/API/UI show them.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import date, timedelta
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.types import Command
+
+from sajang.config import Settings
+from sajang.db import segment_runs as runs
+from sajang.db.rfm import run_moves, shop_today
+from sajang.errors import Conflict, NotFound, SajangError
+from sajang.graphs.common.checkpoint import get_checkpointer
+from sajang.graphs.common.context import engine_for
+from sajang.graphs.segmentation.context import SegmentationContext
+from sajang.graphs.segmentation.graph import build_graph
+from sajang.graphs.segmentation.policy import MAX_MESSAGE_CHARS, benefit_text, validate_approvals
+from sajang.graphs.segmentation.state import SegmentationDecision
+
+_graphs: dict[str, Any] = {}
+_graphs_lock = threading.Lock()
+# One approval at a time per process; across processes the unique constraints decide.
+_execute_lock = threading.Lock()
+
+
+def service_graph(settings: Settings) -> Any:
+    """The segmentation graph compiled with the durable checkpointer of these settings (one per database)."""
+    key = settings.resolved_database_url
+    with _graphs_lock:
+        compiled = _graphs.get(key)
+        if compiled is None:
+            compiled = _graphs[key] = build_graph(get_checkpointer(settings))
+    return compiled
+
+
+def run_config(thread_id: str) -> RunnableConfig:
+    """The run's thread."""
+    return {"configurable": {"thread_id": thread_id}}
+
+
+def run_context(settings: Settings) -> SegmentationContext:
+    """What the graph's nodes are given: these settings (their database, store policy)."""
+    engine_for(settings)  # the data dir and the migrated database exist before the first node runs
+    return SegmentationContext(settings=settings)
+
+
+def _run_row(settings: Settings, run_id: int) -> dict[str, Any]:
+    with engine_for(settings).connect() as conn:
+        row = runs.run_row(conn, run_id)
+    if row is None:
+        raise NotFound(f"segmentation run {run_id} does not exist", code="run_not_found")
+    return row
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value else None
+
+
+def run_summary(settings: Settings, run_id: int) -> dict[str, Any]:
+    """The run as the CLI/API/UI show it: counts, moves since the previous run, proposals, issued coupons."""
+    row = _run_row(settings, run_id)
+    with engine_for(settings).connect() as conn:
+        prev, moves = run_moves(conn, run_id, row["moves"])
+        issued = runs.run_coupons(conn, run_id)
+        outbox = runs.outbox_count(conn, run_id)
+    counts = row["segment_counts"] or {}
+    return {
+        "run_id": row["id"], "as_of": row["as_of"].isoformat(), "status": row["status"], "method": row["method"],
+        "customers": sum(counts.values()), "segments": counts, "previous_run_id": prev, "moves": moves,
+        "proposals": row["proposals"] or [], "started_by": row["started_by"], "approved_by": row["approved_by"],
+        "created_at": _iso(row["created_at"]), "executed_at": _iso(row["executed_at"]),
+        "coupons": [{"code": c, "segment": s, "issued": n} for c, s, n in issued],
+        "outbox_messages": outbox,
+    }
+
+
+def list_runs(settings: Settings, limit: int = 20) -> list[dict[str, Any]]:
+    with engine_for(settings).connect() as conn:
+        rows = runs.recent_runs(conn, limit)
+    return [{"run_id": r["id"], "as_of": r["as_of"].isoformat(), "status": r["status"], "method": r["method"],
+             "customers": sum((r["segment_counts"] or {}).values()), "started_by": r["started_by"],
+             "approved_by": r["approved_by"], "created_at": _iso(r["created_at"]),
+             "executed_at": _iso(r["executed_at"])} for r in rows]
+
+
+def start_run(settings: Settings, *, as_of: date | None = None, started_by: str = "system") -> dict[str, Any]:
+    """Run the graph up to the approval interrupt; returns `run_summary` of the new run."""
+    as_of = as_of or shop_today()
+    if as_of > shop_today() + timedelta(days=1):
+        raise SajangError(f"as-of date {as_of} is in the future", code="invalid_date")
+    thread_id = f"seg-{uuid.uuid4().hex[:16]}"
+    out = service_graph(settings).invoke({"as_of": as_of.isoformat(), "started_by": started_by},
+                                         run_config(thread_id), context=run_context(settings))
+    return run_summary(settings, int(out["run_id"]))
+
+
+def _resume(settings: Settings, run_id: int, decision: SegmentationDecision) -> dict[str, Any]:
+    with _execute_lock:
+        row = _run_row(settings, run_id)
+        if row["status"] == "executed":
+            if decision["action"] == "cancel":
+                raise Conflict(f"run {run_id} was already executed; it cannot be cancelled", code="already_executed")
+            return {**run_summary(settings, run_id), "already_executed": True}
+        if row["status"] == "cancelled":
+            raise Conflict(f"run {run_id} was cancelled", code="run_cancelled")
+        if row["status"] != "awaiting_approval" or not row["thread_id"]:
+            raise Conflict(f"run {run_id} is not waiting for approval ({row['status']})", code="not_awaiting")
+        if decision["action"] == "approve":
+            # validate before resuming so a typo is a clean 4xx, not a failed graph step
+            validate_approvals(row["proposals"] or [], decision.get("approvals") or [])
+        compiled = service_graph(settings)
+        config = run_config(row["thread_id"])
+        if not compiled.get_state(config).next:
+            raise Conflict(f"run {run_id} has no pending approval in its checkpoint", code="not_awaiting")
+        compiled.invoke(Command(resume=decision), config, context=run_context(settings))
+    return {**run_summary(settings, run_id), "already_executed": False}
+
+
+def approve_run(settings: Settings, run_id: int, approvals: list[dict[str, Any]], actor: str) -> dict[str, Any]:
+    """Resume the run with the selected (and possibly edited) proposals; idempotent."""
+    if not approvals:
+        raise SajangError("select at least one proposal to approve", code="nothing_selected")
+    return _resume(settings, run_id, {"action": "approve", "approvals": approvals, "actor": actor})
+
+
+def cancel_run(settings: Settings, run_id: int, actor: str) -> dict[str, Any]:
+    return _resume(settings, run_id, {"action": "cancel", "actor": actor})
+
+
+__all__ = ["MAX_MESSAGE_CHARS", "approve_run", "benefit_text", "cancel_run", "list_runs", "run_summary",
+           "service_graph", "start_run"]
