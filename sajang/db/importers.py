@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import JSON, Connection, Engine, delete, func, select
+from sqlalchemy import JSON, Connection, Engine, delete, func, insert, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from .errors import DataError
@@ -749,14 +749,14 @@ def _write_orders(conn: Connection, rows: list[dict[str, Any]], cols: dict[str, 
     # the file's lines replace the stored lines of the orders it contains
     with_items = [oid for oid in orders if oid in items]
     for chunk in _chunks(with_items, 1000):
-        conn.execute(delete(OrderItem.__table__).where(OrderItem.order_id.in_(chunk)))
+        conn.execute(delete(OrderItem).where(OrderItem.order_id.in_(chunk)))
     item_rows = [it for oid in with_items for it in items[oid]]
     if conn.dialect.name == "postgresql" and item_rows:
-        cols = list(item_rows[0])
-        _pg_copy(conn, "order_items", cols, (tuple(it[c] for c in cols) for it in item_rows))
+        item_cols = list(item_rows[0])
+        _pg_copy(conn, "order_items", item_cols, (tuple(it[c] for c in item_cols) for it in item_rows))
     else:
         for chunk in _chunks(item_rows, 5000):
-            conn.execute(OrderItem.__table__.insert(), chunk)
+            conn.execute(insert(OrderItem), chunk)
     existing_claims = _existing(conn, Claim.id, list(claims))
     _upsert(conn, Claim, list(claims.values()), ["id"], ["status", "reason", "product_id"])
     return {"rows": len(rows), "orders": len(orders), "orders_inserted": len(orders) - len(existing_orders),

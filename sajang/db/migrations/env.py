@@ -19,7 +19,10 @@ def run_migrations() -> None:
     if engine is None:
         from sqlalchemy import create_engine
 
-        engine = create_engine(config.get_main_option("sqlalchemy.url"))
+        url = config.get_main_option("sqlalchemy.url")
+        if not url:
+            raise RuntimeError("alembic: no engine given and no sqlalchemy.url configured")
+        engine = create_engine(url)
     with engine.begin() as conn:
         _run(conn)
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, bindparam, case, func, select, update
+from sqlalchemy import Connection, Engine, Table, bindparam, case, func, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
@@ -27,7 +27,8 @@ from sajang.db.types import utcnow
 
 _MESSAGE_COLUMNS = ("role", "author_id", "text", "created_at", "category", "confidence", "sources", "meta",
                     "dedup_key")
-_m, _c = Message.__table__, Conversation.__table__
+# Core tables of the two models: the chat path writes with Core statements (one round trip a turn)
+_m, _c = cast(Table, Message.__table__), cast(Table, Conversation.__table__)
 _MESSAGE_BY_KEY = select(_m.c.id).where(_m.c.dedup_key == bindparam("dedup_key"))
 # statements of the chat path, built once per dialect with bound parameters: SQLAlchemy then reuses their
 # compiled form instead of rebuilding and re-hashing them for every message
@@ -211,8 +212,8 @@ def record_bot_answer(engine: Engine, thread_id: str, customer_id: str | None, t
     """The bot's answer and the conversation's category/urgency, atomically (a resolved conversation the
     customer writes to again goes back to `bot`)."""
     now = utcnow()
-    message = {"role": "ai", "text": text, "category": category, "confidence": confidence, "sources": sources,
-               "meta": meta, "dedup_key": dedup_key}
+    message: dict[str, Any] = {"role": "ai", "text": text, "category": category, "confidence": confidence,
+                               "sources": sources, "meta": meta, "dedup_key": dedup_key}
     _, mid = _update_and_add_message(engine, durable, "bot_answer",
                                      {"c_thread_id": thread_id, "c_category": category, "c_urgency": urgency, "c_now": now},
                                      {**message, "created_at": now})
