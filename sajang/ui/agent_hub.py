@@ -42,6 +42,7 @@ from sajang.ui.agent_render import (
 )
 from sajang.ui.agent_strings import T
 from sajang.ui.i18n import LOCALE_LABELS, LOCALES
+from sajang.ui.literal import literal
 
 log = logging.getLogger(__name__)
 
@@ -569,8 +570,8 @@ class AgentHub:
         learned = result.get("learned") if isinstance(result.get("learned"), dict) else result
         note = T("fb_learned", locale,
                  id=get(learned, "learned_id", "id", default="?"),
-                 question=get(learned, "question", default=""),
-                 answer=get(learned, "answer", default=correct))
+                 question=literal(get(learned, "question", default="")),
+                 answer=literal(get(learned, "answer", default=correct)))
         return {c["fb_note"]: note, c["fb_text"]: "", c["fb_box"]: gr.update(visible=False),
                 c["learned_refresh"]: get(learned, "learned_id", "id", default="")}
 
@@ -659,7 +660,7 @@ class AgentHub:
                 c["header"] = gr.HTML(render_header(None, "", loc, datetime.now(UTC)), elem_id="sj-conv-header")
                 c["chat"] = gr.Chatbot([], elem_id="sj-chat", height=420, show_label=False,
                                        feedback_options=None, sanitize_html=True, buttons=["copy"],
-                                       group_consecutive_messages=False)
+                                       group_consecutive_messages=False, latex_delimiters=[])
                 c["claim"] = gr.Button(T("claim", loc), variant="primary", visible=False, elem_id="sj-claim")
                 with gr.Column(visible=False, elem_id="sj-composer") as composer:
                     c["suggest"] = gr.Textbox(label=T("suggest_label", loc), lines=3, max_lines=8, interactive=False,

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sajang.ui.agent_strings import CLAIM_STATUS, CLAIM_TYPE, ORDER_STATUS, T
 from sajang.ui.i18n import CATEGORY_LABELS, URGENCY_LABELS, label
+from sajang.ui.literal import literal
 
 SHOP_TZ = ZoneInfo("Asia/Seoul")  # the shop's wall clock (Korean shops)
 QUEUE_TABS = ("new", "mine", "done")
@@ -219,7 +220,8 @@ def chat_messages(messages: Iterable[Mapping[str, Any]], locale: str, now: datet
                   attachment_path: Any = None) -> list[dict[str, Any]]:
     """Gradio Chatbot messages: customer on the user side, AI and agents on the assistant side.
 
-    Each text message starts with a small "who · time" line; attachments follow as their own
+    Each text message starts with a small "who · time" line and shows its text literally (no Markdown
+    of its own: «2~5일 … 5~10일» stays as written); attachments follow as their own
     messages (images show inline, other files as downloads). `attachment_path(att)` resolves an
     attachment dict to a local file path (or None when it is missing).
     """
@@ -238,7 +240,7 @@ def chat_messages(messages: Iterable[Mapping[str, Any]], locale: str, now: datet
         text = str(get(msg, "text", "content", default=""))
         tag = f'<span class="sj-who sj-who-{esc(role)}">{esc(who)} · {esc(when)}</span>'
         if text:
-            out.append({"role": side, "content": f"{tag}\n\n{text}"})
+            out.append({"role": side, "content": f"{tag}\n\n{literal(text)}"})
         for att in get(msg, "attachments", default=[]) or []:
             path = attachment_path(att) if attachment_path else get(att, "path")
             if not path:

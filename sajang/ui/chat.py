@@ -24,6 +24,7 @@ import gradio as gr
 
 from sajang.config import Settings
 from sajang.ui.i18n import LOCALE_LABELS, Strings
+from sajang.ui.literal import literal
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ def _sources_line(sources: list[dict[str, Any]], locale: str) -> str:
             titles.append(title)
     if not titles:
         return ""
-    return f"\n\n**{T('sources', locale)}** · " + " · ".join(titles[:4])
+    return f"\n\n**{T('sources', locale)}** · " + " · ".join(literal(t) for t in titles[:4])
 
 
 def _image_markdown(att: dict[str, Any], locale: str) -> str:
@@ -122,7 +123,7 @@ def _agent_bubble(msg: dict[str, Any], locale: str, settings: Settings, thread_i
     from sajang.app.attachments import signed_url
 
     who = msg.get("author") or msg.get("author_name") or T("agent", locale)
-    text = f"**{T('agent', locale)} {who}**\n\n{msg.get('text') or ''}"
+    text = f"**{T('agent', locale)} {literal(who)}**\n\n{literal(msg.get('text') or '')}"
     for att in msg.get("attachments") or []:
         if isinstance(att, dict) and isinstance(att.get("id"), int):
             text += "\n\n" + _image_markdown({"url": signed_url(settings, att["id"], thread_id)}, locale)
@@ -159,9 +160,11 @@ def build_chat(settings: Settings) -> gr.Blocks:
         state = gr.State(new_state)
         with gr.Row(equal_height=False):
             with gr.Column(scale=7):
-                title = gr.Markdown(f"## {T('title', default_locale, shop=shop)}\n{T('intro', default_locale)}")
+                title = gr.Markdown(f"## {T('title', default_locale, shop=literal(shop))}\n"
+                                    f"{T('intro', default_locale)}")
+                # latex off: a price or a "$$" in an answer is text, never maths
                 chatbot = gr.Chatbot(height=520, show_label=False, elem_id="chatbot", feedback_options=None,
-                                     buttons=["copy"], group_consecutive_messages=False)
+                                     buttons=["copy"], group_consecutive_messages=False, latex_delimiters=[])
                 with gr.Row():
                     box = gr.Textbox(placeholder=T("placeholder", default_locale), show_label=False, scale=8,
                                      lines=1, max_lines=6, max_length=settings.max_message_chars,
@@ -190,9 +193,9 @@ def build_chat(settings: Settings) -> gr.Blocks:
         def switch_language(locale: str, st: dict[str, Any]) -> tuple[Any, ...]:
             locale = locale if locale in ("ko", "en") else "ko"
             st["locale"] = locale
-            status = (T("verified", locale, name=st["name"] or st["customer_id"]) if st.get("customer_id")
+            status = (T("verified", locale, name=literal(st["name"] or st["customer_id"])) if st.get("customer_id")
                       else T("guest", locale))
-            return (st, gr.update(value=f"## {T('title', locale, shop=shop)}\n{T('intro', locale)}"),
+            return (st, gr.update(value=f"## {T('title', locale, shop=literal(shop))}\n{T('intro', locale)}"),
                     gr.update(placeholder=T("placeholder", locale)), gr.update(value=T("send", locale)),
                     gr.update(label=T("attach", locale)), gr.update(value=T("handoff", locale)),
                     gr.update(label=T("language", locale)),
@@ -227,8 +230,9 @@ def build_chat(settings: Settings) -> gr.Blocks:
             # A verified chat is a new conversation bound to that customer.
             st.update(customer_id=customer_id, name=name, thread_id=None, pending=[], seen_agent=[])
             shown = name or customer_id
-            history = [*history, {"role": "assistant", "content": T("verified_greeting", locale, name=shown)}]
-            return (st, history, gr.update(value=T("verified", locale, name=shown)), gr.update(value=""),
+            history = [*history, {"role": "assistant",
+                                  "content": T("verified_greeting", locale, name=literal(shown))}]
+            return (st, history, gr.update(value=T("verified", locale, name=literal(shown))), gr.update(value=""),
                     gr.update(value=""))
 
         verify_btn.click(verify, [order_box, phone_box, state, chatbot],
@@ -257,7 +261,7 @@ def build_chat(settings: Settings) -> gr.Blocks:
                     if path.is_file():
                         os.unlink(path)
             st["pending"] = [*st.get("pending", []), stored.as_dict(settings)][-5:]
-            names = ", ".join(a["filename"] for a in st["pending"])
+            names = ", ".join(literal(a["filename"]) for a in st["pending"])
             return st, gr.update(value=T("attached", locale, name=names))
 
         upload_btn.upload(attach, [upload_btn, state], [state, attach_note])
@@ -286,7 +290,7 @@ def build_chat(settings: Settings) -> gr.Blocks:
                 gr.Warning(T("too_fast", locale))
                 yield st, history, gr.update(), gr.update()
                 return
-            shown = text + "".join("\n\n" + _image_markdown(a, locale) for a in pending)
+            shown = literal(text) + "".join("\n\n" + _image_markdown(a, locale) for a in pending)
             history = [*history, {"role": "user", "content": shown}]
             st["pending"] = []
             yield st, history, gr.update(value=""), gr.update(value="")
@@ -304,7 +308,7 @@ def build_chat(settings: Settings) -> gr.Blocks:
                         result = chunk
                     elif chunk:
                         answer += str(chunk)
-                        history[-1] = {"role": "assistant", "content": answer}
+                        history[-1] = {"role": "assistant", "content": literal(answer)}
                         yield st, history, gr.update(), gr.update()
                 final = _final_text(result, answer, locale)
                 if final:
@@ -324,10 +328,12 @@ def build_chat(settings: Settings) -> gr.Blocks:
                 return streamed
             answer = (result.get("answer") or streamed or "").strip()
             if result.get("handoff") and not answer:
-                answer = T("waiting", locale, hours=settings.store.cs_hours)
-            if not answer:
+                shown = T("waiting", locale, hours=literal(settings.store.cs_hours))
+            elif answer:
+                shown = literal(answer)
+            else:
                 return T("queued", locale) if result.get("handoff_reason") == "waiting_for_agent" else ""
-            return answer + _sources_line(result.get("sources") or [], locale)
+            return shown + _sources_line(result.get("sources") or [], locale)
 
         send_inputs = [box, state, chatbot]
         send_outputs = [state, chatbot, box, attach_note]
