@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from sajang import PACKAGE_DATA
@@ -14,35 +15,40 @@ DEMO_SEED = 42
 
 
 def seed_business_data(settings: Settings, customers: int | None = None, seed: int | None = None, *,
-                       reset: bool = False, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Customers, products, orders … of «사장님네 식탁», priced with the shop's store policy."""
+                       reset: bool = False, progress: Callable[[str], None] | None = None,
+                       today: date | None = None) -> dict[str, Any]:
+    """Customers, products, orders … of «사장님네 식탁», priced with the shop's store policy; dated relative
+    to `today` (default: the real date), so a seed and a date give the same shop."""
     from sajang.db.demo import seed_demo_store
     from sajang.graphs.common.context import engine_for, store_policy
 
     policy = store_policy(settings)
     customers = DEMO_CUSTOMERS if customers is None else customers
     seed = DEMO_SEED if seed is None else seed
-    return seed_demo_store(engine_for(settings), customers=customers, seed=seed, progress=progress, reset=reset,
-                           delivery_fee=policy.delivery_fee, free_shipping_threshold=policy.free_shipping_threshold)
+    return seed_demo_store(engine_for(settings), customers=customers, seed=seed, today=today, progress=progress,
+                           reset=reset, delivery_fee=policy.delivery_fee, free_shipping_threshold=policy.free_shipping_threshold)
 
 
 def seed_everything(settings: Settings, customers: int | None = None, seed: int | None = None, *,
-                    reset: bool = False, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+                    reset: bool = False, progress: Callable[[str], None] | None = None,
+                    today: date | None = None) -> dict[str, Any]:
     """Business data + the manual (indexed for search) + demo users. Returns counts per part."""
     from sajang.app.auth import ensure_demo_users
     from sajang.graphs.common.context import engine_for
     from sajang.knowledge.service import get_knowledge
 
     say = progress or (lambda _m: None)
-    summary = seed_business_data(settings, customers, seed, reset=reset, progress=progress)
+    summary = seed_business_data(settings, customers, seed, reset=reset, progress=progress, today=today)
     say(f"importing the CS manual from {MANUAL_DIR}")
     manual = get_knowledge(settings).import_manual_dir(MANUAL_DIR)
     logins = ensure_demo_users(engine_for(settings))
     return {**summary, "manual": manual, "demo_users": [username for _role, username, _pw in logins]}
 
 
-def prepare_demo(settings: Settings, progress: Callable[[str], None] | None = None) -> list[tuple[str, str, str]]:
-    """Seed the demo store only when the store is empty; return the demo logins that work."""
+def prepare_demo(settings: Settings, progress: Callable[[str], None] | None = None,
+                 today: date | None = None) -> list[tuple[str, str, str]]:
+    """Seed the demo store only when the store is empty (dated relative to `today`, default the real date);
+    return the demo logins that work."""
     from sajang.app.auth import ensure_demo_users
     from sajang.db.engine import is_empty
     from sajang.graphs.common.context import engine_for
@@ -50,5 +56,5 @@ def prepare_demo(settings: Settings, progress: Callable[[str], None] | None = No
     engine = engine_for(settings)
     if is_empty(engine):
         (progress or (lambda _m: None))("empty store: creating the demo shop «사장님네 식탁»")
-        seed_everything(settings, progress=progress)
+        seed_everything(settings, progress=progress, today=today)
     return ensure_demo_users(engine)

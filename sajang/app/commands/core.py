@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -9,6 +10,15 @@ import typer
 
 from sajang.app.console import emit_json, log
 from sajang.config import get_settings
+
+# The demo shop's reference date: orders' dates and statuses are relative to it (15:00 KST that day).
+TodayOption = Annotated[datetime | None, typer.Option(
+    "--today", formats=["%Y-%m-%d"],
+    help="Generate the demo shop as of this date, YYYY-MM-DD (default: today); same seed + same date = same shop")]
+
+
+def _day(value: datetime | None) -> date | None:
+    return value.date() if value is not None else None
 
 
 def register(app: typer.Typer) -> None:
@@ -37,11 +47,12 @@ def serve(
 def demo(
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    today: TodayOption = None,
 ) -> None:
     """Create the Korean demo shop if the data dir is empty, then serve API + UIs."""
     from sajang.app.demo import prepare_demo
 
-    logins = prepare_demo(get_settings(), progress=log)
+    logins = prepare_demo(get_settings(), progress=log, today=_day(today))
     base = f"http://{host}:{port}"
     log(f"고객 채팅   {base}/chat")
     log(f"상담원 허브 {base}/agent")
@@ -57,6 +68,7 @@ def seed_demo(
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same shop)")] = 42,
     reset: Annotated[bool, typer.Option("--reset", help="Delete the existing business data first")] = False,
     data_only: Annotated[bool, typer.Option("--data-only", help="Business data only: no manual, no demo users")] = False,
+    today: TodayOption = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print a JSON summary")] = False,
 ) -> None:
     """Write a deterministic Korean demo store of the given size (refuses a non-empty store without --reset)."""
@@ -65,7 +77,7 @@ def seed_demo(
     if customers < 1:
         raise typer.BadParameter("--customers must be at least 1")
     run = seed_business_data if data_only else seed_everything
-    summary = run(get_settings(), customers, seed, reset=reset, progress=log)
+    summary = run(get_settings(), customers, seed, reset=reset, progress=log, today=_day(today))
     if json_out:
         emit_json(summary)
     else:

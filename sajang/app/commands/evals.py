@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +12,7 @@ import typer
 from sajang.app.console import emit_report, log
 from sajang.config import get_settings
 
-eval_app = typer.Typer(help="Quality reports: retrieval, classification, answers, reviews, learning.",
+eval_app = typer.Typer(help="Quality reports: retrieval, classification, answers, conversation, reviews, learning.",
                        invoke_without_command=True)
 FAQ = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "faq" / "smartstore_faq_dev.jsonl"
 
@@ -101,4 +102,20 @@ def answers(json_out: Annotated[bool, typer.Option("--json", help="JSON on stdou
     from sajang.graphs.inquiry.answer_eval import format_report, run_answer_eval
 
     report = run_answer_eval(get_settings(), progress=log)
+    emit_report(report, json_out, format_report)
+
+
+@eval_app.command("conversation")
+def conversation(
+    cases: Annotated[Path | None, typer.Option(help="JSONL cases (default: the project's chat dev set; "
+                                                    "sajang/data/conversation_eval_heldout.jsonl is held out)")] = None,
+    today: Annotated[datetime | None, typer.Option(
+        formats=["%Y-%m-%d"], help="The demo shop's date, YYYY-MM-DD (default: today in Korea, the bot's clock)")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout")] = False,
+) -> None:
+    """Real customer chat on the demo shop: right / wrong / unnecessary handoff per group, data leaks."""
+    from sajang.graphs.inquiry.conversation_eval import CASES_PATH, format_report, run_conversation_eval
+
+    report = run_conversation_eval(get_settings(), cases or CASES_PATH, today=today.date() if today else None,
+                                   progress=log)
     emit_report(report, json_out, format_report)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 import typer
@@ -27,15 +28,27 @@ def _service() -> Any:
 
 
 def ask(
-    text: Annotated[str, typer.Argument(help="The customer's message")],
+    text: Annotated[str | None, typer.Argument(help="The customer's message")] = None,
     customer: Annotated[str | None, typer.Option("--customer", help="Customer id (who is asking)")] = None,
     thread: Annotated[str | None, typer.Option("--thread", help="Continue this conversation")] = None,
     locale: Annotated[str | None, typer.Option(help="ko or en (default: the language of the text)")] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout")] = False,
+    queries: Annotated[str | None, typer.Option(
+        "--queries", help="JSON Lines file (or -): {text, customer_id?, thread? (a label: same label, one "
+                          "conversation, in order), locale?} or a plain text line per message")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout (JSON Lines with --queries)")] = False,
 ) -> None:
-    """One customer message through the inquiry graph (answer, or handoff to a person)."""
+    """One customer message through the inquiry graph (answer, or handoff to a person); a batch with --queries."""
+    if (text is None) == (queries is None):
+        raise SajangError("give either TEXT or --queries FILE")
+    if queries is not None:
+        if thread is not None:
+            raise SajangError("--thread is for one message; in a --queries file give each line a \"thread\" label")
+        _ask_batch(read_batch_lines(queries), customer, locale, json_out)
+        return
+    _print_answer(_service().ask(text or "", customer_id=customer, thread_id=thread, locale=locale), json_out)
 
-    result = _service().ask(text, customer_id=customer, thread_id=thread, locale=locale)
+
+def _print_answer(result: dict[str, Any], json_out: bool) -> None:
     if json_out:
         emit_json(result)
         return
@@ -46,6 +59,41 @@ def ask(
         typer.echo(f"→ handed off to a person ({result['handoff_reason']})")
     for s in result["sources"]:
         typer.echo(f"  source: {s['kind']} {s['id']} {s['title']} ({s['score']:.2f})")
+
+
+def batch_message(line: str, number: int) -> dict[str, Any]:
+    """One line of a `--queries` file: a JSON object with `text`, or the message itself as plain text."""
+    if not line.startswith("{"):
+        return {"text": line}
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise SajangError(f"line {number}: not valid JSON ({exc.msg})") from None
+    if not isinstance(row, dict) or not isinstance(row.get("text"), str) or not row["text"].strip():
+        raise SajangError(f"line {number}: a JSON line needs a non-empty \"text\"")
+    return row
+
+
+def _ask_batch(lines: list[str], customer: str | None, locale: str | None, json_out: bool) -> None:
+    """Every message in one process (the start-up is paid once); a `thread` label joins the lines of one
+    conversation, which must keep one customer."""
+    messages = [batch_message(line, n) for n, line in enumerate(lines, 1)]  # all checked before any is asked
+    service = _service()
+    threads: dict[str, tuple[str, str | None]] = {}  # label → (thread id, its customer)
+    for n, row in enumerate(messages, 1):
+        who = row.get("customer_id") or customer
+        label = row.get("thread")
+        thread_id = None
+        if label is not None:
+            known = threads.get(str(label))
+            if known is not None:
+                thread_id, owner = known
+                if who != owner:
+                    raise SajangError(f"line {n}: thread {label!r} belongs to {owner or 'a guest'}, not {who or 'a guest'}")
+        result = service.ask(row["text"], customer_id=who, thread_id=thread_id, locale=row.get("locale") or locale)
+        if label is not None:
+            threads.setdefault(str(label), (result["thread_id"], who))
+        _print_answer(result, json_out)
 
 
 def classify(
