@@ -13,8 +13,9 @@ one is graded. A case says who asks (`customer`: null for a guest, a customer id
   handed off as high or urgent.
 - `{"verify": true}`: a guest asking about "my order" is asked for the order number and the phone's last
   four digits, and shown nothing.
-- `{"order": SELECTOR, "fact": FACT}`: the customer's own data; the facts a right answer states are read
-  from the database at run time (see `order_facts`), so they follow the seed and the date.
+- `{"order": SELECTOR, "fact": FACT or [FACT, …]}`: the customer's own data; the facts a right answer
+  states are read from the database at run time (`select_orders`, `order_facts`), so they follow the seed
+  and the date. No order matching the selector: the answer must say there is none.
 
 Outcomes: right; unnecessary handoff (a person was called for something the bot should answer); wrong
 (answered without the facts, another order's data, an answer where a person was needed). A leak — any
@@ -340,7 +341,8 @@ def _run_case(service: Any, engine: Engine, privacy: Privacy, case: dict[str, An
     if "order" in expect:
         chosen = select_orders(own, expect["order"], today)
         expected_ids = {o.id for o in chosen}
-        facts = [f for o in chosen for f in order_facts(o, expect["fact"])] if chosen else [NONE_WORDS]
+        asked_facts = expect["fact"] if isinstance(expect["fact"], list) else [expect["fact"]]
+        facts = [f for o in chosen for name in asked_facts for f in order_facts(o, name)] if chosen else [NONE_WORDS]
     thread = service.start_conversation(customer_id, channel="api")
     result: dict[str, Any] = {}
     started = 0.0
