@@ -10,13 +10,14 @@ from typing import Any, Literal
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END
 from langgraph.runtime import Runtime
-from langgraph.types import interrupt
+from langgraph.types import Interrupt, interrupt
 
+from sajang.graphs.common.inbox import human_interrupt, inbox_response, resumer
 from sajang.graphs.inquiry import conversations as conv
 from sajang.graphs.inquiry.context import InquiryContext, thread_of
 from sajang.graphs.inquiry.nodes import policy_of
 from sajang.graphs.inquiry.prompts import CATEGORY_KO, T
-from sajang.graphs.inquiry.state import Handoff, HandoffResume, InquiryState
+from sajang.graphs.inquiry.state import Handoff, HandoffResume, InquiryState, Turn
 from sajang.labels import URGENCY_LABELS
 
 SUMMARY_LINES = 3
@@ -82,11 +83,53 @@ def escalate(state: InquiryState, config: RunnableConfig, runtime: Runtime[Inqui
             "history": [{"role": "ai", "text": notice, "message_id": mid}]}
 
 
+REPLY_ACTION = "reply_to_customer"  # Agent Inbox's action_request.action of a handoff
+
+
+def _handoff_card(payload: Handoff) -> dict[str, Any]:
+    """The interrupt payload: the handoff (what the hub and the service read, at the top level) in Agent
+    Inbox's HumanInterrupt shape: accept sends the AI draft, edit sends the edited `ai_draft`, response
+    sends its text, ignore leaves the conversation waiting."""
+    lines = "\n".join(f"> {line[:300]}" for line in payload.get("customer_lines") or [] if line)
+    description = (f"**{payload.get('summary') or '상담원 연결'}**\n\n{lines}\n\n"
+                   f"AI 초안: {payload.get('ai_draft') or ''}").strip()
+    return human_interrupt(REPLY_ACTION, dict(payload), description, allow_accept=True, allow_edit=True,
+                           allow_respond=True, allow_ignore=True)
+
+
+def _resume_value(value: Any, payload: Handoff, config: RunnableConfig) -> HandoffResume | None:
+    """The resume as the app's `HandoffResume`; None for Agent Inbox's ignore (nothing to do).
+
+    Agent Inbox's responses become an agent reply by the verified staff user who sent it; a bare string
+    (Studio) is a reply too. Their event id is the interrupt's own, so a retried resume writes once and two
+    replies on one thread (two interrupts) are two messages.
+    """
+    response = inbox_response(value)
+    if isinstance(value, dict) and response is None:
+        return value  # type: ignore[return-value]
+    ns = str((config.get("configurable") or {}).get("checkpoint_ns") or "")
+    event = f"reply:{Interrupt.from_ns(None, ns).id}"  # the id the service's own replies use
+    who = resumer(config)
+    reply: HandoffResume = {"type": "agent", "event_id": event, "agent_user_id": who.user_id,
+                            "agent_name": who.name if who.user_id is not None else "상담원"}
+    if response is None:
+        return {**reply, "text": str(value)}
+    if response.type == "ignore":
+        return None
+    if response.type == "accept":
+        return {**reply, "text": str(payload.get("ai_draft") or "")}
+    if response.type == "edit":
+        return {**reply, "text": str(response.edited("ai_draft") or response.edited("text") or "")}
+    return {**reply, "text": response.text}
+
+
 def handoff(state: InquiryState, config: RunnableConfig, runtime: Runtime[InquiryContext]) -> dict[str, Any]:
     """Wait for a person: `interrupt()` with the handoff payload, then apply what arrived.
 
     Reads: `handoff`. Interrupt payload: summary, category, urgency, ai_draft, sources, customer_id (+
-    reason, thread_id, customer_lines). Resume (`HandoffResume`):
+    reason, thread_id, customer_lines, attachments, unknown_terms), at the top level and as Agent Inbox's
+    HumanInterrupt (`action_request.args`, `config`, `description`). Resume (`HandoffResume`, or Agent
+    Inbox's HumanResponse: accept / edit / response are an agent reply, ignore leaves it waiting):
       - `agent`: the agent's message row (dedup `<thread>:<event>:agent`), status → assigned, or
         → resolved with `resolve`;
       - `customer`: a line the customer sent while waiting (row already written by the service) is
@@ -95,9 +138,9 @@ def handoff(state: InquiryState, config: RunnableConfig, runtime: Runtime[Inquir
     Writes: `history`, `handoff`, `resolved`, `waiting`. Nothing is written before `interrupt()`.
     """
     payload: Handoff = dict(state.get("handoff") or {})  # type: ignore[assignment]
-    value: HandoffResume = interrupt(payload)
-    if not isinstance(value, dict):
-        value = {"type": "agent", "text": str(value), "event_id": "plain"}  # a bare string from Studio
+    value = _resume_value(interrupt(_handoff_card(payload)), payload, config)
+    if value is None:
+        return {"waiting": True}
     engine = runtime.context.engine
     thread_id = thread_of(config)
     kind = value.get("type") or "agent"
@@ -108,8 +151,14 @@ def handoff(state: InquiryState, config: RunnableConfig, runtime: Runtime[Inquir
         payload["attachments"] = [*(payload.get("attachments") or []), *(value.get("attachments") or [])]
         reason = payload.get("reason") or "low_confidence"
         payload["summary"] = _summary(state, reason, lines, payload["attachments"])
-        return {"handoff": payload,
-                "history": [{"role": "customer", "text": value.get("text") or "", "message_id": value.get("message_id")}]}
+        history: list[Turn] = [{"role": "customer", "text": value.get("text") or "", "message_id": value.get("message_id")}]
+        bot = str(value.get("bot_answer") or "")
+        if bot:  # what the bot answered to that line while the person is coming: a turn the agent reads too
+            bot_mid, _ = conv.add_message(engine, thread_id, "ai", bot, dedup_key=f"{thread_id}:{event}:ai",
+                                          confidence=value.get("bot_confidence"), sources=value.get("bot_sources"),
+                                          meta={"while_waiting": True})
+            history.append({"role": "ai", "text": bot, "message_id": bot_mid})
+        return {"handoff": payload, "history": history}
     if kind == "resolve":
         conv.mark_resolved(engine, thread_id)
         return {"resolved": True, "waiting": False}

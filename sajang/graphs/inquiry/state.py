@@ -11,7 +11,10 @@ Handoff is a structured field (`handoff`), never a token in the answer text.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, TypedDict
+from typing import Annotated, Any, Literal
+
+# typing_extensions, not typing: Studio's input form (`get_input_jsonschema`) needs it on Python < 3.12
+from typing_extensions import TypedDict
 
 CATEGORIES: tuple[str, ...] = (
     "delivery", "exchange", "return_refund", "cancel", "damage_defect", "stock", "product", "payment",
@@ -75,12 +78,21 @@ class InquiryState(TypedDict, total=False):
     turn_id: str  # the service's id of this customer message (dedup keys derive from it)
     message_id: int | None  # the customer message row
     attachments: list[dict[str, Any]]  # files sent with this message: id, filename, content_type
+    verification: str | None  # the service's in-chat verification of this message: verified | failed | locked
     # load_context
     customer_id: str | None
     customer: dict[str, Any] | None  # {"id", "name"} of the logged-in customer
-    orders: list[dict[str, Any]]  # their recent orders (with items, tracking) and claims
+    orders: list[dict[str, Any]]  # their recent orders, or those the question names (items, tracking, claims)
+    coupons: list[dict[str, Any]] | None  # their coupons, loaded when the question asks about coupons
     policy_overrides: dict[str, Any]  # the admin's saved store policy, read once per message
+    question: str  # what is answered: `text`, a follow-up spelled out, or the question held for verification
+    question_base: str  # the question a later elliptic follow-up is read against
+    own_query: dict[str, Any]  # intents.OwnDataQuery of `question`: facts, action and which orders
+    followup: str | None  # order | manual: the message continues the previous turn's topic
+    verify_result: str | None  # `verification` of this message (the input field is cleared for the next)
     # classify
+    normalized_text: str  # `text` as classify and retrieve read it (spacing, typos, slang; no emoticons)
+    mood: str  # frustrated | neutral | happy: what the emoticons and wording showed
     category: str
     urgency: str
     wants_human: bool
@@ -94,7 +106,11 @@ class InquiryState(TypedDict, total=False):
     confidence: float
     sources: list[Source]
     needs_human: bool  # the model's own judgement (LLM path)
-    answer_kind: str  # learned | manual | order | none | llm
+    answer_kind: str  # learned | manual | order | verify | none | llm
+    order_action: dict[str, Any] | None  # {"action", "needs_person"}: a request about one of their orders
+    # kept across messages
+    memory: dict[str, Any]  # the previous answered turn: kind, base question, own_query, order_ids, article_id
+    pending_question: str | None  # a guest's question about their order, answered once they verify
     # gate / handoff
     handoff: Handoff | None
     handoff_reason: str | None
@@ -114,3 +130,6 @@ class HandoffResume(TypedDict, total=False):
     resolve: bool
     message_id: int | None  # customer line already stored by the service
     attachments: list[dict[str, Any]]  # files sent with that customer line
+    bot_answer: str  # what the bot answered to that line ("" = nothing): a turn the agent reads too
+    bot_sources: list[Source]
+    bot_confidence: float
