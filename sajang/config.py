@@ -72,6 +72,9 @@ class Settings(BaseSettings):
 
     # Answer gate and limits.
     answer_confidence_threshold: float = 0.45
+    # The shop's own chat slang (`slang<TAB>standard` lines) on top of the bundled data/chat_lexicon.tsv and
+    # of `<data dir>/chat_lexicon.tsv` when that file exists (sajang/knowledge/normalize.py).
+    chat_lexicon: Path | None = None
     max_message_chars: int = 2000
     max_attachment_bytes: int = 5 * 1024 * 1024
     rate_limit_per_minute: int = 30

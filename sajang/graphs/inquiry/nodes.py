@@ -21,6 +21,7 @@ from sajang.graphs.inquiry.classifier import HUMAN_REQUEST, classify_text
 from sajang.graphs.inquiry.context import InquiryContext, asking_customer, thread_of, tool_config
 from sajang.graphs.inquiry.llm_answer import llm_answer
 from sajang.graphs.inquiry.state import InquiryState
+from sajang.knowledge.normalize import normalize_for_shop
 from sajang.knowledge.service import get_knowledge
 from sajang.tools.orders import customer_context_in
 
@@ -57,14 +58,18 @@ def load_context(state: InquiryState, config: RunnableConfig, runtime: Runtime[I
 
 
 def classify(state: InquiryState, config: RunnableConfig, runtime: Runtime[InquiryContext]) -> dict[str, Any]:
-    """Category, urgency and explicit request for a person.
+    """Chat normalisation, then category, urgency and explicit request for a person.
 
-    Reads: `text`. Writes: `category`, `urgency`, `wants_human`, `classification` (method, scores).
+    Reads: `text`. Writes: `normalized_text` (what classify and retrieve read; `text` stays what was typed),
+    `mood`, `category`, `urgency`, `wants_human`, `classification` (method, scores, incident evidence).
     """
     settings = runtime.context.settings
-    result = classify_text(settings, state.get("text") or "", config)
-    return {"category": result.category, "urgency": result.urgency, "wants_human": result.wants_human,
-            "classification": result.as_dict()}
+    text = state.get("text") or ""
+    normalized = normalize_for_shop(text, settings.data_dir, settings.chat_lexicon)
+    # a chat model reads chat Korean as typed (emoticons included); the embedding classifier reads it normalised
+    result = classify_text(settings, text if settings.llm_enabled else normalized.text, config)
+    return {"normalized_text": normalized.text, "mood": normalized.mood, "category": result.category,
+            "urgency": result.urgency, "wants_human": result.wants_human, "classification": result.as_dict()}
 
 
 def route_after_classify(state: InquiryState) -> Literal["retrieve", "escalate"]:
@@ -78,11 +83,11 @@ def route_after_classify(state: InquiryState) -> Literal["retrieve", "escalate"]
 def retrieve(state: InquiryState, config: RunnableConfig, runtime: Runtime[InquiryContext]) -> dict[str, Any]:
     """Manual passages and learned answers for the message (hybrid search of the knowledge base).
 
-    Reads: `text`. Writes: `hits` (id, title, score, kind, text, body), `retrieval_confidence`,
-    `unknown_terms`.
+    Reads: `normalized_text` (else `text`). Writes: `hits` (id, title, score, kind, text, body),
+    `retrieval_confidence`, `unknown_terms`.
     """
     settings = runtime.context.settings
-    query = state.get("text") or ""
+    query = state.get("normalized_text") or state.get("text") or ""
     if state.get("wants_human"):
         # "상담원 연결해 주세요, 포장이 터졌어요": search for the problem, not for how to reach a person
         rest = HUMAN_REQUEST.sub(" ", query).strip()
@@ -124,17 +129,20 @@ def answer(state: InquiryState, config: RunnableConfig, runtime: Runtime[Inquiry
 def gate(state: InquiryState, config: RunnableConfig, runtime: Runtime[InquiryContext]) -> dict[str, Any]:
     """Confidence gate: decide whether a person must take over.
 
-    Reads: `wants_human`, `urgency`, `category`, `text`, `needs_human`, `answer`, `confidence`.
+    Reads: `wants_human`, `urgency`, `classification` (incident evidence), `category`, `normalized_text`,
+    `needs_human`, `answer`, `confidence`.
     Writes: `handoff_reason` (None = the bot answers).
     """
     settings = runtime.context.settings
     reason: str | None = None
+    # a reported incident (damage, missing or wrong item …) goes to a person; the category alone does not: a
+    # cooking question the classifier files under damage_defect is answered
+    incident = bool((state.get("classification") or {}).get("evidence"))
     if state.get("wants_human"):
         reason = "requested"
-    elif state.get("urgency") == "urgent" or (state.get("category") == "damage_defect"
-                                              and state.get("urgency") == "high"):
+    elif state.get("urgency") == "urgent" or (state.get("urgency") == "high" and incident):
         reason = "urgent"
-    elif needs_action(state.get("text") or "") and state.get("category") in (
+    elif needs_action(state.get("normalized_text") or state.get("text") or "") and state.get("category") in (
             "cancel", "return_refund", "exchange", "damage_defect"):
         reason = "action_required"
     elif state.get("needs_human"):
