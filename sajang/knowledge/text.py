@@ -7,6 +7,7 @@ import re
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from sajang import PACKAGE_DATA
 
@@ -30,6 +31,12 @@ def _kiwi():  # type: ignore[no-untyped-def]
     from kiwipiepy import Kiwi
 
     return Kiwi()
+
+
+def kiwi_analyser() -> tuple[Any, threading.Lock]:
+    """The process's one Kiwi (~4 s to load, ~0.5 GB) and the lock every call on it holds (chat
+    normalisation spaces and corrects with the same instance)."""
+    return _kiwi(), _kiwi_lock
 
 
 @lru_cache(maxsize=4096)

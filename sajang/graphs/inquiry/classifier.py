@@ -3,7 +3,8 @@
 Offline (default): an embedding classifier over the labelled Korean and English examples shipped in
 `sajang/data/intents_train.tsv` (each category scored by the mean of its 3 most similar examples, so
 categories with several kinds of questions keep them apart), plus keyword rules for urgency and
-explicit requests for a human. The example vectors of the bundled e5 model ship precomputed in
+explicit requests for a person (urgency from the incident the words report, never from the topic). The
+example vectors of the bundled e5 model ship precomputed in
 `intents_vectors.npz` (checked against a hash of model + texts; otherwise embedded once and cached
 in the `embedding_cache` table).
 
@@ -55,43 +56,101 @@ def _rx(*parts: str) -> re.Pattern[str]:
     return re.compile("|".join(parts), re.IGNORECASE)
 
 
+# --- a request for a person: an explicit one, not any mention of 상담 ----------------------------------
+# "상담원 연결해 주세요", "사람이랑 얘기할래요", "직원분 바꿔주세요" ask for a person; "상담 시간이 언제예요?",
+# "상담원 연결은 몇 시까지 돼요?" ask about reaching one (the manual answers them).
+_PERSON = r"(?:상담\s*(?:원|사|직원)|직원|사람|담당자|매니저|사장님|관리자|책임자)(?:님|분)?"
+_ASKED_FOR = (r"(?:이랑|하고|과|와|한테|에게|께|을|를|이|가|으로|로)?\s*(?:좀\s*)?"
+              r"(?:연결|바꿔|불러|통화|얘기|이야기|대화|말\s*(?:하|할|좀)|상담\s*(?:받|하|해|할)|직접|부탁|원해|원합)")
 HUMAN_REQUEST = _rx(
-    r"상담(원|사|직원)", r"사람(이랑|하고|과|한테|이랑|으로|을|이)?\s*(얘기|이야기|말|연결|상담|불러|바꿔)",
-    r"직원(분)?(이랑|하고|과|한테)?\s*(연결|통화|얘기|바꿔|상담)", r"담당자", r"매니저(님)?\s*(연결|바꿔)",
-    r"전화\s*(상담|연결|통화)", r"통화\s*(하고|가능|원)", r"(챗)?봇\s*말고", r"연결\s*해\s*(주|줘)",
+    _PERSON + _ASKED_FOR, r"전화\s*(?:로\s*)?(?:상담|연결|통화)", r"(?:챗\s*)?봇\s*말고|기계\s*말고|자동\s*응답\s*말고",
+    r"연결\s*(?:해|시켜)\s*(?:주|줘)",
     r"\b(human|real person|live agent|representative|operator)\b", r"\b(speak|talk)\s+(to|with)\s+(a|an|some|your)",
     r"\bnot?\s+(want\s+to\s+)?(talk|chat)\w*\s+(to|with)\s+a\s+bot\b", r"\b(an?|human|support)\s+agent\b",
 )
-URGENT = _rx(
-    # food safety
-    r"상했|상한|상해|쉰\s*내|썩|변질|곰팡이|이물질|벌레|배탈|식중독|토했|구토|설사|두드러기|알레르기\s*반응|병원|응급",
-    # legal threats / authorities
-    r"소비자\s*(원|보호원|센터)|고소|소송|고발|신고(하|할|했)|변호사|공정위|경찰",
-    # repeated complaint
-    r"몇\s*번째|세\s*번째|여러\s*번|벌써\s*(두|세)\s*번|또\s*(이러|이런|그러)|아직도\s*(답|연락|처리)|계속\s*(같은|똑같)",
-    r"spoil|rotten|mou?ld|food poisoning|got sick|vomit|hospital|allergic reaction|insect|\bbugs?\b|foreign object",
-    r"lawyer|\bsue\b|lawsuit|legal action|consumer (agency|protection)|third time|again and again|still no (reply|answer)",
-)
-HIGH = _rx(
-    r"파손|깨져|깨졌|깨짐|터져|터졌|새서|샜|녹아|녹았|찌그러|누락|빠져\s*(있|서|왔)|불량|고장|망가|오배송|다른\s*(게|상품이)\s*왔",
+# the message is only the person asked for: "상담원", "상담원요", "사람 불러줘요", "담당자분 부탁해요"
+_ONLY_PERSON = re.compile(r"^\s*" + _PERSON + r"\s*(?:님|이요|요|좀|부탁(?:해요|합니다|드려요|드립니다)?)?[\s.!?~]*$")
+# wording that makes it a request rather than a question about how or when
+_DEMAND = _rx(r"주세요|줘|주실래|주시겠|주십시오|부탁|싶어|싶습|싶은데|할래|할게요|원해|원합|바꿔|불러|ㄱㄱ",
+              r"\bplease\b|\bi\s+(want|need|would like)\b|\blet me\b|\bcan i (speak|talk)\b")
+_TELL_ME = re.compile(r"알려\s*(?:주|줘)\S*|가르쳐\s*(?:주|줘)\S*")
+_ASKING_ABOUT = _rx(r"시간|몇\s*시|언제|운영|영업|주말|공휴일|점심|번호|어떻게|방법|어디서|가능|있나요|있어요\?|되나요|돼요\?",
+                    r"\b(hours?|when|how do i|how can i|phone number)\b")
+
+
+def wants_human(text: str) -> bool:
+    """An explicit request for a person (see `HUMAN_REQUEST`); asking when or how to reach one is not."""
+    if _ONLY_PERSON.match(text):
+        return True
+    if not HUMAN_REQUEST.search(text):
+        return False
+    # "연결 방법 알려 주세요" asks how: its 주세요 asks for the information, not for the person
+    demand = _DEMAND.search(_TELL_ME.sub(" ", text))
+    return bool(demand) or not _ASKING_ABOUT.search(text)
+
+
+# --- urgency from what happened, never from the topic ---------------------------------------------
+# A cooking question, a care question or "오늘 출발해요?" is no incident; "냄비가 깨져서 왔어요" is.
+# Each kind: the evidence in the customer's words. `urgent` kinds put the conversation first in the queue,
+# `high` kinds hand it to a person with the photo request.
+INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
+    "spoilage": ("urgent", _rx(
+        r"상했|상한\s*(것|거|듯|맛|냄새)|상해\s*(있|서)|쉰\s*(내|냄새)|썩|변질|곰팡|이상한\s*(냄새|맛)|냄새가\s*(이상|심|역)",
+        r"맛이\s*(이상|시큼)|색이\s*(이상|변했)|시큼한\s*냄새|spoil|rotten|mou?ldy?|smells?\s+(bad|off|weird)")),
+    "foreign_object": ("urgent", _rx(
+        r"이물질|벌레|머리카락|털이\s*(나|들어|있)|(플라스틱|유리|쇠|비닐|철)\s*(조각|가루)|철사|돌이\s*(나|씹|들어)",
+        r"foreign object|insect|\bbugs?\b|\bhair\b|plastic piece|glass piece")),
+    "safety": ("urgent", _rx(
+        r"배탈|식중독|토했|토하|구토|설사|복통|두드러기|(알레르기|알러지)\s*(반응|올라|일어|났)|숨이\s*(차|막)|응급",
+        r"병원\s*(에\s*)?(갔|가|다녀|진료|치료)|다쳤|다쳐|베였|베임|찔렸|화상|데였|피가\s*(나|났)",
+        r"food poisoning|got sick|vomit|hospital|allergic reaction|injur|burn(ed|t)\b|\bcut (my|myself)")),
+    "legal": ("urgent", _rx(
+        r"소비자\s*(원|보호원|센터|단체)|소보원|1372|고소|소송|고발|신고\s*(하|할|했|합|하겠)|변호사|공정위|경찰|법적|민원\s*(넣|제기)",
+        r"lawyer|\bsue\b|lawsuit|legal action|consumer (agency|protection)|report you")),
+    "repeated": ("urgent", _rx(
+        r"몇\s*번째|세\s*번째|여러\s*번\s*(문의|연락|말씀|얘기|물어)|벌써\s*(두|세|몇)\s*번|또\s*(이러|이런|그러)",
+        r"아직도\s*(답|연락|처리)|계속\s*(같은|똑같)|몇\s*번을\s*(말|문의|연락)",
+        r"third time|again and again|still no (reply|answer)|keep (asking|telling)")),
+    "damage": ("high", _rx(
+        r"파손|누수|깨졌|터졌|샜|찌그러졌|부서졌|망가졌|찢어졌|금이\s*(갔|간)|깨짐|터짐",
+        r"(깨져|깨진|터져|터진|새서|새고|찌그러져|찌그러진|부서져|망가져|찢어져|젖어)\s*(서\s*)?(왔|옴|도착|배송|받|있|와서|있었)",
+        r"(포장|상자|박스|봉지|봉투|팩|병|유리|용기|뚜껑|냄비|그릇|접시|코팅)\S{0,2}\s*(깨져|터져|새|찌그러|찢어|부서|벗겨)",
+        r"broken|damaged|leak|crushed|cracked|dented")),
+    "missing": ("high", _rx(
+        r"누락|빠졌|빠져\s*(있|서|왔)|안\s*들어\s*(있|왔)|개만\s*(왔|옴|들어)|(하나|한\s*개|1개|구성품|소스|사은품)\S{0,2}\s*(없|안\s*왔|빠)",
+        r"missing|only (got|received) \d|not in the (box|package)")),
+    "wrong_item": ("high", _rx(
+        r"오배송|다른\s*(게|거|걸|상품|제품|맛|색|사이즈)\S{0,2}\s*(왔|옴|와서|배송)|잘못\s*(왔|온|배송|보내)",
+        r"(시켰|주문했)는데\s*[가-힣]+\s*(이|가)?\s*(왔|옴)\b",
+        r"wrong item|not what i ordered|sent me the wrong")),
+    "defect": ("high", _rx(
+        r"불량|고장|작동\S{0,2}\s*안\s*(돼|되|해)|코팅\S{0,2}\s*벗겨|유통\s*기한\S{0,2}\s*(지난|지났|넘은|넘었)",
+        r"(녹아서|녹은\s*채로?|녹아)\s*(왔|도착|배송)|다\s*녹(았|아\s*있)|녹아\s*있|늦게\s*와서\s*녹|해동돼서\s*왔",
+        r"defective|doesn'?t work|arrived (expired|melted|thawed)|melted")),
+}
+# pressure and anger: the queue shows them (high), they hand nothing off on their own
+PRESSURE = _rx(
     r"급해|급합니다|급하게|당장|오늘\s*(꼭|까지|안에)|빨리|화가|화나|짜증|어이\s*없|최악|실망",
-    r"broken|damaged|leak|missing|defective|crushed|melted|wrong item|urgent|asap|right now|angry|terrible|worst",
-    r"unacceptable|disappointed",
+    r"urgent|asap|right now|angry|terrible|worst|unacceptable|disappointed",
 )
 LOW_CATEGORIES = {"product", "stock", "other", "coupon_points"}
 
 
+def incident_evidence(text: str) -> list[str]:
+    """The kinds of incident the customer's words report (spoilage, foreign_object, damage, missing …)."""
+    return [kind for kind, (_level, rx) in INCIDENTS.items() if rx.search(text)]
+
+
 def rule_urgency(text: str, category: str) -> str:
-    """Urgency from keywords and category: urgent > high > normal > low."""
-    if URGENT.search(text):
+    """urgent (food safety, injury, legal threat, repeated complaint) > high (damage, missing or wrong item,
+    defect; or time pressure and anger) > normal > low (product, stock, coupon and chit-chat questions).
+    The category alone never raises it: a cooking question filed under damage_defect stays normal."""
+    levels = {INCIDENTS[kind][0] for kind in incident_evidence(text)}
+    if "urgent" in levels:
         return "urgent"
-    if HIGH.search(text) or category == "damage_defect":
+    if levels or PRESSURE.search(text):
         return "high"
     return "low" if category in LOW_CATEGORIES else "normal"
-
-
-def wants_human(text: str) -> bool:
-    return bool(HUMAN_REQUEST.search(text))
 
 
 def max_urgency(a: str, b: str) -> str:
@@ -108,6 +167,7 @@ class Classification:
     confidence: float
     method: str  # embedding | llm
     scores: dict[str, float] = field(default_factory=dict)
+    evidence: list[str] = field(default_factory=list)  # incident kinds the words report (`incident_evidence`)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -189,7 +249,8 @@ class EmbeddingClassifier:
                 # request hands the conversation to a person before the bot tries
                 category=category, urgency=rule_urgency(text, category), wants_human=human,
                 confidence=round(float(probs[best]), 4), method="embedding",
-                scores={CATEGORIES[i]: round(float(row[i]), 4) for i in np.argsort(-row)[:3]}))
+                scores={CATEGORIES[i]: round(float(row[i]), 4) for i in np.argsort(-row)[:3]},
+                evidence=incident_evidence(text)))
         return results
 
     def classify_many(self, texts: list[str]) -> list[Classification]:
@@ -227,13 +288,17 @@ def classify_llm(settings: Settings, text: str, config: Any = None) -> Classific
     human = out.wants_human or wants_human(text)
     urgency = max_urgency(out.urgency, rule_urgency(text, out.category))
     return Classification(category=out.category, urgency=urgency, wants_human=human, confidence=1.0,
-                          method="llm")
+                          method="llm", evidence=incident_evidence(text))
 
 
 def classify_text(settings: Settings, text: str, config: Any = None) -> Classification:
-    """The configured classifier: the chat model when one is set, else the embedding classifier."""
-    if settings.llm_enabled:
-        return classify_llm(settings, text, config)
+    """The embedding classifier; the chat model only with `llm_classify_call` (by default the model's one
+    answer call classifies), and when that call fails the embedding classifier still answers."""
+    if settings.llm_enabled and settings.llm_classify_call:
+        try:
+            return classify_llm(settings, text, config)
+        except Exception:  # a turn must end well: the model's failure is not the customer's
+            pass
     return get_classifier(settings).classify(text)
 
 
