@@ -23,15 +23,13 @@ Without a `status` column imported orders are `delivered` (history exports are o
 
 from __future__ import annotations
 
-import csv
-import io
 import itertools
 import json
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -41,11 +39,16 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from .errors import DataError
 from .models import Claim, Customer, Order, OrderItem, Product, ProductQna, Review, Settlement
+from .sheets import Table, open_table
 
 SHOP_TZ = ZoneInfo("Asia/Seoul")
 MAX_BYTES = 1024 * 1024 * 1024  # 1 GiB: bigger exports should be split
 PROGRESS_EVERY = 50_000
 MAX_REPORTED_ERRORS = 5
+CHUNK_ROWS = 10_000  # rows validated and written at a time (all in one transaction)
+MONEY_PLACES = 2  # the store's money columns are NUMERIC(14, 2)
+# decimals a currency's amounts may have (ISO 4217 minor units); without a currency: MONEY_PLACES
+CURRENCY_PLACES = {"KRW": 0, "JPY": 0, "USD": 2, "EUR": 2, "CNY": 2, "GBP": 2}
 Progress = Callable[[str], None]
 
 FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -128,7 +131,8 @@ class _Row:
 class ImportPlan:
     kind: str
     columns: dict[str, str]  # canonical field → source column
-    rows: list[_Row] = field(default_factory=list)
+    rows: Iterator[_Row]  # read lazily from `table`
+    table: Table
 
 
 # --- reading -------------------------------------------------------------------------------------
@@ -155,166 +159,17 @@ def _split_map(item: str) -> tuple[str, str]:
     return fld.strip(), col.strip()
 
 
-def _read_text(path: Path) -> str:
-    if not path.exists():
-        raise DataError(f"{path}: no such file")
-    if path.is_dir():
-        raise DataError(f"{path}: is a directory, not a file")
-    size = path.stat().st_size
-    if size == 0:
-        raise DataError(f"{path}: file is empty")
-    if size > MAX_BYTES:
-        raise DataError(f"{path}: file is {size / 1e6:,.0f} MB, above the {MAX_BYTES // 2**20:,} MiB import limit; "
-                        "split it into smaller files")
-    data = path.read_bytes()
-    if b"\x00" in data[:8192]:
-        raise DataError(f"{path}: not a text file (binary content); export CSV, JSON or JSONL")
-    for encoding in ("utf-8-sig", "cp949"):  # Korean Excel exports are often CP949 (EUC-KR)
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise DataError(f"{path}: not UTF-8 or CP949 text")
-    if not text.strip():
-        raise DataError(f"{path}: file is empty")
-    return text
+def _header_test(kind: str, mapping: dict[str, str], preset: str | None) -> Callable[[list[str]], bool]:
+    """Does a row look like this kind's header? (It names a field, a --map column or a preset column.)"""
+    names = {f.lower() for f in (*FIELDS[kind][0], *FIELDS[kind][1])}
+    names |= {part.lower() for col in mapping.values() for part in (col, *col.split("+"))}
+    if preset:
+        names |= {cand.lower() for cands in PRESETS[preset].values() for cand in cands}
+    return lambda cells: any(c.lower() in names for c in cells)
 
 
-def _detect_format(path: Path, text: str) -> str:
-    ext = path.suffix.lower()
-    if ext in (".jsonl", ".ndjson"):
-        return "jsonl"
-    if ext == ".json":
-        return "json"
-    if ext in (".csv", ".tsv", ".txt"):
-        return "csv"
-    head = text.lstrip()[:1]
-    if head == "[":
-        return "json"
-    if head == "{":
-        first = text.lstrip().split("\n", 1)[0]
-        try:
-            json.loads(first)
-            return "jsonl"
-        except ValueError:
-            return "json"
-    return "csv"
-
-
-def _iter_csv(text: str) -> tuple[list[str], Iterator[tuple[int, dict[str, Any]]]]:
-    sample = text[:4096]
-    delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration as exc:
-        raise DataError("file has no header line") from exc
-    if not any(header):
-        raise DataError("line 1: empty header")
-    dupes = {h for h in header if h and header.count(h) > 1}
-    if dupes:
-        raise DataError(f"line 1: duplicate column(s) {', '.join(sorted(dupes))}")
-
-    def rows() -> Iterator[tuple[int, dict[str, Any]]]:
-        prev = reader.line_num
-        for record in reader:
-            start = prev + 1
-            prev = reader.line_num
-            if not any(cell.strip() for cell in record):
-                continue  # blank line
-            if len(record) > len(header):
-                raise DataError(f"line {start}: {len(record)} cells but the header has {len(header)} columns")
-            yield start, {h: (record[i] if i < len(record) else "") for i, h in enumerate(header)}
-
-    return header, rows()
-
-
-def _iter_json(text: str) -> Iterator[tuple[int, str, dict[str, Any]]]:
-    """Elements of a JSON array (or of the one list inside a top-level object) with their start line."""
-    decoder = json.JSONDecoder(parse_float=Decimal)
-    idx = len(text) - len(text.lstrip())
-    if text[idx:idx + 1] == "{":
-        try:
-            obj = decoder.decode(text)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"line {exc.lineno}: invalid JSON ({exc.msg})") from exc
-        lists = [v for v in obj.values() if isinstance(v, list)] if isinstance(obj, dict) else []
-        if len(lists) != 1:
-            raise DataError("JSON must be an array of objects (or an object holding one such array)")
-        for i, item in enumerate(lists[0]):
-            if not isinstance(item, dict):
-                raise DataError(f"item {i + 1}: not a JSON object")
-            yield 0, f"item {i + 1}", item
-        return
-    if text[idx:idx + 1] != "[":
-        raise DataError("JSON must be an array of objects")
-    pos, line, counted = idx + 1, 1, 0
-    n = 0
-    ws = re.compile(r"[\s,]*")
-    while True:
-        pos = ws.match(text, pos).end()  # type: ignore[union-attr]
-        if pos >= len(text):
-            raise DataError("invalid JSON: the array is not closed by ]")
-        if text[pos] == "]":
-            if text[pos + 1:].strip():
-                raise DataError(f"line {line + text.count(chr(10), counted, pos)}: unexpected text after the JSON array")
-            return
-        line += text.count("\n", counted, pos)
-        counted = pos
-        n += 1
-        try:
-            item, end = decoder.raw_decode(text, pos)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"line {exc.lineno} (item {n}): invalid JSON ({exc.msg})") from exc
-        if not isinstance(item, dict):
-            raise DataError(f"line {line} (item {n}): not a JSON object")
-        yield line, f"line {line} (item {n})", item
-        pos = end
-
-
-def _iter_jsonl(text: str) -> Iterator[tuple[int, str, dict[str, Any]]]:
-    for i, raw in enumerate(text.splitlines(), start=1):
-        if not raw.strip():
-            continue
-        try:
-            item = json.loads(raw, parse_float=Decimal)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"line {i}: invalid JSON ({exc.msg})") from exc
-        if not isinstance(item, dict):
-            raise DataError(f"line {i}: not a JSON object")
-        yield i, f"line {i}", item
-
-
-def read_rows(path: Path, kind: str, mapping: dict[str, str], preset: str | None = None,
-              progress: Progress | None = None) -> ImportPlan:
-    """Parse the file and map its columns onto the canonical fields (no validation of values yet)."""
-    text = _read_text(path)
-    fmt = _detect_format(path, text)
+def _resolve_columns(kind: str, columns: list[str], mapping: dict[str, str], preset: str | None) -> dict[str, str]:
     required, optional = FIELDS[kind]
-    if preset is not None and preset not in PRESETS:
-        raise DataError(f"unknown preset {preset!r} (presets: {', '.join(PRESETS)})")
-    records: list[tuple[int, str, dict[str, Any]]] = []
-    if fmt == "csv":
-        header, it = _iter_csv(text)
-        columns = list(header)
-        for line, rec in it:
-            records.append((line, f"line {line}", rec))
-            if progress and len(records) % PROGRESS_EVERY == 0:
-                progress(f"read {len(records):,} rows")
-    else:
-        seen: dict[str, None] = {}
-        for line, label, rec in (_iter_json(text) if fmt == "json" else _iter_jsonl(text)):
-            records.append((line, label, rec))
-            for k in rec:
-                seen.setdefault(k, None)
-            if progress and len(records) % PROGRESS_EVERY == 0:
-                progress(f"read {len(records):,} rows")
-        columns = list(seen)
-    if not records:
-        raise DataError(f"{path}: no data rows")
-
     resolved: dict[str, str] = {}
     lower = {c.lower().strip(): c for c in columns}
     for fld in (*required, *optional):
@@ -334,23 +189,45 @@ def read_rows(path: Path, kind: str, mapping: dict[str, str], preset: str | None
                     break
     missing = [f for f in required if f not in resolved]
     if missing:
-        hint = f" or --preset {preset}" if preset else " (or --preset smartstore|cafe24)" if kind == "orders" else ""
+        hint = f" or --preset {preset}" if preset else f" (or --preset {'|'.join(PRESETS)})" if kind == "orders" else ""
         raise DataError(f"missing required field(s) {', '.join(missing)}: the file's columns are "
                         f"{', '.join(columns)}; use --map FIELD=COLUMN{hint}")
-    plan = ImportPlan(kind, resolved)
-    composite = {f: c.split("+") for f, c in resolved.items() if c not in columns}
-    for line, label, rec in records:
-        values = {f: rec.get(c) for f, c in resolved.items()}
+    return resolved
+
+
+def _mapped_rows(table: Table, columns: dict[str, str], progress: Progress | None) -> Iterator[_Row]:
+    composite = {f: c.split("+") for f, c in columns.items() if c not in table.columns}
+    for n, (line, label, rec) in enumerate(table.records, start=1):
+        values = {f: rec.get(c) for f, c in columns.items()}
         for f, parts in composite.items():  # a synthesised key such as customer_id+date → "12-1997-01-12"
             cells = [_text(rec.get(p)) for p in parts]
             values[f] = None if any(c is None for c in cells) else "-".join(cells)  # type: ignore[arg-type]
-        plan.rows.append(_Row(line, values, label))
-    return plan
+        if progress and n % PROGRESS_EVERY == 0:
+            progress(f"read {n:,} rows")
+        yield _Row(line, values, label)
+
+
+def read_rows(path: Path, kind: str, mapping: dict[str, str], preset: str | None = None,
+              progress: Progress | None = None, *, sheet: str | None = None,
+              password: str | None = None) -> ImportPlan:
+    """Open the file and map its columns onto the canonical fields; rows are read as the plan is consumed
+    (close `plan.table` when done). Values are not validated yet."""
+    if preset is not None and preset not in PRESETS:
+        raise DataError(f"unknown preset {preset!r} (presets: {', '.join(PRESETS)})")
+    table = open_table(path, sheet=sheet, password=password, is_header=_header_test(kind, mapping, preset),
+                       max_bytes=MAX_BYTES)
+    try:
+        columns = _resolve_columns(kind, table.columns, mapping, preset)
+    except BaseException:
+        table.close()
+        raise
+    return ImportPlan(kind, columns, _mapped_rows(table, columns, progress), table)
 
 
 # --- values --------------------------------------------------------------------------------------
 
 _MONEY_JUNK = re.compile(r"[,\s원₩]|KRW", re.IGNORECASE)
+_FLOAT_NOISE = Decimal("1e-12")
 
 
 def _blank(v: Any) -> bool:
@@ -365,15 +242,19 @@ def _text(v: Any) -> str | None:
     return str(v).strip()
 
 
-def parse_money(v: Any, name: str, *, allow_negative: bool = False) -> Decimal | None:
+def parse_money(v: Any, name: str, *, allow_negative: bool = False, places: int = MONEY_PLACES,
+                currency: str | None = None) -> Decimal | None:
+    """An exact amount with at most `places` decimals. A binary float's rendering of such an amount
+    (`22.200000000000003` written by a spreadsheet or pandas for 22.2) is read as that amount; a finer
+    amount (`22.123` with 2 places, `12300.5` for KRW) is an error."""
     if _blank(v):
         return None
     if isinstance(v, bool):
         raise RowError(f"{name} {v!r} is not an amount")
     if isinstance(v, int | Decimal):
         d = Decimal(v)
-    elif isinstance(v, float):  # only from callers outside the JSON path; keep exactness via str
-        d = Decimal(str(v))
+    elif isinstance(v, float):  # an .xlsx number cell: its shortest repr is the text Excel would show
+        d = Decimal(repr(v))
     else:
         s = _MONEY_JUNK.sub("", str(v))
         try:
@@ -384,9 +265,22 @@ def parse_money(v: Any, name: str, *, allow_negative: bool = False) -> Decimal |
         raise RowError(f"{name} {v!r} is not an amount")
     if d < 0 and not allow_negative:
         raise RowError(f"{name} {v!r} is negative")
-    if d != d.quantize(Decimal("0.01")):
-        raise RowError(f"{name} {v!r} has more than 2 decimal places")
-    return d
+    exact = d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+    if d != exact:
+        if not _float_noise(d, exact):
+            if places == 0:
+                raise RowError(f"{name} {v!r} is not a whole amount ({currency or 'the currency'} has no decimals)")
+            raise RowError(f"{name} {v!r} has more than {places} decimal places")
+        d = exact
+    return d + 0  # -0 → 0
+
+
+def _float_noise(d: Decimal, exact: Decimal) -> bool:
+    """Is `d` a binary float's rendering of `exact`? Such text has 15–17 significant digits (a double's
+    precision) and differs from the exact amount only in those last digits (sums of floats drift a few
+    units in the last place, so the bound is relative: 1e-12, some 4,500 units of a double's last place)."""
+    significant = len(d.normalize().as_tuple().digits)
+    return significant >= 15 and abs(d - exact) <= max(abs(exact), Decimal(1)) * _FLOAT_NOISE
 
 
 def parse_int(v: Any, name: str, lo: int | None = 0, hi: int | None = None) -> int | None:
@@ -478,25 +372,55 @@ def _claim_type(v: Any) -> str | None:
 # --- validation per kind -------------------------------------------------------------------------
 
 
-def _validate(plan: ImportPlan, progress: Progress | None) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class _Money:
+    """How amounts are read in this import: decimals allowed, and the currency named in messages."""
+
+    places: int = MONEY_PLACES
+    currency: str | None = None
+
+    def __call__(self, v: Any, name: str, *, allow_negative: bool = False) -> Decimal | None:
+        return parse_money(v, name, allow_negative=allow_negative, places=self.places, currency=self.currency)
+
+
+def _validated_chunks(plan: ImportPlan, money: _Money, progress: Progress | None) -> Iterator[list[dict[str, Any]]]:
+    """Validated rows, CHUNK_ROWS at a time. After the first bad row nothing more is yielded, the rest is
+    still checked (up to MAX_REPORTED_ERRORS reported) and a DataError ends the import: the caller writes
+    the chunks inside one transaction, so the error rolls every written chunk back."""
     validator = _VALIDATORS[plan.kind]
-    out, errors = [], []
-    for n, row in enumerate(plan.rows, start=1):
-        try:
-            out.append(validator(row.values, plan.columns))
-        except RowError as exc:
-            errors.append(f"{row.label}: {exc}")
-            if len(errors) > MAX_REPORTED_ERRORS:
-                break
-        if progress and n % PROGRESS_EVERY == 0:
-            progress(f"checked {n:,} rows")
+    chunk: list[dict[str, Any]] = []
+    errors: list[str] = []
+    n = 0
+    try:
+        for row in plan.rows:
+            n += 1
+            try:
+                valid = validator(row.values, plan.columns, money)
+            except RowError as exc:
+                errors.append(f"{row.label}: {exc}")
+                if len(errors) > MAX_REPORTED_ERRORS:
+                    break
+                continue
+            if errors:
+                continue
+            chunk.append(valid)
+            if len(chunk) >= CHUNK_ROWS:
+                yield chunk
+                chunk = []
+    except DataError as exc:  # the file itself is broken (a cut-off row …): report it after the bad values
+        if not errors:
+            raise
+        errors.append(str(exc))
     if errors:
         more = f" (and more; first {MAX_REPORTED_ERRORS} shown)" if len(errors) > MAX_REPORTED_ERRORS else ""
         raise DataError("; ".join(errors[:MAX_REPORTED_ERRORS]) + more + " — nothing was imported")
-    return out
+    if n == 0:
+        raise DataError(f"{plan.table.path}: no data rows")
+    if chunk:
+        yield chunk
 
 
-def _v_orders(v: dict[str, Any], cols: dict[str, str]) -> dict[str, Any]:
+def _v_orders(v: dict[str, Any], cols: dict[str, str], money: _Money) -> dict[str, Any]:
     status = _status(v.get("status")) if "status" in cols else None
     qty = parse_int(v.get("quantity"), "quantity", lo=1) if "quantity" in cols else None
     claim = _claim_type(v.get("claim_type")) if "claim_type" in cols else None
@@ -504,7 +428,7 @@ def _v_orders(v: dict[str, Any], cols: dict[str, str]) -> dict[str, Any]:
         "order_id": _required_text(v, "order_id", 64),
         "customer_id": _required_text(v, "customer_id", 64),
         "ordered_at": parse_datetime(_required_text(v, "ordered_at"), "ordered_at"),
-        "amount": parse_money(_required_text(v, "amount"), "amount"),
+        "amount": money(_required_text(v, "amount"), "amount"),
         "status": status,
         "product_id": _text(v.get("product_id")),
         "product_name": _text(v.get("product_name")),
@@ -515,12 +439,12 @@ def _v_orders(v: dict[str, Any], cols: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def _v_customers(v: dict[str, Any], cols: dict[str, str]) -> dict[str, Any]:
+def _v_customers(v: dict[str, Any], cols: dict[str, str], money: _Money) -> dict[str, Any]:
     return {"id": _required_text(v, "customer_id", 64), "name": _text(v.get("name")), "phone": _text(v.get("phone")),
             "email": _text(v.get("email")), "joined_at": parse_datetime(v.get("joined_at"), "joined_at")}
 
 
-def _v_products(v: dict[str, Any], cols: dict[str, str]) -> dict[str, Any]:
+def _v_products(v: dict[str, Any], cols: dict[str, str], money: _Money) -> dict[str, Any]:
     stock = parse_int(v.get("stock"), "stock")
     status = _text(v.get("status"))
     if status is not None:
@@ -531,18 +455,18 @@ def _v_products(v: dict[str, Any], cols: dict[str, str]) -> dict[str, Any]:
     elif stock is not None:
         status = "sold_out" if stock == 0 else "on_sale"
     return {"id": _required_text(v, "product_id", 64), "name": _required_text(v, "name"),
-            "category": _text(v.get("category")), "price": parse_money(v.get("price"), "price"),
-            "cost": parse_money(v.get("cost"), "cost"), "stock": stock if stock is not None else 0,
+            "category": _text(v.get("category")), "price": money(v.get("price"), "price"),
+            "cost": money(v.get("cost"), "cost"), "stock": stock if stock is not None else 0,
             "safety_stock": parse_int(v.get("safety_stock"), "safety_stock") or 0, "status": status or "on_sale"}
 
 
-def _v_reviews(v: dict[str, Any], cols: dict[str, str]) -> dict[str, Any]:
+def _v_reviews(v: dict[str, Any], cols: dict[str, str], money: _Money) -> dict[str, Any]:
     return {"id": _required_text(v, "review_id", 64), "text": _required_text(v, "text", 20_000),
             "rating": parse_int(v.get("rating"), "rating", lo=1, hi=5), "product_id": _text(v.get("product_id")),
             "customer_id": _text(v.get("customer_id")), "created_at": parse_datetime(v.get("created_at"), "created_at")}
 
 
-def _v_qna(v: dict[str, Any], cols: dict[str, str]) -> dict[str, Any]:
+def _v_qna(v: dict[str, Any], cols: dict[str, str], money: _Money) -> dict[str, Any]:
     answer = _text(v.get("answer"))
     return {"id": _required_text(v, "question_id", 64), "text": _required_text(v, "text", 20_000),
             "product_id": _text(v.get("product_id")), "customer_id": _text(v.get("customer_id")),
@@ -550,10 +474,10 @@ def _v_qna(v: dict[str, Any], cols: dict[str, str]) -> dict[str, Any]:
             "answered_at": parse_datetime(v.get("answered_at"), "answered_at"), "answered": answer is not None}
 
 
-def _v_settlements(v: dict[str, Any], cols: dict[str, str]) -> dict[str, Any]:
-    amount = parse_money(_required_text(v, "amount"), "amount", allow_negative=True)
-    sales = parse_money(v.get("sales"), "sales", allow_negative=True)
-    commission = parse_money(v.get("commission"), "commission", allow_negative=True)
+def _v_settlements(v: dict[str, Any], cols: dict[str, str], money: _Money) -> dict[str, Any]:
+    amount = money(_required_text(v, "amount"), "amount", allow_negative=True)
+    sales = money(v.get("sales"), "sales", allow_negative=True)
+    commission = money(v.get("commission"), "commission", allow_negative=True)
     assert amount is not None
     if sales is not None and commission is not None and sales - commission != amount:
         raise RowError(f"amount {amount} is not sales {sales} − commission {commission}")
@@ -565,7 +489,7 @@ def _v_settlements(v: dict[str, Any], cols: dict[str, str]) -> dict[str, Any]:
             "commission": commission, "amount": amount}
 
 
-_VALIDATORS: dict[str, Callable[[dict[str, Any], dict[str, str]], dict[str, Any]]] = {
+_VALIDATORS: dict[str, Callable[[dict[str, Any], dict[str, str], _Money], dict[str, Any]]] = {
     "orders": _v_orders, "customers": _v_customers, "products": _v_products, "reviews": _v_reviews,
     "qna": _v_qna, "settlements": _v_settlements,
 }
@@ -652,11 +576,17 @@ def _last_wins(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
     return list({r[key]: r for r in rows}.values())
 
 
-def _write_simple(conn: Connection, kind: str, rows: list[dict[str, Any]], cols: dict[str, str]) -> dict[str, Any]:
-    model, key = {"customers": (Customer, "id"), "products": (Product, "id"), "reviews": (Review, "id"),
-                  "qna": (ProductQna, "id"), "settlements": (Settlement, "settled_on")}[kind]
-    key_field = {"customers": "customer_id", "products": "product_id", "reviews": "review_id",
-                 "qna": "question_id", "settlements": "settled_on"}[kind]
+_SIMPLE = {  # kind → (model, key column, key field of the file)
+    "customers": (Customer, "id", "customer_id"), "products": (Product, "id", "product_id"),
+    "reviews": (Review, "id", "review_id"), "qna": (ProductQna, "id", "question_id"),
+    "settlements": (Settlement, "settled_on", "settled_on"),
+}
+
+
+def _write_simple(conn: Connection, kind: str, chunks: Iterator[list[dict[str, Any]]],
+                  cols: dict[str, str], progress: Progress | None) -> dict[str, Any]:
+    """Upsert chunk by chunk; a key repeated in a later chunk overwrites it (the last row wins)."""
+    model, key, key_field = _SIMPLE[kind]
     present = {key if f == key_field else f for f in cols}
     if kind == "products" and "stock" in present:
         present.add("status")
@@ -664,23 +594,31 @@ def _write_simple(conn: Connection, kind: str, rows: list[dict[str, Any]], cols:
         present.add("answered")
     if kind == "settlements":
         present |= {"sales", "commission"}
-    rows = _last_wins(rows, key)
+    seen: set[Any] = set()  # keys written by this import (a later chunk's repeat is not an update)
+    rows_read = inserted = updated = 0
     now = datetime.now(UTC)
-    for r in rows:  # columns absent from the file keep their stored values (or get the model default)
-        for c in list(r):
-            if c not in present and c != key:
-                del r[c]
-        for c in ("created_at", "asked_at"):  # NOT NULL: an empty cell means "now"
-            if c in r and r[c] is None:
-                r[c] = now
-    uniform = set.intersection(*(set(r) for r in rows))
-    if kind in ("reviews", "qna"):
-        _check_refs(conn, rows)
-    existing = _existing(conn, getattr(model, key), [r[key] for r in rows])
-    update = [c for c in uniform if c != key]
-    _upsert(conn, model, rows, [key], update)
-    return {"rows": len(rows), "inserted": len(rows) - len(existing & {r[key] for r in rows}),
-            "updated": len(existing & {r[key] for r in rows})}
+    for chunk in chunks:
+        rows_read += len(chunk)
+        rows = _last_wins(chunk, key)
+        for r in rows:  # columns absent from the file keep their stored values (or get the model default)
+            for c in list(r):
+                if c not in present and c != key:
+                    del r[c]
+            for c in ("created_at", "asked_at"):  # NOT NULL: an empty cell means "now"
+                if c in r and r[c] is None:
+                    r[c] = now
+        uniform = set.intersection(*(set(r) for r in rows))
+        if kind in ("reviews", "qna"):
+            _check_refs(conn, rows)
+        fresh = [r[key] for r in rows if r[key] not in seen]
+        existing = _existing(conn, getattr(model, key), fresh)
+        inserted += len(fresh) - len(existing)
+        updated += len(existing)
+        seen.update(fresh)
+        _upsert(conn, model, rows, [key], [c for c in uniform if c != key])
+        if progress and rows_read >= PROGRESS_EVERY:
+            progress(f"written {rows_read:,} rows")
+    return {"rows": rows_read, "inserted": inserted, "updated": updated}
 
 
 def _check_refs(conn: Connection, rows: list[dict[str, Any]]) -> None:
@@ -696,73 +634,122 @@ def _check_refs(conn: Connection, rows: list[dict[str, Any]]) -> None:
     _upsert(conn, Customer, [{"id": c} for c in sorted(new)], ["id"], None)
 
 
-def _write_orders(conn: Connection, rows: list[dict[str, Any]], cols: dict[str, str]) -> dict[str, Any]:
-    orders: dict[str, dict[str, Any]] = {}
-    items: dict[str, list[dict[str, Any]]] = {}
-    claims: dict[str, dict[str, Any]] = {}
-    customers: dict[str, str | None] = {}
-    products: dict[str, dict[str, Any]] = {}
-    for r in rows:
-        oid = r["order_id"]
-        status, implied_claim = r["status"] or ("delivered", None)
-        o = orders.get(oid)
-        if o is None:
-            o = orders[oid] = {"id": oid, "customer_id": r["customer_id"], "ordered_at": r["ordered_at"],
-                               "amount": Decimal(0), "status": status}
-        elif o["customer_id"] != r["customer_id"]:
-            raise DataError(f"order {oid}: rows name different customers ({o['customer_id']}, {r['customer_id']})"
-                            " — nothing was imported")
-        o["amount"] += r["amount"]
-        o["ordered_at"] = min(o["ordered_at"], r["ordered_at"])
-        if r["customer_name"] or r["customer_id"] not in customers:
-            customers[r["customer_id"]] = r["customer_name"] or customers.get(r["customer_id"])
-        if r["product_id"] or r["product_name"]:
-            qty = r["quantity"] or 1
-            name = r["product_name"] or r["product_id"]
-            unit = (r["amount"] / qty).quantize(Decimal("0.01"))
-            items.setdefault(oid, []).append({"order_id": oid, "product_id": r["product_id"], "product_name": name,
-                                              "quantity": qty, "unit_price": unit, "amount": r["amount"]})
-            if r["product_id"] and r["product_id"] not in products:
-                products[r["product_id"]] = {"id": r["product_id"], "name": name, "price": unit}
-        ctype = r["claim_type"] or implied_claim
-        if ctype:
-            done = status in ("cancelled", "returned", "exchanged") and not implied_claim
-            claims[f"{oid}-{ctype}"] = {
-                "id": f"{oid}-{ctype}", "order_id": oid, "customer_id": r["customer_id"],
-                "product_id": r["product_id"], "type": ctype, "status": "completed" if done else "requested",
-                "reason": r["claim_reason"], "created_at": r["ordered_at"]}
+class _OrderWriter:
+    """Writes order lines chunk by chunk inside the import's transaction.
 
-    existing_customers = _existing(conn, Customer.id, list(customers))
-    new_customers = [{"id": c, "name": n} for c, n in customers.items() if c not in existing_customers]
-    _upsert(conn, Customer, new_customers, ["id"], None)
-    named = [{"id": c, "name": n} for c, n in customers.items() if c in existing_customers and n]
-    if "customer_name" in cols:
-        _upsert(conn, Customer, named, ["id"], ["name"])
-    existing_products = _existing(conn, Product.id, list(products))
-    new_products = [p for pid, p in products.items() if pid not in existing_products]
-    _upsert(conn, Product, new_products, ["id"], None)
+    An order's lines may be spread over chunks, so each order's running totals (amount, earliest time) stay
+    in memory — one small entry per order, not per line — and every chunk upserts the orders it touched with
+    their totals so far; the last write of an order carries its whole amount. An order's stored lines are
+    deleted once, when the file's first line of that order is written."""
 
-    order_rows = list(orders.values())
-    existing_orders = _existing(conn, Order.id, list(orders))
-    # without a status column, re-imports keep the stored status (new orders are `delivered`)
-    _upsert(conn, Order, order_rows, ["id"], ["customer_id", "ordered_at", "amount"] + (["status"] if "status" in cols else []))
-    # the file's lines replace the stored lines of the orders it contains
-    with_items = [oid for oid in orders if oid in items]
-    for chunk in _chunks(with_items, 1000):
-        conn.execute(delete(OrderItem).where(OrderItem.order_id.in_(chunk)))
-    item_rows = [it for oid in with_items for it in items[oid]]
-    if conn.dialect.name == "postgresql" and item_rows:
-        item_cols = list(item_rows[0])
-        _pg_copy(conn, "order_items", item_cols, (tuple(it[c] for c in item_cols) for it in item_rows))
-    else:
-        for chunk in _chunks(item_rows, 5000):
-            conn.execute(insert(OrderItem), chunk)
-    existing_claims = _existing(conn, Claim.id, list(claims))
-    _upsert(conn, Claim, list(claims.values()), ["id"], ["status", "reason", "product_id"])
-    return {"rows": len(rows), "orders": len(orders), "orders_inserted": len(orders) - len(existing_orders),
-            "orders_updated": len(existing_orders), "order_items": len(item_rows),
-            "customers_created": len(new_customers), "products_created": len(new_products),
-            "claims": len(claims), "claims_inserted": len(claims) - len(existing_claims)}
+    def __init__(self, conn: Connection, cols: dict[str, str]) -> None:
+        self.conn, self.cols = conn, cols
+        self.orders: dict[str, list[Any]] = {}  # id → [customer_id, ordered_at, amount, status]
+        self.customers: set[str] = set()  # known to exist now
+        self.products: set[str] = set()
+        self.cleared: set[str] = set()  # orders whose stored lines were replaced
+        self.claims: set[str] = set()
+        self.counts = dict.fromkeys(("rows", "orders_updated", "order_items", "customers_created",
+                                     "products_created", "claims_inserted"), 0)
+
+    def write(self, rows: list[dict[str, Any]]) -> None:
+        touched: dict[str, list[Any]] = {}
+        items: dict[str, list[dict[str, Any]]] = {}
+        claims: dict[str, dict[str, Any]] = {}
+        customers: dict[str, str | None] = {}
+        products: dict[str, dict[str, Any]] = {}
+        first_seen: list[str] = []
+        for r in rows:
+            oid = r["order_id"]
+            status, implied_claim = r["status"] or ("delivered", None)
+            o = self.orders.get(oid)
+            if o is None:
+                o = self.orders[oid] = [r["customer_id"], r["ordered_at"], Decimal(0), status]
+                first_seen.append(oid)
+            elif o[0] != r["customer_id"]:
+                raise DataError(f"order {oid}: rows name different customers ({o[0]}, {r['customer_id']})"
+                                " — nothing was imported")
+            o[2] += r["amount"]
+            o[1] = min(o[1], r["ordered_at"])
+            touched[oid] = o
+            if r["customer_name"] or r["customer_id"] not in customers:
+                customers[r["customer_id"]] = r["customer_name"] or customers.get(r["customer_id"])
+            if r["product_id"] or r["product_name"]:
+                qty = r["quantity"] or 1
+                name = r["product_name"] or r["product_id"]
+                unit = (r["amount"] / qty).quantize(Decimal("0.01"))
+                items.setdefault(oid, []).append({"order_id": oid, "product_id": r["product_id"],
+                                                  "product_name": name, "quantity": qty, "unit_price": unit,
+                                                  "amount": r["amount"]})
+                if r["product_id"] and r["product_id"] not in products:
+                    products[r["product_id"]] = {"id": r["product_id"], "name": name, "price": unit}
+            ctype = r["claim_type"] or implied_claim
+            if ctype:
+                done = status in ("cancelled", "returned", "exchanged") and not implied_claim
+                claims[f"{oid}-{ctype}"] = {
+                    "id": f"{oid}-{ctype}", "order_id": oid, "customer_id": r["customer_id"],
+                    "product_id": r["product_id"], "type": ctype, "status": "completed" if done else "requested",
+                    "reason": r["claim_reason"], "created_at": r["ordered_at"]}
+        conn = self.conn
+        self.counts["rows"] += len(rows)
+
+        unknown = [c for c in customers if c not in self.customers]
+        existing = _existing(conn, Customer.id, unknown)
+        new_customers = [{"id": c, "name": customers[c]} for c in unknown if c not in existing]
+        _upsert(conn, Customer, new_customers, ["id"], None)
+        self.counts["customers_created"] += len(new_customers)
+        if "customer_name" in self.cols:
+            created = {c["id"] for c in new_customers}
+            named = [{"id": c, "name": n} for c, n in customers.items() if n and c not in created]
+            _upsert(conn, Customer, named, ["id"], ["name"])
+        self.customers.update(unknown)
+        unknown_products = [p for p in products if p not in self.products]
+        existing = _existing(conn, Product.id, unknown_products)
+        new_products = [products[p] for p in unknown_products if p not in existing]
+        _upsert(conn, Product, new_products, ["id"], None)
+        self.counts["products_created"] += len(new_products)
+        self.products.update(unknown_products)
+
+        self.counts["orders_updated"] += len(_existing(conn, Order.id, first_seen))
+        order_rows = [{"id": oid, "customer_id": o[0], "ordered_at": o[1], "amount": o[2], "status": o[3]}
+                      for oid, o in touched.items()]
+        # without a status column, re-imports keep the stored status (new orders are `delivered`)
+        _upsert(conn, Order, order_rows, ["id"],
+                ["customer_id", "ordered_at", "amount"] + (["status"] if "status" in self.cols else []))
+        # the file's lines replace the stored lines of the orders it contains
+        to_clear = [oid for oid in items if oid not in self.cleared]
+        for part in _chunks(to_clear, 1000):
+            conn.execute(delete(OrderItem).where(OrderItem.order_id.in_(part)))
+        self.cleared.update(to_clear)
+        item_rows = [it for lines in items.values() for it in lines]
+        if conn.dialect.name == "postgresql" and item_rows:
+            item_cols = list(item_rows[0])
+            _pg_copy(conn, "order_items", item_cols, (tuple(it[c] for c in item_cols) for it in item_rows))
+        else:
+            for part in _chunks(item_rows, 5000):
+                conn.execute(insert(OrderItem), part)
+        self.counts["order_items"] += len(item_rows)
+        fresh_claims = [c for c in claims if c not in self.claims]
+        self.counts["claims_inserted"] += len(fresh_claims) - len(_existing(conn, Claim.id, fresh_claims))
+        self.claims.update(claims)
+        _upsert(conn, Claim, list(claims.values()), ["id"], ["status", "reason", "product_id"])
+
+    def result(self) -> dict[str, Any]:
+        c = self.counts
+        return {"rows": c["rows"], "orders": len(self.orders), "orders_inserted": len(self.orders) - c["orders_updated"],
+                "orders_updated": c["orders_updated"], "order_items": c["order_items"],
+                "customers_created": c["customers_created"], "products_created": c["products_created"],
+                "claims": len(self.claims), "claims_inserted": c["claims_inserted"]}
+
+
+def _write_orders(conn: Connection, chunks: Iterator[list[dict[str, Any]]], cols: dict[str, str],
+                  progress: Progress | None) -> dict[str, Any]:
+    writer = _OrderWriter(conn, cols)
+    for chunk in chunks:
+        writer.write(chunk)
+        if progress and writer.counts["rows"] >= PROGRESS_EVERY:
+            progress(f"written {writer.counts['rows']:,} rows")
+    return writer.result()
 
 
 # One import at a time on PostgreSQL. Imports upsert many rows in the file's order: every order and line
@@ -773,22 +760,33 @@ _ONE_IMPORT_AT_A_TIME = select(func.pg_advisory_xact_lock(0x53414A414E47))
 
 
 def import_file(engine: Engine, kind: str, path: str | Path, mapping: dict[str, str] | list[str] | None = None,
-                preset: str | None = None, progress: Progress | None = None) -> dict[str, Any]:
-    """Validate the whole file, then upsert it in one transaction. Returns counts; raises DataError."""
+                preset: str | None = None, progress: Progress | None = None, *, sheet: str | None = None,
+                password: str | None = None, currency: str | None = None) -> dict[str, Any]:
+    """Read, validate and upsert the file in chunks inside one transaction: any error rolls it all back.
+
+    `sheet`/`password` pick and open a workbook's sheet; `currency` (KRW, USD …) limits amounts to its
+    decimals (default: the store's two places). Returns counts; raises DataError."""
     if kind not in FIELDS:
         raise DataError(f"unknown kind {kind!r} (kinds: {', '.join(KINDS)})")
     if preset is not None and kind != "orders":
         raise DataError(f"--preset applies to orders exports, not {kind}")
+    money = _Money()
+    if currency is not None:
+        code = currency.strip().upper()
+        if code not in CURRENCY_PLACES:
+            raise DataError(f"unknown currency {currency!r} (currencies: {', '.join(CURRENCY_PLACES)})")
+        money = _Money(CURRENCY_PLACES[code], code)
     path = Path(path)
-    plan = read_rows(path, kind, parse_mapping(mapping, kind), preset, progress)
-    rows = _validate(plan, progress)
-    if progress and len(rows) >= PROGRESS_EVERY:
-        progress(f"writing {len(rows):,} rows")
-    with engine.begin() as conn:
+    plan = read_rows(path, kind, parse_mapping(mapping, kind), preset, progress, sheet=sheet, password=password)
+    with plan.table, engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(_ONE_IMPORT_AT_A_TIME)  # released when this transaction ends
+        chunks = _validated_chunks(plan, money, progress)
         if kind == "orders":
-            result = _write_orders(conn, rows, plan.columns)
+            result = _write_orders(conn, chunks, plan.columns, progress)
         else:
-            result = _write_simple(conn, kind, rows, plan.columns)
-    return {"kind": kind, "file": str(path), **result}
+            result = _write_simple(conn, kind, chunks, plan.columns, progress)
+    out = {"kind": kind, "file": str(path), **result}
+    if plan.table.sheet:
+        out["sheet"] = plan.table.sheet
+    return out
