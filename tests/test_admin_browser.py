@@ -21,7 +21,7 @@ pytestmark = pytest.mark.browser
 def test_admin_dashboard_in_browser(settings: Settings, engine: Engine, artifacts: Path) -> None:
     playwright = pytest.importorskip("playwright.sync_api")
     expect = playwright.expect
-    from sajang.app.auth import ensure_demo_users
+    from sajang.services.accounts import ensure_demo_users
     from tests.browser import launch_browser, live_server, login, new_page
 
     seed_demo_store(engine, customers=300, seed=42)

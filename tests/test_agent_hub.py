@@ -141,7 +141,8 @@ def test_build_agent_hub_returns_blocks(settings: Settings) -> None:
 
 
 def test_feedback_targets_the_bots_answer_not_the_handoff_notice() -> None:
-    from sajang.ui.agent_hub import article_lines, feedback_target
+    from sajang.services.inquiry import feedback_target
+    from sajang.ui.agent_hub import article_lines
 
     msgs = [
         {"id": 1, "role": "customer", "text": "해동한 갈비탕 다시 얼려도 되나요?"},
@@ -160,11 +161,11 @@ def test_feedback_targets_the_bots_answer_not_the_handoff_notice() -> None:
 
 def test_handlers_with_the_real_service(settings: Settings, engine: Engine) -> None:
     """The hub's handlers without a browser: queue, regenerate, claim race message, send, resolve."""
-    from sajang.app.auth import ensure_demo_users
     from sajang.app.demo import MANUAL_DIR
     from sajang.db.users import get_user_by_username
     from sajang.graphs.inquiry.service import get_inquiry_service
     from sajang.knowledge.service import get_knowledge
+    from sajang.services.accounts import ensure_demo_users
     from sajang.ui.agent_hub import AgentHub
 
     ensure_demo_users(engine)
@@ -199,3 +200,18 @@ def test_handlers_with_the_real_service(settings: Settings, engine: Engine) -> N
     assert "처리 완료" in done[c["header"]]
     assert f'data-thread="{thread}"' in hub.queue_html(me, "done", None)
     assert f'data-thread="{thread}"' not in hub.queue_html(me, "mine", None)
+
+
+def test_the_uis_import_neither_the_web_app_nor_the_database() -> None:
+    """sajang/ui reaches data only through the service API (`sajang.services`, the graphs' services)."""
+    import ast
+
+    import sajang.ui
+
+    offending = []
+    for path in sorted(Path(sajang.ui.__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            offending += [f"{path.name}: {n}" for n in names if n.split(".")[:2] in (["sajang", "app"], ["sajang", "db"])]
+    assert offending == []

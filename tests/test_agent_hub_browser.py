@@ -85,9 +85,9 @@ def _open_item(page: Page, thread: str) -> None:
 def _seed(settings: Settings, engine: Engine) -> None:
     """The demo shop (small), the demo logins and a few manual articles (the whole manual takes minutes
     to embed on a busy CI machine; these are the ones this inquiry is about)."""
-    from sajang.app.auth import ensure_demo_users
     from sajang.app.demo import MANUAL_DIR, seed_business_data
     from sajang.knowledge.service import get_knowledge
+    from sajang.services.accounts import ensure_demo_users
 
     seed_business_data(settings, customers=20, seed=7)
     ensure_demo_users(engine)
@@ -218,8 +218,8 @@ def test_agent_takes_handoff_answers_with_ai_and_teaches(settings: Settings, eng
 def test_two_agents_claim_at_once_one_wins(settings: Settings, engine: Engine, artifacts: Path) -> None:
     from playwright.sync_api import sync_playwright
 
-    from sajang.app.auth import ensure_demo_users
     from sajang.graphs.inquiry.service import get_inquiry_service
+    from sajang.services.accounts import ensure_demo_users
 
     ensure_demo_users(engine)
     service = get_inquiry_service(settings)

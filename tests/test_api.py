@@ -18,13 +18,13 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import Engine, select
 
-from sajang.app import ratelimit
-from sajang.app.auth import claims_for, ensure_demo_users
 from sajang.config import Settings
 from sajang.db.engine import session_scope
 from sajang.db.models import Attachment, Customer, Order, OrderItem
 from sajang.db.users import get_user_by_username
 from sajang.security import issue_staff_token
+from sajang.services import ratelimit
+from sajang.services.accounts import claims_for, ensure_demo_users
 
 PUBLIC = {("get", "/api/v1/health"), ("post", "/api/v1/auth/token"), ("post", "/api/v1/chat/sessions")}
 
@@ -436,3 +436,76 @@ def test_llm_answer_streams_over_sse(settings: Settings, engine: Engine, monkeyp
         assert kind == "result" and result["handoff"] is False and result["answer"]
         assert len(deltas) >= 3 and "".join(deltas) == result["answer"]
         assert any(req["body"].get("stream") for req in stub.requests if req["path"] == "/v1/chat/completions")
+
+
+def test_agent_reply_carries_attachment_ids_like_the_hub(client: TestClient, api_settings: Settings,
+                                                         engine: Engine) -> None:
+    """`POST …/reply {"text", "attachment_ids"}`: the agent's uploaded image goes with the reply, the
+    customer sees it through a signed link; another conversation's attachment id is a 404."""
+    chat, other = start_chat(client, order_id="O-A1", phone_last4="5678"), start_chat(client)
+    tid, ch = chat["thread_id"], chat["headers"]
+    assert client.post(f"/api/v1/chat/sessions/{tid}/handoff", headers=ch).json()["handoff"] is True
+    agent = staff_headers(api_settings, engine, "agent")
+    up = client.post(f"/api/v1/agent/inquiries/{tid}/attachments", headers=agent,
+                     files={"file": ("교환안내.png", png_bytes(color="blue"), "image/png")})
+    assert up.status_code == 201, up.text
+    att_id = up.json()["id"]
+    foreign = client.post(f"/api/v1/chat/sessions/{other['thread_id']}/attachments", headers=other["headers"],
+                          files={"file": ("x.png", png_bytes(), "image/png")}).json()["id"]
+    assert_error(client.post(f"/api/v1/agent/inquiries/{tid}/reply", headers=agent,
+                             json={"text": "사진 보내 드려요", "attachment_ids": [foreign]}), 404)
+    r = client.post(f"/api/v1/agent/inquiries/{tid}/reply", headers=agent,
+                    json={"text": "교환 포장 방법을 사진으로 보내 드려요.", "attachment_ids": [att_id]})
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "assigned"  # the replying agent took the inquiry from the queue
+    last = client.get(f"/api/v1/chat/sessions/{tid}/messages", headers=ch).json()["messages"][-1]
+    assert last["role"] == "agent" and [a["id"] for a in last["attachments"]] == [att_id]
+    image = client.get(last["attachments"][0]["url"])
+    assert image.status_code == 200 and image.headers["content-type"] == "image/png"
+    with session_scope(engine) as s:
+        linked = s.scalar(select(Attachment.message_id).where(Attachment.id == att_id))
+    assert linked == last["id"]
+
+
+def test_hub_and_rest_teach_against_the_same_question(client: TestClient, api_settings: Settings,
+                                                      engine: Engine) -> None:
+    """A 👎 after «상담원 연결»: the hub and `POST …/feedback` (no message id) correct the bot's real answer
+    and learn the customer's question, not "a person, please"."""
+    from sajang.app.demo import MANUAL_DIR
+    from sajang.db.models import Feedback
+    from sajang.knowledge.service import get_knowledge
+    from sajang.services.inquiry import inquiries
+    from sajang.ui.agent_hub import AgentHub
+
+    get_knowledge(api_settings).import_manual_file(MANUAL_DIR / "cooking-galbitang.md")
+    question = "해동한 갈비탕 다시 얼려도 되나요?"
+    api = inquiries(api_settings)
+    threads = []
+    for _ in range(2):
+        thread = api.start(None, guest_name="손님")
+        api.ask(question, thread_id=thread)
+        asked = api.ask_for_a_person(thread, None, "ko")
+        assert asked.handoff, asked
+        threads.append(thread)
+    agent = get_user_by_username(engine, "agent")
+    assert agent is not None
+    me = {"id": agent.id, "username": "agent", "name": agent.display_name, "role": "agent", "locale": "ko"}
+    correct = "한 번 해동한 갈비탕은 다시 얼리지 말고 냉장 보관해 이틀 안에 드세요."
+    hub = AgentHub(api_settings)
+    hub.build()
+    hub.on_feedback(me, threads[0], correct)
+    r = client.post(f"/api/v1/agent/inquiries/{threads[1]}/feedback", headers=staff_headers(api_settings, engine,
+                                                                                          "agent"),
+                    json={"correct_text": correct})
+    assert r.status_code == 200, r.text
+    learned = api.learned_answers()
+    assert sorted(x["question"] for x in learned) == [question, question]
+    assert r.json()["question"] == question
+    assert {x["source_thread_id"] for x in learned} == set(threads)
+    for x in learned:
+        with session_scope(engine) as s:
+            message_id = s.scalar(select(Feedback.message_id).where(Feedback.learned_answer_id == x["id"]))
+        messages = {m.id: m for m in api.conversation(x["source_thread_id"]).messages}
+        assert message_id in messages, x
+        target = messages[message_id]
+        assert target.role == "ai" and target.category != "human" and not target.handoff

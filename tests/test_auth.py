@@ -9,8 +9,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
-from sajang.app import ratelimit
-from sajang.app.auth import authenticate, change_password, claims_for, create_account, ensure_demo_users
 from sajang.config import Settings
 from sajang.db.engine import session_scope
 from sajang.db.models import AuditLog, User
@@ -28,6 +26,14 @@ from sajang.security import (
     secret_key,
     sign_attachment,
     verify_password,
+)
+from sajang.services import ratelimit
+from sajang.services.accounts import (
+    authenticate,
+    change_password,
+    claims_for,
+    create_account,
+    ensure_demo_users,
 )
 
 
@@ -217,7 +223,7 @@ def test_password_change_or_disable_ends_sessions(web: TestClient, engine: Engin
     user = get_user_by_username(engine, "agent")
     assert isinstance(user, User)
     update_user(engine, user.id, actor="test", is_active=False)
-    from sajang.app.auth import forget_user
+    from sajang.services.accounts import forget_user
 
     forget_user(user.id)
     assert web.get("/api/v1/auth/me", headers=bearer).status_code == 401

@@ -125,10 +125,10 @@ def test_ranges_render_as_written_in_the_chat_page_and_the_hub(settings: Setting
     The page's rendered text is read back (innerText) on both pages, and no strikethrough element exists."""
     from playwright.sync_api import sync_playwright
 
-    from sajang.app.auth import ensure_demo_users
     from sajang.app.demo import MANUAL_DIR
     from sajang.graphs.inquiry.service import get_inquiry_service
     from sajang.knowledge.service import get_knowledge
+    from sajang.services.accounts import ensure_demo_users
     from tests.browser import login
 
     ensure_demo_users(engine)

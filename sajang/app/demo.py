@@ -8,6 +8,11 @@ from typing import Any
 
 from sajang import PACKAGE_DATA
 from sajang.config import Settings
+from sajang.db.demo import seed_demo_store
+from sajang.db.engine import is_empty
+from sajang.graphs.common.context import engine_for, store_policy
+from sajang.knowledge.service import get_knowledge
+from sajang.services.accounts import ensure_demo_users
 
 MANUAL_DIR = PACKAGE_DATA / "manual"
 DEMO_CUSTOMERS = 300
@@ -19,9 +24,6 @@ def seed_business_data(settings: Settings, customers: int | None = None, seed: i
                        today: date | None = None) -> dict[str, Any]:
     """Customers, products, orders … of «사장님네 식탁», priced with the shop's store policy; dated relative
     to `today` (default: the real date), so a seed and a date give the same shop."""
-    from sajang.db.demo import seed_demo_store
-    from sajang.graphs.common.context import engine_for, store_policy
-
     policy = store_policy(settings)
     customers = DEMO_CUSTOMERS if customers is None else customers
     seed = DEMO_SEED if seed is None else seed
@@ -33,10 +35,6 @@ def seed_everything(settings: Settings, customers: int | None = None, seed: int 
                     reset: bool = False, progress: Callable[[str], None] | None = None,
                     today: date | None = None) -> dict[str, Any]:
     """Business data + the manual (indexed for search) + demo users. Returns counts per part."""
-    from sajang.app.auth import ensure_demo_users
-    from sajang.graphs.common.context import engine_for
-    from sajang.knowledge.service import get_knowledge
-
     say = progress or (lambda _m: None)
     summary = seed_business_data(settings, customers, seed, reset=reset, progress=progress, today=today)
     say(f"importing the CS manual from {MANUAL_DIR}")
@@ -49,10 +47,6 @@ def prepare_demo(settings: Settings, progress: Callable[[str], None] | None = No
                  today: date | None = None) -> list[tuple[str, str, str]]:
     """Seed the demo store only when the store is empty (dated relative to `today`, default the real date);
     return the demo logins that work."""
-    from sajang.app.auth import ensure_demo_users
-    from sajang.db.engine import is_empty
-    from sajang.graphs.common.context import engine_for
-
     engine = engine_for(settings)
     if is_empty(engine):
         (progress or (lambda _m: None))("empty store: creating the demo shop «사장님네 식탁»")

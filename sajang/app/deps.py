@@ -10,17 +10,18 @@ Credentials:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 
-from sajang.app.auth import resolve_staff
 from sajang.config import Settings
 from sajang.db.models import User
-from sajang.errors import Forbidden, SajangError, Unauthorized
+from sajang.errors import Forbidden, Unauthorized
 from sajang.security import SESSION_COOKIE, CustomerClaims, StaffClaims, read_token
+from sajang.services.accounts import StaffMember, resolve_staff
+from sajang.services.inquiry import Inquiries, inquiries
 
 bearer_scheme = HTTPBearer(auto_error=False, scheme_name="bearer",
                            description="Staff token (POST /api/v1/auth/token) or chat session token "
@@ -54,6 +55,12 @@ class Staff:
     @property
     def role(self) -> str:
         return self.user.role
+
+    @property
+    def member(self) -> StaffMember:
+        """The caller as the services know staff."""
+        u = self.user
+        return StaffMember(id=u.id, username=u.username, name=u.display_name, role=u.role, locale=u.locale)
 
 
 @dataclass(frozen=True)
@@ -148,11 +155,9 @@ AdminDep = Annotated[Staff, Depends(require_admin)]
 CustomerDep = Annotated[Customer, Depends(require_customer)]
 
 
-def inquiry_service(settings: Settings) -> Any:  # the inquiry area's InquiryService
-    """`sajang.graphs.inquiry.service.get_inquiry_service(settings)`, or 503 while that area is not installed."""
-    try:
-        from sajang.graphs.inquiry.service import get_inquiry_service
-    except ModuleNotFoundError as exc:
-        raise SajangError("the inquiry service is not available", code="unavailable",
-                          status_code=503) from exc
-    return get_inquiry_service(settings)
+def inquiry_api(settings: SettingsDep) -> Inquiries:
+    """The typed inquiry use cases (`sajang.services.inquiry`) on this app's settings."""
+    return inquiries(settings)
+
+
+InquiriesDep = Annotated[Inquiries, Depends(inquiry_api)]

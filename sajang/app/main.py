@@ -25,9 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sajang import __version__
-from sajang.app import ratelimit
 from sajang.app.api import build_api_router
-from sajang.app.auth import authenticate, claims_for
 from sajang.app.deps import staff_from_cookie
 from sajang.app.schemas import ErrorOut, Health
 from sajang.config import Settings, apply_offline_defaults, get_settings
@@ -35,6 +33,8 @@ from sajang.db.errors import DataError
 from sajang.errors import SajangError
 from sajang.graphs.common.context import engine_for
 from sajang.security import SESSION_COOKIE, STAFF_TOKEN_TTL_S, issue_staff_token, secret_key
+from sajang.services import ratelimit
+from sajang.services.accounts import authenticate, claims_for
 
 log = logging.getLogger("sajang.app")
 

@@ -211,6 +211,7 @@ class ConversationOut(BaseModel):
 
 class ReplyIn(BaseModel):
     text: MessageText
+    attachment_ids: Annotated[list[RowId], Field(max_length=5)] = []
     resolve: bool = False
 
 

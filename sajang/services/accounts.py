@@ -1,7 +1,9 @@
-"""Staff accounts: create, authenticate, change passwords, demo logins, and who a cookie or token is.
+"""Staff accounts: create, authenticate, change passwords, demo logins, who a cookie or token is, and
+the logged-in staff member as the UIs see them.
 
 Roles: `admin` (the owner, 사장님: everything) and `agent` (상담원: the agent hub and agent API).
 Customers have no accounts: a chat session token (see `sajang.app.api.chat`) stands for them.
+The web app, the REST routes, the CLI and the Gradio pages all call these functions.
 """
 
 from __future__ import annotations
@@ -10,14 +12,19 @@ import contextlib
 import re
 import threading
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
+from sajang.config import Settings
 from sajang.db import users as users_db
 from sajang.db.errors import DataError
 from sajang.db.models import User
-from sajang.errors import SajangError
+from sajang.errors import Forbidden, NotFound, SajangError
+from sajang.graphs.common.context import engine_for
 from sajang.security import (
     ROLES,
     StaffClaims,
@@ -143,3 +150,76 @@ def forget_user(user_id: int) -> None:
     with _cache_lock:
         for key in [k for k in _cache if k[1] == user_id]:
             del _cache[key]
+
+
+# --- staff as the UIs and routes see them ------------------------------------------------------------
+
+AGENT_ROLES = ("agent", "admin")  # the owner can do everything an agent can
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    """A logged-in, active staff user: what the pages need to know about them."""
+
+    id: int
+    username: str
+    name: str
+    role: str
+    locale: str
+
+    def as_state(self) -> dict[str, object]:
+        return {"id": self.id, "username": self.username, "name": self.name, "role": self.role,
+                "locale": self.locale}
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> StaffMember:
+        """Back from what a page kept in its session state (`as_state`)."""
+        return cls(id=int(state["id"]), username=str(state["username"]), name=str(state.get("name") or ""),
+                   role=str(state.get("role") or "agent"), locale=str(state.get("locale") or "ko"))
+
+
+def staff_member(settings: Settings, username: str | None, roles: tuple[str, ...] = AGENT_ROLES
+                 ) -> StaffMember | None:
+    """The active user `username` when their role is one of `roles`, else None. Their locale falls back
+    to the shop's when the account has none the UI knows."""
+    if not username:
+        return None
+    user = users_db.get_user_by_username(engine_for(settings), username)
+    if user is None or not user.is_active or user.role not in roles:
+        return None
+    locale = user.locale if user.locale in ("ko", "en") else settings.locale
+    return StaffMember(id=user.id, username=user.username, name=user.display_name, role=user.role, locale=locale)
+
+
+def staff_names(settings: Settings) -> dict[int, str]:
+    """Display name per user id (the queue names who took an inquiry)."""
+    return {u.id: u.display_name for u in users_db.list_users(engine_for(settings))}
+
+
+def list_staff(settings: Settings) -> list[User]:
+    return users_db.list_users(engine_for(settings))
+
+
+def remember_locale(settings: Settings, user_id: int, locale: str, actor: str) -> None:
+    """The language a staff member picked: the next login opens in it."""
+    if locale not in ("ko", "en"):
+        raise SajangError("locale must be ko or en", code="invalid_locale", status_code=422)
+    users_db.update_user(engine_for(settings), user_id, actor=actor, locale=locale)
+
+
+def update_account(settings: Settings, user_id: int, actor: StaffMember | User, *, password: str | None = None,
+                   role: str | None = None, display_name: str | None = None, is_active: bool | None = None,
+                   locale: str | None = None) -> User:
+    """An admin's change to a staff account. Nobody demotes or disables themselves (the shop would be
+    left without an owner); a new password ends the user's open sessions."""
+    engine = engine_for(settings)
+    target = users_db.get_user(engine, user_id)
+    if target is None:
+        raise NotFound("no such user")
+    if target.id == actor.id and (is_active is False or role == "agent"):
+        raise Forbidden("you cannot demote or disable yourself")
+    user = users_db.update_user(engine, user_id, actor=actor.username,
+                                password_hash=hash_password(password) if password else None, role=role,
+                                display_name=display_name, is_active=is_active, locale=locale)
+    forget_user(user_id)
+    return user

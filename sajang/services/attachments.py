@@ -20,13 +20,15 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, func, select
+from PIL import Image, UnidentifiedImageError
+from sqlalchemy import func, select
 
 from sajang.config import Settings
 from sajang.db.engine import session_scope
 from sajang.db.models import Attachment, Conversation
 from sajang.db.types import utcnow
 from sajang.errors import NotFound, SajangError
+from sajang.graphs.common.context import engine_for
 from sajang.security import sign_attachment
 
 ALLOWED_TYPES = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp"}
@@ -85,8 +87,6 @@ def check_image(data: bytes, max_bytes: int) -> str:
     sniffed = sniff_image_type(data)
     if sniffed is None:
         raise AttachmentRejected("only images can be attached (JPEG, PNG, GIF, WebP)")
-    from PIL import Image, UnidentifiedImageError
-
     try:
         with Image.open(io.BytesIO(data)) as img:
             if _PIL_FORMATS.get(img.format or "") != sniffed:
@@ -110,16 +110,13 @@ def clean_filename(name: str | None, ext: str) -> str:
     return base or f"image.{ext}"
 
 
-def conversation_id_for(engine: Engine, thread_id: str) -> int | None:
-    with session_scope(engine) as s:
-        return s.scalar(select(Conversation.id).where(Conversation.thread_id == thread_id))
-
-
-def save_attachment(settings: Settings, engine: Engine, thread_id: str, filename: str | None, data: bytes,
+def save_attachment(settings: Settings, thread_id: str, filename: str | None, data: bytes,
                     uploaded_by: str = "customer") -> StoredAttachment:
     """Check and store one image for the conversation `thread_id`; the DB row and the file, or an error."""
     content_type = check_image(data, settings.max_attachment_bytes)
-    conv_id = conversation_id_for(engine, thread_id)
+    engine = engine_for(settings)
+    with session_scope(engine) as s:
+        conv_id = s.scalar(select(Conversation.id).where(Conversation.thread_id == thread_id))
     if conv_id is None:
         raise NotFound("no such conversation")
     ext = ALLOWED_TYPES[content_type]
@@ -149,9 +146,9 @@ def save_attachment(settings: Settings, engine: Engine, thread_id: str, filename
     return StoredAttachment(att_id, thread_id, label, content_type, len(data), digest, uploaded_by)
 
 
-def get_attachment(settings: Settings, engine: Engine, attachment_id: int) -> tuple[StoredAttachment, Path]:
+def get_attachment(settings: Settings, attachment_id: int) -> tuple[StoredAttachment, Path]:
     """The attachment and its file; `NotFound` when either is gone."""
-    with session_scope(engine) as s:
+    with session_scope(engine_for(settings)) as s:
         row = s.execute(select(Attachment, Conversation.thread_id)
                         .join(Conversation, Conversation.id == Attachment.conversation_id)
                         .where(Attachment.id == attachment_id)).first()
@@ -166,19 +163,31 @@ def get_attachment(settings: Settings, engine: Engine, attachment_id: int) -> tu
                             att.uploaded_by), path
 
 
-def list_attachments(settings: Settings, engine: Engine, thread_id: str) -> list[StoredAttachment]:
-    with session_scope(engine) as s:
+def list_attachments(settings: Settings, thread_id: str) -> list[StoredAttachment]:
+    with session_scope(engine_for(settings)) as s:
         rows = s.scalars(select(Attachment).join(Conversation, Conversation.id == Attachment.conversation_id)
                          .where(Conversation.thread_id == thread_id).order_by(Attachment.id)).all()
         return [StoredAttachment(a.id, thread_id, a.filename, a.content_type, a.size, a.sha256, a.uploaded_by)
                 for a in rows]
 
 
-def link_to_message(engine: Engine, attachment_ids: list[int], thread_id: str, message_id: int) -> None:
+def attachments_for(settings: Settings, thread_id: str, ids: list[int]) -> list[dict[str, object]]:
+    """The conversation's own attachments `ids` (in the given order, each once) as a message carries
+    them; `NotFound` for an id of another conversation, which looks exactly like a missing one."""
+    if not ids:
+        return []
+    own = {a.id: a for a in list_attachments(settings, thread_id)}
+    missing = [i for i in ids if i not in own]
+    if missing:
+        raise NotFound(f"no such attachment in this conversation: {missing[0]}")
+    return [own[i].as_dict(settings) for i in dict.fromkeys(ids)]
+
+
+def link_to_message(settings: Settings, attachment_ids: list[int], thread_id: str, message_id: int) -> None:
     """Point the attachments at the message that carried them (only those of this conversation)."""
     if not attachment_ids:
         return
-    with session_scope(engine) as s:
+    with session_scope(engine_for(settings)) as s:
         conv_id = s.scalar(select(Conversation.id).where(Conversation.thread_id == thread_id))
         for att in s.scalars(select(Attachment).where(Attachment.id.in_(attachment_ids),
                                                       Attachment.conversation_id == conv_id)):

@@ -1,9 +1,9 @@
 """The owner dashboard (`/admin`): KPI cards, risk alerts with their items, sales/claims/segment charts,
 and the segmentation run with its approval step.
 
-Numbers come from `sajang.db.dashboard` and `sajang.db.rfm`; the segmentation run goes through the
-graph's service functions (`start_run`, `approve_run`, `cancel_run`), so the UI issues nothing itself
-and a double click approves once. Handlers identify the owner by `request.username` (the web app mounts
+Numbers come from `sajang.services.dashboard`; the segmentation run goes through the graph's service
+functions (`start_run`, `approve_run`, `cancel_run`), so the UI issues nothing itself and a double click
+approves once. Handlers identify the owner by `request.username` (the web app mounts
 this page behind the admin login). Korean by default, English via the language switch.
 """
 
@@ -21,10 +21,11 @@ import gradio as gr
 import pandas as pd
 
 from sajang.config import Settings
-from sajang.db import dashboard as dash
-from sajang.db.engine import get_engine
-from sajang.db.rfm import SEGMENT_IDS, export_outbox_csv, latest_run, segment_label, shop_today
 from sajang.errors import SajangError
+from sajang.graphs.segmentation.service import approve_run, cancel_run, run_summary, start_run
+from sajang.services import dashboard as dash
+from sajang.services.accounts import staff_member
+from sajang.services.dashboard import SEGMENT_IDS, segment_label, shop_today
 from sajang.ui.i18n import LOCALE_LABELS, LOCALES, Strings
 
 log = logging.getLogger(__name__)
@@ -329,27 +330,16 @@ class AdminUI:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    @property
-    def engine(self) -> Any:
-        if not self.settings.database_url:
-            self.settings.ensure_data_dir()
-        return get_engine(self.settings.resolved_database_url)
-
     def me(self, request: gr.Request | None) -> dict[str, str] | None:
-        username = getattr(request, "username", None) if request is not None else None
-        if not username:
+        member = staff_member(self.settings, getattr(request, "username", None) if request is not None else None,
+                              roles=("admin",))
+        if member is None:
             return None
-        from sajang.db.users import get_user_by_username
-
-        user = get_user_by_username(self.engine, username)
-        if user is None or user.role != "admin" or not user.is_active:
-            return None
-        locale = user.locale if user.locale in LOCALES else self.settings.locale
-        return {"username": user.username, "name": user.display_name, "locale": locale}
+        return {"username": member.username, "name": member.name, "locale": member.locale}
 
     # -- data + render in one place so every handler shows the same thing
     def view(self, locale: str, days: int, selected: str | None) -> dict[str, Any]:
-        data = dash.dashboard(self.engine, days=days)
+        data = dash.overview(self.settings, days=days)
         alerts = data["alerts"]
         chosen = next((a for a in alerts if a["id"] == selected), alerts[0] if alerts else None)
         return {"kpis": render_kpis(data["kpis"], locale),
@@ -360,10 +350,8 @@ class AdminUI:
                 "moves": moves_frame(data["segments"].get("moves") or [], locale)}
 
     def current_run(self) -> dict[str, Any] | None:
-        from sajang.graphs.segmentation.service import run_summary
-
-        row = latest_run(self.engine)
-        return run_summary(self.settings, row["id"]) if row else None
+        run_id = dash.latest_run_id(self.settings)
+        return run_summary(self.settings, run_id) if run_id is not None else None
 
     def build(self) -> gr.Blocks:
         loc = self.settings.locale
@@ -484,7 +472,7 @@ class AdminUI:
 
             def on_alert(locale: str, days: int, evt: gr.EventData) -> list[Any]:
                 chosen = (evt._data or {}).get("alert")
-                alerts_list = dash.risk_alerts(self.engine)
+                alerts_list = dash.risk_alerts(self.settings)
                 alert = next((a for a in alerts_list if a["id"] == chosen), None)
                 return [render_alerts(alerts_list, locale, chosen if alert else None), alert_items_df(alert, locale),
                         chosen if alert else None]
@@ -493,8 +481,6 @@ class AdminUI:
 
             def on_run(as_of_text: str, locale: str, days: int, selected: str | None,
                        request: gr.Request) -> list[Any]:
-                from sajang.graphs.segmentation.service import start_run
-
                 me = self.me(request)
                 if me is None:
                     return [*run_values(None, locale), T("login_needed", locale), *dash_values(locale, days, selected)]
@@ -513,8 +499,6 @@ class AdminUI:
                           concurrency_limit=1)
 
             def on_approve(run_id: int | None, table: pd.DataFrame, locale: str, request: gr.Request) -> list[Any]:
-                from sajang.graphs.segmentation.service import approve_run
-
                 me = self.me(request)
                 if me is None:
                     return [*run_values(self._run(run_id), locale), T("login_needed", locale)]
@@ -538,8 +522,6 @@ class AdminUI:
                               concurrency_limit=1)
 
             def on_cancel(run_id: int | None, locale: str, request: gr.Request) -> list[Any]:
-                from sajang.graphs.segmentation.service import cancel_run
-
                 me = self.me(request)
                 if me is None or run_id is None:
                     return [*run_values(self._run(run_id), locale),
@@ -559,7 +541,7 @@ class AdminUI:
                 out_dir = Path(tempfile.mkdtemp(prefix="sajang-outbox-"))
                 path = out_dir / f"sajang-outbox-{datetime.now():%Y%m%d-%H%M%S}.csv"
                 with path.open("w", encoding="utf-8-sig", newline="") as fh:
-                    n = export_outbox_csv(self.engine, fh, actor=me["username"])
+                    n = dash.export_outbox(self.settings, fh, actor=me["username"])
                 if not n:
                     return [gr.File(visible=False), T("nothing_to_export", locale)]
                 return [gr.File(value=str(path), visible=True), T("exported", locale, n=n)]
@@ -568,8 +550,6 @@ class AdminUI:
         return demo
 
     def _run(self, run_id: int | None) -> dict[str, Any] | None:
-        from sajang.graphs.segmentation.service import run_summary
-
         if run_id is None:
             return None
         try:

@@ -5,9 +5,11 @@ customer profile), 리뷰 (the review engineer's tab) and 학습된 답변. The 
 refreshed by a `gr.Timer`; only the queue (and, when something changed, the open conversation) is
 updated on a tick, so whatever the agent is typing stays put.
 
-Every conversation operation goes through `sajang.graphs.inquiry.service.get_inquiry_service(settings)`;
-customer data through `sajang.db.profile`; manual articles through the knowledge service. The UI never
-runs SQL itself. Handlers identify the agent by `request.username` (set by the web app's login).
+Every operation goes through the service API: conversations, the queue, replies, 👎 and recommended
+articles through `sajang.services.inquiry`, customers through `sajang.services.customers`, staff through
+`sajang.services.accounts`, images through `sajang.services.attachments`. The hub restates none of their
+rules (which message a 👎 corrects, claim-then-reply, the "mine" tab …) and never touches the database.
+Handlers identify the agent by `request.username` (set by the web app's login).
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ import shutil
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,10 +29,16 @@ from typing import Any
 import gradio as gr
 
 from sajang.config import Settings
+from sajang.errors import Conflict
+from sajang.services.accounts import StaffMember, remember_locale, staff_member, staff_names
+from sajang.services.attachments import get_attachment, save_attachment
+from sajang.services.customers import customer_names, customer_profile, segment_label
+from sajang.services.inquiry import ConversationView, Inquiries, inquiries, question_lines
 from sajang.ui.agent_learned import build_learned_tab
 from sajang.ui.agent_render import (
     chat_messages,
     customer_display,
+    esc,
     get,
     pending_of,
     queue_sort_key,
@@ -43,6 +50,7 @@ from sajang.ui.agent_render import (
 from sajang.ui.agent_strings import T
 from sajang.ui.i18n import LOCALE_LABELS, LOCALES
 from sajang.ui.literal import literal
+from sajang.ui.reviews_tab import build_reviews_tab
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +60,6 @@ DONE_TAB_LIMIT = 50  # the resolved tab shows the latest N
 NOTE_SECONDS = 60.0  # an action's notice survives timer redraws this long
 DONE_CACHE_SECONDS = 20.0  # the resolved list is re-read at most this often (it only grows)
 ARTICLE_COUNT = 3  # recommended manual articles per inquiry
-ARTICLE_QUERY_MESSAGES = 3  # the last N customer lines form the article query
 CONCURRENCY = 8  # handlers of different agents run side by side
 ATTACHMENT_CACHE_DIR = "sajang-agent-hub"
 
@@ -68,53 +75,24 @@ element.addEventListener('keydown', (e) => { if (e.key === 'Enter') pick(e); });
 """
 
 
-# --- services (lazy: the inquiry service and the web app are built by other engineers) ------------
+# --- services -------------------------------------------------------------------------------------
 
 
-def _service(settings: Settings) -> Any:
-    from sajang.graphs.inquiry.service import get_inquiry_service
-
-    return get_inquiry_service(settings)
-
-
-def _engine(settings: Settings) -> Any:
-    from sajang.db.engine import get_engine
-
-    if not settings.database_url:
-        settings.ensure_data_dir()
-    return get_engine(settings.resolved_database_url)
+def _api(settings: Settings) -> Inquiries:
+    return inquiries(settings)
 
 
 def _error_text(exc: BaseException) -> str:
     return getattr(exc, "message", None) or str(exc) or type(exc).__name__
 
 
-@dataclass
-class Me:
-    """The logged-in staff member, as the handlers need them."""
-
-    id: int | None
-    username: str
-    name: str
-    role: str
-    locale: str
-
-    def as_state(self) -> dict[str, Any]:
-        return {"id": self.id, "username": self.username, "name": self.name, "role": self.role,
-                "locale": self.locale}
+def _me(settings: Settings, request: gr.Request | None) -> StaffMember | None:
+    return staff_member(settings, getattr(request, "username", None) if request is not None else None)
 
 
-def _me(settings: Settings, request: gr.Request | None) -> Me | None:
-    username = getattr(request, "username", None) if request is not None else None
-    if not username:
-        return None
-    from sajang.db.users import get_user_by_username
-
-    user = get_user_by_username(_engine(settings), username)
-    if user is None or not user.is_active or user.role not in ("agent", "admin"):
-        return None
-    locale = user.locale if user.locale in LOCALES else settings.locale
-    return Me(id=user.id, username=user.username, name=user.display_name, role=user.role, locale=locale)
+def _member(me: dict[str, Any]) -> StaffMember:
+    """The agent kept in the page's state, as the services take them."""
+    return StaffMember.from_state(me)
 
 
 def _loc(me: dict[str, Any] | None, settings: Settings) -> str:
@@ -122,33 +100,8 @@ def _loc(me: dict[str, Any] | None, settings: Settings) -> str:
 
 
 def article_lines(conv: dict[str, Any]) -> list[str]:
-    """The customer's lines that carry the question: a line the bot answered as a plain request for a
-    person (category `human`) says nothing about which manual article helps."""
-    msgs = list(conv.get("messages") or [])
-    out = []
-    for i, m in enumerate(msgs):
-        if get(m, "role") != "customer":
-            continue
-        reply = next((r for r in msgs[i + 1:] if get(r, "role") == "ai"), None)
-        if reply is not None and get(reply, "category") == "human":
-            continue
-        text = str(get(m, "text", default="")).strip()
-        if text:
-            out.append(text)
-    return out
-
-
-def feedback_target(messages: list[dict[str, Any]]) -> int | None:
-    """The AI message a 👎 corrects: the bot's last real answer, not its "connecting you to a person"
-    notice after a plain request for a person (learning "상담원 연결해 주세요 → <answer>" would be wrong).
-    None lets the service pick."""
-    ai = [m for m in messages if get(m, "role") == "ai" and get(m, "id") is not None]
-    for pick in (lambda m: not m.get("handoff") and get(m, "category") != "human",
-                 lambda m: get(m, "category") != "human"):
-        found = [m for m in ai if pick(m)]
-        if found:
-            return int(found[-1]["id"])
-    return None
+    """The customer's lines that carry the question (the service's rule: not a bare "a person, please")."""
+    return [str(get(m, "text", default="")).strip() for m in question_lines(list(conv.get("messages") or []))]
 
 
 # --- the hub -------------------------------------------------------------------------------------
@@ -165,9 +118,7 @@ class AgentHub:
 
     # ---- data --------------------------------------------------------------------------------------
     def user_names(self) -> dict[int, str]:
-        from sajang.db.users import list_users
-
-        return {u.id: u.display_name for u in list_users(_engine(self.settings))}
+        return staff_names(self.settings)
 
     def resolved_items(self, fresh: bool = False) -> list[dict[str, Any]]:
         """Resolved inquiries, re-read at most every DONE_CACHE_SECONDS: the list only grows, and every
@@ -177,45 +128,37 @@ class AgentHub:
             cached = self._done_cache
         if cached is not None and not fresh and now - cached[0] < DONE_CACHE_SECONDS:
             return cached[1]
-        items = list(_service(self.settings).list_handoffs(status="resolved"))
+        items = [i.as_dict() for i in _api(self.settings).queue("resolved")]
         with self._lock:
             self._done_cache = (now, items)
         return items
 
     def queue_tabs(self, me: dict[str, Any] | None, fresh: bool = False
                    ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, str], str | None]:
-        """Items per tab, customer display names, and an error text when the service is unavailable."""
+        """Items per tab (the service's `new` and `mine` queues, the resolved ones), customer display
+        names, and an error text when the service is unavailable."""
         tabs: dict[str, list[dict[str, Any]]] = {"new": [], "mine": [], "done": []}
         try:
-            svc = _service(self.settings)
-            items = list(svc.list_handoffs(status="pending")) + self.resolved_items(fresh)
-        except Exception as exc:  # the service may not be installed yet, or the DB is down
+            api = _api(self.settings)
+            tabs["new"] = [i.as_dict() for i in api.queue("new")]
+            if me and me.get("id") is not None:
+                tabs["mine"] = [i.as_dict() for i in api.queue("mine", _member(me))]
+            tabs["done"] = [dict(i) for i in self.resolved_items(fresh)]
+        except Exception as exc:  # the database may be down: the queue says so, the page stays up
             log.warning("queue unavailable: %s", exc)
-            return tabs, {}, _error_text(exc)
-        users = self.user_names() if any(
-            get(i, "assignee_id") is not None and not get(i, "assignee_name") for i in items) else {}
-        my_id = (me or {}).get("id")
-        for item in items:
-            item = dict(item)
-            assignee_id = get(item, "assignee_id")
-            if assignee_id is not None and not get(item, "assignee_name"):
-                item["assignee_name"] = users.get(int(assignee_id), "")
-            status = get(item, "status", default="new")
-            if status == "new":
-                tabs["new"].append(item)
-            elif status == "assigned":
-                if my_id is not None and assignee_id is not None and int(assignee_id) == int(my_id):
-                    tabs["mine"].append(item)
-            elif status == "resolved":
-                tabs["done"].append(item)
+            return {"new": [], "mine": [], "done": []}, {}, _error_text(exc)
+        items = [i for tab in tabs.values() for i in tab]
+        if any(get(i, "assignee_id") is not None and not get(i, "assignee_name") for i in items):
+            users = self.user_names()
+            for item in items:
+                if get(item, "assignee_id") is not None and not get(item, "assignee_name"):
+                    item["assignee_name"] = users.get(int(item["assignee_id"]), "")
         tabs["new"].sort(key=queue_sort_key)
         tabs["mine"].sort(key=queue_sort_key)
         tabs["done"].sort(key=lambda i: str(get(i, "resolved_at", "updated_at", default="")), reverse=True)
         tabs["done"] = tabs["done"][:DONE_TAB_LIMIT]
-        from sajang.db.profile import customer_names
-
         ids = [get(i, "customer_id") for tab in tabs.values() for i in tab if not get(i, "customer_name")]
-        names = customer_names(_engine(self.settings), [i for i in ids if i])
+        names = customer_names(self.settings, [i for i in ids if i])
         return tabs, names, None
 
     def queue_html(self, me: dict[str, Any] | None, qtab: str, thread: str | None, fresh: bool = False) -> str:
@@ -223,7 +166,7 @@ class AgentHub:
         return render_queue(tabs, qtab or "new", thread, names, _loc(me, self.settings), datetime.now(UTC), error)
 
     def conversation(self, thread: str) -> dict[str, Any]:
-        return dict(_service(self.settings).get_conversation(thread))
+        return _api(self.settings).conversation(thread).as_dict()
 
     @staticmethod
     def signature(conv: dict[str, Any]) -> str:
@@ -232,20 +175,16 @@ class AgentHub:
         return f"{len(msgs)}|{get(conv, 'status')}|{get(conv, 'assignee_id')}|{get(last, 'id', 'time', 'created_at')}"
 
     def customer_label(self, conv: dict[str, Any], locale: str) -> str:
-        from sajang.db.profile import customer_names
-
         cid = get(conv, "customer_id") or get(pending_of(conv), "customer_id")
-        names = customer_names(_engine(self.settings), [cid]) if cid else {}
+        names = customer_names(self.settings, [cid]) if cid else {}
         return customer_display({**conv, "customer_id": cid}, names, locale)
 
     def attachment_path(self, att: dict[str, Any]) -> str | None:
         """A local file Gradio may serve for one attachment of `get_conversation` (None if it is gone)."""
         p: Path | None = None
         if isinstance(att.get("id"), int):
-            from sajang.app.attachments import get_attachment
-
             try:
-                _stored, p = get_attachment(self.settings, _engine(self.settings), int(att["id"]))
+                _stored, p = get_attachment(self.settings, int(att["id"]))
             except Exception:
                 return None
         elif get(att, "path"):
@@ -280,39 +219,24 @@ class AgentHub:
         cid = get(conv, "customer_id") or get(pending, "customer_id")
         if not cid:
             return render_profile(None, "", locale, now, guest_name=get(conv, "guest_name", default=""))
-        from sajang.db.profile import get_customer_profile
-
-        profile = get_customer_profile(_engine(self.settings), str(cid))
+        profile = customer_profile(self.settings, str(cid))
         if profile is None:
             return render_profile(None, "", locale, now, customer_id=str(cid))
         return render_profile(profile, self.segment_text(profile.segment, locale), locale, now)
 
     @staticmethod
     def segment_text(segment: str | None, locale: str) -> str:
-        if not segment:
-            return T("no_segment", locale)
-        try:
-            from sajang.db.rfm import segment_label
-        except ImportError:
-            return segment
-        return segment_label(segment, locale)
+        return segment_label(segment, locale) if segment else T("no_segment", locale)
 
     def articles_html(self, conv: dict[str, Any] | None, locale: str) -> str:
         if not conv:
             return ""
-        lines = article_lines(conv)
-        # the customer's own words; the handoff summary only when they said nothing but "a person, please"
-        query = " ".join(lines[-ARTICLE_QUERY_MESSAGES:]) if lines else str(get(pending_of(conv), "summary", default=""))
-        if not query:
-            return render_articles([], locale)
         try:
-            from sajang.knowledge.service import get_knowledge
-
-            result = get_knowledge(self.settings).search(query, k=ARTICLE_COUNT, kinds={"manual"})
-        except Exception as exc:
+            hits = _api(self.settings).recommended_articles(ConversationView.of(conv), k=ARTICLE_COUNT)
+        except Exception as exc:  # the index may be rebuilding: the column says so
             log.warning("article search failed: %s", exc)
             return render_articles([], locale, error=_error_text(exc))
-        return render_articles(result.hits, locale)
+        return render_articles(hits, locale)
 
     # ---- views -------------------------------------------------------------------------------------
     def note_for(self, me: dict[str, Any] | None, thread: str | None, note: str, kind: str,
@@ -395,8 +319,6 @@ class AgentHub:
     def user_html(self, me: dict[str, Any] | None, locale: str) -> str:
         if not me:
             return f'<span class="sj-me">{T("not_logged_in", locale)}</span>'
-        from sajang.ui.agent_render import esc
-
         role = T("role_admin" if me["role"] == "admin" else "role_agent", locale)
         return (f'<span class="sj-me">{esc(me["name"])}</span><span class="sj-role">({esc(role)})</span>'
                 f'<a href="/logout">{esc(T("logout", locale))}</a>')
@@ -442,18 +364,21 @@ class AgentHub:
 
     def claim_or_note(self, me: dict[str, Any], thread: str, locale: str) -> tuple[bool, str]:
         """Atomic claim through the service: exactly one of two agents wins; the loser is told who did."""
-        won = bool(_service(self.settings).claim(thread, int(me["id"])))
-        if won:
+        if _api(self.settings).claim(thread, _member(me)):
             return True, T("claim_won", locale)
+        return False, self.claim_lost_note(thread, locale)
+
+    def claim_lost_note(self, thread: str, locale: str) -> str:
+        """"Another agent (name) already took it"."""
         who = ""
         try:
             assignee = get(self.conversation(thread), "assignee_id")
             if assignee is not None:
                 name = self.user_names().get(int(assignee))
                 who = f"({name})" if name else ""
-        except Exception:
+        except Exception:  # the name is a courtesy: the notice goes out without it
             pass
-        return False, T("claim_lost", locale, who=who)
+        return T("claim_lost", locale, who=who)
 
     def on_claim(self, me: dict[str, Any] | None, qtab: str, thread: str | None) -> dict[Any, Any]:
         locale = _loc(me, self.settings)
@@ -477,13 +402,13 @@ class AgentHub:
         if not text:
             return self.open_view(me, qtab, thread, T("empty_reply", locale), "warn", side=False)
         try:
-            if get(self.conversation(thread), "status") == "new":
-                won, note = self.claim_or_note(me, thread, locale)
-                if not won:
-                    gr.Warning(note)
-                    return self.open_view(me, qtab, thread, note, "warn", side=False)
+            # the service takes an inquiry still in the queue before replying (one of two agents wins)
+            if _api(self.settings).reply(thread, text, _member(me)).status == "assigned":
                 qtab = "mine"
-            _service(self.settings).reply(thread, text, int(me["id"]), str(me["name"]))
+        except Conflict:
+            note = self.claim_lost_note(thread, locale)
+            gr.Warning(note)
+            return self.open_view(me, qtab, thread, note, "warn", side=False)
         except Exception as exc:
             return self.open_view(me, qtab, thread, T("error", locale, error=_error_text(exc)), "warn", side=False)
         out = self.open_view(me, qtab, thread, T("sent", locale), "ok", side=False)
@@ -503,20 +428,15 @@ class AgentHub:
                 return self.open_view(me, qtab, thread, T("no_thread", locale), "warn", side=False)
             if not path.is_file():
                 return self.open_view(me, qtab, thread, T("error", locale, error="no file"), "warn", side=False)
-            from sajang.app.attachments import link_to_message, save_attachment
-
-            if get(self.conversation(thread), "status") == "new":
-                won, note = self.claim_or_note(me, thread, locale)
-                if not won:
-                    gr.Warning(note)
-                    return self.open_view(me, qtab, thread, note, "warn", side=False)
-                qtab = "mine"
             data = path.read_bytes()[: self.settings.max_attachment_bytes + 1]
-            stored = save_attachment(self.settings, _engine(self.settings), thread, path.name, data, "agent")
+            stored = save_attachment(self.settings, thread, path.name, data, "agent")
             text = (caption or "").strip() or T("file_caption", locale, name=stored.filename)
-            result = _service(self.settings).reply(thread, text, int(me["id"]), str(me["name"]))
-            if result.get("message_id") is not None:
-                link_to_message(_engine(self.settings), [stored.id], thread, int(result["message_id"]))
+            if _api(self.settings).reply(thread, text, _member(me), attachment_ids=[stored.id]).status == "assigned":
+                qtab = "mine"
+        except Conflict:
+            note = self.claim_lost_note(thread, locale)
+            gr.Warning(note)
+            return self.open_view(me, qtab, thread, note, "warn", side=False)
         except Exception as exc:
             return self.open_view(me, qtab, thread, T("error", locale, error=_error_text(exc)), "warn", side=False)
         finally:
@@ -534,7 +454,7 @@ class AgentHub:
         if not me or not thread:
             return self.open_view(me, qtab, thread, T("no_thread", locale), "warn", side=False)
         try:
-            _service(self.settings).resolve(thread, int(me["id"]))
+            _api(self.settings).resolve(thread, _member(me))
             self.resolved_items(fresh=True)
         except Exception as exc:
             return self.open_view(me, qtab, thread, T("error", locale, error=_error_text(exc)), "warn", side=False)
@@ -544,13 +464,10 @@ class AgentHub:
         if not thread:
             return gr.skip()
         try:
-            result = _service(self.settings).suggest(thread)
+            return _api(self.settings).suggest(thread).draft
         except Exception as exc:
             gr.Warning(T("error", _loc(me, self.settings), error=_error_text(exc)))
             return gr.skip()
-        if isinstance(result, dict):
-            return str(get(result, "answer", "draft", "ai_draft", "text", default=""))
-        return str(result or "")
 
     def on_feedback(self, me: dict[str, Any] | None, thread: str | None, correct: str) -> dict[Any, Any]:
         c = self.c
@@ -561,19 +478,14 @@ class AgentHub:
         if not correct:
             return {c["fb_note"]: T("fb_empty", locale)}
         try:
-            target = feedback_target(self.conversation(thread).get("messages") or [])
-            result = _service(self.settings).feedback(thread, correct, int(me["id"]), str(me["name"]),
-                                                      message_id=target)
+            # which AI message and which question: the service's rule, the same as for REST and the CLI
+            result = _api(self.settings).feedback(thread, correct, _member(me))
         except Exception as exc:
             return {c["fb_note"]: T("error", locale, error=_error_text(exc))}
-        result = dict(result or {})
-        learned = result.get("learned") if isinstance(result.get("learned"), dict) else result
-        note = T("fb_learned", locale,
-                 id=get(learned, "learned_id", "id", default="?"),
-                 question=literal(get(learned, "question", default="")),
-                 answer=literal(get(learned, "answer", default=correct)))
+        note = T("fb_learned", locale, id=result.learned_id, question=literal(result.question),
+                 answer=literal(result.answer))
         return {c["fb_note"]: note, c["fb_text"]: "", c["fb_box"]: gr.update(visible=False),
-                c["learned_refresh"]: get(learned, "learned_id", "id", default="")}
+                c["learned_refresh"]: result.learned_id}
 
     def relabel(self, locale: str) -> dict[Any, Any]:
         """Static labels in the chosen language."""
@@ -607,9 +519,7 @@ class AgentHub:
             return gr.skip()
         if me and me.get("id") is not None and me.get("locale") != locale:
             # remembered on the account: the next login opens in the same language
-            from sajang.db.users import update_user
-
-            update_user(_engine(self.settings), int(me["id"]), actor=str(me["username"]), locale=locale)
+            remember_locale(self.settings, int(me["id"]), locale, actor=str(me["username"]))
         me = {**(me or {}), "locale": locale} if me else None
         out = self.open_view(me, qtab, thread, keep_note=True)
         out.update(self.relabel(locale))
@@ -692,11 +602,6 @@ class AgentHub:
                 c["articles"] = gr.HTML("", elem_id="sj-articles")
 
     def _reviews(self, loc: str) -> None:
-        try:
-            from sajang.ui.reviews_tab import build_reviews_tab
-        except ImportError:
-            gr.Markdown(T("reviews_pending", loc))
-            return
         build_reviews_tab(self.settings)
 
     def _wire(self, demo: gr.Blocks, c: dict[str, Any]) -> None:

@@ -1,5 +1,6 @@
 """The 학습된 답변 (learned answers) tab of the agent hub: list, search, who taught what from which
-conversation, and undo (deactivate). Everything goes through the knowledge service."""
+conversation, and undo (deactivate). Everything goes through the inquiry service API
+(`sajang.services.inquiry`), the same undo as the CLI's `sajang feedback --undo`."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from typing import Any
 import gradio as gr
 
 from sajang.config import Settings
+from sajang.services.accounts import StaffMember
+from sajang.services.inquiry import inquiries
 from sajang.ui.agent_render import render_learned
 from sajang.ui.agent_strings import T
 
@@ -28,12 +31,6 @@ element.addEventListener('click', (e) => {
 """
 
 
-def _kb(settings: Settings) -> Any:
-    from sajang.knowledge.service import get_knowledge
-
-    return get_knowledge(settings)
-
-
 def _locale(me: dict[str, Any] | None, settings: Settings) -> str:
     return (me or {}).get("locale") or settings.locale
 
@@ -42,7 +39,7 @@ def learned_html(settings: Settings, me: dict[str, Any] | None, query: str, show
                  note: str = "") -> str:
     locale = _locale(me, settings)
     try:
-        rows = _kb(settings).list_learned(active_only=not show_inactive, query=(query or "").strip() or None)
+        rows = inquiries(settings).learned_answers((query or "").strip() or None, active_only=not show_inactive)
     except Exception as exc:
         log.warning("learned answers unavailable: %s", exc)
         return render_learned([], locale, datetime.now(UTC), error=str(exc) or type(exc).__name__)
@@ -75,10 +72,10 @@ def build_learned_tab(settings: Settings, me_state: gr.State, refresh_state: gr.
         data = evt._data or {}
         learned_id = data.get("undo")
         locale = _locale(me, settings)
-        if not learned_id or not me:
+        if not learned_id or not me or me.get("id") is None:
             return gr.skip()
         try:
-            _kb(settings).deactivate_learned(learned_id, actor=str(me.get("username") or me.get("name")))
+            inquiries(settings).undo_learned(learned_id, StaffMember.from_state(me))
         except Exception as exc:
             gr.Warning(T("error", locale, error=getattr(exc, "message", None) or str(exc)))
             return learned_html(settings, me, q, show_inactive)

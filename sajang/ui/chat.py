@@ -3,8 +3,9 @@
 A customer chats as a guest, or proves who they are with an order number and the last 4 digits of the
 phone on that order (then the bot may talk about *their* orders). Answers stream in with their
 sources; «상담원 연결» hands the chat to a person, whose replies appear here without a reload (a timer
-polls the conversation). Images can be attached: checked, stored by `sajang.app.attachments`, and
-shown through signed links that only this conversation gets.
+polls the conversation). Images can be attached: checked, stored by `sajang.services.attachments`, and
+shown through signed links that only this conversation gets. Everything goes through the service API
+(`sajang.services`): the page restates none of its rules (verification limits, the «상담원 연결» text).
 
 The conversation lives server-side in the Gradio session state: a customer cannot point the page at
 another customer's thread or identity.
@@ -23,6 +24,11 @@ from typing import Any
 import gradio as gr
 
 from sajang.config import Settings
+from sajang.errors import SajangError
+from sajang.services import ratelimit
+from sajang.services.attachments import save_attachment, signed_url
+from sajang.services.customers import verify_customer
+from sajang.services.inquiry import AskResult, MessageView, handoff_request_text, inquiries
 from sajang.ui.i18n import LOCALE_LABELS, Strings
 from sajang.ui.literal import literal
 
@@ -38,7 +44,6 @@ T = Strings({
     "send": {"ko": "보내기", "en": "Send"},
     "attach": {"ko": "사진 첨부", "en": "Attach a photo"},
     "handoff": {"ko": "상담원 연결", "en": "Talk to a person"},
-    "handoff_text": {"ko": "상담원과 연결해 주세요.", "en": "I would like to talk to a person, please."},
     "verify_title": {"ko": "본인 확인", "en": "Verify yourself"},
     "verify_help": {"ko": "주문번호와 주문하신 휴대폰 번호 뒤 4자리를 입력하면 주문·배송 내역을 안내해 드려요.",
                     "en": "Enter an order number and the last 4 digits of the phone on the order to ask "
@@ -86,18 +91,6 @@ _busy: set[str] = set()
 _busy_lock = threading.Lock()
 
 
-def _service(settings: Settings) -> Any:
-    from sajang.graphs.inquiry.service import get_inquiry_service
-
-    return get_inquiry_service(settings)
-
-
-def _engine(settings: Settings) -> Any:
-    from sajang.db.engine import get_engine
-
-    return get_engine(settings.resolved_database_url)
-
-
 def _client_ip(request: gr.Request | None) -> str:
     client = getattr(request, "client", None)
     return getattr(client, "host", None) or "unknown"
@@ -119,27 +112,21 @@ def _image_markdown(att: dict[str, Any], locale: str) -> str:
     return f"![{T('photo', locale)}]({url})" if url else f"[{att.get('filename', '')}]"
 
 
-def _agent_bubble(msg: dict[str, Any], locale: str, settings: Settings, thread_id: str) -> dict[str, Any]:
-    from sajang.app.attachments import signed_url
-
-    who = msg.get("author") or msg.get("author_name") or T("agent", locale)
-    text = f"**{T('agent', locale)} {literal(who)}**\n\n{literal(msg.get('text') or '')}"
-    for att in msg.get("attachments") or []:
-        if isinstance(att, dict) and isinstance(att.get("id"), int):
+def _agent_bubble(msg: MessageView, locale: str, settings: Settings, thread_id: str) -> dict[str, Any]:
+    who = msg.author_name or T("agent", locale)
+    text = f"**{T('agent', locale)} {literal(who)}**\n\n{literal(msg.text)}"
+    for att in msg.attachments:
+        if isinstance(att.get("id"), int):
             text += "\n\n" + _image_markdown({"url": signed_url(settings, att["id"], thread_id)}, locale)
     return {"role": "assistant", "content": text}
 
 
-def _message_key(msg: dict[str, Any]) -> str:
-    mid = msg.get("id") or msg.get("message_id")
-    return str(mid) if mid is not None else f"{msg.get('time')}|{msg.get('text')}"
+def _message_key(msg: MessageView) -> str:
+    return str(msg.id)
 
 
 def build_chat(settings: Settings) -> gr.Blocks:
     """The `/chat` page as a `gr.Blocks` (mounted by `sajang.app.main` with `css=CSS`)."""
-    from sajang.app import ratelimit
-    from sajang.app.attachments import save_attachment
-
     shop = settings.store.shop_name
     default_locale = settings.locale
     max_mb = max(1, settings.max_attachment_bytes // (1024 * 1024))
@@ -150,7 +137,7 @@ def build_chat(settings: Settings) -> gr.Blocks:
 
     def ensure_thread(state: dict[str, Any]) -> str:
         if not state.get("thread_id"):
-            state["thread_id"] = _service(settings).start_conversation(
+            state["thread_id"] = inquiries(settings).start(
                 state.get("customer_id"), guest_name=None if state.get("customer_id") else state.get("name"),
                 channel="chat", locale=state.get("locale") or default_locale)
             state["seen_agent"] = []
@@ -210,23 +197,18 @@ def build_chat(settings: Settings) -> gr.Blocks:
         # --- verification ---------------------------------------------------------------------------
         def verify(order_id: str, phone4: str, st: dict[str, Any], history: list[dict[str, Any]],
                    request: gr.Request) -> tuple[Any, ...]:
-            from sajang.db.users import verify_order_owner
-
             locale = st.get("locale") or default_locale
             order_id = (order_id or "").strip()
             phone4 = (phone4 or "").strip()
             if not order_id or len(phone4) != 4 or not phone4.isdigit():
                 return st, history, gr.update(value=T("verify_missing", locale)), gr.update(), gr.update()
             try:
-                ratelimit.check("chat_verify_ip", _client_ip(request), 10, what="verification attempts")
-                found = verify_order_owner(_engine(settings), order_id, phone4)
-                if found is None:
-                    ratelimit.check("chat_verify_order", order_id, 5, period_s=900, what="failed verifications")
+                found = verify_customer(settings, order_id, phone4, _client_ip(request))
             except ratelimit.RateLimited:
                 return st, history, gr.update(value=T("too_fast", locale)), gr.update(), gr.update()
-            if found is None:
+            except SajangError:  # verification_failed
                 return st, history, gr.update(value=T("verify_failed", locale)), gr.update(), gr.update(value="")
-            customer_id, name = found
+            customer_id, name = found.customer_id, found.name
             # A verified chat is a new conversation bound to that customer.
             st.update(customer_id=customer_id, name=name, thread_id=None, pending=[], seen_agent=[])
             shown = name or customer_id
@@ -249,7 +231,7 @@ def build_chat(settings: Settings) -> gr.Blocks:
                 data = path.read_bytes()[: settings.max_attachment_bytes + 1]
                 thread_id = ensure_thread(st)
                 ratelimit.check("chat_upload_session", thread_id, settings.rate_limit_per_minute)
-                stored = save_attachment(settings, _engine(settings), thread_id, path.name, data, "customer")
+                stored = save_attachment(settings, thread_id, path.name, data, "customer")
             except ratelimit.RateLimited:
                 return st, gr.update(value=T("too_fast", locale))
             except Exception as exc:  # a refused file is a message to the customer, never a crash
@@ -299,12 +281,10 @@ def build_chat(settings: Settings) -> gr.Blocks:
             answer = ""
             history = [*history, {"role": "assistant", "content": "…"}]
             try:
-                result: dict[str, Any] | None = None
-                for chunk in _service(settings).stream_ask(
-                        text, customer_id=st.get("customer_id"), thread_id=thread_id, locale=locale,
-                        attachments=[{k: a[k] for k in ("id", "filename", "content_type", "size")} for a in pending]
-                        or None):
-                    if isinstance(chunk, dict):
+                result: AskResult | None = None
+                for chunk in inquiries(settings).stream(text, customer_id=st.get("customer_id"), thread_id=thread_id,
+                                                        locale=locale, attachment_ids=[int(a["id"]) for a in pending]):
+                    if isinstance(chunk, AskResult):
                         result = chunk
                     elif chunk:
                         answer += str(chunk)
@@ -323,17 +303,17 @@ def build_chat(settings: Settings) -> gr.Blocks:
                     _busy.discard(session)
             yield st, history, gr.update(), gr.update()
 
-        def _final_text(result: dict[str, Any] | None, streamed: str, locale: str) -> str:
+        def _final_text(result: AskResult | None, streamed: str, locale: str) -> str:
             if result is None:
-                return streamed
-            answer = (result.get("answer") or streamed or "").strip()
-            if result.get("handoff") and not answer:
+                return literal(streamed)
+            answer = (result.answer or streamed or "").strip()
+            if result.handoff and not answer:
                 shown = T("waiting", locale, hours=literal(settings.store.cs_hours))
             elif answer:
                 shown = literal(answer)
             else:
-                return T("queued", locale) if result.get("handoff_reason") == "waiting_for_agent" else ""
-            return shown + _sources_line(result.get("sources") or [], locale)
+                return T("queued", locale) if result.handoff_reason == "waiting_for_agent" else ""
+            return shown + _sources_line(result.sources, locale)
 
         send_inputs = [box, state, chatbot]
         send_outputs = [state, chatbot, box, attach_note]
@@ -342,7 +322,7 @@ def build_chat(settings: Settings) -> gr.Blocks:
 
         def ask_person(st: dict[str, Any], history: list[dict[str, Any]],
                        request: gr.Request) -> Iterator[tuple[Any, ...]]:
-            yield from respond(T("handoff_text", st.get("locale") or default_locale), st, history, request)
+            yield from respond(handoff_request_text(st.get("locale") or default_locale), st, history, request)
 
         handoff_btn.click(ask_person, [state, chatbot], send_outputs, concurrency_limit=16)
 
@@ -355,13 +335,12 @@ def build_chat(settings: Settings) -> gr.Blocks:
             if not thread_id or busy:
                 return gr.skip(), gr.skip()
             try:
-                conversation = _service(settings).get_conversation(thread_id) or {}
+                conversation = inquiries(settings).conversation(thread_id)
             except Exception:
                 log.exception("poll failed")
                 return gr.skip(), gr.skip()
             seen = set(st.get("seen_agent") or [])
-            new = [m for m in conversation.get("messages") or []
-                   if m.get("role") == "agent" and _message_key(m) not in seen]
+            new = [m for m in conversation.messages if m.role == "agent" and _message_key(m) not in seen]
             if not new:
                 return gr.skip(), gr.skip()
             locale = st.get("locale") or default_locale

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import gradio as gr
 
 from sajang.config import Settings
+from sajang.services.accounts import staff_member
 from sajang.ui.i18n import Strings
 
 log = logging.getLogger(__name__)
@@ -185,18 +186,8 @@ CSS = """
 
 
 def _user(settings: Settings, request: gr.Request | None) -> tuple[str, int | None] | None:
-    username = getattr(request, "username", None) if request is not None else None
-    if not username:
-        return None
-    from sajang.db.engine import get_engine
-    from sajang.db.users import get_user_by_username
-
-    if not settings.database_url:
-        settings.ensure_data_dir()
-    user = get_user_by_username(get_engine(settings.resolved_database_url), username)
-    if user is None or not user.is_active or user.role not in ("agent", "admin"):
-        return None
-    return user.username, user.id
+    member = staff_member(settings, getattr(request, "username", None) if request is not None else None)
+    return (member.username, member.id) if member is not None else None
 
 
 def build_reviews_tab(settings: Settings, locale_state: Any = None) -> dict[str, Any]:

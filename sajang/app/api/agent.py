@@ -7,12 +7,11 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Path, Query, UploadFile, status
+from starlette.concurrency import run_in_threadpool
 
-from sajang.app import ratelimit
 from sajang.app.api import queries
 from sajang.app.api.chat import read_limited
-from sajang.app.attachments import save_attachment
-from sajang.app.deps import AgentDep, EngineDep, SettingsDep, require_agent
+from sajang.app.deps import AgentDep, EngineDep, InquiriesDep, SettingsDep, require_agent
 from sajang.app.schemas import (
     AttachmentOut,
     ClaimOut,
@@ -28,18 +27,15 @@ from sajang.app.schemas import (
 )
 from sajang.config import Settings
 from sajang.errors import Conflict, NotFound, SajangError
+from sajang.services import ratelimit
+from sajang.services.attachments import save_attachment
+from sajang.services.customers import customer_profile as load_customer_profile
 
 router = APIRouter(prefix="/agent", tags=["agent"], dependencies=[Depends(require_agent)],
                    responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut},
                               422: {"model": ErrorOut}})
 
 CustomerIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
-
-
-def _service(settings: Settings) -> Any:
-    from sajang.app.deps import inquiry_service
-
-    return inquiry_service(settings)
 
 
 def _existing(engine: EngineDep, thread_id: str) -> dict[str, Any]:
@@ -56,80 +52,74 @@ def _check_text(settings: Settings, text: str) -> None:
 
 
 @router.get("/inquiries", response_model=list[InquiryOut], summary="The queue, by status")
-def queue(settings: SettingsDep, agent: AgentDep,
+def queue(api: InquiriesDep, agent: AgentDep,
           status_: Annotated[QueueStatus, Query(alias="status")] = "new") -> list[dict[str, Any]]:
     """`new` (waiting for a person), `pending` (new + assigned), `mine` (assigned to me), `assigned`,
     `resolved`, `all` (every handed-off conversation)."""
-    service = _service(settings)
-    if status_ == "mine":
-        rows = service.list_handoffs(status="assigned")
-        return [r for r in rows if r.get("assignee_id") == agent.user.id]
-    return service.list_handoffs(status=None if status_ == "all" else status_)
+    return [item.as_dict() for item in api.queue(status_, agent.member)]
 
 
 @router.get("/inquiries/{thread_id}", response_model=ConversationOut, summary="One conversation with its handoff")
-def conversation(thread_id: ThreadId, settings: SettingsDep, engine: EngineDep) -> dict[str, Any]:
+def conversation(thread_id: ThreadId, api: InquiriesDep, engine: EngineDep) -> dict[str, Any]:
     _existing(engine, thread_id)
-    found = _service(settings).get_conversation(thread_id)
-    if not found:
-        raise NotFound("no such conversation")
-    return {"thread_id": thread_id, **found}
+    return api.conversation(thread_id).as_dict()
 
 
 @router.post("/inquiries/{thread_id}/claim", response_model=ClaimOut,
              responses={409: {"model": ErrorOut}}, summary="Take an inquiry (atomic: one agent wins)")
-def claim(thread_id: ThreadId, settings: SettingsDep, engine: EngineDep, agent: AgentDep) -> ClaimOut:
+def claim(thread_id: ThreadId, api: InquiriesDep, engine: EngineDep, agent: AgentDep) -> ClaimOut:
     _existing(engine, thread_id)
-    if not _service(settings).claim(thread_id, agent.user.id):
+    if not api.claim(thread_id, agent.member):
         raise Conflict("another agent already took this inquiry", code="already_claimed")
     return ClaimOut(thread_id=thread_id, claimed=True, assignee=agent.user.username)
 
 
-@router.post("/inquiries/{thread_id}/reply", response_model=ResultOut, responses={413: {"model": ErrorOut}},
-             summary="Answer the customer (resumes the waiting conversation)")
-def reply(thread_id: ThreadId, body: ReplyIn, settings: SettingsDep, engine: EngineDep, agent: AgentDep
-          ) -> dict[str, Any]:
+@router.post("/inquiries/{thread_id}/reply", response_model=ResultOut,
+             responses={409: {"model": ErrorOut}, 413: {"model": ErrorOut}},
+             summary="Answer the customer (resumes the waiting conversation); images by their attachment ids")
+def reply(thread_id: ThreadId, body: ReplyIn, settings: SettingsDep, api: InquiriesDep, engine: EngineDep,
+          agent: AgentDep) -> dict[str, Any]:
+    """Upload images first (`POST …/attachments`), then send their ids with the text. An inquiry still
+    in the queue is taken by the replying agent (409 `already_claimed` when another agent has it)."""
     _existing(engine, thread_id)
     _check_text(settings, body.text)
     ratelimit.check("agent_reply", str(agent.user.id), max(60, settings.rate_limit_per_minute * 4), what="replies")
-    result = _service(settings).reply(thread_id, body.text, agent.user.id, agent.user.display_name,
-                                      resolve=body.resolve)
-    return {"ok": True, **(result or {})}
+    result = api.reply(thread_id, body.text, agent.member, attachment_ids=body.attachment_ids, resolve=body.resolve)
+    return {"ok": True, **result.as_dict()}
 
 
 @router.post("/inquiries/{thread_id}/resolve", response_model=ResultOut, summary="Mark resolved")
-def resolve(thread_id: ThreadId, settings: SettingsDep, engine: EngineDep, agent: AgentDep) -> dict[str, Any]:
+def resolve(thread_id: ThreadId, api: InquiriesDep, engine: EngineDep, agent: AgentDep) -> dict[str, Any]:
     _existing(engine, thread_id)
-    result = _service(settings).resolve(thread_id, agent.user.id)
-    return {"ok": True, **(result if isinstance(result, dict) else {})}
+    return {"ok": True, **api.resolve(thread_id, agent.member)}
 
 
 @router.post("/inquiries/{thread_id}/feedback", response_model=ResultOut, responses={413: {"model": ErrorOut}},
              summary="👎: the correct answer, learned at once")
-def feedback(thread_id: ThreadId, body: FeedbackIn, settings: SettingsDep, engine: EngineDep, agent: AgentDep
-             ) -> dict[str, Any]:
+def feedback(thread_id: ThreadId, body: FeedbackIn, settings: SettingsDep, api: InquiriesDep, engine: EngineDep,
+             agent: AgentDep) -> dict[str, Any]:
+    """Without `message_id` the AI message corrected is the bot's last real answer (not its "connecting
+    you" notice), exactly as in the agent hub."""
     _existing(engine, thread_id)
     _check_text(settings, body.correct_text)
-    result = _service(settings).feedback(thread_id, body.correct_text, agent.user.id, agent.user.display_name,
-                                         message_id=body.message_id)
-    return {"ok": True, **(result or {})}
+    result = api.feedback(thread_id, body.correct_text, agent.member, message_id=body.message_id)
+    return {"ok": True, **result.as_dict()}
 
 
 @router.get("/inquiries/{thread_id}/suggestion", response_model=ResultOut, summary="An AI draft for the next reply")
-def suggestion(thread_id: ThreadId, settings: SettingsDep, engine: EngineDep) -> dict[str, Any]:
+def suggestion(thread_id: ThreadId, api: InquiriesDep, engine: EngineDep) -> dict[str, Any]:
     _existing(engine, thread_id)
-    return {"ok": True, **(_service(settings).suggest(thread_id) or {})}
+    return {"ok": True, **api.suggest(thread_id).as_dict()}
 
 
 @router.post("/inquiries/{thread_id}/attachments", status_code=status.HTTP_201_CREATED, response_model=AttachmentOut,
              responses={413: {"model": ErrorOut}, 415: {"model": ErrorOut}}, summary="Attach an image as the agent")
 async def upload(thread_id: ThreadId, settings: SettingsDep, engine: EngineDep, agent: AgentDep,
                  file: Annotated[UploadFile, File()]) -> AttachmentOut:
-    from starlette.concurrency import run_in_threadpool
-
+    _existing(engine, thread_id)
     ratelimit.check("agent_upload", str(agent.user.id), max(60, settings.rate_limit_per_minute * 4), what="uploads")
     data = await read_limited(file, settings.max_attachment_bytes)
-    stored = await run_in_threadpool(save_attachment, settings, engine, thread_id, file.filename, data, "agent")
+    stored = await run_in_threadpool(save_attachment, settings, thread_id, file.filename, data, "agent")
     out = stored.as_dict()
     out["url"] = f"/api/v1/attachments/{stored.id}"
     return AttachmentOut(**out)  # type: ignore[arg-type]
@@ -148,10 +138,8 @@ def _jsonable(value: Any) -> Any:
 
 
 @router.get("/customers/{customer_id}", response_model=CustomerProfileOut, summary="Customer profile")
-def customer_profile(customer_id: CustomerIdPath, engine: EngineDep) -> dict[str, Any]:
-    from sajang.db.profile import get_customer_profile
-
-    profile = get_customer_profile(engine, customer_id)
+def customer_profile(customer_id: CustomerIdPath, settings: SettingsDep) -> dict[str, Any]:
+    profile = load_customer_profile(settings, customer_id)
     if profile is None:
         raise NotFound("no such customer")
     return _jsonable(profile)

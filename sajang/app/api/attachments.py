@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 
-from sajang.app.attachments import get_attachment
-from sajang.app.deps import Customer, EngineDep, PrincipalDep, SettingsDep, Staff
+from sajang.app.deps import Customer, PrincipalDep, SettingsDep, Staff
 from sajang.app.schemas import ErrorOut, RowId
 from sajang.errors import NotFound, Unauthorized
 from sajang.security import check_attachment_signature
+from sajang.services.attachments import get_attachment
 
 router = APIRouter(prefix="/attachments", tags=["attachments"])
 
@@ -20,11 +20,11 @@ router = APIRouter(prefix="/attachments", tags=["attachments"])
             responses={200: {"content": {"image/*": {}}}, 401: {"model": ErrorOut}, 404: {"model": ErrorOut},
                        422: {"model": ErrorOut}},
             summary="An attachment (staff; the conversation's customer token; or a signed link `sig`)")
-def download(attachment_id: RowId, settings: SettingsDep, engine: EngineDep, principal: PrincipalDep,
+def download(attachment_id: RowId, settings: SettingsDep, principal: PrincipalDep,
              sig: Annotated[str | None, Query(max_length=512)] = None) -> FileResponse:
     if principal is None and not sig:
         raise Unauthorized("login, a chat token or a signed link is required")
-    att, path = get_attachment(settings, engine, attachment_id)
+    att, path = get_attachment(settings, attachment_id)
     allowed = isinstance(principal, Staff) or (isinstance(principal, Customer) and principal.thread_id == att.thread_id)
     if not allowed and sig:
         allowed = check_attachment_signature(settings, sig, attachment_id) == att.thread_id

@@ -6,12 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form
 
-from sajang.app import ratelimit
-from sajang.app.auth import authenticate, claims_for
 from sajang.app.deps import ClientIp, EngineDep, SettingsDep, Staff, require_staff
 from sajang.app.schemas import SafeStr, TokenOut, UserOut
 from sajang.errors import Unauthorized
 from sajang.security import STAFF_TOKEN_TTL_S, issue_staff_token
+from sajang.services import ratelimit
+from sajang.services.accounts import authenticate, claims_for
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 

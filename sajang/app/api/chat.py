@@ -7,22 +7,16 @@ every route below compares the path's thread id with the token's.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Path, UploadFile, status
 from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
-from sajang.app import ratelimit
 from sajang.app.api import queries
-from sajang.app.attachments import AttachmentTooLarge, list_attachments, save_attachment, signed_url
-from sajang.app.deps import (
-    ClientIp,
-    CustomerDep,
-    EngineDep,
-    SettingsDep,
-    inquiry_service,
-)
+from sajang.app.deps import ClientIp, CustomerDep, EngineDep, InquiriesDep, SettingsDep
 from sajang.app.schemas import (
     AskOut,
     AttachmentOut,
@@ -37,15 +31,17 @@ from sajang.app.schemas import (
     ThreadId,
 )
 from sajang.config import Settings
-from sajang.errors import Forbidden, NotFound, SajangError, Unauthorized
+from sajang.errors import Forbidden, NotFound, SajangError
 from sajang.security import CUSTOMER_TOKEN_TTL_S, CustomerClaims, issue_customer_token
+from sajang.services import ratelimit
+from sajang.services.attachments import AttachmentTooLarge, save_attachment, signed_url
+from sajang.services.customers import verify_customer
+from sajang.services.inquiry import AskResult, ConversationView, handoff_request_text
 
 router = APIRouter(prefix="/chat", tags=["chat"])
+log = logging.getLogger(__name__)
 
-VERIFY_PER_MINUTE_PER_IP = 10
-VERIFY_FAILURES_PER_ORDER = 5  # per 15 minutes: 4 digits cannot be guessed by trying
 CUSTOMER_ROLES = ("customer", "ai", "agent")
-HANDOFF_TEXT = {"ko": "상담원과 연결해 주세요.", "en": "I would like to talk to a person, please."}
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}, 413: {"model": ErrorOut},
     422: {"model": ErrorOut}, 429: {"model": ErrorOut},
@@ -62,24 +58,16 @@ def _own(customer: CustomerDep, thread_id: str) -> None:
 
 @router.post("/sessions", status_code=status.HTTP_201_CREATED, response_model=ChatSessionOut, responses=_ERRORS,
              summary="Start a chat: as a guest, or verified with order number + last 4 phone digits")
-def create_session(body: ChatSessionCreate, settings: SettingsDep, engine: EngineDep, ip: ClientIp) -> ChatSessionOut:
+def create_session(body: ChatSessionCreate, settings: SettingsDep, api: InquiriesDep, ip: ClientIp
+                   ) -> ChatSessionOut:
     ratelimit.check("chat_session_ip", ip, settings.rate_limit_per_minute, what="new chats")
     customer_id: str | None = None
     customer_name: str | None = None
     if body.order_id is not None or body.phone_last4 is not None:
-        if not body.order_id or not body.phone_last4:
-            raise SajangError("give both the order number and the last 4 digits of the phone",
-                              code="validation_error", status_code=422)
-        ratelimit.check("chat_verify_ip", ip, VERIFY_PER_MINUTE_PER_IP, what="verification attempts")
-        found = queries.verify_order_owner(engine, body.order_id, body.phone_last4)
-        if found is None:
-            ratelimit.check("chat_verify_order", body.order_id, VERIFY_FAILURES_PER_ORDER, period_s=900,
-                            what="failed verifications for this order")
-            raise Unauthorized("the order number and phone digits do not match an order",
-                               code="verification_failed")
-        customer_id, customer_name = found
-    thread_id = inquiry_service(settings).start_conversation(
-        customer_id, guest_name=None if customer_id else body.name, channel="api", locale=body.locale)
+        found = verify_customer(settings, body.order_id or "", body.phone_last4 or "", ip)
+        customer_id, customer_name = found.customer_id, found.name
+    thread_id = api.start(customer_id, guest_name=None if customer_id else body.name, channel="api",
+                          locale=body.locale)
     token = issue_customer_token(settings, CustomerClaims(thread_id, customer_id, customer_name or body.name,
                                                           body.locale))
     return ChatSessionOut(thread_id=thread_id, token=token, expires_in=CUSTOMER_TOKEN_TTL_S,
@@ -105,47 +93,34 @@ def _check_message(settings: Settings, customer: CustomerDep, ip: str, text: str
     ratelimit.check("chat_msg_ip", ip, settings.rate_limit_per_minute, what="messages")
 
 
-def _attachments_for(settings: Settings, engine: EngineDep, thread_id: str, ids: list[int]) -> list[dict[str, Any]]:
-    if not ids:
-        return []
-    own = {a.id: a for a in list_attachments(settings, engine, thread_id)}
-    missing = [i for i in ids if i not in own]
-    if missing:
-        raise NotFound(f"no such attachment in this conversation: {missing[0]}")
-    return [own[i].as_dict(settings) for i in dict.fromkeys(ids)]
-
-
 @router.post("/sessions/{thread_id}/messages", response_model=AskOut, responses=_ERRORS,
              summary="Send a message; the bot's answer (or a handoff to a person)")
 def send_message(thread_id: ThreadId, body: MessageIn, customer: CustomerDep, settings: SettingsDep,
-                 engine: EngineDep, ip: ClientIp) -> AskOut:
+                 api: InquiriesDep, ip: ClientIp) -> AskOut:
     _own(customer, thread_id)
     _check_message(settings, customer, ip, body.text)
-    attachments = _attachments_for(settings, engine, thread_id, body.attachment_ids)
-    result = inquiry_service(settings).ask(body.text, customer_id=customer.customer_id, thread_id=thread_id,
-                                           locale=body.locale or customer.claims.locale,
-                                           attachments=attachments or None)
-    return AskOut.model_validate(result)
+    result = api.ask(body.text, customer_id=customer.customer_id, thread_id=thread_id,
+                     locale=body.locale or customer.claims.locale, attachment_ids=body.attachment_ids)
+    return AskOut.model_validate(result.as_dict())
 
 
 @router.post("/sessions/{thread_id}/messages/stream", responses={200: {"content": {"text/event-stream": {}}},
                                                                   **_ERRORS},
              summary="Send a message; the answer streamed as server-sent events")
 def stream_message(thread_id: ThreadId, body: MessageIn, customer: CustomerDep, settings: SettingsDep,
-                   engine: EngineDep, ip: ClientIp) -> StreamingResponse:
+                   api: InquiriesDep, ip: ClientIp) -> StreamingResponse:
     """Events: `delta` (`{"text": "..."}`, repeated), then `result` (the AskOut object) or `error`."""
     _own(customer, thread_id)
     _check_message(settings, customer, ip, body.text)
-    attachments = _attachments_for(settings, engine, thread_id, body.attachment_ids)
-    service = inquiry_service(settings)
+    # the attachment ids are checked before the stream starts: a wrong id is a 404, not an event
+    chunks = api.stream(body.text, customer_id=customer.customer_id, thread_id=thread_id,
+                        locale=body.locale or customer.claims.locale, attachment_ids=body.attachment_ids)
 
     def events() -> Iterator[str]:
         try:
-            for chunk in service.stream_ask(body.text, customer_id=customer.customer_id, thread_id=thread_id,
-                                            locale=body.locale or customer.claims.locale,
-                                            attachments=attachments or None):
-                if isinstance(chunk, dict):
-                    out = AskOut.model_validate(chunk).model_dump(mode="json")
+            for chunk in chunks:
+                if isinstance(chunk, AskResult):
+                    out = AskOut.model_validate(chunk.as_dict()).model_dump(mode="json")
                     yield f"event: result\ndata: {json.dumps(out, ensure_ascii=False)}\n\n"
                 elif chunk:
                     yield f"event: delta\ndata: {json.dumps({'text': str(chunk)}, ensure_ascii=False)}\n\n"
@@ -153,9 +128,7 @@ def stream_message(thread_id: ThreadId, body: MessageIn, customer: CustomerDep, 
             err = {"code": exc.code, "message": str(exc)}
             yield f"event: error\ndata: {json.dumps(err, ensure_ascii=False)}\n\n"
         except Exception:  # the stream has started: report in-band, never a traceback
-            import logging
-
-            logging.getLogger(__name__).exception("stream_ask failed")
+            log.exception("stream_ask failed")
             err = {"code": "internal_error", "message": "the answer could not be completed"}
             yield f"event: error\ndata: {json.dumps(err)}\n\n"
 
@@ -165,20 +138,19 @@ def stream_message(thread_id: ThreadId, body: MessageIn, customer: CustomerDep, 
 
 @router.post("/sessions/{thread_id}/handoff", response_model=AskOut, responses=_ERRORS,
              summary="상담원 연결: ask for a person")
-def request_handoff(thread_id: ThreadId, customer: CustomerDep, settings: SettingsDep, ip: ClientIp) -> AskOut:
+def request_handoff(thread_id: ThreadId, customer: CustomerDep, settings: SettingsDep, api: InquiriesDep,
+                    ip: ClientIp) -> AskOut:
     _own(customer, thread_id)
     locale = customer.claims.locale
-    text = HANDOFF_TEXT.get(locale, HANDOFF_TEXT["ko"])
-    _check_message(settings, customer, ip, text)
-    result = inquiry_service(settings).ask(text, customer_id=customer.customer_id, thread_id=thread_id,
-                                           locale=locale)
-    return AskOut.model_validate(result)
+    _check_message(settings, customer, ip, handoff_request_text(locale))
+    result = api.ask_for_a_person(thread_id, customer.customer_id, locale)
+    return AskOut.model_validate(result.as_dict())
 
 
-def customer_messages(settings: Settings, conversation: dict[str, Any], thread_id: str) -> list[MessageOut]:
+def customer_messages(settings: Settings, conversation: ConversationView, thread_id: str) -> list[MessageOut]:
     """The lines a customer may see (no drafts, summaries or internal notes), with signed image links."""
     out: list[MessageOut] = []
-    for m in conversation.get("messages") or []:
+    for m in conversation.as_dict()["messages"]:
         role = m.get("role")
         if role not in CUSTOMER_ROLES:
             continue
@@ -200,13 +172,13 @@ def customer_messages(settings: Settings, conversation: dict[str, Any], thread_i
 
 @router.get("/sessions/{thread_id}/messages", response_model=MessagesOut, responses=_ERRORS,
             summary="The conversation so far (agent replies appear here)")
-def list_messages(thread_id: ThreadId, customer: CustomerDep, settings: SettingsDep, engine: EngineDep
-                  ) -> MessagesOut:
+def list_messages(thread_id: ThreadId, customer: CustomerDep, settings: SettingsDep, engine: EngineDep,
+                  api: InquiriesDep) -> MessagesOut:
     _own(customer, thread_id)
     conv = queries.conversation_summary(engine, thread_id)
     if conv is None:
         raise NotFound("no such conversation")
-    conversation = inquiry_service(settings).get_conversation(thread_id) or {}
+    conversation = api.conversation(thread_id)
     return MessagesOut(thread_id=thread_id, status=conv["status"],
                        messages=customer_messages(settings, conversation, thread_id))
 
@@ -220,9 +192,7 @@ async def upload_attachment(thread_id: ThreadId, customer: CustomerDep, settings
     ratelimit.check("chat_upload_session", customer.thread_id, settings.rate_limit_per_minute, what="uploads")
     ratelimit.check("chat_upload_ip", ip, settings.rate_limit_per_minute, what="uploads")
     data = await read_limited(file, settings.max_attachment_bytes)
-    from starlette.concurrency import run_in_threadpool
-
-    stored = await run_in_threadpool(save_attachment, settings, engine, thread_id, file.filename, data, "customer")
+    stored = await run_in_threadpool(save_attachment, settings, thread_id, file.filename, data, "customer")
     return AttachmentOut(**stored.as_dict(settings))  # type: ignore[arg-type]
 
 

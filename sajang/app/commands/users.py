@@ -8,7 +8,11 @@ from typing import Annotated
 import typer
 
 from sajang.app.console import emit_json, log
+from sajang.db.models import User
+from sajang.db.users import get_user_by_username, list_users
 from sajang.errors import SajangError
+from sajang.graphs.common.context import engine_for
+from sajang.services.accounts import change_password, create_account, validate_role, validate_username
 
 user_app = typer.Typer(help="Staff logins: add, list, change passwords.", no_args_is_help=True)
 
@@ -39,9 +43,6 @@ def add(
     json_out: Annotated[bool, typer.Option("--json", help="Print the new user as JSON")] = False,
 ) -> None:
     """Create a staff user; the password is prompted for (or read from stdin)."""
-    from sajang.app.auth import create_account, validate_role, validate_username
-    from sajang.graphs.common.context import engine_for
-
     if locale not in ("ko", "en"):
         raise SajangError("locale must be ko or en")
     validate_username(username)
@@ -57,9 +58,6 @@ def add(
 @user_app.command("list")
 def list_(json_out: Annotated[bool, typer.Option("--json", help="JSON Lines, one user a line")] = False) -> None:
     """List staff users."""
-    from sajang.db.users import list_users
-    from sajang.graphs.common.context import engine_for
-
     for user in list_users(engine_for()):
         if json_out:
             emit_json(_user_json(user))
@@ -75,10 +73,6 @@ def passwd(
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin")] = False,
 ) -> None:
     """Change a user's password (ends that user's open sessions and tokens)."""
-    from sajang.app.auth import change_password
-    from sajang.db.users import get_user_by_username
-    from sajang.graphs.common.context import engine_for
-
     engine = engine_for()
     if get_user_by_username(engine, username) is None:
         raise SajangError(f"no user named {username!r}")
@@ -86,10 +80,7 @@ def passwd(
     log(f"password changed for {username}")
 
 
-def _user_json(user: object) -> dict[str, object]:
-    from sajang.db.models import User
-
-    assert isinstance(user, User)
+def _user_json(user: User) -> dict[str, object]:
     return {"id": user.id, "username": user.username, "display_name": user.display_name, "role": user.role,
             "is_active": user.is_active, "locale": user.locale,
             "last_login_at": user.last_login_at.isoformat() if user.last_login_at else None}

@@ -12,7 +12,7 @@ import json
 import re
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -63,6 +63,70 @@ class PersonalDataError(SajangError):
 
 def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+# --- which lines a rule reads (the hub, REST and the CLI all go through these) -------------------------
+
+# What the «상담원 연결» button of the chat page (and `POST /chat/sessions/{id}/handoff`) sends for the customer.
+HANDOFF_REQUEST_TEXT = {"ko": "상담원과 연결해 주세요.", "en": "I would like to talk to a person, please."}
+QUESTION_MIN_CHARS = 6  # letters left once the request for a person is taken out of a line
+
+
+def handoff_request_text(locale: str | None) -> str:
+    return HANDOFF_REQUEST_TEXT.get(locale or "ko", HANDOFF_REQUEST_TEXT["ko"])
+
+
+def _field(message: Any, key: str) -> Any:
+    return message.get(key) if isinstance(message, Mapping) else getattr(message, key, None)
+
+
+def _reply_to(messages: Sequence[Any], index: int) -> Any:
+    """The bot's answer to the customer line at `index` (the next AI message), or None."""
+    return next((m for m in messages[index + 1:] if _field(m, "role") == "ai"), None)
+
+
+def asks_only_for_a_person(text: str, bot_reply: Any = None) -> bool:
+    """A customer line that says nothing but "a person, please": the button's text, or a line the bot
+    read as a request for a person with fewer than QUESTION_MIN_CHARS letters besides the request."""
+    line = (text or "").strip()
+    if line in HANDOFF_REQUEST_TEXT.values():
+        return True
+    if bot_reply is None or _field(bot_reply, "category") != "human":
+        return False
+    return len(re.findall(r"\w", HUMAN_REQUEST.sub(" ", line))) < QUESTION_MIN_CHARS
+
+
+def question_lines(messages: Sequence[Any]) -> list[Any]:
+    """The customer's lines that carry a question, oldest first (messages as dicts or rows with `role`,
+    `text`, `category`): what the article search, the AI draft and a 👎's learned question read."""
+    return [m for i, m in enumerate(messages)
+            if _field(m, "role") == "customer" and str(_field(m, "text") or "").strip()
+            and not asks_only_for_a_person(str(_field(m, "text")), _reply_to(messages, i))]
+
+
+def feedback_target(messages: Sequence[Any]) -> int | None:
+    """The AI message a 👎 corrects: the bot's last real answer, not its "connecting you to a person"
+    notice after a plain request for a person (learning "상담원 연결해 주세요 → <answer>" would be wrong);
+    when the question itself was handed off, that notice. None when the bot only ever connected."""
+    ai = [m for m in messages if _field(m, "role") == "ai" and _field(m, "id") is not None]
+    for pick in (lambda m: not _field(m, "handoff") and _field(m, "category") != "human",
+                 lambda m: _field(m, "category") != "human"):
+        found = [m for m in ai if pick(m)]
+        if found:
+            return int(_field(found[-1], "id"))
+    return None
+
+
+def learned_question(messages: Sequence[Any], target_id: int | None) -> Any:
+    """The customer line a correction of `target_id` answers: the newest question line before it (before
+    the end when None); else the newest customer line before it, whatever it says; None without one."""
+    upto = next((i for i, m in enumerate(messages) if target_id is not None and _field(m, "id") == target_id),
+                len(messages))
+    earlier = messages[:upto]
+    asked = question_lines(earlier)
+    if asked:
+        return asked[-1]
+    return next((m for m in reversed(earlier) if _field(m, "role") == "customer"), None)
 
 
 class InquiryService:
@@ -445,21 +509,18 @@ class InquiryService:
             raise SajangError("the corrected answer is empty", code="empty_message", status_code=422)
         row = self._conversation(thread_id)
         with session_scope(self.engine) as s:
-            msgs = list(s.scalars(select(Message).where(Message.conversation_id == row["id"])
-                                  .order_by(Message.created_at, Message.id)))
-            target = None
-            if message_id is not None:
-                target = next((m for m in msgs if m.id == message_id), None)
-                if target is None:
-                    raise NotFound(f"message {message_id} is not in conversation {thread_id}")
-            else:
-                target = next((m for m in reversed(msgs) if m.role == "ai"), None)
-            upto = msgs.index(target) if target is not None else len(msgs)
-            question_msg = next((m for m in reversed(msgs[:upto]) if m.role == "customer"), None)
+            msgs = [{"id": m.id, "role": m.role, "text": m.text, "category": m.category,
+                     "handoff": bool((m.meta or {}).get("handoff"))}
+                    for m in s.scalars(select(Message).where(Message.conversation_id == row["id"])
+                                       .order_by(Message.created_at, Message.id))]
+            target_id = feedback_target(msgs) if message_id is None else message_id
+            target = next((m for m in msgs if m["id"] == target_id), None)
+            if message_id is not None and target is None:
+                raise NotFound(f"message {message_id} is not in conversation {thread_id}")
+            question_msg = learned_question(msgs, target_id)
             if question_msg is None:
                 raise SajangError("no customer question to learn from in this conversation", code="no_question")
-            question, category = question_msg.text, (target.category if target else None) or row.get("category")
-            target_id = target.id if target is not None else None
+            question, category = question_msg["text"], (target["category"] if target else None) or row.get("category")
         names = self._known_names(correct + " " + question, row)
         findings = find_personal_data(correct, names)
         generalised = False
@@ -497,9 +558,12 @@ class InquiryService:
 
         row = self._conversation(thread_id)
         with self.engine.connect() as conn:
-            lines = list(conn.execute(select(Message.text).where(and_(Message.conversation_id == row["id"],
-                                                                       Message.role == "customer"))
-                                      .order_by(Message.created_at.desc(), Message.id.desc()).limit(3)).scalars())
+            msgs = [dict(m) for m in conn.execute(
+                select(Message.role, Message.text, Message.category)
+                .where(and_(Message.conversation_id == row["id"], Message.role.in_(("customer", "ai"))))
+                .order_by(Message.created_at, Message.id)).mappings()]
+        # the lines that carry a question, newest first (a bare "a person, please" draws no draft)
+        lines = [str(m["text"]) for m in reversed(question_lines(msgs))][:3]
         if not lines:
             return {"thread_id": thread_id, "draft": "", "sources": [], "category": None, "urgency": None,
                     "confidence": 0.0}

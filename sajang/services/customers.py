@@ -1,0 +1,61 @@
+"""Customers as the chat, the agent hub and the REST routes see them: who a chat customer proves to be
+(order number + last 4 phone digits, with its limits), a customer's profile and display names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sajang.config import Settings
+from sajang.db import profile as profile_db
+from sajang.db import rfm
+from sajang.db.users import verify_order_owner
+from sajang.errors import SajangError, Unauthorized
+from sajang.graphs.common.context import engine_for
+from sajang.services import ratelimit
+
+# Four digits cannot be guessed by trying: attempts per client address a minute, and failures per order
+# number in 15 minutes (the page and the API share the buckets).
+VERIFY_PER_MINUTE_PER_IP = 10
+VERIFY_FAILURES_PER_ORDER = 5
+VERIFY_FAILURE_WINDOW_S = 900.0
+
+CustomerProfile = profile_db.CustomerProfile
+
+
+@dataclass(frozen=True)
+class VerifiedCustomer:
+    customer_id: str
+    name: str | None
+
+
+def verify_customer(settings: Settings, order_id: str, phone_last4: str, client_ip: str) -> VerifiedCustomer:
+    """The customer who placed `order_id` when `phone_last4` ends their phone number.
+
+    Raises `RateLimited` past the limits and `Unauthorized` (`verification_failed`) on a mismatch; only
+    failures count towards the per-order limit."""
+    order_id, phone_last4 = (order_id or "").strip(), (phone_last4 or "").strip()
+    if not order_id or len(phone_last4) != 4 or not phone_last4.isdigit():
+        raise SajangError("give both the order number and the last 4 digits of the phone",
+                          code="validation_error", status_code=422)
+    ratelimit.check("chat_verify_ip", client_ip, VERIFY_PER_MINUTE_PER_IP, what="verification attempts")
+    found = verify_order_owner(engine_for(settings), order_id, phone_last4)
+    if found is None:
+        ratelimit.check("chat_verify_order", order_id, VERIFY_FAILURES_PER_ORDER,
+                        period_s=VERIFY_FAILURE_WINDOW_S, what="failed verifications for this order")
+        raise Unauthorized("the order number and phone digits do not match an order", code="verification_failed")
+    return VerifiedCustomer(customer_id=found[0], name=found[1])
+
+
+def customer_profile(settings: Settings, customer_id: str) -> CustomerProfile | None:
+    """Totals, recent orders, claims, reviews and the latest segment of one customer (None if unknown)."""
+    return profile_db.get_customer_profile(engine_for(settings), customer_id)
+
+
+def customer_names(settings: Settings, customer_ids: Iterable[str]) -> dict[str, str]:
+    return profile_db.customer_names(engine_for(settings), customer_ids)
+
+
+def segment_label(segment: str | None, locale: str = "ko") -> str:
+    return rfm.segment_label(segment, locale)
