@@ -23,13 +23,13 @@ from langgraph.types import Command
 from sqlalchemy import and_, func, select, update
 
 from sajang.config import Settings
-from sajang.db.engine import get_engine, session_scope
+from sajang.db.engine import session_scope
 from sajang.db.models import Attachment, Conversation, Customer, Feedback, Message, Order, User
 from sajang.db.queries import audit
 from sajang.db.types import utcnow
 from sajang.errors import Conflict, NotFound, SajangError
 from sajang.graphs.common.checkpoint import get_checkpointer
-from sajang.graphs.common.context import store_policy
+from sajang.graphs.common.context import engine_for, store_policy
 from sajang.graphs.inquiry import conversations as conv_store
 from sajang.graphs.inquiry.answering import detect_locale, offline_answer
 from sajang.graphs.inquiry.classifier import HUMAN_REQUEST, Classification, classify_text, get_classifier
@@ -132,9 +132,7 @@ def learned_question(messages: Sequence[Any], target_id: int | None) -> Any:
 class InquiryService:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        if not settings.database_url:
-            settings.ensure_data_dir()
-        self.engine = get_engine(settings.resolved_database_url)
+        self.engine = engine_for(settings)
         # resumes by people, reads of the state: checkpoints that wait for the disk; customer messages:
         # the same graph on the relaxed checkpointer (the same saver unless PostgreSQL with async_commit)
         durable, relaxed = get_checkpointer(settings), get_checkpointer(settings, relaxed=settings.async_commit)
