@@ -59,6 +59,16 @@ class Settings(BaseSettings):
     )
     llm_temperature: float = 0.2
     llm_timeout_s: float = 60.0
+    # A customer turn with a chat model ends within this budget, else the offline answer (or a handoff)
+    # is sent; callers whose channel needs an answer fast ask for `llm_fast_deadline_s` instead.
+    llm_turn_deadline_s: float = 20.0
+    llm_fast_deadline_s: float = 4.0
+    llm_max_retries: int = 1  # retries of a failed model call, only while the turn's budget lasts
+    llm_max_tokens: int = 1024  # longest answer the model may write (bounds cost and time)
+    # After this many failed turns in a row the model is skipped (offline answers) for the cool-down.
+    llm_breaker_failures: int = 3
+    llm_breaker_cooldown_s: float = 60.0
+    llm_classify_call: bool = False  # a separate classification call; by default the answer call classifies
 
     # Embeddings: local (bundled multilingual-e5-small), openai, or an OpenAI-compatible server.
     embeddings: Literal["local", "openai"] = "local"

@@ -9,6 +9,12 @@ Implements
   `encoding_format: "base64"` (little-endian float32, what the `openai` client asks for by default);
 - `GET /v1/models`.
 
+Failure modes for the resilience tests (attributes of `server`, changeable while it runs):
+`fail_status` (answer chat requests with that HTTP status), `latency_s` (wait before the reply or its
+first chunk), `malformed` (structured replies that are not valid JSON for the schema), `cut_stream_after`
+(close the connection after that many content chunks, without `[DONE]`), `no_tools` (400 for requests
+with `tools`, as vLLM answers without its tool-calling flags). A stub that was stopped is a server down.
+
 Replies are rule-based but derived from the request (system prompt passages, tool results), so a test
 can check that the client really sent the context. Every request body is kept in `server.requests`.
 
@@ -73,15 +79,16 @@ def _last(messages: list[dict[str, Any]], role: str) -> str:
     return ""
 
 
-def _first_passage(system: str) -> str:
-    """The first manual passage of the RAG prompt (the line after a `[id] title` line)."""
+def _first_passage(system: str) -> tuple[str, str]:
+    """(id, first sentence) of the first manual passage of the RAG prompt (the line after `[id] title`)."""
     lines = system.splitlines()
     for i, line in enumerate(lines):
-        if re.match(r"^\[[^\]]+\] ", line) and i + 1 < len(lines):
+        head = re.match(r"^\[([^\]]+)\] ", line)
+        if head and i + 1 < len(lines):
             body = lines[i + 1].strip()
             if body:
-                return body.split(". ")[0].rstrip(".") + "."
-    return ""
+                return head.group(1), body.split(". ")[0].rstrip(".") + "."
+    return "", ""
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -117,9 +124,26 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/v1/embeddings":
             self._embeddings(body)
         elif path == "/v1/chat/completions":
+            if self._failure(body):
+                return
             self._chat(body)
         else:
             self._json(404, {"error": {"message": f"no route {path}", "type": "invalid_request_error"}})
+
+    def _failure(self, body: dict[str, Any]) -> bool:
+        """Answer as a failing server would (True), per the server's failure mode."""
+        srv = self.server
+        if srv.fail_status:
+            self._json(srv.fail_status, {"error": {"message": "injected failure", "type": "server_error"}})
+            return True
+        if srv.no_tools and body.get("tools"):
+            self._json(400, {"object": "error", "type": "BadRequestError", "code": 400,
+                             "message": '"auto" tool choice requires --enable-auto-tool-choice and '
+                                        '--tool-call-parser to be set'})
+            return True
+        if srv.latency_s:
+            time.sleep(srv.latency_s)
+        return False
 
     # -- embeddings ---------------------------------------------------------------------------------
     def _embeddings(self, body: dict[str, Any]) -> None:
@@ -163,16 +187,21 @@ class _Handler(BaseHTTPRequestHandler):
                                     "function": {"name": name, "arguments": json.dumps(args)}}]}
         fmt = body.get("response_format") or {}
         if fmt.get("type") == "json_schema":
-            props = (fmt.get("json_schema") or {}).get("schema", {}).get("properties", {})
+            schema = (fmt.get("json_schema") or {}).get("schema", {})
+            props = schema.get("properties", {})
+            obj: dict[str, Any] = {}
             if "category" in props:
                 category = next((c for c, rx in CATEGORY_RULES if rx.search(user)), "other")
                 urgency = "high" if category == "damage_defect" else "normal"
-                obj: dict[str, Any] = {"category": category, "urgency": urgency,
-                                       "wants_human": bool(HUMAN_WORDS.search(user))}
-            elif "answer" in props:
-                obj = self._answer(user, system, tool_results)
-            else:  # any other schema: fill required fields with neutral values
-                obj = {k: "" for k in (fmt.get("json_schema") or {}).get("schema", {}).get("required", [])}
+                obj.update(category=category, urgency=urgency, wants_human=bool(HUMAN_WORDS.search(user)))
+            if "answer" in props:
+                obj.update(self._answer(user, system, tool_results))
+            # only the schema's fields; the ones the rules above do not know get neutral values
+            neutral = {"string": "", "boolean": False, "number": 0.0, "integer": 0, "array": []}
+            obj = {k: obj.get(k, neutral.get(str((props.get(k) or {}).get("type")), ""))
+                   for k in schema.get("required", list(props))}
+            if self.server.malformed:
+                return {"content": json.dumps(obj, ensure_ascii=False)[:-7]}
             return {"content": json.dumps(obj, ensure_ascii=False)}
         return {"content": f"안녕하세요. '{user[:40]}'에 대해 안내드립니다."}
 
@@ -187,16 +216,20 @@ class _Handler(BaseHTTPRequestHandler):
             if isinstance(order, dict):
                 tracking = order.get("tracking_no") or "-"
                 return {"answer": f"주문 {order.get('order_id')}은 현재 '{order.get('status_label')}' 상태이며, "
-                                  f"운송장 번호는 {tracking}입니다.", "confidence": 0.9, "needs_human": False}
+                                  f"운송장 번호는 {tracking}입니다.", "confidence": 0.9, "needs_human": False,
+                        "sources_used": [order.get("order_id")], "supported": True}
             if data.get("error"):
                 return {"answer": "주문 정보를 확인할 수 없어 상담원이 도와드리겠습니다.", "confidence": 0.3,
-                        "needs_human": True}
-        passage = _first_passage(system)
+                        "needs_human": True, "sources_used": [], "supported": False}
+        passage_id, passage = _first_passage(system)
         if HUMAN_WORDS.search(user):
-            return {"answer": "상담원에게 연결해 드리겠습니다.", "confidence": 0.5, "needs_human": True}
+            return {"answer": "상담원에게 연결해 드리겠습니다.", "confidence": 0.5, "needs_human": True,
+                    "sources_used": [], "supported": False}
         if passage:
-            return {"answer": f"안내드립니다. {passage}", "confidence": 0.85, "needs_human": False}
-        return {"answer": "확인 후 안내드리겠습니다.", "confidence": 0.2, "needs_human": True}
+            return {"answer": f"안내드립니다. {passage}", "confidence": 0.85, "needs_human": False,
+                    "sources_used": [passage_id], "supported": True}
+        return {"answer": "확인 후 안내드리겠습니다.", "confidence": 0.2, "needs_human": True,
+                "sources_used": [], "supported": False}
 
     def _chat(self, body: dict[str, Any]) -> None:
         if not body.get("model") or not isinstance(body.get("messages"), list):
@@ -236,7 +269,10 @@ class _Handler(BaseHTTPRequestHandler):
                 send({"tool_calls": [{"index": i, "function": {"arguments": call["function"]["arguments"]}}]})
         else:
             content = msg["content"]
-            for i in range(0, len(content), 8):  # several small deltas, like a real model
+            for n, i in enumerate(range(0, len(content), 8)):  # several small deltas, like a real model
+                if self.server.cut_stream_after is not None and n >= self.server.cut_stream_after:
+                    self.close_connection = True  # the connection drops mid-answer: no finish, no [DONE]
+                    return
                 send({"content": content[i:i + 8]})
                 with self.server.lock:
                     self.server.content_chunks += 1
@@ -258,6 +294,11 @@ class OpenAIStubHTTPServer(ThreadingHTTPServer):
         self.requests: list[dict[str, Any]] = []
         self.content_chunks = 0
         self.lock = threading.Lock()
+        self.fail_status: int | None = None
+        self.latency_s = 0.0
+        self.malformed = False
+        self.cut_stream_after: int | None = None
+        self.no_tools = False
 
 
 class OpenAIStub:
@@ -276,6 +317,10 @@ class OpenAIStub:
     def requests(self) -> list[dict[str, Any]]:
         with self.server.lock:
             return list(self.server.requests)
+
+    def chat_requests(self) -> list[dict[str, Any]]:
+        """Bodies of the chat completion requests so far (one per model call)."""
+        return [r["body"] for r in self.requests if r["path"] == "/v1/chat/completions"]
 
     def __enter__(self) -> OpenAIStub:
         self.thread.start()

@@ -1,67 +1,340 @@
-"""Answers with a chat model: a RAG prompt (passages, learned answers, store policy, the customer's orders),
-tool calls for live order data, then a structured `{answer, confidence, needs_human}`."""
+"""Answers with a chat model, in as few calls as the question allows, within the turn's time budget.
+
+One structured call (`LLMTurn`) classifies and answers: category, urgency, the answer, the ids of the
+passages or orders it rests on, a self-check that every fact is in them, and whether a person should
+take over. Only a verified customer's question about their own orders also offers the customer-scoped
+tools (in the same call); the model's tool calls are run and the second call answers with their result:
+one call for a manual question, two for an order question.
+
+The gate does not take the model's confidence number on trust: the answer's confidence is at most what
+its cited evidence supports (`grounded`: an order of this customer; a cited article worth the offline
+gate's confidence, or a little above the threshold when the answer is in the article's own words), and
+an answer the model itself marks unsupported goes to a person. Dates reach the model in KST, with the
+shop's current date and time.
+
+`answer_with_model` never raises: a model error (server down, 5xx, timeout, malformed output, the turn's
+deadline) or an open circuit breaker returns None, and the node answers with the offline pipeline.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 import re
-from typing import Any
+import time
+from datetime import datetime
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
-from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
-from pydantic import BaseModel, Field
+import openai
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.runnables import Runnable, RunnableConfig
+from pydantic import BaseModel, Field, ValidationError
 
 from sajang.config import Settings, StorePolicy
-from sajang.graphs.inquiry.answering import source_of
-from sajang.graphs.inquiry.prompts import answer_messages
+from sajang.graphs.common.breaker import breaker_for
+from sajang.graphs.common.llm import Deadline, DeadlineExceeded, call_within, get_chat_model
+from sajang.graphs.inquiry.answering import answer_confidence, source_of
+from sajang.graphs.inquiry.classifier import max_urgency, rule_urgency
+from sajang.graphs.inquiry.context import tool_config
+from sajang.graphs.inquiry.order_answers import is_order_question
+from sajang.graphs.inquiry.prompts import CATEGORY_GUIDE, policy_text
+from sajang.knowledge.text import tokenize
+from sajang.tools.inquiry_tools import INQUIRY_TOOLS, TOOLS_BY_NAME
+
+log = logging.getLogger(__name__)
+
+KST = ZoneInfo("Asia/Seoul")
+WEEKDAYS_KO = "월화수목금토일"
+MAX_TOOL_ROUNDS = 2  # model calls that may ask for tools; the call after the last round must answer
+ORDER_EVIDENCE = 0.9  # an answer resting on the customer's own order data (the offline order answer's confidence)
+MIN_SUPPORT = 0.6  # share of the answer's content words found in what it cites, the question and the policy
+GROUNDED_MARGIN = 0.1  # above the gate's threshold: a supported answer in the cited article's own words
+DEADLINE_KEY = "llm_deadline_at"  # config["configurable"]: the turn's deadline (time.time()) set by the service
+# the model's failures that mean "answer offline" (everything else is a bug in our code: logged with its trace)
+MODEL_ERRORS: tuple[type[Exception], ...] = (openai.OpenAIError, DeadlineExceeded, ValidationError, ValueError)
 
 
-class LLMAnswer(BaseModel):
-    """The chat model's final answer (structured output)."""
+class LLMTurn(BaseModel):
+    """One structured reply of the chat model: how it classifies the message and what it answers."""
 
+    category: Literal["delivery", "exchange", "return_refund", "cancel", "damage_defect", "stock", "product",
+                      "payment", "coupon_points", "human", "other"] = Field(description="the inquiry category id")
+    urgency: Literal["low", "normal", "high", "urgent"] = Field(
+        description="urgent: food-safety risk, repeated complaint or legal threat")
     answer: str = Field(description="the reply to send to the customer, in the customer's language")
-    confidence: float = Field(description="0..1: how sure the answer is fully supported by the given facts")
+    sources_used: list[str] = Field(
+        description="ids of the passages ([id]) and order numbers the answer rests on; empty when none")
+    supported: bool = Field(description="self-check: every fact in the answer is stated in the given facts")
     needs_human: bool = Field(description="true when a person should take over")
+    confidence: float = Field(description="0..1: how sure the answer is fully supported by the given facts")
 
 
-MAX_TOOL_ROUNDS = 3
+# --- the prompt -----------------------------------------------------------------------------------
+
+SYSTEM = """당신은 「{shop_name}」의 고객상담 AI입니다. 고객 메시지를 분류하고, 아래에 주어진 정보만 근거로 답하세요.
+
+지금은 {now} (한국 시간)입니다. 고객이 말하는 '오늘·어제·이번 주'는 이 시각 기준이고, 아래 주문의 시각도
+모두 한국 시간입니다.
+
+규칙
+- 고객이 쓴 언어로 답하세요(한국어 메시지에는 정중한 존댓말, 영어 메시지에는 영어).
+- 매뉴얼·학습된 답변·스토어 정책·이 고객의 주문에 없는 내용은 지어내지 마세요. 근거가 모자라면
+  supported=false, needs_human=true로 하세요.
+- sources_used: 답의 근거가 된 매뉴얼·학습된 답변의 id(대괄호 안)와 주문번호. 근거가 없으면 빈 목록.
+- supported: answer의 모든 사실이 주어진 정보에 그대로 있을 때만 true.
+{tools_rule}- 다른 사람의 주문이나 개인정보는 절대 말하지 마세요.
+- 상담원이 가르친 '학습된 답변'이 질문과 맞으면 그 내용을 우선하세요.
+- 고객이 사람을 원하거나, 파손·식품 안전·법적 문제처럼 사람이 판단해야 하면 needs_human=true.
+- confidence: 답이 주어진 정보로 뒷받침되는 정도(0~1).
+
+category(카테고리 id)
+{categories}
+
+urgency: low(일반 정보 문의), normal(보통), high(파손·불량·오배송·강한 불만),
+urgent(식품 안전 위험, 반복된 불만, 법적 대응 언급).
+
+스토어 정책
+{policy}
+
+고객
+{customer}
+
+이 고객의 최근 주문
+{orders}
+
+매뉴얼 발췌
+{passages}
+
+학습된 답변(상담원이 교정한 답)
+{learned}"""
+
+TOOLS_RULE = ("- 주문·배송·클레임의 최신 상태가 필요하면 도구를 부르세요. 도구는 이 고객 본인의 주문만 "
+              "돌려줍니다.\n")
 
 
-def run_tools(settings: Settings, messages: list[BaseMessage], config: Any) -> tuple[list[BaseMessage], list[str]]:
-    """Let the model call the customer-scoped tools (at most MAX_TOOL_ROUNDS); returns the transcript and
-    the order ids the tools returned."""
-    from sajang.graphs.common.llm import get_chat_model
-    from sajang.tools.inquiry_tools import INQUIRY_TOOLS, TOOLS_BY_NAME
+def kst_text(iso: str) -> str:
+    """An ISO timestamp as the shop's local time: '2026-11-30 (월) 14:05 KST'."""
+    dt = datetime.fromisoformat(iso).astimezone(KST)
+    return f"{dt:%Y-%m-%d} ({WEEKDAYS_KO[dt.weekday()]}) {dt:%H:%M} KST"
 
-    model = get_chat_model(settings).bind_tools(INQUIRY_TOOLS)
+
+def in_kst(value: Any) -> Any:
+    """`value` (orders, tool results) with every `*_at` timestamp in KST: the model reads '어제' right."""
+    if isinstance(value, list):
+        return [in_kst(v) for v in value]
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if k.endswith("_at") and isinstance(v, str):
+                try:
+                    out[k] = kst_text(v)
+                    continue
+                except ValueError:
+                    pass
+            out[k] = in_kst(v)
+        return out
+    return value
+
+
+def _passages(hits: list[dict[str, Any]], kind: str) -> str:
+    rows = [h for h in hits if h.get("kind") == kind]
+    if not rows:
+        return "(없음)"
+    return "\n\n".join(f"[{h['id']}] {h['title']}\n{h.get('text') or h.get('body') or ''}" for h in rows)
+
+
+def turn_messages(text: str, *, policy: StorePolicy, customer: dict[str, Any] | None,
+                  orders: list[dict[str, Any]], hits: list[dict[str, Any]], history: list[dict[str, Any]],
+                  with_tools: bool, now: datetime) -> list[BaseMessage]:
+    """The prompt of the one structured call. The customer's orders are given only when the question is
+    about them (`with_tools`): a manual question's prompt carries no personal data."""
+    local = now.astimezone(KST)
+    system = SYSTEM.format(
+        shop_name=policy.shop_name,
+        now=f"{local:%Y년 %m월 %d일} ({WEEKDAYS_KO[local.weekday()]}) {local:%H:%M}",
+        tools_rule=TOOLS_RULE if with_tools else "", categories=CATEGORY_GUIDE, policy=policy_text(policy),
+        customer=(f"{customer.get('name') or ''} ({customer['id']})" if customer else "비회원(본인 확인 전)"),
+        orders=json.dumps(in_kst(orders), ensure_ascii=False) if orders and with_tools else "(없음)",
+        passages=_passages(hits, "manual"), learned=_passages(hits, "learned"))
+    msgs: list[BaseMessage] = [SystemMessage(system)]
+    for turn in history[-6:]:  # a little of the conversation so follow-ups make sense
+        role = turn.get("role")
+        if role in ("ai", "agent"):
+            msgs.append(AIMessage(str(turn.get("text") or "")))
+        elif role == "customer":
+            msgs.append(HumanMessage(str(turn.get("text") or "")))
+    msgs.append(HumanMessage(text))
+    return msgs
+
+
+def needs_customer_data(text: str, customer_id: str | None) -> bool:
+    """A verified customer asks about their own orders (the offline order detection). The category is not
+    asked: offering the tools costs no extra call when the model does not use them."""
+    return bool(customer_id) and is_order_question(text, "delivery")
+
+
+# --- the calls --------------------------------------------------------------------------------------
+
+def _run_tool_calls(ai: AIMessage, config: Any) -> tuple[list[BaseMessage], list[str]]:
+    """Tool messages for the model's calls (results with KST times) and the order ids they returned."""
+    out: list[BaseMessage] = []
     order_ids: list[str] = []
-    for _ in range(MAX_TOOL_ROUNDS):
-        ai: AIMessage = model.invoke(messages, config)  # type: ignore[assignment]
-        if not ai.tool_calls:
-            break
-        messages = [*messages, ai]
-        for call in ai.tool_calls:
-            tool = TOOLS_BY_NAME.get(call["name"])
-            if tool is None:
-                content = json.dumps({"error": f"unknown tool {call['name']}"})
-            else:
-                content = str(tool.invoke(call["args"], config))
-                order_ids += re.findall(r'"order_id":\s*"([^"]+)"', content)
-            messages.append(ToolMessage(content=content, tool_call_id=call["id"], name=call["name"]))
-    return messages, list(dict.fromkeys(order_ids))
+    for call in ai.tool_calls:
+        tool = TOOLS_BY_NAME.get(call["name"])
+        if tool is None:
+            content = json.dumps({"error": f"unknown tool {call['name']}"})
+        else:
+            raw = str(tool.invoke(call["args"], config))
+            order_ids += re.findall(r'"order_id":\s*"([^"]+)"', raw)
+            try:
+                content = json.dumps(in_kst(json.loads(raw)), ensure_ascii=False)
+            except ValueError:
+                content = raw
+        out.append(ToolMessage(content=content, tool_call_id=call["id"], name=call["name"]))
+    return out, order_ids
 
 
-def llm_answer(settings: Settings, policy: StorePolicy, *, text: str, customer: dict[str, Any] | None,
-               orders: list[dict[str, Any]], hits: list[dict[str, Any]], history: list[dict[str, Any]],
-               config: Any) -> dict[str, Any]:
-    from sajang.graphs.common.llm import structured
+# strict JSON Schema (OpenAI structured outputs; vLLM and Ollama read it as a grammar): every field required
+RESPONSE_FORMAT: dict[str, Any] = {"type": "json_schema", "json_schema": {
+    "name": "LLMTurn", "description": LLMTurn.__doc__, "strict": True,
+    "schema": {**LLMTurn.model_json_schema(), "additionalProperties": False}}}
 
-    messages = answer_messages(text, policy=policy, customer=customer, orders=orders, hits=hits,
-                               history=history)
-    messages, order_ids = run_tools(settings, messages, config)
-    # tagged so the service can stream this call's tokens to the customer
-    final_config = {**(config or {}), "tags": [*((config or {}).get("tags") or []), "final_answer"]}
-    out: LLMAnswer = structured(settings, LLMAnswer, streaming=True).invoke(messages, final_config)
-    sources = [source_of(h) for h in hits[:3] if h.get("kind") in ("manual", "learned")]
-    sources += [{"id": oid, "title": f"주문 {oid}", "score": 1.0, "kind": "order"} for oid in order_ids]
-    return {"answer": out.answer.strip(), "confidence": max(0.0, min(1.0, float(out.confidence))),
-            "needs_human": bool(out.needs_human), "sources": sources, "answer_kind": "llm"}
+
+def _answer_call(settings: Settings, with_tools: bool, tool_choice: str | None = None) -> Runnable[Any, AIMessage]:
+    model = get_chat_model(settings, streaming=True, max_retries=0)
+    if with_tools:
+        return model.bind_tools(INQUIRY_TOOLS, response_format=LLMTurn, strict=True, tool_choice=tool_choice)
+    return model.bind(response_format=RESPONSE_FORMAT)
+
+
+def ask_model(settings: Settings, messages: list[BaseMessage], *, with_tools: bool, config: Any,
+              deadline: Deadline) -> tuple[LLMTurn, list[str]]:
+    """(the structured reply, order ids the tools returned). Raises on model errors."""
+    # tagged so the service can stream these calls' tokens to the customer: any call may be the answer
+    run_config = {**(config or {}), "tags": [*((config or {}).get("tags") or []), "final_answer"]}
+    order_ids: list[str] = []
+    for round_no in range(MAX_TOOL_ROUNDS + 1):
+        last = round_no == MAX_TOOL_ROUNDS
+        model = _answer_call(settings, with_tools, "none" if with_tools and last else None)
+        try:
+            ai = call_within(model, messages, run_config, deadline, settings.llm_max_retries)
+        except openai.BadRequestError:
+            if not with_tools:
+                raise
+            # a server without tool calling (vLLM started without its tool flags answers 400): the orders
+            # are in the prompt, answer from them
+            log.warning("the chat model server refused tool calls; answering without tools")
+            with_tools = False
+            ai = call_within(_answer_call(settings, False), messages, run_config, deadline, settings.llm_max_retries)
+        if not ai.tool_calls or last:
+            content = ai.content if isinstance(ai.content, str) else ""
+            return LLMTurn.model_validate_json(content), list(dict.fromkeys(order_ids))
+        results, ids = _run_tool_calls(ai, config)
+        order_ids += ids
+        messages = [*messages, ai, *results]
+    raise AssertionError("unreachable: the last round returns")
+
+
+# --- the answer ---------------------------------------------------------------------------------------
+
+def lexical_support(answer: str, evidence: list[str]) -> float:
+    """Share of the answer's content morphemes that occur in the evidence texts: a check of the model's
+    "supported" that does not ask the model (an answer made of the passage's words is read from it)."""
+    said = set(tokenize(answer))
+    if not said:
+        return 0.0
+    known = {t for text in evidence for t in tokenize(text)}
+    return len(said & known) / len(said)
+
+
+def grounded(settings: Settings, reply: LLMTurn, *, question: str, policy: StorePolicy, hits: list[dict[str, Any]],
+             order_ids: set[str], retrieval_confidence: float, unknown_terms: list[str],
+             ) -> tuple[float, list[dict[str, Any]]]:
+    """(confidence, sources) of a reply: never above what its evidence supports, whatever number the model
+    wrote. Evidence: an order of this customer it cites; else a retrieved article it cites, worth the
+    offline gate's confidence (retrieval calibration + classifier agreement), or `GROUNDED_EVIDENCE` when
+    the model's self-check says supported and the answer's words are the article's (`lexical_support`)."""
+    by_id = {str(h["id"]): h for h in hits if h.get("kind") in ("manual", "learned")}
+    cited_hits = [by_id[s] for s in dict.fromkeys(reply.sources_used) if s in by_id]
+    cited_orders = [s for s in dict.fromkeys(reply.sources_used) if s in order_ids]
+    sources = [source_of(h) for h in cited_hits]
+    sources += [{"id": oid, "title": f"주문 {oid}", "score": 1.0, "kind": "order"} for oid in cited_orders]
+    if cited_orders:
+        evidence = ORDER_EVIDENCE
+    elif cited_hits:
+        evidence = answer_confidence(settings, retrieval_confidence, reply.category, hits, cited_hits[0],
+                                     unknown_terms)
+        texts = [f"{h['title']} {h.get('text') or ''} {h.get('body') or ''}" for h in cited_hits]
+        if reply.supported and lexical_support(reply.answer, [*texts, question, policy_text(policy)]) >= MIN_SUPPORT:
+            evidence = max(evidence, settings.answer_confidence_threshold + GROUNDED_MARGIN)
+    else:
+        evidence = 0.0  # nothing of ours was cited: a person checks it
+    return round(min(max(0.0, min(1.0, float(reply.confidence))), evidence), 4), sources
+
+
+def llm_answer(settings: Settings, policy: StorePolicy, *, text: str, customer_id: str | None,
+               customer: dict[str, Any] | None, orders: list[dict[str, Any]], hits: list[dict[str, Any]],
+               history: list[dict[str, Any]], urgency: str, retrieval_confidence: float,
+               unknown_terms: list[str], config: Any, deadline: Deadline) -> dict[str, Any]:
+    """{answer, confidence, sources, needs_human, answer_kind, category, urgency} from the
+    chat model. Raises on model errors (`answer_with_model` turns them into the offline answer)."""
+    with_tools = needs_customer_data(text, customer_id)
+    messages = turn_messages(text, policy=policy, customer=customer, orders=orders, hits=hits, history=history,
+                             with_tools=with_tools, now=datetime.now(KST))
+    reply, tool_order_ids = ask_model(settings, messages, with_tools=with_tools, config=config,
+                                             deadline=deadline)
+    if not reply.answer.strip():
+        raise ValueError("the model returned an empty answer")
+    known_orders = set(tool_order_ids) | ({o["order_id"] for o in orders} if with_tools else set())
+    confidence, sources = grounded(settings, reply, question=text, policy=policy, hits=hits, order_ids=known_orders,
+                                   retrieval_confidence=retrieval_confidence, unknown_terms=unknown_terms)
+    return {"answer": reply.answer.strip(), "confidence": confidence, "sources": sources,
+            "needs_human": bool(reply.needs_human or not reply.supported), "answer_kind": "llm",
+            "category": reply.category,
+            # the keyword rules and the offline classifier can only raise the urgency
+            "urgency": max_urgency(max_urgency(reply.urgency, urgency), rule_urgency(text, reply.category))}
+
+
+def turn_deadline(settings: Settings, config: Any) -> Deadline:
+    """The deadline the service set for this turn, else the default budget from now."""
+    at = ((config or {}).get("configurable") or {}).get(DEADLINE_KEY)
+    return Deadline(float(at)) if at else Deadline.after(settings.llm_turn_deadline_s)
+
+
+def answer_with_model(settings: Settings, policy: StorePolicy, *, text: str, locale: str, customer_id: str | None,
+                      customer: dict[str, Any] | None, orders: list[dict[str, Any]], hits: list[dict[str, Any]],
+                      history: list[dict[str, Any]], urgency: str, retrieval_confidence: float,
+                      unknown_terms: list[str], config: Any) -> dict[str, Any] | None:
+    """The chat model's answer, or None when the offline pipeline must answer: the model failed, ran out
+    of the turn's time, or the circuit breaker has it paused. Never raises."""
+    breaker = breaker_for(settings)
+    if not breaker.allow():
+        return None
+    started = time.monotonic()
+    try:
+        out = llm_answer(settings, policy, text=text, customer_id=customer_id, customer=customer, orders=orders,
+                         hits=hits, history=history, urgency=urgency, retrieval_confidence=retrieval_confidence,
+                         unknown_terms=unknown_terms, deadline=turn_deadline(settings, config),
+                         config=tool_config(config, customer_id, settings.resolved_database_url, locale))
+    except MODEL_ERRORS as exc:
+        breaker.failure(f"{type(exc).__name__}: {exc}")
+        log.warning("chat model failed after %.1f s, answering offline: %s: %s", time.monotonic() - started,
+                    type(exc).__name__, exc)
+        return None
+    except Exception as exc:  # a turn must end well: our own bug in the model path answers offline too
+        breaker.failure(f"{type(exc).__name__}: {exc}")
+        log.exception("the chat-model path failed, answering offline")
+        return None
+    breaker.success()
+    return out
+
+
+def turn_budget(settings: Settings, deadline_s: float | None = None) -> Deadline:
+    """The deadline of a turn that starts now: `deadline_s` (a caller's budget) or the default."""
+    return Deadline.after(settings.llm_turn_deadline_s if deadline_s is None else deadline_s)
+
+
+def with_deadline(config: RunnableConfig, deadline: Deadline) -> RunnableConfig:
+    """`config` carrying the turn's deadline to the answer node (`turn_deadline` reads it)."""
+    return {**config, "configurable": {**(config.get("configurable") or {}), DEADLINE_KEY: deadline.at}}

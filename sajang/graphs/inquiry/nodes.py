@@ -18,8 +18,8 @@ from sajang.db.queries import shop_setting_in
 from sajang.graphs.inquiry import conversations as conv
 from sajang.graphs.inquiry.answering import detect_locale, needs_action, offline_answer
 from sajang.graphs.inquiry.classifier import HUMAN_REQUEST, classify_text
-from sajang.graphs.inquiry.context import InquiryContext, asking_customer, thread_of, tool_config
-from sajang.graphs.inquiry.llm_answer import llm_answer
+from sajang.graphs.inquiry.context import InquiryContext, asking_customer, thread_of
+from sajang.graphs.inquiry.llm_answer import answer_with_model
 from sajang.graphs.inquiry.state import InquiryState
 from sajang.knowledge.normalize import normalize_for_shop
 from sajang.knowledge.service import get_knowledge
@@ -111,12 +111,9 @@ def answer(state: InquiryState, config: RunnableConfig, runtime: Runtime[Inquiry
     text = state.get("text") or ""
     locale = state.get("locale") or "ko"
     hits = state.get("hits") or []
-    if settings.llm_enabled:
-        out = llm_answer(settings, policy, text=text, customer=state.get("customer"),
-                         orders=state.get("orders") or [], hits=hits,
-                         history=list(state.get("history") or [])[:-1],
-                         config=tool_config(config, state.get("customer_id"), settings.resolved_database_url, locale))
-    else:
+    # None: no chat model, or it failed, ran out of the turn's time or is paused by the breaker
+    out = ask_chat_model(settings, policy, state, text, hits, config) if settings.llm_enabled else None
+    if out is None:  # the offline pipeline: no chat model, or the model could not answer in time
         out = {**offline_answer(settings, policy, text=text, locale=locale, category=state.get("category") or "other",
                                 customer_id=state.get("customer_id"), orders=state.get("orders") or [], hits=hits,
                                 retrieval_confidence=float(state.get("retrieval_confidence") or 0.0),
@@ -124,6 +121,17 @@ def answer(state: InquiryState, config: RunnableConfig, runtime: Runtime[Inquiry
                "needs_human": False}
     # the article bodies served this answer; the checkpoint keeps the passages (10 KB less a message)
     return {**out, "hits": [{k: v for k, v in h.items() if k != "body"} for h in hits]}
+
+
+def ask_chat_model(settings: Settings, policy: StorePolicy, state: InquiryState, text: str,
+                   hits: list[dict[str, Any]], config: RunnableConfig) -> dict[str, Any] | None:
+    """The chat model's answer to this turn (with its category and urgency), or None: answer offline."""
+    return answer_with_model(settings, policy, text=text, locale=state.get("locale") or "ko",
+                             customer_id=state.get("customer_id"), customer=state.get("customer"),
+                             orders=state.get("orders") or [], hits=hits,
+                             history=list(state.get("history") or [])[:-1], urgency=state.get("urgency") or "normal",
+                             retrieval_confidence=float(state.get("retrieval_confidence") or 0.0),
+                             unknown_terms=state.get("unknown_terms") or [], config=config)
 
 
 def gate(state: InquiryState, config: RunnableConfig, runtime: Runtime[InquiryContext]) -> dict[str, Any]:

@@ -33,9 +33,9 @@ from sajang.graphs.common.context import engine_for, store_policy
 from sajang.graphs.inquiry import conversations as conv_store
 from sajang.graphs.inquiry.answering import detect_locale, offline_answer
 from sajang.graphs.inquiry.classifier import HUMAN_REQUEST, Classification, classify_text, get_classifier
-from sajang.graphs.inquiry.context import InquiryContext, tool_config
+from sajang.graphs.inquiry.context import InquiryContext
 from sajang.graphs.inquiry.graph import build_graph
-from sajang.graphs.inquiry.llm_answer import llm_answer
+from sajang.graphs.inquiry.llm_answer import answer_with_model, turn_budget, with_deadline
 from sajang.graphs.inquiry.privacy import find_personal_data, generalise
 from sajang.knowledge.embeddings import serving_request
 from sajang.tools.orders import customer_brief, customer_exists, recent_orders
@@ -250,15 +250,18 @@ class InquiryService:
                 "handoff": bool(reason), "handoff_reason": reason}
 
     def ask(self, text: str, customer_id: str | None = None, thread_id: str | None = None, locale: str | None = None,
-            attachments: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-        """One customer message through the graph: the `sajang ask --json` object."""
+            attachments: list[dict[str, Any]] | None = None, deadline_s: float | None = None) -> dict[str, Any]:
+        """One customer message through the graph: the `sajang ask --json` object. `deadline_s`: the chat
+        model's budget for this turn (default `llm_turn_deadline_s`; a channel that needs an answer fast
+        passes `llm_fast_deadline_s`); past it the offline pipeline answers."""
+        deadline = turn_budget(self.settings, deadline_s)
         with serving_request(), self._turn(text, customer_id, thread_id, locale, attachments) as turn:
             if turn.waiting is not None:
                 return turn.waiting
             # durability="exit": one checkpoint write per message (at the end or at the handoff interrupt)
             # instead of one per node; a run that dies midway is simply re-asked, its rows are deduplicated
-            values = self.chat_graph.invoke(turn.graph_input, turn.config, context=turn.context,
-                                            durability=DURABILITY)
+            values = self.chat_graph.invoke(turn.graph_input, with_deadline(turn.config, deadline),
+                                            context=turn.context, durability=DURABILITY)
         return self._result(turn.thread_id, values)
 
     @contextmanager
@@ -279,8 +282,10 @@ class InquiryService:
 
     def stream_ask(self, text: str, customer_id: str | None = None, thread_id: str | None = None,
                    locale: str | None = None, attachments: list[dict[str, Any]] | None = None,
-                   ) -> Iterator[str | dict[str, Any]]:
-        """Text chunks of the answer as they are produced (tokens of the chat model), then the final dict."""
+                   deadline_s: float | None = None) -> Iterator[str | dict[str, Any]]:
+        """Text chunks of the answer as they are produced (tokens of the chat model), then the final dict
+        (`deadline_s` as in `ask`)."""
+        deadline = turn_budget(self.settings, deadline_s)
         with serving_request():
             with self._turn(text, customer_id, thread_id, locale, attachments) as turn:
                 if turn.waiting is not None:
@@ -289,7 +294,8 @@ class InquiryService:
                 values: dict[str, Any] = {}
                 buffer, sent = "", ""
                 for mode, data in self.chat_graph.stream(
-                        turn.graph_input, turn.config, context=turn.context, stream_mode=["messages", "values"],
+                        turn.graph_input, with_deadline(turn.config, deadline), context=turn.context,
+                        stream_mode=["messages", "values"],
                         durability=DURABILITY):
                     if mode == "values":
                         values = data
@@ -575,11 +581,13 @@ class InquiryService:
         cid = row.get("customer_id")
         orders = recent_orders(self.engine, cid, 5, locale)
         policy = store_policy(self.settings)
-        if self.settings.llm_enabled:
-            out = llm_answer(self.settings, policy, text=text, customer=customer_brief(self.engine, cid), orders=orders,
-                             hits=hits, history=[],
-                             config=tool_config(self._config(thread_id), cid, self.settings.resolved_database_url, locale))
-        else:
+        # None: no chat model, or it failed or is paused by the breaker; the offline draft then
+        out = answer_with_model(self.settings, policy, text=text, locale=locale, customer_id=cid,
+                                customer=customer_brief(self.engine, cid), orders=orders, hits=hits, history=[],
+                                urgency=cls.urgency, retrieval_confidence=result.confidence,
+                                unknown_terms=result.unknown_terms, config=self._config(thread_id)) \
+            if self.settings.llm_enabled else None
+        if out is None:
             out = offline_answer(self.settings, policy, text=text, locale=locale, category=cls.category,
                                  customer_id=cid, orders=orders, hits=hits, retrieval_confidence=result.confidence,
                                  unknown_terms=result.unknown_terms)
