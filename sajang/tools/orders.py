@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, select
+from sqlalchemy import Connection, Engine, Select, bindparam, exists, or_, select
 
 from sajang.db.engine import autocommit_connection
-from sajang.db.models import Claim, Customer, Order, OrderItem
+from sajang.db.models import Claim, Coupon, CouponIssue, Customer, Order, OrderItem
 from sajang.labels import CLAIM_STATUS_LABELS, CLAIM_TYPE_LABELS, ORDER_STATUS_LABELS
 
 OPEN_STATUSES = ("paid", "preparing", "shipping")
@@ -38,11 +38,12 @@ def _order_dicts(engine: Engine, customer_id: str, order_ids: list[str] | None, 
 # Built once with bound parameters: SQLAlchemy then reuses each statement's compiled form without
 # rebuilding and re-hashing it (these run for every customer message)
 _o, _it, _cl = Order.__table__.c, OrderItem.__table__.c, Claim.__table__.c
-_ORDERS = (select(_o.id, _o.ordered_at, _o.status, _o.amount, _o.courier, _o.tracking_no, _o.shipped_at,
-                  _o.delivered_at).where(_o.customer_id == bindparam("customer_id"))
+_ORDER_COLUMNS = (_o.id, _o.ordered_at, _o.status, _o.amount, _o.shipping_fee, _o.courier, _o.tracking_no,
+                  _o.shipped_at, _o.delivered_at)
+_ORDERS = (select(*_ORDER_COLUMNS).where(_o.customer_id == bindparam("customer_id"))
            .order_by(_o.ordered_at.desc(), _o.id.desc()).limit(bindparam("limit")))
 _THESE_ORDERS = _ORDERS.where(_o.id.in_(bindparam("order_ids", expanding=True)))
-_ITEMS = (select(_it.order_id, _it.product_id, _it.product_name, _it.quantity)
+_ITEMS = (select(_it.order_id, _it.product_id, _it.product_name, _it.quantity, _it.amount)
           .where(_it.order_id.in_(bindparam("ids", expanding=True))).order_by(_it.id))
 # customer_id in the filter too: a claim row is shown only to the customer it belongs to
 _CLAIMS = (select(_cl.id, _cl.order_id, _cl.type, _cl.status, _cl.reason, _cl.created_at, _cl.resolved_at)
@@ -52,8 +53,10 @@ _BRIEF = select(Customer.id, Customer.name).where(Customer.id == bindparam("cust
 
 
 def _orders_in(conn: Connection, customer_id: str, order_ids: list[str] | None, limit: int,
-               locale: str) -> list[dict[str, Any]]:
-    if order_ids is None:
+               locale: str, statement: Select[Any] | None = None) -> list[dict[str, Any]]:
+    if statement is not None:
+        orders = conn.execute(statement, {"customer_id": customer_id, "limit": limit}).all()
+    elif order_ids is None:
         orders = conn.execute(_ORDERS, {"customer_id": customer_id, "limit": limit}).all()
     else:
         orders = conn.execute(_THESE_ORDERS, {"customer_id": customer_id, "limit": limit,
@@ -64,7 +67,7 @@ def _orders_in(conn: Connection, customer_id: str, order_ids: list[str] | None, 
     items: dict[str, list[dict[str, Any]]] = {}
     for r in conn.execute(_ITEMS, {"ids": ids}):
         items.setdefault(r.order_id, []).append({"product_id": r.product_id, "name": r.product_name,
-                                                 "quantity": r.quantity})
+                                                 "quantity": r.quantity, "amount": str(r.amount)})
     claims: dict[str, list[dict[str, Any]]] = {}
     for c in conn.execute(_CLAIMS, {"ids": ids, "customer_id": customer_id}):
         claims.setdefault(c.order_id, []).append(
@@ -74,6 +77,7 @@ def _orders_in(conn: Connection, customer_id: str, order_ids: list[str] | None, 
     return [
         {"order_id": r.id, "ordered_at": _iso(r.ordered_at), "status": r.status,
          "status_label": _label(ORDER_STATUS_LABELS, r.status, locale), "amount": str(r.amount),
+         "shipping_fee": str(r.shipping_fee),
          "courier": r.courier, "tracking_no": r.tracking_no, "shipped_at": _iso(r.shipped_at),
          "delivered_at": _iso(r.delivered_at), "items": items.get(r.id, []), "claims": claims.get(r.id, [])}
         for r in orders
@@ -100,6 +104,11 @@ def _brief_in(conn: Connection, customer_id: str) -> dict[str, Any] | None:
     return {"id": row.id, "name": row.name} if row else None
 
 
+def customer_brief_in(conn: Connection, customer_id: str | None) -> dict[str, Any] | None:
+    """`customer_brief` through the caller's connection."""
+    return _brief_in(conn, customer_id) if customer_id else None
+
+
 def customer_brief(engine: Engine, customer_id: str | None) -> dict[str, Any] | None:
     """Who is asking: id and name (no phone, e-mail or address: answers never need them)."""
     if not customer_id:
@@ -115,6 +124,57 @@ def customer_context_in(conn: Connection, customer_id: str | None, limit: int = 
     if not customer_id:
         return None, []
     return _brief_in(conn, customer_id), _orders_in(conn, customer_id, None, max(1, min(limit, 20)), locale)
+
+
+def matching_orders_in(conn: Connection, customer_id: str | None, *, order_ids: list[str] | None = None,
+                       since: datetime | None = None, until: datetime | None = None,
+                       statuses: list[str] | None = None, claim_types: list[str] | None = None,
+                       name_terms: list[str] | None = None, limit: int = 20,
+                       locale: str = "ko") -> list[dict[str, Any]]:
+    """The customer's orders that match what a question names (newest first, at most `limit`), in one
+    query: any of `order_ids`, ordered in [since, until), in one of `statuses` or with a claim of one of
+    `claim_types`, with an item whose name contains one of `name_terms`. Criteria left empty do not filter;
+    [] for guests."""
+    if not customer_id:
+        return []
+    stmt = select(*_ORDER_COLUMNS).where(_o.customer_id == bindparam("customer_id"))
+    if order_ids:
+        stmt = stmt.where(_o.id.in_(order_ids))
+    if since is not None:
+        stmt = stmt.where(_o.ordered_at >= since)
+    if until is not None:
+        stmt = stmt.where(_o.ordered_at < until)
+    by_state = []
+    if statuses:
+        by_state.append(_o.status.in_(statuses))
+    if claim_types:
+        by_state.append(exists().where(_cl.order_id == _o.id, _cl.customer_id == _o.customer_id,
+                                       _cl.type.in_(claim_types)))
+    if by_state:
+        stmt = stmt.where(or_(*by_state))
+    if name_terms:
+        stmt = stmt.where(exists().where(_it.order_id == _o.id,
+                                         or_(*(_it.product_name.contains(t, autoescape=True) for t in name_terms))))
+    stmt = stmt.order_by(_o.ordered_at.desc(), _o.id.desc()).limit(bindparam("limit"))
+    return _orders_in(conn, customer_id, None, max(1, min(limit, 50)), locale, statement=stmt)
+
+
+_ci, _cp = CouponIssue.__table__.c, Coupon.__table__.c
+_COUPONS = (select(_cp.name, _cp.discount_type, _cp.discount_value, _cp.min_order_amount, _cp.valid_until,
+                   _ci.issued_at, _ci.used_at)
+            .join_from(CouponIssue, Coupon, _ci.coupon_id == _cp.id)
+            .where(_ci.customer_id == bindparam("customer_id")).order_by(_ci.issued_at.desc()).limit(20))
+
+
+def customer_coupons_in(conn: Connection, customer_id: str | None) -> list[dict[str, Any]]:
+    """Coupons given to the customer (newest first): name, discount, minimum order, validity, used or not."""
+    if not customer_id:
+        return []
+    return [{"name": r.name, "discount_type": r.discount_type, "discount_value": str(r.discount_value),
+             "min_order_amount": str(r.min_order_amount),
+             "valid_until": r.valid_until.isoformat() if r.valid_until else None,
+             "issued_at": _iso(r.issued_at), "used_at": _iso(r.used_at)}
+            for r in conn.execute(_COUPONS, {"customer_id": customer_id})]
 
 
 def customer_exists(engine: Engine, customer_id: str) -> bool:

@@ -15,15 +15,23 @@ from langgraph.runtime import Runtime
 from sajang.config import Settings, StorePolicy
 from sajang.db.engine import autocommit_connection
 from sajang.db.queries import shop_setting_in
+from sajang.db.types import utcnow
 from sajang.graphs.inquiry import conversations as conv
 from sajang.graphs.inquiry.answering import detect_locale, needs_action, offline_answer
 from sajang.graphs.inquiry.classifier import HUMAN_REQUEST, classify_text
 from sajang.graphs.inquiry.context import InquiryContext, asking_customer, thread_of
+from sajang.graphs.inquiry.intents import OwnDataQuery
 from sajang.graphs.inquiry.llm_answer import answer_with_model
+from sajang.graphs.inquiry.order_answers import (
+    Reading,
+    load_own_data,
+    manual_memory,
+    own_data_turn,
+    read_in_context,
+)
 from sajang.graphs.inquiry.state import InquiryState
 from sajang.knowledge.normalize import normalize_for_shop
 from sajang.knowledge.service import get_knowledge
-from sajang.tools.orders import customer_context_in
 
 
 def policy_of(state: InquiryState, settings: Settings) -> StorePolicy:
@@ -32,24 +40,32 @@ def policy_of(state: InquiryState, settings: Settings) -> StorePolicy:
 
 
 def load_context(state: InquiryState, config: RunnableConfig, runtime: Runtime[InquiryContext]) -> dict[str, Any]:
-    """Who is asking and what they bought.
+    """Who is asking, what the message asks in this conversation, and the orders it is about.
 
-    Reads: `text`, `locale`; config `customer_id` (the logged-in customer, never the message text).
-    Writes: `customer_id`, `customer`, `orders` (recent orders with items, tracking, claims), `locale`
-    (the language the customer wrote in), `policy_overrides` (the admin's saved store policy); resets
-    the per-message fields, appends the customer turn.
+    Reads: `text`, `locale`, `memory` (the previous answered turn), `pending_question`, `verification`;
+    config `customer_id` (the logged-in or chat-verified customer, never the message text).
+    Writes: `customer_id`, `customer`, `orders` (the 5 most recent, or those the question names, with items,
+    tracking, claims), `coupons`, `locale` (the language the customer wrote in), `policy_overrides` (the
+    admin's saved store policy), `question` / `question_base` / `own_query` / `followup` (the message read
+    with the previous turn: "제주도는요?" after a delivery-fee question), `verify_result`; clears
+    `verification`; resets the per-message fields, appends the customer turn.
     """
     settings = runtime.context.settings
     customer_id = asking_customer(config, runtime)
     text = (state.get("text") or "").strip()
     locale = detect_locale(text, state.get("locale") or settings.locale)
+    verification = state.get("verification")
+    reading = read_in_context(text, state.get("memory"), state.get("pending_question"), verification, utcnow())
     # one autocommit read for everything: on PostgreSQL every transaction is round trips
     with autocommit_connection(runtime.context.engine) as conn:
         saved = shop_setting_in(conn, "store_policy")
-        customer, orders = customer_context_in(conn, customer_id, 5, locale)
+        customer, orders, coupons = load_own_data(conn, customer_id, reading.query, locale,
+                                                  list((state.get("memory") or {}).get("order_ids") or []))
     return {
-        "customer_id": customer_id, "customer": customer, "orders": orders, "locale": locale,
+        "customer_id": customer_id, "customer": customer, "orders": orders, "coupons": coupons, "locale": locale,
         "policy_overrides": saved or {},
+        "question": reading.question, "question_base": reading.base, "own_query": reading.query.as_dict(),
+        "followup": reading.followup, "verification": None, "verify_result": verification, "order_action": None,
         "answer": "", "confidence": 0.0, "sources": [], "hits": [], "retrieval_confidence": 0.0, "unknown_terms": [],
         "needs_human": False, "answer_kind": "none",
         "handoff": None, "handoff_reason": None, "resolved": False, "waiting": False,
@@ -60,11 +76,11 @@ def load_context(state: InquiryState, config: RunnableConfig, runtime: Runtime[I
 def classify(state: InquiryState, config: RunnableConfig, runtime: Runtime[InquiryContext]) -> dict[str, Any]:
     """Chat normalisation, then category, urgency and explicit request for a person.
 
-    Reads: `text`. Writes: `normalized_text` (what classify and retrieve read; `text` stays what was typed),
+    Reads: `question` (else `text`). Writes: `normalized_text` (what classify and retrieve read; `text` stays what was typed),
     `mood`, `category`, `urgency`, `wants_human`, `classification` (method, scores, incident evidence).
     """
     settings = runtime.context.settings
-    text = state.get("text") or ""
+    text = state.get("question") or state.get("text") or ""  # a follow-up spelled out by load_context
     normalized = normalize_for_shop(text, settings.data_dir, settings.chat_lexicon)
     # a chat model reads chat Korean as typed (emoticons included); the embedding classifier reads it normalised
     result = classify_text(settings, text if settings.llm_enabled else normalized.text, config)
@@ -101,16 +117,33 @@ def retrieve(state: InquiryState, config: RunnableConfig, runtime: Runtime[Inqui
 def answer(state: InquiryState, config: RunnableConfig, runtime: Runtime[InquiryContext]) -> dict[str, Any]:
     """Compose the answer: chat model (RAG + scoped tools + structured output) or the offline pipeline.
 
-    Reads: `text`, `locale`, `category`, `customer`, `orders`, `hits`, `retrieval_confidence`,
+    Reads: `question` (else `text`), `question_base`, `own_query`, `followup`, `verify_result`, `memory`,
+    `pending_question`, `locale`, `category`, `customer`, `orders`, `coupons`, `hits`, `retrieval_confidence`,
     `unknown_terms`, `history`.
-    Writes: `answer`, `confidence`, `sources`, `needs_human`, `answer_kind`; `hits` without the article
-    bodies (only this node needs them).
+    A question about the customer's own data is answered from the database (a guest's is held in
+    `pending_question` while the chat asks for the order number and phone digits).
+    Writes: `answer`, `confidence`, `sources`, `needs_human`, `answer_kind`, `order_action`, `memory`,
+    `pending_question`; `hits` without the article bodies (only this node needs them).
     """
     settings = runtime.context.settings
     policy = policy_of(state, settings)
-    text = state.get("text") or ""
+    text = state.get("question") or state.get("text") or ""
     locale = state.get("locale") or "ko"
     hits = state.get("hits") or []
+    reading = Reading(text, state.get("question_base") or text, OwnDataQuery.from_dict(state.get("own_query")),
+                      followup=state.get("followup"),
+                      verified_now=state.get("verify_result") == "verified" and text != (state.get("text") or ""))
+    # a chat model answers a verified customer (its tools read the orders); guests' own-data turns and the
+    # chat verification are answered here
+    own = own_data_turn(reading=reading, category=state.get("category") or "other",
+                        customer_id=state.get("customer_id"), customer=state.get("customer"),
+                        orders=state.get("orders") or [], coupons=state.get("coupons"),
+                        verification=state.get("verify_result"), memory=state.get("memory"), locale=locale,
+                        policy=policy, now=utcnow(), pending_question=state.get("pending_question")) \
+        if not (settings.llm_enabled and state.get("customer_id")) else None
+    if own is not None:
+        # the customer's own data (or the chat verification): answered from the database, never the manual
+        return {**own, "needs_human": False, "hits": [{k: v for k, v in h.items() if k != "body"} for h in hits]}
     # None: no chat model, or it failed, ran out of the turn's time or is paused by the breaker
     out = ask_chat_model(settings, policy, state, text, hits, config) if settings.llm_enabled else None
     if out is None:  # the offline pipeline: no chat model, or the model could not answer in time
@@ -120,7 +153,8 @@ def answer(state: InquiryState, config: RunnableConfig, runtime: Runtime[Inquiry
                                 unknown_terms=state.get("unknown_terms") or []),
                "needs_human": False}
     # the article bodies served this answer; the checkpoint keeps the passages (10 KB less a message)
-    return {**out, "hits": [{k: v for k, v in h.items() if k != "body"} for h in hits]}
+    return {**out, "memory": manual_memory(reading, out),
+            "hits": [{k: v for k, v in h.items() if k != "body"} for h in hits]}
 
 
 def ask_chat_model(settings: Settings, policy: StorePolicy, state: InquiryState, text: str,
@@ -137,8 +171,8 @@ def ask_chat_model(settings: Settings, policy: StorePolicy, state: InquiryState,
 def gate(state: InquiryState, config: RunnableConfig, runtime: Runtime[InquiryContext]) -> dict[str, Any]:
     """Confidence gate: decide whether a person must take over.
 
-    Reads: `wants_human`, `urgency`, `classification` (incident evidence), `category`, `normalized_text`,
-    `needs_human`, `answer`, `confidence`.
+    Reads: `wants_human`, `urgency`, `classification` (incident evidence), `category`, `order_action`,
+    `normalized_text`, `needs_human`, `answer`, `confidence`.
     Writes: `handoff_reason` (None = the bot answers).
     """
     settings = runtime.context.settings
@@ -150,8 +184,11 @@ def gate(state: InquiryState, config: RunnableConfig, runtime: Runtime[InquiryCo
         reason = "requested"
     elif state.get("urgency") == "urgent" or (state.get("urgency") == "high" and incident):
         reason = "urgent"
-    elif needs_action(state.get("normalized_text") or state.get("text") or "") and state.get("category") in (
-            "cancel", "return_refund", "exchange", "damage_defect"):
+    elif (state["order_action"]["needs_person"] if state.get("order_action") else
+          needs_action(state.get("normalized_text") or state.get("text") or "") and state.get("category") in (
+              "cancel", "return_refund", "exchange", "damage_defect")):
+        # about one of their orders, the order's status says whether a person must act (a paid order the
+        # customer cancels with a button needs nobody; a delivered one to exchange does)
         reason = "action_required"
     elif state.get("needs_human"):
         reason = "model_uncertain"

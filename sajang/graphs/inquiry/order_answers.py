@@ -8,16 +8,32 @@ sentences that describe it.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Connection
+
 from sajang.config import StorePolicy
-from sajang.graphs.inquiry.prompts import ORDER_STATUS_T, T
+from sajang.graphs.inquiry.intents import (
+    ORDER_ID,
+    OwnDataQuery,
+    elliptic_fragment,
+    merge_followup,
+    parse_own_query,
+)
+from sajang.graphs.inquiry.prompts import ORDER_STATUS_T, ORDER_T, T
 from sajang.knowledge.text import morphemes
+from sajang.tools.orders import (
+    customer_brief_in,
+    customer_context_in,
+    customer_coupons_in,
+    matching_orders_in,
+)
 
 KST = ZoneInfo("Asia/Seoul")
-ORDER_ID = re.compile(r"\b[A-Z]{1,3}-\d{6,}(?:-\d+)?\b|\b\d{10,20}\b", re.IGNORECASE)
 # "my order" phrasing: the customer asks about *their* order, not the policy in general
 PERSONAL_ORDER = re.compile(
     r"(제|내|저의|우리)\s*(주문|택배|물건|상품|배송|소포|환불|반품|교환)|주문(한|했|하신|했던)|시킨|산\s*(거|게|것)"
@@ -109,3 +125,466 @@ def order_source(order: dict[str, Any], locale: str) -> dict[str, Any]:
     return {"id": order["order_id"], "title": (f"주문 {order['order_id']}" if locale == "ko"
                                                else f"Order {order['order_id']}"),
             "score": 1.0, "kind": "order"}
+
+
+# --- questions with slots ---------------------------------------------------------------------------
+
+LIST_LIMIT = 5
+RECENT_ORDERS = 5  # loaded for every message of a verified customer
+OPEN_CLAIMS = ("requested", "in_progress")
+# an action that a person of the shop must carry out (the bot answers, then hands the request over)
+PERSON_ACTS = {("cancel", "preparing"), ("exchange", "delivered"), ("return", "delivered")}
+
+
+def _o(key: str, locale: str, **kw: Any) -> str:
+    return ORDER_T[key].get(locale, ORDER_T[key]["ko"]).format(**kw)
+
+
+def _won(value: Any) -> str:
+    try:
+        return f"{int(Decimal(str(value))):,}"
+    except (InvalidOperation, ValueError):
+        return str(value)
+
+
+def _dt(iso: str | None) -> datetime | None:
+    return datetime.fromisoformat(iso) if iso else None
+
+
+@dataclass
+class Selection:
+    """The orders a question is about and why others were left out."""
+
+    orders: list[dict[str, Any]]
+    foreign_id: str | None = None  # an order number named that is not this customer's
+    unmatched_products: tuple[str, ...] = ()  # product words no order of theirs contains
+    filtered: bool = False  # the question named which orders (a list answers it, never a guess)
+
+
+def _compact(text: str) -> str:
+    return re.sub(r"\s+", "", text).lower()
+
+
+def matches_product(order: dict[str, Any], word: str) -> bool:
+    """A loosely named product: "만두" in «고기 왕만두», "삼겹살" in «한돈 삼겹살 (500g)»."""
+    w = _compact(word)
+    return any(w and w in _compact(item.get("name") or "") for item in order.get("items") or [])
+
+
+def _in_span(order: dict[str, Any], query: OwnDataQuery) -> bool:
+    at = _dt(order.get("ordered_at"))
+    if at is None:
+        return False
+    since, until = _dt(query.since), _dt(query.until)
+    return (since is None or at >= since) and (until is None or at < until)
+
+
+def _in_state(order: dict[str, Any], query: OwnDataQuery) -> bool:
+    if not (query.statuses or query.claim_types):
+        return True
+    return order["status"] in query.statuses or any(c["type"] in query.claim_types for c in order.get("claims") or [])
+
+
+def select_orders(query: OwnDataQuery, orders: list[dict[str, Any]],
+                  previous_ids: list[str] | None = None) -> Selection:
+    """The customer's orders the question names (newest first), or the order it most likely means."""
+    by_id = {o["order_id"].upper(): o for o in orders}
+    ids = list(query.order_ids) or ([i.upper() for i in previous_ids or []] if query.same_order else [])
+    if ids:
+        found = [by_id[i] for i in ids if i in by_id]
+        if found:
+            return Selection(found, filtered=len(found) > 1)
+        if query.order_ids:
+            return Selection([], foreign_id=query.order_ids[0])
+    chosen = [o for o in orders if _in_span(o, query) and _in_state(o, query)]
+    unmatched: tuple[str, ...] = ()
+    if query.products:
+        named = [w for w in query.products if any(matches_product(o, w) for o in orders)]
+        unmatched = tuple(w for w in query.products if w not in named)
+        if named:
+            # "소불고기 밀키트": the orders that match most of the words, not every 밀키트
+            score = {o["order_id"]: sum(matches_product(o, w) for w in named) for o in chosen}
+            best = max(score.values(), default=0)
+            chosen = [o for o in chosen if best and score[o["order_id"]] == best]
+        elif not (query.since or query.statuses or query.claim_types or query.all_recent):
+            # the only thing named is a product none of their orders has
+            return Selection([], unmatched_products=unmatched, filtered=True)
+    named_something = bool(query.since or query.statuses or query.claim_types or
+                           (query.products and len(unmatched) < len(query.products)))
+    if named_something:
+        return Selection(chosen, unmatched_products=unmatched, filtered=True)
+    if query.latest:
+        return Selection(orders[:1])
+    if query.all_recent or "list" in query.facts:
+        return Selection(orders[:LIST_LIMIT], filtered=True)
+    if "claims" in query.facts:
+        with_claims = [o for o in orders if o.get("claims")]
+        open_ = [o for o in with_claims if any(c["status"] in OPEN_CLAIMS for c in o["claims"])]
+        if open_ or with_claims:
+            return Selection((open_ or with_claims)[:1])
+    if not orders:
+        return Selection([])
+    if "tracking" in query.facts:  # the parcel on its way is the one with a tracking number to give
+        on_way = next((o for o in orders if o["status"] == "shipping" and o.get("tracking_no")), None)
+        if on_way is not None:
+            return Selection([on_way])
+    return Selection([next((o for o in orders if o["status"] in OPEN), orders[0])])
+
+
+def _expected(shipped: datetime) -> datetime:
+    """The next day the courier delivers (no deliveries on Sundays)."""
+    day = shipped.astimezone(KST) + timedelta(days=1)
+    return day + timedelta(days=1) if day.weekday() == 6 else day
+
+
+def _item_lines(order: dict[str, Any], locale: str) -> str:
+    unit = "개" if locale == "ko" else ""
+    parts = [f"{i['name']} {i['quantity']}{unit}" if locale == "ko" else f"{i['quantity']} × {i['name']}"
+             for i in order.get("items") or []]
+    return ", ".join(parts) or order["order_id"]
+
+
+def _claim_sentences(order: dict[str, Any], locale: str, only_open: bool = False) -> list[str]:
+    out = []
+    for c in order.get("claims") or []:
+        if only_open and c["status"] not in OPEN_CLAIMS:
+            continue
+        when = _when(c.get("created_at"), locale)
+        if c["status"] in OPEN_CLAIMS:
+            out.append(_o("claim", locale, when=when, type=c["type_label"], status=c["status_label"]))
+        else:
+            resolved = _when(c.get("resolved_at"), locale)
+            tail = (f"({resolved})" if locale == "ko" else f" ({resolved})") if resolved else ""
+            out.append(_o("claim_done", locale, when=when, type=c["type_label"], status=c["status_label"],
+                          resolved=tail))
+    return out
+
+
+def delivery_sentences(order: dict[str, Any], locale: str, policy: StorePolicy, *, tracking: bool,
+                       when: bool) -> list[str]:
+    """Where the parcel is: courier and tracking number, shipped / expected / delivered dates."""
+    out: list[str] = []
+    status = order["status"]
+    if status in ("paid", "preparing"):
+        if tracking:
+            out.append(_o("no_tracking", locale))
+        if when or not tracking:
+            out.append(_o("dispatch_plan", locale, cutoff=policy.dispatch_cutoff))
+    elif status == "shipping":
+        shipped = _dt(order.get("shipped_at"))
+        if shipped is not None and (when or not tracking):
+            out.append(_o("shipped_on", locale, shipped=_when(order.get("shipped_at"), locale),
+                          expected=_when(_expected(shipped).isoformat(), locale)))
+        if order.get("tracking_no"):
+            out.append(_o("tracking", locale, courier=order.get("courier") or policy.courier,
+                          tracking=order["tracking_no"]))
+    elif status == "delivered":
+        out.append(_o("delivered_on", locale, delivered=_when(order.get("delivered_at"), locale)))
+        if tracking and order.get("tracking_no"):
+            out.append(_o("tracking", locale, courier=order.get("courier") or policy.courier,
+                          tracking=order["tracking_no"]))
+    return out
+
+
+def order_detail(order: dict[str, Any], query: OwnDataQuery, locale: str, policy: StorePolicy) -> list[str]:
+    """Sentences about one order: its head line, then the facts asked (all the usual ones when none is)."""
+    facts = set(query.facts) - {"list", "coupons", "points"}
+    head = _o("head", locale, items=_items(order, locale), order_id=order["order_id"],
+              when=_when(order["ordered_at"], locale), status=order["status_label"])
+    out = [head]
+    asked_delivery = bool(facts & {"tracking", "delivery_date", "status"}) or not facts
+    if asked_delivery:
+        out += delivery_sentences(order, locale, policy, tracking="tracking" in facts or not facts,
+                                  when="delivery_date" in facts or not facts)
+        if order["status"] in ("cancelled", "returned", "exchanged") and not facts & {"tracking", "delivery_date"}:
+            out.append(ORDER_STATUS_T[order["status"]].get(locale, ""))
+    if "items" in facts:
+        out.append(_o("items", locale, lines=_item_lines(order, locale)))
+    if "amount" in facts:
+        fee = Decimal(str(order.get("shipping_fee") or 0))
+        out.append(_o("amount", locale, amount=_won(order["amount"]),
+                      fee=_o("free_shipping", locale) if fee == 0 else f"{_won(fee)}원" if locale == "ko"
+                      else f"{_won(fee)} KRW"))
+    if "claims" in facts:
+        out += _claim_sentences(order, locale) or [_o("no_claims", locale)]
+    else:
+        out += _claim_sentences(order, locale, only_open=True)  # an open claim is always worth a line
+    return [s for s in out if s]
+
+
+def _list_extra(order: dict[str, Any], query: OwnDataQuery, locale: str) -> str:
+    """The fact asked, shortly, on a list line (tracking, amount, a claim's state)."""
+    bits: list[str] = []
+    if "tracking" in query.facts and order.get("tracking_no"):
+        bits.append(f"{order.get('courier') or ''} {order['tracking_no']}".strip())
+    if "amount" in query.facts:
+        bits.append(f"{_won(order['amount'])}원" if locale == "ko" else f"{_won(order['amount'])} KRW")
+    for c in order.get("claims") or []:
+        if "claims" in query.facts or query.claim_types or c["status"] in OPEN_CLAIMS:
+            bits.append(f"{c['type_label']} {c['status_label']}")
+    return f" · {' · '.join(bits)}" if bits else ""
+
+
+def order_list(orders: list[dict[str, Any]], query: OwnDataQuery, locale: str) -> list[str]:
+    return [_o("list_line", locale, order_id=o["order_id"], when=_when(o["ordered_at"], locale),
+               items=_items(o, locale), status=o["status_label"], extra=_list_extra(o, query, locale))
+            for o in orders[:LIST_LIMIT]]
+
+
+def _what(query: OwnDataQuery, locale: str, unmatched: tuple[str, ...] = ()) -> str:
+    """How the question named the orders: "지난주 만두", "취소된" …"""
+    words: list[str] = []
+    if query.date_label:
+        words.append(query.date_label)
+    named = [p for p in query.products if p not in unmatched] or list(unmatched)
+    words += named
+    if query.statuses or query.claim_types:
+        label = {"shipping": "배송 중인", "delivered": "배송 완료된", "cancelled": "취소된", "returned": "반품된",
+                 "exchanged": "교환한", "paid": "출고 전인"}
+        key = (query.claim_types[0] if query.claim_types else "") or query.statuses[0]
+        ko = {"cancel": "취소된", "return": "반품된", "refund": "환불된", "exchange": "교환 신청한"}.get(key) or \
+            label.get(key, "")
+        words.append(ko if locale == "ko" else key)
+    text = " ".join(w for w in words if w)
+    return text if locale == "ko" else (text + " " if text else "")
+
+
+def action_answer(order: dict[str, Any], action: str, locale: str, policy: StorePolicy,
+                  now: datetime) -> tuple[str, bool]:
+    """(what the customer can do about THIS order, whether a person of the shop must act)."""
+    status = order["status"]
+    open_same = [c for c in order.get("claims") or [] if c["status"] in OPEN_CLAIMS and
+                 (c["type"] == action or (action == "return" and c["type"] == "refund"))]
+    if open_same:
+        c = open_same[0]
+        return _o("claim_open", locale, when=_when(c.get("created_at"), locale), type=c["type_label"],
+                  status=c["status_label"]), False
+    if status in ("cancelled", "returned", "exchanged"):
+        return _o(f"already_{status}", locale), False
+    kw = {"return_fee": _won(policy.return_fee), "window": policy.return_window_days,
+          "courier": order.get("courier") or policy.courier, "tracking": order.get("tracking_no") or "-"}
+    if action == "cancel":
+        return _o(f"cancel_{status}", locale, **kw), (action, status) in PERSON_ACTS
+    if action == "address":
+        key = "address_before" if status in ("paid", "preparing") else f"address_{status}"
+        return _o(key, locale, **kw), False
+    # exchange / return
+    if status in ("paid", "preparing"):
+        return _o(f"{action}_before", locale), False
+    if status == "shipping":
+        return _o(f"{action}_shipping", locale), False
+    delivered = _dt(order.get("delivered_at"))
+    days = max(0, (now.astimezone(KST).date() - delivered.astimezone(KST).date()).days) if delivered else 0
+    if days > policy.return_window_days:
+        return _o("window_over", locale, days=days, window=policy.return_window_days), True
+    fee = policy.exchange_fee if action == "exchange" else policy.return_fee
+    return _o(f"{action}_window", locale, days=days, window=policy.return_window_days, fee=_won(fee)), True
+
+
+@dataclass
+class OrderReply:
+    """An answer about the customer's own data."""
+
+    text: str
+    order_ids: list[str] = field(default_factory=list)
+    needs_person: bool = False  # an action a person must carry out
+    action: str | None = None
+
+
+def own_data_reply(query: OwnDataQuery, orders: list[dict[str, Any]], locale: str, policy: StorePolicy,
+                   now: datetime, *, previous_ids: list[str] | None = None,
+                   coupons: list[dict[str, Any]] | None = None) -> OrderReply:
+    """The answer body (without greeting and closing) for a verified customer's question about their data."""
+    if "coupons" in query.facts and not query.selects and coupons is not None:
+        if not coupons:
+            return OrderReply(_o("no_coupons", locale))
+        lines = ", ".join(f"{c['name']}" + (f"(~{c['valid_until']})" if c.get("valid_until") else "")
+                          for c in coupons if not c.get("used_at")) if any(not c.get("used_at") for c in coupons) else ""
+        return OrderReply(_o("coupons", locale, lines=lines) if lines else _o("no_coupons", locale))
+    if "points" in query.facts and not query.selects and not query.action:
+        return OrderReply(_o("no_points", locale))
+    if not orders:
+        return OrderReply(_o("none_at_all", locale))
+    sel = select_orders(query, orders, previous_ids)
+    if sel.foreign_id is not None:
+        return OrderReply(_t("order_not_found", locale, order_id=sel.foreign_id))
+    if not sel.orders:
+        recent = order_list(orders, query, locale)
+        return OrderReply("\n".join([_o("none_matching", locale, what=_what(query, locale, sel.unmatched_products)),
+                                     _o("recent_instead", locale), *recent[:3]]),
+                          order_ids=[o["order_id"] for o in orders[:3]])
+    ids = [o["order_id"] for o in sel.orders]
+    if len(sel.orders) == 1:
+        order = sel.orders[0]
+        if query.action:
+            text, person = action_answer(order, query.action, locale, policy, now)
+            head = _o("head_about", locale, items=_items(order, locale), order_id=order["order_id"],
+                      when=_when(order["ordered_at"], locale))
+            return OrderReply(f"{head} {text}", ids, needs_person=person, action=query.action)
+        return OrderReply(" ".join(order_detail(order, query, locale, policy)), ids)
+    asks_list = bool(query.all_recent or query.exists_question or "list" in query.facts or query.claim_types
+                     or query.statuses)
+    if not asks_list and not query.action and set(query.facts) - {"claims"}:
+        # a fact of "the 만두 order" while there are several: the newest in full, the others named
+        newest, others = sel.orders[0], sel.orders[1:]
+        what = _what(query, locale, sel.unmatched_products)
+        intro = _o("others_intro", locale, what=what, n=len(others)) if what else \
+            _o("others_intro_plain", locale, n=len(others))
+        more = [intro, *order_list(others, OwnDataQuery(), locale)]
+        return OrderReply(" ".join(order_detail(newest, query, locale, policy)) + "\n\n" + "\n".join(more),
+                          ids)
+    lines = order_list(sel.orders, query, locale)
+    what = _what(query, locale, sel.unmatched_products)
+    intro = _o("list_intro", locale, what=what, n=len(sel.orders)) if what else \
+        _o("list_intro_all", locale, n=len(lines))
+    parts = [intro, *lines]
+    if query.action or not (asks_list or "claims" in query.facts):
+        parts.append(_o("list_pick", locale))
+    return OrderReply("\n".join(parts), ids, action=query.action)
+
+
+def is_own_data_question(text: str, category: str, query: OwnDataQuery) -> bool:
+    """Does the message ask about the customer's OWN data (not the shop's policy)?"""
+    if query.order_ids or query.same_order:
+        return True
+    if is_conditional(text) and not POSSESSIVE.search(text):
+        return False  # "카드 결제 취소하면 환불 언제 돼요?" asks the policy
+    if OWN_PHRASE.search(text) or query.action:
+        return True  # a request to cancel / change / exchange is always about an order of theirs
+    if query.facts and set(query.facts) <= {"coupons", "points"}:
+        return bool(POSSESSIVE.search(text) or OWN_HOLDING.search(text))
+    return is_order_question(text, category)
+
+
+# phrases that only make sense about one's own orders, whatever the category
+OWN_PHRASE = re.compile(
+    r"(주문|구매|결제)\s*(내역|목록|이력)|최근\s*(에\s*)?(주문|시킨|산|구매)|얼마\s*(결제|냈|나왔|였)|결제\s*(된|됐|한)\s*(금액|거)?"
+    r"|(취소|반품|환불|교환)\s*(된|한|됐)\s*(주문|거|것|건)|(시킨|주문한|주문했던|산)\s*(거|것|게|주문|상품|물건)"
+    r"|(뭐|뭘)\s*(시켰|주문했|샀)|(교환|반품|환불|취소)\s*(신청|요청|접수)\s*(한|했|하신)"
+    r"|\bmy\s+(orders?|package|parcel|refund|return|exchange|coupons?)\b|order\s+history|\bi\s+(ordered|bought|paid)\b",
+    re.IGNORECASE)
+OWN_HOLDING = re.compile(r"(있|남아|보유|받은|받을\s*수)", re.IGNORECASE)
+
+
+# --- the graph's use: read a message in context, load what it names, answer it ----------------------
+
+@dataclass
+class Reading:
+    """A customer message read with the conversation's memory."""
+
+    question: str  # what is answered: the message, a follow-up spelled out, or the question verification held
+    base: str  # the question a later follow-up is read against ("배송비 얼마예요?" for "제주도는요?")
+    query: OwnDataQuery
+    followup: str | None = None  # "order" | "manual": this message continues the previous turn's topic
+    verified_now: bool = False  # the guest just verified and their held question is being answered
+
+
+def read_in_context(text: str, memory: dict[str, Any] | None, pending_question: str | None,
+                    verification: str | None, now: datetime) -> Reading:
+    """The question a message asks given the previous turn (`memory`) and a question held for verification."""
+    if verification == "verified" and pending_question:
+        return Reading(pending_question, pending_question, parse_own_query(pending_question, now),
+                       verified_now=True)
+    query = parse_own_query(text, now)
+    fragment = elliptic_fragment(text) if memory else None
+    if memory and fragment:
+        previous = OwnDataQuery.from_dict(memory.get("query"))
+        base = str(memory.get("base") or "")
+        frag_query = parse_own_query(fragment, now)
+        if memory.get("kind") == "order" or frag_query.order_ids or frag_query.same_order:
+            if memory.get("kind") != "order":  # "그 주문은요?" after a manual answer: that topic, my order
+                previous = parse_own_query(base, now)
+            return Reading(text, base or text, merge_followup(previous, frag_query), followup="order")
+        if base:
+            return Reading(f"{fragment} {base}", base, query, followup="manual")
+    return Reading(text, text, query)
+
+
+def load_own_data(conn: Connection, customer_id: str | None, query: OwnDataQuery, locale: str,
+                  previous_ids: list[str] | None = None,
+                  ) -> tuple[dict[str, Any] | None, list[dict[str, Any]], list[dict[str, Any]] | None]:
+    """(customer, orders, coupons) for the message: the 5 most recent orders, or, when the question names
+    orders (a date, a status, a product, an order number), the matching ones (one query; the recent ones
+    when nothing matches, so the answer can say so and show them)."""
+    if not query.selects:
+        customer, orders = customer_context_in(conn, customer_id, RECENT_ORDERS, locale)
+    else:
+        customer, orders = customer_brief_in(conn, customer_id), []
+    if customer_id and query.selects:
+        ids = list(query.order_ids) or (list(previous_ids or []) if query.same_order else [])
+        criteria: dict[str, Any] = {
+            "since": datetime.fromisoformat(query.since) if query.since else None,
+            "until": datetime.fromisoformat(query.until) if query.until else None,
+            "statuses": list(query.statuses), "claim_types": list(query.claim_types)}
+        if ids:
+            orders = matching_orders_in(conn, customer_id, order_ids=ids, locale=locale)
+        elif query.products:
+            orders = matching_orders_in(conn, customer_id, name_terms=list(query.products), **criteria,
+                                        locale=locale)
+            if not orders:  # the nouns named no product of theirs: the other criteria alone
+                orders = matching_orders_in(conn, customer_id, **criteria, locale=locale)
+        elif query.since or query.statuses or query.claim_types:
+            orders = matching_orders_in(conn, customer_id, **criteria, locale=locale)
+        if not orders:
+            orders = customer_context_in(conn, customer_id, RECENT_ORDERS, locale)[1]
+    coupons = customer_coupons_in(conn, customer_id) if customer_id and "coupons" in query.facts else None
+    return customer, orders, coupons
+
+
+def _reply(parts: list[str], *, kind: str, confidence: float, sources: list[dict[str, Any]] | None = None,
+           **extra: Any) -> dict[str, Any]:
+    return {"answer": "\n\n".join(p for p in parts if p), "confidence": confidence, "sources": sources or [],
+            "answer_kind": kind, **extra}
+
+
+def own_data_turn(*, reading: Reading, category: str, customer_id: str | None, customer: dict[str, Any] | None,
+                  orders: list[dict[str, Any]], coupons: list[dict[str, Any]] | None, verification: str | None,
+                  memory: dict[str, Any] | None, locale: str, policy: StorePolicy,
+                  now: datetime, pending_question: str | None = None) -> dict[str, Any] | None:
+    """The answer when the message is about the customer's own data or the chat verification (None
+    otherwise: the manual answers). Keys: answer, confidence, sources, answer_kind, and `order_action`
+    (an action and whether a person must act), `pending_question` (held until the guest verifies),
+    `memory` (what a follow-up continues)."""
+    greet = _t("greet", locale, shop=policy.shop_name)
+    if verification in ("failed", "locked"):
+        return _reply([_o("verify_failed" if verification == "failed" else "verify_locked", locale)],
+                      kind="verify", confidence=1.0, order_action=None)
+    query = reading.query
+    own = reading.followup == "order" or reading.verified_now or \
+        is_own_data_question(reading.question, category, query)
+    if verification == "verified" and not reading.verified_now:
+        name = (customer or {}).get("name") or customer_id or ""
+        return _reply([_o("verified", locale, name=name), _o("verified_no_question", locale)],
+                      kind="verify", confidence=1.0, order_action=None)
+    if not own:
+        return None
+    if not customer_id:
+        # a guest: never anything about an order before the chat verification; the question waits for it
+        if pending_question and query.order_ids and not (set(query.facts) - {"status"} or query.action
+                                                         or query.products):
+            # "주문번호는 O-… 이에요": half of the verification; the question asked first still waits
+            return _reply([_o("verify_digits", locale)], kind="verify", confidence=1.0,
+                          order_action={"action": None, "needs_person": False})
+        return _reply([_o("verify_ask", locale)], kind="verify", confidence=1.0, pending_question=reading.question,
+                      order_action={"action": query.action, "needs_person": False},
+                      memory={"kind": "verify", "base": reading.base, "query": query.as_dict()})
+    previous_ids = list((memory or {}).get("order_ids") or [])
+    reply = own_data_reply(query, orders, locale, policy, now, previous_ids=previous_ids, coupons=coupons)
+    by_id = {o["order_id"]: o for o in orders}
+    sources = [order_source(by_id[i], locale) for i in reply.order_ids if i in by_id][:LIST_LIMIT]
+    opening = greet
+    if reading.verified_now:
+        opening = f"{greet} {_o('verified', locale, name=(customer or {}).get('name') or customer_id)}"
+    parts = [opening, reply.text, _t("closing", locale)]
+    action = {"action": reply.action, "needs_person": reply.needs_person} if reply.action else None
+    return _reply(parts, kind="order", confidence=0.9, sources=sources, order_action=action,
+                  pending_question=None,
+                  memory={"kind": "order", "base": reading.base, "query": query.as_dict(),
+                          "order_ids": reply.order_ids})
+
+
+def manual_memory(reading: Reading, out: dict[str, Any]) -> dict[str, Any]:
+    """What a follow-up to a manual answer continues: the question's topic and the article it was answered from."""
+    source = next((s for s in out.get("sources") or [] if s.get("kind") in ("manual", "learned")), None)
+    return {"kind": "manual", "base": reading.base, "query": reading.query.as_dict(),
+            "article_id": source.get("id") if source else None}

@@ -161,3 +161,114 @@ ORDER_STATUS_T: dict[str, dict[str, str]] = {
     "returned": {"ko": "이 주문은 반품 처리가 완료되었습니다.", "en": "This order has been returned."},
     "exchanged": {"ko": "이 주문은 교환 처리가 완료되었습니다.", "en": "This order has been exchanged."},
 }
+
+# Answers about the customer's own orders (order_answers.py): facts, lists, what can be done per status.
+ORDER_T: dict[str, dict[str, str]] = {
+    "head": {"ko": "{items} 주문(주문번호 {order_id}, {when} 주문)은 현재 '{status}' 상태예요.",
+             "en": "Your order {order_id} ({items}, placed {when}) is {status}."},
+    "head_about": {"ko": "{items} 주문(주문번호 {order_id}, {when} 주문) 말씀이시죠.",
+                   "en": "About your order {order_id} ({items}, placed {when}):"},
+    "tracking": {"ko": "{courier} 운송장 번호는 {tracking}입니다. {courier} 홈페이지나 앱에서 조회하시면 실시간 위치를 보실 수 있어요.",
+                 "en": "It's with {courier}, tracking number {tracking}; you can follow it on {courier}'s site or app."},
+    "no_tracking": {"ko": "아직 출고 전이라 운송장 번호가 없어요. 출고되면 운송장 번호를 문자로 보내 드려요.",
+                    "en": "It hasn't shipped yet, so there is no tracking number; you'll get it by text once it ships."},
+    "shipped_on": {"ko": "{shipped} 출고되었고, 보통 출고 다음 날({expected}) 도착해요. 제주·도서산간은 하루이틀 더 걸려요.",
+                   "en": "It shipped {shipped} and usually arrives the next day ({expected}); Jeju and islands take a "
+                         "day or two longer."},
+    "delivered_on": {"ko": "{delivered} 배송 완료되었어요.", "en": "It was delivered {delivered}."},
+    "dispatch_plan": {"ko": "평일·토요일 {cutoff} 이전 결제 건은 당일 출고되고, 보통 출고 다음 날 도착해요.",
+                      "en": "Orders paid before {cutoff} (Mon–Sat) ship the same day and usually arrive the next day."},
+    "items": {"ko": "주문하신 상품은 {lines}입니다.", "en": "Items: {lines}."},
+    "amount": {"ko": "결제 금액은 {amount}원이에요(배송비 {fee}).", "en": "You paid {amount} KRW (shipping {fee})."},
+    "free_shipping": {"ko": "무료", "en": "free"},
+    "claim": {"ko": "{when} 접수된 {type} 요청은 현재 '{status}' 상태예요.",
+              "en": "Your {type} request of {when} is {status}."},
+    "claim_done": {"ko": "{when} 접수된 {type} 요청은 '{status}' 처리되었어요{resolved}.",
+                   "en": "Your {type} request of {when} was {status}{resolved}."},
+    "no_claims": {"ko": "이 주문에는 접수된 취소·반품·교환·환불 요청이 없어요.",
+                  "en": "There is no cancellation, return, exchange or refund request on this order."},
+    "list_intro": {"ko": "{what} 주문이 {n}건 있어요.", "en": "You have {n} {what}orders:"},
+    "list_intro_all": {"ko": "최근 주문 {n}건이에요.", "en": "Your {n} most recent orders:"},
+    "list_line": {"ko": "- {order_id} ({when}) {items} · {status}{extra}", "en": "- {order_id} ({when}) {items} · {status}{extra}"},
+    "others_intro": {"ko": "{what} 주문이 {n}건 더 있어요. 다른 주문이 궁금하시면 말씀해 주세요.",
+                     "en": "There are {n} more {what}orders; tell me if you meant another one."},
+    "others_intro_plain": {"ko": "다른 주문도 {n}건 있어요. 궁금하신 주문을 말씀해 주세요.",
+                           "en": "There are {n} other orders; tell me if you meant another one."},
+    "list_pick": {"ko": "어느 주문인지 알려 주시면 자세히 안내해 드릴게요.",
+                  "en": "Tell me which one and I'll give you the details."},
+    "none_matching": {"ko": "{what} 주문은 찾지 못했어요.", "en": "I couldn't find any {what}order."},
+    "none_at_all": {"ko": "고객님 계정에서 주문 내역을 찾지 못했어요.", "en": "I couldn't find any orders in your account."},
+    "recent_instead": {"ko": "최근 주문은 이렇습니다.", "en": "Your recent orders:"},
+    "coupons": {"ko": "보유하신 쿠폰은 {lines}입니다.", "en": "Your coupons: {lines}."},
+    "no_coupons": {"ko": "지금 보유하신 쿠폰은 없어요.", "en": "You have no coupons at the moment."},
+    "no_points": {"ko": "적립금 잔액은 채팅에서 확인해 드릴 수 없어요. 마이페이지에서 확인하실 수 있어요.",
+                  "en": "I can't see your points balance in the chat; it's shown on your account page."},
+    # what the customer can do, by action and the order's status
+    "cancel_paid": {"ko": "아직 '결제 완료' 상태라 마이페이지 주문 상세의 '주문 취소' 버튼으로 바로 취소하실 수 있어요. "
+                          "취소 수수료는 없고 결제 금액 전부가 환불돼요.",
+                    "en": "It's still at 'paid', so you can cancel it yourself with the 'Cancel order' button in your "
+                          "order details, free of charge and fully refunded."},
+    "cancel_preparing": {"ko": "'상품 준비 중'이라 버튼으로는 취소가 안 되지만, 출고 전이면 수수료 없이 취소해 드려요. "
+                               "취소 요청을 상담원에게 바로 전달할게요.",
+                         "en": "It's being prepared, so the button no longer works, but before it ships we cancel it "
+                               "free of charge. I'm passing your request to our team now."},
+    "cancel_shipping": {"ko": "이미 출고되어 택배사로 넘어간 주문이라 취소는 어려워요. 받으신 뒤 반품으로 도와드리고, "
+                              "수취 거부하시면 반송 배송비 {return_fee}원이 환불 금액에서 빠져요.",
+                        "en": "It has already shipped, so it can't be cancelled; once it arrives we'll help with a return "
+                              "(refusing the parcel costs the {return_fee} KRW return shipping)."},
+    "cancel_delivered": {"ko": "이미 배송 완료된 주문이라 취소 대신 반품으로 접수해야 해요. 받으신 날부터 {window}일 안에 "
+                               "신청하실 수 있어요.",
+                         "en": "It has been delivered, so it's a return rather than a cancellation, possible within "
+                               "{window} days of delivery."},
+    "already_cancelled": {"ko": "이 주문은 이미 취소 처리되었어요.", "en": "This order is already cancelled."},
+    "already_returned": {"ko": "이 주문은 이미 반품 처리되었어요.", "en": "This order has already been returned."},
+    "already_exchanged": {"ko": "이 주문은 이미 교환 처리되었어요.", "en": "This order has already been exchanged."},
+    "address_before": {"ko": "아직 출고 전이라 배송지를 바꿀 수 있어요. 마이페이지 주문 상세에서 직접 수정하시거나, 이 채팅에 "
+                             "새 주소를 남겨 주세요. 오후 2시 출고 마감 전에 알려 주셔야 해요.",
+                       "en": "It hasn't shipped yet, so the address can still change: edit it in your order details or "
+                             "write the new address here, before the 2 pm dispatch cut-off."},
+    "address_shipping": {"ko": "이미 출고되어 저희가 주소를 바꿀 수 없어요. {courier} 고객센터나 앱에서 운송장 번호 {tracking}로 "
+                               "'배송지 변경'을 요청해 주세요.",
+                         "en": "It has shipped, so we can't change the address any more; ask {courier} (tracking "
+                               "{tracking}) for a change of address."},
+    "address_delivered": {"ko": "이 주문은 이미 배송 완료되어 배송지를 바꿀 수 없어요.",
+                          "en": "This order has already been delivered."},
+    "exchange_before": {"ko": "아직 출고 전이라 교환 대신 취소 후 다시 주문하시면 돼요.",
+                        "en": "It hasn't shipped yet: cancel it and order again instead of exchanging."},
+    "exchange_shipping": {"ko": "배송 중이라 받으신 뒤에 교환을 신청하실 수 있어요.",
+                          "en": "It's on its way; you can ask for an exchange once it arrives."},
+    "exchange_window": {"ko": "받으신 지 {days}일째라 교환 신청 기간({window}일) 안이에요. 교환 배송비는 왕복 {fee}원이고, "
+                              "불량·오배송이면 무료예요. 교환 요청을 상담원에게 전달할게요.",
+                        "en": "It arrived {days} day(s) ago, within the {window}-day window. Exchange shipping is "
+                              "{fee} KRW both ways, free for defects or wrong items. I'm passing your request on."},
+    "return_window": {"ko": "받으신 지 {days}일째라 반품 신청 기간({window}일) 안이에요. 단순 변심이면 반품 배송비 {fee}원이 "
+                            "빠지고, 불량·파손·오배송은 무료예요. 냉동·냉장 식품은 단순 변심 반품이 어려워요. "
+                            "반품 요청을 상담원에게 전달할게요.",
+                      "en": "It arrived {days} day(s) ago, within the {window}-day window. A change of mind costs "
+                            "{fee} KRW return shipping; defects, damage or wrong items are free. Frozen and chilled "
+                            "food can't be returned for a change of mind. I'm passing your request on."},
+    "window_over": {"ko": "받으신 지 {days}일이 지나 단순 변심 교환·반품 기간({window}일)은 지났어요. 불량이나 오배송이라면 "
+                          "사진과 함께 알려 주세요. 상담원이 확인해 드릴게요.",
+                    "en": "It arrived {days} days ago, past the {window}-day window for a change of mind; if it's "
+                          "defective or the wrong item, send a photo and our team will check."},
+    "return_before": {"ko": "아직 출고 전이라 반품 대신 취소하시면 돼요.",
+                      "en": "It hasn't shipped yet, so cancel it rather than return it."},
+    "return_shipping": {"ko": "배송 중이라 받으신 뒤에 반품을 신청하실 수 있어요.",
+                        "en": "It's on its way; you can ask for a return once it arrives."},
+    "claim_open": {"ko": "이 주문에는 이미 {when} 접수된 {type} 요청이 있고, 현재 '{status}' 상태예요.",
+                   "en": "There is already a {type} request on this order ({when}), currently {status}."},
+    # guests
+    "verify_ask": {"ko": "주문 정보를 확인하려면 본인 확인이 필요해요. 주문번호와 주문하신 휴대폰 번호 뒤 4자리를 "
+                         "이 채팅에 보내 주세요. (예: O-20261120-00012 1234)",
+                   "en": "To look at your order I first need to confirm it's yours: send the order number and the "
+                         "last 4 digits of the phone number on the order (e.g. O-20261120-00012 1234)."},
+    "verify_digits": {"ko": "주문번호 받았어요. 주문하신 휴대폰 번호 뒤 4자리도 보내 주세요.",
+                      "en": "Got the order number. Now the last 4 digits of the phone number on the order, please."},
+    "verify_failed": {"ko": "주문번호와 휴대폰 번호 뒤 4자리가 일치하지 않아요. 다시 확인해서 보내 주세요.",
+                      "en": "The order number and phone digits don't match. Please check them and try again."},
+    "verify_locked": {"ko": "본인 확인에 여러 번 실패해서 잠시 확인을 멈췄어요. 15분 뒤에 다시 시도하시거나 상담원 연결을 "
+                            "요청해 주세요.",
+                      "en": "Too many failed attempts: please try again in 15 minutes or ask for a person."},
+    "verified": {"ko": "{name}님, 본인 확인이 되었어요.", "en": "Thanks {name}, you're verified."},
+    "verified_no_question": {"ko": "주문에 대해 궁금하신 점을 말씀해 주세요.", "en": "What would you like to know about your order?"},
+}

@@ -32,6 +32,7 @@ from sajang.graphs.common.checkpoint import get_checkpointer
 from sajang.graphs.common.context import engine_for, store_policy
 from sajang.graphs.inquiry import conversations as conv_store
 from sajang.graphs.inquiry.answering import detect_locale, offline_answer
+from sajang.graphs.inquiry.chat_verification import verify_in_chat
 from sajang.graphs.inquiry.classifier import HUMAN_REQUEST, Classification, classify_text, get_classifier
 from sajang.graphs.inquiry.context import InquiryContext
 from sajang.graphs.inquiry.graph import build_graph
@@ -211,8 +212,24 @@ class InquiryService:
                                                      durable=not self.settings.async_commit)
         except LookupError:
             raise NotFound(f"conversation {thread_id} not found", code="conversation_not_found") from None
+        row = dict(row)
+        row["verification"] = self._verify_in_chat(thread_id, row, text, mid)
         effective_locale = locale or row.get("locale") or self.settings.locale
         return row, effective_locale, turn_id, mid
+
+    def _verify_in_chat(self, thread_id: str, row: dict[str, Any], text: str, mid: int) -> str | None:
+        """A guest who types an order number and the phone's last 4 digits (the /chat page's rule and
+        limits, `chat_verification`): verified | failed | locked, or None when the message gives none. On
+        success the conversation row names the customer, so this very run answers as them (the question
+        the bot held for the verification first)."""
+        if row.get("customer_id") or row.get("status") in WAITING_STATUSES:
+            return None
+        result = verify_in_chat(self.engine, int(row["id"]), thread_id, mid, text)
+        if result is None:
+            return None
+        if result.customer_id:
+            row["customer_id"] = result.customer_id
+        return result.outcome
 
     def _waiting_result(self, thread_id: str, row: dict[str, Any]) -> dict[str, Any]:
         return {"thread_id": thread_id, "category": row.get("category"), "urgency": row.get("urgency"),
@@ -277,7 +294,7 @@ class InquiryService:
             yield _Turn(thread_id=thread_id,
                         waiting=self._append_while_waiting(thread_id, row, text, mid, files),
                         graph_input={"text": text, "locale": loc, "turn_id": turn_id, "message_id": mid,
-                                     "attachments": files},
+                                     "attachments": files, "verification": row.get("verification")},
                         config=self._config(thread_id), context=self._context(row["customer_id"]))
 
     def stream_ask(self, text: str, customer_id: str | None = None, thread_id: str | None = None,

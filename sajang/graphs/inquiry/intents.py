@@ -1,0 +1,358 @@
+"""What a customer asks about their own data, read as an intent with slots.
+
+`parse_own_query("지난주에 시킨 만두 송장번호 알려주세요", now)` →
+`OwnDataQuery(facts=("tracking",), products=("만두",), since=<last Monday 00:00 KST>, …)`.
+
+Slots say WHICH orders (order numbers, loosely named products, a date word in KST relative to `now`, a
+status word, or all recent ones); facts say WHAT the customer wants to know (status, tracking, delivery
+date, items, amount paid, claims, coupons, a list); `action` is a request to cancel, change the address,
+exchange or return. Product words are Kiwi noun runs that are not order vocabulary: whether they name a
+product is decided against the customer's item names (`order_answers.select_orders`).
+
+Elliptic follow-ups ("제주도는요?", "그 주문은요?", "에어프라이어는요?") are recognised by `elliptic_fragment`;
+`merge_followup` carries the previous turn's slots over with the fragment's slots on top.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field, replace
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sajang.knowledge.text import kiwi_analyser
+
+KST = ZoneInfo("Asia/Seoul")
+ORDER_ID = re.compile(r"\b[A-Z]{1,3}-\d{6,}(?:-\d+)?\b|\b\d{10,20}\b", re.IGNORECASE)
+
+# --- facts ------------------------------------------------------------------------------------------
+FACT_PATTERNS: dict[str, re.Pattern[str]] = {
+    "tracking": re.compile(r"송장|운송장|택배사|배송\s*조회|조회\s*번호|추적|어디\s*(쯤|까지|에|있)|tracking|where\s+is",
+                           re.IGNORECASE),
+    "delivery_date": re.compile(
+        r"언제\s*(와|오|도착|받|들어|배송|출고|발송|나가)|도착\s*(예정|일|날|했|안)|배송\s*(예정|일)|(받|도착)(을|는)\s*수"
+        r"|몇\s*일\s*(에|날)|출고\s*(됐|되었|했|언제|예정|안)|발송\s*(됐|되었|했|언제|안)|when\s+will|arriv|deliver(ed|y\s+date)",
+        re.IGNORECASE),
+    "items": re.compile(r"(뭐|뭘|무엇|무슨\s*상품|어떤\s*(거|상품|걸))\s*(를|을)?\s*(시켰|주문|샀|구매)|몇\s*개|수량|구성|품목"
+                        r"|(주문|시킨|산|구매)\s*(한|했던)?\s*(거|것|게|상품|물건)\s*(가|이|는|은)?\s*(뭐|뭔|무엇|어떤)"
+                        r"|what\s+did\s+i\s+(order|buy)|which\s+items", re.IGNORECASE),
+    "amount": re.compile(r"얼마\s*(결제|냈|나왔|였|지불|계산|썼)|결제\s*(금액|액|된\s*금액|됐|되었|한\s*금액)|총\s*(액|금액)|금액"
+                         r"|배송비\s*(냈|포함|붙|나왔|결제|얼마\s*냈)|how\s+much\s+(did\s+i|was)|amount|paid",
+                         re.IGNORECASE),
+    "claims": re.compile(r"(교환|반품|환불|취소)\s*(신청|요청|접수)\s*(한|했|하신|된)?|(교환|반품|환불)\s*(진행|처리|상태|언제|됐|되었|아직|어떻게)"
+                         r"|(교환|반품|환불)\s*(건|은|는)|refund\s+status|return\s+status|exchange\s+status",
+                         re.IGNORECASE),
+    "list": re.compile(r"(주문|구매|결제)\s*(내역|목록|리스트|이력)|최근\s*(에\s*)?(주문|산|시킨|구매)|주문한\s*(거|것|게)\s*(다|전부|모두)"
+                       r"|전체\s*주문|order\s+history|my\s+orders|recent\s+orders", re.IGNORECASE),
+    "coupons": re.compile(r"쿠폰|coupon", re.IGNORECASE),
+    "points": re.compile(r"적립금|포인트|마일리지|points?\b", re.IGNORECASE),
+    "status": re.compile(r"상태|어떻게\s*(됐|되었|되고|돼)|진행\s*상황|처리\s*(됐|되었)|status", re.IGNORECASE),
+}
+# "…가 있어요?": asks whether such orders exist (a list of them), e.g. "취소된 주문 있어요?"
+EXISTS_QUESTION = re.compile(r"(주문|건|거|것)\s*(이|은|도)?\s*(있|없)")
+
+ACTIONS: dict[str, re.Pattern[str]] = {
+    "address": re.compile(r"(주소|배송지|받는\s*(분|사람|곳))\s*(를|을|좀)?\s*(변경|바꾸|바꿀|바꿔|수정|고치|잘못)"
+                          r"|change\s+(the\s+|my\s+)?(delivery\s+)?address", re.IGNORECASE),
+    "cancel": re.compile(r"취소\s*(해|하고\s*싶|할래|할게|원해|원합|부탁|요청|가능|돼요|되나|되요|할\s*수|하려|하면\s*안)"
+                         r"|cancel", re.IGNORECASE),
+    "exchange": re.compile(r"교환\s*(해|하고\s*싶|할래|할게|원해|원합|부탁|가능|돼요|되나|되요|할\s*수|하려|받고)"
+                           r"|exchange\s+(it|my|the|this)", re.IGNORECASE),
+    "return": re.compile(r"(반품|환불)\s*(해|하고\s*싶|할래|할게|원해|원합|부탁|가능|돼요|되나|되요|할\s*수|하려|받고\s*싶)"
+                         r"|\breturn\s+(it|my|the|this)|\brefund\s+(it|my|me)", re.IGNORECASE),
+}
+# a claim already asked for: "교환 신청한 거 어떻게 됐어요" is a status question, not a new request
+CLAIM_FOLLOWUP = re.compile(r"(신청|요청|접수)\s*(한|했|하신|된|드린)|어떻게\s*(됐|되었)|진행\s*(상황|중)|아직")
+
+# --- statuses -----------------------------------------------------------------------------------------
+STATUS_WORDS: list[tuple[re.Pattern[str], tuple[str, ...], tuple[str, ...]]] = [
+    # (pattern, order statuses, claim types)
+    (re.compile(r"배송\s*중|오고\s*있|출고\s*된|발송\s*된|on\s+its\s+way|in\s+transit|shipping", re.IGNORECASE),
+     ("shipping",), ()),
+    (re.compile(r"배송\s*완료|도착\s*한|받은\s*(거|것|주문)|delivered", re.IGNORECASE), ("delivered",), ()),
+    (re.compile(r"취소\s*(된|한|됐|되었|처리\s*된|건|내역)|cancel(l)?ed", re.IGNORECASE), ("cancelled",), ("cancel",)),
+    (re.compile(r"반품\s*(된|한|됐|완료|처리\s*된|건|내역)|returned", re.IGNORECASE), ("returned",), ("return",)),
+    (re.compile(r"환불\s*(된|받은|됐|완료|건|내역)|refunded", re.IGNORECASE), ("returned", "cancelled"), ("refund",)),
+    (re.compile(r"교환\s*(된|한|됐|완료|건|신청|요청|내역)|exchanged", re.IGNORECASE), ("exchanged",), ("exchange",)),
+    (re.compile(r"결제\s*완료|준비\s*중|출고\s*전|아직\s*안\s*(나간|보낸)", re.IGNORECASE), ("paid", "preparing"), ()),
+]
+
+# --- dates ---------------------------------------------------------------------------------------------
+_MONTH_DAY = re.compile(r"(?<!\d)(\d{1,2})\s*(?:월\s*(\d{1,2})\s*일|[/.](\d{1,2})(?![\d/.]))")
+_MONTH = re.compile(r"(?<!\d)(\d{1,2})\s*월(?!\s*\d)")
+_DAY_OF_MONTH = re.compile(r"(?<![\d월/.])(\d{1,2})\s*일\s*(에|날|자|주문)")
+_DAYS_AGO = re.compile(r"(\d{1,2}|한|두|세|네|닷|열)\s*(일|주)\s*전")
+_KO_NUM = {"한": 1, "두": 2, "세": 3, "네": 4, "닷": 5, "열": 10}
+RELATIVE_DAYS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"엊그제|엊그저께"), "엊그제"),
+    (re.compile(r"그저께|그제"), "그저께"),
+    (re.compile(r"(?<![가-힣])어제|yesterday", re.IGNORECASE), "어제"),
+    (re.compile(r"오늘|today", re.IGNORECASE), "오늘"),
+    (re.compile(r"지난\s*주|저번\s*주|last\s+week", re.IGNORECASE), "지난주"),
+    (re.compile(r"이번\s*주|this\s+week", re.IGNORECASE), "이번 주"),
+    (re.compile(r"지난\s*달|저번\s*달|last\s+month", re.IGNORECASE), "지난달"),
+    (re.compile(r"이번\s*달|this\s+month", re.IGNORECASE), "이번 달"),
+]
+LATEST = re.compile(r"마지막|방금|가장\s*최근|제일\s*최근|last\s+order|latest", re.IGNORECASE)
+ALL_RECENT = re.compile(r"최근|요즘|전부|모두|다\s*(보여|알려)|전체|all\s+(my\s+)?orders|recent", re.IGNORECASE)
+
+# --- products --------------------------------------------------------------------------------------------
+# nouns of order talk that name no product (the rest of a question's nouns may be one)
+_NOT_PRODUCT_WORDS = """
+주문 배송 택배 상품 물건 제품 거 것 게 제 저 내 우리 고객 송장 운송장 번호 상태 결제 금액 배송비 환불 반품 교환 취소
+내역 목록 리스트 이력 최근 요즘 쿠폰 적립금 포인트 마일리지 도착 주소 배송지 어제 오늘 그제 그저께 엊그제 내일 주 달 월 일
+지난주 이번 지난 저번 지난달 요청 신청 접수 처리 진행 확인 조회 문의 택배사 운송 얼마 전부 전체 수량 개 구성 품목 정도
+출고 발송 예정 완료 중 준비 문자 연락 답변 상담 상담원 사람 언제 어디 쯤 날 때 시간 건 쪽 부분 혹시 다 하나 두 개수 총
+총액 가격 비용 원 돈 카드 계좌 영수증 마이페이지 앱 사이트 수수료 이유 사유 가능 불가 방법 기간 오후 오전 정 안 못 좀 산
+주문번호 뒷자리 전 후 마지막 처음 방금 아까 가장 제일 지난번 요번 예전 먼저 나중 휴대폰 전화 번호 핸드폰 order orders package parcel item items delivery tracking status refund return
+exchange cancel my the when where what how much did is was
+"""
+NOT_PRODUCT = frozenset(_NOT_PRODUCT_WORDS.split())
+_VOCABULARY_TAILS = sorted((w for w in NOT_PRODUCT if len(w) >= 2 and re.match(r"[가-힣]", w)), key=len, reverse=True)
+_NOUN_TAGS = ("NNG", "NNP", "SL", "XR")
+# "그 주문은요?", "그거는요?": the order the previous answer was about
+THAT_ORDER = re.compile(r"^(그|저|이)\s*(주문|거|것|건|걸|택배|상품)|^그거|^이거|^저거|that\s+order|^that\s+one", re.IGNORECASE)
+ELLIPTIC = re.compile(
+    r"^(?:그럼|그러면|그리고|혹시|아|음|근데|그런데)?\s*(?P<frag>[^?？.!]{1,24}?)\s*(?:은|는|도)\s*(?:요|여|용)?\s*[?？.!~ㅠㅜ]*$"
+    r"|^(?:what|how)\s+about\s+(?P<frag_en>[^?]{1,30})\??$|^and\s+(?P<frag_and>[^?]{1,30})\?$",
+    re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class OwnDataQuery:
+    """Slots and facts of a question about the customer's own data (all optional)."""
+
+    facts: tuple[str, ...] = ()
+    action: str | None = None
+    order_ids: tuple[str, ...] = ()
+    products: tuple[str, ...] = ()
+    since: str | None = None  # ISO datetimes, KST-aware: the state is JSON
+    until: str | None = None
+    date_label: str | None = None
+    statuses: tuple[str, ...] = ()
+    claim_types: tuple[str, ...] = ()
+    all_recent: bool = False
+    same_order: bool = False  # "그 주문은요?": the previous answer's order
+    latest: bool = False  # "마지막으로 주문한 거": the newest order, open or not
+    exists_question: bool = False  # "취소된 주문 있어요?"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def selects(self) -> bool:
+        """Does the question name which orders (beyond "my order")?"""
+        return bool(self.order_ids or self.products or self.since or self.statuses or self.claim_types
+                    or self.all_recent or self.same_order)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> OwnDataQuery:
+        if not data:
+            return cls()
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        for key in ("facts", "order_ids", "products", "statuses", "claim_types"):
+            known[key] = tuple(known.get(key) or ())
+        return cls(**known)
+
+
+def _day_start(d: date) -> datetime:
+    return datetime.combine(d, time(0), KST)
+
+
+def date_range(text: str, now: datetime) -> tuple[datetime, datetime, str] | None:
+    """[since, until) in KST for the date word of `text` (None when it names no date)."""
+    today = now.astimezone(KST).date()
+    tomorrow = today + timedelta(days=1)
+    m = _MONTH_DAY.search(text)
+    if m:
+        month, day = int(m.group(1)), int(m.group(2) or m.group(3))
+        if 1 <= month <= 12 and 1 <= day <= 31:
+            try:
+                d = date(today.year, month, day)
+            except ValueError:
+                d = None
+            if d is not None:
+                if d > today:
+                    d = d.replace(year=today.year - 1)
+                return _day_start(d), _day_start(d + timedelta(days=1)), f"{month}월 {day}일"
+    for pattern, label in RELATIVE_DAYS:
+        if not pattern.search(text):
+            continue
+        monday = today - timedelta(days=today.weekday())
+        first = today.replace(day=1)
+        spans = {
+            "오늘": (today, tomorrow), "어제": (today - timedelta(days=1), today),
+            "그저께": (today - timedelta(days=2), today - timedelta(days=1)),
+            "엊그제": (today - timedelta(days=3), today - timedelta(days=1)),
+            "이번 주": (monday, tomorrow), "지난주": (monday - timedelta(days=7), monday),
+            "이번 달": (first, tomorrow), "지난달": ((first - timedelta(days=1)).replace(day=1), first),
+        }
+        lo, hi = spans[label]
+        return _day_start(lo), _day_start(hi), label
+    m = _DAYS_AGO.search(text)
+    if m:
+        n = int(m.group(1)) if m.group(1).isdigit() else _KO_NUM[m.group(1)]
+        days = n * (7 if m.group(2) == "주" else 1)
+        lo = today - timedelta(days=days + (3 if m.group(2) == "주" else 1))  # "3일 전": people round
+        hi = today - timedelta(days=max(0, days - (3 if m.group(2) == "주" else 1)) - 1)
+        return _day_start(lo), _day_start(hi), m.group(0)
+    m = _MONTH.search(text)
+    if m and 1 <= int(m.group(1)) <= 12:
+        month = int(m.group(1))
+        year = today.year if month <= today.month else today.year - 1
+        lo_d = date(year, month, 1)
+        hi_d = date(year + (month == 12), month % 12 + 1, 1)
+        return _day_start(lo_d), _day_start(hi_d), f"{month}월"
+    m = _DAY_OF_MONTH.search(text)
+    if m and 1 <= int(m.group(1)) <= 31:
+        day = int(m.group(1))
+        d = today.replace(day=min(day, 28)) if day > 28 else today.replace(day=day)
+        if d > today:
+            prev = (today.replace(day=1) - timedelta(days=1))
+            d = prev.replace(day=min(day, prev.day))
+        return _day_start(d), _day_start(d + timedelta(days=1)), f"{d.month}월 {d.day}일"
+    return None
+
+
+@lru_cache(maxsize=4096)
+def noun_runs(text: str) -> tuple[str, ...]:
+    """Runs of adjacent nouns as written ("에어" + "프라이어" → "에어프라이어"; "김치 손만두" stays two)."""
+    kiwi, lock = kiwi_analyser()
+    with lock:
+        tokens = kiwi.tokenize(text)
+    runs: list[str] = []
+    end = -1
+    for tok in tokens:
+        if tok.tag in _NOUN_TAGS:
+            if runs and tok.start == end:
+                runs[-1] += tok.form
+            else:
+                runs.append(tok.form)
+            end = tok.start + tok.len
+        else:
+            end = -1
+    return tuple(runs)
+
+
+def product_words(text: str) -> tuple[str, ...]:
+    """Nouns of `text` that may name a product (order vocabulary, dates and numbers removed)."""
+    cleaned = ORDER_ID.sub(" ", text)
+    out: list[str] = []
+    for run in noun_runs(cleaned):
+        word = run.lower()
+        if word in NOT_PRODUCT or word.isdigit() or (len(word) < 2 and not re.search(r"[가-힣]", word)):
+            continue
+        # a run may end in order vocabulary: "만두주문" → "만두", "송장번호" → "송장" → nothing
+        stripped = True
+        while stripped and word not in NOT_PRODUCT:
+            stripped = False
+            for tail in _VOCABULARY_TAILS:
+                if word.endswith(tail) and len(word) > len(tail):
+                    word, stripped = word[: -len(tail)], True
+                    break
+        if word not in NOT_PRODUCT and word not in out:
+            out.append(word)
+    return tuple(out)
+
+
+def parse_own_query(text: str, now: datetime) -> OwnDataQuery:
+    """Facts, action and slots of `text` (a message about the customer's own data, or not)."""
+    facts = tuple(name for name, pattern in FACT_PATTERNS.items() if pattern.search(text))
+    action = None
+    for name, pattern in ACTIONS.items():
+        if pattern.search(text):
+            action = name
+            break
+    statuses: list[str] = []
+    claim_types: list[str] = []
+    for pattern, order_statuses, claims in STATUS_WORDS:
+        if pattern.search(text):
+            statuses += [s for s in order_statuses if s not in statuses]
+            claim_types += [c for c in claims if c not in claim_types]
+    if action is not None and CLAIM_FOLLOWUP.search(text):
+        action = None  # "교환 신청한 거 어떻게 됐어요?": the claim's status
+    if action is not None:
+        # "취소해 주세요": the request names no status of the order to pick
+        statuses, claim_types = [], []
+    span = date_range(text, now)
+    order_ids = tuple(dict.fromkeys(m.group(0).upper() for m in ORDER_ID.finditer(text)))
+    return OwnDataQuery(
+        facts=facts, action=action, order_ids=order_ids, products=product_words(text),
+        since=span[0].isoformat() if span else None, until=span[1].isoformat() if span else None,
+        date_label=span[2] if span else None, statuses=tuple(statuses), claim_types=tuple(claim_types),
+        all_recent=bool(ALL_RECENT.search(text)) or "list" in facts,
+        same_order=bool(THAT_ORDER.search(text.strip())), latest=bool(LATEST.search(text)),
+        exists_question=bool(EXISTS_QUESTION.search(text)))
+
+
+def elliptic_fragment(text: str) -> str | None:
+    """The fragment of an elliptic follow-up ("제주도는요?" → "제주도", "그 주문은요?" → "그 주문"), or None
+    for a message that stands on its own (it has a predicate of its own or is long)."""
+    stripped = text.strip()
+    m = ELLIPTIC.match(stripped)
+    if not m:
+        return None
+    frag = (m.group("frag") or m.group("frag_en") or m.group("frag_and") or "").strip()
+    if not frag or len(frag) > 24:
+        return None
+    kiwi, lock = kiwi_analyser()
+    with lock:
+        tokens = kiwi.tokenize(frag)
+    if any(t.tag.startswith(("VV", "VA", "XSV", "XSA", "EF")) for t in tokens):
+        return None  # "배송 언제 되는요" has its own predicate
+    return frag
+
+
+def merge_followup(previous: OwnDataQuery, fragment: OwnDataQuery) -> OwnDataQuery:
+    """The previous question's slots with what the follow-up names on top ("에어프라이어는요?" changes the
+    product and keeps the date and the facts; "그 주문은요?" keeps the previous order)."""
+    merged = previous
+    if fragment.order_ids:
+        merged = replace(merged, order_ids=fragment.order_ids, products=(), since=None, until=None,
+                         date_label=None, statuses=(), claim_types=(), same_order=False)
+    if fragment.products:
+        merged = replace(merged, products=fragment.products, order_ids=(), same_order=False)
+    if fragment.since:
+        merged = replace(merged, since=fragment.since, until=fragment.until, date_label=fragment.date_label,
+                         order_ids=(), same_order=False)
+    if fragment.statuses or fragment.claim_types:
+        merged = replace(merged, statuses=fragment.statuses, claim_types=fragment.claim_types, order_ids=(),
+                         same_order=False)
+    if fragment.facts:
+        merged = replace(merged, facts=fragment.facts)
+    if fragment.action:
+        merged = replace(merged, action=fragment.action)
+    if fragment.same_order:
+        merged = replace(merged, same_order=True)
+    return merged
+
+
+# --- in-chat verification -------------------------------------------------------------------------------
+_MOBILE = re.compile(r"(?<!\d)01[016789][-\s.]?\d{3,4}[-\s.]?(\d{4})(?!\d)")
+_FOUR_DIGITS = re.compile(r"(?<![\d-])(\d{4})(?![\d-])")
+# a message that is only the 4 digits ("1234", "뒷자리 1234요", "1234 입니다")
+ONLY_DIGITS = re.compile(r"^[가-힣A-Za-z\s:]{0,16}(?<!\d)(\d{4})(?!\d)\s*(?:요|이요|입니다|이에요|예요|번|번이요|번입니다)?"
+                         r"\s*[.!?~]*$")
+
+
+def verification_parts(text: str) -> tuple[str | None, str | None]:
+    """(order number, last 4 phone digits) a guest typed to prove an order is theirs: "O-20261120-00012
+    1234", "주문번호 O-20261120-00012 폰 뒷자리 1234", a whole mobile number (its last 4 digits), or only
+    the digits ("1234": the order number may be in an earlier message)."""
+    rest = text
+    phone = _MOBILE.search(rest)
+    last4 = phone.group(1) if phone else None
+    if phone:
+        rest = rest[:phone.start()] + " " + rest[phone.end():]
+    ids = [m.group(0).upper() for m in ORDER_ID.finditer(rest)]
+    order_id = ids[0] if ids else None
+    if last4 is None:
+        without_ids = ORDER_ID.sub(" ", rest)
+        groups = _FOUR_DIGITS.findall(without_ids)
+        last4 = groups[-1] if groups else None
+        if order_id is None and last4 is not None and not ONLY_DIGITS.match(text.strip()):
+            last4 = None  # "2024년에 산 거": a year, not phone digits
+    return order_id, last4

@@ -1,0 +1,326 @@
+"""Questions about the customer's own orders: intents with slots answered from the database, actions per
+order status, and a guest verified in the chat.
+
+Run on both databases:
+    pytest tests/test_own_orders.py
+    DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test pytest tests/test_own_orders.py
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import Engine, select
+
+from sajang.config import Settings
+from sajang.db.engine import session_scope
+from sajang.db.models import Claim, Conversation, Customer, Order, OrderItem
+from sajang.graphs.inquiry.intents import (
+    date_range,
+    elliptic_fragment,
+    parse_own_query,
+    product_words,
+    verification_parts,
+)
+
+KST = ZoneInfo("Asia/Seoul")
+A, B = "C-91001", "C-91002"
+A_PHONE4, B_PHONE4 = "5678", "4444"
+
+
+@dataclass(frozen=True)
+class Shop:
+    """Order ids of the seeded customers."""
+
+    paid: str
+    preparing: str
+    shipping: str
+    delivered: str
+    cancelled: str
+    old_mandu: str
+    b_shipping: str
+
+
+A_TRACK, B_TRACK = "639911112222", "640099998888"
+
+
+def _kst_noon(days_ago: int) -> datetime:
+    today = datetime.now(KST).date()
+    return datetime.combine(today - timedelta(days=days_ago), time(12, 0), KST).astimezone(UTC)
+
+
+def seed_orders(engine: Engine) -> Shop:
+    """Customer A: an order in every live status, a cancelled one, an open exchange claim and two orders
+    with 만두; customer B: a parcel on its way (never shown to A)."""
+    now = datetime.now(UTC)
+
+    def oid(at: datetime, n: int) -> str:
+        return f"O-{at.astimezone(KST):%Y%m%d}-{91000 + n}"
+
+    at = {"paid": now - timedelta(minutes=10), "preparing": now - timedelta(minutes=30),
+          "shipping": _kst_noon(2), "delivered": _kst_noon(5), "cancelled": _kst_noon(12),
+          "old_mandu": _kst_noon(40), "b_shipping": _kst_noon(1)}
+    ids = {k: oid(v, i) for i, (k, v) in enumerate(at.items(), start=1)}
+    with session_scope(engine) as s:
+        s.add_all([Customer(id=A, name="김하나", phone="010-1234-5678"),
+                   Customer(id=B, name="박두리", phone="010-3333-4444")])
+        s.flush()
+
+        def order(key: str, customer: str, status: str, amount: int, fee: int, **kw: Any) -> None:
+            s.add(Order(id=ids[key], customer_id=customer, ordered_at=at[key], amount=Decimal(amount),
+                        shipping_fee=Decimal(fee), status=status, **kw))
+
+        order("paid", A, "paid", 28700, 3000)
+        order("preparing", A, "preparing", 19900, 3000)
+        order("shipping", A, "shipping", 34800, 3000, courier="CJ대한통운", tracking_no=A_TRACK,
+              shipped_at=at["shipping"] + timedelta(hours=20))
+        order("delivered", A, "delivered", 23800, 3000, courier="CJ대한통운", tracking_no="639955556666",
+              shipped_at=at["delivered"] + timedelta(hours=20), delivered_at=at["delivered"] + timedelta(days=2))
+        order("cancelled", A, "cancelled", 42900, 3000)
+        order("old_mandu", A, "delivered", 32700, 0, courier="CJ대한통운", tracking_no="639900001111",
+              shipped_at=at["old_mandu"] + timedelta(hours=20), delivered_at=at["old_mandu"] + timedelta(days=1))
+        order("b_shipping", B, "shipping", 54000, 0, courier="한진택배", tracking_no=B_TRACK,
+              shipped_at=at["b_shipping"] + timedelta(hours=3))
+        s.flush()
+
+        def items(key: str, *lines: tuple[str, int, int]) -> None:
+            s.add_all([OrderItem(order_id=ids[key], product_name=name, quantity=q, unit_price=Decimal(price),
+                                 amount=Decimal(price * q)) for name, q, price in lines])
+
+        items("paid", ("부대찌개 밀키트 (3인분)", 1, 13900), ("매콤 떡볶이 (2인분)", 2, 5900))
+        items("preparing", ("소불고기 밀키트 (600g)", 1, 16900))
+        items("shipping", ("한돈 삼겹살 (500g)", 2, 15900))
+        items("delivered", ("김치 손만두 (1kg)", 1, 9900), ("국산콩 두부 (2모)", 2, 5450))
+        items("cancelled", ("LA갈비 (1kg)", 1, 39900))
+        items("old_mandu", ("고기 왕만두 (1.4kg)", 3, 10900))
+        items("b_shipping", ("고기 왕만두 (1.4kg)", 5, 10800))
+        s.add_all([
+            Claim(id="CL-91001", order_id=ids["delivered"], customer_id=A, type="exchange", status="requested",
+                  reason="김치 손만두 대신 고기 왕만두가 왔어요", created_at=now - timedelta(days=1)),
+            Claim(id="CL-91002", order_id=ids["cancelled"], customer_id=A, type="cancel", status="completed",
+                  reason="일정 변경", created_at=at["cancelled"] + timedelta(hours=1),
+                  resolved_at=at["cancelled"] + timedelta(hours=2)),
+            Claim(id="CL-91003", order_id=ids["b_shipping"], customer_id=B, type="exchange", status="in_progress",
+                  reason="맛 변경"),
+        ])
+    return Shop(**ids)
+
+
+@pytest.fixture
+def shop(engine: Engine) -> Shop:
+    return seed_orders(engine)
+
+
+@pytest.fixture
+def svc(settings: Settings, shop: Shop) -> Any:
+    from sajang.graphs.inquiry.service import get_inquiry_service
+
+    return get_inquiry_service(settings)
+
+
+def _never_b(answer: str, shop: Shop) -> None:
+    assert shop.b_shipping not in answer and B_TRACK not in answer and "박두리" not in answer
+
+
+# --- reading the question (no database) -------------------------------------------------------------
+
+NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)  # Wednesday 25 November, 15:00 in Korea
+
+
+@pytest.mark.parametrize(("text", "first", "last", "label"), [
+    ("어제 주문한 거", date(2026, 11, 24), date(2026, 11, 24), "어제"),
+    ("그저께 시킨 거", date(2026, 11, 23), date(2026, 11, 23), "그저께"),
+    ("지난주에 산 거", date(2026, 11, 16), date(2026, 11, 22), "지난주"),
+    ("이번 달 주문", date(2026, 11, 1), date(2026, 11, 25), "이번 달"),
+    ("11월에 주문한 거", date(2026, 11, 1), date(2026, 11, 30), "11월"),
+    ("12월에 산 거", date(2025, 12, 1), date(2025, 12, 31), "12월"),  # December has not come yet this year
+    ("11/20 주문", date(2026, 11, 20), date(2026, 11, 20), "11월 20일"),
+    ("11월 3일에 시킨 만두", date(2026, 11, 3), date(2026, 11, 3), "11월 3일"),
+])
+def test_date_words_are_kst_ranges_relative_to_now(text: str, first: date, last: date, label: str) -> None:
+    span = date_range(text, NOW)
+    assert span is not None
+    since, until, said = span
+    assert (since.astimezone(KST).date(), (until - timedelta(seconds=1)).astimezone(KST).date()) == (first, last)
+    assert since.tzinfo is not None and said == label
+    assert date_range("배송비 얼마예요?", NOW) is None
+
+
+def test_slots_and_facts_of_own_questions() -> None:
+    q = parse_own_query("지난주에 주문한 만두 송장번호 알려주세요", NOW)
+    assert q.products == ("만두",) and "tracking" in q.facts and q.date_label == "지난주" and q.selects
+    q = parse_own_query("취소된 주문 있어요?", NOW)
+    assert q.statuses == ("cancelled",) and q.claim_types == ("cancel",) and q.exists_question
+    assert parse_own_query("주문 취소해 주세요", NOW).action == "cancel"
+    assert parse_own_query("주문 취소해 주세요", NOW).statuses == ()  # a request, not a status named
+    assert parse_own_query("교환 신청한 거 어떻게 됐어요", NOW).action is None  # the claim's state, not a new one
+    assert "claims" in parse_own_query("교환 신청한 거 어떻게 됐어요", NOW).facts
+    assert parse_own_query("배송지 바꾸고 싶어요", NOW).action == "address"
+    assert "amount" in parse_own_query("얼마 결제됐는지 알려주세요", NOW).facts
+    assert "list" in parse_own_query("최근 주문 내역 보여주세요", NOW).facts
+    assert parse_own_query("O-20261120-00012 송장번호요", NOW).order_ids == ("O-20261120-00012",)
+    assert parse_own_query("그 주문은요?", NOW).same_order
+    # product words: what is left once the order vocabulary is gone
+    assert product_words("11월에 산 들기름 송장번호") == ("들기름",)
+    assert product_words("삼겹살 시킨 거 언제 와요") == ("삼겹살",)
+    assert product_words("에어프라이어는요?") == ("에어프라이어",)
+    assert product_words("제 택배 언제 와요? 주문번호 O-20261120-00012") == ()
+
+
+def test_elliptic_follow_ups_and_verification_messages() -> None:
+    assert elliptic_fragment("제주도는요?") == "제주도"
+    assert elliptic_fragment("그럼 교환은요?") == "교환"
+    assert elliptic_fragment("그 주문은요?") == "그 주문"
+    assert elliptic_fragment("And to Jeju?") == "to Jeju"
+    assert elliptic_fragment("배송은 언제 되나요?") is None
+    assert elliptic_fragment("반품 배송비가 얼마인지 알려주실 수 있나요? 제주도는요") is None
+    assert verification_parts("O-20261120-00012 1234") == ("O-20261120-00012", "1234")
+    assert verification_parts("주문번호 O-20261120-00012 폰 뒷자리는 1234입니다") == ("O-20261120-00012", "1234")
+    assert verification_parts("O-20261120-00012 010-9999-8888") == ("O-20261120-00012", "8888")
+    assert verification_parts("뒷자리 1234요") == (None, "1234")
+    assert verification_parts("2024년에 산 거 언제 와요") == (None, None)
+
+
+# --- answers from the database ----------------------------------------------------------------------
+
+def test_a_product_named_loosely_picks_that_order(svc: Any, shop: Shop) -> None:
+    r = svc.ask("삼겹살 시킨 거 언제 와요?", customer_id=A)
+    assert not r["handoff"], r
+    assert shop.shipping in r["answer"] and A_TRACK in r["answer"] and "배송 중" in r["answer"]
+    assert shop.paid not in r["answer"]  # not the newest open order
+    assert r["sources"][0] == {"id": shop.shipping, "title": f"주문 {shop.shipping}", "score": 1.0, "kind": "order"}
+    _never_b(r["answer"], shop)
+
+
+def test_several_orders_with_the_product(svc: Any, shop: Shop) -> None:
+    # a list asked: every matching order, newest first, one line each
+    r = svc.ask("만두 주문 내역 알려주세요", customer_id=A)
+    assert not r["handoff"], r
+    assert r["answer"].index(shop.delivered) < r["answer"].index(shop.old_mandu)
+    assert shop.paid not in r["answer"] and shop.shipping not in r["answer"]
+    # a fact asked: the newest matching order in full, the other one named
+    r = svc.ask("만두 시킨 거 얼마 결제됐어요?", customer_id=A)
+    assert "23,800원" in r["answer"] and "배송비 3,000원" in r["answer"] and shop.old_mandu in r["answer"]
+    assert "32,700원" not in r["answer"]
+    _never_b(r["answer"], shop)
+
+
+def test_a_date_word_picks_the_orders_of_that_day(svc: Any, shop: Shop) -> None:
+    r = svc.ask("그저께 주문한 거 어디까지 왔어요?", customer_id=A)
+    assert shop.shipping in r["answer"] and A_TRACK in r["answer"], r
+    r = svc.ask("어제 주문한 거 있나요?", customer_id=A)
+    assert "어제 주문은 찾지 못했어요" in r["answer"], r  # and the recent ones instead
+    assert shop.paid in r["answer"]
+    _never_b(r["answer"], shop)
+
+
+def test_a_status_word_lists_those_orders(svc: Any, shop: Shop) -> None:
+    r = svc.ask("취소된 주문 있어요?", customer_id=A)
+    assert not r["handoff"], r
+    assert shop.cancelled in r["answer"] and "LA갈비" in r["answer"] and "주문 취소" in r["answer"]
+    assert shop.paid not in r["answer"] and shop.shipping not in r["answer"]
+
+
+def test_tracking_is_given_for_the_parcel_on_its_way(svc: Any, shop: Shop) -> None:
+    r = svc.ask("송장번호 알려주세요", customer_id=A)
+    assert A_TRACK in r["answer"] and "CJ대한통운" in r["answer"] and shop.shipping in r["answer"], r
+    # an order not shipped yet has no tracking number: said so, not invented
+    r = svc.ask(f"{shop.paid} 송장번호요", customer_id=A)
+    assert "운송장 번호가 없어요" in r["answer"] and A_TRACK not in r["answer"]
+
+
+def test_claim_status_and_amount_and_the_recent_list(svc: Any, shop: Shop) -> None:
+    r = svc.ask("교환 신청한 거 어떻게 됐어요?", customer_id=A)
+    assert not r["handoff"], r
+    assert shop.delivered in r["answer"] and "교환" in r["answer"] and "'접수'" in r["answer"]
+    r = svc.ask("얼마 결제됐는지 알려주세요", customer_id=A)
+    assert "28,700원" in r["answer"] and shop.paid in r["answer"]
+    r = svc.ask("최근 주문 내역 보여주세요", customer_id=A)
+    for oid in (shop.paid, shop.preparing, shop.shipping, shop.delivered, shop.cancelled):
+        assert oid in r["answer"]
+    assert shop.old_mandu not in r["answer"]  # five lines, newest first
+    _never_b(r["answer"], shop)
+
+
+def test_actions_depend_on_that_orders_status(svc: Any, shop: Shop) -> None:
+    paid = svc.ask("부대찌개 주문 취소해 주세요", customer_id=A)
+    assert not paid["handoff"] and "'주문 취소' 버튼" in paid["answer"] and shop.paid in paid["answer"], paid
+    shipping = svc.ask("삼겹살 주문 취소해 주세요", customer_id=A)
+    assert not shipping["handoff"] and "취소는 어려워요" in shipping["answer"] and "3,000원" in shipping["answer"]
+    # preparing: only a person can stop it before dispatch
+    preparing = svc.ask("소불고기 밀키트 주문 취소해 주세요", customer_id=A)
+    assert preparing["handoff"] and preparing["handoff_reason"] == "action_required", preparing
+    address = svc.ask("삼겹살 시킨 거 배송지 바꾸고 싶어요", customer_id=A)
+    assert not address["handoff"] and A_TRACK in address["answer"] and "바꿀 수 없어요" in address["answer"]
+    exchange = svc.ask("김치 손만두 교환하고 싶어요", customer_id=A)
+    assert not exchange["handoff"] and "이미" in exchange["answer"] and "'접수'" in exchange["answer"]
+
+
+def test_another_customers_order_number_is_not_found(svc: Any, shop: Shop) -> None:
+    r = svc.ask(f"{shop.b_shipping} 배송 어디쯤이에요?", customer_id=A)
+    assert "확인되지 않습니다" in r["answer"]
+    assert B_TRACK not in r["answer"] and "한진" not in r["answer"] and "왕만두" not in r["answer"]
+
+
+# --- guests --------------------------------------------------------------------------------------------
+
+def _conversation_customer(engine: Engine, thread_id: str) -> str | None:
+    with session_scope(engine) as s:
+        return s.scalar(select(Conversation.customer_id).where(Conversation.thread_id == thread_id))
+
+
+def test_a_guest_is_asked_to_verify_then_answered(svc: Any, shop: Shop, engine: Engine) -> None:
+    first = svc.ask("삼겹살 시킨 거 어디쯤이에요?")
+    assert not first["handoff"], first
+    assert "뒤 4자리" in first["answer"] and "주문번호" in first["answer"]
+    assert A_TRACK not in first["answer"] and shop.shipping not in first["answer"] and not first["sources"]
+    thread = first["thread_id"]
+    # the order number and the digits in one message: verified, and the question held is answered
+    done = svc.ask(f"{shop.delivered} {A_PHONE4}", thread_id=thread)
+    assert not done["handoff"], done
+    assert "본인 확인" in done["answer"] and A_TRACK in done["answer"] and shop.shipping in done["answer"]
+    assert _conversation_customer(engine, thread) == A
+    # from now on the conversation is A's
+    more = svc.ask("송장번호 다시 알려주세요", thread_id=thread)
+    assert A_TRACK in more["answer"]
+    _never_b(more["answer"], shop)
+
+
+def test_a_guest_can_verify_over_two_messages(svc: Any, shop: Shop, engine: Engine) -> None:
+    first = svc.ask("취소된 주문 있어요?")
+    thread = first["thread_id"]
+    assert "4자리" in first["answer"] and shop.cancelled not in first["answer"]
+    number = svc.ask(f"주문번호는 {shop.paid} 이에요", thread_id=thread)
+    assert shop.cancelled not in (number["answer"] or "") and _conversation_customer(engine, thread) is None
+    digits = svc.ask(f"뒷자리 {A_PHONE4}요", thread_id=thread)
+    assert shop.cancelled in digits["answer"] and "LA갈비" in digits["answer"], digits
+    assert _conversation_customer(engine, thread) == A
+
+
+def test_failed_verifications_are_limited(svc: Any, shop: Shop, engine: Engine) -> None:
+    first = svc.ask("제 택배 어디쯤이에요?")
+    thread = first["thread_id"]
+    for _ in range(5):
+        wrong = svc.ask(f"{shop.shipping} 0000", thread_id=thread)
+        assert "일치하지 않아요" in wrong["answer"] and A_TRACK not in wrong["answer"]
+    # the sixth try is refused even with the right digits: nothing is shown, the chat stays a guest's
+    locked = svc.ask(f"{shop.shipping} {A_PHONE4}", thread_id=thread)
+    assert "15분" in locked["answer"] and A_TRACK not in locked["answer"]
+    assert _conversation_customer(engine, thread) is None
+    # B's number with A's digits in another chat: no match, B's data never shown
+    other = svc.ask("제 주문 언제 와요?")
+    r = svc.ask(f"{shop.b_shipping} {A_PHONE4}", thread_id=other["thread_id"])
+    assert "일치하지 않아요" in r["answer"]
+    _never_b(r["answer"], shop)
+
+
+def test_a_verified_customer_never_switches_by_typing_another_order(svc: Any, shop: Shop, engine: Engine) -> None:
+    r = svc.ask("제 택배 어디쯤이에요?", customer_id=A)
+    again = svc.ask(f"{shop.b_shipping} {B_PHONE4}", customer_id=A, thread_id=r["thread_id"])
+    assert _conversation_customer(engine, r["thread_id"]) == A
+    assert "확인되지 않습니다" in again["answer"] and B_TRACK not in again["answer"] and "박두리" not in again["answer"]
