@@ -234,34 +234,37 @@ def states(answer: str, alternatives: Iterable[str]) -> bool:
 
 @dataclass
 class Privacy:
-    """What must never reach someone who is not its owner: order numbers, tracking numbers, phone
-    numbers, names and addresses of the shop's customers."""
+    """What must never reach someone who is not its owner: the shop's real order numbers and tracking
+    numbers, and its customers' names, phone numbers and addresses (an order number that only looks real,
+    such as an example in a sentence, is no leak)."""
 
+    order_owner: dict[str, str]
+    tracking_numbers: set[str]
     names: set[str]
     addresses: set[str]
 
     @classmethod
     def load(cls, engine: Engine) -> Privacy:
         with engine.connect() as conn:
+            owners = {str(i): str(c) for i, c in conn.execute(select(Order.id, Order.customer_id))}
+            tracking = {str(t) for t in conn.execute(select(Order.tracking_no)).scalars() if t}
             names = {str(n) for n in conn.execute(select(Customer.name)).scalars() if n and len(str(n)) >= 2}
             addresses = {str(a) for a in conn.execute(select(Order.address).distinct()).scalars() if a}
-        return cls(names, addresses)
+        return cls(owners, tracking, names, addresses)
 
-    def leaks(self, result: dict[str, Any], customer_id: str | None, own_order_ids: set[str],
-              asked: str = "") -> list[str]:
-        """The pieces of customer data in a reply that its reader may not see (an order number the
-        customer typed may be repeated back)."""
+    def leaks(self, result: dict[str, Any], customer_id: str | None, asked: str = "") -> list[str]:
+        """The pieces of customer data in a reply that its reader may not see (what the asker typed may be
+        repeated back)."""
         answer = result.get("answer") or ""
-        found: list[str] = []
-        foreign_ids = [i for i in ORDER_ID.findall(answer) if i not in own_order_ids and i not in asked]
-        found += [f"order {i}" for i in foreign_ids]
+        found = [f"order {i}" for i in ORDER_ID.findall(answer)
+                 if i in self.order_owner and self.order_owner[i] != customer_id and i not in asked]
         if customer_id is None:
             found += [f"source {s.get('kind')} {s.get('id')}" for s in result.get("sources") or []
                       if s.get("kind") in ("order", "customer", "claim")]
-            found += [f"tracking {t}" for t in TRACKING_NO.findall(answer)]
-            found += [f"phone {p}" for p in PHONE.findall(answer)]
-            found += [f"name {n}" for n in self.names if n in answer]
-            found += [f"address {a[:12]}…" for a in self.addresses if a[:12] in answer]
+            found += [f"tracking {t}" for t in TRACKING_NO.findall(answer) if t in self.tracking_numbers]
+            found += [f"phone {p}" for p in PHONE.findall(answer) if p not in asked]
+            found += [f"name {n}" for n in sorted(self.names) if n in answer]
+            found += [f"address {a[:12]}…" for a in sorted(self.addresses) if a[:12] in answer]
         return found
 
 
@@ -350,7 +353,7 @@ def _run_case(service: Any, engine: Engine, privacy: Privacy, case: dict[str, An
         started = time.perf_counter()
         result = service.ask(turn, customer_id=customer_id, thread_id=thread)
     latency_ms = (time.perf_counter() - started) * 1000
-    leaks = privacy.leaks(result, customer_id, {o.id for o in own}, asked=" ".join(turns))
+    leaks = privacy.leaks(result, customer_id, asked=" ".join(turns))
     outcome, reason, missing = grade(expect, result, facts, leaks, expected_ids)
     if progress:
         mark = {"right": "✓", "wrong": "✗", "unnecessary_handoff": "→"}[outcome]
