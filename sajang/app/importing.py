@@ -12,7 +12,8 @@ from sajang.db.importers import KINDS, PRESETS, import_file, parse_mapping
 
 
 def import_kind(settings: Settings, kind: str, path: str | Path, mapping: list[str] | dict[str, str] | None,
-                preset: str | None = None, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+                preset: str | None = None, progress: Callable[[str], None] | None = None, *,
+                sheet: str | None = None, password: str | None = None) -> dict[str, Any]:
     """Import one file of `kind` in one transaction; raises DataError with `line N: reason` on bad input."""
     kind = kind.strip().lower()
     if kind not in KINDS:
@@ -33,4 +34,5 @@ def import_kind(settings: Settings, kind: str, path: str | Path, mapping: list[s
         return {"kind": kind, "file": str(path), **result}
     from sajang.graphs.common.context import engine_for
 
-    return import_file(engine_for(settings), kind, path, mapping, preset=preset, progress=progress)
+    return import_file(engine_for(settings), kind, path, mapping, preset=preset, progress=progress, sheet=sheet,
+                       password=password)

@@ -1,17 +1,20 @@
-"""Import a shop's own data from CSV / JSON / JSONL into the store.
+"""Import a shop's own data from CSV / .xlsx / JSON / JSONL into the store.
 
-`import_file(engine, kind, path, mapping, preset)` reads every row, validates all of them first and
-writes nothing unless the whole file is valid; then it upserts by the natural key in ONE transaction
-(`INSERT … ON CONFLICT DO UPDATE` on SQLite and PostgreSQL), so importing the same file twice changes
-nothing. Errors name the physical line of the file (`line 7: amount '12,3x' is not a number`); for a
-JSON array the line where the element starts (and its index).
+`import_file(engine, kind, path, mapping, preset)` opens the file (`sheets.open_table`: encodings, .xlsx,
+encrypted workbooks, cut-off rows), then validates and upserts it in chunks of CHUNK_ROWS rows inside ONE
+transaction (`INSERT … ON CONFLICT DO UPDATE` on SQLite and PostgreSQL): memory stays flat for big files,
+and any error — a bad value, a cut-off last row — rolls every chunk back, so a wrong file writes nothing.
+Importing the same file twice changes nothing. Errors name the physical line of the file (`line 7: amount
+'12,3x' is not an amount`), the sheet row of an .xlsx (`row 7: …`), for a JSON array the line where the
+element starts (and its index).
 
 Field rules (DESIGN.md "Import fields"):
 - a column named like the canonical field needs no mapping; `--map FIELD=COLUMN` maps any other;
-  `--preset smartstore|cafe24` maps the Korean columns of those order exports (see PRESETS);
+  `--preset smartstore|coupang|cafe24` maps the Korean columns of those order exports (see PRESETS);
 - dates: ISO 8601 (`2011-12-09`, `2011-12-09T14:30:00+09:00`, also `2011.12.09 14:30`); a date without
   an offset is shop time (Asia/Seoul) and is stored in UTC;
-- money: exact decimals; `12,300`, `12300원`, `₩12,300` are accepted, floats never are produced;
+- money: exact decimals; `12,300`, `12300원`, `₩12,300` are accepted, floats never are produced; a
+  float's rendering of an amount (`22.200000000000003`) is that amount, a finer one is an error;
 - `--map order_id=customer_id+date` synthesises a key from several columns (joined with `-`);
 - columns present in the file are written (an empty cell writes NULL); columns absent are left alone.
 
@@ -62,32 +65,45 @@ FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 KINDS = (*FIELDS, "manual")
 
-# Korean column names of the marketplaces' order exports, per canonical field (first match wins).
+# Korean column names of the marketplaces' order exports, per canonical field (first match wins). Only names
+# seen in real export headers are listed; README.md "Marketplace presets" cites where each was found and
+# which fields no source confirmed (those need --map).
 PRESETS: dict[str, dict[str, list[str]]] = {
-    # Naver SmartStore 판매자센터 › 주문통합검색 › 엑셀 다운로드 (one row per 상품주문번호)
+    # Naver SmartStore 판매자센터 › 주문통합검색 / 발주발송관리 › 엑셀 다운로드: one row per 상품주문번호,
+    # the header on row 2 under a title row, often a password-protected .xlsx
     "smartstore": {
         "order_id": ["주문번호"],
-        "customer_id": ["구매자ID", "구매자 ID", "구매자아이디"],
+        "customer_id": ["구매자ID"],
         "customer_name": ["구매자명"],
         "ordered_at": ["결제일", "주문일시"],
-        "amount": ["최종 상품별 총 주문금액", "상품별 총 주문금액", "총 주문금액"],
-        "status": ["주문상태", "주문 상태"],
+        "amount": ["최종 상품별 총 주문금액", "상품별 총 주문금액"],
+        "status": ["주문상태"],
         "product_id": ["상품번호"],
         "product_name": ["상품명"],
         "quantity": ["수량"],
-        "claim_type": ["클레임상태", "클레임 상태"],
-        "claim_reason": ["클레임사유", "클레임 사유", "취소사유", "반품사유", "교환사유"],
     },
-    # Cafe24 쇼핑몰 관리자 › 주문 › 주문 엑셀 다운로드 (기본 양식, one row per 품목별 주문번호)
+    # Coupang WING › 배송관리 › DeliveryList 엑셀 (sheet "Delivery", one row per 옵션). It has no buyer ID
+    # column: customer_id must be mapped (e.g. --map customer_id=구매자전화번호) knowingly.
+    "coupang": {
+        "order_id": ["주문번호"],
+        "customer_name": ["구매자"],
+        "ordered_at": ["주문일"],
+        "amount": ["결제액"],
+        "product_id": ["노출상품ID"],
+        "product_name": ["등록상품명", "노출상품명(옵션명)"],
+        "quantity": ["구매수(수량)"],
+    },
+    # Cafe24 쇼핑몰 관리자 › 주문 › 주문 엑셀 다운로드: the columns are the seller's chosen template fields
+    # (one row per 품목별 주문번호)
     "cafe24": {
         "order_id": ["주문번호"],
-        "customer_id": ["주문자ID", "주문자 아이디", "주문자아이디", "회원아이디"],
+        "customer_id": ["주문자 아이디", "주문자ID", "주문자아이디", "회원아이디"],
         "customer_name": ["주문자명", "주문자 이름"],
         "ordered_at": ["주문일시", "결제일시(입금확인일)", "결제일시"],
-        "amount": ["상품구매금액", "상품별 결제금액", "총 결제금액"],
-        "status": ["주문 상태", "주문상태", "처리상태"],
+        "amount": ["상품구매금액(KRW)", "상품구매금액", "상품별 결제금액", "총 결제금액"],
+        "status": ["주문상태", "주문 상태", "처리상태"],
         "product_id": ["상품번호", "상품코드"],
-        "product_name": ["상품명(한국어 쇼핑몰)", "상품명"],
+        "product_name": ["상품명(한국어 쇼핑몰)", "주문상품명", "상품명"],
         "quantity": ["수량"],
         "claim_type": ["클레임 구분", "CS 구분", "취소/교환/반품"],
         "claim_reason": ["클레임 사유", "취소사유", "반품사유", "교환사유"],

@@ -86,15 +86,19 @@ def seed_demo(
 
 def import_file(
     kind: Annotated[str, typer.Argument(help="orders, customers, products, reviews, qna, settlements, manual")],
-    file: Annotated[Path, typer.Argument(help="CSV / JSON / JSONL file (manual: also Markdown, txt, PDF)")],
+    file: Annotated[Path, typer.Argument(help="CSV / .xlsx / JSON / JSONL file (manual: also Markdown, txt, PDF)")],
     mapping: Annotated[list[str] | None, typer.Option("--map", help="FIELD=COLUMN, repeatable")] = None,
-    preset: Annotated[str | None, typer.Option(help="Column preset: smartstore, cafe24")] = None,
+    preset: Annotated[str | None, typer.Option(help="Column preset: smartstore, coupang, cafe24")] = None,
+    sheet: Annotated[str | None, typer.Option(help=".xlsx: the sheet to read (default: the first)")] = None,
+    password: Annotated[str | None, typer.Option(
+        envvar="SAJANG_IMPORT_PASSWORD", help="Password of an encrypted .xlsx (or set SAJANG_IMPORT_PASSWORD)")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print a JSON summary")] = False,
 ) -> None:
     """Import a file in one transaction; a bad row rejects the file with its line number."""
     from sajang.app.importing import import_kind
 
-    result = import_kind(get_settings(), kind, file, mapping or [], preset=preset, progress=log)
+    result = import_kind(get_settings(), kind, file, mapping or [], preset=preset, progress=log, sheet=sheet,
+                         password=password)
     if json_out:
         emit_json(result)
     else:

@@ -1,8 +1,8 @@
 """How good the offline answers to manual questions are (`sajang eval answers`).
 
 Each case of `sajang/data/answer_eval.jsonl` (written for the project from the demo shop's manual) is a
-guest's question, the manual article that answers it and the facts a right answer states (any one of
-them, e.g. "3~5영업일"), or `"article": null` for a question on the shop's topics that the manual does not
+guest's question, the manual article that answers it (its English version `<id>.en` counts for an English
+question) and the facts a right answer states (any one of them, e.g. "3~5영업일"), or `"article": null` for a question on the shop's topics that the manual does not
 answer (a person must take it). Every question goes through the real inquiry service on a throw-away store
 with the CS manual loaded. Reported for the answerable questions: the bot answered (no handoff), the source
 is the right article, and the answer contains the fact — the last is what the customer needs; for the
@@ -55,8 +55,10 @@ def _ask(service: Any, case: dict[str, Any], question: str,
     ok = fact if case["article"] is not None else not answered
     if progress:
         progress(f"{'✓' if ok else '✗'} {question} → {source} ({r['confidence']})")
+    # the English version of an article (`delivery-fee.en`) is the right source for an English question
+    right = answered and source is not None and source.removesuffix(".en") == case["article"]
     return {"q": question, "article": case["article"], "answered": answered, "source": source,
-            "right_source": answered and source == case["article"], "fact": fact, "ok": ok,
+            "right_source": right, "fact": fact, "ok": ok,
             "confidence": r["confidence"], "handoff_reason": r["handoff_reason"]}
 
 

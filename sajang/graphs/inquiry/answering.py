@@ -15,17 +15,27 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+import zlib
+from datetime import datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
+from sqlalchemy import Engine
 
 from sajang.config import Settings, StorePolicy
+from sajang.db.engine import autocommit_connection
+from sajang.graphs.common.context import store_policy
+from sajang.graphs.inquiry.classifier import classify_text
 from sajang.graphs.inquiry.order_answers import is_order_question, order_sentence, order_source, pick_order
-from sajang.graphs.inquiry.prompts import T
-from sajang.knowledge.text import HANGUL, split_sentences, tokenize, without_greeting
+from sajang.graphs.inquiry.prompts import VARIANTS, T, josa
+from sajang.knowledge.ingest import AnswerUnit, answer_units, audience_overrides_in, is_agents_only
+from sajang.knowledge.service import get_knowledge
+from sajang.knowledge.text import HANGUL, tokenize, without_greeting
+from sajang.tools.orders import recent_orders
 
+KST = ZoneInfo("Asia/Seoul")
 LATIN = re.compile(r"[A-Za-z]{2,}")
 ACTION_REQUEST = re.compile(
     r"(취소|환불|반품|교환|해지)\s*(해|처리해|진행해|접수해)\s*(주|줘|주세요|주실)|(취소|환불|반품|교환)\s*(원합|하고\s*싶|할래|요청)"
@@ -53,93 +63,59 @@ def _t(key: str, locale: str, **kw: Any) -> str:
 
 @lru_cache(maxsize=50_000)
 def _tokens(text: str) -> frozenset[str]:
-    """Content morphemes (cached: manual sentences repeat across questions; articles change rarely)."""
-    return frozenset(tokenize(text))
+    """Content morphemes (cached: manual sentences repeat across questions; articles change rarely), a
+    verb's "-어지" form read as its stem (Kiwi gives 늦어지 in one sentence, 늦 in another)."""
+    return frozenset(t[:-2] if len(t) > 2 and t.endswith(("어지", "아지")) else t for t in tokenize(text))
 
 
-@dataclass(frozen=True)
-class _Unit:
-    """One answerable piece of an article: a sentence, a list item or a table row (as a sentence)."""
-
-    text: str
-    section: int
-    heading: str
-    table: int | None = None  # rows of one table share an id
-    key: str = ""  # a table row's first cell ("신용카드"): what the row is about
-
-
-_MD_TABLE_RULE = re.compile(r"^\|?\s*:?-{2,}")
-_LIST_MARK = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
+# chat words and the manual's words for the same thing: a question that says 바꾸다 finds 변경
+_SAME_AS = {"바꾸": ("변경",), "변경": ("바꾸",), "고치": ("수정", "변경"), "수정": ("변경",), "돌려받": ("환불",),
+            "보내": ("발송", "출고"), "오": ("도착",), "도착": ("오",), "쓰": ("사용",), "사용": ("쓰",),
+            "깨지": ("파손",), "파손": ("깨지",), "터지": ("파손",), "끊": ("종료",),
+            "출발": ("출고", "발송"), "주소": ("배송지",), "배송지": ("주소",), "같이": ("함께",), "함께": ("같이",), "나가": ("출고",), "택배비": ("배송비",), "돈": ("환불", "금액")}
 # What kind of fact the question asks for, and how such a fact looks in the manual.
 _ASKS = {
     "duration": (re.compile(r"며칠|몇\s*일|언제|얼마나\s*(걸|걸려|가|기다)|기간|소요|how\s+long|\bwhen\b|\bdays?\b",
                             re.IGNORECASE),
-                 re.compile(r"\d+\s*(?:~\s*\d+\s*)?(?:영업일|일|시간|주|개월|분)|즉시|당일|다음\s*날|바로")),
+                 re.compile(r"\d+\s*(?:~\s*\d+\s*)?(?:영업일|일|시간|주|개월|분|business\s+days?|days?|hours?|"
+                            r"weeks?|months?)|즉시|당일|다음\s*날|바로|immediately|same\s+day|next\s+day",
+                            re.IGNORECASE)),
     "money": (re.compile(r"얼마|비용|요금|가격|배송비|수수료|how\s+much|\bfee|\bcost|\bprice|free\s+shipping",
                          re.IGNORECASE),
-              re.compile(r"[\d,]+\s*원|무료")),
+              re.compile(r"[\d,]+\s*원|무료|\bwon\b|KRW|\bfree\b", re.IGNORECASE)),
     "clock": (re.compile(r"몇\s*시|운영\s*시간|영업\s*시간|\bhours\b|what\s+time", re.IGNORECASE),
-              re.compile(r"\d{1,2}:\d{2}|오[전후]\s*\d+\s*시")),
+              re.compile(r"\d{1,2}:\d{2}|오[전후]\s*\d+\s*시|\d\s*(?:a\.?m|p\.?m)", re.IGNORECASE)),
     "amount": (re.compile(r"몇\s*(?:자|장|개|번|퍼센트|%|명)|최대|최소|한도|percent|how\s+many", re.IGNORECASE),
                re.compile(r"\d")),
+    "procedure": (re.compile(r"어떻게|어케|방법|어디서|어디에|어떡|절차|how\s+(?:do|can|should)\s+i|how\s+to",
+                             re.IGNORECASE),
+                  re.compile(r"주세요|하시면|마이페이지|적어|남겨|신청|요청하|연락|please|go\s+to|write|tell\s+us",
+                             re.IGNORECASE)),
+    "possible": (re.compile(r"(?:ㄹ|을|를|할|될|바꿀|받을|쓸|볼|갈|살)\s*수\s*(?:있|없)|가능|되나요|돼요\?|되요\?|되죠|"
+                            r"\bcan\s+i\b|\bis\s+it\s+possible|\bdo\s+you\b", re.IGNORECASE),
+                 re.compile(r"수\s*(?:있|없)|가능|불가|어렵|않습니다|\bcan\b|\bcannot\b|\bcan't\b|\bnot\b",
+                            re.IGNORECASE)),
+    "condition": (re.compile(r"어떤\s*경우|조건|기준|언제까지|까지\s*(?:가능|돼|되)|if\s+|which\s+cases?", re.IGNORECASE),
+                  re.compile(r"경우|이내|이상|이하|전까지|까지|때|within|before|until|unless", re.IGNORECASE)),
 }
 TYPE_BONUS = 0.4
+SOFT_TYPE_BONUS = 0.15  # procedure / possible / condition: the wording of a rule, weaker than a number
 PASSAGE_BONUS = 0.35
 HEADING_WEIGHT = 0.5
 MAX_TABLE_ROWS = 8
 LEAD_BONUS = 0.1
 FAQ_MISMATCH = 0.4
-_FAQ_ITEM = re.compile(r"^(.{4,80}?(?:요|까|나|죠|\?))\s*[:：]\s")
+# a section about a special case ("주소 오류로 반송된 경우") answers only a question that names the case
+SPECIAL_CASE = re.compile(r"경우|때$|\S\s*후\b|오류|늦어|지연|안\s*될|못|분실|반송|when\s|if\s", re.IGNORECASE)
+SPECIAL_MISMATCH = 0.25
 SECOND_SECTION = 0.8  # share of the best unit's score another section needs to be quoted too
-
-
-def _cells(line: str) -> list[str]:
-    return [c.strip() for c in line.strip().strip("|").split("|")]
+_HARD_KINDS = ("duration", "money", "clock", "amount")
 
 
 @lru_cache(maxsize=2_000)
-def article_units(body: str) -> tuple[_Unit, ...]:
-    """The article as answerable units, section by section. A Markdown table becomes one sentence per
-    row that names its columns ("신용카드 — 환불 완료까지 카드사 승인 취소 3~5영업일"), so a fact that
-    lives in a table can be quoted like any sentence."""
-    units: list[_Unit] = []
-    section, heading, table_id, header = 0, "", 0, None
-    prose: list[str] = []
-
-    def flush() -> None:
-        for sent in split_sentences("\n".join(prose)):
-            if len(sent) > 8:
-                units.append(_Unit(sent, section, heading))
-        prose.clear()
-
-    for line in body.splitlines():
-        stripped = line.strip()
-        if stripped.startswith("|"):
-            if _MD_TABLE_RULE.match(stripped.strip("|").strip()) or set(stripped) <= set("|-: "):
-                continue  # the |---|---| rule under the header
-            cells = _cells(stripped)
-            if header is None:
-                flush()
-                header, table_id = cells, table_id + 1
-                continue
-            described = ", ".join(f"{h} {c}" if h else c for h, c in zip(header[1:], cells[1:], strict=False) if c)
-            units.append(_Unit(f"{cells[0]} — {described}" if described else cells[0], section, heading,
-                               table_id, cells[0]))
-            continue
-        header = None
-        if stripped.startswith("#"):
-            flush()
-            section, heading = section + 1, stripped.lstrip("#").strip()
-            continue
-        if _LIST_MARK.match(line):  # a list item is one unit, even with two sentences ("…나요: 아니요. …")
-            flush()
-            item = _LIST_MARK.sub("", line).strip()
-            if len(item) > 8:
-                units.append(_Unit(item, section, heading))
-        elif stripped:
-            prose.append(line)
-    flush()
-    return tuple(units)
+def article_units(body: str) -> tuple[AnswerUnit, ...]:
+    """The article as answer units (see `sajang.knowledge.ingest.answer_units`)."""
+    return answer_units(body)
 
 
 @lru_cache(maxsize=2_000)
@@ -156,50 +132,81 @@ def _asked_types(question: str) -> list[str]:
     return [kind for kind, (asks, _) in _ASKS.items() if asks.search(question)]
 
 
-def relevant_sentences(question: str, hit: dict[str, Any], limit: int = 3) -> list[str]:
-    """The units of the article that answer the question, in the article's order.
+def _question_tokens(question: str) -> frozenset[str]:
+    q = set(_tokens(question))
+    for t in list(q):
+        q.update(_SAME_AS.get(t, ()))
+    return frozenset(q)
 
-    Each unit scores by the question's content words it shares (its section heading counts half), a
-    bonus when it states the kind of fact asked for (a duration for "며칠", an amount in 원 for "얼마"…)
-    and a bonus when it is in the passage the retriever chose (the only signal for an English question
-    about the Korean manual); a FAQ item loses for the words of its own question that the customer did
-    not use, a unit of the article's first section gains a little. The answer is the best unit with the
-    next best ones *of the same section* (when the best one is a table row: the rows the question names,
-    or the whole table), and likewise a second section whose best unit scores nearly as well."""
+
+def visible_units(hit: dict[str, Any], audience: str = "customers",
+                  overrides: dict[str, Any] | None = None) -> tuple[AnswerUnit, ...]:
+    """The units of an article the reader may see: agents see everything; customers nothing of an article
+    for agents only, and of the others only the units meant for them (no playbook steps, codes, tools
+    or example dialogue)."""
     body = hit.get("body") or hit.get("text") or ""
     units = article_units(body)
-    if not units:
-        return [hit.get("text") or ""] if hit.get("text") else []
-    q = _tokens(question)
+    if audience == "agents":
+        return units
+    if is_agents_only(body, hit.get("id"), overrides):
+        return ()
+    return tuple(u for u in units if u.audience == "customers")
+
+
+def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, ...],
+                  ) -> list[tuple[float, int]]:
+    """Each unit's score for the question, best first.
+
+    A unit scores by the question's content words it shares (its section heading counts half), weighted by
+    how rare each word is among the article's units; a bonus when it states the kind of fact asked for (a
+    duration for "며칠", an amount in 원 for "얼마", a "can / cannot" for "되나요"…) and when it is in the
+    passage the retriever chose (the only signal for an English question about a Korean manual). A FAQ
+    item loses for the words of its own question the customer did not use, a section about a special case
+    ("…된 경우") when the question names nothing of it; a unit of the article's first section gains a
+    little (an article opens with its general rule)."""
+    body = hit.get("body") or hit.get("text") or ""
+    q = _question_tokens(question)
     kinds = _asked_types(question)
     passage = hit.get("text") or ""
-    # a word every unit of the article repeats ("적립금" in the points article) tells units apart less
-    # than a rare one: weight the question's words by their inverse frequency among the units
     df = _unit_frequencies(body)
-    weight = {t: math.log(1 + len(units) / (1 + df.get(t, 0))) for t in q}
+    n = len(article_units(body))
+    weight = {t: math.log(1 + n / (1 + df.get(t, 0))) for t in q}
     total = sum(weight.values()) or 1.0
+    first_section = min((u.section for u in units), default=0)
 
-    first_section = min(u.section for u in units)
-
-    def score(u: _Unit) -> float:
+    def score(u: AnswerUnit) -> float:
         own = _tokens(u.text)
         head = _tokens(u.heading) - own if u.heading else frozenset()
         value = (sum(weight[t] for t in q & own) + HEADING_WEIGHT * sum(weight[t] for t in q & head)) / total
-        if any(_ASKS[k][1].search(u.text) for k in kinds):
-            value += TYPE_BONUS
+        for k in kinds:
+            if _ASKS[k][1].search(u.quote):
+                value += TYPE_BONUS if k in _HARD_KINDS else SOFT_TYPE_BONUS
         if u.text in passage or (u.key and u.key in passage):
             value += PASSAGE_BONUS
-        faq = _FAQ_ITEM.match(u.text)
-        if faq:  # "선물 포장을 하면 배송이 늦어지나요: 아니요 …" answers its own, narrower question
-            asked = _tokens(faq.group(1))
+        if u.kind == "faq":  # "선물 포장을 하면 배송이 늦어지나요: 아니요 …" answers its own, narrower question
+            asked = _tokens(u.question)
             value -= FAQ_MISMATCH * len(asked - q) / (len(asked) or 1)
         elif u.section == first_section:
-            value += LEAD_BONUS  # an article opens with its general rule
+            value += LEAD_BONUS
+        if u.heading and SPECIAL_CASE.search(u.heading) and not (_tokens(u.heading) & q):
+            value -= SPECIAL_MISMATCH
         return value
 
-    scored = sorted(((score(u), i) for i, u in enumerate(units)), key=lambda x: (-x[0], x[1]))
+    return sorted(((score(u), i) for i, u in enumerate(units)), key=lambda x: (-x[0], x[1]))
+
+
+def relevant_units(question: str, hit: dict[str, Any], limit: int = 3, audience: str = "customers",
+                   overrides: dict[str, Any] | None = None) -> list[AnswerUnit]:
+    """The units of the article that answer the question, in the article's order: the best unit with the
+    next best ones *of the same section* (when the best one is a table row: the rows the question names,
+    or the whole table), and likewise a second section whose best unit scores nearly as well."""
+    units = visible_units(hit, audience, overrides)
+    if not units:
+        return []
+    scored = _scored_units(question, hit, units)
+    q = _question_tokens(question)
     top = scored[0][0]
-    chosen: list[int] = []
+    chosen: list[list[int]] = []
     sections_used: list[int] = []
     # the best section, and a second one when it answers about as well ("when does the refund start"
     # and "how long per payment method" both answer "환불은 며칠 걸려요?")
@@ -211,20 +218,288 @@ def relevant_sentences(question: str, hit: dict[str, Any], limit: int = 3) -> li
         u = units[i]
         if u.table is not None:
             rows = [j for j, v in enumerate(units) if v.table == u.table]
-            named = [j for j in rows if _tokens(units[j].key) & q]
-            chosen += named or rows[:MAX_TABLE_ROWS]
+            overlap = {j: len(_tokens(units[j].key) & q) for j in rows}
+            most = max(overlap.values(), default=0)
+            named = [j for j in rows if most and overlap[j] == most]
+            chosen.append(named or rows[:MAX_TABLE_ROWS])
         else:
-            chosen += [j for s2, j in scored if units[j].section == sec and s2 > 0][:limit]
+            # a second section adds its best unit only: the answer stays about what was asked
+            room = limit if not chosen else 1
+            chosen.append([j for s2, j in scored if units[j].section == sec and s2 > 0
+                           and units[j].table is None][:room])
     if not chosen:
-        chosen = [scored[0][1]]
-    return [units[i].text for i in sorted(set(chosen))]
+        chosen = [[scored[0][1]]]
+    # the best section first, then the second one, each in the article's order
+    out: list[AnswerUnit] = []
+    for group in chosen:
+        out += [units[i] for i in sorted(set(group)) if units[i] not in out]
+    return out
 
 
-def manual_answer(question: str, hit: dict[str, Any], locale: str, policy: StorePolicy) -> str:
-    body = " ".join(relevant_sentences(question, hit))
-    return "\n\n".join([
-        f"{_t('greet', locale, shop=policy.shop_name)} {_t('manual_intro', locale)}", body,
-        f"{_t('manual_ref', locale, title=hit['title'])} {_t('closing', locale)}"])
+def relevant_sentences(question: str, hit: dict[str, Any], limit: int = 3, audience: str = "customers",
+                       overrides: dict[str, Any] | None = None) -> list[str]:
+    """What a reply quotes of the article for the question (see `relevant_units`)."""
+    return [u.quote for u in relevant_units(question, hit, limit, audience, overrides)]
+
+
+# --- the parts of a message and how a reply reads ------------------------------------------------------
+
+_QUESTION_END = re.compile(r"(?:나요|까요|가요|나|니|죠|되요|돼요|해요|예요|에요|어요|아요|인지|있어요|없어요|"
+                           r"건가요|ㄴ가요|실래요|래요)\s*[.!~ㅠㅜ]*\s*$")
+_NOT_A_QUESTION_END = re.compile(r"(?:데요|는데|거든요|했어요|였어요|왔어요|샀어요|시켰어요|감사합니다|고마워요)\s*[.!~]*\s*$")
+_WH = re.compile(r"얼마|언제|며칠|어떻게|어케|어디|몇|무엇|뭐|뭘|왜|어느|어떤|\b(?:how|what|when|where|which|why|who)\b",
+                 re.IGNORECASE)
+_PART_SPLIT = re.compile(r"(?<=[?？])\s*|\s*(?:그리고|그리고요|또한|아\s+그리고)\s+|(?<=[.!])\s+|\n+")
+_YES_NO = re.compile(r"(?:나요|ㄴ가요|인가요|건가요|되죠|돼요|되요|있어요|없어요|주나요|주시나요|줘요|되는지|가능해요|"
+                     r"가능한가요|될까요|할까요)\s*[?？.~ㅠㅜ]*\s*$|^\s*(?:can|do|does|is|are|will|could|would)\b",
+                     re.IGNORECASE)
+_NEGATIVE = re.compile(r"수\s*없|없습니다|않습니다|않아요|안\s*됩니다|불가|어렵|아닙니다|받지\s*않|하지\s*않|"
+                       r"\bcannot\b|\bcan't\b|\bnot\b|\bno\b", re.IGNORECASE)
+_POSITIVE = re.compile(r"수\s*있|가능|됩니다|드립니다|있습니다|\bcan\b|\bwill\b|\byes\b", re.IGNORECASE)
+_RESTRICTIVE = re.compile(r"(?:[한하]|\d)\s*(?:장|개|번|개씩)\s*(?:만|까지)|\bonly\b|\bup\s+to\b", re.IGNORECASE)
+_ANSWERED_YES_NO = re.compile(r"^\s*(?:네|예|아니요|아니오|yes|no)\b", re.IGNORECASE)
+_FRUSTRATED = re.compile(r"[ㅠㅜ]{2,}|ㅡㅡ|;;|짜증|화나|화가|열받|너무\s*(?:느려|늦|안\s*와|안\s*오)|왜\s*이렇게|도대체|"
+                         r"어이없|실망|답답|최악|언제\s*와요\s*[?!]{2,}|[?!]{3,}|ridiculous|annoyed|frustrat|angry|"
+                         r"so\s+slow|still\s+(?:not|haven't)", re.IGNORECASE)
+_DELAY = re.compile(r"느려|늦|안\s*와|안\s*오|지연|언제\s*와|slow|late|delay|still", re.IGNORECASE)
+_DAMAGE = re.compile(r"깨|터|파손|상했|상한|냄새|곰팡|이상해|불량|broken|damaged|spoil|leak", re.IGNORECASE)
+FRUSTRATED_MOODS = {"frustrated", "angry", "upset", "negative", "sad", "annoyed"}
+
+
+def question_parts(text: str) -> list[str]:
+    """The questions of one message: "배송비 얼마예요? 그리고 반품은 며칠 안에 해야 돼요?" → two. A line that
+    only gives context ("지난번에 주문했던 사람인데요") is read with the question after it."""
+    pieces = [p.strip() for p in _PART_SPLIT.split(text) if p and p.strip()]
+    parts: list[str] = []
+    context = ""
+    for piece in pieces:
+        asks = ("?" in piece or "？" in piece or _WH.search(piece) or _QUESTION_END.search(piece)) \
+            and not _NOT_A_QUESTION_END.search(piece)
+        if asks and _tokens(piece):
+            parts.append(f"{context} {piece}".strip())
+            context = ""
+        else:
+            context = f"{context} {piece}".strip()
+    if context:
+        if parts:
+            parts[-1] = f"{parts[-1]} {context}"
+        else:
+            parts.append(context)
+    return parts or [text]
+
+
+def is_yes_no(question: str) -> bool:
+    """"되나요?", "있어요?", "Can I …?" without a question word: the answer starts with 네 or 아니요."""
+    return bool(_YES_NO.search(question.strip())) and not _WH.search(question)
+
+
+def _polarity(unit: AnswerUnit) -> bool | None:
+    text = unit.quote
+    neg, pos = bool(_NEGATIVE.search(text)), bool(_POSITIVE.search(text))
+    if neg and not pos:
+        return False
+    if pos and not neg and not _RESTRICTIVE.search(text):
+        return True
+    return None
+
+
+def yes_or_no(units: list[AnswerUnit]) -> bool | None:
+    """What the answer says to a yes/no question, from its best (first) unit: no (it says cannot / not),
+    yes (it says can / is done), or None when it says both, restricts ("1장까지", "한 번만"), says neither,
+    or another unit quoted says the opposite ("출고 전에는 바꿀 수 있습니다 … 배송 중에는 바꿀 수 없습니다")."""
+    if not units:
+        return None
+    verdicts = [_polarity(u) for u in units]
+    first = verdicts[0]
+    if first is None or (not first) in verdicts[1:]:
+        return None
+    return first
+
+
+def is_frustrated(text: str, mood: str | None = None) -> bool:
+    """The customer is upset: the mood the classifier read, or the signs in the message (ㅠㅠ, ㅡㅡ, 짜증,
+    "너무 느려요", "???")."""
+    if mood:
+        return mood.lower() in FRUSTRATED_MOODS
+    return bool(_FRUSTRATED.search(text))
+
+
+def _seed(text: str) -> int:
+    """A stable number per message (the wording varies between messages, not between runs)."""
+    return zlib.crc32(text.strip().encode("utf-8"))
+
+
+def _pick(key: str, locale: str, seed: int, **kw: Any) -> str:
+    """One of the wordings of `VARIANTS[key]`, chosen by the message's seed ("" is a wording too: none)."""
+    options = VARIANTS[key].get(locale) or VARIANTS[key]["ko"]
+    return options[seed % len(options)].format(**kw).strip()
+
+
+def _render(units: list[AnswerUnit], locale: str) -> str:
+    """The units as a reply reads them: sentences as prose, list items as a short list, table rows as a
+    short list of "row: value" lines (several value columns keep their names)."""
+    blocks: list[str] = []
+    prose: list[str] = []
+    listed: list[str] = []
+
+    def close() -> None:
+        if prose:
+            blocks.append(" ".join(prose))
+            prose.clear()
+        if listed:
+            blocks.append("\n".join(listed))
+            listed.clear()
+
+    items = [u for u in units if u.kind in ("item", "step", "row")]
+    for u in units:
+        if u.kind == "row":
+            if prose:
+                close()
+            value = (", ".join(f"{h} {c}" for h, c in u.cells) if len(u.cells) > 1
+                     else (u.cells[0][1] if u.cells else ""))
+            if len(items) == 1:
+                prose.append(f"{u.key}: {value}" if value else u.key)
+            else:
+                listed.append(f"- {u.key}: {value}" if value else f"- {u.key}")
+        elif u.kind in ("item", "step") and len(items) > 1:
+            if prose:
+                close()
+            listed.append(f"- {u.quote}")
+        else:
+            if listed:
+                close()
+            prose.append(u.quote)
+    close()
+    return "\n\n".join(blocks)
+
+
+def _with_yes_no(body: str, question: str, hit: dict[str, Any], units: list[AnswerUnit], locale: str) -> str:
+    """The answer to a yes/no question starts with 네 or 아니요, read from the unit that answers best."""
+    if not is_yes_no(question) or not units:
+        return body
+    scored = [(sc, i) for sc, i in _scored_units(question, hit, tuple(units))]
+    best = units[scored[0][1]]
+    if _ANSWERED_YES_NO.match(best.quote) or _ANSWERED_YES_NO.match(units[0].quote):
+        return body
+    verdict = yes_or_no([best, *[u for u in units if u is not best]])
+    if verdict is None:
+        return body
+    word = ("네" if verdict else "아니요") if locale == "ko" else ("Yes" if verdict else "No")
+    return f"{word}.\n{body}" if body.startswith("- ") else f"{word}, {body}"
+
+
+def _title_line(title: str, locale: str, seed: int) -> str:
+    return _pick("manual_named", locale, seed >> 3, title=title, about=josa(title, "은/는") if locale == "ko" else title)
+
+
+def compose_manual_reply(text: str, parts: list[tuple[str, dict[str, Any], list[AnswerUnit]]], locale: str,
+                         policy: StorePolicy, mood: str | None = None, first_turn: bool = False) -> str:
+    """A reply a person could have written: empathy first when the customer is upset (or a short opening,
+    varied per message), each question's answer (yes/no first when that was asked), the article named once,
+    a short closing that also varies. The first answer of a conversation greets with the shop's name, as a
+    person answering a chat does. No "질문: 답" lines, no fixed frame."""
+    seed = _seed(text)
+    lines: list[str] = [_t("greet", locale, shop=policy.shop_name)] if first_turn else []
+    if is_frustrated(text, mood):
+        key = "empathy_delay" if _DELAY.search(text) else "empathy_damage" if _DAMAGE.search(text) else "empathy"
+        lines.append(_pick(key, locale, seed))
+    else:
+        opening = "" if first_turn else _pick("manual_open", locale, seed, shop=policy.shop_name)
+        if opening:
+            lines.append(opening)
+    for question, hit, units in parts:
+        lines.append(_with_yes_no(_render(units, locale), question, hit, units, locale))
+    titles = list(dict.fromkeys(hit["title"] for _q, hit, _u in parts if hit.get("title")))
+    ending = _pick("manual_close", locale, seed >> 5)
+    named = _title_line(titles[0], locale, seed) if len(titles) == 1 else ""
+    tail = " ".join(x for x in (named, ending) if x)
+    if tail:
+        lines.append(tail)
+    return "\n\n".join(line for line in lines if line)
+
+
+def _part_score(question: str, hit: dict[str, Any], audience: str, overrides: dict[str, Any] | None) -> float:
+    units = visible_units(hit, audience, overrides)
+    if not units:
+        return -1.0
+    return _scored_units(question, hit, units)[0][0]
+
+
+def manual_parts(text: str, manual: list[dict[str, Any]], audience: str = "customers",
+                 overrides: dict[str, Any] | None = None) -> list[tuple[str, dict[str, Any], list[AnswerUnit]]]:
+    """(question, article, units) per question of the message. One question: the best article. Several:
+    each from whichever of the top articles answers it best (the best one unless another clearly does
+    better); a question no article answers is left out, and a message whose questions all land on the
+    same units is answered once."""
+    if not manual:
+        return []
+    questions = question_parts(text)
+    if len(questions) == 1:
+        units = relevant_units(text, manual[0], audience=audience, overrides=overrides)
+        return [(text, manual[0], units)] if units else []
+    out: list[tuple[str, dict[str, Any], list[AnswerUnit]]] = []
+    seen: set[tuple[str, str]] = set()
+    for question in questions:
+        scores = [_part_score(question, h, audience, overrides) for h in manual[:3]]
+        best = max(range(len(scores)), key=lambda i: (scores[i] - (0.0 if i == 0 else OTHER_ARTICLE_MARGIN), -i))
+        if scores[best] <= 0:
+            continue
+        units = relevant_units(question, manual[best], audience=audience, overrides=overrides)
+        fresh = [u for u in units if (manual[best]["id"], u.text) not in seen]
+        seen.update((manual[best]["id"], u.text) for u in units)
+        if fresh:
+            out.append((question, manual[best], fresh))
+    if not out:
+        units = relevant_units(text, manual[0], audience=audience, overrides=overrides)
+        return [(text, manual[0], units)] if units else []
+    return out
+
+
+OTHER_ARTICLE_MARGIN = 0.15  # how much better another article must answer one question of several
+
+
+def manual_answer(question: str, hit: dict[str, Any], locale: str, policy: StorePolicy,
+                  mood: str | None = None) -> str:
+    """The reply from one article (kept for callers that chose the article themselves)."""
+    units = relevant_units(question, hit)
+    return compose_manual_reply(question, [(question, hit, units)], locale, policy, mood) if units else ""
+
+
+def article_locale(hit: dict[str, Any]) -> str:
+    """"en" for an article written in English (`delivery-fee.en`), else "ko"."""
+    text = f"{hit.get('title') or ''} {(hit.get('body') or hit.get('text') or '')[:400]}"
+    hangul = len(HANGUL.findall(text))
+    return "en" if hangul < 0.05 * max(1, len(LATIN_LETTER.findall(text)) + hangul) else "ko"
+
+
+LATIN_LETTER = re.compile(r"[A-Za-z]")
+TRANSLATION_SUFFIX = ".en"  # `delivery-fee.en` is the English version of `delivery-fee`
+
+
+def _base_id(article_id: str) -> str:
+    return article_id.removesuffix(TRANSLATION_SUFFIX)
+
+
+def in_language(settings: Settings, manual: list[dict[str, Any]], locale: str) -> tuple[list[dict[str, Any]], bool]:
+    """The manual hits in the customer's language, best first, and whether the answer must come from the
+    Korean text (the manual has no English version of the article that answers). A Korean question never
+    gets an English article; an English one gets the English version of the best article (from the hits,
+    or read from the knowledge base when the search ranked only the Korean one)."""
+    if locale != "en":
+        own = [h for h in manual if article_locale(h) != "en"]
+        return (own or manual), False
+    english = [h for h in manual if article_locale(h) == "en"]
+    top = manual[0]
+    if article_locale(top) == "en":
+        return english, False
+    twin = next((h for h in english if _base_id(h["id"]) == top["id"]), None)
+    if twin is None:
+        found = get_knowledge(settings).get_article(top["id"] + TRANSLATION_SUFFIX)
+        if found is not None:
+            twin = {**found, "kind": "manual", "score": top.get("score"), "text": ""}
+    if twin is not None:
+        return [twin, *[h for h in english if h is not twin]], False
+    return manual, True
 
 
 def source_of(hit: dict[str, Any]) -> dict[str, Any]:
@@ -246,8 +521,14 @@ def learned_similarity(settings: Settings, question: str, candidates: list[str])
 
 def offline_answer(settings: Settings, policy: StorePolicy, *, text: str, locale: str, category: str,
                    customer_id: str | None, orders: list[dict[str, Any]], hits: list[dict[str, Any]],
-                   retrieval_confidence: float, unknown_terms: list[str] | None = None) -> dict[str, Any]:
-    """{answer, confidence, sources, answer_kind} without a chat model."""
+                   retrieval_confidence: float, unknown_terms: list[str] | None = None, mood: str | None = None,
+                   audience: str = "customers", audience_overrides: dict[str, Any] | None = None,
+                   normalized_text: str | None = None, first_turn: bool = False) -> dict[str, Any]:
+    """{answer, confidence, sources, answer_kind} without a chat model. `normalized_text`: the message as
+    search read it (spacing restored, slang in the manual's words), what picks the manual's units; `audience`: who reads the answer
+    (`agents` for the hub's suggestion: internal sections too); `audience_overrides`: the admin's switch
+    per article; `mood`: what the classifier read of the customer's mood (None: read from the text);
+    `first_turn`: nothing was answered in this conversation yet (the reply greets)."""
     learned = [h for h in hits if h.get("kind") == "learned"]
     if learned:
         sims = learned_similarity(settings, text, [h["title"] for h in learned])
@@ -274,11 +555,33 @@ def offline_answer(settings: Settings, policy: StorePolicy, *, text: str, locale
             return {"answer": "\n\n".join(p for p in parts if p), "confidence": 0.9, "sources": sources,
                     "answer_kind": "order"}
     if manual:
-        return {"answer": manual_answer(text, manual[0], locale, policy),
-                "confidence": round(answer_confidence(settings, retrieval_confidence, category, hits, manual[0],
-                                                      unknown_terms), 4),
-                "sources": [source_of(manual[0])], "answer_kind": "manual"}
+        return manual_reply(settings, policy, text=text, question=normalized_text, locale=locale, category=category, hits=hits,
+                            manual=manual, retrieval_confidence=retrieval_confidence, unknown_terms=unknown_terms,
+                            mood=mood, audience=audience, audience_overrides=audience_overrides,
+                            first_turn=first_turn)
     return {"answer": "", "confidence": 0.0, "sources": [], "answer_kind": "none"}
+
+
+def manual_reply(settings: Settings, policy: StorePolicy, *, text: str, question: str | None = None, locale: str, category: str,
+                 hits: list[dict[str, Any]], manual: list[dict[str, Any]], retrieval_confidence: float,
+                 unknown_terms: list[str] | None = None, mood: str | None = None, audience: str = "customers",
+                 audience_overrides: dict[str, Any] | None = None, first_turn: bool = False) -> dict[str, Any]:
+    """{answer, confidence, sources, answer_kind} from the manual: the units that answer each question of
+    the message, in the customer's language when the manual has it, in a reply that reads like a person's.
+    Nothing customers may not see (see `visible_units`); nothing at all → no answer (a person takes it)."""
+    chosen, korean_only = in_language(settings, manual, locale)
+    parts = manual_parts(question or text, chosen, audience, audience_overrides)
+    if not parts:
+        return {"answer": "", "confidence": 0.0, "sources": [source_of(manual[0])], "answer_kind": "none"}
+    if korean_only:
+        excerpt = "\n\n".join(_render(units, "ko") for _q, _h, units in parts)
+        answer = "\n\n".join([_t("korean_only", locale, title=parts[0][1]["title"]), excerpt])
+    else:
+        answer = compose_manual_reply(text, parts, locale, policy, mood, first_turn)
+    articles = list({h["id"]: h for _q, h, _u in parts}.values())
+    confidence = answer_confidence(settings, retrieval_confidence, category, hits, manual[0], unknown_terms)
+    return {"answer": answer, "confidence": round(confidence, 4), "sources": [source_of(h) for h in articles],
+            "answer_kind": "manual"}
 
 
 def answer_confidence(settings: Settings, retrieval_confidence: float, category: str,
@@ -299,3 +602,103 @@ def answer_confidence(settings: Settings, retrieval_confidence: float, category:
 def needs_action(text: str) -> bool:
     """The customer asks us to *do* something only a person can (cancel, refund, return, exchange)."""
     return bool(ACTION_REQUEST.search(text))
+
+
+# --- while a person is coming ---------------------------------------------------------------------------
+
+_SPAN = re.compile(r"(\d{1,2}):(\d{2})\s*[–~\-]\s*(\d{1,2}):(\d{2})")
+_LUNCH = re.compile(r"(?:점심|lunch)[^\d]*(\d{1,2}):(\d{2})\s*[–~\-]\s*(\d{1,2}):(\d{2})", re.IGNORECASE)
+_WEEKDAYS_ONLY = re.compile(r"평일|주말[^,)]*휴무|weekdays|mon(?:day)?\s*[–~\-]\s*fri", re.IGNORECASE)
+_WEEKDAY_KO = "월화수목금토일"
+
+
+def cs_schedule(cs_hours: str, now: datetime) -> tuple[bool, datetime | None]:
+    """(are people answering now, when they next start) from the store's CS hours text ("평일 10:00–17:00
+    (점심 12:30–13:30, 주말·공휴일 휴무)"), in shop time. Public holidays are not known: a holiday counts as
+    a working day. (True, None) when the text names no hours."""
+    span = _SPAN.search(cs_hours)
+    if span is None:
+        return True, None
+    local = now.astimezone(KST)
+    start = time(int(span.group(1)), int(span.group(2)))
+    end = time(int(span.group(3)), int(span.group(4)))
+    lunch = _LUNCH.search(cs_hours)
+    weekdays_only = bool(_WEEKDAYS_ONLY.search(cs_hours))
+
+    def working(day: datetime) -> bool:
+        return not weekdays_only or day.weekday() < 5
+
+    t = local.time()
+    if working(local) and start <= t < end:
+        if lunch:
+            l0 = time(int(lunch.group(1)), int(lunch.group(2)))
+            l1 = time(int(lunch.group(3)), int(lunch.group(4)))
+            if l0 <= t < l1:
+                return False, local.replace(hour=l1.hour, minute=l1.minute, second=0, microsecond=0)
+        return True, None
+    day = local if (working(local) and t < start) else local + timedelta(days=1)
+    while not working(day):
+        day += timedelta(days=1)
+    return False, day.replace(hour=start.hour, minute=start.minute, second=0, microsecond=0)
+
+
+def waiting_note(policy: StorePolicy, locale: str, now: datetime) -> tuple[str, bool]:
+    """(what the customer is told about the person coming, whether people are answering now)."""
+    open_now, next_start = cs_schedule(policy.cs_hours, now)
+    if open_now or next_start is None:
+        return _t("waiting_open", locale, hours=policy.cs_hours), True
+    local = now.astimezone(KST)
+    days = (next_start.date() - local.date()).days
+    clock = f"{next_start:%H:%M}"
+    if locale == "ko":
+        when = ("오늘" if days == 0 else "내일" if days == 1 else f"{_WEEKDAY_KO[next_start.weekday()]}요일") + \
+            f"({next_start.month}월 {next_start.day}일) {clock}"
+    else:
+        when = ("today" if days == 0 else "tomorrow" if days == 1 else f"{next_start:%A}") + \
+            f" ({next_start:%b} {next_start.day}) at {clock}"
+    return _t("waiting_closed", locale, when=when, hours=policy.cs_hours), False
+
+
+def waiting_reply(settings: Settings, policy: StorePolicy, *, text: str, locale: str, category: str,
+                  wants_human: bool, urgency: str, customer_id: str | None, orders: list[dict[str, Any]],
+                  hits: list[dict[str, Any]], retrieval_confidence: float, unknown_terms: list[str] | None = None,
+                  audience_overrides: dict[str, Any] | None = None, mood: str | None = None,
+                  now: datetime | None = None) -> dict[str, Any]:
+    """The bot's line to a message the customer sends while a person is coming (the person reads it too):
+    when the line asks something the bot would answer outside a handoff, that answer, then when the person
+    will reply (now, after lunch, or the day and hour people start again). Anything else (a remark, more
+    detail on the case, a request for a person, an incident, low confidence) only goes to the person: no
+    bot line. {answer ("" = say nothing), sources, confidence, answer_kind}."""
+    out: dict[str, Any] = {"answer": "", "sources": [], "confidence": 0.0, "answer_kind": "none"}
+    if wants_human or urgency in ("high", "urgent") or needs_action(text) or not asks_something(text):
+        return out
+    found = offline_answer(settings, policy, text=text, locale=locale, category=category, customer_id=customer_id,
+                           orders=orders, hits=hits, retrieval_confidence=retrieval_confidence,
+                           unknown_terms=unknown_terms, mood=mood, audience_overrides=audience_overrides)
+    if not found["answer"] or float(found["confidence"]) < settings.answer_confidence_threshold:
+        return {**out, "confidence": float(found["confidence"])}
+    note, _open = waiting_note(policy, locale, now or datetime.now(KST))
+    return {**found, "answer": f"{found['answer']}\n\n{note}"}
+
+
+_ASKING_END = re.compile(r"(?:나요|까요|ㄴ가요|가요|니|되죠|될까|할까|인지)\s*[.~ㅠㅜ]*\s*$")
+
+
+def asks_something(text: str) -> bool:
+    """A question ("?", a question word, an asking ending), not a remark ("사진도 보내드릴 수 있어요")."""
+    return "?" in text or "？" in text or bool(_WH.search(text)) or bool(_ASKING_END.search(text.strip()))
+
+
+def reply_while_waiting(settings: Settings, engine: Engine, *, text: str, customer_id: str | None,
+                        locale: str) -> dict[str, Any]:
+    """`waiting_reply` with what it needs read here: the classifier's reading, the manual, the customer's
+    orders (verified customers only), the store policy and the admin's audience switch."""
+    cls = classify_text(settings, text)
+    result = get_knowledge(settings).search(text, k=5)
+    with autocommit_connection(engine) as conn:
+        overrides = audience_overrides_in(conn)
+    return waiting_reply(settings, store_policy(settings), text=text, locale=locale, category=cls.category,
+                         wants_human=cls.wants_human, urgency=cls.urgency, customer_id=customer_id,
+                         orders=recent_orders(engine, customer_id, 5, locale), hits=[h.as_dict() for h in result.hits],
+                         retrieval_confidence=result.confidence, unknown_terms=result.unknown_terms,
+                         audience_overrides=overrides)

@@ -114,6 +114,41 @@ def answer_messages(text: str, *, policy: StorePolicy, customer: dict[str, Any] 
 
 # --- offline templates ----------------------------------------------------------------------------
 
+def josa(word: str, pair: str) -> str:
+    """`word` with the particle its last syllable takes: josa("배송비", "은/는") → "배송비는", josa("주문",
+    "을/를") → "주문을"; "으로/로" takes 로 after ㄹ. A word ending in a Latin letter or digit keeps the
+    second form."""
+    with_final, without_final = pair.split("/")
+    last = word.rstrip()[-1:] if word.strip() else ""
+    if not ("가" <= last <= "힣"):
+        return f"{word}{without_final}"
+    final = (ord(last) - 0xAC00) % 28
+    if with_final == "으로":
+        return f"{word}{'로' if final in (0, 8) else '으로'}"
+    return f"{word}{with_final if final else without_final}"
+
+
+# Wordings a reply varies between (chosen per message, so a chat does not read like a form letter); ""
+# means: say nothing there.
+VARIANTS: dict[str, dict[str, tuple[str, ...]]] = {
+    "manual_open": {"ko": ("안녕하세요, {shop}입니다.", "문의 주셔서 감사합니다.", "확인해 드릴게요.", "", "",
+                           "안내해 드릴게요."),
+                    "en": ("Hi, this is {shop}.", "Thanks for asking!", "", "Happy to help.", "")},
+    "manual_close": {"ko": ("더 궁금하신 점 있으면 편하게 말씀해 주세요.", "다른 궁금한 점도 언제든 물어봐 주세요.", "",
+                            "도움이 되셨으면 좋겠어요.", "또 궁금한 게 생기면 말씀해 주세요."),
+                     "en": ("Anything else, just ask.", "", "Hope that helps!", "Let me know if anything is unclear.")},
+    "manual_named": {"ko": ("'{title}' 안내에 나와 있는 내용이에요.", "", "자세한 내용은 '{title}' 안내에서도 보실 수 있어요.",
+                            "", "'{title}' 안내를 바탕으로 말씀드렸어요."),
+                     "en": ("That's from our guide “{title}”.", "", "More in our guide “{title}”.", "")},
+    "empathy": {"ko": ("걱정 많으셨죠.", "불편을 드렸다면 죄송해요.", "마음 쓰이셨을 텐데 바로 알려 드릴게요."),
+                "en": ("Sorry about the trouble.", "I'm sorry this has been frustrating.")},
+    "empathy_delay": {"ko": ("배송이 늦어져 많이 답답하셨죠. 죄송합니다.", "기다리시게 해서 정말 죄송해요.",
+                             "오래 기다리셨죠, 죄송합니다."),
+                      "en": ("Sorry for the wait. I know it's frustrating.", "I'm sorry it's taking this long.")},
+    "empathy_damage": {"ko": ("많이 놀라셨죠. 불편을 드려 죄송합니다.", "속상하셨을 텐데 정말 죄송해요."),
+                       "en": ("I'm so sorry about that.", "Sorry, that must have been upsetting.")},
+}
+
 T: dict[str, dict[str, str]] = {
     "greet": {"ko": "안녕하세요, {shop}입니다.", "en": "Hello, this is {shop}."},
     "manual_intro": {"ko": "문의하신 내용 안내해 드립니다.", "en": "Here is what our customer guide says "
@@ -139,6 +174,17 @@ T: dict[str, dict[str, str]] = {
     "order_not_found": {
         "ko": "말씀하신 주문번호 {order_id}는 고객님 계정에서 확인되지 않습니다. 주문번호를 다시 한번 확인해 주세요.",
         "en": "We couldn't find order {order_id} in your account. Please check the order number."},
+    "waiting_open": {
+        "ko": "상담원도 이 대화를 함께 보고 있어요. 상담 시간({hours})이라 순서대로 곧 답변드릴게요.",
+        "en": "A member of our team will read this conversation too and reply shortly (we're open now: {hours})."},
+    "waiting_closed": {
+        "ko": "남겨 주신 내용은 상담원도 함께 봅니다. 지금은 상담 시간이 아니어서 {when}부터 순서대로 답변드릴게요.",
+        "en": "A member of our team will read this conversation too. We're closed right now; they'll reply from "
+              "{when} (hours: {hours})."},
+    "korean_only": {
+        "ko": "{title} 안내입니다.",
+        "en": "Our guide on this («{title}») is only written in Korean; I've put the relevant part below, and if "
+              "you'd rather talk with a person in English, tap «상담원 연결» (Talk to an agent)."},
     "draft_apology": {"ko": "불편을 드려 죄송합니다.", "en": "We're sorry for the trouble."},
     "draft_fallback": {"ko": "문의 주셔서 감사합니다. 내용 확인 후 바로 안내드리겠습니다.",
                        "en": "Thank you for your message. We'll check and get back to you right away."},

@@ -31,7 +31,7 @@ from sajang.errors import Conflict, NotFound, SajangError
 from sajang.graphs.common.checkpoint import get_checkpointer
 from sajang.graphs.common.context import engine_for, store_policy
 from sajang.graphs.inquiry import conversations as conv_store
-from sajang.graphs.inquiry.answering import detect_locale, offline_answer
+from sajang.graphs.inquiry.answering import detect_locale, offline_answer, reply_while_waiting
 from sajang.graphs.inquiry.chat_verification import verify_in_chat
 from sajang.graphs.inquiry.classifier import HUMAN_REQUEST, Classification, classify_text, get_classifier
 from sajang.graphs.inquiry.context import InquiryContext
@@ -238,19 +238,30 @@ class InquiryService:
 
     def _append_while_waiting(self, thread_id: str, row: dict[str, Any], text: str, mid: int,
                               files: list[dict[str, Any]]) -> dict[str, Any] | None:
-        """If a person has this conversation, the line goes to them (no bot answer).
+        """If a person has this conversation, the line goes to them; the bot still answers what it can and
+        says when the person will reply (`reply_while_waiting`), a turn of the thread the agent reads too.
 
         Only a conversation in the queue (new / assigned) can have a handoff waiting: `escalate` puts it
         there before the graph interrupts, and resuming to the end resolves it. Other messages skip the
         checkpoint read."""
         if row["status"] not in WAITING_STATUSES:
             return None
+        bot = reply_while_waiting(self.settings, self.engine, text=text, customer_id=row["customer_id"],
+                                  locale=detect_locale(text, row.get("locale") or self.settings.locale))
+        answer, sources, confidence = bot["answer"], bot["sources"], round(float(bot["confidence"]), 4)
         if self.pending(thread_id) is not None:
             self.chat_graph.invoke(Command(resume={"type": "customer", "text": text, "message_id": mid,
-                                                   "event_id": f"customer:{mid}", "attachments": files}),
+                                                   "event_id": f"customer:{mid}", "attachments": files,
+                                                   "bot_answer": answer, "bot_sources": sources,
+                                                   "bot_confidence": confidence}),
                                    self._config(thread_id), context=self._context(row["customer_id"]))
-        # else: queued for a person (claimed by an agent) without a handoff waiting in the graph
-        return self._waiting_result(thread_id, row)
+        elif answer:  # queued for a person (claimed by an agent) without a handoff waiting in the graph
+            conv_store.add_message(self.engine, thread_id, "ai", answer, dedup_key=f"{thread_id}:customer:{mid}:ai",
+                                   confidence=confidence, sources=sources, meta={"while_waiting": True})
+        result = self._waiting_result(thread_id, row)
+        if answer:
+            result.update(answer=answer, sources=sources, confidence=confidence)
+        return result
 
     @staticmethod
     def _files(attachments: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
