@@ -3,6 +3,7 @@ against the real knowledge base, and the Blocks building on the real settings.""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -215,3 +216,15 @@ def test_the_uis_import_neither_the_web_app_nor_the_database() -> None:
                      else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             offending += [f"{path.name}: {n}" for n in names if n.split(".")[:2] in (["sajang", "app"], ["sajang", "db"])]
     assert offending == []
+
+
+def test_chat_bubbles_escape_markdown_so_text_reads_as_written() -> None:
+    from sajang.ui.literal import literal
+
+    msgs = [{"role": "ai", "text": "냉동은 2~5일, 선물세트는 5~10일\n1. *주의* a_b | <b>굵게</b> $$x$$", "time": NOW}]
+    content = chat_messages(msgs, "ko", NOW)[0]["content"]
+    assert r"2\~5일" in content and r"5\~10일" in content and "~" not in content.replace(r"\~", "")
+    assert r"1\. \*주의\* a\_b \| \<b\>굵게\</b\> \$\$x\$\$" in content
+    # every escape is a backslash before the character itself: removing them gives the text back
+    text = "주방용품 7~10일 · 4~5인분 #1 - [링크](x) ![img](y) `code` ~~취소~~ &amp;"
+    assert re.sub(r"\\(.)", r"\1", literal(text)) == text

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, select
 from sajang.config import Settings
 from sajang.db.engine import session_scope
 from sajang.db.models import Conversation
+from sajang.security import CustomerClaims, issue_customer_token
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -28,9 +29,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _http(method: str, url: str, body: Any = None, timeout: float = 120) -> Any:
+def _http(method: str, url: str, body: Any = None, timeout: float = 120, token: str | None = None) -> Any:
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json"} | ({"Authorization": f"Bearer {token}"} if token else {})
+    req = urllib.request.Request(url, data=data, method=method, headers=headers)
     with urllib.request.urlopen(req, timeout=timeout) as resp:
         raw = resp.read()
     return json.loads(raw) if raw else None
@@ -59,12 +61,15 @@ def test_langgraph_dev_serves_inquiry(settings: Settings, engine: Engine, tmp_pa
             assert proc.poll() is None, (tmp_path / "langgraph.log").read_text()[-3000:]
             assert time.monotonic() < deadline, "langgraph dev did not answer /ok in time"
             time.sleep(1)
-        assistants = _http("POST", f"{base}/assistants/search", {"limit": 50})
+        # the server takes the caller's identity from our signed tokens only (langgraph.json `auth`): a guest
+        guest = issue_customer_token(settings, CustomerClaims("t-guest", None, None, "ko"))
+        assistants = _http("POST", f"{base}/assistants/search", {"limit": 50}, token=guest)
         assert "inquiry" in {a["graph_id"] for a in assistants}
         # a real run: a request for a person ends in the handoff interrupt, our row records it
-        thread = _http("POST", f"{base}/threads", {})
+        thread = _http("POST", f"{base}/threads", {}, token=guest)
         out = _http("POST", f"{base}/threads/{thread['thread_id']}/runs/wait",
-                    {"assistant_id": "inquiry", "input": {"text": "상담원 연결해 주세요", "turn_id": "t1"}}, timeout=240)
+                    {"assistant_id": "inquiry", "input": {"text": "상담원 연결해 주세요", "turn_id": "t1"}}, timeout=240,
+                    token=guest)
         assert out["handoff"]["reason"] == "requested" and out["waiting"] is True
         with session_scope(engine) as s:
             row = s.scalar(select(Conversation).where(Conversation.thread_id == thread["thread_id"]))

@@ -23,7 +23,8 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from sajang.config import Settings
-from sajang.errors import Conflict
+from sajang.errors import Conflict, NotFound
+from sajang.graphs.inquiry.conversations import conversation_row
 from sajang.graphs.inquiry.service import (
     HANDOFF_REQUEST_TEXT,
     InquiryService,
@@ -216,7 +217,10 @@ class Inquiries:
         agent uploaded). A conversation still waiting in the queue is claimed first: if another agent
         took it a moment earlier, `Conflict` (`already_claimed`) and nothing is sent."""
         files = attachments_for(self.settings, thread_id, attachment_ids or [])
-        if self.service.get_conversation(thread_id).get("status") == "new" and not self.claim(thread_id, me):
+        row = conversation_row(self.service.engine, thread_id)
+        if row is None:
+            raise NotFound(f"conversation {thread_id} not found", code="conversation_not_found")
+        if row["status"] == "new" and not self.claim(thread_id, me):
             raise Conflict("another agent already took this inquiry", code="already_claimed")
         result = ReplyResult.of(self.service.reply(thread_id, text, me.id, me.name, resolve=resolve))
         if files and result.message_id is not None:

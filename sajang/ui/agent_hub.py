@@ -380,6 +380,17 @@ class AgentHub:
             pass
         return T("claim_lost", locale, who=who)
 
+    def refused(self, me: dict[str, Any], qtab: str, thread: str, locale: str, exc: Conflict,
+                lost_race: bool) -> dict[Any, Any]:
+        """A reply the service refused: another agent took the inquiry a moment before (told who), or
+        it was already someone else's (the service's reason)."""
+        if lost_race:
+            note = self.claim_lost_note(thread, locale)
+            gr.Warning(note)
+        else:
+            note = T("error", locale, error=_error_text(exc))
+        return self.open_view(me, qtab, thread, note, "warn", side=False)
+
     def on_claim(self, me: dict[str, Any] | None, qtab: str, thread: str | None) -> dict[Any, Any]:
         locale = _loc(me, self.settings)
         if not me or not thread:
@@ -401,14 +412,14 @@ class AgentHub:
             return self.open_view(me, qtab, thread, T("no_thread", locale), "warn", side=False)
         if not text:
             return self.open_view(me, qtab, thread, T("empty_reply", locale), "warn", side=False)
+        was_new = False
         try:
+            was_new = get(self.conversation(thread), "status") == "new"
             # the service takes an inquiry still in the queue before replying (one of two agents wins)
             if _api(self.settings).reply(thread, text, _member(me)).status == "assigned":
                 qtab = "mine"
-        except Conflict:
-            note = self.claim_lost_note(thread, locale)
-            gr.Warning(note)
-            return self.open_view(me, qtab, thread, note, "warn", side=False)
+        except Conflict as exc:
+            return self.refused(me, qtab, thread, locale, exc, lost_race=was_new)
         except Exception as exc:
             return self.open_view(me, qtab, thread, T("error", locale, error=_error_text(exc)), "warn", side=False)
         out = self.open_view(me, qtab, thread, T("sent", locale), "ok", side=False)
@@ -423,20 +434,20 @@ class AgentHub:
         c = self.c
         locale = _loc(me, self.settings)
         path = Path(str(file if isinstance(file, str) else getattr(file, "name", "") or ""))
+        was_new = False
         try:
             if not me or not thread:
                 return self.open_view(me, qtab, thread, T("no_thread", locale), "warn", side=False)
             if not path.is_file():
                 return self.open_view(me, qtab, thread, T("error", locale, error="no file"), "warn", side=False)
+            was_new = get(self.conversation(thread), "status") == "new"
             data = path.read_bytes()[: self.settings.max_attachment_bytes + 1]
             stored = save_attachment(self.settings, thread, path.name, data, "agent")
             text = (caption or "").strip() or T("file_caption", locale, name=stored.filename)
             if _api(self.settings).reply(thread, text, _member(me), attachment_ids=[stored.id]).status == "assigned":
                 qtab = "mine"
-        except Conflict:
-            note = self.claim_lost_note(thread, locale)
-            gr.Warning(note)
-            return self.open_view(me, qtab, thread, note, "warn", side=False)
+        except Conflict as exc:
+            return self.refused(me, qtab, thread, locale, exc, lost_race=was_new)
         except Exception as exc:
             return self.open_view(me, qtab, thread, T("error", locale, error=_error_text(exc)), "warn", side=False)
         finally:
