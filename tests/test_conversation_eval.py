@@ -130,11 +130,13 @@ def test_summary_shares_per_group() -> None:
     rows = [row("manual", "right"), row("manual", "wrong"), row("manual", "unnecessary_handoff"),
             row("manual", "right"), row("unanswerable", "right", "handoff"),
             row("unanswerable", "wrong", "handoff"), row("guest", "wrong", "verify", ["order O-1"]),
+            row("urgency", "right", "handoff"), row("urgency", "unnecessary_handoff"),
             {"group": "own_order", "outcome": "skipped", "expects": "answer", "tags": [], "leaks": []}]
     report = summarise(rows)
     assert report["groups"]["manual"] == {"n": 4, "right": 0.5, "wrong": 0.25, "unnecessary_handoff": 0.25,
                                           "leaks": 0}
-    assert report["overall"]["wrong_of_answerable"] == 0.4  # 2 of the 5 answerable (manual + guest)
+    assert report["overall"]["wrong_of_answerable"] == 0.333  # 2 of the 6 answerable (manual, guest, everyday)
+    assert report["urgency"]["incidents"]["right"] == 1.0 and report["urgency"]["everyday"]["right"] == 0.0
     assert report["overall"]["unanswerable_handed_off"] == 0.5
     assert report["overall"]["leaks"] == 1 and report["overall"]["skipped"] == 1
     assert report["targets"]["met"]["leaks_max"] is False

@@ -305,14 +305,19 @@ def run_conversation_eval(settings: Settings, cases_path: Path = CASES_PATH, tod
     from sajang.graphs.common.context import engine_for, store_policy
 
     day = today or datetime.now(KST).date()
-    with manual_store(settings, "sajang-conversation-eval-", progress) as store:
+    with manual_store(settings, "sajang-conversation-eval-", progress) as manual_only:
+        # the throw-away store answers with the configured chat model, if any (else the offline pipeline)
+        store = manual_only.model_copy(update={"chat_model": settings.chat_model,
+                                               "openai_api_key": settings.openai_api_key,
+                                               "openai_base_url": settings.openai_base_url})
         if progress:
             progress(f"seeding the demo shop (seed {DEMO_SEED}, today {day}) …")
         policy = store_policy(store)
         seed_demo_store(engine_for(store), customers=DEMO_CUSTOMERS, seed=DEMO_SEED, today=day,
                         delivery_fee=policy.delivery_fee, free_shipping_threshold=policy.free_shipping_threshold)
         report = evaluate(store, read_cases(cases_path), day, progress)
-    return {**report, "cases_file": cases_path.name}
+    return {**report, "cases_file": cases_path.name,
+            "pipeline": f"chat model {settings.chat_model}" if settings.chat_model else "offline"}
 
 
 def evaluate(store: Settings, cases: list[dict[str, Any]], today: date,
@@ -393,7 +398,10 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
            "wrong_of_answerable_max": (overall["wrong_of_answerable"] or 0) <= TARGETS["wrong_of_answerable_max"],
            "unanswerable_handed_off": (overall["unanswerable_handed_off"] or 0) >= TARGETS["unanswerable_handed_off"],
            "leaks_max": overall["leaks"] <= TARGETS["leaks_max"]}
-    return {"cases": len(rows), "overall": overall, "groups": groups, "tags": tags,
+    urgency = [r for r in graded if r["group"] == "urgency"]
+    split = {"incidents": _counts([r for r in urgency if r["expects"] == "handoff"]),
+             "everyday": _counts([r for r in urgency if r["expects"] != "handoff"])}
+    return {"cases": len(rows), "overall": overall, "groups": groups, "urgency": split, "tags": tags,
             "targets": {"goal": TARGETS, "met": met}}
 
 
@@ -402,7 +410,8 @@ def format_report(report: dict[str, Any]) -> str:
         return "   –" if value is None else f"{value * 100:4.0f}%"
 
     o = report["overall"]
-    lines = [f"conversation: {report['cases']} cases on the demo shop (seed {report['seed']}, today {report['today']})",
+    lines = [f"conversation: {report['cases']} cases on the demo shop (seed {report['seed']}, today {report['today']}, "
+             f"{report.get('pipeline', 'offline')})",
              f"  {'group':<14}{'n':>5}{'right':>7}{'wrong':>7}{'handoff':>9}{'leaks':>7}"]
     for name, g in [*report["groups"].items(), ("all", o)]:
         lines.append(f"  {name:<14}{g['n']:>5}{pct(g['right']):>7}{pct(g['wrong']):>7}"
@@ -410,6 +419,9 @@ def format_report(report: dict[str, Any]) -> str:
     lines.append(f"  wrong of answerable: {pct(o['wrong_of_answerable'])} of {o['answerable']}   "
                  f"unanswerable handed off: {pct(o['unanswerable_handed_off'])}   "
                  f"latency p50 {o['latency_ms_p50']} ms" + (f"   skipped {o['skipped']}" if o["skipped"] else ""))
+    inc, day = report["urgency"]["incidents"], report["urgency"]["everyday"]
+    lines.append(f"  urgency: incidents handed off as urgent {pct(inc['right']).strip()} of {inc['n']}, "
+                 f"everyday questions answered {pct(day['right']).strip()} of {day['n']}")
     lines.append("  by style: " + ", ".join(f"{t} {pct(g['right']).strip()} of {g['n']}"
                                             for t, g in report["tags"].items() if g["n"]))
     if o["leaks"]:
