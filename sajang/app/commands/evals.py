@@ -27,7 +27,7 @@ def all_reports(ctx: typer.Context) -> None:
         ctx.invoke(retrieval, corpus=FAQ)
     else:
         log(f"retrieval: skipped ({FAQ} is absent; run `sajang eval retrieval --corpus FILE`)")
-    for command in (classification, answers, reviews, learning):
+    for command in (classification, answers, conversation, reviews, learning):
         ctx.invoke(command)
 
 
