@@ -487,15 +487,16 @@ def read_in_context(text: str, memory: dict[str, Any] | None, pending_question: 
                        verified_now=True)
     query = parse_own_query(text, now)
     fragment = elliptic_fragment(text) if memory else None
-    if memory and fragment:
+    if memory and (fragment or query.same_order):
+        # "삼겹살은요?", "그 주문은 얼마 결제됐어요?": the previous question with what this one names on top
         previous = OwnDataQuery.from_dict(memory.get("query"))
         base = str(memory.get("base") or "")
-        frag_query = parse_own_query(fragment, now)
+        frag_query = parse_own_query(fragment, now) if fragment else query
         if memory.get("kind") == "order" or frag_query.order_ids or frag_query.same_order:
             if memory.get("kind") != "order":  # "그 주문은요?" after a manual answer: that topic, my order
                 previous = parse_own_query(base, now)
             return Reading(text, base or text, merge_followup(previous, frag_query), followup="order")
-        if base:
+        if base and fragment:
             return Reading(f"{fragment} {base}", base, query, followup="manual")
     return Reading(text, text, query)
 
