@@ -59,7 +59,7 @@ STATUS_WORDS: dict[str, list[str]] = {
     "paid": ["결제 완료", "결제완료", "결제가 완료", "주문 접수", "입금 확인", "paid"],
     "preparing": ["상품 준비", "준비 중", "준비중", "출고 준비", "preparing", "being prepared"],
     "shipping": ["배송 중", "배송중", "배송이 시작", "배송 출발", "출고되어", "on its way", "shipping", "shipped"],
-    "delivered": ["배송 완료", "배송완료", "배송이 완료", "도착", "delivered"],
+    "delivered": ["배송 완료", "배송완료", "배송이 완료", "re:도착(했|하였|완료)|받으셨", "delivered"],
     "cancelled": ["취소", "cancel"],
     "returned": ["반품", "return"],
     "exchanged": ["교환 완료", "교환이 완료", "exchanged"],
@@ -363,7 +363,9 @@ def _run_case(service: Any, engine: Engine, privacy: Privacy, case: dict[str, An
     if progress:
         mark = {"right": "✓", "wrong": "✗", "unnecessary_handoff": "→"}[outcome]
         progress(f"{mark} [{case['group']}] {turns[-1]} ({reason})")
-    return {**base, "customer": customer_id, "outcome": outcome, "reason": reason, "missing": missing,
+    return {**base, "customer": customer_id, "outcome": outcome, "reason": reason,
+            "facts": VERIFY_WORDS if expects == "verify" else facts or [],
+            "missing": missing,
             "leaks": leaks, "handoff": bool(result.get("handoff")), "handoff_reason": result.get("handoff_reason"),
             "urgency": result.get("urgency"), "category": result.get("category"),
             "source": (result.get("sources") or [{}])[0].get("id"), "answer": result.get("answer"),
