@@ -13,7 +13,8 @@ Failure modes for the resilience tests (attributes of `server`, changeable while
 `fail_status` (answer chat requests with that HTTP status), `latency_s` (wait before the reply or its
 first chunk), `malformed` (structured replies that are not valid JSON for the schema), `cut_stream_after`
 (close the connection after that many content chunks, without `[DONE]`), `no_tools` (400 for requests
-with `tools`, as vLLM answers without its tool-calling flags). A stub that was stopped is a server down.
+with `tools`, as vLLM answers without its tool-calling flags), `reply_overrides` (fields every structured
+reply takes, e.g. a confident answer that cites nothing). A stub that was stopped is a server down.
 
 Replies are rule-based but derived from the request (system prompt passages, tool results), so a test
 can check that the client really sent the context. Every request body is kept in `server.requests`.
@@ -200,6 +201,7 @@ class _Handler(BaseHTTPRequestHandler):
             neutral = {"string": "", "boolean": False, "number": 0.0, "integer": 0, "array": []}
             obj = {k: obj.get(k, neutral.get(str((props.get(k) or {}).get("type")), ""))
                    for k in schema.get("required", list(props))}
+            obj.update({k: v for k, v in self.server.reply_overrides.items() if k in obj})
             if self.server.malformed:
                 return {"content": json.dumps(obj, ensure_ascii=False)[:-7]}
             return {"content": json.dumps(obj, ensure_ascii=False)}
@@ -299,6 +301,10 @@ class OpenAIStubHTTPServer(ThreadingHTTPServer):
         self.malformed = False
         self.cut_stream_after: int | None = None
         self.no_tools = False
+        self.reply_overrides: dict[str, Any] = {}  # fields every structured reply takes (a model's choices)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that gave up (timeout) closes the socket under a slow reply: expected, not news
 
 
 class OpenAIStub:

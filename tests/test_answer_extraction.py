@@ -74,9 +74,8 @@ def test_answer_eval_reports_whether_the_fact_was_stated(settings, tmp_path: Pat
     cases.write_text("\n".join(json.dumps(c, ensure_ascii=False) for c in [
         {"q": "반품하면 배송비 얼마 내요?", "article": "return-fee", "facts": ["3,000원"]},
         {"q": "반품하면 배송비 얼마 내요?", "article": "return-fee", "facts": ["99,999원"]},  # not in the manual
-        # no word in common with the Korean manual: the article's nearest *body* chunk is quoted (its
-        # title vector is nearer; falling back to the first section gave the base fee, not the threshold)
-        {"q": "Is there free shipping?", "article": "delivery-fee", "facts": ["50,000원"]},
+        # answered from the manual's English version of the article (delivery-fee.en: "50,000 won")
+        {"q": "Is there free shipping?", "article": "delivery-fee", "facts": ["50,000원", "50,000 won"]},
         # on the shop's topic (delivery) but about something no article mentions: a person answers
         {"q": "새벽 배송도 해 주시나요?", "article": None, "facts": []},
     ]) + "\n", encoding="utf-8")

@@ -49,6 +49,7 @@ WEEKDAYS_KO = "월화수목금토일"
 MAX_TOOL_ROUNDS = 2  # model calls that may ask for tools; the call after the last round must answer
 ORDER_EVIDENCE = 0.9  # an answer resting on the customer's own order data (the offline order answer's confidence)
 MIN_SUPPORT = 0.6  # share of the answer's content words found in what it cites, the question and the policy
+NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 GROUNDED_MARGIN = 0.1  # above the gate's threshold: a supported answer in the cited article's own words
 DEADLINE_KEY = "llm_deadline_at"  # config["configurable"]: the turn's deadline (time.time()) set by the service
 # the model's failures that mean "answer offline" (everything else is a bug in our code: logged with its trace)
@@ -238,23 +239,30 @@ def ask_model(settings: Settings, messages: list[BaseMessage], *, with_tools: bo
 
 # --- the answer ---------------------------------------------------------------------------------------
 
+def _numbers(text: str) -> set[str]:
+    return {n.replace(",", "") for n in NUMBER.findall(text)}
+
+
 def lexical_support(answer: str, evidence: list[str]) -> float:
     """Share of the answer's content morphemes that occur in the evidence texts: a check of the model's
-    "supported" that does not ask the model (an answer made of the passage's words is read from it)."""
+    "supported" that does not ask the model (an answer made of the passage's words is read from it). A
+    number the evidence does not contain (a fee, a day count) makes it 0: that is where answers go wrong."""
     said = set(tokenize(answer))
-    if not said:
+    if not said or not _numbers(answer) <= _numbers(" ".join(evidence)):
         return 0.0
     known = {t for text in evidence for t in tokenize(text)}
     return len(said & known) / len(said)
 
 
 def grounded(settings: Settings, reply: LLMTurn, *, question: str, policy: StorePolicy, hits: list[dict[str, Any]],
-             order_ids: set[str], retrieval_confidence: float, unknown_terms: list[str],
+             order_ids: set[str], retrieval_confidence: float, unknown_terms: list[str], offline_category: str,
              ) -> tuple[float, list[dict[str, Any]]]:
     """(confidence, sources) of a reply: never above what its evidence supports, whatever number the model
     wrote. Evidence: an order of this customer it cites; else a retrieved article it cites, worth the
-    offline gate's confidence (retrieval calibration + classifier agreement), or `GROUNDED_EVIDENCE` when
-    the model's self-check says supported and the answer's words are the article's (`lexical_support`)."""
+    offline gate's confidence (retrieval calibration + agreement of the offline classifier's
+    `offline_category`, not the model's own: that would be the model vouching for itself), or a little
+    above the threshold when the model's self-check says supported and the answer's words and numbers
+    are the article's (`lexical_support`)."""
     by_id = {str(h["id"]): h for h in hits if h.get("kind") in ("manual", "learned")}
     cited_hits = [by_id[s] for s in dict.fromkeys(reply.sources_used) if s in by_id]
     cited_orders = [s for s in dict.fromkeys(reply.sources_used) if s in order_ids]
@@ -263,7 +271,7 @@ def grounded(settings: Settings, reply: LLMTurn, *, question: str, policy: Store
     if cited_orders:
         evidence = ORDER_EVIDENCE
     elif cited_hits:
-        evidence = answer_confidence(settings, retrieval_confidence, reply.category, hits, cited_hits[0],
+        evidence = answer_confidence(settings, retrieval_confidence, offline_category, hits, cited_hits[0],
                                      unknown_terms)
         texts = [f"{h['title']} {h.get('text') or ''} {h.get('body') or ''}" for h in cited_hits]
         if reply.supported and lexical_support(reply.answer, [*texts, question, policy_text(policy)]) >= MIN_SUPPORT:
@@ -275,7 +283,7 @@ def grounded(settings: Settings, reply: LLMTurn, *, question: str, policy: Store
 
 def llm_answer(settings: Settings, policy: StorePolicy, *, text: str, customer_id: str | None,
                customer: dict[str, Any] | None, orders: list[dict[str, Any]], hits: list[dict[str, Any]],
-               history: list[dict[str, Any]], urgency: str, retrieval_confidence: float,
+               history: list[dict[str, Any]], category: str, urgency: str, retrieval_confidence: float,
                unknown_terms: list[str], config: Any, deadline: Deadline) -> dict[str, Any]:
     """{answer, confidence, sources, needs_human, answer_kind, category, urgency} from the
     chat model. Raises on model errors (`answer_with_model` turns them into the offline answer)."""
@@ -288,7 +296,8 @@ def llm_answer(settings: Settings, policy: StorePolicy, *, text: str, customer_i
         raise ValueError("the model returned an empty answer")
     known_orders = set(tool_order_ids) | ({o["order_id"] for o in orders} if with_tools else set())
     confidence, sources = grounded(settings, reply, question=text, policy=policy, hits=hits, order_ids=known_orders,
-                                   retrieval_confidence=retrieval_confidence, unknown_terms=unknown_terms)
+                                   retrieval_confidence=retrieval_confidence, unknown_terms=unknown_terms,
+                                   offline_category=category)
     return {"answer": reply.answer.strip(), "confidence": confidence, "sources": sources,
             "needs_human": bool(reply.needs_human or not reply.supported), "answer_kind": "llm",
             "category": reply.category,
@@ -304,7 +313,7 @@ def turn_deadline(settings: Settings, config: Any) -> Deadline:
 
 def answer_with_model(settings: Settings, policy: StorePolicy, *, text: str, locale: str, customer_id: str | None,
                       customer: dict[str, Any] | None, orders: list[dict[str, Any]], hits: list[dict[str, Any]],
-                      history: list[dict[str, Any]], urgency: str, retrieval_confidence: float,
+                      history: list[dict[str, Any]], category: str, urgency: str, retrieval_confidence: float,
                       unknown_terms: list[str], config: Any) -> dict[str, Any] | None:
     """The chat model's answer, or None when the offline pipeline must answer: the model failed, ran out
     of the turn's time, or the circuit breaker has it paused. Never raises."""
@@ -314,7 +323,8 @@ def answer_with_model(settings: Settings, policy: StorePolicy, *, text: str, loc
     started = time.monotonic()
     try:
         out = llm_answer(settings, policy, text=text, customer_id=customer_id, customer=customer, orders=orders,
-                         hits=hits, history=history, urgency=urgency, retrieval_confidence=retrieval_confidence,
+                         hits=hits, history=history, category=category, urgency=urgency,
+                         retrieval_confidence=retrieval_confidence,
                          unknown_terms=unknown_terms, deadline=turn_deadline(settings, config),
                          config=tool_config(config, customer_id, settings.resolved_database_url, locale))
     except MODEL_ERRORS as exc:

@@ -163,7 +163,8 @@ def ask_chat_model(settings: Settings, policy: StorePolicy, state: InquiryState,
     return answer_with_model(settings, policy, text=text, locale=state.get("locale") or "ko",
                              customer_id=state.get("customer_id"), customer=state.get("customer"),
                              orders=state.get("orders") or [], hits=hits,
-                             history=list(state.get("history") or [])[:-1], urgency=state.get("urgency") or "normal",
+                             history=list(state.get("history") or [])[:-1],
+                             category=state.get("category") or "other", urgency=state.get("urgency") or "normal",
                              retrieval_confidence=float(state.get("retrieval_confidence") or 0.0),
                              unknown_terms=state.get("unknown_terms") or [], config=config)
 

@@ -612,7 +612,7 @@ class InquiryService:
         # None: no chat model, or it failed or is paused by the breaker; the offline draft then
         out = answer_with_model(self.settings, policy, text=text, locale=locale, customer_id=cid,
                                 customer=customer_brief(self.engine, cid), orders=orders, hits=hits, history=[],
-                                urgency=cls.urgency, retrieval_confidence=result.confidence,
+                                category=cls.category, urgency=cls.urgency, retrieval_confidence=result.confidence,
                                 unknown_terms=result.unknown_terms, config=self._config(thread_id)) \
             if self.settings.llm_enabled else None
         if out is None:
