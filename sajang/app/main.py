@@ -107,7 +107,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         # Where and why, never the offending input itself (it may be huge or personal).
         errors = [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")),
                    "type": str(e.get("type", ""))} for e in exc.errors()[:20]]
-        first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+        first: dict[str, Any] = errors[0] if errors else {"loc": [], "msg": "invalid request"}
         where = ".".join(first["loc"])
         return _error(422, "validation_error", f"{where}: {first['msg']}" if where else first["msg"],
                       errors=errors)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import logging
 import tempfile
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -287,7 +288,7 @@ def moves_frame(moves: list[dict[str, Any]], locale: str) -> pd.DataFrame:
 PROPOSAL_COLS = ("col_ok", "col_id", "segment", "customers", "col_title", "col_kind", "col_value", "col_message")
 
 
-def proposals_frame(run: dict[str, Any] | None, locale: str) -> pd.DataFrame:
+def proposals_frame(run: Mapping[str, Any] | None, locale: str) -> pd.DataFrame:
     cols = [T(c, locale) for c in PROPOSAL_COLS]
     if not run:
         return pd.DataFrame(columns=cols)
@@ -316,7 +317,7 @@ def approvals_from_frame(df: pd.DataFrame | None) -> list[dict[str, Any]]:
     return out
 
 
-def run_status_text(run: dict[str, Any] | None, locale: str) -> str:
+def run_status_text(run: Mapping[str, Any] | None, locale: str) -> str:
     if not run:
         return T("no_run", locale)
     return T("run_status", locale, run=run["run_id"], as_of=run["as_of"], n=f"{run['customers']:,}",
@@ -349,7 +350,7 @@ class AdminUI:
                 "segments": segments_frame(data["segments"], locale),
                 "moves": moves_frame(data["segments"].get("moves") or [], locale)}
 
-    def current_run(self) -> dict[str, Any] | None:
+    def current_run(self) -> Mapping[str, Any] | None:
         run_id = dash.latest_run_id(self.settings)
         return run_summary(self.settings, run_id) if run_id is not None else None
 
@@ -440,7 +441,7 @@ class AdminUI:
                         gr.Button(T("approve_button", locale)), gr.Button(T("cancel_button", locale)),
                         gr.Button(T("export_button", locale)), gr.File(label=T("export_file", locale))]
 
-            def run_values(run: dict[str, Any] | None, locale: str) -> list[Any]:
+            def run_values(run: Mapping[str, Any] | None, locale: str) -> list[Any]:
                 awaiting = bool(run and run["status"] == "awaiting_approval")
                 return [run["run_id"] if run else None, run_status_text(run, locale),
                         gr.Dataframe(value=proposals_frame(run, locale), interactive=awaiting),
@@ -549,7 +550,7 @@ class AdminUI:
             export_btn.click(on_export, [locale_st], [export_file, action_note], concurrency_limit=1)
         return demo
 
-    def _run(self, run_id: int | None) -> dict[str, Any] | None:
+    def _run(self, run_id: int | None) -> Mapping[str, Any] | None:
         if run_id is None:
             return None
         try:

@@ -380,11 +380,11 @@ class AgentHub:
             pass
         return T("claim_lost", locale, who=who)
 
-    def refused(self, me: dict[str, Any], qtab: str, thread: str, locale: str, exc: Conflict,
+    def refused(self, me: dict[str, Any] | None, qtab: str, thread: str | None, locale: str, exc: Conflict,
                 lost_race: bool) -> dict[Any, Any]:
         """A reply the service refused: another agent took the inquiry a moment before (told who), or
         it was already someone else's (the service's reason)."""
-        if lost_race:
+        if lost_race and thread:
             note = self.claim_lost_note(thread, locale)
             gr.Warning(note)
         else:

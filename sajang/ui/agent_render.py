@@ -7,7 +7,7 @@ Everything user-supplied goes through `html.escape`. Times are shown in the shop
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -135,7 +135,7 @@ def queue_sort_key(item: Mapping[str, Any]) -> tuple[int, float]:
             waited.timestamp() if waited else 0.0)
 
 
-def render_queue(tabs: Mapping[str, list[Mapping[str, Any]]], active: str, selected: str | None,
+def render_queue(tabs: Mapping[str, Sequence[Mapping[str, Any]]], active: str, selected: str | None,
                  names: Mapping[str, str], locale: str, now: datetime, error: str | None = None) -> str:
     """The left column: three tabs with counts, then the items of the active tab."""
     parts = ['<div class="sj-queue">', '<div class="sj-qtabs" role="tablist">']
@@ -354,7 +354,8 @@ def render_articles(hits: Iterable[Any], locale: str, error: str | None = None) 
 # --- learned answers -----------------------------------------------------------------------------
 
 
-def render_learned(rows: list[Mapping[str, Any]], locale: str, now: datetime, error: str | None = None) -> str:
+def render_learned(rows: Sequence[Mapping[str, Any]], locale: str, now: datetime, error: str | None = None
+                   ) -> str:
     if error:
         return f'<div class="sj-empty sj-error">{esc(T("learned_unavailable", locale, error=error))}</div>'
     active = sum(1 for r in rows if r.get("active"))

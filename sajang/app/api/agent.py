@@ -122,7 +122,7 @@ async def upload(thread_id: ThreadId, settings: SettingsDep, engine: EngineDep, 
     stored = await run_in_threadpool(save_attachment, settings, thread_id, file.filename, data, "agent")
     out = stored.as_dict()
     out["url"] = f"/api/v1/attachments/{stored.id}"
-    return AttachmentOut(**out)  # type: ignore[arg-type]
+    return AttachmentOut(**out)
 
 
 def _jsonable(value: Any) -> Any:

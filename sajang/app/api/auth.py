@@ -34,7 +34,7 @@ def token(
     if user is None:
         raise Unauthorized("wrong username or password", code="invalid_credentials")
     return TokenOut(access_token=issue_staff_token(settings, claims_for(user)), expires_in=STAFF_TOKEN_TTL_S,
-                    role=user.role, username=user.username)  # type: ignore[arg-type]
+                    role=user.role, username=user.username)
 
 
 @router.get("/me", response_model=UserOut, summary="The logged-in staff user")

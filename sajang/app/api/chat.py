@@ -193,7 +193,7 @@ async def upload_attachment(thread_id: ThreadId, customer: CustomerDep, settings
     ratelimit.check("chat_upload_ip", ip, settings.rate_limit_per_minute, what="uploads")
     data = await read_limited(file, settings.max_attachment_bytes)
     stored = await run_in_threadpool(save_attachment, settings, thread_id, file.filename, data, "customer")
-    return AttachmentOut(**stored.as_dict(settings))  # type: ignore[arg-type]
+    return AttachmentOut(**stored.as_dict(settings))
 
 
 async def read_limited(file: UploadFile, limit: int) -> bytes:

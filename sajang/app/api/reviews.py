@@ -3,6 +3,7 @@ backlog runs, text triage and the CSV export of published replies (agents and th
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -93,19 +94,19 @@ class TriageOut(BaseModel):
 
 
 @router.get("/queue", response_model=list[ReviewOut], summary="Negative reviews whose draft waits for approval")
-def queue(settings: SettingsDep, limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[dict[str, Any]]:
+def queue(settings: SettingsDep, limit: Annotated[int, Query(ge=1, le=500)] = 100) -> Sequence[Mapping[str, Any]]:
     return svc.queue(settings, limit=limit)
 
 
 @router.post("/backlog", response_model=BacklogOut, summary="Analyse and draft every review not analysed yet")
-def backlog(body: BacklogIn, settings: SettingsDep) -> dict[str, Any]:
+def backlog(body: BacklogIn, settings: SettingsDep) -> Mapping[str, Any]:
     items = list(svc.process_backlog(settings, limit=body.limit))
     return {"processed": len(items), "negative": sum(1 for i in items if i["negative"]),
             "queue": svc.queue_count(settings)}
 
 
 @router.post("/triage", response_model=list[TriageOut], summary="Judge review texts without storing anything")
-def triage(body: TriageIn, settings: SettingsDep) -> list[dict[str, Any]]:
+def triage(body: TriageIn, settings: SettingsDep) -> Sequence[Mapping[str, Any]]:
     rows = [{"review_id": r.review_id or str(i + 1), "text": r.text, "rating": r.rating}
             for i, r in enumerate(body.reviews)]
     return svc.triage_rows(settings, rows)
@@ -125,28 +126,28 @@ def export(settings: SettingsDep) -> Response:
 
 @router.get("/products/{product_id}", response_model=list[ReviewOut], summary="A product's recent reviews")
 def product_reviews(product_id: ReviewIdPath, settings: SettingsDep,
-                    limit: Annotated[int, Query(ge=1, le=100)] = 10) -> list[dict[str, Any]]:
+                    limit: Annotated[int, Query(ge=1, le=100)] = 10) -> Sequence[Mapping[str, Any]]:
     return svc.product_reviews(settings, product_id, limit=limit)
 
 
 @router.get("/{review_id}", response_model=ReviewOut, summary="One review with its analysis and draft")
-def get_review(review_id: ReviewIdPath, settings: SettingsDep) -> dict[str, Any]:
+def get_review(review_id: ReviewIdPath, settings: SettingsDep) -> Mapping[str, Any]:
     return svc.get_review(settings, review_id)
 
 
 @router.post("/{review_id}/analyse", response_model=ReviewOut, summary="Run the review graph for one review")
 def analyse(review_id: ReviewIdPath, settings: SettingsDep,
-            force: Annotated[bool, Query(description="Re-analyse and re-draft a waiting review")] = False) -> dict[str, Any]:
+            force: Annotated[bool, Query(description="Re-analyse and re-draft a waiting review")] = False) -> Mapping[str, Any]:
     return svc.process_review(settings, review_id, force=force)
 
 
 @router.post("/{review_id}/approve", response_model=DecisionOut, responses={409: {"model": ErrorOut}},
              summary="Publish the reply (the draft or the edited text); publishing twice publishes once")
-def approve(review_id: ReviewIdPath, body: ApproveIn, settings: SettingsDep, agent: AgentDep) -> dict[str, Any]:
+def approve(review_id: ReviewIdPath, body: ApproveIn, settings: SettingsDep, agent: AgentDep) -> Mapping[str, Any]:
     return svc.approve(settings, review_id, body.text, user=agent.user.username, user_id=agent.user.id)
 
 
 @router.post("/{review_id}/reject", response_model=DecisionOut, responses={409: {"model": ErrorOut}},
              summary="Reject the draft: nothing is published")
-def reject(review_id: ReviewIdPath, body: RejectIn, settings: SettingsDep, agent: AgentDep) -> dict[str, Any]:
+def reject(review_id: ReviewIdPath, body: RejectIn, settings: SettingsDep, agent: AgentDep) -> Mapping[str, Any]:
     return svc.reject(settings, review_id, user=agent.user.username, user_id=agent.user.id, reason=body.reason)

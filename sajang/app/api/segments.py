@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Annotated, Any
 
@@ -78,24 +79,24 @@ class CustomerSegmentOut(BaseModel):
 
 @router.post("/runs", status_code=status.HTTP_201_CREATED, response_model=RunOut,
              summary="Compute segments and proposals; waits for approval")
-def start(body: RunIn, settings: SettingsDep, admin: AdminDep) -> dict[str, Any]:
+def start(body: RunIn, settings: SettingsDep, admin: AdminDep) -> Mapping[str, Any]:
     return seg.start_run(settings, as_of=body.as_of, started_by=admin.user.username)
 
 
 @router.get("/runs", response_model=list[RunListItem], summary="Recent runs")
-def runs(settings: SettingsDep, limit: Annotated[int, Query(ge=1, le=200)] = 20) -> list[dict[str, Any]]:
+def runs(settings: SettingsDep, limit: Annotated[int, Query(ge=1, le=200)] = 20) -> Sequence[Mapping[str, Any]]:
     return seg.list_runs(settings, limit)
 
 
 @router.get("/runs/{run_id}", response_model=RunOut, summary="One run")
-def run(run_id: RowId, settings: SettingsDep) -> dict[str, Any]:
+def run(run_id: RowId, settings: SettingsDep) -> Mapping[str, Any]:
     return seg.run_summary(settings, run_id)
 
 
 @router.get("/runs/{run_id}/customers", response_model=list[CustomerRfm], summary="Scored customers of a run")
 def run_customers(run_id: RowId, settings: SettingsDep, engine: EngineDep,
                   segment: Annotated[str | None, Query(pattern=r"^[a-z_]{1,32}$")] = None,
-                  limit: Annotated[int, Query(ge=1, le=100_000)] = 1000) -> list[dict[str, Any]]:
+                  limit: Annotated[int, Query(ge=1, le=100_000)] = 1000) -> Sequence[Mapping[str, Any]]:
     seg.run_summary(settings, run_id)  # 404 for an unknown run
     return [{**c, "monetary": str(c["monetary"])} for c in rfm.run_customers(engine, run_id, segment=segment,
                                                                               limit=limit)]
@@ -103,13 +104,13 @@ def run_customers(run_id: RowId, settings: SettingsDep, engine: EngineDep,
 
 @router.post("/runs/{run_id}/approve", response_model=RunOut, responses={409: {"model": ErrorOut}},
              summary="Approve proposals: issues coupons and queues messages exactly once")
-def approve(run_id: RowId, body: ApproveIn, settings: SettingsDep, admin: AdminDep) -> dict[str, Any]:
+def approve(run_id: RowId, body: ApproveIn, settings: SettingsDep, admin: AdminDep) -> Mapping[str, Any]:
     return seg.approve_run(settings, run_id, [a.model_dump() for a in body.approvals], admin.user.username)
 
 
 @router.post("/runs/{run_id}/cancel", response_model=RunOut, responses={409: {"model": ErrorOut}},
              summary="Cancel a run waiting for approval")
-def cancel(run_id: RowId, settings: SettingsDep, admin: AdminDep) -> dict[str, Any]:
+def cancel(run_id: RowId, settings: SettingsDep, admin: AdminDep) -> Mapping[str, Any]:
     return seg.cancel_run(settings, run_id, admin.user.username)
 
 
@@ -125,6 +126,6 @@ def export_outbox(engine: EngineDep, admin: AdminDep,
 
 @router.get("/customers/{customer_id}", response_model=CustomerSegmentOut,
             summary="A customer's segment in the latest run")
-def customer_segment(customer_id: CustomerIdPath, engine: EngineDep) -> dict[str, Any]:
+def customer_segment(customer_id: CustomerIdPath, engine: EngineDep) -> Mapping[str, Any]:
     s = rfm.latest_segment(engine, customer_id)
     return {"customer_id": customer_id, "segment": s, "label": rfm.segment_label(s)}

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import sys
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -122,7 +123,7 @@ def load_review_file(path: str, text_col: str, id_col: str, rating_col: str | No
     return rows
 
 
-def _print_human(item: dict[str, Any]) -> None:
+def _print_human(item: Mapping[str, Any]) -> None:
     from sajang.graphs.review.service import aspect_label
 
     mark = "부정" if item["negative"] else "정상"
@@ -166,15 +167,15 @@ def triage(
     settings = get_settings()
     engine_for(settings)
     done: set[str] = set()
-    for item in process_backlog(settings, limit=limit, progress=log):
-        done.add(item["review_id"])
-        emit(triage_dict(item))
+    for row in process_backlog(settings, limit=limit, progress=log):
+        done.add(row["review_id"])
+        emit(triage_dict(row))
     if all_reviews:
         from sajang.graphs.review.service import analysed_reviews
 
-        for item in analysed_reviews(settings):
-            if item["review_id"] not in done:
-                emit(triage_dict(item))
+        for row in analysed_reviews(settings):
+            if row["review_id"] not in done:
+                emit(triage_dict(row))
     log(f"{len(done)} new reviews triaged; {len(queue(settings, limit=10_000))} drafts wait for approval")
 
 

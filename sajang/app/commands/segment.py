@@ -4,6 +4,7 @@ list runs, export the outbox as CSV."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -30,7 +31,7 @@ def _as_of(value: str | None) -> date | None:
         raise SajangError(f"--as-of {value!r} is not a date (YYYY-MM-DD)") from None
 
 
-def _print_run(run: dict[str, Any]) -> None:
+def _print_run(run: Mapping[str, Any]) -> None:
     from sajang.db.rfm import segment_label
     from sajang.graphs.segmentation.policy import benefit_text
 
