@@ -214,9 +214,21 @@ def test_a_date_word_picks_the_orders_of_that_day(svc: Any, shop: Shop) -> None:
     r = svc.ask("그저께 주문한 거 어디까지 왔어요?", customer_id=A)
     assert shop.shipping in r["answer"] and A_TRACK in r["answer"], r
     r = svc.ask("어제 주문한 거 있나요?", customer_id=A)
-    assert "어제 주문은 찾지 못했어요" in r["answer"], r  # and the recent ones instead
+    assert "어제 주문은 없어요" in r["answer"], r  # and the recent ones instead
     assert shop.paid in r["answer"]
     _never_b(r["answer"], shop)
+
+
+def test_words_that_name_no_product_of_the_shop_are_not_taken_for_one(svc: Any, shop: Shop, engine: Engine) -> None:
+    from sajang.db.models import Product
+
+    with session_scope(engine) as s:
+        s.add(Product(id="P-T1", name="한돈 삼겹살 (500g)", price=Decimal(15900), cost=Decimal(9000)))
+        s.add(Product(id="P-T2", name="무농약 들기름 (300ml)", price=Decimal(15900), cost=Decimal(9000)))
+    r = svc.ask("교환 신청했던 거 결과 나왔어요?", customer_id=A)  # "결과" is no product
+    assert shop.delivered in r["answer"] and "'접수'" in r["answer"], r
+    r = svc.ask("들기름 시킨 거 언제 와요?", customer_id=A)  # sold by the shop, never ordered by A
+    assert "들기름 주문은 없어요" in r["answer"] and shop.paid in r["answer"], r
 
 
 def test_a_status_word_lists_those_orders(svc: Any, shop: Shop) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Select, bindparam, exists, or_, select
 
 from sajang.db.engine import autocommit_connection
-from sajang.db.models import Claim, Coupon, CouponIssue, Customer, Order, OrderItem
+from sajang.db.models import Claim, Coupon, CouponIssue, Customer, Order, OrderItem, Product
 from sajang.labels import CLAIM_STATUS_LABELS, CLAIM_TYPE_LABELS, ORDER_STATUS_LABELS
 
 OPEN_STATUSES = ("paid", "preparing", "shipping")
@@ -157,6 +157,13 @@ def matching_orders_in(conn: Connection, customer_id: str | None, *, order_ids: 
                                          or_(*(_it.product_name.contains(t, autoescape=True) for t in name_terms))))
     stmt = stmt.order_by(_o.ordered_at.desc(), _o.id.desc()).limit(bindparam("limit"))
     return _orders_in(conn, customer_id, None, max(1, min(limit, 50)), locale, statement=stmt)
+
+
+def catalogue_words_in(conn: Connection, words: list[str]) -> set[str]:
+    """The words that occur in the name of a product of the shop (a loose product name, or not a product)."""
+    p = Product.__table__.c
+    return {w for w in words
+            if conn.execute(select(p.id).where(p.name.contains(w, autoescape=True)).limit(1)).first() is not None}
 
 
 _ci, _cp = CouponIssue.__table__.c, Coupon.__table__.c

@@ -59,12 +59,12 @@ def load_context(state: InquiryState, config: RunnableConfig, runtime: Runtime[I
     # one autocommit read for everything: on PostgreSQL every transaction is round trips
     with autocommit_connection(runtime.context.engine) as conn:
         saved = shop_setting_in(conn, "store_policy")
-        customer, orders, coupons = load_own_data(conn, customer_id, reading.query, locale,
-                                                  list((state.get("memory") or {}).get("order_ids") or []))
+        customer, orders, coupons, own_query = load_own_data(
+            conn, customer_id, reading.query, locale, list((state.get("memory") or {}).get("order_ids") or []))
     return {
         "customer_id": customer_id, "customer": customer, "orders": orders, "coupons": coupons, "locale": locale,
         "policy_overrides": saved or {},
-        "question": reading.question, "question_base": reading.base, "own_query": reading.query.as_dict(),
+        "question": reading.question, "question_base": reading.base, "own_query": own_query.as_dict(),
         "followup": reading.followup, "verification": None, "verify_result": verification, "order_action": None,
         "answer": "", "confidence": 0.0, "sources": [], "hits": [], "retrieval_confidence": 0.0, "unknown_terms": [],
         "needs_human": False, "answer_kind": "none",

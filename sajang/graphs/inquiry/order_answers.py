@@ -8,7 +8,7 @@ sentences that describe it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -27,6 +27,7 @@ from sajang.graphs.inquiry.intents import (
 from sajang.graphs.inquiry.prompts import ORDER_STATUS_T, ORDER_T, T
 from sajang.knowledge.text import morphemes
 from sajang.tools.orders import (
+    catalogue_words_in,
     customer_brief_in,
     customer_context_in,
     customer_coupons_in,
@@ -422,8 +423,10 @@ def own_data_reply(query: OwnDataQuery, orders: list[dict[str, Any]], locale: st
                       when=_when(order["ordered_at"], locale))
             return OrderReply(f"{head} {text}", ids, needs_person=person, action=query.action)
         return OrderReply(" ".join(order_detail(order, query, locale, policy)), ids)
-    asks_list = bool(query.all_recent or query.exists_question or "list" in query.facts or query.claim_types
-                     or query.statuses)
+    # a status word lists those orders ("취소된 주문"), unless a product or a date already says which
+    # ("포기김치 배송완료 됐었죠": that order's delivery)
+    asks_list = bool(query.all_recent or query.exists_question or "list" in query.facts or
+                     ((query.claim_types or query.statuses) and not (query.products or query.since)))
     if not asks_list and not query.action and set(query.facts) - {"claims"}:
         # a fact of "the 만두 order" while there are several: the newest in full, the others named
         newest, others = sel.orders[0], sel.orders[1:]
@@ -443,26 +446,41 @@ def own_data_reply(query: OwnDataQuery, orders: list[dict[str, Any]], locale: st
     return OrderReply("\n".join(parts), ids, action=query.action)
 
 
-def is_own_data_question(text: str, category: str, query: OwnDataQuery) -> bool:
-    """Does the message ask about the customer's OWN data (not the shop's policy)?"""
+def is_own_data_question(text: str, category: str, query: OwnDataQuery, orders: list[dict[str, Any]] | None = None,
+                         guest: bool = False) -> bool:
+    """Does the message ask about the customer's OWN data (not the shop's policy)? A guest's must say so
+    plainly ("제 주문", "주문한 거", a tracking number asked): asking them to verify for "환불 언제 돼요?" would
+    hold back the policy answer; a verified customer's may say it loosely ("불고기밀키트 언제 받아요" names a
+    product of theirs)."""
     if query.order_ids or query.same_order:
         return True
     if is_conditional(text) and not POSSESSIVE.search(text):
         return False  # "카드 결제 취소하면 환불 언제 돼요?" asks the policy
-    if OWN_PHRASE.search(text) or query.action:
-        return True  # a request to cancel / change / exchange is always about an order of theirs
     if query.facts and set(query.facts) <= {"coupons", "points"}:
-        return bool(POSSESSIVE.search(text) or OWN_HOLDING.search(text))
+        return bool(OWN_HOLDING.search(text))  # "쿠폰 있어요?" is theirs, "쿠폰 어떻게 써요?" the policy
+    if OWN_PHRASE.search(text) or POSSESSIVE.search(text) or query.action:
+        return True  # a request to cancel / change / exchange is always about an order of theirs
+    if (query.statuses or query.claim_types) and query.exists_question:
+        return True  # "배송중인 거 있어요?"
+    if guest:
+        return bool(set(query.facts) & {"tracking", "list", "items", "amount"}) and bool(ORDER_WORD.search(text))
+    if orders and query.products and ORDER_WORD.search(text) and \
+            any(matches_product(o, w) for o in orders for w in query.products):
+        return True
     return is_order_question(text, category)
 
 
 # phrases that only make sense about one's own orders, whatever the category
 OWN_PHRASE = re.compile(
     r"(주문|구매|결제)\s*(내역|목록|이력)|최근\s*(에\s*)?(주문|시킨|산|구매)|얼마\s*(결제|냈|나왔|였)|결제\s*(된|됐|한)\s*(금액|거)?"
-    r"|(취소|반품|환불|교환)\s*(된|한|됐)\s*(주문|거|것|건)|(시킨|주문한|주문했던|산)\s*(거|것|게|주문|상품|물건)"
+    r"|(취소|반품|환불|교환)\s*(된|한|됐)\s*(주문|거|것|건)"
+    r"|(시킨|시켰던|주문한|주문했던|산|샀던|구매한|구입한)\s*(거|것|게|건|주문|상품|물건)|(주문|배송)\s*(상태|건)"
     r"|(뭐|뭘)\s*(시켰|주문했|샀)|(교환|반품|환불|취소)\s*(신청|요청|접수)\s*(한|했|하신)"
     r"|\bmy\s+(orders?|package|parcel|refund|return|exchange|coupons?)\b|order\s+history|\bi\s+(ordered|bought|paid)\b",
     re.IGNORECASE)
+# words that put a question on an order or a parcel (with a product of theirs named: about that order)
+ORDER_WORD = re.compile(r"주문|시킨|시켰|샀|구매|배송|택배|송장|도착|발송|출고|받|와요|오나요|오나|왔|order|parcel|package|deliver"
+                        r"|tracking|ship", re.IGNORECASE)
 OWN_HOLDING = re.compile(r"(있|남아|보유|받은|받을\s*수)", re.IGNORECASE)
 
 
@@ -503,10 +521,11 @@ def read_in_context(text: str, memory: dict[str, Any] | None, pending_question: 
 
 def load_own_data(conn: Connection, customer_id: str | None, query: OwnDataQuery, locale: str,
                   previous_ids: list[str] | None = None,
-                  ) -> tuple[dict[str, Any] | None, list[dict[str, Any]], list[dict[str, Any]] | None]:
-    """(customer, orders, coupons) for the message: the 5 most recent orders, or, when the question names
-    orders (a date, a status, a product, an order number), the matching ones (one query; the recent ones
-    when nothing matches, so the answer can say so and show them)."""
+                  ) -> tuple[dict[str, Any] | None, list[dict[str, Any]], list[dict[str, Any]] | None, OwnDataQuery]:
+    """(customer, orders, coupons, query) for the message: the 5 most recent orders, or, when the question
+    names orders (a date, a status, a product, an order number), the matching ones (one query; the recent
+    ones when nothing matches, so the answer can say so and show them). Words taken for a product that
+    neither their orders nor the shop's catalogue contain ("결과", "get") are dropped from the query."""
     if not query.selects:
         customer, orders = customer_context_in(conn, customer_id, RECENT_ORDERS, locale)
     else:
@@ -523,13 +542,17 @@ def load_own_data(conn: Connection, customer_id: str | None, query: OwnDataQuery
             orders = matching_orders_in(conn, customer_id, name_terms=list(query.products), **criteria,
                                         locale=locale)
             if not orders:  # the nouns named no product of theirs: the other criteria alone
-                orders = matching_orders_in(conn, customer_id, **criteria, locale=locale)
+                sold = catalogue_words_in(conn, list(query.products))
+                if len(sold) < len(query.products):
+                    query = replace(query, products=tuple(w for w in query.products if w in sold))
+                orders = matching_orders_in(conn, customer_id, **criteria, locale=locale) \
+                    if query.selects else customer_context_in(conn, customer_id, RECENT_ORDERS, locale)[1]
         elif query.since or query.statuses or query.claim_types:
             orders = matching_orders_in(conn, customer_id, **criteria, locale=locale)
         if not orders:
             orders = customer_context_in(conn, customer_id, RECENT_ORDERS, locale)[1]
     coupons = customer_coupons_in(conn, customer_id) if customer_id and "coupons" in query.facts else None
-    return customer, orders, coupons
+    return customer, orders, coupons, query
 
 
 def _reply(parts: list[str], *, kind: str, confidence: float, sources: list[dict[str, Any]] | None = None,
@@ -552,7 +575,7 @@ def own_data_turn(*, reading: Reading, category: str, customer_id: str | None, c
                       kind="verify", confidence=1.0, order_action=None)
     query = reading.query
     own = reading.followup == "order" or reading.verified_now or \
-        is_own_data_question(reading.question, category, query)
+        is_own_data_question(reading.question, category, query, orders, guest=not customer_id)
     if verification == "verified" and not reading.verified_now:
         name = (customer or {}).get("name") or customer_id or ""
         return _reply([_o("verified", locale, name=name), _o("verified_no_question", locale)],
@@ -577,7 +600,8 @@ def own_data_turn(*, reading: Reading, category: str, customer_id: str | None, c
     if reading.verified_now:
         opening = f"{greet} {_o('verified', locale, name=(customer or {}).get('name') or customer_id)}"
     parts = [opening, reply.text, _t("closing", locale)]
-    action = {"action": reply.action, "needs_person": reply.needs_person} if reply.action else None
+    # set on every own-data answer: the gate then goes by this order, not by request words alone
+    action = {"action": reply.action, "needs_person": reply.needs_person}
     return _reply(parts, kind="order", confidence=0.9, sources=sources, order_action=action,
                   pending_question=None,
                   memory={"kind": "order", "base": reading.base, "query": query.as_dict(),
@@ -589,3 +613,17 @@ def manual_memory(reading: Reading, out: dict[str, Any]) -> dict[str, Any]:
     source = next((s for s in out.get("sources") or [] if s.get("kind") in ("manual", "learned")), None)
     return {"kind": "manual", "base": reading.base, "query": reading.query.as_dict(),
             "article_id": source.get("id") if source else None}
+
+
+def order_reply(text: str, category: str, orders: list[dict[str, Any]], locale: str, policy: StorePolicy,
+                now: datetime | None = None) -> dict[str, Any] | None:
+    """A verified customer's own-data question answered from `orders` alone (the agent's suggestion, the
+    replies while a person is on the way): {answer, confidence, sources, answer_kind}, or None."""
+    query = parse_own_query(text, now or datetime.now(KST))
+    if not orders or not is_own_data_question(text, category, query, orders):
+        return None
+    reply = own_data_reply(query, orders, locale, policy, now or datetime.now(KST))
+    by_id = {o["order_id"]: o for o in orders}
+    return {"answer": "\n\n".join([_t("greet", locale, shop=policy.shop_name), reply.text, _t("closing", locale)]),
+            "confidence": 0.9, "sources": [order_source(by_id[i], locale) for i in reply.order_ids if i in by_id],
+            "answer_kind": "order"}

@@ -242,7 +242,7 @@ ORDER_T: dict[str, dict[str, str]] = {
                            "en": "There are {n} other orders; tell me if you meant another one."},
     "list_pick": {"ko": "어느 주문인지 알려 주시면 자세히 안내해 드릴게요.",
                   "en": "Tell me which one and I'll give you the details."},
-    "none_matching": {"ko": "{what} 주문은 찾지 못했어요.", "en": "I couldn't find any {what}order."},
+    "none_matching": {"ko": "{what} 주문은 없어요.", "en": "I couldn't find any {what}order."},
     "none_at_all": {"ko": "고객님 계정에서 주문 내역을 찾지 못했어요.", "en": "I couldn't find any orders in your account."},
     "recent_instead": {"ko": "최근 주문은 이렇습니다.", "en": "Your recent orders:"},
     "coupons": {"ko": "보유하신 쿠폰은 {lines}입니다.", "en": "Your coupons: {lines}."},
