@@ -28,7 +28,7 @@ from sajang.config import Settings, StorePolicy
 from sajang.db.engine import autocommit_connection
 from sajang.graphs.common.context import store_policy
 from sajang.graphs.inquiry.classifier import classify_text
-from sajang.graphs.inquiry.order_answers import is_order_question, order_sentence, order_source, pick_order
+from sajang.graphs.inquiry.order_answers import order_reply
 from sajang.graphs.inquiry.prompts import VARIANTS, T, josa
 from sajang.knowledge.ingest import AnswerUnit, answer_units, audience_overrides_in, is_agents_only
 from sajang.knowledge.service import get_knowledge
@@ -540,20 +540,10 @@ def offline_answer(settings: Settings, policy: StorePolicy, *, text: str, locale
             return {"answer": hit["body"], "confidence": round(max(retrieval_confidence, sims[best]), 4),
                     "sources": [source_of(hit)], "answer_kind": "learned"}
     manual = [h for h in hits if h.get("kind") == "manual"]
-    if customer_id and orders and is_order_question(text, category):
-        order, foreign = pick_order(text, orders)
-        if foreign is not None:
-            return {"answer": _t("order_not_found", locale, order_id=foreign), "confidence": 0.6,
-                    "sources": [], "answer_kind": "order"}
-        if order is not None:
-            parts = [_t("greet", locale, shop=policy.shop_name), order_sentence(order, locale, policy)]
-            sources = [order_source(order, locale)]
-            if category != "delivery" and manual and retrieval_confidence >= settings.answer_confidence_threshold:
-                parts.append(" ".join(relevant_sentences(text, manual[0], limit=2)))
-                sources.append(source_of(manual[0]))
-            parts.append(_t("closing", locale))
-            return {"answer": "\n\n".join(p for p in parts if p), "confidence": 0.9, "sources": sources,
-                    "answer_kind": "order"}
+    if customer_id and orders:
+        own = order_reply(text, category, orders, locale, policy)  # the customer's own data: order_answers
+        if own is not None:
+            return own
     if manual:
         return manual_reply(settings, policy, text=text, question=normalized_text, locale=locale, category=category, hits=hits,
                             manual=manual, retrieval_confidence=retrieval_confidence, unknown_terms=unknown_terms,
