@@ -394,11 +394,15 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
                "wrong_of_answerable": _share(answerable, "wrong"), "answerable": len(answerable),
                "unanswerable_handed_off": _share(unanswerable, "right"),
                "latency_ms_p50": round(statistics.median(latencies), 1) if latencies else None}
-    met = {"manual_right": (groups["manual"]["right"] or 0) >= TARGETS["manual_right"],
-           "own_order_right": (groups["own_order"]["right"] or 0) >= TARGETS["own_order_right"],
-           "follow_up_right": (groups["follow_up"]["right"] or 0) >= TARGETS["follow_up_right"],
-           "wrong_of_answerable_max": (overall["wrong_of_answerable"] or 0) <= TARGETS["wrong_of_answerable_max"],
-           "unanswerable_handed_off": (overall["unanswerable_handed_off"] or 0) >= TARGETS["unanswerable_handed_off"],
+    def at_least(value: float | None, goal: float) -> bool | None:  # None: nothing of the kind was asked
+        return None if value is None else value >= goal
+
+    met = {"manual_right": at_least(groups["manual"]["right"], TARGETS["manual_right"]),
+           "own_order_right": at_least(groups["own_order"]["right"], TARGETS["own_order_right"]),
+           "follow_up_right": at_least(groups["follow_up"]["right"], TARGETS["follow_up_right"]),
+           "wrong_of_answerable_max": None if overall["wrong_of_answerable"] is None
+           else overall["wrong_of_answerable"] <= TARGETS["wrong_of_answerable_max"],
+           "unanswerable_handed_off": at_least(overall["unanswerable_handed_off"], TARGETS["unanswerable_handed_off"]),
            "leaks_max": overall["leaks"] <= TARGETS["leaks_max"]}
     urgency = [r for r in graded if r["group"] == "urgency"]
     split = {"incidents": _counts([r for r in urgency if r["expects"] == "handoff"]),
@@ -428,7 +432,7 @@ def format_report(report: dict[str, Any]) -> str:
                                             for t, g in report["tags"].items() if g["n"]))
     if o["leaks"]:
         lines.append(f"  !!! {o['leaks']} REPLIES SHOWED CUSTOMER DATA TO SOMEONE NOT ITS OWNER !!!")
-    missed = [k for k, ok in report["targets"]["met"].items() if not ok]
+    missed = [k for k, ok in report["targets"]["met"].items() if ok is False]
     lines.append("  targets: " + ("all met" if not missed else "missed " + ", ".join(missed)))
     for r in report["rows"]:
         if r["outcome"] in ("wrong", "unnecessary_handoff"):
