@@ -111,11 +111,14 @@ def conversation(
                                                     "sajang/data/conversation_eval_heldout.jsonl is held out)")] = None,
     today: Annotated[datetime | None, typer.Option(
         formats=["%Y-%m-%d"], help="The demo shop's date, YYYY-MM-DD (default: today in Korea, the bot's clock)")] = None,
+    group: Annotated[list[str] | None, typer.Option(
+        help="Only the cases of this group (repeatable): manual, own_order, follow_up, guest, unanswerable, "
+             "urgency")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout")] = False,
 ) -> None:
     """Real customer chat on the demo shop: right / wrong / unnecessary handoff per group, data leaks."""
     from sajang.graphs.inquiry.conversation_eval import CASES_PATH, format_report, run_conversation_eval
 
     report = run_conversation_eval(get_settings(), cases or CASES_PATH, today=today.date() if today else None,
-                                   progress=log)
+                                   groups=group or None, progress=log)
     emit_report(report, json_out, format_report)

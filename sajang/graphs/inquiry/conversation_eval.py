@@ -39,6 +39,7 @@ from sqlalchemy import Engine, select
 from sajang import PACKAGE_DATA
 from sajang.config import Settings
 from sajang.db.models import Claim, Customer, Order, OrderItem
+from sajang.errors import SajangError
 from sajang.graphs.inquiry.learning_eval import manual_store, read_cases
 
 CASES_PATH = PACKAGE_DATA / "conversation_eval.jsonl"
@@ -298,9 +299,14 @@ def grade(expect: dict[str, Any], result: dict[str, Any], facts: list[list[str]]
 
 
 def run_conversation_eval(settings: Settings, cases_path: Path = CASES_PATH, today: date | None = None,
+                          groups: list[str] | None = None,
                           progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Seed the demo shop (seed 42, `today`, default the current date in Korea) with the CS manual into a
-    throw-away store and grade every case of `cases_path` on it."""
+    throw-away store and grade every case of `cases_path` (only those of `groups` if given) on it."""
+    unknown = sorted(set(groups or ()) - set(GROUPS))
+    if unknown:
+        raise SajangError(f"unknown group {', '.join(unknown)} (groups: {', '.join(GROUPS)})")
+    cases = [c for c in read_cases(cases_path) if not groups or c["group"] in groups]
     from sajang.db.demo import seed_demo_store
     from sajang.graphs.common.context import engine_for, store_policy
 
@@ -315,7 +321,7 @@ def run_conversation_eval(settings: Settings, cases_path: Path = CASES_PATH, tod
         policy = store_policy(store)
         seed_demo_store(engine_for(store), customers=DEMO_CUSTOMERS, seed=DEMO_SEED, today=day,
                         delivery_fee=policy.delivery_fee, free_shipping_threshold=policy.free_shipping_threshold)
-        report = evaluate(store, read_cases(cases_path), day, progress)
+        report = evaluate(store, cases, day, progress)
     return {**report, "cases_file": cases_path.name,
             "pipeline": f"chat model {settings.chat_model}" if settings.chat_model else "offline"}
 
