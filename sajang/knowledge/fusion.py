@@ -28,7 +28,8 @@ import numpy as np
 CALIBRATION_PATH = Path(__file__).with_name("calibration.json")
 # query_terms = log(1 + query content morphemes): e5 cosines run lower for short questions, and the FAQ
 # questions the model is fitted on are twice as long as a customer's chat message.
-FEATURES = ("top_dense", "dense_margin", "coverage", "fused_margin", "agree", "query_terms")
+# unknown = 1 when the query names a topic noun no document of the shop contains ("새벽 배송", "칼로리").
+FEATURES = ("top_dense", "dense_margin", "coverage", "fused_margin", "agree", "query_terms", "unknown")
 RRF_K = 60.0
 CANDIDATES = 40  # articles taken from each retriever before fusion
 DENSE_CHUNKS = 120  # nearest chunks asked from Chroma (an article has ~3: lead, whole-article, passages)
@@ -231,5 +232,6 @@ def fuse(
         "fused_margin": fused[top] - (fused[order[1]] if len(order) > 1 else 0.0) if mode == "hybrid" else 0.0,
         "agree": float(bool(lex_rank) and bool(dense_rank) and lex_rank[0] == dense_rank[0] == top),
         "query_terms": 0.0,  # filled in by the caller
+        "unknown": 0.0,  # filled in by the caller, which knows the shop's vocabulary
     }
     return ranked, feats

@@ -477,11 +477,13 @@ class KnowledgeBase:
                 doc = self._docs[self._doc_keys[doc_idx]]
                 text = doc.body if doc.kind == "learned" else self._passage(doc, chunk_id, lex)
                 hits.append(Hit(doc.ref, doc.title, round(float(score), 4), doc.kind, text, doc.body, doc.category))
-            conf = calibrated_confidence(feats, self.fusion) if hits else 0.0
         if time.monotonic() - self._catalogue_at > CATALOGUE_TTL_S:
             self._reload_catalogue()
             vocabulary = self._vocabulary
-        return SearchResult(query, hits, round(conf, 4), mode, feats, _unknown_terms(query, vocabulary))
+        unknown = _unknown_terms(query, vocabulary)
+        feats["unknown"] = float(bool(unknown))
+        conf = calibrated_confidence(feats, self.fusion) if hits else 0.0
+        return SearchResult(query, hits, round(conf, 4), mode, feats, unknown)
 
     def _passage(self, doc: _Doc, chunk_id: str | None, lex: tuple[np.ndarray, list[str]] | None) -> str:
         """The passage to quote: the best dense passage, else the one sharing most query morphemes."""
@@ -684,6 +686,7 @@ class KnowledgeBase:
                     hits = [Hit(self._docs[self._doc_keys[d]].ref, self._docs[self._doc_keys[d]].title,
                                 float(sc), self._docs[self._doc_keys[d]].kind, "", "")
                             for d, sc, _row in ranked[:k]]
+                    feats["unknown"] = float(bool(_unknown_terms(q, self._vocabulary)))
                     conf = calibrated_confidence(feats, self.fusion) if hits else 0.0
                     out[mode].append((SearchResult(q, hits, conf, mode, feats), time.perf_counter() - t0))
         return out
