@@ -11,7 +11,7 @@ Implements
 
 Failure modes for the resilience tests (attributes of `server`, changeable while it runs):
 `fail_status` (answer chat requests with that HTTP status), `latency_s` (wait before the reply or its
-first chunk), `malformed` (structured replies that are not valid JSON for the schema), `cut_stream_after`
+first chunk), `chunk_delay_s` (between streamed chunks), `malformed` (structured replies that are not valid JSON for the schema), `cut_stream_after`
 (close the connection after that many content chunks, without `[DONE]`), `no_tools` (400 for requests
 with `tools`, as vLLM answers without its tool-calling flags), `reply_overrides` (fields every structured
 reply takes, e.g. a confident answer that cites nothing). A stub that was stopped is a server down.
@@ -276,6 +276,8 @@ class _Handler(BaseHTTPRequestHandler):
                     self.close_connection = True  # the connection drops mid-answer: no finish, no [DONE]
                     return
                 send({"content": content[i:i + 8]})
+                if self.server.chunk_delay_s:
+                    time.sleep(self.server.chunk_delay_s)
                 with self.server.lock:
                     self.server.content_chunks += 1
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
@@ -298,6 +300,7 @@ class OpenAIStubHTTPServer(ThreadingHTTPServer):
         self.lock = threading.Lock()
         self.fail_status: int | None = None
         self.latency_s = 0.0
+        self.chunk_delay_s = 0.0  # between streamed content chunks: a model that trickles
         self.malformed = False
         self.cut_stream_after: int | None = None
         self.no_tools = False

@@ -123,6 +123,21 @@ def test_a_model_slower_than_the_deadline_is_abandoned(llm: Settings, chat_stub:
     assert "DeadlineExceeded" in (chat_model_status(llm)["last_error"] or "")
 
 
+def test_a_stream_that_trickles_past_the_deadline_is_stopped(llm: Settings, chat_stub: OpenAIStub) -> None:
+    """Each chunk comes in time for the HTTP timeout, the whole answer does not: the token callback stops
+    the stream at the deadline and the customer gets the complete offline answer."""
+    svc = get_inquiry_service(llm)
+    svc.ask(MANUAL_QUESTION, customer_id=A)  # loads what a first turn loads
+    llm.llm_turn_deadline_s, chat_stub.server.chunk_delay_s = 3.0, 0.5
+    chunks_before = chat_stub.server.content_chunks
+    items = list(svc.stream_ask(MANUAL_QUESTION, customer_id=A))
+    final = items[-1]
+    assert isinstance(final, dict) and final["answer"] and not final["answer"].startswith("안내드립니다.")
+    assert "DeadlineExceeded" in (chat_model_status(llm)["last_error"] or "")
+    # stopped: the stub's answer is far longer than the chunks it got to send
+    assert 0 < chat_stub.server.content_chunks - chunks_before < 20
+
+
 def test_a_caller_can_ask_for_the_short_deadline(settings: Settings, engine: Engine, chat_stub: OpenAIStub,
                                                  embed_stub: OpenAIStub, monkeypatch: pytest.MonkeyPatch,
                                                  tmp_path: Any) -> None:

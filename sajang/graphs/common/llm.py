@@ -21,6 +21,7 @@ import openai
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGenerationChunk, GenerationChunk
 from langchain_core.runnables import Runnable
 from pydantic import BaseModel
 
@@ -117,8 +118,9 @@ class _StopAtDeadline(BaseCallbackHandler):
     def __init__(self, deadline: Deadline) -> None:
         self.deadline = deadline
 
-    def on_llm_new_token(self, token: str, *, run_id: UUID, parent_run_id: UUID | None = None,
-                         **kwargs: Any) -> None:
+    def on_llm_new_token(self, token: str | list[str | dict[str, Any]], *,
+                         chunk: GenerationChunk | ChatGenerationChunk | None = None, run_id: UUID,
+                         parent_run_id: UUID | None = None, tags: list[str] | None = None, **kwargs: Any) -> None:
         self.deadline.check()
 
 
@@ -133,7 +135,7 @@ def call_within(model: Runnable[Any, AIMessage], messages: list[BaseMessage], co
         if left < MIN_CALL_S:
             raise DeadlineExceeded("the turn's time budget for the chat model is spent")
         try:
-            return guarded.bind(timeout=left).invoke(messages, config)  # type: ignore[no-any-return]
+            return guarded.bind(timeout=left).invoke(messages, config)
         except openai.APITimeoutError as exc:
             raise DeadlineExceeded("the chat model did not answer within the turn's budget") from exc
         except TRANSIENT_ERRORS:
