@@ -317,3 +317,11 @@ def test_every_selector_and_fact_in_the_sets_is_known(path: Path) -> None:
             select_orders([probe], expect["order"], TODAY)  # raises on an unknown selector
             for fact in expect["fact"] if isinstance(expect["fact"], list) else [expect["fact"]]:
                 assert order_facts(probe, fact)
+
+
+def test_unknown_group_is_refused_before_any_work(settings: Settings) -> None:
+    from sajang.errors import SajangError
+    from sajang.graphs.inquiry.conversation_eval import run_conversation_eval
+
+    with pytest.raises(SajangError, match="unknown group own_orders"):
+        run_conversation_eval(settings, groups=["manual", "own_orders"])
