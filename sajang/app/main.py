@@ -9,13 +9,13 @@
 from __future__ import annotations
 
 import hmac
-import importlib
 import logging
 import secrets
 from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import quote
 
+import gradio as gr
 from fastapi import FastAPI, Form, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
@@ -35,12 +35,17 @@ from sajang.graphs.common.context import engine_for
 from sajang.security import SESSION_COOKIE, STAFF_TOKEN_TTL_S, issue_staff_token, secret_key
 from sajang.services import ratelimit
 from sajang.services.accounts import authenticate, claims_for
+from sajang.ui.admin import build_admin
+from sajang.ui.agent_hub import build_agent_hub
+from sajang.ui.chat import CSS as CHAT_CSS
+from sajang.ui.chat import build_chat
+from sajang.ui.login import denied_page, login_page
 
 log = logging.getLogger("sajang.app")
 
 CSRF_COOKIE = "sajang_csrf"
 UI_ROLES: dict[str, tuple[str, ...]] = {"agent": ("agent", "admin"), "admin": ("admin",)}
-UI_BUILDERS = {"agent": ("sajang.ui.agent_hub", "build_agent_hub"), "admin": ("sajang.ui.admin", "build_admin")}
+UI_BUILDERS: dict[str, Callable[[Settings], Any]] = {"agent": build_agent_hub, "admin": build_admin}
 _STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                  405: "method_not_allowed", 406: "not_acceptable", 409: "conflict", 413: "too_large",
                  415: "unsupported_media_type", 422: "validation_error", 429: "rate_limited"}
@@ -166,8 +171,6 @@ def _locale(lang: str | None, settings: Settings) -> str:
 
 
 def _install_login_routes(app: FastAPI, settings: Settings, engine: Engine) -> None:
-    from sajang.ui.login import login_page
-
     def render(request: Request, locale: str, next_path: str, error: str | None = None, username: str = "",
                status: int = 200) -> HTMLResponse:
         csrf = request.cookies.get(CSRF_COOKIE)
@@ -242,32 +245,13 @@ def ui_auth_dependency(settings: Settings, engine: Engine, roles: tuple[str, ...
     return dependency
 
 
-def _build_area(area: str, settings: Settings) -> Any:
-    module_name, func_name = UI_BUILDERS[area]
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module_name:
-            raise
-        from sajang.ui.placeholder import build_placeholder
-
-        log.warning("%s is not installed yet: /%s shows a placeholder", module_name, area)
-        return build_placeholder(area, settings.locale)
-    return getattr(module, func_name)(settings)
-
-
 def _mount_uis(app: FastAPI, settings: Settings, engine: Engine) -> None:
-    import gradio as gr
-
-    from sajang.ui.chat import CSS as CHAT_CSS
-    from sajang.ui.chat import build_chat
-
     # Gradio's own upload limit: a little above ours, so our check gives the clear message.
     upload_limit = settings.max_attachment_bytes + 64 * 1024
     gr.mount_gradio_app(app, build_chat(settings), path="/chat", footer_links=[], run_history=False,
                         max_file_size=upload_limit, show_error=False, css=CHAT_CSS)
     for area, roles in UI_ROLES.items():
-        gr.mount_gradio_app(app, _build_area(area, settings), path=f"/{area}", footer_links=[],
+        gr.mount_gradio_app(app, UI_BUILDERS[area](settings), path=f"/{area}", footer_links=[],
                             run_history=False, max_file_size=upload_limit, show_error=False,
                             auth_dependency=ui_auth_dependency(settings, engine, roles))
 
@@ -321,8 +305,6 @@ class _Guard:
             if user is None:
                 return RedirectResponse(f"/login?next={quote('/' + area + '/')}", status_code=303)
             if user.role not in UI_ROLES[area]:
-                from sajang.ui.login import denied_page
-
                 return HTMLResponse(denied_page(user.locale or self.settings.locale, user.display_name,
                                                 user.role, area), status_code=403)
         return None

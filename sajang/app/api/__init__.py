@@ -12,41 +12,21 @@ Conventions every area follows (reviews, dashboard, segments … add theirs the 
   the app turns them into `{"code", "message"}` with the right 4xx status; never let a 500 escape;
 - path ids: `ThreadId`, `RowId` from `sajang.app.schemas` (bounded, so bad ids are a 422, not a DB error);
   text fields use `SafeStr`/`MessageText` (no NUL, valid Unicode, length caps);
-- register the module by adding its name to `ROUTER_MODULES` below (one line).
+- register the module by adding it to `AREAS` below (one line).
 """
 
 from __future__ import annotations
 
-import importlib
-import logging
-
 from fastapi import APIRouter
 
-log = logging.getLogger(__name__)
+from sajang.app.api import admin, agent, attachments, auth, chat, dashboard, reviews, segments
 
-# One line per area; a module that does not exist yet is skipped (areas land in parallel).
-ROUTER_MODULES = [
-    "auth",
-    "chat",
-    "attachments",
-    "agent",
-    "admin",
-    "dashboard",
-    "segments",
-    "reviews",
-]
+# One line per area (this order is the order of the OpenAPI document).
+AREAS = (auth, chat, attachments, agent, admin, dashboard, segments, reviews)
 
 
 def build_api_router() -> APIRouter:
     api = APIRouter(prefix="/api/v1")
-    for name in ROUTER_MODULES:
-        module_name = f"{__name__}.{name}"
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            log.warning("API area %s is not installed yet; skipped", name)
-            continue
-        api.include_router(module.router)
+    for area in AREAS:
+        api.include_router(area.router)
     return api
