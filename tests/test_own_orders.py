@@ -176,7 +176,7 @@ def test_elliptic_follow_ups_and_verification_messages() -> None:
     assert elliptic_fragment("제주도는요?") == "제주도"
     assert elliptic_fragment("그럼 교환은요?") == "교환"
     assert elliptic_fragment("그 주문은요?") == "그 주문"
-    assert elliptic_fragment("And to Jeju?") == "to Jeju"
+    assert elliptic_fragment("And to Jeju?") == "Jeju"
     assert elliptic_fragment("배송은 언제 되나요?") is None
     assert elliptic_fragment("반품 배송비가 얼마인지 알려주실 수 있나요? 제주도는요") is None
     assert verification_parts("O-20261120-00012 1234") == ("O-20261120-00012", "1234")

@@ -298,6 +298,7 @@ def elliptic_fragment(text: str) -> str | None:
     if not m:
         return None
     frag = (m.group("frag") or m.group("frag_en") or m.group("frag_and") or "").strip()
+    frag = re.sub(r"^(?:to|for|in|on|about|with)\s+", "", frag, flags=re.IGNORECASE)  # "And to Jeju?" → "Jeju"
     if not frag or len(frag) > 24:
         return None
     kiwi, lock = kiwi_analyser()
