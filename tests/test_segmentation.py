@@ -239,3 +239,17 @@ def test_stored_moves_follow_the_baseline(settings: Settings, engine: Engine) ->
     again = run_summary(settings, b["run_id"])
     assert again["previous_run_id"] is None and again["moves"] == []
     assert segment_overview(engine)["previous"] == {}
+
+
+def test_messages_take_the_particle_the_shop_name_needs() -> None:
+    """No default message writes a particle both ways; one an admin wrote that way gets the right form."""
+    from sajang.graphs.segmentation.policy import DEFAULT_ACTIONS, message_for
+
+    for action in DEFAULT_ACTIONS.values():
+        assert "(를)" not in action["message"] and "(가)" not in action["message"]
+    edited = {"message": "{name}님, {shop}을(를) 찾아 주셔서 고마워요. {shop}이(가) 드리는 {benefit} 쿠폰 {coupon}",
+              "discount_type": "percent", "discount_value": 10}
+    until = date(2026, 12, 1)
+    assert message_for(edited, "김치공방", "RFM1-VIP", until) == \
+        "{name}님, 김치공방을 찾아 주셔서 고마워요. 김치공방이 드리는 10% 할인 쿠폰 RFM1-VIP"
+    assert message_for(edited, "바다마트", "RFM1-VIP", until).startswith("{name}님, 바다마트를 찾아 주셔서 고마워요. 바다마트가")

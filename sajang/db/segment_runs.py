@@ -11,7 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Integer, String, and_, case, exists, func, literal, select, update
+from sqlalchemy import Connection, Integer, String, and_, case, exists, func, insert, literal, select, update
 
 from .engine import dialect_insert
 from .models import AuditLog, Coupon, CouponIssue, Customer, CustomerSegment, OutboxMessage, SegmentationRun
@@ -25,7 +25,7 @@ def run_by_thread(conn: Connection, thread_id: str) -> int | None:
 
 def create_run(conn: Connection, thread_id: str, as_of: date, started_by: str, now: datetime) -> int:
     return int(conn.execute(
-        SegmentationRun.__table__.insert().values(
+        insert(SegmentationRun).values(
             as_of=as_of, thread_id=thread_id, status="computing", segment_counts={}, proposals=[],
             started_by=started_by, created_at=now,
         ).returning(SegmentationRun.id)
@@ -78,7 +78,7 @@ def issue_segment_coupon(conn: Connection, run_id: int, proposal: dict[str, Any]
         min_order_amount=Decimal(str(proposal["min_order_amount"])),
         valid_until=valid_until, run_id=run_id, segment=segment, created_at=now,
     ).on_conflict_do_nothing(index_elements=["code"]))
-    coupon_id = int(conn.scalar(select(Coupon.id).where(Coupon.code == code)))
+    coupon_id = int(conn.execute(select(Coupon.id).where(Coupon.code == code)).scalar_one())
     already = exists().where(ci.c.run_id == run_id, ci.c.customer_id == cs.c.customer_id)
     conn.execute(dialect_insert(conn)(CouponIssue).from_select(
         ["coupon_id", "customer_id", "run_id", "issued_at"],
@@ -115,7 +115,7 @@ def mark_cancelled(conn: Connection, run_id: int, actor: str) -> bool:
 
 def audit_run(conn: Connection, run_id: int, actor: str, action: str, now: datetime,
               details: dict[str, Any] | None) -> None:
-    conn.execute(AuditLog.__table__.insert().values(
+    conn.execute(insert(AuditLog).values(
         at=now, actor=actor, action=action, target_type="segmentation_run", target_id=str(run_id), details=details))
 
 

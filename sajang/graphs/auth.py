@@ -107,13 +107,13 @@ def _owned(ctx: Auth.types.AuthContext, value: Any) -> dict[str, str]:
 
 
 @auth.on.threads.create
-async def on_thread_create(ctx: Auth.types.AuthContext, value: Auth.types.on.threads.create.value) -> Any:
+async def on_thread_create(ctx: Auth.types.AuthContext, value: Auth.types.ThreadsCreate) -> Any:
     """Everyone may open a thread; a customer's carries them as owner."""
     return None if _is_staff(ctx) else _owned(ctx, value)
 
 
 @auth.on.threads.create_run
-async def on_run_create(ctx: Auth.types.AuthContext, value: Auth.types.on.threads.create_run.value) -> Any:
+async def on_run_create(ctx: Auth.types.AuthContext, value: Auth.types.RunsCreate) -> Any:
     """Customers: the inquiry graph on their own threads, new messages only (no resume, no goto/update).
     Staff: any graph but segmentation (admins only), resumes included."""
     graph = _GRAPH_OF_ASSISTANT.get(str(value.get("assistant_id") or ""))
@@ -129,17 +129,17 @@ async def on_run_create(ctx: Auth.types.AuthContext, value: Auth.types.on.thread
 
 
 @auth.on.threads.read
-async def on_thread_read(ctx: Auth.types.AuthContext, value: Auth.types.on.threads.read.value) -> Any:
+async def on_thread_read(ctx: Auth.types.AuthContext, value: Auth.types.ThreadsRead) -> Any:
     return None if _is_staff(ctx) else {"owner": ctx.user.identity}
 
 
 @auth.on.threads.search
-async def on_thread_search(ctx: Auth.types.AuthContext, value: Auth.types.on.threads.search.value) -> Any:
+async def on_thread_search(ctx: Auth.types.AuthContext, value: Auth.types.ThreadsSearch) -> Any:
     return None if _is_staff(ctx) else {"owner": ctx.user.identity}
 
 
 @auth.on.threads.update
-async def on_thread_update(ctx: Auth.types.AuthContext, value: Auth.types.on.threads.update.value) -> Any:
+async def on_thread_update(ctx: Auth.types.AuthContext, value: Auth.types.ThreadsUpdate) -> Any:
     """State edits and metadata changes: staff only (a customer could write a reply as the agent)."""
     if not _is_staff(ctx):
         raise _forbidden("staff only")
@@ -147,7 +147,7 @@ async def on_thread_update(ctx: Auth.types.AuthContext, value: Auth.types.on.thr
 
 
 @auth.on.threads.delete
-async def on_thread_delete(ctx: Auth.types.AuthContext, value: Auth.types.on.threads.delete.value) -> Any:
+async def on_thread_delete(ctx: Auth.types.AuthContext, value: Auth.types.ThreadsDelete) -> Any:
     if not _is_staff(ctx):
         raise _forbidden("staff only")
     return None

@@ -63,9 +63,9 @@ class InboxResponse:
 
     def edited(self, key: str) -> Any:
         """The edited value of one argument (edit), None when absent."""
-        args = self.args if isinstance(self.args, dict) else {}
-        inner = args.get("args") if isinstance(args.get("args"), dict) else args
-        return inner.get(key)
+        args: dict[str, Any] = self.args if isinstance(self.args, dict) else {}
+        inner = args.get("args")
+        return (inner if isinstance(inner, dict) else args).get(key)
 
     @property
     def text(self) -> str:

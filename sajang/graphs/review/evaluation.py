@@ -11,13 +11,13 @@ from typing import Any
 
 import numpy as np
 
+from sajang.errors import SajangError
 from sajang.graphs.review.sentiment import HEAD_PATH, SHOPPING_PATH, embed, load_head
+from sajang.graphs.review.train import evaluate, make_head
 
 
 def load_labelled(path: Path, split: str | None) -> list[dict[str, Any]]:
     """Rows with `text` and boolean `negative` (JSONL); `split` filters on the `split` field when given."""
-    from sajang.errors import SajangError
-
     if not path.exists():
         raise SajangError(f"{path}: no such file")
     rows = []
@@ -38,12 +38,8 @@ def load_labelled(path: Path, split: str | None) -> list[dict[str, Any]]:
 
 
 def run_review_eval(path: Path = SHOPPING_PATH, split: str = "heldout", with_rating: bool = False) -> dict[str, Any]:
-    from sajang.graphs.review.train import evaluate, make_head
-
     rows = load_labelled(path, split)
     if not rows:
-        from sajang.errors import SajangError
-
         raise SajangError(f"no labelled rows in {path} for split {split!r}")
     head = load_head()
     vecs = embed([r["text"] for r in rows])

@@ -15,7 +15,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, func, insert, select, update
 
 from sajang.db.models import AuditLog, Customer, Order, Product, Review
 from sajang.errors import NotFound
@@ -173,7 +173,7 @@ def publish(state: ReviewState, runtime: Runtime[ReviewContext]) -> dict[str, An
                                    replied_by=d.get("user_id")))
         published_now = bool(res.rowcount)
         if published_now:
-            conn.execute(AuditLog.__table__.insert().values(
+            conn.execute(insert(AuditLog).values(
                 at=now, actor=actor, action="review.publish", target_type="review", target_id=state["review_id"],
                 details={"edited": d["action"] == "edit", "chars": len(d["text"])}))
     return {"result": {"review_id": state["review_id"], "status": "published", "published_now": published_now}}
@@ -189,7 +189,7 @@ def reject(state: ReviewState, runtime: Runtime[ReviewContext]) -> dict[str, Any
                                                 Review.reply_status.notin_(("published", "rejected")))
                            .values(reply_status="rejected", replied_by=d.get("user_id")))
         if res.rowcount:
-            conn.execute(AuditLog.__table__.insert().values(
+            conn.execute(insert(AuditLog).values(
                 at=datetime.now(UTC), actor=actor, action="review.reject", target_type="review",
                 target_id=state["review_id"], details={"reason": d.get("reason")} if d.get("reason") else None))
     return {"result": {"review_id": state["review_id"], "status": "rejected"}}

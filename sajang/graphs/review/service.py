@@ -19,6 +19,7 @@ from typing import IO, Any
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
 from sqlalchemy import case, func, select
+from typing_extensions import TypedDict
 
 from sajang.config import Settings, StorePolicy
 from sajang.db.models import Customer, Product, Review, User
@@ -30,7 +31,49 @@ from sajang.graphs.review.drafts import make_draft
 from sajang.graphs.review.graph import build_graph
 from sajang.graphs.review.nodes import MAX_REPLY_CHARS, review_thread_id
 from sajang.graphs.review.sentiment import ASPECT_LABELS, analyse_many, analyse_review, normalise_rating
-from sajang.graphs.review.state import ReviewDecision
+from sajang.graphs.review.state import ReviewAction, ReviewDecision
+
+
+class ReviewRow(TypedDict):
+    """A review as the CLI (`--json`), the REST API and the hub's 리뷰 tab show it."""
+
+    review_id: str
+    product_id: str | None
+    product_name: str | None
+    customer_id: str | None
+    customer_name: str | None
+    order_id: str | None
+    rating: int | None
+    text: str
+    created_at: str | None
+    negative: bool | None  # None until the graph analysed it
+    score: float | None
+    aspects: list[str]
+    severity: str | None
+    draft: str | None
+    reply: str | None
+    reply_status: str  # none | draft | published | rejected
+    published_at: str | None
+    replied_by: str | None  # display name of the agent
+
+
+class ReviewDecided(ReviewRow, total=False):
+    """The review after `approve` / `reject` (both idempotent: the flags say what a repeat found)."""
+
+    published_now: bool
+    already_published: bool
+    already_rejected: bool
+
+
+class TriageRow(TypedDict):
+    """`sajang reviews triage --json` line of a review (file mode or store mode)."""
+
+    review_id: str
+    negative: bool
+    score: float | None
+    aspects: list[str]
+    draft: str | None
+
 
 _graphs: dict[str, Any] = {}
 _graphs_lock = threading.Lock()
@@ -63,7 +106,7 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def _row_dict(row: Any) -> dict[str, Any]:
+def _row_dict(row: Any) -> ReviewRow:
     return {
         "review_id": row["id"], "product_id": row["product_id"], "product_name": row.get("product_name"),
         "customer_id": row["customer_id"], "customer_name": row.get("customer_name"), "order_id": row["order_id"],
@@ -83,7 +126,7 @@ def _select() -> Any:
                          .outerjoin(User.__table__, User.id == Review.replied_by)))
 
 
-def get_review(settings: Settings, review_id: str) -> dict[str, Any]:
+def get_review(settings: Settings, review_id: str) -> ReviewRow:
     with engine_for(settings).connect() as conn:
         row = conn.execute(_select().where(Review.id == review_id)).mappings().first()
     if row is None:
@@ -91,7 +134,7 @@ def get_review(settings: Settings, review_id: str) -> dict[str, Any]:
     return _row_dict(row)
 
 
-def triage_dict(item: dict[str, Any]) -> dict[str, Any]:
+def triage_dict(item: ReviewRow) -> TriageRow:
     """The `sajang reviews triage --json` line of a review."""
     return {"review_id": item["review_id"], "negative": bool(item["negative"]), "score": item["score"],
             "aspects": item["aspects"], "draft": item["draft"] if item["negative"] else None}
@@ -100,7 +143,7 @@ def triage_dict(item: dict[str, Any]) -> dict[str, Any]:
 # --- running the graph -------------------------------------------------------------------------------
 
 
-def process_review(settings: Settings, review_id: str, *, force: bool = False) -> dict[str, Any]:
+def process_review(settings: Settings, review_id: str, *, force: bool = False) -> ReviewRow:
     """Run the review's graph to its approval point (or END). A review already waiting for approval is
     left as it is unless `force` (re-analyse and re-draft)."""
     compiled = service_graph(settings)
@@ -122,7 +165,7 @@ def pending_review_ids(settings: Settings, limit: int | None = None) -> list[str
 
 
 def process_backlog(settings: Settings, *, limit: int | None = None,
-                    progress: Callable[[str], None] | None = None) -> Iterator[dict[str, Any]]:
+                    progress: Callable[[str], None] | None = None) -> Iterator[ReviewRow]:
     """Run the graph for every review not analysed yet; yields each review after its run. Texts are
     embedded in batches first (the graph's analyse node then hits the embedding cache)."""
     ids = pending_review_ids(settings, limit)
@@ -139,7 +182,7 @@ def process_backlog(settings: Settings, *, limit: int | None = None,
             progress(f"reviews analysed: {min(start + BACKLOG_BATCH, len(ids))}/{len(ids)}")
 
 
-def analysed_reviews(settings: Settings, limit: int | None = None) -> list[dict[str, Any]]:
+def analysed_reviews(settings: Settings, limit: int | None = None) -> list[ReviewRow]:
     """Every review analysed before, newest first (stored verdicts; nothing is re-run)."""
     stmt = _select().where(Review.negative.is_not(None)).order_by(Review.created_at.desc(), Review.id)
     if limit:
@@ -153,7 +196,7 @@ def analysed_reviews(settings: Settings, limit: int | None = None) -> list[dict[
 _SEVERITY_ORDER = case((Review.severity == "high", 0), (Review.severity == "medium", 1), else_=2)
 
 
-def queue(settings: Settings, limit: int = 100) -> list[dict[str, Any]]:
+def queue(settings: Settings, limit: int = 100) -> list[ReviewRow]:
     """Negative reviews whose draft waits for approval: most severe first, then newest."""
     stmt = (_select().where(Review.negative.is_(True), Review.reply_status == "draft")
             .order_by(_SEVERITY_ORDER, Review.created_at.desc(), Review.id).limit(limit))
@@ -168,7 +211,7 @@ def queue_count(settings: Settings) -> int:
 
 
 def product_reviews(settings: Settings, product_id: str, limit: int = 10,
-                    exclude: str | None = None) -> list[dict[str, Any]]:
+                    exclude: str | None = None) -> list[ReviewRow]:
     stmt = _select().where(Review.product_id == product_id)
     if exclude:
         stmt = stmt.where(Review.id != exclude)
@@ -177,7 +220,7 @@ def product_reviews(settings: Settings, product_id: str, limit: int = 10,
         return [_row_dict(r) for r in rows]
 
 
-def _decide(settings: Settings, review_id: str, decision: ReviewDecision) -> dict[str, Any]:
+def _decide(settings: Settings, review_id: str, decision: ReviewDecision) -> ReviewDecided:
     with _decide_lock:
         current = get_review(settings, review_id)
         status = current["reply_status"]
@@ -199,7 +242,8 @@ def _decide(settings: Settings, review_id: str, decision: ReviewDecision) -> dic
             "already_published": False}
 
 
-def approve(settings: Settings, review_id: str, text: str | None, user: str, user_id: int | None = None) -> dict[str, Any]:
+def approve(settings: Settings, review_id: str, text: str | None, user: str,
+            user_id: int | None = None) -> ReviewDecided:
     """Publish the reply (the draft, or `text` when the agent edited it). Publishing twice publishes once."""
     if text is not None:
         text = text.strip()
@@ -208,13 +252,13 @@ def approve(settings: Settings, review_id: str, text: str | None, user: str, use
         if len(text) > MAX_REPLY_CHARS:
             raise SajangError(f"the reply is longer than {MAX_REPLY_CHARS} characters", code="reply_too_long")
     current = get_review(settings, review_id)
-    action = "edit" if text and text != (current["draft"] or "").strip() else "approve"
-    return _decide(settings, review_id, {"action": action, "text": text or current["draft"], "actor": user,
+    action: ReviewAction = "edit" if text and text != (current["draft"] or "").strip() else "approve"
+    return _decide(settings, review_id, {"action": action, "text": text or current["draft"] or "", "actor": user,
                                          "user_id": user_id})
 
 
 def reject(settings: Settings, review_id: str, user: str, user_id: int | None = None,
-           reason: str | None = None) -> dict[str, Any]:
+           reason: str | None = None) -> ReviewDecided:
     """Decline to reply: nothing is published; the review leaves the queue."""
     return _decide(settings, review_id, {"action": "reject", "actor": user, "user_id": user_id,
                                          "reason": (reason or "").strip()[:300] or None})
@@ -251,7 +295,7 @@ def export_csv(settings: Settings, fh: IO[str], statuses: Iterable[str] = ("publ
 
 
 def triage_rows(settings: Settings | None, rows: list[dict[str, Any]],
-                policy: StorePolicy | None = None) -> list[dict[str, Any]]:
+                policy: StorePolicy | None = None) -> list[TriageRow]:
     """File mode: `rows` of `{"review_id", "text", "rating"?}` → triage dicts; nothing is stored."""
     if settings is not None and settings.llm_enabled:
         analyses = [analyse_review(settings, r["text"], r.get("rating")) for r in rows]
@@ -259,7 +303,7 @@ def triage_rows(settings: Settings | None, rows: list[dict[str, Any]],
         analyses = analyse_many([r["text"] for r in rows], [r.get("rating") for r in rows], None)
     if policy is None:
         policy = settings.store if settings is not None else StorePolicy()
-    out = []
+    out: list[TriageRow] = []
     for r, a in zip(rows, analyses, strict=True):
         text = None
         if a.negative:
@@ -274,6 +318,6 @@ def aspect_label(aspect: str, locale: str = "ko") -> str:
     return (entry.get(locale) or entry["ko"]) if entry else aspect
 
 
-__all__ = ["MAX_REPLY_CHARS", "analysed_reviews", "approve", "aspect_label", "export_csv", "export_rows", "get_review", "normalise_rating",
+__all__ = ["MAX_REPLY_CHARS", "ReviewDecided", "ReviewRow", "TriageRow", "analysed_reviews", "approve", "aspect_label", "export_csv", "export_rows", "get_review", "normalise_rating",
            "pending_review_ids", "process_backlog", "process_review", "product_reviews", "queue", "queue_count",
            "reject", "triage_dict", "triage_rows"]

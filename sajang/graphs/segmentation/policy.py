@@ -7,12 +7,14 @@ an admin's selection and edits. The segmentation graph proposes from here and va
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sajang.db.rfm import SEGMENT_IDS, segment_label
 from sajang.errors import SajangError
+from sajang.knowledge.normalize import particle_after
 
 # Default action per segment: discount type (percent | amount | gift), value, minimum order, days valid,
 # whether it is pre-selected, and the message (placeholders: {name} {shop} {benefit} {coupon} {valid_until}).
@@ -21,8 +23,8 @@ DEFAULT_ACTIONS: dict[str, dict[str, Any]] = {
     "champions": {
         "title": "VIP 감사 사은품", "discount_type": "gift", "discount_value": 10000, "min_order_amount": 0,
         "valid_days": 30, "recommended": True,
-        "message": "{name}님, 늘 {shop}을(를) 찾아 주셔서 진심으로 감사합니다. 다음 주문에 {benefit}을 함께 "
-                   "보내 드릴게요. 주문 시 쿠폰 코드 {coupon}을(를) 입력해 주세요 ({valid_until}까지).",
+        "message": "{name}님, 늘 {shop}에 찾아와 주셔서 진심으로 감사합니다. 다음 주문에 {benefit}을 함께 "
+                   "보내 드릴게요. 주문하실 때 쿠폰 코드 {coupon}만 입력해 주세요 ({valid_until}까지).",
     },
     "loyal": {
         "title": "단골 감사 쿠폰", "discount_type": "amount", "discount_value": 3000, "min_order_amount": 20000,
@@ -56,7 +58,7 @@ DEFAULT_ACTIONS: dict[str, dict[str, Any]] = {
     "about_to_sleep": {
         "title": "휴면 방지 쿠폰", "discount_type": "percent", "discount_value": 10,
         "min_order_amount": 30000, "valid_days": 14, "recommended": False,
-        "message": "{name}님, 오랜만이에요. {shop}이(가) {benefit} 쿠폰을 준비했어요. 코드 {coupon} "
+        "message": "{name}님, 오랜만이에요. {shop}에서 {benefit} 쿠폰을 준비했어요. 코드 {coupon} "
                    "({valid_until}까지)",
     },
     "at_risk": {
@@ -68,7 +70,7 @@ DEFAULT_ACTIONS: dict[str, dict[str, Any]] = {
     "cant_lose": {
         "title": "특별 감사 쿠폰", "discount_type": "percent", "discount_value": 20, "min_order_amount": 30000,
         "valid_days": 14, "recommended": True,
-        "message": "{name}님, {shop}을(를) 가장 많이 아껴 주신 고객님께만 드리는 {benefit} 쿠폰이에요. "
+        "message": "{name}님, {shop}의 가장 소중한 고객님께만 드리는 {benefit} 쿠폰이에요. "
                    "코드 {coupon} ({valid_until}까지)",
     },
     "hibernating": {
@@ -154,8 +156,24 @@ def coupon_code(run_id: int, segment: str) -> str:
     return f"RFM{run_id}-{segment.upper().replace('_', '')}"
 
 
+# a particle written both ways (the object marker followed by its other form in parentheses …) after a
+# placeholder in an admin's message
+_BOTH_PARTICLES = re.compile(r"([^\s{}])(을\(를\)|를\(을\)|이\(가\)|가\(이\)|은\(는\)|는\(은\)|과\(와\)|와\(과\))")
+
+
 def message_for(proposal: dict[str, Any], shop: str, code: str, valid_until: date) -> str:
-    """The proposal's message with everything filled in but the customer's `{name}` (filled per row)."""
-    return proposal["message"].format(name="{name}", shop=shop, coupon=code,
+    """The proposal's message with everything filled in but the customer's `{name}` (filled per row); a
+    particle written both ways after a filled-in word takes the one the word's last syllable needs."""
+    text = proposal["message"].format(name="{name}", shop=shop, coupon=code,
                                       benefit=benefit_text(proposal["discount_type"], proposal["discount_value"]),
                                       valid_until=f"{valid_until.month}월 {valid_until.day}일")
+    return _BOTH_PARTICLES.sub(lambda m: m.group(1) + _particle(m.group(1), m.group(2)[0]), text)
+
+
+_VOWEL_FORM = {"을": "를", "를": "를", "이": "가", "가": "가", "은": "는", "는": "는", "과": "와", "와": "와"}
+
+
+def _particle(last: str, particle: str) -> str:
+    """The form after `last`; after a Latin letter or digit (a coupon code) the vowel form, as most of them
+    are read ending in a vowel (에이, 케이, 이, 삼 …: not all, but never both forms at once)."""
+    return particle_after(last, particle) if "가" <= last <= "힣" else _VOWEL_FORM[particle]

@@ -14,6 +14,7 @@ from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
+from typing_extensions import TypedDict
 
 from sajang.config import Settings
 from sajang.db import segment_runs as runs
@@ -25,6 +26,51 @@ from sajang.graphs.segmentation.context import SegmentationContext
 from sajang.graphs.segmentation.graph import build_graph
 from sajang.graphs.segmentation.policy import MAX_MESSAGE_CHARS, benefit_text, validate_approvals
 from sajang.graphs.segmentation.state import SegmentationDecision
+
+
+class IssuedCoupon(TypedDict):
+    code: str
+    segment: str | None
+    issued: int  # customers it was issued to
+
+
+class RunSummary(TypedDict):
+    """A run as `sajang segment … --json`, the REST API and the admin UI show it."""
+
+    run_id: int
+    as_of: str
+    status: str  # computing | awaiting_approval | executed | cancelled
+    method: str | None
+    customers: int
+    segments: dict[str, int]
+    previous_run_id: int | None
+    moves: list[dict[str, Any]]
+    proposals: list[dict[str, Any]]
+    started_by: str | None
+    approved_by: str | None
+    created_at: str | None
+    executed_at: str | None
+    coupons: list[IssuedCoupon]
+    outbox_messages: int
+
+
+class RunDecided(RunSummary):
+    """The run after `approve_run` / `cancel_run` (idempotent: `already_executed` on a repeat)."""
+
+    already_executed: bool
+
+
+class RunListItem(TypedDict):
+    run_id: int
+    as_of: str
+    status: str
+    method: str | None
+    customers: int
+    started_by: str | None
+    approved_by: str | None
+    created_at: str | None
+    executed_at: str | None
+
 
 _graphs: dict[str, Any] = {}
 _graphs_lock = threading.Lock()
@@ -65,7 +111,7 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value else None
 
 
-def run_summary(settings: Settings, run_id: int) -> dict[str, Any]:
+def run_summary(settings: Settings, run_id: int) -> RunSummary:
     """The run as the CLI/API/UI show it: counts, moves since the previous run, proposals, issued coupons."""
     row = _run_row(settings, run_id)
     with engine_for(settings).connect() as conn:
@@ -83,7 +129,7 @@ def run_summary(settings: Settings, run_id: int) -> dict[str, Any]:
     }
 
 
-def list_runs(settings: Settings, limit: int = 20) -> list[dict[str, Any]]:
+def list_runs(settings: Settings, limit: int = 20) -> list[RunListItem]:
     with engine_for(settings).connect() as conn:
         rows = runs.recent_runs(conn, limit)
     return [{"run_id": r["id"], "as_of": r["as_of"].isoformat(), "status": r["status"], "method": r["method"],
@@ -92,7 +138,7 @@ def list_runs(settings: Settings, limit: int = 20) -> list[dict[str, Any]]:
              "executed_at": _iso(r["executed_at"])} for r in rows]
 
 
-def start_run(settings: Settings, *, as_of: date | None = None, started_by: str = "system") -> dict[str, Any]:
+def start_run(settings: Settings, *, as_of: date | None = None, started_by: str = "system") -> RunSummary:
     """Run the graph up to the approval interrupt; returns `run_summary` of the new run."""
     as_of = as_of or shop_today()
     if as_of > shop_today() + timedelta(days=1):
@@ -103,7 +149,7 @@ def start_run(settings: Settings, *, as_of: date | None = None, started_by: str 
     return run_summary(settings, int(out["run_id"]))
 
 
-def _resume(settings: Settings, run_id: int, decision: SegmentationDecision) -> dict[str, Any]:
+def _resume(settings: Settings, run_id: int, decision: SegmentationDecision) -> RunDecided:
     with _execute_lock:
         row = _run_row(settings, run_id)
         if row["status"] == "executed":
@@ -125,16 +171,16 @@ def _resume(settings: Settings, run_id: int, decision: SegmentationDecision) -> 
     return {**run_summary(settings, run_id), "already_executed": False}
 
 
-def approve_run(settings: Settings, run_id: int, approvals: list[dict[str, Any]], actor: str) -> dict[str, Any]:
+def approve_run(settings: Settings, run_id: int, approvals: list[dict[str, Any]], actor: str) -> RunDecided:
     """Resume the run with the selected (and possibly edited) proposals; idempotent."""
     if not approvals:
         raise SajangError("select at least one proposal to approve", code="nothing_selected")
     return _resume(settings, run_id, {"action": "approve", "approvals": approvals, "actor": actor})
 
 
-def cancel_run(settings: Settings, run_id: int, actor: str) -> dict[str, Any]:
+def cancel_run(settings: Settings, run_id: int, actor: str) -> RunDecided:
     return _resume(settings, run_id, {"action": "cancel", "actor": actor})
 
 
-__all__ = ["MAX_MESSAGE_CHARS", "approve_run", "benefit_text", "cancel_run", "list_runs", "run_summary",
+__all__ = ["MAX_MESSAGE_CHARS", "RunDecided", "RunListItem", "RunSummary", "approve_run", "benefit_text", "cancel_run", "list_runs", "run_summary",
            "service_graph", "start_run"]
