@@ -29,6 +29,7 @@ from sajang.graphs.common.breaker import chat_model_status, reset_breakers
 from sajang.graphs.common.llm import Deadline, DeadlineExceeded
 from sajang.graphs.inquiry.llm_answer import KST, LLMTurn, grounded, kst_text
 from sajang.graphs.inquiry.service import get_inquiry_service
+from sajang.ui.admin import model_status_text
 
 MANUAL_QUESTION = "반품 비용은 얼마예요?"
 ORDER_QUESTION = "제 택배 언제 와요?"
@@ -211,6 +212,7 @@ def test_breaker_skips_a_failing_model_then_tries_it_again(settings: Settings, e
     assert svc.ask(MANUAL_QUESTION, customer_id=A)["answer"]  # answered offline, the model not asked
     status = chat_model_status(llm)
     assert chat_calls(chat_stub) == 2 and status["skipped"] == 1 and status["retry_in_s"] > 0
+    assert "일시 중지" in model_status_text(status, "ko")  # the admin dashboard's line
     # the cool-down over (the breaker's clock says when it opened): one turn probes, success closes it
     from sajang.graphs.common.breaker import breaker_for
 

@@ -23,6 +23,7 @@ import pandas as pd
 
 from sajang.config import Settings
 from sajang.errors import SajangError
+from sajang.graphs.common.breaker import chat_model_status
 from sajang.graphs.segmentation.service import approve_run, cancel_run, run_summary, start_run
 from sajang.services import dashboard as dash
 from sajang.services.accounts import staff_member
@@ -127,6 +128,10 @@ T = Strings({
     "exported": {"ko": "발송 대기 메시지 {n}건을 CSV로 내보냈어요.", "en": "Exported {n} queued messages as CSV."},
     "nothing_to_export": {"ko": "내보낼 발송 대기 메시지가 없어요.", "en": "No queued messages to export."},
     "login_needed": {"ko": "관리자 로그인이 필요합니다.", "en": "Admin login required."},
+    "model_offline": {"ko": "AI 모델: 없음 (오프라인 답변)", "en": "AI model: none (offline answers)"},
+    "model_ok": {"ko": "AI 모델 {model}: 정상", "en": "AI model {model}: working"},
+    "model_paused": {"ko": "AI 모델 {model}: 연속 {n}회 실패로 일시 중지, {s}초 뒤 다시 시도 (그동안 오프라인 답변)",
+                     "en": "AI model {model}: paused after {n} failures in a row, retried in {s} s (offline answers meanwhile)"},
     "error": {"ko": "오류: {error}", "en": "Error: {error}"},
     "bad_date": {"ko": "기준일은 YYYY-MM-DD 형식으로 입력해 주세요.", "en": "Enter the date as YYYY-MM-DD."},
     "items_product": {"ko": "상품", "en": "Product"},
@@ -317,6 +322,16 @@ def approvals_from_frame(df: pd.DataFrame | None) -> list[dict[str, Any]]:
     return out
 
 
+def model_status_text(status: Mapping[str, Any], locale: str) -> str:
+    """One line on the chat model: none, working, or paused by the circuit breaker (`chat_model_status`)."""
+    if not status.get("enabled"):
+        return T("model_offline", locale)
+    if status.get("state") == "open":
+        return T("model_paused", locale, model=_esc(status.get("model")), n=status.get("consecutive_failures"),
+                 s=int(status.get("retry_in_s") or 0))
+    return T("model_ok", locale, model=_esc(status.get("model")))
+
+
 def run_status_text(run: Mapping[str, Any] | None, locale: str) -> str:
     if not run:
         return T("no_run", locale)
@@ -453,6 +468,8 @@ class AdminUI:
                 me = self.me(request)
                 locale = me["locale"] if me else self.settings.locale
                 head = f"**{T('hello', locale, name=me['name'])}**" if me else f"**{T('login_needed', locale)}**"
+                if me:  # the breaker's state: answers are offline while the model is paused
+                    head += f"  ·  {model_status_text(chat_model_status(self.settings), locale)}"
                 return [locale, head, gr.Radio(value=locale), *dash_values(locale, 30, None),
                         *label_values(locale, 30), *run_values(self.current_run(), locale)]
 
