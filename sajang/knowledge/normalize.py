@@ -187,10 +187,12 @@ def without_emoticons(text: str) -> str:
 # --- Kiwi: spacing and typos ------------------------------------------------------------------------
 
 def restore_spacing(text: str, protected: re.Pattern[str] | None = None) -> str:
-    """Spaces put back where words were typed together. Only inserts: the customer's own spaces stay, a
-    text without a long unspaced run is returned as it is, and no space goes inside a `protected` word
-    (the lexicon's words: Kiwi would write "에어 프라이어", "무료 배송")."""
-    if not _HANGUL_RUN.search(text):
+    """Spaces put back where words were typed together. Only inside a long unspaced run of Hangul, and only
+    inserted: the customer's own spaces stay, the rest of the message is left as it is (Kiwi would re-space
+    clean words too: "만두" → "만 두"), and no space goes inside a `protected` word (the lexicon's words:
+    Kiwi writes "에어 프라이어"), while one goes before it ("만두에어프라이어" → "만두 에어프라이어")."""
+    runs = list(_HANGUL_RUN.finditer(text))
+    if not runs:
         return text
     kiwi, lock = kiwi_analyser()
     with lock:
@@ -198,12 +200,21 @@ def restore_spacing(text: str, protected: re.Pattern[str] | None = None) -> str:
     letters = [ch for ch in text if not ch.isspace()]
     if [ch for ch in spaced if not ch.isspace()] != letters:
         return text  # Kiwi changed a character: keep the customer's text
+    # positions among the non-space characters: what lies inside a long run (its first letter excluded)
+    offset = [0]
+    for ch in text:
+        offset.append(offset[-1] + (not ch.isspace()))
+    inside: set[int] = set()
+    for run in runs:
+        inside.update(range(offset[run.start()] + 1, offset[run.end()]))
     kept = _space_positions(text)
-    added = _space_positions(spaced) - kept
+    added = (_space_positions(spaced) - kept) & inside
     if protected is not None:
         joined = "".join(letters)
         for m in protected.finditer(joined):
             added -= set(range(m.start() + 1, m.end()))
+            if m.start() in inside:
+                added.add(m.start())
     return "".join((" " if i in kept or i in added else "") + ch for i, ch in enumerate(letters)).strip()
 
 
