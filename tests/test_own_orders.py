@@ -336,3 +336,23 @@ def test_a_verified_customer_never_switches_by_typing_another_order(svc: Any, sh
     again = svc.ask(f"{shop.b_shipping} {B_PHONE4}", customer_id=A, thread_id=r["thread_id"])
     assert _conversation_customer(engine, r["thread_id"]) == A
     assert "확인되지 않습니다" in again["answer"] and B_TRACK not in again["answer"] and "박두리" not in again["answer"]
+
+
+def test_the_chat_models_order_search_is_scoped_to_the_customer(settings: Settings, shop: Shop) -> None:
+    import json
+
+    from sajang.tools.inquiry_tools import search_my_orders
+
+    def conf(customer: str | None) -> dict[str, Any]:
+        return {"configurable": {"customer_id": customer, "database_url": settings.resolved_database_url,
+                                 "locale": "ko"}}
+
+    found = json.loads(search_my_orders.invoke({"product": "만두"}, conf(A)))["orders"]
+    assert [o["order_id"] for o in found] == [shop.delivered, shop.old_mandu]  # never B's 왕만두
+    shipping = json.loads(search_my_orders.invoke({"status": "shipping"}, conf(A)))["orders"]
+    assert [(o["order_id"], o["tracking_no"]) for o in shipping] == [(shop.shipping, A_TRACK)]
+    day = datetime.fromisoformat(shipping[0]["ordered_at"]).astimezone(KST).date().isoformat()
+    on_day = json.loads(search_my_orders.invoke({"ordered_from": day}, conf(A)))["orders"]
+    assert shop.shipping in [o["order_id"] for o in on_day] and shop.delivered not in [o["order_id"] for o in on_day]
+    assert json.loads(search_my_orders.invoke({"product": "만두"}, conf(None)))["error"] == "not_logged_in"
+    assert "customer_id" not in search_my_orders.args

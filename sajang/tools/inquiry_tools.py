@@ -8,15 +8,19 @@ pass an order number, but only orders of that customer are ever returned.
 from __future__ import annotations
 
 import json
+from datetime import date, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool, tool
 from sqlalchemy import Engine
 
-from sajang.db.engine import get_engine
+from sajang.db.engine import autocommit_connection, get_engine
 
-from .orders import OPEN_STATUSES, customer_brief, find_order, recent_orders
+from .orders import OPEN_STATUSES, customer_brief, find_order, matching_orders_in, recent_orders
+
+KST = ZoneInfo("Asia/Seoul")
 
 
 def _scope(config: RunnableConfig) -> tuple[Engine, str | None, str]:
@@ -75,6 +79,32 @@ def get_delivery_status(config: RunnableConfig, order_id: str | None = None) -> 
 
 
 @tool
+def search_my_orders(config: RunnableConfig, product: str | None = None, status: str | None = None,
+                     ordered_from: str | None = None, ordered_until: str | None = None, limit: int = 10) -> str:
+    """The logged-in customer's orders that match: a product word ("만두" finds «고기 왕만두»), a status
+    (paid, preparing, shipping, delivered, cancelled, returned, exchanged), ordered on or after
+    `ordered_from` and before `ordered_until` (ISO dates, Korea time). Newest first, with items, tracking
+    and claims."""
+    engine, customer_id, locale = _scope(config)
+    if not customer_id:
+        return _dump(_GUEST)
+
+    def day(value: str | None) -> datetime | None:
+        return datetime.combine(date.fromisoformat(value[:10]), time(0), KST) if value else None
+
+    try:
+        since, until = day(ordered_from), day(ordered_until)
+    except ValueError:
+        return _dump({"error": "bad_date", "message": "dates are YYYY-MM-DD"})
+    with autocommit_connection(engine) as conn:
+        orders = matching_orders_in(conn, customer_id, since=since, until=until,
+                                    statuses=[status] if status else None,
+                                    name_terms=[product.strip()] if product and product.strip() else None,
+                                    limit=max(1, min(limit, 20)), locale=locale)
+    return _dump({"orders": orders})
+
+
+@tool
 def get_claim_status(config: RunnableConfig, order_id: str | None = None) -> str:
     """Cancellation / return / exchange / refund requests of the logged-in customer and their status."""
     engine, customer_id, locale = _scope(config)
@@ -95,6 +125,6 @@ def get_customer_profile(config: RunnableConfig) -> str:
     return _dump({"customer": customer_brief(engine, customer_id)})
 
 
-INQUIRY_TOOLS: list[BaseTool] = [get_my_orders, get_order_status, get_delivery_status, get_claim_status,
-                                 get_customer_profile]
+INQUIRY_TOOLS: list[BaseTool] = [get_my_orders, search_my_orders, get_order_status, get_delivery_status,
+                                 get_claim_status, get_customer_profile]
 TOOLS_BY_NAME: dict[str, BaseTool] = {t.name: t for t in INQUIRY_TOOLS}
