@@ -60,7 +60,8 @@ def load_context(state: InquiryState, config: RunnableConfig, runtime: Runtime[I
     with autocommit_connection(runtime.context.engine) as conn:
         saved = shop_setting_in(conn, "store_policy")
         customer, orders, coupons, own_query = load_own_data(
-            conn, customer_id, reading.query, locale, list((state.get("memory") or {}).get("order_ids") or []))
+            conn, customer_id, reading.query, locale, list((state.get("memory") or {}).get("order_ids") or []),
+            question=reading.question)
     return {
         "customer_id": customer_id, "customer": customer, "orders": orders, "coupons": coupons, "locale": locale,
         "policy_overrides": saved or {},

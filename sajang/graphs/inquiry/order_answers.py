@@ -519,18 +519,29 @@ def read_in_context(text: str, memory: dict[str, Any] | None, pending_question: 
     return Reading(text, text, query)
 
 
+ASKS_ABOUT_ORDERS = {"tracking", "delivery_date", "items", "amount", "claims", "list", "status"}
+
+
+def speaks_of_orders(query: OwnDataQuery, question: str) -> bool:
+    """Could the message be about orders of theirs at all (worth a filtered look-up)?"""
+    return bool(query.order_ids or query.same_order or query.action or query.statuses or query.claim_types
+                or set(query.facts) & ASKS_ABOUT_ORDERS or OWN_PHRASE.search(question)
+                or POSSESSIVE.search(question))
+
+
 def load_own_data(conn: Connection, customer_id: str | None, query: OwnDataQuery, locale: str,
-                  previous_ids: list[str] | None = None,
+                  previous_ids: list[str] | None = None, question: str = "",
                   ) -> tuple[dict[str, Any] | None, list[dict[str, Any]], list[dict[str, Any]] | None, OwnDataQuery]:
     """(customer, orders, coupons, query) for the message: the 5 most recent orders, or, when the question
     names orders (a date, a status, a product, an order number), the matching ones (one query; the recent
     ones when nothing matches, so the answer can say so and show them). Words taken for a product that
     neither their orders nor the shop's catalogue contain ("결과", "get") are dropped from the query."""
-    if not query.selects:
+    if not query.selects or not speaks_of_orders(query, question):
+        # a policy question ("제주도 배송비는요?") names no order of theirs: the recent ones, one cached statement
         customer, orders = customer_context_in(conn, customer_id, RECENT_ORDERS, locale)
-    else:
-        customer, orders = customer_brief_in(conn, customer_id), []
-    if customer_id and query.selects:
+        return customer, orders, _coupons_for(conn, customer_id, query), query
+    customer, orders = customer_brief_in(conn, customer_id), []
+    if customer_id:
         ids = list(query.order_ids) or (list(previous_ids or []) if query.same_order else [])
         criteria: dict[str, Any] = {
             "since": datetime.fromisoformat(query.since) if query.since else None,
@@ -551,8 +562,11 @@ def load_own_data(conn: Connection, customer_id: str | None, query: OwnDataQuery
             orders = matching_orders_in(conn, customer_id, **criteria, locale=locale)
         if not orders:
             orders = customer_context_in(conn, customer_id, RECENT_ORDERS, locale)[1]
-    coupons = customer_coupons_in(conn, customer_id) if customer_id and "coupons" in query.facts else None
-    return customer, orders, coupons, query
+    return customer, orders, _coupons_for(conn, customer_id, query), query
+
+
+def _coupons_for(conn: Connection, customer_id: str | None, query: OwnDataQuery) -> list[dict[str, Any]] | None:
+    return customer_coupons_in(conn, customer_id) if customer_id and "coupons" in query.facts else None
 
 
 def _reply(parts: list[str], *, kind: str, confidence: float, sources: list[dict[str, Any]] | None = None,
