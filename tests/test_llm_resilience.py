@@ -290,6 +290,19 @@ def test_prompt_gives_the_shop_time_and_order_times_in_kst(llm: Settings, chat_s
     assert kst_text("2026-11-20T15:30:00+00:00") == "2026-11-21 (토) 00:30 KST"
 
 
+def test_an_article_for_agents_only_never_reaches_the_model(llm: Settings, chat_stub: OpenAIStub,
+                                                            engine: Engine) -> None:
+    from sajang.knowledge.ingest import set_article_audience
+
+    get_inquiry_service(llm).ask("반품 배송비 얼마예요?", customer_id=A)
+    assert "[return-fee]" in chat_stub.chat_requests()[0]["messages"][0]["content"]
+    set_article_audience(engine, "return-fee", "agents", "admin")
+    r = get_inquiry_service(llm).ask("반품 배송비 얼마예요?", customer_id=A)
+    system = chat_stub.chat_requests()[1]["messages"][0]["content"]
+    assert "[return-fee]" not in system and "방문 회수" not in system
+    assert all(s["id"] != "return-fee" for s in r["sources"])
+
+
 @pytest.mark.parametrize("overrides", [
     {"sources_used": [], "confidence": 0.99},  # a confident answer that cites nothing
     {"sources_used": ["no-such-article"], "confidence": 0.99},  # cites something we never gave it

@@ -32,13 +32,16 @@ from langchain_core.runnables import Runnable, RunnableConfig
 from pydantic import BaseModel, Field, ValidationError
 
 from sajang.config import Settings, StorePolicy
+from sajang.db.engine import autocommit_connection
 from sajang.graphs.common.breaker import breaker_for
+from sajang.graphs.common.context import engine_for
 from sajang.graphs.common.llm import Deadline, DeadlineExceeded, call_within, get_chat_model
-from sajang.graphs.inquiry.answering import answer_confidence, source_of
+from sajang.graphs.inquiry.answering import answer_confidence, relevant_units, source_of
 from sajang.graphs.inquiry.classifier import max_urgency, rule_urgency
 from sajang.graphs.inquiry.context import tool_config
 from sajang.graphs.inquiry.order_answers import is_order_question
 from sajang.graphs.inquiry.prompts import CATEGORY_GUIDE, policy_text
+from sajang.knowledge.ingest import audience_overrides_in
 from sajang.knowledge.text import tokenize
 from sajang.tools.inquiry_tools import INQUIRY_TOOLS, TOOLS_BY_NAME
 
@@ -50,7 +53,8 @@ MAX_TOOL_ROUNDS = 2  # model calls that may ask for tools; the call after the la
 ORDER_EVIDENCE = 0.9  # an answer resting on the customer's own order data (the offline order answer's confidence)
 MIN_SUPPORT = 0.6  # share of the answer's content words found in what it cites, the question and the policy
 NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
-GROUNDED_MARGIN = 0.1  # above the gate's threshold: a supported answer in the cited article's own words
+GROUNDED_MARGIN = 0.1
+PASSAGE_UNITS = 5  # sentences, items or rows of an article given to the model: the ones that answer  # above the gate's threshold: a supported answer in the cited article's own words
 DEADLINE_KEY = "llm_deadline_at"  # config["configurable"]: the turn's deadline (time.time()) set by the service
 # the model's failures that mean "answer offline" (everything else is a bug in our code: logged with its trace)
 MODEL_ERRORS: tuple[type[Exception], ...] = (openai.OpenAIError, DeadlineExceeded, ValidationError, ValueError)
@@ -143,6 +147,22 @@ def _passages(hits: list[dict[str, Any]], kind: str) -> str:
     if not rows:
         return "(없음)"
     return "\n\n".join(f"[{h['id']}] {h['title']}\n{h.get('text') or h.get('body') or ''}" for h in rows)
+
+
+def customer_passages(question: str, hits: list[dict[str, Any]],
+                      overrides: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The hits a customer may be told about, a manual article as only its customer-visible units that
+    answer the question: an article for agents only, or the playbook part of one, never reaches the model
+    (what the model reads it may repeat to the customer)."""
+    out: list[dict[str, Any]] = []
+    for hit in hits:
+        if hit.get("kind") == "manual":
+            units = relevant_units(question, hit, limit=PASSAGE_UNITS, audience="customers", overrides=overrides)
+            if units:
+                out.append({**hit, "text": " ".join(u.quote for u in units), "body": ""})
+        elif hit.get("kind") == "learned":
+            out.append(hit)
+    return out
 
 
 def turn_messages(text: str, *, policy: StorePolicy, customer: dict[str, Any] | None,
@@ -288,6 +308,9 @@ def llm_answer(settings: Settings, policy: StorePolicy, *, text: str, customer_i
     """{answer, confidence, sources, needs_human, answer_kind, category, urgency} from the
     chat model. Raises on model errors (`answer_with_model` turns them into the offline answer)."""
     with_tools = needs_customer_data(text, customer_id)
+    with autocommit_connection(engine_for(settings)) as conn:
+        overrides = audience_overrides_in(conn)  # the admin's switch: articles customers must not see
+    hits = customer_passages(text, hits, overrides)
     messages = turn_messages(text, policy=policy, customer=customer, orders=orders, hits=hits, history=history,
                              with_tools=with_tools, now=datetime.now(KST))
     reply, tool_order_ids = ask_model(settings, messages, with_tools=with_tools, config=config,
