@@ -170,6 +170,10 @@ def test_slots_and_facts_of_own_questions() -> None:
     assert product_words("삼겹살 시킨 거 언제 와요") == ("삼겹살",)
     assert product_words("에어프라이어는요?") == ("에어프라이어",)
     assert product_words("제 택배 언제 와요? 주문번호 O-20261120-00012") == ()
+    assert product_words("did my cancelled order get refunded?") == ()
+    # the past tense typed with ㅅ for ㅆ reads as written right
+    assert "amount" in parse_own_query("소불고기주문한거배송비냇어요?", NOW).facts
+    assert parse_own_query("did my cancelled order get refunded?", NOW).action is None
 
 
 def test_elliptic_follow_ups_and_verification_messages() -> None:
@@ -271,6 +275,16 @@ def test_actions_depend_on_that_orders_status(svc: Any, shop: Shop) -> None:
     assert not address["handoff"] and A_TRACK in address["answer"] and "바꿀 수 없어요" in address["answer"]
     exchange = svc.ask("김치 손만두 교환하고 싶어요", customer_id=A)
     assert not exchange["handoff"] and "이미" in exchange["answer"] and "'접수'" in exchange["answer"]
+
+
+def test_a_question_right_after_an_order_answer_stays_on_that_order(svc: Any, shop: Shop) -> None:
+    first = svc.ask("송장번호 알려주세요", customer_id=A)
+    assert A_TRACK in first["answer"], first
+    when = svc.ask("언제 도착해요?", customer_id=A, thread_id=first["thread_id"])
+    assert shop.shipping in when["answer"] and shop.paid not in when["answer"], when
+    # a guest whose typo hides the past tense is still asked to verify, never shown the claim
+    guest = svc.ask("교환 접수 됏는지 봐주세여ㅠ")
+    assert "4자리" in guest["answer"] and shop.delivered not in guest["answer"], guest
 
 
 def test_another_customers_order_number_is_not_found(svc: Any, shop: Shop) -> None:

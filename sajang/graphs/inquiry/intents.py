@@ -37,6 +37,7 @@ FACT_PATTERNS: dict[str, re.Pattern[str]] = {
         re.IGNORECASE),
     "items": re.compile(r"(뭐|뭘|무엇|무슨\s*상품|어떤\s*(거|상품|걸))\s*(를|을)?\s*(시켰|주문|샀|구매)|몇\s*개|수량|구성|품목"
                         r"|(주문|시킨|산|구매)\s*(한|했던)?\s*(거|것|게|상품|물건)\s*(가|이|는|은)?\s*(뭐|뭔|무엇|어떤)"
+                        r"|(뭐|뭘)\s*(시킨|주문한|산)|(거|것|건)\s*(가|이|는|은)?\s*(뭐|뭔)\s*(에|예|였|이)"
                         r"|what\s+did\s+i\s+(order|buy)|which\s+items", re.IGNORECASE),
     "amount": re.compile(r"얼마\s*(결제|냈|나왔|였|지불|계산|썼)|결제\s*(금액|액|된\s*금액|됐|되었|한\s*금액)|총\s*(액|금액)|금액"
                          r"|배송비\s*(냈|포함|붙|나왔|결제|얼마\s*냈)|how\s+much\s+(did\s+i|was)|amount|paid",
@@ -57,7 +58,7 @@ ACTIONS: dict[str, re.Pattern[str]] = {
     "address": re.compile(r"(주소|배송지|받는\s*(분|사람|곳))\s*(를|을|좀)?\s*(변경|바꾸|바꿀|바꿔|수정|고치|잘못)"
                           r"|change\s+(the\s+|my\s+)?(delivery\s+)?address", re.IGNORECASE),
     "cancel": re.compile(r"취소\s*(해|하고\s*싶|할래|할게|원해|원합|부탁|요청|가능|돼요|되나|되요|할\s*수|하려|하면\s*안)"
-                         r"|cancel", re.IGNORECASE),
+                         r"|\bcancel\b", re.IGNORECASE),
     "exchange": re.compile(r"교환\s*(해|하고\s*싶|할래|할게|원해|원합|부탁|가능|돼요|되나|되요|할\s*수|하려|받고)"
                            r"|exchange\s+(it|my|the|this)", re.IGNORECASE),
     "return": re.compile(r"(반품|환불)\s*(해|하고\s*싶|할래|할게|원해|원합|부탁|가능|돼요|되나|되요|할\s*수|하려|받고\s*싶)"
@@ -242,9 +243,12 @@ def noun_runs(text: str) -> tuple[str, ...]:
 def product_words(text: str) -> tuple[str, ...]:
     """Nouns of `text` that may name a product (order vocabulary, dates and numbers removed)."""
     cleaned = ORDER_ID.sub(" ", text)
+    korean = bool(re.search(r"[가-힣]", text))
     out: list[str] = []
     for run in noun_runs(cleaned):
         word = run.lower()
+        if not korean and re.fullmatch(r"[a-z]+", word):
+            continue  # an English message's words are no names of this shop's (Korean) products
         if word in NOT_PRODUCT or word.isdigit() or (len(word) < 2 and not re.search(r"[가-힣]", word)):
             continue
         # a run may end in order vocabulary: "만두주문" → "만두", "송장번호" → "송장" → nothing
@@ -260,8 +264,18 @@ def product_words(text: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+_PAST_TYPOS = str.maketrans({"햇": "했", "냇": "냈", "됏": "됐", "왓": "왔", "갓": "갔", "삿": "샀", "켯": "켰", "봣": "봤",
+                             "엇": "었", "왯": "왔"})
+
+
+def respell(text: str) -> str:
+    """"주문햇는데 결제 됏나요" → "주문했는데 결제 됐나요": the past tense typed with ㅅ for ㅆ."""
+    return text.translate(_PAST_TYPOS)
+
+
 def parse_own_query(text: str, now: datetime) -> OwnDataQuery:
     """Facts, action and slots of `text` (a message about the customer's own data, or not)."""
+    text = respell(text)
     facts = tuple(name for name, pattern in FACT_PATTERNS.items() if pattern.search(text))
     action = None
     for name, pattern in ACTIONS.items():

@@ -23,6 +23,7 @@ from sajang.graphs.inquiry.intents import (
     elliptic_fragment,
     merge_followup,
     parse_own_query,
+    respell,
 )
 from sajang.graphs.inquiry.prompts import ORDER_STATUS_T, ORDER_T, T
 from sajang.knowledge.text import morphemes
@@ -207,12 +208,15 @@ def select_orders(query: OwnDataQuery, orders: list[dict[str, Any]],
             score = {o["order_id"]: sum(matches_product(o, w) for w in named) for o in chosen}
             best = max(score.values(), default=0)
             chosen = [o for o in chosen if best and score[o["order_id"]] == best]
-        elif not (query.since or query.statuses or query.claim_types or query.all_recent):
-            # the only thing named is a product none of their orders has
+        else:
+            # a product of the shop none of these orders has (words that are no product were dropped when
+            # the orders were loaded): say so rather than list the other orders
             return Selection([], unmatched_products=unmatched, filtered=True)
     named_something = bool(query.since or query.statuses or query.claim_types or
                            (query.products and len(unmatched) < len(query.products)))
     if named_something:
+        if query.latest:  # "배송완료된 거 중에 제일 최근 거"
+            return Selection(chosen[:1], unmatched_products=unmatched)
         return Selection(chosen, unmatched_products=unmatched, filtered=True)
     if query.latest:
         return Selection(orders[:1])
@@ -305,7 +309,7 @@ def order_detail(order: dict[str, Any], query: OwnDataQuery, locale: str, policy
         fee = Decimal(str(order.get("shipping_fee") or 0))
         out.append(_o("amount", locale, amount=_won(order["amount"]),
                       fee=_o("free_shipping", locale) if fee == 0 else f"{_won(fee)}원" if locale == "ko"
-                      else f"{_won(fee)} KRW"))
+                      else f"KRW {_won(fee)}"))
     if "claims" in facts:
         out += _claim_sentences(order, locale) or [_o("no_claims", locale)]
     else:
@@ -319,7 +323,7 @@ def _list_extra(order: dict[str, Any], query: OwnDataQuery, locale: str) -> str:
     if "tracking" in query.facts and order.get("tracking_no"):
         bits.append(f"{order.get('courier') or ''} {order['tracking_no']}".strip())
     if "amount" in query.facts:
-        bits.append(f"{_won(order['amount'])}원" if locale == "ko" else f"{_won(order['amount'])} KRW")
+        bits.append(f"{_won(order['amount'])}원" if locale == "ko" else f"KRW {_won(order['amount'])}")
     for c in order.get("claims") or []:
         if "claims" in query.facts or query.claim_types or c["status"] in OPEN_CLAIMS:
             bits.append(f"{c['type_label']} {c['status_label']}")
@@ -452,6 +456,7 @@ def is_own_data_question(text: str, category: str, query: OwnDataQuery, orders: 
     plainly ("제 주문", "주문한 거", a tracking number asked): asking them to verify for "환불 언제 돼요?" would
     hold back the policy answer; a verified customer's may say it loosely ("불고기밀키트 언제 받아요" names a
     product of theirs)."""
+    text = respell(text)
     if query.order_ids or query.same_order:
         return True
     if is_conditional(text) and not POSSESSIVE.search(text):
@@ -460,8 +465,10 @@ def is_own_data_question(text: str, category: str, query: OwnDataQuery, orders: 
         return bool(OWN_HOLDING.search(text))  # "쿠폰 있어요?" is theirs, "쿠폰 어떻게 써요?" the policy
     if OWN_PHRASE.search(text) or POSSESSIVE.search(text) or query.action:
         return True  # a request to cancel / change / exchange is always about an order of theirs
-    if (query.statuses or query.claim_types) and query.exists_question:
-        return True  # "배송중인 거 있어요?"
+    if (query.statuses or query.claim_types) and (query.exists_question or STATUS_THING.search(text)):
+        return True  # "배송중인 거 있어요?", "준비중인 주문 뭐예요?"
+    if CLAIM_MINE.search(text):
+        return True  # "교환 접수 됐는지 봐 주세요"
     if guest:
         return bool(set(query.facts) & {"tracking", "list", "items", "amount"}) and bool(ORDER_WORD.search(text))
     if orders and query.products and ORDER_WORD.search(text) and \
@@ -478,6 +485,10 @@ OWN_PHRASE = re.compile(
     r"|(뭐|뭘)\s*(시켰|주문했|샀)|(교환|반품|환불|취소)\s*(신청|요청|접수)\s*(한|했|하신)"
     r"|\bmy\s+(orders?|package|parcel|refund|return|exchange|coupons?)\b|order\s+history|\bi\s+(ordered|bought|paid)\b",
     re.IGNORECASE)
+# "배송완료된 거", "준비중인 주문", "취소한 건": orders in a state
+STATUS_THING = re.compile(r"(된|인|한|중인|됐던)\s*(거|것|게|주문|건)")
+# a claim of theirs: "교환 접수 됐는지", "환불 신청했는데"
+CLAIM_MINE = re.compile(r"(교환|반품|환불|취소)\s*(신청|요청|접수)\s*(이|은|는|가)?\s*(됐|되었|했|한|된|하신|들어)")
 # words that put a question on an order or a parcel (with a product of theirs named: about that order)
 ORDER_WORD = re.compile(r"주문|시킨|시켰|샀|구매|배송|택배|송장|도착|발송|출고|받|와요|오나요|오나|왔|order|parcel|package|deliver"
                         r"|tracking|ship", re.IGNORECASE)
@@ -516,6 +527,10 @@ def read_in_context(text: str, memory: dict[str, Any] | None, pending_question: 
             return Reading(text, base or text, merge_followup(previous, frag_query), followup="order")
         if base and fragment:
             return Reading(f"{fragment} {base}", base, query, followup="manual")
+    if memory and memory.get("kind") == "order" and memory.get("order_ids") and not query.selects \
+            and not query.latest and (query.facts or query.action):
+        # "언제 도착해요?" right after the answer about one order: that order
+        return Reading(text, text, replace(query, same_order=True), followup="order")
     return Reading(text, text, query)
 
 

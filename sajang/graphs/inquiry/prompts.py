@@ -225,7 +225,7 @@ ORDER_T: dict[str, dict[str, str]] = {
     "dispatch_plan": {"ko": "평일·토요일 {cutoff} 이전 결제 건은 당일 출고되고, 보통 출고 다음 날 도착해요.",
                       "en": "Orders paid before {cutoff} (Mon–Sat) ship the same day and usually arrive the next day."},
     "items": {"ko": "주문하신 상품은 {lines}입니다.", "en": "Items: {lines}."},
-    "amount": {"ko": "결제 금액은 {amount}원이에요(배송비 {fee}).", "en": "You paid {amount} KRW (shipping {fee})."},
+    "amount": {"ko": "결제 금액은 {amount}원이에요(배송비 {fee}).", "en": "You paid KRW {amount} (shipping {fee})."},
     "free_shipping": {"ko": "무료", "en": "free"},
     "claim": {"ko": "{when} 접수된 {type} 요청은 현재 '{status}' 상태예요.",
               "en": "Your {type} request of {when} is {status}."},
