@@ -28,7 +28,7 @@ def test_admin_dashboard_in_browser(settings: Settings, engine: Engine, artifact
     ensure_demo_users(engine)
     # an earlier run a month ago, so the page shows how segments moved since
     from sajang.db.rfm import shop_today
-    from sajang.graphs.segmentation.graph import start_run
+    from sajang.graphs.segmentation.service import start_run
 
     earlier = start_run(settings, as_of=shop_today() - timedelta(days=30), started_by="admin")
     kpis = dash.kpis(engine)

@@ -115,14 +115,16 @@ def test_chat_page_korean_answer_handoff_and_agent_reply(settings: Settings, eng
         browser.close()
 
 
-RESTOCK_QUESTION = "주문한 상품 언제 다시 들어와요?"
+RESTOCK_QUESTION = "품절된 상품은 언제 다시 들어와요?"
+TAUGHT_RANGES = "냉동·냉장 식품은 보통 2~5일, 게장·선물세트는 5~10일 뒤에 다시 들어와요."
 AGENT_RANGES = "제주는 2~3일, 울릉도는 3~4일 더 걸려요. *별표*와 1. 번호도 그대로 보여요."
 
 
 def test_ranges_render_as_written_in_the_chat_page_and_the_hub(settings: Settings, engine: Engine,
                                                                artifacts) -> None:
-    """«2~5일 … 5~10일» in one answer: Markdown would strike «5일 … 5» through and show «25일 … 510일».
-    The page's rendered text is read back (innerText) on both pages, and no strikethrough element exists."""
+    """«2~5일 … 5~10일» in one answer (an agent taught it): Markdown would strike «5일 … 5» through and
+    show «25일 … 510일». The page's rendered text is read back (innerText) on both pages, and no
+    strikethrough element exists."""
     from playwright.sync_api import sync_playwright
 
     from sajang.app.demo import MANUAL_DIR
@@ -133,8 +135,11 @@ def test_ranges_render_as_written_in_the_chat_page_and_the_hub(settings: Setting
 
     ensure_demo_users(engine)
     kb = get_knowledge(settings)
-    for name in ("stock-restock", "cs-hours"):  # the restock article states both ranges in one section
+    for name in ("stock-restock", "cs-hours"):  # the restock article states ranges too
         kb.import_manual_file(MANUAL_DIR / f"{name}.md")
+    service = get_inquiry_service(settings)
+    taught = service.ask(RESTOCK_QUESTION)
+    assert service.feedback(taught["thread_id"], TAUGHT_RANGES, author_name="김민지")["answer"] == TAUGHT_RANGES
     with live_server(settings) as base, sync_playwright() as pw:
         browser = launch_browser(pw)
         page = new_page(browser)
@@ -148,17 +153,16 @@ def test_ranges_render_as_written_in_the_chat_page_and_the_hub(settings: Setting
         page.wait_for_function("""() => [...document.querySelectorAll('#chatbot [data-testid="bot"]')]
                                           .pop().innerText.includes('참고한 안내')""")
         answer = _bot_messages(page).last.inner_text()
-        assert "2~5일" in answer and "5~10일" in answer, answer
+        assert TAUGHT_RANGES in answer, answer
         assert page.locator("#chatbot del, #chatbot s").count() == 0
         page.screenshot(path=str(artifacts / "chat_ranges_literal.png"))
 
         # an agent's reply with ranges and Markdown-looking characters reaches the customer as written
         with session_scope(engine) as s:
             thread_id = s.scalar(select(Conversation.thread_id).order_by(Conversation.id.desc()))
-        assert thread_id
+        assert thread_id and thread_id != taught["thread_id"]
         agent = get_user_by_username(engine, "agent")
         assert agent is not None
-        service = get_inquiry_service(settings)
         assert service.claim(thread_id, agent.id)
         service.reply(thread_id, AGENT_RANGES, agent.id, agent.display_name)
         page.wait_for_function("() => document.querySelector('#chatbot').innerText.includes('울릉도')")
@@ -174,7 +178,7 @@ def test_ranges_render_as_written_in_the_chat_page_and_the_hub(settings: Setting
         item.click()
         hub.wait_for_function("() => document.querySelector('#sj-chat').innerText.includes('울릉도')")
         hub_text = hub.inner_text("#sj-chat")
-        assert "2~5일" in hub_text and "5~10일" in hub_text, hub_text
+        assert TAUGHT_RANGES in hub_text, hub_text
         assert AGENT_RANGES in hub_text.replace("\n", " "), hub_text
         assert hub.locator("#sj-chat del, #sj-chat s").count() == 0
         hub.screenshot(path=str(artifacts / "agent_hub_ranges_literal.png"))
