@@ -303,6 +303,16 @@ def test_an_article_for_agents_only_never_reaches_the_model(llm: Settings, chat_
     assert all(s["id"] != "return-fee" for s in r["sources"])
 
 
+def test_the_model_is_told_of_the_photo_the_customer_sent(llm: Settings, chat_stub: OpenAIStub) -> None:
+    svc = get_inquiry_service(llm)
+    svc.ask("상자가 찌그러져서 왔어요", customer_id=A,
+            attachments=[{"id": 424242, "filename": "box.jpg", "content_type": "image/jpeg", "size": 10}])
+    system = chat_stub.chat_requests()[-1]["messages"][0]["content"]
+    assert "사진 1장" in system and "box.jpg" not in system
+    svc.ask("상자가 찌그러져서 왔어요", customer_id=A)
+    assert "사진" not in chat_stub.chat_requests()[-1]["messages"][0]["content"].split("학습된 답변")[-1]
+
+
 @pytest.mark.parametrize("overrides", [
     {"sources_used": [], "confidence": 0.99},  # a confident answer that cites nothing
     {"sources_used": ["no-such-article"], "confidence": 0.99},  # cites something we never gave it

@@ -167,7 +167,8 @@ def ask_chat_model(settings: Settings, policy: StorePolicy, state: InquiryState,
                              history=list(state.get("history") or [])[:-1],
                              category=state.get("category") or "other", urgency=state.get("urgency") or "normal",
                              retrieval_confidence=float(state.get("retrieval_confidence") or 0.0),
-                             unknown_terms=state.get("unknown_terms") or [], config=config)
+                             unknown_terms=state.get("unknown_terms") or [], config=config,
+                             attachments=list(state.get("attachments") or []))
 
 
 def gate(state: InquiryState, config: RunnableConfig, runtime: Runtime[InquiryContext]) -> dict[str, Any]:
