@@ -116,7 +116,7 @@ def short_name(product_name: str) -> str:
 
 
 def won(amount: int) -> list[str]:
-    return [f"{amount:,}원", f"{amount}원", f"{amount:,} 원", f"₩{amount:,}", f"KRW {amount:,}"]
+    return [f"{amount:,}원", f"{amount}원", f"₩{amount:,}", f"KRW {amount:,}", f"{amount:,} KRW", f"{amount:,} won"]
 
 
 def day_words(day: date) -> list[str]:
