@@ -13,13 +13,14 @@ from sajang.db import rfm
 from sajang.db.users import verify_order_owner
 from sajang.errors import SajangError, Unauthorized
 from sajang.graphs.common.context import engine_for
+from sajang.graphs.inquiry.chat_verification import FAILURE_WINDOW, FAILURES_ALLOWED
 from sajang.services import ratelimit
 
 # Four digits cannot be guessed by trying: attempts per client address a minute, and failures per order
-# number in 15 minutes (the page and the API share the buckets).
+# number in the window the in-chat verification counts too (the page and the API share the buckets).
 VERIFY_PER_MINUTE_PER_IP = 10
-VERIFY_FAILURES_PER_ORDER = 5
-VERIFY_FAILURE_WINDOW_S = 900.0
+VERIFY_FAILURES_PER_ORDER = FAILURES_ALLOWED
+VERIFY_FAILURE_WINDOW_S = FAILURE_WINDOW.total_seconds()
 
 CustomerProfile = profile_db.CustomerProfile
 
