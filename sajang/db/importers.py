@@ -632,8 +632,7 @@ def _write_simple(conn: Connection, kind: str, chunks: Iterator[list[dict[str, A
         updated += len(existing)
         seen.update(fresh)
         _upsert(conn, model, rows, [key], [c for c in uniform if c != key])
-        if progress and rows_read >= PROGRESS_EVERY:
-            progress(f"written {rows_read:,} rows")
+        _report_written(progress, rows_read - len(chunk), rows_read)
     return {"rows": rows_read, "inserted": inserted, "updated": updated}
 
 
@@ -648,6 +647,12 @@ def _check_refs(conn: Connection, rows: list[dict[str, Any]]) -> None:
     cids = {r["customer_id"] for r in rows if r.get("customer_id")}
     new = cids - _existing(conn, Customer.id, list(cids))
     _upsert(conn, Customer, [{"id": c} for c in sorted(new)], ["id"], None)
+
+
+def _report_written(progress: Progress | None, before: int, after: int) -> None:
+    """A progress line each time the rows written pass a multiple of PROGRESS_EVERY."""
+    if progress and after // PROGRESS_EVERY > before // PROGRESS_EVERY:
+        progress(f"written {after:,} rows")
 
 
 class _OrderWriter:
@@ -763,8 +768,7 @@ def _write_orders(conn: Connection, chunks: Iterator[list[dict[str, Any]]], cols
     writer = _OrderWriter(conn, cols)
     for chunk in chunks:
         writer.write(chunk)
-        if progress and writer.counts["rows"] >= PROGRESS_EVERY:
-            progress(f"written {writer.counts['rows']:,} rows")
+        _report_written(progress, writer.counts["rows"] - len(chunk), writer.counts["rows"])
     return writer.result()
 
 
