@@ -14,6 +14,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 
 from sajang.graphs.common.context import RunContext
+from sajang.graphs.common.inbox import server_user
 
 
 @dataclass(kw_only=True)
@@ -30,12 +31,8 @@ def _configurable(config: RunnableConfig | None) -> dict[str, Any]:
 def asking_customer(config: RunnableConfig | None, runtime: Runtime[InquiryContext]) -> str | None:
     """The verified customer of this run. On LangGraph Server the authenticated user decides (a
     customer token names one customer, staff and anonymous callers none); in-process, the context."""
-    conf = _configurable(config)
-    if "langgraph_auth_user" in conf:
-        user = conf.get("langgraph_auth_user")
-        customer = getattr(user, "customer_id", None)
-        if customer is None and isinstance(user, dict):
-            customer = user.get("customer_id")
+    if "langgraph_auth_user" in _configurable(config):
+        customer = (server_user(config) or {}).get("customer_id")
         return str(customer) if customer else None
     return runtime.context.customer_id if runtime.context else None
 
