@@ -49,7 +49,7 @@ def test_money_and_clock_questions_prefer_units_stating_them() -> None:
 
 
 def test_a_hypothetical_question_asks_the_policy_not_about_the_last_order() -> None:
-    from sajang.graphs.inquiry.answering import is_order_question
+    from sajang.graphs.inquiry.order_answers import is_order_question
 
     assert not is_order_question("카드 결제 취소하면 환불 언제 돼요?", "return_refund")
     assert not is_order_question("If I cancel, when is the refund?", "return_refund")
