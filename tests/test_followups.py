@@ -39,6 +39,9 @@ def test_a_follow_up_to_a_manual_answer_carries_the_topic() -> None:
     alone = read_in_context("반품 배송비는 얼마인가요?", memory, None, None, NOW)
     assert alone.followup is None and alone.question == "반품 배송비는 얼마인가요?"
     assert read_in_context("제주도는요?", None, None, None, NOW).question == "제주도는요?"  # nothing before
+    # a condition added to the same topic
+    cond = read_in_context("5만원 넘으면요?", memory, None, None, NOW)
+    assert cond.followup == "manual" and cond.question == "5만원 넘으면요? 배송비 얼마예요?"
 
 
 def test_a_follow_up_to_an_order_answer_keeps_the_slots() -> None:

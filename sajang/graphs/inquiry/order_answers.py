@@ -485,6 +485,8 @@ OWN_PHRASE = re.compile(
     r"|(뭐|뭘)\s*(시켰|주문했|샀)|(교환|반품|환불|취소)\s*(신청|요청|접수)\s*(한|했|하신)"
     r"|\bmy\s+(orders?|package|parcel|refund|return|exchange|coupons?)\b|order\s+history|\bi\s+(ordered|bought|paid)\b",
     re.IGNORECASE)
+# a condition added to the previous question: "…넘으면요?", "불량이면요?", "묵은지로 하려면요?"
+CONTINUATION = re.compile(r"(으?면|라면|이면)\s*(요|여|용)\s*[?？.!~ㅠㅜ]*$")
 # "배송완료된 거", "준비중인 주문", "취소한 건": orders in a state
 STATUS_THING = re.compile(r"(된|인|한|중인|됐던)\s*(거|것|게|주문|건)")
 # a claim of theirs: "교환 접수 됐는지", "환불 신청했는데"
@@ -527,6 +529,11 @@ def read_in_context(text: str, memory: dict[str, Any] | None, pending_question: 
             return Reading(text, base or text, merge_followup(previous, frag_query), followup="order")
         if base and fragment:
             return Reading(f"{fragment} {base}", base, query, followup="manual")
+    if memory and memory.get("kind") == "manual" and memory.get("base") and CONTINUATION.search(text.strip()) \
+            and len(text.strip()) <= 25:
+        # "5만원 넘으면요?", "불량이면요?": the same topic under another condition
+        base = str(memory["base"])
+        return Reading(f"{text.strip()} {base}", base, query, followup="manual")
     if memory and memory.get("kind") == "order" and memory.get("order_ids") and not query.selects \
             and not query.latest and (query.facts or query.action):
         # "언제 도착해요?" right after the answer about one order: that order
