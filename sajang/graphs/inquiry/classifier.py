@@ -95,7 +95,7 @@ def wants_human(text: str) -> bool:
 # `high` kinds hand it to a person with the photo request.
 INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
     "spoilage": ("urgent", _rx(
-        r"상했|상한\s*(것|거|듯|맛|냄새)|상해\s*(있|서)|쉰\s*(내|냄새)|썩|변질|곰팡|이상한\s*(냄새|맛)|냄새가\s*(이상|심|역)",
+        r"상했|상한\s*(것|거|듯|맛|냄새)|상해\s*(있|서)|쉰\s*(내|냄새)|썩|변질|곰팡|이상한\s*(냄새|맛)|냄새(가|도|는)?\s*(이상|심|역)",
         r"맛이\s*(이상|시큼)|색이\s*(이상|변했)|시큼한\s*냄새|spoil|rotten|mou?ldy?|smells?\s+(bad|off|weird)")),
     "foreign_object": ("urgent", _rx(
         r"이물질|벌레|머리카락|털이\s*(나|들어|있)|(플라스틱|유리|쇠|비닐|철)\s*(조각|가루)|철사|돌이\s*(나|씹|들어)",
@@ -119,13 +119,9 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
     "missing": ("high", _rx(
         r"누락|빠졌|빠져\s*(있|서|왔)|빠진\s*(상품|거|게|물건|구성품)|안\s*들어\s*(있|왔)|개만\s*(왔|옴|들어)|(하나|한\s*개|1개|구성품|소스|사은품)\S{0,2}\s*(없|안\s*왔|빠)",
         r"missing|only (got|received) \d|not in the (box|package)")),
-    "wrong_item": ("high", _rx(
-        r"오배송|다른\s*(게|거|걸|상품|제품|맛|색|사이즈)\S{0,2}\s*(왔|옴|와서|배송)|잘못\s*(왔|온|배송|보내)",
-        r"(시켰|주문했)는데\s*[가-힣]+\s*(이|가)?\s*(왔|옴)\b",
-        r"wrong item|not what i ordered|sent me the wrong")),
     "defect": ("high", _rx(
         r"불량|고장|작동\S{0,2}\s*안\s*(돼|되|해)|코팅\S{0,2}\s*벗겨|유통\s*기한\S{0,2}\s*(지난|지났|넘은|넘었)",
-        r"(녹아서|녹은\s*채로?|녹아)\s*(왔|도착|배송)|다\s*녹(았|아\s*있)|녹아\s*있|늦게\s*와서\s*녹|해동돼서\s*왔",
+        r"(녹아서|녹은\s*채로?|녹아)\s*(왔|도착|배송)|다\s*녹(았|아)|녹아\s*있|늦게\s*와서\s*녹|해동돼서\s*왔",
         r"defective|doesn'?t work|arrived (expired|melted|thawed)|melted")),
 }
 # pressure and anger: the queue shows them (high), they hand nothing off on their own
@@ -136,9 +132,18 @@ PRESSURE = _rx(
 LOW_CATEGORIES = {"product", "stock", "other", "coupon_points"}
 
 
+# "불량이면 반품비 제가 내요?", "파손되면 어떻게 해요?": a question about a case, not a report of one
+_HYPOTHETICAL = re.compile(r"\s*(?:이면|면|이라면|라면|되면|됐으면|일\s*때|인\s*경우|일\s*경우|시에?|의\s*경우)(?![가-힣])|\s*(?:기준|여부)")
+
+
 def incident_evidence(text: str) -> list[str]:
-    """The kinds of incident the customer's words report (spoilage, foreign_object, damage, missing …)."""
-    return [kind for kind, (_level, rx) in INCIDENTS.items() if rx.search(text)]
+    """The kinds of incident the customer's words report (spoilage, foreign_object, damage, missing …).
+    A wrong item is no incident here: the manual says what to check and how it is resent."""
+    out: list[str] = []
+    for kind, (_level, rx) in INCIDENTS.items():
+        if any(not _HYPOTHETICAL.match(text, m.end()) for m in rx.finditer(text)):
+            out.append(kind)
+    return out
 
 
 def rule_urgency(text: str, category: str) -> str:
