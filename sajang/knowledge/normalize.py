@@ -1,6 +1,6 @@
 """Chat Korean as customers type it on a phone, read into the words the manual uses.
 
-`normalize_message` is called once per customer message (the inquiry graph's classify node); its `text` is
+`normalize_for_shop` is called once per customer message (the inquiry graph's classify node); its `text` is
 what the classifier and the search read, the customer's own text is what is stored and shown. Steps:
 
 1. the shop's slang lexicon (`data/chat_lexicon.tsv`, extended by `<data dir>/chat_lexicon.tsv` or the file
@@ -12,7 +12,8 @@ what the classifier and the search read, the customer's own text is what is stor
 4. typos corrected by Kiwi's typo model (`typos="basic_with_continual"`: ㅐ/ㅔ, 잇/있, 언재/언제, 바다요/받아요)
    where the corrected reading is cheaper than the literal one.
 
-A clean message comes out unchanged (the classifier's examples and the manual are clean text). Everything
+A clean message keeps its spacing and spelling, only the lexicon's words change (the classifier's examples
+and the manual are clean text: Kiwi would re-space them, "만두" → "만 두"). Everything
 runs on the Kiwi instance the search already loaded: no start-up cost of its own, ~1 ms a message.
 """
 
