@@ -64,7 +64,7 @@ def add_conversations(url: str, size: int) -> None:
 
 
 def ensure_segments(url: str, workdir: Path, backend: str, size: int) -> None:
-    from sajang.graphs.segmentation.graph import start_run
+    from sajang.graphs.segmentation.service import start_run
 
     engine = get_engine(url)
     with engine.connect() as conn:

@@ -122,7 +122,7 @@ def median_time(fn: Any, repeat: int) -> tuple[float, Any]:
 
 
 def bench_one(backend: str, size: int, workdir: Path, pg_url: str, repeat: int) -> dict[str, Any]:
-    from sajang.graphs.segmentation.graph import start_run
+    from sajang.graphs.segmentation.service import start_run
 
     url = prepare(backend, size, workdir, pg_url)
     engine = get_engine(url)

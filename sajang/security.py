@@ -14,7 +14,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from pwdlib import PasswordHash
@@ -111,6 +111,22 @@ class StaffClaims:
     username: str
     role: str
     fingerprint: str
+
+
+class StaffRow(Protocol):
+    """What `staff_claims_hold` reads of a user row."""
+
+    is_active: bool
+    role: str
+    username: str
+    password_hash: str
+
+
+def staff_claims_hold(user: StaffRow | None, claims: StaffClaims) -> bool:
+    """A staff token still stands for its user: active, with the role, username and password it was signed
+    with (a changed password, role or a deactivated user ends every token issued before)."""
+    return (user is not None and user.is_active and user.role == claims.role and user.username == claims.username
+            and password_fingerprint(user.password_hash) == claims.fingerprint)
 
 
 @dataclass(frozen=True)

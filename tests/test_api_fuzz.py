@@ -15,11 +15,11 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 from sqlalchemy import Engine
 
-from sajang.app import ratelimit
-from sajang.app.auth import claims_for, ensure_demo_users
 from sajang.config import Settings
 from sajang.db.users import get_user_by_username
 from sajang.security import issue_staff_token
+from sajang.services import ratelimit
+from sajang.services.accounts import claims_for, ensure_demo_users
 from tests.test_api import add_shop
 
 

@@ -28,8 +28,8 @@ def _wait_text(page: Page, selector: str, text: str, timeout: int = WAIT_MS) -> 
 def test_reviews_tab_approve_edited_draft_and_reject(settings: Settings, engine: Engine, artifacts: Path) -> None:
     from playwright.sync_api import sync_playwright
 
-    from sajang.app.auth import ensure_demo_users
     from sajang.db.users import get_user_by_username
+    from sajang.services.accounts import ensure_demo_users
 
     ensure_demo_users(engine)
     seed_reviews(engine)

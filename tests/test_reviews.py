@@ -253,10 +253,10 @@ def test_cli_store_mode_and_export(cli: Any, store: Settings, tmp_path: Path) ->
 def test_api_queue_approve_reject(store: Settings, engine: Engine) -> None:
     from fastapi.testclient import TestClient
 
-    from sajang.app.auth import claims_for, ensure_demo_users
     from sajang.app.main import create_app
     from sajang.db.users import get_user_by_username
     from sajang.security import issue_staff_token
+    from sajang.services.accounts import claims_for, ensure_demo_users
 
     ensure_demo_users(engine)
     user = get_user_by_username(engine, "agent")

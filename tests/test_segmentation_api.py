@@ -16,8 +16,8 @@ from tests.test_segmentation import TODAY, build_store
 
 @pytest.fixture
 def client(settings: Settings, engine: Engine) -> TestClient:
-    from sajang.app.auth import ensure_demo_users
     from sajang.app.main import create_app
+    from sajang.services.accounts import ensure_demo_users
 
     ensure_demo_users(engine)
     return TestClient(create_app(settings, mount_ui=False))

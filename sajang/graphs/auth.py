@@ -26,7 +26,7 @@ from langgraph_sdk import Auth
 from sajang.config import get_settings
 from sajang.db.users import get_user
 from sajang.graphs.common.context import engine_for
-from sajang.security import CustomerClaims, StaffClaims, password_fingerprint, read_token
+from sajang.security import CustomerClaims, StaffClaims, read_token, staff_claims_hold
 
 auth = Auth()
 
@@ -64,8 +64,7 @@ def verified_user(token: str) -> dict[str, Any] | None:
     claims = read_token(settings, token)
     if isinstance(claims, StaffClaims):
         user = get_user(engine_for(settings), claims.user_id)
-        if user is None or not user.is_active or user.role != claims.role or user.username != claims.username \
-                or password_fingerprint(user.password_hash) != claims.fingerprint:
+        if user is None or not staff_claims_hold(user, claims):
             return None
         return {"identity": f"staff:{user.id}", "kind": "staff", "user_id": user.id, "username": user.username,
                 "role": user.role, "display_name": user.display_name or user.username,

@@ -31,6 +31,7 @@ from sajang.security import (
     check_password_strength,
     hash_password,
     password_fingerprint,
+    staff_claims_hold,
     verify_password,
 )
 
@@ -138,11 +139,7 @@ def resolve_staff(engine: Engine, claims: StaffClaims) -> User | None:
         user = users_db.get_user(engine, claims.user_id)
         with _cache_lock:
             _cache[key] = (now, user)
-    if user is None or not user.is_active or user.role != claims.role or user.username != claims.username:
-        return None
-    if password_fingerprint(user.password_hash) != claims.fingerprint:
-        return None
-    return user
+    return user if staff_claims_hold(user, claims) else None
 
 
 def forget_user(user_id: int) -> None:
