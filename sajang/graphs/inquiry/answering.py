@@ -31,6 +31,7 @@ from sajang.graphs.inquiry.classifier import classify_text
 from sajang.graphs.inquiry.order_answers import order_reply
 from sajang.graphs.inquiry.prompts import VARIANTS, T, josa
 from sajang.knowledge.ingest import AnswerUnit, answer_units, audience_overrides_in, is_agents_only
+from sajang.knowledge.normalize import normalize_for_shop
 from sajang.knowledge.service import get_knowledge
 from sajang.knowledge.text import HANGUL, tokenize, without_greeting
 from sajang.tools.orders import recent_orders
@@ -65,7 +66,21 @@ def _t(key: str, locale: str, **kw: Any) -> str:
 def _tokens(text: str) -> frozenset[str]:
     """Content morphemes (cached: manual sentences repeat across questions; articles change rarely), a
     verb's "-어지" form read as its stem (Kiwi gives 늦어지 in one sentence, 늦 in another)."""
-    return frozenset(t[:-2] if len(t) > 2 and t.endswith(("어지", "아지")) else t for t in tokenize(text))
+    return frozenset(_stem(t) for t in tokenize(text))
+
+
+_EN_SUFFIX = re.compile(r"(?<=[a-z]{3})(?:ing|ed|es|s)$")
+
+
+def _stem(token: str) -> str:
+    """One form per word: a verb's "-어지" read as its stem, an English word without -ing/-ed/-s
+    ("shipping" / "ships" → "ship": the heading says "free shipping", the rule "ship free")."""
+    if len(token) > 2 and token.endswith(("어지", "아지")):
+        return token[:-2]
+    if token.isascii() and token.isalpha() and len(token) > 4:
+        stem = _EN_SUFFIX.sub("", token)
+        return stem[:-1] if len(stem) > 3 and stem[-1] == stem[-2] and stem[-1] not in "lsz" else stem
+    return token
 
 
 # chat words and the manual's words for the same thing: a question that says 바꾸다 finds 변경
@@ -653,7 +668,7 @@ def waiting_reply(settings: Settings, policy: StorePolicy, *, text: str, locale:
                   wants_human: bool, urgency: str, customer_id: str | None, orders: list[dict[str, Any]],
                   hits: list[dict[str, Any]], retrieval_confidence: float, unknown_terms: list[str] | None = None,
                   audience_overrides: dict[str, Any] | None = None, mood: str | None = None,
-                  now: datetime | None = None) -> dict[str, Any]:
+                  question: str | None = None, now: datetime | None = None) -> dict[str, Any]:
     """The bot's line to a message the customer sends while a person is coming (the person reads it too):
     when the line asks something the bot would answer outside a handoff, that answer, then when the person
     will reply (now, after lunch, or the day and hour people start again). Anything else (a remark, more
@@ -664,7 +679,8 @@ def waiting_reply(settings: Settings, policy: StorePolicy, *, text: str, locale:
         return out
     found = offline_answer(settings, policy, text=text, locale=locale, category=category, customer_id=customer_id,
                            orders=orders, hits=hits, retrieval_confidence=retrieval_confidence,
-                           unknown_terms=unknown_terms, mood=mood, audience_overrides=audience_overrides)
+                           unknown_terms=unknown_terms, mood=mood, audience_overrides=audience_overrides,
+                           normalized_text=question)
     if not found["answer"] or float(found["confidence"]) < settings.answer_confidence_threshold:
         return {**out, "confidence": float(found["confidence"])}
     note, _open = waiting_note(policy, locale, now or datetime.now(KST))
@@ -683,11 +699,13 @@ def reply_while_waiting(settings: Settings, engine: Engine, *, text: str, custom
                         locale: str) -> dict[str, Any]:
     """`waiting_reply` with what it needs read here: the classifier's reading, the manual, the customer's
     orders (verified customers only), the store policy and the admin's audience switch."""
-    cls = classify_text(settings, text)
-    result = get_knowledge(settings).search(text, k=5)
+    normalized = normalize_for_shop(text, settings.data_dir, settings.chat_lexicon)  # what classify and search read
+    cls = classify_text(settings, normalized.text)
+    result = get_knowledge(settings).search(normalized.text, k=5)
     with autocommit_connection(engine) as conn:
         overrides = audience_overrides_in(conn)
-    return waiting_reply(settings, store_policy(settings), text=text, locale=locale, category=cls.category,
+    return waiting_reply(settings, store_policy(settings), text=text, question=normalized.text, mood=normalized.mood,
+                         locale=locale, category=cls.category,
                          wants_human=cls.wants_human, urgency=cls.urgency, customer_id=customer_id,
                          orders=recent_orders(engine, customer_id, 5, locale), hits=[h.as_dict() for h in result.hits],
                          retrieval_confidence=result.confidence, unknown_terms=result.unknown_terms,

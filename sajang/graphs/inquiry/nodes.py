@@ -6,7 +6,7 @@ Each node reads the state keys its docstring names and returns only the keys it 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
@@ -30,6 +30,7 @@ from sajang.graphs.inquiry.order_answers import (
     read_in_context,
 )
 from sajang.graphs.inquiry.state import InquiryState
+from sajang.knowledge.ingest import audience_overrides_in
 from sajang.knowledge.normalize import normalize_for_shop
 from sajang.knowledge.service import get_knowledge
 
@@ -120,7 +121,8 @@ def answer(state: InquiryState, config: RunnableConfig, runtime: Runtime[Inquiry
 
     Reads: `question` (else `text`), `question_base`, `own_query`, `followup`, `verify_result`, `memory`,
     `pending_question`, `locale`, `category`, `customer`, `orders`, `coupons`, `hits`, `retrieval_confidence`,
-    `unknown_terms`, `history`.
+    `unknown_terms`, `history`, `mood` (when the classifier sets it); the shop setting `manual_audience`
+    (articles the admin made internal: the customer never sees them).
     A question about the customer's own data is answered from the database (a guest's is held in
     `pending_question` while the chat asks for the order number and phone digits).
     Writes: `answer`, `confidence`, `sources`, `needs_human`, `answer_kind`, `order_action`, `memory`,
@@ -148,10 +150,16 @@ def answer(state: InquiryState, config: RunnableConfig, runtime: Runtime[Inquiry
     # None: no chat model, or it failed, ran out of the turn's time or is paused by the breaker
     out = ask_chat_model(settings, policy, state, text, hits, config) if settings.llm_enabled else None
     if out is None:  # the offline pipeline: no chat model, or the model could not answer in time
+        with autocommit_connection(runtime.context.engine) as conn:
+            overrides = audience_overrides_in(conn)  # the admin's switch: articles customers must not see
+        mood = cast(dict[str, Any], state).get("mood")  # the classifier's reading of the mood, when it gives one
         out = {**offline_answer(settings, policy, text=text, locale=locale, category=state.get("category") or "other",
                                 customer_id=state.get("customer_id"), orders=state.get("orders") or [], hits=hits,
                                 retrieval_confidence=float(state.get("retrieval_confidence") or 0.0),
-                                unknown_terms=state.get("unknown_terms") or []),
+                                unknown_terms=state.get("unknown_terms") or [], mood=mood,
+                                audience="customers", audience_overrides=overrides,
+                                normalized_text=state.get("normalized_text"),
+                                first_turn=not any(t.get("role") in ("ai", "agent") for t in state.get("history") or [])),
                "needs_human": False}
     # the article bodies served this answer; the checkpoint keeps the passages (10 KB less a message)
     return {**out, "memory": manual_memory(reading, out),
@@ -167,8 +175,7 @@ def ask_chat_model(settings: Settings, policy: StorePolicy, state: InquiryState,
                              history=list(state.get("history") or [])[:-1],
                              category=state.get("category") or "other", urgency=state.get("urgency") or "normal",
                              retrieval_confidence=float(state.get("retrieval_confidence") or 0.0),
-                             unknown_terms=state.get("unknown_terms") or [], config=config,
-                             attachments=list(state.get("attachments") or []))
+                             unknown_terms=state.get("unknown_terms") or [], config=config)
 
 
 def gate(state: InquiryState, config: RunnableConfig, runtime: Runtime[InquiryContext]) -> dict[str, Any]:
