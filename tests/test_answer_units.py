@@ -97,6 +97,9 @@ def test_two_questions_in_one_message_get_two_answers() -> None:
     assert [hit["id"] for _q, hit, _u in parts] == ["delivery-fee", "return-policy"]
     answer = compose_manual_reply(message, parts, "ko", POLICY)
     assert "3,000원" in answer and "7일 안에 반품을 신청" in answer
+    # two questions joined by -고 ("며칠 걸리고 네이버페이는요?")
+    joined = _reply("카드 환불은 며칠 걸리고 네이버페이는요?", "refund-timing")
+    assert "체크카드: 3~5영업일" in joined and "네이버페이·카카오페이·토스페이: 1~3영업일" in joined
     # context before the question is read with it, not answered on its own
     assert question_parts("지난번에 주문했던 사람인데요, 배송비 얼마예요?") == ["지난번에 주문했던 사람인데요, 배송비 얼마예요?"]
 

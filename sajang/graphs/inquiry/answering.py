@@ -281,9 +281,14 @@ _DAMAGE = re.compile(r"깨|터|파손|상했|상한|냄새|곰팡|이상해|불�
 FRUSTRATED_MOODS = {"frustrated", "angry", "upset", "negative", "sad", "annoyed"}
 
 
+_ASKED_AND = re.compile(r"\S*(?:얼마|며칠|언제|어디|어떻게|몇)\S*(?:\s+\S+)?고\s+(?=\S)")
+
+
 def question_parts(text: str) -> list[str]:
     """The questions of one message: "배송비 얼마예요? 그리고 반품은 며칠 안에 해야 돼요?" → two. A line that
     only gives context ("지난번에 주문했던 사람인데요") is read with the question after it."""
+    # "배송비 얼마고 무료배송은 얼마부터예요", "카드 환불은 며칠 걸리고 네이버페이는요?": a question ending in -고
+    text = _ASKED_AND.sub(lambda m: m.group(0).rstrip() + "\n", text)
     pieces = [p.strip() for p in _PART_SPLIT.split(text) if p and p.strip()]
     parts: list[str] = []
     context = ""
