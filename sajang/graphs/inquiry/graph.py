@@ -30,11 +30,11 @@ from sajang.graphs.inquiry.nodes import (
     route_after_classify,
     route_after_gate,
 )
-from sajang.graphs.inquiry.state import InquiryState
+from sajang.graphs.inquiry.state import InquiryInput, InquiryState
 
 
 def build_graph(checkpointer: Any = None) -> Any:
-    g = StateGraph(InquiryState, context_schema=InquiryContext)
+    g = StateGraph(InquiryState, context_schema=InquiryContext, input_schema=InquiryInput)
     g.add_node("load_context", load_context)
     g.add_node("classify", classify)
     g.add_node("retrieve", retrieve)

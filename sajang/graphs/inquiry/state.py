@@ -71,8 +71,19 @@ class Turn(TypedDict, total=False):
     message_id: int | None
 
 
+class InquiryInput(TypedDict, total=False):
+    """What one run is given: the customer's message (Studio's input form shows these)."""
+
+    text: str
+    locale: str  # ko | en; the graph detects it from the text when absent
+    turn_id: str  # the service's id of this customer message (dedup keys derive from it)
+    message_id: int | None  # the customer message row
+    attachments: list[dict[str, Any]]  # files sent with this message: id, filename, content_type
+    verification: str | None  # the service's in-chat verification of this message: verified | failed | locked
+
+
 class InquiryState(TypedDict, total=False):
-    # input of one run
+    # input of one run (InquiryInput)
     text: str
     locale: str  # ko | en (the customer's language)
     turn_id: str  # the service's id of this customer message (dedup keys derive from it)
