@@ -1,4 +1,4 @@
-"""Who is who: staff logins (`users`; hashing lives in `sajang.app.security`, this module stores hashes)
+"""Who is who: staff logins (`users`; hashing lives in `sajang.security`, this module stores hashes)
 and the check that lets a chat customer prove who they are (order number + last 4 phone digits)."""
 
 from __future__ import annotations

@@ -120,13 +120,15 @@ def answer(state: InquiryState, config: RunnableConfig, runtime: Runtime[Inquiry
     """Compose the answer: chat model (RAG + scoped tools + structured output) or the offline pipeline.
 
     Reads: `question` (else `text`), `question_base`, `own_query`, `followup`, `verify_result`, `memory`,
-    `pending_question`, `locale`, `category`, `customer`, `orders`, `coupons`, `hits`, `retrieval_confidence`,
+    `locale`, `category`, `customer`, `orders`, `coupons`, `hits`, `retrieval_confidence`,
     `unknown_terms`, `history`, `mood` (when the classifier sets it); the shop setting `manual_audience`
     (articles the admin made internal: the customer never sees them).
     A question about the customer's own data is answered from the database (a guest's is held in
     `pending_question` while the chat asks for the order number and phone digits).
     Writes: `answer`, `confidence`, `sources`, `needs_human`, `answer_kind`, `order_action`, `memory`,
-    `pending_question`; `hits` without the article bodies (only this node needs them).
+    `category` and `urgency` (when the chat model answered: its reading, urgency never lowered),
+    `pending_question`; `hits` without the article
+    bodies (only this node needs them).
     """
     settings = runtime.context.settings
     policy = policy_of(state, settings)
@@ -136,19 +138,21 @@ def answer(state: InquiryState, config: RunnableConfig, runtime: Runtime[Inquiry
     reading = Reading(text, state.get("question_base") or text, OwnDataQuery.from_dict(state.get("own_query")),
                       followup=state.get("followup"),
                       verified_now=state.get("verify_result") == "verified" and text != (state.get("text") or ""))
-    # a chat model answers a verified customer (its tools read the orders); guests' own-data turns and the
-    # chat verification are answered here
+    # a chat model answers a verified customer first (guests' own-data turns, the chat verification, stay
+    # offline); None: no model, or it failed, ran out of the turn's time or is paused by the breaker
+    model_first = settings.llm_enabled and bool(state.get("customer_id"))
+    out = ask_chat_model(settings, policy, state, text, hits, config) if model_first else None
     own = own_data_turn(reading=reading, category=state.get("category") or "other",
                         customer_id=state.get("customer_id"), customer=state.get("customer"),
                         orders=state.get("orders") or [], coupons=state.get("coupons"),
                         verification=state.get("verify_result"), memory=state.get("memory"), locale=locale,
                         policy=policy, now=utcnow(), pending_question=state.get("pending_question")) \
-        if not (settings.llm_enabled and state.get("customer_id")) else None
+        if out is None else None
     if own is not None:
         # the customer's own data (or the chat verification): answered from the database, never the manual
         return {**own, "needs_human": False, "hits": [{k: v for k, v in h.items() if k != "body"} for h in hits]}
-    # None: no chat model, or it failed, ran out of the turn's time or is paused by the breaker
-    out = ask_chat_model(settings, policy, state, text, hits, config) if settings.llm_enabled else None
+    if out is None and settings.llm_enabled and not model_first:
+        out = ask_chat_model(settings, policy, state, text, hits, config)
     if out is None:  # the offline pipeline: no chat model, or the model could not answer in time
         with autocommit_connection(runtime.context.engine) as conn:
             overrides = audience_overrides_in(conn)  # the admin's switch: articles customers must not see
@@ -175,7 +179,8 @@ def ask_chat_model(settings: Settings, policy: StorePolicy, state: InquiryState,
                              history=list(state.get("history") or [])[:-1],
                              category=state.get("category") or "other", urgency=state.get("urgency") or "normal",
                              retrieval_confidence=float(state.get("retrieval_confidence") or 0.0),
-                             unknown_terms=state.get("unknown_terms") or [], config=config)
+                             unknown_terms=state.get("unknown_terms") or [], config=config,
+                             attachments=list(state.get("attachments") or []))
 
 
 def gate(state: InquiryState, config: RunnableConfig, runtime: Runtime[InquiryContext]) -> dict[str, Any]:
