@@ -121,7 +121,8 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
         r"missing|only (got|received) \d|not in the (box|package)")),
     "defect": ("high", _rx(
         r"불량|고장|작동\S{0,2}\s*안\s*(돼|되|해)|코팅\S{0,2}\s*벗겨|유통\s*기한\S{0,2}\s*(지난|지났|넘은|넘었)",
-        r"(녹아서|녹은\s*채로?|녹아)\s*(왔|도착|배송)|다\s*녹(았|아)|녹아\s*있|늦게\s*와서\s*녹|해동돼서\s*왔",
+        # "살짝 녹아서 왔는데 다시 얼려도 되나요" is a care question (the manual: refreeze it at once)
+        r"(?<!살짝 )(?<!살짝)(?<!조금 )(?<!조금)(?<!약간 )(?<!약간)(녹아서|녹은\s*채로?|녹아)\s*(왔|도착|배송)|다\s*녹(았|아)|녹아\s*있|늦게\s*와서\s*녹|해동돼서\s*왔",
         r"defective|doesn'?t work|arrived (expired|melted|thawed)|melted")),
 }
 # pressure and anger: the queue shows them (high), they hand nothing off on their own
