@@ -12,6 +12,7 @@ from typing import Any
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from sajang.config import StorePolicy
+from sajang.knowledge.normalize import particle_after
 
 # Category labels for summaries the agents read (the UI has its own table in sajang.ui.i18n).
 CATEGORY_KO: dict[str, str] = {
@@ -116,16 +117,13 @@ def answer_messages(text: str, *, policy: StorePolicy, customer: dict[str, Any] 
 
 def josa(word: str, pair: str) -> str:
     """`word` with the particle its last syllable takes: josa("배송비", "은/는") → "배송비는", josa("주문",
-    "을/를") → "주문을"; "으로/로" takes 로 after ㄹ. A word ending in a Latin letter or digit keeps the
-    second form."""
+    "을/를") → "주문을" (the consonant rule is `knowledge.normalize.particle_after`). A word ending in a Latin
+    letter or digit keeps the second form."""
     with_final, without_final = pair.split("/")
     last = word.rstrip()[-1:] if word.strip() else ""
     if not ("가" <= last <= "힣"):
         return f"{word}{without_final}"
-    final = (ord(last) - 0xAC00) % 28
-    if with_final == "으로":
-        return f"{word}{'로' if final in (0, 8) else '으로'}"
-    return f"{word}{with_final if final else without_final}"
+    return f"{word}{particle_after(word.rstrip(), with_final)}"
 
 
 # Wordings a reply varies between (chosen per message, so a chat does not read like a form letter); ""

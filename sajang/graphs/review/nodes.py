@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
+from langgraph.config import get_config
 from langgraph.graph import END
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
@@ -64,11 +65,12 @@ def review_context(engine: Engine, review_id: str) -> dict[str, Any]:
     return ctx
 
 
-def analyse(state: ReviewState, config: RunnableConfig, runtime: Runtime[ReviewContext]) -> dict[str, Any]:
+def analyse(state: ReviewState, runtime: Runtime[ReviewContext]) -> dict[str, Any]:
     """Reads `review_id` and the review row (text, rating, reply status); writes `negative`,
     `sentiment_score`, `aspects`, `severity` and `thread_id` on the row; returns `analysis`,
     `review_text`, `rating` and, when no draft is needed, `skip` (positive, or a reply already
     published/rejected)."""
+    config = get_config()
     settings = runtime.context.settings
     engine = runtime.context.engine
     ctx = review_context(engine, state["review_id"])

@@ -162,9 +162,9 @@ def rule_aspects(text: str) -> dict[str, list[str]]:
                     found.setdefault(aspect, []).append(m.group(0).strip())
                     break
     if not found:
-        m = _CONSEQUENCE.search(text)
-        if m and not _negated(text, m.start(), m.end(), m.group(0)):
-            found["quality"] = [m.group(0).strip()]
+        consequence = _CONSEQUENCE.search(text)
+        if consequence and not _negated(text, consequence.start(), consequence.end(), consequence.group(0)):
+            found["quality"] = [consequence.group(0).strip()]
     return found
 
 
@@ -352,8 +352,8 @@ def analyse_llm(settings: Settings, text: str, rating: Any = None) -> Analysis:
     score = min(1.0, max(0.0, float(verdict.score)))
     text_negative = bool(verdict.negative)
     negative = text_negative or (stars is not None and stars <= 2)
-    aspects = [a for a in ASPECTS if a in set(verdict.aspects)] if negative else []
-    severity = verdict.severity if verdict.severity != "none" else None
+    aspects: list[str] = [a for a in ASPECTS if a in set(verdict.aspects)] if negative else []
+    severity: str | None = verdict.severity if verdict.severity != "none" else None
     if negative and severity is None:
         severity = severity_for(text, stars, score, aspects, True)
     return Analysis(negative=negative, score=round(score, 4), aspects=aspects,

@@ -87,7 +87,7 @@ def embed_cached(texts: Sequence[str], cache_dir: Path | None, tag: str,
                                             dtype=np.float32)))
         progress(f"{tag}: embedded {min(i + 64, len(texts))}/{len(texts)} ({time.monotonic() - t0:.0f}s)")
     vecs = np.vstack(out) if out else np.zeros((0, 384), dtype=np.float32)
-    if path is not None:
+    if path is not None and cache_dir is not None:
         cache_dir.mkdir(parents=True, exist_ok=True)
         np.save(path, vecs)
     return vecs
@@ -248,7 +248,7 @@ def train(nsmc: Path, cache_dir: Path | None, per_class: int = 1500, out: Path =
     head = Head(w=w, b=b, threshold=threshold, cue_threshold=cue_threshold, prototypes=protos,
                 proto_threshold=proto_threshold, meta=meta)
     movie = make_head(mw, mb, 0.5, 1.01)  # cue threshold > 1: the movie baseline uses no rules
-    report = {
+    report: dict[str, Any] = {
         "thresholds": {"threshold": threshold, "cue_threshold": cue_threshold, "proto_threshold": proto_threshold},
         "heldout": evaluate(head, held_rows, he_x),
         "heldout_movie_only": {k: v for k, v in evaluate(movie, held_rows, he_x).items() if k != "errors"},
@@ -276,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"error: {args.nsmc} not found\n")
         return 1
     report = train(args.nsmc, args.cache_dir, args.per_class, args.out,
-                   progress=lambda m: sys.stderr.write(m + "\n"))
+                   progress=lambda m: print(m, file=sys.stderr))
     sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=1) + "\n")
     return 0
 

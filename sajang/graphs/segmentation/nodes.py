@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
+from langgraph.config import get_config
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
@@ -43,12 +44,13 @@ def _thread_id(config: RunnableConfig) -> str:
     return str((config.get("configurable") or {}).get("thread_id") or "")
 
 
-def compute_rfm(state: SegmentationState, config: RunnableConfig,
+def compute_rfm(state: SegmentationState,
                 runtime: Runtime[SegmentationContext]) -> dict[str, Any]:
     """Reads `as_of` (default: the shop's today), `started_by` and `orders`; writes one
     `segmentation_runs` row (keyed on the thread id) and its `customer_segments` rows in one
     INSERT … SELECT (R/F/M, scores, segment). A retry finds the run. Returns `run_id`, `as_of`,
     `customers`, `method`."""
+    config = get_config()
     thread_id = _thread_id(config)
     as_of = date.fromisoformat(state["as_of"]) if state.get("as_of") else shop_today()
     with runtime.context.engine.begin() as conn:
