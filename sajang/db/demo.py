@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import JSON, Connection, Engine, Float, Numeric, Table, delete, func, select
 from sqlalchemy.schema import AddConstraint, DropConstraint
@@ -778,7 +778,7 @@ def reset_store(conn: Connection) -> None:
     Users, the manual, learned answers, embeddings, shop settings and the audit log stay.
     """
     for model in _RESET_ORDER:
-        conn.execute(delete(model.__table__))
+        conn.execute(delete(model))
 
 
 _NOT_EMPTY = ("the store already has data (customers, products or orders); "
@@ -835,8 +835,8 @@ def seed_demo_store(engine: Engine, customers: int = 300, seed: int = 42, today:
     with engine.begin() as conn:
         pg = conn.dialect.name == "postgresql"
         if pg:  # the sales-rollup triggers (migration 0004) cost ~2x the load here: rebuilt in one pass below
-            for table in ("orders", "order_items"):
-                conn.exec_driver_sql(f"ALTER TABLE {table} DISABLE TRIGGER USER")
+            for table_name in ("orders", "order_items"):
+                conn.exec_driver_sql(f"ALTER TABLE {table_name} DISABLE TRIGGER USER")
         if _has_business_data(conn):
             if not reset:
                 raise DataError(_NOT_EMPTY)
@@ -852,9 +852,10 @@ def seed_demo_store(engine: Engine, customers: int = 300, seed: int = 42, today:
         # the tables are empty now: building secondary indexes once at the end is much faster than
         # maintaining them row by row (the same DDL, so the schema is unchanged afterwards)
         big = (Order, OrderItem, Claim, Review, ProductQna)
-        indexes = [ix for m in big for ix in m.__table__.indexes]
+        indexes = [ix for m in big for ix in cast(Table, m.__table__).indexes]
         # PostgreSQL checks foreign keys by a trigger per row; re-adding them validates all rows in one pass
-        fks = [fk for m in big for fk in m.__table__.foreign_key_constraints] if rebuild_indexes and not sqlite else []
+        fks = [fk for m in big for fk in cast(Table, m.__table__).foreign_key_constraints] \
+            if rebuild_indexes and not sqlite else []
         if rebuild_indexes:
             for fk in fks:
                 conn.execute(DropConstraint(fk))
@@ -879,8 +880,8 @@ def seed_demo_store(engine: Engine, customers: int = 300, seed: int = 42, today:
             for fk in fks:
                 conn.execute(AddConstraint(fk))
         if pg:
-            for table in ("orders", "order_items"):
-                conn.exec_driver_sql(f"ALTER TABLE {table} ENABLE TRIGGER USER")
+            for table_name in ("orders", "order_items"):
+                conn.exec_driver_sql(f"ALTER TABLE {table_name} ENABLE TRIGGER USER")
             rebuild_sales_rollup(conn)
         if sqlite:
             conn.exec_driver_sql("PRAGMA cache_size=-2000")

@@ -126,8 +126,8 @@ def fuse(
     if lex is not None and lex.size:
         scores = np.where(allowed, lex, 0.0)
         n = min(CANDIDATES, scores.size)
-        top = np.argpartition(-scores, n - 1)[:n]
-        for d in top[np.argsort(-scores[top], kind="stable")]:
+        best = np.argpartition(-scores, n - 1)[:n]
+        for d in best[np.argsort(-scores[best], kind="stable")]:
             if scores[d] <= 0:
                 break
             lex_c[int(d)] = float(scores[d])
@@ -177,7 +177,8 @@ def fuse(
             dense_c[d] = (1 - b) * dense_c[d] + b * lead.get(d, lead_floor)
         for d, v in lead.items():
             if d not in dense_c:  # only its lead was near: its passages score at most the weakest chunk
-                dense_c[d] = (1 - b) * dense[-1][1] + b * v
+                weakest = dense[-1][1] if dense else 0.0
+                dense_c[d] = (1 - b) * weakest + b * v
     dense_rank = sorted(dense_c, key=lambda d: -dense_c[d])
     lex_rank = list(lex_c)  # already best first
     cands = list(dict.fromkeys(dense_rank + lex_rank))

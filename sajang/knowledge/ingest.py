@@ -166,7 +166,7 @@ def _table_articles(path: Path, rows: list[tuple[int, dict[str, Any]]], mapping:
                 col = mapping.get(required, required)
                 raise DataError(f"{path}: {unit} {n}: missing required field `{col}`")
         if not art["title"]:
-            first = art["body"].splitlines()[0]
+            first = (art["body"] or "").splitlines()[0]
             art["title"] = first[:80]
         out.append(art)
     return out

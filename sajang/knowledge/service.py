@@ -380,11 +380,11 @@ class KnowledgeBase:
                                            ManualArticle.category, ManualArticle.content_hash)):
                 docs[f"manual:{row.id}"] = _Doc(f"manual:{row.id}", "manual", row.id, row.title, row.body,
                                                 row.category, row.content_hash)
-            for row in conn.execute(select(LearnedAnswer.id, LearnedAnswer.question, LearnedAnswer.answer,
-                                           LearnedAnswer.category).where(LearnedAnswer.active.is_(True))):
-                key = f"learned:{row.id}"
-                docs[key] = _Doc(key, "learned", key, row.question, row.answer, row.category,
-                                 _sha(row.question, row.answer, row.category or ""))
+            for learned in conn.execute(select(LearnedAnswer.id, LearnedAnswer.question, LearnedAnswer.answer,
+                                               LearnedAnswer.category).where(LearnedAnswer.active.is_(True))):
+                key = f"learned:{learned.id}"
+                docs[key] = _Doc(key, "learned", key, learned.question, learned.answer, learned.category,
+                                 _sha(learned.question, learned.answer, learned.category or ""))
         return docs
 
     def refresh(self, *, force: bool = False) -> dict[str, int]:

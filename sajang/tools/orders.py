@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, bindparam, exists, or_, select
+from sqlalchemy import ColumnElement, Connection, Engine, Select, bindparam, exists, or_, select
 
 from sajang.db.engine import autocommit_connection
 from sajang.db.models import Claim, Coupon, CouponIssue, Customer, Order, OrderItem, Product
@@ -144,7 +144,7 @@ def matching_orders_in(conn: Connection, customer_id: str | None, *, order_ids: 
         stmt = stmt.where(_o.ordered_at >= since)
     if until is not None:
         stmt = stmt.where(_o.ordered_at < until)
-    by_state = []
+    by_state: list[ColumnElement[bool]] = []
     if statuses:
         by_state.append(_o.status.in_(statuses))
     if claim_types:

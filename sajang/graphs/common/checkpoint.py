@@ -66,7 +66,7 @@ def _postgres_saver(settings: Settings, max_size: int, relaxed: bool) -> BaseChe
                           name="sajang-checkpoints-relaxed" if relaxed else "sajang-checkpoints",
                           configure=_no_wal_flush_wait if relaxed else None)
     _pools.append(pool)
-    return PostgresSaver(pool)  # type: ignore[arg-type]
+    return PostgresSaver(pool)
 
 
 def checkpoint_path(settings: Settings) -> Path:

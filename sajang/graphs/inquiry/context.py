@@ -49,4 +49,4 @@ def tool_config(config: RunnableConfig | None, customer_id: str | None, database
     """The config the scoped order tools read: the verified customer, the database and the language."""
     conf = _configurable(config)
     conf.update(customer_id=customer_id, database_url=database_url, locale=locale)
-    return {**(config or {}), "configurable": conf}  # type: ignore[typeddict-item]
+    return {**(config or {}), "configurable": conf}

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from langchain_core.runnables import RunnableConfig
-from langgraph.graph import END
+from langgraph.config import get_config
 from langgraph.runtime import Runtime
 from langgraph.types import Interrupt, interrupt
 
@@ -43,7 +43,7 @@ def _summary(state: InquiryState, reason: str, lines: list[str], files: list[dic
     return head
 
 
-def escalate(state: InquiryState, config: RunnableConfig, runtime: Runtime[InquiryContext]) -> dict[str, Any]:
+def escalate(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str, Any]:
     """Hand the conversation to a person (before the handoff node waits).
 
     Reads: `text`, `category`, `urgency`, `answer`, `sources`, `handoff_reason`, `customer_id`, `history`,
@@ -53,6 +53,7 @@ def escalate(state: InquiryState, config: RunnableConfig, runtime: Runtime[Inqui
     one thanks for a photo sent instead of asking for one), `waiting`; rows: conversation → `new` (queue),
     the notice.
     """
+    config = get_config()
     settings = runtime.context.settings
     engine = runtime.context.engine
     thread_id = thread_of(config)
@@ -123,7 +124,7 @@ def _resume_value(value: Any, payload: Handoff, config: RunnableConfig) -> Hando
     return {**reply, "text": response.text}
 
 
-def handoff(state: InquiryState, config: RunnableConfig, runtime: Runtime[InquiryContext]) -> dict[str, Any]:
+def handoff(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str, Any]:
     """Wait for a person: `interrupt()` with the handoff payload, then apply what arrived.
 
     Reads: `handoff`. Interrupt payload: summary, category, urgency, ai_draft, sources, customer_id (+
@@ -137,6 +138,7 @@ def handoff(state: InquiryState, config: RunnableConfig, runtime: Runtime[Inquir
       - `resolve`: status → resolved.
     Writes: `history`, `handoff`, `resolved`, `waiting`. Nothing is written before `interrupt()`.
     """
+    config = get_config()
     payload: Handoff = dict(state.get("handoff") or {})  # type: ignore[assignment]
     value = _resume_value(interrupt(_handoff_card(payload)), payload, config)
     if value is None:
@@ -176,4 +178,4 @@ def handoff(state: InquiryState, config: RunnableConfig, runtime: Runtime[Inquir
 
 
 def route_after_handoff(state: InquiryState) -> Literal["handoff", "__end__"]:
-    return END if state.get("resolved") else "handoff"
+    return "__end__" if state.get("resolved") else "handoff"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Literal, cast
 
 from langchain_core.runnables import RunnableConfig
+from langgraph.config import get_config
 from langgraph.runtime import Runtime
 
 # absolute imports: LangGraph Server loads the graph file by path, outside the package
@@ -40,7 +41,7 @@ def policy_of(state: InquiryState, settings: Settings) -> StorePolicy:
     return settings.store.overridden(state.get("policy_overrides"))
 
 
-def load_context(state: InquiryState, config: RunnableConfig, runtime: Runtime[InquiryContext]) -> dict[str, Any]:
+def load_context(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str, Any]:
     """Who is asking, what the message asks in this conversation, and the orders it is about.
 
     Reads: `text`, `locale`, `memory` (the previous answered turn), `pending_question`, `verification`;
@@ -51,6 +52,7 @@ def load_context(state: InquiryState, config: RunnableConfig, runtime: Runtime[I
     with the previous turn: "제주도는요?" after a delivery-fee question), `verify_result`; clears
     `verification`; resets the per-message fields, appends the customer turn.
     """
+    config = get_config()
     settings = runtime.context.settings
     customer_id = asking_customer(config, runtime)
     text = (state.get("text") or "").strip()
@@ -75,12 +77,13 @@ def load_context(state: InquiryState, config: RunnableConfig, runtime: Runtime[I
     }
 
 
-def classify(state: InquiryState, config: RunnableConfig, runtime: Runtime[InquiryContext]) -> dict[str, Any]:
+def classify(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str, Any]:
     """Chat normalisation, then category, urgency and explicit request for a person.
 
     Reads: `question` (else `text`). Writes: `normalized_text` (what classify and retrieve read; `text` stays what was typed),
     `mood`, `category`, `urgency`, `wants_human`, `classification` (method, scores, incident evidence).
     """
+    config = get_config()
     settings = runtime.context.settings
     text = state.get("question") or state.get("text") or ""  # a follow-up spelled out by load_context
     normalized = normalize_for_shop(text, settings.data_dir, settings.chat_lexicon)
@@ -98,7 +101,7 @@ def route_after_classify(state: InquiryState) -> Literal["retrieve", "escalate"]
     return "retrieve"
 
 
-def retrieve(state: InquiryState, config: RunnableConfig, runtime: Runtime[InquiryContext]) -> dict[str, Any]:
+def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str, Any]:
     """Manual passages and learned answers for the message (hybrid search of the knowledge base).
 
     Reads: `normalized_text` (else `text`). Writes: `hits` (id, title, score, kind, text, body),
@@ -116,7 +119,7 @@ def retrieve(state: InquiryState, config: RunnableConfig, runtime: Runtime[Inqui
             "unknown_terms": result.unknown_terms}
 
 
-def answer(state: InquiryState, config: RunnableConfig, runtime: Runtime[InquiryContext]) -> dict[str, Any]:
+def answer(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str, Any]:
     """Compose the answer: chat model (RAG + scoped tools + structured output) or the offline pipeline.
 
     Reads: `question` (else `text`), `question_base`, `own_query`, `followup`, `verify_result`, `memory`,
@@ -130,11 +133,12 @@ def answer(state: InquiryState, config: RunnableConfig, runtime: Runtime[Inquiry
     `pending_question`; `hits` without the article
     bodies (only this node needs them).
     """
+    config = get_config()
     settings = runtime.context.settings
     policy = policy_of(state, settings)
     text = state.get("question") or state.get("text") or ""
     locale = state.get("locale") or "ko"
-    hits = state.get("hits") or []
+    hits = cast(list[dict[str, Any]], state.get("hits") or [])  # HitDicts, read as plain dicts
     reading = Reading(text, state.get("question_base") or text, OwnDataQuery.from_dict(state.get("own_query")),
                       followup=state.get("followup"),
                       verified_now=state.get("verify_result") == "verified" and text != (state.get("text") or ""))
@@ -176,14 +180,14 @@ def ask_chat_model(settings: Settings, policy: StorePolicy, state: InquiryState,
     return answer_with_model(settings, policy, text=text, locale=state.get("locale") or "ko",
                              customer_id=state.get("customer_id"), customer=state.get("customer"),
                              orders=state.get("orders") or [], hits=hits,
-                             history=list(state.get("history") or [])[:-1],
+                             history=cast(list[dict[str, Any]], list(state.get("history") or [])[:-1]),
                              category=state.get("category") or "other", urgency=state.get("urgency") or "normal",
                              retrieval_confidence=float(state.get("retrieval_confidence") or 0.0),
                              unknown_terms=state.get("unknown_terms") or [], config=config,
                              attachments=list(state.get("attachments") or []))
 
 
-def gate(state: InquiryState, config: RunnableConfig, runtime: Runtime[InquiryContext]) -> dict[str, Any]:
+def gate(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str, Any]:
     """Confidence gate: decide whether a person must take over.
 
     Reads: `wants_human`, `urgency`, `classification` (incident evidence), `category`, `order_action`,
@@ -199,7 +203,7 @@ def gate(state: InquiryState, config: RunnableConfig, runtime: Runtime[InquiryCo
         reason = "requested"
     elif state.get("urgency") == "urgent" or (state.get("urgency") == "high" and incident):
         reason = "urgent"
-    elif (state["order_action"]["needs_person"] if state.get("order_action") else
+    elif (bool((state.get("order_action") or {}).get("needs_person")) if state.get("order_action") else
           needs_action(state.get("normalized_text") or state.get("text") or "") and state.get("category") in (
               "cancel", "return_refund", "exchange", "damage_defect")):
         # about one of their orders, the order's status says whether a person must act (a paid order the
@@ -216,13 +220,14 @@ def route_after_gate(state: InquiryState) -> Literal["respond", "escalate"]:
     return "escalate" if state.get("handoff_reason") else "respond"
 
 
-def respond(state: InquiryState, config: RunnableConfig, runtime: Runtime[InquiryContext]) -> dict[str, Any]:
+def respond(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str, Any]:
     """Send the bot's answer.
 
     Reads: `answer`, `confidence`, `sources`, `category`, `urgency`, `turn_id`.
     Writes: the AI message row (dedup key `<thread>:<turn>:ai`), the conversation's category/urgency
     (a resolved conversation the customer writes to again goes back to `bot`); appends the AI turn.
     """
+    config = get_config()
     settings = runtime.context.settings
     thread_id = thread_of(config)
     mid = conv.record_bot_answer(runtime.context.engine, thread_id, state.get("customer_id"), state.get("answer") or "",

@@ -440,11 +440,11 @@ def own_data_reply(query: OwnDataQuery, orders: list[dict[str, Any]], locale: st
         more = [intro, *order_list(others, OwnDataQuery(), locale)]
         return OrderReply(" ".join(order_detail(newest, query, locale, policy)) + "\n\n" + "\n".join(more),
                           ids)
-    lines = order_list(sel.orders, query, locale)
+    listed = order_list(sel.orders, query, locale)
     what = _what(query, locale, sel.unmatched_products)
     intro = _o("list_intro", locale, what=what, n=len(sel.orders)) if what else \
-        _o("list_intro_all", locale, n=len(lines))
-    parts = [intro, *lines]
+        _o("list_intro_all", locale, n=len(listed))
+    parts = [intro, *listed]
     if query.action or not (asks_list or "claims" in query.facts):
         parts.append(_o("list_pick", locale))
     return OrderReply("\n".join(parts), ids, action=query.action)

@@ -431,7 +431,7 @@ class InquiryService:
                                    Conversation.status.in_(("new", "bot")))
                             .values(status="assigned", assignee_id=user_id, assigned_at=now, updated_at=now,
                                     handed_off=True, handed_off_at=func.coalesce(Conversation.handed_off_at, now)))
-            won = res.rowcount == 1
+            won = getattr(res, "rowcount", 0) == 1  # an UPDATE's CursorResult
             if won:
                 audit(s, str(user_id), "conversation.claim", "conversation", thread_id)
         if won:
@@ -552,7 +552,9 @@ class InquiryService:
             question_msg = learned_question(msgs, target_id)
             if question_msg is None:
                 raise SajangError("no customer question to learn from in this conversation", code="no_question")
-            question, category = question_msg["text"], (target["category"] if target else None) or row.get("category")
+            question = str(question_msg["text"])
+            found_category = (target["category"] if target else None) or row.get("category")
+            category = str(found_category) if found_category else None
         names = self._known_names(correct + " " + question, row)
         findings = find_personal_data(correct, names)
         generalised = False
