@@ -11,6 +11,9 @@ import typer
 from sajang.app.console import emit_json, log
 from sajang.config import get_settings
 
+# Commands import their feature inside the function: `sajang --help` and each command load only what they
+# run (the graphs, Kiwi and Chroma take seconds to import).
+
 # The demo shop's reference date: orders' dates and statuses are relative to it (15:00 KST that day).
 TodayOption = Annotated[datetime | None, typer.Option(
     "--today", formats=["%Y-%m-%d"],

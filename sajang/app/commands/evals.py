@@ -12,6 +12,9 @@ import typer
 from sajang.app.console import emit_report, log
 from sajang.config import get_settings
 
+# Commands import their feature inside the function: `sajang --help` and each command load only what they
+# run (the graphs, Kiwi and Chroma take seconds to import).
+
 eval_app = typer.Typer(help="Quality reports: retrieval, classification, answers, conversation, reviews, learning.",
                        invoke_without_command=True)
 FAQ = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "faq" / "smartstore_faq_dev.jsonl"

@@ -11,6 +11,9 @@ from sajang.app.console import emit_json, read_batch_lines
 from sajang.config import get_settings
 from sajang.errors import SajangError
 
+# Commands import their feature inside the function: `sajang --help` and each command load only what they
+# run (the graphs, Kiwi and Chroma take seconds to import).
+
 handoff_app = typer.Typer(help="Conversations waiting for a person.", no_args_is_help=True)
 
 

@@ -10,6 +10,9 @@ from sajang.app.console import emit_json, log, read_batch_lines
 from sajang.config import get_settings
 from sajang.errors import SajangError
 
+# Commands import their feature inside the function: `sajang --help` and each command load only what they
+# run (the graphs, Kiwi and Chroma take seconds to import).
+
 kb_app = typer.Typer(help="Knowledge base: CS manual + learned answers (hybrid search).", no_args_is_help=True)
 
 

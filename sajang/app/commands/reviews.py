@@ -18,6 +18,9 @@ from sajang.app.console import emit_json, log
 from sajang.config import get_settings
 from sajang.errors import SajangError
 
+# Commands import their feature inside the function: `sajang --help` and each command load only what they
+# run (the graphs, Kiwi and Chroma take seconds to import).
+
 reviews_app = typer.Typer(help="Negative-review detection, reply drafts, approval and export.", no_args_is_help=True)
 
 FILE_BATCH = 128  # reviews analysed (and printed) per batch in file mode

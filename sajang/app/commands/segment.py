@@ -15,6 +15,9 @@ from sajang.app.console import emit_json, log
 from sajang.config import get_settings
 from sajang.errors import SajangError
 
+# Commands import their feature inside the function: `sajang --help` and each command load only what they
+# run (the graphs, Kiwi and Chroma take seconds to import).
+
 segment_app = typer.Typer(help="RFM customer segments and the coupons they propose.", no_args_is_help=False)
 
 
