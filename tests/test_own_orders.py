@@ -27,6 +27,7 @@ from sajang.graphs.inquiry.intents import (
     product_words,
     verification_parts,
 )
+from sajang.graphs.inquiry.order_answers import is_own_data_question
 
 KST = ZoneInfo("Asia/Seoul")
 A, B = "C-91001", "C-91002"
@@ -370,3 +371,23 @@ def test_the_chat_models_order_search_is_scoped_to_the_customer(settings: Settin
     assert shop.shipping in [o["order_id"] for o in on_day] and shop.delivered not in [o["order_id"] for o in on_day]
     assert json.loads(search_my_orders.invoke({"product": "만두"}, conf(None)))["error"] == "not_logged_in"
     assert "customer_id" not in search_my_orders.args
+
+
+@pytest.mark.parametrize("text", ["냉동만두단순변심반품돼요?", "송장번호어디서봐요", "적립금 유효기간 있어요?",
+                                  "주소잘못적었는데바꿀수있어요?", "배송완료라고 뜨는데 물건이 없어요ㅠㅠ",
+                                  "두개중에하나만취소돼요?"])
+def test_a_guests_policy_question_is_not_held_for_verification(svc: Any, shop: Shop, text: str) -> None:
+    """What is possible, where it is shown, how long it is valid: the manual's answer, at once, to anyone."""
+    query = parse_own_query(text, datetime.now(KST))
+    assert not is_own_data_question(text, "other", query, None, guest=True)
+    out = svc.ask(text)
+    answer = out["answer"] or ""
+    assert "4자리" not in answer, answer
+    assert A_TRACK not in answer and shop.shipping not in answer
+
+
+@pytest.mark.parametrize("text", ["제 주문 어디쯤 왔어요?", "주문 취소해주세요", "주문한거 취소하고 싶어요",
+                                  "교환 신청한 거 어떻게 됐어요", "제 적립금 얼마 남았어요?"])
+def test_a_guest_naming_an_order_of_theirs_is_asked_to_verify(text: str) -> None:
+    query = parse_own_query(text, datetime.now(KST))
+    assert is_own_data_question(text, "other", query, None, guest=True)

@@ -459,6 +459,16 @@ def is_own_data_question(text: str, category: str, query: OwnDataQuery, orders: 
     text = respell(text)
     if query.order_ids or query.same_order:
         return True
+    if guest and not (OWN_PHRASE.search(text) or POSSESSIVE.search(text) or CLAIM_MINE.search(text)):
+        # a guest asking what is possible ("반품 되나요?", "송장번호 어디서 봐요?", "적립금 유효기간 있어요?")
+        # asks the shop's policy: the manual answers at once; only words naming an order of theirs ask them
+        # to verify
+        if GUEST_POLICY_QUESTION.search(text):
+            return False
+        if query.facts and set(query.facts) <= {"coupons", "points"}:
+            return bool(GUEST_HOLDING.search(text))
+        if (query.statuses or query.claim_types) and not query.action and not GUEST_ORDER_EXISTS.search(text):
+            return False  # "배송완료라고 뜨는데 물건이 없어요": the manual's missing-parcel steps
     if is_conditional(text) and not POSSESSIVE.search(text):
         return False  # "카드 결제 취소하면 환불 언제 돼요?" asks the policy
     if query.facts and set(query.facts) <= {"coupons", "points"}:
@@ -495,6 +505,16 @@ CLAIM_MINE = re.compile(r"(교환|반품|환불|취소)\s*(신청|요청|접수)
 ORDER_WORD = re.compile(r"주문|시킨|시켰|샀|구매|배송|택배|송장|도착|발송|출고|받|와요|오나요|오나|왔|order|parcel|package|deliver"
                         r"|tracking|ship", re.IGNORECASE)
 OWN_HOLDING = re.compile(r"(있|남아|보유|받은|받을\s*수)", re.IGNORECASE)
+# what a guest asks when the question is about the policy, not one of their orders: can it be done, where is
+# it shown, how long is it valid, "…이면요?"
+GUEST_POLICY_QUESTION = re.compile(
+    r"(되|돼)\s*(나|요|여|냐|는지)|될\s*까|가능|ㄱㄴ|(할|쓸|낼|바꿀|볼|받을)\s*수\s*(있|없)|어디서|어떻게\s*(봐|보|하|해)"
+    r"|조회\s*(가|이)?\s*안\s*(되|돼)|유효\s*기간|얼마\s*부터|(이)?면\s*(요|여)\s*\??\s*$|\bcan\s+i\b|\bis\s+it\s+possible\b",
+    re.IGNORECASE)
+# "배송중인 주문 있어요?" (not "물건이 없어요", which reports a parcel)
+GUEST_ORDER_EXISTS = re.compile(r"(주문|거|것)\s*(이|은|도)?\s*(있|없)")
+# a guest's points/coupons question is about their own balance only when it says so
+GUEST_HOLDING = re.compile(r"(제|내|저의)\s*(적립금|포인트|쿠폰)|(적립금|포인트|쿠폰)\s*(이|가)?\s*(얼마|몇\s*장)?\s*(남|보유|있는지)")
 
 
 # --- the graph's use: read a message in context, load what it names, answer it ----------------------
