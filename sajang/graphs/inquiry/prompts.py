@@ -6,9 +6,6 @@ the customer's own orders); the offline templates wrap extracted manual sentence
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from sajang.config import StorePolicy
@@ -48,69 +45,12 @@ def classify_messages(text: str) -> list[BaseMessage]:
     return [SystemMessage(CLASSIFY_SYSTEM), HumanMessage(text)]
 
 
-ANSWER_SYSTEM = """당신은 「{shop_name}」의 고객상담 AI입니다. 아래에 주어진 정보만 근거로 고객에게 답하세요.
-
-규칙
-- 고객이 쓴 언어로 답하세요(한국어 메시지에는 정중한 존댓말, 영어 메시지에는 영어).
-- 매뉴얼·학습된 답변·스토어 정책·이 고객의 주문 정보에 없는 내용은 추측하지 마세요.
-  근거가 부족하면 confidence를 낮게 주고 needs_human을 true로 하세요.
-- 주문·배송·클레임 상태가 필요하면 도구(get_my_orders, get_delivery_status, get_order_status,
-  get_claim_status)를 부르세요. 도구는 로그인한 고객 본인의 주문만 돌려줍니다.
-  다른 사람의 주문이나 개인정보는 절대 언급하지 마세요.
-- 상담원이 가르친 '학습된 답변'이 질문과 맞으면 그 내용을 우선하세요.
-- 고객이 사람을 원하거나, 파손·식품 안전·법적 문제처럼 사람이 판단해야 하면 needs_human=true.
-- 최종 답은 JSON: answer(고객에게 보낼 문장), confidence(0~1), needs_human(true/false).
-
-스토어 정책
-{policy}
-
-고객
-{customer}
-
-이 고객의 최근 주문
-{orders}
-
-매뉴얼 발췌
-{passages}
-
-학습된 답변(상담원이 교정한 답)
-{learned}"""
-
-
 def policy_text(policy: StorePolicy) -> str:
     p = policy
     return (f"- 상호: {p.shop_name}\n- 배송비 {p.delivery_fee:,}원, {p.free_shipping_threshold:,}원 이상 무료배송\n"
             f"- 평일 {p.dispatch_cutoff} 이전 결제 시 당일 출고, 택배사 {p.courier}\n"
             f"- 반품 배송비 {p.return_fee:,}원(편도), 교환 배송비 {p.exchange_fee:,}원(왕복), "
             f"수령 후 {p.return_window_days}일 이내 반품·교환\n- 고객센터 {p.cs_phone}, {p.cs_hours}")
-
-
-def _passages(hits: list[dict[str, Any]], kind: str) -> str:
-    rows = [h for h in hits if h.get("kind") == kind]
-    if not rows:
-        return "(없음)"
-    return "\n\n".join(f"[{h['id']}] {h['title']}\n{h.get('text') or h.get('body') or ''}" for h in rows)
-
-
-def answer_messages(text: str, *, policy: StorePolicy, customer: dict[str, Any] | None,
-                    orders: list[dict[str, Any]], hits: list[dict[str, Any]],
-                    history: list[dict[str, Any]]) -> list[BaseMessage]:
-    system = ANSWER_SYSTEM.format(
-        shop_name=policy.shop_name, policy=policy_text(policy),
-        customer=(f"{customer.get('name') or ''} ({customer['id']})" if customer else "비회원(본인 확인 전)"),
-        orders=json.dumps(orders, ensure_ascii=False) if orders else "(없음)",
-        passages=_passages(hits, "manual"), learned=_passages(hits, "learned"))
-    msgs: list[BaseMessage] = [SystemMessage(system)]
-    for turn in history[-6:]:  # a little of the conversation so follow-ups make sense
-        role = turn.get("role")
-        if role in ("ai", "agent"):
-            from langchain_core.messages import AIMessage
-
-            msgs.append(AIMessage(str(turn.get("text") or "")))
-        elif role == "customer":
-            msgs.append(HumanMessage(str(turn.get("text") or "")))
-    msgs.append(HumanMessage(text))
-    return msgs
 
 
 # --- offline templates ----------------------------------------------------------------------------
