@@ -314,12 +314,15 @@ def llm_answer(settings: Settings, policy: StorePolicy, *, text: str, customer_i
                customer: dict[str, Any] | None, orders: list[dict[str, Any]], hits: list[dict[str, Any]],
                history: list[dict[str, Any]], category: str, urgency: str, retrieval_confidence: float,
                unknown_terms: list[str], config: Any, deadline: Deadline,
-               attachments: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+               attachments: list[dict[str, Any]] | None = None,
+               audience_overrides: dict[str, list[str]] | None = None) -> dict[str, Any]:
     """{answer, confidence, sources, needs_human, answer_kind, category, urgency} from the
     chat model. Raises on model errors (`answer_with_model` turns them into the offline answer)."""
     with_tools = needs_customer_data(text, customer_id)
-    with autocommit_connection(engine_for(settings)) as conn:
-        overrides = audience_overrides_in(conn)  # the admin's switch: articles customers must not see
+    overrides = audience_overrides
+    if overrides is None:  # a caller outside the graph (the agent's suggestion): read the admin's switch
+        with autocommit_connection(engine_for(settings)) as conn:
+            overrides = audience_overrides_in(conn)
     hits = customer_passages(text, hits, overrides)
     messages = turn_messages(text, policy=policy, customer=customer, orders=orders, hits=hits, history=history,
                              with_tools=with_tools, now=datetime.now(KST), photos=images(attachments))
@@ -348,7 +351,8 @@ def answer_with_model(settings: Settings, policy: StorePolicy, *, text: str, loc
                       customer: dict[str, Any] | None, orders: list[dict[str, Any]], hits: list[dict[str, Any]],
                       history: list[dict[str, Any]], category: str, urgency: str, retrieval_confidence: float,
                       unknown_terms: list[str], config: Any,
-                      attachments: list[dict[str, Any]] | None = None) -> dict[str, Any] | None:
+                      attachments: list[dict[str, Any]] | None = None,
+                      audience_overrides: dict[str, list[str]] | None = None) -> dict[str, Any] | None:
     """The chat model's answer, or None when the offline pipeline must answer: the model failed, ran out
     of the turn's time, or the circuit breaker has it paused. Never raises."""
     breaker = breaker_for(settings)
@@ -360,6 +364,7 @@ def answer_with_model(settings: Settings, policy: StorePolicy, *, text: str, loc
                          hits=hits, history=history, category=category, urgency=urgency,
                          retrieval_confidence=retrieval_confidence,
                          unknown_terms=unknown_terms, deadline=turn_deadline(settings, config), attachments=attachments,
+                         audience_overrides=audience_overrides,
                          config=tool_config(config, customer_id, settings.resolved_database_url, locale))
     except MODEL_ERRORS as exc:
         breaker.failure(f"{type(exc).__name__}: {exc}")

@@ -45,10 +45,10 @@ def load_context(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[
     """Who is asking, what the message asks in this conversation, and the orders it is about.
 
     Reads: `text`, `locale`, `memory` (the previous answered turn), `pending_question`, `verification`;
-    config `customer_id` (the logged-in or chat-verified customer, never the message text).
+    the verified customer from the run context (`asking_customer`: never the message text).
     Writes: `customer_id`, `customer`, `orders` (the 5 most recent, or those the question names, with items,
     tracking, claims), `coupons`, `locale` (the language the customer wrote in), `policy_overrides` (the
-    admin's saved store policy), `question` / `question_base` / `own_query` / `followup` (the message read
+    admin's saved store policy), `audience_overrides` (articles the admin made agents-only or customer-facing), `question` / `question_base` / `own_query` / `followup` (the message read
     with the previous turn: "제주도는요?" after a delivery-fee question), `verify_result`; clears
     `verification`; resets the per-message fields, appends the customer turn.
     """
@@ -62,12 +62,13 @@ def load_context(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[
     # one autocommit read for everything: on PostgreSQL every transaction is round trips
     with autocommit_connection(runtime.context.engine) as conn:
         saved = shop_setting_in(conn, "store_policy")
+        audience = audience_overrides_in(conn)  # the admin's switch: articles customers must not see
         customer, orders, coupons, own_query = load_own_data(
             conn, customer_id, reading.query, locale, list((state.get("memory") or {}).get("order_ids") or []),
             question=reading.question)
     return {
         "customer_id": customer_id, "customer": customer, "orders": orders, "coupons": coupons, "locale": locale,
-        "policy_overrides": saved or {},
+        "policy_overrides": saved or {}, "audience_overrides": audience,
         "question": reading.question, "question_base": reading.base, "own_query": own_query.as_dict(),
         "followup": reading.followup, "verification": None, "verify_result": verification, "order_action": None,
         "answer": "", "confidence": 0.0, "sources": [], "hits": [], "retrieval_confidence": 0.0, "unknown_terms": [],
@@ -158,8 +159,7 @@ def answer(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str, A
     if out is None and settings.llm_enabled and not model_first:
         out = ask_chat_model(settings, policy, state, text, hits, config)
     if out is None:  # the offline pipeline: no chat model, or the model could not answer in time
-        with autocommit_connection(runtime.context.engine) as conn:
-            overrides = audience_overrides_in(conn)  # the admin's switch: articles customers must not see
+        overrides = state.get("audience_overrides") or {}
         mood = cast(dict[str, Any], state).get("mood")  # the classifier's reading of the mood, when it gives one
         out = {**offline_answer(settings, policy, text=text, locale=locale, category=state.get("category") or "other",
                                 customer_id=state.get("customer_id"), orders=state.get("orders") or [], hits=hits,
@@ -184,7 +184,8 @@ def ask_chat_model(settings: Settings, policy: StorePolicy, state: InquiryState,
                              category=state.get("category") or "other", urgency=state.get("urgency") or "normal",
                              retrieval_confidence=float(state.get("retrieval_confidence") or 0.0),
                              unknown_terms=state.get("unknown_terms") or [], config=config,
-                             attachments=list(state.get("attachments") or []))
+                             attachments=list(state.get("attachments") or []),
+                             audience_overrides=state.get("audience_overrides") or {})
 
 
 def gate(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str, Any]:

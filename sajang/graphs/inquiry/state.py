@@ -96,6 +96,7 @@ class InquiryState(TypedDict, total=False):
     orders: list[dict[str, Any]]  # their recent orders, or those the question names (items, tracking, claims)
     coupons: list[dict[str, Any]] | None  # their coupons, loaded when the question asks about coupons
     policy_overrides: dict[str, Any]  # the admin's saved store policy, read once per message
+    audience_overrides: dict[str, list[str]]  # the admin's audience switch per article, read with it
     question: str  # what is answered: `text`, a follow-up spelled out, or the question held for verification
     question_base: str  # the question a later elliptic follow-up is read against
     own_query: dict[str, Any]  # intents.OwnDataQuery of `question`: facts, action and which orders
