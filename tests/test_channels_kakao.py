@@ -216,3 +216,17 @@ def test_slow_turn_answers_through_the_callback(settings: Settings, engine: Engi
         assert again.json()["useCallback"] is True
     assert len(kakao.received) == 1
     assert [r for r, _ in _messages(engine, _link(engine, "bUk-001").thread_id)].count("customer") == 1
+
+
+def test_the_hub_shows_the_channel() -> None:
+    from datetime import UTC, datetime
+
+    from sajang.ui.agent_render import render_header, render_queue
+
+    item = {"thread_id": "t-1", "status": "new", "channel": "kakao", "category": "delivery", "urgency": "normal",
+            "subject": "배송 언제 와요?"}
+    queue = render_queue({"new": [item]}, "new", None, {}, "ko", datetime.now(UTC))
+    assert "sj-ch-kakao" in queue and "카카오톡" in queue
+    assert "Naver TalkTalk" in render_header({**item, "channel": "naver_talk"}, "김하나", "en", datetime.now(UTC))
+    assert "sj-ch-" not in render_queue({"new": [{**item, "channel": "chat"}]}, "new", None, {}, "ko",
+                                        datetime.now(UTC))
