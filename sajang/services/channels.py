@@ -28,7 +28,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine, or_, select, update
+from sqlalchemy import Engine, and_, null, or_, select, update
 
 from sajang.config import Settings
 from sajang.db.engine import dialect_insert, session_scope
@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 # A retry of the same request (same body) within this window is the platform retrying, not the customer
 # writing again: both platforms give a webhook 5 s before they give up.
 EVENT_WINDOW = timedelta(seconds=15)
+STALE_EVENT = timedelta(minutes=2)  # an event never answered (its process died) may be handled again
 RETRY_WAIT_S = 4.0  # how long a retry waits for the first request's answer before it says "one moment"
 
 # The quick-reply chips of every channel: (label, the message it sends).
@@ -165,18 +166,24 @@ class Channels:
         return str(row["status"]) if row else "bot"
 
     # -- idempotent events ------------------------------------------------------------------------
-    def claim_event(self, channel: str, key: str) -> tuple[bool, dict[str, Any] | None]:
+    def claim_event(self, channel: str, key: str, window: timedelta | None = EVENT_WINDOW
+                    ) -> tuple[bool, dict[str, Any] | None]:
         """(True, None) when this request is new and ours to handle; (False, stored answer) for a retry
-        within EVENT_WINDOW (waiting up to RETRY_WAIT_S for the first request to store its answer)."""
+        (waiting up to RETRY_WAIT_S for the first request to store its answer). The same key again counts
+        as a new request only once the first one was answered more than `window` ago (None: never, for
+        keys a platform issues once) or was left unanswered for STALE_EVENT (its process died)."""
         now = utcnow()
         with session_scope(self.engine) as s:
             inserted = s.execute(dialect_insert(self.engine.dialect.name)(ChannelEvent).values(
                 channel=channel, event_key=key, created_at=now).on_conflict_do_nothing()
                 .returning(ChannelEvent.id)).scalar()
-            if inserted is None:  # seen before: the same body long ago is a new message, not a retry
+            if inserted is None:
+                again = ChannelEvent.created_at < now - STALE_EVENT
+                if window is not None:
+                    again = or_(again, and_(ChannelEvent.response.is_not(None), ChannelEvent.created_at < now - window))
                 taken = s.execute(update(ChannelEvent).where(
-                    ChannelEvent.channel == channel, ChannelEvent.event_key == key,
-                    ChannelEvent.created_at < now - EVENT_WINDOW).values(created_at=now, response=None))
+                    ChannelEvent.channel == channel, ChannelEvent.event_key == key, again)
+                    .values(created_at=now, response=null()))
                 inserted = 1 if getattr(taken, "rowcount", 0) == 1 else None
         if inserted is not None:
             return True, None
@@ -321,19 +328,6 @@ def deliver_in_background(settings: Settings, thread_id: str) -> None:
             log.exception("delivering agent replies of %s failed", thread_id)
 
     threading.Thread(target=run, name=f"deliver-{thread_id[:8]}", daemon=True).start()
-
-
-def unanswered_links(settings: Settings) -> list[str]:
-    """Threads of TalkTalk links with agent replies not yet delivered (the periodic sweep's work list)."""
-    engine = engine_for(settings)
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(ChannelLink.thread_id).join(Conversation, Conversation.thread_id == ChannelLink.thread_id)
-            .join(Message, Message.conversation_id == Conversation.id)
-            .where(ChannelLink.channel == "naver_talk", Message.role == "agent",
-                   or_(ChannelLink.delivered_message_id.is_(None), Message.id > ChannelLink.delivered_message_id))
-            .distinct()).scalars().all()
-    return [str(r) for r in rows]
 
 
 _CHANNELS: dict[int, Channels] = {}

@@ -33,6 +33,7 @@ from sajang.config import Settings
 from sajang.services.channels import (
     CHECK_REPLY,
     CHIPS,
+    EVENT_WINDOW,
     WAITING_NOTICE,
     ChannelTurn,
     agent_line,
@@ -154,7 +155,8 @@ async def skill(body: KakaoSkillRequest, request: Request, settings: SettingsDep
     # a callback URL is issued once per request; otherwise a retry is the same body again
     key = event_key(CHANNEL, req.callbackUrl or body.model_dump_json())
     api = channels(settings)
-    new, stored = await run_in_threadpool(api.claim_event, CHANNEL, key)
+    # a callback URL is never reused: its request is never run twice, however slow the first answer
+    new, stored = await run_in_threadpool(api.claim_event, CHANNEL, key, None if req.callbackUrl else EVENT_WINDOW)
     if not new:
         return stored or skill_response([PREPARING], False)
     if req.callbackUrl and settings.llm_enabled:

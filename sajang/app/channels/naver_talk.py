@@ -136,6 +136,7 @@ def handle(settings: Settings, ev: NaverEvent) -> dict[str, Any] | None:
         return None
     if len(text) > settings.max_message_chars:
         return send_event(TOO_LONG.format(limit=settings.max_message_chars))
+    api.deliver_agent_replies(link.thread_id)  # a reply the push missed (send API down, CLI) goes first
     was_waiting = api.status(link.thread_id) in ("new", "assigned")
     turn = api.ask(link, text, deadline_s=settings.llm_fast_deadline_s)
     if turn.handoff and not was_waiting:
