@@ -10,10 +10,13 @@ import os
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, BaseModel, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+CHANNELS = ("kakao", "naver_talk", "widget")
+CommaList = Annotated[list[str], NoDecode]  # `a,b,c` in the environment, not JSON
 
 
 class StorePolicy(BaseModel):
@@ -95,6 +98,40 @@ class Settings(BaseSettings):
     # continues from the checkpoint before (the customer repeats the message). Agent replies, resolutions,
     # their checkpoints, coupons, imports and settings always wait for the disk.
     async_commit: bool = True
+
+    # Customer channels (sajang/app/channels/): which adapters answer (the others' routes are 404), the shared
+    # secrets the owner also types into the platform (sent back as the `X-Sajang-Secret` header or the
+    # `secret` query parameter; unset = accepted, with a warning at start), the TalkTalk send API's token.
+    channels: CommaList = []
+    kakao_secret: str | None = None
+    naver_talk_secret: str | None = None
+    naver_talk_token: str | None = None
+    naver_talk_api_url: str = "https://gw.talk.naver.com/chatbot/v1/event"
+    # The web widget: origins allowed to call /api/v1/chat/* (CORS), pages allowed to frame /chat
+    # (`Content-Security-Policy: frame-ancestors`; empty = only our own origin), the shared secret of the
+    # signed member identity (HMAC-SHA256 of the shop's member id), the bubble's colour.
+    cors_origins: CommaList = []
+    frame_ancestors: CommaList = []
+    widget_secret: str | None = None
+    widget_color: str = "#ff6b35"
+
+    @field_validator("channels", "cors_origins", "frame_ancestors", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("channels")
+    @classmethod
+    def _known_channels(cls, value: list[str]) -> list[str]:
+        unknown = [c for c in value if c not in CHANNELS]
+        if unknown:
+            raise ValueError(f"unknown channel(s) {', '.join(unknown)}: use {', '.join(CHANNELS)}")
+        return value
+
+    def channel_enabled(self, channel: str) -> bool:
+        return channel in self.channels
 
     @property
     def resolved_database_url(self) -> str:

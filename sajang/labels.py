@@ -47,3 +47,11 @@ CLAIM_STATUS_LABELS: dict[str, dict[str, str]] = {
     "completed": {"ko": "완료", "en": "completed"},
     "rejected": {"ko": "반려", "en": "declined"},
 }
+
+# Where a customer wrote (conversations.channel): the hub's badge for the messaging channels.
+CHANNEL_LABELS: dict[str, dict[str, str]] = {
+    "kakao": {"ko": "카카오톡", "en": "KakaoTalk"},
+    "naver_talk": {"ko": "네이버 톡톡", "en": "Naver TalkTalk"},
+    "widget": {"ko": "쇼핑몰 위젯", "en": "Site widget"},
+}
+

@@ -9,6 +9,7 @@ password (or deactivating the user) ends every session and token of that user at
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import secrets
 import time
@@ -205,3 +206,10 @@ def check_attachment_signature(settings: Settings, sig: str, attachment_id: int)
         return None
     tid = data.get("tid")
     return tid if isinstance(tid, str) else None
+
+
+def member_hash(widget_secret: str, member_id: str) -> str:
+    """The widget's signed member identity: hex HMAC-SHA256 of the shop's member id with the shared secret
+    (computed by the shop's server, like Intercom's `user_hash` or Channel.io's member hash)."""
+    return hmac.new(widget_secret.encode(), member_id.encode(), hashlib.sha256).hexdigest()
+

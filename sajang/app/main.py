@@ -18,6 +18,7 @@ from urllib.parse import quote
 import gradio as gr
 from fastapi import FastAPI, Form, Query, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy import Engine
@@ -26,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sajang import __version__
 from sajang.app.api import build_api_router
+from sajang.app.channels import build_channels_router
 from sajang.app.deps import staff_from_cookie
 from sajang.app.schemas import ErrorOut, Health
 from sajang.config import Settings, apply_offline_defaults, get_settings
@@ -64,6 +66,7 @@ def create_app(settings: Settings | None = None, *, mount_ui: bool = True) -> Fa
     app.state.engine = engine
     _install_error_handlers(app)
     app.include_router(build_api_router())
+    app.include_router(build_channels_router(settings))  # only the channels SAJANG_CHANNELS names
 
     @app.get("/api/v1/health", tags=["health"], response_model=Health)
     def health() -> Health:
@@ -78,6 +81,11 @@ def create_app(settings: Settings | None = None, *, mount_ui: bool = True) -> Fa
         _mount_uis(app, settings, engine)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.add_middleware(_Guard, settings=settings, engine=engine)
+    if settings.cors_origins:
+        # the widget on the shop's own site calls /api/v1/chat/* with a bearer token, never cookies
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
+                           allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"],
+                           max_age=600)
     return app
 
 
@@ -269,6 +277,14 @@ class _Guard:
         self.settings = settings
         self.engine = engine
         self.max_body = settings.max_attachment_bytes + 256 * 1024
+        # who may frame our pages: `frame-ancestors` from the settings (the shop's own site can frame /chat);
+        # X-Frame-Options only when nobody else may (it cannot name other origins)
+        ancestors = " ".join(["'self'", *settings.frame_ancestors])
+        self.security_headers: list[tuple[bytes, bytes]] = [
+            (b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin"),
+            (b"content-security-policy", f"frame-ancestors {ancestors}".encode())]
+        if not settings.frame_ancestors:
+            self.security_headers.append((b"x-frame-options", b"SAMEORIGIN"))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -283,11 +299,11 @@ class _Guard:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 names = {k.lower() for k, _ in headers}
-                for key, value in ((b"x-content-type-options", b"nosniff"),
-                                   (b"referrer-policy", b"same-origin"),
-                                   (b"x-frame-options", b"SAMEORIGIN")):
+                for key, value in self.security_headers:
                     if key not in names:
                         headers.append((key, value))
+                if b"content-security-policy" in names and b"x-frame-options" not in names:
+                    headers.append((b"x-frame-options", b"SAMEORIGIN"))  # a response with its own policy
                 message["headers"] = headers
             await send(message)
 

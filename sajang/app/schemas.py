@@ -96,6 +96,11 @@ class ChatSessionCreate(BaseModel):
                         AfterValidator(_clean_text)] | None = None
     phone_last4: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$")] | None = None
     locale: Locale = "ko"
+    member_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None = Field(
+        default=None, description="The shop's member id of a logged-in member (the widget); needs member_hash")
+    member_hash: Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{64}$")] | None = Field(
+        default=None, description="hex HMAC-SHA256 of member_id with SAJANG_WIDGET_SECRET, computed by the shop")
+    channel: Literal["api", "widget"] = Field(default="api", description="where the customer writes (the hub shows it)")
 
 
 class ChatSessionOut(BaseModel):

@@ -307,6 +307,42 @@ class Message(Base):
     __table_args__ = (Index("ix_messages_conversation_created", "conversation_id", "created_at"),)
 
 
+class ChannelLink(Base):
+    """A customer of a messaging channel (KakaoTalk botUserKey, TalkTalk user) and their one conversation.
+
+    `delivered_message_id`: the newest message of that conversation the customer has been sent on the
+    channel (agent replies after it are still to deliver); `owner`: who holds the TalkTalk thread (bot |
+    partner, after `passThread`)."""
+
+    __tablename__ = "channel_links"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(128))
+    thread_id: Mapped[str] = mapped_column(String(64))
+    delivered_message_id: Mapped[int | None] = mapped_column(Integer)
+    owner: Mapped[str] = mapped_column(String(16), default="bot")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id", name="uq_channel_links_channel_external"),
+        Index("ix_channel_links_thread", "thread_id"),
+    )
+
+
+class ChannelEvent(Base):
+    """An inbound platform request already handled: a retry of it gets the stored answer, not a new turn."""
+
+    __tablename__ = "channel_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    event_key: Mapped[str] = mapped_column(String(128))
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("channel", "event_key", name="uq_channel_events_channel_key"),)
+
+
 class Attachment(Base):
     """A file a customer or agent sent: stored under the data dir, content type checked on upload."""
 

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -11,9 +12,10 @@ from sajang.config import Settings
 from sajang.db import profile as profile_db
 from sajang.db import rfm
 from sajang.db.users import verify_order_owner
-from sajang.errors import SajangError, Unauthorized
+from sajang.errors import NotFound, SajangError, Unauthorized
 from sajang.graphs.common.context import engine_for
 from sajang.graphs.inquiry.chat_verification import FAILURE_WINDOW, FAILURES_ALLOWED
+from sajang.security import member_hash
 from sajang.services import ratelimit
 
 # Four digits cannot be guessed by trying: attempts per client address a minute, and failures per order
@@ -60,3 +62,21 @@ def customer_names(settings: Settings, customer_ids: Iterable[str]) -> dict[str,
 
 def segment_label(segment: str | None, locale: str = "ko") -> str:
     return rfm.segment_label(segment, locale)
+
+
+def verify_member(settings: Settings, member_id: str, given_hash: str, client_ip: str) -> VerifiedCustomer:
+    """A logged-in member of the shop's site, identified by the widget: `given_hash` must be the hex
+    HMAC-SHA256 of `member_id` with `SAJANG_WIDGET_SECRET` (the shop's server computes it, the browser
+    only passes it on), and the member id must be a customer id of ours (as imported from the shop)."""
+    if not settings.widget_secret:
+        raise SajangError("signed member identity is not configured (SAJANG_WIDGET_SECRET)",
+                          code="member_identity_off", status_code=422)
+    ratelimit.check("chat_verify_ip", client_ip, VERIFY_PER_MINUTE_PER_IP, what="verification attempts")
+    expected = member_hash(settings.widget_secret, member_id)
+    if not hmac.compare_digest(expected, given_hash.lower()):
+        raise Unauthorized("the member signature does not match the member id", code="bad_member_hash")
+    name = customer_names(settings, [member_id]).get(member_id)
+    if name is None:
+        raise NotFound("no customer with this member id", code="member_unknown")
+    return VerifiedCustomer(customer_id=member_id, name=name)
+

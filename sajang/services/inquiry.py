@@ -174,11 +174,13 @@ class Inquiries:
         return self.service.start_conversation(customer_id, guest_name=guest_name, channel=channel, locale=locale)
 
     def ask(self, text: str, customer_id: str | None = None, thread_id: str | None = None,
-            locale: str | None = None, attachment_ids: list[int] | None = None) -> AskResult:
-        """One customer message; `attachment_ids` must be this conversation's own uploads."""
+            locale: str | None = None, attachment_ids: list[int] | None = None,
+            deadline_s: float | None = None) -> AskResult:
+        """One customer message; `attachment_ids` must be this conversation's own uploads; `deadline_s`:
+        the chat model's budget (a channel with a webhook timeout passes `llm_fast_deadline_s`)."""
         files = attachments_for(self.settings, thread_id, attachment_ids or []) if thread_id else []
         return AskResult.of(self.service.ask(text, customer_id=customer_id, thread_id=thread_id,
-                                                         locale=locale, attachments=files or None))
+                                             locale=locale, attachments=files or None, deadline_s=deadline_s))
 
     def stream(self, text: str, customer_id: str | None = None, thread_id: str | None = None,
                locale: str | None = None, attachment_ids: list[int] | None = None) -> Iterator[str | AskResult]:
@@ -225,6 +227,10 @@ class Inquiries:
         result = ReplyResult.of(self.service.reply(thread_id, text, me.id, me.name, resolve=resolve))
         if files and result.message_id is not None:
             link_to_message(self.settings, [int(str(f["id"])) for f in files], thread_id, result.message_id)
+        if result.message_id is not None and not result.duplicate:
+            from sajang.services.channels import deliver_in_background  # channels build on this module
+
+            deliver_in_background(self.settings, thread_id)  # back on the customer's channel (TalkTalk)
         return result
 
     def resolve(self, thread_id: str, me: StaffMember | None) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sajang.labels import CHANNEL_LABELS
 from sajang.ui.agent_strings import CLAIM_STATUS, CLAIM_TYPE, ORDER_STATUS, T
 from sajang.ui.i18n import CATEGORY_LABELS, URGENCY_LABELS, label
 from sajang.ui.literal import literal
@@ -135,6 +136,12 @@ def queue_sort_key(item: Mapping[str, Any]) -> tuple[int, float]:
             waited.timestamp() if waited else 0.0)
 
 
+def channel_badge(item: Mapping[str, Any], locale: str) -> str:
+    """Where the customer wrote (KakaoTalk, TalkTalk, the site widget): the reply goes back there."""
+    channel = str(get(item, "channel", default="") or "")
+    return badge(label(CHANNEL_LABELS, channel, locale), "ch-" + channel) if channel in CHANNEL_LABELS else ""
+
+
 def render_queue(tabs: Mapping[str, Sequence[Mapping[str, Any]]], active: str, selected: str | None,
                  names: Mapping[str, str], locale: str, now: datetime, error: str | None = None) -> str:
     """The left column: three tabs with counts, then the items of the active tab."""
@@ -175,7 +182,7 @@ def render_queue(tabs: Mapping[str, Sequence[Mapping[str, Any]]], active: str, s
             f'<div class="sj-qrow1">{dot}<span class="sj-qname">{esc(customer_display(item, names, locale))}</span>'
             f'<span class="sj-qtime">{esc(when)}</span></div>'
             f'<div class="sj-qsubject">{esc(first_line(get(item, "subject", "summary", "last_message")))}</div>'
-            f'<div class="sj-qrow3">{badge(label(CATEGORY_LABELS, category, locale), "cat")}'
+            f'<div class="sj-qrow3">{channel_badge(item, locale)}{badge(label(CATEGORY_LABELS, category, locale), "cat")}'
             f'{badge(label(URGENCY_LABELS, urgency, locale), "urg-" + urgency)}'
             f'<span class="sj-owner">{owner}</span></div></li>'
         )
@@ -196,7 +203,7 @@ def render_header(conv: Mapping[str, Any] | None, customer: str, locale: str, no
         urgency = get(conv, "urgency") or get(pending, "urgency")
         status = str(get(conv, "status", default=""))
         waited = ago(get(conv, "handed_off_at", "created_at"), now, locale)
-        bits = [f'<span class="sj-hname">{esc(customer)}</span>',
+        bits = [f'<span class="sj-hname">{esc(customer)}</span>', channel_badge(conv, locale),
                 badge(label(CATEGORY_LABELS, category, locale), "cat"),
                 badge(label(URGENCY_LABELS, urgency, locale), f"urg-{urgency}")]
         if status in ("new", "assigned") and waited:

@@ -35,7 +35,7 @@ from sajang.errors import Forbidden, NotFound, SajangError
 from sajang.security import CUSTOMER_TOKEN_TTL_S, CustomerClaims, issue_customer_token
 from sajang.services import ratelimit
 from sajang.services.attachments import AttachmentTooLarge, save_attachment, signed_url
-from sajang.services.customers import verify_customer
+from sajang.services.customers import verify_customer, verify_member
 from sajang.services.inquiry import AskResult, ConversationView, handoff_request_text
 
 router = APIRouter(prefix="/chat", tags=["chat"])
@@ -63,10 +63,13 @@ def create_session(body: ChatSessionCreate, settings: SettingsDep, api: Inquirie
     ratelimit.check("chat_session_ip", ip, settings.rate_limit_per_minute, what="new chats")
     customer_id: str | None = None
     customer_name: str | None = None
-    if body.order_id is not None or body.phone_last4 is not None:
+    if body.member_id is not None or body.member_hash is not None:  # a logged-in member of the shop's site
+        found = verify_member(settings, body.member_id or "", body.member_hash or "", ip)
+        customer_id, customer_name = found.customer_id, found.name
+    elif body.order_id is not None or body.phone_last4 is not None:
         found = verify_customer(settings, body.order_id or "", body.phone_last4 or "", ip)
         customer_id, customer_name = found.customer_id, found.name
-    thread_id = api.start(customer_id, guest_name=None if customer_id else body.name, channel="api",
+    thread_id = api.start(customer_id, guest_name=None if customer_id else body.name, channel=body.channel,
                           locale=body.locale)
     token = issue_customer_token(settings, CustomerClaims(thread_id, customer_id, customer_name or body.name,
                                                           body.locale))
