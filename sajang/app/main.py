@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from sajang import __version__
 from sajang.app.api import build_api_router
 from sajang.app.deps import staff_from_cookie
+from sajang.app.observability import install_observability
 from sajang.app.schemas import ErrorOut, Health
 from sajang.config import Settings, apply_offline_defaults, get_settings
 from sajang.db.errors import DataError
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None, *, mount_ui: bool = True) -> Fa
         _mount_uis(app, settings, engine)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.add_middleware(_Guard, settings=settings, engine=engine)
+    install_observability(app, settings)  # outermost: the request id covers the guard's answers too
     return app
 
 
