@@ -182,3 +182,4 @@ def test_sajang_serve_is_ready_after_warm_up_and_logs_json(settings: Settings) -
     assert records and len(records) == len([line for line in err.splitlines() if line.strip()]), err[-2000:]
     assert any(r.get("request_id") == "serve-test-1" and r.get("path") == "/api/v1/openapi.json" for r in records)
     assert any("warm-up done" in r["message"] for r in records)
+    assert not any("\x1b" in str(value) for r in records for value in r.values())  # no terminal colour codes

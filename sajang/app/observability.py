@@ -55,7 +55,9 @@ class _RequestIdFilter(logging.Filter):
 class JsonFormatter(logging.Formatter):
     """One JSON object per line; extra fields given with `extra={...}` are kept (the access line's)."""
 
-    _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "request_id"}
+    # uvicorn's `color_message` repeats the message with terminal colour codes
+    _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+        "message", "asctime", "request_id", "color_message"}
 
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, Any] = {
