@@ -133,6 +133,17 @@ class Settings(BaseSettings):
     def channel_enabled(self, channel: str) -> bool:
         return channel in self.channels
 
+    # Logs: `text` for a terminal, `json` (one object a line, with the request id) for a log collector.
+    log_format: Literal["text", "json"] = "text"
+    log_level: str = "INFO"
+
+    # Personal data (PIPA): days each kind is kept after its last activity; 0 keeps it. Conversations 3 years
+    # (consumer complaint records, 전자상거래법 시행령 §6), photos 1 year, unsent marketing messages 6 months.
+    retention_conversations_days: int = 1095
+    retention_attachments_days: int = 365
+    retention_outbox_days: int = 180
+    purge_interval_hours: float = 24.0  # `sajang serve` purges this often (0 = only `sajang privacy purge`)
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:

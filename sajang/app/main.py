@@ -27,8 +27,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sajang import __version__
 from sajang.app.api import build_api_router
+from sajang.app.api_docs import install_docs
 from sajang.app.channels import build_channels_router
 from sajang.app.deps import staff_from_cookie
+from sajang.app.observability import install_observability
 from sajang.app.schemas import ErrorOut, Health
 from sajang.config import Settings, apply_offline_defaults, get_settings
 from sajang.db.errors import DataError
@@ -59,7 +61,7 @@ def create_app(settings: Settings | None = None, *, mount_ui: bool = True) -> Fa
     engine = engine_for(settings)  # migrations run before the first request
     secret_key(settings)  # generated into the data dir now, not on the first login
     app = FastAPI(title="Sajang API", version=__version__, openapi_url="/api/v1/openapi.json",
-                  docs_url="/api/v1/docs", redoc_url=None,
+                  docs_url=None, redoc_url=None,  # /api/v1/docs: our page without a CDN (api_docs.py)
                   description="사장님 AI 매니저: customer chat, agent queue and back office. Errors are "
                               '`{"code", "message"}` JSON with a 4xx status.')
     app.state.settings = settings
@@ -76,6 +78,7 @@ def create_app(settings: Settings | None = None, *, mount_ui: bool = True) -> Fa
     def health_probe() -> Response:  # load balancers probe with HEAD
         return Response(status_code=200)
 
+    install_docs(app)
     _install_login_routes(app, settings, engine)
     if mount_ui:
         _mount_uis(app, settings, engine)
@@ -86,6 +89,7 @@ def create_app(settings: Settings | None = None, *, mount_ui: bool = True) -> Fa
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
                            allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"],
                            max_age=600)
+    install_observability(app, settings)  # outermost: the request id covers the guard's answers too
     return app
 
 

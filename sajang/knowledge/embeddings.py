@@ -380,6 +380,18 @@ def get_embeddings(settings: Settings) -> CachedEmbeddings:
     return emb
 
 
+def load_model(settings: Settings) -> None:
+    """Load the bundled model now (a server warms up before it says it is ready); nothing to load for a
+    remote embedding server."""
+    if settings.embeddings == "local":
+        _load_model_once()
+
+
+def model_loaded(settings: Settings) -> bool:
+    """Whether a query can be embedded without loading a model first."""
+    return settings.embeddings != "local" or _model_loaded
+
+
 def embed_texts(settings: Settings, texts: Sequence[str], kind: Kind = "passage") -> np.ndarray:
     """(n, d) float32 normalised vectors (cached persistently; for classifiers and evaluations)."""
     return get_embeddings(settings).embed(texts, kind)

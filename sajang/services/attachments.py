@@ -4,6 +4,7 @@
   or the client's Content-Type; only JPEG, PNG, GIF and WebP are accepted.
 - Files are stored as `<data dir>/attachments/<yyyy>/<mm>/<random hex>.<ext>` with mode 0600: the
   customer's file name is kept only as a label in the database and never touches the file system.
+- EXIF (with the GPS position), XMP, IPTC and comments are removed before the file is stored.
 - Nothing is ever executed or served from that directory by path: `GET /api/v1/attachments/{id}`
   checks who asks (staff, the conversation's own customer token, or a signed link given to that
   customer) and answers with the stored type, `nosniff` and a sandboxing CSP.
@@ -20,7 +21,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import func, select
 
 from sajang.config import Settings
@@ -102,6 +103,36 @@ def check_image(data: bytes, max_bytes: int) -> str:
     return sniffed
 
 
+# What a photo may carry about where and with what it was taken (EXIF holds GPS), dropped on upload.
+_METADATA_KEYS = ("exif", "xmp", "XML:com.adobe.xmp", "photoshop", "comment", "iptc", "Description",
+                  "Comment", "Author", "Software")
+
+
+def strip_metadata(data: bytes) -> bytes:
+    """The image without EXIF (GPS, camera, time), XMP, IPTC or text comments; the picture turned upright
+    by its EXIF orientation first, so it shows as it did. Bytes without metadata come back untouched; the
+    colour profile is kept. A re-encoded JPEG is saved at quality 95."""
+    with Image.open(io.BytesIO(data)) as img:
+        exif = img.getexif()
+        carried = [k for k in _METADATA_KEYS if k in img.info] + (["exif"] if len(exif) else [])
+        if not carried:
+            return data
+        frames = getattr(img, "n_frames", 1)
+        fmt = img.format or "PNG"
+        out = io.BytesIO()
+        options: dict[str, object] = {}
+        if img.info.get("icc_profile"):
+            options["icc_profile"] = img.info["icc_profile"]
+        if frames > 1:  # animated GIF/WebP/PNG: every frame, same timing, no metadata
+            img.save(out, format=fmt, save_all=True, **options)
+        else:
+            upright = ImageOps.exif_transpose(img) or img
+            if fmt == "JPEG":
+                options.update(quality=95, subsampling="keep" if upright is img else 0)
+            upright.save(out, format=fmt, **options)
+    return out.getvalue()
+
+
 def clean_filename(name: str | None, ext: str) -> str:
     """A display label: the last path part, printable characters only, at most 100 characters."""
     base = re.split(r"[\\/]", name or "")[-1]
@@ -114,6 +145,7 @@ def save_attachment(settings: Settings, thread_id: str, filename: str | None, da
                     uploaded_by: str = "customer") -> StoredAttachment:
     """Check and store one image for the conversation `thread_id`; the DB row and the file, or an error."""
     content_type = check_image(data, settings.max_attachment_bytes)
+    data = strip_metadata(data)  # the stored photo keeps no GPS position
     engine = engine_for(settings)
     with session_scope(engine) as s:
         conv_id = s.scalar(select(Conversation.id).where(Conversation.thread_id == thread_id))

@@ -22,6 +22,7 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
+from sajang import metrics
 from sajang.config import Settings
 from sajang.errors import Conflict, NotFound
 from sajang.graphs.inquiry.conversations import conversation_row
@@ -179,8 +180,11 @@ class Inquiries:
         """One customer message; `attachment_ids` must be this conversation's own uploads; `deadline_s`:
         the chat model's budget (a channel with a webhook timeout passes `llm_fast_deadline_s`)."""
         files = attachments_for(self.settings, thread_id, attachment_ids or []) if thread_id else []
-        return AskResult.of(self.service.ask(text, customer_id=customer_id, thread_id=thread_id,
-                                             locale=locale, attachments=files or None, deadline_s=deadline_s))
+        with metrics.answer_turn("ask") as turn:
+            result = AskResult.of(self.service.ask(text, customer_id=customer_id, thread_id=thread_id,
+                                                   locale=locale, attachments=files or None, deadline_s=deadline_s))
+            turn.update(handoff=result.handoff, handoff_reason=result.handoff_reason)
+        return result
 
     def stream(self, text: str, customer_id: str | None = None, thread_id: str | None = None,
                locale: str | None = None, attachment_ids: list[int] | None = None) -> Iterator[str | AskResult]:
@@ -189,7 +193,19 @@ class Inquiries:
         files = attachments_for(self.settings, thread_id, attachment_ids or []) if thread_id else []
         chunks = self.service.stream_ask(text, customer_id=customer_id, thread_id=thread_id, locale=locale,
                                          attachments=files or None)
-        return (AskResult.of(chunk) if isinstance(chunk, dict) else str(chunk) for chunk in chunks)
+        return self._measured_stream(chunks)
+
+    @staticmethod
+    def _measured_stream(chunks: Iterator[Any]) -> Iterator[str | AskResult]:
+        """The chunks as typed values; the turn is measured from the first read to the result."""
+        with metrics.answer_turn("stream") as turn:
+            for chunk in chunks:
+                if isinstance(chunk, dict):
+                    result = AskResult.of(chunk)
+                    turn.update(handoff=result.handoff, handoff_reason=result.handoff_reason)
+                    yield result
+                else:
+                    yield str(chunk)
 
     def ask_for_a_person(self, thread_id: str, customer_id: str | None, locale: str | None) -> AskResult:
         """«상담원 연결»: the customer's request for a person, in their language, as a message."""

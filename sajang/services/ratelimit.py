@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 
 from sajang.errors import SajangError
+from sajang.metrics import RATE_LIMITED
 
 _MAX_KEYS = 50_000  # idle buckets are dropped beyond this, so random keys cannot exhaust memory
 _now = time.monotonic  # the buckets' clock (tests freeze it)
@@ -88,6 +89,7 @@ def check(name: str, key: str, capacity: int, period_s: float = 60.0, what: str 
     """Take one token of `name`/`key` or raise `RateLimited`."""
     wait = limiter(name, capacity, period_s).try_take(key)
     if wait > 0:
+        RATE_LIMITED.labels(name).inc()
         raise RateLimited(f"too many {what}: try again in {max(1, math.ceil(wait))} s", wait)
 
 

@@ -35,8 +35,14 @@ def _run_server(host: str, port: int) -> None:
     import uvicorn
 
     from sajang.app.main import create_app
+    from sajang.app.observability import configure_logging, serve_background_work
+    from sajang.services.privacy import PurgeSchedule
 
-    uvicorn.run(create_app(get_settings()), host=host, port=port, log_level="info")
+    settings = get_settings()
+    configure_logging(settings)
+    app = create_app(settings)
+    serve_background_work(app, settings, jobs=[PurgeSchedule(settings).start])  # retention, every N hours
+    uvicorn.run(app, host=host, port=port, log_config=None)
 
 
 def serve(

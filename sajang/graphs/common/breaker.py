@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from sajang.config import Settings
+from sajang.metrics import MODEL_FAILURES
 
 BreakerState = Literal["closed", "open", "half_open"]
 
@@ -58,6 +59,7 @@ class CircuitBreaker:
         with self._lock:
             self.consecutive_failures += 1
             self.fallbacks += 1
+            MODEL_FAILURES.inc()
             self.last_error, self.last_failure_at = error[:300], now
             if self.state == "half_open" or self.consecutive_failures >= self.failures:
                 self.state, self.opened_at, self._probing = "open", now, False
