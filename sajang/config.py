@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -95,6 +95,23 @@ class Settings(BaseSettings):
     # continues from the checkpoint before (the customer repeats the message). Agent replies, resolutions,
     # their checkpoints, coupons, imports and settings always wait for the disk.
     async_commit: bool = True
+
+    # Product Q&A: hours a marketplace gives to answer a question (Coupang: 24 h), `default` for the others
+    # (the shop's own target). SAJANG_QNA_DEADLINE_HOURS='{"coupang": 24, "smartstore": 48, "default": 48}'
+    qna_deadline_hours: dict[str, float] = {"coupang": 24.0, "default": 48.0}
+    # Marketplace APIs (product Q&A in and answers out). Secrets are SecretStr: never printed or logged.
+    naver_commerce_client_id: str | None = None
+    naver_commerce_client_secret: SecretStr | None = None
+    naver_commerce_base_url: str = "https://api.commerce.naver.com/external"
+    coupang_vendor_id: str | None = None
+    coupang_access_key: str | None = None
+    coupang_secret_key: SecretStr | None = None
+    coupang_base_url: str = "https://api-gateway.coupang.com"
+
+    def qna_deadline(self, marketplace: str | None) -> float:
+        """Hours to answer a question of `marketplace`."""
+        hours = self.qna_deadline_hours
+        return float(hours.get(marketplace or "", hours.get("default", 48.0)))
 
     @property
     def resolved_database_url(self) -> str:

@@ -58,9 +58,11 @@ FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "orders": (("order_id", "customer_id", "ordered_at", "amount"),
                ("status", "product_id", "product_name", "quantity", "customer_name", "claim_type", "claim_reason")),
     "customers": (("customer_id",), ("name", "phone", "email", "joined_at")),
-    "products": (("product_id", "name"), ("category", "price", "cost", "stock", "safety_stock", "status")),
+    "products": (("product_id", "name"), ("category", "price", "cost", "stock", "safety_stock", "status",
+                                          "restock_on", "description", "options", "ingredients", "size", "origin")),
     "reviews": (("review_id", "text"), ("rating", "product_id", "customer_id", "created_at")),
-    "qna": (("question_id", "text"), ("product_id", "customer_id", "asked_at", "answer", "answered_at")),
+    "qna": (("question_id", "text"), ("product_id", "customer_id", "asked_at", "answer", "answered_at",
+                                      "marketplace")),
     "settlements": (("settled_on", "amount"), ("sales", "commission")),
 }
 KINDS = (*FIELDS, "manual")
@@ -473,7 +475,33 @@ def _v_products(v: dict[str, Any], cols: dict[str, str], money: _Money) -> dict[
     return {"id": _required_text(v, "product_id", 64), "name": _required_text(v, "name"),
             "category": _text(v.get("category")), "price": money(v.get("price"), "price"),
             "cost": money(v.get("cost"), "cost"), "stock": stock if stock is not None else 0,
-            "safety_stock": parse_int(v.get("safety_stock"), "safety_stock") or 0, "status": status or "on_sale"}
+            "safety_stock": parse_int(v.get("safety_stock"), "safety_stock") or 0, "status": status or "on_sale",
+            "restock_on": parse_date(v.get("restock_on"), "restock_on"), "description": _text(v.get("description")),
+            "options": _text(v.get("options")), "ingredients": _text(v.get("ingredients")),
+            "size": _bounded(v.get("size"), "size", 200), "origin": _bounded(v.get("origin"), "origin", 200)}
+
+
+def _bounded(v: Any, name: str, max_len: int) -> str | None:
+    text = _text(v)
+    if text is not None and len(text) > max_len:
+        raise RowError(f"{name} is longer than {max_len} characters")
+    return text
+
+
+# marketplace names of a question (what `qna_deadline_hours` is keyed by)
+_MARKETPLACES = {"smartstore": "smartstore", "스마트스토어": "smartstore", "naver": "smartstore", "네이버": "smartstore",
+                 "coupang": "coupang", "쿠팡": "coupang", "cafe24": "cafe24", "카페24": "cafe24", "own": "own",
+                 "자사몰": "own"}
+
+
+def _marketplace(v: Any) -> str | None:
+    text = _text(v)
+    if text is None:
+        return None
+    key = text.replace(" ", "").lower()
+    if key not in _MARKETPLACES:
+        raise RowError(f"marketplace {text!r} is unknown (smartstore, coupang, cafe24, own)")
+    return _MARKETPLACES[key]
 
 
 def _v_reviews(v: dict[str, Any], cols: dict[str, str], money: _Money) -> dict[str, Any]:
@@ -487,7 +515,8 @@ def _v_qna(v: dict[str, Any], cols: dict[str, str], money: _Money) -> dict[str, 
     return {"id": _required_text(v, "question_id", 64), "text": _required_text(v, "text", 20_000),
             "product_id": _text(v.get("product_id")), "customer_id": _text(v.get("customer_id")),
             "asked_at": parse_datetime(v.get("asked_at"), "asked_at"), "answer": answer,
-            "answered_at": parse_datetime(v.get("answered_at"), "answered_at"), "answered": answer is not None}
+            "answered_at": parse_datetime(v.get("answered_at"), "answered_at"), "answered": answer is not None,
+            "marketplace": _marketplace(v.get("marketplace"))}
 
 
 def _v_settlements(v: dict[str, Any], cols: dict[str, str], money: _Money) -> dict[str, Any]:
@@ -631,7 +660,14 @@ def _write_simple(conn: Connection, kind: str, chunks: Iterator[list[dict[str, A
         inserted += len(fresh) - len(existing)
         updated += len(existing)
         seen.update(fresh)
-        _upsert(conn, model, rows, [key], [c for c in uniform if c != key])
+        update = [c for c in uniform if c != key]
+        if kind == "qna":
+            # a blank answer cell means "not answered there yet": it never clears an answer given here
+            unanswered = [r for r in rows if r.get("answer") is None]
+            _upsert(conn, model, [r for r in rows if r.get("answer") is not None], [key], update)
+            _upsert(conn, model, unanswered, [key], [c for c in update if c not in ("answer", "answered", "answered_at")])
+        else:
+            _upsert(conn, model, rows, [key], update)
         _report_written(progress, rows_read - len(chunk), rows_read)
     return {"rows": rows_read, "inserted": inserted, "updated": updated}
 
