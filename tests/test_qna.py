@@ -30,7 +30,7 @@ NOW = datetime.now(UTC)
 RESTOCK = date.today() + timedelta(days=4)
 
 
-def seed(settings: Settings, engine: Engine, tmp_path: Path) -> None:
+def seed(settings: Settings, engine: Engine, tmp_path: Path, *, agent: bool = True) -> None:
     from sajang.knowledge.service import get_knowledge
 
     with session_scope(engine) as s:
@@ -38,7 +38,8 @@ def seed(settings: Settings, engine: Engine, tmp_path: Path) -> None:
                       stock=0, status="sold_out", restock_on=RESTOCK, origin="소갈비 호주산, 국내 제조",
                       size="800g (2인분)", ingredients="소갈비, 무, 대파, 마늘, 간장(대두, 밀)"))
         s.add(Product(id="P-002", name="고기 왕만두 (1.4kg)", category="냉동식품", price=Decimal(10900), stock=40))
-        s.add(User(username="agent", display_name="김민지", role="agent", password_hash="x"))
+        if agent:
+            s.add(User(username="agent", display_name="김민지", role="agent", password_hash="x"))
     src = tmp_path / "manual"
     src.mkdir()
     for name in ARTICLES:
