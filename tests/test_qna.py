@@ -278,3 +278,30 @@ def test_api_queue_get_approve(store: Settings, engine: Engine) -> None:
         assert export.status_code == 200 and export.json()["answers"][0]["question_id"] == "coupang:844"
         assert client.get("/api/v1/qna/export?format=pdf", headers=h).status_code == 422
 
+
+
+def test_presets_read_the_marketplace_apis_question_json(engine: Engine, tmp_path: Path) -> None:
+    """A saved Commerce API «상품 문의 목록 조회» answer and Coupang onlineInquiries items import with the
+    marketplace's preset (field names from the documentation cited in tests/test_qna_marketplaces.py)."""
+    from sajang.db.importers import import_file
+
+    with session_scope(engine) as s:
+        s.add(Product(id="1001", name="순살 갈비탕"))
+    naver = {"contents": [
+        {"questionId": 663810138, "productId": 1001, "productName": "순살 갈비탕", "question": "재입고 언제 되나요?",
+         "answer": None, "answered": False, "createDate": "2026-12-01T10:00:00+09:00", "maskedWriterId": "ab***"},
+        {"questionId": 663810139, "productId": 1001, "question": "원산지요?", "answer": "호주산입니다.",
+         "answered": True, "createDate": "2026-11-30T09:00:00+09:00"}], "page": 1, "totalPages": 1}
+    (tmp_path / "naver.json").write_text(json.dumps(naver, ensure_ascii=False), "utf-8")
+    assert import_file(engine, "qna", tmp_path / "naver.json", preset="smartstore")["inserted"] == 2
+    coupang = [{"inquiryId": 844, "productId": 1001, "vendorItemId": 3100000204, "content": "선물 포장 되나요?",
+                "inquiryAt": "2026-12-01 09:38:32", "buyerEmail": "aka***@na", "commentDtoList": []}]
+    (tmp_path / "coupang.json").write_text(json.dumps(coupang, ensure_ascii=False), "utf-8")
+    assert import_file(engine, "qna", tmp_path / "coupang.json", preset="coupang")["inserted"] == 1
+    with session_scope(engine) as s:
+        open_q, answered, inquiry = (s.get(ProductQna, k) for k in ("663810138", "663810139", "844"))
+        assert open_q is not None and not open_q.answered and open_q.product_id == "1001"
+        assert open_q.asked_at == datetime(2026, 12, 1, 1, tzinfo=UTC)
+        assert answered is not None and answered.answered and answered.answer == "호주산입니다."
+        assert inquiry is not None and inquiry.text == "선물 포장 되나요?"
+        assert inquiry.asked_at == datetime(2026, 12, 1, 0, 38, 32, tzinfo=UTC)  # shop time without an offset

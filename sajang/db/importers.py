@@ -80,9 +80,13 @@ PRESETS: dict[str, dict[str, list[str]]] = {
         "ordered_at": ["결제일", "주문일시"],
         "amount": ["최종 상품별 총 주문금액", "상품별 총 주문금액"],
         "status": ["주문상태"],
-        "product_id": ["상품번호"],
+        "product_id": ["상품번호", "productId"],
         "product_name": ["상품명"],
         "quantity": ["수량"],
+        # product Q&A: the Commerce API's 상품 문의 목록 조회 answer saved as JSON ({"contents": [...]})
+        "question_id": ["questionId"],
+        "text": ["question"],
+        "asked_at": ["createDate"],
     },
     # Coupang WING › 배송관리 › DeliveryList 엑셀 (sheet "Delivery", one row per 옵션). It has no buyer ID
     # column: customer_id must be mapped (e.g. --map customer_id=구매자전화번호) knowingly.
@@ -91,9 +95,14 @@ PRESETS: dict[str, dict[str, list[str]]] = {
         "customer_name": ["구매자"],
         "ordered_at": ["주문일"],
         "amount": ["결제액"],
-        "product_id": ["노출상품ID"],
+        "product_id": ["노출상품ID", "productId"],
         "product_name": ["등록상품명", "노출상품명(옵션명)"],
         "quantity": ["구매수(수량)"],
+        # product Q&A: the items of onlineInquiries' data.content saved as a JSON array (no answer field:
+        # answers sit in commentDtoList; import unanswered ones, answeredType=NOANSWER)
+        "question_id": ["inquiryId"],
+        "text": ["content"],
+        "asked_at": ["inquiryAt"],
     },
     # Cafe24 쇼핑몰 관리자 › 주문 › 주문 엑셀 다운로드: the columns are the seller's chosen template fields
     # (one row per 품목별 주문번호)
@@ -824,8 +833,8 @@ def import_file(engine: Engine, kind: str, path: str | Path, mapping: dict[str, 
     decimals (default: the store's two places). Returns counts; raises DataError."""
     if kind not in FIELDS:
         raise DataError(f"unknown kind {kind!r} (kinds: {', '.join(KINDS)})")
-    if preset is not None and kind != "orders":
-        raise DataError(f"--preset applies to orders exports, not {kind}")
+    if preset is not None and kind not in ("orders", "qna"):
+        raise DataError(f"--preset applies to orders exports and product questions, not {kind}")
     money = _Money()
     if currency is not None:
         code = currency.strip().upper()
