@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, BaseModel, Field, field_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 CHANNELS = ("kakao", "naver_talk", "widget")
@@ -143,6 +143,23 @@ class Settings(BaseSettings):
     retention_attachments_days: int = 365
     retention_outbox_days: int = 180
     purge_interval_hours: float = 24.0  # `sajang serve` purges this often (0 = only `sajang privacy purge`)
+
+    # Product Q&A: hours a marketplace gives to answer a question (Coupang: 24 h), `default` for the others
+    # (the shop's own target). SAJANG_QNA_DEADLINE_HOURS='{"coupang": 24, "smartstore": 48, "default": 48}'
+    qna_deadline_hours: dict[str, float] = {"coupang": 24.0, "default": 48.0}
+    # Marketplace APIs (product Q&A in and answers out). Secrets are SecretStr: never printed or logged.
+    naver_commerce_client_id: str | None = None
+    naver_commerce_client_secret: SecretStr | None = None
+    naver_commerce_base_url: str = "https://api.commerce.naver.com/external"
+    coupang_vendor_id: str | None = None
+    coupang_access_key: str | None = None
+    coupang_secret_key: SecretStr | None = None
+    coupang_base_url: str = "https://api-gateway.coupang.com"
+
+    def qna_deadline(self, marketplace: str | None) -> float:
+        """Hours to answer a question of `marketplace`."""
+        hours = self.qna_deadline_hours
+        return float(hours.get(marketplace or "", hours.get("default", 48.0)))
 
     @property
     def resolved_database_url(self) -> str:

@@ -58,9 +58,11 @@ FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "orders": (("order_id", "customer_id", "ordered_at", "amount"),
                ("status", "product_id", "product_name", "quantity", "customer_name", "claim_type", "claim_reason")),
     "customers": (("customer_id",), ("name", "phone", "email", "joined_at")),
-    "products": (("product_id", "name"), ("category", "price", "cost", "stock", "safety_stock", "status")),
+    "products": (("product_id", "name"), ("category", "price", "cost", "stock", "safety_stock", "status",
+                                          "restock_on", "description", "options", "ingredients", "size", "origin")),
     "reviews": (("review_id", "text"), ("rating", "product_id", "customer_id", "created_at")),
-    "qna": (("question_id", "text"), ("product_id", "customer_id", "asked_at", "answer", "answered_at")),
+    "qna": (("question_id", "text"), ("product_id", "customer_id", "asked_at", "answer", "answered_at",
+                                      "marketplace")),
     "settlements": (("settled_on", "amount"), ("sales", "commission")),
 }
 KINDS = (*FIELDS, "manual")
@@ -78,9 +80,13 @@ PRESETS: dict[str, dict[str, list[str]]] = {
         "ordered_at": ["결제일", "주문일시"],
         "amount": ["최종 상품별 총 주문금액", "상품별 총 주문금액"],
         "status": ["주문상태"],
-        "product_id": ["상품번호"],
+        "product_id": ["상품번호", "productId"],
         "product_name": ["상품명"],
         "quantity": ["수량"],
+        # product Q&A: the Commerce API's 상품 문의 목록 조회 answer saved as JSON ({"contents": [...]})
+        "question_id": ["questionId"],
+        "text": ["question"],
+        "asked_at": ["createDate"],
     },
     # Coupang WING › 배송관리 › DeliveryList 엑셀 (sheet "Delivery", one row per 옵션). It has no buyer ID
     # column: customer_id must be mapped (e.g. --map customer_id=구매자전화번호) knowingly.
@@ -89,9 +95,14 @@ PRESETS: dict[str, dict[str, list[str]]] = {
         "customer_name": ["구매자"],
         "ordered_at": ["주문일"],
         "amount": ["결제액"],
-        "product_id": ["노출상품ID"],
+        "product_id": ["노출상품ID", "productId"],
         "product_name": ["등록상품명", "노출상품명(옵션명)"],
         "quantity": ["구매수(수량)"],
+        # product Q&A: the items of onlineInquiries' data.content saved as a JSON array (no answer field:
+        # answers sit in commentDtoList; import unanswered ones, answeredType=NOANSWER)
+        "question_id": ["inquiryId"],
+        "text": ["content"],
+        "asked_at": ["inquiryAt"],
     },
     # Cafe24 쇼핑몰 관리자 › 주문 › 주문 엑셀 다운로드: the columns are the seller's chosen template fields
     # (one row per 품목별 주문번호)
@@ -473,7 +484,33 @@ def _v_products(v: dict[str, Any], cols: dict[str, str], money: _Money) -> dict[
     return {"id": _required_text(v, "product_id", 64), "name": _required_text(v, "name"),
             "category": _text(v.get("category")), "price": money(v.get("price"), "price"),
             "cost": money(v.get("cost"), "cost"), "stock": stock if stock is not None else 0,
-            "safety_stock": parse_int(v.get("safety_stock"), "safety_stock") or 0, "status": status or "on_sale"}
+            "safety_stock": parse_int(v.get("safety_stock"), "safety_stock") or 0, "status": status or "on_sale",
+            "restock_on": parse_date(v.get("restock_on"), "restock_on"), "description": _text(v.get("description")),
+            "options": _text(v.get("options")), "ingredients": _text(v.get("ingredients")),
+            "size": _bounded(v.get("size"), "size", 200), "origin": _bounded(v.get("origin"), "origin", 200)}
+
+
+def _bounded(v: Any, name: str, max_len: int) -> str | None:
+    text = _text(v)
+    if text is not None and len(text) > max_len:
+        raise RowError(f"{name} is longer than {max_len} characters")
+    return text
+
+
+# marketplace names of a question (what `qna_deadline_hours` is keyed by)
+_MARKETPLACES = {"smartstore": "smartstore", "스마트스토어": "smartstore", "naver": "smartstore", "네이버": "smartstore",
+                 "coupang": "coupang", "쿠팡": "coupang", "cafe24": "cafe24", "카페24": "cafe24", "own": "own",
+                 "자사몰": "own"}
+
+
+def _marketplace(v: Any) -> str | None:
+    text = _text(v)
+    if text is None:
+        return None
+    key = text.replace(" ", "").lower()
+    if key not in _MARKETPLACES:
+        raise RowError(f"marketplace {text!r} is unknown (smartstore, coupang, cafe24, own)")
+    return _MARKETPLACES[key]
 
 
 def _v_reviews(v: dict[str, Any], cols: dict[str, str], money: _Money) -> dict[str, Any]:
@@ -487,7 +524,8 @@ def _v_qna(v: dict[str, Any], cols: dict[str, str], money: _Money) -> dict[str, 
     return {"id": _required_text(v, "question_id", 64), "text": _required_text(v, "text", 20_000),
             "product_id": _text(v.get("product_id")), "customer_id": _text(v.get("customer_id")),
             "asked_at": parse_datetime(v.get("asked_at"), "asked_at"), "answer": answer,
-            "answered_at": parse_datetime(v.get("answered_at"), "answered_at"), "answered": answer is not None}
+            "answered_at": parse_datetime(v.get("answered_at"), "answered_at"), "answered": answer is not None,
+            "marketplace": _marketplace(v.get("marketplace"))}
 
 
 def _v_settlements(v: dict[str, Any], cols: dict[str, str], money: _Money) -> dict[str, Any]:
@@ -631,7 +669,14 @@ def _write_simple(conn: Connection, kind: str, chunks: Iterator[list[dict[str, A
         inserted += len(fresh) - len(existing)
         updated += len(existing)
         seen.update(fresh)
-        _upsert(conn, model, rows, [key], [c for c in uniform if c != key])
+        update = [c for c in uniform if c != key]
+        if kind == "qna":
+            # a blank answer cell means "not answered there yet": it never clears an answer given here
+            unanswered = [r for r in rows if r.get("answer") is None]
+            _upsert(conn, model, [r for r in rows if r.get("answer") is not None], [key], update)
+            _upsert(conn, model, unanswered, [key], [c for c in update if c not in ("answer", "answered", "answered_at")])
+        else:
+            _upsert(conn, model, rows, [key], update)
         _report_written(progress, rows_read - len(chunk), rows_read)
     return {"rows": rows_read, "inserted": inserted, "updated": updated}
 
@@ -788,8 +833,8 @@ def import_file(engine: Engine, kind: str, path: str | Path, mapping: dict[str, 
     decimals (default: the store's two places). Returns counts; raises DataError."""
     if kind not in FIELDS:
         raise DataError(f"unknown kind {kind!r} (kinds: {', '.join(KINDS)})")
-    if preset is not None and kind != "orders":
-        raise DataError(f"--preset applies to orders exports, not {kind}")
+    if preset is not None and kind not in ("orders", "qna"):
+        raise DataError(f"--preset applies to orders exports and product questions, not {kind}")
     money = _Money()
     if currency is not None:
         code = currency.strip().upper()

@@ -93,6 +93,11 @@ class Product(Base):
     status: Mapped[str] = mapped_column(String(16), default="on_sale")  # on_sale | sold_out | hidden
     restock_on: Mapped[date | None] = mapped_column(Date)
     description: Mapped[str | None] = mapped_column(Text)
+    # facts product questions ask about (migration 0007); shown beside the question and quoted in answers
+    options: Mapped[str | None] = mapped_column(Text)  # e.g. "순한맛 / 매운맛"
+    ingredients: Mapped[str | None] = mapped_column(Text)  # 원재료명 (allergens included)
+    size: Mapped[str | None] = mapped_column(String(200))  # 용량·중량·치수
+    origin: Mapped[str | None] = mapped_column(String(200))  # 원산지
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -222,7 +227,12 @@ class Review(Base):
 
 
 class ProductQna(Base):
-    """A product question from the marketplace; `answered` drives the owner's KPI."""
+    """A product question from the marketplace; `answered` drives the owner's KPI.
+
+    The inbox (migration 0007): `draft_status` none (not drafted yet) | ready (a confident draft) | handoff
+    (a person writes it); approving stores `answer`, `answered_by`, `answered_at` and `answered`; the
+    export and the marketplace adapters stamp `exported_at` / `posted_at` so nothing leaves twice.
+    """
 
     __tablename__ = "product_qna"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -233,6 +243,18 @@ class ProductQna(Base):
     answer: Mapped[str | None] = mapped_column(Text)
     answered_at: Mapped[datetime | None]
     answered: Mapped[bool] = mapped_column(Boolean, default=False)
+    marketplace: Mapped[str | None] = mapped_column(String(16))  # smartstore | coupang | cafe24 | own
+    draft_status: Mapped[str] = mapped_column(String(16), default="none", server_default="none")
+    draft: Mapped[str | None] = mapped_column(Text)
+    draft_confidence: Mapped[float | None] = mapped_column(Float)
+    draft_sources: Mapped[list[Any] | None] = mapped_column(JSON)
+    handoff_reason: Mapped[str | None] = mapped_column(String(32))
+    category: Mapped[str | None] = mapped_column(String(32))
+    drafted_at: Mapped[datetime | None]
+    answered_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    answered_by_name: Mapped[str | None] = mapped_column(String(100))
+    exported_at: Mapped[datetime | None]
+    posted_at: Mapped[datetime | None]
 
     __table_args__ = (Index("ix_product_qna_answered", "answered", "asked_at"),)
 

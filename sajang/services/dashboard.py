@@ -15,8 +15,15 @@ SEGMENT_IDS = rfm.SEGMENT_IDS
 
 
 def overview(settings: Settings, days: int = 30) -> dict[str, Any]:
-    """Everything the dashboard shows at once: `kpis`, `alerts`, `sales`, `claims`, `segments`."""
-    return dashboard_db.dashboard(engine_for(settings), days=days)
+    """Everything the dashboard shows at once: `kpis`, `alerts`, `sales`, `claims`, `segments`. The
+    unanswered product questions are also counted against their marketplace's answer deadline
+    (`qna_overdue`, `qna_due_soon`: the deadlines are a setting, so the count is made here)."""
+    from sajang.services.qna import deadline_counts
+
+    data = dashboard_db.dashboard(engine_for(settings), days=days)
+    deadlines = deadline_counts(settings)
+    data["kpis"].update(qna_overdue=deadlines["overdue"], qna_due_soon=deadlines["due_soon"])
+    return data
 
 
 def risk_alerts(settings: Settings) -> list[dict[str, Any]]:

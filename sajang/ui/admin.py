@@ -48,6 +48,8 @@ T = Strings({
     "minutes": {"ko": "{n}분", "en": "{n} min"},
     "of_n": {"ko": "{n}건 중", "en": "of {n}"},
     "waiting": {"ko": "상담 대기 {n}건", "en": "{n} waiting for an agent"},
+    "qna_overdue": {"ko": "기한 지남 {n}건", "en": "{n} overdue"},
+    "qna_due_soon": {"ko": "6시간 내 기한 {n}건", "en": "{n} due within 6 h"},
     "claim_cancel": {"ko": "취소", "en": "cancel"},
     "claim_return": {"ko": "반품", "en": "return"},
     "claim_exchange": {"ko": "교환", "en": "exchange"},
@@ -193,6 +195,13 @@ def _num(value: float) -> str:
 # --- rendering (pure: data → HTML / DataFrames) -------------------------------------------------
 
 
+def _qna_deadlines(k: dict[str, Any], locale: str) -> str:
+    """The unanswered questions' deadlines under the count: overdue first, else those due soon."""
+    if k.get("qna_overdue"):
+        return T("qna_overdue", locale, n=k["qna_overdue"])
+    return T("qna_due_soon", locale, n=k["qna_due_soon"]) if k.get("qna_due_soon") else ""
+
+
 def render_kpis(k: dict[str, Any], locale: str) -> str:
     settle = k["latest_settlement"]
     if settle:
@@ -204,7 +213,7 @@ def render_kpis(k: dict[str, Any], locale: str) -> str:
     share = k["bot_resolved_share"]
     frt = k["median_first_response_minutes"]
     cards = [
-        ("qna", T("kpi_qna", locale), str(k["unanswered_qna"]), "", k["unanswered_qna"] > 0),
+        ("qna", T("kpi_qna", locale), str(k["unanswered_qna"]), _qna_deadlines(k, locale), k["unanswered_qna"] > 0),
         ("claims", T("kpi_claims", locale), str(k["open_claims_total"]), claims_s, k["open_claims_total"] > 0),
         ("low", T("kpi_low", locale), str(k["low_stock"]), "", k["low_stock"] > 0),
         ("settle", T("kpi_settle", locale), settle_v, settle_s, False),

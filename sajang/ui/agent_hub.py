@@ -50,6 +50,7 @@ from sajang.ui.agent_render import (
 from sajang.ui.agent_strings import T
 from sajang.ui.i18n import LOCALE_LABELS, LOCALES
 from sajang.ui.literal import literal
+from sajang.ui.qna_tab import build_qna_tab
 from sajang.ui.reviews_tab import build_reviews_tab
 
 log = logging.getLogger(__name__)
@@ -504,6 +505,7 @@ class AgentHub:
         return {
             c["tab_inq"]: gr.update(label=T("nav_inquiries", locale)),
             c["tab_rev"]: gr.update(label=T("nav_reviews", locale)),
+            c["tab_qna"]: gr.update(label=T("nav_qna", locale)),
             c["tab_learned"]: gr.update(label=T("nav_learned", locale)),
             c["brand"]: f'<div id="sj-brand">{T("brand", locale)}</div>',
             c["t_queue"]: f'<div class="sj-coltitle">{T("queue_title", locale)}</div>',
@@ -564,9 +566,12 @@ class AgentHub:
                         self._inquiries(c, loc)
                     with gr.Tab(T("nav_reviews", loc), id="reviews", elem_id="sj-tab-reviews") as tab_rev:
                         self._reviews(loc)
+                    with gr.Tab(T("nav_qna", loc), id="qna", elem_id="sj-tab-qna") as tab_qna:
+                        build_qna_tab(self.settings)
                     with gr.Tab(T("nav_learned", loc), id="learned", elem_id="sj-tab-learned") as tab_learned:
                         c["learned_list"] = build_learned_tab(s, c["me"], c["learned_refresh"])
             c["tab_inq"], c["tab_rev"], c["tab_learned"], c["nav"] = tab_inq, tab_rev, tab_learned, nav
+            c["tab_qna"] = tab_qna
             self._wire(demo, c)
         demo.queue(default_concurrency_limit=CONCURRENCY)
         return demo
@@ -618,7 +623,7 @@ class AgentHub:
     def _wire(self, demo: gr.Blocks, c: dict[str, Any]) -> None:
         view = [c[k] for k in ("queue", "thread", "header", "chat", "suggest", "sig", "claim", "composer")]
         side = [c["profile"], c["articles"]]
-        labels = [c[k] for k in ("tab_inq", "tab_rev", "tab_learned", "brand", "t_queue", "t_conv", "t_profile",
+        labels = [c[k] for k in ("tab_inq", "tab_rev", "tab_qna", "tab_learned", "brand", "t_queue", "t_conv", "t_profile",
                                  "suggest", "use_ai", "regen", "fb_btn", "attach", "input", "send", "resolve",
                                  "claim", "fb_text", "fb_help", "fb_submit", "fb_cancel")]
         st = [c["me"], c["qtab"], c["thread"]]

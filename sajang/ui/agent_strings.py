@@ -14,6 +14,7 @@ T = Strings({
     "brand": {"ko": "상담원 허브", "en": "Agent hub"},
     "nav_inquiries": {"ko": "문의", "en": "Inquiries"},
     "nav_reviews": {"ko": "리뷰", "en": "Reviews"},
+    "nav_qna": {"ko": "상품 Q&A", "en": "Product Q&A"},
     "nav_learned": {"ko": "학습된 답변", "en": "Learned answers"},
     "role_agent": {"ko": "상담원", "en": "agent"},
     "role_admin": {"ko": "관리자", "en": "admin"},

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from sajang.app.api import admin, agent, attachments, auth, chat, dashboard, reviews, segments
+from sajang.app.api import admin, agent, attachments, auth, chat, dashboard, qna, reviews, segments
 
 # One line per area (this order is the order of the OpenAPI document).
-AREAS = (auth, chat, attachments, agent, admin, dashboard, segments, reviews)
+AREAS = (auth, chat, attachments, agent, admin, dashboard, segments, reviews, qna)
 
 
 def build_api_router() -> APIRouter:

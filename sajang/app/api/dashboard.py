@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from sajang.app.deps import EngineDep, require_admin
 from sajang.app.schemas import ErrorOut
@@ -25,6 +25,8 @@ class Settlement(BaseModel):
 
 class KpisOut(BaseModel):
     unanswered_qna: int
+    qna_overdue: int = Field(description="unanswered product questions past their marketplace's answer deadline")
+    qna_due_soon: int = Field(description="unanswered product questions due within 6 hours")
     open_claims: dict[str, int]
     open_claims_total: int
     low_stock: int
