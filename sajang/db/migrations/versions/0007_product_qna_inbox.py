@@ -1,7 +1,7 @@
 """product Q&A through the inbox: drafts, approval, deadlines, export/post stamps; product facts
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-02 02:30:00
 
 Unanswered product questions get a draft (or a handoff) from the answering pipeline; approving stores
