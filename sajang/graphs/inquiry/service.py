@@ -255,6 +255,10 @@ class InquiryService:
         checkpoint read."""
         if row["status"] not in WAITING_STATUSES:
             return None
+        with session_scope(self.engine) as s:  # the line went to a person: a keyed retry must not re-run it
+            sent = s.get(Message, mid)
+            if sent is not None:
+                sent.meta = {**(sent.meta or {}), "to_person": True}
         bot = reply_while_waiting(self.settings, self.engine, text=text, customer_id=row["customer_id"],
                                   locale=detect_locale(text, row.get("locale") or self.settings.locale))
         answer, sources, confidence = bot["answer"], bot["sources"], round(float(bot["confidence"]), 4)
@@ -322,7 +326,7 @@ class InquiryService:
         The same key with another text is refused."""
         prefix = f"{thread_id}:{self._turn_id(client_key)}"
         with self.engine.connect() as conn:
-            sent = conn.execute(select(Message.id, Message.text).where(
+            sent = conn.execute(select(Message.id, Message.text, Message.meta).where(
                 Message.dedup_key == f"{prefix}:customer")).first()
             if sent is None:
                 return None
@@ -334,8 +338,8 @@ class InquiryService:
                 (f"{prefix}:ai", f"{prefix}:handoff", f"{thread_id}:customer:{sent.id}:ai")))).first()
         row = self._conversation(thread_id)
         if answer is None:
-            # a line to a waiting person that the bot had nothing to add to is answered by its own row
-            return self._waiting_result(thread_id, row) if row["status"] in WAITING_STATUSES else None
+            # a line that went to a waiting person, the bot having nothing to add, is answered by its own row
+            return self._waiting_result(thread_id, row) if (sent.meta or {}).get("to_person") else None
         meta = answer.meta or {}
         if meta.get("while_waiting"):
             result = self._waiting_result(thread_id, row)
