@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 
@@ -46,6 +46,12 @@ def client_ip(request: Request) -> str:
 
 
 ClientIp = Annotated[str, Depends(client_ip)]
+
+# A client's id for one message or reply: a retry with the same key returns the first result and stores
+# nothing twice (keys are per conversation; the same key with another text is 409 idempotency_key_reused).
+IdempotencyKey = Annotated[str | None, Header(
+    alias="Idempotency-Key", min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$",
+    description="Optional. A retry with the same key (and text) returns the first result; nothing is stored twice.")]
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -22,6 +23,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -39,6 +41,7 @@ from sajang.graphs.common.context import engine_for
 from sajang.security import SESSION_COOKIE, STAFF_TOKEN_TTL_S, issue_staff_token, secret_key
 from sajang.services import ratelimit
 from sajang.services.accounts import authenticate, claims_for
+from sajang.services.inquiry import inquiries
 from sajang.ui.admin import build_admin
 from sajang.ui.agent_hub import build_agent_hub
 from sajang.ui.chat import CSS as CHAT_CSS
@@ -60,8 +63,18 @@ def create_app(settings: Settings | None = None, *, mount_ui: bool = True) -> Fa
     settings = settings or get_settings()
     engine = engine_for(settings)  # migrations run before the first request
     secret_key(settings)  # generated into the data dir now, not on the first login
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # a process killed mid-request (kill -9, OOM) can leave a conversation's status and its thread
+        # disagreeing: put them right before serving (reads put right what this misses)
+        counts = await run_in_threadpool(inquiries(settings).reconcile_all)
+        if counts["restored_handoff"] or counts["closed_wait"]:
+            log.warning("start-up reconcile: %s", counts)
+        yield
+
     app = FastAPI(title="Sajang API", version=__version__, openapi_url="/api/v1/openapi.json",
-                  docs_url=None, redoc_url=None,  # /api/v1/docs: our page without a CDN (api_docs.py)
+                  docs_url=None, redoc_url=None, lifespan=lifespan,  # /api/v1/docs: our page, no CDN (api_docs.py)
                   description="사장님 AI 매니저: customer chat, agent queue and back office. Errors are "
                               '`{"code", "message"}` JSON with a 4xx status.')
     app.state.settings = settings

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import threading
 import time
 from collections.abc import Iterator
@@ -186,6 +188,50 @@ def relaxed_commit_engine(engine: Engine) -> Engine:
     return relaxed
 
 
+_mutex_pools: dict[Engine, Engine] = {}
+
+
+def _mutex_key(name: str) -> int:
+    """A stable signed 64-bit key for `name` (PostgreSQL advisory locks take a bigint)."""
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+@contextmanager
+def named_mutex(engine: Engine, name: str) -> Iterator[None]:
+    """Hold a lock named `name` against every process on this database while the block runs.
+
+    PostgreSQL: a session advisory lock on a connection of a pool of its own (those waiting for the lock
+    hold connections of that pool, never those the holder needs to do its work); SQLite: an exclusive
+    `flock` on a file next to the database. Both are released by the operating system or the server when
+    the process dies (`kill -9` leaves no lock behind). An in-memory SQLite database is one process."""
+    if engine.dialect.name == "postgresql":
+        with _lock:
+            pool = _mutex_pools.get(engine)
+            if pool is None:
+                pool = _mutex_pools[engine] = _postgres_engine(engine.url, pool_size=2, max_overflow=30)
+        key = _mutex_key(name)
+        with pool.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("SELECT pg_advisory_lock(%s)", (key,))
+            try:
+                yield
+            finally:
+                conn.exec_driver_sql("SELECT pg_advisory_unlock(%s)", (key,))
+        return
+    path = engine.url.database
+    if not path or path == ":memory:":
+        yield
+        return
+    lock_dir = Path(f"{path}.locks")
+    lock_dir.mkdir(exist_ok=True)
+    # 256 files, not one per name: two names may share a file (they then wait for each other, briefly)
+    with open(lock_dir / f"{_mutex_key(name) & 0xFF:02x}.lock", "a+b") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
 def dialect_name(bind: Engine | Connection | Session) -> str:
     return (bind.get_bind() if isinstance(bind, Session) else bind).dialect.name
 
@@ -209,9 +255,10 @@ def autocommit_connection(engine: Engine) -> Iterator[Connection]:
 
 def dispose_all() -> None:
     with _lock:
-        for engine in (*_engines.values(), *_relaxed.values()):
+        for engine in (*_engines.values(), *_relaxed.values(), *_mutex_pools.values()):
             engine.dispose()
         _engines.clear()
         _relaxed.clear()
+        _mutex_pools.clear()
         _migrated.clear()
         _factories.clear()

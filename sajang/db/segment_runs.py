@@ -100,9 +100,14 @@ def issue_segment_coupon(conn: Connection, run_id: int, proposal: dict[str, Any]
     return coupon_id
 
 
-def mark_executed(conn: Connection, run_id: int, actor: str, now: datetime, proposals: list[dict[str, Any]]) -> None:
-    conn.execute(update(SegmentationRun).where(SegmentationRun.id == run_id, SegmentationRun.status != "executed")
-                 .values(status="executed", approved_by=actor, executed_at=now, proposals=proposals))
+def mark_executed(conn: Connection, run_id: int, actor: str, now: datetime, proposals: list[dict[str, Any]]) -> bool:
+    """Decide the run as approved, only if it still waits (a conditional UPDATE: of an approve and a
+    cancel, or two approvals, in any processes, exactly one matches); True when this call decided it.
+    The row stays locked until the caller's transaction ends, so the coupons it issues belong to it."""
+    res = conn.execute(update(SegmentationRun).where(SegmentationRun.id == run_id,
+                                                     SegmentationRun.status == "awaiting_approval")
+                       .values(status="executed", approved_by=actor, executed_at=now, proposals=proposals))
+    return bool(res.rowcount)
 
 
 def mark_cancelled(conn: Connection, run_id: int, actor: str) -> bool:

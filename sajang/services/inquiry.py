@@ -176,23 +176,26 @@ class Inquiries:
 
     def ask(self, text: str, customer_id: str | None = None, thread_id: str | None = None,
             locale: str | None = None, attachment_ids: list[int] | None = None,
-            deadline_s: float | None = None) -> AskResult:
+            deadline_s: float | None = None, client_key: str | None = None) -> AskResult:
         """One customer message; `attachment_ids` must be this conversation's own uploads; `deadline_s`:
-        the chat model's budget (a channel with a webhook timeout passes `llm_fast_deadline_s`)."""
+        the chat model's budget (a channel with a webhook timeout passes `llm_fast_deadline_s`); `client_key`
+        (an idempotency key): a retry gets the first attempt's answer and stores nothing twice."""
         files = attachments_for(self.settings, thread_id, attachment_ids or []) if thread_id else []
         with metrics.answer_turn("ask") as turn:
             result = AskResult.of(self.service.ask(text, customer_id=customer_id, thread_id=thread_id,
-                                                   locale=locale, attachments=files or None, deadline_s=deadline_s))
+                                                   locale=locale, attachments=files or None, deadline_s=deadline_s,
+                                                   client_key=client_key))
             turn.update(handoff=result.handoff, handoff_reason=result.handoff_reason)
         return result
 
     def stream(self, text: str, customer_id: str | None = None, thread_id: str | None = None,
-               locale: str | None = None, attachment_ids: list[int] | None = None) -> Iterator[str | AskResult]:
+               locale: str | None = None, attachment_ids: list[int] | None = None,
+               client_key: str | None = None) -> Iterator[str | AskResult]:
         """The answer's text chunks as they are produced, then the `AskResult`. The attachment ids are
         checked now (a wrong id raises before anything streams); the graph runs as the chunks are read."""
         files = attachments_for(self.settings, thread_id, attachment_ids or []) if thread_id else []
         chunks = self.service.stream_ask(text, customer_id=customer_id, thread_id=thread_id, locale=locale,
-                                         attachments=files or None)
+                                         attachments=files or None, client_key=client_key)
         return self._measured_stream(chunks)
 
     @staticmethod
@@ -207,9 +210,11 @@ class Inquiries:
                 else:
                     yield str(chunk)
 
-    def ask_for_a_person(self, thread_id: str, customer_id: str | None, locale: str | None) -> AskResult:
+    def ask_for_a_person(self, thread_id: str, customer_id: str | None, locale: str | None,
+                         client_key: str | None = None) -> AskResult:
         """«상담원 연결»: the customer's request for a person, in their language, as a message."""
-        return self.ask(handoff_request_text(locale), customer_id=customer_id, thread_id=thread_id, locale=locale)
+        return self.ask(handoff_request_text(locale), customer_id=customer_id, thread_id=thread_id, locale=locale,
+                        client_key=client_key)
 
     # -- the queue --------------------------------------------------------------------------------
     def queue(self, status: QueueFilter = "pending", me: StaffMember | None = None) -> list[HandoffItem]:
@@ -230,17 +235,19 @@ class Inquiries:
         return bool(self.service.claim(thread_id, me.id))
 
     def reply(self, thread_id: str, text: str, me: StaffMember, attachment_ids: list[int] | None = None,
-              resolve: bool = False) -> ReplyResult:
+              resolve: bool = False, client_key: str | None = None) -> ReplyResult:
         """The agent's message to the customer, with the conversation's own attachments (images the
         agent uploaded). A conversation still waiting in the queue is claimed first: if another agent
-        took it a moment earlier, `Conflict` (`already_claimed`) and nothing is sent."""
+        took it a moment earlier, `Conflict` (`already_claimed`) and nothing is sent. `client_key` (an
+        idempotency key): a retry returns the first reply (`duplicate`), never a second message."""
         files = attachments_for(self.settings, thread_id, attachment_ids or [])
         row = conversation_row(self.service.engine, thread_id)
         if row is None:
             raise NotFound(f"conversation {thread_id} not found", code="conversation_not_found")
         if row["status"] == "new" and not self.claim(thread_id, me):
             raise Conflict("another agent already took this inquiry", code="already_claimed")
-        result = ReplyResult.of(self.service.reply(thread_id, text, me.id, me.name, resolve=resolve))
+        result = ReplyResult.of(self.service.reply(thread_id, text, me.id, me.name, resolve=resolve,
+                                                     client_key=client_key))
         if files and result.message_id is not None:
             link_to_message(self.settings, [int(str(f["id"])) for f in files], thread_id, result.message_id)
         if result.message_id is not None and not result.duplicate:
@@ -248,6 +255,11 @@ class Inquiries:
 
             deliver_in_background(self.settings, thread_id)  # back on the customer's channel (TalkTalk)
         return result
+
+    def reconcile_all(self) -> dict[str, int]:
+        """At start-up: put right the conversations a crash left with a status their thread disagrees
+        with (counts of what was checked and done)."""
+        return self.service.reconcile_all()
 
     def resolve(self, thread_id: str, me: StaffMember | None) -> dict[str, Any]:
         return self.service.resolve(thread_id, me.id if me is not None else None)

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from sajang.app.api import queries
 from sajang.app.api.chat import read_limited
-from sajang.app.deps import AgentDep, EngineDep, InquiriesDep, SettingsDep, require_agent
+from sajang.app.deps import AgentDep, EngineDep, IdempotencyKey, InquiriesDep, SettingsDep, require_agent
 from sajang.app.schemas import (
     AttachmentOut,
     ClaimOut,
@@ -78,13 +78,15 @@ def claim(thread_id: ThreadId, api: InquiriesDep, engine: EngineDep, agent: Agen
              responses={409: {"model": ErrorOut}, 413: {"model": ErrorOut}},
              summary="Answer the customer (resumes the waiting conversation); images by their attachment ids")
 def reply(thread_id: ThreadId, body: ReplyIn, settings: SettingsDep, api: InquiriesDep, engine: EngineDep,
-          agent: AgentDep) -> dict[str, Any]:
+          agent: AgentDep, idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
     """Upload images first (`POST …/attachments`), then send their ids with the text. An inquiry still
-    in the queue is taken by the replying agent (409 `already_claimed` when another agent has it)."""
+    in the queue is taken by the replying agent (409 `already_claimed` when another agent has it). With
+    an `Idempotency-Key`, a retry returns the first reply (`duplicate: true`) and sends nothing twice."""
     _existing(engine, thread_id)
     _check_text(settings, body.text)
     ratelimit.check("agent_reply", str(agent.user.id), max(60, settings.rate_limit_per_minute * 4), what="replies")
-    result = api.reply(thread_id, body.text, agent.member, attachment_ids=body.attachment_ids, resolve=body.resolve)
+    result = api.reply(thread_id, body.text, agent.member, attachment_ids=body.attachment_ids, resolve=body.resolve,
+                       client_key=idempotency_key)
     return {"ok": True, **result.as_dict()}
 
 

@@ -16,7 +16,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from sajang.app.api import queries
-from sajang.app.deps import ClientIp, CustomerDep, EngineDep, InquiriesDep, SettingsDep
+from sajang.app.deps import ClientIp, CustomerDep, EngineDep, IdempotencyKey, InquiriesDep, SettingsDep
 from sajang.app.schemas import (
     AskOut,
     AttachmentOut,
@@ -99,11 +99,14 @@ def _check_message(settings: Settings, customer: CustomerDep, ip: str, text: str
 @router.post("/sessions/{thread_id}/messages", response_model=AskOut, responses=_ERRORS,
              summary="Send a message; the bot's answer (or a handoff to a person)")
 def send_message(thread_id: ThreadId, body: MessageIn, customer: CustomerDep, settings: SettingsDep,
-                 api: InquiriesDep, ip: ClientIp) -> AskOut:
+                 api: InquiriesDep, ip: ClientIp, idempotency_key: IdempotencyKey = None) -> AskOut:
+    """With an `Idempotency-Key`, a retry (after a timeout or a dropped connection) returns the first
+    answer and the message is stored once."""
     _own(customer, thread_id)
     _check_message(settings, customer, ip, body.text)
     result = api.ask(body.text, customer_id=customer.customer_id, thread_id=thread_id,
-                     locale=body.locale or customer.claims.locale, attachment_ids=body.attachment_ids)
+                     locale=body.locale or customer.claims.locale, attachment_ids=body.attachment_ids,
+                     client_key=idempotency_key)
     return AskOut.model_validate(result.as_dict())
 
 
@@ -111,13 +114,14 @@ def send_message(thread_id: ThreadId, body: MessageIn, customer: CustomerDep, se
                                                                   **_ERRORS},
              summary="Send a message; the answer streamed as server-sent events")
 def stream_message(thread_id: ThreadId, body: MessageIn, customer: CustomerDep, settings: SettingsDep,
-                   api: InquiriesDep, ip: ClientIp) -> StreamingResponse:
+                   api: InquiriesDep, ip: ClientIp, idempotency_key: IdempotencyKey = None) -> StreamingResponse:
     """Events: `delta` (`{"text": "..."}`, repeated), then `result` (the AskOut object) or `error`."""
     _own(customer, thread_id)
     _check_message(settings, customer, ip, body.text)
     # the attachment ids are checked before the stream starts: a wrong id is a 404, not an event
     chunks = api.stream(body.text, customer_id=customer.customer_id, thread_id=thread_id,
-                        locale=body.locale or customer.claims.locale, attachment_ids=body.attachment_ids)
+                        locale=body.locale or customer.claims.locale, attachment_ids=body.attachment_ids,
+                        client_key=idempotency_key)
 
     def events() -> Iterator[str]:
         try:
@@ -142,11 +146,11 @@ def stream_message(thread_id: ThreadId, body: MessageIn, customer: CustomerDep, 
 @router.post("/sessions/{thread_id}/handoff", response_model=AskOut, responses=_ERRORS,
              summary="상담원 연결: ask for a person")
 def request_handoff(thread_id: ThreadId, customer: CustomerDep, settings: SettingsDep, api: InquiriesDep,
-                    ip: ClientIp) -> AskOut:
+                    ip: ClientIp, idempotency_key: IdempotencyKey = None) -> AskOut:
     _own(customer, thread_id)
     locale = customer.claims.locale
     _check_message(settings, customer, ip, handoff_request_text(locale))
-    result = api.ask_for_a_person(thread_id, customer.customer_id, locale)
+    result = api.ask_for_a_person(thread_id, customer.customer_id, locale, client_key=idempotency_key)
     return AskOut.model_validate(result.as_dict())
 
 

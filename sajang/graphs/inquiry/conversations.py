@@ -239,9 +239,11 @@ def conversation_row(engine: Engine, thread_id: str) -> dict[str, Any] | None:
 
 def record_handoff(engine: Engine, thread_id: str, customer_id: str | None, notice: str, *, dedup_key: str,
                    reason: str, category: str | None, urgency: str | None, confidence: float | None,
-                   durable: bool = True) -> int:
+                   durable: bool = True, sources: list[Any] | None = None) -> int:
     """Hand the conversation to a person, with the notice the customer sees, in one transaction:
-    bot/resolved → new (back in the queue, unassigned); new/assigned stay as they are."""
+    bot/resolved → new (back in the queue, unassigned); new/assigned stay as they are. `sources` (what
+    the bot had found) stay in the notice's meta, not shown, so a retried message can answer as the
+    first attempt did."""
     with chat_write(engine, durable) as s:
         # locked: an agent claiming the conversation meanwhile must not be overwritten
         conv = _conversation(s, thread_id, customer_id, create=True, lock=True)
@@ -258,7 +260,8 @@ def record_handoff(engine: Engine, thread_id: str, customer_id: str | None, noti
         conv.category = category or conv.category
         conv.urgency = urgency or conv.urgency
         return _add_to(s, conv, "ai", notice, dedup_key=dedup_key, now=now, category=category,
-                       confidence=confidence, meta={"handoff": True, "reason": reason})[0]
+                       confidence=confidence, meta={"handoff": True, "reason": reason, "urgency": urgency,
+                                                    **({"sources": sources} if sources else {})})[0]
 
 
 def mark_agent_reply(engine: Engine, thread_id: str, agent_user_id: int | None, resolve: bool,

@@ -79,7 +79,8 @@ def escalate(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
     mid = conv.record_handoff(engine, thread_id, state.get("customer_id"), notice,
                               dedup_key=f"{thread_id}:{state.get('turn_id')}:handoff", reason=reason,
                               category=state.get("category"), urgency=state.get("urgency"),
-                              confidence=state.get("confidence"), durable=not settings.async_commit)
+                              confidence=state.get("confidence"), durable=not settings.async_commit,
+                              sources=list(state.get("sources") or []))
     return {"handoff": payload, "handoff_reason": reason, "answer": notice, "waiting": True,
             "history": [{"role": "ai", "text": notice, "message_id": mid}]}
 

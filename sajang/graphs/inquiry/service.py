@@ -8,6 +8,7 @@ customer lines sent while waiting, and resolution. Checkpoints live in SQLite or
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import threading
@@ -23,7 +24,7 @@ from langgraph.types import Command
 from sqlalchemy import and_, func, select, update
 
 from sajang.config import Settings
-from sajang.db.engine import session_scope
+from sajang.db.engine import named_mutex, session_scope
 from sajang.db.models import Attachment, Conversation, Customer, Feedback, Message, Order, User
 from sajang.db.queries import audit
 from sajang.db.types import utcnow
@@ -55,6 +56,7 @@ class _Turn:
     graph_input: dict[str, Any]
     config: RunnableConfig
     context: InquiryContext
+    replay: dict[str, Any] | None = None  # a keyed retry: the first attempt's result, nothing to run
 
 
 class PersonalDataError(SajangError):
@@ -147,6 +149,14 @@ class InquiryService:
         with self._locks_lock:
             return self._locks.setdefault(thread_id, threading.Lock())
 
+    @contextmanager
+    def _resuming(self, thread_id: str) -> Iterator[None]:
+        """Held while a waiting handoff is read and resumed: against every process on the database (two
+        replicas resuming one interrupt at once would both run from the same checkpoint, and one's
+        turn would vanish from the thread). The caller holds the thread's in-process lock already."""
+        with named_mutex(self.engine, f"conversation:{thread_id}"):
+            yield
+
     @staticmethod
     def _config(thread_id: str) -> RunnableConfig:
         return {"configurable": {"thread_id": thread_id}}
@@ -197,11 +207,10 @@ class InquiryService:
         return thread_id
 
     def _prepare(self, text: str, customer_id: str | None, thread_id: str, locale: str | None,
-                 attachments: list[dict[str, Any]] | None) -> tuple[dict[str, Any], str, str, int]:
+                 attachments: list[dict[str, Any]] | None, turn_id: str) -> tuple[dict[str, Any], str, str, int]:
         """Store the customer's message: (conversation row, locale, turn id, message id). The caller holds
         the thread's lock, so the conversation's status read here is still true when the graph runs (a
         handoff another message of this conversation just made is seen)."""
-        turn_id = uuid.uuid4().hex
         meta = {"attachments": attachments} if attachments else None
         attachment_ids = [int(a["id"]) for a in attachments or [] if isinstance(a, dict) and isinstance(a.get("id"), int)]
         try:
@@ -246,16 +255,22 @@ class InquiryService:
         checkpoint read."""
         if row["status"] not in WAITING_STATUSES:
             return None
+        with session_scope(self.engine) as s:  # the line went to a person: a keyed retry must not re-run it
+            sent = s.get(Message, mid)
+            if sent is not None:
+                sent.meta = {**(sent.meta or {}), "to_person": True}
         bot = reply_while_waiting(self.settings, self.engine, text=text, customer_id=row["customer_id"],
                                   locale=detect_locale(text, row.get("locale") or self.settings.locale))
         answer, sources, confidence = bot["answer"], bot["sources"], round(float(bot["confidence"]), 4)
-        if self.pending(thread_id) is not None:
-            self.chat_graph.invoke(Command(resume={"type": "customer", "text": text, "message_id": mid,
-                                                   "event_id": f"customer:{mid}", "attachments": files,
-                                                   "bot_answer": answer, "bot_sources": sources,
-                                                   "bot_confidence": confidence}),
-                                   self._config(thread_id), context=self._context(row["customer_id"]))
-        elif answer:  # queued for a person (claimed by an agent) without a handoff waiting in the graph
+        with self._resuming(thread_id):
+            waiting = self.pending(thread_id) is not None
+            if waiting:
+                self.chat_graph.invoke(Command(resume={"type": "customer", "text": text, "message_id": mid,
+                                                       "event_id": f"customer:{mid}", "attachments": files,
+                                                       "bot_answer": answer, "bot_sources": sources,
+                                                       "bot_confidence": confidence}),
+                                       self._config(thread_id), context=self._context(row["customer_id"]))
+        if not waiting and answer:  # queued for a person (claimed by an agent) without a handoff waiting in the graph
             conv_store.add_message(self.engine, thread_id, "ai", answer, dedup_key=f"{thread_id}:customer:{mid}:ai",
                                    confidence=confidence, sources=sources, meta={"while_waiting": True})
         result = self._waiting_result(thread_id, row)
@@ -278,12 +293,17 @@ class InquiryService:
                 "handoff": bool(reason), "handoff_reason": reason}
 
     def ask(self, text: str, customer_id: str | None = None, thread_id: str | None = None, locale: str | None = None,
-            attachments: list[dict[str, Any]] | None = None, deadline_s: float | None = None) -> dict[str, Any]:
+            attachments: list[dict[str, Any]] | None = None, deadline_s: float | None = None,
+            client_key: str | None = None) -> dict[str, Any]:
         """One customer message through the graph: the `sajang ask --json` object. `deadline_s`: the chat
         model's budget for this turn (default `llm_turn_deadline_s`; a channel that needs an answer fast
-        passes `llm_fast_deadline_s`); past it the offline pipeline answers."""
+        passes `llm_fast_deadline_s`); past it the offline pipeline answers. `client_key` (the REST
+        `Idempotency-Key`, needs `thread_id`): a retry of a message already answered returns that answer
+        and stores nothing; one whose first attempt died midway finishes it (its rows are keyed on it)."""
         deadline = turn_budget(self.settings, deadline_s)
-        with serving_request(), self._turn(text, customer_id, thread_id, locale, attachments) as turn:
+        with serving_request(), self._turn(text, customer_id, thread_id, locale, attachments, client_key) as turn:
+            if turn.replay is not None:
+                return turn.replay
             if turn.waiting is not None:
                 return turn.waiting
             # durability="exit": one checkpoint write per message (at the end or at the handoff interrupt)
@@ -292,16 +312,63 @@ class InquiryService:
                                             context=turn.context, durability=DURABILITY)
         return self._result(turn.thread_id, values)
 
+    @staticmethod
+    def _turn_id(client_key: str | None) -> str:
+        """The turn's id: random, or derived from the client's idempotency key (so a retry's rows are the
+        first attempt's rows)."""
+        if client_key is None:
+            return uuid.uuid4().hex
+        return "key-" + hashlib.blake2b(client_key.encode(), digest_size=12).hexdigest()
+
+    def _answered(self, thread_id: str, text: str, client_key: str) -> dict[str, Any] | None:
+        """The result the first attempt of this keyed message gave, rebuilt from its rows; None when the
+        message is not stored yet or was not answered (its first attempt died midway: run it again).
+        The same key with another text is refused."""
+        prefix = f"{thread_id}:{self._turn_id(client_key)}"
+        with self.engine.connect() as conn:
+            sent = conn.execute(select(Message.id, Message.text, Message.meta).where(
+                Message.dedup_key == f"{prefix}:customer")).first()
+            if sent is None:
+                return None
+            if sent.text != (text or "").strip():
+                raise Conflict("this Idempotency-Key was already used for another message",
+                               code="idempotency_key_reused")
+            answer = conn.execute(select(Message.text, Message.meta, Message.sources, Message.confidence,
+                                         Message.category).where(Message.dedup_key.in_(
+                (f"{prefix}:ai", f"{prefix}:handoff", f"{thread_id}:customer:{sent.id}:ai")))).first()
+        row = self._conversation(thread_id)
+        if answer is None:
+            # a line that went to a waiting person, the bot having nothing to add, is answered by its own row
+            return self._waiting_result(thread_id, row) if (sent.meta or {}).get("to_person") else None
+        meta = answer.meta or {}
+        if meta.get("while_waiting"):
+            result = self._waiting_result(thread_id, row)
+            result.update(answer=answer.text, sources=list(answer.sources or []), confidence=answer.confidence)
+            return result
+        reason = meta.get("reason") if meta.get("handoff") else None
+        return {"thread_id": thread_id, "category": answer.category, "urgency": meta.get("urgency"),
+                "answer": answer.text or None, "sources": list(answer.sources or meta.get("sources") or []),
+                "confidence": round(float(answer.confidence or 0.0), 4),
+                "handoff": bool(reason), "handoff_reason": reason}
+
     @contextmanager
     def _turn(self, text: str, customer_id: str | None, thread_id: str | None, locale: str | None,
-              attachments: list[dict[str, Any]] | None) -> Iterator[_Turn]:
+              attachments: list[dict[str, Any]] | None, client_key: str | None = None) -> Iterator[_Turn]:
         """Store a customer message and hold its conversation's lock while the caller runs the graph.
-        `waiting` is set instead when a person has the conversation (the line went to them)."""
+        `waiting` is set instead when a person has the conversation (the line went to them); `replay`
+        when a keyed message's retry finds its first attempt answered (under the lock: a retry sent
+        while the first attempt still runs in this process waits for it)."""
         text = self._check_text(text)
         thread_id = self._thread_for(text, customer_id, thread_id, locale)
         files = self._files(attachments)
         with self._lock(thread_id):
-            row, loc, turn_id, mid = self._prepare(text, customer_id, thread_id, locale, attachments)
+            replay = self._answered(thread_id, text, client_key) if client_key is not None else None
+            if replay is not None:
+                yield _Turn(thread_id=thread_id, waiting=None, graph_input={}, config=self._config(thread_id),
+                            context=self._context(customer_id), replay=replay)
+                return
+            row, loc, turn_id, mid = self._prepare(text, customer_id, thread_id, locale, attachments,
+                                                   self._turn_id(client_key))
             yield _Turn(thread_id=thread_id,
                         waiting=self._append_while_waiting(thread_id, row, text, mid, files),
                         graph_input={"text": text, "locale": loc, "turn_id": turn_id, "message_id": mid,
@@ -310,12 +377,17 @@ class InquiryService:
 
     def stream_ask(self, text: str, customer_id: str | None = None, thread_id: str | None = None,
                    locale: str | None = None, attachments: list[dict[str, Any]] | None = None,
-                   deadline_s: float | None = None) -> Iterator[str | dict[str, Any]]:
+                   deadline_s: float | None = None, client_key: str | None = None) -> Iterator[str | dict[str, Any]]:
         """Text chunks of the answer as they are produced (tokens of the chat model), then the final dict
-        (`deadline_s` as in `ask`)."""
+        (`deadline_s` and `client_key` as in `ask`)."""
         deadline = turn_budget(self.settings, deadline_s)
         with serving_request():
-            with self._turn(text, customer_id, thread_id, locale, attachments) as turn:
+            with self._turn(text, customer_id, thread_id, locale, attachments, client_key) as turn:
+                if turn.replay is not None:
+                    if turn.replay.get("answer"):
+                        yield str(turn.replay["answer"])
+                    yield turn.replay
+                    return
                 if turn.waiting is not None:
                     yield turn.waiting
                     return
@@ -415,11 +487,72 @@ class InquiryService:
                 "handoff": bool(meta.get("handoff")),
             })
         pend = self.pending(thread_id)
+        if not self._consistent(row, pend is not None) and self.reconcile(thread_id):  # a crash left it so
+            return self.get_conversation(thread_id)
         out = {k: (_iso(v) if k.endswith("_at") else v) for k, v in row.items() if k != "id"}
         out.update(conversation_id=row["id"], customer_name=customer_name, assignee_name=assignee_name,
                    messages=messages, pending=pend[1] if pend else None, waiting=pend is not None,
                    ai_draft=(pend[1].get("ai_draft") if pend else None))
         return out
+
+    # -- consistency after a crash -----------------------------------------------------------------------
+    def _consistent(self, row: Mapping[str, Any], waiting: bool) -> bool:
+        """A conversation in the queue (new / assigned) has a handoff waiting in its thread, and one out
+        of it (bot / resolved) has none. A crash between a node's row write and the checkpoint write
+        (`durability="exit"`) can leave either side behind."""
+        return waiting == (row["status"] in WAITING_STATUSES) or not row.get("handed_off")
+
+    def reconcile(self, thread_id: str) -> str | None:
+        """Make the thread agree with the conversation row (the row is what agents and customers were
+        told): a queued conversation whose thread does not wait gets its handoff back (the agent's card,
+        from the rows); a finished one whose thread still waits has that wait closed, writing no rows.
+        Returns what was done (`restored_handoff` | `closed_wait`) or None. Holds the thread's locks."""
+        with self._lock(thread_id), self._resuming(thread_id):
+            row = self._conversation(thread_id)
+            config = self._config(thread_id)
+            waiting = self.pending(thread_id) is not None
+            if self._consistent(row, waiting):
+                return None
+            if waiting:  # resolved (or back with the bot) while the graph still waits for a person
+                self.graph.update_state(config, {"resolved": True, "waiting": False}, as_node="handoff")
+                action = "closed_wait"
+            else:
+                self.graph.update_state(config, {"handoff": self._handoff_from_rows(thread_id, row),
+                                                 "waiting": True}, as_node="escalate")
+                self.graph.invoke(None, config, context=self._context(row["customer_id"]))
+                action = "restored_handoff"
+        with session_scope(self.engine) as s:
+            audit(s, "system", "conversation.reconcile", "conversation", thread_id, done=action,
+                  status=row["status"])
+        return action
+
+    def _handoff_from_rows(self, thread_id: str, row: Mapping[str, Any]) -> dict[str, Any]:
+        """The agent's card rebuilt from the conversation's rows (what `escalate` would have put there)."""
+        with self.engine.connect() as conn:
+            lines = list(conn.scalars(select(Message.text).where(
+                Message.conversation_id == row["id"], Message.role == "customer")
+                .order_by(Message.created_at.desc(), Message.id.desc()).limit(3)))[::-1]
+        reason = row.get("handoff_reason") or "requested"
+        return {"reason": reason, "summary": " / ".join(x[:120] for x in lines) or "상담원 연결",
+                "category": row.get("category"), "urgency": row.get("urgency"), "ai_draft": "", "sources": [],
+                "customer_id": row.get("customer_id"), "thread_id": thread_id, "customer_lines": lines[-1:],
+                "attachments": [], "unknown_terms": []}
+
+    def reconcile_all(self, limit: int = 2000, recent: timedelta = timedelta(days=3)) -> dict[str, int]:
+        """At start-up: `reconcile` the handed-off conversations a crash may have left inconsistent — those
+        in the queue, and those that left it in the last `recent` (newest first, at most `limit`)."""
+        since = utcnow() - recent
+        with self.engine.connect() as conn:
+            threads = list(conn.scalars(
+                select(Conversation.thread_id).where(Conversation.handed_off.is_(True), (
+                    Conversation.status.in_(WAITING_STATUSES) | (Conversation.updated_at >= since)))
+                .order_by(Conversation.updated_at.desc()).limit(limit)))
+        counts = {"checked": len(threads), "restored_handoff": 0, "closed_wait": 0}
+        for thread_id in threads:
+            action = self.reconcile(thread_id)
+            if action:
+                counts[action] += 1
+        return counts
 
     def claim(self, thread_id: str, user_id: int) -> bool:
         """Take a conversation (atomic: of two agents claiming at once, exactly one wins)."""
@@ -439,9 +572,15 @@ class InquiryService:
         return self._conversation(thread_id)["assignee_id"] == user_id
 
     def reply(self, thread_id: str, text: str, agent_user_id: int | None = None, agent_name: str = "상담원",
-              resolve: bool = False) -> dict[str, Any]:
-        """An agent's message to the customer; resumes the waiting handoff. Idempotent per interrupt: the
-        same interrupt resumed twice writes one message (and a double-submitted identical reply is one)."""
+              resolve: bool = False, client_key: str | None = None) -> dict[str, Any]:
+        """An agent's message to the customer; resumes the waiting handoff.
+
+        Every reply is its own event (a random id, or the client's idempotency key): two replies at once
+        on one conversation, through two replicas, are two messages, and a reply after a crash that left
+        the checkpoint on an interrupt already answered is stored too. The same `client_key` again
+        returns the first reply (`duplicate`); without a key an identical reply by the same agent within
+        a few seconds (a double click) is one. The handoff is read and resumed under a lock all processes
+        share."""
         text = (text or "").strip()
         if not text and not resolve:
             raise SajangError("the reply is empty", code="empty_message", status_code=422)
@@ -450,27 +589,26 @@ class InquiryService:
         row = self._conversation(thread_id)
         if row["assignee_id"] is not None and agent_user_id is not None and row["assignee_id"] != agent_user_id:
             raise Conflict("another agent is handling this conversation", code="already_claimed")
-        with self._lock(thread_id):
-            dup = self._recent_duplicate(row["id"], text, agent_user_id)
+        event = "reply:" + (self._turn_id(client_key) if client_key is not None else uuid.uuid4().hex)
+        key = f"{thread_id}:{event}:agent"
+        with self._lock(thread_id), self._resuming(thread_id):
+            dup = self._keyed_reply(key, text) if client_key is not None else \
+                self._recent_duplicate(row["id"], text, agent_user_id)
             if dup is not None:
-                return {"thread_id": thread_id, "status": self._conversation(thread_id)["status"],
-                        "message_id": dup, "resolved": self._conversation(thread_id)["status"] == "resolved",
+                status = self._conversation(thread_id)["status"]
+                return {"thread_id": thread_id, "status": status, "message_id": dup, "resolved": status == "resolved",
                         "duplicate": True}
-            pend = self.pending(thread_id)
-            if pend is not None:
-                event = f"reply:{pend[0]}"
+            if self.pending(thread_id) is not None:
                 self.graph.invoke(Command(resume={"type": "agent", "event_id": event, "text": text,
                                                   "agent_user_id": agent_user_id, "agent_name": agent_name,
                                                   "resolve": resolve}),
                                   self._config(thread_id), context=self._context(row["customer_id"]))
-                key = f"{thread_id}:{event}:agent"
                 with self.engine.connect() as conn:
                     mid = conn.execute(select(Message.id).where(Message.dedup_key == key)).scalar()
             else:
                 mid = None
                 if text:
-                    mid, _ = conv_store.add_message(self.engine, thread_id, "agent", text,
-                                                    dedup_key=f"{thread_id}:{uuid.uuid4().hex}:agent",
+                    mid, _ = conv_store.add_message(self.engine, thread_id, "agent", text, dedup_key=key,
                                                     author_id=agent_user_id, meta={"author_name": agent_name})
                 conv_store.update_conversation(self.engine, thread_id, handed_off=True,
                                                handed_off_at=row["handed_off_at"] or utcnow())
@@ -480,6 +618,16 @@ class InquiryService:
         status = self._conversation(thread_id)["status"]
         return {"thread_id": thread_id, "status": status, "message_id": mid, "resolved": status == "resolved",
                 "duplicate": False}
+
+    def _keyed_reply(self, dedup_key: str, text: str) -> int | None:
+        """The message a reply with this idempotency key already wrote (None: not sent yet)."""
+        with self.engine.connect() as conn:
+            sent = conn.execute(select(Message.id, Message.text).where(Message.dedup_key == dedup_key)).first()
+        if sent is None:
+            return None
+        if sent.text != text:
+            raise Conflict("this Idempotency-Key was already used for another reply", code="idempotency_key_reused")
+        return int(sent.id)
 
     def _recent_duplicate(self, conversation_id: int, text: str, agent_user_id: int | None) -> int | None:
         if not text:
@@ -495,7 +643,7 @@ class InquiryService:
 
     def resolve(self, thread_id: str, user_id: int | None = None) -> dict[str, Any]:
         row = self._conversation(thread_id)
-        with self._lock(thread_id):
+        with self._lock(thread_id), self._resuming(thread_id):
             if self.pending(thread_id) is not None:
                 self.graph.invoke(Command(resume={"type": "resolve", "event_id": f"resolve:{uuid.uuid4().hex}"}),
                                   self._config(thread_id), context=self._context(row["customer_id"]))

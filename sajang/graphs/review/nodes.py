@@ -163,14 +163,15 @@ def route_after_approval(state: ReviewState) -> str:
 
 def publish(state: ReviewState, runtime: Runtime[ReviewContext]) -> dict[str, Any]:
     """Reads `review_id`, `decision`; writes `reply`, `reply_status = 'published'`, `published_at`,
-    `replied_by` with one conditional UPDATE (only if not yet published) and an audit row when this call
-    was the one that published; returns `result`."""
+    `replied_by` with one conditional UPDATE (only while the draft still waits: a review rejected at the
+    same moment, in any process, is never published) and an audit row when this call was the one that
+    published; returns `result`."""
     d = state["decision"]
     now = datetime.now(UTC)
     actor = str(d.get("actor") or "system")
     with runtime.context.engine.begin() as conn:
         res = conn.execute(update(Review).where(Review.id == state["review_id"],
-                                                Review.reply_status != "published")
+                                                Review.reply_status.in_(("none", "draft")))
                            .values(reply=d["text"], reply_status="published", published_at=now,
                                    replied_by=d.get("user_id")))
         published_now = bool(res.rowcount)
@@ -182,8 +183,8 @@ def publish(state: ReviewState, runtime: Runtime[ReviewContext]) -> dict[str, An
 
 
 def reject(state: ReviewState, runtime: Runtime[ReviewContext]) -> dict[str, Any]:
-    """Reads `review_id`, `decision`; writes `reply_status = 'rejected'` (unless already published) and
-    an audit row; publishes nothing; returns `result`."""
+    """Reads `review_id`, `decision`; writes `reply_status = 'rejected'` (only while the draft still
+    waits) and an audit row; publishes nothing; returns `result` (`rejected_now`: this call decided)."""
     d = state["decision"]
     actor = str(d.get("actor") or "system")
     with runtime.context.engine.begin() as conn:
@@ -194,4 +195,4 @@ def reject(state: ReviewState, runtime: Runtime[ReviewContext]) -> dict[str, Any
             conn.execute(insert(AuditLog).values(
                 at=datetime.now(UTC), actor=actor, action="review.reject", target_type="review",
                 target_id=state["review_id"], details={"reason": d.get("reason")} if d.get("reason") else None))
-    return {"result": {"review_id": state["review_id"], "status": "rejected"}}
+    return {"result": {"review_id": state["review_id"], "status": "rejected", "rejected_now": bool(res.rowcount)}}

@@ -77,7 +77,6 @@ class TriageRow(TypedDict):
 
 _graphs: dict[str, Any] = {}
 _graphs_lock = threading.Lock()
-_decide_lock = threading.Lock()  # one decision at a time per process; across processes the UPDATE decides
 BACKLOG_BATCH = 64
 
 
@@ -220,24 +219,36 @@ def product_reviews(settings: Settings, product_id: str, limit: int = 10,
         return [_row_dict(r) for r in rows]
 
 
+def _settled(current: ReviewRow, review_id: str, decision: ReviewDecision) -> ReviewDecided:
+    """A review already decided, as this decision sees it: another approval is told `already_published`
+    (with the reply that stands); the opposite decision is refused with what happened instead (409)."""
+    status = current["reply_status"]
+    if status == "published":
+        if decision["action"] == "reject":
+            raise Conflict(f"review {review_id}: the reply was already published", code="already_published")
+        return {**current, "published_now": False, "already_published": True}
+    if status == "rejected":
+        if decision["action"] == "reject":
+            return {**current, "already_rejected": True}
+        raise Conflict(f"review {review_id}: the draft was rejected; nothing was published", code="already_rejected")
+    raise Conflict(f"review {review_id} has no draft waiting for approval ({status})", code="not_awaiting")
+
+
 def _decide(settings: Settings, review_id: str, decision: ReviewDecision) -> ReviewDecided:
-    with _decide_lock:
-        current = get_review(settings, review_id)
-        status = current["reply_status"]
-        if status == "published":
-            if decision["action"] == "reject":
-                raise Conflict(f"review {review_id}: the reply was already published", code="already_published")
-            return {**current, "published_now": False, "already_published": True}
-        if status == "rejected":
-            if decision["action"] == "reject":
-                return {**current, "already_rejected": True}
-            raise Conflict(f"review {review_id}: the draft was rejected", code="already_rejected")
-        compiled = service_graph(settings)
-        config = run_config(review_id)
-        if status != "draft" or not compiled.get_state(config).next:
-            raise Conflict(f"review {review_id} has no draft waiting for approval ({status})", code="not_awaiting")
-        out = compiled.invoke(Command(resume=decision), config, context=run_context(settings))
+    """Resume the review's approval. No lock here: the publish / reject node decides with a conditional
+    UPDATE (only while the draft waits), so of an approve and a reject at once (any processes) one wins
+    and the other is told what stands (409)."""
+    current = get_review(settings, review_id)
+    if current["reply_status"] in ("published", "rejected"):
+        return _settled(current, review_id, decision)
+    compiled = service_graph(settings)
+    config = run_config(review_id)
+    if current["reply_status"] != "draft" or not compiled.get_state(config).next:
+        return _settled(get_review(settings, review_id), review_id, decision)
+    out = compiled.invoke(Command(resume=decision), config, context=run_context(settings))
     result = (out or {}).get("result") or {}
+    if not (result.get("published_now") or result.get("rejected_now")):
+        return _settled(get_review(settings, review_id), review_id, decision)
     return {**get_review(settings, review_id), "published_now": bool(result.get("published_now")),
             "already_published": False}
 

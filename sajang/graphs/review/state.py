@@ -32,7 +32,8 @@ class ReviewDecision(TypedDict, total=False):
 class ReviewResult(TypedDict, total=False):
     review_id: str
     status: Literal["published", "rejected"]
-    published_now: bool  # False when another resume had published it already
+    published_now: bool  # False when another resume had published (or rejected) it already
+    rejected_now: bool  # the reject node: True when this call rejected it
 
 
 class ReviewOutput(TypedDict, total=False):

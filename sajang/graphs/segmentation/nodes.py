@@ -141,8 +141,9 @@ def execute(state: SegmentationState, runtime: Runtime[SegmentationContext]) -> 
     """Reads `run_id`, `decision` (the approved proposals), `proposals` and the shop name; writes, in one
     transaction: a `coupons` row per approved proposal (insert-if-absent by code), `coupon_issues` for
     every customer of the segment in this run and an `outbox` message per customer (both insert-if-absent,
-    unique constraints behind them), the run's status and an audit row. A second execution of the same
-    run adds nothing. Returns `result`."""
+    unique constraints behind them), the run's status and an audit row. The run's status is decided
+    first with a conditional UPDATE (awaiting_approval → executed): a run a cancel or another approval
+    decided meanwhile, or a second execution, issues nothing (`executed_now` false). Returns `result`."""
     run_id = state["run_id"]
     decision = state["decision"]
     approvals = decision.get("approvals") or []
@@ -150,7 +151,16 @@ def execute(state: SegmentationState, runtime: Runtime[SegmentationContext]) -> 
     now = datetime.now(UTC)
     shop = store_policy(runtime.context.settings).shop_name
     coupons: list[dict[str, Any]] = []
+    approved = {a["id"]: a for a in approvals}
+    decided = [{**p, "approved": p["id"] in approved,
+                **({"discount_value": approved[p["id"]]["discount_value"], "message": approved[p["id"]]["message"]}
+                   if p["id"] in approved else {})}
+               for p in state["proposals"]]
     with runtime.context.engine.begin() as conn:
+        # the decision first: a run another approval or a cancel decided meanwhile issues nothing here
+        if not runs.mark_executed(conn, run_id, actor, now, decided):
+            return {"result": {"run_id": run_id, "status": "lost", "executed_now": False, "coupons": [],
+                               "issued_now": 0, "messages_now": 0}}
         before = runs.issued_counts(conn, run_id)
         for p in approvals:
             code = coupon_code(run_id, p["segment"])
@@ -161,17 +171,11 @@ def execute(state: SegmentationState, runtime: Runtime[SegmentationContext]) -> 
                             "discount_type": p["discount_type"], "discount_value": p["discount_value"]})
         totals = runs.issued_counts(conn, run_id)
         issued, messages = totals[0] - before[0], totals[1] - before[1]
-        approved = {a["id"]: a for a in approvals}
-        runs.mark_executed(conn, run_id, actor, now, [
-            {**p, "approved": p["id"] in approved,
-             **({"discount_value": approved[p["id"]]["discount_value"], "message": approved[p["id"]]["message"]}
-                if p["id"] in approved else {})}
-            for p in state["proposals"]])
         if issued or messages:
             runs.audit_run(conn, run_id, actor, "segmentation.execute", now,
                            {"coupons": coupons, "issued": issued, "messages": messages})
-    return {"result": {"run_id": run_id, "status": "executed", "coupons": coupons, "issued_now": issued,
-                       "messages_now": messages, "issued_total": totals[0]}}
+    return {"result": {"run_id": run_id, "status": "executed", "executed_now": True, "coupons": coupons,
+                       "issued_now": issued, "messages_now": messages, "issued_total": totals[0]}}
 
 
 def cancel(state: SegmentationState, runtime: Runtime[SegmentationContext]) -> dict[str, Any]:
@@ -179,6 +183,8 @@ def cancel(state: SegmentationState, runtime: Runtime[SegmentationContext]) -> d
     Returns `result`."""
     actor = str(state["decision"].get("actor") or "system")
     with runtime.context.engine.begin() as conn:
-        if runs.mark_cancelled(conn, state["run_id"], actor):
+        cancelled = runs.mark_cancelled(conn, state["run_id"], actor)
+        if cancelled:
             runs.audit_run(conn, state["run_id"], actor, "segmentation.cancel", datetime.now(UTC), None)
-    return {"result": {"run_id": state["run_id"], "status": "cancelled"}}
+    return {"result": {"run_id": state["run_id"], "status": "cancelled" if cancelled else "lost",
+                       "cancelled_now": cancelled}}

@@ -74,8 +74,6 @@ class RunListItem(TypedDict):
 
 _graphs: dict[str, Any] = {}
 _graphs_lock = threading.Lock()
-# One approval at a time per process; across processes the unique constraints decide.
-_execute_lock = threading.Lock()
 
 
 def service_graph(settings: Settings) -> Any:
@@ -149,25 +147,49 @@ def start_run(settings: Settings, *, as_of: date | None = None, started_by: str 
     return run_summary(settings, int(out["run_id"]))
 
 
-def _resume(settings: Settings, run_id: int, decision: SegmentationDecision) -> RunDecided:
-    with _execute_lock:
-        row = _run_row(settings, run_id)
-        if row["status"] == "executed":
-            if decision["action"] == "cancel":
-                raise Conflict(f"run {run_id} was already executed; it cannot be cancelled", code="already_executed")
+def _approved_ids(proposals: list[dict[str, Any]]) -> set[str]:
+    return {str(p["id"]) for p in proposals if p.get("approved")}
+
+
+def _settled(settings: Settings, run_id: int, decision: SegmentationDecision) -> RunDecided:
+    """A run already decided, as this decision sees it: the same approval again is a harmless repeat
+    (`already_executed`); anything else is refused with what happened instead."""
+    row = _run_row(settings, run_id)
+    who = row["approved_by"] or "another admin"
+    if row["status"] == "executed":
+        wanted = {str(a.get("id")) for a in decision.get("approvals") or []}
+        if decision["action"] == "approve" and wanted == _approved_ids(row["proposals"] or []):
             return {**run_summary(settings, run_id), "already_executed": True}
-        if row["status"] == "cancelled":
-            raise Conflict(f"run {run_id} was cancelled", code="run_cancelled")
-        if row["status"] != "awaiting_approval" or not row["thread_id"]:
-            raise Conflict(f"run {run_id} is not waiting for approval ({row['status']})", code="not_awaiting")
-        if decision["action"] == "approve":
-            # validate before resuming so a typo is a clean 4xx, not a failed graph step
-            validate_approvals(row["proposals"] or [], decision.get("approvals") or [])
-        compiled = service_graph(settings)
-        config = run_config(row["thread_id"])
-        if not compiled.get_state(config).next:
-            raise Conflict(f"run {run_id} has no pending approval in its checkpoint", code="not_awaiting")
-        compiled.invoke(Command(resume=decision), config, context=run_context(settings))
+        if decision["action"] == "cancel":
+            raise Conflict(f"run {run_id} was already executed by {who}; it cannot be cancelled",
+                           code="already_executed")
+        raise Conflict(f"run {run_id} was already executed by {who} with other proposals; nothing more was issued",
+                       code="already_executed")
+    if row["status"] == "cancelled":
+        raise Conflict(f"run {run_id} was cancelled by {who}; nothing was issued", code="run_cancelled")
+    raise Conflict(f"run {run_id} is not waiting for approval ({row['status']})", code="not_awaiting")
+
+
+def _resume(settings: Settings, run_id: int, decision: SegmentationDecision) -> RunDecided:
+    """Resume the run's approval. No lock here: the execute / cancel node decides the run with a
+    conditional UPDATE, so of two decisions at once (any processes) one wins and the other is told the
+    outcome that stands (409), never a success it did not have."""
+    row = _run_row(settings, run_id)
+    if row["status"] in ("executed", "cancelled"):
+        return _settled(settings, run_id, decision)
+    if row["status"] != "awaiting_approval" or not row["thread_id"]:
+        raise Conflict(f"run {run_id} is not waiting for approval ({row['status']})", code="not_awaiting")
+    if decision["action"] == "approve":
+        # validate before resuming so a typo is a clean 4xx, not a failed graph step
+        validate_approvals(row["proposals"] or [], decision.get("approvals") or [])
+    compiled = service_graph(settings)
+    config = run_config(row["thread_id"])
+    if not compiled.get_state(config).next:
+        return _settled(settings, run_id, decision)
+    out = compiled.invoke(Command(resume=decision), config, context=run_context(settings))
+    result = (out or {}).get("result") or {}
+    if not (result.get("executed_now") or result.get("cancelled_now")):
+        return _settled(settings, run_id, decision)
     return {**run_summary(settings, run_id), "already_executed": False}
 
 
