@@ -30,11 +30,11 @@ from sajang.app.deps import staff_from_cookie
 from sajang.app.schemas import ErrorOut, Health
 from sajang.config import Settings, apply_offline_defaults, get_settings
 from sajang.db.errors import DataError
-from sajang.errors import SajangError
+from sajang.errors import SajangError, Unauthorized
 from sajang.graphs.common.context import engine_for
 from sajang.security import SESSION_COOKIE, STAFF_TOKEN_TTL_S, issue_staff_token, secret_key
 from sajang.services import ratelimit
-from sajang.services.accounts import authenticate, claims_for
+from sajang.services.accounts import claims_for, login
 from sajang.ui.admin import build_admin
 from sajang.ui.agent_hub import build_agent_hub
 from sajang.ui.chat import CSS as CHAT_CSS
@@ -205,11 +205,10 @@ def _install_login_routes(app: FastAPI, settings: Settings, engine: Engine) -> N
         ip = request.client.host if request.client else "unknown"
         try:
             ratelimit.check("login_ip", ip, 10, what="login attempts")
-            ratelimit.check("login_user", username.lower(), 10, what="login attempts")
+            user = login(engine, username, password, ip)
         except ratelimit.RateLimited:
             return render(request, locale, _safe_next(next), "limited", username, status=429)
-        user = authenticate(engine, username.replace("\x00", ""), password) if username and password else None
-        if user is None:
+        except Unauthorized:
             return render(request, locale, _safe_next(next), "bad", username, status=401)
         default = "/admin" if user.role == "admin" else "/agent"
         resp = RedirectResponse(_safe_next(next, default), status_code=303)
