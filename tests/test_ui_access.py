@@ -184,3 +184,30 @@ def test_the_public_chat_upload_route_is_bounded(web: TestClient, settings: Sett
     # a rate per client address, like the REST attachment route
     codes = [_upload(web, [("a.png", png, "image/png")]).status_code for _ in range(settings.rate_limit_per_minute)]
     assert codes[-1] == 429 and 200 in codes
+
+
+# --- 5. malformed anonymous Gradio calls ---------------------------------------------------------------
+
+
+def test_malformed_anonymous_gradio_calls_get_4xx_and_leave_no_traceback(
+        web: TestClient, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> None:
+    web.cookies.clear()
+    calls = [
+        ("/chat/gradio_api/queue/join", {"data": [1, 2], "fn_index": 9999, "session_hash": "x"}),
+        ("/chat/gradio_api/run/predict", {"data": [1]}),
+        ("/chat/gradio_api/api/predict", {"data": [1]}),
+        ("/chat/gradio_api/call/no_such_function", {"data": [1]}),
+        ("/chat/gradio_api/queue/join", {"data": "x", "fn_index": 0, "session_hash": "x"}),
+        ("/chat/gradio_api/component_server", {"component_id": 1, "fn_name": "x", "data": 1, "session_hash": "s"}),
+    ]
+    for url, body in calls:
+        r = web.post(url, json=body)
+        assert 400 <= r.status_code < 500, (url, r.status_code, r.text[:200])
+    # wrong inputs for a real event go through the queue: Gradio's error event, not a traceback per call
+    for api, data in (("verify", [1, 2, 3]), ("attach", ["/etc/passwd", {}])):
+        r = web.post(f"/chat/gradio_api/call/{api}", json={"data": data})
+        assert r.status_code == 200, r.text
+        with web.stream("GET", f"/chat/gradio_api/call/{api}/{r.json()['event_id']}") as events:
+            assert b"event: error" in events.read()
+    out, err = capfd.readouterr()
+    assert "Traceback" not in out + err + caplog.text

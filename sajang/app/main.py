@@ -23,6 +23,7 @@ from fastapi import FastAPI, Form, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from gradio.route_utils import FnIndexInferError
 from gradio.utils import get_upload_folder
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -52,6 +53,8 @@ log = logging.getLogger("sajang.app")
 CSRF_COOKIE = "sajang_csrf"
 UI_ROLES: dict[str, tuple[str, ...]] = {"agent": ("agent", "admin"), "admin": ("admin",)}
 UI_BUILDERS: dict[str, Callable[[Settings], Any]] = {"agent": build_agent_hub, "admin": build_admin}
+# What Gradio raises on a request it could not parse (answered 4xx, logged in one line, no traceback).
+_MALFORMED_GRADIO_CALL = (FnIndexInferError, KeyError, IndexError, ValueError, TypeError)
 _STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                  405: "method_not_allowed", 406: "not_acceptable", 409: "conflict", 413: "too_large",
                  415: "unsupported_media_type", 422: "validation_error", 429: "rate_limited"}
@@ -278,6 +281,23 @@ def _private_dir(path: Path) -> Path:
     return path
 
 
+def _refuse_malformed_input_quietly(blocks: gr.Blocks) -> None:
+    """Inputs that do not fit the event's components (anyone can post to the queue): the caller gets
+    Gradio's error event and the log one line, not a traceback per call."""
+    original = blocks.preprocess_data
+
+    async def preprocess_data(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await original(*args, **kwargs)
+        except gr.Error:
+            raise
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:  # pydantic's too
+            log.info("malformed Gradio input refused: %s", type(exc).__name__)
+            raise gr.Error("malformed input", print_exception=False) from None
+
+    blocks.preprocess_data = preprocess_data  # type: ignore[method-assign]
+
+
 def _mount_gradio(app: FastAPI, settings: Settings, blocks: gr.Blocks, area: str, **kwargs: Any) -> None:
     """Mount one Gradio app so that its file route serves only its own files: uploads and shown files go
     to its own folder, and the other apps' folders and the data dir (attachments, staff files: served by
@@ -286,12 +306,23 @@ def _mount_gradio(app: FastAPI, settings: Settings, blocks: gr.Blocks, area: str
     for block in blocks.blocks.values():  # each component caches the files it shows in its GRADIO_CACHE
         block.GRADIO_CACHE = str(own)
     blocks.delete_cache = GRADIO_DELETE_CACHE
+    _refuse_malformed_input_quietly(blocks)
     blocked = [str(gradio_file_dir(settings, other)) for other in GRADIO_AREAS if other != area]
     blocked.append(str(Path(settings.data_dir).resolve()))
     gr.mount_gradio_app(app, blocks, path=f"/{area}", footer_links=[], run_history=False, show_error=False,
                         blocked_paths=blocked, **kwargs)
     mounted = next(r for r in reversed(app.routes) if isinstance(r, Mount) and r.path == f"/{area}")
     mounted.app.uploaded_file_dir = str(own)  # type: ignore[attr-defined]  # gradio.routes.App
+    for error in _MALFORMED_GRADIO_CALL:  # per class: answered here, not re-raised to the server's log
+        mounted.app.add_exception_handler(error, _malformed_gradio_call)  # type: ignore[attr-defined]
+
+
+async def _malformed_gradio_call(request: Request, exc: Exception) -> Response:
+    """A call Gradio could not parse (an unknown function, a wrong payload): the caller's mistake."""
+    log.info("malformed Gradio call refused on %s: %s", request.url.path, type(exc).__name__)
+    if isinstance(exc, FnIndexInferError | KeyError):
+        return _error(404, "not_found", "no such function")
+    return _error(400, "bad_request", "malformed call")
 
 
 def _mount_uis(app: FastAPI, settings: Settings, engine: Engine) -> None:
