@@ -126,3 +126,20 @@ def test_wrong_passwords_slow_the_attacker_but_never_lock_the_owner_out(client: 
     # the back-off ends: the failures age out of the window
     _age_login_failures(engine, timedelta(minutes=16))
     assert client.post("/api/v1/auth/token", data={"username": "agent", "password": "agent1234"}).status_code == 200
+
+
+# --- 6. validation gaps -------------------------------------------------------------------------------
+
+
+def test_a_segmentation_run_needs_a_date_in_a_sane_range(client: TestClient, settings: Settings,
+                                                         engine: Engine) -> None:
+    from sajang.db.models import SegmentationRun
+    from tests.test_api import staff_headers
+
+    admin = staff_headers(settings, engine, "admin")
+    for as_of in (0, 1_700_000_000, True, "1970-01-01", "2999-01-01", "not a date"):
+        body = assert_error(client.post("/api/v1/segments/runs", json={"as_of": as_of}, headers=admin), 422,
+                            "validation_error")
+        assert "as_of" in body["message"]
+    with session_scope(engine) as s:
+        assert s.scalars(select(SegmentationRun)).first() is None  # no run dated 1970-01-01
