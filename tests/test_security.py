@@ -143,3 +143,15 @@ def test_a_segmentation_run_needs_a_date_in_a_sane_range(client: TestClient, set
         assert "as_of" in body["message"]
     with session_scope(engine) as s:
         assert s.scalars(select(SegmentationRun)).first() is None  # no run dated 1970-01-01
+
+
+# --- 7. what a public review reply may say ------------------------------------------------------------
+
+
+def test_a_published_review_reply_never_holds_the_order_number_or_full_name() -> None:
+    from sajang.graphs.review.drafts import public_reply
+
+    edited = "홍길동 고객님, 주문번호(O-1001)로 문의 주시면 홍길동님께 바로 재발송해 드릴게요. 주문번호 O-1001 확인했어요."
+    out = public_reply(edited, "O-1001", "홍길동")
+    assert "O-1001" not in out and "홍길동" not in out
+    assert out.startswith("고객님, 주문번호로 문의 주시면 홍*동님께") and "재발송" in out
