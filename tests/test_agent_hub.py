@@ -60,10 +60,11 @@ def test_chat_messages_roles_times_and_images(tmp_path: Path) -> None:
         {"role": "ai", "text": "상담원을 연결해 드릴게요.", "time": NOW - timedelta(minutes=3)},
         {"role": "agent", "text": "불편을 드려 죄송합니다.", "author_name": "김민지", "time": NOW},
     ]
-    out = chat_messages(msgs, "ko", NOW, lambda a: a["path"] if a["filename"] == "photo.png" else None)
+    out = chat_messages(msgs, "ko", NOW, lambda a: "/api/v1/attachments/7" if a["filename"] == "photo.png" else None)
     assert [m["role"] for m in out] == ["user", "user", "assistant", "assistant"]
     assert "고객 · 14:57" in out[0]["content"] and "국물이 샜어요" in out[0]["content"]
-    assert out[1]["content"] == {"path": str(img), "alt_text": "photo.png"}
+    # the staff-only attachment route, never a local file for Gradio's file route
+    assert out[1]["content"] == "[![photo.png](/api/v1/attachments/7)](/api/v1/attachments/7)"
     assert "AI · 14:57" in out[2]["content"]
     assert "김민지 (상담원) · 15:00" in out[3]["content"]
 

@@ -234,6 +234,7 @@ def test_login_attempts_are_rate_limited(web: TestClient, monkeypatch: pytest.Mo
     monkeypatch.setattr(ratelimit, "_now", lambda: 1000.0)  # no refill while the test runs
     codes = [web.post("/api/v1/auth/token", data={"username": "admin", "password": f"guess-{i}"}).status_code
              for i in range(12)]
-    assert codes[:10] == [401] * 10 and codes[10:] == [429, 429]
+    # a few free failures, then this address backs off (`test_security.py`: never the owner elsewhere)
+    assert codes[:5] == [401] * 5 and codes[5:] == [429] * 7
     r = web.post("/api/v1/auth/token", data={"username": "admin", "password": "admin1234"})
     assert r.status_code == 429 and r.json()["code"] == "rate_limited" and int(r.headers["retry-after"]) >= 1

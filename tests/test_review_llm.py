@@ -124,7 +124,9 @@ def test_llm_draft_uses_policy_product_order_and_customer(llm: tuple[Settings, _
     assert item["reply_status"] == "draft" and item["aspects"] == ["packaging"]
     assert item["draft"] == ("[LLM] 홍길동 고객님, 「순살 갈비탕 (800g)」 포장/파손 문제로 불편을 드려 죄송합니다. "
                              "고객센터 02-777-1234로 주문번호 O-1001를 알려 주세요.")
-    assert svc.approve(s, "R-1", None, user="agent")["reply"] == item["draft"]
+    # published without the customer's full name and order number (#17)
+    assert svc.approve(s, "R-1", None, user="agent")["reply"] == (
+        "[LLM] 고객님, 「순살 갈비탕 (800g)」 포장/파손 문제로 불편을 드려 죄송합니다. 고객센터 02-777-1234로 주문번호를 알려 주세요.")
     # an empty model answer never leaves a review without a draft: the template takes over
     server.empty_replies = True
     fallback = svc.process_review(s, "R-3")

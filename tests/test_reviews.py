@@ -85,8 +85,10 @@ def test_offline_draft_names_the_aspect_and_policy(settings: Settings) -> None:
     policy = settings.store.model_copy(update={"cs_phone": "02-123-4567", "exchange_fee": Decimal(5000)})
     ctx = {"review_id": "X", "customer_name": "홍길동", "product_name": "순살 갈비탕", "order_id": "O-9"}
     leak = draft_offline(analyse(LEAK, 4), LEAK, ctx, policy)
-    assert "포장이 터져" in leak and "순살 갈비탕" in leak and "홍길동" in leak
-    assert "재발송" in leak and "환불" in leak and "02-123-4567" in leak and "O-9" in leak
+    assert "포장이 터져" in leak and "순살 갈비탕" in leak and "고객님" in leak
+    assert "재발송" in leak and "환불" in leak and "02-123-4567" in leak and "주문번호" in leak
+    # a public reply: never the customer's full name or order number (#17)
+    assert "홍길동" not in leak and "O-9" not in leak
     size_text = "M 시켰는데 사이즈가 너무 작아요. 팔이 안 들어가요."
     size = draft_offline(analyse(size_text, 2), size_text, ctx, policy)
     assert "사이즈" in size and "교환" in size and "5,000원" in size
@@ -108,7 +110,7 @@ def test_backlog_drafts_negative_reviews_without_publishing(store: Settings, eng
     assert [q["review_id"] for q in queue] == ["R-3", "R-1"]  # 1★ (medium) before the 4★ (low)
     leak = items["R-1"]
     assert leak["negative"] and leak["aspects"] == ["packaging"] and leak["reply_status"] == "draft"
-    assert "포장이 터져" in leak["draft"] and "순살 갈비탕" in leak["draft"] and "O-1001" in leak["draft"]
+    assert "포장이 터져" in leak["draft"] and "순살 갈비탕" in leak["draft"] and "O-1001" not in leak["draft"]
     # nothing published before the agent decides
     assert leak["reply"] is None and leak["published_at"] is None
     assert audits(engine, "review.publish", "R-1") == 0

@@ -8,11 +8,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
+import os
 import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -21,10 +24,13 @@ from fastapi import FastAPI, Form, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from gradio.route_utils import FnIndexInferError
+from gradio.utils import get_upload_folder
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sajang import __version__
@@ -36,11 +42,12 @@ from sajang.app.observability import install_observability
 from sajang.app.schemas import ErrorOut, Health
 from sajang.config import Settings, apply_offline_defaults, get_settings
 from sajang.db.errors import DataError
-from sajang.errors import SajangError
+from sajang.errors import SajangError, Unauthorized
 from sajang.graphs.common.context import engine_for
 from sajang.security import SESSION_COOKIE, STAFF_TOKEN_TTL_S, issue_staff_token, secret_key
-from sajang.services import ratelimit
-from sajang.services.accounts import authenticate, claims_for
+from sajang.services import ratelimit, staff_files
+from sajang.services.accounts import claims_for, login
+from sajang.services.attachments import sniff_image_type
 from sajang.services.inquiry import inquiries
 from sajang.ui.admin import build_admin
 from sajang.ui.agent_hub import build_agent_hub
@@ -53,6 +60,8 @@ log = logging.getLogger("sajang.app")
 CSRF_COOKIE = "sajang_csrf"
 UI_ROLES: dict[str, tuple[str, ...]] = {"agent": ("agent", "admin"), "admin": ("admin",)}
 UI_BUILDERS: dict[str, Callable[[Settings], Any]] = {"agent": build_agent_hub, "admin": build_admin}
+# What Gradio raises on a request it could not parse (answered 4xx, logged in one line, no traceback).
+_MALFORMED_GRADIO_CALL = (FnIndexInferError, KeyError, IndexError, ValueError, TypeError)
 _STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                  405: "method_not_allowed", 406: "not_acceptable", 409: "conflict", 413: "too_large",
                  415: "unsupported_media_type", 422: "validation_error", 429: "rate_limited"}
@@ -230,11 +239,10 @@ def _install_login_routes(app: FastAPI, settings: Settings, engine: Engine) -> N
         ip = request.client.host if request.client else "unknown"
         try:
             ratelimit.check("login_ip", ip, 10, what="login attempts")
-            ratelimit.check("login_user", username.lower(), 10, what="login attempts")
+            user = login(engine, username, password, ip)
         except ratelimit.RateLimited:
             return render(request, locale, _safe_next(next), "limited", username, status=429)
-        user = authenticate(engine, username.replace("\x00", ""), password) if username and password else None
-        if user is None:
+        except Unauthorized:
             return render(request, locale, _safe_next(next), "bad", username, status=401)
         default = "/admin" if user.role == "admin" else "/agent"
         resp = RedirectResponse(_safe_next(next, default), status_code=303)
@@ -255,6 +263,17 @@ def _install_login_routes(app: FastAPI, settings: Settings, engine: Engine) -> N
     def root() -> Response:
         return RedirectResponse("/chat/", status_code=307)
 
+    @app.get("/staff/files/{token}", include_in_schema=False)
+    def staff_file(token: str, request: Request) -> Response:
+        """A file made for staff (the outbox CSV): only to a logged-in user of its role, never cached."""
+        user = staff_from_cookie(request, settings, engine)
+        if user is None:
+            return _error(401, "unauthorized", "login required")
+        path = staff_files.staff_file(settings, token, user.role)
+        return FileResponse(path, media_type="text/csv" if path.suffix == ".csv" else "application/octet-stream",
+                            filename=path.name, content_disposition_type="attachment",
+                            headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+
 
 # --- Gradio UIs --------------------------------------------------------------------------------------
 
@@ -270,15 +289,100 @@ def ui_auth_dependency(settings: Settings, engine: Engine, roles: tuple[str, ...
     return dependency
 
 
+GRADIO_AREAS = ("chat", *UI_ROLES)
+GRADIO_DELETE_CACHE = (300, 900)  # every 5 minutes, the files a Gradio app made or received over 15 minutes ago
+
+
+def gradio_file_dir(settings: Settings, area: str) -> Path:
+    """Where the Gradio app of `area` keeps its uploads and the files it shows: its own folder (0700) in
+    Gradio's temporary directory, per data dir, so that no app's file route serves another app's files."""
+    tag = hashlib.sha256(str(Path(settings.data_dir).resolve()).encode()).hexdigest()[:10]
+    return Path(get_upload_folder()) / f"sajang-{area}-{tag}"
+
+
+def _private_dir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(path, 0o700)
+    return path
+
+
+def _refuse_malformed_input_quietly(blocks: gr.Blocks) -> None:
+    """Inputs that do not fit the event's components (anyone can post to the queue): the caller gets
+    Gradio's error event and the log one line, not a traceback per call."""
+    original = blocks.preprocess_data
+
+    async def preprocess_data(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await original(*args, **kwargs)
+        except gr.Error:
+            raise
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:  # pydantic's too
+            log.info("malformed Gradio input refused: %s", type(exc).__name__)
+            raise gr.Error("malformed input", print_exception=False) from None
+
+    blocks.preprocess_data = preprocess_data  # type: ignore[method-assign]
+
+
+def _mount_gradio(app: FastAPI, settings: Settings, blocks: gr.Blocks, area: str, **kwargs: Any) -> None:
+    """Mount one Gradio app so that its file route serves only its own files: uploads and shown files go
+    to its own folder, and the other apps' folders and the data dir (attachments, staff files: served by
+    authenticated routes only) are `blocked_paths`."""
+    own = _private_dir(gradio_file_dir(settings, area))
+    for block in blocks.blocks.values():  # each component caches the files it shows in its GRADIO_CACHE
+        block.GRADIO_CACHE = str(own)
+    blocks.delete_cache = GRADIO_DELETE_CACHE
+    _refuse_malformed_input_quietly(blocks)
+    blocked = [str(gradio_file_dir(settings, other)) for other in GRADIO_AREAS if other != area]
+    blocked.append(str(Path(settings.data_dir).resolve()))
+    gr.mount_gradio_app(app, blocks, path=f"/{area}", footer_links=[], run_history=False, show_error=False,
+                        blocked_paths=blocked, **kwargs)
+    mounted = next(r for r in reversed(app.routes) if isinstance(r, Mount) and r.path == f"/{area}")
+    mounted.app.uploaded_file_dir = str(own)  # type: ignore[attr-defined]  # gradio.routes.App
+    for error in _MALFORMED_GRADIO_CALL:  # per class: answered here, not re-raised to the server's log
+        mounted.app.add_exception_handler(error, _malformed_gradio_call)  # type: ignore[attr-defined]
+
+
+async def _malformed_gradio_call(request: Request, exc: Exception) -> Response:
+    """A call Gradio could not parse (an unknown function, a wrong payload): the caller's mistake."""
+    log.info("malformed Gradio call refused on %s: %s", request.url.path, type(exc).__name__)
+    if isinstance(exc, FnIndexInferError | KeyError):
+        return _error(404, "not_found", "no such function")
+    return _error(400, "bad_request", "malformed call")
+
+
 def _mount_uis(app: FastAPI, settings: Settings, engine: Engine) -> None:
     # Gradio's own upload limit: a little above ours, so our check gives the clear message.
     upload_limit = settings.max_attachment_bytes + 64 * 1024
-    gr.mount_gradio_app(app, build_chat(settings), path="/chat", footer_links=[], run_history=False,
-                        max_file_size=upload_limit, show_error=False, css=CHAT_CSS)
+    staff_files.sweep(settings)
+    _mount_gradio(app, settings, build_chat(settings), "chat", max_file_size=upload_limit, css=CHAT_CSS)
     for area, roles in UI_ROLES.items():
-        gr.mount_gradio_app(app, UI_BUILDERS[area](settings), path=f"/{area}", footer_links=[],
-                            run_history=False, max_file_size=upload_limit, show_error=False,
-                            auth_dependency=ui_auth_dependency(settings, engine, roles))
+        _mount_gradio(app, settings, UI_BUILDERS[area](settings), area, max_file_size=upload_limit,
+                      auth_dependency=ui_auth_dependency(settings, engine, roles))
+
+
+CHAT_UPLOAD_PATH = "/chat/gradio_api/upload"
+
+
+def _one_image_upload(content_type: str, body: bytes, limit: int) -> str | None:
+    """Why a multipart upload body is refused (None: it holds exactly one image within `limit`)."""
+    if len(body) > limit:
+        return "file too large"
+    kind, _, params = content_type.partition(";")
+    boundary = ""
+    for param in params.split(";"):
+        key, _, value = param.strip().partition("=")
+        if key.lower() == "boundary":
+            boundary = value.strip('"')
+    if kind.strip().lower() != "multipart/form-data" or not boundary:
+        return "an upload is multipart/form-data"
+    parts = body.split(b"--" + boundary.encode())
+    files = [part for part in parts[1:-1] if b"filename=" in part.split(b"\r\n\r\n", 1)[0]]
+    if len(files) != 1 or len(parts) != 3:
+        return "one file per upload"
+    data = files[0].split(b"\r\n\r\n", 1)[1] if b"\r\n\r\n" in files[0] else b""
+    if sniff_image_type(data.removesuffix(b"\r\n")) is None:
+        return "only images (JPEG, PNG, GIF, WebP) can be sent"
+    return None
 
 
 class _Guard:
@@ -286,6 +390,12 @@ class _Guard:
 
     - GET of the /agent and /admin pages: no login → 303 to /login?next=…; wrong role → 403 page;
     - a declared body larger than any accepted request → 413 before it is read;
+    - Gradio's file routes: never a URL (Gradio would fetch it), and the public /chat serves no file at all
+      (its page shows attachments through the signed attachment route; `_mount_gradio` keeps every app to
+      its own files);
+    - the public /chat's Gradio upload route bounded like the REST attachment route: a rate per client
+      address, one image per request (sniffed), the attachment size; what it keeps is deleted by the page's
+      handler at once, else by Gradio's cache clean-up (`GRADIO_DELETE_CACHE`);
     - security headers on every response.
     """
 
@@ -311,6 +421,11 @@ class _Guard:
         if early is not None:
             await early(scope, receive, send)
             return
+        if scope.get("method") == "POST" and scope.get("path") == CHAT_UPLOAD_PATH:
+            replay = await self._bounded_chat_upload(scope, receive, send)
+            if replay is None:
+                return
+            receive = replay
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -326,12 +441,59 @@ class _Guard:
 
         await self.app(scope, receive, send_with_headers)
 
+    async def _bounded_chat_upload(self, scope: Scope, receive: Receive, send: Send) -> Receive | None:
+        """The body of a /chat upload when it passes the bounds (replayed to Gradio), else None with the
+        refusal sent."""
+        request = Request(scope)
+        refusal: Response | None = None
+        limit = self.settings.max_attachment_bytes + 16 * 1024
+        length = request.headers.get("content-length") or ""
+        ip = request.client.host if request.client else "unknown"
+        try:
+            ratelimit.check("chat_gradio_upload_ip", ip, self.settings.rate_limit_per_minute, what="uploads")
+        except ratelimit.RateLimited as exc:
+            refusal = _error(429, "rate_limited", str(exc), {"Retry-After": str(exc.retry_after)})
+        if refusal is None and not length.isdigit():
+            refusal = _error(411, "length_required", "an upload needs a Content-Length")
+        elif refusal is None and int(length) > limit:
+            refusal = _error(413, "too_large", f"file too large (limit {self.settings.max_attachment_bytes} bytes)")
+        body = b""
+        if refusal is None:
+            more = True
+            while more and len(body) <= limit:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return None
+                body += message.get("body", b"")
+                more = message.get("more_body", False)
+            problem = _one_image_upload(request.headers.get("content-type") or "", body, limit)
+            if problem:
+                status = 413 if "large" in problem else 415 if "image" in problem else 400
+                refusal = _error(status, _STATUS_CODES[status], problem)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return None
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        return replay
+
     def _early_response(self, scope: Scope) -> Response | None:
         request = Request(scope)
         length = request.headers.get("content-length")
         if length and length.isdigit() and int(length) > self.max_body:
             return _error(413, "too_large", f"request body too large (limit {self.max_body} bytes)")
         path = scope.get("path", "")
+        if "/gradio_api/file=" in path:
+            target = path.split("/gradio_api/file=", 1)[1]
+            if path.startswith("/chat/") or "://" in target or target.startswith("//") or ":" in target[:8]:
+                return _error(404, "not_found", "no such file")
         area = path.strip("/")
         if request.method == "GET" and area in UI_ROLES and path in (f"/{area}", f"/{area}/"):
             user = staff_from_cookie(request, self.settings, self.engine)

@@ -6,10 +6,10 @@ cap; the per-shop limits (`SAJANG_MAX_MESSAGE_CHARS` …) are checked in the rou
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 HARD_TEXT_CAP = 20_000  # beyond any configured message limit: refused by validation
 
@@ -33,6 +33,24 @@ Role = Literal["admin", "agent"]
 ThreadId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
 # Row ids fit PostgreSQL's integer: larger values are a 422, not a database error.
 RowId = Annotated[int, Field(ge=1, le=2_147_483_647)]
+
+EARLIEST_DATE, LATEST_DATE = date(1990, 1, 1), date(2100, 12, 31)  # older: public order data sets (CDNOW, 1997)
+
+
+def _date_text_only(value: Any) -> Any:
+    """A date as "YYYY-MM-DD": pydantic would read a number as seconds since 1970 (`0` → 1970-01-01)."""
+    if isinstance(value, int | float):  # bool too
+        raise ValueError("give the date as YYYY-MM-DD")
+    return value
+
+
+def _date_in_range(value: date) -> date:
+    if not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise ValueError(f"the date must lie between {EARLIEST_DATE} and {LATEST_DATE}")
+    return value
+
+
+SaneDate = Annotated[date, BeforeValidator(_date_text_only), AfterValidator(_date_in_range)]
 
 
 class ErrorOut(BaseModel):

@@ -7,6 +7,7 @@ import hmac
 import re
 
 from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
 
 from .engine import session_scope
 from .errors import DataError
@@ -84,12 +85,17 @@ def record_login(engine: Engine, user_id: int, new_hash: str | None = None) -> N
 
 def verify_order_owner(engine: Engine, order_id: str, phone_last4: str) -> tuple[str, str | None] | None:
     """(customer id, name) when the order exists and its customer's phone ends with `phone_last4`."""
+    with session_scope(engine) as s:
+        return order_owner_in(s, order_id, phone_last4)
+
+
+def order_owner_in(s: Session, order_id: str, phone_last4: str) -> tuple[str, str | None] | None:
+    """`verify_order_owner` in the caller's transaction."""
     if not order_id or "\x00" in order_id or len(order_id) > 64:
         return None
-    with session_scope(engine) as s:
-        row = s.execute(select(Customer.id, Customer.name, Customer.phone)
-                        .join(Order, Order.customer_id == Customer.id)
-                        .where(Order.id == order_id.strip())).first()
+    row = s.execute(select(Customer.id, Customer.name, Customer.phone)
+                    .join(Order, Order.customer_id == Customer.id)
+                    .where(Order.id == order_id.strip())).first()
     if row is None:
         return None
     digits = re.sub(r"\D", "", row.phone or "")

@@ -9,21 +9,26 @@ The web app, the REST routes, the CLI and the Gradio pages all call these functi
 from __future__ import annotations
 
 import contextlib
+import math
 import re
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 
 from sajang.config import Settings
 from sajang.db import users as users_db
+from sajang.db.engine import session_scope
 from sajang.db.errors import DataError
-from sajang.db.models import User
-from sajang.errors import Forbidden, NotFound, SajangError
+from sajang.db.models import AuditLog, User
+from sajang.db.queries import audit
+from sajang.db.types import utcnow
+from sajang.errors import Forbidden, NotFound, SajangError, Unauthorized
 from sajang.graphs.common.context import engine_for
 from sajang.security import (
     ROLES,
@@ -34,6 +39,7 @@ from sajang.security import (
     staff_claims_hold,
     verify_password,
 )
+from sajang.services.ratelimit import RateLimited
 
 DEMO_USERS: tuple[tuple[str, str, str, str], ...] = (
     # role, username, password, display name
@@ -92,6 +98,72 @@ def authenticate(engine: Engine, username: str, password: str) -> User | None:
     users_db.record_login(engine, user.id, new_hash)
     if new_hash:
         user.password_hash = new_hash
+    return user
+
+
+# --- logging in: wrong passwords slow the attacker, never the owner ---------------------------------------
+# Failures are counted in the audit log (every process sees them) per client address, per username and per
+# (username, address). Past a few free failures the next attempt waits LOGIN_FIRST_WAIT_S after the latest
+# failure, and each further failure doubles that (up to LOGIN_MAX_WAIT_S). The username's back-off applies only to addresses that have failed for it: the
+# right password from an address without failures always gets checked, so wrong passwords from anywhere
+# else cannot lock the owner out.
+LOGIN_FAILURE_WINDOW = timedelta(minutes=15)
+LOGIN_FREE_FAILURES_PER_IP = 5
+LOGIN_FREE_FAILURES_PER_USER = 5
+LOGIN_FIRST_WAIT_S = 30.0
+LOGIN_MAX_WAIT_S = 900.0
+
+
+def _login_failures(s: Any, target_type: str, target_id: str) -> tuple[int, datetime | None]:
+    """(failures in the window, the latest one's time)."""
+    count, latest = s.execute(select(func.count(AuditLog.id), func.max(AuditLog.at)).where(
+        AuditLog.action == "login.failed", AuditLog.target_type == target_type, AuditLog.target_id == target_id,
+        AuditLog.at >= utcnow() - LOGIN_FAILURE_WINDOW)).one()
+    if isinstance(latest, str):  # SQLite's max() gives the stored text, not the column's type
+        latest = datetime.fromisoformat(latest)
+    if latest is not None and latest.tzinfo is None:
+        latest = latest.replace(tzinfo=UTC)
+    return int(count or 0), latest
+
+
+def _backoff_left(failures: int, latest: datetime | None, free: int) -> float:
+    if failures < free or latest is None:
+        return 0.0
+    wait = min(LOGIN_MAX_WAIT_S, LOGIN_FIRST_WAIT_S * 2.0 ** (failures - free))
+    return max(0.0, (latest + timedelta(seconds=wait) - utcnow()).total_seconds())
+
+
+def _login_keys(username: str, client_ip: str) -> tuple[str, str, str]:
+    name = username.strip().lower()[:64]
+    ip = (client_ip or "unknown")[:60]
+    return ip, name, f"{name}@{ip}"
+
+
+def login_wait(engine: Engine, username: str, client_ip: str) -> float:
+    """Seconds before `client_ip` may try a password for `username` again (0: now)."""
+    ip, name, pair = _login_keys(username, client_ip)
+    with session_scope(engine) as s:
+        ip_wait = _backoff_left(*_login_failures(s, "login_ip", ip), LOGIN_FREE_FAILURES_PER_IP)
+        pair_failures, _ = _login_failures(s, "login_user_ip", pair)
+        user_wait = _backoff_left(*_login_failures(s, "login_user", name), LOGIN_FREE_FAILURES_PER_USER) \
+            if pair_failures else 0.0
+    return max(ip_wait, user_wait)
+
+
+def login(engine: Engine, username: str, password: str, client_ip: str) -> User:
+    """The user, when the password is right and this address is not backing off. Raises `RateLimited`
+    while it backs off (before the password is checked) and `Unauthorized` (`invalid_credentials`)."""
+    wait = login_wait(engine, username, client_ip)
+    if wait > 0:
+        raise RateLimited(f"too many failed logins: try again in {max(1, math.ceil(wait))} s", wait)
+    user = authenticate(engine, username.replace("\x00", ""), password) if username and password else None
+    if user is None:
+        ip, name, pair = _login_keys(username, client_ip)
+        with session_scope(engine) as s:
+            audit(s, "anonymous", "login.failed", "login_ip", ip, username=name)
+            audit(s, "anonymous", "login.failed", "login_user", name, ip=ip)
+            audit(s, "anonymous", "login.failed", "login_user_ip", pair)
+        raise Unauthorized("wrong username or password", code="invalid_credentials")
     return user
 
 

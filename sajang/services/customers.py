@@ -5,21 +5,23 @@
 from __future__ import annotations
 
 import hmac
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sajang.config import Settings
 from sajang.db import profile as profile_db
 from sajang.db import rfm
-from sajang.db.users import verify_order_owner
+from sajang.db.engine import session_scope
 from sajang.errors import NotFound, SajangError, Unauthorized
 from sajang.graphs.common.context import engine_for
-from sajang.graphs.inquiry.chat_verification import FAILURE_WINDOW, FAILURES_ALLOWED
+from sajang.graphs.inquiry.chat_verification import FAILURE_WINDOW, FAILURES_ALLOWED, attempt_verification
 from sajang.security import member_hash
 from sajang.services import ratelimit
 
-# Four digits cannot be guessed by trying: attempts per client address a minute, and failures per order
-# number in the window the in-chat verification counts too (the page and the API share the buckets).
+# Four digits cannot be guessed by trying: attempts per client address a minute (this process), and
+# failures per order number in the window, counted in the database (`chat_verification`: every process, the
+# page, the API and the in-chat verification share them); a locked order refuses even the right digits.
 VERIFY_PER_MINUTE_PER_IP = 10
 VERIFY_FAILURES_PER_ORDER = FAILURES_ALLOWED
 VERIFY_FAILURE_WINDOW_S = FAILURE_WINDOW.total_seconds()
@@ -36,19 +38,22 @@ class VerifiedCustomer:
 def verify_customer(settings: Settings, order_id: str, phone_last4: str, client_ip: str) -> VerifiedCustomer:
     """The customer who placed `order_id` when `phone_last4` ends their phone number.
 
-    Raises `RateLimited` past the limits and `Unauthorized` (`verification_failed`) on a mismatch; only
-    failures count towards the per-order limit."""
+    Raises `RateLimited` past the limits (a locked order: even with the right digits, until the lock
+    expires) and `Unauthorized` (`verification_failed`) on a mismatch; only failures count towards the
+    per-order limit."""
     order_id, phone_last4 = (order_id or "").strip(), (phone_last4 or "").strip()
     if not order_id or len(phone_last4) != 4 or not phone_last4.isdigit():
         raise SajangError("give both the order number and the last 4 digits of the phone",
                           code="validation_error", status_code=422)
     ratelimit.check("chat_verify_ip", client_ip, VERIFY_PER_MINUTE_PER_IP, what="verification attempts")
-    found = verify_order_owner(engine_for(settings), order_id, phone_last4)
-    if found is None:
-        ratelimit.check("chat_verify_order", order_id, VERIFY_FAILURES_PER_ORDER,
-                        period_s=VERIFY_FAILURE_WINDOW_S, what="failed verifications for this order")
+    with session_scope(engine_for(settings)) as s:
+        result = attempt_verification(s, order_id, phone_last4)
+    if result.outcome == "locked":
+        raise ratelimit.RateLimited(f"too many failed verifications for this order: try again in "
+                                    f"{max(1, math.ceil(result.retry_after_s))} s", result.retry_after_s)
+    if result.customer_id is None:
         raise Unauthorized("the order number and phone digits do not match an order", code="verification_failed")
-    return VerifiedCustomer(customer_id=found[0], name=found[1])
+    return VerifiedCustomer(customer_id=result.customer_id, name=result.customer_name)
 
 
 def customer_profile(settings: Settings, customer_id: str) -> CustomerProfile | None:

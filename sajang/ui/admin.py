@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import html
 import logging
-import tempfile
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -26,6 +24,7 @@ from sajang.errors import SajangError
 from sajang.graphs.common.breaker import chat_model_status
 from sajang.graphs.segmentation.service import approve_run, cancel_run, run_summary, start_run
 from sajang.services import dashboard as dash
+from sajang.services import staff_files
 from sajang.services.accounts import staff_member
 from sajang.services.dashboard import SEGMENT_IDS, segment_label, shop_today
 from sajang.ui.i18n import LOCALE_LABELS, LOCALES, Strings
@@ -442,7 +441,9 @@ class AdminUI:
                 cancel_btn = gr.Button(T("cancel_button", loc), variant="secondary")
                 export_btn = gr.Button(T("export_button", loc), variant="secondary")
             action_note = gr.Markdown("", elem_id="sj-action-note")
-            export_file = gr.File(label=T("export_file", loc), visible=False, interactive=False)
+            # a link to the authenticated download route, never a gr.File: Gradio's file route of every mounted
+            # app (the public /chat too) would serve the CSV to anyone with its URL
+            export_file = gr.Markdown("", elem_id="sj-export-link")
 
             dash_out = [kpis, alerts, items, selected_st, charts_st, moves]
             labels_out = [title, alerts_title, seg_title, hint, lang, refresh, period, items, moves, as_of, run_btn,
@@ -463,7 +464,7 @@ class AdminUI:
                         gr.Dataframe(label=T("alert_items", locale)), gr.Dataframe(label=T("moves", locale)),
                         gr.Textbox(label=T("as_of", locale)), gr.Button(T("run_button", locale)),
                         gr.Button(T("approve_button", locale)), gr.Button(T("cancel_button", locale)),
-                        gr.Button(T("export_button", locale)), gr.File(label=T("export_file", locale))]
+                        gr.Button(T("export_button", locale)), gr.Markdown()]
 
             def run_values(run: Mapping[str, Any] | None, locale: str) -> list[Any]:
                 awaiting = bool(run and run["status"] == "awaiting_approval")
@@ -564,14 +565,14 @@ class AdminUI:
             def on_export(locale: str, request: gr.Request) -> list[Any]:
                 me = self.me(request)
                 if me is None:
-                    return [gr.File(visible=False), T("login_needed", locale)]
-                out_dir = Path(tempfile.mkdtemp(prefix="sajang-outbox-"))
-                path = out_dir / f"sajang-outbox-{datetime.now():%Y%m%d-%H%M%S}.csv"
-                with path.open("w", encoding="utf-8-sig", newline="") as fh:
-                    n = dash.export_outbox(self.settings, fh, actor=me["username"])
+                    return ["", T("login_needed", locale)]
+                name = f"sajang-outbox-{datetime.now():%Y%m%d-%H%M%S}.csv"
+                token, n = staff_files.write_staff_file(
+                    self.settings, "admin", name, lambda fh: dash.export_outbox(self.settings, fh, actor=me["username"]))
                 if not n:
-                    return [gr.File(visible=False), T("nothing_to_export", locale)]
-                return [gr.File(value=str(path), visible=True), T("exported", locale, n=n)]
+                    return ["", T("nothing_to_export", locale)]
+                link = f"[⬇ {T('export_file', locale)} · {name}]({staff_files.download_url(token)})"
+                return [link, T("exported", locale, n=n)]
 
             export_btn.click(on_export, [locale_st], [export_file, action_note], concurrency_limit=1)
         return demo

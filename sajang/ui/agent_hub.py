@@ -15,11 +15,8 @@ Handlers identify the agent by `request.username` (set by the web app's login).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
-import shutil
-import tempfile
 import threading
 import time
 from datetime import UTC, datetime
@@ -29,7 +26,7 @@ from typing import Any
 import gradio as gr
 
 from sajang.config import Settings
-from sajang.errors import Conflict
+from sajang.errors import Conflict, SajangError
 from sajang.services.accounts import StaffMember, remember_locale, staff_member, staff_names
 from sajang.services.attachments import get_attachment, save_attachment
 from sajang.services.customers import customer_names, customer_profile, segment_label
@@ -62,7 +59,6 @@ NOTE_SECONDS = 60.0  # an action's notice survives timer redraws this long
 DONE_CACHE_SECONDS = 20.0  # the resolved list is re-read at most this often (it only grows)
 ARTICLE_COUNT = 3  # recommended manual articles per inquiry
 CONCURRENCY = 8  # handlers of different agents run side by side
-ATTACHMENT_CACHE_DIR = "sajang-agent-hub"
 
 QUEUE_JS = """
 const pick = (e) => {
@@ -180,33 +176,16 @@ class AgentHub:
         names = customer_names(self.settings, [cid]) if cid else {}
         return customer_display({**conv, "customer_id": cid}, names, locale)
 
-    def attachment_path(self, att: dict[str, Any]) -> str | None:
-        """A local file Gradio may serve for one attachment of `get_conversation` (None if it is gone)."""
-        p: Path | None = None
-        if isinstance(att.get("id"), int):
-            try:
-                _stored, p = get_attachment(self.settings, int(att["id"]))
-            except Exception:
-                return None
-        elif get(att, "path"):
-            p = Path(str(get(att, "path")))
-            if not p.is_absolute():
-                p = Path(self.settings.data_dir) / p
-        if p is None:
+    def attachment_url(self, att: dict[str, Any]) -> str | None:
+        """Where the hub shows one attachment of `get_conversation`: the staff-only attachment route (the
+        session cookie authenticates the browser), None if it is gone."""
+        if not isinstance(att.get("id"), int):
             return None
-        p = p.resolve()
-        if not p.is_file():
+        try:
+            get_attachment(self.settings, int(att["id"]))
+        except SajangError:
             return None
-        # Gradio serves files only from the cwd, the temp dir or the mount's allowed_paths: a data dir
-        # elsewhere is copied (once, by content) into a temp folder the hub owns.
-        if any(p.is_relative_to(Path(root).resolve()) for root in (Path.cwd(), tempfile.gettempdir())):
-            return str(p)
-        digest = hashlib.sha256(p.read_bytes()).hexdigest()
-        target = Path(tempfile.gettempdir()) / ATTACHMENT_CACHE_DIR / f"{digest}{p.suffix.lower()}"
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(p, target)
-        return str(target)
+        return f"/api/v1/attachments/{int(att['id'])}"
 
     def suggestion(self, conv: dict[str, Any]) -> str:
         pending = pending_of(conv)
@@ -293,7 +272,7 @@ class AgentHub:
                 note = T("claimed_by_other", locale, name=self.user_names().get(int(assignee), "") if assignee else "")
         out.update({
             c["header"]: render_header(conv, self.customer_label(conv, locale), locale, now, note, note_kind),
-            c["chat"]: chat_messages(conv.get("messages") or [], locale, now, self.attachment_path),
+            c["chat"]: chat_messages(conv.get("messages") or [], locale, now, self.attachment_url),
             c["suggest"]: self.suggestion(conv),
             c["sig"]: self.signature(conv),
             c["claim"]: gr.update(visible=status == "new"),

@@ -224,13 +224,14 @@ def _is_image(att: Mapping[str, Any]) -> bool:
 
 
 def chat_messages(messages: Iterable[Mapping[str, Any]], locale: str, now: datetime,
-                  attachment_path: Any = None) -> list[dict[str, Any]]:
+                  attachment_url: Any = None) -> list[dict[str, Any]]:
     """Gradio Chatbot messages: customer on the user side, AI and agents on the assistant side.
 
     Each text message starts with a small "who · time" line and shows its text literally (no Markdown
     of its own: «2~5일 … 5~10일» stays as written); attachments follow as their own
-    messages (images show inline, other files as downloads). `attachment_path(att)` resolves an
-    attachment dict to a local file path (or None when it is missing).
+    messages (images show inline, linked to the full size). `attachment_url(att)` resolves an attachment
+    dict to a URL of the authenticated attachment route (or None when it is missing): never a local file
+    for Gradio to copy into its temporary directory, which every mounted app (the public /chat too) serves.
     """
     out: list[dict[str, Any]] = []
     for msg in messages:
@@ -249,14 +250,14 @@ def chat_messages(messages: Iterable[Mapping[str, Any]], locale: str, now: datet
         if text:
             out.append({"role": side, "content": f"{tag}\n\n{literal(text)}"})
         for att in get(msg, "attachments", default=[]) or []:
-            path = attachment_path(att) if attachment_path else get(att, "path")
-            if not path:
+            url = attachment_url(att) if attachment_url else None
+            if not url:
                 continue
             if not text:
                 out.append({"role": side, "content": tag})
                 text = "-"
-            out.append({"role": side, "content": {"path": str(path),
-                                                  "alt_text": str(get(att, "filename", default=""))}})
+            alt = literal(str(get(att, "filename", default="")) or "photo").replace("]", "")
+            out.append({"role": side, "content": f"[![{alt}]({url})]({url})"})
     return out
 
 

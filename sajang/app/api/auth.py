@@ -8,10 +8,9 @@ from fastapi import APIRouter, Depends, Form
 
 from sajang.app.deps import ClientIp, EngineDep, SettingsDep, Staff, require_staff
 from sajang.app.schemas import SafeStr, TokenOut, UserOut
-from sajang.errors import Unauthorized
 from sajang.security import STAFF_TOKEN_TTL_S, issue_staff_token
 from sajang.services import ratelimit
-from sajang.services.accounts import authenticate, claims_for
+from sajang.services.accounts import claims_for, login
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -26,13 +25,11 @@ def token(
     username: Annotated[SafeStr, Form(min_length=1, max_length=64)],
     password: Annotated[SafeStr, Form(min_length=1, max_length=256)],
 ) -> TokenOut:
-    """OAuth2 password flow (form fields `username`, `password`). Limited to 10 attempts a minute per IP
-    and per username."""
+    """OAuth2 password flow (form fields `username`, `password`). Limited to 10 attempts a minute per IP;
+    wrong passwords back off per IP and per username (`services.accounts.login`), never for the right
+    password from an address without failures."""
     ratelimit.check("login_ip", ip, LOGIN_ATTEMPTS_PER_MINUTE, what="login attempts")
-    ratelimit.check("login_user", username.lower(), LOGIN_ATTEMPTS_PER_MINUTE, what="login attempts")
-    user = authenticate(engine, username, password)
-    if user is None:
-        raise Unauthorized("wrong username or password", code="invalid_credentials")
+    user = login(engine, username, password, ip)
     return TokenOut(access_token=issue_staff_token(settings, claims_for(user)), expires_in=STAFF_TOKEN_TTL_S,
                     role=user.role, username=user.username)
 

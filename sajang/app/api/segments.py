@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, status
@@ -11,7 +10,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from sajang.app.deps import AdminDep, EngineDep, SettingsDep, require_admin
-from sajang.app.schemas import ErrorOut, RowId, SafeStr
+from sajang.app.schemas import ErrorOut, RowId, SafeStr, SaneDate
 from sajang.db import rfm
 from sajang.graphs.segmentation import service as seg
 
@@ -24,7 +23,7 @@ SegmentId = Annotated[str, Field(pattern=r"^[a-z_]{1,32}$")]
 
 
 class RunIn(BaseModel):
-    as_of: date | None = Field(default=None, description="RFM reference date (default: today, KST)")
+    as_of: SaneDate | None = Field(default=None, description="RFM reference date, YYYY-MM-DD (default: today, KST)")
 
 
 class Approval(BaseModel):

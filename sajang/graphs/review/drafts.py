@@ -125,11 +125,24 @@ def _problem_and_remedy(aspect: str, text: str, p: StorePolicy, seed: str) -> tu
 _PRIORITY = ("quality", "packaging", "service", "delivery", "size", "price")
 
 
+def public_reply(text: str, order_id: str | None, customer_name: str | None) -> str:
+    """What may be published under a review: without the order number and the customer's full name (a
+    chat-model draft or an agent's edit may hold them; "홍길동 고객님" becomes "고객님", a bare name "홍*동")."""
+    out = text
+    if order_id:
+        out = re.sub(r"\s*[(（]?\s*" + re.escape(order_id) + r"\s*[)）]?", "", out)
+    name = (customer_name or "").strip()
+    if len(name) >= 2:
+        out = re.sub(re.escape(name) + r"\s*고객님", "고객님", out)
+        masked = name[0] + "*" * (len(name) - 2) + name[-1] if len(name) > 2 else name[0] + "*"
+        out = out.replace(name, masked)
+    return re.sub(r"[ \t]{2,}", " ", out).strip()
+
+
 def draft_offline(analysis: Analysis, text: str, context: dict[str, Any], policy: StorePolicy) -> str:
     """A Korean reply that names the problem, apologises, states the remedy and invites to CS."""
     seed = str(context.get("review_id") or text)
-    name = (context.get("customer_name") or "").strip()
-    who = f"{name} 고객님" if name else "고객님"
+    who = "고객님"  # a public reply never names the customer (`public_reply`)
     product = (context.get("product_name") or "").strip()
     rating = analysis.rating
     aspects = sorted(analysis.aspects or [], key=_PRIORITY.index)[:2]
@@ -157,8 +170,7 @@ def draft_offline(analysis: Analysis, text: str, context: dict[str, Any], policy
         parts.append(remedy)
     if int(context.get("orders_count") or 0) >= 3:
         parts.append("늘 찾아 주시는 고객님께 이런 경험을 드려 더욱 송구합니다.")
-    order = context.get("order_id")
-    with_order = f" 주문번호({order})와 함께" if order else ""
+    with_order = " 주문번호와 함께" if context.get("order_id") else ""  # the customer knows it; the public must not
     parts.append(f"번거로우시겠지만 1:1 문의나 고객센터 {policy.cs_phone}번으로{with_order} 연락 주시면 바로 처리해 "
                  f"드리겠습니다. 상담 시간은 {policy.cs_hours}입니다.")
     if aspects:

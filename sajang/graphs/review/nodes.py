@@ -23,7 +23,7 @@ from sajang.errors import NotFound
 from sajang.graphs.common.context import store_policy
 from sajang.graphs.common.inbox import human_interrupt, inbox_response, resumer
 from sajang.graphs.review.context import ReviewContext
-from sajang.graphs.review.drafts import make_draft
+from sajang.graphs.review.drafts import make_draft, public_reply
 from sajang.graphs.review.sentiment import ASPECT_LABELS, Analysis, analyse_review
 from sajang.graphs.review.state import ReviewDecision, ReviewState
 
@@ -169,6 +169,8 @@ def publish(state: ReviewState, runtime: Runtime[ReviewContext]) -> dict[str, An
     d = state["decision"]
     now = datetime.now(UTC)
     actor = str(d.get("actor") or "system")
+    ctx = review_context(runtime.context.engine, state["review_id"])
+    d = {**d, "text": public_reply(str(d["text"]), ctx.get("order_id"), ctx.get("customer_name"))}
     with runtime.context.engine.begin() as conn:
         res = conn.execute(update(Review).where(Review.id == state["review_id"],
                                                 Review.reply_status.in_(("none", "draft")))
