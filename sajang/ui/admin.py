@@ -28,12 +28,15 @@ from sajang.graphs.segmentation.service import approve_run, cancel_run, run_summ
 from sajang.services import dashboard as dash
 from sajang.services.accounts import staff_member
 from sajang.services.dashboard import SEGMENT_IDS, segment_label, shop_today
+from sajang.ui.admin_settings import SettingsTab
 from sajang.ui.i18n import LOCALE_LABELS, LOCALES, Strings
 
 log = logging.getLogger(__name__)
 
 T = Strings({
     "page_title": {"ko": "사장님 대시보드", "en": "Owner dashboard"},
+    "tab_dashboard": {"ko": "대시보드", "en": "Dashboard"},
+    "tab_settings": {"ko": "상점 설정", "en": "Store settings"},
     "hello": {"ko": "로그인: {name}", "en": "Signed in: {name}"},
     "refresh": {"ko": "새로고침", "en": "Refresh"},
     "language": {"ko": "언어", "en": "Language"},
@@ -382,62 +385,66 @@ class AdminUI:
                 lang = gr.Radio([(LOCALE_LABELS[x], x) for x in LOCALES], value=loc, label=T("language", loc),
                                 scale=0, min_width=220)
                 refresh = gr.Button(T("refresh", loc), scale=0, min_width=110)
-            kpis = gr.HTML("", elem_id="sj-kpis")
-            alerts_title = gr.Markdown(f"### {T('alerts', loc)}")
-            alerts = gr.HTML("", elem_id="sj-alerts", js_on_load=ALERTS_JS)
-            items = gr.Dataframe(label=T("alert_items", loc), interactive=False, wrap=True, max_height=260,
-                                 elem_id="sj-alert-items")
-            period = gr.Radio([(T("days_30", loc), 30), (T("days_90", loc), 90)], value=30, label=T("period", loc))
-            charts_st = gr.State(None)
+            with gr.Tabs(elem_id="sj-admin-tabs"):
+                with gr.Tab(T("tab_dashboard", loc), id="dashboard", elem_id="sj-tab-dashboard") as tab_dash:
+                    kpis = gr.HTML("", elem_id="sj-kpis")
+                    alerts_title = gr.Markdown(f"### {T('alerts', loc)}")
+                    alerts = gr.HTML("", elem_id="sj-alerts", js_on_load=ALERTS_JS)
+                    items = gr.Dataframe(label=T("alert_items", loc), interactive=False, wrap=True, max_height=260,
+                                         elem_id="sj-alert-items")
+                    period = gr.Radio([(T("days_30", loc), 30), (T("days_90", loc), 90)], value=30, label=T("period", loc))
+                    charts_st = gr.State(None)
 
-            # Rebuilt on every change: Gradio's native plots keep the first colour domain they were drawn
-            # with, so updating a coloured plot in place (new locale, first segment run) loses its bars.
-            @gr.render(inputs=charts_st)
-            def draw_charts(charts: dict[str, Any] | None) -> None:
-                if not charts:
-                    return
-                locale = charts["locale"]
-                with gr.Row():
-                    gr.LinePlot(charts["sales"], x="day", y="revenue", title=T("chart_revenue", locale),
-                                x_title=T("day", locale), y_title=T("revenue", locale), y_lim=[0, None],
-                                height=260, elem_id="sj-revenue")
-                    gr.BarPlot(charts["sales"], x="day", y="orders", title=T("chart_orders", locale),
-                               x_title=T("day", locale), y_title=T("orders", locale), y_lim=[0, None],
-                               height=260, elem_id="sj-orders")
-                with gr.Row():
-                    gr.BarPlot(charts["claims"], x="day", y="claims", color="type", title=T("chart_claims", locale),
-                               x_title=T("day", locale), y_title=T("claims", locale), y_lim=[0, None],
-                               color_title=T("claim_type", locale), height=260, elem_id="sj-claims")
-                    if len(charts["segments"]):
-                        gr.BarPlot(charts["segments"], x="run", y="customers", color="segment",
-                                   title=T("chart_segments", locale), x_title=T("run", locale),
-                                   y_title=T("customers", locale), color_title=T("segment", locale),
-                                   sort=[T("prev_run", locale), T("this_run", locale)],
-                                   y_lim=[0, None], height=260, elem_id="sj-segments")
-                    else:
-                        gr.Markdown(T("no_run", locale), elem_id="sj-segments")
+                    # Rebuilt on every change: Gradio's native plots keep the first colour domain they were drawn
+                    # with, so updating a coloured plot in place (new locale, first segment run) loses its bars.
+                    @gr.render(inputs=charts_st)
+                    def draw_charts(charts: dict[str, Any] | None) -> None:
+                        if not charts:
+                            return
+                        locale = charts["locale"]
+                        with gr.Row():
+                            gr.LinePlot(charts["sales"], x="day", y="revenue", title=T("chart_revenue", locale),
+                                        x_title=T("day", locale), y_title=T("revenue", locale), y_lim=[0, None],
+                                        height=260, elem_id="sj-revenue")
+                            gr.BarPlot(charts["sales"], x="day", y="orders", title=T("chart_orders", locale),
+                                       x_title=T("day", locale), y_title=T("orders", locale), y_lim=[0, None],
+                                       height=260, elem_id="sj-orders")
+                        with gr.Row():
+                            gr.BarPlot(charts["claims"], x="day", y="claims", color="type", title=T("chart_claims", locale),
+                                       x_title=T("day", locale), y_title=T("claims", locale), y_lim=[0, None],
+                                       color_title=T("claim_type", locale), height=260, elem_id="sj-claims")
+                            if len(charts["segments"]):
+                                gr.BarPlot(charts["segments"], x="run", y="customers", color="segment",
+                                           title=T("chart_segments", locale), x_title=T("run", locale),
+                                           y_title=T("customers", locale), color_title=T("segment", locale),
+                                           sort=[T("prev_run", locale), T("this_run", locale)],
+                                           y_lim=[0, None], height=260, elem_id="sj-segments")
+                            else:
+                                gr.Markdown(T("no_run", locale), elem_id="sj-segments")
 
-            moves = gr.Dataframe(label=T("moves", loc), interactive=False, max_height=220)
-            seg_title = gr.Markdown(f"### {T('seg_title', loc)}")
-            with gr.Row():
-                as_of = gr.Textbox(value=shop_today().isoformat(), label=T("as_of", loc), scale=1, max_lines=1)
-                run_btn = gr.Button(T("run_button", loc), variant="primary", scale=1, elem_id="sj-run")
-            run_status = gr.Markdown("", elem_id="sj-run-status")
-            hint = gr.Markdown(T("edit_hint", loc))
-            proposals = gr.Dataframe(
-                value=proposals_frame(None, loc), interactive=True, wrap=True, elem_id="sj-proposals",
-                datatype=["bool", "str", "str", "number", "str", "str", "number", "str"],
-                static_columns=[1, 2, 3, 4, 5], column_widths=["7%", "10%", "11%", "8%", "14%", "11%", "8%", "31%"])
-            with gr.Row():
-                approve_btn = gr.Button(T("approve_button", loc), variant="primary", elem_id="sj-approve")
-                cancel_btn = gr.Button(T("cancel_button", loc), variant="secondary")
-                export_btn = gr.Button(T("export_button", loc), variant="secondary")
-            action_note = gr.Markdown("", elem_id="sj-action-note")
-            export_file = gr.File(label=T("export_file", loc), visible=False, interactive=False)
+                    moves = gr.Dataframe(label=T("moves", loc), interactive=False, max_height=220)
+                    seg_title = gr.Markdown(f"### {T('seg_title', loc)}")
+                    with gr.Row():
+                        as_of = gr.Textbox(value=shop_today().isoformat(), label=T("as_of", loc), scale=1, max_lines=1)
+                        run_btn = gr.Button(T("run_button", loc), variant="primary", scale=1, elem_id="sj-run")
+                    run_status = gr.Markdown("", elem_id="sj-run-status")
+                    hint = gr.Markdown(T("edit_hint", loc))
+                    proposals = gr.Dataframe(
+                        value=proposals_frame(None, loc), interactive=True, wrap=True, elem_id="sj-proposals",
+                        datatype=["bool", "str", "str", "number", "str", "str", "number", "str"],
+                        static_columns=[1, 2, 3, 4, 5], column_widths=["7%", "10%", "11%", "8%", "14%", "11%", "8%", "31%"])
+                    with gr.Row():
+                        approve_btn = gr.Button(T("approve_button", loc), variant="primary", elem_id="sj-approve")
+                        cancel_btn = gr.Button(T("cancel_button", loc), variant="secondary")
+                        export_btn = gr.Button(T("export_button", loc), variant="secondary")
+                    action_note = gr.Markdown("", elem_id="sj-action-note")
+                    export_file = gr.File(label=T("export_file", loc), visible=False, interactive=False)
+                with gr.Tab(T("tab_settings", loc), id="settings", elem_id="sj-tab-settings") as tab_settings:
+                    SettingsTab(self.settings).build(loc, locale_st, lang, demo)
 
             dash_out = [kpis, alerts, items, selected_st, charts_st, moves]
             labels_out = [title, alerts_title, seg_title, hint, lang, refresh, period, items, moves, as_of, run_btn,
-                          approve_btn, cancel_btn, export_btn, export_file]
+                          approve_btn, cancel_btn, export_btn, export_file, tab_dash, tab_settings]
 
             def dash_values(locale: str, days: int, selected: str | None) -> list[Any]:
                 v = self.view(locale, int(days or 30), selected)
@@ -454,7 +461,8 @@ class AdminUI:
                         gr.Dataframe(label=T("alert_items", locale)), gr.Dataframe(label=T("moves", locale)),
                         gr.Textbox(label=T("as_of", locale)), gr.Button(T("run_button", locale)),
                         gr.Button(T("approve_button", locale)), gr.Button(T("cancel_button", locale)),
-                        gr.Button(T("export_button", locale)), gr.File(label=T("export_file", locale))]
+                        gr.Button(T("export_button", locale)), gr.File(label=T("export_file", locale)),
+                        gr.Tab(label=T("tab_dashboard", locale)), gr.Tab(label=T("tab_settings", locale))]
 
             def run_values(run: Mapping[str, Any] | None, locale: str) -> list[Any]:
                 awaiting = bool(run and run["status"] == "awaiting_approval")
