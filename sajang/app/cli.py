@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from sajang.app.commands import core, evals, inquiry, kb, reviews, segment, settings, users
+from sajang.app.commands import core, evals, inquiry, kb, manager, reviews, segment, settings, users
 from sajang.app.console import log
 from sajang.config import apply_offline_defaults
 from sajang.db.errors import DataError
@@ -23,7 +23,7 @@ app = typer.Typer(
 )
 
 # One module per feature; each registers its own commands (this order is the order of `sajang --help`).
-for _module in (core, users, settings, kb, evals, segment, reviews, inquiry):
+for _module in (core, users, settings, kb, evals, segment, reviews, inquiry, manager):
     _module.register(app)
 
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sajang.app.deps import AdminDep, EngineDep, SettingsDep, require_admin
 from sajang.app.schemas import ErrorOut, RowId, UserCreate, UserOut, UserUpdate
-from sajang.services import store_settings
+from sajang.services import manager, store_settings
 from sajang.services.accounts import create_account, list_staff, update_account
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(require_admin)],
@@ -80,3 +80,23 @@ def get_store_settings(settings: SettingsDep) -> dict[str, Any]:
               summary="Change the store policy (audited; used from the next answer, draft and coupon message)")
 def update_store_settings(body: StoreSettingsIn, settings: SettingsDep, admin: AdminDep) -> dict[str, Any]:
     return store_settings.update(settings, body.values, actor=admin.user.username, reset=body.reset).as_dict()
+
+
+class ManagerQuestion(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1, max_length=manager.MAX_QUESTION_CHARS, examples=["이번 주 매출 지난주랑 비교해줘"])
+
+
+class ManagerAnswerOut(BaseModel):
+    """The answer in words, the read-only tools used (in order) and their results (tool name → result)."""
+
+    answer: str
+    tools: list[str]
+    data: dict[str, Any]
+    method: str
+
+
+@router.post("/manager", response_model=ManagerAnswerOut,
+             summary="Ask the AI manager (sales, stock, churn risk, claims, reviews); read-only")
+def ask_manager(body: ManagerQuestion, settings: SettingsDep) -> dict[str, Any]:
+    return manager.ask(settings, body.text).as_dict()
