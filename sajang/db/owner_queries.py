@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, func, or_, select, true
 
 from .dashboard import _now, local_day_start, local_today, segment_overview
-from .models import Claim, Product, Review
+from .models import Claim, Conversation, Product, Review
 from .models import Order as OrderRow
 from .rfm import EXCLUDED_ORDER_STATUSES, local_date_expr
 
@@ -137,5 +137,35 @@ def product_reviews(engine: Engine, product_id: str, now: datetime | None = None
                                   "created_at": r[4].isoformat()} for r in rows]}
 
 
+WAITING_STATUSES = ("new", "assigned")  # handed off, not resolved: a person has to answer
+
+
+def waiting_queue(engine: Engine) -> dict[str, Any]:
+    """Conversations waiting for a person now, and the one waiting longest (since its handoff)."""
+    since = func.coalesce(Conversation.handed_off_at, Conversation.created_at)
+    with engine.connect() as conn:
+        n = conn.scalar(select(func.count()).select_from(Conversation)
+                        .where(Conversation.status.in_(WAITING_STATUSES)))
+        oldest = conn.execute(select(Conversation.thread_id, Conversation.subject, Conversation.urgency,
+                                     since.label("since"))
+                              .where(Conversation.status.in_(WAITING_STATUSES))
+                              .order_by(since, Conversation.id).limit(1)).first()
+    return {"waiting": int(n or 0), "oldest": None if oldest is None else {
+        "thread_id": oldest.thread_id, "subject": oldest.subject, "urgency": oldest.urgency,
+        "since": oldest.since.isoformat()}}
+
+
+def negative_reviews_between(engine: Engine, start: datetime, end: datetime) -> dict[str, Any]:
+    """Negative reviews created in [start, end): how many, and per product (most first)."""
+    stmt = (select(Review.product_id, Product.name, func.count())
+            .outerjoin(Product, Product.id == Review.product_id)
+            .where(Review.created_at >= start, Review.created_at < end, negative_review_cond())
+            .group_by(Review.product_id, Product.name).order_by(func.count().desc(), Review.product_id))
+    with engine.connect() as conn:
+        rows = conn.execute(stmt).all()
+    return {"count": sum(int(r[2]) for r in rows),
+            "products": [{"product_id": r[0], "product_name": r[1], "count": int(r[2])} for r in rows]}
+
+
 __all__ = ["CHURN_SEGMENTS", "churn_risk", "claims_between", "claims_on", "day_sales", "find_products",
-           "product_reviews", "week_sales"]
+           "negative_reviews_between", "product_reviews", "waiting_queue", "week_sales"]

@@ -28,6 +28,9 @@ from sajang.graphs.segmentation.service import approve_run, cancel_run, run_summ
 from sajang.services import dashboard as dash
 from sajang.services.accounts import staff_member
 from sajang.services.dashboard import SEGMENT_IDS, segment_label, shop_today
+from sajang.ui.admin_briefing import CSS as BRIEFING_CSS
+from sajang.ui.admin_briefing import render_briefing
+from sajang.ui.admin_manager import ManagerTab
 from sajang.ui.admin_settings import SettingsTab
 from sajang.ui.i18n import LOCALE_LABELS, LOCALES, Strings
 
@@ -37,6 +40,7 @@ T = Strings({
     "page_title": {"ko": "사장님 대시보드", "en": "Owner dashboard"},
     "tab_dashboard": {"ko": "대시보드", "en": "Dashboard"},
     "tab_settings": {"ko": "상점 설정", "en": "Store settings"},
+    "tab_manager": {"ko": "AI 매니저", "en": "AI manager"},
     "hello": {"ko": "로그인: {name}", "en": "Signed in: {name}"},
     "refresh": {"ko": "새로고침", "en": "Refresh"},
     "language": {"ko": "언어", "en": "Language"},
@@ -361,7 +365,8 @@ class AdminUI:
         data = dash.overview(self.settings, days=days)
         alerts = data["alerts"]
         chosen = next((a for a in alerts if a["id"] == selected), alerts[0] if alerts else None)
-        return {"kpis": render_kpis(data["kpis"], locale),
+        return {"briefing": render_briefing(dash.morning_briefing(self.settings), locale),
+                "kpis": render_kpis(data["kpis"], locale),
                 "alerts": render_alerts(alerts, locale, chosen["id"] if chosen else None),
                 "items": alert_items_df(chosen, locale), "selected": chosen["id"] if chosen else None,
                 "sales": sales_frame(data["sales"]), "claims": claims_frame(data["claims"], locale),
@@ -375,7 +380,7 @@ class AdminUI:
     def build(self) -> gr.Blocks:
         loc = self.settings.locale
         with gr.Blocks(title=T("page_title", loc), fill_width=True) as demo:
-            gr.HTML("", head=f"<style>{CSS}</style>", visible="hidden")
+            gr.HTML("", head=f"<style>{CSS}{BRIEFING_CSS}</style>", visible="hidden")
             locale_st = gr.State(loc)
             selected_st = gr.State(None)
             run_st = gr.State(None)
@@ -387,6 +392,7 @@ class AdminUI:
                 refresh = gr.Button(T("refresh", loc), scale=0, min_width=110)
             with gr.Tabs(elem_id="sj-admin-tabs"):
                 with gr.Tab(T("tab_dashboard", loc), id="dashboard", elem_id="sj-tab-dashboard") as tab_dash:
+                    briefing = gr.HTML("", elem_id="sj-briefing")
                     kpis = gr.HTML("", elem_id="sj-kpis")
                     alerts_title = gr.Markdown(f"### {T('alerts', loc)}")
                     alerts = gr.HTML("", elem_id="sj-alerts", js_on_load=ALERTS_JS)
@@ -439,16 +445,18 @@ class AdminUI:
                         export_btn = gr.Button(T("export_button", loc), variant="secondary")
                     action_note = gr.Markdown("", elem_id="sj-action-note")
                     export_file = gr.File(label=T("export_file", loc), visible=False, interactive=False)
+                with gr.Tab(T("tab_manager", loc), id="manager", elem_id="sj-tab-manager") as tab_manager:
+                    ManagerTab(self.settings).build(loc, locale_st, lang)
                 with gr.Tab(T("tab_settings", loc), id="settings", elem_id="sj-tab-settings") as tab_settings:
                     SettingsTab(self.settings).build(loc, locale_st, lang, demo)
 
-            dash_out = [kpis, alerts, items, selected_st, charts_st, moves]
+            dash_out = [briefing, kpis, alerts, items, selected_st, charts_st, moves]
             labels_out = [title, alerts_title, seg_title, hint, lang, refresh, period, items, moves, as_of, run_btn,
-                          approve_btn, cancel_btn, export_btn, export_file, tab_dash, tab_settings]
+                          approve_btn, cancel_btn, export_btn, export_file, tab_dash, tab_manager, tab_settings]
 
             def dash_values(locale: str, days: int, selected: str | None) -> list[Any]:
                 v = self.view(locale, int(days or 30), selected)
-                return [v["kpis"], v["alerts"], v["items"], v["selected"],
+                return [v["briefing"], v["kpis"], v["alerts"], v["items"], v["selected"],
                         {"locale": locale, "days": int(days or 30), "sales": v["sales"], "claims": v["claims"],
                          "segments": v["segments"]},
                         v["moves"]]
@@ -462,7 +470,8 @@ class AdminUI:
                         gr.Textbox(label=T("as_of", locale)), gr.Button(T("run_button", locale)),
                         gr.Button(T("approve_button", locale)), gr.Button(T("cancel_button", locale)),
                         gr.Button(T("export_button", locale)), gr.File(label=T("export_file", locale)),
-                        gr.Tab(label=T("tab_dashboard", locale)), gr.Tab(label=T("tab_settings", locale))]
+                        gr.Tab(label=T("tab_dashboard", locale)), gr.Tab(label=T("tab_manager", locale)),
+                        gr.Tab(label=T("tab_settings", locale))]
 
             def run_values(run: Mapping[str, Any] | None, locale: str) -> list[Any]:
                 awaiting = bool(run and run["status"] == "awaiting_approval")
