@@ -27,9 +27,10 @@ from sajang.graphs.common.breaker import chat_model_status
 from sajang.graphs.segmentation.service import approve_run, cancel_run, run_summary, start_run
 from sajang.services import dashboard as dash
 from sajang.services.accounts import staff_member
+from sajang.services.csat import ai_metrics
 from sajang.services.dashboard import SEGMENT_IDS, segment_label, shop_today
 from sajang.ui.admin_briefing import CSS as BRIEFING_CSS
-from sajang.ui.admin_briefing import render_briefing
+from sajang.ui.admin_briefing import render_ai_metrics, render_briefing
 from sajang.ui.admin_manager import ManagerTab
 from sajang.ui.admin_settings import SettingsTab
 from sajang.ui.i18n import LOCALE_LABELS, LOCALES, Strings
@@ -367,6 +368,7 @@ class AdminUI:
         chosen = next((a for a in alerts if a["id"] == selected), alerts[0] if alerts else None)
         return {"briefing": render_briefing(dash.morning_briefing(self.settings), locale),
                 "kpis": render_kpis(data["kpis"], locale),
+                "ai": render_ai_metrics(ai_metrics(self.settings), locale),
                 "alerts": render_alerts(alerts, locale, chosen["id"] if chosen else None),
                 "items": alert_items_df(chosen, locale), "selected": chosen["id"] if chosen else None,
                 "sales": sales_frame(data["sales"]), "claims": claims_frame(data["claims"], locale),
@@ -394,6 +396,7 @@ class AdminUI:
                 with gr.Tab(T("tab_dashboard", loc), id="dashboard", elem_id="sj-tab-dashboard") as tab_dash:
                     briefing = gr.HTML("", elem_id="sj-briefing")
                     kpis = gr.HTML("", elem_id="sj-kpis")
+                    ai_cards = gr.HTML("", elem_id="sj-ai-metrics")
                     alerts_title = gr.Markdown(f"### {T('alerts', loc)}")
                     alerts = gr.HTML("", elem_id="sj-alerts", js_on_load=ALERTS_JS)
                     items = gr.Dataframe(label=T("alert_items", loc), interactive=False, wrap=True, max_height=260,
@@ -450,13 +453,13 @@ class AdminUI:
                 with gr.Tab(T("tab_settings", loc), id="settings", elem_id="sj-tab-settings") as tab_settings:
                     SettingsTab(self.settings).build(loc, locale_st, lang, demo)
 
-            dash_out = [briefing, kpis, alerts, items, selected_st, charts_st, moves]
+            dash_out = [briefing, kpis, ai_cards, alerts, items, selected_st, charts_st, moves]
             labels_out = [title, alerts_title, seg_title, hint, lang, refresh, period, items, moves, as_of, run_btn,
                           approve_btn, cancel_btn, export_btn, export_file, tab_dash, tab_manager, tab_settings]
 
             def dash_values(locale: str, days: int, selected: str | None) -> list[Any]:
                 v = self.view(locale, int(days or 30), selected)
-                return [v["briefing"], v["kpis"], v["alerts"], v["items"], v["selected"],
+                return [v["briefing"], v["kpis"], v["ai"], v["alerts"], v["items"], v["selected"],
                         {"locale": locale, "days": int(days or 30), "sales": v["sales"], "claims": v["claims"],
                          "segments": v["segments"]},
                         v["moves"]]

@@ -35,6 +35,15 @@ T = Strings({
     "reviews_none": {"ko": "지난 24시간 동안 없어요", "en": "none in the last 24 h"},
     "claims_line": {"ko": "지난 24시간 {n}건 ({types})", "en": "{n} in the last 24 h ({types})"},
     "claims_none": {"ko": "지난 24시간 동안 없어요", "en": "none in the last 24 h"},
+    "ai_title": {"ko": "AI 상담 성과 (최근 {days}일)", "en": "How the AI does (last {days} days)"},
+    "ai_resolution": {"ko": "AI 해결률", "en": "AI resolution rate"},
+    "ai_resolution_sub": {"ko": "24시간 안에 상담원 연결·재문의 없음 · {n}건 중", "en": "no handoff or return in 24 h · of {n}"},
+    "ai_involvement": {"ko": "AI 참여율", "en": "AI involvement"},
+    "ai_frt": {"ko": "첫 응답 (중앙값)", "en": "First response (median)"},
+    "ai_csat": {"ko": "고객 만족도 (CSAT)", "en": "Customer satisfaction (CSAT)"},
+    "ai_csat_sub": {"ko": "{n}명 평가", "en": "{n} ratings"},
+    "ai_trend": {"ko": "주별 AI 해결률", "en": "AI resolution per week"},
+    "seconds": {"ko": "{s}초", "en": "{s} s"},
     "cancel": {"ko": "취소", "en": "cancel"}, "return": {"ko": "반품", "en": "return"},
     "exchange": {"ko": "교환", "en": "exchange"}, "refund": {"ko": "환불", "en": "refund"},
 })
@@ -48,6 +57,8 @@ CSS = """
 .sj-briefing li {padding: 2px 0; line-height: 1.45; list-style: none !important; margin: 0 !important;}
 .sj-briefing li b {display: inline-block; min-width: 6.5em;}
 .sj-briefing li.warn b {color: #c2410c;}
+.sj-ai h4 {margin: 8px 0 6px 0; font-size: 1em;}
+.sj-ai .sj-trend {margin-top: 6px; font-size: 0.88em; color: var(--body-text-color-subdued);}
 """
 
 
@@ -105,4 +116,34 @@ def render_briefing(b: dict[str, Any], locale: str) -> str:
     return f'<div class="sj-briefing"><h4>{html.escape(T("title", locale))}</h4><ul>{items}</ul></div>'
 
 
-__all__ = ["CSS", "briefing_lines", "render_briefing"]
+def _rate(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0%}"
+
+
+def _duration(seconds: float | None, locale: str) -> str:
+    if seconds is None:
+        return "–"
+    if seconds < 60:
+        return T("seconds", locale, s=f"{seconds:.0f}")
+    minutes = round(seconds / 60)
+    return T("hours", locale, h=minutes // 60, m=minutes % 60) if minutes >= 60 else T("minutes", locale, m=minutes)
+
+
+def render_ai_metrics(m: dict[str, Any], locale: str) -> str:
+    """Four cards (resolution, involvement, first response, CSAT) and the weekly resolution trend."""
+    cards = [("ai_resolution", _rate(m["resolution_rate"]), T("ai_resolution_sub", locale, n=m["conversations"])),
+             ("ai_involvement", _rate(m["involvement_rate"]), ""),
+             ("ai_frt", _duration(m["median_first_response_s"], locale), ""),
+             ("ai_csat", "–" if m["csat"] is None else f"{m['csat']:.1f} / 5",
+              T("ai_csat_sub", locale, n=m["csat_ratings"]))]
+    body = "".join(f'<div class="sj-card" data-kpi="{key}"><div class="k">{html.escape(T(key, locale))}</div>'
+                   f'<div class="v">{html.escape(value)}</div><div class="s">{html.escape(sub)}</div></div>'
+                   for key, value, sub in cards)
+    weeks = [w for w in m["weeks"] if w["conversations"]][-8:]
+    trend = " · ".join(f"{w['week'][5:]} {_rate(w['resolution_rate'])}" for w in weeks)
+    trend_html = f'<div class="sj-trend">{html.escape(T("ai_trend", locale))}: {html.escape(trend)}</div>' if weeks else ""
+    return (f'<div class="sj-ai"><h4>{html.escape(T("ai_title", locale, days=m["days"]))}</h4>'
+            f'<div class="sj-cards">{body}</div>{trend_html}</div>')
+
+
+__all__ = ["CSS", "briefing_lines", "render_ai_metrics", "render_briefing"]
