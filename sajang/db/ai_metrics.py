@@ -104,8 +104,8 @@ def record_csat(engine: Engine, thread_id: str, score: int, comment: str | None)
                     .on_conflict_do_nothing(index_elements=["conversation_id"])
             else:
                 stmt = stmt.prefix_with("OR IGNORE")
-            result: Any = s.execute(stmt)
-            stored = result.rowcount == 1
+            # RETURNING (both databases): a row back means this call stored it (rowcount is not reliable here)
+            stored = s.execute(stmt.returning(CsatRating.id)).scalar() is not None
             if stored:
                 return {"found": True, "stored": True, "score": score, "comment": comment}
             existing = s.execute(select(CsatRating.score, CsatRating.comment).where(
