@@ -36,6 +36,8 @@ def test_settings_and_manager_tabs_in_browser(settings: Settings, engine: Engine
         expect(briefing).to_have_count(5)
         expect(page.locator("#sj-briefing")).to_contain_text("오늘의 브리핑")
         expect(page.locator("#sj-briefing")).to_contain_text("어제")
+        expect(page.locator("#sj-ai-metrics")).to_contain_text("AI 해결률")
+        expect(page.locator("#sj-ai-metrics")).to_contain_text("고객 만족도")
         page.wait_for_timeout(400)
         page.screenshot(path=str(artifacts / "admin_briefing.png"), full_page=False)
 
@@ -87,3 +89,4 @@ def test_settings_and_manager_tabs_in_browser(settings: Settings, engine: Engine
         page.locator("#sj-manager-ask").click()
         expect(answer).to_contain_text("답할 수 없어요", timeout=60_000)
         browser.close()
+

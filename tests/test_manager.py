@@ -214,3 +214,17 @@ def test_rest_manager_is_admin_only(shop: Settings, engine: Engine) -> None:
         assert client.post("/api/v1/admin/manager", headers=headers("admin"), json={"text": ""}).status_code == 422
         assert client.post("/api/v1/admin/manager", headers=headers("admin"),
                            json={"text": "가" * 501}).status_code == 422
+
+
+def test_the_graph_is_declared_for_langgraph_server_and_admin_only() -> None:
+    from pathlib import Path
+
+    from sajang.graphs.auth import ADMIN_GRAPHS
+    from sajang.graphs.manager import graph as manager_graph
+    from sajang.graphs.manager import nodes
+
+    spec = json.loads((Path(__file__).resolve().parent.parent / "langgraph.json").read_text())
+    assert spec["graphs"]["manager"] == "./sajang/graphs/manager/graph.py:graph"
+    assert {"start", "agent", "run_tools", "finish"} <= set(manager_graph.graph.get_graph().nodes)
+    assert all(getattr(nodes, n).__doc__ for n in ("start", "agent", "run_tools", "finish"))
+    assert "manager" in ADMIN_GRAPHS  # the shop's sales and customers: not for agents or customers
