@@ -55,7 +55,7 @@ CSS = """
 .sj-briefing ul {margin: 0 !important; padding-left: 0 !important; list-style: none !important;}
 .sj-briefing li::marker {content: none;}
 .sj-briefing li {padding: 2px 0; line-height: 1.45; list-style: none !important; margin: 0 !important;}
-.sj-briefing li b {display: inline-block; min-width: 6.5em;}
+.sj-briefing li b {display: inline-block; min-width: 9em;}
 .sj-briefing li.warn b {color: #c2410c;}
 .sj-ai h4 {margin: 8px 0 6px 0; font-size: 1em;}
 .sj-ai .sj-trend {margin-top: 6px; font-size: 0.88em; color: var(--body-text-color-subdued);}
@@ -98,7 +98,8 @@ def briefing_lines(b: dict[str, Any], locale: str) -> list[tuple[str, str, bool]
         queue = T("queue_none", locale)
     r = b["negative_reviews"]
     reviews = (T("reviews_line", locale, n=r["count"], items=", ".join(
-        f"「{p['product_name'] or p['product_id']}」 {p['count']}" + ("건" if locale == "ko" else "")
+        (f"「{p['product_name'] or p['product_id']}」 {p['count']}건" if locale == "ko"
+         else f"“{p['product_name'] or p['product_id']}” {p['count']}")
         for p in r["products"][:3])) if r["count"] else T("reviews_none", locale))
     c = b["claims"]
     claims = (T("claims_line", locale, n=c["count"], types=" · ".join(f"{T(t, locale)} {n}" for t, n in c["by_type"].items()))
