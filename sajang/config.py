@@ -37,7 +37,9 @@ class StorePolicy(BaseModel):
         """This policy with what the admin saved (`shop_settings` key `store_policy`) on top."""
         if not saved:
             return self
-        return self.model_copy(update={k: v for k, v in saved.items() if k in StorePolicy.model_fields})
+        # validated, so a saved 3500 is Decimal("3500") like the environment's value
+        return StorePolicy.model_validate(
+            {**self.model_dump(), **{k: v for k, v in saved.items() if k in StorePolicy.model_fields}})
 
 
 class Settings(BaseSettings):

@@ -8,7 +8,19 @@ import sys
 
 import typer
 
-from sajang.app.commands import core, evals, inquiry, kb, privacy, qna, reviews, segment, users
+from sajang.app.commands import (
+    core,
+    evals,
+    inquiry,
+    kb,
+    manager,
+    privacy,
+    qna,
+    reviews,
+    segment,
+    settings,
+    users,
+)
 from sajang.app.console import log
 from sajang.config import apply_offline_defaults
 from sajang.db.errors import DataError
@@ -23,7 +35,7 @@ app = typer.Typer(
 )
 
 # One module per feature; each registers its own commands (this order is the order of `sajang --help`).
-for _module in (core, users, kb, evals, segment, reviews, qna, inquiry, privacy):
+for _module in (core, users, settings, kb, evals, segment, reviews, qna, inquiry, manager, privacy):
     _module.register(app)
 
 

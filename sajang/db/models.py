@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     Date,
     Float,
     ForeignKey,
@@ -364,6 +365,21 @@ class ChannelEvent(Base):
 
     __table_args__ = (UniqueConstraint("channel", "event_key", name="uq_channel_events_channel_key"),)
 
+
+
+
+class CsatRating(Base):
+    """The customer's one-tap rating (1–5, optional comment) of a finished conversation: one per conversation."""
+
+    __tablename__ = "csat_ratings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), unique=True)
+    score: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (CheckConstraint("score BETWEEN 1 AND 5", name="score_range"),
+                      Index("ix_csat_ratings_created", "created_at"))
 
 class Attachment(Base):
     """A file a customer or agent sent: stored under the data dir, content type checked on upload."""

@@ -34,8 +34,8 @@ auth = Auth()
 # (langgraph_api.graph.NAMESPACE_GRAPH; a test checks the two agree).
 GRAPH_ASSISTANT_NAMESPACE = uuid.UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8")
 CUSTOMER_GRAPHS = frozenset({"inquiry"})
-ADMIN_GRAPHS = frozenset({"segmentation"})
-GRAPHS = ("inquiry", "review", "segmentation")
+ADMIN_GRAPHS = frozenset({"segmentation", "manager"})  # manager: the shop's sales and customers
+GRAPHS = ("inquiry", "review", "segmentation", "manager")
 
 
 def graph_assistant_id(graph_id: str) -> str:
@@ -114,7 +114,7 @@ async def on_thread_create(ctx: Auth.types.AuthContext, value: Auth.types.Thread
 @auth.on.threads.create_run
 async def on_run_create(ctx: Auth.types.AuthContext, value: Auth.types.RunsCreate) -> Any:
     """Customers: the inquiry graph on their own threads, new messages only (no resume, no goto/update).
-    Staff: any graph but segmentation (admins only), resumes included."""
+    Staff: any graph but segmentation and manager (admins only), resumes included."""
     graph = _GRAPH_OF_ASSISTANT.get(str(value.get("assistant_id") or ""))
     if _is_staff(ctx):
         if graph in ADMIN_GRAPHS and getattr(ctx.user, "role", None) != "admin":

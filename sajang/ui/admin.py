@@ -26,13 +26,21 @@ from sajang.graphs.segmentation.service import approve_run, cancel_run, run_summ
 from sajang.services import dashboard as dash
 from sajang.services import staff_files
 from sajang.services.accounts import staff_member
+from sajang.services.csat import ai_metrics
 from sajang.services.dashboard import SEGMENT_IDS, segment_label, shop_today
+from sajang.ui.admin_briefing import CSS as BRIEFING_CSS
+from sajang.ui.admin_briefing import render_ai_metrics, render_briefing
+from sajang.ui.admin_manager import ManagerTab
+from sajang.ui.admin_settings import SettingsTab
 from sajang.ui.i18n import LOCALE_LABELS, LOCALES, Strings
 
 log = logging.getLogger(__name__)
 
 T = Strings({
     "page_title": {"ko": "사장님 대시보드", "en": "Owner dashboard"},
+    "tab_dashboard": {"ko": "대시보드", "en": "Dashboard"},
+    "tab_settings": {"ko": "상점 설정", "en": "Store settings"},
+    "tab_manager": {"ko": "AI 매니저", "en": "AI manager"},
     "hello": {"ko": "로그인: {name}", "en": "Signed in: {name}"},
     "refresh": {"ko": "새로고침", "en": "Refresh"},
     "language": {"ko": "언어", "en": "Language"},
@@ -366,7 +374,9 @@ class AdminUI:
         data = dash.overview(self.settings, days=days)
         alerts = data["alerts"]
         chosen = next((a for a in alerts if a["id"] == selected), alerts[0] if alerts else None)
-        return {"kpis": render_kpis(data["kpis"], locale),
+        return {"briefing": render_briefing(dash.morning_briefing(self.settings), locale),
+                "kpis": render_kpis(data["kpis"], locale),
+                "ai": render_ai_metrics(ai_metrics(self.settings), locale),
                 "alerts": render_alerts(alerts, locale, chosen["id"] if chosen else None),
                 "items": alert_items_df(chosen, locale), "selected": chosen["id"] if chosen else None,
                 "sales": sales_frame(data["sales"]), "claims": claims_frame(data["claims"], locale),
@@ -380,7 +390,7 @@ class AdminUI:
     def build(self) -> gr.Blocks:
         loc = self.settings.locale
         with gr.Blocks(title=T("page_title", loc), fill_width=True) as demo:
-            gr.HTML("", head=f"<style>{CSS}</style>", visible="hidden")
+            gr.HTML("", head=f"<style>{CSS}{BRIEFING_CSS}</style>", visible="hidden")
             locale_st = gr.State(loc)
             selected_st = gr.State(None)
             run_st = gr.State(None)
@@ -390,68 +400,76 @@ class AdminUI:
                 lang = gr.Radio([(LOCALE_LABELS[x], x) for x in LOCALES], value=loc, label=T("language", loc),
                                 scale=0, min_width=220)
                 refresh = gr.Button(T("refresh", loc), scale=0, min_width=110)
-            kpis = gr.HTML("", elem_id="sj-kpis")
-            alerts_title = gr.Markdown(f"### {T('alerts', loc)}")
-            alerts = gr.HTML("", elem_id="sj-alerts", js_on_load=ALERTS_JS)
-            items = gr.Dataframe(label=T("alert_items", loc), interactive=False, wrap=True, max_height=260,
-                                 elem_id="sj-alert-items")
-            period = gr.Radio([(T("days_30", loc), 30), (T("days_90", loc), 90)], value=30, label=T("period", loc))
-            charts_st = gr.State(None)
+            with gr.Tabs(elem_id="sj-admin-tabs"):
+                with gr.Tab(T("tab_dashboard", loc), id="dashboard", elem_id="sj-tab-dashboard") as tab_dash:
+                    briefing = gr.HTML("", elem_id="sj-briefing")
+                    kpis = gr.HTML("", elem_id="sj-kpis")
+                    ai_cards = gr.HTML("", elem_id="sj-ai-metrics")
+                    alerts_title = gr.Markdown(f"### {T('alerts', loc)}")
+                    alerts = gr.HTML("", elem_id="sj-alerts", js_on_load=ALERTS_JS)
+                    items = gr.Dataframe(label=T("alert_items", loc), interactive=False, wrap=True, max_height=260,
+                                         elem_id="sj-alert-items")
+                    period = gr.Radio([(T("days_30", loc), 30), (T("days_90", loc), 90)], value=30, label=T("period", loc))
+                    charts_st = gr.State(None)
 
-            # Rebuilt on every change: Gradio's native plots keep the first colour domain they were drawn
-            # with, so updating a coloured plot in place (new locale, first segment run) loses its bars.
-            @gr.render(inputs=charts_st)
-            def draw_charts(charts: dict[str, Any] | None) -> None:
-                if not charts:
-                    return
-                locale = charts["locale"]
-                with gr.Row():
-                    gr.LinePlot(charts["sales"], x="day", y="revenue", title=T("chart_revenue", locale),
-                                x_title=T("day", locale), y_title=T("revenue", locale), y_lim=[0, None],
-                                height=260, elem_id="sj-revenue")
-                    gr.BarPlot(charts["sales"], x="day", y="orders", title=T("chart_orders", locale),
-                               x_title=T("day", locale), y_title=T("orders", locale), y_lim=[0, None],
-                               height=260, elem_id="sj-orders")
-                with gr.Row():
-                    gr.BarPlot(charts["claims"], x="day", y="claims", color="type", title=T("chart_claims", locale),
-                               x_title=T("day", locale), y_title=T("claims", locale), y_lim=[0, None],
-                               color_title=T("claim_type", locale), height=260, elem_id="sj-claims")
-                    if len(charts["segments"]):
-                        gr.BarPlot(charts["segments"], x="run", y="customers", color="segment",
-                                   title=T("chart_segments", locale), x_title=T("run", locale),
-                                   y_title=T("customers", locale), color_title=T("segment", locale),
-                                   sort=[T("prev_run", locale), T("this_run", locale)],
-                                   y_lim=[0, None], height=260, elem_id="sj-segments")
-                    else:
-                        gr.Markdown(T("no_run", locale), elem_id="sj-segments")
+                    # Rebuilt on every change: Gradio's native plots keep the first colour domain they were drawn
+                    # with, so updating a coloured plot in place (new locale, first segment run) loses its bars.
+                    @gr.render(inputs=charts_st)
+                    def draw_charts(charts: dict[str, Any] | None) -> None:
+                        if not charts:
+                            return
+                        locale = charts["locale"]
+                        with gr.Row():
+                            gr.LinePlot(charts["sales"], x="day", y="revenue", title=T("chart_revenue", locale),
+                                        x_title=T("day", locale), y_title=T("revenue", locale), y_lim=[0, None],
+                                        height=260, elem_id="sj-revenue")
+                            gr.BarPlot(charts["sales"], x="day", y="orders", title=T("chart_orders", locale),
+                                       x_title=T("day", locale), y_title=T("orders", locale), y_lim=[0, None],
+                                       height=260, elem_id="sj-orders")
+                        with gr.Row():
+                            gr.BarPlot(charts["claims"], x="day", y="claims", color="type", title=T("chart_claims", locale),
+                                       x_title=T("day", locale), y_title=T("claims", locale), y_lim=[0, None],
+                                       color_title=T("claim_type", locale), height=260, elem_id="sj-claims")
+                            if len(charts["segments"]):
+                                gr.BarPlot(charts["segments"], x="run", y="customers", color="segment",
+                                           title=T("chart_segments", locale), x_title=T("run", locale),
+                                           y_title=T("customers", locale), color_title=T("segment", locale),
+                                           sort=[T("prev_run", locale), T("this_run", locale)],
+                                           y_lim=[0, None], height=260, elem_id="sj-segments")
+                            else:
+                                gr.Markdown(T("no_run", locale), elem_id="sj-segments")
 
-            moves = gr.Dataframe(label=T("moves", loc), interactive=False, max_height=220)
-            seg_title = gr.Markdown(f"### {T('seg_title', loc)}")
-            with gr.Row():
-                as_of = gr.Textbox(value=shop_today().isoformat(), label=T("as_of", loc), scale=1, max_lines=1)
-                run_btn = gr.Button(T("run_button", loc), variant="primary", scale=1, elem_id="sj-run")
-            run_status = gr.Markdown("", elem_id="sj-run-status")
-            hint = gr.Markdown(T("edit_hint", loc))
-            proposals = gr.Dataframe(
-                value=proposals_frame(None, loc), interactive=True, wrap=True, elem_id="sj-proposals",
-                datatype=["bool", "str", "str", "number", "str", "str", "number", "str"],
-                static_columns=[1, 2, 3, 4, 5], column_widths=["7%", "10%", "11%", "8%", "14%", "11%", "8%", "31%"])
-            with gr.Row():
-                approve_btn = gr.Button(T("approve_button", loc), variant="primary", elem_id="sj-approve")
-                cancel_btn = gr.Button(T("cancel_button", loc), variant="secondary")
-                export_btn = gr.Button(T("export_button", loc), variant="secondary")
-            action_note = gr.Markdown("", elem_id="sj-action-note")
-            # a link to the authenticated download route, never a gr.File: Gradio's file route of every mounted
-            # app (the public /chat too) would serve the CSV to anyone with its URL
-            export_file = gr.Markdown("", elem_id="sj-export-link")
+                    moves = gr.Dataframe(label=T("moves", loc), interactive=False, max_height=220)
+                    seg_title = gr.Markdown(f"### {T('seg_title', loc)}")
+                    with gr.Row():
+                        as_of = gr.Textbox(value=shop_today().isoformat(), label=T("as_of", loc), scale=1, max_lines=1)
+                        run_btn = gr.Button(T("run_button", loc), variant="primary", scale=1, elem_id="sj-run")
+                    run_status = gr.Markdown("", elem_id="sj-run-status")
+                    hint = gr.Markdown(T("edit_hint", loc))
+                    proposals = gr.Dataframe(
+                        value=proposals_frame(None, loc), interactive=True, wrap=True, elem_id="sj-proposals",
+                        datatype=["bool", "str", "str", "number", "str", "str", "number", "str"],
+                        static_columns=[1, 2, 3, 4, 5], column_widths=["7%", "10%", "11%", "8%", "14%", "11%", "8%", "31%"])
+                    with gr.Row():
+                        approve_btn = gr.Button(T("approve_button", loc), variant="primary", elem_id="sj-approve")
+                        cancel_btn = gr.Button(T("cancel_button", loc), variant="secondary")
+                        export_btn = gr.Button(T("export_button", loc), variant="secondary")
+                    action_note = gr.Markdown("", elem_id="sj-action-note")
+                    # a link to the authenticated download route, never a gr.File: Gradio's file route of every
+                    # mounted app (the public /chat too) would serve the CSV to anyone with its URL
+                    export_file = gr.Markdown("", elem_id="sj-export-link")
+                with gr.Tab(T("tab_manager", loc), id="manager", elem_id="sj-tab-manager") as tab_manager:
+                    ManagerTab(self.settings).build(loc, locale_st, lang)
+                with gr.Tab(T("tab_settings", loc), id="settings", elem_id="sj-tab-settings") as tab_settings:
+                    SettingsTab(self.settings).build(loc, locale_st, lang, demo)
 
-            dash_out = [kpis, alerts, items, selected_st, charts_st, moves]
+            dash_out = [briefing, kpis, ai_cards, alerts, items, selected_st, charts_st, moves]
             labels_out = [title, alerts_title, seg_title, hint, lang, refresh, period, items, moves, as_of, run_btn,
-                          approve_btn, cancel_btn, export_btn, export_file]
+                          approve_btn, cancel_btn, export_btn, export_file, tab_dash, tab_manager, tab_settings]
 
             def dash_values(locale: str, days: int, selected: str | None) -> list[Any]:
                 v = self.view(locale, int(days or 30), selected)
-                return [v["kpis"], v["alerts"], v["items"], v["selected"],
+                return [v["briefing"], v["kpis"], v["ai"], v["alerts"], v["items"], v["selected"],
                         {"locale": locale, "days": int(days or 30), "sales": v["sales"], "claims": v["claims"],
                          "segments": v["segments"]},
                         v["moves"]]
@@ -464,7 +482,9 @@ class AdminUI:
                         gr.Dataframe(label=T("alert_items", locale)), gr.Dataframe(label=T("moves", locale)),
                         gr.Textbox(label=T("as_of", locale)), gr.Button(T("run_button", locale)),
                         gr.Button(T("approve_button", locale)), gr.Button(T("cancel_button", locale)),
-                        gr.Button(T("export_button", locale)), gr.Markdown()]
+                        gr.Button(T("export_button", locale)), gr.Markdown(),
+                        gr.Tab(label=T("tab_dashboard", locale)), gr.Tab(label=T("tab_manager", locale)),
+                        gr.Tab(label=T("tab_settings", locale))]
 
             def run_values(run: Mapping[str, Any] | None, locale: str) -> list[Any]:
                 awaiting = bool(run and run["status"] == "awaiting_approval")

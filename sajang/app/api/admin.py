@@ -1,11 +1,16 @@
-"""`/api/v1/admin`: staff accounts (admin only)."""
+"""`/api/v1/admin`: staff accounts and the store policy (admin only)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from fastapi import APIRouter, Depends, status
+from pydantic import BaseModel, ConfigDict, Field
 
 from sajang.app.deps import AdminDep, EngineDep, SettingsDep, require_admin
 from sajang.app.schemas import ErrorOut, RowId, UserCreate, UserOut, UserUpdate
+from sajang.services import manager, store_settings
 from sajang.services.accounts import create_account, list_staff, update_account
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(require_admin)],
@@ -31,3 +36,67 @@ def update_user(user_id: RowId, body: UserUpdate, settings: SettingsDep, admin: 
     user = update_account(settings, user_id, admin.member, password=body.password, role=body.role,
                           display_name=body.display_name, is_active=body.is_active, locale=body.locale)
     return UserOut.model_validate(user)
+
+
+class StoreSettingsOut(BaseModel):
+    """The store policy in effect (`values`), the environment's `defaults`, the keys the admin overrode,
+    who saved last, and the latest changes (each with `changes: {key: {old, new}}`)."""
+
+    values: dict[str, Any]
+    defaults: dict[str, Any]
+    overridden: list[str]
+    updated_by: str | None
+    updated_at: datetime | None
+    history: list[dict[str, Any]]
+
+
+class StoreSettingsIn(BaseModel):
+    """Keys as in the README's `SAJANG_STORE__*`, lower case (`delivery_fee`, `cs_phone` …)."""
+
+    model_config = ConfigDict(extra="forbid")
+    values: dict[str, str | int] = Field(default_factory=dict, max_length=20,
+                                         examples=[{"delivery_fee": 3500, "cs_phone": "02-123-4567"}])
+    reset: list[str] = Field(default_factory=list, max_length=20,
+                             description="keys that go back to the environment's value")
+
+
+class SettingChangeOut(BaseModel):
+    key: str
+    old: Any
+    new: Any
+
+
+class StoreSettingsUpdateOut(BaseModel):
+    changes: list[SettingChangeOut]
+    settings: StoreSettingsOut
+
+
+@router.get("/settings", response_model=StoreSettingsOut, summary="The store policy in effect")
+def get_store_settings(settings: SettingsDep) -> dict[str, Any]:
+    return store_settings.show(settings).as_dict()
+
+
+@router.patch("/settings", response_model=StoreSettingsUpdateOut,
+              summary="Change the store policy (audited; used from the next answer, draft and coupon message)")
+def update_store_settings(body: StoreSettingsIn, settings: SettingsDep, admin: AdminDep) -> dict[str, Any]:
+    return store_settings.update(settings, body.values, actor=admin.user.username, reset=body.reset).as_dict()
+
+
+class ManagerQuestion(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1, max_length=manager.MAX_QUESTION_CHARS, examples=["이번 주 매출 지난주랑 비교해줘"])
+
+
+class ManagerAnswerOut(BaseModel):
+    """The answer in words, the read-only tools used (in order) and their results (tool name → result)."""
+
+    answer: str
+    tools: list[str]
+    data: dict[str, Any]
+    method: str
+
+
+@router.post("/manager", response_model=ManagerAnswerOut,
+             summary="Ask the AI manager (sales, stock, churn risk, claims, reviews); read-only")
+def ask_manager(body: ManagerQuestion, settings: SettingsDep) -> dict[str, Any]:
+    return manager.ask(settings, body.text).as_dict()

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Path, UploadFile, status
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from sajang.app.api import queries
@@ -35,6 +36,7 @@ from sajang.errors import Forbidden, NotFound, SajangError
 from sajang.security import CUSTOMER_TOKEN_TTL_S, CustomerClaims, issue_customer_token
 from sajang.services import ratelimit
 from sajang.services.attachments import AttachmentTooLarge, save_attachment, signed_url
+from sajang.services.csat import record_csat
 from sajang.services.customers import verify_customer, verify_member
 from sajang.services.inquiry import AskResult, ConversationView, handoff_request_text
 
@@ -230,3 +232,24 @@ def my_order(order_id: OrderIdPath, customer: CustomerDep, engine: EngineDep) ->
     if not found:
         raise NotFound("no such order")
     return OrderOut.model_validate(found[0])
+
+
+class CsatIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    score: int = Field(ge=1, le=5, description="1 (bad) … 5 (great)")
+    comment: str | None = Field(None, max_length=1000)
+
+
+class CsatOut(BaseModel):
+    """The conversation's rating; `stored` is false when it had one already (the first one stays)."""
+
+    stored: bool
+    score: int
+    comment: str | None
+
+
+@router.post("/sessions/{thread_id}/csat", response_model=CsatOut, responses=_ERRORS,
+             summary="Rate this conversation 1–5 (once; a second rating changes nothing)")
+def rate_conversation(thread_id: ThreadId, body: CsatIn, customer: CustomerDep, settings: SettingsDep) -> CsatOut:
+    _own(customer, thread_id)
+    return CsatOut(**record_csat(settings, thread_id, body.score, body.comment))

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, ConfigDict, Field
 
-from sajang.app.deps import EngineDep, require_admin
+from sajang.app.deps import EngineDep, SettingsDep, require_admin
 from sajang.app.schemas import ErrorOut
 from sajang.db import dashboard as dash
+from sajang.services.csat import ai_metrics
+from sajang.services.dashboard import morning_briefing
 
 router = APIRouter(prefix="/dashboard", tags=["dashboard"], dependencies=[Depends(require_admin)],
                    responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 422: {"model": ErrorOut}})
@@ -118,3 +122,14 @@ def claims(engine: EngineDep, days: Days = 30) -> list[dict[str, Any]]:
 @router.get("/segments", response_model=SegmentsOverview, summary="Latest segment distribution and its moves")
 def segments(engine: EngineDep) -> dict[str, Any]:
     return dash.segment_overview(engine)
+
+
+@router.get("/briefing", summary="What changed since yesterday: sales vs the same weekday last week, new alerts, "
+                                 "queue and oldest waiting inquiry, negative reviews and claims of the last 24 h")
+def briefing(settings: SettingsDep) -> dict[str, Any]:
+    return jsonable_encoder(morning_briefing(settings), custom_encoder={Decimal: lambda d: int(d) if d == int(d) else str(d)})
+
+
+@router.get("/ai-metrics", summary="AI resolution and involvement rates, median first response, CSAT, weekly trend")
+def get_ai_metrics(settings: SettingsDep, days: Days = 30) -> dict[str, Any]:
+    return jsonable_encoder(ai_metrics(settings, days=days))
