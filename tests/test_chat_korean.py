@@ -197,3 +197,46 @@ def test_cs_hours_question_is_answered_and_a_request_hands_off(svc: Any) -> None
     assert hours["sources"] and hours["sources"][0]["id"] == "cs-hours"
     request = svc.ask("상담원 연결해 주세요")
     assert request["handoff"] and request["handoff_reason"] == "requested"
+
+
+def test_small_talk_gets_a_friendly_reply_not_an_agent(svc: Any) -> None:
+    """"안녕하세요", "감사합니다", a compliment: answered at once (no article answers them, and an agent is
+    not needed); a greeting with a question is a question."""
+    for text, expected in (("안녕하세요", "도와드릴까요|말씀해 주세요"), ("안녕하세요?", "도와드릴까요|말씀해 주세요"),
+                           ("감사합니다~", "다행|별말씀"), ("사장님 만두 맛있어요 ㅎㅎ", "감사합니다"),
+                           ("수고하세요", "좋은 하루"), ("thanks!", "welcome|Glad")):
+        r = svc.ask(text)
+        assert not r["handoff"], (text, r)
+        assert any(word in r["answer"] for word in expected.split("|")), (text, r["answer"])
+    question = svc.ask("안녕하세요 배송비 얼마예요?")
+    assert "3,000원" in question["answer"] and question["sources"][0]["id"] == "delivery-fee"
+    complaint = svc.ask("맛있었는데 이번엔 왜 이렇게 짜요?")
+    assert "감사합니다!" not in complaint["answer"]
+
+
+def test_shoppers_words_find_the_manuals_words(svc: Any) -> None:
+    """공짜 / 영업시간 / 카드취소 / 중복사용: the customer's word, the manual's answer."""
+    free = svc.ask("5만원 넘으면 배송비 공짜?")
+    assert not free["handoff"] and "50,000원" in free["answer"].split("\n\n")[1], free["answer"]
+    hours = svc.ask("영업시간이 어떻게 되나요")
+    assert not hours["handoff"] and "10:00" in hours["answer"], hours["answer"]
+    phone = svc.ask("전화번호 알려주세요")
+    assert not phone["handoff"] and "1588-0000" in phone["answer"], phone["answer"]
+    refund = svc.ask("카드취소 며칠걸려요")
+    assert not refund["handoff"] and "3~5영업일" in refund["answer"], refund["answer"]
+
+
+def test_a_wish_that_frames_a_question_is_answered(svc: Any) -> None:
+    """"반품하고 싶은데 배송비 내야 돼요?" asks about the fee (the manual answers); "반품하고 싶어요" asks us to act."""
+    asked = svc.ask("반품하고싶은데 배송비 내야돼요?")
+    assert not asked["handoff"] and "3,000원" in asked["answer"], asked
+    wish = svc.ask("반품하고 싶어요", customer_id=A)
+    assert wish["handoff"] or "반품" in wish["answer"]
+
+
+def test_a_faq_answer_says_yes_or_no_only_to_its_own_question(svc: Any) -> None:
+    """The points article's FAQ "적립금으로 배송비도 낼 수 있나요: 아니요, …" quoted for "적립금 어떻게 쌓여요?"
+    must not open with 아니요 (the customer asked no yes/no question)."""
+    r = svc.ask("포인트 어떻게 쌓여요")
+    assert not r["handoff"] and "1%" in r["answer"]
+    assert "아니요" not in r["answer"], r["answer"]

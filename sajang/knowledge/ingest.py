@@ -339,6 +339,10 @@ _MD_TABLE_RULE = re.compile(r"^\|?\s*:?-{2,}")
 _LIST_MARK = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 _STEP_MARK = re.compile(r"^\s*\d+[.)]\s+")
 _FAQ_ITEM = re.compile(r"^(.{4,80}?(?:요|까|나|죠|\?))\s*[:：]\s*(.+)$")
+# an English FAQ line often drops its "?": "Can I air-fry without oil: yes, …", "My phone number changed: …"
+# (a question word or the customer speaking, three words or more; "Air fryer: 180℃ …" is a list item)
+_FAQ_ITEM_EN = re.compile(r"^((?:can|do|does|did|is|are|was|how|what|when|where|why|which|will|should|could|would|"
+                          r"i|i'm|i've|my|it|it's|we|we're)\b[^:：]{8,120}?)\s*[:：]\s*(.+)$", re.IGNORECASE)
 _SENT_END = re.compile(r"(?<=[.!?。？！])\s+|(?<=[다요죠까][.!?])(?=\S)|\n+")
 # a heading that says "agents only" ([내부], (상담원용), Internal:) — the marker is cut from the heading
 _INTERNAL_HEADING = re.compile(
@@ -458,7 +462,7 @@ def answer_units(body: str) -> tuple[AnswerUnit, ...]:
             item = _LIST_MARK.sub("", line).strip()
             if len(item) <= 8:
                 continue
-            faq = _FAQ_ITEM.match(item)
+            faq = _FAQ_ITEM.match(item) or _FAQ_ITEM_EN.match(item)
             if faq:
                 add(item, "faq", question=faq.group(1).strip(), answer=faq.group(2).strip())
             else:

@@ -116,7 +116,7 @@ def conversation(
         formats=["%Y-%m-%d"], help="The demo shop's date, YYYY-MM-DD (default: today in Korea, the bot's clock)")] = None,
     group: Annotated[list[str] | None, typer.Option(
         help="Only the cases of this group (repeatable): manual, own_order, follow_up, guest, unanswerable, "
-             "urgency")] = None,
+             "urgency, smalltalk")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout")] = False,
 ) -> None:
     """Real customer chat on the demo shop: right / wrong / unnecessary handoff per group, data leaks."""

@@ -13,6 +13,7 @@ With a chat model: `llm_answer.py`.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import zlib
@@ -31,7 +32,7 @@ from sajang.graphs.inquiry.classifier import classify_text
 from sajang.graphs.inquiry.order_answers import order_reply
 from sajang.graphs.inquiry.prompts import VARIANTS, T, josa
 from sajang.knowledge.ingest import AnswerUnit, answer_units, audience_overrides_in, is_agents_only
-from sajang.knowledge.normalize import normalize_for_shop
+from sajang.knowledge.normalize import LEXICON_PATH, load_lexicon, normalize_for_shop
 from sajang.knowledge.service import get_knowledge
 from sajang.knowledge.text import HANGUL, tokenize, without_greeting
 from sajang.tools.orders import recent_orders
@@ -39,7 +40,9 @@ from sajang.tools.orders import recent_orders
 KST = ZoneInfo("Asia/Seoul")
 LATIN = re.compile(r"[A-Za-z]{2,}")
 ACTION_REQUEST = re.compile(
-    r"(취소|환불|반품|교환|해지)\s*(해|처리해|진행해|접수해)\s*(주|줘|주세요|주실)|(취소|환불|반품|교환)\s*(원합|하고\s*싶|할래|요청)"
+    r"(취소|환불|반품|교환|해지)\s*(해|처리해|진행해|접수해)\s*(주|줘|주세요|주실)"
+    # "반품하고 싶은데 배송비 내야 돼요?": the wish is the context of a question, which the manual answers
+    r"|(취소|환불|반품|교환)\s*(원합|하고\s*싶(?!\s*(?:은|는)\s*데|\s*으면|\s*으니|\s*어서|\s*다면)|할래|요청)"
     r"|\bplease\s+(cancel|refund)\b|\b(cancel|refund|return|exchange)\s+(my|the|this)\b"
     r"|\bi\s+(want|would like|need)\s+to\s+(cancel|return|exchange|get\s+a\s+refund)",
     re.IGNORECASE)
@@ -65,8 +68,25 @@ def _t(key: str, locale: str, **kw: Any) -> str:
 @lru_cache(maxsize=50_000)
 def _tokens(text: str) -> frozenset[str]:
     """Content morphemes (cached: manual sentences repeat across questions; articles change rarely), a
-    verb's "-어지" form read as its stem (Kiwi gives 늦어지 in one sentence, 늦 in another)."""
-    return frozenset(_stem(t) for t in tokenize(text))
+    verb's "-어지" form read as its stem (Kiwi gives 늦어지 in one sentence, 늦 in another), a compound the
+    lexicon writes whole read whole (Kiwi splits "에어프라이어:" into 에어 + 프라이어, not "에어프라이어에")."""
+    return frozenset(_stem(t) for t in _joined_compounds(tokenize(text)))
+
+
+@lru_cache(maxsize=1)
+def _compounds() -> frozenset[str]:
+    return frozenset(w for v in load_lexicon([LEXICON_PATH]).entries.values() for w in v.split() if len(w) >= 3)
+
+
+def _joined_compounds(tokens: list[str]) -> list[str]:
+    known = _compounds()
+    out: list[str] = []
+    for t in tokens:
+        if out and out[-1] + t in known:
+            out[-1] += t
+        else:
+            out.append(t)
+    return out
 
 
 _EN_SUFFIX = re.compile(r"(?<=[a-z]{3})(?:ing|ed|es|s)$")
@@ -123,6 +143,7 @@ FAQ_MISMATCH = 0.4
 # a section about a special case ("주소 오류로 반송된 경우") answers only a question that names the case
 SPECIAL_CASE = re.compile(r"경우|때$|\S\s*후\b|오류|늦어|지연|안\s*될|못|분실|반송|when\s|if\s", re.IGNORECASE)
 SPECIAL_MISMATCH = 0.25
+SAME_SECTION = 0.4  # share of the best unit's score another unit of its section needs to be quoted with it
 SECOND_SECTION = 0.8  # share of the best unit's score another section needs to be quoted too
 _HARD_KINDS = ("duration", "money", "clock", "amount")
 
@@ -188,6 +209,9 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
     weight = {t: math.log(1 + n / (1 + df.get(t, 0))) for t in q}
     total = sum(weight.values()) or 1.0
     first_section = min((u.section for u in units), default=0)
+    # the article's own topic words ("배송지 변경") name no special case: "주소 오류로 반송된 경우" is about a
+    # return to sender, which "주소 잘못 적었는데 바꿀 수 있어요?" does not name
+    topic = _question_tokens(str(hit.get("title") or ""))
 
     def score(u: AnswerUnit) -> float:
         own = _tokens(u.text)
@@ -203,7 +227,7 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
             value -= FAQ_MISMATCH * len(asked - q) / (len(asked) or 1)
         elif u.section == first_section:
             value += LEAD_BONUS
-        if u.heading and SPECIAL_CASE.search(u.heading) and not (_tokens(u.heading) & q):
+        if u.heading and SPECIAL_CASE.search(u.heading) and not ((_tokens(u.heading) - topic) & q):
             value -= SPECIAL_MISMATCH
         return value
 
@@ -240,14 +264,27 @@ def relevant_units(question: str, hit: dict[str, Any], limit: int = 3, audience:
         else:
             # a second section adds its best unit only: the answer stays about what was asked
             room = limit if not chosen else 1
-            chosen.append([j for s2, j in scored if units[j].section == sec and s2 > 0
-                           and units[j].table is None][:room])
+            # a unit far below the best one answers another question of the section (a FAQ item about an
+            # address change quoted for "배송 출발했는데 취소돼요?")
+            floor = SAME_SECTION * sc if units[i].kind in ("sentence", "faq") else 0.0  # a list stays a list
+            picked = [(s2, j) for s2, j in scored if units[j].section == sec and s2 > 0 and s2 >= floor
+                      and units[j].table is None][:room]
+            # a list item quoted brings the items that answer exactly as well ("제주도: 3,000원" and "그 밖의
+            # 도서산간: 5,000원" for "울릉도는 배송비 더 붙어요?")
+            ties = [j for s2, j in scored if units[j].section == sec and units[j].kind == "item"
+                    and any(units[p].kind == "item" and abs(s2 - ps) < 1e-9 for ps, p in picked)]
+            chosen.append([j for _s, j in picked] + [j for j in ties if j not in {p for _s, p in picked}])
     if not chosen:
         chosen = [[scored[0][1]]]
-    # the best section first, then the second one, each in the article's order
+    # the best section first, then the second one, each in the article's order, except that a sentence that
+    # answers best comes first ("5만 원 넘으면 공짜예요?" → the free-shipping rule, then the rest)
     out: list[AnswerUnit] = []
     for group in chosen:
-        out += [units[i] for i in sorted(set(group)) if units[i] not in out]
+        ordered = sorted(set(group))
+        lead = group[0] if group else None
+        if lead is not None and units[lead].kind in ("sentence", "faq") and len(ordered) > 1:
+            ordered = [lead, *[i for i in ordered if i != lead]]
+        out += [units[i] for i in ordered if units[i] not in out]
     return out
 
 
@@ -393,6 +430,26 @@ def _render(units: list[AnswerUnit], locale: str) -> str:
     return "\n\n".join(blocks)
 
 
+_VERDICT_LEAD = re.compile(r"^\s*(?:네|예|아니요|아니오|yes|no)\s*[,.]\s*", re.IGNORECASE)
+FAQ_OWN_QUESTION = 0.6  # share of a FAQ item's own question words the customer must have used for its 네/아니요
+
+
+def own_verdicts_only(question: str, units: list[AnswerUnit]) -> list[AnswerUnit]:
+    """A FAQ answer's "네," / "아니요." answers the FAQ's own question; quoted for another question it says
+    yes or no to something the customer did not ask ("선물 포장 해 주시나요?" ← "선물 포장을 하면 배송이
+    늦어지나요: 아니요. …"), so it is cut there and the verdict, if any, is read for the customer's question."""
+    q = _question_tokens(question)
+    out: list[AnswerUnit] = []
+    for u in units:
+        if u.kind == "faq" and _VERDICT_LEAD.match(u.answer):
+            asked = _tokens(u.question)
+            if asked and len(asked & q) / len(asked) < FAQ_OWN_QUESTION:
+                rest = _VERDICT_LEAD.sub("", u.answer, count=1)
+                u = dataclasses.replace(u, answer=rest[:1].upper() + rest[1:])
+        out.append(u)
+    return out
+
+
 def _with_yes_no(body: str, question: str, hit: dict[str, Any], units: list[AnswerUnit], locale: str) -> str:
     """The answer to a yes/no question starts with 네 or 아니요, read from the unit that answers best."""
     if not is_yes_no(question) or not units:
@@ -428,6 +485,7 @@ def compose_manual_reply(text: str, parts: list[tuple[str, dict[str, Any], list[
         if opening:
             lines.append(opening)
     for question, hit, units in parts:
+        units = own_verdicts_only(question, units)
         lines.append(_with_yes_no(_render(units, locale), question, hit, units, locale))
     titles = list(dict.fromkeys(hit["title"] for _q, hit, _u in parts if hit.get("title")))
     ending = _pick("manual_close", locale, seed >> 5)

@@ -48,7 +48,7 @@ DEMO_SEED = 42
 DEMO_CUSTOMERS = 300
 STORY_CUSTOMER = "C-00001"  # the demo's planted customer: an order in every live status, an open claim
 KST = timezone(timedelta(hours=9), "KST")
-GROUPS = ("manual", "own_order", "follow_up", "guest", "unanswerable", "urgency")
+GROUPS = ("manual", "own_order", "follow_up", "guest", "unanswerable", "urgency", "smalltalk")
 STYLE_TAGS = ("clean", "nospace", "typo", "slang", "emoticon", "two_questions", "english", "polite", "angry")
 TARGETS = {"manual_right": 0.80, "own_order_right": 0.90, "follow_up_right": 0.80,
            "wrong_of_answerable_max": 0.03, "unanswerable_handed_off": 0.90, "leaks_max": 0}

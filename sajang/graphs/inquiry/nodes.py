@@ -30,10 +30,12 @@ from sajang.graphs.inquiry.order_answers import (
     own_data_turn,
     read_in_context,
 )
+from sajang.graphs.inquiry.smalltalk import smalltalk_reply
 from sajang.graphs.inquiry.state import InquiryState
 from sajang.knowledge.ingest import audience_overrides_in
 from sajang.knowledge.normalize import normalize_for_shop
 from sajang.knowledge.service import get_knowledge
+from sajang.knowledge.text import tokenize
 
 
 def policy_of(state: InquiryState, settings: Settings) -> StorePolicy:
@@ -105,8 +107,9 @@ def route_after_classify(state: InquiryState) -> Literal["retrieve", "escalate"]
 def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str, Any]:
     """Manual passages and learned answers for the message (hybrid search of the knowledge base).
 
-    Reads: `normalized_text` (else `text`). Writes: `hits` (id, title, score, kind, text, body),
-    `retrieval_confidence`, `unknown_terms`.
+    Reads: `normalized_text` (else `text`), `followup`, `question`, `question_base`. Writes: `hits` (id,
+    title, score, kind, text, body), `retrieval_confidence`, `unknown_terms`; for an elliptic follow-up that
+    names another topic ("쿠폰은요?" after a points answer), `question` and `normalized_text` asked of it.
     """
     settings = runtime.context.settings
     query = state.get("normalized_text") or state.get("text") or ""
@@ -115,9 +118,38 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
         rest = HUMAN_REQUEST.sub(" ", query).strip()
         if len(rest) >= 6:
             query = rest
-    result = get_knowledge(settings).search(query, k=5)
-    return {"hits": [h.as_dict() for h in result.hits], "retrieval_confidence": float(result.confidence),
+    knowledge = get_knowledge(settings)
+    result = knowledge.search(query, k=5)
+    out: dict[str, Any] = {}
+    if state.get("followup") == "manual" and result.hits:
+        # "쿠폰은요?" after "적립금 어떻게 쌓여요": another topic asked the same way, not coupons within points
+        fragment, swapped = topic_swap(state.get("question") or "", state.get("question_base") or "")
+        if swapped and not names_topic(fragment, result.hits[0].title):
+            normalized = normalize_for_shop(swapped, settings.data_dir, settings.chat_lexicon).text
+            other = knowledge.search(normalized, k=5)
+            if other.hits and names_topic(fragment, other.hits[0].title):
+                result, out = other, {"normalized_text": normalized, "question": swapped}
+    return {**out, "hits": [h.as_dict() for h in result.hits], "retrieval_confidence": float(result.confidence),
             "unknown_terms": result.unknown_terms}
+
+
+def topic_swap(question: str, base: str) -> tuple[str, str | None]:
+    """(fragment, the previous question asked of the fragment instead of its topic) for an elliptic
+    follow-up spelled out as "{fragment} {base}": "쿠폰 적립금 어떻게 쌓여요" → ("쿠폰", "쿠폰 어떻게 쌓여요").
+    None when the previous question has no topic word to swap ("얼마예요?")."""
+    if not base or not question.endswith(base):
+        return "", None
+    fragment = question[: -len(base)].strip()
+    words = base.split()
+    if not fragment or len(words) < 2 or not tokenize(words[0]):
+        return fragment, None
+    return fragment, f"{fragment} {' '.join(words[1:])}"
+
+
+def names_topic(fragment: str, title: str) -> bool:
+    """The article's title names what the fragment names (its content words)."""
+    wanted = set(tokenize(fragment))
+    return bool(wanted) and wanted <= set(tokenize(title))
 
 
 def answer(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str, Any]:
@@ -143,6 +175,10 @@ def answer(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str, A
     reading = Reading(text, state.get("question_base") or text, OwnDataQuery.from_dict(state.get("own_query")),
                       followup=state.get("followup"),
                       verified_now=state.get("verify_result") == "verified" and text != (state.get("text") or ""))
+    small = None if state.get("pending_question") else smalltalk_reply(state.get("text") or "", locale, policy.shop_name)
+    if small is not None:  # "안녕하세요", "감사합니다", "맛있어요 ㅎㅎ": a friendly reply, no model call, no handoff
+        return {"answer": small, "confidence": 1.0, "sources": [], "answer_kind": "smalltalk", "needs_human": False,
+                "hits": [{k: v for k, v in h.items() if k != "body"} for h in hits]}
     # a chat model answers a verified customer first (guests' own-data turns, the chat verification, stay
     # offline); None: no model, or it failed, ran out of the turn's time or is paused by the breaker
     model_first = settings.llm_enabled and bool(state.get("customer_id"))

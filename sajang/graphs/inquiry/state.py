@@ -118,7 +118,7 @@ class InquiryState(TypedDict, total=False):
     confidence: float
     sources: list[Source]
     needs_human: bool  # the model's own judgement (LLM path)
-    answer_kind: str  # learned | manual | order | verify | none | llm
+    answer_kind: str  # learned | manual | order | verify | smalltalk | none | llm
     order_action: dict[str, Any] | None  # {"action", "needs_person"}: a request about one of their orders
     # kept across messages
     memory: dict[str, Any]  # the previous answered turn: kind, base question, own_query, order_ids, article_id
