@@ -1,8 +1,10 @@
 """The inquiry graph: one customer message = one run on the conversation's thread.
 
-    START → load_context → classify ─┬─(pure request for a person)──────────────→ escalate
-                                     └→ retrieve → answer → gate ─┬→ respond → END
-                                                                  └→ escalate → handoff ⟲ → END
+    START → load_context → read_photos → classify ─┬─(pure request for a person)────────────→ escalate
+                                                   └→ retrieve → answer → gate ─┬→ respond → END
+                                                                                └→ escalate → handoff ⟲ → END
+
+`read_photos` describes the message's photos with a vision model when one is configured (`photos.py`).
 
 `handoff` waits in `interrupt()` for a person. Resume values (`HandoffResume`): an agent reply (+ resolve
 flag), a customer line sent while waiting, or resolve. The node loops (one interrupt per node run)
@@ -30,12 +32,14 @@ from sajang.graphs.inquiry.nodes import (
     route_after_classify,
     route_after_gate,
 )
+from sajang.graphs.inquiry.photos import read_photos
 from sajang.graphs.inquiry.state import InquiryInput, InquiryState
 
 
 def build_graph(checkpointer: Any = None) -> Any:
     g = StateGraph(InquiryState, context_schema=InquiryContext, input_schema=InquiryInput)
     g.add_node("load_context", load_context)
+    g.add_node("read_photos", read_photos)
     g.add_node("classify", classify)
     g.add_node("retrieve", retrieve)
     g.add_node("answer", answer)
@@ -44,7 +48,8 @@ def build_graph(checkpointer: Any = None) -> Any:
     g.add_node("escalate", escalate)
     g.add_node("handoff", handoff)
     g.add_edge(START, "load_context")
-    g.add_edge("load_context", "classify")
+    g.add_edge("load_context", "read_photos")
+    g.add_edge("read_photos", "classify")
     g.add_conditional_edges("classify", route_after_classify, {"retrieve": "retrieve", "escalate": "escalate"})
     g.add_edge("retrieve", "answer")
     g.add_edge("answer", "gate")

@@ -115,6 +115,7 @@ urgent(식품 안전 위험, 반복된 불만, 법적 대응 언급).
 {learned}{photos}"""
 
 PHOTOS_NOTE = "\n\n고객이 이 메시지와 함께 사진 {n}장을 보냈습니다. 상담원이 사진을 확인하니, 사진을 보내 달라고 하지 마세요."
+PHOTO_READING = "\n사진에 보이는 것(사진 판독): {notes}"
 TOOLS_RULE = ("- 주문·배송·클레임의 최신 상태가 필요하면 도구를 부르세요. 도구는 이 고객 본인의 주문만 "
               "돌려줍니다.\n")
 
@@ -169,10 +170,11 @@ def customer_passages(question: str, hits: list[dict[str, Any]],
 def turn_messages(text: str, *, policy: StorePolicy, customer: dict[str, Any] | None,
                   orders: list[dict[str, Any]], hits: list[dict[str, Any]], history: list[dict[str, Any]],
                   with_tools: bool, now: datetime, photos: list[dict[str, Any]] | None = None,
-                  ) -> list[BaseMessage]:
+                  photo_notes: str = "") -> list[BaseMessage]:
     """The prompt of the one structured call. The customer's orders are given only when the question is
     about them (`with_tools`): a manual question's prompt carries no personal data. `photos`: the images
-    sent with the message (the model is told of them, so it does not ask for a photo it has)."""
+    sent with the message (the model is told of them, so it does not ask for a photo it has); `photo_notes`:
+    what the vision model saw in them."""
     local = now.astimezone(KST)
     system = SYSTEM.format(
         shop_name=policy.shop_name,
@@ -181,7 +183,8 @@ def turn_messages(text: str, *, policy: StorePolicy, customer: dict[str, Any] | 
         customer=(f"{customer.get('name') or ''} ({customer['id']})" if customer else "비회원(본인 확인 전)"),
         orders=json.dumps(in_kst(orders), ensure_ascii=False) if orders and with_tools else "(없음)",
         passages=_passages(hits, "manual"), learned=_passages(hits, "learned"),
-        photos=PHOTOS_NOTE.format(n=len(photos)) if photos else "")
+        photos=(PHOTOS_NOTE.format(n=len(photos)) + (PHOTO_READING.format(notes=photo_notes) if photo_notes else ""))
+        if photos else "")
     msgs: list[BaseMessage] = [SystemMessage(system)]
     for turn in history[-6:]:  # a little of the conversation so follow-ups make sense
         role = turn.get("role")
@@ -315,7 +318,7 @@ def llm_answer(settings: Settings, policy: StorePolicy, *, text: str, customer_i
                history: list[dict[str, Any]], category: str, urgency: str, retrieval_confidence: float,
                unknown_terms: list[str], config: Any, deadline: Deadline,
                attachments: list[dict[str, Any]] | None = None,
-               audience_overrides: dict[str, list[str]] | None = None) -> dict[str, Any]:
+               audience_overrides: dict[str, list[str]] | None = None, photo_notes: str = "") -> dict[str, Any]:
     """{answer, confidence, sources, needs_human, answer_kind, category, urgency} from the
     chat model. Raises on model errors (`answer_with_model` turns them into the offline answer)."""
     with_tools = needs_customer_data(text, customer_id)
@@ -325,7 +328,8 @@ def llm_answer(settings: Settings, policy: StorePolicy, *, text: str, customer_i
             overrides = audience_overrides_in(conn)
     hits = customer_passages(text, hits, overrides)
     messages = turn_messages(text, policy=policy, customer=customer, orders=orders, hits=hits, history=history,
-                             with_tools=with_tools, now=datetime.now(KST), photos=images(attachments))
+                             with_tools=with_tools, now=datetime.now(KST), photos=images(attachments),
+                             photo_notes=photo_notes)
     reply, tool_order_ids = ask_model(settings, messages, with_tools=with_tools, config=config,
                                              deadline=deadline)
     if not reply.answer.strip():
@@ -352,7 +356,8 @@ def answer_with_model(settings: Settings, policy: StorePolicy, *, text: str, loc
                       history: list[dict[str, Any]], category: str, urgency: str, retrieval_confidence: float,
                       unknown_terms: list[str], config: Any,
                       attachments: list[dict[str, Any]] | None = None,
-                      audience_overrides: dict[str, list[str]] | None = None) -> dict[str, Any] | None:
+                      audience_overrides: dict[str, list[str]] | None = None,
+                      photo_notes: str = "") -> dict[str, Any] | None:
     """The chat model's answer, or None when the offline pipeline must answer: the model failed, ran out
     of the turn's time, or the circuit breaker has it paused. Never raises."""
     breaker = breaker_for(settings)
@@ -364,7 +369,7 @@ def answer_with_model(settings: Settings, policy: StorePolicy, *, text: str, loc
                          hits=hits, history=history, category=category, urgency=urgency,
                          retrieval_confidence=retrieval_confidence,
                          unknown_terms=unknown_terms, deadline=turn_deadline(settings, config), attachments=attachments,
-                         audience_overrides=audience_overrides,
+                         audience_overrides=audience_overrides, photo_notes=photo_notes,
                          config=tool_config(config, customer_id, settings.resolved_database_url, locale))
     except MODEL_ERRORS as exc:
         breaker.failure(f"{type(exc).__name__}: {exc}")

@@ -185,6 +185,7 @@ def ask_chat_model(settings: Settings, policy: StorePolicy, state: InquiryState,
                              retrieval_confidence=float(state.get("retrieval_confidence") or 0.0),
                              unknown_terms=state.get("unknown_terms") or [], config=config,
                              attachments=list(state.get("attachments") or []),
+                             photo_notes=state.get("photo_notes") or "",
                              audience_overrides=state.get("audience_overrides") or {})
 
 
