@@ -12,6 +12,9 @@ gate's confidence, or a little above the threshold when the answer is in the art
 an answer the model itself marks unsupported goes to a person. Dates reach the model in KST, with the
 shop's current date and time.
 
+With `llm_mask_pii` the turn's personal data reaches the model as placeholders (`common/pii.py`): the
+answer is restored before anyone sees it, the model's tool arguments before the tools run.
+
 `answer_with_model` never raises: a model error (server down, 5xx, timeout, malformed output, the turn's
 deadline) or an open circuit breaker returns None, and the node answers with the offline pipeline.
 """
@@ -36,6 +39,7 @@ from sajang.db.engine import autocommit_connection
 from sajang.graphs.common.breaker import breaker_for
 from sajang.graphs.common.context import engine_for
 from sajang.graphs.common.llm import Deadline, DeadlineExceeded, call_within, get_chat_model
+from sajang.graphs.common.pii import PiiMask, current_mask, customer_names, masking
 from sajang.graphs.inquiry.answering import answer_confidence, relevant_units, source_of
 from sajang.graphs.inquiry.classifier import max_urgency, rule_urgency
 from sajang.graphs.inquiry.context import tool_config
@@ -56,6 +60,7 @@ NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 GROUNDED_MARGIN = 0.1
 PASSAGE_UNITS = 5  # sentences, items or rows of an article given to the model: the ones that answer  # above the gate's threshold: a supported answer in the cited article's own words
 DEADLINE_KEY = "llm_deadline_at"  # config["configurable"]: the turn's deadline (time.time()) set by the service
+PII_MASK_KEY = "llm_pii_mask"  # config["configurable"]: the turn's PiiMask (the service restores the stream with it)
 # the model's failures that mean "answer offline" (everything else is a bug in our code: logged with its trace)
 MODEL_ERRORS: tuple[type[Exception], ...] = (openai.OpenAIError, DeadlineExceeded, ValidationError, ValueError)
 
@@ -218,7 +223,7 @@ def _run_tool_calls(ai: AIMessage, config: Any) -> tuple[list[BaseMessage], list
         if tool is None:
             content = json.dumps({"error": f"unknown tool {call['name']}"})
         else:
-            raw = str(tool.invoke(call["args"], config))
+            raw = str(tool.invoke(_unmasked(call["args"]), config))
             order_ids += re.findall(r'"order_id":\s*"([^"]+)"', raw)
             try:
                 content = json.dumps(in_kst(json.loads(raw)), ensure_ascii=False)
@@ -226,6 +231,12 @@ def _run_tool_calls(ai: AIMessage, config: Any) -> tuple[list[BaseMessage], list
                 content = raw
         out.append(ToolMessage(content=content, tool_call_id=call["id"], name=call["name"]))
     return out, order_ids
+
+
+def _unmasked(args: dict[str, Any]) -> dict[str, Any]:
+    """The model's tool arguments with the turn's placeholders restored (it only ever saw those)."""
+    mask = current_mask()
+    return {k: mask.unmask(v) if mask and isinstance(v, str) else v for k, v in args.items()} if mask else args
 
 
 # strict JSON Schema (OpenAI structured outputs; vLLM and Ollama read it as a grammar): every field required
@@ -332,6 +343,9 @@ def llm_answer(settings: Settings, policy: StorePolicy, *, text: str, customer_i
                              photo_notes=photo_notes)
     reply, tool_order_ids = ask_model(settings, messages, with_tools=with_tools, config=config,
                                              deadline=deadline)
+    mask = current_mask()
+    if mask is not None:  # what the customer and the agent see carries the real values
+        reply = reply.model_copy(update={"answer": mask.unmask(reply.answer)})
     if not reply.answer.strip():
         raise ValueError("the model returned an empty answer")
     known_orders = set(tool_order_ids) | ({o["order_id"] for o in orders} if with_tools else set())
@@ -365,12 +379,13 @@ def answer_with_model(settings: Settings, policy: StorePolicy, *, text: str, loc
         return None
     started = time.monotonic()
     try:
-        out = llm_answer(settings, policy, text=text, customer_id=customer_id, customer=customer, orders=orders,
-                         hits=hits, history=history, category=category, urgency=urgency,
-                         retrieval_confidence=retrieval_confidence,
-                         unknown_terms=unknown_terms, deadline=turn_deadline(settings, config), attachments=attachments,
-                         audience_overrides=audience_overrides, photo_notes=photo_notes,
-                         config=tool_config(config, customer_id, settings.resolved_database_url, locale))
+        with masking(turn_mask(settings, config)):
+            out = llm_answer(settings, policy, text=text, customer_id=customer_id, customer=customer, orders=orders,
+                             hits=hits, history=history, category=category, urgency=urgency,
+                             retrieval_confidence=retrieval_confidence,
+                             unknown_terms=unknown_terms, deadline=turn_deadline(settings, config), attachments=attachments,
+                             audience_overrides=audience_overrides, photo_notes=photo_notes,
+                             config=tool_config(config, customer_id, settings.resolved_database_url, locale))
     except MODEL_ERRORS as exc:
         breaker.failure(f"{type(exc).__name__}: {exc}")
         log.warning("chat model failed after %.1f s, answering offline: %s: %s", time.monotonic() - started,
@@ -389,6 +404,23 @@ def turn_budget(settings: Settings, deadline_s: float | None = None) -> Deadline
     return Deadline.after(settings.llm_turn_deadline_s if deadline_s is None else deadline_s)
 
 
-def with_deadline(config: RunnableConfig, deadline: Deadline) -> RunnableConfig:
-    """`config` carrying the turn's deadline to the answer node (`turn_deadline` reads it)."""
-    return {**config, "configurable": {**(config.get("configurable") or {}), DEADLINE_KEY: deadline.at}}
+def with_deadline(config: RunnableConfig, deadline: Deadline, mask: PiiMask | None = None) -> RunnableConfig:
+    """`config` carrying the turn's deadline (`turn_deadline` reads it) and its personal-data mask to the
+    answer node."""
+    extra: dict[str, Any] = {DEADLINE_KEY: deadline.at}
+    if mask is not None:
+        extra[PII_MASK_KEY] = mask
+    return {**config, "configurable": {**(config.get("configurable") or {}), **extra}}
+
+
+def new_mask(settings: Settings) -> PiiMask | None:
+    """A turn's mask when personal data must not leave in clear (every customer name the shop knows)."""
+    if not (settings.llm_mask_pii and settings.llm_enabled):
+        return None
+    return PiiMask(customer_names(engine_for(settings)))
+
+
+def turn_mask(settings: Settings, config: Any) -> PiiMask | None:
+    """The mask the service set for this turn, else a new one (a caller outside the graph)."""
+    mask = ((config or {}).get("configurable") or {}).get(PII_MASK_KEY)
+    return mask if isinstance(mask, PiiMask) else new_mask(settings)
