@@ -275,6 +275,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     @staticmethod
     def _answer(user: str, system: str, tool_results: list[str]) -> dict[str, Any]:
+        prompt_orders = re.search(r"이 고객의 최근 주문\n(\[.*\])\n", system)
+        if not tool_results and prompt_orders and ORDER_WORDS.search(user):
+            # no tools offered (or refused): the orders the prompt gives, as a tool result would
+            tool_results = [json.dumps({"orders": json.loads(prompt_orders.group(1))})]
         for raw in tool_results:
             try:
                 data = json.loads(raw)

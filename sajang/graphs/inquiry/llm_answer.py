@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 import time
 from datetime import datetime
 from typing import Any, Literal
@@ -53,6 +54,7 @@ log = logging.getLogger(__name__)
 
 KST = ZoneInfo("Asia/Seoul")
 WEEKDAYS_KO = "월화수목금토일"
+TOOLS_REFUSED_S = 600  # a server that answered 400 to tools is asked without them this long
 MAX_TOOL_ROUNDS = 2  # model calls that may ask for tools; the call after the last round must answer
 ORDER_EVIDENCE = 0.9  # an answer resting on the customer's own order data (the offline order answer's confidence)
 MIN_SUPPORT = 0.6  # share of the answer's content words found in what it cites, the question and the policy
@@ -252,11 +254,33 @@ def _answer_call(settings: Settings, with_tools: bool, tool_choice: str | None =
     return model.bind(response_format=RESPONSE_FORMAT)
 
 
+_tools_refused: dict[tuple[str | None, str | None], float] = {}  # (model, server) → when it answered 400 to tools
+_tools_lock = threading.Lock()
+
+
+def tools_refused(settings: Settings) -> bool:
+    """Did this server refuse tool calls within `TOOLS_REFUSED_S`? (Then order questions skip the 400.)"""
+    with _tools_lock:
+        at = _tools_refused.get((settings.chat_model, settings.openai_base_url))
+    return at is not None and time.monotonic() - at < TOOLS_REFUSED_S
+
+
+def _refuse_tools(settings: Settings) -> None:
+    with _tools_lock:
+        _tools_refused[(settings.chat_model, settings.openai_base_url)] = time.monotonic()
+
+
+def forget_tool_refusals() -> None:
+    with _tools_lock:
+        _tools_refused.clear()
+
+
 def ask_model(settings: Settings, messages: list[BaseMessage], *, with_tools: bool, config: Any,
               deadline: Deadline) -> tuple[LLMTurn, list[str]]:
     """(the structured reply, order ids the tools returned). Raises on model errors."""
     # tagged so the service can stream these calls' tokens to the customer: any call may be the answer
     run_config = {**(config or {}), "tags": [*((config or {}).get("tags") or []), "final_answer"]}
+    with_tools = with_tools and not tools_refused(settings)
     order_ids: list[str] = []
     for round_no in range(MAX_TOOL_ROUNDS + 1):
         last = round_no == MAX_TOOL_ROUNDS
@@ -268,7 +292,9 @@ def ask_model(settings: Settings, messages: list[BaseMessage], *, with_tools: bo
                 raise
             # a server without tool calling (vLLM started without its tool flags answers 400): the orders
             # are in the prompt, answer from them
-            log.warning("the chat model server refused tool calls; answering without tools")
+            log.warning("the chat model server refused tool calls; answering without tools for %d s",
+                        TOOLS_REFUSED_S)
+            _refuse_tools(settings)
             with_tools = False
             ai = call_within(_answer_call(settings, False), messages, run_config, deadline, settings.llm_max_retries)
         if not ai.tool_calls or last:
