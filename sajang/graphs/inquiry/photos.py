@@ -85,8 +85,9 @@ def data_url(data: bytes) -> str:
     """The image scaled to `MAX_SIDE` and re-encoded as a JPEG data URL."""
     with Image.open(io.BytesIO(data)) as img:
         img.seek(0)  # the first frame of an animation
+        img.draft("RGB", (MAX_SIDE, MAX_SIDE))  # a large JPEG decodes at 1/2, 1/4 … of its size: less work
         rgb = img.convert("RGB")
-    rgb.thumbnail((MAX_SIDE, MAX_SIDE))
+    rgb.thumbnail((MAX_SIDE, MAX_SIDE), resample=Image.Resampling.BILINEAR)  # bicubic: 1.5× the time, no gain here
     buf = io.BytesIO()
     rgb.save(buf, format="JPEG", quality=85)
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
