@@ -37,6 +37,8 @@ def vision_store(settings: Settings, engine: Engine, stub: OpenAIStub, monkeypat
                  tmp_path: Any, **env: str) -> Settings:
     reset_breakers()
     monkeypatch.setenv("SAJANG_VISION_MODEL", "stub-vision")
+    # a first turn also loads the classifier: on a busy machine that alone can outlast the default budget
+    monkeypatch.setenv("SAJANG_LLM_TURN_DEADLINE_S", "300")
     for key, value in env.items():
         monkeypatch.setenv(f"SAJANG_{key.upper()}", value)
     return seed_llm_store(engine, tmp_path, monkeypatch, stub.base_url)

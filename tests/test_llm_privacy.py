@@ -38,6 +38,8 @@ def masked_store(settings: Settings, engine: Engine, stub: OpenAIStub, monkeypat
     reset_breakers()
     forget_customer_names()
     monkeypatch.setenv("SAJANG_LLM_MASK_PII", "true" if mask else "false")
+    # a first turn also loads the classifier: on a busy machine that alone can outlast the default budget
+    monkeypatch.setenv("SAJANG_LLM_TURN_DEADLINE_S", "300")
     return seed_llm_store(engine, tmp_path, monkeypatch, stub.base_url)
 
 

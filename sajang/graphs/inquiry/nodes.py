@@ -48,7 +48,7 @@ def load_context(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[
     the verified customer from the run context (`asking_customer`: never the message text).
     Writes: `customer_id`, `customer`, `orders` (the 5 most recent, or those the question names, with items,
     tracking, claims), `coupons`, `locale` (the language the customer wrote in), `policy_overrides` (the
-    admin's saved store policy), `audience_overrides` (articles the admin made agents-only or customer-facing), `question` / `question_base` / `own_query` / `followup` (the message read
+    admin's saved store policy), `photo_notes` (reset: `read_photos` fills it), `audience_overrides` (articles the admin made agents-only or customer-facing), `question` / `question_base` / `own_query` / `followup` (the message read
     with the previous turn: "제주도는요?" after a delivery-fee question), `verify_result`; clears
     `verification`; resets the per-message fields, appends the customer turn.
     """
@@ -72,6 +72,7 @@ def load_context(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[
         "question": reading.question, "question_base": reading.base, "own_query": own_query.as_dict(),
         "followup": reading.followup, "verification": None, "verify_result": verification, "order_action": None,
         "answer": "", "confidence": 0.0, "sources": [], "hits": [], "retrieval_confidence": 0.0, "unknown_terms": [],
+        "photo_notes": "",
         "needs_human": False, "answer_kind": "none",
         "handoff": None, "handoff_reason": None, "resolved": False, "waiting": False,
         "history": [{"role": "customer", "text": text, "message_id": state.get("message_id")}],

@@ -117,6 +117,12 @@ def vision_ready(settings: Settings) -> bool:
         and breaker_for(settings).status()["state"] != "open"
 
 
+def route_after_load(state: InquiryState, runtime: Runtime[InquiryContext]) -> Literal["read_photos", "classify"]:
+    """Photos and a vision model to read them: `read_photos` first; otherwise on to `classify`."""
+    return "read_photos" if images(state.get("attachments")) and vision_ready(runtime.context.settings) \
+        else "classify"
+
+
 def read_photos(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str, Any]:
     """Describe the photos sent with this message (see the module docstring).
 
