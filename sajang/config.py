@@ -74,6 +74,14 @@ class Settings(BaseSettings):
     llm_breaker_failures: int = 3
     llm_breaker_cooldown_s: float = 60.0
     llm_classify_call: bool = False  # a separate classification call; by default the answer call classifies
+    # A model on the chat model's server that reads images (gpt-4o-mini, qwen2.5vl …): a customer's photo is
+    # described for the answer and the agent. Empty: photos are only counted.
+    vision_model: str | None = None
+    # Phones, e-mails, addresses and customer names leave for the model as placeholders ([전화1] …) and are
+    # restored in what the customer sees.
+    llm_mask_pii: bool = False
+    # Fields added to every chat request body (a JSON object), e.g. vLLM's `chat_template_kwargs`.
+    llm_extra_body: dict[str, Any] = Field(default_factory=dict)
 
     # Embeddings: local (bundled multilingual-e5-small), openai, or an OpenAI-compatible server.
     embeddings: Literal["local", "openai"] = "local"

@@ -13,11 +13,19 @@ Failure modes for the resilience tests (attributes of `server`, changeable while
 `fail_status` (answer chat requests with that HTTP status), `latency_s` (wait before the reply or its
 first chunk), `chunk_delay_s` (between streamed chunks), `malformed` (structured replies that are not valid JSON for the schema), `cut_stream_after`
 (close the connection after that many content chunks, without `[DONE]`), `no_tools` (400 for requests
-with `tools`, as vLLM answers without its tool-calling flags), `reply_overrides` (fields every structured
-reply takes, e.g. a confident answer that cites nothing). A stub that was stopped is a server down.
+with `tools`, as vLLM answers without its tool-calling flags), `no_images` (400 for requests with image
+parts, as OpenAI answers for a text-only model), `reply_overrides` (fields every structured reply takes,
+e.g. a confident answer that cites nothing). A stub that was stopped is a server down.
+
+Images: `image_url` content parts must be base64 data URLs of JPEG, PNG or WebP (what Ollama's endpoint
+accepts; anything else is a 400 "invalid image input"); each is decoded and kept in `server.images`
+(type, width, height), and a structured reply with a `description` field describes them by their size
+and the customer's words.
 
 Replies are rule-based but derived from the request (system prompt passages, tool results), so a test
-can check that the client really sent the context. Every request body is kept in `server.requests`.
+can check that the client really sent the context. Placeholders of masked personal data in the customer's
+message (`[전화1]` …) are repeated in the answer, as a model that confirms the contact details would.
+Every request body is kept in `server.requests`.
 
     with OpenAIStub() as stub:
         settings.openai_base_url = stub.base_url   # http://127.0.0.1:PORT/v1
@@ -27,6 +35,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 import re
 import struct
@@ -36,9 +45,13 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from PIL import Image
+
 EMBED_DIM = 64
 ORDER_ID = re.compile(r"\b[A-Z]-\d{6,}(?:-\d+)?\b")
 ORDER_WORDS = re.compile(r"주문|택배|배송|송장|언제\s*(와|오)|order|package|parcel|tracking|deliver", re.I)
+PLACEHOLDER = re.compile(r"\[(?:이메일|전화|주소|이름)\d+\]")
+DATA_URL = re.compile(r"^data:image/(jpeg|jpg|png|webp);base64,(.+)$", re.S)
 HUMAN_WORDS = re.compile(r"상담원|사람|human|agent|person", re.I)
 CATEGORY_RULES = [
     ("human", re.compile(r"상담원|사람|human|agent|person", re.I)),
@@ -88,6 +101,31 @@ def _last(messages: list[dict[str, Any]], role: str) -> str:
     return ""
 
 
+def _image_parts(messages: list[dict[str, Any]]) -> list[str]:
+    """The URLs of the request's image content parts."""
+    urls = []
+    for m in messages:
+        content = m.get("content")
+        for part in content if isinstance(content, list) else []:
+            if isinstance(part, dict) and part.get("type") == "image_url":
+                url = part.get("image_url")
+                urls.append(str(url.get("url") if isinstance(url, dict) else url))
+    return urls
+
+
+def _decode_image(url: str) -> tuple[str, int, int] | None:
+    """(type, width, height) of a base64 image data URL, None when it is not one."""
+    m = DATA_URL.match(url)
+    if not m:
+        return None
+    try:
+        with Image.open(io.BytesIO(base64.b64decode(m.group(2), validate=True))) as img:
+            img.load()
+            return m.group(1), img.width, img.height
+    except (ValueError, OSError):
+        return None
+
+
 def _first_passage(system: str) -> tuple[str, str]:
     """(id, first sentence) of the first manual passage of the RAG prompt (the line after `[id] title`)."""
     lines = system.splitlines()
@@ -102,6 +140,7 @@ def _first_passage(system: str) -> tuple[str, str]:
 
 class _Handler(BaseHTTPRequestHandler):
     server: OpenAIStubHTTPServer
+    decoded_images: list[tuple[str, int, int]]  # of the request being answered (set in _failure)
 
     def log_message(self, *args: Any) -> None:  # quiet
         pass
@@ -142,9 +181,22 @@ class _Handler(BaseHTTPRequestHandler):
     def _failure(self, body: dict[str, Any]) -> bool:
         """Answer as a failing server would (True), per the server's failure mode."""
         srv = self.server
+        self.decoded_images = []
         if srv.fail_status:
             self._json(srv.fail_status, {"error": {"message": "injected failure", "type": "server_error"}})
             return True
+        urls = _image_parts(body.get("messages") or [])
+        if urls and srv.no_images:
+            self._json(400, {"error": {"message": "Invalid content type. image_url is only supported by certain "
+                                                  "models.", "type": "invalid_request_error"}})
+            return True
+        decoded = [_decode_image(u) for u in urls]
+        if any(d is None for d in decoded):
+            self._json(400, {"error": {"message": "invalid image input", "type": "invalid_request_error"}})
+            return True
+        with srv.lock:
+            srv.images += [d for d in decoded if d is not None]
+        self.decoded_images = [d for d in decoded if d is not None]  # what _decide describes
         if srv.no_tools and body.get("tools"):
             self._json(400, {"object": "error", "type": "BadRequestError", "code": 400,
                              "message": '"auto" tool choice requires --enable-auto-tool-choice and '
@@ -216,6 +268,11 @@ class _Handler(BaseHTTPRequestHandler):
                 obj.update(category=category, urgency=urgency, wants_human=bool(HUMAN_WORDS.search(user)))
             if "answer" in props:
                 obj.update(self._answer(user, system, tool_results))
+                marks = list(dict.fromkeys(PLACEHOLDER.findall(user)))
+                if marks:
+                    obj["answer"] += f" 말씀하신 {', '.join(marks)}(으)로 안내드리겠습니다."
+            if "description" in props and self.decoded_images:
+                obj.update(self._describe(user, self.decoded_images))
             # only the schema's fields; the ones the rules above do not know get neutral values
             neutral = {"string": "", "boolean": False, "number": 0.0, "integer": 0, "array": []}
             obj = {k: obj.get(k, neutral.get(str((props.get(k) or {}).get("type")), ""))
@@ -227,7 +284,20 @@ class _Handler(BaseHTTPRequestHandler):
         return {"content": f"안녕하세요. '{user[:40]}'에 대해 안내드립니다."}
 
     @staticmethod
+    def _describe(user: str, images: list[tuple[str, int, int]]) -> dict[str, Any]:
+        """A description of the photos from what the stub can know: their sizes and the customer's words."""
+        sizes = ", ".join(f"{w}×{h}" for _, w, h in images)
+        if CATEGORY_RULES[1][1].search(user) or re.search(r"찌그러|터졌|새", user):
+            return {"description": f"사진 {len(images)}장({sizes}): 상자 모서리가 찌그러지고 내용물이 새어 나온 모습이 보입니다.",
+                    "findings": ["damage", "leak"]}
+        return {"description": f"사진 {len(images)}장({sizes}): 상품과 포장이 보입니다.", "findings": ["packaging"]}
+
+    @staticmethod
     def _answer(user: str, system: str, tool_results: list[str]) -> dict[str, Any]:
+        prompt_orders = re.search(r"이 고객의 최근 주문\n(\[.*\])\n", system)
+        if not tool_results and prompt_orders and ORDER_WORDS.search(user):
+            # no tools offered (or refused): the orders the prompt gives, as a tool result would
+            tool_results = [json.dumps({"orders": json.loads(prompt_orders.group(1))})]
         for raw in tool_results:
             try:
                 data = json.loads(raw)
@@ -323,6 +393,8 @@ class OpenAIStubHTTPServer(ThreadingHTTPServer):
         self.malformed = False
         self.cut_stream_after: int | None = None
         self.no_tools = False
+        self.no_images = False  # 400 for image parts: a text-only model
+        self.images: list[tuple[str, int, int]] = []  # (type, width, height) of every image received
         self.reply_overrides: dict[str, Any] = {}  # fields every structured reply takes (a model's choices)
 
     def handle_error(self, request: Any, client_address: Any) -> None:

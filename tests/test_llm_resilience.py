@@ -27,7 +27,7 @@ from sajang.db.engine import session_scope
 from sajang.db.models import Order
 from sajang.graphs.common.breaker import chat_model_status, reset_breakers
 from sajang.graphs.common.llm import Deadline, DeadlineExceeded
-from sajang.graphs.inquiry.llm_answer import KST, LLMTurn, grounded, kst_text
+from sajang.graphs.inquiry.llm_answer import KST, LLMTurn, forget_tool_refusals, grounded, kst_text
 from sajang.graphs.inquiry.service import get_inquiry_service
 from sajang.ui.admin import model_status_text
 
@@ -51,6 +51,7 @@ def llm_store(engine: Engine, tmp_path: Any, monkeypatch: pytest.MonkeyPatch, ch
               **env: str) -> Settings:
     """The seeded store with the chat model at `chat_url`, embeddings at `embed_url`, and `env` settings."""
     reset_breakers()
+    forget_tool_refusals()
     monkeypatch.setenv("SAJANG_EMBEDDING_BASE_URL", embed_url)
     for key, value in env.items():
         monkeypatch.setenv(f"SAJANG_{key.upper()}", value)
@@ -187,13 +188,31 @@ def test_a_stream_cut_mid_answer_ends_with_the_complete_offline_message(llm: Set
 def test_a_server_without_tool_calling_still_answers_the_order_question(llm: Settings,
                                                                         chat_stub: OpenAIStub) -> None:
     """vLLM without `--enable-auto-tool-choice` answers 400 to `tools`: the call is made again without
-    them (the customer's orders are in the prompt), not counted as the model failing."""
+    them, structured output only (the customer's orders are in the prompt), not counted as the model
+    failing; the next order questions skip the refused tools (one call)."""
     chat_stub.server.no_tools = True
-    r = get_inquiry_service(llm).ask(ORDER_QUESTION, customer_id=A)
+    svc = get_inquiry_service(llm)
+    r = svc.ask(ORDER_QUESTION, customer_id=A)
     bodies = chat_stub.chat_requests()
     assert [bool(b.get("tools")) for b in bodies] == [True, False]
+    assert bodies[1]["response_format"]["json_schema"]["name"] == "LLMTurn"
     assert A_ORDER in bodies[1]["messages"][0]["content"]
-    assert r["answer"] and chat_model_status(llm)["consecutive_failures"] == 0
+    assert r["answer"] and A_TRACK in r["answer"] and chat_model_status(llm)["consecutive_failures"] == 0
+    again = svc.ask(ORDER_QUESTION, customer_id=A)
+    assert [bool(b.get("tools")) for b in chat_stub.chat_requests()] == [True, False, False]
+    assert A_TRACK in again["answer"] and not again["handoff"]
+
+
+def test_extra_body_fields_reach_the_server(settings: Settings, engine: Engine, chat_stub: OpenAIStub,
+                                            embed_stub: OpenAIStub, monkeypatch: pytest.MonkeyPatch,
+                                            tmp_path: Any) -> None:
+    """`SAJANG_LLM_EXTRA_BODY` (JSON): a server's own request fields, e.g. vLLM's chat-template switches."""
+    llm = llm_store(engine, tmp_path, monkeypatch, chat_stub.base_url, embed_stub.base_url,
+                    llm_extra_body='{"chat_template_kwargs": {"enable_thinking": false}, "top_k": 20}')
+    get_inquiry_service(llm).ask(MANUAL_QUESTION, customer_id=A)
+    body = chat_stub.chat_requests()[0]
+    assert body["chat_template_kwargs"] == {"enable_thinking": False} and body["top_k"] == 20
+    assert body["max_tokens"] == llm.llm_max_tokens
 
 
 # --- the circuit breaker ---------------------------------------------------------------------------------

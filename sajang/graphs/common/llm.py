@@ -6,14 +6,18 @@ Structured output is requested with pydantic schemas and `method="json_schema"` 
 A customer turn has a budget (`Deadline`): `call_within` gives every model call at most what is left of
 it as its HTTP timeout, retries transient failures only while budget remains, and a token callback stops
 a stream that is still running when the budget is spent, so the caller can answer offline in time.
+
+With `llm_mask_pii` the request hook masks personal data in every message before it leaves (`pii.py`).
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -27,6 +31,7 @@ from pydantic import BaseModel
 
 from sajang.config import Settings
 from sajang.errors import SajangError
+from sajang.graphs.common.pii import PiiMask, current_mask
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -43,22 +48,24 @@ _models: dict[tuple[Any, ...], BaseChatModel] = {}
 _lock = threading.Lock()
 
 
-def get_chat_model(settings: Settings, *, streaming: bool = False, max_retries: int = 2) -> BaseChatModel:
+def get_chat_model(settings: Settings, *, streaming: bool = False, max_retries: int = 2,
+                   model_name: str | None = None) -> BaseChatModel:
     """The configured chat model (cached per settings). Raises when no model is configured.
 
     `max_retries` are the client's own retries (the review path); the inquiry path passes 0 and retries
-    in `call_within`, inside the turn's budget."""
-    if not settings.chat_model:
+    in `call_within`, inside the turn's budget. `model_name`: another model on the same server (the
+    vision model)."""
+    name = model_name or settings.chat_model
+    if not name:
         raise SajangError("no chat model configured (set SAJANG_CHAT_MODEL)", code="llm_disabled")
-    key = (settings.chat_model, settings.openai_base_url, settings.openai_api_key, settings.llm_temperature,
-           settings.llm_timeout_s, settings.llm_max_tokens, streaming, max_retries)
+    key = (name, settings.openai_base_url, settings.openai_api_key, settings.llm_temperature,
+           settings.llm_timeout_s, settings.llm_max_tokens, streaming, max_retries, settings.llm_mask_pii,
+           json.dumps(settings.llm_extra_body, sort_keys=True))
     with _lock:
         model = _models.get(key)
         if model is None:
-            from langchain_openai import ChatOpenAI
-
             kwargs: dict[str, Any] = {
-                "model": settings.chat_model,
+                "model": name,
                 "temperature": settings.llm_temperature,
                 "timeout": settings.llm_timeout_s,
                 "max_retries": max_retries,
@@ -66,16 +73,41 @@ def get_chat_model(settings: Settings, *, streaming: bool = False, max_retries: 
                 # sent as `max_completion_tokens` (OpenAI, vLLM)
                 "max_tokens": settings.llm_max_tokens,
             }
+            extra: dict[str, Any] = {}
             if settings.openai_base_url:
                 kwargs["base_url"] = settings.openai_base_url
                 # Ollama's OpenAI endpoint reads the older `max_tokens` field only
-                kwargs["extra_body"] = {"max_tokens": settings.llm_max_tokens}
+                extra["max_tokens"] = settings.llm_max_tokens
+            extra.update(settings.llm_extra_body)
+            if extra:
+                kwargs["extra_body"] = extra
             # Local OpenAI-compatible servers accept any key; the client insists on one.
             kwargs["api_key"] = settings.openai_api_key or ("not-needed" if settings.openai_base_url else None)
             if kwargs["api_key"] is None:
                 del kwargs["api_key"]
-            model = _models[key] = ChatOpenAI(**kwargs)
+            model = _models[key] = (_masking_chat_openai() if settings.llm_mask_pii else _chat_openai())(**kwargs)
     return model
+
+
+def _chat_openai() -> type[BaseChatModel]:
+    from langchain_openai import ChatOpenAI
+
+    return ChatOpenAI
+
+
+@lru_cache(maxsize=1)
+def _masking_chat_openai() -> type[BaseChatModel]:
+    """`ChatOpenAI` whose request bodies carry placeholders for personal data: masked at the one place
+    every call (plain, structured, tools, streaming) goes through before the HTTP request."""
+    from langchain_openai import ChatOpenAI
+
+    class MaskingChatOpenAI(ChatOpenAI):
+        def _get_request_payload(self, input_: Any, *, stop: list[str] | None = None, **kwargs: Any) -> dict[str, Any]:
+            payload = super()._get_request_payload(input_, stop=stop, **kwargs)
+            # no turn's mask (a caller that does not restore): mask anyway, nothing leaves in clear
+            return (current_mask() or PiiMask()).mask_payload(payload)
+
+    return MaskingChatOpenAI
 
 
 def structured(settings: Settings, schema: type[T], *, streaming: bool = False) -> Any:

@@ -1,8 +1,11 @@
 """The inquiry graph: one customer message = one run on the conversation's thread.
 
-    START → load_context → classify ─┬─(pure request for a person)──────────────→ escalate
-                                     └→ retrieve → answer → gate ─┬→ respond → END
-                                                                  └→ escalate → handoff ⟲ → END
+    START → load_context → (read_photos) → classify ─┬─(pure request for a person)──────────→ escalate
+                                                     └→ retrieve → answer → gate ─┬→ respond → END
+                                                                                  └→ escalate → handoff ⟲ → END
+
+`read_photos` describes the message's photos when a vision model is configured (`photos.py`); other
+messages go straight to `classify` (no extra step on the offline path).
 
 `handoff` waits in `interrupt()` for a person. Resume values (`HandoffResume`): an agent reply (+ resolve
 flag), a customer line sent while waiting, or resolve. The node loops (one interrupt per node run)
@@ -30,12 +33,14 @@ from sajang.graphs.inquiry.nodes import (
     route_after_classify,
     route_after_gate,
 )
+from sajang.graphs.inquiry.photos import read_photos, route_after_load
 from sajang.graphs.inquiry.state import InquiryInput, InquiryState
 
 
 def build_graph(checkpointer: Any = None) -> Any:
     g = StateGraph(InquiryState, context_schema=InquiryContext, input_schema=InquiryInput)
     g.add_node("load_context", load_context)
+    g.add_node("read_photos", read_photos)
     g.add_node("classify", classify)
     g.add_node("retrieve", retrieve)
     g.add_node("answer", answer)
@@ -44,7 +49,8 @@ def build_graph(checkpointer: Any = None) -> Any:
     g.add_node("escalate", escalate)
     g.add_node("handoff", handoff)
     g.add_edge(START, "load_context")
-    g.add_edge("load_context", "classify")
+    g.add_conditional_edges("load_context", route_after_load, {"read_photos": "read_photos", "classify": "classify"})
+    g.add_edge("read_photos", "classify")
     g.add_conditional_edges("classify", route_after_classify, {"retrieve": "retrieve", "escalate": "escalate"})
     g.add_edge("retrieve", "answer")
     g.add_edge("answer", "gate")

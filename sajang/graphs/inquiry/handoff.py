@@ -25,7 +25,8 @@ SUMMARY_LINES = 3
 
 def _summary(state: InquiryState, reason: str, lines: list[str], files: list[dict[str, Any]]) -> str:
     """One line for the agent's queue: category·urgency, the customer's last lines, their open order, how
-    many files they sent (so the agent sees at a glance there is something to look at), and, when the bot
+    many files they sent (so the agent sees at a glance there is something to look at) and what the photos
+    show when a vision model read them, and, when the bot
     was not sure, the words the manual never mentions (the agent's answer, taught with 👎, adds them)."""
     cat = state.get("category") or "other"
     label = CATEGORY_KO.get(cat, cat)
@@ -38,6 +39,8 @@ def _summary(state: InquiryState, reason: str, lines: list[str], files: list[dic
         head += f" · 최근 주문 {open_['order_id']} ({open_['status_label']})"
     if files:
         head += f" · 첨부 {len(files)}개"
+    if state.get("photo_notes"):  # what the vision model saw: the agent knows before opening the photo
+        head += f" · 사진: {state['photo_notes']}"
     if state.get("unknown_terms") and reason == "low_confidence":
         head += " · 매뉴얼에 없는 말: " + ", ".join(state["unknown_terms"])
     return head
@@ -71,7 +74,8 @@ def escalate(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
         "reason": reason, "summary": _summary(state, reason, lines, files), "category": state.get("category"),
         "urgency": state.get("urgency"), "ai_draft": draft, "sources": list(state.get("sources") or []),
         "customer_id": state.get("customer_id"), "thread_id": thread_id, "customer_lines": [state.get("text") or ""],
-        "attachments": files, "unknown_terms": list(state.get("unknown_terms") or []),
+        "attachments": files, "photo_notes": state.get("photo_notes") or "",
+        "unknown_terms": list(state.get("unknown_terms") or []),
     }
     urgent = reason == "urgent"
     key = ("handoff_urgent_photo" if files else "handoff_urgent") if urgent else "handoff_notice"

@@ -12,6 +12,9 @@ gate's confidence, or a little above the threshold when the answer is in the art
 an answer the model itself marks unsupported goes to a person. Dates reach the model in KST, with the
 shop's current date and time.
 
+With `llm_mask_pii` the turn's personal data reaches the model as placeholders (`common/pii.py`): the
+answer is restored before anyone sees it, the model's tool arguments before the tools run.
+
 `answer_with_model` never raises: a model error (server down, 5xx, timeout, malformed output, the turn's
 deadline) or an open circuit breaker returns None, and the node answers with the offline pipeline.
 """
@@ -21,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 import time
 from datetime import datetime
 from typing import Any, Literal
@@ -36,6 +40,7 @@ from sajang.db.engine import autocommit_connection
 from sajang.graphs.common.breaker import breaker_for
 from sajang.graphs.common.context import engine_for
 from sajang.graphs.common.llm import Deadline, DeadlineExceeded, call_within, get_chat_model
+from sajang.graphs.common.pii import PiiMask, current_mask, customer_names, masking
 from sajang.graphs.inquiry.answering import answer_confidence, relevant_units, source_of
 from sajang.graphs.inquiry.classifier import max_urgency, rule_urgency
 from sajang.graphs.inquiry.context import tool_config
@@ -49,6 +54,7 @@ log = logging.getLogger(__name__)
 
 KST = ZoneInfo("Asia/Seoul")
 WEEKDAYS_KO = "월화수목금토일"
+TOOLS_REFUSED_S = 600  # a server that answered 400 to tools is asked without them this long
 MAX_TOOL_ROUNDS = 2  # model calls that may ask for tools; the call after the last round must answer
 ORDER_EVIDENCE = 0.9  # an answer resting on the customer's own order data (the offline order answer's confidence)
 MIN_SUPPORT = 0.6  # share of the answer's content words found in what it cites, the question and the policy
@@ -56,6 +62,7 @@ NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 GROUNDED_MARGIN = 0.1
 PASSAGE_UNITS = 5  # sentences, items or rows of an article given to the model: the ones that answer  # above the gate's threshold: a supported answer in the cited article's own words
 DEADLINE_KEY = "llm_deadline_at"  # config["configurable"]: the turn's deadline (time.time()) set by the service
+PII_MASK_KEY = "llm_pii_mask"  # config["configurable"]: the turn's PiiMask (the service restores the stream with it)
 # the model's failures that mean "answer offline" (everything else is a bug in our code: logged with its trace)
 MODEL_ERRORS: tuple[type[Exception], ...] = (openai.OpenAIError, DeadlineExceeded, ValidationError, ValueError)
 
@@ -115,6 +122,7 @@ urgent(식품 안전 위험, 반복된 불만, 법적 대응 언급).
 {learned}{photos}"""
 
 PHOTOS_NOTE = "\n\n고객이 이 메시지와 함께 사진 {n}장을 보냈습니다. 상담원이 사진을 확인하니, 사진을 보내 달라고 하지 마세요."
+PHOTO_READING = "\n사진에 보이는 것(사진 판독): {notes}"
 TOOLS_RULE = ("- 주문·배송·클레임의 최신 상태가 필요하면 도구를 부르세요. 도구는 이 고객 본인의 주문만 "
               "돌려줍니다.\n")
 
@@ -169,10 +177,11 @@ def customer_passages(question: str, hits: list[dict[str, Any]],
 def turn_messages(text: str, *, policy: StorePolicy, customer: dict[str, Any] | None,
                   orders: list[dict[str, Any]], hits: list[dict[str, Any]], history: list[dict[str, Any]],
                   with_tools: bool, now: datetime, photos: list[dict[str, Any]] | None = None,
-                  ) -> list[BaseMessage]:
+                  photo_notes: str = "") -> list[BaseMessage]:
     """The prompt of the one structured call. The customer's orders are given only when the question is
     about them (`with_tools`): a manual question's prompt carries no personal data. `photos`: the images
-    sent with the message (the model is told of them, so it does not ask for a photo it has)."""
+    sent with the message (the model is told of them, so it does not ask for a photo it has); `photo_notes`:
+    what the vision model saw in them."""
     local = now.astimezone(KST)
     system = SYSTEM.format(
         shop_name=policy.shop_name,
@@ -181,7 +190,8 @@ def turn_messages(text: str, *, policy: StorePolicy, customer: dict[str, Any] | 
         customer=(f"{customer.get('name') or ''} ({customer['id']})" if customer else "비회원(본인 확인 전)"),
         orders=json.dumps(in_kst(orders), ensure_ascii=False) if orders and with_tools else "(없음)",
         passages=_passages(hits, "manual"), learned=_passages(hits, "learned"),
-        photos=PHOTOS_NOTE.format(n=len(photos)) if photos else "")
+        photos=(PHOTOS_NOTE.format(n=len(photos)) + (PHOTO_READING.format(notes=photo_notes) if photo_notes else ""))
+        if photos else "")
     msgs: list[BaseMessage] = [SystemMessage(system)]
     for turn in history[-6:]:  # a little of the conversation so follow-ups make sense
         role = turn.get("role")
@@ -215,7 +225,7 @@ def _run_tool_calls(ai: AIMessage, config: Any) -> tuple[list[BaseMessage], list
         if tool is None:
             content = json.dumps({"error": f"unknown tool {call['name']}"})
         else:
-            raw = str(tool.invoke(call["args"], config))
+            raw = str(tool.invoke(_unmasked(call["args"]), config))
             order_ids += re.findall(r'"order_id":\s*"([^"]+)"', raw)
             try:
                 content = json.dumps(in_kst(json.loads(raw)), ensure_ascii=False)
@@ -223,6 +233,12 @@ def _run_tool_calls(ai: AIMessage, config: Any) -> tuple[list[BaseMessage], list
                 content = raw
         out.append(ToolMessage(content=content, tool_call_id=call["id"], name=call["name"]))
     return out, order_ids
+
+
+def _unmasked(args: dict[str, Any]) -> dict[str, Any]:
+    """The model's tool arguments with the turn's placeholders restored (it only ever saw those)."""
+    mask = current_mask()
+    return {k: mask.unmask(v) if mask and isinstance(v, str) else v for k, v in args.items()} if mask else args
 
 
 # strict JSON Schema (OpenAI structured outputs; vLLM and Ollama read it as a grammar): every field required
@@ -238,11 +254,33 @@ def _answer_call(settings: Settings, with_tools: bool, tool_choice: str | None =
     return model.bind(response_format=RESPONSE_FORMAT)
 
 
+_tools_refused: dict[tuple[str | None, str | None], float] = {}  # (model, server) → when it answered 400 to tools
+_tools_lock = threading.Lock()
+
+
+def tools_refused(settings: Settings) -> bool:
+    """Did this server refuse tool calls within `TOOLS_REFUSED_S`? (Then order questions skip the 400.)"""
+    with _tools_lock:
+        at = _tools_refused.get((settings.chat_model, settings.openai_base_url))
+    return at is not None and time.monotonic() - at < TOOLS_REFUSED_S
+
+
+def _refuse_tools(settings: Settings) -> None:
+    with _tools_lock:
+        _tools_refused[(settings.chat_model, settings.openai_base_url)] = time.monotonic()
+
+
+def forget_tool_refusals() -> None:
+    with _tools_lock:
+        _tools_refused.clear()
+
+
 def ask_model(settings: Settings, messages: list[BaseMessage], *, with_tools: bool, config: Any,
               deadline: Deadline) -> tuple[LLMTurn, list[str]]:
     """(the structured reply, order ids the tools returned). Raises on model errors."""
     # tagged so the service can stream these calls' tokens to the customer: any call may be the answer
     run_config = {**(config or {}), "tags": [*((config or {}).get("tags") or []), "final_answer"]}
+    with_tools = with_tools and not tools_refused(settings)
     order_ids: list[str] = []
     for round_no in range(MAX_TOOL_ROUNDS + 1):
         last = round_no == MAX_TOOL_ROUNDS
@@ -254,7 +292,9 @@ def ask_model(settings: Settings, messages: list[BaseMessage], *, with_tools: bo
                 raise
             # a server without tool calling (vLLM started without its tool flags answers 400): the orders
             # are in the prompt, answer from them
-            log.warning("the chat model server refused tool calls; answering without tools")
+            log.warning("the chat model server refused tool calls; answering without tools for %d s",
+                        TOOLS_REFUSED_S)
+            _refuse_tools(settings)
             with_tools = False
             ai = call_within(_answer_call(settings, False), messages, run_config, deadline, settings.llm_max_retries)
         if not ai.tool_calls or last:
@@ -315,7 +355,7 @@ def llm_answer(settings: Settings, policy: StorePolicy, *, text: str, customer_i
                history: list[dict[str, Any]], category: str, urgency: str, retrieval_confidence: float,
                unknown_terms: list[str], config: Any, deadline: Deadline,
                attachments: list[dict[str, Any]] | None = None,
-               audience_overrides: dict[str, list[str]] | None = None) -> dict[str, Any]:
+               audience_overrides: dict[str, list[str]] | None = None, photo_notes: str = "") -> dict[str, Any]:
     """{answer, confidence, sources, needs_human, answer_kind, category, urgency} from the
     chat model. Raises on model errors (`answer_with_model` turns them into the offline answer)."""
     with_tools = needs_customer_data(text, customer_id)
@@ -325,9 +365,13 @@ def llm_answer(settings: Settings, policy: StorePolicy, *, text: str, customer_i
             overrides = audience_overrides_in(conn)
     hits = customer_passages(text, hits, overrides)
     messages = turn_messages(text, policy=policy, customer=customer, orders=orders, hits=hits, history=history,
-                             with_tools=with_tools, now=datetime.now(KST), photos=images(attachments))
+                             with_tools=with_tools, now=datetime.now(KST), photos=images(attachments),
+                             photo_notes=photo_notes)
     reply, tool_order_ids = ask_model(settings, messages, with_tools=with_tools, config=config,
                                              deadline=deadline)
+    mask = current_mask()
+    if mask is not None:  # what the customer and the agent see carries the real values
+        reply = reply.model_copy(update={"answer": mask.unmask(reply.answer)})
     if not reply.answer.strip():
         raise ValueError("the model returned an empty answer")
     known_orders = set(tool_order_ids) | ({o["order_id"] for o in orders} if with_tools else set())
@@ -352,7 +396,8 @@ def answer_with_model(settings: Settings, policy: StorePolicy, *, text: str, loc
                       history: list[dict[str, Any]], category: str, urgency: str, retrieval_confidence: float,
                       unknown_terms: list[str], config: Any,
                       attachments: list[dict[str, Any]] | None = None,
-                      audience_overrides: dict[str, list[str]] | None = None) -> dict[str, Any] | None:
+                      audience_overrides: dict[str, list[str]] | None = None,
+                      photo_notes: str = "") -> dict[str, Any] | None:
     """The chat model's answer, or None when the offline pipeline must answer: the model failed, ran out
     of the turn's time, or the circuit breaker has it paused. Never raises."""
     breaker = breaker_for(settings)
@@ -360,12 +405,13 @@ def answer_with_model(settings: Settings, policy: StorePolicy, *, text: str, loc
         return None
     started = time.monotonic()
     try:
-        out = llm_answer(settings, policy, text=text, customer_id=customer_id, customer=customer, orders=orders,
-                         hits=hits, history=history, category=category, urgency=urgency,
-                         retrieval_confidence=retrieval_confidence,
-                         unknown_terms=unknown_terms, deadline=turn_deadline(settings, config), attachments=attachments,
-                         audience_overrides=audience_overrides,
-                         config=tool_config(config, customer_id, settings.resolved_database_url, locale))
+        with masking(turn_mask(settings, config)):
+            out = llm_answer(settings, policy, text=text, customer_id=customer_id, customer=customer, orders=orders,
+                             hits=hits, history=history, category=category, urgency=urgency,
+                             retrieval_confidence=retrieval_confidence,
+                             unknown_terms=unknown_terms, deadline=turn_deadline(settings, config), attachments=attachments,
+                             audience_overrides=audience_overrides, photo_notes=photo_notes,
+                             config=tool_config(config, customer_id, settings.resolved_database_url, locale))
     except MODEL_ERRORS as exc:
         breaker.failure(f"{type(exc).__name__}: {exc}")
         log.warning("chat model failed after %.1f s, answering offline: %s: %s", time.monotonic() - started,
@@ -384,6 +430,23 @@ def turn_budget(settings: Settings, deadline_s: float | None = None) -> Deadline
     return Deadline.after(settings.llm_turn_deadline_s if deadline_s is None else deadline_s)
 
 
-def with_deadline(config: RunnableConfig, deadline: Deadline) -> RunnableConfig:
-    """`config` carrying the turn's deadline to the answer node (`turn_deadline` reads it)."""
-    return {**config, "configurable": {**(config.get("configurable") or {}), DEADLINE_KEY: deadline.at}}
+def with_deadline(config: RunnableConfig, deadline: Deadline, mask: PiiMask | None = None) -> RunnableConfig:
+    """`config` carrying the turn's deadline (`turn_deadline` reads it) and its personal-data mask to the
+    answer node."""
+    extra: dict[str, Any] = {DEADLINE_KEY: deadline.at}
+    if mask is not None:
+        extra[PII_MASK_KEY] = mask
+    return {**config, "configurable": {**(config.get("configurable") or {}), **extra}}
+
+
+def new_mask(settings: Settings) -> PiiMask | None:
+    """A turn's mask when personal data must not leave in clear (every customer name the shop knows)."""
+    if not (settings.llm_mask_pii and settings.llm_enabled):
+        return None
+    return PiiMask(customer_names(engine_for(settings)))
+
+
+def turn_mask(settings: Settings, config: Any) -> PiiMask | None:
+    """The mask the service set for this turn, else a new one (a caller outside the graph)."""
+    mask = ((config or {}).get("configurable") or {}).get(PII_MASK_KEY)
+    return mask if isinstance(mask, PiiMask) else new_mask(settings)

@@ -50,7 +50,7 @@ def load_context(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[
     the verified customer from the run context (`asking_customer`: never the message text).
     Writes: `customer_id`, `customer`, `orders` (the 5 most recent, or those the question names, with items,
     tracking, claims), `coupons`, `locale` (the language the customer wrote in), `policy_overrides` (the
-    admin's saved store policy), `audience_overrides` (articles the admin made agents-only or customer-facing), `question` / `question_base` / `own_query` / `followup` (the message read
+    admin's saved store policy), `photo_notes` (reset: `read_photos` fills it), `audience_overrides` (articles the admin made agents-only or customer-facing), `question` / `question_base` / `own_query` / `followup` (the message read
     with the previous turn: "제주도는요?" after a delivery-fee question), `verify_result`; clears
     `verification`; resets the per-message fields, appends the customer turn.
     """
@@ -74,6 +74,7 @@ def load_context(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[
         "question": reading.question, "question_base": reading.base, "own_query": own_query.as_dict(),
         "followup": reading.followup, "verification": None, "verify_result": verification, "order_action": None,
         "answer": "", "confidence": 0.0, "sources": [], "hits": [], "retrieval_confidence": 0.0, "unknown_terms": [],
+        "photo_notes": "",
         "needs_human": False, "answer_kind": "none",
         "handoff": None, "handoff_reason": None, "resolved": False, "waiting": False,
         "history": [{"role": "customer", "text": text, "message_id": state.get("message_id")}],
@@ -221,6 +222,7 @@ def ask_chat_model(settings: Settings, policy: StorePolicy, state: InquiryState,
                              retrieval_confidence=float(state.get("retrieval_confidence") or 0.0),
                              unknown_terms=state.get("unknown_terms") or [], config=config,
                              attachments=list(state.get("attachments") or []),
+                             photo_notes=state.get("photo_notes") or "",
                              audience_overrides=state.get("audience_overrides") or {})
 
 

@@ -12,16 +12,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from sajang.graphs.common.pii import ADDRESS, EMAIL, PHONE
+
 PATTERNS: list[tuple[str, re.Pattern[str], str]] = [
-    ("email", re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "[이메일]"),
-    ("phone", re.compile(r"(?<!\d)(?:\+?82[-\s]?)?0?1[016789][-\s.]?\d{3,4}[-\s.]?\d{4}(?!\d)"
-                         r"|(?<!\d)0\d{1,2}[-\s.]\d{3,4}[-\s.]\d{4}(?!\d)"), "[전화번호]"),
+    ("email", EMAIL, "[이메일]"),
+    ("phone", PHONE, "[전화번호]"),
     ("order_id", re.compile(r"\b[A-Z]{1,3}-\d{6,}(?:-\d+)?\b|(?<!\d)\d{8,20}(?!\d)", re.IGNORECASE), "[주문번호]"),
-    ("address", re.compile(
-        r"[가-힣]+(?:특별시|광역시|특별자치시|특별자치도|도|시)\s+[가-힣]+(?:시|군|구)(?:\s+[가-힣0-9]+(?:구|읍|면|동|로|길))*"
-        r"(?:\s*\d+(?:-\d+)?(?:번길|길)?)?(?:\s*\d+(?:동|호|층))*"
-        r"|[가-힣0-9]+(?:로|길)\s*\d+(?:-\d+)?(?:\s*\d+(?:동|호|층))*"
-        r"|\b\d{1,5}\s+[A-Z][a-z]+\s+(?:Street|St|Avenue|Ave|Road|Rd|Blvd|Lane|Ln)\b"), "[주소]"),
+    ("address", ADDRESS, "[주소]"),
 ]
 
 

@@ -37,7 +37,7 @@ from sajang.graphs.inquiry.chat_verification import verify_in_chat
 from sajang.graphs.inquiry.classifier import HUMAN_REQUEST, Classification, classify_text, get_classifier
 from sajang.graphs.inquiry.context import InquiryContext
 from sajang.graphs.inquiry.graph import build_graph
-from sajang.graphs.inquiry.llm_answer import answer_with_model, turn_budget, with_deadline
+from sajang.graphs.inquiry.llm_answer import answer_with_model, new_mask, turn_budget, with_deadline
 from sajang.graphs.inquiry.privacy import find_personal_data, generalise
 from sajang.knowledge.embeddings import serving_request
 from sajang.tools.orders import customer_brief, customer_exists, recent_orders
@@ -308,7 +308,8 @@ class InquiryService:
                 return turn.waiting
             # durability="exit": one checkpoint write per message (at the end or at the handoff interrupt)
             # instead of one per node; a run that dies midway is simply re-asked, its rows are deduplicated
-            values = self.chat_graph.invoke(turn.graph_input, with_deadline(turn.config, deadline),
+            values = self.chat_graph.invoke(turn.graph_input, with_deadline(turn.config, deadline,
+                                                                            new_mask(self.settings)),
                                             context=turn.context, durability=DURABILITY)
         return self._result(turn.thread_id, values)
 
@@ -379,8 +380,10 @@ class InquiryService:
                    locale: str | None = None, attachments: list[dict[str, Any]] | None = None,
                    deadline_s: float | None = None, client_key: str | None = None) -> Iterator[str | dict[str, Any]]:
         """Text chunks of the answer as they are produced (tokens of the chat model), then the final dict
-        (`deadline_s` and `client_key` as in `ask`)."""
+        (`deadline_s` and `client_key` as in `ask`). With `llm_mask_pii` the model streams placeholders: each
+        chunk carries the real values, a placeholder cut at a chunk's end waits for the next."""
         deadline = turn_budget(self.settings, deadline_s)
+        mask = new_mask(self.settings)
         with serving_request():
             with self._turn(text, customer_id, thread_id, locale, attachments, client_key) as turn:
                 if turn.replay is not None:
@@ -394,7 +397,7 @@ class InquiryService:
                 values: dict[str, Any] = {}
                 buffer, sent = "", ""
                 for mode, data in self.chat_graph.stream(
-                        turn.graph_input, with_deadline(turn.config, deadline), context=turn.context,
+                        turn.graph_input, with_deadline(turn.config, deadline, mask), context=turn.context,
                         stream_mode=["messages", "values"],
                         durability=DURABILITY):
                     if mode == "values":
@@ -405,6 +408,8 @@ class InquiryService:
                         continue
                     buffer += chunk.content if isinstance(chunk.content, str) else ""
                     decoded = partial_json_string(buffer, "answer")
+                    if mask is not None:
+                        decoded = mask.unmask_prefix(decoded)
                     if len(decoded) > len(sent):
                         yield decoded[len(sent):]
                         sent = decoded

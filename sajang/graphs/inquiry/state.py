@@ -62,6 +62,7 @@ class Handoff(TypedDict, total=False):
     thread_id: str
     customer_lines: list[str]  # customer messages since the handoff (incl. those sent while waiting)
     attachments: list[dict[str, Any]]  # files the customer sent with those messages
+    photo_notes: str  # what the vision model saw in the photos ("" = not described)
     unknown_terms: list[str]  # what the customer named that the manual never mentions (a gap to teach)
 
 
@@ -102,6 +103,8 @@ class InquiryState(TypedDict, total=False):
     own_query: dict[str, Any]  # intents.OwnDataQuery of `question`: facts, action and which orders
     followup: str | None  # order | manual: the message continues the previous turn's topic
     verify_result: str | None  # `verification` of this message (the input field is cleared for the next)
+    # read_photos
+    photo_notes: str  # what the vision model saw in this message's photos ("" = none, or only counted)
     # classify
     normalized_text: str  # `text` as classify and retrieve read it (spacing, typos, slang; no emoticons)
     mood: str  # frustrated | neutral | happy: what the emoticons and wording showed
