@@ -240,3 +240,18 @@ def test_a_faq_answer_says_yes_or_no_only_to_its_own_question(svc: Any) -> None:
     r = svc.ask("포인트 어떻게 쌓여요")
     assert not r["handoff"] and "1%" in r["answer"]
     assert "아니요" not in r["answer"], r["answer"]
+
+
+def test_a_correction_taught_on_one_product_answers_only_questions_naming_it() -> None:
+    """Product Q&A teaches «「순살 갈비탕」 아이가 먹기에 맵나요?»: the chat uses it for a question naming 갈비탕
+    (read without the tag), never for the same question about nothing or about another product."""
+    from sajang.graphs.inquiry.answering import learned_in_scope
+
+    taught = {"kind": "learned", "title": "「순살 갈비탕」 아이가 먹기에 맵나요?", "body": "맵지 않아요."}
+    manual = {"kind": "manual", "title": "조리", "body": "…"}
+    assert learned_in_scope("아이가 먹기에 맵나요?", [taught, manual]) == [manual]
+    assert learned_in_scope("만두 아이가 먹기에 맵나요?", [taught, manual]) == [manual]
+    kept = learned_in_scope("순살 갈비탕 아이가 먹기에 맵나요?", [taught, manual])
+    assert kept[0]["title"] == "아이가 먹기에 맵나요?" and kept[1] is manual
+    plain = {"kind": "learned", "title": "배송비 얼마예요?", "body": "3,000원"}
+    assert learned_in_scope("택배비 얼마예요", [plain]) == [plain]

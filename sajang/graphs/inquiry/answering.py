@@ -466,7 +466,11 @@ def _with_yes_no(body: str, question: str, hit: dict[str, Any], units: list[Answ
 
 
 def _title_line(title: str, locale: str, seed: int) -> str:
-    return _pick("manual_named", locale, seed >> 3, title=title, about=josa(title, "은/는") if locale == "ko" else title)
+    # "'교환 안내' 안내를" reads twice: a title that already says 안내 (or 가이드) names the guide itself
+    named = title.rstrip().endswith(("안내", "가이드", "guide"))
+    guide, guide_obj = ("", josa(title, "을/를")[len(title):]) if named else (" 안내", "를")
+    return _pick("manual_named", locale, seed >> 3, title=title, guide=guide, guide_obj=guide_obj,
+                 about=josa(title, "은/는") if locale == "ko" else title)
 
 
 def compose_manual_reply(text: str, parts: list[tuple[str, dict[str, Any], list[AnswerUnit]]], locale: str,
@@ -665,6 +669,24 @@ def answer_confidence(settings: Settings, retrieval_confidence: float, category:
         floor = settings.answer_confidence_threshold + AGREEMENT_MARGIN
         return max(retrieval_confidence, min(0.95, floor + 0.4 * retrieval_confidence))
     return retrieval_confidence
+
+
+PRODUCT_TAG = re.compile(r"^「([^」]+)」\s*")  # a learned answer taught on one product's question (product Q&A)
+
+
+def learned_in_scope(question: str, hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The hits without learned answers taught on a product the question does not name: a correction to
+    «「순살 갈비탕」 아이가 먹기에 맵나요?» answers that product's questions, not «아이가 먹기에 맵나요?» in the chat
+    about another one; those that stay are read without their tag (the learned match compares questions)."""
+    asked = set(_tokens(question))
+    out: list[dict[str, Any]] = []
+    for hit in hits:
+        m = PRODUCT_TAG.match(str(hit.get("title") or "")) if hit.get("kind") == "learned" else None
+        if m is None:
+            out.append(hit)
+        elif _tokens(m.group(1)) and _tokens(m.group(1)) <= asked:
+            out.append({**hit, "title": hit["title"][m.end():]})
+    return out
 
 
 def needs_action(text: str) -> bool:

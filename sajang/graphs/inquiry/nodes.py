@@ -18,7 +18,7 @@ from sajang.db.engine import autocommit_connection
 from sajang.db.queries import shop_setting_in
 from sajang.db.types import utcnow
 from sajang.graphs.inquiry import conversations as conv
-from sajang.graphs.inquiry.answering import detect_locale, needs_action, offline_answer
+from sajang.graphs.inquiry.answering import detect_locale, learned_in_scope, needs_action, offline_answer
 from sajang.graphs.inquiry.classifier import HUMAN_REQUEST, classify_text
 from sajang.graphs.inquiry.context import InquiryContext, asking_customer, thread_of
 from sajang.graphs.inquiry.intents import OwnDataQuery
@@ -130,7 +130,8 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
             other = knowledge.search(normalized, k=5)
             if other.hits and names_topic(fragment, other.hits[0].title):
                 result, out = other, {"normalized_text": normalized, "question": swapped}
-    return {**out, "hits": [h.as_dict() for h in result.hits], "retrieval_confidence": float(result.confidence),
+    hits = learned_in_scope(out.get("normalized_text") or query, [h.as_dict() for h in result.hits])
+    return {**out, "hits": hits, "retrieval_confidence": float(result.confidence),
             "unknown_terms": result.unknown_terms}
 
 

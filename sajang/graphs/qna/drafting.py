@@ -11,14 +11,13 @@ draft (when there is one) the person edits. Nothing here writes: `sajang.service
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any, Literal
 
 from sajang.config import Settings, StorePolicy
-from sajang.graphs.inquiry.answering import detect_locale, offline_answer
+from sajang.graphs.inquiry.answering import PRODUCT_TAG, detect_locale, offline_answer
 from sajang.graphs.inquiry.classifier import classify_text
 from sajang.graphs.inquiry.llm_answer import answer_with_model
 from sajang.graphs.qna.facts import FACT_CONFIDENCE, fact_answer, product_article, short_name
@@ -26,7 +25,6 @@ from sajang.knowledge.normalize import normalize_for_shop
 from sajang.knowledge.service import get_knowledge
 
 DraftStatus = Literal["ready", "handoff"]
-PRODUCT_TAG = re.compile(r"^「([^」]+)」\s*")  # a learned answer taught on one product's question
 
 
 @dataclass
