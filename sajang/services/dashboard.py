@@ -26,6 +26,15 @@ def overview(settings: Settings, days: int = 30) -> dict[str, Any]:
     return data
 
 
+def kpis(settings: Settings) -> dict[str, Any]:
+    """The KPI cards alone, with the product questions counted against their deadlines (see `overview`)."""
+    from sajang.services.qna import deadline_counts
+
+    cards = dashboard_db.kpis(engine_for(settings))
+    deadlines = deadline_counts(settings)
+    return {**cards, "qna_overdue": deadlines["overdue"], "qna_due_soon": deadlines["due_soon"]}
+
+
 def risk_alerts(settings: Settings) -> list[dict[str, Any]]:
     return dashboard_db.risk_alerts(engine_for(settings))
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sajang.app.deps import EngineDep, SettingsDep, require_admin
 from sajang.app.schemas import ErrorOut
 from sajang.db import dashboard as dash
+from sajang.services import dashboard as dashboard_service
 from sajang.services.csat import ai_metrics
 from sajang.services.dashboard import morning_briefing
 
@@ -94,14 +95,14 @@ def _kpis(k: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("", response_model=DashboardOut, summary="Everything the /admin page shows")
-def dashboard(engine: EngineDep, days: Days = 30) -> dict[str, Any]:
-    out = dash.dashboard(engine, days=days)
+def dashboard(settings: SettingsDep, days: Days = 30) -> dict[str, Any]:
+    out = dashboard_service.overview(settings, days=days)
     return {**out, "kpis": _kpis(out["kpis"]), "sales": _money(out["sales"])}
 
 
 @router.get("/kpis", response_model=KpisOut, summary="KPI cards")
-def kpis(engine: EngineDep) -> dict[str, Any]:
-    return _kpis(dash.kpis(engine))
+def kpis(settings: SettingsDep) -> dict[str, Any]:
+    return _kpis(dashboard_service.kpis(settings))
 
 
 @router.get("/alerts", response_model=list[AlertOut], summary="Risk alerts, each with the items behind it")
