@@ -8,14 +8,17 @@ Run on both databases:
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine, select
+from test_inquiry_support import MANUAL
 
 from sajang.config import Settings
 from sajang.db.engine import session_scope
@@ -305,7 +308,8 @@ def test_a_guest_is_asked_to_verify_then_answered(svc: Any, shop: Shop, engine: 
     first = svc.ask("삼겹살 시킨 거 어디쯤이에요?")
     assert not first["handoff"], first
     assert "뒤 4자리" in first["answer"] and "주문번호" in first["answer"]
-    assert A_TRACK not in first["answer"] and shop.shipping not in first["answer"] and not first["sources"]
+    assert A_TRACK not in first["answer"] and shop.shipping not in first["answer"]
+    assert all(source["kind"] != "order" for source in first["sources"])  # at most the manual's general answer
     thread = first["thread_id"]
     # the order number and the digits in one message: verified, and the question held is answered
     done = svc.ask(f"{shop.delivered} {A_PHONE4}", thread_id=thread)
@@ -384,6 +388,24 @@ def test_a_guests_policy_question_is_not_held_for_verification(svc: Any, shop: S
     answer = out["answer"] or ""
     assert "4자리" not in answer, answer
     assert A_TRACK not in answer and shop.shipping not in answer
+
+
+def test_a_guest_wanting_to_change_their_order_gets_the_rule_and_the_offer_to_verify(
+        svc: Any, shop: Shop, settings: Settings, tmp_path: Path) -> None:
+    """"배송지 바꾸고 싶어요" from a guest: what the manual says (until when it can be changed, how), then the
+    request for the order number and digits to look at theirs — never anything of an order before."""
+    from sajang.knowledge.service import get_knowledge
+
+    (tmp_path / "manual").mkdir()
+    shutil.copy(MANUAL / "delivery-address-change.md", tmp_path / "manual" / "delivery-address-change.md")
+    get_knowledge(settings).import_manual_dir(tmp_path / "manual")
+    out = svc.ask("배송지바꾸고싶어요")
+    answer = out["answer"] or ""
+    assert not out["handoff"] and "4자리" in answer and ("출고" in answer or "준비 중" in answer), answer
+    assert answer.index("4자리") > answer.index("배송지"), answer  # the rule first, then the offer
+    assert A_TRACK not in answer and shop.shipping not in answer and shop.paid not in answer
+    listing = svc.ask("제주문내역보여주세요")  # only theirs can answer it: just the verification
+    assert (listing["answer"] or "").startswith("주문 정보를 확인하려면"), listing["answer"]
 
 
 @pytest.mark.parametrize("text", ["제 주문 어디쯤 왔어요?", "주문 취소해주세요", "주문한거 취소하고 싶어요",

@@ -191,6 +191,20 @@ def answer(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str, A
                         verification=state.get("verify_result"), memory=state.get("memory"), locale=locale,
                         policy=policy, now=utcnow(), pending_question=state.get("pending_question")) \
         if out is None else None
+    if own is not None and own.get("pending_question") and not state.get("customer_id") and hits \
+            and not set(reading.query.facts) & {"list", "items", "amount"}:  # "주문 내역 보여 주세요": only theirs
+        # a guest asking "배송지 바꾸고 싶어요", "when will my package arrive?": what the manual says of it
+        # first (nothing of theirs), then the offer to look at their order once they verify
+        policy_part = offline_answer(settings, policy, text=text, locale=locale,
+                                     category=state.get("category") or "other", customer_id=None, orders=[],
+                                     hits=hits, retrieval_confidence=float(state.get("retrieval_confidence") or 0.0),
+                                     unknown_terms=state.get("unknown_terms") or [],
+                                     audience_overrides=state.get("audience_overrides") or {},
+                                     normalized_text=state.get("normalized_text"), first_turn=True)
+        if policy_part.get("answer_kind") == "manual" and \
+                float(policy_part.get("confidence") or 0.0) >= settings.answer_confidence_threshold:
+            own = {**own, "answer": f"{policy_part['answer']}\n\n{own['answer']}",
+                   "sources": policy_part.get("sources") or []}
     if own is not None:
         # the customer's own data (or the chat verification): answered from the database, never the manual
         return {**own, "needs_human": False, "hits": [{k: v for k, v in h.items() if k != "body"} for h in hits]}
