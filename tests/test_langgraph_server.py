@@ -52,7 +52,7 @@ from sajang.security import (
 
 REPO = Path(__file__).resolve().parent.parent
 GRAPH_FILES = {"inquiry": "sajang.graphs.inquiry.graph", "review": "sajang.graphs.review.graph",
-               "segmentation": "sajang.graphs.segmentation.graph"}
+               "segmentation": "sajang.graphs.segmentation.graph", "manager": "sajang.graphs.manager.graph"}
 
 
 def _is_human_interrupt(value: dict[str, Any], action: str) -> None:
@@ -70,7 +70,7 @@ def test_every_graph_has_an_input_form(name: str) -> None:
     schema = compiled.get_input_jsonschema()
     assert schema["type"] == "object" and schema["properties"]
     json.dumps(schema)  # what Studio receives
-    expected = {"inquiry": "text", "review": "review_id", "segmentation": "as_of"}[name]
+    expected = {"inquiry": "text", "review": "review_id", "segmentation": "as_of", "manager": "question"}[name]
     assert expected in schema["properties"]
     # the server filters a run's context through this schema: it must build too, without the settings
     # becoming something a caller fills in

@@ -55,7 +55,8 @@ def test_reviews_tab_approve_edited_draft_and_reject(settings: Settings, engine:
         row = svc.get_review(settings, "R-1")
         user = get_user_by_username(engine, "agent")
         assert user is not None
-        assert row["reply_status"] == "published" and row["reply"] == EDITED
+        # published without the customer's name (issue #17: public replies carry no name or order number)
+        assert row["reply_status"] == "published" and row["reply"] == EDITED.replace("홍길동 고객님", "고객님")
         assert row["replied_by"] == user.display_name and row["published_at"]
         # the queue moved on to the remaining 1★ review; reject it
         _wait_text(page, "#sj-rv-col-queue", "(1)")
