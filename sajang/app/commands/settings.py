@@ -52,6 +52,13 @@ def set_value(
     from sajang.services import store_settings
 
     result = store_settings.update(get_settings(), {key: value}, actor=actor)
+    _print_update(result, key, json_out)
+
+
+def _print_update(result: Any, key: str, json_out: bool) -> None:
+    """What `set` and `reset` print: the JSON result, or a line per changed value."""
+    from sajang.services import store_settings
+
     if json_out:
         emit_json(result.as_dict())
         return
@@ -71,10 +78,4 @@ def reset(
     from sajang.services import store_settings
 
     result = store_settings.update(get_settings(), {}, actor=actor, reset=[key])
-    if json_out:
-        emit_json(result.as_dict())
-        return
-    if not result.changes:
-        typer.echo(f"{store_settings.check_key(key)}: unchanged")
-    for c in result.changes:
-        typer.echo(f"{c.key}: {c.old} → {c.new}")
+    _print_update(result, key, json_out)

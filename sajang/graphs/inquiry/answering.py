@@ -17,6 +17,7 @@ import dataclasses
 import math
 import re
 import zlib
+from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
@@ -674,19 +675,30 @@ def answer_confidence(settings: Settings, retrieval_confidence: float, category:
 PRODUCT_TAG = re.compile(r"^「([^」]+)」\s*")  # a learned answer taught on one product's question (product Q&A)
 
 
-def learned_in_scope(question: str, hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The hits without learned answers taught on a product the question does not name: a correction to
-    «「순살 갈비탕」 아이가 먹기에 맵나요?» answers that product's questions, not «아이가 먹기에 맵나요?» in the chat
-    about another one; those that stay are read without their tag (the learned match compares questions)."""
-    asked = set(_tokens(question))
+def learned_for_product(hits: list[dict[str, Any]], applies: Callable[[str], bool]) -> list[dict[str, Any]]:
+    """The hits without the learned answers taught on a product («「순살 갈비탕」 …») for which `applies(product)`
+    is false; those kept are read without their tag (the learned match compares questions)."""
     out: list[dict[str, Any]] = []
     for hit in hits:
         m = PRODUCT_TAG.match(str(hit.get("title") or "")) if hit.get("kind") == "learned" else None
         if m is None:
             out.append(hit)
-        elif _tokens(m.group(1)) and _tokens(m.group(1)) <= asked:
+        elif applies(m.group(1)):
             out.append({**hit, "title": hit["title"][m.end():]})
     return out
+
+
+def learned_in_scope(question: str, hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The hits without learned answers taught on a product the question does not name: a correction to
+    «「순살 갈비탕」 아이가 먹기에 맵나요?» answers that product's questions, not «아이가 먹기에 맵나요?» in the chat
+    about another one."""
+    asked = _tokens(question)
+
+    def named(product: str) -> bool:
+        words = _tokens(product)
+        return bool(words) and words <= asked
+
+    return learned_for_product(hits, named)
 
 
 def needs_action(text: str) -> bool:

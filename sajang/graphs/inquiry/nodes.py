@@ -177,10 +177,25 @@ def answer(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str, A
     reading = Reading(text, state.get("question_base") or text, OwnDataQuery.from_dict(state.get("own_query")),
                       followup=state.get("followup"),
                       verified_now=state.get("verify_result") == "verified" and text != (state.get("text") or ""))
+    slim_hits = [{k: v for k, v in h.items() if k != "body"} for h in hits]  # what the checkpoint keeps
     small = None if state.get("pending_question") else smalltalk_reply(state.get("text") or "", locale, policy.shop_name)
     if small is not None:  # "안녕하세요", "감사합니다", "맛있어요 ㅎㅎ": a friendly reply, no model call, no handoff
         return {"answer": small, "confidence": 1.0, "sources": [], "answer_kind": "smalltalk", "needs_human": False,
-                "hits": [{k: v for k, v in h.items() if k != "body"} for h in hits]}
+                "hits": slim_hits}
+
+    def answer_offline(**changes: Any) -> dict[str, Any]:
+        """The offline pipeline's answer to this turn (`changes`: the arguments that differ)."""
+        args: dict[str, Any] = {
+            "text": text, "locale": locale, "category": state.get("category") or "other",
+            "customer_id": state.get("customer_id"), "orders": state.get("orders") or [], "hits": hits,
+            "retrieval_confidence": float(state.get("retrieval_confidence") or 0.0),
+            "unknown_terms": state.get("unknown_terms") or [],
+            "mood": cast(dict[str, Any], state).get("mood"),  # the classifier's reading, when it gives one
+            "audience": "customers", "audience_overrides": state.get("audience_overrides") or {},
+            "normalized_text": state.get("normalized_text"),
+            "first_turn": not any(t.get("role") in ("ai", "agent") for t in state.get("history") or [])}
+        return offline_answer(settings, policy, **{**args, **changes})
+
     # a chat model answers a verified customer first (guests' own-data turns, the chat verification, stay
     # offline); None: no model, or it failed, ran out of the turn's time or is paused by the breaker
     model_first = settings.llm_enabled and bool(state.get("customer_id"))
@@ -195,35 +210,20 @@ def answer(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str, A
             and not set(reading.query.facts) & {"list", "items", "amount"}:  # "주문 내역 보여 주세요": only theirs
         # a guest asking "배송지 바꾸고 싶어요", "when will my package arrive?": what the manual says of it
         # first (nothing of theirs), then the offer to look at their order once they verify
-        policy_part = offline_answer(settings, policy, text=text, locale=locale,
-                                     category=state.get("category") or "other", customer_id=None, orders=[],
-                                     hits=hits, retrieval_confidence=float(state.get("retrieval_confidence") or 0.0),
-                                     unknown_terms=state.get("unknown_terms") or [],
-                                     audience_overrides=state.get("audience_overrides") or {},
-                                     normalized_text=state.get("normalized_text"), first_turn=True)
+        policy_part = answer_offline(customer_id=None, orders=[], mood=None, first_turn=True)
         if policy_part.get("answer_kind") == "manual" and \
                 float(policy_part.get("confidence") or 0.0) >= settings.answer_confidence_threshold:
             own = {**own, "answer": f"{policy_part['answer']}\n\n{own['answer']}",
                    "sources": policy_part.get("sources") or []}
     if own is not None:
         # the customer's own data (or the chat verification): answered from the database, never the manual
-        return {**own, "needs_human": False, "hits": [{k: v for k, v in h.items() if k != "body"} for h in hits]}
+        return {**own, "needs_human": False, "hits": slim_hits}
     if out is None and settings.llm_enabled and not model_first:
         out = ask_chat_model(settings, policy, state, text, hits, config)
     if out is None:  # the offline pipeline: no chat model, or the model could not answer in time
-        overrides = state.get("audience_overrides") or {}
-        mood = cast(dict[str, Any], state).get("mood")  # the classifier's reading of the mood, when it gives one
-        out = {**offline_answer(settings, policy, text=text, locale=locale, category=state.get("category") or "other",
-                                customer_id=state.get("customer_id"), orders=state.get("orders") or [], hits=hits,
-                                retrieval_confidence=float(state.get("retrieval_confidence") or 0.0),
-                                unknown_terms=state.get("unknown_terms") or [], mood=mood,
-                                audience="customers", audience_overrides=overrides,
-                                normalized_text=state.get("normalized_text"),
-                                first_turn=not any(t.get("role") in ("ai", "agent") for t in state.get("history") or [])),
-               "needs_human": False}
+        out = {**answer_offline(), "needs_human": False}
     # the article bodies served this answer; the checkpoint keeps the passages (10 KB less a message)
-    return {**out, "memory": manual_memory(reading, out),
-            "hits": [{k: v for k, v in h.items() if k != "body"} for h in hits]}
+    return {**out, "memory": manual_memory(reading, out), "hits": slim_hits}
 
 
 def ask_chat_model(settings: Settings, policy: StorePolicy, state: InquiryState, text: str,

@@ -17,7 +17,7 @@ from datetime import date
 from typing import Any, Literal
 
 from sajang.config import Settings, StorePolicy
-from sajang.graphs.inquiry.answering import PRODUCT_TAG, detect_locale, offline_answer
+from sajang.graphs.inquiry.answering import detect_locale, learned_for_product, offline_answer
 from sajang.graphs.inquiry.classifier import classify_text
 from sajang.graphs.inquiry.llm_answer import answer_with_model
 from sajang.graphs.qna.facts import FACT_CONFIDENCE, fact_answer, product_article, short_name
@@ -54,14 +54,7 @@ def learned_for(product: Mapping[str, Any] | None, hits: list[dict[str, Any]]) -
     """The retrieved hits without learned answers taught on another product; this product's own are read
     without their tag (the learned-answer match compares questions)."""
     own = short_name(str(product["name"])) if product else None
-    out: list[dict[str, Any]] = []
-    for hit in hits:
-        m = PRODUCT_TAG.match(str(hit.get("title") or "")) if hit.get("kind") == "learned" else None
-        if m is None:
-            out.append(hit)
-        elif m.group(1) == own:
-            out.append({**hit, "title": hit["title"][m.end():]})
-    return out
+    return learned_for_product(hits, lambda tagged: tagged == own)
 
 
 def greeting(policy: StorePolicy, locale: str) -> str:
