@@ -20,7 +20,7 @@ from sqlalchemy import Engine, select
 
 from sajang.config import Settings
 from sajang.db.engine import session_scope
-from sajang.db.models import Attachment, Customer, Order, OrderItem
+from sajang.db.models import Attachment, Customer, Message, Order, OrderItem
 from sajang.db.users import get_user_by_username
 from sajang.security import issue_staff_token
 from sajang.services import ratelimit
@@ -464,7 +464,10 @@ def test_agent_reply_carries_attachment_ids_like_the_hub(client: TestClient, api
     assert image.status_code == 200 and image.headers["content-type"] == "image/png"
     with session_scope(engine) as s:
         linked = s.scalar(select(Attachment.message_id).where(Attachment.id == att_id))
+        written = s.scalar(select(Message.meta).where(Message.id == last["id"])) or {}
     assert linked == last["id"]
+    # the message was written with its photo: a /chat poll between the INSERT and the link sees it too
+    assert [a["id"] for a in written.get("attachments", [])] == [att_id]
 
 
 def test_hub_and_rest_teach_against_the_same_question(client: TestClient, api_settings: Settings,

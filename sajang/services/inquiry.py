@@ -247,7 +247,7 @@ class Inquiries:
         if row["status"] == "new" and not self.claim(thread_id, me):
             raise Conflict("another agent already took this inquiry", code="already_claimed")
         result = ReplyResult.of(self.service.reply(thread_id, text, me.id, me.name, resolve=resolve,
-                                                     client_key=client_key))
+                                                     client_key=client_key, attachments=files or None))
         if files and result.message_id is not None:
             link_to_message(self.settings, [int(str(f["id"])) for f in files], thread_id, result.message_id)
         if result.message_id is not None and not result.duplicate:

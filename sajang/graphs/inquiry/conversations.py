@@ -137,6 +137,12 @@ def _conversation(s: Session, thread_id: str, customer_id: str | None = None, *,
     return conv
 
 
+def agent_message_meta(agent_name: str, attachments: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """An agent message's meta: who wrote it and the files it carries (read with the message, so a
+    reader never sees the message before its photos)."""
+    return {"author_name": agent_name, **({"attachments": attachments} if attachments else {})}
+
+
 def add_message(engine: Engine, thread_id: str, role: str, text: str, *, dedup_key: str,
                 author_id: int | None = None, category: str | None = None, confidence: float | None = None,
                 sources: list[Any] | None = None, meta: dict[str, Any] | None = None,

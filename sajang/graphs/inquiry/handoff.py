@@ -175,7 +175,8 @@ def handoff(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str, 
     if text:
         mid, inserted = conv.add_message(
             engine, thread_id, "agent", text, dedup_key=f"{thread_id}:{event}:agent",
-            author_id=value.get("agent_user_id"), meta={"author_name": value.get("agent_name") or ""})
+            author_id=value.get("agent_user_id"),
+            meta=conv.agent_message_meta(str(value.get("agent_name") or ""), value.get("attachments")))
         if inserted:
             out["history"] = [{"role": "agent", "text": text, "message_id": mid}]
     conv.mark_agent_reply(engine, thread_id, value.get("agent_user_id"), resolve)

@@ -577,8 +577,10 @@ class InquiryService:
         return self._conversation(thread_id)["assignee_id"] == user_id
 
     def reply(self, thread_id: str, text: str, agent_user_id: int | None = None, agent_name: str = "상담원",
-              resolve: bool = False, client_key: str | None = None) -> dict[str, Any]:
-        """An agent's message to the customer; resumes the waiting handoff.
+              resolve: bool = False, client_key: str | None = None,
+              attachments: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """An agent's message to the customer; resumes the waiting handoff. `attachments` (the
+        conversation's own uploads) are written with the message, so a poll never sees it without them.
 
         Every reply is its own event (a random id, or the client's idempotency key): two replies at once
         on one conversation, through two replicas, are two messages, and a reply after a crash that left
@@ -606,7 +608,7 @@ class InquiryService:
             if self.pending(thread_id) is not None:
                 self.graph.invoke(Command(resume={"type": "agent", "event_id": event, "text": text,
                                                   "agent_user_id": agent_user_id, "agent_name": agent_name,
-                                                  "resolve": resolve}),
+                                                  "resolve": resolve, "attachments": attachments or []}),
                                   self._config(thread_id), context=self._context(row["customer_id"]))
                 with self.engine.connect() as conn:
                     mid = conn.execute(select(Message.id).where(Message.dedup_key == key)).scalar()
@@ -614,7 +616,8 @@ class InquiryService:
                 mid = None
                 if text:
                     mid, _ = conv_store.add_message(self.engine, thread_id, "agent", text, dedup_key=key,
-                                                    author_id=agent_user_id, meta={"author_name": agent_name})
+                                                    author_id=agent_user_id,
+                                                    meta=conv_store.agent_message_meta(agent_name, attachments))
                 conv_store.update_conversation(self.engine, thread_id, handed_off=True,
                                                handed_off_at=row["handed_off_at"] or utcnow())
                 conv_store.mark_agent_reply(self.engine, thread_id, agent_user_id, resolve)

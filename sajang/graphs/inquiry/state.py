@@ -144,7 +144,7 @@ class HandoffResume(TypedDict, total=False):
     agent_name: str
     resolve: bool
     message_id: int | None  # customer line already stored by the service
-    attachments: list[dict[str, Any]]  # files sent with that customer line
+    attachments: list[dict[str, Any]]  # files sent with that line (the customer's, or the agent's reply)
     bot_answer: str  # what the bot answered to that line ("" = nothing): a turn the agent reads too
     bot_sources: list[Source]
     bot_confidence: float

@@ -181,8 +181,7 @@ def publish(state: ReviewState, runtime: Runtime[ReviewContext]) -> dict[str, An
             conn.execute(insert(AuditLog).values(
                 at=now, actor=actor, action="review.publish", target_type="review", target_id=state["review_id"],
                 details={"edited": d["action"] == "edit", "chars": len(d["text"])}))
-    return {"result": {"review_id": state["review_id"], "status": "published", "published_now": published_now,
-                       "token": str(d.get("token") or "")}}
+    return {"result": {"review_id": state["review_id"], "status": "published", "published_now": published_now}}
 
 
 def reject(state: ReviewState, runtime: Runtime[ReviewContext]) -> dict[str, Any]:
@@ -198,5 +197,4 @@ def reject(state: ReviewState, runtime: Runtime[ReviewContext]) -> dict[str, Any
             conn.execute(insert(AuditLog).values(
                 at=datetime.now(UTC), actor=actor, action="review.reject", target_type="review",
                 target_id=state["review_id"], details={"reason": d.get("reason")} if d.get("reason") else None))
-    return {"result": {"review_id": state["review_id"], "status": "rejected", "rejected_now": bool(res.rowcount),
-                       "token": str(d.get("token") or "")}}
+    return {"result": {"review_id": state["review_id"], "status": "rejected", "rejected_now": bool(res.rowcount)}}

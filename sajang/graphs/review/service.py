@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import csv
 import threading
-import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import IO, Any
@@ -24,6 +22,7 @@ from sqlalchemy import case, func, select
 from typing_extensions import TypedDict
 
 from sajang.config import Settings, StorePolicy
+from sajang.db.engine import named_mutex
 from sajang.db.models import Customer, Product, Review, User
 from sajang.errors import Conflict, NotFound, SajangError
 from sajang.graphs.common.checkpoint import get_checkpointer
@@ -236,37 +235,23 @@ def _settled(current: ReviewRow, review_id: str, decision: ReviewDecision) -> Re
     raise Conflict(f"review {review_id} has no draft waiting for approval ({status})", code="not_awaiting")
 
 
-def _once_settled(settings: Settings, review_id: str, wait_s: float = 10.0) -> ReviewRow:
-    """The review once the resume running beside this one has published or rejected it (its UPDATE may
-    not have committed when this call's resume came back)."""
-    deadline = time.monotonic() + wait_s
-    row = get_review(settings, review_id)
-    while row["reply_status"] == "draft" and time.monotonic() < deadline:
-        time.sleep(0.05)
-        row = get_review(settings, review_id)
-    return row
-
-
 def _decide(settings: Settings, review_id: str, decision: ReviewDecision) -> ReviewDecided:
-    """Resume the review's approval. No lock here: the publish / reject node decides with a conditional
-    UPDATE (only while the draft waits), so of an approve and a reject at once (any processes) one wins
-    and the other is told what stands (409)."""
-    current = get_review(settings, review_id)
-    if current["reply_status"] in ("published", "rejected"):
-        return _settled(current, review_id, decision)
-    compiled = service_graph(settings)
-    config = run_config(review_id)
-    if current["reply_status"] != "draft" or not compiled.get_state(config).next:
-        return _settled(_once_settled(settings, review_id), review_id, decision)  # another resume is running
-    # two resumes at once: the later one finds the run finished and gets the earlier one's state back, so
-    # only a result carrying this call's own token says this call decided
-    token = uuid.uuid4().hex
-    out = compiled.invoke(Command(resume={**decision, "token": token}), config, context=run_context(settings))
-    result = (out or {}).get("result") or {}
-    if result.get("token") != token or not (result.get("published_now") or result.get("rejected_now")):
-        return _settled(_once_settled(settings, review_id), review_id, decision)
-    return {**get_review(settings, review_id), "published_now": bool(result.get("published_now")),
-            "already_published": False}
+    """Resume the review's approval under a lock per review (any process, either database): of an
+    approve and a reject at once, the second one finds the review decided and is told what stands (409)."""
+    with named_mutex(engine_for(settings), f"review-decision:{review_id}"):
+        current = get_review(settings, review_id)
+        if current["reply_status"] in ("published", "rejected"):
+            return _settled(current, review_id, decision)
+        compiled = service_graph(settings)
+        config = run_config(review_id)
+        if current["reply_status"] != "draft" or not compiled.get_state(config).next:
+            return _settled(current, review_id, decision)
+        out = compiled.invoke(Command(resume=decision), config, context=run_context(settings))
+        result = (out or {}).get("result") or {}
+        if not (result.get("published_now") or result.get("rejected_now")):
+            return _settled(get_review(settings, review_id), review_id, decision)
+        return {**get_review(settings, review_id), "published_now": bool(result.get("published_now")),
+                "already_published": False}
 
 
 def approve(settings: Settings, review_id: str, text: str | None, user: str,

@@ -27,12 +27,10 @@ class ReviewDecision(TypedDict, total=False):
     actor: str
     user_id: int | None
     reason: str | None  # why it was rejected
-    token: str  # the deciding call's own id: its result is told from another resume's
 
 
 class ReviewResult(TypedDict, total=False):
     review_id: str
-    token: str  # the decision's token (see ReviewDecision)
     status: Literal["published", "rejected"]
     published_now: bool  # False when another resume had published (or rejected) it already
     rejected_now: bool  # the reject node: True when this call rejected it

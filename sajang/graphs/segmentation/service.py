@@ -18,6 +18,7 @@ from typing_extensions import TypedDict
 
 from sajang.config import Settings
 from sajang.db import segment_runs as runs
+from sajang.db.engine import named_mutex
 from sajang.db.rfm import run_moves, shop_today
 from sajang.errors import Conflict, NotFound, SajangError
 from sajang.graphs.common.checkpoint import get_checkpointer
@@ -171,26 +172,28 @@ def _settled(settings: Settings, run_id: int, decision: SegmentationDecision) ->
 
 
 def _resume(settings: Settings, run_id: int, decision: SegmentationDecision) -> RunDecided:
-    """Resume the run's approval. No lock here: the execute / cancel node decides the run with a
-    conditional UPDATE, so of two decisions at once (any processes) one wins and the other is told the
-    outcome that stands (409), never a success it did not have."""
-    row = _run_row(settings, run_id)
-    if row["status"] in ("executed", "cancelled"):
-        return _settled(settings, run_id, decision)
-    if row["status"] != "awaiting_approval" or not row["thread_id"]:
-        raise Conflict(f"run {run_id} is not waiting for approval ({row['status']})", code="not_awaiting")
-    if decision["action"] == "approve":
-        # validate before resuming so a typo is a clean 4xx, not a failed graph step
-        validate_approvals(row["proposals"] or [], decision.get("approvals") or [])
-    compiled = service_graph(settings)
-    config = run_config(row["thread_id"])
-    if not compiled.get_state(config).next:
-        return _settled(settings, run_id, decision)
-    out = compiled.invoke(Command(resume=decision), config, context=run_context(settings))
-    result = (out or {}).get("result") or {}
-    if not (result.get("executed_now") or result.get("cancelled_now")):
-        return _settled(settings, run_id, decision)
-    return {**run_summary(settings, run_id), "already_executed": False}
+    """Resume the run's approval under a lock per run (any process, either database): of two decisions
+    at once the second finds the run decided and is told the outcome that stands (409), never a success
+    it did not have. The execute / cancel nodes' conditional UPDATE stays as the backstop for resumes
+    that come through LangGraph Server instead of this service."""
+    with named_mutex(engine_for(settings), f"segmentation-run:{run_id}"):
+        row = _run_row(settings, run_id)
+        if row["status"] in ("executed", "cancelled"):
+            return _settled(settings, run_id, decision)
+        if row["status"] != "awaiting_approval" or not row["thread_id"]:
+            raise Conflict(f"run {run_id} is not waiting for approval ({row['status']})", code="not_awaiting")
+        if decision["action"] == "approve":
+            # validate before resuming so a typo is a clean 4xx, not a failed graph step
+            validate_approvals(row["proposals"] or [], decision.get("approvals") or [])
+        compiled = service_graph(settings)
+        config = run_config(row["thread_id"])
+        if not compiled.get_state(config).next:
+            return _settled(settings, run_id, decision)
+        out = compiled.invoke(Command(resume=decision), config, context=run_context(settings))
+        result = (out or {}).get("result") or {}
+        if not (result.get("executed_now") or result.get("cancelled_now")):
+            return _settled(settings, run_id, decision)
+        return {**run_summary(settings, run_id), "already_executed": False}
 
 
 def approve_run(settings: Settings, run_id: int, approvals: list[dict[str, Any]], actor: str) -> RunDecided:
