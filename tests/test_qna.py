@@ -154,6 +154,40 @@ def test_queue_orders_by_marketplace_deadline_and_the_dashboard_counts_them(
     assert kpis["unanswered_qna"] == 5 and kpis["qna_overdue"] == 1 and kpis["qna_due_soon"] == 2
 
 
+def test_unanswered_questions_sit_in_the_hubs_main_queue_with_their_badge(store: Settings, engine: Engine) -> None:
+    """Issue #19: product questions are items of the hub's main queue («새로 들어온 문의») with a «상품 Q&A»
+    badge, ranked with the chats by the urgency their deadline gives; answered ones leave it."""
+    from sajang.ui.agent_hub import AgentHub
+
+    with session_scope(engine) as s:
+        s.add(ProductQna(id="Q-late", product_id="P-001", text="품절 언제 풀려요?", asked_at=NOW - timedelta(hours=26),
+                         marketplace="coupang"))  # Coupang's 24 h: 2 h overdue
+        s.add(ProductQna(id="Q-soon", product_id="P-002", text="<b>선물</b> 포장 되나요?",
+                         asked_at=NOW - timedelta(hours=45), marketplace=None))  # 48 h: 3 h left
+        s.add(ProductQna(id="Q-new", product_id="P-002", text="냉동 배송인가요?", asked_at=NOW - timedelta(hours=1),
+                         marketplace="smartstore"))
+        s.add(ProductQna(id="Q-done", product_id="P-002", text="끝난 문의", asked_at=NOW - timedelta(hours=2),
+                         answer="네", answered=True, answered_at=NOW))
+    items = {it["question_id"]: it for it in qna.hub_items(store, now=NOW)}
+    assert set(items) == {"Q-late", "Q-soon", "Q-new"}
+    late = items["Q-late"]
+    assert late["kind"] == "qna" and late["thread_id"] == "qna:Q-late" and late["status"] == "new"
+    assert late["customer_name"] == "순살 갈비탕 (800g, 2인분)" and late["subject"] == "품절 언제 풀려요?"
+    assert (late["urgency"], items["Q-soon"]["urgency"], items["Q-new"]["urgency"]) == ("urgent", "high", "normal")
+    assert late["overdue"] and late["hours_left"] == pytest.approx(-2, abs=0.01)
+
+    hub = AgentHub(store)
+    html = hub.queue_html(None, "new", None)
+    assert html.count('data-qna="') == 3 and 'data-qna="Q-done"' not in html
+    assert html.count("상품 Q&amp;A") == 3 and "답변 기한 2시간 지남" in html and "답변 기한 3시간 남음" in html
+    assert "&lt;b&gt;선물&lt;/b&gt;" in html and "<b>선물" not in html  # the question is escaped
+    assert html.index('data-qna="Q-late"') < html.index('data-qna="Q-soon"') < html.index('data-qna="Q-new"')
+    assert 'sj-count">3<' in html  # the tab's count includes them
+    assert "Product Q&amp;A" in hub.queue_html({"locale": "en"}, "new", None)
+    qna.approve(store, "Q-late", "재입고 예정일은 상세페이지에 안내해 두었습니다.", user_name="김민지")
+    assert 'data-qna="Q-late"' not in hub.queue_html(None, "new", None)
+
+
 def test_approve_stores_who_and_when_once_and_an_edit_teaches_for_this_product(store: Settings,
                                                                                engine: Engine) -> None:
     from sajang.knowledge.service import get_knowledge

@@ -46,11 +46,19 @@ def test_qna_tab_shows_deadline_order_product_facts_and_approves_an_edit(setting
         browser = launch_browser(pw)
         page = new_page(browser)
         login(page, base, "agent", "agent1234", next_path="/agent/")
-        page.click("#sj-tab-qna-button")
+        # the main queue lists both questions with their badge; a click opens that one in the Q&A tab
+        _wait_text(page, "#sj-queue", "선물 포장 되나요?")
+        item = page.locator('#sj-queue [data-qna="Q-1"]')
+        assert "상품 Q&A" in item.inner_text() and "고기 왕만두" in item.inner_text()
+        assert page.locator("#sj-queue [data-qna]").count() == 2
+        page.screenshot(path=str(artifacts / "agent_hub_queue_qna.png"))
+        item.click()
+        _wait_text(page, "#sj-qa-detail", "선물 포장")
         _wait_text(page, "#sj-qa-col-queue", "(2)")
         labels = page.locator("#sj-qa-queue label").all_inner_texts()
         assert "[상품 Q&A]" in labels[0] and "쿠팡" in labels[0] and "4시간 남음" in labels[0]  # Coupang's 24 h
         assert "스마트스토어" in labels[1]
+        page.locator("#sj-qa-queue label").nth(0).click()
         _wait_text(page, "#sj-qa-detail", "언제 다시 들어와요")
         _wait_text(page, "#sj-qa-product", "품절")
         product = page.inner_text("#sj-qa-product")

@@ -160,6 +160,28 @@ def queue(settings: Settings, *, now: datetime | None = None) -> list[QnaItem]:
     return sorted(items, key=lambda it: (it.deadline_at, it.asked_at, it.question_id))
 
 
+HUB_PREFIX = "qna:"  # a main-queue item's thread_id is this + the question id (no conversation thread has it)
+
+
+def hub_items(settings: Settings, *, now: datetime | None = None) -> list[dict[str, Any]]:
+    """The unanswered questions as items of the agent hub's main queue (tab «새로 들어온 문의»), beside the
+    chat handoffs: `kind` "qna" (the hub shows the «상품 Q&A» badge and opens the Q&A tab on a click),
+    `thread_id` HUB_PREFIX + question id, the question as subject, the product as the name, and an urgency
+    from the deadline — overdue: urgent, due within DUE_SOON_HOURS: high — so the queue's own order
+    (urgency, then the longest wait) puts them among the chats."""
+    out = []
+    for it in queue(settings, now=now):
+        urgency = "urgent" if it.overdue else "high" if it.hours_left < DUE_SOON_HOURS else "normal"
+        product = str((it.product or {}).get("name") or "") or None
+        out.append({"kind": "qna", "thread_id": HUB_PREFIX + it.question_id, "question_id": it.question_id,
+                    "status": "new", "subject": it.text, "customer_id": it.customer_id, "customer_name": product,
+                    "urgency": urgency, "category": None, "marketplace": it.marketplace,
+                    "created_at": _iso(it.asked_at), "handed_off_at": _iso(it.asked_at),
+                    "deadline_at": _iso(it.deadline_at), "hours_left": round(it.hours_left, 2),
+                    "overdue": it.overdue, "draft_status": it.draft_status})
+    return out
+
+
 def get(settings: Settings, question_id: str, *, now: datetime | None = None) -> QnaItem:
     with engine_for(settings).connect() as conn:
         row = qna_db.question(conn, question_id)

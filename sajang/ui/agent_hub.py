@@ -27,6 +27,7 @@ import gradio as gr
 
 from sajang.config import Settings
 from sajang.errors import Conflict, SajangError
+from sajang.services import qna
 from sajang.services.accounts import StaffMember, remember_locale, staff_member, staff_names
 from sajang.services.attachments import get_attachment, save_attachment
 from sajang.services.customers import customer_names, customer_profile, segment_label
@@ -61,9 +62,23 @@ ARTICLE_COUNT = 3  # recommended manual articles per inquiry
 CONCURRENCY = 8  # handlers of different agents run side by side
 
 QUEUE_JS = """
+// a product question (data-qna) opens in the 상품 Q&A tab: pick it there (a refresh if it came after the load)
+const openQna = (id) => {
+  document.querySelector('#sj-tab-qna-button')?.click();
+  let tries = 0;
+  const choose = () => {
+    const input = [...document.querySelectorAll('#sj-qa-queue input[type=radio]')].find((i) => i.value === id);
+    if (input) { if (!input.checked) input.click(); return; }
+    if (++tries === 5) document.querySelector('#sj-qa-refresh')?.click();
+    if (tries < 150) setTimeout(choose, 100);
+  };
+  choose();
+};
 const pick = (e) => {
   const tab = e.target.closest('[data-tab]');
   if (tab) { trigger('click', {tab: tab.dataset.tab}); return; }
+  const qa = e.target.closest('[data-qna]');
+  if (qa) { openQna(qa.dataset.qna); return; }
   const item = e.target.closest('[data-thread]');
   if (item) { trigger('click', {thread: item.dataset.thread}); }
 };
@@ -141,6 +156,7 @@ class AgentHub:
             if me and me.get("id") is not None:
                 tabs["mine"] = [i.as_dict() for i in api.queue("mine", _member(me))]
             tabs["done"] = [dict(i) for i in self.resolved_items(fresh)]
+            tabs["new"] += qna.hub_items(self.settings)  # product questions, with their «상품 Q&A» badge
         except Exception as exc:  # the database may be down: the queue says so, the page stays up
             log.warning("queue unavailable: %s", exc)
             return {"new": [], "mine": [], "done": []}, {}, _error_text(exc)

@@ -161,6 +161,9 @@ def render_queue(tabs: Mapping[str, Sequence[Mapping[str, Any]]], active: str, s
         parts.append(f'<div class="sj-empty">{esc(T("queue_empty_" + active, locale))}</div>')
     parts.append('<ul class="sj-qlist">')
     for item in items:
+        if get(item, "kind") == "qna":
+            parts.append(_qna_item(item, names, locale, now))
+            continue
         thread = str(get(item, "thread_id", default=""))
         status = str(get(item, "status", default="new"))
         cls = "sj-qitem" + (" sj-selected" if thread == selected else "") + f" sj-st-{esc(status)}"
@@ -188,6 +191,22 @@ def render_queue(tabs: Mapping[str, Sequence[Mapping[str, Any]]], active: str, s
         )
     parts.append("</ul></div>")
     return "".join(parts)
+
+
+def _qna_item(item: Mapping[str, Any], names: Mapping[str, str], locale: str, now: datetime) -> str:
+    """A product question in the main queue (`sajang.services.qna.hub_items`): the «상품 Q&A» badge, the
+    product, the question, the answer deadline; a click opens it in the Q&A tab (data-qna, see QUEUE_JS)."""
+    hours = abs(round(float(get(item, "hours_left", default=0) or 0)))
+    due = T("qna_overdue" if get(item, "overdue") else "qna_left", locale, h=hours)
+    urgency = str(get(item, "urgency", default=""))
+    return (f'<li class="sj-qitem sj-qitem-qna sj-st-new" data-qna="{esc(get(item, "question_id", default=""))}" '
+            f'tabindex="0"><div class="sj-qrow1"><span class="sj-dot"></span>'
+            f'<span class="sj-qname">{esc(customer_display(item, names, locale))}</span>'
+            f'<span class="sj-qtime">{esc(ago(get(item, "handed_off_at", "created_at"), now, locale))}</span></div>'
+            f'<div class="sj-qsubject">{esc(first_line(get(item, "subject")))}</div>'
+            f'<div class="sj-qrow3">{badge(T("qna_badge", locale), "qna")}'
+            f'{badge(label(URGENCY_LABELS, urgency, locale), "urg-" + urgency)}'
+            f'<span class="sj-owner">{esc(due)}</span></div></li>')
 
 
 # --- conversation --------------------------------------------------------------------------------
