@@ -331,3 +331,86 @@ def test_wide_used_range_and_header_detection(engine: Engine, tmp_path: Path) ->
     csv.writer(out).writerows([["customer_id", "name"], ["c3", "박셋", "extra"]])
     with pytest.raises(DataError, match="line 2: 3 cells but the header has 2 columns"):
         import_file(engine, "customers", _write(tmp_path, "extra.csv", out.getvalue()))
+
+
+# One fixture per preset, each built on a real header row (README "Marketplace presets" names the sources)
+# with made-up lines: (file, kind, preset, --map, the mapping the preset must give, a value to break, its line)
+PRESET_FIXTURES = [
+    ("smartstore_orders.csv", "orders", "smartstore", [],
+     {"order_id": "주문번호", "customer_id": "구매자ID", "customer_name": "구매자명", "ordered_at": "결제일",
+      "amount": "상품별 총 주문금액", "status": "주문상태", "product_id": "상품번호", "product_name": "상품명",
+      "quantity": "수량"},
+     ('"12,900"', '"12,9OO"'), r"line 5: amount '12,9OO' is not an amount"),
+    ("coupang_deliverylist.csv", "orders", "coupang", ["customer_id=구매자전화번호"],
+     {"order_id": "주문번호", "customer_id": "구매자전화번호", "customer_name": "구매자", "ordered_at": "주문일",
+      "amount": "결제액", "product_id": "노출상품ID", "product_name": "등록상품명", "quantity": "구매수(수량)"},
+     (",10900,무료", ",1O900,무료"), r"line 3: amount '1O900' is not an amount"),
+    ("cafe24_orders.csv", "orders", "cafe24", [],
+     {"order_id": "주문번호", "customer_id": "주문자 아이디", "customer_name": "주문자명", "ordered_at": "주문일시",
+      "amount": "상품구매금액(KRW)", "status": "주문상태", "product_name": "상품명(한국어 쇼핑몰)", "quantity": "수량"},
+     ('"9,900"', '"9,9OO"'), r"line 3: amount '9,9OO' is not an amount"),
+    ("smartstore_qna.json", "qna", "smartstore", [],
+     {"question_id": "questionId", "text": "question", "product_id": "productId", "asked_at": "createDate",
+      "answer": "answer"},
+     ("2026-11-27T09:10:00.0+09:00", "어제 오전"), r"line 13 \(item 2\): asked_at '어제 오전'"),
+    ("coupang_qna.json", "qna", "coupang", [],
+     {"question_id": "inquiryId", "text": "content", "product_id": "productId", "asked_at": "inquiryAt"},
+     ("2026-11-29 18:40:12", "2026-13-29 18:40:12"), r"line 14 \(item 2\): asked_at '2026-13-29 18:40:12'"),
+]
+
+
+def _fixture_text(name: str) -> tuple[str, str]:
+    raw = (FIXTURES / name).read_bytes()
+    for encoding in ("utf-8-sig", "cp949"):
+        try:
+            return raw.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    raise AssertionError(name)
+
+
+@pytest.mark.parametrize(("name", "kind", "preset", "mapping", "columns", "breaks", "error"), PRESET_FIXTURES,
+                         ids=[f[0] for f in PRESET_FIXTURES])
+def test_each_preset_maps_its_real_header_and_a_broken_copy_writes_nothing(
+        engine: Engine, tmp_path: Path, name: str, kind: str, preset: str, mapping: list[str],
+        columns: dict[str, str], breaks: tuple[str, str], error: str) -> None:
+    from sajang.db.models import ProductQna
+
+    if kind == "qna":  # questions name products that must exist
+        with session_scope(engine) as s:
+            s.add_all(Product(id=pid, name=pid) for pid in ("8812", "8813", "7100000001", "7100000002"))
+    plan = importers.read_rows(FIXTURES / name, kind, importers.parse_mapping(mapping, kind), preset)
+    plan.table.close()
+    assert plan.columns == columns
+    text, encoding = _fixture_text(name)
+    assert text.count(breaks[0]) == 1
+    broken = _write(tmp_path, name, text.replace(breaks[0], breaks[1]), encoding)
+    with pytest.raises(DataError, match=error + ".* nothing was imported"):
+        import_file(engine, kind, broken, mapping, preset=preset)
+    for model in (Order, OrderItem, Customer, ProductQna):
+        assert _count(engine, model) == 0
+    assert _count(engine, Product) == (4 if kind == "qna" else 0)
+
+    result = import_file(engine, kind, FIXTURES / name, mapping, preset=preset)
+    with session_scope(engine) as s:
+        if name == "smartstore_orders.csv":  # the older 66-column download, title row above the header
+            assert result["orders"] == 2 and result["order_items"] == 3 and result["claims"] == 1
+            order = s.get(Order, "2026112057100")
+            assert order is not None and order.amount == Decimal("36700") and order.customer_id == "naver_seo"
+            assert order.ordered_at == datetime(2026, 11, 20, 12, 4, 11, tzinfo=UTC)  # 결제일, shop time
+            assert s.get(Customer, "naver_nam").name == "남열둘"  # type: ignore[union-attr]
+            assert s.get(Product, "8813").name == "고기 왕만두 1.2kg"  # type: ignore[union-attr]
+        elif kind == "orders":
+            assert result["orders"] == 1 and result["order_items"] == 2
+        elif preset == "smartstore":
+            assert result["inserted"] == 2
+            q = s.get(ProductQna, "700000101")
+            assert q is not None and q.product_id == "8812" and q.text == "냉동으로 오나요?" and not q.answered
+            assert q.asked_at == datetime(2026, 11, 28, 5, 5, tzinfo=UTC)
+            done = s.get(ProductQna, "700000102")
+            assert done is not None and done.answered and done.answer == "약 40개 들어 있습니다."
+        else:
+            assert result["inserted"] == 2
+            q = s.get(ProductQna, "91000002")
+            assert q is not None and q.text == "유통기한이 언제까지인가요?" and q.product_id == "7100000002"
+            assert q.asked_at == datetime(2026, 11, 29, 9, 40, 12, tzinfo=UTC)

@@ -72,13 +72,15 @@ KINDS = (*FIELDS, "manual")
 # which fields no source confirmed (those need --map).
 PRESETS: dict[str, dict[str, list[str]]] = {
     # Naver SmartStore 판매자센터 › 주문통합검색 / 발주발송관리 › 엑셀 다운로드: one row per 상품주문번호,
-    # the header on row 2 under a title row, often a password-protected .xlsx
+    # the header on row 2 under a title row, often a password-protected .xlsx. The current download names
+    # the amount 최종 상품별 총 주문금액 (beside 최초 …), the older one 상품별 총 주문금액 (the 66-column header
+    # in heedu-yoon/excelParser WindowsFormsApp1/objectClass/SmartStore.cs; fixture smartstore_orders.csv)
     "smartstore": {
         "order_id": ["주문번호"],
         "customer_id": ["구매자ID"],
         "customer_name": ["구매자명"],
         "ordered_at": ["결제일", "주문일시"],
-        "amount": ["최종 상품별 총 주문금액", "상품별 총 주문금액"],
+        "amount": ["최종 상품별 총 주문금액", "상품별 총 주문금액", "최초 상품별 총 주문금액"],
         "status": ["주문상태"],
         "product_id": ["상품번호", "productId"],
         "product_name": ["상품명"],

@@ -317,7 +317,8 @@ def _json_table(fmt: str, records: list[Record], encoding: str) -> Table:
 
 
 def _iter_json(text: str) -> Iterator[Record]:
-    """Elements of a JSON array (or of the one list inside a top-level object) with their start line."""
+    """Elements of a JSON array (or of the one list inside a top-level object, e.g. a saved API answer
+    `{"contents": [...]}`) with the line where each starts."""
     decoder = json.JSONDecoder(parse_float=Decimal)
     idx = len(text) - len(text.lstrip())
     if text[idx:idx + 1] == "{":
@@ -325,17 +326,35 @@ def _iter_json(text: str) -> Iterator[Record]:
             obj = decoder.decode(text)
         except json.JSONDecodeError as exc:
             raise DataError(f"line {exc.lineno}: invalid JSON ({exc.msg})") from exc
-        lists = [v for v in obj.values() if isinstance(v, list)] if isinstance(obj, dict) else []
+        lists = [k for k, v in obj.items() if isinstance(v, list)] if isinstance(obj, dict) else []
         if len(lists) != 1:
             raise DataError("JSON must be an array of objects (or an object holding one such array)")
-        for i, item in enumerate(lists[0]):
-            if not isinstance(item, dict):
-                raise DataError(f"item {i + 1}: not a JSON object")
-            yield 0, f"item {i + 1}", item
+        yield from _array_items(text, _member_start(text, idx, lists[0], decoder), decoder, top=False)
         return
     if text[idx:idx + 1] != "[":
         raise DataError("JSON must be an array of objects")
-    pos, line, counted = idx + 1, 1, 0
+    yield from _array_items(text, idx, decoder, top=True)
+
+
+_JSON_WS = re.compile(r"\s*")
+
+
+def _member_start(text: str, idx: int, key: str, decoder: json.JSONDecoder) -> int:
+    """Where the value of the top-level object's member `key` starts (the text is valid JSON: decoded)."""
+    pos = idx + 1
+    while True:
+        pos = _JSON_WS.match(text, pos).end()  # type: ignore[union-attr]
+        name, pos = decoder.raw_decode(text, pos)
+        pos = _JSON_WS.match(text, _JSON_WS.match(text, pos).end() + 1).end()  # type: ignore[union-attr]  # past ":"
+        if name == key:
+            return pos
+        _value, pos = decoder.raw_decode(text, pos)
+        pos = _JSON_WS.match(text, pos).end() + 1  # type: ignore[union-attr]  # past ","
+
+
+def _array_items(text: str, start: int, decoder: json.JSONDecoder, *, top: bool) -> Iterator[Record]:
+    """The objects of the array whose "[" is at `start`, each with the line where it starts."""
+    pos, line, counted = start + 1, 1 + text.count("\n", 0, start), start
     n = 0
     ws = re.compile(r"[\s,]*")
     while True:
@@ -343,7 +362,7 @@ def _iter_json(text: str) -> Iterator[Record]:
         if pos >= len(text):
             raise DataError("invalid JSON: the array is not closed by ] (was the file cut off?)")
         if text[pos] == "]":
-            if text[pos + 1:].strip():
+            if top and text[pos + 1:].strip():
                 raise DataError(f"line {line + text.count(chr(10), counted, pos)}: unexpected text after the JSON array")
             return
         line += text.count("\n", counted, pos)
