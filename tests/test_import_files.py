@@ -345,6 +345,10 @@ PRESET_FIXTURES = [
      {"order_id": "주문번호", "customer_id": "구매자전화번호", "customer_name": "구매자", "ordered_at": "주문일",
       "amount": "결제액", "product_id": "노출상품ID", "product_name": "등록상품명", "quantity": "구매수(수량)"},
      (",10900,무료", ",1O900,무료"), r"line 3: amount '1O900' is not an amount"),
+    ("coupang_deliverylist_2021.csv", "orders", "coupang", ["customer_id=구매자전화번호"],  # the older 40 columns
+     {"order_id": "주문번호", "customer_id": "구매자전화번호", "customer_name": "구매자", "ordered_at": "주문일",
+      "amount": "결제액", "product_id": "노출상품ID", "product_name": "등록상품명", "quantity": "구매수(수량)"},
+     (",15900,무료", ",15900.5.0,무료"), r"line 2: amount '15900.5.0' is not an amount"),
     ("cafe24_orders.csv", "orders", "cafe24", [],
      {"order_id": "주문번호", "customer_id": "주문자 아이디", "customer_name": "주문자명", "ordered_at": "주문일시",
       "amount": "상품구매금액(KRW)", "status": "주문상태", "product_name": "상품명(한국어 쇼핑몰)", "quantity": "수량"},
@@ -400,6 +404,10 @@ def test_each_preset_maps_its_real_header_and_a_broken_copy_writes_nothing(
             assert order.ordered_at == datetime(2026, 11, 20, 12, 4, 11, tzinfo=UTC)  # 결제일, shop time
             assert s.get(Customer, "naver_nam").name == "남열둘"  # type: ignore[union-attr]
             assert s.get(Product, "8813").name == "고기 왕만두 1.2kg"  # type: ignore[union-attr]
+        elif name == "coupang_deliverylist_2021.csv":
+            assert result["orders"] == 1 and result["order_items"] == 1
+            order = s.get(Order, "28000000000777")
+            assert order is not None and order.amount == Decimal("15900") and order.customer_id == "0504-0000-0013"
         elif kind == "orders":
             assert result["orders"] == 1 and result["order_items"] == 2
         elif preset == "smartstore":

@@ -90,7 +90,8 @@ PRESETS: dict[str, dict[str, list[str]]] = {
         "text": ["question"],
         "asked_at": ["createDate"],
     },
-    # Coupang WING › 배송관리 › DeliveryList 엑셀 (sheet "Delivery", one row per 옵션). It has no buyer ID
+    # Coupang WING › 배송관리 › DeliveryList 엑셀 (sheet "Delivery", one row per 옵션; the older layout in
+    # bbyuck/bdd-server src/main/java/com/bb/bdd/domain/excel/dto/CoupangColumnDto.java). It has no buyer ID
     # column: customer_id must be mapped (e.g. --map customer_id=구매자전화번호) knowingly.
     "coupang": {
         "order_id": ["주문번호"],
