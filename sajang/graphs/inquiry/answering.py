@@ -41,7 +41,8 @@ from sajang.tools.orders import recent_orders
 KST = ZoneInfo("Asia/Seoul")
 LATIN = re.compile(r"[A-Za-z]{2,}")
 ACTION_REQUEST = re.compile(
-    r"(취소|환불|반품|교환|해지)\s*(해|처리해|진행해|접수해)\s*(주|줘|주세요|주실)"
+    # "교환해 주나요?" / "환불해 주는지" ask what the shop does (the manual says); "교환해 주세요" asks us to act
+    r"(취소|환불|반품|교환|해지)\s*(해|처리해|진행해|접수해)\s*(주(?!\s*(?:나|시나|는지|는\s*건가|는\s*거|나요))|줘(?!\s*요?\s*\?)|주세요|주실)"
     # "반품하고 싶은데 배송비 내야 돼요?": the wish is the context of a question, which the manual answers
     r"|(취소|환불|반품|교환)\s*(원합|하고\s*싶(?!\s*(?:은|는)\s*데|\s*으면|\s*으니|\s*어서|\s*다면)|할래|요청)"
     r"|\bplease\s+(cancel|refund)\b|\b(cancel|refund|return|exchange)\s+(my|the|this)\b"
@@ -653,8 +654,24 @@ def manual_reply(settings: Settings, policy: StorePolicy, *, text: str, question
         answer = compose_manual_reply(text, parts, locale, policy, mood, first_turn)
     articles = list({h["id"]: h for _q, h, _u in parts}.values())
     confidence = answer_confidence(settings, retrieval_confidence, category, hits, manual[0], unknown_terms)
+    if asks_value_of_unknown(question or text, unknown_terms):
+        confidence = min(confidence, settings.answer_confidence_threshold - 0.05)
     return {"answer": answer, "confidence": round(confidence, 4), "sources": [source_of(h) for h in articles],
             "answer_kind": "manual"}
+
+
+# "나트륨 몇이에요?", "무게 몇 키로예요?", "칼로리 얼마나 돼요": the question asks for the value of
+# something no document of the shop mentions, so no passage can state it (a person can look it up)
+_VALUE_ASKED = re.compile(r"\S{0,3}\s{0,2}(?:몇|얼마|어느\s*정도|어떻게\s*(?:돼|되)|정도\s*(?:돼|되|예요|에요|인가))")
+
+
+def asks_value_of_unknown(question: str, unknown_terms: list[str] | None) -> bool:
+    """The message asks how much / how many of a noun the shop's documents never mention."""
+    for term in unknown_terms or ():
+        for m in re.finditer(re.escape(term), question):
+            if _VALUE_ASKED.match(question, m.end()):
+                return True
+    return False
 
 
 def answer_confidence(settings: Settings, retrieval_confidence: float, category: str,

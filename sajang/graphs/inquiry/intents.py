@@ -29,7 +29,8 @@ ORDER_ID = re.compile(r"\b[A-Z]{1,3}-\d{6,}(?:-\d+)?\b|\b\d{10,20}\b", re.IGNORE
 
 # --- facts ------------------------------------------------------------------------------------------
 FACT_PATTERNS: dict[str, re.Pattern[str]] = {
-    "tracking": re.compile(r"송장|운송장|택배사|배송\s*조회|조회\s*번호|추적|어디\s*(쯤|까지|에|있)|tracking|where\s+is",
+    "tracking": re.compile(r"송장|운송장|택배사|배송\s*조회|조회\s*번호|추적|어디\s*(쯤|까지|에|있)|tracking|where\s+is"
+                           r"|courier|carrier|which\s+(delivery\s+)?company",
                            re.IGNORECASE),
     "delivery_date": re.compile(
         r"언제\s*(와|오|도착|받|들어|배송|출고|발송|나가)|도착\s*(예정|일|날|했|안)|배송\s*(예정|일)|(받|도착)(을|는)\s*수"
@@ -38,21 +39,26 @@ FACT_PATTERNS: dict[str, re.Pattern[str]] = {
     "items": re.compile(r"(뭐|뭘|무엇|무슨\s*상품|어떤\s*(거|상품|걸))\s*(를|을)?\s*(시켰|주문|샀|구매)|몇\s*개|수량|구성|품목"
                         r"|(주문|시킨|산|구매)\s*(한|했던)?\s*(거|것|게|상품|물건)\s*(가|이|는|은)?\s*(뭐|뭔|무엇|어떤)"
                         r"|(뭐|뭘)\s*(시킨|주문한|산)|(거|것|건)\s*(가|이|는|은)?\s*(뭐|뭔)\s*(에|예|였|이)"
-                        r"|what\s+did\s+i\s+(order|buy)|which\s+items", re.IGNORECASE),
+                        r"|(뭐|뭘|무엇|뭐가|어떤\s*(거|게|상품))\s*(가|이)?\s*들어\s*(있|갔|가\s*있)"
+                        r"|what\s+did\s+i\s+(order|buy)|which\s+items|what\s*(was|is|'s)\s+in\s+(it|that|the|my)",
+                        re.IGNORECASE),
     "amount": re.compile(r"얼마\s*(결제|냈|나왔|였|지불|계산|썼)|결제\s*(금액|액|된\s*금액|됐|되었|한\s*금액)|총\s*(액|금액)|금액"
+                         r"|결제\s*(가|는|된\s*게)?\s*얼마"
                          r"|배송비\s*(냈|포함|붙|나왔|결제|얼마\s*냈)|how\s+much\s+(did\s+i|was)|amount|paid",
                          re.IGNORECASE),
     "claims": re.compile(r"(교환|반품|환불|취소)\s*(신청|요청|접수)\s*(한|했|하신|된)?|(교환|반품|환불)\s*(진행|처리|상태|언제|됐|되었|아직|어떻게)"
                          r"|(교환|반품|환불)\s*(건|은|는)|refund\s+status|return\s+status|exchange\s+status",
                          re.IGNORECASE),
     "list": re.compile(r"(주문|구매|결제)\s*(내역|목록|리스트|이력)|최근\s*(에\s*)?(주문|산|시킨|구매)|주문한\s*(거|것|게)\s*(다|전부|모두)"
-                       r"|전체\s*주문|order\s+history|my\s+orders|recent\s+orders", re.IGNORECASE),
+                       r"|전체\s*주문|order\s+history|my\s+orders|recent\s+orders"
+                       r"|\b(last|recent|past|latest)\s+(\d{1,2}|few|two|three|four|five)\s+orders", re.IGNORECASE),
     "coupons": re.compile(r"쿠폰|coupon", re.IGNORECASE),
     "points": re.compile(r"적립금|포인트|마일리지|points?\b", re.IGNORECASE),
     "status": re.compile(r"상태|어떻게\s*(됐|되었|되고|돼)|진행\s*상황|처리\s*(됐|되었)|status", re.IGNORECASE),
 }
 # "…가 있어요?": asks whether such orders exist (a list of them), e.g. "취소된 주문 있어요?"
-EXISTS_QUESTION = re.compile(r"(주문|건|거|것)\s*(이|은|도)?\s*(있|없)")
+EXISTS_QUESTION = re.compile(r"(주문|건|거|것)\s*(이|은|도)?\s*(있|없)|\b(do|did)\s+i\s+have\s+(any|anything)\b|\bany\s+orders?\b",
+                             re.IGNORECASE)
 
 ACTIONS: dict[str, re.Pattern[str]] = {
     "address": re.compile(r"(주소|배송지|받는\s*(분|사람|곳))\s*(를|을|좀)?\s*(변경|바꾸|바꿀|바꿔|수정|고치|잘못)"

@@ -493,7 +493,8 @@ OWN_PHRASE = re.compile(
     r"|(취소|반품|환불|교환)\s*(된|한|됐)\s*(주문|거|것|건)"
     r"|(시킨|시켰던|주문한|주문했던|산|샀던|구매한|구입한)\s*(거|것|게|건|주문|상품|물건)|(주문|배송)\s*(상태|건)"
     r"|(뭐|뭘)\s*(시켰|주문했|샀)|(교환|반품|환불|취소)\s*(신청|요청|접수)\s*(한|했|하신)"
-    r"|\bmy\s+(orders?|package|parcel|refund|return|exchange|coupons?)\b|order\s+history|\bi\s+(ordered|bought|paid)\b",
+    r"|\bmy\s+(orders?|package|parcel|refund|return|exchange|coupons?)\b|order\s+history|\bi\s+(ordered|bought|paid)\b"
+    r"|\bmy\s+(last|recent|latest)\s+(\d{1,2}\s+)?orders?\b|\bdo\s+i\s+have\s+(any|anything)\b",
     re.IGNORECASE)
 # a condition added to the previous question: "…넘으면요?", "불량이면요?", "묵은지로 하려면요?"
 CONTINUATION = re.compile(r"(으?면|라면|이면)\s*(요|여|용)\s*[?？.!~ㅠㅜ]*$")
