@@ -114,5 +114,10 @@ def test_settings_and_manager_tabs_in_browser(settings: Settings, engine: Engine
         assert arts["staff-notes"].audience == "agents" and not arts["staff-notes"].overridden
         page.wait_for_timeout(400)
         page.screenshot(path=str(artifacts / "admin_manual_visibility.png"), full_page=False)
+        # the English switch relabels the tab and its table
+        page.locator("#sj-admin-top").get_by_label("English").check()
+        expect(page.get_by_role("tab", name="Manual visibility")).to_be_visible(timeout=30_000)
+        expect(table).to_contain_text("Agents only", timeout=30_000)
+        expect(table).to_contain_text("Admin (written: Customers)")
         browser.close()
 
