@@ -24,7 +24,6 @@ def test_settings_and_manager_tabs_in_browser(settings: Settings, engine: Engine
     from sajang.services.accounts import ensure_demo_users
     from sajang.services.manager import ask
     from tests.browser import launch_browser, live_server, login, new_page
-
     from tests.test_manual_audience import _import
 
     seed_demo_store(engine, customers=300, seed=42)
