@@ -1,6 +1,7 @@
 """`/admin`'s new tabs in Chromium at 1440×900: 상점 설정 (change the delivery fee → saved, audited, shown in the
-history, a bad value refused with the reason) and AI 매니저 (a common question → the answer with the week's
-numbers and a chart; a product's bad reviews → the table). Screenshots go to `artifacts`."""
+history, a bad value refused with the reason), AI 매니저 (a common question → the answer with the week's
+numbers and a chart; a product's bad reviews → the table) and 매뉴얼 공개 범위 (one article switched to agents
+only → the confirmation, the table and the service say so). Screenshots go to `artifacts`."""
 
 from __future__ import annotations
 
@@ -11,20 +12,23 @@ from sqlalchemy import Engine
 
 from sajang.config import Settings
 from sajang.db.demo import seed_demo_store
-from sajang.services import store_settings
+from sajang.services import manual, store_settings
 
 pytestmark = pytest.mark.browser
 
 
-def test_settings_and_manager_tabs_in_browser(settings: Settings, engine: Engine, artifacts: Path) -> None:
+def test_settings_and_manager_tabs_in_browser(settings: Settings, engine: Engine, artifacts: Path,
+                                              tmp_path: Path) -> None:
     playwright = pytest.importorskip("playwright.sync_api")
     expect = playwright.expect
     from sajang.services.accounts import ensure_demo_users
     from sajang.services.manager import ask
     from tests.browser import launch_browser, live_server, login, new_page
+    from tests.test_manual_audience import _import
 
     seed_demo_store(engine, customers=300, seed=42)
     ensure_demo_users(engine)
+    _import(settings, tmp_path / "manual", ["return-fee", "return-fee.en"])
     with live_server(settings) as base, playwright.sync_playwright() as pw:
         browser = launch_browser(pw)
         page = new_page(browser)
@@ -88,5 +92,31 @@ def test_settings_and_manager_tabs_in_browser(settings: Settings, engine: Engine
         page.locator("#sj-manager-question textarea").fill("내일 날씨 어때?")
         page.locator("#sj-manager-ask").click()
         expect(answer).to_contain_text("답할 수 없어요", timeout=60_000)
+
+        # --- 매뉴얼 공개 범위: one article made agents-only
+        page.get_by_role("tab", name="매뉴얼 공개 범위").click()
+        table = page.locator("#sj-manual-table")
+        expect(table).to_contain_text("반품 배송비 계산")
+        expect(table).to_contain_text("상담원 메모 작성 요령")
+        page.locator("#sj-manual-article input").click()
+        page.get_by_role("option", name="반품 배송비 계산 (return-fee)").click()
+        expect(page.locator("#sj-manual-now")).to_contain_text("고객 공개")
+        page.locator("#sj-manual-audience").get_by_label("상담원 전용").check()
+        page.locator("#sj-manual-save").click()
+        confirm = page.locator("#sj-manual-note")
+        expect(confirm).to_contain_text("저장했어요: 「반품 배송비 계산」 고객 공개 → 상담원 전용", timeout=30_000)
+        expect(confirm).to_contain_text("return-fee.en")
+        expect(page.locator("#sj-manual-now")).to_contain_text("관리자 변경")
+        expect(table).to_contain_text("관리자 변경 (원래: 고객 공개)")
+        arts = {a.id: a for a in manual.list_articles(settings)}
+        assert arts["return-fee"].audience == arts["return-fee.en"].audience == "agents"
+        assert arts["staff-notes"].audience == "agents" and not arts["staff-notes"].overridden
+        page.wait_for_timeout(400)
+        page.screenshot(path=str(artifacts / "admin_manual_visibility.png"), full_page=False)
+        # the English switch relabels the tab and its table
+        page.locator("#sj-admin-top").get_by_label("English").check()
+        expect(page.get_by_role("tab", name="Manual visibility")).to_be_visible(timeout=30_000)
+        expect(table).to_contain_text("Agents only", timeout=30_000)
+        expect(table).to_contain_text("Admin (written: Customers)")
         browser.close()
 

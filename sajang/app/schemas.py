@@ -269,3 +269,35 @@ class CustomerProfileOut(BaseModel):
     recent_orders: list[dict[str, Any]] = []
     claims: list[dict[str, Any]] = []
     reviews: list[dict[str, Any]] = []
+
+
+ManualAudience = Literal["customers", "agents"]
+
+
+class ManualArticleAudienceOut(BaseModel):
+    """A manual article and who may read it: `written` is what its text says (front matter `audience:` /
+    the agents-only mark), `audience` what is in effect, `overridden` whether the admin's switch decides."""
+
+    id: str
+    title: str
+    category: str | None = None
+    written: ManualAudience
+    audience: ManualAudience
+    overridden: bool
+
+
+class ManualAudienceIn(BaseModel):
+    """`agents`: customers never read it; `customers`: they may, whatever its text says; `default`: as its
+    text says again."""
+
+    model_config = ConfigDict(extra="forbid")
+    audience: Literal["agents", "customers", "default"] = Field(examples=["agents"])
+
+
+class ManualAudienceChangeOut(BaseModel):
+    """The article now, who could read it `before`, and the translations switched with it (`x.en`)."""
+
+    article: ManualArticleAudienceOut
+    before: ManualAudience
+    changed: bool
+    translations: list[str]

@@ -29,6 +29,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
+from sajang.db.engine import named_mutex
 from sajang.db.errors import DataError
 from sajang.db.queries import save_shop_setting, shop_setting_in
 
@@ -268,7 +269,8 @@ def validate_articles(articles: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 AGENTS_ONLY_MARK = "<!-- audience: agents -->"
 _AGENT_AUDIENCES = {"agents", "agent", "internal", "staff", "상담원", "상담원용", "내부", "직원"}
-MANUAL_AUDIENCE_SETTING = "manual_audience"  # shop setting: {"agents": [article ids the admin made internal]}
+MANUAL_AUDIENCE_SETTING = "manual_audience"  # shop setting: {"agents": [...], "customers": [...]} (article ids)
+AUDIENCE_CHOICES = ("agents", "customers", "default")  # the admin's switch; `default`: the front matter again
 
 
 def with_audience(body: str, audience: str | None) -> str:
@@ -295,18 +297,23 @@ def audience_overrides_in(conn: Connection) -> dict[str, list[str]]:
     return {k: [str(x) for x in saved.get(k) or []] for k in ("agents", "customers")}
 
 
-def set_article_audience(engine: Engine, article_id: str, audience: str, actor: str) -> dict[str, list[str]]:
-    """Flip one article to `agents` (customers never see it) or `customers` (the admin's switch; it wins over
-    the article's front matter). Audited by `save_shop_setting`."""
-    if audience not in ("agents", "customers"):
-        raise DataError(f"audience must be agents or customers, not {audience!r}")
-    with engine.connect() as conn:
-        current = audience_overrides_in(conn)
-    other = "customers" if audience == "agents" else "agents"
-    current[other] = [x for x in current[other] if x != article_id]
-    if article_id not in current[audience]:
-        current[audience].append(article_id)
-    save_shop_setting(engine, MANUAL_AUDIENCE_SETTING, current, actor)
+def set_article_audience(engine: Engine, article_id: str, audience: str, actor: str,
+                         also: tuple[str, ...] = ()) -> dict[str, list[str]]:
+    """Flip one article (and the ids in `also`: its translations) to `agents` (customers never see it) or
+    `customers` (the admin's switch; it wins over the article's front matter), or back to its front matter
+    (`default`). Read, changed and saved under one lock, so two admins switching two articles at once keep
+    both; audited by `save_shop_setting` (unless nothing changed). Returns the overrides now in effect."""
+    if audience not in AUDIENCE_CHOICES:
+        raise DataError(f"audience must be one of {', '.join(AUDIENCE_CHOICES)}, not {audience!r}")
+    ids = [article_id, *[x for x in also if x != article_id]]
+    with named_mutex(engine, f"shop_setting:{MANUAL_AUDIENCE_SETTING}"):
+        with engine.connect() as conn:
+            before = audience_overrides_in(conn)
+        current = {k: [x for x in v if k == audience or x not in ids] for k, v in before.items()}
+        if audience != "default":
+            current[audience].extend(x for x in ids if x not in current[audience])
+        if current != before:
+            save_shop_setting(engine, MANUAL_AUDIENCE_SETTING, current, actor)
     return current
 
 

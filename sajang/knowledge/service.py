@@ -603,6 +603,18 @@ class KnowledgeBase:
                                        ManualArticle.source, ManualArticle.updated_at).order_by(ManualArticle.id))
             return [dict(r._mapping) for r in rows]
 
+    def article_audiences(self) -> list[dict[str, Any]]:
+        """Every article's id, title, category and whether its text says it is for agents only (front matter
+        `audience: agents`, kept as `AGENTS_ONLY_MARK`): only the start of each body is read."""
+        from .ingest import AGENTS_ONLY_MARK, is_agents_only
+
+        head = func.substr(ManualArticle.body, 1, len(AGENTS_ONLY_MARK) + 200).label("head")
+        with autocommit_connection(self.engine) as conn:
+            rows = conn.execute(select(ManualArticle.id, ManualArticle.title, ManualArticle.category, head)
+                                .order_by(ManualArticle.id)).all()
+        return [{"id": r.id, "title": r.title, "category": r.category, "agents_only": is_agents_only(r.head or "")}
+                for r in rows]
+
     def get_article(self, article_id: str) -> dict[str, Any] | None:
         with session_scope(self.engine) as s:
             row = s.get(ManualArticle, article_id)

@@ -31,6 +31,7 @@ from sajang.services.dashboard import SEGMENT_IDS, segment_label, shop_today
 from sajang.ui.admin_briefing import CSS as BRIEFING_CSS
 from sajang.ui.admin_briefing import render_ai_metrics, render_briefing
 from sajang.ui.admin_manager import ManagerTab
+from sajang.ui.admin_manual import ManualTab
 from sajang.ui.admin_settings import SettingsTab
 from sajang.ui.i18n import LOCALE_LABELS, LOCALES, Strings
 
@@ -462,6 +463,7 @@ class AdminUI:
                     ManagerTab(self.settings).build(loc, locale_st, lang)
                 with gr.Tab(T("tab_settings", loc), id="settings", elem_id="sj-tab-settings") as tab_settings:
                     SettingsTab(self.settings).build(loc, locale_st, lang, demo)
+                ManualTab(self.settings).mount(loc, locale_st, lang, demo)  # 매뉴얼 공개 범위
 
             dash_out = [briefing, kpis, ai_cards, alerts, items, selected_st, charts_st, moves]
             labels_out = [title, alerts_title, seg_title, hint, lang, refresh, period, items, moves, as_of, run_btn,

@@ -1,16 +1,26 @@
-"""`/api/v1/admin`: staff accounts and the store policy (admin only)."""
+"""`/api/v1/admin`: staff accounts, the store policy and who may read each manual article (admin only)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Path, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from sajang.app.deps import AdminDep, EngineDep, SettingsDep, require_admin
-from sajang.app.schemas import ErrorOut, RowId, UserCreate, UserOut, UserUpdate
+from sajang.app.schemas import (
+    ErrorOut,
+    ManualArticleAudienceOut,
+    ManualAudienceChangeOut,
+    ManualAudienceIn,
+    RowId,
+    UserCreate,
+    UserOut,
+    UserUpdate,
+)
 from sajang.services import manager, store_settings
+from sajang.services import manual as manual_audience
 from sajang.services.accounts import create_account, list_staff, update_account
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(require_admin)],
@@ -100,3 +110,18 @@ class ManagerAnswerOut(BaseModel):
              summary="Ask the AI manager (sales, stock, churn risk, claims, reviews); read-only")
 def ask_manager(body: ManagerQuestion, settings: SettingsDep) -> dict[str, Any]:
     return manager.ask(settings, body.text).as_dict()
+
+
+@router.get("/manual/articles", response_model=list[ManualArticleAudienceOut],
+            summary="The manual's articles and who may read each (customers or agents only)")
+def list_manual_articles(settings: SettingsDep) -> list[dict[str, Any]]:
+    return [a.as_dict() for a in manual_audience.list_articles(settings)]
+
+
+@router.put("/manual/articles/{article_id}/audience", response_model=ManualAudienceChangeOut,
+            responses={404: {"model": ErrorOut}},
+            summary="Make an article customer-facing or agents-only, or as its text says (audited; from the "
+                    "next customer message; its translations follow)")
+def set_manual_article_audience(article_id: Annotated[str, Path(min_length=1, max_length=128)],
+                                body: ManualAudienceIn, settings: SettingsDep, admin: AdminDep) -> dict[str, Any]:
+    return manual_audience.set_audience(settings, article_id, body.audience, actor=admin.user.username).as_dict()

@@ -1,4 +1,5 @@
-"""`sajang kb …`: search the knowledge base, rebuild its indexes, list and undo learned answers."""
+"""`sajang kb …`: search the knowledge base, rebuild its indexes, list and undo learned answers, list the manual's
+articles and switch who may read one (customers or agents only)."""
 
 from __future__ import annotations
 
@@ -105,3 +106,39 @@ def unlearn(
     except ValueError:
         raise SajangError(f"bad learned answer id {learned_id!r}") from None
     get_knowledge(get_settings()).deactivate_learned(learned_id, actor)
+
+
+@kb_app.command("articles")
+def articles(json_out: Annotated[bool, typer.Option("--json", help="Print JSON")] = False) -> None:
+    """The manual's articles and who may read each: as written (front matter) and in effect (the admin's switch)."""
+    from sajang.services import manual
+
+    rows = [a.as_dict() for a in manual.list_articles(get_settings())]
+    if json_out:
+        emit_json({"articles": rows})
+        return
+    for r in rows:
+        switched = f"  (switched; written for {r['written']})" if r["overridden"] else ""
+        typer.echo(f"{r['id']}  [{r['audience']}]  {r['title']}  · {r['category'] or '-'}{switched}")
+
+
+@kb_app.command("audience")
+def audience(
+    article_id: Annotated[str, typer.Argument(help="Manual article id (see `sajang kb articles`)")],
+    value: Annotated[str, typer.Argument(metavar="agents|customers|default",
+                                         help="agents: customers never read it; customers: they may; "
+                                              "default: as its front matter says")],
+    actor: Annotated[str, typer.Option(help="Who switches it (audit log)")] = "cli",
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Make one article (and its translations) agents-only or customer-facing, from the next customer message."""
+    from sajang.services import manual
+
+    change = manual.set_audience(get_settings(), article_id, value, actor=actor)
+    if json_out:
+        emit_json(change.as_dict())
+        return
+    art = change.article
+    also = f" (with {', '.join(change.translations)})" if change.translations else ""
+    state = f"{change.before} → {art.audience}" if change.changed else f"{art.audience} (unchanged)"
+    typer.echo(f"{art.id}{also}: {state}{'' if art.overridden else ' · as written'}")

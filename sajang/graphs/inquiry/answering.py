@@ -645,8 +645,10 @@ def manual_reply(settings: Settings, policy: StorePolicy, *, text: str, question
     Nothing customers may not see (see `visible_units`); nothing at all → no answer (a person takes it)."""
     chosen, korean_only = in_language(settings, manual, locale)
     parts = manual_parts(question or text, chosen, audience, audience_overrides)
-    if not parts:
-        return {"answer": "", "confidence": 0.0, "sources": [source_of(manual[0])], "answer_kind": "none"}
+    if not parts:  # the best article as the source (the customer reads its title): never one for agents only
+        shown = [h for h in manual[:1] if audience == "agents" or
+                 not is_agents_only(h.get("body") or h.get("text") or "", h.get("id"), audience_overrides)]
+        return {"answer": "", "confidence": 0.0, "sources": [source_of(h) for h in shown], "answer_kind": "none"}
     if korean_only:
         excerpt = "\n\n".join(_render(units, "ko") for _q, _h, units in parts)
         answer = "\n\n".join([_t("korean_only", locale, title=parts[0][1]["title"]), excerpt])
