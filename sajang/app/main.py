@@ -40,6 +40,7 @@ from sajang.app.channels import build_channels_router
 from sajang.app.deps import staff_from_cookie
 from sajang.app.observability import install_observability
 from sajang.app.schemas import ErrorOut, Health
+from sajang.app.serving import reconcile_at_start_up
 from sajang.config import Settings, apply_offline_defaults, get_settings
 from sajang.db.errors import DataError
 from sajang.errors import SajangError, Unauthorized
@@ -48,7 +49,6 @@ from sajang.security import SESSION_COOKIE, STAFF_TOKEN_TTL_S, issue_staff_token
 from sajang.services import ratelimit, staff_files
 from sajang.services.accounts import claims_for, login
 from sajang.services.attachments import sniff_image_type
-from sajang.services.inquiry import inquiries
 from sajang.ui.admin import build_admin
 from sajang.ui.agent_hub import build_agent_hub
 from sajang.ui.chat import CSS as CHAT_CSS
@@ -115,16 +115,6 @@ def create_app(settings: Settings | None = None, *, mount_ui: bool | None = None
                            max_age=600)
     install_observability(app, settings)  # outermost: the request id covers the guard's answers too
     return app
-
-
-def reconcile_at_start_up(settings: Settings) -> dict[str, int]:
-    """A process killed mid-request (kill -9, OOM) can leave a conversation's status and its thread
-    disagreeing: put them right before serving (reads put right what this misses). Safe with replicas
-    starting at once: each conversation is reconciled under its own lock."""
-    counts = inquiries(settings).reconcile_all()
-    if counts["restored_handoff"] or counts["closed_wait"]:
-        log.warning("start-up reconcile: %s", counts)
-    return counts
 
 
 # --- errors ----------------------------------------------------------------------------------------

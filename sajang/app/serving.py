@@ -13,12 +13,15 @@ with sticky sessions (deploy/compose.yaml, deploy/Caddyfile) and `REDIS_URL` for
 
 from __future__ import annotations
 
+import logging
 import os
 
 from fastapi import FastAPI
 
 from sajang.config import Settings, get_settings
 from sajang.errors import SajangError
+
+log = logging.getLogger("sajang.app")
 
 # Set by the parent for its workers: the start-up reconcile is done (the workers inherit the environment).
 STARTUP_DONE_ENV = "SAJANG_SERVE_STARTUP_DONE"
@@ -39,9 +42,21 @@ def check_workers(settings: Settings, workers: int) -> None:
             "a proxy with sticky sessions (deploy/compose.yaml)")
 
 
+def reconcile_at_start_up(settings: Settings) -> dict[str, int]:
+    """A process killed mid-request (kill -9, OOM) can leave a conversation's status and its thread
+    disagreeing: put them right before serving (reads put right what this misses). Safe with replicas
+    starting at once: each conversation is reconciled under its own lock."""
+    from sajang.services.inquiry import inquiries
+
+    counts = inquiries(settings).reconcile_all()
+    if counts["restored_handoff"] or counts["closed_wait"]:
+        log.warning("start-up reconcile: %s", counts)
+    return counts
+
+
 def prepare(settings: Settings) -> dict[str, int]:
-    """The start-up work of every worker, done once: migrations, the secret key, the reconcile."""
-    from sajang.app.main import reconcile_at_start_up
+    """The start-up work of every worker, done once (the parent imports neither the app nor Gradio):
+    migrations, the secret key, the reconcile."""
     from sajang.db.engine import dispose_all
     from sajang.graphs.common.context import engine_for
     from sajang.security import secret_key
