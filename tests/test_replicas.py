@@ -157,6 +157,7 @@ class Replica:
                 self.proc.wait()
 
 
+@pytest.mark.slow
 @needs_redis
 def test_two_replicas_share_rate_limits(settings: Settings, tmp_path: Path, prefix: str) -> None:
     limit = 3
