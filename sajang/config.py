@@ -55,6 +55,14 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./sajang-data")
     database_url: str | None = Field(default=None, validation_alias=AliasChoices("DATABASE_URL", "SAJANG_DATABASE_URL"))
     chroma_url: str | None = Field(default=None, validation_alias=AliasChoices("CHROMA_URL", "SAJANG_CHROMA_URL"))
+    # Several processes (replicas, `serve --workers`): Redis holds what they share, the rate-limit buckets
+    # (`redis://[[user]:password@]host[:port][/db]`, `rediss://` for TLS); unset = each process its own.
+    # `redis_prefix` starts every key (two shops, or two test runs, on one Redis).
+    redis_url: str | None = Field(default=None, validation_alias=AliasChoices("REDIS_URL", "SAJANG_REDIS_URL"))
+    redis_prefix: str = "sajang"
+    # The Gradio UIs (/chat, /agent, /admin); off = the REST API, the channels and the login only, e.g. for
+    # `sajang serve --workers N` (Gradio keeps its sessions in one process's memory).
+    ui: bool = True
 
     # Chat model: empty means the offline pipeline answers.
     chat_model: str | None = None
@@ -124,6 +132,13 @@ class Settings(BaseSettings):
     frame_ancestors: CommaList = []
     widget_secret: str | None = None
     widget_color: str = "#ff6b35"
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://")):
+            raise ValueError("REDIS_URL must start with redis:// or rediss://")
+        return value or None
 
     @field_validator("channels", "cors_origins", "frame_ancestors", mode="before")
     @classmethod

@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 
 import typer
+from pydantic import ValidationError
 
 from sajang.app.commands import (
     core,
@@ -46,6 +47,11 @@ def main() -> None:
     except (SajangError, DataError) as exc:
         log(f"error: {exc}")
         sys.exit(1)
+    except ValidationError as exc:  # a setting from the environment or .env that does not parse
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first.get("loc", ())) or exc.title
+        log(f"error: invalid setting {where}: {first.get('msg', '')}")
+        sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)
 

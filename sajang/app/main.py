@@ -40,6 +40,7 @@ from sajang.app.channels import build_channels_router
 from sajang.app.deps import staff_from_cookie
 from sajang.app.observability import install_observability
 from sajang.app.schemas import ErrorOut, Health
+from sajang.app.serving import reconcile_at_start_up
 from sajang.config import Settings, apply_offline_defaults, get_settings
 from sajang.db.errors import DataError
 from sajang.errors import SajangError, Unauthorized
@@ -48,7 +49,6 @@ from sajang.security import SESSION_COOKIE, STAFF_TOKEN_TTL_S, issue_staff_token
 from sajang.services import ratelimit, staff_files
 from sajang.services.accounts import claims_for, login
 from sajang.services.attachments import sniff_image_type
-from sajang.services.inquiry import inquiries
 from sajang.ui.admin import build_admin
 from sajang.ui.agent_hub import build_agent_hub
 from sajang.ui.chat import CSS as CHAT_CSS
@@ -67,19 +67,21 @@ _STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404:
                  415: "unsupported_media_type", 422: "validation_error", 429: "rate_limited"}
 
 
-def create_app(settings: Settings | None = None, *, mount_ui: bool = True) -> FastAPI:
+def create_app(settings: Settings | None = None, *, mount_ui: bool | None = None,
+               reconcile_at_start: bool = True) -> FastAPI:
+    """The app; the Gradio UIs when `mount_ui` (default: the `SAJANG_UI` setting). `reconcile_at_start`
+    False: the start-up reconcile was done by whoever started this process (`serve --workers`)."""
     apply_offline_defaults()
     settings = settings or get_settings()
+    mount_ui = settings.ui if mount_ui is None else mount_ui
     engine = engine_for(settings)  # migrations run before the first request
     secret_key(settings)  # generated into the data dir now, not on the first login
+    ratelimit.configure(settings.redis_url, settings.redis_prefix)  # shared buckets when REDIS_URL is set
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        # a process killed mid-request (kill -9, OOM) can leave a conversation's status and its thread
-        # disagreeing: put them right before serving (reads put right what this misses)
-        counts = await run_in_threadpool(inquiries(settings).reconcile_all)
-        if counts["restored_handoff"] or counts["closed_wait"]:
-            log.warning("start-up reconcile: %s", counts)
+        if reconcile_at_start:
+            await run_in_threadpool(reconcile_at_start_up, settings)
         yield
 
     app = FastAPI(title="Sajang API", version=__version__, openapi_url="/api/v1/openapi.json",
@@ -101,7 +103,7 @@ def create_app(settings: Settings | None = None, *, mount_ui: bool = True) -> Fa
         return Response(status_code=200)
 
     install_docs(app)
-    _install_login_routes(app, settings, engine)
+    _install_login_routes(app, settings, engine, home="/chat/" if mount_ui else "/api/v1/docs")
     if mount_ui:
         _mount_uis(app, settings, engine)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
@@ -204,7 +206,7 @@ def _locale(lang: str | None, settings: Settings) -> str:
     return lang if lang in ("ko", "en") else settings.locale
 
 
-def _install_login_routes(app: FastAPI, settings: Settings, engine: Engine) -> None:
+def _install_login_routes(app: FastAPI, settings: Settings, engine: Engine, home: str) -> None:
     def render(request: Request, locale: str, next_path: str, error: str | None = None, username: str = "",
                status: int = 200) -> HTMLResponse:
         csrf = request.cookies.get(CSRF_COOKIE)
@@ -261,7 +263,7 @@ def _install_login_routes(app: FastAPI, settings: Settings, engine: Engine) -> N
 
     @app.get("/", include_in_schema=False)
     def root() -> Response:
-        return RedirectResponse("/chat/", status_code=307)
+        return RedirectResponse(home, status_code=307)
 
     @app.get("/staff/files/{token}", include_in_schema=False)
     def staff_file(token: str, request: Request) -> Response:

@@ -31,26 +31,21 @@ def register(app: typer.Typer) -> None:
     app.command("import")(import_file)
 
 
-def _run_server(host: str, port: int) -> None:
-    import uvicorn
+def _run_server(host: str, port: int, workers: int = 1) -> None:
+    from sajang.app.serving import run
 
-    from sajang.app.main import create_app
-    from sajang.app.observability import configure_logging, serve_background_work
-    from sajang.services.privacy import PurgeSchedule
-
-    settings = get_settings()
-    configure_logging(settings)
-    app = create_app(settings)
-    serve_background_work(app, settings, jobs=[PurgeSchedule(settings).start])  # retention, every N hours
-    uvicorn.run(app, host=host, port=port, log_config=None)
+    run(host, port, workers)
 
 
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    workers: Annotated[int, typer.Option(
+        min=1, max=64, help="Worker processes on the port (more than 1 needs SAJANG_UI=off: the Gradio UIs "
+                            "keep their sessions in one process)")] = 1,
 ) -> None:
     """Serve the API and the UIs on the configured stores."""
-    _run_server(host, port)
+    _run_server(host, port, workers)
 
 
 def demo(

@@ -1,0 +1,194 @@
+"""Several serving processes on one database (issue #20): rate limits shared through Redis, `serve --workers`.
+
+- the Redis token bucket: shared by two clients (two processes' worth), atomic under concurrent takes,
+  its key expiring once full again; Redis down → the in-process buckets, one warning;
+- `sajang serve --workers 2` is refused while the Gradio UIs are mounted (their sessions live in one
+  process's memory, bench/README.md "Several workers");
+- two replicas (`serve --workers 2` and `serve`, UIs off, on two loopback ports, this test's database,
+  `REDIS_URL`): a rate limit used up on one refuses on the other.
+
+The Redis tests are skipped when no Redis answers at REDIS_URL (default redis://127.0.0.1:6379/0). Runs on
+SQLite and PostgreSQL (DATABASE_URL).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from browser import free_port
+from conftest import run_cli
+
+from sajang.config import Settings
+from sajang.services import ratelimit
+from sajang.services.redis_client import RedisClient, RedisUnavailable
+
+REPO = Path(__file__).resolve().parents[1]
+REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+START_LIMIT_S = 300.0  # a bound for a hung start-up on a busy machine, not a measurement
+
+
+def _redis_answers() -> bool:
+    try:
+        return RedisClient(REDIS_URL, timeout_s=0.5).execute("PING") == b"PONG"
+    except (RedisUnavailable, OSError):
+        return False
+
+
+needs_redis = pytest.mark.skipif(not _redis_answers(), reason=f"no Redis answers at {REDIS_URL}")
+
+
+@pytest.fixture
+def prefix() -> Iterator[str]:
+    """A key prefix of this test's own (the SQLite and PostgreSQL suites may share one Redis)."""
+    value = f"sajang-test-{uuid.uuid4().hex[:12]}"
+    yield value
+    ratelimit.configure(None)
+    ratelimit.reset_all()
+
+
+@needs_redis
+def test_redis_buckets_are_shared_atomic_and_expire(prefix: str) -> None:
+    one = ratelimit.RedisBuckets(RedisClient(REDIS_URL), prefix)
+    two = ratelimit.RedisBuckets(RedisClient(REDIS_URL), prefix)  # another process's client
+    # an hour's period: the refill (one token per 12 minutes) cannot add a token while the test runs
+    taken = [b.try_take("t", "ip-1", 5, 3600.0) for b in (one, two, one, two, one)]
+    assert taken == [0.0] * 5
+    wait = two.try_take("t", "ip-1", 5, 3600.0)
+    assert wait is not None and 0 < wait <= 720.0  # one token of 5 an hour
+    assert one.try_take("t", "ip-2", 5, 3600.0) == 0.0  # another key, its own bucket
+    ttl = one.client.execute("PTTL", one.key("t", "ip-1", 5, 3600.0))
+    assert isinstance(ttl, int) and 0 < ttl <= 3600_000 + 1000  # gone once it would be full again
+
+    # 8 threads × 3 takes at once on a bucket of 10: exactly 10 are allowed
+    results: list[float | None] = []
+    lock = threading.Lock()
+
+    def take(buckets: ratelimit.RedisBuckets) -> None:
+        for _ in range(3):
+            got = buckets.try_take("t", "burst", 10, 3600.0)
+            with lock:
+                results.append(got)
+
+    threads = [threading.Thread(target=take, args=(one if i % 2 else two,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert None not in results
+    assert sum(1 for r in results if r == 0.0) == 10
+
+
+@needs_redis
+def test_check_uses_redis_when_configured(prefix: str) -> None:
+    ratelimit.configure(REDIS_URL, prefix)
+    assert ratelimit.backend() == "redis"
+    for _ in range(2):
+        ratelimit.check("chat_msg_ip", "10.0.0.9", 2, 3600.0)
+    ratelimit.reset_all()  # the in-process buckets are not where these were counted
+    with pytest.raises(ratelimit.RateLimited) as refused:
+        ratelimit.check("chat_msg_ip", "10.0.0.9", 2, 3600.0)
+    assert refused.value.retry_after > 1
+
+
+def test_redis_down_falls_back_to_the_process_buckets(prefix: str, caplog: pytest.LogCaptureFixture) -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    ratelimit.configure(f"redis://127.0.0.1:{closed}/0", prefix)
+    with caplog.at_level(logging.WARNING, logger="sajang.ratelimit"):
+        ratelimit.check("login_ip", "10.0.0.7", 2, 3600.0)
+        ratelimit.check("login_ip", "10.0.0.7", 2, 3600.0)
+        with pytest.raises(ratelimit.RateLimited):  # still limited: by this process
+            ratelimit.check("login_ip", "10.0.0.7", 2, 3600.0)
+    warnings = [r for r in caplog.records if "Redis unavailable" in r.getMessage()]
+    assert len(warnings) == 1  # once per outage, not per request
+
+
+def test_serve_refuses_workers_with_the_uis(settings: Settings) -> None:
+    done = run_cli("serve", "--workers", "2", "--port", str(free_port()), timeout=120)
+    assert done.returncode == 1
+    assert "SAJANG_UI=off" in done.stderr + done.stdout
+    assert "Traceback" not in done.stderr
+
+
+class Replica:
+    """`sajang serve` in its own process on a loopback port (the test's settings from the environment)."""
+
+    def __init__(self, log_path: Path, env: dict[str, str], *args: str) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        with open(log_path, "wb") as log:
+            self.proc = subprocess.Popen([sys.executable, "-m", "sajang.app.cli", "serve", "--port",
+                                          str(self.port), *args], cwd=REPO, env={**os.environ, **env},
+                                         stdout=log, stderr=subprocess.STDOUT)
+
+    def wait_up(self, client: httpx.Client) -> None:
+        deadline = time.monotonic() + START_LIMIT_S
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"replica exited: {self.log_path.read_text()[-3000:]}")
+            try:
+                if client.get(f"{self.base}/api/v1/health").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"replica did not start: {self.log_path.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.mark.slow
+@needs_redis
+def test_two_replicas_share_rate_limits(settings: Settings, tmp_path: Path, prefix: str) -> None:
+    limit = 3
+    env = {"REDIS_URL": REDIS_URL, "SAJANG_REDIS_PREFIX": prefix, "SAJANG_UI": "off",
+           "SAJANG_RATE_LIMIT_PER_MINUTE": str(limit), "SAJANG_PURGE_INTERVAL_HOURS": "0"}
+    a = Replica(tmp_path / "a.log", env, "--workers", "2")
+    b = Replica(tmp_path / "b.log", env)
+    try:
+        with httpx.Client(timeout=60) as client:
+            a.wait_up(client)
+            b.wait_up(client)
+            started = time.monotonic()
+            new_chat = {"name": "손님"}
+            first = [client.post(f"{a.base}/api/v1/chat/sessions", json=new_chat).status_code
+                     for _ in range(limit)]
+            on_b = client.post(f"{b.base}/api/v1/chat/sessions", json=new_chat)
+            on_a = client.post(f"{a.base}/api/v1/chat/sessions", json=new_chat)
+            elapsed = time.monotonic() - started
+            home = client.get(f"{a.base}/", follow_redirects=False)
+            chat_page = client.get(f"{b.base}/chat/")
+    finally:
+        a.stop()
+        b.stop()
+    assert first == [201] * limit
+    refill = int(elapsed * limit / 60)  # tokens the bucket regained meanwhile (0 unless the machine crawled)
+    if refill == 0:
+        assert on_b.status_code == 429, on_b.text  # the other replica: the same bucket, already empty
+        assert on_b.json()["code"] == "rate_limited" and int(on_b.headers["Retry-After"]) >= 1
+        assert on_a.status_code == 429
+    # the UIs are off: the REST API is home, /chat is not served
+    assert home.status_code == 307 and home.headers["location"] == "/api/v1/docs"
+    assert chat_page.status_code == 404
+    a_log = (tmp_path / "a.log").read_text()
+    assert a_log.count("Started server process") == 2, a_log[-3000:]  # two workers behind replica a's port
