@@ -282,6 +282,10 @@ def test_cli_store_mode_and_export(cli: Any, store: Settings, tmp_path: Path) ->
     assert r.returncode == 0 and json.loads(r.stdout) == {"replies": 1, "file": str(out)}
     rows = list(csv.DictReader(out.open(encoding="utf-8-sig")))
     assert rows[0]["review_id"] == "R-1" and rows[0]["reply"] == lines["R-1"]["draft"]
+    # nothing published to undo: a one-line error, nothing changed
+    r = cli("reviews", "undo", "R-3", "--json")
+    assert r.returncode != 0 and r.stdout == "" and r.stderr.strip().splitlines()[-1].startswith("error:")
+    assert svc.get_review(store, "R-3")["reply_status"] == "draft"
 
 
 # --- REST ------------------------------------------------------------------------------------------------
