@@ -187,13 +187,19 @@ def coupon_code(run_id: int, segment: str) -> str:
 # no 0/O, 1/I/L: a code read out over the phone or typed from an SMS is not mistaken
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_RANDOM_CHARS = 10  # 31^10 ≈ 2^49.5 codes per run prefix
+_CODE_SPACE = len(CODE_ALPHABET) ** CODE_RANDOM_CHARS
 
 
 def issue_code(run_id: int) -> str:
     """A customer's own coupon code: `R<run>-` and 10 random characters (`secrets`), e.g.
     `R12-K7QMX3PTZA`. Nothing in it comes from the segment or the customer, so knowing one code (or the
     segment) tells nothing about another."""
-    return f"R{run_id}-" + "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_RANDOM_CHARS))
+    n = secrets.randbelow(_CODE_SPACE)  # one draw, written in the alphabet (uniform over all codes)
+    chars = []
+    for _ in range(CODE_RANDOM_CHARS):
+        n, d = divmod(n, len(CODE_ALPHABET))
+        chars.append(CODE_ALPHABET[d])
+    return f"R{run_id}-" + "".join(chars)
 
 
 # a particle written both ways (the object marker followed by its other form in parentheses …) after a
