@@ -12,10 +12,11 @@ double-click once published the next review unread):
 
 - After approve / reject the tab still moves on to the next review (working a queue without "next"
   clicks is what agents want, as in Zendesk's "submit and next"), but the next review arrives with both
-  decision buttons disabled and relabelled for `ARM_SECONDS`; a timer re-arms them. The second click of
+  decision buttons disabled and relabelled for `review_arm_seconds` (1.5 s: long enough for the tail of
+  a double-click, short enough not to slow an agent who reads); a timer re-arms them. The second click of
   a double-click lands on a disabled button.
 - The server does not rely on the browser for that: a decision on a review the tab advanced to less
-  than `ARM_SECONDS` ago is refused with a note (the click may have been queued before the buttons were
+  than `review_arm_seconds` ago is refused with a note (the click may have been queued before the buttons were
   disabled). Picking a review in the list is a deliberate choice and arms at once.
 - A published reply can be taken back for `review_undo_seconds` (게시 취소, like Gmail's undo send):
   `service.undo_publish` puts it back to a draft while it has not left the system (a marketplace only
@@ -45,7 +46,6 @@ AUTO_TRIAGE_SECONDS = 5.0  # a tick analyses up to AUTO_TRIAGE_BATCH never-analy
 AUTO_TRIAGE_BATCH = 16
 BACKLOG_LIMIT = 500
 PRODUCT_REVIEWS = 8
-ARM_SECONDS = 1.5  # the decision buttons of a review the tab advanced to stay disabled this long
 _auto_lock = threading.Lock()  # one auto-triage at a time per process, however many agents have the tab open
 
 T = Strings({
@@ -207,11 +207,11 @@ CSS = """
 """
 
 
-def just_advanced(shown: dict[str, Any] | None, review_id: str | None, now: float) -> bool:
-    """True when `review_id` is the review the tab moved on to by itself less than ARM_SECONDS ago (a
+def just_advanced(shown: dict[str, Any] | None, review_id: str | None, now: float, arm_seconds: float) -> bool:
+    """True when `review_id` is the review the tab moved on to by itself less than `arm_seconds` ago (a
     decision on it then is the tail of a double-click, not a choice). `now`: `time.monotonic()`."""
     return bool(shown and review_id and shown.get("review") == review_id
-                and 0 <= now - float(shown.get("at") or 0) < ARM_SECONDS)
+                and 0 <= now - float(shown.get("at") or 0) < arm_seconds)
 
 
 def _user(settings: Settings, request: gr.Request | None) -> tuple[str, int | None] | None:
@@ -248,7 +248,7 @@ def build_reviews_tab(settings: Settings, locale_state: Any = None) -> dict[str,
             c["product_title"] = gr.HTML(f'<div class="sj-coltitle">{_esc(T("product_title", loc))}</div>')
             c["product"] = gr.HTML("", elem_id="sj-rv-product")
     timer = gr.Timer(AUTO_TRIAGE_SECONDS)
-    arm_timer = gr.Timer(ARM_SECONDS, active=False)  # re-arms the decision buttons after an advance
+    arm_timer = gr.Timer(settings.review_arm_seconds, active=False)  # re-arms the decision buttons after an advance
     undo_timer = gr.Timer(settings.review_undo_seconds, active=False)  # hides 게시 취소 when its window ends
     advanced = gr.State(None)  # {"review", "at"}: the review the tab moved on to after a decision, and when
     last_published = gr.State(None)  # the review 게시 취소 would take back
@@ -304,7 +304,7 @@ def build_reviews_tab(settings: Settings, locale_state: Any = None) -> dict[str,
         return gr.update(interactive=armed, value=label), gr.update(interactive=armed)
 
     def decided(view_out: tuple[Any, ...], locale: str, published: str | None) -> tuple[Any, ...]:
-        """After a decision: the next review shown with its buttons disarmed for ARM_SECONDS (and 게시 취소
+        """After a decision: the next review shown with its buttons disarmed for a moment (and 게시 취소
         offered after a publication)."""
         pick = view_out[3]
         undo = (gr.update(visible=True, value=T("undo", locale)), published, gr.Timer(active=True)) if published \
@@ -326,7 +326,7 @@ def build_reviews_tab(settings: Settings, locale_state: Any = None) -> dict[str,
             return (*view(current, locale, note_html("warn", T("login", locale))), *keep)
         if not current:
             return (*view(current, locale), *keep)
-        if just_advanced(shown, current, time.monotonic()):
+        if just_advanced(shown, current, time.monotonic(), settings.review_arm_seconds):
             return unchanged(locale, note_html("warn", T("too_soon", locale)))
         if not (text or "").strip():
             return (*view(current, locale, note_html("warn", T("empty", locale))), *keep)
@@ -350,7 +350,7 @@ def build_reviews_tab(settings: Settings, locale_state: Any = None) -> dict[str,
             return (*view(current, locale, note_html("warn", T("login", locale))), *keep)
         if not current:
             return (*view(current, locale), *keep)
-        if just_advanced(shown, current, time.monotonic()):
+        if just_advanced(shown, current, time.monotonic(), settings.review_arm_seconds):
             return unchanged(locale, note_html("warn", T("too_soon", locale)))
         try:
             out = _svc().reject(settings, current, user=who[0], user_id=who[1])
