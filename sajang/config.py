@@ -109,6 +109,12 @@ class Settings(BaseSettings):
     max_message_chars: int = 2000
     max_attachment_bytes: int = 5 * 1024 * 1024
     rate_limit_per_minute: int = 30
+    # A published review reply can be taken back to a draft for this long (the 리뷰 tab's 게시 취소, REST
+    # POST /reviews/{id}/undo, `sajang reviews undo`); it has not left the system before an export.
+    review_undo_seconds: float = Field(default=10.0, ge=0, le=600)
+    # The 리뷰 tab's decision buttons stay disabled this long on a review it moved on to by itself (and the
+    # server refuses a decision on it meanwhile): the second click of a double-click decides nothing.
+    review_arm_seconds: float = Field(default=1.5, ge=0, le=10)
     # PostgreSQL: a customer's message, the bot's answer or handoff notice, and the checkpoint of that run
     # commit without waiting for the WAL flush (~3.6 ms a commit on this kind of disk, see bench/README.md,
     # inquiry). A crash of the database server may lose the last ~0.6 s of them: the WAL keeps their order,

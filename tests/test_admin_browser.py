@@ -1,5 +1,6 @@
 """`/admin` in Chromium: admin login, KPI cards and alerts from the demo shop, charts, an alert's items,
-segmentation run → approve once, English switch; an agent is refused. Screenshots go to `artifacts`."""
+segmentation run → nothing pre-ticked → tick two proposals → the confirmation step's counts and amounts →
+확정 issues exactly those, once; English switch; an agent is refused. Screenshots go to `artifacts`."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ def test_admin_dashboard_in_browser(settings: Settings, engine: Engine, artifact
     ensure_demo_users(engine)
     # an earlier run a month ago, so the page shows how segments moved since
     from sajang.db.rfm import shop_today
-    from sajang.graphs.segmentation.service import start_run
+    from sajang.graphs.segmentation.service import run_summary, start_run
 
     earlier = start_run(settings, as_of=shop_today() - timedelta(days=30), started_by="admin")
     kpis = dash.kpis(engine)
@@ -82,12 +83,41 @@ def test_admin_dashboard_in_browser(settings: Settings, engine: Engine, artifact
         page.wait_for_timeout(500)
         page.screenshot(path=str(artifacts / "admin_segments.png"), full_page=False)
 
-        page.locator("#sj-approve").click()
+        # nothing is ticked in advance; 검토 with nothing ticked says so and issues nothing
+        boxes = page.locator("#sj-proposals .bool-cell input[type=checkbox]")
+        run = run_summary(settings, run_id)
+        expect(boxes).to_have_count(len(run["proposals"]))
+        assert not any(boxes.nth(i).is_checked() for i in range(boxes.count()))
         note = page.locator("#sj-action-note")
+        page.locator("#sj-approve").click()
+        note.get_by_text("하나 이상 체크").wait_for()
+        # tick two proposals explicitly → the confirmation shows what 확정 will issue
+        chosen = run["proposals"][:2]
+        for i in range(2):
+            boxes.nth(i).check()
+        page.locator("#sj-approve").click()
+        confirm = page.locator("#sj-confirm")
+        expect(confirm).to_contain_text("확정하면")
+        text = confirm.inner_text()
+        for p in chosen:
+            assert f"{p['customers']:,}" in text
+            if p["min_order_amount"]:
+                assert f"{p['min_order_amount']:,}원 이상 주문 시" in text
+        expected = sum(p["customers"] for p in chosen)
+        assert f"쿠폰 {expected:,}장" in text and f"메시지 {expected:,}건" in text
+        with engine.connect() as conn:  # nothing issued before 확정
+            assert not conn.scalar(select(func.count()).select_from(CouponIssue).where(CouponIssue.run_id == run_id))
+        confirm.scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts / "admin_confirm.png"), full_page=False)
+        page.locator("#sj-confirm-btn").click()
         note.get_by_text("승인 완료").wait_for(timeout=60_000)
+        expect(confirm).to_be_hidden()
         with engine.connect() as conn:
             issued = conn.scalar(select(func.count()).select_from(CouponIssue).where(CouponIssue.run_id == run_id))
-        assert issued and re.search(rf"쿠폰 {issued}명", note.inner_text())
+            codes = conn.scalar(select(func.count(func.distinct(CouponIssue.code)))
+                                .where(CouponIssue.run_id == run_id))
+        assert issued == expected == codes and re.search(rf"쿠폰 {issued}명", note.inner_text())
+        assert {c["segment"] for c in run_summary(settings, run_id)["coupons"]} == {p["segment"] for p in chosen}
         assert page.locator("#sj-approve").is_disabled()
         page.screenshot(path=str(artifacts / "admin_approved.png"), full_page=False)
 

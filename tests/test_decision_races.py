@@ -133,3 +133,25 @@ def test_reject_and_approve_of_a_review_at_once(review_store: Settings, engine: 
             assert isinstance(rejected, dict) and rejected["reply_status"] == "rejected"
             assert isinstance(approved, Conflict) and approved.code == "already_rejected"
             assert published == 0 and _audits(engine, "review.reject", review_id) == 1
+
+
+def test_undo_and_a_second_approval_at_once(review_store: Settings, engine: Engine) -> None:
+    """An agent's undo and a colleague's late approval of the same review: either the undo comes first (the
+    review is a draft again and the approval publishes it anew) or the approval finds it published
+    (`already_published`) and the undo then takes it back; never a half state, every step audited."""
+    list(reviews.process_backlog(review_store))
+    for review_id in [r["review_id"] for r in reviews.queue(review_store)]:
+        reviews.approve(review_store, review_id, None, user="kim")
+        undone, approved = race(partial(reviews.undo_publish, review_store, review_id, user="kim"),
+                                partial(reviews.approve, review_store, review_id, None, user="lee"))
+        assert isinstance(undone, dict) and undone["undone_now"], undone
+        assert isinstance(approved, dict), approved
+        final = reviews.get_review(review_store, review_id)
+        unpublished = _audits(engine, "review.unpublish", review_id)
+        published = _audits(engine, "review.publish", review_id)
+        assert unpublished == 1
+        if approved["published_now"]:  # the undo first, then a fresh publication
+            assert final["reply_status"] == "published" and final["reply"] and published == 2
+        else:
+            assert approved["already_published"] and final["reply_status"] == "draft" and published == 1
+            assert final["reply"] is None and final["draft"]

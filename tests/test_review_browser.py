@@ -1,6 +1,8 @@
 """The agent hub's 리뷰 tab in Chromium against the real web app and database: an agent analyses the new
 reviews, opens the 4★ leaking-pouch review (aspects, product, customer, the product's other reviews),
-edits the AI draft and approves it — the edited reply is published once — then rejects the 1★ one."""
+edits the AI draft and approves it — the edited reply is published once, and a second click on the
+next review, shown with its buttons disarmed, publishes nothing — undoes the publication (the review is a
+draft again), approves it again, then rejects the 1★ one."""
 
 from __future__ import annotations
 
@@ -33,6 +35,8 @@ def test_reviews_tab_approve_edited_draft_and_reject(settings: Settings, engine:
 
     ensure_demo_users(engine)
     seed_reviews(engine)
+    # the 1★ review's buttons stay disarmed long enough for the steps below on a busy machine
+    settings = settings.model_copy(update={"review_arm_seconds": 4.0})
     with live_server(settings) as base, sync_playwright() as pw:
         browser = launch_browser(pw)
         page = new_page(browser)
@@ -50,6 +54,27 @@ def test_reviews_tab_approve_edited_draft_and_reject(settings: Settings, engine:
         assert "포장이 터져" in draft.input_value()
         draft.fill(EDITED)
         page.screenshot(path=str(artifacts / "agent_hub_reviews.png"))
+        page.click("#sj-rv-approve")
+        _wait_text(page, "#sj-rv-note", "게시했습니다")
+        _wait_text(page, "#sj-rv-detail", "일주일")  # moved on to the 1★ review …
+        # … where a second click lands (issue #17 item 12: it published this review unread): the button is
+        # disabled, and a click the browser lets through anyway is refused by the server
+        approve = page.locator("#sj-rv-approve")
+        assert approve.is_disabled() and "확인 중" in approve.inner_text()
+        approve.click(force=True)
+        page.screenshot(path=str(artifacts / "agent_hub_reviews_advanced.png"))
+        page.evaluate("() => { const b = document.querySelector('#sj-rv-approve'); b.disabled = false; b.click(); }")
+        _wait_text(page, "#sj-rv-note", "아무것도 처리하지 않았습니다")
+        page.wait_for_function("() => !document.querySelector('#sj-rv-approve').disabled", timeout=WAIT_MS)
+        assert svc.get_review(settings, "R-3")["reply_status"] == "draft"
+        assert svc.get_review(settings, "R-1")["reply_status"] == "published"
+        # 게시 취소: the reply goes back to a draft and its review is shown again
+        page.click("#sj-rv-undo")
+        _wait_text(page, "#sj-rv-note", "게시를 취소했습니다")
+        _wait_text(page, "#sj-rv-detail", LEAK[:12])
+        undone = svc.get_review(settings, "R-1")
+        assert undone["reply_status"] == "draft" and undone["published_at"] is None
+        assert page.locator("#sj-rv-draft textarea").input_value() == EDITED.replace("홍길동 고객님", "고객님")
         page.click("#sj-rv-approve")
         _wait_text(page, "#sj-rv-note", "게시했습니다")
         row = svc.get_review(settings, "R-1")

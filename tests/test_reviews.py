@@ -181,6 +181,41 @@ def test_resuming_the_graph_twice_publishes_once(store: Settings, engine: Engine
     assert audits(engine, "review.publish", "R-1") == 1
 
 
+def test_undo_within_the_window_restores_the_draft_and_after_it_is_refused(store: Settings,
+                                                                          engine: Engine) -> None:
+    """A reply published moments ago goes back to the queue as a draft (the published text), audited, and
+    its thread waits at the approval again so it can be approved anew; after the window nothing changes.
+    The clock is injected: no sleeping."""
+    list(svc.process_backlog(store))
+    edited = "포장이 터져 정말 죄송합니다. 새 상품으로 보내 드릴게요."
+    published = svc.approve(store, "R-1", edited, user="agent")
+    at = datetime.fromisoformat(published["published_at"] or "")
+    window = store.review_undo_seconds
+    undone = svc.undo_publish(store, "R-1", user="agent", now=at + timedelta(seconds=window - 1))
+    assert undone["undone_now"] and undone["reply_status"] == "draft"
+    assert undone["draft"] == edited and undone["reply"] is None and undone["published_at"] is None
+    assert "R-1" in [q["review_id"] for q in svc.queue(store)]
+    assert audits(engine, "review.unpublish", "R-1") == 1
+    assert svc.service_graph(store).get_state(svc.run_config("R-1")).next == ("approval",)
+    with pytest.raises(Conflict) as twice:  # nothing published to undo any more
+        svc.undo_publish(store, "R-1", user="agent")
+    assert twice.value.code == "not_published"
+    # approved again like any draft: published once more, with the (kept) text
+    again = svc.approve(store, "R-1", None, user="agent")
+    assert again["published_now"] and again["reply"] == edited
+    assert audits(engine, "review.publish", "R-1") == 2
+    late_at = datetime.fromisoformat(again["published_at"] or "")
+    with pytest.raises(Conflict) as late:
+        svc.undo_publish(store, "R-1", user="agent", now=late_at + timedelta(seconds=window + 0.5))
+    assert late.value.code == "undo_expired"
+    row = svc.get_review(store, "R-1")
+    assert row["reply_status"] == "published" and row["reply"] == edited
+    assert audits(engine, "review.unpublish", "R-1") == 1
+    svc.reject(store, "R-3", user="agent")
+    with pytest.raises(Conflict):  # a rejected review has nothing to undo
+        svc.undo_publish(store, "R-3", user="agent")
+
+
 def test_reject_publishes_nothing(store: Settings, engine: Engine) -> None:
     list(svc.process_backlog(store))
     out = svc.reject(store, "R-3", user="agent", reason="고객과 전화로 해결")
@@ -247,6 +282,10 @@ def test_cli_store_mode_and_export(cli: Any, store: Settings, tmp_path: Path) ->
     assert r.returncode == 0 and json.loads(r.stdout) == {"replies": 1, "file": str(out)}
     rows = list(csv.DictReader(out.open(encoding="utf-8-sig")))
     assert rows[0]["review_id"] == "R-1" and rows[0]["reply"] == lines["R-1"]["draft"]
+    # nothing published to undo: a one-line error, nothing changed
+    r = cli("reviews", "undo", "R-3", "--json")
+    assert r.returncode != 0 and r.stdout == "" and r.stderr.strip().splitlines()[-1].startswith("error:")
+    assert svc.get_review(store, "R-3")["reply_status"] == "draft"
 
 
 # --- REST ------------------------------------------------------------------------------------------------
@@ -264,6 +303,7 @@ def test_api_queue_approve_reject(store: Settings, engine: Engine) -> None:
     user = get_user_by_username(engine, "agent")
     assert user is not None
     h = {"Authorization": f"Bearer {issue_staff_token(store, claims_for(user))}"}
+    store = store.model_copy(update={"review_undo_seconds": 600.0})  # the undo below is never timed
     with TestClient(create_app(store, mount_ui=False), raise_server_exceptions=False) as client:
         assert client.get("/api/v1/reviews/queue").status_code == 401
         r = client.post("/api/v1/reviews/backlog", json={"limit": 10}, headers=h)
@@ -272,6 +312,13 @@ def test_api_queue_approve_reject(store: Settings, engine: Engine) -> None:
         assert [q["review_id"] for q in queue] == ["R-3", "R-1"]
         assert queue[1]["aspects"] == ["packaging"] and queue[1]["product_name"] == "순살 갈비탕 (800g)"
         ok = client.post("/api/v1/reviews/R-1/approve", json={"text": "포장이 터져 죄송합니다."}, headers=h)
+        assert ok.status_code == 200 and ok.json()["published_now"] is True
+        undone = client.post("/api/v1/reviews/R-1/undo", headers=h)
+        assert undone.status_code == 200 and undone.json()["undone_now"] is True
+        assert undone.json()["reply_status"] == "draft" and undone.json()["draft"] == "포장이 터져 죄송합니다."
+        nothing = client.post("/api/v1/reviews/R-1/undo", headers=h)
+        assert nothing.status_code == 409 and nothing.json()["code"] == "not_published"
+        ok = client.post("/api/v1/reviews/R-1/approve", json={}, headers=h)
         assert ok.status_code == 200 and ok.json()["published_now"] is True
         twice = client.post("/api/v1/reviews/R-1/approve", json={}, headers=h)
         assert twice.status_code == 200 and twice.json()["already_published"] is True

@@ -24,6 +24,7 @@ from sajang.graphs.segmentation.policy import coupon_code
 from sajang.graphs.segmentation.service import (
     approve_run,
     cancel_run,
+    preview_approval,
     run_config,
     run_context,
     run_summary,
@@ -103,9 +104,15 @@ def test_approval_issues_coupons_exactly_once(settings: Settings, engine: Engine
         coupon = conn.execute(select(Coupon.id, Coupon.code, Coupon.discount_value, Coupon.discount_type)
                               .where(Coupon.code == coupon_code(run_id, "at_risk"))).one()
         assert coupon.discount_value == Decimal(20) and coupon.discount_type == "percent"
-        name, text = conn.execute(select(Customer.name, OutboxMessage.text).join(
-            Customer, Customer.id == OutboxMessage.customer_id).where(OutboxMessage.coupon_id == coupon.id)).first()
-        assert text == f"{name}님, 다시 만나요! 20% 할인 쿠폰 {coupon.code}"
+        name, text, own = conn.execute(
+            select(Customer.name, OutboxMessage.text, CouponIssue.code)
+            .join(Customer, Customer.id == OutboxMessage.customer_id)
+            .join(CouponIssue, (CouponIssue.customer_id == OutboxMessage.customer_id)
+                  & (CouponIssue.coupon_id == OutboxMessage.coupon_id))
+            .where(OutboxMessage.coupon_id == coupon.id)).first()
+        # the customer's own code, and the minimum order stated with the benefit
+        assert text == f"{name}님, 다시 만나요! 30,000원 이상 주문 시 20% 할인 쿠폰 {own}"
+        assert coupon.code not in text
         # every issued customer belongs to the approved segments of this run, once
         dup = conn.execute(select(CouponIssue.customer_id).where(CouponIssue.run_id == run_id)
                            .group_by(CouponIssue.customer_id).having(func.count() > 1)).all()
@@ -204,6 +211,9 @@ def test_cli_segment_contract_and_outbox_export(settings: Settings, engine: Engi
     assert json.loads(exp.stdout)["messages"] == out["segments"][pid]
     rows = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8-sig"))))
     assert len(rows) == out["segments"][pid] and all(r["coupon_code"] for r in rows)
+    # the CSV carries each customer's own code, the one in their message
+    assert len({r["coupon_code"] for r in rows}) == len(rows)
+    assert all(r["coupon_code"] in r["text"] for r in rows)
     assert all(r["text"] and "{" not in r["text"] for r in rows)
     # exported once: a second export of pending messages is empty
     assert json.loads(cli("segment", "outbox", "--run", str(out["run_id"]), "--out", str(target),
@@ -250,6 +260,89 @@ def test_messages_take_the_particle_the_shop_name_needs() -> None:
     edited = {"message": "{name}님, {shop}을(를) 찾아 주셔서 고마워요. {shop}이(가) 드리는 {benefit} 쿠폰 {coupon}",
               "discount_type": "percent", "discount_value": 10}
     until = date(2026, 12, 1)
-    assert message_for(edited, "김치공방", "RFM1-VIP", until) == \
-        "{name}님, 김치공방을 찾아 주셔서 고마워요. 김치공방이 드리는 10% 할인 쿠폰 RFM1-VIP"
-    assert message_for(edited, "바다마트", "RFM1-VIP", until).startswith("{name}님, 바다마트를 찾아 주셔서 고마워요. 바다마트가")
+    assert message_for(edited, "김치공방", until) == \
+        "{name}님, 김치공방을 찾아 주셔서 고마워요. 김치공방이 드리는 10% 할인 쿠폰 {coupon}"
+    assert message_for(edited, "바다마트", until).startswith("{name}님, 바다마트를 찾아 주셔서 고마워요. 바다마트가")
+
+
+def test_message_states_the_minimum_order_with_the_right_particle() -> None:
+    """The benefit carries the minimum order; the particle after it follows its last word whatever the
+    admin typed (를 → 을 after 할인/사은품), and a both-ways particle after the code takes the vowel form."""
+    from sajang.graphs.segmentation.policy import DEFAULT_ACTIONS, benefit_text, make_proposals, message_for
+
+    assert benefit_text("amount", 3000, 20000) == "20,000원 이상 주문 시 3,000원 할인"
+    assert benefit_text("percent", 15, 30000) == "30,000원 이상 주문 시 15% 할인"
+    assert benefit_text("gift", 10000, 0) == "10,000원 상당 사은품"
+    until = date(2026, 12, 1)
+    at_risk = next(p for p in make_proposals({"at_risk": 3}, until) if p["id"] == "at_risk")
+    text = message_for(at_risk, "김치공방", until)
+    assert "30,000원 이상 주문 시 15% 할인을 해 드릴게요" in text and "{coupon}" in text
+    typed = {"message": "{benefit}를 드려요. {benefit}는 {coupon}을(를) 입력, {benefit}이(가) 좋아요",
+             "discount_type": "gift", "discount_value": 5000, "min_order_amount": 20000}
+    assert message_for(typed, "가게", until) == (
+        "20,000원 이상 주문 시 5,000원 상당 사은품을 드려요. 20,000원 이상 주문 시 5,000원 상당 사은품은 {coupon}를 "
+        "입력, 20,000원 이상 주문 시 5,000원 상당 사은품이 좋아요")
+    # every default message with a minimum order states it
+    for seg, action in DEFAULT_ACTIONS.items():
+        p = make_proposals({seg: 1}, until)[0]
+        if action["min_order_amount"]:
+            assert f"{action['min_order_amount']:,}원 이상 주문 시" in message_for(p, "가게", until), seg
+
+
+def test_codes_are_per_customer_and_the_preview_matches_what_is_issued(settings: Settings, engine: Engine) -> None:
+    """Nothing is pre-selected or issued without an explicit selection; the confirmation preview's counts
+    and exposure are what approval issues; every customer gets a code of their own that says nothing
+    about the segment and cannot be derived from another customer's."""
+    from sajang.graphs.segmentation.policy import CODE_ALPHABET, CODE_RANDOM_CHARS
+
+    build_store(engine)
+    run = start_run(settings, as_of=TODAY, started_by="admin")
+    run_id = run["run_id"]
+    with pytest.raises(SajangError) as none:
+        preview_approval(settings, run_id, [])
+    assert none.value.code == "nothing_selected"
+    with pytest.raises(SajangError):
+        approve_run(settings, run_id, [], "admin")
+    with pytest.raises(SajangError) as no_code:  # an edited message must still carry the customer's code
+        preview_approval(settings, run_id, [{"id": "at_risk", "message": "{name}님 {benefit}"}])
+    assert no_code.value.code == "invalid_message"
+    assert _count(engine, CouponIssue) == 0
+    kinds = {p["discount_type"] for p in run["proposals"]}
+    assert {"percent", "amount"} <= kinds
+    picked = [p["id"] for p in run["proposals"]][:4]
+    approvals = [{"id": pid, "discount_value": "5000" if pid == "loyal" else None} for pid in picked]
+    preview = preview_approval(settings, run_id, approvals)
+    assert [i["id"] for i in preview["items"]] == picked
+    assert _count(engine, CouponIssue) == 0 and run_summary(settings, run_id)["status"] == "awaiting_approval"
+    for item in preview["items"]:
+        assert item["customers"] == run["segments"][item["segment"]]
+        if item["discount_type"] == "percent":
+            assert item["per_customer"] == int(item["discount_value"] * item["min_order_amount"] / 100)
+            assert item["open_ended"]
+        else:
+            assert item["per_customer"] == int(item["discount_value"]) and not item["open_ended"]
+        assert item["exposure"] == item["per_customer"] * item["customers"]
+        if item["min_order_amount"]:
+            assert f"{item['min_order_amount']:,}원 이상 주문 시" in item["benefit"]
+    done = approve_run(settings, run_id, approvals, "admin")
+    assert sum(c["issued"] for c in done["coupons"]) == preview["coupons"] == done["outbox_messages"]
+    assert {c["segment"]: c["issued"] for c in done["coupons"]} == {i["segment"]: i["customers"]
+                                                                     for i in preview["items"]}
+    with engine.connect() as conn:
+        issues = conn.execute(select(CouponIssue.customer_id, CouponIssue.code, Coupon.segment, OutboxMessage.text)
+                              .join(Coupon, Coupon.id == CouponIssue.coupon_id)
+                              .join(OutboxMessage, (OutboxMessage.customer_id == CouponIssue.customer_id)
+                                    & (OutboxMessage.coupon_id == CouponIssue.coupon_id))
+                              .where(CouponIssue.run_id == run_id)).all()
+    codes = [i.code for i in issues]
+    assert len(codes) == preview["coupons"] and len(set(codes)) == len(codes)
+    prefix = f"R{run_id}-"
+    for i in issues:
+        assert i.code.startswith(prefix) and len(i.code) == len(prefix) + CODE_RANDOM_CHARS
+        assert set(i.code[len(prefix):]) <= set(CODE_ALPHABET)
+        assert i.segment.upper().replace("_", "") not in i.code and i.customer_id not in i.code
+        assert i.code in i.text and coupon_code(run_id, i.segment) not in i.text
+    # codes of one segment share nothing beyond the run prefix: no common suffix or position pattern
+    by_seg = [i.code[len(prefix):] for i in issues if i.segment == picked[0]]
+    if len(by_seg) > 4:
+        assert len({c[:3] for c in by_seg}) > 1 and len({c[-3:] for c in by_seg}) > 1

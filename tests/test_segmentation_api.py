@@ -52,6 +52,17 @@ def test_segments_api_flow(client: TestClient, engine: Engine) -> None:
 
     pid = run["proposals"][0]["id"]
     body = {"approvals": [{"id": pid, "message": "{name}님 감사합니다 {coupon}"}]}
+    # the confirmation step: what approving would issue, nothing written
+    preview = client.post(f"/api/v1/segments/runs/{rid}/preview", json=body, headers=admin)
+    assert preview.status_code == 200, preview.text
+    assert preview.json()["coupons"] == run["segments"][pid] == preview.json()["items"][0]["customers"]
+    assert client.post(f"/api/v1/segments/runs/{rid}/preview", json={"approvals": []},
+                       headers=admin).status_code == 422
+    no_code = client.post(f"/api/v1/segments/runs/{rid}/preview", headers=admin,
+                          json={"approvals": [{"id": pid, "message": "{name}님 감사합니다"}]})
+    assert no_code.status_code == 400 and no_code.json()["code"] == "invalid_message"
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(CouponIssue)) == 0
     done = client.post(f"/api/v1/segments/runs/{rid}/approve", json=body, headers=admin).json()
     assert done["status"] == "executed" and done["approved_by"] == "admin"
     again = client.post(f"/api/v1/segments/runs/{rid}/approve", json=body, headers=admin).json()

@@ -513,19 +513,23 @@ class Coupon(Base):
 
 
 class CouponIssue(Base):
-    """A coupon given to a customer; unique per coupon and customer, so executing twice issues once."""
+    """A coupon given to a customer; unique per coupon and customer, so executing twice issues once.
+    `code`: the customer's own redeemable code (random, unique; NULL on issues before migration 0009,
+    whose customers were sent the campaign's `coupons.code`)."""
 
     __tablename__ = "coupon_issues"
     id: Mapped[int] = mapped_column(primary_key=True)
     coupon_id: Mapped[int] = mapped_column(ForeignKey("coupons.id", ondelete="CASCADE"))
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
     run_id: Mapped[int | None] = mapped_column(ForeignKey("segmentation_runs.id"))
+    code: Mapped[str | None] = mapped_column(String(32))
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)
     used_at: Mapped[datetime | None]
 
     __table_args__ = (
         UniqueConstraint("coupon_id", "customer_id", name="uq_coupon_issues_coupon_customer"),
         Index("ix_coupon_issues_customer", "customer_id"),
+        Index("uq_coupon_issues_code", "code", unique=True),
     )
 
 

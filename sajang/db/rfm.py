@@ -345,16 +345,19 @@ def export_outbox_csv(engine: Engine, out: TextIO, *, run_id: int | None = None,
 
     Nothing is sent: the shop uploads the file to its SMS / KakaoTalk / e-mail tool. Returns the row count.
     """
-    from .models import AuditLog, Customer
+    from .models import AuditLog, CouponIssue, Customer
 
     ob = OutboxMessage.__table__.c
     cu = Customer.__table__.c
     cp = Coupon.__table__.c
-    stmt = (
-        select(ob.id, ob.run_id, ob.customer_id, cu.name, cu.phone, cu.email, ob.channel, cp.code, ob.text,
-               ob.status, ob.created_at)
+    ci = CouponIssue.__table__.c
+    stmt = (  # the customer's own code; the campaign's for issues before per-customer codes (migration 0009)
+        select(ob.id, ob.run_id, ob.customer_id, cu.name, cu.phone, cu.email, ob.channel,
+               func.coalesce(ci.code, cp.code), ob.text, ob.status, ob.created_at)
         .select_from(OutboxMessage.__table__.join(Customer.__table__, cu.id == ob.customer_id)
-                     .outerjoin(Coupon.__table__, cp.id == ob.coupon_id))
+                     .outerjoin(Coupon.__table__, cp.id == ob.coupon_id)
+                     .outerjoin(CouponIssue.__table__, and_(ci.coupon_id == ob.coupon_id,
+                                                            ci.customer_id == ob.customer_id)))
         .order_by(ob.id)
     )
     if run_id is not None:

@@ -7,6 +7,7 @@ node that runs twice (a retried step, a second resume, two admins at once) adds 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -64,11 +65,17 @@ def _channel_case(cu: Any) -> Any:
                 else_="sms")
 
 
+ISSUE_CHUNK = 5000  # coupon_issues rows per INSERT
+
+
 def issue_segment_coupon(conn: Connection, run_id: int, proposal: dict[str, Any], code: str, valid_until: date,
-                         text: str, now: datetime) -> int:
-    """The proposal's coupon (insert-if-absent by code), a `coupon_issues` row for every customer of the
-    segment in this run and an outbox message each (`{name}` in `text` becomes the customer's name).
-    Returns the coupon id."""
+                         text: str, now: datetime, new_code: Callable[[], str]) -> int:
+    """The proposal's coupon (the campaign: insert-if-absent by `code`), a `coupon_issues` row with a code
+    of its own (`new_code()`) for every customer of the segment in this run, and an outbox message each
+    (`{name}` / `{coupon}` in `text` become the customer's name / code). Returns the coupon id.
+
+    A customer already issued in this run is skipped (a retried node adds nothing). Should a random code
+    collide with an existing one (the unique index), that customer is retried with a fresh code."""
     cs, cu = CustomerSegment.__table__, Customer.__table__
     ci, ob = CouponIssue.__table__, OutboxMessage.__table__
     segment = proposal["segment"]
@@ -80,21 +87,27 @@ def issue_segment_coupon(conn: Connection, run_id: int, proposal: dict[str, Any]
     ).on_conflict_do_nothing(index_elements=["code"]))
     coupon_id = int(conn.execute(select(Coupon.id).where(Coupon.code == code)).scalar_one())
     already = exists().where(ci.c.run_id == run_id, ci.c.customer_id == cs.c.customer_id)
-    conn.execute(dialect_insert(conn)(CouponIssue).from_select(
-        ["coupon_id", "customer_id", "run_id", "issued_at"],
-        select(literal(coupon_id, Integer), cs.c.customer_id, literal(run_id, Integer), literal(now, UTCDateTime()))
-        .where(cs.c.run_id == run_id, cs.c.segment == segment, ~already),
-    ).on_conflict_do_nothing())
+    waiting = select(cs.c.customer_id).where(cs.c.run_id == run_id, cs.c.segment == segment, ~already)
+    for _ in range(3):  # a second round only after a code collision (~1 in 2^49 per pair)
+        customers = list(conn.scalars(waiting.order_by(cs.c.customer_id)))
+        if not customers:
+            break
+        for start in range(0, len(customers), ISSUE_CHUNK):
+            conn.execute(dialect_insert(conn)(CouponIssue).on_conflict_do_nothing(), [
+                {"coupon_id": coupon_id, "customer_id": c, "run_id": run_id, "code": new_code(), "issued_at": now}
+                for c in customers[start:start + ISSUE_CHUNK]])
     sent = exists().where(ob.c.run_id == run_id, ob.c.customer_id == cs.c.customer_id, ob.c.coupon_id == coupon_id)
     conn.execute(dialect_insert(conn)(OutboxMessage).from_select(
         ["customer_id", "channel", "text", "run_id", "coupon_id", "status", "created_at"],
         select(
             cs.c.customer_id,
             _channel_case(cu),
-            func.replace(text, "{name}", func.coalesce(cu.c.name, "고객")),
+            func.replace(func.replace(text, "{name}", func.coalesce(cu.c.name, "고객")), "{coupon}",
+                         func.coalesce(ci.c.code, code)),
             literal(run_id, Integer), literal(coupon_id, Integer), literal("pending", String),
             literal(now, UTCDateTime()),
-        ).select_from(cs.join(cu, cu.c.id == cs.c.customer_id))
+        ).select_from(cs.join(cu, cu.c.id == cs.c.customer_id)
+                      .join(ci, and_(ci.c.customer_id == cs.c.customer_id, ci.c.coupon_id == coupon_id)))
         .where(cs.c.run_id == run_id, cs.c.segment == segment, ~sent),
     ).on_conflict_do_nothing())
     return coupon_id
@@ -130,7 +143,8 @@ def run_row(conn: Connection, run_id: int) -> dict[str, Any] | None:
 
 
 def run_coupons(conn: Connection, run_id: int) -> list[tuple[str, str | None, int]]:
-    """(code, segment, customers issued) of each coupon of the run."""
+    """(campaign code, segment, customers issued) of each coupon of the run (each customer's own code is
+    on their `coupon_issues` row)."""
     rows = conn.execute(select(Coupon.code, Coupon.segment, func.count(CouponIssue.id))
                         .select_from(Coupon.__table__.outerjoin(CouponIssue.__table__,
                                                                 and_(CouponIssue.coupon_id == Coupon.id)))

@@ -2,8 +2,12 @@
 and the segmentation run with its approval step.
 
 Numbers come from `sajang.services.dashboard`; the segmentation run goes through the graph's service
-functions (`start_run`, `approve_run`, `cancel_run`), so the UI issues nothing itself and a double click
-approves once. Handlers identify the owner by `request.username` (the web app mounts
+functions (`start_run`, `preview_approval`, `approve_run`, `cancel_run`), so the UI issues nothing itself
+and a double click approves once. Approving is two deliberate steps (issue #17 item 12: three pre-ticked
+proposals once issued 75 coupons while one tick was in view): nothing is pre-ticked (recommended proposals
+are only marked ★), 검토 shows per ticked proposal the segment, customers, benefit, minimum order and the
+discount exposure with the totals, and only 확정 issues — exactly the selection that was shown (an edit
+of the table afterwards closes the confirmation). Handlers identify the owner by `request.username` (the web app mounts
 this page behind the admin login). Korean by default, English via the language switch.
 """
 
@@ -22,7 +26,14 @@ import pandas as pd
 from sajang.config import Settings
 from sajang.errors import SajangError
 from sajang.graphs.common.breaker import chat_model_status
-from sajang.graphs.segmentation.service import approve_run, cancel_run, run_summary, start_run
+from sajang.graphs.segmentation.service import (
+    ApprovalPreview,
+    approve_run,
+    cancel_run,
+    preview_approval,
+    run_summary,
+    start_run,
+)
 from sajang.services import dashboard as dash
 from sajang.services import staff_files
 from sajang.services.accounts import staff_member
@@ -101,7 +112,24 @@ T = Strings({
     "seg_title": {"ko": "고객 세그먼트 · 쿠폰 제안", "en": "Customer segments · coupon proposals"},
     "as_of": {"ko": "기준일 (YYYY-MM-DD)", "en": "As of (YYYY-MM-DD)"},
     "run_button": {"ko": "세그먼트 실행 ▶", "en": "Run segmentation ▶"},
-    "approve_button": {"ko": "선택한 제안 승인 ✔", "en": "Approve selected ✔"},
+    "approve_button": {"ko": "체크한 제안 검토 →", "en": "Review ticked proposals →"},
+    "confirm_button": {"ko": "확정", "en": "Confirm"},
+    "back_button": {"ko": "돌아가기", "en": "Back"},
+    "confirm_title": {"ko": "확정하면 실행 #{run}에서 다음이 실행됩니다", "en": "Confirming run #{run} will do this"},
+    "cf_segment": {"ko": "세그먼트", "en": "Segment"},
+    "cf_customers": {"ko": "고객 수", "en": "Customers"},
+    "cf_benefit": {"ko": "혜택 (고객이 받는 문구)", "en": "Benefit (as the customer reads it)"},
+    "cf_min": {"ko": "최소 주문", "en": "Min. order"},
+    "cf_until": {"ko": "유효기간", "en": "Valid until"},
+    "cf_per": {"ko": "1인 혜택", "en": "Per customer"},
+    "cf_total": {"ko": "할인 노출", "en": "Exposure"},
+    "cf_open": {"ko": "{v} 이상", "en": "{v} or more"},
+    "cf_sum": {"ko": "합계: 쿠폰 {coupons}장 · 메시지 {coupons}건 · 할인 노출 {exposure}",
+               "en": "Total: {coupons} coupons · {coupons} messages · exposure {exposure}"},
+    "cf_note": {"ko": "고객마다 고유한 쿠폰 코드가 발급되고 메시지가 발송 대기열에 들어갑니다. % 할인은 최소 주문 "
+                      "금액 기준이며 더 큰 주문에는 더 많이 할인됩니다. 확정 후에는 되돌릴 수 없습니다.",
+                "en": "Each customer gets a coupon code of their own and a queued message. Percent discounts are "
+                      "counted at the minimum order; bigger orders get more. This cannot be undone."},
     "cancel_button": {"ko": "이번 실행 취소", "en": "Cancel this run"},
     "export_button": {"ko": "발송 목록 CSV 내보내기", "en": "Export outbox CSV"},
     "export_file": {"ko": "발송 목록", "en": "Outbox"},
@@ -115,15 +143,18 @@ T = Strings({
     "status_computing": {"ko": "계산 중", "en": "computing"},
     "method_quintiles": {"ko": "5분위 점수", "en": "quintile scores"},
     "method_small_shop_fallback": {"ko": "소규모 상점 고정 기준", "en": "small-shop fixed thresholds"},
-    "edit_hint": {"ko": "승인할 제안을 체크하고, 필요하면 값(%, 원)과 메시지를 고친 뒤 승인하세요. "
-                        "메시지의 {name}은 고객 이름, {coupon}은 쿠폰 코드로 바뀝니다.",
-                  "en": "Tick the proposals to approve, edit the value (%, KRW) and message if needed, then "
-                        "approve. {name} becomes the customer's name, {coupon} the coupon code."},
+    "edit_hint": {"ko": "미리 체크된 제안은 없습니다(★는 추천). 보낼 제안을 직접 체크하고, 필요하면 값(%, 원)과 "
+                        "메시지를 고친 뒤 검토를 누르세요. 메시지의 {name}은 고객 이름, {coupon}은 고객별 쿠폰 코드, "
+                        "{benefit}은 최소 주문 금액을 포함한 혜택으로 바뀝니다.",
+                  "en": "Nothing is ticked in advance (★ = recommended). Tick the proposals to send, edit the value "
+                        "(%, KRW) and message if needed, then review. {name} becomes the customer's name, {coupon} "
+                        "their own coupon code, {benefit} the benefit with its minimum order."},
     "col_ok": {"ko": "승인", "en": "Approve"},
     "col_id": {"ko": "ID", "en": "ID"},
     "col_title": {"ko": "제안", "en": "Proposal"},
     "col_kind": {"ko": "혜택", "en": "Benefit"},
     "col_value": {"ko": "값", "en": "Value"},
+    "col_min": {"ko": "최소 주문(원)", "en": "Min. order (KRW)"},
     "col_message": {"ko": "메시지", "en": "Message"},
     "kind_percent": {"ko": "% 할인", "en": "% off"},
     "kind_amount": {"ko": "원 할인", "en": "KRW off"},
@@ -307,17 +338,18 @@ def moves_frame(moves: list[dict[str, Any]], locale: str) -> pd.DataFrame:
                         columns=[T("from", locale), T("to", locale), T("customers", locale)])
 
 
-PROPOSAL_COLS = ("col_ok", "col_id", "segment", "customers", "col_title", "col_kind", "col_value", "col_message")
+PROPOSAL_COLS = ("col_ok", "col_id", "segment", "customers", "col_title", "col_kind", "col_value", "col_min",
+                 "col_message")
 
 
 def proposals_frame(run: Mapping[str, Any] | None, locale: str) -> pd.DataFrame:
     cols = [T(c, locale) for c in PROPOSAL_COLS]
     if not run:
         return pd.DataFrame(columns=cols)
-    executed = run["status"] == "executed"
-    rows = [[bool(p.get("approved")) if executed else bool(p.get("recommended")), p["id"],
-             segment_label(p["segment"], locale), int(p["customers"]), p["title"],
-             T("kind_" + p["discount_type"], locale), float(p["discount_value"]), p["message"]]
+    # nothing ticked before the admin ticks it: a recommended proposal is only marked ★
+    rows = [[bool(p.get("approved")), p["id"], segment_label(p["segment"], locale), int(p["customers"]),
+             ("★ " if p.get("recommended") else "") + p["title"], T("kind_" + p["discount_type"], locale),
+             float(p["discount_value"]), float(p.get("min_order_amount") or 0), p["message"]]
             for p in run["proposals"]]
     return pd.DataFrame(rows, columns=cols)
 
@@ -335,8 +367,27 @@ def approvals_from_frame(df: pd.DataFrame | None) -> list[dict[str, Any]]:
             continue
         value = row[6]
         out.append({"id": str(row[1]), "discount_value": None if value in (None, "") or pd.isna(value) else value,
-                    "message": str(row[7]) if row[7] not in (None, "") else None})
+                    "message": str(row[8]) if row[8] not in (None, "") else None})
     return out
+
+
+def confirmation_md(preview: ApprovalPreview, locale: str) -> str:
+    """The confirmation step: per ticked proposal what will be issued, and the totals."""
+    head = [T(k, locale) for k in ("cf_segment", "cf_customers", "cf_benefit", "cf_min", "cf_until", "cf_per",
+                                   "cf_total")]
+    lines = [f"#### {T('confirm_title', locale, run=preview['run_id'])}", "",
+             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for i in preview["items"]:
+        total = _won(i["exposure"], locale)
+        lines.append("| " + " | ".join(_esc(x).replace("|", "\\|") for x in (
+            segment_label(i["segment"], locale), f"{i['customers']:,}", i["benefit"],
+            _won(i["min_order_amount"], locale) if i["min_order_amount"] else "-", i["valid_until"],
+            _won(i["per_customer"], locale), T("cf_open", locale, v=total) if i["open_ended"] else total)) + " |")
+    exposure = _won(preview["exposure"], locale)
+    lines += ["", "**" + T("cf_sum", locale, coupons=f"{preview['coupons']:,}",
+                          exposure=T("cf_open", locale, v=exposure) if preview["open_ended"] else exposure) + "**",
+              "", T("cf_note", locale)]
+    return "\n".join(lines)
 
 
 def model_status_text(status: Mapping[str, Any], locale: str) -> str:
@@ -449,12 +500,21 @@ class AdminUI:
                     hint = gr.Markdown(T("edit_hint", loc))
                     proposals = gr.Dataframe(
                         value=proposals_frame(None, loc), interactive=True, wrap=True, elem_id="sj-proposals",
-                        datatype=["bool", "str", "str", "number", "str", "str", "number", "str"],
-                        static_columns=[1, 2, 3, 4, 5], column_widths=["7%", "10%", "11%", "8%", "14%", "11%", "8%", "31%"])
+                        datatype=["bool", "str", "str", "number", "str", "str", "number", "number", "str"],
+                        static_columns=[1, 2, 3, 4, 5, 7],
+                        column_widths=["6%", "9%", "10%", "7%", "14%", "10%", "7%", "9%", "28%"])
                     with gr.Row():
                         approve_btn = gr.Button(T("approve_button", loc), variant="primary", elem_id="sj-approve")
                         cancel_btn = gr.Button(T("cancel_button", loc), variant="secondary")
                         export_btn = gr.Button(T("export_button", loc), variant="secondary")
+                    # the confirmation step: what 확정 will issue, for exactly the selection reviewed
+                    pending_st = gr.State(None)  # the approvals the confirmation shows
+                    confirm_md = gr.Markdown("", visible=False, elem_id="sj-confirm")
+                    with gr.Row():
+                        confirm_btn = gr.Button(T("confirm_button", loc), variant="primary", visible=False,
+                                                elem_id="sj-confirm-btn")
+                        back_btn = gr.Button(T("back_button", loc), variant="secondary", visible=False,
+                                             elem_id="sj-confirm-back")
                     action_note = gr.Markdown("", elem_id="sj-action-note")
                     # a link to the authenticated download route, never a gr.File: Gradio's file route of every
                     # mounted app (the public /chat too) would serve the CSV to anyone with its URL
@@ -467,7 +527,8 @@ class AdminUI:
 
             dash_out = [briefing, kpis, ai_cards, alerts, items, selected_st, charts_st, moves]
             labels_out = [title, alerts_title, seg_title, hint, lang, refresh, period, items, moves, as_of, run_btn,
-                          approve_btn, cancel_btn, export_btn, export_file, tab_dash, tab_manager, tab_settings]
+                          approve_btn, cancel_btn, export_btn, export_file, tab_dash, tab_manager, tab_settings,
+                          confirm_btn, back_btn]
 
             def dash_values(locale: str, days: int, selected: str | None) -> list[Any]:
                 v = self.view(locale, int(days or 30), selected)
@@ -486,15 +547,21 @@ class AdminUI:
                         gr.Button(T("approve_button", locale)), gr.Button(T("cancel_button", locale)),
                         gr.Button(T("export_button", locale)), gr.Markdown(),
                         gr.Tab(label=T("tab_dashboard", locale)), gr.Tab(label=T("tab_manager", locale)),
-                        gr.Tab(label=T("tab_settings", locale))]
+                        gr.Tab(label=T("tab_settings", locale)), gr.Button(T("confirm_button", locale)),
+                        gr.Button(T("back_button", locale))]
 
             def run_values(run: Mapping[str, Any] | None, locale: str) -> list[Any]:
                 awaiting = bool(run and run["status"] == "awaiting_approval")
                 return [run["run_id"] if run else None, run_status_text(run, locale),
                         gr.Dataframe(value=proposals_frame(run, locale), interactive=awaiting),
-                        gr.Button(interactive=awaiting), gr.Button(interactive=awaiting)]
+                        gr.Button(interactive=awaiting), gr.Button(interactive=awaiting), *closed()]
 
-            run_out = [run_st, run_status, proposals, approve_btn, cancel_btn]
+            def closed() -> list[Any]:
+                """The confirmation step closed (nothing pending)."""
+                return [None, gr.update(visible=False, value=""), gr.update(visible=False), gr.update(visible=False)]
+
+            confirm_out = [pending_st, confirm_md, confirm_btn, back_btn]
+            run_out = [run_st, run_status, proposals, approve_btn, cancel_btn, *confirm_out]
 
             def on_load(request: gr.Request) -> list[Any]:
                 me = self.me(request)
@@ -548,19 +615,40 @@ class AdminUI:
             run_btn.click(on_run, [as_of, locale_st, period, selected_st], [*run_out, action_note, *dash_out],
                           concurrency_limit=1)
 
-            def on_approve(run_id: int | None, table: pd.DataFrame, locale: str, request: gr.Request) -> list[Any]:
+            def on_review(run_id: int | None, table: pd.DataFrame, locale: str, request: gr.Request) -> list[Any]:
+                """검토: the ticked proposals (with their edits) and what confirming them would issue."""
+                me = self.me(request)
+                if me is None:
+                    return [*closed(), T("login_needed", locale)]
+                if run_id is None:
+                    return [*closed(), T("no_run", locale)]
+                approvals = approvals_from_frame(table)
+                if not approvals:
+                    return [*closed(), T("nothing_selected", locale)]
+                try:
+                    preview = preview_approval(self.settings, int(run_id), approvals)
+                except SajangError as exc:
+                    return [*closed(), T("error", locale, error=str(exc))]
+                return [approvals, gr.update(visible=True, value=confirmation_md(preview, locale)),
+                        gr.update(visible=True), gr.update(visible=True), ""]
+
+            approve_btn.click(on_review, [run_st, proposals, locale_st], [*confirm_out, action_note],
+                              concurrency_limit=1)
+            # an edit of the table after 검토 closes the confirmation: 확정 issues only what was shown
+            proposals.input(lambda: closed(), None, confirm_out, show_progress="hidden")
+            back_btn.click(lambda: closed(), None, confirm_out, show_progress="hidden")
+
+            def on_confirm(run_id: int | None, approvals: list[dict[str, Any]] | None, locale: str,
+                           request: gr.Request) -> list[Any]:
                 me = self.me(request)
                 if me is None:
                     return [*run_values(self._run(run_id), locale), T("login_needed", locale)]
-                if run_id is None:
-                    return [*run_values(None, locale), T("no_run", locale)]
-                approvals = approvals_from_frame(table)
-                if not approvals:
-                    return [*[gr.update()] * len(run_out), T("nothing_selected", locale)]
+                if run_id is None or not approvals:
+                    return [*run_values(self._run(run_id), locale), T("nothing_selected", locale)]
                 try:
                     run = approve_run(self.settings, int(run_id), approvals, me["username"])
                 except SajangError as exc:
-                    return [*[gr.update()] * len(run_out), T("error", locale, error=str(exc))]
+                    return [*run_values(self._run(run_id), locale), T("error", locale, error=str(exc))]
                 if run.get("already_executed"):
                     note = T("already", locale)
                 else:
@@ -568,7 +656,7 @@ class AdminUI:
                              messages=run["outbox_messages"], run=run["run_id"])
                 return [*run_values(run, locale), note]
 
-            approve_btn.click(on_approve, [run_st, proposals, locale_st], [*run_out, action_note],
+            confirm_btn.click(on_confirm, [run_st, pending_st, locale_st], [*run_out, action_note],
                               concurrency_limit=1)
 
             def on_cancel(run_id: int | None, locale: str, request: gr.Request) -> list[Any]:

@@ -6,6 +6,21 @@ in a `gr.Tab`). `locale_state` is an optional component whose value is a locale 
 hub's logged-in staff dict (`{"locale": …}`); labels follow it. New and imported reviews are analysed by
 a timer while the tab is open (a few per tick), and on demand with 새 리뷰 분석. Every operation goes
 through `sajang.graphs.review.service`; the acting agent is `request.username`.
+
+Deciding is built so that a stray click cannot decide a review nobody read (issue #17 item 12: a
+double-click once published the next review unread):
+
+- After approve / reject the tab still moves on to the next review (working a queue without "next"
+  clicks is what agents want, as in Zendesk's "submit and next"), but the next review arrives with both
+  decision buttons disabled and relabelled for `review_arm_seconds` (1.5 s: long enough for the tail of
+  a double-click, short enough not to slow an agent who reads); a timer re-arms them. The second click of
+  a double-click lands on a disabled button.
+- The server does not rely on the browser for that: a decision on a review the tab advanced to less
+  than `review_arm_seconds` ago is refused with a note (the click may have been queued before the buttons were
+  disabled). Picking a review in the list is a deliberate choice and arms at once.
+- A published reply can be taken back for `review_undo_seconds` (게시 취소, like Gmail's undo send):
+  `service.undo_publish` puts it back to a draft while it has not left the system (a marketplace only
+  sees replies on export), and the audit log records it.
 """
 
 from __future__ import annotations
@@ -13,6 +28,7 @@ from __future__ import annotations
 import html
 import logging
 import threading
+import time
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -49,6 +65,12 @@ T = Strings({
     "already": {"ko": "이미 게시된 답글입니다. 다시 게시하지 않았습니다 ({id}).",
                 "en": "Already published; nothing was posted again ({id})."},
     "rejected": {"ko": "답글 없이 처리했습니다 ({id}).", "en": "Rejected; no reply ({id})."},
+    "arming": {"ko": "다음 리뷰 확인 중…", "en": "Read the next review…"},
+    "too_soon": {"ko": "방금 다음 리뷰로 넘어왔어요. 내용을 확인한 뒤 다시 눌러 주세요. 아무것도 처리하지 않았습니다.",
+                 "en": "This review just opened; read it and click again. Nothing was done."},
+    "undo": {"ko": "↶ 게시 취소", "en": "↶ Undo publish"},
+    "undone": {"ko": "게시를 취소했습니다. 답글이 다시 승인 대기 초안이 되었어요 ({id}).",
+               "en": "Publication undone; the reply is a draft awaiting approval again ({id})."},
     "analysed": {"ko": "새 리뷰 {n}건을 분석했습니다. 부정 리뷰 {neg}건.",
                  "en": "Analysed {n} new reviews; {neg} negative."},
     "login": {"ko": "로그인한 상담원만 승인할 수 있습니다.", "en": "Log in as an agent to decide."},
@@ -185,6 +207,13 @@ CSS = """
 """
 
 
+def just_advanced(shown: dict[str, Any] | None, review_id: str | None, now: float, arm_seconds: float) -> bool:
+    """True when `review_id` is the review the tab moved on to by itself less than `arm_seconds` ago (a
+    decision on it then is the tail of a double-click, not a choice). `now`: `time.monotonic()`."""
+    return bool(shown and review_id and shown.get("review") == review_id
+                and 0 <= now - float(shown.get("at") or 0) < arm_seconds)
+
+
 def _user(settings: Settings, request: gr.Request | None) -> tuple[str, int | None] | None:
     member = staff_member(settings, getattr(request, "username", None) if request is not None else None)
     return (member.username, member.id) if member is not None else None
@@ -214,10 +243,15 @@ def build_reviews_tab(settings: Settings, locale_state: Any = None) -> dict[str,
                 c["approve"] = gr.Button(T("approve", loc), variant="primary", elem_id="sj-rv-approve")
                 c["reject"] = gr.Button(T("reject", loc), variant="secondary", elem_id="sj-rv-reject")
             c["note"] = gr.HTML("", elem_id="sj-rv-note")
+            c["undo"] = gr.Button(T("undo", loc), size="sm", variant="secondary", visible=False, elem_id="sj-rv-undo")
         with gr.Column(scale=3, min_width=260, elem_id="sj-rv-col-product"):
             c["product_title"] = gr.HTML(f'<div class="sj-coltitle">{_esc(T("product_title", loc))}</div>')
             c["product"] = gr.HTML("", elem_id="sj-rv-product")
     timer = gr.Timer(AUTO_TRIAGE_SECONDS)
+    arm_timer = gr.Timer(settings.review_arm_seconds, active=False)  # re-arms the decision buttons after an advance
+    undo_timer = gr.Timer(settings.review_undo_seconds, active=False)  # hides 게시 취소 when its window ends
+    advanced = gr.State(None)  # {"review", "at"}: the review the tab moved on to after a decision, and when
+    last_published = gr.State(None)  # the review 게시 취소 would take back
     # without the hub's state the tab keeps the configured locale
     loc_comp = locale_state if locale_state is not None else gr.State(loc)
     loc_in = [loc_comp]
@@ -251,46 +285,105 @@ def build_reviews_tab(settings: Settings, locale_state: Any = None) -> dict[str,
         return (title, radio, empty, pick, *open_review(pick, locale), note)
 
     outputs = [c["queue_title"], c["queue"], c["empty"], selected, c["detail"], c["draft"], c["product"], c["note"]]
+    decision_out = [*outputs, c["approve"], c["reject"], advanced, arm_timer, c["undo"], last_published, undo_timer]
 
     def on_show(current: str | None, loc_value: Any) -> tuple[Any, ...]:
         return view(current, lang(loc_value))
 
     def on_pick(review_id: str | None, loc_value: Any) -> tuple[Any, ...]:
-        return (review_id, *open_review(review_id, lang(loc_value)), "")
+        """A review the agent chose in the list: a deliberate pick, so its buttons are armed at once."""
+        locale = lang(loc_value)
+        return (review_id, *open_review(review_id, locale), "", *buttons(locale, True), None,
+                gr.Timer(active=False))
 
     def note_html(kind: str, text: str) -> str:
         return f'<div class="sj-note sj-note-{kind}">{_esc(text)}</div>'
 
-    def on_approve(current: str | None, text: str, loc_value: Any, request: gr.Request) -> tuple[Any, ...]:
+    def buttons(locale: str, armed: bool) -> tuple[Any, Any]:
+        label = T("approve", locale) if armed else T("arming", locale)
+        return gr.update(interactive=armed, value=label), gr.update(interactive=armed)
+
+    def decided(view_out: tuple[Any, ...], locale: str, published: str | None) -> tuple[Any, ...]:
+        """After a decision: the next review shown with its buttons disarmed for a moment (and 게시 취소
+        offered after a publication)."""
+        pick = view_out[3]
+        undo = (gr.update(visible=True, value=T("undo", locale)), published, gr.Timer(active=True)) if published \
+            else (gr.update(visible=False), None, gr.Timer(active=False))
+        if pick is None:
+            return (*view_out, *buttons(locale, True), None, gr.Timer(active=False), *undo)
+        return (*view_out, *buttons(locale, False), {"review": pick, "at": time.monotonic()},
+                gr.Timer(active=True), *undo)
+
+    def unchanged(locale: str, note: Any) -> tuple[Any, ...]:
+        return (*[gr.skip()] * (len(outputs) - 1), note, *[gr.skip()] * (len(decision_out) - len(outputs)))
+
+    def on_approve(current: str | None, text: str, loc_value: Any, shown: dict[str, Any] | None,
+                   mine: str | None, request: gr.Request) -> tuple[Any, ...]:
         locale = lang(loc_value)
+        keep = (*buttons(locale, True), shown, gr.skip(), gr.skip(), gr.skip(), gr.skip())
         who = _user(settings, request)
         if who is None:
-            return view(current, locale, note_html("warn", T("login", locale)))
+            return (*view(current, locale, note_html("warn", T("login", locale))), *keep)
         if not current:
-            return view(current, locale)
+            return (*view(current, locale), *keep)
+        if just_advanced(shown, current, time.monotonic(), settings.review_arm_seconds):
+            return unchanged(locale, note_html("warn", T("too_soon", locale)))
         if not (text or "").strip():
-            return view(current, locale, note_html("warn", T("empty", locale)))
+            return (*view(current, locale, note_html("warn", T("empty", locale))), *keep)
         try:
             out = _svc().approve(settings, current, text, user=who[0], user_id=who[1])
         except Exception as exc:
-            return view(current, locale, note_html("warn", T("error", locale, error=getattr(exc, "message", None)
-                                                                or str(exc))))
+            return (*view(current, locale, note_html("warn", T("error", locale, error=getattr(exc, "message", None)
+                                                                   or str(exc)))), *keep)
+        if out.get("already_published") and current == mine:
+            return unchanged(locale, gr.skip())  # the tail of a double-click on what this tab just published
         key = "already" if out.get("already_published") else "published"
-        return view(None, locale, note_html("ok", T(key, locale, id=current)))
+        return decided(view(None, locale, note_html("ok", T(key, locale, id=current))), locale,
+                       current if out.get("published_now") else None)
 
-    def on_reject(current: str | None, loc_value: Any, request: gr.Request) -> tuple[Any, ...]:
+    def on_reject(current: str | None, loc_value: Any, shown: dict[str, Any] | None,
+                  request: gr.Request) -> tuple[Any, ...]:
         locale = lang(loc_value)
+        keep = (*buttons(locale, True), shown, gr.skip(), gr.skip(), gr.skip(), gr.skip())
         who = _user(settings, request)
         if who is None:
-            return view(current, locale, note_html("warn", T("login", locale)))
+            return (*view(current, locale, note_html("warn", T("login", locale))), *keep)
         if not current:
-            return view(current, locale)
+            return (*view(current, locale), *keep)
+        if just_advanced(shown, current, time.monotonic(), settings.review_arm_seconds):
+            return unchanged(locale, note_html("warn", T("too_soon", locale)))
         try:
-            _svc().reject(settings, current, user=who[0], user_id=who[1])
+            out = _svc().reject(settings, current, user=who[0], user_id=who[1])
         except Exception as exc:
-            return view(current, locale, note_html("warn", T("error", locale, error=getattr(exc, "message", None)
-                                                                or str(exc))))
-        return view(None, locale, note_html("ok", T("rejected", locale, id=current)))
+            return (*view(current, locale, note_html("warn", T("error", locale, error=getattr(exc, "message", None)
+                                                                   or str(exc)))), *keep)
+        if out.get("already_rejected"):
+            return unchanged(locale, gr.skip())  # a repeat (double-click): nothing new to show
+        return decided(view(None, locale, note_html("ok", T("rejected", locale, id=current))), locale, None)
+
+    def on_undo(target: str | None, loc_value: Any, request: gr.Request) -> tuple[Any, ...]:
+        """Take the last publication back: its review is shown again, as a draft, armed (the agent asked
+        for it)."""
+        locale = lang(loc_value)
+        who = _user(settings, request)
+        hidden = (gr.update(visible=False), None, gr.Timer(active=False))
+        if who is None or not target:
+            return (*view(target, locale, note_html("warn", T("login", locale)) if who is None else ""),
+                    *buttons(locale, True), None, gr.Timer(active=False), *hidden)
+        try:
+            _svc().undo_publish(settings, target, user=who[0], user_id=who[1])
+        except Exception as exc:
+            return (*view(None, locale, note_html("warn", T("error", locale, error=getattr(exc, "message", None)
+                                                              or str(exc)))),
+                    *buttons(locale, True), None, gr.Timer(active=False), *hidden)
+        return (*view(target, locale, note_html("ok", T("undone", locale, id=target))),
+                *buttons(locale, True), None, gr.Timer(active=False), *hidden)
+
+    def on_arm(loc_value: Any) -> tuple[Any, ...]:
+        return (*buttons(lang(loc_value), True), gr.Timer(active=False))
+
+    def on_undo_expired() -> tuple[Any, ...]:
+        return gr.update(visible=False), None, gr.Timer(active=False)
 
     def run_backlog(limit: int) -> tuple[int, int]:
         if not _auto_lock.acquire(blocking=False):
@@ -331,22 +424,28 @@ def build_reviews_tab(settings: Settings, locale_state: Any = None) -> dict[str,
                 f'<div class="sj-coltitle">{_esc(T("review_title", locale))}</div>',
                 gr.update(label=T("draft_label", locale)), gr.update(value=T("approve", locale)),
                 gr.update(value=T("reject", locale)),
-                f'<div class="sj-coltitle">{_esc(T("product_title", locale))}</div>')
+                f'<div class="sj-coltitle">{_esc(T("product_title", locale))}</div>', gr.update(value=T("undo", locale)))
 
-    labels = [c["analyse"], c["refresh"], c["review_title"], c["draft"], c["approve"], c["reject"], c["product_title"]]
+    labels = [c["analyse"], c["refresh"], c["review_title"], c["draft"], c["approve"], c["reject"], c["product_title"],
+              c["undo"]]
     root = gr.context.Context.root_block
     if root is not None:
         root.load(on_show, [selected, *loc_in], outputs, show_progress="hidden")
     c["refresh"].click(on_show, [selected, *loc_in], outputs, show_progress="hidden")
     c["analyse"].click(on_analyse, [selected, *loc_in], outputs)
-    c["queue"].input(on_pick, [c["queue"], *loc_in], [selected, c["detail"], c["draft"], c["product"], c["note"]],
+    c["queue"].input(on_pick, [c["queue"], *loc_in], [selected, c["detail"], c["draft"], c["product"], c["note"],
+                                                      c["approve"], c["reject"], advanced, arm_timer],
                      show_progress="hidden")
-    c["approve"].click(on_approve, [selected, c["draft"], *loc_in], outputs, concurrency_limit=1)
-    c["reject"].click(on_reject, [selected, *loc_in], outputs, concurrency_limit=1)
+    c["approve"].click(on_approve, [selected, c["draft"], *loc_in, advanced, last_published], decision_out,
+                       concurrency_limit=1)
+    c["reject"].click(on_reject, [selected, *loc_in, advanced], decision_out, concurrency_limit=1)
+    c["undo"].click(on_undo, [last_published, *loc_in], decision_out, concurrency_limit=1)
+    arm_timer.tick(on_arm, loc_in, [c["approve"], c["reject"], arm_timer], show_progress="hidden")
+    undo_timer.tick(on_undo_expired, None, [c["undo"], last_published, undo_timer], show_progress="hidden")
     timer.tick(on_tick, [selected, *loc_in], [c["queue_title"], c["queue"], c["empty"]], show_progress="hidden",
                trigger_mode="always_last")
     if locale_state is not None:
         locale_state.change(on_show, [selected, locale_state], outputs, show_progress="hidden").then(
             relabel, [locale_state], labels, show_progress="hidden")
-    c["selected"], c["timer"] = selected, timer
+    c["selected"], c["timer"], c["arm_timer"], c["undo_timer"] = selected, timer, arm_timer, undo_timer
     return c

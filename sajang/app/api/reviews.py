@@ -51,6 +51,10 @@ class DecisionOut(ReviewOut):
     already_rejected: bool | None = None
 
 
+class UndoOut(ReviewOut):
+    undone_now: bool = Field(description="The published reply is a draft waiting for approval again")
+
+
 ReplyText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_REPLY_CHARS),
                       AfterValidator(_clean_text)]
 
@@ -151,3 +155,9 @@ def approve(review_id: ReviewIdPath, body: ApproveIn, settings: SettingsDep, age
              summary="Reject the draft: nothing is published")
 def reject(review_id: ReviewIdPath, body: RejectIn, settings: SettingsDep, agent: AgentDep) -> Mapping[str, Any]:
     return svc.reject(settings, review_id, user=agent.user.username, user_id=agent.user.id, reason=body.reason)
+
+
+@router.post("/{review_id}/undo", response_model=UndoOut, responses={409: {"model": ErrorOut}},
+             summary="Take a reply published moments ago back to a draft (within review_undo_seconds)")
+def undo(review_id: ReviewIdPath, settings: SettingsDep, agent: AgentDep) -> Mapping[str, Any]:
+    return svc.undo_publish(settings, review_id, user=agent.user.username, user_id=agent.user.id)

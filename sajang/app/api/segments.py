@@ -51,6 +51,31 @@ class RunOut(BaseModel):
     moves: list[dict[str, Any]]
 
 
+class PreviewItemOut(BaseModel):
+    id: str
+    segment: str
+    label: str
+    customers: int
+    discount_type: str
+    discount_value: float
+    min_order_amount: int
+    benefit: str
+    valid_until: str
+    per_customer: int = Field(description="Won off (or gift value) per customer at the minimum order")
+    exposure: int = Field(description="per_customer × customers")
+    open_ended: bool = Field(description="Percent coupons: more on an order above the minimum")
+
+
+class PreviewOut(BaseModel):
+    """What approving these proposals would issue (nothing is written)."""
+
+    run_id: int
+    items: list[PreviewItemOut]
+    coupons: int
+    exposure: int
+    open_ended: bool
+
+
 class RunListItem(BaseModel):
     model_config = ConfigDict(extra="allow")
     run_id: int
@@ -99,6 +124,12 @@ def run_customers(run_id: RowId, settings: SettingsDep, engine: EngineDep,
     seg.run_summary(settings, run_id)  # 404 for an unknown run
     return [{**c, "monetary": str(c["monetary"])} for c in rfm.run_customers(engine, run_id, segment=segment,
                                                                               limit=limit)]
+
+
+@router.post("/runs/{run_id}/preview", response_model=PreviewOut, responses={409: {"model": ErrorOut}},
+             summary="What approving these proposals would issue: customers, benefit, minimum order, exposure")
+def preview(run_id: RowId, body: ApproveIn, settings: SettingsDep) -> Mapping[str, Any]:
+    return seg.preview_approval(settings, run_id, [a.model_dump() for a in body.approvals])
 
 
 @router.post("/runs/{run_id}/approve", response_model=RunOut, responses={409: {"model": ErrorOut}},

@@ -236,6 +236,21 @@ def reject_cmd(
         log(f"{review_id}: {out['reply_status']}")
 
 
+@reviews_app.command("undo")
+def undo_cmd(
+    review_id: Annotated[str, typer.Argument(help="Review id")],
+    json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout")] = False,
+) -> None:
+    """Take a reply published moments ago (review_undo_seconds) back to a draft waiting for approval."""
+    from sajang.graphs.review.service import undo_publish
+
+    out = undo_publish(get_settings(), review_id, user="cli")
+    if json_out:
+        emit_json(out)
+    else:
+        log(f"{review_id}: {out['reply_status']} (publication undone)")
+
+
 def _since(value: str | None) -> datetime | None:
     if not value:
         return None

@@ -50,9 +50,9 @@ def _print_run(run: Mapping[str, Any]) -> None:
     for p in run["proposals"]:
         mark = "✔" if p.get("approved") else ("★" if p.get("recommended") else " ")
         out.write(f"  {mark} [{p['id']}] {p['label']} {p['customers']}명 · {p['title']} · "
-                  f"{benefit_text(p['discount_type'], p['discount_value'])}\n")
+                  f"{benefit_text(p['discount_type'], p['discount_value'], p.get('min_order_amount'))}\n")
     for c in run.get("coupons", []):
-        out.write(f"  쿠폰 {c['code']}: {c['issued']}명 발급\n")
+        out.write(f"  쿠폰 캠페인 {c['code']}: {c['issued']}명에게 고객별 코드 발급\n")
 
 
 @segment_app.callback(invoke_without_command=True)

@@ -3,7 +3,8 @@
 - `process_review` / `process_backlog`: run the review graph for one review / every review never
   analysed (new or imported ones, or the whole backlog of an existing shop) up to the approval point.
 - `queue`: negative reviews whose draft waits for an agent (rating, aspects, severity, product, customer,
-  draft); `approve` (optionally edited text) / `reject` resume the review's thread; both idempotent.
+  draft); `approve` (optionally edited text) / `reject` resume the review's thread; both idempotent;
+  `undo_publish` takes a reply published moments ago back to a draft (a short window).
 - `product_reviews`, `get_review`, `export_csv` (published replies for marketplaces without a review API),
   `triage_rows` (file mode: analysis + draft without touching the store).
 """
@@ -13,17 +14,17 @@ from __future__ import annotations
 import csv
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, insert, select, update
 from typing_extensions import TypedDict
 
 from sajang.config import Settings, StorePolicy
 from sajang.db.engine import named_mutex
-from sajang.db.models import Customer, Product, Review, User
+from sajang.db.models import AuditLog, Customer, Product, Review, User
 from sajang.errors import Conflict, NotFound, SajangError
 from sajang.graphs.common.checkpoint import get_checkpointer
 from sajang.graphs.common.context import engine_for
@@ -254,6 +255,58 @@ def _decide(settings: Settings, review_id: str, decision: ReviewDecision) -> Rev
                 "already_published": False}
 
 
+class ReviewUndone(ReviewRow):
+    """The review after `undo_publish`: back to a draft waiting for approval."""
+
+    undone_now: bool
+
+
+def undo_publish(settings: Settings, review_id: str, user: str, user_id: int | None = None, *,
+                 now: datetime | None = None) -> ReviewUndone:
+    """Take a reply published less than `review_undo_seconds` ago back to a draft: the published text
+    becomes the draft, the review is back in the queue, and its graph thread waits at the approval again
+    (so it is approved, edited or rejected like any draft); an audit row records it.
+
+    Honest for the data model: publishing writes the reply row only; nothing reaches a marketplace until
+    an export or sync reads published replies, and the window is kept short so that an undo is a typo's
+    second thought, not a retraction of something customers may have read. After the window (or for a
+    review not published) it is refused (409) and nothing changes. Under the same per-review lock as the
+    decisions, so an undo and an approval never interleave. `now` is injectable for tests."""
+    now = now or datetime.now(UTC)
+    window = timedelta(seconds=settings.review_undo_seconds)
+    engine = engine_for(settings)
+    with named_mutex(engine, f"review-decision:{review_id}"):
+        current = get_review(settings, review_id)
+        if current["reply_status"] != "published" or not current["published_at"]:
+            raise Conflict(f"review {review_id}: no published reply to undo ({current['reply_status']})",
+                           code="not_published")
+        published_at = datetime.fromisoformat(current["published_at"])
+        if published_at.tzinfo is None:
+            published_at = published_at.replace(tzinfo=UTC)
+        age = (now - published_at).total_seconds()
+        if age > window.total_seconds() or age < -1:
+            raise Conflict(f"review {review_id}: the reply was published {int(age)} s ago; it can only be undone "
+                           f"within {settings.review_undo_seconds:g} s", code="undo_expired")
+        text = current["reply"] or ""
+        with engine.begin() as conn:
+            res = conn.execute(update(Review).where(Review.id == review_id, Review.reply_status == "published")
+                               .values(reply_status="draft", reply_draft=text, reply=None, published_at=None,
+                                       replied_by=None))
+            if not res.rowcount:
+                raise Conflict(f"review {review_id}: no published reply to undo", code="not_published")
+            conn.execute(insert(AuditLog).values(
+                at=now, actor=user, action="review.unpublish", target_type="review", target_id=review_id,
+                details={"published_at": current["published_at"], "seconds_after": round(age, 1),
+                         "chars": len(text), "user_id": user_id}))
+        # the thread waits at the approval again, its draft the text that was published
+        compiled = service_graph(settings)
+        config = run_config(review_id)
+        compiled.update_state(config, {"review_id": review_id, "draft": text, "review_text": current["text"],
+                                       "rating": current["rating"]}, as_node="draft")
+        compiled.invoke(None, config, context=run_context(settings))
+    return {**get_review(settings, review_id), "undone_now": True}
+
+
 def approve(settings: Settings, review_id: str, text: str | None, user: str,
             user_id: int | None = None) -> ReviewDecided:
     """Publish the reply (the draft, or `text` when the agent edited it). Publishing twice publishes once."""
@@ -330,6 +383,26 @@ def aspect_label(aspect: str, locale: str = "ko") -> str:
     return (entry.get(locale) or entry["ko"]) if entry else aspect
 
 
-__all__ = ["MAX_REPLY_CHARS", "ReviewDecided", "ReviewRow", "TriageRow", "analysed_reviews", "approve", "aspect_label", "export_csv", "export_rows", "get_review", "normalise_rating",
-           "pending_review_ids", "process_backlog", "process_review", "product_reviews", "queue", "queue_count",
-           "reject", "triage_dict", "triage_rows"]
+__all__ = [
+    "MAX_REPLY_CHARS",
+    "ReviewDecided",
+    "ReviewRow",
+    "TriageRow",
+    "analysed_reviews",
+    "approve",
+    "aspect_label",
+    "export_csv",
+    "export_rows",
+    "get_review",
+    "normalise_rating",
+    "pending_review_ids",
+    "process_backlog",
+    "process_review",
+    "product_reviews",
+    "queue",
+    "queue_count",
+    "reject",
+    "triage_dict",
+    "triage_rows",
+    "undo_publish",
+]

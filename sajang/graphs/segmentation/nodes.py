@@ -31,6 +31,7 @@ from sajang.graphs.segmentation.context import SegmentationContext
 from sajang.graphs.segmentation.policy import (
     benefit_text,
     coupon_code,
+    issue_code,
     make_proposals,
     message_for,
     validate_approvals,
@@ -87,7 +88,8 @@ def propose_actions(state: SegmentationState, runtime: Runtime[SegmentationConte
 def _approval_card(state: SegmentationState) -> dict[str, Any]:
     """The interrupt payload: Agent Inbox's HumanInterrupt around the run summary and proposals."""
     lines = [f"- {p['label']} {p['customers']:,}명: {p['title']} "
-             f"({benefit_text(p['discount_type'], p['discount_value'])}){' ✓' if p.get('recommended') else ''}"
+             f"({benefit_text(p['discount_type'], p['discount_value'], p.get('min_order_amount'))})"
+             f"{' ✓' if p.get('recommended') else ''}"
              for p in state["proposals"]]
     counts = ", ".join(f"{segment_label(s)} {n:,}" for s, n in state["segments"].items() if n)
     description = (f"**고객 세그먼트 캠페인 승인** (기준일 {state['as_of']}, 고객 {state.get('customers', 0):,}명)\n\n"
@@ -139,9 +141,9 @@ def route_after_approval(state: SegmentationState) -> str:
 
 def execute(state: SegmentationState, runtime: Runtime[SegmentationContext]) -> dict[str, Any]:
     """Reads `run_id`, `decision` (the approved proposals), `proposals` and the shop name; writes, in one
-    transaction: a `coupons` row per approved proposal (insert-if-absent by code), `coupon_issues` for
-    every customer of the segment in this run and an `outbox` message per customer (both insert-if-absent,
-    unique constraints behind them), the run's status and an audit row. The run's status is decided
+    transaction: a `coupons` row per approved proposal (the campaign; insert-if-absent by code),
+    `coupon_issues` with a random code of its own for every customer of the segment in this run and an
+    `outbox` message per customer carrying that code (both insert-if-absent, unique constraints behind them), the run's status and an audit row. The run's status is decided
     first with a conditional UPDATE (awaiting_approval → executed): a run a cancel or another approval
     decided meanwhile, or a second execution, issues nothing (`executed_now` false). Returns `result`."""
     run_id = state["run_id"]
@@ -166,7 +168,8 @@ def execute(state: SegmentationState, runtime: Runtime[SegmentationContext]) -> 
             code = coupon_code(run_id, p["segment"])
             valid_until = date.fromisoformat(p["valid_until"])
             coupon_id = runs.issue_segment_coupon(conn, run_id, p, code, valid_until,
-                                                  message_for(p, shop, code, valid_until), now)
+                                                  message_for(p, shop, valid_until), now,
+                                                  lambda: issue_code(run_id))
             coupons.append({"proposal_id": p["id"], "segment": p["segment"], "coupon_id": coupon_id, "code": code,
                             "discount_type": p["discount_type"], "discount_value": p["discount_value"]})
         totals = runs.issued_counts(conn, run_id)

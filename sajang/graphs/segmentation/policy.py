@@ -8,6 +8,7 @@ an admin's selection and edits. The segmentation graph proposes from here and va
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -85,13 +86,32 @@ DISCOUNT_LIMITS = {"percent": (Decimal(1), Decimal(90)), "amount": (Decimal(100)
 MAX_MESSAGE_CHARS = 500
 
 
-def benefit_text(discount_type: str, value: Decimal | int | float) -> str:
+def benefit_text(discount_type: str, value: Decimal | int | float,
+                 min_order: Decimal | int | float | None = 0) -> str:
+    """The benefit as the customer reads it, with the minimum order when there is one ("3만 원 이상 …" is
+    what a customer would otherwise only find out at checkout): `20,000원 이상 주문 시 3,000원 할인`.
+    Always ends in a Hangul noun (할인 / 사은품), so the particle after it follows that word."""
     v = Decimal(str(value))
     if discount_type == "percent":
-        return f"{v.normalize():f}% 할인"
-    if discount_type == "gift":
-        return f"{int(v):,}원 상당 사은품" if v > 0 else "감사 사은품"
-    return f"{int(v):,}원 할인"
+        text = f"{v.normalize():f}% 할인"
+    elif discount_type == "gift":
+        text = f"{int(v):,}원 상당 사은품" if v > 0 else "감사 사은품"
+    else:
+        text = f"{int(v):,}원 할인"
+    minimum = int(Decimal(str(min_order or 0)))
+    return f"{minimum:,}원 이상 주문 시 {text}" if minimum > 0 else text
+
+
+def exposure(proposal: dict[str, Any]) -> dict[str, Any]:
+    """What approving `proposal` commits the shop to, for the confirmation step: per customer the discount
+    at the minimum order (amount and gift: their value; percent: the percent of the minimum order, more on
+    a bigger order — `open_ended`), and that times the customers the coupon goes to."""
+    value = Decimal(str(proposal["discount_value"]))
+    minimum = Decimal(str(proposal.get("min_order_amount") or 0))
+    per = value * minimum / 100 if proposal["discount_type"] == "percent" else value
+    customers = int(proposal["customers"])
+    return {"per_customer": int(per), "total": int(per * customers),
+            "open_ended": proposal["discount_type"] == "percent"}
 
 
 def make_proposals(counts: dict[str, int], as_of: date) -> list[dict[str, Any]]:
@@ -145,6 +165,12 @@ def validate_approvals(proposals: list[dict[str, Any]], approvals: list[dict[str
             except (KeyError, IndexError, ValueError) as exc:
                 raise SajangError(f"{pid}: message has an unknown placeholder ({exc}); use {{name}} {{shop}} "
                                   "{benefit} {coupon} {valid_until}", code="invalid_message") from None
+            if "{coupon}" not in msg:
+                raise SajangError(f"{pid}: the message must contain {{coupon}} (each customer's own code)",
+                                  code="invalid_message")
+            if "{benefit}" not in msg and Decimal(str(p.get("min_order_amount") or 0)) > 0:
+                raise SajangError(f"{pid}: the message must contain {{benefit}} (it states the minimum order "
+                                  "amount)", code="invalid_message")
             p["message"] = msg
         out.append(p)
     return out
@@ -153,7 +179,27 @@ def validate_approvals(proposals: list[dict[str, Any]], approvals: list[dict[str
 
 
 def coupon_code(run_id: int, segment: str) -> str:
+    """The campaign's key in `coupons` (one per run and segment). Never sent to a customer: each gets a
+    code of their own (`issue_code`)."""
     return f"RFM{run_id}-{segment.upper().replace('_', '')}"
+
+
+# no 0/O, 1/I/L: a code read out over the phone or typed from an SMS is not mistaken
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_RANDOM_CHARS = 10  # 31^10 ≈ 2^49.5 codes per run prefix
+_CODE_SPACE = len(CODE_ALPHABET) ** CODE_RANDOM_CHARS
+
+
+def issue_code(run_id: int) -> str:
+    """A customer's own coupon code: `R<run>-` and 10 random characters (`secrets`), e.g.
+    `R12-K7QMX3PTZA`. Nothing in it comes from the segment or the customer, so knowing one code (or the
+    segment) tells nothing about another."""
+    n = secrets.randbelow(_CODE_SPACE)  # one draw, written in the alphabet (uniform over all codes)
+    chars = []
+    for _ in range(CODE_RANDOM_CHARS):
+        n, d = divmod(n, len(CODE_ALPHABET))
+        chars.append(CODE_ALPHABET[d])
+    return f"R{run_id}-" + "".join(chars)
 
 
 # a particle written both ways (the object marker followed by its other form in parentheses …) after a
@@ -161,12 +207,21 @@ def coupon_code(run_id: int, segment: str) -> str:
 _BOTH_PARTICLES = re.compile(r"([^\s{}])(을\(를\)|를\(을\)|이\(가\)|가\(이\)|은\(는\)|는\(은\)|과\(와\)|와\(과\))")
 
 
-def message_for(proposal: dict[str, Any], shop: str, code: str, valid_until: date) -> str:
-    """The proposal's message with everything filled in but the customer's `{name}` (filled per row); a
-    particle written both ways after a filled-in word takes the one the word's last syllable needs."""
-    text = proposal["message"].format(name="{name}", shop=shop, coupon=code,
-                                      benefit=benefit_text(proposal["discount_type"], proposal["discount_value"]),
-                                      valid_until=f"{valid_until.month}월 {valid_until.day}일")
+_AFTER_BENEFIT = re.compile(r"\{benefit\}(을\(를\)|를\(을\)|이\(가\)|가\(이\)|은\(는\)|는\(은\)|과\(와\)|와\(과\)"
+                            r"|[을를이가은는과와](?=[\s.,!?~)]|$))")
+_AFTER_COUPON = re.compile(r"\{coupon\}(을\(를\)|를\(을\)|이\(가\)|가\(이\)|은\(는\)|는\(은\)|과\(와\)|와\(과\))")
+
+
+def message_for(proposal: dict[str, Any], shop: str, valid_until: date) -> str:
+    """The proposal's message with everything filled in but the customer's `{name}` and `{coupon}` (their
+    own code; both filled per row). The benefit states the minimum order; a particle right after it takes
+    the form its last syllable needs (an admin's `{benefit}를` / `{benefit}을(를)` too), and a particle
+    written both ways after any other filled-in word is settled the same way."""
+    benefit = benefit_text(proposal["discount_type"], proposal["discount_value"], proposal.get("min_order_amount"))
+    template = _AFTER_BENEFIT.sub(lambda m: "{benefit}" + particle_after(benefit, m.group(1)[0]), proposal["message"])
+    template = _AFTER_COUPON.sub(lambda m: "{coupon}" + _VOWEL_FORM[m.group(1)[0]], template)
+    text = template.format(name="{name}", shop=shop, coupon="{coupon}", benefit=benefit,
+                           valid_until=f"{valid_until.month}월 {valid_until.day}일")
     return _BOTH_PARTICLES.sub(lambda m: m.group(1) + _particle(m.group(1), m.group(2)[0]), text)
 
 

@@ -1,7 +1,9 @@
 """Segmentation use cases: what the CLI (`sajang segment`), the REST API and the admin UI call.
 
-- `start_run`: run the graph up to the admin's approval; `approve_run` (the selected, possibly edited
-  proposals) / `cancel_run` resume the run's thread; both idempotent.
+- `start_run`: run the graph up to the admin's approval; `preview_approval` (what an approval would
+  issue: counts, benefit, minimum order, exposure; the UI's confirmation step); `approve_run` (the
+  selected, possibly edited proposals: nothing is ever pre-selected) / `cancel_run` resume the run's
+  thread; both idempotent.
 - `run_summary`, `list_runs`: the runs as the CLI/API/UI show them.
 """
 
@@ -25,12 +27,12 @@ from sajang.graphs.common.checkpoint import get_checkpointer
 from sajang.graphs.common.context import engine_for
 from sajang.graphs.segmentation.context import SegmentationContext
 from sajang.graphs.segmentation.graph import build_graph
-from sajang.graphs.segmentation.policy import MAX_MESSAGE_CHARS, benefit_text, validate_approvals
+from sajang.graphs.segmentation.policy import MAX_MESSAGE_CHARS, benefit_text, exposure, validate_approvals
 from sajang.graphs.segmentation.state import SegmentationDecision
 
 
 class IssuedCoupon(TypedDict):
-    code: str
+    code: str  # the campaign's key; each customer was sent a code of their own (coupon_issues.code)
     segment: str | None
     issued: int  # customers it was issued to
 
@@ -59,6 +61,33 @@ class RunDecided(RunSummary):
     """The run after `approve_run` / `cancel_run` (idempotent: `already_executed` on a repeat)."""
 
     already_executed: bool
+
+
+class PreviewItem(TypedDict):
+    """One selected proposal as the confirmation step shows it, with the admin's edits applied."""
+
+    id: str
+    segment: str
+    label: str
+    customers: int  # the customers of the segment in this run: each gets one coupon and one message
+    discount_type: str
+    discount_value: float
+    min_order_amount: int
+    benefit: str  # as the customer reads it (minimum order included)
+    valid_until: str
+    per_customer: int  # won off (or gift value) per customer at the minimum order
+    exposure: int  # per_customer × customers
+    open_ended: bool  # percent: more on a bigger order
+
+
+class ApprovalPreview(TypedDict):
+    """What `approve_run` with these approvals would issue; nothing is written."""
+
+    run_id: int
+    items: list[PreviewItem]
+    coupons: int  # = messages: one coupon and one message per customer
+    exposure: int
+    open_ended: bool
 
 
 class RunListItem(TypedDict):
@@ -196,6 +225,28 @@ def _resume(settings: Settings, run_id: int, decision: SegmentationDecision) -> 
         return {**run_summary(settings, run_id), "already_executed": False}
 
 
+def preview_approval(settings: Settings, run_id: int, approvals: list[dict[str, Any]]) -> ApprovalPreview:
+    """The confirmation step: what approving exactly these (validated, possibly edited) proposals would
+    issue — per proposal the segment, customers, benefit, minimum order and discount exposure, and the
+    totals. Reads only; the counts are the run's segment sizes, which are what `execute` issues."""
+    if not approvals:
+        raise SajangError("select at least one proposal to approve", code="nothing_selected")
+    row = _run_row(settings, run_id)
+    if row["status"] != "awaiting_approval":
+        raise Conflict(f"run {run_id} is not waiting for approval ({row['status']})", code="not_awaiting")
+    items: list[PreviewItem] = []
+    for p in validate_approvals(row["proposals"] or [], approvals):
+        exp = exposure(p)
+        items.append({"id": p["id"], "segment": p["segment"], "label": p["label"], "customers": int(p["customers"]),
+                      "discount_type": p["discount_type"], "discount_value": float(p["discount_value"]),
+                      "min_order_amount": int(p.get("min_order_amount") or 0),
+                      "benefit": benefit_text(p["discount_type"], p["discount_value"], p.get("min_order_amount")),
+                      "valid_until": p["valid_until"], "per_customer": exp["per_customer"], "exposure": exp["total"],
+                      "open_ended": exp["open_ended"]})
+    return {"run_id": run_id, "items": items, "coupons": sum(i["customers"] for i in items),
+            "exposure": sum(i["exposure"] for i in items), "open_ended": any(i["open_ended"] for i in items)}
+
+
 def approve_run(settings: Settings, run_id: int, approvals: list[dict[str, Any]], actor: str) -> RunDecided:
     """Resume the run with the selected (and possibly edited) proposals; idempotent."""
     if not approvals:
@@ -207,5 +258,5 @@ def cancel_run(settings: Settings, run_id: int, actor: str) -> RunDecided:
     return _resume(settings, run_id, {"action": "cancel", "actor": actor})
 
 
-__all__ = ["MAX_MESSAGE_CHARS", "RunDecided", "RunListItem", "RunSummary", "approve_run", "benefit_text", "cancel_run", "list_runs", "run_summary",
+__all__ = ["MAX_MESSAGE_CHARS", "ApprovalPreview", "RunDecided", "RunListItem", "RunSummary", "approve_run", "benefit_text", "cancel_run", "list_runs", "preview_approval", "run_summary",
            "service_graph", "start_run"]
