@@ -196,10 +196,10 @@ def test_handlers_with_the_real_service(settings: Settings, engine: Engine) -> N
 
     admin = StaffMember(id=0, username="admin", name="사장님", role="admin", locale="ko")
     macro = create_reply(settings, "배송 확인", "{고객명}님, 주문 {주문번호} 확인 중입니다. 상담원 {상담원}", admin)
-    assert ("배송 확인", macro.id) in hub.on_canned_focus()["choices"]
+    assert ("배송 확인", macro.id) in hub.on_canned_focus(me)["choices"]
     put = hub.on_canned(me, thread, macro.id, "안녕하세요.")
     assert put[c["input"]] == "안녕하세요.\n\n손님님, 주문 [주문번호 입력] 확인 중입니다. 상담원 김민지"
-    assert "주문번호" in put[c["canned_note"]] and put[c["canned"]]["value"] is None
+    assert "주문번호" in put[c["canned_note"]] and put[c["canned"]]["value"] == 0
     assert "먼저 대기열에서" in hub.on_canned(me, None, macro.id, "")[c["canned_note"]]
     assert "배송" in hub.on_regen(me, thread)  # a fresh draft from the manual
     won = hub.on_claim(me, "new", thread, "")

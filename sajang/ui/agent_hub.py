@@ -61,6 +61,7 @@ NOTE_SECONDS = 60.0  # an action's notice survives timer redraws this long
 DONE_CACHE_SECONDS = 20.0  # the resolved list is re-read at most this often (it only grows)
 ARTICLE_COUNT = 3  # recommended manual articles per inquiry
 CONCURRENCY = 8  # handlers of different agents run side by side
+CANNED_NONE = 0  # the canned-reply picker's first entry: nothing picked
 
 QUEUE_JS = """
 const pick = (e) => {
@@ -380,7 +381,7 @@ class AgentHub:
         what is already typed), never sent; the picker goes back to empty."""
         c = self.c
         locale = _loc(me, self.settings)
-        out: dict[Any, Any] = {c["canned"]: gr.update(value=None)}
+        out: dict[Any, Any] = {c["canned"]: gr.update(value=CANNED_NONE)}
         if not reply_id:
             return out
         if not thread:
@@ -401,8 +402,12 @@ class AgentHub:
         out[c["canned_note"]] = " ".join(notes)
         return out
 
-    def on_canned_focus(self) -> Any:
-        return gr.update(choices=canned_choices(self.settings))
+    def canned_menu(self, locale: str) -> list[tuple[str, int]]:
+        """The picker's entries: a first one that names it (Gradio's dropdown has no placeholder), then the replies."""
+        return [(T("canned_pick_one", locale), CANNED_NONE), *canned_choices(self.settings)]
+
+    def on_canned_focus(self, me: dict[str, Any] | None) -> Any:
+        return gr.update(choices=self.canned_menu(_loc(me, self.settings)))
 
     def on_queue_click(self, me: dict[str, Any] | None, qtab: str, thread: str | None, q: str,
                        evt: gr.EventData) -> dict[Any, Any]:
@@ -581,7 +586,7 @@ class AgentHub:
             c["regen"]: gr.update(value=T("regen", locale)),
             c["fb_btn"]: gr.update(value=T("feedback", locale)),
             c["attach"]: gr.update(label=T("attach", locale)),
-            c["canned"]: gr.update(label=T("canned", locale), choices=canned_choices(self.settings)),
+            c["canned"]: gr.update(label=T("canned", locale), choices=self.canned_menu(locale), value=CANNED_NONE),
             c["search"]: gr.update(label=T("search_label", locale), placeholder=T("search_ph", locale)),
             c["notify"]: gr.update(value=T("notify_on", locale)),
             c["tab_canned"]: gr.update(label=T("nav_canned", locale)),
@@ -663,7 +668,7 @@ class AgentHub:
                                        group_consecutive_messages=False, latex_delimiters=[])
                 c["claim"] = gr.Button(T("claim", loc), variant="primary", visible=False, elem_id="sj-claim")
                 with gr.Column(visible=False, elem_id="sj-composer") as composer:
-                    c["suggest"] = gr.Textbox(label=T("suggest_label", loc), lines=3, max_lines=8, interactive=False,
+                    c["suggest"] = gr.Textbox(label=T("suggest_label", loc), lines=2, max_lines=6, interactive=False,
                                               elem_id="sj-suggest", placeholder=T("suggest_none", loc))
                     with gr.Row(elem_id="sj-actions"):
                         c["use_ai"] = gr.Button(T("use_ai", loc), size="sm", elem_id="sj-use-ai")
@@ -671,7 +676,8 @@ class AgentHub:
                         c["fb_btn"] = gr.Button(T("feedback", loc), size="sm", elem_id="sj-fb")
                         c["attach"] = gr.UploadButton(T("attach", loc), size="sm", elem_id="sj-attach",
                                                       file_types=["image"])
-                        c["canned"] = gr.Dropdown([], value=None, label=T("canned", loc), show_label=False,
+                        c["canned"] = gr.Dropdown([(T("canned_pick_one", loc), CANNED_NONE)], value=CANNED_NONE,
+                                                  label=T("canned", loc), show_label=False,
                                                   container=False, elem_id="sj-canned", scale=2, min_width=160,
                                                   info=None, filterable=True)
                     c["canned_note"] = gr.Markdown("", elem_id="sj-canned-note")
@@ -725,7 +731,7 @@ class AgentHub:
         c["search"].input(self.on_search, st, c["queue"], show_progress="hidden", trigger_mode="always_last")
         c["search"].submit(self.on_search, st, c["queue"], show_progress="hidden")
         c["notify"].click(None, None, None, js=NOTIFY_JS)
-        c["canned"].focus(self.on_canned_focus, None, c["canned"], show_progress="hidden")
+        c["canned"].focus(self.on_canned_focus, c["me"], c["canned"], show_progress="hidden")
         c["canned"].input(self.on_canned, [c["me"], c["thread"], c["canned"], c["input"]],
                           [c["canned"], c["input"], c["canned_note"]], show_progress="hidden")
         show, canned_outputs = c["canned_show"]

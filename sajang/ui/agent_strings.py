@@ -71,7 +71,7 @@ T = Strings({
     "feedback": {"ko": "피드백", "en": "Feedback"},
     "attach": {"ko": "첨부", "en": "Attach"},
     "canned": {"ko": "상용구", "en": "Canned reply"},
-    "canned_ph": {"ko": "상용구를 고르면 답변 입력란에 들어갑니다", "en": "Pick one: it goes into the reply box"},
+    "canned_pick_one": {"ko": "상용구 넣기…", "en": "Insert a canned reply…"},
     "canned_missing": {"ko": "채우지 못한 항목이 있어요: {names} — 답변 입력란에서 직접 고쳐 주세요.",
                        "en": "Some values are missing: {names} — fill them in the reply box."},
     "canned_unknown": {"ko": "알 수 없는 변수: {names}", "en": "Unknown variables: {names}"},
