@@ -259,6 +259,23 @@ def test_agent_takes_handoff_answers_with_ai_and_teaches(settings: Settings, eng
         agent.on("dialog", lambda d: d.accept())
         agent.locator("#sj-learned-list .sj-undo").first.click()
         _wait_text(agent, "#sj-learned-list", "되돌렸습니다")
+
+        # the canned replies tab: agents read them; only the admin edits
+        agent.click("#sj-tab-canned-button")
+        _wait_text(agent, "#sj-canned-list", "배송 조회 안내")
+        agent.fill("#sj-canned-title textarea, #sj-canned-title input", "상담원 메모")
+        agent.fill("#sj-canned-body textarea", "{고객명}님 안녕하세요")
+        agent.click("#sj-canned-save")
+        _wait_text(agent, "#sj-canned-list", "관리자만")
+        owner = new_page(browser)
+        login(owner, base, "admin", "admin1234", next_path="/agent/")
+        owner.click("#sj-tab-canned-button")
+        _wait_text(owner, "#sj-canned-list", "배송 조회 안내")
+        owner.fill("#sj-canned-title textarea, #sj-canned-title input", "교환 접수")
+        owner.fill("#sj-canned-body textarea", "{고객명}님, 주문 {주문번호} 교환 접수했습니다. 교환 배송비는 왕복 기준입니다.")
+        owner.click("#sj-canned-save")
+        _wait_text(owner, "#sj-canned-list", "저장했습니다: 「교환 접수」")
+        owner.screenshot(path=str(artifacts / "agent_hub_canned.png"))
         browser.close()
 
 
