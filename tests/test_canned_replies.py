@@ -127,3 +127,21 @@ def test_queue_search_by_name_phone_order_and_text(settings: Settings, engine: E
     assert set(found("상담원 연결")) == {a, g} and found("상담원 연결", "resolved") == []
     assert found("  가나  ", "new") == [a] and found("") == [i.thread_id for i in api.queue("all")]
     assert len(api.queue("all", q="상담원", limit=1)) == 1 and SEARCH_LIMIT == 50
+
+
+def test_cli_adds_lists_renders_and_removes(settings: Settings, engine: Engine, cli) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from sajang.graphs.inquiry.service import get_inquiry_service
+
+    _shop(engine)
+    thread = get_inquiry_service(settings).start_conversation("C-A")
+    added = cli("canned", "add", "주문 확인", "{고객명}님, 주문 {주문번호} 확인했어요. {없는변수}", "--actor", "owner", "--json")
+    assert added.returncode == 0, added.stderr
+    rid = json.loads(added.stdout)["id"]
+    out = cli("canned", "render", str(rid), thread, "--json")
+    assert json.loads(out.stdout)["text"] == "김가나님, 주문 O-A2 확인했어요. {없는변수}", out.stderr
+    gone = cli("canned", "rm", str(rid))
+    assert gone.returncode == 0 and cr.list_replies(settings) == [], gone.stderr
+    with session_scope(engine) as s:
+        assert s.scalar(select(AuditLog.actor).where(AuditLog.action == "canned_reply.create")) == "owner"
