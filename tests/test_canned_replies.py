@@ -40,6 +40,7 @@ def test_fill_keeps_unknown_variables_and_marks_missing_values() -> None:
     assert cr.fill("{고객명}이(가) 왔어요", {})[0] == "[고객명 입력]이(가) 왔어요"
     assert cr.fill("{없는것}을(를)", {})[0] == "{없는것}을(를)"
     assert cr.fill("중괄호 {} 와 { 공백 } 그대로", {})[0] == "중괄호 {} 와 { 공백 } 그대로"
+    assert cr.fill("{고객명}님", {"고객명": "{상호}", "상호": "가게"}) == ("{상호}님", [], [])  # values stay as given
 
 
 def test_render_for_a_customer_and_for_a_guest(settings: Settings, engine: Engine) -> None:

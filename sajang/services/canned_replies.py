@@ -44,9 +44,8 @@ MAX_REPLIES = 500  # a list an agent can scan; more is a sign of a mistake (or a
 # the variables, in the order the hub lists them
 VARIABLES: tuple[str, ...] = ("고객명", "주문번호", "주문상태", "송장번호", "배송비", "무료배송기준", "상담시간",
                               "고객센터", "상호", "택배사", "상담원")
-_VARIABLE = re.compile(r"\{([^{}\s]{1,20})\}")
-# a particle written both ways right after a variable, e.g. {고객명}을(를) or {상호}이(가)
-_BOTH = re.compile(r"\{([^{}\s]{1,20})\}(을\(를\)|를\(을\)|이\(가\)|가\(이\)|은\(는\)|는\(은\)|과\(와\)|와\(과\))")
+# a variable, and a particle written both ways right after it, e.g. {고객명}을(를) or {상호}이(가)
+_VARIABLE = re.compile(r"\{([^{}\s]{1,20})\}(을\(를\)|를\(을\)|이\(가\)|가\(이\)|은\(는\)|는\(은\)|과\(와\)|와\(과\))?")
 
 
 class InvalidCannedReply(SajangError):
@@ -105,16 +104,16 @@ def fill(body: str, values: dict[str, str | None]) -> tuple[str, list[str], list
             return placeholder(name)
         return value
 
-    def both(m: re.Match[str]) -> str:
-        value = value_of(m.group(1))
+    def one(m: re.Match[str]) -> str:
+        name, both = m.group(1), m.group(2) or ""
+        value = value_of(name)
         if value is None:
             return m.group(0)
-        if value == placeholder(m.group(1)):
-            return value + m.group(2)  # still unknown: the agent picks the particle with the word
-        return value + particle_after(value, m.group(2)[0])
+        if not both or value == placeholder(name):
+            return value + both  # no value yet: the agent picks the particle with the word
+        return value + particle_after(value, both[0])
 
-    text = _BOTH.sub(both, body)
-    text = _VARIABLE.sub(lambda m: value_of(m.group(1)) or m.group(0), text)
+    text = _VARIABLE.sub(one, body)  # one pass: a filled-in value is never read as a variable again
     return text, missing, unknown
 
 
