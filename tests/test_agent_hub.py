@@ -15,6 +15,7 @@ from sajang.config import Settings
 from sajang.db.engine import session_scope
 from sajang.db.models import Claim, Customer, Order, OrderItem, Product, Review
 from sajang.db.profile import get_customer_profile
+from sajang.services.accounts import StaffMember
 from sajang.ui.agent_learned import learned_html
 from sajang.ui.agent_render import chat_messages, render_articles, render_profile, render_queue
 
@@ -46,6 +47,8 @@ def test_queue_tabs_counts_badges_and_escaping() -> None:
     mine = render_queue(tabs, "mine", None, {}, "en", NOW)
     assert "</svg>김민지" in mine
     assert "Urgent" not in mine and "High" in mine and "waiting" not in mine
+    alerting = render_queue(tabs, "done", None, {}, "ko", NOW, urgent=["t1", "t<9>"])
+    assert 'data-urgent="t1 t&lt;9&gt;" data-alert-title="긴급 문의가 들어왔어요"' in alerting
     empty = render_queue(tabs, "done", None, {}, "ko", NOW)
     assert "아직 처리 완료된 문의가 없어요" in empty
 
@@ -183,22 +186,37 @@ def test_handlers_with_the_real_service(settings: Settings, engine: Engine) -> N
                   "locale": "ko"} for u in ("agent", "agent2"))
 
     assert f'data-thread="{thread}"' in hub.queue_html(me, "new", None)
+    # the queue's search: the guest's name, a word of the message; nothing for a stranger's name
+    assert f'data-thread="{thread}"' in hub.on_search(me, "new", None, "손님")
+    assert f'data-thread="{thread}"' in hub.on_search(me, "new", None, "안 왔어")
+    nothing = hub.on_search(me, "new", None, "홍길동")
+    assert "data-thread=" not in nothing and "검색어와 맞는 문의가 없어요" in nothing and "「홍길동」 검색 결과 0건" in nothing
+    # a canned reply goes into the reply box, after what was typed, filled in; a guest has no order
+    from sajang.services.canned_replies import create_reply
+
+    admin = StaffMember(id=0, username="admin", name="사장님", role="admin", locale="ko")
+    macro = create_reply(settings, "배송 확인", "{고객명}님, 주문 {주문번호} 확인 중입니다. 상담원 {상담원}", admin)
+    assert ("배송 확인", macro.id) in hub.on_canned_focus(me)["choices"]
+    put = hub.on_canned(me, thread, macro.id, "안녕하세요.")
+    assert put[c["input"]] == "안녕하세요.\n\n손님님, 주문 [주문번호 입력] 확인 중입니다. 상담원 김민지"
+    assert "주문번호" in put[c["canned_note"]] and put[c["canned"]]["value"] == 0
+    assert "먼저 대기열에서" in hub.on_canned(me, None, macro.id, "")[c["canned_note"]]
     assert "배송" in hub.on_regen(me, thread)  # a fresh draft from the manual
-    won = hub.on_claim(me, "new", thread)
+    won = hub.on_claim(me, "new", thread, "")
     assert "맡았습니다" in won[c["header"]] and won[c["qtab"]] == "mine"
-    lost = hub.on_claim(other, "new", thread)
+    lost = hub.on_claim(other, "new", thread, "")
     assert f"이미 다른 상담원({me['name']})" in lost[c["header"]]
     # a timer tick that started before the claim redraws the header: the notices survive it
-    assert "맡았습니다" in hub.on_tick(me, "mine", thread, "stale")[c["header"]]
-    assert "이미 다른 상담원" in hub.on_tick(other, "new", thread, "stale")[c["header"]]
+    assert "맡았습니다" in hub.on_tick(me, "mine", thread, "", "stale")[c["header"]]
+    assert "이미 다른 상담원" in hub.on_tick(other, "new", thread, "", "stale")[c["header"]]
     assert "맡았습니다" not in hub.open_view(me, "mine", thread)[c["header"]]  # reopening clears it
-    assert "맡았습니다" not in hub.on_tick(me, "mine", thread, "stale")[c["header"]]
-    refused = hub.on_send(other, "new", thread, "제가 답할게요")
+    assert "맡았습니다" not in hub.on_tick(me, "mine", thread, "", "stale")[c["header"]]
+    refused = hub.on_send(other, "new", thread, "", "제가 답할게요")
     assert "처리하지 못했습니다" in refused[c["header"]]
-    sent = hub.on_send(me, "mine", thread, "확인해 보니 오늘 도착 예정입니다.")
+    sent = hub.on_send(me, "mine", thread, "", "확인해 보니 오늘 도착 예정입니다.")
     assert "답변을 보냈습니다" in sent[c["header"]] and sent[c["input"]] == ""
     assert any("오늘 도착 예정" in str(m["content"]) for m in sent[c["chat"]])
-    done = hub.on_resolve(me, "mine", thread)
+    done = hub.on_resolve(me, "mine", thread, "")
     assert "처리 완료" in done[c["header"]]
     assert f'data-thread="{thread}"' in hub.queue_html(me, "done", None)
     assert f'data-thread="{thread}"' not in hub.queue_html(me, "mine", None)

@@ -88,9 +88,11 @@ def _seed(settings: Settings, engine: Engine) -> None:
     from sajang.app.demo import MANUAL_DIR, seed_business_data
     from sajang.knowledge.service import get_knowledge
     from sajang.services.accounts import ensure_demo_users
+    from sajang.services.canned_replies import seed_demo_replies
 
     seed_business_data(settings, customers=20, seed=7)
     ensure_demo_users(engine)
+    seed_demo_replies(settings)
     with session_scope(engine) as s:  # a segmentation run placed 홍길동 in «이탈 위험»
         run = SegmentationRun(as_of=date(2026, 11, 20), status="executed")
         s.add(run)
@@ -120,9 +122,24 @@ def test_agent_takes_handoff_answers_with_ai_and_teaches(settings: Settings, eng
     with live_server(settings) as base, sync_playwright() as pw:
         browser = launch_browser(pw)
         agent = new_page(browser)
+        agent.context.grant_permissions(["notifications"], origin=base)
         login(agent, base, "agent", "agent1234", next_path="/agent/")
         _wait_text(agent, "#sj-user", "김민지")
         _wait_text(agent, "#sj-queue", "새로 들어온 문의")
+
+        # alerts on: a new urgent handoff (spoiled food) rings and notifies on the next queue refresh
+        agent.click("#sj-notify")
+        agent.wait_for_function("() => window.sjNotifyPermission === 'granted'")
+        assert agent.evaluate("() => window.sjUrgentAlerts || 0") == 0
+        from sajang.graphs.inquiry.service import get_inquiry_service
+
+        urgent = get_inquiry_service(settings).ask("배송 온 갈비탕에서 쉰내가 나요 상한 것 같아요", customer_id="C-00002")
+        assert urgent["urgency"] == "urgent" and urgent["handoff"], urgent
+        agent.wait_for_function("(t) => (window.sjLastUrgent || []).includes(t)", arg=urgent["thread_id"],
+                                timeout=WAIT_MS)
+        assert agent.evaluate("() => [window.sjUrgentAlerts, window.sjBeeps, window.sjNotified]") == [1, 1, 1]
+        agent.wait_for_timeout(3_500)  # the next refresh: the same inquiry does not ring again
+        assert agent.evaluate("() => window.sjUrgentAlerts") == 1
 
         customer = new_page(browser)
         customer.goto(f"{base}/chat/")
@@ -155,9 +172,28 @@ def test_agent_takes_handoff_answers_with_ai_and_teaches(settings: Settings, eng
         assert agent.locator("#sj-articles details[open] .sj-abody").first.inner_text().strip()
         agent.screenshot(path=str(artifacts / "agent_hub_inquiry_1400.png"))
 
+        # the search box narrows the queue (customer name; a word of the message), then clears
+        search = agent.locator("#sj-search input, #sj-search textarea").first
+        search.fill(name)
+        _wait_text(agent, "#sj-queue", f"「{name}」 검색 결과 1건")
+        assert agent.locator(f'#sj-queue [data-thread="{thread}"]').count() == 1
+        assert agent.locator(f'#sj-queue [data-thread="{urgent["thread_id"]}"]').count() == 0
+        search.fill("해동했는데")
+        _wait_text(agent, "#sj-queue", "「해동했는데」 검색 결과 1건")
+        search.fill("")
+        agent.locator(f'#sj-queue [data-thread="{urgent["thread_id"]}"]').wait_for()
+
         # take it, use the AI answer, send: the customer's chat shows it
         agent.click("#sj-claim")
         _wait_text(agent, "#sj-conv-header", "맡았습니다")
+        # the reply box is on screen at 1440×900 without scrolling
+        agent.set_viewport_size({"width": 1440, "height": 900})
+        agent.screenshot(path=str(artifacts / "agent_hub_reply_1440.png"))
+        box = agent.locator("#sj-input textarea").bounding_box()
+        assert box and box["y"] >= 0 and box["y"] + box["height"] <= 900 and box["x"] + box["width"] <= 1440, box
+        send_box = agent.locator("#sj-send").bounding_box()
+        assert send_box and send_box["y"] + send_box["height"] <= 900, send_box
+        agent.set_viewport_size({"width": 1400, "height": 900})
         draft = agent.input_value("#sj-suggest textarea")
         assert len(draft) > 10
         agent.fill("#sj-input textarea", "작성 중인 메모")
@@ -180,6 +216,17 @@ def test_agent_takes_handoff_answers_with_ai_and_teaches(settings: Settings, eng
             me = s.scalar(select(User.id).where(User.username == "agent"))
             conv = s.scalar(select(Conversation).where(Conversation.thread_id == thread))
             assert conv is not None and conv.assignee_id == me and conv.status == "assigned"
+
+        # a canned reply: picked, filled in for this customer, put into the reply box (not sent)
+        agent.locator("#sj-canned input").click()
+        agent.get_by_role("option", name="배송 조회 안내").click()
+        agent.wait_for_function("(n) => document.querySelector('#sj-input textarea').value.startsWith(n + '님, 주문번호')",
+                                arg=name)
+        filled = agent.input_value("#sj-input textarea")
+        assert profile.recent_orders[0].id in filled and "None" not in filled and "{" not in filled
+        _wait_text(agent, "#sj-canned-note", "상용구를 넣었습니다")
+        assert "배송 조회 안내" not in agent.inner_text("#sj-chat")
+        agent.fill("#sj-input textarea", "")
 
         # 👎: teach the correct answer; the hub confirms what was learned
         agent.click("#sj-fb")
@@ -212,6 +259,23 @@ def test_agent_takes_handoff_answers_with_ai_and_teaches(settings: Settings, eng
         agent.on("dialog", lambda d: d.accept())
         agent.locator("#sj-learned-list .sj-undo").first.click()
         _wait_text(agent, "#sj-learned-list", "되돌렸습니다")
+
+        # the canned replies tab: agents read them; only the admin edits
+        agent.click("#sj-tab-canned-button")
+        _wait_text(agent, "#sj-canned-list", "배송 조회 안내")
+        agent.fill("#sj-canned-title textarea, #sj-canned-title input", "상담원 메모")
+        agent.fill("#sj-canned-body textarea", "{고객명}님 안녕하세요")
+        agent.click("#sj-canned-save")
+        _wait_text(agent, "#sj-canned-list", "관리자만")
+        owner = new_page(browser)
+        login(owner, base, "admin", "admin1234", next_path="/agent/")
+        owner.click("#sj-tab-canned-button")
+        _wait_text(owner, "#sj-canned-list", "배송 조회 안내")
+        owner.fill("#sj-canned-title textarea, #sj-canned-title input", "교환 접수")
+        owner.fill("#sj-canned-body textarea", "{고객명}님, 주문 {주문번호} 교환 접수했습니다. 교환 배송비는 왕복 기준입니다.")
+        owner.click("#sj-canned-save")
+        _wait_text(owner, "#sj-canned-list", "저장했습니다: 「교환 접수」")
+        owner.screenshot(path=str(artifacts / "agent_hub_canned.png"))
         browser.close()
 
 

@@ -512,3 +512,52 @@ def test_hub_and_rest_teach_against_the_same_question(client: TestClient, api_se
         assert message_id in messages, x
         target = messages[message_id]
         assert target.role == "ai" and target.category != "human" and not target.handoff
+
+
+def test_canned_replies_and_queue_search_over_rest(client: TestClient, api_settings: Settings,
+                                                   engine: Engine) -> None:
+    """Agents list and render saved replies; only the admin writes them; the queue takes `q`."""
+    admin, agent = staff_headers(api_settings, engine, "admin"), staff_headers(api_settings, engine, "agent")
+    base = "/api/v1/agent/canned-replies"
+    assert client.get(base, headers=agent).json() == []
+    body = {"title": "배송 안내", "body": "{고객명}님, 주문 {주문번호}은 {주문상태}입니다. 배송비 {배송비} {모름}"}
+    assert_error(client.post(base, headers=agent, json=body), 403)
+    r = client.post(base, headers=admin, json=body)
+    assert r.status_code == 201, r.text
+    rid = r.json()["id"]
+    assert_error(client.post(base, headers=admin, json=body), 409, "duplicate_title")
+    assert_error(client.post(base, headers=admin, json={"title": "x", "body": ""}), 422)
+    assert_error(client.post(base, headers=admin, json={"title": "x", "body": "y", "extra": 1}), 422)
+    assert_error(client.post(base, headers=admin, json={"title": "x", "body": "a\x00b"}), 422)
+    assert_error(client.patch(f"{base}/{rid}", headers=agent, json={"title": "바꿈"}), 403)
+    assert client.patch(f"{base}/{rid}", headers=admin, json={"title": "배송 상태"}).json()["title"] == "배송 상태"
+    assert_error(client.get(f"{base}/99999", headers=agent), 404)
+    assert_error(client.get(f"{base}/0", headers=agent), 422)
+
+    chat = start_chat(client, order_id="O-A1", phone_last4="5678")
+    tid = chat["thread_id"]
+    assert client.post(f"/api/v1/chat/sessions/{tid}/handoff", headers=chat["headers"]).json()["handoff"]
+    out = client.get(f"/api/v1/agent/inquiries/{tid}/canned-replies/{rid}", headers=agent).json()
+    assert out["text"] == "김가나님, 주문 O-A1은 배송 중입니다. 배송비 3,000원 {모름}" and out["unknown"] == ["모름"]
+    assert_error(client.get(f"/api/v1/agent/inquiries/T-none/canned-replies/{rid}", headers=agent), 404)
+    guest = start_chat(client)
+    assert client.post(f"/api/v1/chat/sessions/{guest['thread_id']}/handoff", headers=guest["headers"]).json()["handoff"]
+    out = client.get(f"/api/v1/agent/inquiries/{guest['thread_id']}/canned-replies/{rid}", headers=agent).json()
+    assert out["text"].startswith("[고객명 입력]님, 주문 [주문번호 입력]은 [주문상태 입력]") and "None" not in out["text"]
+
+    def search(q: str, **params: Any) -> list[str]:
+        r = client.get("/api/v1/agent/inquiries", params={"status": "all", "q": q, **params}, headers=agent)
+        assert r.status_code == 200, r.text
+        return [i["thread_id"] for i in r.json()]
+
+    assert search("김가") == [tid] and search("5678") == [tid] and search("O-A1") == [tid]
+    from sajang.services.inquiry import handoff_request_text
+
+    asked = handoff_request_text("ko")
+    assert set(search(asked[:5])) == {tid, guest["thread_id"]} and len(search(asked[:5], limit=1)) == 1
+    assert search("%") == [] and search("김가", status="resolved") == []
+    assert_error(client.get("/api/v1/agent/inquiries", params={"q": "x" * 101}, headers=agent), 422)
+    assert_error(client.get("/api/v1/agent/inquiries", params={"q": "x", "limit": 0}, headers=agent), 422)
+    assert client.delete(f"{base}/{rid}", headers=agent).status_code == 403
+    assert client.delete(f"{base}/{rid}", headers=admin).status_code == 204
+    assert_error(client.delete(f"{base}/{rid}", headers=admin), 404)

@@ -257,8 +257,12 @@ def test_prepare_demo_seeds_an_empty_store_once(settings, engine: Engine, tmp_pa
     orders = _count(engine, Order)
     assert _count(engine, Customer) == 60 and orders > 400
     assert _count(engine, ManualArticle) == 3
+    from sajang.db.models import CannedReply
+    from sajang.services.canned_replies import DEMO_REPLIES
+
+    assert _count(engine, CannedReply) == len(DEMO_REPLIES)  # the hub's canned replies, ready to pick
     demo.prepare_demo(settings)  # not empty any more: nothing is added
-    assert _count(engine, Order) == orders
+    assert _count(engine, Order) == orders and _count(engine, CannedReply) == len(DEMO_REPLIES)
 
     # the manual kind goes to the knowledge base
     from sajang.app.importing import import_kind

@@ -10,6 +10,7 @@ import typer
 from pydantic import ValidationError
 
 from sajang.app.commands import (
+    canned,
     core,
     evals,
     inquiry,
@@ -36,7 +37,7 @@ app = typer.Typer(
 )
 
 # One module per feature; each registers its own commands (this order is the order of `sajang --help`).
-for _module in (core, users, settings, kb, evals, segment, reviews, qna, inquiry, manager, privacy):
+for _module in (core, users, settings, kb, evals, segment, reviews, qna, inquiry, canned, manager, privacy):
     _module.register(app)
 
 

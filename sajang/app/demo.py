@@ -13,6 +13,7 @@ from sajang.db.engine import is_empty
 from sajang.graphs.common.context import engine_for, store_policy
 from sajang.knowledge.service import get_knowledge
 from sajang.services.accounts import ensure_demo_users
+from sajang.services.canned_replies import seed_demo_replies
 
 MANUAL_DIR = PACKAGE_DATA / "manual"
 DEMO_CUSTOMERS = 300
@@ -40,7 +41,9 @@ def seed_everything(settings: Settings, customers: int | None = None, seed: int 
     say(f"importing the CS manual from {MANUAL_DIR}")
     manual = get_knowledge(settings).import_manual_dir(MANUAL_DIR)
     logins = ensure_demo_users(engine_for(settings))
-    return {**summary, "manual": manual, "demo_users": [username for _role, username, _pw in logins]}
+    canned = seed_demo_replies(settings)
+    return {**summary, "manual": manual, "demo_users": [username for _role, username, _pw in logins],
+            "canned_replies": canned}
 
 
 def prepare_demo(settings: Settings, progress: Callable[[str], None] | None = None,

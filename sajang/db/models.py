@@ -564,6 +564,19 @@ class ShopSetting(Base):
     updated_by: Mapped[str | None] = mapped_column(String(100))
 
 
+class CannedReply(Base):
+    """A saved reply (macro) the admin writes and agents insert into the reply box: `body` may carry
+    variables such as {고객명} or {주문번호}, filled from the open conversation (migration 0009)."""
+
+    __tablename__ = "canned_replies"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(100), unique=True)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(100))
+
+
 class AuditLog(Base):
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -28,6 +28,7 @@ from sajang.errors import Conflict, NotFound
 from sajang.graphs.inquiry.conversations import conversation_row
 from sajang.graphs.inquiry.service import (
     HANDOFF_REQUEST_TEXT,
+    SEARCH_LIMIT,
     InquiryService,
     asks_only_for_a_person,
     feedback_target,
@@ -39,7 +40,7 @@ from sajang.knowledge.service import get_knowledge
 from sajang.services.accounts import StaffMember
 from sajang.services.attachments import attachments_for, link_to_message
 
-__all__ = ["HANDOFF_REQUEST_TEXT", "AskResult", "ConversationView", "FeedbackResult", "HandoffItem", "Inquiries",
+__all__ = ["HANDOFF_REQUEST_TEXT", "SEARCH_LIMIT", "AskResult", "ConversationView", "FeedbackResult", "HandoffItem", "Inquiries",
            "MessageView", "QueueFilter", "ReplyResult", "Suggestion", "asks_only_for_a_person", "feedback_target",
            "handoff_request_text", "inquiries", "question_lines"]
 
@@ -217,13 +218,17 @@ class Inquiries:
                         client_key=client_key)
 
     # -- the queue --------------------------------------------------------------------------------
-    def queue(self, status: QueueFilter = "pending", me: StaffMember | None = None) -> list[HandoffItem]:
-        """Handed-off conversations, most urgent first; `mine` = assigned to `me`."""
+    def queue(self, status: QueueFilter = "pending", me: StaffMember | None = None, q: str | None = None,
+              limit: int | None = None) -> list[HandoffItem]:
+        """Handed-off conversations, most urgent first; `mine` = assigned to `me`. With `q`: only those
+        whose customer name, phone's last 4 digits, order number or message text contains it (at most
+        `limit`, capped at SEARCH_LIMIT, the latest active ones)."""
         if status == "mine":
-            rows = self.service.list_handoffs(status="assigned")
-            my_id = me.id if me is not None else None
-            return [HandoffItem.of(r) for r in rows if my_id is not None and r.get("assignee_id") == my_id]
-        rows = self.service.list_handoffs(status=None if status == "all" else status)
+            if me is None:
+                return []
+            rows = self.service.list_handoffs(status="assigned", q=q, limit=limit, assignee_id=me.id)
+            return [HandoffItem.of(r) for r in rows]
+        rows = self.service.list_handoffs(status=None if status == "all" else status, q=q, limit=limit)
         return [HandoffItem.of(r) for r in rows]
 
     def conversation(self, thread_id: str) -> ConversationView:

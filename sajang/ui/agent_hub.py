@@ -30,8 +30,10 @@ from sajang.errors import Conflict, SajangError
 from sajang.services import qna
 from sajang.services.accounts import StaffMember, remember_locale, staff_member, staff_names
 from sajang.services.attachments import get_attachment, save_attachment
+from sajang.services.canned_replies import render_reply
 from sajang.services.customers import customer_names, customer_profile, segment_label
 from sajang.services.inquiry import ConversationView, Inquiries, inquiries, question_lines
+from sajang.ui.agent_canned import build_canned_tab, canned_choices
 from sajang.ui.agent_learned import build_learned_tab
 from sajang.ui.agent_render import (
     chat_messages,
@@ -60,6 +62,7 @@ NOTE_SECONDS = 60.0  # an action's notice survives timer redraws this long
 DONE_CACHE_SECONDS = 20.0  # the resolved list is re-read at most this often (it only grows)
 ARTICLE_COUNT = 3  # recommended manual articles per inquiry
 CONCURRENCY = 8  # handlers of different agents run side by side
+CANNED_NONE = 0  # the canned-reply picker's first entry: nothing picked
 
 QUEUE_JS = """
 // a product question (data-qna) opens in the 상품 Q&A tab: pick it there (a refresh if it came after the load)
@@ -84,6 +87,49 @@ const pick = (e) => {
 };
 element.addEventListener('click', pick);
 element.addEventListener('keydown', (e) => { if (e.key === 'Enter') pick(e); });
+// a new urgent inquiry in the timer's redraw: a short beep (WebAudio) and, when allowed, a desktop notification
+let seen = null;
+const alertUrgent = (q, fresh) => {
+  window.sjUrgentAlerts = (window.sjUrgentAlerts || 0) + 1;
+  window.sjLastUrgent = fresh;
+  try {
+    const ctx = window.sjAudio || (window.sjAudio = new (window.AudioContext || window.webkitAudioContext)());
+    const osc = ctx.createOscillator(), gain = ctx.createGain(), t = ctx.currentTime;
+    osc.frequency.setValueAtTime(880, t); osc.frequency.setValueAtTime(660, t + 0.15);
+    gain.gain.setValueAtTime(0.0001, t); gain.gain.exponentialRampToValueAtTime(0.2, t + 0.02);
+    gain.gain.exponentialRampToValueAtTime(0.0001, t + 0.35);
+    osc.connect(gain).connect(ctx.destination); osc.start(t); osc.stop(t + 0.4);
+    window.sjBeeps = (window.sjBeeps || 0) + 1;
+  } catch (err) { /* no audio device: the notification still goes */ }
+  if ('Notification' in window && Notification.permission === 'granted') {
+    try {
+      new Notification(q.dataset.alertTitle || '', {body: q.dataset.alertBody || '', tag: 'sj-' + fresh[0]});
+      window.sjNotified = (window.sjNotified || 0) + 1;
+    } catch (err) { /* some browsers only notify from a service worker */ }
+  }
+};
+const checkUrgent = () => {
+  const q = element.querySelector('.sj-queue[data-urgent]');
+  if (!q) return;
+  const ids = q.dataset.urgent.split(' ').filter(Boolean);
+  if (seen === null) { seen = new Set(ids); return; }  // what was waiting at page load is no news
+  const fresh = ids.filter((t) => !seen.has(t));
+  ids.forEach((t) => seen.add(t));
+  if (fresh.length) alertUrgent(q, fresh);
+};
+new MutationObserver(checkUrgent).observe(element, {childList: true, subtree: true});
+checkUrgent();
+"""
+
+# the notification button: asks the browser's permission, and unlocks the page's audio (a user gesture)
+NOTIFY_JS = """
+() => {
+  try { window.sjAudio = window.sjAudio || new (window.AudioContext || window.webkitAudioContext)(); window.sjAudio.resume(); }
+  catch (err) { /* no audio */ }
+  if ('Notification' in window) {
+    Notification.requestPermission().then((p) => { window.sjNotifyPermission = p; });
+  }
+}
 """
 
 
@@ -145,21 +191,30 @@ class AgentHub:
             self._done_cache = (now, items)
         return items
 
-    def queue_tabs(self, me: dict[str, Any] | None, fresh: bool = False
+    def queue_tabs(self, me: dict[str, Any] | None, fresh: bool = False, q: str = ""
                    ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, str], str | None]:
-        """Items per tab (the service's `new` and `mine` queues, the resolved ones), customer display
-        names, and an error text when the service is unavailable."""
-        tabs: dict[str, list[dict[str, Any]]] = {"new": [], "mine": [], "done": []}
+        """Items per tab (the service's `new` and `mine` queues, the resolved ones; with a search `q`,
+        only the matching ones), customer display names, and an error text when the service is
+        unavailable. `tabs["urgent"]`: the urgent inquiries waiting for a person, whatever the search."""
+        tabs: dict[str, list[dict[str, Any]]] = {"new": [], "mine": [], "done": [], "urgent": []}
+        q = " ".join((q or "").split())
         try:
             api = _api(self.settings)
-            tabs["new"] = [i.as_dict() for i in api.queue("new")]
+            waiting = [i.as_dict() for i in api.queue("new")]
+            tabs["urgent"] = [i for i in waiting if get(i, "urgency") == "urgent"]
+            tabs["new"] = [i.as_dict() for i in api.queue("new", q=q)] if q else waiting
             if me and me.get("id") is not None:
-                tabs["mine"] = [i.as_dict() for i in api.queue("mine", _member(me))]
-            tabs["done"] = [dict(i) for i in self.resolved_items(fresh)]
-            tabs["new"] += qna.hub_items(self.settings)  # product questions, with their «상품 Q&A» badge
+                tabs["mine"] = [i.as_dict() for i in api.queue("mine", _member(me), q=q or None)]
+            tabs["done"] = ([i.as_dict() for i in api.queue("resolved", q=q)] if q
+                            else [dict(i) for i in self.resolved_items(fresh)])
+            questions = qna.hub_items(self.settings)  # product questions, with their «상품 Q&A» badge
+            if q:
+                questions = [i for i in questions
+                             if q.lower() in f"{i.get('subject') or ''} {i.get('customer_name') or ''}".lower()]
+            tabs["new"] += questions
         except Exception as exc:  # the database may be down: the queue says so, the page stays up
             log.warning("queue unavailable: %s", exc)
-            return {"new": [], "mine": [], "done": []}, {}, _error_text(exc)
+            return {"new": [], "mine": [], "done": [], "urgent": []}, {}, _error_text(exc)
         items = [i for tab in tabs.values() for i in tab]
         if any(get(i, "assignee_id") is not None and not get(i, "assignee_name") for i in items):
             users = self.user_names()
@@ -174,9 +229,12 @@ class AgentHub:
         names = customer_names(self.settings, [i for i in ids if i])
         return tabs, names, None
 
-    def queue_html(self, me: dict[str, Any] | None, qtab: str, thread: str | None, fresh: bool = False) -> str:
-        tabs, names, error = self.queue_tabs(me, fresh)
-        return render_queue(tabs, qtab or "new", thread, names, _loc(me, self.settings), datetime.now(UTC), error)
+    def queue_html(self, me: dict[str, Any] | None, qtab: str, thread: str | None, fresh: bool = False,
+                   q: str = "") -> str:
+        tabs, names, error = self.queue_tabs(me, fresh, q)
+        urgent = tabs.pop("urgent", [])
+        return render_queue(tabs, qtab or "new", thread, names, _loc(me, self.settings), datetime.now(UTC), error,
+                            query=q, urgent=[str(get(i, "thread_id")) for i in urgent])
 
     def conversation(self, thread: str) -> dict[str, Any]:
         return _api(self.settings).conversation(thread).as_dict()
@@ -255,13 +313,13 @@ class AgentHub:
         return note, kind
 
     def open_view(self, me: dict[str, Any] | None, qtab: str, thread: str | None, note: str = "",
-                  note_kind: str = "info", side: bool = True, keep_note: bool = False) -> dict[Any, Any]:
+                  note_kind: str = "info", side: bool = True, keep_note: bool = False, q: str = "") -> dict[Any, Any]:
         """Everything that changes when a conversation is (re)opened; `side` = profile + articles too."""
         c = self.c
         locale = _loc(me, self.settings)
         now = datetime.now(UTC)
         note, note_kind = self.note_for(me, thread, note, note_kind, keep_note)
-        out: dict[Any, Any] = {c["queue"]: self.queue_html(me, qtab, thread), c["thread"]: thread}
+        out: dict[Any, Any] = {c["queue"]: self.queue_html(me, qtab, thread, q=q), c["thread"]: thread}
         conv: dict[str, Any] | None = None
         if thread:
             try:
@@ -319,42 +377,79 @@ class AgentHub:
         return (f'<span class="sj-me">{esc(me["name"])}</span><span class="sj-role">({esc(role)})</span>'
                 f'<a href="/logout">{esc(T("logout", locale))}</a>')
 
-    def on_tick(self, me: dict[str, Any] | None, qtab: str, thread: str | None, sig: str) -> dict[Any, Any]:
+    def on_tick(self, me: dict[str, Any] | None, qtab: str, thread: str | None, q: str, sig: str) -> dict[Any, Any]:
         """Timer: the queue always; the open conversation only when it changed (typing is untouched)."""
         c = self.c
-        out: dict[Any, Any] = {c["queue"]: self.queue_html(me, qtab, thread)}
+        out: dict[Any, Any] = {c["queue"]: self.queue_html(me, qtab, thread, q=q)}
         if thread:
             try:
                 conv = self.conversation(thread)
             except Exception:
                 return out
             if self.signature(conv) != sig:
-                view = self.open_view(me, qtab, thread, side=False, keep_note=True)
+                view = self.open_view(me, qtab, thread, side=False, keep_note=True, q=q)
                 view.pop(c["queue"], None)
                 out.update(view)
         return out
 
-    def on_queue_click(self, me: dict[str, Any] | None, qtab: str, thread: str | None,
+    def on_search(self, me: dict[str, Any] | None, qtab: str, thread: str | None, q: str) -> str:
+        return self.queue_html(me, qtab, thread, fresh=True, q=q)
+
+    def on_canned(self, me: dict[str, Any] | None, thread: str | None, reply_id: int | None,
+                  current: str) -> dict[Any, Any]:
+        """A canned reply picked: filled in for the open conversation and put into the reply box (after
+        what is already typed), never sent; the picker goes back to empty."""
+        c = self.c
+        locale = _loc(me, self.settings)
+        out: dict[Any, Any] = {c["canned"]: gr.update(value=CANNED_NONE)}
+        if not reply_id:
+            return out
+        if not thread:
+            out[c["canned_note"]] = T("no_thread", locale)
+            return out
+        try:
+            filled = render_reply(self.settings, int(reply_id), thread, _member(me) if me else None)
+        except Exception as exc:
+            out[c["canned_note"]] = T("error", locale, error=_error_text(exc))
+            return out
+        typed = (current or "").rstrip()
+        out[c["input"]] = f"{typed}\n\n{filled.text}" if typed else filled.text
+        notes = [T("canned_inserted", locale, title=filled.title)]
+        if filled.missing:
+            notes.append(T("canned_missing", locale, names=", ".join(filled.missing)))
+        if filled.unknown:
+            notes.append(T("canned_unknown", locale, names=", ".join("{" + u + "}" for u in filled.unknown)))
+        out[c["canned_note"]] = " ".join(notes)
+        return out
+
+    def canned_menu(self, locale: str) -> list[tuple[str, int]]:
+        """The picker's entries: a first one that names it (Gradio's dropdown has no placeholder), then the replies."""
+        return [(T("canned_pick_one", locale), CANNED_NONE), *canned_choices(self.settings)]
+
+    def on_canned_focus(self, me: dict[str, Any] | None) -> Any:
+        return gr.update(choices=self.canned_menu(_loc(me, self.settings)))
+
+    def on_queue_click(self, me: dict[str, Any] | None, qtab: str, thread: str | None, q: str,
                        evt: gr.EventData) -> dict[Any, Any]:
         c = self.c
         data = evt._data or {}
         if data.get("tab"):
             qtab = str(data["tab"])
-            return {c["qtab"]: qtab, c["queue"]: self.queue_html(me, qtab, thread)}
+            return {c["qtab"]: qtab, c["queue"]: self.queue_html(me, qtab, thread, q=q)}
         if data.get("thread"):
-            out = self.open_view(me, qtab, str(data["thread"]))
+            out = self.open_view(me, qtab, str(data["thread"]), q=q)
             out[c["fb_box"]] = gr.update(visible=False)
             out[c["fb_note"]] = ""
             return out
         return {}
 
-    def on_learned_source(self, me: dict[str, Any] | None, qtab: str, thread: str | None,
+    def on_learned_source(self, me: dict[str, Any] | None, qtab: str, thread: str | None, q: str,
                           evt: gr.EventData) -> Any:
         """A learned answer's source conversation, opened in the 문의 tab."""
         source = (evt._data or {}).get("thread")
         if not source:
             return gr.skip()
-        out = self.open_view(me, qtab, str(source))
+        out = self.open_view(me, qtab, str(source), q=q)
         out[self.c["nav"]] = gr.Tabs(selected="inquiries")
         return out
 
@@ -377,7 +472,7 @@ class AgentHub:
         return T("claim_lost", locale, who=who)
 
     def refused(self, me: dict[str, Any] | None, qtab: str, thread: str | None, locale: str, exc: Conflict,
-                lost_race: bool) -> dict[Any, Any]:
+                lost_race: bool, q: str = "") -> dict[Any, Any]:
         """A reply the service refused: another agent took the inquiry a moment before (told who), or
         it was already someone else's (the service's reason)."""
         if lost_race and thread:
@@ -385,29 +480,29 @@ class AgentHub:
             gr.Warning(note)
         else:
             note = T("error", locale, error=_error_text(exc))
-        return self.open_view(me, qtab, thread, note, "warn", side=False)
+        return self.open_view(me, qtab, thread, note, "warn", side=False, q=q)
 
-    def on_claim(self, me: dict[str, Any] | None, qtab: str, thread: str | None) -> dict[Any, Any]:
+    def on_claim(self, me: dict[str, Any] | None, qtab: str, thread: str | None, q: str) -> dict[Any, Any]:
         locale = _loc(me, self.settings)
         if not me or not thread:
-            return self.open_view(me, qtab, thread, T("no_thread", locale), "warn", side=False)
+            return self.open_view(me, qtab, thread, T("no_thread", locale), "warn", side=False, q=q)
         try:
             won, note = self.claim_or_note(me, thread, locale)
         except Exception as exc:
-            return self.open_view(me, qtab, thread, T("error", locale, error=_error_text(exc)), "warn", side=False)
+            return self.open_view(me, qtab, thread, T("error", locale, error=_error_text(exc)), "warn", side=False, q=q)
         if not won:
             gr.Warning(note)
-        return self.open_view(me, "mine" if won else qtab, thread, note, "ok" if won else "warn", side=False) | (
+        return self.open_view(me, "mine" if won else qtab, thread, note, "ok" if won else "warn", side=False, q=q) | (
             {self.c["qtab"]: "mine"} if won else {})
 
-    def on_send(self, me: dict[str, Any] | None, qtab: str, thread: str | None, text: str) -> dict[Any, Any]:
+    def on_send(self, me: dict[str, Any] | None, qtab: str, thread: str | None, q: str, text: str) -> dict[Any, Any]:
         c = self.c
         locale = _loc(me, self.settings)
         text = (text or "").strip()
         if not me or not thread:
-            return self.open_view(me, qtab, thread, T("no_thread", locale), "warn", side=False)
+            return self.open_view(me, qtab, thread, T("no_thread", locale), "warn", side=False, q=q)
         if not text:
-            return self.open_view(me, qtab, thread, T("empty_reply", locale), "warn", side=False)
+            return self.open_view(me, qtab, thread, T("empty_reply", locale), "warn", side=False, q=q)
         was_new = False
         try:
             was_new = get(self.conversation(thread), "status") == "new"
@@ -415,15 +510,15 @@ class AgentHub:
             if _api(self.settings).reply(thread, text, _member(me)).status == "assigned":
                 qtab = "mine"
         except Conflict as exc:
-            return self.refused(me, qtab, thread, locale, exc, lost_race=was_new)
+            return self.refused(me, qtab, thread, locale, exc, lost_race=was_new, q=q)
         except Exception as exc:
-            return self.open_view(me, qtab, thread, T("error", locale, error=_error_text(exc)), "warn", side=False)
-        out = self.open_view(me, qtab, thread, T("sent", locale), "ok", side=False)
+            return self.open_view(me, qtab, thread, T("error", locale, error=_error_text(exc)), "warn", side=False, q=q)
+        out = self.open_view(me, qtab, thread, T("sent", locale), "ok", side=False, q=q)
         out[c["input"]] = ""
         out[c["qtab"]] = qtab
         return out
 
-    def on_attach(self, me: dict[str, Any] | None, qtab: str, thread: str | None, file: Any,
+    def on_attach(self, me: dict[str, Any] | None, qtab: str, thread: str | None, q: str, file: Any,
                   caption: str) -> dict[Any, Any]:
         """📎: the image is checked and stored like a customer's, then sent with the typed text (or a
         short caption) as one agent message the customer sees in their chat."""
@@ -433,9 +528,9 @@ class AgentHub:
         was_new = False
         try:
             if not me or not thread:
-                return self.open_view(me, qtab, thread, T("no_thread", locale), "warn", side=False)
+                return self.open_view(me, qtab, thread, T("no_thread", locale), "warn", side=False, q=q)
             if not path.is_file():
-                return self.open_view(me, qtab, thread, T("error", locale, error="no file"), "warn", side=False)
+                return self.open_view(me, qtab, thread, T("error", locale, error="no file"), "warn", side=False, q=q)
             was_new = get(self.conversation(thread), "status") == "new"
             data = path.read_bytes()[: self.settings.max_attachment_bytes + 1]
             stored = save_attachment(self.settings, thread, path.name, data, "agent")
@@ -443,29 +538,29 @@ class AgentHub:
             if _api(self.settings).reply(thread, text, _member(me), attachment_ids=[stored.id]).status == "assigned":
                 qtab = "mine"
         except Conflict as exc:
-            return self.refused(me, qtab, thread, locale, exc, lost_race=was_new)
+            return self.refused(me, qtab, thread, locale, exc, lost_race=was_new, q=q)
         except Exception as exc:
-            return self.open_view(me, qtab, thread, T("error", locale, error=_error_text(exc)), "warn", side=False)
+            return self.open_view(me, qtab, thread, T("error", locale, error=_error_text(exc)), "warn", side=False, q=q)
         finally:
             # Gradio keeps uploads in its cache; the stored copy is the only one we keep
             with contextlib.suppress(OSError):
                 if path.is_file():
                     os.unlink(path)
-        out = self.open_view(me, qtab, thread, T("sent_file", locale, name=path.name), "ok", side=False)
+        out = self.open_view(me, qtab, thread, T("sent_file", locale, name=path.name), "ok", side=False, q=q)
         out[c["input"]] = ""
         out[c["qtab"]] = qtab
         return out
 
-    def on_resolve(self, me: dict[str, Any] | None, qtab: str, thread: str | None) -> dict[Any, Any]:
+    def on_resolve(self, me: dict[str, Any] | None, qtab: str, thread: str | None, q: str) -> dict[Any, Any]:
         locale = _loc(me, self.settings)
         if not me or not thread:
-            return self.open_view(me, qtab, thread, T("no_thread", locale), "warn", side=False)
+            return self.open_view(me, qtab, thread, T("no_thread", locale), "warn", side=False, q=q)
         try:
             _api(self.settings).resolve(thread, _member(me))
             self.resolved_items(fresh=True)
         except Exception as exc:
-            return self.open_view(me, qtab, thread, T("error", locale, error=_error_text(exc)), "warn", side=False)
-        return self.open_view(me, qtab, thread, T("resolved", locale), "ok", side=False)
+            return self.open_view(me, qtab, thread, T("error", locale, error=_error_text(exc)), "warn", side=False, q=q)
+        return self.open_view(me, qtab, thread, T("resolved", locale), "ok", side=False, q=q)
 
     def on_regen(self, me: dict[str, Any] | None, thread: str | None) -> Any:
         if not thread:
@@ -511,6 +606,10 @@ class AgentHub:
             c["regen"]: gr.update(value=T("regen", locale)),
             c["fb_btn"]: gr.update(value=T("feedback", locale)),
             c["attach"]: gr.update(label=T("attach", locale)),
+            c["canned"]: gr.update(label=T("canned", locale), choices=self.canned_menu(locale), value=CANNED_NONE),
+            c["search"]: gr.update(label=T("search_label", locale), placeholder=T("search_ph", locale)),
+            c["notify"]: gr.update(value=T("notify_on", locale)),
+            c["tab_canned"]: gr.update(label=T("nav_canned", locale)),
             c["input"]: gr.update(label=T("input_label", locale), placeholder=T("input_ph", locale)),
             c["send"]: gr.update(value=T("send", locale)),
             c["resolve"]: gr.update(value=T("resolve", locale)),
@@ -521,7 +620,7 @@ class AgentHub:
             c["fb_cancel"]: gr.update(value=T("fb_cancel", locale)),
         }
 
-    def on_lang(self, me: dict[str, Any] | None, qtab: str, thread: str | None, locale: str) -> dict[Any, Any]:
+    def on_lang(self, me: dict[str, Any] | None, qtab: str, thread: str | None, q: str, locale: str) -> dict[Any, Any]:
         c = self.c
         if locale not in LOCALES:
             return gr.skip()
@@ -529,7 +628,7 @@ class AgentHub:
             # remembered on the account: the next login opens in the same language
             remember_locale(self.settings, int(me["id"]), locale, actor=str(me["username"]))
         me = {**(me or {}), "locale": locale} if me else None
-        out = self.open_view(me, qtab, thread, keep_note=True)
+        out = self.open_view(me, qtab, thread, keep_note=True, q=q)
         out.update(self.relabel(locale))
         out[c["me"]] = me
         out[c["user"]] = self.user_html(me, locale)
@@ -565,8 +664,10 @@ class AgentHub:
                         build_qna_tab(self.settings)
                     with gr.Tab(T("nav_learned", loc), id="learned", elem_id="sj-tab-learned") as tab_learned:
                         c["learned_list"] = build_learned_tab(s, c["me"], c["learned_refresh"])
+                    with gr.Tab(T("nav_canned", loc), id="canned", elem_id="sj-tab-canned") as tab_canned:
+                        c["canned_show"] = build_canned_tab(s, c["me"])
             c["tab_inq"], c["tab_rev"], c["tab_learned"], c["nav"] = tab_inq, tab_rev, tab_learned, nav
-            c["tab_qna"] = tab_qna
+            c["tab_qna"], c["tab_canned"] = tab_qna, tab_canned
             self._wire(demo, c)
         demo.queue(default_concurrency_limit=CONCURRENCY)
         return demo
@@ -575,6 +676,9 @@ class AgentHub:
         with gr.Row(elem_id="sj-cols", equal_height=False):
             with gr.Column(elem_id="sj-col-queue", scale=3, min_width=280):
                 c["t_queue"] = gr.HTML(f'<div class="sj-coltitle">{T("queue_title", loc)}</div>')
+                c["search"] = gr.Textbox(label=T("search_label", loc), placeholder=T("search_ph", loc), max_lines=1,
+                                         max_length=100, elem_id="sj-search", show_label=False, container=False)
+                c["notify"] = gr.Button(T("notify_on", loc), size="sm", elem_id="sj-notify")
                 c["queue"] = gr.HTML("", elem_id="sj-queue", js_on_load=QUEUE_JS)
             with gr.Column(elem_id="sj-col-conv", scale=5, min_width=460):
                 c["t_conv"] = gr.HTML(f'<div class="sj-coltitle">{T("conv_title", loc)}</div>')
@@ -584,7 +688,7 @@ class AgentHub:
                                        group_consecutive_messages=False, latex_delimiters=[])
                 c["claim"] = gr.Button(T("claim", loc), variant="primary", visible=False, elem_id="sj-claim")
                 with gr.Column(visible=False, elem_id="sj-composer") as composer:
-                    c["suggest"] = gr.Textbox(label=T("suggest_label", loc), lines=3, max_lines=8, interactive=False,
+                    c["suggest"] = gr.Textbox(label=T("suggest_label", loc), lines=2, max_lines=6, interactive=False,
                                               elem_id="sj-suggest", placeholder=T("suggest_none", loc))
                     with gr.Row(elem_id="sj-actions"):
                         c["use_ai"] = gr.Button(T("use_ai", loc), size="sm", elem_id="sj-use-ai")
@@ -592,6 +696,11 @@ class AgentHub:
                         c["fb_btn"] = gr.Button(T("feedback", loc), size="sm", elem_id="sj-fb")
                         c["attach"] = gr.UploadButton(T("attach", loc), size="sm", elem_id="sj-attach",
                                                       file_types=["image"])
+                        c["canned"] = gr.Dropdown([(T("canned_pick_one", loc), CANNED_NONE)], value=CANNED_NONE,
+                                                  label=T("canned", loc), show_label=False,
+                                                  container=False, elem_id="sj-canned", scale=2, min_width=160,
+                                                  info=None, filterable=True)
+                    c["canned_note"] = gr.Markdown("", elem_id="sj-canned-note")
                     with gr.Column(visible=False, elem_id="sj-feedback") as fb_box:
                         c["fb_help"] = gr.Markdown(f'**{T("fb_title", loc)}** — {T("fb_help", loc)}')
                         c["fb_text"] = gr.Textbox(label=T("fb_answer", loc), lines=3, elem_id="sj-fb-text")
@@ -620,8 +729,9 @@ class AgentHub:
         side = [c["profile"], c["articles"]]
         labels = [c[k] for k in ("tab_inq", "tab_rev", "tab_qna", "tab_learned", "brand", "t_queue", "t_conv", "t_profile",
                                  "suggest", "use_ai", "regen", "fb_btn", "attach", "input", "send", "resolve",
-                                 "claim", "fb_text", "fb_help", "fb_submit", "fb_cancel")]
-        st = [c["me"], c["qtab"], c["thread"]]
+                                 "claim", "fb_text", "fb_help", "fb_submit", "fb_cancel", "canned", "search", "notify",
+                                 "tab_canned")]
+        st = [c["me"], c["qtab"], c["thread"], c["search"]]
         demo.load(self.on_load, None, [*view, *side, *labels, c["me"], c["user"], c["lang"]], show_progress="hidden")
         timer = gr.Timer(QUEUE_REFRESH_SECONDS)
         timer.tick(self.on_tick, [*st, c["sig"]], view, show_progress="hidden", trigger_mode="always_last")
@@ -638,6 +748,14 @@ class AgentHub:
         c["attach"].upload(self.on_attach, [*st, c["attach"], c["input"]], [*view, c["input"], c["qtab"]])
         c["resolve"].click(self.on_resolve, st, view)
         c["learned_list"].click(self.on_learned_source, st, [*view, *side, c["nav"]])
+        c["search"].input(self.on_search, st, c["queue"], show_progress="hidden", trigger_mode="always_last")
+        c["search"].submit(self.on_search, st, c["queue"], show_progress="hidden")
+        c["notify"].click(None, None, None, js=NOTIFY_JS)
+        c["canned"].focus(self.on_canned_focus, c["me"], c["canned"], show_progress="hidden")
+        c["canned"].input(self.on_canned, [c["me"], c["thread"], c["canned"], c["input"]],
+                          [c["canned"], c["input"], c["canned_note"]], show_progress="hidden")
+        show, canned_outputs = c["canned_show"]
+        c["tab_canned"].select(show, c["me"], canned_outputs, show_progress="hidden")
         c["lang"].change(self.on_lang, [*st, c["lang"]], [*view, *side, *labels, c["me"], c["user"]],
                          show_progress="hidden")
 

@@ -143,9 +143,14 @@ def channel_badge(item: Mapping[str, Any], locale: str) -> str:
 
 
 def render_queue(tabs: Mapping[str, Sequence[Mapping[str, Any]]], active: str, selected: str | None,
-                 names: Mapping[str, str], locale: str, now: datetime, error: str | None = None) -> str:
-    """The left column: three tabs with counts, then the items of the active tab."""
-    parts = ['<div class="sj-queue">', '<div class="sj-qtabs" role="tablist">']
+                 names: Mapping[str, str], locale: str, now: datetime, error: str | None = None,
+                 query: str = "", urgent: Sequence[str] = ()) -> str:
+    """The left column: three tabs with counts, then the items of the active tab (those matching the
+    search `query` when there is one). `urgent`: the thread ids of the urgent inquiries waiting for a
+    person, for the page's alert (`data-urgent`: a new one there rings and notifies)."""
+    alert = f' data-urgent="{esc(" ".join(urgent))}" data-alert-title="{esc(T("alert_title", locale))}"' \
+            f' data-alert-body="{esc(T("alert_body", locale))}"'
+    parts = [f'<div class="sj-queue"{alert}>', '<div class="sj-qtabs" role="tablist">']
     for tab in QUEUE_TABS:
         cls = "sj-qtab sj-active" if tab == active else "sj-qtab"
         parts.append(
@@ -157,8 +162,11 @@ def render_queue(tabs: Mapping[str, Sequence[Mapping[str, Any]]], active: str, s
     if error:
         parts.append(f'<div class="sj-empty sj-error">{esc(T("service_missing", locale, error=error))}</div>')
     items = tabs.get(active, [])
+    if query and not error:
+        parts.append(f'<div class="sj-searching">{esc(T("search_results", locale, q=query, n=len(items)))}</div>')
     if not items and not error:
-        parts.append(f'<div class="sj-empty">{esc(T("queue_empty_" + active, locale))}</div>')
+        empty = T("search_empty", locale) if query else T("queue_empty_" + active, locale)
+        parts.append(f'<div class="sj-empty">{esc(empty)}</div>')
     parts.append('<ul class="sj-qlist">')
     for item in items:
         if get(item, "kind") == "qna":

@@ -6,12 +6,21 @@ import dataclasses
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Path, Query, UploadFile, status
+from fastapi import APIRouter, Depends, File, Path, Query, Response, UploadFile, status
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from sajang.app.api import queries
 from sajang.app.api.chat import read_limited
-from sajang.app.deps import AgentDep, EngineDep, IdempotencyKey, InquiriesDep, SettingsDep, require_agent
+from sajang.app.deps import (
+    AdminDep,
+    AgentDep,
+    EngineDep,
+    IdempotencyKey,
+    InquiriesDep,
+    SettingsDep,
+    require_agent,
+)
 from sajang.app.schemas import (
     AttachmentOut,
     ClaimOut,
@@ -23,13 +32,16 @@ from sajang.app.schemas import (
     QueueStatus,
     ReplyIn,
     ResultOut,
+    RowId,
+    SafeStr,
     ThreadId,
 )
 from sajang.config import Settings
 from sajang.errors import Conflict, NotFound, SajangError
-from sajang.services import ratelimit
+from sajang.services import canned_replies, ratelimit
 from sajang.services.attachments import save_attachment
 from sajang.services.customers import customer_profile as load_customer_profile
+from sajang.services.inquiry import SEARCH_LIMIT
 
 router = APIRouter(prefix="/agent", tags=["agent"], dependencies=[Depends(require_agent)],
                    responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut},
@@ -53,10 +65,14 @@ def _check_text(settings: Settings, text: str) -> None:
 
 @router.get("/inquiries", response_model=list[InquiryOut], summary="The queue, by status")
 def queue(api: InquiriesDep, agent: AgentDep,
-          status_: Annotated[QueueStatus, Query(alias="status")] = "new") -> list[dict[str, Any]]:
+          status_: Annotated[QueueStatus, Query(alias="status")] = "new",
+          q: Annotated[SafeStr | None, Query(max_length=100, description=(
+              "search: customer name, phone's last 4 digits, order number or message text (substring)"))] = None,
+          limit: Annotated[int, Query(ge=1, le=SEARCH_LIMIT)] = SEARCH_LIMIT) -> list[dict[str, Any]]:
     """`new` (waiting for a person), `pending` (new + assigned), `mine` (assigned to me), `assigned`,
-    `resolved`, `all` (every handed-off conversation)."""
-    return [item.as_dict() for item in api.queue(status_, agent.member)]
+    `resolved`, `all` (every handed-off conversation). With `q`, only the matching ones (at most `limit`,
+    the latest active first)."""
+    return [item.as_dict() for item in api.queue(status_, agent.member, q=q, limit=limit if q else None)]
 
 
 @router.get("/inquiries/{thread_id}", response_model=ConversationOut, summary="One conversation with its handoff")
@@ -145,3 +161,79 @@ def customer_profile(customer_id: CustomerIdPath, settings: SettingsDep) -> dict
     if profile is None:
         raise NotFound("no such customer")
     return _jsonable(profile)
+
+
+# --- canned replies ---------------------------------------------------------------------------------
+
+
+class CannedReplyOut(BaseModel):
+    id: int
+    title: str
+    body: str
+    updated_at: str | None = None
+    updated_by: str | None = None
+
+
+class CannedReplyIn(BaseModel):
+    """`body` may use the variables {고객명} {주문번호} {주문상태} {송장번호} {배송비} {무료배송기준} {상담시간}
+    {고객센터} {상호} {택배사} {상담원}."""
+
+    model_config = ConfigDict(extra="forbid")
+    title: SafeStr = Field(min_length=1, max_length=canned_replies.MAX_TITLE_CHARS, examples=["배송비 안내"])
+    body: SafeStr = Field(min_length=1, max_length=canned_replies.MAX_BODY_CHARS,
+                          examples=["{고객명}님, 배송비는 {배송비}입니다."])
+
+
+class CannedReplyPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: SafeStr | None = Field(default=None, min_length=1, max_length=canned_replies.MAX_TITLE_CHARS)
+    body: SafeStr | None = Field(default=None, min_length=1, max_length=canned_replies.MAX_BODY_CHARS)
+
+
+class RenderedReplyOut(BaseModel):
+    """The text for the reply box (nothing is sent): `missing` variables became «[이름 입력]» placeholders,
+    `unknown` ones stay as written."""
+
+    id: int
+    title: str
+    text: str
+    missing: list[str]
+    unknown: list[str]
+
+
+@router.get("/canned-replies", response_model=list[CannedReplyOut], summary="Saved replies (macros)")
+def list_canned_replies(settings: SettingsDep) -> list[dict[str, Any]]:
+    return [r.as_dict() for r in canned_replies.list_replies(settings)]
+
+
+@router.post("/canned-replies", status_code=status.HTTP_201_CREATED, response_model=CannedReplyOut,
+             responses={409: {"model": ErrorOut}}, summary="Add a saved reply (admin)")
+def create_canned_reply(body: CannedReplyIn, settings: SettingsDep, admin: AdminDep) -> dict[str, Any]:
+    return canned_replies.create_reply(settings, body.title, body.body, admin.member).as_dict()
+
+
+@router.get("/canned-replies/{reply_id}", response_model=CannedReplyOut, summary="One saved reply")
+def get_canned_reply(reply_id: RowId, settings: SettingsDep) -> dict[str, Any]:
+    return canned_replies.get_reply(settings, reply_id).as_dict()
+
+
+@router.patch("/canned-replies/{reply_id}", response_model=CannedReplyOut, responses={409: {"model": ErrorOut}},
+              summary="Change a saved reply (admin)")
+def update_canned_reply(reply_id: RowId, body: CannedReplyPatch, settings: SettingsDep,
+                        admin: AdminDep) -> dict[str, Any]:
+    return canned_replies.update_reply(settings, reply_id, admin.member, title=body.title, body=body.body).as_dict()
+
+
+@router.delete("/canned-replies/{reply_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response,
+               summary="Delete a saved reply (admin)")
+def delete_canned_reply(reply_id: RowId, settings: SettingsDep, admin: AdminDep) -> Response:
+    canned_replies.delete_reply(settings, reply_id, admin.member)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/inquiries/{thread_id}/canned-replies/{reply_id}", response_model=RenderedReplyOut,
+            summary="A saved reply filled in for this conversation (for the reply box; nothing is sent)")
+def render_canned_reply(thread_id: ThreadId, reply_id: RowId, settings: SettingsDep, engine: EngineDep,
+                        agent: AgentDep) -> dict[str, Any]:
+    _existing(engine, thread_id)
+    return canned_replies.render_reply(settings, reply_id, thread_id, agent.member).as_dict()

@@ -21,7 +21,7 @@ from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from sajang.config import Settings
 from sajang.db.engine import named_mutex, session_scope
@@ -130,6 +130,31 @@ def learned_question(messages: Sequence[Any], target_id: int | None) -> Any:
     if asked:
         return asked[-1]
     return next((m for m in reversed(earlier) if _field(m, "role") == "customer"), None)
+
+
+SEARCH_LIMIT = 50  # the queue's search shows at most this many conversations
+SEARCH_MAX_CHARS = 100
+_LIKE_ESCAPE = "\\"
+
+
+def like_pattern(text: str) -> str:
+    """`%text%` for LIKE/ILIKE with `%`, `_` and the escape character taken literally (escape `\\`)."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _search_condition(c: Any, needle: str) -> Any:
+    """The queue search over one conversations table `c` (see `list_handoffs`)."""
+    pattern = like_pattern(needle)
+    in_messages = (select(Message.id).where(Message.conversation_id == c.c.id,
+                                            Message.text.ilike(pattern, escape=_LIKE_ESCAPE)).exists())
+    in_orders = (select(Order.id).where(Order.customer_id == c.c.customer_id,
+                                        Order.id.ilike(pattern, escape=_LIKE_ESCAPE)).exists())
+    terms = [Customer.name.ilike(pattern, escape=_LIKE_ESCAPE), c.c.guest_name.ilike(pattern, escape=_LIKE_ESCAPE),
+             c.c.subject.ilike(pattern, escape=_LIKE_ESCAPE), c.c.thread_id == needle, in_messages, in_orders]
+    digits = re.sub(r"[\s-]", "", needle)
+    if digits.isdigit() and len(digits) == 4:  # «phone last 4»
+        terms.append(Customer.phone.like("%" + digits))
+    return or_(*terms)
 
 
 class InquiryService:
@@ -424,8 +449,14 @@ class InquiryService:
             yield result
 
     # -- queue ------------------------------------------------------------------------------------------
-    def list_handoffs(self, status: str | None = None) -> list[dict[str, Any]]:
-        """Handed-off conversations (None = all; `pending` = new + assigned; or one status), most urgent first."""
+    def list_handoffs(self, status: str | None = None, q: str | None = None,
+                      limit: int | None = None, assignee_id: int | None = None) -> list[dict[str, Any]]:
+        """Handed-off conversations (None = all; `pending` = new + assigned; or one status), most urgent first.
+
+        `q` narrows them to those whose customer name, guest name, subject, any message's text or an
+        order number of the customer contains it (any case; `%` and `_` are plain characters), or whose
+        customer's phone ends with it (four digits: «phone last 4»); then at most `limit` (default
+        SEARCH_LIMIT), the latest active first."""
         c = Conversation.__table__
         last_customer = (select(Message.text).where(Message.conversation_id == c.c.id, Message.role == "customer")
                          .order_by(Message.created_at.desc(), Message.id.desc()).limit(1).scalar_subquery())
@@ -443,7 +474,16 @@ class InquiryService:
             stmt = stmt.where(c.c.status == status)
         else:
             raise SajangError(f"unknown status {status!r} (pending, new, assigned, resolved)", code="bad_status")
-        stmt = stmt.order_by(c.c.handed_off_at.asc(), c.c.id.asc())
+        if assignee_id is not None:
+            stmt = stmt.where(c.c.assignee_id == assignee_id)
+        needle = " ".join((q or "").split())[:SEARCH_MAX_CHARS]
+        if needle:
+            stmt = stmt.where(_search_condition(c, needle)).order_by(c.c.updated_at.desc(), c.c.id.desc()).limit(
+                max(1, min(limit or SEARCH_LIMIT, SEARCH_LIMIT)))
+        else:
+            stmt = stmt.order_by(c.c.handed_off_at.asc(), c.c.id.asc())
+            if limit is not None:
+                stmt = stmt.limit(max(1, limit))
         urgency_rank = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
         with self.engine.connect() as conn:
             rows = [dict(r) for r in conn.execute(stmt).mappings()]
