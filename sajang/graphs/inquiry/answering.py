@@ -286,7 +286,27 @@ def relevant_units(question: str, hit: dict[str, Any], limit: int = 3, audience:
         lead = group[0] if group else None
         if lead is not None and units[lead].kind in ("sentence", "faq") and len(ordered) > 1:
             ordered = [lead, *[i for i in ordered if i != lead]]
-        out += [units[i] for i in ordered if units[i] not in out]
+        out += [units[i] for i in _with_antecedents(units, ordered) if units[i] not in out]
+    return out
+
+
+# "이후에는 발급이 어렵습니다", "이 경우 …", "그래서 …": a sentence that leans on the one before it
+_LEANS_BACK = re.compile(r"^(?:이후(?:에는|에|로는)?|그\s*(?:후|뒤|밖에|경우|때)|이\s*(?:경우|때)|이때|그래서|따라서|그러면|그럼|"
+                         r"그러나|하지만|다만|단[,\s]|또한|그래도|그런데)(?![가-힣])")
+
+
+def _with_antecedents(units: list[AnswerUnit], ordered: list[int]) -> list[int]:
+    """`ordered` with, before each quoted sentence that leans on the previous sentence of its section,
+    that sentence (quoted alone, «이후에는 국세청 기준에 따라 발급이 어렵습니다» says nothing)."""
+    out: list[int] = []
+    for i in ordered:
+        u = units[i]
+        prev = i - 1
+        if (u.kind == "sentence" and prev >= 0 and prev not in ordered and prev not in out
+                and units[prev].kind == "sentence" and units[prev].section == u.section
+                and _LEANS_BACK.match(u.text.strip())):
+            out.append(prev)
+        out.append(i)
     return out
 
 
@@ -323,6 +343,11 @@ FRUSTRATED_MOODS = {"frustrated", "angry", "upset", "negative", "sad", "annoyed"
 _ASKED_AND = re.compile(r"\S*(?:얼마|며칠|언제|어디|어떻게|몇)\S*(?:\s+\S+)?고\s+(?=\S)")
 
 
+_ANNOUNCEMENT = re.compile(r"^\s*(?:안녕하세요[,\s]*)?(?:상담\s*)?(?:문의|질문|여쭤|물어)\S*\s*(?:좀|하나|하나만|몇\s*가지)?\s*"
+                           r"(?:드릴게요|드려요|드립니다|드리려고요|드리려구요|할게요|할께요|하려고요|있어요|있어서요|있습니다|"
+                           r"있는데요|봐도\s*될까요|볼게요|볼께요)\s*[.!~^]*\s*$")
+
+
 def question_parts(text: str) -> list[str]:
     """The questions of one message: "배송비 얼마예요? 그리고 반품은 며칠 안에 해야 돼요?" → two. A line that
     only gives context ("지난번에 주문했던 사람인데요") is read with the question after it."""
@@ -332,6 +357,8 @@ def question_parts(text: str) -> list[str]:
     parts: list[str] = []
     context = ""
     for piece in pieces:
+        if _ANNOUNCEMENT.match(piece):
+            continue  # "문의 좀 드릴게요." says a question is coming, not what it is about
         asks = ("?" in piece or "？" in piece or _WH.search(piece) or _QUESTION_END.search(piece)) \
             and not _NOT_A_QUESTION_END.search(piece)
         if asks and _tokens(piece):
@@ -519,7 +546,7 @@ def manual_parts(text: str, manual: list[dict[str, Any]], audience: str = "custo
         return []
     questions = question_parts(text)
     if len(questions) == 1:
-        units = relevant_units(text, manual[0], audience=audience, overrides=overrides)
+        units = relevant_units(questions[0], manual[0], audience=audience, overrides=overrides)
         return [(text, manual[0], units)] if units else []
     out: list[tuple[str, dict[str, Any], list[AnswerUnit]]] = []
     seen: set[tuple[str, str]] = set()

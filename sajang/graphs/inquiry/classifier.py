@@ -135,7 +135,10 @@ LOW_CATEGORIES = {"product", "stock", "other", "coupon_points"}
 
 # "불량이면 반품비 제가 내요?", "파손되면 어떻게 해요?": a question about a case, not a report of one
 # "터져 있으면 사진 언제까지 보내요?": 으면 / 다면 after the evidence make it a case too
-_HYPOTHETICAL = re.compile(r"\s*(?:이면|으면|면|이라면|라면|다면|는다면|되면|됐으면|일\s*때|인\s*경우|일\s*경우|시에?|의\s*경우)(?![가-힣])|\s*(?:기준|여부)")
+_HYPOTHETICAL = re.compile(r"\s*(?:이면|으면|면|이라면|라면|다면|는다면|되면|됐으면|일\s*때|인\s*경우|일\s*경우|시에?|의\s*경우)(?![가-힣])"
+                           r"|\s*(?:기준|여부)"
+                           # "이물질 나오면 …", "파손 접수하려면 …": the next word makes it a case or a purpose
+                           r"|\s*[이가은는을를]?\s+[가-힣]{1,5}(?:으면|면|려면|다면)(?![가-힣])")
 
 
 def incident_evidence(text: str) -> list[str]:
