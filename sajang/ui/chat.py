@@ -103,6 +103,8 @@ CSS = """
 .sajang-chat {max-width: 1280px; margin: 0 auto;}
 .sajang-chat .side-note {font-size: 0.9em; color: var(--body-text-color-subdued);}
 .sajang-chat footer {display: none !important;}
+#notify {padding: 10px 12px;}
+#notify-btn {align-self: flex-end;}
 #chatbot .message img {width: auto !important; max-width: min(100%, 320px) !important; height: auto !important;}
 """
 POLL_SECONDS = 3.0
@@ -225,7 +227,9 @@ def build_chat(settings: Settings) -> gr.Blocks:
 
     with gr.Blocks(title=T("title", default_locale, shop=shop), elem_classes=["sajang-chat"]) as blocks:
         state = gr.State(new_state)
-        saved = gr.BrowserState("", storage_key=STORAGE_KEY, secret=_browser_secret(settings))
+        # {"token": …}: an object, never "" (Gradio's BrowserState does not write a falsy value, so «새 대화»
+        # could not clear a stored token otherwise)
+        saved = gr.BrowserState({"token": ""}, storage_key=STORAGE_KEY, secret=_browser_secret(settings))
         with gr.Row(equal_height=False):
             with gr.Column(scale=7):
                 title = gr.Markdown(f"## {T('title', default_locale, shop=literal(shop))}\n"
@@ -297,8 +301,8 @@ def build_chat(settings: Settings) -> gr.Blocks:
                 return T("verified", locale, name=literal(st.get("name") or st["customer_id"]))
             return T("guest", locale)
 
-        def restore(token: str | None) -> tuple[Any, ...]:
-            found = resumed(token)
+        def restore(stored: Any) -> tuple[Any, ...]:
+            found = resumed(stored.get("token") if isinstance(stored, dict) else None)
             if found is None:  # nothing stored, or nothing it may show: a fresh chat, no error
                 st = new_state()
                 return st, [], gr.update(value=status_line(st)), gr.update(), gr.update(visible=False)
@@ -311,7 +315,7 @@ def build_chat(settings: Settings) -> gr.Blocks:
 
         def remember(st: dict[str, Any]) -> tuple[Any, ...]:
             # re-signed on every change: the week counts from the customer's last activity
-            return session_token(st), gr.update(visible=bool(st.get("waiting")))
+            return {"token": session_token(st)}, gr.update(visible=bool(st.get("waiting")))
 
         state.change(remember, [state], [saved, notify_group], queue=False, show_progress="hidden")
 
@@ -319,7 +323,8 @@ def build_chat(settings: Settings) -> gr.Blocks:
             fresh = new_state(st.get("locale"))
             return fresh, [], gr.update(value=status_line(fresh)), gr.update(value=""), gr.update(value="")
 
-        new_btn.click(start_over, [state], [state, chatbot, who, attach_note, notify_note], queue=False)
+        # queued: Gradio tells the page a state changed (and so runs `remember`) only for queued events
+        new_btn.click(start_over, [state], [state, chatbot, who, attach_note, notify_note])
 
         def leave_contact(raw: str, st: dict[str, Any], request: gr.Request) -> tuple[Any, ...]:
             locale = st.get("locale") or default_locale
