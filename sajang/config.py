@@ -138,6 +138,9 @@ class Settings(BaseSettings):
     frame_ancestors: CommaList = []
     widget_secret: str | None = None
     widget_color: str = "#ff6b35"
+    # The address customers reach this server at (https://cs.example.com): the link back to /chat in a
+    # «답변 알림» (SMS / e-mail through the outbox). Unset: the link is the bare path `/chat/`.
+    public_url: str | None = None
 
     @field_validator("redis_url")
     @classmethod

@@ -25,7 +25,9 @@ from sajang.config import Settings
 
 ROLES = ("admin", "agent")
 STAFF_TOKEN_TTL_S = 12 * 3600
-CUSTOMER_TOKEN_TTL_S = 24 * 3600
+# A chat's token (REST, the widget's localStorage, the /chat page's browser storage): a customer who
+# comes back within a week finds the same conversation.
+CUSTOMER_TOKEN_TTL_S = 7 * 24 * 3600
 ATTACHMENT_URL_TTL_S = 24 * 3600
 SESSION_COOKIE = "sajang_session"
 MIN_PASSWORD_LENGTH = 8

@@ -8,7 +8,11 @@ Events, answers and the send API follow TalkTalk's public docs, https://github.c
   `{"success": true, "resultCode": "00"}`), quick-reply TEXT buttons (title ≤ 10), text ≤ 10,000;
 - handover_v1.md: `{"event": "handover", "options": {"control": "passThread", "targetId": 1}}` hands the thread
   to the partner center, the customer's events then carry `standby: true` (the bot stays silent), and
-  «상담 완료하기» sends `{"event": "handover", "options": {"control": "passThread", "metadata": …}}` back.
+  «상담 완료하기» sends `{"event": "handover", "options": {"control": "passThread", "metadata": …}}` back;
+- handover_v1.md, «echo 이벤트 활용» (https://github.com/navertalk/chatbot-api/blob/master/handover_v1.md):
+  the partner's own messages come back as `{"event": "echo", "echoedEvent": "send", "textContent": …,
+  "options": {"sourceId": 1 | <bot id>, "threadOwnerId": …, "managerNickname": …}}` — `sourceId` 1 is a
+  person in the partner center.
 
 Run on both databases:
     pytest tests/test_channels_naver_talk.py
@@ -199,3 +203,49 @@ def test_secret_in_the_webhook_url(shop: Settings, monkeypatch: pytest.MonkeyPat
     assert client.post("/channels/naver-talk/webhook?secret=talk-s3cret", json=open_event).status_code == 200
     bad = client.post("/channels/naver-talk/webhook?secret=talk-s3cret", json={"user": USER})
     assert bad.status_code == 422 and "event" in bad.json()["message"]
+
+
+def echo(text: str, source_id: int, owner_id: int = 1, nickname: str = "박상담") -> dict[str, Any]:
+    """An `echo` event as handover_v1.md shows it («echo 이벤트 활용»)."""
+    return {"echoedEvent": "send", "event": "echo", "user": USER, "partner": "wc8b1i",
+            "textContent": {"text": text, "inputType": "typing"},
+            "options": {"mobile": False, "sourceId": source_id, "threadOwnerId": owner_id,
+                        "managerNickname": nickname}}
+
+
+def test_echo_events_are_never_customer_messages(client: TestClient, shop: Settings, engine: Engine,
+                                                talk: FakePlatform) -> None:
+    """Our own sends echoed back are ignored; a partner-center person's message (sourceId 1) is recorded
+    once as an agent line (a retry of the event stores nothing twice), never answered, never sent back."""
+    client.post("/channels/naver-talk/webhook", json=send("상담원과 연결해 주세요."))
+    talk.wait_for(2)  # the notice and passThread
+    link = _link(engine)
+    before = _lines(engine, link.thread_id)
+
+    # the bot's own send (its sourceId is the bot's sequence, not 1) echoed: nothing stored, nothing said
+    own = client.post("/channels/naver-talk/webhook", json=echo("상담원에게 연결했어요.", source_id=10007, owner_id=1))
+    assert own.status_code == 200 and own.content == b""
+    assert _lines(engine, link.thread_id) == before
+
+    # a person writes in the partner center while owning the thread: an agent line, once
+    event = echo("안녕하세요, 파트너센터 박상담입니다. 확인해 볼게요.", source_id=1)
+    for _ in range(2):
+        said = client.post("/channels/naver-talk/webhook", json=event)
+        assert said.status_code == 200 and said.content == b""
+    lines = _lines(engine, link.thread_id)
+    assert lines[:len(before)] == before
+    assert lines[len(before):] == [("agent", "안녕하세요, 파트너센터 박상담입니다. 확인해 볼게요.")]
+    assert not [r for r, _ in lines[len(before):] if r == "customer"]
+    assert _link(engine).owner == "partner"
+    view = inquiries(shop).conversation(link.thread_id)
+    assert view.messages[-1].role == "agent" and view.messages[-1].author_name == "박상담"
+
+    # the customer already has it: a delivery sends nothing; a hub reply after it goes out alone
+    sent = len(talk.received)
+    assert channels(shop).deliver_agent_replies(link.thread_id) == 0
+    inquiries(shop).reply(link.thread_id, "내일 도착 예정이에요.", _agent(engine))
+    out = talk.wait_for(sent + 1)[sent:]
+    assert [e["json"]["textContent"]["text"] for e in out] == ["[상담원 김민지] 내일 도착 예정이에요."]
+    # that reply's own echo (sourceId: the bot) is not stored a second time
+    client.post("/channels/naver-talk/webhook", json=echo("[상담원 김민지] 내일 도착 예정이에요.", source_id=10007))
+    assert [r for r, _ in _lines(engine, link.thread_id)].count("agent") == 2

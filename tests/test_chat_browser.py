@@ -1,5 +1,7 @@
 """The customer chat page in Chromium: a Korean question gets a Korean answer with sources; verification;
-«상담원 연결» and the agent's reply appearing without a reload; the English switch."""
+«상담원 연결» and the agent's reply appearing without a reload; a reload and a later visit bring the same
+conversation back (history, photo, verification, the reply that came meanwhile), «답변 알림 받기», «새 대화»,
+a forged stored token; the English switch."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from sqlalchemy import Engine, select
 
 from sajang.config import Settings
 from sajang.db.engine import session_scope
-from sajang.db.models import Conversation, Customer, Order
+from sajang.db.models import Conversation, Customer, Order, OutboxMessage
 from sajang.db.users import get_user_by_username
 from tests.browser import launch_browser, live_server, new_page
 
@@ -31,6 +33,14 @@ def _wait_bot_count(page, n: int, timeout_ms: int = 180_000) -> None:
             const t = els[els.length - 1].innerText.trim();
             return t.length > 3 && t !== '…';
         }""", arg=[n], timeout=timeout_ms)
+
+
+def _reload_and_restore(page) -> None:
+    """Reload and wait for the page's load event (the stored conversation's restore) to be answered."""
+    with page.expect_response(lambda r: "/run/predict" in r.url and r.request.method == "POST") as loaded:
+        page.reload()
+    assert loaded.value.ok
+    page.locator("#chat-input textarea").wait_for()
 
 
 def test_chat_page_korean_answer_handoff_and_agent_reply(settings: Settings, engine: Engine, artifacts,
@@ -108,6 +118,65 @@ def test_chat_page_korean_answer_handoff_and_agent_reply(settings: Settings, eng
         page.wait_for_function(
             "() => document.querySelector('#chatbot').innerText.includes('상담원 김민지입니다')")
         page.screenshot(path=str(artifacts / "chat_agent_reply.png"))
+
+        # «답변 알림 받기» while a person is awaited: a wrong number is refused, a right one kept
+        contact = page.locator("#notify-contact").locator("input, textarea").first
+        contact.fill("02-123-4567")
+        page.click("#notify-btn")
+        page.wait_for_function("() => document.querySelector('#notify-note').innerText.includes('정확히')")
+        contact.fill("010 2222 3333")
+        page.click("#notify-btn")
+        page.wait_for_function("() => document.querySelector('#notify-note').innerText.includes('010-2222-3333')")
+        with session_scope(engine) as s:
+            assert s.scalar(select(Conversation.notify_contact).where(Conversation.thread_id == thread_id)) \
+                == "010-2222-3333"
+
+        # a reload: the same conversation, its photo, the verification, the agent's reply
+        shown = page.inner_text("#chatbot")
+        page.reload()
+        page.wait_for_function("() => (document.querySelector('#chatbot')?.innerText || '').includes('상담원 김민지입니다')")
+        assert "본인 확인되었습니다" in page.inner_text("#who") and name in page.inner_text("#who")
+        after = page.inner_text("#chatbot")
+        # (verifying started the customer's own conversation: the guest question before it is not part of it)
+        for line in ("포장이 터져서 왔어요", "상담원과 연결해 주세요", "상담원 김민지입니다"):
+            assert line in after and line in shown, line
+        page.wait_for_function("""() => { const i = [...document.querySelectorAll('#chatbot [data-testid="user"] img')].pop();
+                                          return i && i.complete && i.naturalWidth === 120; }""")
+        page.screenshot(path=str(artifacts / "chat_after_reload.png"), full_page=True)
+
+        # the tab is closed; a reply comes meanwhile (through the service the hub calls: a notice is queued);
+        # the customer comes back later and finds it
+        page.close()
+        from sajang.services.accounts import StaffMember
+        from sajang.services.inquiry import inquiries
+        inquiries(settings).reply(thread_id, "내일 오전에 새 상품으로 다시 보내 드릴게요.",
+                                  StaffMember(id=agent.id, username=agent.username, name=agent.display_name,
+                                              role="agent", locale="ko"))
+        with session_scope(engine) as s:
+            notices = s.scalars(select(OutboxMessage.recipient).where(OutboxMessage.recipient.is_not(None))).all()
+        assert notices == ["010-2222-3333"]
+        page = browser.contexts[0].new_page()
+        page.set_default_timeout(120_000)
+        page.goto(f"{base}/chat/")
+        page.wait_for_function("() => (document.querySelector('#chatbot')?.innerText || '').includes('새 상품으로 다시')")
+        assert "상담원 김민지입니다" in page.inner_text("#chatbot")
+        box = page.locator("#chat-input textarea")
+
+        # «새 대화» starts over, and a reload keeps it fresh
+        stored = page.evaluate("() => localStorage.getItem('sajang-chat-session')")
+        assert stored
+        page.click("#new-chat-btn")
+        page.wait_for_function("() => !(document.querySelector('#chatbot')?.innerText || '').includes('김민지')")
+        page.wait_for_function("([old]) => localStorage.getItem('sajang-chat-session') !== old", arg=[stored])
+        assert "게스트" in page.inner_text("#who")
+        _reload_and_restore(page)
+        assert "김민지" not in page.inner_text("#chatbot") and "게스트" in page.inner_text("#who")
+
+        # a forged stored value: a fresh chat, no error shown
+        page.evaluate("() => localStorage.setItem('sajang-chat-session', 'U2FsdGVkX1+forged==')")
+        _reload_and_restore(page)
+        assert "김민지" not in page.inner_text("#chatbot") and "게스트" in page.inner_text("#who")
+        assert page.locator(".toast-body, .error").count() == 0
 
         # English switch relabels the page
         page.get_by_label("English").check()

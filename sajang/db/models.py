@@ -299,6 +299,10 @@ class Conversation(Base):
     first_response_at: Mapped[datetime | None]  # first agent reply after the handoff
     resolved_at: Mapped[datetime | None]
     locale: Mapped[str] = mapped_column(String(8), default="ko")
+    # «답변 알림 받기»: where the customer wants to be told a person answered (a normalised Korean mobile
+    # number or an e-mail address), and when the last such notice was queued (one per burst of replies)
+    notify_contact: Mapped[str | None] = mapped_column(String(254))
+    notify_sent_at: Mapped[datetime | None]
 
     __table_args__ = (
         Index("ix_conversations_status_updated", "status", "updated_at"),
@@ -534,11 +538,17 @@ class CouponIssue(Base):
 
 
 class OutboxMessage(Base):
-    """A message to a customer waiting to be sent by whatever channel the shop uses (exported as CSV)."""
+    """A message to a customer waiting to be sent by whatever channel the shop uses (exported as CSV).
+
+    A coupon message goes to a customer (their phone / e-mail); a «답변 알림» goes to the contact a chat
+    customer left (`recipient`, `conversation_id`; no customer row when they chatted as a guest).
+    """
 
     __tablename__ = "outbox"
     id: Mapped[int] = mapped_column(primary_key=True)
-    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
+    customer_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id"))
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    recipient: Mapped[str | None] = mapped_column(String(254))
     channel: Mapped[str] = mapped_column(String(16), default="sms")
     text: Mapped[str] = mapped_column(Text)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("segmentation_runs.id"))
@@ -566,7 +576,7 @@ class ShopSetting(Base):
 
 class CannedReply(Base):
     """A saved reply (macro) the admin writes and agents insert into the reply box: `body` may carry
-    variables such as {고객명} or {주문번호}, filled from the open conversation (migration 0009)."""
+    variables such as {고객명} or {주문번호}, filled from the open conversation (migration 0010)."""
 
     __tablename__ = "canned_replies"
     id: Mapped[int] = mapped_column(primary_key=True)

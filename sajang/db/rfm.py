@@ -351,10 +351,13 @@ def export_outbox_csv(engine: Engine, out: TextIO, *, run_id: int | None = None,
     cu = Customer.__table__.c
     cp = Coupon.__table__.c
     ci = CouponIssue.__table__.c
+    # a «답변 알림» goes to the contact the chat customer left (`recipient`), a guest having no customer row
+    phone = case((and_(ob.recipient.is_not(None), ob.channel == "sms"), ob.recipient), else_=cu.phone)
+    email = case((and_(ob.recipient.is_not(None), ob.channel == "email"), ob.recipient), else_=cu.email)
     stmt = (  # the customer's own code; the campaign's for issues before per-customer codes (migration 0009)
-        select(ob.id, ob.run_id, ob.customer_id, cu.name, cu.phone, cu.email, ob.channel,
+        select(ob.id, ob.run_id, ob.customer_id, cu.name, phone, email, ob.channel,
                func.coalesce(ci.code, cp.code), ob.text, ob.status, ob.created_at)
-        .select_from(OutboxMessage.__table__.join(Customer.__table__, cu.id == ob.customer_id)
+        .select_from(OutboxMessage.__table__.outerjoin(Customer.__table__, cu.id == ob.customer_id)
                      .outerjoin(Coupon.__table__, cp.id == ob.coupon_id)
                      .outerjoin(CouponIssue.__table__, and_(ci.coupon_id == ob.coupon_id,
                                                             ci.customer_id == ob.customer_id)))

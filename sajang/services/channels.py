@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 # writing again: both platforms give a webhook 5 s before they give up.
 EVENT_WINDOW = timedelta(seconds=15)
 STALE_EVENT = timedelta(minutes=2)  # an event never answered (its process died) may be handled again
+PARTNER_CENTER = "partner_center"  # `meta.source` of a line a person wrote in the platform's own console
 RETRY_WAIT_S = 4.0  # how long a retry waits for the first request's answer before it says "one moment"
 
 # The quick-reply chips of every channel: (label, the message it sends).
@@ -225,6 +226,15 @@ class Channels:
                                         dedup_key=f"{link.thread_id}:{uuid.uuid4().hex}:customer", meta=meta)
         return mid
 
+    def record_partner_line(self, link: ChannelLink, text: str, author: str | None) -> int:
+        """A line a person wrote to the customer in the platform's own console (TalkTalk partner center,
+        seen as an `echo` event): an agent message of the conversation, so the hub shows the whole thread.
+        It is never sent back to the customer (they have it already)."""
+        mid, _ = conv_store.add_message(self.engine, link.thread_id, "agent", text,
+                                        dedup_key=f"{link.thread_id}:{uuid.uuid4().hex}:partner",
+                                        meta={"author_name": author, "source": PARTNER_CENTER})
+        return mid
+
     # -- agent replies back on the channel ----------------------------------------------------------
     def claim_undelivered(self, link: ChannelLink) -> list[AgentReply]:
         """The agent messages of the link's conversation after the last delivered one, claimed with a
@@ -250,7 +260,8 @@ class Channels:
                 authors = {u.id: u.display_name for u in s.scalars(select(User).where(
                     User.id.in_({r.author_id for r in rows if r.author_id is not None})))}
                 return [AgentReply(int(r.id), str(r.text),
-                                   authors.get(r.author_id) or (r.meta or {}).get("author_name")) for r in rows]
+                                   authors.get(r.author_id) or (r.meta or {}).get("author_name")) for r in rows
+                        if (r.meta or {}).get("source") != PARTNER_CENTER]  # the customer has those already
         return []
 
     def release(self, link: ChannelLink, replies: list[AgentReply]) -> None:

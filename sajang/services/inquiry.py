@@ -39,6 +39,7 @@ from sajang.graphs.inquiry.service import (
 from sajang.knowledge.service import get_knowledge
 from sajang.services.accounts import StaffMember
 from sajang.services.attachments import attachments_for, link_to_message
+from sajang.services.notify import queue_reply_notice
 
 __all__ = ["HANDOFF_REQUEST_TEXT", "SEARCH_LIMIT", "AskResult", "ConversationView", "FeedbackResult", "HandoffItem", "Inquiries",
            "MessageView", "QueueFilter", "ReplyResult", "Suggestion", "asks_only_for_a_person", "feedback_target",
@@ -259,6 +260,7 @@ class Inquiries:
             from sajang.services.channels import deliver_in_background  # channels build on this module
 
             deliver_in_background(self.settings, thread_id)  # back on the customer's channel (TalkTalk)
+            queue_reply_notice(self.settings, thread_id)  # «답변 알림»: the contact the customer left
         return result
 
     def reconcile_all(self) -> dict[str, int]:

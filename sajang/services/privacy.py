@@ -6,7 +6,8 @@
 - `forget_customer`: erasure that keeps the shop's books and aggregates true. What identifies or describes
   the person goes (name, phone, e-mail, recipient, address, tracking numbers, the words they wrote in
   chats, reviews, questions and claims, their photos, the graph checkpoints holding their chat, the queued
-  messages with their name); what the numbers are made of stays under the customer's pseudonymous id
+  messages with their name, the «답변 알림» contact they left in a chat — also as a guest, when it is their
+  phone or e-mail — and the notices queued for it); what the numbers are made of stays under the customer's pseudonymous id
   (order amounts and dates, claim types, ratings, conversation timestamps and categories, coupon issues),
   so revenue, RFM segments and the dashboard's counts do not change. Audit rows stay (they name ids,
   never personal data) and the erasure adds its own.
@@ -23,7 +24,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
@@ -49,6 +50,7 @@ from sajang.db.types import utcnow
 from sajang.errors import NotFound
 from sajang.graphs.common.checkpoint import get_checkpointer
 from sajang.graphs.common.context import engine_for
+from sajang.services.notify import InvalidContact, normalize_contact
 
 log = logging.getLogger("sajang.privacy")
 ERASED = "[삭제됨]"  # what stays of an erased text (rows stay: counts and dates are the shop's books)
@@ -97,7 +99,9 @@ def export_customer(settings: Settings, customer_id: str) -> dict[str, Any]:
             "product_questions": rows(ProductQna, ProductQna.customer_id),
             "conversations": conversations,
             "coupons": rows(CouponIssue, CouponIssue.customer_id),
-            "queued_messages": rows(OutboxMessage, OutboxMessage.customer_id),
+            "queued_messages": [_row(r) for r in s.scalars(select(OutboxMessage).where(or_(
+                OutboxMessage.customer_id == customer_id,
+                OutboxMessage.conversation_id.in_([c["id"] for c in conversations]))).order_by(OutboxMessage.id))],
             "segments": rows(CustomerSegment, CustomerSegment.customer_id),
             "exported_at": utcnow(),
         }
@@ -115,9 +119,21 @@ class ForgetResult:
     claims: int = 0
     queued_messages: int = 0
     checkpoints: int = 0
+    contacts: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _contacts_of(phone: str | None, email: str | None) -> list[str]:
+    """The customer's phone and e-mail as a «답변 알림» contact stores them (normalised)."""
+    found: list[str] = []
+    for raw in (phone, email):
+        try:
+            found.append(normalize_contact(raw or "").value)
+        except InvalidContact:
+            continue
+    return found
 
 
 def _remove_files(settings: Settings, paths: list[str]) -> None:
@@ -145,13 +161,18 @@ def forget_customer(settings: Settings, customer_id: str, actor: str = "cli") ->
         customer = s.get(Customer, customer_id)
         if customer is None:
             raise NotFound(f"no such customer: {customer_id}")
+        contacts = _contacts_of(customer.phone, customer.email)
         customer.name = customer.phone = customer.email = None
         result.orders = _changed(s, update(Order).where(Order.customer_id == customer_id).values(
             recipient_name=None, address=None, tracking_no=None))
         conv_ids = list(s.scalars(select(Conversation.id).where(Conversation.customer_id == customer_id)))
         thread_ids = list(s.scalars(select(Conversation.thread_id).where(Conversation.id.in_(conv_ids))))
         result.conversations = len(conv_ids)
-        s.execute(update(Conversation).where(Conversation.id.in_(conv_ids)).values(subject=None, guest_name=None))
+        s.execute(update(Conversation).where(Conversation.id.in_(conv_ids)).values(
+            subject=None, guest_name=None, notify_contact=None))
+        # «답변 알림» contacts: of their conversations, and the same phone / e-mail left in a guest chat
+        result.contacts = _changed(s, update(Conversation).where(
+            Conversation.notify_contact.in_(contacts)).values(notify_contact=None)) if contacts else 0
         result.messages = _changed(s, update(Message).where(Message.conversation_id.in_(conv_ids)).values(
             text=ERASED, sources=None, meta=None))
         files = list(s.scalars(select(Attachment.path).where(Attachment.conversation_id.in_(conv_ids))))
@@ -161,8 +182,9 @@ def forget_customer(settings: Settings, customer_id: str, actor: str = "cli") ->
         result.product_questions = _changed(s, update(ProductQna).where(ProductQna.customer_id == customer_id)
                                              .values(text=ERASED))
         result.claims = _changed(s, update(Claim).where(Claim.customer_id == customer_id).values(reason=None))
-        result.queued_messages = _changed(s, delete(OutboxMessage).where(
-            OutboxMessage.customer_id == customer_id))
+        result.queued_messages = _changed(s, delete(OutboxMessage).where(or_(
+            OutboxMessage.customer_id == customer_id, OutboxMessage.conversation_id.in_(conv_ids),
+            OutboxMessage.recipient.in_(contacts))))
         s.add(AuditLog(actor=actor, action="privacy.forget", target_type="customer", target_id=customer_id,
                        details={k: v for k, v in result.as_dict().items() if k != "customer_id"}))
     # after the commit: a failure here leaves files or checkpoints no row points at, never the reverse

@@ -8,12 +8,20 @@ shown through signed links that only this conversation gets. Everything goes thr
 (`sajang.services`): the page restates none of its rules (verification limits, the «상담원 연결» text).
 
 The conversation lives server-side in the Gradio session state: a customer cannot point the page at
-another customer's thread or identity.
+another customer's thread or identity. The browser keeps only the conversation's signed customer token
+(the REST chat's token, `sajang.security.issue_customer_token`, in `localStorage` through
+`gr.BrowserState`): a reload, or a visit within `CUSTOMER_TOKEN_TTL_S`, brings the same conversation
+back — its history with photos, the verification, the agent replies that came meanwhile. A forged or
+expired token, or one whose conversation is gone or belongs to someone else, starts a fresh chat without
+a word. «새 대화» starts over. While a person is awaited the customer may leave a phone number or an
+e-mail address to be told when they answer (`sajang.services.notify`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import logging
 import os
 import threading
@@ -25,10 +33,12 @@ import gradio as gr
 
 from sajang.config import Settings
 from sajang.errors import SajangError
+from sajang.security import CustomerClaims, issue_customer_token, read_token, secret_key
 from sajang.services import ratelimit
 from sajang.services.attachments import save_attachment, signed_url
 from sajang.services.customers import verify_customer
-from sajang.services.inquiry import AskResult, MessageView, handoff_request_text, inquiries
+from sajang.services.inquiry import AskResult, ConversationView, MessageView, handoff_request_text, inquiries
+from sajang.services.notify import InvalidContact, set_contact
 from sajang.ui.i18n import LOCALE_LABELS, Strings
 from sajang.ui.literal import literal
 
@@ -76,12 +86,25 @@ T = Strings({
     "error": {"ko": "죄송합니다. 잠시 문제가 생겼어요. 다시 시도하시거나 「상담원 연결」을 눌러 주세요.",
               "en": "Sorry, something went wrong. Please try again or press “Talk to a person”."},
     "language": {"ko": "언어", "en": "Language"},
+    "new_chat": {"ko": "새 대화", "en": "New chat"},
+    "notify_help": {"ko": "상담원이 답변하면 문자나 이메일로 알려 드릴게요. 창을 닫으셔도 괜찮아요. (운영시간: {hours})",
+                    "en": "We can tell you by text or e-mail when a person answers; you may close this page. "
+                          "(Hours: {hours})"},
+    "notify_contact": {"ko": "휴대폰 번호 또는 이메일", "en": "Mobile number or e-mail"},
+    "notify_button": {"ko": "답변 알림 받기", "en": "Notify me"},
+    "notify_saved": {"ko": "답변이 오면 알려 드릴게요: {contact}", "en": "We will tell you at {contact}."},
+    "notify_bad": {"ko": "휴대폰 번호(010-1234-5678) 또는 이메일 주소를 정확히 입력해 주세요.",
+                   "en": "Please enter a mobile number (010-1234-5678) or an e-mail address."},
 })
+CUSTOMER_ROLES = ("customer", "ai", "agent")
+STORAGE_KEY = "sajang-chat-session"
 
 CSS = """
 .sajang-chat {max-width: 1280px; margin: 0 auto;}
 .sajang-chat .side-note {font-size: 0.9em; color: var(--body-text-color-subdued);}
 .sajang-chat footer {display: none !important;}
+#notify {padding: 10px 12px;}
+#notify-btn {align-self: flex-end;}
 #chatbot .message img {width: auto !important; max-width: min(100%, 320px) !important; height: auto !important;}
 """
 POLL_SECONDS = 3.0
@@ -125,15 +148,74 @@ def _message_key(msg: MessageView) -> str:
     return str(msg.id)
 
 
+def _history(conversation: ConversationView, locale: str, settings: Settings) -> list[dict[str, Any]]:
+    """The conversation as the page shows it: the customer's lines (with their photos), the bot's answers
+    with their sources, the agents' replies; never drafts, summaries or internal notes."""
+    thread_id = conversation.thread_id
+    out: list[dict[str, Any]] = []
+    for m in conversation.messages:
+        if m.role not in CUSTOMER_ROLES:
+            continue
+        if m.role == "agent":
+            out.append(_agent_bubble(m, locale, settings, thread_id))
+            continue
+        photos = "".join("\n\n" + _image_markdown({"url": signed_url(settings, a["id"], thread_id)}, locale)
+                         for a in m.attachments if isinstance(a.get("id"), int))
+        if m.role == "customer":
+            out.append({"role": "user", "content": literal(m.text) + photos})
+        else:
+            out.append({"role": "assistant", "content": literal(m.text) + _sources_line(m.sources, locale)})
+    return out
+
+
+def resume_chat(settings: Settings, token: object) -> tuple[CustomerClaims, ConversationView] | None:
+    """The claims and conversation a token kept by the browser stands for; None for anything else — a
+    forged or expired token, a staff token, a conversation that is gone or is not the token's customer's."""
+    claims = read_token(settings, token) if isinstance(token, str) and token else None
+    if not isinstance(claims, CustomerClaims):
+        return None
+    try:
+        conversation = inquiries(settings).conversation(claims.thread_id)
+    except SajangError:
+        return None
+    if conversation.customer_id != claims.customer_id:
+        return None
+    return claims, conversation
+
+
+def _browser_secret(settings: Settings) -> str:
+    """The key `gr.BrowserState` encrypts with (it reaches the browser: derived, never the secret key
+    itself); stable across restarts, so a stored token survives them. The token is signed on its own."""
+    return hmac.new(secret_key(settings).encode(), b"sajang.chat.browser-state", hashlib.sha256).hexdigest()[:32]
+
+
 def build_chat(settings: Settings) -> gr.Blocks:
     """The `/chat` page as a `gr.Blocks` (mounted by `sajang.app.main` with `css=CSS`)."""
     shop = settings.store.shop_name
     default_locale = settings.locale
     max_mb = max(1, settings.max_attachment_bytes // (1024 * 1024))
 
-    def new_state() -> dict[str, Any]:
-        return {"thread_id": None, "customer_id": None, "name": None, "locale": default_locale,
-                "pending": [], "seen_agent": []}
+    def new_state(locale: str | None = None) -> dict[str, Any]:
+        return {"thread_id": None, "customer_id": None, "name": None, "locale": locale or default_locale,
+                "pending": [], "seen_agent": [], "waiting": False}
+
+    def session_token(st: dict[str, Any]) -> str:
+        """The conversation's signed customer token (the REST chat's), or "" before there is one."""
+        if not st.get("thread_id"):
+            return ""
+        return issue_customer_token(settings, CustomerClaims(st["thread_id"], st.get("customer_id"), st.get("name"),
+                                                             st.get("locale") or default_locale))
+
+    def resumed(token: str | None) -> tuple[dict[str, Any], ConversationView] | None:
+        found = resume_chat(settings, token)
+        if found is None:
+            return None
+        claims, conversation = found
+        st = new_state(claims.locale if claims.locale in ("ko", "en") else default_locale)
+        st.update(thread_id=claims.thread_id, customer_id=claims.customer_id, name=claims.name,
+                  seen_agent=[_message_key(m) for m in conversation.messages if m.role == "agent"],
+                  waiting=conversation.status in ("new", "assigned"))
+        return st, conversation
 
     def ensure_thread(state: dict[str, Any]) -> str:
         if not state.get("thread_id"):
@@ -145,6 +227,9 @@ def build_chat(settings: Settings) -> gr.Blocks:
 
     with gr.Blocks(title=T("title", default_locale, shop=shop), elem_classes=["sajang-chat"]) as blocks:
         state = gr.State(new_state)
+        # {"token": …}: an object, never "" (Gradio's BrowserState does not write a falsy value, so «새 대화»
+        # could not clear a stored token otherwise)
+        saved = gr.BrowserState({"token": ""}, storage_key=STORAGE_KEY, secret=_browser_secret(settings))
         with gr.Row(equal_height=False):
             with gr.Column(scale=7):
                 title = gr.Markdown(f"## {T('title', default_locale, shop=literal(shop))}\n"
@@ -163,7 +248,19 @@ def build_chat(settings: Settings) -> gr.Blocks:
                                                  file_count="single", size="sm", elem_id="attach-btn")
                     handoff_btn = gr.Button(T("handoff", default_locale), size="sm", variant="secondary",
                                             elem_id="handoff-btn")
+                    new_btn = gr.Button(T("new_chat", default_locale), size="sm", variant="secondary",
+                                        elem_id="new-chat-btn")
                 attach_note = gr.Markdown(elem_classes=["side-note"])
+                with gr.Group(visible=False, elem_id="notify") as notify_group:
+                    notify_help = gr.Markdown(T("notify_help", default_locale,
+                                                hours=literal(settings.store.cs_hours)),
+                                              elem_classes=["side-note"])
+                    with gr.Row():
+                        contact_box = gr.Textbox(label=T("notify_contact", default_locale), max_length=254,
+                                                 scale=4, elem_id="notify-contact")
+                        notify_btn = gr.Button(T("notify_button", default_locale), size="sm", scale=1,
+                                               min_width=110, elem_id="notify-btn")
+                    notify_note = gr.Markdown(elem_id="notify-note")
             with gr.Column(scale=3, min_width=260):
                 lang = gr.Radio(choices=[(LOCALE_LABELS[k], k) for k in ("ko", "en")], value=default_locale,
                                 label=T("language", default_locale), elem_id="lang")
@@ -188,11 +285,63 @@ def build_chat(settings: Settings) -> gr.Blocks:
                     gr.update(label=T("language", locale)),
                     gr.update(value=f"### {T('verify_title', locale)}\n{T('verify_help', locale)}"),
                     gr.update(label=T("order_id", locale)), gr.update(label=T("phone4", locale)),
-                    gr.update(value=T("verify", locale)), gr.update(value=status))
+                    gr.update(value=T("verify", locale)), gr.update(value=status),
+                    gr.update(value=T("new_chat", locale)),
+                    gr.update(value=T("notify_help", locale, hours=literal(settings.store.cs_hours))),
+                    gr.update(label=T("notify_contact", locale)), gr.update(value=T("notify_button", locale)))
 
         lang.change(switch_language, [lang, state],
                     [state, title, box, send_btn, upload_btn, handoff_btn, lang, verify_title, order_box,
-                     phone_box, verify_btn, who], queue=False)
+                     phone_box, verify_btn, who, new_btn, notify_help, contact_box, notify_btn], queue=False)
+
+        # --- the conversation across reloads and visits ----------------------------------------------
+        def status_line(st: dict[str, Any]) -> str:
+            locale = st.get("locale") or default_locale
+            if st.get("customer_id"):
+                return T("verified", locale, name=literal(st.get("name") or st["customer_id"]))
+            return T("guest", locale)
+
+        def restore(stored: Any) -> tuple[Any, ...]:
+            found = resumed(stored.get("token") if isinstance(stored, dict) else None)
+            if found is None:  # nothing stored, or nothing it may show: a fresh chat, no error
+                st = new_state()
+                return st, [], gr.update(value=status_line(st)), gr.update(), gr.update(visible=False)
+            st, conversation = found
+            history = _history(conversation, st["locale"], settings)
+            return (st, history, gr.update(value=status_line(st)), gr.update(value=st["locale"]),
+                    gr.update(visible=bool(st["waiting"])))
+
+        blocks.load(restore, [saved], [state, chatbot, who, lang, notify_group], queue=False)
+
+        def remember(st: dict[str, Any]) -> tuple[Any, ...]:
+            # re-signed on every change: the week counts from the customer's last activity
+            return {"token": session_token(st)}, gr.update(visible=bool(st.get("waiting")))
+
+        state.change(remember, [state], [saved, notify_group], queue=False, show_progress="hidden")
+
+        def start_over(st: dict[str, Any]) -> tuple[Any, ...]:
+            fresh = new_state(st.get("locale"))
+            return fresh, [], gr.update(value=status_line(fresh)), gr.update(value=""), gr.update(value="")
+
+        # queued: Gradio tells the page a state changed (and so runs `remember`) only for queued events
+        new_btn.click(start_over, [state], [state, chatbot, who, attach_note, notify_note])
+
+        def leave_contact(raw: str, st: dict[str, Any], request: gr.Request) -> tuple[Any, ...]:
+            locale = st.get("locale") or default_locale
+            thread_id = st.get("thread_id")
+            if not thread_id:
+                return gr.update(), gr.update(value=T("notify_bad", locale))
+            try:
+                ratelimit.check("chat_notify_ip", _client_ip(request), settings.rate_limit_per_minute)
+                contact = set_contact(settings, thread_id, raw or "")
+            except ratelimit.RateLimited:
+                return gr.update(), gr.update(value=T("too_fast", locale))
+            except InvalidContact:
+                return gr.update(), gr.update(value=T("notify_bad", locale))
+            return gr.update(value=""), gr.update(value=T("notify_saved", locale, contact=literal(contact.value)))
+
+        notify_btn.click(leave_contact, [contact_box, state], [contact_box, notify_note])
+        contact_box.submit(leave_contact, [contact_box, state], [contact_box, notify_note])
 
         # --- verification ---------------------------------------------------------------------------
         def verify(order_id: str, phone4: str, st: dict[str, Any], history: list[dict[str, Any]],
@@ -210,7 +359,8 @@ def build_chat(settings: Settings) -> gr.Blocks:
                 return st, history, gr.update(value=T("verify_failed", locale)), gr.update(), gr.update(value="")
             customer_id, name = found.customer_id, found.name
             # A verified chat is a new conversation bound to that customer.
-            st.update(customer_id=customer_id, name=name, thread_id=None, pending=[], seen_agent=[])
+            st.update(customer_id=customer_id, name=name, thread_id=None, pending=[], seen_agent=[], waiting=False)
+            ensure_thread(st)  # the conversation row knows its customer: a reload keeps the verification
             shown = name or customer_id
             history = [*history, {"role": "assistant",
                                   "content": T("verified_greeting", locale, name=literal(shown))}]
@@ -291,6 +441,8 @@ def build_chat(settings: Settings) -> gr.Blocks:
                         history[-1] = {"role": "assistant", "content": literal(answer)}
                         yield st, history, gr.update(), gr.update()
                 final = _final_text(result, answer, locale)
+                if result is not None and result.handoff:
+                    st["waiting"] = True  # a person is awaited: offer «답변 알림 받기»
                 if final:
                     history[-1] = {"role": "assistant", "content": final}
                 else:

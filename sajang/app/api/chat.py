@@ -39,6 +39,7 @@ from sajang.services.attachments import AttachmentTooLarge, save_attachment, sig
 from sajang.services.csat import record_csat
 from sajang.services.customers import verify_customer, verify_member
 from sajang.services.inquiry import AskResult, ConversationView, handoff_request_text
+from sajang.services.notify import set_contact
 
 router = APIRouter(prefix="/chat", tags=["chat"])
 log = logging.getLogger(__name__)
@@ -253,3 +254,25 @@ class CsatOut(BaseModel):
 def rate_conversation(thread_id: ThreadId, body: CsatIn, customer: CustomerDep, settings: SettingsDep) -> CsatOut:
     _own(customer, thread_id)
     return CsatOut(**record_csat(settings, thread_id, body.score, body.comment))
+
+
+class NotifyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    contact: str = Field(min_length=1, max_length=254,
+                         description="a Korean mobile number (010-1234-5678) or an e-mail address")
+
+
+class NotifyOut(BaseModel):
+    """Where the customer will be told a person answered (`kind`: sms or email; `contact` normalised)."""
+
+    kind: str
+    contact: str
+
+
+@router.post("/sessions/{thread_id}/notify", response_model=NotifyOut, responses=_ERRORS,
+             summary="답변 알림 받기: be told by SMS or e-mail when a person answers")
+def leave_contact(thread_id: ThreadId, body: NotifyIn, customer: CustomerDep, settings: SettingsDep,
+                  ip: ClientIp) -> NotifyOut:
+    _own(customer, thread_id)
+    ratelimit.check("chat_notify_ip", ip, settings.rate_limit_per_minute, what="contacts")
+    return NotifyOut(**set_contact(settings, thread_id, body.contact).as_dict())

@@ -13,7 +13,12 @@ carry `standby: true` and the bot must stay silent; «상담 완료하기» send
 - on a handoff the notice and `passThread` go out through the send API, so the conversation is in the
   partner center's queue as well as in our hub; the hub's agent replies go out through the send API;
 - `standby` lines are stored for the agent without a bot turn; the partner's `handover` back ends the
-  person's part (the conversation is resolved and the bot answers again).
+  person's part (the conversation is resolved and the bot answers again);
+- `echo` events (handover_v1.md, «echo 이벤트 활용»: `echoedEvent: "send"`, `options.sourceId` — 1 for a
+  person in the partner center, the bot's own id for what we sent — `threadOwnerId`, `managerNickname`)
+  are the partner's own messages, never a customer's: never answered; what a person wrote in the partner
+  center is stored as an agent message (the hub shows the whole thread; a platform retry of the same
+  event stores nothing twice), what we sent ourselves is ignored (it is stored already).
 """
 
 from __future__ import annotations
@@ -45,7 +50,7 @@ router = APIRouter(prefix="/channels/naver-talk", tags=["channels"])
 log = logging.getLogger(__name__)
 
 CHANNEL = "naver_talk"
-PARTNER_TARGET = 1  # handover targetId of the partner center
+PARTNER_TARGET = 1  # handover targetId of the partner center (also an echo's sourceId / threadOwnerId)
 WELCOME = "안녕하세요, {shop}입니다. 무엇을 도와드릴까요? 아래에서 골라 주시거나 편하게 적어 주세요."
 HANDOFF_NOTICE = "상담원에게 연결했어요. 상담원이 이 대화방에서 바로 답변드릴게요."
 PHOTO_RECEIVED = "사진 잘 받았어요. 어떤 일인지 글로 적어 주시면 함께 확인할게요."
@@ -67,6 +72,7 @@ class ImageContent(BaseModel):
 class NaverEvent(BaseModel):
     model_config = ConfigDict(extra="allow")
     event: str = Field(min_length=1, max_length=32)
+    echoedEvent: str | None = Field(default=None, max_length=32)
     user: str | None = Field(default=None, max_length=128)
     standby: bool = False
     textContent: TextContent | None = None
@@ -99,6 +105,25 @@ def _hand_over(settings: Settings, user: str, notice: str | None) -> None:
         log.warning("TalkTalk handoff of %s not sent", user, exc_info=True)
 
 
+def _record_echo(settings: Settings, ev: NaverEvent) -> None:
+    """A person's message in the partner center becomes an agent line of the conversation; our own sends
+    (the bot's answers, the hub's replies: another `sourceId`) are stored already."""
+    if ev.echoedEvent not in (None, "send") or not ev.user or ev.options.get("sourceId") != PARTNER_TARGET:
+        return
+    if ev.textContent is not None and ev.textContent.text.strip():
+        text = ev.textContent.text.strip()
+    elif ev.imageContent is not None:
+        text = f"[사진] {ev.imageContent.imageUrl}"
+    else:
+        return
+    api = channels(settings)
+    link = api.link(CHANNEL, ev.user)
+    if ev.options.get("threadOwnerId") == PARTNER_TARGET and link.owner != "partner":
+        api.set_owner(link, "partner")
+    nickname = ev.options.get("managerNickname")
+    api.record_partner_line(link, text, str(nickname)[:100] if nickname else None)
+
+
 def handle(settings: Settings, ev: NaverEvent) -> dict[str, Any] | None:
     """One webhook event: the event to answer with in the body, or None (200 with an empty body)."""
     if not ev.user:
@@ -115,8 +140,11 @@ def handle(settings: Settings, ev: NaverEvent) -> dict[str, Any] | None:
             if api.status(link.thread_id) in ("new", "assigned"):
                 api.api.resolve(link.thread_id, None)
         return None
+    if ev.event == "echo":
+        _record_echo(settings, ev)
+        return None  # the partner's own message: never a customer's, never answered
     if ev.event != "send":
-        return None  # leave, friend, echo, action …: nothing to say
+        return None  # leave, friend, action …: nothing to say
     link = api.link(CHANNEL, ev.user)
     if ev.imageContent is not None:
         api.record_customer_line(link, f"[사진] {ev.imageContent.imageUrl}",

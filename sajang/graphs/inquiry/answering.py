@@ -17,7 +17,7 @@ import dataclasses
 import math
 import re
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
@@ -295,7 +295,7 @@ _LEANS_BACK = re.compile(r"^(?:이후(?:에는|에|로는)?|그\s*(?:후|뒤|밖
                          r"그러나|하지만|다만|단[,\s]|또한|그래도|그런데)(?![가-힣])")
 
 
-def _with_antecedents(units: list[AnswerUnit], ordered: list[int]) -> list[int]:
+def _with_antecedents(units: Sequence[AnswerUnit], ordered: list[int]) -> list[int]:
     """`ordered` with, before each quoted sentence that leans on the previous sentence of its section,
     that sentence (quoted alone, «이후에는 국세청 기준에 따라 발급이 어렵습니다» says nothing)."""
     out: list[int] = []
