@@ -139,14 +139,59 @@ def engine(settings: Settings) -> Engine:
     return get_engine(settings.resolved_database_url)
 
 
-def run_cli(*args: str, input: str | None = None, env: dict[str, str] | None = None,
-            timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    """Run `sajang ARGS` in a new process with the current environment (the test's settings)."""
+def run_cli_process(*args: str, input: str | None = None, env: dict[str, str] | None = None,
+                    timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """Run `sajang ARGS` in a new process with the current environment (the test's settings): for what
+    only a process shows (start-up, imports, signals, what a crash leaves)."""
     return subprocess.run(
         [sys.executable, "-m", "sajang.app.cli", *args],
         input=input, capture_output=True, text=True, timeout=timeout,
         env={**os.environ, **(env or {})}, cwd=REPO,
     )
+
+
+def run_cli(*args: str, input: str | None = None, env: dict[str, str] | None = None,
+            timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """Run `sajang ARGS` through the console script's own `main()` in this process: same argument parsing,
+    output and exit codes as `sajang` in a shell, without paying the start-up (imports, Kiwi and the e5
+    model: ~5 s a call, a hundred calls a run) each time. `SAJANG_TEST_CLI=process` runs every call in a
+    new process instead (`run_cli_process`)."""
+    if os.environ.get("SAJANG_TEST_CLI") == "process":
+        return run_cli_process(*args, input=input, env=env, timeout=timeout)
+    import contextlib
+    import io
+    import traceback
+
+    from sajang.app import cli as cli_module
+
+    saved_env = {k: os.environ.get(k) for k in env or {}}
+    saved = sys.argv, sys.stdin
+    out, err = io.StringIO(), io.StringIO()
+    code = 0
+    os.environ.update(env or {})
+    get_settings.cache_clear()
+    sys.argv = ["sajang", *args]
+    sys.stdin = io.TextIOWrapper(io.BytesIO((input or "").encode()), encoding="utf-8")
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                cli_module.main()
+            except SystemExit as exc:
+                if isinstance(exc.code, str):
+                    err.write(exc.code + "\n")
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            except Exception:  # what the interpreter prints for an uncaught exception, and its exit code
+                traceback.print_exc(file=err)
+                code = 1
+    finally:
+        sys.argv, sys.stdin = saved
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        get_settings.cache_clear()
+    return subprocess.CompletedProcess(["sajang", *args], code, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture

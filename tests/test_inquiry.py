@@ -312,6 +312,16 @@ def test_suggest_gives_a_fresh_draft(svc: Any) -> None:
     assert s["draft"] and s["sources"] and s["sources"][0]["id"] == "return-fee"
 
 
+def test_suggest_reads_chat_korean_like_the_bot(svc: Any) -> None:
+    """The agent's draft for an unspaced, slangy line is the one the bot gives for it, not a search for the
+    line as typed."""
+    thread = svc.ask("상담원 연결해 주세요", customer_id=A)["thread_id"]
+    svc.ask("택비얼마에여", customer_id=A, thread_id=thread)
+    s = svc.suggest(thread)
+    assert s["sources"] and s["sources"][0]["id"] == "delivery-fee", s
+    assert "3,000원" in s["draft"]
+
+
 def test_cli_errors_are_one_line(cli: Any, store: Settings) -> None:
     p = cli("ask", "   ", "--json")
     assert p.returncode != 0 and p.stdout == "" and p.stderr.strip().startswith("error:")

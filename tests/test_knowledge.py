@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import run_cli_process
 from sqlalchemy import func, select
 
 from sajang.db.errors import DataError
@@ -289,7 +290,7 @@ def test_restart_reuses_cached_vectors(kb: KnowledgeBase, settings, tmp_path: Pa
     assert fresh.search("반품 배송비", k=1).hits[0].id == "return-policy"
 
     # A new process rebuilds both indexes from the DB without calling the model for any passage.
-    out = cli("kb", "rebuild", "--json")
+    out = run_cli_process("kb", "rebuild", "--json")
     assert out.returncode == 0, out.stderr
     summary = json.loads(out.stdout)
     assert summary["documents"] == 3 and summary["embedded"] == 0 and summary["embedding_model_calls"] == 0

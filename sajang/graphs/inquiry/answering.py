@@ -300,9 +300,11 @@ def _with_antecedents(units: Sequence[AnswerUnit], ordered: list[int]) -> list[i
     that sentence (quoted alone, «이후에는 국세청 기준에 따라 발급이 어렵습니다» says nothing)."""
     out: list[int] = []
     for i in ordered:
+        if i in out:
+            continue  # brought forward by the sentence that leans on it
         u = units[i]
         prev = i - 1
-        if (u.kind == "sentence" and prev >= 0 and prev not in ordered and prev not in out
+        if (u.kind == "sentence" and prev >= 0 and prev not in out
                 and units[prev].kind == "sentence" and units[prev].section == u.section
                 and _LEANS_BACK.match(u.text.strip())):
             out.append(prev)

@@ -35,7 +35,7 @@ from sajang.graphs.inquiry.state import InquiryState
 from sajang.knowledge.ingest import audience_overrides_in
 from sajang.knowledge.normalize import normalize_for_shop
 from sajang.knowledge.service import get_knowledge
-from sajang.knowledge.text import tokenize
+from sajang.knowledge.text import tokenize, topic_nouns
 
 
 def policy_of(state: InquiryState, settings: Settings) -> StorePolicy:
@@ -108,7 +108,7 @@ def route_after_classify(state: InquiryState) -> Literal["retrieve", "escalate"]
 def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str, Any]:
     """Manual passages and learned answers for the message (hybrid search of the knowledge base).
 
-    Reads: `normalized_text` (else `text`), `followup`, `question`, `question_base`. Writes: `hits` (id,
+    Reads: `normalized_text` (else `text`), `category`, `followup`, `question`, `question_base`. Writes: `hits` (id,
     title, score, kind, text, body), `retrieval_confidence`, `unknown_terms`; for an elliptic follow-up that
     names another topic ("쿠폰은요?" after a points answer), `question` and `normalized_text` asked of it.
     """
@@ -131,8 +131,32 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
             if other.hits and names_topic(fragment, other.hits[0].title):
                 result, out = other, {"normalized_text": normalized, "question": swapped}
     hits = learned_in_scope(out.get("normalized_text") or query, [h.as_dict() for h in result.hits])
+    if not out:
+        hits = prefer_named_topic(query, hits, state.get("category"))
     return {**out, "hits": hits, "retrieval_confidence": float(result.confidence),
             "unknown_terms": result.unknown_terms}
+
+
+TITLE_TOPIC_MARGIN = 0.06  # how far below the top a hit whose title names the question's topic may be
+
+
+def prefer_named_topic(query: str, hits: list[dict[str, Any]], category: str | None = None) -> list[dict[str, Any]]:
+    """The hits, with one whose title names what the question names moved first when the top hit's title
+    names nothing of it, it scores nearly as well and is filed under the message's category: «쿠폰 두 장
+    같이 써져요?» is for «쿠폰 사용 규칙», not for «적립금 적립과 사용», whose FAQ mentions coupons too; «만두
+    2봉 시켰는데 1봉만 왔네요» stays with the missing-item article, though a cooking one's title says 만두."""
+    def named(hit: dict[str, Any]) -> bool:
+        return hit.get("kind", "manual") == "manual" and any(
+            noun in query for noun in topic_nouns(str(hit.get("title") or "")))
+
+    if len(hits) < 2 or named(hits[0]) or hits[0].get("kind", "manual") != "manual":
+        return hits
+    top = float(hits[0].get("score") or 0.0)
+    for i, hit in enumerate(hits[1:3], start=1):
+        if top - float(hit.get("score") or 0.0) <= TITLE_TOPIC_MARGIN and named(hit) \
+                and (category is None or hit.get("category") == category):
+            return [hit, *hits[:i], *hits[i + 1:]]
+    return hits
 
 
 def topic_swap(question: str, base: str) -> tuple[str, str | None]:

@@ -38,8 +38,10 @@ from sajang.graphs.inquiry.classifier import HUMAN_REQUEST, Classification, clas
 from sajang.graphs.inquiry.context import InquiryContext
 from sajang.graphs.inquiry.graph import build_graph
 from sajang.graphs.inquiry.llm_answer import answer_with_model, new_mask, turn_budget, with_deadline
+from sajang.graphs.inquiry.nodes import prefer_named_topic
 from sajang.graphs.inquiry.privacy import find_personal_data, generalise
 from sajang.knowledge.embeddings import serving_request
+from sajang.knowledge.normalize import normalize_for_shop
 from sajang.tools.orders import customer_brief, customer_exists, recent_orders
 
 WAITING_STATUSES = ("new", "assigned")
@@ -801,9 +803,12 @@ class InquiryService:
         cleaned = [HUMAN_REQUEST.sub(" ", ln).strip() for ln in lines]
         text = next((c for c in cleaned if len(c) >= 6), " ".join(reversed(lines)))
         locale = detect_locale(lines[0], row.get("locale") or "ko")
-        cls = classify_text(self.settings, text)
-        result = get_knowledge(self.settings).search(text, k=5)
-        hits = [h.as_dict() for h in result.hits]
+        # read the way the chat reads it (spacing, typos, the shop's slang), so the draft the agent gets for
+        # «택배비몇천원이에요» is the answer the bot would give
+        query = normalize_for_shop(text, self.settings.data_dir, self.settings.chat_lexicon).text or text
+        cls = classify_text(self.settings, query)
+        result = get_knowledge(self.settings).search(query, k=5)
+        hits = prefer_named_topic(query, [h.as_dict() for h in result.hits], cls.category)
         cid = row.get("customer_id")
         orders = recent_orders(self.engine, cid, 5, locale)
         policy = store_policy(self.settings)
