@@ -1,4 +1,6 @@
-"""The customer chat page in Chromium: a Korean question gets a Korean answer with sources; verification;
+"""The customer chat page in Chromium: on a phone and a desktop, the shop's name (as the owner last saved it), the
+welcome bubble and the quick-reply chips (one sends its text and gets an answer); a Korean question gets a
+Korean answer with sources; verification;
 «상담원 연결» and the agent's reply appearing without a reload; a reload and a later visit bring the same
 conversation back (history, photo, verification, the reply that came meanwhile), «답변 알림 받기», «새 대화»,
 a forged stored token; the English switch."""
@@ -15,6 +17,7 @@ from sajang.config import Settings
 from sajang.db.engine import session_scope
 from sajang.db.models import Conversation, Customer, Order, OutboxMessage
 from sajang.db.users import get_user_by_username
+from sajang.services.channels import CHIPS
 from tests.browser import launch_browser, live_server, new_page
 
 pytestmark = pytest.mark.browser
@@ -43,6 +46,18 @@ def _reload_and_restore(page) -> None:
     page.locator("#chat-input textarea").wait_for()
 
 
+def _chips_fit(page) -> None:
+    """Every chip is shown, none wider than the page, all on the chat's width (scrolling sideways if need be)."""
+    chips = page.locator("#chips button")
+    assert chips.count() == len(CHIPS)
+    width = page.viewport_size["width"]
+    for i in range(len(CHIPS)):
+        assert chips.nth(i).is_visible()
+        box = chips.nth(i).bounding_box()
+        assert box and box["height"] < 48 and box["width"] < width / 2, box
+    assert [chips.nth(i).inner_text().strip() for i in range(len(CHIPS))] == [label for label, _ in CHIPS]
+
+
 def test_chat_page_korean_answer_handoff_and_agent_reply(settings: Settings, engine: Engine, artifacts,
                                                          tmp_path) -> None:
     from playwright.sync_api import sync_playwright
@@ -55,14 +70,58 @@ def test_chat_page_korean_answer_handoff_and_agent_reply(settings: Settings, eng
         order_id, phone, name = s.execute(
             select(Order.id, Customer.phone, Customer.name).join(Customer, Customer.id == Order.customer_id)
             .where(Customer.id == "C-00001").order_by(Order.ordered_at.desc())).first()  # type: ignore[misc]
+    from sajang.services.store_settings import update as update_store
+
     with live_server(settings) as base, sync_playwright() as pw:
         browser = launch_browser(pw)
+        # the owner renames the shop after the app started: the page shows the new name
+        update_store(settings, {"shop_name": "바다앤찬 마켓"}, actor="admin")
+
+        # on a phone (390×844): a compact header with the shop's name, the welcome bubble, the chips;
+        # a chip sends its text as the customer's message and the bot answers it
+        phone_ctx = browser.new_context(viewport={"width": 390, "height": 844}, locale="ko-KR",
+                                        timezone_id="Asia/Seoul", device_scale_factor=2, is_mobile=True,
+                                        has_touch=True)
+        phone_page = phone_ctx.new_page()
+        phone_page.set_default_timeout(120_000)
+        phone_page.goto(f"{base}/chat/")
+        phone_page.wait_for_function(
+            "() => (document.querySelector('#chat-title')?.innerText || '').includes('바다앤찬 마켓')")
+        assert "고객센터" in phone_page.inner_text("#chat-title")
+        welcome = phone_page.locator("#chatbot").get_by_text("주문번호와 휴대폰 뒤 4자리")
+        welcome.wait_for()
+        assert "바다앤찬 마켓" in phone_page.inner_text("#chatbot")
+        assert phone_page.locator('#chatbot [data-testid="bot"], #chatbot [data-testid="user"]').count() == 0
+        assert not phone_page.locator("#order-id").is_visible()  # the form is folded away below the chat
+        _chips_fit(phone_page)
+        for sel in ("#chat-input textarea", "#send-btn", "#attach-btn", "#handoff-btn"):
+            b = phone_page.locator(sel).bounding_box()
+            assert b and b["x"] >= 0 and b["x"] + b["width"] <= 390, (sel, b)
+        assert phone_page.evaluate("() => document.documentElement.scrollWidth") <= 390
+        phone_page.screenshot(path=str(artifacts / "chat_phone_welcome.png"))
+        label, message = CHIPS[1]
+        phone_page.locator("#chips button", has_text=label).click()
+        phone_page.locator('#chatbot [data-testid="user"]').first.wait_for()
+        assert phone_page.locator('#chatbot [data-testid="user"]').first.inner_text().strip() == message
+        _wait_bot_count(phone_page, 1)
+        phone_page.wait_for_function("""() => [...document.querySelectorAll('#chatbot [data-testid="bot"]')]
+                                          .pop().innerText.includes('참고한 안내')""")
+        answer = _bot_messages(phone_page).last.inner_text()
+        assert "반품" in answer or "교환" in answer, answer
+        phone_page.screenshot(path=str(artifacts / "chat_phone_chip_answer.png"))
+        phone_ctx.close()
+
         page = new_page(browser)
+        page.set_viewport_size({"width": 1440, "height": 900})
         page.set_default_timeout(120_000)  # generous: CI machines may be busy (waits, not timing checks)
         page.goto(f"{base}/chat/")
         box = page.locator("#chat-input textarea")
         box.wait_for()
+        page.wait_for_function(
+            "() => (document.querySelector('#chat-title')?.innerText || '').includes('바다앤찬 마켓')")
         assert "고객센터" in page.inner_text("body")
+        _chips_fit(page)
+        page.screenshot(path=str(artifacts / "chat_desktop_welcome.png"))
 
         # a guest asks in Korean and gets a Korean answer with its sources
         box.fill("배송비는 얼마인가요? 무료배송 기준도 알려주세요.")
@@ -76,7 +135,8 @@ def test_chat_page_korean_answer_handoff_and_agent_reply(settings: Settings, eng
         assert "참고한 안내" in answer, answer
         page.screenshot(path=str(artifacts / "chat_korean_answer.png"))
 
-        # verification with order number + last 4 phone digits
+        # verification with order number + last 4 phone digits (the folded form below the chat)
+        page.click("#verify-acc .label-wrap")
         page.locator("#order-id").locator("input, textarea").first.fill(order_id)
         page.locator("#phone4").locator("input, textarea").first.fill(re.sub(r"\D", "", phone)[-4:])
         page.click("#verify-btn")
@@ -181,6 +241,8 @@ def test_chat_page_korean_answer_handoff_and_agent_reply(settings: Settings, eng
         # English switch relabels the page
         page.get_by_label("English").check()
         page.wait_for_function("() => document.body.innerText.includes('Talk to a person')")
+        page.wait_for_function("() => document.querySelector('#chips').innerText.includes('Track delivery')")
+        page.screenshot(path=str(artifacts / "chat_desktop_english.png"))
         browser.close()
 
 

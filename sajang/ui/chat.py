@@ -36,9 +36,11 @@ from sajang.errors import SajangError
 from sajang.security import CustomerClaims, issue_customer_token, read_token, secret_key
 from sajang.services import ratelimit
 from sajang.services.attachments import save_attachment, signed_url
+from sajang.services.channels import CHIPS
 from sajang.services.customers import verify_customer
 from sajang.services.inquiry import AskResult, ConversationView, MessageView, handoff_request_text, inquiries
 from sajang.services.notify import InvalidContact, set_contact
+from sajang.services.store_settings import current_policy
 from sajang.ui.i18n import LOCALE_LABELS, Strings
 from sajang.ui.literal import literal
 
@@ -46,15 +48,18 @@ log = logging.getLogger(__name__)
 
 T = Strings({
     "title": {"ko": "{shop} 고객센터", "en": "{shop} customer service"},
-    "intro": {"ko": "무엇이든 물어보세요. 배송, 교환·반품, 상품 문의에 바로 답해 드려요. "
-                    "주문 내역을 확인하려면 오른쪽에서 본인 확인을 해 주세요.",
-              "en": "Ask anything: delivery, exchanges and returns, our products. "
-                    "To talk about your orders, verify yourself on the right."},
-    "placeholder": {"ko": "메시지를 입력하세요 (Enter로 보내기)", "en": "Type your message (Enter to send)"},
+    "subtitle": {"ko": "고객센터 · 보통 바로 답해 드려요", "en": "Customer service · usually answers right away"},
+    "welcome": {"ko": "안녕하세요! **{shop}** 고객센터예요.\n\n배송, 교환·반품, 주문 취소, 상품 문의 무엇이든 "
+                      "편하게 물어보세요. 아래 버튼을 눌러도 돼요.\n\n내 주문을 확인하려면 **주문번호와 휴대폰 뒤 "
+                      "4자리**를 채팅으로 보내 주세요.",
+                "en": "Hi! This is **{shop}** customer service.\n\nAsk anything: delivery, exchanges and returns, "
+                      "cancelling, our products. Or tap a button below.\n\nTo check your own order, send your "
+                      "**order number and the last 4 digits of your phone** in the chat."},
+    "placeholder": {"ko": "메시지를 입력하세요", "en": "Type your message"},
     "send": {"ko": "보내기", "en": "Send"},
-    "attach": {"ko": "사진 첨부", "en": "Attach a photo"},
+    "attach": {"ko": "＋ 사진", "en": "＋ Photo"},
     "handoff": {"ko": "상담원 연결", "en": "Talk to a person"},
-    "verify_title": {"ko": "본인 확인", "en": "Verify yourself"},
+    "verify_title": {"ko": "주문 조회를 위한 본인 확인", "en": "Verify yourself to ask about your orders"},
     "verify_help": {"ko": "주문번호와 주문하신 휴대폰 번호 뒤 4자리를 입력하면 주문·배송 내역을 안내해 드려요.",
                     "en": "Enter an order number and the last 4 digits of the phone on the order to ask "
                           "about your orders and deliveries."},
@@ -86,6 +91,16 @@ T = Strings({
     "error": {"ko": "죄송합니다. 잠시 문제가 생겼어요. 다시 시도하시거나 「상담원 연결」을 눌러 주세요.",
               "en": "Sorry, something went wrong. Please try again or press “Talk to a person”."},
     "language": {"ko": "언어", "en": "Language"},
+    # the quick-reply chips (`sajang.services.channels.CHIPS`, Korean) in English: label, the message sent
+    "chip:배송 조회": {"ko": "배송 조회", "en": "Track delivery"},
+    "chip:교환·반품": {"ko": "교환·반품", "en": "Exchange/return"},
+    "chip:취소": {"ko": "취소", "en": "Cancel"},
+    "chip:상품 문의": {"ko": "상품 문의", "en": "Product question"},
+    "chip:상담원 연결": {"ko": "상담원 연결", "en": "Talk to a person"},
+    "chip_text:배송 조회": {"ko": "", "en": "I would like to track my delivery."},
+    "chip_text:교환·반품": {"ko": "", "en": "How do I exchange or return an item?"},
+    "chip_text:취소": {"ko": "", "en": "I would like to cancel my order."},
+    "chip_text:상품 문의": {"ko": "", "en": "I have a question about a product."},
     "new_chat": {"ko": "새 대화", "en": "New chat"},
     "notify_help": {"ko": "상담원이 답변하면 문자나 이메일로 알려 드릴게요. 창을 닫으셔도 괜찮아요. (운영시간: {hours})",
                     "en": "We can tell you by text or e-mail when a person answers; you may close this page. "
@@ -100,14 +115,76 @@ CUSTOMER_ROLES = ("customer", "ai", "agent")
 STORAGE_KEY = "sajang-chat-session"
 
 CSS = """
-.sajang-chat {max-width: 1280px; margin: 0 auto;}
-.sajang-chat .side-note {font-size: 0.9em; color: var(--body-text-color-subdued);}
+#chat-shell {max-width: 760px; width: 100%; margin: 0 auto !important; align-self: center; gap: 10px;}
 .sajang-chat footer {display: none !important;}
-#notify {padding: 10px 12px;}
-#notify-btn {align-self: flex-end;}
+.sajang-chat .side-note {font-size: 0.88em; color: var(--body-text-color-subdued);}
+.sajang-chat .side-note:empty, #notify-note:empty {display: none;}
+#chat-header {align-items: center; flex-wrap: nowrap; gap: 8px; padding: 10px 14px; border-radius: 14px;
+  background: linear-gradient(135deg, #2f6df6, #5b8cff); color: #fff;}
+#chat-header #chat-title {min-width: 0;}
+#chat-header #chat-title h2 {margin: 0; font-size: 1.15em; color: #fff; line-height: 1.3; overflow: hidden;
+  text-overflow: ellipsis; white-space: nowrap;}
+#chat-header #chat-title p {margin: 2px 0 0; font-size: 0.82em; color: rgba(255,255,255,0.88);}
+#chat-header #lang {flex: 0 0 auto !important; min-width: 0 !important; width: auto !important;
+  background: transparent !important; border: 0 !important; padding: 0 !important;}
+#chat-header #lang > span, #chat-header #lang [data-testid="block-info"] {display: none;}
+#chat-header #lang .wrap {gap: 4px; flex-wrap: nowrap;}
+#chat-header #lang label {padding: 3px 9px !important; border-radius: 999px !important; font-size: 0.8em !important;
+  background: rgba(255,255,255,0.18) !important; color: #fff !important; border: 0 !important;
+  box-shadow: none !important;}
+#chat-header #lang label.selected {background: #fff !important; color: #2f6df6 !important;}
+#chat-header #lang label {position: relative;}
+#chat-header #lang input {position: absolute; opacity: 0; width: 1px; height: 1px; margin: 0;}
+#who {padding: 0 6px;}
+#who, #who .prose, #who p {font-size: 13px !important; color: var(--body-text-color-subdued) !important; margin: 0;}
+#chatbot {height: calc(100dvh - 330px) !important; min-height: 300px; max-height: 640px;
+  border-radius: 14px; background: #f4f6fb;}
+#chatbot .placeholder-content, #chatbot .placeholder {align-items: flex-start !important;
+  justify-content: flex-start !important; height: auto !important;}
+#chatbot .placeholder {margin: 12px; padding: 12px 14px; max-width: 85%; background: #fff; border-radius: 4px 16px 16px 16px;
+  box-shadow: 0 1px 2px rgba(0,0,0,0.08); text-align: left !important; line-height: 1.55;}
+#chatbot .placeholder p {margin: 0 0 6px;}
+#chatbot [data-testid="user"] {background: #2f6df6 !important; border-color: #2f6df6 !important;}
+#chatbot [data-testid="user"], #chatbot [data-testid="user"] * {color: #fff !important;}
+#chatbot [data-testid="bot"] {background: #fff !important; border-color: #e3e8f2 !important;}
 #chatbot .message img {width: auto !important; max-width: min(100%, 320px) !important; height: auto !important;}
+#chatbot .sj-typing {display: inline-block; font-size: 1.5em; letter-spacing: 2px; line-height: 1;
+  animation: sj-typing 1.1s ease-in-out infinite;}
+@keyframes sj-typing {0%, 100% {opacity: 0.25;} 50% {opacity: 1;}}
+#chips {flex-wrap: wrap !important; gap: 6px; padding: 0 2px;}
+#chips button {flex: 0 0 auto !important; min-width: 0 !important; width: auto !important; padding: 5px 12px !important;
+  border-radius: 999px !important; font-size: 0.85em !important; font-weight: 500; white-space: nowrap;
+  background: #fff !important; color: #2f6df6 !important; border: 1px solid #b9ccff !important; box-shadow: none !important;}
+#chips button:hover {background: #eef3ff !important;}
+#composer {flex-wrap: nowrap !important; align-items: flex-end; gap: 6px; background: #fff;
+  border: 1px solid var(--border-color-primary); border-radius: 22px; padding: 4px 4px 4px 6px;}
+#composer #chat-input {background: transparent !important; border: 0 !important; box-shadow: none !important;
+  padding: 0 !important; min-width: 0 !important;}
+#composer #chat-input textarea {border: 0 !important; box-shadow: none !important; background: transparent !important;}
+#composer button {flex: 0 0 auto !important; min-width: 0 !important; width: auto !important;
+  border-radius: 999px !important; padding: 7px 14px !important; font-size: 0.9em !important;}
+#composer #send-btn {background: #2f6df6 !important; color: #fff !important; border: 0 !important;}
+#composer #attach-btn {background: transparent !important; border: 0 !important; box-shadow: none !important;
+  color: var(--body-text-color-subdued) !important; padding: 7px 8px !important;}
+#chat-tools {flex-wrap: wrap !important; gap: 6px; justify-content: flex-start;}
+#chat-tools button {flex: 0 0 auto !important; min-width: 0 !important; width: auto !important;
+  background: transparent !important; border: 1px solid var(--border-color-primary) !important; box-shadow: none !important;
+  border-radius: 999px !important; padding: 4px 12px !important; font-size: 0.82em !important;
+  color: var(--body-text-color-subdued) !important;}
+#notify {padding: 10px 12px; border-radius: 12px;}
+#notify-btn {align-self: flex-end;}
+#verify-acc {border-radius: 12px;}
+#verify-acc .label-wrap span {font-size: 0.9em;}
+#verify-row {flex-wrap: wrap; gap: 8px; align-items: flex-end;}
+#verify-row > div {min-width: 140px !important;}
+@media (max-width: 640px) {
+  .sajang-chat {padding: 0 !important;}
+  #chatbot {height: calc(100dvh - 380px) !important; min-height: 280px;}
+}
 """
 POLL_SECONDS = 3.0
+# the bot's bubble while it works: «…» pulsing (CSS `.sj-typing`), replaced by the answer as it streams in
+TYPING = '<span class="sj-typing">…</span>'
 
 # Sessions whose answer is streaming right now: the poller leaves their history alone.
 _busy: set[str] = set()
@@ -191,7 +268,6 @@ def _browser_secret(settings: Settings) -> str:
 
 def build_chat(settings: Settings) -> gr.Blocks:
     """The `/chat` page as a `gr.Blocks` (mounted by `sajang.app.main` with `css=CSS`)."""
-    shop = settings.store.shop_name
     default_locale = settings.locale
     max_mb = max(1, settings.max_attachment_bytes // (1024 * 1024))
 
@@ -225,93 +301,120 @@ def build_chat(settings: Settings) -> gr.Blocks:
             state["seen_agent"] = []
         return state["thread_id"]
 
-    with gr.Blocks(title=T("title", default_locale, shop=shop), elem_classes=["sajang-chat"]) as blocks:
+    def shop_name() -> str:
+        """The shop's name as the owner last saved it (read per page load and language switch)."""
+        try:
+            return current_policy(settings).shop_name
+        except Exception:  # the page still opens when the settings row cannot be read
+            log.exception("shop settings unreadable")
+            return settings.store.shop_name
+
+    def header(locale: str, shop: str) -> str:
+        return f"## {literal(shop)}\n{T('subtitle', locale)}"
+
+    def welcome(locale: str, shop: str) -> str:
+        return T("welcome", locale, shop=literal(shop))
+
+    with gr.Blocks(title=T("title", default_locale, shop=settings.store.shop_name),
+                   elem_classes=["sajang-chat"]) as blocks:
         state = gr.State(new_state)
         # {"token": …}: an object, never "" (Gradio's BrowserState does not write a falsy value, so «새 대화»
         # could not clear a stored token otherwise)
         saved = gr.BrowserState({"token": ""}, storage_key=STORAGE_KEY, secret=_browser_secret(settings))
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=7):
-                title = gr.Markdown(f"## {T('title', default_locale, shop=literal(shop))}\n"
-                                    f"{T('intro', default_locale)}")
-                # latex off: a price or a "$$" in an answer is text, never maths
-                chatbot = gr.Chatbot(height=520, show_label=False, elem_id="chatbot", feedback_options=None,
-                                     buttons=["copy"], group_consecutive_messages=False, latex_delimiters=[])
-                with gr.Row():
-                    box = gr.Textbox(placeholder=T("placeholder", default_locale), show_label=False, scale=8,
-                                     lines=1, max_lines=6, max_length=settings.max_message_chars,
-                                     elem_id="chat-input", autofocus=True)
-                    send_btn = gr.Button(T("send", default_locale), variant="primary", scale=1, min_width=90,
-                                         elem_id="send-btn")
-                with gr.Row():
-                    upload_btn = gr.UploadButton(T("attach", default_locale), file_types=["image"],
-                                                 file_count="single", size="sm", elem_id="attach-btn")
-                    handoff_btn = gr.Button(T("handoff", default_locale), size="sm", variant="secondary",
-                                            elem_id="handoff-btn")
-                    new_btn = gr.Button(T("new_chat", default_locale), size="sm", variant="secondary",
-                                        elem_id="new-chat-btn")
-                attach_note = gr.Markdown(elem_classes=["side-note"])
-                with gr.Group(visible=False, elem_id="notify") as notify_group:
-                    notify_help = gr.Markdown(T("notify_help", default_locale,
-                                                hours=literal(settings.store.cs_hours)),
-                                              elem_classes=["side-note"])
-                    with gr.Row():
-                        contact_box = gr.Textbox(label=T("notify_contact", default_locale), max_length=254,
-                                                 scale=4, elem_id="notify-contact")
-                        notify_btn = gr.Button(T("notify_button", default_locale), size="sm", scale=1,
-                                               min_width=110, elem_id="notify-btn")
-                    notify_note = gr.Markdown(elem_id="notify-note")
-            with gr.Column(scale=3, min_width=260):
+        with gr.Column(elem_id="chat-shell"):
+            with gr.Row(equal_height=True, elem_id="chat-header"):
+                title = gr.Markdown(header(default_locale, settings.store.shop_name), elem_id="chat-title")
                 lang = gr.Radio(choices=[(LOCALE_LABELS[k], k) for k in ("ko", "en")], value=default_locale,
-                                label=T("language", default_locale), elem_id="lang")
-                verify_title = gr.Markdown(f"### {T('verify_title', default_locale)}\n"
-                                           f"{T('verify_help', default_locale)}")
-                order_box = gr.Textbox(label=T("order_id", default_locale), max_length=64, elem_id="order-id")
-                phone_box = gr.Textbox(label=T("phone4", default_locale), max_length=4, type="password",
-                                       elem_id="phone4")
-                verify_btn = gr.Button(T("verify", default_locale), size="sm", elem_id="verify-btn")
-                who = gr.Markdown(T("guest", default_locale), elem_id="who")
+                                label=T("language", default_locale), show_label=False, container=False,
+                                elem_id="lang", scale=0, min_width=0)
+            who = gr.Markdown(T("guest", default_locale), elem_id="who")
+            # latex off: a price or a "$$" in an answer is text, never maths. The welcome is the placeholder:
+            # shown as the bot's first bubble while the conversation is empty, never stored as a message.
+            chatbot = gr.Chatbot(show_label=False, elem_id="chatbot", feedback_options=None, buttons=["copy"],
+                                 group_consecutive_messages=False, latex_delimiters=[], layout="bubble",
+                                 placeholder=welcome(default_locale, settings.store.shop_name))
+            with gr.Row(elem_id="chips"):
+                chip_btns = [gr.Button(T(f"chip:{label}", default_locale), size="sm", scale=0, min_width=0,
+                                       elem_classes=["chip"]) for label, _ in CHIPS]
+            with gr.Row(elem_id="composer"):
+                upload_btn = gr.UploadButton(T("attach", default_locale), file_types=["image"], file_count="single",
+                                             size="sm", scale=0, min_width=0, elem_id="attach-btn")
+                box = gr.Textbox(placeholder=T("placeholder", default_locale), show_label=False, container=False,
+                                 scale=1, lines=1, max_lines=6, max_length=settings.max_message_chars,
+                                 elem_id="chat-input", autofocus=True)
+                send_btn = gr.Button(T("send", default_locale), variant="primary", size="sm", scale=0, min_width=0,
+                                     elem_id="send-btn")
+            attach_note = gr.Markdown(elem_classes=["side-note"])
+            with gr.Group(visible=False, elem_id="notify") as notify_group:
+                notify_help = gr.Markdown(T("notify_help", default_locale, hours=literal(settings.store.cs_hours)),
+                                          elem_classes=["side-note"])
+                with gr.Row():
+                    contact_box = gr.Textbox(label=T("notify_contact", default_locale), max_length=254, scale=4,
+                                             elem_id="notify-contact")
+                    notify_btn = gr.Button(T("notify_button", default_locale), size="sm", scale=1, min_width=110,
+                                           elem_id="notify-btn")
+                notify_note = gr.Markdown(elem_id="notify-note")
+            with gr.Row(elem_id="chat-tools"):
+                handoff_btn = gr.Button(T("handoff", default_locale), size="sm", variant="secondary", scale=0,
+                                        min_width=0, elem_id="handoff-btn")
+                new_btn = gr.Button(T("new_chat", default_locale), size="sm", variant="secondary", scale=0,
+                                    min_width=0, elem_id="new-chat-btn")
+            # the bot asks a guest for the order number and phone digits in the chat; the form stays for those
+            # who prefer it, folded away below the conversation
+            with gr.Accordion(T("verify_title", default_locale), open=False, elem_id="verify-acc") as verify_acc:
+                verify_title = gr.Markdown(T("verify_help", default_locale), elem_classes=["side-note"])
+                with gr.Row(elem_id="verify-row"):
+                    order_box = gr.Textbox(label=T("order_id", default_locale), max_length=64, elem_id="order-id")
+                    phone_box = gr.Textbox(label=T("phone4", default_locale), max_length=4, type="password",
+                                           elem_id="phone4")
+                    verify_btn = gr.Button(T("verify", default_locale), size="sm", scale=0, min_width=80,
+                                           elem_id="verify-btn")
         timer = gr.Timer(POLL_SECONDS)
 
-        # --- language -------------------------------------------------------------------------------
-        def switch_language(locale: str, st: dict[str, Any]) -> tuple[Any, ...]:
-            locale = locale if locale in ("ko", "en") else "ko"
-            st["locale"] = locale
-            status = (T("verified", locale, name=literal(st["name"] or st["customer_id"])) if st.get("customer_id")
-                      else T("guest", locale))
-            return (st, gr.update(value=f"## {T('title', locale, shop=literal(shop))}\n{T('intro', locale)}"),
-                    gr.update(placeholder=T("placeholder", locale)), gr.update(value=T("send", locale)),
-                    gr.update(label=T("attach", locale)), gr.update(value=T("handoff", locale)),
-                    gr.update(label=T("language", locale)),
-                    gr.update(value=f"### {T('verify_title', locale)}\n{T('verify_help', locale)}"),
-                    gr.update(label=T("order_id", locale)), gr.update(label=T("phone4", locale)),
-                    gr.update(value=T("verify", locale)), gr.update(value=status),
-                    gr.update(value=T("new_chat", locale)),
-                    gr.update(value=T("notify_help", locale, hours=literal(settings.store.cs_hours))),
-                    gr.update(label=T("notify_contact", locale)), gr.update(value=T("notify_button", locale)))
-
-        lang.change(switch_language, [lang, state],
-                    [state, title, box, send_btn, upload_btn, handoff_btn, lang, verify_title, order_box,
-                     phone_box, verify_btn, who, new_btn, notify_help, contact_box, notify_btn], queue=False)
-
-        # --- the conversation across reloads and visits ----------------------------------------------
         def status_line(st: dict[str, Any]) -> str:
             locale = st.get("locale") or default_locale
             if st.get("customer_id"):
                 return T("verified", locale, name=literal(st.get("name") or st["customer_id"]))
             return T("guest", locale)
 
+        # --- language -------------------------------------------------------------------------------
+        def switch_language(locale: str, st: dict[str, Any]) -> tuple[Any, ...]:
+            locale = locale if locale in ("ko", "en") else "ko"
+            st["locale"] = locale
+            shop = shop_name()
+            return (st, gr.update(value=header(locale, shop)), gr.update(placeholder=welcome(locale, shop)),
+                    gr.update(placeholder=T("placeholder", locale)), gr.update(value=T("send", locale)),
+                    gr.update(label=T("attach", locale)), gr.update(value=T("handoff", locale)),
+                    gr.update(label=T("language", locale)), gr.update(label=T("verify_title", locale)),
+                    gr.update(value=T("verify_help", locale)),
+                    gr.update(label=T("order_id", locale)), gr.update(label=T("phone4", locale)),
+                    gr.update(value=T("verify", locale)), gr.update(value=status_line(st)),
+                    gr.update(value=T("new_chat", locale)),
+                    gr.update(value=T("notify_help", locale, hours=literal(settings.store.cs_hours))),
+                    gr.update(label=T("notify_contact", locale)), gr.update(value=T("notify_button", locale)),
+                    *(gr.update(value=T(f"chip:{label}", locale)) for label, _ in CHIPS))
+
+        lang.change(switch_language, [lang, state],
+                    [state, title, chatbot, box, send_btn, upload_btn, handoff_btn, lang, verify_acc, verify_title,
+                     order_box, phone_box, verify_btn, who, new_btn, notify_help, contact_box, notify_btn,
+                     *chip_btns], queue=False)
+
+        # --- the conversation across reloads and visits ----------------------------------------------
         def restore(stored: Any) -> tuple[Any, ...]:
             found = resumed(stored.get("token") if isinstance(stored, dict) else None)
+            shop = shop_name()  # the owner may have renamed the shop since the app started
             if found is None:  # nothing stored, or nothing it may show: a fresh chat, no error
                 st = new_state()
-                return st, [], gr.update(value=status_line(st)), gr.update(), gr.update(visible=False)
+                return (st, gr.update(value=[], placeholder=welcome(st["locale"], shop)),
+                        gr.update(value=status_line(st)), gr.update(), gr.update(visible=False),
+                        gr.update(value=header(st["locale"], shop)))
             st, conversation = found
             history = _history(conversation, st["locale"], settings)
-            return (st, history, gr.update(value=status_line(st)), gr.update(value=st["locale"]),
-                    gr.update(visible=bool(st["waiting"])))
+            return (st, gr.update(value=history, placeholder=welcome(st["locale"], shop)),
+                    gr.update(value=status_line(st)), gr.update(value=st["locale"]),
+                    gr.update(visible=bool(st["waiting"])), gr.update(value=header(st["locale"], shop)))
 
-        blocks.load(restore, [saved], [state, chatbot, who, lang, notify_group], queue=False)
+        blocks.load(restore, [saved], [state, chatbot, who, lang, notify_group, title], queue=False)
 
         def remember(st: dict[str, Any]) -> tuple[Any, ...]:
             # re-signed on every change: the week counts from the customer's last activity
@@ -429,7 +532,7 @@ def build_chat(settings: Settings) -> gr.Blocks:
             with _busy_lock:
                 _busy.add(session)
             answer = ""
-            history = [*history, {"role": "assistant", "content": "…"}]
+            history = [*history, {"role": "assistant", "content": TYPING}]
             try:
                 result: AskResult | None = None
                 for chunk in inquiries(settings).stream(text, customer_id=st.get("customer_id"), thread_id=thread_id,
@@ -477,6 +580,19 @@ def build_chat(settings: Settings) -> gr.Blocks:
             yield from respond(handoff_request_text(st.get("locale") or default_locale), st, history, request)
 
         handoff_btn.click(ask_person, [state, chatbot], send_outputs, concurrency_limit=16)
+
+        # --- quick-reply chips: the channels' list; «상담원 연결» is the handoff button's action ---------
+        def chip_sender(label: str, message: str) -> Any:
+            def send_chip(st: dict[str, Any], history: list[dict[str, Any]],
+                          request: gr.Request) -> Iterator[tuple[Any, ...]]:
+                locale = st.get("locale") or default_locale
+                text = (handoff_request_text(locale) if message == handoff_request_text("ko")
+                        else message if locale == "ko" else T(f"chip_text:{label}", locale) or message)
+                yield from respond(text, st, history, request)
+            return send_chip
+
+        for (label, message), chip in zip(CHIPS, chip_btns, strict=True):
+            chip.click(chip_sender(label, message), [state, chatbot], send_outputs, concurrency_limit=16)
 
         # --- agent replies without reload -----------------------------------------------------------
         def poll(st: dict[str, Any], history: list[dict[str, Any]], request: gr.Request) -> tuple[Any, ...]:
