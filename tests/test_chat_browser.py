@@ -99,6 +99,12 @@ def test_chat_page_korean_answer_handoff_and_agent_reply(settings: Settings, eng
             assert b and b["x"] >= 0 and b["x"] + b["width"] <= 390, (sel, b)
         assert phone_page.evaluate("() => document.documentElement.scrollWidth") <= 390
         phone_page.screenshot(path=str(artifacts / "chat_phone_welcome.png"))
+        # the bot's "typing" bubble is markup of ours, never shown as raw text
+        phone_page.evaluate("""() => { window.__typing = []; new MutationObserver(() => {
+            const c = document.querySelector('#chatbot'); if (!c) return;
+            if (c.querySelector('.sj-typing')) window.__typing.push('bubble');
+            if (c.innerText.includes('sj-typing')) window.__typing.push('raw');
+        }).observe(document.body, {subtree: true, childList: true, characterData: true}); }""")
         label, message = CHIPS[1]
         phone_page.locator("#chips button", has_text=label).click()
         phone_page.locator('#chatbot [data-testid="user"]').first.wait_for()
@@ -108,6 +114,8 @@ def test_chat_page_korean_answer_handoff_and_agent_reply(settings: Settings, eng
                                           .pop().innerText.includes('참고한 안내')""")
         answer = _bot_messages(phone_page).last.inner_text()
         assert "반품" in answer or "교환" in answer, answer
+        assert "raw" not in phone_page.evaluate("() => window.__typing")
+        print("typing bubble seen:", "bubble" in phone_page.evaluate("() => window.__typing"))
         phone_page.screenshot(path=str(artifacts / "chat_phone_chip_answer.png"))
         phone_ctx.close()
 

@@ -1,5 +1,12 @@
 """The customer chat page (`/chat`): Korean first, English switch, guest or verified, streamed answers.
 
+It looks like a messenger, phone first: a compact header with the shop's name (as the owner last saved it,
+read on every page load), the bot's welcome as the first bubble while the conversation is empty (the
+Chatbot's placeholder: never stored as a message), the quick-reply chips every channel offers
+(`sajang.services.channels.CHIPS`; «상담원 연결» is the handoff button's action), a pulsing «…» bubble while
+the bot works, and one composer row (photo, message, send). The bot itself asks a guest for the order
+number and the phone's last 4 digits in the chat; the old side form stays, folded below the conversation.
+
 A customer chats as a guest, or proves who they are with an order number and the last 4 digits of the
 phone on that order (then the bot may talk about *their* orders). Answers stream in with their
 sources; «상담원 연결» hands the chat to a person, whose replies appear here without a reload (a timer
@@ -144,9 +151,12 @@ CSS = """
 #chatbot .placeholder {margin: 12px; padding: 12px 14px; max-width: 85%; background: #fff; border-radius: 4px 16px 16px 16px;
   box-shadow: 0 1px 2px rgba(0,0,0,0.08); text-align: left !important; line-height: 1.55;}
 #chatbot .placeholder p {margin: 0 0 6px;}
-#chatbot [data-testid="user"] {background: #2f6df6 !important; border-color: #2f6df6 !important;}
-#chatbot [data-testid="user"], #chatbot [data-testid="user"] * {color: #fff !important;}
-#chatbot [data-testid="bot"] {background: #fff !important; border-color: #e3e8f2 !important;}
+#chatbot .message.user {background: #2f6df6 !important; border: 0 !important; box-shadow: none !important;
+  border-radius: 16px 16px 4px 16px !important;}
+#chatbot .message.user * {color: #fff !important; background: transparent !important;}
+#chatbot .message.bot {background: #fff !important; border: 1px solid #e3e8f2 !important; box-shadow: none !important;
+  border-radius: 16px 16px 16px 4px !important;}
+#chatbot .message.bot [data-testid="bot"] {background: transparent !important;}
 #chatbot .message img {width: auto !important; max-width: min(100%, 320px) !important; height: auto !important;}
 #chatbot .sj-typing {display: inline-block; font-size: 1.5em; letter-spacing: 2px; line-height: 1;
   animation: sj-typing 1.1s ease-in-out infinite;}
@@ -171,8 +181,12 @@ CSS = """
   background: transparent !important; border: 1px solid var(--border-color-primary) !important; box-shadow: none !important;
   border-radius: 999px !important; padding: 4px 12px !important; font-size: 0.82em !important;
   color: var(--body-text-color-subdued) !important;}
-#notify {padding: 10px 12px; border-radius: 12px;}
-#notify-btn {align-self: flex-end;}
+#notify {padding: 10px 12px; border-radius: 12px; background: #fffaf0 !important; border: 1px solid #ffe2a8 !important;}
+#notify > *, #notify .form, #notify .block {background: transparent !important; border: 0 !important;
+  box-shadow: none !important;}
+#notify #notify-contact input {background: #fff !important; border: 1px solid var(--border-color-primary) !important;}
+#notify-btn {align-self: flex-end; background: #2f6df6 !important; color: #fff !important; border: 0 !important;
+  border-radius: 999px !important;}
 #verify-acc {border-radius: 12px;}
 #verify-acc .label-wrap span {font-size: 0.9em;}
 #verify-row {flex-wrap: wrap; gap: 8px; align-items: flex-end;}
@@ -533,6 +547,7 @@ def build_chat(settings: Settings) -> gr.Blocks:
                 _busy.add(session)
             answer = ""
             history = [*history, {"role": "assistant", "content": TYPING}]
+            yield st, history, gr.update(), gr.update()  # the bot is "typing" until the first words come
             try:
                 result: AskResult | None = None
                 for chunk in inquiries(settings).stream(text, customer_id=st.get("customer_id"), thread_id=thread_id,
