@@ -115,7 +115,6 @@ def test_chat_page_korean_answer_handoff_and_agent_reply(settings: Settings, eng
         answer = _bot_messages(phone_page).last.inner_text()
         assert "반품" in answer or "교환" in answer, answer
         assert "raw" not in phone_page.evaluate("() => window.__typing")
-        print("typing bubble seen:", "bubble" in phone_page.evaluate("() => window.__typing"))
         phone_page.screenshot(path=str(artifacts / "chat_phone_chip_answer.png"))
         phone_ctx.close()
 
