@@ -25,9 +25,11 @@ from sajang.config import Settings
 
 ROLES = ("admin", "agent")
 STAFF_TOKEN_TTL_S = 12 * 3600
-# A chat's token (REST, the widget's localStorage, the /chat page's browser storage): a customer who
-# comes back within a week finds the same conversation.
+# A chat's token (REST, the widget's localStorage, the /chat page's browser storage): a guest who comes back
+# within a week finds the same conversation. A token naming a verified customer lasts much less: it shows
+# their orders, and the browser may be a shared one (a PC방, the family tablet).
 CUSTOMER_TOKEN_TTL_S = 7 * 24 * 3600
+VERIFIED_TOKEN_TTL_S = 12 * 3600
 ATTACHMENT_URL_TTL_S = 24 * 3600
 SESSION_COOKIE = "sajang_session"
 MIN_PASSWORD_LENGTH = 8
@@ -185,6 +187,8 @@ def read_token(settings: Settings, value: str, kind: TokenKind = "token") -> Sta
             return StaffClaims(int(data["uid"]), str(data["sub"]), str(data["role"]), str(data["fp"]))
         if data.get("typ") == "customer" and kind == "token":
             cid = data.get("cid")
+            if cid is not None and age > VERIFIED_TOKEN_TTL_S:
+                return None
             name = data.get("name")
             return CustomerClaims(str(data["tid"]), None if cid is None else str(cid),
                                   None if name is None else str(name), str(data.get("loc") or "ko"))

@@ -3,7 +3,12 @@ each is a general reading of chat Korean, checked here on messages of its own ki
 
 from __future__ import annotations
 
-from sajang.graphs.inquiry.answering import asks_value_of_unknown, needs_action, question_parts, relevant_units
+from sajang.graphs.inquiry.answering import (
+    asks_value_of_unknown,
+    needs_action,
+    question_parts,
+    relevant_units,
+)
 from sajang.graphs.inquiry.classifier import incident_evidence
 from sajang.graphs.inquiry.intents import parse_own_query
 from sajang.graphs.inquiry.nodes import prefer_named_topic
@@ -13,14 +18,16 @@ def test_a_case_or_a_purpose_is_no_incident() -> None:
     for text in ("택배 왔을 때 파우치 터져 있으면 사진 언제까지 보내요?", "이물질 나오면 결과는 언제 알려 주세요?",
                  "파손 접수하려면 사진 몇 시간 안에 보내야 하나요?", "머리카락이 나오면 환불돼요?"):
         assert incident_evidence(text) == [], text
-    for text in ("파우치가 터져 있어요", "만두에서 이물질 나왔어요", "벌레가 나왔는데 먹어도 돼요?"):
+    for text in ("파우치가 터져 있어요", "만두에서 이물질 나왔어요", "벌레가 나왔는데 먹어도 돼요?",
+                 # threats, repeated complaints and harm are reports whatever verb follows
+                 "경찰 부르면 되겠네요", "몇 번째 말하면 처리해 주실래요", "아이가 먹고 설사 계속하면 어떡해요"):
         assert incident_evidence(text), text
 
 
 def test_asking_what_the_shop_does_is_no_request_to_act() -> None:
-    for text in ("유통기한 얼마 안 남은 거 오면 교환해주나요?", "이런 경우도 환불해 주는지 궁금해요", "환불해줘요?"):
+    for text in ("유통기한 얼마 안 남은 거 오면 교환해주나요?", "이런 경우도 환불해 주는지 궁금해요"):
         assert not needs_action(text), text
-    for text in ("교환해 주세요", "환불해줘", "반품 접수해 주실 수 있나요", "취소해주세요 빨리"):
+    for text in ("교환해 주세요", "환불해줘", "환불해줘요?", "반품 접수해 주실 수 있나요", "환불 해주는 거죠? 해 주세요"):
         assert needs_action(text), text
 
 

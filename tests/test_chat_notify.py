@@ -22,7 +22,7 @@ from sajang.config import Settings
 from sajang.db.engine import session_scope
 from sajang.db.models import Conversation, OutboxMessage, User
 from sajang.db.rfm import outbox_csv_text
-from sajang.security import CustomerClaims, StaffClaims, issue_customer_token, issue_staff_token
+from sajang.security import CustomerClaims, StaffClaims, issue_customer_token, issue_staff_token, read_token
 from sajang.services import ratelimit
 from sajang.services.accounts import StaffMember, ensure_demo_users
 from sajang.services.inquiry import inquiries
@@ -187,8 +187,15 @@ def test_a_stored_token_resumes_its_own_conversation_only(client: TestClient, se
     old: Any = issue_customer_token(settings, CustomerClaims(thread, "C-A", "김가나", "ko"))
     monkeypatch.undo()
     assert resume_chat(settings, old) is None
-    # six days old: still the same conversation
-    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: int(time.time()) - 6 * 24 * 3600)
+    # a verified customer's token lasts 12 h (it shows their orders; the browser may be shared) ...
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: int(time.time()) - 13 * 3600)
+    stale = issue_customer_token(settings, CustomerClaims(thread, "C-A", "김가나", "ko"))
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: int(time.time()) - 11 * 3600)
     recent = issue_customer_token(settings, CustomerClaims(thread, "C-A", "김가나", "ko"))
+    # ... a guest's a week (it shows nothing of anyone's)
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: int(time.time()) - 6 * 24 * 3600)
+    guest = issue_customer_token(settings, CustomerClaims(thread, None, None, "ko"))
     monkeypatch.undo()
+    assert resume_chat(settings, stale) is None
     assert resume_chat(settings, recent) is not None
+    assert read_token(settings, guest) is not None

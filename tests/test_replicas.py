@@ -115,6 +115,41 @@ def test_redis_down_falls_back_to_the_process_buckets(prefix: str, caplog: pytes
     assert len(warnings) == 1  # once per outage, not per request
 
 
+def test_a_redis_that_accepts_but_never_answers_is_down_too(prefix: str) -> None:
+    """A stalled server (it takes the connection, never replies to AUTH): the limit falls back to the
+    process's buckets instead of a 500."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        client = RedisClient(f"redis://:secret@127.0.0.1:{listener.getsockname()[1]}/0", timeout_s=0.3)
+        with pytest.raises(RedisUnavailable):
+            client.execute("PING")
+        ratelimit.configure(f"redis://:secret@127.0.0.1:{listener.getsockname()[1]}/0", prefix)
+        ratelimit.check("login_ip", "10.0.0.8", 1, 3600.0)
+        with pytest.raises(ratelimit.RateLimited):
+            ratelimit.check("login_ip", "10.0.0.8", 1, 3600.0)
+    finally:
+        stop.set()
+        thread.join()
+        for conn in held:
+            conn.close()
+        listener.close()
+
+
 def test_serve_refuses_workers_with_the_uis(settings: Settings) -> None:
     done = run_cli("serve", "--workers", "2", "--port", str(free_port()), timeout=120)
     assert done.returncode == 1

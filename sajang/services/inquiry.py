@@ -17,6 +17,7 @@ responses and the CLI's `--json` objects stay byte for byte what they were.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping
 from typing import Any, Literal, Self
 
@@ -44,6 +45,8 @@ from sajang.services.notify import queue_reply_notice
 __all__ = ["HANDOFF_REQUEST_TEXT", "SEARCH_LIMIT", "AskResult", "ConversationView", "FeedbackResult", "HandoffItem", "Inquiries",
            "MessageView", "QueueFilter", "ReplyResult", "Suggestion", "asks_only_for_a_person", "feedback_target",
            "handoff_request_text", "inquiries", "question_lines"]
+
+log = logging.getLogger(__name__)
 
 QueueFilter = Literal["new", "pending", "mine", "assigned", "resolved", "all"]
 ARTICLE_QUERY_LINES = 3  # the customer's last N question lines form the article search
@@ -260,7 +263,10 @@ class Inquiries:
             from sajang.services.channels import deliver_in_background  # channels build on this module
 
             deliver_in_background(self.settings, thread_id)  # back on the customer's channel (TalkTalk)
-            queue_reply_notice(self.settings, thread_id)  # «답변 알림»: the contact the customer left
+            try:  # the reply is sent: a notice that cannot be queued must not turn it into an error
+                queue_reply_notice(self.settings, thread_id)  # «답변 알림»: the contact the customer left
+            except Exception:
+                log.exception("reply notice for %s not queued", thread_id)
         return result
 
     def reconcile_all(self) -> dict[str, int]:

@@ -55,7 +55,7 @@ def normalize_contact(raw: str) -> Contact:
         raise InvalidContact("enter a mobile number (010-1234-5678) or an e-mail address")
     if "@" in text:
         if not _EMAIL.match(text) or len(text.split("@")[0]) > 64:
-            raise InvalidContact(f"not an e-mail address: {text}")
+            raise InvalidContact("not an e-mail address (name@example.com)")
         local, domain = text.split("@", 1)
         return Contact("email", f"{local}@{domain.lower()}")
     digits = re.sub(r"[\s().-]", "", text)
@@ -65,7 +65,7 @@ def normalize_contact(raw: str) -> Contact:
         digits = "0" + digits[2:]
     m = _MOBILE.match(digits)
     if not m or (m.group(1) == "0" and len(m.group(2)) != 4):  # 010 numbers: always 010-XXXX-XXXX
-        raise InvalidContact(f"not a Korean mobile number: {text} (010-1234-5678)")
+        raise InvalidContact("not a Korean mobile number (010-1234-5678)")
     return Contact("sms", f"01{m.group(1)}-{m.group(2)}-{m.group(3)}")
 
 

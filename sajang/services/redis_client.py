@@ -114,9 +114,12 @@ class RedisClient:
                 conn.call("AUTH", *([self.username] if self.username else []), self.password)
             if self.db:
                 conn.call("SELECT", self.db)
-        except (OSError, RedisUnavailable, RedisReplyError):
+        except RedisReplyError:
             conn.close()
             raise
+        except (OSError, ValueError, RedisUnavailable) as exc:  # a server that accepts but never answers
+            conn.close()
+            raise RedisUnavailable(f"{self!r}: {exc}") from exc
         return conn
 
     def execute(self, *args: str | bytes | int | float) -> RESP:

@@ -33,7 +33,7 @@ from sajang.app.schemas import (
 )
 from sajang.config import Settings
 from sajang.errors import Forbidden, NotFound, SajangError
-from sajang.security import CUSTOMER_TOKEN_TTL_S, CustomerClaims, issue_customer_token
+from sajang.security import CUSTOMER_TOKEN_TTL_S, VERIFIED_TOKEN_TTL_S, CustomerClaims, issue_customer_token
 from sajang.services import ratelimit
 from sajang.services.attachments import AttachmentTooLarge, save_attachment, signed_url
 from sajang.services.csat import record_csat
@@ -76,7 +76,8 @@ def create_session(body: ChatSessionCreate, settings: SettingsDep, api: Inquirie
                           locale=body.locale)
     token = issue_customer_token(settings, CustomerClaims(thread_id, customer_id, customer_name or body.name,
                                                           body.locale))
-    return ChatSessionOut(thread_id=thread_id, token=token, expires_in=CUSTOMER_TOKEN_TTL_S,
+    return ChatSessionOut(thread_id=thread_id, token=token,
+                          expires_in=VERIFIED_TOKEN_TTL_S if customer_id else CUSTOMER_TOKEN_TTL_S,
                           verified=customer_id is not None, customer_id=customer_id, customer_name=customer_name,
                           locale=body.locale)
 

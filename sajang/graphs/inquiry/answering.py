@@ -42,7 +42,7 @@ KST = ZoneInfo("Asia/Seoul")
 LATIN = re.compile(r"[A-Za-z]{2,}")
 ACTION_REQUEST = re.compile(
     # "교환해 주나요?" / "환불해 주는지" ask what the shop does (the manual says); "교환해 주세요" asks us to act
-    r"(취소|환불|반품|교환|해지)\s*(해|처리해|진행해|접수해)\s*(주(?!\s*(?:나|시나|는지|는\s*건가|는\s*거|나요))|줘(?!\s*요?\s*\?)|주세요|주실)"
+    r"(취소|환불|반품|교환|해지)\s*(해|처리해|진행해|접수해)\s*(주(?!\s*(?:나|시나|는지|는\s*건가|는\s*거|나요))|줘|주세요|주실)"
     # "반품하고 싶은데 배송비 내야 돼요?": the wish is the context of a question, which the manual answers
     r"|(취소|환불|반품|교환)\s*(원합|하고\s*싶(?!\s*(?:은|는)\s*데|\s*으면|\s*으니|\s*어서|\s*다면)|할래|요청)"
     r"|\bplease\s+(cancel|refund)\b|\b(cancel|refund|return|exchange)\s+(my|the|this)\b"
@@ -292,7 +292,7 @@ def relevant_units(question: str, hit: dict[str, Any], limit: int = 3, audience:
 
 # "이후에는 발급이 어렵습니다", "이 경우 …", "그래서 …": a sentence that leans on the one before it
 _LEANS_BACK = re.compile(r"^(?:이후(?:에는|에|로는)?|그\s*(?:후|뒤|밖에|경우|때)|이\s*(?:경우|때)|이때|그래서|따라서|그러면|그럼|"
-                         r"그러나|하지만|다만|단[,\s]|또한|그래도|그런데)(?![가-힣])")
+                         r"그러나|하지만|다만|또한|그래도|그런데)(?![가-힣])|^단(?:,|\s+)")
 
 
 def _with_antecedents(units: Sequence[AnswerUnit], ordered: list[int]) -> list[int]:
@@ -693,7 +693,7 @@ def manual_reply(settings: Settings, policy: StorePolicy, *, text: str, question
 
 # "나트륨 몇이에요?", "무게 몇 키로예요?", "칼로리 얼마나 돼요": the question asks for the value of
 # something no document of the shop mentions, so no passage can state it (a person can look it up)
-_VALUE_ASKED = re.compile(r"\S{0,3}\s{0,2}(?:몇|얼마|어느\s*정도|어떻게\s*(?:돼|되)|정도\s*(?:돼|되|예요|에요|인가))")
+_VALUE_ASKED = re.compile(r"\S{0,3}\s{0,2}(?:몇|얼마|어느\s*정도)")
 
 
 def asks_value_of_unknown(question: str, unknown_terms: list[str] | None) -> bool:
@@ -749,9 +749,14 @@ def learned_in_scope(question: str, hits: list[dict[str, Any]]) -> list[dict[str
     return learned_for_product(hits, named)
 
 
+# "환불 해주는 거죠? 해 주세요": the request comes after the question, without its noun
+_PLEASE_DO = re.compile(r"(?:해|처리해|진행해|접수해)\s*(?:주세요|줘|주십시오)")
+_ACTION_NOUN = re.compile(r"취소|환불|반품|교환|해지")
+
+
 def needs_action(text: str) -> bool:
     """The customer asks us to *do* something only a person can (cancel, refund, return, exchange)."""
-    return bool(ACTION_REQUEST.search(text))
+    return bool(ACTION_REQUEST.search(text)) or bool(_PLEASE_DO.search(text) and _ACTION_NOUN.search(text))
 
 
 # --- while a person is coming ---------------------------------------------------------------------------

@@ -136,9 +136,13 @@ LOW_CATEGORIES = {"product", "stock", "other", "coupon_points"}
 # "불량이면 반품비 제가 내요?", "파손되면 어떻게 해요?": a question about a case, not a report of one
 # "터져 있으면 사진 언제까지 보내요?": 으면 / 다면 after the evidence make it a case too
 _HYPOTHETICAL = re.compile(r"\s*(?:이면|으면|면|이라면|라면|다면|는다면|되면|됐으면|일\s*때|인\s*경우|일\s*경우|시에?|의\s*경우)(?![가-힣])"
-                           r"|\s*(?:기준|여부)"
-                           # "이물질 나오면 …", "파손 접수하려면 …": the next word makes it a case or a purpose
-                           r"|\s*[이가은는을를]?\s+[가-힣]{1,5}(?:으면|면|려면|다면)(?![가-힣])")
+                           r"|\s*(?:기준|여부)")
+# "이물질 나오면 …", "파손 접수하려면 …": the verb after what happened makes it a case or a purpose. Never for
+# threats, repeated complaints or harm («경찰 부르면 되겠네요», «설사 계속하면 어떡해요» are reports)
+_CASE_VERB = re.compile(r"\s*[이가은는을를]?\s+(?:나오면|나왔으면|있으면|있다면|오면|왔으면|왔다면|생기면|생겼으면|되면|됐으면|"
+                        r"발견되면|발견하면|들어\s*있으면|접수하려면|신청하려면|보내려면|교환하려면|반품하려면|환불받으려면)"
+                        r"(?![가-힣])")
+_CASE_KINDS = {"damage", "missing", "defect", "foreign_object", "spoilage"}
 
 
 def incident_evidence(text: str) -> list[str]:
@@ -146,7 +150,8 @@ def incident_evidence(text: str) -> list[str]:
     A wrong item is no incident here: the manual says what to check and how it is resent."""
     out: list[str] = []
     for kind, (_level, rx) in INCIDENTS.items():
-        if any(not _HYPOTHETICAL.match(text, m.end()) for m in rx.finditer(text)):
+        if any(not (_HYPOTHETICAL.match(text, m.end()) or (kind in _CASE_KINDS and _CASE_VERB.match(text, m.end())))
+               for m in rx.finditer(text)):
             out.append(kind)
     return out
 

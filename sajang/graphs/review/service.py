@@ -245,7 +245,12 @@ def _decide(settings: Settings, review_id: str, decision: ReviewDecision) -> Rev
             return _settled(current, review_id, decision)
         compiled = service_graph(settings)
         config = run_config(review_id)
-        if current["reply_status"] != "draft" or not compiled.get_state(config).next:
+        if current["reply_status"] != "draft":
+            return _settled(current, review_id, decision)
+        if not compiled.get_state(config).next and current["draft"]:
+            # a draft whose thread waits nowhere (an undo that could not re-arm it): wait again, then decide
+            _rearm(settings, review_id, current, current["draft"])
+        if not compiled.get_state(config).next:
             return _settled(current, review_id, decision)
         out = compiled.invoke(Command(resume=decision), config, context=run_context(settings))
         result = (out or {}).get("result") or {}
@@ -298,13 +303,19 @@ def undo_publish(settings: Settings, review_id: str, user: str, user_id: int | N
                 at=now, actor=user, action="review.unpublish", target_type="review", target_id=review_id,
                 details={"published_at": current["published_at"], "seconds_after": round(age, 1),
                          "chars": len(text), "user_id": user_id}))
-        # the thread waits at the approval again, its draft the text that was published
-        compiled = service_graph(settings)
-        config = run_config(review_id)
-        compiled.update_state(config, {"review_id": review_id, "draft": text, "review_text": current["text"],
-                                       "rating": current["rating"]}, as_node="draft")
-        compiled.invoke(None, config, context=run_context(settings))
+        # the thread waits at the approval again, its draft the text that was published (if this fails, the
+        # next decision re-arms it: `_decide`)
+        _rearm(settings, review_id, current, text)
     return {**get_review(settings, review_id), "undone_now": True}
+
+
+def _rearm(settings: Settings, review_id: str, review: ReviewRow, draft: str) -> None:
+    """Make the review's graph thread wait at the approval with `draft` (after an undo)."""
+    compiled = service_graph(settings)
+    config = run_config(review_id)
+    compiled.update_state(config, {"review_id": review_id, "draft": draft, "review_text": review["text"],
+                                   "rating": review["rating"]}, as_node="draft")
+    compiled.invoke(None, config, context=run_context(settings))
 
 
 def approve(settings: Settings, review_id: str, text: str | None, user: str,
