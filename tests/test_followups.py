@@ -97,6 +97,14 @@ def test_delivery_fee_then_jeju_keeps_the_topic(svc: Any, shop: Shop) -> None:
     assert values["memory"]["base"] == "배송비 얼마예요?" and values["memory"]["article_id"] == jeju["sources"][0]["id"]
 
 
+def test_a_follow_up_naming_a_row_of_the_same_table_asks_that_row(svc: Any, shop: Shop) -> None:
+    """«무통장은여?» after a card-refund question: the refund table's 무통장입금 row, not the card's again."""
+    first = svc.ask("체크카드 환불 언제 들어와여")
+    assert not first["handoff"] and "3~5영업일" in first["answer"], first
+    bank = svc.ask("무통장은여?", thread_id=first["thread_id"])
+    assert not bank["handoff"] and "1~2영업일" in bank["answer"] and "체크카드" not in bank["answer"], bank
+
+
 def test_an_order_follow_up_changes_the_product_and_keeps_the_question(svc: Any, shop: Shop) -> None:
     first = svc.ask("만두 시킨 거 어디쯤이에요?", customer_id=A)
     assert shop.delivered in first["answer"] and A_TRACK not in first["answer"], first

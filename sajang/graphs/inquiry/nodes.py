@@ -128,7 +128,9 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
         if swapped and not names_topic(fragment, result.hits[0].title):
             normalized = normalize_for_shop(swapped, settings.data_dir, settings.chat_lexicon).text
             other = knowledge.search(normalized, k=5)
-            if other.hits and names_topic(fragment, other.hits[0].title):
+            # the article found for the swapped question names the fragment in its title, or covers it in its
+            # body («무통장은여?» after a card-refund question: the refund table's «무통장입금» row)
+            if other.hits and (names_topic(fragment, other.hits[0].title) or covers(fragment, other.hits[0].body)):
                 result, out = other, {"normalized_text": normalized, "question": swapped}
     hits = learned_in_scope(out.get("normalized_text") or query, [h.as_dict() for h in result.hits])
     if not out:
@@ -170,6 +172,12 @@ def topic_swap(question: str, base: str) -> tuple[str, str | None]:
     if not fragment or len(words) < 2 or not tokenize(words[0]):
         return fragment, None
     return fragment, f"{fragment} {' '.join(words[1:])}"
+
+
+def covers(fragment: str, body: str) -> bool:
+    """The article's text contains every content word of the fragment."""
+    wanted = set(tokenize(fragment))
+    return bool(wanted) and all(word in body for word in wanted)
 
 
 def names_topic(fragment: str, title: str) -> bool:
