@@ -18,7 +18,13 @@ from sajang.db.engine import autocommit_connection
 from sajang.db.queries import shop_setting_in
 from sajang.db.types import utcnow
 from sajang.graphs.inquiry import conversations as conv
-from sajang.graphs.inquiry.answering import detect_locale, learned_in_scope, needs_action, offline_answer
+from sajang.graphs.inquiry.answering import (
+    article_units,
+    detect_locale,
+    learned_in_scope,
+    needs_action,
+    offline_answer,
+)
 from sajang.graphs.inquiry.classifier import HUMAN_REQUEST, classify_text
 from sajang.graphs.inquiry.context import InquiryContext, asking_customer, thread_of
 from sajang.graphs.inquiry.intents import OwnDataQuery
@@ -128,9 +134,11 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
         if swapped and not names_topic(fragment, result.hits[0].title):
             normalized = normalize_for_shop(swapped, settings.data_dir, settings.chat_lexicon).text
             other = knowledge.search(normalized, k=5)
-            # the article found for the swapped question names the fragment in its title, or covers it in its
-            # body («무통장은여?» after a card-refund question: the refund table's «무통장입금» row)
-            if other.hits and (names_topic(fragment, other.hits[0].title) or covers(fragment, other.hits[0].body)):
+            # the article found for the swapped question names the fragment in its title, or has it as a row
+            # beside the replaced word's («무통장은여?» after a card-refund question: the refund table's rows)
+            replaced = (state.get("question_base") or "").split()[0]
+            if other.hits and (names_topic(fragment, other.hits[0].title)
+                               or sibling_rows(fragment, replaced, other.hits[0].body)):
                 result, out = other, {"normalized_text": normalized, "question": swapped}
     hits = learned_in_scope(out.get("normalized_text") or query, [h.as_dict() for h in result.hits])
     if not out:
@@ -174,10 +182,17 @@ def topic_swap(question: str, base: str) -> tuple[str, str | None]:
     return fragment, f"{fragment} {' '.join(words[1:])}"
 
 
-def covers(fragment: str, body: str) -> bool:
-    """The article's text contains every content word of the fragment."""
-    wanted = set(tokenize(fragment))
-    return bool(wanted) and all(word in body for word in wanted)
+def sibling_rows(fragment: str, replaced: str, body: str) -> bool:
+    """Both the fragment and the word it replaces name rows of one table of the article («무통장» and
+    «체크카드» in the refund table), so the follow-up asks another row, not the same thing somewhere else
+    («제주도는요?» after «배송비 얼마예요?» is no row of a table: it keeps 배송비)."""
+    if not fragment or not replaced:
+        return False
+    keys: dict[int, list[str]] = {}
+    for unit in article_units(body):
+        if unit.table is not None and unit.key:
+            keys.setdefault(unit.table, []).append(unit.key)
+    return any(any(fragment in k for k in ks) and any(replaced in k for k in ks) for ks in keys.values())
 
 
 def names_topic(fragment: str, title: str) -> bool:
