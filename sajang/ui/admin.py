@@ -36,7 +36,6 @@ from sajang.graphs.segmentation.service import (
 )
 from sajang.services import dashboard as dash
 from sajang.services import staff_files
-from sajang.services.accounts import staff_member
 from sajang.services.csat import ai_metrics
 from sajang.services.dashboard import SEGMENT_IDS, segment_label, shop_today
 from sajang.ui.admin_briefing import CSS as BRIEFING_CSS
@@ -45,6 +44,7 @@ from sajang.ui.admin_manager import ManagerTab
 from sajang.ui.admin_manual import ManualTab
 from sajang.ui.admin_settings import SettingsTab
 from sajang.ui.i18n import LOCALE_LABELS, LOCALES, Strings
+from sajang.ui.staff import request_member
 
 log = logging.getLogger(__name__)
 
@@ -415,8 +415,7 @@ class AdminUI:
         self.settings = settings
 
     def me(self, request: gr.Request | None) -> dict[str, str] | None:
-        member = staff_member(self.settings, getattr(request, "username", None) if request is not None else None,
-                              roles=("admin",))
+        member = request_member(self.settings, request, roles=("admin",))
         if member is None:
             return None
         return {"username": member.username, "name": member.name, "locale": member.locale}

@@ -12,9 +12,9 @@ import pandas as pd
 from sajang.config import Settings
 from sajang.errors import SajangError
 from sajang.services import manager
-from sajang.services.accounts import staff_member
 from sajang.services.dashboard import segment_label
 from sajang.ui.i18n import Strings
+from sajang.ui.staff import request_member
 
 T = Strings({
     "intro": {"ko": "가게 데이터에 대해 편하게 물어보세요. 매출 비교, 재고 부족, 이탈 위험 고객, 클레임, 상품 리뷰가 나쁜 "
@@ -170,7 +170,7 @@ class ManagerTab:
                              elem_id="sj-manager-table")
 
         def on_ask(text: str, locale: str, request: gr.Request) -> list[Any]:
-            member = staff_member(self.settings, getattr(request, "username", None), roles=("admin",))
+            member = request_member(self.settings, request, roles=("admin",))
             if member is None:
                 return [T("login_needed", locale), "", None, pd.DataFrame()]
             try:

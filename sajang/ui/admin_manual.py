@@ -15,8 +15,8 @@ import pandas as pd
 from sajang.config import Settings
 from sajang.errors import SajangError
 from sajang.services import manual
-from sajang.services.accounts import staff_member
 from sajang.ui.i18n import CATEGORY_LABELS, Strings, label
+from sajang.ui.staff import request_member
 
 T = Strings({
     "tab": {"ko": "매뉴얼 공개 범위", "en": "Manual visibility"},
@@ -93,8 +93,7 @@ class ManualTab:
         self.settings = settings
 
     def _admin(self, request: gr.Request | None) -> str | None:
-        member = staff_member(self.settings, getattr(request, "username", None) if request is not None else None,
-                              roles=("admin",))
+        member = request_member(self.settings, request, roles=("admin",))
         return member.username if member else None
 
     def mount(self, locale: str, locale_st: gr.State, lang: gr.Radio, demo: gr.Blocks) -> None:

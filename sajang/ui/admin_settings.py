@@ -13,9 +13,9 @@ import pandas as pd
 from sajang.config import Settings
 from sajang.errors import SajangError
 from sajang.services import store_settings
-from sajang.services.accounts import staff_member
 from sajang.services.store_settings import KEYS, LABELS, MONEY_KEYS
 from sajang.ui.i18n import Strings
+from sajang.ui.staff import request_member
 
 T = Strings({
     "title": {"ko": "상점 설정", "en": "Store settings"},
@@ -71,8 +71,7 @@ class SettingsTab:
         self.settings = settings
 
     def _admin(self, request: gr.Request | None) -> str | None:
-        member = staff_member(self.settings, getattr(request, "username", None) if request is not None else None,
-                              roles=("admin",))
+        member = request_member(self.settings, request, roles=("admin",))
         return member.username if member else None
 
     def build(self, locale: str, locale_st: gr.State, lang: gr.Radio, demo: gr.Blocks) -> None:

@@ -28,7 +28,7 @@ import gradio as gr
 from sajang.config import Settings
 from sajang.errors import Conflict, SajangError
 from sajang.services import qna
-from sajang.services.accounts import StaffMember, remember_locale, staff_member, staff_names
+from sajang.services.accounts import StaffMember, remember_locale, staff_names
 from sajang.services.attachments import get_attachment, save_attachment
 from sajang.services.canned_replies import render_reply
 from sajang.services.customers import customer_names, customer_profile, segment_label
@@ -52,6 +52,7 @@ from sajang.ui.i18n import LOCALE_LABELS, LOCALES
 from sajang.ui.literal import literal
 from sajang.ui.qna_tab import build_qna_tab
 from sajang.ui.reviews_tab import build_reviews_tab
+from sajang.ui.staff import request_member
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +146,7 @@ def _error_text(exc: BaseException) -> str:
 
 
 def _me(settings: Settings, request: gr.Request | None) -> StaffMember | None:
-    return staff_member(settings, getattr(request, "username", None) if request is not None else None)
+    return request_member(settings, request)
 
 
 def _member(me: dict[str, Any]) -> StaffMember:

@@ -18,8 +18,8 @@ import gradio as gr
 
 from sajang.config import Settings
 from sajang.services import qna
-from sajang.services.accounts import staff_member
 from sajang.ui.i18n import Strings
+from sajang.ui.staff import request_member
 
 log = logging.getLogger(__name__)
 KST = ZoneInfo("Asia/Seoul")
@@ -155,7 +155,7 @@ def product_html(item: qna.QnaItem | None, locale: str) -> str:
 
 
 def _user(settings: Settings, request: gr.Request | None) -> tuple[str, int | None, str] | None:
-    member = staff_member(settings, getattr(request, "username", None) if request is not None else None)
+    member = request_member(settings, request)
     if member is None:
         return None
     return member.username, member.id, member.name or member.username

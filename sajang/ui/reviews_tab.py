@@ -36,8 +36,8 @@ from zoneinfo import ZoneInfo
 import gradio as gr
 
 from sajang.config import Settings
-from sajang.services.accounts import staff_member
 from sajang.ui.i18n import Strings
+from sajang.ui.staff import request_member
 
 log = logging.getLogger(__name__)
 
@@ -215,7 +215,7 @@ def just_advanced(shown: dict[str, Any] | None, review_id: str | None, now: floa
 
 
 def _user(settings: Settings, request: gr.Request | None) -> tuple[str, int | None] | None:
-    member = staff_member(settings, getattr(request, "username", None) if request is not None else None)
+    member = request_member(settings, request)
     return (member.username, member.id) if member is not None else None
 
 

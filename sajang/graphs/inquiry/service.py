@@ -136,23 +136,17 @@ def learned_question(messages: Sequence[Any], target_id: int | None) -> Any:
 
 SEARCH_LIMIT = 50  # the queue's search shows at most this many conversations
 SEARCH_MAX_CHARS = 100
-_LIKE_ESCAPE = "\\"
-
-
-def like_pattern(text: str) -> str:
-    """`%text%` for LIKE/ILIKE with `%`, `_` and the escape character taken literally (escape `\\`)."""
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def _search_condition(c: Any, needle: str) -> Any:
-    """The queue search over one conversations table `c` (see `list_handoffs`)."""
-    pattern = like_pattern(needle)
+    """The queue search over one conversations table `c` (see `list_handoffs`): `%`, `_` in the needle are
+    taken literally (`autoescape`), case ignored."""
     in_messages = (select(Message.id).where(Message.conversation_id == c.c.id,
-                                            Message.text.ilike(pattern, escape=_LIKE_ESCAPE)).exists())
+                                            Message.text.icontains(needle, autoescape=True)).exists())
     in_orders = (select(Order.id).where(Order.customer_id == c.c.customer_id,
-                                        Order.id.ilike(pattern, escape=_LIKE_ESCAPE)).exists())
-    terms = [Customer.name.ilike(pattern, escape=_LIKE_ESCAPE), c.c.guest_name.ilike(pattern, escape=_LIKE_ESCAPE),
-             c.c.subject.ilike(pattern, escape=_LIKE_ESCAPE), c.c.thread_id == needle, in_messages, in_orders]
+                                        Order.id.icontains(needle, autoescape=True)).exists())
+    terms = [Customer.name.icontains(needle, autoescape=True), c.c.guest_name.icontains(needle, autoescape=True),
+             c.c.subject.icontains(needle, autoescape=True), c.c.thread_id == needle, in_messages, in_orders]
     digits = re.sub(r"[\s-]", "", needle)
     if digits.isdigit() and len(digits) == 4:  # «phone last 4»
         terms.append(Customer.phone.like("%" + digits))
