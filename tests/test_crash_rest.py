@@ -8,10 +8,6 @@ Runs on SQLite and PostgreSQL (DATABASE_URL). The figures are printed (`-s`) for
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
 import sys
 import threading
 from collections import Counter
@@ -21,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from serving import ServeProcess
 from sqlalchemy import Engine, select
 from test_inquiry_support import seed_store
 
@@ -31,63 +28,10 @@ from sajang.graphs.inquiry.service import WAITING_STATUSES, InquiryService
 from sajang.security import issue_staff_token
 from sajang.services.accounts import claims_for
 
-REPO = Path(__file__).resolve().parents[1]
 CONVERSATIONS = 8
 CLIENTS = 4
 KILL_AFTER = 12  # acknowledged requests before the kill (of 40): the other clients are mid-request
 READY_LIMIT_S = 600.0  # a bound for a hung start-up, not a measurement
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    """`python -m sajang.app.cli serve` on the test's settings (exported in the environment)."""
-
-    def __init__(self, log_path: Path) -> None:
-        self.port = _free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_path
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.up = threading.Event()
-
-    def start(self) -> None:
-        env = {**os.environ, "SAJANG_RATE_LIMIT_PER_MINUTE": "100000"}
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "sajang.app.cli", "serve", "--port", str(self.port)],
-                                         cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-        deadline = READY_LIMIT_S
-        with httpx.Client(timeout=5) as client:
-            while deadline > 0:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"server exited: {self.log_path.read_text()[-3000:]}")
-                try:
-                    if client.get(f"{self.base}/api/v1/health").status_code == 200:
-                        self.up.set()
-                        return
-                except httpx.TransportError:
-                    pass
-                self.up.wait(0.5)
-                deadline -= 0.5
-        raise RuntimeError("server did not start")
-
-    def kill(self) -> None:
-        self.up.clear()
-        assert self.proc is not None
-        os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 @dataclass
@@ -117,7 +61,7 @@ def _script(i: int) -> list[Op]:
             Op("reply", f"r2-{i}", f"재발송해 드렸습니다. 감사합니다 ({i})", resolve=True)]
 
 
-def _send(client: httpx.Client, server: Server, session: dict[str, Any], op: Op, staff: dict[str, str]) -> Any:
+def _send(client: httpx.Client, server: ServeProcess, session: dict[str, Any], op: Op, staff: dict[str, str]) -> Any:
     thread = session["thread_id"]
     customer = {"Authorization": f"Bearer {session['token']}", "Idempotency-Key": op.key}
     if op.kind == "ask":
@@ -129,7 +73,7 @@ def _send(client: httpx.Client, server: Server, session: dict[str, Any], op: Op,
                        json={"text": op.text, "resolve": op.resolve}, headers={**staff, "Idempotency-Key": op.key})
 
 
-def _until_answered(call: Any, server: Server, tally: Tally, counted: bool = True) -> Any:
+def _until_answered(call: Any, server: ServeProcess, tally: Tally, counted: bool = True) -> Any:
     """Send until the server answers: a request the kill cut is sent again (same key) once it is back."""
     while True:
         if counted:
@@ -143,7 +87,7 @@ def _until_answered(call: Any, server: Server, tally: Tally, counted: bool = Tru
             server.up.wait(READY_LIMIT_S)
 
 
-def _client(server: Server, convs: list[int], scripts: dict[int, list[Op]], sessions: dict[int, dict[str, Any]],
+def _client(server: ServeProcess, convs: list[int], scripts: dict[int, list[Op]], sessions: dict[int, dict[str, Any]],
             staff: dict[str, str], tally: Tally) -> None:
     with httpx.Client(timeout=300) as client:
         for i in convs:
@@ -177,11 +121,11 @@ def test_kill_minus_nine_mid_flight_loses_and_doubles_nothing(settings: Settings
     agent = get_user_by_username(engine, "agent")
     assert agent is not None
     staff = {"Authorization": f"Bearer {issue_staff_token(store, claims_for(agent))}"}
-    server = Server(tmp_path / "server.log")
+    server = ServeProcess(tmp_path / "server.log", {"SAJANG_RATE_LIMIT_PER_MINUTE": "100000"})
     scripts = {i: _script(i) for i in range(CONVERSATIONS)}
     sessions: dict[int, dict[str, Any]] = {}
     tally = Tally()
-    server.start()
+    server.start(READY_LIMIT_S)
     try:
         workers = [threading.Thread(target=_client, args=(server, list(range(c, CONVERSATIONS, CLIENTS)), scripts,
                                                           sessions, staff, tally)) for c in range(CLIENTS)]
@@ -189,7 +133,7 @@ def test_kill_minus_nine_mid_flight_loses_and_doubles_nothing(settings: Settings
             w.start()
         tally.acked_event.wait(READY_LIMIT_S)
         server.kill()  # SIGKILL: no shutdown, no flush, requests in flight cut
-        server.start()  # the start-up reconcile runs before the first request is served
+        server.start(READY_LIMIT_S)  # the start-up reconcile runs before the first request is served
         for w in workers:
             w.join()
         # every answered request sent again: the first result comes back, nothing is stored again

@@ -16,8 +16,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -28,12 +26,12 @@ import httpx
 import pytest
 from browser import free_port
 from conftest import run_cli
+from serving import ServeProcess
 
 from sajang.config import Settings
 from sajang.services import ratelimit
 from sajang.services.redis_client import RedisClient, RedisUnavailable
 
-REPO = Path(__file__).resolve().parents[1]
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
 START_LIMIT_S = 300.0  # a bound for a hung start-up on a busy machine, not a measurement
 
@@ -157,53 +155,20 @@ def test_serve_refuses_workers_with_the_uis(settings: Settings) -> None:
     assert "Traceback" not in done.stderr
 
 
-class Replica:
-    """`sajang serve` in its own process on a loopback port (the test's settings from the environment)."""
-
-    def __init__(self, log_path: Path, env: dict[str, str], *args: str) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_path
-        with open(log_path, "wb") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "sajang.app.cli", "serve", "--port",
-                                          str(self.port), *args], cwd=REPO, env={**os.environ, **env},
-                                         stdout=log, stderr=subprocess.STDOUT)
-
-    def wait_up(self, client: httpx.Client) -> None:
-        deadline = time.monotonic() + START_LIMIT_S
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"replica exited: {self.log_path.read_text()[-3000:]}")
-            try:
-                if client.get(f"{self.base}/api/v1/health").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"replica did not start: {self.log_path.read_text()[-3000:]}")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
 @pytest.mark.slow
 @needs_redis
 def test_two_replicas_share_rate_limits(settings: Settings, tmp_path: Path, prefix: str) -> None:
     limit = 3
     env = {"REDIS_URL": REDIS_URL, "SAJANG_REDIS_PREFIX": prefix, "SAJANG_UI": "off",
            "SAJANG_RATE_LIMIT_PER_MINUTE": str(limit), "SAJANG_PURGE_INTERVAL_HOURS": "0"}
-    a = Replica(tmp_path / "a.log", env, "--workers", "2")
-    b = Replica(tmp_path / "b.log", env)
+    a = ServeProcess(tmp_path / "a.log", env, "--workers", "2")
+    b = ServeProcess(tmp_path / "b.log", env)
+    a.spawn()
+    b.spawn()
     try:
         with httpx.Client(timeout=60) as client:
-            a.wait_up(client)
-            b.wait_up(client)
+            a.wait_up(START_LIMIT_S)
+            b.wait_up(START_LIMIT_S)
             started = time.monotonic()
             new_chat = {"name": "손님"}
             first = [client.post(f"{a.base}/api/v1/chat/sessions", json=new_chat).status_code
