@@ -37,6 +37,7 @@ from .service import KnowledgeBase, SearchResult
 from .text import without_greeting
 
 CHAT_DEV_PATH = PACKAGE_DATA / "chat_retrieval_dev.jsonl"
+CHAT_DEV_EN_PATH = PACKAGE_DATA / "chat_retrieval_dev_en.jsonl"  # English chat about the English articles
 MANUAL_DIR = PACKAGE_DATA / "manual"
 UNANSWERABLE_WEIGHT = 5
 L2 = 0.01  # penalty of the logistic fit (the features are cosines and margins of a few hundredths)
@@ -68,8 +69,10 @@ def read_chat_cases(path: Path = CHAT_DEV_PATH) -> list[ChatCase]:
 
 
 @contextmanager
-def manual_index(settings: Settings, manual_dir: Path = MANUAL_DIR) -> Iterator[KnowledgeBase]:
-    """The manual in a throw-away knowledge base (own SQLite file and Chroma dir, the shop's embedding cache)."""
+def manual_index(settings: Settings, manual_dir: Path = MANUAL_DIR, english: bool = False) -> Iterator[KnowledgeBase]:
+    """The manual in a throw-away knowledge base (own SQLite file and Chroma dir, the shop's embedding cache):
+    the Korean articles, and with `english` their English versions too (searched with language="en", as
+    the bot searches an English message)."""
     emb = get_embeddings(settings)
     with tempfile.TemporaryDirectory(prefix="sajang-chat-eval-") as tmp:
         tmp_settings = settings.model_copy(update={
@@ -80,7 +83,7 @@ def manual_index(settings: Settings, manual_dir: Path = MANUAL_DIR) -> Iterator[
         korean = Path(tmp) / "manual"
         korean.mkdir()
         for path in sorted(Path(manual_dir).glob("*.md")):
-            if not path.name.endswith(".en.md"):
+            if english or not path.name.endswith(".en.md"):
                 (korean / path.name).write_bytes(path.read_bytes())
         kb.import_manual_dir(korean)
         try:
@@ -96,10 +99,12 @@ def queries_of(cases: list[ChatCase], normalised: bool, lexicon: Lexicon | None 
     return [normalize_message(c.text, lexicon).text for c in cases]
 
 
-def search_all(kb: KnowledgeBase, queries: list[str], exclude: list[str] | None = None) -> list[SearchResult]:
+def search_all(kb: KnowledgeBase, queries: list[str], exclude: list[str] | None = None,
+               language: str | None = None) -> list[SearchResult]:
     """Hybrid search of every query (vectors embedded once in a batch), as the graph searches one message."""
     queries = [without_greeting(q) for q in queries]
-    return [res for res, _t in kb.search_many(queries, k=5, modes=["hybrid"], exclude=exclude)["hybrid"]]
+    found = kb.search_many(queries, k=5, modes=["hybrid"], exclude=exclude, language=language)
+    return [res for res, _t in found["hybrid"]]
 
 
 def top1_accuracy(cases: list[ChatCase], results: list[SearchResult]) -> dict[str, Any]:
@@ -117,16 +122,18 @@ def _features(res: SearchResult) -> list[float]:
     return [float(res.features.get(f, 0.0)) for f in FEATURES]
 
 
-def training_rows(kb: KnowledgeBase, cases: list[ChatCase], queries: list[str]) -> list[tuple[int, list[float], float]]:
+def training_rows(kb: KnowledgeBase, cases: list[ChatCase], queries: list[str], language: str | None = None,
+                  ) -> list[tuple[int, list[float], float]]:
     """(case index, features, label) rows of the confidence model from the `fit` messages: answerable ones
     as asked (label: hit 1 right), the same with their article removed from the ranking (label 0) and the
     unanswerable ones (label 0)."""
     fit = [i for i, c in enumerate(cases) if c.split == "fit"]
     answerable = [i for i in fit if cases[i].article]
     unanswerable = [i for i in fit if not cases[i].article]
-    asked = search_all(kb, [queries[i] for i in answerable])
-    absent = search_all(kb, [queries[i] for i in answerable], exclude=[cases[i].article or "" for i in answerable])
-    none = search_all(kb, [queries[i] for i in unanswerable]) if unanswerable else []
+    asked = search_all(kb, [queries[i] for i in answerable], language=language)
+    absent = search_all(kb, [queries[i] for i in answerable], exclude=[cases[i].article or "" for i in answerable],
+                        language=language)
+    none = search_all(kb, [queries[i] for i in unanswerable], language=language) if unanswerable else []
     def label(i: int, res: SearchResult) -> float:
         return 1.0 if res.hits and cases[i].answered_by(res.hits[0].id) else 0.0
 
@@ -146,9 +153,9 @@ def fit_rows(rows: list[tuple[int, list[float], float]]) -> tuple[list[float], d
     return [round(float(v), 4) for v in w], _calibration_report(x, y, w)
 
 
-def describe_fit(n_answerable: int, n_unanswerable: int) -> str:
+def describe_fit(n_answerable: int, n_unanswerable: int, cases_file: str | None = None) -> str:
     return (f"logistic regression (IRLS, L2 {L2}) of 'hit 1 is the right article' on {n_answerable} chat-style "
-            f"messages about the bundled manual (data/chat_retrieval_dev.jsonl, split fit, read through "
+            f"messages about the bundled manual (data/{cases_file or CHAT_DEV_PATH.name}, split fit, read through "
             f"normalize_message), the same messages with their article removed from the ranking and "
             f"{n_unanswerable} messages the manual does not answer (label 0: the gate must hand off)")
 

@@ -47,6 +47,9 @@ class FusionConfig:
     # Logistic confidence model (intercept first, then one coefficient per FEATURES entry).
     coef: list[float] = field(default_factory=lambda: [-20.0, 20.0, 10.0, 2.0, 2.0, 0.5, 0.0])
     fitted_on: str = "hand-set prior (not fitted)"
+    # the same model fitted on English questions against the English articles (None: use `coef`)
+    coef_en: list[float] | None = None
+    fitted_on_en: str = ""
 
     @classmethod
     def load(cls, path: Path = CALIBRATION_PATH) -> FusionConfig:
@@ -57,7 +60,9 @@ class FusionConfig:
         return cls(**known)
 
     def save(self, path: Path = CALIBRATION_PATH, **extra: Any) -> None:
-        data = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        """Write the fields and `extra` (fit reports), keeping the reports of the other language's fit."""
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        data.update({k: getattr(self, k) for k in self.__dataclass_fields__})
         data["features"] = list(FEATURES)
         data.update(extra)
         path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
@@ -70,6 +75,7 @@ class IndexView:
     doc_kinds: list[str]  # per document index
     chunk_doc: dict[str, int]  # chunk id → document index
     chunk_role: dict[str, str]  # chunk id → body | title | question | doc
+    doc_langs: list[str] = field(default_factory=list)  # per document index: "ko" | "en" (text_language)
 
     @property
     def n_docs(self) -> int:
@@ -83,8 +89,11 @@ def _sigmoid(x: float) -> float:
     return e / (1.0 + e)
 
 
-def calibrated_confidence(feats: dict[str, float], cfg: FusionConfig) -> float:
-    z = cfg.coef[0] + sum(c * float(feats.get(name, 0.0)) for c, name in zip(cfg.coef[1:], FEATURES, strict=False))
+def calibrated_confidence(feats: dict[str, float], cfg: FusionConfig, language: str | None = None) -> float:
+    """p(hit 1 answers the question): the model fitted on questions in `language` (English has its own,
+    `coef_en`, when fitted), else the Korean one."""
+    coef = cfg.coef_en if language == "en" and cfg.coef_en else cfg.coef
+    z = coef[0] + sum(c * float(feats.get(name, 0.0)) for c, name in zip(coef[1:], FEATURES, strict=False))
     return _sigmoid(z)
 
 
@@ -107,17 +116,23 @@ def fuse(
     cfg: FusionConfig,
     kinds: set[str] | None = None,
     exclude: int | None = None,
+    language: str | None = None,
 ) -> tuple[list[tuple[int, float, str | None]], dict[str, float]]:
     """Rank articles from per-article BM25 scores (`lex`) and Chroma's nearest chunks (`dense`).
 
     Returns [(doc index, score in (0, 1), chunk to quote)] best first (the article's nearest body chunk,
     else its nearest chunk, else None) and the features of the confidence model. `exclude` drops one
-    article (the evaluation's "gold absent" condition).
+    article (the evaluation's "gold absent" condition). `language` keeps the documents written in it, when
+    the index has any (an English question against a Korean-only manual still searches the Korean text).
     """
     n_docs = view.n_docs
     allowed = np.ones(n_docs, dtype=bool)
     if kinds:
         allowed = np.array([k in kinds for k in view.doc_kinds], dtype=bool)
+    if language and len(view.doc_langs) == n_docs:
+        same = np.array([lang == language for lang in view.doc_langs], dtype=bool)
+        if (same & allowed).any():
+            allowed &= same
     if exclude is not None:
         allowed[exclude] = False
 

@@ -20,6 +20,7 @@ runs on the Kiwi instance the search already loaded: no start-up cost of its own
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -89,8 +90,8 @@ class Lexicon:
         pattern = "|".join(r"\s*".join(re.escape(part) for part in k.split()) for k in alternatives)
         self._pattern = re.compile(pattern) if pattern else None
         # the words it writes, kept whole when spacing is restored (longest first)
-        words = sorted({w for v in self.entries.values() for w in v.split() if len(w) >= 3}, key=lambda w: -len(w))
-        self.protected = re.compile("|".join(map(re.escape, words))) if words else None
+        self.words = frozenset(w for v in self.entries.values() for w in v.split() if len(w) >= 3)
+        self.protected = whole_words_pattern(self.words)
 
     @staticmethod
     def _key(slang: str) -> str:
@@ -137,6 +138,29 @@ def particle_after(word: str, particle: str) -> str:
     if particle in ("으로", "로"):
         return forms[1] if final in (0, 8) else forms[0]  # 8 = ㄹ
     return forms[0] if final else forms[1]
+
+
+def whole_words_pattern(words: Iterable[str]) -> re.Pattern[str] | None:
+    """One pattern of `words`, longest first (so that a word inside a longer one never splits it)."""
+    ordered = sorted(set(words), key=lambda w: (-len(w), w))
+    return re.compile("|".join(map(re.escape, ordered))) if ordered else None
+
+
+# The shop's own compound words (its manual's and catalogue's, `register_shop_words`), per data dir: kept
+# whole when spacing is restored, as the lexicon's are ("부대찌개밀키트물몇미리" → "부대찌개 밀키트 물 몇 미리";
+# Kiwi alone writes "밀 키트", "단순 변 심").
+_shop_words: dict[str, frozenset[str]] = {}
+_shop_words_lock = threading.Lock()
+
+
+def register_shop_words(data_dir: Path | None, words: Iterable[str]) -> None:
+    with _shop_words_lock:
+        _shop_words[str(data_dir)] = frozenset(words)
+
+
+@lru_cache(maxsize=8)
+def _protected_of(lexicon_words: frozenset[str], shop_words: frozenset[str]) -> re.Pattern[str] | None:
+    return whole_words_pattern(lexicon_words | shop_words)
 
 
 @lru_cache(maxsize=8)
@@ -251,8 +275,10 @@ def correct_typos(text: str) -> tuple[str, list[str]]:
     return corrected, changes
 
 
-def normalize_message(text: str, lexicon: Lexicon | None = None) -> NormalizedMessage:
-    """What the classifier and the search read of a customer's chat message (see the module docstring)."""
+def normalize_message(text: str, lexicon: Lexicon | None = None,
+                      shop_words: frozenset[str] = frozenset()) -> NormalizedMessage:
+    """What the classifier and the search read of a customer's chat message (see the module docstring);
+    `shop_words` are kept whole, like the lexicon's words, when spacing is restored."""
     original = (text or "").strip()
     lexicon = lexicon if lexicon is not None else load_lexicon([LEXICON_PATH])
     changes: list[str] = []
@@ -263,7 +289,8 @@ def normalize_message(text: str, lexicon: Lexicon | None = None) -> NormalizedMe
     if bare != out and re.search(r"[0-9A-Za-z가-힣]", bare):
         changes.append("emoticons")
         out = bare
-    spaced = restore_spacing(out, lexicon.protected)
+    protected = _protected_of(lexicon.words, shop_words) if shop_words else lexicon.protected
+    spaced = restore_spacing(out, protected)
     if spaced != out:
         changes.append("spacing")
         out = spaced
@@ -274,5 +301,7 @@ def normalize_message(text: str, lexicon: Lexicon | None = None) -> NormalizedMe
 
 def normalize_for_shop(text: str, data_dir: Path | None, extra_lexicon: Path | None = None) -> NormalizedMessage:
     """`normalize_message` with the shop's lexicon: the bundled one, `<data dir>/chat_lexicon.tsv`, then the
-    file the `SAJANG_CHAT_LEXICON` setting names (`extra_lexicon`)."""
-    return normalize_message(text, load_lexicon(lexicon_files(data_dir, extra_lexicon)))
+    file the `SAJANG_CHAT_LEXICON` setting names (`extra_lexicon`), and the shop's own compound words."""
+    with _shop_words_lock:
+        words = _shop_words.get(str(data_dir), frozenset())
+    return normalize_message(text, load_lexicon(lexicon_files(data_dir, extra_lexicon)), words)

@@ -40,10 +40,13 @@ from sajang.errors import NotFound
 
 from .embeddings import CachedEmbeddings, get_embeddings
 from .fusion import DENSE_CHUNKS, FusionConfig, IndexView, calibrated_confidence, fuse
+from .normalize import register_shop_words
 from .text import (
     best_passage,
     chunk_article,
+    compound_words,
     lead_sentence,
+    text_language,
     tokenize,
     topic_nouns,
     with_bigrams,
@@ -51,7 +54,7 @@ from .text import (
 )
 
 DOC_VIEW_CHARS = 1200
-INDEX_VERSION = 6  # bump when chunking or tokenising changes: indexes are rebuilt from the DB
+INDEX_VERSION = 7  # bump when chunking or tokenising changes: indexes are rebuilt from the DB
 
 
 @dataclass
@@ -208,6 +211,10 @@ class KnowledgeBase:
         self._vocabulary_lock = threading.Lock()  # the two writers: `_set_view` and the catalogue reload
         self._catalogue_lock = threading.Lock()  # one catalogue reload at a time
         self._catalogue_at = -math.inf
+        # compound words of each manual article (by content hash) and of the catalogue, for the spacing of
+        # customers' messages (`register_shop_words`)
+        self._compounds: dict[str, frozenset[str]] = {}
+        self._catalogue_compounds: frozenset[str] = frozenset()
         self._bm25: Any = None
         self._signature: tuple[Any, ...] | None = None
         self._last_query = ""
@@ -305,11 +312,26 @@ class KnowledgeBase:
             doc_kinds=[self._docs[k].kind for k in self._doc_keys],
             chunk_doc={c.id: doc_index[c.doc] for c in self._chunks.values()},
             chunk_role={c.id: c.role for c in self._chunks.values()},
+            doc_langs=[text_language(f"{d.title} {d.body[:400]}") for d in self._docs.values()],
         )
         tokens = frozenset(t for c in self._chunks.values() for t in c.tokens)
         documents = "\n".join(f"{d.title}\n{d.body}" for d in self._docs.values())
         with self._vocabulary_lock:
             self._vocabulary = _Vocabulary(tokens, documents, self._vocabulary.catalogue, {})
+        self._register_compounds()
+
+    def _register_compounds(self) -> None:
+        """The compounds of the manual's Korean articles and of the product names, kept whole when a
+        customer's unspaced message is spaced (`normalize_for_shop`). Each article is analysed once."""
+        manual = {d.hash: d for d in self._docs.values() if d.kind == "manual"}
+        for key in set(self._compounds) - set(manual):
+            del self._compounds[key]
+        for key, doc in manual.items():
+            if key not in self._compounds:
+                body = doc.body if text_language(doc.body[:400]) == "ko" else ""
+                self._compounds[key] = frozenset(compound_words([doc.title, body]))
+        words = frozenset().union(self._catalogue_compounds, *self._compounds.values())
+        register_shop_words(self.settings.data_dir, words)
 
     def _reload_catalogue(self) -> None:
         """The names and descriptions of the products on sale or sold out, into the vocabulary: at the first
@@ -320,9 +342,15 @@ class KnowledgeBase:
         try:
             with autocommit_connection(self.engine) as conn:
                 rows = conn.execute(select(Product.name, Product.description).where(Product.status != "hidden"))
-                catalogue = "\n".join(f"{name}\n{desc or ''}" for name, desc in rows)
+                products = list(rows)
+            catalogue = "\n".join(f"{name}\n{desc or ''}" for name, desc in products)
             with self._vocabulary_lock:
                 self._vocabulary = self._vocabulary._replace(catalogue=catalogue, known={})
+            names = frozenset(compound_words(name for name, _desc in products))
+            if names != self._catalogue_compounds:
+                self._catalogue_compounds = names
+                with self._lock:
+                    self._register_compounds()
             self._catalogue_at = time.monotonic()
         finally:
             self._catalogue_lock.release()
@@ -456,10 +484,11 @@ class KnowledgeBase:
 
     # -- search --------------------------------------------------------------------------------------
     def search(self, query: str, k: int = 5, kinds: set[str] | None = None, *, mode: str = "hybrid",
-               fresh: bool = True) -> SearchResult:
+               fresh: bool = True, language: str | None = None) -> SearchResult:
         """Top-k article-level hits for `query` and a calibrated confidence that hit 1 answers it.
 
-        mode: hybrid (weighted score fusion, the default), rrf, lexical, dense.
+        mode: hybrid (weighted score fusion, the default), rrf, lexical, dense. `language` ("ko" | "en"):
+        only the documents written in it, when the index has some, scored by that language's confidence model.
         """
         if fresh:
             self.refresh()
@@ -471,7 +500,7 @@ class KnowledgeBase:
             self._last_query = query
             lex = self._lexical_scores(query) if mode != "dense" else None
             dense = self._dense_scores(query, kinds) if mode != "lexical" else None
-            ranked, feats = self._rank(mode, lex, dense, kinds)
+            ranked, feats = self._rank(mode, lex, dense, kinds, language=language)
             hits: list[Hit] = []
             for doc_idx, score, chunk_id in ranked[:k]:
                 doc = self._docs[self._doc_keys[doc_idx]]
@@ -482,7 +511,7 @@ class KnowledgeBase:
             vocabulary = self._vocabulary
         unknown = _unknown_terms(query, vocabulary)
         feats["unknown"] = float(bool(unknown))
-        conf = calibrated_confidence(feats, self.fusion) if hits else 0.0
+        conf = calibrated_confidence(feats, self.fusion, language) if hits else 0.0
         return SearchResult(query, hits, round(conf, 4), mode, feats, unknown)
 
     def _passage(self, doc: _Doc, chunk_id: str | None, lex: tuple[np.ndarray, list[str]] | None) -> str:
@@ -497,10 +526,10 @@ class KnowledgeBase:
         return best_passage(self._chunks[chunk_id].text, doc.title)
 
     def _rank(self, mode: str, lex: tuple[np.ndarray, list[str]] | None, dense: list[tuple[str, float]] | None,
-              kinds: set[str] | None, exclude: int | None = None,
+              kinds: set[str] | None, exclude: int | None = None, language: str | None = None,
               ) -> tuple[list[tuple[int, float, str | None]], dict[str, float]]:
         ranked, feats = fuse(mode, lex[0] if lex is not None else None, dense, self._view, self.fusion, kinds,
-                             exclude)
+                             exclude, language)
         if ranked:
             qlist = lex[1] if lex is not None else tokenize(self._last_query)
             qtoks = set(qlist)
@@ -676,10 +705,11 @@ class KnowledgeBase:
 
     # -- batch helpers for evaluation ------------------------------------------------------------------
     def search_many(self, queries: Iterable[str], k: int = 5, modes: Iterable[str] = ("hybrid",),
-                    exclude: list[str] | None = None) -> dict[str, list[tuple[SearchResult, float]]]:
+                    exclude: list[str] | None = None, language: str | None = None,
+                    ) -> dict[str, list[tuple[SearchResult, float]]]:
         """Run each query in each mode; query vectors are embedded once in a batch (and cached).
         Returns mode → [(result, seconds)] where seconds excludes the shared query embedding.
-        `exclude[i]`: a hit id left out of query i's ranking (for calibration)."""
+        `exclude[i]`: a hit id left out of query i's ranking (for calibration); `language` as in `search`."""
         queries = list(queries)
         modes = list(modes)
         self.refresh()
@@ -694,12 +724,12 @@ class KnowledgeBase:
                     lex = self._lexical_scores(q) if mode != "dense" else None
                     dense = self._dense_by_vector(vecs[i], None) if vecs is not None and mode != "lexical" else None
                     ex = doc_idx.get(exclude[i]) if exclude else None
-                    ranked, feats = self._rank(mode, lex, dense, None, ex)
+                    ranked, feats = self._rank(mode, lex, dense, None, ex, language)
                     hits = [Hit(self._docs[self._doc_keys[d]].ref, self._docs[self._doc_keys[d]].title,
                                 float(sc), self._docs[self._doc_keys[d]].kind, "", "")
                             for d, sc, _row in ranked[:k]]
                     feats["unknown"] = float(bool(_unknown_terms(q, self._vocabulary)))
-                    conf = calibrated_confidence(feats, self.fusion) if hits else 0.0
+                    conf = calibrated_confidence(feats, self.fusion, language) if hits else 0.0
                     out[mode].append((SearchResult(q, hits, conf, mode, feats), time.perf_counter() - t0))
         return out
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -19,7 +21,21 @@ _STOP = {
     "하", "있", "되", "없", "않", "같", "이", "그", "저", "것", "수", "등", "및", "때", "더", "잘", "좀", "또",
     "the", "a", "an", "of", "to", "in", "is", "are", "and", "or", "for", "on", "my", "i", "you", "it",
     "be", "do", "does", "can", "how", "what", "with", "this", "that", "at", "by", "from", "was", "me",
+    "s", "t", "d", "ll", "re", "ve", "m", "u", "ur", "your", "we", "our", "us", "if", "will", "would",
+    "could", "should", "there", "any", "im", "whats", "pls", "please", "get", "got", "just", "so",
 }
+# English: customers' words for what the manual calls otherwise, and a light stemmer, so that "shipping
+# cost" meets "delivery fee" and "refunded" meets "refund" in BM25 (Kiwi tags English words SL, whole)
+_EN_SYNONYMS = {
+    "ship": "deliver", "shipping": "deliver", "shipped": "deliver", "shipment": "deliver", "ships": "deliver",
+    "postage": "deliver", "delivery": "deliver", "deliveries": "deliver", "delivered": "deliver",
+    "cost": "fee", "costs": "fee", "charge": "fee", "charges": "fee", "charged": "fee", "fees": "fee",
+    "package": "parcel", "packages": "parcel", "box": "parcel", "boxes": "parcel",
+    "money": "refund", "reimburse": "refund",
+    "much": "fee",  # "how much is shipping": a question of price (stop words drop "how")
+    "dumpling": "mandu", "dumplings": "mandu",
+}
+_EN_SUFFIXES = ("ing", "ed", "es", "s")
 # nouns that ask rather than name a topic ("환불은 며칠 걸려요?")
 _QUESTION_NOUNS = {"며칠", "얼마", "무엇", "어느"}
 _LATIN = re.compile(r"[a-z][a-z0-9]*")
@@ -64,7 +80,7 @@ def tokenize(text: str) -> list[str]:
             continue
         form = form.lower()
         if tag == "SL":
-            out.extend(w for w in _LATIN.findall(form) if w not in _STOP)
+            out.extend(english_stem(w) for w in _LATIN.findall(form) if w not in _STOP)
             continue
         if form in _STOP:
             continue
@@ -72,7 +88,66 @@ def tokenize(text: str) -> list[str]:
     return out
 
 
+def english_stem(word: str) -> str:
+    """The BM25 form of an English word: the manual's word for a customer's synonym, else the word without
+    a plural or -ing/-ed ending (never below four letters: "news", "bus" stay)."""
+    if word in _EN_SYNONYMS:
+        return _EN_SYNONYMS[word]
+    for suffix in _EN_SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4 and not word.endswith("ss"):
+            return word[: -len(suffix)]
+    return word
+
+
+_NOUN_TAGS = {"NNG", "NNP", "XR"}  # XR: 단순(하다)
+_ALL_HANGUL = re.compile(r"[가-힣]+")
+
+
+def compound_words(texts: Iterable[str]) -> set[str]:
+    """The compounds a shop's texts write: a word starting with two nouns or more («밀키트는» → 밀키트,
+    «부대찌개»), or a word of nouns only and the nouns starting the next word («단순 변심» → 단순변심), at
+    least three syllables, Hangul only. Customers type them without spaces; the spacing model alone splits
+    some of them («밀 키트»)."""
+    kiwi, lock = kiwi_analyser()
+    out: set[str] = set()
+    for text in texts:
+        spans = [m.span() for m in re.finditer(r"\S+", text)]
+        if not spans:
+            continue
+        with lock:
+            tokens = kiwi.tokenize(text)
+        starts = [a for a, _b in spans]
+        lead = [""] * len(spans)  # the nouns a word starts with
+        nouns_only = [True] * len(spans)
+        for tok in tokens:
+            w = bisect.bisect_right(starts, tok.start) - 1
+            if w < 0:
+                continue
+            tag = tok.tag.split("-")[0]
+            if tag in ("SSO", "SSC", "SW", "SO") and not lead[w]:
+                continue  # an opening bracket or a symbol before the word
+            if tag in _NOUN_TAGS and nouns_only[w]:
+                lead[w] += tok.form
+            else:
+                nouns_only[w] = False
+        for i, nouns in enumerate(lead):
+            if len(nouns) >= 3 and _ALL_HANGUL.fullmatch(nouns):
+                out.add(nouns)
+            if nouns and nouns_only[i] and i + 1 < len(lead) and lead[i + 1]:
+                pair = nouns + lead[i + 1]
+                if len(pair) >= 4 and _ALL_HANGUL.fullmatch(pair) and spans[i + 1][0] - spans[i][1] == 1:
+                    out.add(pair)
+    return out
+
+
 HANGUL = re.compile(r"[가-힣]")  # a Hangul syllable
+LATIN_LETTER = re.compile(r"[A-Za-z]")
+
+
+def text_language(text: str) -> str:
+    """"en" for a text written in English (under 5 % of its letters Hangul), else "ko"."""
+    hangul = len(HANGUL.findall(text))
+    return "en" if hangul < 0.05 * max(1, len(LATIN_LETTER.findall(text)) + hangul) else "ko"
 CHAT_NOUNS_PATH = PACKAGE_DATA / "chat_nouns.txt"
 
 

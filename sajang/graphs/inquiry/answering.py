@@ -35,7 +35,7 @@ from sajang.graphs.inquiry.prompts import VARIANTS, T, josa
 from sajang.knowledge.ingest import AnswerUnit, answer_units, audience_overrides_in, is_agents_only
 from sajang.knowledge.normalize import LEXICON_PATH, load_lexicon, normalize_for_shop
 from sajang.knowledge.service import get_knowledge
-from sajang.knowledge.text import HANGUL, tokenize, without_greeting
+from sajang.knowledge.text import HANGUL, text_language, tokenize, without_greeting
 from sajang.tools.orders import recent_orders
 
 KST = ZoneInfo("Asia/Seoul")
@@ -580,12 +580,8 @@ def manual_answer(question: str, hit: dict[str, Any], locale: str, policy: Store
 
 def article_locale(hit: dict[str, Any]) -> str:
     """"en" for an article written in English (`delivery-fee.en`), else "ko"."""
-    text = f"{hit.get('title') or ''} {(hit.get('body') or hit.get('text') or '')[:400]}"
-    hangul = len(HANGUL.findall(text))
-    return "en" if hangul < 0.05 * max(1, len(LATIN_LETTER.findall(text)) + hangul) else "ko"
+    return text_language(f"{hit.get('title') or ''} {(hit.get('body') or hit.get('text') or '')[:400]}")
 
-
-LATIN_LETTER = re.compile(r"[A-Za-z]")
 TRANSLATION_SUFFIX = ".en"  # `delivery-fee.en` is the English version of `delivery-fee`
 
 
@@ -797,11 +793,32 @@ def cs_schedule(cs_hours: str, now: datetime) -> tuple[bool, datetime | None]:
     return False, day.replace(hour=start.hour, minute=start.minute, second=0, microsecond=0)
 
 
+# the words a shop's CS hours are written with, for an English reply ("평일 10:00–17:00 (점심 12:30–13:30,
+# 주말·공휴일 휴무)" → "weekdays 10:00–17:00 (lunch 12:30–13:30, closed on weekends and public holidays)")
+_HOURS_EN = (("주말·공휴일 휴무", "closed on weekends and public holidays"), ("주말, 공휴일 휴무", "closed on weekends and public holidays"),
+             ("주말 및 공휴일 휴무", "closed on weekends and public holidays"), ("공휴일 휴무", "closed on public holidays"),
+             ("주말 휴무", "closed on weekends"), ("일요일 휴무", "closed on Sundays"), ("휴무", "closed"),
+             ("점심시간", "lunch"), ("점심", "lunch"), ("평일", "weekdays"), ("주말", "weekends"), ("공휴일", "public holidays"),
+             ("월요일", "Monday"), ("화요일", "Tuesday"), ("수요일", "Wednesday"), ("목요일", "Thursday"),
+             ("금요일", "Friday"), ("토요일", "Saturday"), ("일요일", "Sunday"), ("매일", "every day"), ("연중무휴", "every day"))
+
+
+def cs_hours_in(cs_hours: str, locale: str) -> str:
+    """The shop's CS hours for a reply in `locale`: an English reply gets the usual Korean words in English,
+    or the text as the shop wrote it when words it does not know would stay Korean."""
+    if locale != "en" or not HANGUL.search(cs_hours):
+        return cs_hours
+    out = cs_hours
+    for korean, english in _HOURS_EN:
+        out = out.replace(korean, english)
+    return cs_hours if HANGUL.search(out) else out
+
+
 def waiting_note(policy: StorePolicy, locale: str, now: datetime) -> tuple[str, bool]:
     """(what the customer is told about the person coming, whether people are answering now)."""
     open_now, next_start = cs_schedule(policy.cs_hours, now)
     if open_now or next_start is None:
-        return _t("waiting_open", locale, hours=policy.cs_hours), True
+        return _t("waiting_open", locale, hours=cs_hours_in(policy.cs_hours, locale)), True
     local = now.astimezone(KST)
     days = (next_start.date() - local.date()).days
     clock = f"{next_start:%H:%M}"
@@ -811,7 +828,7 @@ def waiting_note(policy: StorePolicy, locale: str, now: datetime) -> tuple[str, 
     else:
         when = ("today" if days == 0 else "tomorrow" if days == 1 else f"{next_start:%A}") + \
             f" ({next_start:%b} {next_start.day}) at {clock}"
-    return _t("waiting_closed", locale, when=when, hours=policy.cs_hours), False
+    return _t("waiting_closed", locale, when=when, hours=cs_hours_in(policy.cs_hours, locale)), False
 
 
 def waiting_reply(settings: Settings, policy: StorePolicy, *, text: str, locale: str, category: str,

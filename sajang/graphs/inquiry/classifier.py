@@ -103,7 +103,9 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
     "safety": ("urgent", _rx(
         r"배탈|식중독|토했|토하|구토|설사|복통|두드러기|(알레르기|알러지)\s*(반응|올라|일어|났)|숨이\s*(차|막)|응급",
         r"병원\s*(에\s*)?(갔|가|다녀|진료|치료)|다쳤|다쳐|베였|베임|찔렸|화상|데였|피가\s*(나|났)",
-        r"food poisoning|got sick|vomit|hospital|allergic reaction|injur|burn(ed|t)\b|\bcut (my|myself)")),
+        # glass or ceramic shards, and an allergen the customer fears («갑각류 알레르기 있어서 상자 여는 것도 무서워요»)
+        r"파편|(알레르기|알러지)[^?？]{0,40}(무서|겁나|위험|큰일)",
+        r"food poisoning|got sick|vomit|hospital|allergic reaction|injur|burn(ed|t)\b|\bcut (my|myself)|shards?\b")),
     "legal": ("urgent", _rx(
         r"소비자\s*(원|보호원|센터|단체)|소보원|1372|고소|소송|고발|신고\s*(하|할|했|합|하겠)|변호사|공정위|경찰|법적|민원\s*(넣|제기)",
         r"lawyer|\bsue\b|lawsuit|legal action|consumer (agency|protection)|report you")),
@@ -113,7 +115,7 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
         r"third time|again and again|still no (reply|answer)|keep (asking|telling)")),
     "damage": ("high", _rx(
         r"파손|누수|깨졌|터졌|샜|찌그러졌|부서졌|망가졌|찢어졌|금이\s*(갔|간)|깨짐|터짐",
-        r"(깨져|깨진|터져|터진|새서|새고|찌그러져|찌그러진|부서져|망가져|찢어져|젖어)\s*(서\s*)?(왔|옴|도착|배송|받|있|와서|있었)",
+        r"(깨져|깨진|터져|터진|새서|새고|찌그러져|찌그러진|부서져|망가져|찢어져|젖어)\s*(서\s*|채로?\s*)?(왔|옴|도착|배송|받|있|와서|있었)",
         r"(포장|상자|박스|봉지|봉투|팩|병|유리|용기|뚜껑|냄비|그릇|접시|코팅)\S{0,2}\s*(깨져|터져|새|찌그러|찢어|부서|벗겨)",
         r"broken|damaged|leak|crushed|cracked|dented")),
     "missing": ("high", _rx(

@@ -14,6 +14,7 @@ from langgraph.types import Interrupt, interrupt
 
 from sajang.graphs.common.inbox import human_interrupt, inbox_response, resumer
 from sajang.graphs.inquiry import conversations as conv
+from sajang.graphs.inquiry.answering import cs_hours_in
 from sajang.graphs.inquiry.context import InquiryContext, thread_of
 from sajang.graphs.inquiry.nodes import policy_of
 from sajang.graphs.inquiry.prompts import CATEGORY_KO, T
@@ -79,7 +80,7 @@ def escalate(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
     }
     urgent = reason == "urgent"
     key = ("handoff_urgent_photo" if files else "handoff_urgent") if urgent else "handoff_notice"
-    notice = T[key][locale].format(hours=policy.cs_hours)
+    notice = T[key][locale].format(hours=cs_hours_in(policy.cs_hours, locale))
     mid = conv.record_handoff(engine, thread_id, state.get("customer_id"), notice,
                               dedup_key=f"{thread_id}:{state.get('turn_id')}:handoff", reason=reason,
                               category=state.get("category"), urgency=state.get("urgency"),

@@ -34,7 +34,8 @@ FACT_PATTERNS: dict[str, re.Pattern[str]] = {
                            re.IGNORECASE),
     "delivery_date": re.compile(
         r"언제\s*(와|오|도착|받|들어|배송|출고|발송|나가)|도착\s*(예정|일|날|했|안)|배송\s*(예정|일)|(받|도착)(을|는)\s*수"
-        r"|몇\s*일\s*(에|날)|출고\s*(됐|되었|했|언제|예정|안)|발송\s*(됐|되었|했|언제|안)|when\s+will|arriv|deliver(ed|y\s+date)",
+        r"|몇\s*일\s*(에|날)|출고\s*(됐|되었|했|언제|예정|안)|발송\s*(됐|되었|했|언제|안)|when\s+will|arriv|deliver(ed|y\s+date)"
+        r"|(아직\s*)?안\s*나갔|나갔(나|어|죠|지|는지|을까)|(has|did)\s+(it|my\s+order)\s+(shipped|ship|gone\s+out)|shipped\s+yet",
         re.IGNORECASE),
     "items": re.compile(r"(뭐|뭘|무엇|무슨\s*상품|어떤\s*(거|상품|걸))\s*(를|을)?\s*(시켰|주문|샀|구매)|몇\s*개|수량|구성|품목"
                         r"|(주문|시킨|산|구매)\s*(한|했던)?\s*(거|것|게|상품|물건)\s*(가|이|는|은)?\s*(뭐|뭔|무엇|어떤)"
@@ -44,7 +45,8 @@ FACT_PATTERNS: dict[str, re.Pattern[str]] = {
                         re.IGNORECASE),
     "amount": re.compile(r"얼마\s*(결제|냈|나왔|였|지불|계산|썼)|결제\s*(금액|액|된\s*금액|됐|되었|한\s*금액)|총\s*(액|금액)|금액"
                          r"|결제\s*(가|는|된\s*게)?\s*얼마"
-                         r"|배송비\s*(냈|포함|붙|나왔|결제|얼마\s*냈)|how\s+much\s+(did\s+i|was)|amount|paid",
+                         r"|배송비\s*(도|는|가)?\s*(냈|포함|붙|나왔|결제|얼마\s*냈)|how\s+much\s+(did\s+i|was)|amount|paid"
+                         r"|얼마\s*(를\s*)?(돌려|환불)|환불\s*(금액|액|은\s*얼마|얼마)|how\s+much.{0,30}(refund|back)",
                          re.IGNORECASE),
     "claims": re.compile(r"(교환|반품|환불|취소)\s*(신청|요청|접수)\s*(한|했|하신|된)?|(교환|반품|환불)\s*(진행|처리|상태|언제|됐|되었|아직|어떻게)"
                          r"|(교환|반품|환불)\s*(건|은|는)|refund\s+status|return\s+status|exchange\s+status",
@@ -63,15 +65,17 @@ EXISTS_QUESTION = re.compile(r"(주문|건|거|것)\s*(이|은|도)?\s*(있|없)
 ACTIONS: dict[str, re.Pattern[str]] = {
     "address": re.compile(r"(주소|배송지|받는\s*(분|사람|곳))\s*(를|을|좀)?\s*(변경|바꾸|바꿀|바꿔|수정|고치|잘못)"
                           r"|change\s+(the\s+|my\s+)?(delivery\s+)?address", re.IGNORECASE),
-    "cancel": re.compile(r"취소\s*(해|하고\s*싶|할래|할게|원해|원합|부탁|요청|가능|돼요|되나|되요|할\s*수|하려|하면\s*안)"
+    "cancel": re.compile(r"취소\s*(해|하고\s*싶|할래|할게|원해|원합|부탁|요청|가능|돼요|되나|되요|되죠|돼죠|될까|되는지|할\s*수|하려|하면\s*안)"
                          r"|\bcancel\b", re.IGNORECASE),
-    "exchange": re.compile(r"교환\s*(해|하고\s*싶|할래|할게|원해|원합|부탁|가능|돼요|되나|되요|할\s*수|하려|받고)"
+    "exchange": re.compile(r"교환\s*(해|하고\s*싶|할래|할게|원해|원합|부탁|가능|돼요|되나|되요|되죠|돼죠|될까|되는지|할\s*수|하려|받고)"
                            r"|exchange\s+(it|my|the|this)", re.IGNORECASE),
-    "return": re.compile(r"(반품|환불)\s*(해|하고\s*싶|할래|할게|원해|원합|부탁|가능|돼요|되나|되요|할\s*수|하려|받고\s*싶)"
+    "return": re.compile(r"(반품|환불)\s*(해|하고\s*싶|할래|할게|원해|원합|부탁|가능|돼요|되나|되요|되죠|돼죠|될까|되는지|할\s*수|하려|받고\s*싶)"
                          r"|\breturn\s+(it|my|the|this)|\brefund\s+(it|my|me)", re.IGNORECASE),
 }
 # a claim already asked for: "교환 신청한 거 어떻게 됐어요" is a status question, not a new request
-CLAIM_FOLLOWUP = re.compile(r"(신청|요청|접수)\s*(한|했|하신|된|드린)|어떻게\s*(됐|되었)|진행\s*(상황|중)|아직")
+# ("아직 취소 되죠?" asks whether it still can be; "아직 처리 안 됐어요?" asks about the claim)
+CLAIM_FOLLOWUP = re.compile(r"(신청|요청|접수)\s*(한|했|하신|된|드린)|어떻게\s*(됐|되었)|진행\s*(상황|중)"
+                            r"|아직\s*(도\s*)?(안|처리|연락|답|소식)")
 
 # --- statuses -----------------------------------------------------------------------------------------
 STATUS_WORDS: list[tuple[re.Pattern[str], tuple[str, ...], tuple[str, ...]]] = [
@@ -104,6 +108,11 @@ RELATIVE_DAYS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"지난\s*달|저번\s*달|last\s+month", re.IGNORECASE), "지난달"),
     (re.compile(r"이번\s*달|this\s+month", re.IGNORECASE), "이번 달"),
 ]
+# a weekday named alone: the latest such day, today included ("월요일에 주문한 거", "the order i placed on monday")
+WEEKDAY_NAMED = re.compile(r"(?<![가-힣])(월|화|수|목|금|토|일)(?:요일|욜)"
+                           r"|\b(mon|tues|wednes|thurs|fri|satur|sun)day\b", re.IGNORECASE)
+_WEEKDAY_INDEX = {**{k: i for i, k in enumerate("월화수목금토일")},
+                  **{k: i for i, k in enumerate(("mon", "tues", "wednes", "thurs", "fri", "satur", "sun"))}}
 LATEST = re.compile(r"마지막|방금|가장\s*최근|제일\s*최근|last\s+order|latest", re.IGNORECASE)
 ALL_RECENT = re.compile(r"최근|요즘|전부|모두|다\s*(보여|알려)|전체|all\s+(my\s+)?orders|recent", re.IGNORECASE)
 
@@ -201,6 +210,11 @@ def date_range(text: str, now: datetime) -> tuple[datetime, datetime, str] | Non
         }
         lo, hi = spans[label]
         return _day_start(lo), _day_start(hi), label
+    m = WEEKDAY_NAMED.search(text)
+    if m:
+        weekday = _WEEKDAY_INDEX[(m.group(1) or m.group(2)).lower()]
+        d = today - timedelta(days=(today.weekday() - weekday) % 7)
+        return _day_start(d), _day_start(d + timedelta(days=1)), f"{d.month}월 {d.day}일"
     m = _DAYS_AGO.search(text)
     if m:
         n = int(m.group(1)) if m.group(1).isdigit() else _KO_NUM[m.group(1)]

@@ -114,7 +114,7 @@ def route_after_classify(state: InquiryState) -> Literal["retrieve", "escalate"]
 def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str, Any]:
     """Manual passages and learned answers for the message (hybrid search of the knowledge base).
 
-    Reads: `normalized_text` (else `text`), `category`, `followup`, `question`, `question_base`. Writes: `hits` (id,
+    Reads: `normalized_text` (else `text`), `category`, `followup`, `question`, `question_base`, `locale`. Writes: `hits` (id,
     title, score, kind, text, body), `retrieval_confidence`, `unknown_terms`; for an elliptic follow-up that
     names another topic ("쿠폰은요?" after a points answer), `question` and `normalized_text` asked of it.
     """
@@ -126,14 +126,17 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
         if len(rest) >= 6:
             query = rest
     knowledge = get_knowledge(settings)
-    result = knowledge.search(query, k=5)
+    # the articles in the customer's language (an English question against the English versions, with the
+    # confidence model of English questions), all of them when the manual has none in that language
+    language = state.get("locale")
+    result = knowledge.search(query, k=5, language=language)
     out: dict[str, Any] = {}
     if state.get("followup") == "manual" and result.hits:
         # "쿠폰은요?" after "적립금 어떻게 쌓여요": another topic asked the same way, not coupons within points
         fragment, swapped = topic_swap(state.get("question") or "", state.get("question_base") or "")
         if swapped and not names_topic(fragment, result.hits[0].title):
             normalized = normalize_for_shop(swapped, settings.data_dir, settings.chat_lexicon).text
-            other = knowledge.search(normalized, k=5)
+            other = knowledge.search(normalized, k=5, language=language)
             # the article found for the swapped question names the fragment in its title, or has it as a row
             # beside the replaced word's («무통장은여?» after a card-refund question: the refund table's rows)
             replaced = (state.get("question_base") or "").split()[0]

@@ -418,6 +418,11 @@ def own_data_reply(query: OwnDataQuery, orders: list[dict[str, Any]], locale: st
         return OrderReply("\n".join([_o("none_matching", locale, what=_what(query, locale, sel.unmatched_products)),
                                      _o("recent_instead", locale), *recent[:3]]),
                           order_ids=[o["order_id"] for o in orders[:3]])
+    if query.action and len(sel.orders) > 1 and not (query.statuses or query.claim_types):
+        # "불고기 밀키트 그거 배송지 바꿀 수 있어요?" with one such order open and two long closed: the open one
+        live = [o for o in sel.orders if o["status"] in ACTION_STATUSES.get(query.action, ())]
+        if len(live) == 1:
+            sel = replace(sel, orders=live)
     ids = [o["order_id"] for o in sel.orders]
     if len(sel.orders) == 1:
         order = sel.orders[0]
@@ -481,10 +486,21 @@ def is_own_data_question(text: str, category: str, query: OwnDataQuery, orders: 
         return True  # "교환 접수 됐는지 봐 주세요"
     if guest:
         return bool(set(query.facts) & {"tracking", "list", "items", "amount"}) and bool(ORDER_WORD.search(text))
-    if orders and query.products and ORDER_WORD.search(text) and \
+    # a product of theirs with an order word, or where it is ("불고기밀키트는 아직 안 나갔죠?"); a restock
+    # question names a product they once bought too ("불고기 밀키트 언제 다시 들어와요?")
+    if orders and query.products and not RESTOCK_WORDS.search(text) and \
+            (ORDER_WORD.search(text) or set(query.facts) & {"delivery_date", "tracking"}) and \
             any(matches_product(o, w) for o in orders for w in query.products):
         return True
     return is_order_question(text, category)
+
+
+# the orders an action can still concern (an address change is for an order not yet delivered)
+ACTION_STATUSES: dict[str, tuple[str, ...]] = {
+    "address": ("paid", "preparing", "shipping"), "cancel": ("paid", "preparing", "shipping"),
+    "exchange": ("shipping", "delivered"), "return": ("shipping", "delivered"),
+}
+RESTOCK_WORDS = re.compile(r"재입고|입고|다시\s*(들어|나와|판매)|품절|restock|back in stock")
 
 
 # phrases that only make sense about one's own orders, whatever the category
@@ -494,7 +510,8 @@ OWN_PHRASE = re.compile(
     r"|(시킨|시켰던|주문한|주문했던|산|샀던|구매한|구입한)\s*(거|것|게|건|주문|상품|물건)|(주문|배송)\s*(상태|건)"
     r"|(뭐|뭘)\s*(시켰|주문했|샀)|(교환|반품|환불|취소)\s*(신청|요청|접수)\s*(한|했|하신)"
     r"|\bmy\s+(orders?|package|parcel|refund|return|exchange|coupons?)\b|order\s+history|\bi\s+(ordered|bought|paid)\b"
-    r"|\bmy\s+(last|recent|latest)\s+(\d{1,2}\s+)?orders?\b|\bdo\s+i\s+have\s+(any|anything)\b",
+    r"|\bmy\s+(last|recent|latest)\s+(\d{1,2}\s+)?orders?\b|\bdo\s+i\s+have\s+(any|anything)\b"
+    r"|\bdid\s+i\s+(pay|order|buy|get)\b|\b(order|stuff|things?)\s+i\s+(placed|made|ordered|bought)\b",
     re.IGNORECASE)
 # a condition added to the previous question: "…넘으면요?", "불량이면요?", "묵은지로 하려면요?"
 CONTINUATION = re.compile(r"(으?면|라면|이면)\s*(요|여|용)\s*[?？.!~ㅠㅜ]*$")
