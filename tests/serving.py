@@ -1,18 +1,22 @@
-"""`sajang serve` in a process of its own on a loopback port, for the tests that need a real server process
-(kill -9 and restart, several replicas on one database). The test's settings reach it through the
-environment, plus `env`."""
+"""Servers in processes of their own on loopback ports, for the tests that need a real server process:
+`sajang serve` (kill -9 and restart, several replicas on one database; the test's settings reach it through
+the environment, plus `env`) and a `chroma run` vector store server (CHROMA_URL)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pytest
 from browser import free_port
 
 REPO = Path(__file__).resolve().parents[1]
@@ -75,3 +79,56 @@ class ServeProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 90, log: Path | None = None) -> None:
+    """Until `url` answers 200; RuntimeError with the process's output (its pipe, or the tail of `log`) if it
+    exits or never does."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            output = log.read_text(errors="replace")[-3000:] if log else proc.stdout.read() if proc.stdout else ""
+            raise RuntimeError(f"server exited with {proc.returncode}: {output}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def chroma_cli() -> str | None:
+    """The `chroma` command of this interpreter's environment (else the one on PATH), or None."""
+    beside = Path(sys.executable).with_name("chroma")
+    return str(beside) if beside.exists() else shutil.which("chroma")
+
+
+@contextlib.contextmanager
+def chroma_server(path: Path, start_limit_s: float = 90) -> Iterator[str]:
+    """`chroma run` (the chromadb package's server) on a free loopback port, its data under `path`, its output in
+    `path` + `.log` (a pipe nobody reads would fill and stall the server); yields its URL for CHROMA_URL. Skips
+    the test when the `chroma` command is not installed."""
+    cli = chroma_cli()
+    if cli is None:
+        pytest.skip("the `chroma` command (chromadb's server) is not installed")
+    port = free_port()
+    log_path = path.with_name(f"{path.name}.log")
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen([cli, "run", "--path", str(path), "--port", str(port), "--host", "127.0.0.1"],
+                                env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+                                stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/api/v2/heartbeat", proc, start_limit_s, log_path)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop_process(proc)

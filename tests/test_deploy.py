@@ -132,7 +132,7 @@ def test_service_images_match_what_the_native_tests_run() -> None:
     chroma = doc["services"]["chroma"]
     assert chroma["image"].split(":")[1] == lock["chromadb"]
     flags = [a for a in chroma["command"] if a.startswith("--")]
-    native = (REPO / "tests" / "test_knowledge_servers.py").read_text(encoding="utf-8")
+    native = (REPO / "tests" / "serving.py").read_text(encoding="utf-8")
     assert chroma["command"][0] == "run" and all(f'"{flag}"' in native for flag in flags)
     chroma_cli = shutil.which("chroma")
     if chroma_cli:

