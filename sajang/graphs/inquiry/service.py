@@ -746,9 +746,10 @@ class InquiryService:
                                        .order_by(Message.created_at, Message.id))]
             target_id = feedback_target(msgs) if message_id is None else message_id
             target = next((m for m in msgs if m["id"] == target_id), None)
-            if message_id is not None and (target is None or target["role"] != "ai"):
-                # only the bot's answers are corrected: a customer's line or an agent's reply is not one
-                raise NotFound(f"message {message_id} is not an AI answer in conversation {thread_id}")
+            if message_id is not None and all(m["id"] != message_id for m in correctable_answers(msgs)):
+                # only the bot's answers are corrected: not a customer's line, an agent's reply, or the
+                # "connecting you" notice after a plain request for a person
+                raise NotFound(f"message {message_id} is not an AI answer of conversation {thread_id} to correct")
             question_msg = learned_question(msgs, target_id)
             if question_msg is None:
                 raise SajangError("no customer question to learn from in this conversation", code="no_question")
