@@ -122,6 +122,13 @@ def test_rating_after_the_bot_answer_and_after_an_agent_resolves(settings: Setti
         assert "How was this conversation" in csat.inner_text()
         assert not page.locator("#notify-contact").is_visible()  # no «tell me when a person answers» any more
         page.screenshot(path=str(artifacts / "chat_csat_resolved_en.png"))
+        page.set_viewport_size({"width": 390, "height": 844})  # on a phone: the row wraps, nothing sideways
+        for sel in ("#csat-comment", "#csat-1", "#csat-5"):
+            b = page.locator(sel).bounding_box()
+            assert b and b["x"] >= 0 and b["x"] + b["width"] <= 390, (sel, b)
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+        page.screenshot(path=str(artifacts / "chat_csat_phone.png"))
+        page.set_viewport_size({"width": 1440, "height": 900})
         page.click("#csat-5")
         page.wait_for_function("() => document.querySelector('#csat').innerText.includes('Thank you')")
         assert _ratings(engine) == [(bot_thread, 4, "빠르고 친절했어요"), (handed, 5, None)]

@@ -129,7 +129,6 @@ T = Strings({
     "csat_once": {"ko": "평가는 대화마다 한 번만 할 수 있어요. 남기실 말씀은 별을 누르기 전에 적어 주세요.",
                   "en": "You can rate each conversation once; type a comment before tapping, if you like."},
     "csat_comment": {"ko": "한마디 남기기 (선택)", "en": "Add a comment (optional)"},
-    "csat_star": {"ko": "별 {n}개", "en": "{n} of 5 stars"},
     "csat_thanks": {"ko": "평가해 주셔서 감사합니다! {stars}", "en": "Thank you for your rating! {stars}"},
     "csat_already": {"ko": "이미 평가해 주셨어요. 처음 남기신 평가가 저장되어 있어요: {stars}",
                      "en": "You already rated this conversation; your first rating is kept: {stars}"},
@@ -208,9 +207,9 @@ CSS = """
 #csat > *, #csat .form, #csat .block {background: transparent !important; border: 0 !important;
   box-shadow: none !important;}
 #csat-note p {margin: 0;}
+#csat-note p + p {margin-top: 2px; font-size: 0.85em; color: var(--body-text-color-subdued);}
 /* the rating row takes its height from the conversation, so the composer stays on screen */
 #chat-shell:has(#csat:not(.hide)) #chatbot {height: calc(100dvh - 445px) !important; min-height: 240px;}
-#csat-note p + p {margin-top: 2px; font-size: 0.85em; color: var(--body-text-color-subdued);}
 #csat-form {flex-wrap: wrap !important; gap: 6px; align-items: center;}
 #csat-form #csat-comment {flex: 1 1 220px !important; min-width: 180px !important;}
 #csat-form #csat-comment input {background: #fff !important; border: 1px solid var(--border-color-primary) !important;
@@ -227,6 +226,7 @@ CSS = """
   .sajang-chat {padding: 0 !important;}
   #chatbot {height: calc(100dvh - 380px) !important; min-height: 280px;}
   #chat-shell:has(#csat:not(.hide)) #chatbot {height: calc(100dvh - 520px) !important; min-height: 220px;}
+  #csat-form #csat-comment {flex-basis: 100% !important;}
 }
 """
 POLL_SECONDS = 3.0

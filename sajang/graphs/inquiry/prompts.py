@@ -271,6 +271,9 @@ OPENERS = [_opener(w) for w in {*(T["greet"][loc] for loc in ("ko", "en")),
                                   for loc in ("ko", "en") for v in VARIANTS[key][loc] if v)}]
 
 
+_BULLET = re.compile(r"^(?:[-*•·]|\d{1,2}[.)])\s+")
+
+
 def answer_gist(text: str) -> str:
     """A bot answer without its opening courtesies (what a list of answers shows to tell them apart);
     the whole text when nothing else is left."""
@@ -280,4 +283,5 @@ def answer_gist(text: str) -> str:
         if found is None:
             break
         rest = rest[found.end():].lstrip()
+    rest = _BULLET.sub("", rest, count=1)  # "- 냉동 보관 …": the list's first item, without its marker
     return rest or str(text or "").strip()
