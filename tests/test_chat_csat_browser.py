@@ -127,6 +127,8 @@ def test_rating_after_the_bot_answer_and_after_an_agent_resolves(settings: Setti
             b = page.locator(sel).bounding_box()
             assert b and b["x"] >= 0 and b["x"] + b["width"] <= 390, (sel, b)
         assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+        stars = [page.locator(f"#csat-{n}").bounding_box() for n in range(1, 6)]
+        assert len({round(b["y"]) for b in stars if b}) == 1, stars  # the five stars on one line
         page.screenshot(path=str(artifacts / "chat_csat_phone.png"))
         page.set_viewport_size({"width": 1440, "height": 900})
         page.click("#csat-5")

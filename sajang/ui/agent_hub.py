@@ -589,8 +589,9 @@ class AgentHub:
         pick (`feedback_target`)."""
         messages = self.conversation(thread).get("messages") or []
         now = datetime.now(UTC)
-        choices = [(f"{smart_time(get(m, 'created_at', 'time'), now)} · {first_line(answer_gist(m.get('text') or ''), FB_SNIPPET_CHARS)}",
-                    int(m["id"])) for m in correctable_answers(messages)]
+        choices = [(f"{smart_time(get(m, 'created_at', 'time'), now)} · "
+                    f"{first_line(answer_gist(m.get('text') or ''), FB_SNIPPET_CHARS)}", int(m["id"]))
+                   for m in correctable_answers(messages)]
         return choices, feedback_target(messages)
 
     def on_fb_open(self, me: dict[str, Any] | None, thread: str | None) -> dict[Any, Any]:

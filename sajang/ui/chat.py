@@ -227,6 +227,7 @@ CSS = """
   #chatbot {height: calc(100dvh - 380px) !important; min-height: 280px;}
   #chat-shell:has(#csat:not(.hide)) #chatbot {height: calc(100dvh - 520px) !important; min-height: 220px;}
   #csat-form #csat-comment {flex-basis: 100% !important;}
+  #csat-form button {padding: 4px 7px !important; letter-spacing: 0;}
 }
 """
 POLL_SECONDS = 3.0
