@@ -247,3 +247,69 @@ def test_chat_bubbles_escape_markdown_so_text_reads_as_written() -> None:
     # every escape is a backslash before the character itself: removing them gives the text back
     text = "주방용품 7~10일 · 4~5인분 #1 - [링크](x) ![img](y) `code` ~~취소~~ &amp;"
     assert re.sub(r"\\(.)", r"\1", literal(text)) == text
+
+
+def test_a_thumbs_down_corrects_the_answer_the_agent_picks(settings: Settings, engine: Engine) -> None:
+    """Two questions, two bot answers: the hub's picker lists them newest first with their first words and
+    defaults to the service's pick (the newest real answer); the agent picks the older one, and that is the
+    message the feedback row points at and the question learned — the same through the service, and a
+    customer's line is refused as a target."""
+    import pytest
+    from sqlalchemy import select
+
+    from sajang.app.demo import MANUAL_DIR
+    from sajang.db.models import Feedback
+    from sajang.db.users import get_user_by_username
+    from sajang.errors import NotFound
+    from sajang.knowledge.service import get_knowledge
+    from sajang.services.accounts import ensure_demo_users
+    from sajang.services.inquiry import answer_gist, feedback_target, inquiries
+    from sajang.ui.agent_hub import AgentHub
+
+    ensure_demo_users(engine)
+    kb = get_knowledge(settings)
+    for name in ("delivery-fee", "gift-wrapping"):
+        kb.import_manual_file(MANUAL_DIR / f"{name}.md")
+    api = inquiries(settings)
+    first_q, second_q = "배송비는 얼마인가요?", "선물 포장도 해 주시나요?"
+    thread = api.ask(first_q).thread_id
+    api.ask(second_q, thread_id=thread)
+    messages = api.conversation(thread).messages
+    answers = [m for m in messages if m.role == "ai"]
+    assert len(answers) == 2 and feedback_target(messages) == answers[1].id
+    older, newer = answers
+
+    hub = AgentHub(settings)
+    hub.build()
+    c = hub.c
+    user = get_user_by_username(engine, "agent")
+    assert user is not None
+    me = {"id": user.id, "username": "agent", "name": user.display_name, "role": "agent", "locale": "ko"}
+    opened = hub.on_fb_open(me, thread)
+    picker = opened[c["fb_target"]]
+    assert [v for _, v in picker["choices"]] == [newer.id, older.id] and picker["value"] == newer.id
+    label = dict((v, k) for k, v in picker["choices"])[older.id]
+    # its first words after the bot's greeting (which every first answer opens with)
+    assert older.text.startswith("안녕하세요") and "안녕하세요" not in label, (older.text, label)
+    assert re.fullmatch(r"\d\d:\d\d · .+", label) and answer_gist(older.text)[:10] in label, label
+    assert opened[c["fb_box"]]["visible"] is True
+
+    correct = "배송비는 3,000원이고 5만 원 이상 주문하면 무료예요. 제주·도서 지역은 추가 요금이 있어요."
+    done = hub.on_feedback(me, thread, correct, older.id)
+    assert "학습했습니다" in done[c["fb_note"]] and first_q in done[c["fb_note"]]
+    with engine.connect() as conn:
+        rows = conn.execute(select(Feedback.message_id, Feedback.correct_answer)).all()
+    assert [tuple(r) for r in rows] == [(older.id, correct)]
+    learned = [x for x in kb.list_learned() if x["id"] == done[c["learned_refresh"]]]
+    assert learned and learned[0]["question"] == first_q and learned[0]["answer"] == correct
+
+    # through the service (what REST's `message_id` calls): the older answer again; a customer line refused
+    agent = StaffMember(id=user.id, username="agent", name=user.display_name, role="agent", locale="ko")
+    again = api.feedback(thread, "선물 포장은 상품마다 달라요.", agent, message_id=older.id)
+    assert again.message_id == older.id and again.question == first_q
+    customer_line = next(m for m in messages if m.role == "customer")
+    with pytest.raises(NotFound, match="not an AI answer"):
+        api.feedback(thread, "무엇이든", agent, message_id=customer_line.id)
+    # without a pick, the service's default: the newest answer and its question
+    default = api.feedback(thread, "선물 포장은 2,000원이에요.", agent)
+    assert default.message_id == newer.id and default.question == second_q

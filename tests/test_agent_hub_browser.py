@@ -2,8 +2,8 @@
 
 1. A verified customer asks for a person on /chat; the agent (logged in) sees the inquiry appear in
    the live queue, opens it (profile = that customer's real orders, claims, reviews; manual articles),
-   takes it, uses the AI answer, sends — the customer's chat shows it. Then 👎 with the correct answer,
-   resolve, and a paraphrase from another customer is answered with the learned answer.
+   takes it, uses the AI answer, sends — the customer's chat shows it. Then 👎 (the picker on the bot's
+   answer) with the correct answer, resolve, and a paraphrase from another customer is answered with the learned answer.
 2. Two agents take the same inquiry at the same moment: exactly one wins, the other is told.
 
 Screenshots (1400×900 and 1280×900) go to the `artifacts` dir.
@@ -22,7 +22,7 @@ from sqlalchemy import Engine, select
 
 from sajang.config import Settings
 from sajang.db.engine import session_scope
-from sajang.db.models import Conversation, Customer, CustomerSegment, Order, SegmentationRun, User
+from sajang.db.models import Conversation, Customer, CustomerSegment, Message, Order, SegmentationRun, User
 from sajang.db.profile import get_customer_profile
 from tests.browser import launch_browser, live_server, login, new_page
 
@@ -230,8 +230,26 @@ def test_agent_takes_handoff_answers_with_ai_and_teaches(settings: Settings, eng
         assert "배송 조회 안내" not in agent.inner_text("#sj-chat")
         agent.fill("#sj-input textarea", "")
 
-        # 👎: teach the correct answer; the hub confirms what was learned
+        # 👎: the picker offers the bot's answers (not its «connecting you» notice), the newest picked;
+        # teach the correct answer; the hub confirms what was learned
         agent.click("#sj-fb")
+        picker = agent.locator("#sj-fb-target input")
+        picker.wait_for()
+        with session_scope(engine) as s:
+            conv_id = s.scalar(select(Conversation.id).where(Conversation.thread_id == thread))
+            bot_answer = s.scalar(select(Message.text).where(Message.conversation_id == conv_id, Message.role == "ai")
+                                  .order_by(Message.id))
+        assert bot_answer
+        from sajang.services.inquiry import answer_gist
+
+        agent.wait_for_function("(t) => document.querySelector('#sj-fb-target input').value.includes(t)",
+                                arg=answer_gist(bot_answer)[:12])
+        assert "안녕하세요" not in picker.input_value()  # the bot's greeting tells no answer apart
+        assert re.match(r"\d\d:\d\d · ", picker.input_value()), picker.input_value()
+        agent.set_viewport_size({"width": 1440, "height": 900})
+        agent.locator("#sj-fb-text").scroll_into_view_if_needed()
+        agent.screenshot(path=str(artifacts / "agent_hub_feedback_pick_1440.png"))
+        agent.set_viewport_size({"width": 1400, "height": 900})
         agent.fill("#sj-fb-text textarea", CORRECT)
         agent.click("#sj-fb-submit")
         _wait_text(agent, "#sj-learned-note", "학습했습니다")

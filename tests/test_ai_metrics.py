@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 
 from sajang.config import Settings
 from sajang.db.ai_metrics import ai_metrics
@@ -110,3 +110,31 @@ def test_csat_over_rest_for_the_conversation_s_own_customer(settings: Settings, 
         assert r.status_code == 404
     with engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(CsatRating)) == 1
+
+
+def test_a_conversation_is_offered_the_rating_only_once_it_has_ended(settings: Settings, engine: Engine) -> None:
+    """Resolved by a person, or the bot's answer last with nothing waiting: ended. The customer's line
+    unanswered, a person awaited or answering: not yet. The stored rating is read back."""
+    from sajang.services.csat import conversation_ended, rating_of
+    from sajang.services.inquiry import inquiries
+
+    start = datetime.now(UTC) - timedelta(minutes=5)
+    with session_scope(engine) as s:
+        _conversation(s, "bot-answered", start)
+        _conversation(s, "unanswered", start, ai_after_s=None)
+        _conversation(s, "asked-again", start)
+        conv_id = s.scalar(select(Conversation.id).where(Conversation.thread_id == "asked-again"))
+        s.add(Message(conversation_id=conv_id, role="customer", text="하나 더요", created_at=start + timedelta(minutes=1)))
+        _conversation(s, "with-agent", start, handed_off_after=timedelta(seconds=3), agent_after_s=60)
+        s.execute(update(Conversation).where(Conversation.thread_id == "with-agent").values(status="assigned"))
+        _conversation(s, "resolved", start, handed_off_after=timedelta(seconds=3), agent_after_s=60)
+        s.execute(update(Conversation).where(Conversation.thread_id == "resolved").values(status="resolved"))
+    api = inquiries(settings)
+    ended = {t: conversation_ended(api.conversation(t))
+             for t in ("bot-answered", "unanswered", "asked-again", "with-agent", "resolved")}
+    assert ended == {"bot-answered": True, "unanswered": False, "asked-again": False, "with-agent": False,
+                     "resolved": True}
+    assert rating_of(settings, "resolved") is None
+    record_csat(settings, "resolved", 2, "느렸어요")
+    assert rating_of(settings, "resolved") == {"score": 2, "comment": "느렸어요"}
+    assert rating_of(settings, "bot-answered") is None and rating_of(settings, "nope") is None

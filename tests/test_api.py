@@ -512,6 +512,17 @@ def test_hub_and_rest_teach_against_the_same_question(client: TestClient, api_se
         assert message_id in messages, x
         target = messages[message_id]
         assert target.role == "ai" and target.category != "human" and not target.handoff
+    # with a message id, only one of the bot's answers: a customer's line or the «connecting you» notice is 404
+    messages = api.conversation(threads[1]).messages
+    url = f"/api/v1/agent/inquiries/{threads[1]}/feedback"
+    for wrong in (next(m for m in messages if m.role == "customer"), next(m for m in messages if m.handoff)):
+        r = client.post(url, headers=staff_headers(api_settings, engine, "agent"),
+                        json={"correct_text": correct, "message_id": wrong.id})
+        assert r.status_code == 404, (wrong, r.text)
+    answer = next(m for m in messages if m.role == "ai" and not m.handoff)
+    r = client.post(url, headers=staff_headers(api_settings, engine, "agent"),
+                    json={"correct_text": correct, "message_id": answer.id})
+    assert r.status_code == 200 and r.json()["message_id"] == answer.id, r.text
 
 
 def test_canned_replies_and_queue_search_over_rest(client: TestClient, api_settings: Settings,

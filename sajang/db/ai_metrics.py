@@ -112,3 +112,12 @@ def record_csat(engine: Engine, thread_id: str, score: int, comment: str | None)
                 CsatRating.conversation_id == conv_id)).first()
         assert existing is not None
         return {"found": True, "stored": False, "score": int(existing.score), "comment": existing.comment}
+
+
+def csat_of(engine: Engine, thread_id: str) -> dict[str, Any] | None:
+    """The conversation's rating (score and comment), None when it has none (or there is no such conversation)."""
+    with engine.connect() as conn:
+        row = conn.execute(select(CsatRating.score, CsatRating.comment)
+                           .join(Conversation, Conversation.id == CsatRating.conversation_id)
+                           .where(Conversation.thread_id == thread_id)).first()
+    return None if row is None else {"score": int(row.score), "comment": row.comment}

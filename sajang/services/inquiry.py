@@ -7,7 +7,8 @@ pages and routes used to restate live here once —
 - the queue tabs: `pending`, `new`, `assigned`, `resolved`, `all`, and `mine` (assigned to the caller);
 - claim-then-reply: an agent answering a conversation still in the queue takes it first (atomic: of two
   agents, one wins, the other gets `already_claimed`), then the reply carries its attachments;
-- a 👎 corrects what `feedback_target` picks (the same for the hub, REST and the CLI);
+- a 👎 corrects the bot answer the agent picks among `correctable_answers`, by default what
+  `feedback_target` picks (the same for the hub, REST and the CLI);
 - the customer lines that form the question (`question_lines`), the «상담원 연결» text;
 - undo of a learned answer.
 
@@ -27,11 +28,13 @@ from sajang import metrics
 from sajang.config import Settings
 from sajang.errors import Conflict, NotFound
 from sajang.graphs.inquiry.conversations import conversation_row
+from sajang.graphs.inquiry.prompts import answer_gist
 from sajang.graphs.inquiry.service import (
     HANDOFF_REQUEST_TEXT,
     SEARCH_LIMIT,
     InquiryService,
     asks_only_for_a_person,
+    correctable_answers,
     feedback_target,
     get_inquiry_service,
     handoff_request_text,
@@ -43,7 +46,9 @@ from sajang.services.attachments import attachments_for, link_to_message
 from sajang.services.notify import queue_reply_notice
 
 __all__ = ["HANDOFF_REQUEST_TEXT", "SEARCH_LIMIT", "AskResult", "ConversationView", "FeedbackResult", "HandoffItem", "Inquiries",
-           "MessageView", "QueueFilter", "ReplyResult", "Suggestion", "asks_only_for_a_person", "feedback_target",
+           "MessageView", "QueueFilter", "ReplyResult", "Suggestion", "answer_gist", "asks_only_for_a_person",
+           "correctable_answers",
+           "feedback_target",
            "handoff_request_text", "inquiries", "question_lines"]
 
 log = logging.getLogger(__name__)
@@ -282,8 +287,9 @@ class Inquiries:
 
     def feedback(self, thread_id: str, correct_text: str, me: StaffMember, message_id: int | None = None
                  ) -> FeedbackResult:
-        """👎 with the correct answer, learned at once. Without `message_id` the service picks the AI
-        message (`feedback_target`) and its question (`question_lines`): the hub and REST agree."""
+        """👎 with the correct answer, learned at once. `message_id`: the bot answer corrected (one of
+        `correctable_answers`; another message is `NotFound`); without it the service picks the AI message
+        (`feedback_target`). The question learned is the customer's before it (`question_lines`)."""
         return FeedbackResult.of(self.service.feedback(thread_id, correct_text, me.id, me.name,
                                                                    message_id=message_id))
 

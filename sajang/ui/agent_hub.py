@@ -8,7 +8,8 @@ updated on a tick, so whatever the agent is typing stays put.
 Every operation goes through the service API: conversations, the queue, replies, 👎 and recommended
 articles through `sajang.services.inquiry`, customers through `sajang.services.customers`, staff through
 `sajang.services.accounts`, images through `sajang.services.attachments`. The hub restates none of their
-rules (which message a 👎 corrects, claim-then-reply, the "mine" tab …) and never touches the database.
+rules (which bot answers a 👎 may correct and which it picks by default, claim-then-reply, the "mine"
+tab …) and never touches the database.
 Handlers identify the agent by `request.username` (set by the web app's login).
 """
 
@@ -32,13 +33,22 @@ from sajang.services.accounts import StaffMember, remember_locale, staff_names
 from sajang.services.attachments import get_attachment, save_attachment
 from sajang.services.canned_replies import render_reply
 from sajang.services.customers import customer_names, customer_profile, segment_label
-from sajang.services.inquiry import ConversationView, Inquiries, inquiries, question_lines
+from sajang.services.inquiry import (
+    ConversationView,
+    Inquiries,
+    answer_gist,
+    correctable_answers,
+    feedback_target,
+    inquiries,
+    question_lines,
+)
 from sajang.ui.agent_canned import build_canned_tab, canned_choices
 from sajang.ui.agent_learned import build_learned_tab
 from sajang.ui.agent_render import (
     chat_messages,
     customer_display,
     esc,
+    first_line,
     get,
     pending_of,
     queue_sort_key,
@@ -46,6 +56,7 @@ from sajang.ui.agent_render import (
     render_header,
     render_profile,
     render_queue,
+    smart_time,
 )
 from sajang.ui.agent_strings import T
 from sajang.ui.i18n import LOCALE_LABELS, LOCALES
@@ -64,6 +75,7 @@ DONE_CACHE_SECONDS = 20.0  # the resolved list is re-read at most this often (it
 ARTICLE_COUNT = 3  # recommended manual articles per inquiry
 CONCURRENCY = 8  # handlers of different agents run side by side
 CANNED_NONE = 0  # the canned-reply picker's first entry: nothing picked
+FB_SNIPPET_CHARS = 48  # the 👎 answer picker shows each answer's first words
 
 QUEUE_JS = """
 // a product question (data-qna) opens in the 상품 Q&A tab: pick it there (a refresh if it came after the load)
@@ -572,7 +584,32 @@ class AgentHub:
             gr.Warning(T("error", _loc(me, self.settings), error=_error_text(exc)))
             return gr.skip()
 
-    def on_feedback(self, me: dict[str, Any] | None, thread: str | None, correct: str) -> dict[Any, Any]:
+    def answer_choices(self, thread: str) -> tuple[list[tuple[str, int]], int | None]:
+        """The bot's answers a 👎 may correct, newest first («14:03 · 첫 마디…»), and the service's default
+        pick (`feedback_target`)."""
+        messages = self.conversation(thread).get("messages") or []
+        now = datetime.now(UTC)
+        choices = [(f"{smart_time(get(m, 'created_at', 'time'), now)} · "
+                    f"{first_line(answer_gist(m.get('text') or ''), FB_SNIPPET_CHARS)}", int(m["id"]))
+                   for m in correctable_answers(messages)]
+        return choices, feedback_target(messages)
+
+    def on_fb_open(self, me: dict[str, Any] | None, thread: str | None) -> dict[Any, Any]:
+        """👎 opens the box with the answer picker filled for the open conversation."""
+        c = self.c
+        locale = _loc(me, self.settings)
+        if not thread:
+            return {c["fb_box"]: gr.update(visible=False), c["fb_note"]: T("no_thread", locale)}
+        try:
+            choices, default = self.answer_choices(thread)
+        except Exception as exc:
+            return {c["fb_box"]: gr.update(visible=False), c["fb_note"]: T("error", locale, error=_error_text(exc))}
+        return {c["fb_box"]: gr.update(visible=True), c["fb_note"]: "" if choices else T("fb_no_answer", locale),
+                c["fb_target"]: gr.update(choices=choices, value=default if choices else None,
+                                          visible=bool(choices))}
+
+    def on_feedback(self, me: dict[str, Any] | None, thread: str | None, correct: str,
+                    target: int | None = None) -> dict[Any, Any]:
         c = self.c
         locale = _loc(me, self.settings)
         correct = (correct or "").strip()
@@ -581,8 +618,9 @@ class AgentHub:
         if not correct:
             return {c["fb_note"]: T("fb_empty", locale)}
         try:
-            # which AI message and which question: the service's rule, the same as for REST and the CLI
-            result = _api(self.settings).feedback(thread, correct, _member(me))
+            # the answer the agent picked (None: the service's pick); the question is the service's rule
+            message_id = int(target) if target is not None else None
+            result = _api(self.settings).feedback(thread, correct, _member(me), message_id=message_id)
         except Exception as exc:
             return {c["fb_note"]: T("error", locale, error=_error_text(exc))}
         note = T("fb_learned", locale, id=result.learned_id, question=literal(result.question),
@@ -616,6 +654,7 @@ class AgentHub:
             c["resolve"]: gr.update(value=T("resolve", locale)),
             c["claim"]: gr.update(value=T("claim", locale)),
             c["fb_text"]: gr.update(label=T("fb_answer", locale)),
+            c["fb_target"]: gr.update(label=T("fb_target", locale), info=T("fb_target_info", locale)),
             c["fb_help"]: f'**{T("fb_title", locale)}** — {T("fb_help", locale)}',
             c["fb_submit"]: gr.update(value=T("fb_submit", locale)),
             c["fb_cancel"]: gr.update(value=T("fb_cancel", locale)),
@@ -704,6 +743,9 @@ class AgentHub:
                     c["canned_note"] = gr.Markdown("", elem_id="sj-canned-note")
                     with gr.Column(visible=False, elem_id="sj-feedback") as fb_box:
                         c["fb_help"] = gr.Markdown(f'**{T("fb_title", loc)}** — {T("fb_help", loc)}')
+                        c["fb_target"] = gr.Dropdown([], value=None, label=T("fb_target", loc),
+                                                     info=T("fb_target_info", loc), elem_id="sj-fb-target",
+                                                     interactive=True)
                         c["fb_text"] = gr.Textbox(label=T("fb_answer", loc), lines=3, elem_id="sj-fb-text")
                         with gr.Row():
                             c["fb_submit"] = gr.Button(T("fb_submit", loc), variant="primary", size="sm",
@@ -731,7 +773,7 @@ class AgentHub:
         labels = [c[k] for k in ("tab_inq", "tab_rev", "tab_qna", "tab_learned", "brand", "t_queue", "t_conv", "t_profile",
                                  "suggest", "use_ai", "regen", "fb_btn", "attach", "input", "send", "resolve",
                                  "claim", "fb_text", "fb_help", "fb_submit", "fb_cancel", "canned", "search", "notify",
-                                 "tab_canned")]
+                                 "tab_canned", "fb_target")]
         st = [c["me"], c["qtab"], c["thread"], c["search"]]
         demo.load(self.on_load, None, [*view, *side, *labels, c["me"], c["user"], c["lang"]], show_progress="hidden")
         timer = gr.Timer(QUEUE_REFRESH_SECONDS)
@@ -741,9 +783,10 @@ class AgentHub:
         c["claim"].click(self.on_claim, st, [*view, c["qtab"]])
         c["use_ai"].click(lambda s: s, c["suggest"], c["input"], queue=False)
         c["regen"].click(self.on_regen, [c["me"], c["thread"]], c["suggest"])
-        c["fb_btn"].click(lambda: gr.update(visible=True), None, c["fb_box"], queue=False)
+        c["fb_btn"].click(self.on_fb_open, [c["me"], c["thread"]], [c["fb_box"], c["fb_note"], c["fb_target"]],
+                          show_progress="hidden")
         c["fb_cancel"].click(lambda: gr.update(visible=False), None, c["fb_box"], queue=False)
-        c["fb_submit"].click(self.on_feedback, [c["me"], c["thread"], c["fb_text"]],
+        c["fb_submit"].click(self.on_feedback, [c["me"], c["thread"], c["fb_text"], c["fb_target"]],
                              [c["fb_note"], c["fb_text"], c["fb_box"], c["learned_refresh"]])
         c["send"].click(self.on_send, [*st, c["input"]], [*view, c["input"], c["qtab"]])
         c["attach"].upload(self.on_attach, [*st, c["attach"], c["input"]], [*view, c["input"], c["qtab"]])

@@ -22,6 +22,12 @@ back — its history with photos, the verification, the agent replies that came 
 expired token, or one whose conversation is gone or belongs to someone else, starts a fresh chat without
 a word. «새 대화» starts over. While a person is awaited the customer may leave a phone number or an
 e-mail address to be told when they answer (`sajang.services.notify`).
+
+Once the conversation has ended (`sajang.services.csat.conversation_ended`: a person resolved it, or the
+bot answered and nothing waits) a small row asks for a rating: five star buttons (one tap stores it) and an
+optional comment typed first. A conversation is rated once (`record_csat`: a second rating changes
+nothing, and the row says so); then a thanks line stays in its place, across reloads too. The row never
+shows while the conversation goes on (a question unanswered, a person awaited).
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ from sajang.security import CustomerClaims, issue_customer_token, read_token, se
 from sajang.services import ratelimit
 from sajang.services.attachments import save_attachment, signed_url
 from sajang.services.channels import CHIPS
+from sajang.services.csat import MAX_COMMENT_CHARS, conversation_ended, rating_of, record_csat
 from sajang.services.customers import verify_customer
 from sajang.services.inquiry import AskResult, ConversationView, MessageView, handoff_request_text, inquiries
 from sajang.services.notify import InvalidContact, set_contact
@@ -117,6 +124,15 @@ T = Strings({
     "notify_saved": {"ko": "답변이 오면 알려 드릴게요: {contact}", "en": "We will tell you at {contact}."},
     "notify_bad": {"ko": "휴대폰 번호(010-1234-5678) 또는 이메일 주소를 정확히 입력해 주세요.",
                    "en": "Please enter a mobile number (010-1234-5678) or an e-mail address."},
+    "csat_ask": {"ko": "상담은 만족스러우셨나요? 별을 눌러 평가해 주세요.",
+                 "en": "How was this conversation? Tap the stars to rate it."},
+    "csat_once": {"ko": "평가는 대화마다 한 번만 할 수 있어요. 남기실 말씀은 별을 누르기 전에 적어 주세요.",
+                  "en": "You can rate each conversation once; type a comment before tapping, if you like."},
+    "csat_comment": {"ko": "한마디 남기기 (선택)", "en": "Add a comment (optional)"},
+    "csat_thanks": {"ko": "평가해 주셔서 감사합니다! {stars}", "en": "Thank you for your rating! {stars}"},
+    "csat_already": {"ko": "이미 평가해 주셨어요. 처음 남기신 평가가 저장되어 있어요: {stars}",
+                     "en": "You already rated this conversation; your first rating is kept: {stars}"},
+    "csat_not_ended": {"ko": "대화가 끝난 뒤에 평가할 수 있어요.", "en": "You can rate once the conversation has ended."},
 })
 CUSTOMER_ROLES = ("customer", "ai", "agent")
 STORAGE_KEY = "sajang-chat-session"
@@ -187,6 +203,21 @@ CSS = """
 #notify #notify-contact input {background: #fff !important; border: 1px solid var(--border-color-primary) !important;}
 #notify-btn {align-self: flex-end; background: #2f6df6 !important; color: #fff !important; border: 0 !important;
   border-radius: 999px !important;}
+#csat {padding: 10px 12px; border-radius: 12px; background: #f5f8ff !important; border: 1px solid #d3e0ff !important;}
+#csat > *, #csat .form, #csat .block {background: transparent !important; border: 0 !important;
+  box-shadow: none !important;}
+#csat-note p {margin: 0;}
+#csat-note p + p {margin-top: 2px; font-size: 0.85em; color: var(--body-text-color-subdued);}
+/* the rating row takes its height from the conversation, so the composer stays on screen */
+#chat-shell:has(#csat:not(.hide)) #chatbot {height: calc(100dvh - 445px) !important; min-height: 240px;}
+#csat-form {flex-wrap: wrap !important; gap: 6px; align-items: center;}
+#csat-form #csat-comment {flex: 1 1 220px !important; min-width: 180px !important;}
+#csat-form #csat-comment input {background: #fff !important; border: 1px solid var(--border-color-primary) !important;
+  border-radius: 999px !important; padding: 6px 12px !important;}
+#csat-form button {flex: 0 0 auto !important; min-width: 0 !important; width: auto !important; border-radius: 999px !important;
+  padding: 4px 10px !important; font-size: 0.95em !important; letter-spacing: 1px; background: #fff !important;
+  color: #f29900 !important; border: 1px solid #ffd27a !important; box-shadow: none !important;}
+#csat-form button:hover {background: #fff6e0 !important;}
 #verify-acc {border-radius: 12px;}
 #verify-acc .label-wrap span {font-size: 0.9em;}
 #verify-row {flex-wrap: wrap; gap: 8px; align-items: flex-end;}
@@ -194,6 +225,9 @@ CSS = """
 @media (max-width: 640px) {
   .sajang-chat {padding: 0 !important;}
   #chatbot {height: calc(100dvh - 380px) !important; min-height: 280px;}
+  #chat-shell:has(#csat:not(.hide)) #chatbot {height: calc(100dvh - 520px) !important; min-height: 220px;}
+  #csat-form #csat-comment {flex-basis: 100% !important;}
+  #csat-form button {padding: 4px 7px !important; letter-spacing: 0;}
 }
 """
 POLL_SECONDS = 3.0
@@ -233,6 +267,10 @@ def _agent_bubble(msg: MessageView, locale: str, settings: Settings, thread_id: 
         if isinstance(att.get("id"), int):
             text += "\n\n" + _image_markdown({"url": signed_url(settings, att["id"], thread_id)}, locale)
     return {"role": "assistant", "content": text}
+
+
+def _stars(score: int) -> str:
+    return "★" * score + "☆" * (5 - score)
 
 
 def _message_key(msg: MessageView) -> str:
@@ -287,7 +325,7 @@ def build_chat(settings: Settings) -> gr.Blocks:
 
     def new_state(locale: str | None = None) -> dict[str, Any]:
         return {"thread_id": None, "customer_id": None, "name": None, "locale": locale or default_locale,
-                "pending": [], "seen_agent": [], "waiting": False}
+                "pending": [], "seen_agent": [], "waiting": False, "csat": {"ended": False}}
 
     def session_token(st: dict[str, Any]) -> str:
         """The conversation's signed customer token (the REST chat's), or "" before there is one."""
@@ -347,6 +385,15 @@ def build_chat(settings: Settings) -> gr.Blocks:
             chatbot = gr.Chatbot(show_label=False, elem_id="chatbot", feedback_options=None, buttons=["copy"],
                                  group_consecutive_messages=False, latex_delimiters=[], layout="bubble",
                                  placeholder=welcome(default_locale, settings.store.shop_name))
+            # the rating, once the conversation has ended (`csat_view`)
+            with gr.Column(visible=False, elem_id="csat") as csat_group:
+                csat_note = gr.Markdown(elem_id="csat-note")
+                with gr.Row(elem_id="csat-form") as csat_form:
+                    csat_comment = gr.Textbox(placeholder=T("csat_comment", default_locale), show_label=False,
+                                              container=False, max_length=MAX_COMMENT_CHARS, lines=1, max_lines=1,
+                                              scale=1, elem_id="csat-comment")
+                    csat_btns = [gr.Button(_stars(n).rstrip("☆"), size="sm", scale=0, min_width=0,
+                                           elem_id=f"csat-{n}", elem_classes=["csat-star"]) for n in range(1, 6)]
             with gr.Row(elem_id="chips"):
                 chip_btns = [gr.Button(T(f"chip:{label}", default_locale), size="sm", scale=0, min_width=0,
                                        elem_classes=["chip"]) for label, _ in CHIPS]
@@ -391,6 +438,38 @@ def build_chat(settings: Settings) -> gr.Blocks:
                 return T("verified", locale, name=literal(st.get("name") or st["customer_id"]))
             return T("guest", locale)
 
+        # --- the rating once the conversation has ended ----------------------------------------------
+        def csat_state(conversation: ConversationView) -> dict[str, Any]:
+            """Ended or not, and the stored rating (read only for an ended conversation)."""
+            if not conversation_ended(conversation):
+                return {"ended": False}
+            rated = rating_of(settings, conversation.thread_id)
+            return {"ended": True, "score": rated["score"] if rated else None, "already": False}
+
+        def csat_view(st: dict[str, Any]) -> tuple[Any, Any, Any]:
+            """The rating row: hidden, asking (stars and comment), or a thanks line."""
+            cs = st.get("csat") or {}
+            locale = st.get("locale") or default_locale
+            if not cs.get("ended"):
+                return gr.update(visible=False), gr.update(), gr.update()
+            score = cs.get("score")
+            if score is None:
+                return (gr.update(visible=True), gr.update(value=f"**{T('csat_ask', locale)}**\n\n{T('csat_once', locale)}"),
+                        gr.update(visible=True))
+            key = "csat_already" if cs.get("already") else "csat_thanks"
+            return gr.update(visible=True), gr.update(value=T(key, locale, stars=_stars(int(score)))), \
+                gr.update(visible=False)
+
+        def refresh_csat(st: dict[str, Any]) -> tuple[Any, ...]:
+            """After the customer's turn, a verification or «새 대화»: the row as the conversation now stands."""
+            thread_id = st.get("thread_id")
+            try:
+                st["csat"] = csat_state(inquiries(settings).conversation(thread_id)) if thread_id else {"ended": False}
+            except Exception:  # the rating is a courtesy: the chat goes on without it
+                log.exception("rating state unreadable")
+                st["csat"] = {"ended": False}
+            return st, *csat_view(st)
+
         # --- language -------------------------------------------------------------------------------
         def switch_language(locale: str, st: dict[str, Any]) -> tuple[Any, ...]:
             locale = locale if locale in ("ko", "en") else "ko"
@@ -406,12 +485,13 @@ def build_chat(settings: Settings) -> gr.Blocks:
                     gr.update(value=T("new_chat", locale)),
                     gr.update(value=T("notify_help", locale, hours=literal(settings.store.cs_hours))),
                     gr.update(label=T("notify_contact", locale)), gr.update(value=T("notify_button", locale)),
+                    csat_view(st)[1], gr.update(placeholder=T("csat_comment", locale)),
                     *(gr.update(value=T(f"chip:{label}", locale)) for label, _ in CHIPS))
 
         lang.change(switch_language, [lang, state],
                     [state, title, chatbot, box, send_btn, upload_btn, handoff_btn, lang, verify_acc, verify_title,
                      order_box, phone_box, verify_btn, who, new_btn, notify_help, contact_box, notify_btn,
-                     *chip_btns], queue=False)
+                     csat_note, csat_comment, *chip_btns], queue=False)
 
         # --- the conversation across reloads and visits ----------------------------------------------
         def restore(stored: Any) -> tuple[Any, ...]:
@@ -421,14 +501,20 @@ def build_chat(settings: Settings) -> gr.Blocks:
                 st = new_state()
                 return (st, gr.update(value=[], placeholder=welcome(st["locale"], shop)),
                         gr.update(value=status_line(st)), gr.update(), gr.update(visible=False),
-                        gr.update(value=header(st["locale"], shop)))
+                        gr.update(value=header(st["locale"], shop)), *csat_view(st))
             st, conversation = found
             history = _history(conversation, st["locale"], settings)
+            try:
+                st["csat"] = csat_state(conversation)
+            except Exception:  # the rating is a courtesy: the conversation comes back without it
+                log.exception("rating state unreadable")
             return (st, gr.update(value=history, placeholder=welcome(st["locale"], shop)),
                     gr.update(value=status_line(st)), gr.update(value=st["locale"]),
-                    gr.update(visible=bool(st["waiting"])), gr.update(value=header(st["locale"], shop)))
+                    gr.update(visible=bool(st["waiting"])), gr.update(value=header(st["locale"], shop)),
+                    *csat_view(st))
 
-        blocks.load(restore, [saved], [state, chatbot, who, lang, notify_group, title], queue=False)
+        csat_outputs = [csat_group, csat_note, csat_form]
+        blocks.load(restore, [saved], [state, chatbot, who, lang, notify_group, title, *csat_outputs], queue=False)
 
         def remember(st: dict[str, Any]) -> tuple[Any, ...]:
             # re-signed on every change: the week counts from the customer's last activity
@@ -441,7 +527,8 @@ def build_chat(settings: Settings) -> gr.Blocks:
             return fresh, [], gr.update(value=status_line(fresh)), gr.update(value=""), gr.update(value="")
 
         # queued: Gradio tells the page a state changed (and so runs `remember`) only for queued events
-        new_btn.click(start_over, [state], [state, chatbot, who, attach_note, notify_note])
+        new_btn.click(start_over, [state], [state, chatbot, who, attach_note, notify_note]) \
+            .then(refresh_csat, [state], [state, *csat_outputs], show_progress="hidden")
 
         def leave_contact(raw: str, st: dict[str, Any], request: gr.Request) -> tuple[Any, ...]:
             locale = st.get("locale") or default_locale
@@ -485,7 +572,8 @@ def build_chat(settings: Settings) -> gr.Blocks:
                     gr.update(value=""))
 
         verify_btn.click(verify, [order_box, phone_box, state, chatbot],
-                         [state, chatbot, who, order_box, phone_box])
+                         [state, chatbot, who, order_box, phone_box]) \
+            .then(refresh_csat, [state], [state, *csat_outputs], show_progress="hidden")
 
         # --- attachments ----------------------------------------------------------------------------
         def attach(file: Any, st: dict[str, Any], request: gr.Request) -> tuple[Any, ...]:
@@ -587,14 +675,16 @@ def build_chat(settings: Settings) -> gr.Blocks:
 
         send_inputs = [box, state, chatbot]
         send_outputs = [state, chatbot, box, attach_note]
-        box.submit(respond, send_inputs, send_outputs, concurrency_limit=16)
-        send_btn.click(respond, send_inputs, send_outputs, concurrency_limit=16)
+        after_turn: dict[str, Any] = {"fn": refresh_csat, "inputs": [state], "outputs": [state, *csat_outputs],
+                                      "show_progress": "hidden"}
+        box.submit(respond, send_inputs, send_outputs, concurrency_limit=16).then(**after_turn)
+        send_btn.click(respond, send_inputs, send_outputs, concurrency_limit=16).then(**after_turn)
 
         def ask_person(st: dict[str, Any], history: list[dict[str, Any]],
                        request: gr.Request) -> Iterator[tuple[Any, ...]]:
             yield from respond(handoff_request_text(st.get("locale") or default_locale), st, history, request)
 
-        handoff_btn.click(ask_person, [state, chatbot], send_outputs, concurrency_limit=16)
+        handoff_btn.click(ask_person, [state, chatbot], send_outputs, concurrency_limit=16).then(**after_turn)
 
         # --- quick-reply chips: the channels' list; «상담원 연결» is the handoff button's action ---------
         def chip_sender(label: str, message: str) -> Any:
@@ -607,7 +697,37 @@ def build_chat(settings: Settings) -> gr.Blocks:
             return send_chip
 
         for (label, message), chip in zip(CHIPS, chip_btns, strict=True):
-            chip.click(chip_sender(label, message), [state, chatbot], send_outputs, concurrency_limit=16)
+            chip.click(chip_sender(label, message), [state, chatbot], send_outputs,
+                       concurrency_limit=16).then(**after_turn)
+
+        # --- the rating: one tap stores it (once per conversation) -----------------------------------
+        def rater(score: int) -> Any:
+            def rate(comment: str, st: dict[str, Any], request: gr.Request) -> tuple[Any, ...]:
+                locale = st.get("locale") or default_locale
+                thread_id = st.get("thread_id")
+                if not thread_id:
+                    return st, *csat_view(st), gr.update()
+                try:
+                    ratelimit.check("chat_csat_ip", _client_ip(request), settings.rate_limit_per_minute)
+                    # asked again here: a row left open in another tab may be out of date
+                    st["csat"] = csat_state(inquiries(settings).conversation(thread_id))
+                    if not st["csat"]["ended"]:
+                        gr.Warning(T("csat_not_ended", locale))
+                        return st, *csat_view(st), gr.update()
+                    out = record_csat(settings, thread_id, score, comment)
+                except ratelimit.RateLimited:
+                    gr.Warning(T("too_fast", locale))
+                    return st, *csat_view(st), gr.update()
+                except SajangError:
+                    log.exception("rating refused")
+                    gr.Warning(T("error", locale))
+                    return st, *csat_view(st), gr.update()
+                st["csat"] = {"ended": True, "score": out["score"], "already": not out["stored"]}
+                return st, *csat_view(st), gr.update(value="")
+            return rate
+
+        for n, star_btn in enumerate(csat_btns, start=1):
+            star_btn.click(rater(n), [csat_comment, state], [state, *csat_outputs, csat_comment])
 
         # --- agent replies without reload -----------------------------------------------------------
         def poll(st: dict[str, Any], history: list[dict[str, Any]], request: gr.Request) -> tuple[Any, ...]:
@@ -615,22 +735,36 @@ def build_chat(settings: Settings) -> gr.Blocks:
             session = getattr(request, "session_hash", None) or "anon"
             with _busy_lock:
                 busy = session in _busy
+            unchanged = (gr.skip(),) * (3 + len(csat_outputs))
             if not thread_id or busy:
-                return gr.skip(), gr.skip()
+                return unchanged
             try:
                 conversation = inquiries(settings).conversation(thread_id)
             except Exception:
                 log.exception("poll failed")
-                return gr.skip(), gr.skip()
+                return unchanged
             seen = set(st.get("seen_agent") or [])
             new = [m for m in conversation.messages if m.role == "agent" and _message_key(m) not in seen]
+            # an agent resolving the conversation (or reopening it) shows (or hides) the rating row
+            ended = conversation_ended(conversation)
+            rating: tuple[Any, ...] = (gr.skip(),) * (1 + len(csat_outputs))
+            changed = ended != bool((st.get("csat") or {}).get("ended"))
+            if changed:
+                try:
+                    st["csat"] = csat_state(conversation)
+                except Exception:
+                    log.exception("rating state unreadable")
+                    st["csat"] = {"ended": False}
+                st["waiting"] = conversation.status in ("new", "assigned")  # resolved: no more «답변 알림»
+                rating = (*csat_view(st), gr.update(visible=st["waiting"]))
             if not new:
-                return gr.skip(), gr.skip()
+                return st if changed else gr.skip(), gr.skip(), *rating
             locale = st.get("locale") or default_locale
             st["seen_agent"] = [*seen, *(_message_key(m) for m in new)]
-            return st, [*history, *(_agent_bubble(m, locale, settings, thread_id) for m in new)]
+            return st, [*history, *(_agent_bubble(m, locale, settings, thread_id) for m in new)], *rating
 
-        timer.tick(poll, [state, chatbot], [state, chatbot], show_progress="hidden", queue=False)
+        timer.tick(poll, [state, chatbot], [state, chatbot, *csat_outputs, notify_group], show_progress="hidden",
+                   queue=False)
 
     blocks.queue(default_concurrency_limit=16)
     return blocks

@@ -116,8 +116,9 @@ def resolve(thread_id: ThreadId, api: InquiriesDep, engine: EngineDep, agent: Ag
              summary="👎: the correct answer, learned at once")
 def feedback(thread_id: ThreadId, body: FeedbackIn, settings: SettingsDep, api: InquiriesDep, engine: EngineDep,
              agent: AgentDep) -> dict[str, Any]:
-    """Without `message_id` the AI message corrected is the bot's last real answer (not its "connecting
-    you" notice), exactly as in the agent hub."""
+    """`message_id`: the bot answer corrected (404 for a message that is not one of this conversation's AI
+    answers); without it the bot's last real answer (not its "connecting you" notice) — the agent hub's
+    picker offers the same choice, with that default."""
     _existing(engine, thread_id)
     _check_text(settings, body.correct_text)
     result = api.feedback(thread_id, body.correct_text, agent.member, message_id=body.message_id)

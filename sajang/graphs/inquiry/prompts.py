@@ -6,6 +6,8 @@ the customer's own orders); the offline templates wrap extracted manual sentence
 
 from __future__ import annotations
 
+import re
+
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from sajang.config import StorePolicy
@@ -256,3 +258,30 @@ ORDER_T: dict[str, dict[str, str]] = {
     "verified": {"ko": "{name}님, 본인 확인이 되었어요.", "en": "Thanks {name}, you're verified."},
     "verified_no_question": {"ko": "주문에 대해 궁금하신 점을 말씀해 주세요.", "en": "What would you like to know about your order?"},
 }
+
+
+def _opener(wording: str) -> re.Pattern[str]:
+    return re.compile(r"\s*" + re.escape(wording).replace(re.escape("{shop}"), r"[^\n]{1,60}?"))
+
+
+# How the bot's answers open (the greeting, "확인해 드릴게요.", a word of sympathy): said the same way in
+# many answers, so they tell none apart
+OPENERS = [_opener(w) for w in {*(T["greet"][loc] for loc in ("ko", "en")),
+                                *(v for key in ("manual_open", "empathy", "empathy_delay", "empathy_damage")
+                                  for loc in ("ko", "en") for v in VARIANTS[key][loc] if v)}]
+
+
+_BULLET = re.compile(r"^(?:[-*•·]|\d{1,2}[.)])\s+")
+
+
+def answer_gist(text: str) -> str:
+    """A bot answer without its opening courtesies (what a list of answers shows to tell them apart);
+    the whole text when nothing else is left."""
+    rest = str(text or "").strip()
+    while True:
+        found = next((m for m in (p.match(rest) for p in OPENERS) if m and m.end()), None)
+        if found is None:
+            break
+        rest = rest[found.end():].lstrip()
+    rest = _BULLET.sub("", rest, count=1)  # "- 냉동 보관 …": the list's first item, without its marker
+    return rest or str(text or "").strip()

@@ -122,6 +122,13 @@ def feedback_target(messages: Sequence[Any]) -> int | None:
     return None
 
 
+def correctable_answers(messages: Sequence[Any]) -> list[Any]:
+    """The bot's answers a 👎 may correct, newest first: its AI messages but the "connecting you to a
+    person" notices after a plain request for a person (see `feedback_target`, the default pick)."""
+    return [m for m in reversed(messages) if _field(m, "role") == "ai" and _field(m, "id") is not None
+            and _field(m, "category") != "human"]
+
+
 def learned_question(messages: Sequence[Any], target_id: int | None) -> Any:
     """The customer line a correction of `target_id` answers: the newest question line before it (before
     the end when None); else the newest customer line before it, whatever it says; None without one."""
@@ -739,8 +746,10 @@ class InquiryService:
                                        .order_by(Message.created_at, Message.id))]
             target_id = feedback_target(msgs) if message_id is None else message_id
             target = next((m for m in msgs if m["id"] == target_id), None)
-            if message_id is not None and target is None:
-                raise NotFound(f"message {message_id} is not in conversation {thread_id}")
+            if message_id is not None and all(m["id"] != message_id for m in correctable_answers(msgs)):
+                # only the bot's answers are corrected: not a customer's line, an agent's reply, or the
+                # "connecting you" notice after a plain request for a person
+                raise NotFound(f"message {message_id} is not an AI answer of conversation {thread_id} to correct")
             question_msg = learned_question(msgs, target_id)
             if question_msg is None:
                 raise SajangError("no customer question to learn from in this conversation", code="no_question")
