@@ -86,7 +86,12 @@ def reviews(
 ) -> None:
     """Negative-review detection: precision/recall/F1 (shipped head vs the movie-only head), aspects;
     `--set naver`: on real Naver Shopping reviews, per product group."""
-    from sajang.graphs.review.evaluation import format_naver_report, format_report, run_naver_eval, run_review_eval
+    from sajang.graphs.review.evaluation import (
+        format_naver_report,
+        format_report,
+        run_naver_eval,
+        run_review_eval,
+    )
     from sajang.graphs.review.naver_sample import NAVER_PATH
     from sajang.graphs.review.sentiment import SHOPPING_PATH
 

@@ -160,7 +160,7 @@ _CUES: dict[str, list[str]] = {
         r"(못|안)\s?버티|오래\s?(못|안)\s?(가|써|쓰)|(\d+|한|두)\s?(주|달)을?\s?못",
     ],
     "function": [
-        r"작동[이]?\s?(이\s?)?(잘\s?)?안|안\s?켜|켜지지|(연결|인식|연동|페어링|블루투스)[이가]?\s?(이\s?)?(잘\s?|자꾸\s?)?(안|끊)|끊(겨|기|김|어져)",
+        r"작동[이]?\s?(이\s?)?(잘\s?)?안|안\s?켜|켜지지|(연결|인식|연동|페어링|블루투스)[이가]?\s?(이\s?)?(잘\s?|자꾸\s?)?(안|끊)|끊(겨|겼|기|김|어져)",
         r"(효과|기능|성능|효능)[가이는를도]?\s?(하나도\s?|전혀\s?|별로\s?|1도\s?|딱히\s?|잘\s?)?(없|제로|못|모르|떨어|별로)|효과\s?(1도|전혀|하나도)",
         r"(잘|제대로)\s?안\s?(돼|되|붙|잡|닫|열|잠|돌|뚫|지워|빨|나와|나오|말려|먹|들어)|잘\s?(안\s?)?(붙지|닫히지|잠기지)\s?않",
         r"(안|잘\s?안)\s?(붙|잡히|잡혀|닫히|닫혀|열려|잠겨|돌아|지워|뚫려|나와|나오)|잡히질|못\s?잡|(안|않)\s?잡히",
@@ -235,6 +235,9 @@ def rule_aspects(text: str) -> dict[str, list[str]]:
             del found["packaging"]  # a shirt that tore after one wash: not a torn parcel
     if "delivery" in found and "durability" in found and not _DELIVERY_WORDS.search(text):
         del found["delivery"]  # "일주일 만에 벗겨졌어요": a week of use, not of shipping
+    fine = [a for a in found if a in PARENT_ASPECT]
+    if fine and "quality" in found and all(re.fullmatch(r"불량|하자", c) for c in found["quality"]):
+        del found["quality"]  # "충전이 안 돼요, 불량인가요": the battery names the defect better than "불량"
     if "smell" in found:
         if _FOOD_WORDS.search(text):  # a food that smells has gone off: a quality problem
             found["quality"] = found.get("quality", []) + found.pop("smell")
