@@ -1,13 +1,15 @@
 """The real third-party review set: a fixed sample of the Naver Shopping review corpus.
 
 Source: bab2min/corpus `sentiment/naver_shopping.txt` (200,000 Naver Shopping reviews collected 2020-06/07,
-rating 1–2★ or 4–5★ with the text; licence: Public Domain, per the corpus README). The full 19 MB file is
-not stored here; the 2,500 rows of `sajang/data/reviews/naver_shopping_sample.tsv` are the balanced sample
+rating 1–2★ or 4–5★ with the text; licence: Public Domain, per the corpus README). Third-party data is not
+copied into this repository: it lives beside it, in `../shared/data/reviews/naver_shopping_sample.tsv`
+(CI always has it; a clone without `../shared` skips what needs it). Its 2,500 rows are the balanced sample
 (1,250 reviews of 1–2★, 1,250 of 4–5★) that a public lecture repository (minvv23/mbc-python-lectures,
-`data/naver_shopping.csv`, columns review, label = rating ≥ 4) took from that file. This module rebuilds the
-TSV from that CSV, deterministically:
+`data/naver_shopping.csv` at commit c36820dddabd1514d4826515456ba77e3ce32b5e, columns review, label =
+rating ≥ 4) took from that file. This module rebuilds the TSV from that CSV, deterministically:
 
-    python -m sajang.graphs.review.naver_sample --source naver_shopping.csv
+    python -m sajang.graphs.review.naver_sample --source naver_shopping.csv \
+        --out ../shared/data/reviews/naver_shopping_sample.tsv
 
 TSV columns: `id` (N-<row of the source CSV>), `negative` (1 = 1–2★), `group` (a product group guessed from
 the text by keywords: clothes, kids, gadgets, cosmetics, household, food, other; the corpus names no
@@ -28,9 +30,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from sajang import PACKAGE_DATA
-
-NAVER_PATH = PACKAGE_DATA / "reviews" / "naver_shopping_sample.tsv"
+# beside the repository, not in it: <repo>/../shared/data/reviews/ (sajang/graphs/review/ → <repo> is 3 up)
+NAVER_PATH = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "reviews" / "naver_shopping_sample.tsv"
 GROUPS: tuple[str, ...] = ("clothes", "kids", "gadgets", "cosmetics", "household", "food", "other")
 HELDOUT_SHARE = 0.4
 SEEN_ROWS = 290  # source rows 0–289 were displayed during data acquisition → train only
