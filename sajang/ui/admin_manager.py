@@ -55,7 +55,10 @@ CLAIM_TYPES = {"cancel": {"ko": "취소", "en": "cancel"}, "return": {"ko": "반
                "exchange": {"ko": "교환", "en": "exchange"}, "refund": {"ko": "환불", "en": "refund"}}
 ASPECTS = {"delivery": {"ko": "배송", "en": "Delivery"}, "packaging": {"ko": "포장/파손", "en": "Packaging / damage"},
            "quality": {"ko": "품질/맛/신선도", "en": "Quality"}, "size": {"ko": "사이즈/양", "en": "Size / quantity"},
-           "price": {"ko": "가격", "en": "Price"}, "service": {"ko": "응대/서비스", "en": "Service"}}
+           "price": {"ko": "가격", "en": "Price"}, "service": {"ko": "응대/서비스", "en": "Service"},
+           "color": {"ko": "색상", "en": "Colour"}, "durability": {"ko": "내구성", "en": "Durability"},
+           "function": {"ko": "기능/성능", "en": "Function"}, "smell": {"ko": "냄새", "en": "Smell"},
+           "battery": {"ko": "배터리/충전", "en": "Battery"}}
 
 
 def _l(table: dict[str, dict[str, str]], key: str, locale: str) -> str:

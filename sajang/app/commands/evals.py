@@ -80,12 +80,26 @@ def reviews(
                                                    "default: the project's shopping reviews")] = None,
     split: Annotated[str, typer.Option(help="heldout, train or all")] = "heldout",
     with_rating: Annotated[bool, typer.Option(help="Also use the rating field (default: text only)")] = False,
+    review_set: Annotated[str, typer.Option("--set", help="shopping (the project's food reviews) or naver "
+                                                          "(real Naver Shopping reviews, per product group)")] = "shopping",
     json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout")] = False,
 ) -> None:
-    """Negative-review detection: precision/recall/F1 (shipped head vs the movie-only head), aspects."""
-    from sajang.graphs.review.evaluation import format_report, run_review_eval
+    """Negative-review detection: precision/recall/F1 (shipped head vs the movie-only head), aspects;
+    `--set naver`: on real Naver Shopping reviews, per product group."""
+    from sajang.graphs.review.evaluation import (
+        format_naver_report,
+        format_report,
+        run_naver_eval,
+        run_review_eval,
+    )
+    from sajang.graphs.review.naver_sample import NAVER_PATH
     from sajang.graphs.review.sentiment import SHOPPING_PATH
 
+    if review_set == "naver":
+        emit_report(run_naver_eval(file or NAVER_PATH, split), json_out, format_naver_report)
+        return
+    if review_set != "shopping":
+        raise typer.BadParameter("--set must be shopping or naver")
     report = run_review_eval(file or SHOPPING_PATH, split, with_rating)
     emit_report(report, json_out, format_report)
 

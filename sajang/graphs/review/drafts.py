@@ -1,7 +1,8 @@
 """Reply drafts for negative reviews.
 
 Offline: aspect-aware Korean templates. Each draft names the customer's specific problem (터진 포장,
-늦은 배송, 너무 짠 맛, 빠진 구성품 …), apologises in a tone that follows the rating, states the store
+늦은 배송, 너무 짠 맛, 빠진 구성품, 작게 나온 사이즈, 사진과 다른 색, 금방 찢어진 원단, 끊기는 연결, 화학 냄새,
+금방 닳는 배터리 …), apologises in a tone that follows the rating, states the store
 policy's remedy for that problem (reship / refund / exchange / points, with the fees and windows of
 `StorePolicy`), and invites the customer to CS with the order number. Wording varies with the aspects,
 the rating and the review id, so a page of replies does not read like one pasted sentence.
@@ -96,11 +97,97 @@ def _problem_and_remedy(aspect: str, text: str, p: StorePolicy, seed: str) -> tu
             ], seed, "late")
         return problem, remedy
     if aspect == "size":
-        if _has(text, r"양|용량|중량|g\s?밖에|인분|반\s?토막|뼈만|잘아|손가락|미니어처"):
+        if _has(text, r"양[이은도]?\s|용량|중량|g\s?밖에|인분|반\s?토막|뼈만|잘아|손가락|미니어처"):
             return ("받으신 양이 기대보다 적었다니",
                     "표시된 중량보다 적게 담겼다면 부족한 만큼 다시 보내 드리거나 그만큼 환불해 드리겠습니다.")
-        return ("사이즈가 맞지 않아 불편하셨다니",
-                f"{window} 다른 사이즈로 교환해 드립니다. 상세페이지 치수와 달랐다면 교환 배송비({_won(p.exchange_fee)})도 저희가 부담하겠습니다.")
+        if _has(text, r"기장|길이|짧|길어|길고|소매|밑위"):
+            problem = "기장이 맞지 않아 입기 불편하셨다니"
+        elif _has(text, r"작|끼|타이트|꽉|좁|안\s?들어"):
+            problem = "사이즈가 생각보다 작게 나와 맞지 않았다니"
+        elif _has(text, r"크|커|헐렁|펄렁|넓|품"):
+            problem = "사이즈가 생각보다 크게 나와 맞지 않았다니"
+        else:
+            problem = "사이즈가 맞지 않아 불편하셨다니"
+        return problem, _pick([
+            f"{window} 다른 사이즈로 교환해 드립니다. 상세페이지 치수와 달랐다면 교환 배송비({_won(p.exchange_fee)})도 저희가 부담하겠습니다.",
+            f"실측 치수를 알려 주시면 맞는 사이즈를 함께 찾아 {window} 교환해 드리고, 안내와 달랐다면 교환 배송비({_won(p.exchange_fee)})는 저희가 냅니다.",
+        ], seed, "size")
+    if aspect == "color":
+        if _has(text, r"빠(져|지|짐|졌)|물\s?빠|이염|묻어|변색"):
+            problem = "세탁 후 색이 빠지거나 다른 곳에 물이 들었다니"
+            remedy = f"같은 제작분의 염색 상태를 확인하겠습니다. {window} 새 상품으로 교환하거나 환불해 드리며 왕복 배송비는 저희가 부담합니다."
+        else:
+            problem = _pick(["받으신 상품의 색상이 상세페이지 사진과 달라 실망하셨다니",
+                             "화면에서 보신 색과 실제 색이 달라 당황하셨다니"], seed, "colorp")
+            remedy = _pick([f"{window} 원하시는 색상으로 교환하거나 환불해 드립니다. 상세페이지 사진도 실제 색에 가깝게 다시 찍겠습니다.",
+                            f"사진과 실물의 색 차이는 저희가 바로잡아야 할 부분이라, {window} 교환·환불 배송비를 받지 않겠습니다."],
+                           seed, "colorr")
+        return problem, remedy
+    if aspect == "durability":
+        if _has(text, r"찢|뜯어|구멍|헤지|해지|터"):
+            problem = "얼마 쓰지 않았는데 제품이 찢어졌다니"
+        elif _has(text, r"부러|깨|휘어|금이"):
+            problem = "얼마 쓰지 않았는데 제품이 부러졌다니"
+        elif _has(text, r"보풀|실밥|풀려|풀리|늘어"):
+            problem = "몇 번 쓰지 않았는데 보풀이 일고 실밥이 풀렸다니"
+        elif _has(text, r"떨어|빠지|빠져|헐거|흔들"):
+            problem = "부품이 금방 헐거워지고 떨어졌다니"
+        elif _has(text, r"벗겨|까지|녹이|기스"):
+            problem = "얼마 쓰지 않았는데 표면이 벗겨졌다니"
+        else:
+            problem = "제품이 생각보다 빨리 망가졌다니"
+        remedy = _pick([f"정상적으로 쓰시다 생긴 손상은 불량으로 보고 {window} 새 제품으로 교환하거나 환불해 드립니다.",
+                        "사진을 보내 주시면 사용 기간과 관계없이 새 제품으로 바꿔 드리고, 같은 부위 불량이 반복되는지 제조사와 점검하겠습니다."],
+                       seed, "dur")
+        return problem, remedy
+    if aspect == "function":
+        if _has(text, r"연결|연동|페어링|블루투스|인식|끊"):
+            problem = "연결이 자꾸 끊기거나 제대로 되지 않았다니"
+        elif _has(text, r"작동|켜|꺼|안\s?돌|스위치|버튼"):
+            problem = "제품이 제대로 작동하지 않았다니"
+        elif _has(text, r"효과|효능"):
+            problem = "기대하신 효과를 보지 못하셨다니"
+        elif _has(text, r"소음|시끄러"):
+            problem = "소음이 커서 불편하셨다니"
+        elif _has(text, r"붙|접착|흡착|떨어"):
+            problem = "제대로 붙지 않아 쓰기 어려우셨다니"
+        elif _has(text, r"트러블|뾰루지|여드름|좁쌀|두드러기|붉어|가려|따가"):
+            problem = "사용 후 피부에 트러블이 생겼다니"
+        elif _has(text, r"화질|화상도"):
+            problem = "화질이 기대에 못 미쳤다니"
+        else:
+            problem = "제품이 설명한 기능을 제대로 하지 못했다니"
+        if _has(text, r"트러블|뾰루지|여드름|좁쌀|두드러기|붉어|가려|따가"):
+            remedy = "사용을 멈춰 주시고, 사용하신 양과 관계없이 전액 환불해 드리겠습니다. 진료를 받으셨다면 비용도 상의해 주세요."
+        else:
+            remedy = _pick([f"{window} 불량 여부를 확인해 새 제품으로 교환하거나 환불해 드리며, 배송비는 저희가 부담합니다.",
+                            "쓰시는 환경(기기·사용 방법)을 알려 주시면 먼저 해결 방법을 안내드리고, 그래도 안 되면 교환이나 환불로 바로 처리하겠습니다."],
+                           seed, "func")
+        return problem, remedy
+    if aspect == "smell":
+        if _has(text, r"향"):
+            problem = "향이 너무 강해 쓰시기 불편하셨다니"
+        elif _has(text, r"화학|석유|고무|플라스틱|본드|접착제|니스|페인트|약품"):
+            problem = "제품에서 화학약품 같은 냄새가 심하게 났다니"
+        else:
+            problem = "제품에서 냄새가 심하게 나 불편하셨다니"
+        remedy = _pick([f"냄새가 빠지지 않으면 {window} 반품해 주세요. 왕복 배송비 없이 전액 환불해 드리겠습니다.",
+                        "같은 입고분의 냄새를 바로 확인하고, 원하시면 새 제품으로 교환하거나 배송비 없이 환불해 드리겠습니다."],
+                       seed, "smell")
+        return problem, remedy
+    if aspect == "battery":
+        if _has(text, r"뜨거|발열"):
+            problem, remedy = ("충전 중 기기가 뜨거워졌다니",
+                               "안전을 위해 바로 사용을 멈춰 주세요. 제품을 회수해 점검하고, 새 제품 교환이나 전액 환불을 배송비 없이 해 드리겠습니다.")
+        elif _has(text, r"충전"):
+            problem = "충전이 제대로 되지 않았다니"
+            remedy = _pick([f"충전 불량은 {window} 새 제품으로 교환하거나 환불해 드립니다. 쓰신 케이블과 충전기도 알려 주시면 함께 확인하겠습니다.",
+                            "충전 불량으로 보고 회수 비용 없이 새 제품을 먼저 보내 드리겠습니다."], seed, "charge")
+        else:
+            problem = "배터리가 금방 닳아 불편하셨다니"
+            remedy = _pick([f"표시된 사용 시간보다 빨리 닳는다면 배터리 불량입니다. {window} 교환이나 환불로 도와드리겠습니다.",
+                            "배터리 불량으로 보고 새 제품으로 교환해 드리며, 교환 배송비는 저희가 부담합니다."], seed, "batt")
+        return problem, remedy
     if aspect == "price":
         if _has(text, r"할인|쿠폰|적립"):
             return ("할인·적립 혜택을 제대로 받지 못하셨다니",
@@ -122,7 +209,8 @@ def _problem_and_remedy(aspect: str, text: str, p: StorePolicy, seed: str) -> tu
             "담당자가 오늘 안에 직접 연락드려 말씀하신 내용을 끝까지 해결해 드리겠습니다.")
 
 
-_PRIORITY = ("quality", "packaging", "service", "delivery", "size", "price")
+_PRIORITY = ("quality", "packaging", "service", "battery", "function", "durability", "delivery", "color", "size",
+             "smell", "price")
 
 
 def public_reply(text: str, order_id: str | None, customer_name: str | None) -> str:

@@ -3,11 +3,15 @@ templates in `sentiment.py` and `drafts.py` decide and write)."""
 
 # `sentiment.analyse_llm`: the verdict on one review (structured output `ReviewVerdict`).
 ANALYSIS_SYSTEM = """당신은 한국 온라인 쇼핑몰의 리뷰 분석 담당자입니다. 고객 리뷰 한 건을 읽고 판정하세요.
-- negative: 고객이 불만이나 문제(배송 지연, 파손·누수, 맛·신선도·불량, 사이즈·양, 가격, 응대)를 말하면 true.
+- negative: 고객이 불만이나 문제(배송 지연, 파손·누수, 맛·신선도·불량, 사이즈·핏·양, 가격, 응대, 색상 차이,
+  금방 망가짐, 기능·작동 불량, 냄새, 배터리·충전)를 말하면 true.
   별점이 높아도 문제를 말하면 true입니다 (예: 별 4개인데 "포장이 터져서 왔어요"). 반어법·비꼬기도 불만입니다.
   단순 칭찬, 무난한 평, 가벼운 바람("양이 조금 더 많으면 좋겠어요")은 false.
 - score: 리뷰 글이 부정적일 확률 (0~1).
-- aspects: 고객이 문제 삼은 측면만 (delivery, packaging, quality, size, price, service). 칭찬한 측면은 넣지 마세요.
+- aspects: 고객이 문제 삼은 측면만 (delivery, packaging, quality, size, price, service, color, durability,
+  function, smell, battery). size는 사이즈·핏·양, color는 사진과 다른 색·물빠짐, durability는 금방 찢어지거나
+  부러짐, function은 작동·연결·효과·소음, smell은 제품 냄새(상한 음식 냄새는 quality), battery는 배터리·충전.
+  칭찬한 측면은 넣지 마세요.
 - severity: 식품 안전·분실·파손·법적 대응 언급은 high, 분명한 불만은 medium, 만족 속 작은 문제는 low.
   negative가 false면 none."""
 

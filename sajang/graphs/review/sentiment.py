@@ -42,8 +42,14 @@ from sajang.knowledge.embeddings import embed_texts
 
 log = logging.getLogger(__name__)
 
-ASPECTS: tuple[str, ...] = ("delivery", "packaging", "quality", "size", "price", "service")
-AspectId = Literal["delivery", "packaging", "quality", "size", "price", "service"]
+ASPECTS: tuple[str, ...] = ("delivery", "packaging", "quality", "size", "price", "service",
+                            "color", "durability", "function", "smell", "battery")
+AspectId = Literal["delivery", "packaging", "quality", "size", "price", "service",
+                   "color", "durability", "function", "smell", "battery"]
+# The finer aspects of non-food goods are kinds of "quality" (what a label set with only the six food-shop
+# aspects calls them): evaluation against such labels compares at this level.
+PARENT_ASPECT: dict[str, str] = {"color": "quality", "durability": "quality", "function": "quality",
+                                 "smell": "quality", "battery": "quality"}
 SEVERITIES: tuple[str, ...] = ("low", "medium", "high")
 
 ASPECT_LABELS: dict[str, dict[str, str]] = {
@@ -53,6 +59,11 @@ ASPECT_LABELS: dict[str, dict[str, str]] = {
     "size": {"ko": "사이즈/양", "en": "Size / fit / quantity"},
     "price": {"ko": "가격", "en": "Price"},
     "service": {"ko": "응대/서비스", "en": "Service"},
+    "color": {"ko": "색상", "en": "Colour"},
+    "durability": {"ko": "내구성", "en": "Durability"},
+    "function": {"ko": "기능/성능", "en": "Function / performance"},
+    "smell": {"ko": "냄새", "en": "Smell"},
+    "battery": {"ko": "배터리/충전", "en": "Battery / charging"},
 }
 SEVERITY_LABELS: dict[str, dict[str, str]] = {
     "low": {"ko": "낮음", "en": "Low"},
@@ -87,16 +98,18 @@ _CUES: dict[str, list[str]] = {
         r"실링|밀봉[이]?\s?(안|불량)|쏟아|뚜껑이\s?열려|부풀어|뒤집혀",
     ],
     "quality": [
-        r"상(한|했|해서|해요)|쉬었|쉰\s?냄새|곰팡이|썩(은|었|어)|변질|부패",
-        r"냄새[가]?\s?(나|심|진동|너무)|악취|비린내|비려|누린내|잡내|화학\s?약품",
+        r"상(한|했|해)|쉬었|쉰\s?냄새|곰팡이|썩(은|었|어)|변질|부패",
+        r"냄새[가]?\s?(나|났|심|진동|너무)|악취|비린내|비려|누린내|잡내|화학\s?약품",
         r"이물질|머리카락|벌레|비닐\s?조각|플라스틱\s?조각|철사",
         r"유통\s?기한[이]?\s?(이미\s?)?(지난|지났|임박|며칠\s?안|이틀|하루)",
         r"배탈|식중독|두드러기|복통",
         r"짜(요|서|다|네|고|게)|짭니|짰|짠\s?(맛|김치|거|건)",
         r"싱거|밍밍|맛[이]?\s?(너무\s?)?(없|별로|이상|떨어)|맛없|느끼|시어서|시큼|쓴\s?맛|텁텁|조미료|인공적",
-        r"너무\s?(달|짜|매워|맵|싱거|시|느끼|질기|딱딱|익어|익었|쉬어)|안\s?달고|하나도\s?안\s?달",
+        r"너무\s?(달(?!라|랐|리|려)|짜|매워|맵|싱거|시|느끼|질기|딱딱|익어|익었|쉬어)|안\s?달고|하나도\s?안\s?달",
         r"질기|질겨|딱딱|푸석|눅눅|물러|무른|시들|말라\s?비틀|퍼석|뻣뻣|기름\s?덩어리",
-        r"(?<!포장이 )(?<!포장 )(?<!포장이)불량|고장|부러(졌|져|진)|망가|벗겨|실밥|풀려|보풀|색[이]?\s?(다\s?)?빠|녹이\s?슬|흔들(려|리)|안\s?켜|작동[이]?\s?안",
+        r"(?<!포장이 )(?<!포장 )(?<!포장이)불량|하자|기스|흠집|스크래치|찍혀|찍힘|얼룩|마감[이은]?\s?(너무\s?|좀\s?|참\s?)?(엉성|별로|안\s?좋|아쉽|엉망)|"
+        r"바느질|박음질|엉성|허접|조잡|싼티|퀄리티[가는]?\s?(너무\s?|많이\s?|좀\s?|상당히\s?)?(떨어|낮|별로)|가품|짝퉁|정품\s?(아닌|여부)|"
+        r"재질[이은]?\s?(너무\s?|좀\s?)?(별로|까슬|거칠|딱딱|얇)|까슬|거칠|(너무|생각보다|엄청)\s?얇",
         r"(사진|설명)[이과랑와]?\s?(너무\s?|완전\s?)?(달라|다르|다름)|후기\s?알바",
         r"수입산|원산지", r"예전만\s?못|재료를\s?바꾸",
         r"뼈가\s?너무", r"(두통|향이\s?너무)",
@@ -107,6 +120,10 @@ _CUES: dict[str, list[str]] = {
         r"(사이즈|치수|발|몸|뚜껑|신발)[이가에]?\s?(잘\s?)?안\s?맞|한참\s?모자라|안\s?들어가",
         r"양[이은도]?\s?(너무\s?|좀\s?|조금\s?|훨씬\s?)?(적|작|부족|아쉬)", r"\d+\s?g\s?밖에|반\s?토막|1인분도|뼈만|잘아서|손가락만|미니어처",
         r"XL처럼|한\s?치수\s?작", r"용량이.{0,12}(밖에|적|부족)",
+        r"(핏|기장|품|통|소매|밑위|어깨\s?끈|끈|길이|크기)[이가은는도]?\s?(너무\s?|좀\s?|많이\s?|생각보다\s?|엄청\s?)?"
+        r"(짧|길|크|커|작|좁|넓|헐렁|펄렁|끼|이상|별로|안\s?맞)",
+        r"너무\s?(짧|길|끼|헐렁|펄렁|타이트|넉넉|커|큼|작)", r"타이트(해|하|함)|끼(어|여)요|꽉\s?껴", r"(못|안)\s?입", r"안\s?맞(아|네|음|는|고|더|습)|맞지\s?않",
+        r"(작아|커)(요|여|서|ㅠ|ㅜ)", r"사이즈[가]?\s?(이상|안|별로)|크기[가]?\s?(다르|달라|제각각|섞)",
     ],
     "price": [
         r"비싸|비쌈|가격[이]?\s?(너무\s?|좀\s?|많이\s?)?(올|비싸|부담|사악)|가성비\s?(최악|별로|꽝)|가성비가\s?(안|별로)",
@@ -119,6 +136,47 @@ _CUES: dict[str, list[str]] = {
         r"회수(하러|가\s?안|를\s?안)|반품비|반품\s?접수|취소했는데|취소가\s?안|영수증",
         r"다른\s?(상품|제품|물건|색|옵션)[이가]?\s?(와|왔|옴)|잘못\s?(온|왔|보내)|오배송|시켰는데\s?\S+[이가]\s?왔",
         r"골랐는데\s?\S+[이가]\s?왔|구성품|누락|(하나|한\s?개)만\s?왔|빠져\s?(있|서\s?왔)|사은품[이]?\s?안",
+        r"(시켰|주문했|샀)는데\s?\S+[이가]\s?(왔|옴)|(시켰|주문했|샀)는데\s?\S*(색|컬러|블랙|화이트|그레이|핑크|네이비|베이지|사이즈)\S*\s?(왔|옴)|다른\s?(게|거|것|걸|종류)[가이]?\s?(왔|옴|와)|주문한\s?(거|것)[랑과]\s?다른",
+        r"수량[이도]?\s?(도\s?)?(부족|적|모자|틀리)|(\d+|한|두)\s?개[가]?\s?(모자|부족|덜)",
+        r"(사은품|구성품|부품|나사|설명서)[이가은도]?\s?(다\s?)?(빠졌|빠져|없|안\s?왔|누락)",
+        r"(응답|답장|답변|소식)[이가도]?\s?(도\s?)?없|(상담|응대)[가이]?\s?(잘못|엉망|불친절)",
+    ],
+    "color": [
+        r"(색|색상|색깔|컬러|칼라)[이가은는도]?\s?(너무\s?|좀\s?|많이\s?|완전\s?|생각보다\s?|조금\s?|약간\s?)?"
+        r"(달라|다르|다름|별로|이상|차이|어둡|어두|밝|진하|진해|연하|연해|탁|누렇|누런|아쉬|아쉽|틀리|칙칙)",
+        r"(화면|사진|실물)[이과랑하고보다와]*\s?.{0,6}(색|컬러)[이가]?\s?(너무\s?|많이\s?|좀\s?)?(달|다르|차이)",
+        r"(색|컬러)[이가도]?\s?(다\s?|많이\s?|계속\s?)?빠(져|지|짐|졌)|물\s?빠짐|물이\s?빠|이염|변색|색[이]?\s?묻어",
+        r"인\s?줄\s?(알았|았)는데.{0,12}(색|톤)|(누런|누렇|노란|칙칙한|탁한)\s?(색|빛|톤)",
+        r"(화면|사진)빨|칙칙|(색|색상|색깔|컬러)[이가은]?\s?(사진|화면|실물)[이랑과하고와보다]*\s?(많이\s?|너무\s?|좀\s?)?(달|다르|차이)",
+    ],
+    "durability": [
+        r"(금방|쉽게|자주|잘|하루\s?만에|며칠\s?만에|일주일\s?만에|한\s?달\s?만에|\d+\s?(일|주|달|번)\s?만에|몇\s?번\s?(안|못)\s?(써|쓰|썼|신|입)"
+        r"(은|는|었|었는)?데?|한\s?번\s?(쓰고|썼는데|빨았는데|세탁))\s?.{0,10}"
+        r"(부러|깨|찢|떨어|망가|고장|풀리|풀려|빠지|빠져|늘어|헤지|해지|까지|벗겨|뜯어|터|끊어|끊|휘어|나가|구멍|기스|닳)",
+        r"내구성[이은]?\s?(이\s?)?(너무\s?|많이\s?|무척\s?|좀\s?)?(약|별로|안\s?좋|떨어|꽝|최악|없)",
+        r"부러(졌|져|진|지)|망가(졌|져|진|지)|찢어(졌|져|진|지|짐)|뜯어(졌|져|짐)|벗겨(졌|져|지|짐)|실밥|풀려|풀리|보풀|"
+        r"녹이\s?슬|휘어|흔들(려|리|거)|구멍[이]?\s?(나|났|뚫)|끊어(졌|져|짐)|헐거|^(너무\s?)?약해|"
+        r"(내구성|재질|소재|원단|고정|마감|손잡이|다리|바닥|접합|연결\s?부위)[이가은도]?\s?(너무\s?|많이\s?|좀\s?)?약(해|하|함)",
+        r"(못|안)\s?버티|오래\s?(못|안)\s?(가|써|쓰)|(\d+|한|두)\s?(주|달)을?\s?못",
+    ],
+    "function": [
+        r"작동[이]?\s?(이\s?)?(잘\s?)?안|안\s?켜|켜지지|(연결|인식|연동|페어링|블루투스)[이가]?\s?(이\s?)?(잘\s?|자꾸\s?)?(안|끊)|끊(겨|겼|기|김|어져)",
+        r"(효과|기능|성능|효능)[가이는를도]?\s?(하나도\s?|전혀\s?|별로\s?|1도\s?|딱히\s?|잘\s?)?(없|제로|못|모르|떨어|별로)|효과\s?(1도|전혀|하나도)",
+        r"(잘|제대로)\s?안\s?(돼|되|붙|잡|닫|열|잠|돌|뚫|지워|빨|나와|나오|말려|먹|들어)|잘\s?(안\s?)?(붙지|닫히지|잠기지)\s?않",
+        r"(안|잘\s?안)\s?(붙|잡히|잡혀|닫히|닫혀|열려|잠겨|돌아|지워|뚫려|나와|나오)|잡히질|못\s?잡|(안|않)\s?잡히",
+        r"(접착력|흡착력|흡입력|세정력|보온력|지속력|발림성|그립감|착용감|밀착력|신축성|탄력|흡수력|성능)[이가은]?\s?(이\s?)?(너무\s?|좀\s?|많이\s?)?(약|없|별로|떨어|안\s?좋|낮)",
+        r"소음[이도]?\s?(도\s?)?(너무\s?|좀\s?)?(심|커|크|있)|시끄러|화질[이도]?\s?(별로|안\s?좋|낮|떨어)|화상도|"
+        r"(불편|뻑뻑|미끄러)(해|하|함|했|워|운|러워|럽)|(트러블|뾰루지|여드름|좁쌀|두드러기)[이가]?\s?(나|났|올라|생)|붉어|가려(워|움)|따가",
+        r"(잘|자꾸|계속|금방)\s?(떨어|빠지|빠져|풀려|풀리|쓰러|넘어|흘러|새)",
+    ],
+    "smell": [
+        r"냄새[가는도]?\s?(도\s?|까지\s?)?(나|났|심|진동|너무|엄청|좀|별로|강|역|안\s?빠|빠지지)|악취|(화학|석유|고무|플라스틱|본드|접착제|니스|페인트|락스|약품|곰팡이)\s?냄새",
+        r"(향|알콜향|알코올)[이가은]?\s?(너무\s?|좀\s?|엄청\s?)?(강|독|진하|역|별로|이상|싫)|냄새[가]?\s?역|머리가\s?(너무\s?|좀\s?)?아프",
+    ],
+    "battery": [
+        r"(배터리|밧데리|베터리)[가이는도]?\s?(너무\s?|금방\s?|빨리\s?|좀\s?)?(닳|없|나가|빨리|금방|약|오래\s?(안|못)|방전|부족|녹아|광탈)|방전",
+        r"충전[이가은]?\s?(이\s?)?(잘\s?)?(안|느|오래\s?걸|되다\s?말)|충전(하는데|이)\s?\d+\s?시간|충전\s?(불량|안\s?됨)|"
+        r"(배터리|충전기|충전\s?중|핸드폰|폰)[이가]?\s?.{0,10}(뜨거|발열)",
     ],
 }
 _CUE_RES: dict[str, list[re.Pattern[str]]] = {a: [re.compile(p) for p in ps] for a, ps in _CUES.items()}
@@ -127,14 +185,21 @@ _GENERAL = re.compile(
     r"별로(예|에|네|였|다|임|더|인|야|\s?이|$|[.!~ㅠㅜ])|실망(?!시키지|\s?안)|비추|최악|엉망|후회(?!\s?없|\s?안)|다시는|"
     r"두\s?번\s?다시|돈\s?아까|아까워|아까움|쓰레기|허접|싸구려|기대\s?이하|사지\s?마|반품(하고\s?싶|할|합니다|신청|하려)|"
     r"불만|짜증|어이없|황당|그저\s?그|그냥\s?그래|그냥저냥|재구매는?\s?(안|글쎄|없)|다신\s?안|ㅡㅡ|;;|"
-    r"그닥|그다지|별루|글쎄|살\s?걸|살\s?껄|살\s?것을")
+    r"그닥|그다지|별루|별\.로|글쎄|살\s?걸|살\s?껄|살\s?것을|가격\s?만큼|딱\s?가격|(싼|저렴한)\s?게\s?비지떡|속았|속은|"
+    r"귀찮아서\s?(그냥|걍)|(그냥|걍)\s?(씁니다|쓸게요|쓰려|써요|쓰고\s?있|사용합니다|쓰겠)|정신\s?건강|신중(하게|히)|"
+    r"참고(하세요|하시길|하시기)|기분이?\s?(썩\s?)?(좋지\s?않|나쁘|별로|상하)|돈\s?(날|버렸)|이걸\s?돈|아쉽|아쉬워|아쉬웠")
+_DELIVERY_WORDS = re.compile(r"배송|택배|도착|왔|와서|받았|받고|출고|발송|기사")
+_PACKAGING_WORDS = re.compile(r"포장|상자|박스|택배|봉지|배송|용기|파우치|뽁뽁이|아이스|완충")
+# Words of food: a smell in a food review is a quality (freshness) problem, elsewhere its own aspect.
+_FOOD_WORDS = re.compile(r"맛|먹|드시|드셨|고기|국물|김치|생선|반찬|음식|간식|과일|야채|채소|식품|유통\s?기한|신선|비린|요리|"
+                         r"새우|만두|떡|빵|밥")
 # "could not eat it / threw it away" is a consequence: a quality problem only when nothing else explains it
 _CONSEQUENCE = re.compile(r"못\s?먹|먹을\s?수가?\s?없|먹지도\s?못|먹다\s?말|버렸")
 # A cue is cancelled by a negation right before it ("안 터지고", "하나도 안 짜요") …
 _NEG_BEFORE = re.compile(r"(?:^|[\s,.!?~])(안|전혀|하나도)\s?$")  # a word "안", not "상자 안에"
 # … or right after it, inside the same clause ("파손 없이", "비린내가 하나도 없어요", "짜지 않고").
 _NEG_AFTER = re.compile(r"^[가-힣]{0,2}\s?(이|가|은|는|도|걱정)?\s?(하나\s?|하나도\s?|전혀\s?|별로\s?)?"
-                        r"(없|않|안\s?(나|생|돼|되|들)|걱정|을까|ㄹ까|까\s?봐|지\s?않|문제\s?없)")
+                        r"(없|않|안\s?(나|생|돼|되|들)|걱정|을까|ㄹ까|까\s?봐|지\s?않|지는\s?않|(나|하|되)?진\s?않|문제\s?없)")
 _NEGATION_EXEMPT = re.compile(r"^(안|못)")  # cues that are themselves negations ("안 와요")
 _SEVERE = re.compile(
     r"상(한|했|해서)|곰팡이|썩|변질|부패|이물질|머리카락|벌레|비닐\s?조각|플라스틱\s?조각|배탈|식중독|두드러기|"
@@ -159,8 +224,25 @@ def rule_aspects(text: str) -> dict[str, list[str]]:
         for pat in patterns:
             for m in pat.finditer(text):
                 if not _negated(text, m.start(), m.end(), m.group(0)):
-                    found.setdefault(aspect, []).append(m.group(0).strip())
+                    cue = m.group(0).strip()
+                    if cue not in found.get(aspect, []):
+                        found.setdefault(aspect, []).append(cue)
                     break
+    if "packaging" in found and "durability" in found:
+        if _PACKAGING_WORDS.search(text):
+            del found["durability"]  # a torn box is a packaging problem
+        else:
+            del found["packaging"]  # a shirt that tore after one wash: not a torn parcel
+    if "delivery" in found and "durability" in found and not _DELIVERY_WORDS.search(text):
+        del found["delivery"]  # "일주일 만에 벗겨졌어요": a week of use, not of shipping
+    fine = [a for a in found if a in PARENT_ASPECT]
+    if fine and "quality" in found and all(re.fullmatch(r"불량|하자", c) for c in found["quality"]):
+        del found["quality"]  # "충전이 안 돼요, 불량인가요": the battery names the defect better than "불량"
+    if "smell" in found:
+        if _FOOD_WORDS.search(text):  # a food that smells has gone off: a quality problem
+            found["quality"] = found.get("quality", []) + found.pop("smell")
+        elif "quality" in found and all(re.search(r"냄새|악취", c) for c in found["quality"]):
+            del found["quality"]  # a new sofa's chemical smell is not a defect: the smell aspect names it
     if not found:
         consequence = _CONSEQUENCE.search(text)
         if consequence and not _negated(text, consequence.start(), consequence.end(), consequence.group(0)):
