@@ -2,7 +2,8 @@
 
 - `GET /api/v1/health`: liveness (main.py; answers as soon as the port is open);
 - `GET /api/v1/ready`: readiness, 503 with the failing checks until the warm-up (database, vector store,
-  embedding model, Kiwi) is done and while the database or the vector store does not answer;
+  embedding model, Kiwi) is done and while the database, the vector store or (with `REDIS_URL`) Redis
+  does not answer;
 - `GET /metrics`: Prometheus text, every name `sajang_*` (sajang/metrics.py) plus the queue length read
   from the database on each scrape;
 - a request id per request: the caller's `X-Request-ID` when it is a sane token (a proxy's), else a new one;
