@@ -292,8 +292,20 @@ class Customers:
                 self.idle.append(await self.new_session())
         await asyncio.gather(*(make(n // concurrency + (i < n % concurrency)) for i in range(concurrency)))
 
-    async def take(self) -> Session:
-        return self.idle.popleft() if self.idle else await self.new_session()
+    async def take(self, phase: Phase) -> Session | None:
+        """An idle session, else a new one (its creation counts in the message's latency); None (and an
+        error of `phase`) when it cannot be created."""
+        if self.idle:
+            return self.idle.popleft()
+        try:
+            return await self.new_session()
+        except httpx.HTTPStatusError as exc:
+            kind = f"session {exc.response.status_code}"
+        except httpx.HTTPError as exc:
+            kind = f"session {'timeout' if isinstance(exc, httpx.TimeoutException) else type(exc).__name__}"
+        phase.sent += 1
+        phase.error(kind)
+        return None
 
     async def send(self, session: Session, phase: Phase, started: float) -> None:
         """One message; its latency from `started` (perf_counter) into `phase`."""
@@ -337,7 +349,9 @@ async def open_loop(customers: Customers, rate: float, seconds: float, seed: int
             await asyncio.sleep(delay)
 
         async def one(scheduled: float) -> None:
-            await customers.send(await customers.take(), phase, scheduled)
+            session = await customers.take(phase)
+            if session is not None:
+                await customers.send(session, phase, scheduled)
 
         task = asyncio.create_task(one(start + at))
         tasks.add(task)
@@ -357,8 +371,10 @@ async def closed_loop(customers: Customers, concurrency: int, seconds: float) ->
 
     async def customer() -> None:
         while time.perf_counter() < stop_at:
-            session = await customers.take()
-            await customers.send(session, phase, time.perf_counter())
+            started = time.perf_counter()
+            session = await customers.take(phase)
+            if session is not None:
+                await customers.send(session, phase, started)
 
     start = time.perf_counter()
     await asyncio.gather(*(customer() for _ in range(concurrency)))
