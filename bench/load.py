@@ -1,6 +1,6 @@
 """Load test: customer messages over HTTP against `sajang serve` on loopback (issue #20).
 
-    python bench/load.py                          # ~5 min: 1 worker, 2 workers, 2 replicas
+    python bench/load.py                          # ~6 min: 1 worker, 2 workers, 2 replicas
     python bench/load.py --quick                  # ~2 min: shorter phases, 2 rates
     python bench/load.py --configs 1w --rates 30,60 --phase-s 10 --saturation-s 10
     DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/postgres python bench/load.py --pg
@@ -18,7 +18,8 @@ What it does, in one run:
      seconds; each message `POST /api/v1/chat/sessions/{id}/messages` on a conversation of up to 4
      messages (the next message of a conversation only after its answer, as a customer waits); latency
      from the arrival's scheduled time to the answer (a late client counts against the server,
-     no coordinated omission); then the requests in flight are awaited (bounded by `--timeout-s`);
+     no coordinated omission); then the answers still due are awaited for `--drain-s` (the rest count
+     as errors, «unanswered at the end»), and the servers' queue left to empty before the next phase;
    - closed loop (saturation): `--concurrency` customers each sending their next message as soon as the
      answer comes, for `--saturation-s` seconds;
    - the server's RSS (the process and its workers, sampled every 0.5 s, the maximum);
@@ -286,10 +287,20 @@ class Customers:
         return Session(base, out["thread_id"], {"Authorization": f"Bearer {out['token']}", "X-Forwarded-For": ip})
 
     async def fill(self, n: int, concurrency: int = 4) -> None:
-        """`n` idle sessions ready before a phase starts."""
+        """`n` idle sessions ready before a phase starts (a failed creation is tried again, 20 at most)."""
+        failures = 0
+
         async def make(k: int) -> None:
-            for _ in range(k):
-                self.idle.append(await self.new_session())
+            nonlocal failures
+            while k > 0:
+                try:
+                    self.idle.append(await self.new_session())
+                    k -= 1
+                except httpx.HTTPError:
+                    failures += 1
+                    if failures > 20:
+                        raise
+                    await asyncio.sleep(0.5)
         await asyncio.gather(*(make(n // concurrency + (i < n % concurrency)) for i in range(concurrency)))
 
     async def take(self, phase: Phase) -> Session | None:
@@ -333,7 +344,7 @@ class Customers:
             phase.handoffs += 1
 
 
-async def open_loop(customers: Customers, rate: float, seconds: float, seed: int) -> Phase:
+async def open_loop(customers: Customers, rate: float, seconds: float, seed: int, drain_s: float) -> Phase:
     phase = Phase("open", rate, seconds)
     await customers.fill(math.ceil(rate * seconds / MESSAGES_PER_CONVERSATION) + math.ceil(rate))
     rng = random.Random(seed)
@@ -356,12 +367,30 @@ async def open_loop(customers: Customers, rate: float, seconds: float, seed: int
         task = asyncio.create_task(one(start + at))
         tasks.add(task)
         task.add_done_callback(tasks.discard)
-    if tasks:
-        await asyncio.wait(tasks)
-    # achieved = answers within the phase's time plus its drain, over the offered time (a server that
-    # keeps up answers every message; one that does not shows fewer answers a second than offered)
+    if tasks:  # the answers still coming, for at most `drain_s`; the rest are cut and counted
+        _, pending = await asyncio.wait(tasks, timeout=drain_s)
+        for task in pending:
+            task.cancel()
+            phase.error("unanswered at the end")
+        await asyncio.gather(*pending, return_exceptions=True)
+    # achieved = answers within the phase and its drain, over that time (a server that keeps up answers
+    # every message at the offered rate; one that does not shows fewer answers a second)
     phase.seconds = max(seconds, time.perf_counter() - start)
     return phase
+
+
+async def wait_idle(client: httpx.AsyncClient, bases: list[str], limit_s: float = 90.0) -> None:
+    """Until every server answers `/api/v1/ready` (a route run in the worker threads, behind the messages
+    a server still works on after the client gave up on them) within 0.2 s twice in a row."""
+    deadline = time.perf_counter() + limit_s
+    for base in bases:
+        fast = 0
+        while fast < 2 and time.perf_counter() < deadline:
+            started = time.perf_counter()
+            with contextlib.suppress(httpx.HTTPError):
+                await client.get(f"{base}{API}/ready", timeout=limit_s)
+            fast = fast + 1 if time.perf_counter() - started < 0.2 else 0
+            await asyncio.sleep(0.2)
 
 
 async def closed_loop(customers: Customers, concurrency: int, seconds: float) -> Phase:
@@ -383,8 +412,11 @@ async def closed_loop(customers: Customers, concurrency: int, seconds: float) ->
 
 
 async def drive(bases: list[str], members: list[str], rates: list[float], phase_s: float, saturation_s: float,
-                concurrency: int, timeout_s: float, servers: list[Server]) -> tuple[list[Phase], RssSampler]:
-    limits = httpx.Limits(max_connections=1000, max_keepalive_connections=200)
+                concurrency: int, timeout_s: float, drain_s: float, servers: list[Server]
+                ) -> tuple[list[Phase], RssSampler]:
+    # idle connections closed well before uvicorn's 5 s keep-alive: no request on a connection the server
+    # is closing at that moment (a ReadError that would be the client's doing)
+    limits = httpx.Limits(max_connections=1000, max_keepalive_connections=200, keepalive_expiry=2.0)
     sampler = RssSampler(servers)
     stop = asyncio.Event()
     rss = asyncio.create_task(sampler.run(stop))
@@ -392,8 +424,8 @@ async def drive(bases: list[str], members: list[str], rates: list[float], phase_
     async with httpx.AsyncClient(timeout=timeout_s, limits=limits) as client:
         customers = Customers(client, bases, members)
         for i, rate in enumerate(rates):
-            phases.append(await open_loop(customers, rate, phase_s, seed=i))
-            await asyncio.sleep(1.0)  # the queue of the phase before is gone
+            phases.append(await open_loop(customers, rate, phase_s, seed=i, drain_s=drain_s))
+            await wait_idle(client, bases)  # the queue of the phase before is gone
         if saturation_s > 0:
             phases.append(await closed_loop(customers, concurrency, saturation_s))
     stop.set()
@@ -472,7 +504,8 @@ def run_config(name: str, env: dict[str, str], logs: Path, members: list[str], a
     try:
         ready = max(s.wait_ready() for s in servers)
         phases, sampler = asyncio.run(drive([s.base for s in servers], members, args.rates, args.phase_s,
-                                            args.saturation_s, args.concurrency, args.timeout_s, servers))
+                                            args.saturation_s, args.concurrency, args.timeout_s, args.drain_s,
+                                            servers))
     finally:
         for s in servers:
             s.stop()
@@ -483,10 +516,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--configs", default="1w,2w,2r", help="1w, 2w, 2r (comma-separated)")
     parser.add_argument("--rates", default="30,45,60,75", help="open-loop offered messages/s")
-    parser.add_argument("--phase-s", type=float, default=12.0, help="seconds of each open-loop rate")
-    parser.add_argument("--saturation-s", type=float, default=12.0, help="closed-loop seconds (0: none)")
+    parser.add_argument("--phase-s", type=float, default=10.0, help="seconds of each open-loop rate")
+    parser.add_argument("--saturation-s", type=float, default=10.0, help="closed-loop seconds (0: none)")
     parser.add_argument("--concurrency", type=int, default=16, help="closed-loop customers at once")
     parser.add_argument("--timeout-s", type=float, default=30.0, help="a message's client timeout")
+    parser.add_argument("--drain-s", type=float, default=8.0,
+                        help="after an open-loop phase, wait this long for the answers still due; the rest "
+                             "count as errors (unanswered)")
     parser.add_argument("--customers", type=int, default=300, help="demo shop size")
     parser.add_argument("--workdir", type=Path, help="keep the shop here (default: a temporary dir)")
     parser.add_argument("--pg", action="store_true", help="PostgreSQL: a sajang_bench_load database next to "
@@ -513,7 +549,8 @@ def main() -> None:
                                           or "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
         (data_dir / ".bench-load-seeded").unlink(missing_ok=True)
     env.update({"SAJANG_DATA_DIR": str(data_dir), "SAJANG_UI": "off", "SAJANG_WIDGET_SECRET": WIDGET_SECRET,
-                "SAJANG_LOG_LEVEL": args.log_level, "PYTHONPATH": str(REPO)})
+                "SAJANG_LOG_LEVEL": args.log_level,
+                "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)})
     env.pop("SAJANG_CHAT_MODEL", None)
     members = prepare_shop(env, args.customers, data_dir)
     load_before = os.getloadavg()
