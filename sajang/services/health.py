@@ -5,9 +5,10 @@ the vector store and the search indexes, the embedding model, Kiwi); `readiness`
 the vector store and, when `REDIS_URL` is set, Redis again on every probe (any can go away after start-up)
 and reports the model loaded.
 
-Redis down makes a process not ready although its rate limits fail open to the in-process buckets
-(ratelimit.py): the replicas would then limit each on its own, which the operator should see, and
-a load balancer in front of replicas sharing one Redis takes them out together only while it is away.
+Redis down makes a process not ready (issue #20), although its rate limits would fail open to the
+in-process buckets (ratelimit.py) and it could go on answering. Mind it behind a load balancer: replicas
+sharing one Redis all turn not ready together while it is away, and a balancer that routes only to ready
+ones then sends customers nowhere; point such a balancer at `/api/v1/health` or give Redis its own alert.
 """
 
 from __future__ import annotations
