@@ -167,6 +167,12 @@ class Settings(BaseSettings):
     def channel_enabled(self, channel: str) -> bool:
         return channel in self.channels
 
+    # Tracing, off by default (nothing leaves the process): `langsmith` sends LangChain/LangGraph runs to
+    # LangSmith (LANGSMITH_API_KEY; LANGSMITH_ENDPOINT for a self-hosted one; LANGSMITH_TRACING follows this
+    # setting, whatever the environment says), `otel` OpenTelemetry spans per HTTP request and per customer
+    # turn by OTLP (the standard OTEL_EXPORTER_OTLP_ENDPOINT …; `pip install 'sajang[otel]'`). sajang/tracing.py
+    tracing: Literal["off", "langsmith", "otel"] = "off"
+
     # Logs: `text` for a terminal, `json` (one object a line, with the request id) for a log collector.
     log_format: Literal["text", "json"] = "text"
     log_level: str = "INFO"
@@ -247,6 +253,7 @@ def apply_offline_defaults() -> None:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    # until `configure_tracing` (sajang/tracing.py) applies SAJANG_TRACING, which then overrides both
     os.environ.setdefault("LANGSMITH_TRACING", "false")
     os.environ.setdefault("LANGCHAIN_TRACING_V2", "false")
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")  # Chroma

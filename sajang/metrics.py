@@ -15,6 +15,8 @@ from contextlib import contextmanager
 
 from prometheus_client import Counter, Histogram
 
+from sajang import tracing
+
 TURNS = Counter("sajang_turns", "Customer messages answered or handed off", ["mode", "outcome"])
 HANDOFFS = Counter("sajang_handoffs", "Turns that handed the conversation to a person", ["reason"])
 ANSWER_LATENCY = Histogram(
@@ -30,12 +32,18 @@ RATE_LIMITED = Counter("sajang_rate_limit_rejections", "Requests refused by a ra
 @contextmanager
 def answer_turn(mode: str) -> Iterator[dict[str, object]]:
     """Measure one customer turn: the caller puts `handoff` / `handoff_reason` into the yielded dict.
-    A turn that raises (bad input, a refused attachment) is not a turn and is not counted."""
+    A turn that raises (bad input, a refused attachment) is not a turn and is not counted. With
+    `SAJANG_TRACING=otel`, also a `sajang.turn` span (sajang/tracing.py)."""
     started = time.perf_counter()
     outcome: dict[str, object] = {}
-    yield outcome
+    with tracing.detached_span("sajang.turn", {"sajang.mode": mode}) as span:
+        yield outcome
+        handoff = bool(outcome.get("handoff"))
+        if span is not None:
+            span.set_attribute("sajang.handoff", handoff)
+            if handoff:
+                span.set_attribute("sajang.handoff_reason", str(outcome.get("handoff_reason") or "unknown"))
     ANSWER_LATENCY.labels(mode).observe(time.perf_counter() - started)
-    handoff = bool(outcome.get("handoff"))
     TURNS.labels(mode, "handoff" if handoff else "answered").inc()
     if handoff:
         HANDOFFS.labels(str(outcome.get("handoff_reason") or "unknown")).inc()

@@ -8,6 +8,7 @@ password (or deactivating the user) ends every session and token of that user at
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import os
@@ -36,8 +37,14 @@ MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 256
 
 _hasher = PasswordHash((Argon2Hasher(),))
-# Verified against when the username does not exist, so a wrong username costs as much as a wrong password.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the username does not exist, so a wrong username costs as much as a wrong
+    password. Made on the first login (an Argon2 hash is ~0.1–0.4 s: not at every import, which every CLI
+    command paid)."""
+    return _hasher.hash(secrets.token_hex(16))
 
 
 def hash_password(password: str) -> str:
@@ -46,8 +53,9 @@ def hash_password(password: str) -> str:
 
 def verify_password(password: str, password_hash: str | None) -> tuple[bool, str | None]:
     """(matches, new hash when the stored one uses outdated parameters)."""
+    dummy = _dummy_hash()  # made before either branch: the first login costs the same, whoever it is
     if not password_hash:
-        _hasher.verify(password, _DUMMY_HASH)
+        _hasher.verify(password, dummy)
         return False, None
     try:
         return _hasher.verify_and_update(password, password_hash)

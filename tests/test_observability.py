@@ -1,6 +1,6 @@
-"""Probes, metrics and logs: readiness 503 until the warm-up is done and while a store is away, Prometheus
-counters moved by real chat turns, handoffs and refusals, the request id on responses and JSON log lines,
-and a real `sajang serve` going from 503 to ready with JSON logs.
+"""Probes, metrics and logs: readiness 503 until the warm-up is done and while a store (or Redis, when
+REDIS_URL is set) is away, Prometheus counters moved by real chat turns, handoffs and refusals, the request
+id on responses and JSON log lines, and a real `sajang serve` going from 503 to ready with JSON logs.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -92,6 +93,43 @@ def test_ready_route_answers_503_with_the_reason_until_ready(bare_client: TestCl
     assert r.status_code == 200, r.text
     assert r.json()["checks"]["database"]["ok"] and r.json()["checks"]["embedding_model"]["ok"]
     assert client.get("/api/v1/health").json()["status"] == "ok"  # liveness never waited
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs the redis-server binary")
+def test_ready_checks_redis_when_redis_url_is_set(settings: Settings) -> None:
+    """A Redis of this test's own, on a free port: ready while it answers, 503 naming Redis once it is gone."""
+    from sajang.app.main import create_app
+
+    port = free_port()
+    server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                               "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with_redis = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{port}/0"})
+    try:
+        for _ in range(200):  # until it accepts connections (bounded)
+            if readiness(with_redis, None).checks["redis"].ok:
+                break
+            time.sleep(0.05)
+        warm_up = WarmUp(with_redis)
+        warm_up.run()
+        with TestClient(create_app(with_redis, mount_ui=False), raise_server_exceptions=False) as client:
+            client.app.state.warm_up = warm_up  # type: ignore[attr-defined]
+            r = client.get("/api/v1/ready")
+            assert r.status_code == 200, r.text
+            assert r.json()["checks"]["redis"] == {"ok": True, "detail": f"RedisClient(redis://127.0.0.1:{port}/0)"}
+            server.terminate()
+            server.wait(timeout=30)
+            r = client.get("/api/v1/ready")
+            assert r.status_code == 503, r.text
+            checks = r.json()["checks"]
+            assert not checks["redis"]["ok"] and "RedisUnavailable" in checks["redis"]["detail"]
+            assert checks["database"]["ok"] and checks["vector_store"]["ok"]  # only Redis is named
+            assert client.head("/api/v1/ready").status_code == 503
+    finally:
+        server.kill()
+        server.wait()
+        ratelimit.configure(None)
+    # without REDIS_URL there is no Redis check at all
+    assert "redis" not in readiness(settings, warm_up).checks
 
 
 def test_metrics_count_turns_handoffs_refusals_and_the_queue(client: TestClient, settings: Settings,

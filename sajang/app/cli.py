@@ -24,9 +24,10 @@ from sajang.app.commands import (
     users,
 )
 from sajang.app.console import log
-from sajang.config import apply_offline_defaults
+from sajang.config import apply_offline_defaults, get_settings
 from sajang.db.errors import DataError
 from sajang.errors import SajangError
+from sajang.tracing import configure_tracing
 
 app = typer.Typer(
     name="sajang",
@@ -44,6 +45,7 @@ for _module in (core, users, settings, kb, evals, segment, reviews, qna, inquiry
 def main() -> None:
     apply_offline_defaults()
     try:
+        configure_tracing(get_settings().tracing)
         app()
     except (SajangError, DataError) as exc:
         log(f"error: {exc}")

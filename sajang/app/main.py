@@ -49,6 +49,7 @@ from sajang.security import SESSION_COOKIE, STAFF_TOKEN_TTL_S, issue_staff_token
 from sajang.services import ratelimit, staff_files
 from sajang.services.accounts import claims_for, login
 from sajang.services.attachments import sniff_image_type
+from sajang.tracing import configure_tracing
 from sajang.ui.admin import build_admin
 from sajang.ui.agent_hub import build_agent_hub
 from sajang.ui.chat import CSS as CHAT_CSS
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None, *, mount_ui: bool | None = None
     False: the start-up reconcile was done by whoever started this process (`serve --workers`)."""
     apply_offline_defaults()
     settings = settings or get_settings()
+    configure_tracing(settings.tracing)  # off unless SAJANG_TRACING says otherwise
     mount_ui = settings.ui if mount_ui is None else mount_ui
     engine = engine_for(settings)  # migrations run before the first request
     secret_key(settings)  # generated into the data dir now, not on the first login

@@ -2,13 +2,15 @@
 
 - `GET /api/v1/health`: liveness (main.py; answers as soon as the port is open);
 - `GET /api/v1/ready`: readiness, 503 with the failing checks until the warm-up (database, vector store,
-  embedding model, Kiwi) is done and while the database or the vector store does not answer;
+  embedding model, Kiwi) is done and while the database, the vector store or (with `REDIS_URL`) Redis
+  does not answer;
 - `GET /metrics`: Prometheus text, every name `sajang_*` (sajang/metrics.py) plus the queue length read
   from the database on each scrape;
 - a request id per request: the caller's `X-Request-ID` when it is a sane token (a proxy's), else a new one;
   sent back in the response header and put on every log line written while the request runs;
 - `SAJANG_LOG_FORMAT=json`: one JSON object per log line (time, level, logger, message, request_id and an
-  access line per request with method, path, status and milliseconds).
+  access line per request with method, path, status and milliseconds);
+- `SAJANG_TRACING=otel`: an OpenTelemetry span per request (sajang/tracing.py).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from sajang import tracing
 from sajang.config import Settings
 from sajang.services.health import WarmUp, queue_lengths, readiness
 
@@ -120,7 +123,10 @@ class RequestContext:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            if tracing.enabled():
+                await self._traced(scope, receive, send_with_id)
+            else:
+                await self.app(scope, receive, send_with_id)
         finally:
             path = scope.get("path", "")
             if path not in ("/metrics", "/api/v1/health", "/api/v1/ready"):  # probes every few seconds
@@ -128,6 +134,38 @@ class RequestContext:
                     "method": scope.get("method"), "path": path, "status": status,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
             request_id_var.reset(token)
+
+    async def _traced(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The request in an OpenTelemetry span named by its route's template (`POST
+        /api/v1/chat/sessions/{thread_id}/messages`: no ids in span names), with its status."""
+        method = scope.get("method", "")
+        status: list[int] = []
+
+        async def send_status(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+            await send(message)
+
+        with tracing.span(method, {"http.request.method": method}, server=True) as span:
+            try:
+                await self.app(scope, receive, send_status)
+            finally:
+                route = route_template(scope)
+                if span is not None and route:
+                    span.update_name(f"{method} {route}")
+                    span.set_attribute("http.route", route)
+                if span is not None and status:
+                    span.set_attribute("http.response.status_code", status[0])
+
+
+def route_template(scope: Scope) -> str | None:
+    """The matched route's path with its parameters as `{name}` (`/api/v1/chat/sessions/{thread_id}/messages`),
+    from the request path and the path parameters (no ids in span names); None when no route matched."""
+    if scope.get("route") is None:
+        return None
+    names = {str(v): k for k, v in (scope.get("path_params") or {}).items()}
+    path = str(scope.get("path", ""))
+    return "/".join(f"{{{names[part]}}}" if part in names else part for part in path.split("/"))
 
 
 # --- metrics ---------------------------------------------------------------------------------------

@@ -1,8 +1,14 @@
 """Is this process ready to answer customers? What a load balancer's readiness probe and `/metrics` read.
 
 `warm_up` loads, once, what the first customer would otherwise wait for (the database and its migrations,
-the vector store and the search indexes, the embedding model, Kiwi); `readiness` checks the database and
-the vector store again on every probe (either can go away after start-up) and reports the model loaded.
+the vector store and the search indexes, the embedding model, Kiwi); `readiness` checks the database,
+the vector store and, when `REDIS_URL` is set, Redis again on every probe (any can go away after start-up)
+and reports the model loaded.
+
+Redis down makes a process not ready (issue #20), although its rate limits would fail open to the
+in-process buckets (ratelimit.py) and it could go on answering. Mind it behind a load balancer: replicas
+sharing one Redis all turn not ready together while it is away, and a balancer that routes only to ready
+ones then sends customers nowhere; point such a balancer at `/api/v1/health` or give Redis its own alert.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from sqlalchemy import func, select, text
 
@@ -21,6 +28,7 @@ from sajang.graphs.common.context import engine_for
 from sajang.knowledge.embeddings import load_model, model_loaded
 from sajang.knowledge.normalize import normalize_for_shop
 from sajang.knowledge.service import get_knowledge
+from sajang.services.redis_client import RedisClient, RedisReplyError, RedisUnavailable
 
 log = logging.getLogger("sajang.health")
 
@@ -86,8 +94,26 @@ def _check_vector_store(settings: Settings) -> Check:
         return Check(False, f"{type(exc).__name__}: {exc}"[:300])
 
 
+@lru_cache(maxsize=8)
+def _redis_client(url: str) -> RedisClient:
+    """One small pool per URL for the probes (a connection kept between probes, not one per probe)."""
+    return RedisClient(url, timeout_s=0.5, max_idle=1)
+
+
+def _check_redis(url: str) -> Check:
+    client = _redis_client(url)
+    try:
+        reply = client.execute("PING")
+    except (RedisUnavailable, RedisReplyError, OSError) as exc:
+        return Check(False, f"{type(exc).__name__}: {exc}"[:300])
+    if reply != b"PONG":
+        return Check(False, f"unexpected reply to PING: {reply!r}"[:300])
+    return Check(True, repr(client))  # the host, port and db, never the password
+
+
 def readiness(settings: Settings, warm_up: WarmUp | None) -> Readiness:
-    """Ready = warmed up without error, the database answers, the vector store answers, the model is loaded.
+    """Ready = warmed up without error, the database answers, the vector store answers, Redis (when
+    configured) answers, the model is loaded.
     Nothing is loaded here: until the warm-up is done the probe answers at once."""
     if warm_up is not None and not warm_up.done.is_set():
         return Readiness(False, {"warm_up": Check(False, "loading")})
@@ -96,6 +122,8 @@ def readiness(settings: Settings, warm_up: WarmUp | None) -> Readiness:
         checks["warm_up"] = Check(warm_up.error is None, warm_up.error or f"{warm_up.seconds} s")
     checks["database"] = _check_database(settings)
     checks["vector_store"] = _check_vector_store(settings)
+    if settings.redis_url:
+        checks["redis"] = _check_redis(settings.redis_url)
     loaded = model_loaded(settings)
     checks["embedding_model"] = Check(loaded, settings.embeddings if loaded else "not loaded")
     return Readiness(all(c.ok for c in checks.values()), checks)

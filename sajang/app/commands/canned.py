@@ -5,13 +5,15 @@ the audit log), as `sajang settings` does."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from sajang.app.console import emit_json
 from sajang.config import get_settings
-from sajang.services.accounts import StaffMember
+
+if TYPE_CHECKING:
+    from sajang.services.accounts import StaffMember
 
 canned_app = typer.Typer(help="Canned replies for the agent hub: list, add, edit, rm, render.", no_args_is_help=True)
 
@@ -24,6 +26,8 @@ def register(app: typer.Typer) -> None:
 
 
 def _operator(actor: str) -> StaffMember:
+    from sajang.services.accounts import StaffMember  # not at import: it loads the account store
+
     return StaffMember(id=0, username=actor, name=actor, role="admin", locale="ko")
 
 
