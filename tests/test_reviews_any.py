@@ -6,6 +6,7 @@ without it the tests that need them skip."""
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -47,6 +48,8 @@ def test_product_groups_and_absent_sample() -> None:
 
 
 @needs_sample
+@pytest.mark.skipif(os.environ.get("DATABASE_URL", "").startswith("postgresql"),
+                    reason="text only, no database: the SQLite pass runs the evaluation")
 def test_heldout_non_food_reviews_f1() -> None:
     """The held-out clothes, kids' goods, gadgets, cosmetics and household reviews (296 of the 1,001 held
     out; `sajang eval reviews --set naver` reports all of them: F1 0.895), text only."""
