@@ -93,7 +93,7 @@ def _approval_card(state: SegmentationState) -> dict[str, Any]:
              for p in state["proposals"]]
     counts = ", ".join(f"{segment_label(s)} {n:,}" for s, n in state["segments"].items() if n)
     description = (f"**고객 세그먼트 캠페인 승인** (기준일 {state['as_of']}, 고객 {state.get('customers', 0):,}명)\n\n"
-                   f"{counts}\n\n" + "\n".join(lines) + "\n\naccept는 ✓ 표시된 제안을 승인, edit는 고친 "
+                   f"{counts}\n\n" + "\n".join(lines) + "\n\naccept는 ✓ 표시된 제안을(✓가 없으면 모두) 승인, edit는 고친 "
                    "`proposals` 중 남긴 것만 승인, ignore는 취소합니다(아무것도 발급하지 않음).")
     args = {"run_id": state["run_id"], "as_of": state["as_of"], "method": state.get("method"),
             "segments": state["segments"], "moves": state.get("moves", []), "proposals": state["proposals"]}
