@@ -3,8 +3,8 @@
     python bench/chat_retrieval.py                 # measure (raw vs normalised messages, current gate)
     python bench/chat_retrieval.py --fit           # + fit the confidence model on the `fit` split and
                                                    #   write sajang/knowledge/calibration.json
-    python bench/chat_retrieval.py --english [--fit]   # English chat against the English articles
-                                                   #   (chat_retrieval_dev_en.jsonl; fits `coef_en`)
+    python bench/chat_retrieval.py --english       # English chat against the English articles
+                                                   #   (chat_retrieval_dev_en.jsonl, the same gate)
 
 Dev set: sajang/data/chat_retrieval_dev.jsonl (229 messages written for Sajang: 210 about the 35 articles,
 19 the manual does not answer; 1/3 of each article's messages held out). For each condition it reports the
@@ -59,7 +59,6 @@ class Signals:
     category: str
     unknown: list[str]
     by_rule: bool  # handed off before the confidence counts: an incident, or a request for a person
-    language: str | None = None  # the confidence model's language
 
     @property
     def right(self) -> bool:
@@ -74,8 +73,7 @@ def signals_of(settings: Settings, kb: KnowledgeBase, cases: list[ChatCase], que
         # the unknown-terms check of the real search (needs the index vocabulary): one search more
         unknown = kb.search(query, k=1, fresh=False, language=language).unknown_terms if res.hits else []
         by_rule = cls.wants_human or cls.urgency == "urgent" or (cls.urgency == "high" and bool(cls.evidence))
-        out.append(Signals(case, res.features, [h.as_dict() for h in res.hits], cls.category, unknown, by_rule,
-                           language))
+        out.append(Signals(case, res.features, [h.as_dict() for h in res.hits], cls.category, unknown, by_rule))
     return out
 
 
@@ -86,7 +84,7 @@ def gate_report(settings: Settings, cfg: FusionConfig, signals: list[Signals], s
     for sig in signals:
         if split not in ("all", sig.case.split):
             continue
-        conf = calibrated_confidence(sig.features, cfg, sig.language) if sig.hits else 0.0
+        conf = calibrated_confidence(sig.features, cfg) if sig.hits else 0.0
         final = answer_confidence(settings, conf, sig.category, sig.hits, sig.hits[0], sig.unknown) if sig.hits \
             else 0.0
         answered = final >= settings.answer_confidence_threshold and not sig.by_rule
@@ -117,8 +115,7 @@ def tune_intercept(settings: Settings, rows: list[tuple[int, list[float], float]
         shift = step / 10
         total: dict[str, int] = {}
         for k, coef in enumerate(fitted):
-            shifted = [coef[0] + shift, *coef[1:]]
-            cfg = FusionConfig(coef=shifted, coef_en=shifted)
+            cfg = FusionConfig(coef=[coef[0] + shift, *coef[1:]])
             part = [sig for sig in signals if sig.case.split == "fit" and index[id(sig)] % folds == k]
             for key, value in gate_report(settings, cfg, part, "fit").items():
                 total[key] = total.get(key, 0) + value
@@ -135,8 +132,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--fit", action="store_true", help="fit the confidence model and write calibration.json")
     ap.add_argument("--english", action="store_true",
-                    help="English chat against the English articles; --fit writes the English model (coef_en)")
+                    help="English chat against the English articles (measured with the one confidence model)")
     args = ap.parse_args()
+    if args.english and args.fit:
+        ap.error("--fit fits the confidence model on the Korean dev set; English questions are gated by it too")
     apply_offline_defaults()
     settings = get_settings()
     settings.ensure_data_dir()
@@ -155,27 +154,19 @@ def main() -> None:
                              {s: gate_report(settings, current, signals, s) for s in ("fit", "held_out")}))
             norm_signals = signals
         if args.fit:
-            rows_ = training_rows(kb, cases, norm_q, language)
+            rows_ = training_rows(kb, cases, norm_q)
             shift, oof = tune_intercept(settings, rows_, norm_signals)
             coef, report = fit_rows(rows_)
             fit_cases = [c for c in cases if c.split == "fit"]
-            fitted = [round(coef[0] + shift, 4), *coef[1:]]
-            described = (describe_fit(sum(1 for c in fit_cases if c.article), sum(1 for c in fit_cases if not c.article),
-                                      CHAT_DEV_EN_PATH.name if args.english else None)
-                         + f"; intercept shifted by {shift:+.1f}, chosen by 5-fold cross-validation so that at most "
-                         f"{WRONG_SHARE:.0%} of the answerable messages pass the gate with a wrong article")
-            if args.english:
-                cfg = FusionConfig(**{**current.__dict__, "coef_en": fitted, "fitted_on_en": described})
-            else:
-                cfg = FusionConfig(**{**current.__dict__, "coef": fitted, "fitted_on": described})
+            cfg = FusionConfig(**{**current.__dict__, "coef": [round(coef[0] + shift, 4), *coef[1:]]})
+            cfg.fitted_on = (describe_fit(sum(1 for c in fit_cases if c.article), sum(1 for c in fit_cases if not c.article))
+                             + f"; intercept shifted by {shift:+.1f}, chosen by 5-fold cross-validation so that at most "
+                             f"{WRONG_SHARE:.0%} of the answerable messages pass the gate with a wrong article")
             print(f"out-of-fold gate on the fit split at shift {shift:+.1f}: {oof}", file=sys.stderr)
             rows.append(_row("normalised", "chat-fitted", _acc_of(norm_signals),
                              {s: gate_report(settings, cfg, norm_signals, s) for s in ("fit", "held_out")}))
-            suffix = "_en" if args.english else ""
-            cfg.save(CALIBRATION_PATH, **{f"calibration{suffix}": report,
-                                          f"previous_coef{suffix}": current.coef_en if args.english else current.coef,
-                                          f"out_of_fold_gate{suffix}": oof,
-                                          f"corpus{suffix}": f"sajang/data/{'chat_retrieval_dev_en.jsonl' if args.english else 'chat_retrieval_dev.jsonl'} (split fit)"})
+            cfg.save(CALIBRATION_PATH, calibration=report, previous_coef=current.coef, out_of_fold_gate=oof,
+                     corpus="sajang/data/chat_retrieval_dev.jsonl (split fit)")
             print(f"wrote {CALIBRATION_PATH} (brier {report['brier']}, intercept shift {shift:+.1f})",
                   file=sys.stderr)
     print("| messages | confidence model | top-1 fit | top-1 held out | held out: right on top handed off | "

@@ -122,18 +122,16 @@ def _features(res: SearchResult) -> list[float]:
     return [float(res.features.get(f, 0.0)) for f in FEATURES]
 
 
-def training_rows(kb: KnowledgeBase, cases: list[ChatCase], queries: list[str], language: str | None = None,
-                  ) -> list[tuple[int, list[float], float]]:
+def training_rows(kb: KnowledgeBase, cases: list[ChatCase], queries: list[str]) -> list[tuple[int, list[float], float]]:
     """(case index, features, label) rows of the confidence model from the `fit` messages: answerable ones
     as asked (label: hit 1 right), the same with their article removed from the ranking (label 0) and the
     unanswerable ones (label 0)."""
     fit = [i for i, c in enumerate(cases) if c.split == "fit"]
     answerable = [i for i in fit if cases[i].article]
     unanswerable = [i for i in fit if not cases[i].article]
-    asked = search_all(kb, [queries[i] for i in answerable], language=language)
-    absent = search_all(kb, [queries[i] for i in answerable], exclude=[cases[i].article or "" for i in answerable],
-                        language=language)
-    none = search_all(kb, [queries[i] for i in unanswerable], language=language) if unanswerable else []
+    asked = search_all(kb, [queries[i] for i in answerable])
+    absent = search_all(kb, [queries[i] for i in answerable], exclude=[cases[i].article or "" for i in answerable])
+    none = search_all(kb, [queries[i] for i in unanswerable]) if unanswerable else []
     def label(i: int, res: SearchResult) -> float:
         return 1.0 if res.hits and cases[i].answered_by(res.hits[0].id) else 0.0
 
@@ -153,9 +151,9 @@ def fit_rows(rows: list[tuple[int, list[float], float]]) -> tuple[list[float], d
     return [round(float(v), 4) for v in w], _calibration_report(x, y, w)
 
 
-def describe_fit(n_answerable: int, n_unanswerable: int, cases_file: str | None = None) -> str:
+def describe_fit(n_answerable: int, n_unanswerable: int) -> str:
     return (f"logistic regression (IRLS, L2 {L2}) of 'hit 1 is the right article' on {n_answerable} chat-style "
-            f"messages about the bundled manual (data/{cases_file or CHAT_DEV_PATH.name}, split fit, read through "
+            f"messages about the bundled manual (data/chat_retrieval_dev.jsonl, split fit, read through "
             f"normalize_message), the same messages with their article removed from the ranking and "
             f"{n_unanswerable} messages the manual does not answer (label 0: the gate must hand off)")
 

@@ -47,9 +47,6 @@ class FusionConfig:
     # Logistic confidence model (intercept first, then one coefficient per FEATURES entry).
     coef: list[float] = field(default_factory=lambda: [-20.0, 20.0, 10.0, 2.0, 2.0, 0.5, 0.0])
     fitted_on: str = "hand-set prior (not fitted)"
-    # the same model fitted on English questions against the English articles (None: use `coef`)
-    coef_en: list[float] | None = None
-    fitted_on_en: str = ""
 
     @classmethod
     def load(cls, path: Path = CALIBRATION_PATH) -> FusionConfig:
@@ -60,9 +57,7 @@ class FusionConfig:
         return cls(**known)
 
     def save(self, path: Path = CALIBRATION_PATH, **extra: Any) -> None:
-        """Write the fields and `extra` (fit reports), keeping the reports of the other language's fit."""
-        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-        data.update({k: getattr(self, k) for k in self.__dataclass_fields__})
+        data = {k: getattr(self, k) for k in self.__dataclass_fields__}
         data["features"] = list(FEATURES)
         data.update(extra)
         path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
@@ -89,11 +84,8 @@ def _sigmoid(x: float) -> float:
     return e / (1.0 + e)
 
 
-def calibrated_confidence(feats: dict[str, float], cfg: FusionConfig, language: str | None = None) -> float:
-    """p(hit 1 answers the question): the model fitted on questions in `language` (English has its own,
-    `coef_en`, when fitted), else the Korean one."""
-    coef = cfg.coef_en if language == "en" and cfg.coef_en else cfg.coef
-    z = coef[0] + sum(c * float(feats.get(name, 0.0)) for c, name in zip(coef[1:], FEATURES, strict=False))
+def calibrated_confidence(feats: dict[str, float], cfg: FusionConfig) -> float:
+    z = cfg.coef[0] + sum(c * float(feats.get(name, 0.0)) for c, name in zip(cfg.coef[1:], FEATURES, strict=False))
     return _sigmoid(z)
 
 

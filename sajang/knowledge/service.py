@@ -519,7 +519,7 @@ class KnowledgeBase:
         """Top-k article-level hits for `query` and a calibrated confidence that hit 1 answers it.
 
         mode: hybrid (weighted score fusion, the default), rrf, lexical, dense. `language` ("ko" | "en"):
-        only the documents written in it, when the index has some, scored by that language's confidence model.
+        only the documents written in it, when the index has some.
         """
         if fresh:
             self.refresh()
@@ -542,7 +542,7 @@ class KnowledgeBase:
             vocabulary = self._vocabulary
         unknown = _unknown_terms(query, vocabulary)
         feats["unknown"] = float(bool(unknown))
-        conf = calibrated_confidence(feats, self.fusion, language) if hits else 0.0
+        conf = calibrated_confidence(feats, self.fusion) if hits else 0.0
         return SearchResult(query, hits, round(conf, 4), mode, feats, unknown)
 
     def _passage(self, doc: _Doc, chunk_id: str | None, lex: tuple[np.ndarray, list[str]] | None) -> str:
@@ -760,7 +760,7 @@ class KnowledgeBase:
                                 float(sc), self._docs[self._doc_keys[d]].kind, "", "")
                             for d, sc, _row in ranked[:k]]
                     feats["unknown"] = float(bool(_unknown_terms(q, self._vocabulary)))
-                    conf = calibrated_confidence(feats, self.fusion, language) if hits else 0.0
+                    conf = calibrated_confidence(feats, self.fusion) if hits else 0.0
                     out[mode].append((SearchResult(q, hits, conf, mode, feats), time.perf_counter() - t0))
         return out
 

@@ -126,8 +126,8 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
         if len(rest) >= 6:
             query = rest
     knowledge = get_knowledge(settings)
-    # the articles in the customer's language (an English question against the English versions, with the
-    # confidence model of English questions), all of them when the manual has none in that language
+    # the articles in the customer's language (an English question against the English versions), all of
+    # them when the manual has none in that language
     language = state.get("locale")
     result = knowledge.search(query, k=5, language=language)
     out: dict[str, Any] = {}
