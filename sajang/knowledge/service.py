@@ -223,6 +223,7 @@ class KnowledgeBase:
         # compound words of each manual article (by content hash) and of the catalogue, for the spacing of
         # customers' messages (`register_shop_words`)
         self._compounds: dict[str, frozenset[str]] = {}
+        self._catalogue_names: tuple[str, ...] = ()
         self._catalogue_compounds: frozenset[str] = frozenset()
         self._bm25: Any = None
         self._signature: tuple[Any, ...] | None = None
@@ -356,9 +357,10 @@ class KnowledgeBase:
             catalogue = "\n".join(f"{name}\n{desc or ''}" for name, desc in products)
             with self._vocabulary_lock:
                 self._vocabulary = self._vocabulary._replace(catalogue=catalogue, known={})
-            names = frozenset(compound_words(name for name, _desc in products))
-            if names != self._catalogue_compounds:
-                self._catalogue_compounds = names
+            names = tuple(sorted(name for name, _desc in products))
+            if names != self._catalogue_names:  # Kiwi reads the names again only when they changed
+                self._catalogue_names = names
+                self._catalogue_compounds = frozenset(compound_words(names))
                 with self._lock:
                     self._register_compounds()
             self._catalogue_at = time.monotonic()

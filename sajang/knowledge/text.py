@@ -148,6 +148,8 @@ def text_language(text: str) -> str:
     """"en" for a text written in English (under 5 % of its letters Hangul), else "ko"."""
     hangul = len(HANGUL.findall(text))
     return "en" if hangul < 0.05 * max(1, len(LATIN_LETTER.findall(text)) + hangul) else "ko"
+
+
 CHAT_NOUNS_PATH = PACKAGE_DATA / "chat_nouns.txt"
 
 
