@@ -6,10 +6,7 @@ replicas). Runs on SQLite and PostgreSQL (DATABASE_URL)."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from functools import partial
-from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -19,30 +16,11 @@ from sajang.db.models import AuditLog, CouponIssue, OutboxMessage
 from sajang.errors import Conflict
 from sajang.graphs.review import service as reviews
 from sajang.graphs.segmentation.service import approve_run, cancel_run, run_summary, start_run
+from tests.concurrency import at_once
 from tests.test_reviews import seed_reviews
 from tests.test_segmentation import TODAY, build_store
 
 ROUNDS = 3  # races per test: each is a fresh run or review
-
-
-def race(*calls: Callable[[], Any]) -> list[Any]:
-    """Run the calls at once; each one's result or the exception it raised."""
-    barrier = threading.Barrier(len(calls))
-    out: list[Any] = [None] * len(calls)
-
-    def go(i: int, call: Callable[[], Any]) -> None:
-        barrier.wait()
-        try:
-            out[i] = call()
-        except Exception as exc:  # the losing side's answer is what the test checks
-            out[i] = exc
-
-    threads = [threading.Thread(target=go, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return out
 
 
 def _issued(engine: Engine, run_id: int) -> tuple[int, int]:
@@ -70,7 +48,7 @@ def test_approve_and_cancel_at_once_one_outcome_told_to_both(shop: Settings, eng
         run = start_run(shop, as_of=TODAY, started_by="admin")
         run_id = run["run_id"]
         first = run["proposals"][0]
-        approved, cancelled = race(partial(approve_run, shop, run_id, [{"id": first["id"]}], "kim"),
+        approved, cancelled = at_once(partial(approve_run, shop, run_id, [{"id": first["id"]}], "kim"),
                                    partial(cancel_run, shop, run_id, "lee"))
         final = run_summary(shop, run_id)
         issues, outbox = _issued(engine, run_id)
@@ -92,7 +70,7 @@ def test_two_admins_approving_different_proposals_one_issues(shop: Settings, eng
         run = start_run(shop, as_of=TODAY, started_by="admin")
         run_id = run["run_id"]
         a, b = run["proposals"][0], run["proposals"][1]
-        res_a, res_b = race(partial(approve_run, shop, run_id, [{"id": a["id"]}], "kim"),
+        res_a, res_b = at_once(partial(approve_run, shop, run_id, [{"id": a["id"]}], "kim"),
                             partial(approve_run, shop, run_id, [{"id": b["id"]}], "lee"))
         winners = [(r, p, who) for r, p, who in ((res_a, a, "kim"), (res_b, b, "lee")) if isinstance(r, dict)]
         losers = [r for r in (res_a, res_b) if isinstance(r, Exception)]
@@ -120,7 +98,7 @@ def test_reject_and_approve_of_a_review_at_once(review_store: Settings, engine: 
     waiting = [r["review_id"] for r in reviews.queue(review_store)]
     assert len(waiting) >= 2
     for review_id in waiting:
-        approved, rejected = race(partial(reviews.approve, review_store, review_id, None, user="kim"),
+        approved, rejected = at_once(partial(reviews.approve, review_store, review_id, None, user="kim"),
                                   partial(reviews.reject, review_store, review_id, user="lee"))
         final = reviews.get_review(review_store, review_id)
         published = _audits(engine, "review.publish", review_id)
@@ -142,7 +120,7 @@ def test_undo_and_a_second_approval_at_once(review_store: Settings, engine: Engi
     list(reviews.process_backlog(review_store))
     for review_id in [r["review_id"] for r in reviews.queue(review_store)]:
         reviews.approve(review_store, review_id, None, user="kim")
-        undone, approved = race(partial(reviews.undo_publish, review_store, review_id, user="kim"),
+        undone, approved = at_once(partial(reviews.undo_publish, review_store, review_id, user="kim"),
                                 partial(reviews.approve, review_store, review_id, None, user="lee"))
         assert isinstance(undone, dict) and undone["undone_now"], undone
         assert isinstance(approved, dict), approved

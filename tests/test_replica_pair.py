@@ -29,10 +29,9 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -40,6 +39,7 @@ from typing import Any
 
 import httpx
 import pytest
+from concurrency import at_once
 from serving import ServeProcess, chroma_server
 from test_api import png_bytes
 from test_inquiry_support import A_ORDER, MANUAL, seed_rows
@@ -126,22 +126,6 @@ def pair(databases: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[P
             b.stop()
 
 
-def _at_once(*calls: Callable[[], httpx.Response]) -> list[httpx.Response]:
-    barrier = threading.Barrier(len(calls))
-    out: list[Any] = [None] * len(calls)
-
-    def go(i: int, call: Callable[[], httpx.Response]) -> None:
-        barrier.wait()
-        out[i] = call()
-
-    threads = [threading.Thread(target=go, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return out
-
-
 def _chat(client: httpx.Client, replica: ServeProcess, **body: Any) -> tuple[str, dict[str, str]]:
     r = client.post(f"{replica.base}/api/v1/chat/sessions", json=body or {"name": "손님"})
     assert r.status_code == 201, r.text
@@ -192,7 +176,7 @@ def test_a_handoff_through_a_is_claimed_once_across_replicas(pair: Pair) -> None
         # two agents claiming at once, one through each replica: one wins
         for _ in range(2):
             thread, _token = _handoff(client, b)
-            got = _at_once(partial(client.post, f"{a.base}/api/v1/agent/inquiries/{thread}/claim", headers=mina),
+            got = at_once(partial(client.post, f"{a.base}/api/v1/agent/inquiries/{thread}/claim", headers=mina),
                            partial(client.post, f"{b.base}/api/v1/agent/inquiries/{thread}/claim", headers=jun))
             assert sorted(_error_code(r) for r in got) == [(200, None), (409, "already_claimed")], [r.text for r in got]
             winner = "mina" if got[0].status_code == 200 else "jun"
@@ -207,7 +191,7 @@ def test_replies_through_both_replicas_at_once(pair: Pair) -> None:
             thread, token = _handoff(client, a)
             assert client.post(f"{a.base}/api/v1/agent/inquiries/{thread}/claim", headers=mina).status_code == 200
             texts = [f"확인해 보겠습니다 ({round_})", f"사진을 보내 주시겠어요? ({round_})"]
-            got = _at_once(partial(client.post, f"{a.base}/api/v1/agent/inquiries/{thread}/reply", headers=mina,
+            got = at_once(partial(client.post, f"{a.base}/api/v1/agent/inquiries/{thread}/reply", headers=mina,
                                    json={"text": texts[0]}),
                            partial(client.post, f"{b.base}/api/v1/agent/inquiries/{thread}/reply", headers=mina,
                                    json={"text": texts[1]}))
@@ -222,7 +206,7 @@ def test_replies_through_both_replicas_at_once(pair: Pair) -> None:
         for round_ in range(2):
             thread, token = _handoff(client, b)
             texts = [f"김민아입니다 ({round_})", f"박준입니다 ({round_})"]
-            got = _at_once(partial(client.post, f"{a.base}/api/v1/agent/inquiries/{thread}/reply", headers=mina,
+            got = at_once(partial(client.post, f"{a.base}/api/v1/agent/inquiries/{thread}/reply", headers=mina,
                                    json={"text": texts[0]}),
                            partial(client.post, f"{b.base}/api/v1/agent/inquiries/{thread}/reply", headers=jun,
                                    json={"text": texts[1]}))

@@ -12,13 +12,12 @@ Runs on SQLite and PostgreSQL (DATABASE_URL).
 from __future__ import annotations
 
 import sqlite3
-import threading
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
+from concurrency import at_once
 from sqlalchemy import Engine, select, text
 from test_inquiry_support import A, seed_store
 
@@ -47,25 +46,6 @@ def _rows(engine: Engine, thread_id: str, role: str) -> list[tuple[int, str]]:
             .where(Conversation.thread_id == thread_id, Message.role == role).order_by(Message.id))]
 
 
-def _at_once(*calls: Callable[[], Any]) -> list[Any]:
-    barrier = threading.Barrier(len(calls))
-    out: list[Any] = [None] * len(calls)
-
-    def go(i: int, call: Callable[[], Any]) -> None:
-        barrier.wait()
-        try:
-            out[i] = call()
-        except Exception as exc:  # what the caller was told is what the test checks
-            out[i] = exc
-
-    threads = [threading.Thread(target=go, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return out
-
-
 def _handed_off(svc: InquiryService) -> str:
     out = svc.ask("상담원 연결해 주세요. 받은 상품이 파손되어 왔어요", customer_id=A)
     assert out["handoff"]
@@ -78,7 +58,7 @@ def test_two_replicas_replying_at_once_store_both(store: Settings, engine: Engin
     for round_ in range(3):
         thread = _handed_off(one)
         first, second = f"확인해 보겠습니다 ({round_})", f"사진을 보내 주시겠어요? ({round_})"
-        got = _at_once(partial(one.reply, thread, first, agent, "김민지"),
+        got = at_once(partial(one.reply, thread, first, agent, "김민지"),
                        partial(two.reply, thread, second, agent, "김민지"))
         assert all(isinstance(r, dict) and not r["duplicate"] for r in got), got
         assert got[0]["message_id"] != got[1]["message_id"]
