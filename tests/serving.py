@@ -73,12 +73,7 @@ class ServeProcess:
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            stop_process(self.proc, grace_s=30)
 
 
 def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 90, log: Path | None = None) -> None:
@@ -98,10 +93,11 @@ def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 90, log:
     raise RuntimeError(f"{url} did not come up")
 
 
-def stop_process(proc: subprocess.Popen[bytes]) -> None:
+def stop_process(proc: subprocess.Popen[bytes], grace_s: float = 15) -> None:
+    """Terminate `proc`, and kill it when it has not exited after `grace_s`."""
     proc.terminate()
     try:
-        proc.wait(timeout=15)
+        proc.wait(timeout=grace_s)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from serving import stop_process
 from sqlalchemy import Engine, select
 
 from sajang.config import Settings
@@ -75,9 +76,5 @@ def test_langgraph_dev_serves_inquiry(settings: Settings, engine: Engine, tmp_pa
             row = s.scalar(select(Conversation).where(Conversation.thread_id == thread["thread_id"]))
             assert row is not None and row.status == "new" and row.handed_off
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc, grace_s=20)
         log.close()

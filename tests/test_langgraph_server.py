@@ -29,6 +29,7 @@ import pytest
 from httpx import HTTPStatusError
 from langgraph.types import Command
 from langgraph_sdk import get_client
+from serving import stop_process
 from sqlalchemy import Engine, select
 from test_inquiry_support import A_ORDER, A_TRACK, B_ORDER, B_TRACK, A, B, seed_store
 from test_reviews import LEAK, seed_reviews
@@ -331,11 +332,7 @@ def test_langgraph_dev_agent_inbox_round_trips(settings: Settings, engine: Engin
             asyncio.run(_drive_server(base, staff_token, agent_token, customer_token, other_customer_token,
                                       engine))
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_process(proc, grace_s=20)
 
 
 def _wait_until_up(base: str, proc: subprocess.Popen[bytes], log_path: Path) -> None:
