@@ -109,24 +109,20 @@ def question_lines(messages: Sequence[Any]) -> list[Any]:
             and not asks_only_for_a_person(str(_field(m, "text")), _reply_to(messages, i))]
 
 
-def feedback_target(messages: Sequence[Any]) -> int | None:
-    """The AI message a 👎 corrects: the bot's last real answer, not its "connecting you to a person"
-    notice after a plain request for a person (learning "상담원 연결해 주세요 → <answer>" would be wrong);
-    when the question itself was handed off, that notice. None when the bot only ever connected."""
-    ai = [m for m in messages if _field(m, "role") == "ai" and _field(m, "id") is not None]
-    for pick in (lambda m: not _field(m, "handoff") and _field(m, "category") != "human",
-                 lambda m: _field(m, "category") != "human"):
-        found = [m for m in ai if pick(m)]
-        if found:
-            return int(_field(found[-1], "id"))
-    return None
-
-
 def correctable_answers(messages: Sequence[Any]) -> list[Any]:
     """The bot's answers a 👎 may correct, newest first: its AI messages but the "connecting you to a
     person" notices after a plain request for a person (see `feedback_target`, the default pick)."""
     return [m for m in reversed(messages) if _field(m, "role") == "ai" and _field(m, "id") is not None
             and _field(m, "category") != "human"]
+
+
+def feedback_target(messages: Sequence[Any]) -> int | None:
+    """The AI message a 👎 corrects: the bot's last real answer, not its "connecting you to a person"
+    notice after a plain request for a person (learning "상담원 연결해 주세요 → <answer>" would be wrong);
+    when the question itself was handed off, that notice. None when the bot only ever connected."""
+    answers = correctable_answers(messages)
+    picked = next((m for m in answers if not _field(m, "handoff")), answers[0] if answers else None)
+    return None if picked is None else int(_field(picked, "id"))
 
 
 def learned_question(messages: Sequence[Any], target_id: int | None) -> Any:
