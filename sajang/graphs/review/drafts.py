@@ -47,20 +47,24 @@ def _has(text: str, pattern: str) -> bool:
     return re.search(pattern, text) is not None
 
 
+_SKIN_TROUBLE = r"트러블|뾰루지|여드름|좁쌀|두드러기|붉어|가려|따가"  # named as the problem, and it changes the remedy
+
+
+def _first_named(text: str, cases: list[tuple[str, str]], otherwise: str) -> str:
+    """The sentence of the first (pattern, sentence) whose pattern the review text has, else `otherwise`."""
+    return next((sentence for pattern, sentence in cases if _has(text, pattern)), otherwise)
+
+
 # (problem sentence, remedy sentence) for one aspect, chosen by what the text says.
 def _problem_and_remedy(aspect: str, text: str, p: StorePolicy, seed: str) -> tuple[str, str]:
     window = f"수령 후 {p.return_window_days}일 안에"
     if aspect == "packaging":
-        if _has(text, r"터|새|샜|흥건|누수|쏟아|실링|흘러"):
-            problem = "포장이 터져 내용물이 새어 나온 채로 받으셨다니"
-        elif _has(text, r"깨|금이|산산조각|부서|이가\s?나"):
-            problem = "상품이 깨진 채로 도착했다니"
-        elif _has(text, r"아이스|녹|보냉|미지근"):
-            problem = "보냉 포장이 제 역할을 하지 못해 상품이 녹은 채로 받으셨다니"
-        elif _has(text, r"찌그러|찢|뜯|눌려|구겨|뭉개|젖|너덜|뒤집"):
-            problem = "상자가 찌그러지고 훼손된 채로 받으셨다니"
-        else:
-            problem = "포장이 허술해 상품이 손상된 채로 받으셨다니"
+        problem = _first_named(text, [
+            (r"터|새|샜|흥건|누수|쏟아|실링|흘러", "포장이 터져 내용물이 새어 나온 채로 받으셨다니"),
+            (r"깨|금이|산산조각|부서|이가\s?나", "상품이 깨진 채로 도착했다니"),
+            (r"아이스|녹|보냉|미지근", "보냉 포장이 제 역할을 하지 못해 상품이 녹은 채로 받으셨다니"),
+            (r"찌그러|찢|뜯|눌려|구겨|뭉개|젖|너덜|뒤집", "상자가 찌그러지고 훼손된 채로 받으셨다니"),
+        ], "포장이 허술해 상품이 손상된 채로 받으셨다니")
         remedy = _pick([
             "사진 한 장만 보내 주시면 회수 없이 새 상품으로 재발송해 드리거나 전액 환불해 드리겠습니다. 배송비는 모두 저희가 부담합니다.",
             "파손·누수 상품은 반품 없이 바로 재발송 또는 전액 환불로 처리해 드리며, 이때 드는 비용은 저희가 부담합니다.",
@@ -100,14 +104,11 @@ def _problem_and_remedy(aspect: str, text: str, p: StorePolicy, seed: str) -> tu
         if _has(text, r"양[이은도]?\s|용량|중량|g\s?밖에|인분|반\s?토막|뼈만|잘아|손가락|미니어처"):
             return ("받으신 양이 기대보다 적었다니",
                     "표시된 중량보다 적게 담겼다면 부족한 만큼 다시 보내 드리거나 그만큼 환불해 드리겠습니다.")
-        if _has(text, r"기장|길이|짧|길어|길고|소매|밑위"):
-            problem = "기장이 맞지 않아 입기 불편하셨다니"
-        elif _has(text, r"작|끼|타이트|꽉|좁|안\s?들어"):
-            problem = "사이즈가 생각보다 작게 나와 맞지 않았다니"
-        elif _has(text, r"크|커|헐렁|펄렁|넓|품"):
-            problem = "사이즈가 생각보다 크게 나와 맞지 않았다니"
-        else:
-            problem = "사이즈가 맞지 않아 불편하셨다니"
+        problem = _first_named(text, [
+            (r"기장|길이|짧|길어|길고|소매|밑위", "기장이 맞지 않아 입기 불편하셨다니"),
+            (r"작|끼|타이트|꽉|좁|안\s?들어", "사이즈가 생각보다 작게 나와 맞지 않았다니"),
+            (r"크|커|헐렁|펄렁|넓|품", "사이즈가 생각보다 크게 나와 맞지 않았다니"),
+        ], "사이즈가 맞지 않아 불편하셨다니")
         return problem, _pick([
             f"{window} 다른 사이즈로 교환해 드립니다. 상세페이지 치수와 달랐다면 교환 배송비({_won(p.exchange_fee)})도 저희가 부담하겠습니다.",
             f"실측 치수를 알려 주시면 맞는 사이즈를 함께 찾아 {window} 교환해 드리고, 안내와 달랐다면 교환 배송비({_won(p.exchange_fee)})는 저희가 냅니다.",
@@ -124,40 +125,28 @@ def _problem_and_remedy(aspect: str, text: str, p: StorePolicy, seed: str) -> tu
                            seed, "colorr")
         return problem, remedy
     if aspect == "durability":
-        if _has(text, r"찢|뜯어|구멍|헤지|해지|터"):
-            problem = "얼마 쓰지 않았는데 제품이 찢어졌다니"
-        elif _has(text, r"부러|깨|휘어|금이"):
-            problem = "얼마 쓰지 않았는데 제품이 부러졌다니"
-        elif _has(text, r"보풀|실밥|풀려|풀리|늘어"):
-            problem = "몇 번 쓰지 않았는데 보풀이 일고 실밥이 풀렸다니"
-        elif _has(text, r"떨어|빠지|빠져|헐거|흔들"):
-            problem = "부품이 금방 헐거워지고 떨어졌다니"
-        elif _has(text, r"벗겨|까지|녹이|기스"):
-            problem = "얼마 쓰지 않았는데 표면이 벗겨졌다니"
-        else:
-            problem = "제품이 생각보다 빨리 망가졌다니"
+        problem = _first_named(text, [
+            (r"찢|뜯어|구멍|헤지|해지|터", "얼마 쓰지 않았는데 제품이 찢어졌다니"),
+            (r"부러|깨|휘어|금이", "얼마 쓰지 않았는데 제품이 부러졌다니"),
+            (r"보풀|실밥|풀려|풀리|늘어", "몇 번 쓰지 않았는데 보풀이 일고 실밥이 풀렸다니"),
+            (r"떨어|빠지|빠져|헐거|흔들", "부품이 금방 헐거워지고 떨어졌다니"),
+            (r"벗겨|까지|녹이|기스", "얼마 쓰지 않았는데 표면이 벗겨졌다니"),
+        ], "제품이 생각보다 빨리 망가졌다니")
         remedy = _pick([f"정상적으로 쓰시다 생긴 손상은 불량으로 보고 {window} 새 제품으로 교환하거나 환불해 드립니다.",
                         "사진을 보내 주시면 사용 기간과 관계없이 새 제품으로 바꿔 드리고, 같은 부위 불량이 반복되는지 제조사와 점검하겠습니다."],
                        seed, "dur")
         return problem, remedy
     if aspect == "function":
-        if _has(text, r"연결|연동|페어링|블루투스|인식|끊"):
-            problem = "연결이 자꾸 끊기거나 제대로 되지 않았다니"
-        elif _has(text, r"작동|켜|꺼|안\s?돌|스위치|버튼"):
-            problem = "제품이 제대로 작동하지 않았다니"
-        elif _has(text, r"효과|효능"):
-            problem = "기대하신 효과를 보지 못하셨다니"
-        elif _has(text, r"소음|시끄러"):
-            problem = "소음이 커서 불편하셨다니"
-        elif _has(text, r"붙|접착|흡착|떨어"):
-            problem = "제대로 붙지 않아 쓰기 어려우셨다니"
-        elif _has(text, r"트러블|뾰루지|여드름|좁쌀|두드러기|붉어|가려|따가"):
-            problem = "사용 후 피부에 트러블이 생겼다니"
-        elif _has(text, r"화질|화상도"):
-            problem = "화질이 기대에 못 미쳤다니"
-        else:
-            problem = "제품이 설명한 기능을 제대로 하지 못했다니"
-        if _has(text, r"트러블|뾰루지|여드름|좁쌀|두드러기|붉어|가려|따가"):
+        problem = _first_named(text, [
+            (r"연결|연동|페어링|블루투스|인식|끊", "연결이 자꾸 끊기거나 제대로 되지 않았다니"),
+            (r"작동|켜|꺼|안\s?돌|스위치|버튼", "제품이 제대로 작동하지 않았다니"),
+            (r"효과|효능", "기대하신 효과를 보지 못하셨다니"),
+            (r"소음|시끄러", "소음이 커서 불편하셨다니"),
+            (r"붙|접착|흡착|떨어", "제대로 붙지 않아 쓰기 어려우셨다니"),
+            (_SKIN_TROUBLE, "사용 후 피부에 트러블이 생겼다니"),
+            (r"화질|화상도", "화질이 기대에 못 미쳤다니"),
+        ], "제품이 설명한 기능을 제대로 하지 못했다니")
+        if _has(text, _SKIN_TROUBLE):
             remedy = "사용을 멈춰 주시고, 사용하신 양과 관계없이 전액 환불해 드리겠습니다. 진료를 받으셨다면 비용도 상의해 주세요."
         else:
             remedy = _pick([f"{window} 불량 여부를 확인해 새 제품으로 교환하거나 환불해 드리며, 배송비는 저희가 부담합니다.",
@@ -165,12 +154,10 @@ def _problem_and_remedy(aspect: str, text: str, p: StorePolicy, seed: str) -> tu
                            seed, "func")
         return problem, remedy
     if aspect == "smell":
-        if _has(text, r"향"):
-            problem = "향이 너무 강해 쓰시기 불편하셨다니"
-        elif _has(text, r"화학|석유|고무|플라스틱|본드|접착제|니스|페인트|약품"):
-            problem = "제품에서 화학약품 같은 냄새가 심하게 났다니"
-        else:
-            problem = "제품에서 냄새가 심하게 나 불편하셨다니"
+        problem = _first_named(text, [
+            (r"향", "향이 너무 강해 쓰시기 불편하셨다니"),
+            (r"화학|석유|고무|플라스틱|본드|접착제|니스|페인트|약품", "제품에서 화학약품 같은 냄새가 심하게 났다니"),
+        ], "제품에서 냄새가 심하게 나 불편하셨다니")
         remedy = _pick([f"냄새가 빠지지 않으면 {window} 반품해 주세요. 왕복 배송비 없이 전액 환불해 드리겠습니다.",
                         "같은 입고분의 냄새를 바로 확인하고, 원하시면 새 제품으로 교환하거나 배송비 없이 환불해 드리겠습니다."],
                        seed, "smell")
