@@ -38,7 +38,7 @@ import hmac
 import logging
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -460,14 +460,20 @@ def build_chat(settings: Settings) -> gr.Blocks:
             return gr.update(visible=True), gr.update(value=T(key, locale, stars=_stars(int(score)))), \
                 gr.update(visible=False)
 
+        def read_csat(conversation: Callable[[], ConversationView], fallback: Any) -> Any:
+            """`csat_state` of the conversation, `fallback` when it cannot be read (the rating is a courtesy:
+            the chat goes on without it)."""
+            try:
+                return csat_state(conversation())
+            except Exception:
+                log.exception("rating state unreadable")
+                return fallback
+
         def refresh_csat(st: dict[str, Any]) -> tuple[Any, ...]:
             """After the customer's turn, a verification or «새 대화»: the row as the conversation now stands."""
             thread_id = st.get("thread_id")
-            try:
-                st["csat"] = csat_state(inquiries(settings).conversation(thread_id)) if thread_id else {"ended": False}
-            except Exception:  # the rating is a courtesy: the chat goes on without it
-                log.exception("rating state unreadable")
-                st["csat"] = {"ended": False}
+            st["csat"] = read_csat(lambda: inquiries(settings).conversation(thread_id), {"ended": False}) \
+                if thread_id else {"ended": False}
             return st, *csat_view(st)
 
         # --- language -------------------------------------------------------------------------------
@@ -504,10 +510,7 @@ def build_chat(settings: Settings) -> gr.Blocks:
                         gr.update(value=header(st["locale"], shop)), *csat_view(st))
             st, conversation = found
             history = _history(conversation, st["locale"], settings)
-            try:
-                st["csat"] = csat_state(conversation)
-            except Exception:  # the rating is a courtesy: the conversation comes back without it
-                log.exception("rating state unreadable")
+            st["csat"] = read_csat(lambda: conversation, st.get("csat"))
             return (st, gr.update(value=history, placeholder=welcome(st["locale"], shop)),
                     gr.update(value=status_line(st)), gr.update(value=st["locale"]),
                     gr.update(visible=bool(st["waiting"])), gr.update(value=header(st["locale"], shop)),
@@ -750,11 +753,7 @@ def build_chat(settings: Settings) -> gr.Blocks:
             rating: tuple[Any, ...] = (gr.skip(),) * (1 + len(csat_outputs))
             changed = ended != bool((st.get("csat") or {}).get("ended"))
             if changed:
-                try:
-                    st["csat"] = csat_state(conversation)
-                except Exception:
-                    log.exception("rating state unreadable")
-                    st["csat"] = {"ended": False}
+                st["csat"] = read_csat(lambda: conversation, {"ended": False})
                 st["waiting"] = conversation.status in ("new", "assigned")  # resolved: no more «답변 알림»
                 rating = (*csat_view(st), gr.update(visible=st["waiting"]))
             if not new:
