@@ -210,3 +210,53 @@ def test_a_customer_turn_links_the_files_sent_with_it(store: Settings, engine: E
                                      attachment_ids=[photo_id], durable=durable)
     with engine.connect() as c:
         assert c.scalar(select(Attachment.message_id).where(Attachment.id == photo_id)) == mid
+
+
+def test_chat_writes_of_one_process_take_turns_on_sqlite(store: Settings, engine: Engine) -> None:
+    """SQLite: the chat writes of a process wait for each other on the process's lock (not in SQLite's busy
+    wait, where under load they starved past its timeout: HTTP 500 "database is locked"); PostgreSQL: side by
+    side. Every write lands either way."""
+    import threading
+
+    from concurrency import at_once
+    from sqlalchemy import func, select
+
+    from sajang.db.models import Message
+    from sajang.graphs.inquiry import conversations as conv
+    from sajang.graphs.inquiry.service import get_inquiry_service
+
+    service = get_inquiry_service(store)
+    threads = [service.start_conversation(A) for _ in range(6)]
+    open_now, most = 0, 0
+    count_lock = threading.Lock()
+
+    def began(_conn: Any) -> None:
+        nonlocal open_now, most
+        with count_lock:
+            open_now += 1
+            most = max(most, open_now)
+
+    def ended(_conn: Any) -> None:
+        nonlocal open_now
+        with count_lock:
+            open_now -= 1
+
+    def writes(thread: str) -> None:
+        for turn in range(4):
+            conv.open_customer_turn(engine, thread, A, f"질문 {turn}", dedup_key=f"{thread}:w{turn}:customer")
+            conv.record_bot_answer(engine, thread, A, f"답 {turn}", dedup_key=f"{thread}:w{turn}:ai",
+                                   category="shipping", urgency="normal", confidence=0.8, sources=[], meta=None)
+
+    for name, listener in (("begin", began), ("commit", ended), ("rollback", ended)):
+        event.listen(engine, name, listener)
+    try:
+        results = at_once(*(lambda t=t: writes(t) for t in threads))
+    finally:
+        for name, listener in (("begin", began), ("commit", ended), ("rollback", ended)):
+            event.remove(engine, name, listener)
+    assert results == [None] * len(threads)
+    if engine.dialect.name == "sqlite":
+        assert most == 1
+    with engine.connect() as c:
+        assert c.scalar(select(func.count()).select_from(Message)
+                        .where(Message.dedup_key.like("%:w_:%"))) == len(threads) * 8

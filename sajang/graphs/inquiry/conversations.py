@@ -19,8 +19,10 @@ from sajang.db.engine import (
     autocommit_connection,
     dialect_insert,
     dialect_name,
+    one_writer,
     relaxed_commit_engine,
     session_scope,
+    write_transaction,
 )
 from sajang.db.models import Attachment, Conversation, Customer, Message
 from sajang.db.types import utcnow
@@ -114,7 +116,8 @@ def _add_to(s: Session, conv: Conversation, role: str, text: str, *, dedup_key: 
 def chat_write(engine: Engine, durable: bool) -> Iterator[Session]:
     """The transaction of a chat write (a conversation, a turn); `durable=False`: its commit does not wait
     for the disk (`Settings.async_commit`)."""
-    with session_scope(_chat_bind(engine, durable)) as s:
+    bind = _chat_bind(engine, durable)
+    with one_writer(bind), session_scope(bind) as s:
         yield s
 
 
@@ -178,7 +181,7 @@ def _update_and_add_message(engine: Engine, durable: bool, kind: str, conv_param
             if mid is None:
                 mid = conn.execute(_MESSAGE_BY_KEY, {"dedup_key": message["dedup_key"]}).scalar_one()
             return row, int(mid)
-    with bind.begin() as conn:
+    with write_transaction(bind) as conn:
         found = conn.execute(_statement(kind, dialect), conv_params).mappings().first()
         if found is None:
             return None, None
