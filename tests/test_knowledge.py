@@ -180,6 +180,39 @@ def test_learned_answer_ranks_and_deactivation_is_immediate(kb: KnowledgeBase, t
         kb.add_learned("  ", "답", author_name="김민지")
 
 
+def test_searches_read_the_published_index_while_a_refresh_builds_the_next(kb: KnowledgeBase, tmp_path: Path) -> None:
+    """A search takes no lock: it reads the index `refresh` last published, while a refresh (here: a thread
+    holding the index lock as one does) builds the next one; the search after it sees the new article."""
+    import threading
+
+    manual = write_manual(tmp_path / "manual")
+    kb.import_manual_dir(manual)
+    before = kb.search("반품하면 배송비는 얼마인가요?", k=3)
+    holding, release = threading.Event(), threading.Event()
+    released: list[bool] = []
+
+    def refresh_in_progress() -> None:
+        with kb._lock:
+            holding.set()
+            release.wait(timeout=120)  # the search below returns first; this only bounds a hang
+            released.append(release.is_set())
+
+    writer = threading.Thread(target=refresh_in_progress)
+    writer.start()
+    holding.wait()
+    during = kb.search("반품하면 배송비는 얼마인가요?", k=3, fresh=False)
+    release.set()
+    writer.join()
+    assert released == [True]  # the lock was still held when the search had returned
+    assert [(h.id, h.score, h.text) for h in during.hits] == [(h.id, h.score, h.text) for h in before.hits]
+    assert during.confidence == before.confidence
+
+    (manual / "gift.md").write_text("id: gift-wrap\ntitle: 선물 포장\n---\n선물 포장은 2,000원이며 "
+                                    "주문서 요청 사항에 적어 주세요.\n", encoding="utf-8")
+    kb.import_manual_dir(manual)
+    assert kb.search("선물 포장 되나요?", k=1).hits[0].id == "gift-wrap"
+
+
 def _minimal_pdf(text: str) -> bytes:
     """A one-page PDF with Helvetica text (built by hand: no PDF writer is installed)."""
     stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()

@@ -151,6 +151,22 @@ def _doc_chunks(doc: _Doc) -> list[tuple[str, str]]:
     return parts
 
 
+class _Index(NamedTuple):
+    """One state of both indexes, never changed once published: `refresh` builds the next one beside it and
+    swaps it in with one assignment, so a search reads one consistent state without the index lock (which
+    serialised every search of the process: BM25, the query vector, the Chroma query, the fusion)."""
+
+    docs: dict[str, _Doc]
+    chunks: dict[str, _Chunk]
+    doc_keys: list[str]  # document order = BM25 row order
+    view: IndexView
+    bm25: Any
+
+
+def _empty_index() -> _Index:
+    return _Index({}, {}, [], IndexView([], {}, {}), None)
+
+
 CATALOGUE_TTL_S = 60.0  # how old the product names the answer gate knows may be
 KNOWN_NOUNS_KEPT = 5_000  # nouns whose lookup is remembered until the vocabulary changes
 
@@ -209,15 +225,12 @@ class KnowledgeBase:
         self.namespace = hashlib.sha256(ns_source.encode()).hexdigest()[:16]
         self.index_dir = Path(settings.data_dir) / "knowledge" / self.namespace
         self.collection_name = f"sajang_{self.namespace}"
-        self._lock = threading.RLock()
-        self._docs: dict[str, _Doc] = {}
-        self._chunks: dict[str, _Chunk] = {}
-        self._doc_keys: list[str] = []  # document order = BM25 row order
-        self._view = IndexView([], {}, {})
+        self._lock = threading.RLock()  # the writers: refresh, rebuild, the compounds' registration
+        self._index = _empty_index()
         # what the shop talks about, for `SearchResult.unknown_terms` (see `_Vocabulary`); a new one replaces
         # it whenever the index or the catalogue changes, so a search reads it without the index lock
         self._vocabulary = _Vocabulary(frozenset(), "", "", {})
-        self._vocabulary_lock = threading.Lock()  # the two writers: `_set_view` and the catalogue reload
+        self._vocabulary_lock = threading.Lock()  # the two writers: `_publish` and the catalogue reload
         self._catalogue_lock = threading.Lock()  # one catalogue reload at a time
         self._catalogue_at = -math.inf
         # compound words of each manual article (by content hash) and of the catalogue, for the spacing of
@@ -225,11 +238,17 @@ class KnowledgeBase:
         self._compounds: dict[str, frozenset[str]] = {}
         self._catalogue_names: tuple[str, ...] = ()
         self._catalogue_compounds: frozenset[str] = frozenset()
-        self._bm25: Any = None
         self._signature: tuple[Any, ...] | None = None
-        self._last_query = ""
         self._store = self._make_store()
         self._load_manifest()
+
+    @property
+    def _docs(self) -> dict[str, _Doc]:
+        return self._index.docs
+
+    @property
+    def _chunks(self) -> dict[str, _Chunk]:
+        return self._index.chunks
 
     # -- stores --------------------------------------------------------------------------------------
     def _make_store(self) -> Any:
@@ -271,9 +290,8 @@ class KnowledgeBase:
             return  # a broken manifest is rebuilt from the DB on the next search
         if data.get("version") != INDEX_VERSION or data.get("model") != self.embeddings.model_name:
             return
-        self._docs = {k: _Doc(**v) for k, v in data["docs"].items()}
-        self._chunks = {c["id"]: _Chunk(**c) for c in data["chunks"]}
-        self._load_bm25()
+        self._load_bm25({k: _Doc(**v) for k, v in data["docs"].items()},
+                        {c["id"]: _Chunk(**c) for c in data["chunks"]})
         try:
             stored = self._on_collection(lambda: self._collection.count())
         except Exception:  # any store error means: refill from our chunks
@@ -293,40 +311,42 @@ class KnowledgeBase:
         os.replace(tmp, self._manifest_path())
         self._save_bm25()
 
-    def _load_bm25(self) -> None:
+    def _load_bm25(self, docs: dict[str, _Doc], chunks: dict[str, _Chunk]) -> None:
         import bm25s
 
-        order = list(self._docs)
+        order = list(docs)
         bm_dir = self.index_dir / "bm25"
         ids_path = bm_dir / "doc_keys.json"
         if ids_path.exists():
             try:
                 if json.loads(ids_path.read_text(encoding="utf-8")) == order:
-                    self._bm25 = bm25s.BM25.load(str(bm_dir)) if order else None
-                    self._set_view()
+                    self._publish(docs, chunks, bm25s.BM25.load(str(bm_dir)) if order else None)
                     return
             except (OSError, ValueError):
                 pass
-        self._build_bm25()
+        self._build_bm25(docs, chunks)
 
     def _save_bm25(self) -> None:
         bm_dir = self.index_dir / "bm25"
         bm_dir.mkdir(parents=True, exist_ok=True)
-        if self._bm25 is not None:
-            self._bm25.save(str(bm_dir))
-        (bm_dir / "doc_keys.json").write_text(json.dumps(self._doc_keys, ensure_ascii=False), encoding="utf-8")
+        index = self._index
+        if index.bm25 is not None:
+            index.bm25.save(str(bm_dir))
+        (bm_dir / "doc_keys.json").write_text(json.dumps(index.doc_keys, ensure_ascii=False), encoding="utf-8")
 
-    def _set_view(self) -> None:
-        self._doc_keys = list(self._docs)
-        doc_index = {k: i for i, k in enumerate(self._doc_keys)}
-        self._view = IndexView(
-            doc_kinds=[self._docs[k].kind for k in self._doc_keys],
-            chunk_doc={c.id: doc_index[c.doc] for c in self._chunks.values()},
-            chunk_role={c.id: c.role for c in self._chunks.values()},
-            doc_langs=[text_language(f"{d.title} {d.body[:400]}") for d in self._docs.values()],
+    def _publish(self, docs: dict[str, _Doc], chunks: dict[str, _Chunk], bm25: Any) -> None:
+        """Make (docs, chunks, bm25) the index searches read, with its view and the vocabulary."""
+        doc_keys = list(docs)
+        doc_index = {k: i for i, k in enumerate(doc_keys)}
+        view = IndexView(
+            doc_kinds=[docs[k].kind for k in doc_keys],
+            chunk_doc={c.id: doc_index[c.doc] for c in chunks.values()},
+            chunk_role={c.id: c.role for c in chunks.values()},
+            doc_langs=[text_language(f"{d.title} {d.body[:400]}") for d in docs.values()],
         )
-        tokens = frozenset(t for c in self._chunks.values() for t in c.tokens)
-        documents = "\n".join(f"{d.title}\n{d.body}" for d in self._docs.values())
+        self._index = _Index(docs, chunks, doc_keys, view, bm25)
+        tokens = frozenset(t for c in chunks.values() for t in c.tokens)
+        documents = "\n".join(f"{d.title}\n{d.body}" for d in docs.values())
         with self._vocabulary_lock:
             self._vocabulary = _Vocabulary(tokens, documents, self._vocabulary.catalogue, {})
         self._register_compounds()
@@ -367,26 +387,24 @@ class KnowledgeBase:
         finally:
             self._catalogue_lock.release()
 
-    def _doc_tokens(self, doc: _Doc) -> list[str]:
+    @staticmethod
+    def _doc_tokens(doc: _Doc, chunks: dict[str, _Chunk]) -> list[str]:
         out: list[str] = []
         for cid in doc.chunk_ids:
-            out.extend(with_bigrams(self._chunks[cid].tokens))
+            out.extend(with_bigrams(chunks[cid].tokens))
         return out
 
-    def _build_bm25(self) -> None:
+    def _build_bm25(self, docs: dict[str, _Doc], chunks: dict[str, _Chunk]) -> None:
         """BM25 over whole articles (title + body, i.e. every passage's morphemes): on help-centre data
         it ranks better than passage-level BM25; passages still give the quoted text."""
         import bm25s
 
-        docs = list(self._docs.values())
+        bm = None
         if docs:
             bm = bm25s.BM25(k1=self.fusion.bm25_k1, b=self.fusion.bm25_b)
             # bm25s needs at least one token per document; an empty one gets a placeholder.
-            bm.index([self._doc_tokens(d) or ["\x00"] for d in docs], show_progress=False)
-            self._bm25 = bm
-        else:
-            self._bm25 = None
-        self._set_view()
+            bm.index([self._doc_tokens(d, chunks) or ["\x00"] for d in docs.values()], show_progress=False)
+        self._publish(docs, chunks, bm)
 
     def _reset_collection(self) -> None:
         with contextlib.suppress(Exception):  # a missing collection is fine
@@ -407,17 +425,19 @@ class KnowledgeBase:
             self._add_texts(list(self._chunks.values()))
             return op()
 
-    def _add_texts(self, chunks: list[_Chunk]) -> None:
+    def _add_texts(self, chunks: list[_Chunk], docs: dict[str, _Doc] | None = None) -> None:
+        """`chunks`' vectors into the collection; `docs`: their documents (default: the published index's)."""
+        docs = self._docs if docs is None else docs
         for start in range(0, len(chunks), 1000):
             part = chunks[start : start + 1000]
             self._store.add_texts(
                 [c.text for c in part],
-                metadatas=[{"doc": c.doc, "kind": self._docs[c.doc].kind, "role": c.role} for c in part],
+                metadatas=[{"doc": c.doc, "kind": docs[c.doc].kind, "role": c.role} for c in part],
                 ids=[c.id for c in part],
             )
 
-    def _upsert_vectors(self, chunks: list[_Chunk]) -> None:
-        self._on_collection(lambda: self._add_texts(chunks))
+    def _upsert_vectors(self, chunks: list[_Chunk], docs: dict[str, _Doc] | None = None) -> None:
+        self._on_collection(lambda: self._add_texts(chunks, docs))
 
     def _delete_vectors(self, ids: list[str]) -> None:
         def delete() -> None:
@@ -459,13 +479,15 @@ class KnowledgeBase:
                 return {"added": 0, "updated": 0, "removed": 0, "unchanged": len(self._docs), "embedded": 0}
             before = self.embeddings.stats.texts_embedded
             target = self._db_docs()
-            removed = [k for k in self._docs if k not in target]
-            added = [k for k in target if k not in self._docs]
-            updated = [k for k in target if k in self._docs and self._docs[k].hash != target[k].hash]
+            # the next index, built beside the published one (searches go on reading that one)
+            docs, chunks = dict(self._index.docs), dict(self._index.chunks)
+            removed = [k for k in docs if k not in target]
+            added = [k for k in target if k not in docs]
+            updated = [k for k in target if k in docs and docs[k].hash != target[k].hash]
             stale_chunks: list[str] = []
             for key in removed + updated:
-                stale_chunks.extend(self._docs[key].chunk_ids)
-                del self._docs[key]
+                stale_chunks.extend(docs[key].chunk_ids)
+                del docs[key]
             new_chunks: list[_Chunk] = []
             for key in added + updated:
                 doc = target[key]
@@ -477,17 +499,17 @@ class KnowledgeBase:
                     # Only passages feed BM25; the title and whole-article views are dense-only.
                     toks = tokenize(text) if role in ("body", "question") else []
                     new_chunks.append(_Chunk(cid, key, text, toks, role))
-                self._docs[key] = doc
+                docs[key] = doc
             for cid in stale_chunks:
-                self._chunks.pop(cid, None)
+                chunks.pop(cid, None)
             for c in new_chunks:
-                self._chunks[c.id] = c
+                chunks[c.id] = c
             if stale_chunks:
                 self._delete_vectors(stale_chunks)
             if new_chunks:
-                self._upsert_vectors(new_chunks)
-            if stale_chunks or new_chunks or force or self._bm25 is None:
-                self._build_bm25()
+                self._upsert_vectors(new_chunks, docs)
+            if stale_chunks or new_chunks or force or self._index.bm25 is None:
+                self._build_bm25(docs, chunks)
                 self._save_manifest()
             self._signature = sig
             return {"added": len(added), "updated": len(updated), "removed": len(removed),
@@ -497,8 +519,7 @@ class KnowledgeBase:
     def rebuild(self) -> dict[str, Any]:
         """Drop both indexes and build them again from the DB (vectors come from the embedding cache)."""
         with self._lock:
-            self._docs, self._chunks = {}, {}
-            self._bm25 = None
+            self._index = _empty_index()
             self._signature = None
             self._reset_collection()
             summary = self.refresh(force=True)
@@ -507,13 +528,12 @@ class KnowledgeBase:
                     "collection": self.collection_name}
 
     def stats(self) -> dict[str, Any]:
-        with self._lock:
-            kinds: dict[str, int] = {}
-            for d in self._docs.values():
-                kinds[d.kind] = kinds.get(d.kind, 0) + 1
-            return {"documents": len(self._docs), "chunks": len(self._chunks), "by_kind": kinds,
-                    "collection": self.collection_name,
-                    "vectors": self._on_collection(lambda: self._collection.count())}
+        index = self._index
+        kinds: dict[str, int] = {}
+        for d in index.docs.values():
+            kinds[d.kind] = kinds.get(d.kind, 0) + 1
+        return {"documents": len(index.docs), "chunks": len(index.chunks), "by_kind": kinds,
+                "collection": self.collection_name, "vectors": self._on_collection(lambda: self._collection.count())}
 
     # -- search --------------------------------------------------------------------------------------
     def search(self, query: str, k: int = 5, kinds: set[str] | None = None, *, mode: str = "hybrid",
@@ -526,19 +546,18 @@ class KnowledgeBase:
         if fresh:
             self.refresh()
         query = without_greeting(query or "")
-        with self._lock:
-            if not query or not self._chunks:
-                return SearchResult(query, [], 0.0, mode)
-            vocabulary = self._vocabulary
-            self._last_query = query
-            lex = self._lexical_scores(query) if mode != "dense" else None
-            dense = self._dense_scores(query, kinds) if mode != "lexical" else None
-            ranked, feats = self._rank(mode, lex, dense, kinds, language=language)
-            hits: list[Hit] = []
-            for doc_idx, score, chunk_id in ranked[:k]:
-                doc = self._docs[self._doc_keys[doc_idx]]
-                text = doc.body if doc.kind == "learned" else self._passage(doc, chunk_id, lex)
-                hits.append(Hit(doc.ref, doc.title, round(float(score), 4), doc.kind, text, doc.body, doc.category))
+        index = self._index  # one state for the whole search, whatever `refresh` publishes meanwhile
+        if not query or not index.chunks:
+            return SearchResult(query, [], 0.0, mode)
+        vocabulary = self._vocabulary
+        lex = self._lexical_scores(index, query) if mode != "dense" else None
+        dense = self._dense_scores(index, query, kinds) if mode != "lexical" else None
+        ranked, feats = self._rank(index, query, mode, lex, dense, kinds, language=language)
+        hits: list[Hit] = []
+        for doc_idx, score, chunk_id in ranked[:k]:
+            doc = index.docs[index.doc_keys[doc_idx]]
+            text = doc.body if doc.kind == "learned" else self._passage(index, doc, chunk_id, lex)
+            hits.append(Hit(doc.ref, doc.title, round(float(score), 4), doc.kind, text, doc.body, doc.category))
         if time.monotonic() - self._catalogue_at > CATALOGUE_TTL_S:
             self._reload_catalogue()
             vocabulary = self._vocabulary
@@ -547,46 +566,49 @@ class KnowledgeBase:
         conf = calibrated_confidence(feats, self.fusion) if hits else 0.0
         return SearchResult(query, hits, round(conf, 4), mode, feats, unknown)
 
-    def _passage(self, doc: _Doc, chunk_id: str | None, lex: tuple[np.ndarray, list[str]] | None) -> str:
+    @staticmethod
+    def _passage(index: _Index, doc: _Doc, chunk_id: str | None, lex: tuple[np.ndarray, list[str]] | None) -> str:
         """The passage to quote: the best dense passage, else the one sharing most query morphemes."""
-        if chunk_id is None or self._chunks[chunk_id].role not in ("body",):
-            body = [self._chunks[c] for c in doc.chunk_ids if self._chunks[c].role == "body"]
+        chunks = index.chunks
+        if chunk_id is None or chunks[chunk_id].role not in ("body",):
+            body = [chunks[c] for c in doc.chunk_ids if chunks[c].role == "body"]
             if not body:
                 return doc.body
             qt = set(lex[1]) if lex else set()
             best = max(body, key=lambda c: len(qt & set(c.tokens)))
             return best_passage(best.text, doc.title)
-        return best_passage(self._chunks[chunk_id].text, doc.title)
+        return best_passage(chunks[chunk_id].text, doc.title)
 
-    def _rank(self, mode: str, lex: tuple[np.ndarray, list[str]] | None, dense: list[tuple[str, float]] | None,
-              kinds: set[str] | None, exclude: int | None = None, language: str | None = None,
-              ) -> tuple[list[tuple[int, float, str | None]], dict[str, float]]:
-        ranked, feats = fuse(mode, lex[0] if lex is not None else None, dense, self._view, self.fusion, kinds,
+    def _rank(self, index: _Index, query: str, mode: str, lex: tuple[np.ndarray, list[str]] | None,
+              dense: list[tuple[str, float]] | None, kinds: set[str] | None, exclude: int | None = None,
+              language: str | None = None) -> tuple[list[tuple[int, float, str | None]], dict[str, float]]:
+        ranked, feats = fuse(mode, lex[0] if lex is not None else None, dense, index.view, self.fusion, kinds,
                              exclude, language)
         if ranked:
-            qlist = lex[1] if lex is not None else tokenize(self._last_query)
+            qlist = lex[1] if lex is not None else tokenize(query)
             qtoks = set(qlist)
             feats["query_terms"] = math.log1p(len(qlist))
             if qtoks:
-                doc = self._docs[self._doc_keys[ranked[0][0]]]
+                doc = index.docs[index.doc_keys[ranked[0][0]]]
                 dtoks: set[str] = set()
                 for cid in doc.chunk_ids:
-                    dtoks.update(self._chunks[cid].tokens)
+                    dtoks.update(index.chunks[cid].tokens)
                 feats["coverage"] = len(qtoks & dtoks) / len(qtoks)
         return ranked, feats
 
-    def _lexical_scores(self, query: str) -> tuple[np.ndarray, list[str]]:
+    @staticmethod
+    def _lexical_scores(index: _Index, query: str) -> tuple[np.ndarray, list[str]]:
         tokens = tokenize(query)
-        if not tokens or self._bm25 is None:
-            return np.zeros(len(self._doc_keys), dtype=np.float32), tokens
-        return np.asarray(self._bm25.get_scores(with_bigrams(tokens)), dtype=np.float32), tokens
+        if not tokens or index.bm25 is None:
+            return np.zeros(len(index.doc_keys), dtype=np.float32), tokens
+        return np.asarray(index.bm25.get_scores(with_bigrams(tokens)), dtype=np.float32), tokens
 
-    def _dense_scores(self, query: str, kinds: set[str] | None) -> list[tuple[str, float]]:
+    def _dense_scores(self, index: _Index, query: str, kinds: set[str] | None) -> list[tuple[str, float]]:
         vec = self.embeddings.embed([query], "query", persist=False)[0]
-        return self._dense_by_vector(vec, kinds)
+        return self._dense_by_vector(index, vec, kinds)
 
-    def _dense_by_vector(self, vec: np.ndarray, kinds: set[str] | None) -> list[tuple[str, float]]:
-        n = min(DENSE_CHUNKS, len(self._chunks))
+    def _dense_by_vector(self, index: _Index, vec: np.ndarray, kinds: set[str] | None) -> list[tuple[str, float]]:
+        n = min(DENSE_CHUNKS, len(index.chunks))
         where = {"kind": next(iter(kinds))} if kinds and len(kinds) == 1 else None
         res = self._on_collection(lambda: self._collection.query(query_embeddings=[vec.tolist()], n_results=n,
                                                                  where=where, include=["distances"]))
@@ -746,24 +768,23 @@ class KnowledgeBase:
         queries = list(queries)
         modes = list(modes)
         self.refresh()
-        doc_idx = {self._docs[key].ref: i for i, key in enumerate(self._doc_keys)}
+        index = self._index
+        doc_idx = {index.docs[key].ref: i for i, key in enumerate(index.doc_keys)}
         vecs = self.embeddings.embed(queries, "query") if any(m != "lexical" for m in modes) else None
         out: dict[str, list[tuple[SearchResult, float]]] = {m: [] for m in modes}
-        with self._lock:
-            for i, q in enumerate(queries):
-                for mode in modes:
-                    t0 = time.perf_counter()
-                    self._last_query = q
-                    lex = self._lexical_scores(q) if mode != "dense" else None
-                    dense = self._dense_by_vector(vecs[i], None) if vecs is not None and mode != "lexical" else None
-                    ex = doc_idx.get(exclude[i]) if exclude else None
-                    ranked, feats = self._rank(mode, lex, dense, None, ex, language)
-                    hits = [Hit(self._docs[self._doc_keys[d]].ref, self._docs[self._doc_keys[d]].title,
-                                float(sc), self._docs[self._doc_keys[d]].kind, "", "")
-                            for d, sc, _row in ranked[:k]]
-                    feats["unknown"] = float(bool(_unknown_terms(q, self._vocabulary)))
-                    conf = calibrated_confidence(feats, self.fusion) if hits else 0.0
-                    out[mode].append((SearchResult(q, hits, conf, mode, feats), time.perf_counter() - t0))
+        for i, q in enumerate(queries):
+            for mode in modes:
+                t0 = time.perf_counter()
+                lex = self._lexical_scores(index, q) if mode != "dense" else None
+                dense = self._dense_by_vector(index, vecs[i], None) if vecs is not None and mode != "lexical" else None
+                ex = doc_idx.get(exclude[i]) if exclude else None
+                ranked, feats = self._rank(index, q, mode, lex, dense, None, ex, language)
+                hits = [Hit(index.docs[index.doc_keys[d]].ref, index.docs[index.doc_keys[d]].title,
+                            float(sc), index.docs[index.doc_keys[d]].kind, "", "")
+                        for d, sc, _row in ranked[:k]]
+                feats["unknown"] = float(bool(_unknown_terms(q, self._vocabulary)))
+                conf = calibrated_confidence(feats, self.fusion) if hits else 0.0
+                out[mode].append((SearchResult(q, hits, conf, mode, feats), time.perf_counter() - t0))
         return out
 
 
