@@ -16,17 +16,14 @@ import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote
 
-import gradio as gr
 from fastapi import FastAPI, Form, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
-from gradio.route_utils import FnIndexInferError
-from gradio.utils import get_upload_folder
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -50,19 +47,15 @@ from sajang.services import ratelimit, staff_files
 from sajang.services.accounts import claims_for, login
 from sajang.services.attachments import sniff_image_type
 from sajang.tracing import configure_tracing
-from sajang.ui.admin import build_admin
-from sajang.ui.agent_hub import build_agent_hub
-from sajang.ui.chat import CSS as CHAT_CSS
-from sajang.ui.chat import build_chat
 from sajang.ui.login import denied_page, login_page
+
+if TYPE_CHECKING:
+    import gradio as gr
 
 log = logging.getLogger("sajang.app")
 
 CSRF_COOKIE = "sajang_csrf"
 UI_ROLES: dict[str, tuple[str, ...]] = {"agent": ("agent", "admin"), "admin": ("admin",)}
-UI_BUILDERS: dict[str, Callable[[Settings], Any]] = {"agent": build_agent_hub, "admin": build_admin}
-# What Gradio raises on a request it could not parse (answered 4xx, logged in one line, no traceback).
-_MALFORMED_GRADIO_CALL = (FnIndexInferError, KeyError, IndexError, ValueError, TypeError)
 _STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                  405: "method_not_allowed", 406: "not_acceptable", 409: "conflict", 413: "too_large",
                  415: "unsupported_media_type", 422: "validation_error", 429: "rate_limited"}
@@ -300,6 +293,8 @@ GRADIO_DELETE_CACHE = (300, 900)  # every 5 minutes, the files a Gradio app made
 def gradio_file_dir(settings: Settings, area: str) -> Path:
     """Where the Gradio app of `area` keeps its uploads and the files it shows: its own folder (0700) in
     Gradio's temporary directory, per data dir, so that no app's file route serves another app's files."""
+    from gradio.utils import get_upload_folder
+
     tag = hashlib.sha256(str(Path(settings.data_dir).resolve()).encode()).hexdigest()[:10]
     return Path(get_upload_folder()) / f"sajang-{area}-{tag}"
 
@@ -313,6 +308,8 @@ def _private_dir(path: Path) -> Path:
 def _refuse_malformed_input_quietly(blocks: gr.Blocks) -> None:
     """Inputs that do not fit the event's components (anyone can post to the queue): the caller gets
     Gradio's error event and the log one line, not a traceback per call."""
+    import gradio as gr
+
     original = blocks.preprocess_data
 
     async def preprocess_data(*args: Any, **kwargs: Any) -> Any:
@@ -331,6 +328,9 @@ def _mount_gradio(app: FastAPI, settings: Settings, blocks: gr.Blocks, area: str
     """Mount one Gradio app so that its file route serves only its own files: uploads and shown files go
     to its own folder, and the other apps' folders and the data dir (attachments, staff files: served by
     authenticated routes only) are `blocked_paths`."""
+    import gradio as gr
+    from gradio.route_utils import FnIndexInferError
+
     own = _private_dir(gradio_file_dir(settings, area))
     for block in blocks.blocks.values():  # each component caches the files it shows in its GRADIO_CACHE
         block.GRADIO_CACHE = str(own)
@@ -342,12 +342,16 @@ def _mount_gradio(app: FastAPI, settings: Settings, blocks: gr.Blocks, area: str
                         blocked_paths=blocked, **kwargs)
     mounted = next(r for r in reversed(app.routes) if isinstance(r, Mount) and r.path == f"/{area}")
     mounted.app.uploaded_file_dir = str(own)  # type: ignore[attr-defined]  # gradio.routes.App
-    for error in _MALFORMED_GRADIO_CALL:  # per class: answered here, not re-raised to the server's log
+    # what Gradio raises on a request it could not parse: answered 4xx here, logged in one line, not re-raised
+    # to the server's log with a traceback (per class)
+    for error in (FnIndexInferError, KeyError, IndexError, ValueError, TypeError):
         mounted.app.add_exception_handler(error, _malformed_gradio_call)  # type: ignore[attr-defined]
 
 
 async def _malformed_gradio_call(request: Request, exc: Exception) -> Response:
     """A call Gradio could not parse (an unknown function, a wrong payload): the caller's mistake."""
+    from gradio.route_utils import FnIndexInferError
+
     log.info("malformed Gradio call refused on %s: %s", request.url.path, type(exc).__name__)
     if isinstance(exc, FnIndexInferError | KeyError):
         return _error(404, "not_found", "no such function")
@@ -355,12 +359,20 @@ async def _malformed_gradio_call(request: Request, exc: Exception) -> Response:
 
 
 def _mount_uis(app: FastAPI, settings: Settings, engine: Engine) -> None:
+    # Gradio and the UIs are imported only when mounted: an API-only server (`SAJANG_UI=off`, the replicas
+    # behind a proxy) does without their ~90 MB and their import time
+    from sajang.ui.admin import build_admin
+    from sajang.ui.agent_hub import build_agent_hub
+    from sajang.ui.chat import CSS as CHAT_CSS
+    from sajang.ui.chat import build_chat
+
+    ui_builders: dict[str, Callable[[Settings], Any]] = {"agent": build_agent_hub, "admin": build_admin}
     # Gradio's own upload limit: a little above ours, so our check gives the clear message.
     upload_limit = settings.max_attachment_bytes + 64 * 1024
     staff_files.sweep(settings)
     _mount_gradio(app, settings, build_chat(settings), "chat", max_file_size=upload_limit, css=CHAT_CSS)
     for area, roles in UI_ROLES.items():
-        _mount_gradio(app, settings, UI_BUILDERS[area](settings), area, max_file_size=upload_limit,
+        _mount_gradio(app, settings, ui_builders[area](settings), area, max_file_size=upload_limit,
                       auth_dependency=ui_auth_dependency(settings, engine, roles))
 
 
