@@ -28,6 +28,7 @@ from sqlalchemy import Engine
 
 from sajang.config import Settings, StorePolicy
 from sajang.db.engine import autocommit_connection
+from sajang.db.types import utcnow
 from sajang.graphs.common.context import store_policy
 from sajang.graphs.inquiry.classifier import classify_text
 from sajang.graphs.inquiry.order_answers import order_reply
@@ -850,7 +851,7 @@ def waiting_reply(settings: Settings, policy: StorePolicy, *, text: str, locale:
                            normalized_text=question)
     if not found["answer"] or float(found["confidence"]) < settings.answer_confidence_threshold:
         return {**out, "confidence": float(found["confidence"])}
-    note, _open = waiting_note(policy, locale, now or datetime.now(KST))
+    note, _open = waiting_note(policy, locale, now or utcnow().astimezone(KST))
     return {**found, "answer": f"{found['answer']}\n\n{note}"}
 
 

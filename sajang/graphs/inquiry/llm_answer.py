@@ -37,6 +37,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from sajang.config import Settings, StorePolicy
 from sajang.db.engine import autocommit_connection
+from sajang.db.types import utcnow
 from sajang.graphs.common.breaker import breaker_for
 from sajang.graphs.common.context import engine_for
 from sajang.graphs.common.llm import Deadline, DeadlineExceeded, call_within, get_chat_model
@@ -365,7 +366,7 @@ def llm_answer(settings: Settings, policy: StorePolicy, *, text: str, customer_i
             overrides = audience_overrides_in(conn)
     hits = customer_passages(text, hits, overrides)
     messages = turn_messages(text, policy=policy, customer=customer, orders=orders, hits=hits, history=history,
-                             with_tools=with_tools, now=datetime.now(KST), photos=images(attachments),
+                             with_tools=with_tools, now=utcnow().astimezone(KST), photos=images(attachments),
                              photo_notes=photo_notes)
     reply, tool_order_ids = ask_model(settings, messages, with_tools=with_tools, config=config,
                                              deadline=deadline)
