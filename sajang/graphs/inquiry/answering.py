@@ -326,7 +326,14 @@ _QUESTION_END = re.compile(r"(?:나요|까요|가요|나|니|죠|되요|돼요|�
 _NOT_A_QUESTION_END = re.compile(r"(?:데요|는데|거든요|했어요|였어요|왔어요|샀어요|시켰어요|감사합니다|고마워요)\s*[.!~]*\s*$")
 _WH = re.compile(r"얼마|언제|며칠|어떻게|어케|어디|몇|무엇|뭐|뭘|왜|어느|어떤|\b(?:how|what|when|where|which|why|who)\b",
                  re.IGNORECASE)
-_PART_SPLIT = re.compile(r"(?<=[?？])\s*|\s*(?:그리고|그리고요|또한|아\s+그리고)\s+|(?<=[.!])\s+|\n+")
+# "how much is shipping and do you ship to Jeju?": an English question joined to another by "and"
+_PART_SPLIT = re.compile(r"(?<=[?？])\s*|\s*(?:그리고|그리고요|또한|아\s+그리고)\s+|(?<=[.!])\s+|\n+"
+                         r"|\s+(?=and\s+(?:is|are|do|does|did|can|could|will|would|should|how|what|when|where|which)\s)",
+                         re.IGNORECASE)
+# "and is it free over a certain amount": an English yes/no question, question mark or not
+_EN_QUESTION_START = re.compile(r"^(?:and|also|plus|or)?\s*(?:is|are|was|do|does|did|can|could|will|would|should|may|"
+                                r"have|has)\s+(?:it|i|you|there|they|we|this|that|these|those|the|my|your|a|an)\b",
+                                re.IGNORECASE)
 _YES_NO = re.compile(r"(?:나요|ㄴ가요|인가요|건가요|되죠|돼요|되요|있어요|없어요|주나요|주시나요|줘요|되는지|가능해요|"
                      r"가능한가요|될까요|할까요)\s*[?？.~ㅠㅜ]*\s*$|^\s*(?:can|do|does|is|are|will|could|would)\b",
                      re.IGNORECASE)
@@ -362,7 +369,8 @@ def question_parts(text: str) -> list[str]:
     for piece in pieces:
         if _ANNOUNCEMENT.match(piece):
             continue  # "문의 좀 드릴게요." says a question is coming, not what it is about
-        asks = ("?" in piece or "？" in piece or _WH.search(piece) or _QUESTION_END.search(piece)) \
+        asks = ("?" in piece or "？" in piece or _WH.search(piece) or _QUESTION_END.search(piece)
+                or _EN_QUESTION_START.match(piece)) \
             and not _NOT_A_QUESTION_END.search(piece)
         if asks and _tokens(piece):
             parts.append(f"{context} {piece}".strip())
