@@ -12,6 +12,7 @@ from sajang.graphs.inquiry.classifier import incident_evidence
 from sajang.graphs.inquiry.intents import parse_own_query, product_words
 from sajang.graphs.inquiry.order_answers import is_own_data_question, own_data_reply
 from sajang.graphs.inquiry.prompts import StorePolicy
+from sajang.graphs.inquiry.smalltalk import smalltalk_kind
 
 KST = timezone(timedelta(hours=9))
 NOW = datetime(2026, 12, 2, 15, 0, tzinfo=KST)  # a Wednesday
@@ -112,3 +113,15 @@ def test_two_english_questions_in_one_message_are_two() -> None:
     assert question_parts("how long does a refund take and can I get it as points?") == [
         "how long does a refund take", "and can I get it as points?"]
     assert len(question_parts("I ordered dumplings and rice, where are they?")) == 1
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("환불 문의요", "opener"),  # the topic is named, the question comes next: "네, 말씀해 주세요"
+    ("배송 관련해서 질문 하나만 할게요", "opener"),
+    ("question about my refund", "opener"),
+    ("환불 문의했는데 답이 없어요", None),  # a complaint, not an opener
+    ("반품 문의요 언제 돼요?", None),  # the question is already there
+    ("주문 때문에 짜증나요", None),
+])
+def test_an_opener_is_answered_with_an_invitation_to_ask(text: str, kind: str | None) -> None:
+    assert smalltalk_kind(text) == kind
