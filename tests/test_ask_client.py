@@ -18,6 +18,7 @@ from serving import ServeProcess
 from sqlalchemy import Engine, select
 from test_inquiry_support import A_ORDER, A, seed_store
 
+from sajang.app.client import database_digest
 from sajang.config import Settings
 from sajang.db.engine import session_scope
 from sajang.db.models import Conversation, User
@@ -59,7 +60,11 @@ def test_ask_through_server_prints_what_in_process_prints_and_falls_back(
     announced = store.data_dir / "serve.json"
     server.start()
     try:
-        assert json.loads(announced.read_text()) == {"url": server.base, "pid": server.proc.pid if server.proc else 0}
+        found = json.loads(announced.read_text())
+        assert (found["url"], found["pid"]) == (server.base, server.proc.pid if server.proc else 0)
+        # a CLI on another database of the same data dir does not take this server for its own
+        other = _ask("배송비 얼마예요?", "--json", "--server", env={"DATABASE_URL": "sqlite:///" + str(tmp_path / "other.db")})
+        assert other.returncode == 1 and "no running `sajang serve`" in other.stderr
         through_server = []
         for text, customer in QUESTIONS:
             args = [text, "--json", "--server", *(["--customer", customer] if customer else [])]
@@ -111,7 +116,8 @@ def test_ask_through_server_prints_what_in_process_prints_and_falls_back(
     forced = _ask("배송비 얼마예요?", "--json", "--server")
     assert forced.returncode == 1 and "no running `sajang serve`" in forced.stderr
     # a server that died without cleaning up (kill -9): its file names a port nobody listens on
-    announced.write_text(json.dumps({"url": f"http://127.0.0.1:{free_port()}", "pid": os.getpid()}))
+    announced.write_text(json.dumps({"url": f"http://127.0.0.1:{free_port()}", "pid": os.getpid(),
+                                     "database": database_digest(store)}))
     forced = _ask("배송비 얼마예요?", "--json", "--server")
     assert forced.returncode == 1 and "the server did not take the message" in forced.stderr
     fallback = _ask("배송비 얼마예요?", "--json", in_process=True)

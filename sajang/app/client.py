@@ -2,7 +2,8 @@
 so a message costs the CLI an HTTP request instead of seconds of loading them.
 
 How the CLI finds the server: `SAJANG_SERVER_URL`, else `<data dir>/serve.json`, which `sajang serve`
-writes at start-up (its URL and process id) and removes at exit; a file whose process is gone is ignored.
+writes at start-up (its URL, process id and a digest of its database URL) and removes at exit; a file whose
+process is gone, or whose server uses another database, is ignored.
 How it authenticates: as an admin, with a staff bearer token, the API's own (`POST /api/v1/admin/ask` is
 admin only): `SAJANG_SERVER_TOKEN` when set, else a token the CLI signs itself for the first active admin
 with the secret key it shares with the server (the key and the database the CLI can read already give it
@@ -16,6 +17,7 @@ only to sign a new token.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import http.client
 import json
 import os
@@ -59,7 +61,8 @@ def announced(settings: Settings, host: str, port: int) -> Iterator[None]:
     path = settings.ensure_data_dir() / ANNOUNCE_FILE
     pid = os.getpid()
     temporary = path.with_name(f".{ANNOUNCE_FILE}.{pid}")
-    temporary.write_text(json.dumps({"url": local_url(host, port), "pid": pid}), encoding="utf-8")
+    temporary.write_text(json.dumps({"url": local_url(host, port), "pid": pid, "database": database_digest(settings)}),
+                         encoding="utf-8")
     temporary.replace(path)  # atomic: a client never reads half a file
 
     def withdraw() -> None:
@@ -87,6 +90,11 @@ def announced(settings: Settings, host: str, port: int) -> Iterator[None]:
         withdraw()
 
 
+def database_digest(settings: Settings) -> str:
+    """Which database the settings name (a digest: the URL may hold a password)."""
+    return hashlib.sha256(settings.resolved_database_url.encode()).hexdigest()[:16]
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -98,15 +106,16 @@ def _alive(pid: int) -> bool:
 
 
 def server_url(settings: Settings) -> str | None:
-    """`SAJANG_SERVER_URL`, else the URL a live `sajang serve` of this data dir announced, else None."""
+    """`SAJANG_SERVER_URL`, else the URL a live `sajang serve` of this data dir and database announced, else
+    None (a server of the same data dir on another database would answer from the wrong shop)."""
     if settings.server_url:
         return settings.server_url.rstrip("/")
     try:
         found = json.loads((settings.data_dir / ANNOUNCE_FILE).read_text(encoding="utf-8"))
-        url, pid = str(found["url"]), int(found["pid"])
-    except (OSError, ValueError, KeyError, TypeError):
+        url, pid, database = str(found["url"]), int(found["pid"]), found.get("database")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
-    return url if _alive(pid) else None
+    return url if database == database_digest(settings) and _alive(pid) else None
 
 
 # --- the token -------------------------------------------------------------------------------------------
