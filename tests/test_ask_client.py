@@ -54,12 +54,15 @@ def _conversation(engine: Engine, thread_id: str) -> Conversation | None:
 def test_ask_through_server_prints_what_in_process_prints_and_falls_back(
         settings: Settings, engine: Engine, tmp_path: Path) -> None:
     store = seed_store(settings, engine, tmp_path)
-    with session_scope(engine) as s:
-        s.add(User(username="owner", display_name="사장님", role="admin", password_hash="x"))
     server = ServeProcess(tmp_path / "server.log", {"SAJANG_UI": "off"})
     announced = store.data_dir / "serve.json"
     server.start()
     try:
+        # no admin to sign a token for: the server is not asked (by default the CLI would answer itself)
+        no_admin = _ask("배송비 얼마예요?", "--json", "--server")
+        assert no_admin.returncode == 1 and "no active admin user" in no_admin.stderr
+        with session_scope(engine) as s:
+            s.add(User(username="owner", display_name="사장님", role="admin", password_hash="x"))
         found = json.loads(announced.read_text())
         assert (found["url"], found["pid"]) == (server.base, server.proc.pid if server.proc else 0)
         # a CLI on another database of the same data dir does not take this server for its own

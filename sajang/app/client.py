@@ -124,15 +124,18 @@ def server_url(settings: Settings) -> str | None:
 def _signed_admin_token(settings: Settings) -> str:
     """A staff token for the first active admin, as `POST /api/v1/auth/token` would give them."""
     from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
 
     from sajang.db.engine import get_engine
     from sajang.security import StaffClaims, issue_staff_token, password_fingerprint
 
-    engine = get_engine(settings.resolved_database_url, migrate=False)
-    with engine.connect() as conn:
-        row = conn.execute(text("SELECT id, username, role, password_hash FROM users "
-                                "WHERE role = 'admin' AND is_active = :active ORDER BY id LIMIT 1"),
-                           {"active": True}).first()
+    try:
+        with get_engine(settings.resolved_database_url, migrate=False).connect() as conn:
+            row = conn.execute(text("SELECT id, username, role, password_hash FROM users "
+                                    "WHERE role = 'admin' AND is_active = :active ORDER BY id LIMIT 1"),
+                               {"active": True}).first()
+    except SQLAlchemyError as exc:  # no such database or table here: this CLI cannot sign for that server
+        raise ServerUnavailable(f"cannot read the admin user to sign a token: {type(exc).__name__}") from None
     if row is None:
         raise ServerUnavailable("no active admin user to sign a token for (sajang user add NAME --role admin)")
     return issue_staff_token(settings, StaffClaims(int(row.id), str(row.username), str(row.role),
