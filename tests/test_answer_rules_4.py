@@ -10,7 +10,7 @@ import pytest
 from sajang.graphs.inquiry.answering import question_parts
 from sajang.graphs.inquiry.classifier import incident_evidence
 from sajang.graphs.inquiry.intents import parse_own_query, product_words
-from sajang.graphs.inquiry.order_answers import is_own_data_question, own_data_reply
+from sajang.graphs.inquiry.order_answers import is_own_data_question, own_data_reply, read_in_context
 from sajang.graphs.inquiry.prompts import StorePolicy
 from sajang.graphs.inquiry.smalltalk import smalltalk_kind
 
@@ -125,3 +125,17 @@ def test_two_english_questions_in_one_message_are_two() -> None:
 ])
 def test_an_opener_is_answered_with_an_invitation_to_ask(text: str, kind: str | None) -> None:
     assert smalltalk_kind(text) == kind
+
+
+def test_that_one_after_a_manual_answer_is_its_topic_not_an_order() -> None:
+    asked = "생일 쿠폰은 얼마짜리예요?"
+    manual = {"kind": "manual", "base": asked, "query": parse_own_query(asked, NOW).as_dict()}
+    reading = read_in_context("그거 최소 얼마 사야 쓸 수 있어요?", manual, None, None, NOW)
+    assert reading.followup == "manual" and not reading.query.same_order
+    assert reading.question.startswith(asked)  # searched with the coupon it points at
+    assert not is_own_data_question(reading.question, "coupon_points", reading.query, [], guest=True)
+    # "그 주문" still points at an order, and after an order answer "그거" is that order
+    assert read_in_context("그 주문은요?", manual, None, None, NOW).followup == "order"
+    order = {"kind": "order", "base": "만두 언제 와요", "query": parse_own_query("만두 언제 와요", NOW).as_dict(),
+             "order_ids": ["O-20261202-00002"]}
+    assert read_in_context("그거 취소돼요?", order, None, None, NOW).query.same_order

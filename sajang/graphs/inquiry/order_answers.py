@@ -582,6 +582,13 @@ def read_in_context(text: str, memory: dict[str, Any] | None, pending_question: 
         previous = OwnDataQuery.from_dict(memory.get("query"))
         base = str(memory.get("base") or "")
         frag_query = parse_own_query(fragment, now) if fragment else query
+        if memory.get("kind") != "order" and not (frag_query.order_ids or NAMES_AN_ORDER.search(text)):
+            # "그거 최소 얼마 사야 써요?" after an answer about the birthday coupon: "그거" is that coupon, not an
+            # order (only "그 주문", "that order" point at one after a manual answer)
+            frag_query = replace(frag_query, same_order=False)
+            query = replace(query, same_order=False)
+            if not fragment and base:
+                return Reading(f"{base} {text}", base, query, followup="manual")
         if memory.get("kind") == "order" or frag_query.order_ids or frag_query.same_order:
             if memory.get("kind") != "order":  # "그 주문은요?" after a manual answer: that topic, my order
                 previous = parse_own_query(base, now)
@@ -600,6 +607,8 @@ def read_in_context(text: str, memory: dict[str, Any] | None, pending_question: 
     return Reading(text, text, query)
 
 
+# "그 주문", "저 택배", "that order": a pointer at an order, not at whatever the previous answer was about
+NAMES_AN_ORDER = re.compile(r"^(그|저|이)\s*(주문|택배)|that\s+order|\bmy\s+order", re.IGNORECASE)
 ASKS_ABOUT_ORDERS = {"tracking", "delivery_date", "items", "amount", "claims", "list", "status"}
 
 
