@@ -13,12 +13,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from serving import chroma_server
 from test_inquiry_support import ARTICLES, MANUAL
 
 from sajang.config import Settings
 
 REPO = Path(__file__).resolve().parent.parent
+# what is installed does not depend on the database: the check runs once, on the SQLite pass of CI (each case
+# starts fresh interpreters that load the model, ~2 minutes of the suite)
+pytestmark = pytest.mark.skipif(os.environ.get("DATABASE_URL", "").startswith("postgresql"),
+                                reason="install footprint: database-independent, checked on the SQLite run")
 UNUSED = REPO / "deploy" / "unused-requirements.txt"
 
 
