@@ -60,6 +60,13 @@ class Settings(BaseSettings):
     # `redis_prefix` starts every key (two shops, or two test runs, on one Redis).
     redis_url: str | None = Field(default=None, validation_alias=AliasChoices("REDIS_URL", "SAJANG_REDIS_URL"))
     redis_prefix: str = "sajang"
+    # A running `sajang serve` that `sajang ask` sends its messages to (the answer in ~0.2 s instead of the
+    # seconds of loading the graph, Kiwi and the knowledge base). Unset: the server this data dir's `serve`
+    # announced in `<data dir>/serve.json`, if it answers. `server_token`: a staff bearer token of an admin
+    # (POST /api/v1/auth/token) for a server whose secret key or database this CLI does not share; unset:
+    # the CLI signs one for the first active admin with the shared secret key.
+    server_url: str | None = None
+    server_token: SecretStr | None = None
     # The Gradio UIs (/chat, /agent, /admin); off = the REST API, the channels and the login only, e.g. for
     # `sajang serve --workers N` (Gradio keeps its sessions in one process's memory).
     ui: bool = True

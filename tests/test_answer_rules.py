@@ -6,12 +6,12 @@ from __future__ import annotations
 from sajang.graphs.inquiry.answering import (
     asks_value_of_unknown,
     needs_action,
+    prefer_named_topic,
     question_parts,
     relevant_units,
 )
 from sajang.graphs.inquiry.classifier import incident_evidence
 from sajang.graphs.inquiry.intents import parse_own_query
-from sajang.graphs.inquiry.nodes import prefer_named_topic
 
 
 def test_a_case_or_a_purpose_is_no_incident() -> None:

@@ -146,6 +146,11 @@ def test_summary_shares_per_group() -> None:
 def test_case_files_are_well_formed() -> None:
     dev, held = read_cases(CASES_PATH), read_cases(HELDOUT_PATH)
     assert len(dev) >= 200 and len(held) >= len(dev) // 4
+    # the later held-out sets, each written blind by someone who had not seen the bot or the other sets
+    for n in (2, 3, 4):
+        later = read_cases(PACKAGE_DATA / f"conversation_eval_heldout{n}.jsonl")
+        assert len(later) >= 100 and all(c["group"] in GROUPS for c in later), n
+        assert len({c["id"] for c in later}) == len(later), n
     ids = [c["id"] for c in dev + held]
     assert len(ids) == len(set(ids))
     assert not {c["turns"][-1] for c in dev} & {c["turns"][-1] for c in held}  # held out: other wordings
@@ -221,17 +226,22 @@ def test_small_evaluation_end_to_end(settings: Settings, engine: Engine, tmp_pat
          "turns": ["오프라인 매장은 어디에 있나요?"], "expect": {"handoff": True}},
         {"id": "t-6", "group": "own_order", "tags": [], "customer": "with_claim:exchange:nonexistent",
          "turns": ["교환 어떻게 됐어요?"], "expect": {"order": "open_claim:exchange", "fact": "claim"}},
+        # "그저께" is two days before the seeded day (TODAY, weeks ago), not before the day the test runs
+        {"id": "t-7", "group": "own_order", "tags": ["date_word"], "customer": STORY_CUSTOMER,
+         "turns": ["그저께 주문한 거 송장번호 알려주세요"], "expect": {"order": "on_day:-2", "fact": "tracking"}},
     ]
     report = evaluate(settings, cases, TODAY)
     rows = {r["id"]: r for r in report["rows"]}
-    assert report["cases"] == 6 and report["today"] == TODAY.isoformat() and report["seed"] == 42
+    assert report["cases"] == 7 and report["today"] == TODAY.isoformat() and report["seed"] == 42
     assert rows["t-6"]["outcome"] == "skipped" and report["overall"]["skipped"] == 1
     assert all(r["outcome"] in ("right", "wrong", "unnecessary_handoff") for r in report["rows"][:5])
     assert rows["t-1"]["outcome"] == "right"  # a clean manual question on its article
     assert rows["t-3"]["customer"] == STORY_CUSTOMER and rows["t-2"]["turns"] == 2
     # nothing of the shop's customers to a guest, whatever the bot answered
     assert rows["t-4"]["leaks"] == [] and report["overall"]["leaks"] == 0, rows["t-4"]
-    assert report["groups"]["own_order"]["n"] == 1 and report["groups"]["urgency"]["n"] == 0
+    # the parcel itself, not "그저께 주문은 없어요" and the recent ones (that list carries the number too)
+    assert rows["t-7"]["outcome"] == "right" and "없어요" not in rows["t-7"]["answer"], rows["t-7"]
+    assert report["groups"]["own_order"]["n"] == 2 and report["groups"]["urgency"]["n"] == 0
     json.loads(json.dumps(report, ensure_ascii=False))  # the --json output
     assert "own_order" in format_report(report)
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, inspect, select
 
-from sajang.db.engine import session_scope, upgrade
+from sajang.db.engine import alembic_config, at_head, head_revision, session_scope, upgrade
 from sajang.db.models import Base, Customer, Order
 
 
@@ -17,6 +20,25 @@ def test_migrations_create_every_table(engine: Engine) -> None:
     assert set(Base.metadata.tables) <= tables
     assert "alembic_version" in tables
     upgrade(engine)  # running again is a no-op
+
+
+def test_the_quick_check_at_start_reads_the_head_alembic_knows(engine: Engine) -> None:
+    from alembic.script import ScriptDirectory
+
+    assert head_revision() == ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    assert at_head(engine)
+
+
+def test_a_database_behind_the_head_is_migrated_by_the_next_process(engine: Engine) -> None:
+    from alembic import command
+
+    command.downgrade(alembic_config(engine), "0010")
+    assert not at_head(engine)
+    url = engine.url.render_as_string(hide_password=False)
+    subprocess.run([sys.executable, "-c", f"from sajang.db.engine import get_engine; get_engine({url!r})"],
+                   check=True, cwd=Path(__file__).resolve().parent.parent, timeout=300)
+    assert at_head(engine)
+    assert "recipient" in {c["name"] for c in inspect(engine).get_columns("outbox")}  # 0011's column is back
 
 
 def test_money_is_exact_and_timestamps_are_utc(engine: Engine) -> None:

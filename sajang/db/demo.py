@@ -790,6 +790,11 @@ def _has_business_data(conn: Connection) -> bool:
                for m in (Customer, Product, Order))
 
 
+def demo_now(today: date) -> datetime:
+    """The moment a demo shop seeded for `today` is written at (15:00 in Korea): its "now"."""
+    return datetime.combine(today, time(15), KST).astimezone(UTC)
+
+
 def seed_demo_store(engine: Engine, customers: int = 300, seed: int = 42, today: date | None = None,
                     progress: Progress | None = None, *, reset: bool = False,
                     delivery_fee: Decimal | int = 3000, free_shipping_threshold: Decimal | int = 50000,
@@ -810,10 +815,7 @@ def seed_demo_store(engine: Engine, customers: int = 300, seed: int = 42, today:
         with engine.connect() as conn:
             if _has_business_data(conn):
                 raise DataError(_NOT_EMPTY)
-    if today is None:
-        now = datetime.now(UTC).replace(microsecond=0)
-    else:
-        now = datetime.combine(today, time(15), KST).astimezone(UTC)
+    now = datetime.now(UTC).replace(microsecond=0) if today is None else demo_now(today)
     gen = _Generator(customers, seed, now, int(delivery_fee), int(free_shipping_threshold), Decimal(commission_rate))
 
     say(f"generating {customers:,} customers (seed {seed}, today {gen.today})")

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import re
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import URL, Connection, Engine, create_engine, event, inspect
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -94,9 +96,46 @@ def get_engine(url: str, *, migrate: bool = True) -> Engine:
                 engine = _postgres_engine(url, pool_size=5, max_overflow=15)
             _engines[url] = engine
         if migrate and url not in _migrated:
-            upgrade(engine)
+            if not at_head(engine):
+                upgrade(engine)
             _migrated.add(url)
     return engine
+
+
+_REVISION = re.compile(r'^revision(?:: *[^=\n]+)? = "([^"\n]+)"$', re.MULTILINE)
+_DOWN_REVISION = re.compile(r'^down_revision(?:: *[^=\n]+)? = (?:"([^"\n]+)"|None)$', re.MULTILINE)
+
+
+@lru_cache(maxsize=1)
+def head_revision() -> str | None:
+    """The migrations' one head, read from the scripts' text; None when a script does not say its revisions
+    plainly (a merge, several heads): then Alembic decides."""
+    revisions: set[str] = set()
+    downs: set[str] = set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        revision, down = _REVISION.search(text), _DOWN_REVISION.search(text)
+        if revision is None or down is None:
+            return None
+        revisions.add(revision.group(1))
+        if down.group(1):
+            downs.add(down.group(1))
+    heads = revisions - downs
+    return heads.pop() if len(heads) == 1 else None
+
+
+def at_head(engine: Engine) -> bool:
+    """The database is at the migrations' head (one query, no Alembic import: ~0.2 s of CPU less for every
+    process's first use, each CLI command included); False when unsure, and `upgrade` runs."""
+    head = head_revision()
+    if head is None:
+        return False
+    try:
+        with engine.connect() as conn:
+            versions = [row[0] for row in conn.exec_driver_sql("SELECT version_num FROM alembic_version")]
+    except SQLAlchemyError:  # no table yet: a new database
+        return False
+    return versions == [head]
 
 
 def alembic_config(engine: Engine):  # type: ignore[no-untyped-def]

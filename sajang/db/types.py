@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -40,5 +42,22 @@ def Money() -> Numeric[Decimal]:
     return Numeric(14, 2, asdecimal=True)
 
 
+_clock_shift = timedelta(0)  # set only by `clock_at` (an evaluation of a demo shop seeded for another day)
+
+
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Now, in UTC: the one clock the bot reads ("어제 주문한 거", CS hours, the waiting note)."""
+    return datetime.now(UTC) + _clock_shift
+
+
+@contextmanager
+def clock_at(moment: datetime) -> Iterator[None]:
+    """Run as if it were `moment` now (the clock goes on from there), for the whole process: a demo shop
+    seeded for a fixed day is read as of that day, whatever the date the evaluation runs on."""
+    global _clock_shift
+    before = _clock_shift
+    _clock_shift = moment - datetime.now(UTC)
+    try:
+        yield
+    finally:
+        _clock_shift = before

@@ -1,4 +1,5 @@
-"""`/api/v1/admin`: staff accounts, the store policy and who may read each manual article (admin only)."""
+"""`/api/v1/admin`: staff accounts, the store policy, who may read each manual article, and the inquiry graph
+as `sajang ask` runs it (admin only)."""
 
 from __future__ import annotations
 
@@ -6,15 +7,20 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from sajang.app.deps import AdminDep, EngineDep, SettingsDep, require_admin
+from sajang.app.deps import AdminDep, EngineDep, InquiriesDep, SettingsDep, require_admin
 from sajang.app.schemas import (
+    HARD_TEXT_CAP,
+    AskOut,
     ErrorOut,
+    Locale,
     ManualArticleAudienceOut,
     ManualAudienceChangeOut,
     ManualAudienceIn,
     RowId,
+    SafeStr,
+    ThreadId,
     UserCreate,
     UserOut,
     UserUpdate,
@@ -125,3 +131,24 @@ def list_manual_articles(settings: SettingsDep) -> list[dict[str, Any]]:
 def set_manual_article_audience(article_id: Annotated[str, Path(min_length=1, max_length=128)],
                                 body: ManualAudienceIn, settings: SettingsDep, admin: AdminDep) -> dict[str, Any]:
     return manual_audience.set_audience(settings, article_id, body.audience, actor=admin.user.username).as_dict()
+
+
+class AskIn(BaseModel):
+    """`sajang ask`'s arguments: the text as typed (the service strips it and applies the message limit,
+    with the same errors as in the CLI's own process)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: Annotated[SafeStr, Field(max_length=HARD_TEXT_CAP)]
+    customer_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    thread_id: ThreadId | None = None
+    locale: Locale | None = None
+
+
+@router.post("/ask", response_model=AskOut, responses={404: {"model": ErrorOut}, 413: {"model": ErrorOut}},
+             summary="One customer message through the inquiry graph, as `sajang ask` runs it (its client mode)")
+def ask_as_cli(body: AskIn, api: InquiriesDep) -> dict[str, Any]:
+    """What `sajang ask TEXT [--customer] [--thread] [--locale] --json` prints, answered by this server:
+    a new conversation unless `thread_id` is given, the customer's own orders when `customer_id` is. The
+    owner's tool (admin only, no rate limit): the customer-facing routes are `/chat/sessions/…`."""
+    return api.ask(body.text, customer_id=body.customer_id, thread_id=body.thread_id, locale=body.locale).as_dict()

@@ -32,9 +32,11 @@ def register(app: typer.Typer) -> None:
 
 
 def _run_server(host: str, port: int, workers: int = 1) -> None:
+    from sajang.app.client import announced
     from sajang.app.serving import run
 
-    run(host, port, workers)
+    with announced(get_settings(), host, port):  # `sajang ask` finds the server by this data dir's serve.json
+        run(host, port, workers)
 
 
 def serve(

@@ -30,6 +30,40 @@ def _service() -> Any:
     return get_inquiry_service(get_settings())
 
 
+class _Asker:
+    """Where `sajang ask` sends its messages: a running `sajang serve` (`sajang.app.client`), else the graph
+    in this process. `via_server` None: the server when one answers, this process otherwise (also from the
+    first message a server stops answering: nothing of a refused message was done); True / False: only there."""
+
+    def __init__(self, via_server: bool | None) -> None:
+        self.via_server = via_server
+        self.client: Any = None
+        self.service: Any = None
+        if via_server is not False:
+            from sajang.app.client import ServerClient, server_url
+
+            url = server_url(get_settings())
+            if url is not None:
+                self.client = ServerClient(get_settings(), url)
+            elif via_server:
+                raise SajangError("no running `sajang serve` found: set SAJANG_SERVER_URL or start the server "
+                                  "(it announces itself in the data dir)")
+
+    def ask(self, text: str, customer_id: str | None, thread_id: str | None, locale: str | None) -> dict[str, Any]:
+        if self.client is not None:
+            from sajang.app.client import ServerUnavailable
+
+            try:
+                return dict(self.client.ask(text, customer_id=customer_id, thread_id=thread_id, locale=locale))
+            except ServerUnavailable as exc:
+                if self.via_server:
+                    raise SajangError(f"the server did not take the message: {exc}") from None
+                self.client = None
+        if self.service is None:
+            self.service = _service()
+        return dict(self.service.ask(text, customer_id=customer_id, thread_id=thread_id, locale=locale))
+
+
 def ask(
     text: Annotated[str | None, typer.Argument(help="The customer's message")] = None,
     customer: Annotated[str | None, typer.Option("--customer", help="Customer id (who is asking)")] = None,
@@ -39,6 +73,10 @@ def ask(
         "--queries", help="JSON Lines file (or -): {text, customer_id?, thread? (a label: same label, one "
                           "conversation, in order), locale?} or a plain text line per message")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout (JSON Lines with --queries)")] = False,
+    via_server: Annotated[bool | None, typer.Option(
+        "--server/--no-server", help="--server: only through a running `sajang serve` (SAJANG_SERVER_URL, else "
+                                     "the one the data dir's serve.json names); --no-server: in this process. "
+                                     "Default: the server when one answers, else this process")] = None,
 ) -> None:
     """One customer message through the inquiry graph (answer, or handoff to a person); a batch with --queries."""
     if (text is None) == (queries is None):
@@ -46,9 +84,9 @@ def ask(
     if queries is not None:
         if thread is not None:
             raise SajangError("--thread is for one message; in a --queries file give each line a \"thread\" label")
-        _ask_batch(read_batch_lines(queries), customer, locale, json_out)
+        _ask_batch(read_batch_lines(queries), customer, locale, json_out, _Asker(via_server))
         return
-    _print_answer(_service().ask(text or "", customer_id=customer, thread_id=thread, locale=locale), json_out)
+    _print_answer(_Asker(via_server).ask(text or "", customer, thread, locale), json_out)
 
 
 def _print_answer(result: dict[str, Any], json_out: bool) -> None:
@@ -77,11 +115,10 @@ def batch_message(line: str, number: int) -> dict[str, Any]:
     return row
 
 
-def _ask_batch(lines: list[str], customer: str | None, locale: str | None, json_out: bool) -> None:
+def _ask_batch(lines: list[str], customer: str | None, locale: str | None, json_out: bool, asker: _Asker) -> None:
     """Every message in one process (the start-up is paid once); a `thread` label joins the lines of one
     conversation, which must keep one customer."""
     messages = [batch_message(line, n) for n, line in enumerate(lines, 1)]  # all checked before any is asked
-    service = _service()
     threads: dict[str, tuple[str, str | None]] = {}  # label → (thread id, its customer)
     for n, row in enumerate(messages, 1):
         who = row.get("customer_id") or customer
@@ -93,7 +130,7 @@ def _ask_batch(lines: list[str], customer: str | None, locale: str | None, json_
                 thread_id, owner = known
                 if who != owner:
                     raise SajangError(f"line {n}: thread {label!r} belongs to {owner or 'a guest'}, not {who or 'a guest'}")
-        result = service.ask(row["text"], customer_id=who, thread_id=thread_id, locale=row.get("locale") or locale)
+        result = asker.ask(row["text"], who, thread_id, row.get("locale") or locale)
         if label is not None:
             threads.setdefault(str(label), (result["thread_id"], who))
         _print_answer(result, json_out)

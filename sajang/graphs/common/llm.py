@@ -18,10 +18,10 @@ import time
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
+from types import ModuleType
 from typing import Any, TypeVar
 from uuid import UUID
 
-import openai
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
@@ -39,9 +39,21 @@ T = TypeVar("T", bound=BaseModel)
 # output; pydantic then warns on every answer. The value is right, the warning is noise on stderr.
 warnings.filterwarnings("ignore", message="Pydantic serializer warnings", category=UserWarning)
 
-# Failures worth a second try within the budget: the server was unreachable, overloaded or broke mid-way.
-TRANSIENT_ERRORS: tuple[type[Exception], ...] = (openai.APIConnectionError, openai.InternalServerError,
-                                                 openai.RateLimitError)
+
+def openai_module() -> ModuleType:
+    """The `openai` package, imported when a model call fails (an `except` evaluates its classes only then):
+    offline nothing needs it, and it costs ~0.5 s of CPU to import (every cold `sajang ask`)."""
+    import openai
+
+    return openai
+
+
+def transient_errors() -> tuple[type[Exception], ...]:
+    """Failures worth a second try within the budget: the server was unreachable, overloaded or broke mid-way."""
+    openai = openai_module()
+    return (openai.APIConnectionError, openai.InternalServerError, openai.RateLimitError)
+
+
 MIN_CALL_S = 0.3  # no call is started with less budget than this: it could not finish
 
 _models: dict[tuple[Any, ...], BaseChatModel] = {}
@@ -168,9 +180,9 @@ def call_within(model: Runnable[Any, AIMessage], messages: list[BaseMessage], co
             raise DeadlineExceeded("the turn's time budget for the chat model is spent")
         try:
             return guarded.bind(timeout=left).invoke(messages, config)
-        except openai.APITimeoutError as exc:
+        except openai_module().APITimeoutError as exc:
             raise DeadlineExceeded("the chat model did not answer within the turn's budget") from exc
-        except TRANSIENT_ERRORS:
+        except transient_errors():
             attempt += 1
             if attempt > retries or deadline.remaining() < MIN_CALL_S:
                 raise

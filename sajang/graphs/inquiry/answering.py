@@ -28,14 +28,15 @@ from sqlalchemy import Engine
 
 from sajang.config import Settings, StorePolicy
 from sajang.db.engine import autocommit_connection
+from sajang.db.types import utcnow
 from sajang.graphs.common.context import store_policy
-from sajang.graphs.inquiry.classifier import classify_text
+from sajang.graphs.inquiry.classifier import Classification, classify_text
 from sajang.graphs.inquiry.order_answers import order_reply
 from sajang.graphs.inquiry.prompts import VARIANTS, T, josa
 from sajang.knowledge.ingest import AnswerUnit, answer_units, audience_overrides_in, is_agents_only
-from sajang.knowledge.normalize import LEXICON_PATH, load_lexicon, normalize_for_shop
-from sajang.knowledge.service import get_knowledge
-from sajang.knowledge.text import HANGUL, text_language, tokenize, without_greeting
+from sajang.knowledge.normalize import LEXICON_PATH, Mood, load_lexicon, normalize_for_shop
+from sajang.knowledge.service import SearchResult, get_knowledge
+from sajang.knowledge.text import HANGUL, text_language, tokenize, topic_nouns, without_greeting
 from sajang.tools.orders import recent_orders
 
 KST = ZoneInfo("Asia/Seoul")
@@ -325,7 +326,14 @@ _QUESTION_END = re.compile(r"(?:나요|까요|가요|나|니|죠|되요|돼요|�
 _NOT_A_QUESTION_END = re.compile(r"(?:데요|는데|거든요|했어요|였어요|왔어요|샀어요|시켰어요|감사합니다|고마워요)\s*[.!~]*\s*$")
 _WH = re.compile(r"얼마|언제|며칠|어떻게|어케|어디|몇|무엇|뭐|뭘|왜|어느|어떤|\b(?:how|what|when|where|which|why|who)\b",
                  re.IGNORECASE)
-_PART_SPLIT = re.compile(r"(?<=[?？])\s*|\s*(?:그리고|그리고요|또한|아\s+그리고)\s+|(?<=[.!])\s+|\n+")
+# "how much is shipping and do you ship to Jeju?": an English question joined to another by "and"
+_PART_SPLIT = re.compile(r"(?<=[?？])\s*|\s*(?:그리고|그리고요|또한|아\s+그리고)\s+|(?<=[.!])\s+|\n+"
+                         r"|\s+(?=and\s+(?:is|are|do|does|did|can|could|will|would|should|how|what|when|where|which)\s)",
+                         re.IGNORECASE)
+# "and is it free over a certain amount": an English yes/no question, question mark or not
+_EN_QUESTION_START = re.compile(r"^(?:and|also|plus|or)?\s*(?:is|are|was|do|does|did|can|could|will|would|should|may|"
+                                r"have|has)\s+(?:it|i|you|there|they|we|this|that|these|those|the|my|your|a|an)\b",
+                                re.IGNORECASE)
 _YES_NO = re.compile(r"(?:나요|ㄴ가요|인가요|건가요|되죠|돼요|되요|있어요|없어요|주나요|주시나요|줘요|되는지|가능해요|"
                      r"가능한가요|될까요|할까요)\s*[?？.~ㅠㅜ]*\s*$|^\s*(?:can|do|does|is|are|will|could|would)\b",
                      re.IGNORECASE)
@@ -361,7 +369,8 @@ def question_parts(text: str) -> list[str]:
     for piece in pieces:
         if _ANNOUNCEMENT.match(piece):
             continue  # "문의 좀 드릴게요." says a question is coming, not what it is about
-        asks = ("?" in piece or "？" in piece or _WH.search(piece) or _QUESTION_END.search(piece)) \
+        asks = ("?" in piece or "？" in piece or _WH.search(piece) or _QUESTION_END.search(piece)
+                or _EN_QUESTION_START.match(piece)) \
             and not _NOT_A_QUESTION_END.search(piece)
         if asks and _tokens(piece):
             parts.append(f"{context} {piece}".strip())
@@ -745,6 +754,65 @@ def learned_in_scope(question: str, hits: list[dict[str, Any]]) -> list[dict[str
     return learned_for_product(hits, named)
 
 
+TITLE_TOPIC_MARGIN = 0.06  # how far below the top a hit whose title names the question's topic may be
+
+
+def prefer_named_topic(query: str, hits: list[dict[str, Any]], category: str | None = None) -> list[dict[str, Any]]:
+    """The hits, with one whose title names what the question names moved first when the top hit's title
+    names nothing of it, it scores nearly as well and is filed under the message's category: «쿠폰 두 장
+    같이 써져요?» is for «쿠폰 사용 규칙», not for «적립금 적립과 사용», whose FAQ mentions coupons too; «만두
+    2봉 시켰는데 1봉만 왔네요» stays with the missing-item article, though a cooking one's title says 만두."""
+    def named(hit: dict[str, Any]) -> bool:
+        return hit.get("kind", "manual") == "manual" and any(
+            noun in query for noun in topic_nouns(str(hit.get("title") or "")))
+
+    if len(hits) < 2 or named(hits[0]) or hits[0].get("kind", "manual") != "manual":
+        return hits
+    top = float(hits[0].get("score") or 0.0)
+    for i, hit in enumerate(hits[1:3], start=1):
+        if top - float(hit.get("score") or 0.0) <= TITLE_TOPIC_MARGIN and named(hit) \
+                and (category is None or hit.get("category") == category):
+            return [hit, *hits[:i], *hits[i + 1:]]
+    return hits
+
+
+def manual_hits(settings: Settings, query: str, locale: str | None, category: str | None,
+                scope: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None,
+                ) -> tuple[list[dict[str, Any]], SearchResult]:
+    """The knowledge base's hits for a message read the chat's way (`query`: `normalize_for_shop`'s text),
+    as every reader of customer lines takes them — the chat graph, the agent's suggestion, the replies while
+    a person is coming, the product Q&A drafts: the articles in the customer's language, learned answers
+    taught on another product left out (`scope`, default `learned_in_scope`), the article whose title names
+    the topic first (`prefer_named_topic`). Also the search result (its confidence and unknown terms)."""
+    result = get_knowledge(settings).search(query, k=5, language=locale)
+    hits = [h.as_dict() for h in result.hits]
+    hits = scope(hits) if scope is not None else learned_in_scope(query, hits)
+    return prefer_named_topic(query, hits, category), result
+
+
+@dataclasses.dataclass(frozen=True)
+class LookUp:
+    """A customer's line as the chat reads it, with the classifier's reading and what the manual has for it."""
+
+    question: str  # the line with spacing, typos and slang read into the manual's words
+    mood: Mood
+    classification: Classification
+    hits: list[dict[str, Any]]
+    confidence: float
+    unknown_terms: list[str]
+
+
+def look_up(settings: Settings, text: str, locale: str | None,
+            scope: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None) -> LookUp:
+    """`text` normalised, classified and searched the way the chat graph does it (outside the graph: the
+    agent's suggestion, the replies while a person is coming, the product Q&A drafts)."""
+    normalized = normalize_for_shop(text, settings.data_dir, settings.chat_lexicon)
+    question = normalized.text or text
+    cls = classify_text(settings, question)
+    hits, result = manual_hits(settings, question, locale, cls.category, scope)
+    return LookUp(question, normalized.mood, cls, hits, float(result.confidence), list(result.unknown_terms))
+
+
 # "환불 해주는 거죠? 해 주세요": the request comes after the question, without its noun
 _PLEASE_DO = re.compile(r"(?:해|처리해|진행해|접수해)\s*(?:주세요|줘|주십시오)")
 _ACTION_NOUN = re.compile(r"취소|환불|반품|교환|해지")
@@ -850,7 +918,7 @@ def waiting_reply(settings: Settings, policy: StorePolicy, *, text: str, locale:
                            normalized_text=question)
     if not found["answer"] or float(found["confidence"]) < settings.answer_confidence_threshold:
         return {**out, "confidence": float(found["confidence"])}
-    note, _open = waiting_note(policy, locale, now or datetime.now(KST))
+    note, _open = waiting_note(policy, locale, now or utcnow().astimezone(KST))
     return {**found, "answer": f"{found['answer']}\n\n{note}"}
 
 
@@ -864,16 +932,15 @@ def asks_something(text: str) -> bool:
 
 def reply_while_waiting(settings: Settings, engine: Engine, *, text: str, customer_id: str | None,
                         locale: str) -> dict[str, Any]:
-    """`waiting_reply` with what it needs read here: the classifier's reading, the manual, the customer's
-    orders (verified customers only), the store policy and the admin's audience switch."""
-    normalized = normalize_for_shop(text, settings.data_dir, settings.chat_lexicon)  # what classify and search read
-    cls = classify_text(settings, normalized.text)
-    result = get_knowledge(settings).search(normalized.text, k=5)
+    """`waiting_reply` with what it needs read here: the line looked up as the chat does (`look_up`), the
+    customer's orders (verified customers only), the store policy and the admin's audience switch."""
+    found = look_up(settings, text, locale)
     with autocommit_connection(engine) as conn:
         overrides = audience_overrides_in(conn)
-    return waiting_reply(settings, store_policy(settings), text=text, question=normalized.text, mood=normalized.mood,
+    cls = found.classification
+    return waiting_reply(settings, store_policy(settings), text=text, question=found.question, mood=found.mood,
                          locale=locale, category=cls.category,
                          wants_human=cls.wants_human, urgency=cls.urgency, customer_id=customer_id,
-                         orders=recent_orders(engine, customer_id, 5, locale), hits=[h.as_dict() for h in result.hits],
-                         retrieval_confidence=result.confidence, unknown_terms=result.unknown_terms,
+                         orders=recent_orders(engine, customer_id, 5, locale), hits=found.hits,
+                         retrieval_confidence=found.confidence, unknown_terms=found.unknown_terms,
                          audience_overrides=overrides)

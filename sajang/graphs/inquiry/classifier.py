@@ -120,6 +120,9 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
         r"broken|damaged|leak|crushed|cracked|dented")),
     "missing": ("high", _rx(
         r"누락|빠졌|빠져\s*(있|서|왔)|빠진\s*(상품|거|게|물건|구성품)|안\s*들어\s*(있|왔)|개만\s*(왔|옴|들어)|(하나|한\s*개|1개|구성품|소스|사은품)\S{0,2}\s*(없|안\s*왔|빠)",
+        # «2봉 시켰는데 1봉만 왔어요»: a count with its unit, and only that many came (not «상자 하나만 왔어요»,
+        # a parcel sent in two boxes: the manual says the other one follows)
+        r"(\d+|한|두|세)\s*(봉지?|팩|병|통|세트|인분|장|캔|박스|마리)\s*만\s*(왔|옴|들어\s*(있|왔)|도착|받았)",
         r"missing|only (got|received) \d|not in the (box|package)")),
     "defect": ("high", _rx(
         r"불량|고장|작동\S{0,2}\s*안\s*(돼|되|해)|코팅\S{0,2}\s*벗겨|유통\s*기한\S{0,2}\s*(지난|지났|넘은|넘었)",
@@ -138,7 +141,14 @@ LOW_CATEGORIES = {"product", "stock", "other", "coupon_points"}
 # "불량이면 반품비 제가 내요?", "파손되면 어떻게 해요?": a question about a case, not a report of one
 # "터져 있으면 사진 언제까지 보내요?": 으면 / 다면 after the evidence make it a case too
 _HYPOTHETICAL = re.compile(r"\s*(?:이면|으면|면|이라면|라면|다면|는다면|되면|됐으면|일\s*때|인\s*경우|일\s*경우|시에?|의\s*경우)(?![가-힣])"
-                           r"|\s*(?:기준|여부)")
+                           r"|\s*(?:기준|여부)"
+                           # "파손돼서 오면", "터져서 도착하면": the evidence in a case to come
+                           r"|\s*(?:돼서|되서|되어서|된\s*채로|져서|진\s*채로|서|채로)\s*(?:오면|왔으면|도착하면|받으면|받게\s*되면)(?![가-힣])")
+# "만약 …", "if it turns out defective": the sentence imagines a case before the evidence
+_CASE_BEFORE = re.compile(r"(?:만약|만일|혹시라도|\bif\b|\bin case\b|\bwhat if\b|\bsuppose\b)[^.?!？\n]*$", re.IGNORECASE)
+# "불량인가요?", "불량인지 봐 주세요": whether it is a defect is asked, not said (a spoilage suspicion, «상한 건지
+#모르겠어요», stays a report: food safety)
+_ASKS_WHETHER = re.compile(r"\s*(?:인가요|인가|인지|일까요|일까|인\s*건가요|인\s*건지)(?![가-힣])")
 # "이물질 나오면 …", "파손 접수하려면 …": the verb after what happened makes it a case or a purpose. Never for
 # threats, repeated complaints or harm («경찰 부르면 되겠네요», «설사 계속하면 어떡해요» are reports)
 _CASE_VERB = re.compile(r"\s*[이가은는을를]?\s+(?:나오면|나왔으면|있으면|있다면|오면|왔으면|왔다면|생기면|생겼으면|되면|됐으면|"
@@ -152,7 +162,10 @@ def incident_evidence(text: str) -> list[str]:
     A wrong item is no incident here: the manual says what to check and how it is resent."""
     out: list[str] = []
     for kind, (_level, rx) in INCIDENTS.items():
-        if any(not (_HYPOTHETICAL.match(text, m.end()) or (kind in _CASE_KINDS and _CASE_VERB.match(text, m.end())))
+        if any(not (_HYPOTHETICAL.match(text, m.end())
+                    or (kind == "defect" and _ASKS_WHETHER.match(text, m.end()))
+                    or (kind in _CASE_KINDS and (_CASE_VERB.match(text, m.end())
+                                                 or _CASE_BEFORE.search(text, 0, m.start()))))
                for m in rx.finditer(text)):
             out.append(kind)
     return out

@@ -39,6 +39,7 @@ from sqlalchemy import Engine, select
 from sajang import PACKAGE_DATA
 from sajang.config import Settings
 from sajang.db.models import Claim, Customer, Order, OrderItem
+from sajang.db.types import clock_at
 from sajang.errors import SajangError
 from sajang.graphs.inquiry.learning_eval import manual_store, read_cases
 
@@ -329,13 +330,16 @@ def run_conversation_eval(settings: Settings, cases_path: Path = CASES_PATH, tod
 def evaluate(store: Settings, cases: list[dict[str, Any]], today: date,
              progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Grade `cases` on a store that already holds the demo shop (seeded for `today`) and the manual."""
+    from sajang.db.demo import demo_now
     from sajang.graphs.common.context import engine_for
     from sajang.graphs.inquiry.service import get_inquiry_service
 
     engine = engine_for(store)
     service = get_inquiry_service(store)
     privacy = Privacy.load(engine)
-    rows = [_run_case(service, engine, privacy, case, today, progress) for case in cases]
+    # the bot reads "어제", "지난주" and the CS hours on the seeded shop's clock, not the day the run happens on
+    with clock_at(demo_now(today)):
+        rows = [_run_case(service, engine, privacy, case, today, progress) for case in cases]
     return {**summarise(rows), "today": today.isoformat(), "seed": DEMO_SEED, "rows": rows}
 
 

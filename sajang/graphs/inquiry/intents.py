@@ -22,6 +22,8 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sajang import PACKAGE_DATA
+from sajang.knowledge.normalize import read_lexicon
 from sajang.knowledge.text import kiwi_analyser
 
 KST = ZoneInfo("Asia/Seoul")
@@ -124,7 +126,7 @@ _NOT_PRODUCT_WORDS = """
 지난주 이번 지난 저번 지난달 요청 신청 접수 처리 진행 확인 조회 문의 택배사 운송 얼마 전부 전체 수량 개 구성 품목 정도
 출고 발송 예정 완료 중 준비 문자 연락 답변 상담 상담원 사람 언제 어디 쯤 날 때 시간 건 쪽 부분 혹시 다 하나 두 개수 총
 총액 가격 비용 원 돈 카드 계좌 영수증 마이페이지 앱 사이트 수수료 이유 사유 가능 불가 방법 기간 오후 오전 정 안 못 좀 산
-주문번호 뒷자리 전 후 마지막 처음 방금 아까 가장 제일 지난번 요번 예전 먼저 나중 휴대폰 전화 번호 핸드폰 order orders package parcel item items delivery tracking status refund return
+주문번호 뒷자리 결과 전 후 마지막 처음 방금 아까 가장 제일 지난번 요번 예전 먼저 나중 휴대폰 전화 번호 핸드폰 order orders package parcel item items delivery tracking status refund return
 exchange cancel my the when where what how much did is was
 """
 NOT_PRODUCT = frozenset(_NOT_PRODUCT_WORDS.split())
@@ -260,15 +262,37 @@ def noun_runs(text: str) -> tuple[str, ...]:
     return tuple(runs)
 
 
+ENGLISH_PRODUCT_WORDS_PATH = PACKAGE_DATA / "product_words_en.tsv"
+
+
+@lru_cache(maxsize=1)
+def _english_product_words() -> tuple[re.Pattern[str], dict[str, str]]:
+    """The bundled English food and kitchen words → the Korean word product names contain, as one pattern
+    (longest phrase first, whole words)."""
+    words = {k.lower(): v for k, v in read_lexicon(ENGLISH_PRODUCT_WORDS_PATH).items()}
+    alternatives = sorted(words, key=len, reverse=True)
+    pattern = re.compile(r"\b(?:" + "|".join(r"\s+".join(map(re.escape, w.split())) for w in alternatives) + r")\b",
+                         re.IGNORECASE)
+    return pattern, words
+
+
+def english_product_words(text: str) -> tuple[str, ...]:
+    """The Korean product words an English message names ("my bulgogi kit" → 불고기, "the dumplings" → 만두)."""
+    pattern, words = _english_product_words()
+    found = (words[" ".join(m.group(0).lower().split())] for m in pattern.finditer(text))
+    return tuple(dict.fromkeys(found))
+
+
 def product_words(text: str) -> tuple[str, ...]:
-    """Nouns of `text` that may name a product (order vocabulary, dates and numbers removed)."""
+    """Nouns of `text` that may name a product (order vocabulary, dates and numbers removed); in an English
+    message, the English names of the shop's kinds of products (`english_product_words`)."""
     cleaned = ORDER_ID.sub(" ", text)
     korean = bool(re.search(r"[가-힣]", text))
+    if not korean:
+        return english_product_words(cleaned)
     out: list[str] = []
     for run in noun_runs(cleaned):
         word = run.lower()
-        if not korean and re.fullmatch(r"[a-z]+", word):
-            continue  # an English message's words are no names of this shop's (Korean) products
         if word in NOT_PRODUCT or word.isdigit() or (len(word) < 2 and not re.search(r"[가-힣]", word)):
             continue
         # a run may end in order vocabulary: "만두주문" → "만두", "송장번호" → "송장" → nothing

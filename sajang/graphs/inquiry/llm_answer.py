@@ -30,16 +30,16 @@ from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-import openai
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.runnables import Runnable, RunnableConfig
 from pydantic import BaseModel, Field, ValidationError
 
 from sajang.config import Settings, StorePolicy
 from sajang.db.engine import autocommit_connection
+from sajang.db.types import utcnow
 from sajang.graphs.common.breaker import breaker_for
 from sajang.graphs.common.context import engine_for
-from sajang.graphs.common.llm import Deadline, DeadlineExceeded, call_within, get_chat_model
+from sajang.graphs.common.llm import Deadline, DeadlineExceeded, call_within, get_chat_model, openai_module
 from sajang.graphs.common.pii import PiiMask, current_mask, customer_names, masking
 from sajang.graphs.inquiry.answering import answer_confidence, relevant_units, source_of
 from sajang.graphs.inquiry.classifier import max_urgency, rule_urgency
@@ -63,8 +63,12 @@ GROUNDED_MARGIN = 0.1
 PASSAGE_UNITS = 5  # sentences, items or rows of an article given to the model: the ones that answer  # above the gate's threshold: a supported answer in the cited article's own words
 DEADLINE_KEY = "llm_deadline_at"  # config["configurable"]: the turn's deadline (time.time()) set by the service
 PII_MASK_KEY = "llm_pii_mask"  # config["configurable"]: the turn's PiiMask (the service restores the stream with it)
-# the model's failures that mean "answer offline" (everything else is a bug in our code: logged with its trace)
-MODEL_ERRORS: tuple[type[Exception], ...] = (openai.OpenAIError, DeadlineExceeded, ValidationError, ValueError)
+
+
+def model_errors() -> tuple[type[Exception], ...]:
+    """The model's failures that mean "answer offline" (everything else is a bug in our code: logged with
+    its trace); a function so that `openai` is imported only when a model call fails."""
+    return (openai_module().OpenAIError, DeadlineExceeded, ValidationError, ValueError)
 
 
 class LLMTurn(BaseModel):
@@ -287,7 +291,7 @@ def ask_model(settings: Settings, messages: list[BaseMessage], *, with_tools: bo
         model = _answer_call(settings, with_tools, "none" if with_tools and last else None)
         try:
             ai = call_within(model, messages, run_config, deadline, settings.llm_max_retries)
-        except openai.BadRequestError:
+        except openai_module().BadRequestError:
             if not with_tools:
                 raise
             # a server without tool calling (vLLM started without its tool flags answers 400): the orders
@@ -365,7 +369,7 @@ def llm_answer(settings: Settings, policy: StorePolicy, *, text: str, customer_i
             overrides = audience_overrides_in(conn)
     hits = customer_passages(text, hits, overrides)
     messages = turn_messages(text, policy=policy, customer=customer, orders=orders, hits=hits, history=history,
-                             with_tools=with_tools, now=datetime.now(KST), photos=images(attachments),
+                             with_tools=with_tools, now=utcnow().astimezone(KST), photos=images(attachments),
                              photo_notes=photo_notes)
     reply, tool_order_ids = ask_model(settings, messages, with_tools=with_tools, config=config,
                                              deadline=deadline)
@@ -412,7 +416,7 @@ def answer_with_model(settings: Settings, policy: StorePolicy, *, text: str, loc
                              unknown_terms=unknown_terms, deadline=turn_deadline(settings, config), attachments=attachments,
                              audience_overrides=audience_overrides, photo_notes=photo_notes,
                              config=tool_config(config, customer_id, settings.resolved_database_url, locale))
-    except MODEL_ERRORS as exc:
+    except model_errors() as exc:
         breaker.failure(f"{type(exc).__name__}: {exc}")
         log.warning("chat model failed after %.1f s, answering offline: %s: %s", time.monotonic() - started,
                     type(exc).__name__, exc)

@@ -22,6 +22,7 @@ from sajang.graphs.inquiry.answering import (
     article_units,
     detect_locale,
     learned_in_scope,
+    manual_hits,
     needs_action,
     offline_answer,
 )
@@ -41,7 +42,7 @@ from sajang.graphs.inquiry.state import InquiryState
 from sajang.knowledge.ingest import audience_overrides_in
 from sajang.knowledge.normalize import normalize_for_shop
 from sajang.knowledge.service import get_knowledge
-from sajang.knowledge.text import tokenize, topic_nouns
+from sajang.knowledge.text import tokenize
 
 
 def policy_of(state: InquiryState, settings: Settings) -> StorePolicy:
@@ -125,51 +126,26 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
         rest = HUMAN_REQUEST.sub(" ", query).strip()
         if len(rest) >= 6:
             query = rest
-    knowledge = get_knowledge(settings)
     # the articles in the customer's language (an English question against the English versions), all of
     # them when the manual has none in that language
     language = state.get("locale")
-    result = knowledge.search(query, k=5, language=language)
+    hits, result = manual_hits(settings, query, language, state.get("category"))
     out: dict[str, Any] = {}
     if state.get("followup") == "manual" and result.hits:
         # "쿠폰은요?" after "적립금 어떻게 쌓여요": another topic asked the same way, not coupons within points
         fragment, swapped = topic_swap(state.get("question") or "", state.get("question_base") or "")
         if swapped and not names_topic(fragment, result.hits[0].title):
             normalized = normalize_for_shop(swapped, settings.data_dir, settings.chat_lexicon).text
-            other = knowledge.search(normalized, k=5, language=language)
+            other = get_knowledge(settings).search(normalized, k=5, language=language)
             # the article found for the swapped question names the fragment in its title, or has it as a row
             # beside the replaced word's («무통장은여?» after a card-refund question: the refund table's rows)
             replaced = (state.get("question_base") or "").split()[0]
             if other.hits and (names_topic(fragment, other.hits[0].title)
                                or sibling_rows(fragment, replaced, other.hits[0].body)):
                 result, out = other, {"normalized_text": normalized, "question": swapped}
-    hits = learned_in_scope(out.get("normalized_text") or query, [h.as_dict() for h in result.hits])
-    if not out:
-        hits = prefer_named_topic(query, hits, state.get("category"))
+                hits = learned_in_scope(normalized, [h.as_dict() for h in other.hits])
     return {**out, "hits": hits, "retrieval_confidence": float(result.confidence),
             "unknown_terms": result.unknown_terms}
-
-
-TITLE_TOPIC_MARGIN = 0.06  # how far below the top a hit whose title names the question's topic may be
-
-
-def prefer_named_topic(query: str, hits: list[dict[str, Any]], category: str | None = None) -> list[dict[str, Any]]:
-    """The hits, with one whose title names what the question names moved first when the top hit's title
-    names nothing of it, it scores nearly as well and is filed under the message's category: «쿠폰 두 장
-    같이 써져요?» is for «쿠폰 사용 규칙», not for «적립금 적립과 사용», whose FAQ mentions coupons too; «만두
-    2봉 시켰는데 1봉만 왔네요» stays with the missing-item article, though a cooking one's title says 만두."""
-    def named(hit: dict[str, Any]) -> bool:
-        return hit.get("kind", "manual") == "manual" and any(
-            noun in query for noun in topic_nouns(str(hit.get("title") or "")))
-
-    if len(hits) < 2 or named(hits[0]) or hits[0].get("kind", "manual") != "manual":
-        return hits
-    top = float(hits[0].get("score") or 0.0)
-    for i, hit in enumerate(hits[1:3], start=1):
-        if top - float(hit.get("score") or 0.0) <= TITLE_TOPIC_MARGIN and named(hit) \
-                and (category is None or hit.get("category") == category):
-            return [hit, *hits[:i], *hits[i + 1:]]
-    return hits
 
 
 def topic_swap(question: str, base: str) -> tuple[str, str | None]:

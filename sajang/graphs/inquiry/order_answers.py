@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection
 
 from sajang.config import StorePolicy
+from sajang.db.types import utcnow
 from sajang.graphs.inquiry.intents import (
     ORDER_ID,
     OwnDataQuery,
@@ -464,6 +465,12 @@ def is_own_data_question(text: str, category: str, query: OwnDataQuery, orders: 
     text = respell(text)
     if query.order_ids or query.same_order:
         return True
+    if guest and GUEST_ASKS_HOW.search(text) and not GUEST_LOOKUP.search(text) \
+            and not set(query.facts) & {"tracking", "list"}:
+        # "주문한 거 수량 늘려 주실 수 있을까요?", "배송중인데 수취거부 하면 되죠?", "can I pick up my order?":
+        # what can be done is the shop's rule, which the manual says without their order; only a request to
+        # look something of theirs up ("확인돼요?", "어떻게 됐어요?") waits for the chat verification
+        return False
     if guest and not (OWN_PHRASE.search(text) or POSSESSIVE.search(text) or CLAIM_MINE.search(text)):
         # a guest asking what is possible ("반품 되나요?", "송장번호 어디서 봐요?", "적립금 유효기간 있어요?")
         # asks the shop's policy: the manual answers at once; only words naming an order of theirs ask them
@@ -509,6 +516,8 @@ OWN_PHRASE = re.compile(
     r"|(취소|반품|환불|교환)\s*(된|한|됐)\s*(주문|거|것|건)"
     r"|(시킨|시켰던|주문한|주문했던|산|샀던|구매한|구입한)\s*(거|것|게|건|주문|상품|물건)|(주문|배송)\s*(상태|건)"
     r"|(뭐|뭘)\s*(시켰|주문했|샀)|(교환|반품|환불|취소)\s*(신청|요청|접수)\s*(한|했|하신)"
+    # "방금 결제했는데 주문 제대로 들어간 거 맞죠?": whether their order went through
+    r"|(주문|결제)\s*(이|은|가|도)?\s*(제대로|잘|정상적으로|무사히)\s*(들어|접수|완료|됐|된|되었)"
     r"|\bmy\s+(orders?|package|parcel|refund|return|exchange|coupons?)\b|order\s+history|\bi\s+(ordered|bought|paid)\b"
     r"|\bmy\s+(last|recent|latest)\s+(\d{1,2}\s+)?orders?\b|\bdo\s+i\s+have\s+(any|anything)\b"
     r"|\bdid\s+i\s+(pay|order|buy|get)\b|\b(order|stuff|things?)\s+i\s+(placed|made|ordered|bought)\b",
@@ -518,7 +527,7 @@ CONTINUATION = re.compile(r"(으?면|라면|이면)\s*(요|여|용)\s*[?？.!~�
 # "배송완료된 거", "준비중인 주문", "취소한 건": orders in a state
 STATUS_THING = re.compile(r"(된|인|한|중인|됐던)\s*(거|것|게|주문|건)")
 # a claim of theirs: "교환 접수 됐는지", "환불 신청했는데"
-CLAIM_MINE = re.compile(r"(교환|반품|환불|취소)\s*(신청|요청|접수)\s*(이|은|는|가)?\s*(됐|되었|했|한|된|하신|들어)")
+CLAIM_MINE = re.compile(r"(교환|반품|환불|취소)\s*(신청|요청|접수)\s*(이|은|는|가)?\s*(됐|되었|했|한|된|하신|들어|드렸|드린)")
 # words that put a question on an order or a parcel (with a product of theirs named: about that order)
 ORDER_WORD = re.compile(r"주문|시킨|시켰|샀|구매|배송|택배|송장|도착|발송|출고|받|와요|오나요|오나|왔|order|parcel|package|deliver"
                         r"|tracking|ship", re.IGNORECASE)
@@ -528,6 +537,18 @@ OWN_HOLDING = re.compile(r"(있|남아|보유|받은|받을\s*수)", re.IGNORECA
 GUEST_POLICY_QUESTION = re.compile(
     r"(되|돼)\s*(나|요|여|냐|는지)|될\s*까|가능|ㄱㄴ|(할|쓸|낼|바꿀|볼|받을)\s*수\s*(있|없)|어디서|어떻게\s*(봐|보|하|해)"
     r"|조회\s*(가|이)?\s*안\s*(되|돼)|유효\s*기간|얼마\s*부터|(이)?면\s*(요|여)\s*\??\s*$|\bcan\s+i\b|\bis\s+it\s+possible\b",
+    re.IGNORECASE)
+# a question of what can be done or how: "…해 주실 수 있을까요?", "…하면 되죠?", "가능한가요", "can I …", "how long …"
+GUEST_ASKS_HOW = re.compile(
+    r"(주실|할|해도|하면|바꿀|받을|쓸|뺄|고칠|늘릴|줄일|보낼|살)\s*수\s*(있|없)|(되|돼)\s*(나요|죠|는\s*거|는지)|될까|가능|ㄱㄴ"
+    r"|(해도|하면|해야)\s*(되|돼)|어떻게\s*(해야|하면|하나|해요|되나요)"
+    r"|\b(can|could|may)\s+i\b|\bis\s+it\s+possible\b|\bhow\s+(long|do|can|does)\b|\bwhat\s+happens\b",
+    re.IGNORECASE)
+# …unless it asks to look up something of theirs: "확인돼요?", "알 수 있나요", "어떻게 됐어요?", "얼마 결제했는지"
+GUEST_LOOKUP = re.compile(
+    r"확인|조회|알려\s*(주세요|줘요|주실|줄래|주시겠|달라)|봐\s*(주|줘)|보여|알\s*수\s*있|어떻게\s*(됐|된|되었|돼\s*가|되고)"
+    r"|어디\s*(쯤|까지)|언제\s*(와|오|도착|받)|(됐|됬|되었)\s*(나|는지|어요|나요)|얼마\s*(결제|냈|였|나왔)|금액"
+    r"|\bwhere\s+is\b|\bwhere'?s\b|\bstatus\b|\bcheck\b|\btrack|\bhow\s+much\s+did\b",
     re.IGNORECASE)
 # "배송중인 주문 있어요?" (not "물건이 없어요", which reports a parcel)
 GUEST_ORDER_EXISTS = re.compile(r"(주문|거|것)\s*(이|은|도)?\s*(있|없)")
@@ -561,6 +582,13 @@ def read_in_context(text: str, memory: dict[str, Any] | None, pending_question: 
         previous = OwnDataQuery.from_dict(memory.get("query"))
         base = str(memory.get("base") or "")
         frag_query = parse_own_query(fragment, now) if fragment else query
+        if memory.get("kind") != "order" and not (frag_query.order_ids or NAMES_AN_ORDER.search(text)):
+            # "그거 최소 얼마 사야 써요?" after an answer about the birthday coupon: "그거" is that coupon, not an
+            # order (only "그 주문", "that order" point at one after a manual answer)
+            frag_query = replace(frag_query, same_order=False)
+            query = replace(query, same_order=False)
+            if not fragment and base:
+                return Reading(f"{base} {text}", base, query, followup="manual")
         if memory.get("kind") == "order" or frag_query.order_ids or frag_query.same_order:
             if memory.get("kind") != "order":  # "그 주문은요?" after a manual answer: that topic, my order
                 previous = parse_own_query(base, now)
@@ -579,6 +607,8 @@ def read_in_context(text: str, memory: dict[str, Any] | None, pending_question: 
     return Reading(text, text, query)
 
 
+# "그 주문", "저 택배", "that order": a pointer at an order, not at whatever the previous answer was about
+NAMES_AN_ORDER = re.compile(r"^(그|저|이)\s*(주문|택배)|that\s+order|\bmy\s+order", re.IGNORECASE)
 ASKS_ABOUT_ORDERS = {"tracking", "delivery_date", "items", "amount", "claims", "list", "status"}
 
 
@@ -693,10 +723,10 @@ def order_reply(text: str, category: str, orders: list[dict[str, Any]], locale: 
                 now: datetime | None = None) -> dict[str, Any] | None:
     """A verified customer's own-data question answered from `orders` alone (the agent's suggestion, the
     replies while a person is on the way): {answer, confidence, sources, answer_kind}, or None."""
-    query = parse_own_query(text, now or datetime.now(KST))
+    query = parse_own_query(text, now or utcnow().astimezone(KST))
     if not orders or not is_own_data_question(text, category, query, orders):
         return None
-    reply = own_data_reply(query, orders, locale, policy, now or datetime.now(KST))
+    reply = own_data_reply(query, orders, locale, policy, now or utcnow().astimezone(KST))
     by_id = {o["order_id"]: o for o in orders}
     return {"answer": "\n\n".join([_t("greet", locale, shop=policy.shop_name), reply.text, _t("closing", locale)]),
             "confidence": 0.9, "sources": [order_source(by_id[i], locale) for i in reply.order_ids if i in by_id],

@@ -32,7 +32,7 @@ from sajang.db.models import Attachment, Conversation
 from sajang.graphs.common.breaker import breaker_for
 from sajang.graphs.common.llm import Deadline, call_within, get_chat_model
 from sajang.graphs.inquiry.context import InquiryContext, thread_of
-from sajang.graphs.inquiry.llm_answer import MODEL_ERRORS, images, turn_deadline
+from sajang.graphs.inquiry.llm_answer import images, model_errors, turn_deadline
 from sajang.graphs.inquiry.state import InquiryState
 
 log = logging.getLogger(__name__)
@@ -40,8 +40,12 @@ log = logging.getLogger(__name__)
 MAX_PHOTOS = 4  # per message: more cost more than they tell
 MAX_SIDE = 1024  # px, the longer side (OpenAI's high-detail tiles; a label stays legible)
 VISION_SHARE = 0.5  # of the turn's remaining budget
-# a model error (see llm_answer), or a file gone or unreadable: the photos are only counted
-PHOTO_ERRORS: tuple[type[Exception], ...] = (*MODEL_ERRORS, OSError, Image.DecompressionBombError)
+
+
+def photo_errors() -> tuple[type[Exception], ...]:
+    """A model error (see llm_answer), or a file gone or unreadable: the photos are only counted."""
+    return (*model_errors(), OSError, Image.DecompressionBombError)
+
 FINDING_KO = {"damage": "파손", "leak": "누수", "spoiled": "변질", "wrong_item": "오배송", "label": "라벨",
               "packaging": "포장", "other": "기타"}
 
@@ -140,7 +144,7 @@ def read_photos(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[s
         if not files:
             return {"photo_notes": ""}
         reading = describe_photos(settings, files, state.get("text") or "", turn_deadline(settings, config), config)
-    except PHOTO_ERRORS as exc:
+    except photo_errors() as exc:
         log.warning("the photos could not be described, counting them only: %s: %s", type(exc).__name__, exc)
         return {"photo_notes": ""}
     return {"photo_notes": photo_note(reading)}

@@ -32,16 +32,14 @@ from sajang.errors import Conflict, NotFound, SajangError
 from sajang.graphs.common.checkpoint import get_checkpointer
 from sajang.graphs.common.context import engine_for, store_policy
 from sajang.graphs.inquiry import conversations as conv_store
-from sajang.graphs.inquiry.answering import detect_locale, offline_answer, reply_while_waiting
+from sajang.graphs.inquiry.answering import detect_locale, look_up, offline_answer, reply_while_waiting
 from sajang.graphs.inquiry.chat_verification import verify_in_chat
 from sajang.graphs.inquiry.classifier import HUMAN_REQUEST, Classification, classify_text, get_classifier
 from sajang.graphs.inquiry.context import InquiryContext
 from sajang.graphs.inquiry.graph import build_graph
 from sajang.graphs.inquiry.llm_answer import answer_with_model, new_mask, turn_budget, with_deadline
-from sajang.graphs.inquiry.nodes import prefer_named_topic
 from sajang.graphs.inquiry.privacy import find_personal_data, generalise
 from sajang.knowledge.embeddings import serving_request
-from sajang.knowledge.normalize import normalize_for_shop
 from sajang.tools.orders import customer_brief, customer_exists, recent_orders
 
 WAITING_STATUSES = ("new", "assigned")
@@ -785,8 +783,6 @@ class InquiryService:
     # -- agent help ---------------------------------------------------------------------------------------
     def suggest(self, thread_id: str) -> dict[str, Any]:
         """A fresh AI draft for the agent from the customer's latest lines (no rows written)."""
-        from sajang.knowledge.service import get_knowledge
-
         row = self._conversation(thread_id)
         with self.engine.connect() as conn:
             msgs = [dict(m) for m in conn.execute(
@@ -802,25 +798,24 @@ class InquiryService:
         cleaned = [HUMAN_REQUEST.sub(" ", ln).strip() for ln in lines]
         text = next((c for c in cleaned if len(c) >= 6), " ".join(reversed(lines)))
         locale = detect_locale(lines[0], row.get("locale") or "ko")
-        # read the way the chat reads it (spacing, typos, the shop's slang), so the draft the agent gets for
-        # «택배비몇천원이에요» is the answer the bot would give
-        query = normalize_for_shop(text, self.settings.data_dir, self.settings.chat_lexicon).text or text
-        cls = classify_text(self.settings, query)
-        result = get_knowledge(self.settings).search(query, k=5)
-        hits = prefer_named_topic(query, [h.as_dict() for h in result.hits], cls.category)
+        # read, classified and searched the way the chat does it, so the draft the agent gets for
+        # «택배비몇천원이에요» is the answer the bot would give (customer-facing text only: the draft is sent as is)
+        found = look_up(self.settings, text, locale)
+        cls = found.classification
         cid = row.get("customer_id")
         orders = recent_orders(self.engine, cid, 5, locale)
         policy = store_policy(self.settings)
         # None: no chat model, or it failed or is paused by the breaker; the offline draft then
         out = answer_with_model(self.settings, policy, text=text, locale=locale, customer_id=cid,
-                                customer=customer_brief(self.engine, cid), orders=orders, hits=hits, history=[],
-                                category=cls.category, urgency=cls.urgency, retrieval_confidence=result.confidence,
-                                unknown_terms=result.unknown_terms, config=self._config(thread_id)) \
+                                customer=customer_brief(self.engine, cid), orders=orders, hits=found.hits, history=[],
+                                category=cls.category, urgency=cls.urgency, retrieval_confidence=found.confidence,
+                                unknown_terms=found.unknown_terms, config=self._config(thread_id)) \
             if self.settings.llm_enabled else None
         if out is None:
             out = offline_answer(self.settings, policy, text=text, locale=locale, category=cls.category,
-                                 customer_id=cid, orders=orders, hits=hits, retrieval_confidence=result.confidence,
-                                 unknown_terms=result.unknown_terms)
+                                 customer_id=cid, orders=orders, hits=found.hits,
+                                 retrieval_confidence=found.confidence, unknown_terms=found.unknown_terms,
+                                 mood=found.mood, normalized_text=found.question)
         return {"thread_id": thread_id, "draft": out["answer"], "sources": out["sources"], "category": cls.category,
                 "urgency": cls.urgency, "confidence": round(float(out["confidence"]), 4)}
 

@@ -1,4 +1,5 @@
-"""Messages that ask nothing: a greeting, thanks, an "okay", a goodbye, a compliment.
+"""Messages that ask nothing: a greeting, thanks, an "okay", a goodbye, a compliment, or an opener that
+only says what the question will be about ("반품 문의요", "쿠폰 관련해서 질문 있어요").
 
 A person answering a shop's chat replies to "안녕하세요" with a greeting and an offer to help, and to
 "감사합니다" with a "you're welcome"; handing such a message to an agent (no manual article answers it, so
@@ -13,7 +14,7 @@ import re
 import zlib
 from typing import Literal
 
-Kind = Literal["greeting", "thanks", "ack", "bye", "compliment"]
+Kind = Literal["greeting", "thanks", "ack", "bye", "compliment", "opener"]
 
 _FLAT = r"[\s,.!?~^…ㅎㅋㅠㅜ:;)(*♡♥❤👍🙏😊😀😄🙂^]*"
 _PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
@@ -36,7 +37,22 @@ _ANY = re.compile("|".join(f"(?:{p.pattern})" for _k, p in _PATTERNS), re.IGNORE
 _NOT_SMALL = re.compile(r"왜|근데|는데|지만|(?<![가-힣])안\s*(?:돼|되|와|오|왔|보|맞|좋|먹|열|나)|못\s*[가-힣]|않|없|문제|불량|"
                         r"언제|어디|얼마|어떻게", re.IGNORECASE)
 
+# "반품 문의요", "교환 관련해서요", "쿠폰 질문 있어요", "I have a question about my order": the topic is named, the
+# question comes next (a person answering a chat says "네, 말씀해 주세요", not "connecting you to an agent")
+_OPENER = re.compile(
+    r"^(?:안녕하세요[,\s!~.]*)?(?:[가-힣A-Za-z0-9·]+\s*){0,3}?(?:문의|질문|관련해서|관련|건으로|때문에)\s*"
+    r"(?:요|이요|예요|이에요|드려요|드릴게요|드립니다|드리려고요|드릴께요|할게요|할께요|있어요|있는데요|있습니다|있어서요|"
+    r"(?:좀|하나|하나만|몇\s*가지)\s*(?:할게요|드릴게요|드려요|있어요|할께요|드릴께요))?\s*[.!~^ㅎㅠ]*$"
+    r"|^(?:hi|hello|hey)?[,!\s]*(?:i\s+have\s+(?:a\s+)?(?:quick\s+)?question|(?:quick\s+)?question)"
+    r"(?:\s+about\s+[a-z\s]{1,30})?[.!]*$", re.IGNORECASE)
+# what no opener is: a complaint or a report ("배송 때문에 화나요", "환불 문의했는데 답이 없어요")
+_NOT_OPENER = re.compile(r"안\s*(?:와|왔|오|돼|되)|없어|없는|늦|화|짜증|했는데|왜|언제|어디|얼마|어떻게|[?？]")
+
 _REPLIES: dict[Kind, dict[str, tuple[str, ...]]] = {
+    "opener": {
+        "ko": ("네, 말씀해 주세요. 어떤 점이 궁금하신가요?", "네, 편하게 물어봐 주세요. 무엇이 궁금하신가요?"),
+        "en": ("Sure, go ahead. What would you like to know?", "Of course. What's your question?"),
+    },
     "greeting": {
         "ko": ("안녕하세요, {shop}입니다. 무엇을 도와드릴까요? 배송, 주문 확인, 교환·반품, 상품 문의 모두 편하게 물어봐 주세요.",
                "안녕하세요! {shop}입니다. 궁금하신 점을 편하게 말씀해 주세요."),
@@ -67,6 +83,8 @@ _REPLIES: dict[Kind, dict[str, tuple[str, ...]]] = {
 def smalltalk_kind(text: str) -> Kind | None:
     """What kind of small talk the message is, or None when it asks or tells anything else."""
     flat = (text or "").strip()
+    if len(flat) <= 40 and _OPENER.match(flat) and not _NOT_OPENER.search(flat):
+        return "opener"
     if not flat or len(flat) > 40 or _NOT_SMALL.search(flat):
         return None
     if re.sub(_FLAT, "", _ANY.sub(" ", flat)):

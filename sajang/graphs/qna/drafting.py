@@ -17,12 +17,9 @@ from datetime import date
 from typing import Any, Literal
 
 from sajang.config import Settings, StorePolicy
-from sajang.graphs.inquiry.answering import detect_locale, learned_for_product, offline_answer
-from sajang.graphs.inquiry.classifier import classify_text
+from sajang.graphs.inquiry.answering import detect_locale, learned_for_product, look_up, offline_answer
 from sajang.graphs.inquiry.llm_answer import answer_with_model
 from sajang.graphs.qna.facts import FACT_CONFIDENCE, fact_answer, product_article, short_name
-from sajang.knowledge.normalize import normalize_for_shop
-from sajang.knowledge.service import get_knowledge
 
 DraftStatus = Literal["ready", "handoff"]
 
@@ -87,8 +84,9 @@ def draft_answer(settings: Settings, policy: StorePolicy, question: Mapping[str,
     text = str(question["text"]).strip()
     product = question.get("product")
     locale = detect_locale(text, settings.locale)
-    normalized = normalize_for_shop(text, settings.data_dir, settings.chat_lexicon).text
-    cls = classify_text(settings, normalized)
+    # read and searched as the chat reads a customer's line; learned answers of this product only
+    found = look_up(settings, text, locale, scope=lambda hits: learned_for(product, hits))
+    normalized, cls = found.question, found.classification
     category, urgency = cls.category, cls.urgency
     # the inquiry gate's person rules: an explicit request, an urgent report or an incident
     if cls.wants_human and cls.category == "human":
@@ -101,20 +99,19 @@ def draft_answer(settings: Settings, policy: StorePolicy, question: Mapping[str,
         return QnaDraft(on_the_board(" ".join(facts.sentences), policy, locale), "ready", FACT_CONFIDENCE,
                         [{"id": f"product:{product['id']}", "title": str(product["name"]), "score": 1.0,
                           "kind": "product"}], None, category, urgency, answer_kind="product")
-    result = get_knowledge(settings).search(normalized, k=5)
-    hits = learned_for(product, [h.as_dict() for h in result.hits])
+    hits = found.hits
     out: dict[str, Any] | None = None
     if settings.llm_enabled:
         extra = [product_article(product, locale, today)] if product else []
         out = answer_with_model(settings, policy, text=text, locale=locale, customer_id=None, customer=None,
                                 orders=[], hits=hits + extra, history=[], category=cls.category,
-                                urgency=cls.urgency, retrieval_confidence=result.confidence,
-                                unknown_terms=result.unknown_terms,
+                                urgency=cls.urgency, retrieval_confidence=found.confidence,
+                                unknown_terms=found.unknown_terms,
                                 config={"configurable": {"thread_id": thread_id}})
     if out is None:
         out = offline_answer(settings, policy, text=text, locale=locale, category=cls.category, customer_id=None,
-                             orders=[], hits=hits, retrieval_confidence=result.confidence,
-                             unknown_terms=result.unknown_terms, normalized_text=normalized)
+                             orders=[], hits=hits, retrieval_confidence=found.confidence,
+                             unknown_terms=found.unknown_terms, normalized_text=normalized)
     answer = on_the_board(str(out.get("answer") or ""), policy, locale)
     confidence = round(float(out.get("confidence") or 0.0), 4)
     reason: str | None = None
