@@ -320,7 +320,10 @@ def test_two_agents_claim_at_once_one_wins(settings: Settings, engine: Engine, a
             _open_item(page, thread)
             page.locator("#sj-claim").wait_for()
             pages.append(page)
-        # both click before either answer comes back
+        # both buttons shown (a timer tick on a loaded machine may be re-rendering one), then both click
+        # before either answer comes back
+        for page in pages:
+            page.locator("#sj-claim").wait_for(timeout=WAIT_MS)
         for page in pages:
             page.locator("#sj-claim").dispatch_event("click")
         for page in pages:
