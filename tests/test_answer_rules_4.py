@@ -139,3 +139,12 @@ def test_that_one_after_a_manual_answer_is_its_topic_not_an_order() -> None:
     order = {"kind": "order", "base": "만두 언제 와요", "query": parse_own_query("만두 언제 와요", NOW).as_dict(),
              "order_ids": ["O-20261202-00002"]}
     assert read_in_context("그거 취소돼요?", order, None, None, NOW).query.same_order
+
+
+def test_an_english_condition_continues_the_previous_question() -> None:
+    asked = "How many days do I have to send something back?"
+    manual = {"kind": "manual", "base": asked, "query": parse_own_query(asked, NOW).as_dict()}
+    for text in ("and what if it arrives damaged?", "what if I already opened it?"):
+        reading = read_in_context(text, manual, None, None, NOW)
+        assert reading.followup == "manual" and reading.question.endswith(asked), reading
+    assert read_in_context("Is shipping free?", manual, None, None, NOW).followup is None  # a new question

@@ -524,6 +524,8 @@ OWN_PHRASE = re.compile(
     re.IGNORECASE)
 # a condition added to the previous question: "…넘으면요?", "불량이면요?", "묵은지로 하려면요?"
 CONTINUATION = re.compile(r"(으?면|라면|이면)\s*(요|여|용)\s*[?？.!~ㅠㅜ]*$")
+# "and if it turns out to be defective?", "what if I opened it?": the same topic under another condition
+CONTINUATION_EN = re.compile(r"^(?:and|but|ok(?:ay)?|so)?[,\s]*(?:what\s+)?if\b[^?]*\??$", re.IGNORECASE)
 # "배송완료된 거", "준비중인 주문", "취소한 건": orders in a state
 STATUS_THING = re.compile(r"(된|인|한|중인|됐던)\s*(거|것|게|주문|건)")
 # a claim of theirs: "교환 접수 됐는지", "환불 신청했는데"
@@ -595,8 +597,9 @@ def read_in_context(text: str, memory: dict[str, Any] | None, pending_question: 
             return Reading(text, base or text, merge_followup(previous, frag_query), followup="order")
         if base and fragment:
             return Reading(f"{fragment} {base}", base, query, followup="manual")
-    if memory and memory.get("kind") == "manual" and memory.get("base") and CONTINUATION.search(text.strip()) \
-            and len(text.strip()) <= 25:
+    if memory and memory.get("kind") == "manual" and memory.get("base") and (
+            (CONTINUATION.search(text.strip()) and len(text.strip()) <= 25)
+            or (CONTINUATION_EN.match(text.strip()) and len(text.strip()) <= 60)):
         # "5만원 넘으면요?", "불량이면요?": the same topic under another condition
         base = str(memory["base"])
         return Reading(f"{text.strip()} {base}", base, query, followup="manual")
