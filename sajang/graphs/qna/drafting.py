@@ -17,9 +17,11 @@ from datetime import date
 from typing import Any, Literal
 
 from sajang.config import Settings, StorePolicy
-from sajang.graphs.inquiry.answering import detect_locale, learned_for_product, look_up, offline_answer
+from sajang.graphs.inquiry.answering import detect_locale, learned_for_product, manual_hits, offline_answer
+from sajang.graphs.inquiry.classifier import classify_text
 from sajang.graphs.inquiry.llm_answer import answer_with_model
 from sajang.graphs.qna.facts import FACT_CONFIDENCE, fact_answer, product_article, short_name
+from sajang.knowledge.normalize import normalize_for_shop
 
 DraftStatus = Literal["ready", "handoff"]
 
@@ -84,9 +86,9 @@ def draft_answer(settings: Settings, policy: StorePolicy, question: Mapping[str,
     text = str(question["text"]).strip()
     product = question.get("product")
     locale = detect_locale(text, settings.locale)
-    # read and searched as the chat reads a customer's line; learned answers of this product only
-    found = look_up(settings, text, locale, scope=lambda hits: learned_for(product, hits))
-    normalized, cls = found.question, found.classification
+    # read as the chat reads a customer's line (the search waits until the rules below have not answered)
+    normalized = normalize_for_shop(text, settings.data_dir, settings.chat_lexicon).text or text
+    cls = classify_text(settings, normalized)
     category, urgency = cls.category, cls.urgency
     # the inquiry gate's person rules: an explicit request, an urgent report or an incident
     if cls.wants_human and cls.category == "human":
@@ -99,7 +101,8 @@ def draft_answer(settings: Settings, policy: StorePolicy, question: Mapping[str,
         return QnaDraft(on_the_board(" ".join(facts.sentences), policy, locale), "ready", FACT_CONFIDENCE,
                         [{"id": f"product:{product['id']}", "title": str(product["name"]), "score": 1.0,
                           "kind": "product"}], None, category, urgency, answer_kind="product")
-    hits = found.hits
+    # searched as the chat searches; learned answers of this product only
+    hits, found = manual_hits(settings, normalized, locale, cls.category, lambda hits: learned_for(product, hits))
     out: dict[str, Any] | None = None
     if settings.llm_enabled:
         extra = [product_article(product, locale, today)] if product else []
