@@ -726,10 +726,11 @@ def order_reply(text: str, category: str, orders: list[dict[str, Any]], locale: 
                 now: datetime | None = None) -> dict[str, Any] | None:
     """A verified customer's own-data question answered from `orders` alone (the agent's suggestion, the
     replies while a person is on the way): {answer, confidence, sources, answer_kind}, or None."""
-    query = parse_own_query(text, now or utcnow().astimezone(KST))
+    now = now or utcnow().astimezone(KST)
+    query = parse_own_query(text, now)
     if not orders or not is_own_data_question(text, category, query, orders):
         return None
-    reply = own_data_reply(query, orders, locale, policy, now or utcnow().astimezone(KST))
+    reply = own_data_reply(query, orders, locale, policy, now)
     by_id = {o["order_id"]: o for o in orders}
     return {"answer": "\n\n".join([_t("greet", locale, shop=policy.shop_name), reply.text, _t("closing", locale)]),
             "confidence": 0.9, "sources": [order_source(by_id[i], locale) for i in reply.order_ids if i in by_id],
