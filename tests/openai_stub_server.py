@@ -27,8 +27,13 @@ can check that the client really sent the context. Placeholders of masked person
 message (`[전화1]` …) are repeated in the answer, as a model that confirms the contact details would.
 Every request body is kept in `server.requests`.
 
+Each stub serves under a path of its own (`http://127.0.0.1:PORT/stub-<id>/v1`) and answers 404 to any
+other: the product keeps vectors, circuit breakers and tool refusals per server URL for the whole process,
+and the kernel may give a later stub the port of an earlier one; with the port alone as its address the
+later stub was "the same server" and was never asked for the vectors the earlier one had computed.
+
     with OpenAIStub() as stub:
-        settings.openai_base_url = stub.base_url   # http://127.0.0.1:PORT/v1
+        settings.openai_base_url = stub.base_url   # http://127.0.0.1:PORT/stub-<id>/v1
 """
 
 from __future__ import annotations
@@ -153,8 +158,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def _route(self) -> str:
+        """The request's path below this stub's own prefix ("/v1/..."), or "" for a path outside it."""
+        prefix = self.server.path_prefix
+        return self.path[len(prefix):].rstrip("/") if self.path.startswith(prefix + "/") else ""
+
     def do_GET(self) -> None:
-        if self.path.rstrip("/") == "/v1/models":
+        if self._route() == "/v1/models":
             self._json(200, {"object": "list", "data": [{"id": "stub-gpt", "object": "model", "owned_by": "test"}]})
         else:
             self._json(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
@@ -166,9 +176,9 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             self._json(400, {"error": {"message": "invalid JSON", "type": "invalid_request_error"}})
             return
-        path = self.path.rstrip("/")
+        path = self._route()
         with self.server.lock:
-            self.server.requests.append({"path": path, "body": body})
+            self.server.requests.append({"path": path or self.path, "body": body})
         if path == "/v1/embeddings":
             self._embeddings(body)
         elif path == "/v1/chat/completions":
@@ -176,7 +186,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             self._chat(body)
         else:
-            self._json(404, {"error": {"message": f"no route {path}", "type": "invalid_request_error"}})
+            self._json(404, {"error": {"message": f"no route {self.path}", "type": "invalid_request_error"}})
 
     def _failure(self, body: dict[str, Any]) -> bool:
         """Answer as a failing server would (True), per the server's failure mode."""
@@ -382,8 +392,9 @@ class _Handler(BaseHTTPRequestHandler):
 class OpenAIStubHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+    def __init__(self, port: int = 0) -> None:
+        super().__init__(("127.0.0.1", port), _Handler)
+        self.path_prefix = f"/stub-{uuid.uuid4().hex[:12]}"  # this server's own URL, whatever its port
         self.requests: list[dict[str, Any]] = []
         self.content_chunks = 0
         self.lock = threading.Lock()
@@ -404,14 +415,18 @@ class OpenAIStubHTTPServer(ThreadingHTTPServer):
 class OpenAIStub:
     """Runs the server in a background thread for the duration of a `with` block."""
 
-    def __init__(self) -> None:
-        self.server = OpenAIStubHTTPServer()
+    def __init__(self, port: int = 0) -> None:
+        """`port` 0: any free one, as the kernel chooses (it may be one an earlier stub had)."""
+        self.server = OpenAIStubHTTPServer(port)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
+
+    @property
     def base_url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}/v1"
+        return f"http://{self.server.server_address[0]}:{self.port}{self.server.path_prefix}/v1"
 
     @property
     def requests(self) -> list[dict[str, Any]]:

@@ -98,3 +98,24 @@ def test_llm_handoff_when_model_says_so(llm_settings: Settings) -> None:
     assert r["handoff"] and r["category"] == "human"
     conv = svc.get_conversation(r["thread_id"])
     assert conv["pending"]["customer_id"] == B
+
+
+def test_a_stub_on_the_port_of_an_earlier_one_is_another_server(settings: Settings) -> None:
+    """The kernel may give a stub the port an earlier stub of the process had. The product keeps vectors (and
+    breakers, tool refusals) per server URL for the whole process, so with the port as the stub's only
+    address the second stub was the first one again and never asked for the texts the first had embedded
+    (the manual import of `test_embeddings_go_over_the_wire_as_base64` once sent no request in the suite)."""
+    from sajang.knowledge.embeddings import CachedEmbeddings, get_embeddings
+
+    def embedder(stub: OpenAIStub) -> CachedEmbeddings:
+        return get_embeddings(settings.model_copy(update={
+            "embeddings": "openai", "embedding_model": "stub-embed", "openai_base_url": stub.base_url,
+            "openai_api_key": "sk-test"}))
+
+    texts = ["반품 배송비는 3,000원입니다.", "교환은 7일 안에 신청해 주세요."]
+    with OpenAIStub() as first:
+        embedder(first).embed(texts)
+    with OpenAIStub(port=first.port) as second:
+        assert second.port == first.port and second.base_url != first.base_url
+        embedder(second).embed(texts)
+        assert [r["body"]["input"] for r in second.requests if r["path"] == "/v1/embeddings"] == [texts]
