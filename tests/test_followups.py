@@ -116,3 +116,13 @@ def test_an_order_follow_up_changes_the_product_and_keeps_the_question(svc: Any,
     # a new question of its own is not bent to the previous topic
     policy = svc.ask("반품 배송비는 얼마인가요?", customer_id=A, thread_id=first["thread_id"])
     assert not policy["handoff"] and "3,000원" in policy["answer"] and shop.shipping not in policy["answer"], policy
+
+
+def test_an_action_named_alone_after_an_order_answer_is_that_action_on_that_order(svc: Any, shop: Shop) -> None:
+    """«그럼 그거 취소는요?» after the answer about the parcel on its way: what can be done about that order
+    (it has left: a return once it arrives), not its status and tracking number again."""
+    first = svc.ask("삼겹살 시킨 거 어디쯤 왔어요?", customer_id=A)
+    assert shop.shipping in first["answer"] and A_TRACK in first["answer"], first
+    cancel = svc.ask("그럼 그거 취소는요?", customer_id=A, thread_id=first["thread_id"])
+    assert shop.shipping in cancel["answer"] and "반품" in cancel["answer"], cancel
+    assert A_TRACK not in cancel["answer"]

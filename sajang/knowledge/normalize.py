@@ -267,12 +267,30 @@ def correct_typos(text: str) -> tuple[str, list[str]]:
     kiwi, lock = kiwi_analyser()
     with lock:
         tokens = kiwi.tokenize(text, typos=TYPO_MODEL, typo_cost_threshold=TYPO_COST_THRESHOLD)
+        # a "correction" to a bare final consonant is the model misreading a word («해동» → 하+어도+ᆼ)
+        words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
         fixed = [t for t in tokens if t.typo_cost > 0]
-        if not fixed:
-            return text, []
-        corrected = str(kiwi.join([(t.form, t.tag) for t in tokens]))
-    changes = [f"{text[t.start:t.end]}→{t.form}" for t in fixed]
-    return corrected, changes
+        mended: list[tuple[int, int, str]] = []
+        for start, end in words:
+            inside = [t for t in tokens if start <= t.start < end]
+            if not any(t.typo_cost > 0 for t in inside) or any(_is_artefact(t.form, t.tag) for t in inside):
+                continue
+            # only the word holding the slip is rebuilt: joining every morpheme would re-space the whole
+            # message («간장게장 해동» → «간장 게장해동»)
+            mended.append((start, end, str(kiwi.join([(t.form, t.tag) for t in inside]))))
+    if not mended:
+        return text, []
+    out, last = [], 0
+    for start, end, word in mended:
+        out += [text[last:start], word]
+        last = end
+    changes = [f"{text[t.start:t.end]}→{t.form}" for t in fixed
+               if any(start <= t.start < end for start, end, _w in mended)]
+    return "".join(out) + text[last:], changes
+
+
+def _is_artefact(form: str, tag: str) -> bool:
+    return tag.startswith("Z_") or all("\u1100" <= ch <= "\u11ff" or "\u3131" <= ch <= "\u318e" for ch in form)
 
 
 def normalize_message(text: str, lexicon: Lexicon | None = None,
@@ -296,7 +314,15 @@ def normalize_message(text: str, lexicon: Lexicon | None = None,
         out = spaced
     out, fixed = correct_typos(out)
     changes += fixed
+    ended = _CHAT_ENDING.sub(r"\1요", out)
+    if ended != out:
+        changes.append("endings")
+        out = ended
     return NormalizedMessage(out, mood, tuple(changes))
+
+
+# «보내주시나여», «몇시까지 해여», «뭐에여»: the polite ending -요 typed as -여 (the typo model leaves it)
+_CHAT_ENDING = re.compile(r"([나까가되돼해에예어아세죠래네])여(?=[\s?？!.~ㅠㅜ;]|$)")
 
 
 def normalize_for_shop(text: str, data_dir: Path | None, extra_lexicon: Path | None = None) -> NormalizedMessage:

@@ -110,21 +110,28 @@ def _stem(token: str) -> str:
 _SAME_AS = {"바꾸": ("변경",), "변경": ("바꾸",), "고치": ("수정", "변경"), "수정": ("변경",), "돌려받": ("환불",),
             "보내": ("발송", "출고"), "오": ("도착",), "도착": ("오",), "쓰": ("사용",), "사용": ("쓰",),
             "깨지": ("파손",), "파손": ("깨지",), "터지": ("파손",), "끊": ("종료",),
-            "출발": ("출고", "발송"), "주소": ("배송지",), "배송지": ("주소",), "같이": ("함께",), "함께": ("같이",), "나가": ("출고",), "택배비": ("배송비",), "돈": ("환불", "금액")}
+            "출발": ("출고", "발송"), "주소": ("배송지",), "배송지": ("주소",), "같이": ("함께",), "함께": ("같이",), "나가": ("출고",), "택배비": ("배송비",), "돈": ("환불", "금액"),
+            "delivery": ("ship",), "ship": ("delivery",)}
 # What kind of fact the question asks for, and how such a fact looks in the manual.
 _ASKS = {
-    "duration": (re.compile(r"며칠|몇\s*일|언제|얼마나\s*(걸|걸려|가|기다)|기간|소요|how\s+long|\bwhen\b|\bdays?\b",
+    "duration": (re.compile(r"며칠|몇\s*일|언제(?!든)|얼마나\s*(걸|걸려|가|기다)|기간|기한|소요|how\s+long|\bwhen\b|\bdays?\b",
                             re.IGNORECASE),
-                 re.compile(r"\d+\s*(?:~\s*\d+\s*)?(?:영업일|일|시간|주|개월|분|business\s+days?|days?|hours?|"
-                            r"weeks?|months?)|즉시|당일|다음\s*날|바로|immediately|same\s+day|next\s+day",
+                 re.compile(r"\d+\s*(?:~\s*\d+\s*)?(?:영업일|일|시간|주|개월|년|분|business\s+days?|days?|hours?|"
+                            r"weeks?|months?|years?|minutes?|mins?\b|seconds?)|즉시|당일|다음\s*날|바로|immediately|same\s+day|next\s+day",
                             re.IGNORECASE)),
-    "money": (re.compile(r"얼마|비용|요금|가격|배송비|수수료|how\s+much|\bfee|\bcost|\bprice|free\s+shipping",
+    "money": (re.compile(r"얼마|비용|요금|가격|배송비|수수료|how\s+much|\bfee|\bcost|\bprice|free\s+(?:shipping|delivery)|"
+                         r"\bminimum\s+(?:order|amount|for|to)",
                          re.IGNORECASE),
               re.compile(r"[\d,]+\s*원|무료|\bwon\b|KRW|\bfree\b", re.IGNORECASE)),
     "clock": (re.compile(r"몇\s*시|운영\s*시간|영업\s*시간|\bhours\b|what\s+time", re.IGNORECASE),
               re.compile(r"\d{1,2}:\d{2}|오[전후]\s*\d+\s*시|\d\s*(?:a\.?m|p\.?m)", re.IGNORECASE)),
     "amount": (re.compile(r"몇\s*(?:자|장|개|번|퍼센트|%|명)|최대|최소|한도|percent|how\s+many", re.IGNORECASE),
-               re.compile(r"\d")),
+               # a count written out: «알림은 한 번만», "once", "two coupons"
+               re.compile(r"\d|(?<![가-힣])(?:한|두|세|네|다섯)\s*(?:번|장|개|명|곳|가지|팩|봉)|\b(?:once|twice|one|two|three)\b",
+                          re.IGNORECASE)),
+    # "만두 에프에 몇 도로 돌려요?": a cooking temperature (not 몇 도착, not 정도)
+    "temperature": (re.compile(r"몇\s*도(?!착)|온도|몇\s*℃|what\s+temperature|how\s+hot|degrees?", re.IGNORECASE),
+                    re.compile(r"\d+\s*(?:℃|°|도(?![착록]))", re.IGNORECASE)),
     "procedure": (re.compile(r"어떻게|어케|방법|어디서|어디에|어떡|절차|how\s+(?:do|can|should)\s+i|how\s+to",
                              re.IGNORECASE),
                   re.compile(r"주세요|하시면|마이페이지|적어|남겨|신청|요청하|연락|please|go\s+to|write|tell\s+us",
@@ -148,7 +155,19 @@ SPECIAL_CASE = re.compile(r"경우|때$|\S\s*후\b|오류|늦어|지연|안\s*�
 SPECIAL_MISMATCH = 0.25
 SAME_SECTION = 0.4  # share of the best unit's score another unit of its section needs to be quoted with it
 SECOND_SECTION = 0.8  # share of the best unit's score another section needs to be quoted too
-_HARD_KINDS = ("duration", "money", "clock", "amount")
+_HARD_KINDS = ("duration", "money", "clock", "amount", "temperature")
+# a unit without the figure a "몇 시 / 얼마 / 며칠" question asks for cannot answer it, however many of its
+# words it shares ("상담원 몇시까지 해요?" is not answered by how to reach an agent)
+HARD_KIND_MISSING = 1.0
+_ASKS_FIGURE = {
+    "duration": re.compile(r"며칠|몇\s*일|얼마나\s*(?:걸|기다)|how\s+long|how\s+many\s+(?:days|hours|weeks)",
+                           re.IGNORECASE),
+    "money": re.compile(r"얼마|how\s+much", re.IGNORECASE),
+    "clock": re.compile(r"몇\s*시|what\s+time", re.IGNORECASE),
+    "amount": re.compile(r"몇\s*(?:자|장|개|번|퍼센트|프로|%|명)|how\s+many", re.IGNORECASE),
+    "temperature": re.compile(r"몇\s*도(?!착)|몇\s*℃|what\s+temperature|how\s+hot", re.IGNORECASE),
+}
+
 
 
 @lru_cache(maxsize=2_000)
@@ -192,7 +211,7 @@ def visible_units(hit: dict[str, Any], audience: str = "customers",
     return tuple(u for u in units if u.audience == "customers")
 
 
-def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, ...],
+def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, ...], figures: bool = True,
                   ) -> list[tuple[float, int]]:
     """Each unit's score for the question, best first.
 
@@ -202,19 +221,25 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
     passage the retriever chose (the only signal for an English question about a Korean manual). A FAQ
     item loses for the words of its own question the customer did not use, a section about a special case
     ("…된 경우") when the question names nothing of it; a unit of the article's first section gains a
-    little (an article opens with its general rule)."""
+    little (an article opens with its general rule). With `figures`, a unit loses much when the question
+    asks for a figure («몇 시», «얼마», «며칠», «몇 도») that it does not state and other units of the
+    article do."""
     body = hit.get("body") or hit.get("text") or ""
     q = _question_tokens(question)
     kinds = _asked_types(question)
     passage = hit.get("text") or ""
     df = _unit_frequencies(body)
     n = len(article_units(body))
-    weight = {t: math.log(1 + n / (1 + df.get(t, 0))) for t in q}
-    total = sum(weight.values()) or 1.0
-    first_section = min((u.section for u in units), default=0)
     # the article's own topic words ("배송지 변경") name no special case: "주소 오류로 반송된 경우" is about a
     # return to sender, which "주소 잘못 적었는데 바꿀 수 있어요?" does not name
     topic = _question_tokens(str(hit.get("title") or ""))
+    weight = {t: math.log(1 + n / (1 + df.get(t, 0))) for t in q}
+    total = sum(weight.values()) or 1.0
+    first_section = min((u.section for u in units), default=0)
+    # only a question word asking for the figure itself («몇 시», «얼마», not «가격 안 보이게», «언제 출고»), and only
+    # when the article states such a figure somewhere: else no unit is better for lacking it
+    hard = [k for k in kinds if figures and k in _ASKS_FIGURE and _ASKS_FIGURE[k].search(question)
+            and any(_ASKS[k][1].search(u.quote) for u in units)]
 
     def score(u: AnswerUnit) -> float:
         own = _tokens(u.text)
@@ -223,6 +248,8 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
         for k in kinds:
             if _ASKS[k][1].search(u.quote):
                 value += TYPE_BONUS if k in _HARD_KINDS else SOFT_TYPE_BONUS
+        if hard and not any(_ASKS[k][1].search(u.quote) for k in hard):
+            value -= HARD_KIND_MISSING
         if u.text in passage or (u.key and u.key in passage):
             value += PASSAGE_BONUS
         if u.kind == "faq":  # "선물 포장을 하면 배송이 늦어지나요: 아니요 …" answers its own, narrower question
@@ -246,6 +273,9 @@ def relevant_units(question: str, hit: dict[str, Any], limit: int = 3, audience:
     if not units:
         return []
     scored = _scored_units(question, hit, units)
+    # within the section the figure asked for chose, its other units by their own words: «전화번호랑 몇 시까지
+    # 하는지» quotes the phone number beside the hours
+    unpenalised = _scored_units(question, hit, units, figures=False)
     q = _question_tokens(question)
     top = scored[0][0]
     chosen: list[list[int]] = []
@@ -269,9 +299,11 @@ def relevant_units(question: str, hit: dict[str, Any], limit: int = 3, audience:
             room = limit if not chosen else 1
             # a unit far below the best one answers another question of the section (a FAQ item about an
             # address change quoted for "배송 출발했는데 취소돼요?")
-            floor = SAME_SECTION * sc if units[i].kind in ("sentence", "faq") else 0.0  # a list stays a list
-            picked = [(s2, j) for s2, j in scored if units[j].section == sec and s2 > 0 and s2 >= floor
-                      and units[j].table is None][:room]
+            own = next(s2 for s2, j in unpenalised if j == i)
+            floor = SAME_SECTION * own if units[i].kind in ("sentence", "faq") else 0.0  # a list stays a list
+            others = [(s2, j) for s2, j in unpenalised if j != i and units[j].section == sec and s2 > 0
+                      and s2 >= floor and units[j].table is None]
+            picked = [(sc, i), *others[:room - 1]]
             # a list item quoted brings the items that answer exactly as well ("제주도: 3,000원" and "그 밖의
             # 도서산간: 5,000원" for "울릉도는 배송비 더 붙어요?")
             ties = [j for s2, j in scored if units[j].section == sec and units[j].kind == "item"
@@ -324,6 +356,9 @@ def relevant_sentences(question: str, hit: dict[str, Any], limit: int = 3, audie
 _QUESTION_END = re.compile(r"(?:나요|까요|가요|나|니|죠|되요|돼요|해요|예요|에요|어요|아요|인지|있어요|없어요|"
                            r"건가요|ㄴ가요|실래요|래요)\s*[.!~ㅠㅜ]*\s*$")
 _NOT_A_QUESTION_END = re.compile(r"(?:데요|는데|거든요|했어요|였어요|왔어요|샀어요|시켰어요|감사합니다|고마워요)\s*[.!~]*\s*$")
+# «아직 안 뜯었어요», «어제 받았어요»: a past tense without a question mark or word tells, it does not ask
+_PAST_STATEMENT = re.compile("[" + "".join(chr(c) for c in range(0xAC00, 0xD7A4) if (c - 0xAC00) % 28 == 20
+                                         and chr(c) != "있") + r"]어요\s*[.!~ㅠㅜ]*\s*$")
 _WH = re.compile(r"얼마|언제|며칠|어떻게|어케|어디|몇|무엇|뭐|뭘|왜|어느|어떤|\b(?:how|what|when|where|which|why|who)\b",
                  re.IGNORECASE)
 # "how much is shipping and do you ship to Jeju?": an English question joined to another by "and"
@@ -371,7 +406,8 @@ def question_parts(text: str) -> list[str]:
             continue  # "문의 좀 드릴게요." says a question is coming, not what it is about
         asks = ("?" in piece or "？" in piece or _WH.search(piece) or _QUESTION_END.search(piece)
                 or _EN_QUESTION_START.match(piece)) \
-            and not _NOT_A_QUESTION_END.search(piece)
+            and not _NOT_A_QUESTION_END.search(piece) \
+            and not (_PAST_STATEMENT.search(piece) and not _WH.search(piece))
         if asks and _tokens(piece):
             parts.append(f"{context} {piece}".strip())
             context = ""

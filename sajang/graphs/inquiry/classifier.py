@@ -109,6 +109,11 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
     "legal": ("urgent", _rx(
         r"소비자\s*(원|보호원|센터|단체)|소보원|1372|고소|소송|고발|신고\s*(하|할|했|합|하겠)|변호사|공정위|경찰|법적|민원\s*(넣|제기)",
         r"lawyer|\bsue\b|lawsuit|legal action|consumer (agency|protection)|report you")),
+    # a caller posing as us got their card details, «이거 사기 아니에요?»: money at risk now
+    "fraud": ("urgent", _rx(
+        r"피싱|사기\s*(아니|인가|인\s*것|같|맞|당했|당한)|"
+        r"(카드\s*번호|비밀\s*번호|비번|인증\s*번호|계좌\s*번호)\S{0,8}\s*(알려\s*(줬|드렸|주었)|말해\s*(줬|버렸)|불러\s*(줬|드렸))",
+        r"phishing|\bscam(med)?\b|fraud")),
     "repeated": ("urgent", _rx(
         r"몇\s*번째|세\s*번째|여러\s*번\s*(문의|연락|말씀|얘기|물어)|벌써\s*(두|세|몇)\s*번|또\s*(이러|이런|그러)",
         r"아직도\s*(답|연락|처리)|계속\s*(같은|똑같)|몇\s*번을\s*(말|문의|연락)",
@@ -117,7 +122,15 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
         r"파손|누수|깨졌|터졌|샜|찌그러졌|부서졌|망가졌|찢어졌|금이\s*(갔|간)|깨짐|터짐",
         r"(깨져|깨진|터져|터진|새서|새고|찌그러져|찌그러진|부서져|망가져|찢어져|젖어)\s*(서\s*|채로?\s*)?(왔|옴|도착|배송|받|있|와서|있었)",
         r"(포장|상자|박스|봉지|봉투|팩|병|유리|용기|뚜껑|냄비|그릇|접시|코팅)\S{0,2}\s*(깨져|터져|새|찌그러|찢어|부서|벗겨)",
+        # what the leak did: «상자가 국물범벅이에요», «김치까지 다 젖었어요»
+        r"범벅|흥건|(다|전부|같이|까지)\s*젖(었|어\s*(있|서))|국물이\s*(샜|새서|흘러)",
         r"broken|damaged|leak|crushed|cracked|dented")),
+    # «결제가 두 번 됐어요», "charged twice": their money taken twice
+    "double_charge": ("high", _rx(
+        r"(결제|승인|출금|청구)\S{0,2}\s*(두\s*번|2\s*번)\s*(됐|되었|났|나갔|빠|찍|들어)|"
+        r"(중복|이중)\s*(결제|승인|출금|청구)\S{0,2}\s*(됐|되었|났|돼\s*있)|두\s*번\s*(빠져|빠졌|출금됐|청구됐|결제됐|승인됐)|"
+        r"중복\s*으로\s*(결제|승인|출금|청구)?\s*(됐|되었|나갔|빠졌)",
+        r"charged twice|double[- ]charged|two charges")),
     "missing": ("high", _rx(
         r"누락|빠졌|빠져\s*(있|서|왔)|빠진\s*(상품|거|게|물건|구성품)|안\s*들어\s*(있|왔)|개만\s*(왔|옴|들어)|(하나|한\s*개|1개|구성품|소스|사은품)\S{0,2}\s*(없|안\s*왔|빠)",
         # «2봉 시켰는데 1봉만 왔어요»: a count with its unit, and only that many came (not «상자 하나만 왔어요»,

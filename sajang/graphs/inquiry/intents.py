@@ -74,6 +74,20 @@ ACTIONS: dict[str, re.Pattern[str]] = {
     "return": re.compile(r"(반품|환불)\s*(해|하고\s*싶|할래|할게|원해|원합|부탁|가능|돼요|되나|되요|되죠|돼죠|될까|되는지|할\s*수|하려|받고\s*싶)"
                          r"|\breturn\s+(it|my|the|this)|\brefund\s+(it|my|me)", re.IGNORECASE),
 }
+# "그럼 그거 취소는요?", "반품은요?" after an answer about an order: that action on that order
+_ACTION_ALONE = re.compile(r"^(?:(?:그|이|저)\s*(?:거|것|주문|건)\s*|그거\s*|이거\s*)?"
+                           r"(?P<noun>취소|반품|환불|교환|배송지\s*변경|주소\s*변경)$")
+_ACTION_OF_NOUN = {"취소": "cancel", "반품": "return", "환불": "return", "교환": "exchange"}
+
+
+def elliptic_action(fragment: str) -> str | None:
+    """The action an elliptic fragment names alone ("그거 취소" → "cancel"), or None."""
+    m = _ACTION_ALONE.match(fragment.strip())
+    if not m:
+        return None
+    return _ACTION_OF_NOUN.get(m.group("noun"), "address")
+
+
 # a claim already asked for: "교환 신청한 거 어떻게 됐어요" is a status question, not a new request
 # ("아직 취소 되죠?" asks whether it still can be; "아직 처리 안 됐어요?" asks about the claim)
 CLAIM_FOLLOWUP = re.compile(r"(신청|요청|접수)\s*(한|했|하신|된|드린)|어떻게\s*(됐|되었)|진행\s*(상황|중)"

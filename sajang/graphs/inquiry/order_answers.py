@@ -21,6 +21,7 @@ from sajang.db.types import utcnow
 from sajang.graphs.inquiry.intents import (
     ORDER_ID,
     OwnDataQuery,
+    elliptic_action,
     elliptic_fragment,
     merge_followup,
     parse_own_query,
@@ -544,7 +545,9 @@ GUEST_POLICY_QUESTION = re.compile(
 GUEST_ASKS_HOW = re.compile(
     r"(주실|할|해도|하면|바꿀|받을|쓸|뺄|고칠|늘릴|줄일|보낼|살)\s*수\s*(있|없)|(되|돼)\s*(나요|죠|는\s*거|는지)|될까|가능|ㄱㄴ"
     r"|(해도|하면|해야)\s*(되|돼)|어떻게\s*(해야|하면|하나|해요|되나요)"
-    r"|\b(can|could|may)\s+i\b|\bis\s+it\s+possible\b|\bhow\s+(long|do|can|does)\b|\bwhat\s+happens\b",
+    r"|\b(can|could|may)\s+i\b|\bis\s+it\s+possible\b|\bhow\s+(long|do|can|does)\b|\bwhat\s+happens\b"
+    # how long the rule says it takes: «환불 며칠 걸려요?», "how many days until I get my money back?"
+    r"|며칠\s*(정도\s*)?(걸|만에|안에|이내)|\bhow\s+many\s+(days|weeks|hours)\b|\bhow\s+soon\b",
     re.IGNORECASE)
 # …unless it asks to look up something of theirs: "확인돼요?", "알 수 있나요", "어떻게 됐어요?", "얼마 결제했는지"
 GUEST_LOOKUP = re.compile(
@@ -584,6 +587,10 @@ def read_in_context(text: str, memory: dict[str, Any] | None, pending_question: 
         previous = OwnDataQuery.from_dict(memory.get("query"))
         base = str(memory.get("base") or "")
         frag_query = parse_own_query(fragment, now) if fragment else query
+        action = elliptic_action(fragment) if fragment else None
+        if action and memory.get("kind") == "order":
+            # «그럼 그거 취소는요?» asks what can be done about that order, not for its cancel claims
+            frag_query = replace(frag_query, action=action, claim_types=(), statuses=(), same_order=True)
         if memory.get("kind") != "order" and not (frag_query.order_ids or NAMES_AN_ORDER.search(text)):
             # "그거 최소 얼마 사야 써요?" after an answer about the birthday coupon: "그거" is that coupon, not an
             # order (only "그 주문", "that order" point at one after a manual answer)
