@@ -75,18 +75,39 @@ class KiwiOnOneThread:
         return self._run("join", morphs, **options)
 
 
-@lru_cache(maxsize=1)
-def _kiwi() -> KiwiOnOneThread:
+def new_kiwi() -> Any:
     from kiwipiepy import Kiwi
 
     # without the multi-word dictionary (proper nouns of several words: places, works, organisations): 180 MB
     # less of the ~480 MB Kiwi holds; the same analyses, typo corrections and spacing on the 3,733 Korean texts
     # of our manual, evaluation sets, classifier examples and bench wordings
-    return KiwiOnOneThread(Kiwi(load_multi_dict=False))
+    return Kiwi(load_multi_dict=False)
 
 
-def kiwi_analyser() -> tuple[KiwiOnOneThread, threading.Lock]:
-    """The process's one Kiwi (~4 s to load, ~0.3 GB) and the lock every call on it holds (chat
+_kiwi_in_child: Any = None  # a `kiwi_process.KiwiInChild`, when `load_kiwi_in_child` started one
+
+
+@lru_cache(maxsize=1)
+def _kiwi() -> Any:
+    """`KiwiOnOneThread` of this process's Kiwi, or the child's Kiwi when one was started first."""
+    if _kiwi_in_child is not None:
+        return _kiwi_in_child
+    return KiwiOnOneThread(new_kiwi())
+
+
+def load_kiwi_in_child() -> None:
+    """For a one-shot command: Kiwi loads in a child process while this one imports the rest (see
+    `kiwi_process`); every analysis of this process goes there. Nothing to do once Kiwi is loaded here."""
+    global _kiwi_in_child
+    if _kiwi.cache_info().currsize or _kiwi_in_child is not None:
+        return
+    from .kiwi_process import KiwiInChild
+
+    _kiwi_in_child = KiwiInChild()
+
+
+def kiwi_analyser() -> tuple[Any, threading.Lock]:
+    """The process's one Kiwi (~2 s of CPU to load, ~0.3 GB) and the lock every call on it holds (chat
     normalisation spaces and corrects with the same instance)."""
     return _kiwi(), _kiwi_lock
 
