@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import os
 import socket
 import subprocess
 import sys
 import threading
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any, NamedTuple
 
 
@@ -43,9 +45,12 @@ class KiwiInChild:
 
     def __init__(self) -> None:
         ours, theirs = socket.socketpair()
+        # the child imports the same `sajang` as this process, wherever that was found
+        source = str(Path(__file__).resolve().parents[2])
+        path = os.pathsep.join([source, *(p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p)])
         self._process = subprocess.Popen([sys.executable, "-m", "sajang.knowledge.kiwi_process", str(theirs.fileno())],
                                          pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
-                                         stdout=subprocess.DEVNULL)
+                                         stdout=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": path})
         theirs.close()
         self._conn = Connection(ours.detach())
         self._lock = threading.Lock()
