@@ -4,6 +4,7 @@
     python bench/load.py --quick                  # ~2 min: shorter phases, 2 rates
     python bench/load.py --configs 1w --rates 30,60 --phase-s 10 --saturation-s 10
     DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/postgres python bench/load.py --pg
+    python bench/load.py --before /path/to/checkout-before --configs 1w,2w --rates 30 --no-ask   # before/after
 
 What it does, in one run:
 
@@ -22,7 +23,11 @@ What it does, in one run:
      as errors, «unanswered at the end»), and the servers' queue left to empty before the next phase;
    - closed loop (saturation): `--concurrency` customers each sending their next message as soon as the
      answer comes, for `--saturation-s` seconds;
-   - the server's RSS (the process and its workers, sampled every 0.5 s, the maximum);
+   - the server's RSS (the process and its workers, sampled every 0.5 s, the maximum), PSS (pages shared
+     between processes counted a share each) and CPU (utime + stime of its processes over the phases, per
+     message answered);
+   with `--before CHECKOUT`, each configuration runs first with that checkout's code (PYTHONPATH), then with
+   this one's, on the same shop: before and after side by side in one run;
 3. `sajang ask "배송비 얼마예요?" --json` three times on the same shop, cold (a new process each);
 4. the size of what `pip install sajang` puts in a virtual environment: the files of the `sajang`
    distribution's dependency closure (without extras), from `importlib.metadata`.
