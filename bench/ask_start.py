@@ -66,7 +66,7 @@ def main() -> None:
     log = open(args.data_dir.parent / "ask_start_serve.log", "ab")  # noqa: SIM115  (the server's whole life)
     server = subprocess.Popen([sys.executable, "-m", "sajang.app.cli", "serve", "--port", str(port)], cwd=REPO,
                               env={**env, "PYTHONPATH": str(REPO)}, stdout=log, stderr=subprocess.STDOUT)
-    kinds = {"before, in its own process": (args.before, ("ask", args.text, "--json")),
+    kinds = {"before, in its own process": (args.before, ("ask", args.text, "--json", "--no-server")),
              "after, in its own process": (REPO, ("ask", args.text, "--json", "--no-server")),
              "after, through `sajang serve`": (REPO, ("ask", args.text, "--json", "--server"))}
     results: dict[str, list[tuple[float, float]]] = {k: [] for k in kinds}

@@ -4,6 +4,7 @@
     python bench/load.py --quick                  # ~2 min: shorter phases, 2 rates
     python bench/load.py --configs 1w --rates 30,60 --phase-s 10 --saturation-s 10
     DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/postgres python bench/load.py --pg
+    python bench/load.py --before /path/to/checkout-before --configs 1w,2w --rates 30 --no-ask   # before/after
 
 What it does, in one run:
 
@@ -22,7 +23,11 @@ What it does, in one run:
      as errors, «unanswered at the end»), and the servers' queue left to empty before the next phase;
    - closed loop (saturation): `--concurrency` customers each sending their next message as soon as the
      answer comes, for `--saturation-s` seconds;
-   - the server's RSS (the process and its workers, sampled every 0.5 s, the maximum);
+   - the server's RSS (the process and its workers, sampled every 0.5 s, the maximum), PSS (pages shared
+     between processes counted a share each) and CPU (utime + stime of its processes over the phases, per
+     message answered);
+   with `--before CHECKOUT`, each configuration runs first with that checkout's code (PYTHONPATH), then with
+   this one's, on the same shop: before and after side by side in one run;
 3. `sajang ask "배송비 얼마예요?" --json` three times on the same shop, cold (a new process each);
 4. the size of what `pip install sajang` puts in a virtual environment: the files of the `sajang`
    distribution's dependency closure (without extras), from `importlib.metadata`.
@@ -141,7 +146,7 @@ def pg_database(base_url: str, name: str = "sajang_bench_load") -> str:
 class Server:
     """`sajang serve` (UIs off) on a loopback port."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, workers: int = 1) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, workers: int = 1, code: Path = REPO) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
@@ -149,7 +154,8 @@ class Server:
         with open(log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "sajang.app.cli", "serve", "--port", str(self.port),
-                 "--workers", str(workers)], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+                 "--workers", str(workers)], cwd=code, env=with_code(env, code), stdout=log,
+                stderr=subprocess.STDOUT,
                 start_new_session=True)
 
     def wait_ready(self, limit_s: float = 300.0) -> float:
@@ -200,6 +206,12 @@ class Server:
                 self.proc.wait()
 
 
+def with_code(env: dict[str, str], code: Path) -> dict[str, str]:
+    """`env` with `code` first on PYTHONPATH (the checkout whose `sajang` runs)."""
+    rest = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and p != str(REPO)]
+    return {**env, "PYTHONPATH": os.pathsep.join([str(code), *rest])}
+
+
 def rss_mb(pid: int) -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -210,17 +222,42 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def pss_mb(pid: int) -> float:
+    """Proportional set size: pages shared with other processes (forked workers) count a share each."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def cpu_s(pid: int) -> float:
+    """utime + stime of a process so far, seconds."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class RssSampler:
     servers: list[Server]
     max_total: float = 0.0
     max_process: float = 0.0
+    max_pss_total: float = 0.0
+    cpu: dict[int, float] = field(default_factory=dict)  # each server process's CPU seconds, last seen
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            per = [rss_mb(pid) for s in self.servers for pid in s.pids()]
+            pids = [pid for s in self.servers for pid in s.pids()]
+            per = [rss_mb(pid) for pid in pids]
             self.max_total = max(self.max_total, sum(per))
             self.max_process = max(self.max_process, *per, 0.0)
+            self.max_pss_total = max(self.max_pss_total, sum(pss_mb(pid) for pid in pids))
+            self.cpu.update({pid: cpu_s(pid) for pid in pids})
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 0.5)
 
@@ -418,6 +455,7 @@ async def drive(bases: list[str], members: list[str], rates: list[float], phase_
     # is closing at that moment (a ReadError that would be the client's doing)
     limits = httpx.Limits(max_connections=1000, max_keepalive_connections=200, keepalive_expiry=2.0)
     sampler = RssSampler(servers)
+    cpu_at_start = sum(cpu_s(pid) for s in servers for pid in s.pids())
     stop = asyncio.Event()
     rss = asyncio.create_task(sampler.run(stop))
     phases: list[Phase] = []
@@ -428,8 +466,10 @@ async def drive(bases: list[str], members: list[str], rates: list[float], phase_
             await wait_idle(client, bases)  # the queue of the phase before is gone
         if saturation_s > 0:
             phases.append(await closed_loop(customers, concurrency, saturation_s))
+    sampler.cpu.update({pid: cpu_s(pid) for s in servers for pid in s.pids()})
     stop.set()
     await rss
+    sampler.cpu = {0: sum(sampler.cpu.values()) - cpu_at_start}  # the servers' CPU seconds under the load
     return phases, sampler
 
 
@@ -495,12 +535,14 @@ def venv_size_mb() -> tuple[float, int]:
 CONFIGS = {"1w": "1 process", "2w": "`--workers 2`", "2r": "2 replicas"}
 
 
-def run_config(name: str, env: dict[str, str], logs: Path, members: list[str], args: argparse.Namespace
-               ) -> tuple[list[Phase], RssSampler, float]:
+def run_config(name: str, env: dict[str, str], logs: Path, members: list[str], args: argparse.Namespace,
+               code: Path = REPO) -> tuple[list[Phase], RssSampler, float]:
+    tag = "-before" if code != REPO else ""
     if name == "2r":
-        servers = [Server(env, logs / f"{name}-a.log"), Server(env, logs / f"{name}-b.log")]
+        servers = [Server(env, logs / f"{name}{tag}-a.log", code=code),
+                   Server(env, logs / f"{name}{tag}-b.log", code=code)]
     else:
-        servers = [Server(env, logs / f"{name}.log", workers=2 if name == "2w" else 1)]
+        servers = [Server(env, logs / f"{name}{tag}.log", workers=2 if name == "2w" else 1, code=code)]
     try:
         ready = max(s.wait_ready() for s in servers)
         phases, sampler = asyncio.run(drive([s.base for s in servers], members, args.rates, args.phase_s,
@@ -530,6 +572,8 @@ def main() -> None:
     parser.add_argument("--log-level", default="INFO", help="the servers' SAJANG_LOG_LEVEL")
     parser.add_argument("--no-ask", action="store_true", help="skip the cold `sajang ask` runs")
     parser.add_argument("--quick", action="store_true", help="--rates 30,60 --phase-s 8 --saturation-s 8")
+    parser.add_argument("--before", type=Path, help="a checkout of the code before a change: each configuration "
+                                                    "runs with it first, then with this checkout's")
     args = parser.parse_args()
     if args.quick:
         args.rates, args.phase_s, args.saturation_s = "30,60", 8.0, 8.0
@@ -557,7 +601,11 @@ def main() -> None:
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
 
     results: dict[str, tuple[list[Phase], RssSampler, float]] = {}
+    labels = dict(CONFIGS)
     for name in configs:
+        if args.before:
+            labels[f"{name}-before"], labels[name] = f"{CONFIGS[name]}, before", f"{CONFIGS[name]}, after"
+            results[f"{name}-before"] = run_config(name, env, workdir, members, args, code=args.before.resolve())
         results[name] = run_config(name, env, workdir, members, args)
     ask_times = [] if args.no_ask else ask_cold(env)
     venv_mb, dists = venv_size_mb()
@@ -570,12 +618,16 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|---:|---:|---|---:|")
     for name, (phases, _, _) in results.items():
         for p in phases:
-            print(p.row().replace(f"| {p.name} |", f"| {CONFIGS[name]} |", 1))
+            print(p.row().replace(f"| {p.name} |", f"| {labels[name]} |", 1))
     print(f"\nClosed loop: {args.concurrency} customers at once for {args.saturation_s:g} s.\n")
-    print("| server | ready after s | max RSS, all processes MB | max RSS, one process MB |")
-    print("|---|---:|---:|---:|")
-    for name, (_, sampler, ready) in results.items():
-        print(f"| {CONFIGS[name]} | {ready:.1f} | {sampler.max_total:.0f} | {sampler.max_process:.0f} |")
+    print("| server | ready after s | max RSS, all processes MB | max RSS, one process MB | max PSS, all processes MB "
+          "| server CPU ms a message |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, (phases, sampler, ready) in results.items():
+        answered = sum(len(p.latencies) for p in phases)
+        cpu_ms = 1000 * sampler.cpu[0] / answered if answered else float("nan")
+        print(f"| {labels[name]} | {ready:.1f} | {sampler.max_total:.0f} | {sampler.max_process:.0f} | "
+              f"{sampler.max_pss_total:.0f} | {cpu_ms:.1f} |")
     if ask_times:
         print(f"\n`sajang ask \"배송비 얼마예요?\" --json`, cold, 3 runs: "
               f"{', '.join(f'{t:.2f}' for t in ask_times)} s (median {statistics.median(ask_times):.2f} s)")

@@ -112,6 +112,10 @@ def test_ask_through_server_prints_what_in_process_prints_and_falls_back(
     assert _without_thread(through_server) == _without_thread(in_process)
     assert [list(row) for row in through_server] == [list(row) for row in in_process]  # same keys, same order
     assert any(s["kind"] == "order" and s["id"] == A_ORDER for s in through_server[1]["sources"])
+    # in a cold process of its own, where Kiwi loads in a child process while the graph imports: the same answer
+    cold = _ask(QUESTIONS[0][0], "--json", "--no-server")
+    assert cold.returncode == 0, cold.stderr
+    assert _without_thread(_answers(cold.stdout)) == _without_thread(through_server[:1])
     local_batch = _ask("--queries", "-", "--json", "--no-server", input=BATCH, in_process=True)
     assert _without_thread(_answers(local_batch.stdout)) == _without_thread(batch_rows)
 

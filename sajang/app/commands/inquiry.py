@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Annotated, Any
 
 import typer
@@ -60,6 +61,10 @@ class _Asker:
                     raise SajangError(f"the server did not take the message: {exc}") from None
                 self.client = None
         if self.service is None:
+            if "sajang.graphs.inquiry.service" not in sys.modules:  # a cold process: the graph is imported next
+                from sajang.knowledge.text import load_kiwi_in_child
+
+                load_kiwi_in_child()  # Kiwi loads on the other core meanwhile
             self.service = _service()
         return dict(self.service.ask(text, customer_id=customer_id, thread_id=thread_id, locale=locale))
 
