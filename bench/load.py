@@ -23,6 +23,9 @@ What it does, in one run:
    - closed loop (saturation): `--concurrency` customers each sending their next message as soon as the
      answer comes, for `--saturation-s` seconds;
    - the server's RSS (the process and its workers, sampled every 0.5 s, the maximum);
+   - the server's CPU a message: user + system time of the server processes from a phase's first message
+     until the server is idle again, over the messages sent in the phase (sessions the phase had to
+     create included);
 3. `sajang ask "배송비 얼마예요?" --json` three times on the same shop, cold (a new process each);
 4. the size of what `pip install sajang` puts in a virtual environment: the files of the `sajang`
    distribution's dependency closure (without extras), from `importlib.metadata`.
@@ -200,6 +203,19 @@ class Server:
                 self.proc.wait()
 
 
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process `pid` so far (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+def servers_cpu_s(servers: list[Server]) -> float:
+    return sum(cpu_s(pid) for s in servers for pid in s.pids())
+
+
 def rss_mb(pid: int) -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -245,6 +261,8 @@ class Phase:
     errors: dict[str, int] = field(default_factory=dict)
     handoffs: int = 0
     sent: int = 0
+    cpu_start: float = 0.0  # the servers' CPU seconds when the phase's first message went
+    cpu_s: float = 0.0  # the servers' CPU seconds from then until they were idle again
 
     def error(self, kind: str) -> None:
         self.errors[kind] = self.errors.get(kind, 0) + 1
@@ -255,18 +273,21 @@ class Phase:
         errors = sum(self.errors.values())
         kinds = ", ".join(f"{k} {v}" for k, v in sorted(self.errors.items()))
         offered = f"{self.offered:g}" if self.offered is not None else "closed"
+        cpu_ms = f"{1000 * self.cpu_s / self.sent:.1f}" if self.sent else "–"
         return (f"| {self.name} | {offered} | {self.sent} | {done / self.seconds:.1f} | {percentile(ms, 50):.0f} | "
                 f"{percentile(ms, 95):.0f} | {percentile(ms, 99):.0f} | {errors}{f' ({kinds})' if kinds else ''} | "
-                f"{self.handoffs} |")
+                f"{self.handoffs} | {cpu_ms} |")
 
 
 class Customers:
     """Chat sessions on the servers (round robin), each from its own address, half of them members."""
 
-    def __init__(self, client: httpx.AsyncClient, bases: list[str], members: list[str]) -> None:
+    def __init__(self, client: httpx.AsyncClient, bases: list[str], members: list[str], servers: list[Server]
+                 ) -> None:
         self.client = client
         self.bases = bases
         self.members = members
+        self.servers = servers
         self.made = 0
         self.idle: deque[Session] = deque()
         self.counter = 0  # messages sent on this server configuration
@@ -349,6 +370,7 @@ async def open_loop(customers: Customers, rate: float, seconds: float, seed: int
     await customers.fill(math.ceil(rate * seconds / MESSAGES_PER_CONVERSATION) + math.ceil(rate))
     rng = random.Random(seed)
     tasks: set[asyncio.Task[None]] = set()
+    phase.cpu_start = servers_cpu_s(customers.servers)
     start = time.perf_counter()
     at = 0.0
     while True:
@@ -397,6 +419,7 @@ async def closed_loop(customers: Customers, concurrency: int, seconds: float) ->
     phase = Phase("closed", None, seconds)
     await customers.fill(concurrency * 2)
     stop_at = time.perf_counter() + seconds
+    phase.cpu_start = servers_cpu_s(customers.servers)
 
     async def customer() -> None:
         while time.perf_counter() < stop_at:
@@ -422,12 +445,15 @@ async def drive(bases: list[str], members: list[str], rates: list[float], phase_
     rss = asyncio.create_task(sampler.run(stop))
     phases: list[Phase] = []
     async with httpx.AsyncClient(timeout=timeout_s, limits=limits) as client:
-        customers = Customers(client, bases, members)
+        customers = Customers(client, bases, members, servers)
         for i, rate in enumerate(rates):
             phases.append(await open_loop(customers, rate, phase_s, seed=i, drain_s=drain_s))
             await wait_idle(client, bases)  # the queue of the phase before is gone
+            phases[-1].cpu_s = servers_cpu_s(servers) - phases[-1].cpu_start
         if saturation_s > 0:
             phases.append(await closed_loop(customers, concurrency, saturation_s))
+            await wait_idle(client, bases)
+            phases[-1].cpu_s = servers_cpu_s(servers) - phases[-1].cpu_start
     stop.set()
     await rss
     return phases, sampler
@@ -566,8 +592,9 @@ def main() -> None:
           f"{'PostgreSQL' if args.pg else 'SQLite'}, {args.customers} customers)\n")
     print(f"Command: `python bench/load.py {' '.join(sys.argv[1:])}`. Load average before "
           f"{load_before[0]:.1f}, after {os.getloadavg()[0]:.1f}; servers' log level {args.log_level}.\n")
-    print("| server | offered msg/s | sent | achieved msg/s | p50 ms | p95 ms | p99 ms | errors | handoffs |")
-    print("|---|---:|---:|---:|---:|---:|---:|---|---:|")
+    print("| server | offered msg/s | sent | achieved msg/s | p50 ms | p95 ms | p99 ms | errors | handoffs "
+          "| server CPU ms/msg |")
+    print("|---|---:|---:|---:|---:|---:|---:|---|---:|---:|")
     for name, (phases, _, _) in results.items():
         for p in phases:
             print(p.row().replace(f"| {p.name} |", f"| {CONFIGS[name]} |", 1))
