@@ -168,7 +168,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     settings = prepare(backend, Path(args.workdir), args.pg_url, args.customers)
     # the previous backend's query vectors and text analyses must not make this one's work cache hits
     LRU.clear()
-    text_module._analysed.cache_clear()
+    text_module.analysis.cache_clear()
     answering._tokens.cache_clear()
     svc = InquiryService(settings)
     counter = iter(range(10**9))
@@ -206,8 +206,10 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     conversation(8, 0)
     embedded_before = embedder.stats.texts_embedded
     lat: list[float] = []
+    cpu0 = time.process_time()
     while len(lat) < args.n:
         lat += conversation(4, len(lat), record_steps=args.steps)
+    cpu_serial = (time.process_time() - cpu0) / len(lat)
     bare = bare_graph(get_checkpointer(settings))
     blat: dict[str, list[float]] = {"async": [], "exit": []}
     for durability, times in blat.items():  # LangGraph's default, and what the service uses
@@ -225,12 +227,14 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
         elat.append(time.perf_counter() - t0)
     measured = len(lat)
     tput: dict[int, float] = {}
+    cpu: dict[int, float] = {}
     for c in args.concurrency:
         per = messages_per_conversation(args.n, c)
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         with ThreadPoolExecutor(c) as pool:
             done = sum(len(f.result()) for f in [pool.submit(conversation, per, i) for i in range(c)])
         tput[c] = done / (time.perf_counter() - t0)
+        cpu[c] = (time.process_time() - cpu0) / done
         measured += done
     # every measured inquiry must have paid for its query embedding (the model, not a cached vector)
     embedded = embedder.stats.texts_embedded - embedded_before
@@ -240,7 +244,8 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
         "backend": backend, "p50": pct(lat, 50) * 1000, "p95": pct(lat, 95) * 1000, "mean": statistics.mean(lat) * 1000,
         "bare_p50": pct(blat["exit"], 50) * 1000, "bare_p95": pct(blat["exit"], 95) * 1000,
         "bare_async_p50": pct(blat["async"], 50) * 1000,
-        "embed_p50": pct(elat, 50) * 1000, "tput": tput, "n": len(lat), "measured": measured, "embedded": embedded,
+        "embed_p50": pct(elat, 50) * 1000, "tput": tput,
+        "cpu_serial": cpu_serial * 1000, "cpu": {c: v * 1000 for c, v in cpu.items()}, "n": len(lat), "measured": measured, "embedded": embedded,
         "steps": {name: (pct(v, 50) * 1000, len(v)) for name, v in step_times.items()},
     }
 
@@ -275,6 +280,13 @@ def main() -> None:
         print(f"| {r['backend']} | {r['p50']:.1f} ms | {r['p95']:.1f} ms | {r['bare_p50']:.1f} ms | {r['bare_p95']:.1f} ms | "
               f"{r['bare_async_p50']:.1f} ms | "
               f"{r['embed_p50']:.1f} ms | " + " | ".join(f"{r['tput'][c]:.1f}" for c in args.concurrency) + " |")
+    print("\nCPU of the process a measured inquiry (user + system, `time.process_time`; one at a time, a lone "
+          "query embedding takes every core):\n")
+    print("| checkpoints | one at a time | " + " | ".join(f"{c} conv." for c in args.concurrency) + " |")
+    print("|---|---:|" + "---:|" * len(args.concurrency))
+    for r in results:
+        print(f"| {r['backend']} | {r['cpu_serial']:.1f} ms | " + " | ".join(f"{r['cpu'][c]:.1f} ms" for c in args.concurrency)
+              + " |")
     print("\nquery embeddings made by the model during the measured inquiries (each text is new: none may come "
           "from a cache): " + "; ".join(f"{r['backend']} {r['embedded']} for {r['measured']} inquiries" for r in results))
     if args.steps:

@@ -180,6 +180,30 @@ def test_slots_and_facts_of_own_questions() -> None:
     assert parse_own_query("did my cancelled order get refunded?", NOW).action is None
 
 
+def test_the_product_words_and_the_search_read_one_analysis_of_a_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Kiwi holds the GIL while it analyses: the order question's noun runs and the search's morphemes of the
+    same message come from one plain analysis (they were two)."""
+    from sajang.graphs.inquiry.intents import noun_runs
+    from sajang.knowledge import text as text_module
+
+    kiwi, _lock = text_module.kiwi_analyser()
+    analysed: list[str] = []
+    plain = type(kiwi).tokenize
+
+    def counted(self: Any, text: str, *args: Any, **kwargs: Any) -> Any:
+        analysed.append(text)
+        return plain(self, text, *args, **kwargs)
+
+    noun_runs.cache_clear()
+    text_module.analysis.cache_clear()
+    monkeypatch.setattr(type(kiwi), "tokenize", counted)
+    message = "11월에 산 들기름 송장번호"
+    assert product_words(message) == ("들기름",)
+    assert "들기름" in text_module.tokenize(message)
+    assert ("들기름", "NNG") in text_module.morphemes(f" {message} ")
+    assert analysed == [message]
+
+
 def test_elliptic_follow_ups_and_verification_messages() -> None:
     assert elliptic_fragment("제주도는요?") == "제주도"
     assert elliptic_fragment("그럼 교환은요?") == "교환"

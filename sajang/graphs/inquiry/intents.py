@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from sajang import PACKAGE_DATA
 from sajang.knowledge.normalize import read_lexicon
-from sajang.knowledge.text import kiwi_analyser
+from sajang.knowledge.text import analysis, kiwi_analyser
 
 KST = ZoneInfo("Asia/Seoul")
 ORDER_ID = re.compile(r"\b[A-Z]{1,3}-\d{6,}(?:-\d+)?\b|\b\d{10,20}\b", re.IGNORECASE)
@@ -259,12 +259,9 @@ def date_range(text: str, now: datetime) -> tuple[datetime, datetime, str] | Non
 @lru_cache(maxsize=4096)
 def noun_runs(text: str) -> tuple[str, ...]:
     """Runs of adjacent nouns as written ("에어" + "프라이어" → "에어프라이어"; "김치 손만두" stays two)."""
-    kiwi, lock = kiwi_analyser()
-    with lock:
-        tokens = kiwi.tokenize(text)
     runs: list[str] = []
     end = -1
-    for tok in tokens:
+    for tok in analysis(text):  # shared with the search's analysis of the same text
         if tok.tag in _NOUN_TAGS:
             if runs and tok.start == end:
                 runs[-1] += tok.form
