@@ -150,3 +150,17 @@ def test_an_action_named_alone_after_an_order_answer(text: str, action: str | No
     fragment = elliptic_fragment(text)
     assert fragment is not None
     assert elliptic_action(fragment) == action
+
+
+def test_each_question_of_a_message_gets_its_own_unit_not_the_passage_found_for_the_other() -> None:
+    """The search's passage for the whole message is the fresh-food paragraph (the second question's):
+    the first question still gets how long the islands take."""
+    question = "울릉도는 배송 며칠 걸려요? 냉동식품도 보내 주시나요?"
+    answer = _reply_from_passage(question, "delivery-remote-area", "48시간")
+    assert "2~3일" in answer and "월요일과 화요일" in answer
+
+
+@pytest.mark.parametrize("question", ["잘못 온 만두 먹어도 돼요?", "반찬이 잘못 왔는데 먹어도 되나요"])
+def test_a_customer_asking_nearly_the_faq_question_gets_its_answer(question: str) -> None:
+    """Even when the search's passage is the article's first section (what to check first)."""
+    assert "드셔도" in _reply_from_passage(question, "exchange-wrong-item", "포장 디자인")

@@ -114,7 +114,7 @@ _SAME_AS = {"바꾸": ("변경",), "변경": ("바꾸",), "고치": ("수정", "
             "delivery": ("ship",), "ship": ("delivery",)}
 # What kind of fact the question asks for, and how such a fact looks in the manual.
 _ASKS = {
-    "duration": (re.compile(r"며칠|몇\s*일|언제(?!든)|얼마나\s*(걸|걸려|가|기다)|기간|기한|소요|how\s+long|\bwhen\b|\bdays?\b",
+    "duration": (re.compile(r"며칠|몇\s*일|몇\s*개월|몇\s*달|언제(?!든)|얼마나\s*(걸|걸려|가|기다)|기간|기한|소요|how\s+long|\bwhen\b|\bdays?\b",
                             re.IGNORECASE),
                  re.compile(r"\d+\s*(?:~\s*\d+\s*)?(?:영업일|일|시간|주|개월|년|분|business\s+days?|days?|hours?|"
                             r"weeks?|months?|years?|minutes?|mins?\b|seconds?)|즉시|당일|다음\s*날|바로|immediately|same\s+day|next\s+day",
@@ -125,7 +125,7 @@ _ASKS = {
               re.compile(r"[\d,]+\s*원|무료|\bwon\b|KRW|\bfree\b", re.IGNORECASE)),
     "clock": (re.compile(r"몇\s*시|운영\s*시간|영업\s*시간|\bhours\b|what\s+time", re.IGNORECASE),
               re.compile(r"\d{1,2}:\d{2}|오[전후]\s*\d+\s*시|\d\s*(?:a\.?m|p\.?m)", re.IGNORECASE)),
-    "amount": (re.compile(r"몇\s*(?:자|장|개|번|퍼센트|%|명)|최대|최소|한도|percent|how\s+many", re.IGNORECASE),
+    "amount": (re.compile(r"몇\s*(?:자|장|개(?!월)|번|퍼센트|%|명)|최대|최소|한도|percent|how\s+many", re.IGNORECASE),
                # a count written out: «알림은 한 번만», "once", "two coupons"
                re.compile(r"\d|(?<![가-힣])(?:한|두|세|네|다섯)\s*(?:번|장|개|명|곳|가지|팩|봉)|\b(?:once|twice|one|two|three)\b",
                           re.IGNORECASE)),
@@ -150,6 +150,7 @@ HEADING_WEIGHT = 0.5
 MAX_TABLE_ROWS = 8
 LEAD_BONUS = 0.1
 FAQ_MISMATCH = 0.4
+FAQ_MATCH = 0.25
 # a section about a special case ("주소 오류로 반송된 경우") answers only a question that names the case
 SPECIAL_CASE = re.compile(r"경우|때$|\S\s*후\b|오류|늦어|지연|안\s*될|못|분실|반송|when\s|if\s", re.IGNORECASE)
 SPECIAL_MISMATCH = 0.25
@@ -160,11 +161,11 @@ _HARD_KINDS = ("duration", "money", "clock", "amount", "temperature")
 # words it shares ("상담원 몇시까지 해요?" is not answered by how to reach an agent)
 HARD_KIND_MISSING = 1.0
 _ASKS_FIGURE = {
-    "duration": re.compile(r"며칠|몇\s*일|얼마나\s*(?:걸|기다)|how\s+long|how\s+many\s+(?:days|hours|weeks)",
+    "duration": re.compile(r"며칠|몇\s*일|몇\s*개월|몇\s*달|얼마나\s*(?:걸|기다)|how\s+long|how\s+many\s+(?:days|hours|weeks)",
                            re.IGNORECASE),
     "money": re.compile(r"얼마|how\s+much", re.IGNORECASE),
     "clock": re.compile(r"몇\s*시|what\s+time", re.IGNORECASE),
-    "amount": re.compile(r"몇\s*(?:자|장|개|번|퍼센트|프로|%|명)|how\s+many", re.IGNORECASE),
+    "amount": re.compile(r"몇\s*(?:자|장|개(?!월)|번|퍼센트|프로|%|명)|how\s+many", re.IGNORECASE),
     "temperature": re.compile(r"몇\s*도(?!착)|몇\s*℃|what\s+temperature|how\s+hot", re.IGNORECASE),
 }
 
@@ -255,6 +256,11 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
         if u.kind == "faq":  # "선물 포장을 하면 배송이 늦어지나요: 아니요 …" answers its own, narrower question
             asked = _tokens(u.question)
             value -= FAQ_MISMATCH * len(asked - q) / (len(asked) or 1)
+            # …and the customer asking nearly that question is answered by it («잘못 온 만두 먹어도 돼요?» is
+            # «잘못 온 상품을 먹어도 되나요»), rare words weighing more; the article's topic words are in every
+            # FAQ question of it and say nothing («선물 포장» in «선물 포장을 하면 배송이 늦어지나요»)
+            rare = {t: math.log(1 + n / (1 + df.get(t, 0))) for t in asked - topic}
+            value += FAQ_MATCH * sum(w for t, w in rare.items() if t in q) / (sum(rare.values()) or 1.0)
         elif u.section == first_section:
             value += LEAD_BONUS
         if u.heading and SPECIAL_CASE.search(u.heading) and not ((_tokens(u.heading) - topic) & q):
@@ -597,12 +603,18 @@ def manual_parts(text: str, manual: list[dict[str, Any]], audience: str = "custo
         return [(text, manual[0], units)] if units else []
     out: list[tuple[str, dict[str, Any], list[AnswerUnit]]] = []
     seen: set[tuple[str, str]] = set()
+    # the search chose each article's passage for the whole message, mostly for one of its questions: it says
+    # nothing of which of the article's units answers another («제주도 배송 며칠 걸려요? 신선식품도 보내 주시나요?» found the
+    # fresh-food paragraph, which does not say how long Jeju takes)
+    unpassaged = [{**h, "text": ""} for h in manual[:3]]
     for question in questions:
+        # which article answers a question may still lean on the passages (an article whose passage speaks
+        # of it), which unit of it answers may not
         scores = [_part_score(question, h, audience, overrides) for h in manual[:3]]
         best = max(range(len(scores)), key=lambda i: (scores[i] - (0.0 if i == 0 else OTHER_ARTICLE_MARGIN), -i))
         if scores[best] <= 0:
             continue
-        units = relevant_units(question, manual[best], audience=audience, overrides=overrides)
+        units = relevant_units(question, unpassaged[best], audience=audience, overrides=overrides)
         fresh = [u for u in units if (manual[best]["id"], u.text) not in seen]
         seen.update((manual[best]["id"], u.text) for u in units)
         if fresh:
