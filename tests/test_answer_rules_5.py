@@ -164,3 +164,24 @@ def test_each_question_of_a_message_gets_its_own_unit_not_the_passage_found_for_
 def test_a_customer_asking_nearly_the_faq_question_gets_its_answer(question: str) -> None:
     """Even when the search's passage is the article's first section (what to check first)."""
     assert "드셔도" in _reply_from_passage(question, "exchange-wrong-item", "포장 디자인")
+
+
+@pytest.mark.parametrize(("text", "fragment"), [
+    ("토욜도 해요?", "토욜"), ("그럼 일요일은 되나요?", "일요일"), ("울릉도도 돼요?", "울릉도"),
+    ("네이버페이로 결제한 건요?", "네이버페이"), ("무통장으로 낸 거는요?", "무통장"),
+    ("반품도 되나요?", None),  # a topic with the same verb asks a question of its own
+    ("주말에도 배송하나요?", None),
+])
+def test_a_day_place_or_way_of_paying_with_a_light_verb_is_a_follow_up(text: str, fragment: str | None) -> None:
+    assert elliptic_fragment(text) == fragment
+
+
+@pytest.mark.parametrize(("text", "theirs"), [
+    ("그럼 회수는 언제 와요?", False),  # when the shop's process takes that step: the manual's timing
+    ("환불은 보통 며칠 걸려요?", False),
+    ("제 환불 언제 들어와요?", True),  # theirs: their order and claim
+    ("반품 신청한 거 환불 언제 돼요?", True),
+])
+def test_a_verified_customer_asking_when_a_process_step_comes(text: str, theirs: bool) -> None:
+    now = datetime(2026, 12, 2, 15, 0, tzinfo=timezone(timedelta(hours=9)))
+    assert is_own_data_question(text, "return_refund", parse_own_query(text, now), []) is theirs

@@ -126,3 +126,12 @@ def test_an_action_named_alone_after_an_order_answer_is_that_action_on_that_orde
     cancel = svc.ask("그럼 그거 취소는요?", customer_id=A, thread_id=first["thread_id"])
     assert shop.shipping in cancel["answer"] and "반품" in cancel["answer"], cancel
     assert A_TRACK not in cancel["answer"]
+
+
+def test_another_way_of_paying_asked_as_a_follow_up_gets_its_row(svc: Any, shop: Shop) -> None:
+    """«카카오페이로 결제한 건요?» after a card-refund question: the refund table's row for it, not the list of
+    the ways one can pay."""
+    first = svc.ask("신용카드 환불 며칠 걸려요?")
+    assert not first["handoff"] and "3~5영업일" in first["answer"], first
+    pay = svc.ask("카카오페이로 결제한 건요?", thread_id=first["thread_id"])
+    assert not pay["handoff"] and "1~3영업일" in pay["answer"] and "할부" not in pay["answer"], pay

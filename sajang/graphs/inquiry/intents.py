@@ -359,10 +359,27 @@ def parse_own_query(text: str, now: datetime) -> OwnDataQuery:
         exists_question=bool(EXISTS_QUESTION.search(text)))
 
 
+# «토욜도 해요?», «제주도도 돼요?»: a day, a time or a place with a light verb asks the previous question of it
+# (a topic noun with the same verb, «반품도 되나요?», asks a question of its own)
+_ELLIPTIC_LIGHT = re.compile(
+    r"^(?:그럼|그러면|혹시|근데)?\s*(?P<frag>[^?？.!]{1,12}?)\s*(?:도|은|는)\s*(?:해요|하나요|하세요|하죠|돼요|되나요|되요|되죠|"
+    r"가능해요|가능한가요)\s*[?？.!~ㅠㅜ]*$")
+_WHEN_OR_WHERE = re.compile(r"요일|토욜|일욜|주말|공휴일|휴일|명절|연휴|설날|추석|오늘|내일|모레|아침|저녁|밤|새벽|점심|"
+                            r"제주|도서|산간|울릉|섬")
+# «카카오페이로 결제한 건요?», «무통장으로 낸 거는요?»: the previous question of another way of paying or ordering
+_ELLIPTIC_MEANS = re.compile(
+    r"^(?:그럼|그러면|혹시|근데)?\s*(?P<frag>[^?？.!\s]{1,12}?)\s*(?:으로|로)\s*(?:결제|주문|구매|계산)?\s*"
+    r"(?:한|했던|하신|산|낸|시킨)\s*(?:건|거|것|걸)\s*(?:은|는)?\s*(?:요|여)?\s*[?？.!~ㅠㅜ]*$")
+
+
 def elliptic_fragment(text: str) -> str | None:
     """The fragment of an elliptic follow-up ("제주도는요?" → "제주도", "그 주문은요?" → "그 주문"), or None
     for a message that stands on its own (it has a predicate of its own or is long)."""
     stripped = text.strip()
+    for form in (_ELLIPTIC_LIGHT, _ELLIPTIC_MEANS):
+        found = form.match(stripped)
+        if found and (form is _ELLIPTIC_MEANS or _WHEN_OR_WHERE.search(found.group("frag"))):
+            return found.group("frag").strip()
     m = ELLIPTIC.match(stripped)
     if not m:
         return None

@@ -103,7 +103,9 @@ def is_order_question(text: str, category: str) -> bool:
     if ORDER_ID.search(text):
         return True
     if is_conditional(text) and not POSSESSIVE.search(text):
-        return False  # "카드 결제 취소하면 환불 언제 돼요?" asks the policy, not about the last order
+        return False  # "카드 결제 취소하면 환불 언제 돼요?" asks the policy
+    if PROCESS_TIMING.search(text) and not (OWN_PHRASE.search(text) or POSSESSIVE.search(text) or CLAIM_MINE.search(text)):
+        return False  # «그럼 회수는 언제 와요?»: when the shop's process takes that step, the manual's timing, not about the last order
     return category in ORDER_CATEGORIES and bool(PERSONAL_ORDER.search(text))
 
 
@@ -484,6 +486,8 @@ def is_own_data_question(text: str, category: str, query: OwnDataQuery, orders: 
             return False  # "배송완료라고 뜨는데 물건이 없어요": the manual's missing-parcel steps
     if is_conditional(text) and not POSSESSIVE.search(text):
         return False  # "카드 결제 취소하면 환불 언제 돼요?" asks the policy
+    if PROCESS_TIMING.search(text) and not (OWN_PHRASE.search(text) or POSSESSIVE.search(text) or CLAIM_MINE.search(text)):
+        return False  # «그럼 회수는 언제 와요?»: when the shop's process takes that step, the manual's timing
     if query.facts and set(query.facts) <= {"coupons", "points"}:
         return bool(OWN_HOLDING.search(text))  # "쿠폰 있어요?" is theirs, "쿠폰 어떻게 써요?" the policy
     if OWN_PHRASE.search(text) or POSSESSIVE.search(text) or query.action:
@@ -611,12 +615,16 @@ def read_in_context(text: str, memory: dict[str, Any] | None, pending_question: 
         base = str(memory["base"])
         return Reading(f"{text.strip()} {base}", base, query, followup="manual")
     if memory and memory.get("kind") == "order" and memory.get("order_ids") and not query.selects \
-            and not query.latest and (query.facts or query.action):
+            and not query.latest and (query.facts or query.action) and not PROCESS_TIMING.search(text):
         # "언제 도착해요?" right after the answer about one order: that order
         return Reading(text, text, replace(query, same_order=True), followup="order")
     return Reading(text, text, query)
 
 
+# «그럼 회수는 언제 와요?», «환불은 언제 들어오나요?» after an order answer: when the shop's process takes its
+# step (the manual's timing), not where that order is
+PROCESS_TIMING = re.compile(r"(회수|환불|적립금?|포인트|재발송|교환\s*(상품|품))\s*(은|는|이|가|도)?\s*(보통\s*)?"
+                            r"(언제|며칠|얼마나|몇\s*일)")
 # "그 주문", "저 택배", "that order": a pointer at an order, not at whatever the previous answer was about
 NAMES_AN_ORDER = re.compile(r"^(그|저|이)\s*(주문|택배)|that\s+order|\bmy\s+order", re.IGNORECASE)
 ASKS_ABOUT_ORDERS = {"tracking", "delivery_date", "items", "amount", "claims", "list", "status"}
