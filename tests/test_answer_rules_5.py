@@ -11,7 +11,7 @@ from test_answer_units import ARTICLES, POLICY, _reply
 from sajang.graphs.inquiry.answering import compose_manual_reply, manual_parts, question_parts
 from sajang.graphs.inquiry.classifier import incident_evidence
 from sajang.graphs.inquiry.intents import elliptic_action, elliptic_fragment, parse_own_query
-from sajang.graphs.inquiry.order_answers import is_own_data_question
+from sajang.graphs.inquiry.order_answers import is_own_data_question, read_in_context
 from sajang.knowledge.normalize import correct_typos, normalize_message
 
 
@@ -176,12 +176,14 @@ def test_a_day_place_or_way_of_paying_with_a_light_verb_is_a_follow_up(text: str
     assert elliptic_fragment(text) == fragment
 
 
-@pytest.mark.parametrize(("text", "theirs"), [
-    ("그럼 회수는 언제 와요?", False),  # when the shop's process takes that step: the manual's timing
-    ("환불은 보통 며칠 걸려요?", False),
-    ("제 환불 언제 들어와요?", True),  # theirs: their order and claim
-    ("반품 신청한 거 환불 언제 돼요?", True),
+@pytest.mark.parametrize(("text", "policy"), [
+    ("그럼 회수는 언제 와요?", True),  # when the shop's process takes that step: the manual's timing
+    ("그럼 환불은 언제 들어오나요?", True),
+    ("제 환불은 언제 들어와요?", False),  # theirs: their order and claim
+    ("그 주문 언제 도착해요?", False),
 ])
-def test_a_verified_customer_asking_when_a_process_step_comes(text: str, theirs: bool) -> None:
+def test_after_an_order_answer_asking_when_a_process_step_comes(text: str, policy: bool) -> None:
     now = datetime(2026, 12, 2, 15, 0, tzinfo=timezone(timedelta(hours=9)))
-    assert is_own_data_question(text, "return_refund", parse_own_query(text, now), []) is theirs
+    memory = {"kind": "order", "base": "LA갈비 주문 어떻게 됐어요?", "order_ids": ["O-20261120-00001"],
+              "query": parse_own_query("LA갈비 주문 어떻게 됐어요?", now).as_dict()}
+    assert (read_in_context(text, memory, None, None, now).followup == "policy") is policy

@@ -123,6 +123,11 @@ def test_rating_after_the_bot_answer_and_after_an_agent_resolves(settings: Setti
         assert not page.locator("#notify-contact").is_visible()  # no «tell me when a person answers» any more
         page.screenshot(path=str(artifacts / "chat_csat_resolved_en.png"))
         page.set_viewport_size({"width": 390, "height": 844})  # on a phone: the row wraps, nothing sideways
+        # the page reflows after the resize (once, in PostgreSQL's full run, the stars were measured mid-reflow:
+        # four on one line, the fifth below); wait until it has settled on one line, then measure
+        page.wait_for_function("() => new Set([1, 2, 3, 4, 5].map(n => Math.round("
+                               "document.querySelector('#csat-' + n).getBoundingClientRect().top))).size === 1",
+                               timeout=10_000)
         for sel in ("#csat-comment", "#csat-1", "#csat-5"):
             b = page.locator(sel).bounding_box()
             assert b and b["x"] >= 0 and b["x"] + b["width"] <= 390, (sel, b)

@@ -135,3 +135,14 @@ def test_another_way_of_paying_asked_as_a_follow_up_gets_its_row(svc: Any, shop:
     assert not first["handoff"] and "3~5영업일" in first["answer"], first
     pay = svc.ask("카카오페이로 결제한 건요?", thread_id=first["thread_id"])
     assert not pay["handoff"] and "1~3영업일" in pay["answer"] and "할부" not in pay["answer"], pay
+
+
+def test_when_a_process_step_comes_after_an_order_answer_is_the_rule(svc: Any, shop: Shop) -> None:
+    """«그럼 환불은 언제 들어오나요?» right after the answer about an order: the manual's refund timing, not
+    that order's (or the newest one's) status again."""
+    first = svc.ask("만두 시킨 거 어디쯤이에요?", customer_id=A)
+    assert shop.delivered in first["answer"], first
+    refund = svc.ask("그럼 환불은 언제 들어오나요?", customer_id=A, thread_id=first["thread_id"])
+    assert not refund["handoff"], refund
+    assert refund["sources"] and refund["sources"][0]["id"] == "refund-timing", refund
+    assert "영업일" in refund["answer"] and shop.delivered not in refund["answer"]

@@ -247,7 +247,9 @@ def answer(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str, A
     if out is None and settings.llm_enabled and not model_first:
         out = ask_chat_model(settings, policy, state, text, hits, config)
     if out is None:  # the offline pipeline: no chat model, or the model could not answer in time
-        out = {**answer_offline(), "needs_human": False}
+        # «그럼 환불은 언제 들어오나요?» after an order answer asks the rule: the manual, not their orders again
+        rule_only: dict[str, Any] = {"orders": []} if reading.followup == "policy" else {}
+        out = {**answer_offline(**rule_only), "needs_human": False}
     # the article bodies served this answer; the checkpoint keeps the passages (10 KB less a message)
     return {**out, "memory": manual_memory(reading, out), "hits": slim_hits}
 

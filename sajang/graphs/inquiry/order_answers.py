@@ -104,8 +104,6 @@ def is_order_question(text: str, category: str) -> bool:
         return True
     if is_conditional(text) and not POSSESSIVE.search(text):
         return False  # "카드 결제 취소하면 환불 언제 돼요?" asks the policy
-    if PROCESS_TIMING.search(text) and not (OWN_PHRASE.search(text) or POSSESSIVE.search(text) or CLAIM_MINE.search(text)):
-        return False  # «그럼 회수는 언제 와요?»: when the shop's process takes that step, the manual's timing, not about the last order
     return category in ORDER_CATEGORIES and bool(PERSONAL_ORDER.search(text))
 
 
@@ -486,8 +484,6 @@ def is_own_data_question(text: str, category: str, query: OwnDataQuery, orders: 
             return False  # "배송완료라고 뜨는데 물건이 없어요": the manual's missing-parcel steps
     if is_conditional(text) and not POSSESSIVE.search(text):
         return False  # "카드 결제 취소하면 환불 언제 돼요?" asks the policy
-    if PROCESS_TIMING.search(text) and not (OWN_PHRASE.search(text) or POSSESSIVE.search(text) or CLAIM_MINE.search(text)):
-        return False  # «그럼 회수는 언제 와요?»: when the shop's process takes that step, the manual's timing
     if query.facts and set(query.facts) <= {"coupons", "points"}:
         return bool(OWN_HOLDING.search(text))  # "쿠폰 있어요?" is theirs, "쿠폰 어떻게 써요?" the policy
     if OWN_PHRASE.search(text) or POSSESSIVE.search(text) or query.action:
@@ -574,7 +570,9 @@ class Reading:
     question: str  # what is answered: the message, a follow-up spelled out, or the question verification held
     base: str  # the question a later follow-up is read against ("배송비 얼마예요?" for "제주도는요?")
     query: OwnDataQuery
-    followup: str | None = None  # "order" | "manual": this message continues the previous turn's topic
+    # "order" | "manual": this message continues the previous turn's topic; "policy": it follows an order answer
+    # but asks the shop's rule (when a process step comes)
+    followup: str | None = None
     verified_now: bool = False  # the guest just verified and their held question is being answered
 
 
@@ -614,8 +612,13 @@ def read_in_context(text: str, memory: dict[str, Any] | None, pending_question: 
         # "5만원 넘으면요?", "불량이면요?": the same topic under another condition
         base = str(memory["base"])
         return Reading(f"{text.strip()} {base}", base, query, followup="manual")
+    if memory and memory.get("kind") == "order" and PROCESS_TIMING.search(text) and not query.order_ids \
+            and not (OWN_PHRASE.search(text) or POSSESSIVE.search(text) or CLAIM_MINE.search(text)):
+        # «그럼 환불은 언제 들어오나요?», «회수는 언제 와요?» right after an order answer: when the shop's process
+        # takes that step (the manual's timing), not that order's status again
+        return Reading(text, text, query, followup="policy")
     if memory and memory.get("kind") == "order" and memory.get("order_ids") and not query.selects \
-            and not query.latest and (query.facts or query.action) and not PROCESS_TIMING.search(text):
+            and not query.latest and (query.facts or query.action):
         # "언제 도착해요?" right after the answer about one order: that order
         return Reading(text, text, replace(query, same_order=True), followup="order")
     return Reading(text, text, query)
@@ -696,8 +699,8 @@ def own_data_turn(*, reading: Reading, category: str, customer_id: str | None, c
         return _reply([_o("verify_failed" if verification == "failed" else "verify_locked", locale)],
                       kind="verify", confidence=1.0, order_action=None)
     query = reading.query
-    own = reading.followup == "order" or reading.verified_now or \
-        is_own_data_question(reading.question, category, query, orders, guest=not customer_id)
+    own = reading.followup != "policy" and (reading.followup == "order" or reading.verified_now or
+                                  is_own_data_question(reading.question, category, query, orders, guest=not customer_id))
     if verification == "verified" and not reading.verified_now:
         name = (customer or {}).get("name") or customer_id or ""
         return _reply([_o("verified", locale, name=name), _o("verified_no_question", locale)],

@@ -101,7 +101,7 @@ class InquiryState(TypedDict, total=False):
     question: str  # what is answered: `text`, a follow-up spelled out, or the question held for verification
     question_base: str  # the question a later elliptic follow-up is read against
     own_query: dict[str, Any]  # intents.OwnDataQuery of `question`: facts, action and which orders
-    followup: str | None  # order | manual: the message continues the previous turn's topic
+    followup: str | None  # order | manual: the message continues the previous turn's topic; policy: asks the rule after an order answer
     verify_result: str | None  # `verification` of this message (the input field is cleared for the next)
     # read_photos
     photo_notes: str  # what the vision model saw in this message's photos ("" = none, or only counted)
