@@ -212,25 +212,24 @@ def with_code(env: dict[str, str], code: Path) -> dict[str, str]:
     return {**env, "PYTHONPATH": os.pathsep.join([str(code), *rest])}
 
 
-def rss_mb(pid: int) -> float:
+def _proc_mb(path: str, field: str) -> float:
+    """A "Field:  N kB" line of a /proc file, in MB (0 once the process is gone)."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+        for line in Path(path).read_text().splitlines():
+            if line.startswith(field):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
     return 0.0
+
+
+def rss_mb(pid: int) -> float:
+    return _proc_mb(f"/proc/{pid}/status", "VmRSS:")
 
 
 def pss_mb(pid: int) -> float:
     """Proportional set size: pages shared with other processes (forked workers) count a share each."""
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
+    return _proc_mb(f"/proc/{pid}/smaps_rollup", "Pss:")
 
 
 def cpu_s(pid: int) -> float:

@@ -17,7 +17,7 @@ import dataclasses
 import math
 import re
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
@@ -170,7 +170,6 @@ _ASKS_FIGURE = {
 }
 
 
-
 @lru_cache(maxsize=2_000)
 def article_units(body: str) -> tuple[AnswerUnit, ...]:
     """The article as answer units (see `sajang.knowledge.ingest.answer_units`)."""
@@ -212,6 +211,21 @@ def visible_units(hit: dict[str, Any], audience: str = "customers",
     return tuple(u for u in units if u.audience == "customers")
 
 
+def _lacking_asked_figure(question: str, units: tuple[AnswerUnit, ...]) -> frozenset[int]:
+    """The units without the figure the question asks for — only a question word asking for the figure itself
+    («몇 시», «얼마», not «가격 안 보이게», «언제 출고»), and only when other units of the article state one: else no
+    unit is worse for lacking it."""
+    kinds = [k for k in _asked_types(question) if k in _ASKS_FIGURE and _ASKS_FIGURE[k].search(question)
+             and any(_ASKS[k][1].search(u.quote) for u in units)]
+    if not kinds:
+        return frozenset()
+    return frozenset(i for i, u in enumerate(units) if not any(_ASKS[k][1].search(u.quote) for k in kinds))
+
+
+def _ranked(scores: Iterable[tuple[float, int]]) -> list[tuple[float, int]]:
+    return sorted(scores, key=lambda x: (-x[0], x[1]))
+
+
 def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, ...], figures: bool = True,
                   ) -> list[tuple[float, int]]:
     """Each unit's score for the question, best first.
@@ -234,13 +248,13 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
     # the article's own topic words ("배송지 변경") name no special case: "주소 오류로 반송된 경우" is about a
     # return to sender, which "주소 잘못 적었는데 바꿀 수 있어요?" does not name
     topic = _question_tokens(str(hit.get("title") or ""))
-    weight = {t: math.log(1 + n / (1 + df.get(t, 0))) for t in q}
+
+    def rarity(t: str) -> float:  # how rare the word is among the article's units
+        return math.log(1 + n / (1 + df.get(t, 0)))
+
+    weight = {t: rarity(t) for t in q}
     total = sum(weight.values()) or 1.0
     first_section = min((u.section for u in units), default=0)
-    # only a question word asking for the figure itself («몇 시», «얼마», not «가격 안 보이게», «언제 출고»), and only
-    # when the article states such a figure somewhere: else no unit is better for lacking it
-    hard = [k for k in kinds if figures and k in _ASKS_FIGURE and _ASKS_FIGURE[k].search(question)
-            and any(_ASKS[k][1].search(u.quote) for u in units)]
 
     def score(u: AnswerUnit) -> float:
         own = _tokens(u.text)
@@ -249,8 +263,6 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
         for k in kinds:
             if _ASKS[k][1].search(u.quote):
                 value += TYPE_BONUS if k in _HARD_KINDS else SOFT_TYPE_BONUS
-        if hard and not any(_ASKS[k][1].search(u.quote) for k in hard):
-            value -= HARD_KIND_MISSING
         if u.text in passage or (u.key and u.key in passage):
             value += PASSAGE_BONUS
         if u.kind == "faq":  # "선물 포장을 하면 배송이 늦어지나요: 아니요 …" answers its own, narrower question
@@ -259,7 +271,7 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
             # …and the customer asking nearly that question is answered by it («잘못 온 만두 먹어도 돼요?» is
             # «잘못 온 상품을 먹어도 되나요»), rare words weighing more; the article's topic words are in every
             # FAQ question of it and say nothing («선물 포장» in «선물 포장을 하면 배송이 늦어지나요»)
-            rare = {t: math.log(1 + n / (1 + df.get(t, 0))) for t in asked - topic}
+            rare = {t: rarity(t) for t in asked - topic}
             value += FAQ_MATCH * sum(w for t, w in rare.items() if t in q) / (sum(rare.values()) or 1.0)
         elif u.section == first_section:
             value += LEAD_BONUS
@@ -267,7 +279,8 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
             value -= SPECIAL_MISMATCH
         return value
 
-    return sorted(((score(u), i) for i, u in enumerate(units)), key=lambda x: (-x[0], x[1]))
+    lacking = _lacking_asked_figure(question, units) if figures else frozenset()
+    return _ranked((score(u) - (HARD_KIND_MISSING if i in lacking else 0.0), i) for i, u in enumerate(units))
 
 
 def relevant_units(question: str, hit: dict[str, Any], limit: int = 3, audience: str = "customers",
@@ -278,10 +291,12 @@ def relevant_units(question: str, hit: dict[str, Any], limit: int = 3, audience:
     units = visible_units(hit, audience, overrides)
     if not units:
         return []
-    scored = _scored_units(question, hit, units)
     # within the section the figure asked for chose, its other units by their own words: «전화번호랑 몇 시까지
     # 하는지» quotes the phone number beside the hours
     unpenalised = _scored_units(question, hit, units, figures=False)
+    lacking = _lacking_asked_figure(question, units)
+    scored = _ranked((sc - (HARD_KIND_MISSING if i in lacking else 0.0), i) for sc, i in unpenalised)
+    own_score = {i: sc for sc, i in unpenalised}
     q = _question_tokens(question)
     top = scored[0][0]
     chosen: list[list[int]] = []
@@ -305,8 +320,7 @@ def relevant_units(question: str, hit: dict[str, Any], limit: int = 3, audience:
             room = limit if not chosen else 1
             # a unit far below the best one answers another question of the section (a FAQ item about an
             # address change quoted for "배송 출발했는데 취소돼요?")
-            own = next(s2 for s2, j in unpenalised if j == i)
-            floor = SAME_SECTION * own if units[i].kind in ("sentence", "faq") else 0.0  # a list stays a list
+            floor = SAME_SECTION * own_score[i] if units[i].kind in ("sentence", "faq") else 0.0  # a list stays a list
             others = [(s2, j) for s2, j in unpenalised if j != i and units[j].section == sec and s2 > 0
                       and s2 >= floor and units[j].table is None]
             picked = [(sc, i), *others[:room - 1]]

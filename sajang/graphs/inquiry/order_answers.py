@@ -457,6 +457,11 @@ def own_data_reply(query: OwnDataQuery, orders: list[dict[str, Any]], locale: st
     return OrderReply("\n".join(parts), ids, action=query.action)
 
 
+def names_theirs(text: str) -> bool:
+    """The message's own words put it on something of theirs: «주문한 거», «제 …», «교환 신청한 거»."""
+    return bool(OWN_PHRASE.search(text) or POSSESSIVE.search(text) or CLAIM_MINE.search(text))
+
+
 def is_own_data_question(text: str, category: str, query: OwnDataQuery, orders: list[dict[str, Any]] | None = None,
                          guest: bool = False) -> bool:
     """Does the message ask about the customer's OWN data (not the shop's policy)? A guest's must say so
@@ -472,7 +477,7 @@ def is_own_data_question(text: str, category: str, query: OwnDataQuery, orders: 
         # what can be done is the shop's rule, which the manual says without their order; only a request to
         # look something of theirs up ("확인돼요?", "어떻게 됐어요?") waits for the chat verification
         return False
-    if guest and not (OWN_PHRASE.search(text) or POSSESSIVE.search(text) or CLAIM_MINE.search(text)):
+    if guest and not names_theirs(text):
         # a guest asking what is possible ("반품 되나요?", "송장번호 어디서 봐요?", "적립금 유효기간 있어요?")
         # asks the shop's policy: the manual answers at once; only words naming an order of theirs ask them
         # to verify
@@ -613,7 +618,7 @@ def read_in_context(text: str, memory: dict[str, Any] | None, pending_question: 
         base = str(memory["base"])
         return Reading(f"{text.strip()} {base}", base, query, followup="manual")
     if memory and memory.get("kind") == "order" and PROCESS_TIMING.search(text) and not query.order_ids \
-            and not (OWN_PHRASE.search(text) or POSSESSIVE.search(text) or CLAIM_MINE.search(text)):
+            and not names_theirs(text):
         # «그럼 환불은 언제 들어오나요?», «회수는 언제 와요?» right after an order answer: when the shop's process
         # takes that step (the manual's timing), not that order's status again
         return Reading(text, text, query, followup="policy")
