@@ -46,6 +46,14 @@ def _reload_and_restore(page) -> None:
     page.locator("#chat-input textarea").wait_for()
 
 
+def _wait_lines(page, selector: str, lines: tuple[str, ...]) -> str:
+    """Wait until every line is rendered in `selector`, then return its text. The chatbot renders its
+    messages' Markdown asynchronously: a read right after an update may catch a message still empty."""
+    page.wait_for_function("([sel, lines]) => { const e = document.querySelector(sel); const t = e ? e.innerText : '';"
+                           " return lines.every(l => t.includes(l)); }", arg=[selector, list(lines)])
+    return str(page.inner_text(selector))
+
+
 def _chips_fit(page) -> None:
     """Every chip is shown, none wider than the page, all on the chat's width (scrolling sideways if need be)."""
     chips = page.locator("#chips button")
@@ -199,14 +207,12 @@ def test_chat_page_korean_answer_handoff_and_agent_reply(settings: Settings, eng
                 == "010-2222-3333"
 
         # a reload: the same conversation, its photo, the verification, the agent's reply
-        shown = page.inner_text("#chatbot")
-        page.reload()
-        page.wait_for_function("() => (document.querySelector('#chatbot')?.innerText || '').includes('상담원 김민지입니다')")
-        assert "본인 확인되었습니다" in page.inner_text("#who") and name in page.inner_text("#who")
-        after = page.inner_text("#chatbot")
         # (verifying started the customer's own conversation: the guest question before it is not part of it)
-        for line in ("포장이 터져서 왔어요", "상담원과 연결해 주세요", "상담원 김민지입니다"):
-            assert line in after and line in shown, line
+        lines = ("포장이 터져서 왔어요", "상담원과 연결해 주세요", "상담원 김민지입니다")
+        _wait_lines(page, "#chatbot", lines)
+        page.reload()
+        _wait_lines(page, "#chatbot", lines)
+        assert name in _wait_lines(page, "#who", ("본인 확인되었습니다",))
         page.wait_for_function("""() => { const i = [...document.querySelectorAll('#chatbot [data-testid="user"] img')].pop();
                                           return i && i.complete && i.naturalWidth === 120; }""")
         page.screenshot(path=str(artifacts / "chat_after_reload.png"), full_page=True)
@@ -235,14 +241,16 @@ def test_chat_page_korean_answer_handoff_and_agent_reply(settings: Settings, eng
         page.click("#new-chat-btn")
         page.wait_for_function("() => !(document.querySelector('#chatbot')?.innerText || '').includes('김민지')")
         page.wait_for_function("([old]) => localStorage.getItem('sajang-chat-session') !== old", arg=[stored])
-        assert "게스트" in page.inner_text("#who")
+        _wait_lines(page, "#who", ("게스트",))
         _reload_and_restore(page)
-        assert "김민지" not in page.inner_text("#chatbot") and "게스트" in page.inner_text("#who")
+        _wait_lines(page, "#who", ("게스트",))
+        assert "김민지" not in page.inner_text("#chatbot")
 
         # a forged stored value: a fresh chat, no error shown
         page.evaluate("() => localStorage.setItem('sajang-chat-session', 'U2FsdGVkX1+forged==')")
         _reload_and_restore(page)
-        assert "김민지" not in page.inner_text("#chatbot") and "게스트" in page.inner_text("#who")
+        _wait_lines(page, "#who", ("게스트",))
+        assert "김민지" not in page.inner_text("#chatbot")
         assert page.locator(".toast-body, .error").count() == 0
 
         # English switch relabels the page
