@@ -9,8 +9,10 @@ install: every dependency of pyproject.toml and every requirement of theirs (mar
 which chromadb requires and sajang never imports (the walk does not enter them). tests/test_lock.py checks
 that the locks and the installed metadata agree.
 
-To move a pin: in a scratch venv, `pip install -c requirements-test.lock -e '.[test]'` with the one constraint
-changed (pip's resolver, which also brings in the unused distributions), then run this script there.
+To move a pin: in a scratch venv, `grep -h == requirements.lock requirements-test.lock > /tmp/pins.txt`, change
+or drop the line there, `pip install -c /tmp/pins.txt -e '.[test]'` (pip's resolver, which also brings in the
+unused distributions), then run this script there. (Not `-c requirements-test.lock`: pip reads the `-r` line
+of a constraints file as requirements.)
 """
 
 from __future__ import annotations
