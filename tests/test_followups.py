@@ -41,7 +41,7 @@ def test_a_follow_up_to_a_manual_answer_carries_the_topic() -> None:
     assert read_in_context("제주도는요?", None, None, None, NOW).question == "제주도는요?"  # nothing before
     # a condition added to the same topic
     cond = read_in_context("5만원 넘으면요?", memory, None, None, NOW)
-    assert cond.followup == "manual" and cond.question == "5만원 넘으면요? 배송비 얼마예요?"
+    assert cond.followup == "manual" and cond.question == "5만원 넘으면요 배송비 얼마예요?"
 
 
 def test_a_follow_up_to_an_order_answer_keeps_the_slots() -> None:

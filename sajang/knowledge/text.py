@@ -138,10 +138,44 @@ def morphemes(text: str) -> list[tuple[str, str]]:
     return [(m.form, m.tag) for m in analysis(text)]
 
 
+# Korean numerals that multiply the number before them: «5만 원», «3천원», «1만 5천», «백만 원»
+_MULTIPLIERS = {"십": 10, "백": 100, "천": 1_000, "만": 10_000, "십만": 100_000, "백만": 1_000_000,
+                "천만": 10_000_000, "억": 100_000_000}
+
+
+def _with_amounts(morphs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The morphemes with every written number as one digit string, as the manual and the customer may
+    write the same amount differently: «5만원», «5만 원» and «50,000원» all become 50000, «3천원» 3000."""
+    out: list[tuple[str, str]] = []
+    total = current = None
+    for form, tag in [*morphs, ("", "END")]:
+        if tag == "SN" and re.fullmatch(r"\d{1,3}(?:,\d{3})+|\d+", form):
+            if current is not None:  # two numbers in a row («2 6» of «2~6»): the first stands alone
+                out.append((str((total or 0) + current), "SN"))
+                total = None
+            current = int(form.replace(",", ""))
+            continue
+        if tag == "NR" and form in _MULTIPLIERS:
+            part = (current if current is not None else 1) * _MULTIPLIERS[form]
+            if total is not None and part >= _MULTIPLIERS["만"] and total < part:
+                total *= _MULTIPLIERS[form]  # «십만» written apart: ten, then 만 over it
+            else:
+                total = (total or 0) + part
+            current = None
+            continue
+        if total is not None or current is not None:
+            out.append((str((total or 0) + (current or 0)), "SN"))
+            total = current = None
+        if tag != "END":
+            out.append((form, tag))
+    return out
+
+
 def tokenize(text: str) -> list[str]:
-    """Lower-cased content morphemes of `text` (Korean via Kiwi; Latin words kept whole)."""
+    """Lower-cased content morphemes of `text` (Korean via Kiwi; Latin words kept whole; numbers as digits:
+    «5만 원» and «50,000원» are both 50000)."""
     out: list[str] = []
-    for form, full_tag in morphemes(text):
+    for form, full_tag in _with_amounts(morphemes(text)):
         tag = full_tag.split("-")[0]  # Kiwi marks irregular conjugations as VV-I etc.
         if tag not in _KEEP_TAGS:
             continue

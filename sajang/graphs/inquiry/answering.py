@@ -331,6 +331,9 @@ def relevant_units(question: str, hit: dict[str, Any], limit: int = 3, audience:
             chosen.append([j for _s, j in picked] + [j for j in ties if j not in {p for _s, p in picked}])
     if not chosen:
         chosen = [[scored[0][1]]]
+    if _ASKS_WHICH.search(question):
+        # «사진 어떤 거 찍어서 보내요?»: the list the best item stands in, whole, not its single best item
+        chosen = [group + [j for j in _whole_lists(units, group) if j not in group] for group in chosen]
     # the best section first, then the second one, each in the article's order, except that a sentence that
     # answers best comes first ("5만 원 넘으면 공짜예요?" → the free-shipping rule, then the rest)
     out: list[AnswerUnit] = []
@@ -340,6 +343,28 @@ def relevant_units(question: str, hit: dict[str, Any], limit: int = 3, audience:
         if lead is not None and units[lead].kind in ("sentence", "faq") and len(ordered) > 1:
             ordered = [lead, *[i for i in ordered if i != lead]]
         out += [units[i] for i in _with_antecedents(units, ordered) if units[i] not in out]
+    return out
+
+
+# «어떤 거», «뭐뭐», «무슨 서류», "which", "what do I need": the question asks for the items of a list
+_ASKS_WHICH = re.compile(r"어떤\s*(거|것|걸|게|사진|서류|방법|종류)|뭐뭐|무엇무엇|무슨\s*(사진|서류|것|거)|뭐\s*(가|를)?\s*(필요|준비|찍|보내)"
+                         r"|\bwhich\b|\bwhat\s+(do|should|kind|kinds|photos?|documents?)\b", re.IGNORECASE)
+
+
+def _whole_lists(units: tuple[AnswerUnit, ...], chosen: list[int]) -> list[int]:
+    """Every item of the lists (runs of consecutive items of one section) the chosen items stand in, up to
+    `MAX_TABLE_ROWS` a list."""
+    out: list[int] = []
+    for i in chosen:
+        if units[i].kind != "item":
+            continue
+        start = end = i
+        while start > 0 and units[start - 1].kind == "item" and units[start - 1].section == units[i].section:
+            start -= 1
+        while end + 1 < len(units) and units[end + 1].kind == "item" and units[end + 1].section == units[i].section:
+            end += 1
+        if end - start < MAX_TABLE_ROWS:
+            out += [j for j in range(start, end + 1) if j not in out]
     return out
 
 

@@ -99,10 +99,11 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
         r"맛이\s*(이상|시큼)|색이\s*(이상|변했)|시큼한\s*냄새|spoil|rotten|mou?ldy?|smells?\s+(bad|off|weird)")),
     "foreign_object": ("urgent", _rx(
         r"이물질|벌레|머리카락|털이\s*(나|들어|있)|(플라스틱|유리|쇠|비닐|철)\s*(조각|가루)|철사|돌이\s*(나|씹|들어)",
-        r"foreign object|insect|\bbugs?\b|\bhair\b|plastic piece|glass piece")),
+        r"foreign object|insect|\bbugs?\b|\bhair\b|(plastic|glass|metal|wire)\s+(piece|bit|shard|fragment)s?|"
+        r"(piece|bit|shard|fragment|chunk)s?\s+of\s+(plastic|glass|metal|wire)")),
     "safety": ("urgent", _rx(
         r"배탈|식중독|토했|토하|구토|설사|복통|두드러기|(알레르기|알러지)\s*(반응|올라|일어|났)|숨이\s*(차|막)|응급",
-        r"병원\s*(에\s*)?(갔|가|다녀|진료|치료)|다쳤|다쳐|베였|베임|찔렸|화상|데였|피가\s*(나|났)",
+        r"병원\s*(에\s*)?(갔|가|다녀|진료|치료)|다쳤|다쳐|베였|베임|찔렸|(?<!전)화상(?!\s*(상담|통화|회의|채팅))|데였|피가\s*(나|났)",
         # glass or ceramic shards, and an allergen the customer fears («갑각류 알레르기 있어서 상자 여는 것도 무서워요»)
         r"파편|(알레르기|알러지)[^?？]{0,40}(무서|겁나|위험|큰일)",
         r"food poisoning|got sick|vomit|hospital|allergic reaction|injur|burn(ed|t)\b|\bcut (my|myself)|shards?\b")),
@@ -133,6 +134,8 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
         r"charged twice|double[- ]charged|two charges")),
     "missing": ("high", _rx(
         r"누락|빠졌|빠져\s*(있|서|왔)|빠진\s*(상품|거|게|물건|구성품)|안\s*들어\s*(있|왔)|개만\s*(왔|옴|들어)|(하나|한\s*개|1개|구성품|소스|사은품)\S{0,2}\s*(없|안\s*왔|빠)",
+        # «고기 한 팩이 없대요»: a counted piece of the order is not there
+        r"(\d+|한|두|세)\s*(봉지?|팩|병|통|세트|인분|캔|마리|개|봉)\s*(이|가|은|는|도)?\s*(없|안\s*왔|빠)",
         # «2봉 시켰는데 1봉만 왔어요»: a count with its unit, and only that many came (not «상자 하나만 왔어요»,
         # a parcel sent in two boxes: the manual says the other one follows)
         r"(\d+|한|두|세)\s*(봉지?|팩|병|통|세트|인분|장|캔|박스|마리)\s*만\s*(왔|옴|들어\s*(있|왔)|도착|받았)",
@@ -168,6 +171,14 @@ _CASE_VERB = re.compile(r"\s*[이가은는을를]?\s+(?:나오면|나왔으면|�
                         r"발견되면|발견하면|들어\s*있으면|접수하려면|신청하려면|보내려면|교환하려면|반품하려면|환불받으려면)"
                         r"(?![가-힣])")
 _CASE_KINDS = {"damage", "missing", "defect", "foreign_object", "spoilage"}
+# «구성품 빠져서 나중에 따로 받게 되면 …»: a condition a few words on, with no report between (not «빠져서 왔는데
+# 어떻게 하면 돼요?», where 왔는데 reports it)
+_CASE_LATER = re.compile(r"(?P<between>[^.?!？\n]{0,16}?)(?:받게\s*되면|되면|받으면|오면|생기면|있으면|남았으면|이라면|라면|다면)"
+                         r"(?![가-힣])")
+_REPORTED = re.compile(r"는데|었|았|였|왔|옴|했|어요|에요|네요")
+# «이것도 불량 처리 되나요?», «상한 거 아니에요?»: whether it counts as one is asked, not said
+_COUNTS_AS = {"defect": re.compile(r"\s*(?:처리|으로|로|인정|해당|기준|사유)"),
+              "spoilage": re.compile(r"\s*(?:아니|인가|인지|일까|맞나|맞아요|맞죠)")}
 
 
 def incident_evidence(text: str) -> list[str]:
@@ -177,11 +188,19 @@ def incident_evidence(text: str) -> list[str]:
     for kind, (_level, rx) in INCIDENTS.items():
         if any(not (_HYPOTHETICAL.match(text, m.end())
                     or (kind == "defect" and _ASKS_WHETHER.match(text, m.end()))
+                    or (kind in _COUNTS_AS and _COUNTS_AS[kind].match(text, m.end()))
                     or (kind in _CASE_KINDS and (_CASE_VERB.match(text, m.end())
-                                                 or _CASE_BEFORE.search(text, 0, m.start()))))
+                                                 or _CASE_BEFORE.search(text, 0, m.start())
+                                                 or _later_case(text, m.end()))))
                for m in rx.finditer(text)):
             out.append(kind)
     return out
+
+
+def _later_case(text: str, end: int) -> bool:
+    """The evidence ending at `end` is part of a condition stated a few words on («빠져서 나중에 받게 되면»)."""
+    later = _CASE_LATER.match(text, end)
+    return later is not None and not _REPORTED.search(later.group("between"))
 
 
 def rule_urgency(text: str, category: str) -> str:

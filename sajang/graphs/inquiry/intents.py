@@ -37,7 +37,9 @@ FACT_PATTERNS: dict[str, re.Pattern[str]] = {
     "delivery_date": re.compile(
         r"언제\s*(와|오|도착|받|들어|배송|출고|발송|나가)|도착\s*(예정|일|날|했|안)|배송\s*(예정|일)|(받|도착)(을|는)\s*수"
         r"|몇\s*일\s*(에|날)|출고\s*(됐|되었|했|언제|예정|안)|발송\s*(됐|되었|했|언제|안)|when\s+will|arriv|deliver(ed|y\s+date)"
-        r"|(아직\s*)?안\s*나갔|나갔(나|어|죠|지|는지|을까)|(has|did)\s+(it|my\s+order)\s+(shipped|ship|gone\s+out)|shipped\s+yet",
+        r"|(아직\s*)?안\s*나갔|나갔(나|어|죠|지|는지|을까)|(has|did)\s+(it|my\s+order)\s+(shipped|ship|gone\s+out)|shipped\s+yet"
+        # «배송완료 며칠이었죠?», «언제 받았는지», «받은 날짜»: the day it was delivered
+        r"|배송\s*완료\S{0,3}\s*(며칠|언제|날짜|몇\s*일)|(며칠|언제|몇\s*일)\S{0,2}\s*(받았|도착했|배송\s*완료)|받은\s*(날|날짜)",
         re.IGNORECASE),
     "items": re.compile(r"(뭐|뭘|무엇|무슨\s*상품|어떤\s*(거|상품|걸))\s*(를|을)?\s*(시켰|주문|샀|구매)|몇\s*개|수량|구성|품목"
                         r"|(주문|시킨|산|구매)\s*(한|했던)?\s*(거|것|게|상품|물건)\s*(가|이|는|은)?\s*(뭐|뭔|무엇|어떤)"
@@ -130,6 +132,8 @@ WEEKDAY_NAMED = re.compile(r"(?<![가-힣])(월|화|수|목|금|토|일)(?:요�
 _WEEKDAY_INDEX = {**{k: i for i, k in enumerate("월화수목금토일")},
                   **{k: i for i, k in enumerate(("mon", "tues", "wednes", "thurs", "fri", "satur", "sun"))}}
 LATEST = re.compile(r"마지막|방금|가장\s*최근|제일\s*최근|last\s+order|latest", re.IGNORECASE)
+# «각각 얼마», «둘 다 언제 와요?», "both", "each": the fact of every order meant, not of the newest
+EACH = re.compile(r"각각|둘\s*다|세\s*개\s*다|두\s*(개|건|번|주문)\s*(다|모두|각각)|\beach\b|\bboth\b", re.IGNORECASE)
 ALL_RECENT = re.compile(r"최근|요즘|전부|모두|다\s*(보여|알려)|전체|all\s+(my\s+)?orders|recent", re.IGNORECASE)
 
 # --- products --------------------------------------------------------------------------------------------
@@ -137,7 +141,7 @@ ALL_RECENT = re.compile(r"최근|요즘|전부|모두|다\s*(보여|알려)|전�
 _NOT_PRODUCT_WORDS = """
 주문 배송 택배 상품 물건 제품 거 것 게 제 저 내 우리 고객 송장 운송장 번호 상태 결제 금액 배송비 환불 반품 교환 취소
 내역 목록 리스트 이력 최근 요즘 쿠폰 적립금 포인트 마일리지 도착 주소 배송지 어제 오늘 그제 그저께 엊그제 내일 주 달 월 일
-지난주 이번 지난 저번 지난달 요청 신청 접수 처리 진행 확인 조회 문의 택배사 운송 얼마 전부 전체 수량 개 구성 품목 정도
+며칠 날짜 각각 지난주 이번 지난 저번 지난달 요청 신청 접수 처리 진행 확인 조회 문의 택배사 운송 얼마 전부 전체 수량 개 구성 품목 정도
 출고 발송 예정 완료 중 준비 문자 연락 답변 상담 상담원 사람 언제 어디 쯤 날 때 시간 건 쪽 부분 혹시 다 하나 두 개수 총
 총액 가격 비용 원 돈 카드 계좌 영수증 마이페이지 앱 사이트 수수료 이유 사유 가능 불가 방법 기간 오후 오전 정 안 못 좀 산
 주문번호 뒷자리 결과 전 후 마지막 처음 방금 아까 가장 제일 지난번 요번 예전 먼저 나중 휴대폰 전화 번호 핸드폰 order orders package parcel item items delivery tracking status refund return
@@ -171,6 +175,7 @@ class OwnDataQuery:
     same_order: bool = False  # "그 주문은요?": the previous answer's order
     latest: bool = False  # "마지막으로 주문한 거": the newest order, open or not
     exists_question: bool = False  # "취소된 주문 있어요?"
+    each: bool = False  # «각각 얼마 결제됐어요?»: the fact of every matching order
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -356,7 +361,7 @@ def parse_own_query(text: str, now: datetime) -> OwnDataQuery:
         date_label=span[2] if span else None, statuses=tuple(statuses), claim_types=tuple(claim_types),
         all_recent=bool(ALL_RECENT.search(text)) or "list" in facts,
         same_order=bool(THAT_ORDER.search(text.strip())), latest=bool(LATEST.search(text)),
-        exists_question=bool(EXISTS_QUESTION.search(text)))
+        exists_question=bool(EXISTS_QUESTION.search(text)), each=bool(EACH.search(text)))
 
 
 # «토욜도 해요?», «제주도도 돼요?»: a day, a time or a place with a light verb asks the previous question of it

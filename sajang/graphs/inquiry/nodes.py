@@ -6,6 +6,7 @@ Each node reads the state keys its docstring names and returns only the keys it 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Literal, cast
 
 from langchain_core.runnables import RunnableConfig
@@ -36,12 +37,13 @@ from sajang.graphs.inquiry.order_answers import (
     manual_memory,
     own_data_turn,
     read_in_context,
+    with_previous_question,
 )
 from sajang.graphs.inquiry.smalltalk import smalltalk_reply
 from sajang.graphs.inquiry.state import InquiryState
 from sajang.knowledge.ingest import audience_overrides_in
 from sajang.knowledge.normalize import normalize_for_shop
-from sajang.knowledge.service import get_knowledge
+from sajang.knowledge.service import SearchResult, get_knowledge
 from sajang.knowledge.text import tokenize
 
 
@@ -115,9 +117,13 @@ def route_after_classify(state: InquiryState) -> Literal["retrieve", "escalate"]
 def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str, Any]:
     """Manual passages and learned answers for the message (hybrid search of the knowledge base).
 
-    Reads: `normalized_text` (else `text`), `category`, `followup`, `question`, `question_base`, `locale`. Writes: `hits` (id,
-    title, score, kind, text, body), `retrieval_confidence`, `unknown_terms`; for an elliptic follow-up that
-    names another topic ("쿠폰은요?" after a points answer), `question` and `normalized_text` asked of it.
+    Reads: `normalized_text` (else `text`), `category`, `followup`, `question`, `question_base`, `locale`,
+    `memory` (the previous answered turn). Writes: `hits` (id, title, score, kind, text, body),
+    `retrieval_confidence`, `unknown_terms`; for an elliptic follow-up that names another topic ("쿠폰은요?"
+    after a points answer), `question` and `normalized_text` asked of it; for a short line the manual cannot
+    place alone that the previous answer's article answers when read with the previous question («VIP는얼마?»
+    after a membership-tier answer), that article's hits, `question_base` (the previous question, what the
+    next follow-up is read against) and `followup` ("manual").
     """
     settings = runtime.context.settings
     query = state.get("normalized_text") or state.get("text") or ""
@@ -144,8 +150,47 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
                                or sibling_rows(fragment, replaced, other.hits[0].body)):
                 result, out = other, {"normalized_text": normalized, "question": swapped}
                 hits = learned_in_scope(normalized, [h.as_dict() for h in other.hits])
+        if swapped and not out and speaks_of(fragment, hits[0].get("body") or "" if hits else ""):
+            # «냉동은?» after «포기김치 어떻게 보관해요?»: the article found with the whole question says something
+            # of the fragment itself (freezing kimchi); that, not the storage answer given before, is quoted
+            out = {"normalized_text": normalize_for_shop(swapped, settings.data_dir, settings.chat_lexicon).text}
+    elif state.get("followup") is None and result.confidence < settings.answer_confidence_threshold:
+        contextual = in_previous_topic(settings, state, language)
+        if contextual is not None:
+            result, out = contextual
+            hits = learned_in_scope(query, [h.as_dict() for h in result.hits])
     return {**out, "hits": hits, "retrieval_confidence": float(result.confidence),
             "unknown_terms": result.unknown_terms}
+
+
+CONTEXT_LINE_MAX = 30  # characters: a longer line states its own question
+CONTEXT_MARGIN = 0.05  # how far below the best article the previous one may score and still keep the topic
+
+
+def in_previous_topic(settings: Settings, state: InquiryState, language: str | None,
+                      ) -> tuple[SearchResult, dict[str, Any]] | None:
+    """A short line the manual cannot place alone, read with the previous question, when that reading is
+    confident and the article the previous answer came from answers it (first, or within `CONTEXT_MARGIN` of
+    the first: the conversation's topic decides a near tie): «5만원 넘게 사면 무료죠?» after «배송비 얼마예요?»,
+    «받는 사람 전화번호도요?» after «배송지 변경 언제까지 돼요?». (search result with that article first, state
+    updates), or None."""
+    memory = state.get("memory") or {}
+    text = (state.get("text") or "").strip()
+    base = str(memory.get("base") or "")
+    article = memory.get("article_id")
+    if memory.get("kind") != "manual" or not base or not article or len(text) > CONTEXT_LINE_MAX:
+        return None
+    question = with_previous_question(text, base)
+    normalized = normalize_for_shop(question, settings.data_dir, settings.chat_lexicon).text
+    found = get_knowledge(settings).search(normalized, k=5, language=language)
+    previous = next((h for h in found.hits if h.id == article), None)
+    if previous is None or found.confidence < settings.answer_confidence_threshold \
+            or found.hits[0].score - previous.score > CONTEXT_MARGIN:
+        return None
+    # the previous question only found the article: the line alone chooses what of it is quoted (the
+    # previous answer is not given again)
+    ordered = [previous, *(h for h in found.hits if h is not previous)]
+    return replace(found, hits=ordered), {"question_base": base, "followup": "manual"}
 
 
 def topic_swap(question: str, base: str) -> tuple[str, str | None]:
@@ -172,6 +217,12 @@ def sibling_rows(fragment: str, replaced: str, body: str) -> bool:
         if unit.table is not None and unit.key:
             keys.setdefault(unit.table, []).append(unit.key)
     return any(any(fragment in k for k in ks) and any(replaced in k for k in ks) for ks in keys.values())
+
+
+def speaks_of(fragment: str, body: str) -> bool:
+    """The article has every content word of the fragment (its morphemes among the body's)."""
+    wanted = set(tokenize(fragment))
+    return bool(wanted) and wanted <= set(tokenize(body))
 
 
 def names_topic(fragment: str, title: str) -> bool:

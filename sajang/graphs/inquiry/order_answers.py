@@ -48,9 +48,13 @@ PERSONAL_ORDER = re.compile(
     re.IGNORECASE)
 HYPOTHETICAL_EN = re.compile(r"\bif\b|\bin case\b|\bwhat happens\b", re.IGNORECASE)
 # the customer speaks of an order of theirs: "제 주문" (not "어제 주문"), "주문한", "시킨", "산 거", "my", "I ordered"
+# "my mom lives in LA", "my son bit into …": a person of theirs, not an order
+PEOPLE_EN = ("mom", "mother", "mum", "dad", "father", "parents?", "son", "daughter", "kids?", "child(?:ren)?",
+             "sister", "brother", "wife", "husband", "family", "friends?", "boss", "company", "grand(?:ma|pa|mother|father)",
+             "baby", "partner", "girlfriend", "boyfriend", "colleagues?", "coworkers?", "team", "office")
 POSSESSIVE = re.compile(
     r"(?<![가-힣])(제|내|저의|우리)\s*(주문|택배|물건|상품|배송|소포|환불|반품|교환)|주문(한|했|하신|했던)|시킨"
-    r"|산\s*(거|게|것)|\bmy\b|\bi\s+(ordered|bought)\b", re.IGNORECASE)
+    r"|산\s*(거|게|것)|\bmy\b(?!\s+(?:" + "|".join(PEOPLE_EN) + r")\b)|\bi\s+(ordered|bought)\b", re.IGNORECASE)
 ORDER_CATEGORIES = {"delivery", "cancel", "return_refund", "exchange"}
 OPEN = ("paid", "preparing", "shipping")
 
@@ -134,6 +138,7 @@ def order_source(order: dict[str, Any], locale: str) -> dict[str, Any]:
 # --- questions with slots ---------------------------------------------------------------------------
 
 LIST_LIMIT = 5
+EACH_LIMIT = 3  # «각각 …»: orders answered in full one after another
 RECENT_ORDERS = 5  # loaded for every message of a verified customer
 OPEN_CLAIMS = ("requested", "in_progress")
 # an action that a person of the shop must carry out (the bot answers, then hands the request over)
@@ -438,6 +443,9 @@ def own_data_reply(query: OwnDataQuery, orders: list[dict[str, Any]], locale: st
     # ("포기김치 배송완료 됐었죠": that order's delivery)
     asks_list = bool(query.all_recent or query.exists_question or "list" in query.facts or
                      ((query.claim_types or query.statuses) and not (query.products or query.since)))
+    if query.each and not query.action and len(sel.orders) <= EACH_LIMIT and set(query.facts) - {"claims"}:
+        # «오늘 두 번 주문했는데 각각 얼마예요?»: the fact of each
+        return OrderReply("\n\n".join(" ".join(order_detail(o, query, locale, policy)) for o in sel.orders), ids)
     if not asks_list and not query.action and set(query.facts) - {"claims"}:
         # a fact of "the 만두 order" while there are several: the newest in full, the others named
         newest, others = sel.orders[0], sel.orders[1:]
@@ -524,12 +532,14 @@ OWN_PHRASE = re.compile(
     r"|(뭐|뭘)\s*(시켰|주문했|샀)|(교환|반품|환불|취소)\s*(신청|요청|접수)\s*(한|했|하신)"
     # "방금 결제했는데 주문 제대로 들어간 거 맞죠?": whether their order went through
     r"|(주문|결제)\s*(이|은|가|도)?\s*(제대로|잘|정상적으로|무사히)\s*(들어|접수|완료|됐|된|되었)"
+    # «환불 들어왔는지 확인 좀요»: whether their refund has come
+    r"|(환불|환불금|입금)\S{0,2}\s*(들어\s*왔|처리\s*됐|완료\s*됐|됐)\S{0,2}\s*(는지|나요|나\b)"
     r"|\bmy\s+(orders?|package|parcel|refund|return|exchange|coupons?)\b|order\s+history|\bi\s+(ordered|bought|paid)\b"
     r"|\bmy\s+(last|recent|latest)\s+(\d{1,2}\s+)?orders?\b|\bdo\s+i\s+have\s+(any|anything)\b"
     r"|\bdid\s+i\s+(pay|order|buy|get)\b|\b(order|stuff|things?)\s+i\s+(placed|made|ordered|bought)\b",
     re.IGNORECASE)
 # a condition added to the previous question: "…넘으면요?", "불량이면요?", "묵은지로 하려면요?"
-CONTINUATION = re.compile(r"(으?면|라면|이면)\s*(요|여|용)\s*[?？.!~ㅠㅜ]*$")
+CONTINUATION = re.compile(r"(으?면|라면|이면)\s*(요|여|용)?\s*[?？.!~ㅠㅜ]*$")
 # "and if it turns out to be defective?", "what if I opened it?": the same topic under another condition
 CONTINUATION_EN = re.compile(r"^(?:and|but|ok(?:ay)?|so)?[,\s]*(?:what\s+)?if\b[^?]*\??$", re.IGNORECASE)
 # "배송완료된 거", "준비중인 주문", "취소한 건": orders in a state
@@ -548,7 +558,7 @@ GUEST_POLICY_QUESTION = re.compile(
     re.IGNORECASE)
 # a question of what can be done or how: "…해 주실 수 있을까요?", "…하면 되죠?", "가능한가요", "can I …", "how long …"
 GUEST_ASKS_HOW = re.compile(
-    r"(주실|할|해도|하면|바꿀|받을|쓸|뺄|고칠|늘릴|줄일|보낼|살)\s*수\s*(있|없)|(되|돼)\s*(나요|죠|는\s*거|는지)|될까|가능|ㄱㄴ"
+    r"(주실|줄|드릴|할|해도|하면|바꿀|받을|쓸|뺄|고칠|늘릴|줄일|보낼|살)\s*수\s*(있|없)|(되|돼)\s*(나요|죠|는\s*거|는지)|될까|가능|ㄱㄴ"
     r"|(해도|하면|해야)\s*(되|돼)|어떻게\s*(해야|하면|하나|해요|되나요)"
     r"|\b(can|could|may)\s+i\b|\bis\s+it\s+possible\b|\bhow\s+(long|do|can|does)\b|\bwhat\s+happens\b"
     # how long the rule says it takes: «환불 며칠 걸려요?», "how many days until I get my money back?"
@@ -557,7 +567,7 @@ GUEST_ASKS_HOW = re.compile(
 # …unless it asks to look up something of theirs: "확인돼요?", "알 수 있나요", "어떻게 됐어요?", "얼마 결제했는지"
 GUEST_LOOKUP = re.compile(
     r"확인|조회|알려\s*(주세요|줘요|주실|줄래|주시겠|달라)|봐\s*(주|줘)|보여|알\s*수\s*있|어떻게\s*(됐|된|되었|돼\s*가|되고)"
-    r"|어디\s*(쯤|까지)|언제\s*(와|오|도착|받)|(됐|됬|되었)\s*(나|는지|어요|나요)|얼마\s*(결제|냈|였|나왔)|금액"
+    r"|어디\s*(쯤|까지)|언제\s*(와|오|도착|받)|(됐|됬|되었)\s*(나|는지|어요|나요)|얼마\s*(결제|냈|였|나왔)|(?<!최소)(?<!최소\s)(?<!최소주문)(?<!최소\s주문)(?<!최소주문\s)(?<!최소\s주문\s)금액"
     r"|\bwhere\s+is\b|\bwhere'?s\b|\bstatus\b|\bcheck\b|\btrack|\bhow\s+much\s+did\b",
     re.IGNORECASE)
 # "배송중인 주문 있어요?" (not "물건이 없어요", which reports a parcel)
@@ -616,7 +626,7 @@ def read_in_context(text: str, memory: dict[str, Any] | None, pending_question: 
             or (CONTINUATION_EN.match(text.strip()) and len(text.strip()) <= 60)):
         # "5만원 넘으면요?", "불량이면요?": the same topic under another condition
         base = str(memory["base"])
-        return Reading(f"{text.strip()} {base}", base, query, followup="manual")
+        return Reading(with_previous_question(text, base), base, query, followup="manual")
     if memory and memory.get("kind") == "order" and PROCESS_TIMING.search(text) and not query.order_ids \
             and not names_theirs(text):
         # «그럼 환불은 언제 들어오나요?», «회수는 언제 와요?» right after an order answer: when the shop's process
@@ -627,6 +637,13 @@ def read_in_context(text: str, memory: dict[str, Any] | None, pending_question: 
         # "언제 도착해요?" right after the answer about one order: that order
         return Reading(text, text, replace(query, same_order=True), followup="order")
     return Reading(text, text, query)
+
+
+def with_previous_question(text: str, base: str) -> str:
+    """A follow-up line read with the question it continues, as one question («불량이면요?» + «교환하면 배송비
+    얼마예요?» → «불량이면요 교환하면 배송비 얼마예요?»): its own question mark would split it into two
+    questions, the second answered again."""
+    return f"{text.strip().rstrip('?？!~. ')} {base}"
 
 
 # «그럼 회수는 언제 와요?», «환불은 언제 들어오나요?» after an order answer: when the shop's process takes its

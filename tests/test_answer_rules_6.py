@@ -1,0 +1,168 @@
+"""Readings of chat found on the sixth held-out set's misses (session 11), each checked on messages of its own
+kind worded for this file: amounts written either way, a short line read with the previous question, incidents
+that are only imagined, people that are no order, «각각», the delivery day, a list asked for whole.
+
+The service tests run on both databases:
+    pytest tests/test_answer_rules_6.py
+    DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test pytest tests/test_answer_rules_6.py
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+from test_answer_units import _reply
+from test_own_orders import KST, Shop, seed_orders
+
+from sajang.config import Settings
+from sajang.db.types import utcnow
+from sajang.graphs.inquiry.classifier import incident_evidence, rule_urgency
+from sajang.graphs.inquiry.intents import parse_own_query
+from sajang.graphs.inquiry.order_answers import is_own_data_question, read_in_context
+from sajang.knowledge.text import tokenize
+
+MANUAL = Path(__file__).resolve().parent.parent / "sajang" / "data" / "manual"
+
+
+# --- amounts ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("typed", "written"), [
+    ("5만원 넘게 사면", "50,000원 이상"),
+    ("5만 원 이상", "50,000원"),
+    ("3천원", "3,000원"),
+    ("1만 5천원", "15,000원"),
+    ("만원", "10,000원"),
+])
+def test_an_amount_typed_in_korean_numerals_is_the_amount_the_manual_writes(typed: str, written: str) -> None:
+    assert [t for t in tokenize(typed) if t.isdigit()] == [t for t in tokenize(written) if t.isdigit()]
+
+
+def test_numbers_that_are_no_amount_stay_as_they_are() -> None:
+    assert tokenize("2~6개월 할부") == ["2", "6", "할부"]
+    assert tokenize("하나만 주세요") == ["하나", "주"]
+
+
+# --- incidents and cases ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "전화상담 점심시간 몇시부터에요? 그때 전화하면 안 받으세요?",  # 전화상담 holds 화상 (a burn)
+    "구성품이 빠져서 나중에 따로 받게 되면 배송비 내야 돼요?",  # a case to come, stated a few words on
+    "유통기한이 열흘밖에 안 남았으면 이것도 불량 처리 되나요?",  # whether it counts as a defect
+    "김치 봉지가 빵빵해요 이거 상한 거 아니에요?",  # whether it is spoiled, asked (the manual: fermenting)
+])
+def test_a_case_imagined_or_asked_about_is_no_incident(text: str) -> None:
+    assert incident_evidence(text) == [], text
+    assert rule_urgency(text, "other") in ("low", "normal")
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("구성품이 빠져서 왔는데 어떻게 하면 돼요?", "missing"),  # reported (왔는데), then asked
+    ("선물세트 받았는데 고기 한 팩이 없대요", "missing"),
+    ("my daughter found a piece of plastic in the dumplings", "foreign_object"),
+    ("there was a glass fragment in the jar", "foreign_object"),
+    ("우유 상한 거 같아요", "spoilage"),
+    ("손에 화상 입었어요", "safety"),
+])
+def test_the_same_evidence_reported_is_an_incident(text: str, kind: str) -> None:
+    assert kind in incident_evidence(text), text
+
+
+# --- a guest's words: theirs or the shop's rule -------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "theirs"), [
+    ("sending this to my mom, is the price printed anywhere in the box?", False),
+    ("do you deliver abroad? my sister lives in Osaka", False),
+    ("쿠폰 최소주문금액에 배송비도 포함되는 거죠?", False),
+    ("벌써 배송중이던데 지금이라도 주소 바꿔줄 수 있어요?", False),
+    ("환불 들어왔는지 확인 좀 해주세요", True),
+    ("where is my package?", True),
+    ("주문 금액 얼마였는지 알려주세요", True),
+])
+def test_a_guest_message_is_theirs_only_when_it_names_something_of_theirs(text: str, theirs: bool) -> None:
+    query = parse_own_query(text, utcnow())
+    assert is_own_data_question(text, "delivery", query, [], guest=True) is theirs, text
+
+
+# --- own orders ---------------------------------------------------------------------------------------------
+
+def test_each_and_the_delivery_day_are_read_as_asked() -> None:
+    each = parse_own_query("오늘 두 번 주문했는데 각각 얼마 결제됐어요?", utcnow())
+    assert each.each and "amount" in each.facts
+    assert not parse_own_query("오늘 주문한 거 얼마 결제됐어요?", utcnow()).each
+    day = parse_own_query("손만두 받은 거 배송완료 며칠이었죠?", utcnow())
+    assert "delivery_date" in day.facts and "며칠" not in day.products
+
+
+# --- a list asked for whole --------------------------------------------------------------------------------------
+
+def test_which_photos_gets_the_whole_list() -> None:
+    answer = _reply("파손돼서 오면 사진은 어떤 거 찍어서 보내야 돼요?", "damage-report")
+    for item in ("송장이 보이게", "연 상태의 전체", "가까이 찍은"):
+        assert item in answer, answer
+
+
+# --- a short line read with the previous question (reading, no database) -------------------------------------
+
+def test_a_condition_without_its_question_mark_continues_the_topic() -> None:
+    memory = {"kind": "manual", "base": "교환하면 배송비 얼마예요?", "article_id": "return-fee"}
+    r = read_in_context("불량이면?", memory, None, None, utcnow())
+    assert r.followup == "manual" and r.question == "불량이면 교환하면 배송비 얼마예요?"
+
+
+# --- through the service ------------------------------------------------------------------------------------
+
+@pytest.fixture
+def shop(settings: Settings, engine: Engine) -> Shop:
+    """The orders of test_own_orders and the whole demo manual: which article wins a near tie depends on
+    what else the manual says (a subset of it would measure another shop)."""
+    from sajang.knowledge.service import get_knowledge
+
+    ids = seed_orders(engine)
+    get_knowledge(settings).import_manual_dir(MANUAL)
+    return ids
+
+
+@pytest.fixture
+def svc(settings: Settings, shop: Shop) -> Any:
+    from sajang.graphs.inquiry.service import get_inquiry_service
+
+    return get_inquiry_service(settings)
+
+
+def test_a_short_line_the_manual_cannot_place_alone_keeps_the_previous_topic(svc: Any, shop: Shop) -> None:
+    tiers = svc.ask("회원등급은 어떻게 정해져요?")
+    assert not tiers["handoff"] and tiers["sources"][0]["id"] == "membership-tiers", tiers
+    vip = svc.ask("VIP는얼마?", thread_id=tiers["thread_id"])
+    assert not vip["handoff"] and vip["sources"][0]["id"] == "membership-tiers", vip
+    assert "80만 원" in vip["answer"], vip
+    # alone, the same line is nowhere near confident (the coupons article names VIP too): a person takes it
+    alone = svc.ask("VIP는얼마?")
+    assert alone["handoff"] or alone["sources"][0]["id"] != "membership-tiers"
+
+    fee = svc.ask("배송비 얼마에요?")
+    free = svc.ask("5만원넘게 사면 무료죠?", thread_id=fee["thread_id"])
+    assert not free["handoff"] and free["sources"][0]["id"] == "delivery-fee", free
+    assert "50,000원" in free["answer"] and "할부" not in free["answer"], free
+    # the follow-up after it is still read against the first question
+    jeju = svc.ask("제주도는요?", thread_id=fee["thread_id"])
+    assert not jeju["handoff"] and "3,000원" in jeju["answer"] and "제주" in jeju["answer"], jeju
+
+
+def test_a_line_that_asks_a_topic_of_its_own_is_not_pulled_back(svc: Any, shop: Shop) -> None:
+    fee = svc.ask("배송비 얼마에요?")
+    hours = svc.ask("상담원 몇시까지 있어요?", thread_id=fee["thread_id"])
+    assert hours["sources"][0]["id"] == "cs-hours", hours
+
+
+def test_each_order_of_the_day_gets_its_amount(svc: Any, shop: Shop) -> None:
+    from test_own_orders import A
+
+    both = svc.ask("만두 시킨 거 두 개 다 각각 얼마 결제됐어요?", customer_id=A)
+    assert "23,800원" in both["answer"] and "32,700원" in both["answer"], both
+    delivered = svc.ask("김치손만두 받은거 배송완료 며칠이었죠?", customer_id=A)
+    day = (datetime.now(KST) - timedelta(days=3)).date()
+    assert f"{day.month}월 {day.day}일 배송 완료" in delivered["answer"], delivered
