@@ -166,3 +166,37 @@ def test_each_order_of_the_day_gets_its_amount(svc: Any, shop: Shop) -> None:
     delivered = svc.ask("김치손만두 받은거 배송완료 며칠이었죠?", customer_id=A)
     day = (datetime.now(KST) - timedelta(days=3)).date()
     assert f"{day.month}월 {day.day}일 배송 완료" in delivered["answer"], delivered
+
+
+# --- where the order stands, amounts of water, words typed together ----------------------------------------
+
+@pytest.mark.parametrize("question", [
+    "이미 배송중이면 주소 바꾸는거 누구한테 말해야됨?",
+    "벌써 배송중으로 바꼈는데 주소변경 어디다 말해야됨?",
+])
+def test_an_address_change_after_dispatch_gets_the_after_dispatch_section(question: str) -> None:
+    answer = _reply(question, "delivery-address-change")
+    assert "택배사" in answer and "'결제 완료' 또는" not in answer, answer
+
+
+def test_an_address_change_before_dispatch_keeps_the_before_dispatch_rule() -> None:
+    answer = _reply("주소 잘못 적었는데 바꿀 수 있어요?", "delivery-address-change")
+    assert "'결제 완료' 또는 '상품 준비 중'" in answer, answer
+
+
+def test_how_much_water_is_an_amount_asked() -> None:
+    assert "400ml" in _reply("부대찌개 물 몇미리 넣어요?", "cooking-mealkit")
+
+
+def test_shop_words_typed_together_are_no_unknown_term() -> None:
+    from sajang.knowledge.service import _joined_known_words
+
+    known = frozenset(["부대찌개", "밀키트", "물", "해외", "배송"])
+    assert _joined_known_words("부대찌개밀키트물", known)
+    assert not _joined_known_words("마지노선", known)
+    assert not _joined_known_words("일본", known)
+
+
+def test_a_deadline_asked_is_a_duration_asked() -> None:
+    assert "24시간" in _reply("무통장 입금기한 있어요?", "payment-methods")
+    assert "1년" in _reply("적립금 유효기간 있어요?", "points")

@@ -193,10 +193,22 @@ def _unknown_terms(query: str, vocabulary: _Vocabulary) -> list[str]:
         hit = known.get(noun)
         if hit is None:  # two searches may both look a noun up: same answer, written twice
             hit = known[noun] = (noun in vocabulary.tokens or noun in vocabulary.documents
-                                 or noun in vocabulary.catalogue)
+                                 or noun in vocabulary.catalogue or _joined_known_words(noun, vocabulary.tokens))
         if not hit:
             out.append(noun)
     return out
+
+
+def _joined_known_words(noun: str, tokens: frozenset[str]) -> bool:
+    """«부대찌개밀키트물»: words of the shop typed together (the spacing model left them joined), each of two
+    syllables or more, the last one possibly of one («물»). A word the shop never uses stays unknown."""
+    reachable = [True] + [False] * len(noun)  # reachable[i]: noun[:i] is known words joined
+    for end in range(2, len(noun) + 1):
+        reachable[end] = any(reachable[start] and noun[start:end] in tokens
+                             for start in range(0, end - 1))
+    if reachable[-1]:
+        return True
+    return len(noun) >= 3 and reachable[-2] and noun[-1] in tokens
 
 
 _active = LearnedAnswer.active.is_(True)

@@ -73,7 +73,19 @@ def _tokens(text: str) -> frozenset[str]:
     """Content morphemes (cached: manual sentences repeat across questions; articles change rarely), a
     verb's "-어지" form read as its stem (Kiwi gives 늦어지 in one sentence, 늦 in another), a compound the
     lexicon writes whole read whole (Kiwi splits "에어프라이어:" into 에어 + 프라이어, not "에어프라이어에")."""
-    return frozenset(_stem(t) for t in _joined_compounds(tokenize(text)))
+    words = {_stem(t) for t in _joined_compounds(tokenize(text))}
+    # where the order stands, however it is written: «이미 배송중이면» meets «'배송 중'으로 바뀐 뒤», «출고 후»
+    words.update(marker for marker, said in _ORDER_STAGES if said.search(text))
+    return frozenset(words)
+
+
+_ORDER_STAGES = (
+    ("<shipped>", re.compile(r"배송\s*중|출고\s*(?:후|된|됐|되어|되었|했)|송장\S{0,3}\s*(?:등록|나왔|나온|떴|뜨)|"
+                             r"이미\s*(?:보내|발송|출고|나갔)|발송\s*(?:후|된|됐|되었)|\bshipped\b|in\s+transit|"
+                             r"on\s+(?:its|the)\s+way|after\s+(?:it\s+)?(?:ships|dispatch)", re.IGNORECASE)),
+    # (no marker for «출고 전» / «준비 중»: those words are what most rules say, and a rare marker on «출고 전이라면 …»
+    # outweighed «이때는 채팅이나 전화로 요청해 주세요» for «상품준비중인데 취소 되나요»)
+)
 
 
 @lru_cache(maxsize=1)
@@ -125,7 +137,8 @@ _ASKS = {
               re.compile(r"[\d,]+\s*원|무료|\bwon\b|KRW|\bfree\b", re.IGNORECASE)),
     "clock": (re.compile(r"몇\s*시|운영\s*시간|영업\s*시간|\bhours\b|what\s+time", re.IGNORECASE),
               re.compile(r"\d{1,2}:\d{2}|오[전후]\s*\d+\s*시|\d\s*(?:a\.?m|p\.?m)", re.IGNORECASE)),
-    "amount": (re.compile(r"몇\s*(?:자|장|개(?!월)|번|퍼센트|%|명)|최대|최소|한도|percent|how\s+many", re.IGNORECASE),
+    "amount": (re.compile(r"몇\s*(?:자|장|개(?!월)|번|퍼센트|%|명|미리|밀리|ml|리터|그램|g\b|키로|kg)|최대|최소|한도|percent|"
+                          r"how\s+many|how\s+much\s+water", re.IGNORECASE),
                # a count written out: «알림은 한 번만», "once", "two coupons"
                re.compile(r"\d|(?<![가-힣])(?:한|두|세|네|다섯)\s*(?:번|장|개|명|곳|가지|팩|봉)|\b(?:once|twice|one|two|three)\b",
                           re.IGNORECASE)),
@@ -161,11 +174,13 @@ _HARD_KINDS = ("duration", "money", "clock", "amount", "temperature")
 # words it shares ("상담원 몇시까지 해요?" is not answered by how to reach an agent)
 HARD_KIND_MISSING = 1.0
 _ASKS_FIGURE = {
-    "duration": re.compile(r"며칠|몇\s*일|몇\s*개월|몇\s*달|얼마나\s*(?:걸|기다)|how\s+long|how\s+many\s+(?:days|hours|weeks)",
+    "duration": re.compile(r"며칠|몇\s*일|몇\s*개월|몇\s*달|얼마나\s*(?:걸|기다)|기한|유효\s*기간|how\s+long|"
+                           r"how\s+many\s+(?:days|hours|weeks)|deadline",
                            re.IGNORECASE),
     "money": re.compile(r"얼마|how\s+much", re.IGNORECASE),
     "clock": re.compile(r"몇\s*시|what\s+time", re.IGNORECASE),
-    "amount": re.compile(r"몇\s*(?:자|장|개(?!월)|번|퍼센트|프로|%|명)|how\s+many", re.IGNORECASE),
+    "amount": re.compile(r"몇\s*(?:자|장|개(?!월)|번|퍼센트|프로|%|명|미리|밀리|ml|리터|그램|g\b|키로|kg)|how\s+many|"
+                        r"how\s+much\s+water", re.IGNORECASE),
     "temperature": re.compile(r"몇\s*도(?!착)|몇\s*℃|what\s+temperature|how\s+hot", re.IGNORECASE),
 }
 
