@@ -144,18 +144,24 @@ _MULTIPLIERS = {"십": 10, "백": 100, "천": 1_000, "만": 10_000, "십만": 10
 
 
 def _with_amounts(morphs: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """The morphemes with every written number as one digit string, as the manual and the customer may
-    write the same amount differently: «5만원», «5만 원» and «50,000원» all become 50000, «3천원» 3000."""
+    """The morphemes with every amount written in digits as one digit string, as the manual and the customer
+    may write the same amount differently: «5만원», «5만 원» and «50,000원» all become 50000, «3천원» 3000,
+    «1.5만원» 15000, «만원» (a multiplier alone, before 원) 10000. Numbers in Hangul words («삼만원», «이십만»)
+    and a multiplier standing alone elsewhere («백 하나 더»: a bag) are left as Kiwi read them."""
     out: list[tuple[str, str]] = []
-    total = current = None
-    for form, tag in [*morphs, ("", "END")]:
-        if tag == "SN" and re.fullmatch(r"\d{1,3}(?:,\d{3})+|\d+", form):
+    total: float | None = None
+    current: float | None = None
+    for i, (form, tag) in enumerate([*morphs, ("", "END")]):
+        if tag == "SN" and re.fullmatch(r"\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?", form):
             if current is not None:  # two numbers in a row («2 6» of «2~6»): the first stands alone
-                out.append((str((total or 0) + current), "SN"))
+                out.append((_digits((total or 0) + current), "SN"))
                 total = None
-            current = int(form.replace(",", ""))
+            current = float(form.replace(",", ""))
             continue
-        if tag == "NR" and form in _MULTIPLIERS:
+        after_digits = current is not None or total is not None
+        before_won = i + 1 < len(morphs) and morphs[i + 1][0] == "원"
+        if tag == "NR" and form in _MULTIPLIERS and (after_digits or before_won) \
+                and not (out and out[-1][1] == "NR" and not after_digits):
             part = (current if current is not None else 1) * _MULTIPLIERS[form]
             if total is not None and part >= _MULTIPLIERS["만"] and total < part:
                 total *= _MULTIPLIERS[form]  # «십만» written apart: ten, then 만 over it
@@ -163,12 +169,16 @@ def _with_amounts(morphs: list[tuple[str, str]]) -> list[tuple[str, str]]:
                 total = (total or 0) + part
             current = None
             continue
-        if total is not None or current is not None:
-            out.append((str((total or 0) + (current or 0)), "SN"))
+        if after_digits:
+            out.append((_digits((total or 0) + (current or 0)), "SN"))
             total = current = None
         if tag != "END":
             out.append((form, tag))
     return out
+
+
+def _digits(value: float) -> str:
+    return str(int(value)) if value == int(value) else str(value)
 
 
 def tokenize(text: str) -> list[str]:

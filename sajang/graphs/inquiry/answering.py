@@ -80,9 +80,11 @@ def _tokens(text: str) -> frozenset[str]:
 
 
 _ORDER_STAGES = (
-    ("<shipped>", re.compile(r"배송\s*중|출고\s*(?:후|된|됐|되어|되었|했)|송장\S{0,3}\s*(?:등록|나왔|나온|떴|뜨)|"
-                             r"이미\s*(?:보내|발송|출고|나갔)|발송\s*(?:후|된|됐|되었)|\bshipped\b|in\s+transit|"
-                             r"on\s+(?:its|the)\s+way|after\s+(?:it\s+)?(?:ships|dispatch)", re.IGNORECASE)),
+    # the status, not «배송 중에 박스가 찌그러졌어요» (during delivery) nor «배송중 아니면»
+    ("<shipped>", re.compile(r"'배송\s*중'|배송\s*중\s*(?:으로|이면|인데|이라|이에요|이예요|이고|일\s*때)(?!\s*아니)|"
+                             r"출고\s*(?:후|된|됐|되어|되었|했)|송장\S{0,3}\s*(?:등록|나왔|나온|떴|뜨)|"
+                             r"이미\s*(?:보내|발송|출고|나갔)|발송\s*(?:후|된|됐|되었)|already\s+shipped|in\s+transit|"
+                             r"after\s+(?:it\s+)?(?:ships|dispatch)", re.IGNORECASE)),
     # (no marker for «출고 전» / «준비 중»: those words are what most rules say, and a rare marker on «출고 전이라면 …»
     # outweighed «이때는 채팅이나 전화로 요청해 주세요» for «상품준비중인데 취소 되나요»)
 )
@@ -126,12 +128,12 @@ _SAME_AS = {"바꾸": ("변경",), "변경": ("바꾸",), "고치": ("수정", "
             "delivery": ("ship",), "ship": ("delivery",)}
 # What kind of fact the question asks for, and how such a fact looks in the manual.
 _ASKS = {
-    "duration": (re.compile(r"며칠|몇\s*일|몇\s*개월|몇\s*달|언제(?!든)|얼마나\s*(걸|걸려|가|기다)|기간|기한|소요|how\s+long|\bwhen\b|\bdays?\b",
+    "duration": (re.compile(r"며칠|몇\s*일|몇\s*개월|몇\s*달|언제(?!든)|얼마나\s*(걸|걸려|가|기다|둬|두|보관)|기간|기한|소요|how\s+long|\bwhen\b|\bdays?\b",
                             re.IGNORECASE),
                  re.compile(r"\d+\s*(?:~\s*\d+\s*)?(?:영업일|일|시간|주|개월|년|분|business\s+days?|days?|hours?|"
                             r"weeks?|months?|years?|minutes?|mins?\b|seconds?)|즉시|당일|다음\s*날|바로|immediately|same\s+day|next\s+day",
                             re.IGNORECASE)),
-    "money": (re.compile(r"얼마|비용|요금|가격|배송비|수수료|how\s+much|\bfee|\bcost|\bprice|free\s+(?:shipping|delivery)|"
+    "money": (re.compile(r"얼마(?!나\s*(?:걸|가|기다|둬|두|보관))|비용|요금|가격|배송비|수수료|how\s+much|\bfee|\bcost|\bprice|free\s+(?:shipping|delivery)|"
                          r"\bminimum\s+(?:order|amount|for|to)",
                          re.IGNORECASE),
               re.compile(r"[\d,]+\s*원|무료|\bwon\b|KRW|\bfree\b", re.IGNORECASE)),
@@ -174,10 +176,10 @@ _HARD_KINDS = ("duration", "money", "clock", "amount", "temperature")
 # words it shares ("상담원 몇시까지 해요?" is not answered by how to reach an agent)
 HARD_KIND_MISSING = 1.0
 _ASKS_FIGURE = {
-    "duration": re.compile(r"며칠|몇\s*일|몇\s*개월|몇\s*달|얼마나\s*(?:걸|기다)|기한|유효\s*기간|how\s+long|"
+    "duration": re.compile(r"며칠|몇\s*일|몇\s*개월|몇\s*달|얼마나\s*(?:걸|기다|둬|두|보관|가)|언제\s*까지|(?<!유통)(?<!유통\s)기한|유효\s*기간|how\s+long|"
                            r"how\s+many\s+(?:days|hours|weeks)|deadline",
                            re.IGNORECASE),
-    "money": re.compile(r"얼마|how\s+much", re.IGNORECASE),
+    "money": re.compile(r"얼마(?!나\s*(?:걸|가|기다|둬|두|보관))|how\s+much", re.IGNORECASE),
     "clock": re.compile(r"몇\s*시|what\s+time", re.IGNORECASE),
     "amount": re.compile(r"몇\s*(?:자|장|개(?!월)|번|퍼센트|프로|%|명|미리|밀리|ml|리터|그램|g\b|키로|kg)|how\s+many|"
                         r"how\s+much\s+water", re.IGNORECASE),

@@ -103,7 +103,7 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
         r"(piece|bit|shard|fragment|chunk)s?\s+of\s+(plastic|glass|metal|wire)")),
     "safety": ("urgent", _rx(
         r"배탈|식중독|토했|토하|구토|설사|복통|두드러기|(알레르기|알러지)\s*(반응|올라|일어|났)|숨이\s*(차|막)|응급",
-        r"병원\s*(에\s*)?(갔|가|다녀|진료|치료)|다쳤|다쳐|베였|베임|찔렸|(?<!전)화상(?!\s*(상담|통화|회의|채팅))|데였|피가\s*(나|났)",
+        r"병원\s*(에\s*)?(갔|가|다녀|진료|치료)|다쳤|다쳐|베였|베임|찔렸|(?<![전대통])화상(?!\s*(상담|통화|회의|채팅))|데였|피가\s*(나|났)",
         # glass or ceramic shards, and an allergen the customer fears («갑각류 알레르기 있어서 상자 여는 것도 무서워요»)
         r"파편|(알레르기|알러지)[^?？]{0,40}(무서|겁나|위험|큰일)",
         r"food poisoning|got sick|vomit|hospital|allergic reaction|injur|burn(ed|t)\b|\bcut (my|myself)|shards?\b")),
@@ -120,7 +120,7 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
         r"아직도\s*(답|연락|처리)|계속\s*(같은|똑같)|몇\s*번을\s*(말|문의|연락)",
         r"third time|again and again|still no (reply|answer)|keep (asking|telling)")),
     "damage": ("high", _rx(
-        r"파손|누수|깨졌|터졌|샜|찌그러졌|부서졌|망가졌|찢어졌|금이\s*(갔|간)|깨짐|터짐",
+        r"파손|누수|깨졌|터졌|샜|찌그러졌|부서졌|망가졌|찢어졌|찢겨|금이\s*(갔|간)|깨짐|터짐|산산\s*조각|박살|조각\s*(났|나\s*있)",
         r"(깨져|깨진|터져|터진|새서|새고|찌그러져|찌그러진|부서져|망가져|찢어져|젖어)\s*(서\s*|채로?\s*)?(왔|옴|도착|배송|받|있|와서|있었)",
         r"(포장|상자|박스|봉지|봉투|팩|병|유리|용기|뚜껑|냄비|그릇|접시|코팅)\S{0,2}\s*(깨져|터져|새|찌그러|찢어|부서|벗겨)",
         # what the leak did: «상자가 국물범벅이에요», «김치까지 다 젖었어요»
@@ -135,7 +135,8 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
     "missing": ("high", _rx(
         r"누락|빠졌|빠져\s*(있|서|왔)|빠진\s*(상품|거|게|물건|구성품)|안\s*들어\s*(있|왔)|개만\s*(왔|옴|들어)|(하나|한\s*개|1개|구성품|소스|사은품)\S{0,2}\s*(없|안\s*왔|빠)",
         # «고기 한 팩이 없대요»: a counted piece of the order is not there
-        r"(\d+|한|두|세)\s*(봉지?|팩|병|통|세트|인분|캔|마리|개|봉)\s*(이|가|은|는|도)?\s*(없|안\s*왔|빠)",
+        r"(?<![가-힣\d])(\d+|한|두|세)\s*(봉지?|팩|병|통|세트|인분|캔|마리|개|봉)\s*(이|가|은|는|도)?\s*(없|안\s*왔|빠)"
+        r"(?!어요\s*\?|나요|나\s*\?|는지|을까|으면|으세요)",
         # «2봉 시켰는데 1봉만 왔어요»: a count with its unit, and only that many came (not «상자 하나만 왔어요»,
         # a parcel sent in two boxes: the manual says the other one follows)
         r"(\d+|한|두|세)\s*(봉지?|팩|병|통|세트|인분|장|캔|박스|마리)\s*만\s*(왔|옴|들어\s*(있|왔)|도착|받았)",
@@ -164,21 +165,31 @@ _HYPOTHETICAL = re.compile(r"\s*(?:이면|으면|면|이라면|라면|다면|는
 _CASE_BEFORE = re.compile(r"(?:만약|만일|혹시라도|\bif\b|\bin case\b|\bwhat if\b|\bsuppose\b)[^.?!？\n]*$", re.IGNORECASE)
 # "불량인가요?", "불량인지 봐 주세요": whether it is a defect is asked, not said (a spoilage suspicion, «상한 건지
 #모르겠어요», stays a report: food safety)
-_ASKS_WHETHER = re.compile(r"\s*(?:인가요|인가|인지|일까요|일까|인\s*건가요|인\s*건지)(?![가-힣])")
+_ASKS_WHETHER = re.compile(r"\s*(?:인가요|인가|인지|일까요|일까|인\s*건가요|인\s*건지)(?![가-힣])|\s*(?:이에요|예요|인\s*거예요|인\s*거에요)\s*\?")
 # "이물질 나오면 …", "파손 접수하려면 …": the verb after what happened makes it a case or a purpose. Never for
 # threats, repeated complaints or harm («경찰 부르면 되겠네요», «설사 계속하면 어떡해요» are reports)
 _CASE_VERB = re.compile(r"\s*[이가은는을를]?\s+(?:나오면|나왔으면|있으면|있다면|오면|왔으면|왔다면|생기면|생겼으면|되면|됐으면|"
-                        r"발견되면|발견하면|들어\s*있으면|접수하려면|신청하려면|보내려면|교환하려면|반품하려면|환불받으려면)"
+                        r"발견되면|발견하면|들어\s*있으면|접수하려면|신청하려면|보내려면|교환하려면|반품하려면|환불받으려면|신고하면|접수하면|"
+                        r"신청하면|말씀드리면|알리면|알려드리면)"
                         r"(?![가-힣])")
 _CASE_KINDS = {"damage", "missing", "defect", "foreign_object", "spoilage"}
 # «구성품 빠져서 나중에 따로 받게 되면 …»: a condition a few words on, with no report between (not «빠져서 왔는데
 # 어떻게 하면 돼요?», where 왔는데 reports it)
-_CASE_LATER = re.compile(r"(?P<between>[^.?!？\n]{0,16}?)(?:받게\s*되면|되면|받으면|오면|생기면|있으면|남았으면|이라면|라면|다면)"
+_CASE_LATER = re.compile(r"(?P<between>[^.?!？\n]{0,16}?)(?:받게\s*되면|되면|받으면|오면|생기면|있으면|남았으면|실\s*때|을\s*때)"
                          r"(?![가-힣])")
-_REPORTED = re.compile(r"는데|었|았|였|왔|옴|했|어요|에요|네요")
+_REPORTED = re.compile(r"는데|었|았|였|왔|옴|했|어요|에요|네요|나온|들어간|들어\s*있|있는|받은|보낸|생긴")
+# «환불되면 좋겠어요», «교환됐으면 해요»: a wish after the evidence, which the report still stands for
+_WISH = re.compile(r"\s*(?:좋겠|해요|합니다|싶|바랍|하네요)")
 # «이것도 불량 처리 되나요?», «상한 거 아니에요?»: whether it counts as one is asked, not said
-_COUNTS_AS = {"defect": re.compile(r"\s*(?:처리|으로|로|인정|해당|기준|사유)"),
-              "spoilage": re.compile(r"\s*(?:아니|인가|인지|일까|맞나|맞아요|맞죠)")}
+_COUNTS_AS = {"defect": re.compile(r"\s*(?:처리|인정|해당|기준|사유)|"
+                                   r"\s*(?:으로|로)\s*(?:처리|인정|간주|쳐|치|보나|보시|보는지|볼\s*수|봐\s*주)")}
+# «봉투가 빵빵한데 상한 거 아니에요?»: a sign the manual calls normal (fermenting kimchi), asked about — unless
+# somebody ate it or it smells: a spoilage suspicion stays a report (food safety)
+_NORMAL_SIGN = re.compile(r"빵빵|부풀|가스|발효|시큼해졌|익었")
+_ATE_OR_SMELLS = re.compile(r"먹었|먹은|먹고|먹이|드셨|냄새|배탈|토|설사|아파")
+_ASKS_IF_SPOILED = re.compile(r"\s*(?:아니|인가|인지|일까|맞나|맞아요|맞죠)|\s*(?:이에요|에요|예요|인가요)\s*\?")
+# «파손접수 사진 24시간 지나면 …», «이물질 신고 결과는 …»: the procedure named by the evidence's word, not a report
+_PROCEDURE_AFTER = re.compile(r"\s*(?:접수|신고\s*(?:하면|결과|방법|절차|기준|시)|처리\s*(?:기간|절차|방법|기준)|보상\s*(?:기준|규정|방법)|기준|규정)")
 
 
 def incident_evidence(text: str) -> list[str]:
@@ -189,6 +200,9 @@ def incident_evidence(text: str) -> list[str]:
         if any(not (_HYPOTHETICAL.match(text, m.end())
                     or (kind == "defect" and _ASKS_WHETHER.match(text, m.end()))
                     or (kind in _COUNTS_AS and _COUNTS_AS[kind].match(text, m.end()))
+                    or (kind == "spoilage" and _ASKS_IF_SPOILED.match(text, m.end()) and _NORMAL_SIGN.search(text)
+                        and not _ATE_OR_SMELLS.search(text))
+                    or (kind in _CASE_KINDS and _PROCEDURE_AFTER.match(text, m.end()))
                     or (kind in _CASE_KINDS and (_CASE_VERB.match(text, m.end())
                                                  or _CASE_BEFORE.search(text, 0, m.start())
                                                  or _later_case(text, m.end()))))
@@ -200,7 +214,7 @@ def incident_evidence(text: str) -> list[str]:
 def _later_case(text: str, end: int) -> bool:
     """The evidence ending at `end` is part of a condition stated a few words on («빠져서 나중에 받게 되면»)."""
     later = _CASE_LATER.match(text, end)
-    return later is not None and not _REPORTED.search(later.group("between"))
+    return later is not None and not _REPORTED.search(later.group("between")) and not _WISH.match(text, later.end())
 
 
 def rule_urgency(text: str, category: str) -> str:

@@ -133,7 +133,7 @@ _WEEKDAY_INDEX = {**{k: i for i, k in enumerate("월화수목금토일")},
                   **{k: i for i, k in enumerate(("mon", "tues", "wednes", "thurs", "fri", "satur", "sun"))}}
 LATEST = re.compile(r"마지막|방금|가장\s*최근|제일\s*최근|last\s+order|latest", re.IGNORECASE)
 # «각각 얼마», «둘 다 언제 와요?», "both", "each": the fact of every order meant, not of the newest
-EACH = re.compile(r"각각|둘\s*다|세\s*개\s*다|두\s*(개|건|번|주문)\s*(다|모두|각각)|\beach\b|\bboth\b", re.IGNORECASE)
+EACH = re.compile(r"각각|(?:둘|세\s*개|두\s*(?:개|건|번|주문))\s*(?:다|모두|각각)(?![가-힣])|\beach\b|\bboth\b", re.IGNORECASE)
 ALL_RECENT = re.compile(r"최근|요즘|전부|모두|다\s*(보여|알려)|전체|all\s+(my\s+)?orders|recent", re.IGNORECASE)
 
 # --- products --------------------------------------------------------------------------------------------

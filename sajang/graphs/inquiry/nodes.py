@@ -120,7 +120,9 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
     Reads: `normalized_text` (else `text`), `category`, `followup`, `question`, `question_base`, `locale`,
     `memory` (the previous answered turn). Writes: `hits` (id, title, score, kind, text, body),
     `retrieval_confidence`, `unknown_terms`; for an elliptic follow-up that names another topic ("쿠폰은요?"
-    after a points answer), `question` and `normalized_text` asked of it; for a short line the manual cannot
+    after a points answer), `question` and `normalized_text` asked of it, and for one whose fragment the article
+    found speaks of («냉동은?» after a kimchi storage answer), `normalized_text` (the fragment asked the previous
+    question's way: what picks the units quoted); for a short line the manual cannot
     place alone that the previous answer's article answers when read with the previous question («VIP는얼마?»
     after a membership-tier answer), that article's hits, `question_base` (the previous question, what the
     next follow-up is read against) and `followup` ("manual").
@@ -140,22 +142,22 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
     if state.get("followup") == "manual" and result.hits:
         # "쿠폰은요?" after "적립금 어떻게 쌓여요": another topic asked the same way, not coupons within points
         fragment, swapped = topic_swap(state.get("question") or "", state.get("question_base") or "")
-        if swapped and not names_topic(fragment, result.hits[0].title):
+        if swapped and not has_words_of(fragment, result.hits[0].title):
             normalized = normalize_for_shop(swapped, settings.data_dir, settings.chat_lexicon).text
             other = get_knowledge(settings).search(normalized, k=5, language=language)
             # the article found for the swapped question names the fragment in its title, or has it as a row
             # beside the replaced word's («무통장은여?» after a card-refund question: the refund table's rows)
             replaced = (state.get("question_base") or "").split()[0]
-            if other.hits and (names_topic(fragment, other.hits[0].title)
+            if other.hits and (has_words_of(fragment, other.hits[0].title)
                                or sibling_rows(fragment, replaced, other.hits[0].body)):
                 result, out = other, {"normalized_text": normalized, "question": swapped}
                 hits = learned_in_scope(normalized, [h.as_dict() for h in other.hits])
-        if swapped and not out and speaks_of(fragment, hits[0].get("body") or "" if hits else ""):
+        if swapped and not out and hits and has_words_of(fragment, hits[0].get("body") or ""):
             # «냉동은?» after «포기김치 어떻게 보관해요?»: the article found with the whole question says something
             # of the fragment itself (freezing kimchi); that, not the storage answer given before, is quoted
             out = {"normalized_text": normalize_for_shop(swapped, settings.data_dir, settings.chat_lexicon).text}
     elif state.get("followup") is None and result.confidence < settings.answer_confidence_threshold:
-        contextual = in_previous_topic(settings, state, language)
+        contextual = in_previous_topic(settings, state, language, result.unknown_terms)
         if contextual is not None:
             result, out = contextual
             hits = learned_in_scope(query, [h.as_dict() for h in result.hits])
@@ -165,27 +167,31 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
 
 CONTEXT_LINE_MAX = 30  # characters: a longer line states its own question
 CONTEXT_MARGIN = 0.05  # how far below the best article the previous one may score and still keep the topic
+QUESTION_WORDS = frozenset({"얼마", "몇", "언제", "어디", "뭐", "무엇", "어떻", "어떡", "왜", "누구"})
 
 
-def in_previous_topic(settings: Settings, state: InquiryState, language: str | None,
+def in_previous_topic(settings: Settings, state: InquiryState, language: str | None, unknown: list[str],
                       ) -> tuple[SearchResult, dict[str, Any]] | None:
     """A short line the manual cannot place alone, read with the previous question, when that reading is
     confident and the article the previous answer came from answers it (first, or within `CONTEXT_MARGIN` of
     the first: the conversation's topic decides a near tie): «5만원 넘게 사면 무료죠?» after «배송비 얼마예요?»,
-    «받는 사람 전화번호도요?» after «배송지 변경 언제까지 돼요?». (search result with that article first, state
-    updates), or None."""
+    «받는 사람 전화번호도요?» after «배송지 변경 언제까지 돼요?». Only a line whose own words the article has, and
+    none the shop never uses (`unknown`): «주차 되나요?» after a membership answer stays a line of its own.
+    (search result with that article first, state updates), or None."""
     memory = state.get("memory") or {}
     text = (state.get("text") or "").strip()
     base = str(memory.get("base") or "")
     article = memory.get("article_id")
-    if memory.get("kind") != "manual" or not base or not article or len(text) > CONTEXT_LINE_MAX:
+    if memory.get("kind") != "manual" or not base or not article or len(text) > CONTEXT_LINE_MAX or unknown:
         return None
     question = with_previous_question(text, base)
     normalized = normalize_for_shop(question, settings.data_dir, settings.chat_lexicon).text
     found = get_knowledge(settings).search(normalized, k=5, language=language)
     previous = next((h for h in found.hits if h.id == article), None)
-    if previous is None or found.confidence < settings.answer_confidence_threshold \
-            or found.hits[0].score - previous.score > CONTEXT_MARGIN:
+    own_words = set(tokenize(state.get("normalized_text") or text)) - QUESTION_WORDS
+    if previous is None or not own_words & set(tokenize(previous.body)):
+        return None
+    if found.confidence < settings.answer_confidence_threshold or found.hits[0].score - previous.score > CONTEXT_MARGIN:
         return None
     # the previous question only found the article: the line alone chooses what of it is quoted (the
     # previous answer is not given again)
@@ -219,16 +225,11 @@ def sibling_rows(fragment: str, replaced: str, body: str) -> bool:
     return any(any(fragment in k for k in ks) and any(replaced in k for k in ks) for ks in keys.values())
 
 
-def speaks_of(fragment: str, body: str) -> bool:
-    """The article has every content word of the fragment (its morphemes among the body's)."""
+def has_words_of(fragment: str, text: str) -> bool:
+    """`text` (an article's title or body) has every content word of the fragment: the title names what the
+    fragment names, the body speaks of it."""
     wanted = set(tokenize(fragment))
-    return bool(wanted) and wanted <= set(tokenize(body))
-
-
-def names_topic(fragment: str, title: str) -> bool:
-    """The article's title names what the fragment names (its content words)."""
-    wanted = set(tokenize(fragment))
-    return bool(wanted) and wanted <= set(tokenize(title))
+    return bool(wanted) and wanted <= set(tokenize(text))
 
 
 def answer(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str, Any]:

@@ -49,12 +49,14 @@ PERSONAL_ORDER = re.compile(
 HYPOTHETICAL_EN = re.compile(r"\bif\b|\bin case\b|\bwhat happens\b", re.IGNORECASE)
 # the customer speaks of an order of theirs: "제 주문" (not "어제 주문"), "주문한", "시킨", "산 거", "my", "I ordered"
 # "my mom lives in LA", "my son bit into …": a person of theirs, not an order
+# («my mom's order» is theirs all the same)
 PEOPLE_EN = ("mom", "mother", "mum", "dad", "father", "parents?", "son", "daughter", "kids?", "child(?:ren)?",
-             "sister", "brother", "wife", "husband", "family", "friends?", "boss", "company", "grand(?:ma|pa|mother|father)",
-             "baby", "partner", "girlfriend", "boyfriend", "colleagues?", "coworkers?", "team", "office")
+             "sister", "brother", "wife", "husband", "family", "friends?", "grand(?:ma|pa|mother|father)",
+             "baby", "partner", "girlfriend", "boyfriend")
 POSSESSIVE = re.compile(
     r"(?<![가-힣])(제|내|저의|우리)\s*(주문|택배|물건|상품|배송|소포|환불|반품|교환)|주문(한|했|하신|했던)|시킨"
-    r"|산\s*(거|게|것)|\bmy\b(?!\s+(?:" + "|".join(PEOPLE_EN) + r")\b)|\bi\s+(ordered|bought)\b", re.IGNORECASE)
+    r"|산\s*(거|게|것)|\bmy\b(?!\s+(?:" + "|".join(PEOPLE_EN) + r")\b(?!'s?\s+(?:orders?|package|parcel|refund|delivery|return)))"
+    r"|\bi\s+(ordered|bought)\b", re.IGNORECASE)
 ORDER_CATEGORIES = {"delivery", "cancel", "return_refund", "exchange"}
 OPEN = ("paid", "preparing", "shipping")
 
@@ -479,7 +481,7 @@ def is_own_data_question(text: str, category: str, query: OwnDataQuery, orders: 
     text = respell(text)
     if query.order_ids or query.same_order:
         return True
-    if guest and GUEST_ASKS_HOW.search(text) and not GUEST_LOOKUP.search(text) \
+    if guest and GUEST_ASKS_HOW.search(text) and not looks_up(text) \
             and not set(query.facts) & {"tracking", "list"}:
         # "주문한 거 수량 늘려 주실 수 있을까요?", "배송중인데 수취거부 하면 되죠?", "can I pick up my order?":
         # what can be done is the shop's rule, which the manual says without their order; only a request to
@@ -506,7 +508,12 @@ def is_own_data_question(text: str, category: str, query: OwnDataQuery, orders: 
     if CLAIM_MINE.search(text):
         return True  # "교환 접수 됐는지 봐 주세요"
     if guest:
-        return bool(set(query.facts) & {"tracking", "list", "items", "amount"}) and bool(ORDER_WORD.search(text))
+        # «쿠폰 썼더니 48000원 됐는데 배송비 붙어요?», «구성품 빠진 거 다시 보내주실 때 배송비는요?»: what the rule
+        # charges or does, not what they paid or got (that is looked up: «얼마 결제됐는지», «뭐 들었는지 확인»)
+        asked = set(query.facts) & {"tracking", "list", "items", "amount"}
+        if not looks_up(text):
+            asked -= {"amount", "items"}
+        return bool(asked) and bool(ORDER_WORD.search(text))
     # a product of theirs with an order word, or where it is ("불고기밀키트는 아직 안 나갔죠?"); a restock
     # question names a product they once bought too ("불고기 밀키트 언제 다시 들어와요?")
     if orders and query.products and not RESTOCK_WORDS.search(text) and \
@@ -564,10 +571,19 @@ GUEST_ASKS_HOW = re.compile(
     # how long the rule says it takes: «환불 며칠 걸려요?», "how many days until I get my money back?"
     r"|며칠\s*(정도\s*)?(걸|만에|안에|이내)|\bhow\s+many\s+(days|weeks|hours)\b|\bhow\s+soon\b",
     re.IGNORECASE)
+# a coupon's «최소 주문금액» is a rule of the shop, not an amount of theirs to look up
+MINIMUM_AMOUNT = re.compile(r"최소\s*(?:주문|결제|구매)?\s*금액")
+
+
+def looks_up(text: str) -> bool:
+    """The guest asks to look up something of theirs (`GUEST_LOOKUP`), not a rule's amount."""
+    return bool(GUEST_LOOKUP.search(MINIMUM_AMOUNT.sub(" ", text)))
+
+
 # …unless it asks to look up something of theirs: "확인돼요?", "알 수 있나요", "어떻게 됐어요?", "얼마 결제했는지"
 GUEST_LOOKUP = re.compile(
     r"확인|조회|알려\s*(주세요|줘요|주실|줄래|주시겠|달라)|봐\s*(주|줘)|보여|알\s*수\s*있|어떻게\s*(됐|된|되었|돼\s*가|되고)"
-    r"|어디\s*(쯤|까지)|언제\s*(와|오|도착|받)|(됐|됬|되었)\s*(나|는지|어요|나요)|얼마\s*(결제|냈|였|나왔)|(?<!최소)(?<!최소\s)(?<!최소주문)(?<!최소\s주문)(?<!최소주문\s)(?<!최소\s주문\s)금액"
+    r"|어디\s*(쯤|까지)|언제\s*(와|오|도착|받)|(됐|됬|되었)\s*(나|는지|어요|나요)|얼마\s*(결제|냈|였|나왔)|금액"
     r"|\bwhere\s+is\b|\bwhere'?s\b|\bstatus\b|\bcheck\b|\btrack|\bhow\s+much\s+did\b",
     re.IGNORECASE)
 # "배송중인 주문 있어요?" (not "물건이 없어요", which reports a parcel)
@@ -622,7 +638,7 @@ def read_in_context(text: str, memory: dict[str, Any] | None, pending_question: 
         if base and fragment:
             return Reading(f"{fragment} {base}", base, query, followup="manual")
     if memory and memory.get("kind") == "manual" and memory.get("base") and (
-            (CONTINUATION.search(text.strip()) and len(text.strip()) <= 25)
+            (CONTINUATION.search(text.strip()) and len(text.strip()) <= 25 and is_conditional(text))
             or (CONTINUATION_EN.match(text.strip()) and len(text.strip()) <= 60)):
         # "5만원 넘으면요?", "불량이면요?": the same topic under another condition
         base = str(memory["base"])
