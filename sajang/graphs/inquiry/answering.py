@@ -126,14 +126,17 @@ _SAME_AS = {"바꾸": ("변경",), "변경": ("바꾸",), "고치": ("수정", "
             "깨지": ("파손",), "파손": ("깨지",), "터지": ("파손",), "끊": ("종료",),
             "출발": ("출고", "발송"), "주소": ("배송지",), "배송지": ("주소",), "같이": ("함께",), "함께": ("같이",), "나가": ("출고",), "택배비": ("배송비",), "돈": ("환불", "금액"),
             "delivery": ("ship",), "ship": ("delivery",)}
+# «얼마나 걸려요», «얼마나 둬도 돼요»: how long (a duration), not how much
+_LONG_AFTER_HOW = r"나\s*(?:걸|가|기다|둬|두|보관)"
+_HOW_LONG = "얼마" + _LONG_AFTER_HOW
 # What kind of fact the question asks for, and how such a fact looks in the manual.
 _ASKS = {
-    "duration": (re.compile(r"며칠|몇\s*일|몇\s*개월|몇\s*달|언제(?!든)|얼마나\s*(걸|걸려|가|기다|둬|두|보관)|기간|기한|소요|how\s+long|\bwhen\b|\bdays?\b",
+    "duration": (re.compile(r"며칠|몇\s*일|몇\s*개월|몇\s*달|언제(?!든)|" + _HOW_LONG + r"|기간|기한|소요|how\s+long|\bwhen\b|\bdays?\b",
                             re.IGNORECASE),
                  re.compile(r"\d+\s*(?:~\s*\d+\s*)?(?:영업일|일|시간|주|개월|년|분|business\s+days?|days?|hours?|"
                             r"weeks?|months?|years?|minutes?|mins?\b|seconds?)|즉시|당일|다음\s*날|바로|immediately|same\s+day|next\s+day",
                             re.IGNORECASE)),
-    "money": (re.compile(r"얼마(?!나\s*(?:걸|가|기다|둬|두|보관))|비용|요금|가격|배송비|수수료|how\s+much|\bfee|\bcost|\bprice|free\s+(?:shipping|delivery)|"
+    "money": (re.compile(r"얼마(?!" + _LONG_AFTER_HOW + r")|비용|요금|가격|배송비|수수료|how\s+much|\bfee|\bcost|\bprice|free\s+(?:shipping|delivery)|"
                          r"\bminimum\s+(?:order|amount|for|to)",
                          re.IGNORECASE),
               re.compile(r"[\d,]+\s*원|무료|\bwon\b|KRW|\bfree\b", re.IGNORECASE)),
@@ -176,10 +179,10 @@ _HARD_KINDS = ("duration", "money", "clock", "amount", "temperature")
 # words it shares ("상담원 몇시까지 해요?" is not answered by how to reach an agent)
 HARD_KIND_MISSING = 1.0
 _ASKS_FIGURE = {
-    "duration": re.compile(r"며칠|몇\s*일|몇\s*개월|몇\s*달|얼마나\s*(?:걸|기다|둬|두|보관|가)|언제\s*까지|(?<!유통)(?<!유통\s)기한|유효\s*기간|how\s+long|"
+    "duration": re.compile(r"며칠|몇\s*일|몇\s*개월|몇\s*달|" + _HOW_LONG + r"|언제\s*까지|(?<!유통)(?<!유통\s)기한|유효\s*기간|how\s+long|"
                            r"how\s+many\s+(?:days|hours|weeks)|deadline",
                            re.IGNORECASE),
-    "money": re.compile(r"얼마(?!나\s*(?:걸|가|기다|둬|두|보관))|how\s+much", re.IGNORECASE),
+    "money": re.compile(r"얼마(?!" + _LONG_AFTER_HOW + r")|how\s+much", re.IGNORECASE),
     "clock": re.compile(r"몇\s*시|what\s+time", re.IGNORECASE),
     "amount": re.compile(r"몇\s*(?:자|장|개(?!월)|번|퍼센트|프로|%|명|미리|밀리|ml|리터|그램|g\b|키로|kg)|how\s+many|"
                         r"how\s+much\s+water", re.IGNORECASE),

@@ -180,9 +180,9 @@ _CASE_LATER = re.compile(r"(?P<between>[^.?!？\n]{0,16}?)(?:받게\s*되면|되
 _REPORTED = re.compile(r"는데|었|았|였|왔|옴|했|어요|에요|네요|나온|들어간|들어\s*있|있는|받은|보낸|생긴")
 # «환불되면 좋겠어요», «교환됐으면 해요»: a wish after the evidence, which the report still stands for
 _WISH = re.compile(r"\s*(?:좋겠|해요|합니다|싶|바랍|하네요)")
-# «이것도 불량 처리 되나요?», «상한 거 아니에요?»: whether it counts as one is asked, not said
-_COUNTS_AS = {"defect": re.compile(r"\s*(?:처리|인정|해당|기준|사유)|"
-                                   r"\s*(?:으로|로)\s*(?:처리|인정|간주|쳐|치|보나|보시|보는지|볼\s*수|봐\s*주)")}
+# «이것도 불량 처리 되나요?», «불량으로 쳐줘요?»: whether it counts as a defect is asked, not said
+_COUNTS_AS_DEFECT = re.compile(r"\s*(?:처리|인정|해당|기준|사유)|"
+                               r"\s*(?:으로|로)\s*(?:처리|인정|간주|쳐|치|보나|보시|보는지|볼\s*수|봐\s*주)")
 # «봉투가 빵빵한데 상한 거 아니에요?»: a sign the manual calls normal (fermenting kimchi), asked about — unless
 # somebody ate it or it smells: a spoilage suspicion stays a report (food safety)
 _NORMAL_SIGN = re.compile(r"빵빵|부풀|가스|발효|시큼해졌|익었")
@@ -198,8 +198,8 @@ def incident_evidence(text: str) -> list[str]:
     out: list[str] = []
     for kind, (_level, rx) in INCIDENTS.items():
         if any(not (_HYPOTHETICAL.match(text, m.end())
-                    or (kind == "defect" and _ASKS_WHETHER.match(text, m.end()))
-                    or (kind in _COUNTS_AS and _COUNTS_AS[kind].match(text, m.end()))
+                    or (kind == "defect" and (_ASKS_WHETHER.match(text, m.end())
+                                              or _COUNTS_AS_DEFECT.match(text, m.end())))
                     or (kind == "spoilage" and _ASKS_IF_SPOILED.match(text, m.end()) and _NORMAL_SIGN.search(text)
                         and not _ATE_OR_SMELLS.search(text))
                     or (kind in _CASE_KINDS and _PROCEDURE_AFTER.match(text, m.end()))

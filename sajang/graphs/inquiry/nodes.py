@@ -142,8 +142,8 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
     if state.get("followup") == "manual" and result.hits:
         # "쿠폰은요?" after "적립금 어떻게 쌓여요": another topic asked the same way, not coupons within points
         fragment, swapped = topic_swap(state.get("question") or "", state.get("question_base") or "")
+        normalized = normalize_for_shop(swapped, settings.data_dir, settings.chat_lexicon).text if swapped else ""
         if swapped and not has_words_of(fragment, result.hits[0].title):
-            normalized = normalize_for_shop(swapped, settings.data_dir, settings.chat_lexicon).text
             other = get_knowledge(settings).search(normalized, k=5, language=language)
             # the article found for the swapped question names the fragment in its title, or has it as a row
             # beside the replaced word's («무통장은여?» after a card-refund question: the refund table's rows)
@@ -155,7 +155,7 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
         if swapped and not out and hits and has_words_of(fragment, hits[0].get("body") or ""):
             # «냉동은?» after «포기김치 어떻게 보관해요?»: the article found with the whole question says something
             # of the fragment itself (freezing kimchi); that, not the storage answer given before, is quoted
-            out = {"normalized_text": normalize_for_shop(swapped, settings.data_dir, settings.chat_lexicon).text}
+            out = {"normalized_text": normalized}
     elif state.get("followup") is None and result.confidence < settings.answer_confidence_threshold:
         contextual = in_previous_topic(settings, state, language, result.unknown_terms)
         if contextual is not None:
