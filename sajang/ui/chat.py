@@ -237,6 +237,9 @@ TYPING = '<span class="sj-typing">…</span>'
 # Sessions whose answer is streaming right now: the poller leaves their history alone.
 _busy: set[str] = set()
 _busy_lock = threading.Lock()
+# How many times each session pressed «새 대화» (guarded by `_busy_lock`): a poll that read the state before the
+# press must not write the old conversation back over the fresh one
+_fresh_starts: dict[str, int] = {}
 
 
 def _client_ip(request: gr.Request | None) -> str:
@@ -525,7 +528,10 @@ def build_chat(settings: Settings) -> gr.Blocks:
 
         state.change(remember, [state], [saved, notify_group], queue=False, show_progress="hidden")
 
-        def start_over(st: dict[str, Any]) -> tuple[Any, ...]:
+        def start_over(st: dict[str, Any], request: gr.Request) -> tuple[Any, ...]:
+            session = getattr(request, "session_hash", None) or "anon"
+            with _busy_lock:
+                _fresh_starts[session] = _fresh_starts.get(session, 0) + 1
             fresh = new_state(st.get("locale"))
             return fresh, [], gr.update(value=status_line(fresh)), gr.update(value=""), gr.update(value="")
 
@@ -738,6 +744,7 @@ def build_chat(settings: Settings) -> gr.Blocks:
             session = getattr(request, "session_hash", None) or "anon"
             with _busy_lock:
                 busy = session in _busy
+                starts = _fresh_starts.get(session, 0)
             unchanged = (gr.skip(),) * (3 + len(csat_outputs))
             if not thread_id or busy:
                 return unchanged
@@ -746,6 +753,9 @@ def build_chat(settings: Settings) -> gr.Blocks:
             except Exception:
                 log.exception("poll failed")
                 return unchanged
+            with _busy_lock:
+                if _fresh_starts.get(session, 0) != starts:  # «새 대화» meanwhile: this state is the old one
+                    return unchanged
             seen = set(st.get("seen_agent") or [])
             new = [m for m in conversation.messages if m.role == "agent" and _message_key(m) not in seen]
             # an agent resolving the conversation (or reopening it) shows (or hides) the rating row
