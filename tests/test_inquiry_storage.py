@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import IS_PG
 from sqlalchemy import Engine, event
 from test_inquiry_support import A, B, seed_store
 
@@ -260,3 +261,24 @@ def test_chat_writes_of_one_process_take_turns_on_sqlite(store: Settings, engine
     with engine.connect() as c:
         assert c.scalar(select(func.count()).select_from(Message)
                         .where(Message.dedup_key.like("%:w_:%"))) == len(threads) * 8
+
+
+@pytest.mark.skipif(not IS_PG, reason="the checkpoint migrations' lock is PostgreSQL's")
+def test_processes_starting_at_once_set_up_the_checkpoint_tables_without_a_deadlock(databases: Any,
+                                                                                    tmp_path: Path) -> None:
+    """Replicas starting together on a fresh database: one runs the saver's migrations (CREATE INDEX
+    CONCURRENTLY, which waits for every open statement) while the others wait for the lock — waiting by a
+    blocking pg_advisory_lock made PostgreSQL report a deadlock in CI. Threads, each its own connection,
+    stand in for the processes: the lock is per connection, so the race is the same."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sajang.graphs.common import checkpoint
+
+    settings = Settings(database_url=databases.fresh(), data_dir=tmp_path)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        savers = list(pool.map(lambda _: checkpoint._postgres_saver(settings, 2, False), range(4)))
+    try:
+        for saver in savers:
+            assert saver.get_tuple({"configurable": {"thread_id": "none-yet"}}) is None
+    finally:
+        checkpoint.close_checkpointers()

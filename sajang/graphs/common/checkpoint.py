@@ -1,7 +1,7 @@
 """Checkpointers for every graph of Sajang (inquiry, review, segmentation).
 
 - PostgreSQL (`DATABASE_URL` is PostgreSQL): `PostgresSaver` on a psycopg `ConnectionPool`, in the same
-  database as the business tables, `setup()` run once per process under an advisory lock (two processes
+  database as the business tables, `setup()` run when a migration is missing, under an advisory lock (two processes
   starting at once on a fresh database must not race on the migration table).
 - Otherwise: `SqliteSaver` on `checkpoints.sqlite` in the data dir (WAL, so readers never block).
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from sajang.config import Settings
 
 CHECKPOINT_FILE = "checkpoints.sqlite"
 _SETUP_LOCK_ID = 7426004  # pg_advisory_lock key for the checkpoint migrations
+_SETUP_POLL_S = 0.1
 
 _savers: dict[tuple[str, str, bool], BaseCheckpointSaver] = {}
 _pools: list[Any] = []
@@ -42,6 +44,24 @@ def _no_wal_flush_wait(conn: Any) -> None:
     conn.execute("SET synchronous_commit = off")
 
 
+def _migrations_current(conn: Any, count: int) -> bool:
+    """Whether the checkpoint tables are at the saver's newest migration (the usual start: nothing to do)."""
+    row = conn.execute("SELECT to_regclass('checkpoint_migrations') IS NOT NULL AS present").fetchone()
+    if not row["present"]:
+        return False
+    newest = conn.execute("SELECT max(v) AS v FROM checkpoint_migrations").fetchone()["v"]
+    return newest is not None and newest >= count - 1
+
+
+def _take_setup_lock(conn: Any) -> None:
+    """Take the migrations' advisory lock by polling, never by a blocking pg_advisory_lock: the holder's
+    migrations run CREATE INDEX CONCURRENTLY, which waits for every open statement — a second process
+    blocked in pg_advisory_lock is one, and PostgreSQL reports the pair as a deadlock (seen in CI, two
+    replicas starting on one fresh database)."""
+    while not conn.execute("SELECT pg_try_advisory_lock(%s) AS taken", (_SETUP_LOCK_ID,)).fetchone()["taken"]:
+        time.sleep(_SETUP_POLL_S)
+
+
 def _postgres_saver(settings: Settings, max_size: int, relaxed: bool) -> BaseCheckpointSaver:
     from langgraph.checkpoint.postgres import PostgresSaver
     from psycopg import Connection
@@ -52,11 +72,12 @@ def _postgres_saver(settings: Settings, max_size: int, relaxed: bool) -> BaseChe
     # autocommit + dict_row + no server-side prepares: what PostgresSaver expects from its connections.
     kwargs = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
     with Connection.connect(conninfo, **kwargs) as conn:  # type: ignore[arg-type]
-        conn.execute("SELECT pg_advisory_lock(%s)", (_SETUP_LOCK_ID,))
-        try:
-            PostgresSaver(conn).setup()  # type: ignore[arg-type]
-        finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK_ID,))
+        if not _migrations_current(conn, len(PostgresSaver.MIGRATIONS)):
+            _take_setup_lock(conn)
+            try:
+                PostgresSaver(conn).setup()  # type: ignore[arg-type]
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK_ID,))
     # min_size=1 and a short max_idle: many databases per process (tests, several shops) must not pin
     # connections; PostgreSQL's connection limit is shared with everything else on the server
     # relaxed: checkpoints of chat turns commit without waiting for the WAL flush (~3.6 ms each here);
