@@ -36,6 +36,8 @@ _EN_SYNONYMS = {
     "money": "refund", "reimburse": "refund",
     "much": "fee",  # "how much is shipping": a question of price (stop words drop "how")
     "dumpling": "mandu", "dumplings": "mandu",
+    "foreign": "abroad",  # "a foreign credit card": the manual's "cards issued abroad"
+    "visa": "card", "mastercard": "card", "amex": "card",
 }
 _EN_SUFFIXES = ("ing", "ed", "es", "s")
 # nouns that ask rather than name a topic ("환불은 며칠 걸려요?")
@@ -195,8 +197,15 @@ def tokenize(text: str) -> list[str]:
             continue
         if form in _STOP:
             continue
+        mixed = _LATIN_THEN_HANGUL.fullmatch(form)
+        if mixed:  # Kiwi keeps «CJ대한통운» whole before 입니다, splits it before a particle: always split
+            out.extend(mixed.groups())
+            continue
         out.append(form)
     return out
+
+
+_LATIN_THEN_HANGUL = re.compile(r"([a-z]+)([가-힣]+)")
 
 
 def english_stem(word: str) -> str:

@@ -51,6 +51,7 @@ ACTION_REQUEST = re.compile(
     re.IGNORECASE)
 AGREEMENT_EXCLUDED = {"other", "human"}
 AGREEMENT_MARGIN = 0.1
+AGREEMENT_MIN_RETRIEVAL = 0.2  # below it the category agreeing says the topic, not that the article answers
 LEARNED_MATCH = 0.90  # cosine (e5 query vs the learned question) above which a learned answer wins
 
 
@@ -136,7 +137,9 @@ _ASKS = {
                  re.compile(r"\d+\s*(?:~\s*\d+\s*)?(?:영업일|일|시간|주|개월|년|분|business\s+days?|days?|hours?|"
                             r"weeks?|months?|years?|minutes?|mins?\b|seconds?)|즉시|당일|다음\s*날|바로|immediately|same\s+day|next\s+day",
                             re.IGNORECASE)),
-    "money": (re.compile(r"얼마(?!" + _LONG_AFTER_HOW + r")|비용|요금|가격|배송비|수수료|how\s+much|\bfee|\bcost|\bprice|free\s+(?:shipping|delivery)|"
+    # «돈 따로 내야 돼요?», «추가 요금 있어요?», «유료예요?»: whether it costs, asked without 얼마
+    "money": (re.compile(r"얼마(?!" + _LONG_AFTER_HOW + r")|비용|요금|가격|배송비|수수료|유료|무료|돈\s*(?:을|이)?\s*(?:따로|더|추가로?)?\s*(?:내|들|받)|"
+                         r"(?:따로|추가로?)\s*(?:내|결제|청구)|how\s+much|\bfee|\bcost|\bprice|free\s+(?:shipping|delivery)|"
                          r"\bminimum\s+(?:order|amount|for|to)",
                          re.IGNORECASE),
               re.compile(r"[\d,]+\s*원|무료|\bwon\b|KRW|\bfree\b", re.IGNORECASE)),
@@ -748,12 +751,14 @@ def offline_answer(settings: Settings, policy: StorePolicy, *, text: str, locale
                    customer_id: str | None, orders: list[dict[str, Any]], hits: list[dict[str, Any]],
                    retrieval_confidence: float, unknown_terms: list[str] | None = None, mood: str | None = None,
                    audience: str = "customers", audience_overrides: dict[str, Any] | None = None,
-                   normalized_text: str | None = None, first_turn: bool = False) -> dict[str, Any]:
+                   normalized_text: str | None = None, first_turn: bool = False,
+                   previous_article: str | None = None) -> dict[str, Any]:
     """{answer, confidence, sources, answer_kind} without a chat model. `normalized_text`: the message as
     search read it (spacing restored, slang in the manual's words), what picks the manual's units; `audience`: who reads the answer
     (`agents` for the hub's suggestion: internal sections too); `audience_overrides`: the admin's switch
     per article; `mood`: what the classifier read of the customer's mood (None: read from the text);
-    `first_turn`: nothing was answered in this conversation yet (the reply greets)."""
+    `first_turn`: nothing was answered in this conversation yet (the reply greets); `previous_article`: the
+    article the previous answer came from (see `answer_confidence`)."""
     learned = [h for h in hits if h.get("kind") == "learned"]
     if learned:
         sims = learned_similarity(settings, text, [h["title"] for h in learned])
@@ -773,14 +778,15 @@ def offline_answer(settings: Settings, policy: StorePolicy, *, text: str, locale
         return manual_reply(settings, policy, text=text, question=normalized_text, locale=locale, category=category, hits=hits,
                             manual=manual, retrieval_confidence=retrieval_confidence, unknown_terms=unknown_terms,
                             mood=mood, audience=audience, audience_overrides=audience_overrides,
-                            first_turn=first_turn)
+                            first_turn=first_turn, previous_article=previous_article)
     return {"answer": "", "confidence": 0.0, "sources": [], "answer_kind": "none"}
 
 
 def manual_reply(settings: Settings, policy: StorePolicy, *, text: str, question: str | None = None, locale: str, category: str,
                  hits: list[dict[str, Any]], manual: list[dict[str, Any]], retrieval_confidence: float,
                  unknown_terms: list[str] | None = None, mood: str | None = None, audience: str = "customers",
-                 audience_overrides: dict[str, Any] | None = None, first_turn: bool = False) -> dict[str, Any]:
+                 audience_overrides: dict[str, Any] | None = None, first_turn: bool = False,
+                 previous_article: str | None = None) -> dict[str, Any]:
     """{answer, confidence, sources, answer_kind} from the manual: the units that answer each question of
     the message, in the customer's language when the manual has it, in a reply that reads like a person's.
     Nothing customers may not see (see `visible_units`); nothing at all → no answer (a person takes it)."""
@@ -796,7 +802,8 @@ def manual_reply(settings: Settings, policy: StorePolicy, *, text: str, question
     else:
         answer = compose_manual_reply(text, parts, locale, policy, mood, first_turn)
     articles = list({h["id"]: h for _q, h, _u in parts}.values())
-    confidence = answer_confidence(settings, retrieval_confidence, category, hits, manual[0], unknown_terms)
+    confidence = answer_confidence(settings, retrieval_confidence, category, hits, manual[0], unknown_terms,
+                                   previous_article)
     if asks_value_of_unknown(question or text, unknown_terms):
         confidence = min(confidence, settings.answer_confidence_threshold - 0.05)
     return {"answer": answer, "confidence": round(confidence, 4), "sources": [source_of(h) for h in articles],
@@ -806,27 +813,35 @@ def manual_reply(settings: Settings, policy: StorePolicy, *, text: str, question
 # "나트륨 몇이에요?", "무게 몇 키로예요?", "칼로리 얼마나 돼요": the question asks for the value of
 # something no document of the shop mentions, so no passage can state it (a person can look it up)
 _VALUE_ASKED = re.compile(r"\S{0,3}\s{0,2}(?:몇|얼마|어느\s*정도)")
+# «무이자 돼요?», «당일배송 가능해요?»: whether the shop offers something no document of it mentions
+_OFFER_ASKED = re.compile(r"(?:\S{0,2}\s{0,2}|\s{1,2}[가-힣]{1,3}\s{0,2})(?:도\s*)?(?:돼요|되나요|되요|되죠|될까|가능|있나요|있어요|있을까|해\s*주나요|하나요)")
 
 
 def asks_value_of_unknown(question: str, unknown_terms: list[str] | None) -> bool:
-    """The message asks how much / how many of a noun the shop's documents never mention."""
+    """The message asks how much / how many of a noun the shop's documents never mention, or whether the
+    shop offers it."""
     for term in unknown_terms or ():
         for m in re.finditer(re.escape(term), question):
-            if _VALUE_ASKED.match(question, m.end()):
+            if _VALUE_ASKED.match(question, m.end()) or _OFFER_ASKED.match(question, m.end()):
                 return True
     return False
 
 
 def answer_confidence(settings: Settings, retrieval_confidence: float, category: str,
                       hits: list[dict[str, Any]], hit: dict[str, Any], unknown_terms: list[str] | None = None,
-                      ) -> float:
+                      previous_article: str | None = None) -> float:
     """Confidence of a manual answer. The retriever's calibrated confidence, raised when an independent
     signal agrees: the classifier (our labelled examples) put the message in the same category as the
     top article's front matter. Chit-chat and requests for a person never get the boost, nor a question
     that names something no document of the shop mentions ("김치 맵기 조절", "새벽 배송"): the category
-    then only says the article is on the same topic, not that it answers."""
+    then only says the article is on the same topic, not that it answers. Nor does a retrieval barely sure
+    of its article (below `AGREEMENT_MIN_RETRIEVAL`): on the dev and held-out sets 2–7 the boosted answers
+    under 0.2 were 4 right and 7 wrong (the topic agreed, the question was another) — unless the previous
+    answer came from that article (`previous_article`): «ok and is it free if i spend more?» after the
+    delivery fee is a short line on the conversation's topic."""
+    same_topic = bool(previous_article) and _base_id(str(hit.get("id") or "")) == _base_id(previous_article or "")
     if (hits and hits[0] is hit and category not in AGREEMENT_EXCLUDED and hit.get("category") == category
-            and not unknown_terms):
+            and not unknown_terms and (retrieval_confidence >= AGREEMENT_MIN_RETRIEVAL or same_topic)):
         floor = settings.answer_confidence_threshold + AGREEMENT_MARGIN
         return max(retrieval_confidence, min(0.95, floor + 0.4 * retrieval_confidence))
     return retrieval_confidence

@@ -75,7 +75,11 @@ _DEMAND = _rx(r"주세요|줘|주실래|주시겠|주십시오|부탁|싶어|싶
               r"\bplease\b|\bi\s+(want|need|would like)\b|\blet me\b|\bcan i (speak|talk)\b")
 _TELL_ME = re.compile(r"알려\s*(?:주|줘)\S*|가르쳐\s*(?:주|줘)\S*")
 _ASKING_ABOUT = _rx(r"시간|몇\s*시|언제|운영|영업|주말|공휴일|점심|번호|어떻게|방법|어디서|가능|있나요|있어요\?|되나요|돼요\?",
-                    r"\b(hours?|when|how do i|how can i|phone number)\b")
+                    r"\b(hours?|when|how do i|how can i|phone number|weekends?|holidays?|saturdays?|sundays?|what time|open)\b")
+
+_ASKING_WHEN_EN = re.compile(r"\b(weekends?|saturdays?|sundays?|holidays?|what time|opening hours|business hours)\b",
+                             re.IGNORECASE)
+_NOW_EN = re.compile(r"\b(now|asap|immediately|urgent(ly)?)\b", re.IGNORECASE)
 
 
 def wants_human(text: str) -> bool:
@@ -84,6 +88,8 @@ def wants_human(text: str) -> bool:
         return True
     if not HUMAN_REQUEST.search(text):
         return False
+    if _ASKING_WHEN_EN.search(text) and not _NOW_EN.search(text):
+        return False  # "can I talk to a real person on Sundays?" asks when one works
     # "연결 방법 알려 주세요" asks how: its 주세요 asks for the information, not for the person
     demand = _DEMAND.search(_TELL_ME.sub(" ", text))
     return bool(demand) or not _ASKING_ABOUT.search(text)
@@ -118,7 +124,9 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
     "repeated": ("urgent", _rx(
         r"몇\s*번째|세\s*번째|여러\s*번\s*(문의|연락|말씀|얘기|물어)|벌써\s*(두|세|몇)\s*번|또\s*(이러|이런|그러)",
         r"아직도\s*(답|연락|처리)|계속\s*(같은|똑같)|몇\s*번을\s*(말|문의|연락)",
-        r"third time|again and again|still no (reply|answer)|keep (asking|telling)")),
+        # «전화도 두 번이나 했는데 아무도 안 받네요»: contact tried again and again, nobody answering
+        r"(두|세|네|몇|여러|[2-9])\s*(번|차례)\s*(이나|째|씩이나)|아무도\s*(안\s*받|전화\s*를?\s*안|답\s*(이|을)?\s*(없|안))",
+        r"third time|again and again|still no (reply|answer)|keep (asking|telling)|nobody (answers|picks up|replied)")),
     "damage": ("high", _rx(
         r"파손|누수|깨졌|터졌|샜|찌그러졌|부서졌|망가졌|찢어졌|찢겨|금이\s*(갔|간)|깨짐|터짐|산산\s*조각|박살|조각\s*(났|나\s*있)",
         r"(깨져|깨진|터져|터진|새서|새고|찌그러져|찌그러진|부서져|망가져|찢어져|젖어)\s*(서\s*|채로?\s*)?(왔|옴|도착|배송|받|있|와서|있었)",
@@ -140,6 +148,10 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
         # «2봉 시켰는데 1봉만 왔어요»: a count with its unit, and only that many came (not «상자 하나만 왔어요»,
         # a parcel sent in two boxes: the manual says the other one follows)
         r"(\d+|한|두|세)\s*(봉지?|팩|병|통|세트|인분|장|캔|박스|마리)\s*만\s*(왔|옴|들어\s*(있|왔)|도착|받았)",
+        # «박스 열어보니 손만두가 아예 없어요»: opened, and a thing ordered is not there (not «재고 아예 없어요?»)
+        r"(열어\s*(보니|봤더니)|열었더니|뜯어\s*(보니|봤더니)|뜯었더니|받아\s*보니|확인해\s*보니)[^.?!？]{0,30}?"
+        r"(없어요|없네요|없었|없음|없더라|없습니다|없고|안\s*들어)",
+        r"(아예|하나도|전혀)\s*(없|안\s*왔|안\s*들어)(?!\S*\s*[?？])(?!나요|는지|을까)",
         r"missing|only (got|received) \d|not in the (box|package)")),
     "defect": ("high", _rx(
         r"불량|고장|작동\S{0,2}\s*안\s*(돼|되|해)|코팅\S{0,2}\s*벗겨|유통\s*기한\S{0,2}\s*(지난|지났|넘은|넘었)",
@@ -157,7 +169,7 @@ LOW_CATEGORIES = {"product", "stock", "other", "coupon_points"}
 
 # "불량이면 반품비 제가 내요?", "파손되면 어떻게 해요?": a question about a case, not a report of one
 # "터져 있으면 사진 언제까지 보내요?": 으면 / 다면 after the evidence make it a case too
-_HYPOTHETICAL = re.compile(r"\s*(?:이면|으면|면|이라면|라면|다면|는다면|되면|됐으면|일\s*때|인\s*경우|일\s*경우|시에?|의\s*경우)(?![가-힣])"
+_HYPOTHETICAL = re.compile(r"\s*(?:이면|으면|면|이라면|라면|다면|는다면|되면|됐으면|일\s*때|인\s*경우|일\s*경우|시에?|의\s*경우)(?:요|여|용)?(?![가-힣])"
                            r"|\s*(?:기준|여부)"
                            # "파손돼서 오면", "터져서 도착하면": the evidence in a case to come
                            r"|\s*(?:돼서|되서|되어서|된\s*채로|져서|진\s*채로|서|채로)\s*(?:오면|왔으면|도착하면|받으면|받게\s*되면)(?![가-힣])")
@@ -168,10 +180,10 @@ _CASE_BEFORE = re.compile(r"(?:만약|만일|혹시라도|\bif\b|\bin case\b|\bw
 _ASKS_WHETHER = re.compile(r"\s*(?:인가요|인가|인지|일까요|일까|인\s*건가요|인\s*건지)(?![가-힣])|\s*(?:이에요|예요|인\s*거예요|인\s*거에요)\s*\?")
 # "이물질 나오면 …", "파손 접수하려면 …": the verb after what happened makes it a case or a purpose. Never for
 # threats, repeated complaints or harm («경찰 부르면 되겠네요», «설사 계속하면 어떡해요» are reports)
-_CASE_VERB = re.compile(r"\s*[이가은는을를]?\s+(?:나오면|나왔으면|있으면|있다면|오면|왔으면|왔다면|생기면|생겼으면|되면|됐으면|"
+_CASE_VERB = re.compile(r"\s*[이가은는을를]?\s+(?:나면|났으면|난다면|나오면|나왔으면|있으면|있다면|오면|왔으면|왔다면|생기면|생겼으면|되면|됐으면|"
                         r"발견되면|발견하면|들어\s*있으면|접수하려면|신청하려면|보내려면|교환하려면|반품하려면|환불받으려면|신고하면|접수하면|"
                         r"신청하면|말씀드리면|알리면|알려드리면)"
-                        r"(?![가-힣])")
+                        r"(?:요|여|용)?(?![가-힣])")
 _CASE_KINDS = {"damage", "missing", "defect", "foreign_object", "spoilage"}
 # «구성품 빠져서 나중에 따로 받게 되면 …»: a condition a few words on, with no report between (not «빠져서 왔는데
 # 어떻게 하면 돼요?», where 왔는데 reports it)
@@ -200,7 +212,8 @@ def incident_evidence(text: str) -> list[str]:
         if any(not (_HYPOTHETICAL.match(text, m.end())
                     or (kind == "defect" and (_ASKS_WHETHER.match(text, m.end())
                                               or _COUNTS_AS_DEFECT.match(text, m.end())))
-                    or (kind == "spoilage" and _ASKS_IF_SPOILED.match(text, m.end()) and _NORMAL_SIGN.search(text)
+                    or (kind in ("spoilage", "defect") and _ASKS_IF_SPOILED.match(text, m.end())
+                        and _NORMAL_SIGN.search(text)
                         and not _ATE_OR_SMELLS.search(text))
                     or (kind in _CASE_KINDS and _PROCEDURE_AFTER.match(text, m.end()))
                     or (kind in _CASE_KINDS and (_CASE_VERB.match(text, m.end())

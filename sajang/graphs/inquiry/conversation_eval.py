@@ -122,7 +122,7 @@ def won(amount: int) -> list[str]:
 
 def day_words(day: date) -> list[str]:
     return [f"{day.month}월 {day.day}일", f"{day.month}/{day.day}", f"{day:%m-%d}", f"{day.month}.{day.day}",
-            day.isoformat()]
+            day.isoformat(), f"{day:%b} {day.day}", f"{day:%B} {day.day}"]  # "Nov 27" in an English answer
 
 
 def load_orders(engine: Engine, customer_id: str) -> list[OrderRow]:

@@ -141,16 +141,22 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
     out: dict[str, Any] = {}
     if state.get("followup") == "manual" and result.hits:
         # "쿠폰은요?" after "적립금 어떻게 쌓여요": another topic asked the same way, not coupons within points
-        fragment, swapped = topic_swap(state.get("question") or "", state.get("question_base") or "")
+        fragment, swapped, replaced = topic_swap(state.get("question") or "", state.get("question_base") or "")
         normalized = normalize_for_shop(swapped, settings.data_dir, settings.chat_lexicon).text if swapped else ""
+        # the fragment in the manual's words («네페» → 네이버페이): what titles and table rows are matched with
+        fragment = normalize_for_shop(fragment, settings.data_dir, settings.chat_lexicon).text if fragment else ""
         if swapped and not has_words_of(fragment, result.hits[0].title):
             other = get_knowledge(settings).search(normalized, k=5, language=language)
             # the article found for the swapped question names the fragment in its title, or has it as a row
             # beside the replaced word's («무통장은여?» after a card-refund question: the refund table's rows)
-            replaced = (state.get("question_base") or "").split()[0]
             if other.hits and (has_words_of(fragment, other.hits[0].title)
                                or sibling_rows(fragment, replaced, other.hits[0].body)):
                 result, out = other, {"normalized_text": normalized, "question": swapped}
+                if any(replaced in group for group in SIBLING_WORDS):
+                    # a sibling of the word just answered, found under its own name: the conversation vouches for
+                    # the topic where the question alone is short («VIP 등급 기준이 얼마에요?» near the coupons)
+                    floor = settings.answer_confidence_threshold + SIBLING_MARGIN
+                    result = replace(other, confidence=max(other.confidence, floor))
                 hits = learned_in_scope(normalized, [h.as_dict() for h in other.hits])
         if swapped and not out and hits and has_words_of(fragment, hits[0].get("body") or ""):
             # «냉동은?» after «포기김치 어떻게 보관해요?»: the article found with the whole question says something
@@ -165,6 +171,7 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
             "unknown_terms": result.unknown_terms}
 
 
+SIBLING_MARGIN = 0.05  # above the gate: a sibling follow-up adopted in its own article is answered
 CONTEXT_LINE_MAX = 30  # characters: a longer line states its own question
 CONTEXT_MARGIN = 0.05  # how far below the best article the previous one may score and still keep the topic
 QUESTION_WORDS = frozenset({"얼마", "몇", "언제", "어디", "뭐", "무엇", "어떻", "어떡", "왜", "누구"})
@@ -199,17 +206,36 @@ def in_previous_topic(settings: Settings, state: InquiryState, language: str | N
     return replace(found, hits=ordered), {"question_base": base, "followup": "manual"}
 
 
-def topic_swap(question: str, base: str) -> tuple[str, str | None]:
-    """(fragment, the previous question asked of the fragment instead of its topic) for an elliptic
-    follow-up spelled out as "{fragment} {base}": "쿠폰 적립금 어떻게 쌓여요" → ("쿠폰", "쿠폰 어떻게 쌓여요").
-    None when the previous question has no topic word to swap ("얼마예요?")."""
+# words of one kind: a follow-up naming one of them asks the previous question of it in place of its sibling
+# («교환은요?» after «단순변심 반품하면 배송비 얼마에요», «VIP는요?» after «골드 등급 기준이 얼마에요?»)
+SIBLING_WORDS: tuple[tuple[str, ...], ...] = (
+    ("교환", "반품", "환불", "취소"),
+    ("신용카드", "체크카드", "카드", "무통장", "가상계좌", "계좌이체", "네이버페이", "카카오페이", "토스페이", "휴대폰",
+     "네페", "카페이", "카카페", "엔페이"),
+    ("식구", "단골", "골드", "VIP", "vip"),
+    ("만두", "갈비탕", "밀키트", "김치", "곰탕", "떡볶이"),
+    ("exchange", "return", "refund", "cancel"),
+)
+
+
+def topic_swap(question: str, base: str) -> tuple[str, str | None, str]:
+    """(fragment, the previous question asked of the fragment instead of its topic, the word replaced) for an
+    elliptic follow-up spelled out as "{fragment} {base}": "쿠폰 적립금 어떻게 쌓여요" → ("쿠폰", "쿠폰 어떻게
+    쌓여요", "적립금"). The topic is a sibling of the fragment where the previous question has one (in place,
+    spaced or not), else its first word. None when it has no topic word to swap ("얼마예요?")."""
     if not base or not question.endswith(base):
-        return "", None
+        return "", None, ""
     fragment = question[: -len(base)].strip()
+    for group in SIBLING_WORDS:
+        mine = next((w for w in group if w in fragment), None)
+        theirs = next((w for w in group if w in base and w != mine and not (mine and w in mine)), None) \
+            if mine else None
+        if mine and theirs:
+            return fragment, base.replace(theirs, fragment, 1), theirs
     words = base.split()
     if not fragment or len(words) < 2 or not tokenize(words[0]):
-        return fragment, None
-    return fragment, f"{fragment} {' '.join(words[1:])}"
+        return fragment, None, ""
+    return fragment, f"{fragment} {' '.join(words[1:])}", words[0]
 
 
 def sibling_rows(fragment: str, replaced: str, body: str) -> bool:
@@ -271,7 +297,8 @@ def answer(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str, A
             "mood": cast(dict[str, Any], state).get("mood"),  # the classifier's reading, when it gives one
             "audience": "customers", "audience_overrides": state.get("audience_overrides") or {},
             "normalized_text": state.get("normalized_text"),
-            "first_turn": not any(t.get("role") in ("ai", "agent") for t in state.get("history") or [])}
+            "first_turn": not any(t.get("role") in ("ai", "agent") for t in state.get("history") or []),
+            "previous_article": (state.get("memory") or {}).get("article_id")}
         return offline_answer(settings, policy, **{**args, **changes})
 
     # a chat model answers a verified customer first (guests' own-data turns, the chat verification, stay

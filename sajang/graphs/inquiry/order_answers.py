@@ -28,6 +28,7 @@ from sajang.graphs.inquiry.intents import (
     respell,
 )
 from sajang.graphs.inquiry.prompts import ORDER_STATUS_T, ORDER_T, T
+from sajang.knowledge.normalize import without_emoticons
 from sajang.knowledge.text import morphemes
 from sajang.tools.orders import (
     catalogue_words_in,
@@ -55,6 +56,9 @@ PEOPLE_EN = ("mom", "mother", "mum", "dad", "father", "parents?", "son", "daught
              "baby", "partner", "girlfriend", "boyfriend")
 POSSESSIVE = re.compile(
     r"(?<![가-힣])(제|내|저의|우리)\s*(주문|택배|물건|상품|배송|소포|환불|반품|교환)|주문(한|했|하신|했던)|시킨"
+    # «제 만두 주문», «제가 주문할 때 주소를 …»: their order with the product between, or their ordering
+    r"|(?<![가-힣])(제|내|저의)\s+(?!생각|말|경우|기억)[가-힣]{1,8}\s*(주문|택배|소포)(?!\s*(하려|할까|하면|할\s*건데))"
+    r"|(?<![가-힣])(제가|내가)\s*(주문|결제|구매)\s*(할|했을|한|하던)\s*때"
     r"|산\s*(거|게|것)|\bmy\b(?!\s+(?:" + "|".join(PEOPLE_EN) + r")\b(?!'s?\s+(?:orders?|package|parcel|refund|delivery|return)))"
     r"|\bi\s+(ordered|bought)\b", re.IGNORECASE)
 ORDER_CATEGORIES = {"delivery", "cancel", "return_refund", "exchange"}
@@ -101,8 +105,12 @@ def is_conditional(text: str) -> bool:
     conditional ending 면 from nouns that end in it (라면, 냉면)."""
     if HYPOTHETICAL_EN.search(text):
         return True
+    found = morphemes(text)
+    # «불량이면요?»: Kiwi reads 이면요 as 이 (VCP) + 면요 (EF); «에어프라이어로 하면요?» (하 + 면요) asks another
+    # way, not a condition
     return any((tag == "EC" and form in ("면", "으면")) or (form == "경우" and tag.startswith("NN"))
-               for form, tag in morphemes(text))
+               or (tag == "EF" and form == "면요" and i > 0 and found[i - 1][1] == "VCP")
+               for i, (form, tag) in enumerate(found))
 
 
 def is_order_question(text: str, category: str) -> bool:
@@ -491,7 +499,7 @@ def is_own_data_question(text: str, category: str, query: OwnDataQuery, orders: 
         # a guest asking what is possible ("반품 되나요?", "송장번호 어디서 봐요?", "적립금 유효기간 있어요?")
         # asks the shop's policy: the manual answers at once; only words naming an order of theirs ask them
         # to verify
-        if GUEST_POLICY_QUESTION.search(text):
+        if GUEST_POLICY_QUESTION.search(text) or (SHOP_COURIER.search(text) and not PARCEL_NUMBER.search(text)):
             return False
         if query.facts and set(query.facts) <= {"coupons", "points"}:
             return bool(GUEST_HOLDING.search(text))
@@ -545,6 +553,7 @@ OWN_PHRASE = re.compile(
     r"|\bmy\s+(last|recent|latest)\s+(\d{1,2}\s+)?orders?\b|\bdo\s+i\s+have\s+(any|anything)\b"
     r"|\bdid\s+i\s+(pay|order|buy|get)\b|\b(order|stuff|things?)\s+i\s+(placed|made|ordered|bought)\b",
     re.IGNORECASE)
+YEO_ENDING = re.compile(r"면\s*(?:여|용|염)(?=[\s?？.!~]*$)")
 # a condition added to the previous question: "…넘으면요?", "불량이면요?", "묵은지로 하려면요?"
 CONTINUATION = re.compile(r"(으?면|라면|이면)\s*(요|여|용)?\s*[?？.!~ㅠㅜ]*$")
 # "and if it turns out to be defective?", "what if I opened it?": the same topic under another condition
@@ -563,6 +572,11 @@ GUEST_POLICY_QUESTION = re.compile(
     r"(되|돼)\s*(나|요|여|냐|는지)|될\s*까|가능|ㄱㄴ|(할|쓸|낼|바꿀|볼|받을)\s*수\s*(있|없)|어디서|어떻게\s*(봐|보|하|해)"
     r"|조회\s*(가|이)?\s*안\s*(되|돼)|유효\s*기간|얼마\s*부터|(이)?면\s*(요|여)\s*\??\s*$|\bcan\s+i\b|\bis\s+it\s+possible\b",
     re.IGNORECASE)
+# «택배사 어디 써요?», «무슨 택배로 보내요?», "which courier do you use?": the courier the shop uses
+SHOP_COURIER = re.compile(
+    r"(어느|어떤|무슨)\s*택배|택배\s*(사|회사)?\s*(는|가)?\s*(어디|뭐|무슨|어느\s*곳)\s*(써|쓰|이용|에요|예요|인가요|야|죠|꺼|거)"
+    r"|\b(which|what)\s+(courier|carrier|delivery\s+company|shipping\s+company)\b", re.IGNORECASE)
+PARCEL_NUMBER = re.compile(r"송장|운송장|tracking", re.IGNORECASE)
 # a question of what can be done or how: "…해 주실 수 있을까요?", "…하면 되죠?", "가능한가요", "can I …", "how long …"
 GUEST_ASKS_HOW = re.compile(
     r"(주실|줄|드릴|할|해도|하면|바꿀|받을|쓸|뺄|고칠|늘릴|줄일|보낼|살)\s*수\s*(있|없)|(되|돼)\s*(나요|죠|는\s*거|는지)|될까|가능|ㄱㄴ"
@@ -614,7 +628,9 @@ def read_in_context(text: str, memory: dict[str, Any] | None, pending_question: 
         return Reading(pending_question, pending_question, parse_own_query(pending_question, now),
                        verified_now=True)
     query = parse_own_query(text, now)
-    fragment = elliptic_fragment(text) if memory else None
+    # «VIP는요?ㅎㅎ», «불량이면여 ㅠㅠ»: the laughter is mood, not words; «…이면여», «…면용» are «…면요»
+    plain = YEO_ENDING.sub("면요", without_emoticons(text) or text)
+    fragment = elliptic_fragment(plain) if memory else None
     if memory and (fragment or query.same_order):
         # "삼겹살은요?", "그 주문은 얼마 결제됐어요?": the previous question with what this one names on top
         previous = OwnDataQuery.from_dict(memory.get("query"))
@@ -638,8 +654,8 @@ def read_in_context(text: str, memory: dict[str, Any] | None, pending_question: 
         if base and fragment:
             return Reading(f"{fragment} {base}", base, query, followup="manual")
     if memory and memory.get("kind") == "manual" and memory.get("base") and (
-            (CONTINUATION.search(text.strip()) and len(text.strip()) <= 25 and is_conditional(text))
-            or (CONTINUATION_EN.match(text.strip()) and len(text.strip()) <= 60)):
+            (CONTINUATION.search(plain) and len(plain) <= 25 and is_conditional(plain))
+            or (CONTINUATION_EN.match(plain) and len(plain) <= 60)):
         # "5만원 넘으면요?", "불량이면요?": the same topic under another condition
         base = str(memory["base"])
         return Reading(with_previous_question(text, base), base, query, followup="manual")
@@ -658,8 +674,24 @@ def read_in_context(text: str, memory: dict[str, Any] | None, pending_question: 
 def with_previous_question(text: str, base: str) -> str:
     """A follow-up line read with the question it continues, as one question («불량이면요?» + «교환하면 배송비
     얼마예요?» → «불량이면요 교환하면 배송비 얼마예요?»): its own question mark would split it into two
-    questions, the second answered again."""
-    return f"{text.strip().rstrip('?？!~. ')} {base}"
+    questions, the second answered again. A state the line names replaces the one the question opened with
+    («상품준비중이면요?» + «결제완료 상태면 취소 어케해요?» → «상품준비중이면요 취소 어케해요?»: both states
+    would tie on what is quoted)."""
+    line = text.strip().rstrip("?？!~. ")
+    words = base.split()
+    if _names_a_state(line):
+        for i, word in enumerate(words[:3]):
+            if _names_a_state(word) and i + 1 < len(words):
+                base = " ".join(words[i + 1:])
+                break
+    return f"{line} {base}"
+
+
+def _names_a_state(text: str) -> bool:
+    """«불량이면», «결제완료 상태면», «배송중이면요»: a noun made a condition (이 + 면), not an action («교환하면»)."""
+    found = morphemes(text)
+    return any(tag == "VCP" and i + 1 < len(found) and found[i + 1][0] in ("면", "면요", "으면")
+               for i, (_form, tag) in enumerate(found))
 
 
 # «그럼 회수는 언제 와요?», «환불은 언제 들어오나요?» after an order answer: when the shop's process takes its
