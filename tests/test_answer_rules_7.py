@@ -23,7 +23,12 @@ from test_own_orders import Shop, seed_orders
 
 from sajang.config import Settings
 from sajang.db.types import utcnow
-from sajang.graphs.inquiry.answering import AGREEMENT_MIN_RETRIEVAL, answer_confidence, asks_value_of_unknown
+from sajang.graphs.inquiry.answering import (
+    AGREEMENT_MIN_RETRIEVAL,
+    _asked_types,
+    answer_confidence,
+    asks_value_of_unknown,
+)
 from sajang.graphs.inquiry.classifier import incident_evidence, rule_urgency, wants_human
 from sajang.graphs.inquiry.intents import parse_own_query
 from sajang.graphs.inquiry.nodes import topic_swap
@@ -72,6 +77,8 @@ def test_a_state_named_by_the_line_replaces_the_state_the_question_opened_with()
     # an action in the question stays: it is the topic, not a state
     assert with_previous_question("파손이면요?", "반품하면 배송비 얼마예요?") == "파손이면요 반품하면 배송비 얼마예요?"
     assert with_previous_question("10만원 넘으면요?", "배송비 얼마예요?") == "10만원 넘으면요 배송비 얼마예요?"
+    # only the state's word goes: the product and the topic before it stay
+    assert with_previous_question("냉장이면요?", "만두 냉동 상태면 며칠 보관돼요?") == "냉장이면요 만두 며칠 보관돼요?"
 
 
 def test_a_noun_made_a_condition_is_one_and_another_way_of_doing_it_is_not() -> None:
@@ -79,19 +86,30 @@ def test_a_noun_made_a_condition_is_one_and_another_way_of_doing_it_is_not() -> 
     assert not is_conditional("전자레인지로 하면요?")  # another way of cooking, asked the previous question's way
 
 
+@pytest.mark.parametrize(("fragment", "base"), [
+    ("김치", "손만두 어떻게 보관해요?"),  # 만두 inside 손만두
+    ("교환", "환불금액 언제 들어와요?"),  # 환불 inside 환불금액
+    ("네이버페이", "카드사 할부 되나요?"),  # 카드 inside 카드사
+])
+def test_a_sibling_inside_another_word_is_not_replaced(fragment: str, base: str) -> None:
+    _fragment, swapped, replaced = topic_swap(f"{fragment} {base}", base)
+    assert swapped == f"{fragment} {' '.join(base.split()[1:])}" and replaced == base.split()[0]
+
+
 # --- words as chat writes them ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("typed", "manual_word"), [
     ("네페로 결제했어요", "네이버페이"),
-    ("카페이 환불 며칠 걸려요", "카카오페이"),
+    ("카카페 환불 며칠 걸려요", "카카오페이"),
     ("씨제이로 와요?", "CJ대한통운"),
 ])
 def test_pay_services_and_couriers_shortened_in_chat_are_the_manuals_words(typed: str, manual_word: str) -> None:
     assert manual_word in normalize_for_shop(typed, None).text
 
 
-def test_a_cafe_stays_a_cafe() -> None:
-    assert "카카오페이" not in normalize_for_shop("카페에서 받을 수 있어요?", None).text
+@pytest.mark.parametrize("text", ["카페에서 받을 수 있어요?", "카페이벤트 쿠폰 어디서 받아요", "카페이름으로 받아도 돼요?"])
+def test_a_cafe_stays_a_cafe(text: str) -> None:
+    assert "카카오페이" not in normalize_for_shop(text, None).text
 
 
 def test_a_latin_name_written_onto_hangul_is_the_same_tokens_wherever_it_stands() -> None:
@@ -112,6 +130,10 @@ def test_a_latin_name_written_onto_hangul_is_the_same_tokens_wherever_it_stands(
     ("택배사는 어디 써요?", False),
     ("which courier do you ship with?", False),
     ("택배사 어디예요? 송장번호도 알려주세요", True),  # their parcel's number
+    ("택배 어디에요 지금", True),  # where their parcel is
+    ("제 동생 택배 같이 받아도 돼요?", False),  # a person of theirs
+    ("제 만두 주문 하고 싶은데 배송비 얼마예요?", False),
+    ("제가 주문할 때 오후 3시 넘으면 다음날 출고돼요?", False),  # an order to come
 ])
 def test_a_guest_message_is_theirs_when_it_names_their_order(text: str, theirs: bool) -> None:
     query = parse_own_query(text, utcnow())
@@ -132,6 +154,16 @@ def test_a_thing_not_in_the_opened_box_and_contact_tried_again_and_again_are_inc
 
 
 @pytest.mark.parametrize("text", [
+    # look-alikes an independent review found: nothing wrong, a receipt, a message, an ordinal, the courier's call
+    "열어보니 이상 없네요 감사합니다",
+    "받아보니 별 문제 없어요~ 맛있게 먹을게요",
+    "받아 보니 영수증이 없어요 현금영수증 발급 되나요?",
+    "아직 연락이 전혀 없어요",
+    "배송 문자가 전혀 안 왔어요",
+    "이번이 두번째 주문이라 잘 부탁드려요",
+    "만두 두 번씩이나 시켜먹었는데 맛있어요",
+    "기사님이 전화했는데 아무도 안 받아서 반송됐대요 다시 보내주세요",
+    "집에 아무도 안 받을 때는 문 앞에 두고 가시나요?",
     "갈비탕 재고 아예 없어요?",  # a stock question
     "열어보니 괜찮네요 감사합니다",
     "전화 몇 번 해야 연결돼요?",
@@ -143,6 +175,7 @@ def test_look_alike_lines_are_no_incident(text: str) -> None:
 
 def test_a_normal_sign_someone_ate_after_stays_an_incident() -> None:
     assert incident_evidence("김치가 부풀었는데 먹고 나서 배가 아파요 불량 아니에요?")
+    assert incident_evidence("냄비가 부풀었는데 불량 아니에요?")  # only fermented food swells by itself
 
 
 # --- a person, asked about in English --------------------------------------------------------------------------
@@ -152,6 +185,8 @@ def test_a_normal_sign_someone_ate_after_stays_an_incident() -> None:
     ("are your human agents available on holidays?", False),
     ("i need to talk to a real person", True),
     ("let me speak to a human", True),
+    ("I want to talk to a real person, I've been waiting all weekend for my refund!", True),
+    ("Connect me to an agent please. It was supposed to arrive Saturday.", True),
 ])
 def test_when_a_person_works_is_a_question_and_asking_for_one_a_request(text: str, asks_for_one: bool) -> None:
     assert wants_human(text) is asks_for_one, text
@@ -164,11 +199,18 @@ def test_whether_the_shop_offers_an_unknown_thing_is_no_answer_from_a_near_artic
     assert asks_value_of_unknown("퀵배송 가능해요?", ["퀵"])
     assert not asks_value_of_unknown("카드 할부 돼요?", [])
     assert not asks_value_of_unknown("아기가 먹어도 돼요?", ["아기"])
+    assert not asks_value_of_unknown("아기 있어요 초인종 누르지 말아주세요", ["아기"])  # a statement
+    assert not asks_value_of_unknown("애기 자고 있어요 벨 누르지 말고 문 앞에 두세요", ["애기"])
 
 
 @pytest.mark.parametrize("question", ["선물포장 하면 돈 따로 내야돼요?", "선물 포장 유료예요?"])
 def test_whether_it_costs_is_a_money_question(question: str) -> None:
     assert "무료" in _reply(question, "gift-wrapping")
+
+
+@pytest.mark.parametrize("text", ["추가로 내일 하나 더 주문하면 같이 와요?", "따로 내용 확인 부탁드려요", "입금했는데 돈 들어갔나요?"])
+def test_tomorrow_content_and_a_deposit_are_no_price_asked(text: str) -> None:
+    assert "money" not in _asked_types(text)
 
 
 # --- the classifier's agreement and a retrieval barely sure of its article ------------------------------------

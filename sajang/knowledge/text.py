@@ -36,7 +36,6 @@ _EN_SYNONYMS = {
     "money": "refund", "reimburse": "refund",
     "much": "fee",  # "how much is shipping": a question of price (stop words drop "how")
     "dumpling": "mandu", "dumplings": "mandu",
-    "foreign": "abroad",  # "a foreign credit card": the manual's "cards issued abroad"
     "visa": "card", "mastercard": "card", "amex": "card",
 }
 _EN_SUFFIXES = ("ing", "ed", "es", "s")

@@ -138,8 +138,9 @@ _ASKS = {
                             r"weeks?|months?|years?|minutes?|mins?\b|seconds?)|즉시|당일|다음\s*날|바로|immediately|same\s+day|next\s+day",
                             re.IGNORECASE)),
     # «돈 따로 내야 돼요?», «추가 요금 있어요?», «유료예요?»: whether it costs, asked without 얼마
-    "money": (re.compile(r"얼마(?!" + _LONG_AFTER_HOW + r")|비용|요금|가격|배송비|수수료|유료|무료|돈\s*(?:을|이)?\s*(?:따로|더|추가로?)?\s*(?:내|들|받)|"
-                         r"(?:따로|추가로?)\s*(?:내|결제|청구)|how\s+much|\bfee|\bcost|\bprice|free\s+(?:shipping|delivery)|"
+    "money": (re.compile(r"얼마(?!" + _LONG_AFTER_HOW + r")|비용|요금|가격|배송비|수수료|유료|무료|"
+                         r"돈\s*(?:을|이)?\s*(?:따로|더|추가로?)?\s*(?:내야|내나|내요|내는지|들어요|드나요|드는지|받나요|받아요\s*[?？])|"
+                         r"(?:따로|추가로?)\s*(?:내야|내나|내요|결제|청구)|how\s+much|\bfee|\bcost|\bprice|free\s+(?:shipping|delivery)|"
                          r"\bminimum\s+(?:order|amount|for|to)",
                          re.IGNORECASE),
               re.compile(r"[\d,]+\s*원|무료|\bwon\b|KRW|\bfree\b", re.IGNORECASE)),
@@ -814,7 +815,9 @@ def manual_reply(settings: Settings, policy: StorePolicy, *, text: str, question
 # something no document of the shop mentions, so no passage can state it (a person can look it up)
 _VALUE_ASKED = re.compile(r"\S{0,3}\s{0,2}(?:몇|얼마|어느\s*정도)")
 # «무이자 돼요?», «당일배송 가능해요?»: whether the shop offers something no document of it mentions
-_OFFER_ASKED = re.compile(r"(?:\S{0,2}\s{0,2}|\s{1,2}[가-힣]{1,3}\s{0,2})(?:도\s*)?(?:돼요|되나요|되요|되죠|될까|가능|있나요|있어요|있을까|해\s*주나요|하나요)")
+_OFFER_ASKED = re.compile(r"(?:\S{0,2}\s{0,2}|\s{1,2}(?:할부|배송|결제|포장|서비스|발송)\s{0,2})(?:도\s*)?"
+                          r"(?:돼요\s*[?？]|되나요|되요\s*[?？]|되죠|될까|가능(?:해요|한가요|할까요|하나요)|있나요|"
+                          r"있어요\s*[?？]|있을까|해\s*주나요|하나요)")
 
 
 def asks_value_of_unknown(question: str, unknown_terms: list[str] | None) -> bool:

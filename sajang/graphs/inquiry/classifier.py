@@ -80,6 +80,7 @@ _ASKING_ABOUT = _rx(r"시간|몇\s*시|언제|운영|영업|주말|공휴일|점
 _ASKING_WHEN_EN = re.compile(r"\b(weekends?|saturdays?|sundays?|holidays?|what time|opening hours|business hours)\b",
                              re.IGNORECASE)
 _NOW_EN = re.compile(r"\b(now|asap|immediately|urgent(ly)?)\b", re.IGNORECASE)
+_PLAIN_REQUEST_EN = re.compile(r"\b(please|i\s+(want|need|would\s+like)|let\s+me|connect\s+me)\b", re.IGNORECASE)
 
 
 def wants_human(text: str) -> bool:
@@ -88,7 +89,7 @@ def wants_human(text: str) -> bool:
         return True
     if not HUMAN_REQUEST.search(text):
         return False
-    if _ASKING_WHEN_EN.search(text) and not _NOW_EN.search(text):
+    if _ASKING_WHEN_EN.search(text) and not _NOW_EN.search(text) and not _PLAIN_REQUEST_EN.search(text):
         return False  # "can I talk to a real person on Sundays?" asks when one works
     # "연결 방법 알려 주세요" asks how: its 주세요 asks for the information, not for the person
     demand = _DEMAND.search(_TELL_ME.sub(" ", text))
@@ -99,6 +100,9 @@ def wants_human(text: str) -> bool:
 # A cooking question, a care question or "오늘 출발해요?" is no incident; "냄비가 깨져서 왔어요" is.
 # Each kind: the evidence in the customer's words. `urgent` kinds put the conversation first in the queue,
 # `high` kinds hand it to a person with the photo request.
+# what can be «없어요» without anything ordered missing: no problem, a receipt, a message
+_NOT_GOODS = (r"(?:문제|이상|하자|파손|탈|별\s*문제|영수증|명세서|쿠폰|적립금|연락|문자|답변?|소식|알림|내역|결제|재고|"
+              r"입금|전화|변화|흠집)")
 INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
     "spoilage": ("urgent", _rx(
         r"상했|상한\s*(것|거|듯|맛|냄새)|상해\s*(있|서)|쉰\s*(내|냄새)|썩|변질|곰팡|이상한\s*(냄새|맛)|냄새(가|도|는)?\s*(이상|심|역)",
@@ -124,8 +128,11 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
     "repeated": ("urgent", _rx(
         r"몇\s*번째|세\s*번째|여러\s*번\s*(문의|연락|말씀|얘기|물어)|벌써\s*(두|세|몇)\s*번|또\s*(이러|이런|그러)",
         r"아직도\s*(답|연락|처리)|계속\s*(같은|똑같)|몇\s*번을\s*(말|문의|연락)",
-        # «전화도 두 번이나 했는데 아무도 안 받네요»: contact tried again and again, nobody answering
-        r"(두|세|네|몇|여러|[2-9])\s*(번|차례)\s*(이나|째|씩이나)|아무도\s*(안\s*받|전화\s*를?\s*안|답\s*(이|을)?\s*(없|안))",
+        # «전화도 두 번이나 했는데 아무도 안 받네요», «문의 세 번이나 남겼는데»: contact tried again and again, nobody
+        # answering (not «결제가 두 번이나», «두 번째 주문», «기사님이 전화했는데 아무도 안 받아서»)
+        r"(문의|연락|전화|채팅|메일|문자|말씀|얘기|요청)\S{0,3}\s*(도\s*)?(두|세|네|몇|여러|[2-9])\s*(번|차례)\s*(이나|씩이나)",
+        r"(?<!기사님이 )(?<!기사가 )(?<!기사님이)(전화|연락|문의)[^.?!？]{0,16}?(했|드렸|걸었|남겼)[^.?!？]{0,6}?"
+        r"아무도\s*(안\s*받|답\s*(이|을)?\s*(없|안))",
         r"third time|again and again|still no (reply|answer)|keep (asking|telling)|nobody (answers|picks up|replied)")),
     "damage": ("high", _rx(
         r"파손|누수|깨졌|터졌|샜|찌그러졌|부서졌|망가졌|찢어졌|찢겨|금이\s*(갔|간)|깨짐|터짐|산산\s*조각|박살|조각\s*(났|나\s*있)",
@@ -148,10 +155,12 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
         # «2봉 시켰는데 1봉만 왔어요»: a count with its unit, and only that many came (not «상자 하나만 왔어요»,
         # a parcel sent in two boxes: the manual says the other one follows)
         r"(\d+|한|두|세)\s*(봉지?|팩|병|통|세트|인분|장|캔|박스|마리)\s*만\s*(왔|옴|들어\s*(있|왔)|도착|받았)",
-        # «박스 열어보니 손만두가 아예 없어요»: opened, and a thing ordered is not there (not «재고 아예 없어요?»)
-        r"(열어\s*(보니|봤더니)|열었더니|뜯어\s*(보니|봤더니)|뜯었더니|받아\s*보니|확인해\s*보니)[^.?!？]{0,30}?"
-        r"(없어요|없네요|없었|없음|없더라|없습니다|없고|안\s*들어)",
-        r"(아예|하나도|전혀)\s*(없|안\s*왔|안\s*들어)(?!\S*\s*[?？])(?!나요|는지|을까)",
+        # «박스 열어보니 손만두가 아예 없어요»: opened, and a thing ordered is not there (not «열어보니 이상 없네요»,
+        # «받아 보니 영수증이 없어요», «재고 아예 없어요?», «연락이 전혀 없어요»)
+        r"(열어\s*(보니|봤더니)|열었더니|뜯어\s*(보니|봤더니)|뜯었더니|받아\s*보니)"
+        r"(?![^.?!？]{0,30}?" + _NOT_GOODS + r"\s*(은|는|이|가|도)?\s*(전혀\s*|아무\s*|별\s*)?(없|안))"
+        r"[^.?!？]{0,30}?(없어요|없네요|없었|없음|없더라|없습니다|없고|안\s*들어)",
+        r"(?<![가-힣])(?!" + _NOT_GOODS + r")[가-힣]{1,8}\s+(아예|하나도|전혀)\s*(없|안\s*왔|안\s*들어)(?!\S*\s*[?？])(?!나요|는지|을까)",
         r"missing|only (got|received) \d|not in the (box|package)")),
     "defect": ("high", _rx(
         r"불량|고장|작동\S{0,2}\s*안\s*(돼|되|해)|코팅\S{0,2}\s*벗겨|유통\s*기한\S{0,2}\s*(지난|지났|넘은|넘었)",
@@ -198,6 +207,8 @@ _COUNTS_AS_DEFECT = re.compile(r"\s*(?:처리|인정|해당|기준|사유)|"
 # «봉투가 빵빵한데 상한 거 아니에요?»: a sign the manual calls normal (fermenting kimchi), asked about — unless
 # somebody ate it or it smells: a spoilage suspicion stays a report (food safety)
 _NORMAL_SIGN = re.compile(r"빵빵|부풀|가스|발효|시큼해졌|익었")
+# a bulging pot is a defect; only fermented food swells by itself
+_FERMENTED = re.compile(r"김치|깍두기|동치미|총각|열무|장아찌|젓갈|된장|고추장|막장|kimchi", re.IGNORECASE)
 _ATE_OR_SMELLS = re.compile(r"먹었|먹은|먹고|먹이|드셨|냄새|배탈|토|설사|아파")
 _ASKS_IF_SPOILED = re.compile(r"\s*(?:아니|인가|인지|일까|맞나|맞아요|맞죠)|\s*(?:이에요|에요|예요|인가요)\s*\?")
 # «파손접수 사진 24시간 지나면 …», «이물질 신고 결과는 …»: the procedure named by the evidence's word, not a report
@@ -213,7 +224,7 @@ def incident_evidence(text: str) -> list[str]:
                     or (kind == "defect" and (_ASKS_WHETHER.match(text, m.end())
                                               or _COUNTS_AS_DEFECT.match(text, m.end())))
                     or (kind in ("spoilage", "defect") and _ASKS_IF_SPOILED.match(text, m.end())
-                        and _NORMAL_SIGN.search(text)
+                        and _NORMAL_SIGN.search(text) and (kind == "spoilage" or _FERMENTED.search(text))
                         and not _ATE_OR_SMELLS.search(text))
                     or (kind in _CASE_KINDS and _PROCEDURE_AFTER.match(text, m.end()))
                     or (kind in _CASE_KINDS and (_CASE_VERB.match(text, m.end())

@@ -6,6 +6,7 @@ Each node reads the state keys its docstring names and returns only the keys it 
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Any, Literal, cast
 
@@ -141,10 +142,13 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
     out: dict[str, Any] = {}
     if state.get("followup") == "manual" and result.hits:
         # "쿠폰은요?" after "적립금 어떻게 쌓여요": another topic asked the same way, not coupons within points
-        fragment, swapped, replaced = topic_swap(state.get("question") or "", state.get("question_base") or "")
+        base = state.get("question_base") or ""
+        spaced_base = normalize_for_shop(base, settings.data_dir, settings.chat_lexicon).text if base else ""
+        fragment, swapped, replaced = topic_swap(state.get("question") or "", base, spaced_base)
         normalized = normalize_for_shop(swapped, settings.data_dir, settings.chat_lexicon).text if swapped else ""
         # the fragment in the manual's words («네페» → 네이버페이): what titles and table rows are matched with
         fragment = normalize_for_shop(fragment, settings.data_dir, settings.chat_lexicon).text if fragment else ""
+        replaced = normalize_for_shop(replaced, settings.data_dir, settings.chat_lexicon).text if replaced else ""
         if swapped and not has_words_of(fragment, result.hits[0].title):
             other = get_knowledge(settings).search(normalized, k=5, language=language)
             # the article found for the swapped question names the fragment in its title, or has it as a row
@@ -213,25 +217,36 @@ SIBLING_WORDS: tuple[tuple[str, ...], ...] = (
     ("신용카드", "체크카드", "카드", "무통장", "가상계좌", "계좌이체", "네이버페이", "카카오페이", "토스페이", "휴대폰",
      "네페", "카페이", "카카페", "엔페이"),
     ("식구", "단골", "골드", "VIP", "vip"),
-    ("만두", "갈비탕", "밀키트", "김치", "곰탕", "떡볶이"),
+    ("만두", "갈비탕", "김치", "곰탕", "떡볶이"),
     ("exchange", "return", "refund", "cancel"),
 )
 
 
-def topic_swap(question: str, base: str) -> tuple[str, str | None, str]:
+# what may follow a noun in the same word: particles, 하다 and its forms, the condition, 요
+_AFTER_A_WORD = r"(?:은|는|이|가|을|를|도|로|으로|에|의|과|와|랑|이랑|하|했|한|할|해|면|요|비|신청|등급)"
+
+
+def topic_swap(question: str, base: str, spaced_base: str | None = None) -> tuple[str, str | None, str]:
     """(fragment, the previous question asked of the fragment instead of its topic, the word replaced) for an
     elliptic follow-up spelled out as "{fragment} {base}": "쿠폰 적립금 어떻게 쌓여요" → ("쿠폰", "쿠폰 어떻게
-    쌓여요", "적립금"). The topic is a sibling of the fragment where the previous question has one (in place,
-    spaced or not), else its first word. None when it has no topic word to swap ("얼마예요?")."""
+    쌓여요", "적립금"). The topic is a sibling of the fragment where the previous question (`spaced_base`: with
+    its spacing restored) has one as a word of its own, else its first word. None when it has no topic word to
+    swap ("얼마예요?")."""
     if not base or not question.endswith(base):
         return "", None, ""
     fragment = question[: -len(base)].strip()
+    where = spaced_base or base
     for group in SIBLING_WORDS:
         mine = next((w for w in group if w in fragment), None)
-        theirs = next((w for w in group if w in base and w != mine and not (mine and w in mine)), None) \
-            if mine else None
-        if mine and theirs:
-            return fragment, base.replace(theirs, fragment, 1), theirs
+        if not mine:
+            continue
+        for theirs in group:
+            if theirs == mine or theirs in mine:
+                continue
+            # a word of its own («반품하면», «카드로»), not part of another («환불금», «손만두», «카드사»)
+            found = re.search(rf"(?<![가-힣A-Za-z]){re.escape(theirs)}(?=$|[^가-힣]|{_AFTER_A_WORD})", where)
+            if found:
+                return fragment, where[:found.start()] + fragment + where[found.end():], theirs
     words = base.split()
     if not fragment or len(words) < 2 or not tokenize(words[0]):
         return fragment, None, ""

@@ -54,11 +54,16 @@ HYPOTHETICAL_EN = re.compile(r"\bif\b|\bin case\b|\bwhat happens\b", re.IGNORECA
 PEOPLE_EN = ("mom", "mother", "mum", "dad", "father", "parents?", "son", "daughter", "kids?", "child(?:ren)?",
              "sister", "brother", "wife", "husband", "family", "friends?", "grand(?:ma|pa|mother|father)",
              "baby", "partner", "girlfriend", "boyfriend")
+# «제 동생 택배», «제 지인 주문»: a person of theirs (their own order is «제 주문», «제 만두 주문»)
+PEOPLE_KO = ("동생|친구|엄마|아빠|어머니|아버지|부모|남편|아내|와이프|신랑|아들|딸|가족|지인|언니|오빠|누나|형|"
+             "할머니|할아버지|동료|이웃|시어머니|장모")
 POSSESSIVE = re.compile(
     r"(?<![가-힣])(제|내|저의|우리)\s*(주문|택배|물건|상품|배송|소포|환불|반품|교환)|주문(한|했|하신|했던)|시킨"
     # «제 만두 주문», «제가 주문할 때 주소를 …»: their order with the product between, or their ordering
-    r"|(?<![가-힣])(제|내|저의)\s+(?!생각|말|경우|기억)[가-힣]{1,8}\s*(주문|택배|소포)(?!\s*(하려|할까|하면|할\s*건데))"
-    r"|(?<![가-힣])(제가|내가)\s*(주문|결제|구매)\s*(할|했을|한|하던)\s*때"
+    r"|(?<![가-힣])(제|내|저의)\s+(?!생각|말|경우|기억|" + PEOPLE_KO + r")[가-힣]{1,8}\s*(주문|택배|소포)"
+    r"(?!\s*(하려|할까|하면|할\s*건데|하고\s*싶|할\s*(게|래|예정)|예정))"
+    r"|(?<![가-힣])(제가|내가)\s*(주문|결제|구매)\s*(했을|한|하던)\s*때"
+    r"|(?<![가-힣])(제가|내가)\s*(주문|결제|구매)\s*할\s*때[^.?!？]{0,24}(했는지|었는지|았는지|됐는지)"
     r"|산\s*(거|게|것)|\bmy\b(?!\s+(?:" + "|".join(PEOPLE_EN) + r")\b(?!'s?\s+(?:orders?|package|parcel|refund|delivery|return)))"
     r"|\bi\s+(ordered|bought)\b", re.IGNORECASE)
 ORDER_CATEGORIES = {"delivery", "cancel", "return_refund", "exchange"}
@@ -574,7 +579,8 @@ GUEST_POLICY_QUESTION = re.compile(
     re.IGNORECASE)
 # «택배사 어디 써요?», «무슨 택배로 보내요?», "which courier do you use?": the courier the shop uses
 SHOP_COURIER = re.compile(
-    r"(어느|어떤|무슨)\s*택배|택배\s*(사|회사)?\s*(는|가)?\s*(어디|뭐|무슨|어느\s*곳)\s*(써|쓰|이용|에요|예요|인가요|야|죠|꺼|거)"
+    r"(어느|어떤|무슨)\s*택배|택배\s*(사|회사)\s*(는|가)?\s*(어디|뭐|무슨|어느\s*곳)\s*(써|쓰|이용|에요|예요|인가요|야|죠|꺼|거)"
+    r"|택배\s*(는|가)?\s*(어디|뭐|무슨)\s*(거\s*)?(써|쓰|이용)"
     r"|\b(which|what)\s+(courier|carrier|delivery\s+company|shipping\s+company)\b", re.IGNORECASE)
 PARCEL_NUMBER = re.compile(r"송장|운송장|tracking", re.IGNORECASE)
 # a question of what can be done or how: "…해 주실 수 있을까요?", "…하면 되죠?", "가능한가요", "can I …", "how long …"
@@ -658,7 +664,7 @@ def read_in_context(text: str, memory: dict[str, Any] | None, pending_question: 
             or (CONTINUATION_EN.match(plain) and len(plain) <= 60)):
         # "5만원 넘으면요?", "불량이면요?": the same topic under another condition
         base = str(memory["base"])
-        return Reading(with_previous_question(text, base), base, query, followup="manual")
+        return Reading(with_previous_question(plain, base), base, query, followup="manual")
     if memory and memory.get("kind") == "order" and PROCESS_TIMING.search(text) and not query.order_ids \
             and not names_theirs(text):
         # «그럼 환불은 언제 들어오나요?», «회수는 언제 와요?» right after an order answer: when the shop's process
@@ -682,7 +688,9 @@ def with_previous_question(text: str, base: str) -> str:
     if _names_a_state(line):
         for i, word in enumerate(words[:3]):
             if _names_a_state(word) and i + 1 < len(words):
-                base = " ".join(words[i + 1:])
+                # the state's word, with the word before it when it is «… 상태면» («결제완료 상태면»)
+                start = i - 1 if i > 0 and word.startswith("상태") else i
+                base = " ".join(words[:start] + words[i + 1:])
                 break
     return f"{line} {base}"
 
