@@ -147,6 +147,12 @@ def test_a_guest_message_is_theirs_when_it_names_their_order(text: str, theirs: 
     ("받아보니 소스가 아예 없네요", "missing"),
     ("문의 세 번이나 남겼는데 아무도 답이 없어요", "repeated"),
     ("고객센터 전화 여러 번 했는데 아무도 안 받아요", "repeated"),
+    ("게장 먹고 나서 얼굴이 퉁퉁 부었어요", "safety"),  # a reaction described, not named
+    ("갈비탕 먹었는데 숨쉬기가 힘들어요", "safety"),
+    ("there was a bit of hard plastic in the soup", "foreign_object"),
+    ("택배 안 왔는데 택배사는 모른대요", "missing"),
+    ("물건이 안 왔어요 벌써 사흘째예요", "missing"),
+    ("상자 열었더니 갈비탕이 다 녹고 흐물흐물해요", "defect"),
 ])
 def test_a_thing_not_in_the_opened_box_and_contact_tried_again_and_again_are_incidents(text: str, kind: str) -> None:
     assert kind in incident_evidence(text), text
@@ -165,6 +171,8 @@ def test_a_thing_not_in_the_opened_box_and_contact_tried_again_and_again_are_inc
     "기사님이 전화했는데 아무도 안 받아서 반송됐대요 다시 보내주세요",
     "집에 아무도 안 받을 때는 문 앞에 두고 가시나요?",
     "갈비탕 재고 아예 없어요?",  # a stock question
+    "눈이 부어서 그런데 주문 좀 대신 해주실래요",  # swollen, nothing eaten
+    "배송완료라고 뜨는데 물건이 없어요",  # the manual's missing-parcel steps come first
     "열어보니 괜찮네요 감사합니다",
     "전화 몇 번 해야 연결돼요?",
     "김치 봉투가 빵빵해졌는데 불량 아니에요?",  # fermenting, the manual says: asked, not reported

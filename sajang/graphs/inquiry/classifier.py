@@ -110,13 +110,17 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
     "foreign_object": ("urgent", _rx(
         r"이물질|벌레|머리카락|털이\s*(나|들어|있)|(플라스틱|유리|쇠|비닐|철)\s*(조각|가루)|철사|돌이\s*(나|씹|들어)",
         r"foreign object|insect|\bbugs?\b|\bhair\b|(plastic|glass|metal|wire)\s+(piece|bit|shard|fragment)s?|"
-        r"(piece|bit|shard|fragment|chunk)s?\s+of\s+(plastic|glass|metal|wire)")),
+        r"(piece|bit|shard|fragment|chunk)s?\s+of\s+(?:[a-z]+\s+){0,2}(plastic|glass|metal|wire)")),
     "safety": ("urgent", _rx(
         r"배탈|식중독|토했|토하|구토|설사|복통|두드러기|(알레르기|알러지)\s*(반응|올라|일어|났)|숨이\s*(차|막)|응급",
         r"병원\s*(에\s*)?(갔|가|다녀|진료|치료)|다쳤|다쳐|베였|베임|찔렸|(?<![전대통])화상(?!\s*(상담|통화|회의|채팅))|데였|피가\s*(나|났)",
         # glass or ceramic shards, and an allergen the customer fears («갑각류 알레르기 있어서 상자 여는 것도 무서워요»)
         r"파편|(알레르기|알러지)[^?？]{0,40}(무서|겁나|위험|큰일)",
-        r"food poisoning|got sick|vomit|hospital|allergic reaction|injur|burn(ed|t)\b|\bcut (my|myself)|shards?\b")),
+        # «입술이 붓고 숨쉬기가 답답해요»: an allergic reaction described, not named
+        r"(먹|드시|드셨|마시)[^.?!？]{0,24}?((입술|얼굴|목|눈|혀)\S{0,2}\s*(이|가)?\s*(붓|부었|부어|퉁퉁)"
+        r"|숨\s*(쉬기|쉬는\s*게|쉬기가)\S{0,2}\s*(답답|힘들|어렵|곤란))",
+        r"food poisoning|got sick|vomit|hospital|allergic reaction|injur|burn(ed|t)\b|\bcut (my|myself)|shards?\b",
+        r"(nearly|almost) (swallowed|choked)|\bchoked\b|swollen|can'?t breathe")),
     "legal": ("urgent", _rx(
         r"소비자\s*(원|보호원|센터|단체)|소보원|1372|고소|소송|고발|신고\s*(하|할|했|합|하겠)|변호사|공정위|경찰|법적|민원\s*(넣|제기)",
         r"lawyer|\bsue\b|lawsuit|legal action|consumer (agency|protection)|report you")),
@@ -161,11 +165,16 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
         r"(?![^.?!？]{0,30}?" + _NOT_GOODS + r"\s*(은|는|이|가|도)?\s*(전혀\s*|아무\s*|별\s*)?(없|안))"
         r"[^.?!？]{0,30}?(없어요|없네요|없었|없음|없더라|없습니다|없고|안\s*들어)",
         r"(?<![가-힣])(?!" + _NOT_GOODS + r")[가-힣]{1,8}\s+(아예|하나도|전혀)\s*(없|안\s*왔|안\s*들어)(?!\S*\s*[?？])(?!나요|는지|을까)",
+        # «배송완료라는데 물건이 없어요 … 벌써 3일째», «택배사는 모른다 하고»: a parcel lost for days, the courier no help
+        r"(물건|택배|상품|소포)\S{0,2}\s*(이|가)?\s*(없|안\s*왔|못\s*받)[^?？]{0,40}(이틀|사흘|나흘|며칠|[2-9]\s*일)\s*(째|이나|동안)",
+        r"택배\s*(사|기사)\S{0,3}\s*(는|도|에서도?)?\s*(모른|몰라|모르겠)",
         r"missing|only (got|received) \d|not in the (box|package)")),
     "defect": ("high", _rx(
         r"불량|고장|작동\S{0,2}\s*안\s*(돼|되|해)|코팅\S{0,2}\s*벗겨|유통\s*기한\S{0,2}\s*(지난|지났|넘은|넘었)",
         # "살짝 녹아서 왔는데 다시 얼려도 되나요" is a care question (the manual: refreeze it at once)
-        r"(?<!살짝 )(?<!살짝)(?<!조금 )(?<!조금)(?<!약간 )(?<!약간)(녹아서|녹은\s*채로?|녹아)\s*(왔|도착|배송)|다\s*녹(았|아)|녹아\s*있|늦게\s*와서\s*녹|해동돼서\s*왔",
+        r"(?<!살짝 )(?<!살짝)(?<!조금 )(?<!조금)(?<!약간 )(?<!약간)(녹아서|녹은\s*채로?|녹아)\s*(왔|도착|배송)|다\s*녹(았|아|고)|녹아\s*있|늦게\s*와서\s*녹|해동돼서\s*왔",
+        # «만두가 물렁물렁 물이 뚝뚝 떨어져요»: thawed through on arrival
+        r"물렁\s*물렁|물이\s*뚝뚝|흐물흐물",
         r"defective|doesn'?t work|arrived (expired|melted|thawed)|melted")),
 }
 # pressure and anger: the queue shows them (high), they hand nothing off on their own
