@@ -10,13 +10,12 @@ The service tests run on both databases:
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 from test_answer_units import _reply
-from test_own_orders import KST, Shop, seed_orders
+from test_own_orders import KST, Shop, seed_orders_and_demo_manual
 
 from sajang.config import Settings
 from sajang.db.types import utcnow
@@ -24,9 +23,6 @@ from sajang.graphs.inquiry.classifier import incident_evidence, rule_urgency
 from sajang.graphs.inquiry.intents import parse_own_query
 from sajang.graphs.inquiry.order_answers import is_own_data_question, read_in_context
 from sajang.knowledge.text import tokenize
-
-MANUAL = Path(__file__).resolve().parent.parent / "sajang" / "data" / "manual"
-
 
 # --- amounts ---------------------------------------------------------------------------------------------
 
@@ -128,13 +124,7 @@ def test_a_condition_without_its_question_mark_continues_the_topic() -> None:
 
 @pytest.fixture
 def shop(settings: Settings, engine: Engine) -> Shop:
-    """The orders of test_own_orders and the whole demo manual: which article wins a near tie depends on
-    what else the manual says (a subset of it would measure another shop)."""
-    from sajang.knowledge.service import get_knowledge
-
-    ids = seed_orders(engine)
-    get_knowledge(settings).import_manual_dir(MANUAL)
-    return ids
+    return seed_orders_and_demo_manual(settings, engine)
 
 
 @pytest.fixture

@@ -13,13 +13,12 @@ The service tests run on both databases:
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 from test_answer_units import _reply
-from test_own_orders import Shop, seed_orders
+from test_own_orders import Shop, seed_orders_and_demo_manual
 
 from sajang.config import Settings
 from sajang.db.types import utcnow
@@ -40,9 +39,6 @@ from sajang.graphs.inquiry.order_answers import (
 )
 from sajang.knowledge.normalize import normalize_for_shop
 from sajang.knowledge.text import tokenize
-
-MANUAL = Path(__file__).resolve().parent.parent / "sajang" / "data" / "manual"
-
 
 # --- follow-ups -------------------------------------------------------------------------------------------
 
@@ -238,11 +234,7 @@ def test_the_category_agreeing_lifts_a_weak_retrieval_only_on_the_conversations_
 
 @pytest.fixture
 def shop(settings: Settings, engine: Engine) -> Shop:
-    from sajang.knowledge.service import get_knowledge
-
-    ids = seed_orders(engine)
-    get_knowledge(settings).import_manual_dir(MANUAL)
-    return ids
+    return seed_orders_and_demo_manual(settings, engine)
 
 
 @pytest.fixture

@@ -115,6 +115,16 @@ def seed_orders(engine: Engine) -> Shop:
     return Shop(**ids)
 
 
+def seed_orders_and_demo_manual(settings: Settings, engine: Engine) -> Shop:
+    """`seed_orders` and the whole demo manual: which article wins a near tie depends on what else the manual
+    says (a subset of it would measure another shop)."""
+    from sajang.knowledge.service import get_knowledge
+
+    ids = seed_orders(engine)
+    get_knowledge(settings).import_manual_dir(MANUAL)
+    return ids
+
+
 @pytest.fixture
 def shop(engine: Engine) -> Shop:
     return seed_orders(engine)

@@ -25,6 +25,7 @@ from sajang.config import Settings
 CHECKPOINT_FILE = "checkpoints.sqlite"
 _SETUP_LOCK_ID = 7426004  # pg_advisory_lock key for the checkpoint migrations
 _SETUP_POLL_S = 0.1
+_POLLS_A_WARNING = 300  # one warning every 30 s of waiting
 
 log = logging.getLogger(__name__)
 _savers: dict[tuple[str, str, bool], BaseCheckpointSaver] = {}
@@ -60,12 +61,13 @@ def _take_setup_lock(conn: Any) -> None:
     migrations run CREATE INDEX CONCURRENTLY, which waits for every open statement — a second process
     blocked in pg_advisory_lock is one, and PostgreSQL reports the pair as a deadlock (seen in CI, two
     replicas starting on one fresh database)."""
-    waited = 0.0
+    polls = 0
     while not conn.execute("SELECT pg_try_advisory_lock(%s) AS taken", (_SETUP_LOCK_ID,)).fetchone()["taken"]:
         time.sleep(_SETUP_POLL_S)
-        waited += _SETUP_POLL_S
-        if waited % 30 < _SETUP_POLL_S:  # say why start-up waits (another process sets up, or holds the key)
-            log.warning("waiting %.0f s for the checkpoint migrations' lock (advisory key %d)", waited, _SETUP_LOCK_ID)
+        polls += 1
+        if polls % _POLLS_A_WARNING == 0:  # say why start-up waits (another process sets up, or holds the key)
+            log.warning("waiting %.0f s for the checkpoint migrations' lock (advisory key %d)",
+                        polls * _SETUP_POLL_S, _SETUP_LOCK_ID)
 
 
 def _postgres_saver(settings: Settings, max_size: int, relaxed: bool) -> BaseCheckpointSaver:
