@@ -63,7 +63,7 @@ log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 DOC_VIEW_CHARS = 1200
-INDEX_VERSION = 9  # bump when chunking or tokenising changes: indexes are rebuilt from the DB
+INDEX_VERSION = 10  # bump when chunking or tokenising changes: indexes are rebuilt from the DB
 
 
 @dataclass
@@ -386,7 +386,8 @@ class KnowledgeBase:
             with autocommit_connection(self.engine) as conn:
                 rows = conn.execute(select(Product.name, Product.description).where(Product.status != "hidden"))
                 products = list(rows)
-            catalogue = "\n".join(f"{name}\n{desc or ''}" for name, desc in products)
+            # a name also without its spaces: «고기왕만두» is the shop's «고기 왕만두», typed together
+            catalogue = "\n".join(f"{name}\n{''.join(name.split())}\n{desc or ''}" for name, desc in products)
             with self._vocabulary_lock:
                 self._vocabulary = self._vocabulary._replace(catalogue=catalogue, known={})
             names = tuple(sorted(name for name, _desc in products))

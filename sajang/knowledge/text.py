@@ -198,7 +198,7 @@ def tokenize(text: str) -> list[str]:
             continue
         mixed = _LATIN_THEN_HANGUL.fullmatch(form)
         if mixed:  # Kiwi keeps «CJ대한통운» whole before 입니다, splits it before a particle: always split
-            out.extend(mixed.groups())
+            out.extend((english_stem(mixed.group(1)), mixed.group(2)))
             continue
         out.append(form)
     return out

@@ -30,7 +30,7 @@ from sajang.config import Settings, StorePolicy
 from sajang.db.engine import autocommit_connection
 from sajang.db.types import utcnow
 from sajang.graphs.common.context import store_policy
-from sajang.graphs.inquiry.classifier import Classification, classify_text
+from sajang.graphs.inquiry.classifier import Classification, classify_text, get_classifier
 from sajang.graphs.inquiry.order_answers import order_reply
 from sajang.graphs.inquiry.prompts import VARIANTS, T, josa
 from sajang.knowledge.ingest import AnswerUnit, answer_units, audience_overrides_in, is_agents_only
@@ -86,9 +86,20 @@ _ORDER_STAGES = (
                              r"출고\s*(?:후|된|됐|되어|되었|했)|송장\S{0,3}\s*(?:등록|나왔|나온|떴|뜨)|"
                              r"이미\s*(?:보내|발송|출고|나갔)|발송\s*(?:후|된|됐|되었)|already\s+shipped|in\s+transit|"
                              r"after\s+(?:it\s+)?(?:ships|dispatch)", re.IGNORECASE)),
-    # (no marker for «출고 전» / «준비 중»: those words are what most rules say, and a rare marker on «출고 전이라면 …»
-    # outweighed «이때는 채팅이나 전화로 요청해 주세요» for «상품준비중인데 취소 되나요»)
+    # the status named as such («상품준비중이면요?»), not «출고 전» / «준비 중»: those words are what most rules
+    # say, and a rare marker on «출고 전이라면 …» outweighed «이때는 채팅이나 전화로 요청해 주세요» for
+    # «상품준비중인데 취소 되나요»
+    ("<preparing>", re.compile(r"상품\s*준비\s*중|'준비\s*중'|\bbeing\s+prepared|'preparing'", re.IGNORECASE)),
 )
+# «결제 완료» says which status a rule is for but is no word to match on: one sentence of the manual says it,
+# and a marker that rare outweighed the rest of the question («결제완료 상태에서 취소하면 바로 환불돼요?»)
+_PAID_STAGE = ("<paid>", re.compile(r"결제\s*완료|'paid'|payment\s+(?:is\s+)?complete", re.IGNORECASE))
+STAGE_MISMATCH = 0.25  # a unit about another status than the one the question names («상품준비중이면요?»)
+
+
+def _stages(text: str) -> frozenset[str]:
+    """The order statuses the text names."""
+    return frozenset(marker for marker, said in (*_ORDER_STAGES, _PAID_STAGE) if said.search(text))
 
 
 @lru_cache(maxsize=1)
@@ -132,7 +143,7 @@ _LONG_AFTER_HOW = r"나\s*(?:걸|가|기다|둬|두|보관)"
 _HOW_LONG = "얼마" + _LONG_AFTER_HOW
 # What kind of fact the question asks for, and how such a fact looks in the manual.
 _ASKS = {
-    "duration": (re.compile(r"며칠|몇\s*일|몇\s*개월|몇\s*달|언제(?!든)|" + _HOW_LONG + r"|기간|기한|소요|how\s+long|\bwhen\b|\bdays?\b",
+    "duration": (re.compile(r"며칠|몇\s*일|몇\s*개월|몇\s*달|몇\s*시간|언제(?!든)|" + _HOW_LONG + r"|기간|기한|소요|how\s+long|\bwhen\b|\bdays?\b",
                             re.IGNORECASE),
                  re.compile(r"\d+\s*(?:~\s*\d+\s*)?(?:영업일|일|시간|주|개월|년|분|business\s+days?|days?|hours?|"
                             r"weeks?|months?|years?|minutes?|mins?\b|seconds?)|즉시|당일|다음\s*날|바로|immediately|same\s+day|next\s+day",
@@ -144,7 +155,7 @@ _ASKS = {
                          r"\bminimum\s+(?:order|amount|for|to)",
                          re.IGNORECASE),
               re.compile(r"[\d,]+\s*원|무료|\bwon\b|KRW|\bfree\b", re.IGNORECASE)),
-    "clock": (re.compile(r"몇\s*시|운영\s*시간|영업\s*시간|\bhours\b|what\s+time", re.IGNORECASE),
+    "clock": (re.compile(r"몇\s*시(?!간)|운영\s*시간|영업\s*시간|\bhours\b|what\s+time", re.IGNORECASE),
               re.compile(r"\d{1,2}:\d{2}|오[전후]\s*\d+\s*시|\d\s*(?:a\.?m|p\.?m)", re.IGNORECASE)),
     "amount": (re.compile(r"몇\s*(?:자|장|개(?!월)|번|퍼센트|%|명|미리|밀리|ml|리터|그램|g\b|키로|kg)|최대|최소|한도|percent|"
                           r"how\s+many|how\s+much\s+water", re.IGNORECASE),
@@ -183,11 +194,11 @@ _HARD_KINDS = ("duration", "money", "clock", "amount", "temperature")
 # words it shares ("상담원 몇시까지 해요?" is not answered by how to reach an agent)
 HARD_KIND_MISSING = 1.0
 _ASKS_FIGURE = {
-    "duration": re.compile(r"며칠|몇\s*일|몇\s*개월|몇\s*달|" + _HOW_LONG + r"|언제\s*까지|(?<!유통)(?<!유통\s)기한|유효\s*기간|how\s+long|"
+    "duration": re.compile(r"며칠|몇\s*일|몇\s*개월|몇\s*달|몇\s*시간|" + _HOW_LONG + r"|언제\s*까지|(?<!유통)(?<!유통\s)기한|유효\s*기간|how\s+long|"
                            r"how\s+many\s+(?:days|hours|weeks)|deadline",
                            re.IGNORECASE),
     "money": re.compile(r"얼마(?!" + _LONG_AFTER_HOW + r")|how\s+much", re.IGNORECASE),
-    "clock": re.compile(r"몇\s*시|what\s+time", re.IGNORECASE),
+    "clock": re.compile(r"몇\s*시(?!간)|what\s+time", re.IGNORECASE),
     "amount": re.compile(r"몇\s*(?:자|장|개(?!월)|번|퍼센트|프로|%|명|미리|밀리|ml|리터|그램|g\b|키로|kg)|how\s+many|"
                         r"how\s+much\s+water", re.IGNORECASE),
     "temperature": re.compile(r"몇\s*도(?!착)|몇\s*℃|what\s+temperature|how\s+hot", re.IGNORECASE),
@@ -279,6 +290,7 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
     weight = {t: rarity(t) for t in q}
     total = sum(weight.values()) or 1.0
     first_section = min((u.section for u in units), default=0)
+    asked_stages = _stages(question)
 
     def score(u: AnswerUnit) -> float:
         own = _tokens(u.text)
@@ -301,6 +313,9 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
             value += LEAD_BONUS
         if u.heading and SPECIAL_CASE.search(u.heading) and not ((_tokens(u.heading) - topic) & q):
             value -= SPECIAL_MISMATCH
+        stages = _stages(f"{u.heading or ''} {u.text}")
+        if asked_stages and stages and not stages & asked_stages:
+            value -= STAGE_MISMATCH
         return value
 
     lacking = _lacking_asked_figure(question, units) if figures else frozenset()
@@ -488,6 +503,23 @@ def question_parts(text: str) -> list[str]:
         else:
             parts.append(context)
     return parts or [text]
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?？~])\s+")
+
+
+def told_then_asked(text: str) -> tuple[str, str]:
+    """(story, question) of a message that tells something in sentences of its own before it asks in its
+    last one («지난달에 이사를 했어요. … 바꿔 받을 수 있을까요?»); ("", text) for any other message."""
+    sentences = [p.strip() for p in _SENTENCE_END.split(text.strip()) if p.strip()]
+    if len(sentences) < 2:
+        return "", text
+    last = sentences[-1]
+    asks = "?" in last or "？" in last or _WH.search(last) or _QUESTION_END.search(last)
+    told = [p for p in sentences[:-1] if "?" not in p and "？" not in p and not _WH.search(p)]
+    if not asks or len(told) != len(sentences) - 1:
+        return "", text
+    return " ".join(told), last
 
 
 def is_yes_no(question: str) -> bool:
@@ -803,6 +835,13 @@ def manual_reply(settings: Settings, policy: StorePolicy, *, text: str, question
     else:
         answer = compose_manual_reply(text, parts, locale, policy, mood, first_turn)
     articles = list({h["id"]: h for _q, h, _u in parts}.values())
+    story, asked = told_then_asked(question or text)
+    if story:
+        # «어제 야근하고 늦게 들어와서 … 냉장 밀키트는 며칠까지 먹어도 돼요?»: the story's words (야근) are no
+        # unknown topic of the question, and its topic (택배) need not be the question's category
+        unknown_terms = [t for t in unknown_terms or [] if t in asked]
+        if category != manual[0].get("category"):
+            category = get_classifier(settings).classify(asked).category  # the offline signal, never a model call
     confidence = answer_confidence(settings, retrieval_confidence, category, hits, manual[0], unknown_terms,
                                    previous_article)
     if asks_value_of_unknown(question or text, unknown_terms):

@@ -102,11 +102,14 @@ def wants_human(text: str) -> bool:
 # `high` kinds hand it to a person with the photo request.
 # what can be «없어요» without anything ordered missing: no problem, a receipt, a message
 _NOT_GOODS = (r"(?:문제|이상|하자|파손|탈|별\s*문제|영수증|명세서|쿠폰|적립금|연락|문자|답변?|소식|알림|내역|결제|재고|"
-              r"입금|전화|변화|흠집)")
+              r"입금|전화|변화|흠집|"
+              # the customer's own state, not a thing of the order («이사 때문에 정신이 하나도 없네요»)
+              r"정신|경황|시간|여유|기운|힘|입맛|생각|기억|의욕|걱정|자신)")
 INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
     "spoilage": ("urgent", _rx(
         r"상했|상한\s*(것|거|듯|맛|냄새)|상해\s*(있|서)|쉰\s*(내|냄새)|썩|변질|곰팡|이상한\s*(냄새|맛)|냄새(가|도|는)?\s*(이상|심|역)",
-        r"맛이\s*(이상|시큼)|색이\s*(이상|변했)|시큼한\s*냄새|spoil|rotten|mou?ldy?|smells?\s+(bad|off|weird)")),
+        r"맛이\s*(이상|시큼)|색이\s*(이상|변했)|시큼한\s*냄새|spoil|rotten|mou?ldy?|"
+        r"smells?\s+(?:(?:really|very|so|kind\s+of|a\s+bit)\s+)?(bad|off|weird|strange|funny|sour|awful|terrible)")),
     "foreign_object": ("urgent", _rx(
         r"이물질|벌레|머리카락|털이\s*(나|들어|있)|(플라스틱|유리|쇠|비닐|철)\s*(조각|가루)|철사|돌이\s*(나|씹|들어)",
         r"foreign object|insect|\bbugs?\b|\bhair\b|(plastic|glass|metal|wire)\s+(piece|bit|shard|fragment)s?|"
@@ -119,7 +122,8 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
         # «입술이 붓고 숨쉬기가 답답해요»: an allergic reaction described, not named
         r"(먹|드시|드셨|마시)[^.?!？]{0,24}?((입술|얼굴|목|눈|혀)\S{0,2}\s*(이|가)?\s*(붓|부었|부어|퉁퉁)"
         r"|숨\s*(쉬기|쉬는\s*게|쉬기가)\S{0,2}\s*(답답|힘들|어렵|곤란))",
-        r"food poisoning|got sick|vomit|hospital|allergic reaction|injur|burn(ed|t)\b|\bcut (my|myself)|shards?\b",
+        r"food poisoning|got sick|vomit|threw up|throwing up|diarrh|stomach\s*ache|stomach\s+hurts|\brash\b|hives|"
+        r"hospital|allergic reaction|injur|burn(ed|t)\b|\bcut (my|myself)|shards?\b",
         r"(nearly|almost) (swallowed|choked)|\bchoked\b|swollen|can'?t breathe")),
     "legal": ("urgent", _rx(
         r"소비자\s*(원|보호원|센터|단체)|소보원|1372|고소|소송|고발|신고\s*(하|할|했|합|하겠)|변호사|공정위|경찰|법적|민원\s*(넣|제기)",
@@ -159,11 +163,12 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
         # «2봉 시켰는데 1봉만 왔어요»: a count with its unit, and only that many came (not «상자 하나만 왔어요»,
         # a parcel sent in two boxes: the manual says the other one follows)
         r"(\d+|한|두|세)\s*(봉지?|팩|병|통|세트|인분|장|캔|박스|마리)\s*만\s*(왔|옴|들어\s*(있|왔)|도착|받았)",
+        r"(?<![가-힣])(반|절반|일부)\s*만\s*(왔|옴|들어\s*(있|왔)|도착|받았)",
         # «박스 열어보니 손만두가 아예 없어요»: opened, and a thing ordered is not there (not «열어보니 이상 없네요»,
         # «받아 보니 영수증이 없어요», «재고 아예 없어요?», «연락이 전혀 없어요»)
-        r"(열어\s*(보니|봤더니)|열었더니|뜯어\s*(보니|봤더니)|뜯었더니|받아\s*보니)"
+        r"(열어\s*(보니|봤더니)|열었더니|뜯어\s*(보니|봤더니)|뜯었더니|받아\s*보니|(시켰|주문했|샀)\S{0,1}(는데|더니))"
         r"(?![^.?!？]{0,30}?" + _NOT_GOODS + r"\s*(은|는|이|가|도)?\s*(전혀\s*|아무\s*|별\s*)?(없|안))"
-        r"[^.?!？]{0,30}?(없어요|없네요|없었|없음|없더라|없습니다|없고|안\s*들어)",
+        r"[^.?!？]{0,30}?(없어요|없어여|없어용|없네요|없네여|없었|없음|없더라|없습니다|없고|안\s*들어)",
         r"(?<![가-힣])(?!" + _NOT_GOODS + r")[가-힣]{1,8}\s+(아예|하나도|전혀)\s*(없|안\s*왔|안\s*들어)(?!\S*\s*[?？])(?!나요|는지|을까)",
         # «배송완료라는데 물건이 없어요 … 벌써 3일째», «택배사는 모른다 하고»: a parcel lost for days, the courier no help
         r"(물건|택배|상품|소포)\S{0,2}\s*(이|가)?\s*(없|안\s*왔|못\s*받)[^?？]{0,40}(이틀|사흘|나흘|며칠|[2-9]\s*일)\s*(째|이나|동안)",
@@ -195,7 +200,8 @@ _HYPOTHETICAL = re.compile(r"\s*(?:이면|으면|면|이라면|라면|다면|는
 _CASE_BEFORE = re.compile(r"(?:만약|만일|혹시라도|\bif\b|\bin case\b|\bwhat if\b|\bsuppose\b)[^.?!？\n]*$", re.IGNORECASE)
 # "불량인가요?", "불량인지 봐 주세요": whether it is a defect is asked, not said (a spoilage suspicion, «상한 건지
 #모르겠어요», stays a report: food safety)
-_ASKS_WHETHER = re.compile(r"\s*(?:인가요|인가|인지|일까요|일까|인\s*건가요|인\s*건지)(?![가-힣])|\s*(?:이에요|예요|인\s*거예요|인\s*거에요)\s*\?")
+_ASKS_WHETHER = re.compile(r"\s*(?:인가요|인가|인가여|인지|일까요|일까|인\s*건가요|인\s*건지)(?![가-힣])"
+                           r"|\s*(?:이에요|예요|이에여|예여|인\s*거예요|인\s*거에요|임|인감|인듯|인\s*거임)\s*\?")
 # "이물질 나오면 …", "파손 접수하려면 …": the verb after what happened makes it a case or a purpose. Never for
 # threats, repeated complaints or harm («경찰 부르면 되겠네요», «설사 계속하면 어떡해요» are reports)
 _CASE_VERB = re.compile(r"\s*[이가은는을를]?\s+(?:나면|났으면|난다면|나오면|나왔으면|있으면|있다면|오면|왔으면|왔다면|생기면|생겼으면|되면|됐으면|"
@@ -221,7 +227,13 @@ _FERMENTED = re.compile(r"김치|깍두기|동치미|총각|열무|장아찌|젓
 _ATE_OR_SMELLS = re.compile(r"먹었|먹은|먹고|먹이|드셨|냄새|배탈|토|설사|아파")
 _ASKS_IF_SPOILED = re.compile(r"\s*(?:아니|인가|인지|일까|맞나|맞아요|맞죠)|\s*(?:이에요|에요|예요|인가요)\s*\?")
 # «파손접수 사진 24시간 지나면 …», «이물질 신고 결과는 …»: the procedure named by the evidence's word, not a report
-_PROCEDURE_AFTER = re.compile(r"\s*(?:접수|신고\s*(?:하면|결과|방법|절차|기준|시)|처리\s*(?:기간|절차|방법|기준)|보상\s*(?:기준|규정|방법)|기준|규정)")
+_PROCEDURE_AFTER = re.compile(r"\s*(?:접수|신고\s*(?:하면|결과|방법|절차|기준|시)|처리\s*(?:기간|절차|방법|기준)|보상\s*(?:기준|규정|방법)|기준|규정)"
+                              # «누락된 거 다시 보내줄 때 택배비 내야 돼요?»: how the resend works
+                              r"|\S{0,3}\s*(?:거|것|상품|물건|구성품)?\s*(?:을|를)?\s*(?:다시\s*보내|재발송|재배송)\S{0,4}\s*(?:때|면|시)")
+
+
+# «연락이 하나도 없어요», «정신이 하나도 없네요»: what is missing is no thing of the order
+_NOT_GOODS_BEFORE = re.compile(r"(?<![가-힣])" + _NOT_GOODS + r"\s*(?:이|가|은|는|도)?\s*$")
 
 
 def incident_evidence(text: str) -> list[str]:
@@ -235,6 +247,7 @@ def incident_evidence(text: str) -> list[str]:
                     or (kind in ("spoilage", "defect") and _ASKS_IF_SPOILED.match(text, m.end())
                         and _NORMAL_SIGN.search(text) and (kind == "spoilage" or _FERMENTED.search(text))
                         and not _ATE_OR_SMELLS.search(text))
+                    or (kind == "missing" and _NOT_GOODS_BEFORE.search(text, 0, m.start()))
                     or (kind in _CASE_KINDS and _PROCEDURE_AFTER.match(text, m.end()))
                     or (kind in _CASE_KINDS and (_CASE_VERB.match(text, m.end())
                                                  or _CASE_BEFORE.search(text, 0, m.start())

@@ -223,15 +223,24 @@ def order_facts(order: OrderRow, fact: str) -> list[list[str]]:
 
 def states(answer: str, alternatives: Iterable[str]) -> bool:
     """Whether the answer states one of the alternatives (`re:` = a regular expression; spacing and case
-    are ignored for plain strings: "3,000 원" states "3,000원")."""
-    flat = re.sub(r"\s+", "", answer).lower()
+    are ignored for plain strings: "3,000 원" states "3,000원"). A number is read whole: "0원" is not stated
+    by "3,000원", nor "11/2" or "Nov 2" by "11/27" or "Nov 27"."""
     for alt in alternatives:
         if alt.startswith("re:"):
             if re.search(alt[3:], answer, re.IGNORECASE):
                 return True
-        elif re.sub(r"\s+", "", alt).lower() in flat:
+        elif re.search(_literal_pattern(alt), answer, re.IGNORECASE):
             return True
     return False
+
+
+def _literal_pattern(alternative: str) -> str:
+    """The alternative as a pattern that allows any spacing and does not start or end inside a longer
+    number."""
+    flat = re.sub(r"\s+", "", alternative)
+    before = r"(?<!\d)(?<!\d[,.])" if flat[:1].isdigit() else ""
+    after = r"(?![\d])" if flat[-1:].isdigit() else ""
+    return before + r"\s*".join(re.escape(c) for c in flat) + after
 
 
 @dataclass

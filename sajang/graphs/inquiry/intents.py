@@ -389,7 +389,8 @@ def elliptic_fragment(text: str) -> str | None:
     if not m:
         return None
     frag = (m.group("frag") or m.group("frag_en") or m.group("frag_and") or "").strip()
-    frag = re.sub(r"^(?:to|for|in|on|about|with)\s+", "", frag, flags=re.IGNORECASE)  # "And to Jeju?" → "Jeju"
+    # "And to Jeju?" → "Jeju", "and the galbitang?" → "galbitang"
+    frag = re.sub(r"^(?:(?:to|for|in|on|about|with|the|a|an)\s+)+", "", frag, flags=re.IGNORECASE)
     if not frag or len(frag) > 24:
         return None
     kiwi, lock = kiwi_analyser()

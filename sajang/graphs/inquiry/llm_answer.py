@@ -329,7 +329,7 @@ def lexical_support(answer: str, evidence: list[str]) -> float:
 
 def grounded(settings: Settings, reply: LLMTurn, *, question: str, policy: StorePolicy, hits: list[dict[str, Any]],
              order_ids: set[str], retrieval_confidence: float, unknown_terms: list[str], offline_category: str,
-             ) -> tuple[float, list[dict[str, Any]]]:
+             previous_article: str | None = None) -> tuple[float, list[dict[str, Any]]]:
     """(confidence, sources) of a reply: never above what its evidence supports, whatever number the model
     wrote. Evidence: an order of this customer it cites; else a retrieved article it cites, worth the
     offline gate's confidence (retrieval calibration + agreement of the offline classifier's
@@ -345,7 +345,7 @@ def grounded(settings: Settings, reply: LLMTurn, *, question: str, policy: Store
         evidence = ORDER_EVIDENCE
     elif cited_hits:
         evidence = answer_confidence(settings, retrieval_confidence, offline_category, hits, cited_hits[0],
-                                     unknown_terms)
+                                     unknown_terms, previous_article)
         texts = [f"{h['title']} {h.get('text') or ''} {h.get('body') or ''}" for h in cited_hits]
         if reply.supported and lexical_support(reply.answer, [*texts, question, policy_text(policy)]) >= MIN_SUPPORT:
             evidence = max(evidence, settings.answer_confidence_threshold + GROUNDED_MARGIN)
@@ -359,7 +359,8 @@ def llm_answer(settings: Settings, policy: StorePolicy, *, text: str, customer_i
                history: list[dict[str, Any]], category: str, urgency: str, retrieval_confidence: float,
                unknown_terms: list[str], config: Any, deadline: Deadline,
                attachments: list[dict[str, Any]] | None = None,
-               audience_overrides: dict[str, list[str]] | None = None, photo_notes: str = "") -> dict[str, Any]:
+               audience_overrides: dict[str, list[str]] | None = None, photo_notes: str = "",
+               previous_article: str | None = None) -> dict[str, Any]:
     """{answer, confidence, sources, needs_human, answer_kind, category, urgency} from the
     chat model. Raises on model errors (`answer_with_model` turns them into the offline answer)."""
     with_tools = needs_customer_data(text, customer_id)
@@ -381,7 +382,7 @@ def llm_answer(settings: Settings, policy: StorePolicy, *, text: str, customer_i
     known_orders = set(tool_order_ids) | ({o["order_id"] for o in orders} if with_tools else set())
     confidence, sources = grounded(settings, reply, question=text, policy=policy, hits=hits, order_ids=known_orders,
                                    retrieval_confidence=retrieval_confidence, unknown_terms=unknown_terms,
-                                   offline_category=category)
+                                   offline_category=category, previous_article=previous_article)
     return {"answer": reply.answer.strip(), "confidence": confidence, "sources": sources,
             "needs_human": bool(reply.needs_human or not reply.supported), "answer_kind": "llm",
             "category": reply.category,
@@ -401,7 +402,7 @@ def answer_with_model(settings: Settings, policy: StorePolicy, *, text: str, loc
                       unknown_terms: list[str], config: Any,
                       attachments: list[dict[str, Any]] | None = None,
                       audience_overrides: dict[str, list[str]] | None = None,
-                      photo_notes: str = "") -> dict[str, Any] | None:
+                      photo_notes: str = "", previous_article: str | None = None) -> dict[str, Any] | None:
     """The chat model's answer, or None when the offline pipeline must answer: the model failed, ran out
     of the turn's time, or the circuit breaker has it paused. Never raises."""
     breaker = breaker_for(settings)
@@ -415,7 +416,7 @@ def answer_with_model(settings: Settings, policy: StorePolicy, *, text: str, loc
                              retrieval_confidence=retrieval_confidence,
                              unknown_terms=unknown_terms, deadline=turn_deadline(settings, config), attachments=attachments,
                              audience_overrides=audience_overrides, photo_notes=photo_notes,
-                             config=tool_config(config, customer_id, settings.resolved_database_url, locale))
+                             previous_article=previous_article, config=tool_config(config, customer_id, settings.resolved_database_url, locale))
     except model_errors() as exc:
         breaker.failure(f"{type(exc).__name__}: {exc}")
         log.warning("chat model failed after %.1f s, answering offline: %s: %s", time.monotonic() - started,

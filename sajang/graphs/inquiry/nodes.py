@@ -215,10 +215,11 @@ def in_previous_topic(settings: Settings, state: InquiryState, language: str | N
 SIBLING_WORDS: tuple[tuple[str, ...], ...] = (
     ("교환", "반품", "환불", "취소"),
     ("신용카드", "체크카드", "카드", "무통장", "가상계좌", "계좌이체", "네이버페이", "카카오페이", "토스페이", "휴대폰",
-     "네페", "카페이", "카카페", "엔페이"),
+     "네페", "카카페", "엔페이"),
     ("식구", "단골", "골드", "VIP", "vip"),
     ("만두", "갈비탕", "김치", "곰탕", "떡볶이"),
     ("exchange", "return", "refund", "cancel"),
+    ("dumplings", "dumpling", "mandu", "galbitang", "kimchi", "gomtang", "tteokbokki"),
 )
 
 
@@ -360,7 +361,8 @@ def ask_chat_model(settings: Settings, policy: StorePolicy, state: InquiryState,
                              unknown_terms=state.get("unknown_terms") or [], config=config,
                              attachments=list(state.get("attachments") or []),
                              photo_notes=state.get("photo_notes") or "",
-                             audience_overrides=state.get("audience_overrides") or {})
+                             audience_overrides=state.get("audience_overrides") or {},
+                             previous_article=(state.get("memory") or {}).get("article_id"))
 
 
 def gate(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str, Any]:

@@ -48,6 +48,8 @@ PERSONAL_ORDER = re.compile(
     r"|\bwhere\s+is\b|\bwhen\s+will\b|\btracking\b|\bhas\s+(it|my)\b",
     re.IGNORECASE)
 HYPOTHETICAL_EN = re.compile(r"\bif\b|\bin case\b|\bwhat happens\b", re.IGNORECASE)
+HYPOTHETICAL_START = re.compile(r"^\s*(?:(?:and|so|but|ok(?:ay)?)[,\s]+)?(?:if|what\s+if|in\s+case|만약|만일|혹시\s*만약)\b",
+                                re.IGNORECASE)
 # the customer speaks of an order of theirs: "제 주문" (not "어제 주문"), "주문한", "시킨", "산 거", "my", "I ordered"
 # "my mom lives in LA", "my son bit into …": a person of theirs, not an order
 # («my mom's order» is theirs all the same)
@@ -64,7 +66,8 @@ POSSESSIVE = re.compile(
     r"(?!\s*(하려|할까|하면|할\s*건데|하고\s*싶|할\s*(게|래|예정)|예정))"
     r"|(?<![가-힣])(제가|내가)\s*(주문|결제|구매)\s*(했을|한|하던)\s*때"
     r"|(?<![가-힣])(제가|내가)\s*(주문|결제|구매)\s*할\s*때[^.?!？]{0,24}(했는지|었는지|았는지|됐는지)"
-    r"|산\s*(거|게|것)|\bmy\b(?!\s+(?:" + "|".join(PEOPLE_EN) + r")\b(?!'s?\s+(?:orders?|package|parcel|refund|delivery|return)))"
+    r"|산\s*(거|게|것)|\bmy\b(?!\s+(?:mind|own|fault|opinion)\b)"
+    r"(?!\s+(?:" + "|".join(PEOPLE_EN) + r")\b(?!'s?\s+(?:orders?|package|parcel|refund|delivery|return)))"
     r"|\bi\s+(ordered|bought)\b", re.IGNORECASE)
 ORDER_CATEGORIES = {"delivery", "cancel", "return_refund", "exchange"}
 OPEN = ("paid", "preparing", "shipping")
@@ -103,6 +106,12 @@ def pick_order(text: str, orders: list[dict[str, Any]]) -> tuple[dict[str, Any] 
     if not orders:
         return None, None
     return next((o for o in orders if o["status"] in OPEN), orders[0]), None
+
+
+def last_sentence(text: str) -> str:
+    """The message's last sentence (where a story told first ends in the question)."""
+    sentences = [p for p in re.split(r"(?<=[.?!？])\s+", text.strip()) if p.strip()]
+    return sentences[-1] if sentences else text
 
 
 def is_conditional(text: str) -> bool:
@@ -500,6 +509,13 @@ def is_own_data_question(text: str, category: str, query: OwnDataQuery, orders: 
         # what can be done is the shop's rule, which the manual says without their order; only a request to
         # look something of theirs up ("확인돼요?", "어떻게 됐어요?") waits for the chat verification
         return False
+    if guest and HYPOTHETICAL_START.match(text) and not looks_up(text):
+        return False  # "If I refuse the parcel, how much comes off my refund?": "my" is in the case imagined
+    last = last_sentence(text)
+    if guest and last != text and is_conditional(last) and not POSSESSIVE.search(last) and not looks_up(last):
+        # «6만 원어치 주문했는데 … 아직 출고 전이에요. 부분 취소하면 배송비 붙나요?»: the story is theirs, the
+        # question asks what the rule does in that case
+        return False
     if guest and not names_theirs(text):
         # a guest asking what is possible ("반품 되나요?", "송장번호 어디서 봐요?", "적립금 유효기간 있어요?")
         # asks the shop's policy: the manual answers at once; only words naming an order of theirs ask them
@@ -514,6 +530,8 @@ def is_own_data_question(text: str, category: str, query: OwnDataQuery, orders: 
         return False  # "카드 결제 취소하면 환불 언제 돼요?" asks the policy
     if query.facts and set(query.facts) <= {"coupons", "points"}:
         return bool(OWN_HOLDING.search(text))  # "쿠폰 있어요?" is theirs, "쿠폰 어떻게 써요?" the policy
+    if COUNTS_TOWARD.search(text):
+        return False  # «반품한 주문도 등급 금액에 들어가요?»: whether orders of a kind count is the shop's rule
     if OWN_PHRASE.search(text) or POSSESSIVE.search(text) or query.action:
         return True  # a request to cancel / change / exchange is always about an order of theirs
     if (query.statuses or query.claim_types) and (query.exists_question or STATUS_THING.search(text)):
@@ -561,6 +579,9 @@ OWN_PHRASE = re.compile(
 YEO_ENDING = re.compile(r"면\s*(?:여|용|염)(?=[\s?？.!~]*$)")
 # a condition added to the previous question: "…넘으면요?", "불량이면요?", "묵은지로 하려면요?"
 CONTINUATION = re.compile(r"(으?면|라면|이면)\s*(요|여|용)?\s*[?？.!~ㅠㅜ]*$")
+# a line that asks only for a figure, naming nothing: «몇만원부터여», «얼마까지요?», «며칠이요?», «최소 몇 개부터?»
+VALUE_ONLY = re.compile(r"^\s*(?:최소|최대|보통|대략|대충|그럼|그러면)?\s*(?:몇\s*[가-힣]{0,3}|얼마|며칠|언제)\s*"
+                        r"(?:부터|까지|정도|쯤|이상|이하|만)?\s*(?:이|예|에|이에|인가|인데)?\s*(?:요|여|용|염)?\s*[?？.!~ㅠㅜ]*\s*$")
 # "and if it turns out to be defective?", "what if I opened it?": the same topic under another condition
 CONTINUATION_EN = re.compile(r"^(?:and|but|ok(?:ay)?|so)?[,\s]*(?:what\s+)?if\b[^?]*\??$", re.IGNORECASE)
 # "배송완료된 거", "준비중인 주문", "취소한 건": orders in a state
@@ -577,6 +598,8 @@ GUEST_POLICY_QUESTION = re.compile(
     r"(되|돼)\s*(나|요|여|냐|는지)|될\s*까|가능|ㄱㄴ|(할|쓸|낼|바꿀|볼|받을)\s*수\s*(있|없)|어디서|어떻게\s*(봐|보|하|해)"
     r"|조회\s*(가|이)?\s*안\s*(되|돼)|유효\s*기간|얼마\s*부터|(이)?면\s*(요|여)\s*\??\s*$|\bcan\s+i\b|\bis\s+it\s+possible\b",
     re.IGNORECASE)
+COUNTS_TOWARD = re.compile(r"(주문|구매|금액|거|것|건)\s*(도|은|는)\s*[^?？.]{0,20}?(들어가|포함|합산|반영|인정|계산|산정)\S{0,3}"
+                           r"\s*(나요|나|요|여|는지|돼|되|됨|돼요|되나요)?\s*[?？]*\s*$")
 # «택배사 어디 써요?», «무슨 택배로 보내요?», "which courier do you use?": the courier the shop uses
 SHOP_COURIER = re.compile(
     r"(어느|어떤|무슨)\s*택배|택배\s*(사|회사)\s*(는|가)?\s*(어디|뭐|무슨|어느\s*곳)\s*(써|쓰|이용|에요|예요|인가요|야|죠|꺼|거)"
@@ -663,6 +686,10 @@ def read_in_context(text: str, memory: dict[str, Any] | None, pending_question: 
             (CONTINUATION.search(plain) and len(plain) <= 25 and is_conditional(plain))
             or (CONTINUATION_EN.match(plain) and len(plain) <= 60)):
         # "5만원 넘으면요?", "불량이면요?": the same topic under another condition
+        base = str(memory["base"])
+        return Reading(with_previous_question(plain, base), base, query, followup="manual")
+    if memory and memory.get("kind") == "manual" and memory.get("base") and VALUE_ONLY.match(plain):
+        # «몇만원부터여?» after «카드 할부 돼요?»: the figure of the same topic
         base = str(memory["base"])
         return Reading(with_previous_question(plain, base), base, query, followup="manual")
     if memory and memory.get("kind") == "order" and PROCESS_TIMING.search(text) and not query.order_ids \

@@ -143,7 +143,7 @@ ORDER_STATUS_T: dict[str, dict[str, str]] = {
                         "확인해 주시고, 그래도 없으면 말씀해 주세요.",
                   "en": "It was delivered {delivered}. If you can't find it, please check your door, the "
                         "building's parcel room or lockers, and tell us if it is still missing."},
-    "cancelled": {"ko": "이 주문은 취소 처리되었습니다.", "en": "This order has been cancelled."},
+    "cancelled": {"ko": "이 주문은 취소 완료되었습니다.", "en": "Its cancellation is complete."},
     "returned": {"ko": "이 주문은 반품 처리가 완료되었습니다.", "en": "This order has been returned."},
     "exchanged": {"ko": "이 주문은 교환 처리가 완료되었습니다.", "en": "This order has been exchanged."},
 }
