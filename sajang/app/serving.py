@@ -72,8 +72,10 @@ def worker_app() -> FastAPI:
     """uvicorn's app factory: the app of one serving process."""
     from sajang.app.main import create_app
     from sajang.app.observability import configure_logging, serve_background_work
+    from sajang.memory import limit_malloc_arenas
     from sajang.services.privacy import PurgeSchedule
 
+    limit_malloc_arenas()  # before the server's threads
     settings = get_settings()
     configure_logging(settings)
     prepared = os.environ.get(STARTUP_DONE_ENV) == "1"

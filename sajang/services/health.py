@@ -28,6 +28,7 @@ from sajang.graphs.common.context import engine_for
 from sajang.knowledge.embeddings import load_model, model_loaded
 from sajang.knowledge.normalize import normalize_for_shop
 from sajang.knowledge.service import get_knowledge
+from sajang.memory import trim_malloc
 from sajang.services.redis_client import RedisClient, RedisReplyError, RedisUnavailable
 
 log = logging.getLogger("sajang.health")
@@ -69,6 +70,7 @@ class WarmUp:
             get_knowledge(self.settings).stats()  # opens the vector store, loads the lexical index
             load_model(self.settings)
             normalize_for_shop("배송비얼마예요", self.settings.data_dir, self.settings.chat_lexicon)  # Kiwi
+            trim_malloc()  # what loading freed (Kiwi's model build, the imports) back to the system
         except Exception as exc:  # reported by readiness; the process keeps serving liveness
             log.exception("warm-up failed")
             self.error = f"{type(exc).__name__}: {exc}"[:300]
