@@ -11,10 +11,14 @@ The service tests run on both databases:
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
+from sqlalchemy import Engine
 from test_answer_units import _reply
+from test_own_orders import Shop, seed_orders_and_demo_manual
 
+from sajang.config import Settings
 from sajang.db.types import utcnow
 from sajang.graphs.inquiry.answering import told_then_asked
 from sajang.graphs.inquiry.classifier import incident_evidence
@@ -22,6 +26,7 @@ from sajang.graphs.inquiry.conversation_eval import day_words, states
 from sajang.graphs.inquiry.intents import parse_own_query
 from sajang.graphs.inquiry.nodes import topic_swap
 from sajang.graphs.inquiry.order_answers import VALUE_ONLY, is_own_data_question, read_in_context
+from sajang.graphs.inquiry.smalltalk import is_remark
 from sajang.knowledge.text import tokenize
 
 # --- which section: the status the question names --------------------------------------------------------
@@ -93,12 +98,18 @@ def test_a_thing_of_the_order_missing_still_is(text: str) -> None:
     ("If I refuse the parcel at the door (I changed my mind), how much do you take off my refund?", False),
     ("6만 원어치 주문했는데 하나만 빼고 싶어요. 아직 출고 전이에요. 부분 취소하면 배송비 붙나요?", False),
     ("어제 주문했어요. 제 주문 취소하면 환불 언제 돼요?", True),
+    ("만약 제 주문 취소하면 환불 언제 돼요?", False),
     ("반품한 주문 환불 들어갔나요?", True),
     ("where is my order?", True),
 ])
 def test_whether_orders_of_a_kind_count_or_a_case_imagined_is_the_shops_rule(text: str, theirs: bool) -> None:
     query = parse_own_query(text, utcnow())
     assert is_own_data_question(text, "other", query, guest=True) is theirs, text
+
+
+@pytest.mark.parametrize("text", ["제 주문도 이벤트에 포함됐나요?", "지난주 주문한 거는 등급에 인정되나요?"])
+def test_a_verified_customer_asking_whether_theirs_counted_is_asked_about_theirs(text: str) -> None:
+    assert is_own_data_question(text, "other", parse_own_query(text, utcnow()), guest=False), text
 
 
 @pytest.mark.parametrize(("text", "kind"), [
@@ -111,12 +122,15 @@ def test_an_ordered_thing_not_there_and_a_reaction_told_in_english_are_incidents
     assert kind in incident_evidence(text), text
 
 
-@pytest.mark.parametrize("text", ["만두 시켰는데 재고가 없어요?", "김치 시켰는데 영수증이 없네요", "상자 하나만 왔어요"])
+@pytest.mark.parametrize("text", ["만두 시켰는데 재고가 없어요?", "김치 시켰는데 영수증이 없네요", "상자 하나만 왔어요",
+                                  "시켰는데 맛이 없어요", "주문했는데 송장 번호 없어요?", "주문했는데 주문내역에 없어요"])
 def test_no_stock_a_receipt_or_one_box_of_two_is_no_missing_item(text: str) -> None:
     assert "missing" not in incident_evidence(text), text
 
 
 @pytest.mark.parametrize(("text", "incident"), [
+    ("소스 누락됐어요 다시 보내주면 좋겠어요", True),
+    ("구성품 빠졌네요 재배송 시 같이 보내주세요", True),
     ("누락된거다시보내줄때택배비내야되나요?", False),
     ("누락된 상품 재발송하면 배송비 있어요?", False),
     ("구성품이 누락됐어요 다시 보내주세요", True),
@@ -145,3 +159,63 @@ def test_a_story_in_sentences_of_its_own_is_told_and_the_last_sentence_asked() -
     assert asked == "냉장 밀키트는 며칠까지 먹어도 돼요?" and story.startswith("어제 야근")
     assert told_then_asked("배송비 얼마예요? 반품은요?")[0] == ""  # two questions, no story
     assert told_then_asked("만두 맛있어요. 감사합니다.")[0] == ""  # nothing asked
+
+
+@pytest.mark.parametrize(("text", "incident"), [
+    ("뉴스에서 식품 이물질 사고 얘기를 보다가 궁금해져서요. 여기는 이물질이 나왔다고 신고하면 결과를 며칠 안에 알려 주시나요?", False),
+    ("작년에 다른 데서 선물세트를 시켰다가 구성품이 하나 빠져서 고생했어요. 여기서도 빠진 상품이 있으면 배송비 내야 하나요?", False),
+    ("다른 데서 산 거랑 같이 먹었는데 만두에서 벌레가 나왔어요", True),
+    ("유튜브 보면서 만두 먹다가 벌레가 나왔어요", True),
+    ("택배를 다른 곳에 두었다가 열어보니 만두가 상했어요", True),
+    ("뉴스 보고 산 김치가 썩었어요", True),
+    ("만두에서 이물질이 나왔어요", True),
+])
+def test_what_happened_elsewhere_or_a_report_imagined_is_no_incident(text: str, incident: bool) -> None:
+    assert bool(incident_evidence(text)) is incident, text
+
+
+@pytest.mark.parametrize(("text", "theirs"), [
+    ("안녕하세요. 교환 신청해 둔 게 있는데 지금 어떻게 진행되고 있는지 알 수 있을까요?", True),
+    ("교환 신청하면 어떻게 진행되나요?", False),
+])
+def test_a_claim_they_filed_asked_after_is_theirs_and_how_claims_go_is_the_rule(text: str, theirs: bool) -> None:
+    assert is_own_data_question(text, "exchange", parse_own_query(text, utcnow()), guest=True) is theirs, text
+
+
+
+# --- a remark first: the question invited ---------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "remark"), [
+    ("안녕하세요. 요즘 이사 준비 때문에 정신이 하나도 없네요.", True),
+    ("오늘 생일이에요!", True),
+    ("기사님이 매번 문앞에 던지고 가세요", False),  # a complaint
+    ("영수증 영어로 필요해요", False),  # a request
+    ("배송이 너무 늦어요", False),
+    ("참기름인데 뜯지도 않았어요", False),
+    ("기사님이 문 앞에 던졌어요", False),
+    ("포장이 뜯겨서 왔어요", False),
+    ("색깔이 사진이랑 달라요", False),
+    ("아무 연락이 없네요", False),
+    ("입금했어요", False),
+])
+def test_a_remark_tells_and_asks_wants_or_reports_nothing(text: str, remark: bool) -> None:
+    assert is_remark(text) is remark, text
+
+
+@pytest.fixture
+def shop(settings: Settings, engine: Engine) -> Shop:
+    return seed_orders_and_demo_manual(settings, engine)
+
+
+@pytest.fixture
+def svc(settings: Settings, shop: Shop) -> Any:
+    from sajang.graphs.inquiry.service import get_inquiry_service
+
+    return get_inquiry_service(settings)
+
+
+def test_a_remark_first_gets_an_invitation_and_the_chat_goes_on_without_a_person(svc: Any) -> None:
+    first = svc.ask("안녕하세요. 요즘 이사 준비 때문에 정신이 하나도 없네요.")
+    assert not first["handoff"] and any(w in first["answer"] for w in ("말씀해 주세요", "물어봐 주세요")), first
+    fee = svc.ask("배송비 얼마예요?", thread_id=first["thread_id"])
+    assert not fee["handoff"] and "3,000원" in fee["answer"], fee

@@ -31,7 +31,7 @@ from sajang.db.engine import autocommit_connection
 from sajang.db.types import utcnow
 from sajang.graphs.common.context import store_policy
 from sajang.graphs.inquiry.classifier import Classification, classify_text, get_classifier
-from sajang.graphs.inquiry.order_answers import order_reply
+from sajang.graphs.inquiry.order_answers import order_reply, sentences
 from sajang.graphs.inquiry.prompts import VARIANTS, T, josa
 from sajang.knowledge.ingest import AnswerUnit, answer_units, audience_overrides_in, is_agents_only
 from sajang.knowledge.normalize import LEXICON_PATH, Mood, load_lexicon, normalize_for_shop
@@ -89,7 +89,8 @@ _ORDER_STAGES = (
     # the status named as such («상품준비중이면요?»), not «출고 전» / «준비 중»: those words are what most rules
     # say, and a rare marker on «출고 전이라면 …» outweighed «이때는 채팅이나 전화로 요청해 주세요» for
     # «상품준비중인데 취소 되나요»
-    ("<preparing>", re.compile(r"상품\s*준비\s*중|'준비\s*중'|\bbeing\s+prepared|'preparing'", re.IGNORECASE)),
+    ("<preparing>", re.compile(r"(?:상품|배송|출고)\s*준비\s*중|'준비\s*중'|\bbeing\s+prepared|\bpreparing\b",
+                               re.IGNORECASE)),
 )
 # «결제 완료» says which status a rule is for but is no word to match on: one sentence of the manual says it,
 # and a marker that rare outweighed the rest of the question («결제완료 상태에서 취소하면 바로 환불돼요?»)
@@ -143,7 +144,7 @@ _LONG_AFTER_HOW = r"나\s*(?:걸|가|기다|둬|두|보관)"
 _HOW_LONG = "얼마" + _LONG_AFTER_HOW
 # What kind of fact the question asks for, and how such a fact looks in the manual.
 _ASKS = {
-    "duration": (re.compile(r"며칠|몇\s*일|몇\s*개월|몇\s*달|몇\s*시간|언제(?!든)|" + _HOW_LONG + r"|기간|기한|소요|how\s+long|\bwhen\b|\bdays?\b",
+    "duration": (re.compile(r"며칠|몇\s*일|몇\s*개월|몇\s*달|몇\s*시간(?!대)|언제(?!든)|" + _HOW_LONG + r"|기간|기한|소요|how\s+long|\bwhen\b|\bdays?\b",
                             re.IGNORECASE),
                  re.compile(r"\d+\s*(?:~\s*\d+\s*)?(?:영업일|일|시간|주|개월|년|분|business\s+days?|days?|hours?|"
                             r"weeks?|months?|years?|minutes?|mins?\b|seconds?)|즉시|당일|다음\s*날|바로|immediately|same\s+day|next\s+day",
@@ -194,7 +195,7 @@ _HARD_KINDS = ("duration", "money", "clock", "amount", "temperature")
 # words it shares ("상담원 몇시까지 해요?" is not answered by how to reach an agent)
 HARD_KIND_MISSING = 1.0
 _ASKS_FIGURE = {
-    "duration": re.compile(r"며칠|몇\s*일|몇\s*개월|몇\s*달|몇\s*시간|" + _HOW_LONG + r"|언제\s*까지|(?<!유통)(?<!유통\s)기한|유효\s*기간|how\s+long|"
+    "duration": re.compile(r"며칠|몇\s*일|몇\s*개월|몇\s*달|몇\s*시간(?!대)|" + _HOW_LONG + r"|언제\s*까지|(?<!유통)(?<!유통\s)기한|유효\s*기간|how\s+long|"
                            r"how\s+many\s+(?:days|hours|weeks)|deadline",
                            re.IGNORECASE),
     "money": re.compile(r"얼마(?!" + _LONG_AFTER_HOW + r")|how\s+much", re.IGNORECASE),
@@ -505,19 +506,16 @@ def question_parts(text: str) -> list[str]:
     return parts or [text]
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?？~])\s+")
-
-
 def told_then_asked(text: str) -> tuple[str, str]:
     """(story, question) of a message that tells something in sentences of its own before it asks in its
     last one («지난달에 이사를 했어요. … 바꿔 받을 수 있을까요?»); ("", text) for any other message."""
-    sentences = [p.strip() for p in _SENTENCE_END.split(text.strip()) if p.strip()]
-    if len(sentences) < 2:
+    parts = sentences(text)
+    if len(parts) < 2:
         return "", text
-    last = sentences[-1]
+    last = parts[-1]
     asks = "?" in last or "？" in last or _WH.search(last) or _QUESTION_END.search(last)
-    told = [p for p in sentences[:-1] if "?" not in p and "？" not in p and not _WH.search(p)]
-    if not asks or len(told) != len(sentences) - 1:
+    told = [p for p in parts[:-1] if "?" not in p and "？" not in p and not _WH.search(p)]
+    if not asks or len(told) != len(parts) - 1:
         return "", text
     return " ".join(told), last
 
@@ -836,12 +834,13 @@ def manual_reply(settings: Settings, policy: StorePolicy, *, text: str, question
         answer = compose_manual_reply(text, parts, locale, policy, mood, first_turn)
     articles = list({h["id"]: h for _q, h, _u in parts}.values())
     story, asked = told_then_asked(question or text)
-    if story:
+    if story and topic_nouns(asked):
         # «어제 야근하고 늦게 들어와서 … 냉장 밀키트는 며칠까지 먹어도 돼요?»: the story's words (야근) are no
-        # unknown topic of the question, and its topic (택배) need not be the question's category
+        # unknown topic of a question that names its own, and the story's topic (택배) need not be its category
+        # («저 비건이에요. 이거 먹어도 돼요?» names none: the story stays its topic)
         unknown_terms = [t for t in unknown_terms or [] if t in asked]
         if category != manual[0].get("category"):
-            category = get_classifier(settings).classify(asked).category  # the offline signal, never a model call
+            category = get_classifier(settings).classify(asked).category  # the offline classifier, not the chat model
     confidence = answer_confidence(settings, retrieval_confidence, category, hits, manual[0], unknown_terms,
                                    previous_article)
     if asks_value_of_unknown(question or text, unknown_terms):

@@ -104,7 +104,9 @@ def wants_human(text: str) -> bool:
 _NOT_GOODS = (r"(?:문제|이상|하자|파손|탈|별\s*문제|영수증|명세서|쿠폰|적립금|연락|문자|답변?|소식|알림|내역|결제|재고|"
               r"입금|전화|변화|흠집|"
               # the customer's own state, not a thing of the order («이사 때문에 정신이 하나도 없네요»)
-              r"정신|경황|시간|여유|기운|힘|입맛|생각|기억|의욕|걱정|자신)")
+              r"정신|경황|시간|여유|기운|힘|입맛|생각|기억|의욕|걱정|자신|"
+              # what the order shows or tastes like, not a thing of it («시켰는데 맛이 없어요», «송장 번호 없어요?»)
+              r"맛|재미|송장|번호|조회|마이페이지|답장)")
 INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
     "spoilage": ("urgent", _rx(
         r"상했|상한\s*(것|거|듯|맛|냄새)|상해\s*(있|서)|쉰\s*(내|냄새)|썩|변질|곰팡|이상한\s*(냄새|맛)|냄새(가|도|는)?\s*(이상|심|역)",
@@ -167,8 +169,8 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
         # «박스 열어보니 손만두가 아예 없어요»: opened, and a thing ordered is not there (not «열어보니 이상 없네요»,
         # «받아 보니 영수증이 없어요», «재고 아예 없어요?», «연락이 전혀 없어요»)
         r"(열어\s*(보니|봤더니)|열었더니|뜯어\s*(보니|봤더니)|뜯었더니|받아\s*보니|(시켰|주문했|샀)\S{0,1}(는데|더니))"
-        r"(?![^.?!？]{0,30}?" + _NOT_GOODS + r"\s*(은|는|이|가|도)?\s*(전혀\s*|아무\s*|별\s*)?(없|안))"
-        r"[^.?!？]{0,30}?(없어요|없어여|없어용|없네요|없네여|없었|없음|없더라|없습니다|없고|안\s*들어)",
+        r"(?![^.?!？]{0,30}?" + _NOT_GOODS + r"\s*(은|는|이|가|도|에|에서|에도)?\s*(전혀\s*|아무\s*|별\s*)?(없|안))"
+        r"[^.?!？]{0,30}?(없어요|없어여|없어용|없네요|없네여|없었|없음|없더라|없습니다|없고|안\s*들어\s*있)(?![^.?!？]*[?？])",
         r"(?<![가-힣])(?!" + _NOT_GOODS + r")[가-힣]{1,8}\s+(아예|하나도|전혀)\s*(없|안\s*왔|안\s*들어)(?!\S*\s*[?？])(?!나요|는지|을까)",
         # «배송완료라는데 물건이 없어요 … 벌써 3일째», «택배사는 모른다 하고»: a parcel lost for days, the courier no help
         r"(물건|택배|상품|소포)\S{0,2}\s*(이|가)?\s*(없|안\s*왔|못\s*받)[^?？]{0,40}(이틀|사흘|나흘|며칠|[2-9]\s*일)\s*(째|이나|동안)",
@@ -201,12 +203,14 @@ _CASE_BEFORE = re.compile(r"(?:만약|만일|혹시라도|\bif\b|\bin case\b|\bw
 # "불량인가요?", "불량인지 봐 주세요": whether it is a defect is asked, not said (a spoilage suspicion, «상한 건지
 #모르겠어요», stays a report: food safety)
 _ASKS_WHETHER = re.compile(r"\s*(?:인가요|인가|인가여|인지|일까요|일까|인\s*건가요|인\s*건지)(?![가-힣])"
-                           r"|\s*(?:이에요|예요|이에여|예여|인\s*거예요|인\s*거에요|임|인감|인듯|인\s*거임)\s*\?")
+                           r"|\s*(?:이에요|예요|이에여|예여|인\s*거예요|인\s*거에요|임|인감|인\s*거임)\s*\?")
 # "이물질 나오면 …", "파손 접수하려면 …": the verb after what happened makes it a case or a purpose. Never for
 # threats, repeated complaints or harm («경찰 부르면 되겠네요», «설사 계속하면 어떡해요» are reports)
 _CASE_VERB = re.compile(r"\s*[이가은는을를]?\s+(?:나면|났으면|난다면|나오면|나왔으면|있으면|있다면|오면|왔으면|왔다면|생기면|생겼으면|되면|됐으면|"
                         r"발견되면|발견하면|들어\s*있으면|접수하려면|신청하려면|보내려면|교환하려면|반품하려면|환불받으려면|신고하면|접수하면|"
-                        r"신청하면|말씀드리면|알리면|알려드리면)"
+                        r"신청하면|말씀드리면|알리면|알려드리면|"
+                        # «이물질이 나왔다고 신고하면»: a report imagined
+                        r"(?:나왔|생겼|있었|왔)다고\s*(?:신고|말씀|연락|접수|문의)\S{0,3}면)"
                         r"(?:요|여|용)?(?![가-힣])")
 _CASE_KINDS = {"damage", "missing", "defect", "foreign_object", "spoilage"}
 # «구성품 빠져서 나중에 따로 받게 되면 …»: a condition a few words on, with no report between (not «빠져서 왔는데
@@ -229,11 +233,20 @@ _ASKS_IF_SPOILED = re.compile(r"\s*(?:아니|인가|인지|일까|맞나|맞아�
 # «파손접수 사진 24시간 지나면 …», «이물질 신고 결과는 …»: the procedure named by the evidence's word, not a report
 _PROCEDURE_AFTER = re.compile(r"\s*(?:접수|신고\s*(?:하면|결과|방법|절차|기준|시)|처리\s*(?:기간|절차|방법|기준)|보상\s*(?:기준|규정|방법)|기준|규정)"
                               # «누락된 거 다시 보내줄 때 택배비 내야 돼요?»: how the resend works
-                              r"|\S{0,3}\s*(?:거|것|상품|물건|구성품)?\s*(?:을|를)?\s*(?:다시\s*보내|재발송|재배송)\S{0,4}\s*(?:때|면|시)")
+                              r"|(?:된|진|난)?\s*(?:거|것|상품|물건|구성품)?\s*(?:을|를|은|는)?\s*(?:다시\s*보내|재발송|재배송)\S{0,4}"
+                              r"\s*(?:때|면|시)")
 
 
 # «연락이 하나도 없어요», «정신이 하나도 없네요»: what is missing is no thing of the order
 _NOT_GOODS_BEFORE = re.compile(r"(?<![가-힣])" + _NOT_GOODS + r"\s*(?:이|가|은|는|도)?\s*$")
+
+
+# «뉴스에서 식품 이물질 사고 얘기를 보다가», «다른 데서 시켰다가 구성품이 빠져서 고생한 적이»: what happened
+# elsewhere, told before a question about this shop
+_HEARSAY_BEFORE = re.compile(r"(?:(?:뉴스|기사)\S{0,2}\s[^.?!？]{0,30}"
+                             r"|다른\s*(?:데|곳|쇼핑몰|가게|업체|사이트)\S{0,2}\s[^.?!？]{0,12}?(?:시켰|샀|주문했|구매했)\S{0,1}"
+                             r"(?:다가|을\s*때|던)[^.?!？]{0,20})$")
+_QUESTION_LATER = re.compile(r"[.!?？~]\s+[^.!?？~]*(?:[?？]|[나까가]요\s*$|는지\s*$)")
 
 
 def incident_evidence(text: str) -> list[str]:
@@ -248,6 +261,8 @@ def incident_evidence(text: str) -> list[str]:
                         and _NORMAL_SIGN.search(text) and (kind == "spoilage" or _FERMENTED.search(text))
                         and not _ATE_OR_SMELLS.search(text))
                     or (kind == "missing" and _NOT_GOODS_BEFORE.search(text, 0, m.start()))
+                    or (kind in _CASE_KINDS and _HEARSAY_BEFORE.search(text, 0, m.start())
+                        and _QUESTION_LATER.search(text, m.end()))
                     or (kind in _CASE_KINDS and _PROCEDURE_AFTER.match(text, m.end()))
                     or (kind in _CASE_KINDS and (_CASE_VERB.match(text, m.end())
                                                  or _CASE_BEFORE.search(text, 0, m.start())

@@ -239,7 +239,7 @@ def _literal_pattern(alternative: str) -> str:
     number."""
     flat = re.sub(r"\s+", "", alternative)
     before = r"(?<!\d)(?<!\d[,.])" if flat[:1].isdigit() else ""
-    after = r"(?![\d])" if flat[-1:].isdigit() else ""
+    after = r"(?!\d)(?![,.]\d)" if flat[-1:].isdigit() else ""
     return before + r"\s*".join(re.escape(c) for c in flat) + after
 
 

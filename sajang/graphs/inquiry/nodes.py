@@ -28,7 +28,7 @@ from sajang.graphs.inquiry.answering import (
     needs_action,
     offline_answer,
 )
-from sajang.graphs.inquiry.classifier import HUMAN_REQUEST, classify_text
+from sajang.graphs.inquiry.classifier import HUMAN_REQUEST, classify_text, incident_evidence
 from sajang.graphs.inquiry.context import InquiryContext, asking_customer, thread_of
 from sajang.graphs.inquiry.intents import OwnDataQuery
 from sajang.graphs.inquiry.llm_answer import answer_with_model
@@ -40,7 +40,7 @@ from sajang.graphs.inquiry.order_answers import (
     read_in_context,
     with_previous_question,
 )
-from sajang.graphs.inquiry.smalltalk import smalltalk_reply
+from sajang.graphs.inquiry.smalltalk import is_remark, remark_reply, smalltalk_reply
 from sajang.graphs.inquiry.state import InquiryState
 from sajang.knowledge.ingest import audience_overrides_in
 from sajang.knowledge.normalize import normalize_for_shop
@@ -303,6 +303,8 @@ def answer(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str, A
         return {"answer": small, "confidence": 1.0, "sources": [], "answer_kind": "smalltalk", "needs_human": False,
                 "hits": slim_hits}
 
+    first_turn = not any(t.get("role") in ("ai", "agent") for t in state.get("history") or [])
+
     def answer_offline(**changes: Any) -> dict[str, Any]:
         """The offline pipeline's answer to this turn (`changes`: the arguments that differ)."""
         args: dict[str, Any] = {
@@ -313,7 +315,7 @@ def answer(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str, A
             "mood": cast(dict[str, Any], state).get("mood"),  # the classifier's reading, when it gives one
             "audience": "customers", "audience_overrides": state.get("audience_overrides") or {},
             "normalized_text": state.get("normalized_text"),
-            "first_turn": not any(t.get("role") in ("ai", "agent") for t in state.get("history") or []),
+            "first_turn": first_turn,
             "previous_article": (state.get("memory") or {}).get("article_id")}
         return offline_answer(settings, policy, **{**args, **changes})
 
@@ -345,6 +347,12 @@ def answer(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str, A
         # «그럼 환불은 언제 들어오나요?» after an order answer asks the rule: the manual, not their orders again
         rule_only: dict[str, Any] = {"orders": []} if reading.followup == "policy" else {}
         out = {**answer_offline(**rule_only), "needs_human": False}
+        remark = state.get("text") or ""
+        if first_turn and float(out.get("confidence") or 0.0) < settings.answer_confidence_threshold \
+                and is_remark(remark) and not incident_evidence(remark):
+            # «요즘 이사 준비 때문에 정신이 하나도 없네요.»: nothing asked yet — invite the question
+            out = {"answer": remark_reply(remark, locale), "confidence": 1.0, "sources": [],
+                   "answer_kind": "smalltalk", "needs_human": False}
     # the article bodies served this answer; the checkpoint keeps the passages (10 KB less a message)
     return {**out, "memory": manual_memory(reading, out), "hits": slim_hits}
 

@@ -48,7 +48,7 @@ PERSONAL_ORDER = re.compile(
     r"|\bwhere\s+is\b|\bwhen\s+will\b|\btracking\b|\bhas\s+(it|my)\b",
     re.IGNORECASE)
 HYPOTHETICAL_EN = re.compile(r"\bif\b|\bin case\b|\bwhat happens\b", re.IGNORECASE)
-HYPOTHETICAL_START = re.compile(r"^\s*(?:(?:and|so|but|ok(?:ay)?)[,\s]+)?(?:if|what\s+if|in\s+case|만약|만일|혹시\s*만약)\b",
+HYPOTHETICAL_START = re.compile(r"^\s*(?:(?:and|so|but|ok(?:ay)?)[,\s]+)?(?:(?:if|what\s+if|in\s+case)\b|(?:혹시\s*)?(?:만약|만일))",
                                 re.IGNORECASE)
 # the customer speaks of an order of theirs: "제 주문" (not "어제 주문"), "주문한", "시킨", "산 거", "my", "I ordered"
 # "my mom lives in LA", "my son bit into …": a person of theirs, not an order
@@ -108,10 +108,17 @@ def pick_order(text: str, orders: list[dict[str, Any]]) -> tuple[dict[str, Any] 
     return next((o for o in orders if o["status"] in OPEN), orders[0]), None
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?？~])\s+")
+
+
+def sentences(text: str) -> list[str]:
+    """The message's sentences (a chat sentence may end in «~» too)."""
+    return [p.strip() for p in _SENTENCE_END.split(text.strip()) if p.strip()]
+
+
 def last_sentence(text: str) -> str:
     """The message's last sentence (where a story told first ends in the question)."""
-    sentences = [p for p in re.split(r"(?<=[.?!？])\s+", text.strip()) if p.strip()]
-    return sentences[-1] if sentences else text
+    return (sentences(text) or [text])[-1]
 
 
 def is_conditional(text: str) -> bool:
@@ -530,7 +537,7 @@ def is_own_data_question(text: str, category: str, query: OwnDataQuery, orders: 
         return False  # "카드 결제 취소하면 환불 언제 돼요?" asks the policy
     if query.facts and set(query.facts) <= {"coupons", "points"}:
         return bool(OWN_HOLDING.search(text))  # "쿠폰 있어요?" is theirs, "쿠폰 어떻게 써요?" the policy
-    if COUNTS_TOWARD.search(text):
+    if guest and COUNTS_TOWARD.search(text):
         return False  # «반품한 주문도 등급 금액에 들어가요?»: whether orders of a kind count is the shop's rule
     if OWN_PHRASE.search(text) or POSSESSIVE.search(text) or query.action:
         return True  # a request to cancel / change / exchange is always about an order of theirs
@@ -567,7 +574,7 @@ OWN_PHRASE = re.compile(
     r"(주문|구매|결제)\s*(내역|목록|이력)|최근\s*(에\s*)?(주문|시킨|산|구매)|얼마\s*(결제|냈|나왔|였)|결제\s*(된|됐|한)\s*(금액|거)?"
     r"|(취소|반품|환불|교환)\s*(된|한|됐)\s*(주문|거|것|건)"
     r"|(시킨|시켰던|주문한|주문했던|산|샀던|구매한|구입한)\s*(거|것|게|건|주문|상품|물건)|(주문|배송)\s*(상태|건)"
-    r"|(뭐|뭘)\s*(시켰|주문했|샀)|(교환|반품|환불|취소)\s*(신청|요청|접수)\s*(한|했|하신)"
+    r"|(뭐|뭘)\s*(시켰|주문했|샀)|(교환|반품|환불|취소)\s*(신청|요청|접수)\s*(한|했|하신|해\s*(둔|놓은|놨|뒀))"
     # "방금 결제했는데 주문 제대로 들어간 거 맞죠?": whether their order went through
     r"|(주문|결제)\s*(이|은|가|도)?\s*(제대로|잘|정상적으로|무사히)\s*(들어|접수|완료|됐|된|되었)"
     # «환불 들어왔는지 확인 좀요»: whether their refund has come
@@ -598,8 +605,9 @@ GUEST_POLICY_QUESTION = re.compile(
     r"(되|돼)\s*(나|요|여|냐|는지)|될\s*까|가능|ㄱㄴ|(할|쓸|낼|바꿀|볼|받을)\s*수\s*(있|없)|어디서|어떻게\s*(봐|보|하|해)"
     r"|조회\s*(가|이)?\s*안\s*(되|돼)|유효\s*기간|얼마\s*부터|(이)?면\s*(요|여)\s*\??\s*$|\bcan\s+i\b|\bis\s+it\s+possible\b",
     re.IGNORECASE)
-COUNTS_TOWARD = re.compile(r"(주문|구매|금액|거|것|건)\s*(도|은|는)\s*[^?？.]{0,20}?(들어가|포함|합산|반영|인정|계산|산정)\S{0,3}"
-                           r"\s*(나요|나|요|여|는지|돼|되|됨|돼요|되나요)?\s*[?？]*\s*$")
+COUNTS_TOWARD = re.compile(r"(주문|구매|금액|거|것|건)\s*(도|은|는)\s*[^?？.]{0,20}?"
+                           r"(들어가|포함\s*되|합산\s*되|반영\s*되|인정\s*되|계산\s*되|산정\s*되|포함|합산|반영|인정)"
+                           r"\s*(나요|나|요|여|는지|돼요|돼|되나요|되요|됨|해요|하나요)?\s*[?？]*\s*$")
 # «택배사 어디 써요?», «무슨 택배로 보내요?», "which courier do you use?": the courier the shop uses
 SHOP_COURIER = re.compile(
     r"(어느|어떤|무슨)\s*택배|택배\s*(사|회사)\s*(는|가)?\s*(어디|뭐|무슨|어느\s*곳)\s*(써|쓰|이용|에요|예요|인가요|야|죠|꺼|거)"
@@ -626,7 +634,7 @@ def looks_up(text: str) -> bool:
 # …unless it asks to look up something of theirs: "확인돼요?", "알 수 있나요", "어떻게 됐어요?", "얼마 결제했는지"
 GUEST_LOOKUP = re.compile(
     r"확인|조회|알려\s*(주세요|줘요|주실|줄래|주시겠|달라)|봐\s*(주|줘)|보여|알\s*수\s*있|어떻게\s*(됐|된|되었|돼\s*가|되고)"
-    r"|어디\s*(쯤|까지)|언제\s*(와|오|도착|받)|(됐|됬|되었)\s*(나|는지|어요|나요)|얼마\s*(결제|냈|였|나왔)|금액"
+    r"|어디\s*(쯤|까지)|언제\s*(와|오|도착|받)|진행\s*(되고|됐|되었|상황|중인지|돼\s*가)|(됐|됬|되었)\s*(나|는지|어요|나요)|얼마\s*(결제|냈|였|나왔)|금액"
     r"|\bwhere\s+is\b|\bwhere'?s\b|\bstatus\b|\bcheck\b|\btrack|\bhow\s+much\s+did\b",
     re.IGNORECASE)
 # "배송중인 주문 있어요?" (not "물건이 없어요", which reports a parcel)

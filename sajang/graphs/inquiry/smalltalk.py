@@ -80,6 +80,34 @@ _REPLIES: dict[Kind, dict[str, tuple[str, ...]]] = {
 }
 
 
+# a first message that only tells something of the customer («요즘 이사 준비 때문에 정신이 하나도 없네요.»): no
+# question, no request, no trouble reported — a person answering a chat invites the question rather than
+# calling a colleague
+_ASKS_OR_WANTS = re.compile(
+    r"[?？]|얼마|언제|어디|어떻게|어케|왜|몇|며칠|뭐|무엇|무슨|어느|나요|까요|가요|는지|던가|되요|돼요|되나|될까|가능|"
+    r"있나|없나|있어요|주세요|주실|줘|해\s*주|싶|원해|필요|부탁|바랍|요청|하려|할게|할께|알려|가르쳐|문의|질문|"
+    r"\b(?:how|what|when|where|why|which|can|could|do|does|is|are|please|want|need|would)\b", re.IGNORECASE)
+_TROUBLE = re.compile(r"안\s*(?:와|왔|오|돼|되|보|맞|나와|들어)|못\s*|않|늦|느려|파손|깨|터|상했|상한|냄새|이상|불량|환불|반품|"
+                      r"교환|취소|빠졌|빠져|누락|화나|화가|짜증|ㅡㅡ|[ㅠㅜ]|;;|실망|최악|아파|병원|사고|신고|주문|배송|택배|결제|"
+                      r"매번|맨날|계속|자꾸|또\s|던지|던졌|함부로|달라|다르|연락|뜯|찢|입금|송금|보냈|받았|왔어|왔네|왔는데|"
+                      r"했어|했는데|했네|졌어|졌네|됐어|됐네|시켰|샀어|"
+                      r"\b(?:not|no|never|late|broken|damaged|wrong|missing|refund|return|cancel|order)\b", re.IGNORECASE)
+_TOLD = re.compile(r"(?:요|다|네요|어요|아요|죠|음|함)\s*[.!~^ㅎㅋ]*\s*$")
+
+
+def is_remark(text: str) -> bool:
+    """A message that tells something of the customer and asks, wants or reports nothing."""
+    flat = (text or "").strip()
+    return (0 < len(flat) <= 80 and bool(_TOLD.search(flat)) and not _ASKS_OR_WANTS.search(flat)
+            and not _TROUBLE.search(flat))
+
+
+def remark_reply(text: str, locale: str) -> str:
+    """The invitation to ask, for a remark (`is_remark`)."""
+    options = _REPLIES["opener"].get(locale) or _REPLIES["opener"]["ko"]
+    return options[zlib.crc32(text.strip().encode("utf-8")) % len(options)]
+
+
 def smalltalk_kind(text: str) -> Kind | None:
     """What kind of small talk the message is, or None when it asks or tells anything else."""
     flat = (text or "").strip()
