@@ -197,6 +197,7 @@ def test_a_claim_they_filed_asked_after_is_theirs_and_how_claims_go_is_the_rule(
     ("색깔이 사진이랑 달라요", False),
     ("아무 연락이 없네요", False),
     ("입금했어요", False),
+    ("비번까먹었어요", False),  # a problem the manual answers
 ])
 def test_a_remark_tells_and_asks_wants_or_reports_nothing(text: str, remark: bool) -> None:
     assert is_remark(text) is remark, text

@@ -210,6 +210,8 @@ def in_previous_topic(settings: Settings, state: InquiryState, language: str | N
     return replace(found, hits=ordered), {"question_base": base, "followup": "manual"}
 
 
+REMARK_MAX_RETRIEVAL = 0.2  # a remark found no article even weakly (the gate's agreement floor, AGREEMENT_MIN_RETRIEVAL)
+
 # words of one kind: a follow-up naming one of them asks the previous question of it in place of its sibling
 # («교환은요?» after «단순변심 반품하면 배송비 얼마에요», «VIP는요?» after «골드 등급 기준이 얼마에요?»)
 SIBLING_WORDS: tuple[tuple[str, ...], ...] = (
@@ -348,7 +350,9 @@ def answer(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str, A
         rule_only: dict[str, Any] = {"orders": []} if reading.followup == "policy" else {}
         out = {**answer_offline(**rule_only), "needs_human": False}
         remark = state.get("text") or ""
+        # …and like no article at all («비번까먹었어요» is a problem the manual answers, only not surely)
         if first_turn and float(out.get("confidence") or 0.0) < settings.answer_confidence_threshold \
+                and float(state.get("retrieval_confidence") or 0.0) < REMARK_MAX_RETRIEVAL \
                 and is_remark(remark) and not incident_evidence(remark):
             # «요즘 이사 준비 때문에 정신이 하나도 없네요.»: nothing asked yet — invite the question
             out = {"answer": remark_reply(remark, locale), "confidence": 1.0, "sources": [],
