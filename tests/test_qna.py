@@ -159,16 +159,18 @@ def test_unanswered_questions_sit_in_the_hubs_main_queue_with_their_badge(store:
     badge, ranked with the chats by the urgency their deadline gives; answered ones leave it."""
     from sajang.ui.agent_hub import AgentHub
 
+    now = datetime.now(UTC)  # the hub reads the wall clock: the module's NOW is as old as the test session
+
     with session_scope(engine) as s:
-        s.add(ProductQna(id="Q-late", product_id="P-001", text="품절 언제 풀려요?", asked_at=NOW - timedelta(hours=26),
+        s.add(ProductQna(id="Q-late", product_id="P-001", text="품절 언제 풀려요?", asked_at=now - timedelta(hours=26),
                          marketplace="coupang"))  # Coupang's 24 h: 2 h overdue
         s.add(ProductQna(id="Q-soon", product_id="P-002", text="<b>선물</b> 포장 되나요?",
-                         asked_at=NOW - timedelta(hours=45), marketplace=None))  # 48 h: 3 h left
-        s.add(ProductQna(id="Q-new", product_id="P-002", text="냉동 배송인가요?", asked_at=NOW - timedelta(hours=1),
+                         asked_at=now - timedelta(hours=45), marketplace=None))  # 48 h: 3 h left
+        s.add(ProductQna(id="Q-new", product_id="P-002", text="냉동 배송인가요?", asked_at=now - timedelta(hours=1),
                          marketplace="smartstore"))
-        s.add(ProductQna(id="Q-done", product_id="P-002", text="끝난 문의", asked_at=NOW - timedelta(hours=2),
-                         answer="네", answered=True, answered_at=NOW))
-    items = {it["question_id"]: it for it in qna.hub_items(store, now=NOW)}
+        s.add(ProductQna(id="Q-done", product_id="P-002", text="끝난 문의", asked_at=now - timedelta(hours=2),
+                         answer="네", answered=True, answered_at=now))
+    items = {it["question_id"]: it for it in qna.hub_items(store, now=now)}
     assert set(items) == {"Q-late", "Q-soon", "Q-new"}
     late = items["Q-late"]
     assert late["kind"] == "qna" and late["thread_id"] == "qna:Q-late" and late["status"] == "new"
