@@ -17,6 +17,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -137,6 +138,22 @@ def settings(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> It
 @pytest.fixture
 def engine(settings: Settings) -> Engine:
     return get_engine(settings.resolved_database_url)
+
+
+@pytest.fixture
+def manual_shop(settings: Settings, engine: Engine) -> Any:
+    """test_own_orders' customers and orders with the whole demo manual (answers that depend on the manual)."""
+    from test_own_orders import seed_orders_and_demo_manual
+
+    return seed_orders_and_demo_manual(settings, engine)
+
+
+@pytest.fixture
+def manual_svc(settings: Settings, manual_shop: Any) -> Any:
+    """The inquiry service on `manual_shop`."""
+    from sajang.graphs.inquiry.service import get_inquiry_service
+
+    return get_inquiry_service(settings)
 
 
 def run_cli_process(*args: str, input: str | None = None, env: dict[str, str] | None = None,

@@ -13,11 +13,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
 from test_answer_units import _reply
-from test_own_orders import KST, Shop, seed_orders_and_demo_manual
+from test_own_orders import KST
 
-from sajang.config import Settings
 from sajang.db.types import utcnow
 from sajang.graphs.inquiry.classifier import incident_evidence, rule_urgency
 from sajang.graphs.inquiry.intents import parse_own_query
@@ -122,59 +120,47 @@ def test_a_condition_without_its_question_mark_continues_the_topic() -> None:
 
 # --- through the service ------------------------------------------------------------------------------------
 
-@pytest.fixture
-def shop(settings: Settings, engine: Engine) -> Shop:
-    return seed_orders_and_demo_manual(settings, engine)
-
-
-@pytest.fixture
-def svc(settings: Settings, shop: Shop) -> Any:
-    from sajang.graphs.inquiry.service import get_inquiry_service
-
-    return get_inquiry_service(settings)
-
-
-def test_a_short_line_the_manual_cannot_place_alone_keeps_the_previous_topic(svc: Any, shop: Shop) -> None:
-    tiers = svc.ask("회원등급은 어떻게 정해져요?")
+def test_a_short_line_the_manual_cannot_place_alone_keeps_the_previous_topic(manual_svc: Any) -> None:
+    tiers = manual_svc.ask("회원등급은 어떻게 정해져요?")
     assert not tiers["handoff"] and tiers["sources"][0]["id"] == "membership-tiers", tiers
-    vip = svc.ask("VIP는얼마?", thread_id=tiers["thread_id"])
+    vip = manual_svc.ask("VIP는얼마?", thread_id=tiers["thread_id"])
     assert not vip["handoff"] and vip["sources"][0]["id"] == "membership-tiers", vip
     assert "80만 원" in vip["answer"], vip
     # alone, the same line is nowhere near confident (the coupons article names VIP too): a person takes it
-    alone = svc.ask("VIP는얼마?")
+    alone = manual_svc.ask("VIP는얼마?")
     assert alone["handoff"] or alone["sources"][0]["id"] != "membership-tiers"
 
-    fee = svc.ask("배송비 얼마에요?")
-    free = svc.ask("5만원넘게 사면 무료죠?", thread_id=fee["thread_id"])
+    fee = manual_svc.ask("배송비 얼마에요?")
+    free = manual_svc.ask("5만원넘게 사면 무료죠?", thread_id=fee["thread_id"])
     assert not free["handoff"] and free["sources"][0]["id"] == "delivery-fee", free
     assert "50,000원" in free["answer"] and "할부" not in free["answer"], free
     # the follow-up after it is still read against the first question
-    jeju = svc.ask("제주도는요?", thread_id=fee["thread_id"])
+    jeju = manual_svc.ask("제주도는요?", thread_id=fee["thread_id"])
     assert not jeju["handoff"] and "3,000원" in jeju["answer"] and "제주" in jeju["answer"], jeju
 
 
-def test_a_line_that_asks_a_topic_of_its_own_is_not_pulled_back(svc: Any, shop: Shop) -> None:
-    fee = svc.ask("배송비 얼마에요?")
-    hours = svc.ask("상담원 몇시까지 있어요?", thread_id=fee["thread_id"])
+def test_a_line_that_asks_a_topic_of_its_own_is_not_pulled_back(manual_svc: Any) -> None:
+    fee = manual_svc.ask("배송비 얼마에요?")
+    hours = manual_svc.ask("상담원 몇시까지 있어요?", thread_id=fee["thread_id"])
     assert hours["sources"][0]["id"] == "cs-hours", hours
     # lines the previous article has no word of, or with a word the shop never uses, stay lines of their own
-    kimchi = svc.ask("포기김치 어떻게 보관해요?")
+    kimchi = manual_svc.ask("포기김치 어떻게 보관해요?")
     assert kimchi["sources"][0]["id"] == "kimchi-storage", kimchi
     for line in ("주차 되나요?", "강아지 먹어도 돼요?", "?"):
-        alone = svc.ask(line)
-        after = svc.ask(line, thread_id=kimchi["thread_id"])
+        alone = manual_svc.ask(line)
+        after = manual_svc.ask(line, thread_id=kimchi["thread_id"])
         assert after["handoff"] == alone["handoff"], (line, after, alone)
         after_id = (after["sources"] or [{}])[0].get("id")
         alone_id = (alone["sources"] or [{}])[0].get("id")
         assert after_id != "kimchi-storage" or alone_id == "kimchi-storage", (line, after)
 
 
-def test_each_order_of_the_day_gets_its_amount(svc: Any, shop: Shop) -> None:
+def test_each_order_of_the_day_gets_its_amount(manual_svc: Any) -> None:
     from test_own_orders import A
 
-    both = svc.ask("만두 시킨 거 두 개 다 각각 얼마 결제됐어요?", customer_id=A)
+    both = manual_svc.ask("만두 시킨 거 두 개 다 각각 얼마 결제됐어요?", customer_id=A)
     assert "23,800원" in both["answer"] and "32,700원" in both["answer"], both
-    delivered = svc.ask("김치손만두 받은거 배송완료 며칠이었죠?", customer_id=A)
+    delivered = manual_svc.ask("김치손만두 받은거 배송완료 며칠이었죠?", customer_id=A)
     day = (datetime.now(KST) - timedelta(days=3)).date()
     assert f"{day.month}월 {day.day}일 배송 완료" in delivered["answer"], delivered
 

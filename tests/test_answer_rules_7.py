@@ -16,9 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
 from test_answer_units import _reply
-from test_own_orders import Shop, seed_orders_and_demo_manual
 
 from sajang.config import Settings
 from sajang.db.types import utcnow
@@ -232,46 +230,34 @@ def test_the_category_agreeing_lifts_a_weak_retrieval_only_on_the_conversations_
 
 # --- through the service ------------------------------------------------------------------------------------------
 
-@pytest.fixture
-def shop(settings: Settings, engine: Engine) -> Shop:
-    return seed_orders_and_demo_manual(settings, engine)
-
-
-@pytest.fixture
-def svc(settings: Settings, shop: Shop) -> Any:
-    from sajang.graphs.inquiry.service import get_inquiry_service
-
-    return get_inquiry_service(settings)
-
-
-def test_a_sibling_follow_up_is_answered_from_its_own_article_or_row(svc: Any) -> None:
-    fee = svc.ask("단순변심 반품하면 배송비 얼마에요")
+def test_a_sibling_follow_up_is_answered_from_its_own_article_or_row(manual_svc: Any) -> None:
+    fee = manual_svc.ask("단순변심 반품하면 배송비 얼마에요")
     assert not fee["handoff"] and "3,000원" in fee["answer"], fee
-    exchange = svc.ask("교환은요?ㅎㅎ", thread_id=fee["thread_id"])
+    exchange = manual_svc.ask("교환은요?ㅎㅎ", thread_id=fee["thread_id"])
     assert not exchange["handoff"] and "6,000원" in exchange["answer"], exchange
     assert exchange["sources"][0]["id"] == "exchange-policy", exchange
 
-    tier = svc.ask("단골 등급 기준 얼마에요?")
+    tier = manual_svc.ask("단골 등급 기준 얼마에요?")
     assert not tier["handoff"] and "15만 원" in tier["answer"], tier
-    vip = svc.ask("VIP는요?ㅋㅋ", thread_id=tier["thread_id"])
+    vip = manual_svc.ask("VIP는요?ㅋㅋ", thread_id=tier["thread_id"])
     assert not vip["handoff"] and "80만 원" in vip["answer"], vip
 
-    card = svc.ask("카드 결제 취소하면 환불 며칠 걸려요?")
-    naver = svc.ask("네페는요?", thread_id=card["thread_id"])
+    card = manual_svc.ask("카드 결제 취소하면 환불 며칠 걸려요?")
+    naver = manual_svc.ask("네페는요?", thread_id=card["thread_id"])
     assert not naver["handoff"] and "1~3영업일" in naver["answer"], naver
 
 
-def test_the_shops_courier_is_answered_to_a_guest(svc: Any) -> None:
-    reply = svc.ask("무슨 택배 써요? 씨제이에요?")
+def test_the_shops_courier_is_answered_to_a_guest(manual_svc: Any) -> None:
+    reply = manual_svc.ask("무슨 택배 써요? 씨제이에요?")
     assert not reply["handoff"] and "CJ대한통운" in reply["answer"], reply
     assert "뒤 4자리" not in reply["answer"], reply
 
 
-def test_a_guest_naming_their_order_with_the_product_between_is_asked_to_verify(svc: Any) -> None:
-    reply = svc.ask("제 갈비탕 주문 출고됐나요?")
+def test_a_guest_naming_their_order_with_the_product_between_is_asked_to_verify(manual_svc: Any) -> None:
+    reply = manual_svc.ask("제 갈비탕 주문 출고됐나요?")
     assert "주문번호" in reply["answer"] and "4자리" in reply["answer"], reply
 
 
-def test_an_offer_the_manual_never_mentions_goes_to_a_person(svc: Any) -> None:
-    assert svc.ask("신용카드 무이자 할부 돼요?")["handoff"]
-    assert not svc.ask("카드 할부 돼요?")["handoff"]
+def test_an_offer_the_manual_never_mentions_goes_to_a_person(manual_svc: Any) -> None:
+    assert manual_svc.ask("신용카드 무이자 할부 돼요?")["handoff"]
+    assert not manual_svc.ask("카드 할부 돼요?")["handoff"]

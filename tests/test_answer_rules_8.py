@@ -14,11 +14,8 @@ from datetime import date
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
 from test_answer_units import _reply
-from test_own_orders import Shop, seed_orders_and_demo_manual
 
-from sajang.config import Settings
 from sajang.db.types import utcnow
 from sajang.graphs.inquiry.answering import told_then_asked
 from sajang.graphs.inquiry.classifier import incident_evidence
@@ -203,20 +200,8 @@ def test_a_remark_tells_and_asks_wants_or_reports_nothing(text: str, remark: boo
     assert is_remark(text) is remark, text
 
 
-@pytest.fixture
-def shop(settings: Settings, engine: Engine) -> Shop:
-    return seed_orders_and_demo_manual(settings, engine)
-
-
-@pytest.fixture
-def svc(settings: Settings, shop: Shop) -> Any:
-    from sajang.graphs.inquiry.service import get_inquiry_service
-
-    return get_inquiry_service(settings)
-
-
-def test_a_remark_first_gets_an_invitation_and_the_chat_goes_on_without_a_person(svc: Any) -> None:
-    first = svc.ask("안녕하세요. 요즘 이사 준비 때문에 정신이 하나도 없네요.")
+def test_a_remark_first_gets_an_invitation_and_the_chat_goes_on_without_a_person(manual_svc: Any) -> None:
+    first = manual_svc.ask("안녕하세요. 요즘 이사 준비 때문에 정신이 하나도 없네요.")
     assert not first["handoff"] and any(w in first["answer"] for w in ("말씀해 주세요", "물어봐 주세요")), first
-    fee = svc.ask("배송비 얼마예요?", thread_id=first["thread_id"])
+    fee = manual_svc.ask("배송비 얼마예요?", thread_id=first["thread_id"])
     assert not fee["handoff"] and "3,000원" in fee["answer"], fee
