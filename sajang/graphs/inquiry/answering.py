@@ -314,9 +314,10 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
             value += LEAD_BONUS
         if u.heading and SPECIAL_CASE.search(u.heading) and not ((_tokens(u.heading) - topic) & q):
             value -= SPECIAL_MISMATCH
-        stages = _stages(f"{u.heading or ''} {u.text}")
-        if asked_stages and stages and not stages & asked_stages:
-            value -= STAGE_MISMATCH
+        if asked_stages:  # most questions name no status: no unit is searched for one
+            stages = _stages(f"{u.heading or ''} {u.text}")
+            if stages and not stages & asked_stages:
+                value -= STAGE_MISMATCH
         return value
 
     lacking = _lacking_asked_figure(question, units) if figures else frozenset()

@@ -21,6 +21,7 @@ from sajang.db.queries import shop_setting_in
 from sajang.db.types import utcnow
 from sajang.graphs.inquiry import conversations as conv
 from sajang.graphs.inquiry.answering import (
+    AGREEMENT_MIN_RETRIEVAL,
     article_units,
     detect_locale,
     learned_in_scope,
@@ -210,7 +211,7 @@ def in_previous_topic(settings: Settings, state: InquiryState, language: str | N
     return replace(found, hits=ordered), {"question_base": base, "followup": "manual"}
 
 
-REMARK_MAX_RETRIEVAL = 0.2  # a remark found no article even weakly (the gate's agreement floor, AGREEMENT_MIN_RETRIEVAL)
+REMARK_MAX_RETRIEVAL = AGREEMENT_MIN_RETRIEVAL  # a remark found no article even weakly (the agreement rule's floor)
 
 # words of one kind: a follow-up naming one of them asks the previous question of it in place of its sibling
 # («교환은요?» after «단순변심 반품하면 배송비 얼마에요», «VIP는요?» after «골드 등급 기준이 얼마에요?»)

@@ -104,7 +104,12 @@ def is_remark(text: str) -> bool:
 
 def remark_reply(text: str, locale: str) -> str:
     """The invitation to ask, for a remark (`is_remark`)."""
-    options = _REPLIES["opener"].get(locale) or _REPLIES["opener"]["ko"]
+    return _reply("opener", text, locale)
+
+
+def _reply(kind: Kind, text: str, locale: str) -> str:
+    """One of the kind's replies in the locale, chosen by the message (the wording varies, a message's stays)."""
+    options = _REPLIES[kind].get(locale) or _REPLIES[kind]["ko"]
     return options[zlib.crc32(text.strip().encode("utf-8")) % len(options)]
 
 
@@ -132,7 +137,4 @@ def smalltalk_kind(text: str) -> Kind | None:
 def smalltalk_reply(text: str, locale: str, shop_name: str) -> str | None:
     """A short, friendly reply to small talk (the wording varies by message), or None for anything else."""
     kind = smalltalk_kind(text)
-    if kind is None:
-        return None
-    options = _REPLIES[kind].get(locale) or _REPLIES[kind]["ko"]
-    return options[zlib.crc32(text.strip().encode("utf-8")) % len(options)].format(shop=shop_name)
+    return None if kind is None else _reply(kind, text, locale).format(shop=shop_name)
