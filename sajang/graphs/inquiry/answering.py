@@ -188,6 +188,7 @@ FAQ_MATCH = 0.25
 # a section about a special case ("주소 오류로 반송된 경우") answers only a question that names the case
 SPECIAL_CASE = re.compile(r"경우|때$|\S\s*후\b|오류|늦어|지연|안\s*될|못|분실|반송|when\s|if\s", re.IGNORECASE)
 SPECIAL_MISMATCH = 0.25
+CASE_NAMED_WORDS = 2
 SAME_SECTION = 0.4  # share of the best unit's score another unit of its section needs to be quoted with it
 SECOND_SECTION = 0.8  # share of the best unit's score another section needs to be quoted too
 _HARD_KINDS = ("duration", "money", "clock", "amount", "temperature")
@@ -312,7 +313,10 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
             value += FAQ_MATCH * sum(w for t, w in rare.items() if t in q) / (sum(rare.values()) or 1.0)
         elif u.section == first_section:
             value += LEAD_BONUS
-        if u.heading and SPECIAL_CASE.search(u.heading) and not ((_tokens(u.heading) - topic) & q):
+        # (a unit that itself names the case asked in two words of it, «포장이 터지거나 새어 나온 경우» for «포장 터져서
+        # 오면요», is not; one shared word, «잘못», does not name «주소가 잘못되어 반송되면» for «주소 잘못 적었는데»)
+        if u.heading and SPECIAL_CASE.search(u.heading) and not ((_tokens(u.heading) - topic) & q) \
+                and len((own - topic) & q) < CASE_NAMED_WORDS:
             value -= SPECIAL_MISMATCH
         if asked_stages:  # most questions name no status: no unit is searched for one
             stages = _stages(f"{u.heading or ''} {u.text}")
@@ -626,6 +630,15 @@ def own_verdicts_only(question: str, units: list[AnswerUnit]) -> list[AnswerUnit
     return out
 
 
+def speaks_to(question: str, hit: dict[str, Any], unit: AnswerUnit) -> bool:
+    """Whether the unit says something of what the question asks beyond the article's topic: «적립금 친구한테
+    넘겨줄 수 있어요?» shares only «적립금» with «적립금은 구매 확정 후 지급됩니다», whose «됩니다» is no yes to
+    it. A question that names only the topic («선물 포장 해 주나요?» on the gift-wrapping article) is spoken to."""
+    # the title's own words, not their synonyms: «배송지 변경» is the topic, «바꿀 수 있어요» still the question
+    asked = _question_tokens(question) - _tokens(str(hit.get("title") or ""))
+    return not asked or bool(asked & (_tokens(unit.quote) | _tokens(unit.heading) | _tokens(unit.question)))
+
+
 def _with_yes_no(body: str, question: str, hit: dict[str, Any], units: list[AnswerUnit], locale: str) -> str:
     """The answer to a yes/no question starts with 네 or 아니요, read from the unit that answers best."""
     if not is_yes_no(question) or not units:
@@ -633,6 +646,8 @@ def _with_yes_no(body: str, question: str, hit: dict[str, Any], units: list[Answ
     scored = [(sc, i) for sc, i in _scored_units(question, hit, tuple(units))]
     best = units[scored[0][1]]
     if _ANSWERED_YES_NO.match(best.quote) or _ANSWERED_YES_NO.match(units[0].quote):
+        return body
+    if not speaks_to(question, hit, best):
         return body
     verdict = yes_or_no([best, *[u for u in units if u is not best]])
     if verdict is None:
@@ -844,7 +859,11 @@ def manual_reply(settings: Settings, policy: StorePolicy, *, text: str, question
             category = get_classifier(settings).classify(asked).category  # the offline classifier, not the chat model
     confidence = answer_confidence(settings, retrieval_confidence, category, hits, manual[0], unknown_terms,
                                    previous_article)
-    if asks_value_of_unknown(question or text, unknown_terms):
+    # the manual's author wrote this section's heading or this table row for the question: answered
+    if not unknown_terms and category != "human" and parts[0][1] is manual[0] \
+            and (heading_says(question or text, parts[0][1], parts[0][2]) or row_says(question or text, parts[0][2])):
+        confidence = max(confidence, settings.answer_confidence_threshold + AGREEMENT_MARGIN)
+    if asks_value_of_unknown(question or text, unknown_terms) or counts_nothing_asked(question or text, manual[0]):
         confidence = min(confidence, settings.answer_confidence_threshold - 0.05)
     return {"answer": answer, "confidence": round(confidence, 4), "sources": [source_of(h) for h in articles],
             "answer_kind": "manual"}
@@ -867,6 +886,54 @@ def asks_value_of_unknown(question: str, unknown_terms: list[str] | None) -> boo
             if _VALUE_ASKED.match(question, m.end()) or _OFFER_ASKED.match(question, m.end()):
                 return True
     return False
+
+
+HEADING_MIN_WORDS = 2  # «비밀번호 잊었어요»: one word alone («배송») is a topic, not a question
+
+
+def heading_says(question: str, hit: dict[str, Any], units: list[AnswerUnit]) -> bool:
+    """Whether the section quoted is headed by the question itself: every content word of the question
+    (at least two) in the heading of a quoted unit's section or the article's title («비밀번호 잊었어요» →
+    «## 비밀번호를 잊었을 때» of «회원가입·로그인·탈퇴»). The manual's author wrote that heading for this question,
+    a signal independent of how sure the retriever was (the account article's category is "other", so the
+    classifier never agrees with it)."""
+    asked = _question_tokens(question)
+    if len(asked) < HEADING_MIN_WORDS or not units:
+        return False
+    title = _question_tokens(str(hit.get("title") or ""))
+    return any(asked <= _question_tokens(u.heading) | title for u in units)
+
+
+def row_says(question: str, units: list[AnswerUnit]) -> bool:
+    """Whether a quoted table row is named by the question, which asks for a figure the row states («골드
+    되려면 얼마 사야돼요» → the row «골드 | 40만 원 이상 | …»): the table was written to answer exactly that."""
+    kinds = [k for k, rx in _ASKS_FIGURE.items() if rx.search(question)]
+    if not kinds:
+        return False
+    asked = _question_tokens(question)
+    return any(u.kind == "row" and any(_ASKS[k][1].search(u.text) for k in kinds)
+               and _tokens(u.key) and _tokens(u.key) <= asked for u in units)
+
+
+# «사진 몇 장 올려야 해요?», «AS 몇 년이에요?»: how many of a counted thing (not «몇 개», which any list answers)
+_COUNTERS = {"장": "장", "번": "번|회", "회": "번|회", "명": "명", "년": "년|연", "살": "살|세", "인분": "인분",
+             "세트": "세트|개", "박스": "박스|상자|개", "봉": "봉|봉지|개|팩", "팩": "팩|개|봉", "곳": "곳",
+             "키로": "키로|kg|킬로", "kg": "키로|kg|킬로", "그램": "그램|g"}
+_COUNT_ASKED = re.compile(r"몇\s*(" + "|".join(sorted(_COUNTERS, key=len, reverse=True)) + r")(?![가-힣])|"
+                          r"몇\s*(" + "|".join(sorted(_COUNTERS, key=len, reverse=True)) + r")(?=[이에까부정씩])")
+_NUMERAL = r"(?:\d[\d,.]*|한|두|세|네|다섯|여섯|일곱|여덟|아홉|열)"
+
+
+def counts_nothing_asked(question: str, hit: dict[str, Any]) -> bool:
+    """The question asks how many of a counted thing («몇 장», «몇 년») and no sentence of the whole article
+    states a number of it: the article cannot answer («사진리뷰 사진 몇 장 올려야 500원 줘요?» near the points article, which says
+    what a photo review earns, not how many photos it takes)."""
+    m = _COUNT_ASKED.search(question)
+    if m is None:
+        return False
+    units = _COUNTERS[m.group(1) or m.group(2)]
+    body = hit.get("body") or hit.get("text") or ""
+    return re.search(rf"{_NUMERAL}\s*(?:{units})", body, re.IGNORECASE) is None
 
 
 def answer_confidence(settings: Settings, retrieval_confidence: float, category: str,

@@ -197,7 +197,8 @@ LOW_CATEGORIES = {"product", "stock", "other", "coupon_points"}
 _HYPOTHETICAL = re.compile(r"\s*(?:이면|으면|면|이라면|라면|다면|는다면|되면|됐으면|일\s*때|인\s*경우|일\s*경우|시에?|의\s*경우)(?:요|여|용)?(?![가-힣])"
                            r"|\s*(?:기준|여부)"
                            # "파손돼서 오면", "터져서 도착하면": the evidence in a case to come
-                           r"|\s*(?:돼서|되서|되어서|된\s*채로|져서|진\s*채로|서|채로)\s*(?:오면|왔으면|도착하면|받으면|받게\s*되면)(?![가-힣])")
+                           r"|\s*(?:돼서|되서|되어서|된\s*채로|져서|진\s*채로|서|채로)\s*(?:(?:오면|도착하면|받으면|받게\s*되면)(?:요|여|용)?|왔으면)"
+                           r"(?![가-힣])")
 # "만약 …", "if it turns out defective": the sentence imagines a case before the evidence
 _CASE_BEFORE = re.compile(r"(?:만약|만일|혹시라도|\bif\b|\bin case\b|\bwhat if\b|\bsuppose\b)[^.?!？\n]*$", re.IGNORECASE)
 # "불량인가요?", "불량인지 봐 주세요": whether it is a defect is asked, not said (a spoilage suspicion, «상한 건지
@@ -213,6 +214,12 @@ _CASE_VERB = re.compile(r"\s*[이가은는을를]?\s+(?:나면|났으면|난다�
                         r"(?:나왔|생겼|있었|왔)다고\s*(?:신고|말씀|연락|접수|문의)\S{0,3}면)"
                         r"(?:요|여|용)?(?![가-힣])")
 _CASE_KINDS = {"damage", "missing", "defect", "foreign_object", "spoilage"}
+# «파손된 상품은 사진을 언제까지 보내야 하는지 …»: goods of that kind in general (topic 은/는), asked how the
+# procedure goes — not «제 상품이 파손됐는데요»
+_GENERIC_CASE = re.compile(r"(?:된|난|진)\s*(?:상품|물건|제품|경우)\s*(?:은|는)\s+[^.!?？\n]*?"
+                           r"(?:언제까지|며칠\s*(?:안|이내|내)|기한|방법|절차)[^.!?？\n]*?(?:해야|하는지|되는지|여쭤|궁금)")
+# …unless the message says it is theirs («제가 받은 파손된 상품은», «방금 열어봤어요», «사진 첨부합니다»)
+_OWN_CASE = re.compile(r"제가|저희|받은|받았|왔|온\s|방금|오늘|어제|열어|뜯어|첨부|보냅니다|보내드")
 # «구성품 빠져서 나중에 따로 받게 되면 …»: a condition a few words on, with no report between (not «빠져서 왔는데
 # 어떻게 하면 돼요?», where 왔는데 reports it)
 _CASE_LATER = re.compile(r"(?P<between>[^.?!？\n]{0,16}?)(?:받게\s*되면|되면|받으면|오면|생기면|있으면|남았으면|실\s*때|을\s*때)"
@@ -225,11 +232,15 @@ _COUNTS_AS_DEFECT = re.compile(r"\s*(?:처리|인정|해당|기준|사유)|"
                                r"\s*(?:으로|로)\s*(?:처리|인정|간주|쳐|치|보나|보시|보는지|볼\s*수|봐\s*주)")
 # «봉투가 빵빵한데 상한 거 아니에요?»: a sign the manual calls normal (fermenting kimchi), asked about — unless
 # somebody ate it or it smells: a spoilage suspicion stays a report (food safety)
-_NORMAL_SIGN = re.compile(r"빵빵|부풀|가스|발효|시큼해졌|익었")
+# (a frozen food «겉만 살짝 말랑», «조금 녹아서»: the manual says to freeze it again — unless another sign is told,
+# `_ATE_OR_SMELLS`)
+_NORMAL_SIGN = re.compile(r"빵빵|부풀|가스|발효|시큼해졌|익었|(?:살짝|조금|약간|겉만)\s*(?:\S{1,4}\s*)?(?:말랑|녹(?![색슬슨]))")
 # a bulging pot is a defect; only fermented food swells by itself
 _FERMENTED = re.compile(r"김치|깍두기|동치미|총각|열무|장아찌|젓갈|된장|고추장|막장|kimchi", re.IGNORECASE)
-_ATE_OR_SMELLS = re.compile(r"먹었|먹은|먹고|먹이|드셨|냄새|배탈|토|설사|아파")
-_ASKS_IF_SPOILED = re.compile(r"\s*(?:아니|인가|인지|일까|맞나|맞아요|맞죠)|\s*(?:이에요|에요|예요|인가요)\s*\?")
+_ATE_OR_SMELLS = re.compile(r"먹었|먹은|먹고|먹이|드셨|냄새|배탈|토|설사|아파|곰팡|색이|색깔|거무|초록|하얀|점이|끈적|미끌|"
+                            r"진물|물이\s*(?:줄줄|흘|흐)")
+_ASKS_IF_SPOILED = re.compile(r"\s*(?:아니|인가|인지|일까|맞나|맞아요|맞죠)|\s*(?:이에요|에요|예요|인가요)\s*\?"
+                              r"|\s*(?:된|한|인)?\s*(?:건가|건지|걸까|거\s*아니)")
 # «파손접수 사진 24시간 지나면 …», «이물질 신고 결과는 …»: the procedure named by the evidence's word, not a report
 _PROCEDURE_AFTER = re.compile(r"\s*(?:접수|신고\s*(?:하면|결과|방법|절차|기준|시)|처리\s*(?:기간|절차|방법|기준)|보상\s*(?:기준|규정|방법)|기준|규정)"
                               # «누락된 거 다시 보내줄 때 택배비 내야 돼요?»: how the resend works
@@ -264,6 +275,8 @@ def incident_evidence(text: str) -> list[str]:
                     or (kind in _CASE_KINDS and _HEARSAY_BEFORE.search(text, 0, m.start())
                         and _QUESTION_LATER.search(text, m.end()))
                     or (kind in _CASE_KINDS and _PROCEDURE_AFTER.match(text, m.end()))
+                    or (kind in ("damage", "defect") and _GENERIC_CASE.match(text, m.end())
+                        and not _OWN_CASE.search(text))
                     or (kind in _CASE_KINDS and (_CASE_VERB.match(text, m.end())
                                                  or _CASE_BEFORE.search(text, 0, m.start())
                                                  or _later_case(text, m.end()))))

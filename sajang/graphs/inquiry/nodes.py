@@ -37,6 +37,7 @@ from sajang.graphs.inquiry.order_answers import (
     Reading,
     load_own_data,
     manual_memory,
+    names_theirs,
     own_data_turn,
     read_in_context,
     with_previous_question,
@@ -230,6 +231,10 @@ SIBLING_WORDS: tuple[tuple[str, ...], ...] = (
 _AFTER_A_WORD = r"(?:은|는|이|가|을|를|도|로|으로|에|의|과|와|랑|이랑|하|했|한|할|해|면|요|비|신청|등급)"
 
 
+_LEAD_WORD = re.compile(r"^(?:혹시|그럼|그러면|그냥|아)\s+")
+_CONDITION_ON_NOUN = re.compile(r"(?<=[가-힣A-Za-z])면\s*(?:요|여|용|염)?\s*[?？.!~ㅠㅜ]*$")
+
+
 def topic_swap(question: str, base: str, spaced_base: str | None = None) -> tuple[str, str | None, str]:
     """(fragment, the previous question asked of the fragment instead of its topic, the word replaced) for an
     elliptic follow-up spelled out as "{fragment} {base}": "쿠폰 적립금 어떻게 쌓여요" → ("쿠폰", "쿠폰 어떻게
@@ -239,18 +244,23 @@ def topic_swap(question: str, base: str, spaced_base: str | None = None) -> tupl
     if not base or not question.endswith(base):
         return "", None, ""
     fragment = question[: -len(base)].strip()
+    # «혹시 네이버페이면요» read with «신용카드로 결제한 건 …»: the noun the condition names takes the sibling's place
+    condition = _CONDITION_ON_NOUN.search(_LEAD_WORD.sub("", fragment))
     where = spaced_base or base
     for group in SIBLING_WORDS:
-        mine = next((w for w in group if w in fragment), None)
-        if not mine:
+        # the word said last («카드 말고 네이버페이면요»: 네이버페이), the longest of those ending there
+        named = [(fragment.rfind(w) + len(w), len(w), w) for w in group if w in fragment]
+        if not named:
             continue
+        mine = max(named)[2]
         for theirs in group:
             if theirs == mine or theirs in mine:
                 continue
             # a word of its own («반품하면», «카드로»), not part of another («환불금», «손만두», «카드사»)
             found = re.search(rf"(?<![가-힣A-Za-z]){re.escape(theirs)}(?=$|[^가-힣]|{_AFTER_A_WORD})", where)
             if found:
-                return fragment, where[:found.start()] + fragment + where[found.end():], theirs
+                said = mine if condition else fragment
+                return said, where[:found.start()] + said + where[found.end():], theirs
     words = base.split()
     if not fragment or len(words) < 2 or not tokenize(words[0]):
         return fragment, None, ""
@@ -330,17 +340,23 @@ def answer(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str, A
                         customer_id=state.get("customer_id"), customer=state.get("customer"),
                         orders=state.get("orders") or [], coupons=state.get("coupons"),
                         verification=state.get("verify_result"), memory=state.get("memory"), locale=locale,
-                        policy=policy, now=utcnow(), pending_question=state.get("pending_question")) \
+                        policy=policy, now=utcnow(), pending_question=state.get("pending_question"),
+                        first_turn=first_turn) \
         if out is None else None
     if own is not None and own.get("pending_question") and not state.get("customer_id") and hits \
             and not set(reading.query.facts) & {"list", "items", "amount"}:  # "주문 내역 보여 주세요": only theirs
         # a guest asking "배송지 바꾸고 싶어요", "when will my package arrive?": what the manual says of it
         # first (nothing of theirs), then the offer to look at their order once they verify
-        policy_part = answer_offline(customer_id=None, orders=[], mood=None, first_turn=True)
+        policy_part = answer_offline(customer_id=None, orders=[], mood=None)
         if policy_part.get("answer_kind") == "manual" and \
                 float(policy_part.get("confidence") or 0.0) >= settings.answer_confidence_threshold:
-            own = {**own, "answer": f"{policy_part['answer']}\n\n{own['answer']}",
-                   "sources": policy_part.get("sources") or []}
+            # a follow-up («네이버페이면요?») continues the article answered; the question still waits for
+            # the verification (pending_question), asked for once, not again under the follow-up's answer (a line
+            # about their order, «이름은 홍길동이고 어제 주문했어요», is asked again how to verify)
+            asked_before = bool(state.get("pending_question")) and reading.followup == "manual" \
+                and not names_theirs(state.get("text") or "")
+            own = {**own, "answer": policy_part["answer"] if asked_before else f"{policy_part['answer']}\n\n{own['answer']}",
+                   "sources": policy_part.get("sources") or [], "memory": manual_memory(reading, policy_part)}
     if own is not None:
         # the customer's own data (or the chat verification): answered from the database, never the manual
         return {**own, "needs_human": False, "hits": slim_hits}

@@ -432,6 +432,7 @@ class OrderReply:
     order_ids: list[str] = field(default_factory=list)
     needs_person: bool = False  # an action a person must carry out
     action: str | None = None
+    focused: bool = False  # the first order was answered in full, the others only named
 
 
 def own_data_reply(query: OwnDataQuery, orders: list[dict[str, Any]], locale: str, policy: StorePolicy,
@@ -474,8 +475,10 @@ def own_data_reply(query: OwnDataQuery, orders: list[dict[str, Any]], locale: st
     # ("포기김치 배송완료 됐었죠": that order's delivery)
     asks_list = bool(query.all_recent or query.exists_question or "list" in query.facts or
                      ((query.claim_types or query.statuses) and not (query.products or query.since)))
-    if query.each and not query.action and len(sel.orders) <= EACH_LIMIT and set(query.facts) - {"claims"}:
-        # «오늘 두 번 주문했는데 각각 얼마예요?»: the fact of each
+    # «오늘 두 번 주문했는데 각각 얼마예요?», or «그 주문에는 뭐 들어 있어요?» right after a list of two: the
+    # fact of each (the list itself was the previous answer)
+    each = query.each or (query.same_order and bool(set(query.facts) - {"claims", "list", "status"}))
+    if each and not query.action and len(sel.orders) <= EACH_LIMIT and set(query.facts) - {"claims"}:
         return OrderReply("\n\n".join(" ".join(order_detail(o, query, locale, policy)) for o in sel.orders), ids)
     if not asks_list and not query.action and set(query.facts) - {"claims"}:
         # a fact of "the 만두 order" while there are several: the newest in full, the others named
@@ -485,7 +488,7 @@ def own_data_reply(query: OwnDataQuery, orders: list[dict[str, Any]], locale: st
             _o("others_intro_plain", locale, n=len(others))
         more = [intro, *order_list(others, OwnDataQuery(), locale)]
         return OrderReply(" ".join(order_detail(newest, query, locale, policy)) + "\n\n" + "\n".join(more),
-                          ids)
+                          ids, focused=True)
     listed = order_list(sel.orders, query, locale)
     what = _what(query, locale, sel.unmatched_products)
     intro = _o("list_intro", locale, what=what, n=len(sel.orders)) if what else \
@@ -494,6 +497,18 @@ def own_data_reply(query: OwnDataQuery, orders: list[dict[str, Any]], locale: st
     if query.action or not (asks_list or "claims" in query.facts):
         parts.append(_o("list_pick", locale))
     return OrderReply("\n".join(parts), ids, action=query.action)
+
+
+# «주문한 거랑 다른 상품이 오면», «시킨 게 녹아서 오면»: an order of theirs in a delivery imagined, nothing reported
+# between («주문한 거 안 왔는데 취소하면» tells what happened: that order is theirs to look at)
+ORDER_IN_CONDITION = re.compile(r"(?:주문한|시킨|산|구매한)\s*(?:거|것|게|상품|물건)(?P<between>[^.?!？,]{0,16}?)"
+                                r"(?:오면|도착하면|배송되면)(?:요|여)?(?![가-힣])")
+_TOLD_BETWEEN = re.compile(r"는데|었|았|였|했|왔|옴|됐")
+
+
+def order_in_condition(text: str) -> bool:
+    m = ORDER_IN_CONDITION.search(text)
+    return m is not None and not _TOLD_BETWEEN.search(m.group("between"))
 
 
 def names_theirs(text: str) -> bool:
@@ -518,6 +533,8 @@ def is_own_data_question(text: str, category: str, query: OwnDataQuery, orders: 
         return False
     if guest and HYPOTHETICAL_START.match(text) and not looks_up(text):
         return False  # "If I refuse the parcel, how much comes off my refund?": "my" is in the case imagined
+    if guest and not looks_up(text) and order_in_condition(text):
+        return False  # «주문한 거랑 다른 상품이 오면 배송비는 누가 내요?»: their order is part of the case imagined
     last = last_sentence(text)
     if guest and last != text and is_conditional(last) and not POSSESSIVE.search(last) and not looks_up(last):
         # «6만 원어치 주문했는데 … 아직 출고 전이에요. 부분 취소하면 배송비 붙나요?»: the story is theirs, the
@@ -662,8 +679,12 @@ def read_in_context(text: str, memory: dict[str, Any] | None, pending_question: 
                     verification: str | None, now: datetime) -> Reading:
     """The question a message asks given the previous turn (`memory`) and a question held for verification."""
     if verification == "verified" and pending_question:
-        return Reading(pending_question, pending_question, parse_own_query(pending_question, now),
-                       verified_now=True)
+        held = parse_own_query(pending_question, now)
+        proved = [m.group(0).upper() for m in ORDER_ID.finditer(text)]
+        if proved and not held.selects:
+            # «내 택배 언제 와요?», then «O-… 1234»: the order they proved is the one they meant
+            held = replace(held, order_ids=(proved[0],))
+        return Reading(pending_question, pending_question, held, verified_now=True)
     query = parse_own_query(text, now)
     # «VIP는요?ㅎㅎ», «불량이면여 ㅠㅠ»: the laughter is mood, not words; «…이면여», «…면용» are «…면요»
     plain = YEO_ENDING.sub("면요", without_emoticons(text) or text)
@@ -743,6 +764,9 @@ PROCESS_TIMING = re.compile(r"(회수|환불|적립금?|포인트|재발송|교�
                             r"(언제|며칠|얼마나|몇\s*일)")
 # "그 주문", "저 택배", "that order": a pointer at an order, not at whatever the previous answer was about
 NAMES_AN_ORDER = re.compile(r"^(그|저|이)\s*(주문|택배)|that\s+order|\bmy\s+order", re.IGNORECASE)
+# «그 주문들», «둘 다», «각각», «전부»: every order the previous answer named
+BOTH_ORDERS = re.compile(r"(?:주문|택배)들|(?:거|것)들(?=\s|$|은|이|도|의)|(?:둘|셋|(?:두|세|2|3)\s*개)\s*다|각각|모두|"
+                         r"전부|다\s*(?:얼마|뭐|언제)|\b(?:both|each|all)\b", re.IGNORECASE)
 ASKS_ABOUT_ORDERS = {"tracking", "delivery_date", "items", "amount", "claims", "list", "status"}
 
 
@@ -802,9 +826,10 @@ def _reply(parts: list[str], *, kind: str, confidence: float, sources: list[dict
 def own_data_turn(*, reading: Reading, category: str, customer_id: str | None, customer: dict[str, Any] | None,
                   orders: list[dict[str, Any]], coupons: list[dict[str, Any]] | None, verification: str | None,
                   memory: dict[str, Any] | None, locale: str, policy: StorePolicy,
-                  now: datetime, pending_question: str | None = None) -> dict[str, Any] | None:
+                  now: datetime, pending_question: str | None = None,
+                  first_turn: bool = True) -> dict[str, Any] | None:
     """The answer when the message is about the customer's own data or the chat verification (None
-    otherwise: the manual answers). Keys: answer, confidence, sources, answer_kind, and `order_action`
+    otherwise: the manual answers); it greets only on the conversation's `first_turn`. Keys: answer, confidence, sources, answer_kind, and `order_action`
     (an action and whether a person must act), `pending_question` (held until the guest verifies),
     `memory` (what a follow-up continues)."""
     greet = _t("greet", locale, shop=policy.shop_name)
@@ -831,19 +856,22 @@ def own_data_turn(*, reading: Reading, category: str, customer_id: str | None, c
                       order_action={"action": query.action, "needs_person": False},
                       memory={"kind": "verify", "base": reading.base, "query": query.as_dict()})
     previous_ids = list((memory or {}).get("order_ids") or [])
+    if (memory or {}).get("focused") and not BOTH_ORDERS.search(reading.question):
+        previous_ids = previous_ids[:1]  # «그 주문은 얼마예요?»: the one answered in full, not the ones named after it
     reply = own_data_reply(query, orders, locale, policy, now, previous_ids=previous_ids, coupons=coupons)
     by_id = {o["order_id"]: o for o in orders}
     sources = [order_source(by_id[i], locale) for i in reply.order_ids if i in by_id][:LIST_LIMIT]
-    opening = greet
+    opening = greet if first_turn else ""  # a person greets once, not on every answer of the chat
     if reading.verified_now:
-        opening = f"{greet} {_o('verified', locale, name=(customer or {}).get('name') or customer_id)}"
+        verified = _o("verified", locale, name=(customer or {}).get("name") or customer_id)
+        opening = f"{opening} {verified}".strip()
     parts = [opening, reply.text, _t("closing", locale)]
     # set on every own-data answer: the gate then goes by this order, not by request words alone
     action = {"action": reply.action, "needs_person": reply.needs_person}
     return _reply(parts, kind="order", confidence=0.9, sources=sources, order_action=action,
                   pending_question=None,
                   memory={"kind": "order", "base": reading.base, "query": query.as_dict(),
-                          "order_ids": reply.order_ids})
+                          "order_ids": reply.order_ids, "focused": reply.focused})
 
 
 def manual_memory(reading: Reading, out: dict[str, Any]) -> dict[str, Any]:

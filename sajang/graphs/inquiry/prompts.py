@@ -71,9 +71,10 @@ def josa(word: str, pair: str) -> str:
 # Wordings a reply varies between (chosen per message, so a chat does not read like a form letter); ""
 # means: say nothing there.
 VARIANTS: dict[str, dict[str, tuple[str, ...]]] = {
-    "manual_open": {"ko": ("안녕하세요, {shop}입니다.", "문의 주셔서 감사합니다.", "확인해 드릴게요.", "", "",
+    # (no greeting here: the first answer greets, a later one does not say hello again)
+    "manual_open": {"ko": ("궁금하신 점 알려 드릴게요.", "문의 주셔서 감사합니다.", "확인해 드릴게요.", "", "",
                            "안내해 드릴게요."),
-                    "en": ("Hi, this is {shop}.", "Thanks for asking!", "", "Happy to help.", "")},
+                    "en": ("Sure.", "Thanks for asking!", "", "Happy to help.", "")},
     "manual_close": {"ko": ("더 궁금하신 점 있으면 편하게 말씀해 주세요.", "다른 궁금한 점도 언제든 물어봐 주세요.", "",
                             "도움이 되셨으면 좋겠어요.", "또 궁금한 게 생기면 말씀해 주세요."),
                      "en": ("Anything else, just ask.", "", "Hope that helps!", "Let me know if anything is unclear.")},

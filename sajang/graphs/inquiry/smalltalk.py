@@ -84,7 +84,9 @@ _REPLIES: dict[Kind, dict[str, tuple[str, ...]]] = {
 # question, no request, no trouble reported — a person answering a chat invites the question rather than
 # calling a colleague
 _ASKS_OR_WANTS = re.compile(
+    # «혹시 … 받을 수 있을까 해서요»: the indirect register asks too (not «드릴까 하고 둘러보는 중이에요»)
     r"[?？]|얼마|언제|어디|어떻게|어케|왜|몇|며칠|뭐|무엇|무슨|어느|나요|까요|가요|는지|던가|되요|돼요|되나|될까|가능|"
+    r"(?:을|ㄹ|할|될|있을|받을|줄)까\s*해서|"
     r"있나|없나|있어요|주세요|주실|줘|해\s*주|싶|원해|필요|부탁|바랍|요청|하려|할게|할께|알려|가르쳐|문의|질문|"
     r"\b(?:how|what|when|where|why|which|can|could|do|does|is|are|please|want|need|would)\b", re.IGNORECASE)
 _TROUBLE = re.compile(r"안\s*(?:와|왔|오|돼|되|보|맞|나와|들어)|못\s*|않|늦|느려|파손|깨|터|상했|상한|냄새|이상|불량|환불|반품|"
