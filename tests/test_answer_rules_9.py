@@ -214,3 +214,8 @@ def test_the_order_a_guest_proved_is_the_one_answered(manual_shop: Any, manual_s
     done = manual_svc.ask(f"{manual_shop.preparing} {A_PHONE4}", thread_id=asked["thread_id"])
     # the order verified with, not the customer's newest open one
     assert manual_shop.preparing in done["answer"] and manual_shop.paid not in done["answer"], done
+
+
+def test_a_product_typed_without_its_spaces_finds_the_order(manual_svc: Any) -> None:
+    reply = manual_svc.ask("김치손만두 시킨건 얼마였어요?", customer_id=A)
+    assert "23,800원" in reply["answer"] and "28,700원" not in reply["answer"], reply

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, Select, bindparam, exists, or_, select
+from sqlalchemy import ColumnElement, Connection, Engine, Select, String, bindparam, exists, func, or_, select
 
 from sajang.db.engine import autocommit_connection
 from sajang.db.models import Claim, Coupon, CouponIssue, Customer, Order, OrderItem, Product
@@ -133,7 +133,7 @@ def matching_orders_in(conn: Connection, customer_id: str | None, *, order_ids: 
                        locale: str = "ko") -> list[dict[str, Any]]:
     """The customer's orders that match what a question names (newest first, at most `limit`), in one
     query: any of `order_ids`, ordered in [since, until), in one of `statuses` or with a claim of one of
-    `claim_types`, with an item whose name contains one of `name_terms`. Criteria left empty do not filter;
+    `claim_types`, with an item whose name contains one of `name_terms` (spaces ignored on both sides). Criteria left empty do not filter;
     [] for guests."""
     if not customer_id:
         return []
@@ -153,17 +153,24 @@ def matching_orders_in(conn: Connection, customer_id: str | None, *, order_ids: 
     if by_state:
         stmt = stmt.where(or_(*by_state))
     if name_terms:
+        name = _despaced(_it.product_name)
         stmt = stmt.where(exists().where(_it.order_id == _o.id,
-                                         or_(*(_it.product_name.contains(t, autoescape=True) for t in name_terms))))
+                                         or_(*(name.contains(t.replace(" ", ""), autoescape=True) for t in name_terms))))
     stmt = stmt.order_by(_o.ordered_at.desc(), _o.id.desc()).limit(bindparam("limit"))
     return _orders_in(conn, customer_id, None, max(1, min(limit, 50)), locale, statement=stmt)
 
 
 def catalogue_words_in(conn: Connection, words: list[str]) -> set[str]:
     """The words that occur in the name of a product of the shop (a loose product name, or not a product)."""
-    p = Product.__table__.c
+    name = _despaced(Product.__table__.c.name)
     return {w for w in words
-            if conn.execute(select(p.id).where(p.name.contains(w, autoescape=True)).limit(1)).first() is not None}
+            if conn.execute(select(Product.__table__.c.id).where(name.contains(w.replace(" ", ""), autoescape=True))
+                            .limit(1)).first() is not None}
+
+
+def _despaced(column: ColumnElement[str]) -> ColumnElement[str]:
+    """A name without its spaces: «김치손만두» typed without them is «김치 손만두 (1kg)»."""
+    return func.replace(column, " ", "", type_=String)
 
 
 _ci, _cp = CouponIssue.__table__.c, Coupon.__table__.c
