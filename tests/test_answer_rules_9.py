@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from test_answer_units import ARTICLES, _reply
-from test_own_orders import A, A_PHONE4
+from test_own_orders import A_PHONE4, A
 
 from sajang.graphs.inquiry.answering import (
     counts_nothing_asked,
@@ -219,3 +219,14 @@ def test_the_order_a_guest_proved_is_the_one_answered(manual_shop: Any, manual_s
 def test_a_product_typed_without_its_spaces_finds_the_order(manual_svc: Any) -> None:
     reply = manual_svc.ask("김치손만두 시킨건 얼마였어요?", customer_id=A)
     assert "23,800원" in reply["answer"] and "28,700원" not in reply["answer"], reply
+
+
+# --- while a person is coming -------------------------------------------------------------------------------
+
+def test_a_follow_up_while_a_person_is_coming_is_read_with_the_question_before(manual_svc: Any) -> None:
+    first = manual_svc.ask("카드 할부 돼요?")
+    person = manual_svc.ask("상담원 연결해 주세요", thread_id=first["thread_id"])
+    assert person["handoff"], person
+    more = manual_svc.ask("몇만원부터여?", thread_id=first["thread_id"])  # alone it names no topic: it went unanswered
+    assert more["handoff"] and more["answer"] and "5만 원" in more["answer"], more
+    assert "상담원" in more["answer"].split("\n\n")[-1], more

@@ -38,6 +38,7 @@ from sajang.graphs.inquiry.classifier import HUMAN_REQUEST, Classification, clas
 from sajang.graphs.inquiry.context import InquiryContext
 from sajang.graphs.inquiry.graph import build_graph
 from sajang.graphs.inquiry.llm_answer import answer_with_model, new_mask, turn_budget, with_deadline
+from sajang.graphs.inquiry.order_answers import read_in_context
 from sajang.graphs.inquiry.privacy import find_personal_data, generalise
 from sajang.knowledge.embeddings import serving_request
 from sajang.tools.orders import customer_brief, customer_exists, recent_orders
@@ -281,7 +282,10 @@ class InquiryService:
             sent = s.get(Message, mid)
             if sent is not None:
                 sent.meta = {**(sent.meta or {}), "to_person": True}
-        bot = reply_while_waiting(self.settings, self.engine, text=text, customer_id=row["customer_id"],
+        # «제주도는요?» while a person is coming: read with the question before the handoff, as the chat reads it
+        memory = (self.graph.get_state({"configurable": {"thread_id": thread_id}}).values or {}).get("memory")
+        line = read_in_context(text, memory, None, None, utcnow()).question if memory else text
+        bot = reply_while_waiting(self.settings, self.engine, text=line, customer_id=row["customer_id"],
                                   locale=detect_locale(text, row.get("locale") or self.settings.locale))
         answer, sources, confidence = bot["answer"], bot["sources"], round(float(bot["confidence"]), 4)
         with self._resuming(thread_id):
