@@ -133,8 +133,8 @@ def matching_orders_in(conn: Connection, customer_id: str | None, *, order_ids: 
                        locale: str = "ko") -> list[dict[str, Any]]:
     """The customer's orders that match what a question names (newest first, at most `limit`), in one
     query: any of `order_ids`, ordered in [since, until), in one of `statuses` or with a claim of one of
-    `claim_types`, with an item whose name contains one of `name_terms` (spaces ignored on both sides). Criteria left empty do not filter;
-    [] for guests."""
+    `claim_types`, with an item whose name contains one of `name_terms` (spaces ignored on both sides).
+    Criteria left empty do not filter; [] for guests."""
     if not customer_id:
         return []
     stmt = select(*_ORDER_COLUMNS).where(_o.customer_id == bindparam("customer_id"))

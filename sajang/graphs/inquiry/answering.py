@@ -919,19 +919,20 @@ def row_says(question: str, units: list[AnswerUnit]) -> bool:
 _COUNTERS = {"장": "장", "번": "번|회", "회": "번|회", "명": "명", "년": "년|연", "살": "살|세", "인분": "인분",
              "세트": "세트|개", "박스": "박스|상자|개", "봉": "봉|봉지|개|팩", "팩": "팩|개|봉", "곳": "곳",
              "키로": "키로|kg|킬로", "kg": "키로|kg|킬로", "그램": "그램|g"}
-_COUNT_ASKED = re.compile(r"몇\s*(" + "|".join(sorted(_COUNTERS, key=len, reverse=True)) + r")(?![가-힣])|"
-                          r"몇\s*(" + "|".join(sorted(_COUNTERS, key=len, reverse=True)) + r")(?=[이에까부정씩])")
+# the counter ends the word, or a particle follows it («몇장이에요», «몇년까지», «몇세트부터»)
+_COUNT_ASKED = re.compile(r"몇\s*(" + "|".join(sorted(_COUNTERS, key=len, reverse=True))
+                          + r")(?:(?![가-힣])|(?=[이에까부정씩]))")
 _NUMERAL = r"(?:\d[\d,.]*|한|두|세|네|다섯|여섯|일곱|여덟|아홉|열)"
 
 
 def counts_nothing_asked(question: str, hit: dict[str, Any]) -> bool:
     """The question asks how many of a counted thing («몇 장», «몇 년») and no sentence of the whole article
-    states a number of it: the article cannot answer («사진리뷰 사진 몇 장 올려야 500원 줘요?» near the points article, which says
-    what a photo review earns, not how many photos it takes)."""
+    states a number of it: the article cannot answer («사진리뷰 사진 몇 장 올려야 500원 줘요?» near the points
+    article, which says what a photo review earns, not how many photos it takes)."""
     m = _COUNT_ASKED.search(question)
     if m is None:
         return False
-    units = _COUNTERS[m.group(1) or m.group(2)]
+    units = _COUNTERS[m.group(1)]
     body = hit.get("body") or hit.get("text") or ""
     return re.search(rf"{_NUMERAL}\s*(?:{units})", body, re.IGNORECASE) is None
 

@@ -355,7 +355,8 @@ def answer(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str, A
             # about their order, «이름은 홍길동이고 어제 주문했어요», is asked again how to verify)
             asked_before = bool(state.get("pending_question")) and reading.followup == "manual" \
                 and not names_theirs(state.get("text") or "")
-            own = {**own, "answer": policy_part["answer"] if asked_before else f"{policy_part['answer']}\n\n{own['answer']}",
+            answer = policy_part["answer"] if asked_before else f"{policy_part['answer']}\n\n{own['answer']}"
+            own = {**own, "answer": answer,
                    "sources": policy_part.get("sources") or [], "memory": manual_memory(reading, policy_part)}
     if own is not None:
         # the customer's own data (or the chat verification): answered from the database, never the manual

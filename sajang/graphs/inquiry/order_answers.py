@@ -829,9 +829,9 @@ def own_data_turn(*, reading: Reading, category: str, customer_id: str | None, c
                   now: datetime, pending_question: str | None = None,
                   first_turn: bool = True) -> dict[str, Any] | None:
     """The answer when the message is about the customer's own data or the chat verification (None
-    otherwise: the manual answers); it greets only on the conversation's `first_turn`. Keys: answer, confidence, sources, answer_kind, and `order_action`
-    (an action and whether a person must act), `pending_question` (held until the guest verifies),
-    `memory` (what a follow-up continues)."""
+    otherwise: the manual answers); it greets only on the conversation's `first_turn`. Keys: answer,
+    confidence, sources, answer_kind, and `order_action` (an action and whether a person must act),
+    `pending_question` (held until the guest verifies), `memory` (what a follow-up continues)."""
     greet = _t("greet", locale, shop=policy.shop_name)
     if verification in ("failed", "locked"):
         return _reply([_o("verify_failed" if verification == "failed" else "verify_locked", locale)],
