@@ -314,15 +314,16 @@ def normalize_message(text: str, lexicon: Lexicon | None = None,
         out = spaced
     out, fixed = correct_typos(out)
     changes += fixed
-    ended = _CHAT_ENDING.sub(r"\1요", out)
+    ended = _CHAT_ENDING.sub(lambda m: f"{m.group(1) or m.group(2)}요", out)
     if ended != out:
         changes.append("endings")
         out = ended
     return NormalizedMessage(out, mood, tuple(changes))
 
 
-# «보내주시나여», «몇시까지 해여», «뭐에여»: the polite ending -요 typed as -여 (the typo model leaves it)
-_CHAT_ENDING = re.compile(r"([나까가되돼해에예어아세죠래네])여(?=[\s?？!.~ㅠㅜ;]|$)")
+# «보내주시나여», «몇시까지 해여», «뭐에여», «며칠이에염», «되나용»: the polite ending -요 typed as -여, -염 or
+# -용 (the typo model leaves them); not after 가 for -염 («무가염 버터») nor -용 («가용», «비용» end otherwise)
+_CHAT_ENDING = re.compile(r"(?:([나까가되돼해에예어아세죠래네])여|([나까되돼해에예어아세죠래네])[염용])(?=[\s?？!.~ㅠㅜ;]|$)")
 
 
 def normalize_for_shop(text: str, data_dir: Path | None, extra_lexicon: Path | None = None) -> NormalizedMessage:

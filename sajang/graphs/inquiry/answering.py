@@ -17,7 +17,7 @@ import dataclasses
 import math
 import re
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
@@ -31,7 +31,8 @@ from sajang.db.engine import autocommit_connection
 from sajang.db.types import utcnow
 from sajang.graphs.common.context import store_policy
 from sajang.graphs.inquiry.classifier import Classification, classify_text, get_classifier
-from sajang.graphs.inquiry.order_answers import order_reply, sentences
+from sajang.graphs.inquiry.intents import parse_own_query
+from sajang.graphs.inquiry.order_answers import is_own_data_question, order_reply, sentences
 from sajang.graphs.inquiry.prompts import VARIANTS, T, josa
 from sajang.knowledge.ingest import AnswerUnit, answer_units, audience_overrides_in, is_agents_only
 from sajang.knowledge.normalize import LEXICON_PATH, Mood, load_lexicon, normalize_for_shop
@@ -45,7 +46,9 @@ ACTION_REQUEST = re.compile(
     # "교환해 주나요?" / "환불해 주는지" ask what the shop does (the manual says); "교환해 주세요" asks us to act
     r"(취소|환불|반품|교환|해지)\s*(해|처리해|진행해|접수해)\s*(주(?!\s*(?:나|시나|는지|는\s*건가|는\s*거|나요))|줘|주세요|주실)"
     # "반품하고 싶은데 배송비 내야 돼요?": the wish is the context of a question, which the manual answers
-    r"|(취소|환불|반품|교환)\s*(원합|하고\s*싶(?!\s*(?:은|는)\s*데|\s*으면|\s*으니|\s*어서|\s*다면)|할래|요청)"
+    r"|(취소|환불|반품|교환)\s*(원합|하고\s*싶(?!\s*(?:은|는)\s*데|\s*으면|\s*으니|\s*어서|\s*다면)|할래"
+    # «교환요청 넣은 거 처리됐나요?»: a request made before, whose state is asked
+    r"|요청(?!\s*(?:을|를)?\s*(?:한|했|넣|드린|드렸|된|됐|하신|해\s*(?:둔|놓|뒀|놨))))"
     r"|\bplease\s+(cancel|refund)\b|\b(cancel|refund|return|exchange)\s+(my|the|this)\b"
     r"|\bi\s+(want|would like|need)\s+to\s+(cancel|return|exchange|get\s+a\s+refund)",
     re.IGNORECASE)
@@ -95,6 +98,16 @@ _ORDER_STAGES = (
 # «결제 완료» says which status a rule is for but is no word to match on: one sentence of the manual says it,
 # and a marker that rare outweighed the rest of the question («결제완료 상태에서 취소하면 바로 환불돼요?»)
 _PAID_STAGE = ("<paid>", re.compile(r"결제\s*완료|'paid'|payment\s+(?:is\s+)?complete", re.IGNORECASE))
+# what the customer wants done to an order (a refund follows each of them: it tells none apart)
+_ACTION_WORDS = {"cancel": re.compile(r"취소|\bcancel", re.IGNORECASE), "return": re.compile(r"반품|\breturn", re.IGNORECASE),
+                 "exchange": re.compile(r"교환|\bexchang", re.IGNORECASE)}
+ACTION_MISMATCH = 0.25  # a unit about another of those than the one the question names
+
+
+def _actions(text: str) -> frozenset[str]:
+    return frozenset(name for name, rx in _ACTION_WORDS.items() if rx.search(text))
+
+
 STAGE_MISMATCH = 0.25  # a unit about another status than the one the question names («상품준비중이면요?»)
 
 
@@ -181,11 +194,31 @@ TYPE_BONUS = 0.4
 SOFT_TYPE_BONUS = 0.15  # procedure / possible / condition: the wording of a rule, weaker than a number
 PASSAGE_BONUS = 0.35
 HEADING_WEIGHT = 0.5
+ASKED_WEIGHT = 2.0  # a word of the asking sentence against one of the story told before it…
+STORY_WEIGHT = 0.25  # …which only breaks ties between units of the asked words
 MAX_TABLE_ROWS = 8
 LEAD_BONUS = 0.1
 FAQ_MISMATCH = 0.4
 FAQ_MATCH = 0.25
 # a section about a special case ("주소 오류로 반송된 경우") answers only a question that names the case
+# a FAQ question that denies its own case («…가 안 되는데», «…이 없는데», «못 받았는데»)
+_NEGATED_PREMISE = re.compile(r"(?:안|못)\s*(?:되|돼|와|왔|오|받|나왔|들어)\S*(?:는데|면|어도|아도)|없(?:는데|으면|어도)"
+                              r"|않(?:는데|으면|아도)|\b(?:not|don't|didn't|haven't|isn't)\b", re.IGNORECASE)
+# «30세트가 안 되는데 …»: a FAQ for those below a number…
+_SHORT_OF = re.compile(r"(\d[\d,]*)\s*(세트|개|명|장|원|만\s*원)\S{0,2}\s*(?:이|가)?\s*안\s*(?:되|돼)")
+
+
+def _below_the_line(faq_question: str, question: str) -> bool:
+    """…which the customer is, by the number they give of the same thing («20세트 정도 보내려고 하는데요»)."""
+    line = _SHORT_OF.search(faq_question)
+    if line is None:
+        return False
+    limit, unit = int(line.group(1).replace(",", "")), re.sub(r"\s", "", line.group(2))
+    told = [int(n.replace(",", "")) for n, u in re.findall(r"(\d[\d,]*)\s*(세트|개|명|장|원|만\s*원)", question)
+            if re.sub(r"\s", "", u) == unit]
+    return bool(told) and all(n < limit for n in told)
+
+
 SPECIAL_CASE = re.compile(r"경우|때$|\S\s*후\b|오류|늦어|지연|안\s*될|못|분실|반송|when\s|if\s", re.IGNORECASE)
 SPECIAL_MISMATCH = 0.25
 CASE_NAMED_WORDS = 2
@@ -211,6 +244,33 @@ _ASKS_FIGURE = {
 def article_units(body: str) -> tuple[AnswerUnit, ...]:
     """The article as answer units (see `sajang.knowledge.ingest.answer_units`)."""
     return answer_units(body)
+
+
+# «냉동·냉장 식품(갈비탕, 곰탕, 만두, 밀키트, 김치 …)은 …»: examples named in passing, three or more in brackets
+_EXAMPLE_LIST = re.compile(r"\(([^()]*,[^()]*,[^()]*)\)")
+LISTED_WEIGHT = 0.5  # a word of the question the unit names only among such examples
+
+
+@lru_cache(maxsize=4_000)
+def _only_listed(text: str) -> frozenset[str]:
+    """The words of `text` that stand only in a bracketed list of examples."""
+    lists = _EXAMPLE_LIST.findall(text)
+    if not lists:
+        return frozenset()
+    return _tokens(" ".join(lists)) - _tokens(_EXAMPLE_LIST.sub(" ", text))
+
+
+def _split_by_words(token: str, words: Mapping[str, int], body: str) -> tuple[str, ...]:
+    """«집하전» typed as one word where the article writes «집하 전»: two words of the article, side by side in
+    it, that make up a word of the question it does not use itself (else nothing; «냉동식품» is not the
+    «냉동·냉장 식품» of a sentence on packing)."""
+    if not re.fullmatch(r"[가-힣]{3,}", token):
+        return ()
+    for cut in range(2, len(token)):
+        head, tail = token[:cut], token[cut:]
+        if head in words and tail in words and re.search(rf"{head}\s?['\"‘’“”]?\s?{tail}", body):
+            return head, tail
+    return ()
 
 
 @lru_cache(maxsize=2_000)
@@ -277,10 +337,12 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
     asks for a figure («몇 시», «얼마», «며칠», «몇 도») that it does not state and other units of the
     article do."""
     body = hit.get("body") or hit.get("text") or ""
+    df = _unit_frequencies(body)
     q = _question_tokens(question)
+    split = {t: pieces for t in q - df.keys() if (pieces := _split_by_words(t, df, body))}
+    q = (q - split.keys()) | {piece for pieces in split.values() for piece in pieces}
     kinds = _asked_types(question)
     passage = hit.get("text") or ""
-    df = _unit_frequencies(body)
     n = len(article_units(body))
     # the article's own topic words ("배송지 변경") name no special case: "주소 오류로 반송된 경우" is about a
     # return to sender, which "주소 잘못 적었는데 바꿀 수 있어요?" does not name
@@ -290,18 +352,28 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
         return math.log(1 + n / (1 + df.get(t, 0)))
 
     weight = {t: rarity(t) for t in q}
+    story, asked_clause = told_then_asked(question)
+    # the passage the search found for a question that only names the article's topic («선물 포장 되나요?») is
+    # any of its units: the article's opening rule answers, not the FAQ item the search happened on
+    passage_counts = not (q and q <= topic)
+    if story:  # «회사에서 40세트 돌리려고 하는데요. 단체 할인 있나요?»: what is asked outweighs what is told
+        in_question = _question_tokens(asked_clause)
+        weight = {t: w * (ASKED_WEIGHT if t in in_question else STORY_WEIGHT) for t, w in weight.items()}
     total = sum(weight.values()) or 1.0
     first_section = min((u.section for u in units), default=0)
     asked_stages = _stages(question)
+    asked_actions = _actions(question)
 
     def score(u: AnswerUnit) -> float:
         own = _tokens(u.text)
         head = _tokens(u.heading) - own if u.heading else frozenset()
-        value = (sum(weight[t] for t in q & own) + HEADING_WEIGHT * sum(weight[t] for t in q & head)) / total
+        listed = _only_listed(u.text)
+        value = (sum(weight[t] * (LISTED_WEIGHT if t in listed else 1.0) for t in q & own)
+                 + HEADING_WEIGHT * sum(weight[t] for t in q & head)) / total
         for k in kinds:
             if _ASKS[k][1].search(u.quote):
                 value += TYPE_BONUS if k in _HARD_KINDS else SOFT_TYPE_BONUS
-        if u.text in passage or (u.key and u.key in passage):
+        if passage_counts and (u.text in passage or (u.key and u.key in passage)):
             value += PASSAGE_BONUS
         if u.kind == "faq":  # "선물 포장을 하면 배송이 늦어지나요: 아니요 …" answers its own, narrower question
             asked = _tokens(u.question)
@@ -311,6 +383,10 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
             # FAQ question of it and say nothing («선물 포장» in «선물 포장을 하면 배송이 늦어지나요»)
             rare = {t: rarity(t) for t in asked - topic}
             value += FAQ_MATCH * sum(w for t, w in rare.items() if t in q) / (sum(rare.values()) or 1.0)
+            # «30세트가 안 되는데 할인이 되나요» is for those below the line, not «40세트인데 할인 있나요?»
+            if _NEGATED_PREMISE.search(u.question) and not _NEGATED_PREMISE.search(question) \
+                    and not _below_the_line(u.question, question):
+                value -= FAQ_MISMATCH
         elif u.section == first_section:
             value += LEAD_BONUS
         # (a unit that itself names the case asked in two words of it, «포장이 터지거나 새어 나온 경우» for «포장 터져서
@@ -318,6 +394,10 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
         if u.heading and SPECIAL_CASE.search(u.heading) and not ((_tokens(u.heading) - topic) & q) \
                 and len((own - topic) & q) < CASE_NAMED_WORDS:
             value -= SPECIAL_MISMATCH
+        if asked_actions:  # «김치만 취소 가능해요?» is not answered by why chilled food cannot be *returned*
+            actions = _actions(f"{u.heading or ''} {u.text}")
+            if actions and not actions & asked_actions:
+                value -= ACTION_MISMATCH
         if asked_stages:  # most questions name no status: no unit is searched for one
             stages = _stages(f"{u.heading or ''} {u.text}")
             if stages and not stages & asked_stages:
@@ -483,12 +563,18 @@ _ANNOUNCEMENT = re.compile(r"^\s*(?:안녕하세요[,\s]*)?(?:상담\s*)?(?:문�
                            r"있는데요|봐도\s*될까요|볼게요|볼께요)\s*[.!~^]*\s*$")
 
 
+# «증빙이 필요해요. 법인카드로 결제했는데 세금계산서 되나요?»: a message that marks its questions with «?» ends
+# what it tells with a period, though «필요해요» could ask
+_TOLD_WITH_PERIOD = re.compile(r"[가-힣]\s*\.\s*$")
+
+
 def question_parts(text: str) -> list[str]:
     """The questions of one message: "배송비 얼마예요? 그리고 반품은 며칠 안에 해야 돼요?" → two. A line that
     only gives context ("지난번에 주문했던 사람인데요") is read with the question after it."""
     # "배송비 얼마고 무료배송은 얼마부터예요", "카드 환불은 며칠 걸리고 네이버페이는요?": a question ending in -고
     text = _ASKED_AND.sub(lambda m: m.group(0).rstrip() + "\n", text)
     pieces = [p.strip() for p in _PART_SPLIT.split(text) if p and p.strip()]
+    marks_questions = "?" in text or "？" in text
     parts: list[str] = []
     context = ""
     for piece in pieces:
@@ -497,7 +583,8 @@ def question_parts(text: str) -> list[str]:
         asks = ("?" in piece or "？" in piece or _WH.search(piece) or _QUESTION_END.search(piece)
                 or _EN_QUESTION_START.match(piece)) \
             and not _NOT_A_QUESTION_END.search(piece) \
-            and not (_PAST_STATEMENT.search(piece) and not _WH.search(piece))
+            and not (_PAST_STATEMENT.search(piece) and not _WH.search(piece)) \
+            and not (marks_questions and _TOLD_WITH_PERIOD.search(piece) and not _WH.search(piece))
         if asks and _tokens(piece):
             parts.append(f"{context} {piece}".strip())
             context = ""
@@ -717,9 +804,15 @@ def manual_parts(text: str, manual: list[dict[str, Any]], audience: str = "custo
     # fresh-food paragraph, which does not say how long Jeju takes)
     unpassaged = [{**h, "text": ""} for h in manual[:3]]
     for question in questions:
-        # which article answers a question may still lean on the passages (an article whose passage speaks
-        # of it), which unit of it answers may not
-        scores = [_part_score(question, h, audience, overrides) for h in manual[:3]]
+        # which article answers a question is read from the other articles' own units: their passages were
+        # found for the whole message, mostly for another of its questions («…교환 배송비 얼마에요? 아예 다른
+        # 상품으로 바꿔도 돼요?» found the delivery-fee paragraph on exchange fees, which says nothing of swapping
+        # products); the best article's passage still counts (the message's topic: «하나만 취소 되나요? 쿠폰 쓴
+        # 거는 돌려받을 수 있어요?» is the cancel article's coupon rule), and a question no article's words
+        # answer (an English one of a Korean manual) leans on them all
+        scores = [_part_score(question, h, audience, overrides) for h in [manual[0], *unpassaged[1:]]]
+        if max(scores) <= 0:
+            scores = [_part_score(question, h, audience, overrides) for h in manual[:3]]
         best = max(range(len(scores)), key=lambda i: (scores[i] - (0.0 if i == 0 else OTHER_ARTICLE_MARGIN), -i))
         if scores[best] <= 0:
             continue
@@ -838,7 +931,8 @@ def manual_reply(settings: Settings, policy: StorePolicy, *, text: str, question
     the message, in the customer's language when the manual has it, in a reply that reads like a person's.
     Nothing customers may not see (see `visible_units`); nothing at all → no answer (a person takes it)."""
     chosen, korean_only = in_language(settings, manual, locale)
-    parts = manual_parts(question or text, chosen, audience, audience_overrides)
+    read = question or text  # the line as the search read it: what picks the units and the gate's signals
+    parts = manual_parts(read, chosen, audience, audience_overrides)
     if not parts:  # the best article as the source (the customer reads its title): never one for agents only
         shown = [h for h in manual[:1] if audience == "agents" or
                  not is_agents_only(h.get("body") or h.get("text") or "", h.get("id"), audience_overrides)]
@@ -849,7 +943,7 @@ def manual_reply(settings: Settings, policy: StorePolicy, *, text: str, question
     else:
         answer = compose_manual_reply(text, parts, locale, policy, mood, first_turn)
     articles = list({h["id"]: h for _q, h, _u in parts}.values())
-    story, asked = told_then_asked(question or text)
+    story, asked = told_then_asked(read)
     if story and topic_nouns(asked):
         # «어제 야근하고 늦게 들어와서 … 냉장 밀키트는 며칠까지 먹어도 돼요?»: the story's words (야근) are no
         # unknown topic of a question that names its own, and the story's topic (택배) need not be its category
@@ -861,9 +955,10 @@ def manual_reply(settings: Settings, policy: StorePolicy, *, text: str, question
                                    previous_article)
     # the manual's author wrote this section's heading or this table row for the question: answered
     if not unknown_terms and category != "human" and parts[0][1] is manual[0] \
-            and (heading_says(question or text, parts[0][1], parts[0][2]) or row_says(question or text, parts[0][2])):
+            and (heading_says(read, parts[0][1], parts[0][2]) or row_says(read, parts[0][2])):
         confidence = max(confidence, settings.answer_confidence_threshold + AGREEMENT_MARGIN)
-    if asks_value_of_unknown(question or text, unknown_terms) or counts_nothing_asked(question or text, manual[0]):
+    if asks_value_of_unknown(read, unknown_terms) or counts_nothing_asked(read, manual[0]) \
+            or (parts[0][1] is manual[0] and len(parts) == 1 and thing_asked_missing(read, manual[0])):
         confidence = min(confidence, settings.answer_confidence_threshold - 0.05)
     return {"answer": answer, "confidence": round(confidence, 4), "sources": [source_of(h) for h in articles],
             "answer_kind": "manual"}
@@ -918,10 +1013,10 @@ def row_says(question: str, units: list[AnswerUnit]) -> bool:
 # «사진 몇 장 올려야 해요?», «AS 몇 년이에요?»: how many of a counted thing (not «몇 개», which any list answers)
 _COUNTERS = {"장": "장", "번": "번|회", "회": "번|회", "명": "명", "년": "년|연", "살": "살|세", "인분": "인분",
              "세트": "세트|개", "박스": "박스|상자|개", "봉": "봉|봉지|개|팩", "팩": "팩|개|봉", "곳": "곳",
-             "키로": "키로|kg|킬로", "kg": "키로|kg|킬로", "그램": "그램|g"}
+             "키로": "키로|kg|킬로", "kg": "키로|kg|킬로", "그램": "그램|g", "단": "단|단계"}
 # the counter ends the word, or a particle follows it («몇장이에요», «몇년까지», «몇세트부터»)
 _COUNT_ASKED = re.compile(r"몇\s*(" + "|".join(sorted(_COUNTERS, key=len, reverse=True))
-                          + r")(?:(?![가-힣])|(?=[이에까부정씩]))")
+                          + r")(?:(?![가-힣])|(?=[이에까부정씩으로]))")
 _NUMERAL = r"(?:\d[\d,.]*|한|두|세|네|다섯|여섯|일곱|여덟|아홉|열)"
 
 
@@ -935,6 +1030,32 @@ def counts_nothing_asked(question: str, hit: dict[str, Any]) -> bool:
     units = _COUNTERS[m.group(1)]
     body = hit.get("body") or hit.get("text") or ""
     return re.search(rf"{_NUMERAL}\s*(?:{units})", body, re.IGNORECASE) is None
+
+
+# «명절 선물세트 미리 예약하면 할인 있어요?», «적립금 친구한테 선물하기 되나요»: whether there is, or one may do,
+# the thing named just before the predicate
+_THING_ASKED = re.compile(r"(\S+?)\s*(?:있어요|있나요|있을까요|있어여|있음|있어\?|없나요|되나요|돼요\?|되요\?|"
+                          r"될까요|가능해요|가능한가요|가능할까요|해\s*주나요|해\s*주시나요|되는지)")
+_CASE_ASKED = re.compile(r"\s*(?:되|돼|될|가능)")
+# nouns of doing that any procedure's wording may paraphrase («지금이라도 신청 가능할까요?» of a rule that says
+# «고객센터로 요청해 주세요»): no sign the article is elsewhere
+_PROCESS_NOUNS = frozenset({"신청", "적용", "발행", "접수", "처리", "확인", "사용", "변경", "이용", "진행", "요청", "문의",
+                            "주문", "결제", "가능", "수정", "등록", "취소", "반품", "교환", "환불"})
+
+
+def thing_asked_missing(question: str, hit: dict[str, Any]) -> bool:
+    """Whether the article never names the thing a yes/no question asks for (the noun before «있어요?»,
+    «되나요»): it speaks of the topic (holiday pre-orders, points) but not of that (a discount, gifting)."""
+    matches = list(_THING_ASKED.finditer(question))
+    if not matches:
+        return False
+    last = matches[-1]
+    word = last.group(1)  # its nouns read in the sentence: alone, Kiwi takes «양도» for 양 + 도
+    nouns = [n for n in topic_nouns(question) if n in word and n not in _PROCESS_NOUNS]
+    if _CASE_ASKED.match(question, last.end(1)) and any(re.fullmatch(rf"\S*{n}(?:도|은|는|이|가)", word) for n in nouns):
+        return False  # «냉동만두도 돼요?»: whether the rule covers a case, not whether the shop has a thing
+    text = f"{hit.get('title') or ''} {hit.get('body') or hit.get('text') or ''}"
+    return bool(nouns) and any(n not in text for n in nouns)
 
 
 def answer_confidence(settings: Settings, retrieval_confidence: float, category: str,
@@ -1008,6 +1129,25 @@ def prefer_named_topic(query: str, hits: list[dict[str, Any]], category: str | N
     return hits
 
 
+ROW_TOPIC_MARGIN = 0.35  # how far below the top a hit with a table row the question names may be
+
+
+def prefer_named_row(query: str, hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The hits, with one that has a table row named by the question and stating the figure it asks moved
+    first when the top hit has none («vip 조건 얼마에요»: the tier table's VIP row, not the coupons article that
+    names VIP coupons more often): the table was written to answer that question."""
+    def named_row(hit: dict[str, Any]) -> bool:
+        return hit.get("kind", "manual") == "manual" and row_says(query, list(visible_units(hit)))
+
+    if len(hits) < 2 or named_row(hits[0]):
+        return hits
+    top = float(hits[0].get("score") or 0.0)
+    for i, hit in enumerate(hits[1:3], start=1):
+        if top - float(hit.get("score") or 0.0) <= ROW_TOPIC_MARGIN and named_row(hit):
+            return [hit, *hits[:i], *hits[i + 1:]]
+    return hits
+
+
 def manual_hits(settings: Settings, query: str, locale: str | None, category: str | None,
                 scope: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None,
                 ) -> tuple[list[dict[str, Any]], SearchResult]:
@@ -1019,7 +1159,7 @@ def manual_hits(settings: Settings, query: str, locale: str | None, category: st
     result = get_knowledge(settings).search(query, k=5, language=locale)
     hits = [h.as_dict() for h in result.hits]
     hits = scope(hits) if scope is not None else learned_in_scope(query, hits)
-    return prefer_named_topic(query, hits, category), result
+    return prefer_named_row(query, prefer_named_topic(query, hits, category)), result
 
 
 @dataclasses.dataclass(frozen=True)
@@ -1050,9 +1190,18 @@ _PLEASE_DO = re.compile(r"(?:해|처리해|진행해|접수해)\s*(?:주세요|�
 _ACTION_NOUN = re.compile(r"취소|환불|반품|교환|해지")
 
 
+# «…남은 거 오면 불량으로 교환해 줘요?»: what the shop does in a case imagined earlier in the sentence, asked
+_CASE_THEN_ASKED = re.compile(r"[가-힣]면\s+[^.?!？\n]*[?？]")
+
+
 def needs_action(text: str) -> bool:
     """The customer asks us to *do* something only a person can (cancel, refund, return, exchange)."""
-    return bool(ACTION_REQUEST.search(text)) or bool(_PLEASE_DO.search(text) and _ACTION_NOUN.search(text))
+    request = ACTION_REQUEST.search(text) or (_ACTION_NOUN.search(text) and _PLEASE_DO.search(text))
+    if not request:
+        return False
+    before = re.split(r"[.!?？\n]\s*", text[:request.start()])[-1]
+    after = re.match(r"[^.!?？\n]*[.!?？]?", text[request.start():])
+    return not _CASE_THEN_ASKED.search(before + (after.group(0) if after else ""))
 
 
 # --- while a person is coming ---------------------------------------------------------------------------
@@ -1144,13 +1293,16 @@ def waiting_reply(settings: Settings, policy: StorePolicy, *, text: str, locale:
     out: dict[str, Any] = {"answer": "", "sources": [], "confidence": 0.0, "answer_kind": "none"}
     if wants_human or urgency in ("high", "urgent") or needs_action(text) or not asks_something(text):
         return out
+    moment = now or utcnow().astimezone(KST)
+    if customer_id is None and is_own_data_question(text, category, parse_own_query(text, moment), guest=True):
+        return out  # «제 주문 어디쯤인지 봐 주세요» from a guest: the person looks it up (no manual text for it)
     found = offline_answer(settings, policy, text=text, locale=locale, category=category, customer_id=customer_id,
                            orders=orders, hits=hits, retrieval_confidence=retrieval_confidence,
                            unknown_terms=unknown_terms, mood=mood, audience_overrides=audience_overrides,
                            normalized_text=question)
     if not found["answer"] or float(found["confidence"]) < settings.answer_confidence_threshold:
         return {**out, "confidence": float(found["confidence"])}
-    note, _open = waiting_note(policy, locale, now or utcnow().astimezone(KST))
+    note, _open = waiting_note(policy, locale, moment)
     return {**found, "answer": f"{found['answer']}\n\n{note}"}
 
 

@@ -39,12 +39,14 @@ FACT_PATTERNS: dict[str, re.Pattern[str]] = {
         r"|몇\s*일\s*(에|날)|출고\s*(됐|되었|했|언제|예정|안)|발송\s*(됐|되었|했|언제|안)|when\s+will|arriv|deliver(ed|y\s+date)"
         r"|(아직\s*)?안\s*나갔|나갔(나|어|죠|지|는지|을까)|(has|did)\s+(it|my\s+order)\s+(shipped|ship|gone\s+out)|shipped\s+yet"
         # «배송완료 며칠이었죠?», «언제 받았는지», «받은 날짜»: the day it was delivered
-        r"|배송\s*완료\S{0,3}\s*(며칠|언제|날짜|몇\s*일)|(며칠|언제|몇\s*일)\S{0,2}\s*(받았|도착했|배송\s*완료)|받은\s*(날|날짜)",
+        r"|배송\s*완료\S{0,3}\s*(며칠|언제|날짜|몇\s*일)|(며칠|언제|몇\s*일)\S{0,2}\s*(받았|도착했|배송\s*완료)|받은\s*(날|날짜)"
+        # «된장찌개 밀키트 받은 게 언제였지», «도착한 게 며칠이었죠»
+        r"|(받은|도착한|온)\s*(거|게|것|건)\s*(이|가)?\s*(언제|며칠|몇\s*일)",
         re.IGNORECASE),
     "items": re.compile(r"(뭐|뭘|무엇|무슨\s*상품|어떤\s*(거|상품|걸))\s*(를|을)?\s*(시켰|주문|샀|구매)|몇\s*개|수량|구성|품목"
                         r"|(주문|시킨|산|구매)\s*(한|했던)?\s*(거|것|게|상품|물건)\s*(가|이|는|은)?\s*(뭐|뭔|무엇|어떤)"
                         r"|(뭐|뭘)\s*(시킨|주문한|산)|(거|것|건)\s*(가|이|는|은)?\s*(뭐|뭔)\s*(에|예|였|이)"
-                        r"|(뭐|뭘|무엇|뭐가|어떤\s*(거|게|상품))\s*(가|이)?\s*들어\s*(있|갔|가\s*있)"
+                        r"|(뭐뭐|뭐|뭘|무엇|뭐가|어떤\s*(거|게|상품))\s*(가|이)?\s*(들어\s*(있|갔|가\s*있)|들었)"
                         r"|what\s+did\s+i\s+(order|buy)|which\s+items|what\s*(was|is|'s)\s+in\s+(it|that|the|my)",
                         re.IGNORECASE),
     "amount": re.compile(r"얼마\s*(결제|냈|나왔|였|지불|계산|썼)|결제\s*(금액|액|된\s*금액|됐|되었|한\s*금액)|총\s*(액|금액)|금액"
@@ -92,7 +94,7 @@ def elliptic_action(fragment: str) -> str | None:
 
 # a claim already asked for: "교환 신청한 거 어떻게 됐어요" is a status question, not a new request
 # ("아직 취소 되죠?" asks whether it still can be; "아직 처리 안 됐어요?" asks about the claim)
-CLAIM_FOLLOWUP = re.compile(r"(신청|요청|접수)\s*(한|했|하신|된|드린)|어떻게\s*(됐|되었)|진행\s*(상황|중)"
+CLAIM_FOLLOWUP = re.compile(r"(신청|요청|접수)\s*(을|를)?\s*(한|했|하신|된|드린|넣)|어떻게\s*(됐|되었)|진행\s*(상황|중)"
                             r"|아직\s*(도\s*)?(안|처리|연락|답|소식)")
 
 # --- statuses -----------------------------------------------------------------------------------------

@@ -154,9 +154,15 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
         if swapped and not has_words_of(fragment, result.hits[0].title):
             other = get_knowledge(settings).search(normalized, k=5, language=language)
             # the article found for the swapped question names the fragment in its title, or has it as a row
-            # beside the replaced word's («무통장은여?» after a card-refund question: the refund table's rows)
-            if other.hits and (has_words_of(fragment, other.hits[0].title)
-                               or sibling_rows(fragment, replaced, other.hits[0].body)):
+            # beside the replaced word's («무통장은여?» after a card-refund question: the refund table's rows);
+            # or the previous answer's article has, though another one ranks first («vip는?» after «골드 되려면
+            # 얼마 사야돼요?»: the coupons article names VIP more often than the tier table does)
+            previous_id = (state.get("memory") or {}).get("article_id")
+            adopted = next((h for i, h in enumerate(other.hits)
+                            if (i == 0 and has_words_of(fragment, h.title))
+                            or ((i == 0 or h.id == previous_id) and sibling_rows(fragment, replaced, h.body))), None)
+            if adopted is not None:
+                other = replace(other, hits=[adopted, *(h for h in other.hits if h is not adopted)])
                 result, out = other, {"normalized_text": normalized, "question": swapped}
                 if any(replaced in group for group in SIBLING_WORDS):
                     # a sibling of the word just answered, found under its own name: the conversation vouches for
@@ -277,7 +283,8 @@ def sibling_rows(fragment: str, replaced: str, body: str) -> bool:
     for unit in article_units(body):
         if unit.table is not None and unit.key:
             keys.setdefault(unit.table, []).append(unit.key)
-    return any(any(fragment in k for k in ks) and any(replaced in k for k in ks) for ks in keys.values())
+    fragment, replaced = fragment.lower(), replaced.lower()
+    return any(any(fragment in k.lower() for k in ks) and any(replaced in k.lower() for k in ks) for ks in keys.values())
 
 
 def has_words_of(fragment: str, text: str) -> bool:

@@ -525,6 +525,9 @@ def is_own_data_question(text: str, category: str, query: OwnDataQuery, orders: 
     text = respell(text)
     if query.order_ids or query.same_order:
         return True
+    if KEPT_HOW_LONG.search(text):
+        return False  # «주문 내역 몇 년 보관해요?», "how long do you keep my order history?": the shop's rule
+
     if guest and GUEST_ASKS_HOW.search(text) and not looks_up(text) \
             and not set(query.facts) & {"tracking", "list"}:
         # "주문한 거 수량 늘려 주실 수 있을까요?", "배송중인데 수취거부 하면 되죠?", "can I pick up my order?":
@@ -609,9 +612,13 @@ VALUE_ONLY = re.compile(r"^\s*(?:최소|최대|보통|대략|대충|그럼|그�
 # "and if it turns out to be defective?", "what if I opened it?": the same topic under another condition
 CONTINUATION_EN = re.compile(r"^(?:and|but|ok(?:ay)?|so)?[,\s]*(?:what\s+)?if\b[^?]*\??$", re.IGNORECASE)
 # "배송완료된 거", "준비중인 주문", "취소한 건": orders in a state
-STATUS_THING = re.compile(r"(된|인|한|중인|됐던)\s*(거|것|게|주문|건)")
+# how long the shop keeps what it holds (order history, personal data): its privacy rule, whoever asks
+KEPT_HOW_LONG = re.compile(r"(?:얼마나|언제까지|몇\s*(?:년|개월|달|일))\s*(?:동안\s*)?(?:보관|저장|보존|남아|갖고|가지고)|(?:보관|보존)\s*기간"
+                           r"|how\s+long\s+(?:do|will|does|would)\s+(?:you|the\s+shop|your\s+shop)\s+(?:keep|store|retain|hold)"
+                           r"|\bretention\b|\bretain\b", re.IGNORECASE)
+STATUS_THING = re.compile(r"(된|인|한|중인|됐던)\s*(거|것|게|주문|건|박스|상자|택배)")
 # a claim of theirs: "교환 접수 됐는지", "환불 신청했는데"
-CLAIM_MINE = re.compile(r"(교환|반품|환불|취소)\s*(신청|요청|접수)\s*(이|은|는|가)?\s*(됐|되었|했|한|된|하신|들어|드렸|드린)")
+CLAIM_MINE = re.compile(r"(교환|반품|환불|취소)\s*(신청|요청|접수)\s*(이|은|는|가|을|를)?\s*(됐|되었|했|한|된|하신|들어|드렸|드린|넣)")
 # words that put a question on an order or a parcel (with a product of theirs named: about that order)
 ORDER_WORD = re.compile(r"주문|시킨|시켰|샀|구매|배송|택배|송장|도착|발송|출고|받|와요|오나요|오나|왔|order|parcel|package|deliver"
                         r"|tracking|ship", re.IGNORECASE)
