@@ -41,7 +41,8 @@ def _quoted(question: str, article: str) -> str:
     ("교환기간 며칠이에염", "교환기간 며칠이에요"),
     ("포장 되나용?", "포장 되나요?"),
     ("환불 언제 돼염?", "환불 언제 돼요?"),
-    ("무가염 버터도 팔아요?", "무가염 버터도 팔아요?"),  # a word, not an ending
+    ("무가염 버터도 팔아요?", "무가염 버터도 팔아요?"),  # words, not endings
+    ("유아용 식판 있어요?", "유아용 식판 있어요?"),
     ("배송 비용 얼마예요", "배송 비용 얼마예요"),
 ])
 def test_the_cute_endings_are_read_as_the_polite_one(typed: str, read: str) -> None:
@@ -51,8 +52,9 @@ def test_the_cute_endings_are_read_as_the_polite_one(typed: str, read: str) -> N
 def test_a_sentence_ended_with_a_period_tells_when_the_questions_carry_a_question_mark() -> None:
     assert question_parts("영수증이 꼭 필요해요. 카드로 샀는데 세금계산서 받을 수 있나요?") == [
         "영수증이 꼭 필요해요. 카드로 샀는데 세금계산서 받을 수 있나요?"]
-    # a question word still asks, with a period or not
+    # a question word or a question's ending still asks, with a period or not
     assert len(question_parts("배송비 얼마예요. 교환은요?")) == 2
+    assert len(question_parts("냉동 택배 제주도 되나요. 배송비는 따로 있어요?")) == 2
 
 
 # --- which unit answers -----------------------------------------------------------------------------------
@@ -122,12 +124,31 @@ def test_a_defect_in_a_case_imagined_before_it_is_a_question() -> None:
     assert "defect" in incident_evidence("유통기한 지난 게 왔어요. 불량으로 교환해 주세요")
 
 
+# the independent review's counter-examples: what happened told after the «…면» is a report (food safety first)
+@pytest.mark.parametrize(("text", "kind"), [
+    ("받으면 바로 먹으려고 했는데 곰팡이 폈어요 환불돼요?", "spoilage"),
+    ("오늘 받으면 애들 주려고 했는데 만두에서 머리카락 나왔어요 어떡해요?", "foreign_object"),
+    ("택배 오면 바로 냉장고 넣었는데 김치 상했어요 교환되나요?", "spoilage"),
+    ("받으면 바로 쓰려고 했는데 냄비 불량이에요 교환돼요?", "defect"),
+    ("오늘 오면 해주려고 했는데 케이크 다 찌그러졌어요 어떡하죠?", "damage"),
+    ("있으면 안되는 머리카락이 들어있네요 이거 어떻게 해요?", "foreign_object"),
+])
+def test_a_report_told_after_a_condition_stays_a_report(text: str, kind: str) -> None:
+    assert kind in incident_evidence(text)
+
+
 @pytest.mark.parametrize(("text", "acts"), [
     ("파손돼서 오면 교환해 줘요?", False),
-    ("불량이면 환불해 주세요?", False),
+    ("유통기한 짧게 남은 거 오면 불량으로 환불해줘요?", False),
     ("교환해 주세요", True),
     ("환불해 줘요", True),
     ("취소해 주세요. 그럼 배송비는 얼마면 돼요?", True),
+    # requests that end in «?» or carry another «…면» (the review's)
+    ("가능하면 오늘중으로 환불해주실수 있나요?", True),
+    ("교환 안되면 환불해주세요?", True),
+    ("시간되면 반품 접수 해주세요?", True),
+    ("환불요청 넣어주세요", True),
+    ("교환요청 넣고 싶어요", True),
 ])
 def test_what_the_shop_does_in_a_case_asked_is_no_request(text: str, acts: bool) -> None:
     assert needs_action(text) is acts
@@ -204,6 +225,11 @@ def test_a_topic_alone_or_a_complaint_is_no_opener(text: str) -> None:
     from sajang.graphs.inquiry.smalltalk import _OPENER
 
     assert not _OPENER.match(text)
+
+
+def test_a_faq_premise_the_customer_states_in_other_words_is_not_held_against_it() -> None:
+    quoted = _quoted("선물받는 사람이 바로 못받을수도 있는데 냉동 괜찮나요?", "gift-wrapping")
+    assert "48시간" in quoted, quoted
 
 
 def test_a_request_made_before_whose_state_is_asked_is_looked_up_not_handed_off(manual_svc: Any) -> None:

@@ -322,8 +322,8 @@ def normalize_message(text: str, lexicon: Lexicon | None = None,
 
 
 # «보내주시나여», «몇시까지 해여», «뭐에여», «며칠이에염», «되나용»: the polite ending -요 typed as -여, -염 or
-# -용 (the typo model leaves them); not after 가 for -염 («무가염 버터») nor -용 («가용», «비용» end otherwise)
-_CHAT_ENDING = re.compile(r"(?:([나까가되돼해에예어아세죠래네])여|([나까되돼해에예어아세죠래네])[염용])(?=[\s?？!.~ㅠㅜ;]|$)")
+# -용 (the typo model leaves them); not after 가 («무가염 버터», «가용») nor 아 («유아용»)
+_CHAT_ENDING = re.compile(r"(?:([나까가되돼해에예어아세죠래네])여|([나까되돼해에예어세죠래네])[염용])(?=[\s?？!.~ㅠㅜ;]|$)")
 
 
 def normalize_for_shop(text: str, data_dir: Path | None, extra_lexicon: Path | None = None) -> NormalizedMessage:

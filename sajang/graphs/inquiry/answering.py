@@ -48,7 +48,7 @@ ACTION_REQUEST = re.compile(
     # "반품하고 싶은데 배송비 내야 돼요?": the wish is the context of a question, which the manual answers
     r"|(취소|환불|반품|교환)\s*(원합|하고\s*싶(?!\s*(?:은|는)\s*데|\s*으면|\s*으니|\s*어서|\s*다면)|할래"
     # «교환요청 넣은 거 처리됐나요?»: a request made before, whose state is asked
-    r"|요청(?!\s*(?:을|를)?\s*(?:한|했|넣|드린|드렸|된|됐|하신|해\s*(?:둔|놓|뒀|놨))))"
+    r"|요청(?!\s*(?:을|를)?\s*(?:한|했|넣은|넣었|넣어\s*(?:둔|놓|뒀|놨)|드린|드렸|된|됐|하신|해\s*(?:둔|놓|뒀|놨))))"
     r"|\bplease\s+(cancel|refund)\b|\b(cancel|refund|return|exchange)\s+(my|the|this)\b"
     r"|\bi\s+(want|would like|need)\s+to\s+(cancel|return|exchange|get\s+a\s+refund)",
     re.IGNORECASE)
@@ -204,6 +204,8 @@ FAQ_MATCH = 0.25
 # a FAQ question that denies its own case («…가 안 되는데», «…이 없는데», «못 받았는데»)
 _NEGATED_PREMISE = re.compile(r"(?:안|못)\s*(?:되|돼|와|왔|오|받|나왔|들어)\S*(?:는데|면|어도|아도)|없(?:는데|으면|어도)"
                               r"|않(?:는데|으면|아도)|\b(?:not|don't|didn't|haven't|isn't)\b", re.IGNORECASE)
+# the customer denying something in their own words («바로 못받을수도 있는데»): the premise may be theirs
+_ANY_NEGATION = re.compile(r"(?<![가-힣])(?:안(?!녕)|못)\s*[가-힣]|없|않|\bnot\b|n't\b", re.IGNORECASE)
 # «30세트가 안 되는데 …»: a FAQ for those below a number…
 _SHORT_OF = re.compile(r"(\d[\d,]*)\s*(세트|개|명|장|원|만\s*원)\S{0,2}\s*(?:이|가)?\s*안\s*(?:되|돼)")
 
@@ -384,7 +386,7 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
             rare = {t: rarity(t) for t in asked - topic}
             value += FAQ_MATCH * sum(w for t, w in rare.items() if t in q) / (sum(rare.values()) or 1.0)
             # «30세트가 안 되는데 할인이 되나요» is for those below the line, not «40세트인데 할인 있나요?»
-            if _NEGATED_PREMISE.search(u.question) and not _NEGATED_PREMISE.search(question) \
+            if _NEGATED_PREMISE.search(u.question) and not _ANY_NEGATION.search(question) \
                     and not _below_the_line(u.question, question):
                 value -= FAQ_MISMATCH
         elif u.section == first_section:
@@ -565,7 +567,8 @@ _ANNOUNCEMENT = re.compile(r"^\s*(?:안녕하세요[,\s]*)?(?:상담\s*)?(?:문�
 
 # «증빙이 필요해요. 법인카드로 결제했는데 세금계산서 되나요?»: a message that marks its questions with «?» ends
 # what it tells with a period, though «필요해요» could ask
-_TOLD_WITH_PERIOD = re.compile(r"[가-힣]\s*\.\s*$")
+_TOLD_WITH_PERIOD = re.compile(r"(?<!나요)(?<!까요)(?<!가요)(?<!되죠)(?<!돼요)(?<!되요)(?<!있어요)(?<!없어요)(?<!가능해요)"
+                               r"(?<!인가요)(?<!할까)(?<!될까)(?<=[가-힣])\s*\.\s*$")
 
 
 def question_parts(text: str) -> list[str]:
@@ -1190,8 +1193,10 @@ _PLEASE_DO = re.compile(r"(?:해|처리해|진행해|접수해)\s*(?:주세요|�
 _ACTION_NOUN = re.compile(r"취소|환불|반품|교환|해지")
 
 
-# «…남은 거 오면 불량으로 교환해 줘요?»: what the shop does in a case imagined earlier in the sentence, asked
-_CASE_THEN_ASKED = re.compile(r"[가-힣]면\s+[^.?!？\n]*[?？]")
+# «…남은 거 오면 불량으로 교환해 줘요?»: what the shop does when goods come a certain way, asked («해 줘요?»,
+# not «해 주세요?» nor «해 주실 수 있나요?», which ask us to act)
+_GOODS_CASE_BEFORE = re.compile(r"(?:오면|왔으면|받으면|나오면|남으면)\s+(?![^.?!？\n]*(?:는데|었|았|였|했|왔|됐))[^.?!？\n]*$")
+_ASKS_WHETHER_DONE = re.compile(r"요\s*[?？]")
 
 
 def needs_action(text: str) -> bool:
@@ -1200,8 +1205,8 @@ def needs_action(text: str) -> bool:
     if not request:
         return False
     before = re.split(r"[.!?？\n]\s*", text[:request.start()])[-1]
-    after = re.match(r"[^.!?？\n]*[.!?？]?", text[request.start():])
-    return not _CASE_THEN_ASKED.search(before + (after.group(0) if after else ""))
+    return not (request.group(0).endswith("줘") and _ASKS_WHETHER_DONE.match(text, request.end())
+                and _GOODS_CASE_BEFORE.search(before))
 
 
 # --- while a person is coming ---------------------------------------------------------------------------

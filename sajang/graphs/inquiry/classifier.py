@@ -203,7 +203,9 @@ _HYPOTHETICAL = re.compile(r"\s*(?:이면|으면|면|이라면|라면|다면|는
 _CASE_BEFORE = re.compile(r"(?:만약|만일|혹시라도|\bif\b|\bin case\b|\bwhat if\b|\bsuppose\b)[^.?!？\n]*$", re.IGNORECASE)
 # «며칠 이하로 남은 거 오면 불량으로 교환해 줘요?»: the evidence is what the shop does in a case imagined just
 # before it, in a sentence that asks
-_IF_BEFORE = re.compile(r"(?:오면|받으면|되면|남으면|있으면|생기면|나오면|왔으면|받았으면)\s+[^.?!？\n]{0,20}$")
+# (nothing told between: «받으면 바로 먹으려고 했는데 곰팡이 폈어요 환불돼요?» reports; «있으면 안 되는 머리카락» too)
+_IF_BEFORE = re.compile(r"(?:오면|받으면|남으면|나오면|왔으면|받았으면)\s+"
+                        r"(?![^.?!？\n]*(?:는데|었|았|였|했|왔|났|폈|됐|네요|어요|아요))[^.?!？\n]{0,20}$")
 _ASKED_AFTER = re.compile(r"[^.?!？\n]*[?？]")
 # "불량인가요?", "불량인지 봐 주세요": whether it is a defect is asked, not said (a spoilage suspicion, «상한 건지
 #모르겠어요», stays a report: food safety)
@@ -281,7 +283,7 @@ def incident_evidence(text: str) -> list[str]:
                     or (kind in _CASE_KINDS and _PROCEDURE_AFTER.match(text, m.end()))
                     or (kind in ("damage", "defect") and _GENERIC_CASE.match(text, m.end())
                         and not _OWN_CASE.search(text))
-                    or (kind in _CASE_KINDS and _IF_BEFORE.search(text, 0, m.start())
+                    or (kind == "defect" and _IF_BEFORE.search(text, 0, m.start())
                         and _ASKED_AFTER.match(text, m.end()))
                     or (kind in _CASE_KINDS and (_CASE_VERB.match(text, m.end())
                                                  or _CASE_BEFORE.search(text, 0, m.start())

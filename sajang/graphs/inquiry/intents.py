@@ -94,7 +94,7 @@ def elliptic_action(fragment: str) -> str | None:
 
 # a claim already asked for: "교환 신청한 거 어떻게 됐어요" is a status question, not a new request
 # ("아직 취소 되죠?" asks whether it still can be; "아직 처리 안 됐어요?" asks about the claim)
-CLAIM_FOLLOWUP = re.compile(r"(신청|요청|접수)\s*(을|를)?\s*(한|했|하신|된|드린|넣)|어떻게\s*(됐|되었)|진행\s*(상황|중)"
+CLAIM_FOLLOWUP = re.compile(r"(신청|요청|접수)\s*(을|를)?\s*(한|했|하신|된|드린|넣은|넣었|넣어\s*(?:둔|놓|뒀|놨))|어떻게\s*(됐|되었)|진행\s*(상황|중)"
                             r"|아직\s*(도\s*)?(안|처리|연락|답|소식)")
 
 # --- statuses -----------------------------------------------------------------------------------------

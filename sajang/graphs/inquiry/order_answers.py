@@ -618,7 +618,7 @@ KEPT_HOW_LONG = re.compile(r"(?:얼마나|언제까지|몇\s*(?:년|개월|달|�
                            r"|\bretention\b|\bretain\b", re.IGNORECASE)
 STATUS_THING = re.compile(r"(된|인|한|중인|됐던)\s*(거|것|게|주문|건|박스|상자|택배)")
 # a claim of theirs: "교환 접수 됐는지", "환불 신청했는데"
-CLAIM_MINE = re.compile(r"(교환|반품|환불|취소)\s*(신청|요청|접수)\s*(이|은|는|가|을|를)?\s*(됐|되었|했|한|된|하신|들어|드렸|드린|넣)")
+CLAIM_MINE = re.compile(r"(교환|반품|환불|취소)\s*(신청|요청|접수)\s*(이|은|는|가|을|를)?\s*(됐|되었|했|한|된|하신|들어|드렸|드린|넣은|넣었|넣어\s*(?:둔|놓|뒀|놨))")
 # words that put a question on an order or a parcel (with a product of theirs named: about that order)
 ORDER_WORD = re.compile(r"주문|시킨|시켰|샀|구매|배송|택배|송장|도착|발송|출고|받|와요|오나요|오나|왔|order|parcel|package|deliver"
                         r"|tracking|ship", re.IGNORECASE)
