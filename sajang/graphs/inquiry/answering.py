@@ -207,7 +207,8 @@ _NEGATED_PREMISE = re.compile(r"(?:안|못)\s*(?:되|돼|와|왔|오|받|나왔|
 # the customer denying something in their own words («바로 못받을수도 있는데»): the premise may be theirs
 _ANY_NEGATION = re.compile(r"(?<![가-힣])(?:안(?!녕)|못)\s*[가-힣]|없|않|\bnot\b|n't\b", re.IGNORECASE)
 # «30세트가 안 되는데 …»: a FAQ for those below a number…
-_SHORT_OF = re.compile(r"(\d[\d,]*)\s*(세트|개|명|장|원|만\s*원)\S{0,2}\s*(?:이|가)?\s*안\s*(?:되|돼)")
+_COUNTED = r"(\d[\d,]*)\s*(세트|개|명|장|원|만\s*원)"
+_SHORT_OF = re.compile(_COUNTED + r"\S{0,2}\s*(?:이|가)?\s*안\s*(?:되|돼)")
 
 
 def _below_the_line(faq_question: str, question: str) -> bool:
@@ -216,8 +217,7 @@ def _below_the_line(faq_question: str, question: str) -> bool:
     if line is None:
         return False
     limit, unit = int(line.group(1).replace(",", "")), re.sub(r"\s", "", line.group(2))
-    told = [int(n.replace(",", "")) for n, u in re.findall(r"(\d[\d,]*)\s*(세트|개|명|장|원|만\s*원)", question)
-            if re.sub(r"\s", "", u) == unit]
+    told = [int(n.replace(",", "")) for n, u in re.findall(_COUNTED, question) if re.sub(r"\s", "", u) == unit]
     return bool(told) and all(n < limit for n in told)
 
 
@@ -1195,7 +1195,10 @@ _ACTION_NOUN = re.compile(r"취소|환불|반품|교환|해지")
 
 # «…남은 거 오면 불량으로 교환해 줘요?»: what the shop does when goods come a certain way, asked («해 줘요?»,
 # not «해 주세요?» nor «해 주실 수 있나요?», which ask us to act)
-_GOODS_CASE_BEFORE = re.compile(r"(?:오면|왔으면|받으면|나오면|남으면)\s+(?![^.?!？\n]*(?:는데|었|았|였|했|왔|됐))[^.?!？\n]*$")
+# (searched on all the text before the request: the pattern cannot cross a sentence's end, so it finds the case
+# only in the request's own sentence)
+_GOODS_CASE_BEFORE = re.compile(r"(?:오면|왔으면|받으면|나오면|남으면)[^\S\n]+(?![^.?!？\n]*(?:는데|었|았|였|했|왔|됐))"
+                                r"[^.?!？\n]*$")
 _ASKS_WHETHER_DONE = re.compile(r"요\s*[?？]")
 
 
@@ -1204,9 +1207,8 @@ def needs_action(text: str) -> bool:
     request = ACTION_REQUEST.search(text) or (_ACTION_NOUN.search(text) and _PLEASE_DO.search(text))
     if not request:
         return False
-    before = re.split(r"[.!?？\n]\s*", text[:request.start()])[-1]
     return not (request.group(0).endswith("줘") and _ASKS_WHETHER_DONE.match(text, request.end())
-                and _GOODS_CASE_BEFORE.search(before))
+                and _GOODS_CASE_BEFORE.search(text, 0, request.start()))
 
 
 # --- while a person is coming ---------------------------------------------------------------------------
