@@ -243,4 +243,8 @@ def test_a_guests_order_question_while_a_person_is_coming_gets_no_manual_text(ma
     first = manual_svc.ask("상담원 연결해 주세요")
     assert first["handoff"], first
     more = manual_svc.ask("아 그리고 제 주문 배송 어디쯤인지도 봐주세요", thread_id=first["thread_id"])
-    assert more["handoff"] and not more["answer"], more  # the person reads it and looks the order up
+    # no manual text and nothing of any order: the person looks it up, with what the guest is asked to leave
+    assert more["handoff"] and "주문번호" in more["answer"] and "4자리" in more["answer"], more
+    assert "배송" not in more["answer"].split("\n\n")[0], more["answer"]
+    given = manual_svc.ask("O-20261120-00012 주문 어디쯤인지 봐주세요", thread_id=first["thread_id"])
+    assert given["handoff"] and not given["answer"], given  # the number is there: only the person replies

@@ -31,7 +31,7 @@ from sajang.db.engine import autocommit_connection
 from sajang.db.types import utcnow
 from sajang.graphs.common.context import store_policy
 from sajang.graphs.inquiry.classifier import Classification, classify_text, get_classifier
-from sajang.graphs.inquiry.intents import parse_own_query
+from sajang.graphs.inquiry.intents import ORDER_ID, parse_own_query
 from sajang.graphs.inquiry.order_answers import is_own_data_question, order_reply, sentences
 from sajang.graphs.inquiry.prompts import VARIANTS, T, josa
 from sajang.knowledge.ingest import AnswerUnit, answer_units, audience_overrides_in, is_agents_only
@@ -150,7 +150,8 @@ def _stem(token: str) -> str:
 _SAME_AS = {"바꾸": ("변경",), "변경": ("바꾸",), "고치": ("수정", "변경"), "수정": ("변경",), "돌려받": ("환불",),
             "보내": ("발송", "출고"), "오": ("도착",), "도착": ("오",), "쓰": ("사용",), "사용": ("쓰",),
             "깨지": ("파손",), "파손": ("깨지",), "터지": ("파손",), "끊": ("종료",),
-            "출발": ("출고", "발송"), "주소": ("배송지",), "배송지": ("주소",), "같이": ("함께",), "함께": ("같이",), "나가": ("출고",), "택배비": ("배송비",), "돈": ("환불", "금액"),
+            "출발": ("출고", "발송"), "주소": ("배송지",), "배송지": ("주소",), "같이": ("함께",), "함께": ("같이",),
+            "한꺼번에": ("함께",), "동시": ("함께",), "중복": ("함께",), "나가": ("출고",), "택배비": ("배송비",), "돈": ("환불", "금액"),
             "delivery": ("ship",), "ship": ("delivery",)}
 # «얼마나 걸려요», «얼마나 둬도 돼요»: how long (a duration), not how much
 _LONG_AFTER_HOW = r"나\s*(?:걸|가|기다|둬|두|보관)"
@@ -160,11 +161,13 @@ _ASKS = {
     "duration": (re.compile(r"며칠|몇\s*일|몇\s*개월|몇\s*달|몇\s*시간(?!대)|언제(?!든)|" + _HOW_LONG + r"|기간|기한|소요|how\s+long|\bwhen\b|\bdays?\b",
                             re.IGNORECASE),
                  re.compile(r"\d+\s*(?:~\s*\d+\s*)?(?:영업일|일|시간|주|개월|년|분|business\s+days?|days?|hours?|"
-                            r"weeks?|months?|years?|minutes?|mins?\b|seconds?)|즉시|당일|다음\s*날|바로|immediately|same\s+day|next\s+day",
+                            r"weeks?|months?|years?|minutes?|mins?\b|seconds?)|즉시|당일|다음\s*날|바로|(?<!주)말일|월말|immediately|same\s+day|next\s+day|"
+                            r"end\s+of\s+the\s+month",
                             re.IGNORECASE)),
     # «돈 따로 내야 돼요?», «추가 요금 있어요?», «유료예요?»: whether it costs, asked without 얼마
     "money": (re.compile(r"얼마(?!" + _LONG_AFTER_HOW + r")|비용|요금|가격|배송비|수수료|유료|무료|"
-                         r"돈\s*(?:을|이)?\s*(?:따로|더|추가로?)?\s*(?:내야|내나|내요|내는지|들어요|드나요|드는지|받나요|받아요\s*[?？])|"
+                         r"돈\s*(?:을|이)?\s*(?:따로|더|추가로?)?\s*(?:내야|내나|내요|내는지|들어요|드나요|드는지|받나요|받으시나요|받으세요|"
+                         r"받으시는지|받는지|받아요\s*[?？])|"
                          r"(?:따로|추가로?)\s*(?:내야|내나|내요|결제|청구)|how\s+much|\bfee|\bcost|\bprice|free\s+(?:shipping|delivery)|"
                          r"\bminimum\s+(?:order|amount|for|to)",
                          re.IGNORECASE),
@@ -193,6 +196,7 @@ _ASKS = {
 TYPE_BONUS = 0.4
 SOFT_TYPE_BONUS = 0.15  # procedure / possible / condition: the wording of a rule, weaker than a number
 PASSAGE_BONUS = 0.35
+THING_BONUS = 0.6  # a unit naming the thing a yes/no question asks for («할인 있나요» → «5~10% 할인»)
 HEADING_WEIGHT = 0.5
 ASKED_WEIGHT = 2.0  # a word of the asking sentence against one of the story told before it…
 STORY_WEIGHT = 0.25  # …which only breaks ties between units of the asked words
@@ -362,6 +366,8 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
         in_question = _question_tokens(asked_clause)
         weight = {t: w * (ASKED_WEIGHT if t in in_question else STORY_WEIGHT) for t, w in weight.items()}
     total = sum(weight.values()) or 1.0
+    # «단체로 주문할 때 할인 같은 게 있나요?»: the units naming the thing asked answer whether there is one
+    things = [t for t in asked_things(asked_clause)[0] if t not in topic]
     first_section = min((u.section for u in units), default=0)
     asked_stages = _stages(question)
     asked_actions = _actions(question)
@@ -377,6 +383,7 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
                 value += TYPE_BONUS if k in _HARD_KINDS else SOFT_TYPE_BONUS
         if passage_counts and (u.text in passage or (u.key and u.key in passage)):
             value += PASSAGE_BONUS
+        named_thing = bool(things) and any(t in u.text or t in (u.heading or "") for t in things)
         if u.kind == "faq":  # "선물 포장을 하면 배송이 늦어지나요: 아니요 …" answers its own, narrower question
             asked = _tokens(u.question)
             value -= FAQ_MISMATCH * len(asked - q) / (len(asked) or 1)
@@ -400,11 +407,13 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
             actions = _actions(f"{u.heading or ''} {u.text}")
             if actions and not actions & asked_actions:
                 value -= ACTION_MISMATCH
+                named_thing = False
         if asked_stages:  # most questions name no status: no unit is searched for one
             stages = _stages(f"{u.heading or ''} {u.text}")
             if stages and not stages & asked_stages:
                 value -= STAGE_MISMATCH
-        return value
+                named_thing = False
+        return value + (THING_BONUS if named_thing else 0.0)
 
     lacking = _lacking_asked_figure(question, units) if figures else frozenset()
     return _ranked((score(u) - (HARD_KIND_MISSING if i in lacking else 0.0), i) for i, u in enumerate(units))
@@ -571,11 +580,34 @@ _TOLD_WITH_PERIOD = re.compile(r"(?<!나요)(?<!까요)(?<!가요)(?<!되죠)(?<
                                r"(?<!인가요)(?<!할까)(?<!될까)(?<=[가-힣])\s*\.\s*$")
 
 
+# «배송비 얼마에요 얼마 이상 사면 무료?»: a question asked with its question word and ending, then another
+# without a mark between them
+_WH_TOLD = re.compile(r"(?:인지|는지|건지|은지|을지|던지|ㄴ지)(?:\s|$)|얼마\s*전|언제든|어디든|뭐든|몰라|모르")
+_ASKS_US_TO = re.compile(r"(?:주세요|줘요|줘|주실래요|주시겠어요)\s*[?？]*\s*$")  # «… 좀 알려주세요?» asks the same again
+_ENDED_QUESTION = re.compile(r"(?:에요|예요|이에요|나요|까요|가요|어요|아요|돼요|되요|해요|죠|여|염)(?=\s+\S)")
+
+
+def _split_unmarked(piece: str) -> list[str]:
+    """A piece cut after each question ended without a mark, when the words before the ending and the words
+    after it each hold a question word («토요일도 해요?» after one names no topic of its own: it stays with it)."""
+    out: list[str] = []
+    start = 0
+    for m in _ENDED_QUESTION.finditer(piece):
+        before, after = piece[start:m.end()], piece[m.end():].strip()
+        # «어디쯤인지 몰라서 답답해요», «얼마 전에 샀는데요»: a question word that asks nothing of us
+        if _WH.search(before) and not _WH_TOLD.search(before) and _WH.search(after) \
+                and not _ASKS_US_TO.search(after):
+            out.append(before.strip())
+            start = m.end()
+    return [*out, piece[start:].strip()]
+
+
 def question_parts(text: str) -> list[str]:
     """The questions of one message: "배송비 얼마예요? 그리고 반품은 며칠 안에 해야 돼요?" → two. A line that
     only gives context ("지난번에 주문했던 사람인데요") is read with the question after it."""
     # "배송비 얼마고 무료배송은 얼마부터예요", "카드 환불은 며칠 걸리고 네이버페이는요?": a question ending in -고
     text = _ASKED_AND.sub(lambda m: m.group(0).rstrip() + "\n", text)
+    text = "\n".join(part for line in text.split("\n") for part in _split_unmarked(line))
     pieces = [p.strip() for p in _PART_SPLIT.split(text) if p and p.strip()]
     marks_questions = "?" in text or "？" in text
     parts: list[str] = []
@@ -628,6 +660,31 @@ def _polarity(unit: AnswerUnit) -> bool | None:
     if pos and not neg and not _RESTRICTIVE.search(text):
         return True
     return None
+
+
+# what a unit says right after the thing asked: there is none («수수료는 없고»), or there is one («배송비는 3,000원»,
+# «할인이 있습니다»)
+_IS_NONE = re.compile(r"\s*(?:은|는|이|가|도)?\s*없")
+_IS_THERE = re.compile(r"\s*(?:은|는|이|가|도)?\s*(?:[\d,]+\s*원|있습니다|있어요|있고)")
+
+
+def thing_there(question: str, units: list[AnswerUnit]) -> bool | None:
+    """Whether there is the thing a «… 있어요?» question asks for, as every quoted unit naming it says
+    («취소 수수료 있어요?» → «취소 수수료는 없고 …»: no; «배송비 있어요?» → «배송비는 3,000원»: yes), None when
+    none says or they disagree («교환 배송비»: 6,000원 for a change of mind, none for a defect)."""
+    found = _THING_ASKED.search(question)
+    if found is None or not found.group(0).rstrip("?？ ").endswith(("있어요", "있나요", "있을까요", "있어여", "있음", "있어")):
+        return None
+    nouns, _case = asked_things(question)
+    said = set()
+    for u in units:
+        for n in nouns:
+            for m in re.finditer(re.escape(n), u.quote):
+                if _IS_NONE.match(u.quote, m.end()):
+                    said.add(False)
+                elif _IS_THERE.match(u.quote, m.end()):
+                    said.add(True)
+    return said.pop() if len(said) == 1 else None
 
 
 def yes_or_no(units: list[AnswerUnit]) -> bool | None:
@@ -739,7 +796,9 @@ def _with_yes_no(body: str, question: str, hit: dict[str, Any], units: list[Answ
         return body
     if not speaks_to(question, hit, best):
         return body
-    verdict = yes_or_no([best, *[u for u in units if u is not best]])
+    verdict = thing_there(question, units)
+    if verdict is None:
+        verdict = yes_or_no([best, *[u for u in units if u is not best]])
     if verdict is None:
         return body
     word = ("네" if verdict else "아니요") if locale == "ko" else ("Yes" if verdict else "No")
@@ -1037,28 +1096,45 @@ def counts_nothing_asked(question: str, hit: dict[str, Any]) -> bool:
 
 # «명절 선물세트 미리 예약하면 할인 있어요?», «적립금 친구한테 선물하기 되나요»: whether there is, or one may do,
 # the thing named just before the predicate
-_THING_ASKED = re.compile(r"(\S+?)\s*(?:있어요|있나요|있을까요|있어여|있음|있어\?|없나요|되나요|돼요\?|되요\?|"
-                          r"될까요|가능해요|가능한가요|가능할까요|해\s*주나요|해\s*주시나요|되는지)")
+_THING_ASKED = re.compile(r"(\S+?)(?:\s+(?:같은|이런|그런|비슷한)\s*(?:게|거|것|건))?\s*(?:있어요|있나요|있을까요|있어여|있음|있어\?|없나요|되나요|돼요\?|되요\?|"
+                          r"될까요|가능해요|가능한가요|가능할까요|가능함|가능\s*[?？]|ㄱㄴ|해\s*주나요|해\s*주시나요|되는지)")
 _CASE_ASKED = re.compile(r"\s*(?:되|돼|될|가능)")
 # nouns of doing that any procedure's wording may paraphrase («지금이라도 신청 가능할까요?» of a rule that says
 # «고객센터로 요청해 주세요»): no sign the article is elsewhere
 _PROCESS_NOUNS = frozenset({"신청", "적용", "발행", "접수", "처리", "확인", "사용", "변경", "이용", "진행", "요청", "문의",
-                            "주문", "결제", "가능", "수정", "등록", "취소", "반품", "교환", "환불"})
+                            "주문", "결제", "가능", "수정", "등록", "취소", "반품", "교환", "환불", "구매"})
+_BUYING = frozenset({"구매", "구입"})
+# the noun bought, marked as the object or the limit («뚜껑만 (따로) 구매»; not «김치만 취소», a partial cancel)
+_OBJECT_BEFORE = re.compile(r"([가-힣]{1,8}?(?:만|을|를))\s+(?:따로|별도로|같이|함께|추가로|혹시)?\s*$")
+
+
+def asked_things(question: str) -> tuple[list[str], bool]:
+    """The nouns of the thing a yes/no question asks whether there is or one may do (the noun before «있어요?»,
+    «되나요», «할인 같은 게 있나요»; for «구매 가능할까요» what is bought), and whether it asks instead whether a
+    rule covers a case («냉동만두도 돼요?»)."""
+    matches = list(_THING_ASKED.finditer(question))
+    if not matches:
+        return [], False
+    last = matches[-1]
+    word = last.group(1)  # its nouns read in the sentence: alone, Kiwi takes «양도» for 양 + 도
+    if word in _BUYING:  # «뚜껑만 따로 구매 가능할까요»: the thing is what is bought
+        thing = _OBJECT_BEFORE.search(question, 0, last.start(1))
+        word = thing.group(1) if thing else word
+    nouns = [n for n in topic_nouns(question) if n in word and n not in _PROCESS_NOUNS]
+    case = bool(_CASE_ASKED.match(question, last.end(1))) and \
+        any(re.fullmatch(rf"\S*{n}(?:도|은|는|이|가)", word) for n in nouns)
+    return nouns, case
 
 
 def thing_asked_missing(question: str, hit: dict[str, Any]) -> bool:
-    """Whether the article never names the thing a yes/no question asks for (the noun before «있어요?»,
-    «되나요»): it speaks of the topic (holiday pre-orders, points) but not of that (a discount, gifting)."""
-    matches = list(_THING_ASKED.finditer(question))
-    if not matches:
-        return False
-    last = matches[-1]
-    word = last.group(1)  # its nouns read in the sentence: alone, Kiwi takes «양도» for 양 + 도
-    nouns = [n for n in topic_nouns(question) if n in word and n not in _PROCESS_NOUNS]
-    if _CASE_ASKED.match(question, last.end(1)) and any(re.fullmatch(rf"\S*{n}(?:도|은|는|이|가)", word) for n in nouns):
+    """Whether the article never names the thing a yes/no question asks for (see `asked_things`): it speaks
+    of the topic (holiday pre-orders, points) but not of that (a discount, gifting)."""
+    nouns, case = asked_things(question)
+    if case:
         return False  # «냉동만두도 돼요?»: whether the rule covers a case, not whether the shop has a thing
     text = f"{hit.get('title') or ''} {hit.get('body') or hit.get('text') or ''}"
-    return bool(nouns) and any(n not in text for n in nouns)
+    return bool(nouns) and any(n not in text and not any(same in text for same in _SAME_AS.get(n, ()))
+                               for n in nouns)  # «중복» of an article that says «함께» names it
 
 
 def answer_confidence(settings: Settings, retrieval_confidence: float, category: str,
@@ -1291,7 +1367,8 @@ def waiting_reply(settings: Settings, policy: StorePolicy, *, text: str, locale:
                   wants_human: bool, urgency: str, customer_id: str | None, orders: list[dict[str, Any]],
                   hits: list[dict[str, Any]], retrieval_confidence: float, unknown_terms: list[str] | None = None,
                   audience_overrides: dict[str, Any] | None = None, mood: str | None = None,
-                  question: str | None = None, now: datetime | None = None) -> dict[str, Any]:
+                  question: str | None = None, now: datetime | None = None,
+                  earlier: list[str] | None = None) -> dict[str, Any]:
     """The bot's line to a message the customer sends while a person is coming (the person reads it too):
     when the line asks something the bot would answer outside a handoff, that answer, then when the person
     will reply (now, after lunch, or the day and hour people start again). Anything else (a remark, more
@@ -1302,7 +1379,12 @@ def waiting_reply(settings: Settings, policy: StorePolicy, *, text: str, locale:
         return out
     moment = now or utcnow().astimezone(KST)
     if customer_id is None and is_own_data_question(text, category, parse_own_query(text, moment), guest=True):
-        return out  # «제 주문 어디쯤인지 봐 주세요» from a guest: the person looks it up (no manual text for it)
+        # «제 주문 어디쯤인지 봐 주세요» from a guest: no manual text; the person looks it up, with the order number
+        # and the phone's last 4 digits asked for now unless this line or an earlier one gave either
+        if any(ORDER_ID.search(line) or _DIGITS_GIVEN.search(line) for line in [text, *(earlier or [])]):
+            return out
+        note, _open = waiting_note(policy, locale, moment)
+        return {**out, "answer": f"{_t('verify_for_person', locale)}\n\n{note}", "answer_kind": "verify"}
     found = offline_answer(settings, policy, text=text, locale=locale, category=category, customer_id=customer_id,
                            orders=orders, hits=hits, retrieval_confidence=retrieval_confidence,
                            unknown_terms=unknown_terms, mood=mood, audience_overrides=audience_overrides,
@@ -1316,15 +1398,19 @@ def waiting_reply(settings: Settings, policy: StorePolicy, *, text: str, locale:
 _ASKING_END = re.compile(r"(?:나요|까요|ㄴ가요|가요|니|되죠|될까|할까|인지)\s*[.~ㅠㅜ]*\s*$")
 
 
+_DIGITS_GIVEN = re.compile(r"(?<!\d)\d{4}(?!\d)")  # «폰 뒷자리 1234에요»: the person has what to look it up with
+
+
 def asks_something(text: str) -> bool:
     """A question ("?", a question word, an asking ending), not a remark ("사진도 보내드릴 수 있어요")."""
     return "?" in text or "？" in text or bool(_WH.search(text)) or bool(_ASKING_END.search(text.strip()))
 
 
 def reply_while_waiting(settings: Settings, engine: Engine, *, text: str, customer_id: str | None,
-                        locale: str) -> dict[str, Any]:
+                        locale: str, earlier: list[str] | None = None) -> dict[str, Any]:
     """`waiting_reply` with what it needs read here: the line looked up as the chat does (`look_up`), the
-    customer's orders (verified customers only), the store policy and the admin's audience switch."""
+    customer's orders (verified customers only), the store policy and the admin's audience switch.
+    `earlier`: the customer's earlier lines of the conversation."""
     found = look_up(settings, text, locale)
     with autocommit_connection(engine) as conn:
         overrides = audience_overrides_in(conn)
@@ -1334,4 +1420,4 @@ def reply_while_waiting(settings: Settings, engine: Engine, *, text: str, custom
                          wants_human=cls.wants_human, urgency=cls.urgency, customer_id=customer_id,
                          orders=recent_orders(engine, customer_id, 5, locale), hits=found.hits,
                          retrieval_confidence=found.confidence, unknown_terms=found.unknown_terms,
-                         audience_overrides=overrides)
+                         audience_overrides=overrides, earlier=earlier)

@@ -113,11 +113,15 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
         r"맛이\s*(이상|시큼)|색이\s*(이상|변했)|시큼한\s*냄새|spoil|rotten|mou?ldy?|"
         r"smells?\s+(?:(?:really|very|so|kind\s+of|a\s+bit)\s+)?(bad|off|weird|strange|funny|sour|awful|terrible)")),
     "foreign_object": ("urgent", _rx(
-        r"이물질|벌레|머리카락|털이\s*(나|들어|있)|(플라스틱|유리|쇠|비닐|철)\s*(조각|가루)|철사|돌이\s*(나|씹|들어)",
+        r"이물질|벌레|머리카락|털이\s*(나|들어|있)|(플라스틱|유리|쇠|비닐|철)\s*(조각|가루)|(쇳|금속)\s*조각|철사|돌이\s*(나|씹|들어)",
         r"foreign object|insect|\bbugs?\b|\bhair\b|(plastic|glass|metal|wire)\s+(piece|bit|shard|fragment)s?|"
         r"(piece|bit|shard|fragment|chunk)s?\s+of\s+(?:[a-z]+\s+){0,2}(plastic|glass|metal|wire)")),
     "safety": ("urgent", _rx(
         r"배탈|식중독|토했|토하|구토|설사|복통|두드러기|(알레르기|알러지)\s*(반응|올라|일어|났)|숨이\s*(차|막)|응급",
+        # «씹혀서 뱉어 보니 … 이빨 아파요», «먹고 배가 아파요»: a tooth or the stomach hurt by what was eaten (not
+        # «이가 아파서 부드러운 거 있어요?», «애가 배 아프다고 해서 죽 주문하려는데», «택배 나갔나요»)
+        r"(먹|씹|드시|드셨|마시|마셨)[^.?!？]{0,30}?(이빨|치아|잇몸|어금니|(?<![가-힣])배)\s*(가|이)?\s*(너무\s*|엄청\s*|좀\s*)?"
+        r"(아파요|아파서|아팠|아픈데|아프네|깨졌|깨져|나갔|부러)",
         r"병원\s*(에\s*)?(갔|가|다녀|진료|치료)|다쳤|다쳐|베였|베임|찔렸|(?<![전대통])화상(?!\s*(상담|통화|회의|채팅))|데였|피가\s*(나|났)",
         # glass or ceramic shards, and an allergen the customer fears («갑각류 알레르기 있어서 상자 여는 것도 무서워요»)
         r"파편|(알레르기|알러지)[^?？]{0,40}(무서|겁나|위험|큰일)",
@@ -175,7 +179,10 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
         # «배송완료라는데 물건이 없어요 … 벌써 3일째», «택배사는 모른다 하고»: a parcel lost for days, the courier no help
         r"(물건|택배|상품|소포)\S{0,2}\s*(이|가)?\s*(없|안\s*왔|못\s*받)[^?？]{0,40}(이틀|사흘|나흘|며칠|[2-9]\s*일)\s*(째|이나|동안)",
         r"택배\s*(사|기사)\S{0,3}\s*(는|도|에서도?)?\s*(모른|몰라|모르겠)",
-        r"missing|only (got|received) \d|not in the (box|package)")),
+        # «선물세트 상자가 텅 비어서 왔다네요»: the parcel came empty
+        r"텅\s*(비|빈)\S*\s*(서\s*)?(왔|옴|도착|배송)|빈\s*(상자|박스|택배)\S{0,2}\s*(만|가|이)?\s*(왔|옴|도착|받았)|"
+        r"(상자|박스|택배|포장)\S{0,2}\s*(이|가|는|만)?\s*(비어서\s*(왔|옴|도착)|비어\s*있었)",
+        r"missing|only (got|received) \d|not in the (box|package)|(box|package|parcel) (was|came|arrived) empty")),
     "defect": ("high", _rx(
         r"불량|고장|작동\S{0,2}\s*안\s*(돼|되|해)|코팅\S{0,2}\s*벗겨|유통\s*기한\S{0,2}\s*(지난|지났|넘은|넘었)",
         # "살짝 녹아서 왔는데 다시 얼려도 되나요" is a care question (the manual: refreeze it at once)

@@ -19,6 +19,7 @@ from sqlalchemy import Connection
 from sajang.config import StorePolicy
 from sajang.db.types import utcnow
 from sajang.graphs.inquiry.intents import (
+    COUNTED_ORDERS,
     ORDER_ID,
     OwnDataQuery,
     elliptic_action,
@@ -29,7 +30,7 @@ from sajang.graphs.inquiry.intents import (
 )
 from sajang.graphs.inquiry.prompts import ORDER_STATUS_T, ORDER_T, T
 from sajang.knowledge.normalize import without_emoticons
-from sajang.knowledge.text import morphemes
+from sajang.knowledge.text import morphemes, topic_nouns
 from sajang.tools.orders import (
     catalogue_words_in,
     customer_brief_in,
@@ -59,6 +60,8 @@ PEOPLE_EN = ("mom", "mother", "mum", "dad", "father", "parents?", "son", "daught
 # «제 동생 택배», «제 지인 주문»: a person of theirs (their own order is «제 주문», «제 만두 주문»)
 PEOPLE_KO = ("동생|친구|엄마|아빠|어머니|아버지|부모|남편|아내|와이프|신랑|아들|딸|가족|지인|언니|오빠|누나|형|"
              "할머니|할아버지|동료|이웃|시어머니|장모")
+# «딸이 주문해 준 김치»: an order someone placed for a guest, theirs to prove (not «결제해 준다는데», not yet placed)
+ORDERED_FOR_THEM = re.compile(r"(?:" + PEOPLE_KO + r")\S{0,2}\s*(?:주문|시켜|구매|결제)\s*(?:해\s*)?(?:준|줬|주신|주셨)(?!다)")
 POSSESSIVE = re.compile(
     r"(?<![가-힣])(제|내|저의|우리)\s*(주문|택배|물건|상품|배송|소포|환불|반품|교환)|주문(한|했|하신|했던)|시킨"
     # «제 만두 주문», «제가 주문할 때 주소를 …»: their order with the product between, or their ordering
@@ -68,7 +71,7 @@ POSSESSIVE = re.compile(
     r"|(?<![가-힣])(제가|내가)\s*(주문|결제|구매)\s*할\s*때[^.?!？]{0,24}(했는지|었는지|았는지|됐는지)"
     r"|산\s*(거|게|것)|\bmy\b(?!\s+(?:mind|own|fault|opinion)\b)"
     r"(?!\s+(?:" + "|".join(PEOPLE_EN) + r")\b(?!'s?\s+(?:orders?|package|parcel|refund|delivery|return)))"
-    r"|\bi\s+(ordered|bought)\b", re.IGNORECASE)
+    r"|" + COUNTED_ORDERS.pattern + r"|\bi\s+(ordered|bought)\b", re.IGNORECASE)
 ORDER_CATEGORIES = {"delivery", "cancel", "return_refund", "exchange"}
 OPEN = ("paid", "preparing", "shipping")
 
@@ -528,6 +531,8 @@ def is_own_data_question(text: str, category: str, query: OwnDataQuery, orders: 
     if KEPT_HOW_LONG.search(text):
         return False  # «주문 내역 몇 년 보관해요?», "how long do you keep my order history?": the shop's rule
 
+    if guest and ORDERED_FOR_THEM.search(text) and looks_up(text):
+        return True  # «딸이 주문해 준 김치 언제 오는지 알 수 있나요»: the order is theirs to prove
     if guest and GUEST_ASKS_HOW.search(text) and not looks_up(text) \
             and not set(query.facts) & {"tracking", "list"}:
         # "주문한 거 수량 늘려 주실 수 있을까요?", "배송중인데 수취거부 하면 되죠?", "can I pick up my order?":
@@ -565,6 +570,8 @@ def is_own_data_question(text: str, category: str, query: OwnDataQuery, orders: 
         return True  # "배송중인 거 있어요?", "준비중인 주문 뭐예요?"
     if CLAIM_MINE.search(text):
         return True  # "교환 접수 됐는지 봐 주세요"
+    if not guest and orders and "status" in query.facts and LOOK_FOR_ME.search(text) and not HOW_TO_LOOK.search(text):
+        return True  # «결제 해놨는데 아직 출발 안 했죠? 상태 좀 봐주세요»: a verified customer asks us to look
     if guest:
         # «쿠폰 썼더니 48000원 됐는데 배송비 붙어요?», «구성품 빠진 거 다시 보내주실 때 배송비는요?»: what the rule
         # charges or does, not what they paid or got (that is looked up: «얼마 결제됐는지», «뭐 들었는지 확인»)
@@ -609,6 +616,12 @@ CONTINUATION = re.compile(r"(으?면|라면|이면)\s*(요|여|용)?\s*[?？.!~�
 # a line that asks only for a figure, naming nothing: «몇만원부터여», «얼마까지요?», «며칠이요?», «최소 몇 개부터?»
 VALUE_ONLY = re.compile(r"^\s*(?:최소|최대|보통|대략|대충|그럼|그러면)?\s*(?:몇\s*[가-힣]{0,3}|얼마|며칠|언제)\s*"
                         r"(?:부터|까지|정도|쯤|이상|이하|만)?\s*(?:이|예|에|이에|인가|인데)?\s*(?:요|여|용|염)?\s*[?？.!~ㅠㅜ]*\s*$")
+BARE_QUESTION_MAX = 20  # characters of a line asking only by when or how to do what was just answered
+# «언제까지 말하면 돼요?», «어떻게 하면 돼요?», «며칠까지요?»: the deadline or the way of the step just answered
+# (not «어디서 사요?», a question of its own, nor «먹다가 뭐가 씹혔어요 어떡하죠?», which tells something)
+WHAT_TO_DO = re.compile(r"^(?:그럼|그러면)?\s*(?:언제까지|며칠\s*까지|몇\s*일\s*까지|어떻게|어케|어디로|누구한테)\s*"
+                        r"\S*(?:하면|해야|말하면|보내면|연락하면|신청하면|요청하면|말씀드리면)\s*(?:돼요|되나요|되죠|될까요|되요|하나요)"
+                        r"\s*[?？.~ㅠㅜ]*\s*$")
 # "and if it turns out to be defective?", "what if I opened it?": the same topic under another condition
 CONTINUATION_EN = re.compile(r"^(?:and|but|ok(?:ay)?|so)?[,\s]*(?:what\s+)?if\b[^?]*\??$", re.IGNORECASE)
 # "배송완료된 거", "준비중인 주문", "취소한 건": orders in a state
@@ -661,6 +674,10 @@ GUEST_LOOKUP = re.compile(
     r"|어디\s*(쯤|까지)|언제\s*(와|오|도착|받)|진행\s*(되고|됐|되었|상황|중인지|돼\s*가)|(됐|됬|되었)\s*(나|는지|어요|나요)|얼마\s*(결제|냈|였|나왔)|금액"
     r"|\bwhere\s+is\b|\bwhere'?s\b|\bstatus\b|\bcheck\b|\btrack|\bhow\s+much\s+did\b",
     re.IGNORECASE)
+# «배송 상태 확인하는 방법», «조회하는 법», «어디서 조회해요?»: how one looks, not a look asked of us
+HOW_TO_LOOK = re.compile(r"방법|하는\s*법|어디서|어떻게\s*(확인|보|조회|알)")
+# «상태 좀 봐주세요», «확인해 주세요»: a look asked of us
+LOOK_FOR_ME = re.compile(r"(?:봐|확인해|조회해|알아봐)\s*(?:주세요|줘|주실|줄래|주시겠|주시면)")
 # "배송중인 주문 있어요?" (not "물건이 없어요", which reports a parcel)
 GUEST_ORDER_EXISTS = re.compile(r"(주문|거|것)\s*(이|은|도)?\s*(있|없)")
 # a guest's points/coupons question is about their own balance only when it says so
@@ -724,8 +741,11 @@ def read_in_context(text: str, memory: dict[str, Any] | None, pending_question: 
         # "5만원 넘으면요?", "불량이면요?": the same topic under another condition
         base = str(memory["base"])
         return Reading(with_previous_question(plain, base), base, query, followup="manual")
-    if memory and memory.get("kind") == "manual" and memory.get("base") and VALUE_ONLY.match(plain):
-        # «몇만원부터여?» after «카드 할부 돼요?»: the figure of the same topic
+    if memory and memory.get("kind") == "manual" and memory.get("base") and (
+            VALUE_ONLY.match(plain) or (len(plain) <= BARE_QUESTION_MAX and WHAT_TO_DO.search(plain)
+                                        and not topic_nouns(plain) and not query.facts and not query.action)):
+        # «몇만원부터여?» after «카드 할부 돼요?»: the figure of the same topic; «언제까지 말하면 돼요?» after the
+        # cash-receipt answer: a question naming nothing, of the same topic
         base = str(memory["base"])
         return Reading(with_previous_question(plain, base), base, query, followup="manual")
     if memory and memory.get("kind") == "order" and PROCESS_TIMING.search(text) and not query.order_ids \

@@ -115,6 +115,9 @@ T: dict[str, dict[str, str]] = {
     "order_not_found": {
         "ko": "말씀하신 주문번호 {order_id}는 고객님 계정에서 확인되지 않습니다. 주문번호를 다시 한번 확인해 주세요.",
         "en": "We couldn't find order {order_id} in your account. Please check the order number."},
+    "verify_for_person": {"ko": "상담원이 바로 확인할 수 있게 주문번호와 주문하신 휴대폰 번호 뒤 4자리를 남겨 주세요.",
+                          "en": "So that our team can look it up straight away, please leave the order number and "
+                                "the last 4 digits of the phone number on the order."},
     "waiting_open": {
         "ko": "상담원도 이 대화를 함께 보고 있어요. 상담 시간({hours})이라 순서대로 곧 답변드릴게요.",
         "en": "A member of our team will read this conversation too and reply shortly (we're open now: {hours})."},

@@ -283,10 +283,13 @@ class InquiryService:
             if sent is not None:
                 sent.meta = {**(sent.meta or {}), "to_person": True}
         # «제주도는요?» while a person is coming: read with the question before the handoff, as the chat reads it
-        memory = (self.graph.get_state({"configurable": {"thread_id": thread_id}}).values or {}).get("memory")
+        values = self.graph.get_state({"configurable": {"thread_id": thread_id}}).values or {}
+        memory = values.get("memory")
         line = read_in_context(text, memory, None, None, utcnow()).question if memory else text
+        earlier = [str(t.get("text") or "") for t in values.get("history") or [] if t.get("role") == "customer"]
         bot = reply_while_waiting(self.settings, self.engine, text=line, customer_id=row["customer_id"],
-                                  locale=detect_locale(text, row.get("locale") or self.settings.locale))
+                                  locale=detect_locale(text, row.get("locale") or self.settings.locale),
+                                  earlier=earlier)
         answer, sources, confidence = bot["answer"], bot["sources"], round(float(bot["confidence"]), 4)
         with self._resuming(thread_id):
             waiting = self.pending(thread_id) is not None
