@@ -672,9 +672,9 @@ def thing_there(question: str, units: list[AnswerUnit]) -> bool | None:
     """Whether there is the thing a «… 있어요?» question asks for, as every quoted unit naming it says
     («취소 수수료 있어요?» → «취소 수수료는 없고 …»: no; «배송비 있어요?» → «배송비는 3,000원»: yes), None when
     none says or they disagree («교환 배송비»: 6,000원 for a change of mind, none for a defect)."""
-    found = _THING_ASKED.search(question)
-    if found is None or not found.group(0).rstrip("?？ ").endswith(("있어요", "있나요", "있을까요", "있어여", "있음", "있어")):
-        return None
+    found = _last_thing_asked(question)
+    if found is None or not found.group("predicate").startswith("있"):
+        return None  # «되나요», «가능해요» ask whether one may, not whether there is
     nouns, _case = asked_things(question)
     said = set()
     for u in units:
@@ -1096,7 +1096,8 @@ def counts_nothing_asked(question: str, hit: dict[str, Any]) -> bool:
 
 # «명절 선물세트 미리 예약하면 할인 있어요?», «적립금 친구한테 선물하기 되나요»: whether there is, or one may do,
 # the thing named just before the predicate
-_THING_ASKED = re.compile(r"(\S+?)(?:\s+(?:같은|이런|그런|비슷한)\s*(?:게|거|것|건))?\s*(?:있어요|있나요|있을까요|있어여|있음|있어\?|없나요|되나요|돼요\?|되요\?|"
+_THING_ASKED = re.compile(r"(\S+?)(?:\s+(?:같은|이런|그런|비슷한)\s*(?:게|거|것|건))?\s*"
+                          r"(?P<predicate>있어요|있나요|있을까요|있어여|있음|있어\?|없나요|되나요|돼요\?|되요\?|"
                           r"될까요|가능해요|가능한가요|가능할까요|가능함|가능\s*[?？]|ㄱㄴ|해\s*주나요|해\s*주시나요|되는지)")
 _CASE_ASKED = re.compile(r"\s*(?:되|돼|될|가능)")
 # nouns of doing that any procedure's wording may paraphrase («지금이라도 신청 가능할까요?» of a rule that says
@@ -1108,14 +1109,19 @@ _BUYING = frozenset({"구매", "구입"})
 _OBJECT_BEFORE = re.compile(r"([가-힣]{1,8}?(?:만|을|를))\s+(?:따로|별도로|같이|함께|추가로|혹시)?\s*$")
 
 
+def _last_thing_asked(question: str) -> re.Match[str] | None:
+    """The last «… 있어요? / 되나요» of the question (its thing and predicate)."""
+    matches = list(_THING_ASKED.finditer(question))
+    return matches[-1] if matches else None
+
+
 def asked_things(question: str) -> tuple[list[str], bool]:
     """The nouns of the thing a yes/no question asks whether there is or one may do (the noun before «있어요?»,
     «되나요», «할인 같은 게 있나요»; for «구매 가능할까요» what is bought), and whether it asks instead whether a
     rule covers a case («냉동만두도 돼요?»)."""
-    matches = list(_THING_ASKED.finditer(question))
-    if not matches:
+    last = _last_thing_asked(question)
+    if last is None:
         return [], False
-    last = matches[-1]
     word = last.group(1)  # its nouns read in the sentence: alone, Kiwi takes «양도» for 양 + 도
     if word in _BUYING:  # «뚜껑만 따로 구매 가능할까요»: the thing is what is bought
         thing = _OBJECT_BEFORE.search(question, 0, last.start(1))
