@@ -231,8 +231,8 @@ def test_chat_page_korean_answer_handoff_and_agent_reply(settings: Settings, eng
         page = browser.contexts[0].new_page()
         page.set_default_timeout(120_000)
         page.goto(f"{base}/chat/")
-        page.wait_for_function("() => (document.querySelector('#chatbot')?.innerText || '').includes('새 상품으로 다시')")
-        assert "상담원 김민지입니다" in page.inner_text("#chatbot")
+        # both replies, each waited for: the chatbot renders its messages one by one
+        _wait_lines(page, "#chatbot", ("새 상품으로 다시", "상담원 김민지입니다"))
         box = page.locator("#chat-input textarea")
 
         # «새 대화» starts over, and a reload keeps it fresh
