@@ -314,7 +314,7 @@ def normalize_message(text: str, lexicon: Lexicon | None = None,
         out = spaced
     out, fixed = correct_typos(out)
     changes += fixed
-    ended = _CHAT_ENDING.sub(lambda m: f"{m.group(1) or m.group(2)}요", out)
+    ended = _CHAT_ENDING.sub(lambda m: f"{m.group(1) or m.group(2)}요", _DIALECT_IF.sub("면", out))
     if ended != out:
         changes.append("endings")
         out = ended
@@ -323,6 +323,8 @@ def normalize_message(text: str, lexicon: Lexicon | None = None,
 
 # «보내주시나여», «몇시까지 해여», «뭐에여», «며칠이에염», «되나용»: the polite ending -요 typed as -여, -염 or
 # -용 (the typo model leaves them); not after 가 («무가염 버터», «가용») nor 아 («유아용»)
+# «반품하믄», «취소되믄»: the conditional -면 as spoken in the south-east («믄» ends no standard word)
+_DIALECT_IF = re.compile(r"(?<=[가-힣])믄(?![가-힣])")
 _CHAT_ENDING = re.compile(r"(?:([나까가되돼해에예어아세죠래네])여|([나까되돼해에예어세죠래네])[염용])(?=[\s?？!.~ㅠㅜ;]|$)")
 
 

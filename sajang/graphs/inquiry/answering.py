@@ -587,6 +587,9 @@ _ASKS_US_TO = re.compile(r"(?:주세요|줘요|줘|주실래요|주시겠어요)
 _ENDED_QUESTION = re.compile(r"(?:에요|예요|이에요|나요|까요|가요|어요|아요|돼요|되요|해요|죠|여|염)(?=\s+\S)")
 
 
+_PLAIN_YES_NO = re.compile(r"(?:되|돼|있|없|주|해\s*주|받|가능하|가능한가|드리)나요$|(?:될|있을|할|줄|가능할)까요$")
+
+
 def _split_unmarked(piece: str) -> list[str]:
     """A piece cut after each question ended without a mark, when the words before the ending and the words
     after it each hold a question word («토요일도 해요?» after one names no topic of its own: it stays with it)."""
@@ -595,8 +598,12 @@ def _split_unmarked(piece: str) -> list[str]:
     for m in _ENDED_QUESTION.finditer(piece):
         before, after = piece[start:m.end()], piece[m.end():].strip()
         # «어디쯤인지 몰라서 답답해요», «얼마 전에 샀는데요»: a question word that asks nothing of us
-        if _WH.search(before) and not _WH_TOLD.search(before) and _WH.search(after) \
-                and not _ASKS_US_TO.search(after):
+        # «참기름 안 뜯었는데 반품 되나요 배송비는 얼마 내요»: a yes/no question ended plainly asks too
+        # (not «냄새가 나요», «화나요»: statements; and only before a question naming its own topic — «되나요 얼마에요»
+        # asks the price of the same thing)
+        asks_before = (_WH.search(before) and not _WH_TOLD.search(before)) or \
+            (_PLAIN_YES_NO.search(before) is not None and len(before.split()) >= 3 and bool(topic_nouns(after)))
+        if asks_before and _WH.search(after) and not _ASKS_US_TO.search(after):
             out.append(before.strip())
             start = m.end()
     return [*out, piece[start:].strip()]

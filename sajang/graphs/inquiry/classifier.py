@@ -149,7 +149,7 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
         r"아무도\s*(안\s*받|답\s*(이|을)?\s*(없|안))",
         r"third time|again and again|still no (reply|answer)|keep (asking|telling)|nobody (answers|picks up|replied)")),
     "damage": ("high", _rx(
-        r"파손|누수|깨졌|터졌|샜|찌그러졌|부서졌|망가졌|찢어졌|찢겨|금이\s*(갔|간)|깨짐|터짐|산산\s*조각|박살|조각\s*(났|나\s*있)",
+        r"파손|누수|깨졌|터졌|샜|찌그러졌|부서졌|망가졌|찢어졌|찢겨|(?<![가-힣])금이\s*(쫙\s*|좀\s*|살짝\s*|길게\s*|크게\s*)?(갔|간|가\s*있)|깨짐|터짐|산산\s*조각|박살|조각\s*(났|나\s*있)",
         r"(깨져|깨진|터져|터진|새서|새고|찌그러져|찌그러진|부서져|망가져|찢어져|젖어)\s*(서\s*|채로?\s*)?(왔|옴|도착|배송|받|있|와서|있었)",
         r"(포장|상자|박스|봉지|봉투|팩|병|유리|용기|뚜껑|냄비|그릇|접시|코팅)\S{0,2}\s*(깨져|터져|새|찌그러|찢어|부서|벗겨)",
         # what the leak did: «상자가 국물범벅이에요», «김치까지 다 젖었어요»
@@ -183,6 +183,12 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
         r"텅\s*(비|빈)\S*\s*(서\s*)?(왔|옴|도착|배송)|빈\s*(상자|박스|택배)\S{0,2}\s*(만|가|이)?\s*(왔|옴|도착|받았)|"
         r"(상자|박스|택배|포장)\S{0,2}\s*(이|가|는|만)?\s*(비어서\s*(왔|옴|도착)|비어\s*있었)",
         r"missing|only (got|received) \d|not in the (box|package)|(box|package|parcel) (was|came|arrived) empty")),
+    # «다른 사람 이름 적힌 상자가 왔어요»: somebody else's parcel came — theirs to collect, ours to resend
+    "misdelivered": ("high", _rx(
+        r"다른\s*(사람|분|집)\S{0,2}\s*(이름|주소)\S{0,2}\s*(이|가)?\s*(적힌|적혀\s*있는|써\s*있는|쓰인|붙은|붙어\s*있는)\s*"
+        r"(상자|박스|택배|소포|물건)\S{0,2}\s*(이|가)?\s*(왔|옴|도착했|배달됐)",
+        r"다른\s*(사람|분|집)\S{0,2}\s*(택배|물건|상자|박스|소포)\s*(이|가)\s*((우리|저희)?\s*집\S{0,2}\s*)?(왔|옴|도착했|배달됐)",
+        r"(someone|somebody) else'?s (parcel|package|box|order)|addressed to (someone|somebody) else")),
     "defect": ("high", _rx(
         r"불량|고장|작동\S{0,2}\s*안\s*(돼|되|해)|코팅\S{0,2}\s*벗겨|유통\s*기한\S{0,2}\s*(지난|지났|넘은|넘었)",
         # "살짝 녹아서 왔는데 다시 얼려도 되나요" is a care question (the manual: refreeze it at once)
@@ -204,7 +210,9 @@ LOW_CATEGORIES = {"product", "stock", "other", "coupon_points"}
 _HYPOTHETICAL = re.compile(r"\s*(?:이면|으면|면|이라면|라면|다면|는다면|되면|됐으면|일\s*때|인\s*경우|일\s*경우|시에?|의\s*경우)(?:요|여|용)?(?![가-힣])"
                            r"|\s*(?:기준|여부)"
                            # "파손돼서 오면", "터져서 도착하면": the evidence in a case to come
-                           r"|\s*(?:돼서|되서|되어서|된\s*채로|져서|진\s*채로|서|채로)\s*(?:(?:오면|도착하면|받으면|받게\s*되면)(?:요|여|용)?|왔으면)"
+                           r"|\s*(?:돼서|되서|되어서|된\s*채로|져서|진\s*채로|서|채로)\s*(?:(?:오면|도착하면|받으면|받게\s*되면)(?:요|여|용)?|왔으면"
+                           # «찌그러져서 오는 경우 있잖아요»: the case in general
+                           r"|(?:오는|도착하는|배송되는|올)\s*(?:경우|때))"
                            r"(?![가-힣])")
 # "만약 …", "if it turns out defective": the sentence imagines a case before the evidence
 _CASE_BEFORE = re.compile(r"(?:만약|만일|혹시라도|\bif\b|\bin case\b|\bwhat if\b|\bsuppose\b)[^.?!？\n]*$", re.IGNORECASE)
@@ -242,6 +250,8 @@ _REPORTED = re.compile(r"는데|었|았|였|왔|옴|했|어요|에요|네요|나
 _WISH = re.compile(r"\s*(?:좋겠|해요|합니다|싶|바랍|하네요)")
 # «이것도 불량 처리 되나요?», «불량으로 쳐줘요?»: whether it counts as a defect is asked, not said
 _COUNTS_AS_DEFECT = re.compile(r"\s*(?:처리|인정|해당|기준|사유)|"
+                               # «얼마 안 남은 게 오면 불량으로 바꿔 준다고 하더라구요»: what the shop is said to do
+                               r"\s*(?:으로|로)\s*(?:바꿔|교환해)\s*(?:준다|주신다|주나|주시나|주는지|주시는지|줘요\s*[?？])|"
                                r"\s*(?:으로|로)\s*(?:처리|인정|간주|쳐|치|보나|보시|보는지|볼\s*수|봐\s*주)")
 # «봉투가 빵빵한데 상한 거 아니에요?»: a sign the manual calls normal (fermenting kimchi), asked about — unless
 # somebody ate it or it smells: a spoilage suspicion stays a report (food safety)

@@ -388,6 +388,7 @@ def _run_case(service: Any, engine: Engine, privacy: Privacy, case: dict[str, An
             "leaks": leaks, "handoff": bool(result.get("handoff")), "handoff_reason": result.get("handoff_reason"),
             "urgency": result.get("urgency"), "category": result.get("category"),
             "source": (result.get("sources") or [{}])[0].get("id"), "answer": result.get("answer"),
+            "confidence": result.get("confidence"),
             "latency_ms": round(latency_ms, 1)}
 
 

@@ -32,6 +32,8 @@ ORDER_ID = re.compile(r"\b[A-Z]{1,3}-\d{6,}(?:-\d+)?\b|\b\d{10,20}\b", re.IGNORE
 # --- facts ------------------------------------------------------------------------------------------
 # «주문을 두 개 했는데요»: orders of theirs, counted (not «두 번 했어요», a duplicate a person cancels)
 COUNTED_ORDERS = re.compile(r"주문\s*(?:을|를)?\s*(?:두|세|네|(?<!\d)[2-9])\s*(?:개|건)\s*(?:했|하였|하셨)")
+# «다른 걸로 바꿔 달라고 한 거 어떻게 되고 있어요»: a claim they asked for, in their words
+CLAIM_IN_THEIR_WORDS = re.compile(r"(바꿔|교환해|반품해|환불해|취소해)\s*(달라고|달라)\s*(한|했|요청)")
 FACT_PATTERNS: dict[str, re.Pattern[str]] = {
     "tracking": re.compile(r"송장|운송장|택배사|(어느|무슨|어떤)\s*택배\S{0,2}\s*(로|으로)?\s*(왔|온|보내셨|보냈)|배송\s*조회|조회\s*번호|추적|어디\s*(쯤|까지|에|있)|tracking|where\s+is"
                            r"|courier|carrier|which\s+(delivery\s+)?company",
@@ -39,7 +41,7 @@ FACT_PATTERNS: dict[str, re.Pattern[str]] = {
     "delivery_date": re.compile(
         r"언제\s*(와|오|도착|받|들어|배송|출고|발송|나가)|도착\s*(예정|일|날|했|안)|배송\s*(예정|일)|(받|도착)(을|는)\s*수"
         r"|몇\s*일\s*(에|날)|출고\s*(됐|되었|했|언제|예정|안)|발송\s*(됐|되었|했|언제|안)|when\s+will|arriv|deliver(ed|y\s+date)"
-        r"|(아직\s*)?안\s*나갔|(?<!얼마)(?<!얼마 )나갔(나|어|죠|지|는지|을까)|(has|did)\s+(it|my\s+order)\s+(shipped|ship|gone\s+out)|shipped\s+yet"
+        r"|(아직\s*)?안\s*나갔|(?<!얼마)(?<!얼마 )(?<!배송비)(?<!배송비 )(?<!배송비가 )(?<!배송비는 )(?<!배송비도 )나갔(나|어|죠|지|는지|을까)|(has|did)\s+(it|my\s+order)\s+(shipped|ship|gone\s+out)|shipped\s+yet"
         # «배송완료 며칠이었죠?», «언제 받았는지», «받은 날짜»: the day it was delivered
         r"|배송\s*완료\S{0,3}\s*(며칠|언제|날짜|몇\s*일)|(며칠|언제|몇\s*일)\S{0,2}\s*(받았|도착했|배송\s*완료)|받은\s*(날|날짜)"
         # «된장찌개 밀키트 받은 게 언제였지», «도착한 게 며칠이었죠»
@@ -53,11 +55,14 @@ FACT_PATTERNS: dict[str, re.Pattern[str]] = {
                         re.IGNORECASE),
     "amount": re.compile(r"얼마\s*(결제|냈|나왔|였|지불|계산|썼)|결제\s*(금액|액|된\s*금액|됐|되었|한\s*금액)|총\s*(액|금액)|금액"
                          r"|결제\s*(가|는|된\s*게)?\s*얼마"
-                         r"|배송비\s*(도|는|가)?\s*(냈|포함|붙|나왔|결제|얼마\s*(냈|나갔|빠졌|나왔|결제))"
+                         # «그거 얼마짜리였죠», «얼마 나갔는지도»: what the order cost them
+                         r"|얼마\s*(짜리|나갔|빠져\s*나갔)"
+                         r"|배송비\s*(도|는|가)?\s*(냈|포함|붙|나왔|나갔|결제|얼마\s*(냈|나갔|빠졌|나왔|결제))"
                          r"|how\s+much\s+(did\s+i|was)|amount|paid"
                          r"|얼마\s*(를\s*)?(돌려|환불)|환불\s*(금액|액|은\s*얼마|얼마)|how\s+much.{0,30}(refund|back)",
                          re.IGNORECASE),
-    "claims": re.compile(r"(교환|반품|환불|취소)\s*(신청|요청|접수)\s*(한|했|하신|된)?|(교환|반품|환불)\s*(진행|처리|상태|언제|됐|되었|아직|어떻게)"
+    "claims": re.compile(r"(교환|반품|환불|취소)\s*(신청|요청|접수)\s*(한|했|하신|된)?|"
+                         + CLAIM_IN_THEIR_WORDS.pattern + r"|(교환|반품|환불)\s*(진행|처리|상태|언제|됐|되었|아직|어떻게)"
                          r"|(교환|반품|환불)\s*(건|은|는)|refund\s+status|return\s+status|exchange\s+status",
                          re.IGNORECASE),
     "list": re.compile(r"(주문|구매|결제)\s*(내역|목록|리스트|이력)|최근\s*(에\s*)?(주문|산|시킨|구매)|주문한\s*(거|것|게)\s*(다|전부|모두)"

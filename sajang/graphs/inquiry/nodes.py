@@ -34,6 +34,8 @@ from sajang.graphs.inquiry.context import InquiryContext, asking_customer, threa
 from sajang.graphs.inquiry.intents import OwnDataQuery
 from sajang.graphs.inquiry.llm_answer import answer_with_model
 from sajang.graphs.inquiry.order_answers import (
+    WRONG_ITEM_QUERY,
+    WRONG_ITEM_REPORT,
     Reading,
     load_own_data,
     manual_memory,
@@ -137,6 +139,10 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
         rest = HUMAN_REQUEST.sub(" ", query).strip()
         if len(rest) >= 6:
             query = rest
+    if WRONG_ITEM_REPORT.search(query):
+        # «부대찌개 시켰는데 된장찌개가 왔어요»: the products named are not the topic (their cooking article would
+        # be found); that another product came is
+        query = f"{query} {WRONG_ITEM_QUERY}"
     # the articles in the customer's language (an English question against the English versions), all of
     # them when the manual has none in that language
     language = state.get("locale")

@@ -19,6 +19,7 @@ from sqlalchemy import Connection
 from sajang.config import StorePolicy
 from sajang.db.types import utcnow
 from sajang.graphs.inquiry.intents import (
+    CLAIM_IN_THEIR_WORDS,
     COUNTED_ORDERS,
     ORDER_ID,
     OwnDataQuery,
@@ -61,7 +62,9 @@ PEOPLE_EN = ("mom", "mother", "mum", "dad", "father", "parents?", "son", "daught
 PEOPLE_KO = ("동생|친구|엄마|아빠|어머니|아버지|부모|남편|아내|와이프|신랑|아들|딸|가족|지인|언니|오빠|누나|형|"
              "할머니|할아버지|동료|이웃|시어머니|장모")
 # «딸이 주문해 준 김치»: an order someone placed for a guest, theirs to prove (not «결제해 준다는데», not yet placed)
-ORDERED_FOR_THEM = re.compile(r"(?:" + PEOPLE_KO + r")\S{0,2}\s*(?:주문|시켜|구매|결제)\s*(?:해\s*)?(?:준|줬|주신|주셨)(?!다)")
+# «딸이 주문해 준 김치», «딸이 제 앞으로 김치를 주문해 줬다는데» (not «주문해 준다는데», an order to come)
+ORDERED_FOR_THEM = re.compile(r"(?<![가-힣])(?:" + PEOPLE_KO + r")(?:(?:이|가|은|는|도|께서|님이|님께서|님)\s*|\s+)"
+                              r"(?:[^.?!？\s]+\s+){0,3}?(?:주문|시켜|구매|결제)\s*(?:해\s*)?(?:준(?!다)|줬|주신(?!다)|주셨)")
 POSSESSIVE = re.compile(
     r"(?<![가-힣])(제|내|저의|우리)\s*(주문|택배|물건|상품|배송|소포|환불|반품|교환)|주문(한|했|하신|했던)|시킨"
     # «제 만두 주문», «제가 주문할 때 주소를 …»: their order with the product between, or their ordering
@@ -372,8 +375,10 @@ def _list_extra(order: dict[str, Any], query: OwnDataQuery, locale: str) -> str:
 
 
 def order_list(orders: list[dict[str, Any]], query: OwnDataQuery, locale: str) -> list[str]:
+    # «… 주문 안에 뭐뭐 들어있는지»: every item of each order, not its first and a count
+    named = _item_lines if "items" in query.facts else _items
     return [_o("list_line", locale, order_id=o["order_id"], when=_when(o["ordered_at"], locale),
-               items=_items(o, locale), status=o["status_label"], extra=_list_extra(o, query, locale))
+               items=named(o, locale), status=o["status_label"], extra=_list_extra(o, query, locale))
             for o in orders[:LIST_LIMIT]]
 
 
@@ -528,10 +533,12 @@ def is_own_data_question(text: str, category: str, query: OwnDataQuery, orders: 
     text = respell(text)
     if query.order_ids or query.same_order:
         return True
+    if WRONG_ITEM_REPORT.search(text):
+        return False  # «부대찌개 시켰는데 된장찌개가 왔어요»: the manual's wrong-item steps, not that order's status
     if KEPT_HOW_LONG.search(text):
         return False  # «주문 내역 몇 년 보관해요?», "how long do you keep my order history?": the shop's rule
 
-    if guest and ORDERED_FOR_THEM.search(text) and looks_up(text):
+    if guest and ORDERED_FOR_THEM.search(text) and looks_up(text) and not is_conditional(text):
         return True  # «딸이 주문해 준 김치 언제 오는지 알 수 있나요»: the order is theirs to prove
     if guest and GUEST_ASKS_HOW.search(text) and not looks_up(text) \
             and not set(query.facts) & {"tracking", "list"}:
@@ -568,10 +575,12 @@ def is_own_data_question(text: str, category: str, query: OwnDataQuery, orders: 
         return True  # a request to cancel / change / exchange is always about an order of theirs
     if (query.statuses or query.claim_types) and (query.exists_question or STATUS_THING.search(text)):
         return True  # "배송중인 거 있어요?", "준비중인 주문 뭐예요?"
-    if CLAIM_MINE.search(text):
+    if CLAIM_MINE.search(text) or CLAIM_IN_THEIR_WORDS.search(text):
         return True  # "교환 접수 됐는지 봐 주세요"
     if not guest and orders and "status" in query.facts and LOOK_FOR_ME.search(text) and not HOW_TO_LOOK.search(text):
         return True  # «결제 해놨는데 아직 출발 안 했죠? 상태 좀 봐주세요»: a verified customer asks us to look
+    if not guest and orders and "tracking" in query.facts and SENT_TO_THEM.search(text):
+        return True  # «택배 어느 택배사로 보내셨어요?»: the parcel sent to them (not «보내세요?», the shop's courier)
     if guest:
         # «쿠폰 썼더니 48000원 됐는데 배송비 붙어요?», «구성품 빠진 거 다시 보내주실 때 배송비는요?»: what the rule
         # charges or does, not what they paid or got (that is looked up: «얼마 결제됐는지», «뭐 들었는지 확인»)
@@ -594,6 +603,20 @@ ACTION_STATUSES: dict[str, tuple[str, ...]] = {
     "exchange": ("shipping", "delivered"), "return": ("shipping", "delivered"),
 }
 RESTOCK_WORDS = re.compile(r"재입고|입고|다시\s*(들어|나와|판매)|품절|restock|back in stock")
+
+
+# «부대찌개 시켰는데 된장찌개가 왔어요», «주문한 거랑 다른 게 왔네요», «잘못 온 것 같아요»: another product came than
+# the one ordered (not «시켰는데 문자가 왔어요», «주문했는데 아직 안 왔어요»)
+# (what came is a product, not a message, a status or the parcel itself; what was ordered is a product, not a day)
+_NOT_A_PRODUCT = (r"(?![가-힣]*(?:문자|알림|연락|메시지|카톡|전화|택배|상자|박스|송장|안내|답장|답변|배송|출고|결제|취소|환불|주문|"
+                  r"물건|상품|제품|사은품|선물|기사|아직|벌써|오늘|어제))")
+_NOT_A_DAY = r"(?!(?:어제|오늘|그저께|그제|지난주|저번|방금|아까|며칠|전에|주말|아침|저녁|밤)(?![가-힣]))"
+WRONG_ITEM_REPORT = re.compile(
+    r"(?<![가-힣])" + _NOT_A_DAY + _NOT_A_PRODUCT + r"[가-힣]{2,10}\s*(?:을|를)?\s*(?:시켰|주문했|샀|구매했)\S{0,1}(?:는데|더니)\s+"
+    + _NOT_A_PRODUCT + r"[가-힣]{2,10}?\s*(?:이|가)?\s*(?:왔|옴|와\s*있|와서|도착했|들어\s*있)"
+    r"|(?:주문한|시킨|산)\s*(?:거|것|상품|제품)\S{0,1}\s*(?:랑|이랑|과|와)\s*다른\s*(?:게|거|것|상품|제품|물건)\S{0,2}\s*(?:왔|옴|도착했|들어\s*있)"
+    r"|잘못\s*(?:온|왔(?!다)|배송\s*(?:됐|되었|돼\s*서|된))(?![^.?!？]*(?:면|경우|때))")
+WRONG_ITEM_QUERY = "주문한 것과 다른 상품이 왔어요"  # what such a report is searched as, besides its own words
 
 
 # phrases that only make sense about one's own orders, whatever the category
@@ -629,7 +652,9 @@ CONTINUATION_EN = re.compile(r"^(?:and|but|ok(?:ay)?|so)?[,\s]*(?:what\s+)?if\b[
 KEPT_HOW_LONG = re.compile(r"(?:얼마나|언제까지|몇\s*(?:년|개월|달|일))\s*(?:동안\s*)?(?:보관|저장|보존|남아|갖고|가지고)|(?:보관|보존)\s*기간"
                            r"|how\s+long\s+(?:do|will|does|would)\s+(?:you|the\s+shop|your\s+shop)\s+(?:keep|store|retain|hold)"
                            r"|\bretention\b|\bretain\b", re.IGNORECASE)
-STATUS_THING = re.compile(r"(된|인|한|중인|됐던)\s*(거|것|게|주문|건|박스|상자|택배)")
+STATUS_THING = re.compile(r"(된|인|한|중인|됐던)\s*(거|것|게|주문|건|박스|상자|택배)"
+                          # «상품준비중으로 떠 있는 주문»: the order the status shows on
+                          r"|(으로|로)\s*(떠\s*있는|떠있는|뜨는|나와\s*있는|되어\s*있는|돼\s*있는)\s*(거|것|게|주문|건)")
 # a claim of theirs: "교환 접수 됐는지", "환불 신청했는데"
 CLAIM_MINE = re.compile(r"(교환|반품|환불|취소)\s*(신청|요청|접수)\s*(이|은|는|가|을|를)?\s*(됐|되었|했|한|된|하신|들어|드렸|드린|넣은|넣었|넣어\s*(?:둔|놓|뒀|놨))")
 # words that put a question on an order or a parcel (with a product of theirs named: about that order)
@@ -646,6 +671,7 @@ COUNTS_TOWARD = re.compile(r"(주문|구매|금액|거|것|건)\s*(도|은|는)\
                            r"(들어가|포함\s*되|합산\s*되|반영\s*되|인정\s*되|계산\s*되|산정\s*되|포함|합산|반영|인정)"
                            r"\s*(나요|나|요|여|는지|돼요|돼|되나요|되요|됨|해요|하나요)?\s*[?？]*\s*$")
 # «택배사 어디 써요?», «무슨 택배로 보내요?», "which courier do you use?": the courier the shop uses
+SENT_TO_THEM = re.compile(r"(?:보내|발송하|부치)(?:셨|주셨)|보내\s*주셨|발송\s*(?:하셨|해\s*주셨)")
 SHOP_COURIER = re.compile(
     r"(어느|어떤|무슨)\s*택배|택배\s*(사|회사)\s*(는|가)?\s*(어디|뭐|무슨|어느\s*곳)\s*(써|쓰|이용|에요|예요|인가요|야|죠|꺼|거)"
     r"|택배\s*(는|가)?\s*(어디|뭐|무슨)\s*(거\s*)?(써|쓰|이용)"
