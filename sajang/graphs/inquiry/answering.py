@@ -587,12 +587,14 @@ _ASKS_US_TO = re.compile(r"(?:주세요|줘요|줘|주실래요|주시겠어요)
 _ENDED_QUESTION = re.compile(r"(?:에요|예요|이에요|나요|까요|가요|어요|아요|돼요|되요|해요|죠|여|염)(?=\s+\S)")
 
 
+# a yes/no question by its ending (되나요, 있나요, 될까요 …; not a bare «나요», which also tells: «냄새가 나요»)
 _PLAIN_YES_NO = re.compile(r"(?:되|돼|있|없|주|해\s*주|받|가능하|가능한가|드리)나요$|(?:될|있을|할|줄|가능할)까요$")
 
 
 def _split_unmarked(piece: str) -> list[str]:
-    """A piece cut after each question ended without a mark, when the words before the ending and the words
-    after it each hold a question word («토요일도 해요?» after one names no topic of its own: it stays with it)."""
+    """A piece cut after each question ended without a mark, when the words after the ending hold a question
+    word and the words before it do too, or end a yes/no question of three words or more before a question
+    naming its own topic («토요일도 해요?» after one names no topic of its own: it stays with it)."""
     out: list[str] = []
     start = 0
     for m in _ENDED_QUESTION.finditer(piece):

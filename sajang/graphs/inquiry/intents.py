@@ -41,7 +41,7 @@ FACT_PATTERNS: dict[str, re.Pattern[str]] = {
     "delivery_date": re.compile(
         r"언제\s*(와|오|도착|받|들어|배송|출고|발송|나가)|도착\s*(예정|일|날|했|안)|배송\s*(예정|일)|(받|도착)(을|는)\s*수"
         r"|몇\s*일\s*(에|날)|출고\s*(됐|되었|했|언제|예정|안)|발송\s*(됐|되었|했|언제|안)|when\s+will|arriv|deliver(ed|y\s+date)"
-        r"|(아직\s*)?안\s*나갔|(?<!얼마)(?<!얼마 )(?<!배송비)(?<!배송비 )(?<!배송비가 )(?<!배송비는 )(?<!배송비도 )나갔(나|어|죠|지|는지|을까)|(has|did)\s+(it|my\s+order)\s+(shipped|ship|gone\s+out)|shipped\s+yet"
+        r"|(아직\s*)?안\s*나갔|(?<!얼마)(?<!얼마 )(?<!배송비)(?<!배송비 )(?<!배송비[가는도] )나갔(나|어|죠|지|는지|을까)|(has|did)\s+(it|my\s+order)\s+(shipped|ship|gone\s+out)|shipped\s+yet"
         # «배송완료 며칠이었죠?», «언제 받았는지», «받은 날짜»: the day it was delivered
         r"|배송\s*완료\S{0,3}\s*(며칠|언제|날짜|몇\s*일)|(며칠|언제|몇\s*일)\S{0,2}\s*(받았|도착했|배송\s*완료)|받은\s*(날|날짜)"
         # «된장찌개 밀키트 받은 게 언제였지», «도착한 게 며칠이었죠»

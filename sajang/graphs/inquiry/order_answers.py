@@ -670,8 +670,9 @@ GUEST_POLICY_QUESTION = re.compile(
 COUNTS_TOWARD = re.compile(r"(주문|구매|금액|거|것|건)\s*(도|은|는)\s*[^?？.]{0,20}?"
                            r"(들어가|포함\s*되|합산\s*되|반영\s*되|인정\s*되|계산\s*되|산정\s*되|포함|합산|반영|인정)"
                            r"\s*(나요|나|요|여|는지|돼요|돼|되나요|되요|됨|해요|하나요)?\s*[?？]*\s*$")
-# «택배사 어디 써요?», «무슨 택배로 보내요?», "which courier do you use?": the courier the shop uses
+# «어느 택배사로 보내셨어요?»: the parcel the shop sent them (honorific past), not the courier it uses
 SENT_TO_THEM = re.compile(r"(?:보내|발송하|부치)(?:셨|주셨)|보내\s*주셨|발송\s*(?:하셨|해\s*주셨)")
+# «택배사 어디 써요?», «무슨 택배로 보내요?», "which courier do you use?": the courier the shop uses
 SHOP_COURIER = re.compile(
     r"(어느|어떤|무슨)\s*택배|택배\s*(사|회사)\s*(는|가)?\s*(어디|뭐|무슨|어느\s*곳)\s*(써|쓰|이용|에요|예요|인가요|야|죠|꺼|거)"
     r"|택배\s*(는|가)?\s*(어디|뭐|무슨)\s*(거\s*)?(써|쓰|이용)"
