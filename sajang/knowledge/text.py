@@ -139,7 +139,17 @@ def morphemes(text: str) -> list[tuple[str, str]]:
     text = text.strip()
     if not text:
         return []
-    return [(m.form, m.tag) for m in analysis(text)]
+    out: list[tuple[str, str]] = []
+    for m in analysis(text):
+        # «제주살아요 냉동갈비탕 …»: in a sentence Kiwi may read a place and its verb typed together as one
+        # unknown noun; alone, the word is read right (제주 + 살 + 어요)
+        if m.tag in ("NNG", "NNP") and len(m.form) >= 4 and m.form[-1] in "요여":
+            alone = analysis(m.form)
+            if len(alone) > 1 and alone[0].tag.startswith("NN") and any(a.tag.startswith("E") for a in alone):
+                out.extend((a.form, a.tag) for a in alone)
+                continue
+        out.append((m.form, m.tag))
+    return out
 
 
 # Korean numerals that multiply the number before them: «5만 원», «3천원», «1만 5천», «백만 원»

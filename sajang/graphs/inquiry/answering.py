@@ -109,6 +109,8 @@ def _actions(text: str) -> frozenset[str]:
 
 
 STAGE_MISMATCH = 0.25  # a unit about another status than the one the question names («상품준비중이면요?»)
+# a rule said of the time before dispatch only: no marker of its own (see _ORDER_STAGES), but no answer once shipped
+_BEFORE_DISPATCH = re.compile(r"출고\s*(?:전|前)(?!\s*(?:인지|인가))|before\s+(?:it\s+)?(?:ships|dispatch)", re.IGNORECASE)
 
 
 def _stages(text: str) -> frozenset[str]:
@@ -151,14 +153,14 @@ _SAME_AS = {"바꾸": ("변경",), "변경": ("바꾸",), "고치": ("수정", "
             "보내": ("발송", "출고"), "오": ("도착",), "도착": ("오",), "쓰": ("사용",), "사용": ("쓰",),
             "깨지": ("파손",), "파손": ("깨지",), "터지": ("파손",), "끊": ("종료",),
             "출발": ("출고", "발송"), "주소": ("배송지",), "배송지": ("주소",), "같이": ("함께",), "함께": ("같이",),
-            "한꺼번에": ("함께",), "동시": ("함께",), "중복": ("함께",), "나가": ("출고",), "택배비": ("배송비",), "돈": ("환불", "금액"),
+            "한꺼번에": ("함께",), "동시": ("함께",), "중복": ("함께",), "나가": ("출고",), "발송": ("출고",), "택배비": ("배송비",), "돈": ("환불", "금액"),
             "delivery": ("ship",), "ship": ("delivery",)}
 # «얼마나 걸려요», «얼마나 둬도 돼요»: how long (a duration), not how much
 _LONG_AFTER_HOW = r"나\s*(?:걸|가|기다|둬|두|보관)"
 _HOW_LONG = "얼마" + _LONG_AFTER_HOW
 # What kind of fact the question asks for, and how such a fact looks in the manual.
 _ASKS = {
-    "duration": (re.compile(r"며칠|몇\s*일|몇\s*개월|몇\s*달|몇\s*시간(?!대)|언제(?!든)|" + _HOW_LONG + r"|기간|기한|소요|how\s+long|\bwhen\b|\bdays?\b",
+    "duration": (re.compile(r"며칠|몇\s*일|몇\s*개월|몇\s*달|몇\s*년|몇\s*주(?!문)|몇\s*시간(?!대)|언제(?!든)|" + _HOW_LONG + r"|기간|기한|소요|how\s+long|\bwhen\b|\bdays?\b",
                             re.IGNORECASE),
                  re.compile(r"\d+\s*(?:~\s*\d+\s*)?(?:영업일|일|시간|주|개월|년|분|business\s+days?|days?|hours?|"
                             r"weeks?|months?|years?|minutes?|mins?\b|seconds?)|즉시|당일|다음\s*날|바로|(?<!주)말일|월말|immediately|same\s+day|next\s+day|"
@@ -190,6 +192,11 @@ _ASKS = {
                             r"\bcan\s+i\b|\bis\s+it\s+possible|\bdo\s+you\b", re.IGNORECASE),
                  re.compile(r"수\s*(?:있|없)|가능|불가|어렵|않습니다|\bcan\b|\bcannot\b|\bcan't\b|\bnot\b",
                             re.IGNORECASE)),
+    # «택배 어디 거 써요?», «무슨 택배로 와요?»: which one the shop uses, said «X는 Y입니다»
+    "which_one": (re.compile(r"어디\s*(?:거|꺼|께|걸)|어느\s*(?:택배|회사|곳|업체)|무슨\s*택배|뭐\s*(?:써|쓰|이용)|"
+                             r"\b(?:which|what)\s+(?:courier|carrier|delivery\s+company|shipping\s+company)",
+                             re.IGNORECASE),
+                  re.compile(r"(?:은|는)\s+[A-Za-z가-힣]+(?:입니다|이에요|예요)|(?-i:\bis\s+[A-Z])", re.IGNORECASE)),
     "condition": (re.compile(r"어떤\s*경우|조건|기준|언제까지|까지\s*(?:가능|돼|되)|if\s+|which\s+cases?", re.IGNORECASE),
                   re.compile(r"경우|이내|이상|이하|전까지|까지|때|within|before|until|unless", re.IGNORECASE)),
 }
@@ -348,6 +355,7 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
     split = {t: pieces for t in q - df.keys() if (pieces := _split_by_words(t, df, body))}
     q = (q - split.keys()) | {piece for pieces in split.values() for piece in pieces}
     kinds = _asked_types(question)
+    hard_asked = {k for k in kinds if k in _HARD_KINDS}
     passage = hit.get("text") or ""
     n = len(article_units(body))
     # the article's own topic words ("배송지 변경") name no special case: "주소 오류로 반송된 경우" is about a
@@ -387,6 +395,10 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
         if u.kind == "faq":  # "선물 포장을 하면 배송이 늦어지나요: 아니요 …" answers its own, narrower question
             asked = _tokens(u.question)
             value -= FAQ_MISMATCH * len(asked - q) / (len(asked) or 1)
+            # «리뷰 쓰면 적립금 얼마 줘요?» is not «리뷰 적립금은 언제 들어오나요»: it asks another kind of figure
+            faq_kinds = {k for k in _asked_types(u.question) if k in _HARD_KINDS}
+            if faq_kinds and hard_asked and not faq_kinds & hard_asked:
+                value -= FAQ_MISMATCH
             # …and the customer asking nearly that question is answered by it («잘못 온 만두 먹어도 돼요?» is
             # «잘못 온 상품을 먹어도 되나요»), rare words weighing more; the article's topic words are in every
             # FAQ question of it and say nothing («선물 포장» in «선물 포장을 하면 배송이 늦어지나요»)
@@ -410,7 +422,10 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
                 named_thing = False
         if asked_stages:  # most questions name no status: no unit is searched for one
             stages = _stages(f"{u.heading or ''} {u.text}")
-            if stages and not stages & asked_stages:
+            # «벌써 배송중인데 주소 바꾸려면?» is not answered by what may be changed «출고 전까지»
+            before = not stages and "<shipped>" in asked_stages \
+                and bool(_BEFORE_DISPATCH.search(f"{u.heading or ''} {u.text}"))
+            if (stages and not stages & asked_stages) or before:
                 value -= STAGE_MISMATCH
                 named_thing = False
         return value + (THING_BONUS if named_thing else 0.0)
@@ -467,6 +482,19 @@ def relevant_units(question: str, hit: dict[str, Any], limit: int = 3, audience:
             chosen.append([j for _s, j in picked] + [j for j in ties if j not in {p for _s, p in picked}])
     if not chosen:
         chosen = [[scored[0][1]]]
+    # «40세트 주문하려는데 할인 있나요?»: whether there is a thing is answered by the unit naming it («5~10% 할인»),
+    # even when the retriever's passage (who qualifies) outscored it
+    things, case = asked_things(told_then_asked(question)[1])
+    thing_words = [w for t in things if t not in _question_tokens(str(hit.get("title") or ""))
+                   for w in (t, *_SAME_AS.get(t, ()))]
+
+    def names_thing(j: int) -> bool:
+        return any(w in units[j].text or w in (units[j].heading or "") for w in thing_words)
+
+    if thing_words and not case and len(chosen) < 2 and not any(names_thing(j) for group in chosen for j in group):
+        naming = [(sc, j) for sc, j in scored if sc > 0 and names_thing(j)]
+        if naming:
+            chosen.append([naming[0][1]])
     if _ASKS_WHICH.search(question):
         # «사진 어떤 거 찍어서 보내요?»: the list the best item stands in, whole, not its single best item
         chosen = [group + [j for j in _whole_lists(units, group) if j not in group] for group in chosen]
@@ -754,7 +782,9 @@ def _render(units: list[AnswerUnit], locale: str) -> str:
                 prose.append(f"{u.key}: {value}" if value else u.key)
             else:
                 listed.append(f"- {u.key}: {value}" if value else f"- {u.key}")
-        elif u.kind in ("item", "step") and len(items) > 1:
+        elif u.kind in ("item", "step") and len(units) > 1:
+            # one item beside sentences is a line of its own («… 도와드립니다.» then «- 수량에 따라 5~10% 할인»),
+            # not run into them without a full stop
             if prose:
                 close()
             listed.append(f"- {u.quote}")
@@ -917,6 +947,11 @@ TRANSLATION_SUFFIX = ".en"  # `delivery-fee.en` is the English version of `deliv
 
 def _base_id(article_id: str) -> str:
     return article_id.removesuffix(TRANSLATION_SUFFIX)
+
+
+def same_article(a: str, b: str) -> bool:
+    """Whether two hit ids are one article (an English version is its Korean article's twin)."""
+    return _base_id(a) == _base_id(b)
 
 
 def in_language(settings: Settings, manual: list[dict[str, Any]], locale: str) -> tuple[list[dict[str, Any]], bool]:
@@ -1164,7 +1199,7 @@ def answer_confidence(settings: Settings, retrieval_confidence: float, category:
     under 0.2 were 4 right and 7 wrong (the topic agreed, the question was another) — unless the previous
     answer came from that article (`previous_article`): «ok and is it free if i spend more?» after the
     delivery fee is a short line on the conversation's topic."""
-    same_topic = bool(previous_article) and _base_id(str(hit.get("id") or "")) == _base_id(previous_article or "")
+    same_topic = bool(previous_article) and same_article(str(hit.get("id") or ""), previous_article or "")
     if (hits and hits[0] is hit and category not in AGREEMENT_EXCLUDED and hit.get("category") == category
             and not unknown_terms and (retrieval_confidence >= AGREEMENT_MIN_RETRIEVAL or same_topic)):
         floor = settings.answer_confidence_threshold + AGREEMENT_MARGIN
@@ -1205,22 +1240,73 @@ TITLE_TOPIC_MARGIN = 0.06  # how far below the top a hit whose title names the q
 
 
 def prefer_named_topic(query: str, hits: list[dict[str, Any]], category: str | None = None) -> list[dict[str, Any]]:
-    """The hits, with one whose title names what the question names moved first when the top hit's title
-    names nothing of it, it scores nearly as well and is filed under the message's category: «쿠폰 두 장
-    같이 써져요?» is for «쿠폰 사용 규칙», not for «적립금 적립과 사용», whose FAQ mentions coupons too; «만두
-    2봉 시켰는데 1봉만 왔네요» stays with the missing-item article, though a cooking one's title says 만두."""
+    """The hits, with one whose title names what the question names moved first when it scores nearly as well, is
+    filed under the message's category and the top hit's title names nothing of it — or names it too but is filed
+    elsewhere and speaks of no more of the message's nouns (see below): «쿠폰 두 장 같이 써져요?» is for «쿠폰 사용
+    규칙», not for «적립금 적립과 사용», whose FAQ mentions coupons too; «만두 2봉 시켰는데 1봉만 왔네요» stays with
+    the missing-item article, though a cooking one's title says 만두."""
     def named(hit: dict[str, Any]) -> bool:
         return hit.get("kind", "manual") == "manual" and any(
             noun in query for noun in topic_nouns(str(hit.get("title") or "")))
 
-    if len(hits) < 2 or named(hits[0]) or hits[0].get("kind", "manual") != "manual":
+    if len(hits) < 2 or hits[0].get("kind", "manual") != "manual":
         return hits
     top = float(hits[0].get("score") or 0.0)
+    # both titles name it («적립금 언제 들어와요? 배송받은지 3일됐는데»: 배송비 and 적립금): the one filed under the
+    # message's category, unless the top one speaks of more of what the message names («탈퇴하려는데 적립금은
+    # 어떻게 돼요?»: the account article says what happens to points, the points article never says 탈퇴)
+    top_named = named(hits[0])
+    if top_named and (category is None or hits[0].get("category") == category):
+        return hits
+    nouns = set(topic_nouns(query)) if top_named else set()
+
+    def covered(hit: dict[str, Any]) -> int:
+        text = f"{hit.get('title') or ''} {hit.get('body') or hit.get('text') or ''}"
+        return sum(1 for n in nouns if n in text)
+
     for i, hit in enumerate(hits[1:3], start=1):
         if top - float(hit.get("score") or 0.0) <= TITLE_TOPIC_MARGIN and named(hit) \
-                and (category is None or hit.get("category") == category):
+                and (category is None or hit.get("category") == category) \
+                and (not top_named or covered(hit) >= covered(hits[0])):
             return [hit, *hits[:i], *hits[i + 1:]]
     return hits
+
+
+# islands and remote areas have rules of their own (fees, days fresh food leaves): a shop's manual says them in an
+# article of their own, which outranks the general rule for a customer who names such a place
+REMOTE_AREA = re.compile(r"제주|울릉|도서\s*산간|산간|(?<![가-힣])섬(?:\s|에|이|은|도|지역|마을|인데|$)|외딴\s*섬|"
+                         r"작은\s*섬|백령도|독도|\bjeju\b|\bulleung|\bislands?\b|\bremote\b", re.IGNORECASE)
+REMOTE_AREA_MARGIN = 0.15  # how far below the top the article about such places may be
+
+
+def prefer_remote_area(query: str, hits: list[dict[str, Any]], category: str | None = None) -> list[dict[str, Any]]:
+    """The hits, with the article whose title is about remote areas moved first when a delivery question names
+    one and the top hit's title does not («제주 사는데 냉동 갈비탕은 무슨 요일에 출고돼요?»: the Jeju article's
+    Monday–Tuesday rule, not the general weekend one). Another topic asked by someone who lives there («제주도인데
+    무통장입금 되나요?») keeps its own article."""
+    def about_remote(hit: dict[str, Any]) -> bool:
+        return hit.get("kind", "manual") == "manual" and bool(REMOTE_AREA.search(str(hit.get("title") or "")))
+
+    if len(hits) < 2 or not REMOTE_AREA.search(query) or about_remote(hits[0]) or category != "delivery" \
+            or hits[0].get("category") != "delivery":
+        return hits
+    title_nouns = topic_nouns(str(hits[0].get("title") or ""))
+    if title_nouns and 2 * sum(1 for n in title_nouns if n in query) >= len(title_nouns):
+        return hits  # the question names the top article's own topic («제주도인데 배송지 변경하고 싶어요»)
+    top = float(hits[0].get("score") or 0.0)
+    for i, hit in enumerate(hits[1:4], start=1):
+        # …unless it states none of the figure asked («제주도 사는데 출고 마감 몇시에요?»: the cut-off time)
+        if top - float(hit.get("score") or 0.0) <= REMOTE_AREA_MARGIN and about_remote(hit) \
+                and not _states_no_figure_asked(query, hit):
+            return [hit, *hits[:i], *hits[i + 1:]]
+    return hits
+
+
+def _states_no_figure_asked(question: str, hit: dict[str, Any]) -> bool:
+    """The question asks for a figure (a time, an amount, a duration …) and no unit of the article states one."""
+    asked = [k for k in _asked_types(question) if k in _HARD_KINDS]
+    units = visible_units(hit)
+    return bool(asked) and not any(_ASKS[k][1].search(u.quote) for k in asked for u in units)
 
 
 ROW_TOPIC_MARGIN = 0.35  # how far below the top a hit with a table row the question names may be
@@ -1253,7 +1339,8 @@ def manual_hits(settings: Settings, query: str, locale: str | None, category: st
     result = get_knowledge(settings).search(query, k=5, language=locale)
     hits = [h.as_dict() for h in result.hits]
     hits = scope(hits) if scope is not None else learned_in_scope(query, hits)
-    return prefer_named_row(query, prefer_named_topic(query, hits, category)), result
+    hits = prefer_remote_area(query, prefer_named_topic(query, hits, category), category)
+    return prefer_named_row(query, hits), result
 
 
 @dataclasses.dataclass(frozen=True)

@@ -283,6 +283,22 @@ _HEARSAY_BEFORE = re.compile(r"(?:(?:뉴스|기사)\S{0,2}\s[^.?!？]{0,30}"
 _QUESTION_LATER = re.compile(r"[.!?？~]\s+[^.!?？~]*(?:[?？]|[나까가]요\s*$|는지\s*$)")
 
 
+# «송장번호가 두개 왔는데 상자가 하나밖에 안왔어요»: one box of a parcel sent in two, the other follows (the manual)
+_ONE_OF = re.compile(r"(?:하나|한\s*개|1\s*개)\s*(?:만|밖에)[^.?!？]{0,4}(?:왔|옴|도착)")
+_PARCEL_COUNT_BEFORE = re.compile(r"(?:상자|박스|택배|소포)\S{0,2}\s*(?:이|가|은|는)?\s*$")
+# «불량인 걸 한참 뒤에야 알았어요 … 아직 반품 신청 가능할까요?»: a defect found long after (weeks, months: not «3일
+# 지났는데», a fresh report), and whether the return window is still open is asked — the manual's periods answer it
+_FOUND_LATE = re.compile(r"늦게\s*알|한참\s*(?:뒤|후|지나)|"
+                         r"(?:받은|산|구매한|배송\s*받은)\s*지\s*[^.?!？,]{0,6}?"
+                         r"(?:\d+\s*(?:주|달|개월|년)|[한두세네]\s*달|몇\s*(?:주|달|개월)|일주일|보름)"
+                         r"[^.?!？,]{0,6}?(?:지났|지난|넘었|넘은|넘어|째|됐|다\s*돼)|"
+                         r"(?:기간|기한)\S{0,3}\s*(?:지났|지난|넘었|넘은|끝났)")
+_RETURN_WINDOW_ASKED = re.compile(r"(?:반품|교환|환불)[^.?!？]{0,10}?(?:기간|기한|가능|되나|되요|돼요|될까|할\s*수\s*있)"
+                                  r"[^.!]{0,12}(?:[?？]|나요|까요|죠|건가|$)")
+# …but harm or spoiled food told with it is an incident however late («냄비 불량이라 손을 데었어요»)
+_HARM_TOLD = re.compile(r"데었|데였|다쳤|다치|베였|베여|화상|피가|상했|상한|쉰\s*내|곰팡|덜\s*익|녹아|배탈|설사")
+
+
 def incident_evidence(text: str) -> list[str]:
     """The kinds of incident the customer's words report (spoilage, foreign_object, damage, missing …).
     A wrong item is no incident here: the manual says what to check and how it is resent."""
@@ -294,7 +310,11 @@ def incident_evidence(text: str) -> list[str]:
                     or (kind in ("spoilage", "defect") and _ASKS_IF_SPOILED.match(text, m.end())
                         and _NORMAL_SIGN.search(text) and (kind == "spoilage" or _FERMENTED.search(text))
                         and not _ATE_OR_SMELLS.search(text))
-                    or (kind == "missing" and _NOT_GOODS_BEFORE.search(text, 0, m.start()))
+                    or (kind == "missing" and (_NOT_GOODS_BEFORE.search(text, 0, m.start())
+                                               or (_ONE_OF.match(text, m.start())
+                                                   and _PARCEL_COUNT_BEFORE.search(text, 0, m.start()))))
+                    or (kind == "defect" and _FOUND_LATE.search(text) and _RETURN_WINDOW_ASKED.search(text)
+                        and not _HARM_TOLD.search(text))
                     or (kind in _CASE_KINDS and _HEARSAY_BEFORE.search(text, 0, m.start())
                         and _QUESTION_LATER.search(text, m.end()))
                     or (kind in _CASE_KINDS and _PROCEDURE_AFTER.match(text, m.end()))

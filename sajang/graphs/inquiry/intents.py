@@ -162,7 +162,10 @@ NOT_PRODUCT = frozenset(_NOT_PRODUCT_WORDS.split())
 _VOCABULARY_TAILS = sorted((w for w in NOT_PRODUCT if len(w) >= 2 and re.match(r"[가-힣]", w)), key=len, reverse=True)
 _NOUN_TAGS = ("NNG", "NNP", "SL", "XR")
 # "그 주문은요?", "그거는요?": the order the previous answer was about
-THAT_ORDER = re.compile(r"^(그|저|이)\s*(주문|거|것|건|걸|택배|상품)|^그거|^이거|^저거|that\s+order|^that\s+one", re.IGNORECASE)
+# («그거 말고 오늘 주문한 것들은요?», «그 주문이 아니라 …», "not that order": another order)
+THAT_ORDER = re.compile(r"(?:^(그|저|이)\s*(주문|거|것|건|걸|택배|상품)|^그거|^이거|^저거|(?<!not\s)that\s+order|"
+                        r"^that\s+one)(?!\s*(?:은|는|이|가)?\s*(?:말고|빼고|아니고|아니라|말구|외에|말곤|제외|대신))",
+                        re.IGNORECASE)
 ELLIPTIC = re.compile(
     r"^(?:그럼|그러면|그리고|혹시|아|음|근데|그런데)?\s*(?P<frag>[^?？.!]{1,24}?)\s*(?:은|는|도)\s*(?:요|여|용)?\s*[?？.!~ㅠㅜ]*$"
     r"|^(?:what|how)\s+about\s+(?P<frag_en>[^?]{1,30})\??$|^and\s+(?P<frag_and>[^?]{1,30})\?$",
@@ -212,8 +215,35 @@ def _day_start(d: date) -> datetime:
     return datetime.combine(d, time(0), KST)
 
 
+# "in November", "Nov 20th", "the 3rd of March": read as «11월», «11월 20일», «3월 3일». A month alone only after a
+# preposition ("in May", "from Dec"), never inside a name or an address («Jan», «june.park@…»), nor with a year (the
+# Korean month words mean this year's or last year's)
+_EN_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_EN_MONTH_NAME = (r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|"
+                  r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?")
+_EN_DAY = r"(?:st|nd|rd|th)?(?![\w@])(?!\s*(?:days?|weeks?|hours?|items?|boxes|packs?|pcs|am|pm)\b)"
+_EN_MONTH = re.compile(
+    rf"(?<![\w.@])(?:(?P<day_before>\d{{1,2}}){_EN_DAY}\s+(?:of\s+)?(?P<month_a>{_EN_MONTH_NAME})(?:\.(?!\w)|\b)"
+    rf"|(?P<month_b>{_EN_MONTH_NAME})(?:\.(?!\w)|\b)\s*(?P<day_after>\d{{1,2}}){_EN_DAY}"
+    rf"|(?P<prep>\b(?:in|on|of|from|since|last|this|by|for|during|early|late|mid)\s+)(?P<month_c>{_EN_MONTH_NAME})"
+    rf"(?:\.(?!\w)|\b)(?:\s*(?P<day_c>\d{{1,2}}){_EN_DAY})?"
+    rf"(?![@\w])(?!\.\w))(?!,?\s*\d{{4}})",
+    re.IGNORECASE)
+
+
+def _korean_month_words(text: str) -> str:
+    def korean(m: re.Match[str]) -> str:
+        name = m.group("month_a") or m.group("month_b") or m.group("month_c")
+        month = _EN_MONTHS.index(name[:3].lower()) + 1
+        day = m.group("day_before") or m.group("day_after") or m.group("day_c")
+        said = f"{month}월 {int(day)}일" if day else f"{month}월"
+        return f"{m.group('prep') or ''}{said}"
+    return _EN_MONTH.sub(korean, text)
+
+
 def date_range(text: str, now: datetime) -> tuple[datetime, datetime, str] | None:
     """[since, until) in KST for the date word of `text` (None when it names no date)."""
+    text = _korean_month_words(text)
     today = now.astimezone(KST).date()
     tomorrow = today + timedelta(days=1)
     m = _MONTH_DAY.search(text)

@@ -28,6 +28,7 @@ from sajang.graphs.inquiry.answering import (
     manual_hits,
     needs_action,
     offline_answer,
+    same_article,
 )
 from sajang.graphs.inquiry.classifier import HUMAN_REQUEST, classify_text, incident_evidence
 from sajang.graphs.inquiry.context import InquiryContext, asking_customer, thread_of
@@ -157,13 +158,15 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
         # the fragment in the manual's words («네페» → 네이버페이): what titles and table rows are matched with
         fragment = normalize_for_shop(fragment, settings.data_dir, settings.chat_lexicon).text if fragment else ""
         replaced = normalize_for_shop(replaced, settings.data_dir, settings.chat_lexicon).text if replaced else ""
+        previous_id = str((state.get("memory") or {}).get("article_id") or "")
+        # the conversation vouches for the topic of a short line (see below): just above the answer gate
+        floor = settings.answer_confidence_threshold + SIBLING_MARGIN
         if swapped and not has_words_of(fragment, result.hits[0].title):
             other = get_knowledge(settings).search(normalized, k=5, language=language)
             # the article found for the swapped question names the fragment in its title, or has it as a row
             # beside the replaced word's («무통장은여?» after a card-refund question: the refund table's rows);
             # or the previous answer's article has, though another one ranks first («vip는?» after «골드 되려면
             # 얼마 사야돼요?»: the coupons article names VIP more often than the tier table does)
-            previous_id = (state.get("memory") or {}).get("article_id")
             adopted = next((h for i, h in enumerate(other.hits)
                             if (i == 0 and has_words_of(fragment, h.title))
                             or ((i == 0 or h.id == previous_id) and sibling_rows(fragment, replaced, h.body))), None)
@@ -173,13 +176,19 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
                 if any(replaced in group for group in SIBLING_WORDS):
                     # a sibling of the word just answered, found under its own name: the conversation vouches for
                     # the topic where the question alone is short («VIP 등급 기준이 얼마에요?» near the coupons)
-                    floor = settings.answer_confidence_threshold + SIBLING_MARGIN
                     result = replace(other, confidence=max(other.confidence, floor))
                 hits = learned_in_scope(normalized, [h.as_dict() for h in other.hits])
         if swapped and not out and hits and has_words_of(fragment, hits[0].get("body") or ""):
             # «냉동은?» after «포기김치 어떻게 보관해요?»: the article found with the whole question says something
             # of the fragment itself (freezing kimchi); that, not the storage answer given before, is quoted
             out = {"normalized_text": normalized}
+        top = hits[0] if hits else {}
+        if fragment and not result.unknown_terms and top.get("kind") == "manual" and (
+                has_words_of(fragment, str(top.get("title") or ""))
+                or (previous_id and same_article(str(top.get("id") or ""), previous_id))):
+            # «교환은요?» after the return period: the article titled with the fragment, or the one that answered the
+            # turn before («토욜은여?» after the CS hours)
+            result = replace(result, confidence=max(result.confidence, floor))
     elif state.get("followup") is None and result.confidence < settings.answer_confidence_threshold:
         contextual = in_previous_topic(settings, state, language, result.unknown_terms)
         if contextual is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -382,10 +382,31 @@ def order_list(orders: list[dict[str, Any]], query: OwnDataQuery, locale: str) -
             for o in orders[:LIST_LIMIT]]
 
 
+_RELATIVE_EN = {"오늘": "placed today", "어제": "placed yesterday", "그저께": "placed the day before yesterday",
+                "엊그제": "placed a few days ago", "이번 주": "from this week", "지난주": "from last week",
+                "이번 달": "from this month", "지난달": "from last month"}
+_MONTH_LABEL = re.compile(r"(\d{1,2})월(?:\s*(\d{1,2})일)?")
+
+
+def _when_en(query: OwnDataQuery, locale: str) -> str:
+    """The date word of the question as English says it after "orders": «지난주» → " from last week", «11월» →
+    " from November", «11월 20일» → " from Nov 20" ("" in Korean, where `_what` says it before 주문)."""
+    label = (query.date_label or "").strip()
+    if locale == "ko" or not label:
+        return ""
+    if label in _RELATIVE_EN:
+        return f" {_RELATIVE_EN[label]}"
+    m = _MONTH_LABEL.fullmatch(label)
+    if not m:
+        return ""  # «3일 전» and the like: the list says the dates anyway
+    month = date(2000, int(m.group(1)), 1)
+    return f" from {month:%b} {int(m.group(2))}" if m.group(2) else f" from {month:%B}"
+
+
 def _what(query: OwnDataQuery, locale: str, unmatched: tuple[str, ...] = ()) -> str:
     """How the question named the orders: "지난주 만두", "취소된" …"""
     words: list[str] = []
-    if query.date_label:
+    if query.date_label and locale == "ko":  # in English the date follows "orders" (`_when_en`)
         words.append(query.date_label)
     named = [p for p in query.products if p not in unmatched] or list(unmatched)
     words += named
@@ -462,7 +483,8 @@ def own_data_reply(query: OwnDataQuery, orders: list[dict[str, Any]], locale: st
         return OrderReply(_t("order_not_found", locale, order_id=sel.foreign_id))
     if not sel.orders:
         recent = order_list(orders, query, locale)
-        return OrderReply("\n".join([_o("none_matching", locale, what=_what(query, locale, sel.unmatched_products)),
+        return OrderReply("\n".join([_o("none_matching", locale, what=_what(query, locale, sel.unmatched_products),
+                                         when=_when_en(query, locale)),
                                      _o("recent_instead", locale), *recent[:3]]),
                           order_ids=[o["order_id"] for o in orders[:3]])
     if query.action and len(sel.orders) > 1 and not (query.statuses or query.claim_types):
@@ -492,14 +514,15 @@ def own_data_reply(query: OwnDataQuery, orders: list[dict[str, Any]], locale: st
         # a fact of "the 만두 order" while there are several: the newest in full, the others named
         newest, others = sel.orders[0], sel.orders[1:]
         what = _what(query, locale, sel.unmatched_products)
-        intro = _o("others_intro", locale, what=what, n=len(others)) if what else \
+        intro = _o("others_intro", locale, what=what, n=len(others), when=_when_en(query, locale)) if what else \
             _o("others_intro_plain", locale, n=len(others))
         more = [intro, *order_list(others, OwnDataQuery(), locale)]
         return OrderReply(" ".join(order_detail(newest, query, locale, policy)) + "\n\n" + "\n".join(more),
                           ids, focused=True)
     listed = order_list(sel.orders, query, locale)
     what = _what(query, locale, sel.unmatched_products)
-    intro = _o("list_intro", locale, what=what, n=len(sel.orders)) if what else \
+    intro = _o("list_intro", locale, what=what, n=len(sel.orders), when=_when_en(query, locale)) \
+        if what or query.date_label else \
         _o("list_intro_all", locale, n=len(listed))
     parts = [intro, *listed]
     if query.action or not (asks_list or "claims" in query.facts):
@@ -631,7 +654,9 @@ OWN_PHRASE = re.compile(
     r"|(환불|환불금|입금)\S{0,2}\s*(들어\s*왔|처리\s*됐|완료\s*됐|됐)\S{0,2}\s*(는지|나요|나\b)"
     r"|\bmy\s+(orders?|package|parcel|refund|return|exchange|coupons?)\b|order\s+history|\bi\s+(ordered|bought|paid)\b"
     r"|\bmy\s+(last|recent|latest)\s+(\d{1,2}\s+)?orders?\b|\bdo\s+i\s+have\s+(any|anything)\b"
-    r"|\bdid\s+i\s+(pay|order|buy|get)\b|\b(order|stuff|things?)\s+i\s+(placed|made|ordered|bought)\b",
+    r"|\bdid\s+i\s+(pay|order|buy|get)\b|\b(order|stuff|things?)\s+i\s+(placed|made|ordered|bought)\b"
+    # "which orders did i place in November?"
+    r"|\b(orders?|purchases?)\s+(did|have)\s+i\s+(place|placed|make|made)\b",
     re.IGNORECASE)
 YEO_ENDING = re.compile(r"면\s*(?:여|용|염)(?=[\s?？.!~]*$)")
 # a condition added to the previous question: "…넘으면요?", "불량이면요?", "묵은지로 하려면요?"
