@@ -168,3 +168,31 @@ def test_not_that_one_asks_of_another_order() -> None:
     assert not parse_own_query("not that order, what about yesterday's?", NOW).same_order
     assert parse_own_query("그 주문 말인데 언제 와요?", NOW).same_order
     assert parse_own_query("그거 얼마 결제됐어요?", NOW).same_order
+
+
+# --- own orders found by a name said short, a refund, a day -------------------------------------------------------
+
+def test_a_product_name_said_short_finds_its_order(manual_svc: Any) -> None:
+    reply = manual_svc.ask("고기만두 시킨거 언제 받았었죠?", customer_id=A)
+    assert "고기 왕만두" in reply["answer"] and "삼겹살" not in reply["answer"], reply
+    reply = manual_svc.ask("두부 주문한거 송장번호 알려주세요", customer_id=A)
+    assert "639955556666" in reply["answer"], reply  # the delivered order with 두부, not the parcel on its way
+
+
+def test_a_name_said_short_is_no_two_letters_far_apart() -> None:
+    from sajang.graphs.inquiry.order_answers import matches_product
+    order = {"items": [{"name": "고기 왕만두 (1.4kg)"}]}
+    assert matches_product(order, "고기만두") and matches_product(order, "왕만두")
+    assert not matches_product(order, "고두") and not matches_product(order, "김치만두")
+
+
+def test_whether_the_refund_came_is_asked_of_the_cancelled_order(manual_svc: Any) -> None:
+    reply = manual_svc.ask("환불금 들어왔는지 확인 좀 해주세요", customer_id=A)
+    assert "LA갈비" in reply["answer"] and "취소" in reply["answer"], reply
+
+
+def test_what_the_order_of_a_day_held_is_their_order() -> None:
+    text = "11월 26일 주문 뭐 들어있었죠"
+    assert is_own_data_question(text, "delivery", parse_own_query(text, NOW))
+    deadline = "12월 24일 주문 마감이 언제예요?"
+    assert not is_own_data_question(deadline, "delivery", parse_own_query(deadline, NOW))

@@ -154,8 +154,7 @@ def matching_orders_in(conn: Connection, customer_id: str | None, *, order_ids: 
         stmt = stmt.where(or_(*by_state))
     if name_terms:
         name = _despaced(_it.product_name)
-        stmt = stmt.where(exists().where(_it.order_id == _o.id,
-                                         or_(*(name.contains(t.replace(" ", ""), autoescape=True) for t in name_terms))))
+        stmt = stmt.where(exists().where(_it.order_id == _o.id, or_(*(_names(name, t) for t in name_terms))))
     stmt = stmt.order_by(_o.ordered_at.desc(), _o.id.desc()).limit(bindparam("limit"))
     return _orders_in(conn, customer_id, None, max(1, min(limit, 50)), locale, statement=stmt)
 
@@ -164,8 +163,20 @@ def catalogue_words_in(conn: Connection, words: list[str]) -> set[str]:
     """The words that occur in the name of a product of the shop (a loose product name, or not a product)."""
     name = _despaced(Product.__table__.c.name)
     return {w for w in words
-            if conn.execute(select(Product.__table__.c.id).where(name.contains(w.replace(" ", ""), autoescape=True))
-                            .limit(1)).first() is not None}
+            if conn.execute(select(Product.__table__.c.id).where(_names(name, w)).limit(1)).first() is not None}
+
+
+SHORTENED_MIN = 3  # syllables: a name said short («고기만두» for «고기 왕만두»), not any two letters far apart
+
+
+def _names(name: ColumnElement[str], term: str) -> ColumnElement[bool]:
+    """`name` (spaces removed) contains `term`, or, for a term of three letters or more, has its letters in order
+    with others between («고기만두» → «고기왕만두(1.4kg)»): how `order_answers.matches_product` reads it."""
+    compact = term.replace(" ", "")
+    if len(compact) < SHORTENED_MIN:
+        return name.contains(compact, autoescape=True)
+    escaped = [ch if ch not in "%_/" else f"/{ch}" for ch in compact]
+    return or_(name.contains(compact, autoescape=True), name.like(f"%{'%'.join(escaped)}%", escape="/"))
 
 
 def _despaced(column: ColumnElement[str]) -> ColumnElement[str]:

@@ -115,7 +115,9 @@ STATUS_WORDS: list[tuple[re.Pattern[str], tuple[str, ...], tuple[str, ...]]] = [
     (re.compile(r"취소\s*(된|한|됐|되었|처리\s*된|건|내역|신청|요청|접수)|cancel(l)?ed", re.IGNORECASE),
      ("cancelled",), ("cancel",)),
     (re.compile(r"반품\s*(된|한|됐|완료|처리\s*된|건|내역|신청|요청|접수)|returned", re.IGNORECASE), ("returned",), ("return",)),
-    (re.compile(r"환불\s*(된|받은|됐|완료|건|내역|신청|요청|접수)|refunded", re.IGNORECASE), ("returned", "cancelled"),
+    # («환불 들어왔는지 확인 좀요», «환불금 입금됐나요»: the refund of a cancelled or returned order)
+    (re.compile(r"환불\S{0,2}\s*(된|받은|됐|완료|건|내역|신청|요청|접수|들어\s*(왔|온|와)|입금|처리\s*(됐|된))|refunded",
+                re.IGNORECASE), ("returned", "cancelled"),
      ("refund",)),
     (re.compile(r"교환\s*(된|한|됐|완료|건|신청|요청|내역)|exchanged", re.IGNORECASE), ("exchanged",), ("exchange",)),
     (re.compile(r"결제\s*완료|준비\s*중|출고\s*전|아직\s*안\s*(나간|보낸)", re.IGNORECASE), ("paid", "preparing"), ()),

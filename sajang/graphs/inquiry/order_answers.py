@@ -33,6 +33,7 @@ from sajang.graphs.inquiry.prompts import ORDER_STATUS_T, ORDER_T, T
 from sajang.knowledge.normalize import without_emoticons
 from sajang.knowledge.text import morphemes, topic_nouns
 from sajang.tools.orders import (
+    SHORTENED_MIN,
     catalogue_words_in,
     customer_brief_in,
     customer_context_in,
@@ -212,9 +213,18 @@ def _compact(text: str) -> str:
 
 
 def matches_product(order: dict[str, Any], word: str) -> bool:
-    """A loosely named product: "만두" in «고기 왕만두», "삼겹살" in «한돈 삼겹살 (500g)»."""
+    """A loosely named product: "만두" in «고기 왕만두», "삼겹살" in «한돈 삼겹살 (500g)», and a name said short
+    with its syllables in order, a word of the name left out: "고기만두" for «고기 왕만두»."""
     w = _compact(word)
-    return any(w and w in _compact(item.get("name") or "") for item in order.get("items") or [])
+    if not w:
+        return False
+    names = [_compact(item.get("name") or "") for item in order.get("items") or []]
+    if any(w in name for name in names):
+        return True
+    if len(w) < SHORTENED_MIN:
+        return False
+    shortened = re.compile(".*?".join(map(re.escape, w)))  # as `tools.orders` finds them in the database
+    return any(shortened.search(name) for name in names)
 
 
 def _in_span(order: dict[str, Any], query: OwnDataQuery) -> bool:
@@ -547,6 +557,11 @@ def names_theirs(text: str) -> bool:
     return bool(OWN_PHRASE.search(text) or POSSESSIVE.search(text) or CLAIM_MINE.search(text))
 
 
+_LOOKED_UP_FACTS = frozenset({"items", "amount", "status", "tracking", "delivery_date", "list", "shipping_fee"})
+_DEADLINE = re.compile(r"마감|까지|전에|이전|deadline|cut-?off|before", re.IGNORECASE)
+_PLACED = re.compile(r"주문|시킨|시켰|샀|구매|결제|\border", re.IGNORECASE)
+
+
 def is_own_data_question(text: str, category: str, query: OwnDataQuery, orders: list[dict[str, Any]] | None = None,
                          guest: bool = False) -> bool:
     """Does the message ask about the customer's OWN data (not the shop's policy)? A guest's must say so
@@ -604,6 +619,9 @@ def is_own_data_question(text: str, category: str, query: OwnDataQuery, orders: 
         return True  # «결제 해놨는데 아직 출발 안 했죠? 상태 좀 봐주세요»: a verified customer asks us to look
     if not guest and orders and "tracking" in query.facts and SENT_TO_THEM.search(text):
         return True  # «택배 어느 택배사로 보내셨어요?»: the parcel sent to them (not «보내세요?», the shop's courier)
+    if query.since and _PLACED.search(text) and set(query.facts) & _LOOKED_UP_FACTS \
+            and not _DEADLINE.search(text):
+        return True  # «11월 26일 주문 뭐 들어있었죠»: the order of a day named (not «12월 24일 주문 마감»)
     if guest:
         # «쿠폰 썼더니 48000원 됐는데 배송비 붙어요?», «구성품 빠진 거 다시 보내주실 때 배송비는요?»: what the rule
         # charges or does, not what they paid or got (that is looked up: «얼마 결제됐는지», «뭐 들었는지 확인»)
