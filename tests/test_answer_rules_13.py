@@ -13,9 +13,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from test_answer_units import ARTICLES
 from test_own_orders import A
 
-from sajang.graphs.inquiry.answering import prefer_remote_area
+from sajang.graphs.inquiry.answering import prefer_named_topic, prefer_remote_area, relevant_units
 from sajang.graphs.inquiry.classifier import incident_evidence
 from sajang.graphs.inquiry.intents import OwnDataQuery, date_range, parse_own_query
 from sajang.graphs.inquiry.order_answers import _when_en, is_own_data_question
@@ -196,3 +197,26 @@ def test_what_the_order_of_a_day_held_is_their_order() -> None:
     assert is_own_data_question(text, "delivery", parse_own_query(text, NOW))
     deadline = "12월 24일 주문 마감이 언제예요?"
     assert not is_own_data_question(deadline, "delivery", parse_own_query(deadline, NOW))
+
+
+# --- the unit whose examples name the product ------------------------------------------------------------------
+
+def _quoted(question: str, article: str) -> str:
+    return " ".join(u.quote for u in relevant_units(question, ARTICLES[article]))
+
+
+def test_a_return_of_a_named_food_quotes_the_rule_whose_examples_name_it() -> None:
+    frozen = _quoted("만두 받았는데 맘이 바뀌었어요 반품 돼요?", "fresh-food-return")
+    assert "다시 판매할 수 없습니다" in frozen and not frozen.startswith("참기름"), frozen
+    shelf = _quoted("들기름 안 뜯었는데 맘 바뀌면 반품돼요?", "fresh-food-return")
+    assert shelf.startswith("참기름"), shelf
+
+
+def test_of_two_titles_naming_the_message_the_one_naming_more_of_it_is_first() -> None:
+    hits = [{"id": "kimchi-storage", "title": "김치·반찬 보관과 숙성", "score": 0.93, "kind": "manual",
+             "category": "product", "body": "김치는 냉장 보관"},
+            {"id": "return-policy", "title": "반품 기준과 신청 기간", "score": 0.92, "kind": "manual",
+             "category": "return_refund", "body": "반품은 7일 안에"},
+            {"id": "fresh-food-return", "title": "신선식품 반품 제한", "score": 0.91, "kind": "manual",
+             "category": "return_refund", "body": "김치, 만두 등은 단순 변심 반품이 제한됩니다"}]
+    assert prefer_named_topic("김치 맘에 안 드는데 반품 돼요?", hits, "return_refund")[0]["id"] == "fresh-food-return"

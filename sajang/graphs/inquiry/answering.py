@@ -262,6 +262,15 @@ def article_units(body: str) -> tuple[AnswerUnit, ...]:
 # «냉동·냉장 식품(갈비탕, 곰탕, 만두, 밀키트, 김치 …)은 …»: examples named in passing, three or more in brackets
 _EXAMPLE_LIST = re.compile(r"\(([^()]*,[^()]*,[^()]*)\)")
 LISTED_WEIGHT = 0.5  # a word of the question the unit names only among such examples
+# «참기름, 들기름, 장류처럼 상온 보관 식품은 …»: examples said before what they stand for
+_EXAMPLES_BEFORE = re.compile(r"((?:[가-힣A-Za-z·]+,\s*){2,}[가-힣A-Za-z·]+)\s*(?:처럼|같은|등의|등은)")
+OTHER_EXAMPLES = 0.3  # a unit whose examples are others than the one the question names
+
+
+def _examples(text: str) -> frozenset[str]:
+    """The words of the unit's lists of examples («(갈비탕, 곰탕, 만두 …)», «참기름, 들기름, 장류처럼»)."""
+    lists = _EXAMPLE_LIST.findall(text) + _EXAMPLES_BEFORE.findall(text)
+    return _tokens(" ".join(lists)) if lists else frozenset()
 
 
 @lru_cache(maxsize=4_000)
@@ -377,10 +386,13 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
     # «단체로 주문할 때 할인 같은 게 있나요?»: the units naming the thing asked answer whether there is one
     things = [t for t in asked_things(asked_clause)[0] if t not in topic]
     first_section = min((u.section for u in units), default=0)
+    # «김치 맘에 안 드는데 반품 돼요?»: the rule whose examples name 김치, not the one listing 참기름 and 장류
+    examples = [_examples(u.text) for u in units]
+    named_examples = q & frozenset().union(*examples)
     asked_stages = _stages(question)
     asked_actions = _actions(question)
 
-    def score(u: AnswerUnit) -> float:
+    def score(u: AnswerUnit, i: int) -> float:
         own = _tokens(u.text)
         head = _tokens(u.heading) - own if u.heading else frozenset()
         listed = _only_listed(u.text)
@@ -410,6 +422,8 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
                 value -= FAQ_MISMATCH
         elif u.section == first_section:
             value += LEAD_BONUS
+        if named_examples and examples[i] and not examples[i] & named_examples:
+            value -= OTHER_EXAMPLES
         # (a unit that itself names the case asked in two words of it, «포장이 터지거나 새어 나온 경우» for «포장 터져서
         # 오면요», is not; one shared word, «잘못», does not name «주소가 잘못되어 반송되면» for «주소 잘못 적었는데»)
         if u.heading and SPECIAL_CASE.search(u.heading) and not ((_tokens(u.heading) - topic) & q) \
@@ -431,7 +445,7 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
         return value + (THING_BONUS if named_thing else 0.0)
 
     lacking = _lacking_asked_figure(question, units) if figures else frozenset()
-    return _ranked((score(u) - (HARD_KIND_MISSING if i in lacking else 0.0), i) for i, u in enumerate(units))
+    return _ranked((score(u, i) - (HARD_KIND_MISSING if i in lacking else 0.0), i) for i, u in enumerate(units))
 
 
 def relevant_units(question: str, hit: dict[str, Any], limit: int = 3, audience: str = "customers",
@@ -1264,12 +1278,16 @@ def prefer_named_topic(query: str, hits: list[dict[str, Any]], category: str | N
         text = f"{hit.get('title') or ''} {hit.get('body') or hit.get('text') or ''}"
         return sum(1 for n in nouns if n in text)
 
-    for i, hit in enumerate(hits[1:3], start=1):
-        if top - float(hit.get("score") or 0.0) <= TITLE_TOPIC_MARGIN and named(hit) \
-                and (category is None or hit.get("category") == category) \
-                and (not top_named or covered(hit) >= covered(hits[0])):
-            return [hit, *hits[:i], *hits[i + 1:]]
-    return hits
+    fit = [(i, hit) for i, hit in enumerate(hits[1:3], start=1)
+           if top - float(hit.get("score") or 0.0) <= TITLE_TOPIC_MARGIN and named(hit)
+           and (category is None or hit.get("category") == category)
+           and (not top_named or covered(hit) >= covered(hits[0]))]
+    if not fit:
+        return hits
+    # of two such, the one speaking of more of the message («김치 맘에 안 드는데 반품 돼요?»: the fresh-food return
+    # article names 김치 and 반품, the general return article only 반품)
+    i, hit = max(fit, key=lambda pair: (covered(pair[1]), -pair[0])) if top_named else fit[0]
+    return [hit, *hits[:i], *hits[i + 1:]]
 
 
 # islands and remote areas have rules of their own (fees, days fresh food leaves): a shop's manual says them in an
