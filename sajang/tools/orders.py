@@ -176,7 +176,7 @@ def _names(name: ColumnElement[str], term: str) -> ColumnElement[bool]:
     if len(compact) < SHORTENED_MIN:
         return name.contains(compact, autoescape=True)
     escaped = [ch if ch not in "%_/" else f"/{ch}" for ch in compact]
-    return or_(name.contains(compact, autoescape=True), name.like(f"%{'%'.join(escaped)}%", escape="/"))
+    return name.like(f"%{'%'.join(escaped)}%", escape="/")  # the letters side by side match too
 
 
 def _despaced(column: ColumnElement[str]) -> ColumnElement[str]:

@@ -238,6 +238,11 @@ CASE_NAMED_WORDS = 2
 SAME_SECTION = 0.4  # share of the best unit's score another unit of its section needs to be quoted with it
 SECOND_SECTION = 0.8  # share of the best unit's score another section needs to be quoted too
 _HARD_KINDS = ("duration", "money", "clock", "amount", "temperature")
+
+
+def _hard_kinds(text: str) -> frozenset[str]:
+    """The kinds of figure (a duration, an amount of money, a time …) that `text` asks for."""
+    return frozenset(k for k in _asked_types(text) if k in _HARD_KINDS)
 # a unit without the figure a "몇 시 / 얼마 / 며칠" question asks for cannot answer it, however many of its
 # words it shares ("상담원 몇시까지 해요?" is not answered by how to reach an agent)
 HARD_KIND_MISSING = 1.0
@@ -330,6 +335,14 @@ def visible_units(hit: dict[str, Any], audience: str = "customers",
     return tuple(u for u in units if u.audience == "customers")
 
 
+def _things_asked(question: str, hit: dict[str, Any]) -> tuple[list[str], bool]:
+    """`asked_things` of the question's asking clause, without the article's own topic words (its title names
+    them: every unit is about them), and whether it asks instead whether a rule covers a case."""
+    things, case = asked_things(told_then_asked(question)[1])
+    topic = _question_tokens(str(hit.get("title") or ""))
+    return [t for t in things if t not in topic], case
+
+
 def _lacking_asked_figure(question: str, units: tuple[AnswerUnit, ...]) -> frozenset[int]:
     """The units without the figure the question asks for — only a question word asking for the figure itself
     («몇 시», «얼마», not «가격 안 보이게», «언제 출고»), and only when other units of the article state one: else no
@@ -364,7 +377,7 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
     split = {t: pieces for t in q - df.keys() if (pieces := _split_by_words(t, df, body))}
     q = (q - split.keys()) | {piece for pieces in split.values() for piece in pieces}
     kinds = _asked_types(question)
-    hard_asked = {k for k in kinds if k in _HARD_KINDS}
+    hard_asked = _hard_kinds(question)
     passage = hit.get("text") or ""
     n = len(article_units(body))
     # the article's own topic words ("배송지 변경") name no special case: "주소 오류로 반송된 경우" is about a
@@ -384,7 +397,7 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
         weight = {t: w * (ASKED_WEIGHT if t in in_question else STORY_WEIGHT) for t, w in weight.items()}
     total = sum(weight.values()) or 1.0
     # «단체로 주문할 때 할인 같은 게 있나요?»: the units naming the thing asked answer whether there is one
-    things = [t for t in asked_things(asked_clause)[0] if t not in topic]
+    things = _things_asked(question, hit)[0]
     first_section = min((u.section for u in units), default=0)
     # «김치 맘에 안 드는데 반품 돼요?»: the rule whose examples name 김치, not the one listing 참기름 and 장류
     examples = [_examples(u.text) for u in units]
@@ -408,7 +421,7 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
             asked = _tokens(u.question)
             value -= FAQ_MISMATCH * len(asked - q) / (len(asked) or 1)
             # «리뷰 쓰면 적립금 얼마 줘요?» is not «리뷰 적립금은 언제 들어오나요»: it asks another kind of figure
-            faq_kinds = {k for k in _asked_types(u.question) if k in _HARD_KINDS}
+            faq_kinds = _hard_kinds(u.question)
             if faq_kinds and hard_asked and not faq_kinds & hard_asked:
                 value -= FAQ_MISMATCH
             # …and the customer asking nearly that question is answered by it («잘못 온 만두 먹어도 돼요?» is
@@ -498,9 +511,8 @@ def relevant_units(question: str, hit: dict[str, Any], limit: int = 3, audience:
         chosen = [[scored[0][1]]]
     # «40세트 주문하려는데 할인 있나요?»: whether there is a thing is answered by the unit naming it («5~10% 할인»),
     # even when the retriever's passage (who qualifies) outscored it
-    things, case = asked_things(told_then_asked(question)[1])
-    thing_words = [w for t in things if t not in _question_tokens(str(hit.get("title") or ""))
-                   for w in (t, *_SAME_AS.get(t, ()))]
+    things, case = _things_asked(question, hit)
+    thing_words = [w for t in things for w in (t, *_SAME_AS.get(t, ()))]
 
     def names_thing(j: int) -> bool:
         return any(w in units[j].text or w in (units[j].heading or "") for w in thing_words)
@@ -1286,7 +1298,7 @@ def prefer_named_topic(query: str, hits: list[dict[str, Any]], category: str | N
         return hits
     # of two such, the one speaking of more of the message («김치 맘에 안 드는데 반품 돼요?»: the fresh-food return
     # article names 김치 and 반품, the general return article only 반품)
-    i, hit = max(fit, key=lambda pair: (covered(pair[1]), -pair[0])) if top_named else fit[0]
+    i, hit = max(fit, key=lambda pair: (covered(pair[1]), -pair[0]))
     return [hit, *hits[:i], *hits[i + 1:]]
 
 
@@ -1322,7 +1334,7 @@ def prefer_remote_area(query: str, hits: list[dict[str, Any]], category: str | N
 
 def _states_no_figure_asked(question: str, hit: dict[str, Any]) -> bool:
     """The question asks for a figure (a time, an amount, a duration …) and no unit of the article states one."""
-    asked = [k for k in _asked_types(question) if k in _HARD_KINDS]
+    asked = _hard_kinds(question)
     units = visible_units(hit)
     return bool(asked) and not any(_ASKS[k][1].search(u.quote) for k in asked for u in units)
 
