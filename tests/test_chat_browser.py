@@ -38,6 +38,15 @@ def _wait_bot_count(page, n: int, timeout_ms: int = 180_000) -> None:
         }""", arg=[n], timeout=timeout_ms)
 
 
+def _answer_with_sources(page) -> str:
+    """Wait until the last bot message is complete (its sources line is added last) and return its text, read in
+    the same evaluation: a second lookup could land while the chatbot re-renders its messages."""
+    handle = page.wait_for_function("""() => {
+        const t = [...document.querySelectorAll('#chatbot [data-testid="bot"]')].pop()?.innerText || '';
+        return t.includes('참고한 안내') ? t : false; }""")
+    return str(handle.json_value())
+
+
 def _reload_and_restore(page) -> None:
     """Reload and wait for the page's load event (the stored conversation's restore) to be answered."""
     with page.expect_response(lambda r: "/run/predict" in r.url and r.request.method == "POST") as loaded:
@@ -118,9 +127,7 @@ def test_chat_page_korean_answer_handoff_and_agent_reply(settings: Settings, eng
         phone_page.locator('#chatbot [data-testid="user"]').first.wait_for()
         assert phone_page.locator('#chatbot [data-testid="user"]').first.inner_text().strip() == message
         _wait_bot_count(phone_page, 1)
-        phone_page.wait_for_function("""() => [...document.querySelectorAll('#chatbot [data-testid="bot"]')]
-                                          .pop().innerText.includes('참고한 안내')""")
-        answer = _bot_messages(phone_page).last.inner_text()
+        answer = _answer_with_sources(phone_page)
         assert "반품" in answer or "교환" in answer, answer
         assert "raw" not in phone_page.evaluate("() => window.__typing")
         phone_page.screenshot(path=str(artifacts / "chat_phone_chip_answer.png"))
@@ -143,9 +150,7 @@ def test_chat_page_korean_answer_handoff_and_agent_reply(settings: Settings, eng
         box.press("Enter")
         _wait_bot_count(page, 1)
         # the answer streams in; its sources line is added when it is complete
-        page.wait_for_function("""() => [...document.querySelectorAll('#chatbot [data-testid="bot"]')]
-                                          .pop().innerText.includes('참고한 안내')""")
-        answer = _bot_messages(page).last.inner_text()
+        answer = _answer_with_sources(page)
         assert len(HANGUL.findall(answer)) >= 10, answer
         assert "참고한 안내" in answer, answer
         page.screenshot(path=str(artifacts / "chat_korean_answer.png"))
@@ -296,9 +301,7 @@ def test_ranges_render_as_written_in_the_chat_page_and_the_hub(settings: Setting
         box.fill(RESTOCK_QUESTION)
         box.press("Enter")
         _wait_bot_count(page, 1)
-        page.wait_for_function("""() => [...document.querySelectorAll('#chatbot [data-testid="bot"]')]
-                                          .pop().innerText.includes('참고한 안내')""")
-        answer = _bot_messages(page).last.inner_text()
+        answer = _answer_with_sources(page)
         assert TAUGHT_RANGES in answer, answer
         assert page.locator("#chatbot del, #chatbot s").count() == 0
         page.screenshot(path=str(artifacts / "chat_ranges_literal.png"))
