@@ -129,11 +129,12 @@ def customer_context_in(conn: Connection, customer_id: str | None, limit: int = 
 def matching_orders_in(conn: Connection, customer_id: str | None, *, order_ids: list[str] | None = None,
                        since: datetime | None = None, until: datetime | None = None,
                        statuses: list[str] | None = None, claim_types: list[str] | None = None,
-                       name_terms: list[str] | None = None, limit: int = 20,
+                       name_terms: list[str] | None = None, couriers: list[str] | None = None, limit: int = 20,
                        locale: str = "ko") -> list[dict[str, Any]]:
     """The customer's orders that match what a question names (newest first, at most `limit`), in one
     query: any of `order_ids`, ordered in [since, until), in one of `statuses` or with a claim of one of
-    `claim_types`, with an item whose name contains one of `name_terms` (spaces ignored on both sides).
+    `claim_types`, brought by a courier whose name contains one of `couriers`, with an item whose name contains
+    one of `name_terms` (spaces ignored on both sides).
     Criteria left empty do not filter; [] for guests."""
     if not customer_id:
         return []
@@ -152,6 +153,8 @@ def matching_orders_in(conn: Connection, customer_id: str | None, *, order_ids: 
                                        _cl.type.in_(claim_types)))
     if by_state:
         stmt = stmt.where(or_(*by_state))
+    if couriers:  # «한진» of «한진택배»
+        stmt = stmt.where(or_(*(_o.courier.contains(c, autoescape=True) for c in couriers)))
     if name_terms:
         name = _despaced(_it.product_name)
         stmt = stmt.where(exists().where(_it.order_id == _o.id, or_(*(_names(name, t) for t in name_terms))))
@@ -166,13 +169,49 @@ def catalogue_words_in(conn: Connection, words: list[str]) -> set[str]:
             if conn.execute(select(Product.__table__.c.id).where(_names(name, w)).limit(1)).first() is not None}
 
 
+SPELLING_MIN = 3  # syllables: «삽겹살», «떡복이» are mended; a two-syllable slip could be another word
+
+
+def _syllable_parts(syllable: str) -> tuple[int, ...]:
+    """A Hangul syllable's initial, vowel and final (other characters: themselves, as one part)."""
+    code = ord(syllable) - 0xAC00
+    if 0 <= code < 11172:
+        return code // 588, 19 + (code % 588) // 28, 40 + code % 28
+    return (ord(syllable) + 100,)
+
+
+def _jamo_slips(a: str, b: str) -> int:
+    """How many letters (jamo) differ between two words of as many syllables: «삽겹살» / «삼겹살» → 1."""
+    return sum(x != y for sa, sb in zip(a, b, strict=True)
+               for x, y in zip(_syllable_parts(sa), _syllable_parts(sb), strict=False)) \
+        + sum(len(_syllable_parts(sa)) != len(_syllable_parts(sb)) for sa, sb in zip(a, b, strict=True))
+
+
+def catalogue_spelling_in(conn: Connection, words: list[str]) -> dict[str, str]:
+    """The shop's spelling of product words typed with one letter wrong («삽겹살» → «삼겹살», «떡복이» →
+    «떡볶이»): the one stretch of a product name as long as the word (three syllables or more) that differs from
+    it by one jamo. Words with no such stretch, or with two different ones, are left out."""
+    wanted = [w for w in words if len(w) >= SPELLING_MIN and all("가" <= ch <= "힣" for ch in w)]
+    if not wanted:
+        return {}
+    names = [n.replace(" ", "") for n in conn.execute(select(Product.__table__.c.name)).scalars()]
+    out: dict[str, str] = {}
+    for word in wanted:
+        found = {name[i:i + len(word)] for name in names for i in range(len(name) - len(word) + 1)
+                 if _jamo_slips(word, name[i:i + len(word)]) == 1}
+        if len(found) == 1:
+            out[word] = found.pop()
+    return out
+
+
 SHORTENED_MIN = 3  # syllables: a name said short («고기만두» for «고기 왕만두»), not any two letters far apart
 
 
 def _names(name: ColumnElement[str], term: str) -> ColumnElement[bool]:
     """`name` (spaces removed) contains `term`, or, for a term of three letters or more, has its letters in order
     with others between («고기만두» → «고기왕만두(1.4kg)»): how `order_answers.matches_product` reads it."""
-    compact = term.replace(" ", "")
+    compact = term.replace(" ", "").lower()
+    name = func.lower(name, type_=String)  # «la갈비» is «LA갈비» (PostgreSQL's LIKE minds the case, SQLite's not)
     if len(compact) < SHORTENED_MIN:
         return name.contains(compact, autoescape=True)
     escaped = [ch if ch not in "%_/" else f"/{ch}" for ch in compact]

@@ -35,13 +35,14 @@ COUNTED_ORDERS = re.compile(r"주문\s*(?:을|를)?\s*(?:두|세|네|(?<!\d)[2-9
 # «다른 걸로 바꿔 달라고 한 거 어떻게 되고 있어요»: a claim they asked for, in their words
 CLAIM_IN_THEIR_WORDS = re.compile(r"(바꿔|교환해|반품해|환불해|취소해)\s*(달라고|달라)\s*(한|했|요청)")
 FACT_PATTERNS: dict[str, re.Pattern[str]] = {
-    "tracking": re.compile(r"송장|운송장|택배사|(어느|무슨|어떤)\s*택배\S{0,2}\s*(로|으로)?\s*(왔|온|보내셨|보냈)|배송\s*조회|조회\s*번호|추적|어디\s*(쯤|까지|에|있)|tracking|where\s+is"
+    "tracking": re.compile(r"송장|운송장|택배사|(우체국|cj|씨제이|대한통운|한진|롯데|로젠)\S{0,4}\s*(으로|로)?\s*(온다는|오는|보낸|온)?\s*(거|것|게)?\s*번호\s*(가|는|좀)?\s*(뭐|뭔|알려|좀|확인)|(어느|무슨|어떤)\s*택배\S{0,2}\s*(로|으로)?\s*(왔|온|옴|와요|와여|오나|오는지|보내셨|보냈)|배송\s*조회|조회\s*번호|추적|어디\s*(쯤|까지|에|있)|tracking|where\s+is"
                            r"|courier|carrier|which\s+(delivery\s+)?company",
                            re.IGNORECASE),
     "delivery_date": re.compile(
-        r"언제\s*(와|오|도착|받|들어|배송|출고|발송|나가)|도착\s*(예정|일|날|했|안)|배송\s*(예정|일)|(받|도착)(을|는)\s*수"
-        r"|몇\s*일\s*(에|날)|출고\s*(됐|되었|했|언제|예정|안)|발송\s*(됐|되었|했|언제|안)|when\s+will|arriv|deliver(ed|y\s+date)"
+        r"언제\s*(와|오|도착|받|들어|배송|출고|발송|나가|보내\s*(주|줘|줄)|보내셔|보내실)|도착\s*(예정|일|날|했|안)|배송\s*(예정|일)|(받|도착)(을|는)\s*수"
+        r"|몇\s*일\s*(에|날)|출고\s*(됐|되었|했|언제|예정|안)|출발\s*(했|됐|하|해|안|언제|예정)|발송\s*(됐|되었|했|언제|안)|when\s+will|arriv|deliver(ed|y\s+date)"
         r"|(아직\s*)?안\s*나갔|(?<!얼마)(?<!얼마 )(?<!배송비)(?<!배송비 )(?<!배송비[가는도] )나갔(나|어|죠|지|는지|을까)|(has|did)\s+(it|my\s+order)\s+(shipped|ship|gone\s+out)|shipped\s+yet"
+        r"|\b(did|has|have)\s+(my|the)\s+\w+(\s+\w+)?\s+(ship|shipped|left|gone\s+out)\b|\bship\s+yet\b"
         # «배송완료 며칠이었죠?», «언제 받았는지», «받은 날짜»: the day it was delivered
         r"|배송\s*완료\S{0,3}\s*(며칠|언제|날짜|몇\s*일)|(며칠|언제|몇\s*일)\S{0,2}\s*(받았|도착했|배송\s*완료)|받은\s*(날|날짜)"
         # «된장찌개 밀키트 받은 게 언제였지», «도착한 게 며칠이었죠»
@@ -51,18 +52,22 @@ FACT_PATTERNS: dict[str, re.Pattern[str]] = {
                         r"|(주문|시킨|산|구매)\s*(한|했던)?\s*(거|것|게|상품|물건)\s*(가|이|는|은)?\s*(뭐|뭔|무엇|어떤)"
                         r"|(뭐|뭘)\s*(시킨|주문한|산)|(거|것|건)\s*(가|이|는|은)?\s*(뭐|뭔)\s*(에|예|였|이)"
                         r"|(뭐뭐|뭐|뭘|무엇|뭐가|어떤\s*(거|게|상품))\s*(가|이)?\s*(들어\s*(있|갔|가\s*있)|들었)"
+                        # «다시팩 같이 온 거죠?», «멸치볶음도 같이 들어 있었나요»: whether it came in that order
+                        r"|(같이|함께)\s*(온|왔|들어\s*(있|갔|왔)|보내\s*(주셨|셨))"
                         r"|what\s+did\s+i\s+(order|buy)|which\s+items|what\s*(was|is|'s)\s+in\s+(it|that|the|my)",
                         re.IGNORECASE),
-    "amount": re.compile(r"얼마\s*(결제|냈|나왔|였|지불|계산|썼)|결제\s*(금액|액|된\s*금액|됐|되었|한\s*금액)|총\s*(액|금액)|금액"
+    "amount": re.compile(r"얼마\s*(결제|냈|나왔|였|지불|계산|썼|썻|나\s*썼|나\s*썻)|how\s+much.{0,24}\bspen[dt]|결제\s*(금액|액|된\s*금액|됐|되었|한\s*금액)|총\s*(액|금액)|금액"
                          r"|결제\s*(가|는|된\s*게)?\s*얼마"
                          # «그거 얼마짜리였죠», «얼마 나갔는지도»: what the order cost them
                          r"|얼마\s*(짜리|나갔|빠져\s*나갔)"
                          r"|배송비\s*(도|는|가)?\s*(냈|포함|붙|나왔|나갔|결제|얼마\s*(냈|나갔|빠졌|나왔|결제))"
+                         # «배송비 따로 냈나요?»: paid (not «따로 붙나요?», what the rule charges)
+                         r"|배송비\s*(도|는|가)?\s*(따로|별도로?)\s*(냈|나갔|결제\s*(했|됐|된))"
                          r"|how\s+much\s+(did\s+i|was)|amount|paid"
                          r"|얼마\s*(를\s*)?(돌려|환불)|환불\s*(금액|액|은\s*얼마|얼마)|how\s+much.{0,30}(refund|back)",
                          re.IGNORECASE),
     "claims": re.compile(r"(교환|반품|환불|취소)\s*(신청|요청|접수)\s*(한|했|하신|된)?|"
-                         + CLAIM_IN_THEIR_WORDS.pattern + r"|(교환|반품|환불)\s*(진행|처리|상태|언제|됐|되었|아직|어떻게)"
+                         + CLAIM_IN_THEIR_WORDS.pattern + r"|(교환|반품|환불)\s*(진행|처리|상태|언제|됐|되었|아직|어떻게|어케|어캐)"
                          r"|(교환|반품|환불)\s*(건|은|는)|refund\s+status|return\s+status|exchange\s+status",
                          re.IGNORECASE),
     "list": re.compile(r"(주문|구매|결제)\s*(내역|목록|리스트|이력)|최근\s*(에\s*)?(주문|산|시킨|구매)|주문한\s*(거|것|게)\s*(다|전부|모두)"
@@ -71,7 +76,7 @@ FACT_PATTERNS: dict[str, re.Pattern[str]] = {
                        r"|\b(last|recent|past|latest)\s+(\d{1,2}|few|two|three|four|five)\s+orders", re.IGNORECASE),
     "coupons": re.compile(r"쿠폰|coupon", re.IGNORECASE),
     "points": re.compile(r"적립금|포인트|마일리지|points?\b", re.IGNORECASE),
-    "status": re.compile(r"상태|어떻게\s*(됐|되었|되고|돼)|진행\s*상황|처리\s*(됐|되었)|status", re.IGNORECASE),
+    "status": re.compile(r"상태|(어떻게|어케|어캐)\s*(됐|되었|되고|돼|되가|돼가|되어\s*가)|처리\s*(끝|완료|다\s*됐)|진행\s*상황|처리\s*(됐|되었)|status", re.IGNORECASE),
 }
 # "…가 있어요?": asks whether such orders exist (a list of them), e.g. "취소된 주문 있어요?"
 EXISTS_QUESTION = re.compile(r"(주문|건|거|것)\s*(이|은|도)?\s*(있|없)|\b(do|did)\s+i\s+have\s+(any|anything)\b|\bany\s+orders?\b",
@@ -116,16 +121,23 @@ STATUS_WORDS: list[tuple[re.Pattern[str], tuple[str, ...], tuple[str, ...]]] = [
      ("cancelled",), ("cancel",)),
     (re.compile(r"반품\s*(된|한|됐|완료|처리\s*된|건|내역|신청|요청|접수)|returned", re.IGNORECASE), ("returned",), ("return",)),
     # («환불 들어왔는지 확인 좀요», «환불금 입금됐나요»: the refund of a cancelled or returned order)
-    (re.compile(r"환불\S{0,2}\s*(된|받은|됐|완료|건|내역|신청|요청|접수|들어\s*(왔|온|와)|입금|처리\s*(됐|된))|refunded",
+    (re.compile(r"환불\S{0,2}\s*(된|받은|됐|완료|건|내역|신청|요청|접수|들어\s*(왔|온|와|갔|간)|입금|처리\s*(됐|된))|refunded",
                 re.IGNORECASE), ("returned", "cancelled"),
      ("refund",)),
     (re.compile(r"교환\s*(된|한|됐|완료|건|신청|요청|내역)|exchanged", re.IGNORECASE), ("exchanged",), ("exchange",)),
     (re.compile(r"결제\s*완료|준비\s*중|출고\s*전|아직\s*안\s*(나간|보낸)", re.IGNORECASE), ("paid", "preparing"), ()),
+    # «산 거 중에 아직 안 온 거 있어?»: every order not delivered yet
+    (re.compile(r"(아직\s*)?(안|(?<!잘)못)\s*(온|받은|도착한)\s*(거|것|게|주문|건|택배)|not\s+(arrived|delivered)\s+yet",
+                re.IGNORECASE), ("paid", "preparing", "shipping"), ()),
 ]
 
 # --- dates ---------------------------------------------------------------------------------------------
 _MONTH_DAY = re.compile(r"(?<!\d)(\d{1,2})\s*(?:월\s*(\d{1,2})\s*일|[/.](\d{1,2})(?![\d/.]))")
 _MONTH = re.compile(r"(?<!\d)(\d{1,2})\s*월(?!\s*\d)")
+# «지난달 26일», «이번 달 3일에 주문한 거»: a day of the month named by the month's word
+_RELATIVE_MONTH_DAY = re.compile(r"(지난|저번|이번)\s*달\s*(\d{1,2})\s*일")
+# «작년에 산 사골곰탕», «올해 주문한 거»: a calendar year
+_YEAR_WORD = re.compile(r"작년|재작년|지난\s*해|올해|금년|last\s+year|this\s+year", re.IGNORECASE)
 _DAY_OF_MONTH = re.compile(r"(?<![\d월/.])(\d{1,2})\s*일\s*(에|날|자|주문)")
 _DAYS_AGO = re.compile(r"(\d{1,2}|한|두|세|네|닷|열)\s*(일|주)\s*전")
 _KO_NUM = {"한": 1, "두": 2, "세": 3, "네": 4, "닷": 5, "열": 10}
@@ -144,9 +156,18 @@ WEEKDAY_NAMED = re.compile(r"(?<![가-힣])(월|화|수|목|금|토|일)(?:요�
                            r"|\b(mon|tues|wednes|thurs|fri|satur|sun)day\b", re.IGNORECASE)
 _WEEKDAY_INDEX = {**{k: i for i, k in enumerate("월화수목금토일")},
                   **{k: i for i, k in enumerate(("mon", "tues", "wednes", "thurs", "fri", "satur", "sun"))}}
-LATEST = re.compile(r"마지막|방금|가장\s*최근|제일\s*최근|last\s+order|latest", re.IGNORECASE)
+LATEST = re.compile(r"마지막|방금|가장\s*최근|제일\s*최근|최근\s*(?:에\s*)?(?:꺼|껏|거\s*(?:하나|요|는|가))|last\s+order|latest",
+                    re.IGNORECASE)
+# «택배 아직도 안 왔어요 언제 와요»: the parcel they wait for is one already sent (not today's order, still packed)
+PARCEL_AWAITED = re.compile(r"택배|소포|(?:아직|안)\s*(?:도\s*)?(?:안\s*)?(?:왔|와|오|도착)|hasn'?t\s+(?:arrived|come)|not\s+(?:arrived|here)"
+                            r"|still\s+waiting", re.IGNORECASE)
+# «11월에 총 얼마 썼어요», «다 합쳐서 얼마예요», "how much in total": the sum of the orders meant
+TOTAL = re.compile(r"총\s*(?:얼마|금액|액|합|결제|몇)|합계|합쳐|합해|합하면|다\s*해서|통틀어|얼마\s*(?:나\s*)?썼|얼마\s*썻"
+                   r"|\bin\s+total\b|\baltogether\b|\btotal\b|how\s+much\s+(?:have|did)\s+i\s+spen[dt]", re.IGNORECASE)
 # «각각 얼마», «둘 다 언제 와요?», "both", "each": the fact of every order meant, not of the newest
 EACH = re.compile(r"각각|(?:둘|세\s*개|두\s*(?:개|건|번|주문))\s*(?:다|모두|각각)(?![가-힣])|\beach\b|\bboth\b", re.IGNORECASE)
+# «두 개 시킨 거 각각», «주문 세 건 다»: how many orders the customer means
+ORDERS_COUNTED = re.compile(r"(?<![가-힣\d])(두|세|2|3)\s*(?:개|건|번)\s*(?:시킨|주문|산|결제)")
 ALL_RECENT = re.compile(r"최근|요즘|전부|모두|다\s*(보여|알려)|전체|all\s+(my\s+)?orders|recent", re.IGNORECASE)
 
 # --- products --------------------------------------------------------------------------------------------
@@ -157,7 +178,7 @@ _NOT_PRODUCT_WORDS = """
 며칠 날짜 각각 지난주 이번 지난 저번 지난달 요청 신청 접수 처리 진행 확인 조회 문의 택배사 운송 얼마 전부 전체 수량 개 구성 품목 정도
 출고 발송 예정 완료 중 준비 문자 연락 답변 상담 상담원 사람 언제 어디 쯤 날 때 시간 건 쪽 부분 혹시 다 하나 두 개수 총
 총액 가격 비용 원 돈 카드 계좌 영수증 마이페이지 앱 사이트 수수료 이유 사유 가능 불가 방법 기간 오후 오전 정 안 못 좀 산
-주문번호 뒷자리 결과 전 후 출발 마지막 처음 방금 아까 가장 제일 지난번 요번 예전 먼저 나중 휴대폰 전화 번호 핸드폰 order orders package parcel item items delivery tracking status refund return
+주문번호 주문건 뒷자리 결과 전 후 출발 작년 재작년 올해 금년 우체국 대한통운 씨제이 한진 롯데 로젠 cj 택배사 마지막 처음 방금 아까 가장 제일 지난번 요번 예전 먼저 나중 휴대폰 전화 번호 핸드폰 order orders package parcel item items delivery tracking status refund return
 exchange cancel my the when where what how much did is was
 """
 NOT_PRODUCT = frozenset(_NOT_PRODUCT_WORDS.split())
@@ -192,13 +213,18 @@ class OwnDataQuery:
     latest: bool = False  # "마지막으로 주문한 거": the newest order, open or not
     exists_question: bool = False  # "취소된 주문 있어요?"
     each: bool = False  # «각각 얼마 결제됐어요?»: the fact of every matching order
+    orders_counted: int = 0  # «두 개 시킨 거»: how many orders the customer speaks of (0: not said)
+    total: bool = False  # «11월에 총 얼마 썼어요?»: the sum of the matching orders' amounts
+    parcel_awaited: bool = False  # «택배 아직 안 왔어요»: the order on its way, rather than the newest open one
     extra: dict[str, Any] = field(default_factory=dict)
+
+    couriers: tuple[str, ...] = ()  # «한진으로 온 거»: the courier that brought it, as order records name it
 
     @property
     def selects(self) -> bool:
         """Does the question name which orders (beyond "my order")?"""
         return bool(self.order_ids or self.products or self.since or self.statuses or self.claim_types
-                    or self.all_recent or self.same_order)
+                    or self.all_recent or self.same_order or self.couriers)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -208,7 +234,7 @@ class OwnDataQuery:
         if not data:
             return cls()
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        for key in ("facts", "order_ids", "products", "statuses", "claim_types"):
+        for key in ("facts", "order_ids", "products", "statuses", "claim_types", "couriers"):
             known[key] = tuple(known.get(key) or ())
         return cls(**known)
 
@@ -260,6 +286,17 @@ def date_range(text: str, now: datetime) -> tuple[datetime, datetime, str] | Non
                 if d > today:
                     d = d.replace(year=today.year - 1)
                 return _day_start(d), _day_start(d + timedelta(days=1)), f"{month}월 {day}일"
+    m = _RELATIVE_MONTH_DAY.search(text)
+    if m:
+        first = today.replace(day=1)
+        month_start = (first - timedelta(days=1)).replace(day=1) if m.group(1) != "이번" else first
+        day = int(m.group(2))
+        try:
+            d = month_start.replace(day=day)
+        except ValueError:
+            d = None
+        if d is not None and d <= today:
+            return _day_start(d), _day_start(d + timedelta(days=1)), f"{d.month}월 {d.day}일"
     for pattern, label in RELATIVE_DAYS:
         if not pattern.search(text):
             continue
@@ -279,6 +316,13 @@ def date_range(text: str, now: datetime) -> tuple[datetime, datetime, str] | Non
         weekday = _WEEKDAY_INDEX[(m.group(1) or m.group(2)).lower()]
         d = today - timedelta(days=(today.weekday() - weekday) % 7)
         return _day_start(d), _day_start(d + timedelta(days=1)), f"{d.month}월 {d.day}일"
+    m = _YEAR_WORD.search(text)
+    if m:
+        word = m.group(0).lower()
+        year = today.year - (2 if word == "재작년" else 0 if word in ("올해", "금년") or "this" in word else 1)
+        hi_day = date(year + 1, 1, 1) if year < today.year else today + timedelta(days=1)
+        label = {0: "올해", 1: "작년", 2: "재작년"}[today.year - year]
+        return _day_start(date(year, 1, 1)), _day_start(hi_day), label
     m = _DAYS_AGO.search(text)
     if m:
         n = int(m.group(1)) if m.group(1).isdigit() else _KO_NUM[m.group(1)]
@@ -351,29 +395,45 @@ def product_words(text: str) -> tuple[str, ...]:
         return english_product_words(cleaned)
     out: list[str] = []
     for run in noun_runs(cleaned):
-        word = run.lower()
-        if word in NOT_PRODUCT or word.isdigit() or (len(word) < 2 and not re.search(r"[가-힣]", word)):
+        word = run  # as typed («LA갈비»): the answer repeats it; matching ignores case
+        if word.lower() in NOT_PRODUCT or word.isdigit() or (len(word) < 2 and not re.search(r"[가-힣]", word)):
             continue
         # a run may end in order vocabulary: "만두주문" → "만두", "송장번호" → "송장" → nothing
         stripped = True
-        while stripped and word not in NOT_PRODUCT:
+        while stripped and word.lower() not in NOT_PRODUCT:
             stripped = False
             for tail in _VOCABULARY_TAILS:
                 if word.endswith(tail) and len(word) > len(tail):
                     word, stripped = word[: -len(tail)], True
                     break
-        if word not in NOT_PRODUCT and word not in out:
+        if word.lower() not in NOT_PRODUCT and word not in out:
             out.append(word)
     return tuple(out)
 
 
-_PAST_TYPOS = str.maketrans({"햇": "했", "냇": "냈", "됏": "됐", "왓": "왔", "갓": "갔", "삿": "샀", "켯": "켰", "봣": "봤",
+_PAST_TYPOS = str.maketrans({"햇": "했", "냇": "냈", "낫": "났", "됏": "됐", "왓": "왔", "갓": "갔", "삿": "샀", "켯": "켰", "봣": "봤",
                              "엇": "었", "왯": "왔"})
 
 
 def respell(text: str) -> str:
     """"주문햇는데 결제 됏나요" → "주문했는데 결제 됐나요": the past tense typed with ㅅ for ㅆ."""
     return text.translate(_PAST_TYPOS)
+
+
+# «한진으로 온 거», «우체국택배로 보내신 거», «CJ로 받은 택배»: the courier that brought (or brings) an order
+COURIER_OF_ORDER = re.compile(r"(?<![가-힣a-z])(한진|우체국|cj|씨제이|대한통운|롯데|로젠)\s*(?:택배)?\s*(?:으로|로)\s*"
+                              r"(?:온|왔|오는|온다는|보낸|보내신|보내주신|받은|배송된|발송된)", re.IGNORECASE)
+_COURIER_WORD = {"씨제이": "대한통운", "cj": "대한통운"}  # how the order records name it (CJ대한통운)
+
+
+def couriers_named(text: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(_COURIER_WORD.get(m.group(1).lower(), m.group(1))
+                               for m in COURIER_OF_ORDER.finditer(text)))
+
+
+def _orders_counted(text: str) -> int:
+    m = ORDERS_COUNTED.search(text)
+    return 0 if m is None else {"두": 2, "세": 3}.get(m.group(1)) or int(m.group(1))
 
 
 def parse_own_query(text: str, now: datetime) -> OwnDataQuery:
@@ -404,7 +464,9 @@ def parse_own_query(text: str, now: datetime) -> OwnDataQuery:
         date_label=span[2] if span else None, statuses=tuple(statuses), claim_types=tuple(claim_types),
         all_recent=bool(ALL_RECENT.search(text)) or "list" in facts,
         same_order=bool(THAT_ORDER.search(text.strip())), latest=bool(LATEST.search(text)),
-        exists_question=bool(EXISTS_QUESTION.search(text)), each=bool(EACH.search(text)))
+        exists_question=bool(EXISTS_QUESTION.search(text)), each=bool(EACH.search(text)),
+        orders_counted=_orders_counted(text), couriers=couriers_named(text),
+        total=bool(TOTAL.search(text)), parcel_awaited=bool(PARCEL_AWAITED.search(text)))
 
 
 # «토욜도 해요?», «제주도도 돼요?»: a day, a time or a place with a light verb asks the previous question of it
@@ -412,7 +474,7 @@ def parse_own_query(text: str, now: datetime) -> OwnDataQuery:
 _ELLIPTIC_LIGHT = re.compile(
     r"^(?:그럼|그러면|혹시|근데)?\s*(?P<frag>[^?？.!]{1,12}?)\s*(?:도|은|는)\s*(?:해요|하나요|하세요|하죠|돼요|되나요|되요|되죠|"
     r"가능해요|가능한가요)\s*[?？.!~ㅠㅜ]*$")
-_WHEN_OR_WHERE = re.compile(r"요일|토욜|일욜|주말|공휴일|휴일|명절|연휴|설날|추석|오늘|내일|모레|아침|저녁|밤|새벽|점심|"
+WHEN_OR_WHERE = re.compile(r"요일|토욜|일욜|주말|공휴일|휴일|명절|연휴|설날|추석|오늘|내일|모레|아침|저녁|밤|새벽|점심|"
                             r"제주|도서|산간|울릉|섬")
 # «카카오페이로 결제한 건요?», «무통장으로 낸 거는요?»: the previous question of another way of paying or ordering
 _ELLIPTIC_MEANS = re.compile(
@@ -426,7 +488,7 @@ def elliptic_fragment(text: str) -> str | None:
     stripped = text.strip()
     for form in (_ELLIPTIC_LIGHT, _ELLIPTIC_MEANS):
         found = form.match(stripped)
-        if found and (form is _ELLIPTIC_MEANS or _WHEN_OR_WHERE.search(found.group("frag"))):
+        if found and (form is _ELLIPTIC_MEANS or WHEN_OR_WHERE.search(found.group("frag"))):
             return found.group("frag").strip()
     m = ELLIPTIC.match(stripped)
     if not m:
@@ -459,6 +521,8 @@ def merge_followup(previous: OwnDataQuery, fragment: OwnDataQuery) -> OwnDataQue
     if fragment.statuses or fragment.claim_types:
         merged = replace(merged, statuses=fragment.statuses, claim_types=fragment.claim_types, order_ids=(),
                          same_order=False)
+    if fragment.couriers:
+        merged = replace(merged, couriers=fragment.couriers, order_ids=(), same_order=False)
     if fragment.facts:
         merged = replace(merged, facts=fragment.facts)
     if fragment.action:

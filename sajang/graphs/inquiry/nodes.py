@@ -32,7 +32,7 @@ from sajang.graphs.inquiry.answering import (
 )
 from sajang.graphs.inquiry.classifier import HUMAN_REQUEST, classify_text, incident_evidence
 from sajang.graphs.inquiry.context import InquiryContext, asking_customer, thread_of
-from sajang.graphs.inquiry.intents import OwnDataQuery
+from sajang.graphs.inquiry.intents import WHEN_OR_WHERE, OwnDataQuery, elliptic_fragment
 from sajang.graphs.inquiry.llm_answer import answer_with_model
 from sajang.graphs.inquiry.order_answers import (
     WRONG_ITEM_QUERY,
@@ -167,8 +167,14 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
             # beside the replaced word's («무통장은여?» after a card-refund question: the refund table's rows);
             # or the previous answer's article has, though another one ranks first («vip는?» after «골드 되려면
             # 얼마 사야돼요?»: the coupons article names VIP more often than the tier table does)
+            # («고기왕만두는요?» after a kimchi allergen question: the mandu article speaks of 고기 왕만두, the
+            # allergen rules never do)
+            # (a day or a place stays with the rule that covers it: «토요일은요?» after the CS hours)
+            first_silent = HANGUL.search(fragment) is not None and not WHEN_OR_WHERE.search(fragment) \
+                and not speaks_of(fragment, f"{result.hits[0].title} {result.hits[0].body}")
             adopted = next((h for i, h in enumerate(other.hits)
-                            if (i == 0 and has_words_of(fragment, h.title))
+                            if (i == 0 and (has_words_of(fragment, h.title)
+                                            or (first_silent and speaks_of(fragment, f"{h.title} {h.body}"))))
                             or ((i == 0 or h.id == previous_id) and sibling_rows(fragment, replaced, h.body))), None)
             if adopted is not None:
                 other = replace(other, hits=[adopted, *(h for h in other.hits if h is not adopted)])
@@ -185,10 +191,21 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
         top = hits[0] if hits else {}
         if fragment and not result.unknown_terms and top.get("kind") == "manual" and (
                 has_words_of(fragment, str(top.get("title") or ""))
-                or (previous_id and same_article(str(top.get("id") or ""), previous_id))):
+                or (previous_id and same_article(str(top.get("id") or ""), previous_id)
+                    and (bool(WHEN_OR_WHERE.search(fragment))
+                         or speaks_of(fragment, f"{top.get('title') or ''} {top.get('body') or ''}")))):
             # «교환은요?» after the return period: the article titled with the fragment, or the one that answered the
-            # turn before («토욜은여?» after the CS hours)
+            # turn before («토욜은여?» after the CS hours: a day or a place the article's rule covers) when it speaks
+            # of the fragment at all («해외는요?» after the delivery fee: the article says nothing of abroad)
             result = replace(result, confidence=max(result.confidence, floor))
+        elif fragment and top.get("kind") == "manual" and HANGUL.search(fragment) and not WHEN_OR_WHERE.search(fragment) \
+                and not set(tokenize(fragment)) <= FIGURE_WORDS \
+                and elliptic_fragment(state.get("text") or "") is not None \
+                and not speaks_of(fragment, f"{top.get('title') or ''} {top.get('body') or ''}", every=False):
+            # «해외는요?» after the delivery fee: the article found says nothing of what the line asks about (the
+            # words around it found the article), so it cannot answer it: the fragment is a term unknown to it
+            result = replace(result, confidence=min(result.confidence, UNSPOKEN_FRAGMENT_CONFIDENCE),
+                             unknown_terms=[*result.unknown_terms, fragment])
     elif state.get("followup") is None and result.confidence < settings.answer_confidence_threshold:
         contextual = in_previous_topic(settings, state, language, result.unknown_terms)
         if contextual is not None:
@@ -198,6 +215,12 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
             "unknown_terms": result.unknown_terms}
 
 
+HANGUL = re.compile(r"[가-힣]")  # the follow-up checks read Korean words (English ones come in plurals and clauses)
+# what a follow-up may ask of the same thing without naming a topic («온도랑 시간은요?»: 180℃, 12분)
+FIGURE_WORDS = frozenset({"온도", "시간", "기간", "가격", "금액", "비용", "방법", "날짜", "요금", "조건", "기준", "순서", "절차",
+                          "장소", "위치", "용량", "크기", "무게", "개수", "횟수", "몇", "얼마", "며칠", "언제", "어디", "차이",
+                          "이유"})
+UNSPOKEN_FRAGMENT_CONFIDENCE = 0.3  # below the answer gate: a follow-up about a thing the article never names
 SIBLING_MARGIN = 0.05  # above the gate: a sibling follow-up adopted in its own article is answered
 CONTEXT_LINE_MAX = 30  # characters: a longer line states its own question
 CONTEXT_MARGIN = 0.05  # how far below the best article the previous one may score and still keep the topic
@@ -259,6 +282,9 @@ _LEAD_WORD = re.compile(r"^(?:혹시|그럼|그러면|그냥|아)\s+")
 _CONDITION_ON_NOUN = re.compile(r"(?<=[가-힣A-Za-z])면\s*(?:요|여|용|염)?\s*[?？.!~ㅠㅜ]*$")
 
 
+_COMPOUND_TAIL = r"(?:배송비|수수료|비용|기간|기한)"
+
+
 def topic_swap(question: str, base: str, spaced_base: str | None = None) -> tuple[str, str | None, str]:
     """(fragment, the previous question asked of the fragment instead of its topic, the word replaced) for an
     elliptic follow-up spelled out as "{fragment} {base}": "쿠폰 적립금 어떻게 쌓여요" → ("쿠폰", "쿠폰 어떻게
@@ -282,10 +308,16 @@ def topic_swap(question: str, base: str, spaced_base: str | None = None) -> tupl
                 continue
             # a word of its own («반품하면», «카드로»), not part of another («환불금», «손만두», «카드사»)
             found = re.search(rf"(?<![가-힣A-Za-z]){re.escape(theirs)}(?=$|[^가-힣]|{_AFTER_A_WORD})", where)
-            if found:
+            # …or the head of a compound the shop writes as one, of a fee or a period («반품배송비»: 반품 + 배송비;
+            # not «환불금액», «카드사»: the amount or the company of that very thing)
+            joined = None if found else re.search(rf"(?<![가-힣A-Za-z]){re.escape(theirs)}(?={_COMPOUND_TAIL})", where)
+            if found or joined:
                 said = mine if condition else fragment
-                return said, where[:found.start()] + said + where[found.end():], theirs
-    words = base.split()
+                if found:
+                    return said, where[:found.start()] + said + where[found.end():], theirs
+                assert joined is not None
+                return said, f"{where[:joined.start()]}{said} {where[joined.end():]}", theirs
+    words = where.split()  # «포기김치알레르기성분뭐들었어요» typed unspaced: its words as spacing restores them
     if not fragment or len(words) < 2 or not tokenize(words[0]):
         return fragment, None, ""
     return fragment, f"{fragment} {' '.join(words[1:])}", words[0]
@@ -303,6 +335,16 @@ def sibling_rows(fragment: str, replaced: str, body: str) -> bool:
             keys.setdefault(unit.table, []).append(unit.key)
     fragment, replaced = fragment.lower(), replaced.lower()
     return any(any(fragment in k.lower() for k in ks) and any(replaced in k.lower() for k in ks) for ks in keys.values())
+
+
+def speaks_of(fragment: str, text: str, every: bool = True) -> bool:
+    """`text` has every (or, not `every`, some) content word of the fragment somewhere, inside longer words too
+    («에어프라이어» in «에어프라이어:», «불량» in «불량·파손»): whether an article says anything of what a follow-up
+    asks about."""
+    wanted = tokenize(fragment)
+    compact = re.sub(r"\s+", "", text).lower()
+    found = (word.lower() in compact for word in wanted)
+    return bool(wanted) and (all(found) if every else any(found))
 
 
 def has_words_of(fragment: str, text: str) -> bool:

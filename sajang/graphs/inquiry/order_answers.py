@@ -29,11 +29,12 @@ from sajang.graphs.inquiry.intents import (
     parse_own_query,
     respell,
 )
-from sajang.graphs.inquiry.prompts import ORDER_STATUS_T, ORDER_T, T
+from sajang.graphs.inquiry.prompts import ORDER_STATUS_T, ORDER_T, T, josa
 from sajang.knowledge.normalize import without_emoticons
 from sajang.knowledge.text import morphemes, topic_nouns
 from sajang.tools.orders import (
     SHORTENED_MIN,
+    catalogue_spelling_in,
     catalogue_words_in,
     customer_brief_in,
     customer_context_in,
@@ -91,11 +92,15 @@ def _when(iso: str | None, locale: str) -> str:
     return f"{dt.month}월 {dt.day}일" if locale == "ko" else f"on {dt:%b} {dt.day}"
 
 
-def _items(order: dict[str, Any], locale: str) -> str:
+def _items(order: dict[str, Any], locale: str, named: tuple[str, ...] = ()) -> str:
+    """The order's items said short: the first (or the one the customer named: «떡볶이» asked of an order that
+    starts with 부대찌개) and how many more."""
     items = order.get("items") or []
     if not items:
         return order["order_id"]
-    first = items[0]["name"]
+    asked = next((i for i in items if named and any(_compact(w) in _compact(i.get("name") or "") for w in named)),
+                 items[0])
+    first = asked["name"]
     if len(items) > 1:
         return f"{first} 외 {len(items) - 1}건" if locale == "ko" else f"{first} and {len(items) - 1} more"
     return first
@@ -235,6 +240,10 @@ def _in_span(order: dict[str, Any], query: OwnDataQuery) -> bool:
     return (since is None or at >= since) and (until is None or at < until)
 
 
+def _by_courier(order: dict[str, Any], query: OwnDataQuery) -> bool:
+    return not query.couriers or any(c in (order.get("courier") or "") for c in query.couriers)
+
+
 def _in_state(order: dict[str, Any], query: OwnDataQuery) -> bool:
     if not (query.statuses or query.claim_types):
         return True
@@ -252,7 +261,7 @@ def select_orders(query: OwnDataQuery, orders: list[dict[str, Any]],
             return Selection(found, filtered=len(found) > 1)
         if query.order_ids:
             return Selection([], foreign_id=query.order_ids[0])
-    chosen = [o for o in orders if _in_span(o, query) and _in_state(o, query)]
+    chosen = [o for o in orders if _in_span(o, query) and _in_state(o, query) and _by_courier(o, query)]
     unmatched: tuple[str, ...] = ()
     if query.products:
         named = [w for w in query.products if any(matches_product(o, w) for o in orders)]
@@ -266,8 +275,13 @@ def select_orders(query: OwnDataQuery, orders: list[dict[str, Any]],
             # a product of the shop none of these orders has (words that are no product were dropped when
             # the orders were loaded): say so rather than list the other orders
             return Selection([], unmatched_products=unmatched, filtered=True)
-    named_something = bool(query.since or query.statuses or query.claim_types or
+    named_something = bool(query.since or query.statuses or query.claim_types or query.couriers or
                            (query.products and len(unmatched) < len(query.products)))
+    if named_something and "claims" in query.facts and not query.claim_types:
+        # «만두 잘못 온 거 교환 처리 언제 돼요?» with three 만두 orders: the one with a request, an open one first
+        claimed = [o for o in chosen if o.get("claims")]
+        open_ = [o for o in claimed if any(c["status"] in OPEN_CLAIMS for c in o["claims"])]
+        chosen = open_[:1] or claimed[:1] or chosen
     if named_something:
         if query.latest:  # "배송완료된 거 중에 제일 최근 거"
             return Selection(chosen[:1], unmatched_products=unmatched)
@@ -283,7 +297,12 @@ def select_orders(query: OwnDataQuery, orders: list[dict[str, Any]],
             return Selection((open_ or with_claims)[:1])
     if not orders:
         return Selection([])
-    if "tracking" in query.facts:  # the parcel on its way is the one with a tracking number to give
+    live = [o for o in orders if o["status"] in OPEN]
+    if query.each and len(live) > 1:
+        # «두 개 시킨 거 각각 언제 와요?»: the orders on their way to them, as many as they said
+        return Selection(live[:query.orders_counted or EACH_LIMIT], filtered=True)
+    if "tracking" in query.facts or ("delivery_date" in query.facts and query.parcel_awaited):
+        # the parcel on its way is the one with a tracking number to give, and the one «택배 언제 와요?» waits for
         on_way = next((o for o in orders if o["status"] == "shipping" and o.get("tracking_no")), None)
         if on_way is not None:
             return Selection([on_way])
@@ -348,7 +367,7 @@ def delivery_sentences(order: dict[str, Any], locale: str, policy: StorePolicy, 
 def order_detail(order: dict[str, Any], query: OwnDataQuery, locale: str, policy: StorePolicy) -> list[str]:
     """Sentences about one order: its head line, then the facts asked (all the usual ones when none is)."""
     facts = set(query.facts) - {"list", "coupons", "points"}
-    head = _o("head", locale, items=_items(order, locale), order_id=order["order_id"],
+    head = _o("head", locale, items=_items(order, locale, query.products), order_id=order["order_id"],
               when=_when(order["ordered_at"], locale), status=order["status_label"])
     out = [head]
     asked_delivery = bool(facts & {"tracking", "delivery_date", "status"}) or not facts
@@ -426,7 +445,12 @@ def _what(query: OwnDataQuery, locale: str, unmatched: tuple[str, ...] = ()) -> 
         key = (query.claim_types[0] if query.claim_types else "") or query.statuses[0]
         ko = {"cancel": "취소된", "return": "반품된", "refund": "환불된", "exchange": "교환 신청한"}.get(key) or \
             label.get(key, "")
+        if set(query.statuses) >= set(OPEN) and not query.claim_types:  # «아직 안 온 거»: every order not delivered
+            ko, key = "아직 받지 않으신", "undelivered"
         words.append(ko if locale == "ko" else key)
+    if query.couriers:  # «한진으로 온», «우체국으로 온»
+        couriers = "·".join(query.couriers)
+        words.append(f"{josa(couriers, '으로/로')} 온" if locale == "ko" else "/".join(query.couriers))
     text = " ".join(w for w in words if w)
     return text if locale == "ko" else (text + " " if text else "")
 
@@ -461,6 +485,24 @@ def action_answer(order: dict[str, Any], action: str, locale: str, policy: Store
         return _o("window_over", locale, days=days, window=policy.return_window_days), True
     fee = policy.exchange_fee if action == "exchange" else policy.return_fee
     return _o(f"{action}_window", locale, days=days, window=policy.return_window_days, fee=_won(fee)), True
+
+
+REFUNDED = ("cancelled", "returned")  # orders whose payment went back: not part of what was spent
+
+
+def _total_reply(orders: list[dict[str, Any]], query: OwnDataQuery, locale: str,
+                 unmatched: tuple[str, ...] = ()) -> str:
+    """«11월에 총 얼마 썼어요?»: the sum of the orders meant (refunded ones left out, and said so), then each."""
+    kept = [o for o in orders if o["status"] not in REFUNDED]
+    left_out = [o for o in orders if o["status"] in REFUNDED]
+    total = sum(Decimal(str(o.get("amount") or 0)) for o in kept)
+    excluded = _o("total_excluded", locale, k=len(left_out),
+                  amount=_won(sum(Decimal(str(o.get("amount") or 0)) for o in left_out))) if left_out else ""
+    what = _what(query, locale, unmatched)
+    head = _o("total", locale, what=what, n=len(kept), total=_won(total), excluded=excluded,
+              when=_when_en(query, locale)) if what or query.date_label else \
+        _o("total_recent", locale, n=len(kept), total=_won(total), excluded=excluded)
+    return "\n".join([head, *order_list(orders, replace(query, facts=("amount",)), locale)])
 
 
 @dataclass
@@ -507,10 +549,12 @@ def own_data_reply(query: OwnDataQuery, orders: list[dict[str, Any]], locale: st
         order = sel.orders[0]
         if query.action:
             text, person = action_answer(order, query.action, locale, policy, now)
-            head = _o("head_about", locale, items=_items(order, locale), order_id=order["order_id"],
+            head = _o("head_about", locale, items=_items(order, locale, query.products), order_id=order["order_id"],
                       when=_when(order["ordered_at"], locale))
             return OrderReply(f"{head} {text}", ids, needs_person=person, action=query.action)
         return OrderReply(" ".join(order_detail(order, query, locale, policy)), ids)
+    if "amount" in query.facts and query.total and not query.action:
+        return OrderReply(_total_reply(sel.orders, query, locale, sel.unmatched_products), ids)
     # a status word lists those orders ("취소된 주문"), unless a product or a date already says which
     # ("포기김치 배송완료 됐었죠": that order's delivery)
     asks_list = bool(query.all_recent or query.exists_question or "list" in query.facts or
@@ -557,9 +601,12 @@ def names_theirs(text: str) -> bool:
     return bool(OWN_PHRASE.search(text) or POSSESSIVE.search(text) or CLAIM_MINE.search(text))
 
 
+# «주문번호 뭐였죠», «주문 번호 좀 알려 주세요», "what was my order number"
+ORDER_NUMBER_ASKED = re.compile(r"주문\s*번호\s*(가|는|이|좀)?\s*(뭐|뭔|몇\s*번|알려|확인|어떻게\s*(되|돼))"
+                                r"|\b(what|which)\s+(was|is|'s)\s+my\s+order\s+(number|no)", re.IGNORECASE)
 _LOOKED_UP_FACTS = frozenset({"items", "amount", "status", "tracking", "delivery_date", "list", "shipping_fee"})
 _DEADLINE = re.compile(r"마감|까지|전에|이전|deadline|cut-?off|before", re.IGNORECASE)
-_PLACED = re.compile(r"주문|시킨|시켰|샀|구매|결제|\border", re.IGNORECASE)
+_PLACED = re.compile(r"주문|시킨|시켰|샀|구매|결제|(?<![가-힣])산\s+(?=[가-힣])|\border", re.IGNORECASE)
 
 
 def is_own_data_question(text: str, category: str, query: OwnDataQuery, orders: list[dict[str, Any]] | None = None,
@@ -572,7 +619,11 @@ def is_own_data_question(text: str, category: str, query: OwnDataQuery, orders: 
     if query.order_ids or query.same_order:
         return True
     if WRONG_ITEM_REPORT.search(text):
-        return False  # «부대찌개 시켰는데 된장찌개가 왔어요»: the manual's wrong-item steps, not that order's status
+        # «만두 잘못 온 거 교환 처리 언제 돼요?»: the exchange they asked for, when they have one; else
+        # «부대찌개 시켰는데 된장찌개가 왔어요» asks the manual's wrong-item steps, not that order's status
+        return not guest and "claims" in query.facts and any(o.get("claims") for o in orders or [])
+    if not guest and ORDER_NUMBER_ASKED.search(text):
+        return True  # «주문번호 뭐였죠 최근꺼»: theirs (a guest is told where to find it: the verification needs it)
     if KEPT_HOW_LONG.search(text):
         return False  # «주문 내역 몇 년 보관해요?», "how long do you keep my order history?": the shop's rule
 
@@ -631,6 +682,9 @@ def is_own_data_question(text: str, category: str, query: OwnDataQuery, orders: 
         return bool(asked) and bool(ORDER_WORD.search(text))
     # a product of theirs with an order word, or where it is ("불고기밀키트는 아직 안 나갔죠?"); a restock
     # question names a product they once bought too ("불고기 밀키트 언제 다시 들어와요?")
+    if not guest and orders and query.products and (query.statuses or query.claim_types or "claims" in query.facts) \
+            and any(matches_product(o, w) for o in orders for w in query.products):
+        return True  # «저번에 반품한 갈비탕 처리 끝났어요?», «포기김치 교환 어케 돼 가요»: a request on a product of theirs
     if orders and query.products and not RESTOCK_WORDS.search(text) and \
             (ORDER_WORD.search(text) or set(query.facts) & {"delivery_date", "tracking"}) and \
             any(matches_product(o, w) for o in orders for w in query.products):
@@ -662,14 +716,18 @@ WRONG_ITEM_QUERY = "주문한 것과 다른 상품이 왔어요"  # what such a 
 
 # phrases that only make sense about one's own orders, whatever the category
 OWN_PHRASE = re.compile(
-    r"(주문|구매|결제)\s*(내역|목록|이력)|최근\s*(에\s*)?(주문|시킨|산|구매)|얼마\s*(결제|냈|나왔|였)|결제\s*(된|됐|한)\s*(금액|거)?"
+    r"(주문|구매|결제)\s*(내역|목록|이력)|최근\s*(에\s*)?(주문|시킨|산|구매)|얼마\s*(결제|냈|나왔|였|나?\s*썼|나?\s*썻)|"
+    # «우체국으로 온다는 거», «오고 있는 택배»: the parcel on its way to them
+    r"(온다는|온다던|오고\s*있는)\s*(거|것|게|택배|상품|물건)|결제\s*(된|됐|한)\s*(금액|거)?"
     r"|(취소|반품|환불|교환)\s*(된|한|됐)\s*(주문|거|것|건)"
     r"|(시킨|시켰던|주문한|주문했던|산|샀던|구매한|구입한)\s*(거|것|게|건|주문|상품|물건)|(주문|배송)\s*(상태|건)"
     r"|(뭐|뭘)\s*(시켰|주문했|샀)|(교환|반품|환불|취소)\s*(신청|요청|접수)\s*(한|했|하신|해\s*(둔|놓은|놨|뒀))"
     # "방금 결제했는데 주문 제대로 들어간 거 맞죠?": whether their order went through
     r"|(주문|결제)\s*(이|은|가|도)?\s*(제대로|잘|정상적으로|무사히)\s*(들어|접수|완료|됐|된|되었)"
     # «환불 들어왔는지 확인 좀요»: whether their refund has come
-    r"|(환불|환불금|입금)\S{0,2}\s*(들어\s*왔|처리\s*됐|완료\s*됐|됐)\S{0,2}\s*(는지|나요|나\b)"
+    r"|(환불|환불금|입금)\S{0,2}\s*(들어\s*왔|들어\s*갔|처리\s*됐|완료\s*됐|됐)\S{0,2}\s*(는지|나요|나\b)"
+    # «방금 왕만두 결제했는데 제대로 들어간 거 맞죠?»: whether their payment went through
+    r"|(결제|주문)\S{0,4}\s*(제대로|잘|정상적으로|무사히)\s*(들어\s*(간|갔)|접수\s*(된|됐)|된|됐)\s*(거|것|게)?\s*(맞|죠|나요|인가|지)"
     r"|\bmy\s+(orders?|package|parcel|refund|return|exchange|coupons?)\b|order\s+history|\bi\s+(ordered|bought|paid)\b"
     r"|\bmy\s+(last|recent|latest)\s+(\d{1,2}\s+)?orders?\b|\bdo\s+i\s+have\s+(any|anything)\b"
     r"|\bdid\s+i\s+(pay|order|buy|get)\b|\b(order|stuff|things?)\s+i\s+(placed|made|ordered|bought)\b"
@@ -891,19 +949,25 @@ def load_own_data(conn: Connection, customer_id: str | None, query: OwnDataQuery
         criteria: dict[str, Any] = {
             "since": datetime.fromisoformat(query.since) if query.since else None,
             "until": datetime.fromisoformat(query.until) if query.until else None,
-            "statuses": list(query.statuses), "claim_types": list(query.claim_types)}
+            "statuses": list(query.statuses), "claim_types": list(query.claim_types), "couriers": list(query.couriers)}
         if ids:
             orders = matching_orders_in(conn, customer_id, order_ids=ids, locale=locale)
         elif query.products:
             orders = matching_orders_in(conn, customer_id, name_terms=list(query.products), **criteria,
                                         locale=locale)
+            sold = catalogue_words_in(conn, list(query.products)) if not orders else set(query.products)
+            spelt = catalogue_spelling_in(conn, [w for w in query.products if w not in sold])
+            if spelt:  # «삽겹살 배송조회»: their orders of the product spelt as the shop spells it
+                query = replace(query, products=tuple(spelt.get(w, w) for w in query.products))
+                sold |= set(spelt.values())
+                orders = matching_orders_in(conn, customer_id, name_terms=list(query.products), **criteria,
+                                            locale=locale)
             if not orders:  # the nouns named no product of theirs: the other criteria alone
-                sold = catalogue_words_in(conn, list(query.products))
                 if len(sold) < len(query.products):
                     query = replace(query, products=tuple(w for w in query.products if w in sold))
                 orders = matching_orders_in(conn, customer_id, **criteria, locale=locale) \
                     if query.selects else customer_context_in(conn, customer_id, RECENT_ORDERS, locale)[1]
-        elif query.since or query.statuses or query.claim_types:
+        elif query.since or query.statuses or query.claim_types or query.couriers:
             orders = matching_orders_in(conn, customer_id, **criteria, locale=locale)
         if not orders:
             orders = customer_context_in(conn, customer_id, RECENT_ORDERS, locale)[1]
