@@ -233,3 +233,94 @@ def test_a_day_asked_after_the_cs_hours_keeps_the_cs_hours(manual_svc: Any) -> N
     first = manual_svc.ask("고객센터 몇시까지 해요")
     reply = manual_svc.ask("토요일은요?", thread_id=first["thread_id"])
     assert reply["sources"][0]["id"] == "cs-hours" and "주말" in reply["answer"], reply
+
+
+@pytest.mark.parametrize(("text", "article"), [("이 삼겹살 어느나라꺼에요?", "allergens-origin"),
+                                               ("주문 두개 묶음배송 되나요", "delivery-fee"),
+                                               ("실수로 주문 두번 했는데 합칠수있어요?", "delivery-fee")])
+def test_chat_words_for_origin_and_one_box_find_their_article(manual_svc: Any, text: str, article: str) -> None:
+    reply = manual_svc.ask(text)
+    assert reply["sources"] and reply["sources"][0]["id"] == article, reply
+
+
+def test_money_put_in_is_paying_into_the_account(manual_svc: Any) -> None:
+    reply = manual_svc.ask("무통장 하면 언제까지 돈 넣어야돼요?")
+    assert "24시간" in reply["answer"] and not reply["handoff"], reply
+
+
+# --- what an independent review of the first draft found (each kept as a test) --------------------------------
+
+@pytest.mark.parametrize("text", ["삼겹살 교환 어케 해요?", "김치 교환은 안 되죠?", "떡볶이 환불은 며칠 걸려요?"])
+def test_how_a_request_works_for_a_product_they_bought_is_the_shops_rule(text: str) -> None:
+    orders = [{**_order_of("한돈 삼겹살 (500g)"), "claims": [{"type": "exchange", "status": "requested"}]},
+              _order_of("포기김치 (3kg)"), _order_of("매콤 떡볶이 (2인분)")]
+    assert not is_own_data_question(text, "exchange", parse_own_query(text, NOW), orders)
+
+
+def test_a_new_wrong_item_report_is_not_an_old_request() -> None:
+    text = "떡볶이 시켰는데 만두가 왔어요 교환 어떻게 해요?"
+    orders = [{**_order_of("김치 손만두 (1kg)"), "claims": [{"type": "exchange", "status": "requested"}]}]
+    assert not is_own_data_question(text, "exchange", parse_own_query(text, NOW), orders)
+
+
+def test_orders_not_received_are_not_the_delivered_ones() -> None:
+    for text in ("아직 안 받은 주문 있나요?", "못 받은 거 있어요"):
+        assert set(parse_own_query(text, NOW).statuses) == {"paid", "preparing", "shipping"}, text
+    assert parse_own_query("배송완료된거 보여줘요", NOW).statuses == ("delivered",)
+
+
+@pytest.mark.parametrize(("text", "since", "label"), [("올해 5월에 산 거 뭐예요", "2026-05-01", "2026년 5월"),
+                                                      ("작년 12월에 얼마 썼어요?", "2025-12-01", "2025년 12월"),
+                                                      ("작년 11월 7일 주문한거", "2025-11-07", "2025년 11월 7일")])
+def test_a_year_with_a_month_or_a_day_is_that_month_or_day(text: str, since: str, label: str) -> None:
+    span = date_range(text, NOW)
+    assert span is not None and span[0].date().isoformat() == since and span[2] == label
+    assert date_range("지난 해외 주문 보여주세요", NOW) is None
+
+
+def test_a_sum_counts_every_order_of_the_span(manual_svc: Any, engine: Engine) -> None:
+    from sajang.db.models import Order
+    with session_scope(engine) as s:  # 30 more orders this year: more than a list shows
+        for i in range(30):
+            s.add(Order(id=f"O-2026010{i % 9 + 1}-9{i:04d}", customer_id=A, amount=Decimal(1000),
+                        shipping_fee=Decimal(0), status="delivered",
+                        ordered_at=datetime(2026, 1, i % 9 + 1, 3, 0, tzinfo=ZoneInfo("UTC"))))
+    reply = manual_svc.ask("올해 총 얼마 썼어요?", customer_id=A)
+    # paid 28,700 + preparing 19,900 + shipping 34,800 + delivered 23,800 + 30 × 1,000 (+ the mandu order of 40 days
+    # ago, 32,700, when it falls in this year)
+    assert "137,200원" in reply["answer"] or "169,900원" in reply["answer"], reply
+
+
+def test_just_now_and_earlier_mean_the_newest_order() -> None:
+    assert parse_own_query("아까 결제한 거 택배 언제 와요?", NOW).latest
+
+
+def test_a_word_within_a_longer_product_word_is_no_slip(engine: Engine) -> None:
+    from sajang.tools.orders import catalogue_spelling_in
+    with session_scope(engine) as s:
+        s.add(Product(id="P-T9", name="훈제오리 슬라이스 (400g)", price=Decimal(9900)))
+    with engine.connect() as conn:
+        assert catalogue_spelling_in(conn, ["라이브"]) == {}
+        assert catalogue_spelling_in(conn, ["훈제오르"]) == {"훈제오르": "훈제오리"}
+
+
+def test_asking_whether_to_give_the_order_number_is_the_verification_rule() -> None:
+    assert not _own("주문번호 알려드려야 하나요?")
+
+
+@pytest.mark.parametrize("text", ["환불 들어갔는지 어떻게 알아요?", "얼마 썼는지 어디서 봐요?"])
+def test_a_guest_asking_where_to_look_gets_the_rule(text: str) -> None:
+    assert not _own(text, guest=True)
+
+
+@pytest.mark.parametrize(("first", "then"), [("만두 어떻게 익혀요?", "프라이팬은요?"), ("배송비 얼마예요?", "4만원은요?"),
+                                             ("적립금 얼마나 쌓여요?", "후기는요?")])
+def test_a_follow_up_in_words_no_document_has_or_an_amount_is_still_answered(manual_svc: Any, first: str,
+                                                                            then: str) -> None:
+    reply = manual_svc.ask(then, thread_id=manual_svc.ask(first)["thread_id"])
+    assert not reply["handoff"], reply
+
+
+def test_each_of_two_asked_how_much_gives_each_amount(manual_svc: Any) -> None:
+    reply = manual_svc.ask("두 개 시킨 거 각각 얼마예요?", customer_id=A)
+    assert reply["answer"].count("결제 금액은") == 2, reply

@@ -7,6 +7,7 @@ An order id of another customer behaves exactly like an order id that does not e
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -159,7 +160,7 @@ def matching_orders_in(conn: Connection, customer_id: str | None, *, order_ids: 
         name = _despaced(_it.product_name)
         stmt = stmt.where(exists().where(_it.order_id == _o.id, or_(*(_names(name, t) for t in name_terms))))
     stmt = stmt.order_by(_o.ordered_at.desc(), _o.id.desc()).limit(bindparam("limit"))
-    return _orders_in(conn, customer_id, None, max(1, min(limit, 50)), locale, statement=stmt)
+    return _orders_in(conn, customer_id, None, max(1, min(limit, 500)), locale, statement=stmt)
 
 
 def catalogue_words_in(conn: Connection, words: list[str]) -> set[str]:
@@ -194,11 +195,12 @@ def catalogue_spelling_in(conn: Connection, words: list[str]) -> dict[str, str]:
     wanted = [w for w in words if len(w) >= SPELLING_MIN and all("가" <= ch <= "힣" for ch in w)]
     if not wanted:
         return {}
-    names = [n.replace(" ", "") for n in conn.execute(select(Product.__table__.c.name)).scalars()]
+    # the names' own words («매콤», «떡볶이»): «라이브» is no slip of «슬라이스»
+    words_of_names = {w for name in conn.execute(select(Product.__table__.c.name)).scalars()
+                      for w in re.findall(r"[가-힣]+", name)}
     out: dict[str, str] = {}
     for word in wanted:
-        found = {name[i:i + len(word)] for name in names for i in range(len(name) - len(word) + 1)
-                 if _jamo_slips(word, name[i:i + len(word)]) == 1}
+        found = {w for w in words_of_names if len(w) == len(word) and _jamo_slips(word, w) == 1}
         if len(found) == 1:
             out[word] = found.pop()
     return out

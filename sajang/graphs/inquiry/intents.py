@@ -36,7 +36,7 @@ COUNTED_ORDERS = re.compile(r"주문\s*(?:을|를)?\s*(?:두|세|네|(?<!\d)[2-9
 CLAIM_IN_THEIR_WORDS = re.compile(r"(바꿔|교환해|반품해|환불해|취소해)\s*(달라고|달라)\s*(한|했|요청)")
 FACT_PATTERNS: dict[str, re.Pattern[str]] = {
     "tracking": re.compile(r"송장|운송장|택배사|(우체국|cj|씨제이|대한통운|한진|롯데|로젠)\S{0,4}\s*(으로|로)?\s*(온다는|오는|보낸|온)?\s*(거|것|게)?\s*번호\s*(가|는|좀)?\s*(뭐|뭔|알려|좀|확인)|(어느|무슨|어떤)\s*택배\S{0,2}\s*(로|으로)?\s*(왔|온|옴|와요|와여|오나|오는지|보내셨|보냈)|배송\s*조회|조회\s*번호|추적|어디\s*(쯤|까지|에|있)|tracking|where\s+is"
-                           r"|courier|carrier|which\s+(delivery\s+)?company",
+                           r"|courier|carrier|(which|what)\s+(delivery\s+|shipping\s+)?company",
                            re.IGNORECASE),
     "delivery_date": re.compile(
         r"언제\s*(와|오|도착|받|들어|배송|출고|발송|나가|보내\s*(주|줘|줄)|보내셔|보내실)|도착\s*(예정|일|날|했|안)|배송\s*(예정|일)|(받|도착)(을|는)\s*수"
@@ -112,11 +112,14 @@ CLAIM_FOLLOWUP = re.compile(r"(신청|요청|접수)\s*(을|를)?\s*(한|했|하
                             r"|아직\s*(도\s*)?(안|처리|연락|답|소식)")
 
 # --- statuses -----------------------------------------------------------------------------------------
+NOT_YET_RECEIVED = re.compile(r"(아직\s*)?(안|(?<!잘)못)\s*(온|받은|도착한)\s*(거|것|게|주문|건|택배)"
+                              r"|not\s+(arrived|delivered)\s+yet|haven'?t\s+(arrived|come|been\s+delivered)", re.IGNORECASE)
 STATUS_WORDS: list[tuple[re.Pattern[str], tuple[str, ...], tuple[str, ...]]] = [
     # (pattern, order statuses, claim types)
     (re.compile(r"배송\s*중|오고\s*있|출고\s*된|발송\s*된|on\s+its\s+way|in\s+transit|shipping", re.IGNORECASE),
      ("shipping",), ()),
-    (re.compile(r"배송\s*완료|도착\s*한|받은\s*(거|것|주문)|delivered", re.IGNORECASE), ("delivered",), ()),
+    (re.compile(r"배송\s*완료|(?<!안)(?<!안\s)(?<!못)(?<!못\s)(도착\s*한|받은\s*(거|것|주문))|(?<!not\s)(?<!n't\s)delivered",
+                re.IGNORECASE), ("delivered",), ()),
     (re.compile(r"취소\s*(된|한|됐|되었|처리\s*된|건|내역|신청|요청|접수)|cancel(l)?ed", re.IGNORECASE),
      ("cancelled",), ("cancel",)),
     (re.compile(r"반품\s*(된|한|됐|완료|처리\s*된|건|내역|신청|요청|접수)|returned", re.IGNORECASE), ("returned",), ("return",)),
@@ -127,8 +130,7 @@ STATUS_WORDS: list[tuple[re.Pattern[str], tuple[str, ...], tuple[str, ...]]] = [
     (re.compile(r"교환\s*(된|한|됐|완료|건|신청|요청|내역)|exchanged", re.IGNORECASE), ("exchanged",), ("exchange",)),
     (re.compile(r"결제\s*완료|준비\s*중|출고\s*전|아직\s*안\s*(나간|보낸)", re.IGNORECASE), ("paid", "preparing"), ()),
     # «산 거 중에 아직 안 온 거 있어?»: every order not delivered yet
-    (re.compile(r"(아직\s*)?(안|(?<!잘)못)\s*(온|받은|도착한)\s*(거|것|게|주문|건|택배)|not\s+(arrived|delivered)\s+yet",
-                re.IGNORECASE), ("paid", "preparing", "shipping"), ()),
+    (NOT_YET_RECEIVED, ("paid", "preparing", "shipping"), ()),
 ]
 
 # --- dates ---------------------------------------------------------------------------------------------
@@ -137,7 +139,12 @@ _MONTH = re.compile(r"(?<!\d)(\d{1,2})\s*월(?!\s*\d)")
 # «지난달 26일», «이번 달 3일에 주문한 거»: a day of the month named by the month's word
 _RELATIVE_MONTH_DAY = re.compile(r"(지난|저번|이번)\s*달\s*(\d{1,2})\s*일")
 # «작년에 산 사골곰탕», «올해 주문한 거»: a calendar year
-_YEAR_WORD = re.compile(r"작년|재작년|지난\s*해|올해|금년|last\s+year|this\s+year", re.IGNORECASE)
+_YEAR_WORD = re.compile(r"재작년|작년|지난\s*해(?![외가-힣])|올해|금년|last\s+year|this\s+year", re.IGNORECASE)
+
+
+def _years_back(word: str) -> int:
+    word = word.lower()
+    return 2 if word == "재작년" else 0 if word in ("올해", "금년") or "this" in word else 1
 _DAY_OF_MONTH = re.compile(r"(?<![\d월/.])(\d{1,2})\s*일\s*(에|날|자|주문)")
 _DAYS_AGO = re.compile(r"(\d{1,2}|한|두|세|네|닷|열)\s*(일|주)\s*전")
 _KO_NUM = {"한": 1, "두": 2, "세": 3, "네": 4, "닷": 5, "열": 10}
@@ -156,7 +163,7 @@ WEEKDAY_NAMED = re.compile(r"(?<![가-힣])(월|화|수|목|금|토|일)(?:요�
                            r"|\b(mon|tues|wednes|thurs|fri|satur|sun)day\b", re.IGNORECASE)
 _WEEKDAY_INDEX = {**{k: i for i, k in enumerate("월화수목금토일")},
                   **{k: i for i, k in enumerate(("mon", "tues", "wednes", "thurs", "fri", "satur", "sun"))}}
-LATEST = re.compile(r"마지막|방금|가장\s*최근|제일\s*최근|최근\s*(?:에\s*)?(?:꺼|껏|거\s*(?:하나|요|는|가))|last\s+order|latest",
+LATEST = re.compile(r"마지막|방금|아까|가장\s*최근|제일\s*최근|최근\s*(?:에\s*)?(?:꺼|껏|거\s*(?:하나|요|는|가))|last\s+order|latest",
                     re.IGNORECASE)
 # «택배 아직도 안 왔어요 언제 와요»: the parcel they wait for is one already sent (not today's order, still packed)
 PARCEL_AWAITED = re.compile(r"택배|소포|(?:아직|안)\s*(?:도\s*)?(?:안\s*)?(?:왔|와|오|도착)|hasn'?t\s+(?:arrived|come)|not\s+(?:arrived|here)"
@@ -167,7 +174,8 @@ TOTAL = re.compile(r"총\s*(?:얼마|금액|액|합|결제|몇)|합계|합쳐|�
 # «각각 얼마», «둘 다 언제 와요?», "both", "each": the fact of every order meant, not of the newest
 EACH = re.compile(r"각각|(?:둘|세\s*개|두\s*(?:개|건|번|주문))\s*(?:다|모두|각각)(?![가-힣])|\beach\b|\bboth\b", re.IGNORECASE)
 # «두 개 시킨 거 각각», «주문 세 건 다»: how many orders the customer means
-ORDERS_COUNTED = re.compile(r"(?<![가-힣\d])(두|세|2|3)\s*(?:개|건|번)\s*(?:시킨|주문|산|결제)")
+ORDERS_COUNTED = re.compile(r"(?<![가-힣\d])(두|세|2|3)\s*(?:개|건|번)\s*(?:시킨|주문|산|결제|다)|주문\s*(두|세|2|3)\s*(?:개|건)"
+                            r"|(?<![가-힣])(둘|셋)\s*(?:다|모두)")
 ALL_RECENT = re.compile(r"최근|요즘|전부|모두|다\s*(보여|알려)|전체|all\s+(my\s+)?orders|recent", re.IGNORECASE)
 
 # --- products --------------------------------------------------------------------------------------------
@@ -274,7 +282,25 @@ def date_range(text: str, now: datetime) -> tuple[datetime, datetime, str] | Non
     text = _korean_month_words(text)
     today = now.astimezone(KST).date()
     tomorrow = today + timedelta(days=1)
+    year_word = _YEAR_WORD.search(text)
+    years_back = _years_back(year_word.group(0)) if year_word else None
     m = _MONTH_DAY.search(text)
+    if m and years_back is not None:  # «작년 11월 7일에 산 거»: that day of that year
+        month, day = int(m.group(1)), int(m.group(2) or m.group(3))
+        try:
+            d = date(today.year - years_back, month, day)
+        except ValueError:
+            d = None
+        if d is not None and d <= today:
+            return _day_start(d), _day_start(d + timedelta(days=1)), f"{d.year}년 {month}월 {day}일"
+    month_only = _MONTH.search(text)
+    if month_only and years_back is not None and 1 <= int(month_only.group(1)) <= 12:
+        month = int(month_only.group(1))  # «올해 5월에 산 거», «작년 12월에 얼마 썼어요»
+        year = today.year - years_back
+        if date(year, month, 1) <= today:
+            hi_m = date(year + (month == 12), month % 12 + 1, 1)
+            return _day_start(date(year, month, 1)), _day_start(min(hi_m, today + timedelta(days=1))), \
+                f"{year}년 {month}월"
     if m:
         month, day = int(m.group(1)), int(m.group(2) or m.group(3))
         if 1 <= month <= 12 and 1 <= day <= 31:
@@ -316,12 +342,10 @@ def date_range(text: str, now: datetime) -> tuple[datetime, datetime, str] | Non
         weekday = _WEEKDAY_INDEX[(m.group(1) or m.group(2)).lower()]
         d = today - timedelta(days=(today.weekday() - weekday) % 7)
         return _day_start(d), _day_start(d + timedelta(days=1)), f"{d.month}월 {d.day}일"
-    m = _YEAR_WORD.search(text)
-    if m:
-        word = m.group(0).lower()
-        year = today.year - (2 if word == "재작년" else 0 if word in ("올해", "금년") or "this" in word else 1)
+    if year_word is not None and years_back is not None:
+        year = today.year - years_back
         hi_day = date(year + 1, 1, 1) if year < today.year else today + timedelta(days=1)
-        label = {0: "올해", 1: "작년", 2: "재작년"}[today.year - year]
+        label = {0: "올해", 1: "작년", 2: "재작년"}[years_back]
         return _day_start(date(year, 1, 1)), _day_start(hi_day), label
     m = _DAYS_AGO.search(text)
     if m:
@@ -433,13 +457,18 @@ def couriers_named(text: str) -> tuple[str, ...]:
 
 def _orders_counted(text: str) -> int:
     m = ORDERS_COUNTED.search(text)
-    return 0 if m is None else {"두": 2, "세": 3}.get(m.group(1)) or int(m.group(1))
+    if m is None:
+        return 0
+    said = m.group(1) or m.group(2) or m.group(3)
+    return {"두": 2, "둘": 2, "세": 3, "셋": 3}.get(said) or int(said)
 
 
 def parse_own_query(text: str, now: datetime) -> OwnDataQuery:
     """Facts, action and slots of `text` (a message about the customer's own data, or not)."""
     text = respell(text)
     facts = tuple(name for name, pattern in FACT_PATTERNS.items() if pattern.search(text))
+    if EACH.search(text) and "amount" not in facts and re.search(r"얼마|how\s+much", text, re.IGNORECASE):
+        facts = (*facts, "amount")  # «두 개 시킨 거 각각 얼마예요?»: what each cost
     action = None
     for name, pattern in ACTIONS.items():
         if pattern.search(text):

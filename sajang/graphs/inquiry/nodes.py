@@ -199,11 +199,14 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
             # of the fragment at all («해외는요?» after the delivery fee: the article says nothing of abroad)
             result = replace(result, confidence=max(result.confidence, floor))
         elif fragment and top.get("kind") == "manual" and HANGUL.search(fragment) and not WHEN_OR_WHERE.search(fragment) \
-                and not set(tokenize(fragment)) <= FIGURE_WORDS \
+                and not re.search(r"\d", fragment) and not set(tokenize(fragment)) <= FIGURE_WORDS \
+                and not set(tokenize(fragment)) & set(result.unknown_terms) \
                 and elliptic_fragment(state.get("text") or "") is not None \
                 and not speaks_of(fragment, f"{top.get('title') or ''} {top.get('body') or ''}", every=False):
-            # «해외는요?» after the delivery fee: the article found says nothing of what the line asks about (the
-            # words around it found the article), so it cannot answer it: the fragment is a term unknown to it
+            # «해외는요?» after the delivery fee: the article found says nothing of what the line asks about, though
+            # the manual speaks of it elsewhere (foreign cards): the words around it found the article, which cannot
+            # answer it. (A word no document has, «프라이팬», «후기», may be the article's thing in other words; an
+            # amount, «4만원은요?», is a case of its rule.)
             result = replace(result, confidence=min(result.confidence, UNSPOKEN_FRAGMENT_CONFIDENCE),
                              unknown_terms=[*result.unknown_terms, fragment])
     elif state.get("followup") is None and result.confidence < settings.answer_confidence_threshold:

@@ -411,7 +411,8 @@ def order_list(orders: list[dict[str, Any]], query: OwnDataQuery, locale: str) -
             for o in orders[:LIST_LIMIT]]
 
 
-_RELATIVE_EN = {"오늘": "placed today", "어제": "placed yesterday", "그저께": "placed the day before yesterday",
+_RELATIVE_EN = {"올해": "from this year", "작년": "from last year", "재작년": "from two years ago",
+                "오늘": "placed today", "어제": "placed yesterday", "그저께": "placed the day before yesterday",
                 "엊그제": "placed a few days ago", "이번 주": "from this week", "지난주": "from last week",
                 "이번 달": "from this month", "지난달": "from last month"}
 _MONTH_LABEL = re.compile(r"(\d{1,2})월(?:\s*(\d{1,2})일)?")
@@ -487,7 +488,8 @@ def action_answer(order: dict[str, Any], action: str, locale: str, policy: Store
     return _o(f"{action}_window", locale, days=days, window=policy.return_window_days, fee=_won(fee)), True
 
 
-REFUNDED = ("cancelled", "returned")  # orders whose payment went back: not part of what was spent
+REFUNDED = ("cancelled", "returned")
+TOTAL_LIMIT = 500  # orders summed at most (a customer's year of orders)  # orders whose payment went back: not part of what was spent
 
 
 def _total_reply(orders: list[dict[str, Any]], query: OwnDataQuery, locale: str,
@@ -499,9 +501,9 @@ def _total_reply(orders: list[dict[str, Any]], query: OwnDataQuery, locale: str,
     excluded = _o("total_excluded", locale, k=len(left_out),
                   amount=_won(sum(Decimal(str(o.get("amount") or 0)) for o in left_out))) if left_out else ""
     what = _what(query, locale, unmatched)
-    head = _o("total", locale, what=what, n=len(kept), total=_won(total), excluded=excluded,
+    head = _o("total", locale, what=what, n=len(orders), total=_won(total), excluded=excluded,
               when=_when_en(query, locale)) if what or query.date_label else \
-        _o("total_recent", locale, n=len(kept), total=_won(total), excluded=excluded)
+        _o("total_recent", locale, n=len(orders), total=_won(total), excluded=excluded)
     return "\n".join([head, *order_list(orders, replace(query, facts=("amount",)), locale)])
 
 
@@ -601,8 +603,13 @@ def names_theirs(text: str) -> bool:
     return bool(OWN_PHRASE.search(text) or POSSESSIVE.search(text) or CLAIM_MINE.search(text))
 
 
+# «처리 끝났어요?», «교환 어케 돼 가요», «신청한 거 어떻게 됐어요», «처리 언제 돼요»: how a request stands
+REQUEST_PROGRESS = re.compile(r"(어떻게|어케|어캐)\s*(됐|되었|되고|돼\s*가|되가|돼가|되어\s*가|진행)|처리\s*(끝|완료|됐|다\s*됐|언제|중|는)"
+                              r"|진행\s*(상황|중|됐|돼|되고|은|는)|(신청|요청|접수)\s*(을|를)?\s*(한|했|하신|된|됐|드린)|아직\s*(도\s*)?(처리|연락|답|소식)")
+# «출발했어요?», «벌써 나갔나요?», «보내셨어요?»: whether it left (said of something sent, not of the rule)
+DISPATCHED_ASKED = re.compile(r"출발\s*(했|됐|하셨)|(출고|발송)\s*(됐|되었|했)|나갔(나|어|죠|는지)|보내셨")
 # «주문번호 뭐였죠», «주문 번호 좀 알려 주세요», "what was my order number"
-ORDER_NUMBER_ASKED = re.compile(r"주문\s*번호\s*(가|는|이|좀)?\s*(뭐|뭔|몇\s*번|알려|확인|어떻게\s*(되|돼))"
+ORDER_NUMBER_ASKED = re.compile(r"주문\s*번호\s*(가|는|이|좀)?\s*(뭐|뭔|몇\s*번|알려\s*(주|줘)|확인\s*(해\s*)?(주|줘)|어떻게\s*(되|돼))"
                                 r"|\b(what|which)\s+(was|is|'s)\s+my\s+order\s+(number|no)", re.IGNORECASE)
 _LOOKED_UP_FACTS = frozenset({"items", "amount", "status", "tracking", "delivery_date", "list", "shipping_fee"})
 _DEADLINE = re.compile(r"마감|까지|전에|이전|deadline|cut-?off|before", re.IGNORECASE)
@@ -619,14 +626,19 @@ def is_own_data_question(text: str, category: str, query: OwnDataQuery, orders: 
     if query.order_ids or query.same_order:
         return True
     if WRONG_ITEM_REPORT.search(text):
-        # «만두 잘못 온 거 교환 처리 언제 돼요?»: the exchange they asked for, when they have one; else
-        # «부대찌개 시켰는데 된장찌개가 왔어요» asks the manual's wrong-item steps, not that order's status
-        return not guest and "claims" in query.facts and any(o.get("claims") for o in orders or [])
+        # «만두 잘못 온 거 교환 처리 언제 돼요?»: the progress of the request they made, when an order of the product
+        # named has an open one; else «부대찌개 시켰는데 된장찌개가 왔어요, 교환 어떻게 해요?» asks the manual's
+        # wrong-item steps, not that order's status
+        return not guest and bool(REQUEST_PROGRESS.search(text)) and any(
+            any(c["status"] in OPEN_CLAIMS for c in o.get("claims") or [])
+            and (not query.products or any(matches_product(o, w) for w in query.products)) for o in orders or [])
     if not guest and ORDER_NUMBER_ASKED.search(text):
         return True  # «주문번호 뭐였죠 최근꺼»: theirs (a guest is told where to find it: the verification needs it)
     if KEPT_HOW_LONG.search(text):
         return False  # «주문 내역 몇 년 보관해요?», "how long do you keep my order history?": the shop's rule
 
+    if guest and HOW_TO_LOOK.search(text) and not LOOK_FOR_ME.search(text) and not PARCEL_NUMBER.search(text):
+        return False  # «환불 들어갔는지 어떻게 알아요?», «얼마 썼는지 어디서 봐요?»: where one looks, the manual says
     if guest and ORDERED_FOR_THEM.search(text) and looks_up(text) and not is_conditional(text):
         return True  # «딸이 주문해 준 김치 언제 오는지 알 수 있나요»: the order is theirs to prove
     if guest and GUEST_ASKS_HOW.search(text) and not looks_up(text) \
@@ -682,9 +694,16 @@ def is_own_data_question(text: str, category: str, query: OwnDataQuery, orders: 
         return bool(asked) and bool(ORDER_WORD.search(text))
     # a product of theirs with an order word, or where it is ("불고기밀키트는 아직 안 나갔죠?"); a restock
     # question names a product they once bought too ("불고기 밀키트 언제 다시 들어와요?")
-    if not guest and orders and query.products and (query.statuses or query.claim_types or "claims" in query.facts) \
+    if not guest and orders and query.products and REQUEST_PROGRESS.search(text) \
             and any(matches_product(o, w) for o in orders for w in query.products):
-        return True  # «저번에 반품한 갈비탕 처리 끝났어요?», «포기김치 교환 어케 돼 가요»: a request on a product of theirs
+        # «저번에 반품한 갈비탕 처리 끝났어요?», «포기김치 교환 어케 돼 가요»: how a request on a product of theirs
+        # stands (not «삼겹살 교환 어케 해요?», «김치 교환은 안 되죠?»: the shop's rule)
+        return True
+    if not guest and query.couriers:
+        return True  # «한진으로 온 거 뭐였죠?»: a parcel that came to them
+    if not guest and orders and "delivery_date" in query.facts and DISPATCHED_ASKED.search(text) \
+            and not is_conditional(text):
+        return True  # «출발했어요?», «벌써 나갔나요?»: whether something of theirs left
     if orders and query.products and not RESTOCK_WORDS.search(text) and \
             (ORDER_WORD.search(text) or set(query.facts) & {"delivery_date", "tracking"}) and \
             any(matches_product(o, w) for o in orders for w in query.products):
@@ -730,7 +749,7 @@ OWN_PHRASE = re.compile(
     r"|(결제|주문)\S{0,4}\s*(제대로|잘|정상적으로|무사히)\s*(들어\s*(간|갔)|접수\s*(된|됐)|된|됐)\s*(거|것|게)?\s*(맞|죠|나요|인가|지)"
     r"|\bmy\s+(orders?|package|parcel|refund|return|exchange|coupons?)\b|order\s+history|\bi\s+(ordered|bought|paid)\b"
     r"|\bmy\s+(last|recent|latest)\s+(\d{1,2}\s+)?orders?\b|\bdo\s+i\s+have\s+(any|anything)\b"
-    r"|\bdid\s+i\s+(pay|order|buy|get)\b|\b(order|stuff|things?)\s+i\s+(placed|made|ordered|bought)\b"
+    r"|\bdid\s+i\s+(pay|order|buy|get|spend)\b|\bhave\s+i\s+spent\b|\bi(\s+have|'ve)?\s+spent\b|\b(order|stuff|things?)\s+i\s+(placed|made|ordered|bought)\b"
     # "which orders did i place in November?"
     r"|\b(orders?|purchases?)\s+(did|have)\s+i\s+(place|placed|make|made)\b",
     re.IGNORECASE)
@@ -759,7 +778,7 @@ STATUS_THING = re.compile(r"(된|인|한|중인|됐던)\s*(거|것|게|주문|�
 # a claim of theirs: "교환 접수 됐는지", "환불 신청했는데"
 CLAIM_MINE = re.compile(r"(교환|반품|환불|취소)\s*(신청|요청|접수)\s*(이|은|는|가|을|를)?\s*(됐|되었|했|한|된|하신|들어|드렸|드린|넣은|넣었|넣어\s*(?:둔|놓|뒀|놨))")
 # words that put a question on an order or a parcel (with a product of theirs named: about that order)
-ORDER_WORD = re.compile(r"주문|시킨|시켰|샀|구매|배송|택배|송장|도착|발송|출고|받|와요|오나요|오나|왔|order|parcel|package|deliver"
+ORDER_WORD = re.compile(r"주문|시킨|시켰|샀|구매|배송|택배|송장|도착|발송|출고|받|와요|오나요|오나|왔|(같이|함께)\s*온|order|parcel|package|deliver"
                         r"|tracking|ship", re.IGNORECASE)
 OWN_HOLDING = re.compile(r"(있|남아|보유|받은|받을\s*수)", re.IGNORECASE)
 # what a guest asks when the question is about the policy, not one of their orders: can it be done, where is
@@ -949,7 +968,9 @@ def load_own_data(conn: Connection, customer_id: str | None, query: OwnDataQuery
         criteria: dict[str, Any] = {
             "since": datetime.fromisoformat(query.since) if query.since else None,
             "until": datetime.fromisoformat(query.until) if query.until else None,
-            "statuses": list(query.statuses), "claim_types": list(query.claim_types), "couriers": list(query.couriers)}
+            "statuses": list(query.statuses), "claim_types": list(query.claim_types), "couriers": list(query.couriers),
+            # a sum («올해 총 얼마 썼어요?») is of every order of the span, not of the first 20
+            "limit": TOTAL_LIMIT if query.total else 20}
         if ids:
             orders = matching_orders_in(conn, customer_id, order_ids=ids, locale=locale)
         elif query.products:

@@ -188,7 +188,7 @@ ORDER_T: dict[str, dict[str, str]] = {
               "en": "Your {n} {what}orders{when} come to KRW {total} in total.{excluded}"},
     "total_recent": {"ko": "최근 주문 {n}건의 결제 금액을 합하면 {total}원이에요.{excluded}",
                      "en": "Your {n} most recent orders come to KRW {total} in total.{excluded}"},
-    "total_excluded": {"ko": " 취소·반품된 {k}건({amount}원)은 빼고 셌어요.",
+    "total_excluded": {"ko": " 취소·반품된 {k}건({amount}원)은 빼고 더했어요.",
                        "en": " Not counted: {k} cancelled or returned (KRW {amount})."},
     "list_pick": {"ko": "어느 주문인지 알려 주시면 자세히 안내해 드릴게요.",
                   "en": "Tell me which one and I'll give you the details."},
