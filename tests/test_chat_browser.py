@@ -58,9 +58,10 @@ def _reload_and_restore(page) -> None:
 def _wait_lines(page, selector: str, lines: tuple[str, ...]) -> str:
     """Wait until every line is rendered in `selector`, then return its text. The chatbot renders its
     messages' Markdown asynchronously: a read right after an update may catch a message still empty."""
-    page.wait_for_function("([sel, lines]) => { const e = document.querySelector(sel); const t = e ? e.innerText : '';"
-                           " return lines.every(l => t.includes(l)); }", arg=[selector, list(lines)])
-    return str(page.inner_text(selector))
+    handle = page.wait_for_function("([sel, lines]) => { const e = document.querySelector(sel); const t = e ? e.innerText"
+                                    " : ''; return lines.every(l => t.includes(l)) ? t : false; }",
+                                    arg=[selector, list(lines)])
+    return str(handle.json_value())  # read in the evaluation that waited: a second lookup could meet a re-render
 
 
 def _chips_fit(page) -> None:
@@ -314,8 +315,7 @@ def test_ranges_render_as_written_in_the_chat_page_and_the_hub(settings: Setting
         assert agent is not None
         assert service.claim(thread_id, agent.id)
         service.reply(thread_id, AGENT_RANGES, agent.id, agent.display_name)
-        page.wait_for_function("() => document.querySelector('#chatbot').innerText.includes('울릉도')")
-        chat_text = page.inner_text("#chatbot")
+        chat_text = _wait_lines(page, "#chatbot", ("울릉도",))
         assert AGENT_RANGES in chat_text.replace("\n", " "), chat_text
 
         # the hub shows the same conversation literally
@@ -325,8 +325,7 @@ def test_ranges_render_as_written_in_the_chat_page_and_the_hub(settings: Setting
         item = hub.locator(f'#sj-queue [data-thread="{thread_id}"]')
         item.wait_for()
         item.click()
-        hub.wait_for_function("() => document.querySelector('#sj-chat').innerText.includes('울릉도')")
-        hub_text = hub.inner_text("#sj-chat")
+        hub_text = _wait_lines(hub, "#sj-chat", ("울릉도",))
         assert TAUGHT_RANGES in hub_text, hub_text
         assert AGENT_RANGES in hub_text.replace("\n", " "), hub_text
         assert hub.locator("#sj-chat del, #sj-chat s").count() == 0
