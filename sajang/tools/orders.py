@@ -173,25 +173,22 @@ def catalogue_words_in(conn: Connection, words: list[str]) -> set[str]:
 SPELLING_MIN = 3  # syllables: «삽겹살», «떡복이» are mended; a two-syllable slip could be another word
 
 
-def _syllable_parts(syllable: str) -> tuple[int, ...]:
-    """A Hangul syllable's initial, vowel and final (other characters: themselves, as one part)."""
+def _syllable_parts(syllable: str) -> tuple[int, int, int]:
+    """A Hangul syllable's initial, vowel and final."""
     code = ord(syllable) - 0xAC00
-    if 0 <= code < 11172:
-        return code // 588, 19 + (code % 588) // 28, 40 + code % 28
-    return (ord(syllable) + 100,)
+    return code // 588, (code % 588) // 28, code % 28
 
 
 def _jamo_slips(a: str, b: str) -> int:
-    """How many letters (jamo) differ between two words of as many syllables: «삽겹살» / «삼겹살» → 1."""
+    """How many letters (jamo) differ between two Hangul words of as many syllables: «삽겹살» / «삼겹살» → 1."""
     return sum(x != y for sa, sb in zip(a, b, strict=True)
-               for x, y in zip(_syllable_parts(sa), _syllable_parts(sb), strict=False)) \
-        + sum(len(_syllable_parts(sa)) != len(_syllable_parts(sb)) for sa, sb in zip(a, b, strict=True))
+               for x, y in zip(_syllable_parts(sa), _syllable_parts(sb), strict=True))
 
 
 def catalogue_spelling_in(conn: Connection, words: list[str]) -> dict[str, str]:
     """The shop's spelling of product words typed with one letter wrong («삽겹살» → «삼겹살», «떡복이» →
-    «떡볶이»): the one stretch of a product name as long as the word (three syllables or more) that differs from
-    it by one jamo. Words with no such stretch, or with two different ones, are left out."""
+    «떡볶이»): the one Hangul word of a product name as long as the word (three syllables or more) that differs from
+    it by one jamo. Words with no such word, or with two different ones, are left out."""
     wanted = [w for w in words if len(w) >= SPELLING_MIN and all("가" <= ch <= "힣" for ch in w)]
     if not wanted:
         return {}

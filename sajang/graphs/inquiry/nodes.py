@@ -50,7 +50,7 @@ from sajang.graphs.inquiry.state import InquiryState
 from sajang.knowledge.ingest import audience_overrides_in
 from sajang.knowledge.normalize import normalize_for_shop
 from sajang.knowledge.service import SearchResult, get_knowledge
-from sajang.knowledge.text import tokenize
+from sajang.knowledge.text import HANGUL, tokenize
 
 
 def policy_of(state: InquiryState, settings: Settings) -> StorePolicy:
@@ -189,11 +189,12 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
             # of the fragment itself (freezing kimchi); that, not the storage answer given before, is quoted
             out = {"normalized_text": normalized}
         top = hits[0] if hits else {}
+        top_text = f"{top.get('title') or ''} {top.get('body') or ''}"
+        # (the checks below read Korean fragments only: English ones come in plurals and clauses)
         if fragment and not result.unknown_terms and top.get("kind") == "manual" and (
                 has_words_of(fragment, str(top.get("title") or ""))
                 or (previous_id and same_article(str(top.get("id") or ""), previous_id)
-                    and (bool(WHEN_OR_WHERE.search(fragment))
-                         or speaks_of(fragment, f"{top.get('title') or ''} {top.get('body') or ''}")))):
+                    and (bool(WHEN_OR_WHERE.search(fragment)) or speaks_of(fragment, top_text)))):
             # «교환은요?» after the return period: the article titled with the fragment, or the one that answered the
             # turn before («토욜은여?» after the CS hours: a day or a place the article's rule covers) when it speaks
             # of the fragment at all («해외는요?» after the delivery fee: the article says nothing of abroad)
@@ -202,7 +203,7 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
                 and not re.search(r"\d", fragment) and not set(tokenize(fragment)) <= FIGURE_WORDS \
                 and not set(tokenize(fragment)) & set(result.unknown_terms) \
                 and elliptic_fragment(state.get("text") or "") is not None \
-                and not speaks_of(fragment, f"{top.get('title') or ''} {top.get('body') or ''}", every=False):
+                and not speaks_of(fragment, top_text, every=False):
             # «해외는요?» after the delivery fee: the article found says nothing of what the line asks about, though
             # the manual speaks of it elsewhere (foreign cards): the words around it found the article, which cannot
             # answer it. (A word no document has, «프라이팬», «후기», may be the article's thing in other words; an
@@ -218,7 +219,6 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
             "unknown_terms": result.unknown_terms}
 
 
-HANGUL = re.compile(r"[가-힣]")  # the follow-up checks read Korean words (English ones come in plurals and clauses)
 # what a follow-up may ask of the same thing without naming a topic («온도랑 시간은요?»: 180℃, 12분)
 FIGURE_WORDS = frozenset({"온도", "시간", "기간", "가격", "금액", "비용", "방법", "날짜", "요금", "조건", "기준", "순서", "절차",
                           "장소", "위치", "용량", "크기", "무게", "개수", "횟수", "몇", "얼마", "며칠", "언제", "어디", "차이",
@@ -314,12 +314,11 @@ def topic_swap(question: str, base: str, spaced_base: str | None = None) -> tupl
             # …or the head of a compound the shop writes as one, of a fee or a period («반품배송비»: 반품 + 배송비;
             # not «환불금액», «카드사»: the amount or the company of that very thing)
             joined = None if found else re.search(rf"(?<![가-힣A-Za-z]){re.escape(theirs)}(?={_COMPOUND_TAIL})", where)
-            if found or joined:
+            match = found or joined
+            if match:
                 said = mine if condition else fragment
-                if found:
-                    return said, where[:found.start()] + said + where[found.end():], theirs
-                assert joined is not None
-                return said, f"{where[:joined.start()]}{said} {where[joined.end():]}", theirs
+                gap = "" if found else " "  # «교환 배송비», not «교환배송비»
+                return said, f"{where[:match.start()]}{said}{gap}{where[match.end():]}", theirs
     words = where.split()  # «포기김치알레르기성분뭐들었어요» typed unspaced: its words as spacing restores them
     if not fragment or len(words) < 2 or not tokenize(words[0]):
         return fragment, None, ""
