@@ -8,6 +8,8 @@ a forged stored token; the English switch."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from PIL import Image
@@ -22,6 +24,35 @@ from tests.browser import launch_browser, live_server, new_page
 
 pytestmark = pytest.mark.browser
 HANGUL = re.compile(r"[가-힣]")
+
+
+class _Steps:
+    """The step the test is at, and its page: a wait that times out names them (`_diagnosed`)."""
+
+    def __init__(self) -> None:
+        self.label, self.page = "start", None
+
+    def __call__(self, label: str, page) -> None:
+        self.label, self.page = label, page
+
+
+@contextmanager
+def _diagnosed(steps: _Steps) -> Iterator[None]:
+    """A Playwright error becomes one line naming the step and what the chat showed: CI prints a failing
+    test's summary line whole but may elide the traceback above it."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    try:
+        yield
+    except PlaywrightError as error:
+        try:
+            shown = steps.page.evaluate(
+                "() => ['#chatbot', '#who', '#notify-note'].map(s => s + ': ' + (document.querySelector(s)"
+                "?.innerText || '').replace(/\\s+/g, ' ').slice(-300)).join(' | ') + ' | stored: '"
+                " + String(localStorage.getItem('sajang-chat-session')).slice(0, 24)") if steps.page else ""
+        except PlaywrightError as unreadable:
+            shown = f"(page unreadable: {str(unreadable).splitlines()[0]})"
+        raise AssertionError(f"step «{steps.label}»: {str(error).splitlines()[0]} — {shown}") from error
 
 
 def _bot_messages(page):
@@ -90,7 +121,8 @@ def test_chat_page_korean_answer_handoff_and_agent_reply(settings: Settings, eng
             .where(Customer.id == "C-00001").order_by(Order.ordered_at.desc())).first()  # type: ignore[misc]
     from sajang.services.store_settings import update as update_store
 
-    with live_server(settings) as base, sync_playwright() as pw:
+    at = _Steps()
+    with live_server(settings) as base, sync_playwright() as pw, _diagnosed(at):
         browser = launch_browser(pw)
         # the owner renames the shop after the app started: the page shows the new name
         update_store(settings, {"shop_name": "바다앤찬 마켓"}, actor="admin")
@@ -102,6 +134,7 @@ def test_chat_page_korean_answer_handoff_and_agent_reply(settings: Settings, eng
                                         has_touch=True)
         phone_page = phone_ctx.new_page()
         phone_page.set_default_timeout(120_000)
+        at("the phone page's welcome", phone_page)
         phone_page.goto(f"{base}/chat/")
         phone_page.wait_for_function(
             "() => (document.querySelector('#chat-title')?.innerText || '').includes('바다앤찬 마켓')")
@@ -123,6 +156,7 @@ def test_chat_page_korean_answer_handoff_and_agent_reply(settings: Settings, eng
             if (c.querySelector('.sj-typing')) window.__typing.push('bubble');
             if (c.innerText.includes('sj-typing')) window.__typing.push('raw');
         }).observe(document.body, {subtree: true, childList: true, characterData: true}); }""")
+        at("a chip's answer", phone_page)
         label, message = CHIPS[1]
         phone_page.locator("#chips button", has_text=label).click()
         phone_page.locator('#chatbot [data-testid="user"]').first.wait_for()
@@ -135,6 +169,7 @@ def test_chat_page_korean_answer_handoff_and_agent_reply(settings: Settings, eng
         phone_ctx.close()
 
         page = new_page(browser)
+        at("the desktop page", page)
         page.set_viewport_size({"width": 1440, "height": 900})
         page.set_default_timeout(120_000)  # generous: CI machines may be busy (waits, not timing checks)
         page.goto(f"{base}/chat/")
@@ -146,6 +181,7 @@ def test_chat_page_korean_answer_handoff_and_agent_reply(settings: Settings, eng
         _chips_fit(page)
         page.screenshot(path=str(artifacts / "chat_desktop_welcome.png"))
 
+        at("a guest's question", page)
         # a guest asks in Korean and gets a Korean answer with its sources
         box.fill("배송비는 얼마인가요? 무료배송 기준도 알려주세요.")
         box.press("Enter")
@@ -156,6 +192,7 @@ def test_chat_page_korean_answer_handoff_and_agent_reply(settings: Settings, eng
         assert "참고한 안내" in answer, answer
         page.screenshot(path=str(artifacts / "chat_korean_answer.png"))
 
+        at("verification", page)
         # verification with order number + last 4 phone digits (the folded form below the chat)
         page.click("#verify-acc .label-wrap")
         page.locator("#order-id").locator("input, textarea").first.fill(order_id)
@@ -164,6 +201,7 @@ def test_chat_page_korean_answer_handoff_and_agent_reply(settings: Settings, eng
         page.wait_for_function("() => document.querySelector('#who').innerText.includes('본인 확인되었습니다')")
         assert name in page.inner_text("#who")
 
+        at("a photo", page)
         # a photo goes with the next message and is shown through its signed link
         photo = tmp_path / "파손.png"
         Image.new("RGB", (120, 80), "orange").save(photo)
@@ -182,6 +220,7 @@ def test_chat_page_korean_answer_handoff_and_agent_reply(settings: Settings, eng
                                           return i && i.complete && i.naturalWidth === 120; }""")
         page.screenshot(path=str(artifacts / "chat_photo.png"))
 
+        at("a handoff and the agent's reply", page)
         # ask for a person; the agent's reply shows up without a reload
         before = _bot_messages(page).count()
         page.click("#handoff-btn")
@@ -200,6 +239,7 @@ def test_chat_page_korean_answer_handoff_and_agent_reply(settings: Settings, eng
             "() => document.querySelector('#chatbot').innerText.includes('상담원 김민지입니다')")
         page.screenshot(path=str(artifacts / "chat_agent_reply.png"))
 
+        at("«답변 알림 받기»", page)
         # «답변 알림 받기» while a person is awaited: a wrong number is refused, a right one kept
         contact = page.locator("#notify-contact").locator("input, textarea").first
         contact.fill("02-123-4567")
@@ -212,6 +252,7 @@ def test_chat_page_korean_answer_handoff_and_agent_reply(settings: Settings, eng
             assert s.scalar(select(Conversation.notify_contact).where(Conversation.thread_id == thread_id)) \
                 == "010-2222-3333"
 
+        at("a reload", page)
         # a reload: the same conversation, its photo, the verification, the agent's reply
         # (verifying started the customer's own conversation: the guest question before it is not part of it)
         lines = ("포장이 터져서 왔어요", "상담원과 연결해 주세요", "상담원 김민지입니다")
@@ -236,11 +277,13 @@ def test_chat_page_korean_answer_handoff_and_agent_reply(settings: Settings, eng
         assert notices == ["010-2222-3333"]
         page = browser.contexts[0].new_page()
         page.set_default_timeout(120_000)
+        at("a later visit", page)
         page.goto(f"{base}/chat/")
         # both replies, each waited for: the chatbot renders its messages one by one
         _wait_lines(page, "#chatbot", ("새 상품으로 다시", "상담원 김민지입니다"))
         box = page.locator("#chat-input textarea")
 
+        at("«새 대화»", page)
         # «새 대화» starts over, and a reload keeps it fresh
         stored = page.evaluate("() => localStorage.getItem('sajang-chat-session')")
         assert stored
@@ -252,6 +295,7 @@ def test_chat_page_korean_answer_handoff_and_agent_reply(settings: Settings, eng
         _wait_lines(page, "#who", ("게스트",))
         assert "김민지" not in page.inner_text("#chatbot")
 
+        at("a forged stored value", page)
         # a forged stored value: a fresh chat, no error shown
         page.evaluate("() => localStorage.setItem('sajang-chat-session', 'U2FsdGVkX1+forged==')")
         _reload_and_restore(page)
@@ -259,6 +303,7 @@ def test_chat_page_korean_answer_handoff_and_agent_reply(settings: Settings, eng
         assert "김민지" not in page.inner_text("#chatbot")
         assert page.locator(".toast-body, .error").count() == 0
 
+        at("the English switch", page)
         # English switch relabels the page
         page.get_by_label("English").check()
         page.wait_for_function("() => document.body.innerText.includes('Talk to a person')")
@@ -292,10 +337,12 @@ def test_ranges_render_as_written_in_the_chat_page_and_the_hub(settings: Setting
     service = get_inquiry_service(settings)
     taught = service.ask(RESTOCK_QUESTION)
     assert service.feedback(taught["thread_id"], TAUGHT_RANGES, author_name="김민지")["answer"] == TAUGHT_RANGES
-    with live_server(settings) as base, sync_playwright() as pw:
+    at = _Steps()
+    with live_server(settings) as base, sync_playwright() as pw, _diagnosed(at):
         browser = launch_browser(pw)
         page = new_page(browser)
         page.set_default_timeout(120_000)  # waits, not timing checks: CI machines may be busy
+        at("the taught answer", page)
         page.goto(f"{base}/chat/")
         box = page.locator("#chat-input textarea")
         box.wait_for()
@@ -308,6 +355,7 @@ def test_ranges_render_as_written_in_the_chat_page_and_the_hub(settings: Setting
         page.screenshot(path=str(artifacts / "chat_ranges_literal.png"))
 
         # an agent's reply with ranges and Markdown-looking characters reaches the customer as written
+        at("the agent's reply in the chat", page)
         with session_scope(engine) as s:
             thread_id = s.scalar(select(Conversation.thread_id).order_by(Conversation.id.desc()))
         assert thread_id and thread_id != taught["thread_id"]
@@ -320,6 +368,7 @@ def test_ranges_render_as_written_in_the_chat_page_and_the_hub(settings: Setting
 
         # the hub shows the same conversation literally
         hub = new_page(browser)
+        at("the hub", hub)
         login(hub, base, "agent", "agent1234", next_path="/agent/")
         hub.locator('#sj-queue [data-tab="mine"]').click()
         item = hub.locator(f'#sj-queue [data-thread="{thread_id}"]')
