@@ -85,7 +85,19 @@ def new_kiwi() -> Any:
     # without the multi-word dictionary (proper nouns of several words: places, works, organisations): 180 MB
     # less of the ~480 MB Kiwi holds; the same analyses, typo corrections and spacing on the 3,733 Korean texts
     # of our manual, evaluation sets, classifier examples and bench wordings
-    return Kiwi(load_multi_dict=False)
+    kiwi = Kiwi(load_multi_dict=False)
+    for word in kiwi_words():
+        kiwi.add_user_word(word, "NNG")
+    return kiwi
+
+
+KIWI_WORDS_PATH = PACKAGE_DATA / "kiwi_words.txt"
+
+
+def kiwi_words() -> list[str]:
+    """The shop nouns Kiwi is taught (`data/kiwi_words.txt`: «오배송» is one word, not 오 + 배송)."""
+    return [w for line in KIWI_WORDS_PATH.read_text(encoding="utf-8").splitlines()
+            if not line.startswith("#") for w in line.split()]
 
 
 _kiwi_in_child: Any = None  # a `kiwi_process.KiwiInChild`, when `load_kiwi_in_child` started one

@@ -173,7 +173,9 @@ _ASKS = {
                          r"(?:따로|추가로?)\s*(?:내야|내나|내요|결제|청구)|how\s+much|\bfee|\bcost|\bprice|free\s+(?:shipping|delivery)|"
                          r"\bminimum\s+(?:order|amount|for|to)",
                          re.IGNORECASE),
-              re.compile(r"[\d,]+\s*원|무료|\bwon\b|KRW|\bfree\b", re.IGNORECASE)),
+              # who bears a cost answers «얼마» too («불량이면 반품비 얼마?» → «모두 저희가 부담합니다»)
+              re.compile(r"[\d,]+\s*원|무료|부담(?:합니다|해요|하십니다|하세요|입니다)|\bwon\b|KRW|\bfree\b|"
+                         r"\b(?:we|you)\s+pay\b", re.IGNORECASE)),
     "clock": (re.compile(r"몇\s*시(?!간)|운영\s*시간|영업\s*시간|\bhours\b|what\s+time", re.IGNORECASE),
               re.compile(r"\d{1,2}:\d{2}|오[전후]\s*\d+\s*시|\d\s*(?:a\.?m|p\.?m)", re.IGNORECASE)),
     "amount": (re.compile(r"몇\s*(?:자|장|개(?!월)|번|퍼센트|%|명|미리|밀리|ml|리터|그램|g\b|키로|kg)|최대|최소|한도|percent|"
@@ -404,6 +406,14 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
     named_examples = q & frozenset().union(*examples)
     asked_stages = _stages(question)
     asked_actions = _actions(question)
+    # «오배송인데 반품 배송비 내야 돼요?»: the question names the case of one section («불량·파손·오배송»), a noun
+    # no other heading has; the sections of other cases («단순 변심 반품») answer another question (the article's
+    # opening rule stays)
+    heads: dict[str, set[int]] = {}
+    for u in units:
+        for t in (set(topic_nouns(u.heading)) - topic) & q if u.heading else ():
+            heads.setdefault(t, set()).add(u.section)
+    named_cases = {sec for sections in heads.values() if len(sections) == 1 for sec in sections}
 
     def score(u: AnswerUnit, i: int) -> float:
         own = _tokens(u.text)
@@ -439,8 +449,10 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
             value -= OTHER_EXAMPLES
         # (a unit that itself names the case asked in two words of it, «포장이 터지거나 새어 나온 경우» for «포장 터져서
         # 오면요», is not; one shared word, «잘못», does not name «주소가 잘못되어 반송되면» for «주소 잘못 적었는데»)
-        if u.heading and SPECIAL_CASE.search(u.heading) and not ((_tokens(u.heading) - topic) & q) \
-                and len((own - topic) & q) < CASE_NAMED_WORDS:
+        unnamed_case = bool(u.heading and SPECIAL_CASE.search(u.heading)) and not ((_tokens(u.heading) - topic) & q) \
+            and len((own - topic) & q) < CASE_NAMED_WORDS
+        another_case = bool(named_cases and u.heading) and u.section not in named_cases and u.section != first_section
+        if unnamed_case or another_case:
             value -= SPECIAL_MISMATCH
         if asked_actions:  # «김치만 취소 가능해요?» is not answered by why chilled food cannot be *returned*
             actions = _actions(f"{u.heading or ''} {u.text}")

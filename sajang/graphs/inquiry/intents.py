@@ -109,7 +109,8 @@ def elliptic_action(fragment: str) -> str | None:
 # a claim already asked for: "교환 신청한 거 어떻게 됐어요" is a status question, not a new request
 # ("아직 취소 되죠?" asks whether it still can be; "아직 처리 안 됐어요?" asks about the claim)
 CLAIM_FOLLOWUP = re.compile(r"(신청|요청|접수)\s*(을|를)?\s*(한|했|하신|된|드린|넣은|넣었|넣어\s*(?:둔|놓|뒀|놨))|어떻게\s*(됐|되었)|진행\s*(상황|중)"
-                            r"|아직\s*(도\s*)?(안|처리|연락|답|소식)")
+                            # (not «배송지 바꾸고 싶어요 아직 안 나갔죠?»: whether it can still be done)
+                            r"|아직\s*(도\s*)?(안\s*(?:됐|되었|돼|되|왔|들어|해\s*주)|처리|연락|답|소식)")
 
 # --- statuses -----------------------------------------------------------------------------------------
 NOT_YET_RECEIVED = re.compile(r"(아직\s*)?(안|(?<!잘)못)\s*(온|받은|도착한)\s*(거|것|게|주문|건|택배)"
@@ -178,6 +179,10 @@ ORDERS_COUNTED = re.compile(r"(?<![가-힣\d])(두|세|2|3)\s*(?:개|건|번)\s*
                             r"|(?<![가-힣])(둘|셋)\s*(?:다|모두)")
 ALL_RECENT = re.compile(r"최근|요즘|전부|모두|다\s*(보여|알려)|전체|all\s+(my\s+)?orders|recent", re.IGNORECASE)
 
+# «취소된 거 빼고», «반품한 건 제외하고», «배송중인 거 말고»: what follows a status word that leaves it out
+LEFT_OUT = re.compile(r"\s*(?:인|된)?\s*(?:거|것|건|주문|게)?\s*(?:은|는|이|가|을|를)?\s*(?:빼고|빼면|뺀|빼서|제외|말고|외에|except)",
+                      re.IGNORECASE)
+
 # --- products --------------------------------------------------------------------------------------------
 # nouns of order talk that name no product (the rest of a question's nouns may be one)
 _NOT_PRODUCT_WORDS = """
@@ -186,7 +191,7 @@ _NOT_PRODUCT_WORDS = """
 며칠 날짜 각각 지난주 이번 지난 저번 지난달 요청 신청 접수 처리 진행 확인 조회 문의 택배사 운송 얼마 전부 전체 수량 개 구성 품목 정도
 출고 발송 예정 완료 중 준비 문자 연락 답변 상담 상담원 사람 언제 어디 쯤 날 때 시간 건 쪽 부분 혹시 다 하나 두 개수 총
 총액 가격 비용 원 돈 카드 계좌 영수증 마이페이지 앱 사이트 수수료 이유 사유 가능 불가 방법 기간 오후 오전 정 안 못 좀 산
-주문번호 주문건 뒷자리 결과 전 후 출발 작년 재작년 올해 금년 우체국 대한통운 씨제이 한진 롯데 로젠 cj 택배사 마지막 처음 방금 아까 가장 제일 지난번 요번 예전 먼저 나중 휴대폰 전화 번호 핸드폰 order orders package parcel item items delivery tracking status refund return
+제외 이번달 저번달 요번달 다음달 이번주 저번주 요번주 다음주 당월 전월 금월 주문번호 주문건 뒷자리 결과 전 후 출발 작년 재작년 올해 금년 우체국 대한통운 씨제이 한진 롯데 로젠 cj 택배사 마지막 처음 방금 아까 가장 제일 지난번 요번 예전 먼저 나중 휴대폰 전화 번호 핸드폰 order orders package parcel item items delivery tracking status refund return
 exchange cancel my the when where what how much did is was
 """
 NOT_PRODUCT = frozenset(_NOT_PRODUCT_WORDS.split())
@@ -477,7 +482,8 @@ def parse_own_query(text: str, now: datetime) -> OwnDataQuery:
     statuses: list[str] = []
     claim_types: list[str] = []
     for pattern, order_statuses, claims in STATUS_WORDS:
-        if pattern.search(text):
+        # «취소된 거 빼고 총 얼마»: a status named to leave its orders out selects none of them
+        if any(not LEFT_OUT.match(text, m.end()) for m in pattern.finditer(text)):
             statuses += [s for s in order_statuses if s not in statuses]
             claim_types += [c for c in claims if c not in claim_types]
     if action is not None and CLAIM_FOLLOWUP.search(text):

@@ -140,10 +140,11 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
         rest = HUMAN_REQUEST.sub(" ", query).strip()
         if len(rest) >= 6:
             query = rest
-    if WRONG_ITEM_REPORT.search(query):
+    wrong_item = WRONG_ITEM_REPORT.search(query)
+    if wrong_item:
         # «부대찌개 시켰는데 된장찌개가 왔어요»: the products named are not the topic (their cooking article would
-        # be found); that another product came is
-        query = f"{query} {WRONG_ITEM_QUERY}"
+        # be found); that another product came is. The report is searched in those words, the rest as typed
+        query = f"{query[:wrong_item.start()]}{WRONG_ITEM_QUERY} {query[wrong_item.end():]}".strip()
     # the articles in the customer's language (an English question against the English versions), all of
     # them when the manual has none in that language
     language = state.get("locale")
@@ -161,7 +162,15 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
         previous_id = str((state.get("memory") or {}).get("article_id") or "")
         # the conversation vouches for the topic of a short line (see below): just above the answer gate
         floor = settings.answer_confidence_threshold + SIBLING_MARGIN
-        if swapped and not has_words_of(fragment, result.hits[0].title):
+        # «오배송은요?» after «반품배송비 얼마에요»: the article that answered has a section for that case
+        # («불량·파손·오배송»): the same question asked of it there, not the wrong-item article's procedure
+        previous = next((h for h in result.hits if h.id == previous_id), None)
+        if swapped and previous is not None and HANGUL.search(fragment) and heads_a_section(fragment, previous.body):
+            result = replace(result, hits=[previous, *(h for h in result.hits if h is not previous)],
+                             confidence=max(result.confidence, floor))
+            hits = learned_in_scope(normalized, [h.as_dict() for h in result.hits])
+            out = {"normalized_text": normalized, "question": swapped}
+        elif swapped and not has_words_of(fragment, result.hits[0].title):
             other = get_knowledge(settings).search(normalized, k=5, language=language)
             # the article found for the swapped question names the fragment in its title, or has it as a row
             # beside the replaced word's («무통장은여?» after a card-refund question: the refund table's rows);
@@ -337,6 +346,13 @@ def sibling_rows(fragment: str, replaced: str, body: str) -> bool:
             keys.setdefault(unit.table, []).append(unit.key)
     fragment, replaced = fragment.lower(), replaced.lower()
     return any(any(fragment in k.lower() for k in ks) and any(replaced in k.lower() for k in ks) for ks in keys.values())
+
+
+def heads_a_section(fragment: str, body: str) -> bool:
+    """A section heading of the article (`body`) names every content word of the fragment («오배송» in
+    «## 불량·파손·오배송»): the article has a case of its own for it."""
+    wanted = set(tokenize(fragment))
+    return bool(wanted) and any(wanted <= set(tokenize(u.heading)) for u in article_units(body) if u.heading)
 
 
 def speaks_of(fragment: str, text: str, every: bool = True) -> bool:

@@ -288,6 +288,8 @@ def select_orders(query: OwnDataQuery, orders: list[dict[str, Any]],
         return Selection(chosen, unmatched_products=unmatched, filtered=True)
     if query.latest:
         return Selection(orders[:1])
+    if query.total and "amount" in query.facts:
+        return Selection(orders, filtered=True)  # «취소된 거 빼고 총 얼마 썼어요?»: every order of theirs, summed
     if query.all_recent or "list" in query.facts:
         return Selection(orders[:LIST_LIMIT], filtered=True)
     if "claims" in query.facts:
@@ -611,6 +613,8 @@ DISPATCHED_ASKED = re.compile(r"출발\s*(했|됐|하셨)|(출고|발송)\s*(됐
 # «주문번호 뭐였죠», «주문 번호 좀 알려 주세요», "what was my order number"
 ORDER_NUMBER_ASKED = re.compile(r"주문\s*번호\s*(가|는|이|좀)?\s*(뭐|뭔|몇\s*번|알려\s*(주|줘)|확인\s*(해\s*)?(주|줘)|어떻게\s*(되|돼))"
                                 r"|\b(what|which)\s+(was|is|'s)\s+my\s+order\s+(number|no)", re.IGNORECASE)
+# «어떻게 됐어요», «어케 되가요», «어떻게 돼 가고 있나요»: how something under way stands (not «어떻게 되나요», a rule)
+ORDER_PROGRESS_ASKED = re.compile(r"(어떻게|어케|어캐|어떡)\s*(됐|되었|됬|되고\s*있|돼\s*가|되\s*가|되어\s*가)")
 _LOOKED_UP_FACTS = frozenset({"items", "amount", "status", "tracking", "delivery_date", "list", "shipping_fee"})
 _DEADLINE = re.compile(r"마감|까지|전에|이전|deadline|cut-?off|before", re.IGNORECASE)
 _PLACED = re.compile(r"주문|시킨|시켰|샀|구매|결제|(?<![가-힣])산\s+(?=[가-힣])|\border", re.IGNORECASE)
@@ -639,6 +643,8 @@ def is_own_data_question(text: str, category: str, query: OwnDataQuery, orders: 
 
     if guest and HOW_TO_LOOK.search(text) and not LOOK_FOR_ME.search(text) and not PARCEL_NUMBER.search(text):
         return False  # «환불 들어갔는지 어떻게 알아요?», «얼마 썼는지 어디서 봐요?»: where one looks, the manual says
+    if HOW_TO_LOOK.search(text) and PAPERS.search(text) and not LOOK_FOR_ME.search(text) and not query.action:
+        return False  # «결제한 거 영수증 어디서 봐요»: where to find a paper their orders do not hold
     if guest and ORDERED_FOR_THEM.search(text) and looks_up(text) and not is_conditional(text):
         return True  # «딸이 주문해 준 김치 언제 오는지 알 수 있나요»: the order is theirs to prove
     if guest and GUEST_ASKS_HOW.search(text) and not looks_up(text) \
@@ -682,6 +688,8 @@ def is_own_data_question(text: str, category: str, query: OwnDataQuery, orders: 
         return True  # «결제 해놨는데 아직 출발 안 했죠? 상태 좀 봐주세요»: a verified customer asks us to look
     if not guest and orders and "tracking" in query.facts and SENT_TO_THEM.search(text):
         return True  # «택배 어느 택배사로 보내셨어요?»: the parcel sent to them (not «보내세요?», the shop's courier)
+    if _PLACED.search(text) and ORDER_PROGRESS_ASKED.search(text) and not is_conditional(text):
+        return True  # «주문 어케 되가요?», «시킨 거 어떻게 돼 가요»: how their order stands (a guest verifies first)
     if query.since and _PLACED.search(text) and set(query.facts) & _LOOKED_UP_FACTS \
             and not _DEADLINE.search(text):
         return True  # «11월 26일 주문 뭐 들어있었죠»: the order of a day named (not «12월 24일 주문 마감»)
@@ -726,8 +734,11 @@ _NOT_A_PRODUCT = (r"(?![가-힣]*(?:문자|알림|연락|메시지|카톡|전화
                   r"물건|상품|제품|사은품|선물|기사|아직|벌써|오늘|어제))")
 _NOT_A_DAY = r"(?!(?:어제|오늘|그저께|그제|지난주|저번|방금|아까|며칠|전에|주말|아침|저녁|밤)(?![가-힣]))"
 WRONG_ITEM_REPORT = re.compile(
-    r"(?<![가-힣])" + _NOT_A_DAY + _NOT_A_PRODUCT + r"[가-힣]{2,10}\s*(?:을|를)?\s*(?:시켰|주문했|샀|구매했)\S{0,1}(?:는데|더니)\s+"
-    + _NOT_A_PRODUCT + r"[가-힣]{2,10}?\s*(?:이|가)?\s*(?:왔|옴|와\s*있|와서|도착했|들어\s*있)"
+    # (a name of two words as spacing restores it: «김치 손만두», «고기 왕만두»)
+    r"(?<![가-힣])" + _NOT_A_DAY + _NOT_A_PRODUCT + r"(?:[가-힣]{1,6}\s)?" + _NOT_A_DAY + _NOT_A_PRODUCT
+    + r"[가-힣]{2,10}\s*(?:을|를)?\s*(?:시켰|주문했|샀|구매했)\S{0,1}(?:는데|더니)\s+"
+    + _NOT_A_PRODUCT + r"(?:[가-힣]{1,6}\s)?" + _NOT_A_PRODUCT
+    + r"[가-힣]{2,10}?\s*(?:이|가)?\s*(?:왔|옴|와\s*있|와서|도착했|들어\s*있)"
     r"|(?:주문한|시킨|산)\s*(?:거|것|상품|제품)\S{0,1}\s*(?:랑|이랑|과|와)\s*다른\s*(?:게|거|것|상품|제품|물건)\S{0,2}\s*(?:왔|옴|도착했|들어\s*있)"
     r"|잘못\s*(?:온|왔(?!다)|배송\s*(?:됐|되었|돼\s*서|된))(?![^.?!？]*(?:면|경우|때))")
 WRONG_ITEM_QUERY = "주문한 것과 다른 상품이 왔어요"  # what such a report is searched as, besides its own words
@@ -822,6 +833,8 @@ GUEST_LOOKUP = re.compile(
     r"|\bwhere\s+is\b|\bwhere'?s\b|\bstatus\b|\bcheck\b|\btrack|\bhow\s+much\s+did\b",
     re.IGNORECASE)
 # «배송 상태 확인하는 방법», «조회하는 법», «어디서 조회해요?»: how one looks, not a look asked of us
+# the papers of a purchase: the manual says where each is issued, an order record holds none
+PAPERS = re.compile(r"영수증|전표|세금\s*계산서|거래\s*명세서|receipt|invoice", re.IGNORECASE)
 HOW_TO_LOOK = re.compile(r"방법|하는\s*법|어디서|어떻게\s*(확인|보|조회|알)")
 # «상태 좀 봐주세요», «확인해 주세요»: a look asked of us
 LOOK_FOR_ME = re.compile(r"(?:봐|확인해|조회해|알아봐)\s*(?:주세요|줘|주실|줄래|주시겠|주시면)")
