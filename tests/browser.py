@@ -17,6 +17,7 @@ so it uses exactly the test's database and data dir.
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -104,3 +105,37 @@ def login(page: Any, base_url: str, username: str, password: str, next_path: str
     page.fill("#password", password)
     page.click("button[type=submit]")
     page.wait_for_url(f"{base_url}{next_path}*")
+
+
+class Steps:
+    """The step a browser test is at, and its page: a wait that times out names them (`diagnosed`)."""
+
+    def __init__(self) -> None:
+        self.label: str = "start"
+        self.page: Any = None
+
+    def __call__(self, label: str, page: Any) -> None:
+        self.label, self.page = label, page
+
+
+@contextmanager
+def diagnosed(steps: Steps, parts: tuple[str, ...], storage_key: str | None = None) -> Iterator[None]:
+    """A Playwright error becomes one line naming the step and the end of what `parts` (CSS selectors) of its
+    page showed (and the start of the value stored under `storage_key`): CI prints a failing test's summary line
+    whole but may elide the traceback above it."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    try:
+        yield
+    except PlaywrightError as error:
+        try:
+            shown = steps.page.evaluate(
+                "(parts) => parts.map(s => s + ': ' + (document.querySelector(s)?.innerText || '')"
+                ".replace(/\\s+/g, ' ').slice(-300)).join(' | ')", list(parts)) if steps.page else ""
+            if steps.page and storage_key:
+                stored = steps.page.evaluate("(key) => String(localStorage.getItem(key)).slice(0, 24)", storage_key)
+                shown += f" | stored: {stored}"
+        except PlaywrightError as unreadable:
+            shown = f"(page unreadable: {str(unreadable).splitlines()[0]})"
+        raise AssertionError(f"step «{steps.label}»: {str(error).splitlines()[0]} — {json.dumps(shown, ensure_ascii=False)}"
+                             ) from error

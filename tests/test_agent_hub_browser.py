@@ -24,7 +24,7 @@ from sajang.config import Settings
 from sajang.db.engine import session_scope
 from sajang.db.models import Conversation, Customer, CustomerSegment, Message, Order, SegmentationRun, User
 from sajang.db.profile import get_customer_profile
-from tests.browser import launch_browser, live_server, login, new_page
+from tests.browser import Steps, diagnosed, launch_browser, live_server, login, new_page
 
 pytestmark = pytest.mark.browser
 
@@ -34,6 +34,7 @@ CORRECT = ("한 번 해동한 갈비탕은 다시 얼리지 마시고 냉장 보
            "다시 얼리면 맛과 식감이 떨어지고 위생상 좋지 않아요.")
 PARAPHRASE = "갈비탕 녹인 거 냉동실에 도로 넣어도 괜찮아요?"
 WAIT_MS = 60_000
+HUB_PARTS = ("#sj-queue", "#sj-chat", "#sj-learned-note")  # what a failed wait reports the hub showing
 MANUAL_SAMPLE = ("cooking-galbitang", "damage-report", "cs-hours")
 
 
@@ -121,14 +122,17 @@ def test_agent_takes_handoff_answers_with_ai_and_teaches(settings: Settings, eng
     profile = get_customer_profile(engine, CUSTOMER)
     assert profile is not None and profile.recent_orders and profile.claims and profile.reviews
 
-    with live_server(settings) as base, sync_playwright() as pw:
+    at = Steps()
+    with live_server(settings) as base, sync_playwright() as pw, diagnosed(at, HUB_PARTS):
         browser = launch_browser(pw)
         agent = new_page(browser)
         agent.context.grant_permissions(["notifications"], origin=base)
+        at("the agent's login", agent)
         login(agent, base, "agent", "agent1234", next_path="/agent/")
         _wait_text(agent, "#sj-user", "김민지")
         _wait_text(agent, "#sj-queue", "새로 들어온 문의")
 
+        at("an urgent alert", agent)
         # alerts on: a new urgent handoff (spoiled food) rings and notifies on the next queue refresh
         agent.click("#sj-notify")
         agent.wait_for_function("() => window.sjNotifyPermission === 'granted'")
@@ -144,6 +148,7 @@ def test_agent_takes_handoff_answers_with_ai_and_teaches(settings: Settings, eng
         assert agent.evaluate("() => window.sjUrgentAlerts") == 1
 
         customer = new_page(browser)
+        at("the customer's handoff", customer)
         customer.goto(f"{base}/chat/")
         customer.locator("#chat-input textarea").wait_for()
         name = _verify_customer(customer, engine)
@@ -159,6 +164,7 @@ def test_agent_takes_handoff_answers_with_ai_and_teaches(settings: Settings, eng
             customer.wait_for_timeout(500)
         assert thread, "the handoff did not reach the queue"
 
+        at("the inquiry opened in the hub", agent)
         # the inquiry appears by itself; the agent opens it: conversation + this customer's real data
         _open_item(agent, thread)
         _wait_text(agent, "#sj-chat", QUESTION[:12])
@@ -185,6 +191,7 @@ def test_agent_takes_handoff_answers_with_ai_and_teaches(settings: Settings, eng
         search.fill("")
         agent.locator(f'#sj-queue [data-thread="{urgent["thread_id"]}"]').wait_for()
 
+        at("the AI answer sent", agent)
         # take it, use the AI answer, send: the customer's chat shows it
         agent.click("#sj-claim")
         _wait_text(agent, "#sj-conv-header", "맡았습니다")
@@ -207,6 +214,7 @@ def test_agent_takes_handoff_answers_with_ai_and_teaches(settings: Settings, eng
         _wait_text(agent, "#sj-conv-header", "답변을 보냈습니다")
         _wait_text(customer, "#chatbot", draft.strip()[:20])
 
+        at("a photo", agent)
         # 📎 a photo: stored, shown inline in the hub, and the customer's chat shows it too
         with agent.expect_file_chooser() as chooser:
             agent.click("#sj-attach")
@@ -219,6 +227,7 @@ def test_agent_takes_handoff_answers_with_ai_and_teaches(settings: Settings, eng
             conv = s.scalar(select(Conversation).where(Conversation.thread_id == thread))
             assert conv is not None and conv.assignee_id == me and conv.status == "assigned"
 
+        at("a canned reply", agent)
         # a canned reply: picked, filled in for this customer, put into the reply box (not sent)
         agent.locator("#sj-canned input").click()
         agent.get_by_role("option", name="배송 조회 안내").click()
@@ -230,6 +239,7 @@ def test_agent_takes_handoff_answers_with_ai_and_teaches(settings: Settings, eng
         assert "배송 조회 안내" not in agent.inner_text("#sj-chat")
         agent.fill("#sj-input textarea", "")
 
+        at("👎 and the answer taught", agent)
         # 👎: the picker offers the bot's answers (not its «connecting you» notice), the newest picked;
         # teach the correct answer; the hub confirms what was learned
         agent.click("#sj-fb")

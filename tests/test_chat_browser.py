@@ -8,8 +8,6 @@ a forged stored token; the English switch."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 from PIL import Image
@@ -20,39 +18,11 @@ from sajang.db.engine import session_scope
 from sajang.db.models import Conversation, Customer, Order, OutboxMessage
 from sajang.db.users import get_user_by_username
 from sajang.services.channels import CHIPS
-from tests.browser import launch_browser, live_server, new_page
+from tests.browser import Steps, diagnosed, launch_browser, live_server, new_page
 
 pytestmark = pytest.mark.browser
 HANGUL = re.compile(r"[가-힣]")
-
-
-class _Steps:
-    """The step the test is at, and its page: a wait that times out names them (`_diagnosed`)."""
-
-    def __init__(self) -> None:
-        self.label, self.page = "start", None
-
-    def __call__(self, label: str, page) -> None:
-        self.label, self.page = label, page
-
-
-@contextmanager
-def _diagnosed(steps: _Steps) -> Iterator[None]:
-    """A Playwright error becomes one line naming the step and what the chat showed: CI prints a failing
-    test's summary line whole but may elide the traceback above it."""
-    from playwright.sync_api import Error as PlaywrightError
-
-    try:
-        yield
-    except PlaywrightError as error:
-        try:
-            shown = steps.page.evaluate(
-                "() => ['#chatbot', '#who', '#notify-note'].map(s => s + ': ' + (document.querySelector(s)"
-                "?.innerText || '').replace(/\\s+/g, ' ').slice(-300)).join(' | ') + ' | stored: '"
-                " + String(localStorage.getItem('sajang-chat-session')).slice(0, 24)") if steps.page else ""
-        except PlaywrightError as unreadable:
-            shown = f"(page unreadable: {str(unreadable).splitlines()[0]})"
-        raise AssertionError(f"step «{steps.label}»: {str(error).splitlines()[0]} — {shown}") from error
+CHAT_PARTS = ("#chatbot", "#who", "#notify-note")  # what a failed wait reports the chat page showing
 
 
 def _bot_messages(page):
@@ -121,8 +91,8 @@ def test_chat_page_korean_answer_handoff_and_agent_reply(settings: Settings, eng
             .where(Customer.id == "C-00001").order_by(Order.ordered_at.desc())).first()  # type: ignore[misc]
     from sajang.services.store_settings import update as update_store
 
-    at = _Steps()
-    with live_server(settings) as base, sync_playwright() as pw, _diagnosed(at):
+    at = Steps()
+    with live_server(settings) as base, sync_playwright() as pw, diagnosed(at, CHAT_PARTS, "sajang-chat-session"):
         browser = launch_browser(pw)
         # the owner renames the shop after the app started: the page shows the new name
         update_store(settings, {"shop_name": "바다앤찬 마켓"}, actor="admin")
@@ -337,8 +307,8 @@ def test_ranges_render_as_written_in_the_chat_page_and_the_hub(settings: Setting
     service = get_inquiry_service(settings)
     taught = service.ask(RESTOCK_QUESTION)
     assert service.feedback(taught["thread_id"], TAUGHT_RANGES, author_name="김민지")["answer"] == TAUGHT_RANGES
-    at = _Steps()
-    with live_server(settings) as base, sync_playwright() as pw, _diagnosed(at):
+    at = Steps()
+    with live_server(settings) as base, sync_playwright() as pw, diagnosed(at, CHAT_PARTS, "sajang-chat-session"):
         browser = launch_browser(pw)
         page = new_page(browser)
         page.set_default_timeout(120_000)  # waits, not timing checks: CI machines may be busy
