@@ -49,7 +49,9 @@ ACTION_REQUEST = re.compile(
     r"|(취소|환불|반품|교환)\s*(원합|하고\s*싶(?!\s*(?:은|는)\s*데|\s*으면|\s*으니|\s*어서|\s*다면)|할래"
     # «교환요청 넣은 거 처리됐나요?»: a request made before, whose state is asked
     r"|요청(?!\s*(?:을|를)?\s*(?:한|했|넣은|넣었|넣어\s*(?:둔|놓|뒀|놨)|드린|드렸|된|됐|하신|해\s*(?:둔|놓|뒀|놨))))"
-    r"|\bplease\s+(cancel|refund)\b|\b(cancel|refund|return|exchange)\s+(my|the|this)\b"
+    # ("can I cancel my order after it ships?", "is it possible to return this": whether it can be done)
+    r"|\bplease\s+(cancel|refund)\b|(?<!can i )(?<!could i )(?<!may i )(?<!do i )(?<!to )(?<!still )"
+    r"\b(cancel|refund|return|exchange)\s+(my|the|this)\b"
     r"|\bi\s+(want|would like|need)\s+to\s+(cancel|return|exchange|get\s+a\s+refund)",
     re.IGNORECASE)
 AGREEMENT_EXCLUDED = {"other", "human"}
@@ -88,7 +90,8 @@ _ORDER_STAGES = (
     ("<shipped>", re.compile(r"'배송\s*중'|배송\s*중\s*(?:으로|이면|인데|이라|이에요|이예요|이고|일\s*때)(?!\s*아니)|"
                              r"출고\s*(?:후|된|됐|되어|되었|했)|송장\S{0,3}\s*(?:등록|나왔|나온|떴|뜨)|"
                              r"이미\s*(?:보내|발송|출고|나갔)|발송\s*(?:후|된|됐|되었)|already\s+shipped|in\s+transit|"
-                             r"after\s+(?:it\s+)?(?:ships|dispatch)", re.IGNORECASE)),
+                             r"after\s+(?:it\s+)?(?:ships|dispatch)|"
+                             r"(?:has|have|had|was|is)\s+(?:already\s+)?(?:been\s+)?(?:shipped|dispatched)", re.IGNORECASE)),
     # the status named as such («상품준비중이면요?»), not «출고 전» / «준비 중»: those words are what most rules
     # say, and a rare marker on «출고 전이라면 …» outweighed «이때는 채팅이나 전화로 요청해 주세요» for
     # «상품준비중인데 취소 되나요»
@@ -158,12 +161,15 @@ _SAME_AS = {"바꾸": ("변경",), "변경": ("바꾸",), "고치": ("수정", "
 # «얼마나 걸려요», «얼마나 둬도 돼요»: how long (a duration), not how much
 _LONG_AFTER_HOW = r"나\s*(?:걸|가|기다|둬|두|보관)"
 _HOW_LONG = "얼마" + _LONG_AFTER_HOW
+# «몇 분 돌려요?»: minutes (not «몇 분이 드실 거예요», people)
+_MINUTES = r"몇\s*분(?!\s*(?:이|께|한테|에게|이서|정도\s*드|드실|먹|오시|계시))"
 # What kind of fact the question asks for, and how such a fact looks in the manual.
 _ASKS = {
-    "duration": (re.compile(r"며칠|몇\s*일|몇\s*개월|몇\s*달|몇\s*년|몇\s*주(?!문)|몇\s*시간(?!대)|언제(?!든)|" + _HOW_LONG + r"|기간|기한|소요|how\s+long|\bwhen\b|\bdays?\b",
+    "duration": (re.compile(r"며칠|몇\s*일|몇\s*개월|몇\s*달|몇\s*년|몇\s*주(?!문)|몇\s*시간(?!대)|" + _MINUTES + r"|언제(?!든)|" + _HOW_LONG + r"|기간|기한|소요|how\s+long|\bwhen\b|\bdays?\b",
                             re.IGNORECASE),
                  re.compile(r"\d+\s*(?:~\s*\d+\s*)?(?:영업일|일|시간|주|개월|년|분|business\s+days?|days?|hours?|"
                             r"weeks?|months?|years?|minutes?|mins?\b|seconds?)|즉시|당일|다음\s*날|바로|(?<!주)말일|월말|immediately|same\s+day|next\s+day|"
+                            r"(?<![가-힣])[월화수목금토일]요일에|on\s+(?:mon|tues|wednes|thurs|fri|satur|sun)day|"
                             r"end\s+of\s+the\s+month",
                             re.IGNORECASE)),
     # «돈 따로 내야 돼요?», «추가 요금 있어요?», «유료예요?»: whether it costs, asked without 얼마
@@ -249,7 +255,7 @@ def _hard_kinds(text: str) -> frozenset[str]:
 # words it shares ("상담원 몇시까지 해요?" is not answered by how to reach an agent)
 HARD_KIND_MISSING = 1.0
 _ASKS_FIGURE = {
-    "duration": re.compile(r"며칠|몇\s*일|몇\s*개월|몇\s*달|몇\s*시간(?!대)|" + _HOW_LONG + r"|언제\s*까지|(?<!유통)(?<!유통\s)기한|유효\s*기간|how\s+long|"
+    "duration": re.compile(r"며칠|몇\s*일|몇\s*개월|몇\s*달|몇\s*시간(?!대)|" + _MINUTES + r"|" + _HOW_LONG + r"|언제\s*까지|(?<!유통)(?<!유통\s)기한|유효\s*기간|how\s+long|"
                            r"how\s+many\s+(?:days|hours|weeks)|deadline",
                            re.IGNORECASE),
     "money": re.compile(r"얼마(?!" + _LONG_AFTER_HOW + r")|how\s+much", re.IGNORECASE),
@@ -461,9 +467,10 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
                 named_thing = False
         if asked_stages:  # most questions name no status: no unit is searched for one
             stages = _stages(f"{u.heading or ''} {u.text}")
-            # «벌써 배송중인데 주소 바꾸려면?» is not answered by what may be changed «출고 전까지»
+            # «벌써 배송중인데 주소 바꾸려면?» is not answered by what may be changed «출고 전까지», nor by an
+            # article titled for the time before dispatch ("Cancelling an order (before dispatch)")
             before = not stages and "<shipped>" in asked_stages \
-                and bool(_BEFORE_DISPATCH.search(f"{u.heading or ''} {u.text}"))
+                and bool(_BEFORE_DISPATCH.search(f"{hit.get('title') or ''} {u.heading or ''} {u.text}"))
             if (stages and not stages & asked_stages) or before:
                 value -= STAGE_MISMATCH
                 named_thing = False
@@ -1314,6 +1321,24 @@ def prefer_named_topic(query: str, hits: list[dict[str, Any]], category: str | N
     return [hit, *hits[:i], *hits[i + 1:]]
 
 
+STAGE_MARGIN = 0.1  # how far below the top the article for the status asked may be
+
+
+def prefer_stage_asked(query: str, hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The hits, with the top one titled for the time before dispatch passed over for the next article (within
+    `STAGE_MARGIN`) that is not, when the question says the order has shipped ("can I cancel my order after it
+    ships": "Cancelling after dispatch", not "Cancelling an order (before dispatch)")."""
+    if len(hits) < 2 or "<shipped>" not in _stages(query) \
+            or not _BEFORE_DISPATCH.search(str(hits[0].get("title") or "")):
+        return hits
+    top = float(hits[0].get("score") or 0.0)
+    for i, hit in enumerate(hits[1:3], start=1):
+        if hit.get("kind", "manual") == "manual" and top - float(hit.get("score") or 0.0) <= STAGE_MARGIN \
+                and not _BEFORE_DISPATCH.search(str(hit.get("title") or "")):
+            return [hit, *hits[:i], *hits[i + 1:]]
+    return hits
+
+
 # islands and remote areas have rules of their own (fees, days fresh food leaves): a shop's manual says them in an
 # article of their own, which outranks the general rule for a customer who names such a place
 REMOTE_AREA = re.compile(r"제주|울릉|도서\s*산간|산간|(?<![가-힣])섬(?:\s|에|이|은|도|지역|마을|인데|$)|외딴\s*섬|"
@@ -1382,7 +1407,7 @@ def manual_hits(settings: Settings, query: str, locale: str | None, category: st
     hits = [h.as_dict() for h in result.hits]
     hits = scope(hits) if scope is not None else learned_in_scope(query, hits)
     hits = prefer_remote_area(query, prefer_named_topic(query, hits, category), category)
-    return prefer_named_row(query, hits), result
+    return prefer_named_row(query, prefer_stage_asked(query, hits)), result
 
 
 @dataclasses.dataclass(frozen=True)

@@ -147,6 +147,9 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
         r"(문의|연락|전화|채팅|메일|문자|말씀|얘기|요청)\S{0,3}\s*(도\s*)?(두|세|네|몇|여러|[2-9])\s*(번|차례)\s*(이나|씩이나)",
         r"(?<!기사님이 )(?<!기사가 )(?<!기사님이)(전화|연락|문의)[^.?!？]{0,16}?(했|드렸|걸었|남겼)[^.?!？]{0,6}?"
         r"아무도\s*(안\s*받|답\s*(이|을)?\s*(없|안))",
+        # «문의 남겨도 답도 없고», «연락드렸는데도 답이 없어요»: asked and never answered
+        r"(문의|연락|전화|채팅|메일|문자)\S{0,3}\s*(남겨도|해도|드려도|넣어도|남겼는데도|했는데도|드렸는데도)\s*"
+        r"(답|연락|답장|답변)\S{0,2}\s*(도|이|가)?\s*(없|안\s*(와|오|줘|주))",
         r"third time|again and again|still no (reply|answer)|keep (asking|telling)|nobody (answers|picks up|replied)")),
     "damage": ("high", _rx(
         r"파손|누수|깨졌|터졌|샜|찌그러졌|부서졌|부러졌|망가졌|찢어졌|찢겨|(?<![가-힣])금이\s*(쫙\s*|좀\s*|살짝\s*|길게\s*|크게\s*)?(갔|간|가\s*있)|깨짐|터짐|산산\s*조각|박살|조각\s*(났|나\s*있)",
@@ -175,6 +178,9 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
         # «2봉 시켰는데 1봉만 왔어요»: a count with its unit, and only that many came (not «상자 하나만 왔어요»,
         # a parcel sent in two boxes: the manual says the other one follows)
         r"(\d+|한|두|세)\s*(봉지?|팩|병|통|세트|인분|장|캔|박스|마리)\s*만\s*(왔|옴|들어\s*(있|왔)|도착|받았)",
+        # «두 봉 결제했는데 한 봉밖에 없어요»: only that many there
+        r"(\d+|한|두|세)\s*(봉지?|팩|병|통|세트|인분|장|캔|마리|개)\s*밖에\s*(없|안\s*(왔|들어)|못\s*받)"
+        r"(?!나요|나\s*[?？]|는지|을까|어요\s*[?？]|어\s*[?？])",
         r"(?<![가-힣])(반|절반|일부)\s*만\s*(왔|옴|들어\s*(있|왔)|도착|받았)",
         # «박스 열어보니 손만두가 아예 없어요»: opened, and a thing ordered is not there (not «열어보니 이상 없네요»,
         # «받아 보니 영수증이 없어요», «재고 아예 없어요?», «연락이 전혀 없어요»)
@@ -305,11 +311,22 @@ _RETURN_WINDOW_ASKED = re.compile(r"(?:반품|교환|환불)[^.?!？]{0,10}?(?:�
 _HARM_TOLD = re.compile(r"데었|데였|다쳤|다치|베였|베여|화상|피가|상했|상한|쉰\s*내|곰팡|덜\s*익|녹아|배탈|설사")
 
 
+# «들기름 상자 찌그러져서 환불 요청했는데 진행 상황 좀 알려주세요»: a request made about it, how it stands asked —
+# a damage, a missing piece or a defect reported before (food safety stays an incident however it is told)
+_PROGRESS_OF_REQUEST = re.compile(
+    r"(요청|신청|접수|문의)\s*(을|를)?\s*(했|드렸|넣었|해\s*놨|해\s*뒀)\S{0,3}\s*(는데|데|고)[^.?!？]{0,30}?"
+    r"(진행\s*(상황|중|됐|돼|되고)|어떻게\s*(됐|되었|돼\s*가|되가|되고)|처리\s*(됐|되었|중|언제|상황|다\s*됐)|언제\s*(돼|되|처리)|소식)")
+_REPORTED_BEFORE_KINDS = ("damage", "missing", "defect", "double_charge", "misdelivered")
+
+
 def incident_evidence(text: str) -> list[str]:
     """The kinds of incident the customer's words report (spoilage, foreign_object, damage, missing …).
     A wrong item is no incident here: the manual says what to check and how it is resent."""
     out: list[str] = []
+    progress_asked = _PROGRESS_OF_REQUEST.search(text) is not None
     for kind, (_level, rx) in INCIDENTS.items():
+        if progress_asked and kind in _REPORTED_BEFORE_KINDS:
+            continue
         if any(not (_HYPOTHETICAL.match(text, m.end())
                     or (kind == "defect" and (_ASKS_WHETHER.match(text, m.end())
                                               or _COUNTS_AS_DEFECT.match(text, m.end())))

@@ -39,7 +39,7 @@ FACT_PATTERNS: dict[str, re.Pattern[str]] = {
                            r"|courier|carrier|(which|what)\s+(delivery\s+|shipping\s+)?company",
                            re.IGNORECASE),
     "delivery_date": re.compile(
-        r"언제\s*(와|오|도착|받|들어|배송|출고|발송|나가|보내\s*(주|줘|줄)|보내셔|보내실)|도착\s*(예정|일|날|했|안)|배송\s*(예정|일)|(받|도착)(을|는)\s*수"
+        r"언제\s*(와|오|옴|도착|받|들어|배송|출고|발송|나가|보내\s*(주|줘|줄)|보내셔|보내실)|도착\s*(예정|일|날|했|안)|배송\s*(예정|일)|(받|도착)(을|는)\s*수"
         r"|몇\s*일\s*(에|날)|출고\s*(됐|되었|했|언제|예정|안)|출발\s*(했|됐|하|해|안|언제|예정)|발송\s*(됐|되었|했|언제|안)|when\s+will|arriv|deliver(ed|y\s+date)"
         r"|(아직\s*)?안\s*나갔|(?<!얼마)(?<!얼마 )(?<!배송비)(?<!배송비 )(?<!배송비[가는도] )나갔(나|어|죠|지|는지|을까)|(has|did)\s+(it|my\s+order)\s+(shipped|ship|gone\s+out)|shipped\s+yet"
         r"|\b(did|has|have)\s+(my|the)\s+\w+(\s+\w+)?\s+(ship|shipped|left|gone\s+out)\b|\bship\s+yet\b"
@@ -54,7 +54,8 @@ FACT_PATTERNS: dict[str, re.Pattern[str]] = {
                         r"|(뭐뭐|뭐|뭘|무엇|뭐가|어떤\s*(거|게|상품))\s*(가|이)?\s*(들어\s*(있|갔|가\s*있)|들었)"
                         # «다시팩 같이 온 거죠?», «멸치볶음도 같이 들어 있었나요»: whether it came in that order
                         r"|(같이|함께)\s*(온|왔|들어\s*(있|갔|왔)|보내\s*(주셨|셨))"
-                        r"|what\s+did\s+i\s+(order|buy)|which\s+items|what\s*(was|is|'s)\s+in\s+(it|that|the|my)",
+                        r"|what\s+did\s+i\s+(order|buy)|which\s+items|what\s*(was|is|'s)\s+in\s+(it|that|the|my)"
+                        r"|what\s+(was|is|'s)\s+my\s+(last|latest|most\s+recent|recent|previous)\s+order",
                         re.IGNORECASE),
     "amount": re.compile(r"얼마\s*(결제|냈|나왔|였|지불|계산|썼|썻|나\s*썼|나\s*썻)|how\s+much.{0,24}\bspen[dt]|결제\s*(금액|액|된\s*금액|됐|되었|한\s*금액)|총\s*(액|금액)|금액"
                          r"|결제\s*(가|는|된\s*게)?\s*얼마"
@@ -82,14 +83,15 @@ FACT_PATTERNS: dict[str, re.Pattern[str]] = {
 EXISTS_QUESTION = re.compile(r"(주문|건|거|것)\s*(이|은|도)?\s*(있|없)|\b(do|did)\s+i\s+have\s+(any|anything)\b|\bany\s+orders?\b",
                              re.IGNORECASE)
 
+# («취소좀 해주세요»: 좀 between the noun and the verb)
 ACTIONS: dict[str, re.Pattern[str]] = {
     "address": re.compile(r"(주소|배송지|받는\s*(분|사람|곳))\s*(를|을|좀)?\s*(변경|바꾸|바꿀|바꿔|수정|고치|잘못)"
                           r"|change\s+(the\s+|my\s+)?(delivery\s+)?address", re.IGNORECASE),
-    "cancel": re.compile(r"취소\s*(해|하고\s*싶|할래|할게|원해|원합|부탁|요청|가능|돼요|되나|되요|되죠|돼죠|될까|되는지|할\s*수|하려|하면\s*안)"
+    "cancel": re.compile(r"취소\s*(?:좀\s*)?(해|하고\s*싶|할래|할게|원해|원합|부탁|요청|가능|돼요|되나|되요|되죠|돼죠|될까|되는지|할\s*수|하려|하면\s*안)"
                          r"|\bcancel\b", re.IGNORECASE),
-    "exchange": re.compile(r"교환\s*(해|하고\s*싶|할래|할게|원해|원합|부탁|가능|돼요|되나|되요|되죠|돼죠|될까|되는지|할\s*수|하려|받고)"
+    "exchange": re.compile(r"교환\s*(?:좀\s*)?(해|하고\s*싶|할래|할게|원해|원합|부탁|가능|돼요|되나|되요|되죠|돼죠|될까|되는지|할\s*수|하려|받고)"
                            r"|exchange\s+(it|my|the|this)", re.IGNORECASE),
-    "return": re.compile(r"(반품|환불)\s*(해|하고\s*싶|할래|할게|원해|원합|부탁|가능|돼요|되나|되요|되죠|돼죠|될까|되는지|할\s*수|하려|받고\s*싶)"
+    "return": re.compile(r"(반품|환불)\s*(?:좀\s*)?(해|하고\s*싶|할래|할게|원해|원합|부탁|가능|돼요|되나|되요|되죠|돼죠|될까|되는지|할\s*수|하려|받고\s*싶)"
                          r"|\breturn\s+(it|my|the|this)|\brefund\s+(it|my|me)", re.IGNORECASE),
 }
 # "그럼 그거 취소는요?", "반품은요?" after an answer about an order: that action on that order
@@ -121,9 +123,9 @@ STATUS_WORDS: list[tuple[re.Pattern[str], tuple[str, ...], tuple[str, ...]]] = [
      ("shipping",), ()),
     (re.compile(r"배송\s*완료|(?<!안)(?<!안\s)(?<!못)(?<!못\s)(도착\s*한|받은\s*(거|것|주문))|(?<!not\s)(?<!n't\s)delivered",
                 re.IGNORECASE), ("delivered",), ()),
-    (re.compile(r"취소\s*(된|한|됐|되었|처리\s*된|건|내역|신청|요청|접수)|cancel(l)?ed", re.IGNORECASE),
+    (re.compile(r"취소\s*(된|한|됐|되었|했던|됐던|처리\s*된|건|내역|신청|요청|접수)|cancel(l)?ed", re.IGNORECASE),
      ("cancelled",), ("cancel",)),
-    (re.compile(r"반품\s*(된|한|됐|완료|처리\s*된|건|내역|신청|요청|접수)|returned", re.IGNORECASE), ("returned",), ("return",)),
+    (re.compile(r"반품\s*(된|한|됐|했던|됐던|완료|처리\s*된|건|내역|신청|요청|접수)|returned", re.IGNORECASE), ("returned",), ("return",)),
     # («환불 들어왔는지 확인 좀요», «환불금 입금됐나요»: the refund of a cancelled or returned order)
     (re.compile(r"환불\S{0,2}\s*(된|받은|됐|완료|건|내역|신청|요청|접수|들어\s*(왔|온|와|갔|간)|입금|처리\s*(됐|된))|refunded",
                 re.IGNORECASE), ("returned", "cancelled"),

@@ -46,7 +46,7 @@ KST = ZoneInfo("Asia/Seoul")
 # "my order" phrasing: the customer asks about *their* order, not the policy in general
 PERSONAL_ORDER = re.compile(
     r"(제|내|저의|우리)\s*(주문|택배|물건|상품|배송|소포|환불|반품|교환)|주문(한|했|하신|했던)|시킨|산\s*(거|게|것)"
-    r"|언제\s*(와|오|도착|받|들어)|어디(쯤|까지|에)|도착(했|하|안)|(발송|출고|배송)\s*(됐|되었|했|언제|안)|송장|운송장"
+    r"|언제\s*(와|오|옴|도착|받|들어)|어디(쯤|까지|에)|도착(했|하|안)|(발송|출고|배송)\s*(됐|되었|했|언제|안)|송장|운송장"
     r"|(환불|반품|교환|취소)\s*(됐|되었|처리|진행|언제|아직)|아직\s*(안|도)"
     r"|\bmy\s+(order|package|parcel|refund|return|delivery|purchase|item)s?\b|\bi\s+(ordered|bought)\b"
     r"|\bwhere\s+is\b|\bwhen\s+will\b|\btracking\b|\bhas\s+(it|my)\b",
@@ -133,10 +133,14 @@ def last_sentence(text: str) -> str:
     return (sentences(text) or [text])[-1]
 
 
+# «주문하믄», «되믄»: the condition in dialect, which Kiwi reads as one unknown noun
+DIALECT_CONDITION = re.compile(r"[가-힣](?:하|되|으|이)믄(?![가-힣])")
+
+
 def is_conditional(text: str) -> bool:
     """"…하면 / …으면 / 경우 / if": a question about what would happen, i.e. about the policy. Kiwi tells the
     conditional ending 면 from nouns that end in it (라면, 냉면)."""
-    if HYPOTHETICAL_EN.search(text):
+    if HYPOTHETICAL_EN.search(text) or DIALECT_CONDITION.search(text):
         return True
     found = morphemes(text)
     # «불량이면요?»: Kiwi reads 이면요 as 이 (VCP) + 면요 (EF); «에어프라이어로 하면요?» (하 + 면요) asks another
@@ -341,8 +345,9 @@ def _claim_sentences(order: dict[str, Any], locale: str, only_open: bool = False
 
 
 def delivery_sentences(order: dict[str, Any], locale: str, policy: StorePolicy, *, tracking: bool,
-                       when: bool) -> list[str]:
-    """Where the parcel is: courier and tracking number, shipped / expected / delivered dates."""
+                       when: bool, now: datetime | None = None) -> list[str]:
+    """Where the parcel is: courier and tracking number, shipped / expected / delivered dates (a parcel still on
+    its way after the day it was expected, `now` in shop time, is said to be late)."""
     out: list[str] = []
     status = order["status"]
     if status in ("paid", "preparing"):
@@ -353,8 +358,10 @@ def delivery_sentences(order: dict[str, Any], locale: str, policy: StorePolicy, 
     elif status == "shipping":
         shipped = _dt(order.get("shipped_at"))
         if shipped is not None and (when or not tracking):
-            out.append(_o("shipped_on", locale, shipped=_when(order.get("shipped_at"), locale),
-                          expected=_when(_expected(shipped).isoformat(), locale)))
+            expected = _expected(shipped)
+            late = now is not None and expected.date() < now.astimezone(KST).date()
+            out.append(_o("shipped_late" if late else "shipped_on", locale,
+                          shipped=_when(order.get("shipped_at"), locale), expected=_when(expected.isoformat(), locale)))
         if order.get("tracking_no"):
             out.append(_o("tracking", locale, courier=order.get("courier") or policy.courier,
                           tracking=order["tracking_no"]))
@@ -366,7 +373,8 @@ def delivery_sentences(order: dict[str, Any], locale: str, policy: StorePolicy, 
     return out
 
 
-def order_detail(order: dict[str, Any], query: OwnDataQuery, locale: str, policy: StorePolicy) -> list[str]:
+def order_detail(order: dict[str, Any], query: OwnDataQuery, locale: str, policy: StorePolicy,
+                 now: datetime | None = None) -> list[str]:
     """Sentences about one order: its head line, then the facts asked (all the usual ones when none is)."""
     facts = set(query.facts) - {"list", "coupons", "points"}
     head = _o("head", locale, items=_items(order, locale, query.products), order_id=order["order_id"],
@@ -375,7 +383,7 @@ def order_detail(order: dict[str, Any], query: OwnDataQuery, locale: str, policy
     asked_delivery = bool(facts & {"tracking", "delivery_date", "status"}) or not facts
     if asked_delivery:
         out += delivery_sentences(order, locale, policy, tracking="tracking" in facts or not facts,
-                                  when="delivery_date" in facts or not facts)
+                                  when="delivery_date" in facts or not facts, now=now)
         if order["status"] in ("cancelled", "returned", "exchanged") and not facts & {"tracking", "delivery_date"}:
             out.append(ORDER_STATUS_T[order["status"]].get(locale, ""))
     if "items" in facts:
@@ -556,7 +564,7 @@ def own_data_reply(query: OwnDataQuery, orders: list[dict[str, Any]], locale: st
             head = _o("head_about", locale, items=_items(order, locale, query.products), order_id=order["order_id"],
                       when=_when(order["ordered_at"], locale))
             return OrderReply(f"{head} {text}", ids, needs_person=person, action=query.action)
-        return OrderReply(" ".join(order_detail(order, query, locale, policy)), ids)
+        return OrderReply(" ".join(order_detail(order, query, locale, policy, now)), ids)
     if "amount" in query.facts and query.total and not query.action:
         return OrderReply(_total_reply(sel.orders, query, locale, sel.unmatched_products), ids)
     # a status word lists those orders ("취소된 주문"), unless a product or a date already says which
@@ -567,7 +575,7 @@ def own_data_reply(query: OwnDataQuery, orders: list[dict[str, Any]], locale: st
     # fact of each (the list itself was the previous answer)
     each = query.each or (query.same_order and bool(set(query.facts) - {"claims", "list", "status"}))
     if each and not query.action and len(sel.orders) <= EACH_LIMIT and set(query.facts) - {"claims"}:
-        return OrderReply("\n\n".join(" ".join(order_detail(o, query, locale, policy)) for o in sel.orders), ids)
+        return OrderReply("\n\n".join(" ".join(order_detail(o, query, locale, policy, now)) for o in sel.orders), ids)
     if not asks_list and not query.action and set(query.facts) - {"claims"}:
         # a fact of "the 만두 order" while there are several: the newest in full, the others named
         newest, others = sel.orders[0], sel.orders[1:]
@@ -575,7 +583,7 @@ def own_data_reply(query: OwnDataQuery, orders: list[dict[str, Any]], locale: st
         intro = _o("others_intro", locale, what=what, n=len(others), when=_when_en(query, locale)) if what else \
             _o("others_intro_plain", locale, n=len(others))
         more = [intro, *order_list(others, OwnDataQuery(), locale)]
-        return OrderReply(" ".join(order_detail(newest, query, locale, policy)) + "\n\n" + "\n".join(more),
+        return OrderReply(" ".join(order_detail(newest, query, locale, policy, now)) + "\n\n" + "\n".join(more),
                           ids, focused=True)
     listed = order_list(sel.orders, query, locale)
     what = _what(query, locale, sel.unmatched_products)
@@ -749,7 +757,7 @@ OWN_PHRASE = re.compile(
     r"(주문|구매|결제)\s*(내역|목록|이력)|최근\s*(에\s*)?(주문|시킨|산|구매)|얼마\s*(결제|냈|나왔|였|나?\s*썼|나?\s*썻)|"
     # «우체국으로 온다는 거», «오고 있는 택배»: the parcel on its way to them
     r"(온다는|온다던|오고\s*있는)\s*(거|것|게|택배|상품|물건)|결제\s*(된|됐|한)\s*(금액|거)?"
-    r"|(취소|반품|환불|교환)\s*(된|한|됐)\s*(주문|거|것|건)"
+    r"|(취소|반품|환불|교환)\s*(된|한|됐|했던|됐던)\s*(주문|거|것|건)"
     r"|(시킨|시켰던|주문한|주문했던|산|샀던|구매한|구입한)\s*(거|것|게|건|주문|상품|물건)|(주문|배송)\s*(상태|건)"
     r"|(뭐|뭘)\s*(시켰|주문했|샀)|(교환|반품|환불|취소)\s*(신청|요청|접수)\s*(한|했|하신|해\s*(둔|놓은|놨|뒀))"
     # "방금 결제했는데 주문 제대로 들어간 거 맞죠?": whether their order went through

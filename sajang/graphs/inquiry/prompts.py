@@ -165,6 +165,13 @@ ORDER_T: dict[str, dict[str, str]] = {
     "shipped_on": {"ko": "{shipped} 출고되었고, 보통 출고 다음 날({expected}) 도착해요. 제주·도서산간은 하루이틀 더 걸려요.",
                    "en": "It shipped {shipped} and usually arrives the next day ({expected}); Jeju and islands take a "
                          "day or two longer."},
+    # on its way after the day it was expected: said so, and what they can do now
+    "shipped_late": {"ko": "{shipped} 출고되어 {expected} 도착 예정이었는데, 아직 배송 중으로 나와 늦어지고 있어요. 택배사 조회로 "
+                           "지금 위치를 확인해 보시고, 오늘 안에 받지 못하시면 이 채팅에 말씀해 주세요. 저희가 택배사에 확인해 "
+                           "드릴게요.",
+                     "en": "It shipped {shipped} and was expected {expected}, but it still shows as in transit, so it is "
+                           "running late. You can see where it is with the courier's tracking; if it has not come by the "
+                           "end of today, tell us here and we will check with the courier."},
     "delivered_on": {"ko": "{delivered} 배송 완료되었어요.", "en": "It was delivered {delivered}."},
     "dispatch_plan": {"ko": "평일·토요일 {cutoff} 이전 결제 건은 당일 출고되고, 보통 출고 다음 날 도착해요.",
                       "en": "Orders paid before {cutoff} (Mon–Sat) ship the same day and usually arrive the next day."},
