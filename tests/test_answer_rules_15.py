@@ -241,3 +241,67 @@ def test_a_cancelled_order_asked_in_the_past_is_theirs() -> None:
 def test_the_last_order_asked_in_english_gives_its_items() -> None:
     query = parse_own_query("what was my last order and how much did i pay", NOW)
     assert {"items", "amount"} <= set(query.facts) and query.latest
+
+
+def test_whether_a_discount_is_possible_is_a_thing_asked_not_a_case() -> None:
+    from sajang.graphs.inquiry.answering import asked_things
+
+    assert asked_things("할인이 되나요?") == (["할인"], False)
+    assert asked_things("냉동만두도 돼요?")[1]  # whether the rule covers a case
+    quoted = _quoted("회사 명절 선물로 40세트 정도 주문하려고 하는데 할인이 되나요?", "bulk-orders")
+    assert "5~10%" in quoted, quoted
+
+
+# --- found by an independent review of this session's change --------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "kinds"), [
+    ("교환 신청했는데 진행상황 알려주세요 근데 이번에 온 만두도 봉지가 터져서 왔어요", ["damage"]),  # new, after the question
+    ("환불 신청했는데 언제 돼요? 결제가 두 번 됐어요", ["double_charge"]),
+    ("냉동실에 한 팩밖에 없어서 더 시키려는데 언제 와요?", []), ("한 팩밖에 없는데 언제 재입고돼요?", []),
+    ("문의해도 답 안 주시면 어떻게 해요?", []), ("손잡이 새로 살 수 있나요?", []), ("뚜껑만 새로 구매 가능해요?", []),
+    ("국물이 새서 왔어요", ["damage"])])
+def test_what_the_review_found_of_the_incident_words(text: str, kinds: list[str]) -> None:
+    from sajang.graphs.inquiry.classifier import incident_evidence
+
+    assert incident_evidence(text) == kinds
+
+
+@pytest.mark.parametrize("text", ["주문 마감 시간이 어떻게 되었죠?", "대량 주문 할인 조건이 어떻게 되었나요?",
+                                  "주문할때 쿠폰 적용 어떻게 됐는지 모르겠어요"])
+def test_how_a_rule_stands_is_no_order_of_theirs(text: str) -> None:
+    assert not _own(text, guest=True)
+
+
+@pytest.mark.parametrize("text", ["떡볶이 시켰는데 유통기한 짧은게 왔어요", "김치 시켰는데 포장 꼼꼼하게 왔네요 감사합니다",
+                                  "김치 주문했는데 생각보다 일찍 왔네요"])
+def test_how_it_came_is_no_wrong_item(text: str) -> None:
+    assert not WRONG_ITEM_REPORT.search(text)
+
+
+def test_a_word_every_section_writes_names_no_case() -> None:
+    quoted = _quoted("교환하면 다시 배송까지 며칠 걸려요?", "exchange-policy")
+    assert "1~2일" in quoted, quoted  # «교환 배송비» heads one section, but 배송 is in most of them
+
+
+def test_a_case_follow_up_quotes_that_section_not_the_first_one() -> None:
+    quoted = _quoted("원산지 보관 어떻게 해요", "kimchi-storage")
+    assert "국내산" in quoted, quoted
+
+
+@pytest.mark.parametrize(("text", "acts"), [("I'd like to cancel my order", True), ("I'm trying to cancel my order", True),
+                                            ("Can I cancel my order please", True)])
+def test_english_requests_stay_requests(text: str, acts: bool) -> None:
+    from sajang.graphs.inquiry.answering import needs_action
+
+    assert needs_action(text) is acts
+
+
+def test_before_it_has_been_shipped_is_no_shipped_order() -> None:
+    from sajang.graphs.inquiry.answering import _stages
+
+    assert _stages("Can I cancel before it has been shipped?") == frozenset()
+    assert _stages("can i cancel my order after it has shipped") == {"<shipped>"}
+
+
+def test_asked_before_is_a_follow_up_of_the_request() -> None:
+    assert parse_own_query("반품해달라고 했는데 아직 안 가져가요", NOW).action is None

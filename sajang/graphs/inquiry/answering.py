@@ -50,7 +50,8 @@ ACTION_REQUEST = re.compile(
     # «교환요청 넣은 거 처리됐나요?»: a request made before, whose state is asked
     r"|요청(?!\s*(?:을|를)?\s*(?:한|했|넣은|넣었|넣어\s*(?:둔|놓|뒀|놨)|드린|드렸|된|됐|하신|해\s*(?:둔|놓|뒀|놨))))"
     # ("can I cancel my order after it ships?", "is it possible to return this": whether it can be done)
-    r"|\bplease\s+(cancel|refund)\b|(?<!can i )(?<!could i )(?<!may i )(?<!do i )(?<!to )(?<!still )"
+    r"|\bplease\s+(cancel|refund)\b|\b(cancel|refund|return|exchange)\b[^?.!]{0,40}\bplease\b"
+    r"|(?<!can i )(?<!could i )(?<!may i )(?<!do i )(?<!possible to )(?<!able to )(?<!how to )(?<!still )"
     r"\b(cancel|refund|return|exchange)\s+(my|the|this)\b"
     r"|\bi\s+(want|would like|need)\s+to\s+(cancel|return|exchange|get\s+a\s+refund)",
     re.IGNORECASE)
@@ -91,6 +92,7 @@ _ORDER_STAGES = (
                              r"출고\s*(?:후|된|됐|되어|되었|했)|송장\S{0,3}\s*(?:등록|나왔|나온|떴|뜨)|"
                              r"이미\s*(?:보내|발송|출고|나갔)|발송\s*(?:후|된|됐|되었)|already\s+shipped|in\s+transit|"
                              r"after\s+(?:it\s+)?(?:ships|dispatch)|"
+                             r"(?<!before it )(?<!until it )(?<!before )(?<!unless it )"
                              r"(?:has|have|had|was|is)\s+(?:already\s+)?(?:been\s+)?(?:shipped|dispatched)", re.IGNORECASE)),
     # the status named as such («상품준비중이면요?»), not «출고 전» / «준비 중»: those words are what most rules
     # say, and a rare marker on «출고 전이라면 …» outweighed «이때는 채팅이나 전화로 요청해 주세요» for
@@ -113,7 +115,8 @@ def _actions(text: str) -> frozenset[str]:
 
 STAGE_MISMATCH = 0.25  # a unit about another status than the one the question names («상품준비중이면요?»)
 # a rule said of the time before dispatch only: no marker of its own (see _ORDER_STAGES), but no answer once shipped
-_BEFORE_DISPATCH = re.compile(r"출고\s*(?:전|前)(?!\s*(?:인지|인가))|before\s+(?:it\s+)?(?:ships|dispatch)", re.IGNORECASE)
+_BEFORE_DISPATCH = re.compile(r"출고\s*(?:전|前)(?!\s*(?:인지|인가))|before\s+(?:it\s+)?(?:ships|dispatch|(?:has\s+been|is)\s+shipped)",
+                              re.IGNORECASE)
 
 
 def _stages(text: str) -> frozenset[str]:
@@ -162,7 +165,7 @@ _SAME_AS = {"바꾸": ("변경",), "변경": ("바꾸",), "고치": ("수정", "
 _LONG_AFTER_HOW = r"나\s*(?:걸|가|기다|둬|두|보관)"
 _HOW_LONG = "얼마" + _LONG_AFTER_HOW
 # «몇 분 돌려요?»: minutes (not «몇 분이 드실 거예요», people)
-_MINUTES = r"몇\s*분(?!\s*(?:이|께|한테|에게|이서|정도\s*드|드실|먹|오시|계시))"
+_MINUTES = r"몇\s*분(?!\s*(?:이|께|한테|에게|이서|정도\s*드|드실|먹|오시|계시|용|기준|분량))"
 # What kind of fact the question asks for, and how such a fact looks in the manual.
 _ASKS = {
     "duration": (re.compile(r"며칠|몇\s*일|몇\s*개월|몇\s*달|몇\s*년|몇\s*주(?!문)|몇\s*시간(?!대)|" + _MINUTES + r"|언제(?!든)|" + _HOW_LONG + r"|기간|기한|소요|how\s+long|\bwhen\b|\bdays?\b",
@@ -243,6 +246,7 @@ def _below_the_line(faq_question: str, question: str) -> bool:
 SPECIAL_CASE = re.compile(r"경우|때$|\S\s*후\b|오류|늦어|지연|안\s*될|못|분실|반송|when\s|if\s", re.IGNORECASE)
 SPECIAL_MISMATCH = 0.25
 CASE_NAMED_WORDS = 2
+CASE_WORD_UNITS = 2  # units of an article a word of a case heading may appear in and still name that case
 SAME_SECTION = 0.4  # share of the best unit's score another unit of its section needs to be quoted with it
 SECOND_SECTION = 0.8  # share of the best unit's score another section needs to be quoted too
 _HARD_KINDS = ("duration", "money", "clock", "amount", "temperature")
@@ -415,11 +419,14 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
     # «오배송인데 반품 배송비 내야 돼요?»: the question names the case of one section («불량·파손·오배송»), a noun
     # no other heading has; the sections of other cases («단순 변심 반품») answer another question (the article's
     # opening rule stays)
+    # (a case's own word: at most CASE_WORD_UNITS units of the article write it — not «배송», «주문», «기간»)
     heads: dict[str, set[int]] = {}
     for u in units:
         for t in (set(topic_nouns(u.heading)) - topic) & q if u.heading else ():
-            heads.setdefault(t, set()).add(u.section)
+            if sum(t in v.text for v in units) <= CASE_WORD_UNITS:
+                heads.setdefault(t, set()).add(u.section)
     named_cases = {sec for sections in heads.values() if len(sections) == 1 for sec in sections}
+    case_words = {t for t, sections in heads.items() if len(sections) == 1}
 
     def score(u: AnswerUnit, i: int) -> float:
         own = _tokens(u.text)
@@ -457,7 +464,8 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
         # 오면요», is not; one shared word, «잘못», does not name «주소가 잘못되어 반송되면» for «주소 잘못 적었는데»)
         unnamed_case = bool(u.heading and SPECIAL_CASE.search(u.heading)) and not ((_tokens(u.heading) - topic) & q) \
             and len((own - topic) & q) < CASE_NAMED_WORDS
-        another_case = bool(named_cases and u.heading) and u.section not in named_cases and u.section != first_section
+        # (a unit saying the case's word itself stays: «…불량·파손·오배송 등 저희 잘못이면 …», the article's rule)
+        another_case = bool(named_cases and u.heading) and u.section not in named_cases and not case_words & own
         if unnamed_case or another_case:
             value -= SPECIAL_MISMATCH
         if asked_actions:  # «김치만 취소 가능해요?» is not answered by why chilled food cannot be *returned*
@@ -1217,7 +1225,7 @@ def asked_things(question: str) -> tuple[list[str], bool]:
         word = thing.group(1) if thing else word
     nouns = [n for n in topic_nouns(question) if n in word and n not in _PROCESS_NOUNS]
     case = bool(_CASE_ASKED.match(question, last.end(1))) and \
-        any(re.fullmatch(rf"\S*{n}(?:도|은|는|이|가)", word) for n in nouns)
+        any(re.fullmatch(rf"\S*{n}(?:도|은|는)", word) for n in nouns)  # («할인이 되나요»: a thing)
     return nouns, case
 
 

@@ -149,7 +149,7 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
         r"아무도\s*(안\s*받|답\s*(이|을)?\s*(없|안))",
         # «문의 남겨도 답도 없고», «연락드렸는데도 답이 없어요»: asked and never answered
         r"(문의|연락|전화|채팅|메일|문자)\S{0,3}\s*(남겨도|해도|드려도|넣어도|남겼는데도|했는데도|드렸는데도)\s*"
-        r"(답|연락|답장|답변)\S{0,2}\s*(도|이|가)?\s*(없|안\s*(와|오|줘|주))",
+        r"(답|연락|답장|답변)\S{0,2}\s*(도|이|가)?\s*(없|안\s*(와|오|줘|주))(?![가-힣]*면)",
         r"third time|again and again|still no (reply|answer)|keep (asking|telling)|nobody (answers|picks up|replied)")),
     "damage": ("high", _rx(
         r"파손|누수|깨졌|터졌|샜|찌그러졌|부서졌|부러졌|망가졌|찢어졌|찢겨|(?<![가-힣])금이\s*(쫙\s*|좀\s*|살짝\s*|길게\s*|크게\s*)?(갔|간|가\s*있)|깨짐|터짐|산산\s*조각|박살|조각\s*(났|나\s*있)",
@@ -157,7 +157,7 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
         r"(왔|옴|도착|배송|받|있|와서|있었)",
         # «아이스팩이 다 터져서», «손잡이가 부러져서»
         r"(포장|상자|박스|봉지|봉투|팩|병|유리|용기|뚜껑|냄비|그릇|접시|코팅|손잡이)\S{0,2}\s*(다\s*|전부\s*|모두\s*)?"
-        r"(깨져|터져|새|찌그러|찢어|부서|부러져|부러졌|부러진|벗겨)",
+        r"(깨져|터져|새(?!로|\s*(?:거|걸|것|게|상품|제품))|찌그러|찢어|부서|부러져|부러졌|부러진|벗겨)",
         # what the leak did: «상자가 국물범벅이에요», «김치까지 다 젖었어요»
         r"범벅|흥건|(다|전부|같이|까지)\s*젖(었|어\s*(있|서))|국물이\s*(샜|새서|흘러)",
         r"broken|damaged|leak|crushed|cracked|dented")),
@@ -179,8 +179,10 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
         # a parcel sent in two boxes: the manual says the other one follows)
         r"(\d+|한|두|세)\s*(봉지?|팩|병|통|세트|인분|장|캔|박스|마리)\s*만\s*(왔|옴|들어\s*(있|왔)|도착|받았)",
         # «두 봉 결제했는데 한 봉밖에 없어요»: only that many there
+        # (in what came: not «냉동실에 한 팩밖에 없어서 더 시키려는데»)
+        r"(시켰|주문했|결제했|샀|구매했|받았|왔는데|열어\s*보니|열었더니|뜯어\s*보니)\S{0,3}[^.?!？]{0,24}?"
         r"(\d+|한|두|세)\s*(봉지?|팩|병|통|세트|인분|장|캔|마리|개)\s*밖에\s*(없|안\s*(왔|들어)|못\s*받)"
-        r"(?!나요|나\s*[?？]|는지|을까|어요\s*[?？]|어\s*[?？])",
+        r"(?!나요|나\s*[?？]|는지|을까|어요\s*[?？]|어여?\s*[?？])",
         r"(?<![가-힣])(반|절반|일부)\s*만\s*(왔|옴|들어\s*(있|왔)|도착|받았)",
         # «박스 열어보니 손만두가 아예 없어요»: opened, and a thing ordered is not there (not «열어보니 이상 없네요»,
         # «받아 보니 영수증이 없어요», «재고 아예 없어요?», «연락이 전혀 없어요»)
@@ -312,7 +314,8 @@ _HARM_TOLD = re.compile(r"데었|데였|다쳤|다치|베였|베여|화상|피�
 
 
 # «들기름 상자 찌그러져서 환불 요청했는데 진행 상황 좀 알려주세요»: a request made about it, how it stands asked —
-# a damage, a missing piece or a defect reported before (food safety stays an incident however it is told)
+# a damage, a missing piece or a defect told before it was reported then (food safety stays an incident however it is
+# told; one told after the question is new: «…진행상황 알려주세요 근데 이번 것도 터져서 왔어요»)
 _PROGRESS_OF_REQUEST = re.compile(
     r"(요청|신청|접수|문의)\s*(을|를)?\s*(했|드렸|넣었|해\s*놨|해\s*뒀)\S{0,3}\s*(는데|데|고)[^.?!？]{0,30}?"
     r"(진행\s*(상황|중|됐|돼|되고)|어떻게\s*(됐|되었|돼\s*가|되가|되고)|처리\s*(됐|되었|중|언제|상황|다\s*됐)|언제\s*(돼|되|처리)|소식)")
@@ -323,11 +326,11 @@ def incident_evidence(text: str) -> list[str]:
     """The kinds of incident the customer's words report (spoilage, foreign_object, damage, missing …).
     A wrong item is no incident here: the manual says what to check and how it is resent."""
     out: list[str] = []
-    progress_asked = _PROGRESS_OF_REQUEST.search(text) is not None
+    progress = _PROGRESS_OF_REQUEST.search(text)
     for kind, (_level, rx) in INCIDENTS.items():
-        if progress_asked and kind in _REPORTED_BEFORE_KINDS:
-            continue
-        if any(not (_HYPOTHETICAL.match(text, m.end())
+        # (what is told before the request's progress is asked is why it was made; after it, something new)
+        reported_until = progress.start() if progress is not None and kind in _REPORTED_BEFORE_KINDS else -1
+        if any(not (m.end() <= reported_until or _HYPOTHETICAL.match(text, m.end())
                     or (kind == "defect" and (_ASKS_WHETHER.match(text, m.end())
                                               or _COUNTS_AS_DEFECT.match(text, m.end())))
                     or (kind in ("spoilage", "defect") and _ASKS_IF_SPOILED.match(text, m.end())

@@ -621,8 +621,11 @@ DISPATCHED_ASKED = re.compile(r"출발\s*(했|됐|하셨)|(출고|발송)\s*(됐
 # «주문번호 뭐였죠», «주문 번호 좀 알려 주세요», "what was my order number"
 ORDER_NUMBER_ASKED = re.compile(r"주문\s*번호\s*(가|는|이|좀)?\s*(뭐|뭔|몇\s*번|알려\s*(주|줘)|확인\s*(해\s*)?(주|줘)|어떻게\s*(되|돼))"
                                 r"|\b(what|which)\s+(was|is|'s)\s+my\s+order\s+(number|no)", re.IGNORECASE)
-# «어떻게 됐어요», «어케 되가요», «어떻게 돼 가고 있나요»: how something under way stands (not «어떻게 되나요», a rule)
-ORDER_PROGRESS_ASKED = re.compile(r"(어떻게|어케|어캐|어떡)\s*(됐|되었|됬|되고\s*있|돼\s*가|되\s*가|되어\s*가)")
+# «주문 어케 되가요», «시킨 거 어떻게 됐어요»: how their order stands — the order itself, right before it (not «주문
+# 마감 시간이 어떻게 되었죠», «주문할 때 쿠폰 적용 어떻게 됐는지»: a rule)
+ORDER_PROGRESS_ASKED = re.compile(
+    r"(?:주문|(?:시킨|주문한|산|구매한)\s*(?:거|것|게|건|상품|물건))\s*(?:은|는|이|가)?\s*(?:지금\s*)?(?:어떻게|어케|어캐|어떡)\s*"
+    r"(?:됐|되었|됬|되고\s*있|돼\s*가|되\s*가|되어\s*가)")
 _LOOKED_UP_FACTS = frozenset({"items", "amount", "status", "tracking", "delivery_date", "list", "shipping_fee"})
 _DEADLINE = re.compile(r"마감|까지|전에|이전|deadline|cut-?off|before", re.IGNORECASE)
 _PLACED = re.compile(r"주문|시킨|시켰|샀|구매|결제|(?<![가-힣])산\s+(?=[가-힣])|\border", re.IGNORECASE)
@@ -696,7 +699,7 @@ def is_own_data_question(text: str, category: str, query: OwnDataQuery, orders: 
         return True  # «결제 해놨는데 아직 출발 안 했죠? 상태 좀 봐주세요»: a verified customer asks us to look
     if not guest and orders and "tracking" in query.facts and SENT_TO_THEM.search(text):
         return True  # «택배 어느 택배사로 보내셨어요?»: the parcel sent to them (not «보내세요?», the shop's courier)
-    if _PLACED.search(text) and ORDER_PROGRESS_ASKED.search(text) and not is_conditional(text):
+    if ORDER_PROGRESS_ASKED.search(text) and not is_conditional(text):
         return True  # «주문 어케 되가요?», «시킨 거 어떻게 돼 가요»: how their order stands (a guest verifies first)
     if query.since and _PLACED.search(text) and set(query.facts) & _LOOKED_UP_FACTS \
             and not _DEADLINE.search(text):
@@ -745,8 +748,9 @@ WRONG_ITEM_REPORT = re.compile(
     # (a name of two words as spacing restores it: «김치 손만두», «고기 왕만두»)
     r"(?<![가-힣])" + _NOT_A_DAY + _NOT_A_PRODUCT + r"(?:[가-힣]{1,6}\s)?" + _NOT_A_DAY + _NOT_A_PRODUCT
     + r"[가-힣]{2,10}\s*(?:을|를)?\s*(?:시켰|주문했|샀|구매했)\S{0,1}(?:는데|더니)\s+"
-    + _NOT_A_PRODUCT + r"(?:[가-힣]{1,6}\s)?" + _NOT_A_PRODUCT
-    + r"[가-힣]{2,10}?\s*(?:이|가)?\s*(?:왔|옴|와\s*있|와서|도착했|들어\s*있)"
+    # (a word before what came only with its subject particle, «고기 왕만두가 왔어요»: not «포장 꼼꼼하게 왔네요»)
+    + _NOT_A_PRODUCT + r"(?:(?:[가-힣]{1,6}\s)" + _NOT_A_PRODUCT + r"[가-힣]{2,10}?\s*(?:이|가)|[가-힣]{2,10}?\s*(?:이|가)?)"
+    + r"\s*(?:왔|옴|와\s*있|와서|도착했|들어\s*있)"
     r"|(?:주문한|시킨|산)\s*(?:거|것|상품|제품)\S{0,1}\s*(?:랑|이랑|과|와)\s*다른\s*(?:게|거|것|상품|제품|물건)\S{0,2}\s*(?:왔|옴|도착했|들어\s*있)"
     r"|잘못\s*(?:온|왔(?!다)|배송\s*(?:됐|되었|돼\s*서|된))(?![^.?!？]*(?:면|경우|때))")
 WRONG_ITEM_QUERY = "주문한 것과 다른 상품이 왔어요"  # what such a report is searched as, besides its own words
