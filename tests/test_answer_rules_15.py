@@ -283,9 +283,20 @@ def test_a_word_every_section_writes_names_no_case() -> None:
     assert "1~2일" in quoted, quoted  # «교환 배송비» heads one section, but 배송 is in most of them
 
 
-def test_a_case_follow_up_quotes_that_section_not_the_first_one() -> None:
-    quoted = _quoted("원산지 보관 어떻게 해요", "kimchi-storage")
-    assert "국내산" in quoted, quoted
+def test_a_topic_heading_is_no_case_a_follow_up_stays_in(manual_svc: Any) -> None:
+    from sajang.graphs.inquiry.answering import case_heading
+
+    assert case_heading("불량·파손·오배송") and case_heading("직접 보내시는 경우")
+    assert not case_heading("원산지") and not case_heading("계산 예시")
+    first = manual_svc.ask("김치 보관 어떻게 해요")
+    reply = manual_svc.ask("원산지는요?", thread_id=first["thread_id"])
+    assert reply["sources"][0]["id"] == "allergens-origin" and "원산지" in reply["answer"], reply
+
+
+def test_a_change_of_mind_sum_is_the_worked_example() -> None:
+    quoted = _quoted("5만8천원어치 무료배송으로 받았는데요, 그중에 15,000원짜리 하나만 단순 변심으로 반품하면 환불 금액이 "
+                     "얼마인지 궁금합니다", "return-fee")
+    assert "9,000원" in quoted, quoted
 
 
 @pytest.mark.parametrize(("text", "acts"), [("I'd like to cancel my order", True), ("I'm trying to cancel my order", True),

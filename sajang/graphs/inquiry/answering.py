@@ -182,9 +182,7 @@ _ASKS = {
                          r"(?:따로|추가로?)\s*(?:내야|내나|내요|결제|청구)|how\s+much|\bfee|\bcost|\bprice|free\s+(?:shipping|delivery)|"
                          r"\bminimum\s+(?:order|amount|for|to)",
                          re.IGNORECASE),
-              # who bears a cost answers «얼마» too («불량이면 반품비 얼마?» → «모두 저희가 부담합니다»)
-              re.compile(r"[\d,]+\s*원|무료|부담(?:합니다|해요|하십니다|하세요|입니다)|\bwon\b|KRW|\bfree\b|"
-                         r"\b(?:we|you)\s+pay\b", re.IGNORECASE)),
+              re.compile(r"[\d,]+\s*원|무료|\bwon\b|KRW|\bfree\b", re.IGNORECASE)),
     "clock": (re.compile(r"몇\s*시(?!간)|운영\s*시간|영업\s*시간|\bhours\b|what\s+time", re.IGNORECASE),
               re.compile(r"\d{1,2}:\d{2}|오[전후]\s*\d+\s*시|\d\s*(?:a\.?m|p\.?m)", re.IGNORECASE)),
     "amount": (re.compile(r"몇\s*(?:자|장|개(?!월)|번|퍼센트|%|명|미리|밀리|ml|리터|그램|g\b|키로|kg)|최대|최소|한도|percent|"
@@ -245,7 +243,14 @@ def _below_the_line(faq_question: str, question: str) -> bool:
 
 SPECIAL_CASE = re.compile(r"경우|때$|\S\s*후\b|오류|늦어|지연|안\s*될|못|분실|반송|when\s|if\s", re.IGNORECASE)
 SPECIAL_MISMATCH = 0.25
+
+
+def case_heading(heading: str) -> bool:
+    """A heading of cases: alternatives listed («불량·파손·오배송») or a case said («직접 보내시는 경우»), not a topic of
+    the article («원산지», «계산 예시», «단순 변심 반품»)."""
+    return "·" in heading or bool(SPECIAL_CASE.search(heading))
 CASE_NAMED_WORDS = 2
+OTHER_CASE = 0.5  # a section of another case than the one the question names («단순 변심» for «오배송이면»)
 CASE_WORD_UNITS = 2  # units of an article a word of a case heading may appear in and still name that case
 SAME_SECTION = 0.4  # share of the best unit's score another unit of its section needs to be quoted with it
 SECOND_SECTION = 0.8  # share of the best unit's score another section needs to be quoted too
@@ -355,6 +360,11 @@ def _things_asked(question: str, hit: dict[str, Any]) -> tuple[list[str], bool]:
     return [t for t in things if t not in topic], case
 
 
+# who bears a cost answers «얼마» without a figure («불량이면 반품비 얼마?» → «모두 저희가 부담합니다»): such a unit does not
+# lack the amount, though it gains nothing over one that states it
+_COST_BORNE = re.compile(r"부담(?:합니다|해요|하십니다|하세요|입니다)|\b(?:we|you)\s+pay\b", re.IGNORECASE)
+
+
 def _lacking_asked_figure(question: str, units: tuple[AnswerUnit, ...]) -> frozenset[int]:
     """The units without the figure the question asks for — only a question word asking for the figure itself
     («몇 시», «얼마», not «가격 안 보이게», «언제 출고»), and only when other units of the article state one: else no
@@ -363,7 +373,11 @@ def _lacking_asked_figure(question: str, units: tuple[AnswerUnit, ...]) -> froze
              and any(_ASKS[k][1].search(u.quote) for u in units)]
     if not kinds:
         return frozenset()
-    return frozenset(i for i, u in enumerate(units) if not any(_ASKS[k][1].search(u.quote) for k in kinds))
+
+    def states(k: str, u: AnswerUnit) -> bool:
+        return bool(_ASKS[k][1].search(u.quote)) or (k == "money" and bool(_COST_BORNE.search(u.quote)))
+
+    return frozenset(i for i, u in enumerate(units) if not any(states(k, u) for k in kinds))
 
 
 def _ranked(scores: Iterable[tuple[float, int]]) -> list[tuple[float, int]]:
@@ -416,13 +430,12 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
     named_examples = q & frozenset().union(*examples)
     asked_stages = _stages(question)
     asked_actions = _actions(question)
-    # «오배송인데 반품 배송비 내야 돼요?»: the question names the case of one section («불량·파손·오배송»), a noun
-    # no other heading has; the sections of other cases («단순 변심 반품») answer another question (the article's
-    # opening rule stays)
+    # «오배송인데 반품 배송비 내야 돼요?»: the question names the case of one section («불량·파손·오배송»: a heading
+    # of cases, see `case_heading`), a noun no other heading has; the other sections answer another question
     # (a case's own word: at most CASE_WORD_UNITS units of the article write it — not «배송», «주문», «기간»)
     heads: dict[str, set[int]] = {}
     for u in units:
-        for t in (set(topic_nouns(u.heading)) - topic) & q if u.heading else ():
+        for t in (set(topic_nouns(u.heading)) - topic) & q if u.heading and case_heading(u.heading) else ():
             if sum(t in v.text for v in units) <= CASE_WORD_UNITS:
                 heads.setdefault(t, set()).add(u.section)
     named_cases = {sec for sections in heads.values() if len(sections) == 1 for sec in sections}
@@ -466,8 +479,10 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
             and len((own - topic) & q) < CASE_NAMED_WORDS
         # (a unit saying the case's word itself stays: «…불량·파손·오배송 등 저희 잘못이면 …», the article's rule)
         another_case = bool(named_cases and u.heading) and u.section not in named_cases and not case_words & own
-        if unnamed_case or another_case:
+        if unnamed_case:
             value -= SPECIAL_MISMATCH
+        elif another_case:
+            value -= OTHER_CASE
         if asked_actions:  # «김치만 취소 가능해요?» is not answered by why chilled food cannot be *returned*
             actions = _actions(f"{u.heading or ''} {u.text}")
             if actions and not actions & asked_actions:

@@ -23,6 +23,7 @@ from sajang.graphs.inquiry import conversations as conv
 from sajang.graphs.inquiry.answering import (
     AGREEMENT_MIN_RETRIEVAL,
     article_units,
+    case_heading,
     detect_locale,
     learned_in_scope,
     manual_hits,
@@ -349,10 +350,11 @@ def sibling_rows(fragment: str, replaced: str, body: str) -> bool:
 
 
 def heads_a_section(fragment: str, body: str) -> bool:
-    """A section heading of the article (`body`) names every content word of the fragment («오배송» in
-    «## 불량·파손·오배송»): the article has a case of its own for it."""
+    """A section heading of cases of the article (`body`, see `answering.case_heading`) names every content word of
+    the fragment («오배송» in «## 불량·파손·오배송»): the article has a case of its own for it."""
     wanted = set(tokenize(fragment))
-    return bool(wanted) and any(wanted <= set(tokenize(u.heading)) for u in article_units(body) if u.heading)
+    return bool(wanted) and any(wanted <= set(tokenize(u.heading)) for u in article_units(body)
+                                if u.heading and case_heading(u.heading))
 
 
 def speaks_of(fragment: str, text: str, every: bool = True) -> bool:
