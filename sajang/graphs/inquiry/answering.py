@@ -243,15 +243,17 @@ def _below_the_line(faq_question: str, question: str) -> bool:
 
 SPECIAL_CASE = re.compile(r"경우|때$|\S\s*후\b|오류|늦어|지연|안\s*될|못|분실|반송|when\s|if\s", re.IGNORECASE)
 SPECIAL_MISMATCH = 0.25
+CASE_NAMED_WORDS = 2
+OTHER_CASE = 0.5  # a section of another case than the one the question names («단순 변심» for «오배송이면»)
+CASE_WORD_UNITS = 2  # units of an article a word of a case heading may appear in and still name that case
 
 
 def case_heading(heading: str) -> bool:
     """A heading of cases: alternatives listed («불량·파손·오배송») or a case said («직접 보내시는 경우»), not a topic of
     the article («원산지», «계산 예시», «단순 변심 반품»)."""
     return "·" in heading or bool(SPECIAL_CASE.search(heading))
-CASE_NAMED_WORDS = 2
-OTHER_CASE = 0.5  # a section of another case than the one the question names («단순 변심» for «오배송이면»)
-CASE_WORD_UNITS = 2  # units of an article a word of a case heading may appear in and still name that case
+
+
 SAME_SECTION = 0.4  # share of the best unit's score another unit of its section needs to be quoted with it
 SECOND_SECTION = 0.8  # share of the best unit's score another section needs to be quoted too
 _HARD_KINDS = ("duration", "money", "clock", "amount", "temperature")
