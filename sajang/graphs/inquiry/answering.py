@@ -436,10 +436,10 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
     # of cases, see `case_heading`), a noun no other heading has; the other sections answer another question
     # (a case's own word: at most CASE_WORD_UNITS units of the article write it — not «배송», «주문», «기간»)
     heads: dict[str, set[int]] = {}
-    for u in units:
-        for t in (set(topic_nouns(u.heading)) - topic) & q if u.heading and case_heading(u.heading) else ():
+    for section, heading in {(u.section, u.heading) for u in units if u.heading and case_heading(u.heading)}:
+        for t in (set(topic_nouns(heading)) - topic) & q:
             if sum(t in v.text for v in units) <= CASE_WORD_UNITS:
-                heads.setdefault(t, set()).add(u.section)
+                heads.setdefault(t, set()).add(section)
     named_cases = {sec for sections in heads.values() if len(sections) == 1 for sec in sections}
     case_words = {t for t, sections in heads.items() if len(sections) == 1}
 
@@ -1346,6 +1346,17 @@ def prefer_named_topic(query: str, hits: list[dict[str, Any]], category: str | N
     return [hit, *hits[:i], *hits[i + 1:]]
 
 
+def _moved_first(hits: list[dict[str, Any]], margin: float, fits: Callable[[dict[str, Any]], bool],
+                 depth: int = 3) -> list[dict[str, Any]]:
+    """The hits, with the first of the next `depth` − 1 that `fits` and scores within `margin` of the top moved first
+    (as they are when none does)."""
+    top = float(hits[0].get("score") or 0.0)
+    for i, hit in enumerate(hits[1:depth], start=1):
+        if top - float(hit.get("score") or 0.0) <= margin and fits(hit):
+            return [hit, *hits[:i], *hits[i + 1:]]
+    return hits
+
+
 STAGE_MARGIN = 0.1  # how far below the top the article for the status asked may be
 
 
@@ -1356,12 +1367,8 @@ def prefer_stage_asked(query: str, hits: list[dict[str, Any]]) -> list[dict[str,
     if len(hits) < 2 or "<shipped>" not in _stages(query) \
             or not _BEFORE_DISPATCH.search(str(hits[0].get("title") or "")):
         return hits
-    top = float(hits[0].get("score") or 0.0)
-    for i, hit in enumerate(hits[1:3], start=1):
-        if hit.get("kind", "manual") == "manual" and top - float(hit.get("score") or 0.0) <= STAGE_MARGIN \
-                and not _BEFORE_DISPATCH.search(str(hit.get("title") or "")):
-            return [hit, *hits[:i], *hits[i + 1:]]
-    return hits
+    return _moved_first(hits, STAGE_MARGIN, lambda hit: hit.get("kind", "manual") == "manual"
+                        and not _BEFORE_DISPATCH.search(str(hit.get("title") or "")))
 
 
 # islands and remote areas have rules of their own (fees, days fresh food leaves): a shop's manual says them in an
@@ -1385,13 +1392,9 @@ def prefer_remote_area(query: str, hits: list[dict[str, Any]], category: str | N
     title_nouns = topic_nouns(str(hits[0].get("title") or ""))
     if title_nouns and 2 * sum(1 for n in title_nouns if n in query) >= len(title_nouns):
         return hits  # the question names the top article's own topic («제주도인데 배송지 변경하고 싶어요»)
-    top = float(hits[0].get("score") or 0.0)
-    for i, hit in enumerate(hits[1:4], start=1):
-        # …unless it states none of the figure asked («제주도 사는데 출고 마감 몇시에요?»: the cut-off time)
-        if top - float(hit.get("score") or 0.0) <= REMOTE_AREA_MARGIN and about_remote(hit) \
-                and not _states_no_figure_asked(query, hit):
-            return [hit, *hits[:i], *hits[i + 1:]]
-    return hits
+    # …unless it states none of the figure asked («제주도 사는데 출고 마감 몇시에요?»: the cut-off time)
+    return _moved_first(hits, REMOTE_AREA_MARGIN,
+                        lambda hit: about_remote(hit) and not _states_no_figure_asked(query, hit), depth=4)
 
 
 def _states_no_figure_asked(question: str, hit: dict[str, Any]) -> bool:
@@ -1413,11 +1416,7 @@ def prefer_named_row(query: str, hits: list[dict[str, Any]]) -> list[dict[str, A
 
     if len(hits) < 2 or named_row(hits[0]):
         return hits
-    top = float(hits[0].get("score") or 0.0)
-    for i, hit in enumerate(hits[1:3], start=1):
-        if top - float(hit.get("score") or 0.0) <= ROW_TOPIC_MARGIN and named_row(hit):
-            return [hit, *hits[:i], *hits[i + 1:]]
-    return hits
+    return _moved_first(hits, ROW_TOPIC_MARGIN, named_row)
 
 
 def manual_hits(settings: Settings, query: str, locale: str | None, category: str | None,
@@ -1427,7 +1426,8 @@ def manual_hits(settings: Settings, query: str, locale: str | None, category: st
     as every reader of customer lines takes them — the chat graph, the agent's suggestion, the replies while
     a person is coming, the product Q&A drafts: the articles in the customer's language, learned answers
     taught on another product left out (`scope`, default `learned_in_scope`), the article whose title names
-    the topic first (`prefer_named_topic`). Also the search result (its confidence and unknown terms)."""
+    the topic first (`prefer_named_topic`), then those for a remote area, a status asked and a table row named
+    (`prefer_remote_area`, `prefer_stage_asked`, `prefer_named_row`). Also the search result (its confidence and unknown terms)."""
     result = get_knowledge(settings).search(query, k=5, language=locale)
     hits = [h.as_dict() for h in result.hits]
     hits = scope(hits) if scope is not None else learned_in_scope(query, hits)
