@@ -38,6 +38,7 @@ import hmac
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -533,10 +534,15 @@ def build_chat(settings: Settings) -> gr.Blocks:
             with _busy_lock:
                 _fresh_starts[session] = _fresh_starts.get(session, 0) + 1
             fresh = new_state(st.get("locale"))
-            return fresh, [], gr.update(value=status_line(fresh)), gr.update(value=""), gr.update(value="")
+            # the stored token is cleared here, not only by `remember` after the state's change event: that event
+            # sometimes left the old token stored (a reload then brought the old conversation back); the start's
+            # number makes the value differ from any stored before, so the page always writes it
+            cleared = {"token": "", "started": time.time_ns()}
+            return (fresh, [], gr.update(value=status_line(fresh)), gr.update(value=""), gr.update(value=""),
+                    cleared)
 
         # queued: Gradio tells the page a state changed (and so runs `remember`) only for queued events
-        new_btn.click(start_over, [state], [state, chatbot, who, attach_note, notify_note]) \
+        new_btn.click(start_over, [state], [state, chatbot, who, attach_note, notify_note, saved]) \
             .then(refresh_csat, [state], [state, *csat_outputs], show_progress="hidden")
 
         def leave_contact(raw: str, st: dict[str, Any], request: gr.Request) -> tuple[Any, ...]:
