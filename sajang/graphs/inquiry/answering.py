@@ -14,6 +14,7 @@ With a chat model: `llm_answer.py`.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import re
 import zlib
@@ -37,7 +38,7 @@ from sajang.graphs.inquiry.prompts import VARIANTS, T, josa
 from sajang.knowledge.ingest import AnswerUnit, answer_units, audience_overrides_in, is_agents_only
 from sajang.knowledge.normalize import LEXICON_PATH, Mood, load_lexicon, normalize_for_shop
 from sajang.knowledge.service import SearchResult, get_knowledge
-from sajang.knowledge.text import HANGUL, text_language, tokenize, topic_nouns, without_greeting
+from sajang.knowledge.text import HANGUL, morphemes, text_language, tokenize, topic_nouns, without_greeting
 from sajang.tools.orders import recent_orders
 
 KST = ZoneInfo("Asia/Seoul")
@@ -80,7 +81,7 @@ def _tokens(text: str) -> frozenset[str]:
     """Content morphemes (cached: manual sentences repeat across questions; articles change rarely), a
     verb's "-어지" form read as its stem (Kiwi gives 늦어지 in one sentence, 늦 in another), a compound the
     lexicon writes whole read whole (Kiwi splits "에어프라이어:" into 에어 + 프라이어, not "에어프라이어에")."""
-    words = {_stem(t) for t in _joined_compounds(tokenize(text))}
+    words = {_stem(t) for t in _joined_compounds(tokenize(text, negations=False))}
     # where the order stands, however it is written: «이미 배송중이면» meets «'배송 중'으로 바뀐 뒤», «출고 후»
     words.update(marker for marker, said in _ORDER_STAGES if said.search(text))
     return frozenset(words)
@@ -159,7 +160,8 @@ _SAME_AS = {"바꾸": ("변경",), "변경": ("바꾸",), "고치": ("수정", "
             "보내": ("발송", "출고"), "오": ("도착",), "도착": ("오",), "쓰": ("사용",), "사용": ("쓰",),
             "깨지": ("파손",), "파손": ("깨지",), "터지": ("파손",), "끊": ("종료",),
             "출발": ("출고", "발송"), "주소": ("배송지",), "배송지": ("주소",), "같이": ("함께",), "함께": ("같이",),
-            "한꺼번에": ("함께",), "동시": ("함께",), "중복": ("함께",), "나가": ("출고",), "발송": ("출고",), "택배비": ("배송비",), "돈": ("환불", "금액"),
+            "얼리": ("냉동",), "녹이": ("해동",), "합치": ("통합", "묶", "함께"), "겹치": ("함께", "중복"), "익": ("숙성",),
+            "토요일": ("주말",), "일요일": ("주말",), "보이": ("표시", "적히"), "한꺼번에": ("함께",), "동시": ("함께",), "중복": ("함께",), "나가": ("출고",), "발송": ("출고",), "택배비": ("배송비",), "돈": ("환불", "금액"),
             "delivery": ("ship",), "ship": ("delivery",)}
 # «얼마나 걸려요», «얼마나 둬도 돼요»: how long (a duration), not how much
 _LONG_AFTER_HOW = r"나\s*(?:걸|가|기다|둬|두|보관)"
@@ -220,9 +222,17 @@ MAX_TABLE_ROWS = 8
 LEAD_BONUS = 0.1
 FAQ_MISMATCH = 0.4
 FAQ_MATCH = 0.25
+# a day the question names («토요일에도», «주말엔») asks which days a rule holds: the units naming days answer
+_DAY_NAMED = re.compile(r"토요일|일요일|주말|공휴일|휴일|평일|연휴|\b(?:saturdays?|sundays?|weekends?|holidays?)\b",
+                        re.IGNORECASE)
+_DAY_RULE = re.compile(r"평일|주말|공휴일|휴무|토요일|일요일|휴일|\b(?:weekdays?|weekends?|holidays?|saturdays?|sundays?)\b",
+                       re.IGNORECASE)
+NARROWER_FAQ = 1.0  # a FAQ item about a kind of the thing asked answers last: it matches its own question's words
 # a section about a special case ("주소 오류로 반송된 경우") answers only a question that names the case
-# a FAQ question that denies its own case («…가 안 되는데», «…이 없는데», «못 받았는데»)
+# a FAQ question that denies its own case («…가 안 되는데», «…이 없는데», «못 받았는데»)…
 _NEGATED_PREMISE = re.compile(r"(?:안|못)\s*(?:되|돼|와|왔|오|받|나왔|들어)\S*(?:는데|면|어도|아도)|없(?:는데|으면|어도)"
+                              # …or a trouble it is about («전화가 잘 안 돼요»)
+                              r"|(?:안|못)\s*(?:돼요|되요|됩니다)\s*$"
                               r"|않(?:는데|으면|아도)|\b(?:not|don't|didn't|haven't|isn't)\b", re.IGNORECASE)
 # the customer denying something in their own words («바로 못받을수도 있는데»): the premise may be theirs
 _ANY_NEGATION = re.compile(r"(?<![가-힣])(?:안(?!녕)|못)\s*[가-힣]|없|않|\bnot\b|n't\b", re.IGNORECASE)
@@ -386,6 +396,21 @@ def _ranked(scores: Iterable[tuple[float, int]]) -> list[tuple[float, int]]:
     return sorted(scores, key=lambda x: (-x[0], x[1]))
 
 
+@lru_cache(maxsize=4_000)
+def _negation(text: str) -> frozenset[str]:
+    """{"안"} when `text` says «안» (not, or within), as the search index reads it; `_tokens` leaves it out."""
+    return frozenset({"안"}) if "안" in tokenize(text) else frozenset()
+
+
+def _narrows(faq_question: str, asked: frozenset[str]) -> bool:
+    """Whether a FAQ item's question names a kind of a noun the customer asked about by a noun before it that the
+    customer did not write («리뷰 적립금» for «적립금»)."""
+    morphs = morphemes(faq_question)
+    return any(tag in ("NNG", "NNP") and next_tag in ("NNG", "NNP") and len(form) >= 2 and form not in asked
+               and next_form in asked
+               for (form, tag), (next_form, next_tag) in itertools.pairwise(morphs))
+
+
 def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, ...], figures: bool = True,
                   ) -> list[tuple[float, int]]:
     """Each unit's score for the question, best first.
@@ -443,6 +468,9 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
     named_cases = {sec for sections in heads.values() if len(sections) == 1 for sec in sections}
     case_words = {t for t, sections in heads.items() if len(sections) == 1}
 
+    days_named = bool(_DAY_NAMED.search(question))
+    q_negation = _negation(question)
+
     def score(u: AnswerUnit, i: int) -> float:
         own = _tokens(u.text)
         head = _tokens(u.heading) - own if u.heading else frozenset()
@@ -452,12 +480,15 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
         for k in kinds:
             if _ASKS[k][1].search(u.quote):
                 value += TYPE_BONUS if k in _HARD_KINDS else SOFT_TYPE_BONUS
+        if days_named and _DAY_RULE.search(u.quote):
+            value += TYPE_BONUS  # «토요일에도 전화 상담 돼요?»: the rule for which days, «평일 … 주말·공휴일 휴무»
         if passage_counts and (u.text in passage or (u.key and u.key in passage)):
             value += PASSAGE_BONUS
         named_thing = bool(things) and any(t in u.text or t in (u.heading or "") for t in things)
         if u.kind == "faq":  # "선물 포장을 하면 배송이 늦어지나요: 아니요 …" answers its own, narrower question
-            asked = _tokens(u.question)
-            value -= FAQ_MISMATCH * len(asked - q) / (len(asked) or 1)
+            # (its «안» counts here: «30세트가 안 되는데 할인이 되나요» asks of those below the line)
+            asked = _tokens(u.question) | _negation(u.question)
+            value -= FAQ_MISMATCH * len(asked - q - q_negation) / (len(asked) or 1)
             # «리뷰 쓰면 적립금 얼마 줘요?» is not «리뷰 적립금은 언제 들어오나요»: it asks another kind of figure
             faq_kinds = _hard_kinds(u.question)
             if faq_kinds and hard_asked and not faq_kinds & hard_asked:
@@ -465,6 +496,10 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
             # …and the customer asking nearly that question is answered by it («잘못 온 만두 먹어도 돼요?» is
             # «잘못 온 상품을 먹어도 되나요»), rare words weighing more; the article's topic words are in every
             # FAQ question of it and say nothing («선물 포장» in «선물 포장을 하면 배송이 늦어지나요»)
+            # «리뷰 적립금은 언제 들어오나요» for «적립금은 언제 들어와요?»: a kind of the thing asked the customer did
+            # not name (the rule for all points answers)
+            if _narrows(u.question, q):
+                value -= NARROWER_FAQ
             rare = {t: rarity(t) for t in asked - topic}
             value += FAQ_MATCH * sum(w for t, w in rare.items() if t in q) / (sum(rare.values()) or 1.0)
             # «30세트가 안 되는데 할인이 되나요» is for those below the line, not «40세트인데 할인 있나요?»
@@ -477,8 +512,9 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
             value -= OTHER_EXAMPLES
         # (a unit that itself names the case asked in two words of it, «포장이 터지거나 새어 나온 경우» for «포장 터져서
         # 오면요», is not; one shared word, «잘못», does not name «주소가 잘못되어 반송되면» for «주소 잘못 적었는데»)
+        # (an example the unit lists names it alone: «참기름 안 뜯었는데 반품 돼요?» is «상온 식품(참기름, …)인 경우»)
         unnamed_case = bool(u.heading and SPECIAL_CASE.search(u.heading)) and not ((_tokens(u.heading) - topic) & q) \
-            and len((own - topic) & q) < CASE_NAMED_WORDS
+            and len((own - topic) & q) < CASE_NAMED_WORDS and not examples[i] & named_examples
         # (a unit saying the case's word itself stays: «…불량·파손·오배송 등 저희 잘못이면 …», the article's rule)
         another_case = bool(named_cases and u.heading) and u.section not in named_cases and not case_words & own
         if unnamed_case:
@@ -740,12 +776,21 @@ def question_parts(text: str) -> list[str]:
     return parts or [text]
 
 
+# a sentence that tells what the customer sees, ended without a mark before more words («…왔네요 그냥 …»; not
+# «맘이 바뀌었어요 반품 ㄱㄴ?», where what is told is what the short question asks about)
+_TOLD_UNMARKED = re.compile(r"[가-힣]네요(?=\s+\S)")
+
+
 def told_then_asked(text: str) -> tuple[str, str]:
     """(story, question) of a message that tells something in sentences of its own before it asks in its
     last one («지난달에 이사를 했어요. … 바꿔 받을 수 있을까요?»); ("", text) for any other message."""
     parts = sentences(text)
     if len(parts) < 2:
-        return "", text
+        # «부대찌개 시켰는데 된장찌개가 왔네요 그냥 먹어도 돼요?»: a statement ended without a mark, then the question
+        told_end = [m for m in _TOLD_UNMARKED.finditer(text) if not _WH.search(text[:m.end()])]
+        if not told_end:
+            return "", text
+        parts = [text[:told_end[-1].end()].strip(), text[told_end[-1].end():].strip()]
     last = parts[-1]
     asks = "?" in last or "？" in last or _WH.search(last) or _QUESTION_END.search(last)
     told = [p for p in parts[:-1] if "?" not in p and "？" not in p and not _WH.search(p)]
@@ -874,11 +919,11 @@ def own_verdicts_only(question: str, units: list[AnswerUnit]) -> list[AnswerUnit
     """A FAQ answer's "네," / "아니요." answers the FAQ's own question; quoted for another question it says
     yes or no to something the customer did not ask ("선물 포장 해 주시나요?" ← "선물 포장을 하면 배송이
     늦어지나요: 아니요. …"), so it is cut there and the verdict, if any, is read for the customer's question."""
-    q = _question_tokens(question)
+    q = _question_tokens(question) | _negation(question)
     out: list[AnswerUnit] = []
     for u in units:
         if u.kind == "faq" and _VERDICT_LEAD.match(u.answer):
-            asked = _tokens(u.question)
+            asked = _tokens(u.question) | _negation(u.question)
             if asked and len(asked & q) / len(asked) < FAQ_OWN_QUESTION:
                 rest = _VERDICT_LEAD.sub("", u.answer, count=1)
                 u = dataclasses.replace(u, answer=rest[:1].upper() + rest[1:])
@@ -1131,10 +1176,15 @@ def manual_reply(settings: Settings, policy: StorePolicy, *, text: str, question
                                    previous_article)
     # the manual's author wrote this section's heading or this table row for the question: answered
     if not unknown_terms and category != "human" and parts[0][1] is manual[0] \
-            and (heading_says(read, parts[0][1], parts[0][2]) or row_says(read, parts[0][2])):
+            and (heading_says(read, parts[0][1], parts[0][2]) or row_says(read, parts[0][2])
+                 or unit_says(read, parts[0][2])):
         confidence = max(confidence, settings.answer_confidence_threshold + AGREEMENT_MARGIN)
     if asks_value_of_unknown(read, unknown_terms) or counts_nothing_asked(read, manual[0]) \
-            or (parts[0][1] is manual[0] and len(parts) == 1 and thing_asked_missing(read, manual[0])):
+            or (parts[0][1] is manual[0]
+                and (thing_asked_missing(parts[0][0], manual[0]) or action_asked_missing(parts[0][0], manual[0]))):
+        # (of several questions, the first one asks what the rest depend on: «해외배송 되나요? 되면 며칠 걸려요?»)
+        confidence = min(confidence, settings.answer_confidence_threshold - 0.05)
+    if len(parts) == 1 and parts[0][1] is manual[0] and answered_of_another_subject(read, manual[0], parts[0][2]):
         confidence = min(confidence, settings.answer_confidence_threshold - 0.05)
     return {"answer": answer, "confidence": round(confidence, 4), "sources": [source_of(h) for h in articles],
             "answer_kind": "manual"}
@@ -1175,15 +1225,67 @@ def heading_says(question: str, hit: dict[str, Any], units: list[AnswerUnit]) ->
     return any(asked <= _question_tokens(u.heading) | title for u in units)
 
 
+def answered_of_another_subject(question: str, hit: dict[str, Any], units: list[AnswerUnit]) -> bool:
+    """Whether a question about one subject of an article written subject by subject (a product guide: «무쇠
+    전골냄비», «원목 도마», «스테인리스 찜기», each a section) asks of a thing the article says only of other
+    subjects: «무쇠 전골냄비 오븐에 넣어도 돼요?» — the guide speaks of ovens only for the glass containers, so
+    it says nothing of the pot in one (a person can say)."""
+    if not units or not HANGUL.search(question) or hit.get("category") != "product":
+        return False
+    topic = _question_tokens(str(hit.get("title") or ""))
+    every = visible_units(hit)
+    headings = {u.section: u.heading for u in every if u.heading}
+    # a subject is named by heading words no other section writes (the pot, the cutting board)
+    subjects = {sec: words for sec, heading in headings.items()
+                if len(words := {w for w in set(topic_nouns(heading)) - topic
+                                 if not any(w in f"{u.heading} {u.text}" for u in every if u.section != sec)}) >= 2}
+    if len(headings) < 3 or len(subjects) < len(headings) - 1:
+        return False  # an article of topics, not of subjects
+    asked = set(topic_nouns(question))
+    named = [sec for sec, words in subjects.items() if words & asked]
+    if len(named) != 1:
+        return False  # no subject named, or several (the question compares them)
+    own = frozenset().union(*(_tokens(f"{u.heading} {u.text}") for u in every if u.section == named[0]))
+    others = frozenset().union(*(_tokens(u.text) for u in every if u.section != named[0]))
+    return any(n not in own and n in others for n in asked - topic - subjects[named[0]])
+
+
+# what it takes to be or get something named («VIP 조건», «골드 되려면»): a table row states it as an amount
+_CONDITION_ASKED = re.compile(r"조건|기준|되려면|되는\s*법|받으려면|올라가려면|요건|\brequirements?\b|\bqualify",
+                              re.IGNORECASE)
+
+
 def row_says(question: str, units: list[AnswerUnit]) -> bool:
     """Whether a quoted table row is named by the question, which asks for a figure the row states («골드
     되려면 얼마 사야돼요» → the row «골드 | 40만 원 이상 | …»): the table was written to answer exactly that."""
     kinds = [k for k, rx in _ASKS_FIGURE.items() if rx.search(question)]
+    if _CONDITION_ASKED.search(question) and "money" not in kinds:
+        kinds.append("money")  # «VIP 조건이 뭐에요?»: what it takes, the amount in the row
     if not kinds:
         return False
     asked = _question_tokens(question)
     return any(u.kind == "row" and any(_ASKS[k][1].search(u.text) for k in kinds)
                and _tokens(u.key) and _tokens(u.key) <= asked for u in units)
+
+
+UNIT_MIN_WORDS = 3  # «쿠폰 같이 써요?»: fewer words are a topic, and any unit of it has them
+
+
+def unit_says(question: str, units: list[AnswerUnit]) -> bool:
+    """Whether one quoted unit has every content word of the question (at least `UNIT_MIN_WORDS`; a chat word or
+    the manual's word for it): «쿠폰 두 장 같이 쓸 수 있어요?» → «한 주문에 주문 쿠폰 1장과 상품 쿠폰 1장까지 함께 쓸
+    수 있습니다.». The manual states what was asked in one sentence, however unsure the retriever was (the
+    points article, which speaks of coupons too, ranked near it)."""
+    words = _tokens(question)
+    if len(words) < UNIT_MIN_WORDS or not HANGUL.search(question):
+        return False
+    for u in units:
+        # (a FAQ item says its own question: «교환 상품은 언제 오나요: … 회수를 기다리지 않고» is not «회수는 언제 와요?»)
+        said = u.question if u.kind == "faq" else u.text
+        own = _tokens(said) | (_tokens(u.heading) if u.heading else frozenset())
+        if all(w in own or any(same in own for same in _SAME_AS.get(w, ())) for w in words):
+            return True
+    return False
 
 
 # «사진 몇 장 올려야 해요?», «AS 몇 년이에요?»: how many of a counted thing (not «몇 개», which any list answers)
@@ -1255,6 +1357,69 @@ def thing_asked_missing(question: str, hit: dict[str, Any]) -> bool:
     text = f"{hit.get('title') or ''} {hit.get('body') or hit.get('text') or ''}"
     return bool(nouns) and any(n not in text and not any(same in text for same in _SAME_AS.get(n, ()))
                                for n in nouns)  # «중복» of an article that says «함께» names it
+
+
+# verbs any rule may paraphrase or that say nothing of what is done («받을 수 있어요», «살 수 있나요»)
+_PLAIN_VERBS = frozenset({"하", "되", "받", "보내", "사", "쓰", "먹", "오", "가", "주", "있", "없", "보", "알", "드리",
+                          "바꾸", "바뀌", "고르", "빼", "시키", "찾", "들", "나", "만들", "놓", "두", "맞추", "늘리", "줄이",
+                          "기다리", "가능하", "쓰이", "주문하", "팔", "구하", "돌려받", "고치", "돌리", "먹이", "걸",
+                          "걸리", "지나", "나오", "들어오", "나가", "늦", "오르", "내리", "남",
+                          # asking itself («여쭤봐도 될까요», «물어볼 수 있을까요»)
+                          "여쭈", "여쭤보", "묻", "물어보", "말씀드리", "말하", "부탁드리"})
+# the chain of a predicate asked about, read backwards from «수 있» / «-어도 되»: its verbs, a noun made a verb
+# (지정 + 하), the helper verbs and endings between them («넘겨 줄», «맡겨 달라고», «수정하거나 지울»)
+_CHAIN_TAGS = frozenset({"VV", "VV-R", "VV-I", "VX", "EP", "ETM", "EC", "XSV"})
+# the endings that join verbs of one action; «잘못 적었는데 바꿀 수» is a story, then the action
+_CHAIN_ENDINGS = frozenset({"어", "아", "어서", "아서", "거나", "고", "게", "어다", "아다", "라고"})
+
+
+def actions_asked(question: str) -> list[str]:
+    """The verbs of what a «can I / can you / how do I» question asks to do (verb stems; a noun for «지정해서»):
+    «적립금 친구한테 넘겨줄 수 있어요» → [넘겨주], «리뷰 수정하거나 지울 수 있어요?» → [지우],
+    «리뷰 지우고 싶은데 어떻게 해요» → [지우]. Verbs any rule paraphrases (`_PLAIN_VERBS`) and nouns of
+    procedure (`_PROCESS_NOUNS`) are left out."""
+    morphs = morphemes(question)
+    out: list[str] = []
+    for i, (form, tag) in enumerate(morphs):
+        after = morphs[i + 1][0] if i + 1 < len(morphs) else ""
+        before = morphs[i - 1] if i else ("", "")
+        # (not a noun before «어떻게»: «보관 어떻게 해요» asks of a topic as often as «삭제 어떻게» of a deed)
+        # «… 할 수 있어요», «… 해도 돼요», «… 하고 싶은데», «… 하려면»: the verb chain before it
+        if (form == "수" and tag == "NNB" and after in ("있", "없")) or \
+                (tag == "EC" and form in ("어도", "아도") and after in ("되", "돼")) or \
+                (tag == "EC" and form in ("려면", "으려면")):
+            j = i - 1
+        elif form == "싶" and tag == "VX" and before == ("고", "EC"):
+            j = i - 2
+        else:
+            continue
+        while j >= 0:
+            word, kind = morphs[j]
+            if kind == "XSV" and j > 0 and morphs[j - 1][1] == "NNG":
+                noun = morphs[j - 1][0]
+                if len(noun) >= 2 and noun not in _PROCESS_NOUNS:
+                    out.append(noun)
+                j -= 2
+                continue
+            if kind not in _CHAIN_TAGS or (kind == "EC" and word not in _CHAIN_ENDINGS):
+                break
+            if kind.startswith("VV") and _stem(word) not in _PLAIN_VERBS:
+                out.append(_stem(word))
+            j -= 1
+    return list(dict.fromkeys(out))
+
+
+def action_asked_missing(question: str, hit: dict[str, Any]) -> bool:
+    """Whether a «can I / can you do X» question asks of an action the article never speaks of: the points
+    article for «적립금 친구한테 넘겨줄 수 있어요», the tracking article for «경비실에 맡겨 달라고 할 수 있어요?».
+    It answers the topic, not whether that can be done (a person can say)."""
+    if not HANGUL.search(question):
+        return False
+    actions = actions_asked(question)
+    if not actions:
+        return False
+    words = _tokens(f"{hit.get('title') or ''} {hit.get('body') or hit.get('text') or ''}")
+    return any(a not in words and not any(same in words for same in _SAME_AS.get(a, ())) for a in actions)
 
 
 def answer_confidence(settings: Settings, retrieval_confidence: float, category: str,
@@ -1419,6 +1584,22 @@ def prefer_named_row(query: str, hits: list[dict[str, Any]]) -> list[dict[str, A
     return _moved_first(hits, ROW_TOPIC_MARGIN, named_row)
 
 
+UNIT_SAYS_MARGIN = 0.05  # how far below the top an article with a sentence saying the whole question may be
+
+
+def prefer_unit_says(query: str, hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The hits, with the next one (within `UNIT_SAYS_MARGIN`) that has a unit saying every word of the question
+    moved first when the top one has none (`unit_says`): «참기름 안 뜯었는데 반품 돼요?» is the fresh-food article's
+    «참기름 … 밀봉을 뜯지 않았다면 … 7일 안에 … 반품이 가능합니다», not the general return rules that list 참기름
+    among examples."""
+    def says(hit: dict[str, Any]) -> bool:
+        return hit.get("kind", "manual") == "manual" and unit_says(query, list(visible_units(hit)))
+
+    if len(hits) < 2 or says(hits[0]):
+        return hits
+    return _moved_first(hits, UNIT_SAYS_MARGIN, says)
+
+
 def manual_hits(settings: Settings, query: str, locale: str | None, category: str | None,
                 scope: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None,
                 ) -> tuple[list[dict[str, Any]], SearchResult]:
@@ -1426,13 +1607,14 @@ def manual_hits(settings: Settings, query: str, locale: str | None, category: st
     as every reader of customer lines takes them — the chat graph, the agent's suggestion, the replies while
     a person is coming, the product Q&A drafts: the articles in the customer's language, learned answers
     taught on another product left out (`scope`, default `learned_in_scope`), the article whose title names
-    the topic first (`prefer_named_topic`), then those for a remote area, a status asked and a table row named
-    (`prefer_remote_area`, `prefer_stage_asked`, `prefer_named_row`). Also the search result (its confidence and unknown terms)."""
+    the topic first (`prefer_named_topic`), then those for a remote area, a status asked, a table row named and
+    a sentence saying the whole question (`prefer_remote_area`, `prefer_stage_asked`, `prefer_named_row`,
+    `prefer_unit_says`). Also the search result (its confidence and unknown terms)."""
     result = get_knowledge(settings).search(query, k=5, language=locale)
     hits = [h.as_dict() for h in result.hits]
     hits = scope(hits) if scope is not None else learned_in_scope(query, hits)
     hits = prefer_remote_area(query, prefer_named_topic(query, hits, category), category)
-    return prefer_named_row(query, prefer_stage_asked(query, hits)), result
+    return prefer_unit_says(query, prefer_named_row(query, prefer_stage_asked(query, hits))), result
 
 
 @dataclasses.dataclass(frozen=True)

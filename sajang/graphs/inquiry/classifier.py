@@ -111,7 +111,7 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
     "spoilage": ("urgent", _rx(
         r"상했|상한\s*(것|거|듯|맛|냄새)|상해\s*(있|서)|쉰\s*(내|냄새)|썩|변질|곰팡|이상한\s*(냄새|맛)|냄새(가|도|는)?\s*(이상|심|역)",
         r"맛이\s*(이상|시큼)|색이\s*(이상|변했)|시큼한\s*냄새|spoil|rotten|mou?ldy?|"
-        r"smells?\s+(?:(?:really|very|so|kind\s+of|a\s+bit)\s+)?(bad|off|weird|strange|funny|sour|awful|terrible)")),
+        r"smell(?:s|ed|ing)?\s+(?:(?:really|very|so|kind\s+of|a\s+bit)\s+)?(bad|off|weird|strange|funny|sour|awful|terrible)")),
     "foreign_object": ("urgent", _rx(
         r"이물질|벌레|머리카락|털이\s*(나|들어|있)|(플라스틱|유리|쇠|비닐|철)\s*(조각|가루)|(쇳|금속)\s*조각|철사|돌이\s*(나|씹|들어)",
         r"foreign object|insect|\bbugs?\b|\bhair\b|(plastic|glass|metal|wire)\s+(piece|bit|shard|fragment)s?|"
@@ -128,7 +128,7 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
         # «입술이 붓고 숨쉬기가 답답해요»: an allergic reaction described, not named
         r"(먹|드시|드셨|마시)[^.?!？]{0,24}?((입술|얼굴|목|눈|혀)\S{0,2}\s*(이|가)?\s*(붓|부었|부어|퉁퉁)"
         r"|숨\s*(쉬기|쉬는\s*게|쉬기가)\S{0,2}\s*(답답|힘들|어렵|곤란))",
-        r"food poisoning|got sick|vomit|threw up|throwing up|diarrh|stomach\s*ache|stomach\s+hurts|\brash\b|hives|"
+        r"food poisoning|got sick|(?:feel|feeling|felt)\s+(?:really\s+|very\s+|so\s+|a\s+bit\s+)?(?:sick|ill|unwell|nauseous)(?!\s+of)|vomit|threw up|throwing up|diarrh|stomach\s*ache|stomach\s+hurts|\brash\b|hives|"
         r"hospital|allergic reaction|injur|burn(ed|t)\b|\bcut (my|myself)|shards?\b",
         r"(nearly|almost) (swallowed|choked)|\bchoked\b|swollen|can'?t breathe")),
     "legal": ("urgent", _rx(
@@ -169,7 +169,10 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
         # «주문 안 했는데 결제됐다고 문자 왔어요»: money taken for nothing they ordered
         r"(주문|구매|결제)\S{0,2}\s*(한\s*적\s*(도\s*|이\s*)?없|안\s*했|하지\s*않았)\S{0,3}\s*(는데|데|는데도)[^.?!？]{0,24}?"
         r"(결제|승인|출금|청구)\S{0,3}\s*(됐|되었|났|나갔|빠)",
-        r"charged twice|double[- ]charged|two charges|charged for (something|an order) i (didn'?t|never)")),
+        # «주문금액보다 만원이 더 빠져나갔어요»: more taken than the order came to
+        r"(?:금액|가격|결제\s*금액)\S{0,2}\s*보다\s*[^.?!？]{0,12}?더\s*(?:빠져\s*나갔|빠졌|결제\s*(?:됐|되었)|청구\s*(?:됐|되었)|나갔)",
+        r"charged twice|double[- ]charged|two charges|charged for (something|an order) i (didn'?t|never)|"
+        r"charged (?:me )?more than")),
     "missing": ("high", _rx(
         r"누락|빠졌|빠져\s*(있|서|왔)|빠진\s*(상품|거|게|물건|구성품)|안\s*들어\s*(있|왔)|개만\s*(왔|옴|들어)|(하나|한\s*개|1개|구성품|소스|사은품)\S{0,2}\s*(없|안\s*왔|빠)",
         # «고기 한 팩이 없대요»: a counted piece of the order is not there
@@ -206,10 +209,10 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
     "defect": ("high", _rx(
         r"불량|고장|작동\S{0,2}\s*안\s*(돼|되|해)|코팅\S{0,2}\s*벗겨|유통\s*기한\S{0,2}\s*(지난|지났|넘은|넘었)",
         # "살짝 녹아서 왔는데 다시 얼려도 되나요" is a care question (the manual: refreeze it at once)
-        r"(?<!살짝 )(?<!살짝)(?<!조금 )(?<!조금)(?<!약간 )(?<!약간)(녹아서|녹은\s*채로?|녹아)\s*(왔|도착|배송)|다\s*녹(았|아|고)|녹아\s*있|늦게\s*와서\s*녹|해동돼서\s*왔",
+        r"(?<!살짝 )(?<!살짝)(?<!조금 )(?<!조금)(?<!약간 )(?<!약간)(?<!좀 )(?<!말랑하게 )(?<!말랑해서 )(녹아서|녹은\s*채로?|녹아)\s*(왔|도착|배송)|다\s*녹(았|아|고)|녹아\s*있|늦게\s*와서\s*녹|해동돼서\s*왔",
         # «만두가 물렁물렁 물이 뚝뚝 떨어져요»: thawed through on arrival
         r"물렁\s*물렁|물이\s*뚝뚝|흐물흐물",
-        r"defective|doesn'?t work|arrived (expired|melted|thawed)|melted")),
+        r"defective|doesn'?t work|arrived\s+(?:(?:totally|completely|fully|all|already)\s+)?(expired|melted|thawed)|melted")),
 }
 # pressure and anger: the queue shows them (high), they hand nothing off on their own
 PRESSURE = _rx(
@@ -228,6 +231,8 @@ _HYPOTHETICAL = re.compile(r"\s*(?:이면|으면|면|이라면|라면|다면|는
                            # «찌그러져서 오는 경우 있잖아요»: the case in general
                            r"|(?:오는|도착하는|배송되는|올)\s*(?:경우|때))"
                            r"(?![가-힣])")
+# «불량은요?», «파손품은요?» after a fee answer: the case asked about, not one reported
+_ELLIPTIC_CASE = re.compile(r"\s*(?:품|이|인\s*거|인\s*건|난\s*거|된\s*거)?\s*(?:은|는|이나|도)\s*(?:요|여|용)\s*[?？]*\s*$")
 # "만약 …", "if it turns out defective": the sentence imagines a case before the evidence
 _CASE_BEFORE = re.compile(r"(?:만약|만일|혹시라도|\bif\b|\bin case\b|\bwhat if\b|\bsuppose\b)[^.?!？\n]*$", re.IGNORECASE)
 # «며칠 이하로 남은 거 오면 불량으로 교환해 줘요?»: the evidence is what the shop does in a case imagined just
@@ -282,7 +287,11 @@ _ASKS_IF_SPOILED = re.compile(r"\s*(?:아니|인가|인지|일까|맞나|맞아�
 _PROCEDURE_AFTER = re.compile(r"\s*(?:접수|신고\s*(?:하면|결과|방법|절차|기준|시)|처리\s*(?:기간|절차|방법|기준)|보상\s*(?:기준|규정|방법)|기준|규정)"
                               # «누락된 거 다시 보내줄 때 택배비 내야 돼요?»: how the resend works
                               r"|(?:된|진|난)?\s*(?:거|것|상품|물건|구성품)?\s*(?:을|를|은|는)?\s*(?:다시\s*보내|재발송|재배송)\S{0,4}"
-                              r"\s*(?:때|면|시)")
+                              r"\s*(?:때|면|시)"
+                              # «구성품 빠진 거 며칠 안에 말해야 돼요?»: by when such a case must be told
+                              r"|(?:된|진|난)?\s*(?:거|건|것|경우|상품|물건|구성품)?\s*(?:은|는)?\s*"
+                              r"(?:며칠\s*안에|며칠\s*이내|언제까지|기한\S{0,3})\s*(?:말|알려|신청|접수|연락|얘기|말씀|요청|해야)"
+                              r"[^.!?？]{0,12}[?？]")
 
 
 # «연락이 하나도 없어요», «정신이 하나도 없네요»: what is missing is no thing of the order
@@ -348,6 +357,7 @@ def incident_evidence(text: str) -> list[str]:
                         and not _OWN_CASE.search(text))
                     or (kind == "defect" and _IF_BEFORE.search(text, 0, m.start())
                         and _ASKED_AFTER.match(text, m.end()))
+                    or (kind in _CASE_KINDS and _ELLIPTIC_CASE.match(text, m.end()) and len(text) <= 14)
                     or (kind in _CASE_KINDS and (_CASE_VERB.match(text, m.end())
                                                  or _CASE_BEFORE.search(text, 0, m.start())
                                                  or _later_case(text, m.end()))))

@@ -520,14 +520,19 @@ _ELLIPTIC_MEANS = re.compile(
     r"^(?:그럼|그러면|혹시|근데)?\s*(?P<frag>[^?？.!\s]{1,12}?)\s*(?:으로|로)\s*(?:결제|주문|구매|계산)?\s*"
     r"(?:한|했던|하신|산|낸|시킨)\s*(?:건|거|것|걸)\s*(?:은|는)?\s*(?:요|여)?\s*[?？.!~ㅠㅜ]*$")
 
+# «전자렌지로 하면요?», «에어프라이어로는요?»: the previous question done another way
+_ELLIPTIC_WAY = re.compile(
+    r"^(?:그럼|그러면|혹시|근데)?\s*(?P<frag>[^?？.!\s]{2,12}?)\s*(?:으로|로)\s*(?:하면|해도\s*(?:돼|되)\S*|돌리면|데우면|는)?"
+    r"\s*(?:요|여|용)?\s*[?？.!~ㅠㅜ]*$")
+
 
 def elliptic_fragment(text: str) -> str | None:
     """The fragment of an elliptic follow-up ("제주도는요?" → "제주도", "그 주문은요?" → "그 주문"), or None
     for a message that stands on its own (it has a predicate of its own or is long)."""
     stripped = text.strip()
-    for form in (_ELLIPTIC_LIGHT, _ELLIPTIC_MEANS):
+    for form in (_ELLIPTIC_LIGHT, _ELLIPTIC_MEANS, _ELLIPTIC_WAY):
         found = form.match(stripped)
-        if found and (form is _ELLIPTIC_MEANS or WHEN_OR_WHERE.search(found.group("frag"))):
+        if found and (form is not _ELLIPTIC_LIGHT or WHEN_OR_WHERE.search(found.group("frag"))):
             return found.group("frag").strip()
     m = ELLIPTIC.match(stripped)
     if not m:

@@ -31,7 +31,7 @@ from sajang.graphs.inquiry.answering import (
     offline_answer,
     same_article,
 )
-from sajang.graphs.inquiry.classifier import HUMAN_REQUEST, classify_text, incident_evidence
+from sajang.graphs.inquiry.classifier import HUMAN_REQUEST, classify_text, incident_evidence, rule_urgency
 from sajang.graphs.inquiry.context import InquiryContext, asking_customer, thread_of
 from sajang.graphs.inquiry.intents import WHEN_OR_WHERE, OwnDataQuery, elliptic_fragment
 from sajang.graphs.inquiry.llm_answer import answer_with_model
@@ -100,7 +100,8 @@ def load_context(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[
 def classify(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str, Any]:
     """Chat normalisation, then category, urgency and explicit request for a person.
 
-    Reads: `question` (else `text`). Writes: `normalized_text` (what classify and retrieve read; `text` stays what was typed),
+    Reads: `question` (else `text`), `text` and `followup` (a follow-up's incident is what was typed). Writes:
+    `normalized_text` (what classify and retrieve read; `text` stays what was typed),
     `mood`, `category`, `urgency`, `wants_human`, `classification` (method, scores, incident evidence).
     """
     config = get_config()
@@ -109,6 +110,13 @@ def classify(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
     normalized = normalize_for_shop(text, settings.data_dir, settings.chat_lexicon)
     # a chat model reads chat Korean as typed (emoticons included); the embedding classifier reads it normalised
     result = classify_text(settings, text if settings.llm_enabled else normalized.text, config)
+    typed = state.get("text") or ""
+    if result.method == "embedding" and typed and text != typed and state.get("followup") in ("manual", "order"):
+        # «불량은요?» after a return-fee answer, read as «불량 반품비 얼마예요?»: the words borrowed from the turn
+        # before report nothing; an incident is what the customer typed in this turn (a question held until the
+        # guest verified is theirs, and keeps its incident)
+        said = normalize_for_shop(typed, settings.data_dir, settings.chat_lexicon).text
+        result = replace(result, urgency=rule_urgency(said, result.category), evidence=incident_evidence(said))
     return {"normalized_text": normalized.text, "mood": normalized.mood, "category": result.category,
             "urgency": result.urgency, "wants_human": result.wants_human, "classification": result.as_dict()}
 
@@ -220,7 +228,9 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
             # amount, «4만원은요?», is a case of its rule.)
             result = replace(result, confidence=min(result.confidence, UNSPOKEN_FRAGMENT_CONFIDENCE),
                              unknown_terms=[*result.unknown_terms, fragment])
-    elif state.get("followup") is None and result.confidence < settings.answer_confidence_threshold:
+    elif (state.get("followup") is None or (state.get("followup") == "policy"
+                                            and (state.get("memory") or {}).get("kind") == "order")) \
+            and result.confidence < settings.answer_confidence_threshold:
         contextual = in_previous_topic(settings, state, language, result.unknown_terms)
         if contextual is not None:
             result, out = contextual
@@ -245,28 +255,37 @@ def in_previous_topic(settings: Settings, state: InquiryState, language: str | N
     """A short line the manual cannot place alone, read with the previous question, when that reading is
     confident and the article the previous answer came from answers it (first, or within `CONTEXT_MARGIN` of
     the first: the conversation's topic decides a near tie): «5만원 넘게 사면 무료죠?» after «배송비 얼마예요?»,
-    «받는 사람 전화번호도요?» after «배송지 변경 언제까지 돼요?». Only a line whose own words the article has, and
+    «받는 사람 전화번호도요?» after «배송지 변경 언제까지 돼요?»; after an answer about their order, the article
+    that reading finds first. Only a line whose own words the article has, and
     none the shop never uses (`unknown`): «주차 되나요?» after a membership answer stays a line of its own.
     (search result with that article first, state updates), or None."""
     memory = state.get("memory") or {}
     text = (state.get("text") or "").strip()
     base = str(memory.get("base") or "")
     article = memory.get("article_id")
-    if memory.get("kind") != "manual" or not base or not article or len(text) > CONTEXT_LINE_MAX or unknown:
+    kind = memory.get("kind")
+    if kind not in ("manual", "order") or not base or (kind == "manual" and not article) \
+            or len(text) > CONTEXT_LINE_MAX or unknown:
         return None
     question = with_previous_question(text, base)
     normalized = normalize_for_shop(question, settings.data_dir, settings.chat_lexicon).text
     found = get_knowledge(settings).search(normalized, k=5, language=language)
-    previous = next((h for h in found.hits if h.id == article), None)
+    # after an answer about their order («교환 신청한 거 어떻게 돼요?» → the claim's state), the order's topic
+    # places the line: «그럼 회수는 언제 와요?» is the exchange article's pickup rule, «언제 먹어야 젤 맛있어요?» after
+    # «김치 오늘 받았어요» the kimchi article's
+    previous = next((h for h in found.hits if h.id == article), None) if kind == "manual" else \
+        (found.hits[0] if found.hits else None)
     own_words = set(tokenize(state.get("normalized_text") or text)) - QUESTION_WORDS
-    if previous is None or not own_words & set(tokenize(previous.body)):
+    # (after an order answer the order named the topic: «언제 먹어야 젤 맛있어요?» shares no word with «드세요»)
+    if previous is None or (kind == "manual" and not own_words & set(tokenize(previous.body))):
         return None
     if found.confidence < settings.answer_confidence_threshold or found.hits[0].score - previous.score > CONTEXT_MARGIN:
         return None
     # the previous question only found the article: the line alone chooses what of it is quoted (the
     # previous answer is not given again)
     ordered = [previous, *(h for h in found.hits if h is not previous)]
-    return replace(found, hits=ordered), {"question_base": base, "followup": "manual"}
+    # (a line read as a policy question after an order answer stays one: no order of theirs answers it)
+    return replace(found, hits=ordered), {"question_base": base, "followup": state.get("followup") or "manual"}
 
 
 REMARK_MAX_RETRIEVAL = AGREEMENT_MIN_RETRIEVAL  # a remark found no article even weakly (the agreement rule's floor)

@@ -827,7 +827,9 @@ GUEST_ASKS_HOW = re.compile(
     r"|(해도|하면|해야)\s*(되|돼)|어떻게\s*(해야|하면|하나|해요|되나요)"
     r"|\b(can|could|may)\s+i\b|\bis\s+it\s+possible\b|\bhow\s+(long|do|can|does)\b|\bwhat\s+happens\b"
     # how long the rule says it takes: «환불 며칠 걸려요?», "how many days until I get my money back?"
-    r"|며칠\s*(정도\s*)?(걸|만에|안에|이내)|\bhow\s+many\s+(days|weeks|hours)\b|\bhow\s+soon\b",
+    r"|며칠\s*(정도\s*)?(걸|만에|안에|이내)|\bhow\s+many\s+(days|weeks|hours)\b|\bhow\s+soon\b"
+    # what the rule charges: «교환하려는데 배송비 얼마 내요» (not «얼마 냈어요», what they paid)
+    r"|얼마\s*(정도\s*)?(내요|내야|예요|에요|이에요|인가요|들어요|붙어요)",
     re.IGNORECASE)
 # a coupon's «최소 주문금액» is a rule of the shop, not an amount of theirs to look up
 MINIMUM_AMOUNT = re.compile(r"최소\s*(?:주문|결제|구매)?\s*금액")
