@@ -18,7 +18,7 @@ from sajang import PACKAGE_DATA
 # Content morphemes only: nouns, numerals, roots, verb/adjective stems, foreign words, hanja.
 # Particles, endings and suffixes carry no topic and would only add noise to BM25.
 _KEEP_TAGS = {"NNG", "NNP", "NR", "SN", "XR", "VV", "VA", "SL", "SH", "MAG"}
-# «안 뜯었는데»: the adverb that negates, which would meet «7일 안에» (within); «못» has no such twin
+# «안 뜯었는데»: the adverb that negates, a twin of the noun in «7일 안에» (within); «못» has no such twin
 _NEGATIONS = frozenset({"안"})
 # Stems/adverbs so frequent in help text that they match everything.
 _STOP = {
@@ -211,8 +211,9 @@ def _digits(value: float) -> str:
 
 def tokenize(text: str, negations: bool = True) -> list[str]:
     """Lower-cased content morphemes of `text` (Korean via Kiwi; Latin words kept whole; numbers as digits:
-    «5만 원» and «50,000원» are both 50000); without `negations`, not the adverb «안» (what picks a sentence of
-    an article: «안 뜯었는데» is no «7일 안에»; the search index keeps it, a signal its ranking was fitted with)."""
+    «5만 원» and «50,000원» are both 50000); with `negations` False, the adverb «안» (not) is written «안:not», a
+    word apart from the noun «안» (within) — what picks a sentence of an article: «안 뜯었는데» is no «7일 안에»,
+    «조회가 안 돼요» is «조회가 안 될 때». The search index keeps one «안», the signal its ranking was fitted with."""
     out: list[str] = []
     for form, full_tag in _with_amounts(morphemes(text)):
         tag = full_tag.split("-")[0]  # Kiwi marks irregular conjugations as VV-I etc.
@@ -222,7 +223,10 @@ def tokenize(text: str, negations: bool = True) -> list[str]:
         if tag == "SL":
             out.extend(english_stem(w) for w in _LATIN.findall(form) if w not in _STOP)
             continue
-        if form in _STOP or (not negations and tag == "MAG" and form in _NEGATIONS):
+        if form in _STOP:
+            continue
+        if not negations and tag == "MAG" and form in _NEGATIONS:
+            out.append(f"{form}:not")
             continue
         mixed = _LATIN_THEN_HANGUL.fullmatch(form)
         if mixed:  # Kiwi keeps «CJ대한통운» whole before 입니다, splits it before a particle: always split

@@ -161,7 +161,11 @@ _SAME_AS = {"바꾸": ("변경",), "변경": ("바꾸",), "고치": ("수정", "
             "깨지": ("파손",), "파손": ("깨지",), "터지": ("파손",), "끊": ("종료",),
             "출발": ("출고", "발송"), "주소": ("배송지",), "배송지": ("주소",), "같이": ("함께",), "함께": ("같이",),
             "얼리": ("냉동",), "녹이": ("해동",), "합치": ("통합", "묶", "함께"), "겹치": ("함께", "중복"), "익": ("숙성",),
-            "토요일": ("주말",), "일요일": ("주말",), "보이": ("표시", "적히"), "한꺼번에": ("함께",), "동시": ("함께",), "중복": ("함께",), "나가": ("출고",), "발송": ("출고",), "택배비": ("배송비",), "돈": ("환불", "금액"),
+            "토요일": ("주말",), "일요일": ("주말",), "보이": ("표시", "적히"), "한꺼번에": ("함께",),
+            "뽑": ("출력", "발급"), "정하": ("지정",), "미루": ("변경",), "씻": ("닦", "세척"), "부치": ("보내",),
+            "익히": ("익", "숙성", "조리"), "없애": ("제거",), "잡": ("확보",), "살리": ("복원",), "쌓": ("적립",),
+            "데우": ("조리", "전자레인지"), "붙이": ("제작", "넣"), "덮": ("뚜껑",), "가격표": ("가격",),
+            "들어가": ("넣",), "동시": ("함께",), "중복": ("함께",), "나가": ("출고",), "발송": ("출고",), "택배비": ("배송비",), "돈": ("환불", "금액"),
             "delivery": ("ship",), "ship": ("delivery",)}
 # «얼마나 걸려요», «얼마나 둬도 돼요»: how long (a duration), not how much
 _LONG_AFTER_HOW = r"나\s*(?:걸|가|기다|둬|두|보관)"
@@ -222,11 +226,6 @@ MAX_TABLE_ROWS = 8
 LEAD_BONUS = 0.1
 FAQ_MISMATCH = 0.4
 FAQ_MATCH = 0.25
-# a day the question names («토요일에도», «주말엔») asks which days a rule holds: the units naming days answer
-_DAY_NAMED = re.compile(r"토요일|일요일|주말|공휴일|휴일|평일|연휴|\b(?:saturdays?|sundays?|weekends?|holidays?)\b",
-                        re.IGNORECASE)
-_DAY_RULE = re.compile(r"평일|주말|공휴일|휴무|토요일|일요일|휴일|\b(?:weekdays?|weekends?|holidays?|saturdays?|sundays?)\b",
-                       re.IGNORECASE)
 NARROWER_FAQ = 1.0  # a FAQ item about a kind of the thing asked answers last: it matches its own question's words
 # a section about a special case ("주소 오류로 반송된 경우") answers only a question that names the case
 # a FAQ question that denies its own case («…가 안 되는데», «…이 없는데», «못 받았는데»)…
@@ -396,19 +395,17 @@ def _ranked(scores: Iterable[tuple[float, int]]) -> list[tuple[float, int]]:
     return sorted(scores, key=lambda x: (-x[0], x[1]))
 
 
-@lru_cache(maxsize=4_000)
-def _negation(text: str) -> frozenset[str]:
-    """{"안"} when `text` says «안» (not, or within), as the search index reads it; `_tokens` leaves it out."""
-    return frozenset({"안"}) if "안" in tokenize(text) else frozenset()
-
-
-def _narrows(faq_question: str, asked: frozenset[str]) -> bool:
+def _narrows(faq_question: str, asked: frozenset[str], units: tuple[AnswerUnit, ...]) -> bool:
     """Whether a FAQ item's question names a kind of a noun the customer asked about by a noun before it that the
-    customer did not write («리뷰 적립금» for «적립금»)."""
+    customer did not write («리뷰 적립금» for «적립금»), and the article states the rule of that noun itself in a
+    sentence of its own («적립금은 배송 완료 후 7일이 지나 …»): that rule answers, not the FAQ of one kind. (With no
+    such sentence, «냉동 만두가 조금 녹아서 왔어요. 불량인가요» is the article's word on 만두.)"""
     morphs = morphemes(faq_question)
-    return any(tag in ("NNG", "NNP") and next_tag in ("NNG", "NNP") and len(form) >= 2 and form not in asked
-               and next_form in asked
-               for (form, tag), (next_form, next_tag) in itertools.pairwise(morphs))
+    heads = {next_form for (form, tag), (next_form, next_tag) in itertools.pairwise(morphs)
+             if tag in ("NNG", "NNP") and next_tag in ("NNG", "NNP") and len(form) >= 2 and form not in asked
+             and next_form in asked}
+    return any(u.kind != "faq" and re.match(rf"{re.escape(head)}\s*(?:은|는|이|가)\s", u.text)
+               for head in heads for u in units)
 
 
 def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, ...], figures: bool = True,
@@ -468,8 +465,6 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
     named_cases = {sec for sections in heads.values() if len(sections) == 1 for sec in sections}
     case_words = {t for t, sections in heads.items() if len(sections) == 1}
 
-    days_named = bool(_DAY_NAMED.search(question))
-    q_negation = _negation(question)
 
     def score(u: AnswerUnit, i: int) -> float:
         own = _tokens(u.text)
@@ -480,15 +475,12 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
         for k in kinds:
             if _ASKS[k][1].search(u.quote):
                 value += TYPE_BONUS if k in _HARD_KINDS else SOFT_TYPE_BONUS
-        if days_named and _DAY_RULE.search(u.quote):
-            value += TYPE_BONUS  # «토요일에도 전화 상담 돼요?»: the rule for which days, «평일 … 주말·공휴일 휴무»
         if passage_counts and (u.text in passage or (u.key and u.key in passage)):
             value += PASSAGE_BONUS
         named_thing = bool(things) and any(t in u.text or t in (u.heading or "") for t in things)
         if u.kind == "faq":  # "선물 포장을 하면 배송이 늦어지나요: 아니요 …" answers its own, narrower question
-            # (its «안» counts here: «30세트가 안 되는데 할인이 되나요» asks of those below the line)
-            asked = _tokens(u.question) | _negation(u.question)
-            value -= FAQ_MISMATCH * len(asked - q - q_negation) / (len(asked) or 1)
+            asked = _tokens(u.question)
+            value -= FAQ_MISMATCH * len(asked - q) / (len(asked) or 1)
             # «리뷰 쓰면 적립금 얼마 줘요?» is not «리뷰 적립금은 언제 들어오나요»: it asks another kind of figure
             faq_kinds = _hard_kinds(u.question)
             if faq_kinds and hard_asked and not faq_kinds & hard_asked:
@@ -498,7 +490,7 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
             # FAQ question of it and say nothing («선물 포장» in «선물 포장을 하면 배송이 늦어지나요»)
             # «리뷰 적립금은 언제 들어오나요» for «적립금은 언제 들어와요?»: a kind of the thing asked the customer did
             # not name (the rule for all points answers)
-            if _narrows(u.question, q):
+            if _narrows(u.question, q, units):
                 value -= NARROWER_FAQ
             rare = {t: rarity(t) for t in asked - topic}
             value += FAQ_MATCH * sum(w for t, w in rare.items() if t in q) / (sum(rare.values()) or 1.0)
@@ -919,11 +911,11 @@ def own_verdicts_only(question: str, units: list[AnswerUnit]) -> list[AnswerUnit
     """A FAQ answer's "네," / "아니요." answers the FAQ's own question; quoted for another question it says
     yes or no to something the customer did not ask ("선물 포장 해 주시나요?" ← "선물 포장을 하면 배송이
     늦어지나요: 아니요. …"), so it is cut there and the verdict, if any, is read for the customer's question."""
-    q = _question_tokens(question) | _negation(question)
+    q = _question_tokens(question)
     out: list[AnswerUnit] = []
     for u in units:
         if u.kind == "faq" and _VERDICT_LEAD.match(u.answer):
-            asked = _tokens(u.question) | _negation(u.question)
+            asked = _tokens(u.question)
             if asked and len(asked & q) / len(asked) < FAQ_OWN_QUESTION:
                 rest = _VERDICT_LEAD.sub("", u.answer, count=1)
                 u = dataclasses.replace(u, answer=rest[:1].upper() + rest[1:])
@@ -1184,8 +1176,6 @@ def manual_reply(settings: Settings, policy: StorePolicy, *, text: str, question
                 and (thing_asked_missing(parts[0][0], manual[0]) or action_asked_missing(parts[0][0], manual[0]))):
         # (of several questions, the first one asks what the rest depend on: «해외배송 되나요? 되면 며칠 걸려요?»)
         confidence = min(confidence, settings.answer_confidence_threshold - 0.05)
-    if len(parts) == 1 and parts[0][1] is manual[0] and answered_of_another_subject(read, manual[0], parts[0][2]):
-        confidence = min(confidence, settings.answer_confidence_threshold - 0.05)
     return {"answer": answer, "confidence": round(confidence, 4), "sources": [source_of(h) for h in articles],
             "answer_kind": "manual"}
 
@@ -1225,31 +1215,6 @@ def heading_says(question: str, hit: dict[str, Any], units: list[AnswerUnit]) ->
     return any(asked <= _question_tokens(u.heading) | title for u in units)
 
 
-def answered_of_another_subject(question: str, hit: dict[str, Any], units: list[AnswerUnit]) -> bool:
-    """Whether a question about one subject of an article written subject by subject (a product guide: «무쇠
-    전골냄비», «원목 도마», «스테인리스 찜기», each a section) asks of a thing the article says only of other
-    subjects: «무쇠 전골냄비 오븐에 넣어도 돼요?» — the guide speaks of ovens only for the glass containers, so
-    it says nothing of the pot in one (a person can say)."""
-    if not units or not HANGUL.search(question) or hit.get("category") != "product":
-        return False
-    topic = _question_tokens(str(hit.get("title") or ""))
-    every = visible_units(hit)
-    headings = {u.section: u.heading for u in every if u.heading}
-    # a subject is named by heading words no other section writes (the pot, the cutting board)
-    subjects = {sec: words for sec, heading in headings.items()
-                if len(words := {w for w in set(topic_nouns(heading)) - topic
-                                 if not any(w in f"{u.heading} {u.text}" for u in every if u.section != sec)}) >= 2}
-    if len(headings) < 3 or len(subjects) < len(headings) - 1:
-        return False  # an article of topics, not of subjects
-    asked = set(topic_nouns(question))
-    named = [sec for sec, words in subjects.items() if words & asked]
-    if len(named) != 1:
-        return False  # no subject named, or several (the question compares them)
-    own = frozenset().union(*(_tokens(f"{u.heading} {u.text}") for u in every if u.section == named[0]))
-    others = frozenset().union(*(_tokens(u.text) for u in every if u.section != named[0]))
-    return any(n not in own and n in others for n in asked - topic - subjects[named[0]])
-
-
 # what it takes to be or get something named («VIP 조건», «골드 되려면»): a table row states it as an amount
 _CONDITION_ASKED = re.compile(r"조건|기준|되려면|되는\s*법|받으려면|올라가려면|요건|\brequirements?\b|\bqualify",
                               re.IGNORECASE)
@@ -1276,14 +1241,17 @@ def unit_says(question: str, units: list[AnswerUnit]) -> bool:
     the manual's word for it): «쿠폰 두 장 같이 쓸 수 있어요?» → «한 주문에 주문 쿠폰 1장과 상품 쿠폰 1장까지 함께 쓸
     수 있습니다.». The manual states what was asked in one sentence, however unsure the retriever was (the
     points article, which speaks of coupons too, ranked near it)."""
-    words = _tokens(question)
+    # (a negation the rule words otherwise, «안 뜯었는데» for «뜯지 않았다면», is no word it must have)
+    words = _tokens(question) - {"안:not"}
     if len(words) < UNIT_MIN_WORDS or not HANGUL.search(question):
         return False
     for u in units:
         # (a FAQ item says its own question: «교환 상품은 언제 오나요: … 회수를 기다리지 않고» is not «회수는 언제 와요?»)
         said = u.question if u.kind == "faq" else u.text
         own = _tokens(said) | (_tokens(u.heading) if u.heading else frozenset())
-        if all(w in own or any(same in own for same in _SAME_AS.get(w, ())) for w in words):
+        if all(w in own or any(same in own for same in _SAME_AS.get(w, ())) for w in words) \
+                and not (u.kind == "faq" and _tokens(said) - _question_tokens(question)):
+            # (nor a FAQ item asking more: «채팅에 보낸 사진 지워 주실 수 있나요» for «채팅으로 사진 보낼 수 있어요?»)
             return True
     return False
 
@@ -1370,7 +1338,8 @@ _PLAIN_VERBS = frozenset({"하", "되", "받", "보내", "사", "쓰", "먹", "�
 # (지정 + 하), the helper verbs and endings between them («넘겨 줄», «맡겨 달라고», «수정하거나 지울»)
 _CHAIN_TAGS = frozenset({"VV", "VV-R", "VV-I", "VX", "EP", "ETM", "EC", "XSV"})
 # the endings that join verbs of one action; «잘못 적었는데 바꿀 수» is a story, then the action
-_CHAIN_ENDINGS = frozenset({"어", "아", "어서", "아서", "거나", "고", "게", "어다", "아다", "라고"})
+_CHAIN_ENDINGS = frozenset({"어", "아", "어서", "아서", "거나", "고", "어다", "아다", "라고"})
+# («일주일 넘게 먹어도 돼요?»: a length of time before «-게», not a deed)
 
 
 def actions_asked(question: str) -> list[str]:

@@ -170,7 +170,9 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
         r"(주문|구매|결제)\S{0,2}\s*(한\s*적\s*(도\s*|이\s*)?없|안\s*했|하지\s*않았)\S{0,3}\s*(는데|데|는데도)[^.?!？]{0,24}?"
         r"(결제|승인|출금|청구)\S{0,3}\s*(됐|되었|났|나갔|빠)",
         # «주문금액보다 만원이 더 빠져나갔어요»: more taken than the order came to
-        r"(?:금액|가격|결제\s*금액)\S{0,2}\s*보다\s*[^.?!？]{0,12}?더\s*(?:빠져\s*나갔|빠졌|결제\s*(?:됐|되었)|청구\s*(?:됐|되었)|나갔)",
+        # (not «결제금액보다 3천원 더 나갔어요 배송비인가요?»: what the difference is, asked)
+        r"(?:금액|가격|결제\s*금액)\S{0,2}\s*보다\s*[^.?!？]{0,12}?더\s*(?:빠져\s*나갔|빠졌|결제\s*(?:됐|되었)|청구\s*(?:됐|되었)|나갔)"
+        r"(?![^.?!？]*(?:인가요|인지|인가|때문|맞나요|맞죠))",
         r"charged twice|double[- ]charged|two charges|charged for (something|an order) i (didn'?t|never)|"
         r"charged (?:me )?more than")),
     "missing": ("high", _rx(
@@ -209,7 +211,7 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
     "defect": ("high", _rx(
         r"불량|고장|작동\S{0,2}\s*안\s*(돼|되|해)|코팅\S{0,2}\s*벗겨|유통\s*기한\S{0,2}\s*(지난|지났|넘은|넘었)",
         # "살짝 녹아서 왔는데 다시 얼려도 되나요" is a care question (the manual: refreeze it at once)
-        r"(?<!살짝 )(?<!살짝)(?<!조금 )(?<!조금)(?<!약간 )(?<!약간)(?<!좀 )(?<!말랑하게 )(?<!말랑해서 )(녹아서|녹은\s*채로?|녹아)\s*(왔|도착|배송)|다\s*녹(았|아|고)|녹아\s*있|늦게\s*와서\s*녹|해동돼서\s*왔",
+        r"(?<!살짝 )(?<!살짝)(?<!조금 )(?<!조금)(?<!약간 )(?<!약간)(?<!말랑하게 )(?<!말랑해서 )(녹아서|녹은\s*채로?|녹아)\s*(왔|도착|배송)|다\s*녹(았|아|고)|녹아\s*있|늦게\s*와서\s*녹|해동돼서\s*왔",
         # «만두가 물렁물렁 물이 뚝뚝 떨어져요»: thawed through on arrival
         r"물렁\s*물렁|물이\s*뚝뚝|흐물흐물",
         r"defective|doesn'?t work|arrived\s+(?:(?:totally|completely|fully|all|already)\s+)?(expired|melted|thawed)|melted")),

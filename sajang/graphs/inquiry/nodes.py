@@ -276,8 +276,11 @@ def in_previous_topic(settings: Settings, state: InquiryState, language: str | N
     previous = next((h for h in found.hits if h.id == article), None) if kind == "manual" else \
         (found.hits[0] if found.hits else None)
     own_words = set(tokenize(state.get("normalized_text") or text)) - QUESTION_WORDS
-    # (after an order answer the order named the topic: «언제 먹어야 젤 맛있어요?» shares no word with «드세요»)
-    if previous is None or (kind == "manual" and not own_words & set(tokenize(previous.body))):
+    # (after an order answer, a product the question named may stand for the line's words: «언제 먹어야 젤
+    # 맛있어요?» shares none with «드세요», «김치» places it)
+    named = set((memory.get("query") or {}).get("products") or ()) if kind == "order" else set()
+    body = set(tokenize(previous.body)) if previous is not None else set()
+    if previous is None or not (own_words & body or any(p in previous.body for p in named)):
         return None
     if found.confidence < settings.answer_confidence_threshold or found.hits[0].score - previous.score > CONTEXT_MARGIN:
         return None
