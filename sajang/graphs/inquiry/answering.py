@@ -165,7 +165,7 @@ _SAME_AS = {"바꾸": ("변경",), "변경": ("바꾸",), "고치": ("수정", "
             "뽑": ("출력", "발급"), "정하": ("지정",), "미루": ("변경",), "씻": ("닦", "세척"), "부치": ("보내",),
             "익히": ("익", "숙성", "조리"), "없애": ("제거",), "잡": ("확보",), "살리": ("복원",), "쌓": ("적립",),
             "데우": ("조리", "전자레인지"), "붙이": ("제작", "넣"), "덮": ("뚜껑",), "가격표": ("가격",),
-            "들어가": ("넣",), "동시": ("함께",), "중복": ("함께",), "나가": ("출고",), "발송": ("출고",), "택배비": ("배송비",), "돈": ("환불", "금액"),
+            "들어가": ("넣",), "묵히": ("묵은지", "숙성"), "동시": ("함께",), "중복": ("함께",), "나가": ("출고",), "발송": ("출고",), "택배비": ("배송비",), "돈": ("환불", "금액"),
             "delivery": ("ship",), "ship": ("delivery",)}
 # «얼마나 걸려요», «얼마나 둬도 돼요»: how long (a duration), not how much
 _LONG_AFTER_HOW = r"나\s*(?:걸|가|기다|둬|두|보관)"
@@ -1172,9 +1172,9 @@ def manual_reply(settings: Settings, policy: StorePolicy, *, text: str, question
                  or unit_says(read, parts[0][2])):
         confidence = max(confidence, settings.answer_confidence_threshold + AGREEMENT_MARGIN)
     if asks_value_of_unknown(read, unknown_terms) or counts_nothing_asked(read, manual[0]) \
-            or (parts[0][1] is manual[0]
-                and (thing_asked_missing(parts[0][0], manual[0]) or action_asked_missing(parts[0][0], manual[0]))):
-        # (of several questions, the first one asks what the rest depend on: «해외배송 되나요? 되면 며칠 걸려요?»)
+            or (parts[0][1] is manual[0] and len(parts) == 1
+                and (thing_asked_missing(read, manual[0]) or action_asked_missing(read, manual[0]))):
+        # (one question: of several, the others may be answered — «선물포장 추가금 있어요? 메세지카드도 넣어주시나여»)
         confidence = min(confidence, settings.answer_confidence_threshold - 0.05)
     return {"answer": answer, "confidence": round(confidence, 4), "sources": [source_of(h) for h in articles],
             "answer_kind": "manual"}
