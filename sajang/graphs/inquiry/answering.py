@@ -165,8 +165,16 @@ _SAME_AS = {"바꾸": ("변경",), "변경": ("바꾸",), "고치": ("수정", "
             "뽑": ("출력", "발급"), "정하": ("지정",), "미루": ("변경",), "씻": ("닦", "세척"), "부치": ("보내",),
             "익히": ("익", "숙성", "조리"), "없애": ("제거",), "잡": ("확보",), "살리": ("복원",), "쌓": ("적립",),
             "데우": ("조리", "전자레인지"), "붙이": ("제작", "넣"), "덮": ("뚜껑",), "가격표": ("가격",),
-            "들어가": ("넣",), "묵히": ("묵은지", "숙성"), "동시": ("함께",), "중복": ("함께",), "나가": ("출고",), "발송": ("출고",), "택배비": ("배송비",), "돈": ("환불", "금액"),
+            "들어가": ("넣",), "묵히": ("묵은지", "숙성"), "동시": ("함께",), "중복": ("함께",), "나가": ("출고",),
+            "발송": ("출고",), "택배비": ("배송비",), "돈": ("환불", "금액"),
             "delivery": ("ship",), "ship": ("delivery",)}
+
+
+def _says_word(said: str | frozenset[str], word: str) -> bool:
+    """Whether `said` (a text, or a set of its words) has `word` or the manual's word for it (`_SAME_AS`)."""
+    return word in said or any(same in said for same in _SAME_AS.get(word, ()))
+
+
 # «얼마나 걸려요», «얼마나 둬도 돼요»: how long (a duration), not how much
 _LONG_AFTER_HOW = r"나\s*(?:걸|가|기다|둬|두|보관)"
 _HOW_LONG = "얼마" + _LONG_AFTER_HOW
@@ -464,7 +472,6 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
                 heads.setdefault(t, set()).add(section)
     named_cases = {sec for sections in heads.values() if len(sections) == 1 for sec in sections}
     case_words = {t for t, sections in heads.items() if len(sections) == 1}
-
 
     def score(u: AnswerUnit, i: int) -> float:
         own = _tokens(u.text)
@@ -1249,7 +1256,7 @@ def unit_says(question: str, units: list[AnswerUnit]) -> bool:
         # (a FAQ item says its own question: «교환 상품은 언제 오나요: … 회수를 기다리지 않고» is not «회수는 언제 와요?»)
         said = u.question if u.kind == "faq" else u.text
         own = _tokens(said) | (_tokens(u.heading) if u.heading else frozenset())
-        if all(w in own or any(same in own for same in _SAME_AS.get(w, ())) for w in words) \
+        if all(_says_word(own, w) for w in words) \
                 and not (u.kind == "faq" and _tokens(said) - _question_tokens(question)):
             # (nor a FAQ item asking more: «채팅에 보낸 사진 지워 주실 수 있나요» for «채팅으로 사진 보낼 수 있어요?»)
             return True
@@ -1323,8 +1330,7 @@ def thing_asked_missing(question: str, hit: dict[str, Any]) -> bool:
     if case:
         return False  # «냉동만두도 돼요?»: whether the rule covers a case, not whether the shop has a thing
     text = f"{hit.get('title') or ''} {hit.get('body') or hit.get('text') or ''}"
-    return bool(nouns) and any(n not in text and not any(same in text for same in _SAME_AS.get(n, ()))
-                               for n in nouns)  # «중복» of an article that says «함께» names it
+    return bool(nouns) and not all(_says_word(text, n) for n in nouns)  # «중복» of an article saying «함께» names it
 
 
 # verbs any rule may paraphrase or that say nothing of what is done («받을 수 있어요», «살 수 있나요»)
@@ -1337,9 +1343,9 @@ _PLAIN_VERBS = frozenset({"하", "되", "받", "보내", "사", "쓰", "먹", "�
 # the chain of a predicate asked about, read backwards from «수 있» / «-어도 되»: its verbs, a noun made a verb
 # (지정 + 하), the helper verbs and endings between them («넘겨 줄», «맡겨 달라고», «수정하거나 지울»)
 _CHAIN_TAGS = frozenset({"VV", "VV-R", "VV-I", "VX", "EP", "ETM", "EC", "XSV"})
-# the endings that join verbs of one action; «잘못 적었는데 바꿀 수» is a story, then the action
+# the endings that join verbs of one action; «잘못 적었는데 바꿀 수» is a story, then the action (nor «-게»:
+# «일주일 넘게 먹어도 돼요?» is a length of time, not a deed)
 _CHAIN_ENDINGS = frozenset({"어", "아", "어서", "아서", "거나", "고", "어다", "아다", "라고"})
-# («일주일 넘게 먹어도 돼요?»: a length of time before «-게», not a deed)
 
 
 def actions_asked(question: str) -> list[str]:
@@ -1388,7 +1394,7 @@ def action_asked_missing(question: str, hit: dict[str, Any]) -> bool:
     if not actions:
         return False
     words = _tokens(f"{hit.get('title') or ''} {hit.get('body') or hit.get('text') or ''}")
-    return any(a not in words and not any(same in words for same in _SAME_AS.get(a, ())) for a in actions)
+    return not all(_says_word(words, a) for a in actions)
 
 
 def answer_confidence(settings: Settings, retrieval_confidence: float, category: str,
