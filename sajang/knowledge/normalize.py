@@ -234,6 +234,9 @@ def restore_spacing(text: str, protected: re.Pattern[str] | None = None) -> str:
         inside.update(range(offset[run.start()] + 1, offset[run.end()]))
     kept = _space_positions(text)
     added = (_space_positions(spaced) - kept) & inside
+    # «유효기간은요» → «유효 기간은 요»: the polite «요» closing a word is never a word of its own
+    # (nor «욤», «용», «염», as chat types it: «하고싶으면욤»)
+    added -= {i for i in added if letters[i] in "요욤용염" and (i + 1 == len(letters) or not "가" <= letters[i + 1] <= "힣")}
     if protected is not None:
         joined = "".join(letters)
         for m in protected.finditer(joined):
@@ -314,18 +317,19 @@ def normalize_message(text: str, lexicon: Lexicon | None = None,
         out = spaced
     out, fixed = correct_typos(out)
     changes += fixed
-    ended = _CHAT_ENDING.sub(lambda m: f"{m.group(1) or m.group(2)}요", _DIALECT_IF.sub("면", out))
+    ended = _CHAT_ENDING.sub(lambda m: f"{m.group(1) or m.group(2) or m.group(3)}요", _DIALECT_IF.sub("면", out))
     if ended != out:
         changes.append("endings")
         out = ended
     return NormalizedMessage(out, mood, tuple(changes))
 
 
-# «보내주시나여», «몇시까지 해여», «뭐에여», «며칠이에염», «되나용»: the polite ending -요 typed as -여, -염 or
-# -용 (the typo model leaves them); not after 가 («무가염 버터», «가용») nor 아 («유아용»)
+# «보내주시나여», «몇시까지 해여», «뭐에여», «며칠이에염», «되나용», «하고싶으면욤»: the polite ending -요 typed as
+# -여, -염, -용 or -욤 (the typo model leaves them); not after 가 («무가염 버터», «가용») nor 아 («유아용»),
+# after 면 only as -욤 («냉면용»)
 # «반품하믄», «취소되믄»: the conditional -면 as spoken in the south-east («믄» ends no standard word)
 _DIALECT_IF = re.compile(r"(?<=[가-힣])믄(?![가-힣])")
-_CHAT_ENDING = re.compile(r"(?:([나까가되돼해에예어아세죠래네])여|([나까되돼해에예어세죠래네])[염용])(?=[\s?？!.~ㅠㅜ;]|$)")
+_CHAT_ENDING = re.compile(r"(?:([나까가되돼해에예어아세죠래네])여|([나까되돼해에예어세죠래네])[염용욤]|(면)욤)(?=[\s?？!.~ㅠㅜ;]|$)")
 
 
 def normalize_for_shop(text: str, data_dir: Path | None, extra_lexicon: Path | None = None) -> NormalizedMessage:

@@ -102,7 +102,7 @@ def wants_human(text: str) -> bool:
 # `high` kinds hand it to a person with the photo request.
 # what can be «없어요» without anything ordered missing: no problem, a receipt, a message
 _NOT_GOODS = (r"(?:문제|이상|하자|파손|탈|별\s*문제|영수증|명세서|쿠폰|적립금|연락|문자|답변?|소식|알림|내역|결제|재고|"
-              r"입금|전화|변화|흠집|"
+              r"입금|전화|변화|흠집|돈|환불금|환불|"
               # the customer's own state, not a thing of the order («이사 때문에 정신이 하나도 없네요»)
               r"정신|경황|시간|여유|기운|힘|입맛|생각|기억|의욕|걱정|자신|"
               # what the order shows or tastes like, not a thing of it («시켰는데 맛이 없어요», «송장 번호 없어요?»)
@@ -130,7 +130,10 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
         r"|숨\s*(쉬기|쉬는\s*게|쉬기가)\S{0,2}\s*(답답|힘들|어렵|곤란))",
         r"food poisoning|got sick|(?:feel|feeling|felt)\s+(?:really\s+|very\s+|so\s+|a\s+bit\s+)?(?:sick|ill|unwell|nauseous)(?!\s+of)|vomit|threw up|throwing up|diarrh|stomach\s*ache|stomach\s+hurts|\brash\b|hives|"
         r"hospital|allergic reaction|injur|burn(ed|t)\b|\bcut (my|myself)|shards?\b",
-        r"(nearly|almost) (swallowed|choked)|\bchoked\b|swollen|can'?t breathe")),
+        r"(nearly|almost) (swallowed|choked)|\bchoked\b|swollen|swell(?:ing|ed)\b|can'?t breathe",
+        # «애기가 아이스팩 뜯어서 안에 젤을 먹었어요»: what is packed with food, not food, swallowed
+        r"(아이스\s*팩|보냉\s*팩|젤|방부제|실리카\s*겔|건조제|제습제|탈산소제)[^.?!？]{0,16}?(먹었|먹어\s*버렸|삼켰|입에\s*넣었)",
+        r"(?:ate|swallowed)\s+(?:the\s+|some\s+)?(?:ice\s*pack|gel|silica|desiccant)")),
     "legal": ("urgent", _rx(
         r"소비자\s*(원|보호원|센터|단체)|소보원|1372|고소|소송|고발|신고\s*(하|할|했|합|하겠)|변호사|공정위|경찰|법적|민원\s*(넣|제기)",
         r"lawyer|\bsue\b|lawsuit|legal action|consumer (agency|protection)|report you")),
@@ -138,7 +141,13 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
     "fraud": ("urgent", _rx(
         r"피싱|사기\s*(아니|인가|인\s*것|같|맞|당했|당한)|"
         r"(카드\s*번호|비밀\s*번호|비번|인증\s*번호|계좌\s*번호)\S{0,8}\s*(알려\s*(줬|드렸|주었)|말해\s*(줬|버렸)|불러\s*(줬|드렸))",
-        r"phishing|\bscam(med)?\b|fraud")),
+        # «제가 안 한 주문이 3건이나 결제됐어요 계정 해킹당한 것 같아요»: orders nobody of theirs placed, an account taken
+        r"(?:안\s*한|하지\s*않은|한\s*적\s*(?:도\s*)?없는|모르는)\s*(?:주문|결제)\S{0,3}\s*[^.?!？]{0,16}?(?:결제|승인|출금|청구|됐|되었)"
+        r"|해킹|도용|(?:계정|아이디|카드)\S{0,2}\s*(?:털|뚫)",
+        # «주문내역에 모르는 사람 이름이랑 주소가 다 보여요»: someone else's personal data shown to them
+        r"개인\s*정보\S{0,2}\s*(?:유출|노출|털)|(?:다른|모르는)\s*(?:사람|분)\S{0,2}\s*(?:이름|주소|전화\s*번호|연락처|개인\s*정보)"
+        r"[^.?!？]{0,20}?(?:보여|보이|나와|떠\s*있|뜨)",
+        r"phishing|\bscam(med)?\b|fraud|hack(?:ed|ing)|unauthori[sz]ed|data\s+(?:leak|breach)")),
     "repeated": ("urgent", _rx(
         r"몇\s*번째|세\s*번째|여러\s*번\s*(문의|연락|말씀|얘기|물어)|벌써\s*(두|세|몇)\s*번|또\s*(이러|이런|그러)",
         r"아직도\s*(답|연락|처리)|계속\s*(같은|똑같)|몇\s*번을\s*(말|문의|연락)",
@@ -290,6 +299,9 @@ _PROCEDURE_AFTER = re.compile(r"\s*(?:접수|신고\s*(?:하면|결과|방법|�
                               # «누락된 거 다시 보내줄 때 택배비 내야 돼요?»: how the resend works
                               r"|(?:된|진|난)?\s*(?:거|것|상품|물건|구성품)?\s*(?:을|를|은|는)?\s*(?:다시\s*보내|재발송|재배송)\S{0,4}"
                               r"\s*(?:때|면|시)"
+                              # «빠져서 다시 보내 주는 거 택배비 제가 내요?»: what the resend costs
+                              r"|(?:된|진|난|져서)?\s*(?:거|것|상품|물건|구성품)?\s*(?:을|를|은|는)?\s*(?:다시\s*보내|재발송|재배송)\s*"
+                              r"(?:주|줘|주시|드리)?\S{0,2}\s*(?:거|건|것)\s*(?:은|는)?\s*(?:배송비|택배비|비용|운임|돈)"
                               # «구성품 빠진 거 며칠 안에 말해야 돼요?»: by when such a case must be told
                               r"|(?:된|진|난)?\s*(?:거|건|것|경우|상품|물건|구성품)?\s*(?:은|는)?\s*"
                               r"(?:며칠\s*안에|며칠\s*이내|언제까지|기한\S{0,3})\s*(?:말|알려|신청|접수|연락|얘기|말씀|요청|해야)"
@@ -297,7 +309,8 @@ _PROCEDURE_AFTER = re.compile(r"\s*(?:접수|신고\s*(?:하면|결과|방법|�
 
 
 # «연락이 하나도 없어요», «정신이 하나도 없네요»: what is missing is no thing of the order
-_NOT_GOODS_BEFORE = re.compile(r"(?<![가-힣])" + _NOT_GOODS + r"\s*(?:이|가|은|는|도)?\s*$")
+# («돈이 아직 안 들어왔어요»: the refund, with a «not yet» between)
+_NOT_GOODS_BEFORE = re.compile(r"(?<![가-힣])" + _NOT_GOODS + r"\s*(?:이|가|은|는|도)?\s*(?:아직\s*(?:도\s*)?|여태\s*)?$")
 
 
 # «뉴스에서 식품 이물질 사고 얘기를 보다가», «다른 데서 시켰다가 구성품이 빠져서 고생한 적이»: what happened

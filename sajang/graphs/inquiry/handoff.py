@@ -79,7 +79,8 @@ def escalate(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
         "unknown_terms": list(state.get("unknown_terms") or []),
     }
     urgent = reason == "urgent"
-    key = ("handoff_urgent_photo" if files else "handoff_urgent") if urgent else "handoff_notice"
+    key = _urgent_notice(set((state.get("classification") or {}).get("evidence") or []), bool(files)) \
+        if urgent else "handoff_notice"
     notice = T[key][locale].format(hours=cs_hours_in(policy.cs_hours, locale))
     mid = conv.record_handoff(engine, thread_id, state.get("customer_id"), notice,
                               dedup_key=f"{thread_id}:{state.get('turn_id')}:handoff", reason=reason,
@@ -88,6 +89,20 @@ def escalate(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
                               sources=list(state.get("sources") or []))
     return {"handoff": payload, "handoff_reason": reason, "answer": notice, "waiting": True,
             "history": [{"role": "ai", "text": notice, "message_id": mid}]}
+
+
+def _urgent_notice(evidence: set[str], photo_sent: bool) -> str:
+    """Which urgent notice the customer reads: what to do for their health or their money first; a photo of the
+    product asked for (or thanked for) only where it helps."""
+    if "safety" in evidence:
+        return "handoff_urgent_health"
+    if "fraud" in evidence:
+        return "handoff_urgent_security"
+    if photo_sent:
+        return "handoff_urgent_photo"
+    if evidence and evidence <= {"legal", "repeated", "double_charge"}:
+        return "handoff_urgent_plain"
+    return "handoff_urgent"
 
 
 REPLY_ACTION = "reply_to_customer"  # Agent Inbox's action_request.action of a handoff

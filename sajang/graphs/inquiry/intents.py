@@ -52,6 +52,7 @@ FACT_PATTERNS: dict[str, re.Pattern[str]] = {
                         r"|(주문|시킨|산|구매)\s*(한|했던)?\s*(거|것|게|상품|물건)\s*(가|이|는|은)?\s*(뭐|뭔|무엇|어떤)"
                         r"|(뭐|뭘)\s*(시킨|주문한|산)|(거|것|건)\s*(가|이|는|은)?\s*(뭐|뭔)\s*(에|예|였|이)"
                         r"|(뭐뭐|뭐|뭘|무엇|뭐가|어떤\s*(거|게|상품))\s*(가|이)?\s*(들어\s*(있|갔|가\s*있)|들었)"
+                        r"|뭐뭐\s*(?:임|에요|예요|였|인지|죠|야)"  # «뭐뭐임»: which things
                         # «다시팩 같이 온 거죠?», «멸치볶음도 같이 들어 있었나요»: whether it came in that order
                         r"|(같이|함께)\s*(온|왔|들어\s*(있|갔|왔)|보내\s*(주셨|셨))"
                         r"|what\s+did\s+i\s+(order|buy)|which\s+items|what\s*(was|is|'s)\s+in\s+(it|that|the|my)"
@@ -72,6 +73,7 @@ FACT_PATTERNS: dict[str, re.Pattern[str]] = {
                          r"|(교환|반품|환불)\s*(건|은|는)|refund\s+status|return\s+status|exchange\s+status",
                          re.IGNORECASE),
     "list": re.compile(r"(주문|구매|결제)\s*(내역|목록|리스트|이력)|최근\s*(에\s*)?(주문|산|시킨|구매)|주문한\s*(거|것|게)\s*(다|전부|모두)"
+                       r"|(?:주문|시킨\s*거)\s*(?:이|가|은|는)?\s*몇\s*건"  # «오늘 주문 몇건 들어갔어요?»
                        r"|전체\s*주문|order\s+history|my\s+orders|recent\s+orders"
                        r"|" + COUNTED_ORDERS.pattern + r"\S*\s*[.!~ㅠㅜ]*$"  # «주문을 두 개 했는데요», nothing more asked
                        r"|\b(last|recent|past|latest)\s+(\d{1,2}|few|two|three|four|five)\s+orders", re.IGNORECASE),
@@ -515,9 +517,10 @@ _ELLIPTIC_LIGHT = re.compile(
     r"가능해요|가능한가요)\s*[?？.!~ㅠㅜ]*$")
 WHEN_OR_WHERE = re.compile(r"요일|토욜|일욜|주말|공휴일|휴일|명절|연휴|설날|추석|오늘|내일|모레|아침|저녁|밤|새벽|점심|"
                             r"제주|도서|산간|울릉|섬")
-# «카카오페이로 결제한 건요?», «무통장으로 낸 거는요?»: the previous question of another way of paying or ordering
+# «카카오페이로 결제한 건요?», «무통장으로 낸 거는요?», «휴대폰 결제로 한 건요?»: the previous question of another way
+# of paying or ordering
 _ELLIPTIC_MEANS = re.compile(
-    r"^(?:그럼|그러면|혹시|근데)?\s*(?P<frag>[^?？.!\s]{1,12}?)\s*(?:으로|로)\s*(?:결제|주문|구매|계산)?\s*"
+    r"^(?:그럼|그러면|혹시|근데)?\s*(?P<frag>(?:[^?？.!\s]{1,8}\s)?[^?？.!\s]{1,12}?)\s*(?:으로|로)\s*(?:결제|주문|구매|계산)?\s*"
     r"(?:한|했던|하신|산|낸|시킨)\s*(?:건|거|것|걸)\s*(?:은|는)?\s*(?:요|여)?\s*[?？.!~ㅠㅜ]*$")
 
 # «전자렌지로 하면요?», «에어프라이어로는요?»: the previous question done another way

@@ -206,6 +206,11 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
             # «냉동은?» after «포기김치 어떻게 보관해요?»: the article found with the whole question says something
             # of the fragment itself (freezing kimchi); that, not the storage answer given before, is quoted
             out = {"normalized_text": normalized}
+            # (its passages were found for the line with the previous question's words, «냉동 참기름은 안 뜯었으면»:
+            # the units are chosen by the passages the question asked of the fragment finds)
+            passages = {h.id: h.text for h in get_knowledge(settings).search(normalized, k=5, language=language).hits}
+            hits = [{**h, "text": passages.get(str(h.get("id")), "")} if h.get("kind", "manual") == "manual" else h
+                    for h in hits]
         top = hits[0] if hits else {}
         top_text = f"{top.get('title') or ''} {top.get('body') or ''}"
         # (the checks below read Korean fragments only: English ones come in plurals and clauses)

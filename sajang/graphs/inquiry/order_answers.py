@@ -673,6 +673,10 @@ def is_own_data_question(text: str, category: str, query: OwnDataQuery, orders: 
         # «6만 원어치 주문했는데 … 아직 출고 전이에요. 부분 취소하면 배송비 붙나요?»: the story is theirs, the
         # question asks what the rule does in that case
         return False
+    if guest and PURCHASED_NAMED.search(text) and set(query.facts) & _LOOKED_UP_FACTS and not is_conditional(text):
+        return True  # «저번에 산 갈비탕 배송완료로 뜨는데 언제 도착한 걸로 돼 있어요?»: a fact of a purchase of theirs
+    if guest and SENT_BY_THEM.search(text) and not is_conditional(text):
+        return True  # «엄마 선물로 보낸 거 도착했는지 알려주세요»: a parcel they sent someone
     if guest and not names_theirs(text):
         # a guest asking what is possible ("반품 되나요?", "송장번호 어디서 봐요?", "적립금 유효기간 있어요?")
         # asks the shop's policy: the manual answers at once; only words naming an order of theirs ask them
@@ -776,9 +780,9 @@ OWN_PHRASE = re.compile(
     # "which orders did i place in November?"
     r"|\b(orders?|purchases?)\s+(did|have)\s+i\s+(place|placed|make|made)\b",
     re.IGNORECASE)
-YEO_ENDING = re.compile(r"면\s*(?:여|용|염)(?=[\s?？.!~]*$)")
+YEO_ENDING = re.compile(r"면\s*(?:여|용|염|욤)(?=[\s?？.!~]*$)")
 # a condition added to the previous question: "…넘으면요?", "불량이면요?", "묵은지로 하려면요?"
-CONTINUATION = re.compile(r"(으?면|라면|이면)\s*(요|여|용)?\s*[?？.!~ㅠㅜ]*$")
+CONTINUATION = re.compile(r"(으?면|라면|이면)\s*(요|여|용|욤)?\s*[?？.!~ㅠㅜ]*$")
 # a line that asks only for a figure, naming nothing: «몇만원부터여», «얼마까지요?», «며칠이요?», «최소 몇 개부터?»
 VALUE_ONLY = re.compile(r"^\s*(?:최소|최대|보통|대략|대충|그럼|그러면)?\s*(?:몇\s*[가-힣]{0,3}|얼마|며칠|언제)\s*"
                         r"(?:부터|까지|정도|쯤|이상|이하|만)?\s*(?:이|예|에|이에|인가|인데)?\s*(?:요|여|용|염)?\s*[?？.!~ㅠㅜ]*\s*$")
@@ -795,11 +799,18 @@ CONTINUATION_EN = re.compile(r"^(?:and|but|ok(?:ay)?|so)?[,\s]*(?:what\s+)?if\b[
 KEPT_HOW_LONG = re.compile(r"(?:얼마나|언제까지|몇\s*(?:년|개월|달|일))\s*(?:동안\s*)?(?:보관|저장|보존|남아|갖고|가지고)|(?:보관|보존)\s*기간"
                            r"|how\s+long\s+(?:do|will|does|would)\s+(?:you|the\s+shop|your\s+shop)\s+(?:keep|store|retain|hold)"
                            r"|\bretention\b|\bretain\b", re.IGNORECASE)
-STATUS_THING = re.compile(r"(된|인|한|중인|됐던)\s*(거|것|게|주문|건|박스|상자|택배)"
+STATUS_THING = re.compile(r"(된|인|한|중인|됐던|(?:이)?라는|(?:이)?라고\s*(?:뜨는|나오는|된|돼\s*있는))\s*(거|것|게|주문|건|박스|상자|택배)"
                           # «상품준비중으로 떠 있는 주문»: the order the status shows on
                           r"|(으로|로)\s*(떠\s*있는|떠있는|뜨는|나와\s*있는|되어\s*있는|돼\s*있는)\s*(거|것|게|주문|건)")
+# «엄마 선물로 보낸 거»: what they sent someone (not «보내신 거», the shop's parcel, nor «보낼 거», a plan)
+SENT_BY_THEM = re.compile(r"(?<![가-힣])(?:선물로\s*)?(?:보낸|보내\s*드린|선물한|부친)\s*(?:거|것|게|선물|택배|상품)")
+# «저번에 산 갈비탕», «주문한 곰탕»: a product named after the purchase (not «산 지 일주일», «주문한 후»)
+PURCHASED_NAMED = re.compile(r"(?<![가-힣])(?:시킨|시켰던|주문한|주문했던|산|샀던|구매한|구입한)\s+"
+                             r"(?!거|것|게|건|적|지|후|뒤|다음|날|때|만큼|김에)[가-힣]{2,}")
 # a claim of theirs: "교환 접수 됐는지", "환불 신청했는데"
-CLAIM_MINE = re.compile(r"(교환|반품|환불|취소)\s*(신청|요청|접수)\s*(이|은|는|가|을|를)?\s*(됐|되었|했|한|된|하신|들어|드렸|드린|넣은|넣었|넣어\s*(?:둔|놓|뒀|놨))")
+CLAIM_MINE = re.compile(r"(교환|반품|환불|취소)\s*(신청|요청|접수)\s*(이|은|는|가|을|를)?\s*(됐|되었|했|한|된|하신|들어|드렸|드린|넣은|넣었|넣어\s*(?:둔|놓|뒀|놨))"
+                        # «저번에 넣은 교환 요청 아직 처리중인가요?»: the deed before the request
+                        r"|(?<![가-힣])(?:넣은|넣었던|드린|드렸던|한|했던|하신)\s*(교환|반품|환불|취소)\s*(신청|요청|접수)\s*(?:건|거)?\s*(?:은|는|이|가)?\s*(?!해|하려)")
 # words that put a question on an order or a parcel (with a product of theirs named: about that order)
 ORDER_WORD = re.compile(r"주문|시킨|시켰|샀|구매|배송|택배|송장|도착|발송|출고|받|와요|오나요|오나|왔|(같이|함께)\s*온|order|parcel|package|deliver"
                         r"|tracking|ship", re.IGNORECASE)

@@ -112,6 +112,27 @@ T: dict[str, dict[str, str]] = {
               "보내 주신 사진도 상담원이 함께 확인합니다.",
         "en": "We're very sorry about this. Because it needs a person to look at it, we've put you at the "
               "front of the queue. The agent will see the photo you sent."},
+    # an urgent handoff whose words report harm to health: what to do before a person reads it
+    "handoff_urgent_health": {
+        "ko": "많이 놀라셨죠. 상담원에게 가장 먼저 연결해 드렸어요. 숨쉬기 힘들거나 붓기·두드러기가 심해지면 "
+              "기다리지 마시고 바로 119에 연락하시거나 가까운 병원에 가 주세요. 드신 상품과 포장은 버리지 말고 "
+              "보관해 주세요.",
+        "en": "We're so sorry. We've put you at the very front of the queue. If breathing gets hard or the swelling "
+              "or rash gets worse, please don't wait for us: call emergency services (119 in Korea) or go to the "
+              "nearest hospital. Please keep the product and its packaging."},
+    # money or an account at risk (orders nobody of theirs placed, a caller asking for card details)
+    "handoff_urgent_security": {
+        "ko": "걱정 많으셨죠. 상담원에게 가장 먼저 연결해 드렸어요. 결제가 걱정되시면 카드사에 바로 연락해 "
+              "결제 정지를 요청하시고, 비밀번호도 바꿔 주세요. 저희는 전화나 문자로 카드번호나 비밀번호를 "
+              "묻지 않습니다.",
+        "en": "We're sorry for the worry. We've put you at the very front of the queue. If a payment worries you, "
+              "call your card company now to block it, and change your password. We never ask for card numbers "
+              "or passwords by phone or text."},
+    # an urgent matter no photo of a product helps with (a legal threat, a complaint repeated, a double charge)
+    "handoff_urgent_plain": {
+        "ko": "불편을 드려 정말 죄송합니다. 바로 확인이 필요한 문의라 상담원에게 우선 연결해 드렸어요.",
+        "en": "We're very sorry about this. Because it needs a person to look at it, we've put you at the "
+              "front of the queue."},
     "order_not_found": {
         "ko": "말씀하신 주문번호 {order_id}는 고객님 계정에서 확인되지 않습니다. 주문번호를 다시 한번 확인해 주세요.",
         "en": "We couldn't find order {order_id} in your account. Please check the order number."},
