@@ -50,6 +50,9 @@ def test_the_polite_ending_stays_with_its_word(typed: str, read: str) -> None:
     ("배송비 얼마에요 5만원넘으면 무료배송인가요?", ["배송비 얼마에요", "5만원넘으면 무료배송인가요?"]),
     ("적립금 몇 원부터 쓸 수 있어요? 유효 기간은요", ["적립금 몇 원부터 쓸 수 있어요?", "유효 기간은요"]),
     ("상담 몇 시까지 해요 토요일도 해요?", ["상담 몇 시까지 해요 토요일도 해요?"]),  # a day asks the same again
+    # whether the rule just asked about covers a case too: one question
+    ("현금영수증 어디서 받아요 적립금 쓴것도 되나요?", ["현금영수증 어디서 받아요 적립금 쓴것도 되나요?"]),
+    ("도마 관리 어떻게해요 식세기 돼요?", ["도마 관리 어떻게해요 식세기 돼요?"]),
 ])
 def test_a_yes_no_question_of_its_own_topic_is_a_question_of_its_own(text: str, parts: list[str]) -> None:
     assert question_parts(text) == parts
@@ -110,7 +113,9 @@ def test_how_many_orders_today_lists_them(manual_svc: Any) -> None:
 @pytest.mark.parametrize(("text", "kind"), [
     ("my daughter ate your dumplings and her lips are swelling up badly, she's allergic to shrimp", "safety"),
     ("애기가 아이스팩 뜯어서 안에 젤을 먹었어요 어떡해요", "safety"),
+    ("애가 실리카겔 먹은거 같아요 어떡하죠", "safety"),
     ("제 카드로 제가 안 한 주문이 3건이나 결제됐어요 계정 해킹당한 것 같아요", "fraud"),
+    ("카드 도용 당한 것 같아요", "fraud"),
     ("주문내역 들어가보니까 모르는 사람 이름이랑 주소 전화번호가 다 보여요", "fraud"),
 ])
 def test_harm_and_fraud_in_new_words_are_incidents(text: str, kind: str) -> None:
@@ -118,6 +123,11 @@ def test_harm_and_fraud_in_new_words_are_incidents(text: str, kind: str) -> None
 
 
 @pytest.mark.parametrize("text", [
+    "갈비탕 젤 맛있게 먹었어요 또 시킬게요",  # «젤» is chat for 제일
+    "젤리 먹었는데 애들이 좋아하네요",
+    "해킹 걱정돼서 그러는데 카드정보 저장돼요?",  # a worry, asked
+    "리뷰 사진 도용당했어요",
+    "주문서에 받는사람 이름이 다른사람 이름으로 떠있어요 오타났나봐요",
     "주문취소 된건지 확인좀요 돈이 아직 안 들어왔어요",  # the refund, not a missing item
     "적립금 아직 안 들어왔는데 물건 받은 지 사흘 됐어요",
     "구성 품 빠져서 다시 보내 주는 거 배송비 제가 내요?",  # what the resend costs, asked
@@ -158,8 +168,14 @@ def test_an_adverb_does_not_end_the_deed_asked() -> None:
 
 
 def test_a_reply_reading_like_its_answer_is_given(manual_svc: Any) -> None:
-    reply = manual_svc.ask("어떤 사람이 사장님네 식탁 직원이라면서 전화로 카드번호를 불러달래요 알려줘도 되는 거예요?")
-    assert not reply["handoff"] and "절대 없습니다" in reply["answer"], reply
+    reply = manual_svc.ask("VIP 되려면 얼마 써야돼요 ㅋㅋㅋ")
+    assert not reply["handoff"] and "VIP" in reply["answer"], reply
+
+
+@pytest.mark.parametrize("text", ["참기름 유통기한 얼마나돼요", "카톡 상담 있어요?", "회원정보 이메일 변경 어떻게해요"])
+def test_a_reply_alike_but_silent_on_a_noun_asked_is_not_given(manual_svc: Any, text: str) -> None:
+    reply = manual_svc.ask(text)
+    assert reply["handoff"], reply
 
 
 # --- follow-ups ----------------------------------------------------------------------------------------------------

@@ -132,7 +132,9 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
         r"hospital|allergic reaction|injur|burn(ed|t)\b|\bcut (my|myself)|shards?\b",
         r"(nearly|almost) (swallowed|choked)|\bchoked\b|swollen|swell(?:ing|ed)\b|can'?t breathe",
         # «애기가 아이스팩 뜯어서 안에 젤을 먹었어요»: what is packed with food, not food, swallowed
-        r"(아이스\s*팩|보냉\s*팩|젤|방부제|실리카\s*겔|건조제|제습제|탈산소제)[^.?!？]{0,16}?(먹었|먹어\s*버렸|삼켰|입에\s*넣었)",
+        # (the gel named after an ice pack: «젤» alone is also chat for 제일, «젤리» a sweet)
+        r"(?:(?:아이스\s*팩|보냉\s*팩)[^.?!？]{0,16}?(?:젤|겔|내용물)|방부제|실리카\s*겔|건조제|제습제|탈산소제)[^.?!？]{0,16}?"
+        r"(?:먹었|먹어\s*버렸|먹은\s*(?:거|것)\s*같|삼켰|삼킨\s*(?:거|것)\s*같|입에\s*넣었)",
         r"(?:ate|swallowed)\s+(?:the\s+|some\s+)?(?:ice\s*pack|gel|silica|desiccant)")),
     "legal": ("urgent", _rx(
         r"소비자\s*(원|보호원|센터|단체)|소보원|1372|고소|소송|고발|신고\s*(하|할|했|합|하겠)|변호사|공정위|경찰|법적|민원\s*(넣|제기)",
@@ -143,10 +145,12 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
         r"(카드\s*번호|비밀\s*번호|비번|인증\s*번호|계좌\s*번호)\S{0,8}\s*(알려\s*(줬|드렸|주었)|말해\s*(줬|버렸)|불러\s*(줬|드렸))",
         # «제가 안 한 주문이 3건이나 결제됐어요 계정 해킹당한 것 같아요»: orders nobody of theirs placed, an account taken
         r"(?:안\s*한|하지\s*않은|한\s*적\s*(?:도\s*)?없는|모르는)\s*(?:주문|결제)\S{0,3}\s*[^.?!？]{0,16}?(?:결제|승인|출금|청구|됐|되었)"
-        r"|해킹|도용|(?:계정|아이디|카드)\S{0,2}\s*(?:털|뚫)",
+        # (harm told, not a worry: «해킹 걱정돼서 그러는데 카드정보 저장돼요?» asks the rule)
+        r"|해킹\s*(?:을|를|이|가)?\s*(?:당했|당한|당해|된\s*(?:거|것)\s*같|됐)"
+        r"|(?:카드|계정|아이디|명의|개인\s*정보)\S{0,2}\s*(?:도용\s*(?:을|를|이|가)?\s*(?:당했|당한|당해|됐|된)|털|뚫)",
         # «주문내역에 모르는 사람 이름이랑 주소가 다 보여요»: someone else's personal data shown to them
         r"개인\s*정보\S{0,2}\s*(?:유출|노출|털)|(?:다른|모르는)\s*(?:사람|분)\S{0,2}\s*(?:이름|주소|전화\s*번호|연락처|개인\s*정보)"
-        r"[^.?!？]{0,20}?(?:보여|보이|나와|떠\s*있|뜨)",
+        r"[^.?!？]{0,20}?(?:보여|보이|나와)",
         r"phishing|\bscam(med)?\b|fraud|hack(?:ed|ing)|unauthori[sz]ed|data\s+(?:leak|breach)")),
     "repeated": ("urgent", _rx(
         r"몇\s*번째|세\s*번째|여러\s*번\s*(문의|연락|말씀|얘기|물어)|벌써\s*(두|세|몇)\s*번|또\s*(이러|이런|그러)",

@@ -675,7 +675,8 @@ def is_own_data_question(text: str, category: str, query: OwnDataQuery, orders: 
         return False
     if guest and PURCHASED_NAMED.search(text) and set(query.facts) & _LOOKED_UP_FACTS and not is_conditional(text):
         return True  # «저번에 산 갈비탕 배송완료로 뜨는데 언제 도착한 걸로 돼 있어요?»: a fact of a purchase of theirs
-    if guest and SENT_BY_THEM.search(text) and not is_conditional(text):
+    if guest and SENT_BY_THEM.search(text) and not is_conditional(text) \
+            and (looks_up(text) or set(query.facts) & _LOOKED_UP_FACTS):
         return True  # «엄마 선물로 보낸 거 도착했는지 알려주세요»: a parcel they sent someone
     if guest and not names_theirs(text):
         # a guest asking what is possible ("반품 되나요?", "송장번호 어디서 봐요?", "적립금 유효기간 있어요?")
@@ -805,7 +806,7 @@ STATUS_THING = re.compile(r"(된|인|한|중인|됐던|(?:이)?라는|(?:이)?�
 # «엄마 선물로 보낸 거»: what they sent someone (not «보내신 거», the shop's parcel, nor «보낼 거», a plan)
 SENT_BY_THEM = re.compile(r"(?<![가-힣])(?:선물로\s*)?(?:보낸|보내\s*드린|선물한|부친)\s*(?:거|것|게|선물|택배|상품)")
 # «저번에 산 갈비탕», «주문한 곰탕»: a product named after the purchase (not «산 지 일주일», «주문한 후»)
-PURCHASED_NAMED = re.compile(r"(?<![가-힣])(?:시킨|시켰던|주문한|주문했던|산|샀던|구매한|구입한)\s+"
+PURCHASED_NAMED = re.compile(r"(?<![가-힣])(?:시킨|시켰던|주문한|주문했던|산|샀던|구매한|구입한|선물한|보낸)\s+"
                              r"(?!거|것|게|건|적|지|후|뒤|다음|날|때|만큼|김에)[가-힣]{2,}")
 # a claim of theirs: "교환 접수 됐는지", "환불 신청했는데"
 CLAIM_MINE = re.compile(r"(교환|반품|환불|취소)\s*(신청|요청|접수)\s*(이|은|는|가|을|를)?\s*(됐|되었|했|한|된|하신|들어|드렸|드린|넣은|넣었|넣어\s*(?:둔|놓|뒀|놨))"
