@@ -8,7 +8,8 @@ For each single-turn guest case of the manual and unanswerable groups, the messa
 query vector and the quoted units' passage vector is taken. A case is "right" when the units state every fact
 the case expects, "wrong" when they do not, "unanswerable" when the manual has no answer. Printed: of the
 questions under the answer gate (retrieval confidence at least the rule's floor, no unknown term), how many
-of each kind lie on either side of each similarity threshold — the rule answers those at or above it.
+of each kind lie on either side of each similarity threshold — the rule answers those at or above it whose quoted
+units say every noun of the question (the last two columns).
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ def measure(store: Settings, paths: list[Path]) -> list[dict[str, object]]:
             if not found.hits:
                 continue
             articles, _korean_only = answering.in_language(store, found.hits, locale)
-            units = [u for _q, _h, us in answering.manual_parts(found.question, articles) for u in us]
+            parts = answering.manual_parts(found.question, articles)
+            units = [u for _q, _h, us in parts for u in us]
             if not units:
                 continue
             quoted = " ".join(u.quote for u in units)
@@ -55,6 +57,7 @@ def measure(store: Settings, paths: list[Path]) -> list[dict[str, object]]:
             query = embed_texts(store, [found.question], "query")[0]
             passage = embed_texts(store, [quoted])[0]
             rows.append({"set": path.name, "kind": kind, "confidence": found.confidence,
+                         "every_noun": answering.quotes_every_noun(found.question, parts),
                          "unknown": bool(found.unknown_terms), "similarity": float(query @ passage)})
     return rows
 
@@ -74,21 +77,24 @@ def main() -> None:
     gate = Settings().answer_confidence_threshold
     floor = answering.ANSWERS_LIKE_MIN_RETRIEVAL
     print(f"{len(rows)} questions from {len(paths)} sets; the rule looks at those under the gate ({gate}) with "
-          f"retrieval confidence ≥ {floor} (rule: ≥ {answering.ANSWERS_LIKE} without an unknown term, "
-          f"≥ {answering.ANSWERS_LIKE_WITH_UNKNOWN} with one)")
+          f"retrieval confidence ≥ {floor} and no unknown term (rule: ≥ {answering.ANSWERS_LIKE}, every noun said)")
     for unknown in (False, True):
         under = [r for r in rows if floor <= float(r["confidence"]) < gate  # type: ignore[arg-type]
                  and bool(r["unknown"]) is unknown]
         print(f"\n{'with' if unknown else 'without'} an unknown term: {len(under)} questions\n")
-        print("| similarity ≥ | right | wrong | unanswerable | right : not right | below: right | below: not right |")
-        print("|---:|---:|---:|---:|---:|---:|---:|")
+        print("| similarity ≥ | right | wrong | unanswerable | right : not right | below: right | below: not right "
+              "| every noun said: right | every noun said: not right |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for threshold in THRESHOLDS:
             above = Counter(str(r["kind"]) for r in under if float(r["similarity"]) >= threshold)  # type: ignore[arg-type]
             below = Counter(str(r["kind"]) for r in under if float(r["similarity"]) < threshold)  # type: ignore[arg-type]
             not_right = above["wrong"] + above["unanswerable"]
             ratio = f"{above['right'] / not_right:.1f}" if not_right else "–"
+            said = Counter(str(r["kind"]) for r in under
+                           if float(r["similarity"]) >= threshold and r["every_noun"])  # type: ignore[arg-type]
             print(f"| {threshold:.2f} | {above['right']} | {above['wrong']} | {above['unanswerable']} | {ratio} | "
-                  f"{below['right']} | {below['wrong'] + below['unanswerable']} |")
+                  f"{below['right']} | {below['wrong'] + below['unanswerable']} | {said['right']} | "
+                  f"{said['wrong'] + said['unanswerable']} |")
 
 if __name__ == "__main__":
     main()
