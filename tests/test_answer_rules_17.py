@@ -189,3 +189,8 @@ def test_a_follow_up_is_answered_in_its_topic(manual_svc: Any, first: str, then:
     opened = manual_svc.ask(first)
     reply = manual_svc.ask(then, thread_id=opened["thread_id"])
     assert not reply["handoff"] and stated in reply["answer"], reply
+
+
+def test_a_limit_asked_is_the_rules_within(manual_svc: Any) -> None:
+    reply = manual_svc.ask("메세지카드 글자수 제한 있어욤?")  # «100자 이내»
+    assert not reply["handoff"] and "100자" in reply["answer"], reply
