@@ -157,7 +157,8 @@ def _stem(token: str) -> str:
 
 
 # chat words and the manual's words for the same thing: a question that says 바꾸다 finds 변경
-_SAME_AS = {"제한": ("이내", "까지", "최대"), "바꾸": ("변경",), "변경": ("바꾸",), "고치": ("수정", "변경"), "수정": ("변경",), "돌려받": ("환불",),
+_SAME_AS = {"바꾸": ("변경",), "변경": ("바꾸",), "고치": ("수정", "변경"), "수정": ("변경",), "돌려받": ("환불",),
+            "제한": ("이내", "까지", "최대"),
             "보내": ("발송", "출고"), "오": ("도착",), "도착": ("오",), "쓰": ("사용",), "사용": ("쓰",),
             "깨지": ("파손",), "파손": ("깨지",), "터지": ("파손",), "끊": ("종료",),
             "출발": ("출고", "발송"), "주소": ("배송지",), "배송지": ("주소",), "같이": ("함께",), "함께": ("같이",),
@@ -721,11 +722,12 @@ _ASKS_US_TO = re.compile(r"(?:주세요|줘요|줘|주실래요|주시겠어요)
 _ENDED_QUESTION = re.compile(r"(?:에요|예요|이에요|나요|까요|가요|어요|아요|돼요|되요|해요|죠|여|염)(?=\s+\S)")
 
 
-# a yes/no question by its ending (되나요, 있나요, 될까요 …; not a bare «나요», which also tells: «냄새가 나요»)
+# a line closing as a yes/no question («…무료배송인가요?»)
 _YES_NO_CLOSE = re.compile(r"(?:[?？]|나요|까요|가요)\s*$")
 # «…어디서 받아요 적립금 쓴 것도 되나요?», «…어떻게 해요 식세기 돼요?»: whether the rule just asked about covers a case
 # too — the first question's answer says it, asked again of one case (not its own question)
 _SAME_AGAIN = re.compile(r"[가-힣]도\s|(?:되|돼)(?:나요|요)?\s*[?？]*\s*$|될까요|주나요|포함")
+# a yes/no question by its ending (되나요, 있나요, 될까요 …; not a bare «나요», which also tells: «냄새가 나요»)
 _PLAIN_YES_NO = re.compile(r"(?:되|돼|있|없|주|해\s*주|받|가능하|가능한가|드리)나요$|(?:될|있을|할|줄|가능할)까요$")
 
 

@@ -309,6 +309,8 @@ OPENERS = [_opener(w) for w in {*(T["greet"][loc] for loc in ("ko", "en")),
                                   for loc in ("ko", "en") for v in VARIANTS[key][loc] if v)}]
 
 
+# «네.» / «보관:» on lines of their own above a list (see answering._render, _with_yes_no)
+_LIST_HEADING = re.compile(r"^(?:(?:네|아니요|Yes|No)\.[^\S\n]*\n)?(?:[^\n:]{1,40}:[^\S\n]*\n)?(?=\s*- )")
 _BULLET = re.compile(r"^(?:[-*•·]|\d{1,2}[.)])\s+")
 
 
@@ -321,5 +323,6 @@ def answer_gist(text: str) -> str:
         if found is None:
             break
         rest = rest[found.end():].lstrip()
+    rest = _LIST_HEADING.sub("", rest, count=1)  # «보관:» over a list says which list, not which answer
     rest = _BULLET.sub("", rest, count=1)  # "- 냉동 보관 …": the list's first item, without its marker
     return rest or str(text or "").strip()
