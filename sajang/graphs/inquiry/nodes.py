@@ -174,13 +174,14 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
         # «오배송은요?» after «반품배송비 얼마에요»: the article that answered has a section for that case
         # («불량·파손·오배송»): the same question asked of it there, not the wrong-item article's procedure
         previous = next((h for h in result.hits if h.id == previous_id), None)
+        asked_alone = None  # the swapped question's own search, once made
         if swapped and previous is not None and HANGUL.search(fragment) and heads_a_section(fragment, previous.body):
             result = replace(result, hits=[previous, *(h for h in result.hits if h is not previous)],
                              confidence=max(result.confidence, floor))
             hits = learned_in_scope(normalized, [h.as_dict() for h in result.hits])
             out = {"normalized_text": normalized, "question": swapped}
         elif swapped and not has_words_of(fragment, result.hits[0].title):
-            other = get_knowledge(settings).search(normalized, k=5, language=language)
+            other = asked_alone = get_knowledge(settings).search(normalized, k=5, language=language)
             # the article found for the swapped question names the fragment in its title, or has it as a row
             # beside the replaced word's («무통장은여?» after a card-refund question: the refund table's rows);
             # or the previous answer's article has, though another one ranks first («vip는?» after «골드 되려면
@@ -208,7 +209,8 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
             out = {"normalized_text": normalized}
             # (its passages were found for the line with the previous question's words, «냉동 참기름은 안 뜯었으면»:
             # the units are chosen by the passages the question asked of the fragment finds)
-            passages = {h.id: h.text for h in get_knowledge(settings).search(normalized, k=5, language=language).hits}
+            asked_alone = asked_alone or get_knowledge(settings).search(normalized, k=5, language=language)
+            passages = {h.id: h.text for h in asked_alone.hits}
             hits = [{**h, "text": passages.get(str(h.get("id")), "")} if h.get("kind", "manual") == "manual" else h
                     for h in hits]
         top = hits[0] if hits else {}
