@@ -5,6 +5,9 @@
                                                    #   write sajang/knowledge/calibration.json
     python bench/chat_retrieval.py --english       # English chat against the English articles
                                                    #   (chat_retrieval_dev_en.jsonl, the same gate)
+    python bench/chat_retrieval.py --with-sets [--fit]
+                                                   # + the Korean one-line messages of the conversation
+                                                   #   sets read so far, labelled by their facts (below)
 
 Dev set: sajang/data/chat_retrieval_dev.jsonl (229 messages written for Sajang: 210 about the 35 articles,
 19 the manual does not answer; 1/3 of each article's messages held out). For each condition it reports the
@@ -25,12 +28,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from sajang import PACKAGE_DATA
 from sajang.config import Settings, apply_offline_defaults, get_settings
 from sajang.graphs.inquiry.answering import answer_confidence
 from sajang.graphs.inquiry.classifier import get_classifier
+from sajang.graphs.inquiry.conversation_eval import read_cases, states
 from sajang.knowledge.chat_eval import (
     CHAT_DEV_EN_PATH,
     CHAT_DEV_PATH,
+    MANUAL_DIR,
     ChatCase,
     describe_fit,
     fit_rows,
@@ -43,8 +49,16 @@ from sajang.knowledge.chat_eval import (
     training_rows,
 )
 from sajang.knowledge.fusion import CALIBRATION_PATH, FusionConfig, calibrated_confidence
+from sajang.knowledge.ingest import read_manual_dir
 from sajang.knowledge.service import KnowledgeBase, SearchResult
 
+# `--with-sets`: the conversation evaluation's sets that have been read (set 22 onwards stay blind; never
+# list one here before it has been measured blind). The dev set and sets 1–19 join the fit split, 20–21 are
+# held out.
+FIT_SETS = ("conversation_eval.jsonl", "conversation_eval_heldout.jsonl",
+            *(f"conversation_eval_heldout{n}.jsonl" for n in range(2, 20)))
+HELD_OUT_SETS = ("conversation_eval_heldout20.jsonl", "conversation_eval_heldout21.jsonl")
+LABEL_ARTICLES_MAX = 3  # a fact four articles state («3,000원») says nothing of which one the message asks
 WRONG_SHARE = 0.02  # of the fit split's answerable messages (the target is 3 % on unseen messages)
 UNANSWERABLE_HANDED_OFF = 0.9
 
@@ -63,6 +77,29 @@ class Signals:
     @property
     def right(self) -> bool:
         return bool(self.hits) and self.case.answered_by(self.hits[0]["id"])
+
+
+def set_cases() -> list[ChatCase]:
+    """The one-line Korean messages of the read conversation sets that the manual answers (group `manual`),
+    labelled with every article whose text states all the facts the grader requires (none or more than
+    LABEL_ARTICLES_MAX: left out, as a message of two questions answered by two articles is), and those it does
+    not answer (`unanswerable`)."""
+    articles = [(a["id"], f"{a['title']}\n{a['body']}") for a in read_manual_dir(MANUAL_DIR)[0]
+                if not a["id"].endswith(".en") and not a["title"].isascii()]
+    out: list[ChatCase] = []
+    for names, split in ((FIT_SETS, "fit"), (HELD_OUT_SETS, "held_out")):
+        for name in names:
+            for case in read_cases(PACKAGE_DATA / name):
+                text = case["turns"][0]
+                if len(case["turns"]) != 1 or text.isascii():
+                    continue
+                if case["group"] == "unanswerable":
+                    out.append(ChatCase(text, None, split))
+                elif case["group"] == "manual" and case["expect"].get("facts"):
+                    ids = [i for i, body in articles if all(states(body, alts) for alts in case["expect"]["facts"])]
+                    if 0 < len(ids) <= LABEL_ARTICLES_MAX:
+                        out.append(ChatCase(text, ids[0], split, tuple(ids[1:])))
+    return out
 
 
 def signals_of(settings: Settings, kb: KnowledgeBase, cases: list[ChatCase], queries: list[str],
@@ -131,6 +168,8 @@ def tune_intercept(settings: Settings, rows: list[tuple[int, list[float], float]
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--fit", action="store_true", help="fit the confidence model and write calibration.json")
+    ap.add_argument("--with-sets", action="store_true",
+                    help="add the read conversation sets' one-line messages, labelled by their facts")
     ap.add_argument("--english", action="store_true",
                     help="English chat against the English articles (measured with the one confidence model)")
     args = ap.parse_args()
@@ -141,6 +180,8 @@ def main() -> None:
     settings.ensure_data_dir()
     language = "en" if args.english else None
     cases = read_chat_cases(CHAT_DEV_EN_PATH if args.english else CHAT_DEV_PATH)
+    if args.with_sets:
+        cases += set_cases()
     lexicon = shop_lexicon(settings)
     current = FusionConfig.load()
     rows: list[str] = []

@@ -26,6 +26,7 @@ import json
 import logging
 import math
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -199,6 +200,19 @@ def _unknown_terms(query: str, vocabulary: _Vocabulary) -> list[str]:
     return out
 
 
+def product_kinds_of(products: list[tuple[str, str]]) -> dict[str, str]:
+    """{word: category} of (product name, category) pairs: the head noun of each name («스테인리스 찜기 (28cm)» →
+    찜기), unless it is the category's own word or two categories share it (it names neither)."""
+    seen: dict[str, set[str]] = {}
+    for name, category in products:
+        # the head noun, Korean compounds ending with it («고기 왕만두», «무농약 들기름»); not a count («5종 세트»)
+        words = [w for w in re.findall(r"[가-힣]{2,}", re.sub(r"\([^)]*\)", " ", name))
+                 if w not in category and not w.endswith("세트")]
+        if words:
+            seen.setdefault(words[-1], set()).add(category)
+    return {w: next(iter(c)) for w, c in seen.items() if len(c) == 1}
+
+
 def _joined_known_words(noun: str, tokens: frozenset[str]) -> bool:
     """«부대찌개밀키트물»: words of the shop typed together (the spacing model left them joined), each of two
     syllables or more, the last one possibly of one («물»). A word the shop never uses stays unknown."""
@@ -245,6 +259,7 @@ class KnowledgeBase:
         self._vocabulary_lock = threading.Lock()  # the two writers: `_publish` and the catalogue reload
         self._catalogue_lock = threading.Lock()  # one catalogue reload at a time
         self._catalogue_at = -math.inf
+        self._product_kinds: dict[str, str] = {}  # a product's own word («찜기») → its category («주방용품»)
         # compound words of each manual article (by content hash) and of the catalogue, for the spacing of
         # customers' messages (`register_shop_words`)
         self._compounds: dict[str, frozenset[str]] = {}
@@ -384,12 +399,15 @@ class KnowledgeBase:
             return
         try:
             with autocommit_connection(self.engine) as conn:
-                rows = conn.execute(select(Product.name, Product.description).where(Product.status != "hidden"))
-                products = list(rows)
+                rows = list(conn.execute(select(Product.name, Product.description, Product.category)
+                                         .where(Product.status != "hidden")))
+            products = [(name, desc) for name, desc, _category in rows]
+            kinds = product_kinds_of([(name, category) for name, _desc, category in rows if category])
             # a name also without its spaces: «고기왕만두» is the shop's «고기 왕만두», typed together
             catalogue = "\n".join(f"{name}\n{''.join(name.split())}\n{desc or ''}" for name, desc in products)
             with self._vocabulary_lock:
                 self._vocabulary = self._vocabulary._replace(catalogue=catalogue, known={})
+                self._product_kinds = kinds
             names = tuple(sorted(name for name, _desc in products))
             if names != self._catalogue_names:  # Kiwi reads the names again only when they changed
                 self._catalogue_names = names
@@ -399,6 +417,13 @@ class KnowledgeBase:
             self._catalogue_at = time.monotonic()
         finally:
             self._catalogue_lock.release()
+
+    def product_kinds(self) -> dict[str, str]:
+        """The catalogue's products by their own word («찜기», «주방세제», «왕만두») with their category («주방용품»,
+        «생활용품», «냉동식품»): the kind of goods a manual rule is written for («사용한 주방용품은 …»)."""
+        if time.monotonic() - self._catalogue_at > CATALOGUE_TTL_S:
+            self._reload_catalogue()
+        return self._product_kinds
 
     @staticmethod
     def _doc_tokens(doc: _Doc, chunks: dict[str, _Chunk]) -> list[str]:

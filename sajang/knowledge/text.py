@@ -316,6 +316,10 @@ def chat_nouns() -> frozenset[str]:
 _SURNAMES = set("김이박최정강조윤장임한오서신권황안송류전홍고문양손")
 
 
+# «제주 살아요»: Kiwi now and then reads a verb with its polite ending as a proper noun
+_POLITE_ENDING = re.compile(r"(?:[아어해워와봐줘]요|[세에예]요|니다)$")
+
+
 def topic_nouns(text: str) -> list[str]:
     """The Korean nouns of `text` that could name what it is about: Kiwi NNG / NNP of two syllables or more
     (one is mostly a piece of a compound: 배송료 → 배송 + 료), not everyday conversation (안녕하세요,
@@ -326,7 +330,7 @@ def topic_nouns(text: str) -> list[str]:
     out: list[str] = []
     for i, (form, tag) in enumerate(morphs):
         if tag not in ("NNG", "NNP") or len(form) < 2 or not HANGUL.search(form) or form in skip \
-                or form in _QUESTION_NOUNS:
+                or form in _QUESTION_NOUNS or _POLITE_ENDING.search(form):
             continue
         if tag == "NNP" and ((len(form) == 3 and form[0] in _SURNAMES)
                              or (i + 1 < len(morphs) and morphs[i + 1][0] in ("님", "씨"))):

@@ -201,7 +201,7 @@ _ASKS = {
               re.compile(r"[\d,]+\s*원|무료|\bwon\b|KRW|\bfree\b", re.IGNORECASE)),
     "clock": (re.compile(r"몇\s*시(?!간)|운영\s*시간|영업\s*시간|\bhours\b|what\s+time", re.IGNORECASE),
               re.compile(r"\d{1,2}:\d{2}|오[전후]\s*\d+\s*시|\d\s*(?:a\.?m|p\.?m)", re.IGNORECASE)),
-    "amount": (re.compile(r"몇\s*(?:자|장|개(?!월)|번|퍼센트|%|명|미리|밀리|ml|리터|그램|g\b|키로|kg)|최대|최소|한도|percent|"
+    "amount": (re.compile(r"몇\s*(?:글자|자|장|개(?!월)|번|퍼센트|%|명|미리|밀리|ml|리터|그램|g\b|키로|kg)|최대|최소|한도|percent|"
                           r"how\s+many|how\s+much\s+water", re.IGNORECASE),
                # a count written out: «알림은 한 번만», "once", "two coupons"
                re.compile(r"\d|(?<![가-힣])(?:한|두|세|네|다섯)\s*(?:번|장|개|명|곳|가지|팩|봉)|\b(?:once|twice|one|two|three)\b",
@@ -264,6 +264,14 @@ SPECIAL_CASE = re.compile(r"경우|때$|\S\s*후\b|오류|늦어|지연|안\s*�
 SPECIAL_MISMATCH = 0.25
 CASE_NAMED_WORDS = 2
 OTHER_CASE = 0.5  # a section of another case than the one the question names («단순 변심» for «오배송이면»)
+# «어떤 경우에 반품이 안 되나요?» asks for a list of cases: the one whose heading says the same yes or no
+_WHICH_CASES = re.compile(r"어떤\s*(?:경우|때)|어느\s*경우|무슨\s*경우|어떨\s*때|\b(?:what|which)\s+cases\b|"
+                          r"\bin\s+what\s+cases\b", re.IGNORECASE)
+_REFUSING_HEADING = re.compile(r"어려운|안\s*되는|불가|제한|없는|못\s*하는|\bnot\b|n't\b|cannot", re.IGNORECASE)
+CASES_ASKED_BONUS = 0.5
+# «찜기 한번 사용해 봤는데 반품 되나요?»: the case item saying what they told, negated as they told it («사용했거나
+# 세척한 주방용품», not «사용하지 않은 경우»), answers whether the rule covers them
+TOLD_CASE_BONUS = 0.3
 CASE_WORD_UNITS = 2  # units of an article a word of a case heading may appear in and still name that case
 
 
@@ -290,7 +298,7 @@ _ASKS_FIGURE = {
                            re.IGNORECASE),
     "money": re.compile(r"얼마(?!" + _LONG_AFTER_HOW + r")|how\s+much", re.IGNORECASE),
     "clock": re.compile(r"몇\s*시(?!간)|what\s+time", re.IGNORECASE),
-    "amount": re.compile(r"몇\s*(?:자|장|개(?!월)|번|퍼센트|프로|%|명|미리|밀리|ml|리터|그램|g\b|키로|kg)|how\s+many|"
+    "amount": re.compile(r"몇\s*(?:글자|자|장|개(?!월)|번|퍼센트|프로|%|명|미리|밀리|ml|리터|그램|g\b|키로|kg)|how\s+many|"
                         r"how\s+much\s+water", re.IGNORECASE),
     "temperature": re.compile(r"몇\s*도(?!착)|몇\s*℃|what\s+temperature|how\s+hot", re.IGNORECASE),
 }
@@ -474,6 +482,9 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
                 heads.setdefault(t, set()).add(section)
     named_cases = {sec for sections in heads.values() if len(sections) == 1 for sec in sections}
     case_words = {t for t, sections in heads.items() if len(sections) == 1}
+    refusals_asked = bool(_ANY_NEGATION.search(question)) if _WHICH_CASES.search(question) else None
+    told_words = _tokens(story) - topic if story else frozenset()
+    told_negated = bool(_ANY_NEGATION.search(story))
 
     def score(u: AnswerUnit, i: int) -> float:
         own = _tokens(u.text)
@@ -518,6 +529,14 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
             and len((own - topic) & q) < CASE_NAMED_WORDS and not examples[i] & named_examples
         # (a unit saying the case's word itself stays: «…불량·파손·오배송 등 저희 잘못이면 …», the article's rule)
         another_case = bool(named_cases and u.heading) and u.section not in named_cases and not case_words & own
+        if told_words and u.kind == "item" and u.heading and case_heading(u.heading) \
+                and len((own - topic) & told_words) >= CASE_NAMED_WORDS \
+                and bool(_ANY_NEGATION.search(u.text)) == told_negated:
+            value += TOLD_CASE_BONUS
+        if refusals_asked is not None and u.heading and case_heading(u.heading) \
+                and bool(_REFUSING_HEADING.search(u.heading)) == refusals_asked:
+            value += CASES_ASKED_BONUS
+            unnamed_case = False
         if unnamed_case:
             value -= SPECIAL_MISMATCH
         elif another_case:
@@ -815,9 +834,27 @@ def is_yes_no(question: str) -> bool:
     return bool(_YES_NO.search(question.strip())) and not _WH.search(question)
 
 
-def _polarity(unit: AnswerUnit) -> bool | None:
-    text = unit.quote
-    neg, pos = bool(_NEGATIVE.search(text)), bool(_POSITIVE.search(text))
+# a use the article warns against is a no, whatever else the sentence says («… 소독은 갈라짐의 원인이 됩니다»)
+_WARNED_AGAINST = re.compile(r"마세요|말아\s*주세요|원인이\s*됩니다|원인이\s*될\s*수|\bavoid\b", re.IGNORECASE)
+# where one sentence says two things («사용 가능하며 식기세척기는 사용하지 마세요»): its clauses
+_CLAUSE_BREAK = re.compile(r"(?<=[며고])\s+|(?<=지만)\s+|,\s+|;\s*")
+
+
+def _polarity(unit: AnswerUnit, nouns: list[str] | None = None) -> bool | None:
+    """Yes, no or neither, read from the unit, or from those of its clauses that name one of `nouns` (the
+    things asked) when they agree on yes or no."""
+    if nouns:
+        named = [c for c in _CLAUSE_BREAK.split(unit.quote) if any(_says_word(c, n) for n in nouns)]
+        verdicts = {_text_polarity(c) for c in named} - {None}
+        if len(verdicts) == 1:
+            return verdicts.pop()
+    return _text_polarity(unit.quote)
+
+
+def _text_polarity(text: str) -> bool | None:
+    warned = bool(_WARNED_AGAINST.search(text))
+    rest = _WARNED_AGAINST.sub(" ", text)  # («원인이 됩니다» says no yes)
+    neg, pos = warned or bool(_NEGATIVE.search(rest)), bool(_POSITIVE.search(rest))
     if neg and not pos:
         return False
     if pos and not neg and not _RESTRICTIVE.search(text):
@@ -850,13 +887,13 @@ def thing_there(question: str, units: list[AnswerUnit]) -> bool | None:
     return said.pop() if len(said) == 1 else None
 
 
-def yes_or_no(units: list[AnswerUnit]) -> bool | None:
+def yes_or_no(units: list[AnswerUnit], nouns: list[str] | None = None) -> bool | None:
     """What the answer says to a yes/no question, from its best (first) unit: no (it says cannot / not),
     yes (it says can / is done), or None when it says both, restricts ("1장까지", "한 번만"), says neither,
     or another unit quoted says the opposite ("출고 전에는 바꿀 수 있습니다 … 배송 중에는 바꿀 수 없습니다")."""
     if not units:
         return None
-    verdicts = [_polarity(u) for u in units]
+    verdicts = [_polarity(u, nouns) for u in units]
     first = verdicts[0]
     if first is None or (not first) in verdicts[1:]:
         return None
@@ -972,7 +1009,7 @@ def _with_yes_no(body: str, question: str, hit: dict[str, Any], units: list[Answ
         return body
     verdict = thing_there(question, units)
     if verdict is None:
-        verdict = yes_or_no([best, *[u for u in units if u is not best]])
+        verdict = yes_or_no([best, *[u for u in units if u is not best]], topic_nouns(question))
     if verdict is None:
         return body
     word = ("네" if verdict else "아니요") if locale == "ko" else ("Yes" if verdict else "No")
@@ -1167,6 +1204,27 @@ def offline_answer(settings: Settings, policy: StorePolicy, *, text: str, locale
     return {"answer": "", "confidence": 0.0, "sources": [], "answer_kind": "none"}
 
 
+def with_product_kinds(text: str, kinds: Mapping[str, str], articles: Sequence[Mapping[str, Any]]) -> str:
+    """`text` with the catalogue's category written after each product it names («찜기» → «찜기(주방용품)», «만두»
+    → «만두(냉동식품)» when every product ending so is of one kind), for the categories the articles speak of
+    (a manual rule is written for «주방용품», not for «찜기»); Korean text only."""
+    if not kinds or not HANGUL.search(text):
+        return text
+    said = " ".join(f"{a.get('title') or ''} {a.get('body') or a.get('text') or ''}" for a in articles)
+    said_plain = "".join(said.split())
+    out = text
+    for noun in dict.fromkeys(topic_nouns(text)):
+        if noun in kinds.values():
+            continue
+        found = {c for w, c in kinds.items() if w == noun or (len(noun) >= 2 and w.endswith(noun))}
+        if len(found) != 1:
+            continue
+        kind = found.pop()
+        if kind in said or "".join(kind.split()) in said_plain:
+            out = re.sub(rf"({re.escape(noun)}[가-힣]*)", rf"\1({kind})", out, count=1)
+    return out
+
+
 def manual_reply(settings: Settings, policy: StorePolicy, *, text: str, question: str | None = None, locale: str, category: str,
                  hits: list[dict[str, Any]], manual: list[dict[str, Any]], retrieval_confidence: float,
                  unknown_terms: list[str] | None = None, mood: str | None = None, audience: str = "customers",
@@ -1177,6 +1235,8 @@ def manual_reply(settings: Settings, policy: StorePolicy, *, text: str, question
     Nothing customers may not see (see `visible_units`); nothing at all → no answer (a person takes it)."""
     chosen, korean_only = in_language(settings, manual, locale)
     read = question or text  # the line as the search read it: what picks the units and the gate's signals
+    # «찜기 써봤는데 반품 돼요?»: the rule is written for the kind of goods (사용한 주방용품), the kind is the catalogue's
+    read = with_product_kinds(read, get_knowledge(settings).product_kinds(), chosen[:3])
     parts = manual_parts(read, chosen, audience, audience_overrides)
     if not parts:  # the best article as the source (the customer reads its title): never one for agents only
         shown = [h for h in manual[:1] if audience == "agents" or

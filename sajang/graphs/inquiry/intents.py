@@ -53,6 +53,7 @@ FACT_PATTERNS: dict[str, re.Pattern[str]] = {
                         r"|(뭐|뭘)\s*(시킨|주문한|산)|(거|것|건)\s*(가|이|는|은)?\s*(뭐|뭔)\s*(에|예|였|이)"
                         r"|(뭐뭐|뭐|뭘|무엇|뭐가|어떤\s*(거|게|상품))\s*(가|이)?\s*(들어\s*(있|갔|가\s*있)|들었)"
                         r"|뭐뭐\s*(?:임|에요|예요|였|인지|죠|야)"  # «뭐뭐임»: which things
+                        r"|(?:뭐뭐|뭘|뭐)\s*(?:를|을)?\s*(?:담았|담은|넣었|넣은|골랐|고른)"  # «뭐뭐 담았는지»: its cart
                         # «다시팩 같이 온 거죠?», «멸치볶음도 같이 들어 있었나요»: whether it came in that order
                         r"|(같이|함께)\s*(온|왔|들어\s*(있|갔|왔)|보내\s*(주셨|셨))"
                         r"|what\s+did\s+i\s+(order|buy)|which\s+items|what\s*(was|is|'s)\s+in\s+(it|that|the|my)"

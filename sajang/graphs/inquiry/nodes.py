@@ -195,6 +195,11 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
                             if (i == 0 and (has_words_of(fragment, h.title)
                                             or (first_silent and speaks_of(fragment, f"{h.title} {h.body}"))))
                             or ((i == 0 or h.id == previous_id) and sibling_rows(fragment, replaced, h.body))), None)
+            if adopted is None and HANGUL.search(fragment):
+                # «만두는여?» after the galbitang storage answer: the swapped question found another article
+                # first (what spoils), the one titled with the fragment just below it
+                adopted = next((h for h in other.hits[1:TITLED_FRAGMENT_RANKS]
+                                if h.kind == "manual" and has_words_of(fragment, h.title)), None)
             if adopted is not None:
                 other = replace(other, hits=[adopted, *(h for h in other.hits if h is not adopted)])
                 result, out = other, {"normalized_text": normalized, "question": swapped}
@@ -250,11 +255,13 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
 FIGURE_WORDS = frozenset({"온도", "시간", "기간", "가격", "금액", "비용", "방법", "날짜", "요금", "조건", "기준", "순서", "절차",
                           "장소", "위치", "용량", "크기", "무게", "개수", "횟수", "몇", "얼마", "며칠", "언제", "어디", "차이",
                           "이유"})
+TITLED_FRAGMENT_RANKS = 3  # how far down a follow-up's own search the article titled with its fragment may be
 UNSPOKEN_FRAGMENT_CONFIDENCE = 0.3  # below the answer gate: a follow-up about a thing the article never names
 SIBLING_MARGIN = 0.05  # above the gate: a sibling follow-up adopted in its own article is answered
 CONTEXT_LINE_MAX = 30  # characters: a longer line states its own question
 CONTEXT_MARGIN = 0.05  # how far below the best article the previous one may score and still keep the topic
 QUESTION_WORDS = frozenset({"얼마", "몇", "언제", "어디", "뭐", "무엇", "어떻", "어떡", "왜", "누구"})
+FIGURE_ASKED = re.compile(r"^\s*(?:그럼|그러면|혹시)?\s*(?:몇|얼마|며칠|최대|최소)")
 
 
 def in_previous_topic(settings: Settings, state: InquiryState, language: str | None, unknown: list[str],
@@ -287,7 +294,9 @@ def in_previous_topic(settings: Settings, state: InquiryState, language: str | N
     # 맛있어요?» shares none with «드세요», «김치» places it)
     named = set((memory.get("query") or {}).get("products") or ()) if kind == "order" else set()
     body = set(tokenize(previous.body)) if previous is not None else set()
-    if previous is None or not (own_words & body or any(p in previous.body for p in named)):
+    # («몇글자까지 돼요?» after «카드도 써 주세요?»: a line asking only for a figure of what was just answered)
+    figure_only = bool(FIGURE_ASKED.match(text)) and previous is not None and bool(re.search(r"\d", previous.body))
+    if previous is None or not (own_words & body or any(p in previous.body for p in named) or figure_only):
         return None
     if found.confidence < settings.answer_confidence_threshold or found.hits[0].score - previous.score > CONTEXT_MARGIN:
         return None

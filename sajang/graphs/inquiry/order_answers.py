@@ -787,6 +787,9 @@ CONTINUATION = re.compile(r"(으?면|라면|이면)\s*(요|여|용|욤)?\s*[?？
 # a line that asks only for a figure, naming nothing: «몇만원부터여», «얼마까지요?», «며칠이요?», «최소 몇 개부터?»
 VALUE_ONLY = re.compile(r"^\s*(?:최소|최대|보통|대략|대충|그럼|그러면)?\s*(?:몇\s*[가-힣]{0,3}|얼마|며칠|언제)\s*"
                         r"(?:부터|까지|정도|쯤|이상|이하|만)?\s*(?:이|예|에|이에|인가|인데)?\s*(?:요|여|용|염)?\s*[?？.!~ㅠㅜ]*\s*$")
+# «몇만원 이상 사야 쓸수있어요» after the birthday coupon's value: a figure of the same thing, naming nothing else
+FIGURE_FIRST = re.compile(r"^\s*(?:그럼|그러면)?\s*(?:몇|얼마|최소|최대)")
+FIGURE_NOUNS = frozenset({"이상", "이하", "미만", "초과", "정도", "글자", "개수"})
 BARE_QUESTION_MAX = 20  # characters of a line asking only by when or how to do what was just answered
 # «언제까지 말하면 돼요?», «어떻게 하면 돼요?», «며칠까지요?»: the deadline or the way of the step just answered
 # (not «어디서 사요?», a question of its own, nor «먹다가 뭐가 씹혔어요 어떡하죠?», which tells something)
@@ -826,7 +829,9 @@ COUNTS_TOWARD = re.compile(r"(주문|구매|금액|거|것|건)\s*(도|은|는)\
                            r"(들어가|포함\s*되|합산\s*되|반영\s*되|인정\s*되|계산\s*되|산정\s*되|포함|합산|반영|인정)"
                            r"\s*(나요|나|요|여|는지|돼요|돼|되나요|되요|됨|해요|하나요)?\s*[?？]*\s*$")
 # «어느 택배사로 보내셨어요?»: the parcel the shop sent them (honorific past), not the courier it uses
-SENT_TO_THEM = re.compile(r"(?:보내|발송하|부치)(?:셨|주셨)|보내\s*주셨|발송\s*(?:하셨|해\s*주셨)")
+SENT_TO_THEM = re.compile(r"(?:보내|발송하|부치)(?:셨|주셨)|보내\s*주셨|발송\s*(?:하셨|해\s*주셨)"
+                          # «어느 택배사로 보낸 거임», «보냈다던데»: said by a customer with a parcel on its way
+                          r"|보냈(?:어|나|다|는지|죠|네|던)|보낸\s*(?:거|건|것)")
 # «택배사 어디 써요?», «무슨 택배로 보내요?», "which courier do you use?": the courier the shop uses
 SHOP_COURIER = re.compile(
     r"(어느|어떤|무슨)\s*택배|택배\s*(사|회사)\s*(는|가)?\s*(어디|뭐|무슨|어느\s*곳)\s*(써|쓰|이용|에요|예요|인가요|야|죠|꺼|거)"
@@ -841,7 +846,7 @@ GUEST_ASKS_HOW = re.compile(
     # how long the rule says it takes: «환불 며칠 걸려요?», "how many days until I get my money back?"
     r"|며칠\s*(정도\s*)?(걸|만에|안에|이내)|\bhow\s+many\s+(days|weeks|hours)\b|\bhow\s+soon\b"
     # what the rule charges: «교환하려는데 배송비 얼마 내요» (not «얼마 냈어요», what they paid)
-    r"|얼마\s*(정도\s*)?(내요|내야|예요|에요|이에요|인가요|들어요|붙어요)",
+    r"|얼마\s*나?\s*(정도\s*)?(내요|내야|예요|에요|이에요|인가요|들어요|붙어요)|(누가|제가|내가)\s*(내|부담)",
     re.IGNORECASE)
 # a coupon's «최소 주문금액» is a rule of the shop, not an amount of theirs to look up
 MINIMUM_AMOUNT = re.compile(r"최소\s*(?:주문|결제|구매)?\s*금액")
@@ -929,11 +934,21 @@ def read_in_context(text: str, memory: dict[str, Any] | None, pending_question: 
         return Reading(with_previous_question(plain, base), base, query, followup="manual")
     if memory and memory.get("kind") == "manual" and memory.get("base") and (
             VALUE_ONLY.match(plain) or (len(plain) <= BARE_QUESTION_MAX and WHAT_TO_DO.search(plain)
-                                        and not topic_nouns(plain) and not query.facts and not query.action)):
+                                        and not topic_nouns(plain) and not query.facts and not query.action)
+            ):
         # «몇만원부터여?» after «카드 할부 돼요?»: the figure of the same topic; «언제까지 말하면 돼요?» after the
         # cash-receipt answer: a question naming nothing, of the same topic
         base = str(memory["base"])
         return Reading(with_previous_question(plain, base), base, query, followup="manual")
+    if memory and memory.get("kind") == "manual" and memory.get("base") and len(plain) <= BARE_QUESTION_MAX \
+            and FIGURE_FIRST.match(plain) and not set(topic_nouns(plain)) - FIGURE_NOUNS \
+            and not query.facts and not query.action:
+        # «몇만원 이상 사야 쓸수있어요» after «생일쿠폰 얼마짜리에요?»: a figure of the thing just asked about, asked
+        # of it by name (the previous question's own figure would be quoted again)
+        base = str(memory["base"])
+        named = " ".join(topic_nouns(base))
+        return Reading(f"{named} {plain}" if named else with_previous_question(plain, base), base, query,
+                       followup="manual")
     if memory and memory.get("kind") == "order" and PROCESS_TIMING.search(text) and not query.order_ids \
             and not names_theirs(text):
         # «그럼 환불은 언제 들어오나요?», «회수는 언제 와요?» right after an order answer: when the shop's process
