@@ -24,7 +24,7 @@ from test_own_orders import A_TRACK, A
 
 from sajang.db.engine import session_scope
 from sajang.db.models import Product
-from sajang.graphs.inquiry.answering import AnswerUnit, with_product_kinds, yes_or_no
+from sajang.graphs.inquiry.answering import AnswerUnit, _render, with_product_kinds, yes_or_no
 from sajang.graphs.inquiry.intents import parse_own_query
 from sajang.graphs.inquiry.order_answers import is_own_data_question
 from sajang.knowledge.normalize import normalize_message
@@ -167,3 +167,29 @@ def test_a_follow_up_asking_a_figure_is_answered_of_the_thing_just_asked(manual_
     for line in turns[1:]:
         reply = manual_svc.ask(line, thread_id=reply["thread_id"])
     assert not reply["handoff"] and stated in reply["answer"], reply
+
+
+# --- found by the review of this change --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("question", ["도마 식세기 안되죠?", "갈비탕 다시 얼리면 안되죠?"])
+def test_a_question_asked_in_the_negative_gets_no_yes_or_no(question: str) -> None:
+    # «네» would agree that it cannot, «아니요» read as «it can»: the rule is quoted without either
+    answer = _reply(question, "kitchenware-care" if "도마" in question else "cooking-galbitang")
+    assert not any(line.startswith(("네", "아니요")) for line in answer.splitlines()), answer
+
+
+def test_a_list_of_cases_answers_without_a_verdict_each_list_under_its_heading() -> None:
+    answer = _reply("냄비(주방용품) 뜯었는데 반품 되나요 한번도 사용하지 않았어요", "return-policy")
+    assert not any(line.startswith(("네", "아니요")) for line in answer.splitlines()), answer
+    # the case they told («사용하지 않은»), not the opposite one («사용했거나»), under its heading
+    assert answer.startswith("반품이 가능한 경우:") and "사용했거나" not in answer, answer
+
+
+def test_items_of_two_lists_stand_each_under_its_own_heading() -> None:
+    refused = AnswerUnit(text="사용했거나 세척한 주방용품", section=2, heading="반품이 어려운 경우", kind="item")
+    late = AnswerUnit(text="받으신 지 7일이 지난 단순 변심 반품", section=2, heading="반품이 어려운 경우", kind="item")
+    allowed = AnswerUnit(text="확인만 하고 사용하지 않은 경우", section=1, heading="반품이 가능한 경우", kind="item")
+    assert _render([refused, late, allowed], "ko") == (
+        "반품이 어려운 경우:\n- 사용했거나 세척한 주방용품\n- 받으신 지 7일이 지난 단순 변심 반품\n\n"
+        "반품이 가능한 경우:\n- 확인만 하고 사용하지 않은 경우")

@@ -426,6 +426,15 @@ def _narrows(faq_question: str, asked: frozenset[str], units: tuple[AnswerUnit, 
                for head in heads for u in units)
 
 
+def _word_negated(text: str, word: str) -> bool:
+    """Whether `word` (a morpheme) is said negated where `text` first says it: «안 뜯었는데», «뜯지 않았거나»."""
+    at = text.find(word)
+    if at < 0:
+        return False
+    before, after = text[:at].rstrip(), text[at + len(word):at + len(word) + 8]
+    return before.endswith(("안", "못")) or bool(re.match(r"[가-힣]{0,3}?지\s*(?:않|못)", after))
+
+
 def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, ...], figures: bool = True,
                   ) -> list[tuple[float, int]]:
     """Each unit's score for the question, best first.
@@ -483,8 +492,9 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
     named_cases = {sec for sections in heads.values() if len(sections) == 1 for sec in sections}
     case_words = {t for t, sections in heads.items() if len(sections) == 1}
     refusals_asked = bool(_ANY_NEGATION.search(question)) if _WHICH_CASES.search(question) else None
-    told_words = _tokens(story) - topic if story else frozenset()
-    told_negated = bool(_ANY_NEGATION.search(story))
+    told = story or question  # (a question telling and asking in one sentence: its words are what it tells)
+    told_words = _tokens(told) - topic if told else frozenset()
+    told_things = _tokens(" ".join(topic_nouns(told))) if told else frozenset()
 
     def score(u: AnswerUnit, i: int) -> float:
         own = _tokens(u.text)
@@ -530,9 +540,14 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
         # (a unit saying the case's word itself stays: «…불량·파손·오배송 등 저희 잘못이면 …», the article's rule)
         another_case = bool(named_cases and u.heading) and u.section not in named_cases and not case_words & own
         if told_words and u.kind == "item" and u.heading and case_heading(u.heading) \
-                and len((own - topic) & told_words) >= CASE_NAMED_WORDS \
-                and bool(_ANY_NEGATION.search(u.text)) == told_negated:
-            value += TOLD_CASE_BONUS
+                and len((own - topic) & told_words) >= CASE_NAMED_WORDS:
+            # what was done to the goods (뜯, 사용, 세척 …), not what they are: said alike, never the opposite
+            done = ((own - topic) & told_words) - told_things
+            alike = [_word_negated(told, w) == _word_negated(u.text, w) for w in done]
+            if alike and all(alike):
+                value += TOLD_CASE_BONUS
+            elif alike and not any(alike):  # «사용했거나 …» for «한 번도 안 썼어요»: the opposite case
+                value -= TOLD_CASE_BONUS
         if refusals_asked is not None and u.heading and case_heading(u.heading) \
                 and bool(_REFUSING_HEADING.search(u.heading)) == refusals_asked:
             value += CASES_ASKED_BONUS
@@ -834,6 +849,8 @@ def is_yes_no(question: str) -> bool:
     return bool(_YES_NO.search(question.strip())) and not _WH.search(question)
 
 
+# a yes/no question asked in the negative: «안 되죠?», «못 하나요?», «없나요?», «않나요?»
+_ASKED_NEGATED = re.compile(r"(?:안|못)\s*(?:되|돼|하|해)[가-힣]*\s*[?？.~ㅠㅜ]*\s*$|(?:없|않)[가-힣]*\s*[?？.~ㅠㅜ]*\s*$")
 # a use the article warns against is a no, whatever else the sentence says («… 소독은 갈라짐의 원인이 됩니다»)
 _WARNED_AGAINST = re.compile(r"마세요|말아\s*주세요|원인이\s*됩니다|원인이\s*될\s*수|\bavoid\b", re.IGNORECASE)
 # where one sentence says two things («사용 가능하며 식기세척기는 사용하지 마세요»): its clauses
@@ -952,6 +969,9 @@ def _render(units: list[AnswerUnit], locale: str) -> str:
             if prose:
                 close()
             led = any(v.section == u.section and v.kind not in ("item", "step") for v in units)
+            if listed and u.heading and u.heading.strip() not in shown and not led \
+                    and any(v.heading.strip() in shown for v in items if v is not u and v.heading):
+                close()  # «반품이 가능한 경우:» after «반품이 어려운 경우:»'s items: a list of its own, under its heading
             if not listed and u.heading and u.heading.strip() not in shown and not led:
                 # «반품이 어려운 경우:» — the list's heading says what its items are cases of
                 shown.add(u.heading.strip())
@@ -1007,6 +1027,10 @@ def _with_yes_no(body: str, question: str, hit: dict[str, Any], units: list[Answ
         return body
     if not speaks_to(question, hit, best):
         return body
+    if _ASKED_NEGATED.search(question):
+        return body  # «도마 식세기 안 되죠?»: «네» agrees that it cannot, «아니요» reads as «it can»: no word is safe
+    if best.kind == "item" and best.heading and case_heading(best.heading):
+        return body  # «반품이 어려운 경우: …» says by its heading whether the case is covered; a «않» inside is no no
     verdict = thing_there(question, units)
     if verdict is None:
         verdict = yes_or_no([best, *[u for u in units if u is not best]], topic_nouns(question))
@@ -1236,7 +1260,7 @@ def manual_reply(settings: Settings, policy: StorePolicy, *, text: str, question
     chosen, korean_only = in_language(settings, manual, locale)
     read = question or text  # the line as the search read it: what picks the units and the gate's signals
     # «찜기 써봤는데 반품 돼요?»: the rule is written for the kind of goods (사용한 주방용품), the kind is the catalogue's
-    read = with_product_kinds(read, get_knowledge(settings).product_kinds(), chosen[:3])
+    read = with_product_kinds(read, get_knowledge(settings).product_kinds(), chosen[:1])
     parts = manual_parts(read, chosen, audience, audience_overrides)
     if not parts:  # the best article as the source (the customer reads its title): never one for agents only
         shown = [h for h in manual[:1] if audience == "agents" or

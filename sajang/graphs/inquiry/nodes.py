@@ -199,7 +199,7 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
                 # «만두는여?» after the galbitang storage answer: the swapped question found another article
                 # first (what spoils), the one titled with the fragment just below it
                 adopted = next((h for h in other.hits[1:TITLED_FRAGMENT_RANKS]
-                                if h.kind == "manual" and has_words_of(fragment, h.title)), None)
+                                if h.kind == "manual" and len(fragment) >= 2 and fragment in h.title), None)
             if adopted is not None:
                 other = replace(other, hits=[adopted, *(h for h in other.hits if h is not adopted)])
                 result, out = other, {"normalized_text": normalized, "question": swapped}
