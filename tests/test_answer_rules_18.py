@@ -25,7 +25,8 @@ from test_own_orders import A_TRACK, A
 from sajang.db.engine import session_scope
 from sajang.db.models import Product
 from sajang.graphs.inquiry.answering import AnswerUnit, _render, with_product_kinds, yes_or_no
-from sajang.graphs.inquiry.intents import parse_own_query
+from sajang.graphs.inquiry.classifier import incident_evidence
+from sajang.graphs.inquiry.intents import ORDER_ID, parse_own_query
 from sajang.graphs.inquiry.order_answers import is_own_data_question
 from sajang.knowledge.normalize import normalize_message
 from sajang.knowledge.service import product_kinds_of
@@ -193,3 +194,34 @@ def test_items_of_two_lists_stand_each_under_its_own_heading() -> None:
     assert _render([refused, late, allowed], "ko") == (
         "반품이 어려운 경우:\n- 사용했거나 세척한 주방용품\n- 받으신 지 7일이 지난 단순 변심 반품\n\n"
         "반품이 가능한 경우:\n- 확인만 하고 사용하지 않은 경우")
+
+
+# --- found in set 22, read after it was measured blind ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["갈비탕 국물이 너무 맑은데 이거 상한거 아니죠?",
+                                  "갈비탕 끓였는데 국물이 너무 맑아요 혹시 상한 거 아니에요? 애들 먹여도 되나 무섭네"])
+def test_a_clear_broth_asked_about_is_no_spoilage_report(text: str) -> None:
+    assert incident_evidence(text) == []
+
+
+def test_a_clear_broth_that_smells_or_made_someone_ill_is_still_reported() -> None:
+    assert "spoilage" in incident_evidence("국물이 맑은데 냄새가 시큼해요 상한 거 아니에요?")
+
+
+@pytest.mark.parametrize("text", ["여러개 시킨거 중에 하나만 부분취소하면 배송비 다시 붙음??",
+                                  "주문 내역 같은 개인정보는 얼마 동안 보관하나요?"])
+def test_a_guest_asking_what_the_rule_does_is_not_asked_to_verify(text: str) -> None:
+    assert not is_own_data_question(text, "cancel", parse_own_query(text, NOW), [], guest=True)
+
+
+def test_a_guest_asking_us_to_look_at_their_order_is_asked_to_verify() -> None:
+    text = "내가 주문한거 배송지 제대로 들어갔는지 봐줄수있음?"
+    assert is_own_data_question(text, "delivery", parse_own_query(text, NOW), [], guest=True)
+
+
+def test_what_was_ordered_last_week_lists_every_orders_items(manual_svc: Any) -> None:
+    reply = manual_svc.ask("지난주에 뭐뭐 시켯었는지 기억이 안나요", customer_id=A)
+    # each order of the week with all its items, none only named in a list «김치 손만두 (1kg) 외 1건 · 배송 완료»
+    listed = [line for line in reply["answer"].splitlines() if ORDER_ID.search(line) and line.startswith("- ")]
+    assert not reply["handoff"] and not any(" 외 " in line for line in listed), reply

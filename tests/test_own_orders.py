@@ -66,7 +66,10 @@ def seed_orders(engine: Engine) -> Shop:
     def oid(at: datetime, n: int) -> str:
         return f"O-{at.astimezone(KST):%Y%m%d}-{91000 + n}"
 
-    at = {"paid": now - timedelta(minutes=10), "preparing": now - timedelta(minutes=30),
+    # (placed today in Korea whatever the hour the tests run: «어제 주문한 거» finds none of them after midnight KST)
+    today_kst = datetime.combine(datetime.now(KST).date(), time(0, 0), KST).astimezone(UTC)
+    at = {"paid": max(now - timedelta(minutes=10), today_kst + timedelta(seconds=2)),
+          "preparing": max(now - timedelta(minutes=30), today_kst + timedelta(seconds=1)),
           "shipping": _kst_noon(2), "delivered": _kst_noon(5), "cancelled": _kst_noon(12),
           "old_mandu": _kst_noon(40), "b_shipping": _kst_noon(1)}
     ids = {k: oid(v, i) for i, (k, v) in enumerate(at.items(), start=1)}

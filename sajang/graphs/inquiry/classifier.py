@@ -291,7 +291,9 @@ _COUNTS_AS_DEFECT = re.compile(r"\s*(?:처리|인정|해당|기준|사유)|"
 # somebody ate it or it smells: a spoilage suspicion stays a report (food safety)
 # (a frozen food «겉만 살짝 말랑», «조금 녹아서»: the manual says to freeze it again — unless another sign is told,
 # `_ATE_OR_SMELLS`)
-_NORMAL_SIGN = re.compile(r"빵빵|부풀|가스|발효|시큼해졌|익었|(?:살짝|조금|약간|겉만)\s*(?:\S{1,4}\s*)?(?:말랑|녹(?![색슬슨]))")
+_NORMAL_SIGN = re.compile(r"빵빵|부풀|가스|발효|시큼해졌|익었|(?:살짝|조금|약간|겉만)\s*(?:\S{1,4}\s*)?(?:말랑|녹(?![색슬슨]))"
+                          # «갈비탕 국물이 너무 맑은데 상한 거 아니죠?»: a clear broth is how it is made
+                          r"|국물이?\s*(?:너무|좀|엄청|많이)?\s*맑")
 # a bulging pot is a defect; only fermented food swells by itself
 _FERMENTED = re.compile(r"김치|깍두기|동치미|총각|열무|장아찌|젓갈|된장|고추장|막장|kimchi", re.IGNORECASE)
 _ATE_OR_SMELLS = re.compile(r"먹었|먹은|먹고|먹이|드셨|냄새|배탈|토|설사|아파|곰팡|색이|색깔|거무|초록|하얀|점이|끈적|미끌|"

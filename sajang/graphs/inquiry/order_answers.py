@@ -573,7 +573,8 @@ def own_data_reply(query: OwnDataQuery, orders: list[dict[str, Any]], locale: st
                      ((query.claim_types or query.statuses) and not (query.products or query.since)))
     # «오늘 두 번 주문했는데 각각 얼마예요?», or «그 주문에는 뭐 들어 있어요?» right after a list of two: the
     # fact of each (the list itself was the previous answer)
-    each = query.each or (query.same_order and bool(set(query.facts) - {"claims", "list", "status"}))
+    each = query.each or (query.same_order and bool(set(query.facts) - {"claims", "list", "status"})) \
+        or ("items" in query.facts and query.since is not None)  # «지난주에 뭐뭐 시켰었는지»: every order's items
     if each and not query.action and len(sel.orders) <= EACH_LIMIT and set(query.facts) - {"claims"}:
         return OrderReply("\n\n".join(" ".join(order_detail(o, query, locale, policy, now)) for o in sel.orders), ids)
     if not asks_list and not query.action and set(query.facts) - {"claims"}:
@@ -582,7 +583,9 @@ def own_data_reply(query: OwnDataQuery, orders: list[dict[str, Any]], locale: st
         what = _what(query, locale, sel.unmatched_products)
         intro = _o("others_intro", locale, what=what, n=len(others), when=_when_en(query, locale)) if what else \
             _o("others_intro_plain", locale, n=len(others))
-        more = [intro, *order_list(others, OwnDataQuery(), locale)]
+        # (the others' items too when items were asked: «지난주에 뭐뭐 시켰었는지»)
+        named_only = OwnDataQuery(facts=("items",)) if "items" in query.facts else OwnDataQuery()
+        more = [intro, *order_list(others, named_only, locale)]
         return OrderReply(" ".join(order_detail(newest, query, locale, policy, now)) + "\n\n" + "\n".join(more),
                           ids, focused=True)
     listed = order_list(sel.orders, query, locale)
@@ -800,7 +803,7 @@ WHAT_TO_DO = re.compile(r"^(?:그럼|그러면)?\s*(?:언제까지|며칠\s*까�
 CONTINUATION_EN = re.compile(r"^(?:and|but|ok(?:ay)?|so)?[,\s]*(?:what\s+)?if\b[^?]*\??$", re.IGNORECASE)
 # "배송완료된 거", "준비중인 주문", "취소한 건": orders in a state
 # how long the shop keeps what it holds (order history, personal data): its privacy rule, whoever asks
-KEPT_HOW_LONG = re.compile(r"(?:얼마나|언제까지|몇\s*(?:년|개월|달|일))\s*(?:동안\s*)?(?:보관|저장|보존|남아|갖고|가지고)|(?:보관|보존)\s*기간"
+KEPT_HOW_LONG = re.compile(r"(?:얼마나|얼마|언제까지|몇\s*(?:년|개월|달|일))\s*(?:동안\s*)?(?:보관|저장|보존|남아|갖고|가지고)|(?:보관|보존)\s*기간"
                            r"|how\s+long\s+(?:do|will|does|would)\s+(?:you|the\s+shop|your\s+shop)\s+(?:keep|store|retain|hold)"
                            r"|\bretention\b|\bretain\b", re.IGNORECASE)
 STATUS_THING = re.compile(r"(된|인|한|중인|됐던|(?:이)?라는|(?:이)?라고\s*(?:뜨는|나오는|된|돼\s*있는))\s*(거|것|게|주문|건|박스|상자|택배)"
@@ -846,7 +849,9 @@ GUEST_ASKS_HOW = re.compile(
     # how long the rule says it takes: «환불 며칠 걸려요?», "how many days until I get my money back?"
     r"|며칠\s*(정도\s*)?(걸|만에|안에|이내)|\bhow\s+many\s+(days|weeks|hours)\b|\bhow\s+soon\b"
     # what the rule charges: «교환하려는데 배송비 얼마 내요» (not «얼마 냈어요», what they paid)
-    r"|얼마\s*나?\s*(정도\s*)?(내요|내야|예요|에요|이에요|인가요|들어요|붙어요)|(누가|제가|내가)\s*(내|부담)",
+    r"|얼마\s*나?\s*(정도\s*)?(내요|내야|예요|에요|이에요|인가요|들어요|붙어요)|(누가|제가|내가)\s*(내|부담)"
+    # «부분취소하면 배송비 다시 붙음??»: whether the rule charges again
+    r"|(?:배송비|택배비|수수료|비용)\S{0,2}\s*(?:다시|또|추가로?|따로)?\s*(?:붙|생기|나오|들)(?:음|나요|어요|나|는지|죠|을까)",
     re.IGNORECASE)
 # a coupon's «최소 주문금액» is a rule of the shop, not an amount of theirs to look up
 MINIMUM_AMOUNT = re.compile(r"최소\s*(?:주문|결제|구매)?\s*금액")
@@ -859,7 +864,7 @@ def looks_up(text: str) -> bool:
 
 # …unless it asks to look up something of theirs: "확인돼요?", "알 수 있나요", "어떻게 됐어요?", "얼마 결제했는지"
 GUEST_LOOKUP = re.compile(
-    r"확인|조회|알려\s*(주세요|줘요|주실|줄래|주시겠|달라)|봐\s*(주|줘)|보여|알\s*수\s*있|어떻게\s*(됐|된|되었|돼\s*가|되고)"
+    r"확인|조회|알려\s*(주세요|줘요|주실|줄래|주시겠|달라)|봐\s*(주|줘|줄)|보여|알\s*수\s*있|어떻게\s*(됐|된|되었|돼\s*가|되고)"
     r"|어디\s*(쯤|까지)|언제\s*(와|오|도착|받)|진행\s*(되고|됐|되었|상황|중인지|돼\s*가)|(됐|됬|되었)\s*(나|는지|어요|나요)|얼마\s*(결제|냈|였|나왔)|금액"
     r"|\bwhere\s+is\b|\bwhere'?s\b|\bstatus\b|\bcheck\b|\btrack|\bhow\s+much\s+did\b",
     re.IGNORECASE)
