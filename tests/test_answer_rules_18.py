@@ -24,7 +24,7 @@ from test_own_orders import A_TRACK, A
 
 from sajang.db.engine import session_scope
 from sajang.db.models import Product
-from sajang.graphs.inquiry.answering import AnswerUnit, _render, with_product_kinds, yes_or_no
+from sajang.graphs.inquiry.answering import AnswerUnit, _asked_types, _render, with_product_kinds, yes_or_no
 from sajang.graphs.inquiry.classifier import incident_evidence
 from sajang.graphs.inquiry.intents import ORDER_ID, parse_own_query
 from sajang.graphs.inquiry.order_answers import is_own_data_question
@@ -225,3 +225,9 @@ def test_what_was_ordered_last_week_lists_every_orders_items(manual_svc: Any) ->
     # each order of the week with all its items, none only named in a list «김치 손만두 (1kg) 외 1건 · 배송 완료»
     listed = [line for line in reply["answer"].splitlines() if ORDER_ID.search(line) and line.startswith("- ")]
     assert not reply["handoff"] and not any(" 외 " in line for line in listed), reply
+
+
+def test_how_long_something_is_kept_asks_a_duration_not_an_amount() -> None:
+    kinds = _asked_types("주문 내역은 얼마 동안 보관하나요?")
+    assert "duration" in kinds and "money" not in kinds, kinds
+    assert "money" in _asked_types("배송비 얼마예요?")

@@ -178,7 +178,7 @@ def _says_word(said: str | frozenset[str], word: str) -> bool:
 
 
 # «얼마나 걸려요», «얼마나 둬도 돼요»: how long (a duration), not how much
-_LONG_AFTER_HOW = r"나\s*(?:걸|가|기다|둬|두|보관)"
+_LONG_AFTER_HOW = r"(?:나\s*(?:걸|가|기다|둬|두|보관)|\s*동안)"  # («얼마 동안 보관하나요»: how long, not how much)
 _HOW_LONG = "얼마" + _LONG_AFTER_HOW
 # «몇 분 돌려요?»: minutes (not «몇 분이 드실 거예요», people)
 _MINUTES = r"몇\s*분(?!\s*(?:이|께|한테|에게|이서|정도\s*드|드실|먹|오시|계시|용|기준|분량))"
