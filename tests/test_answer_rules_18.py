@@ -13,18 +13,21 @@ The service tests run on both databases:
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine
 from test_answer_units import _reply
 from test_own_orders import A_TRACK, A
 
-from sajang.db.engine import session_scope
-from sajang.db.models import Product
-from sajang.graphs.inquiry.answering import AnswerUnit, _asked_types, _render, with_product_kinds, yes_or_no
+from sajang.graphs.inquiry.answering import (
+    _GOODS_KINDS,
+    AnswerUnit,
+    _asked_types,
+    _render,
+    kinds_named,
+    yes_or_no,
+)
 from sajang.graphs.inquiry.classifier import incident_evidence
 from sajang.graphs.inquiry.intents import ORDER_ID, parse_own_query
 from sajang.graphs.inquiry.order_answers import is_own_data_question
@@ -88,20 +91,21 @@ def test_the_catalogue_names_the_kind_of_goods_a_rule_is_written_for() -> None:
     assert kinds == {"찜기": "주방용품", "주방세제": "생활용품", "왕만두": "냉동식품", "손만두": "냉동식품",
                      "조리도구": "주방용품", "포기김치": "반찬", "된장찌개": "밀키트"}
     rules = [{"title": "반품 기준", "body": "사용했거나 세척한 주방용품, 생활용품, 냉동·냉장 식품(만두, 반찬 등)"}]
-    assert with_product_kinds("찜기 한번 써봤는데 반품 되나요", kinds, rules) == "찜기(주방용품) 한번 써봤는데 반품 되나요"
-    assert with_product_kinds("주방 세제 뜯었어요", kinds, rules) == "주방 세제(생활용품) 뜯었어요"
+    assert kinds_named("찜기 한번 써봤는데 반품 되나요", kinds, rules) == ["주방용품"]
+    assert kinds_named("주방 세제 뜯었어요", kinds, rules) == ["생활용품"]
     # «만두»: every product ending so is frozen food, a kind these rules never name
-    assert with_product_kinds("만두 반품 돼요?", kinds, rules) == "만두 반품 돼요?"
-    assert with_product_kinds("Can I return the steamer?", kinds, rules) == "Can I return the steamer?"
+    assert kinds_named("만두 반품 돼요?", kinds, rules) == []
+    assert kinds_named("Can I return the steamer?", kinds, rules) == []
 
 
-def test_a_used_product_of_the_catalogue_is_answered_with_the_rule_for_its_kind(manual_svc: Any,
-                                                                                 engine: Engine) -> None:
-    with session_scope(engine) as s:
-        s.add(Product(id="P-K1", name="스테인리스 찜기 (28cm)", category="주방용품", price=Decimal(29000)))
-    reply = manual_svc.ask("찜기 한번 써봤는데 별로네요 반품 되나요")
-    assert not reply["handoff"] and "사용했거나 세척한 주방용품" in reply["answer"], reply
-    assert "찜기(주방용품)" not in reply["answer"]  # what picks the rule, never shown
+def test_the_kind_of_a_product_named_finds_the_case_item_of_that_kind() -> None:
+    token = _GOODS_KINDS.set(frozenset({"주방", "용품"}))  # «찜기» is 주방용품 in the catalogue
+    try:
+        used = _reply("찜기 한번 사용해 봤는데 반품 돼요?", "return-policy")
+    finally:
+        _GOODS_KINDS.reset(token)
+    assert "반품이 어려운 경우: 사용했거나 세척한 주방용품" in used, used
+    assert "찜기" not in used and "(주방용품)" not in used
 
 
 # --- chat words ---------------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import math
 import re
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextvars import ContextVar
 from datetime import datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
@@ -271,7 +272,8 @@ _REFUSING_HEADING = re.compile(r"어려운|안\s*되는|불가|제한|없는|못
 CASES_ASKED_BONUS = 0.5
 # «찜기 한번 사용해 봤는데 반품 되나요?»: the case item saying what they told, negated as they told it («사용했거나
 # 세척한 주방용품», not «사용하지 않은 경우»), answers whether the rule covers them
-TOLD_CASE_BONUS = 0.3
+TOLD_CASE_BONUS = 0.5
+_DONE_TO_GOODS = frozenset({"사용", "쓰", "뜯", "개봉", "세척", "씻", "먹", "확인", "조리", "해동", "녹", "열", "포장"})
 CASE_WORD_UNITS = 2  # units of an article a word of a case heading may appear in and still name that case
 
 
@@ -493,8 +495,8 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
     case_words = {t for t, sections in heads.items() if len(sections) == 1}
     refusals_asked = bool(_ANY_NEGATION.search(question)) if _WHICH_CASES.search(question) else None
     told = story or question  # (a question telling and asking in one sentence: its words are what it tells)
-    told_words = _tokens(told) - topic if told else frozenset()
-    told_things = _tokens(" ".join(topic_nouns(told))) if told else frozenset()
+    goods = _GOODS_KINDS.get()  # («찜기» is 주방용품: what a case item names)
+    told_words = (_tokens(told) | goods) - topic if told else frozenset()
 
     def score(u: AnswerUnit, i: int) -> float:
         own = _tokens(u.text)
@@ -541,8 +543,8 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
         another_case = bool(named_cases and u.heading) and u.section not in named_cases and not case_words & own
         if told_words and u.kind == "item" and u.heading and case_heading(u.heading) \
                 and len((own - topic) & told_words) >= CASE_NAMED_WORDS:
-            # what was done to the goods (뜯, 사용, 세척 …), not what they are: said alike, never the opposite
-            done = ((own - topic) & told_words) - told_things
+            # what was done to the goods (뜯, 사용, 세척 — not the goods, nor «받은 지 2주 지났는데»): said alike
+            done = (own - topic) & told_words & _DONE_TO_GOODS
             alike = [_word_negated(told, w) == _word_negated(u.text, w) for w in done]
             if alike and all(alike):
                 value += TOLD_CASE_BONUS
@@ -1228,25 +1230,28 @@ def offline_answer(settings: Settings, policy: StorePolicy, *, text: str, locale
     return {"answer": "", "confidence": 0.0, "sources": [], "answer_kind": "none"}
 
 
-def with_product_kinds(text: str, kinds: Mapping[str, str], articles: Sequence[Mapping[str, Any]]) -> str:
-    """`text` with the catalogue's category written after each product it names («찜기» → «찜기(주방용품)», «만두»
-    → «만두(냉동식품)» when every product ending so is of one kind), for the categories the articles speak of
-    (a manual rule is written for «주방용품», not for «찜기»); Korean text only."""
+def kinds_named(text: str, kinds: Mapping[str, str], articles: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The catalogue's categories of the products `text` names («찜기» → 주방용품; «만두» → 냉동식품 when every product
+    ending so is of one kind), of those the articles speak of (a manual rule is written for «주방용품», not for
+    «찜기»); Korean text only."""
     if not kinds or not HANGUL.search(text):
-        return text
+        return []
     said = " ".join(f"{a.get('title') or ''} {a.get('body') or a.get('text') or ''}" for a in articles)
     said_plain = "".join(said.split())
-    out = text
+    out: list[str] = []
     for noun in dict.fromkeys(topic_nouns(text)):
         if noun in kinds.values():
             continue
         found = {c for w, c in kinds.items() if w == noun or (len(noun) >= 2 and w.endswith(noun))}
-        if len(found) != 1:
-            continue
-        kind = found.pop()
-        if kind in said or "".join(kind.split()) in said_plain:
-            out = re.sub(rf"({re.escape(noun)}[가-힣]*)", rf"\1({kind})", out, count=1)
+        if len(found) == 1:
+            kind = found.pop()
+            if (kind in said or "".join(kind.split()) in said_plain) and kind not in out:
+                out.append(kind)
     return out
+
+
+# the kinds of goods the message names (`kinds_named`), for the case items of this reply (see `_scored_units`)
+_GOODS_KINDS: ContextVar[frozenset[str]] = ContextVar("goods_kinds", default=frozenset())
 
 
 def manual_reply(settings: Settings, policy: StorePolicy, *, text: str, question: str | None = None, locale: str, category: str,
@@ -1257,10 +1262,28 @@ def manual_reply(settings: Settings, policy: StorePolicy, *, text: str, question
     """{answer, confidence, sources, answer_kind} from the manual: the units that answer each question of
     the message, in the customer's language when the manual has it, in a reply that reads like a person's.
     Nothing customers may not see (see `visible_units`); nothing at all → no answer (a person takes it)."""
+    chosen, _korean_only = in_language(settings, manual, locale)
+    read = question or text
+    # «찜기 써봤는데 반품 돼요?»: the rule is written for the kind of goods (사용한 주방용품), the kind is the catalogue's
+    named = kinds_named(read, get_knowledge(settings).product_kinds(), chosen[:1])
+    token = _GOODS_KINDS.set(_tokens(" ".join(named)))
+    try:
+        return _manual_reply(settings, policy, text=text, question=question, locale=locale, category=category,
+                             hits=hits, manual=manual, retrieval_confidence=retrieval_confidence,
+                             unknown_terms=unknown_terms, mood=mood, audience=audience,
+                             audience_overrides=audience_overrides, first_turn=first_turn,
+                             previous_article=previous_article)
+    finally:
+        _GOODS_KINDS.reset(token)
+
+
+def _manual_reply(settings: Settings, policy: StorePolicy, *, text: str, question: str | None, locale: str,
+                  category: str, hits: list[dict[str, Any]], manual: list[dict[str, Any]], retrieval_confidence: float,
+                  unknown_terms: list[str] | None, mood: str | None, audience: str,
+                  audience_overrides: dict[str, Any] | None, first_turn: bool,
+                  previous_article: str | None) -> dict[str, Any]:
     chosen, korean_only = in_language(settings, manual, locale)
     read = question or text  # the line as the search read it: what picks the units and the gate's signals
-    # «찜기 써봤는데 반품 돼요?»: the rule is written for the kind of goods (사용한 주방용품), the kind is the catalogue's
-    read = with_product_kinds(read, get_knowledge(settings).product_kinds(), chosen[:1])
     parts = manual_parts(read, chosen, audience, audience_overrides)
     if not parts:  # the best article as the source (the customer reads its title): never one for agents only
         shown = [h for h in manual[:1] if audience == "agents" or

@@ -195,9 +195,10 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
                             if (i == 0 and (has_words_of(fragment, h.title)
                                             or (first_silent and speaks_of(fragment, f"{h.title} {h.body}"))))
                             or ((i == 0 or h.id == previous_id) and sibling_rows(fragment, replaced, h.body))), None)
-            if adopted is None and HANGUL.search(fragment):
+            if adopted is None and HANGUL.search(fragment) and not (previous is not None and fragment in previous.body):
                 # «만두는여?» after the galbitang storage answer: the swapped question found another article
-                # first (what spoils), the one titled with the fragment just below it
+                # first (what spoils), the one titled with the fragment just below it (not «반품은여?» after the
+                # refund timing, whose article has a row for returns)
                 adopted = next((h for h in other.hits[1:TITLED_FRAGMENT_RANKS]
                                 if h.kind == "manual" and len(fragment) >= 2 and fragment in h.title), None)
             if adopted is not None:
