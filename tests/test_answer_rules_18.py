@@ -235,3 +235,9 @@ def test_how_long_something_is_kept_asks_a_duration_not_an_amount() -> None:
     kinds = _asked_types("주문 내역은 얼마 동안 보관하나요?")
     assert "duration" in kinds and "money" not in kinds, kinds
     assert "money" in _asked_types("배송비 얼마예요?")
+
+
+def test_gift_wrapping_asked_is_no_case_of_a_wrapping_torn() -> None:
+    # «포장» is what the question is about, not something done to the goods: the wrapping article answers
+    answer = _reply("선물포장 어떻게 신청해여? 돈 따로 받아여?", "gift-wrapping", "return-policy")
+    assert "배송 메모" in answer and "선물 포장을 뜯어" not in answer, answer

@@ -273,7 +273,7 @@ CASES_ASKED_BONUS = 0.5
 # «찜기 한번 사용해 봤는데 반품 되나요?»: the case item saying what they told, negated as they told it («사용했거나
 # 세척한 주방용품», not «사용하지 않은 경우»), answers whether the rule covers them
 TOLD_CASE_BONUS = 0.5
-_DONE_TO_GOODS = frozenset({"사용", "쓰", "뜯", "개봉", "세척", "씻", "먹", "확인", "조리", "해동", "녹", "열", "포장"})
+_DONE_TO_GOODS = frozenset({"사용", "쓰", "뜯", "개봉", "세척", "씻", "먹", "확인", "조리", "해동", "녹"})
 CASE_WORD_UNITS = 2  # units of an article a word of a case heading may appear in and still name that case
 
 
