@@ -1262,14 +1262,14 @@ def manual_reply(settings: Settings, policy: StorePolicy, *, text: str, question
     """{answer, confidence, sources, answer_kind} from the manual: the units that answer each question of
     the message, in the customer's language when the manual has it, in a reply that reads like a person's.
     Nothing customers may not see (see `visible_units`); nothing at all → no answer (a person takes it)."""
-    chosen, _korean_only = in_language(settings, manual, locale)
-    read = question or text
+    chosen, korean_only = in_language(settings, manual, locale)
     # «찜기 써봤는데 반품 돼요?»: the rule is written for the kind of goods (사용한 주방용품), the kind is the catalogue's
-    named = kinds_named(read, get_knowledge(settings).product_kinds(), chosen[:1])
+    named = kinds_named(question or text, get_knowledge(settings).product_kinds(), chosen[:1])
     token = _GOODS_KINDS.set(_tokens(" ".join(named)))
     try:
         return _manual_reply(settings, policy, text=text, question=question, locale=locale, category=category,
-                             hits=hits, manual=manual, retrieval_confidence=retrieval_confidence,
+                             hits=hits, manual=manual, chosen=chosen, korean_only=korean_only,
+                             retrieval_confidence=retrieval_confidence,
                              unknown_terms=unknown_terms, mood=mood, audience=audience,
                              audience_overrides=audience_overrides, first_turn=first_turn,
                              previous_article=previous_article)
@@ -1278,11 +1278,12 @@ def manual_reply(settings: Settings, policy: StorePolicy, *, text: str, question
 
 
 def _manual_reply(settings: Settings, policy: StorePolicy, *, text: str, question: str | None, locale: str,
-                  category: str, hits: list[dict[str, Any]], manual: list[dict[str, Any]], retrieval_confidence: float,
+                  category: str, hits: list[dict[str, Any]], manual: list[dict[str, Any]],
+                  chosen: list[dict[str, Any]], korean_only: bool, retrieval_confidence: float,
                   unknown_terms: list[str] | None, mood: str | None, audience: str,
                   audience_overrides: dict[str, Any] | None, first_turn: bool,
                   previous_article: str | None) -> dict[str, Any]:
-    chosen, korean_only = in_language(settings, manual, locale)
+    """`manual_reply` with the articles in the customer's language (`chosen`) already picked."""
     read = question or text  # the line as the search read it: what picks the units and the gate's signals
     parts = manual_parts(read, chosen, audience, audience_overrides)
     if not parts:  # the best article as the source (the customer reads its title): never one for agents only
