@@ -237,6 +237,8 @@ def restore_spacing(text: str, protected: re.Pattern[str] | None = None) -> str:
     # «유효기간은요» → «유효 기간은 요»: the polite «요» closing a word is never a word of its own
     # (nor «욤», «용», «염», as chat types it: «하고싶으면욤»)
     added -= {i for i in added if letters[i] in "요욤용염" and (i + 1 == len(letters) or not "가" <= letters[i + 1] <= "힣")}
+    # «시켜보려는데» → «시켜 보려는 데»: chat's «-는데» (but, and so) is one ending, not «데» (a place)
+    added -= {i for i in added if letters[i] == "데" and i > 0 and letters[i - 1] in "는은던인"}
     if protected is not None:
         joined = "".join(letters)
         for m in protected.finditer(joined):

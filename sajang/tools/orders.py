@@ -40,7 +40,7 @@ def _order_dicts(engine: Engine, customer_id: str, order_ids: list[str] | None, 
 # rebuilding and re-hashing it (these run for every customer message)
 _o, _it, _cl = Order.__table__.c, OrderItem.__table__.c, Claim.__table__.c
 _ORDER_COLUMNS = (_o.id, _o.ordered_at, _o.status, _o.amount, _o.shipping_fee, _o.courier, _o.tracking_no,
-                  _o.shipped_at, _o.delivered_at)
+                  _o.shipped_at, _o.delivered_at, _o.recipient_name, _o.address)
 _ORDERS = (select(*_ORDER_COLUMNS).where(_o.customer_id == bindparam("customer_id"))
            .order_by(_o.ordered_at.desc(), _o.id.desc()).limit(bindparam("limit")))
 _THESE_ORDERS = _ORDERS.where(_o.id.in_(bindparam("order_ids", expanding=True)))
@@ -80,7 +80,8 @@ def _orders_in(conn: Connection, customer_id: str, order_ids: list[str] | None, 
          "status_label": _label(ORDER_STATUS_LABELS, r.status, locale), "amount": str(r.amount),
          "shipping_fee": str(r.shipping_fee),
          "courier": r.courier, "tracking_no": r.tracking_no, "shipped_at": _iso(r.shipped_at),
-         "delivered_at": _iso(r.delivered_at), "items": items.get(r.id, []), "claims": claims.get(r.id, [])}
+         "delivered_at": _iso(r.delivered_at), "recipient": r.recipient_name, "address": r.address,
+         "items": items.get(r.id, []), "claims": claims.get(r.id, [])}
         for r in orders
     ]
 

@@ -144,6 +144,12 @@ def _joined_compounds(tokens: list[str]) -> list[str]:
 
 
 _EN_SUFFIX = re.compile(r"(?<=[a-z]{3})(?:ing|ed|es|s)$")
+# English forms the suffix rule cannot join: «how long in the freezer» meets «keep frozen», «can i wash» «washed»
+_EN_FORMS = {"frozen": "freez", "freezer": "freez", "freeze": "freez", "froze": "freez", "freezing": "freez",
+             "kept": "keep", "paid": "pay", "sent": "send", "bought": "buy", "broken": "break", "broke": "break",
+             "thawed": "thaw", "thawing": "thaw", "refunded": "refund", "returned": "return", "arrives": "arrive",
+             "arrived": "arrive", "arriving": "arrive", "used": "use", "using": "use", "washed": "wash",
+             "washing": "wash", "stored": "store", "storing": "store", "storage": "store"}
 
 
 def _stem(token: str) -> str:
@@ -151,6 +157,8 @@ def _stem(token: str) -> str:
     ("shipping" / "ships" → "ship": the heading says "free shipping", the rule "ship free")."""
     if len(token) > 2 and token.endswith(("어지", "아지")):
         return token[:-2]
+    if token in _EN_FORMS:
+        return _EN_FORMS[token]
     if token.isascii() and token.isalpha() and len(token) > 4:
         stem = _EN_SUFFIX.sub("", token)
         return stem[:-1] if len(stem) > 3 and stem[-1] == stem[-2] and stem[-1] not in "lsz" else stem
@@ -170,6 +178,12 @@ _SAME_AS = {"바꾸": ("변경",), "변경": ("바꾸",), "고치": ("수정", "
             "데우": ("조리", "전자레인지"), "붙이": ("제작", "넣"), "덮": ("뚜껑",), "가격표": ("가격",),
             "들어가": ("넣",), "묵히": ("묵은지", "숙성"), "동시": ("함께",), "중복": ("함께",), "나가": ("출고",),
             "발송": ("출고",), "택배비": ("배송비",), "돈": ("환불", "금액"),
+            # «적립금 언제 들어와요?»: points or money coming in is what the manual calls 지급, 적립, 입금
+            "들어오": ("지급", "적립", "입금"),
+            # «등급 어떻게 올라가요?»: the tiers' criteria
+            "올라가": ("기준",), "오르": ("기준",),
+            # «상담 몇 시까지 해요?»: the customer centre's hours
+            "상담": ("고객센터",),
             "delivery": ("ship",), "ship": ("delivery",)}
 
 
@@ -181,6 +195,10 @@ def _says_word(said: str | frozenset[str], word: str) -> bool:
 # «얼마나 걸려요», «얼마나 둬도 돼요»: how long (a duration), not how much
 _LONG_AFTER_HOW = r"(?:나\s*(?:걸|가|기다|둬|두|보관)|\s*동안)"  # («얼마 동안 보관하나요»: how long, not how much)
 _HOW_LONG = "얼마" + _LONG_AFTER_HOW
+# «반품기간 얼마에요», «유통기한이 얼마예요»: a period's length asked with 얼마 (a duration, not money)
+_PERIOD_HOW_MUCH = r"(?:기간|기한)(?:이|은)?\s*얼마"
+_NOT_A_PERIOD = "".join(f"(?<!{noun}{particle}{space})" for noun in ("기간", "기한")
+                        for particle in ("", "이", "은") for space in ("", " "))
 # «몇 분 돌려요?»: minutes (not «몇 분이 드실 거예요», people)
 _MINUTES = r"몇\s*분(?!\s*(?:이|께|한테|에게|이서|정도\s*드|드실|먹|오시|계시|용|기준|분량))"
 # What kind of fact the question asks for, and how such a fact looks in the manual.
@@ -193,7 +211,8 @@ _ASKS = {
                             r"end\s+of\s+the\s+month",
                             re.IGNORECASE)),
     # «돈 따로 내야 돼요?», «추가 요금 있어요?», «유료예요?»: whether it costs, asked without 얼마
-    "money": (re.compile(r"얼마(?!" + _LONG_AFTER_HOW + r")|비용|요금|가격|배송비|수수료|유료|무료|"
+    # («리뷰 쓰면 뭐 줘요?», «가입하면 머 있어요?»: what they get, an amount in 원)
+    "money": (re.compile(_NOT_A_PERIOD + r"얼마(?!" + _LONG_AFTER_HOW + r")|(?:뭐|머|무엇|뭘)\s*(?:줘|주나|주시|주는|줌|받|있어|있나|나와)|비용|요금|가격|배송비|수수료|유료|무료|"
                          r"돈\s*(?:을|이)?\s*(?:따로|더|추가로?)?\s*(?:내야|내나|내요|내는지|들어요|드나요|드는지|받나요|받으시나요|받으세요|"
                          r"받으시는지|받는지|받아요\s*[?？])|"
                          r"(?:따로|추가로?)\s*(?:내야|내나|내요|결제|청구)|how\s+much|\bfee|\bcost|\bprice|free\s+(?:shipping|delivery)|"
@@ -283,6 +302,35 @@ def case_heading(heading: str) -> bool:
     return "·" in heading or bool(SPECIAL_CASE.search(heading))
 
 
+# «주문한 거랑 다른 게 왔네요 어떻게 해요», «순한맛 시켰는데 매운맛 왔어요ㅡㅡ»: the trouble an article with a section of
+# what to check first («먼저 확인해 주세요») is about has happened, and what now is asked, or nothing: what the shop
+# does and how to report it answer, not what to check (not «혹시 다른 상품이 오면 …», a case to come)
+_CHECK_FIRST = re.compile(r"먼저\s*확인|\bcheck\s+first\b", re.IGNORECASE)
+_REMEDY = re.compile(r"처리|접수|보상|해결|\bwhat\s+we\s+do\b|\bhow\s+to\s+(?:report|apply)\b|\bhandling\b", re.IGNORECASE)
+_HAPPENED = re.compile(r"(?:왔|옴|와\s*있|받았|도착했|들어\s*있)|\b(?:came|arrived|received|got|sent\s+me)\b", re.IGNORECASE)
+_CASE_TO_COME = re.compile(r"(?:오|받|생기|도착하|있으)면|만약|나중에|경우|\bif\b|\bwhen\b", re.IGNORECASE)
+REMEDY_BONUS = 0.6
+REMEDY_LEAD_BONUS = 0.3  # …the remedy section's opening line first («주문하신 상품을 배송비 없이 바로 다시 보내 드립니다»)
+
+
+_WHAT_NOW = re.compile(r"어떻게|어케|어떡|어쩌|뭘\s*해야|다시\s*보내|보내\s*주|바꿔\s*주|처리|책임|"
+                       r"\bwhat\s+(?:do|should|now|will|can)\b|\bhow\s+(?:do|will|can)\b", re.IGNORECASE)
+
+
+def reports_the_trouble(question: str, units: Sequence[AnswerUnit]) -> tuple[bool, bool]:
+    """(the customer tells that the trouble of an article with a «먼저 확인해 주세요» section happened — what to check
+    is no answer then —, and asks what now or nothing else: the remedy is; «그냥 먹어도 돼요?» asks its own
+    question). See `_CHECK_FIRST`."""
+    if not any(u.heading and _CHECK_FIRST.search(u.heading) for u in units) or not _HAPPENED.search(question) \
+            or _CASE_TO_COME.search(question) or _hard_kinds(question):
+        return False, False
+    asked = told_then_asked(question)[1]
+    asks = "?" in asked or "？" in asked or _WH.search(asked) \
+        or (_QUESTION_END.search(asked) and not _NOT_A_QUESTION_END.search(asked))
+    return True, not asks or bool(_WHAT_NOW.search(asked))
+
+
+_PRODUCT_HEADING = re.compile(r"\(\s*\d")  # «무쇠 전골냄비 (24cm)», «고기 왕만두 (1.4kg)»: a product and its size
 SAME_SECTION = 0.4  # share of the best unit's score another unit of its section needs to be quoted with it
 SECOND_SECTION = 0.8  # share of the best unit's score another section needs to be quoted too
 _HARD_KINDS = ("duration", "money", "clock", "amount", "temperature")
@@ -295,10 +343,10 @@ def _hard_kinds(text: str) -> frozenset[str]:
 # words it shares ("상담원 몇시까지 해요?" is not answered by how to reach an agent)
 HARD_KIND_MISSING = 1.0
 _ASKS_FIGURE = {
-    "duration": re.compile(r"며칠|몇\s*일|몇\s*개월|몇\s*달|몇\s*시간(?!대)|" + _MINUTES + r"|" + _HOW_LONG + r"|언제\s*까지|(?<!유통)(?<!유통\s)기한|유효\s*기간|how\s+long|"
+    "duration": re.compile(r"며칠|몇\s*일|몇\s*개월|몇\s*달|몇\s*시간(?!대)|" + _MINUTES + r"|" + _HOW_LONG + r"|" + _PERIOD_HOW_MUCH + r"|언제\s*까지|(?<!유통)(?<!유통\s)기한|유효\s*기간|how\s+long|"
                            r"how\s+many\s+(?:days|hours|weeks)|deadline",
                            re.IGNORECASE),
-    "money": re.compile(r"얼마(?!" + _LONG_AFTER_HOW + r")|how\s+much", re.IGNORECASE),
+    "money": re.compile(_NOT_A_PERIOD + r"얼마(?!" + _LONG_AFTER_HOW + r")|how\s+much", re.IGNORECASE),
     "clock": re.compile(r"몇\s*시(?!간)|what\s+time", re.IGNORECASE),
     "amount": re.compile(r"몇\s*(?:글자|자|장|개(?!월)|번|퍼센트|프로|%|명|미리|밀리|ml|리터|그램|g\b|키로|kg)|how\s+many|"
                         r"how\s+much\s+water", re.IGNORECASE),
@@ -318,6 +366,12 @@ LISTED_WEIGHT = 0.5  # a word of the question the unit names only among such exa
 # «참기름, 들기름, 장류처럼 상온 보관 식품은 …»: examples said before what they stand for
 _EXAMPLES_BEFORE = re.compile(r"((?:[가-힣A-Za-z·]+,\s*){2,}[가-힣A-Za-z·]+)\s*(?:처럼|같은|등의|등은)")
 OTHER_EXAMPLES = 0.3  # a unit whose examples are others than the one the question names
+# «받는 분 이름과 연락처도 출고 전까지 같은 방법으로 바꿀 수 있습니다»: a rule said of other things «too», after the one
+# it leans on: not the answer for a question that names none of them («주소 잘못 적었는데 바꿀 수 있나요»)
+# (a noun and «도», not «오후까지도», «냉동실에도», «조금이라도», «먹어도»)
+_ALSO_SUBJECT = re.compile(r"^((?:\S+\s+){0,3}?\S+?)(?<!까지)(?<!에)(?<!에서)(?<!라)(?<!어)(?<!아)(?<!해)(?<!지)(?<!고)도\s")
+ALSO_OTHER = 0.3
+NAMED_EXAMPLE = 0.3  # …and one whose examples name it («냉동·냉장 식품(…, 밀키트, …)» for «밀키트 반품 되나요»)
 
 
 def _examples(text: str) -> frozenset[str]:
@@ -481,13 +535,19 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
     # «김치 맘에 안 드는데 반품 돼요?»: the rule whose examples name 김치, not the one listing 참기름 and 장류
     examples = [_examples(u.text) for u in units]
     named_examples = q & frozenset().union(*examples)
+    # (a section one of whose units lists it is the rule for such goods: «갈비탕, 만두 …처럼 냉동·냉장 상품은 …», then
+    # «토요일에 결제된 신선식품은 … 월요일에 출고합니다» for «토요일에 만두 주문하면 언제 나가요»)
+    example_sections = {u.section for u, listed in zip(units, examples, strict=True) if listed & named_examples}
     asked_stages = _stages(question)
     asked_actions = _actions(question)
     # «오배송인데 반품 배송비 내야 돼요?»: the question names the case of one section («불량·파손·오배송»: a heading
     # of cases, see `case_heading`), a noun no other heading has; the other sections answer another question
     # (a case's own word: at most CASE_WORD_UNITS units of the article write it — not «배송», «주문», «기간»)
+    # (or of a product, «무쇠 전골냄비 (24cm)»: «무쇠냄비 오븐에 넣어도 돼요?» is not answered by the glass containers'
+    # «오븐에 쓸 수 있지만»)
     heads: dict[str, set[int]] = {}
-    for section, heading in {(u.section, u.heading) for u in units if u.heading and case_heading(u.heading)}:
+    for section, heading in {(u.section, u.heading) for u in units
+                             if u.heading and (case_heading(u.heading) or _PRODUCT_HEADING.search(u.heading))}:
         for t in (set(topic_nouns(heading)) - topic) & q:
             if sum(t in v.text for v in units) <= CASE_WORD_UNITS:
                 heads.setdefault(t, set()).add(section)
@@ -496,6 +556,8 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
     refusals_asked = bool(_ANY_NEGATION.search(question)) if _WHICH_CASES.search(question) else None
     told = story or question  # (a question telling and asking in one sentence: its words are what it tells)
     goods = _GOODS_KINDS.get()  # («찜기» is 주방용품: what a case item names)
+    happened, remedy_asked = reports_the_trouble(question, units)
+    section_start = {u.section: i for i, u in reversed(list(enumerate(units)))}
     told_words = (_tokens(told) | goods) - topic if told else frozenset()
 
     def score(u: AnswerUnit, i: int) -> float:
@@ -507,7 +569,10 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
         for k in kinds:
             if _ASKS[k][1].search(u.quote):
                 value += TYPE_BONUS if k in _HARD_KINDS else SOFT_TYPE_BONUS
-        if passage_counts and (u.text in passage or (u.key and u.key in passage)):
+        # (a unit listing other examples than the one named is no answer however the search found it: «참기름, …처럼
+        # 상온 보관 식품은 … 반품이 가능합니다» for «밀키트 맘 바뀜 반품 되나요»)
+        others_listed = bool(named_examples and examples[i] and not examples[i] & named_examples)
+        if passage_counts and not others_listed and (u.text in passage or (u.key and u.key in passage)):
             value += PASSAGE_BONUS
         named_thing = bool(things) and any(t in u.text or t in (u.heading or "") for t in things)
         if u.kind == "faq":  # "선물 포장을 하면 배송이 늦어지나요: 아니요 …" answers its own, narrower question
@@ -532,8 +597,15 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
                 value -= FAQ_MISMATCH
         elif u.section == first_section:
             value += LEAD_BONUS
-        if named_examples and examples[i] and not examples[i] & named_examples:
+        also = _ALSO_SUBJECT.match(u.quote) if u.kind != "faq" else None
+        if also and not _tokens(also.group(1)) & q:
+            value -= ALSO_OTHER
+        if others_listed:
             value -= OTHER_EXAMPLES
+        elif u.section in example_sections and not (asked_actions and _actions(f"{u.heading or ''} {u.text}")
+                                                    and not _actions(f"{u.heading or ''} {u.text}") & asked_actions):
+            # (not a rule of another action on them: «만두 한 봉만 취소 돼요?» is no return of frozen food)
+            value += NAMED_EXAMPLE
         # (a unit that itself names the case asked in two words of it, «포장이 터지거나 새어 나온 경우» for «포장 터져서
         # 오면요», is not; one shared word, «잘못», does not name «주소가 잘못되어 반송되면» for «주소 잘못 적었는데»)
         # (an example the unit lists names it alone: «참기름 안 뜯었는데 반품 돼요?» is «상온 식품(참기름, …)인 경우»)
@@ -572,6 +644,10 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
             if (stages and not stages & asked_stages) or before:
                 value -= STAGE_MISMATCH
                 named_thing = False
+        if remedy_asked and u.heading and _REMEDY.search(u.heading):
+            value += REMEDY_BONUS + (REMEDY_LEAD_BONUS if i == section_start.get(u.section) else 0.0)
+        elif happened and u.heading and _CHECK_FIRST.search(u.heading):
+            value -= REMEDY_BONUS
         return value + (THING_BONUS if named_thing else 0.0)
 
     lacking = _lacking_asked_figure(question, units) if figures else frozenset()
@@ -737,7 +813,7 @@ _DAMAGE = re.compile(r"깨|터|파손|상했|상한|냄새|곰팡|이상해|불�
 FRUSTRATED_MOODS = {"frustrated", "angry", "upset", "negative", "sad", "annoyed"}
 
 
-_ASKED_AND = re.compile(r"\S*(?:얼마|며칠|언제|어디|어떻게|몇)\S*(?:\s+\S+)?고\s+(?=\S)")
+_ASKED_AND = re.compile(r"\S*(?:얼마|며칠|언제|어디|어떻게|몇)\S*(?:\s+\S+)?고\s+(?=\S)(?!싶|있|계시|나서|보니|해서)")
 
 
 _ANNOUNCEMENT = re.compile(r"^\s*(?:안녕하세요[,\s]*)?(?:상담\s*)?(?:문의|질문|여쭤|물어)\S*\s*(?:좀|하나|하나만|몇\s*가지)?\s*"
@@ -846,6 +922,27 @@ def told_then_asked(text: str) -> tuple[str, str]:
     return " ".join(told), last
 
 
+# «친구가 여기 만두 맛있다고 해서 처음 시켜 보려는데 가입하면 뭐 있어요?»: a story told in a «-는데» clause, then the
+# question
+_STORY_CLAUSE_END = re.compile(r"(?:는데|은데|던데)(?:요)?[,.!~ㅠㅜ]*\s+(?=\S)")  # (not «울릉도인데»: where they are is the question's)
+
+
+def asked_after_story(text: str) -> str | None:
+    """The question after the last «-는데» clause of a message that tells something first, or None."""
+    ends = list(_STORY_CLAUSE_END.finditer(text))
+    if not ends:
+        return None
+    asked = text[ends[-1].end():].strip()
+    asks = "?" in asked or "？" in asked or _WH.search(asked) or _QUESTION_END.search(asked)
+    return asked if asks and len(asked) >= 4 and topic_nouns(asked) else None
+
+
+def speaks_of_none(question: str, hit: Mapping[str, Any]) -> bool:
+    """The article names none of the question's topic nouns (nor the manual's word for one)."""
+    said = f"{hit.get('title') or ''} {hit.get('body') or hit.get('text') or ''}"
+    return not any(_says_word(said, n) for n in topic_nouns(question))
+
+
 def is_yes_no(question: str) -> bool:
     """"되나요?", "있어요?", "Can I …?" without a question word: the answer starts with 네 or 아니요."""
     return bool(_YES_NO.search(question.strip())) and not _WH.search(question)
@@ -854,7 +951,10 @@ def is_yes_no(question: str) -> bool:
 # a yes/no question asked in the negative: «안 되죠?», «못 하나요?», «없나요?», «않나요?»
 _ASKED_NEGATED = re.compile(r"(?:안|못)\s*(?:되|돼|하|해)[가-힣]*\s*[?？.~ㅠㅜ]*\s*$|(?:없|않)[가-힣]*\s*[?？.~ㅠㅜ]*\s*$")
 # a use the article warns against is a no, whatever else the sentence says («… 소독은 갈라짐의 원인이 됩니다»)
-_WARNED_AGAINST = re.compile(r"마세요|말아\s*주세요|원인이\s*됩니다|원인이\s*될\s*수|\bavoid\b", re.IGNORECASE)
+# (and a harm the use may do: «파우치째 돌리면 터질 수 있으니 꼭 그릇에 옮겨» answers «봉지째 돌려도 돼요?» no)
+_WARNED_AGAINST = re.compile(r"마세요|말아\s*주세요|원인이\s*됩니다|원인이\s*될\s*수|\bavoid\b|"
+                             r"(?:면|으면)\s+(?:\S+\s+){0,2}?(?:터질|깨질|갈라질|상할|변형될|녹슬|망가질|탈)\s*수\s*있",
+                             re.IGNORECASE)
 # where one sentence says two things («사용 가능하며 식기세척기는 사용하지 마세요»): its clauses
 _CLAUSE_BREAK = re.compile(r"(?<=[며고])\s+|(?<=지만)\s+|,\s+|;\s*")
 
@@ -955,6 +1055,7 @@ def _render(units: list[AnswerUnit], locale: str) -> str:
 
     items = [u for u in units if u.kind in ("item", "step", "row")]
     shown: set[str] = set()
+    listed_section = -1
     for u in units:
         if u.kind == "row":
             if prose:
@@ -971,9 +1072,13 @@ def _render(units: list[AnswerUnit], locale: str) -> str:
             if prose:
                 close()
             led = any(v.section == u.section and v.kind not in ("item", "step") for v in units)
-            if listed and u.heading and u.heading.strip() not in shown and not led \
-                    and any(v.heading.strip() in shown for v in items if v is not u and v.heading):
-                close()  # «반품이 가능한 경우:» after «반품이 어려운 경우:»'s items: a list of its own, under its heading
+            if listed and (u.section != listed_section or (
+                    u.heading and u.heading.strip() not in shown and not led
+                    and any(v.heading.strip() in shown for v in items if v is not u and v.heading))):
+                # «반품이 가능한 경우:» after «반품이 어려운 경우:»'s items, «처리 방법:» after the items of «접수 방법»: a
+                # list of its own, under its heading
+                close()
+            listed_section = u.section
             if not listed and u.heading and u.heading.strip() not in shown and not led:
                 # «반품이 어려운 경우:» — the list's heading says what its items are cases of
                 shown.add(u.heading.strip())
@@ -1041,7 +1146,12 @@ def _with_yes_no(body: str, question: str, hit: dict[str, Any], units: list[Answ
     word = ("네" if verdict else "아니요") if locale == "ko" else ("Yes" if verdict else "No")
     # (a list, or a list under its heading «원목 도마:», starts on a line of its own)
     listed = body.startswith("- ") or body.split("\n", 1)[0].endswith(":")
-    return f"{word}.\n{body}" if listed else f"{word}, {body}"
+    if listed:
+        return f"{word}.\n{body}"
+    # ("No, cards issued abroad …": the sentence after the comma goes on in lower case, a name keeps its capital)
+    if locale != "ko" and re.match(r"[A-Z][a-z]+\b", body) and not re.match(r"(?:I|Naver|Kakao|Toss|Korea|Jeju|CJ)\b", body):
+        body = body[0].lower() + body[1:]
+    return f"{word}, {body}"
 
 
 def _title_line(title: str, locale: str, seed: int) -> str:
@@ -1096,8 +1206,12 @@ def manual_parts(text: str, manual: list[dict[str, Any]], audience: str = "custo
         return []
     questions = question_parts(text)
     if len(questions) == 1:
-        units = relevant_units(questions[0], manual[0], audience=audience, overrides=overrides)
-        return [(text, manual[0], units)] if units else []
+        first = manual[0]
+        listing = next((h for h in manual[1:EXAMPLE_RANKS] if lists_the_thing_asked(text, first, h)), None)
+        if listing is not None:
+            first = listing
+        units = relevant_units(questions[0], first, audience=audience, overrides=overrides)
+        return [(text, first, units)] if units else []
     out: list[tuple[str, dict[str, Any], list[AnswerUnit]]] = []
     seen: set[tuple[str, str]] = set()
     # the search chose each article's passage for the whole message, mostly for one of its questions: it says
@@ -1131,6 +1245,30 @@ def manual_parts(text: str, manual: list[dict[str, Any]], audience: str = "custo
 
 
 OTHER_ARTICLE_MARGIN = 0.15  # how much better another article must answer one question of several
+EXAMPLE_RANKS = 3  # how far down the search an article whose rule lists the thing asked may be
+
+
+def lists_the_thing_asked(question: str, first: Mapping[str, Any], other: Mapping[str, Any]) -> bool:
+    """`other` has a rule whose list of examples names a word of the question («냉동·냉장 식품(갈비탕, 곰탕, 만두, …)은 …
+    단순 변심에 의한 반품이 제한됩니다» for «만두 맘 바뀌어서 반품하고 싶은데 되나요»), beside another word of it, and
+    the search's first article never names that word (the return fees, which hold for any goods): the rule written
+    for the thing answers."""
+    if other.get("kind", "manual") != "manual" or first.get("kind", "manual") != "manual":
+        return False
+    if REMOTE_AREA.search(question) and REMOTE_AREA.search(str(first.get("title") or "")):
+        return False  # («울릉도인데 냉동만두 무슨 요일 출고예요?»: the remote area's own days, see `prefer_remote_area`)
+    asked = _question_tokens(question)
+    asked_actions = _actions(question)
+    first_words = _tokens(f"{first.get('title') or ''} {first.get('body') or ''}")
+    for u in article_units(str(other.get("body") or "")):
+        named = _examples(u.text) & asked
+        said = f"{u.heading or ''} {u.text}"
+        # (not a rule of another action: «밀키트 마음이 바뀌어서 교환하고 싶은데» is no return of fresh food)
+        if asked_actions and _actions(said) and not _actions(said) & asked_actions:
+            continue
+        if named and not named & first_words and (_tokens(said) - named) & asked:
+            return True
+    return False
 
 
 def manual_answer(question: str, hit: dict[str, Any], locale: str, policy: StorePolicy,
@@ -1318,7 +1456,8 @@ def _manual_reply(settings: Settings, policy: StorePolicy, *, text: str, questio
         confidence = settings.answer_confidence_threshold + AGREEMENT_MARGIN
     if asks_value_of_unknown(read, unknown_terms) or counts_unanswered(read, parts, manual[0]) \
             or (parts[0][1] is manual[0] and len(parts) == 1
-                and (thing_asked_missing(read, manual[0]) or action_asked_missing(read, manual[0]))):
+                and (thing_asked_missing(read, manual[0]) or action_asked_missing(read, manual[0])
+                     or use_asked_unsaid(read, parts[0][2]))):
         # (one question: of several, the others may be answered — «선물포장 추가금 있어요? 메세지카드도 넣어주시나여»)
         confidence = min(confidence, settings.answer_confidence_threshold - 0.05)
     return {"answer": answer, "confidence": round(confidence, 4), "sources": [source_of(h) for h in articles],
@@ -1500,6 +1639,28 @@ def asked_things(question: str) -> tuple[list[str], bool]:
     case = bool(_CASE_ASKED.match(question, last.end(1))) and \
         any(re.fullmatch(rf"\S*{n}(?:도|은|는)", word) for n in nouns)  # («할인이 되나요»: a thing)
     return nouns, case
+
+
+# «무쇠냄비 오븐에 넣어도 돼요?», «찜기 인덕션에서도 써지나요», «식세기 돌려도 돼요?»: whether a thing may be used in or
+# with an appliance (the noun right before the verb of use)
+_USE_ASKED = re.compile(r"([가-힣A-Za-z]{2,}?)\s*(?:에다가|에다|에서|에|으로|로)?\s*(?:도|는|은)?\s*"
+                        r"(?:넣|돌리|돌려|쓰|써|사용|데우|데워|올리|올려|굽|구워|돌려|삶|끓)[가-힣]*?"
+                        r"(?:어도|아도|도|지나요|져요|지죠)\s*(?:돼|되|괜찮|가능)?")
+
+
+def use_asked_unsaid(question: str, units: Sequence[AnswerUnit]) -> bool:
+    """A question whether the thing may be used in or with something (`_USE_ASKED`) whose quoted units never name
+    that something: the pot's care list says nothing of ovens (the glass containers' does, under their heading).
+    """
+    m = _USE_ASKED.search(question)
+    if m is None or not units:
+        return False
+    nouns = [n for n in topic_nouns(m.group(1)) if n not in _PROCESS_NOUNS]
+    # (a FAQ item's own question names it: «에어프라이어에 돌려도 되나요: 가능하지만 …»; the freezer is what
+    # «냉동» is done in)
+    said = " ".join(f"{u.heading or ''} {u.question} {u.quote}" for u in units)
+    return bool(nouns) and not all(_says_word(said, n) or (len(n) >= 3 and n[-1] in "실고" and _says_word(said, n[:-1]))
+                                   for n in nouns)
 
 
 def thing_asked_missing(question: str, hit: dict[str, Any]) -> bool:

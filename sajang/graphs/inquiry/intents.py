@@ -78,6 +78,11 @@ FACT_PATTERNS: dict[str, re.Pattern[str]] = {
                        r"|전체\s*주문|order\s+history|my\s+orders|recent\s+orders"
                        r"|" + COUNTED_ORDERS.pattern + r"\S*\s*[.!~ㅠㅜ]*$"  # «주문을 두 개 했는데요», nothing more asked
                        r"|\b(last|recent|past|latest)\s+(\d{1,2}|few|two|three|four|five)\s+orders", re.IGNORECASE),
+    # «제 주문 배송지 어디로 돼 있어요?», «받는 사람 누구로 돼 있어요»: where (to whom) the order goes
+    "ship_to": re.compile(r"(배송지|주소|받는\s*(분|사람|곳))\s*(가|는|이|은)?\s*(어디|뭐|뭔|누구|어떻게\s*(돼|되)|맞|확인|알려|제대로|잘\s*(들어|입력|적))"
+                         r"|어디로\s*(보내|배송|가|가요|가나|오|와|발송|나가)|누구\s*(앞|한테|에게)\s*로?\s*(보내|가|배송)"
+                         r"|\b(ship(ping)?|delivery)\s+address\b|\bwhere\s+(is|are|was)\s+(it|my\s+order)\s+(being\s+)?(sent|shipped|going)\b",
+                         re.IGNORECASE),
     "coupons": re.compile(r"쿠폰|coupon", re.IGNORECASE),
     "points": re.compile(r"적립금|포인트|마일리지|points?\b", re.IGNORECASE),
     "status": re.compile(r"상태|(어떻게|어케|어캐)\s*(됐|되었|되고|돼|되가|돼가|되어\s*가)|처리\s*(끝|완료|다\s*됐)|진행\s*상황|처리\s*(됐|되었)|status", re.IGNORECASE),
@@ -171,7 +176,9 @@ WEEKDAY_NAMED = re.compile(r"(?<![가-힣])(월|화|수|목|금|토|일)(?:요�
                            r"|\b(mon|tues|wednes|thurs|fri|satur|sun)day\b", re.IGNORECASE)
 _WEEKDAY_INDEX = {**{k: i for i, k in enumerate("월화수목금토일")},
                   **{k: i for i, k in enumerate(("mon", "tues", "wednes", "thurs", "fri", "satur", "sun"))}}
-LATEST = re.compile(r"마지막|방금|아까|가장\s*최근|제일\s*최근|최근\s*(?:에\s*)?(?:꺼|껏|거\s*(?:하나|요|는|가))|last\s+order|latest",
+# («이번에 떡볶이 2개 시킨 거», «이번 주문»: this time, the newest; not «이번 주», a week)
+LATEST = re.compile(r"마지막|방금|아까|가장\s*최근|제일\s*최근|최근\s*(?:에\s*)?(?:꺼|껏|거\s*(?:하나|요|는|가))|last\s+order|latest|"
+                    r"이번에\s+(?:[가-힣]+\s+){0,2}?(?:\d+\s*[가-힣]{0,2}\s+)?(?:시킨|주문한|산|구매한|결제한)|이번\s*(?:주문|거|꺼|건)(?![가-힣])",
                     re.IGNORECASE)
 # «택배 아직도 안 왔어요 언제 와요»: the parcel they wait for is one already sent (not today's order, still packed)
 PARCEL_AWAITED = re.compile(r"택배|소포|(?:아직|안)\s*(?:도\s*)?(?:안\s*)?(?:왔|와|오|도착)|hasn'?t\s+(?:arrived|come)|not\s+(?:arrived|here)"

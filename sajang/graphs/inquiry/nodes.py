@@ -23,6 +23,7 @@ from sajang.graphs.inquiry import conversations as conv
 from sajang.graphs.inquiry.answering import (
     AGREEMENT_MIN_RETRIEVAL,
     article_units,
+    asked_after_story,
     case_heading,
     detect_locale,
     learned_in_scope,
@@ -30,6 +31,7 @@ from sajang.graphs.inquiry.answering import (
     needs_action,
     offline_answer,
     same_article,
+    speaks_of_none,
 )
 from sajang.graphs.inquiry.classifier import HUMAN_REQUEST, classify_text, incident_evidence, rule_urgency
 from sajang.graphs.inquiry.context import InquiryContext, asking_customer, thread_of
@@ -50,7 +52,7 @@ from sajang.graphs.inquiry.smalltalk import is_remark, remark_reply, smalltalk_r
 from sajang.graphs.inquiry.state import InquiryState
 from sajang.knowledge.ingest import audience_overrides_in
 from sajang.knowledge.normalize import normalize_for_shop
-from sajang.knowledge.service import SearchResult, get_knowledge
+from sajang.knowledge.service import Hit, SearchResult, get_knowledge
 from sajang.knowledge.text import HANGUL, tokenize
 
 
@@ -175,7 +177,9 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
         # («불량·파손·오배송»): the same question asked of it there, not the wrong-item article's procedure
         previous = next((h for h in result.hits if h.id == previous_id), None)
         asked_alone = None  # the swapped question's own search, once made
-        if swapped and previous is not None and HANGUL.search(fragment) and heads_a_section(fragment, previous.body):
+        if swapped and previous is not None and HANGUL.search(fragment) and (
+                heads_a_section(fragment, previous.body) or names_an_item(fragment, previous.body)
+                or detail_of_the_article(fragment, replaced, previous)):
             result = replace(result, hits=[previous, *(h for h in result.hits if h is not previous)],
                              confidence=max(result.confidence, floor))
             hits = learned_in_scope(normalized, [h.as_dict() for h in result.hits])
@@ -248,6 +252,14 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
         if contextual is not None:
             result, out = contextual
             hits = learned_in_scope(query, [h.as_dict() for h in result.hits])
+    asked = asked_after_story(query) if state.get("followup") is None and not out else None
+    if asked and hits and hits[0].get("kind") == "manual" and speaks_of_none(asked, hits[0]):
+        # «친구가 만두 맛있다고 해서 시켜 보려는데 가입하면 뭐 있어요?»: the story's words found an article that says
+        # nothing of what is asked; the question alone finds the one that does, more surely
+        alone_hits, alone = manual_hits(settings, asked, language, state.get("category"))
+        if alone.confidence >= settings.answer_confidence_threshold and alone.confidence > result.confidence \
+                and alone_hits and alone_hits[0].get("id") != hits[0].get("id"):
+            hits, result = alone_hits, alone
     return {**out, "hits": hits, "retrieval_confidence": float(result.confidence),
             "unknown_terms": result.unknown_terms}
 
@@ -317,6 +329,7 @@ SIBLING_WORDS: tuple[tuple[str, ...], ...] = (
     ("신용카드", "체크카드", "카드", "무통장", "가상계좌", "계좌이체", "네이버페이", "카카오페이", "토스페이", "휴대폰",
      "네페", "카카페", "엔페이"),
     ("식구", "단골", "골드", "VIP", "vip"),
+    ("적립금", "쿠폰"),
     # an order's stages («상품준비중이면요?» after «결제완료 상태면 취소 수수료 있어요?»)
     ("결제완료", "결제 완료", "상품준비중", "상품 준비 중", "준비중", "준비 중", "배송중", "배송 중", "배송완료", "배송 완료",
      "출고 전", "출고 후", "출고전", "출고후"),
@@ -371,6 +384,11 @@ def topic_swap(question: str, base: str, spaced_base: str | None = None) -> tupl
     words = where.split()  # «포기김치알레르기성분뭐들었어요» typed unspaced: its words as spacing restores them
     if not fragment or len(words) < 2 or not tokenize(words[0]):
         return fragment, None, ""
+    # «불량이면요?» after «반품기간 얼마에요»: a compound of a fee or a period keeps what it measures (기간), only its
+    # head (반품) is swapped
+    tail = re.search(rf"(?<=[가-힣]){_COMPOUND_TAIL}$", words[0])
+    if tail:
+        return fragment, f"{fragment} {tail.group(0)} {' '.join(words[1:])}", words[0][:tail.start()]
     return fragment, f"{fragment} {' '.join(words[1:])}", words[0]
 
 
@@ -394,6 +412,26 @@ def heads_a_section(fragment: str, body: str) -> bool:
     wanted = set(tokenize(fragment))
     return bool(wanted) and any(wanted <= set(tokenize(u.heading)) for u in article_units(body)
                                 if u.heading and case_heading(u.heading))
+
+
+def names_an_item(fragment: str, body: str) -> bool:
+    """A list item or table row of the article is about the fragment, named before its colon («- 주방용품: 7~10일»
+    for «주방용품은요?» after «재입고 얼마나 걸려요»): the previous question asked of that item, not the fragment's own
+    article (how kitchenware is cared for)."""
+    wanted = set(tokenize(fragment))
+    return bool(wanted) and any(
+        wanted <= set(tokenize(u.key or u.text.partition(":")[0])) for u in article_units(body)
+        if u.kind in ("item", "row") and (u.key or ":" in u.text))
+
+
+def detail_of_the_article(fragment: str, replaced: str, previous: Hit) -> bool:
+    """The word the fragment replaces was a detail of the previous article, not its topic, and the article speaks of
+    the fragment beside it: «적립금은요?» after «취소하면 쿠폰 돌려줘요?» asks what cancelling does to points (the
+    cancel article: «사용한 적립금은 즉시 돌아가고, 쿠폰은 …»), not how points work. («쿠폰은요?» after «적립금
+    어떻게 쌓여요?» replaces the points article's own topic: the coupons article answers.)"""
+    if not replaced or has_words_of(replaced, previous.title):
+        return False
+    return any(speaks_of(fragment, u.text) and speaks_of(replaced, u.text) for u in article_units(previous.body))
 
 
 def speaks_of(fragment: str, text: str, every: bool = True) -> bool:

@@ -99,8 +99,10 @@ def _items(order: dict[str, Any], locale: str, named: tuple[str, ...] = ()) -> s
     if not items:
         return order["order_id"]
     asked = next((i for i in items if named and any(_compact(w) in _compact(i.get("name") or "") for w in named)),
-                 items[0])
-    first = asked["name"]
+                 None)
+    # (the one named with how many: «이번에 떡볶이 2개 시킨 거 맞죠?» → «매콤 떡볶이 (2인분) 2개 외 1건»)
+    first = items[0]["name"] if asked is None else \
+        f"{asked['name']} {asked.get('quantity') or 1}개" if locale == "ko" else f"{asked.get('quantity') or 1} × {asked['name']}"
     if len(items) > 1:
         return f"{first} 외 {len(items) - 1}건" if locale == "ko" else f"{first} and {len(items) - 1} more"
     return first
@@ -388,6 +390,10 @@ def order_detail(order: dict[str, Any], query: OwnDataQuery, locale: str, policy
             out.append(ORDER_STATUS_T[order["status"]].get(locale, ""))
     if "items" in facts:
         out.append(_o("items", locale, lines=_item_lines(order, locale)))
+    if "ship_to" in facts:
+        address = str(order.get("address") or "-")
+        out.append(_o("ship_to", locale, address=josa(address, "으로/로") if locale == "ko" else address,
+                      recipient=order.get("recipient") or "-"))
     if "amount" in facts:
         fee = Decimal(str(order.get("shipping_fee") or 0))
         out.append(_o("amount", locale, amount=_won(order["amount"]),
@@ -415,9 +421,12 @@ def _list_extra(order: dict[str, Any], query: OwnDataQuery, locale: str) -> str:
 
 def order_list(orders: list[dict[str, Any]], query: OwnDataQuery, locale: str) -> list[str]:
     # «… 주문 안에 뭐뭐 들어있는지»: every item of each order, not its first and a count
-    named = _item_lines if "items" in query.facts else _items
+    # («떡볶이 시킨 거»: each order said by the item named, not by its first one)
+    def named(o: dict[str, Any]) -> str:
+        return _item_lines(o, locale) if "items" in query.facts else _items(o, locale, query.products)
+
     return [_o("list_line", locale, order_id=o["order_id"], when=_when(o["ordered_at"], locale),
-               items=named(o, locale), status=o["status_label"], extra=_list_extra(o, query, locale))
+               items=named(o), status=o["status_label"], extra=_list_extra(o, query, locale))
             for o in orders[:LIST_LIMIT]]
 
 
@@ -584,7 +593,7 @@ def own_data_reply(query: OwnDataQuery, orders: list[dict[str, Any]], locale: st
         intro = _o("others_intro", locale, what=what, n=len(others), when=_when_en(query, locale)) if what else \
             _o("others_intro_plain", locale, n=len(others))
         # (the others' items too when items were asked: «지난주에 뭐뭐 시켰었는지»)
-        named_only = OwnDataQuery(facts=("items",)) if "items" in query.facts else OwnDataQuery()
+        named_only = OwnDataQuery(facts=("items",)) if "items" in query.facts else OwnDataQuery(products=query.products)
         more = [intro, *order_list(others, named_only, locale)]
         return OrderReply(" ".join(order_detail(newest, query, locale, policy, now)) + "\n\n" + "\n".join(more),
                           ids, focused=True)

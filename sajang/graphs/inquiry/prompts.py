@@ -63,9 +63,18 @@ def josa(word: str, pair: str) -> str:
     letter or digit keeps the second form."""
     with_final, without_final = pair.split("/")
     last = word.rstrip()[-1:] if word.strip() else ""
+    if last.isdigit():  # «193으로», «101동 1호로»: the number as it is read (…삼, …일), «10» as 십
+        number = re.search(r"\d+$", word.rstrip())
+        digits = number.group(0) if number else last
+        zeros = len(digits) - len(digits.rstrip("0"))
+        last = "영" if zeros == len(digits) else _PLACE_READ[min(zeros, 4)] if zeros else _DIGIT_READ[digits[-1]]
     if not ("가" <= last <= "힣"):
         return f"{word}{without_final}"
-    return f"{word}{particle_after(word.rstrip(), with_final)}"
+    return f"{word}{particle_after(last, with_final)}"
+
+
+_DIGIT_READ = dict(zip("0123456789", "영일이삼사오육칠팔구", strict=True))
+_PLACE_READ = {1: "십", 2: "백", 3: "천", 4: "만"}
 
 
 # Wordings a reply varies between (chosen per message, so a chat does not read like a form letter); ""
@@ -112,14 +121,15 @@ T: dict[str, dict[str, str]] = {
               "보내 주신 사진도 상담원이 함께 확인합니다.",
         "en": "We're very sorry about this. Because it needs a person to look at it, we've put you at the "
               "front of the queue. The agent will see the photo you sent."},
-    # an urgent handoff whose words report harm to health: what to do before a person reads it
+    # an urgent handoff whose words report harm to health (an illness, a reaction, an injury): what to do before a
+    # person reads it
     "handoff_urgent_health": {
-        "ko": "많이 놀라셨죠. 상담원에게 가장 먼저 연결해 드렸어요. 숨쉬기 힘들거나 붓기·두드러기가 심해지면 "
-              "기다리지 마시고 바로 119에 연락하시거나 가까운 병원에 가 주세요. 드신 상품과 포장은 버리지 말고 "
-              "보관해 주세요.",
-        "en": "We're so sorry. We've put you at the very front of the queue. If breathing gets hard or the swelling "
-              "or rash gets worse, please don't wait for us: call emergency services (119 in Korea) or go to the "
-              "nearest hospital. Please keep the product and its packaging."},
+        "ko": "많이 놀라셨죠. 상담원에게 가장 먼저 연결해 드렸어요. 다치신 곳이 심하거나, 숨쉬기 "
+              "힘들거나 붓기·두드러기가 심해지면 기다리지 마시고 바로 119에 연락하시거나 가까운 병원에 가 주세요. 상품과 "
+              "포장은 버리지 말고 보관해 주세요.",
+        "en": "We're so sorry. We've put you at the very front of the queue. If the injury is serious, or breathing "
+              "gets hard or the swelling or rash gets worse, please don't wait for us: call emergency services (119 "
+              "in Korea) or go to the nearest hospital. Please keep the product and its packaging."},
     # money or an account at risk (orders nobody of theirs placed, a caller asking for card details)
     "handoff_urgent_security": {
         "ko": "걱정 많으셨죠. 상담원에게 가장 먼저 연결해 드렸어요. 결제가 걱정되시면 카드사에 바로 연락해 "
@@ -197,6 +207,8 @@ ORDER_T: dict[str, dict[str, str]] = {
     "dispatch_plan": {"ko": "평일·토요일 {cutoff} 이전 결제 건은 당일 출고되고, 보통 출고 다음 날 도착해요.",
                       "en": "Orders paid before {cutoff} (Mon–Sat) ship the same day and usually arrive the next day."},
     "items": {"ko": "주문하신 상품은 {lines}입니다.", "en": "Items: {lines}."},
+    "ship_to": {"ko": "받는 분은 {recipient} 님, 배송지는 {address} 되어 있어요. 바꾸셔야 하면 말씀해 주세요.",
+                "en": "It is addressed to {recipient} at {address}. Let me know if that needs changing."},
     "amount": {"ko": "결제 금액은 {amount}원이에요(배송비 {fee}).", "en": "You paid KRW {amount} (shipping {fee})."},
     "free_shipping": {"ko": "무료", "en": "free"},
     "claim": {"ko": "{when} 접수된 {type} 요청은 현재 '{status}' 상태예요.",
