@@ -22,7 +22,7 @@ from test_own_orders import A
 
 from sajang.config import StorePolicy
 from sajang.graphs.inquiry.answering import _asked_types, _hard_kinds
-from sajang.graphs.inquiry.classifier import incident_evidence, rule_urgency
+from sajang.graphs.inquiry.classifier import incident_evidence, reports_injury, rule_urgency
 from sajang.graphs.inquiry.handoff import _urgent_notice
 from sajang.graphs.inquiry.intents import LATEST, parse_own_query
 from sajang.graphs.inquiry.order_answers import order_detail
@@ -77,9 +77,23 @@ def test_the_same_words_asking_something_else_report_nothing(text: str) -> None:
     assert not incident_evidence(text)
 
 
-def test_the_health_notice_also_fits_an_injury() -> None:
-    notice = T[_urgent_notice({"safety"}, photo_sent=False)]
-    assert "다치신" in notice["ko"] and "119" in notice["ko"] and "injury" in notice["en"]
+@pytest.mark.parametrize(("text", "injured"), [
+    ("애기가 떡볶이 먹다가 딱딱한거 씹어서 이가 아프대요", True), ("냄비 손잡이가 뜨거워서 손 데었어요", True),
+    ("유리용기가 깨져서 왔는데 꺼내다가 손을 베였어요ㅠㅠ 피나요", True),
+    ("게장 먹고 나서 얼굴이 퉁퉁 부었어요", False), ("어제 먹고 배가 너무 아파요", False),
+])
+def test_an_injury_gets_the_notice_for_a_wound_an_illness_the_one_for_a_reaction(text: str, injured: bool) -> None:
+    assert "safety" in incident_evidence(text)
+    notice = T[_urgent_notice({"safety"}, photo_sent=False, injured=reports_injury(text))]
+    assert ("다치신" in notice["ko"]) is injured and ("두드러기" in notice["ko"]) is not injured, notice
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("냄비 손잡이가 뜨거워서 손 데었어요", "safety"), ("삼겹살이 초록색으로 변했어요", "spoilage"),
+    ("만두 속이 초록색인데 먹어도 돼요?", "spoilage"), ("my son bit something hard and his tooth hurts", "safety"),
+])
+def test_more_incidents_told_in_other_words(text: str, kind: str) -> None:
+    assert kind in incident_evidence(text)
 
 
 # --- what is asked --------------------------------------------------------------------------------------------------
@@ -152,6 +166,13 @@ def test_a_follow_up_keeps_what_the_previous_question_asked(manual_svc: Any, tur
 ])
 def test_ibeone_means_the_newest_order(text: str, latest: bool) -> None:
     assert bool(LATEST.search(text)) is latest
+
+
+@pytest.mark.parametrize("text", ["배송지 어디로 돼 있어요?", "제 주문 배송지 어디로 돼있어요"])
+def test_where_their_order_goes_is_theirs(manual_svc: Any, text: str) -> None:
+    reply = manual_svc.ask(text, customer_id=A)
+    # (the test shop's orders have no address: the reply says so rather than a dash)
+    assert not reply["handoff"] and "배송지가 따로 적혀 있지 않아요" in reply["answer"], reply
 
 
 def test_the_item_named_is_said_with_its_count(manual_svc: Any) -> None:

@@ -368,8 +368,8 @@ _EXAMPLES_BEFORE = re.compile(r"((?:[가-힣A-Za-z·]+,\s*){2,}[가-힣A-Za-z·]
 OTHER_EXAMPLES = 0.3  # a unit whose examples are others than the one the question names
 # «받는 분 이름과 연락처도 출고 전까지 같은 방법으로 바꿀 수 있습니다»: a rule said of other things «too», after the one
 # it leans on: not the answer for a question that names none of them («주소 잘못 적었는데 바꿀 수 있나요»)
-# (a noun and «도», not «오후까지도», «냉동실에도», «조금이라도», «먹어도»)
-_ALSO_SUBJECT = re.compile(r"^((?:\S+\s+){0,3}?\S+?)(?<!까지)(?<!에)(?<!에서)(?<!라)(?<!어)(?<!아)(?<!해)(?<!지)(?<!고)도\s")
+# (a noun and «도», not «오후까지도», «냉동실에도», «조금이라도», «먹어도», «그래도», «이때도»)
+_ALSO_SUBJECT = re.compile(r"^((?:\S+\s+){0,3}?\S+?)(?<!까지)(?<!에)(?<!에서)(?<!라)(?<!어)(?<!아)(?<!해)(?<!지)(?<!고)(?<!그래)(?<!래)(?<!때)도\s")
 ALSO_OTHER = 0.3
 NAMED_EXAMPLE = 0.3  # …and one whose examples name it («냉동·냉장 식품(…, 밀키트, …)» for «밀키트 반품 되나요»)
 
@@ -543,8 +543,8 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
     # «오배송인데 반품 배송비 내야 돼요?»: the question names the case of one section («불량·파손·오배송»: a heading
     # of cases, see `case_heading`), a noun no other heading has; the other sections answer another question
     # (a case's own word: at most CASE_WORD_UNITS units of the article write it — not «배송», «주문», «기간»)
-    # (or of a product, «무쇠 전골냄비 (24cm)»: «무쇠냄비 오븐에 넣어도 돼요?» is not answered by the glass containers'
-    # «오븐에 쓸 수 있지만»)
+    # (or of a product, «무쇠 전골냄비 (24cm)»: «무쇠냄비 오븐에 넣어도 돼요?» is not answered under another product's
+    # heading, the glass containers' «오븐에 쓸 수 있지만»; a section of no product, «원재료와 알레르기», still is)
     heads: dict[str, set[int]] = {}
     for section, heading in {(u.section, u.heading) for u in units
                              if u.heading and (case_heading(u.heading) or _PRODUCT_HEADING.search(u.heading))}:
@@ -552,6 +552,8 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
             if sum(t in v.text for v in units) <= CASE_WORD_UNITS:
                 heads.setdefault(t, set()).add(section)
     named_cases = {sec for sections in heads.values() if len(sections) == 1 for sec in sections}
+    products_named_only = bool(named_cases) and all(
+        _PRODUCT_HEADING.search(u.heading or "") for u in units if u.section in named_cases)
     case_words = {t for t, sections in heads.items() if len(sections) == 1}
     refusals_asked = bool(_ANY_NEGATION.search(question)) if _WHICH_CASES.search(question) else None
     told = story or question  # (a question telling and asking in one sentence: its words are what it tells)
@@ -612,7 +614,8 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
         unnamed_case = bool(u.heading and SPECIAL_CASE.search(u.heading)) and not ((_tokens(u.heading) - topic) & q) \
             and len((own - topic) & q) < CASE_NAMED_WORDS and not examples[i] & named_examples
         # (a unit saying the case's word itself stays: «…불량·파손·오배송 등 저희 잘못이면 …», the article's rule)
-        another_case = bool(named_cases and u.heading) and u.section not in named_cases and not case_words & own
+        another_case = bool(named_cases and u.heading) and u.section not in named_cases and not case_words & own \
+            and (not products_named_only or case_heading(u.heading) or bool(_PRODUCT_HEADING.search(u.heading)))
         if told_words and u.kind == "item" and u.heading and case_heading(u.heading) \
                 and len((own - topic) & told_words) >= CASE_NAMED_WORDS:
             # what was done to the goods (뜯, 사용, 세척 — not the goods, nor «받은 지 2주 지났는데»): said alike
@@ -951,10 +954,7 @@ def is_yes_no(question: str) -> bool:
 # a yes/no question asked in the negative: «안 되죠?», «못 하나요?», «없나요?», «않나요?»
 _ASKED_NEGATED = re.compile(r"(?:안|못)\s*(?:되|돼|하|해)[가-힣]*\s*[?？.~ㅠㅜ]*\s*$|(?:없|않)[가-힣]*\s*[?？.~ㅠㅜ]*\s*$")
 # a use the article warns against is a no, whatever else the sentence says («… 소독은 갈라짐의 원인이 됩니다»)
-# (and a harm the use may do: «파우치째 돌리면 터질 수 있으니 꼭 그릇에 옮겨» answers «봉지째 돌려도 돼요?» no)
-_WARNED_AGAINST = re.compile(r"마세요|말아\s*주세요|원인이\s*됩니다|원인이\s*될\s*수|\bavoid\b|"
-                             r"(?:면|으면)\s+(?:\S+\s+){0,2}?(?:터질|깨질|갈라질|상할|변형될|녹슬|망가질|탈)\s*수\s*있",
-                             re.IGNORECASE)
+_WARNED_AGAINST = re.compile(r"마세요|말아\s*주세요|원인이\s*됩니다|원인이\s*될\s*수|\bavoid\b", re.IGNORECASE)
 # where one sentence says two things («사용 가능하며 식기세척기는 사용하지 마세요»): its clauses
 _CLAUSE_BREAK = re.compile(r"(?<=[며고])\s+|(?<=지만)\s+|,\s+|;\s*")
 
@@ -1246,6 +1246,7 @@ def manual_parts(text: str, manual: list[dict[str, Any]], audience: str = "custo
 
 OTHER_ARTICLE_MARGIN = 0.15  # how much better another article must answer one question of several
 EXAMPLE_RANKS = 3  # how far down the search an article whose rule lists the thing asked may be
+EXAMPLE_RULE_WORDS = 2  # words of the asking clause besides the thing that such a rule must say («반품», «변심»)
 
 
 def lists_the_thing_asked(question: str, first: Mapping[str, Any], other: Mapping[str, Any]) -> bool:
@@ -1258,15 +1259,19 @@ def lists_the_thing_asked(question: str, first: Mapping[str, Any], other: Mappin
     if REMOTE_AREA.search(question) and REMOTE_AREA.search(str(first.get("title") or "")):
         return False  # («울릉도인데 냉동만두 무슨 요일 출고예요?»: the remote area's own days, see `prefer_remote_area`)
     asked = _question_tokens(question)
+    # (what the asking clause says, not the story's words: «… 김치를 따로 한 번 더 주문했어요. … 합포장 되나요?»)
+    asking = _tokens(told_then_asked(question)[1])  # (its own words: «보내» is no «출고» here)
     asked_actions = _actions(question)
-    first_words = _tokens(f"{first.get('title') or ''} {first.get('body') or ''}")
+    first_text = f"{first.get('title') or ''} {first.get('body') or ''}"
     for u in article_units(str(other.get("body") or "")):
         named = _examples(u.text) & asked
         said = f"{u.heading or ''} {u.text}"
         # (not a rule of another action: «밀키트 마음이 바뀌어서 교환하고 싶은데» is no return of fresh food)
         if asked_actions and _actions(said) and not _actions(said) & asked_actions:
             continue
-        if named and not named & first_words and (_tokens(said) - named) & asked:
+        # (the first article names it, inside a longer word too: «간장게장» for «게장»)
+        if named and not any(word in first_text for word in named) \
+                and len((_tokens(said) - named) & asking) >= EXAMPLE_RULE_WORDS:
             return True
     return False
 
@@ -1641,9 +1646,9 @@ def asked_things(question: str) -> tuple[list[str], bool]:
     return nouns, case
 
 
-# «무쇠냄비 오븐에 넣어도 돼요?», «찜기 인덕션에서도 써지나요», «식세기 돌려도 돼요?»: whether a thing may be used in or
-# with an appliance (the noun right before the verb of use)
-_USE_ASKED = re.compile(r"([가-힣A-Za-z]{2,}?)\s*(?:에다가|에다|에서|에|으로|로)?\s*(?:도|는|은)?\s*"
+# «무쇠냄비 오븐에 넣어도 돼요?», «찜기 인덕션에서도 써지나요»: whether a thing may be used in or on an appliance (the
+# noun marked as the place, right before the verb of use; not «식세기에 실리콘 집게 넣어도», the thing put in)
+_USE_ASKED = re.compile(r"([가-힣A-Za-z]{2,}?)\s*(?:에다가|에다|에서|에|으로|로)\s*(?:도|는|은)?\s*"
                         r"(?:넣|돌리|돌려|쓰|써|사용|데우|데워|올리|올려|굽|구워|돌려|삶|끓)[가-힣]*?"
                         r"(?:어도|아도|도|지나요|져요|지죠)\s*(?:돼|되|괜찮|가능)?")
 

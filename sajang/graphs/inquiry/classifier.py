@@ -112,7 +112,8 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
         r"상했|상한\s*(것|거|듯|맛|냄새)|상해\s*(있|서)|쉰\s*(내|냄새)|썩|변질|곰팡|이상한\s*(냄새|맛)|냄새(가|도|는)?\s*(이상|심|역)",
         r"맛이\s*(이상|시큼)|색이\s*(이상|변했)|"
         # «삼겹살 색이 초록색이에요»: food turned a colour it never has
-        r"(고기|삼겹살|목살|갈비|김치|만두|국물|게장|생선|닭)\S{0,2}\s*(색|색깔)\S{0,2}\s*(이|가)?\s*(초록|녹색|파랗|푸르|거무|까맣)|시큼한\s*냄새|spoil|rotten|mou?ldy?|"
+        r"(고기|삼겹살|목살|갈비|김치|만두|국물|게장|생선|닭)\S{0,2}\s*(속|안|겉)?\S{0,2}\s*(색|색깔)?\S{0,2}\s*(이|가)?\s*"
+        r"(초록|녹색|파랗|푸르|거무|까맣|검게|검은색)\S{0,3}\s*(으로|로)?\s*(변했|변해|변색|이에요|이네요|인데|이에여|임|이야|이요)|시큼한\s*냄새|spoil|rotten|mou?ldy?|"
         r"smell(?:s|ed|ing)?\s+(?:(?:really|very|so|kind\s+of|a\s+bit)\s+)?(bad|off|weird|strange|funny|sour|awful|terrible)")),
     "foreign_object": ("urgent", _rx(
         r"이물질|벌레|머리카락|털이\s*(나|들어|있)|(플라스틱|유리|쇠|비닐|철)\s*(조각|가루)|(쇳|금속)\s*조각|철사|돌이\s*(나|씹|들어)",
@@ -125,13 +126,16 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
         r"(먹|씹|드시|드셨|마시|마셨)[^.?!？]{0,30}?(이빨|치아|잇몸|어금니|(?<![가-힣])배|(?<![가-힣])이(?=\s*가))\s*(가|이)?\s*(너무\s*|엄청\s*|좀\s*)?"
         r"(아파요|아파서|아팠|아픈데|아프네|아프대|아프다|깨졌|깨져|나갔|부러)",
         r"병원\s*(에\s*)?(갔|가|다녀|진료|치료)|다쳤|다쳐|베였|베임|찔렸|(?<![전대통])화상(?!\s*(상담|통화|회의|채팅))|데였|피가\s*(나|났)",
+        # «손 데었어요», «뜨거워서 데었어요»: burnt (not «그런데», «데어» alone)
+        r"(손|발|팔|입|혀|손가락|손등|다리)\S{0,2}\s*(을|를|이|가)?\s*(좀\s*|살짝\s*|크게\s*)?(데었|데어서|데여서|데임)|뜨거워서\s*(손\s*)?(데었|데였)",
         # glass or ceramic shards, and an allergen the customer fears («갑각류 알레르기 있어서 상자 여는 것도 무서워요»)
         r"파편|(알레르기|알러지)[^?？]{0,40}(무서|겁나|위험|큰일)",
         # «입술이 붓고 숨쉬기가 답답해요»: an allergic reaction described, not named
         r"(먹|드시|드셨|마시)[^.?!？]{0,24}?((입술|얼굴|목|눈|혀)\S{0,2}\s*(이|가)?\s*(붓|부었|부어|퉁퉁)"
         r"|숨\s*(쉬기|쉬는\s*게|쉬기가)\S{0,2}\s*(답답|힘들|어렵|곤란))",
         r"food poisoning|got sick|(?:feel|feeling|felt)\s+(?:really\s+|very\s+|so\s+|a\s+bit\s+)?(?:sick|ill|unwell|nauseous)(?!\s+of)|vomit|threw up|throwing up|diarrh|stomach\s*ache|stomach\s+hurts|\brash\b|hives|"
-        r"hospital|allergic reaction|injur|burn(ed|t)\b|\bcut (my|myself)|shards?\b",
+        r"hospital|allergic reaction|injur|burn(ed|t)\b|\bcut (my|myself)|shards?\b|"
+        r"(tooth|teeth)\s+(hurts?|broke|broken|chipped|cracked)|(chipped|broke|cracked)\s+(a|his|her|my|their)\s+(tooth|teeth)",
         r"(nearly|almost) (swallowed|choked)|\bchoked\b|swollen|swell(?:ing|ed)\b|can'?t breathe",
         # «애기가 아이스팩 뜯어서 안에 젤을 먹었어요»: what is packed with food, not food, swallowed
         # (the gel named after an ice pack: «젤» alone is also chat for 제일, «젤리» a sweet)
@@ -352,6 +356,20 @@ _PROGRESS_OF_REQUEST = re.compile(
     r"(요청|신청|접수|문의)\s*(을|를)?\s*(했|드렸|넣었|해\s*놨|해\s*뒀)\S{0,3}\s*(는데|데|고)[^.?!？]{0,30}?"
     r"(진행\s*(상황|중|됐|돼|되고)|어떻게\s*(됐|되었|돼\s*가|되가|되고)|처리\s*(됐|되었|중|언제|상황|다\s*됐)|언제\s*(돼|되|처리)|소식)")
 _REPORTED_BEFORE_KINDS = ("damage", "missing", "defect", "double_charge", "misdelivered")
+
+
+# an injury told (a burn, a cut, a tooth, bleeding) and an illness told (what eating did to the body): which notice an
+# urgent handoff of harm to health shows
+_INJURY = _rx(r"다쳤|다쳐|베였|베임|찔렸|화상|데였|데었|데어서|데여서|피가\s*(나|났)|파편|(이빨|치아|잇몸|어금니|(?<![가-힣])이)\s*(가|이)?\s*"
+              r"(너무\s*|엄청\s*|좀\s*)?(아파|아프|깨졌|깨져|나갔|부러)",
+              r"injur|burn(ed|t)\b|\bcut\b|bleed|blood|shards?\b|tooth|teeth")
+_ILLNESS = _rx(r"배탈|식중독|토했|토하|구토|설사|복통|두드러기|알레르기|알러지|숨|붓|부었|부어|퉁퉁|열이|어지러",
+               r"sick|ill\b|vomit|threw up|diarrh|stomach|rash|hives|allerg|swell|breath|poison|nause")
+
+
+def reports_injury(text: str) -> bool:
+    """An injury told and no illness: the handoff says what to do for a wound, not for a reaction."""
+    return bool(_INJURY.search(text)) and not _ILLNESS.search(text)
 
 
 def incident_evidence(text: str) -> list[str]:

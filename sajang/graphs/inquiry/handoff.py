@@ -15,6 +15,7 @@ from langgraph.types import Interrupt, interrupt
 from sajang.graphs.common.inbox import human_interrupt, inbox_response, resumer
 from sajang.graphs.inquiry import conversations as conv
 from sajang.graphs.inquiry.answering import cs_hours_in
+from sajang.graphs.inquiry.classifier import reports_injury
 from sajang.graphs.inquiry.context import InquiryContext, thread_of
 from sajang.graphs.inquiry.nodes import policy_of
 from sajang.graphs.inquiry.prompts import CATEGORY_KO, T
@@ -79,7 +80,8 @@ def escalate(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
         "unknown_terms": list(state.get("unknown_terms") or []),
     }
     urgent = reason == "urgent"
-    key = _urgent_notice(set((state.get("classification") or {}).get("evidence") or []), bool(files)) \
+    key = _urgent_notice(set((state.get("classification") or {}).get("evidence") or []), bool(files),
+                         injured=reports_injury(str(state.get("text") or ""))) \
         if urgent else "handoff_notice"
     notice = T[key][locale].format(hours=cs_hours_in(policy.cs_hours, locale))
     mid = conv.record_handoff(engine, thread_id, state.get("customer_id"), notice,
@@ -91,11 +93,11 @@ def escalate(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
             "history": [{"role": "ai", "text": notice, "message_id": mid}]}
 
 
-def _urgent_notice(evidence: set[str], photo_sent: bool) -> str:
-    """Which urgent notice the customer reads: what to do for their health or their money first; a photo of the
-    product asked for (or thanked for) only where it helps."""
+def _urgent_notice(evidence: set[str], photo_sent: bool, injured: bool = False) -> str:
+    """Which urgent notice the customer reads: what to do for their health (a wound, or a reaction) or their money
+    first; a photo of the product asked for (or thanked for) only where it helps."""
     if "safety" in evidence:
-        return "handoff_urgent_health"
+        return "handoff_urgent_injury" if injured else "handoff_urgent_health"
     if "fraud" in evidence:
         return "handoff_urgent_security"
     if photo_sent:

@@ -390,10 +390,12 @@ def order_detail(order: dict[str, Any], query: OwnDataQuery, locale: str, policy
             out.append(ORDER_STATUS_T[order["status"]].get(locale, ""))
     if "items" in facts:
         out.append(_o("items", locale, lines=_item_lines(order, locale)))
-    if "ship_to" in facts:
-        address = str(order.get("address") or "-")
+    if "ship_to" in facts and order.get("address"):
+        address = str(order["address"])
         out.append(_o("ship_to", locale, address=josa(address, "으로/로") if locale == "ko" else address,
-                      recipient=order.get("recipient") or "-"))
+                      recipient=order.get("recipient") or order.get("customer_name") or "-"))
+    elif "ship_to" in facts:
+        out.append(_o("ship_to_missing", locale))
     if "amount" in facts:
         fee = Decimal(str(order.get("shipping_fee") or 0))
         out.append(_o("amount", locale, amount=_won(order["amount"]),
@@ -714,6 +716,8 @@ def is_own_data_question(text: str, category: str, query: OwnDataQuery, orders: 
         return True  # "교환 접수 됐는지 봐 주세요"
     if not guest and orders and "status" in query.facts and LOOK_FOR_ME.search(text) and not HOW_TO_LOOK.search(text):
         return True  # «결제 해놨는데 아직 출발 안 했죠? 상태 좀 봐주세요»: a verified customer asks us to look
+    if not guest and orders and "ship_to" in query.facts and not query.action and not is_conditional(text):
+        return True  # «배송지 어디로 돼 있어요?»: where their order goes (the rule for changing it is another question)
     if not guest and orders and "tracking" in query.facts and SENT_TO_THEM.search(text):
         return True  # «택배 어느 택배사로 보내셨어요?»: the parcel sent to them (not «보내세요?», the shop's courier)
     if ORDER_PROGRESS_ASKED.search(text) and not is_conditional(text):

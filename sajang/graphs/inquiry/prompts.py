@@ -121,15 +121,21 @@ T: dict[str, dict[str, str]] = {
               "보내 주신 사진도 상담원이 함께 확인합니다.",
         "en": "We're very sorry about this. Because it needs a person to look at it, we've put you at the "
               "front of the queue. The agent will see the photo you sent."},
-    # an urgent handoff whose words report harm to health (an illness, a reaction, an injury): what to do before a
-    # person reads it
+    # an urgent handoff whose words report harm to health: what to do before a person reads it
     "handoff_urgent_health": {
-        "ko": "많이 놀라셨죠. 상담원에게 가장 먼저 연결해 드렸어요. 다치신 곳이 심하거나, 숨쉬기 "
-              "힘들거나 붓기·두드러기가 심해지면 기다리지 마시고 바로 119에 연락하시거나 가까운 병원에 가 주세요. 상품과 "
-              "포장은 버리지 말고 보관해 주세요.",
-        "en": "We're so sorry. We've put you at the very front of the queue. If the injury is serious, or breathing "
-              "gets hard or the swelling or rash gets worse, please don't wait for us: call emergency services (119 "
-              "in Korea) or go to the nearest hospital. Please keep the product and its packaging."},
+        "ko": "많이 놀라셨죠. 상담원에게 가장 먼저 연결해 드렸어요. 숨쉬기 힘들거나 붓기·두드러기가 심해지면 "
+              "기다리지 마시고 바로 119에 연락하시거나 가까운 병원에 가 주세요. 드신 상품과 포장은 버리지 말고 "
+              "보관해 주세요.",
+        "en": "We're so sorry. We've put you at the very front of the queue. If breathing gets hard or the swelling "
+              "or rash gets worse, please don't wait for us: call emergency services (119 in Korea) or go to the "
+              "nearest hospital. Please keep the product and its packaging."},
+    # …an injury (a burn, a cut, a tooth) and no illness told
+    "handoff_urgent_injury": {
+        "ko": "많이 놀라셨죠. 상담원에게 가장 먼저 연결해 드렸어요. 다치신 곳이 심하면 기다리지 마시고 가까운 병원에 "
+              "먼저 가시거나 119에 연락해 주세요. 문제가 된 상품과 포장은 버리지 말고 보관해 주세요.",
+        "en": "We're so sorry. We've put you at the very front of the queue. If the injury is serious, please don't "
+              "wait for us: go to the nearest hospital or call emergency services (119 in Korea). Please keep the "
+              "product and its packaging."},
     # money or an account at risk (orders nobody of theirs placed, a caller asking for card details)
     "handoff_urgent_security": {
         "ko": "걱정 많으셨죠. 상담원에게 가장 먼저 연결해 드렸어요. 결제가 걱정되시면 카드사에 바로 연락해 "
@@ -209,6 +215,8 @@ ORDER_T: dict[str, dict[str, str]] = {
     "items": {"ko": "주문하신 상품은 {lines}입니다.", "en": "Items: {lines}."},
     "ship_to": {"ko": "받는 분은 {recipient} 님, 배송지는 {address} 되어 있어요. 바꾸셔야 하면 말씀해 주세요.",
                 "en": "It is addressed to {recipient} at {address}. Let me know if that needs changing."},
+    "ship_to_missing": {"ko": "이 주문에는 배송지가 따로 적혀 있지 않아요. 확인이 필요하시면 말씀해 주세요.",
+                        "en": "This order has no delivery address on record. Let me know if you'd like us to check."},
     "amount": {"ko": "결제 금액은 {amount}원이에요(배송비 {fee}).", "en": "You paid KRW {amount} (shipping {fee})."},
     "free_shipping": {"ko": "무료", "en": "free"},
     "claim": {"ko": "{when} 접수된 {type} 요청은 현재 '{status}' 상태예요.",
