@@ -195,3 +195,19 @@ def test_where_an_order_goes_is_answered_with_the_particle_its_address_takes() -
     assert "홍길동 님" in said and "1001호로 되어 있어요" in said, said
     said = " ".join(order_detail({**order, "address": "부산시 동래구 청림로 193"}, query, "ko", StorePolicy(), NOW))
     assert "청림로 193으로 되어 있어요" in said, said
+
+
+# --- a story told before the question -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "article"), [
+    # the story's 만두 found the cooking article, which says nothing of signing up
+    ("친구가 여기 만두 맛있다고 해서 처음 시켜보려는데 가입하면 머 있어요?", "account"),
+    # the story names the topic; «냉장고» of the question is said by the article's «냉장»
+    ("밀키트 받았는데요 며칠 안에 먹어야 되나요~~ 일단 냉장고에 넣어 뒀어요", "cooking-mealkit"),
+    ("갈비탕 받았는데 냉동해도 되나요", "cooking-galbitang"),
+])
+def test_a_question_after_a_story_is_searched_alone_only_when_the_story_led_astray(manual_svc: Any, text: str,
+                                                                                   article: str) -> None:
+    reply = manual_svc.ask(text)
+    assert not reply["handoff"] and reply["sources"][0]["id"] == article, reply

@@ -941,9 +941,16 @@ def asked_after_story(text: str) -> str | None:
 
 
 def speaks_of_none(question: str, hit: Mapping[str, Any]) -> bool:
-    """The article names none of the question's topic nouns (nor the manual's word for one)."""
+    """The article names none of the question's topic nouns (nor the manual's word for one, nor what a room or an
+    appliance is named for: «냉장고» is said by «냉장»)."""
     said = f"{hit.get('title') or ''} {hit.get('body') or hit.get('text') or ''}"
-    return not any(_says_word(said, n) for n in topic_nouns(question))
+    return not any(_says_noun(said, n) for n in topic_nouns(question))
+
+
+def _says_noun(said: str, noun: str) -> bool:
+    """`_says_word`, or the noun without its last syllable when that names a room or an appliance of what the rest
+    says («냉동실», «냉장고»: «냉동», «냉장»)."""
+    return _says_word(said, noun) or (len(noun) >= 3 and noun[-1] in "실고" and _says_word(said, noun[:-1]))
 
 
 def is_yes_no(question: str) -> bool:
@@ -1664,8 +1671,7 @@ def use_asked_unsaid(question: str, units: Sequence[AnswerUnit]) -> bool:
     # (a FAQ item's own question names it: «에어프라이어에 돌려도 되나요: 가능하지만 …»; the freezer is what
     # «냉동» is done in)
     said = " ".join(f"{u.heading or ''} {u.question} {u.quote}" for u in units)
-    return bool(nouns) and not all(_says_word(said, n) or (len(n) >= 3 and n[-1] in "실고" and _says_word(said, n[:-1]))
-                                   for n in nouns)
+    return bool(nouns) and not all(_says_noun(said, n) for n in nouns)
 
 
 def thing_asked_missing(question: str, hit: dict[str, Any]) -> bool:
