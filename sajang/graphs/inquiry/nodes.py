@@ -142,7 +142,8 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
     question's way: what picks the units quoted); for a short line the manual cannot
     place alone that the previous answer's article answers when read with the previous question («VIP는얼마?»
     after a membership-tier answer), that article's hits, `question_base` (the previous question, what the
-    next follow-up is read against) and `followup` ("manual").
+    next follow-up is read against) and `followup` ("manual"); for a question told after a story in a «-는데»
+    clause whose words found an article saying nothing of what is asked, the hits of the question alone.
     """
     settings = runtime.context.settings
     query = state.get("normalized_text") or state.get("text") or ""
