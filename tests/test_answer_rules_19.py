@@ -211,3 +211,17 @@ def test_a_question_after_a_story_is_searched_alone_only_when_the_story_led_astr
                                                                                    article: str) -> None:
     reply = manual_svc.ask(text)
     assert not reply["handoff"] and reply["sources"][0]["id"] == article, reply
+
+
+def test_the_first_message_of_a_process_is_read_with_the_shops_words(settings: Any, manual_shop: Any) -> None:
+    """The shop's words are registered when the knowledge base loads its index; the first message of a process came
+    before that and was spaced otherwise («상품 준비 중이에요» against «상품준비 중이에요» afterwards)."""
+    from sajang.knowledge import normalize
+    from sajang.knowledge.service import get_knowledge, read_chat
+
+    text = "맘이 바껴서 취소하고 싶은데 상품준비중이에요"
+    with normalize._shop_words_lock:
+        normalize._shop_words.pop(str(settings.data_dir), None)  # as a process that has searched nothing yet
+    first = read_chat(settings, text).text
+    get_knowledge(settings).search("배송비", k=1)
+    assert read_chat(settings, text).text == first

@@ -158,6 +158,12 @@ def register_shop_words(data_dir: Path | None, words: Iterable[str]) -> None:
         _shop_words[str(data_dir)] = frozenset(words)
 
 
+def shop_words_registered(data_dir: Path | None) -> bool:
+    """Whether the knowledge base of this data dir has registered the shop's words (its first load does)."""
+    with _shop_words_lock:
+        return str(data_dir) in _shop_words
+
+
 @lru_cache(maxsize=8)
 def _protected_of(lexicon_words: frozenset[str], shop_words: frozenset[str]) -> re.Pattern[str] | None:
     return whole_words_pattern(lexicon_words | shop_words)

@@ -47,7 +47,7 @@ from sajang.errors import NotFound
 
 from .embeddings import CachedEmbeddings, get_embeddings
 from .fusion import DENSE_CHUNKS, FusionConfig, IndexView, calibrated_confidence, fuse
-from .normalize import register_shop_words
+from .normalize import NormalizedMessage, normalize_for_shop, register_shop_words, shop_words_registered
 from .text import (
     best_passage,
     chunk_article,
@@ -828,6 +828,15 @@ class KnowledgeBase:
 
 _kbs: dict[tuple[str, str, str | None], KnowledgeBase] = {}
 _kbs_lock = threading.Lock()
+
+
+def read_chat(settings: Settings, text: str) -> NormalizedMessage:
+    """`normalize_for_shop` with the shop's words known: they are registered when the knowledge base first loads its
+    index, which a process otherwise does at its first search, after the first message was read (that message was
+    spaced without them: «상품 준비 중이에요», every later one «상품준비 중이에요»)."""
+    if not shop_words_registered(settings.data_dir):
+        get_knowledge(settings).refresh()
+    return normalize_for_shop(text, settings.data_dir, settings.chat_lexicon)
 
 
 def get_knowledge(settings: Settings) -> KnowledgeBase:

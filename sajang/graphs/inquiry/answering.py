@@ -38,8 +38,8 @@ from sajang.graphs.inquiry.order_answers import is_own_data_question, order_repl
 from sajang.graphs.inquiry.prompts import VARIANTS, T, josa
 from sajang.knowledge.embeddings import embed_texts
 from sajang.knowledge.ingest import AnswerUnit, answer_units, audience_overrides_in, is_agents_only
-from sajang.knowledge.normalize import LEXICON_PATH, Mood, load_lexicon, normalize_for_shop
-from sajang.knowledge.service import SearchResult, get_knowledge
+from sajang.knowledge.normalize import LEXICON_PATH, Mood, load_lexicon
+from sajang.knowledge.service import SearchResult, get_knowledge, read_chat
 from sajang.knowledge.text import HANGUL, morphemes, text_language, tokenize, topic_nouns, without_greeting
 from sajang.tools.orders import recent_orders
 
@@ -1960,7 +1960,7 @@ def look_up(settings: Settings, text: str, locale: str | None,
             scope: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None) -> LookUp:
     """`text` normalised, classified and searched the way the chat graph does it (outside the graph: the
     agent's suggestion, the replies while a person is coming, the product Q&A drafts)."""
-    normalized = normalize_for_shop(text, settings.data_dir, settings.chat_lexicon)
+    normalized = read_chat(settings, text)
     question = normalized.text or text
     cls = classify_text(settings, question)
     hits, result = manual_hits(settings, question, locale, cls.category, scope)

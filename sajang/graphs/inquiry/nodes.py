@@ -52,7 +52,7 @@ from sajang.graphs.inquiry.smalltalk import is_remark, remark_reply, smalltalk_r
 from sajang.graphs.inquiry.state import InquiryState
 from sajang.knowledge.ingest import audience_overrides_in
 from sajang.knowledge.normalize import normalize_for_shop
-from sajang.knowledge.service import Hit, SearchResult, get_knowledge
+from sajang.knowledge.service import Hit, SearchResult, get_knowledge, read_chat
 from sajang.knowledge.text import HANGUL, tokenize
 
 
@@ -109,7 +109,7 @@ def classify(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
     config = get_config()
     settings = runtime.context.settings
     text = state.get("question") or state.get("text") or ""  # a follow-up spelled out by load_context
-    normalized = normalize_for_shop(text, settings.data_dir, settings.chat_lexicon)
+    normalized = read_chat(settings, text)
     # a chat model reads chat Korean as typed (emoticons included); the embedding classifier reads it normalised
     result = classify_text(settings, text if settings.llm_enabled else normalized.text, config)
     typed = state.get("text") or ""
