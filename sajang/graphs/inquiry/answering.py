@@ -599,13 +599,15 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
                 value -= FAQ_MISMATCH
         elif u.section == first_section:
             value += LEAD_BONUS
+        # («김치만 취소 가능해요?» is not answered by why chilled food cannot be *returned*)
+        unit_actions = _actions(f"{u.heading or ''} {u.text}") if asked_actions else frozenset()
+        another_action = bool(unit_actions) and not unit_actions & asked_actions
         also = _ALSO_SUBJECT.match(u.quote) if u.kind != "faq" else None
         if also and not _tokens(also.group(1)) & q:
             value -= ALSO_OTHER
         if others_listed:
             value -= OTHER_EXAMPLES
-        elif u.section in example_sections and not (asked_actions and _actions(f"{u.heading or ''} {u.text}")
-                                                    and not _actions(f"{u.heading or ''} {u.text}") & asked_actions):
+        elif u.section in example_sections and not another_action:
             # (not a rule of another action on them: «만두 한 봉만 취소 돼요?» is no return of frozen food)
             value += NAMED_EXAMPLE
         # (a unit that itself names the case asked in two words of it, «포장이 터지거나 새어 나온 경우» for «포장 터져서
@@ -633,11 +635,9 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
             value -= SPECIAL_MISMATCH
         elif another_case:
             value -= OTHER_CASE
-        if asked_actions:  # «김치만 취소 가능해요?» is not answered by why chilled food cannot be *returned*
-            actions = _actions(f"{u.heading or ''} {u.text}")
-            if actions and not actions & asked_actions:
-                value -= ACTION_MISMATCH
-                named_thing = False
+        if another_action:
+            value -= ACTION_MISMATCH
+            named_thing = False
         if asked_stages:  # most questions name no status: no unit is searched for one
             stages = _stages(f"{u.heading or ''} {u.text}")
             # «벌써 배송중인데 주소 바꾸려면?» is not answered by what may be changed «출고 전까지», nor by an
@@ -907,6 +907,11 @@ def question_parts(text: str) -> list[str]:
 _TOLD_UNMARKED = re.compile(r"[가-힣]네요(?=\s+\S)")
 
 
+def _asks(clause: str) -> bool:
+    """The clause asks something: a question mark, a question word or a question's ending."""
+    return "?" in clause or "？" in clause or bool(_WH.search(clause)) or bool(_QUESTION_END.search(clause))
+
+
 def told_then_asked(text: str) -> tuple[str, str]:
     """(story, question) of a message that tells something in sentences of its own before it asks in its
     last one («지난달에 이사를 했어요. … 바꿔 받을 수 있을까요?»); ("", text) for any other message."""
@@ -918,7 +923,7 @@ def told_then_asked(text: str) -> tuple[str, str]:
             return "", text
         parts = [text[:told_end[-1].end()].strip(), text[told_end[-1].end():].strip()]
     last = parts[-1]
-    asks = "?" in last or "？" in last or _WH.search(last) or _QUESTION_END.search(last)
+    asks = _asks(last)
     told = [p for p in parts[:-1] if "?" not in p and "？" not in p and not _WH.search(p)]
     if not asks or len(told) != len(parts) - 1:
         return "", text
@@ -936,8 +941,7 @@ def asked_after_story(text: str) -> str | None:
     if not ends:
         return None
     asked = text[ends[-1].end():].strip()
-    asks = "?" in asked or "？" in asked or _WH.search(asked) or _QUESTION_END.search(asked)
-    return asked if asks and len(asked) >= 4 and topic_nouns(asked) else None
+    return asked if _asks(asked) and len(asked) >= 4 and topic_nouns(asked) else None
 
 
 def speaks_of_none(question: str, hit: Mapping[str, Any]) -> bool:
@@ -1274,7 +1278,8 @@ def lists_the_thing_asked(question: str, first: Mapping[str, Any], other: Mappin
         named = _examples(u.text) & asked
         said = f"{u.heading or ''} {u.text}"
         # (not a rule of another action: «밀키트 마음이 바뀌어서 교환하고 싶은데» is no return of fresh food)
-        if asked_actions and _actions(said) and not _actions(said) & asked_actions:
+        unit_actions = _actions(said) if asked_actions else frozenset()
+        if unit_actions and not unit_actions & asked_actions:
             continue
         # (the first article names it, inside a longer word too: «간장게장» for «게장»)
         if named and not any(word in first_text for word in named) \

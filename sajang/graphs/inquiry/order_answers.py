@@ -100,9 +100,11 @@ def _items(order: dict[str, Any], locale: str, named: tuple[str, ...] = ()) -> s
         return order["order_id"]
     asked = next((i for i in items if named and any(_compact(w) in _compact(i.get("name") or "") for w in named)),
                  None)
-    # (the one named with how many: «이번에 떡볶이 2개 시킨 거 맞죠?» → «매콤 떡볶이 (2인분) 2개 외 1건»)
-    first = items[0]["name"] if asked is None else \
-        f"{asked['name']} {asked.get('quantity') or 1}개" if locale == "ko" else f"{asked.get('quantity') or 1} × {asked['name']}"
+    if asked is None:
+        first = items[0]["name"]
+    else:  # (the one named with how many: «이번에 떡볶이 2개 시킨 거 맞죠?» → «매콤 떡볶이 (2인분) 2개 외 1건»)
+        count = asked.get("quantity") or 1
+        first = f"{asked['name']} {count}개" if locale == "ko" else f"{count} × {asked['name']}"
     if len(items) > 1:
         return f"{first} 외 {len(items) - 1}건" if locale == "ko" else f"{first} and {len(items) - 1} more"
     return first
@@ -393,7 +395,7 @@ def order_detail(order: dict[str, Any], query: OwnDataQuery, locale: str, policy
     if "ship_to" in facts and order.get("address"):
         address = str(order["address"])
         out.append(_o("ship_to", locale, address=josa(address, "으로/로") if locale == "ko" else address,
-                      recipient=order.get("recipient") or order.get("customer_name") or "-"))
+                      recipient=order.get("recipient") or "-"))
     elif "ship_to" in facts:
         out.append(_o("ship_to_missing", locale))
     if "amount" in facts:

@@ -21,7 +21,7 @@ from sajang.graphs.inquiry.answering import detect_locale, learned_for_product, 
 from sajang.graphs.inquiry.classifier import classify_text
 from sajang.graphs.inquiry.llm_answer import answer_with_model
 from sajang.graphs.qna.facts import FACT_CONFIDENCE, fact_answer, product_article, short_name
-from sajang.knowledge.normalize import normalize_for_shop
+from sajang.knowledge.service import read_chat
 
 DraftStatus = Literal["ready", "handoff"]
 
@@ -87,7 +87,7 @@ def draft_answer(settings: Settings, policy: StorePolicy, question: Mapping[str,
     product = question.get("product")
     locale = detect_locale(text, settings.locale)
     # read as the chat reads a customer's line (the search waits until the rules below have not answered)
-    normalized = normalize_for_shop(text, settings.data_dir, settings.chat_lexicon).text or text
+    normalized = read_chat(settings, text).text or text
     cls = classify_text(settings, normalized)
     category, urgency = cls.category, cls.urgency
     # the inquiry gate's person rules: an explicit request, an urgent report or an incident
