@@ -94,7 +94,7 @@ def test_the_shop_extends_and_overrides_the_lexicon(tmp_path: Path) -> None:
     "만두 에어프라이어에 몇 분 돌려요?", "만두피가 자꾸 터져요ㅠㅠ 어케 쪄요", "만두 녹았는데 다시 얼려도 돼요?",
     "무쇠냄비 세척 어떻게해요", "냄비에 녹슬었어요 어떻게 해요", "오늘 출발해요?", "김치가 너무 시어요 언제까지 먹어요",
     "땅콩 알러지 있는데 먹어도 되나요", "주문했는데 아직 안 왔어요", "불량이면 반품비 제가 내요?", "파손되면 어떻게 해요?",
-    "불량 기준이 뭐예요", "된장찌개 시켰는데 부대찌개 옴",  # a wrong item: the manual says how it is resent
+    "불량 기준이 뭐예요", "된장찌개 시켰는데 부대찌개 옴 어케해요",  # a wrong item asked about: the manual says how
     "만두 살짝 녹아서 왔는데 다시 얼려도 되나요",
 ])
 def test_cooking_care_and_delivery_questions_are_no_incident(question: str) -> None:

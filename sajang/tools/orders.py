@@ -167,8 +167,13 @@ def matching_orders_in(conn: Connection, customer_id: str | None, *, order_ids: 
 def catalogue_words_in(conn: Connection, words: list[str]) -> set[str]:
     """The words that occur in the name of a product of the shop (a loose product name, or not a product)."""
     name = _despaced(Product.__table__.c.name)
-    return {w for w in words
-            if conn.execute(select(Product.__table__.c.id).where(_names(name, w)).limit(1)).first() is not None}
+    found = set()
+    for w in words:
+        names = conn.execute(select(Product.__table__.c.name).where(_names(name, w)).limit(20)).scalars().all()
+        # a word of one syllable begins a word of the name («닭» of «닭갈비»), not ends one («목» is no «원목 도마»)
+        if names and (len(w) > 1 or any(part.startswith(w) for n in names for part in re.split(r"[\s()]+", n))):
+            found.add(w)
+    return found
 
 
 SPELLING_MIN = 3  # syllables: «삽겹살», «떡복이» are mended; a two-syllable slip could be another word

@@ -120,6 +120,16 @@ STAGE_MISMATCH = 0.25  # a unit about another status than the one the question n
 # a rule said of the time before dispatch only: no marker of its own (see _ORDER_STAGES), but no answer once shipped
 _BEFORE_DISPATCH = re.compile(r"출고\s*(?:전|前)(?!\s*(?:인지|인가))|before\s+(?:it\s+)?(?:ships|dispatch|(?:has\s+been|is)\s+shipped)",
                               re.IGNORECASE)
+# a rule said of the time after dispatch (a title's «출고 후», «배송 중»)
+_AFTER_DISPATCH = re.compile(r"(?:출고|발송)\s*(?:후|뒤|이후)|배송\s*중|after\s+(?:it\s+)?(?:ships|dispatch)|in\s+transit",
+                             re.IGNORECASE)
+# the order has not left yet, or leaves late: «아직 출고 안 됐어요», «안 보냈네요», «발송예정일 3일 지났는데»
+_NOT_SHIPPED = re.compile(
+    r"(?:출고|발송)\s*(?:이|가|도|는)?\s*(?:아직\s*)?(?:안|않|못)\s*(?:됐|되|돼|나갔|나가|나간|했|한|된|해)"
+    r"|(?:출고|발송)\s*(?:되지|하지|돼지)\s*않|(?:아직|여태|아직도|왜)\s*(?:도\s*)?안\s*(?:보냈|보내|나갔|나가|부쳤|부치)"
+    r"|(?:출고|발송)\s*예정\s*일?\S{0,4}\s*(?:\d+\s*일\s*(?:이|이나|넘게|이상)?\s*)?(?:지났|지나|넘었|넘게|넘어|늦)"
+    r"|(?:not|n't)\s+(?:yet\s+)?(?:been\s+)?(?:shipped|dispatched|sent)|still\s+(?:not|hasn't|has\s+not)\s+(?:been\s+)?"
+    r"(?:shipped|dispatched|sent|left)", re.IGNORECASE)
 
 
 def _stages(text: str) -> frozenset[str]:
@@ -182,6 +192,8 @@ _SAME_AS = {"바꾸": ("변경",), "변경": ("바꾸",), "고치": ("수정", "
             "들어오": ("지급", "적립", "입금"),
             # «등급 어떻게 올라가요?»: the tiers' criteria
             "올라가": ("기준",), "오르": ("기준",),
+            # «등급 언제 바뀌어요?»: a tier or a rule changing is what the manual calls 조정, 정해지
+            "바뀌": ("조정", "정하", "변경"),
             # «상담 몇 시까지 해요?»: the customer centre's hours
             "상담": ("고객센터",),
             "delivery": ("ship",), "ship": ("delivery",)}
@@ -242,6 +254,9 @@ _ASKS = {
                              r"\b(?:which|what)\s+(?:courier|carrier|delivery\s+company|shipping\s+company)",
                              re.IGNORECASE),
                   re.compile(r"(?:은|는)\s+[A-Za-z가-힣]+(?:입니다|이에요|예요)|(?-i:\bis\s+[A-Z])", re.IGNORECASE)),
+    # «몇만원부터 무배에요?», «골드 되려면 얼마나 질러야 돼요»: the line to reach, a figure with «이상», «부터»
+    "threshold": (re.compile(r"(?:몇\s*(?:만\s*원|천\s*원|원|개|세트|명|장|병|팩|봉)|얼마)\s*(?:부터|이상|넘(?:어야|으면|게|는)|짜리\s*부터|사야|사면)|최소\s*(?:얼마|몇|주문\s*금액|금액)|(?:얼마나|얼마)\s*(?:사야|질러야|모아야|써야|채워야)|how\s+much\s+(?:do\s+i\s+(?:need|have)\s+to\s+(?:spend|buy)|for\s+free)|\bminimum\b", re.IGNORECASE),
+                  re.compile(r"\d[\d,]*\s*(?:원|만\s*원|개|세트|명|장|병|팩|봉|kg|g)?\s*(?:이상|부터|넘으면|넘게|초과|넘는)|or\s+more|\bover\s+(?:₩|KRW\s*)?\d|at\s+least|\bfrom\s+(?:₩|KRW\s*)?\d", re.IGNORECASE)),
     "condition": (re.compile(r"어떤\s*경우|조건|기준|언제까지|까지\s*(?:가능|돼|되)|if\s+|which\s+cases?", re.IGNORECASE),
                   re.compile(r"경우|이내|이상|이하|전까지|까지|때|within|before|until|unless", re.IGNORECASE)),
 }
@@ -333,7 +348,7 @@ def reports_the_trouble(question: str, units: Sequence[AnswerUnit]) -> tuple[boo
 _PRODUCT_HEADING = re.compile(r"\(\s*\d")  # «무쇠 전골냄비 (24cm)», «고기 왕만두 (1.4kg)»: a product and its size
 SAME_SECTION = 0.4  # share of the best unit's score another unit of its section needs to be quoted with it
 SECOND_SECTION = 0.8  # share of the best unit's score another section needs to be quoted too
-_HARD_KINDS = ("duration", "money", "clock", "amount", "temperature")
+_HARD_KINDS = ("duration", "money", "clock", "amount", "temperature", "threshold")
 
 
 def _hard_kinds(text: str) -> frozenset[str]:
@@ -351,6 +366,7 @@ _ASKS_FIGURE = {
     "amount": re.compile(r"몇\s*(?:글자|자|장|개(?!월)|번|퍼센트|프로|%|명|미리|밀리|ml|리터|그램|g\b|키로|kg)|how\s+many|"
                         r"how\s+much\s+water", re.IGNORECASE),
     "temperature": re.compile(r"몇\s*도(?!착)|몇\s*℃|what\s+temperature|how\s+hot", re.IGNORECASE),
+    "threshold": re.compile(r"(?:몇\s*(?:만\s*원|천\s*원|원|개|세트|명|장|병|팩|봉)|얼마)\s*(?:부터|이상|넘(?:어야|으면|게|는)|짜리\s*부터|사야|사면)|최소\s*(?:얼마|몇|주문\s*금액|금액)|(?:얼마나|얼마)\s*(?:사야|질러야|모아야|써야|채워야)|how\s+much\s+(?:do\s+i\s+(?:need|have)\s+to\s+(?:spend|buy)|for\s+free)|\bminimum\b", re.IGNORECASE),
 }
 
 
@@ -728,7 +744,7 @@ def relevant_units(question: str, hit: dict[str, Any], limit: int = 3, audience:
         lead = group[0] if group else None
         if lead is not None and units[lead].kind in ("sentence", "faq") and len(ordered) > 1:
             ordered = [lead, *[i for i in ordered if i != lead]]
-        out += [units[i] for i in _with_antecedents(units, ordered) if units[i] not in out]
+        out += [units[i] for i in _with_announced_lists(units, _with_antecedents(units, ordered)) if units[i] not in out]
     return out
 
 
@@ -773,6 +789,32 @@ def _with_antecedents(units: Sequence[AnswerUnit], ordered: list[int]) -> list[i
                 and _LEANS_BACK.match(u.text.strip())):
             out.append(prev)
         out.append(i)
+    return out
+
+
+# «다음 두 가지를 보내 주시면 바로 처리됩니다.», "tell us … and send": a sentence that announces the list after it
+_ANNOUNCES_LIST = re.compile(r"다음|아래|(?:두|세|네|몇)\s*가지|[:：]\s*$|[^.!?。？！:：]\s*$|\bfollowing\b|\bbelow\b|\bthese\b",
+                             re.IGNORECASE)
+
+
+def _with_announced_lists(units: Sequence[AnswerUnit], ordered: list[int]) -> list[int]:
+    """`ordered` with, after each quoted sentence announcing the list that follows it in its section, that list
+    (up to `MAX_TABLE_ROWS` items): quoted alone, «다음 두 가지를 보내 주시면» leaves the customer asking which."""
+    out: list[int] = []
+    for i in ordered:
+        if i in out:
+            continue
+        out.append(i)
+        u = units[i]
+        if u.kind != "sentence" or not _ANNOUNCES_LIST.search(u.text.strip()):
+            continue
+        following = []
+        j = i + 1
+        while j < len(units) and units[j].kind == "item" and units[j].section == u.section:
+            following.append(j)
+            j += 1
+        if 0 < len(following) <= MAX_TABLE_ROWS:
+            out += [k for k in following if k not in out]
     return out
 
 
@@ -871,9 +913,42 @@ def _split_unmarked(piece: str) -> list[str]:
     return [*out, piece[start:].strip()]
 
 
+# «반품 기간이랑 반품비 알려주세요», «갈비탕 원산지랑 알레르기 성분»: two things asked with one request
+_LISTED_TWO = re.compile(
+    r"^\s*(?P<a>[^?？.!,]+?[가-힣A-Za-z0-9])\s*(?:이랑|랑|및)\s*(?P<b>[^?？.!,]+?)\s*"
+    r"(?P<ask>(?:좀\s*|다\s*|각각\s*)?(?:알려\s*(?:주세요|주실래요|주시겠어요|주세여|주셈|줘요|줘)|알고\s*싶어요|궁금해요|궁금합니다"
+    r"|궁금함|궁금|어떻게\s*(?:돼요|되나요|되요|되죠)|뭐예요|뭐에요|머에요|머예요|얼마예요|얼마에요))?\s*[?？.!~ㅠㅜ]*\s*$")
+# one question about both together: «쿠폰이랑 적립금 같이 써요?», «A랑 B 차이»
+_BOTH_TOGETHER = re.compile(r"같이|함께|동시|중복|둘\s*다|차이|비교|중에|중\s*(?:뭐|어느)|어느|뭐가|중\s*하나")
+
+
+def _listed_two(text: str) -> list[str] | None:
+    """The two questions of a line asking two things with one request, each with the request («반품 기간 알려주세요»,
+    «반품비 알려주세요»), the first one's topic lent to a second that names none of its own («갈비탕 원산지랑 알레르기
+    성분» → «갈비탕 알레르기 성분»); None for any other line."""
+    found = _LISTED_TWO.match(text)
+    if found is None or _BOTH_TOGETHER.search(text) or "\n" in text:
+        return None
+    first, second, ask = found["a"].strip(), found["b"].strip(), (found["ask"] or "").strip()
+    # (without a request, two things named only: «김치랑 깍두기 보관 어떻게 해요» asks one thing of both)
+    if not ask and (len(text) > 30 or _asks(second) or _QUESTION_END.search(second) or len(text.split()) < 3):
+        return None
+    if not topic_nouns(first) or not topic_nouns(second) or _WH.search(first) \
+            or second.replace(" ", "") in first.replace(" ", ""):
+        return None
+    words, said = first.split(), second.split()
+    if len(words) >= 2 and len(said) <= 2 and said[-1] != words[-1] \
+            and not any(w in second or second in w for w in words[:-1]):
+        second = f"{' '.join(words[:-1])} {second}"
+    return [f"{first} {ask}".strip(), f"{second} {ask}".strip()]
+
+
 def question_parts(text: str) -> list[str]:
     """The questions of one message: "배송비 얼마예요? 그리고 반품은 며칠 안에 해야 돼요?" → two. A line that
     only gives context ("지난번에 주문했던 사람인데요") is read with the question after it."""
+    listed = _listed_two(text.strip())
+    if listed is not None:
+        return listed
     # "배송비 얼마고 무료배송은 얼마부터예요", "카드 환불은 며칠 걸리고 네이버페이는요?": a question ending in -고
     text = _ASKED_AND.sub(lambda m: m.group(0).rstrip() + "\n", text)
     text = "\n".join(part for line in text.split("\n") for part in _split_unmarked(line))
@@ -942,6 +1017,22 @@ def asked_after_story(text: str) -> str | None:
         return None
     asked = text[ends[-1].end():].strip()
     return asked if _asks(asked) and len(asked) >= 4 and topic_nouns(asked) else None
+
+
+# «… 챙겨 가려구요 근데 전자레인지밖에 없으면 어떻게 데워요»: a connector that turns from what is told to what is asked
+_TURN_TO_QUESTION = re.compile(r"(?<=\S)\s+(?:근데|그런데|근대|그치만|그렇지만|그래서|혹시)(?:요)?[,.!~]*\s+(?=\S)")
+
+
+def story_words_unknown(text: str, unknown: Sequence[str]) -> tuple[str, str] | None:
+    """(what is told, what is asked) of a message whose words the manual does not know (`unknown`) all stand in
+    what it tells before it asks («이번에 캠핑 가는데 …»: where they go is no topic of the question), or None."""
+    ends = [m.end() for m in (*_STORY_CLAUSE_END.finditer(text), *_TURN_TO_QUESTION.finditer(text))]
+    story, asked = told_then_asked(text)
+    start = len(text) - len(asked) if story else max(ends, default=0)
+    told, question = text[:start].strip(), text[start:].strip()
+    if not unknown or not told or not _asks(question) or not topic_nouns(question):
+        return None
+    return (told, question) if all(u in told and u not in question for u in unknown) else None
 
 
 def speaks_of_none(question: str, hit: Mapping[str, Any]) -> bool:
@@ -1860,12 +1951,20 @@ STAGE_MARGIN = 0.1  # how far below the top the article for the status asked may
 def prefer_stage_asked(query: str, hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The hits, with the top one titled for the time before dispatch passed over for the next article (within
     `STAGE_MARGIN`) that is not, when the question says the order has shipped ("can I cancel my order after it
-    ships": "Cancelling after dispatch", not "Cancelling an order (before dispatch)")."""
-    if len(hits) < 2 or "<shipped>" not in _stages(query) \
-            or not _BEFORE_DISPATCH.search(str(hits[0].get("title") or "")):
+    ships": "Cancelling after dispatch", not "Cancelling an order (before dispatch)"); and the other way round,
+    the top one titled for the time after dispatch when the question says it has not left yet («발송예정일 3일
+    지났는데 아직도 안 보냈네요 취소할래요»: the late-dispatch rule, not «출고 후 취소 요청»)."""
+    if len(hits) < 2:
+        return hits
+    title = str(hits[0].get("title") or "")
+    if "<shipped>" in _stages(query) and _BEFORE_DISPATCH.search(title):
+        passed = _BEFORE_DISPATCH
+    elif _NOT_SHIPPED.search(query) and "<shipped>" not in _stages(query) and _AFTER_DISPATCH.search(title):
+        passed = _AFTER_DISPATCH
+    else:
         return hits
     return _moved_first(hits, STAGE_MARGIN, lambda hit: hit.get("kind", "manual") == "manual"
-                        and not _BEFORE_DISPATCH.search(str(hit.get("title") or "")))
+                        and not passed.search(str(hit.get("title") or "")))
 
 
 # islands and remote areas have rules of their own (fees, days fresh food leaves): a shop's manual says them in an

@@ -147,7 +147,7 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
         r"lawyer|\bsue\b|lawsuit|legal action|consumer (agency|protection)|report you")),
     # a caller posing as us got their card details, «이거 사기 아니에요?»: money at risk now
     "fraud": ("urgent", _rx(
-        r"피싱|사기\s*(아니|인가|인\s*것|같|맞|당했|당한)|"
+        r"피싱|사기\s*(아니|아님|아냐|인가|인\s*것|인\s*듯|같|맞|당했|당한|치|꾼)|"
         r"(카드\s*번호|비밀\s*번호|비번|인증\s*번호|계좌\s*번호)\S{0,8}\s*(알려\s*(줬|드렸|주었)|말해\s*(줬|버렸)|불러\s*(줬|드렸))",
         # «제가 안 한 주문이 3건이나 결제됐어요 계정 해킹당한 것 같아요»: orders nobody of theirs placed, an account taken
         r"(?:안\s*한|하지\s*않은|한\s*적\s*(?:도\s*)?없는|모르는)\s*(?:주문|결제)\S{0,3}\s*[^.?!？]{0,16}?(?:결제|승인|출금|청구|됐|되었)"
@@ -188,6 +188,9 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
         # «주문 안 했는데 결제됐다고 문자 왔어요»: money taken for nothing they ordered
         r"(주문|구매|결제)\S{0,2}\s*(한\s*적\s*(도\s*|이\s*)?없|안\s*했|하지\s*않았)\S{0,3}\s*(는데|데|는데도)[^.?!？]{0,24}?"
         r"(결제|승인|출금|청구)\S{0,3}\s*(됐|되었|났|나갔|빠)",
+        # «돈은 빠져나갔는데 주문내역이 없어요»: money taken, no order to show for it
+        r"(돈|금액|결제|카드)\S{0,2}\s*(은|는|이|가|도)?\s*(빠져\s*나갔|빠졌|나갔|출금\s*됐|결제\s*됐|승인\s*됐)\S{0,3}\s*(는데|데|지만)"
+        r"[^.?!？]{0,20}?(주문\s*(내역|목록)?|내역)\S{0,2}\s*(에\s*)?(없|안\s*(보|떠|나와)|조회\s*(가\s*)?안)",
         # «주문금액보다 만원이 더 빠져나갔어요»: more taken than the order came to
         # (not «결제금액보다 3천원 더 나갔어요 배송비인가요?»: what the difference is, asked)
         r"(?:금액|가격|결제\s*금액)\S{0,2}\s*보다\s*[^.?!？]{0,12}?더\s*(?:빠져\s*나갔|빠졌|결제\s*(?:됐|되었)|청구\s*(?:됐|되었)|나갔)"
@@ -228,7 +231,7 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
         r"다른\s*(사람|분|집)\S{0,2}\s*(택배|물건|상자|박스|소포)\s*(이|가)\s*((우리|저희)?\s*집\S{0,2}\s*)?(왔|옴|도착했|배달됐)",
         r"(someone|somebody) else'?s (parcel|package|box|order)|addressed to (someone|somebody) else")),
     "defect": ("high", _rx(
-        r"불량|고장|작동\S{0,2}\s*안\s*(돼|되|해)|코팅\S{0,2}\s*벗겨|유통\s*기한\S{0,2}\s*(지난|지났|넘은|넘었)",
+        r"불량|고장|작동\S{0,2}\s*안\s*(돼|되|해)|코팅\S{0,2}\s*벗겨|유통\s*기한\S{0,2}\s*(이미\s*|벌써\s*|한참\s*|다\s*)?(지난|지났|넘은|넘었)",
         # "살짝 녹아서 왔는데 다시 얼려도 되나요" is a care question (the manual: refreeze it at once)
         r"(?<!살짝 )(?<!살짝)(?<!조금 )(?<!조금)(?<!약간 )(?<!약간)(?<!말랑하게 )(?<!말랑해서 )(녹아서|녹은\s*채로?|녹아)\s*(왔|도착|배송)|다\s*녹(았|아|고)|녹아\s*있|늦게\s*와서\s*녹|해동돼서\s*왔",
         # «만두가 물렁물렁 물이 뚝뚝 떨어져요»: thawed through on arrival
@@ -237,7 +240,9 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
 }
 # pressure and anger: the queue shows them (high), they hand nothing off on their own
 PRESSURE = _rx(
-    r"급해|급합니다|급하게|당장|오늘\s*(꼭|까지|안에)|빨리|화가|화나|짜증|어이\s*없|최악|실망",
+    # (not what the food does or when it is eaten: «김치가 너무 빨리 시어요», «오늘까지 먹어야 하나요»)
+    r"급해|급합니다|급하게|당장|오늘\s*(꼭|까지|안에)(?!\s*(?:먹|드셔|드시|드세))|(?<!너무\s)(?<!너무)빨리(?!\s*(?:시|쉬|익|상하|녹|물러))"
+    r"|화가|화나|짜증|어이\s*없|최악|실망",
     r"urgent|asap|right now|angry|terrible|worst|unacceptable|disappointed",
 )
 LOW_CATEGORIES = {"product", "stock", "other", "coupon_points"}
@@ -308,6 +313,13 @@ _ASKS_IF_SPOILED = re.compile(r"\s*(?:아니|인가|인지|일까|맞나|맞아�
                               r"|\s*(?:된|한|인)?\s*(?:건가|건지|걸까|거\s*아니)")
 # «파손접수 사진 24시간 지나면 …», «이물질 신고 결과는 …»: the procedure named by the evidence's word, not a report
 _PROCEDURE_AFTER = re.compile(r"\s*(?:접수|신고\s*(?:하면|결과|방법|절차|기준|시)|처리\s*(?:기간|절차|방법|기준)|보상\s*(?:기준|규정|방법)|기준|규정)"
+                              # «파손 신고 24시간 넘으면 안 받아줘요?», «빠진 거 신고 며칠 안에 해야 돼요»: the
+                              # report's deadline asked
+                              r"|(?:된|진|난)?\s*(?:거|건|것)?\s*(?:은|는)?\s*(?:신고|접수|알리|말씀)\S{0,2}\s*(?:\S{1,8}\s*)?"
+                              r"(?:며칠|몇\s*(?:일|시간)|언제|기한|기간|안에|이내|\d+\s*시간\s*(?:넘|지나|안|이내))"
+                              # «누락된 거 보내 주면 배송비 내야 돼요?»: what the resend costs, asked of it
+                              r"|(?:된|진|난)?\s*(?:거|건|것|상품|물건|구성품)?\s*(?:을|를|은|는)?\s*보내\s*(?:주면|주시면|줄\s*때|주실\s*때)"
+                              r"[^.!?？]{0,16}(?:배송비|택배비|비용|운임|돈|내야|내요|드나요|들어요)"
                               # «누락된 거 다시 보내줄 때 택배비 내야 돼요?»: how the resend works
                               r"|(?:된|진|난)?\s*(?:거|것|상품|물건|구성품)?\s*(?:을|를|은|는)?\s*(?:다시\s*보내|재발송|재배송)\S{0,4}"
                               r"\s*(?:때|면|시)"
@@ -372,9 +384,51 @@ def reports_injury(text: str) -> bool:
     return bool(_INJURY.search(text)) and not _ILLNESS.search(text)
 
 
+# «부대찌개 시켰는데 된장찌개가 왔어요», «주문한 거랑 다른 게 왔네요», «잘못 온 것 같아요»: another product came than
+# the one ordered (not «시켰는데 문자가 왔어요», «주문했는데 아직 안 왔어요»)
+# (what came is a product, not a message, a status or the parcel itself; what was ordered is a product, not a day)
+_NOT_A_PRODUCT = (r"(?![가-힣]*(?:문자|알림|연락|메시지|카톡|전화|택배|상자|박스|송장|안내|답장|답변|배송|출고|결제|취소|환불|주문|"
+                  r"물건|상품|제품|사은품|선물|기사|아직|벌써|오늘|어제))")
+_NOT_A_DAY = r"(?!(?:어제|오늘|그저께|그제|지난주|저번|방금|아까|며칠|전에|주말|아침|저녁|밤)(?![가-힣]))"
+WRONG_ITEM_REPORT = re.compile(
+    # (a name of two words as spacing restores it: «김치 손만두», «고기 왕만두»)
+    r"(?<![가-힣])" + _NOT_A_DAY + _NOT_A_PRODUCT + r"(?:[가-힣]{1,6}\s)?" + _NOT_A_DAY + _NOT_A_PRODUCT
+    + r"[가-힣]{2,10}\s*(?:을|를)?\s*(?:시켰|주문했|샀|구매했)\S{0,1}(?:는데|더니)\s+"
+    # (a word before what came only with its subject particle, «고기 왕만두가 왔어요»: not «포장 꼼꼼하게 왔네요»)
+    + _NOT_A_PRODUCT + r"(?:(?:[가-힣]{1,6}\s)" + _NOT_A_PRODUCT + r"[가-힣]{2,10}?\s*(?:이|가)|[가-힣]{2,10}?\s*(?:이|가)?)"
+    + r"\s*(?:왔|옴|와\s*있|와서|도착했|들어\s*있)"
+    r"|(?:주문한|시킨|산)\s*(?:거|것|상품|제품)\S{0,1}\s*(?:랑|이랑|과|와)\s*(?:완전(?:히)?\s*|전혀\s*|아예\s*|좀\s*)?다른\s*(?:게|거|것|상품|제품|물건)\S{0,2}\s*(?:왔|옴|도착했|들어\s*있)(?!을|으면|다면)"
+    # «엉뚱한 게 왔어요», «전혀 다른 상품이 왔네요»
+    r"|(?<![가-힣])(?:엉뚱한|전혀\s*다른|완전\s*다른|아예\s*다른)\s*(?:게|거|것|걸|상품|제품|물건)\S{0,2}\s*(?:왔|옴|와\s*있|도착했|배송\s*됐)(?!을|으면|다면)"
+    r"|잘못\s*(?:온|왔(?!다)|배송\s*(?:됐|되었|돼\s*서|된))(?![^.?!？]*(?:면|경우|때))")
+# a question asked of the wrong-item rule after the report («어떻게 해요?», «먹어도 돼요?», «다시 보내 주나요?»): the
+# manual answers it; a bare report («부대찌개 시켰는데 된장찌개가 왔어요;; 이거 머에요») is a mistake a person must put
+# right (not «이거 뭐예요», said of the thing that came)
+_ASKED_OF_WRONG_ITEM = re.compile(
+    r"[?？]|어떻게|어케|어떡\s*해야|뭘\s*해야|머\s*해야|먹어도|드셔도|돌려\s*보내|반송|보내야|다시\s*보내|재발송|교환|반품|환불"
+    r"|되나요|돼요|되요|되나|할까요|하나요|해야|가능|주나요|주시나요|주세요|해\s*줘|해\s*주|\bhow\b|\bcan\b|\bshould\b|\bdo i\b")
+
+
+WRONG_ITEM_LEVEL = "high"  # as a missing piece: the shop resends, no harm done
+
+
+# "I ordered the mild one but got the spicy one", "you sent me the wrong item"
+WRONG_ITEM_REPORT_EN = re.compile(
+    r"\bi\s+(?:ordered|bought|paid\s+for)\b[^.?!]{1,40}?\b(?:but|and)\s+(?:i\s+)?(?:got|received|was\s+sent)\b"
+    r"|\b(?:got|received|was\s+sent|sent\s+me)\s+(?:the\s+|a\s+)?wrong\s+(?:item|product|one|thing|flavou?r)"
+    r"|\bwrong\s+(?:item|product)\s+(?:came|arrived|was\s+(?:sent|delivered))|\bnot\s+what\s+i\s+ordered\b", re.IGNORECASE)
+
+
+def wrong_item_reported(text: str) -> bool:
+    """Another product came than the one ordered, told as a report with nothing asked of the shop's rule."""
+    found = WRONG_ITEM_REPORT.search(text) or WRONG_ITEM_REPORT_EN.search(text)
+    return found is not None and not _ASKED_OF_WRONG_ITEM.search(text, found.end()) \
+        and not _ASKED_OF_WRONG_ITEM.search(text, 0, found.start())
+
+
 def incident_evidence(text: str) -> list[str]:
     """The kinds of incident the customer's words report (spoilage, foreign_object, damage, missing …).
-    A wrong item is no incident here: the manual says what to check and how it is resent."""
+    A wrong item is one when only reported (`wrong_item_reported`): asked what to do, the manual answers."""
     out: list[str] = []
     progress = _PROGRESS_OF_REQUEST.search(text)
     for kind, (_level, rx) in INCIDENTS.items():
@@ -404,6 +458,8 @@ def incident_evidence(text: str) -> list[str]:
                                                  or _later_case(text, m.end()))))
                for m in rx.finditer(text)):
             out.append(kind)
+    if not out and wrong_item_reported(text):  # («만두 시켰는데 터져서 왔어요» is the damage told)
+        out.append("wrong_item")
     return out
 
 
@@ -417,7 +473,7 @@ def rule_urgency(text: str, category: str) -> str:
     """urgent (food safety, injury, legal threat, repeated complaint) > high (damage, missing or wrong item,
     defect; or time pressure and anger) > normal > low (product, stock, coupon and chit-chat questions).
     The category alone never raises it: a cooking question filed under damage_defect stays normal."""
-    levels = {INCIDENTS[kind][0] for kind in incident_evidence(text)}
+    levels = {INCIDENTS[kind][0] if kind in INCIDENTS else WRONG_ITEM_LEVEL for kind in incident_evidence(text)}
     if "urgent" in levels:
         return "urgent"
     if levels or PRESSURE.search(text):

@@ -503,8 +503,11 @@ def parse_own_query(text: str, now: datetime) -> OwnDataQuery:
     if action is not None and CLAIM_FOLLOWUP.search(text):
         action = None  # "교환 신청한 거 어떻게 됐어요?": the claim's status
     if action is not None:
-        # "취소해 주세요": the request names no status of the order to pick
-        statuses, claim_types = [], []
+        # "취소해 주세요": the request's own word names no status of the order to pick; a state said of the
+        # order does («배송중인 주문 취소할래요»: the one on its way, not the paid one)
+        said = [s for pattern, order_statuses, claims in STATUS_WORDS if not claims and pattern.search(text)
+                for s in order_statuses]
+        statuses, claim_types = [s for s in statuses if s in said], []
     span = date_range(text, now)
     order_ids = tuple(dict.fromkeys(m.group(0).upper() for m in ORDER_ID.finditer(text)))
     return OwnDataQuery(

@@ -32,14 +32,20 @@ from sajang.graphs.inquiry.answering import (
     offline_answer,
     same_article,
     speaks_of_none,
+    story_words_unknown,
 )
-from sajang.graphs.inquiry.classifier import HUMAN_REQUEST, classify_text, incident_evidence, rule_urgency
+from sajang.graphs.inquiry.classifier import (
+    HUMAN_REQUEST,
+    WRONG_ITEM_REPORT,
+    classify_text,
+    incident_evidence,
+    rule_urgency,
+)
 from sajang.graphs.inquiry.context import InquiryContext, asking_customer, thread_of
 from sajang.graphs.inquiry.intents import WHEN_OR_WHERE, OwnDataQuery, elliptic_fragment
 from sajang.graphs.inquiry.llm_answer import answer_with_model
 from sajang.graphs.inquiry.order_answers import (
     WRONG_ITEM_QUERY,
-    WRONG_ITEM_REPORT,
     Reading,
     load_own_data,
     manual_memory,
@@ -53,7 +59,7 @@ from sajang.graphs.inquiry.state import InquiryState
 from sajang.knowledge.ingest import audience_overrides_in
 from sajang.knowledge.normalize import normalize_for_shop
 from sajang.knowledge.service import Hit, SearchResult, get_knowledge, read_chat
-from sajang.knowledge.text import HANGUL, tokenize
+from sajang.knowledge.text import HANGUL, tokenize, topic_nouns
 
 
 def policy_of(state: InquiryState, settings: Settings) -> StorePolicy:
@@ -249,10 +255,24 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
     elif (state.get("followup") is None or (state.get("followup") == "policy"
                                             and (state.get("memory") or {}).get("kind") == "order")) \
             and result.confidence < settings.answer_confidence_threshold:
-        contextual = in_previous_topic(settings, state, language, result.unknown_terms)
+        contextual = in_previous_topic(settings, state, language, result.unknown_terms,
+                                       result.hits[0] if result.hits else None)
         if contextual is not None:
             result, out = contextual
             hits = learned_in_scope(query, [h.as_dict() for h in result.hits])
+    told = story_words_unknown(query, result.unknown_terms) \
+        if state.get("followup") is None and not out and result.confidence < settings.answer_confidence_threshold else None
+    if told is not None and hits:
+        # «이번에 캠핑 가는데 냉동 갈비탕 챙겨 가려구요 근데 전자레인지밖에 없으면 어떻게 데워요»: words of the story the
+        # shop never uses made the search unsure; the question with what of the story the article is titled for
+        # («갈비탕») finds the same article surely
+        story, question = told
+        title = str(hits[0].get("title") or "")
+        named = [n for n in topic_nouns(story) if n in title and n not in question]
+        alone_hits, alone = manual_hits(settings, " ".join([*named, question]), language, state.get("category"))
+        if alone.confidence >= settings.answer_confidence_threshold and not alone.unknown_terms \
+                and alone_hits and alone_hits[0].get("id") == hits[0].get("id"):
+            hits, result = alone_hits, alone
     asked = asked_after_story(query) if state.get("followup") is None and not out else None
     if asked and hits and hits[0].get("kind") == "manual" and speaks_of_none(asked, hits[0]):
         # «친구가 만두 맛있다고 해서 시켜 보려는데 가입하면 뭐 있어요?»: the story's words found an article that says
@@ -279,7 +299,7 @@ FIGURE_ASKED = re.compile(r"^\s*(?:그럼|그러면|혹시)?\s*(?:몇|얼마|며
 
 
 def in_previous_topic(settings: Settings, state: InquiryState, language: str | None, unknown: list[str],
-                      ) -> tuple[SearchResult, dict[str, Any]] | None:
+                      alone: Hit | None = None) -> tuple[SearchResult, dict[str, Any]] | None:
     """A short line the manual cannot place alone, read with the previous question, when that reading is
     confident and the article the previous answer came from answers it (first, or within `CONTEXT_MARGIN` of
     the first: the conversation's topic decides a near tie): «5만원 넘게 사면 무료죠?» after «배송비 얼마예요?»,
@@ -311,6 +331,12 @@ def in_previous_topic(settings: Settings, state: InquiryState, language: str | N
     # («몇글자까지 돼요?» after «카드도 써 주세요?»: a line asking only for a figure of what was just answered)
     figure_only = bool(FIGURE_ASKED.match(text)) and previous is not None and bool(re.search(r"\d", previous.body))
     if previous is None or not (own_words & body or any(p in previous.body for p in named) or figure_only):
+        return None
+    if kind == "manual" and alone is not None and alone.id != previous.id and any(
+            has_words_of(noun, alone.title) and not has_words_of(noun, previous.title) for noun in topic_nouns(text)):
+        # «눈 많이 오면 배송 며칠 밀려요» after a kimchi question: the line names the topic of the article its own
+        # words find («배송이 늦어질 때»), one the previous article is not about — a new question, however weakly
+        # found, not the kimchi article's
         return None
     if found.confidence < settings.answer_confidence_threshold or found.hits[0].score - previous.score > CONTEXT_MARGIN:
         return None

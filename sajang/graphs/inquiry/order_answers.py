@@ -18,6 +18,7 @@ from sqlalchemy import Connection
 
 from sajang.config import StorePolicy
 from sajang.db.types import utcnow
+from sajang.graphs.inquiry.classifier import WRONG_ITEM_REPORT
 from sajang.graphs.inquiry.intents import (
     CLAIM_IN_THEIR_WORDS,
     COUNTED_ORDERS,
@@ -761,21 +762,6 @@ ACTION_STATUSES: dict[str, tuple[str, ...]] = {
 RESTOCK_WORDS = re.compile(r"재입고|입고|다시\s*(들어|나와|판매)|품절|restock|back in stock")
 
 
-# «부대찌개 시켰는데 된장찌개가 왔어요», «주문한 거랑 다른 게 왔네요», «잘못 온 것 같아요»: another product came than
-# the one ordered (not «시켰는데 문자가 왔어요», «주문했는데 아직 안 왔어요»)
-# (what came is a product, not a message, a status or the parcel itself; what was ordered is a product, not a day)
-_NOT_A_PRODUCT = (r"(?![가-힣]*(?:문자|알림|연락|메시지|카톡|전화|택배|상자|박스|송장|안내|답장|답변|배송|출고|결제|취소|환불|주문|"
-                  r"물건|상품|제품|사은품|선물|기사|아직|벌써|오늘|어제))")
-_NOT_A_DAY = r"(?!(?:어제|오늘|그저께|그제|지난주|저번|방금|아까|며칠|전에|주말|아침|저녁|밤)(?![가-힣]))"
-WRONG_ITEM_REPORT = re.compile(
-    # (a name of two words as spacing restores it: «김치 손만두», «고기 왕만두»)
-    r"(?<![가-힣])" + _NOT_A_DAY + _NOT_A_PRODUCT + r"(?:[가-힣]{1,6}\s)?" + _NOT_A_DAY + _NOT_A_PRODUCT
-    + r"[가-힣]{2,10}\s*(?:을|를)?\s*(?:시켰|주문했|샀|구매했)\S{0,1}(?:는데|더니)\s+"
-    # (a word before what came only with its subject particle, «고기 왕만두가 왔어요»: not «포장 꼼꼼하게 왔네요»)
-    + _NOT_A_PRODUCT + r"(?:(?:[가-힣]{1,6}\s)" + _NOT_A_PRODUCT + r"[가-힣]{2,10}?\s*(?:이|가)|[가-힣]{2,10}?\s*(?:이|가)?)"
-    + r"\s*(?:왔|옴|와\s*있|와서|도착했|들어\s*있)"
-    r"|(?:주문한|시킨|산)\s*(?:거|것|상품|제품)\S{0,1}\s*(?:랑|이랑|과|와)\s*다른\s*(?:게|거|것|상품|제품|물건)\S{0,2}\s*(?:왔|옴|도착했|들어\s*있)"
-    r"|잘못\s*(?:온|왔(?!다)|배송\s*(?:됐|되었|돼\s*서|된))(?![^.?!？]*(?:면|경우|때))")
 WRONG_ITEM_QUERY = "주문한 것과 다른 상품이 왔어요"  # what such a report is searched as, besides its own words
 
 
@@ -1035,6 +1021,12 @@ def load_own_data(conn: Connection, customer_id: str | None, query: OwnDataQuery
     if not query.selects or not speaks_of_orders(query, question):
         # a policy question ("제주도 배송비는요?") names no order of theirs: the recent ones, one cached statement
         customer, orders = customer_context_in(conn, customer_id, RECENT_ORDERS, locale)
+        if query.products and customer_id:
+            # «택배 언제 와요 ㅠㅠ 목 빠지게 기다리는 중»: a noun neither their orders nor the catalogue has names no product
+            known = catalogue_words_in(conn, [w for w in query.products
+                                              if not any(matches_product(o, w) for o in orders)])
+            kept = tuple(w for w in query.products if w in known or any(matches_product(o, w) for o in orders))
+            query = replace(query, products=kept)
         return customer, orders, _coupons_for(conn, customer_id, query), query
     customer, orders = customer_brief_in(conn, customer_id), []
     if customer_id:
