@@ -30,7 +30,9 @@ from sajang.graphs.inquiry.answering import (
     story_words_unknown,
 )
 from sajang.graphs.inquiry.classifier import incident_evidence, rule_urgency, wrong_item_reported
-from sajang.graphs.inquiry.intents import parse_own_query
+from sajang.graphs.inquiry.intents import elliptic_fragment, parse_own_query, tells_detail
+from sajang.graphs.inquiry.order_answers import is_own_data_question
+from sajang.graphs.inquiry.prompts import VARIANTS
 from sajang.knowledge.normalize import normalize_message
 
 NOW = datetime(2026, 12, 2, 15, 0, tzinfo=ZoneInfo("Asia/Seoul"))
@@ -211,3 +213,51 @@ def test_a_chat_noun_inside_a_product_name_is_no_product(manual_svc: Any, engine
         s.add(Product(id="P-T9", name="원목 도마 (대)", price=Decimal(25000), cost=Decimal(12000)))
     reply = manual_svc.ask("택배 언제와요 ㅠㅠ 목빠지게 기다리는중", customer_id=A)
     assert "목 주문은 없어요" not in reply["answer"] and "한돈 삼겹살" in reply["answer"], reply
+
+
+# --- follow-ups and the chat while a person is coming -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("line", "fragment"), [("갈비탕인데요", "갈비탕"), ("무쇠냄비예요", "무쇠냄비"), ("냉동이에요", "냉동")])
+def test_a_thing_told_with_the_copula_continues_the_previous_question(line: str, fragment: str) -> None:
+    assert elliptic_fragment(line) == fragment and tells_detail(line)
+
+
+@pytest.mark.parametrize("line", ["배송비 얼마예요?", "배송비는 얼마예요?", "언제예요", "그거예요", "만두 두 봉지예요"])
+def test_a_question_or_a_pointer_with_the_copula_is_no_detail_told(line: str) -> None:
+    assert not tells_detail(line)
+
+
+def test_the_thing_told_is_asked_the_previous_question_not_its_own(manual_svc: Any) -> None:
+    first = manual_svc.ask("만두 어떻게 익혀요")
+    reply = manual_svc.ask("에어프라이어에요", thread_id=first["thread_id"])
+    assert not reply["handoff"] and "180℃" in reply["answer"], reply
+
+
+def test_an_elliptic_line_while_a_person_is_coming_is_read_with_the_line_before(manual_svc: Any) -> None:
+    first = manual_svc.ask("상담원 연결해 주세요 반품하고 싶어요")
+    assert first["handoff"], first
+    reply = manual_svc.ask("배송비는요?", thread_id=first["thread_id"])
+    assert reply["answer"] and "3,000원" in reply["answer"], reply
+
+
+# --- how a reply reads ------------------------------------------------------------------------------------------------
+
+
+def test_a_cooking_trouble_gets_no_apology() -> None:
+    answer = _reply("만두 찌는데 자꾸 터져요 ㅠㅠ", "cooking-mandu", mood="frustrated")
+    assert "죄송" not in answer and answer.split("\n\n")[0] in VARIANTS["empathy_tip"]["ko"], answer
+
+
+def test_the_item_labelled_with_what_was_named_is_quoted_alone() -> None:
+    answer = _reply("왕만두 에어프라이어에 몇분 돌려요", "cooking-mandu")
+    assert "180℃에서 12분" in answer and "찜기:" not in answer and "전자레인지:" not in answer, answer
+
+
+@pytest.mark.parametrize("text", ["i forgot my password", "my points disappeared", "can i use my card from abroad?"])
+def test_my_account_or_points_is_no_order_a_guest_must_prove(text: str) -> None:
+    assert not is_own_data_question(text, "other", parse_own_query(text, NOW), guest=True)
+
+
+def test_my_order_still_is() -> None:
+    assert is_own_data_question("where is my order?", "delivery", parse_own_query("where is my order?", NOW), guest=True)

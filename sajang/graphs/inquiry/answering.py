@@ -32,9 +32,14 @@ from sajang.config import Settings, StorePolicy
 from sajang.db.engine import autocommit_connection
 from sajang.db.types import utcnow
 from sajang.graphs.common.context import store_policy
-from sajang.graphs.inquiry.classifier import Classification, classify_text, get_classifier
-from sajang.graphs.inquiry.intents import ORDER_ID, WHEN_OR_WHERE, parse_own_query
-from sajang.graphs.inquiry.order_answers import is_own_data_question, order_reply, sentences
+from sajang.graphs.inquiry.classifier import HUMAN_REQUEST, Classification, classify_text, get_classifier
+from sajang.graphs.inquiry.intents import ORDER_ID, WHEN_OR_WHERE, elliptic_fragment, parse_own_query
+from sajang.graphs.inquiry.order_answers import (
+    is_own_data_question,
+    order_reply,
+    sentences,
+    with_previous_question,
+)
 from sajang.graphs.inquiry.prompts import VARIANTS, T, josa
 from sajang.knowledge.embeddings import embed_texts
 from sajang.knowledge.ingest import AnswerUnit, answer_units, audience_overrides_in, is_agents_only
@@ -713,6 +718,10 @@ def relevant_units(question: str, hit: dict[str, Any], limit: int = 3, audience:
             floor = SAME_SECTION * own_score[i] if units[i].kind in ("sentence", "faq") else 0.0  # a list stays a list
             others = [(s2, j) for s2, j in unpenalised if j != i and units[j].section == sec and s2 > 0
                       and s2 >= floor and units[j].table is None]
+            if _label_named(units[i], q):
+                # «왕만두 에프에 몇 분 돌려요»: the item labelled with what was named («에어프라이어: …»), not the
+                # items labelled with the other ways (찜기, 전자레인지)
+                others = [(s2, j) for s2, j in others if not (_item_label(units[j]) and not _label_named(units[j], q))]
             picked = [(sc, i), *others[:room - 1]]
             # a list item quoted brings the items that answer exactly as well ("제주도: 3,000원" and "그 밖의
             # 도서산간: 5,000원" for "울릉도는 배송비 더 붙어요?")
@@ -746,6 +755,20 @@ def relevant_units(question: str, hit: dict[str, Any], limit: int = 3, audience:
             ordered = [lead, *[i for i in ordered if i != lead]]
         out += [units[i] for i in _with_announced_lists(units, _with_antecedents(units, ordered)) if units[i] not in out]
     return out
+
+
+_ITEM_LABEL = re.compile(r"^\s*([^:：]{1,20}?)\s*[:：]\s*\S")
+
+
+def _item_label(unit: AnswerUnit) -> str:
+    """What a list item is labelled with («에어프라이어: 180℃에서 12분 …» → «에어프라이어»), or ""."""
+    found = _ITEM_LABEL.match(unit.text) if unit.kind == "item" else None
+    return found.group(1) if found else ""
+
+
+def _label_named(unit: AnswerUnit, asked: frozenset[str]) -> bool:
+    label = _item_label(unit)
+    return bool(label) and bool(_tokens(label) & asked)
 
 
 # «어떤 거», «뭐뭐», «무슨 서류», "which", "what do I need": the question asks for the items of a list
@@ -1273,7 +1296,11 @@ def compose_manual_reply(text: str, parts: list[tuple[str, dict[str, Any], list[
     seed = _seed(text)
     lines: list[str] = [_t("greet", locale, shop=policy.shop_name)] if first_turn else []
     if is_frustrated(text, mood):
-        key = "empathy_delay" if _DELAY.search(text) else "empathy_damage" if _DAMAGE.search(text) else "empathy"
+        # (a cooking or care article answers how to do something: «만두 찌는데 자꾸 터져요 ㅠㅠ» is no fault of the shop's
+        # to apologise for)
+        how_to = bool(parts) and all(hit.get("category") == "product" for _q, hit, _u in parts)
+        key = "empathy_tip" if how_to else "empathy_delay" if _DELAY.search(text) \
+            else "empathy_damage" if _DAMAGE.search(text) else "empathy"
         lines.append(_pick(key, locale, seed))
     else:
         opening = "" if first_turn else _pick("manual_open", locale, seed, shop=policy.shop_name)
@@ -2217,8 +2244,12 @@ def reply_while_waiting(settings: Settings, engine: Engine, *, text: str, custom
                         locale: str, earlier: list[str] | None = None) -> dict[str, Any]:
     """`waiting_reply` with what it needs read here: the line looked up as the chat does (`look_up`), the
     customer's orders (verified customers only), the store policy and the admin's audience switch.
-    `earlier`: the customer's earlier lines of the conversation."""
-    found = look_up(settings, text, locale)
+    `earlier`: the customer's earlier lines of the conversation; an elliptic line («배송비는요?») is read with the
+    last of them («냄비 색깔 잘못 골랐어요»), as the chat reads a follow-up."""
+    fragment = elliptic_fragment(text) if earlier else None
+    # (the line before without its request for a person: «상담원 연결해 주세요 반품하고 싶어요» asked about returns)
+    before = HUMAN_REQUEST.sub(" ", earlier[-1]).strip() if fragment and earlier else ""
+    found = look_up(settings, with_previous_question(text, before) if before else text, locale)
     with autocommit_connection(engine) as conn:
         overrides = audience_overrides_in(conn)
     cls = found.classification

@@ -540,6 +540,20 @@ _ELLIPTIC_WAY = re.compile(
     r"\s*(?:요|여|용)?\s*[?？.!~ㅠㅜ]*$")
 
 
+# «갈비탕인데요», «냉동이에요» after «반품하고 싶어요»: what the previous question was about, told with the copula
+_ELLIPTIC_IS = re.compile(r"^(?:아|음|그게|저|제\s*거)?\s*(?P<frag>[가-힣A-Za-z0-9][가-힣A-Za-z0-9 ]{0,11}?)\s*"
+                          r"(?:인데요|인데여|인뎅|이에요|예요|에요|이에여|예여|이거든요|거든요)\s*[?？.!~ㅠㅜ;]*$")
+
+
+_TOLD_ASKS = re.compile(r"얼마|언제|어디|뭐|머|무엇|몇|왜|어떻|누구|무슨|어느|\s(?:은|는|이|가)\s|[가-힣](?:은|는)\s")
+
+
+def tells_detail(text: str) -> bool:
+    """The line tells what the previous question was about («갈비탕인데요»), adding to it, not asking it anew."""
+    told = _ELLIPTIC_IS.match(text.strip())
+    return told is not None and elliptic_fragment(text) == told.group("frag").strip()
+
+
 def elliptic_fragment(text: str) -> str | None:
     """The fragment of an elliptic follow-up ("제주도는요?" → "제주도", "그 주문은요?" → "그 주문"), or None
     for a message that stands on its own (it has a predicate of its own or is long)."""
@@ -548,10 +562,15 @@ def elliptic_fragment(text: str) -> str | None:
         found = form.match(stripped)
         if found and (form is not _ELLIPTIC_LIGHT or WHEN_OR_WHERE.search(found.group("frag"))):
             return found.group("frag").strip()
-    m = ELLIPTIC.match(stripped)
+    told = _ELLIPTIC_IS.match(stripped)
+    m = told or ELLIPTIC.match(stripped)
     if not m:
         return None
-    frag = (m.group("frag") or m.group("frag_en") or m.group("frag_and") or "").strip()
+    frag = told.group("frag").strip() if told else \
+        (m.group("frag") or m.group("frag_en") or m.group("frag_and") or "").strip()
+    if told and (re.fullmatch(r"(?:그|이|저|요)\s*(?:거|것|게|건|거예|걸)", frag) or _TOLD_ASKS.search(frag)
+                 or len(frag.split()) > 2):
+        return None  # «그거예요»: the thing just named, no topic; «배송비 얼마예요»: a question of its own
     # "And to Jeju?" → "Jeju", "and the galbitang?" → "galbitang"
     frag = re.sub(r"^(?:(?:to|for|in|on|about|with|the|a|an)\s+)+", "", frag, flags=re.IGNORECASE)
     if not frag or len(frag) > 24:

@@ -42,7 +42,7 @@ from sajang.graphs.inquiry.classifier import (
     rule_urgency,
 )
 from sajang.graphs.inquiry.context import InquiryContext, asking_customer, thread_of
-from sajang.graphs.inquiry.intents import WHEN_OR_WHERE, OwnDataQuery, elliptic_fragment
+from sajang.graphs.inquiry.intents import WHEN_OR_WHERE, OwnDataQuery, elliptic_fragment, tells_detail
 from sajang.graphs.inquiry.llm_answer import answer_with_model
 from sajang.graphs.inquiry.order_answers import (
     WRONG_ITEM_QUERY,
@@ -168,7 +168,8 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
     language = state.get("locale")
     hits, result = manual_hits(settings, query, language, state.get("category"))
     out: dict[str, Any] = {}
-    if state.get("followup") == "manual" and result.hits:
+    # («갈비탕인데요» after «반품하고 싶어요» tells what the previous question was about: no topic of its own to swap in)
+    if state.get("followup") == "manual" and result.hits and not tells_detail(state.get("text") or ""):
         # "쿠폰은요?" after "적립금 어떻게 쌓여요": another topic asked the same way, not coupons within points
         base = state.get("question_base") or ""
         spaced_base = normalize_for_shop(base, settings.data_dir, settings.chat_lexicon).text if base else ""

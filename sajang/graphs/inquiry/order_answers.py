@@ -75,7 +75,8 @@ POSSESSIVE = re.compile(
     r"(?!\s*(하려|할까|하면|할\s*건데|하고\s*싶|할\s*(게|래|예정)|예정))"
     r"|(?<![가-힣])(제가|내가)\s*(주문|결제|구매)\s*(했을|한|하던)\s*때"
     r"|(?<![가-힣])(제가|내가)\s*(주문|결제|구매)\s*할\s*때[^.?!？]{0,24}(했는지|었는지|았는지|됐는지)"
-    r"|산\s*(거|게|것)|\bmy\b(?!\s+(?:mind|own|fault|opinion)\b)"
+    r"|산\s*(거|게|것)|\bmy\b(?!\s+(?:mind|own|fault|opinion|password|account|login|id|e-?mail|phone|mobile|membership|"
+    r"points?|coupons?|tier|level|cart|wishlist|card|name|birthday)\b)"
     r"(?!\s+(?:" + "|".join(PEOPLE_EN) + r")\b(?!'s?\s+(?:orders?|package|parcel|refund|delivery|return)))"
     r"|" + COUNTED_ORDERS.pattern + r"|\bi\s+(ordered|bought)\b", re.IGNORECASE)
 ORDER_CATEGORIES = {"delivery", "cancel", "return_refund", "exchange"}

@@ -92,6 +92,8 @@ VARIANTS: dict[str, dict[str, tuple[str, ...]]] = {
                      "en": ("That's from our guide “{title}”.", "", "More in our guide “{title}”.", "")},
     "empathy": {"ko": ("걱정 많으셨죠.", "불편을 드렸다면 죄송해요.", "마음 쓰이셨을 텐데 바로 알려 드릴게요."),
                 "en": ("Sorry about the trouble.", "I'm sorry this has been frustrating.")},
+    "empathy_tip": {"ko": ("아이고, 속상하셨겠어요.", "그럴 때는 이렇게 해 보세요.", "번거로우셨죠. 이렇게 하시면 돼요."),
+                    "en": ("Oh, that's annoying. Here's what helps.", "Here's how to get it right.")},
     "empathy_delay": {"ko": ("배송이 늦어져 많이 답답하셨죠. 죄송합니다.", "기다리시게 해서 정말 죄송해요.",
                              "오래 기다리셨죠, 죄송합니다."),
                       "en": ("Sorry for the wait. I know it's frustrating.", "I'm sorry it's taking this long.")},
@@ -325,7 +327,7 @@ def _opener(wording: str) -> re.Pattern[str]:
 # How the bot's answers open (the greeting, "확인해 드릴게요.", a word of sympathy): said the same way in
 # many answers, so they tell none apart
 OPENERS = [_opener(w) for w in {*(T["greet"][loc] for loc in ("ko", "en")),
-                                *(v for key in ("manual_open", "empathy", "empathy_delay", "empathy_damage")
+                                *(v for key in ("manual_open", "empathy", "empathy_tip", "empathy_delay", "empathy_damage")
                                   for loc in ("ko", "en") for v in VARIANTS[key][loc] if v)}]
 
 
