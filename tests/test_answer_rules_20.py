@@ -261,3 +261,14 @@ def test_my_account_or_points_is_no_order_a_guest_must_prove(text: str) -> None:
 
 def test_my_order_still_is() -> None:
     assert is_own_data_question("where is my order?", "delivery", parse_own_query("where is my order?", NOW), guest=True)
+
+
+def test_a_paid_or_preparing_order_to_cancel_is_not_picked_by_its_state_word() -> None:
+    # «결제완료 된 거 취소할게요»: any open order can be cancelled; the state said names no pick among them
+    assert parse_own_query("결제완료 된거 취소할게요", NOW).statuses == ()
+
+
+@pytest.mark.parametrize(("text", "products"), [("택배 언제와요 ㅠㅠ 목빠지게 기다리는중", ()), ("떡 시킨거 언제와요", ("떡",)),
+                                                ("만두 언제 와요", ("만두",))])
+def test_a_noun_of_one_syllable_names_a_product_only_as_the_thing_bought(text: str, products: tuple[str, ...]) -> None:
+    assert parse_own_query(text, NOW).products == products

@@ -449,9 +449,14 @@ def product_words(text: str) -> tuple[str, ...]:
                 if word.endswith(tail) and len(word) > len(tail):
                     word, stripped = word[: -len(tail)], True
                     break
+        if len(word) == 1 and not re.search(rf"(?<![가-힣]){re.escape(word)}\s*(?:을|를|은|는|이|가|도)?\s*{_BOUGHT}", cleaned):
+            continue  # «목 빠지게 기다리는 중»: a word of one syllable names a product only as the thing bought («떡 시킨 거»)
         if word.lower() not in NOT_PRODUCT and word not in out:
             out.append(word)
     return tuple(out)
+
+
+_BOUGHT = r"(?:시킨|시켰|주문|산\s|샀|구매|받은|받았|왔|온\s|배송|택배|언제)"
 
 
 _PAST_TYPOS = str.maketrans({"햇": "했", "냇": "냈", "낫": "났", "됏": "됐", "왓": "왔", "갓": "갔", "삿": "샀", "켯": "켰", "봣": "봤",
@@ -505,8 +510,9 @@ def parse_own_query(text: str, now: datetime) -> OwnDataQuery:
     if action is not None:
         # "취소해 주세요": the request's own word names no status of the order to pick; a state said of the
         # order does («배송중인 주문 취소할래요»: the one on its way, not the paid one)
+        # (an order on its way or delivered: what can be done differs; «결제완료 된 거 취소할게요» needs no pick)
         said = [s for pattern, order_statuses, claims in STATUS_WORDS if not claims and pattern.search(text)
-                for s in order_statuses]
+                for s in order_statuses if set(order_statuses) <= {"shipping", "delivered"}]
         statuses, claim_types = [s for s in statuses if s in said], []
     span = date_range(text, now)
     order_ids = tuple(dict.fromkeys(m.group(0).upper() for m in ORDER_ID.finditer(text)))
