@@ -166,12 +166,17 @@ def matching_orders_in(conn: Connection, customer_id: str | None, *, order_ids: 
 
 def catalogue_words_in(conn: Connection, words: list[str]) -> set[str]:
     """The words that occur in the name of a product of the shop (a loose product name, or not a product)."""
-    name = _despaced(Product.__table__.c.name)
+    products = Product.__table__.c
+    name = _despaced(products.name)
     found = set()
     for w in words:
-        names = conn.execute(select(Product.__table__.c.name).where(_names(name, w)).limit(20)).scalars().all()
+        if len(w) > 1:
+            if conn.execute(select(products.id).where(_names(name, w)).limit(1)).first() is not None:
+                found.add(w)
+            continue
         # a word of one syllable begins a word of the name («닭» of «닭갈비»), not ends one («목» is no «원목 도마»)
-        if names and (len(w) > 1 or any(part.startswith(w) for n in names for part in re.split(r"[\s()]+", n))):
+        names = conn.execute(select(products.name).where(_names(name, w)).limit(20)).scalars().all()
+        if any(part.startswith(w) for n in names for part in re.split(r"[\s()]+", n)):
             found.add(w)
     return found
 

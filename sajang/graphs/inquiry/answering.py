@@ -218,6 +218,11 @@ _NOT_A_PERIOD = "".join(f"(?<!{noun}{particle}{space})" for noun in ("기간", "
                         for particle in ("", "이", "은") for space in ("", " "))
 # «몇 분 돌려요?»: minutes (not «몇 분이 드실 거예요», people)
 _MINUTES = r"몇\s*분(?!\s*(?:이|께|한테|에게|이서|정도\s*드|드실|먹|오시|계시|용|기준|분량))"
+# «몇만원부터 무배에요?», «골드 되려면 얼마나 질러야 돼요»: the line to reach (a kind of `_ASKS`, asked for itself)
+_THRESHOLD_ASKED = re.compile(
+    r"(?:몇\s*(?:만\s*원|천\s*원|원|개|세트|명|장|병|팩|봉)|얼마)\s*(?:부터|이상|넘(?:어야|으면|게|는)|짜리\s*부터|사야|사면)"
+    r"|최소\s*(?:얼마|몇|주문\s*금액|금액)|(?:얼마나|얼마)\s*(?:사야|질러야|모아야|써야|채워야)"
+    r"|how\s+much\s+(?:do\s+i\s+(?:need|have)\s+to\s+(?:spend|buy)|for\s+free)|\bminimum\b", re.IGNORECASE)
 # What kind of fact the question asks for, and how such a fact looks in the manual.
 _ASKS = {
     "duration": (re.compile(r"며칠|몇\s*일|몇\s*개월|몇\s*달|몇\s*년|몇\s*주(?!문)|몇\s*시간(?!대)|" + _MINUTES + r"|언제(?!든)|" + _HOW_LONG + r"|기간|기한|소요|how\s+long|\bwhen\b|\bdays?\b",
@@ -259,8 +264,8 @@ _ASKS = {
                              r"\b(?:which|what)\s+(?:courier|carrier|delivery\s+company|shipping\s+company)",
                              re.IGNORECASE),
                   re.compile(r"(?:은|는)\s+[A-Za-z가-힣]+(?:입니다|이에요|예요)|(?-i:\bis\s+[A-Z])", re.IGNORECASE)),
-    # «몇만원부터 무배에요?», «골드 되려면 얼마나 질러야 돼요»: the line to reach, a figure with «이상», «부터»
-    "threshold": (re.compile(r"(?:몇\s*(?:만\s*원|천\s*원|원|개|세트|명|장|병|팩|봉)|얼마)\s*(?:부터|이상|넘(?:어야|으면|게|는)|짜리\s*부터|사야|사면)|최소\s*(?:얼마|몇|주문\s*금액|금액)|(?:얼마나|얼마)\s*(?:사야|질러야|모아야|써야|채워야)|how\s+much\s+(?:do\s+i\s+(?:need|have)\s+to\s+(?:spend|buy)|for\s+free)|\bminimum\b", re.IGNORECASE),
+    # the line to reach (`_THRESHOLD_ASKED`), stated as a figure with «이상», «부터»
+    "threshold": (_THRESHOLD_ASKED,
                   re.compile(r"\d[\d,]*\s*(?:원|만\s*원|개|세트|명|장|병|팩|봉|kg|g)?\s*(?:이상|부터|넘으면|넘게|초과|넘는)|or\s+more|\bover\s+(?:₩|KRW\s*)?\d|at\s+least|\bfrom\s+(?:₩|KRW\s*)?\d", re.IGNORECASE)),
     "condition": (re.compile(r"어떤\s*경우|조건|기준|언제까지|까지\s*(?:가능|돼|되)|if\s+|which\s+cases?", re.IGNORECASE),
                   re.compile(r"경우|이내|이상|이하|전까지|까지|때|within|before|until|unless", re.IGNORECASE)),
@@ -371,7 +376,7 @@ _ASKS_FIGURE = {
     "amount": re.compile(r"몇\s*(?:글자|자|장|개(?!월)|번|퍼센트|프로|%|명|미리|밀리|ml|리터|그램|g\b|키로|kg)|how\s+many|"
                         r"how\s+much\s+water", re.IGNORECASE),
     "temperature": re.compile(r"몇\s*도(?!착)|몇\s*℃|what\s+temperature|how\s+hot", re.IGNORECASE),
-    "threshold": re.compile(r"(?:몇\s*(?:만\s*원|천\s*원|원|개|세트|명|장|병|팩|봉)|얼마)\s*(?:부터|이상|넘(?:어야|으면|게|는)|짜리\s*부터|사야|사면)|최소\s*(?:얼마|몇|주문\s*금액|금액)|(?:얼마나|얼마)\s*(?:사야|질러야|모아야|써야|채워야)|how\s+much\s+(?:do\s+i\s+(?:need|have)\s+to\s+(?:spend|buy)|for\s+free)|\bminimum\b", re.IGNORECASE),
+    "threshold": _THRESHOLD_ASKED,
 }
 
 
@@ -776,7 +781,7 @@ _ASKS_WHICH = re.compile(r"어떤\s*(거|것|걸|게|사진|서류|방법|종류
                          r"|\bwhich\b|\bwhat\s+(do|should|kind|kinds|photos?|documents?)\b", re.IGNORECASE)
 
 
-def _whole_lists(units: tuple[AnswerUnit, ...], chosen: list[int]) -> list[int]:
+def _whole_lists(units: Sequence[AnswerUnit], chosen: list[int]) -> list[int]:
     """Every item of the lists (runs of consecutive items of one section) the chosen items stand in, up to
     `MAX_TABLE_ROWS` a list."""
     out: list[int] = []
@@ -831,13 +836,8 @@ def _with_announced_lists(units: Sequence[AnswerUnit], ordered: list[int]) -> li
         u = units[i]
         if u.kind != "sentence" or not _ANNOUNCES_LIST.search(u.text.strip()):
             continue
-        following = []
-        j = i + 1
-        while j < len(units) and units[j].kind == "item" and units[j].section == u.section:
-            following.append(j)
-            j += 1
-        if 0 < len(following) <= MAX_TABLE_ROWS:
-            out += [k for k in following if k not in out]
+        if i + 1 < len(units) and units[i + 1].kind == "item" and units[i + 1].section == u.section:
+            out += [k for k in _whole_lists(units, [i + 1]) if k not in out]
     return out
 
 
@@ -954,7 +954,7 @@ def _listed_two(text: str) -> list[str] | None:
         return None
     first, second, ask = found["a"].strip(), found["b"].strip(), (found["ask"] or "").strip()
     # (without a request, two things named only: «김치랑 깍두기 보관 어떻게 해요» asks one thing of both)
-    if not ask and (len(text) > 30 or _asks(second) or _QUESTION_END.search(second) or len(text.split()) < 3):
+    if not ask and (len(text) > 30 or _asks(second) or len(text.split()) < 3):
         return None
     if not topic_nouns(first) or not topic_nouns(second) or _WH.search(first) \
             or second.replace(" ", "") in first.replace(" ", ""):
@@ -1983,10 +1983,10 @@ def prefer_stage_asked(query: str, hits: list[dict[str, Any]]) -> list[dict[str,
     지났는데 아직도 안 보냈네요 취소할래요»: the late-dispatch rule, not «출고 후 취소 요청»)."""
     if len(hits) < 2:
         return hits
-    title = str(hits[0].get("title") or "")
-    if "<shipped>" in _stages(query) and _BEFORE_DISPATCH.search(title):
+    title, shipped = str(hits[0].get("title") or ""), "<shipped>" in _stages(query)
+    if shipped and _BEFORE_DISPATCH.search(title):
         passed = _BEFORE_DISPATCH
-    elif _NOT_SHIPPED.search(query) and "<shipped>" not in _stages(query) and _AFTER_DISPATCH.search(title):
+    elif not shipped and _NOT_SHIPPED.search(query) and _AFTER_DISPATCH.search(title):
         passed = _AFTER_DISPATCH
     else:
         return hits

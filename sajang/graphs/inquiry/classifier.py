@@ -409,14 +409,16 @@ _ASKED_OF_WRONG_ITEM = re.compile(
     r"|되나요|돼요|되요|되나|할까요|하나요|해야|가능|주나요|주시나요|주세요|해\s*줘|해\s*주|\bhow\b|\bcan\b|\bshould\b|\bdo i\b")
 
 
-WRONG_ITEM_LEVEL = "high"  # as a missing piece: the shop resends, no harm done
-
-
 # "I ordered the mild one but got the spicy one", "you sent me the wrong item"
 WRONG_ITEM_REPORT_EN = re.compile(
     r"\bi\s+(?:ordered|bought|paid\s+for)\b[^.?!]{1,40}?\b(?:but|and)\s+(?:i\s+)?(?:got|received|was\s+sent)\b"
     r"|\b(?:got|received|was\s+sent|sent\s+me)\s+(?:the\s+|a\s+)?wrong\s+(?:item|product|one|thing|flavou?r)"
     r"|\bwrong\s+(?:item|product)\s+(?:came|arrived|was\s+(?:sent|delivered))|\bnot\s+what\s+i\s+ordered\b", re.IGNORECASE)
+
+
+# how urgent each kind of incident is: those of `INCIDENTS`, and a wrong item only reported (as a missing piece: the
+# shop resends, no harm done)
+INCIDENT_LEVELS: dict[str, str] = {**{kind: level for kind, (level, _rx) in INCIDENTS.items()}, "wrong_item": "high"}
 
 
 def wrong_item_reported(text: str) -> bool:
@@ -473,7 +475,7 @@ def rule_urgency(text: str, category: str) -> str:
     """urgent (food safety, injury, legal threat, repeated complaint) > high (damage, missing or wrong item,
     defect; or time pressure and anger) > normal > low (product, stock, coupon and chit-chat questions).
     The category alone never raises it: a cooking question filed under damage_defect stays normal."""
-    levels = {INCIDENTS[kind][0] if kind in INCIDENTS else WRONG_ITEM_LEVEL for kind in incident_evidence(text)}
+    levels = {INCIDENT_LEVELS[kind] for kind in incident_evidence(text)}
     if "urgent" in levels:
         return "urgent"
     if levels or PRESSURE.search(text):

@@ -1024,10 +1024,9 @@ def load_own_data(conn: Connection, customer_id: str | None, query: OwnDataQuery
         customer, orders = customer_context_in(conn, customer_id, RECENT_ORDERS, locale)
         if query.products and customer_id:
             # «택배 언제 와요 ㅠㅠ 목 빠지게 기다리는 중»: a noun neither their orders nor the catalogue has names no product
-            known = catalogue_words_in(conn, [w for w in query.products
-                                              if not any(matches_product(o, w) for o in orders)])
-            kept = tuple(w for w in query.products if w in known or any(matches_product(o, w) for o in orders))
-            query = replace(query, products=kept)
+            theirs = {w for w in query.products if any(matches_product(o, w) for o in orders)}
+            known = catalogue_words_in(conn, [w for w in query.products if w not in theirs])
+            query = replace(query, products=tuple(w for w in query.products if w in theirs or w in known))
         return customer, orders, _coupons_for(conn, customer_id, query), query
     customer, orders = customer_brief_in(conn, customer_id), []
     if customer_id:
