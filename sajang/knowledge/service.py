@@ -425,6 +425,15 @@ class KnowledgeBase:
             self._reload_catalogue()
         return self._product_kinds
 
+    def product_words(self) -> frozenset[str]:
+        """The head noun of each product name on sale or sold out («고기 왕만두 (1.4kg)» → 왕만두, «명절 한우 선물세트»
+        → 한우): what a customer calls the product, with or without the shop's category of it."""
+        if time.monotonic() - self._catalogue_at > CATALOGUE_TTL_S:
+            self._reload_catalogue()
+        return frozenset(words[-1] for name in self._catalogue_names
+                         if (words := [w for w in re.findall(r"[가-힣]{2,}", re.sub(r"\([^)]*\)", " ", name))
+                                       if not w.endswith("세트")]))
+
     @staticmethod
     def _doc_tokens(doc: _Doc, chunks: dict[str, _Chunk]) -> list[str]:
         out: list[str] = []

@@ -253,3 +253,12 @@ def customer_coupons_in(conn: Connection, customer_id: str | None) -> list[dict[
 
 def customer_exists(engine: Engine, customer_id: str) -> bool:
     return customer_brief(engine, customer_id) is not None
+
+
+def catalogue_in(conn: Connection) -> list[dict[str, Any]]:
+    """Every product of the shop with what a customer may ask of it in the chat: its name, price, stock, sale
+    status and restock date (a small shop's catalogue: tens of rows)."""
+    p = Product.__table__.c
+    rows = conn.execute(select(p.id, p.name, p.price, p.stock, p.status, p.restock_on).order_by(p.id)).all()
+    return [{"id": r.id, "name": r.name, "price": r.price, "stock": r.stock, "status": r.status,
+             "restock_on": r.restock_on} for r in rows]

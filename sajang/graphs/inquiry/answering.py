@@ -201,6 +201,10 @@ _SAME_AS = {"바꾸": ("변경",), "변경": ("바꾸",), "고치": ("수정", "
             "바뀌": ("조정", "정하", "변경"),
             # «상담 몇 시까지 해요?»: the customer centre's hours
             "상담": ("고객센터",),
+            # «적립금 최소금액 있어요?»: the least one may use is what the manual writes «1,000원 이상부터»
+            "최소": ("이상",),
+            # «김치 국산인가요»: the manual writes 국내산
+            "국산": ("국내산", "국내"),
             "delivery": ("ship",), "ship": ("delivery",)}
 
 
@@ -305,7 +309,7 @@ def _below_the_line(faq_question: str, question: str) -> bool:
     return bool(told) and all(n < limit for n in told)
 
 
-SPECIAL_CASE = re.compile(r"경우|때$|\S\s*후\b|오류|늦어|지연|안\s*될|못|분실|반송|when\s|if\s", re.IGNORECASE)
+SPECIAL_CASE = re.compile(r"경우|때$|\S\s*후\b|오류|늦어|지연|안\s*될|못|분실|반송|명절|연휴|when\s|if\s", re.IGNORECASE)
 SPECIAL_MISMATCH = 0.25
 CASE_NAMED_WORDS = 2
 OTHER_CASE = 0.5  # a section of another case than the one the question names («단순 변심» for «오배송이면»)
@@ -868,7 +872,7 @@ _EN_QUESTION_START = re.compile(r"^(?:and|also|plus|or)?\s*(?:is|are|was|do|does
 _YES_NO = re.compile(r"(?:나요|ㄴ가요|인가요|건가요|되죠|돼요|되요|있어요|없어요|주나요|주시나요|줘요|되는지|가능해요|"
                      r"가능한가요|될까요|할까요)\s*[?？.~ㅠㅜ]*\s*$|^\s*(?:can|do|does|is|are|will|could|would)\b",
                      re.IGNORECASE)
-_NEGATIVE = re.compile(r"수\s*없|없습니다|않습니다|않아요|안\s*됩니다|불가|어렵|아닙니다|받지\s*않|하지\s*않|"
+_NEGATIVE = re.compile(r"수\s*없|없습니다|않습니다|않아요|안\s*됩니다|불가|어렵|아닙니다|받지\s*않|하지\s*않|필요\s*(?:가\s*)?없|"
                        r"\bcannot\b|\bcan't\b|\bnot\b|\bno\b", re.IGNORECASE)
 _POSITIVE = re.compile(r"수\s*있|가능|됩니다|드립니다|있습니다|\bcan\b|\bwill\b|\byes\b", re.IGNORECASE)
 _RESTRICTIVE = re.compile(r"(?:[한하]|\d)\s*(?:장|개|번|개씩)\s*(?:만|까지)|\bonly\b|\bup\s+to\b", re.IGNORECASE)
@@ -1056,6 +1060,20 @@ def story_words_unknown(text: str, unknown: Sequence[str]) -> tuple[str, str] | 
     if not unknown or not told or not _asks(question) or not topic_nouns(question):
         return None
     return (told, question) if all(u in told and u not in question for u in unknown) else None
+
+
+def without_products(text: str, products: Iterable[str]) -> str | None:
+    """The message without the catalogue's product words it names («갈비탕 배송비 얼마에요» → «배송비 얼마에요»: a
+    shop-wide rule asked with a product as its context), or None when it names none or nothing asked is left."""
+    named = [n for n in dict.fromkeys(topic_nouns(text))
+             if len(n) >= 2 and any(w == n or w.endswith(n) for w in products)]
+    if not named:
+        return None
+    rest = text
+    for noun in sorted(named, key=len, reverse=True):
+        rest = rest.replace(noun, " ")
+    rest = " ".join(rest.split())
+    return rest if topic_nouns(rest) and rest != text else None
 
 
 def speaks_of_none(question: str, hit: Mapping[str, Any]) -> bool:
@@ -1922,6 +1940,8 @@ def learned_in_scope(question: str, hits: list[dict[str, Any]]) -> list[dict[str
 
 
 TITLE_TOPIC_MARGIN = 0.06  # how far below the top a hit whose title names the question's topic may be
+# …when the top hit's title names nothing of the question («쿠폰 두개 같이 써도 돼요?»: «적립금 적립과 사용» first)
+UNNAMED_TOP_MARGIN = 0.08
 
 
 def prefer_named_topic(query: str, hits: list[dict[str, Any]], category: str | None = None) -> list[dict[str, Any]]:
@@ -1950,7 +1970,8 @@ def prefer_named_topic(query: str, hits: list[dict[str, Any]], category: str | N
         return sum(1 for n in nouns if n in text)
 
     fit = [(i, hit) for i, hit in enumerate(hits[1:3], start=1)
-           if top - float(hit.get("score") or 0.0) <= TITLE_TOPIC_MARGIN and named(hit)
+           if top - float(hit.get("score") or 0.0) <= (TITLE_TOPIC_MARGIN if top_named else UNNAMED_TOP_MARGIN)
+           and named(hit)
            and (category is None or hit.get("category") == category)
            and (not top_named or covered(hit) >= covered(hits[0]))]
     if not fit:
@@ -2009,6 +2030,18 @@ def prefer_remote_area(query: str, hits: list[dict[str, Any]], category: str | N
     def about_remote(hit: dict[str, Any]) -> bool:
         return hit.get("kind", "manual") == "manual" and bool(REMOTE_AREA.search(str(hit.get("title") or "")))
 
+    if len(hits) >= 2 and about_remote(hits[0]) and not REMOTE_AREA.search(query) and category == "delivery":
+        # «배송 보통 며칠 걸려요»: the remote-area article's days are for places the question does not name; the
+        # delivery article just below that speaks of everything it names answers (not «완도는 며칠 걸려요», a
+        # place the list does not know)
+        nouns = topic_nouns(query)
+
+        def general(hit: dict[str, Any]) -> bool:
+            said = f"{hit.get('title') or ''} {hit.get('body') or hit.get('text') or ''}"
+            return hit.get("kind", "manual") == "manual" and hit.get("category") == "delivery" \
+                and not about_remote(hit) and all(_says_word(said, n) for n in nouns)
+
+        return _moved_first(hits, REMOTE_AREA_MARGIN, general)
     if len(hits) < 2 or not REMOTE_AREA.search(query) or about_remote(hits[0]) or category != "delivery" \
             or hits[0].get("category") != "delivery":
         return hits
@@ -2112,10 +2145,16 @@ _GOODS_CASE_BEFORE = re.compile(r"(?:오면|왔으면|받으면|나오면|남으
 _ASKS_WHETHER_DONE = re.compile(r"요\s*[?？]")
 
 
+# «반품하고 싶어요 어떻게 해요»: the wish, then how one goes about it (the manual's steps), asked right after
+_HOW_ASKED_AFTER = re.compile(r"\S{0,4}?\s*[.,~!ㅠㅜ]*\s*(?:그럼\s*|그러면\s*)?(?:어떻게|어케|어캐|어떡|방법|어디서|어디로|어디에서)")
+
+
 def needs_action(text: str) -> bool:
     """The customer asks us to *do* something only a person can (cancel, refund, return, exchange)."""
     request = ACTION_REQUEST.search(text) or (_ACTION_NOUN.search(text) and _PLEASE_DO.search(text))
     if not request:
+        return False
+    if not request.group(0).endswith(("줘", "주세요", "주실", "주")) and _HOW_ASKED_AFTER.match(text, request.end()):
         return False
     return not (request.group(0).endswith("줘") and _ASKS_WHETHER_DONE.match(text, request.end())
                 and _GOODS_CASE_BEFORE.search(text, 0, request.start()))

@@ -165,7 +165,9 @@ RELATIVE_DAYS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"엊그제|엊그저께"), "엊그제"),
     (re.compile(r"그저께|그제"), "그저께"),
     (re.compile(r"(?<![가-힣])어제|yesterday", re.IGNORECASE), "어제"),
-    (re.compile(r"오늘|today", re.IGNORECASE), "오늘"),
+    # («택배 오늘 와요?», «오늘 도착한 거»: the day it comes, not the day it was ordered)
+    (re.compile(r"오늘(?!\s*(?:안에|중에|중으로|내로|까지)?\s*(?:와|오|옴|도착|받|출고|발송|나가|나갈|출발|보내))|today",
+                re.IGNORECASE), "오늘"),
     (re.compile(r"지난\s*주|저번\s*주|last\s+week", re.IGNORECASE), "지난주"),
     (re.compile(r"이번\s*주|this\s+week", re.IGNORECASE), "이번 주"),
     (re.compile(r"지난\s*달|저번\s*달|last\s+month", re.IGNORECASE), "지난달"),

@@ -33,6 +33,7 @@ from sajang.graphs.inquiry.answering import (
     same_article,
     speaks_of_none,
     story_words_unknown,
+    without_products,
 )
 from sajang.graphs.inquiry.classifier import (
     HUMAN_REQUEST,
@@ -42,7 +43,7 @@ from sajang.graphs.inquiry.classifier import (
     rule_urgency,
 )
 from sajang.graphs.inquiry.context import InquiryContext, asking_customer, thread_of
-from sajang.graphs.inquiry.intents import WHEN_OR_WHERE, OwnDataQuery, elliptic_fragment, tells_detail
+from sajang.graphs.inquiry.intents import KST, WHEN_OR_WHERE, OwnDataQuery, elliptic_fragment, tells_detail
 from sajang.graphs.inquiry.llm_answer import answer_with_model
 from sajang.graphs.inquiry.order_answers import (
     WRONG_ITEM_QUERY,
@@ -54,12 +55,14 @@ from sajang.graphs.inquiry.order_answers import (
     read_in_context,
     with_previous_question,
 )
+from sajang.graphs.inquiry.product_answers import product_facts_asked, product_reply
 from sajang.graphs.inquiry.smalltalk import is_remark, remark_reply, smalltalk_reply
 from sajang.graphs.inquiry.state import InquiryState
 from sajang.knowledge.ingest import audience_overrides_in
 from sajang.knowledge.normalize import normalize_for_shop
 from sajang.knowledge.service import Hit, SearchResult, get_knowledge, read_chat
 from sajang.knowledge.text import HANGUL, tokenize, topic_nouns
+from sajang.tools.orders import catalogue_in
 
 
 def policy_of(state: InquiryState, settings: Settings) -> StorePolicy:
@@ -274,6 +277,16 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
         if alone.confidence >= settings.answer_confidence_threshold and not alone.unknown_terms \
                 and alone_hits and alone_hits[0].get("id") == hits[0].get("id"):
             hits, result = alone_hits, alone
+    unsure = state.get("followup") is None and not out and result.confidence < settings.answer_confidence_threshold
+    rule_asked = without_products(query, get_knowledge(settings).product_words()) if unsure and hits else None
+    if rule_asked is not None and hits[0].get("kind") == "manual":
+        # «갈비탕 배송비 얼마에요»: the product pulled the search toward its cooking article, though the rule asked is
+        # the shop's for every product; asked without it, the same article is found surely (its passages stay
+        # those the whole question found: «김치 교환 가능해요?» is answered by the rule for chilled food)
+        alone_hits, alone = manual_hits(settings, rule_asked, language, state.get("category"))
+        if alone.confidence >= settings.answer_confidence_threshold and not alone.unknown_terms \
+                and alone_hits and alone_hits[0].get("id") == hits[0].get("id"):
+            result = replace(result, confidence=alone.confidence)
     asked = asked_after_story(query) if state.get("followup") is None and not out else None
     if asked and hits and hits[0].get("kind") == "manual" and speaks_of_none(asked, hits[0]):
         # «친구가 만두 맛있다고 해서 시켜 보려는데 가입하면 뭐 있어요?»: the story's words found an article that says
@@ -553,6 +566,14 @@ def answer(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str, A
     if own is not None:
         # the customer's own data (or the chat verification): answered from the database, never the manual
         return {**own, "needs_human": False, "hits": slim_hits}
+    if reading.followup is None and any(product_facts_asked(text, state.get("category") or "other")):
+        # «간장게장 품절이던데 언제 들어와요?», «순살갈비탕 얼마에요»: the products table knows, the manual cannot
+        with runtime.context.engine.connect() as conn:
+            catalogue = catalogue_in(conn)
+        product = product_reply(text, catalogue, category=state.get("category") or "other", locale=locale,
+                                policy=policy, today=utcnow().astimezone(KST).date())
+        if product is not None:
+            return {**product, "needs_human": False, "memory": manual_memory(reading, product), "hits": slim_hits}
     if out is None and settings.llm_enabled and not model_first:
         out = ask_chat_model(settings, policy, state, text, hits, config)
     if out is None:  # the offline pipeline: no chat model, or the model could not answer in time

@@ -47,7 +47,7 @@ KST = ZoneInfo("Asia/Seoul")
 # "my order" phrasing: the customer asks about *their* order, not the policy in general
 PERSONAL_ORDER = re.compile(
     r"(제|내|저의|우리)\s*(주문|택배|물건|상품|배송|소포|환불|반품|교환)|주문(한|했|하신|했던)|시킨|산\s*(거|게|것)"
-    r"|언제\s*(와|오|옴|도착|받|들어)|어디(쯤|까지|에)|도착(했|하|안)|(발송|출고|배송)\s*(됐|되었|했|언제|안)|송장|운송장"
+    r"|언제\s*(와|오|옴|도착|받|들어)|(?<![가-힣])(오늘|내일|낼|다음\s*날)\s*(안에|중에|까지)?\s*(와|오|옴|도착|받)|어디(쯤|까지|에)|도착(했|하|안)|(발송|출고|배송)\s*(됐|되었|했|언제|안)|송장|운송장"
     r"|(환불|반품|교환|취소)\s*(됐|되었|처리|진행|언제|아직)|아직\s*(안|도)"
     r"|\bmy\s+(order|package|parcel|refund|return|delivery|purchase|item)s?\b|\bi\s+(ordered|bought)\b"
     r"|\bwhere\s+is\b|\bwhen\s+will\b|\btracking\b|\bhas\s+(it|my)\b",
