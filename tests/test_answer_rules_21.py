@@ -176,7 +176,8 @@ def test_stock_and_price_of_a_product_named_come_from_the_table(text: str, said:
                                   "간장게장 주문했는데 품절이라고 취소됐어요 환불은요?",
                                   # «얼마» of another thing; a product's word said as a place things are put
                                   "갈비탕 한팩 칼로리 얼마에요?", "장바구니에 넣어두면 재고 잡아주는거에요?",
-                                  "간장게장 품절이던데 보통 다시 들어오는데 얼마나 걸려요"])
+                                  "간장게장 품절이던데 보통 다시 들어오는데 얼마나 걸려요",
+                                  "딴 데서 같은 떡볶이 더 싸게 팔던데 가격 맞춰줌?"])
 def test_a_rule_asked_with_a_product_or_no_product_goes_to_the_manual(text: str) -> None:
     assert product_reply(text, CATALOGUE, category="stock", locale="ko", policy=POLICY, today=date(2026, 12, 2)) is None
 

@@ -25,6 +25,8 @@ PRICE_ASKED = re.compile(r"가격|얼마(?:에요|예요|이에요|인가요|인
 # anything else asked of money or of an order (a fee, a refund, a coupon, a discount): the manual's rules
 OTHER_TOPIC = re.compile(r"배송|택배|반품|교환|환불|취소|쿠폰|적립|할인|포장|주문\s*(?:했|한|하신)|시킨|시켰|결제\s*(?:했|한)|"
                          r"수수료|등급|회원|부가세|영수증|카드|"
+                         # a price compared, bargained over or complained of, not looked up
+                         r"싸게|싸던|비싸|맞춰|깎|올랐|올렸|오른|내렸|인상|인하|원가|왜|왤케|"
                          r"\b(?:shipping|delivery|refund|return|exchange|cancel|coupon|discount|points)\b", re.IGNORECASE)
 # words of a product name that name no one product («밀키트», «선물세트»), and the measures in brackets
 GENERIC_NAME_WORDS = frozenset({"밀키트", "세트", "선물세트", "국산", "전통", "무농약", "친환경", "손질", "매콤"})
