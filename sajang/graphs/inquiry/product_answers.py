@@ -30,10 +30,10 @@ OTHER_TOPIC = re.compile(r"배송|택배|반품|교환|환불|취소|쿠폰|적�
                          r"\b(?:shipping|delivery|refund|return|exchange|cancel|coupon|discount|points)\b", re.IGNORECASE)
 # words of a product name that name no one product («밀키트», «선물세트»), and the measures in brackets
 GENERIC_NAME_WORDS = frozenset({"밀키트", "세트", "선물세트", "국산", "전통", "무농약", "친환경", "손질", "매콤"})
-MAX_PRODUCTS = 3
+MAX_PRODUCTS = 3  # «만두 재고 있어요?»: each product of that name, up to three
 # the words of a stock or price question itself («재고», «품절», «가격»), no other thing asked of the product
 FACT_WORDS = frozenset({"재고", "품절", "입고", "재입고", "가격", "판매", "구매", "주문", "수량", "상품", "제품", "물건",
-                        "언제", "다시", "지금", "현재", "혹시"})  # «만두 재고 있어요?»: each product of that name, up to three
+                        "언제", "다시", "지금", "현재", "혹시"})
 
 
 # «장바구니에 넣어 두면 재고 잡아 줘요?»: a word said as the place something is put is no product asked about
@@ -50,10 +50,10 @@ def products_named(text: str, catalogue: Sequence[Mapping[str, Any]]) -> list[Ma
         return whole[:MAX_PRODUCTS]
     nouns = [n for n in topic_nouns(text) if len(n) >= 2
              and not any(_PLACE_AFTER.match(text, m.end()) for m in re.finditer(re.escape(n), text))]
-    squeezed = "".join(n for n in nouns)  # (the words said as a product, not as a place)
+    as_products = "".join(nouns)  # (the words said as a product, not as a place)
 
     def said(word: str) -> bool:
-        return word in squeezed or any(word.endswith(n) for n in nouns)
+        return word in as_products or any(word.endswith(n) for n in nouns)
 
     scored = []
     for product in catalogue:
