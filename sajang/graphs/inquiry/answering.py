@@ -1940,8 +1940,6 @@ def learned_in_scope(question: str, hits: list[dict[str, Any]]) -> list[dict[str
 
 
 TITLE_TOPIC_MARGIN = 0.06  # how far below the top a hit whose title names the question's topic may be
-# …when the top hit's title names nothing of the question («쿠폰 두개 같이 써도 돼요?»: «적립금 적립과 사용» first)
-UNNAMED_TOP_MARGIN = 0.08
 
 
 def prefer_named_topic(query: str, hits: list[dict[str, Any]], category: str | None = None) -> list[dict[str, Any]]:
@@ -1970,8 +1968,7 @@ def prefer_named_topic(query: str, hits: list[dict[str, Any]], category: str | N
         return sum(1 for n in nouns if n in text)
 
     fit = [(i, hit) for i, hit in enumerate(hits[1:3], start=1)
-           if top - float(hit.get("score") or 0.0) <= (TITLE_TOPIC_MARGIN if top_named else UNNAMED_TOP_MARGIN)
-           and named(hit)
+           if top - float(hit.get("score") or 0.0) <= TITLE_TOPIC_MARGIN and named(hit)
            and (category is None or hit.get("category") == category)
            and (not top_named or covered(hit) >= covered(hits[0]))]
     if not fit:
