@@ -200,14 +200,19 @@ def _unknown_terms(query: str, vocabulary: _Vocabulary) -> list[str]:
     return out
 
 
+def name_words(name: str) -> list[str]:
+    """The Korean words of a product name that can name it, its head noun last («고기 왕만두 (1.4kg)» → 고기, 왕만두);
+    not what is in brackets, nor a count («5종 세트»)."""
+    return [w for w in re.findall(r"[가-힣]{2,}", re.sub(r"\([^)]*\)", " ", name)) if not w.endswith("세트")]
+
+
 def product_kinds_of(products: list[tuple[str, str]]) -> dict[str, str]:
     """{word: category} of (product name, category) pairs: the head noun of each name («스테인리스 찜기 (28cm)» →
     찜기), unless it is the category's own word or two categories share it (it names neither)."""
     seen: dict[str, set[str]] = {}
     for name, category in products:
-        # the head noun, Korean compounds ending with it («고기 왕만두», «무농약 들기름»); not a count («5종 세트»)
-        words = [w for w in re.findall(r"[가-힣]{2,}", re.sub(r"\([^)]*\)", " ", name))
-                 if w not in category and not w.endswith("세트")]
+        # the head noun, Korean compounds ending with it («고기 왕만두», «무농약 들기름»)
+        words = [w for w in name_words(name) if w not in category]
         if words:
             seen.setdefault(words[-1], set()).add(category)
     return {w: next(iter(c)) for w, c in seen.items() if len(c) == 1}
@@ -260,6 +265,7 @@ class KnowledgeBase:
         self._catalogue_lock = threading.Lock()  # one catalogue reload at a time
         self._catalogue_at = -math.inf
         self._product_kinds: dict[str, str] = {}  # a product's own word («찜기») → its category («주방용품»)
+        self._product_words: frozenset[str] = frozenset()  # each name's head noun («왕만두»), with or without a category
         # compound words of each manual article (by content hash) and of the catalogue, for the spacing of
         # customers' messages (`register_shop_words`)
         self._compounds: dict[str, frozenset[str]] = {}
@@ -408,6 +414,7 @@ class KnowledgeBase:
             with self._vocabulary_lock:
                 self._vocabulary = self._vocabulary._replace(catalogue=catalogue, known={})
                 self._product_kinds = kinds
+                self._product_words = frozenset(words[-1] for name, _desc in products if (words := name_words(name)))
             names = tuple(sorted(name for name, _desc in products))
             if names != self._catalogue_names:  # Kiwi reads the names again only when they changed
                 self._catalogue_names = names
@@ -430,9 +437,7 @@ class KnowledgeBase:
         → 한우): what a customer calls the product, with or without the shop's category of it."""
         if time.monotonic() - self._catalogue_at > CATALOGUE_TTL_S:
             self._reload_catalogue()
-        return frozenset(words[-1] for name in self._catalogue_names
-                         if (words := [w for w in re.findall(r"[가-힣]{2,}", re.sub(r"\([^)]*\)", " ", name))
-                                       if not w.endswith("세트")]))
+        return self._product_words
 
     @staticmethod
     def _doc_tokens(doc: _Doc, chunks: dict[str, _Chunk]) -> list[str]:

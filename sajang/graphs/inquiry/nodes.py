@@ -274,8 +274,7 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
         title = str(hits[0].get("title") or "")
         named = [n for n in topic_nouns(story) if n in title and n not in question]
         alone_hits, alone = manual_hits(settings, " ".join([*named, question]), language, state.get("category"))
-        if alone.confidence >= settings.answer_confidence_threshold and not alone.unknown_terms \
-                and alone_hits and alone_hits[0].get("id") == hits[0].get("id"):
+        if finds_surely(settings, hits, alone_hits, alone):
             hits, result = alone_hits, alone
     unsure = state.get("followup") is None and not out and result.confidence < settings.answer_confidence_threshold
     rule_asked = without_products(query, get_knowledge(settings).product_words()) if unsure and hits else None
@@ -284,8 +283,7 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
         # the shop's for every product; asked without it, the same article is found surely (its passages stay
         # those the whole question found: «김치 교환 가능해요?» is answered by the rule for chilled food)
         alone_hits, alone = manual_hits(settings, rule_asked, language, state.get("category"))
-        if alone.confidence >= settings.answer_confidence_threshold and not alone.unknown_terms \
-                and alone_hits and alone_hits[0].get("id") == hits[0].get("id"):
+        if finds_surely(settings, hits, alone_hits, alone):
             result = replace(result, confidence=alone.confidence)
     asked = asked_after_story(query) if state.get("followup") is None and not out else None
     if asked and hits and hits[0].get("kind") == "manual" and speaks_of_none(asked, hits[0]):
@@ -297,6 +295,14 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
             hits, result = alone_hits, alone
     return {**out, "hits": hits, "retrieval_confidence": float(result.confidence),
             "unknown_terms": result.unknown_terms}
+
+
+def finds_surely(settings: Settings, hits: list[dict[str, Any]], alone_hits: list[dict[str, Any]],
+                 alone: SearchResult) -> bool:
+    """A search of part of the message (the question without its story, without its product) found the article the
+    whole message found first, above the answer gate and with no word the shop does not know."""
+    return alone.confidence >= settings.answer_confidence_threshold and not alone.unknown_terms \
+        and bool(alone_hits) and bool(hits) and alone_hits[0].get("id") == hits[0].get("id")
 
 
 # what a follow-up may ask of the same thing without naming a topic («온도랑 시간은요?»: 180℃, 12분)
