@@ -127,6 +127,10 @@ _PARTICLE_FORMS = {"이": ("이", "가"), "가": ("이", "가"), "은": ("은", 
 _PARTICLE = re.compile(r"(이에요|예요|으로|이|가|은|는|을|를|과|와|로)(?![가-힣])|(이에요|예요|으로)")
 
 
+# every syllable ending in ㄹ (옮길, 맡길, 보낼 …): the stem a «-ㄹ 수 있어요» question is built on
+RIEUL_FINAL = "".join(chr(code) for code in range(0xAC00, 0xD7A4) if (code - 0xAC00) % 28 == 8)
+
+
 def particle_after(word: str, particle: str) -> str:
     """`particle` in the form `word` takes: 이/은/을/과/으로/이에요 after a final consonant (으로: not after ㄹ),
     가/는/를/와/로/예요 after a vowel."""
@@ -136,7 +140,7 @@ def particle_after(word: str, particle: str) -> str:
         return particle
     final = (ord(last) - 0xAC00) % 28
     if particle in ("으로", "로"):
-        return forms[1] if final in (0, 8) else forms[0]  # 8 = ㄹ
+        return forms[1] if final in (0, 8) else forms[0]  # 8 = ㄹ (RIEUL_FINAL)
     return forms[0] if final else forms[1]
 
 

@@ -184,8 +184,13 @@ class _Vocabulary(NamedTuple):
     known: dict[str, bool]
 
 
+# a word the manual answers by stating its opposite: «선물 포장 유료예요?» is answered by «무료 포장해 드립니다»
+STATED_AS_OPPOSITE = {"유료": "무료", "유상": "무료", "무상": "무료"}
+
+
 def _unknown_terms(query: str, vocabulary: _Vocabulary) -> list[str]:
-    """The topic nouns of `query` that none of the shop's documents or products contains."""
+    """The topic nouns of `query` that none of the shop's documents or products contains (nor, for a word of
+    `STATED_AS_OPPOSITE`, its opposite)."""
     known = vocabulary.known
     if len(known) > KNOWN_NOUNS_KEPT:
         known.clear()
@@ -193,7 +198,8 @@ def _unknown_terms(query: str, vocabulary: _Vocabulary) -> list[str]:
     for noun in dict.fromkeys(topic_nouns(query)):
         hit = known.get(noun)
         if hit is None:  # two searches may both look a noun up: same answer, written twice
-            hit = known[noun] = (noun in vocabulary.tokens or noun in vocabulary.documents
+            said = STATED_AS_OPPOSITE.get(noun, noun)
+            hit = known[noun] = (said in vocabulary.tokens or said in vocabulary.documents
                                  or noun in vocabulary.catalogue or _joined_known_words(noun, vocabulary.tokens))
         if not hit:
             out.append(noun)

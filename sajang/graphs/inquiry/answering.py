@@ -44,7 +44,7 @@ from sajang.graphs.inquiry.prompts import VARIANTS, T, josa
 from sajang.knowledge.embeddings import embed_texts
 from sajang.knowledge.ingest import AnswerUnit, answer_units, audience_overrides_in, is_agents_only
 from sajang.knowledge.normalize import LEXICON_PATH, Mood, load_lexicon
-from sajang.knowledge.service import SearchResult, get_knowledge, read_chat
+from sajang.knowledge.service import STATED_AS_OPPOSITE, SearchResult, get_knowledge, read_chat
 from sajang.knowledge.text import HANGUL, morphemes, text_language, tokenize, topic_nouns, without_greeting
 from sajang.tools.orders import recent_orders
 
@@ -191,7 +191,7 @@ _SAME_AS = {"바꾸": ("변경",), "변경": ("바꾸",), "고치": ("수정", "
             "뽑": ("출력", "발급"), "정하": ("지정",), "미루": ("변경",), "씻": ("닦", "세척"), "부치": ("보내",),
             "익히": ("익", "숙성", "조리"), "없애": ("제거",), "잡": ("확보",), "살리": ("복원",), "쌓": ("적립",),
             "데우": ("조리", "전자레인지"), "붙이": ("제작", "넣"), "덮": ("뚜껑",), "가격표": ("가격",),
-            "들어가": ("넣",), "묵히": ("묵은지", "숙성"), "동시": ("함께",), "중복": ("함께",), "나가": ("출고",),
+            "들어가": ("넣",), "묵히": ("묵은지", "숙성"), "맛있": ("맛",), "동시": ("함께",), "중복": ("함께",), "나가": ("출고",),
             "발송": ("출고",), "택배비": ("배송비",), "돈": ("환불", "금액"),
             # «적립금 언제 들어와요?»: points or money coming in is what the manual calls 지급, 적립, 입금
             "들어오": ("지급", "적립", "입금"),
@@ -362,6 +362,7 @@ def reports_the_trouble(question: str, units: Sequence[AnswerUnit]) -> tuple[boo
 _PRODUCT_HEADING = re.compile(r"\(\s*\d")  # «무쇠 전골냄비 (24cm)», «고기 왕만두 (1.4kg)»: a product and its size
 SAME_SECTION = 0.4  # share of the best unit's score another unit of its section needs to be quoted with it
 SECOND_SECTION = 0.8  # share of the best unit's score another section needs to be quoted too
+YES_NO_ITEM_FLOOR = 0.8  # share of the best item's score a sibling item needs to be quoted beside it for a yes/no question
 _HARD_KINDS = ("duration", "money", "clock", "amount", "temperature", "threshold")
 
 
@@ -702,6 +703,7 @@ def relevant_units(question: str, hit: dict[str, Any], limit: int = 3, audience:
     scored = _ranked((sc - (HARD_KIND_MISSING if i in lacking else 0.0), i) for sc, i in unpenalised)
     own_score = {i: sc for sc, i in unpenalised}
     q = _question_tokens(question)
+    yes_no = is_yes_no(question) and not _ASKS_WHICH.search(question)
     top = scored[0][0]
     chosen: list[list[int]] = []
     sections_used: list[int] = []
@@ -724,9 +726,12 @@ def relevant_units(question: str, hit: dict[str, Any], limit: int = 3, audience:
             room = limit if not chosen else 1
             # a unit far below the best one answers another question of the section (a FAQ item about an
             # address change quoted for "배송 출발했는데 취소돼요?")
-            floor = SAME_SECTION * own_score[i] if units[i].kind in ("sentence", "faq") else 0.0  # a list stays a list
+            # a list stays a list, but for a yes/no question an item far above its siblings is the answer alone
+            # («생일쿠폰 있나요» is the birthday coupon's line, not the five kinds of coupon)
+            floor = SAME_SECTION * own_score[i] if units[i].kind in ("sentence", "faq") else 0.0
+            item_floor = YES_NO_ITEM_FLOOR * own_score[i] if yes_no and units[i].kind == "item" else floor
             others = [(s2, j) for s2, j in unpenalised if j != i and units[j].section == sec and s2 > 0
-                      and s2 >= floor and units[j].table is None]
+                      and s2 >= (item_floor if units[j].kind == "item" else floor) and units[j].table is None]
             if _label_named(units[i], q):
                 # «왕만두 에프에 몇 분 돌려요»: the item labelled with what was named («에어프라이어: …»), not the
                 # items labelled with the other ways (찜기, 전자레인지)
@@ -875,7 +880,11 @@ _YES_NO = re.compile(r"(?:나요|ㄴ가요|인가요|건가요|되죠|돼요|되
 _NEGATIVE = re.compile(r"수\s*없|없습니다|않습니다|않아요|안\s*됩니다|불가|어렵|아닙니다|받지\s*않|하지\s*않|필요\s*(?:가\s*)?없|"
                        r"\bcannot\b|\bcan't\b|\bnot\b|\bno\b", re.IGNORECASE)
 _POSITIVE = re.compile(r"수\s*있|가능|됩니다|드립니다|있습니다|\bcan\b|\bwill\b|\byes\b", re.IGNORECASE)
-_RESTRICTIVE = re.compile(r"(?:[한하]|\d)\s*(?:장|개|번|개씩)\s*(?:만|까지)|\bonly\b|\bup\s+to\b", re.IGNORECASE)
+# a yes only within limits: «1장까지», «한 번만», «같은 상품 새것으로만 가능», «불량일 때만 교환» — for another case
+# asked («다른 상품으로 교환 돼요?») it is a no, so no word leads
+_RESTRICTIVE = re.compile(r"(?:[한하]|\d)\s*(?:장|개|번|개씩)\s*(?:만|까지)"
+                          r"|(?:으로|로|에게|에서|때|경우에|일\s*때)만\s*[^.?!]{0,24}?(?:가능|드립니다|됩니다|수\s*있)"
+                          r"|\bonly\b|\bup\s+to\b", re.IGNORECASE)
 _ANSWERED_YES_NO = re.compile(r"^\s*(?:네|예|아니요|아니오|yes|no)\b", re.IGNORECASE)
 _FRUSTRATED = re.compile(r"[ㅠㅜ]{2,}|ㅡㅡ|;;|짜증|화나|화가|열받|너무\s*(?:느려|늦|안\s*와|안\s*오)|왜\s*이렇게|도대체|"
                          r"어이없|실망|답답|최악|언제\s*와요\s*[?!]{2,}|[?!]{3,}|ridiculous|annoyed|frustrat|angry|"
@@ -1097,7 +1106,9 @@ def is_yes_no(question: str) -> bool:
 # a yes/no question asked in the negative: «안 되죠?», «못 하나요?», «없나요?», «않나요?»
 _ASKED_NEGATED = re.compile(r"(?:안|못)\s*(?:되|돼|하|해)[가-힣]*\s*[?？.~ㅠㅜ]*\s*$|(?:없|않)[가-힣]*\s*[?？.~ㅠㅜ]*\s*$")
 # a use the article warns against is a no, whatever else the sentence says («… 소독은 갈라짐의 원인이 됩니다»)
-_WARNED_AGAINST = re.compile(r"마세요|말아\s*주세요|원인이\s*됩니다|원인이\s*될\s*수|\bavoid\b", re.IGNORECASE)
+# (and a harm it may do: «파우치째 돌리면 터질 수 있으니» is no «can»)
+_WARNED_AGAINST = re.compile(r"마세요|말아\s*주세요|원인이\s*됩니다|원인이\s*될\s*수|\bavoid\b"
+                             r"|(?:터질|다칠|깨질|상할|변형될|망가질|위험할|녹을|탈|갈라질|벗겨질|데일)\s*수\s*(?:있|도)", re.IGNORECASE)
 # where one sentence says two things («사용 가능하며 식기세척기는 사용하지 마세요»): its clauses
 _CLAUSE_BREAK = re.compile(r"(?<=[며고])\s+|(?<=지만)\s+|,\s+|;\s*")
 
@@ -1147,6 +1158,14 @@ def thing_there(question: str, units: list[AnswerUnit]) -> bool | None:
                 elif _IS_THERE.match(u.quote, m.end()):
                     said.add(True)
     return said.pop() if len(said) == 1 else None
+
+
+def _opposite_stated(question: str, unit: AnswerUnit) -> bool | None:
+    """«유료예요?» answered by «무료 포장해 드립니다»: no (the unit states the opposite of the word asked)."""
+    for asked, said in STATED_AS_OPPOSITE.items():
+        if asked in question and said not in question and said in unit.quote and asked not in unit.quote:
+            return False
+    return None
 
 
 def yes_or_no(units: list[AnswerUnit], nouns: list[str] | None = None) -> bool | None:
@@ -1282,6 +1301,8 @@ def _with_yes_no(body: str, question: str, hit: dict[str, Any], units: list[Answ
     if best.kind == "item" and best.heading and case_heading(best.heading):
         return body  # «반품이 어려운 경우: …» says by its heading whether the case is covered; a «않» inside is no no
     verdict = thing_there(question, units)
+    if verdict is None and (opposite := _opposite_stated(question, best)) is not None:
+        verdict = opposite
     if verdict is None:
         verdict = yes_or_no([best, *[u for u in units if u is not best]], topic_nouns(question))
     if verdict is None:
@@ -1365,7 +1386,7 @@ def manual_parts(text: str, manual: list[dict[str, Any]], audience: str = "custo
     # nothing of which of the article's units answers another («제주도 배송 며칠 걸려요? 신선식품도 보내 주시나요?» found the
     # fresh-food paragraph, which does not say how long Jeju takes)
     unpassaged = [{**h, "text": ""} for h in manual[:3]]
-    for question in questions:
+    for question in with_borrowed_topic(questions):
         # which article answers a question is read from the other articles' own units: their passages were
         # found for the whole message, mostly for another of its questions («…교환 배송비 얼마에요? 아예 다른
         # 상품으로 바꿔도 돼요?» found the delivery-fee paragraph on exchange fees, which says nothing of swapping
@@ -1388,6 +1409,25 @@ def manual_parts(text: str, manual: list[dict[str, Any]], audience: str = "custo
     if not out:
         units = relevant_units(text, manual[0], audience=audience, overrides=overrides)
         return [(text, manual[0], units)] if units else []
+    return out
+
+
+# nouns that name what is done or asked of a topic, not a topic: «어케 신청해요», «비용은요?», «방법은요?»
+_BARE_PART_NOUNS = frozenset({"신청", "방법", "절차", "접수", "비용", "요금", "가격", "기간", "가능", "시간"})
+
+
+def with_borrowed_topic(questions: list[str]) -> list[str]:
+    """The questions of one message, a later one naming no topic of its own read with the nouns of the one
+    before it: «선물포장 유료에요? 어케 신청해요» asks how to ask for gift wrapping, not what «신청» says in the
+    return article."""
+    out: list[str] = []
+    for i, question in enumerate(questions):
+        nouns = topic_nouns(question)
+        if i and set(nouns) <= _BARE_PART_NOUNS:
+            before = [n for n in topic_nouns(questions[i - 1]) if n not in nouns and n not in _BARE_PART_NOUNS]
+            if before:
+                question = f"{' '.join(before)} {question}"
+        out.append(question)
     return out
 
 
@@ -1940,6 +1980,15 @@ def learned_in_scope(question: str, hits: list[dict[str, Any]]) -> list[dict[str
 
 
 TITLE_TOPIC_MARGIN = 0.06  # how far below the top a hit whose title names the question's topic may be
+SAID_BETTER_WORDS = 3  # how many more of the question's words one line of the top article must say to keep its place
+
+
+def most_said(question: str, hit: Mapping[str, Any]) -> int:
+    """How many of the question's words the article's line that says most of them says."""
+    if hit.get("kind", "manual") != "manual":
+        return 0
+    asked = _question_tokens(question)
+    return max((len(asked & _tokens(u.text)) for u in visible_units(dict(hit))), default=0)
 
 
 def prefer_named_topic(query: str, hits: list[dict[str, Any]], category: str | None = None) -> list[dict[str, Any]]:
@@ -1967,10 +2016,14 @@ def prefer_named_topic(query: str, hits: list[dict[str, Any]], category: str | N
         text = f"{hit.get('title') or ''} {hit.get('body') or hit.get('text') or ''}"
         return sum(1 for n in nouns if n in text)
 
+    # («만두 겉이 살짝 말랑하게 왔는데 큰일난 거예요?»: the top article has a line saying nearly the whole question —
+    # the defect FAQ «겉이 살짝 말랑한 정도는 …» — the one titled «만두» only its cooking)
+    said_by_top = most_said(query, hits[0])
     fit = [(i, hit) for i, hit in enumerate(hits[1:3], start=1)
            if top - float(hit.get("score") or 0.0) <= TITLE_TOPIC_MARGIN and named(hit)
            and (category is None or hit.get("category") == category)
-           and (not top_named or covered(hit) >= covered(hits[0]))]
+           and (not top_named or covered(hit) >= covered(hits[0]))
+           and said_by_top < most_said(query, hit) + SAID_BETTER_WORDS]
     if not fit:
         return hits
     # of two such, the one speaking of more of the message («김치 맘에 안 드는데 반품 돼요?»: the fresh-food return

@@ -159,7 +159,11 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
         r"[^.?!？]{0,20}?(?:보여|보이|나와)",
         r"phishing|\bscam(med)?\b|fraud|hack(?:ed|ing)|unauthori[sz]ed|data\s+(?:leak|breach)")),
     "repeated": ("urgent", _rx(
-        r"몇\s*번째|세\s*번째|여러\s*번\s*(문의|연락|말씀|얘기|물어)|벌써\s*(두|세|몇)\s*번|또\s*(이러|이런|그러)",
+        r"몇\s*번째|세\s*번째|여러\s*번\s*(문의|연락|말씀|얘기|물어)|벌써\s*(두|세|네|다섯|몇|[2-9])\s*번|또\s*(이러|이런|그러)",
+        # «네번째 문의에요», «두 번째 연락드려요»: the same matter asked again (not «두 번째 주문»)
+        r"(두|세|네|다섯|여섯|[2-9])\s*번\s*째\s*(문의|연락|전화|채팅|요청|말씀|글|남기)",
+        # «확인해 보겠다고만 하고 연락이 없네요»: promised and never came back
+        r"(겠다|준다|주겠다|드리겠다|드린다)\s*고\s*(만|는)?\s*(하고|했는데|하더니|해\s*놓고)[^.?!？]{0,12}?(연락|답|소식|처리)\S{0,2}\s*(도|이|가)?\s*(없|안)",
         r"아직도\s*(답|연락|처리)|계속\s*(같은|똑같)|몇\s*번을\s*(말|문의|연락)",
         # «전화도 두 번이나 했는데 아무도 안 받네요», «문의 세 번이나 남겼는데»: contact tried again and again, nobody
         # answering (not «결제가 두 번이나», «두 번째 주문», «기사님이 전화했는데 아무도 안 받아서»)
@@ -169,6 +173,9 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
         # «문의 남겨도 답도 없고», «연락드렸는데도 답이 없어요»: asked and never answered
         r"(문의|연락|전화|채팅|메일|문자)\S{0,3}\s*(남겨도|해도|드려도|넣어도|남겼는데도|했는데도|드렸는데도)\s*"
         r"(답|연락|답장|답변)\S{0,2}\s*(도|이|가)?\s*(없|안\s*(와|오|줘|주))(?![가-힣]*면)",
+        # «파손 접수했는데 아직 연락이 없어요»: a request taken and never followed up
+        r"(접수|신청|요청)\S{0,3}\s*(했|한|드렸|넣었|남겼|됐)\S{0,3}\s*(는데|데|지만|는데도)\s*(아직|아직도|여태|여태껏|계속)?\s*"
+        r"(연락|답|답변|답장|소식)\S{0,2}\s*(이|가|도)?\s*(없|안\s*(와|오|줘|주))(?![가-힣]*면)",
         r"third time|again and again|still no (reply|answer)|keep (asking|telling)|nobody (answers|picks up|replied)")),
     "damage": ("high", _rx(
         r"파손|누수|깨졌|터졌|샜|찌그러졌|부서졌|부러졌|망가졌|찢어졌|찢겨|(?<![가-힣])금이\s*(쫙\s*|좀\s*|살짝\s*|길게\s*|크게\s*)?(갔|간|가\s*있)|"
@@ -234,6 +241,9 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
         r"(someone|somebody) else'?s (parcel|package|box|order)|addressed to (someone|somebody) else")),
     "defect": ("high", _rx(
         r"불량|고장|작동\S{0,2}\s*안\s*(돼|되|해)|코팅\S{0,2}\s*벗겨|유통\s*기한\S{0,2}\s*(이미\s*|벌써\s*|한참\s*|다\s*)?(지난|지났|넘은|넘었)",
+        # «유통기한이 어제까지로 찍혀서 왔어요», «유통기한 이틀 남은 게 왔어요»: out of date, or nearly, on arrival
+        r"유통\s*기한\S{0,2}\s*(이|가|은|는)?\s*(어제|그제|그저께|지난\s*주|오늘)\s*(까지|였|이었)"
+        r"|유통\s*기한\S{0,2}\s*(이|가)?\s*(하루|이틀|사흘|[1-3]\s*일)\s*(밖에\s*|도\s*)?(안\s*)?남은\s*(거|게|걸|것|상품|제품)\S{0,2}\s*(왔|옴|도착|배송)",
         # "살짝 녹아서 왔는데 다시 얼려도 되나요" is a care question (the manual: refreeze it at once)
         r"(?<!살짝 )(?<!살짝)(?<!조금 )(?<!조금)(?<!약간 )(?<!약간)(?<!말랑하게 )(?<!말랑해서 )(녹아서|녹은\s*채로?|녹아)\s*(왔|도착|배송)|다\s*녹(았|아|고)|녹아\s*있|늦게\s*와서\s*녹|해동돼서\s*왔",
         # «만두가 물렁물렁 물이 뚝뚝 떨어져요»: thawed through on arrival
@@ -244,7 +254,9 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
 PRESSURE = _rx(
     # (not what the food does or when it is eaten: «김치가 너무 빨리 시어요», «오늘까지 먹어야 하나요»)
     r"급해|급합니다|급하게|당장|오늘\s*(꼭|까지|안에)(?!\s*(?:먹|드셔|드시|드세))|(?<!너무\s)(?<!너무)빨리(?!\s*(?:시|쉬|익|상하|녹|물러))"
-    r"|화가|화나|짜증|어이\s*없|최악|실망",
+    r"|화가|화나|짜증|어이\s*없|최악|실망"
+    # «장난하세요?», «3일째 안 와요»: mocked, or waiting for days
+    r"|장난\s*(하|해|치|쳐|까)|(\d|이틀|사흘|나흘|며칠|몇\s*일)\s*(일)?\s*째\s*(안|못)\s*(와|오|받|옴)",
     r"urgent|asap|right now|angry|terrible|worst|unacceptable|disappointed",
 )
 LOW_CATEGORIES = {"product", "stock", "other", "coupon_points"}

@@ -40,7 +40,7 @@ FACT_PATTERNS: dict[str, re.Pattern[str]] = {
                            re.IGNORECASE),
     "delivery_date": re.compile(
         r"언제\s*(와|오|옴|도착|받|들어|배송|출고|발송|나가|보내\s*(주|줘|줄)|보내셔|보내실)|도착\s*(예정|일|날|했|안)|배송\s*(예정|일)|(받|도착)(을|는)\s*수"
-        r"|몇\s*일\s*(에|날)|출고\s*(됐|되었|했|언제|예정|안)|출발\s*(했|됐|하|해|안|언제|예정)|발송\s*(됐|되었|했|언제|안)|when\s+will|arriv|deliver(ed|y\s+date)"
+        r"|몇\s*일\s*(에|날)|출고\s*(됐|되었|했|언제|예정|안|돼요|되요|되나요|될까요|되죠|되는지)|출발\s*(했|됐|하|해|안|언제|예정)|발송\s*(됐|되었|했|언제|안)|when\s+will|arriv|deliver(ed|y\s+date)"
         r"|(아직\s*)?안\s*나갔|(?<!얼마)(?<!얼마 )(?<!배송비)(?<!배송비 )(?<!배송비[가는도] )나갔(나|어|죠|지|는지|을까)|(has|did)\s+(it|my\s+order)\s+(shipped|ship|gone\s+out)|shipped\s+yet"
         r"|\b(did|has|have)\s+(my|the)\s+\w+(\s+\w+)?\s+(ship|shipped|left|gone\s+out)\b|\bship\s+yet\b"
         # «배송완료 며칠이었죠?», «언제 받았는지», «받은 날짜»: the day it was delivered
@@ -180,6 +180,8 @@ _WEEKDAY_INDEX = {**{k: i for i, k in enumerate("월화수목금토일")},
                   **{k: i for i, k in enumerate(("mon", "tues", "wednes", "thurs", "fri", "satur", "sun"))}}
 # («이번에 떡볶이 2개 시킨 거», «이번 주문»: this time, the newest; not «이번 주», a week)
 LATEST = re.compile(r"마지막|방금|아까|가장\s*최근|제일\s*최근|최근\s*(?:에\s*)?(?:꺼|껏|거\s*(?:하나|요|는|가))|last\s+order|latest|"
+                    # «지난번 주문 배송 완료 됐나요», «저번에 시킨 거»: the last one (not «저번에 산 갈비탕»: a product named)
+                    r"(?:지난번|저번|요전)\s*(?:에\s*)?(?:주문(?:한\s*(?:거|것|게|건))?|(?:시킨|산)\s*(?:거|것|게|건))(?!\s*(?:들|목록|내역))|"
                     r"이번에\s+(?:[가-힣]+\s+){0,2}?(?:\d+\s*[가-힣]{0,2}\s+)?(?:시킨|주문한|산|구매한|결제한)|이번\s*(?:주문|거|꺼|건)(?![가-힣])",
                     re.IGNORECASE)
 # «택배 아직도 안 왔어요 언제 와요»: the parcel they wait for is one already sent (not today's order, still packed)

@@ -24,6 +24,7 @@ from sajang.graphs.inquiry.answering import (
     AGREEMENT_MIN_RETRIEVAL,
     article_units,
     asked_after_story,
+    asks_something,
     case_heading,
     detect_locale,
     learned_in_scope,
@@ -343,6 +344,14 @@ def in_previous_topic(settings: Settings, state: InquiryState, language: str | N
     # «김치 오늘 받았어요» the kimchi article's
     previous = next((h for h in found.hits if h.id == article), None) if kind == "manual" else \
         (found.hits[0] if found.hits else None)
+    if kind == "manual" and not asks_something(text) and found.confidence >= settings.answer_confidence_threshold \
+            and found.hits and found.hits[0].id != article \
+            and any(has_words_of(noun, found.hits[0].title) for noun in topic_nouns(base)):
+        # «갈비탕이요 맛이 좀 별로라서» after «반품 되나요?»: no question of its own, a detail of the one before; read
+        # with it, the article for that case of the same topic is found surely («신선식품 반품 제한»), and the two
+        # together are the question its units answer
+        return found, {"question_base": base, "followup": state.get("followup") or "manual",
+                       "normalized_text": normalized}
     own_words = set(tokenize(state.get("normalized_text") or text)) - QUESTION_WORDS
     # (after an order answer, a product the question named may stand for the line's words: «언제 먹어야 젤
     # 맛있어요?» shares none with «드세요», «김치» places it)

@@ -31,7 +31,7 @@ from sajang.graphs.inquiry.intents import (
     respell,
 )
 from sajang.graphs.inquiry.prompts import ORDER_STATUS_T, ORDER_T, T, josa
-from sajang.knowledge.normalize import without_emoticons
+from sajang.knowledge.normalize import RIEUL_FINAL, without_emoticons
 from sajang.knowledge.text import morphemes, topic_nouns
 from sajang.tools.orders import (
     SHORTENED_MIN,
@@ -635,7 +635,9 @@ def names_theirs(text: str) -> bool:
 REQUEST_PROGRESS = re.compile(r"(어떻게|어케|어캐)\s*(됐|되었|되고|돼\s*가|되가|돼가|되어\s*가|진행)|처리\s*(끝|완료|됐|다\s*됐|언제|중|는)"
                               r"|진행\s*(상황|중|됐|돼|되고|은|는)|(신청|요청|접수)\s*(을|를)?\s*(한|했|하신|된|됐|드린)|아직\s*(도\s*)?(처리|연락|답|소식)")
 # «출발했어요?», «벌써 나갔나요?», «보내셨어요?»: whether it left (said of something sent, not of the rule)
-DISPATCHED_ASKED = re.compile(r"출발\s*(했|됐|하셨)|(출고|발송)\s*(됐|되었|했)|나갔(나|어|죠|는지)|보내셨")
+# («오늘 출고돼요?», «내일 발송되나요?»: whether it leaves, asked of theirs by a verified customer)
+DISPATCHED_ASKED = re.compile(r"출발\s*(했|됐|하셨)|(출고|발송)\s*(됐|되었|했)|나갔(나|어|죠|는지)|보내셨"
+                              r"|(출고|발송|출발)\s*(돼요|되요|되나요|될까요|되죠|되는지|돼여|되여|하나요|해요)")
 # «주문번호 뭐였죠», «주문 번호 좀 알려 주세요», "what was my order number"
 ORDER_NUMBER_ASKED = re.compile(r"주문\s*번호\s*(가|는|이|좀)?\s*(뭐|뭔|몇\s*번|알려\s*(주|줘)|확인\s*(해\s*)?(주|줘)|어떻게\s*(되|돼))"
                                 r"|\b(what|which)\s+(was|is|'s)\s+my\s+order\s+(number|no)", re.IGNORECASE)
@@ -743,6 +745,9 @@ def is_own_data_question(text: str, category: str, query: OwnDataQuery, orders: 
         # «저번에 반품한 갈비탕 처리 끝났어요?», «포기김치 교환 어케 돼 가요»: how a request on a product of theirs
         # stands (not «삼겹살 교환 어케 해요?», «김치 교환은 안 되죠?»: the shop's rule)
         return True
+    if not guest and query.claim_types and REQUEST_PROGRESS.search(text) and any(
+            c.get("type") in query.claim_types for o in orders or [] for c in o.get("claims") or []):
+        return True  # «교환 신청 진행상황 알려주세요»: how their request of that kind stands
     if not guest and query.couriers:
         return True  # «한진으로 온 거 뭐였죠?»: a parcel that came to them
     if not guest and orders and "delivery_date" in query.facts and DISPATCHED_ASKED.search(text) \
@@ -768,7 +773,7 @@ WRONG_ITEM_QUERY = "주문한 것과 다른 상품이 왔어요"  # what such a 
 
 # phrases that only make sense about one's own orders, whatever the category
 OWN_PHRASE = re.compile(
-    r"(주문|구매|결제)\s*(내역|목록|이력)|최근\s*(에\s*)?(주문|시킨|산|구매)|얼마\s*(결제|냈|나왔|였|나?\s*썼|나?\s*썻)|"
+    r"(주문|구매|결제)\s*(내역|목록|이력)|(최근|지난번|저번|요전|전번)\s*(에\s*)?(주문|시킨|산|구매)|얼마\s*(결제|냈|나왔|였|나?\s*썼|나?\s*썻)|"
     # «우체국으로 온다는 거», «오고 있는 택배»: the parcel on its way to them
     r"(온다는|온다던|오고\s*있는)\s*(거|것|게|택배|상품|물건)|결제\s*(된|됐|한)\s*(금액|거)?"
     r"|(취소|반품|환불|교환)\s*(된|한|됐|했던|됐던)\s*(주문|거|것|건)"
@@ -827,7 +832,8 @@ OWN_HOLDING = re.compile(r"(있|남아|보유|받은|받을\s*수)", re.IGNORECA
 # what a guest asks when the question is about the policy, not one of their orders: can it be done, where is
 # it shown, how long is it valid, "…이면요?"
 GUEST_POLICY_QUESTION = re.compile(
-    r"(되|돼)\s*(나|요|여|냐|는지)|될\s*까|가능|ㄱㄴ|(할|쓸|낼|바꿀|볼|받을)\s*수\s*(있|없)|어디서|어떻게\s*(봐|보|하|해)"
+    # «옮길 수 있나요», «맡길수있어요»: whether a thing can be done, on any verb (not «알 수 있나요»: a look asked)
+    r"(되|돼)\s*(나|요|여|냐|는지)|될\s*까|가능|ㄱㄴ|[" + RIEUL_FINAL.replace("알", "") + r"]\s*수\s*(있|없)|어디서|어떻게\s*(봐|보|하|해)"
     r"|조회\s*(가|이)?\s*안\s*(되|돼)|유효\s*기간|얼마\s*부터|(이)?면\s*(요|여)\s*\??\s*$|\bcan\s+i\b|\bis\s+it\s+possible\b",
     re.IGNORECASE)
 COUNTS_TOWARD = re.compile(r"(주문|구매|금액|거|것|건)\s*(도|은|는)\s*[^?？.]{0,20}?"
@@ -856,7 +862,8 @@ GUEST_ASKS_HOW = re.compile(
     r"|(?:배송비|택배비|수수료|비용)\S{0,2}\s*(?:다시|또|추가로?|따로)?\s*(?:붙|생기|나오|들)(?:음|나요|어요|나|는지|죠|을까)",
     re.IGNORECASE)
 # a coupon's «최소 주문금액» is a rule of the shop, not an amount of theirs to look up
-MINIMUM_AMOUNT = re.compile(r"최소\s*(?:주문|결제|구매)?\s*금액")
+# a rule's amount, not what they paid: «최소 주문 금액», «무배 금액», «무료배송 기준 금액»
+MINIMUM_AMOUNT = re.compile(r"(?:최소|무배|무료\s*배송|기준)\s*(?:주문|결제|구매)?\s*금액")
 
 
 def looks_up(text: str) -> bool:
@@ -867,7 +874,7 @@ def looks_up(text: str) -> bool:
 # …unless it asks to look up something of theirs: "확인돼요?", "알 수 있나요", "어떻게 됐어요?", "얼마 결제했는지"
 GUEST_LOOKUP = re.compile(
     r"확인|조회|알려\s*(주세요|줘요|주실|줄래|주시겠|달라)|봐\s*(주|줘|줄)|보여|알\s*수\s*있|어떻게\s*(됐|된|되었|돼\s*가|되고)"
-    r"|어디\s*(쯤|까지)|언제\s*(와|오|도착|받)|진행\s*(되고|됐|되었|상황|중인지|돼\s*가)|(됐|됬|되었)\s*(나|는지|어요|나요)|얼마\s*(결제|냈|였|나왔)|금액"
+    r"|어디\s*(쯤|까지)|언제\s*(와|오|도착|받|(배송|출고|발송)\s*(되|돼|해|하))|진행\s*(되고|됐|되었|상황|중인지|돼\s*가)|(됐|됬|되었)\s*(나|는지|어요|나요)|얼마\s*(결제|냈|였|나왔)|금액"
     r"|\bwhere\s+is\b|\bwhere'?s\b|\bstatus\b|\bcheck\b|\btrack|\bhow\s+much\s+did\b",
     re.IGNORECASE)
 # «배송 상태 확인하는 방법», «조회하는 법», «어디서 조회해요?»: how one looks, not a look asked of us
