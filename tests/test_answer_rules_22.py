@@ -20,7 +20,7 @@ import pytest
 from test_answer_units import ARTICLES
 from test_own_orders import A
 
-from sajang.graphs.inquiry.answering import relevant_units, with_borrowed_topic, yes_or_no
+from sajang.graphs.inquiry.answering import _opposite_stated, relevant_units, with_borrowed_topic, yes_or_no
 from sajang.graphs.inquiry.classifier import incident_evidence, rule_urgency
 from sajang.graphs.inquiry.intents import parse_own_query
 from sajang.graphs.inquiry.order_answers import is_own_data_question, looks_up
@@ -133,6 +133,12 @@ def test_a_harm_it_may_do_is_no_yes() -> None:
 def test_a_yes_only_in_some_cases_leads_with_no_word() -> None:
     assert yes_or_no([_unit("교환은 같은 상품의 다른 옵션이나 같은 상품 새것으로만 가능합니다.")]) is None
     assert yes_or_no([_unit("냉동·냉장 식품은 오배송·불량일 때만 교환해 드립니다.")]) is None
+
+
+def test_free_said_another_way_is_no_opposite() -> None:
+    free = _unit("주문할 때 배송 메모에 적어 주시면 무료 포장해 드립니다.")
+    assert _opposite_stated("선물포장 유료예요?", free) is False
+    assert _opposite_stated("선물포장 무상이에요?", free) is None  # «무상» is «무료» said another way
 
 
 def test_paid_asked_and_free_stated_is_a_no(manual_svc: Any) -> None:

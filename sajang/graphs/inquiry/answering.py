@@ -2018,12 +2018,13 @@ def prefer_named_topic(query: str, hits: list[dict[str, Any]], category: str | N
 
     # («만두 겉이 살짝 말랑하게 왔는데 큰일난 거예요?»: the top article has a line saying nearly the whole question —
     # the defect FAQ «겉이 살짝 말랑한 정도는 …» — the one titled «만두» only its cooking)
-    said_by_top = most_said(query, hits[0])
     fit = [(i, hit) for i, hit in enumerate(hits[1:3], start=1)
            if top - float(hit.get("score") or 0.0) <= TITLE_TOPIC_MARGIN and named(hit)
            and (category is None or hit.get("category") == category)
-           and (not top_named or covered(hit) >= covered(hits[0]))
-           and said_by_top < most_said(query, hit) + SAID_BETTER_WORDS]
+           and (not top_named or covered(hit) >= covered(hits[0]))]
+    if fit:  # (the units are read only when an article would move)
+        said_by_top = most_said(query, hits[0])
+        fit = [(i, hit) for i, hit in fit if said_by_top < most_said(query, hit) + SAID_BETTER_WORDS]
     if not fit:
         return hits
     # of two such, the one speaking of more of the message («김치 맘에 안 드는데 반품 돼요?»: the fresh-food return
