@@ -130,6 +130,13 @@ def test_a_harm_it_may_do_is_no_yes() -> None:
     assert yes_or_no([_unit("전자레인지에 데워 드실 수 있습니다.")]) is True
 
 
+def test_a_no_in_another_clause_is_no_answer_to_the_thing_asked() -> None:
+    care = _unit("사용 후 세제를 적게 쓰고 솔로 닦은 다음, 불에 말리고 기름을 얇게 발라 두면 녹이 슬지 않습니다.")
+    assert yes_or_no([care], ["세제"]) is None  # «무쇠냄비 세제로 닦아도 되여?»: no «아니요»
+    rule = _unit("인덕션·가스레인지·하이라이트 모두 사용 가능하며 식기세척기는 사용하지 마세요.")
+    assert yes_or_no([rule], ["식기세척기"]) is False
+
+
 def test_a_yes_only_in_some_cases_leads_with_no_word() -> None:
     assert yes_or_no([_unit("교환은 같은 상품의 다른 옵션이나 같은 상품 새것으로만 가능합니다.")]) is None
     assert yes_or_no([_unit("냉동·냉장 식품은 오배송·불량일 때만 교환해 드립니다.")]) is None

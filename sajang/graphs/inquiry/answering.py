@@ -1117,10 +1117,15 @@ def _polarity(unit: AnswerUnit, nouns: list[str] | None = None) -> bool | None:
     """Yes, no or neither, read from the unit, or from those of its clauses that name one of `nouns` (the
     things asked) when they agree on yes or no."""
     if nouns:
-        named = [c for c in _CLAUSE_BREAK.split(unit.quote) if any(_says_word(c, n) for n in nouns)]
+        clauses = _CLAUSE_BREAK.split(unit.quote)
+        named = [c for c in clauses if any(_says_word(c, n) for n in nouns)]
         verdicts = {_text_polarity(c) for c in named} - {None}
         if len(verdicts) == 1:
             return verdicts.pop()
+        if named and len(named) < len(clauses) and not verdicts:
+            # «사용 후 세제를 적게 쓰고 …, 기름을 얇게 발라 두면 녹이 슬지 않습니다» for «세제로 닦아도 돼요?»: the
+            # clause of the thing asked says neither; the «않습니다» of another clause is no answer to it
+            return None
     return _text_polarity(unit.quote)
 
 
