@@ -46,7 +46,8 @@ def test_a_guest_asking_the_rule_is_not_asked_to_verify(text: str) -> None:
     assert not _guest_asks_theirs(text)
 
 
-@pytest.mark.parametrize("text", ["제 주문 언제 배송되나요?", "제가 주문한 거 얼마 결제됐는지 알려주세요"])
+@pytest.mark.parametrize("text", ["제 주문 언제 배송되나요?", "제가 주문한 거 얼마 결제됐는지 알려주세요",
+                                  "송장번호 문자를 못받았는데 알려주실수있나요"])  # (a favour asked of us: a look)
 def test_a_guest_asking_of_their_own_order_is_asked_to_verify(text: str) -> None:
     assert _guest_asks_theirs(text)
 
@@ -165,6 +166,8 @@ def test_the_one_item_that_answers_a_yes_no_question_is_quoted_alone() -> None:
 def test_a_later_question_naming_no_topic_borrows_the_one_before() -> None:
     assert with_borrowed_topic(["선물포장 유료에요?", "어떻게 신청해요"])[1].startswith("선물 포장")
     assert with_borrowed_topic(["배송비 얼마에요?", "반품은요?"])[1] == "반품은요?"
+    # a question naming no noun asks with its own words («맛있», «매운»), not the nouns before
+    assert with_borrowed_topic(["포기김치 받자마자 먹어도돼요?", "언제 젤 맛있어요?"])[1] == "언제 젤 맛있어요?"
 
 
 def test_how_to_ask_for_gift_wrapping_is_answered_from_its_article(manual_svc: Any) -> None:

@@ -1428,7 +1428,8 @@ def with_borrowed_topic(questions: list[str]) -> list[str]:
     out: list[str] = []
     for i, question in enumerate(questions):
         nouns = topic_nouns(question)
-        if i and set(nouns) <= _BARE_PART_NOUNS:
+        # (a question naming no noun at all asks with its own words: «언제 젤 맛있어요?», «안 매운 거는 뭐 있어요»)
+        if i and nouns and set(nouns) <= _BARE_PART_NOUNS:
             before = [n for n in topic_nouns(questions[i - 1]) if n not in nouns and n not in _BARE_PART_NOUNS]
             if before:
                 question = f"{' '.join(before)} {question}"

@@ -832,8 +832,10 @@ OWN_HOLDING = re.compile(r"(있|남아|보유|받은|받을\s*수)", re.IGNORECA
 # what a guest asks when the question is about the policy, not one of their orders: can it be done, where is
 # it shown, how long is it valid, "…이면요?"
 GUEST_POLICY_QUESTION = re.compile(
-    # «옮길 수 있나요», «맡길수있어요»: whether a thing can be done, on any verb (not «알 수 있나요»: a look asked)
-    r"(되|돼)\s*(나|요|여|냐|는지)|될\s*까|가능|ㄱㄴ|[" + RIEUL_FINAL.replace("알", "") + r"]\s*수\s*(있|없)|어디서|어떻게\s*(봐|보|하|해)"
+    # «옮길 수 있나요», «맡길수있어요»: whether a thing can be done, on any verb (not «알 수 있나요», «알려 주실 수
+    # 있나요»: a look, a favour asked of us)
+    r"(되|돼)\s*(나|요|여|냐|는지)|될\s*까|가능|ㄱㄴ|[" + RIEUL_FINAL.replace("알", "").replace("실", "")
+    + r"]\s*수\s*(있|없)|어디서|어떻게\s*(봐|보|하|해)"
     r"|조회\s*(가|이)?\s*안\s*(되|돼)|유효\s*기간|얼마\s*부터|(이)?면\s*(요|여)\s*\??\s*$|\bcan\s+i\b|\bis\s+it\s+possible\b",
     re.IGNORECASE)
 COUNTS_TOWARD = re.compile(r"(주문|구매|금액|거|것|건)\s*(도|은|는)\s*[^?？.]{0,20}?"
