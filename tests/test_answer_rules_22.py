@@ -163,6 +163,12 @@ def test_the_one_item_that_answers_a_yes_no_question_is_quoted_alone() -> None:
     assert len(relevant_units("쿠폰 어떤 종류 있어요?", {**hit, "text": ""})) > 2
 
 
+def test_a_question_of_several_keeps_its_list() -> None:
+    # the later question's one item was quoted for the first already: it would add nothing, and read as unasked
+    hit = {**ARTICLES["coupons"], "text": ""}
+    assert len(relevant_units("조건있어요?", hit, alone=False)) > 1
+
+
 def test_a_later_question_naming_no_topic_borrows_the_one_before() -> None:
     assert with_borrowed_topic(["선물포장 유료에요?", "어떻게 신청해요"])[1].startswith("선물 포장")
     assert with_borrowed_topic(["배송비 얼마에요?", "반품은요?"])[1] == "반품은요?"

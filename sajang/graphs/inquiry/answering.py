@@ -689,7 +689,7 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
 
 
 def relevant_units(question: str, hit: dict[str, Any], limit: int = 3, audience: str = "customers",
-                   overrides: dict[str, Any] | None = None) -> list[AnswerUnit]:
+                   overrides: dict[str, Any] | None = None, alone: bool = True) -> list[AnswerUnit]:
     """The units of the article that answer the question, in the article's order: the best unit with the
     next best ones *of the same section* (when the best one is a table row: the rows the question names,
     or the whole table), and likewise a second section whose best unit scores nearly as well."""
@@ -703,7 +703,9 @@ def relevant_units(question: str, hit: dict[str, Any], limit: int = 3, audience:
     scored = _ranked((sc - (HARD_KIND_MISSING if i in lacking else 0.0), i) for sc, i in unpenalised)
     own_score = {i: sc for sc, i in unpenalised}
     q = _question_tokens(question)
-    yes_no = is_yes_no(question) and not _ASKS_WHICH.search(question)
+    # (only for a message asking that alone: a later question of several whose one item was quoted already would
+    # have nothing left to add, and the reply would read as if it were not asked — «생일쿠폰 얼마짜리에요? 조건있어요?»)
+    yes_no = alone and is_yes_no(question) and not _ASKS_WHICH.search(question)
     top = scored[0][0]
     chosen: list[list[int]] = []
     sections_used: list[int] = []
@@ -1406,7 +1408,7 @@ def manual_parts(text: str, manual: list[dict[str, Any]], audience: str = "custo
         best = max(range(len(scores)), key=lambda i: (scores[i] - (0.0 if i == 0 else OTHER_ARTICLE_MARGIN), -i))
         if scores[best] <= 0:
             continue
-        units = relevant_units(question, unpassaged[best], audience=audience, overrides=overrides)
+        units = relevant_units(question, unpassaged[best], audience=audience, overrides=overrides, alone=False)
         fresh = [u for u in units if (manual[best]["id"], u.text) not in seen]
         seen.update((manual[best]["id"], u.text) for u in units)
         if fresh:
