@@ -362,7 +362,9 @@ def reports_the_trouble(question: str, units: Sequence[AnswerUnit]) -> tuple[boo
 _PRODUCT_HEADING = re.compile(r"\(\s*\d")  # «무쇠 전골냄비 (24cm)», «고기 왕만두 (1.4kg)»: a product and its size
 SAME_SECTION = 0.4  # share of the best unit's score another unit of its section needs to be quoted with it
 SECOND_SECTION = 0.8  # share of the best unit's score another section needs to be quoted too
-YES_NO_ITEM_FLOOR = 0.8  # share of the best item's score a sibling item needs to be quoted beside it for a yes/no question
+YES_NO_ITEM_FLOOR = 0.5  # share of the best item's score a sibling item needs to be quoted beside it for a yes/no question
+# (0.8 dropped the right item where the best one was a near miss: «쿠폰 2장 한번에 적용 되나여?» 0.71, «다시 냉동실에
+# 넣어도 되나요?» 0.61 of the best; a clear winner, «생일쿠폰 있나요», leaves its siblings at 0.34)
 _HARD_KINDS = ("duration", "money", "clock", "amount", "temperature", "threshold")
 
 
