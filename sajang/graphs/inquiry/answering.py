@@ -1993,12 +1993,14 @@ TITLE_TOPIC_MARGIN = 0.06  # how far below the top a hit whose title names the q
 SAID_BETTER_WORDS = 3  # how many more of the question's words one line of the top article must say to keep its place
 
 
-def most_said(question: str, hit: Mapping[str, Any]) -> int:
-    """How many of the question's words the article's line that says most of them says."""
+def most_said(question: str, hit: Mapping[str, Any], faq_only: bool = False) -> int:
+    """How many of the question's words the article's line that says most of them says (of its FAQ items only:
+    one written as the customer's own question)."""
     if hit.get("kind", "manual") != "manual":
         return 0
     asked = _question_tokens(question)
-    return max((len(asked & _tokens(u.text)) for u in visible_units(dict(hit))), default=0)
+    return max((len(asked & _tokens(u.text)) for u in visible_units(dict(hit)) if u.kind == "faq" or not faq_only),
+               default=0)
 
 
 def prefer_named_topic(query: str, hits: list[dict[str, Any]], category: str | None = None) -> list[dict[str, Any]]:
@@ -2033,7 +2035,9 @@ def prefer_named_topic(query: str, hits: list[dict[str, Any]], category: str | N
            and (category is None or hit.get("category") == category)
            and (not top_named or covered(hit) >= covered(hits[0]))]
     if fit:  # (the units are read only when an article would move)
-        said_by_top = most_said(query, hits[0])
+        # (a FAQ item of the top article: a rule's sentence naming the products too, «주방용품(냄비, 찜기 등)은 따로
+        # 포장해», is no sign the customer asked it — set 10's «냄비를 찜기로 바꿔 받을 수 있을까요?»)
+        said_by_top = most_said(query, hits[0], faq_only=True)
         fit = [(i, hit) for i, hit in fit if said_by_top < most_said(query, hit) + SAID_BETTER_WORDS]
     if not fit:
         return hits
