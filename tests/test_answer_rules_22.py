@@ -84,6 +84,7 @@ def test_complaints_and_goods_out_of_date_raise_the_urgency(text: str, level: st
 
 
 @pytest.mark.parametrize("text", ["유통기한 며칠 안남은거 오면 교환해줘요?", "두 번째 주문인데 쿠폰 돼요?",
+                                  "교환신청 했는데 아직 연락이 없어서요ㅠ 어떻게 되고 있어요?",  # how it stands: their claim
                                   "교환 신청했는데 언제 연락와요?", "장난감 같은 것도 팔아요?"])
 def test_questions_with_the_same_words_stay_questions(text: str) -> None:
     assert not incident_evidence(text) and rule_urgency(text, "other") in ("low", "normal")

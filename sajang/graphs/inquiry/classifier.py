@@ -175,7 +175,10 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
         r"(답|연락|답장|답변)\S{0,2}\s*(도|이|가)?\s*(없|안\s*(와|오|줘|주))(?![가-힣]*면)",
         # «파손 접수했는데 아직 연락이 없어요»: a request taken and never followed up
         r"(접수|신청|요청)\S{0,3}\s*(했|한|드렸|넣었|남겼|됐)\S{0,3}\s*(는데|데|지만|는데도)\s*(아직|아직도|여태|여태껏|계속)?\s*"
-        r"(연락|답|답변|답장|소식)\S{0,2}\s*(이|가|도)?\s*(없|안\s*(와|오|줘|주))(?![가-힣]*면)",
+        r"(연락|답|답변|답장|소식)\S{0,2}\s*(이|가|도)?\s*(없|안\s*(와|오|줘|주))(?![가-힣]*면)"
+        # (not when they ask how it stands: «교환신청 했는데 아직 연락이 없어서요 어떻게 되고 있어요?» is answered from
+        # their claim)
+        r"(?!.*(?:(?:어떻게|어케|어캐)\s*(?:되|돼)\s*(?:고|가)|진행\s*(?:상황|중|돼|되)))",
         r"third time|again and again|still no (reply|answer)|keep (asking|telling)|nobody (answers|picks up|replied)")),
     "damage": ("high", _rx(
         r"파손|누수|깨졌|터졌|샜|찌그러졌|부서졌|부러졌|망가졌|찢어졌|찢겨|(?<![가-힣])금이\s*(쫙\s*|좀\s*|살짝\s*|길게\s*|크게\s*)?(갔|간|가\s*있)|"
