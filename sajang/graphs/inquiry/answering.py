@@ -1430,14 +1430,16 @@ def with_borrowed_topic(questions: list[str]) -> list[str]:
     before it: «선물포장 유료에요? 어케 신청해요» asks how to ask for gift wrapping, not what «신청» says in the
     return article."""
     out: list[str] = []
+    nouns_before: list[str] = []
     for i, question in enumerate(questions):
         nouns = topic_nouns(question)
         # (a question naming no noun at all asks with its own words: «언제 젤 맛있어요?», «안 매운 거는 뭐 있어요»)
         if i and nouns and set(nouns) <= _BARE_PART_NOUNS:
-            before = [n for n in topic_nouns(questions[i - 1]) if n not in nouns and n not in _BARE_PART_NOUNS]
+            before = [n for n in nouns_before if n not in nouns and n not in _BARE_PART_NOUNS]
             if before:
                 question = f"{' '.join(before)} {question}"
         out.append(question)
+        nouns_before = nouns  # (each part's nouns read once: Kiwi is the cost here)
     return out
 
 
