@@ -64,7 +64,7 @@ log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 DOC_VIEW_CHARS = 1200
-INDEX_VERSION = 11  # bump when chunking or tokenising changes: indexes are rebuilt from the DB
+INDEX_VERSION = 12  # bump when chunking or tokenising changes: indexes are rebuilt from the DB
 
 
 @dataclass

@@ -879,7 +879,10 @@ _EN_QUESTION_START = re.compile(r"^(?:and|also|plus|or)?\s*(?:is|are|was|do|does
                                 r"have|has)\s+(?:it|i|you|there|they|we|this|that|these|those|the|my|your|a|an)\b",
                                 re.IGNORECASE)
 _YES_NO = re.compile(r"(?:나요|ㄴ가요|인가요|건가요|되죠|돼요|되요|있어요|없어요|주나요|주시나요|줘요|되는지|가능해요|"
-                     r"가능한가요|될까요|할까요)\s*[?？.~ㅠㅜ]*\s*$|^\s*(?:can|do|does|is|are|will|could|would)\b",
+                     r"가능한가요|될까요|할까요)\s*[?？.~ㅠㅜ]*\s*$|^\s*(?:can|do|does|is|are|will|could|would)\b"
+                     # «주말도 포함이에요?», «무료예요?»: the copula asked with a mark (not «…아니에요?», asked the other way)
+                     # (nor «…보내시는 거예요?», a verb made a noun: mostly a reproach or a worry, no yes/no of a rule)
+                     r"|(?<!아니)(?<![거건것게])(?:이에요|예요|에요|이에여|예여|에여)\s*[?？]+\s*$",
                      re.IGNORECASE)
 _NEGATIVE = re.compile(r"수\s*없|없습니다|않습니다|않아요|안\s*됩니다|불가|어렵|아닙니다|받지\s*않|하지\s*않|필요\s*(?:가\s*)?없|"
                        r"\bcannot\b|\bcan't\b|\bnot\b|\bno\b", re.IGNORECASE)
@@ -1102,9 +1105,12 @@ def _says_noun(said: str, noun: str) -> bool:
     return _says_word(said, noun) or (len(noun) >= 3 and noun[-1] in "실고" and _says_word(said, noun[:-1]))
 
 
+_WHICH_KIND = re.compile(r"무슨|무엇")  # «제 주문 지금 무슨 상태에여?»: which one, not whether
+
+
 def is_yes_no(question: str) -> bool:
     """"되나요?", "있어요?", "Can I …?" without a question word: the answer starts with 네 or 아니요."""
-    return bool(_YES_NO.search(question.strip())) and not _WH.search(question)
+    return bool(_YES_NO.search(question.strip())) and not _WH.search(question) and not _WHICH_KIND.search(question)
 
 
 # a yes/no question asked in the negative: «안 되죠?», «못 하나요?», «없나요?», «않나요?»
@@ -1728,14 +1734,14 @@ def row_says(question: str, units: list[AnswerUnit]) -> bool:
 UNIT_MIN_WORDS = 3  # «쿠폰 같이 써요?»: fewer words are a topic, and any unit of it has them
 
 
-def unit_says(question: str, units: list[AnswerUnit]) -> bool:
+def unit_says(question: str, units: list[AnswerUnit], min_words: int = UNIT_MIN_WORDS) -> bool:
     """Whether one quoted unit has every content word of the question (at least `UNIT_MIN_WORDS`; a chat word or
     the manual's word for it): «쿠폰 두 장 같이 쓸 수 있어요?» → «한 주문에 주문 쿠폰 1장과 상품 쿠폰 1장까지 함께 쓸
     수 있습니다.». The manual states what was asked in one sentence, however unsure the retriever was (the
     points article, which speaks of coupons too, ranked near it)."""
     # (a negation the rule words otherwise, «안 뜯었는데» for «뜯지 않았다면», is no word it must have)
     words = _tokens(question) - {"안:not"}
-    if len(words) < UNIT_MIN_WORDS or not HANGUL.search(question):
+    if len(words) < min_words or not HANGUL.search(question):
         return False
     for u in units:
         # (a FAQ item says its own question: «교환 상품은 언제 오나요: … 회수를 기다리지 않고» is not «회수는 언제 와요?»)

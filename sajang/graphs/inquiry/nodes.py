@@ -34,6 +34,8 @@ from sajang.graphs.inquiry.answering import (
     same_article,
     speaks_of_none,
     story_words_unknown,
+    unit_says,
+    visible_units,
     without_products,
 )
 from sajang.graphs.inquiry.classifier import (
@@ -153,7 +155,9 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
     place alone that the previous answer's article answers when read with the previous question («VIP는얼마?»
     after a membership-tier answer), that article's hits, `question_base` (the previous question, what the
     next follow-up is read against) and `followup` ("manual"); for a question told after a story in a «-는데»
-    clause whose words found an article saying nothing of what is asked, the hits of the question alone.
+    clause whose words found an article saying nothing of what is asked, the hits of the question alone; for a
+    follow-up that one sentence of the previous answer's article says («주말도 포함이에요?» after the refund days),
+    that article first and `normalized_text` the line alone.
     """
     settings = runtime.context.settings
     query = state.get("normalized_text") or state.get("text") or ""
@@ -172,8 +176,18 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
     language = state.get("locale")
     hits, result = manual_hits(settings, query, language, state.get("category"))
     out: dict[str, Any] = {}
+    said_before = said_in_previous_article(settings, state, result.hits) \
+        if state.get("followup") == "manual" else None
+    if said_before is not None:
+        # «주말도 포함이에요?» after «카드 환불 며칠 걸려요»: one sentence of the article just quoted says the line
+        # («주말과 공휴일은 기간에 포함되지 않습니다»); it asks that of the same topic, not the period again
+        line, quoted = said_before
+        result = replace(result, hits=[quoted, *(h for h in result.hits if h is not quoted)],
+                         confidence=max(result.confidence, settings.answer_confidence_threshold + SIBLING_MARGIN))
+        hits = learned_in_scope(line, [h.as_dict() for h in result.hits])
+        out = {"normalized_text": line}
     # («갈비탕인데요» after «반품하고 싶어요» tells what the previous question was about: no topic of its own to swap in)
-    if state.get("followup") == "manual" and result.hits and not tells_detail(state.get("text") or ""):
+    elif state.get("followup") == "manual" and result.hits and not tells_detail(state.get("text") or ""):
         # "쿠폰은요?" after "적립금 어떻게 쌓여요": another topic asked the same way, not coupons within points
         base = state.get("question_base") or ""
         spaced_base = normalize_for_shop(base, settings.data_dir, settings.chat_lexicon).text if base else ""
@@ -298,6 +312,23 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
             "unknown_terms": result.unknown_terms}
 
 
+def said_in_previous_article(settings: Settings, state: InquiryState, hits: list[Hit]) -> tuple[str, Hit] | None:
+    """(the line in the manual's words, the previous answer's article) when one sentence of that article, found
+    again for this follow-up, has every content word of the line alone (two suffice: the conversation chose the
+    article, not the words)."""
+    previous_id = str((state.get("memory") or {}).get("article_id") or "")
+    previous = next((h for h in hits if h.id == previous_id), None)
+    text = state.get("text") or ""
+    # («사골곰탕은요?», «상담 채팅 내용은요?»: another thing asked the previous question's way — `topic_swap`; «그거
+    # 최소금액 있음?»: a figure of the thing just answered, which a sentence naming «최소 금액» need not state)
+    if previous is None or (elliptic_fragment(text) is not None and not tells_detail(text)) \
+            or set(tokenize(text)) <= FIGURE_WORDS | EXTREMES:
+        return None
+    line = normalize_for_shop(text, settings.data_dir, settings.chat_lexicon).text
+    units = list(visible_units({**previous.as_dict(), "text": ""}, overrides=state.get("audience_overrides")))
+    return (line, previous) if unit_says(line, units, min_words=FOLLOWUP_UNIT_WORDS) else None
+
+
 def finds_surely(settings: Settings, hits: list[dict[str, Any]], alone_hits: list[dict[str, Any]],
                  alone: SearchResult) -> bool:
     """A search of part of the message (the question without its story, without its product) found the article the
@@ -310,6 +341,8 @@ def finds_surely(settings: Settings, hits: list[dict[str, Any]], alone_hits: lis
 FIGURE_WORDS = frozenset({"온도", "시간", "기간", "가격", "금액", "비용", "방법", "날짜", "요금", "조건", "기준", "순서", "절차",
                           "장소", "위치", "용량", "크기", "무게", "개수", "횟수", "몇", "얼마", "며칠", "언제", "어디", "차이",
                           "이유"})
+EXTREMES = frozenset({"최소", "최대", "최저", "최고"})  # «최소 금액»: still a figure asked
+FOLLOWUP_UNIT_WORDS = 2  # content words of a follow-up line one sentence of the article just quoted must say
 TITLED_FRAGMENT_RANKS = 3  # how far down a follow-up's own search the article titled with its fragment may be
 UNSPOKEN_FRAGMENT_CONFIDENCE = 0.3  # below the answer gate: a follow-up about a thing the article never names
 SIBLING_MARGIN = 0.05  # above the gate: a sibling follow-up adopted in its own article is answered
@@ -352,6 +385,14 @@ def in_previous_topic(settings: Settings, state: InquiryState, language: str | N
         # together are the question its units answer
         return found, {"question_base": base, "followup": state.get("followup") or "manual",
                        "normalized_text": normalized}
+    if kind == "manual" and not asks_something(text) and found.hits and found.hits[0].id == article \
+            and alone is not None and alone.id != article:
+        # «냄비 사이즈 잘못 골랐어요 안썼어요» after «교환 되나요»: a detail of the question just answered, which its own
+        # words place nowhere surely (the kitchenware care article); read with it, the same article is found first:
+        # the conversation vouches for it, and the two together choose its units
+        floor = settings.answer_confidence_threshold + SIBLING_MARGIN
+        return replace(found, confidence=max(found.confidence, floor)), {
+            "question_base": base, "followup": state.get("followup") or "manual", "normalized_text": normalized}
     own_words = set(tokenize(state.get("normalized_text") or text)) - QUESTION_WORDS
     # (after an order answer, a product the question named may stand for the line's words: «언제 먹어야 젤
     # 맛있어요?» shares none with «드세요», «김치» places it)
