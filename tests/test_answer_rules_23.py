@@ -81,3 +81,101 @@ def test_what_only_looks_like_a_copula_question_is_not_one(text: str) -> None:
 def test_a_reproach_is_not_answered_yes(manual_svc: Any) -> None:
     reply = manual_svc.ask("김치 손만두 시켰는데 전혀 다른 상품이 왔어요 제대로 확인은 하고 보내시는 거예요?")
     assert not any(paragraph.startswith("네") for paragraph in reply["answer"].split("\n\n")), reply
+
+
+# --- a list item that answers alone ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "said", "not_said"), [
+    ("생일 쿠폰 원래 언제 주는거에요?", "생일이 있는 달 1일", "신규 가입 쿠폰"),
+    ("무쇠냄비 식세기 돌려도돼요?", "식기세척기는 사용하지 마세요", "붉은 녹이 생기면"),
+])
+def test_the_item_naming_what_is_asked_is_quoted_without_its_siblings(manual_svc: Any, text: str, said: str,
+                                                                       not_said: str) -> None:
+    reply = manual_svc.ask(text)
+    assert said in reply["answer"] and not_said not in reply["answer"], reply
+
+
+@pytest.mark.parametrize(("text", "items"), [
+    ("개인정보 얼마나 보관해요?", ("5년", "3년", "1년")),  # the list's own topic: every item
+    ("쿠폰 종류 뭐 있어요?", ("신규 가입 쿠폰", "생일 쿠폰", "상품 쿠폰")),  # the kinds asked: all of them
+    ("울릉도는 배송비 더 붙어요?", ("3,000원 추가", "5,000원 추가")),  # (the best is a sentence: its items stay)
+])
+def test_a_question_of_the_whole_list_keeps_it(manual_svc: Any, text: str, items: tuple[str, ...]) -> None:
+    reply = manual_svc.ask(text)
+    assert all(item in reply["answer"] for item in items), reply
+
+
+# --- a harm warned of, then the way to do it --------------------------------------------------------------------------
+
+
+def test_a_caution_with_the_way_to_do_it_is_neither_yes_nor_no() -> None:
+    from sajang.graphs.inquiry.answering import _text_polarity
+
+    caution = "전자레인지는 파우치째 돌리면 터질 수 있으니 꼭 그릇에 옮겨 7~8분 데워 주세요."
+    assert _text_polarity(caution, ["갈비탕", "전자레인지"]) is None  # «전자렌지로 데워도 돼요?»: the way is the answer
+    assert _text_polarity(caution, ["파우치"]) is False  # «파우치째 돌려도 돼요?»: the case warned of
+    assert _text_polarity("식기세척기는 사용하지 마세요.") is False
+    assert _text_polarity("녹은 상품은 폐기됩니다.") is None  # a thing done, not a permission
+    assert _text_polarity("그대로 드셔도 됩니다.") is True
+
+
+# --- two questions: the article that names what each asks -------------------------------------------------------------
+
+
+def test_a_question_naming_a_place_is_answered_by_the_article_that_names_it(manual_svc: Any) -> None:
+    reply = manual_svc.ask("울릉도도 배송돼요? 돈 더 드나요")
+    assert reply["sources"][0]["id"] == "delivery-remote-area", reply
+    assert "취소할 수 없습니다" not in reply["answer"] and "5,000원" in reply["answer"], reply
+
+
+# --- a time of day said in words ------------------------------------------------------------------------------------
+
+
+def test_a_time_of_day_in_words_answers_what_time() -> None:
+    from sajang.graphs.inquiry.answering import _ASKS
+
+    says_clock = _ASKS["clock"][1]
+    assert says_clock.search("수도권은 보통 출고 다음 날 오전부터 저녁 사이에 받으십니다.")
+    assert says_clock.search("평일 10:00–17:00") and not says_clock.search("3~5영업일이 걸립니다.")
+
+
+# --- a status told with a fact of its own -----------------------------------------------------------------------------
+
+
+def test_a_status_told_with_a_fact_asks_it_of_the_newest_such_order(manual_svc: Any, manual_shop: Any) -> None:
+    from test_own_orders import A
+
+    reply = manual_svc.ask("배송완료 떴던데 언제 도착한거에요?", customer_id=A)
+    first = reply["answer"].split("\n\n")[1]
+    assert manual_shop.delivered in first and "배송 완료되었어요" in first, reply
+    assert manual_shop.old_mandu in reply["answer"], reply  # the other delivered order, named
+
+
+def test_a_question_naming_a_common_noun_stays_with_the_message_s_article(manual_svc: Any) -> None:
+    # («냉동식품», which the damage article words «신선식품», moves nothing: only back to the message's article)
+    reply = manual_svc.ask("파손 접수하면 재발송은 보통 언제 나가요? 그리고 깨진 냉동식품은 다시 보내야 되나요")
+    assert "돌려보내실 필요 없이 폐기해 주세요" in reply["answer"], reply
+
+
+# --- a rule for a thing not done, asked of it done --------------------------------------------------------------------
+
+
+def test_a_rule_for_a_thing_not_done_is_no_yes_to_it_done() -> None:
+    from sajang.graphs.inquiry.answering import condition_opposed
+
+    sealed = "상온 보관 식품은 밀봉을 뜯지 않았다면 받으신 날부터 7일 안에 단순 변심 반품이 가능합니다."
+    unused = "주방용품·생활용품: 포장을 뜯지 않았거나, 확인만 하고 사용하지 않은 경우"
+    assert condition_opposed("뜯었으면요?", sealed) and condition_opposed("한번 사용했는데 반품돼요?", unused)
+    assert not condition_opposed("안 뜯었으면 반품돼요?", sealed) and not condition_opposed("사용 안 했는데 반품돼요?", unused)
+    assert not condition_opposed("참기름 반품돼요?", sealed)
+
+
+# --- when an order placed today arrives -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["오늘 주문하면 언제 받아요?", "오늘 시키면 언제 와요"])
+def test_when_an_order_placed_now_arrives_is_the_dispatch_rule(manual_svc: Any, text: str) -> None:
+    reply = manual_svc.ask(text)
+    assert not reply["handoff"] and reply["sources"][0]["id"] == "delivery-dispatch", reply
+    assert "오후 2시" in reply["answer"], reply

@@ -246,7 +246,11 @@ _ASKS = {
                          re.IGNORECASE),
               re.compile(r"[\d,]+\s*원|무료|\bwon\b|KRW|\bfree\b", re.IGNORECASE)),
     "clock": (re.compile(r"몇\s*시(?!간)|운영\s*시간|영업\s*시간|\bhours\b|what\s+time", re.IGNORECASE),
-              re.compile(r"\d{1,2}:\d{2}|오[전후]\s*\d+\s*시|\d\s*(?:a\.?m|p\.?m)", re.IGNORECASE)),
+              # (a time of day said in words: «오전부터 저녁 사이에» answers «택배 몇시쯤 와요?»)
+              re.compile(r"\d{1,2}:\d{2}|오[전후]\s*\d+\s*시|\d\s*(?:a\.?m|p\.?m)|\d{1,2}\s*시(?!간)|"
+                         # (a span of the day, not «다음 영업일 오전에», a day named)
+                         r"(?:오전|오후|아침|저녁|밤|새벽)\s*(?:부터|까지|사이)",
+                         re.IGNORECASE)),
     "amount": (re.compile(r"몇\s*(?:글자|자|장|개(?!월)|번|퍼센트|%|명|미리|밀리|ml|리터|그램|g\b|키로|kg)|최대|최소|한도|percent|"
                           r"how\s+many|how\s+much\s+water", re.IGNORECASE),
                # a count written out: «알림은 한 번만», "once", "two coupons"
@@ -362,7 +366,7 @@ def reports_the_trouble(question: str, units: Sequence[AnswerUnit]) -> tuple[boo
 _PRODUCT_HEADING = re.compile(r"\(\s*\d")  # «무쇠 전골냄비 (24cm)», «고기 왕만두 (1.4kg)»: a product and its size
 SAME_SECTION = 0.4  # share of the best unit's score another unit of its section needs to be quoted with it
 SECOND_SECTION = 0.8  # share of the best unit's score another section needs to be quoted too
-YES_NO_ITEM_FLOOR = 0.5  # share of the best item's score a sibling item needs to be quoted beside it for a yes/no question
+ITEM_FLOOR = 0.5  # share of the best item's score a sibling item needs to be quoted beside it (a single question)
 # (0.8 dropped the right item where the best one was a near miss: «쿠폰 2장 한번에 적용 되나여?» 0.71, «다시 냉동실에
 # 넣어도 되나요?» 0.61 of the best; a clear winner, «생일쿠폰 있나요», leaves its siblings at 0.34)
 _HARD_KINDS = ("duration", "money", "clock", "amount", "temperature", "threshold")
@@ -707,7 +711,12 @@ def relevant_units(question: str, hit: dict[str, Any], limit: int = 3, audience:
     q = _question_tokens(question)
     # (only for a message asking that alone: a later question of several whose one item was quoted already would
     # have nothing left to add, and the reply would read as if it were not asked — «생일쿠폰 얼마짜리에요? 조건있어요?»)
-    yes_no = alone and is_yes_no(question) and not _ASKS_WHICH.search(question)
+    # (a list item far above its siblings answers a single question alone — «생일 쿠폰 언제 줘요?» is the birthday
+    # coupon's line, not the five kinds — unless it asks which ones)
+    # (a yes/no question or one asking a figure, «언제», «얼마»: «포인트 어떻게 쌓여요» asks for the whole list)
+    one_item = alone and not _ASKS_WHICH.search(question) and (
+        is_yes_no(question) or bool(_ASKS["duration"][0].search(question))
+        or any(asks.search(question) for asks in _ASKS_FIGURE.values()))
     top = scored[0][0]
     chosen: list[list[int]] = []
     sections_used: list[int] = []
@@ -733,9 +742,14 @@ def relevant_units(question: str, hit: dict[str, Any], limit: int = 3, audience:
             # a list stays a list, but for a yes/no question an item far above its siblings is the answer alone
             # («생일쿠폰 있나요» is the birthday coupon's line, not the five kinds of coupon)
             floor = SAME_SECTION * own_score[i] if units[i].kind in ("sentence", "faq") else 0.0
-            item_floor = YES_NO_ITEM_FLOOR * own_score[i] if yes_no and units[i].kind == "item" else floor
+            item_floor = ITEM_FLOOR * own_score[i] if one_item and units[i].kind == "item" else floor
+            # (only when the best item itself names what the question does beyond the list's topic: a question of the
+            # list as a whole — «개인정보 얼마나 보관해요?» under «보관 기간» — keeps it, and so does a best item
+            # chosen on the topic's words alone, which may be the wrong one)
+            cut_list = one_item and units[i].kind == "item" and says_more_than_its_list(units[i], q, hit)
             others = [(s2, j) for s2, j in unpenalised if j != i and units[j].section == sec and s2 > 0
-                      and s2 >= (item_floor if units[j].kind == "item" else floor) and units[j].table is None]
+                      and s2 >= (item_floor if units[j].kind == "item" else floor) and units[j].table is None
+                      and not (cut_list and units[j].kind == "item" and not says_more_than_its_list(units[j], q, hit))]
             if _label_named(units[i], q):
                 # «왕만두 에프에 몇 분 돌려요»: the item labelled with what was named («에어프라이어: …»), not the
                 # items labelled with the other ways (찜기, 전자레인지)
@@ -775,6 +789,17 @@ def relevant_units(question: str, hit: dict[str, Any], limit: int = 3, audience:
     return out
 
 
+def says_more_than_its_list(unit: AnswerUnit, asked: frozenset[str], hit: Mapping[str, Any]) -> bool:
+    """Whether a list item has a word of the question besides those of the article's title and its heading: its
+    siblings all share those («무쇠냄비 식세기 돌려도돼요?» — only the item saying «식기세척기» answers; «생일 쿠폰
+    언제 줘요?» — only the one saying «생일»). Korean questions only (English words are matched too loosely)."""
+    if not HANGUL.search(unit.text):
+        return False
+    shared = _tokens(str(hit.get("title") or "")) | _tokens(unit.heading or "")
+    own = _tokens(unit.text)
+    return any(_says_word(own, w) for w in asked - shared)
+
+
 _ITEM_LABEL = re.compile(r"^\s*([^:：]{1,20}?)\s*[:：]\s*\S")
 
 
@@ -791,6 +816,7 @@ def _label_named(unit: AnswerUnit, asked: frozenset[str]) -> bool:
 
 # «어떤 거», «뭐뭐», «무슨 서류», "which", "what do I need": the question asks for the items of a list
 _ASKS_WHICH = re.compile(r"어떤\s*(거|것|걸|게|사진|서류|방법|종류)|뭐뭐|무엇무엇|무슨\s*(사진|서류|것|거)|뭐\s*(가|를)?\s*(필요|준비|찍|보내)"
+                         r"|종류\s*(?:가|는|이)?\s*(?:뭐|어떻게|몇|있)"  # «쿠폰 종류 뭐 있어요?»: the kinds, all of them
                          r"|\bwhich\b|\bwhat\s+(do|should|kind|kinds|photos?|documents?)\b", re.IGNORECASE)
 
 
@@ -886,7 +912,12 @@ _YES_NO = re.compile(r"(?:나요|ㄴ가요|인가요|건가요|되죠|돼요|되
                      re.IGNORECASE)
 _NEGATIVE = re.compile(r"수\s*없|없습니다|않습니다|않아요|안\s*됩니다|불가|어렵|아닙니다|받지\s*않|하지\s*않|필요\s*(?:가\s*)?없|"
                        r"\bcannot\b|\bcan't\b|\bnot\b|\bno\b", re.IGNORECASE)
-_POSITIVE = re.compile(r"수\s*있|가능|됩니다|드립니다|있습니다|\bcan\b|\bwill\b|\byes\b", re.IGNORECASE)
+# («…면 됩니다», «…도 됩니다», «됩니다»: allowed; not «폐기됩니다», «차감됩니다»: a thing done, asked or not)
+_POSITIVE = re.compile(r"수\s*있|가능|(?:(?<![가-힣])|(?<=면)|(?<=도))\s*됩니다|드립니다|있습니다|\bcan\b|\bwill\b|\byes\b",
+                       re.IGNORECASE)
+# a harm it may do, then how to do it safely («파우치째 돌리면 터질 수 있으니 꼭 그릇에 옮겨 7~8분 데워 주세요»): neither a
+# yes nor a no to «전자렌지로 데워도 돼요?» — the sentence answers with the way
+_CAUTION_THEN_HOW = re.compile(r"수\s*(?:있|도\s*있)(?:으니|어서|으므로|습니다\.?\s)[^.!?]*?(?:주세요|하세요|드세요|보세요|두세요)")
 # a yes only within limits: «1장까지», «한 번만», «같은 상품 새것으로만 가능», «불량일 때만 교환» — for another case
 # asked («다른 상품으로 교환 돼요?») it is a no, so no word leads
 _RESTRICTIVE = re.compile(r"(?:[한하]|\d)\s*(?:장|개|번|개씩)\s*(?:만|까지)"
@@ -1129,20 +1160,42 @@ def _polarity(unit: AnswerUnit, nouns: list[str] | None = None) -> bool | None:
     if nouns:
         clauses = _CLAUSE_BREAK.split(unit.quote)
         named = [c for c in clauses if any(_says_word(c, n) for n in nouns)]
-        verdicts = {_text_polarity(c) for c in named} - {None}
+        verdicts = {_text_polarity(c, nouns) for c in named} - {None}
         if len(verdicts) == 1:
             return verdicts.pop()
         if named and len(named) < len(clauses) and not verdicts:
             # «사용 후 세제를 적게 쓰고 …, 기름을 얇게 발라 두면 녹이 슬지 않습니다» for «세제로 닦아도 돼요?»: the
             # clause of the thing asked says neither; the «않습니다» of another clause is no answer to it
             return None
-    return _text_polarity(unit.quote)
+    return _text_polarity(unit.quote, nouns)
 
 
-def _text_polarity(text: str) -> bool | None:
+# the case a caution is about: the words before the verb of its «-면» («파우치째 돌리면»)
+_WARNED_CASE = re.compile(r"(\S+)\s+\S+면\s")
+
+
+def _asks_the_warned_case(before: str, asked: Sequence[str] | None) -> bool:
+    """Whether the question names the case a caution warns of («파우치째 돌려도 돼요?» for «…파우치째 돌리면 터질 수
+    있으니…»: no), not only its topic («전자렌지로 데워도 돼요?»: the way is the answer). Unknown asked words: it does."""
+    case = _WARNED_CASE.search(before)
+    if case is None or asked is None:
+        return asked is None
+    word = re.sub(r"(?:째|를|을|로|으로|에|에서|만|도)$", "", case.group(1))
+    return any(word in noun or noun in word for noun in asked if len(noun) >= 2)
+
+
+# «발급됩니다» for «발급돼요?»: the thing asked is done — a yes; «폐기됩니다» for «냉동식품이면요?» is not
+_DONE = re.compile(r"([가-힣]{2})됩니다")
+
+
+def _text_polarity(text: str, asked: Sequence[str] | None = None) -> bool | None:
+    caution = _CAUTION_THEN_HOW.search(text)
+    if caution and not _asks_the_warned_case(text[:caution.start()], asked):
+        return None
     warned = bool(_WARNED_AGAINST.search(text))
     rest = _WARNED_AGAINST.sub(" ", text)  # («원인이 됩니다» says no yes)
-    neg, pos = warned or bool(_NEGATIVE.search(rest)), bool(_POSITIVE.search(rest))
+    pos = bool(_POSITIVE.search(rest)) or any(done.group(1) in (asked or ()) for done in _DONE.finditer(rest))
+    neg = warned or bool(_NEGATIVE.search(rest))
     if neg and not pos:
         return False
     if pos and not neg and not _RESTRICTIVE.search(text):
@@ -1320,7 +1373,7 @@ def _with_yes_no(body: str, question: str, hit: dict[str, Any], units: list[Answ
         verdict = opposite
     if verdict is None:
         verdict = yes_or_no([best, *[u for u in units if u is not best]], topic_nouns(question))
-    if verdict is None:
+    if verdict is None or condition_opposed(question, best.quote):
         return body
     word = ("네" if verdict else "아니요") if locale == "ko" else ("Yes" if verdict else "No")
     # (a list, or a list under its heading «원목 도마:», starts on a line of its own)
@@ -1331,6 +1384,24 @@ def _with_yes_no(body: str, question: str, hit: dict[str, Any], units: list[Answ
     if locale != "ko" and re.match(r"[A-Z][a-z]+\b", body) and not re.match(r"(?:I|Naver|Kakao|Toss|Korea|Jeju|CJ)\b", body):
         body = body[0].lower() + body[1:]
     return f"{word}, {body}"
+
+
+# a rule for the case a thing was not done: «밀봉을 뜯지 않았다면», «사용하지 않은»
+_NOT_DONE_CASE = re.compile(r"([가-힣]+)지\s*않(?:았다면|았으면|은|았거나|으면|는다면)")
+
+
+def condition_opposed(question: str, rule: str) -> bool:
+    """The rule holds for a thing not done, and the question says it was done («뜯었으면요?» against «밀봉을 뜯지
+    않았다면 … 가능합니다»): its yes is no yes to the question, nor is a no read from it safe."""
+    for found in _NOT_DONE_CASE.finditer(rule):
+        word = found.group(1)  # («사용하지 않은»: 사용; «뜯지 않았다면»: 뜯)
+        stem = word[-3:-1] if word.endswith("하") and len(word) >= 3 else word[-1]
+        for said in re.finditer(re.escape(stem), question):
+            before = question[max(0, said.start() - 2):said.start()]
+            after = question[said.end():said.end() + 4]  # («사용 안 했는데», «뜯지 않았어요»: not done either)
+            if not re.search(r"안\s*$|못\s*$", before) and not re.match(r"지\s*않|지\s*마|\s*(?:안|못)(?:\s|했|하)", after):
+                return True
+    return False
 
 
 def _title_line(title: str, locale: str, seed: int) -> str:
@@ -1414,6 +1485,12 @@ def manual_parts(text: str, manual: list[dict[str, Any]], audience: str = "custo
         # «…남아요? 몇년 보관함?»: an article stating no number of the thing counted cannot answer the count
         scores = [-1.0 if counts_nothing_asked(question, h) else score for score, h in zip(scores, manual[:3], strict=True)]
         best = max(range(len(scores)), key=lambda i: (scores[i] - (0.0 if i == 0 else OTHER_ARTICLE_MARGIN), -i))
+        if best and scores[0] > 0 and names_every_noun(question, manual[0]) \
+                and not names_every_noun(question, manual[best]):
+            # «울릉도도 배송돼요? 돈 더 드나요»: the message's article names every noun of the question, the one whose
+            # lines scored higher does not (the cancel-after-dispatch rule's «'배송 중'이 된» for «배송돼요», never
+            # saying «울릉도»)
+            best = 0
         if scores[best] <= 0:
             continue
         units = relevant_units(question, unpassaged[best], audience=audience, overrides=overrides, alone=False)
@@ -1447,6 +1524,13 @@ def with_borrowed_topic(questions: list[str]) -> list[str]:
         out.append(question)
         nouns_before = nouns  # (each part's nouns read once: Kiwi is the cost here)
     return out
+
+
+def names_every_noun(question: str, hit: Mapping[str, Any]) -> bool:
+    """Whether the article's title or body names every topic noun of the question (at least one)."""
+    nouns = topic_nouns(question)
+    said = f"{hit.get('title') or ''} {hit.get('body') or ''}"
+    return bool(nouns) and all(_says_noun(said, n) for n in nouns)
 
 
 OTHER_ARTICLE_MARGIN = 0.15  # how much better another article must answer one question of several

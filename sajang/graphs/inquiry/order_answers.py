@@ -543,6 +543,9 @@ class OrderReply:
     focused: bool = False  # the first order was answered in full, the others only named
 
 
+LISTING_FACTS = frozenset({"status", "claims", "list"})  # facts a status word answers with the list of such orders
+
+
 def own_data_reply(query: OwnDataQuery, orders: list[dict[str, Any]], locale: str, policy: StorePolicy,
                    now: datetime, *, previous_ids: list[str] | None = None,
                    coupons: list[dict[str, Any]] | None = None) -> OrderReply:
@@ -584,8 +587,11 @@ def own_data_reply(query: OwnDataQuery, orders: list[dict[str, Any]], locale: st
         return OrderReply(_total_reply(sel.orders, query, locale, sel.unmatched_products), ids)
     # a status word lists those orders ("취소된 주문"), unless a product or a date already says which
     # ("포기김치 배송완료 됐었죠": that order's delivery)
+    # («배송완료 떴던데 언제 도착한거에요?», «배송중인거 송장번호 알려주세요»: a status told with a fact of its own
+    # asks that fact of the newest such order)
     asks_list = bool(query.all_recent or query.exists_question or "list" in query.facts or
-                     ((query.claim_types or query.statuses) and not (query.products or query.since)))
+                     ((query.claim_types or query.statuses) and not (query.products or query.since)
+                      and not set(query.facts) - LISTING_FACTS))
     # «오늘 두 번 주문했는데 각각 얼마예요?», or «그 주문에는 뭐 들어 있어요?» right after a list of two: the
     # fact of each (the list itself was the previous answer)
     each = query.each or (query.same_order and bool(set(query.facts) - {"claims", "list", "status"})) \
