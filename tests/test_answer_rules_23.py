@@ -179,3 +179,26 @@ def test_when_an_order_placed_now_arrives_is_the_dispatch_rule(manual_svc: Any, 
     reply = manual_svc.ask(text)
     assert not reply["handoff"] and reply["sources"][0]["id"] == "delivery-dispatch", reply
     assert "오후 2시" in reply["answer"], reply
+
+
+# --- incidents read in set 27's misses --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "level"), [
+    ("무쇠냄비 박스 열었더니 냄비가 두동강 나있네요 이게 말이 돼요?", "high"),  # broken in two on arrival
+    ("도마가 두 동강 나서 왔어요", "high"),
+    ("고기가 상했어요", "urgent"),
+    ("만두 상해서 왔어요", "urgent"),
+])
+def test_goods_broken_in_two_or_spoilt_are_incidents(text: str, level: str) -> None:
+    from sajang.graphs.inquiry.classifier import rule_urgency
+
+    assert rule_urgency(text, "other") == level
+
+
+@pytest.mark.parametrize("text", ["카드값이 이상해서 그러는데 지난주에 결제한 금액이 얼마였죠?",  # strange, not spoilt
+                                  "배송이 좀 이상했어요 그래도 잘 받았어요", "두동강 나면 교환돼요?"])
+def test_strange_is_not_spoilt_and_a_case_to_come_is_no_report(text: str) -> None:
+    from sajang.graphs.inquiry.classifier import incident_evidence
+
+    assert not incident_evidence(text)
