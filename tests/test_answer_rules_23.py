@@ -202,3 +202,21 @@ def test_strange_is_not_spoilt_and_a_case_to_come_is_no_report(text: str) -> Non
     from sajang.graphs.inquiry.classifier import incident_evidence
 
     assert not incident_evidence(text)
+
+
+# --- «냉동식품도 돼요?»: the previous question's action asked of another thing ----------------------------------------
+
+
+def test_a_thing_asked_too_is_asked_the_previous_action(manual_svc: Any) -> None:
+    first = manual_svc.ask("교환 신청 기간 얼마나 돼요?")
+    frozen = manual_svc.ask("냉동식품도 돼요?", thread_id=first["thread_id"])
+    assert not frozen["handoff"], frozen
+    assert "오배송·불량일 때만 교환" in frozen["answer"], frozen
+
+
+def test_only_a_noun_before_also_is_a_thing_asked() -> None:
+    from sajang.graphs.inquiry.order_answers import thing_also_asked
+
+    assert thing_also_asked("냉동식품도 돼요?") == ("냉동식품", "돼요?")
+    assert thing_also_asked("냄비 포장만 뜯어봤는데도 돼요?") is None
+    assert thing_also_asked("전자레인지로 해도 돼요?") is None and thing_also_asked("쿠폰이랑 같이도 돼요?") is None

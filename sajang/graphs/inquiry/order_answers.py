@@ -948,6 +948,16 @@ def read_in_context(text: str, memory: dict[str, Any] | None, pending_question: 
             return Reading(text, base or text, merge_followup(previous, frag_query), followup="order")
         if base and fragment:
             return Reading(f"{fragment} {base}", base, query, followup="manual")
+    also = thing_also_asked(plain) if memory and memory.get("kind") == "manual" and memory.get("base") else None
+    if memory and also is not None:
+        # «냉동식품도 돼요?» after «교환 신청 기간 얼마나 돼요?»: whether the thing just asked of may be done with
+        # this one too — the previous question's topic asked of it («냉동식품도 교환 돼요?»), not its period again
+        # (the action the previous question asked of: «카카오페이도 돼요?» after «카드 결제 되나요?» names a sibling of
+        # its topic — `topic_swap`'s — and no action is inserted)
+        base = str(memory["base"])
+        action = next((n for n in topic_nouns(base) if n in RULE_ACTIONS), "")
+        if action and action not in also[0]:
+            return Reading(f"{also[0]}도 {action} {also[1]}", base, query, followup="manual")
     if memory and memory.get("kind") == "manual" and memory.get("base") and (
             (CONTINUATION.search(plain) and len(plain) <= 25 and is_conditional(plain))
             or (CONTINUATION_EN.match(plain) and len(plain) <= 60)):
@@ -981,6 +991,26 @@ def read_in_context(text: str, memory: dict[str, Any] | None, pending_question: 
         # "언제 도착해요?" right after the answer about one order: that order
         return Reading(text, text, replace(query, same_order=True), followup="order")
     return Reading(text, text, query)
+
+
+RULE_ACTIONS = frozenset({"교환", "반품", "환불", "취소", "선물포장", "포장", "합포장", "적립", "할인", "배송", "출고", "예약"})
+# «냉동식품도 돼요?», «김치도 되나요? 입맛에 안 맞아서요»: a noun with «도» and a bare «may it be done»
+_ALSO_ALLOWED = re.compile(r"^\s*(?:그럼\s*|그러면\s*|혹시\s*)?(?P<thing>[가-힣A-Za-z][가-힣A-Za-z ]{0,11}?)도\s*"
+                           r"(?P<predicate>돼요|되나요|되죠|될까요|가능해요|가능한가요|가능할까요|되요|돼여|되여)\s*[?？]*")
+
+
+def thing_also_asked(text: str) -> tuple[str, str] | None:
+    """(the thing, the rest of the line from its predicate) of a line asking whether a thing may be done too
+    («냉동식품도 돼요?» → («냉동식품», «돼요?»)), when what stands before «도» is a noun («뜯어봤는데도», «둬도»,
+    «같이도» are no things)."""
+    found = _ALSO_ALLOWED.match(text)
+    if found is None:
+        return None
+    thing = found.group("thing").strip()
+    nouns = topic_nouns(thing)
+    if not nouns or not thing.endswith(nouns[-1]):
+        return None
+    return thing, text[found.start("predicate"):].strip()
 
 
 def with_previous_question(text: str, base: str) -> str:
