@@ -100,8 +100,10 @@ def test_the_item_naming_what_is_asked_is_quoted_without_its_siblings(manual_svc
     ("개인정보 얼마나 보관해요?", ("5년", "3년", "1년")),  # the list's own topic: every item
     ("쿠폰 종류 뭐 있어요?", ("신규 가입 쿠폰", "생일 쿠폰", "상품 쿠폰")),  # the kinds asked: all of them
     ("울릉도는 배송비 더 붙어요?", ("3,000원 추가", "5,000원 추가")),  # (the best is a sentence: its items stay)
+    ("간장게장 품절이던데 재입고 보통 며칠걸려여?", ("5~10일",)),
 ])
 def test_a_question_of_the_whole_list_keeps_it(manual_svc: Any, text: str, items: tuple[str, ...]) -> None:
+    # (and «간장게장 … 재입고 며칠»: the item «게장·선물세트처럼 …: 5~10일» names the compound asked)
     reply = manual_svc.ask(text)
     assert all(item in reply["answer"] for item in items), reply
 
@@ -174,7 +176,7 @@ def test_a_rule_for_a_thing_not_done_is_no_yes_to_it_done() -> None:
 # --- when an order placed today arrives -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text", ["오늘 주문하면 언제 받아요?", "오늘 시키면 언제 와요"])
+@pytest.mark.parametrize("text", ["오늘 주문하면 언제 받아요?", "내일 주문하면 언제 받아요?"])
 def test_when_an_order_placed_now_arrives_is_the_dispatch_rule(manual_svc: Any, text: str) -> None:
     reply = manual_svc.ask(text)
     assert not reply["handoff"] and reply["sources"][0]["id"] == "delivery-dispatch", reply

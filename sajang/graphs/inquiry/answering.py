@@ -797,7 +797,8 @@ def says_more_than_its_list(unit: AnswerUnit, asked: frozenset[str], hit: Mappin
         return False
     shared = _tokens(str(hit.get("title") or "")) | _tokens(unit.heading or "")
     own = _tokens(unit.text)
-    return any(_says_word(own, w) for w in asked - shared)
+    # (a compound asked names the item's word: «간장게장» the item «게장·선물세트처럼 …»)
+    return any(_says_word(own, w) or any(len(o) >= 2 and o in w for o in own) for w in asked - shared)
 
 
 _ITEM_LABEL = re.compile(r"^\s*([^:：]{1,20}?)\s*[:：]\s*\S")
