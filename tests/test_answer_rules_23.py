@@ -222,3 +222,9 @@ def test_only_a_noun_before_also_is_a_thing_asked() -> None:
     assert thing_also_asked("냉동식품도 돼요?") == ("냉동식품", "돼요?")
     assert thing_also_asked("냄비 포장만 뜯어봤는데도 돼요?") is None
     assert thing_also_asked("전자레인지로 해도 돼요?") is None and thing_also_asked("쿠폰이랑 같이도 돼요?") is None
+
+
+def test_a_coupon_applied_is_a_coupon_used(manual_svc: Any) -> None:
+    # (the one-item rule must not drop the line that answers because it says «쓸 수», not «적용»)
+    reply = manual_svc.ask("쿠폰 2장 한번에 적용 되나여?")
+    assert "주문 쿠폰 1장과 상품 쿠폰 1장까지 함께 쓸 수 있습니다" in reply["answer"], reply
