@@ -228,3 +228,20 @@ def test_a_coupon_applied_is_a_coupon_used(manual_svc: Any) -> None:
     # (the one-item rule must not drop the line that answers because it says «쓸 수», not «적용»)
     reply = manual_svc.ask("쿠폰 2장 한번에 적용 되나여?")
     assert "주문 쿠폰 1장과 상품 쿠폰 1장까지 함께 쓸 수 있습니다" in reply["answer"], reply
+
+
+def test_the_kind_of_goods_named_is_asked_of_a_list_item() -> None:
+    # «도마 품절이던데 며칠이면 들어와요»: the catalogue says a 도마 is 주방용품 (`kinds_named`); the item for that kind
+    # names what is asked, though the question never says «주방용품»
+    from sajang.graphs.inquiry.answering import _GOODS_KINDS, _tokens, says_more_than_its_list
+    from sajang.knowledge.ingest import AnswerUnit
+
+    item = AnswerUnit(text="주방용품: 7~10일", section=1, heading="입고 주기", kind="item")
+    hit = {"title": "품절 상품과 재입고 알림"}
+    asked = _tokens("도마 품절이던데 보통 며칠이면 다시 들어와요")
+    assert not says_more_than_its_list(item, asked, hit)
+    token = _GOODS_KINDS.set(_tokens("주방용품"))
+    try:
+        assert says_more_than_its_list(item, asked, hit)
+    finally:
+        _GOODS_KINDS.reset(token)

@@ -799,8 +799,10 @@ def says_more_than_its_list(unit: AnswerUnit, asked: frozenset[str], hit: Mappin
         return False
     shared = _tokens(str(hit.get("title") or "")) | _tokens(unit.heading or "")
     own = _tokens(unit.text)
-    # (a compound asked names the item's word: «간장게장» the item «게장·선물세트처럼 …»)
-    return any(_says_word(own, w) or any(len(o) >= 2 and o in w for o in own) for w in asked - shared)
+    # (a compound asked names the item's word: «간장게장» the item «게장·선물세트처럼 …»; the kind of goods the
+    # message names is asked too: «도마 품절이던데 며칠이면 들어와요» — the item «주방용품: 7~10일»)
+    return any(_says_word(own, w) or any(len(o) >= 2 and o in w for o in own)
+               for w in (asked | _GOODS_KINDS.get()) - shared)
 
 
 _ITEM_LABEL = re.compile(r"^\s*([^:：]{1,20}?)\s*[:：]\s*\S")
