@@ -711,11 +711,10 @@ def relevant_units(question: str, hit: dict[str, Any], limit: int = 3, audience:
     scored = _ranked((sc - (HARD_KIND_MISSING if i in lacking else 0.0), i) for sc, i in unpenalised)
     own_score = {i: sc for sc, i in unpenalised}
     q = _question_tokens(question)
-    # (only for a message asking that alone: a later question of several whose one item was quoted already would
-    # have nothing left to add, and the reply would read as if it were not asked — «생일쿠폰 얼마짜리에요? 조건있어요?»)
-    # (a list item far above its siblings answers a single question alone — «생일 쿠폰 언제 줘요?» is the birthday
-    # coupon's line, not the five kinds — unless it asks which ones)
-    # (a yes/no question or one asking a figure, «언제», «얼마»: «포인트 어떻게 쌓여요» asks for the whole list)
+    # a list item far above its siblings answers a single yes/no or figure question alone («생일 쿠폰 언제 줘요?» is the
+    # birthday coupon's line, not the five kinds), not a question of which ones nor one of how («포인트 어떻게
+    # 쌓여요»: the whole list); and only for a message asking that alone: a later question of several whose one item
+    # was quoted already would have nothing left to add («생일쿠폰 얼마짜리에요? 조건있어요?»)
     one_item = alone and not _ASKS_WHICH.search(question) and (
         is_yes_no(question) or bool(_ASKS["duration"][0].search(question))
         or any(asks.search(question) for asks in _ASKS_FIGURE.values()))
@@ -741,8 +740,8 @@ def relevant_units(question: str, hit: dict[str, Any], limit: int = 3, audience:
             room = limit if not chosen else 1
             # a unit far below the best one answers another question of the section (a FAQ item about an
             # address change quoted for "배송 출발했는데 취소돼요?")
-            # a list stays a list, but for a yes/no question an item far above its siblings is the answer alone
-            # («생일쿠폰 있나요» is the birthday coupon's line, not the five kinds of coupon)
+            # a list stays a list, but for such a question (`one_item`) an item far above its siblings is the answer
+            # alone («생일쿠폰 있나요» is the birthday coupon's line, not the five kinds of coupon)
             floor = SAME_SECTION * own_score[i] if units[i].kind in ("sentence", "faq") else 0.0
             item_floor = ITEM_FLOOR * own_score[i] if one_item and units[i].kind == "item" else floor
             # (only when the best item itself names what the question does beyond the list's topic: a question of the
