@@ -245,3 +245,29 @@ def test_the_kind_of_goods_named_is_asked_of_a_list_item() -> None:
         assert says_more_than_its_list(item, asked, hit)
     finally:
         _GOODS_KINDS.reset(token)
+
+
+# --- the re-read's findings: the new readings kept narrow ---------------------------------------------------------------
+
+
+def test_a_rule_for_a_thing_not_done_names_a_real_stem() -> None:
+    from sajang.graphs.inquiry.answering import condition_opposed
+
+    # («출고되지 않은»: the stem is 출고, not «되», which every question has)
+    assert not condition_opposed("주문 취소 되나요?", "아직 출고되지 않은 주문은 바로 취소할 수 있습니다.")
+    sealed = "밀봉을 뜯지 않았다면 7일 안에 반품이 가능합니다."
+    assert not condition_opposed("뜯지도 않았는데 반품돼요?", sealed) and not condition_opposed("뜯진 않았어요", sealed)
+    assert not condition_opposed("사용한 적 없는데요", "확인만 하고 사용하지 않은 경우")
+
+
+def test_only_a_harm_warned_of_makes_a_caution() -> None:
+    from sajang.graphs.inquiry.answering import _text_polarity
+
+    assert _text_polarity("마이페이지에서 직접 취소할 수 있으니 주문 상세에서 눌러 주세요.", ["주문", "취소"]) is True
+    assert _text_polarity("녹아서 폐기 됩니다.", ["냉동식품"]) is None and _text_polarity("1~2일 정도 됩니다.", []) is None
+
+
+def test_a_thing_done_or_a_place_is_no_thing_asked_too() -> None:
+    from sajang.graphs.inquiry.order_answers import thing_also_asked
+
+    assert thing_also_asked("김치 해동도 돼요?") is None and thing_also_asked("제주도 돼요?") is None

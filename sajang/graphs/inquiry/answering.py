@@ -712,8 +712,8 @@ def relevant_units(question: str, hit: dict[str, Any], limit: int = 3, audience:
     own_score = {i: sc for sc, i in unpenalised}
     q = _question_tokens(question)
     # a list item far above its siblings answers a single yes/no or figure question alone («생일 쿠폰 언제 줘요?» is the
-    # birthday coupon's line, not the five kinds), not a question of which ones nor one of how («포인트 어떻게
-    # 쌓여요»: the whole list); and only for a message asking that alone: a later question of several whose one item
+    # birthday coupon's line, not the five kinds), not a question of which ones nor another question of how
+    # («포인트 어떻게 쌓여요»: the whole list); and only for a message asking that alone: a later question of several whose one item
     # was quoted already would have nothing left to add («생일쿠폰 얼마짜리에요? 조건있어요?»)
     one_item = alone and not _ASKS_WHICH.search(question) and (
         is_yes_no(question) or bool(_ASKS["duration"][0].search(question))
@@ -917,11 +917,12 @@ _YES_NO = re.compile(r"(?:나요|ㄴ가요|인가요|건가요|되죠|돼요|되
 _NEGATIVE = re.compile(r"수\s*없|없습니다|않습니다|않아요|안\s*됩니다|불가|어렵|아닙니다|받지\s*않|하지\s*않|필요\s*(?:가\s*)?없|"
                        r"\bcannot\b|\bcan't\b|\bnot\b|\bno\b", re.IGNORECASE)
 # («…면 됩니다», «…도 됩니다», «됩니다»: allowed; not «폐기됩니다», «차감됩니다»: a thing done, asked or not)
-_POSITIVE = re.compile(r"수\s*있|가능|(?:(?<![가-힣])|(?<=면)|(?<=도))\s*됩니다|드립니다|있습니다|\bcan\b|\bwill\b|\byes\b",
-                       re.IGNORECASE)
+_POSITIVE = re.compile(r"수\s*있|가능|(?:^|(?<=[,.!?]\s)|(?<=네\s)|(?<=[면도])|(?<=[면도]\s))(?<!정도)(?<!정도\s)됩니다|드립니다|"
+                       r"있습니다|\bcan\b|\bwill\b|\byes\b", re.IGNORECASE)
 # a harm it may do, then how to do it safely («파우치째 돌리면 터질 수 있으니 꼭 그릇에 옮겨 7~8분 데워 주세요»): neither a
 # yes nor a no to «전자렌지로 데워도 돼요?» — the sentence answers with the way
-_CAUTION_THEN_HOW = re.compile(r"수\s*(?:있|도\s*있)(?:으니|어서|으므로|습니다\.?\s)[^.!?]*?(?:주세요|하세요|드세요|보세요|두세요)")
+_CAUTION_THEN_HOW = re.compile(r"(?:터질|다칠|깨질|상할|변형될|망가질|위험할|녹을|탈|갈라질|벗겨질|데일)\s*수\s*(?:있|도\s*있)"
+                               r"(?:으니|어서|으므로)[^.!?]*?(?:주세요|하세요|드세요|보세요|두세요)")
 # a yes only within limits: «1장까지», «한 번만», «같은 상품 새것으로만 가능», «불량일 때만 교환» — for another case
 # asked («다른 상품으로 교환 돼요?») it is a no, so no word leads
 _RESTRICTIVE = re.compile(r"(?:[한하]|\d)\s*(?:장|개|번|개씩)\s*(?:만|까지)"
@@ -1140,7 +1141,7 @@ def _says_noun(said: str, noun: str) -> bool:
     return _says_word(said, noun) or (len(noun) >= 3 and noun[-1] in "실고" and _says_word(said, noun[:-1]))
 
 
-_WHICH_KIND = re.compile(r"무슨|무엇")  # «제 주문 지금 무슨 상태에여?»: which one, not whether
+_WHICH_KIND = re.compile(r"무슨|무엇|누구")  # «제 주문 지금 무슨 상태에여?», «담당자 누구예요?»: which one, not whether
 
 
 def is_yes_no(question: str) -> bool:
@@ -1181,11 +1182,11 @@ _WARNED_CASE = re.compile(r"(\S+)\s+\S+면\s")
 def _asks_the_warned_case(before: str, asked: Sequence[str] | None) -> bool:
     """Whether the question names the case a caution warns of («파우치째 돌려도 돼요?» for «…파우치째 돌리면 터질 수
     있으니…»: no), not only its topic («전자렌지로 데워도 돼요?»: the way is the answer). Unknown asked words: it does."""
-    case = _WARNED_CASE.search(before)
-    if case is None or asked is None:
+    cases = list(_WARNED_CASE.finditer(before))
+    if not cases or asked is None:
         return asked is None
-    word = re.sub(r"(?:째|를|을|로|으로|에|에서|만|도)$", "", case.group(1))
-    return any(word in noun or noun in word for noun in asked if len(noun) >= 2)
+    word = re.sub(r"(?:째|를|을|로|으로|에|에서|만|도)$", "", cases[-1].group(1))  # (the clause nearest the harm)
+    return bool(word) and any(word in noun or noun in word for noun in asked if len(noun) >= 2)
 
 
 # «발급됩니다» for «발급돼요?»: the thing asked is done — a yes; «폐기됩니다» for «냉동식품이면요?» is not
@@ -1394,16 +1395,29 @@ def _with_yes_no(body: str, question: str, hit: dict[str, Any], units: list[Answ
 _NOT_DONE_CASE = re.compile(r"([가-힣]+)지\s*않(?:았다면|았으면|은|았거나|으면|는다면)")
 
 
+# one-syllable stems too common to name a thing done («보이지» 보, «적히지» 적)
+_WEAK_STEMS = frozenset("되하보적있없오가이")
+# what follows the stem when it was not done either: «뜯지도 않았는데», «뜯진 않았어요», «사용은 안 했는데», «사용한 적 없는데»
+_NOT_DONE_AFTER = re.compile(r"지\s*[도는]?\s*않|지\s*마|진\s*않|\s*[은는]?\s*(?:안|못)(?:\s|했|하)|한?\s*적\s*(?:이|은)?\s*없")
+
+
 def condition_opposed(question: str, rule: str) -> bool:
     """The rule holds for a thing not done, and the question says it was done («뜯었으면요?» against «밀봉을 뜯지
     않았다면 … 가능합니다»): its yes is no yes to the question, nor is a no read from it safe."""
     for found in _NOT_DONE_CASE.finditer(rule):
-        word = found.group(1)  # («사용하지 않은»: 사용; «뜯지 않았다면»: 뜯)
-        stem = word[-3:-1] if word.endswith("하") and len(word) >= 3 else word[-1]
+        word = found.group(1)  # («사용하지 않은»: 사용; «출고되지 않은»: 출고; «뜯지 않았다면»: 뜯)
+        if word.endswith(("하", "되")):
+            if len(word) < 3:
+                continue
+            stem = word[-3:-1]
+        else:
+            stem = word[-1]
+            if stem in _WEAK_STEMS:
+                continue
         for said in re.finditer(re.escape(stem), question):
             before = question[max(0, said.start() - 2):said.start()]
-            after = question[said.end():said.end() + 4]  # («사용 안 했는데», «뜯지 않았어요»: not done either)
-            if not re.search(r"안\s*$|못\s*$", before) and not re.match(r"지\s*않|지\s*마|\s*(?:안|못)(?:\s|했|하)", after):
+            after = question[said.end():said.end() + 6]  # («사용 안 했는데», «뜯지도 않았어요»: not done either)
+            if not re.search(r"안\s*$|못\s*$", before) and not _NOT_DONE_AFTER.match(after):
                 return True
     return False
 
@@ -1823,7 +1837,7 @@ UNIT_MIN_WORDS = 3  # «쿠폰 같이 써요?»: fewer words are a topic, and an
 
 
 def unit_says(question: str, units: list[AnswerUnit], min_words: int = UNIT_MIN_WORDS) -> bool:
-    """Whether one quoted unit has every content word of the question (at least `UNIT_MIN_WORDS`; a chat word or
+    """Whether one quoted unit has every content word of the question (at least `min_words`; a chat word or
     the manual's word for it): «쿠폰 두 장 같이 쓸 수 있어요?» → «한 주문에 주문 쿠폰 1장과 상품 쿠폰 1장까지 함께 쓸
     수 있습니다.». The manual states what was asked in one sentence, however unsure the retriever was (the
     points article, which speaks of coupons too, ranked near it)."""

@@ -956,6 +956,7 @@ def read_in_context(text: str, memory: dict[str, Any] | None, pending_question: 
         # its topic — `topic_swap`'s — and no action is inserted)
         base = str(memory["base"])
         action = next((n for n in topic_nouns(base) if n in RULE_ACTIONS), "")
+        # (the action goes before the predicate; what follows stays: «카드도 되나요? 그리고 배송비 얼마에요?»)
         if action and action not in also[0]:
             return Reading(f"{also[0]}도 {action} {also[1]}", base, query, followup="manual")
     if memory and memory.get("kind") == "manual" and memory.get("base") and (
@@ -993,6 +994,7 @@ def read_in_context(text: str, memory: dict[str, Any] | None, pending_question: 
     return Reading(text, text, query)
 
 
+DONE_NOUNS = frozenset({"해동", "세척", "조리", "보관", "냉동", "냉장", "사용", "주문", "변경", "결제", "설치", "시즈닝"})
 RULE_ACTIONS = frozenset({"교환", "반품", "환불", "취소", "선물포장", "포장", "합포장", "적립", "할인", "배송", "출고", "예약"})
 # «냉동식품도 돼요?», «김치도 되나요? 입맛에 안 맞아서요»: a noun with «도» and a bare «may it be done»
 _ALSO_ALLOWED = re.compile(r"^\s*(?:그럼\s*|그러면\s*|혹시\s*)?(?P<thing>[가-힣A-Za-z][가-힣A-Za-z ]{0,11}?)도\s*"
@@ -1008,7 +1010,9 @@ def thing_also_asked(text: str) -> tuple[str, str] | None:
         return None
     thing = found.group("thing").strip()
     nouns = topic_nouns(thing)
-    if not nouns or not thing.endswith(nouns[-1]):
+    # (not a thing done, «김치 해동도 돼요?», nor a place whose name ends in 도, «제주도 돼요?»)
+    if not nouns or not thing.endswith(nouns[-1]) or nouns[-1] in RULE_ACTIONS | DONE_NOUNS \
+            or f"{nouns[-1]}도" in topic_nouns(f"{thing}도 가요"):
         return None
     return thing, text[found.start("predicate"):].strip()
 
