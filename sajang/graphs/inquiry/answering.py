@@ -914,7 +914,7 @@ _YES_NO = re.compile(r"(?:나요|ㄴ가요|인가요|건가요|되죠|돼요|되
                      # (nor «…보내시는 거예요?», a verb made a noun: mostly a reproach or a worry, no yes/no of a rule)
                      r"|(?<!아니)(?<![거건것게])(?:이에요|예요|에요|이에여|예여|에여)\s*[?？]+\s*$",
                      re.IGNORECASE)
-_NEGATIVE = re.compile(r"수\s*없|없습니다|않습니다|않아요|안\s*됩니다|불가|어렵|아닙니다|받지\s*않|하지\s*않|필요\s*(?:가\s*)?없|"
+_NEGATIVE = re.compile(r"수\s*없|없습니다|않습니다|않아요|안\s*됩니다|불가|어렵|어려울|어려워|아닙니다|받지\s*않|하지\s*않|필요\s*(?:가\s*)?없|"
                        r"\bcannot\b|\bcan't\b|\bnot\b|\bno\b", re.IGNORECASE)
 # («…면 됩니다», «…도 됩니다», «됩니다»: allowed; not «폐기됩니다», «차감됩니다»: a thing done, asked or not)
 _POSITIVE = re.compile(r"수\s*있|가능|(?:^|(?<=[,.!?]\s)|(?<=네\s)|(?<=[면도])|(?<=[면도]\s))(?<!정도)(?<!정도\s)됩니다|드립니다|"
@@ -1401,6 +1401,9 @@ _WEAK_STEMS = frozenset("되하보적있없오가이")
 _NOT_DONE_AFTER = re.compile(r"지\s*[도는]?\s*않|지\s*마|진\s*않|\s*[은는]?\s*(?:안|못)(?:\s|했|하)|한?\s*적\s*(?:이|은)?\s*없")
 
 
+_DONE_AFTER = re.compile(r"\s*(?:었|았|했|됐|된|한|해|돼|되|써|쓴|썼|뜯)")
+
+
 def condition_opposed(question: str, rule: str) -> bool:
     """The rule holds for a thing not done, and the question says it was done («뜯었으면요?» against «밀봉을 뜯지
     않았다면 … 가능합니다»): its yes is no yes to the question, nor is a no read from it safe."""
@@ -1417,7 +1420,9 @@ def condition_opposed(question: str, rule: str) -> bool:
         for said in re.finditer(re.escape(stem), question):
             before = question[max(0, said.start() - 2):said.start()]
             after = question[said.end():said.end() + 6]  # («사용 안 했는데», «뜯지도 않았어요»: not done either)
-            if not re.search(r"안\s*$|못\s*$", before) and not _NOT_DONE_AFTER.match(after):
+            # (the thing said done: «뜯었으면», «사용했는데» — not «출고예정일», a word the stem begins)
+            if not re.search(r"안\s*$|못\s*$", before) and not _NOT_DONE_AFTER.match(after) \
+                    and _DONE_AFTER.match(after):
                 return True
     return False
 
