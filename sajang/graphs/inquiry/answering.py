@@ -1393,14 +1393,11 @@ def _with_yes_no(body: str, question: str, hit: dict[str, Any], units: list[Answ
 
 # a rule for the case a thing was not done: «밀봉을 뜯지 않았다면», «사용하지 않은»
 _NOT_DONE_CASE = re.compile(r"([가-힣]+)지\s*않(?:았다면|았으면|은|았거나|으면|는다면)")
-
-
 # one-syllable stems too common to name a thing done («보이지» 보, «적히지» 적)
 _WEAK_STEMS = frozenset("되하보적있없오가이")
 # what follows the stem when it was not done either: «뜯지도 않았는데», «뜯진 않았어요», «사용은 안 했는데», «사용한 적 없는데»
 _NOT_DONE_AFTER = re.compile(r"지\s*[도는]?\s*않|지\s*마|진\s*않|\s*[은는]?\s*(?:안|못)(?:\s|했|하)|한?\s*적\s*(?:이|은)?\s*없")
-
-
+# …and when it was: «뜯었으면», «사용했는데» (not «출고예정일», a word the stem begins)
 _DONE_AFTER = re.compile(r"\s*(?:었|았|했|됐|된|한|해|돼|되|써|쓴|썼|뜯)")
 
 

@@ -183,7 +183,7 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
         # («주말과 공휴일은 기간에 포함되지 않습니다»); it asks that of the same topic, not the period again
         line, quoted = said_before
         result = replace(result, hits=[quoted, *(h for h in result.hits if h is not quoted)],
-                         confidence=max(result.confidence, settings.answer_confidence_threshold + SIBLING_MARGIN))
+                         confidence=max(result.confidence, vouched_confidence(settings)))
         hits = learned_in_scope(line, [h.as_dict() for h in result.hits])
         out = {"normalized_text": line}
     # («갈비탕인데요» after «반품하고 싶어요» tells what the previous question was about: no topic of its own to swap in)
@@ -198,7 +198,7 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
         replaced = normalize_for_shop(replaced, settings.data_dir, settings.chat_lexicon).text if replaced else ""
         previous_id = str((state.get("memory") or {}).get("article_id") or "")
         # the conversation vouches for the topic of a short line (see below): just above the answer gate
-        floor = settings.answer_confidence_threshold + SIBLING_MARGIN
+        floor = vouched_confidence(settings)
         # «오배송은요?» after «반품배송비 얼마에요»: the article that answered has a section for that case
         # («불량·파손·오배송»): the same question asked of it there, not the wrong-item article's procedure
         previous = next((h for h in result.hits if h.id == previous_id), None)
@@ -329,6 +329,12 @@ def said_in_previous_article(settings: Settings, state: InquiryState, hits: list
     return (line, previous) if unit_says(line, units, min_words=FOLLOWUP_UNIT_WORDS) else None
 
 
+def vouched_confidence(settings: Settings) -> float:
+    """The confidence of an answer the conversation vouches for (its topic, not the line's own words): just above
+    the answer gate."""
+    return settings.answer_confidence_threshold + SIBLING_MARGIN
+
+
 def finds_surely(settings: Settings, hits: list[dict[str, Any]], alone_hits: list[dict[str, Any]],
                  alone: SearchResult) -> bool:
     """A search of part of the message (the question without its story, without its product) found the article the
@@ -390,8 +396,7 @@ def in_previous_topic(settings: Settings, state: InquiryState, language: str | N
         # «냄비 사이즈 잘못 골랐어요 안썼어요» after «교환 되나요»: a detail of the question just answered, which its own
         # words place nowhere surely (the kitchenware care article); read with it, the same article is found first:
         # the conversation vouches for it, and the two together choose its units
-        floor = settings.answer_confidence_threshold + SIBLING_MARGIN
-        return replace(found, confidence=max(found.confidence, floor)), {
+        return replace(found, confidence=max(found.confidence, vouched_confidence(settings))), {
             "question_base": base, "followup": state.get("followup") or "manual", "normalized_text": normalized}
     own_words = set(tokenize(state.get("normalized_text") or text)) - QUESTION_WORDS
     # (after an order answer, a product the question named may stand for the line's words: «언제 먹어야 젤

@@ -594,7 +594,7 @@ def own_data_reply(query: OwnDataQuery, orders: list[dict[str, Any]], locale: st
                       and not set(query.facts) - LISTING_FACTS))
     # «오늘 두 번 주문했는데 각각 얼마예요?», or «그 주문에는 뭐 들어 있어요?» right after a list of two: the
     # fact of each (the list itself was the previous answer)
-    each = query.each or (query.same_order and bool(set(query.facts) - {"claims", "list", "status"})) \
+    each = query.each or (query.same_order and bool(set(query.facts) - LISTING_FACTS)) \
         or ("items" in query.facts and query.since is not None)  # «지난주에 뭐뭐 시켰었는지»: every order's items
     if each and not query.action and len(sel.orders) <= EACH_LIMIT and set(query.facts) - {"claims"}:
         return OrderReply("\n\n".join(" ".join(order_detail(o, query, locale, policy, now)) for o in sel.orders), ids)
