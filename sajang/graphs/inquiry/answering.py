@@ -33,6 +33,7 @@ from sajang.db.engine import autocommit_connection
 from sajang.db.types import utcnow
 from sajang.graphs.common.context import store_policy
 from sajang.graphs.inquiry.classifier import HUMAN_REQUEST, Classification, classify_text, get_classifier
+from sajang.graphs.inquiry.fee_math import fee_calculation
 from sajang.graphs.inquiry.intents import ORDER_ID, WHEN_OR_WHERE, elliptic_fragment, parse_own_query
 from sajang.graphs.inquiry.order_answers import (
     is_own_data_question,
@@ -1433,11 +1434,13 @@ def _title_line(title: str, locale: str, seed: int) -> str:
 
 
 def compose_manual_reply(text: str, parts: list[tuple[str, dict[str, Any], list[AnswerUnit]]], locale: str,
-                         policy: StorePolicy, mood: str | None = None, first_turn: bool = False) -> str:
+                         policy: StorePolicy, mood: str | None = None, first_turn: bool = False,
+                         computed: str | None = None) -> str:
     """A reply a person could have written: empathy first when the customer is upset (or a short opening,
     varied per message), each question's answer (yes/no first when that was asked), the article named once,
     a short closing that also varies. The first answer of a conversation greets with the shop's name, as a
-    person answering a chat does. No "질문: 답" lines, no fixed frame."""
+    person answering a chat does. No "질문: 답" lines, no fixed frame. `computed`: the customer's own sum
+    (`fee_calculation`), said before the manual's rule, which then takes no yes/no word of its own."""
     seed = _seed(text)
     lines: list[str] = [_t("greet", locale, shop=policy.shop_name)] if first_turn else []
     if is_frustrated(text, mood):
@@ -1451,9 +1454,14 @@ def compose_manual_reply(text: str, parts: list[tuple[str, dict[str, Any], list[
         opening = "" if first_turn else _pick("manual_open", locale, seed, shop=policy.shop_name)
         if opening:
             lines.append(opening)
+    if computed:
+        lines.append(computed)
     for question, hit, units in parts:
         units = own_verdicts_only(question, units)
-        lines.append(_with_yes_no(_render(units, locale), question, hit, units, locale))
+        body = _render(units, locale)
+        # (under the sum, the rule is its reason: a «아니요,» the manual's FAQ line begins with is the sum's word)
+        lines.append(re.sub(r"^\s*(?:네|예|아니요|아니오|yes|no)\b[,.]?\s*", "", body, count=1, flags=re.IGNORECASE) if computed
+                     else _with_yes_no(body, question, hit, units, locale))
     titles = list(dict.fromkeys(hit["title"] for _q, hit, _u in parts if hit.get("title")))
     ending = _pick("manual_close", locale, seed >> 5)
     named = _title_line(titles[0], locale, seed) if len(titles) == 1 else ""
@@ -1739,6 +1747,8 @@ def _manual_reply(settings: Settings, policy: StorePolicy, *, text: str, questio
     """`manual_reply` with the articles in the customer's language (`chosen`) already picked."""
     read = question or text  # the line as the search read it: what picks the units and the gate's signals
     parts = manual_parts(read, chosen, audience, audience_overrides)
+    # «6만원어치 무배로 받았는데 2만원짜리 반품하면 얼마 돌려받아요?»: the sum with the customer's own figures
+    computed = fee_calculation(text, policy, locale) or fee_calculation(read, policy, locale)
     if not parts:  # the best article as the source (the customer reads its title): never one for agents only
         shown = [h for h in manual[:1] if audience == "agents" or
                  not is_agents_only(h.get("body") or h.get("text") or "", h.get("id"), audience_overrides)]
@@ -1747,7 +1757,7 @@ def _manual_reply(settings: Settings, policy: StorePolicy, *, text: str, questio
         excerpt = "\n\n".join(_render(units, "ko") for _q, _h, units in parts)
         answer = "\n\n".join([_t("korean_only", locale, title=parts[0][1]["title"]), excerpt])
     else:
-        answer = compose_manual_reply(text, parts, locale, policy, mood, first_turn)
+        answer = compose_manual_reply(text, parts, locale, policy, mood, first_turn, computed)
     articles = list({h["id"]: h for _q, h, _u in parts}.values())
     story, asked = told_then_asked(read)
     if story and topic_nouns(asked):
@@ -1769,7 +1779,10 @@ def _manual_reply(settings: Settings, policy: StorePolicy, *, text: str, questio
             and quotes_every_noun(read, parts) \
             and reads_like_its_answer(settings, read, [u for _q, _h, units in parts for u in units]):
         confidence = settings.answer_confidence_threshold + AGREEMENT_MARGIN
-    if asks_value_of_unknown(read, unknown_terms) or counts_unanswered(read, parts, manual[0]) \
+    if computed and not unknown_terms and category != "human":
+        confidence = max(confidence, settings.answer_confidence_threshold + AGREEMENT_MARGIN)
+    elif asks_value_of_unknown(read, unknown_terms) or counts_unanswered(read, parts, manual[0]) \
+            or ships_abroad_unsaid(read, manual) \
             or (parts[0][1] is manual[0] and len(parts) == 1
                 and (thing_asked_missing(read, manual[0]) or action_asked_missing(read, manual[0])
                      or use_asked_unsaid(read, parts[0][2]))):
@@ -1788,6 +1801,29 @@ _WHERE_TO_ASK = re.compile(r"\S{0,2}\s{0,2}(?:문의|제안|요청|상담|연락
 _OFFER_ASKED = re.compile(r"(?:\S{0,2}\s{0,2}|\s{1,2}(?:할부|배송|결제|포장|서비스|발송)\s{0,2})(?:도\s*)?"
                           r"(?:돼요\s*[?？]|되나요|되요\s*[?？]|되죠|될까|가능(?:해요|한가요|할까요|하나요)|있나요|"
                           r"있어요\s*[?？]|있을까|해\s*주나요|하나요)")
+
+
+# «미국 사는 동생한테 김치 보내고 싶은데 해외배송 돼요?», "do you ship to the US?": delivery to another country
+_ABROAD = re.compile(r"해외|외국|국외|미국|일본|중국|캐나다|호주|유럽|영국|독일|프랑스|베트남|대만|싱가포르|"
+                     r"overseas|abroad|international|(?-i:\bU\.?S\.?A?\b|\bUK\b)|japan|china|canada|australia|europe",
+                     re.IGNORECASE)
+_SENT = re.compile(r"배송|발송|택배|보내|부치|배달|ship|send|deliver|post\b", re.IGNORECASE)
+# «해외 카드 결제돼요?», "a card issued in the US": the country of a card, not of a parcel
+_PAID_FROM = re.compile(r"카드|결제|card|pay|visa|master", re.IGNORECASE)
+
+
+def ships_abroad_unsaid(question: str, articles: Sequence[Mapping[str, Any]]) -> bool:
+    """The message asks to send a parcel to another country, and no article found says anything of delivery
+    abroad (the shop that ships abroad writes it in its manual, and the search finds that article)."""
+    if not (_ABROAD.search(question) and _SENT.search(question)) or _PAID_FROM.search(question):
+        return False
+    for article in articles:
+        body = f"{article.get('title') or ''} {article.get('body') or article.get('text') or ''}"
+        for m in _ABROAD.finditer(body):
+            if _SENT.search(body[max(0, m.start() - 20):m.end() + 20]) and not _PAID_FROM.search(
+                    body[max(0, m.start() - 20):m.end() + 20]):
+                return False
+    return True
 
 
 def asks_value_of_unknown(question: str, unknown_terms: list[str] | None) -> bool:

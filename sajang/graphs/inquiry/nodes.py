@@ -46,6 +46,7 @@ from sajang.graphs.inquiry.classifier import (
     rule_urgency,
 )
 from sajang.graphs.inquiry.context import InquiryContext, asking_customer, thread_of
+from sajang.graphs.inquiry.fee_math import sum_with_previous
 from sajang.graphs.inquiry.intents import KST, WHEN_OR_WHERE, OwnDataQuery, elliptic_fragment, tells_detail
 from sajang.graphs.inquiry.llm_answer import answer_with_model
 from sajang.graphs.inquiry.order_answers import (
@@ -176,9 +177,22 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
     language = state.get("locale")
     hits, result = manual_hits(settings, query, language, state.get("category"))
     out: dict[str, Any] = {}
+    memory = state.get("memory") or {}
+    sum_asked = sum_with_previous(state.get("text") or "", memory.get("base")) \
+        if memory.get("kind") == "manual" else None
     said_before = said_in_previous_article(settings, state, result.hits) \
-        if state.get("followup") == "manual" else None
-    if said_before is not None:
+        if state.get("followup") == "manual" and sum_asked is None else None
+    if sum_asked is not None:
+        # «지금 장바구니 47,000원인데요» after «몇만원 이상 사면 무료에요?»: the previous question with this amount
+        normalized = normalize_for_shop(sum_asked, settings.data_dir, settings.chat_lexicon).text
+        _hits, found = manual_hits(settings, normalized, language, state.get("category"))
+        # (the article that answered the question before states the rule the sum follows)
+        answered_before = [h for h in found.hits if h.id == memory.get("article_id")]
+        result = replace(found, hits=[*answered_before, *(h for h in found.hits if h not in answered_before)],
+                         confidence=max(found.confidence, vouched_confidence(settings)))
+        hits = learned_in_scope(normalized, [h.as_dict() for h in result.hits])
+        out = {"question": sum_asked, "normalized_text": normalized}
+    elif said_before is not None:
         # «주말도 포함이에요?» after «카드 환불 며칠 걸려요»: one sentence of the article just quoted says the line
         # («주말과 공휴일은 기간에 포함되지 않습니다»); it asks that of the same topic, not the period again
         line, quoted = said_before

@@ -19,6 +19,7 @@ from sqlalchemy import Connection
 from sajang.config import StorePolicy
 from sajang.db.types import utcnow
 from sajang.graphs.inquiry.classifier import WRONG_ITEM_REPORT
+from sajang.graphs.inquiry.fee_math import read_fee_case
 from sajang.graphs.inquiry.intents import (
     CLAIM_IN_THEIR_WORDS,
     COUNTED_ORDERS,
@@ -666,6 +667,8 @@ def is_own_data_question(text: str, category: str, query: OwnDataQuery, orders: 
     text = respell(text)
     if query.order_ids or query.same_order:
         return True
+    if read_fee_case(text) is not None:
+        return False  # «6만원 주문해서 무배로 받았는데 2만원짜리 반품하면 얼마?»: a sum with their figures, the shop's rule
     if WRONG_ITEM_REPORT.search(text):
         # «만두 잘못 온 거 교환 처리 언제 돼요?»: the progress of the request they made, when an order of the product
         # named has an open one; else «부대찌개 시켰는데 된장찌개가 왔어요, 교환 어떻게 해요?» asks the manual's

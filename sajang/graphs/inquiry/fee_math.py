@@ -1,0 +1,244 @@
+"""Sums a customer asks with their own amounts: free shipping for a cart, the refund of a return or a cancel.
+
+«장바구니 4만2천원인데 배송비 붙어요?», «6만원어치 무배로 받았는데 2만원짜리 하나만 반품하면 얼마 돌려받아요?»,
+«5만2천원 결제했는데 8천원짜리만 취소하면요?»: the manual states the rule and one worked example; a person at the
+shop would do the sum with the customer's figures. The figures of the rule come from the store policy
+(`StorePolicy`: delivery fee, free-shipping threshold, return fee), the rule itself from the manual's articles
+on delivery fees, return fees and cancelling before dispatch.
+
+`read_fee_case` reads the case from the message (no policy needed: «is this a sum, not a question about my
+order?»); `fee_calculation` says the sum in the customer's language, or None when the message does not give
+what the sum needs (a vague «5만원 넘게», the amount after a coupon without the one before, a fault return).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Literal
+
+from sajang.config import StorePolicy
+
+Kind = Literal["cart", "partial_return", "full_return", "partial_cancel"]
+
+_HANGUL_DIGITS = {"일": 1, "이": 2, "삼": 3, "사": 4, "오": 5, "육": 6, "칠": 7, "팔": 8, "구": 9}
+_DIGIT_AMOUNT = re.compile(
+    r"(?<![\d.,])(?P<man>\d{1,3})\s*만\s*(?:(?P<cheon>\d)\s*천)?\s*(?:(?P<baek>\d)\s*백)?\s*(?:원)?"
+    r"|(?<![\d.,])(?P<cheon_only>\d{1,2})\s*천\s*(?:(?P<baek2>\d)\s*백)?\s*원"
+    r"|(?<![\d.,])(?P<digits>\d{1,3}(?:,\d{3})+|\d{4,7})\s*(?:원|won|KRW)"
+    r"|(?:₩|KRW)\s*(?P<digits2>\d{1,3}(?:,\d{3})+|\d{4,7})(?![\d,])",
+    re.IGNORECASE)
+# «만오천원», «이만원», «삼천원»: the number in Hangul words, always before 원
+_WORD_AMOUNT = re.compile(
+    r"(?<![가-힣])(?P<man>[이삼사오육칠팔구]?)만\s*(?:(?P<cheon>[이삼사오육칠팔구]?)천)?\s*원"
+    r"|(?<![가-힣])(?P<cheon_only>[이삼사오육칠팔구])천\s*원")
+# «5만원 넘게», «5만원 밑으로», «50,000원 이상»: a threshold the customer names, not a sum of theirs
+_THRESHOLD_AFTER = re.compile(r"\s*(?:짜리\s*)?(?:이상|이하|넘|초과|미만|밑|아래|부터|까지|안\s*되|못\s*미|over|under|or\s+more)")
+_ITEM_AFTER = re.compile(r"\s*(?:짜리|상당|worth)")
+_ITEM_BEFORE = re.compile(r"[(（]\s*$|(?:an?|one)\s+$|item\s+(?:of|for)\s+$", re.IGNORECASE)
+_COUPON_AFTER = re.compile(r"\s*(?:짜리\s*)?(?:할인\s*)?쿠폰|\s*(?:할인|off\b)")
+_REMAINING_BEFORE = re.compile(r"(?:남은|남는|남아|remaining|left)\s*(?:게|건|거|금액|금액은|금액이)?\s*$", re.IGNORECASE)
+_FEE_BEFORE = re.compile(r"(?:배송비|택배비|배송료|shipping|delivery\s+fee)\s*(?:로|를|는|도|만)?\s*(?:of\s+)?$", re.IGNORECASE)
+# «2만원 빠지면», «4만원 된다는데»: an amount told as what is left after a coupon
+_AFTER_COUPON = re.compile(r"\s*(?:으로|로)?\s*(?:됐|되|돼|되는|떨어|내려)")
+
+_SHIPPING = re.compile(r"배송비|택배비|배송료|무배|무료(?!\s*(?:포장|교환|반품|샘플|체험))|공짜|shipping|delivery\s+fee",
+                       re.IGNORECASE)
+_COUPON = re.compile(r"쿠폰|할인|적립금|coupon|discount", re.IGNORECASE)
+_RETURN = re.compile(r"반품|반송|돌려\s*보내|return", re.IGNORECASE)
+_CANCEL = re.compile(r"취소|빼|cancel", re.IGNORECASE)
+_EXCHANGE = re.compile(r"교환|exchange", re.IGNORECASE)
+_ALL = re.compile(r"전부|전체|다\s*반품|모두|몽땅|통째|everything|whole\s+order|all\s+of", re.IGNORECASE)
+_ONE_OF = re.compile(r"하나|한\s*개|일부|그중|그\s*중|만\s*(?:반품|취소|빼)|짜리|only|one\s+of|part\s+of", re.IGNORECASE)
+# the shop's fault: nothing is deducted, there is no sum to do
+_SHOPS_FAULT = re.compile(r"불량|파손|깨[져진졌]|오배송|잘못\s*(?:왔|온|보내)|상했|상한|터[져진졌]|"
+                          r"defect|damaged|broken|wrong\s+item|spoil", re.IGNORECASE)
+# «제주 사는데 …»: the remote-area fee comes on top, the manual's article says it; no sum of ours leaves it out
+_REMOTE = re.compile(r"제주|도서\s*산간|산간|울릉|섬|jeju|island", re.IGNORECASE)
+# a yes/no question of the fee («배송비 붙나요?», «따로 내야 돼요?») or of free shipping («무배인가요?»)
+_ASKS_FEE = re.compile(r"붙(?:나|어|음|는|냐|을|겠|죠|지)|내야|따로\s*(?:내|나와|들|받)|추가\s*(?:되|돼|요금)|do\s+i\s+pay|"
+                       r"is\s+there\s+(?:a\s+)?(?:shipping|delivery)", re.IGNORECASE)
+_ASKS_FREE = re.compile(r"(?:무료|무배|공짜)\S{0,4}\s*(?:인가요|예요|에요|이에요|죠|맞죠|인거죠|돼요|되나요|되죠|인가|임|[?？])|"
+                        r"ship(?:s|ping)?\s+free\?|free\s+shipping\?", re.IGNORECASE)
+_AFTER_DISPATCH = re.compile(r"출고\s*(?:후|됐|된|되었)|배송\s*중|발송\s*(?:됐|된|후)|shipped", re.IGNORECASE)
+_FREE_SAID = re.compile(r"무배|무료\s*배송|배송비\s*(?:무료|없이|0원|안\s*냈)|free\s+shipping|shipped\s+free",
+                        re.IGNORECASE)
+_FEE_PAID_SAID = re.compile(r"배송비\s*\S{0,12}\s*(?:냈|내고|결제|따로|별도|paid)|paid\s+\S{0,10}\s*(?:shipping|delivery)",
+                            re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Amount:
+    value: int
+    role: Literal["total", "item", "threshold", "coupon", "remaining", "fee"]
+
+
+@dataclass(frozen=True)
+class FeeCase:
+    kind: Kind
+    total: int                 # the order or cart amount (before coupons)
+    item: int | None = None    # the product returned or cancelled
+    free_said: bool = False    # the customer says the order shipped free
+    fee_paid_said: bool = False
+    after_coupon: bool = False  # the customer also gave the amount after a coupon
+
+
+def _value(groups: dict[str, str | None], words: bool) -> int:
+    """The amount a match of `_DIGIT_AMOUNT` (`words` False) or `_WORD_AMOUNT` (True) spells."""
+    def digit(s: str | None) -> int:  # a Hangul digit left out means one: «만오천» is 1만 5천
+        return _HANGUL_DIGITS.get(s or "", 1) if words else int(s or 0)
+    plain = groups.get("digits") or groups.get("digits2")
+    if plain:
+        return int(plain.replace(",", ""))
+    if groups.get("cheon_only"):
+        return digit(groups["cheon_only"]) * 1000 + int(groups.get("baek2") or 0) * 100
+    if groups.get("man") is None:
+        return 0
+    cheon = 0 if groups.get("cheon") is None else digit(groups.get("cheon"))
+    return digit(groups.get("man")) * 10_000 + cheon * 1000 + int(groups.get("baek") or 0) * 100
+
+
+def amounts(text: str) -> list[Amount]:
+    """The money amounts of `text` in order, each with what it is by its neighbours: «…짜리» an item, «5만원
+    넘게» a threshold, «5천원 쿠폰» a discount, «남은 게 4만원» what remains, «배송비 3천원» a fee, else a total."""
+    found: list[tuple[int, int, int]] = []
+    for pattern, words in ((_DIGIT_AMOUNT, False), (_WORD_AMOUNT, True)):
+        for m in pattern.finditer(text):
+            value = _value(m.groupdict(), words)
+            if value >= 1000 and not any(s < m.end() and m.start() < e for s, e, _v in found):
+                found.append((m.start(), m.end(), value))
+    out: list[Amount] = []
+    for start, end, value in sorted(found):
+        before, after = text[max(0, start - 14):start], text[end:end + 12]
+        role: Literal["total", "item", "threshold", "coupon", "remaining", "fee"] = "total"
+        if _THRESHOLD_AFTER.match(after):
+            role = "threshold"
+        elif _ITEM_AFTER.match(after) or _ITEM_BEFORE.search(before):
+            role = "item"
+        elif _COUPON_AFTER.match(after):
+            role = "coupon"
+        elif _REMAINING_BEFORE.search(before):
+            role = "remaining"
+        elif _FEE_BEFORE.search(before):
+            role = "fee"
+        out.append(Amount(value, role))
+    return out
+
+
+def read_fee_case(text: str) -> FeeCase | None:
+    """The sum the message asks for with amounts of its own, or None (see the module's docstring)."""
+    found = amounts(text)
+    totals = [a.value for a in found if a.role == "total"]
+    items = [a.value for a in found if a.role == "item"]
+    if not totals or any(a.role == "threshold" for a in found) or _EXCHANGE.search(text) \
+            or _SHOPS_FAULT.search(text):
+        return None
+    free_said, fee_paid_said = bool(_FREE_SAID.search(text)), bool(_FEE_PAID_SAID.search(text))
+    returned, cancelled = bool(_RETURN.search(text)), bool(_CANCEL.search(text))
+    if returned or cancelled:
+        if returned and cancelled and not _AFTER_DISPATCH.search(text):
+            return None  # «취소하고 반품…»: which one is asked is not clear
+        if not items and len(totals) == 2 and _ONE_OF.search(text):
+            items = [min(totals)]
+            totals = [max(totals)]
+        if len(totals) != 1 or len(items) > 1:
+            return None
+        total = totals[0]
+        if items:
+            if items[0] >= total:
+                return None
+            kind: Kind = "partial_return" if returned else "partial_cancel"
+            if kind == "partial_cancel" and _AFTER_DISPATCH.search(text):
+                return None  # after dispatch a cancel is a return (the cancel-after-dispatch article)
+            return FeeCase(kind, total, items[0], free_said, fee_paid_said)
+        if returned and _ALL.search(text):
+            return FeeCase("full_return", total, None, free_said, fee_paid_said)
+        return None
+    if not _SHIPPING.search(text) or _REMOTE.search(text):
+        return None
+    if len(totals) == 1 and not _COUPON.search(text):
+        return FeeCase("cart", totals[0])
+    if len(totals) == 2 and _COUPON.search(text):
+        # «5만2천원어치 담고 쿠폰 썼더니 4만9천원»: free shipping is judged on the amount before the coupon
+        return FeeCase("cart", max(totals), after_coupon=True)
+    return None
+
+
+def _won(value: int, locale: str) -> str:
+    return f"{value:,} won" if locale == "en" else f"{value:,}원"
+
+
+def fee_calculation(text: str, policy: StorePolicy, locale: str = "ko") -> str | None:
+    """The customer's sum said in a sentence or two (`locale` ko or en), or None: no sum in the message."""
+    case = read_fee_case(text)
+    if case is None:
+        return None
+    fee, threshold, return_fee = (int(Decimal(v)) for v in (policy.delivery_fee, policy.free_shipping_threshold,
+                                                             policy.return_fee))
+    w = lambda v: _won(v, locale)  # noqa: E731 - a short local formatter
+    en = locale == "en"
+    if case.kind == "cart":
+        basis = (f"Free shipping is judged on the amount before coupons, {w(case.total)}" if en else
+                 f"무료배송은 쿠폰 적용 전 상품 금액 {w(case.total)}으로 판단하니") if case.after_coupon else \
+            (f"With {w(case.total)} of products" if en else f"상품 금액 {w(case.total)}이면")
+        free = case.total >= threshold
+        # «배송비 붙나요?» is answered «아니요» when free, «무배인가요?» «네»; a question of both or neither: no word
+        asks_fee, asks_free = bool(_ASKS_FEE.search(text)), bool(_ASKS_FREE.search(text))
+        verdict = (not free) if asks_fee and not asks_free else free if asks_free and not asks_fee else None
+        lead = "" if verdict is None else ("Yes. " if verdict else "No. ") if en else ("네, " if verdict else "아니요, ")
+        if free:
+            return lead + (f"{basis}, that reaches free shipping ({w(threshold)} or more): no delivery fee."
+                           if en else f"{basis} 무료배송 기준({w(threshold)} 이상)을 채워 배송비는 붙지 않아요.")
+        short = threshold - case.total
+        return lead + (f"{basis}, the delivery fee of {w(fee)} applies: free shipping starts at {w(threshold)}, so "
+                       f"{w(short)} more of products would make it free." if en else
+                       f"{basis} 무료배송 기준 {w(threshold)}에 {w(short)} 모자라 배송비 {w(fee)}이 붙어요. "
+                       f"{w(short)}어치 더 담으시면 무료배송이에요.")
+    shipped_free = (case.free_said or case.total >= threshold) and not case.fee_paid_said
+    if case.kind == "full_return":
+        if shipped_free:
+            refund = case.total - return_fee - fee
+            return (f"Returning the whole {w(case.total)} order that shipped free: the {w(return_fee)} return fee "
+                    f"and the {w(fee)} delivery fee you were spared are deducted, so {w(refund)} is refunded."
+                    if en else
+                    f"무료배송으로 받으신 {w(case.total)} 주문을 전부 반품하시면 반품 배송비 {w(return_fee)}과 처음 "
+                    f"면제된 배송비 {w(fee)}을 빼고 {w(refund)}을 돌려 드려요.")
+        refund = case.total - return_fee
+        return (f"Returning the whole {w(case.total)} order: the {w(return_fee)} return fee is deducted, so "
+                f"{w(refund)} is refunded (the {w(fee)} delivery fee you paid is not refunded)." if en else
+                f"{w(case.total)} 주문을 전부 반품하시면 반품 배송비 {w(return_fee)}을 빼고 {w(refund)}을 돌려 "
+                f"드려요. 결제하신 배송비 {w(fee)}은 돌려 드리지 않아요.")
+    assert case.item is not None
+    remaining = case.total - case.item
+    if case.kind == "partial_cancel":
+        if case.total >= threshold > remaining:
+            refund = case.item - fee
+            return (f"Cancelling the {w(case.item)} item before dispatch leaves {w(remaining)}, under "
+                    f"{w(threshold)}, so the {w(fee)} delivery fee applies again and {w(refund)} is refunded."
+                    if en else
+                    f"출고 전에 {w(case.item)} 상품을 취소하시면 남는 금액이 {w(remaining)}으로 {w(threshold)} 아래가 "
+                    f"되어 배송비 {w(fee)}이 다시 붙고, {w(refund)}을 돌려 드려요.")
+        return (f"Cancelling the {w(case.item)} item before dispatch refunds {w(case.item)} in full." if en else
+                f"출고 전에 {w(case.item)} 상품을 취소하시면 {w(case.item)} 전액을 돌려 드려요.")
+    if shipped_free and remaining < threshold:
+        refund = case.item - return_fee - fee
+        return (f"Returning the {w(case.item)} item leaves {w(remaining)}, under {w(threshold)}: the "
+                f"{w(return_fee)} return fee and the {w(fee)} delivery fee you were spared are deducted, so "
+                f"{w(refund)} is refunded." if en else
+                f"{w(case.item)} 상품을 반품하시면 남는 금액이 {w(remaining)}으로 {w(threshold)} 아래가 되어, "
+                f"반품 배송비 {w(return_fee)}과 처음 면제된 배송비 {w(fee)}을 빼고 {w(refund)}을 돌려 드려요.")
+    refund = case.item - return_fee
+    return (f"Returning the {w(case.item)} item: the {w(return_fee)} return fee is deducted, so {w(refund)} is "
+            f"refunded." if en else
+            f"{w(case.item)} 상품을 반품하시면 반품 배송비 {w(return_fee)}을 빼고 {w(refund)}을 돌려 드려요.")
+
+
+def sum_with_previous(text: str, previous: str | None) -> str | None:
+    """«지금 장바구니 47,000원인데요» after «몇만원 이상 사면 무료에요?»: an amount told alone is the case of the
+    previous question; the two read as one make the sum (None: the line has a sum of its own, no amount, or
+    the two together make none)."""
+    if not previous or read_fee_case(text) is not None or not amounts(text):
+        return None
+    joined = f"{text.strip()} {previous.strip()}"
+    return joined if read_fee_case(joined) is not None else None

@@ -1,0 +1,55 @@
+"""Readings of chat found in session 29: a parcel to another country, which the demo shop's manual never speaks of
+(its «해외» is the country of a card), goes to a person instead of a delivery rule for Korea.
+
+The service tests run on both databases:
+    pytest tests/test_answer_rules_24.py
+    DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test pytest tests/test_answer_rules_24.py
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from sajang.graphs.inquiry.answering import ships_abroad_unsaid
+
+_KOREA_ONLY = [{"title": "배송비", "body": "제주도는 3,000원, 그 밖의 도서산간 지역은 5,000원이 추가됩니다."},
+               {"title": "결제 수단", "body": "해외에서 발급된 카드는 결제가 안 될 수 있습니다."}]
+_SHIPS_ABROAD = [*_KOREA_ONLY, {"title": "해외 배송", "body": "미국·일본으로 해외 배송해 드립니다. 배송비는 나라마다 다릅니다."}]
+
+
+@pytest.mark.parametrize("text", [
+    "미국 사는 동생한테 김치 보내고 싶은데 해외배송 되나요?",
+    "미국사는 동생한테 보내고싶은데 해외배송돼요? 배송비는요?",
+    "do you ship overseas? i want to send some kimchi to my sister in the US",
+    "캐나다로 배송되나여",
+])
+def test_a_parcel_abroad_is_unsaid_by_a_manual_for_korea(text: str) -> None:
+    assert ships_abroad_unsaid(text, _KOREA_ONLY)
+    assert not ships_abroad_unsaid(text, _SHIPS_ABROAD)  # the shop that ships abroad says so: answered
+
+
+@pytest.mark.parametrize("text", [
+    "해외카드로 결제됨?",
+    "can I pay with a credit card issued in the US?",
+    "외국에서 만든 비자카드로 결제하려는데 자꾸 실패 떠요",
+    "제주도도 배송돼요?",
+])
+def test_a_card_from_abroad_or_a_place_in_korea_is_no_parcel_abroad(text: str) -> None:
+    assert not ships_abroad_unsaid(text, _KOREA_ONLY)
+
+
+@pytest.mark.parametrize("text", [
+    "미국 사는 언니한테 보내고 싶은데 해외 배송도 해주시나요?",
+    "미국 사는 동생한테 김치 보내주고 싶은데 해외배송도 돼요?",
+])
+def test_the_demo_shop_hands_a_parcel_abroad_to_a_person(manual_svc: Any, text: str) -> None:
+    out = manual_svc.ask(text)
+    assert out["handoff"], out
+
+
+def test_us_the_pronoun_is_no_country() -> None:
+    # ("send us a photo" in an English article is no delivery to the US)
+    assert ships_abroad_unsaid("do you ship to the US?", [{"title": "Damage", "body": "send us photos within 24 hours"}])
+    assert not ships_abroad_unsaid("can you send us a new one?", _KOREA_ONLY)

@@ -1,0 +1,134 @@
+"""The customer's own sums (`sajang.graphs.inquiry.fee_math`): free shipping for the cart they name, the refund of
+the return or the cancel they describe — with their figures and the store policy's, as a person would work it out.
+
+The service tests run on both databases:
+    pytest tests/test_fee_math.py
+    DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test pytest tests/test_fee_math.py
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from sajang.config import StorePolicy
+from sajang.graphs.inquiry.fee_math import amounts, fee_calculation, read_fee_case, sum_with_previous
+
+POLICY = StorePolicy()
+
+
+@pytest.mark.parametrize(("text", "values"), [
+    ("58000원주문해서무배로받았는데 15000원짜리하나만반품하면", [(58000, "total"), (15000, "item")]),
+    ("5만8천원어치 샀는데 만오천원짜리 하나", [(58000, "total"), (15000, "item")]),
+    ("총 56,000원 주문 … 들기름(15,900원) 하나", [(56000, "total"), (15900, "item")]),
+    ("6만 원어치 주문했는데 2만 원짜리", [(60000, "total"), (20000, "item")]),
+    ("5만원 넘게 사면 무배죠?", [(50000, "threshold")]),
+    ("장바구니가 52,000원인데 5천 원 쿠폰 쓰면", [(52000, "total"), (5000, "coupon")]),
+    ("배송비 3천원 따로 냈어요", [(3000, "fee")]),
+    ("2만원짜리 반품하면 남은게 4만원이라서요", [(20000, "item"), (40000, "remaining")]),
+    ("삼천원 더 내야 해요?", [(3000, "total")]),
+    ("만두 맛있나요 아직도 0원이네요", []),  # no amount (만두 is no 10,000; 0원 is nothing)
+])
+def test_amounts_are_read_with_what_they_are(text: str, values: list[tuple[int, str]]) -> None:
+    assert [(a.value, a.role) for a in amounts(text)] == values
+
+
+def test_a_cart_under_the_threshold_pays_the_fee_and_is_told_how_much_more_is_free() -> None:
+    said = fee_calculation("지금 장바구니에 4만2천원 담았거든요. 배송비 따로 붙나요?", POLICY)
+    assert said is not None and said.startswith("네,"), said
+    assert "42,000원" in said and "8,000원" in said and "3,000원이 붙어요" in said, said
+
+
+def test_a_cart_over_the_threshold_ships_free() -> None:
+    said = fee_calculation("장바구니 6만2천원인데 무배인가요?", POLICY)
+    assert said is not None and said.startswith("네,") and "붙지 않아요" in said, said
+
+
+def test_free_shipping_is_judged_before_the_coupon() -> None:
+    said = fee_calculation("5만2천원어치 담고 쿠폰 썼더니 4만9천원 됐는데 이러면 배송비 붙나요?", POLICY)
+    assert said is not None and said.startswith("아니요,") and "52,000원" in said and "붙지 않아요" in said, said
+    # only the amount after the coupon: the one that counts is not known — the manual's rule answers
+    assert fee_calculation("쿠폰 쓰니까 49000원 됐는데 배송비 붙어요?", POLICY) is None
+
+
+def test_a_partial_return_under_the_threshold_loses_both_fees() -> None:
+    said = fee_calculation("6만원어치 무료배송으로 받았는데 2만원짜리 하나만 단순변심으로 반품하면 얼마 돌려받아요?", POLICY)
+    assert said is not None and "40,000원" in said and "14,000원을 돌려 드려요" in said, said
+
+
+def test_a_partial_return_that_stays_over_the_threshold_loses_the_return_fee_only() -> None:
+    said = fee_calculation("9만원어치 무배로 받았는데 1만원짜리 하나 반품하면 얼마 받아요?", POLICY)
+    assert said is not None and "7,000원을 돌려 드려요" in said and "면제" not in said, said
+
+
+def test_a_whole_return_of_a_paid_shipping_order_keeps_the_fee_paid() -> None:
+    said = fee_calculation("32000원 주문했고 배송비 3천원 따로 냈어요 전체 반품하면 얼마 돌려받음?", POLICY)
+    assert said is not None and "29,000원을 돌려 드려요" in said and "돌려 드리지 않아요" in said, said
+
+
+def test_a_partial_cancel_before_dispatch_takes_the_fee_from_the_refund() -> None:
+    said = fee_calculation("5만2천원 결제했는데 그중에 8천원짜리 하나만 취소하려구요 배송비 어떻게 돼요", POLICY)
+    assert said is not None and "44,000원" in said and "5,000원을 돌려 드려요" in said, said
+
+
+def test_the_sum_follows_the_shop_s_own_policy() -> None:
+    policy = StorePolicy(delivery_fee=Decimal(3500), free_shipping_threshold=Decimal(40000))
+    said = fee_calculation("장바구니 4만2천원인데 배송비 붙어요?", policy)
+    assert said is not None and said.startswith("아니요,") and "40,000원 이상" in said, said
+
+
+@pytest.mark.parametrize("text", [
+    "5만원 넘게 사서 무료배송 받았는데 그중에 하나만 반품하면 배송비 얼마나 빠져요?",  # no amount of theirs to sum
+    "제주 사는데 장바구니 4만원이면 배송비 얼마에요?",  # the remote fee comes on top: the manual's article says it
+    "6만원어치 받았는데 2만원짜리가 파손돼서 반품하려구요",  # the shop's fault: nothing is deducted
+    "6만원어치 샀는데 2만원짜리 교환하면 얼마 내요?",  # an exchange is no sum of these
+    "만두 2만원짜리 맛있나요",
+    "적립금 언제 들어와요? 아직도 0원이네요",
+])
+def test_no_sum_where_the_message_does_not_give_one(text: str) -> None:
+    assert read_fee_case(text) is None and fee_calculation(text, POLICY) is None
+
+
+def test_an_english_cart() -> None:
+    said = fee_calculation("My cart is 47,000 won, do I pay shipping?", POLICY, "en")
+    assert said is not None and said.startswith("Yes.") and "3,000 won more" in said, said
+
+
+def test_an_amount_told_after_the_question_makes_the_sum_with_it() -> None:
+    assert sum_with_previous("지금 장바구니 47,000원인데요", "몇만원 이상 사면 무료에요?") is not None
+    assert sum_with_previous("지금 장바구니 47,000원인데요", "교환 되나요") is None
+    assert sum_with_previous("네 알겠어요", "몇만원 이상 사면 무료에요?") is None
+
+
+# --- in the chat --------------------------------------------------------------------------------------------------------
+
+
+def test_a_guest_s_sum_is_answered_not_asked_to_verify(manual_svc: Any) -> None:
+    out = manual_svc.ask("6만원 주문해서 무료배송으로 받았는데요, 그 중에 2만원짜리 하나가 맘에 안 들어서 단순변심으로 "
+                         "반품하려고요. 그럼 얼마 돌려받아요? 배송비 빠지나요?")
+    assert not out["handoff"] and "14,000원" in out["answer"], out
+    assert "휴대폰 번호" not in out["answer"], out
+
+
+def test_the_sum_comes_before_the_rule_without_a_second_no(manual_svc: Any) -> None:
+    out = manual_svc.ask("쿠폰 쓰니까 48000원 됐는데 배송비 붙음?? 원래 52000원이었는데ㅋㅋ")
+    assert not out["handoff"], out
+    answer = out["answer"]
+    assert answer.index("52,000원") < answer.index("쿠폰 적용 전 상품 금액으로 판단합니다"), answer
+    assert answer.count("아니요") == 1, answer
+
+
+def test_a_cart_amount_told_after_the_free_shipping_question(manual_svc: Any) -> None:
+    first = manual_svc.ask("배송비 얼마에요")
+    second = manual_svc.ask("몇만원 이상 사면 무료에요?", thread_id=first["thread_id"])
+    told = manual_svc.ask("지금 장바구니 47,000원인데요", thread_id=second["thread_id"])
+    assert not told["handoff"], told
+    assert "3,000원어치 더 담으시면" in told["answer"] and told["sources"][0]["id"] == "delivery-fee", told
+
+
+def test_a_sum_with_a_word_of_every_day_is_not_an_unknown_topic(manual_svc: Any) -> None:
+    out = manual_svc.ask("총 56,000원 주문해서 배송비 무료로 받았거든요. 그중 들기름(15,900원) 하나를 안 뜯은 채로 그냥 "
+                         "변심 반품하면 얼마 돌려받는 건가요?")
+    assert not out["handoff"] and "9,900원" in out["answer"], out
