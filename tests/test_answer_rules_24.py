@@ -53,3 +53,22 @@ def test_us_the_pronoun_is_no_country() -> None:
     # ("send us a photo" in an English article is no delivery to the US)
     assert ships_abroad_unsaid("do you ship to the US?", [{"title": "Damage", "body": "send us photos within 24 hours"}])
     assert not ships_abroad_unsaid("can you send us a new one?", _KOREA_ONLY)
+
+
+# --- a modifier and the word it bends, as the customer wrote them ---------------------------------------------------
+
+
+def test_modifier_phrases_are_a_word_the_scoring_cannot_see_before_its_noun() -> None:
+    from sajang.graphs.inquiry.answering import _phrases
+
+    assert "다른 상품으로" in _phrases("유리용기 받았는데 그냥 다른 상품으로 교환 돼요?")
+    assert _phrases("울릉도 추가배송비 얼마에요") == []  # two content words: already counted
+    assert not any(p.endswith("되나요") for p in _phrases("40세트 주문하는데 할인이 되나요?"))  # a noun and its verb
+    assert _phrases("can I exchange it for a different product?") == []  # English: «the return» is everywhere
+
+
+@pytest.mark.parametrize("text", ["받은 거 그냥 다른 상품으로 교환 돼요?", "찜기 받았는데 혹시 다른 상품으로 교환 가능할까요?"])
+def test_another_product_is_answered_by_the_line_about_another_product(manual_svc: Any, text: str) -> None:
+    out = manual_svc.ask(text)
+    assert not out["handoff"] and "반품 후 새로 주문" in out["answer"], out
+    assert not out["answer"].split("\n\n")[1].startswith("네, 불량이나"), out  # (not the swap for a faulty one)

@@ -290,6 +290,9 @@ ASKED_WEIGHT = 2.0  # a word of the asking sentence against one of the story tol
 STORY_WEIGHT = 0.25  # …which only breaks ties between units of the asked words
 MAX_TABLE_ROWS = 8
 LEAD_BONUS = 0.1
+# a unit writing a word of the question with the modifier that bends it, as the customer wrote them («다른 상품으로»
+# for «다른 상품으로 교환 돼요?»: see `_phrases`)
+PHRASE_BONUS = 0.5
 FAQ_MISMATCH = 0.4
 FAQ_MATCH = 0.25
 NARROWER_FAQ = 1.0  # a FAQ item about a kind of the thing asked answers last: it matches its own question's words
@@ -531,8 +534,18 @@ def _word_negated(text: str, word: str) -> bool:
     return before.endswith(("안", "못")) or bool(re.match(r"[가-힣]{0,3}?지\s*(?:않|못)", after))
 
 
+def _phrases(question: str) -> list[str]:
+    """Two words of the question in a row, as written: a word the scoring cannot see (no content word: «다른»,
+    «같은», «아예») before the content word it bends («다른 상품으로»: another product, not the product). Both of
+    two syllables or more; not two content words, which the scoring already counts, nor a content word and the
+    verb after it («교환 돼요», «할인이 되나요»: the manual's FAQ questions end so too)."""
+    words = re.findall(r"[가-힣]+", question)  # (English: «the return» is in every sentence of an article)
+    return [f"{a} {b}" for a, b in itertools.pairwise(words)
+            if len(a) >= 2 and len(b) >= 2 and not _tokens(a) and _tokens(b)]
+
+
 def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, ...], figures: bool = True,
-                  ) -> list[tuple[float, int]]:
+                  phrases: bool = True) -> list[tuple[float, int]]:
     """Each unit's score for the question, best first.
 
     A unit scores by the question's content words it shares (its section heading counts half), weighted by
@@ -543,7 +556,8 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
     ("…된 경우") when the question names nothing of it; a unit of the article's first section gains a
     little (an article opens with its general rule). With `figures`, a unit loses much when the question
     asks for a figure («몇 시», «얼마», «며칠», «몇 도») that it does not state and other units of the
-    article do."""
+    article do. With `phrases`, a unit gains for a modifier and its word written as the question wrote them
+    (`_phrases`: which line of the article; not which article, where two words alike weigh too much)."""
     body = hit.get("body") or hit.get("text") or ""
     df = _unit_frequencies(body)
     q = _question_tokens(question)
@@ -601,6 +615,8 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
     happened, remedy_asked = reports_the_trouble(question, units)
     section_start = {u.section: i for i, u in reversed(list(enumerate(units)))}
     told_words = (_tokens(told) | goods) - topic if told else frozenset()
+
+    modified = _phrases(question) if phrases else []
 
     def score(u: AnswerUnit, i: int) -> float:
         own = _tokens(u.text)
@@ -691,6 +707,8 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
             value += REMEDY_BONUS + (REMEDY_LEAD_BONUS if i == section_start.get(u.section) else 0.0)
         elif happened and u.heading and _CHECK_FIRST.search(u.heading):
             value -= REMEDY_BONUS
+        if modified and any(p in u.text for p in modified):
+            value += PHRASE_BONUS
         return value + (THING_BONUS if named_thing else 0.0)
 
     lacking = _lacking_asked_figure(question, units) if figures else frozenset()
@@ -1475,7 +1493,7 @@ def _part_score(question: str, hit: dict[str, Any], audience: str, overrides: di
     units = visible_units(hit, audience, overrides)
     if not units:
         return -1.0
-    return _scored_units(question, hit, units)[0][0]
+    return _scored_units(question, hit, units, phrases=False)[0][0]
 
 
 def manual_parts(text: str, manual: list[dict[str, Any]], audience: str = "customers",
