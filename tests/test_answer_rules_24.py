@@ -72,3 +72,23 @@ def test_another_product_is_answered_by_the_line_about_another_product(manual_sv
     out = manual_svc.ask(text)
     assert not out["handoff"] and "반품 후 새로 주문" in out["answer"], out
     assert not out["answer"].split("\n\n")[1].startswith("네, 불량이나"), out  # (not the swap for a faulty one)
+
+
+# --- chat words --------------------------------------------------------------------------------------------------------
+
+
+def test_where_a_food_is_from_typed_with_a_typo(manual_svc: Any) -> None:
+    out = manual_svc.ask("갈비탕 소고기 어디산이에여")
+    assert not out["handoff"] and "호주산" in out["answer"], out
+
+
+def test_how_long_in_the_freezer_typed_without_spaces(manual_svc: Any) -> None:
+    out = manual_svc.ask("갈비탕냉동실에서얼마나둬도돼요")
+    assert not out["handoff"] and "12개월" in out["answer"], out
+
+
+def test_an_extra_charge_asked_after_the_remote_area_question(manual_svc: Any) -> None:
+    # («추가요금»: the manual writes «추가 배송비»; the thing asked is there in its words)
+    first = manual_svc.ask("제주도도 배송되나요?")
+    fee = manual_svc.ask("추가요금 있어요?", thread_id=first["thread_id"])
+    assert not fee["handoff"] and "3,000원 추가" in fee["answer"], fee
