@@ -92,3 +92,8 @@ def test_an_extra_charge_asked_after_the_remote_area_question(manual_svc: Any) -
     first = manual_svc.ask("제주도도 배송되나요?")
     fee = manual_svc.ask("추가요금 있어요?", thread_id=first["thread_id"])
     assert not fee["handoff"] and "3,000원 추가" in fee["answer"], fee
+
+
+def test_how_many_days_in_the_fridge_is_the_chilled_meal_kit_rule(manual_svc: Any) -> None:
+    out = manual_svc.ask("밀키트 냉장고에 며칠 둬도 돼요?")
+    assert not out["handoff"] and "3~4일" in out["answer"], out

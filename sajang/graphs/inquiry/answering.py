@@ -209,6 +209,7 @@ _SAME_AS = {"바꾸": ("변경",), "변경": ("바꾸",), "고치": ("수정", "
             # «쿠폰 2장 한번에 적용 되나여?»: a coupon applied is a coupon used («함께 쓸 수 있습니다»)
             "적용": ("쓰", "사용"),
             # «추가요금 있어요?», «추가금 얼마 붙어요»: a charge is what the manual writes as a fee or an amount
+            "냉장고": ("냉장",),  # «밀키트 냉장고에 며칠»: the manual writes «냉장 밀키트»
             "요금": ("배송비", "비용", "금액"), "추가금": ("추가 배송비", "추가", "비용"),
             "delivery": ("ship",), "ship": ("delivery",)}
 
