@@ -28,8 +28,12 @@ POLICY = StorePolicy()
     ("장바구니가 52,000원인데 5천 원 쿠폰 쓰면", [(52000, "total"), (5000, "coupon")]),
     ("배송비 3천원 따로 냈어요", [(3000, "fee")]),
     ("2만원짜리 반품하면 남은게 4만원이라서요", [(20000, "item"), (40000, "remaining")]),
-    ("삼천원 더 내야 해요?", [(3000, "total")]),
-    ("만두 맛있나요 아직도 0원이네요", []),  # no amount (만두 is no 10,000; 0원 is nothing)
+    ("삼천원 내야 해요?", [(3000, "total")]),
+    ("만원 더 사면 무료배송인가요?", [(10000, "more")]),
+    ("49,000원인데 천원만 더 사면 무배?", [(49000, "total"), (1000, "more")]),
+    ("만두 맛있나요 아직도 0원이네요", []),
+    ("배송비 몇 천 원이에요", []),  # (how many thousands: a question)
+    ("몇 만원부터 무료예요?", []),  # no amount (만두 is no 10,000; 0원 is nothing)
 ])
 def test_amounts_are_read_with_what_they_are(text: str, values: list[tuple[int, str]]) -> None:
     assert [(a.value, a.role) for a in amounts(text)] == values
@@ -73,6 +77,11 @@ def test_a_partial_cancel_before_dispatch_takes_the_fee_from_the_refund() -> Non
     assert said is not None and "44,000원" in said and "5,000원을 돌려 드려요" in said, said
 
 
+def test_a_figure_asked_gets_the_sum_without_a_yes_or_no() -> None:
+    said = fee_calculation("장바구니에 3만원 있는데 얼마 더 담아야 무료배송?", POLICY)
+    assert said is not None and said.startswith("상품 금액 30,000원이면") and "20,000원어치 더" in said, said
+
+
 def test_the_sum_follows_the_shop_s_own_policy() -> None:
     policy = StorePolicy(delivery_fee=Decimal(3500), free_shipping_threshold=Decimal(40000))
     said = fee_calculation("장바구니 4만2천원인데 배송비 붙어요?", policy)
@@ -86,6 +95,8 @@ def test_the_sum_follows_the_shop_s_own_policy() -> None:
     "6만원어치 샀는데 2만원짜리 교환하면 얼마 내요?",  # an exchange is no sum of these
     "만두 2만원짜리 맛있나요",
     "적립금 언제 들어와요? 아직도 0원이네요",
+    "만원 더 사면 무료배송인가요?",  # what would be added, not the cart
+    "49,000원인데 천원만 더 사면 무배?",
 ])
 def test_no_sum_where_the_message_does_not_give_one(text: str) -> None:
     assert read_fee_case(text) is None and fee_calculation(text, POLICY) is None

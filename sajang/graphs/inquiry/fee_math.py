@@ -31,10 +31,12 @@ _DIGIT_AMOUNT = re.compile(
     re.IGNORECASE)
 # «만오천원», «이만원», «삼천원»: the number in Hangul words, always before 원
 _WORD_AMOUNT = re.compile(
-    r"(?<![가-힣])(?P<man>[이삼사오육칠팔구]?)만\s*(?:(?P<cheon>[이삼사오육칠팔구]?)천)?\s*원"
-    r"|(?<![가-힣])(?P<cheon_only>[이삼사오육칠팔구])천\s*원")
+    r"(?<![가-힣])(?<!몇\s)(?P<man>[이삼사오육칠팔구]?)만\s*(?:(?P<cheon>[이삼사오육칠팔구]?)천)?\s*원"
+    r"|(?<![가-힣])(?<!몇\s)(?P<cheon_only>[이삼사오육칠팔구]?)천\s*원")  # («몇 천 원»: a question, no amount)
 # «5만원 넘게», «5만원 밑으로», «50,000원 이상»: a threshold the customer names, not a sum of theirs
 _THRESHOLD_AFTER = re.compile(r"\s*(?:짜리\s*)?(?:이상|이하|넘|초과|미만|밑|아래|부터|까지|안\s*되|못\s*미|over|under|or\s+more)")
+# «만원 더 사면», «천원만 더 담으면»: what the customer would add, not what the cart holds
+_MORE_AFTER = re.compile(r"\s*(?:만|정도|쯤)?\s*(?:더|추가로|more)")
 _ITEM_AFTER = re.compile(r"\s*(?:짜리|상당|worth)")
 _ITEM_BEFORE = re.compile(r"[(（]\s*$|(?:an?|one)\s+$|item\s+(?:of|for)\s+$", re.IGNORECASE)
 _COUPON_AFTER = re.compile(r"\s*(?:짜리\s*)?(?:할인\s*)?쿠폰|\s*(?:할인|off\b)")
@@ -61,6 +63,7 @@ _ASKS_FEE = re.compile(r"붙(?:나|어|음|는|냐|을|겠|죠|지)|내야|따�
                        r"is\s+there\s+(?:a\s+)?(?:shipping|delivery)", re.IGNORECASE)
 _ASKS_FREE = re.compile(r"(?:무료|무배|공짜)\S{0,4}\s*(?:인가요|예요|에요|이에요|죠|맞죠|인거죠|돼요|되나요|되죠|인가|임|[?？])|"
                         r"ship(?:s|ping)?\s+free\?|free\s+shipping\?", re.IGNORECASE)
+_HOW_MUCH = re.compile(r"얼마|몇\s*만|how\s+much", re.IGNORECASE)
 _AFTER_DISPATCH = re.compile(r"출고\s*(?:후|됐|된|되었)|배송\s*중|발송\s*(?:됐|된|후)|shipped", re.IGNORECASE)
 _FREE_SAID = re.compile(r"무배|무료\s*배송|배송비\s*(?:무료|없이|0원|안\s*냈)|free\s+shipping|shipped\s+free",
                         re.IGNORECASE)
@@ -71,7 +74,7 @@ _FEE_PAID_SAID = re.compile(r"배송비\s*\S{0,12}\s*(?:냈|내고|결제|따로
 @dataclass(frozen=True)
 class Amount:
     value: int
-    role: Literal["total", "item", "threshold", "coupon", "remaining", "fee"]
+    role: Literal["total", "item", "threshold", "coupon", "remaining", "fee", "more"]
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,7 @@ def _value(groups: dict[str, str | None], words: bool) -> int:
     plain = groups.get("digits") or groups.get("digits2")
     if plain:
         return int(plain.replace(",", ""))
-    if groups.get("cheon_only"):
+    if groups.get("cheon_only") is not None:  # («천원»: a thousand, the digit left out)
         return digit(groups["cheon_only"]) * 1000 + int(groups.get("baek2") or 0) * 100
     if groups.get("man") is None:
         return 0
@@ -111,8 +114,10 @@ def amounts(text: str) -> list[Amount]:
     out: list[Amount] = []
     for start, end, value in sorted(found):
         before, after = text[max(0, start - 14):start], text[end:end + 12]
-        role: Literal["total", "item", "threshold", "coupon", "remaining", "fee"] = "total"
-        if _THRESHOLD_AFTER.match(after):
+        role: Literal["total", "item", "threshold", "coupon", "remaining", "fee", "more"] = "total"
+        if _MORE_AFTER.match(after):
+            role = "more"
+        elif _THRESHOLD_AFTER.match(after):
             role = "threshold"
         elif _ITEM_AFTER.match(after) or _ITEM_BEFORE.search(before):
             role = "item"
@@ -131,7 +136,7 @@ def read_fee_case(text: str) -> FeeCase | None:
     found = amounts(text)
     totals = [a.value for a in found if a.role == "total"]
     items = [a.value for a in found if a.role == "item"]
-    if not totals or any(a.role == "threshold" for a in found) or _EXCHANGE.search(text) \
+    if not totals or any(a.role in ("threshold", "more") for a in found) or _EXCHANGE.search(text) \
             or _SHOPS_FAULT.search(text):
         return None
     free_said, fee_paid_said = bool(_FREE_SAID.search(text)), bool(_FEE_PAID_SAID.search(text))
@@ -186,6 +191,8 @@ def fee_calculation(text: str, policy: StorePolicy, locale: str = "ko") -> str |
         # «배송비 붙나요?» is answered «아니요» when free, «무배인가요?» «네»; a question of both or neither: no word
         asks_fee, asks_free = bool(_ASKS_FEE.search(text)), bool(_ASKS_FREE.search(text))
         verdict = (not free) if asks_fee and not asks_free else free if asks_free and not asks_fee else None
+        if _HOW_MUCH.search(text):
+            verdict = None  # «얼마 더 담아야 무료배송?» asks a figure: the sum is the answer, no 네 or 아니요
         lead = "" if verdict is None else ("Yes. " if verdict else "No. ") if en else ("네, " if verdict else "아니요, ")
         if free:
             return lead + (f"{basis}, that reaches free shipping ({w(threshold)} or more): no delivery fee."
