@@ -35,6 +35,11 @@ def test_a_parcel_abroad_is_unsaid_by_a_manual_for_korea(text: str) -> None:
     "can I pay with a credit card issued in the US?",
     "외국에서 만든 비자카드로 결제하려는데 자꾸 실패 떠요",
     "제주도도 배송돼요?",
+    # (found by the session's review: a country in a food's origin or a person, a parcel that stays in Korea)
+    "호주산 갈비 배송 언제 돼요?",
+    "대만카스테라 택배 보내주세요",
+    "외국인인데 한국 주소로 배송 가능한가요?",
+    "send me the tracking number please, I am in Japan on a trip",
 ])
 def test_a_card_from_abroad_or_a_place_in_korea_is_no_parcel_abroad(text: str) -> None:
     assert not ships_abroad_unsaid(text, _KOREA_ONLY)

@@ -293,6 +293,8 @@ ASKED_WEIGHT = 2.0  # a word of the asking sentence against one of the story tol
 STORY_WEIGHT = 0.25  # …which only breaks ties between units of the asked words
 MAX_TABLE_ROWS = 8
 LEAD_BONUS = 0.1
+# the categories of the articles whose rules a customer's sum follows (delivery fees, returns, cancelling)
+SUM_CATEGORIES = frozenset({"delivery", "return_refund", "cancel"})
 # a unit writing a word of the question with the modifier that bends it, as the customer wrote them («다른 상품으로»
 # for «다른 상품으로 교환 돼요?»: see `_phrases`)
 PHRASE_BONUS = 0.5
@@ -1768,8 +1770,10 @@ def _manual_reply(settings: Settings, policy: StorePolicy, *, text: str, questio
     """`manual_reply` with the articles in the customer's language (`chosen`) already picked."""
     read = question or text  # the line as the search read it: what picks the units and the gate's signals
     parts = manual_parts(read, chosen, audience, audience_overrides)
-    # «6만원어치 무배로 받았는데 2만원짜리 반품하면 얼마 돌려받아요?»: the sum with the customer's own figures
-    computed = fee_calculation(text, policy, locale) or fee_calculation(read, policy, locale)
+    # «6만원어치 무배로 받았는데 2만원짜리 반품하면 얼마 돌려받아요?»: the sum with the customer's own figures, when
+    # the article answering is one of fees, returns or cancelling (whose rule the sum follows)
+    computed = (fee_calculation(text, policy, locale) or fee_calculation(read, policy, locale)) \
+        if parts and parts[0][1].get("category") in SUM_CATEGORIES else None
     if not parts:  # the best article as the source (the customer reads its title): never one for agents only
         shown = [h for h in manual[:1] if audience == "agents" or
                  not is_agents_only(h.get("body") or h.get("text") or "", h.get("id"), audience_overrides)]
@@ -1800,15 +1804,15 @@ def _manual_reply(settings: Settings, policy: StorePolicy, *, text: str, questio
             and quotes_every_noun(read, parts) \
             and reads_like_its_answer(settings, read, [u for _q, _h, units in parts for u in units]):
         confidence = settings.answer_confidence_threshold + AGREEMENT_MARGIN
-    if computed and not unknown_terms and category != "human":
-        confidence = max(confidence, settings.answer_confidence_threshold + AGREEMENT_MARGIN)
-    elif asks_value_of_unknown(read, unknown_terms) or counts_unanswered(read, parts, manual[0]) \
+    if asks_value_of_unknown(read, unknown_terms) or counts_unanswered(read, parts, manual[0]) \
             or ships_abroad_unsaid(read, manual) \
             or (parts[0][1] is manual[0] and len(parts) == 1
                 and (thing_asked_missing(read, manual[0]) or action_asked_missing(read, manual[0])
                      or use_asked_unsaid(read, parts[0][2]))):
         # (one question: of several, the others may be answered — «선물포장 추가금 있어요? 메세지카드도 넣어주시나여»)
         confidence = min(confidence, settings.answer_confidence_threshold - 0.05)
+    elif computed and not unknown_terms and category != "human":
+        confidence = max(confidence, settings.answer_confidence_threshold + AGREEMENT_MARGIN)
     return {"answer": answer, "confidence": round(confidence, 4), "sources": [source_of(h) for h in articles],
             "answer_kind": "manual"}
 
@@ -1824,27 +1828,33 @@ _OFFER_ASKED = re.compile(r"(?:\S{0,2}\s{0,2}|\s{1,2}(?:할부|배송|결제|포
                           r"있어요\s*[?？]|있을까|해\s*주나요|하나요)")
 
 
-# «미국 사는 동생한테 김치 보내고 싶은데 해외배송 돼요?», "do you ship to the US?": delivery to another country
-_ABROAD = re.compile(r"해외|외국|국외|미국|일본|중국|캐나다|호주|유럽|영국|독일|프랑스|베트남|대만|싱가포르|"
-                     r"overseas|abroad|international|(?-i:\bU\.?S\.?A?\b|\bUK\b)|japan|china|canada|australia|europe",
-                     re.IGNORECASE)
-_SENT = re.compile(r"배송|발송|택배|보내|부치|배달|ship|send|deliver|post\b", re.IGNORECASE)
-# «해외 카드 결제돼요?», "a card issued in the US": the country of a card, not of a parcel
-_PAID_FROM = re.compile(r"카드|결제|card|pay|visa|master", re.IGNORECASE)
+# «미국 사는 동생한테 김치 보내고 싶은데 해외배송 돼요?», «캐나다로 배송되나여», "do you ship to the US?": a parcel
+# to another country (not «호주산 갈비 배송 언제», «외국인인데 한국 주소로», «해외카드 결제»)
+_COUNTRY = (r"(?:미국|일본|중국|캐나다|호주|유럽|영국|독일|프랑스|베트남|대만|싱가포르|태국|필리핀|뉴질랜드)"
+            r"(?![가-힣]*(?:산|식|집|인|카스테라|카드|요리))")
+_TO_ABROAD = re.compile(
+    r"(?:해외|국제|외국)\s*(?:로|으로|에|까지)?\s*(?:도\s*)?(?:배송|발송|택배|배달|보내|부치|보낼)"
+    rf"|{_COUNTRY}\s*(?:으로|로|까지|에)\s*(?:도\s*)?(?:배송|발송|택배|배달|보내|부치|보낼)"
+    rf"|{_COUNTRY}\s*(?:에\s*)?(?:사는|살고|있는|거주)"
+    r"|ship(?:s|ping)?\s+(?:\S+\s+)?(?:overseas|abroad|internationally|to\s+(?:the\s+)?(?-i:US|USA|UK)\b|"
+    r"to\s+(?:japan|china|canada|australia|europe|america))"
+    r"|(?:send|deliver)\w*\s.{0,40}\bto\s+(?:my\s+\w+\s+in\s+)?(?:the\s+)?(?:(?-i:US|USA|UK)\b|japan|china|canada|australia|"
+    r"europe|america)"
+    r"|international\s+(?:shipping|delivery)",
+    re.IGNORECASE)
+# «한국 주소로», «국내 주소»: the parcel stays in Korea whoever sends it
+_DOMESTIC = re.compile(r"한국\s*(?:주소|집)|국내\s*(?:주소|배송)|korean\s+address", re.IGNORECASE)
+_ABROAD_SAID = re.compile(r"해외\s*(?:배송|발송)|국제\s*(?:배송|택배)|ship(?:s|ping)?\s+(?:overseas|abroad|internationally)|"
+                          r"international\s+(?:shipping|delivery)", re.IGNORECASE)
 
 
 def ships_abroad_unsaid(question: str, articles: Sequence[Mapping[str, Any]]) -> bool:
-    """The message asks to send a parcel to another country, and no article found says anything of delivery
-    abroad (the shop that ships abroad writes it in its manual, and the search finds that article)."""
-    if not (_ABROAD.search(question) and _SENT.search(question)) or _PAID_FROM.search(question):
+    """The message asks to send a parcel to another country, and no article found speaks of delivery abroad
+    (the shop that ships abroad writes it in its manual, and the search finds that article)."""
+    if not _TO_ABROAD.search(question) or _DOMESTIC.search(question):
         return False
-    for article in articles:
-        body = f"{article.get('title') or ''} {article.get('body') or article.get('text') or ''}"
-        for m in _ABROAD.finditer(body):
-            if _SENT.search(body[max(0, m.start() - 20):m.end() + 20]) and not _PAID_FROM.search(
-                    body[max(0, m.start() - 20):m.end() + 20]):
-                return False
-    return True
+    said = " ".join(f"{a.get('title') or ''} {a.get('body') or a.get('text') or ''}" for a in articles)
+    return not (_ABROAD_SAID.search(said) or _TO_ABROAD.search(said))
 
 
 def asks_value_of_unknown(question: str, unknown_terms: list[str] | None) -> bool:

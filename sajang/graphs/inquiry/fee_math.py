@@ -24,29 +24,34 @@ Kind = Literal["cart", "partial_return", "full_return", "partial_cancel"]
 
 _HANGUL_DIGITS = {"일": 1, "이": 2, "삼": 3, "사": 4, "오": 5, "육": 6, "칠": 7, "팔": 8, "구": 9}
 _DIGIT_AMOUNT = re.compile(
-    r"(?<![\d.,])(?P<man>\d{1,3})\s*만\s*(?:(?P<cheon>\d)\s*천)?\s*(?:(?P<baek>\d)\s*백)?\s*(?:원)?"
+    r"(?<![\d.,])(?P<man>\d{1,3})\s*만\s*(?:(?P<cheon>\d)\s*천)?\s*(?:(?P<baek>\d)\s*백)?\s*(?:원|(?=어치|짜리))"
     r"|(?<![\d.,])(?P<cheon_only>\d{1,2})\s*천\s*(?:(?P<baek2>\d)\s*백)?\s*원"
     r"|(?<![\d.,])(?P<digits>\d{1,3}(?:,\d{3})+|\d{4,7})\s*(?:원|won|KRW)"
     r"|(?:₩|KRW)\s*(?P<digits2>\d{1,3}(?:,\d{3})+|\d{4,7})(?![\d,])",
     re.IGNORECASE)
 # «만오천원», «이만원», «삼천원»: the number in Hangul words, always before 원
 _WORD_AMOUNT = re.compile(
-    r"(?<![가-힣])(?<!몇\s)(?P<man>[이삼사오육칠팔구]?)만\s*(?:(?P<cheon>[이삼사오육칠팔구]?)천)?\s*원"
-    r"|(?<![가-힣])(?<!몇\s)(?P<cheon_only>[이삼사오육칠팔구]?)천\s*원")  # («몇 천 원»: a question, no amount)
+    r"(?<![가-힣\d.])(?<!몇\s)(?P<man>[이삼사오육칠팔구]?)만\s*(?:(?P<cheon>[이삼사오육칠팔구]?)천)?\s*원"
+    r"|(?<![가-힣\d.])(?<!몇\s)(?P<cheon_only>[이삼사오육칠팔구]?)천\s*원")  # («몇 천 원»: a question, no amount)
 # «5만원 넘게», «5만원 밑으로», «50,000원 이상»: a threshold the customer names, not a sum of theirs
 _THRESHOLD_AFTER = re.compile(r"\s*(?:짜리\s*)?(?:이상|이하|넘|초과|미만|밑|아래|부터|까지|안\s*되|못\s*미|over|under|or\s+more)")
 # «만원 더 사면», «천원만 더 담으면»: what the customer would add, not what the cart holds
-_MORE_AFTER = re.compile(r"\s*(?:만|정도|쯤)?\s*(?:더|추가로|more)")
+_MORE_AFTER = re.compile(r"\s*(?:짜리\s*)?(?:하나|한\s*개|\d+\s*개|두\s*개)?\s*(?:만|정도|쯤)?\s*"
+                         r"(?:더|추가로|추가하|추가\s*하|more)")
+# «만원짜리 두개»: several of the item; the sum would need the count
+_SEVERAL_AFTER = re.compile(r"\s*짜리\s*(?:[2-9]\s*개|두|세|네|다섯|여러)")
 _ITEM_AFTER = re.compile(r"\s*(?:짜리|상당|worth)")
 _ITEM_BEFORE = re.compile(r"[(（]\s*$|(?:an?|one)\s+$|item\s+(?:of|for)\s+$", re.IGNORECASE)
 _COUPON_AFTER = re.compile(r"\s*(?:짜리\s*)?(?:할인\s*)?쿠폰|\s*(?:할인|off\b)")
+_COUPON_BEFORE = re.compile(r"(?:쿠폰|적립금|포인트|할인)\s*(?:으로|로|을|를|은|는|도)?\s*$")
 _REMAINING_BEFORE = re.compile(r"(?:남은|남는|남아|remaining|left)\s*(?:게|건|거|금액|금액은|금액이)?\s*$", re.IGNORECASE)
 _FEE_BEFORE = re.compile(r"(?:배송비|택배비|배송료|shipping|delivery\s+fee)\s*(?:로|를|는|도|만)?\s*(?:of\s+)?$", re.IGNORECASE)
 # «2만원 빠지면», «4만원 된다는데»: an amount told as what is left after a coupon
 _AFTER_COUPON = re.compile(r"\s*(?:으로|로)?\s*(?:됐|되|돼|되는|떨어|내려)")
 
-_SHIPPING = re.compile(r"배송비|택배비|배송료|무배|무료(?!\s*(?:포장|교환|반품|샘플|체험))|공짜|shipping|delivery\s+fee",
-                       re.IGNORECASE)
+# (a bare «무료» only as the predicate asked, «무료에요?»: «사은품 무료로 주나요» is no shipping)
+_SHIPPING = re.compile(r"배송비|택배비|배송료|무배|무료\s*배송|무료\s*(?:에요|예요|인가요|이에요|죠|야|냐|임|[?？])|공짜|"
+                       r"shipping|delivery\s+fee", re.IGNORECASE)
 _COUPON = re.compile(r"쿠폰|할인|적립금|coupon|discount", re.IGNORECASE)
 _RETURN = re.compile(r"반품|반송|돌려\s*보내|return", re.IGNORECASE)
 _CANCEL = re.compile(r"취소|빼|cancel", re.IGNORECASE)
@@ -63,6 +68,15 @@ _ASKS_FEE = re.compile(r"붙(?:나|어|음|는|냐|을|겠|죠|지)|내야|따�
                        r"is\s+there\s+(?:a\s+)?(?:shipping|delivery)", re.IGNORECASE)
 _ASKS_FREE = re.compile(r"(?:무료|무배|공짜)\S{0,4}\s*(?:인가요|예요|에요|이에요|죠|맞죠|인거죠|돼요|되나요|되죠|인가|임|[?？])|"
                         r"ship(?:s|ping)?\s+free\?|free\s+shipping\?", re.IGNORECASE)
+# «배송비 안붙죠?», «무배 안됨?»: 네 or 아니요 would read either way
+_NEGATED = re.compile(r"안\s*(?:붙|되|돼|됨|나와|내)|못|아니|없|not\b|n't\b", re.IGNORECASE)
+# «결제됐어요 왜죠?», «접수했는데 확인해 주세요»: what happened to their order, asked of a person, not a sum
+_REPORTED = re.compile(r"왜\s*(?:죠|요|냐|인가|그런)|확인\s*(?:해|좀|부탁)|결제\s*됐|붙었|접수\s*했|빠져\s*나갔|why\b|check\b",
+                       re.IGNORECASE)
+# a return or a cancel asked as a case («…반품하면», «취소하려구요»), not one told as done
+_HYPOTHETICAL = re.compile(r"하면|하려|할\s*(?:게|건데|때|경우|래)|하고\s*싶|할래|하믄|if\b|want\s+to|would|going\s+to",
+                           re.IGNORECASE)
+_FEE_INCLUDED = re.compile(r"배송비\s*(?:까지\s*)?포함|including\s+(?:shipping|delivery)", re.IGNORECASE)
 _HOW_MUCH = re.compile(r"얼마|몇\s*만|how\s+much", re.IGNORECASE)
 _AFTER_DISPATCH = re.compile(r"출고\s*(?:후|됐|된|되었)|배송\s*중|발송\s*(?:됐|된|후)|shipped", re.IGNORECASE)
 _FREE_SAID = re.compile(r"무배|무료\s*배송|배송비\s*(?:무료|없이|0원|안\s*냈)|free\s+shipping|shipped\s+free",
@@ -121,7 +135,7 @@ def amounts(text: str) -> list[Amount]:
             role = "threshold"
         elif _ITEM_AFTER.match(after) or _ITEM_BEFORE.search(before):
             role = "item"
-        elif _COUPON_AFTER.match(after):
+        elif _COUPON_AFTER.match(after) or _COUPON_BEFORE.search(before):
             role = "coupon"
         elif _REMAINING_BEFORE.search(before):
             role = "remaining"
@@ -137,11 +151,14 @@ def read_fee_case(text: str) -> FeeCase | None:
     totals = [a.value for a in found if a.role == "total"]
     items = [a.value for a in found if a.role == "item"]
     if not totals or any(a.role in ("threshold", "more") for a in found) or _EXCHANGE.search(text) \
-            or _SHOPS_FAULT.search(text):
+            or _SHOPS_FAULT.search(text) or _REMOTE.search(text) or _REPORTED.search(text) \
+            or _FEE_INCLUDED.search(text) or _SEVERAL_AFTER.search(text):
         return None
     free_said, fee_paid_said = bool(_FREE_SAID.search(text)), bool(_FEE_PAID_SAID.search(text))
     returned, cancelled = bool(_RETURN.search(text)), bool(_CANCEL.search(text))
     if returned or cancelled:
+        if not _HYPOTHETICAL.search(text):
+            return None  # «2만원짜리 반품 접수했어요»: the return made is their order's, a person looks it up
         if returned and cancelled and not _AFTER_DISPATCH.search(text):
             return None  # «취소하고 반품…»: which one is asked is not clear
         if not items and len(totals) == 2 and _ONE_OF.search(text):
@@ -160,9 +177,9 @@ def read_fee_case(text: str) -> FeeCase | None:
         if returned and _ALL.search(text):
             return FeeCase("full_return", total, None, free_said, fee_paid_said)
         return None
-    if not _SHIPPING.search(text) or _REMOTE.search(text):
+    if not _SHIPPING.search(text):
         return None
-    if len(totals) == 1 and not _COUPON.search(text):
+    if len(totals) == 1 and not _COUPON.search(text) and not any(a.role == "coupon" for a in found):
         return FeeCase("cart", totals[0])
     if len(totals) == 2 and _COUPON.search(text):
         # «5만2천원어치 담고 쿠폰 썼더니 4만9천원»: free shipping is judged on the amount before the coupon
@@ -191,7 +208,7 @@ def fee_calculation(text: str, policy: StorePolicy, locale: str = "ko") -> str |
         # «배송비 붙나요?» is answered «아니요» when free, «무배인가요?» «네»; a question of both or neither: no word
         asks_fee, asks_free = bool(_ASKS_FEE.search(text)), bool(_ASKS_FREE.search(text))
         verdict = (not free) if asks_fee and not asks_free else free if asks_free and not asks_fee else None
-        if _HOW_MUCH.search(text):
+        if _HOW_MUCH.search(text) or _NEGATED.search(text):
             verdict = None  # «얼마 더 담아야 무료배송?» asks a figure: the sum is the answer, no 네 or 아니요
         lead = "" if verdict is None else ("Yes. " if verdict else "No. ") if en else ("네, " if verdict else "아니요, ")
         if free:
@@ -202,16 +219,24 @@ def fee_calculation(text: str, policy: StorePolicy, locale: str = "ko") -> str |
                        f"{w(short)} more of products would make it free." if en else
                        f"{basis} 무료배송 기준 {w(threshold)}에 {w(short)} 모자라 배송비 {w(fee)}이 붙어요. "
                        f"{w(short)}어치 더 담으시면 무료배송이에요.")
-    shipped_free = (case.free_said or case.total >= threshold) and not case.fee_paid_said
+    # (the waived fee comes back only of an order that reached the threshold: «4만원 무배로 받았는데» was free by
+    # some other offer the manual does not rule on)
+    if case.free_said and case.total < threshold:
+        return None
+    shipped_free = case.total >= threshold and not case.fee_paid_said
     if case.kind == "full_return":
         if shipped_free:
             refund = case.total - return_fee - fee
+            if refund <= 0:
+                return None  # (fees above the item's price: a person explains, no sum of «−1,000원»)
             return (f"Returning the whole {w(case.total)} order that shipped free: the {w(return_fee)} return fee "
                     f"and the {w(fee)} delivery fee you were spared are deducted, so {w(refund)} is refunded."
                     if en else
                     f"무료배송으로 받으신 {w(case.total)} 주문을 전부 반품하시면 반품 배송비 {w(return_fee)}과 처음 "
                     f"면제된 배송비 {w(fee)}을 빼고 {w(refund)}을 돌려 드려요.")
         refund = case.total - return_fee
+        if refund <= 0:
+            return None  # (fees above the item's price: a person explains, no sum of «−1,000원»)
         return (f"Returning the whole {w(case.total)} order: the {w(return_fee)} return fee is deducted, so "
                 f"{w(refund)} is refunded (the {w(fee)} delivery fee you paid is not refunded)." if en else
                 f"{w(case.total)} 주문을 전부 반품하시면 반품 배송비 {w(return_fee)}을 빼고 {w(refund)}을 돌려 "
@@ -221,6 +246,8 @@ def fee_calculation(text: str, policy: StorePolicy, locale: str = "ko") -> str |
     if case.kind == "partial_cancel":
         if case.total >= threshold > remaining:
             refund = case.item - fee
+            if refund <= 0:
+                return None  # (fees above the item's price: a person explains, no sum of «−1,000원»)
             return (f"Cancelling the {w(case.item)} item before dispatch leaves {w(remaining)}, under "
                     f"{w(threshold)}, so the {w(fee)} delivery fee applies again and {w(refund)} is refunded."
                     if en else
@@ -230,12 +257,16 @@ def fee_calculation(text: str, policy: StorePolicy, locale: str = "ko") -> str |
                 f"출고 전에 {w(case.item)} 상품을 취소하시면 {w(case.item)} 전액을 돌려 드려요.")
     if shipped_free and remaining < threshold:
         refund = case.item - return_fee - fee
+        if refund <= 0:
+            return None  # (fees above the item's price: a person explains, no sum of «−1,000원»)
         return (f"Returning the {w(case.item)} item leaves {w(remaining)}, under {w(threshold)}: the "
                 f"{w(return_fee)} return fee and the {w(fee)} delivery fee you were spared are deducted, so "
                 f"{w(refund)} is refunded." if en else
                 f"{w(case.item)} 상품을 반품하시면 남는 금액이 {w(remaining)}으로 {w(threshold)} 아래가 되어, "
                 f"반품 배송비 {w(return_fee)}과 처음 면제된 배송비 {w(fee)}을 빼고 {w(refund)}을 돌려 드려요.")
     refund = case.item - return_fee
+    if refund <= 0:
+        return None  # (fees above the item's price: a person explains, no sum of «−1,000원»)
     return (f"Returning the {w(case.item)} item: the {w(return_fee)} return fee is deducted, so {w(refund)} is "
             f"refunded." if en else
             f"{w(case.item)} 상품을 반품하시면 반품 배송비 {w(return_fee)}을 빼고 {w(refund)}을 돌려 드려요.")
