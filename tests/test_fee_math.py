@@ -129,6 +129,12 @@ def test_what_happened_to_an_order_is_theirs_to_look_up_not_a_sum(text: str) -> 
     assert read_fee_case(text) is None
 
 
+def test_no_sum_after_the_customer_said_they_live_on_an_island() -> None:
+    # («저 울릉도 사는데요» two lines before: the island's 5,000원 comes on top of any sum of ours)
+    assert fee_calculation("그럼 6만원어치 사면 배송비 0원이에요?", POLICY) is not None
+    assert fee_calculation("그럼 6만원어치 사면 배송비 0원이에요?", POLICY, said_before="무료배송 얼마부터에요 저 울릉도 사는데요") is None
+
+
 def test_an_english_cart() -> None:
     said = fee_calculation("My cart is 47,000 won, do I pay shipping?", POLICY, "en")
     assert said is not None and said.startswith("Yes.") and "3,000 won more" in said, said

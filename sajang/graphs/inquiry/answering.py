@@ -1684,13 +1684,14 @@ def offline_answer(settings: Settings, policy: StorePolicy, *, text: str, locale
                    retrieval_confidence: float, unknown_terms: list[str] | None = None, mood: str | None = None,
                    audience: str = "customers", audience_overrides: dict[str, Any] | None = None,
                    normalized_text: str | None = None, first_turn: bool = False,
-                   previous_article: str | None = None) -> dict[str, Any]:
+                   previous_article: str | None = None, said_before: str = "") -> dict[str, Any]:
     """{answer, confidence, sources, answer_kind} without a chat model. `normalized_text`: the message as
     search read it (spacing restored, slang in the manual's words), what picks the manual's units; `audience`: who reads the answer
     (`agents` for the hub's suggestion: internal sections too); `audience_overrides`: the admin's switch
     per article; `mood`: what the classifier read of the customer's mood (None: read from the text);
     `first_turn`: nothing was answered in this conversation yet (the reply greets); `previous_article`: the
-    article the previous answer came from (see `answer_confidence`)."""
+    article the previous answer came from (see `answer_confidence`); `said_before`: the customer's earlier
+    messages of the conversation (see `fee_calculation`)."""
     learned = [h for h in hits if h.get("kind") == "learned"]
     if learned:
         sims = learned_similarity(settings, text, [h["title"] for h in learned])
@@ -1710,7 +1711,7 @@ def offline_answer(settings: Settings, policy: StorePolicy, *, text: str, locale
         return manual_reply(settings, policy, text=text, question=normalized_text, locale=locale, category=category, hits=hits,
                             manual=manual, retrieval_confidence=retrieval_confidence, unknown_terms=unknown_terms,
                             mood=mood, audience=audience, audience_overrides=audience_overrides,
-                            first_turn=first_turn, previous_article=previous_article)
+                            first_turn=first_turn, previous_article=previous_article, said_before=said_before)
     return {"answer": "", "confidence": 0.0, "sources": [], "answer_kind": "none"}
 
 
@@ -1742,7 +1743,7 @@ def manual_reply(settings: Settings, policy: StorePolicy, *, text: str, question
                  hits: list[dict[str, Any]], manual: list[dict[str, Any]], retrieval_confidence: float,
                  unknown_terms: list[str] | None = None, mood: str | None = None, audience: str = "customers",
                  audience_overrides: dict[str, Any] | None = None, first_turn: bool = False,
-                 previous_article: str | None = None) -> dict[str, Any]:
+                 previous_article: str | None = None, said_before: str = "") -> dict[str, Any]:
     """{answer, confidence, sources, answer_kind} from the manual: the units that answer each question of
     the message, in the customer's language when the manual has it, in a reply that reads like a person's.
     Nothing customers may not see (see `visible_units`); nothing at all → no answer (a person takes it)."""
@@ -1756,7 +1757,7 @@ def manual_reply(settings: Settings, policy: StorePolicy, *, text: str, question
                              retrieval_confidence=retrieval_confidence,
                              unknown_terms=unknown_terms, mood=mood, audience=audience,
                              audience_overrides=audience_overrides, first_turn=first_turn,
-                             previous_article=previous_article)
+                             previous_article=previous_article, said_before=said_before)
     finally:
         _GOODS_KINDS.reset(token)
 
@@ -1766,13 +1767,13 @@ def _manual_reply(settings: Settings, policy: StorePolicy, *, text: str, questio
                   chosen: list[dict[str, Any]], korean_only: bool, retrieval_confidence: float,
                   unknown_terms: list[str] | None, mood: str | None, audience: str,
                   audience_overrides: dict[str, Any] | None, first_turn: bool,
-                  previous_article: str | None) -> dict[str, Any]:
+                  previous_article: str | None, said_before: str = "") -> dict[str, Any]:
     """`manual_reply` with the articles in the customer's language (`chosen`) already picked."""
     read = question or text  # the line as the search read it: what picks the units and the gate's signals
     parts = manual_parts(read, chosen, audience, audience_overrides)
     # «6만원어치 무배로 받았는데 2만원짜리 반품하면 얼마 돌려받아요?»: the sum with the customer's own figures, when
     # the article answering is one of fees, returns or cancelling (whose rule the sum follows)
-    computed = (fee_calculation(text, policy, locale) or fee_calculation(read, policy, locale)) \
+    computed = (fee_calculation(text, policy, locale, said_before) or fee_calculation(read, policy, locale, said_before)) \
         if parts and parts[0][1].get("category") in SUM_CATEGORIES else None
     if not parts:  # the best article as the source (the customer reads its title): never one for agents only
         shown = [h for h in manual[:1] if audience == "agents" or

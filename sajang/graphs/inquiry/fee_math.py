@@ -191,10 +191,12 @@ def _won(value: int, locale: str) -> str:
     return f"{value:,} won" if locale == "en" else f"{value:,}원"
 
 
-def fee_calculation(text: str, policy: StorePolicy, locale: str = "ko") -> str | None:
-    """The customer's sum said in a sentence or two (`locale` ko or en), or None: no sum in the message."""
+def fee_calculation(text: str, policy: StorePolicy, locale: str = "ko", said_before: str = "") -> str | None:
+    """The customer's sum said in a sentence or two (`locale` ko or en), or None: no sum in the message, or
+    the customer told before, in `said_before` (their earlier messages of the conversation), that they live
+    where the remote-area fee comes on top («저 울릉도 사는데요» … «그럼 6만원어치 사면 배송비 0원이에요?»)."""
     case = read_fee_case(text)
-    if case is None:
+    if case is None or _REMOTE.search(said_before):
         return None
     fee, threshold, return_fee = (int(Decimal(v)) for v in (policy.delivery_fee, policy.free_shipping_threshold,
                                                              policy.return_fee))

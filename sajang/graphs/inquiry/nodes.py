@@ -609,7 +609,10 @@ def answer(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str, A
             "audience": "customers", "audience_overrides": state.get("audience_overrides") or {},
             "normalized_text": state.get("normalized_text"),
             "first_turn": first_turn,
-            "previous_article": (state.get("memory") or {}).get("article_id")}
+            "previous_article": (state.get("memory") or {}).get("article_id"),
+            # (what they told before: «저 울릉도 사는데요» before a sum of the delivery fee)
+            "said_before": " ".join(t.get("text") or "" for t in list(state.get("history") or [])[:-1]
+                                    if t.get("role") == "customer")}
         return offline_answer(settings, policy, **{**args, **changes})
 
     # a chat model answers a verified customer first (guests' own-data turns, the chat verification, stay
