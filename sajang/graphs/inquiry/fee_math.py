@@ -46,8 +46,6 @@ _COUPON_AFTER = re.compile(r"\s*(?:짜리\s*)?(?:할인\s*)?쿠폰|\s*(?:할인|
 _COUPON_BEFORE = re.compile(r"(?:쿠폰|적립금|포인트|할인)\s*(?:으로|로|을|를|은|는|도)?\s*$")
 _REMAINING_BEFORE = re.compile(r"(?:남은|남는|남아|remaining|left)\s*(?:게|건|거|금액|금액은|금액이)?\s*$", re.IGNORECASE)
 _FEE_BEFORE = re.compile(r"(?:배송비|택배비|배송료|shipping|delivery\s+fee)\s*(?:로|를|는|도|만)?\s*(?:of\s+)?$", re.IGNORECASE)
-# «2만원 빠지면», «4만원 된다는데»: an amount told as what is left after a coupon
-_AFTER_COUPON = re.compile(r"\s*(?:으로|로)?\s*(?:됐|되|돼|되는|떨어|내려)")
 
 # (a bare «무료» only as the predicate asked, «무료에요?»: «사은품 무료로 주나요» is no shipping)
 _SHIPPING = re.compile(r"배송비|택배비|배송료|무배|무료\s*배송|무료\s*(?:에요|예요|인가요|이에요|죠|야|냐|임|[?？])|공짜|"
