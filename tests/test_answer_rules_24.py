@@ -102,3 +102,29 @@ def test_an_extra_charge_asked_after_the_remote_area_question(manual_svc: Any) -
 def test_how_many_days_in_the_fridge_is_the_chilled_meal_kit_rule(manual_svc: Any) -> None:
     out = manual_svc.ask("밀키트 냉장고에 며칠 둬도 돼요?")
     assert not out["handoff"] and "3~4일" in out["answer"], out
+
+
+# --- a case told after the question -------------------------------------------------------------------------------------
+
+
+def test_the_way_of_paying_told_after_the_refund_question_is_its_case(manual_svc: Any) -> None:
+    # («카카오페이로 결제했어요» alone finds the payment methods surely; read with the question it tells the case of)
+    first = manual_svc.ask("환불은 얼마나 걸려요?")
+    told = manual_svc.ask("카카오페이로 결제했어요", thread_id=first["thread_id"])
+    assert not told["handoff"] and told["sources"][0]["id"] == "refund-timing", told
+    assert "1~3영업일" in told["answer"], told
+
+
+def test_a_line_telling_another_topic_after_an_answer_is_still_its_own(manual_svc: Any) -> None:
+    # (read with the refund question, «선물 포장 해서 보냈어요» finds no refund article first: its own topic stays)
+    first = manual_svc.ask("환불은 얼마나 걸려요?")
+    told = manual_svc.ask("선물 포장 해서 보냈어요", thread_id=first["thread_id"])
+    assert told["sources"] and told["sources"][0]["id"] != "refund-timing", told
+
+
+def test_the_time_told_after_the_dispatch_question_is_its_case(manual_svc: Any) -> None:
+    # («지금 3시 좀 넘었는데»: read with the question, the dispatch article is within a hair of the first)
+    first = manual_svc.ask("오늘 주문하면 오늘 출고돼요?")
+    told = manual_svc.ask("지금 3시 좀 넘었는데", thread_id=first["thread_id"])
+    assert not told["handoff"] and told["sources"][0]["id"] == "delivery-dispatch", told
+    assert "다음 출고일" in told["answer"], told

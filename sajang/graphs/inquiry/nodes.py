@@ -287,10 +287,13 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
                              unknown_terms=[*result.unknown_terms, fragment])
     elif (state.get("followup") is None or (state.get("followup") == "policy"
                                             and (state.get("memory") or {}).get("kind") == "order")) \
-            and result.confidence < settings.answer_confidence_threshold:
+            and (result.confidence < settings.answer_confidence_threshold or told_after_answer(state)):
         contextual = in_previous_topic(settings, state, language, result.unknown_terms,
                                        result.hits[0] if result.hits else None)
-        if contextual is not None:
+        # («카카오페이로 결제했어요» after «환불은 얼마나 걸려요?»: a line its own words place surely — the payment
+        # methods — tells the case of the question just answered, when read with it the same article comes first)
+        if contextual is not None and (result.confidence < settings.answer_confidence_threshold or (
+                contextual[0].hits and contextual[0].hits[0].id == (state.get("memory") or {}).get("article_id"))):
             result, out = contextual
             hits = learned_in_scope(query, [h.as_dict() for h in result.hits])
     told = story_words_unknown(query, result.unknown_terms) \
@@ -324,6 +327,15 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
             hits, result = alone_hits, alone
     return {**out, "hits": hits, "retrieval_confidence": float(result.confidence),
             "unknown_terms": result.unknown_terms}
+
+
+def told_after_answer(state: InquiryState) -> bool:
+    """The line tells, asks nothing, right after a manual answer («카카오페이로 결제했어요», «지금 3시 좀
+    넘었는데»): the case of the question just answered, whatever its own words find."""
+    text = (state.get("text") or "").strip()
+    memory = state.get("memory") or {}
+    return state.get("followup") is None and memory.get("kind") == "manual" and bool(memory.get("article_id")) \
+        and 0 < len(text) <= CONTEXT_LINE_MAX and not asks_something(text)
 
 
 def said_in_previous_article(settings: Settings, state: InquiryState, hits: list[Hit]) -> tuple[str, Hit] | None:
@@ -405,12 +417,15 @@ def in_previous_topic(settings: Settings, state: InquiryState, language: str | N
         # together are the question its units answer
         return found, {"question_base": base, "followup": state.get("followup") or "manual",
                        "normalized_text": normalized}
-    if kind == "manual" and not asks_something(text) and found.hits and found.hits[0].id == article \
+    if kind == "manual" and not asks_something(text) and previous is not None \
+            and found.hits[0].score - previous.score <= CONTEXT_MARGIN \
             and alone is not None and alone.id != article:
         # «냄비 사이즈 잘못 골랐어요 안썼어요» after «교환 되나요»: a detail of the question just answered, which its own
-        # words place nowhere surely (the kitchenware care article); read with it, the same article is found first:
+        # words place nowhere surely (the kitchenware care article); read with it, the same article is found first
+        # (or within `CONTEXT_MARGIN` of the first: «지금 3시 좀 넘었는데» after «오늘 주문하면 오늘 출고돼요?»):
         # the conversation vouches for it, and the two together choose its units
-        return replace(found, confidence=max(found.confidence, vouched_confidence(settings))), {
+        ordered = [previous, *(h for h in found.hits if h is not previous)]
+        return replace(found, hits=ordered, confidence=max(found.confidence, vouched_confidence(settings))), {
             "question_base": base, "followup": state.get("followup") or "manual", "normalized_text": normalized}
     own_words = set(tokenize(state.get("normalized_text") or text)) - QUESTION_WORDS
     # (after an order answer, a product the question named may stand for the line's words: «언제 먹어야 젤
