@@ -57,6 +57,16 @@ def test_free_shipping_is_judged_before_the_coupon() -> None:
     assert fee_calculation("쿠폰 쓰니까 49000원 됐는데 배송비 붙어요?", POLICY) is None
 
 
+def test_points_spent_are_named_as_points() -> None:
+    said = fee_calculation("적립금 2000원 쓰면 48000원인데 배송비 붙어요? 원래 5만원이에요", POLICY)
+    assert said is not None and "적립금 사용 전 상품 금액 50,000원" in said and "쿠폰" not in said, said
+
+
+def test_zero_won_asked_is_asking_for_free_shipping() -> None:
+    said = fee_calculation("장바구니 6만원인데 배송비 0원이에요?", POLICY)
+    assert said is not None and said.startswith("네,"), said
+
+
 def test_a_partial_return_under_the_threshold_loses_both_fees() -> None:
     said = fee_calculation("6만원어치 무료배송으로 받았는데 2만원짜리 하나만 단순변심으로 반품하면 얼마 돌려받아요?", POLICY)
     assert said is not None and "40,000원" in said and "14,000원을 돌려 드려요" in said, said

@@ -64,7 +64,7 @@ _REMOTE = re.compile(r"제주|도서\s*산간|산간|울릉|섬|jeju|island", re
 # a yes/no question of the fee («배송비 붙나요?», «따로 내야 돼요?») or of free shipping («무배인가요?»)
 _ASKS_FEE = re.compile(r"붙(?:나|어|음|는|냐|을|겠|죠|지)|내야|따로\s*(?:내|나와|들|받)|추가\s*(?:되|돼|요금)|do\s+i\s+pay|"
                        r"is\s+there\s+(?:a\s+)?(?:shipping|delivery)", re.IGNORECASE)
-_ASKS_FREE = re.compile(r"(?:무료|무배|공짜)\S{0,4}\s*(?:인가요|예요|에요|이에요|죠|맞죠|인거죠|돼요|되나요|되죠|인가|임|[?？])|"
+_ASKS_FREE = re.compile(r"(?:무료|무배|공짜|배송비\s*0\s*원)\S{0,4}\s*(?:인가요|예요|에요|이에요|죠|맞죠|인거죠|돼요|되나요|되죠|인가|임|[?？])|"
                         r"ship(?:s|ping)?\s+free\?|free\s+shipping\?", re.IGNORECASE)
 # «배송비 안붙죠?», «무배 안됨?»: 네 or 아니요 would read either way
 _NEGATED = re.compile(r"안\s*(?:붙|되|돼|됨|나와|내)|못|아니|없|not\b|n't\b", re.IGNORECASE)
@@ -75,6 +75,7 @@ _REPORTED = re.compile(r"왜\s*(?:죠|요|냐|인가|그런)|확인\s*(?:해|좀
 _HYPOTHETICAL = re.compile(r"하면|하려|할\s*(?:게|건데|때|경우|래)|하고\s*싶|할래|하믄|if\b|want\s+to|would|going\s+to",
                            re.IGNORECASE)
 _FEE_INCLUDED = re.compile(r"배송비\s*(?:까지\s*)?포함|including\s+(?:shipping|delivery)", re.IGNORECASE)
+_POINTS_ONLY = re.compile(r"^(?!.*(?:쿠폰|coupon)).*(?:적립금|포인트|points)", re.IGNORECASE | re.DOTALL)
 _HOW_MUCH = re.compile(r"얼마|몇\s*만|how\s+much", re.IGNORECASE)
 _AFTER_DISPATCH = re.compile(r"출고\s*(?:후|됐|된|되었)|배송\s*중|발송\s*(?:됐|된|후)|shipped", re.IGNORECASE)
 _FREE_SAID = re.compile(r"무배|무료\s*배송|배송비\s*(?:무료|없이|0원|안\s*냈)|free\s+shipping|shipped\s+free",
@@ -201,8 +202,11 @@ def fee_calculation(text: str, policy: StorePolicy, locale: str = "ko", said_bef
     w = lambda v: _won(v, locale)  # noqa: E731 - a short local formatter
     en = locale == "en"
     if case.kind == "cart":
-        basis = (f"Free shipping is judged on the amount before coupons, {w(case.total)}" if en else
-                 f"무료배송은 쿠폰 적용 전 상품 금액 {w(case.total)}으로 판단하니") if case.after_coupon else \
+        # (the manual judges before coupons and points alike; the reply names the one the customer used)
+        points = bool(_POINTS_ONLY.search(text))
+        spent = ("points" if points else "coupons") if en else ("적립금 사용 전" if points else "쿠폰 적용 전")
+        basis = (f"Free shipping is judged on the amount before {spent}, {w(case.total)}" if en else
+                 f"무료배송은 {spent} 상품 금액 {w(case.total)}으로 판단하니") if case.after_coupon else \
             (f"With {w(case.total)} of products" if en else f"상품 금액 {w(case.total)}이면")
         free = case.total >= threshold
         # «배송비 붙나요?» is answered «아니요» when free, «무배인가요?» «네»; a question of both or neither: no word
