@@ -208,8 +208,8 @@ _SAME_AS = {"바꾸": ("변경",), "변경": ("바꾸",), "고치": ("수정", "
             "국산": ("국내산", "국내"),
             # «쿠폰 2장 한번에 적용 되나여?»: a coupon applied is a coupon used («함께 쓸 수 있습니다»)
             "적용": ("쓰", "사용"),
-            # «추가요금 있어요?», «추가금 얼마 붙어요»: a charge is what the manual writes as a fee or an amount
             "냉장고": ("냉장",),  # «밀키트 냉장고에 며칠»: the manual writes «냉장 밀키트»
+            # «추가요금 있어요?», «추가금 얼마 붙어요»: a charge is what the manual writes as a fee or an amount
             "요금": ("배송비", "비용", "금액"), "추가금": ("추가 배송비", "추가", "비용"),
             "delivery": ("ship",), "ship": ("delivery",)}
 
@@ -537,6 +537,11 @@ def _word_negated(text: str, word: str) -> bool:
         return False
     before, after = text[:at].rstrip(), text[at + len(word):at + len(word) + 8]
     return before.endswith(("안", "못")) or bool(re.match(r"[가-힣]{0,3}?지\s*(?:않|못)", after))
+
+
+def article_text(hit: Mapping[str, Any]) -> str:
+    """An article's title and body (its passage when the body was left out) in one text: what it says at all."""
+    return f"{hit.get('title') or ''} {hit.get('body') or hit.get('text') or ''}"
 
 
 def _phrases(question: str) -> list[str]:
@@ -1155,7 +1160,7 @@ def without_products(text: str, products: Iterable[str]) -> str | None:
 def speaks_of_none(question: str, hit: Mapping[str, Any]) -> bool:
     """The article names none of the question's topic nouns (nor the manual's word for one, nor what a room or an
     appliance is named for: «냉장고» is said by «냉장»)."""
-    said = f"{hit.get('title') or ''} {hit.get('body') or hit.get('text') or ''}"
+    said = article_text(hit)
     return not any(_says_noun(said, n) for n in topic_nouns(question))
 
 
@@ -1721,7 +1726,7 @@ def kinds_named(text: str, kinds: Mapping[str, str], articles: Sequence[Mapping[
     «찜기»); Korean text only."""
     if not kinds or not HANGUL.search(text):
         return []
-    said = " ".join(f"{a.get('title') or ''} {a.get('body') or a.get('text') or ''}" for a in articles)
+    said = " ".join(article_text(a) for a in articles)
     said_plain = "".join(said.split())
     out: list[str] = []
     for noun in dict.fromkeys(topic_nouns(text)):
@@ -1845,8 +1850,6 @@ _TO_ABROAD = re.compile(
     re.IGNORECASE)
 # «한국 주소로», «국내 주소»: the parcel stays in Korea whoever sends it
 _DOMESTIC = re.compile(r"한국\s*(?:주소|집)|국내\s*(?:주소|배송)|korean\s+address", re.IGNORECASE)
-_ABROAD_SAID = re.compile(r"해외\s*(?:배송|발송)|국제\s*(?:배송|택배)|ship(?:s|ping)?\s+(?:overseas|abroad|internationally)|"
-                          r"international\s+(?:shipping|delivery)", re.IGNORECASE)
 
 
 def ships_abroad_unsaid(question: str, articles: Sequence[Mapping[str, Any]]) -> bool:
@@ -1854,8 +1857,8 @@ def ships_abroad_unsaid(question: str, articles: Sequence[Mapping[str, Any]]) ->
     (the shop that ships abroad writes it in its manual, and the search finds that article)."""
     if not _TO_ABROAD.search(question) or _DOMESTIC.search(question):
         return False
-    said = " ".join(f"{a.get('title') or ''} {a.get('body') or a.get('text') or ''}" for a in articles)
-    return not (_ABROAD_SAID.search(said) or _TO_ABROAD.search(said))
+    said = " ".join(article_text(a) for a in articles)
+    return not _TO_ABROAD.search(said)  # (a manual says it as a customer asks it: «해외 배송», "ship overseas")
 
 
 def asks_value_of_unknown(question: str, unknown_terms: list[str] | None) -> bool:
@@ -2051,7 +2054,7 @@ def thing_asked_missing(question: str, hit: dict[str, Any]) -> bool:
     nouns, case = asked_things(question)
     if case:
         return False  # «냉동만두도 돼요?»: whether the rule covers a case, not whether the shop has a thing
-    text = f"{hit.get('title') or ''} {hit.get('body') or hit.get('text') or ''}"
+    text = article_text(hit)
     return bool(nouns) and not all(_says_word(text, n) for n in nouns)  # «중복» of an article saying «함께» names it
 
 
@@ -2116,7 +2119,7 @@ def action_asked_missing(question: str, hit: dict[str, Any]) -> bool:
     actions = actions_asked(question)
     if not actions:
         return False
-    words = _tokens(f"{hit.get('title') or ''} {hit.get('body') or hit.get('text') or ''}")
+    words = _tokens(article_text(hit))
     return not all(_says_word(words, a) for a in actions)
 
 
@@ -2205,7 +2208,7 @@ def prefer_named_topic(query: str, hits: list[dict[str, Any]], category: str | N
     nouns = set(topic_nouns(query)) if top_named else set()
 
     def covered(hit: dict[str, Any]) -> int:
-        text = f"{hit.get('title') or ''} {hit.get('body') or hit.get('text') or ''}"
+        text = article_text(hit)
         return sum(1 for n in nouns if n in text)
 
     # («만두 겉이 살짝 말랑하게 왔는데 큰일난 거예요?»: the top article has a line saying nearly the whole question —
@@ -2282,7 +2285,7 @@ def prefer_remote_area(query: str, hits: list[dict[str, Any]], category: str | N
         nouns = topic_nouns(query)
 
         def general(hit: dict[str, Any]) -> bool:
-            said = f"{hit.get('title') or ''} {hit.get('body') or hit.get('text') or ''}"
+            said = article_text(hit)
             return hit.get("kind", "manual") == "manual" and hit.get("category") == "delivery" \
                 and not about_remote(hit) and all(_says_word(said, n) for n in nouns)
 

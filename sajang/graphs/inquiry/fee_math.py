@@ -228,52 +228,50 @@ def fee_calculation(text: str, policy: StorePolicy, locale: str = "ko", said_bef
     if case.free_said and case.total < threshold:
         return None
     shipped_free = case.total >= threshold and not case.fee_paid_said
+    price = case.item or 0  # (the item returned or cancelled; none for the whole order)
+    remaining = case.total - price
+    # `fee_too`: the delivery fee comes off the refund as well — the one waived, or the one that applies again
     if case.kind == "full_return":
-        if shipped_free:
-            refund = case.total - return_fee - fee
-            if refund <= 0:
-                return None  # (fees above the item's price: a person explains, no sum of «−1,000원»)
-            return (f"Returning the whole {w(case.total)} order that shipped free: the {w(return_fee)} return fee "
-                    f"and the {w(fee)} delivery fee you were spared are deducted, so {w(refund)} is refunded."
-                    if en else
-                    f"무료배송으로 받으신 {w(case.total)} 주문을 전부 반품하시면 반품 배송비 {w(return_fee)}과 처음 "
-                    f"면제된 배송비 {w(fee)}을 빼고 {w(refund)}을 돌려 드려요.")
-        refund = case.total - return_fee
-        if refund <= 0:
-            return None  # (fees above the item's price: a person explains, no sum of «−1,000원»)
+        fee_too = shipped_free
+        refund = case.total - return_fee - (fee if fee_too else 0)
+    elif case.kind == "partial_cancel":
+        fee_too = case.total >= threshold > remaining
+        refund = price - (fee if fee_too else 0)
+    else:
+        fee_too = shipped_free and remaining < threshold
+        refund = price - return_fee - (fee if fee_too else 0)
+    if refund <= 0:
+        return None  # (fees above the item's price: a person explains, no sum of «−1,000원»)
+    item = w(price)
+    if case.kind == "full_return" and fee_too:
+        return (f"Returning the whole {w(case.total)} order that shipped free: the {w(return_fee)} return fee "
+                f"and the {w(fee)} delivery fee you were spared are deducted, so {w(refund)} is refunded."
+                if en else
+                f"무료배송으로 받으신 {w(case.total)} 주문을 전부 반품하시면 반품 배송비 {w(return_fee)}과 처음 "
+                f"면제된 배송비 {w(fee)}을 빼고 {w(refund)}을 돌려 드려요.")
+    if case.kind == "full_return":
         return (f"Returning the whole {w(case.total)} order: the {w(return_fee)} return fee is deducted, so "
                 f"{w(refund)} is refunded (the {w(fee)} delivery fee you paid is not refunded)." if en else
                 f"{w(case.total)} 주문을 전부 반품하시면 반품 배송비 {w(return_fee)}을 빼고 {w(refund)}을 돌려 "
                 f"드려요. 결제하신 배송비 {w(fee)}은 돌려 드리지 않아요.")
-    assert case.item is not None
-    remaining = case.total - case.item
+    if case.kind == "partial_cancel" and fee_too:
+        return (f"Cancelling the {item} item before dispatch leaves {w(remaining)}, under "
+                f"{w(threshold)}, so the {w(fee)} delivery fee applies again and {w(refund)} is refunded."
+                if en else
+                f"출고 전에 {item} 상품을 취소하시면 남는 금액이 {w(remaining)}으로 {w(threshold)} 아래가 "
+                f"되어 배송비 {w(fee)}이 다시 붙고, {w(refund)}을 돌려 드려요.")
     if case.kind == "partial_cancel":
-        if case.total >= threshold > remaining:
-            refund = case.item - fee
-            if refund <= 0:
-                return None  # (fees above the item's price: a person explains, no sum of «−1,000원»)
-            return (f"Cancelling the {w(case.item)} item before dispatch leaves {w(remaining)}, under "
-                    f"{w(threshold)}, so the {w(fee)} delivery fee applies again and {w(refund)} is refunded."
-                    if en else
-                    f"출고 전에 {w(case.item)} 상품을 취소하시면 남는 금액이 {w(remaining)}으로 {w(threshold)} 아래가 "
-                    f"되어 배송비 {w(fee)}이 다시 붙고, {w(refund)}을 돌려 드려요.")
-        return (f"Cancelling the {w(case.item)} item before dispatch refunds {w(case.item)} in full." if en else
-                f"출고 전에 {w(case.item)} 상품을 취소하시면 {w(case.item)} 전액을 돌려 드려요.")
-    if shipped_free and remaining < threshold:
-        refund = case.item - return_fee - fee
-        if refund <= 0:
-            return None  # (fees above the item's price: a person explains, no sum of «−1,000원»)
-        return (f"Returning the {w(case.item)} item leaves {w(remaining)}, under {w(threshold)}: the "
+        return (f"Cancelling the {item} item before dispatch refunds {item} in full." if en else
+                f"출고 전에 {item} 상품을 취소하시면 {item} 전액을 돌려 드려요.")
+    if fee_too:
+        return (f"Returning the {item} item leaves {w(remaining)}, under {w(threshold)}: the "
                 f"{w(return_fee)} return fee and the {w(fee)} delivery fee you were spared are deducted, so "
                 f"{w(refund)} is refunded." if en else
-                f"{w(case.item)} 상품을 반품하시면 남는 금액이 {w(remaining)}으로 {w(threshold)} 아래가 되어, "
+                f"{item} 상품을 반품하시면 남는 금액이 {w(remaining)}으로 {w(threshold)} 아래가 되어, "
                 f"반품 배송비 {w(return_fee)}과 처음 면제된 배송비 {w(fee)}을 빼고 {w(refund)}을 돌려 드려요.")
-    refund = case.item - return_fee
-    if refund <= 0:
-        return None  # (fees above the item's price: a person explains, no sum of «−1,000원»)
-    return (f"Returning the {w(case.item)} item: the {w(return_fee)} return fee is deducted, so {w(refund)} is "
+    return (f"Returning the {item} item: the {w(return_fee)} return fee is deducted, so {w(refund)} is "
             f"refunded." if en else
-            f"{w(case.item)} 상품을 반품하시면 반품 배송비 {w(return_fee)}을 빼고 {w(refund)}을 돌려 드려요.")
+            f"{item} 상품을 반품하시면 반품 배송비 {w(return_fee)}을 빼고 {w(refund)}을 돌려 드려요.")
 
 
 def sum_with_previous(text: str, previous: str | None) -> str | None:

@@ -185,7 +185,7 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
     if sum_asked is not None:
         # «지금 장바구니 47,000원인데요» after «몇만원 이상 사면 무료에요?»: the previous question with this amount
         normalized = normalize_for_shop(sum_asked, settings.data_dir, settings.chat_lexicon).text
-        _hits, found = manual_hits(settings, normalized, language, state.get("category"))
+        found = manual_hits(settings, normalized, language, state.get("category"))[1]
         # (the article that answered the question before states the rule the sum follows)
         answered_before = [h for h in found.hits if h.id == memory.get("article_id")]
         result = replace(found, hits=[*answered_before, *(h for h in found.hits if h not in answered_before)],
@@ -293,7 +293,7 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
         # («카카오페이로 결제했어요» after «환불은 얼마나 걸려요?»: a line its own words place surely — the payment
         # methods — tells the case of the question just answered, when read with it the same article comes first)
         if contextual is not None and (result.confidence < settings.answer_confidence_threshold or (
-                contextual[0].hits and contextual[0].hits[0].id == (state.get("memory") or {}).get("article_id"))):
+                contextual[0].hits and contextual[0].hits[0].id == memory.get("article_id"))):
             result, out = contextual
             hits = learned_in_scope(query, [h.as_dict() for h in result.hits])
     told = story_words_unknown(query, result.unknown_terms) \
