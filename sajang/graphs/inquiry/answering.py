@@ -131,7 +131,7 @@ _AFTER_DISPATCH = re.compile(r"(?:출고|발송)\s*(?:후|뒤|이후)|배송\s*�
                              re.IGNORECASE)
 # the order has not left yet, or leaves late: «아직 출고 안 됐어요», «안 보냈네요», «발송예정일 3일 지났는데»
 _NOT_SHIPPED = re.compile(
-    r"(?:출고|발송)\s*(?:이|가|도|는)?\s*(?:아직\s*)?(?:안|않|못)\s*(?:됐|되|돼|나갔|나가|나간|했|한|된|해)"
+    r"(?:출고|발송)\s*(?:이|가|도|는)?\s*(?:아직\s*)?(?:안|않|못)\s*(?:됐|되|돼|됨|나갔|나가|나간|했|한|된|해)"
     r"|(?:출고|발송)\s*(?:되지|하지|돼지)\s*않|(?:아직|여태|아직도|왜)\s*(?:도\s*)?안\s*(?:보냈|보내|나갔|나가|부쳤|부치)"
     r"|(?:출고|발송)\s*예정\s*일?\S{0,4}\s*(?:\d+\s*일\s*(?:이|이나|넘게|이상)?\s*)?(?:지났|지나|넘었|넘게|넘어|늦)"
     r"|(?:not|n't)\s+(?:yet\s+)?(?:been\s+)?(?:shipped|dispatched|sent)|still\s+(?:not|hasn't|has\s+not)\s+(?:been\s+)?"
@@ -211,6 +211,8 @@ _SAME_AS = {"바꾸": ("변경",), "변경": ("바꾸",), "고치": ("수정", "
             "냉장고": ("냉장",),  # «밀키트 냉장고에 며칠»: the manual writes «냉장 밀키트»
             # «추가요금 있어요?», «추가금 얼마 붙어요»: a charge is what the manual writes as a fee or an amount
             "요금": ("배송비", "비용", "금액"), "추가금": ("추가 배송비", "추가", "비용"),
+            # «취소하면 수수료 있나요?»: a rule that cancels «무료로» answers it
+            "수수료": ("무료",),
             "delivery": ("ship",), "ship": ("delivery",)}
 
 
@@ -240,6 +242,8 @@ _ASKS = {
                  re.compile(r"\d+\s*(?:~\s*\d+\s*)?(?:영업일|일|시간|주|개월|년|분|business\s+days?|days?|hours?|"
                             r"weeks?|months?|years?|minutes?|mins?\b|seconds?)|즉시|당일|다음\s*날|바로|(?<!주)말일|월말|immediately|same\s+day|next\s+day|"
                             r"(?<![가-힣])[월화수목금토일]요일에|on\s+(?:mon|tues|wednes|thurs|fri|satur|sun)day|"
+                            # («하루에서 사흘까지 늦어질 수 있습니다»: days counted in words)
+                            r"(?<![가-힣])(?:하루|이틀|사흘|나흘|닷새|일주일)(?:에서|부터|까지|\s*정도|\s*안|\s*이내|\s*이상|만에)|"
                             r"end\s+of\s+the\s+month",
                             re.IGNORECASE)),
     # «돈 따로 내야 돼요?», «추가 요금 있어요?», «유료예요?»: whether it costs, asked without 얼마
@@ -412,7 +416,7 @@ def article_units(body: str) -> tuple[AnswerUnit, ...]:
 _EXAMPLE_LIST = re.compile(r"\(([^()]*,[^()]*,[^()]*)\)")
 LISTED_WEIGHT = 0.5  # a word of the question the unit names only among such examples
 # «참기름, 들기름, 장류처럼 상온 보관 식품은 …»: examples said before what they stand for
-_EXAMPLES_BEFORE = re.compile(r"((?:[가-힣A-Za-z·]+,\s*){2,}[가-힣A-Za-z·]+)\s*(?:처럼|같은|등의|등은)")
+_EXAMPLES_BEFORE = re.compile(r"((?:[가-힣A-Za-z·]+,\s*){2,}[가-힣A-Za-z·]+)\s*(?:처럼|같은|등의|등은|등\s)")
 OTHER_EXAMPLES = 0.3  # a unit whose examples are others than the one the question names
 # «받는 분 이름과 연락처도 출고 전까지 같은 방법으로 바꿀 수 있습니다»: a rule said of other things «too», after the one
 # it leans on: not the answer for a question that names none of them («주소 잘못 적었는데 바꿀 수 있나요»)
@@ -625,8 +629,11 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
     happened, remedy_asked = reports_the_trouble(question, units)
     section_start = {u.section: i for i, u in reversed(list(enumerate(units)))}
     told_words = (_tokens(told) | goods) - topic if told else frozenset()
+    # («써 봤는데»: what the manual writes «사용했거나»)
+    told_words |= {same for w in told_words & _DONE_TO_GOODS for same in _SAME_AS.get(w, ())}
 
     modified = _phrases(question) if phrases else []
+    impostor = impostor_asked(question)
 
     def score(u: AnswerUnit, i: int) -> float:
         own = _tokens(u.text)
@@ -719,6 +726,11 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
             value -= REMEDY_BONUS
         if modified and any(p in u.text for p in modified):
             value += PHRASE_BONUS
+        if impostor and (warns_of_impostors(u) or (i > 0 and units[i - 1].section == u.section
+                                                   and warns_of_impostors(units[i - 1])
+                                                   and _SUCH_A_REQUEST.match(u.text))):
+            # (and what to do about it, «이런 요청을 받으시면 응하지 마시고 고객센터로 알려 주세요»)
+            value += THING_BONUS
         return value + (THING_BONUS if named_thing else 0.0)
 
     lacking = _lacking_asked_figure(question, units) if figures else frozenset()
@@ -1155,6 +1167,32 @@ def without_products(text: str, products: Iterable[str]) -> str | None:
         rest = rest.replace(noun, " ")
     rest = " ".join(rest.split())
     return rest if topic_nouns(rest) and rest != text else None
+
+
+# «냄비말고 찜기로 바꿔줄수있음?», «도마를 찜기로 바꾸고 싶은데»: one product for another — the exchange rule for
+# another product, which the two names would not find (their care articles come first)
+_SWAPPED_FOR = re.compile(r"([가-힣]{1,10}?)(?:으로|로)\s*(?=(?:[가-힣]+\s+)?(?:바꾸|바꿔|바꿀|바꿨|교환|변경))")
+SWAP_QUERY = "다른 상품으로 교환"
+SWAP_RULE = "다른 상품"  # what an article answering it says
+SWAP_REACH = 16  # characters before the new product the one it replaces is looked for in
+
+
+def product_swap(text: str, products: Iterable[str]) -> str | None:
+    """The message with «A말고 B로» (A, B two products of the catalogue) said as «다른 상품으로 교환», or None."""
+    def product(word: str) -> bool:
+        return len(word) >= 2 and any(w == word or w.endswith(word) for w in products)
+
+    for m in _SWAPPED_FOR.finditer(text):
+        new = next((n for n in topic_nouns(m.group(1)) if product(n)), None)
+        if new is None:
+            continue
+        start = max(0, m.start() - SWAP_REACH)
+        old = [n for n in topic_nouns(text[start:m.start()]) if product(n) and n != new]
+        if old:
+            at = text.rfind(old[-1], start, m.start())
+            at = text.rfind(" ", 0, at) + 1  # the whole word («전골냄비», of which Kiwi reads 냄비)
+            return f"{text[:at]}{SWAP_QUERY} {text[m.end():]}".strip()
+    return None
 
 
 def speaks_of_none(question: str, hit: Mapping[str, Any]) -> bool:
@@ -1805,6 +1843,9 @@ def _manual_reply(settings: Settings, policy: StorePolicy, *, text: str, questio
             and (heading_says(read, parts[0][1], parts[0][2]) or row_says(read, parts[0][2])
                  or unit_says(read, parts[0][2])):
         confidence = max(confidence, settings.answer_confidence_threshold + AGREEMENT_MARGIN)
+    if parts[0][1] is manual[0] and impostor_warned(read, parts[0][2]):
+        # «상담원이라면서 카드번호 불러달래요 이거 진짜에요?»: the manual's line that the shop never asks for them
+        confidence = max(confidence, settings.answer_confidence_threshold + AGREEMENT_MARGIN)
     if confidence < settings.answer_confidence_threshold and not unknown_terms \
             and retrieval_confidence >= ANSWERS_LIKE_MIN_RETRIEVAL and parts[0][1] is manual[0] \
             and quotes_every_noun(read, parts) \
@@ -1814,6 +1855,7 @@ def _manual_reply(settings: Settings, policy: StorePolicy, *, text: str, questio
             or ships_abroad_unsaid(read, manual) \
             or (parts[0][1] is manual[0] and len(parts) == 1
                 and (thing_asked_missing(read, manual[0]) or action_asked_missing(read, manual[0])
+                     or english_thing_missing(read, manual[0])
                      or use_asked_unsaid(read, parts[0][2]))):
         # (one question: of several, the others may be answered — «선물포장 추가금 있어요? 메세지카드도 넣어주시나여»)
         confidence = min(confidence, settings.answer_confidence_threshold - 0.05)
@@ -1869,7 +1911,14 @@ def asks_value_of_unknown(question: str, unknown_terms: list[str] | None) -> boo
             if _VALUE_ASKED.match(question, m.end()) or _OFFER_ASKED.match(question, m.end()) \
                     or _WHERE_TO_ASK.match(question, m.end()):
                 return True
+            # «인스타 계정 있어요?»: the unknown word names which of a thing the shop is asked to have
+            named = _NAMED_KIND.match(question, m.end())
+            if named and _OFFER_ASKED.match(question, named.end()):
+                return True
     return False
+
+
+_NAMED_KIND = re.compile(r"\s+[가-힣]{1,4}(?=\s)")
 
 
 HEADING_MIN_WORDS = 2  # «비밀번호 잊었어요»: one word alone («배송») is a topic, not a question
@@ -1969,6 +2018,37 @@ def quotes_every_noun(question: str, parts: list[tuple[str, dict[str, Any], list
     return all(_says_word(said, noun) for noun in topic_nouns(question))
 
 
+# card numbers, passwords, one-time codes: what someone posing as the shop asks for
+_SECRETS = re.compile(r"카드\s*번호|비밀\s*번호|비번|인증\s*번호|보안\s*코드|\bcvc\b|\bpasswords?\b|\bcard\s+numbers?\b",
+                      re.IGNORECASE)
+# «상담원이라면서», «직원이라고 하면서», «사장님네 식탁이라며»: someone said they were the shop
+_POSING = re.compile(r"(?:이?라면서|이?라고\s*하(?:면서|더니|며)|이?라며|사칭|\b(?:claim|pretend)\w*\s+to\s+be\b|"
+                     r"\bsaid\s+they\s+were\b|\b(?:says?|said)\s+(?:they(?:'re|\s+are|\s+were)|(?:he|she)\s+(?:is|was))\s+from\b)",
+                     re.IGNORECASE)
+# «카드 번호나 비밀번호를 묻는 일은 절대 없습니다»: the shop's word that it never asks for them
+_NEVER_ASKS = re.compile(r"(?:묻|물어|요구|요청|여쭙)\S*\s*(?:일은|일이|경우는)?\s*(?:절대|결코)?\s*(?:없|않)|\bnever\s+asks?\b",
+                         re.IGNORECASE)
+
+
+_SUCH_A_REQUEST = re.compile(r"^(?:이런|이러한|그런|그러한)\s|^(?:if\s+(?:anyone|someone|you)|such\s+)", re.IGNORECASE)
+
+
+def impostor_asked(question: str) -> bool:
+    """Someone posing as the shop asked the customer for a card number or a password («상담원이라면서 카드번호 불러
+    달래요»)."""
+    return bool(_SECRETS.search(question) and _POSING.search(question))
+
+
+def warns_of_impostors(unit: AnswerUnit) -> bool:
+    return bool(_SECRETS.search(unit.text) and _NEVER_ASKS.search(unit.text))
+
+
+def impostor_warned(question: str, units: Sequence[AnswerUnit]) -> bool:
+    """`impostor_asked`, and a quoted unit says the shop never asks for such a thing (the manual's warning answers
+    the customer, whatever else the message says)."""
+    return impostor_asked(question) and any(warns_of_impostors(u) for u in units)
+
+
 def reads_like_its_answer(settings: Settings, question: str, units: list[AnswerUnit]) -> bool:
     """Whether the quoted units read as the answer to the question (cosine of the e5 query and passage vectors
     at least `ANSWERS_LIKE`). Only with the local model the threshold was measured on; never for no units."""
@@ -1992,7 +2072,7 @@ def counts_unanswered(question: str, parts: list[tuple[str, dict[str, Any], list
 # «명절 선물세트 미리 예약하면 할인 있어요?», «적립금 친구한테 선물하기 되나요»: whether there is, or one may do,
 # the thing named just before the predicate
 _THING_ASKED = re.compile(r"(\S+?)(?:\s+(?:같은|이런|그런|비슷한)\s*(?:게|거|것|건))?\s*"
-                          r"(?P<predicate>있어요|있나요|있을까요|있어여|있음|있어\?|없나요|되나요|돼요\?|되요\?|"
+                          r"(?P<predicate>있어요|있나요|있을까요|있어여|있음|있어\?|없나요|되나요|돼요\?|되요\?|(?:돼요|되요)(?=\s*$)|있는지|가능한지|가능할까|"
                           r"될까요|가능해요|가능한가요|가능할까요|가능함|가능\s*[?？]|ㄱㄴ|해\s*주나요|해\s*주시나요|되는지)")
 _CASE_ASKED = re.compile(r"\s*(?:되|돼|될|가능)")
 # nouns of doing that any procedure's wording may paraphrase («지금이라도 신청 가능할까요?» of a rule that says
@@ -2055,7 +2135,54 @@ def thing_asked_missing(question: str, hit: dict[str, Any]) -> bool:
     if case:
         return False  # «냉동만두도 돼요?»: whether the rule covers a case, not whether the shop has a thing
     text = article_text(hit)
+    if _BOUGHT_APART.search(question) and not _SELLING.search(text):
+        return True  # «뚜껑만 따로 구매 가능할까요»: a care article that names the lid sells nothing
     return bool(nouns) and not all(_says_word(text, n) for n in nouns)  # «중복» of an article saying «함께» names it
+
+
+# «뚜껑만 따로 구매», «리필만 살 수»: a part bought on its own, which only an article about selling it answers
+_BOUGHT_APART = re.compile(r"만\s*(?:따로|별도로?)?\s*(?:구매|구입|살\s*수|사고\s*싶|살래|팔아|파나요|파시나요|판매)")
+_SELLING = re.compile(r"구매|구입|판매|팝니다|팔아|살\s*수")
+
+
+# "do you sell gift cards?", "is there a store in Busan", "can i get the receipt in english?", "are your products
+# certified organic?": the thing an English question asks the shop to have or be
+_EN_THING_ASKED = re.compile(
+    r"\b(?:do|does)\s+(?:you|u)\s+(?:sell|carry)\s+(?:any\s+|a\s+|an\s+)?(?P<thing>[a-z][a-z-]+(?:\s+[a-z][a-z-]+)?)"
+    r"|\b(?:is|are)\s+there\s+(?:a|an|any)\s+(?P<place>(?:store|shop|branch|outlet|showroom|pick-?up\s+point)s?)\b"
+    r"|\b(?:receipts?|invoices?|statements?|documents?|labels?|certificates?)\b[^.?!]{0,20}?\bin\s+"
+    r"(?P<language>english|chinese|japanese)\b"
+    r"|\b(?:are|is)\s+(?:your|the|these|this|it|they)\s+(?:\w+\s+)?(?P<quality>certified\s+[a-z-]+|organic|halal|kosher|"
+    r"gluten-free|non-gmo)\b",
+    re.IGNORECASE)
+# words of the thing that name no thing ("do you have any idea", "is there a way")
+_EN_NOT_A_THING = frozenset({"way", "time", "idea", "problem", "chance", "option", "limit", "fee", "charge", "discount",
+                             "cost", "minimum", "deadline", "anything", "something", "thing", "product", "item",
+                             "to", "it", "them", "that", "this", "the", "my", "your", "and", "or", "for", "with", "in",
+                             "on", "if", "when", "where", "how"})
+PHRASE_GAP = 1  # words a two-word thing may have between its words in the article («halal-certified products»)
+
+
+def english_thing_missing(question: str, hit: Mapping[str, Any]) -> bool:
+    """An English question whether the shop has, sells or is something («gift cards», «a store in Busan», «a receipt
+    in English», «certified organic») whose words the article never says: it speaks of the topic, not that thing."""
+    if HANGUL.search(question):
+        return False
+    stems = [_stem(w) for w in re.findall(r"[a-z]+", article_text(hit).lower())]
+    at: dict[str, list[int]] = {}
+    for i, w in enumerate(stems):
+        at.setdefault(w, []).append(i)
+    for m in _EN_THING_ASKED.finditer(question):
+        phrase = next(g for g in m.groups() if g)
+        plain = [w.lower() for w in re.findall(r"[A-Za-z]+", phrase)]
+        if not plain or plain[0] in _EN_NOT_A_THING:
+            continue  # ("do you sell anything …")
+        words = [_stem(w) for w in plain if w not in _EN_NOT_A_THING]
+        if not all(w in at for w in words):
+            return True
+        if len(words) == 2 and not any(0 < j - i <= PHRASE_GAP + 1 for i in at[words[0]] for j in at[words[1]]):
+            return True  # «gift cards» in an article of gift wrapping and message cards
+    return False
 
 
 # verbs any rule may paraphrase or that say nothing of what is done («받을 수 있어요», «살 수 있나요»)
@@ -2072,6 +2199,9 @@ _CHAIN_TAGS = frozenset({"VV", "VV-R", "VV-I", "VX", "EP", "ETM", "EC", "XSV", "
 # the endings that join verbs of one action; «잘못 적었는데 바꿀 수» is a story, then the action (nor «-게»:
 # «일주일 넘게 먹어도 돼요?» is a length of time, not a deed)
 _CHAIN_ENDINGS = frozenset({"어", "아", "어서", "아서", "거나", "고", "어다", "아다", "라고"})
+
+
+_RECEIVING = frozenset({"받"})
 
 
 def actions_asked(question: str) -> list[str]:
@@ -2094,8 +2224,21 @@ def actions_asked(question: str) -> list[str]:
             j = i - 2
         else:
             continue
+        asks_us = False  # «… 보내 주실 수», «… 해 달라고»: a request of the shop
         while j >= 0:
             word, kind = morphs[j]
+            asks_us = asks_us or (kind == "VX" and word in ("주", "달"))
+            if kind == "EC" and word == "게" and j > 0 and morphs[j - 1][1].startswith("VA"):
+                # «덜 맵게 해서 보내 주실 수»: the way the goods are to be made is what is asked of the shop (not
+                # «맛있게 익히려면», a way to do it oneself)
+                if asks_us:
+                    out.append(morphs[j - 1][0])
+                break
+            if kind.startswith("VV") and _stem(word) in _RECEIVING and j > 0 and morphs[j - 1][1] == "NNG" \
+                    and len(morphs[j - 1][0]) >= 2 and morphs[j - 1][0] not in _PROCESS_NOUNS:
+                # «협찬 받을 수 있나요»: what is to be received is what is asked
+                out.append(morphs[j - 1][0])
+                break
             if kind == "XSV" and j > 0 and morphs[j - 1][1] == "NNG":
                 noun = morphs[j - 1][0]
                 if len(noun) >= 2 and noun not in _PROCESS_NOUNS:
@@ -2261,6 +2404,23 @@ def prefer_stage_asked(query: str, hits: list[dict[str, Any]]) -> list[dict[str,
         return hits
     return _moved_first(hits, STAGE_MARGIN, lambda hit: hit.get("kind", "manual") == "manual"
                         and not passed.search(str(hit.get("title") or "")))
+
+
+# «출고예정일 지났는데 아직도 안 보냈네요 취소하면 수수료 있어요?»: an order not dispatched by its date, cancelled —
+# a rule of its own (the manual's «출고 예정일로부터 3일이 지나도 출고되지 않은 주문은 … 무료로 취소»), not the general
+# cancelling rules the words «취소», «수수료» find first
+_LATE_SENTENCE = re.compile(r"예정일[^.!?\n]{0,15}?(?:지나|지난|넘)[^.!?\n]*취소|취소[^.!?\n]*예정일[^.!?\n]{0,15}?(?:지나|지난|넘)")
+_CANCEL_ASKED = re.compile(r"취소")
+
+
+def late_dispatch_rule(query: str, hits: list[dict[str, Any]], depth: int = 4) -> dict[str, Any] | None:
+    """The hit (of the first `depth`) with the rule for cancelling an order dispatched later than its date, when
+    the question says its date passed without dispatch and asks to cancel; None otherwise."""
+    if not (_CANCEL_ASKED.search(query) and "예정" in query and _NOT_SHIPPED.search(query)) \
+            or "<shipped>" in _stages(query):
+        return None
+    return next((h for h in hits[:depth] if h.get("kind", "manual") == "manual"
+                 and _LATE_SENTENCE.search(article_text(h))), None)
 
 
 # islands and remote areas have rules of their own (fees, days fresh food leaves): a shop's manual says them in an

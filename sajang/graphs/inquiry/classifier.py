@@ -302,8 +302,9 @@ _CASE_VERB = re.compile(r"\s*[이가은는을를]?\s+(?:나면|났으면|난다�
 _CASE_KINDS = {"damage", "missing", "defect", "foreign_object", "spoilage"}
 # «파손된 상품은 사진을 언제까지 보내야 하는지 …»: goods of that kind in general (topic 은/는), asked how the
 # procedure goes — not «제 상품이 파손됐는데요»
-_GENERIC_CASE = re.compile(r"(?:된|난|진)\s*(?:상품|물건|제품|경우)\s*(?:은|는)\s+[^.!?？\n]*?"
-                           r"(?:언제까지|며칠\s*(?:안|이내|내)|기한|방법|절차)[^.!?？\n]*?(?:해야|하는지|되는지|여쭤|궁금)"
+_GENERIC_CASE = re.compile(r"(?:된|난|진)\s*(?:상품|물건|제품|경우)\s*(?:사진\s*)?(?:은|는)\s+[^.!?？\n]*?"
+                           # («파손된 상품 사진은 언제까지 보내야 하나요?»: the photo of such goods)
+                           r"(?:언제까지|며칠\s*(?:안|이내|내)|기한|방법|절차)[^.!?？\n]*?(?:해야|야\s*(?:하|되|돼)|하는지|되는지|여쭤|궁금)"
                            # «파손된 냉동식품은 택배로 다시 보내야 되나요»: what one does with such goods
                            r"|(?:된|난|진)\s*[가-힣]{0,6}?(?:은|는)\s+[^.!?？\n]{0,12}?(?:다시\s*보내|돌려\s*보내|반송|버려|폐기)"
                            r"\S{0,2}\s*(?:야\s*)?(?:되나요|돼요|되요|하나요|할까요|되죠|하죠)")

@@ -22,18 +22,22 @@ from sajang.db.types import utcnow
 from sajang.graphs.inquiry import conversations as conv
 from sajang.graphs.inquiry.answering import (
     AGREEMENT_MIN_RETRIEVAL,
+    SWAP_RULE,
     article_units,
     asked_after_story,
     asks_something,
     case_heading,
     detect_locale,
+    late_dispatch_rule,
     learned_in_scope,
     manual_hits,
     needs_action,
     offline_answer,
+    product_swap,
     same_article,
     speaks_of_none,
     story_words_unknown,
+    told_then_asked,
     unit_says,
     visible_units,
     without_products,
@@ -172,10 +176,29 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
         # «부대찌개 시켰는데 된장찌개가 왔어요»: the products named are not the topic (their cooking article would
         # be found); that another product came is. The report is searched in those words, the rest as typed
         query = f"{query[:wrong_item.start()]}{WRONG_ITEM_QUERY} {query[wrong_item.end():]}".strip()
+    swapped_product = product_swap(query, get_knowledge(settings).product_words()) if HANGUL.search(query) else None
+    if swapped_product is not None:
+        # «냄비말고 찜기로 바꿔줄수있음?»: an exchange for another product, searched and read as that
+        query = swapped_product
     # the articles in the customer's language (an English question against the English versions), all of
     # them when the manual has none in that language
     language = state.get("locale")
     hits, result = manual_hits(settings, query, language, state.get("category"))
+    story, swap_asked = told_then_asked(query) if swapped_product is not None else ("", "")
+    if story:
+        # «…원목 도마랑 무쇠 냄비를 주문했어요. … 냄비를 찜기로 바꿔 받을 수 있을까요?»: the products of the story
+        # pull toward their care; the exchange asked is the question
+        alone_hits, alone = manual_hits(settings, swap_asked, language, state.get("category"))
+        if alone_hits and alone_hits[0].get("kind", "manual") == "manual" \
+                and SWAP_RULE in str(alone_hits[0].get("body") or ""):
+            # (the article found says what is done for another product: the customer's words for it vouch)
+            hits, result = alone_hits, replace(alone, confidence=max(alone.confidence, vouched_confidence(settings)))
+    late = late_dispatch_rule(query, hits)
+    if late is not None and late is not hits[0]:
+        # «출고예정일 지났는데 취소하면 수수료 있어요?»: the rule for an order not sent by its date, however the general
+        # cancelling article ranked (its words vouch for the article)
+        hits = [late, *(h for h in hits if h is not late)]
+        result = replace(result, confidence=max(result.confidence, vouched_confidence(settings)))
     out: dict[str, Any] = {}
     memory = state.get("memory") or {}
     sum_asked = sum_with_previous(state.get("text") or "", memory.get("base")) \
@@ -325,6 +348,8 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
         if alone.confidence >= settings.answer_confidence_threshold and alone.confidence > result.confidence \
                 and alone_hits and alone_hits[0].get("id") != hits[0].get("id"):
             hits, result = alone_hits, alone
+    if swapped_product is not None and "normalized_text" not in out:
+        out["normalized_text"] = query  # (the units are chosen for the exchange asked, «다른 상품으로»)
     return {**out, "hits": hits, "retrieval_confidence": float(result.confidence),
             "unknown_terms": result.unknown_terms}
 

@@ -928,6 +928,8 @@ def read_in_context(text: str, memory: dict[str, Any] | None, pending_question: 
     query = parse_own_query(text, now)
     # «VIP는요?ㅎㅎ», «불량이면여 ㅠㅠ»: the laughter is mood, not words; «…이면여», «…면용» are «…면요»
     plain = YEO_ENDING.sub("면요", without_emoticons(text) or text)
+    if memory and memory.get("kind") == "manual" and memory.get("period"):
+        plain = THAT_PERIOD.sub(str(memory["period"]), plain)  # «그 시간이 지나면요?» after «24시간 안에 …»
     fragment = elliptic_fragment(plain) if memory else None
     if memory and (fragment or query.same_order):
         # "삼겹살은요?", "그 주문은 얼마 결제됐어요?": the previous question with what this one names on top
@@ -1177,8 +1179,17 @@ def own_data_turn(*, reading: Reading, category: str, customer_id: str | None, c
 def manual_memory(reading: Reading, out: dict[str, Any]) -> dict[str, Any]:
     """What a follow-up to a manual answer continues: the question's topic and the article it was answered from."""
     source = next((s for s in out.get("sources") or [] if s.get("kind") in ("manual", "learned")), None)
+    stated = STATED_PERIOD.search(str(out.get("answer") or ""))
     return {"kind": "manual", "base": reading.base, "query": reading.query.as_dict(),
-            "article_id": source.get("id") if source else None}
+            "article_id": source.get("id") if source else None,
+            # «혹시 그 시간이 지나버렸으면요?»: the period the answer stated is what «그 시간» points at
+            "period": stated.group(0) if stated else None}
+
+
+# a period an answer states («24시간 안에», «7일 안에», «3~5영업일»)
+STATED_PERIOD = re.compile(r"(?<![\d,.~])\d+(?:\s*~\s*\d+)?\s*(?:시간|영업일|일|개월|주일?)(?![가-힣])")
+# «그 시간», «그 기간», «그 기한»: the period just stated, pointed at
+THAT_PERIOD = re.compile(r"그\s*(?:시간|기간|기한)(?=\s*(?:이|가|을|를|은|는|도|이내|안|지나|넘|$))")
 
 
 def order_reply(text: str, category: str, orders: list[dict[str, Any]], locale: str, policy: StorePolicy,
