@@ -2,7 +2,9 @@
 rule for another product; requests the manual never speaks of — a kimchi made milder, sponsorship, a lid sold on its
 own, the shop's Instagram — go to a person instead of the article that shares a word; an indirect «…할인이 가능할까
 해서요» or a «…할인돼요» without its question mark still names the thing asked; a story of use («써 봤는데») reads as
-the manual's «사용했거나».
+the manual's «사용했거나»; someone posing as the shop asking for a card number gets the manual's warning; an order
+late for its date is cancelled by the late-dispatch rule; a delay for snow is a number of days; a follow-up naming
+another product replaces the product asked before.
 
 The service tests run on both databases:
     pytest tests/test_answer_rules_25.py
@@ -191,6 +193,8 @@ _HALAL_EN = {"title": "Allergens and country of origin", "body": "## Vegan and h
     ("do you do gift wrapping?", _GIFT_EN, False),
     ("are your products certified organic?", _HALAL_EN, True),
     ("do you have halal products?", _HALAL_EN, False),  # («no halal-certified products» answers it)
+    ("is this product certified halal?", _HALAL_EN, False),  # (either order)
+    ("do you sell korean beef gift sets?", {"title": "Gift sets", "body": "Hanwoo beef gift set"}, False),
     ("Do you sell anything that's halal certified?", _HALAL_EN, False),
     ("can i get the receipt in english? need it for my company expense report",
      {"title": "Receipts", "body": "Card payments: print the card slip from My page."}, True),
@@ -200,24 +204,6 @@ def test_an_english_question_for_a_thing_the_article_never_names(text: str, hit:
     from sajang.graphs.inquiry.answering import english_thing_missing
 
     assert english_thing_missing(text, hit) == missing
-
-
-def test_that_period_is_the_one_just_stated(manual_svc: Any) -> None:
-    first = manual_svc.ask("파손된 상품 사진은 언제까지 보내야 하나요?")
-    assert not first["handoff"] and "24시간" in first["answer"], first  # a rule asked, no breakage reported
-    late = manual_svc.ask("혹시 그 시간이 지나버렸으면요?", thread_id=first["thread_id"])
-    assert not late["handoff"], late
-    assert "24시간이 지나도 접수는 가능" in late["answer"], late["answer"]
-
-
-def test_that_period_reads_the_figure_the_answer_stated() -> None:
-    from sajang.graphs.inquiry.order_answers import STATED_PERIOD, THAT_PERIOD
-
-    assert STATED_PERIOD.search("받으신 후 24시간 안에 사진을 보내 주세요").group(0) == "24시간"
-    assert STATED_PERIOD.search("3~5영업일 안에 계좌로 입금").group(0) == "3~5영업일"
-    assert STATED_PERIOD.search("배송비 3,000원입니다") is None
-    assert THAT_PERIOD.sub("7일", "그 기간 지나면요?") == "7일 지나면요?"
-    assert THAT_PERIOD.sub("7일", "그 시간에 맞춰 와요?") == "그 시간에 맞춰 와요?"  # (a time of day, not the period)
 
 
 @pytest.mark.parametrize("text", [
@@ -246,3 +232,135 @@ def test_a_delay_for_snow_is_answered_with_its_days(manual_svc: Any, text: str) 
     out = manual_svc.ask(text)
     assert not out["handoff"], out
     assert "하루에서 사흘까지" in out["answer"], out["answer"]
+
+
+def test_a_follow_up_product_takes_the_place_of_the_product_asked_before() -> None:
+    from sajang.graphs.inquiry.nodes import topic_swap
+
+    products = frozenset({"전골냄비", "찜기", "조리도구"})
+    base = "무쇠 전골냄비 식세기 써도 돼요?"
+    assert topic_swap(f"실리콘 조리도구 {base}", base, base, products)[1] == "실리콘 조리도구 식세기 써도 돼요?"
+    base = "무쇠냄비 식세기 돌려도 돼요?"
+    assert topic_swap(f"실리콘 주걱 {base}", base, base, products)[1] == "실리콘 주걱 식세기 돌려도 돼요?"
+    # no product in the question before: its first word, as before
+    assert topic_swap("찜기 배송비 얼마예요?", "배송비 얼마예요?", "배송비 얼마예요?", products)[1] == "찜기 얼마예요?"
+
+
+def test_the_demo_shop_answers_the_follow_up_of_another_product(manual_svc: Any, kitchen_catalogue: None) -> None:
+    first = manual_svc.ask("무쇠 전골냄비 식세기 써도 돼요?")
+    assert not first["handoff"] and "식기세척기는 사용하지 마세요" in first["answer"], first
+    silicone = manual_svc.ask("실리콘 조리도구는요?", thread_id=first["thread_id"])
+    assert not silicone["handoff"], silicone
+    assert "실리콘 도구는 230℃까지 견디며 식기세척기 사용이 가능합니다" in silicone["answer"], silicone["answer"]
+    assert "시즈닝" not in silicone["answer"]
+
+
+# (found by the session's review: near misses the rules must leave alone)
+@pytest.mark.parametrize("text", [
+    "도마에 바르는 오일을 들기름으로 바꿔도 되나요?",  # one thing used for another, no exchange
+    "닭갈비 양념에 고추장을 집된장으로 바꿔서 해도돼요?",
+    "아직 배송전인데 김치손만두를 고기왕만두로 바꿀수있나요",  # not sent yet: the order is cancelled and placed again
+    "삼겹살 말고 LA갈비로 바꿀래요",  # frozen food: no exchange on a change of mind
+])
+def test_no_product_swap_for_a_substitute_an_unsent_order_or_frozen_food(text: str) -> None:
+    products = ["도마", "들기름", "고추장", "집된장", "손만두", "왕만두", "삼겹살", "갈비"]
+    kinds = {"도마": "주방용품", "들기름": "상온식품", "손만두": "냉동식품", "왕만두": "냉동식품", "삼겹살": "냉동식품",
+             "갈비": "냉동식품"}
+    assert product_swap(text, products, kinds) is None
+
+
+@pytest.mark.parametrize(("text", "actions"), [
+    ("선물포장 예쁘게 해주실 수 있나요?", []),  # how well, not goods made otherwise
+    ("무료배송 받으려면 얼마 사야돼요?", []),  # a condition, not what is received
+])
+def test_no_request_read_in_a_manner_or_a_condition(text: str, actions: list[str]) -> None:
+    assert actions_asked(text) == actions
+
+
+def test_a_misspelt_word_of_the_article_is_no_unknown_thing() -> None:
+    assert not asks_value_of_unknown("멤버쉽 등급 있어요?", ["멤버쉽"], "멤버십 등급은 매월 1일에 정해집니다")
+
+
+@pytest.mark.parametrize("text", [
+    "출고예정일 지나서 취소했는데 환불 언제 돼요?",  # cancelled already: the refund timing
+    "출고예정일 지났는데 아직 안보냈네요 취소하면 적립금은요?",  # what cancelling does to points
+])
+def test_the_late_dispatch_rule_answers_only_whether_and_at_what_cost(text: str) -> None:
+    from sajang.graphs.inquiry.answering import late_dispatch_rule
+
+    delay = {"title": "배송이 늦어질 때", "body": "출고 예정일로부터 3일이 지나도 출고되지 않은 주문은 언제든 무료로 취소하실 수 있습니다."}
+    assert late_dispatch_rule(text, [{"title": "주문 취소", "body": "취소 안내"}, delay]) is None
+
+
+def test_a_fee_answered_by_a_free_cancel_is_a_no(manual_svc: Any) -> None:
+    out = manual_svc.ask("출고예정일 지났는데 취소하면 수수료 있어요?")
+    assert not out["handoff"], out
+    assert "무료로 취소" in out["answer"] and "네," not in out["answer"], out["answer"]
+
+
+@pytest.mark.parametrize("text", ["카드번호 입력하라면서 링크가 왔어요", "엄마라면서 카드번호 알려달래요"])
+def test_someone_who_is_not_posing_as_the_shop(text: str) -> None:
+    from sajang.graphs.inquiry.answering import impostor_asked
+
+    assert not impostor_asked(text)
+
+
+def test_the_warning_article_is_found_for_a_story_of_a_text_message(manual_svc: Any) -> None:
+    out = manual_svc.ask("사장님네식탁 직원이라고 하면서 비번 알려달라는 문자 왔어요")
+    assert not out["handoff"], out
+    assert "묻는 일은 절대 없습니다" in out["answer"], out["answer"]
+
+
+def test_which_one_the_thing_is_answered_by_its_line(manual_svc: Any) -> None:
+    out = manual_svc.ask("택배사는 어디 쓰시나요?")
+    assert not out["handoff"], out
+    assert "CJ대한통운" in out["answer"], out["answer"]
+
+
+def test_a_document_in_another_language() -> None:
+    from sajang.graphs.inquiry.answering import language_unsaid
+
+    receipts = {"title": "영수증", "body": "카드 결제는 카드 매출전표를 출력하실 수 있습니다."}
+    assert language_unsaid("회사 경비 처리용인데 영수증을 영문으로도 받을 수 있을까요?", receipts)
+    assert not language_unsaid("영수증 어디서 뽑아요?", receipts)
+
+
+def test_an_example_of_a_kind_of_data_is_no_order_of_theirs(manual_svc: Any) -> None:
+    out = manual_svc.ask("주문 내역 같은 개인정보는 몇 년이나 보관하시나요?")
+    assert not out["handoff"], out
+    assert "5년" in out["answer"] and "뒤 4자리" not in out["answer"], out["answer"]
+
+
+def test_manwon_as_it_is_said() -> None:
+    from sajang.knowledge.normalize import normalize_message
+
+    assert "만 원" in normalize_message("무배 몇마넌부터에요").text or "만원" in normalize_message("무배 몇마넌부터에요").text
+
+
+def test_what_to_do_instead_follows_what_cannot_be_done(manual_svc: Any) -> None:
+    out = manual_svc.ask("혹시 이미 배송 중으로 바뀐 주문도 주소 변경이 가능할까 해서요")
+    assert not out["handoff"], out
+    assert "바꿀 수 없습니다" in out["answer"] and "택배사 고객센터나 앱에서" in out["answer"], out["answer"]
+
+
+def test_a_period_in_years_is_a_line_stating_years() -> None:
+    from sajang.graphs.inquiry.answering import relevant_units
+
+    body = ("## 보관 기간\n- 주문·결제·배송 기록: 전자상거래법에 따라 5년\n- 상담 채팅과 사진: 상담 종료 후 1년\n\n"
+            "## 열람·정정·삭제\n내 개인정보의 열람, 정정, 삭제를 마이페이지에서 요청하실 수 있으며 10일 안에 처리합니다.")
+    hit = {"id": "privacy", "title": "개인정보 처리 안내", "body": body, "text": ""}
+    quoted = " ".join(u.text for u in relevant_units("주문 내역 같은 개인정보는 몇 년이나 보관하시나요?", hit))
+    assert "5년" in quoted and "10일" not in quoted, quoted
+
+
+def test_an_order_sent_days_late_is_returned_by_the_late_dispatch_rule(manual_svc: Any) -> None:
+    out = manual_svc.ask("어머니 생신에 맞춰서 미리 주문했는데 출고예정일보다 4일이나 늦게 출발했더라구요 생신은 벌써 "
+                         "지나버렸고요 지금 배송중인데 받아서 반품하면 배송비 제가 내야돼요?")
+    assert not out["handoff"], out
+    assert "3일 이상 늦어진 주문은 배송 중이더라도 배송비 없이 반품" in out["answer"], out["answer"]
+
+
+def test_must_i_pay_answered_by_a_rule_without_the_fee_is_a_no(manual_svc: Any) -> None:
+    out = manual_svc.ask("빠진 구성품 따로 보내주실때 그 배송비는 제가 내야하나요?")
+    assert not out["handoff"], out
+    assert "아니요, " in out["answer"] and "배송비 없이" in out["answer"], out["answer"]

@@ -186,7 +186,7 @@ class _Vocabulary(NamedTuple):
 
 # a word the manual answers by stating its opposite: «선물 포장 유료예요?» is answered by «무료 포장해 드립니다»
 # («무상» is 무료 said another way, not its opposite: «무상 AS» the manual never speaks of)
-STATED_AS_OPPOSITE = {"유료": "무료", "유상": "무료"}
+STATED_AS_OPPOSITE = {"유료": "무료", "유상": "무료", "수수료": "무료"}  # («취소 수수료 있어요?»: «무료로 취소»)
 
 
 def _unknown_terms(query: str, vocabulary: _Vocabulary) -> list[str]:

@@ -33,7 +33,7 @@ from sajang.db.engine import autocommit_connection
 from sajang.db.types import utcnow
 from sajang.graphs.common.context import store_policy
 from sajang.graphs.inquiry.classifier import HUMAN_REQUEST, Classification, classify_text, get_classifier
-from sajang.graphs.inquiry.fee_math import fee_calculation
+from sajang.graphs.inquiry.fee_math import fee_calculation, points_calculation
 from sajang.graphs.inquiry.intents import ORDER_ID, WHEN_OR_WHERE, elliptic_fragment, parse_own_query
 from sajang.graphs.inquiry.order_answers import (
     is_own_data_question,
@@ -211,8 +211,6 @@ _SAME_AS = {"바꾸": ("변경",), "변경": ("바꾸",), "고치": ("수정", "
             "냉장고": ("냉장",),  # «밀키트 냉장고에 며칠»: the manual writes «냉장 밀키트»
             # «추가요금 있어요?», «추가금 얼마 붙어요»: a charge is what the manual writes as a fee or an amount
             "요금": ("배송비", "비용", "금액"), "추가금": ("추가 배송비", "추가", "비용"),
-            # «취소하면 수수료 있나요?»: a rule that cancels «무료로» answers it
-            "수수료": ("무료",),
             "delivery": ("ship",), "ship": ("delivery",)}
 
 
@@ -299,6 +297,7 @@ MAX_TABLE_ROWS = 8
 LEAD_BONUS = 0.1
 # the categories of the articles whose rules a customer's sum follows (delivery fees, returns, cancelling)
 SUM_CATEGORIES = frozenset({"delivery", "return_refund", "cancel"})
+POINTS_CATEGORIES = frozenset({"coupon_points"})  # the articles whose rules `points_calculation` follows
 # a unit writing a word of the question with the modifier that bends it, as the customer wrote them («다른 상품으로»
 # for «다른 상품으로 교환 돼요?»: see `_phrases`)
 PHRASE_BONUS = 0.5
@@ -558,6 +557,11 @@ def _phrases(question: str) -> list[str]:
             if len(a) >= 2 and len(b) >= 2 and not _tokens(a) and _tokens(b)]
 
 
+# (years only: a customer guessing hours or months for what the manual counts in days still wants the days)
+_PERIOD_UNITS = {"년": "년"}
+_PERIOD_COUNTED = re.compile(r"몇\s*(년)(?:(?![가-힣])|(?=[이에까동정씩]))")
+
+
 def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, ...], figures: bool = True,
                   phrases: bool = True) -> list[tuple[float, int]]:
     """Each unit's score for the question, best first.
@@ -634,6 +638,10 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
 
     modified = _phrases(question) if phrases else []
     impostor = impostor_asked(question)
+    subject = _subject_asked(question)
+    # «몇 년이나 보관해요?»: a period in years, which «10일 안에 처리합니다» does not state
+    counted = _PERIOD_COUNTED.search(question)
+    unit_counted = re.compile(rf"\d\s*(?:{_PERIOD_UNITS[counted.group(1)]})") if counted else None
 
     def score(u: AnswerUnit, i: int) -> float:
         own = _tokens(u.text)
@@ -642,7 +650,8 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
         value = (sum(weight[t] * (LISTED_WEIGHT if t in listed else 1.0) for t in q & own)
                  + HEADING_WEIGHT * sum(weight[t] for t in q & head)) / total
         for k in kinds:
-            if _ASKS[k][1].search(u.quote):
+            if _ASKS[k][1].search(u.quote) and not (k == "duration" and unit_counted is not None
+                                                     and not unit_counted.search(u.quote)):
                 value += TYPE_BONUS if k in _HARD_KINDS else SOFT_TYPE_BONUS
         # (a unit listing other examples than the one named is no answer however the search found it: «참기름, …처럼
         # 상온 보관 식품은 … 반품이 가능합니다» for «밀키트 맘 바뀜 반품 되나요»)
@@ -726,6 +735,8 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
             value -= REMEDY_BONUS
         if modified and any(p in u.text for p in modified):
             value += PHRASE_BONUS
+        if subject is not None and subject.match(u.text):
+            value += THING_BONUS  # («택배사는 어디 써요?»: the line whose subject it is)
         if impostor and (warns_of_impostors(u) or (i > 0 and units[i - 1].section == u.section
                                                    and warns_of_impostors(units[i - 1])
                                                    and _SUCH_A_REQUEST.match(u.text))):
@@ -827,7 +838,8 @@ def relevant_units(question: str, hit: dict[str, Any], limit: int = 3, audience:
         lead = group[0] if group else None
         if lead is not None and units[lead].kind in ("sentence", "faq") and len(ordered) > 1:
             ordered = [lead, *[i for i in ordered if i != lead]]
-        out += [units[i] for i in _with_announced_lists(units, _with_antecedents(units, ordered)) if units[i] not in out]
+        out += [units[i] for i in _with_announced_lists(units, _with_antecedents(units, _with_way_out(units, ordered)))
+                if units[i] not in out]
     return out
 
 
@@ -885,6 +897,23 @@ def _whole_lists(units: Sequence[AnswerUnit], chosen: list[int]) -> list[int]:
 # "이후에는 발급이 어렵습니다", "이 경우 …", "그래서 …": a sentence that leans on the one before it
 _LEANS_BACK = re.compile(r"^(?:이후(?:에는|에|로는)?|그\s*(?:후|뒤|밖에|경우|때)|이\s*(?:경우|때)|이때|그래서|따라서|그러면|그럼|"
                          r"그러나|하지만|다만|또한|그래도|그런데)(?![가-힣])|^단(?:,|\s+)")
+
+
+# «이때는 택배사 고객센터나 앱에서 … 요청하셔야 합니다»: what to do instead, said right after what cannot be done
+_WAY_OUT = re.compile(r"^(?:이때는?|그때는?|이\s*경우(?:에는|에도|엔)?|그\s*경우(?:에는|에도|엔)?|대신)\s|^(?:in\s+that\s+case|instead|then)\b",
+                      re.IGNORECASE)
+
+
+def _with_way_out(units: Sequence[AnswerUnit], ordered: list[int]) -> list[int]:
+    """`ordered` with, after a unit saying what cannot be done, the next sentence of its section saying what to do
+    then («송장이 등록되면 저희가 주소를 바꿀 수 없습니다» + «이때는 택배사 고객센터나 앱에서 …»)."""
+    out = list(ordered)
+    for i in ordered:
+        nxt = i + 1
+        if nxt < len(units) and nxt not in out and units[nxt].section == units[i].section \
+                and units[nxt].kind == "sentence" and _NEGATIVE.search(units[i].text) and _WAY_OUT.match(units[nxt].text):
+            out.insert(out.index(i) + 1, nxt)
+    return out
 
 
 def _with_antecedents(units: Sequence[AnswerUnit], ordered: list[int]) -> list[int]:
@@ -1171,16 +1200,29 @@ def without_products(text: str, products: Iterable[str]) -> str | None:
 
 # «냄비말고 찜기로 바꿔줄수있음?», «도마를 찜기로 바꾸고 싶은데»: one product for another — the exchange rule for
 # another product, which the two names would not find (their care articles come first)
-_SWAPPED_FOR = re.compile(r"([가-힣]{1,10}?)(?:으로|로)\s*(?=(?:[가-힣]+\s+)?(?:바꾸|바꿔|바꿀|바꿨|교환|변경))")
+_SWAPPED_FOR = re.compile(r"([가-힣]{1,10}?)(?:으로|로)\s*(?=(?:[가-힣]+\s+)?(?:바꾸고\s*싶|바꿔\s*(?:줄|주|받|달)|바꿀\s*(?:수|래|게|까)"
+                          r"|바꿨으면|교환))")
+# («도마 오일을 들기름으로 바꿔도 되나요?», «고추장을 집된장으로 바꿔서 해도 돼요?»: one thing used for another, no
+# exchange); an order not sent yet is changed by cancelling it («아직 출고 전인데 찜기 말고 냄비로»), and frozen or
+# chilled food is not exchanged on a change of mind: their own articles answer
+_NOT_SENT_YET = re.compile(r"(?:배송|출고|발송)\s*전|방금\s*(?:주문|결제)|아직\s*(?:안\s*)?(?:보내|출고|발송|배송)")
+_FRESH_KINDS = re.compile(r"냉동|냉장|신선")
 SWAP_QUERY = "다른 상품으로 교환"
 SWAP_RULE = "다른 상품"  # what an article answering it says
 SWAP_REACH = 16  # characters before the new product the one it replaces is looked for in
 
 
-def product_swap(text: str, products: Iterable[str]) -> str | None:
-    """The message with «A말고 B로» (A, B two products of the catalogue) said as «다른 상품으로 교환», or None."""
+def product_swap(text: str, products: Iterable[str], kinds: Mapping[str, str] | None = None) -> str | None:
+    """The message with «A말고 B로» (A, B two products of the catalogue, A not frozen or chilled food by its kind in
+    `kinds`) asked to be exchanged said as «다른 상품으로 교환», or None (also for an order not sent yet)."""
+    if _NOT_SENT_YET.search(text):
+        return None
+
     def product(word: str) -> bool:
         return len(word) >= 2 and any(w == word or w.endswith(word) for w in products)
+
+    def fresh(word: str) -> bool:
+        return any(_FRESH_KINDS.search(kind) for w, kind in (kinds or {}).items() if w == word or w.endswith(word))
 
     for m in _SWAPPED_FOR.finditer(text):
         new = next((n for n in topic_nouns(m.group(1)) if product(n)), None)
@@ -1188,7 +1230,7 @@ def product_swap(text: str, products: Iterable[str]) -> str | None:
             continue
         start = max(0, m.start() - SWAP_REACH)
         old = [n for n in topic_nouns(text[start:m.start()]) if product(n) and n != new]
-        if old:
+        if old and not fresh(old[-1]):
             at = text.rfind(old[-1], start, m.start())
             at = text.rfind(" ", 0, at) + 1  # the whole word («전골냄비», of which Kiwi reads 냄비)
             return f"{text[:at]}{SWAP_QUERY} {text[m.end():]}".strip()
@@ -1300,11 +1342,21 @@ def thing_there(question: str, units: list[AnswerUnit]) -> bool | None:
     return said.pop() if len(said) == 1 else None
 
 
+# «반품하면 배송비 제가 내야돼요?» answered by «… 배송비 없이 반품·환불해 드립니다»: whether they pay, and the rule
+# that they do not
+_PAYING_ASKED = re.compile(r"(?:배송비|택배비|반품비|수수료|비용)\S{0,3}\s*(?:를|을|는|도)?\s*(?:제가\s*)?"
+                           r"(?:내야|내요|내나요|부담해야|물어야|나가나요|붙나요)")
+_NOT_PAID = re.compile(r"(?:배송비|비용|수수료)\s*(?:없이|는\s*받지\s*않|를?\s*받지\s*않)|저희가\s*부담|무료로")
+
+
 def _opposite_stated(question: str, unit: AnswerUnit) -> bool | None:
-    """«유료예요?» answered by «무료 포장해 드립니다»: no (the unit states the opposite of the word asked)."""
+    """«유료예요?» answered by «무료 포장해 드립니다»: no (the unit states the opposite of the word asked); so is
+    «배송비 제가 내야돼요?» by «배송비 없이 반품해 드립니다»."""
     for asked, said in STATED_AS_OPPOSITE.items():
         if asked in question and said not in question and said in unit.quote and asked not in unit.quote:
             return False
+    if _PAYING_ASKED.search(question) and _NOT_PAID.search(unit.quote):
+        return False
     return None
 
 
@@ -1818,6 +1870,10 @@ def _manual_reply(settings: Settings, policy: StorePolicy, *, text: str, questio
     # the article answering is one of fees, returns or cancelling (whose rule the sum follows)
     computed = (fee_calculation(text, policy, locale, said_before) or fee_calculation(read, policy, locale, said_before)) \
         if parts and parts[0][1].get("category") in SUM_CATEGORIES else None
+    if computed is None and parts and parts[0][1].get("category") in POINTS_CATEGORIES:
+        # «적립금 만원 있는데 15000원짜리 살 때 다 쓸 수 있나요?»: the points rule of the article with their figures
+        rules = [(u.key or "", u.text) for u in visible_units(parts[0][1], audience, audience_overrides)]
+        computed = points_calculation(text, rules, locale) or points_calculation(read, rules, locale)
     if not parts:  # the best article as the source (the customer reads its title): never one for agents only
         shown = [h for h in manual[:1] if audience == "agents" or
                  not is_agents_only(h.get("body") or h.get("text") or "", h.get("id"), audience_overrides)]
@@ -1843,6 +1899,9 @@ def _manual_reply(settings: Settings, policy: StorePolicy, *, text: str, questio
             and (heading_says(read, parts[0][1], parts[0][2]) or row_says(read, parts[0][2])
                  or unit_says(read, parts[0][2])):
         confidence = max(confidence, settings.answer_confidence_threshold + AGREEMENT_MARGIN)
+    if not unknown_terms and parts[0][1] is manual[0] and names_its_subject(read, parts[0][2]):
+        # «택배사는 어디 쓰시나요?» → «기본 택배사는 CJ대한통운입니다»: the line says what the thing asked is
+        confidence = max(confidence, settings.answer_confidence_threshold + AGREEMENT_MARGIN)
     if parts[0][1] is manual[0] and impostor_warned(read, parts[0][2]):
         # «상담원이라면서 카드번호 불러달래요 이거 진짜에요?»: the manual's line that the shop never asks for them
         confidence = max(confidence, settings.answer_confidence_threshold + AGREEMENT_MARGIN)
@@ -1851,11 +1910,11 @@ def _manual_reply(settings: Settings, policy: StorePolicy, *, text: str, questio
             and quotes_every_noun(read, parts) \
             and reads_like_its_answer(settings, read, [u for _q, _h, units in parts for u in units]):
         confidence = settings.answer_confidence_threshold + AGREEMENT_MARGIN
-    if asks_value_of_unknown(read, unknown_terms) or counts_unanswered(read, parts, manual[0]) \
+    if asks_value_of_unknown(read, unknown_terms, article_text(manual[0])) or counts_unanswered(read, parts, manual[0]) \
             or ships_abroad_unsaid(read, manual) \
             or (parts[0][1] is manual[0] and len(parts) == 1
                 and (thing_asked_missing(read, manual[0]) or action_asked_missing(read, manual[0])
-                     or english_thing_missing(read, manual[0])
+                     or english_thing_missing(read, manual[0]) or language_unsaid(read, manual[0])
                      or use_asked_unsaid(read, parts[0][2]))):
         # (one question: of several, the others may be answered — «선물포장 추가금 있어요? 메세지카드도 넣어주시나여»)
         confidence = min(confidence, settings.answer_confidence_threshold - 0.05)
@@ -1903,9 +1962,11 @@ def ships_abroad_unsaid(question: str, articles: Sequence[Mapping[str, Any]]) ->
     return not _TO_ABROAD.search(said)  # (a manual says it as a customer asks it: «해외 배송», "ship overseas")
 
 
-def asks_value_of_unknown(question: str, unknown_terms: list[str] | None) -> bool:
+def asks_value_of_unknown(question: str, unknown_terms: list[str] | None, said: str = "") -> bool:
     """The message asks how much / how many of a noun the shop's documents never mention, whether the
-    shop offers it, or where to take a matter of it («협찬 문의는 어디로 드리면 돼요?»)."""
+    shop offers it, or where to take a matter of it («협찬 문의는 어디로 드리면 돼요?»); or whether the shop has the
+    thing the noun names a kind of («인스타 계정 있어요?») — unless the noun is a word of `said` (the article found)
+    misspelt («멤버쉽 등급 있어요?»: 멤버십)."""
     for term in unknown_terms or ():
         for m in re.finditer(re.escape(term), question):
             if _VALUE_ASKED.match(question, m.end()) or _OFFER_ASKED.match(question, m.end()) \
@@ -1913,9 +1974,16 @@ def asks_value_of_unknown(question: str, unknown_terms: list[str] | None) -> boo
                 return True
             # «인스타 계정 있어요?»: the unknown word names which of a thing the shop is asked to have
             named = _NAMED_KIND.match(question, m.end())
-            if named and _OFFER_ASKED.match(question, named.end()):
+            if named and _OFFER_ASKED.match(question, named.end()) and not _misspelt_in(term, said):
                 return True
     return False
+
+
+def _misspelt_in(word: str, text: str) -> bool:
+    """`text` has a word of `word`'s length that differs from it in one letter («멤버쉽» for «멤버십»)."""
+    n = len(word)
+    return n >= 2 and any(sum(a != b for a, b in zip(word, text[i:i + n], strict=True)) == 1
+                          for i in range(len(text) - n + 1))
 
 
 _NAMED_KIND = re.compile(r"\s+[가-힣]{1,4}(?=\s)")
@@ -2018,12 +2086,31 @@ def quotes_every_noun(question: str, parts: list[tuple[str, dict[str, Any], list
     return all(_says_word(said, noun) for noun in topic_nouns(question))
 
 
+# «택배사는 어디 써요?», «결제 수단은 뭐가 있어요?»: which one the thing is, asked of it as the topic
+_WHICH_OF = re.compile(r"([가-힣]{2,8})(?:은|는)\s*(?:어디|어느\s*(?:회사|곳|거|걸)|뭐|무슨\s*(?:회사|거))\s*(?:거\s*)?"
+                       r"(?:를|을|로)?\s*(?:쓰|써|이용)")
+
+
+def _subject_asked(question: str) -> re.Pattern[str] | None:
+    """A unit opening with the thing a «…은 어디/뭐» question asks which it is, as its subject, or None."""
+    m = _WHICH_OF.search(question)
+    return re.compile(rf"^(?:기본|주|저희)?\s*{re.escape(m.group(1))}(?:은|는)\s") if m else None
+
+
+def names_its_subject(question: str, units: Sequence[AnswerUnit]) -> bool:
+    """The question asks which the thing it names is (`_WHICH_OF`) and a quoted unit says it of that very thing,
+    its subject in its first words («기본 택배사는 CJ대한통운입니다»)."""
+    subject = _subject_asked(question)
+    return subject is not None and any(subject.match(u.text) for u in units)
+
+
 # card numbers, passwords, one-time codes: what someone posing as the shop asks for
 _SECRETS = re.compile(r"카드\s*번호|비밀\s*번호|비번|인증\s*번호|보안\s*코드|\bcvc\b|\bpasswords?\b|\bcard\s+numbers?\b",
                       re.IGNORECASE)
 # «상담원이라면서», «직원이라고 하면서», «사장님네 식탁이라며»: someone said they were the shop
-_POSING = re.compile(r"(?:이?라면서|이?라고\s*하(?:면서|더니|며)|이?라며|사칭|\b(?:claim|pretend)\w*\s+to\s+be\b|"
-                     r"\bsaid\s+they\s+were\b|\b(?:says?|said)\s+(?:they(?:'re|\s+are|\s+were)|(?:he|she)\s+(?:is|was))\s+from\b)",
+_POSING = re.compile(r"(?:상담원|상담사|직원|매니저|고객센터|쇼핑몰|판매자|가게|회사|본사|식탁|사장님?)\S{0,2}\s*"
+                     r"(?:이?라면서|이?라고\s*하(?:면서|더니|며)|이?라며)|사칭|\b(?:claim|pretend)\w*\s+to\s+be\b|"
+                     r"\bsaid\s+they\s+were\b|\b(?:says?|said)\s+(?:they(?:'re|\s+are|\s+were)|(?:he|she)\s+(?:is|was))\s+from\b",
                      re.IGNORECASE)
 # «카드 번호나 비밀번호를 묻는 일은 절대 없습니다»: the shop's word that it never asks for them
 _NEVER_ASKS = re.compile(r"(?:묻|물어|요구|요청|여쭙)\S*\s*(?:일은|일이|경우는)?\s*(?:절대|결코)?\s*(?:없|않)|\bnever\s+asks?\b",
@@ -2041,6 +2128,17 @@ def impostor_asked(question: str) -> bool:
 
 def warns_of_impostors(unit: AnswerUnit) -> bool:
     return bool(_SECRETS.search(unit.text) and _NEVER_ASKS.search(unit.text))
+
+
+def secrets_named(question: str) -> str:
+    """The card numbers, passwords … the question names (what an article warning of impostors says)."""
+    return " ".join(m.group(0) for m in _SECRETS.finditer(question))
+
+
+def warning_article(hits: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The first manual hit with a unit saying the shop never asks for a card number or a password."""
+    return next((h for h in hits if h.get("kind", "manual") == "manual"
+                 and any(warns_of_impostors(u) for u in visible_units(dict(h)))), None)
 
 
 def impostor_warned(question: str, units: Sequence[AnswerUnit]) -> bool:
@@ -2137,7 +2235,8 @@ def thing_asked_missing(question: str, hit: dict[str, Any]) -> bool:
     text = article_text(hit)
     if _BOUGHT_APART.search(question) and not _SELLING.search(text):
         return True  # «뚜껑만 따로 구매 가능할까요»: a care article that names the lid sells nothing
-    return bool(nouns) and not all(_says_word(text, n) for n in nouns)  # «중복» of an article saying «함께» names it
+    # («중복» of an article saying «함께» names it; «수수료» of one cancelling «무료로» is answered by its opposite)
+    return bool(nouns) and not all(_says_word(text, n) or STATED_AS_OPPOSITE.get(n, n) in text for n in nouns)
 
 
 # «뚜껑만 따로 구매», «리필만 살 수»: a part bought on its own, which only an article about selling it answers
@@ -2158,6 +2257,8 @@ _EN_THING_ASKED = re.compile(
 # words of the thing that name no thing ("do you have any idea", "is there a way")
 _EN_NOT_A_THING = frozenset({"way", "time", "idea", "problem", "chance", "option", "limit", "fee", "charge", "discount",
                              "cost", "minimum", "deadline", "anything", "something", "thing", "product", "item",
+                             # (a shopper's adjective for what the shop sells: "korean beef", "fresh kimchi")
+                             "korean", "fresh", "good", "nice", "real", "homemade",
                              "to", "it", "them", "that", "this", "the", "my", "your", "and", "or", "for", "with", "in",
                              "on", "if", "when", "where", "how"})
 PHRASE_GAP = 1  # words a two-word thing may have between its words in the article («halal-certified products»)
@@ -2168,7 +2269,8 @@ def english_thing_missing(question: str, hit: Mapping[str, Any]) -> bool:
     in English», «certified organic») whose words the article never says: it speaks of the topic, not that thing."""
     if HANGUL.search(question):
         return False
-    stems = [_stem(w) for w in re.findall(r"[a-z]+", article_text(hit).lower())]
+    text = article_text(hit).lower()
+    stems = [_stem(w) for w in re.findall(r"[a-z]+", text)]
     at: dict[str, list[int]] = {}
     for i, w in enumerate(stems):
         at.setdefault(w, []).append(i)
@@ -2180,9 +2282,20 @@ def english_thing_missing(question: str, hit: Mapping[str, Any]) -> bool:
         words = [_stem(w) for w in plain if w not in _EN_NOT_A_THING]
         if not all(w in at for w in words):
             return True
-        if len(words) == 2 and not any(0 < j - i <= PHRASE_GAP + 1 for i in at[words[0]] for j in at[words[1]]):
+        if len(words) == 2 and not any(0 < j - i <= PHRASE_GAP + 1 for i in at[words[0]] for j in at[words[1]]) \
+                and not re.search(rf"\b{words[1]}\w*-{words[0]}", text):  # («certified halal»: «halal-certified»)
             return True  # «gift cards» in an article of gift wrapping and message cards
     return False
+
+
+# «영수증을 영문으로도 받을 수 있을까요?»: a document in another language
+_IN_A_LANGUAGE = re.compile(r"(영문|영어|중국어|일본어|일어)\s*(?:으로|로)?\s*(?:도\s*)?(?:발급|받|써|작성|된|출력|나오|만들)")
+
+
+def language_unsaid(question: str, hit: Mapping[str, Any]) -> bool:
+    """A document asked for in another language (`_IN_A_LANGUAGE`) by an article that never names the language."""
+    m = _IN_A_LANGUAGE.search(question)
+    return m is not None and m.group(1) not in article_text(hit)
 
 
 # verbs any rule may paraphrase or that say nothing of what is done («받을 수 있어요», «살 수 있나요»)
@@ -2202,6 +2315,7 @@ _CHAIN_ENDINGS = frozenset({"어", "아", "어서", "아서", "거나", "고", "
 
 
 _RECEIVING = frozenset({"받"})
+_LESS_OR_NOT = frozenset({("덜", "MAG"), ("안", "MAG")})
 
 
 def actions_asked(question: str) -> list[str]:
@@ -2225,16 +2339,17 @@ def actions_asked(question: str) -> list[str]:
         else:
             continue
         asks_us = False  # «… 보내 주실 수», «… 해 달라고»: a request of the shop
+        can_asked = form == "수"  # «… 받을 수 있나요» (not «무료배송 받으려면», a condition)
         while j >= 0:
             word, kind = morphs[j]
             asks_us = asks_us or (kind == "VX" and word in ("주", "달"))
             if kind == "EC" and word == "게" and j > 0 and morphs[j - 1][1].startswith("VA"):
-                # «덜 맵게 해서 보내 주실 수»: the way the goods are to be made is what is asked of the shop (not
-                # «맛있게 익히려면», a way to do it oneself)
-                if asks_us:
+                # «덜 맵게 해서 보내 주실 수»: the goods made otherwise than they are is asked of the shop (not
+                # «맛있게 익히려면», a way to do it oneself, nor «예쁘게 포장해 주실 수», how well it is done)
+                if asks_us and j > 1 and morphs[j - 2] in _LESS_OR_NOT:
                     out.append(morphs[j - 1][0])
                 break
-            if kind.startswith("VV") and _stem(word) in _RECEIVING and j > 0 and morphs[j - 1][1] == "NNG" \
+            if can_asked and kind.startswith("VV") and _stem(word) in _RECEIVING and j > 0 and morphs[j - 1][1] == "NNG" \
                     and len(morphs[j - 1][0]) >= 2 and morphs[j - 1][0] not in _PROCESS_NOUNS:
                 # «협찬 받을 수 있나요»: what is to be received is what is asked
                 out.append(morphs[j - 1][0])
@@ -2262,8 +2377,10 @@ def action_asked_missing(question: str, hit: dict[str, Any]) -> bool:
     actions = actions_asked(question)
     if not actions:
         return False
-    words = _tokens(article_text(hit))
-    return not all(_says_word(words, a) for a in actions)
+    text = article_text(hit)
+    words = _tokens(text)
+    # (a noun received, «배송 받을 수», is said inside the article's compounds: «무료배송»)
+    return not all(_says_word(words, a) or (len(a) >= 2 and a in text) for a in actions)
 
 
 def answer_confidence(settings: Settings, retrieval_confidence: float, category: str,
@@ -2411,16 +2528,33 @@ def prefer_stage_asked(query: str, hits: list[dict[str, Any]]) -> list[dict[str,
 # cancelling rules the words «취소», «수수료» find first
 _LATE_SENTENCE = re.compile(r"예정일[^.!?\n]{0,15}?(?:지나|지난|넘)[^.!?\n]*취소|취소[^.!?\n]*예정일[^.!?\n]{0,15}?(?:지나|지난|넘)")
 _CANCEL_ASKED = re.compile(r"취소")
+# whether it may be cancelled or what cancelling costs (not «취소하면 적립금은요?», «환불 언제 돼요?»)
+_CANCEL_TERMS_ASKED = re.compile(r"수수료|떼|돈\s*(?:내|물|나가)|비용|무료|공짜|물어야|"
+                                 r"취소\S{0,4}\s*(?:(?:해도|할\s*수|가능|되|돼|될|ㄱㄴ)|하려면|할래|할게|할건데)")
+_CANCELLED_ALREADY = re.compile(r"취소\s*(?:했|됐|된|한\s*(?:거|것|건|주문))")
 
 
 def late_dispatch_rule(query: str, hits: list[dict[str, Any]], depth: int = 4) -> dict[str, Any] | None:
-    """The hit (of the first `depth`) with the rule for cancelling an order dispatched later than its date, when
-    the question says its date passed without dispatch and asks to cancel; None otherwise."""
-    if not (_CANCEL_ASKED.search(query) and "예정" in query and _NOT_SHIPPED.search(query)) \
-            or "<shipped>" in _stages(query):
+    """The hit (of the first `depth`) with the rule for an order dispatched later than its date: cancelling it, when
+    the question says its date passed without dispatch and asks whether or at what cost it may be cancelled;
+    returning it, when the question says it left days late and asks what a return costs («출고예정일보다 4일이나
+    늦게 출발했는데 … 반품하면 배송비 제가 내야돼요?»); None otherwise."""
+    if _LATE_RETURN_ASKED.search(query) and _RETURN_COST_ASKED.search(query):
+        sentence = _LATE_RETURN_SENTENCE
+    elif not (_CANCEL_ASKED.search(query) and "예정" in query and _NOT_SHIPPED.search(query)) \
+            or "<shipped>" in _stages(query) or _CANCELLED_ALREADY.search(query) or not _CANCEL_TERMS_ASKED.search(query):
         return None
+    else:
+        sentence = _LATE_SENTENCE
     return next((h for h in hits[:depth] if h.get("kind", "manual") == "manual"
-                 and _LATE_SENTENCE.search(article_text(h))), None)
+                 and sentence.search(article_text(h))), None)
+
+
+# «출고 예정일보다 나흘이나 늦게 출고됐는데 반품하면», and the rule «출고 예정일보다 3일 이상 늦어진 주문은 배송 중이더라도
+# 배송비 없이 반품·환불해 드립니다»
+_LATE_RETURN_ASKED = re.compile(r"예정일\S{0,4}\s*(?:보다\s*)?\S{0,10}\s*(?:늦게|늦어|지나서|넘어서)[^.?!]{0,60}반품")
+_RETURN_COST_ASKED = re.compile(r"배송비|택배비|반품비|내야|내요|무료|공짜|돈")
+_LATE_RETURN_SENTENCE = re.compile(r"예정일[^.!?\n]{0,15}?늦어진[^.!?\n]*반품")
 
 
 # islands and remote areas have rules of their own (fees, days fresh food leaves): a shop's manual says them in an

@@ -14,7 +14,7 @@ what the sum needs (a vague «5만원 넘게», the amount after a coupon withou
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
@@ -41,7 +41,8 @@ _MORE_AFTER = re.compile(r"\s*(?:짜리\s*)?(?:하나|한\s*개|\d+\s*개|두\s*
 # «만원짜리 두개»: several of the item; the sum would need the count
 _SEVERAL_AFTER = re.compile(r"\s*짜리\s*(?:[2-9]\s*개|두|세|네|다섯|여러)")
 _ITEM_AFTER = re.compile(r"\s*(?:짜리|상당|worth)")
-_ITEM_BEFORE = re.compile(r"[(（]\s*$|(?:an?|one)\s+$|item\s+(?:of|for)\s+$", re.IGNORECASE)
+_ORDER_AFTER = re.compile(r"\s*(?:won\s+|KRW\s+)?(?:order|purchase|cart)\b", re.IGNORECASE)
+_ITEM_BEFORE = re.compile(r"[(（]\s*$|(?:an?|one)\s+(?:[a-z]+\s+)?$|item\s+(?:of|for)\s+$", re.IGNORECASE)
 _COUPON_AFTER = re.compile(r"\s*(?:짜리\s*)?(?:할인\s*)?쿠폰|\s*(?:할인|off\b)")
 _COUPON_BEFORE = re.compile(r"(?:쿠폰|적립금|포인트|할인)\s*(?:으로|로|을|를|은|는|도)?\s*$")
 _REMAINING_BEFORE = re.compile(r"(?:남은|남는|남아|remaining|left)\s*(?:게|건|거|금액|금액은|금액이)?\s*$", re.IGNORECASE)
@@ -88,6 +89,7 @@ _FEE_PAID_SAID = re.compile(r"배송비\s*\S{0,12}\s*(?:냈|내고|결제|따로
 class Amount:
     value: int
     role: Literal["total", "item", "threshold", "coupon", "remaining", "fee", "more"]
+    end: int = field(default=0, compare=False)  # where it ends in the message (what is said after it)
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,8 @@ def amounts(text: str) -> list[Amount]:
         role: Literal["total", "item", "threshold", "coupon", "remaining", "fee", "more"] = "total"
         if _MORE_AFTER.match(after):
             role = "more"
+        elif _ORDER_AFTER.match(after):
+            role = "total"  # («a 55,000 won order»)
         elif _THRESHOLD_AFTER.match(after):
             role = "threshold"
         elif _ITEM_AFTER.match(after) or _ITEM_BEFORE.search(before):
@@ -140,7 +144,7 @@ def amounts(text: str) -> list[Amount]:
             role = "remaining"
         elif _FEE_BEFORE.search(before):
             role = "fee"
-        out.append(Amount(value, role))
+        out.append(Amount(value, role, end))
     return out
 
 
@@ -282,3 +286,95 @@ def sum_with_previous(text: str, previous: str | None) -> str | None:
         return None
     joined = f"{text.strip()} {previous.strip()}"
     return joined if read_fee_case(joined) is not None else None
+
+
+# --- points: how much of them may be spent, how many an order earns -------------------------------------------
+
+_POINTS_NAMED = re.compile(r"적립금|포인트|\bpoints?\b", re.IGNORECASE)
+# «적립금 최대 얼마까지 쓸 수 있어요», «다 쓸 수 있나요» (Korean only: English is read by the rule's quote alone)
+_SPENDING_ASKED = re.compile(r"(?:얼마|최대|전부|몇)\S{0,6}\s*(?:까지\s*)?(?:쓸|사용|써|쓰)|다\s*(?:쓸|사용|써)|최대\s*얼마")
+# «4만원 결제하면 적립금 얼마 쌓여요»: points earned by buying (not by a review, nor what a return or a cancel does,
+# nor when they come)
+_EARNING_ASKED = re.compile(r"(?:얼마|몇)\S{0,4}\s*(?:쌓|적립\s*(?:돼|되)|모이|들어와|들어오)")
+_NOT_BUYING = re.compile(r"리뷰|후기|반품|취소|환불|언제|빠지|회수|%|퍼센트|프로")
+# the manual's cap on points spent: «상품 금액의 최대 50%까지», «남은 상품 금액의 50%까지»
+_SPENDING_CAP = re.compile(r"상품\s*금액의\s*(?:최대\s*)?(\d{1,2})\s*%\s*까지")
+_COUPON_FIRST = re.compile(r"쿠폰을?\s*먼저")
+_SPENDING_MINIMUM = re.compile(r"([\d,]+)\s*원\s*이상부터")
+_SPENDING_STEP = re.compile(r"(\d+)\s*원\s*단위")
+_EARNING_RATE = re.compile(r"적립\s*(\d+(?:\.\d+)?)\s*%")
+# an amount told with a coupon or a discount on either side («쿠폰 5천원», «5천원 쿠폰», «5천원 할인받고»), or with the
+# points held («적립금이 3만원», «적립금 만원 있는데»)
+_COUPON_NEAR = re.compile(r"(?:쿠폰|할인)\S{0,3}\s*$")
+_COUPON_NEXT = re.compile(r"\s*(?:짜리\s*)?(?:할인|쿠폰)")
+_POINTS_NEAR = re.compile(r"(?:적립금|포인트)\s*(?:이|가|은|는|을|를|도)?\s*$")
+
+
+def _tier_named(key: str, text: str) -> bool:
+    """The message names the tier `key` as theirs («골드등급이면», «VIP인데», «단골회원이고»; not «식구들이랑»)."""
+    return bool(key) and re.search(rf"(?<![가-힣A-Za-z]){re.escape(key)}\s*(?:등급|회원)?\s*(?:이면|인데|이고|이라|면|고|예요|에요|입니다)",
+                                   text, re.IGNORECASE) is not None
+
+
+def points_calculation(text: str, rules: list[tuple[str, str]], locale: str = "ko") -> str | None:
+    """The points a customer may spend on, or earns with, the amount they name, from the answering article's own
+    rules (`rules`: (key, text) of its units — a table row's key is its first cell, «골드»): «3만원짜리에 5천원 쿠폰
+    쓰면 적립금 최대 얼마까지 돼요?» with «쿠폰을 먼저 적용한 뒤 남은 상품 금액의 50%까지» → 12,500원; «골드등급이면
+    4만원 결제하면 적립금 얼마 쌓여요» with the row «골드 … 적립 2%» → 800원. None when anything the sum needs is
+    not plain: one product amount, the coupon and the points held told as such, no count, no percentage coupon, no
+    fee included; or when the article states no such rule. Korean messages only."""
+    if locale != "ko" or not _POINTS_NAMED.search(text) or _SEVERAL_AFTER.search(text) \
+            or _FEE_INCLUDED.search(text) or "%" in text:
+        return None
+    coupon, held, price = 0, list[int](), list[int]()
+    for a in amounts(text):
+        head = _amount_head(text, a)
+        if _COUPON_NEXT.match(text, a.end) or _COUPON_NEAR.search(head):
+            coupon += a.value
+        elif _POINTS_NEAR.search(head):
+            held.append(a.value)
+        elif a.role in ("total", "item"):
+            price.append(a.value)
+        else:
+            return None
+    if len(price) != 1 or coupon >= price[0]:
+        return None
+    w = lambda v: _won(v, locale)  # noqa: E731 - a short local formatter
+    said = " ".join(t for _k, t in rules)
+    if _SPENDING_ASKED.search(text):
+        cap = _SPENDING_CAP.search(said)
+        if cap is None or (coupon and not _COUPON_FIRST.search(said)):
+            return None
+        pct = int(cap.group(1))
+        base = price[0] - coupon
+        step = _SPENDING_STEP.search(said)
+        unit = int(step.group(1)) if step else 1
+        limit = base * pct // 100 // unit * unit
+        minimum = _SPENDING_MINIMUM.search(said)
+        if minimum and limit < int(minimum.group(1).replace(",", "")):
+            return None  # (below the least that may be spent: a rule of its own, the manual's line says it)
+        basis = f"상품 금액 {w(price[0])}에서 쿠폰 {w(coupon)}을 뺀 {w(base)}" if coupon else f"상품 금액 {w(price[0])}"
+        line = f"{basis}의 {pct}%, 적립금은 최대 {w(limit)}까지 쓰실 수 있어요."
+        if len(held) == 1:
+            line += f" 가지고 계신 적립금 {w(held[0])} 중 {w(min(held[0], limit))}을 쓰실 수 있어요."
+        return line
+    if _EARNING_ASKED.search(text) and not _NOT_BUYING.search(text) and not coupon and not held:
+        rows = [(k, t) for k, t in rules if _tier_named(k, text)]
+        rates = {r.group(1) for _k, t in rows for r in [_EARNING_RATE.search(t)] if r}
+        if len(rows) != 1 or len(rates) != 1:
+            return None  # (no tier named, or several: which rate applies is not clear)
+        rate = Decimal(rates.pop())
+        earned = int(Decimal(price[0]) * rate / 100)
+        return f"{rows[0][0]} 등급이면 {w(price[0])} 결제에 {rate}%, 적립금 {w(earned)}이 쌓여요."
+    return None
+
+
+def _amount_head(text: str, amount: Amount) -> str:
+    """The words just before an amount (up to 10 characters before where it starts)."""
+    m = list(re.finditer(r"[\d,]+\s*(?:만|천|원|won)|[이삼사오육칠팔구]?만\s*(?:[이삼사오육칠팔구]?천)?\s*원|"
+                         r"[이삼사오육칠팔구]?천\s*원", text[:amount.end]))
+    start = m[-1].start() if m else amount.end
+    # (the whole written amount: «3만원», «만오천원»: back to where its digits or number words begin)
+    while start > 0 and (text[start - 1].isdigit() or text[start - 1] in ",만천백" or text[start - 1] in "이삼사오육칠팔구"):
+        start -= 1
+    return text[max(0, start - 10):start]

@@ -73,7 +73,8 @@ FACT_PATTERNS: dict[str, re.Pattern[str]] = {
                          + CLAIM_IN_THEIR_WORDS.pattern + r"|(교환|반품|환불)\s*(진행|처리|상태|언제|됐|되었|아직|어떻게|어케|어캐)"
                          r"|(교환|반품|환불)\s*(건|은|는)|refund\s+status|return\s+status|exchange\s+status",
                          re.IGNORECASE),
-    "list": re.compile(r"(주문|구매|결제)\s*(내역|목록|리스트|이력)|최근\s*(에\s*)?(주문|산|시킨|구매)|주문한\s*(거|것|게)\s*(다|전부|모두)"
+    # (not one named as an example of a kind: «주문 내역 같은 개인정보는 몇 년 보관해요?»)
+    "list": re.compile(r"(주문|구매|결제)\s*(내역|목록|리스트|이력)(?!\s*(?:같은|처럼|등(?:의|은|과)?\s))|최근\s*(에\s*)?(주문|산|시킨|구매)|주문한\s*(거|것|게)\s*(다|전부|모두)"
                        r"|(?:주문|시킨\s*거)\s*(?:이|가|은|는)?\s*몇\s*건"  # «오늘 주문 몇건 들어갔어요?»
                        r"|전체\s*주문|order\s+history|my\s+orders|recent\s+orders"
                        r"|" + COUNTED_ORDERS.pattern + r"\S*\s*[.!~ㅠㅜ]*$"  # «주문을 두 개 했는데요», nothing more asked

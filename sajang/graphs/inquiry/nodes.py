@@ -28,6 +28,7 @@ from sajang.graphs.inquiry.answering import (
     asks_something,
     case_heading,
     detect_locale,
+    impostor_asked,
     late_dispatch_rule,
     learned_in_scope,
     manual_hits,
@@ -35,11 +36,13 @@ from sajang.graphs.inquiry.answering import (
     offline_answer,
     product_swap,
     same_article,
+    secrets_named,
     speaks_of_none,
     story_words_unknown,
     told_then_asked,
     unit_says,
     visible_units,
+    warning_article,
     without_products,
 )
 from sajang.graphs.inquiry.classifier import (
@@ -176,7 +179,9 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
         # «부대찌개 시켰는데 된장찌개가 왔어요»: the products named are not the topic (their cooking article would
         # be found); that another product came is. The report is searched in those words, the rest as typed
         query = f"{query[:wrong_item.start()]}{WRONG_ITEM_QUERY} {query[wrong_item.end():]}".strip()
-    swapped_product = product_swap(query, get_knowledge(settings).product_words()) if HANGUL.search(query) else None
+    knowledge = get_knowledge(settings)
+    swapped_product = product_swap(query, knowledge.product_words(), knowledge.product_kinds()) \
+        if HANGUL.search(query) else None
     if swapped_product is not None:
         # «냄비말고 찜기로 바꿔줄수있음?»: an exchange for another product, searched and read as that
         query = swapped_product
@@ -228,7 +233,8 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
         # "쿠폰은요?" after "적립금 어떻게 쌓여요": another topic asked the same way, not coupons within points
         base = state.get("question_base") or ""
         spaced_base = normalize_for_shop(base, settings.data_dir, settings.chat_lexicon).text if base else ""
-        fragment, swapped, replaced = topic_swap(state.get("question") or "", base, spaced_base)
+        fragment, swapped, replaced = topic_swap(state.get("question") or "", base, spaced_base,
+                                                 get_knowledge(settings).product_words())
         normalized = normalize_for_shop(swapped, settings.data_dir, settings.chat_lexicon).text if swapped else ""
         # the fragment in the manual's words («네페» → 네이버페이): what titles and table rows are matched with
         fragment = normalize_for_shop(fragment, settings.data_dir, settings.chat_lexicon).text if fragment else ""
@@ -348,6 +354,13 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
         if alone.confidence >= settings.answer_confidence_threshold and alone.confidence > result.confidence \
                 and alone_hits and alone_hits[0].get("id") != hits[0].get("id"):
             hits, result = alone_hits, alone
+    if impostor_asked(query) and warning_article(hits[:1]) is None:
+        # «식탁 직원이라고 하면서 비번 알려달래요»: the story (a text message, a parcel) found other articles first; the
+        # article warning of those who ask for such things, found with them or searched by what they asked for
+        warning = warning_article(hits[:3]) or warning_article(
+            manual_hits(settings, secrets_named(query), language, state.get("category"))[0][:3])
+        if warning is not None:
+            hits = [dict(warning), *(h for h in hits if h.get("id") != warning.get("id"))]
     if swapped_product is not None and "normalized_text" not in out:
         out["normalized_text"] = query  # (the units are chosen for the exchange asked, «다른 상품으로»)
     return {**out, "hits": hits, "retrieval_confidence": float(result.confidence),
@@ -506,7 +519,8 @@ _CONDITION_ON_NOUN = re.compile(r"(?<=[가-힣A-Za-z])면\s*(?:요|여|용|염)?
 _COMPOUND_TAIL = r"(?:배송비|수수료|비용|기간|기한)"
 
 
-def topic_swap(question: str, base: str, spaced_base: str | None = None) -> tuple[str, str | None, str]:
+def topic_swap(question: str, base: str, spaced_base: str | None = None,
+               products: frozenset[str] = frozenset()) -> tuple[str, str | None, str]:
     """(fragment, the previous question asked of the fragment instead of its topic, the word replaced) for an
     elliptic follow-up spelled out as "{fragment} {base}": "쿠폰 적립금 어떻게 쌓여요" → ("쿠폰", "쿠폰 어떻게
     쌓여요", "적립금"). The topic is a sibling of the fragment where the previous question (`spaced_base`: with
@@ -545,7 +559,22 @@ def topic_swap(question: str, base: str, spaced_base: str | None = None) -> tupl
     tail = re.search(rf"(?<=[가-힣]){_COMPOUND_TAIL}$", words[0])
     if tail:
         return fragment, f"{fragment} {tail.group(0)} {' '.join(words[1:])}", words[0][:tail.start()]
+    # «실리콘 조리도구는요?» after «무쇠 전골냄비 식세기 써도 돼요?»: the product named in its words («무쇠 전골냄비»),
+    # not only the first word, gives way to the fragment
+    product_end = next((k for k in range(min(PRODUCT_PHRASE_WORDS, len(words) - 1))
+                        if len(_bare(words[k])) >= 2 and any(p.endswith(_bare(words[k])) or _bare(words[k]).endswith(p)
+                                                              for p in products if len(p) >= 2)), None)
+    if product_end is not None:
+        return fragment, f"{fragment} {' '.join(words[product_end + 1:])}", " ".join(words[:product_end + 1])
     return fragment, f"{fragment} {' '.join(words[1:])}", words[0]
+
+
+PRODUCT_PHRASE_WORDS = 2  # leading words of a question a product's name may take («무쇠 전골냄비»)
+
+
+def _bare(word: str) -> str:
+    """A word without the particle a question puts after a product («찜기는», «냄비를»)."""
+    return re.sub(r"(?:은|는|이|가|을|를|도|에|에서|으로|로)$", "", word) or word
 
 
 def sibling_rows(fragment: str, replaced: str, body: str) -> bool:

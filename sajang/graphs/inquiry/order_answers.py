@@ -780,9 +780,10 @@ RESTOCK_WORDS = re.compile(r"재입고|입고|다시\s*(들어|나와|판매)|�
 WRONG_ITEM_QUERY = "주문한 것과 다른 상품이 왔어요"  # what such a report is searched as, besides its own words
 
 
-# phrases that only make sense about one's own orders, whatever the category
+# phrases that only make sense about one's own orders, whatever the category (not one named as an example of a kind:
+# «주문 내역 같은 개인정보는 몇 년 보관해요?»)
 OWN_PHRASE = re.compile(
-    r"(주문|구매|결제)\s*(내역|목록|이력)|(최근|지난번|저번|요전|전번)\s*(에\s*)?(주문|시킨|산|구매)|얼마\s*(결제|냈|나왔|였|나?\s*썼|나?\s*썻)|"
+    r"(주문|구매|결제)\s*(내역|목록|이력)(?!\s*(?:같은|처럼|등(?:의|은|과)?\s))|(최근|지난번|저번|요전|전번)\s*(에\s*)?(주문|시킨|산|구매)|얼마\s*(결제|냈|나왔|였|나?\s*썼|나?\s*썻)|"
     # «우체국으로 온다는 거», «오고 있는 택배»: the parcel on its way to them
     r"(온다는|온다던|오고\s*있는)\s*(거|것|게|택배|상품|물건)|결제\s*(된|됐|한)\s*(금액|거)?"
     r"|(취소|반품|환불|교환)\s*(된|한|됐|했던|됐던)\s*(주문|거|것|건)"
@@ -928,8 +929,6 @@ def read_in_context(text: str, memory: dict[str, Any] | None, pending_question: 
     query = parse_own_query(text, now)
     # «VIP는요?ㅎㅎ», «불량이면여 ㅠㅠ»: the laughter is mood, not words; «…이면여», «…면용» are «…면요»
     plain = YEO_ENDING.sub("면요", without_emoticons(text) or text)
-    if memory and memory.get("kind") == "manual" and memory.get("period"):
-        plain = THAT_PERIOD.sub(str(memory["period"]), plain)  # «그 시간이 지나면요?» after «24시간 안에 …»
     fragment = elliptic_fragment(plain) if memory else None
     if memory and (fragment or query.same_order):
         # "삼겹살은요?", "그 주문은 얼마 결제됐어요?": the previous question with what this one names on top
@@ -1179,17 +1178,8 @@ def own_data_turn(*, reading: Reading, category: str, customer_id: str | None, c
 def manual_memory(reading: Reading, out: dict[str, Any]) -> dict[str, Any]:
     """What a follow-up to a manual answer continues: the question's topic and the article it was answered from."""
     source = next((s for s in out.get("sources") or [] if s.get("kind") in ("manual", "learned")), None)
-    stated = STATED_PERIOD.search(str(out.get("answer") or ""))
     return {"kind": "manual", "base": reading.base, "query": reading.query.as_dict(),
-            "article_id": source.get("id") if source else None,
-            # «혹시 그 시간이 지나버렸으면요?»: the period the answer stated is what «그 시간» points at
-            "period": stated.group(0) if stated else None}
-
-
-# a period an answer states («24시간 안에», «7일 안에», «3~5영업일»)
-STATED_PERIOD = re.compile(r"(?<![\d,.~])\d+(?:\s*~\s*\d+)?\s*(?:시간|영업일|일|개월|주일?)(?![가-힣])")
-# «그 시간», «그 기간», «그 기한»: the period just stated, pointed at
-THAT_PERIOD = re.compile(r"그\s*(?:시간|기간|기한)(?=\s*(?:이|가|을|를|은|는|도|이내|안|지나|넘|$))")
+            "article_id": source.get("id") if source else None}
 
 
 def order_reply(text: str, category: str, orders: list[dict[str, Any]], locale: str, policy: StorePolicy,
