@@ -558,8 +558,8 @@ def _phrases(question: str) -> list[str]:
 
 
 # (years only: a customer guessing hours or months for what the manual counts in days still wants the days)
-_PERIOD_UNITS = {"년": "년"}
-_PERIOD_COUNTED = re.compile(r"몇\s*(년)(?:(?![가-힣])|(?=[이에까동정씩]))")
+_YEARS_ASKED = re.compile(r"몇\s*년(?:(?![가-힣])|(?=[이에까동정씩]))")
+_YEARS_STATED = re.compile(r"\d\s*년")
 
 
 def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, ...], figures: bool = True,
@@ -640,8 +640,7 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
     impostor = impostor_asked(question)
     subject = _subject_asked(question)
     # «몇 년이나 보관해요?»: a period in years, which «10일 안에 처리합니다» does not state
-    counted = _PERIOD_COUNTED.search(question)
-    unit_counted = re.compile(rf"\d\s*(?:{_PERIOD_UNITS[counted.group(1)]})") if counted else None
+    years_needed = _YEARS_STATED if _YEARS_ASKED.search(question) else None
 
     def score(u: AnswerUnit, i: int) -> float:
         own = _tokens(u.text)
@@ -650,8 +649,8 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
         value = (sum(weight[t] * (LISTED_WEIGHT if t in listed else 1.0) for t in q & own)
                  + HEADING_WEIGHT * sum(weight[t] for t in q & head)) / total
         for k in kinds:
-            if _ASKS[k][1].search(u.quote) and not (k == "duration" and unit_counted is not None
-                                                     and not unit_counted.search(u.quote)):
+            if _ASKS[k][1].search(u.quote) and not (k == "duration" and years_needed is not None
+                                                     and not years_needed.search(u.quote)):
                 value += TYPE_BONUS if k in _HARD_KINDS else SOFT_TYPE_BONUS
         # (a unit listing other examples than the one named is no answer however the search found it: «참기름, …처럼
         # 상온 보관 식품은 … 반품이 가능합니다» for «밀키트 맘 바뀜 반품 되나요»)
@@ -2127,6 +2126,7 @@ def impostor_asked(question: str) -> bool:
 
 
 def warns_of_impostors(unit: AnswerUnit) -> bool:
+    """The unit says the shop never asks for a card number or a password (`_NEVER_ASKS`)."""
     return bool(_SECRETS.search(unit.text) and _NEVER_ASKS.search(unit.text))
 
 
@@ -2261,7 +2261,7 @@ _EN_NOT_A_THING = frozenset({"way", "time", "idea", "problem", "chance", "option
                              "korean", "fresh", "good", "nice", "real", "homemade",
                              "to", "it", "them", "that", "this", "the", "my", "your", "and", "or", "for", "with", "in",
                              "on", "if", "when", "where", "how"})
-PHRASE_GAP = 1  # words a two-word thing may have between its words in the article («halal-certified products»)
+PHRASE_GAP = 1  # words a two-word thing may have between its words in the article («gift box», not «gift … cards»)
 
 
 def english_thing_missing(question: str, hit: Mapping[str, Any]) -> bool:

@@ -165,7 +165,10 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
     next follow-up is read against) and `followup` ("manual"); for a question told after a story in a «-는데»
     clause whose words found an article saying nothing of what is asked, the hits of the question alone; for a
     follow-up that one sentence of the previous answer's article says («주말도 포함이에요?» after the refund days),
-    that article first and `normalized_text` the line alone.
+    that article first and `normalized_text` the line alone; for one product asked for another («냄비말고 찜기로
+    바꿔줄수있음?»), the hits of the exchange asked and `normalized_text` said that way («다른 상품으로 교환 …»); for an
+    order late for its date, the article with that rule first; for someone posing as the shop, the article warning of
+    it first.
     """
     settings = runtime.context.settings
     query = state.get("normalized_text") or state.get("text") or ""
@@ -234,7 +237,7 @@ def retrieve(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str,
         base = state.get("question_base") or ""
         spaced_base = normalize_for_shop(base, settings.data_dir, settings.chat_lexicon).text if base else ""
         fragment, swapped, replaced = topic_swap(state.get("question") or "", base, spaced_base,
-                                                 get_knowledge(settings).product_words())
+                                                 knowledge.product_words())
         normalized = normalize_for_shop(swapped, settings.data_dir, settings.chat_lexicon).text if swapped else ""
         # the fragment in the manual's words («네페» → 네이버페이): what titles and table rows are matched with
         fragment = normalize_for_shop(fragment, settings.data_dir, settings.chat_lexicon).text if fragment else ""
