@@ -1183,11 +1183,15 @@ def story_words_unknown(text: str, unknown: Sequence[str]) -> tuple[str, str] | 
     return (told, question) if all(u in told and u not in question for u in unknown) else None
 
 
+def names_a_product(word: str, products: Iterable[str]) -> bool:
+    """The word (two syllables or more) is a product's word of the catalogue or the end of one («냄비»: 전골냄비)."""
+    return len(word) >= 2 and any(w == word or w.endswith(word) for w in products)
+
+
 def without_products(text: str, products: Iterable[str]) -> str | None:
     """The message without the catalogue's product words it names («갈비탕 배송비 얼마에요» → «배송비 얼마에요»: a
     shop-wide rule asked with a product as its context), or None when it names none or nothing asked is left."""
-    named = [n for n in dict.fromkeys(topic_nouns(text))
-             if len(n) >= 2 and any(w == n or w.endswith(n) for w in products)]
+    named = [n for n in dict.fromkeys(topic_nouns(text)) if names_a_product(n, products)]
     if not named:
         return None
     rest = text
@@ -1217,18 +1221,15 @@ def product_swap(text: str, products: Iterable[str], kinds: Mapping[str, str] | 
     if _NOT_SENT_YET.search(text):
         return None
 
-    def product(word: str) -> bool:
-        return len(word) >= 2 and any(w == word or w.endswith(word) for w in products)
-
     def fresh(word: str) -> bool:
         return any(_FRESH_KINDS.search(kind) for w, kind in (kinds or {}).items() if w == word or w.endswith(word))
 
     for m in _SWAPPED_FOR.finditer(text):
-        new = next((n for n in topic_nouns(m.group(1)) if product(n)), None)
+        new = next((n for n in topic_nouns(m.group(1)) if names_a_product(n, products)), None)
         if new is None:
             continue
         start = max(0, m.start() - SWAP_REACH)
-        old = [n for n in topic_nouns(text[start:m.start()]) if product(n) and n != new]
+        old = [n for n in topic_nouns(text[start:m.start()]) if names_a_product(n, products) and n != new]
         if old and not fresh(old[-1]):
             at = text.rfind(old[-1], start, m.start())
             at = text.rfind(" ", 0, at) + 1  # the whole word («전골냄비», of which Kiwi reads 냄비)
@@ -2527,7 +2528,6 @@ def prefer_stage_asked(query: str, hits: list[dict[str, Any]]) -> list[dict[str,
 # a rule of its own (the manual's «출고 예정일로부터 3일이 지나도 출고되지 않은 주문은 … 무료로 취소»), not the general
 # cancelling rules the words «취소», «수수료» find first
 _LATE_SENTENCE = re.compile(r"예정일[^.!?\n]{0,15}?(?:지나|지난|넘)[^.!?\n]*취소|취소[^.!?\n]*예정일[^.!?\n]{0,15}?(?:지나|지난|넘)")
-_CANCEL_ASKED = re.compile(r"취소")
 # whether it may be cancelled or what cancelling costs (not «취소하면 적립금은요?», «환불 언제 돼요?»)
 _CANCEL_TERMS_ASKED = re.compile(r"수수료|떼|돈\s*(?:내|물|나가)|비용|무료|공짜|물어야|"
                                  r"취소\S{0,4}\s*(?:(?:해도|할\s*수|가능|되|돼|될|ㄱㄴ)|하려면|할래|할게|할건데)")
@@ -2541,7 +2541,7 @@ def late_dispatch_rule(query: str, hits: list[dict[str, Any]], depth: int = 4) -
     늦게 출발했는데 … 반품하면 배송비 제가 내야돼요?»); None otherwise."""
     if _LATE_RETURN_ASKED.search(query) and _RETURN_COST_ASKED.search(query):
         sentence = _LATE_RETURN_SENTENCE
-    elif not (_CANCEL_ASKED.search(query) and "예정" in query and _NOT_SHIPPED.search(query)) \
+    elif not (_ACTION_WORDS["cancel"].search(query) and "예정" in query and _NOT_SHIPPED.search(query)) \
             or "<shipped>" in _stages(query) or _CANCELLED_ALREADY.search(query) or not _CANCEL_TERMS_ASKED.search(query):
         return None
     else:

@@ -89,7 +89,9 @@ _FEE_PAID_SAID = re.compile(r"배송비\s*\S{0,12}\s*(?:냈|내고|결제|따로
 class Amount:
     value: int
     role: Literal["total", "item", "threshold", "coupon", "remaining", "fee", "more"]
-    end: int = field(default=0, compare=False)  # where it ends in the message (what is said after it)
+    # where it stands in the message (what is said before and after it)
+    start: int = field(default=0, compare=False)
+    end: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -144,7 +146,7 @@ def amounts(text: str) -> list[Amount]:
             role = "remaining"
         elif _FEE_BEFORE.search(before):
             role = "fee"
-        out.append(Amount(value, role, end))
+        out.append(Amount(value, role, start, end))
     return out
 
 
@@ -328,7 +330,7 @@ def points_calculation(text: str, rules: list[tuple[str, str]], locale: str = "k
         return None
     coupon, held, price = 0, list[int](), list[int]()
     for a in amounts(text):
-        head = _amount_head(text, a)
+        head = text[max(0, a.start - 10):a.start]
         if _COUPON_NEXT.match(text, a.end) or _COUPON_NEAR.search(head):
             coupon += a.value
         elif _POINTS_NEAR.search(head):
@@ -367,14 +369,3 @@ def points_calculation(text: str, rules: list[tuple[str, str]], locale: str = "k
         earned = int(Decimal(price[0]) * rate / 100)
         return f"{rows[0][0]} 등급이면 {w(price[0])} 결제에 {rate}%, 적립금 {w(earned)}이 쌓여요."
     return None
-
-
-def _amount_head(text: str, amount: Amount) -> str:
-    """The words just before an amount (up to 10 characters before where it starts)."""
-    m = list(re.finditer(r"[\d,]+\s*(?:만|천|원|won)|[이삼사오육칠팔구]?만\s*(?:[이삼사오육칠팔구]?천)?\s*원|"
-                         r"[이삼사오육칠팔구]?천\s*원", text[:amount.end]))
-    start = m[-1].start() if m else amount.end
-    # (the whole written amount: «3만원», «만오천원»: back to where its digits or number words begin)
-    while start > 0 and (text[start - 1].isdigit() or text[start - 1] in ",만천백" or text[start - 1] in "이삼사오육칠팔구"):
-        start -= 1
-    return text[max(0, start - 10):start]
