@@ -320,6 +320,20 @@ def test_oversize_and_malformed_requests_are_4xx_json(client: TestClient, api_se
     assert_error(client.post("/api/v1/auth/token", data={"username": "", "password": ""}), 422)
 
 
+def test_ids_with_nul_are_refused_before_the_database(client: TestClient, api_settings: Settings,
+                                                      engine: Engine) -> None:
+    """PostgreSQL cannot hold NUL in text: an id, a member or a rating comment carrying one is a 422, never the
+    database's error as a 500 (CI's fuzz run on PostgreSQL found the admin ask's customer id)."""
+    admin = staff_headers(api_settings, engine, "admin")
+    assert_error(client.post("/api/v1/admin/ask", headers=admin, json={"text": "배송비", "customer_id": "c\x00"}), 422)
+    assert_error(client.post("/api/v1/chat/sessions", json={"member_id": "m\x00", "member_hash": "0" * 64}), 422)
+    assert_error(client.post("/api/v1/chat/sessions", json={"order_id": "\x00"}), 422)
+    chat = start_chat(client)
+    rate = f"/api/v1/chat/sessions/{chat['thread_id']}/csat"
+    assert_error(client.post(rate, headers=chat["headers"], json={"score": 5, "comment": "좋아요\x00"}), 422)
+    assert client.post(rate, headers=chat["headers"], json={"score": 5, "comment": "좋아요"}).status_code == 200
+
+
 def test_messages_are_rate_limited_per_session_and_ip(settings: Settings, engine: Engine) -> None:
     from sajang.app.main import create_app
 

@@ -28,6 +28,9 @@ SafeStr = Annotated[str, AfterValidator(_clean_text)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), AfterValidator(_clean_text)]
 MessageText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=HARD_TEXT_CAP),
                         AfterValidator(_clean_text)]
+# An id typed by a caller (a customer, a member, a review): free text but never NUL, looked up in the database.
+IdText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+                   AfterValidator(_clean_text)]
 Locale = Literal["ko", "en"]
 Role = Literal["admin", "agent"]
 ThreadId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
@@ -110,11 +113,10 @@ class ChatSessionCreate(BaseModel):
     """Guest: nothing or a name. Verified: order number and the last 4 digits of the phone on the order."""
 
     name: ShortText | None = Field(default=None, description="How to address a guest")
-    order_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
-                        AfterValidator(_clean_text)] | None = None
+    order_id: IdText | None = None
     phone_last4: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$")] | None = None
     locale: Locale = "ko"
-    member_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None = Field(
+    member_id: IdText | None = Field(
         default=None, description="The shop's member id of a logged-in member (the widget); needs member_hash")
     member_hash: Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{64}$")] | None = Field(
         default=None, description="hex HMAC-SHA256 of member_id with SAJANG_WIDGET_SECRET, computed by the shop")

@@ -7,13 +7,14 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, status
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
 from sajang.app.deps import AdminDep, EngineDep, InquiriesDep, SettingsDep, require_admin
 from sajang.app.schemas import (
     HARD_TEXT_CAP,
     AskOut,
     ErrorOut,
+    IdText,
     Locale,
     ManualArticleAudienceOut,
     ManualAudienceChangeOut,
@@ -140,7 +141,7 @@ class AskIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: Annotated[SafeStr, Field(max_length=HARD_TEXT_CAP)]
-    customer_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    customer_id: IdText | None = None
     thread_id: ThreadId | None = None
     locale: Locale | None = None
 

@@ -29,6 +29,7 @@ from sajang.app.schemas import (
     MessageOut,
     MessagesOut,
     OrderOut,
+    SafeStr,
     ThreadId,
 )
 from sajang.config import Settings
@@ -239,7 +240,7 @@ def my_order(order_id: OrderIdPath, customer: CustomerDep, engine: EngineDep) ->
 class CsatIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     score: int = Field(ge=1, le=5, description="1 (bad) … 5 (great)")
-    comment: str | None = Field(None, max_length=1000)
+    comment: SafeStr | None = Field(None, max_length=1000)
 
 
 class CsatOut(BaseModel):

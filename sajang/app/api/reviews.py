@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from sajang.app.deps import AgentDep, SettingsDep, require_agent
-from sajang.app.schemas import ErrorOut, MessageText, SafeStr, _clean_text
+from sajang.app.schemas import ErrorOut, IdText, MessageText, SafeStr, _clean_text
 from sajang.graphs.review import service as svc
 from sajang.graphs.review.service import MAX_REPLY_CHARS
 
@@ -20,7 +20,6 @@ router = APIRouter(prefix="/reviews", tags=["reviews"], dependencies=[Depends(re
                               422: {"model": ErrorOut}})
 
 ReviewIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
-ReviewId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 TRIAGE_MAX = 50  # texts per request: each is embedded; bigger batches belong to the CLI
 
 
@@ -78,7 +77,7 @@ class BacklogOut(BaseModel):
 
 
 class TriageItem(BaseModel):
-    review_id: ReviewId | None = None
+    review_id: IdText | None = None
     text: MessageText
     rating: int | None = Field(default=None, ge=1, le=5)
 
