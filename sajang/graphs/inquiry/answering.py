@@ -271,7 +271,7 @@ _ASKS = {
                              re.IGNORECASE),
                   re.compile(r"주세요|하시면|마이페이지|적어|남겨|신청|요청하|연락|please|go\s+to|write|tell\s+us",
                              re.IGNORECASE)),
-    "possible": (re.compile(r"(?:ㄹ|을|를|할|될|바꿀|받을|쓸|볼|갈|살)\s*수\s*(?:있|없)|가능|되나요|돼요\?|되요\?|되죠|"
+    "possible": (re.compile(r"(?:ㄹ|을|를|할|될|바꿀|받을|쓸|볼|갈|살)\s*수\s*(?:있|없)|가능|되나요|돼요\?|되요\?|되죠|(?:도|서)\s*되는지|"
                             r"\bcan\s+i\b|\bis\s+it\s+possible|\bdo\s+you\b", re.IGNORECASE),
                  re.compile(r"수\s*(?:있|없)|가능|불가|어렵|않습니다|\bcan\b|\bcannot\b|\bcan't\b|\bnot\b",
                             re.IGNORECASE)),
@@ -505,14 +505,17 @@ def _lacking_asked_figure(question: str, units: tuple[AnswerUnit, ...]) -> froze
     """The units without the figure the question asks for — only a question word asking for the figure itself
     («몇 시», «얼마», not «가격 안 보이게», «언제 출고»), and only when other units of the article state one: else no
     unit is worse for lacking it."""
-    kinds = [k for k in _asked_types(question) if k in _ASKS_FIGURE and _ASKS_FIGURE[k].search(question)
-             and any(_ASKS[k][1].search(u.quote) for u in units)]
-    if not kinds:
-        return frozenset()
+    length_stated = _duration_stated(question)
 
     def states(k: str, u: AnswerUnit) -> bool:
+        if k == "duration" and length_stated is not None and not length_stated(u.quote):
+            return False
         return bool(_ASKS[k][1].search(u.quote)) or (k == "money" and bool(_COST_BORNE.search(u.quote)))
 
+    kinds = [k for k in _asked_types(question) if k in _ASKS_FIGURE and _ASKS_FIGURE[k].search(question)
+             and any(states(k, u) for u in units)]
+    if not kinds:
+        return frozenset()
     return frozenset(i for i, u in enumerate(units) if not any(states(k, u) for k in kinds))
 
 
@@ -560,6 +563,38 @@ def _phrases(question: str) -> list[str]:
 # (years only: a customer guessing hours or months for what the manual counts in days still wants the days)
 _YEARS_ASKED = re.compile(r"몇\s*년(?:(?![가-힣])|(?=[이에까동정씩]))")
 _YEARS_STATED = re.compile(r"\d\s*년")
+# «언제까지 넣어야 돼요?», «며칠 둬야 돼요?»: a length of time, which «입금이 확인되는 즉시», «바로 삭제합니다» or «당일
+# 출고» do not state (they say when, not for how long)
+_LENGTH_STATED = re.compile(r"\d+\s*(?:~\s*\d+\s*)?(?:영업일|일|시간|주|개월|달|년|분|business\s+days?|days?|hours?|"
+                            r"weeks?|months?|years?|minutes?|mins?\b)|(?<![가-힣])(?:하루|이틀|사흘|나흘|닷새|일주일)|"
+                            r"(?<!주)말일|월말|end\s+of\s+the\s+month|"
+                            # («출고 다음 날 오후까지도 조회되지 않으면»: the point it lasts until)
+                            r"(?:다음\s*날|전날|당일|[월화수목금토일]요일|\d+\s*시|오[전후]|저녁)[^.,]{0,8}까지", re.IGNORECASE)
+# «교환 신청 후 1~2일 안에 … 방문합니다»: the time after the thing asked about, not the time to do it in
+_AFTER_WORD = re.compile(r"([가-힣]+)\s*(?:후|뒤)에?\s*$")
+_DURATION_OF = re.compile(r"([가-힣]+?)(?:이|의)?\s*(?:기한|기간|언제\s*까지|며칠|몇\s*일)")
+
+
+def _duration_stated(question: str) -> Callable[[str], bool] | None:
+    """How a unit states the duration the question asks for, when that is narrower than any duration: a number
+    of years for «몇 년», a length of time (not «즉시», «당일») for «며칠», «언제까지», «기한» — and not one counted
+    from the very thing asked («신청 기한» is not «신청 후 1~2일 안에 회수»)."""
+    if _YEARS_ASKED.search(question):
+        return lambda quote: bool(_YEARS_STATED.search(quote))
+    if not _ASKS_FIGURE["duration"].search(question):
+        return None
+    # (the word the duration is asked of: «신청» in «신청 기한», not any word of the question — «배송완료 문자 왔는데 …
+    # 며칠 안에 연락해야 돼요?» is answered by «배송 완료 후 48시간 안에 연락해 주세요»)
+    asked = frozenset().union(*(_tokens(m.group(1)) for m in _DURATION_OF.finditer(question)))
+
+    def states_length(quote: str) -> bool:
+        for span in _LENGTH_STATED.finditer(quote):
+            after = _AFTER_WORD.search(quote[:span.start()])
+            if not (after and _tokens(after.group(1)) & asked):
+                return True
+        return False
+
+    return states_length
 
 
 def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, ...], figures: bool = True,
@@ -639,8 +674,8 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
     modified = _phrases(question) if phrases else []
     impostor = impostor_asked(question)
     subject = _subject_asked(question)
-    # «몇 년이나 보관해요?»: a period in years, which «10일 안에 처리합니다» does not state
-    years_needed = _YEARS_STATED if _YEARS_ASKED.search(question) else None
+    # «몇 년이나 보관해요?»: a period in years, which «10일 안에 처리합니다» does not state (see `_duration_stated`)
+    length_stated = _duration_stated(question)
 
     def score(u: AnswerUnit, i: int) -> float:
         own = _tokens(u.text)
@@ -649,8 +684,8 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
         value = (sum(weight[t] * (LISTED_WEIGHT if t in listed else 1.0) for t in q & own)
                  + HEADING_WEIGHT * sum(weight[t] for t in q & head)) / total
         for k in kinds:
-            if _ASKS[k][1].search(u.quote) and not (k == "duration" and years_needed is not None
-                                                     and not years_needed.search(u.quote)):
+            if _ASKS[k][1].search(u.quote) and not (k == "duration" and length_stated is not None
+                                                     and not length_stated(u.quote)):
                 value += TYPE_BONUS if k in _HARD_KINDS else SOFT_TYPE_BONUS
         # (a unit listing other examples than the one named is no answer however the search found it: «참기름, …처럼
         # 상온 보관 식품은 … 반품이 가능합니다» for «밀키트 맘 바뀜 반품 되나요»)
@@ -1091,10 +1126,28 @@ def _listed_two(text: str) -> list[str] | None:
     return [f"{first} {ask}".strip(), f"{second} {ask}".strip()]
 
 
+# «며칠까지 괜찮은지랑 냉동실에 넣어놔도 되는지 궁금해요»: two questions asked as «whether …» clauses, one request
+_TWO_WHETHERS = re.compile(
+    r"^(?P<a>.+?(?:은|는|인|을|던|한|된|할|될)지)\s*(?:랑|이랑|하고|와|,)\s*(?P<b>.+?(?:은|는|인|을|던|한|된|할|될)지)\s*"
+    r"(?P<ask>(?:좀\s*)?(?:궁금\S*|알려\s*\S+|알고\s*싶\S*|여쭤\S*))\s*[?？.!~ㅠㅜ]*\s*$")
+
+
+def _two_whethers(text: str) -> list[str] | None:
+    """The two questions of a line asking two «…인지» things with one request, each with the request; the story
+    told before them stays with the first (`told_then_asked` reads it there), and its things are the second's
+    too («밀키트 … 며칠까지 괜찮은지랑 냉동실에 넣어놔도 되는지»: the meal kit in the freezer)."""
+    found = _TWO_WHETHERS.match(text)
+    if found is None or _BOTH_TOGETHER.search(found["b"]) or "\n" in text:
+        return None
+    first, second, ask = found["a"].strip(), found["b"].strip(), found["ask"].strip()
+    lent = [n for n in topic_nouns(first) if n not in second and not WHEN_OR_WHERE.search(n)]
+    return [f"{first} {ask}", f"{' '.join(lent)} {second} {ask}".strip()]
+
+
 def question_parts(text: str) -> list[str]:
     """The questions of one message: "배송비 얼마예요? 그리고 반품은 며칠 안에 해야 돼요?" → two. A line that
     only gives context ("지난번에 주문했던 사람인데요") is read with the question after it."""
-    listed = _listed_two(text.strip())
+    listed = _listed_two(text.strip()) or _two_whethers(text.strip())
     if listed is not None:
         return listed
     # "배송비 얼마고 무료배송은 얼마부터예요", "카드 환불은 며칠 걸리고 네이버페이는요?": a question ending in -고
@@ -1392,6 +1445,28 @@ def _pick(key: str, locale: str, seed: int, **kw: Any) -> str:
     return options[seed % len(options)].format(**kw).strip()
 
 
+# «반품이 어려운 경우» → «반품이 어렵습니다»: what a heading of cases says of each of them, as a sentence's end
+_CASE_VERDICTS = (("어려운", "어렵습니다"), ("안 되는", "안 됩니다"), ("불가능한", "불가능합니다"), ("가능한", "가능합니다"),
+                  ("수 없는", "수 없습니다"), ("수 있는", "수 있습니다"), ("되는", "됩니다"))
+_CASE_HEADING_END = re.compile(r"^(?P<subject>[가-힣·\s]+?[이가])\s+(?:(?P<adverb>바로|모두|직접)\s+)?(?P<verdict>[가-힣\s]+?)\s*경우$")
+
+
+def case_sentence(heading: str, case: str) -> str | None:
+    """One case of a heading of cases said as a sentence: («반품이 어려운 경우», «사용했거나 세척한 주방용품, 일부를 먹은
+    식품») → «사용했거나 세척한 주방용품, 일부를 먹은 식품은 반품이 어렵습니다.» — the verdict in words a reader (and a
+    yes/no question) takes as one, not a bare case; None when the heading or the case does not read that way
+    (a case that is a sentence or a «…: …» line of its own, a heading of another shape)."""
+    found = _CASE_HEADING_END.match(heading.strip())
+    case = case.strip().rstrip(".")
+    if found is None or not case or ":" in case or case.endswith(("경우", "때", "다")) or not HANGUL.search(case[-1]):
+        return None
+    verdict = next((said for written, said in _CASE_VERDICTS if found["verdict"].strip() == written), None)
+    if verdict is None:
+        return None
+    adverb = f"{found['adverb']} " if found["adverb"] else ""
+    return f"{josa(case, '은/는')} {found['subject'].strip()} {adverb}{verdict}."
+
+
 def _render(units: list[AnswerUnit], locale: str) -> str:
     """The units as a reply reads them: sentences as prose, list items as a short list, table rows as a
     short list of "row: value" lines (several value columns keep their names)."""
@@ -1444,7 +1519,7 @@ def _render(units: list[AnswerUnit], locale: str) -> str:
             # one item alone under a heading of cases: «반품이 어려운 경우: 냉동·냉장 식품을 …», not a bare case
             # that reads like a yes
             lone = u.kind == "item" and len(units) == 1 and u.heading and case_heading(u.heading)
-            prose.append(f"{u.heading.strip()}: {u.quote}" if lone else u.quote)
+            prose.append((case_sentence(u.heading, u.quote) or f"{u.heading.strip()}: {u.quote}") if lone else u.quote)
     close()
     return "\n\n".join(blocks)
 

@@ -1,0 +1,95 @@
+"""Readings of chat found in session 31: a question asking how long or until when («언제까지 넣어야 돼요?», «며칠
+둬야 돼요?») is answered by a line stating a length of time or the point it lasts until, not by «즉시» or «바로»,
+nor by the time counted from the very thing asked («신청 기한» is not «신청 후 1~2일 안에 회수»); two «…인지» questions
+asked with one request are two questions about one thing; one case of a heading of cases is said as a sentence
+with the heading's verdict («…은 반품이 어렵습니다»).
+
+The service tests run on both databases:
+    pytest tests/test_answer_rules_26.py
+    DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test pytest tests/test_answer_rules_26.py
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from sajang.graphs.inquiry.answering import case_sentence, question_parts, relevant_units, with_borrowed_topic
+
+_PAYMENT = ("## 사용할 수 있는 결제 수단\n- 신용카드·체크카드\n- 무통장입금(가상계좌): 주문 후 24시간 안에 입금하지 않으면 "
+            "자동 취소됩니다.\n\n## 결제 완료 확인\n무통장입금은 입금이 확인되는 즉시 '결제 완료'가 되며, 당일 출고 마감(오후 "
+            "2시)도 입금 확인 시각을 기준으로 합니다.")
+_EXCHANGE = ("## 교환 신청\n상품을 받으신 날부터 7일 안에 마이페이지에서 교환을 신청하실 수 있습니다.\n\n## 진행 순서\n"
+             "1. 교환 신청 후 1~2일 안에 택배 기사님이 회수하러 방문합니다.\n2. 회수 상품이 도착하면 새 상품을 출고합니다.")
+_TRACKING = ("## 조회가 안 될 때\n출고 당일 저녁까지 '집하 전'으로 보이는 것은 정상입니다. 출고 다음 날 오후까지도 조회되지 "
+             "않으면 고객센터로 알려 주세요.\n\n## 배송 완료인데 상품이 없을 때\n배송 완료 문자를 받았는데 상품이 보이지 않으면 "
+             "먼저 현관 앞을 확인해 주세요. 그래도 찾지 못하시면 배송 완료 후 48시간 안에 고객센터로 연락해 주세요.")
+
+
+def _quoted(question: str, body: str, passage: str = "") -> str:
+    hit = {"id": "a", "title": "안내", "body": body, "text": passage}
+    return " ".join(u.text for u in relevant_units(question, hit))
+
+
+@pytest.mark.parametrize(("question", "body", "passage", "stated", "not_stated"), [
+    # the search's passage is the «즉시» line: the length still answers
+    ("무통장 입금 언제까지 넣어야돼여? 깜빡할까봐", _PAYMENT, "무통장입금은 입금이 확인되는 즉시", "24시간", "즉시"),
+    ("교환 신청 기한이 어떻게 되는지 여쭤봐도 될까요?", _EXCHANGE, "교환 신청 후 1~2일 안에", "7일", "1~2일"),
+    # the point it lasts until answers «언제까지»
+    ("송장번호는떴는데 조회하면 계속 집하전이래요 언제까지기다려봐야되나", _TRACKING, "", "다음 날 오후까지", "48시간"),
+    # …and a length counted from another word than the one asked of stays an answer
+    ("배송완료 떴는데 문앞에 아무것도없으면 언제까지 연락드려야돼요", _TRACKING, "출고 당일 저녁까지", "48시간", "집하 전"),
+])
+def test_how_long_is_answered_by_a_length_of_time(question: str, body: str, passage: str, stated: str,
+                                                  not_stated: str) -> None:
+    quoted = _quoted(question, body, passage)
+    assert stated in quoted and not_stated not in quoted, quoted
+
+
+def test_when_without_how_long_may_be_answered_by_at_once() -> None:
+    # «언제 결제 완료돼요?» asks when, which «즉시» answers
+    assert "즉시" in _quoted("무통장입금하면 결제완료 언제 떠요?", _PAYMENT)
+
+
+@pytest.mark.parametrize(("text", "parts"), [
+    ("밀키트 오늘 받았는데 주말에 먹을거라서요 며칠까지 괜찮은지랑 냉동실에 넣어놔도 되는지 궁금해요",
+     ["밀키트 오늘 받았는데 주말에 먹을거라서요 며칠까지 괜찮은지 궁금해요", "밀키트 냉동실에 넣어놔도 되는지 궁금해요"]),
+    ("반품 가능한지랑 배송비 얼마인지 알려주세요", ["반품 가능한지 알려주세요", "반품 배송비 얼마인지 알려주세요"]),
+    # one question about both together stays one
+    ("쿠폰이랑 적립금 같이 쓸 수 있는지 궁금해요", ["쿠폰이랑 적립금 같이 쓸 수 있는지 궁금해요"]),
+    ("환불 언제 되는지 궁금해요", ["환불 언제 되는지 궁금해요"]),
+])
+def test_two_whether_clauses_with_one_request_are_two_questions(text: str, parts: list[str]) -> None:
+    assert with_borrowed_topic(question_parts(text)) == parts
+
+
+@pytest.mark.parametrize(("heading", "case", "sentence"), [
+    ("반품이 어려운 경우", "사용했거나 세척한 주방용품, 일부를 먹은 식품",
+     "사용했거나 세척한 주방용품, 일부를 먹은 식품은 반품이 어렵습니다."),
+    ("합포장이 안 되는 경우", "냉동 상품과 상온 상품", "냉동 상품과 상온 상품은 합포장이 안 됩니다."),
+    ("교환이 가능한 경우", "같은 상품의 다른 옵션", "같은 상품의 다른 옵션은 교환이 가능합니다."),
+    # a case that is a rule of its own, or a heading of another shape, stays as written
+    ("반품이 가능한 경우", "상온 식품(참기름 등): 밀봉이 그대로인 경우", None),
+    ("반품·환불이 되는 경우", "포장이 터지거나 새어 나온 경우", None),
+    ("바로 취소할 수 있는 경우", "결제 완료", None),
+])
+def test_one_case_of_a_heading_of_cases_reads_as_a_sentence(heading: str, case: str, sentence: str | None) -> None:
+    assert case_sentence(heading, case) == sentence
+
+
+def test_the_demo_shop_says_used_kitchenware_cannot_be_returned(manual_svc: Any) -> None:
+    out = manual_svc.ask("주방세제 한번 써봤는데 향이 별로예요 반품 되나요?")
+    assert not out["handoff"], out
+    assert "반품이 어렵습니다" in out["answer"], out["answer"]
+
+
+@pytest.mark.parametrize(("text", "stated"), [
+    ("무통장 입금 언제까지 넣어야돼여? 깜빡할까봐", "24시간"),
+    ("상담채팅 내용이랑 보낸 사진들 언제까지 보관하세요? 좀 찝찝해서", "1년"),
+    ("교환 신청 기한이 어떻게 되는지 여쭤봐도 될까요?", "7일"),
+])
+def test_the_demo_shop_states_the_length_asked(manual_svc: Any, text: str, stated: str) -> None:
+    out = manual_svc.ask(text)
+    assert not out["handoff"], out
+    assert stated in out["answer"], out["answer"]
