@@ -11,11 +11,14 @@ The service tests run on both databases:
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 import pytest
 
 from sajang.graphs.inquiry.answering import case_sentence, question_parts, relevant_units, with_borrowed_topic
+from sajang.graphs.inquiry.classifier import incident_evidence
+from sajang.graphs.inquiry.intents import KST, date_range, parse_own_query, respell
 
 _PAYMENT = ("## 사용할 수 있는 결제 수단\n- 신용카드·체크카드\n- 무통장입금(가상계좌): 주문 후 24시간 안에 입금하지 않으면 "
             "자동 취소됩니다.\n\n## 결제 완료 확인\n무통장입금은 입금이 확인되는 즉시 '결제 완료'가 되며, 당일 출고 마감(오후 "
@@ -93,3 +96,48 @@ def test_the_demo_shop_states_the_length_asked(manual_svc: Any, text: str, state
     out = manual_svc.ask(text)
     assert not out["handoff"], out
     assert stated in out["answer"], out["answer"]
+
+
+_NOW = datetime(2026, 12, 2, 15, 0, tzinfo=KST)
+
+
+@pytest.mark.parametrize(("text", "first", "last"), [
+    ("whats going on with the order i placed 2 days ago? has it shipped yet?", date(2026, 11, 29), date(2026, 12, 1)),
+    ("a week ago order", date(2026, 11, 22), date(2026, 11, 28)),
+    ("이틀 전에 시킨거 왔나요", date(2026, 11, 29), date(2026, 12, 1)),
+    ("사흘전에 주문한거", date(2026, 11, 28), date(2026, 11, 30)),
+])
+def test_days_ago_in_english_and_in_counted_words(text: str, first: date, last: date) -> None:
+    found = date_range(text, _NOW)
+    assert found is not None
+    since, until, _label = found
+    # [since, until): the first day counted in, the day after the last one out
+    assert since.astimezone(KST).date() == first and until.astimezone(KST).date() > last
+
+
+@pytest.mark.parametrize(("typed", "read"), [
+    ("어제 시킨거 머머 담았었죠?", "어제 시킨거 뭐뭐 담았었죠?"),
+    ("지난번에 머샀지", "지난번에 뭐샀지"),
+    ("머머임?", "뭐뭐임?"),
+    # a word that starts with 머 stays
+    ("머리카락 나왔어요", "머리카락 나왔어요"),
+    ("머그컵 있어요?", "머그컵 있어요?"),
+])
+def test_meo_typed_for_mwo(typed: str, read: str) -> None:
+    assert respell(typed) == read
+
+
+def test_the_items_asked_with_meomeo() -> None:
+    query = parse_own_query("어제 시킨거 머머 담았었죠? 약과도 들어갔나", _NOW)
+    assert "items" in query.facts and "머머" not in query.products
+
+
+@pytest.mark.parametrize(("text", "charged"), [
+    ("카드 결제가 세 번이나 됐어요 9만원씩 빠져나갔는데 이게 뭐에요? 언제 취소돼요?", True),
+    ("3번 결제됐어요", True),
+    ("결제가 두 번 됐어요", True),
+    ("쿠폰 세 번 쓸수있어요?", False),
+    ("전화도 세 번이나 했는데 아무도 안 받네요", False),
+])
+def test_money_taken_several_times_is_an_incident(text: str, charged: bool) -> None:
+    assert ("double_charge" in incident_evidence(text)) == charged

@@ -450,3 +450,18 @@ def test_a_guest_wanting_to_change_their_order_gets_the_rule_and_the_offer_to_ve
 def test_a_guest_naming_an_order_of_theirs_is_asked_to_verify(text: str) -> None:
     query = parse_own_query(text, datetime.now(KST))
     assert is_own_data_question(text, "other", query, None, guest=True)
+
+
+def test_todays_orders_with_their_delivery_fees_and_the_items_asked_loosely(svc: Any, shop: Shop) -> None:
+    # «배송비 붙었어요? 총 얼마»: the sum, then each order with what it cost and the fee it paid
+    r = svc.ask("오늘 아침 주문 배송비 붙었어요? 총 얼마 나왔어요?", customer_id=A)
+    assert "48,600원" in r["answer"], r["answer"]
+    assert "28,700원(배송비 3,000원)" in r["answer"] and "19,900원(배송비 3,000원)" in r["answer"], r["answer"]
+    # «머머» is «뭐뭐»: the items of the order, not its status alone
+    r = svc.ask("오늘 주문한거 머머 들어가있는지 확인좀 해주세여", customer_id=A)
+    assert "매콤 떡볶이" in r["answer"] and "소불고기 밀키트" in r["answer"], r["answer"]
+
+
+def test_an_order_placed_days_ago_in_english(svc: Any, shop: Shop) -> None:
+    r = svc.ask("whats going on with the order i placed 2 days ago? has it shipped yet?", customer_id=A)
+    assert shop.shipping in r["answer"] and A_TRACK in r["answer"], r["answer"]

@@ -160,8 +160,14 @@ def _years_back(word: str) -> int:
     word = word.lower()
     return 2 if word == "재작년" else 0 if word in ("올해", "금년") or "this" in word else 1
 _DAY_OF_MONTH = re.compile(r"(?<![\d월/.])(\d{1,2})\s*일\s*(에|날|자|주문)")
-_DAYS_AGO = re.compile(r"(\d{1,2}|한|두|세|네|닷|열)\s*(일|주)\s*전")
-_KO_NUM = {"한": 1, "두": 2, "세": 3, "네": 4, "닷": 5, "열": 10}
+_DAYS_AGO = re.compile(r"(?P<count>\d{1,2}|한|두|세|네|닷|열)\s*(?P<unit>일|주)\s*전"
+                       # «이틀 전에 시킨 거»: days counted in words
+                       r"|(?<![가-힣])(?P<days>이틀|사흘|나흘|닷새|열흘)\s*전"
+                       # "the order I placed 2 days ago", "a week ago"
+                       r"|\b(?P<en_count>\d{1,2}|an?|one|two|three|four|five|six|ten)\s+(?P<en_unit>days?|weeks?)\s+ago\b",
+                       re.IGNORECASE)
+_KO_NUM = {"한": 1, "두": 2, "세": 3, "네": 4, "닷": 5, "열": 10, "이틀": 2, "사흘": 3, "나흘": 4, "닷새": 5, "열흘": 10,
+           "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "ten": 10}
 RELATIVE_DAYS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"엊그제|엊그저께"), "엊그제"),
     (re.compile(r"그저께|그제"), "그저께"),
@@ -373,10 +379,13 @@ def date_range(text: str, now: datetime) -> tuple[datetime, datetime, str] | Non
         return _day_start(date(year, 1, 1)), _day_start(hi_day), label
     m = _DAYS_AGO.search(text)
     if m:
-        n = int(m.group(1)) if m.group(1).isdigit() else _KO_NUM[m.group(1)]
-        days = n * (7 if m.group(2) == "주" else 1)
-        lo = today - timedelta(days=days + (3 if m.group(2) == "주" else 1))  # "3일 전": people round
-        hi = today - timedelta(days=max(0, days - (3 if m.group(2) == "주" else 1)) - 1)
+        count, unit = (m["count"], m["unit"]) if m["count"] else (m["days"], "일") if m["days"] \
+            else (m["en_count"].lower(), m["en_unit"].lower())
+        weeks = unit == "주" or unit.startswith("week")
+        n = int(count) if count.isdigit() else _KO_NUM[count]
+        days = n * (7 if weeks else 1)
+        lo = today - timedelta(days=days + (3 if weeks else 1))  # "3일 전": people round
+        hi = today - timedelta(days=max(0, days - (3 if weeks else 1)) - 1)
         return _day_start(lo), _day_start(hi), m.group(0)
     m = _MONTH.search(text)
     if m and 1 <= int(m.group(1)) <= 12:
@@ -468,9 +477,13 @@ _PAST_TYPOS = str.maketrans({"햇": "했", "냇": "냈", "낫": "났", "됏": "�
                              "엇": "었", "왯": "왔"})
 
 
+# «머머 담았었죠?», «머 시켰더라»: «뭐» typed without its ㅜ
+_MEO = re.compile(r"(?<![가-힣])(?:머(머)|머(?=\s|[?？]|$|(?:를|가|였|야|지|죠|더라|시켰|샀|담았|주문)))")
+
+
 def respell(text: str) -> str:
-    """"주문햇는데 결제 됏나요" → "주문했는데 결제 됐나요": the past tense typed with ㅅ for ㅆ."""
-    return text.translate(_PAST_TYPOS)
+    """"주문햇는데 결제 됏나요" → "주문했는데 결제 됐나요": the past tense typed with ㅅ for ㅆ; «머머» → «뭐뭐»."""
+    return _MEO.sub(lambda m: "뭐뭐" if m.group(1) else "뭐", text.translate(_PAST_TYPOS))
 
 
 # «한진으로 온 거», «우체국택배로 보내신 거», «CJ로 받은 택배»: the courier that brought (or brings) an order

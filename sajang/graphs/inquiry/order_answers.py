@@ -402,10 +402,7 @@ def order_detail(order: dict[str, Any], query: OwnDataQuery, locale: str, policy
     elif "ship_to" in facts:
         out.append(_o("ship_to_missing", locale))
     if "amount" in facts:
-        fee = Decimal(str(order.get("shipping_fee") or 0))
-        out.append(_o("amount", locale, amount=_won(order["amount"]),
-                      fee=_o("free_shipping", locale) if fee == 0 else f"{_won(fee)}원" if locale == "ko"
-                      else f"KRW {_won(fee)}"))
+        out.append(_o("amount", locale, amount=_won(order["amount"]), fee=_fee_paid(order, locale)))
     if "claims" in facts:
         out += _claim_sentences(order, locale) or [_o("no_claims", locale)]
     else:
@@ -413,13 +410,22 @@ def order_detail(order: dict[str, Any], query: OwnDataQuery, locale: str, policy
     return [s for s in out if s]
 
 
+def _fee_paid(order: dict[str, Any], locale: str) -> str:
+    """The delivery fee the order paid, as its amount's note says it: «3,000원», «무료»."""
+    fee = Decimal(str(order.get("shipping_fee") or 0))
+    return _o("free_shipping", locale) if fee == 0 else f"{_won(fee)}원" if locale == "ko" else f"KRW {_won(fee)}"
+
+
 def _list_extra(order: dict[str, Any], query: OwnDataQuery, locale: str) -> str:
-    """The fact asked, shortly, on a list line (tracking, amount, a claim's state)."""
+    """The fact asked, shortly, on a list line (tracking, amount with its delivery fee, a claim's state)."""
     bits: list[str] = []
     if "tracking" in query.facts and order.get("tracking_no"):
         bits.append(f"{order.get('courier') or ''} {order['tracking_no']}".strip())
     if "amount" in query.facts:
-        bits.append(f"{_won(order['amount'])}원" if locale == "ko" else f"KRW {_won(order['amount'])}")
+        # («오늘 주문 배송비 붙었어요? 총 얼마 나왔어요?»: each order's fee beside what it cost)
+        fee = _fee_paid(order, locale)
+        bits.append(f"{_won(order['amount'])}원(배송비 {fee})" if locale == "ko"
+                    else f"KRW {_won(order['amount'])} (shipping {fee})")
     for c in order.get("claims") or []:
         if "claims" in query.facts or query.claim_types or c["status"] in OPEN_CLAIMS:
             bits.append(f"{c['type_label']} {c['status_label']}")
