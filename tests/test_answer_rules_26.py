@@ -141,3 +141,9 @@ def test_the_items_asked_with_meomeo() -> None:
 ])
 def test_money_taken_several_times_is_an_incident(text: str, charged: bool) -> None:
     assert ("double_charge" in incident_evidence(text)) == charged
+
+
+
+def test_the_items_asked_again_of_the_order_just_answered() -> None:
+    query = parse_own_query("그 주문에 뭐뭐 잇엇죠", _NOW)
+    assert "items" in query.facts and query.same_order

@@ -241,3 +241,38 @@ def test_an_english_partial_return_names_its_item_after_one() -> None:
             "changed my mind. how much do i get back?")
     out = fee_calculation(text, StorePolicy(), "en")
     assert out is not None and "4,000 won" in out, out
+
+
+_REMOTE_RULES = ["제주도와 울릉도 등 도서산간 지역은 기본 배송비 외에 추가 배송비가 붙습니다.", "제주도: 3,000원 추가",
+                 "그 밖의 도서산간 지역: 5,000원 추가"]
+
+
+@pytest.mark.parametrize(("text", "said_before", "stated"), [
+    ("울릉도 사는데 2만원어치 시키면 배송비 총 얼마 나와여", "", ["울릉도 추가 배송비 5,000원", "모두 8,000원"]),
+    ("제주도인데 3만원 사면 배송비 얼마에요?", "", ["제주도 추가 배송비 3,000원", "모두 6,000원"]),
+    # over the threshold: the basic fee is waived, the area's is not — and «0원이에요?» is answered no
+    ("그럼 6만원어치 사면 배송비 0원이에요?", "저 울릉도 사는데요", ["아니요, ", "3,000원은", "면제", "5,000원은 따로"]),
+    ("제주 사는데 7만원 주문하면 무배죠?", "", ["아니요, ", "제주도 추가 배송비 3,000원은 따로"]),
+])
+def test_a_cart_in_a_remote_area_adds_the_areas_fee(text: str, said_before: str, stated: list[str]) -> None:
+    from sajang.graphs.inquiry.fee_math import remote_cart_calculation
+
+    out = remote_cart_calculation(text, StorePolicy(), _REMOTE_RULES, "ko", said_before)
+    assert out is not None and all(s in out for s in stated), out
+
+
+@pytest.mark.parametrize(("text", "rules"), [
+    ("장바구니 4만원인데 배송비 붙어요?", _REMOTE_RULES),  # no area named
+    ("울릉도 사는데 2만원어치 시키면 배송비 총 얼마 나와여", _REMOTE_RULES[:1]),  # the article states no fee
+    ("제주도인데 3만원짜리 반품하면 얼마 돌려받아요?", _REMOTE_RULES),  # a return, not a cart
+])
+def test_no_remote_sum_without_an_area_a_fee_or_a_cart(text: str, rules: list[str]) -> None:
+    from sajang.graphs.inquiry.fee_math import remote_cart_calculation
+
+    assert remote_cart_calculation(text, StorePolicy(), rules, "ko") is None
+
+
+def test_the_demo_shop_adds_the_island_fee_to_a_cart(manual_svc: Any) -> None:
+    out = manual_svc.ask("울릉도 사는데 2만원어치 시키면 배송비 총 얼마 나와여")
+    assert not out["handoff"], out
+    assert "8,000원" in out["answer"], out["answer"]

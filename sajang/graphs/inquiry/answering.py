@@ -33,7 +33,7 @@ from sajang.db.engine import autocommit_connection
 from sajang.db.types import utcnow
 from sajang.graphs.common.context import store_policy
 from sajang.graphs.inquiry.classifier import HUMAN_REQUEST, Classification, classify_text, get_classifier
-from sajang.graphs.inquiry.fee_math import fee_calculation, points_calculation
+from sajang.graphs.inquiry.fee_math import fee_calculation, points_calculation, remote_cart_calculation
 from sajang.graphs.inquiry.intents import ORDER_ID, WHEN_OR_WHERE, elliptic_fragment, parse_own_query
 from sajang.graphs.inquiry.order_answers import (
     is_own_data_question,
@@ -1945,6 +1945,18 @@ def _manual_reply(settings: Settings, policy: StorePolicy, *, text: str, questio
     # the article answering is one of fees, returns or cancelling (whose rule the sum follows)
     computed = (fee_calculation(text, policy, locale, said_before) or fee_calculation(read, policy, locale, said_before)) \
         if parts and parts[0][1].get("category") in SUM_CATEGORIES else None
+    if computed is None and parts and parts[0][1].get("category") in SUM_CATEGORIES:
+        # «울릉도 사는데 2만원어치 시키면 배송비 총 얼마»: the area's fee, from the line of the article that states it
+        # (the one answering, else another found: «저 울릉도 사는데요» … «6만원어치 사면 배송비 0원이에요?» found the
+        # return fees first), on top — and that article's rule is the reason said after the sum
+        for hit in [parts[0][1], *(h for h in manual if h is not parts[0][1])]:
+            fee_lines = [u.text for u in visible_units(hit, audience, audience_overrides)]
+            computed = remote_cart_calculation(text, policy, fee_lines, locale, said_before) \
+                or remote_cart_calculation(read, policy, fee_lines, locale, said_before)
+            if computed is not None:
+                if hit is not parts[0][1]:
+                    parts = manual_parts(read, [hit], audience, audience_overrides) or parts
+                break
     if computed is None and parts and parts[0][1].get("category") in POINTS_CATEGORIES:
         # «적립금 만원 있는데 15000원짜리 살 때 다 쓸 수 있나요?»: the points rule of the article with their figures
         rules = [(u.key or "", u.text) for u in visible_units(parts[0][1], audience, audience_overrides)]

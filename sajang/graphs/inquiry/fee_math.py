@@ -150,13 +150,14 @@ def amounts(text: str) -> list[Amount]:
     return out
 
 
-def read_fee_case(text: str) -> FeeCase | None:
-    """The sum the message asks for with amounts of its own, or None (see the module's docstring)."""
+def read_fee_case(text: str, remote: bool = False) -> FeeCase | None:
+    """The sum the message asks for with amounts of its own, or None (see the module's docstring). A message
+    naming a remote area is read only with `remote` (`remote_cart_calculation` adds the area's fee)."""
     found = amounts(text)
     totals = [a.value for a in found if a.role == "total"]
     items = [a.value for a in found if a.role == "item"]
     if not totals or any(a.role in ("threshold", "more") for a in found) or _EXCHANGE.search(text) \
-            or _SHOPS_FAULT.search(text) or _REMOTE.search(text) or _REPORTED.search(text) \
+            or _SHOPS_FAULT.search(text) or (_REMOTE.search(text) and not remote) or _REPORTED.search(text) \
             or _FEE_INCLUDED.search(text) or _SEVERAL_AFTER.search(text):
         return None
     free_said, fee_paid_said = bool(_FREE_SAID.search(text)), bool(_FEE_PAID_SAID.search(text))
@@ -278,6 +279,48 @@ def fee_calculation(text: str, policy: StorePolicy, locale: str = "ko", said_bef
     return (f"Returning the {item} item: the {w(return_fee)} return fee is deducted, so {w(refund)} is "
             f"refunded." if en else
             f"{item} 상품을 반품하시면 반품 배송비 {w(return_fee)}을 빼고 {w(refund)}을 돌려 드려요.")
+
+
+# the article's add-on fees: «제주도: 3,000원 추가», «그 밖의 도서산간 지역: 5,000원 추가»
+_ADDED_FEE = re.compile(r"([\d,]+)\s*원\s*(?:이\s*)?추가")
+_JEJU = re.compile(r"제주|jeju", re.IGNORECASE)
+# the place as the customer named it («울릉도 사는데»), for the reply
+_ISLAND_NAMED = re.compile(r"(?<![가-힣])([가-힣]{1,4}도)(?=\s*(?:사|살|에|로|인데|이에요|예요|주소|거주|배송))")
+
+
+def remote_cart_calculation(text: str, policy: StorePolicy, rules: list[str], locale: str = "ko",
+                            said_before: str = "") -> str | None:
+    """A cart's delivery fee where the remote-area fee comes on top, the area named in the message or told before
+    in the conversation («울릉도 사는데 2만원어치 시키면 배송비 총 얼마 나와여» → 3,000원 + 5,000원 = 8,000원): the
+    store policy's fee and threshold, the area's fee from the answering article's lines (`rules`: «제주도: 3,000원
+    추가», «그 밖의 도서산간 지역: 5,000원 추가»). None when no area is named, the message is no cart's sum, or the
+    article states no fee for the area. Korean only."""
+    place_text = f"{said_before} {text}"
+    if locale != "ko" or not _REMOTE.search(place_text):
+        return None
+    case = read_fee_case(text, remote=True)
+    if case is None or case.kind != "cart":
+        return None
+    jeju = bool(_JEJU.search(place_text))
+    lines = [r for r in rules if _ADDED_FEE.search(r) and bool(_JEJU.search(r)) == jeju
+             and (jeju or _REMOTE.search(r))]
+    if len(lines) != 1:
+        return None
+    found = _ADDED_FEE.search(lines[0])
+    extra = int(found.group(1).replace(",", "")) if found else 0
+    fee, threshold = int(Decimal(policy.delivery_fee)), int(Decimal(policy.free_shipping_threshold))
+    w = lambda v: _won(v, locale)  # noqa: E731 - a short local formatter
+    named = _ISLAND_NAMED.search(place_text)
+    place = "제주도" if jeju else named.group(1) if named else "도서산간 지역"
+    free = case.total >= threshold
+    # «배송비 0원이에요?», «무배죠?»: no, the area's fee still comes; «배송비 붙어요?»: yes
+    lead = "아니요, " if _ASKS_FREE.search(text) and not _NEGATED.search(text) else \
+        "네, " if _ASKS_FEE.search(text) and not _NEGATED.search(text) else ""
+    if free:
+        return (f"{lead}상품 금액 {w(case.total)}이면 기본 배송비 {w(fee)}은 무료배송 기준({w(threshold)} 이상)으로 "
+                f"면제되지만, {place} 추가 배송비 {w(extra)}은 따로 붙어요.")
+    return (f"{lead}상품 금액 {w(case.total)}이면 기본 배송비 {w(fee)}에 {place} 추가 배송비 {w(extra)}이 더해져 "
+            f"배송비는 모두 {w(fee + extra)}이에요.")
 
 
 def sum_with_previous(text: str, previous: str | None) -> str | None:

@@ -52,7 +52,7 @@ FACT_PATTERNS: dict[str, re.Pattern[str]] = {
                         r"|(주문|시킨|산|구매)\s*(한|했던)?\s*(거|것|게|상품|물건)\s*(가|이|는|은)?\s*(뭐|뭔|무엇|어떤)"
                         r"|(뭐|뭘)\s*(시킨|주문한|산)|(거|것|건)\s*(가|이|는|은)?\s*(뭐|뭔)\s*(에|예|였|이)"
                         r"|(뭐뭐|뭐|뭘|무엇|뭐가|어떤\s*(거|게|상품))\s*(가|이)?\s*(들어\s*(있|갔|가\s*있)|들었)"
-                        r"|뭐뭐\s*(?:임|에요|예요|였|인지|죠|야)"  # «뭐뭐임»: which things
+                        r"|뭐뭐\s*(?:임|에요|예요|였|인지|죠|야|(?:가|이)?\s*있었)"  # «뭐뭐임», «뭐뭐 있었죠»: which things
                         r"|(?:뭐뭐|뭘|뭐)\s*(?:를|을)?\s*(?:담았|담은|넣었|넣은|골랐|고른)"  # «뭐뭐 담았는지»: its cart
                         # «다시팩 같이 온 거죠?», «멸치볶음도 같이 들어 있었나요»: whether it came in that order
                         r"|(같이|함께)\s*(온|왔|들어\s*(있|갔|왔)|보내\s*(주셨|셨))"
@@ -481,9 +481,15 @@ _PAST_TYPOS = str.maketrans({"햇": "했", "냇": "냈", "낫": "났", "됏": "�
 _MEO = re.compile(r"(?<![가-힣])(?:머(머)|머(?=\s|[?？]|$|(?:를|가|였|야|지|죠|더라|시켰|샀|담았|주문)))")
 
 
+# «뭐뭐 잇엇죠», «재고 잇나요»: «있» typed with ㅅ (not «잇몸», «잇다»)
+_ISS = re.compile(r"(?<![가-힣])잇(?=었|엇|어|나|는지|죠|음|을까)")
+
+
 def respell(text: str) -> str:
-    """"주문햇는데 결제 됏나요" → "주문했는데 결제 됐나요": the past tense typed with ㅅ for ㅆ; «머머» → «뭐뭐»."""
-    return _MEO.sub(lambda m: "뭐뭐" if m.group(1) else "뭐", text.translate(_PAST_TYPOS))
+    """"주문햇는데 결제 됏나요" → "주문했는데 결제 됐나요": the past tense typed with ㅅ for ㅆ (and «잇» for «있»);
+    «머머» → «뭐뭐»."""
+    text = _ISS.sub("있", text).translate(_PAST_TYPOS)
+    return _MEO.sub(lambda m: "뭐뭐" if m.group(1) else "뭐", text)
 
 
 # «한진으로 온 거», «우체국택배로 보내신 거», «CJ로 받은 택배»: the courier that brought (or brings) an order
