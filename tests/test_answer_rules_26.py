@@ -106,6 +106,7 @@ _NOW = datetime(2026, 12, 2, 15, 0, tzinfo=KST)
     ("a week ago order", date(2026, 11, 22), date(2026, 11, 28)),
     ("이틀 전에 시킨거 왔나요", date(2026, 11, 29), date(2026, 12, 1)),
     ("사흘전에 주문한거", date(2026, 11, 28), date(2026, 11, 30)),
+    ("how much did i pay for the order i placed the day before yesterday?", date(2026, 11, 30), date(2026, 11, 30)),
 ])
 def test_days_ago_in_english_and_in_counted_words(text: str, first: date, last: date) -> None:
     found = date_range(text, _NOW)
@@ -143,7 +144,77 @@ def test_money_taken_several_times_is_an_incident(text: str, charged: bool) -> N
     assert ("double_charge" in incident_evidence(text)) == charged
 
 
+@pytest.mark.parametrize("question", ["찜기 한번 써봤는데 별로네요 반품 되나요", "냄비 한번 써봤는데 맘에 안 들어서요 반품 되나요"])
+def test_a_told_case_the_rule_refuses_answers_whether_it_can_be_done(question: str) -> None:
+    from test_answer_units import _reply
+
+    from sajang.graphs.inquiry.answering import _GOODS_KINDS
+
+    token = _GOODS_KINDS.set(frozenset({"주방", "용품"}))  # (the catalogue says a pot is 주방용품)
+    try:
+        answer = _reply(question, "return-policy")
+    finally:
+        _GOODS_KINDS.reset(token)
+    assert "사용했거나 세척한 주방용품, 일부를 먹은 식품은 반품이 어렵습니다" in answer, answer
+    assert "7일 안에 반품을 신청하실 수 있습니다" not in answer, answer
+
 
 def test_the_items_asked_again_of_the_order_just_answered() -> None:
     query = parse_own_query("그 주문에 뭐뭐 잇엇죠", _NOW)
     assert "items" in query.facts and query.same_order
+
+
+# --- the review's findings ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("question", "stated"), [
+    # how long it takes is answered by «즉시» too
+    ("무통장 입금하면 결제완료까지 얼마나 걸려요?", "즉시"),
+    # the deadline of the using, not a span counted from «적립»
+    ("적립된거 언제까지 써야돼요?", "1년"),
+])
+def test_how_long_it_takes_and_the_deadline_of_the_deed(question: str, stated: str) -> None:
+    body = _PAYMENT if "입금" in question else (
+        "## 사용\n적립금은 1,000원 이상부터 결제할 때 쓸 수 있습니다.\n\n## 유효기간\n적립금은 적립 후 1년 안에 "
+        "사용하셔야 하며, 지나면 소멸합니다.")
+    assert stated in _quoted(question, body)
+
+
+def test_two_whethers_after_another_question_stay_with_it() -> None:
+    parts = question_parts("배송비 얼마에요? 그리고 반품 되는지랑 교환 되는지 궁금해요")
+    assert parts[0] == "배송비 얼마에요?", parts
+
+
+@pytest.mark.parametrize(("heading", "case", "sentence"), [
+    ("반품이 어려운 경우", "받으신 지 7일이 지난 단순 변심 반품", "받으신 지 7일이 지난 단순 변심 반품은 어렵습니다."),
+    ("반품이 어려운 경우", "고객 변심 시", None),
+    ("반품이 어려운 경우", "개봉 후", None),
+    ("반품이 어려운 경우", "포장 훼손됨", None),
+    ("반품이 어려운 경우", "상품 가치가 떨어진", None),
+])
+def test_a_case_sentence_only_of_a_case_ending_in_its_noun(heading: str, case: str, sentence: str | None) -> None:
+    assert case_sentence(heading, case) == sentence
+
+
+@pytest.mark.parametrize(("typed", "read"), [("머지않아 도착하나요", "머지않아 도착하나요"), ("이거 머지?", "이거 뭐지?"),
+                                             ("끈 잇는지 봐주세요", "끈 잇는지 봐주세요")])
+def test_meo_and_iss_leave_other_words(typed: str, read: str) -> None:
+    assert respell(typed) == read
+
+
+def test_a_week_ago_in_korean_words() -> None:
+    found = date_range("일주일 전에 주문한거 배송됐나요", _NOW)
+    assert found is not None and found[0].astimezone(KST).date() == date(2026, 11, 22)
+
+
+def test_an_opened_but_unused_board_is_not_the_used_case() -> None:
+    from test_answer_units import _reply
+
+    from sajang.graphs.inquiry.answering import _GOODS_KINDS
+
+    token = _GOODS_KINDS.set(frozenset({"주방", "용품"}))
+    try:
+        answer = _reply("도마뜯어만봣고안썻는데반품되나요", "return-policy")
+    finally:
+        _GOODS_KINDS.reset(token)
+    assert "반품이 어렵습니다" not in answer, answer

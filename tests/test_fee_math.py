@@ -276,3 +276,28 @@ def test_the_demo_shop_adds_the_island_fee_to_a_cart(manual_svc: Any) -> None:
     out = manual_svc.ask("울릉도 사는데 2만원어치 시키면 배송비 총 얼마 나와여")
     assert not out["handoff"], out
     assert "8,000원" in out["answer"], out["answer"]
+
+
+
+@pytest.mark.parametrize(("text", "said_before", "rules", "stated"), [
+    # the fee in the clause naming the area, where one line states both
+    ("제주도인데 2만원어치 주문하면 배송비 총 얼마에요?", "",
+     ["제주도는 3,000원, 그 밖의 도서산간 지역은 5,000원이 추가됩니다."], "모두 6,000원"),
+    ("도서산간인데 2만원어치 사도 배송비 얼마예요?", "", _REMOTE_RULES, "도서산간 지역 추가 배송비 5,000원"),
+])
+def test_the_area_fee_of_the_area_named(text: str, said_before: str, rules: list[str], stated: str) -> None:
+    from sajang.graphs.inquiry.fee_math import remote_cart_calculation
+
+    out = remote_cart_calculation(text, StorePolicy(), rules, "ko", said_before)
+    assert out is not None and stated in out, out
+
+
+@pytest.mark.parametrize(("text", "said_before"), [
+    ("제주문 2만원어치인데 배송비 얼마에요?", ""),  # 제 주문
+    ("섬유유연제 2만원어치 사면 배송비 얼마에요?", ""),
+    ("엄마 경기도 사는데 2만원어치 보내면 배송비 얼마?", "울릉도 배송비 얼마에요?"),  # asked of, not lived in
+])
+def test_no_area_fee_for_words_that_only_look_like_a_place(text: str, said_before: str) -> None:
+    from sajang.graphs.inquiry.fee_math import remote_cart_calculation
+
+    assert remote_cart_calculation(text, StorePolicy(), _REMOTE_RULES, "ko", said_before) is None

@@ -33,7 +33,13 @@ from sajang.db.engine import autocommit_connection
 from sajang.db.types import utcnow
 from sajang.graphs.common.context import store_policy
 from sajang.graphs.inquiry.classifier import HUMAN_REQUEST, Classification, classify_text, get_classifier
-from sajang.graphs.inquiry.fee_math import fee_calculation, points_calculation, remote_cart_calculation
+from sajang.graphs.inquiry.fee_math import (
+    REMOTE_AREA,
+    fee_calculation,
+    names_remote_area,
+    points_calculation,
+    remote_cart_calculation,
+)
 from sajang.graphs.inquiry.intents import ORDER_ID, WHEN_OR_WHERE, elliptic_fragment, parse_own_query
 from sajang.graphs.inquiry.order_answers import (
     is_own_data_question,
@@ -545,6 +551,23 @@ def _word_negated(text: str, word: str) -> bool:
     return before.endswith(("안", "못")) or bool(re.match(r"[가-힣]{0,3}?지\s*(?:않|못)", after))
 
 
+def _told_negated(text: str, word: str) -> bool:
+    """Whether what the customer told negates `word` (a stem), read on morphemes so a conjugated or misspelt verb
+    counts — «안썻는데» is «안 쓰었는데», «사용하지 않았어요» — and a word the manual writes for theirs too («사용»
+    for their «쓰», see `_SAME_AS`)."""
+    wanted = {word, *(source for source, same in _SAME_AS.items() if word in same)}
+    morphs = morphemes(text)
+    for i, (form, _tag) in enumerate(morphs):
+        if form not in wanted and _stem(form) not in wanted:
+            continue
+        before = morphs[i - 1] if i else ("", "")
+        after = [f for f, _t in morphs[i + 1:i + 5]]
+        if before[0] in ("안", "못") and before[1].startswith("MA"):
+            return True
+        return "지" in after and any(f in ("않", "못") for f in after)
+    return _word_negated(text, word)
+
+
 def article_text(hit: Mapping[str, Any]) -> str:
     """An article's title and body (its passage when the body was left out) in one text: what it says at all."""
     return f"{hit.get('title') or ''} {hit.get('body') or hit.get('text') or ''}"
@@ -572,20 +595,31 @@ _LENGTH_STATED = re.compile(r"\d+\s*(?:~\s*\d+\s*)?(?:영업일|일|시간|주|�
                             r"(?:다음\s*날|전날|당일|[월화수목금토일]요일|\d+\s*시|오[전후]|저녁)[^.,]{0,8}까지", re.IGNORECASE)
 # «교환 신청 후 1~2일 안에 … 방문합니다»: the time after the thing asked about, not the time to do it in
 _AFTER_WORD = re.compile(r"([가-힣]+)\s*(?:후|뒤)에?\s*$")
-_DURATION_OF = re.compile(r"([가-힣]+?)(?:이|의)?\s*(?:기한|기간|언제\s*까지|며칠|몇\s*일)")
+# («신청 기한», «교환신청 며칠 안에 해야 돼요»: the word a deadline is asked of — or the verb after it, «적립된 거
+# 언제까지 써야 돼요», whose deadline is the using)
+_DURATION_OF = re.compile(r"(?P<word>[가-힣]+?)(?:이|의)?\s*(?:(?P<period>기한|기간)|언제\s*까지|며칠\s*(?:안|이내|내|까지))"
+                          r"(?P<after>[^?？.!]{0,12})")
+_LIGHT_VERBS = frozenset({"하", "되", "돼", "드리"})
+# «결제완료까지 얼마나 걸려요?», «환불 며칠 걸려요»: how long it takes, which «즉시», «다음 날» answer
+_TAKES = re.compile(r"걸리|걸려|걸림|걸릴|소요|how\s+long\s+(?:does|will|would|do|did)\b.{0,30}\btake", re.IGNORECASE)
 
 
 def _duration_stated(question: str) -> Callable[[str], bool] | None:
     """How a unit states the duration the question asks for, when that is narrower than any duration: a number
-    of years for «몇 년», a length of time (not «즉시», «당일») for «며칠», «언제까지», «기한» — and not one counted
-    from the very thing asked («신청 기한» is not «신청 후 1~2일 안에 회수»)."""
+    of years for «몇 년»; for «며칠», «언제까지», «기한» (not «며칠 걸려요», which «즉시» answers) a length of time or
+    the point it lasts until («출고 다음 날 오후까지»), not «즉시» or «바로» — and not one counted from the very
+    thing asked («신청 기한» is not «신청 후 1~2일 안에 회수»)."""
     if _YEARS_ASKED.search(question):
         return lambda quote: bool(_YEARS_STATED.search(quote))
-    if not _ASKS_FIGURE["duration"].search(question):
+    if not _ASKS_FIGURE["duration"].search(question) or _TAKES.search(question):
         return None
     # (the word the duration is asked of: «신청» in «신청 기한», not any word of the question — «배송완료 문자 왔는데 …
     # 며칠 안에 연락해야 돼요?» is answered by «배송 완료 후 48시간 안에 연락해 주세요»)
-    asked = frozenset().union(*(_tokens(m.group(1)) for m in _DURATION_OF.finditer(question)))
+    asked: set[str] = set()
+    for m in _DURATION_OF.finditer(question):
+        verbs = [] if m["period"] else [_stem(form) for form, tag in morphemes(m["after"])
+                                        if tag.startswith("VV") and _stem(form) not in _LIGHT_VERBS]
+        asked |= {verbs[0]} if verbs else set(_tokens(m["word"]))
 
     def states_length(quote: str) -> bool:
         for span in _LENGTH_STATED.finditer(quote):
@@ -664,6 +698,7 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
     case_words = {t for t, sections in heads.items() if len(sections) == 1}
     refusals_asked = bool(_ANY_NEGATION.search(question)) if _WHICH_CASES.search(question) else None
     told = story or question  # (a question telling and asking in one sentence: its words are what it tells)
+    yes_no_asked = is_yes_no(asked_clause or question)
     goods = _GOODS_KINDS.get()  # («찜기» is 주방용품: what a case item names)
     happened, remedy_asked = reports_the_trouble(question, units)
     section_start = {u.section: i for i, u in reversed(list(enumerate(units)))}
@@ -738,9 +773,11 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
                 and len((own - topic) & told_words) >= CASE_NAMED_WORDS:
             # what was done to the goods (뜯, 사용, 세척 — not the goods, nor «받은 지 2주 지났는데»): said alike
             done = (own - topic) & told_words & _DONE_TO_GOODS
-            alike = [_word_negated(told, w) == _word_negated(u.text, w) for w in done]
+            alike = [_told_negated(told, w) == _word_negated(u.text, w) for w in done]
             if alike and all(alike):
-                value += TOLD_CASE_BONUS
+                # («찜기 한번 써봤는데 반품 되나요»: the case they told is one the rule refuses — that refusal is the
+                # answer to whether it can be done, before the general rule of the first section)
+                value += TOLD_CASE_BONUS * (2 if yes_no_asked and _REFUSING_HEADING.search(u.heading) else 1)
             elif alike and not any(alike):  # «사용했거나 …» for «한 번도 안 썼어요»: the opposite case
                 value -= TOLD_CASE_BONUS
         if refusals_asked is not None and u.heading and case_heading(u.heading) \
@@ -1137,7 +1174,8 @@ def _two_whethers(text: str) -> list[str] | None:
     told before them stays with the first (`told_then_asked` reads it there), and its things are the second's
     too («밀키트 … 며칠까지 괜찮은지랑 냉동실에 넣어놔도 되는지»: the meal kit in the freezer)."""
     found = _TWO_WHETHERS.match(text)
-    if found is None or _BOTH_TOGETHER.search(found["b"]) or "\n" in text:
+    # (one line only: «배송비 얼마에요? 그리고 반품 되는지랑 …» has a question before them, `question_parts` splits it)
+    if found is None or _BOTH_TOGETHER.search(found["b"]) or "\n" in text or re.search(r"[?？.!]", found["a"]):
         return None
     first, second, ask = found["a"].strip(), found["b"].strip(), found["ask"].strip()
     lent = [n for n in topic_nouns(first) if n not in second and not WHEN_OR_WHERE.search(n)]
@@ -1448,6 +1486,7 @@ def _pick(key: str, locale: str, seed: int, **kw: Any) -> str:
 # «반품이 어려운 경우» → «반품이 어렵습니다»: what a heading of cases says of each of them, as a sentence's end
 _CASE_VERDICTS = (("어려운", "어렵습니다"), ("안 되는", "안 됩니다"), ("불가능한", "불가능합니다"), ("가능한", "가능합니다"),
                   ("수 없는", "수 없습니다"), ("수 있는", "수 있습니다"), ("되는", "됩니다"))
+_TIME_NOUNS = frozenset({"시", "후", "뒤", "전", "중", "동안", "이후", "이전"})
 _CASE_HEADING_END = re.compile(r"^(?P<subject>[가-힣·\s]+?[이가])\s+(?:(?P<adverb>바로|모두|직접)\s+)?(?P<verdict>[가-힣\s]+?)\s*경우$")
 
 
@@ -1461,10 +1500,17 @@ def case_sentence(heading: str, case: str) -> str | None:
     if found is None or not case or ":" in case or case.endswith(("경우", "때", "다")) or not HANGUL.search(case[-1]):
         return None
     verdict = next((said for written, said in _CASE_VERDICTS if found["verdict"].strip() == written), None)
-    if verdict is None:
+    last = morphemes(case)[-1:]
+    # (a case that ends in a noun reads «…은 반품이 어렵습니다»; not «개봉 후», «고객 변심 시», «포장 훼손됨»,
+    # «가치가 떨어진»: a time word, a nominalised or unfinished clause)
+    if verdict is None or not last or last[0][1] not in ("NNG", "NNP", "SL") or last[0][0] in _TIME_NOUNS:
         return None
+    subject = found["subject"].strip()
     adverb = f"{found['adverb']} " if found["adverb"] else ""
-    return f"{josa(case, '은/는')} {found['subject'].strip()} {adverb}{verdict}."
+    noun = subject[:-1].strip()
+    if case.endswith(noun):  # «…단순 변심 반품» under «반품이 어려운 경우»: «…반품은 어렵습니다», not «반품은 반품이»
+        return f"{josa(case, '은/는')} {adverb}{verdict}."
+    return f"{josa(case, '은/는')} {subject} {adverb}{verdict}."
 
 
 def _render(units: list[AnswerUnit], locale: str) -> str:
@@ -1945,7 +1991,8 @@ def _manual_reply(settings: Settings, policy: StorePolicy, *, text: str, questio
     # the article answering is one of fees, returns or cancelling (whose rule the sum follows)
     computed = (fee_calculation(text, policy, locale, said_before) or fee_calculation(read, policy, locale, said_before)) \
         if parts and parts[0][1].get("category") in SUM_CATEGORIES else None
-    if computed is None and parts and parts[0][1].get("category") in SUM_CATEGORIES:
+    if computed is None and parts and parts[0][1].get("category") in SUM_CATEGORIES \
+            and names_remote_area(f"{text} {read}", said_before):
         # «울릉도 사는데 2만원어치 시키면 배송비 총 얼마»: the area's fee, from the line of the article that states it
         # (the one answering, else another found: «저 울릉도 사는데요» … «6만원어치 사면 배송비 0원이에요?» found the
         # return fees first), on top — and that article's rule is the reason said after the sum
@@ -2646,8 +2693,6 @@ _LATE_RETURN_SENTENCE = re.compile(r"예정일[^.!?\n]{0,15}?늦어진[^.!?\n]*�
 
 # islands and remote areas have rules of their own (fees, days fresh food leaves): a shop's manual says them in an
 # article of their own, which outranks the general rule for a customer who names such a place
-REMOTE_AREA = re.compile(r"제주|울릉|도서\s*산간|산간|(?<![가-힣])섬(?:\s|에|이|은|도|지역|마을|인데|$)|외딴\s*섬|"
-                         r"작은\s*섬|백령도|독도|\bjeju\b|\bulleung|\bislands?\b|\bremote\b", re.IGNORECASE)
 REMOTE_AREA_MARGIN = 0.15  # how far below the top the article about such places may be
 
 

@@ -9,6 +9,8 @@ on delivery fees, return fees and cancelling before dispatch.
 `read_fee_case` reads the case from the message (no policy needed: «is this a sum, not a question about my
 order?»); `fee_calculation` says the sum in the customer's language, or None when the message does not give
 what the sum needs (a vague «5만원 넘게», the amount after a coupon without the one before, a fault return).
+`remote_cart_calculation` adds an island's or Jeju's fee, read from the answering article's line, to a cart's;
+`points_calculation` does the points rules of the points article with the customer's figures.
 """
 
 from __future__ import annotations
@@ -60,8 +62,14 @@ _ONE_OF = re.compile(r"하나|한\s*개|일부|그중|그\s*중|만\s*(?:반품|
 # the shop's fault: nothing is deducted, there is no sum to do
 _SHOPS_FAULT = re.compile(r"불량|파손|깨[져진졌]|오배송|잘못\s*(?:왔|온|보내)|상했|상한|터[져진졌]|"
                           r"defect|damaged|broken|wrong\s+item|spoil", re.IGNORECASE)
-# «제주 사는데 …»: the remote-area fee comes on top, the manual's article says it; no sum of ours leaves it out
-_REMOTE = re.compile(r"제주|도서\s*산간|산간|울릉|섬|jeju|island", re.IGNORECASE)
+# «제주 사는데 …»: the remote-area fee comes on top (`remote_cart_calculation` adds it; the other sums are not
+# done there); not «제주문» (제 주문), «섬유유연제», «제주감귤» — a place, not a word that starts like one
+REMOTE_AREA = re.compile(r"(?<!제)(?<![가-힣])제주(?!문|감귤|산|\s*(?:감귤|흑돼지|한라봉|옥돔|삼다수))|울릉|도서\s*산간|(?<![가-힣])산간|"
+                         r"(?<![가-힣])섬(?:\s|에|이|은|도|지역|마을|인데|$)|외딴\s*섬|작은\s*섬|백령도|독도|"
+                         r"\bjeju\b|\bulleung|\bislands?\b|\bremote\b", re.IGNORECASE)
+# told before in the conversation, a place counts only said as where they live or where it goes («울릉도 사는데요»,
+# «제주도 주소예요»), not a question about such places («울릉도 배송비 얼마에요?»)
+_LIVES_THERE = re.compile(r"(?:사는데|살아요|살고|살거든|거주|주소(?:예요|에요|인데|로|는)|로\s*(?:보내|받)|이에요|예요|인데요?)")
 # a yes/no question of the fee («배송비 붙나요?», «따로 내야 돼요?») or of free shipping («무배인가요?»)
 _ASKS_FEE = re.compile(r"붙(?:나|어|음|는|냐|을|겠|죠|지)|내야|따로\s*(?:내|나와|들|받)|추가\s*(?:되|돼|요금)|do\s+i\s+pay|"
                        r"is\s+there\s+(?:a\s+)?(?:shipping|delivery)", re.IGNORECASE)
@@ -157,7 +165,7 @@ def read_fee_case(text: str, remote: bool = False) -> FeeCase | None:
     totals = [a.value for a in found if a.role == "total"]
     items = [a.value for a in found if a.role == "item"]
     if not totals or any(a.role in ("threshold", "more") for a in found) or _EXCHANGE.search(text) \
-            or _SHOPS_FAULT.search(text) or (_REMOTE.search(text) and not remote) or _REPORTED.search(text) \
+            or _SHOPS_FAULT.search(text) or (REMOTE_AREA.search(text) and not remote) or _REPORTED.search(text) \
             or _FEE_INCLUDED.search(text) or _SEVERAL_AFTER.search(text):
         return None
     free_said, fee_paid_said = bool(_FREE_SAID.search(text)), bool(_FEE_PAID_SAID.search(text))
@@ -202,8 +210,8 @@ def fee_calculation(text: str, policy: StorePolicy, locale: str = "ko", said_bef
     the customer told before, in `said_before` (their earlier messages of the conversation), that they live
     where the remote-area fee comes on top («저 울릉도 사는데요» … «그럼 6만원어치 사면 배송비 0원이에요?»)."""
     case = read_fee_case(text)
-    if case is None or _REMOTE.search(said_before):
-        return None
+    if case is None or REMOTE_AREA.search(said_before):
+        return None  # (a sum without the area's fee would be wrong there: `remote_cart_calculation` does it)
     fee, threshold, return_fee = (int(Decimal(v)) for v in (policy.delivery_fee, policy.free_shipping_threshold,
                                                              policy.return_fee))
     w = lambda v: _won(v, locale)  # noqa: E731 - a short local formatter
@@ -281,11 +289,27 @@ def fee_calculation(text: str, policy: StorePolicy, locale: str = "ko", said_bef
             f"{item} 상품을 반품하시면 반품 배송비 {w(return_fee)}을 빼고 {w(refund)}을 돌려 드려요.")
 
 
-# the article's add-on fees: «제주도: 3,000원 추가», «그 밖의 도서산간 지역: 5,000원 추가»
-_ADDED_FEE = re.compile(r"([\d,]+)\s*원\s*(?:이\s*)?추가")
+# the article's add-on fee for an area, in the clause naming it: «제주도: 3,000원 추가», «그 밖의 도서산간 지역: 5,000원
+# 추가», «제주도는 3,000원, 그 밖의 도서산간 지역은 5,000원이 추가됩니다»
+_AREA_FEE = re.compile(r"(제주|도서\s*산간|섬)[^\d,.]{0,14}?([\d,]+)\s*원")
+_ADDED = re.compile(r"추가")
 _JEJU = re.compile(r"제주|jeju", re.IGNORECASE)
-# the place as the customer named it («울릉도 사는데»), for the reply
-_ISLAND_NAMED = re.compile(r"(?<![가-힣])([가-힣]{1,4}도)(?=\s*(?:사|살|에|로|인데|이에요|예요|주소|거주|배송))")
+# the island as the customer named it («울릉도 사는데»), for the reply (else «도서산간 지역»)
+_ISLAND_NAMED = re.compile(r"울릉도|백령도|독도|연평도|흑산도|홍도|거문도|청산도|욕지도|비금도|도초도|추자도|우도|가파도|마라도")
+
+
+def names_remote_area(text: str, said_before: str = "") -> bool:
+    """The message names an island or remote area, or the customer told before that they live or send there."""
+    if REMOTE_AREA.search(text):
+        return True
+    return any(REMOTE_AREA.search(line) and _LIVES_THERE.search(line) for line in said_before.splitlines())
+
+
+def _area_fee(lines: list[str], jeju: bool) -> int | None:
+    """The add-on fee the article states for Jeju (`jeju`) or for the other remote areas: one figure, else None."""
+    fees = {int(m.group(2).replace(",", "")) for line in lines if _ADDED.search(line)
+            for m in _AREA_FEE.finditer(line) if (m.group(1) == "제주") == jeju}
+    return fees.pop() if len(fees) == 1 else None
 
 
 def remote_cart_calculation(text: str, policy: StorePolicy, rules: list[str], locale: str = "ko",
@@ -295,23 +319,20 @@ def remote_cart_calculation(text: str, policy: StorePolicy, rules: list[str], lo
     store policy's fee and threshold, the area's fee from the answering article's lines (`rules`: «제주도: 3,000원
     추가», «그 밖의 도서산간 지역: 5,000원 추가»). None when no area is named, the message is no cart's sum, or the
     article states no fee for the area. Korean only."""
-    place_text = f"{said_before} {text}"
-    if locale != "ko" or not _REMOTE.search(place_text):
+    if locale != "ko" or not names_remote_area(text, said_before):
         return None
     case = read_fee_case(text, remote=True)
     if case is None or case.kind != "cart":
         return None
+    place_text = text if REMOTE_AREA.search(text) else said_before
     jeju = bool(_JEJU.search(place_text))
-    lines = [r for r in rules if _ADDED_FEE.search(r) and bool(_JEJU.search(r)) == jeju
-             and (jeju or _REMOTE.search(r))]
-    if len(lines) != 1:
-        return None
-    found = _ADDED_FEE.search(lines[0])
-    extra = int(found.group(1).replace(",", "")) if found else 0
+    extra = _area_fee(rules, jeju)
     fee, threshold = int(Decimal(policy.delivery_fee)), int(Decimal(policy.free_shipping_threshold))
+    if extra is None or fee <= 0:
+        return None
     w = lambda v: _won(v, locale)  # noqa: E731 - a short local formatter
     named = _ISLAND_NAMED.search(place_text)
-    place = "제주도" if jeju else named.group(1) if named else "도서산간 지역"
+    place = "제주도" if jeju else named.group(0) if named else "도서산간 지역"
     free = case.total >= threshold
     # «배송비 0원이에요?», «무배죠?»: no, the area's fee still comes; «배송비 붙어요?»: yes
     lead = "아니요, " if _ASKS_FREE.search(text) and not _NEGATED.search(text) else \

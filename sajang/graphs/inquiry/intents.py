@@ -161,16 +161,17 @@ def _years_back(word: str) -> int:
     return 2 if word == "재작년" else 0 if word in ("올해", "금년") or "this" in word else 1
 _DAY_OF_MONTH = re.compile(r"(?<![\d월/.])(\d{1,2})\s*일\s*(에|날|자|주문)")
 _DAYS_AGO = re.compile(r"(?P<count>\d{1,2}|한|두|세|네|닷|열)\s*(?P<unit>일|주)\s*전"
-                       # «이틀 전에 시킨 거»: days counted in words
-                       r"|(?<![가-힣])(?P<days>이틀|사흘|나흘|닷새|열흘)\s*전"
+                       # «이틀 전에 시킨 거», «일주일 전»: days counted in words
+                       r"|(?<![가-힣])(?P<days>하루|이틀|사흘|나흘|닷새|일주일|열흘|보름)\s*전"
                        # "the order I placed 2 days ago", "a week ago"
                        r"|\b(?P<en_count>\d{1,2}|an?|one|two|three|four|five|six|ten)\s+(?P<en_unit>days?|weeks?)\s+ago\b",
                        re.IGNORECASE)
-_KO_NUM = {"한": 1, "두": 2, "세": 3, "네": 4, "닷": 5, "열": 10, "이틀": 2, "사흘": 3, "나흘": 4, "닷새": 5, "열흘": 10,
-           "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "ten": 10}
+_COUNT_WORDS = {"한": 1, "두": 2, "세": 3, "네": 4, "닷": 5, "열": 10, "하루": 1, "이틀": 2, "사흘": 3, "나흘": 4, "닷새": 5,
+                "일주일": 7, "열흘": 10, "보름": 15,
+                "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "ten": 10}
 RELATIVE_DAYS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"엊그제|엊그저께"), "엊그제"),
-    (re.compile(r"그저께|그제"), "그저께"),
+    (re.compile(r"그저께|그제|day\s+before\s+yesterday", re.IGNORECASE), "그저께"),
     (re.compile(r"(?<![가-힣])어제|yesterday", re.IGNORECASE), "어제"),
     # («택배 오늘 와요?», «오늘 도착한 거»: the day it comes, not the day it was ordered)
     (re.compile(r"오늘(?!\s*(?:안에|중에|중으로|내로|까지)?\s*(?:와|오|옴|도착|받|출고|발송|나가|나갈|출발|보내))|today",
@@ -379,10 +380,10 @@ def date_range(text: str, now: datetime) -> tuple[datetime, datetime, str] | Non
         return _day_start(date(year, 1, 1)), _day_start(hi_day), label
     m = _DAYS_AGO.search(text)
     if m:
-        count, unit = (m["count"], m["unit"]) if m["count"] else (m["days"], "일") if m["days"] \
-            else (m["en_count"].lower(), m["en_unit"].lower())
+        count, unit = (m["count"], m["unit"]) if m["count"] else ("1", "주") if m["days"] == "일주일" \
+            else (m["days"], "일") if m["days"] else (m["en_count"].lower(), m["en_unit"].lower())
         weeks = unit == "주" or unit.startswith("week")
-        n = int(count) if count.isdigit() else _KO_NUM[count]
+        n = int(count) if count.isdigit() else _COUNT_WORDS[count]
         days = n * (7 if weeks else 1)
         lo = today - timedelta(days=days + (3 if weeks else 1))  # "3일 전": people round
         hi = today - timedelta(days=max(0, days - (3 if weeks else 1)) - 1)
@@ -478,11 +479,11 @@ _PAST_TYPOS = str.maketrans({"햇": "했", "냇": "냈", "낫": "났", "됏": "�
 
 
 # «머머 담았었죠?», «머 시켰더라»: «뭐» typed without its ㅜ
-_MEO = re.compile(r"(?<![가-힣])(?:머(머)|머(?=\s|[?？]|$|(?:를|가|였|야|지|죠|더라|시켰|샀|담았|주문)))")
+_MEO = re.compile(r"(?<![가-힣])(?:머(머)|머(?!지\s*않|가리)(?=\s|[?？]|$|(?:를|가|였|야|지|죠|더라|시켰|샀|담았|주문)))")
 
 
 # «뭐뭐 잇엇죠», «재고 잇나요»: «있» typed with ㅅ (not «잇몸», «잇다»)
-_ISS = re.compile(r"(?<![가-힣])잇(?=었|엇|어|나|는지|죠|음|을까)")
+_ISS = re.compile(r"(?<![가-힣])잇(?=었|엇|어|나요|나여|죠|음|을까)")  # (not «잇는지», 잇다)
 
 
 def respell(text: str) -> str:
