@@ -218,3 +218,16 @@ def test_an_opened_but_unused_board_is_not_the_used_case() -> None:
     finally:
         _GOODS_KINDS.reset(token)
     assert "반품이 어렵습니다" not in answer, answer
+
+
+@pytest.mark.parametrize("text", [
+    "상담원이라고 전화와서 환불해준다고 카드번호랑 비번 달래서 알려줬어요 ㅠㅠ 이거 사기죠? 어캄",
+    "받은 상자 송장에 다른 사람 이름, 주소, 전화번호가 적혀 있고 명세서도 남의 거예요. 그럼 제 주소도 다른 사람한테 간 거 아니에요?",
+])
+def test_card_details_given_away_or_someone_elses_data_are_urgent(text: str) -> None:
+    assert "fraud" in incident_evidence(text)
+
+
+@pytest.mark.parametrize("text", ["비번 바꾸는 방법 알려주세요", "선물 받는 분 주소 적혀서 가나요?"])
+def test_no_fraud_in_everyday_questions(text: str) -> None:
+    assert incident_evidence(text) == []
