@@ -231,3 +231,36 @@ def test_card_details_given_away_or_someone_elses_data_are_urgent(text: str) -> 
 @pytest.mark.parametrize("text", ["비번 바꾸는 방법 알려주세요", "선물 받는 분 주소 적혀서 가나요?"])
 def test_no_fraud_in_everyday_questions(text: str) -> None:
     assert incident_evidence(text) == []
+
+
+# --- the second review's findings -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("told", "negated"), [
+    ("찜기 사용 안 했는데", True), ("찜기 한 번도 써보지도 않았는데", True), ("한 번도 쓴 적 없는데", True),
+    ("적립금은 안 썼고 찜기는 한번 써봤는데", False), ("한번 써봤는데", False),
+])
+def test_what_they_told_negated_to_the_end_of_its_clause(told: str, negated: bool) -> None:
+    from sajang.graphs.inquiry.answering import _told_negated
+
+    assert _told_negated(told, "사용") is negated
+
+
+@pytest.mark.parametrize("text", [
+    "이 머그컵 재질 사기예요 유리예요?",
+    "환불받을 계좌번호랑 예금주 알려드렸는데 언제 입금돼요?",
+    "다른 분 주소로 보내려는데 송장에 제 이름 찍혀 나가나요?",
+    "선물이라 다른 사람 주소로 보내는데 보내는 사람 이름 적혀 가나요?",
+])
+def test_porcelain_a_refund_account_and_a_gift_label_are_no_fraud(text: str) -> None:
+    assert incident_evidence(text) == []
+
+
+@pytest.mark.parametrize("text", ["하루 전화 세 번 했는데 안받아요", "출고 하루 전까지 취소 가능한가요?"])
+def test_a_day_word_that_is_no_date_of_an_order(text: str) -> None:
+    query = parse_own_query(text, _NOW)
+    assert query.date_label is None and "하루" not in query.products
+
+
+def test_a_decimal_point_is_no_sentence_end() -> None:
+    assert len(question_parts("1.5L 생수 반품 되는지랑 교환 되는지 궁금해요")) == 2

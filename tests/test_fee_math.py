@@ -301,3 +301,34 @@ def test_no_area_fee_for_words_that_only_look_like_a_place(text: str, said_befor
     from sajang.graphs.inquiry.fee_math import remote_cart_calculation
 
     assert remote_cart_calculation(text, StorePolicy(), _REMOTE_RULES, "ko", said_before) is None
+
+
+
+@pytest.mark.parametrize(("text", "said_before", "stated"), [
+    # the place they live in, told last, not one asked about before it
+    ("2만원어치 사면 배송비 얼마에요?", "제주도 배송비도 따로 있나요? 저 울릉도 사는데요", "울릉도 추가 배송비 5,000원"),
+    ("울릉도 사는데 제주감귤 2만원어치 사면 배송비 얼마에요?", "", "울릉도 추가 배송비 5,000원"),
+    ("저는제주도사는데 2만원어치 사면 배송비 얼마에요?", "", "제주도 추가 배송비 3,000원"),
+])
+def test_the_place_they_live_in(text: str, said_before: str, stated: str) -> None:
+    from sajang.graphs.inquiry.fee_math import remote_cart_calculation
+
+    out = remote_cart_calculation(text, StorePolicy(), _REMOTE_RULES, "ko", said_before)
+    assert out is not None and stated in out, out
+
+
+@pytest.mark.parametrize(("text", "said_before"), [
+    ("2만원어치 사면 배송비 얼마에요?", "울릉도도 배송 되나요? 저는 서울 사는데요"),
+    ("2만원어치 보내면 배송비 얼마?", "울릉도 배송비 얼마예요?"),
+    ("젖병 소독도 되는 거 2만원어치 사면 배송비 얼마에요?", ""),
+])
+def test_no_area_fee_without_a_place_they_live_in(text: str, said_before: str) -> None:
+    from sajang.graphs.inquiry.fee_math import remote_cart_calculation
+
+    assert remote_cart_calculation(text, StorePolicy(), _REMOTE_RULES, "ko", said_before) is None
+
+
+def test_the_basic_fee_said_on_the_way_is_not_the_areas() -> None:
+    from sajang.graphs.inquiry.fee_math import _area_fee
+
+    assert _area_fee(["도서산간 지역은 기본 배송비 3,000원에 5,000원이 추가됩니다."], False) != 3000

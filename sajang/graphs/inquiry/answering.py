@@ -551,21 +551,30 @@ def _word_negated(text: str, word: str) -> bool:
     return before.endswith(("안", "못")) or bool(re.match(r"[가-힣]{0,3}?지\s*(?:않|못)", after))
 
 
+_CLAUSE_ENDS = frozenset({"는데", "은데", "ㄴ데", "고", "어서", "아서", "니까", "으니까", "지만", "어도", "아도"})
+_NOT_DEEDS = frozenset({"적용"})  # (a coupon applied, not goods used)
+
+
 def _told_negated(text: str, word: str) -> bool:
     """Whether what the customer told negates `word` (a stem), read on morphemes so a conjugated or misspelt verb
     counts — «안썻는데» is «안 쓰었는데», «사용하지 않았어요» — and a word the manual writes for theirs too («사용»
     for their «쓰», see `_SAME_AS`)."""
-    wanted = {word, *(source for source, same in _SAME_AS.items() if word in same)}
+    wanted = {word, *(source for source, same in _SAME_AS.items() if word in same and source not in _NOT_DEEDS)}
     morphs = morphemes(text)
-    for i, (form, _tag) in enumerate(morphs):
-        if form not in wanted and _stem(form) not in wanted:
-            continue
-        before = morphs[i - 1] if i else ("", "")
-        after = [f for f, _t in morphs[i + 1:i + 5]]
-        if before[0] in ("안", "못") and before[1].startswith("MA"):
-            return True
-        return "지" in after and any(f in ("않", "못") for f in after)
-    return _word_negated(text, word)
+    said = [i for i, (form, _tag) in enumerate(morphs) if form in wanted or _stem(form) in wanted]
+    if not said:
+        return _word_negated(text, word)
+    i = said[-1]  # (the last time it is said: «적립금은 안 썼고 찜기는 한번 써봤는데», the goods are the latest clause)
+    before = morphs[i - 1] if i else ("", "")
+    if before[0] in ("안", "못") and before[1].startswith("MA"):
+        return True
+    clause: list[str] = []  # the rest of its clause: «써보지도 않았는데», «사용 안 했는데», «쓴 적 없는데»
+    for form, tag in morphs[i + 1:]:
+        if tag == "EF" or (tag == "EC" and form in _CLAUSE_ENDS):
+            break
+        clause.append(form)
+    return ("지" in clause and any(f in ("않", "못") for f in clause)) or ("적" in clause and "없" in clause) \
+        or ("안" in clause and "하" in clause) or ("못" in clause and "하" in clause)
 
 
 def article_text(hit: Mapping[str, Any]) -> str:
@@ -597,11 +606,13 @@ _LENGTH_STATED = re.compile(r"\d+\s*(?:~\s*\d+\s*)?(?:영업일|일|시간|주|�
 _AFTER_WORD = re.compile(r"([가-힣]+)\s*(?:후|뒤)에?\s*$")
 # («신청 기한», «교환신청 며칠 안에 해야 돼요»: the word a deadline is asked of — or the verb after it, «적립된 거
 # 언제까지 써야 돼요», whose deadline is the using)
-_DURATION_OF = re.compile(r"(?P<word>[가-힣]+?)(?:이|의)?\s*(?:(?P<period>기한|기간)|언제\s*까지|며칠\s*(?:안|이내|내|까지))"
-                          r"(?P<after>[^?？.!]{0,12})")
-_LIGHT_VERBS = frozenset({"하", "되", "돼", "드리"})
+_DURATION_OF = re.compile(r"(?P<word>[가-힣]+?)(?:이|의)?\s*(?:(?P<period>기한|기간)|언제\s*까지|(?:며칠|몇\s*일)\s*(?:안|이내|내|까지))"
+                          r"(?P<after>[^?？.!지]{0,12})")
+# (a verb after it that is no deed of theirs: «해야 돼요», «알려 주세요», «여쭤봐요»)
+_LIGHT_VERBS = frozenset({"하", "되", "돼", "드리", "알리", "여쭈", "여쭙", "묻", "말하", "주"})
 # «결제완료까지 얼마나 걸려요?», «환불 며칠 걸려요»: how long it takes, which «즉시», «다음 날» answer
-_TAKES = re.compile(r"걸리|걸려|걸림|걸릴|소요|how\s+long\s+(?:does|will|would|do|did)\b.{0,30}\btake", re.IGNORECASE)
+_TAKES = re.compile(r"(?:며칠|몇\s*일|얼마나|얼마|몇\s*시간|시간|기간|오래)\s*(?:정도|쯤|이나)?\s*(?:걸리|걸려|걸림|걸릴)|소요|"
+                    r"how\s+long\s+(?:does|will|would|do|did)\b.{0,30}\btake", re.IGNORECASE)
 
 
 def _duration_stated(question: str) -> Callable[[str], bool] | None:
@@ -1175,7 +1186,7 @@ def _two_whethers(text: str) -> list[str] | None:
     too («밀키트 … 며칠까지 괜찮은지랑 냉동실에 넣어놔도 되는지»: the meal kit in the freezer)."""
     found = _TWO_WHETHERS.match(text)
     # (one line only: «배송비 얼마에요? 그리고 반품 되는지랑 …» has a question before them, `question_parts` splits it)
-    if found is None or _BOTH_TOGETHER.search(found["b"]) or "\n" in text or re.search(r"[?？.!]", found["a"]):
+    if found is None or _BOTH_TOGETHER.search(found["b"]) or "\n" in text or re.search(r"[?？!]|\.(?!\d)", found["a"]):
         return None
     first, second, ask = found["a"].strip(), found["b"].strip(), found["ask"].strip()
     lent = [n for n in topic_nouns(first) if n not in second and not WHEN_OR_WHERE.search(n)]
@@ -1486,7 +1497,7 @@ def _pick(key: str, locale: str, seed: int, **kw: Any) -> str:
 # «반품이 어려운 경우» → «반품이 어렵습니다»: what a heading of cases says of each of them, as a sentence's end
 _CASE_VERDICTS = (("어려운", "어렵습니다"), ("안 되는", "안 됩니다"), ("불가능한", "불가능합니다"), ("가능한", "가능합니다"),
                   ("수 없는", "수 없습니다"), ("수 있는", "수 있습니다"), ("되는", "됩니다"))
-_TIME_NOUNS = frozenset({"시", "후", "뒤", "전", "중", "동안", "이후", "이전"})
+_TIME_NOUNS = frozenset({"시", "후", "뒤", "전", "중", "동안", "이후", "이전", "경과", "초과"})
 _CASE_HEADING_END = re.compile(r"^(?P<subject>[가-힣·\s]+?[이가])\s+(?:(?P<adverb>바로|모두|직접)\s+)?(?P<verdict>[가-힣\s]+?)\s*경우$")
 
 
@@ -2691,8 +2702,8 @@ _RETURN_COST_ASKED = re.compile(r"배송비|택배비|반품비|내야|내요|�
 _LATE_RETURN_SENTENCE = re.compile(r"예정일[^.!?\n]{0,15}?늦어진[^.!?\n]*반품")
 
 
-# islands and remote areas have rules of their own (fees, days fresh food leaves): a shop's manual says them in an
-# article of their own, which outranks the general rule for a customer who names such a place
+# islands and remote areas (`fee_math.REMOTE_AREA`) have rules of their own (fees, days fresh food leaves): a shop's
+# manual says them in an article of their own, which outranks the general rule for a customer who names such a place
 REMOTE_AREA_MARGIN = 0.15  # how far below the top the article about such places may be
 
 

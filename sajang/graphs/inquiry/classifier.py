@@ -148,9 +148,10 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
         r"lawyer|\bsue\b|lawsuit|legal action|consumer (agency|protection)|report you")),
     # a caller posing as us got their card details, «이거 사기 아니에요?»: money at risk now
     "fraud": ("urgent", _rx(
-        r"피싱|사기\s*(아니|아님|아냐|인가|인\s*것|인\s*듯|같|맞|당했|당한|치|꾼|죠|지\s*[?？요]|예요|에요)|"
-        # («카드번호랑 비번 달래서 알려줬어요»: asked for, then given)
-        r"(카드\s*번호|비밀\s*번호|비번|인증\s*번호|계좌\s*번호)[^.?!？]{0,12}?(알려\s*(줬|드렸|주었)|말해\s*(줬|버렸)|불러\s*(줬|드렸))",
+        r"피싱|사기\s*(아니|아님|아냐|인가|인\s*것|인\s*듯|같|맞|당했|당한|치|꾼)|"
+        r"(카드\s*번호|비밀\s*번호|비번|인증\s*번호|계좌\s*번호)\S{0,8}\s*(알려\s*(줬|드렸|주었)|말해\s*(줬|버렸)|불러\s*(줬|드렸))",
+        # «카드번호랑 비번 달래서 알려줬어요»: asked for by someone, then given
+        r"(카드\s*번호|비밀\s*번호|비번|인증\s*번호)[^.?!？]{0,8}?(달래|달라|요구)\S*\s*(알려|불러|말해)\s*(줬|드렸|주었|버렸)",
         # «제가 안 한 주문이 3건이나 결제됐어요 계정 해킹당한 것 같아요»: orders nobody of theirs placed, an account taken
         r"(?:안\s*한|하지\s*않은|한\s*적\s*(?:도\s*)?없는|모르는)\s*(?:주문|결제)\S{0,3}\s*[^.?!？]{0,16}?(?:결제|승인|출금|청구|됐|되었)"
         # (harm told, not a worry: «해킹 걱정돼서 그러는데 카드정보 저장돼요?» asks the rule)
@@ -158,7 +159,10 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
         r"|(?:카드|계정|아이디|명의|개인\s*정보)\S{0,2}\s*(?:도용\s*(?:을|를|이|가)?\s*(?:당했|당한|당해|됐|된)|털|뚫)",
         # «주문내역에 모르는 사람 이름이랑 주소가 다 보여요»: someone else's personal data shown to them
         r"개인\s*정보\S{0,2}\s*(?:유출|노출|털)|(?:다른|모르는)\s*(?:사람|분)\S{0,2}\s*(?:이름|주소|전화\s*번호|연락처|개인\s*정보)"
-        r"[^.?!？]{0,20}?(?:보여|보이|나와|적혀|찍혀)",
+        r"[^.?!？]{0,20}?(?:보여|보이|나와)",
+        # «받은 상자 송장에 다른 사람 이름, 주소 … 적혀 있고»: a parcel labelled with someone else's data
+        r"(?:송장|명세서|상자|박스)\S{0,2}\s*(?:다른|모르는)\s*(?:사람|분)\S{0,2}\s*(?:이름|주소|전화\s*번호|연락처)"
+        r"[^.?!？]{0,20}?(?:적혀|찍혀)\s*(?:있|왔)",
         r"phishing|\bscam(med)?\b|fraud|hack(?:ed|ing)|unauthori[sz]ed|data\s+(?:leak|breach)")),
     "repeated": ("urgent", _rx(
         r"몇\s*번째|세\s*번째|여러\s*번\s*(문의|연락|말씀|얘기|물어)|벌써\s*(두|세|네|다섯|몇|[2-9])\s*번|또\s*(이러|이런|그러)",

@@ -63,13 +63,15 @@ _ONE_OF = re.compile(r"하나|한\s*개|일부|그중|그\s*중|만\s*(?:반품|
 _SHOPS_FAULT = re.compile(r"불량|파손|깨[져진졌]|오배송|잘못\s*(?:왔|온|보내)|상했|상한|터[져진졌]|"
                           r"defect|damaged|broken|wrong\s+item|spoil", re.IGNORECASE)
 # «제주 사는데 …»: the remote-area fee comes on top (`remote_cart_calculation` adds it; the other sums are not
-# done there); not «제주문» (제 주문), «섬유유연제», «제주감귤» — a place, not a word that starts like one
-REMOTE_AREA = re.compile(r"(?<!제)(?<![가-힣])제주(?!문|감귤|산|\s*(?:감귤|흑돼지|한라봉|옥돔|삼다수))|울릉|도서\s*산간|(?<![가-힣])산간|"
-                         r"(?<![가-힣])섬(?:\s|에|이|은|도|지역|마을|인데|$)|외딴\s*섬|작은\s*섬|백령도|독도|"
-                         r"\bjeju\b|\bulleung|\bislands?\b|\bremote\b", re.IGNORECASE)
+# done there); not «제주문» (제 주문), «제주산 갈치», «섬유유연제», «소독도» — a place, not a word that starts like one
+_JEJU_PLACE = r"제주(?!문|산(?!다|대|지)|\s*(?:감귤|흑돼지|한라봉|옥돔|삼다수|갈치))"
+REMOTE_AREA = re.compile(_JEJU_PLACE + r"|울릉|도서\s*산간|(?<![가-힣])산간|"
+                         r"(?<![가-힣])섬(?:\s|에|이|은|도|지역|마을|인데|$)|외딴\s*섬|작은\s*섬|(?<![가-힣])백령도|(?<![가-힣])독도|"
+                         r"\bjeju\b|\bulleung|\bislands?\b", re.IGNORECASE)
+_JEJU = re.compile(_JEJU_PLACE + r"|\bjeju\b", re.IGNORECASE)
 # told before in the conversation, a place counts only said as where they live or where it goes («울릉도 사는데요»,
-# «제주도 주소예요»), not a question about such places («울릉도 배송비 얼마에요?»)
-_LIVES_THERE = re.compile(r"(?:사는데|살아요|살고|살거든|거주|주소(?:예요|에요|인데|로|는)|로\s*(?:보내|받)|이에요|예요|인데요?)")
+# «제주도 주소로 보내요»), not a question about such places («울릉도 배송비 얼마예요?»)
+_LIVES_THERE = re.compile(r"\S{0,3}\s*(?:에\s*)?(?:사는데|살아요|살고|살거든|산다|삽니다|거주|주소|(?:으로|로)\s*(?:보내|받))")
 # a yes/no question of the fee («배송비 붙나요?», «따로 내야 돼요?») or of free shipping («무배인가요?»)
 _ASKS_FEE = re.compile(r"붙(?:나|어|음|는|냐|을|겠|죠|지)|내야|따로\s*(?:내|나와|들|받)|추가\s*(?:되|돼|요금)|do\s+i\s+pay|"
                        r"is\s+there\s+(?:a\s+)?(?:shipping|delivery)", re.IGNORECASE)
@@ -207,8 +209,8 @@ def _won(value: int, locale: str) -> str:
 
 def fee_calculation(text: str, policy: StorePolicy, locale: str = "ko", said_before: str = "") -> str | None:
     """The customer's sum said in a sentence or two (`locale` ko or en), or None: no sum in the message, or
-    the customer told before, in `said_before` (their earlier messages of the conversation), that they live
-    where the remote-area fee comes on top («저 울릉도 사는데요» … «그럼 6만원어치 사면 배송비 0원이에요?»)."""
+    their earlier messages of the conversation (`said_before`) name a place where the remote-area fee may come on
+    top («저 울릉도 사는데요» … «그럼 6만원어치 사면 배송비 0원이에요?»: `remote_cart_calculation`'s sum)."""
     case = read_fee_case(text)
     if case is None or REMOTE_AREA.search(said_before):
         return None  # (a sum without the area's fee would be wrong there: `remote_cart_calculation` does it)
@@ -291,24 +293,32 @@ def fee_calculation(text: str, policy: StorePolicy, locale: str = "ko", said_bef
 
 # the article's add-on fee for an area, in the clause naming it: «제주도: 3,000원 추가», «그 밖의 도서산간 지역: 5,000원
 # 추가», «제주도는 3,000원, 그 밖의 도서산간 지역은 5,000원이 추가됩니다»
-_AREA_FEE = re.compile(r"(제주|도서\s*산간|섬)[^\d,.]{0,14}?([\d,]+)\s*원")
+_AREA_FEE = re.compile(r"(제주|도서\s*산간|섬)([^\d,.]{0,14}?)([\d,]+)\s*원")
 _ADDED = re.compile(r"추가")
-_JEJU = re.compile(r"제주|jeju", re.IGNORECASE)
 # the island as the customer named it («울릉도 사는데»), for the reply (else «도서산간 지역»)
-_ISLAND_NAMED = re.compile(r"울릉도|백령도|독도|연평도|흑산도|홍도|거문도|청산도|욕지도|비금도|도초도|추자도|우도|가파도|마라도")
+_ISLAND_NAMED = re.compile(r"울릉도|백령도|(?<![가-힣])독도|연평도|흑산도|홍도|거문도|청산도|욕지도|비금도|도초도|추자도|우도|가파도|마라도")
+
+
+def remote_place(text: str, said_before: str = "") -> str | None:
+    """The island or remote area of the message («제주», «울릉»), else the last one the customer told before that
+    they live in or send to («저 울릉도 사는데요»); None when there is none."""
+    found = REMOTE_AREA.search(text)
+    if found:
+        return found.group(0)
+    told = [m.group(0) for m in REMOTE_AREA.finditer(said_before) if _LIVES_THERE.match(said_before, m.end())]
+    return told[-1] if told else None
 
 
 def names_remote_area(text: str, said_before: str = "") -> bool:
     """The message names an island or remote area, or the customer told before that they live or send there."""
-    if REMOTE_AREA.search(text):
-        return True
-    return any(REMOTE_AREA.search(line) and _LIVES_THERE.search(line) for line in said_before.splitlines())
+    return remote_place(text, said_before) is not None
 
 
 def _area_fee(lines: list[str], jeju: bool) -> int | None:
     """The add-on fee the article states for Jeju (`jeju`) or for the other remote areas: one figure, else None."""
-    fees = {int(m.group(2).replace(",", "")) for line in lines if _ADDED.search(line)
-            for m in _AREA_FEE.finditer(line) if (m.group(1) == "제주") == jeju}
+    # (not the basic fee said on the way: «도서산간 지역은 기본 배송비 3,000원에 5,000원이 추가»)
+    fees = {int(m.group(3).replace(",", "")) for line in lines if _ADDED.search(line)
+            for m in _AREA_FEE.finditer(line) if (m.group(1) == "제주") == jeju and "기본" not in m.group(2)}
     return fees.pop() if len(fees) == 1 else None
 
 
@@ -319,20 +329,20 @@ def remote_cart_calculation(text: str, policy: StorePolicy, rules: list[str], lo
     store policy's fee and threshold, the area's fee from the answering article's lines (`rules`: «제주도: 3,000원
     추가», «그 밖의 도서산간 지역: 5,000원 추가»). None when no area is named, the message is no cart's sum, or the
     article states no fee for the area. Korean only."""
-    if locale != "ko" or not names_remote_area(text, said_before):
+    place_text = remote_place(text, said_before)
+    if locale != "ko" or place_text is None:
         return None
     case = read_fee_case(text, remote=True)
     if case is None or case.kind != "cart":
         return None
-    place_text = text if REMOTE_AREA.search(text) else said_before
-    jeju = bool(_JEJU.search(place_text))
+    jeju = bool(_JEJU.match(place_text))
     extra = _area_fee(rules, jeju)
     fee, threshold = int(Decimal(policy.delivery_fee)), int(Decimal(policy.free_shipping_threshold))
     if extra is None or fee <= 0:
         return None
     w = lambda v: _won(v, locale)  # noqa: E731 - a short local formatter
-    named = _ISLAND_NAMED.search(place_text)
-    place = "제주도" if jeju else named.group(0) if named else "도서산간 지역"
+    islands = _ISLAND_NAMED.findall(text if REMOTE_AREA.search(text) else said_before)
+    place = "제주도" if jeju else islands[-1] if islands else "도서산간 지역"
     free = case.total >= threshold
     # «배송비 0원이에요?», «무배죠?»: no, the area's fee still comes; «배송비 붙어요?»: yes
     lead = "아니요, " if _ASKS_FREE.search(text) and not _NEGATED.search(text) else \

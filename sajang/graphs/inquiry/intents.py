@@ -162,7 +162,7 @@ def _years_back(word: str) -> int:
 _DAY_OF_MONTH = re.compile(r"(?<![\d월/.])(\d{1,2})\s*일\s*(에|날|자|주문)")
 _DAYS_AGO = re.compile(r"(?P<count>\d{1,2}|한|두|세|네|닷|열)\s*(?P<unit>일|주)\s*전"
                        # «이틀 전에 시킨 거», «일주일 전»: days counted in words
-                       r"|(?<![가-힣])(?P<days>하루|이틀|사흘|나흘|닷새|일주일|열흘|보름)\s*전"
+                       r"|(?<![가-힣])(?P<days>하루|이틀|사흘|나흘|닷새|일주일|열흘|보름)\s*전(?![화부날체])(?!\s*까지)"
                        # "the order I placed 2 days ago", "a week ago"
                        r"|\b(?P<en_count>\d{1,2}|an?|one|two|three|four|five|six|ten)\s+(?P<en_unit>days?|weeks?)\s+ago\b",
                        re.IGNORECASE)
@@ -218,6 +218,7 @@ _NOT_PRODUCT_WORDS = """
 출고 발송 예정 완료 중 준비 문자 연락 답변 상담 상담원 사람 언제 어디 쯤 날 때 시간 건 쪽 부분 혹시 다 하나 두 개수 총
 총액 가격 비용 원 돈 카드 계좌 영수증 마이페이지 앱 사이트 수수료 이유 사유 가능 불가 방법 기간 오후 오전 정 안 못 좀 산
 제외 이번달 저번달 요번달 다음달 이번주 저번주 요번주 다음주 당월 전월 금월 주문번호 주문건 뒷자리 결과 전 후 출발 작년 재작년 올해 금년 우체국 대한통운 씨제이 한진 롯데 로젠 cj 택배사 마지막 처음 방금 아까 가장 제일 지난번 요번 예전 먼저 나중 휴대폰 전화 번호 핸드폰 order orders package parcel item items delivery tracking status refund return
+하루 이틀 사흘 나흘 닷새 일주일 열흘 보름
 exchange cancel my the when where what how much did is was
 """
 NOT_PRODUCT = frozenset(_NOT_PRODUCT_WORDS.split())
@@ -479,7 +480,7 @@ _PAST_TYPOS = str.maketrans({"햇": "했", "냇": "냈", "낫": "났", "됏": "�
 
 
 # «머머 담았었죠?», «머 시켰더라»: «뭐» typed without its ㅜ
-_MEO = re.compile(r"(?<![가-힣])(?:머(머)|머(?!지\s*않|가리)(?=\s|[?？]|$|(?:를|가|였|야|지|죠|더라|시켰|샀|담았|주문)))")
+_MEO = re.compile(r"(?<![가-힣])(?:머(머)|머(?!지\s*않|지\s*포인트|가리)(?=\s|[?？]|$|(?:를|가|였|야|지|죠|더라|시켰|샀|담았|주문)))")
 
 
 # «뭐뭐 잇엇죠», «재고 잇나요»: «있» typed with ㅅ (not «잇몸», «잇다»)

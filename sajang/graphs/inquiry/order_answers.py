@@ -423,10 +423,7 @@ def _list_extra(order: dict[str, Any], query: OwnDataQuery, locale: str) -> str:
         bits.append(f"{order.get('courier') or ''} {order['tracking_no']}".strip())
     if "amount" in query.facts:
         # («오늘 주문 배송비 붙었어요? 총 얼마 나왔어요?»: each order's fee beside what it cost)
-        fee = _fee_paid(order, locale)
-        free = Decimal(str(order.get("shipping_fee") or 0)) == 0
-        bits.append(f"{_won(order['amount'])}원(배송비 {fee})" if locale == "ko"
-                    else f"KRW {_won(order['amount'])} ({'free shipping' if free else f'shipping {fee}'})")
+        bits.append(_o("list_amount", locale, amount=_won(order["amount"]), fee=_fee_paid(order, locale)))
     for c in order.get("claims") or []:
         if "claims" in query.facts or query.claim_types or c["status"] in OPEN_CLAIMS:
             bits.append(f"{c['type_label']} {c['status_label']}")

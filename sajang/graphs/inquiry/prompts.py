@@ -221,6 +221,8 @@ ORDER_T: dict[str, dict[str, str]] = {
                         "en": "This order has no delivery address on record. Let me know if you'd like us to check."},
     "amount": {"ko": "결제 금액은 {amount}원이에요(배송비 {fee}).", "en": "You paid KRW {amount} (shipping {fee})."},
     "free_shipping": {"ko": "무료", "en": "free"},
+    # an order's amount on a list line, with the delivery fee it paid
+    "list_amount": {"ko": "{amount}원(배송비 {fee})", "en": "KRW {amount} (shipping {fee})"},
     "claim": {"ko": "{when} 접수된 {type} 요청은 현재 '{status}' 상태예요.",
               "en": "The {type} request you made {when} is {status}."},
     "claim_done": {"ko": "{when} 접수된 {type} 요청은 '{status}' 처리되었어요{resolved}.",
