@@ -1185,7 +1185,8 @@ def _two_whethers(text: str) -> list[str] | None:
     told before them stays with the first (`told_then_asked` reads it there), and its things are the second's
     too («밀키트 … 며칠까지 괜찮은지랑 냉동실에 넣어놔도 되는지»: the meal kit in the freezer)."""
     found = _TWO_WHETHERS.match(text)
-    # (one line only: «배송비 얼마에요? 그리고 반품 되는지랑 …» has a question before them, `question_parts` splits it)
+    # (a line of its own only: in «배송비 얼마에요? 그리고 반품 되는지랑 교환 되는지 …» the question before them is a part
+    # of its own, and the two whethers after it stay one part)
     if found is None or _BOTH_TOGETHER.search(found["b"]) or "\n" in text or re.search(r"[?？!]|\.(?!\d)", found["a"]):
         return None
     first, second, ask = found["a"].strip(), found["b"].strip(), found["ask"].strip()
