@@ -332,3 +332,37 @@ def test_the_basic_fee_said_on_the_way_is_not_the_areas() -> None:
     from sajang.graphs.inquiry.fee_math import _area_fee
 
     assert _area_fee(["도서산간 지역은 기본 배송비 3,000원에 5,000원이 추가됩니다."], False) != 3000
+
+
+_TIERS = [("식구", "식구: 6개월 구매 금액 가입 즉시, 구매 적립 1%"), ("단골", "단골: 6개월 구매 금액 15만 원 이상, 구매 적립 1.5%"),
+          ("골드", "골드: 6개월 구매 금액 40만 원 이상, 구매 적립 2%"), ("VIP", "VIP: 6개월 구매 금액 80만 원 이상, 구매 적립 3%")]
+
+
+@pytest.mark.parametrize(("text", "said_before", "stated"), [
+    ("지난 6개월 동안 32만원 샀는데 골드 되려면 얼마 더 사야 돼요?", "", "320,000원에서 80,000원 더"),
+    ("VIP까지 얼마 남았어요? 지금 45만원이요", "", "350,000원 더"),
+    # the tier named in the question before
+    ("지금 6개월 동안 12만원 샀으면 얼마 남은 거예요?", "단골 등급 되려면 얼마 사야 돼요?", "30,000원 더"),
+])
+def test_what_is_left_to_reach_a_tier(text: str, said_before: str, stated: str) -> None:
+    from sajang.graphs.inquiry.fee_math import tier_gap_calculation
+
+    out = tier_gap_calculation(text, _TIERS, "ko", said_before)
+    assert out is not None and stated in out, out
+
+
+@pytest.mark.parametrize("text", [
+    "50만원 샀는데 골드 되려면 얼마 더?",  # reached already
+    "골드 되려면 얼마 사야돼요?",  # no amount of theirs: the rule answers
+    "32만원 샀는데 얼마 더 사야 돼요?",  # no tier named
+])
+def test_no_tier_gap_without_the_figures(text: str) -> None:
+    from sajang.graphs.inquiry.fee_math import tier_gap_calculation
+
+    assert tier_gap_calculation(text, _TIERS, "ko") is None
+
+
+def test_the_demo_shop_says_what_is_left_to_reach_gold(manual_svc: Any) -> None:
+    out = manual_svc.ask("지난 6개월 동안 32만원 샀는데 골드 되려면 얼마 더 사야 돼요?")
+    assert not out["handoff"], out
+    assert "80,000원" in out["answer"], out["answer"]

@@ -39,6 +39,7 @@ from sajang.graphs.inquiry.fee_math import (
     names_remote_area,
     points_calculation,
     remote_cart_calculation,
+    tier_gap_calculation,
 )
 from sajang.graphs.inquiry.intents import ORDER_ID, WHEN_OR_WHERE, elliptic_fragment, parse_own_query
 from sajang.graphs.inquiry.order_answers import (
@@ -2019,7 +2020,8 @@ def _manual_reply(settings: Settings, policy: StorePolicy, *, text: str, questio
     if computed is None and parts and parts[0][1].get("category") in POINTS_CATEGORIES:
         # «적립금 만원 있는데 15000원짜리 살 때 다 쓸 수 있나요?»: the points rule of the article with their figures
         rules = [(u.key or "", u.text) for u in visible_units(parts[0][1], audience, audience_overrides)]
-        computed = points_calculation(text, rules, locale) or points_calculation(read, rules, locale)
+        computed = points_calculation(text, rules, locale) or points_calculation(read, rules, locale) \
+            or tier_gap_calculation(text, rules, locale, said_before)
     if not parts:  # the best article as the source (the customer reads its title): never one for agents only
         shown = [h for h in manual[:1] if audience == "agents" or
                  not is_agents_only(h.get("body") or h.get("text") or "", h.get("id"), audience_overrides)]

@@ -443,3 +443,37 @@ def points_calculation(text: str, rules: list[tuple[str, str]], locale: str = "k
         earned = int(Decimal(price[0]) * rate / 100)
         return f"{rows[0][0]} 등급이면 {w(price[0])} 결제에 {rate}%, 적립금 {w(earned)}이 쌓여요."
     return None
+
+
+# --- membership tiers: what is left to reach one ----------------------------------------------------------------
+
+# «골드 되려면 얼마 더 사야 돼요?», «단골까지 얼마 남은 거예요?»: the amount still to buy
+_TIER_GAP_ASKED = re.compile(r"얼마\s*(?:더|남|나\s*더)|몇\s*만\s*원\s*더|더\s*(?:사야|구매해야|써야)|남은\s*(?:거|게|금액)")
+_TIER_REACHED = r"\s*(?:등급)?\s*(?:이|가|으로|로)?\s*(?:되려면|될려면|되면|까지|올라가려면|가려면|달성)"
+
+
+def _tier_aimed(key: str, text: str) -> bool:
+    """The message names the tier `key` as the one to reach («골드 되려면», «VIP까지»)."""
+    return bool(key) and re.search(rf"(?<![가-힣A-Za-z]){re.escape(key)}{_TIER_REACHED}", text, re.IGNORECASE) is not None
+
+
+def tier_gap_calculation(text: str, rules: list[tuple[str, str]], locale: str = "ko", said_before: str = "") -> str | None:
+    """What the customer still has to buy to reach the tier they name (or named in the question before, in
+    `said_before`), from the tier table's own row (`rules`: (key, text) of the article's units, «골드» → «… 40만 원
+    이상 …»): «지난 6개월 동안 32만원 샀는데 골드 되려면 얼마 더 사야 돼요?» → 80,000원. None unless one amount bought,
+    one tier aimed at with one line, and the line not reached yet. Korean only."""
+    if locale != "ko" or not _TIER_GAP_ASKED.search(text) or _SEVERAL_AFTER.search(text):
+        return None
+    spent = [a.value for a in amounts(text) if a.role in ("total", "item")]
+    if len(spent) != 1 or any(a.role not in ("total", "item") for a in amounts(text)):
+        return None
+    aimed = [(k, t) for k, t in rules if _tier_aimed(k, text)] or \
+        [(k, t) for k, t in rules if said_before and _tier_aimed(k, said_before)]
+    if len(aimed) != 1:
+        return None
+    key, row = aimed[0]
+    lines = [a.value for a in amounts(row) if a.role == "threshold"]
+    if len(lines) != 1 or lines[0] <= spent[0]:
+        return None  # (no line, several, or reached already: the rule answers, the tier changes on its own date)
+    w = lambda v: _won(v, locale)  # noqa: E731 - a short local formatter
+    return f"{key} 등급 기준은 {w(lines[0])} 이상이라, {w(spent[0])}에서 {w(lines[0] - spent[0])} 더 구매하시면 돼요."
