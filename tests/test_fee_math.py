@@ -366,3 +366,12 @@ def test_the_demo_shop_says_what_is_left_to_reach_gold(manual_svc: Any) -> None:
     out = manual_svc.ask("지난 6개월 동안 32만원 샀는데 골드 되려면 얼마 더 사야 돼요?")
     assert not out["handoff"], out
     assert "80,000원" in out["answer"], out["answer"]
+
+
+def test_points_named_in_the_question_before() -> None:
+    from sajang.graphs.inquiry.fee_math import points_calculation
+
+    out = points_calculation("그럼 3만원짜리 사면 최대 얼마까지 써요?", _POINTS_RULES, "ko", "적립금 최소 얼마부터 쓸 수 있어요?")
+    assert out is not None and "15,000원" in out, out
+    # (nothing of points said before: no sum of points)
+    assert points_calculation("그럼 3만원짜리 사면 최대 얼마까지 써요?", _POINTS_RULES, "ko", "배송비 얼마에요?") is None

@@ -2020,7 +2020,7 @@ def _manual_reply(settings: Settings, policy: StorePolicy, *, text: str, questio
     if computed is None and parts and parts[0][1].get("category") in POINTS_CATEGORIES:
         # «적립금 만원 있는데 15000원짜리 살 때 다 쓸 수 있나요?»: the points rule of the article with their figures
         rules = [(u.key or "", u.text) for u in visible_units(parts[0][1], audience, audience_overrides)]
-        computed = points_calculation(text, rules, locale) or points_calculation(read, rules, locale) \
+        computed = points_calculation(text, rules, locale, said_before) or points_calculation(read, rules, locale) \
             or tier_gap_calculation(text, rules, locale, said_before)
     if not parts:  # the best article as the source (the customer reads its title): never one for agents only
         shown = [h for h in manual[:1] if audience == "agents" or

@@ -392,14 +392,17 @@ def _tier_named(key: str, text: str) -> bool:
                                    text, re.IGNORECASE) is not None
 
 
-def points_calculation(text: str, rules: list[tuple[str, str]], locale: str = "ko") -> str | None:
+def points_calculation(text: str, rules: list[tuple[str, str]], locale: str = "ko", said_before: str = "") -> str | None:
     """The points a customer may spend on, or earns with, the amount they name, from the answering article's own
     rules (`rules`: (key, text) of its units — a table row's key is its first cell, «골드»): «3만원짜리에 5천원 쿠폰
     쓰면 적립금 최대 얼마까지 돼요?» with «쿠폰을 먼저 적용한 뒤 남은 상품 금액의 50%까지» → 12,500원; «골드등급이면
     4만원 결제하면 적립금 얼마 쌓여요» with the row «골드 … 적립 2%» → 800원. None when anything the sum needs is
     not plain: one product amount, the coupon and the points held told as such, no count, no percentage coupon, no
-    fee included; or when the article states no such rule. Korean messages only."""
-    if locale != "ko" or not _POINTS_NAMED.search(text) or _SEVERAL_AFTER.search(text) \
+    fee included; or when the article states no such rule. Korean messages only. The points may be named in the
+    customer's earlier messages (`said_before`): «적립금 최소 얼마부터 쓸 수 있어요?» … «그럼 3만원짜리 사면 최대 얼마까지
+    써요?»."""
+    if locale != "ko" or not (_POINTS_NAMED.search(text) or _POINTS_NAMED.search(said_before)) \
+            or _SEVERAL_AFTER.search(text) \
             or _FEE_INCLUDED.search(text) or "%" in text:
         return None
     coupon, held, price = 0, list[int](), list[int]()
