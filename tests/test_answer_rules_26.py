@@ -144,17 +144,22 @@ def test_money_taken_several_times_is_an_incident(text: str, charged: bool) -> N
     assert ("double_charge" in incident_evidence(text)) == charged
 
 
-@pytest.mark.parametrize("question", ["찜기 한번 써봤는데 별로네요 반품 되나요", "냄비 한번 써봤는데 맘에 안 들어서요 반품 되나요"])
-def test_a_told_case_the_rule_refuses_answers_whether_it_can_be_done(question: str) -> None:
+def _return_reply_for_kitchenware(question: str) -> str:
+    """The return article's reply where the catalogue says a pot or a steamer is 주방용품."""
     from test_answer_units import _reply
 
     from sajang.graphs.inquiry.answering import _GOODS_KINDS
 
-    token = _GOODS_KINDS.set(frozenset({"주방", "용품"}))  # (the catalogue says a pot is 주방용품)
+    token = _GOODS_KINDS.set(frozenset({"주방", "용품"}))
     try:
-        answer = _reply(question, "return-policy")
+        return _reply(question, "return-policy")
     finally:
         _GOODS_KINDS.reset(token)
+
+
+@pytest.mark.parametrize("question", ["찜기 한번 써봤는데 별로네요 반품 되나요", "냄비 한번 써봤는데 맘에 안 들어서요 반품 되나요"])
+def test_a_told_case_the_rule_refuses_answers_whether_it_can_be_done(question: str) -> None:
+    answer = _return_reply_for_kitchenware(question)
     assert "사용했거나 세척한 주방용품, 일부를 먹은 식품은 반품이 어렵습니다" in answer, answer
     assert "7일 안에 반품을 신청하실 수 있습니다" not in answer, answer
 
@@ -208,15 +213,7 @@ def test_a_week_ago_in_korean_words() -> None:
 
 
 def test_an_opened_but_unused_board_is_not_the_used_case() -> None:
-    from test_answer_units import _reply
-
-    from sajang.graphs.inquiry.answering import _GOODS_KINDS
-
-    token = _GOODS_KINDS.set(frozenset({"주방", "용품"}))
-    try:
-        answer = _reply("도마뜯어만봣고안썻는데반품되나요", "return-policy")
-    finally:
-        _GOODS_KINDS.reset(token)
+    answer = _return_reply_for_kitchenware("도마뜯어만봣고안썻는데반품되나요")
     assert "반품이 어렵습니다" not in answer, answer
 
 

@@ -467,8 +467,9 @@ def tier_gap_calculation(text: str, rules: list[tuple[str, str]], locale: str = 
     one tier aimed at with one line, and the line not reached yet. Korean only."""
     if locale != "ko" or not _TIER_GAP_ASKED.search(text) or _SEVERAL_AFTER.search(text):
         return None
-    spent = [a.value for a in amounts(text) if a.role in ("total", "item")]
-    if len(spent) != 1 or any(a.role not in ("total", "item") for a in amounts(text)):
+    found = amounts(text)
+    spent = [a.value for a in found if a.role in ("total", "item")]
+    if len(spent) != 1 or len(found) != 1:
         return None
     aimed = [(k, t) for k, t in rules if _tier_aimed(k, text)] or \
         [(k, t) for k, t in rules if said_before and _tier_aimed(k, said_before)]
