@@ -148,13 +148,33 @@ def analysis(text: str) -> tuple[Morpheme, ...]:
         return tuple(Morpheme(tok.form, tok.tag, tok.start, tok.len) for tok in _kiwi().tokenize(text))
 
 
+def _becoming_verb(typed: str) -> str | None:
+    """«깨지», «꺼지»: the verb of becoming `typed` spells when Kiwi knows it as one verb (its dictionary form), else None
+    («써지» is 쓰 + 어지, «뜯어지» 뜯 + 어지)."""
+    read = analysis(typed + "다")
+    return read[0].form if len(read) == 2 and read[0].tag == "VV" and read[0].form == typed else None
+
+
 def morphemes(text: str) -> list[tuple[str, str]]:
     """Every morpheme of `text` with its Kiwi tag (endings and particles included), from `analysis`."""
     text = text.strip()
     if not text:
         return []
     out: list[tuple[str, str]] = []
-    for m in analysis(text):
+    found = analysis(text)
+    skip = 0
+    for i, m in enumerate(found):
+        if skip:
+            skip -= 1
+            continue
+        # «물건깨져서오면»: typed together, Kiwi may read «깨져» as 깨 + 어 + 지 where it reads «깨져서» alone as the one
+        # verb 깨지 (the manual's «깨지거나»): read as that verb where Kiwi knows one (not «써지나요», which is 쓰)
+        if m.tag.startswith("VV") and i + 2 < len(found) and found[i + 1].form in ("어", "아") \
+                and found[i + 1].tag == "EC" and found[i + 2].form == "지" and found[i + 2].tag == "VX" \
+                and (verb := _becoming_verb(text[m.start:found[i + 2].start] + "지")):
+            out.append((verb, "VV"))
+            skip = 2
+            continue
         # «제주살아요 냉동갈비탕 …»: in a sentence Kiwi may read a place and its verb typed together as one
         # unknown noun; alone, the word is read right (제주 + 살 + 어요)
         if m.tag in ("NNG", "NNP") and len(m.form) >= 4 and m.form[-1] in "요여":

@@ -200,7 +200,7 @@ _SAME_AS = {"바꾸": ("변경",), "변경": ("바꾸",), "고치": ("수정", "
             "익히": ("익", "숙성", "조리"), "없애": ("제거",), "잡": ("확보",), "살리": ("복원",), "쌓": ("적립",),
             "데우": ("조리", "전자레인지"), "붙이": ("제작", "넣"), "덮": ("뚜껑",), "가격표": ("가격",),
             "들어가": ("넣",), "묵히": ("묵은지", "숙성"), "맛있": ("맛",), "동시": ("함께",), "중복": ("함께",), "나가": ("출고",),
-            "발송": ("출고",), "택배비": ("배송비",), "돈": ("환불", "금액"),
+            "발송": ("출고",), "택배비": ("배송비",), "돌려보내": ("회수", "반품"), "돈": ("환불", "금액"),
             # «적립금 언제 들어와요?»: points or money coming in is what the manual calls 지급, 적립, 입금
             "들어오": ("지급", "적립", "입금"),
             # «등급 어떻게 올라가요?»: the tiers' criteria
@@ -208,7 +208,7 @@ _SAME_AS = {"바꾸": ("변경",), "변경": ("바꾸",), "고치": ("수정", "
             # «등급 언제 바뀌어요?»: a tier or a rule changing is what the manual calls 조정, 정해지
             "바뀌": ("조정", "정하", "변경"),
             # «상담 몇 시까지 해요?»: the customer centre's hours
-            "상담": ("고객센터",),
+            "상담": ("고객센터",), "통화": ("전화",),
             # «적립금 최소금액 있어요?»: the least one may use is what the manual writes «1,000원 이상부터»
             "최소": ("이상",),
             # «김치 국산인가요»: the manual writes 국내산
@@ -240,6 +240,10 @@ _THRESHOLD_ASKED = re.compile(
     r"(?:몇\s*(?:만\s*원|천\s*원|원|개|세트|명|장|병|팩|봉)|얼마)\s*(?:부터|이상|넘(?:어야|으면|게|는)|짜리\s*부터|사야|사면)"
     r"|최소\s*(?:얼마|몇|주문\s*금액|금액)|(?:얼마나|얼마)\s*(?:사야|질러야|모아야|써야|채워야)"
     r"|how\s+much\s+(?:do\s+i\s+(?:need|have)\s+to\s+(?:spend|buy)|for\s+free)|\bminimum\b", re.IGNORECASE)
+# «할인 몇 퍼센트», «할인은 얼마나 돼요?», «적립률이 어떻게 돼요»: a rate (a kind of `_ASKS`, asked for itself)
+_ASKS_RATE = re.compile(r"몇\s*(?:퍼센트|프로|%)|퍼센트|할인율|적립률|적립\s*비율|"
+                        r"할인(?:률|율)?\s*(?:은|이|는|을)?\s*(?:얼마|몇)|(?:what|how\s+much)\s+(?:%|percent|discount)",
+                        re.IGNORECASE)
 # What kind of fact the question asks for, and how such a fact looks in the manual.
 _ASKS = {
     "duration": (re.compile(r"며칠|몇\s*일|몇\s*개월|몇\s*달|몇\s*년|몇\s*주(?!문)|몇\s*시간(?!대)|" + _MINUTES + r"|언제(?!든)|" + _HOW_LONG + r"|기간|기한|소요|how\s+long|\bwhen\b|\bdays?\b",
@@ -271,6 +275,8 @@ _ASKS = {
                # a count written out: «알림은 한 번만», "once", "two coupons"
                re.compile(r"\d|(?<![가-힣])(?:한|두|세|네|다섯)\s*(?:번|장|개|명|곳|가지|팩|봉)|\b(?:once|twice|one|two|three)\b",
                           re.IGNORECASE)),
+    # «할인 몇 퍼센트예요?», «할인은 얼마나 돼요?», «적립률»: a rate, stated as a percentage («5~10% 할인»), not any figure
+    "percent": (_ASKS_RATE, re.compile(r"\d\s*%|퍼센트|\bpercent", re.IGNORECASE)),
     # "만두 에프에 몇 도로 돌려요?": a cooking temperature (not 몇 도착, not 정도)
     "temperature": (re.compile(r"몇\s*도(?!착)|온도|몇\s*℃|what\s+temperature|how\s+hot|degrees?", re.IGNORECASE),
                     re.compile(r"\d+\s*(?:℃|°|도(?![착록]))", re.IGNORECASE)),
@@ -390,7 +396,7 @@ SECOND_SECTION = 0.8  # share of the best unit's score another section needs to 
 ITEM_FLOOR = 0.5  # share of the best item's score a sibling item needs to be quoted beside it (a single question)
 # (0.8 dropped the right item where the best one was a near miss: «쿠폰 2장 한번에 적용 되나여?» 0.71, «다시 냉동실에
 # 넣어도 되나요?» 0.61 of the best; a clear winner, «생일쿠폰 있나요», leaves its siblings at 0.34)
-_HARD_KINDS = ("duration", "money", "clock", "amount", "temperature", "threshold")
+_HARD_KINDS = ("duration", "money", "clock", "amount", "percent", "temperature", "threshold")
 
 
 def _hard_kinds(text: str) -> frozenset[str]:
@@ -408,6 +414,7 @@ _ASKS_FIGURE = {
     "amount": re.compile(r"몇\s*(?:글자|자|장|개(?!월)|번|퍼센트|프로|%|명|미리|밀리|ml|리터|그램|g\b|키로|kg)|how\s+many|"
                         r"how\s+much\s+water", re.IGNORECASE),
     "temperature": re.compile(r"몇\s*도(?!착)|몇\s*℃|what\s+temperature|how\s+hot", re.IGNORECASE),
+    "percent": _ASKS_RATE,
     "threshold": _THRESHOLD_ASKED,
 }
 
@@ -471,11 +478,21 @@ def _unit_frequencies(body: str) -> dict[str, int]:
 
 
 def _asked_types(question: str) -> list[str]:
-    return [kind for kind, (asks, _) in _ASKS.items() if asks.search(question)]
+    # («할인은 얼마나 돼요?»: the «얼마» of a rate asks no amount of money)
+    unrated = _ASKS_RATE.sub(" ", question)
+    return [kind for kind, (asks, _) in _ASKS.items()
+            if asks.search(unrated if kind in ("money", "amount") else question)]
+
+
+_MUST_SEND = re.compile(r"보내야\s*(?:[되돼하함]|됨)|보내야\s*[?？]")
 
 
 def _question_tokens(question: str) -> frozenset[str]:
     q = set(_tokens(question))
+    if {"돌리", "보내"} <= q:  # «돌려 보내야 돼요?»: sending back (회수), not the «다시 보내 드립니다» of a resend
+        q = (q - {"돌리", "보내"}) | {"돌려보내"}
+    elif "보내" in q and _MUST_SEND.search(question):
+        q.add("돌려보내")  # «깨진 거 다시 보내야 되나요?»: must they send it (back), the manual's «돌려보내실 필요 없이»
     for t in list(q):
         q.update(_SAME_AS.get(t, ()))
     return frozenset(q)
@@ -609,6 +626,10 @@ _AFTER_WORD = re.compile(r"([가-힣]+)\s*(?:후|뒤)에?\s*$")
 # 언제까지 써야 돼요», whose deadline is the using)
 _DURATION_OF = re.compile(r"(?P<word>[가-힣]+?)(?:이|의)?\s*(?:(?P<period>기한|기간)|언제\s*까지|(?:며칠|몇\s*일)\s*(?:안|이내|내|까지))"
                           r"(?P<after>[^?？.!지]{0,12})")
+# «담근 지 2~3일 된 상태로 보내 드립니다»: how old a thing is, not how long to wait or keep it — unless the age is
+# what is asked («며칠 된 거 보내요?»)
+_AGE_AFTER = re.compile(r"\s*(?:된|지난)\s")
+_AGE_ASKED = re.compile(r"(?:며칠|몇\s*일|얼마나?)\s*(?:안\s*)?(?:된|됐|지난|지났|묵은)")
 # (a verb after it that is no deed of theirs: «해야 돼요», «알려 주세요», «여쭤봐요»)
 _LIGHT_VERBS = frozenset({"하", "되", "돼", "드리", "알리", "여쭈", "여쭙", "묻", "말하", "주"})
 # «결제완료까지 얼마나 걸려요?», «환불 며칠 걸려요»: how long it takes, which «즉시», «다음 날» answer
@@ -633,8 +654,12 @@ def _duration_stated(question: str) -> Callable[[str], bool] | None:
                                         if tag.startswith("VV") and _stem(form) not in _LIGHT_VERBS]
         asked |= {verbs[0]} if verbs else set(_tokens(m["word"]))
 
+    age_asked = bool(_AGE_ASKED.search(question))
+
     def states_length(quote: str) -> bool:
         for span in _LENGTH_STATED.finditer(quote):
+            if not age_asked and _AGE_AFTER.match(quote, span.end()):
+                continue
             after = _AFTER_WORD.search(quote[:span.start()])
             if not (after and _tokens(after.group(1)) & asked):
                 return True
@@ -883,8 +908,14 @@ def relevant_units(question: str, hit: dict[str, Any], limit: int = 3, audience:
             # list as a whole — «개인정보 얼마나 보관해요?» under «보관 기간» — keeps it, and so does a best item
             # chosen on the topic's words alone, which may be the wrong one)
             cut_list = one_item and units[i].kind == "item" and says_more_than_its_list(units[i], q, hit)
+            # (a sentence after the list an item was chosen from is another paragraph: «알맞게 익은 맛은 냉장 1~2주
+            # 뒤입니다» does not bring «배송 중 봉투가 부풀어 오르는 것은 …» along on no word of the question; one before
+            # it may announce the list)
+            after_floor = SAME_SECTION * own_score[i]
             others = [(s2, j) for s2, j in unpenalised if j != i and units[j].section == sec and s2 > 0
-                      and s2 >= (item_floor if units[j].kind == "item" else floor) and units[j].table is None
+                      and s2 >= (item_floor if units[j].kind == "item"
+                                 else after_floor if units[j].kind == "sentence" and j > i else floor)
+                      and units[j].table is None
                       and not (cut_list and units[j].kind == "item" and not says_more_than_its_list(units[j], q, hit))]
             if _label_named(units[i], q):
                 # «왕만두 에프에 몇 분 돌려요»: the item labelled with what was named («에어프라이어: …»), not the
@@ -910,6 +941,13 @@ def relevant_units(question: str, hit: dict[str, Any], limit: int = 3, audience:
         naming = [(sc, j) for sc, j in scored if sc > 0 and names_thing(j)]
         if naming:
             chosen.append([naming[0][1]])
+    # «참기름 안 뜯었는데 반품되나요?»: a case the rule allows answers yes only within the article's opening rule
+    # («받으신 날부터 7일 안에 반품을 신청하실 수 있습니다»): the case item, then that rule
+    opening, best = units[0], units[chosen[0][0]]
+    if is_yes_no(question) and best.kind == "item" and best.heading \
+            and case_heading(best.heading) and not _REFUSING_HEADING.search(best.heading) \
+            and opening.kind == "sentence" and opening.section != best.section and own_score.get(0, 0.0) > 0:
+        chosen = [chosen[0], [0]]
     if _ASKS_WHICH.search(question):
         # «사진 어떤 거 찍어서 보내요?»: the list the best item stands in, whole, not its single best item
         chosen = [group + [j for j in _whole_lists(units, group) if j not in group] for group in chosen]
@@ -1063,6 +1101,8 @@ _EN_QUESTION_START = re.compile(r"^(?:and|also|plus|or)?\s*(?:is|are|was|do|does
                                 re.IGNORECASE)
 _YES_NO = re.compile(r"(?:나요|ㄴ가요|인가요|건가요|되죠|돼요|되요|있어요|없어요|주나요|주시나요|줘요|되는지|가능해요|"
                      r"가능한가요|될까요|할까요)\s*[?？.~ㅠㅜ]*\s*$|^\s*(?:can|do|does|is|are|will|could|would)\b"
+                     # «반품이 가능할까 해서요», «되나 싶어서요»: the same question put politely
+                     r"|(?:가능할까|될까|되나|있을까|있나)\s*(?:해서|싶어서|하고)\s*(?:요|여|문의|여쭤)[^?？]{0,8}$"
                      # «주말도 포함이에요?», «무료예요?»: the copula asked with a mark (not «…아니에요?», asked the other way)
                      # (nor «…보내시는 거예요?», a verb made a noun: mostly a reproach or a worry, no yes/no of a rule)
                      r"|(?<!아니)(?<![거건것게])(?:이에요|예요|에요|이에여|예여|에여)\s*[?？]+\s*$",

@@ -135,6 +135,10 @@ def sentences(text: str) -> list[str]:
     return [p.strip() for p in _SENTENCE_END.split(text.strip()) if p.strip()]
 
 
+# «…빼고 싶은데요 », «…시켰는데 »: where a story told in one clause gives way to the question
+_AFTER_STORY = re.compile(r"(?<=[는은]데요)\s+|(?<=[는은]데)\s+")
+
+
 def last_sentence(text: str) -> str:
     """The message's last sentence (where a story told first ends in the question)."""
     return (sentences(text) or [text])[-1]
@@ -702,6 +706,8 @@ def is_own_data_question(text: str, category: str, query: OwnDataQuery, orders: 
     if guest and not looks_up(text) and order_in_condition(text):
         return False  # «주문한 거랑 다른 상품이 오면 배송비는 누가 내요?»: their order is part of the case imagined
     last = last_sentence(text)
+    if last == text:  # «세 개 시킨 거에서 하나만 빼고 싶은데요 그거 빼면 …»: the story told in a clause, then the question
+        last = _AFTER_STORY.split(text, maxsplit=1)[-1]
     if guest and last != text and is_conditional(last) and not POSSESSIVE.search(last) and not looks_up(last):
         # «6만 원어치 주문했는데 … 아직 출고 전이에요. 부분 취소하면 배송비 붙나요?»: the story is theirs, the
         # question asks what the rule does in that case
@@ -890,7 +896,7 @@ def looks_up(text: str) -> bool:
 # …unless it asks to look up something of theirs: "확인돼요?", "알 수 있나요", "어떻게 됐어요?", "얼마 결제했는지"
 GUEST_LOOKUP = re.compile(
     r"확인|조회|알려\s*(주세요|줘요|주실|줄래|주시겠|달라)|봐\s*(주|줘|줄)|보여|알\s*수\s*있|어떻게\s*(됐|된|되었|돼\s*가|되고)"
-    r"|어디\s*(쯤|까지)|언제\s*(와|오|도착|받|(배송|출고|발송)\s*(되|돼|해|하))|진행\s*(되고|됐|되었|상황|중인지|돼\s*가)|(됐|됬|되었)\s*(나|는지|어요|나요)|얼마\s*(결제|냈|였|나왔)|금액"
+    r"|어디\s*(쯤|까지)|언제\s*(와|오|도착|받|(배송|출고|발송)\s*(되|돼|해|하))|진행\s*(되고|됐|되었|상황|중인지|돼\s*가)|(됐|됬|되었)\s*(나|는지|어요|나요)|얼마\s*(결제|냈|였|나왔)|(?<!남는)(?<!남은)(?<!남는\s)(?<!남은\s)금액"
     r"|\bwhere\s+is\b|\bwhere'?s\b|\bstatus\b|\bcheck\b|\btrack|\bhow\s+much\s+did\b",
     re.IGNORECASE)
 # «배송 상태 확인하는 방법», «조회하는 법», «어디서 조회해요?»: how one looks, not a look asked of us

@@ -1,0 +1,117 @@
+"""Readings of chat found in session 32: a rate asked («할인 몇 퍼센트», «할인은 얼마나 돼요») is answered by a line stating a
+percentage; how old a thing is sent («담근 지 2~3일 된 상태») is no answer to how long to keep it; «깨져서» typed together
+with the words around it is still the verb 깨지; «돌려보내야 돼요?» is sending back, not the shop's resend; a case the rule
+allows answers «되나요?» with the article's opening rule (the time to ask in); a guest's story told in a clause before a
+question of the rule («…빼고 싶은데요 그거 빼면 …») is answered from the manual, not held for the verification.
+
+The service tests run on both databases:
+    pytest tests/test_answer_rules_27.py
+    DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test pytest tests/test_answer_rules_27.py
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from sajang.graphs.inquiry.answering import is_yes_no, relevant_units
+from sajang.graphs.inquiry.intents import parse_own_query
+from sajang.graphs.inquiry.order_answers import is_own_data_question, looks_up
+from sajang.knowledge.text import tokenize
+
+_BULK = ("## 대상\n한 번에 30세트 이상 또는 100만 원 이상 주문하시는 경우 대량 주문으로 도와드립니다.\n\n## 혜택\n"
+         "- 수량에 따라 5~10% 할인\n- 받는 곳마다 배송비 3,000원(상품 금액 50,000원 이상인 곳은 무료)\n\n## 신청 방법\n"
+         "1영업일 안에 견적서를 보내 드립니다.")
+_POINTS = ("## 적립 기준\n- 구매 적립: 결제 금액의 1%\n- 리뷰 적립: 글 리뷰 300원, 사진 리뷰 500원\n\n## 사용 방법\n"
+           "결제 단계에서 1,000원 이상부터 쓸 수 있고, 상품 금액의 최대 50%까지 사용 가능합니다.")
+_KIMCHI = ("## 받으신 날 바로 냉장\n포기김치와 총각김치는 담근 지 2~3일 된 상태로 보내 드립니다. 받으신 날 바로 냉장고에 넣어 "
+           "주세요.\n\n## 숙성 정도 고르기\n- 겉절이처럼 드시려면 받자마자 바로 드세요.\n- 알맞게 익은 맛은 냉장 1~2주 뒤입니다.\n"
+           "- 찌개용 묵은지로 쓰시려면 1~2개월 두세요.\n배송 중 봉투가 부풀어 오르는 것은 발효 가스 때문이며 불량이 아닙니다.")
+_WRONG_ITEM = ("## 처리 방법\n- 주문하신 상품을 배송비 없이 바로 다시 보내 드립니다.\n- 잘못 간 상품은 택배 기사님이 회수합니다.\n\n"
+               "## 자주 묻는 질문\n- 잘못 온 상품을 먹어도 되나요: 신선식품은 회수하지 않으니 드셔도 됩니다.")
+_RETURNS = ("## 반품 신청 기간\n상품을 받으신 날부터 7일 안에 반품을 신청하실 수 있습니다.\n\n## 반품이 가능한 경우\n"
+            "- 주방용품: 포장을 뜯지 않은 경우\n- 상온 식품(참기름, 장류, 쌀·잡곡 등): 밀봉이 그대로인 경우\n\n"
+            "## 반품이 어려운 경우\n- 사용했거나 세척한 주방용품, 일부를 먹은 식품\n\n## 반품 배송비\n"
+            "단순 변심은 반품 배송비 3,000원을 환불 금액에서 빼고 돌려 드립니다.")
+
+
+def _quoted(question: str, body: str, passage: str = "") -> str:
+    hit = {"id": "a", "title": "안내", "body": body, "text": passage}
+    return " ".join(u.text for u in relevant_units(question, hit))
+
+
+@pytest.mark.parametrize(("question", "body", "stated", "not_stated"), [
+    # a rate: the percentage, not the line of who qualifies that the search's passage was
+    ("회사 설 선물로 밀키트 40세트 주문하려는데 대량 주문 할인은 몇 퍼센트 정도 되나요?", _BULK, "5~10%", None),
+    ("단체 할인은 얼마나 돼요", _BULK, "5~10%", None),
+    # «적립금 얼마 줘요» is money (the review points), no rate
+    ("포토리뷰쓰면 적립금얼마줘요", _POINTS, "500원", None),
+    # how old it is sent is no time to keep it, and the paragraph after the list is not quoted with its item
+    ("포기김치 받으면 며칠 지나야 맛있게 익어요?", _KIMCHI, "1~2주", "봉투"),
+    ("포기김치 알맞게 익으려면 냉장고에 얼마나 둬야 돼요", _KIMCHI, "1~2주", "2~3일"),
+    # sending back is the pick-up («회수»), not the resend
+    ("매운맛 시켰는데 순한맛이 왔네요ㅡㅡ 이거 그냥 먹어도 돼요 아님 돌려보내야돼요?", _WRONG_ITEM, "드셔도", None),
+    # a case allowed, with the time to ask in
+    ("참기름 안뜯었는데 단순변심으로 반품되나요", _RETURNS, "7일", "어려운"),
+    ("혹시 참기름 뜯지 않은 상태인데 단순 변심으로 반품이 가능할까 해서요", _RETURNS, "7일", None),
+])
+def test_the_line_stating_what_is_asked(question: str, body: str, stated: str, not_stated: str | None) -> None:
+    quoted = _quoted(question, body, "한 번에 30세트 이상" if body is _BULK else "")
+    assert stated in quoted, quoted
+    assert not_stated is None or not_stated not in quoted, quoted
+
+
+@pytest.mark.parametrize(("text", "word", "not_word"), [
+    ("물건깨져서오면 사진 몇시간안에 보내야돼요?", "깨지", "깨"),
+    ("불꺼져서", "꺼지", "끄"),
+    # (no verb 써지: «써지나요» is 쓰, the manual's «쓸 수 있습니다»)
+    ("쿠폰 두장 같이 써지나요??", "쓰", "써지"),
+    # (뜯어져: 뜯, the manual's «포장을 뜯지 않았거나»)
+    ("포장이뜯어져있었어요", "뜯", "뜯어지"),
+])
+def test_a_verb_of_becoming_typed_together_is_one_verb(text: str, word: str, not_word: str) -> None:
+    words = tokenize(text)
+    assert word in words and not_word not in words, words
+
+
+@pytest.mark.parametrize(("text", "yes_no"), [
+    ("혹시 참기름 뜯지 않은 상태인데 단순 변심으로 반품이 가능할까 해서요", True),
+    ("교환 되나 싶어서요", True),
+    ("반품하려고 해서요", False),
+])
+def test_a_question_put_politely_is_yes_no(text: str, yes_no: bool) -> None:
+    assert is_yes_no(text) is yes_no
+
+
+@pytest.mark.parametrize(("text", "theirs"), [
+    ("세개 시킨거에서 하나만 빼고 싶은데요 그거 빼면 5만원 안되는데 어떻게 돼요?", False),
+    ("여러개 시킨거에서 하나만 빼고싶은데 남는금액이 5만원 밑이되면 배송비 어케돼요", False),
+    # a look asked of us stays theirs
+    ("어제 시킨 만두 하나만 빼고 싶은데요 그거 취소됐는지 확인해 주세요", True),
+])
+def test_a_guests_story_then_a_question_of_the_rule(text: str, theirs: bool) -> None:
+    query = parse_own_query(text, datetime(2026, 12, 2, 6, 0, tzinfo=UTC))
+    assert is_own_data_question(text, "cancel", query, [], guest=True) is theirs
+
+
+def test_the_amount_left_is_no_look_up() -> None:
+    assert not looks_up("남는금액이 5만원 밑이되면 배송비 어케돼요")
+    assert looks_up("결제 금액 알려주세요")
+
+
+@pytest.mark.parametrize(("text", "stated"), [
+    ("참기름안뜯었는데단순변심으로반품되나요", "7일"),
+    ("물건깨져서오면 사진 몇시간안에 보내야돼요?", "24시간"),
+    ("회사 명절선물로 돌릴건데 몇세트부터 단체할인 돼요? 할인은 얼마나 돼요", "5~10%"),
+    ("포기김치 받으면 며칠 지나야 맛있게 익어요?", "1~2주"),
+    ("불고기 밀키트 시켰는데 닭갈비가 왔네ㅋ 이거 다시 돌려보내야돼요?", "회수"),
+    # a guest's story before a question of the rule: the rule, no verification asked
+    ("여러개 시킨거에서 하나만 빼고싶은데 남는금액이 5만원 밑이되면 배송비 어케돼요", "3,000원"),
+])
+def test_the_demo_shop_answers_the_line_asked(manual_svc: Any, text: str, stated: str) -> None:
+    out = manual_svc.ask(text)
+    assert not out["handoff"], out
+    assert stated in out["answer"], out["answer"]
+    assert "뒤 4자리" not in out["answer"], out["answer"]
