@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from sajang.graphs.inquiry.answering import is_yes_no, relevant_units
+from sajang.graphs.inquiry.classifier import incident_evidence
 from sajang.graphs.inquiry.intents import parse_own_query
 from sajang.graphs.inquiry.order_answers import is_own_data_question, looks_up
 from sajang.knowledge.text import tokenize
@@ -37,6 +38,11 @@ _RETURNS = ("## 반품 신청 기간\n상품을 받으신 날부터 7일 안에 
             "단순 변심은 반품 배송비 3,000원을 환불 금액에서 빼고 돌려 드립니다.")
 
 
+_HOLIDAY = ("## 사전 예약\n설날과 추석 선물세트는 명절 4주 전부터 사전 예약을 받습니다. 예약 주문은 명절 10일 전까지 순서대로 "
+            "출고합니다.\n\n## 자주 묻는 질문\n- 명절 직전에 주문해도 명절 전에 받을 수 있나요: 명절 연휴 시작 3일 전 오후 "
+            "2시까지 결제된 주문까지 명절 전 도착을 목표로 출고합니다.")
+
+
 def _quoted(question: str, body: str, passage: str = "") -> str:
     hit = {"id": "a", "title": "안내", "body": body, "text": passage}
     return " ".join(u.text for u in relevant_units(question, hit))
@@ -53,6 +59,9 @@ def _quoted(question: str, body: str, passage: str = "") -> str:
     ("포기김치 알맞게 익으려면 냉장고에 얼마나 둬야 돼요", _KIMCHI, "1~2주", "2~3일"),
     # sending back is the pick-up («회수»), not the resend
     ("매운맛 시켰는데 순한맛이 왔네요ㅡㅡ 이거 그냥 먹어도 돼요 아님 돌려보내야돼요?", _WRONG_ITEM, "드셔도", None),
+    # until when: the deadline, not when the pre-orders start («4주 전부터»); from when: the start
+    ("설 연휴전에 받으려면 언제까지 주문해야돼요? 시간도요", _HOLIDAY, "3일 전 오후 2시", None),
+    ("명절 선물세트 며칠 전부터 예약돼요?", _HOLIDAY, "4주 전부터", None),
     # a case allowed, with the time to ask in
     ("참기름 안뜯었는데 단순변심으로 반품되나요", _RETURNS, "7일", "어려운"),
     ("혹시 참기름 뜯지 않은 상태인데 단순 변심으로 반품이 가능할까 해서요", _RETURNS, "7일", None),
@@ -115,3 +124,87 @@ def test_the_demo_shop_answers_the_line_asked(manual_svc: Any, text: str, stated
     assert not out["handoff"], out
     assert stated in out["answer"], out["answer"]
     assert "뒤 4자리" not in out["answer"], out["answer"]
+
+
+@pytest.mark.parametrize(("text", "products"), [
+    ("불고기 밀키트 두개 산거 무배 된거 맞나", ("불고기", "밀키트")),
+    ("불고기시킨거 택배비냈어요안냈어요", ("불고기",)),
+    ("떡볶이 들어간 주문 택배비 냈나요?", ("떡볶이",)),
+])
+def test_the_fee_paid_on_an_order_in_chat_words(text: str, products: tuple[str, ...]) -> None:
+    # «택배비», «무배»: what the order paid for delivery, asked of the order named — no product «택배비»
+    query = parse_own_query(text, datetime(2026, 12, 2, 6, 0, tzinfo=UTC))
+    assert "amount" in query.facts and query.products == products
+
+
+def test_free_shipping_asked_as_a_rule_is_no_order_fact() -> None:
+    assert not parse_own_query("무배 되려면 얼마 사야돼요", datetime(2026, 12, 2, 6, 0, tzinfo=UTC)).facts
+
+
+def test_the_demo_customer_is_told_the_fee_their_order_paid(manual_svc: Any, manual_shop: Any) -> None:
+    from test_own_orders import A
+
+    r = manual_svc.ask("떡볶이 들어간 주문 택배비 냈나요?", customer_id=A)
+    assert not r["handoff"], r
+    assert manual_shop.paid in r["answer"] and "배송비 3,000원" in r["answer"], r["answer"]
+    r = manual_svc.ask("고기 왕만두 시킨거 무배 된거 맞나", customer_id=A)
+    assert manual_shop.old_mandu in r["answer"] and "무료" in r["answer"], r["answer"]
+
+
+@pytest.mark.parametrize(("text", "fact", "products"), [
+    ("된장찌개밀키트배송됐나요", "status", ("된장찌개밀키트",)),
+    ("된장찌개 밀키트 왔나요", "status", ("된장찌개", "밀키트")),
+    ("취소한 주문 뭐였는지 기억이 안나요 얼마였는지도 알려주세여", "items", ()),
+    ("방금결제한거 얼마찍혔어요?", "amount", ()),
+    ("지난주에 들기름 취소했는데 취소완료 됐어요?", "claims", ("들기름",)),
+])
+def test_order_facts_in_chat_words(text: str, fact: str, products: tuple[str, ...]) -> None:
+    query = parse_own_query(text, datetime(2026, 12, 2, 6, 0, tzinfo=UTC))
+    assert fact in query.facts and query.products == products, query
+
+
+def test_a_cancel_completed_asked_as_a_rule_is_no_claim_of_theirs() -> None:
+    assert "claims" not in parse_own_query("주문 취소 완료 후에 쿠폰은 돌아와요?", datetime(2026, 12, 2, 6, 0, tzinfo=UTC)).facts
+
+
+def test_what_they_paid_for_is_theirs_though_a_condition_follows() -> None:
+    text = "방금결제한거 얼마찍혔어요? 취소하면 다돌려받나요"
+    query = parse_own_query(text, datetime(2026, 12, 2, 6, 0, tzinfo=UTC))
+    assert is_own_data_question(text, "cancel", query, [], guest=False)
+
+
+@pytest.mark.parametrize(("text", "incident"), [
+    # the lexicon writes «찌그러져» as the manual's «눌려»: still a crushed parcel
+    ("스테인리스찜기가완전히눌려서왔어요사진찍어놨어요", True),
+    ("상자가 눌려서 왔어요", True),
+    ("택배 박스 눌려서 오면 어떡해요? 걱정돼서 못시키겠음ㅠ", False),
+    ("로그인 버튼 눌러서 들어갔는데 안돼요", False),
+])
+def test_a_box_crushed_is_damage(text: str, incident: bool) -> None:
+    assert ("damage" in incident_evidence(text)) is incident
+
+
+def test_the_demo_customer_is_told_the_state_an_address_change_depends_on(manual_svc: Any, manual_shop: Any) -> None:
+    from test_own_orders import A
+
+    r = manual_svc.ask("소불고기 시킨거 주소 바꾸고싶은데 지금 바꿀수있는 상태에요?", customer_id=A)
+    assert not r["handoff"], r
+    assert manual_shop.preparing in r["answer"] and "'상품 준비 중' 상태로" in r["answer"], r["answer"]
+
+
+@pytest.mark.parametrize(("text", "stated"), [
+    # a used pot: the refusal said as a sentence, not a list of cases under its heading
+    ("한 번 써 본 냄비도 반품 돼요?", "반품이 어렵습니다"),
+    ("냄비 받아서 한번 끓여봤는데 생각보다 너무 무거워요. 써본건데 반품 될까요?", "어렵습니다"),
+])
+def test_the_demo_shop_says_the_case_and_the_deadline(manual_svc: Any, text: str, stated: str) -> None:
+    out = manual_svc.ask(text)
+    assert not out["handoff"], out
+    assert stated in out["answer"] and "경우:" not in out["answer"], out["answer"]
+
+
+def test_a_cancelled_orders_claim_asked_says_the_order_is_cancelled(manual_svc: Any, manual_shop: Any) -> None:
+    from test_own_orders import A
+
+    r = manual_svc.ask("LA갈비 취소했는데 취소 처리된 거 맞나요?", customer_id=A)
+    assert manual_shop.cancelled in r["answer"] and "취소 완료" in r["answer"], r["answer"]

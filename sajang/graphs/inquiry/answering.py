@@ -629,6 +629,7 @@ _DURATION_OF = re.compile(r"(?P<word>[가-힣]+?)(?:이|의)?\s*(?:(?P<period>�
 # «담근 지 2~3일 된 상태로 보내 드립니다»: how old a thing is, not how long to wait or keep it — unless the age is
 # what is asked («며칠 된 거 보내요?»)
 _AGE_AFTER = re.compile(r"\s*(?:된|지난)\s")
+_START_AFTER = re.compile(r"\s*(?:전|후|뒤)?\s*부터")
 _AGE_ASKED = re.compile(r"(?:며칠|몇\s*일|얼마나?)\s*(?:안\s*)?(?:된|됐|지난|지났|묵은)")
 # (a verb after it that is no deed of theirs: «해야 돼요», «알려 주세요», «여쭤봐요»)
 _LIGHT_VERBS = frozenset({"하", "되", "돼", "드리", "알리", "여쭈", "여쭙", "묻", "말하", "주"})
@@ -655,11 +656,14 @@ def _duration_stated(question: str) -> Callable[[str], bool] | None:
         asked |= {verbs[0]} if verbs else set(_tokens(m["word"]))
 
     age_asked = bool(_AGE_ASKED.search(question))
+    start_asked = "부터" in question
 
     def states_length(quote: str) -> bool:
         for span in _LENGTH_STATED.finditer(quote):
             if not age_asked and _AGE_AFTER.match(quote, span.end()):
                 continue
+            if not start_asked and _START_AFTER.match(quote, span.end()):
+                continue  # («명절 4주 전부터 예약을 받습니다»: when it starts, not until when or for how long)
             after = _AFTER_WORD.search(quote[:span.start()])
             if not (after and _tokens(after.group(1)) & asked):
                 return True
@@ -1566,6 +1570,21 @@ def case_sentence(heading: str, case: str) -> str | None:
     return f"{josa(case, '은/는')} {subject} {adverb}{verdict}."
 
 
+CASES_AS_SENTENCE = 2  # quoted cases of one heading said as one sentence; more stay a list under the heading
+
+
+def _cases_said(unit: AnswerUnit, units: list[AnswerUnit]) -> str | None:
+    """The quoted cases of `unit`'s heading said as one sentence with the heading's verdict («사용했거나 세척한
+    주방용품, 일부를 먹은 식품은 반품이 어렵습니다.»): the sentence at the first of them, "" at the others; None when
+    more are quoted than `CASES_AS_SENTENCE`, or one of them does not read as a case (`case_sentence`)."""
+    cases = [v for v in units if v.section == unit.section and v.kind == "item"]
+    if len(cases) > CASES_AS_SENTENCE or any(case_sentence(unit.heading or "", v.quote) is None for v in cases):
+        return None
+    if cases[0] is not unit:
+        return ""
+    return case_sentence(unit.heading or "", ", ".join(v.quote.strip().rstrip(".") for v in cases))
+
+
 def _render(units: list[AnswerUnit], locale: str) -> str:
     """The units as a reply reads them: sentences as prose, list items as a short list, table rows as a
     short list of "row: value" lines (several value columns keep their names)."""
@@ -1594,6 +1613,14 @@ def _render(units: list[AnswerUnit], locale: str) -> str:
                 prose.append(f"{u.key}: {value}" if value else u.key)
             else:
                 listed.append(f"- {u.key}: {value}" if value else f"- {u.key}")
+        elif u.kind == "item" and len(units) > 1 and u.heading and case_heading(u.heading) \
+                and (said := _cases_said(u, units)) is not None:
+            # the one or two cases quoted of a heading of cases: «…주방용품, 일부를 먹은 식품은 반품이 어렵습니다.», not a
+            # short list under «반품이 어려운 경우:» (said once, at the first of them)
+            if listed:
+                close()
+            if said:
+                prose.append(said)
         elif u.kind in ("item", "step") and len(units) > 1:
             # one item beside sentences is a line of its own («… 도와드립니다.» then «- 수량에 따라 5~10% 할인»),
             # not run into them without a full stop

@@ -54,6 +54,7 @@ FACT_PATTERNS: dict[str, re.Pattern[str]] = {
                         r"|(뭐뭐|뭐|뭘|무엇|뭐가|어떤\s*(거|게|상품))\s*(가|이)?\s*(들어\s*(있|갔|가\s*있)|들었)"
                         r"|뭐뭐\s*(?:임|에요|예요|였|인지|죠|야|(?:가|이)?\s*있었)"  # «뭐뭐임», «뭐뭐 있었죠»: which things
                         r"|(?:뭐뭐|뭘|뭐)\s*(?:를|을)?\s*(?:담았|담은|넣었|넣은|골랐|고른)"  # «뭐뭐 담았는지»: its cart
+                        r"|주문\s*(?:이|은|건)?\s*(?:뭐|뭔|무엇)\s*(?:였|이었|에요|예요|인지)"  # «취소한 주문 뭐였는지»
                         # «다시팩 같이 온 거죠?», «멸치볶음도 같이 들어 있었나요»: whether it came in that order
                         r"|(같이|함께)\s*(온|왔|들어\s*(있|갔|왔)|보내\s*(주셨|셨))"
                         r"|what\s+did\s+i\s+(order|buy)|which\s+items|what\s*(was|is|'s)\s+in\s+(it|that|the|my)"
@@ -62,15 +63,19 @@ FACT_PATTERNS: dict[str, re.Pattern[str]] = {
     "amount": re.compile(r"얼마\s*(결제|냈|나왔|였|지불|계산|썼|썻|나\s*썼|나\s*썻)|how\s+much.{0,24}\bspen[dt]|결제\s*(금액|액|된\s*금액|됐|되었|한\s*금액)|총\s*(액|금액)|금액"
                          r"|결제\s*(가|는|된\s*게)?\s*얼마"
                          # «그거 얼마짜리였죠», «얼마 나갔는지도»: what the order cost them
-                         r"|얼마\s*(짜리|나갔|빠져\s*나갔)"
-                         r"|배송비\s*(도|는|가)?\s*(냈|포함|붙|나왔|나갔|결제|얼마\s*(냈|나갔|빠졌|나왔|결제))"
+                         r"|얼마\s*(짜리|나갔|빠져\s*나갔|찍혔|찍힌|긁혔|청구)"
+                         r"|(?:배송비|택배비|배송료|택비)\s*(도|는|가)?\s*(냈|포함|붙|나왔|나갔|결제|얼마\s*(냈|나갔|빠졌|나왔|결제))"
                          # «배송비 따로 냈나요?»: paid (not «따로 붙나요?», what the rule charges)
-                         r"|배송비\s*(도|는|가)?\s*(따로|별도로?)\s*(냈|나갔|결제\s*(했|됐|된))"
+                         r"|(?:배송비|택배비|배송료|택비)\s*(도|는|가)?\s*(따로|별도로?)\s*(냈|나갔|결제\s*(했|됐|된))"
+                         # «두 개 산 거 무배 된 거 맞나»: whether that order shipped free
+                         r"|(?:무배|무료\s*배송)\s*(?:으로|로)?\s*(?:된|됐|되었|받은|받았|맞|였|이었|처리)"
                          r"|how\s+much\s+(did\s+i|was)|amount|paid"
                          r"|얼마\s*(를\s*)?(돌려|환불)|환불\s*(금액|액|은\s*얼마|얼마)|how\s+much.{0,30}(refund|back)",
                          re.IGNORECASE),
     "claims": re.compile(r"(교환|반품|환불|취소)\s*(신청|요청|접수)\s*(한|했|하신|된)?|"
                          + CLAIM_IN_THEIR_WORDS.pattern + r"|(교환|반품|환불)\s*(진행|처리|상태|언제|됐|되었|아직|어떻게|어케|어캐)"
+                         # «들기름 취소했는데 취소완료 됐어요?»: the cancel they asked for, done or not
+                         r"|취소\s*(완료|처리)\s*(가|는)?\s*(됐|되었|됬|된\s*(거|건)|인지|맞|끝|완료)"
                          r"|(교환|반품|환불)\s*(건|은|는)|refund\s+status|return\s+status|exchange\s+status",
                          re.IGNORECASE),
     # (not one named as an example of a kind: «주문 내역 같은 개인정보는 몇 년 보관해요?»)
@@ -86,7 +91,10 @@ FACT_PATTERNS: dict[str, re.Pattern[str]] = {
                          re.IGNORECASE),
     "coupons": re.compile(r"쿠폰|coupon", re.IGNORECASE),
     "points": re.compile(r"적립금|포인트|마일리지|points?\b", re.IGNORECASE),
-    "status": re.compile(r"상태|(어떻게|어케|어캐)\s*(됐|되었|되고|돼|되가|돼가|되어\s*가)|처리\s*(끝|완료|다\s*됐)|진행\s*상황|처리\s*(됐|되었)|status", re.IGNORECASE),
+    "status": re.compile(r"상태|(어떻게|어케|어캐)\s*(됐|되었|되고|돼|되가|돼가|되어\s*가)|처리\s*(끝|완료|다\s*됐)|진행\s*상황|처리\s*(됐|되었)|status"
+                         # «된장찌개밀키트 배송됐나요?», «만두 왔나요»: whether the order named has come
+                         r"|배송\s*(됐|되었|됬|된\s*(거|건)|됐는지|되었는지)|(?<![가-힣])(왔|도착했)(나요|나|는지|을까요)",
+                         re.IGNORECASE),
 }
 # "…가 있어요?": asks whether such orders exist (a list of them), e.g. "취소된 주문 있어요?"
 EXISTS_QUESTION = re.compile(r"(주문|건|거|것)\s*(이|은|도)?\s*(있|없)|\b(do|did)\s+i\s+have\s+(any|anything)\b|\bany\s+orders?\b",
@@ -212,9 +220,9 @@ LEFT_OUT = re.compile(r"\s*(?:인|된)?\s*(?:거|것|건|주문|게)?\s*(?:은|�
 # --- products --------------------------------------------------------------------------------------------
 # nouns of order talk that name no product (the rest of a question's nouns may be one)
 _NOT_PRODUCT_WORDS = """
-주문 배송 택배 상품 물건 제품 거 것 게 제 저 내 우리 고객 송장 운송장 번호 상태 결제 금액 배송비 환불 반품 교환 취소
+주문 배송 택배 상품 물건 제품 거 것 게 제 저 내 우리 고객 송장 운송장 번호 상태 결제 금액 배송비 택배비 배송료 택비 무배 무료배송 환불 반품 교환 취소
 내역 목록 리스트 이력 최근 요즘 쿠폰 적립금 포인트 마일리지 도착 주소 배송지 어제 오늘 그제 그저께 엊그제 내일 주 달 월 일
-며칠 날짜 각각 지난주 이번 지난 저번 지난달 요청 신청 접수 처리 진행 확인 조회 문의 택배사 운송 얼마 전부 전체 수량 개 구성 품목 정도
+며칠 날짜 기억 각각 지난주 이번 지난 저번 지난달 요청 신청 접수 처리 진행 확인 조회 문의 택배사 운송 얼마 전부 전체 수량 개 구성 품목 정도
 출고 발송 예정 완료 중 준비 문자 연락 답변 상담 상담원 사람 언제 어디 쯤 날 때 시간 건 쪽 부분 혹시 다 하나 두 개수 총
 총액 가격 비용 원 돈 카드 계좌 영수증 마이페이지 앱 사이트 수수료 이유 사유 가능 불가 방법 기간 오후 오전 정 안 못 좀 산
 제외 이번달 저번달 요번달 다음달 이번주 저번주 요번주 다음주 당월 전월 금월 주문번호 주문건 뒷자리 결과 전 후 출발 작년 재작년 올해 금년 우체국 대한통운 씨제이 한진 롯데 로젠 cj 택배사 마지막 처음 방금 아까 가장 제일 지난번 요번 예전 먼저 나중 휴대폰 전화 번호 핸드폰 order orders package parcel item items delivery tracking status refund return

@@ -76,7 +76,7 @@ POSSESSIVE = re.compile(
     r"(?!\s*(하려|할까|하면|할\s*건데|하고\s*싶|할\s*(게|래|예정)|예정))"
     r"|(?<![가-힣])(제가|내가)\s*(주문|결제|구매)\s*(했을|한|하던)\s*때"
     r"|(?<![가-힣])(제가|내가)\s*(주문|결제|구매)\s*할\s*때[^.?!？]{0,24}(했는지|었는지|았는지|됐는지)"
-    r"|산\s*(거|게|것)|\bmy\b(?!\s+(?:mind|own|fault|opinion|password|account|login|id|e-?mail|phone|mobile|membership|"
+    r"|산\s*(거|게|것)|(?:결제|구매)\s*(?:한|했던)\s*(?:거|게|것|건)|\bmy\b(?!\s+(?:mind|own|fault|opinion|password|account|login|id|e-?mail|phone|mobile|membership|"
     r"points?|coupons?|tier|level|cart|wishlist|card|name|birthday)\b)"
     r"(?!\s+(?:" + "|".join(PEOPLE_EN) + r")\b(?!'s?\s+(?:orders?|package|parcel|refund|delivery|return)))"
     r"|" + COUNTED_ORDERS.pattern + r"|\bi\s+(ordered|bought)\b", re.IGNORECASE)
@@ -395,8 +395,10 @@ def order_detail(order: dict[str, Any], query: OwnDataQuery, locale: str, policy
     if asked_delivery:
         out += delivery_sentences(order, locale, policy, tracking="tracking" in facts or not facts,
                                   when="delivery_date" in facts or not facts, now=now)
-        if order["status"] in ("cancelled", "returned", "exchanged") and not facts & {"tracking", "delivery_date"}:
-            out.append(ORDER_STATUS_T[order["status"]].get(locale, ""))
+    # («취소 처리된 거 맞나요?»: a closed order's outcome said in words, also when its claim is what was asked)
+    if (asked_delivery or "claims" in facts) and order["status"] in ("cancelled", "returned", "exchanged") \
+            and not facts & {"tracking", "delivery_date"}:
+        out.append(ORDER_STATUS_T[order["status"]].get(locale, ""))
     if "items" in facts:
         out.append(_o("items", locale, lines=_item_lines(order, locale)))
     if "ship_to" in facts and order.get("address"):
@@ -503,7 +505,8 @@ def action_answer(order: dict[str, Any], action: str, locale: str, policy: Store
     if status in ("cancelled", "returned", "exchanged"):
         return _o(f"already_{status}", locale), False
     kw = {"return_fee": _won(policy.return_fee), "window": policy.return_window_days,
-          "courier": order.get("courier") or policy.courier, "tracking": order.get("tracking_no") or "-"}
+          "courier": order.get("courier") or policy.courier, "tracking": order.get("tracking_no") or "-",
+          "status": order.get("status_label") or status}
     if action == "cancel":
         return _o(f"cancel_{status}", locale, **kw), (action, status) in PERSON_ACTS
     if action == "address":
@@ -511,7 +514,7 @@ def action_answer(order: dict[str, Any], action: str, locale: str, policy: Store
         return _o(key, locale, **kw), False
     # exchange / return
     if status in ("paid", "preparing"):
-        return _o(f"{action}_before", locale), False
+        return _o(f"{action}_before", locale, status=kw["status"]), False
     if status == "shipping":
         return _o(f"{action}_shipping", locale), False
     delivered = _dt(order.get("delivered_at"))

@@ -271,9 +271,9 @@ ORDER_T: dict[str, dict[str, str]] = {
     "already_cancelled": {"ko": "이 주문은 이미 취소 처리되었어요.", "en": "This order is already cancelled."},
     "already_returned": {"ko": "이 주문은 이미 반품 처리되었어요.", "en": "This order has already been returned."},
     "already_exchanged": {"ko": "이 주문은 이미 교환 처리되었어요.", "en": "This order has already been exchanged."},
-    "address_before": {"ko": "아직 출고 전이라 배송지를 바꿀 수 있어요. 마이페이지 주문 상세에서 직접 수정하시거나, 이 채팅에 "
+    "address_before": {"ko": "지금 '{status}' 상태로 아직 출고 전이라 배송지를 바꿀 수 있어요. 마이페이지 주문 상세에서 직접 수정하시거나, 이 채팅에 "
                              "새 주소를 남겨 주세요. 오후 2시 출고 마감 전에 알려 주셔야 해요.",
-                       "en": "It hasn't shipped yet, so the address can still change: edit it in your order details or "
+                       "en": "It is {status} and hasn't shipped yet, so the address can still change: edit it in your order details or "
                              "write the new address here, before the 2 pm dispatch cut-off."},
     "address_shipping": {"ko": "이미 출고되어 저희가 주소를 바꿀 수 없어요. {courier} 고객센터나 앱에서 운송장 번호 {tracking}로 "
                                "'배송지 변경'을 요청해 주세요.",
@@ -281,8 +281,8 @@ ORDER_T: dict[str, dict[str, str]] = {
                                "{tracking}) for a change of address."},
     "address_delivered": {"ko": "이 주문은 이미 배송 완료되어 배송지를 바꿀 수 없어요.",
                           "en": "This order has already been delivered."},
-    "exchange_before": {"ko": "아직 출고 전이라 교환 대신 취소 후 다시 주문하시면 돼요.",
-                        "en": "It hasn't shipped yet: cancel it and order again instead of exchanging."},
+    "exchange_before": {"ko": "지금 '{status}' 상태로 아직 출고 전이라 교환 대신 취소 후 다시 주문하시면 돼요.",
+                        "en": "It is {status} and hasn't shipped yet: cancel it and order again instead of exchanging."},
     "exchange_shipping": {"ko": "배송 중이라 받으신 뒤에 교환을 신청하실 수 있어요.",
                           "en": "It's on its way; you can ask for an exchange once it arrives."},
     "exchange_window": {"ko": "받으신 지 {days}일째라 교환 신청 기간({window}일) 안이에요. 교환 배송비는 왕복 {fee}원이고, "
@@ -299,8 +299,8 @@ ORDER_T: dict[str, dict[str, str]] = {
                           "사진과 함께 알려 주세요. 상담원이 확인해 드릴게요.",
                     "en": "It arrived {days} days ago, past the {window}-day window for a change of mind; if it's "
                           "defective or the wrong item, send a photo and our team will check."},
-    "return_before": {"ko": "아직 출고 전이라 반품 대신 취소하시면 돼요.",
-                      "en": "It hasn't shipped yet, so cancel it rather than return it."},
+    "return_before": {"ko": "지금 '{status}' 상태로 아직 출고 전이라 반품 대신 취소하시면 돼요.",
+                      "en": "It is {status} and hasn't shipped yet, so cancel it rather than return it."},
     "return_shipping": {"ko": "배송 중이라 받으신 뒤에 반품을 신청하실 수 있어요.",
                         "en": "It's on its way; you can ask for a return once it arrives."},
     "claim_open": {"ko": "이 주문에는 이미 {when} 접수된 {type} 요청이 있고, 현재 '{status}' 상태예요.",
