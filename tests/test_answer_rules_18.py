@@ -194,10 +194,12 @@ def test_a_list_of_cases_answers_without_a_verdict_each_list_under_its_heading()
 
 def test_items_of_two_lists_stand_each_under_its_own_heading() -> None:
     refused = AnswerUnit(text="사용했거나 세척한 주방용품", section=2, heading="반품이 어려운 경우", kind="item")
+    eaten = AnswerUnit(text="일부를 먹은 식품", section=2, heading="반품이 어려운 경우", kind="item")
     late = AnswerUnit(text="받으신 지 7일이 지난 단순 변심 반품", section=2, heading="반품이 어려운 경우", kind="item")
     allowed = AnswerUnit(text="확인만 하고 사용하지 않은 경우", section=1, heading="반품이 가능한 경우", kind="item")
-    assert _render([refused, late, allowed], "ko") == (
-        "반품이 어려운 경우:\n- 사용했거나 세척한 주방용품\n- 받으신 지 7일이 지난 단순 변심 반품\n\n"
+    # (three cases: a list; one or two are said as a sentence, see test_answer_rules_27)
+    assert _render([refused, eaten, late, allowed], "ko") == (
+        "반품이 어려운 경우:\n- 사용했거나 세척한 주방용품\n- 일부를 먹은 식품\n- 받으신 지 7일이 지난 단순 변심 반품\n\n"
         "반품이 가능한 경우:\n- 확인만 하고 사용하지 않은 경우")
 
 

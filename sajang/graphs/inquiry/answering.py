@@ -240,10 +240,12 @@ _THRESHOLD_ASKED = re.compile(
     r"(?:몇\s*(?:만\s*원|천\s*원|원|개|세트|명|장|병|팩|봉)|얼마)\s*(?:부터|이상|넘(?:어야|으면|게|는)|짜리\s*부터|사야|사면)"
     r"|최소\s*(?:얼마|몇|주문\s*금액|금액)|(?:얼마나|얼마)\s*(?:사야|질러야|모아야|써야|채워야)"
     r"|how\s+much\s+(?:do\s+i\s+(?:need|have)\s+to\s+(?:spend|buy)|for\s+free)|\bminimum\b", re.IGNORECASE)
-# «할인 몇 퍼센트», «할인은 얼마나 돼요?», «적립률이 어떻게 돼요»: a rate (a kind of `_ASKS`, asked for itself)
-_ASKS_RATE = re.compile(r"몇\s*(?:퍼센트|프로|%)|퍼센트|할인율|적립률|적립\s*비율|"
-                        r"할인(?:률|율)?\s*(?:은|이|는|을)?\s*(?:얼마|몇)|(?:what|how\s+much)\s+(?:%|percent|discount)",
-                        re.IGNORECASE)
+# «할인 몇 퍼센트», «적립률이 어떻게 돼요», "what percent": a rate asked (a kind of `_ASKS`), which asks no amount of money
+# (not «50퍼센트까지 쓸 수 있다는데 …», a rate told)
+_ASKS_RATE = re.compile(r"몇\s*(?:퍼센트|프로|%)|할인\s*[율률]|적립\s*[율률]|적립\s*비율|"
+                        r"what\s+(?:%|percent)|how\s+many\s+percent|(?:what|which)\s+(?:discount\s+)?rate"
+                        # («할인은 얼마나 돼요?»: how big the discount is, not what one is given, «할인 얼마 받아요?»)
+                        r"|할인\S{0,2}\s*(?:은|이|는)?\s*얼마나\s*(?:돼|되|해)", re.IGNORECASE)
 # What kind of fact the question asks for, and how such a fact looks in the manual.
 _ASKS = {
     "duration": (re.compile(r"며칠|몇\s*일|몇\s*개월|몇\s*달|몇\s*년|몇\s*주(?!문)|몇\s*시간(?!대)|" + _MINUTES + r"|언제(?!든)|" + _HOW_LONG + r"|기간|기한|소요|how\s+long|\bwhen\b|\bdays?\b",
@@ -478,18 +480,19 @@ def _unit_frequencies(body: str) -> dict[str, int]:
 
 
 def _asked_types(question: str) -> list[str]:
-    # («할인은 얼마나 돼요?»: the «얼마» of a rate asks no amount of money)
+    # («적립률 얼마예요?»: the «얼마» of a rate asks no amount of money)
     unrated = _ASKS_RATE.sub(" ", question)
     return [kind for kind, (asks, _) in _ASKS.items()
             if asks.search(unrated if kind in ("money", "amount") else question)]
 
 
+_SEND_BACK = re.compile(r"돌려\s*보내")
 _MUST_SEND = re.compile(r"보내야\s*(?:[되돼하함]|됨)|보내야\s*[?？]")
 
 
 def _question_tokens(question: str) -> frozenset[str]:
     q = set(_tokens(question))
-    if {"돌리", "보내"} <= q:  # «돌려 보내야 돼요?»: sending back (회수), not the «다시 보내 드립니다» of a resend
+    if _SEND_BACK.search(question):  # «돌려 보내야 돼요?»: sending back (회수), not the «다시 보내 드립니다» of a resend
         q = (q - {"돌리", "보내"}) | {"돌려보내"}
     elif "보내" in q and _MUST_SEND.search(question):
         q.add("돌려보내")  # «깨진 거 다시 보내야 되나요?»: must they send it (back), the manual's «돌려보내실 필요 없이»
@@ -630,7 +633,7 @@ _DURATION_OF = re.compile(r"(?P<word>[가-힣]+?)(?:이|의)?\s*(?:(?P<period>�
 # what is asked («며칠 된 거 보내요?»)
 _AGE_AFTER = re.compile(r"\s*(?:된|지난)\s")
 _START_AFTER = re.compile(r"\s*(?:전|후|뒤)?\s*부터")
-_AGE_ASKED = re.compile(r"(?:며칠|몇\s*일|얼마나?)\s*(?:안\s*)?(?:된|됐|지난|지났|묵은)")
+_AGE_ASKED = re.compile(r"(?:며칠|몇\s*일|얼마나?)\s*(?:안\s*)?(?:된|됐|지난|지나서|지났|묵은|숙성|째|만에)|담근\s*지|담그고")
 # (a verb after it that is no deed of theirs: «해야 돼요», «알려 주세요», «여쭤봐요»)
 _LIGHT_VERBS = frozenset({"하", "되", "돼", "드리", "알리", "여쭈", "여쭙", "묻", "말하", "주"})
 # «결제완료까지 얼마나 걸려요?», «환불 며칠 걸려요»: how long it takes, which «즉시», «다음 날» answer
@@ -915,10 +918,12 @@ def relevant_units(question: str, hit: dict[str, Any], limit: int = 3, audience:
             # (a sentence after the list an item was chosen from is another paragraph: «알맞게 익은 맛은 냉장 1~2주
             # 뒤입니다» does not bring «배송 중 봉투가 부풀어 오르는 것은 …» along on no word of the question; one before
             # it may announce the list)
+            # («이런 경우에는 …», a sentence that leans back on the list, stays with it)
             after_floor = SAME_SECTION * own_score[i]
             others = [(s2, j) for s2, j in unpenalised if j != i and units[j].section == sec and s2 > 0
                       and s2 >= (item_floor if units[j].kind == "item"
-                                 else after_floor if units[j].kind == "sentence" and j > i else floor)
+                                 else after_floor if units[j].kind == "sentence" and j > i
+                                 and not _LEANS_BACK.match(units[j].text) else floor)
                       and units[j].table is None
                       and not (cut_list and units[j].kind == "item" and not says_more_than_its_list(units[j], q, hit))]
             if _label_named(units[i], q):
@@ -948,9 +953,11 @@ def relevant_units(question: str, hit: dict[str, Any], limit: int = 3, audience:
     # «참기름 안 뜯었는데 반품되나요?»: a case the rule allows answers yes only within the article's opening rule
     # («받으신 날부터 7일 안에 반품을 신청하실 수 있습니다»): the case item, then that rule
     opening, best = units[0], units[chosen[0][0]]
+    # (only an opening that allows within a time: «… 7일 안에 반품을 신청하실 수 있습니다», not «… 다시 판매할 수 없습니다»)
     if is_yes_no(question) and best.kind == "item" and best.heading \
             and case_heading(best.heading) and not _REFUSING_HEADING.search(best.heading) \
-            and opening.kind == "sentence" and opening.section != best.section and own_score.get(0, 0.0) > 0:
+            and opening.kind == "sentence" and opening.section != best.section and own_score.get(0, 0.0) > 0 \
+            and _LENGTH_STATED.search(opening.quote) and not _NEGATIVE.search(opening.quote):
         chosen = [chosen[0], [0]]
     if _ASKS_WHICH.search(question):
         # «사진 어떤 거 찍어서 보내요?»: the list the best item stands in, whole, not its single best item
@@ -1021,7 +1028,9 @@ def _whole_lists(units: Sequence[AnswerUnit], chosen: list[int]) -> list[int]:
 
 # "이후에는 발급이 어렵습니다", "이 경우 …", "그래서 …": a sentence that leans on the one before it
 _LEANS_BACK = re.compile(r"^(?:이후(?:에는|에|로는)?|그\s*(?:후|뒤|밖에|경우|때)|이\s*(?:경우|때)|이때|그래서|따라서|그러면|그럼|"
-                         r"그러나|하지만|다만|또한|그래도|그런데)(?![가-힣])|^단(?:,|\s+)")
+                         r"그러나|하지만|다만|또한|그래도|그런데)(?![가-힣])|^단(?:,|\s+)"
+                         # («이런 경우에는 …»: of the cases listed before it)
+                         r"|^(?:이런|이럴|그런|그럴)\s")
 
 
 # «이때는 택배사 고객센터나 앱에서 … 요청하셔야 합니다»: what to do instead, said right after what cannot be done
@@ -1570,19 +1579,19 @@ def case_sentence(heading: str, case: str) -> str | None:
     return f"{josa(case, '은/는')} {subject} {adverb}{verdict}."
 
 
-CASES_AS_SENTENCE = 2  # quoted cases of one heading said as one sentence; more stay a list under the heading
+CASES_AS_SENTENCE = 2  # quoted cases of one heading said as sentences; more stay a list under the heading
 
 
 def _cases_said(unit: AnswerUnit, units: list[AnswerUnit]) -> str | None:
-    """The quoted cases of `unit`'s heading said as one sentence with the heading's verdict («사용했거나 세척한
-    주방용품, 일부를 먹은 식품은 반품이 어렵습니다.»): the sentence at the first of them, "" at the others; None when
+    """The quoted cases of `unit`'s heading said each as a sentence with the heading's verdict («사용했거나 세척한
+    주방용품, 일부를 먹은 식품은 반품이 어렵습니다.»): the sentences at the first of them, "" at the others; None when
     more are quoted than `CASES_AS_SENTENCE`, or one of them does not read as a case (`case_sentence`)."""
     cases = [v for v in units if v.section == unit.section and v.kind == "item"]
     if len(cases) > CASES_AS_SENTENCE or any(case_sentence(unit.heading or "", v.quote) is None for v in cases):
         return None
     if cases[0] is not unit:
         return ""
-    return case_sentence(unit.heading or "", ", ".join(v.quote.strip().rstrip(".") for v in cases))
+    return " ".join(case_sentence(unit.heading or "", v.quote) or "" for v in cases)
 
 
 def _render(units: list[AnswerUnit], locale: str) -> str:

@@ -34,8 +34,12 @@ ORDER_ID = re.compile(r"\b[A-Z]{1,3}-\d{6,}(?:-\d+)?\b|\b\d{10,20}\b", re.IGNORE
 COUNTED_ORDERS = re.compile(r"주문\s*(?:을|를)?\s*(?:두|세|네|(?<!\d)[2-9])\s*(?:개|건)\s*(?:했|하였|하셨)")
 # «다른 걸로 바꿔 달라고 한 거 어떻게 되고 있어요»: a claim they asked for, in their words
 CLAIM_IN_THEIR_WORDS = re.compile(r"(바꿔|교환해|반품해|환불해|취소해)\s*(달라고|달라)\s*(한|했|요청)")
+# «된장찌개밀키트 배송됐나요?», «만두 왔나요»: whether the order named has come (its state and its parcel); not a trouble
+# told as a question («왜 다른 게 왔나요?», «임박한 게 왔나요», «다른 게 왔나 봐요»)
+_CAME_ASKED = (r"(?:^(?!.*(?:왜|다른\s*(?:게|거|걸|상품)|잘못|이상한|임박))(?s:.)*?"
+               r"(?:배송\s*(?:됐|되었|됬|된\s*(?:거|건)|됐는지|되었는지)|(?<![가-힣])(?:왔|도착했)(?:나요|는지|을까요|나(?!\s*(?:봐|보)))))")
 FACT_PATTERNS: dict[str, re.Pattern[str]] = {
-    "tracking": re.compile(r"송장|운송장|택배사|(우체국|cj|씨제이|대한통운|한진|롯데|로젠)\S{0,4}\s*(으로|로)?\s*(온다는|오는|보낸|온)?\s*(거|것|게)?\s*번호\s*(가|는|좀)?\s*(뭐|뭔|알려|좀|확인)|(어느|무슨|어떤)\s*택배\S{0,2}\s*(로|으로)?\s*(왔|온|옴|와요|와여|오나|오는지|보내셨|보냈)|배송\s*조회|조회\s*번호|추적|어디\s*(쯤|까지|에|있)|tracking|where\s+is"
+    "tracking": re.compile(_CAME_ASKED + r"|송장|운송장|택배사|(우체국|cj|씨제이|대한통운|한진|롯데|로젠)\S{0,4}\s*(으로|로)?\s*(온다는|오는|보낸|온)?\s*(거|것|게)?\s*번호\s*(가|는|좀)?\s*(뭐|뭔|알려|좀|확인)|(어느|무슨|어떤)\s*택배\S{0,2}\s*(로|으로)?\s*(왔|온|옴|와요|와여|오나|오는지|보내셨|보냈)|배송\s*조회|조회\s*번호|추적|어디\s*(쯤|까지|에|있)|tracking|where\s+is"
                            r"|courier|carrier|(which|what)\s+(delivery\s+|shipping\s+)?company",
                            re.IGNORECASE),
     "delivery_date": re.compile(
@@ -54,7 +58,7 @@ FACT_PATTERNS: dict[str, re.Pattern[str]] = {
                         r"|(뭐뭐|뭐|뭘|무엇|뭐가|어떤\s*(거|게|상품))\s*(가|이)?\s*(들어\s*(있|갔|가\s*있)|들었)"
                         r"|뭐뭐\s*(?:임|에요|예요|였|인지|죠|야|(?:가|이)?\s*있었)"  # «뭐뭐임», «뭐뭐 있었죠»: which things
                         r"|(?:뭐뭐|뭘|뭐)\s*(?:를|을)?\s*(?:담았|담은|넣었|넣은|골랐|고른)"  # «뭐뭐 담았는지»: its cart
-                        r"|주문\s*(?:이|은|건)?\s*(?:뭐|뭔|무엇)\s*(?:였|이었|에요|예요|인지)"  # «취소한 주문 뭐였는지»
+                        r"|주문\s*(?:이|은|건)?\s*(?:뭐|뭔|무엇)\s*(?:였|이었)"  # «취소한 주문 뭐였는지» (not «예약주문이 뭐예요»)
                         # «다시팩 같이 온 거죠?», «멸치볶음도 같이 들어 있었나요»: whether it came in that order
                         r"|(같이|함께)\s*(온|왔|들어\s*(있|갔|왔)|보내\s*(주셨|셨))"
                         r"|what\s+did\s+i\s+(order|buy)|which\s+items|what\s*(was|is|'s)\s+in\s+(it|that|the|my)"
@@ -93,7 +97,7 @@ FACT_PATTERNS: dict[str, re.Pattern[str]] = {
     "points": re.compile(r"적립금|포인트|마일리지|points?\b", re.IGNORECASE),
     "status": re.compile(r"상태|(어떻게|어케|어캐)\s*(됐|되었|되고|돼|되가|돼가|되어\s*가)|처리\s*(끝|완료|다\s*됐)|진행\s*상황|처리\s*(됐|되었)|status"
                          # «된장찌개밀키트 배송됐나요?», «만두 왔나요»: whether the order named has come
-                         r"|배송\s*(됐|되었|됬|된\s*(거|건)|됐는지|되었는지)|(?<![가-힣])(왔|도착했)(나요|나|는지|을까요)",
+                         r"|" + _CAME_ASKED,
                          re.IGNORECASE),
 }
 # "…가 있어요?": asks whether such orders exist (a list of them), e.g. "취소된 주문 있어요?"

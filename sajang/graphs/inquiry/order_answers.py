@@ -76,7 +76,7 @@ POSSESSIVE = re.compile(
     r"(?!\s*(하려|할까|하면|할\s*건데|하고\s*싶|할\s*(게|래|예정)|예정))"
     r"|(?<![가-힣])(제가|내가)\s*(주문|결제|구매)\s*(했을|한|하던)\s*때"
     r"|(?<![가-힣])(제가|내가)\s*(주문|결제|구매)\s*할\s*때[^.?!？]{0,24}(했는지|었는지|았는지|됐는지)"
-    r"|산\s*(거|게|것)|(?:결제|구매)\s*(?:한|했던)\s*(?:거|게|것|건)|\bmy\b(?!\s+(?:mind|own|fault|opinion|password|account|login|id|e-?mail|phone|mobile|membership|"
+    r"|산\s*(거|게|것)|(?:방금|아까|어제|오늘|지난번에?|저번에?)\s*(?:결제|구매)\s*(?:한|했던)\s*(?:거|게|것|건)|\bmy\b(?!\s+(?:mind|own|fault|opinion|password|account|login|id|e-?mail|phone|mobile|membership|"
     r"points?|coupons?|tier|level|cart|wishlist|card|name|birthday)\b)"
     r"(?!\s+(?:" + "|".join(PEOPLE_EN) + r")\b(?!'s?\s+(?:orders?|package|parcel|refund|delivery|return)))"
     r"|" + COUNTED_ORDERS.pattern + r"|\bi\s+(ordered|bought)\b", re.IGNORECASE)
@@ -137,6 +137,7 @@ def sentences(text: str) -> list[str]:
 
 # «…빼고 싶은데요 », «…시켰는데 »: where a story told in one clause gives way to the question
 _AFTER_STORY = re.compile(r"(?<=[는은]데요)\s+|(?<=[는은]데)\s+")
+_SUM_WORDS = re.compile(r"\d\s*만\s*원|\d[\d,]*\s*원|배송비|택배비")
 
 
 def last_sentence(text: str) -> str:
@@ -651,6 +652,7 @@ def names_theirs(text: str) -> bool:
 
 # «처리 끝났어요?», «교환 어케 돼 가요», «신청한 거 어떻게 됐어요», «처리 언제 돼요»: how a request stands
 REQUEST_PROGRESS = re.compile(r"(어떻게|어케|어캐)\s*(됐|되었|되고|돼\s*가|되가|돼가|되어\s*가|진행)|처리\s*(끝|완료|됐|다\s*됐|언제|중|는)"
+                              r"|취소\s*완료\s*(가|는)?\s*(됐|되었|됬|된\s*(거|건)|맞)"
                               r"|진행\s*(상황|중|됐|돼|되고|은|는)|(신청|요청|접수)\s*(을|를)?\s*(한|했|하신|된|됐|드린)|아직\s*(도\s*)?(처리|연락|답|소식)")
 # «출발했어요?», «벌써 나갔나요?», «보내셨어요?»: whether it left (said of something sent, not of the rule)
 # («오늘 출고돼요?», «내일 발송되나요?»: whether it leaves, asked of theirs by a verified customer)
@@ -709,7 +711,9 @@ def is_own_data_question(text: str, category: str, query: OwnDataQuery, orders: 
     if guest and not looks_up(text) and order_in_condition(text):
         return False  # «주문한 거랑 다른 상품이 오면 배송비는 누가 내요?»: their order is part of the case imagined
     last = last_sentence(text)
-    if last == text:  # «세 개 시킨 거에서 하나만 빼고 싶은데요 그거 빼면 …»: the story told in a clause, then the question
+    if last == text and _SUM_WORDS.search(text):
+        # «세 개 시킨 거에서 하나만 빼고 싶은데요 그거 빼면 5만원 안되는데 …»: the story told in a clause, then a question
+        # of what the rule makes of an amount (not «어제 시킨 거 아직 안 왔는데 오늘 안 오면 어떻게 돼요?», about their parcel)
         last = _AFTER_STORY.split(text, maxsplit=1)[-1]
     if guest and last != text and is_conditional(last) and not POSSESSIVE.search(last) and not looks_up(last):
         # «6만 원어치 주문했는데 … 아직 출고 전이에요. 부분 취소하면 배송비 붙나요?»: the story is theirs, the
@@ -899,7 +903,7 @@ def looks_up(text: str) -> bool:
 # …unless it asks to look up something of theirs: "확인돼요?", "알 수 있나요", "어떻게 됐어요?", "얼마 결제했는지"
 GUEST_LOOKUP = re.compile(
     r"확인|조회|알려\s*(주세요|줘요|주실|줄래|주시겠|달라)|봐\s*(주|줘|줄)|보여|알\s*수\s*있|어떻게\s*(됐|된|되었|돼\s*가|되고)"
-    r"|어디\s*(쯤|까지)|언제\s*(와|오|도착|받|(배송|출고|발송)\s*(되|돼|해|하))|진행\s*(되고|됐|되었|상황|중인지|돼\s*가)|(됐|됬|되었)\s*(나|는지|어요|나요)|얼마\s*(결제|냈|였|나왔)|(?<!남는)(?<!남은)(?<!남는\s)(?<!남은\s)금액"
+    r"|어디\s*(쯤|까지)|언제\s*(와|오|도착|받|(배송|출고|발송)\s*(되|돼|해|하))|진행\s*(되고|됐|되었|상황|중인지|돼\s*가)|(됐|됬|되었)\s*(나|는지|어요|나요)|얼마\s*(결제|냈|였|나왔)|(?<!남는)(?<!남은)(?<!남는\s)(?<!남은\s)금액|(?:남는|남은)\s*금액(?![^?？.]{0,16}면)"
     r"|\bwhere\s+is\b|\bwhere'?s\b|\bstatus\b|\bcheck\b|\btrack|\bhow\s+much\s+did\b",
     re.IGNORECASE)
 # «배송 상태 확인하는 방법», «조회하는 법», «어디서 조회해요?»: how one looks, not a look asked of us
