@@ -270,3 +270,17 @@ def test_a_sentence_leaning_back_on_the_list_stays_with_its_item() -> None:
             "24시간 안에 사진을 보내 주시면 전액 환불해 드립니다.\n\n## 안내\n냉동·냉장 식품은 다시 판매할 수 없습니다.")
     quoted = _quoted("배송중에 녹아서 오면 환불 되나요?", body)
     assert "24시간" in quoted and "다시 판매할 수 없습니다" not in quoted, quoted
+
+
+@pytest.mark.parametrize(("text", "kind", "incident"), [
+    # set 31, read after its blind measure: a foreign object chewed on, one thing of two ordered missing
+    ("김치손만두먹다가 철수세미조각같은게 씹혔어요 진짜어이없네요", "foreign_object", True),
+    ("갈비탕 먹는데 딱딱한 게 씹혔어요", "foreign_object", True),
+    ("포기김치랑 만두 같이 시켰는데 박스에 만두밖에 없어요 김치는요?", "missing", True),
+    # the shop sells scourers: a question about one is no incident
+    ("철수세미로 무쇠냄비 닦아도 돼요?", "foreign_object", False),
+    ("설거지용 수세미도 파나요?", "foreign_object", False),
+    ("냉동실에 만두밖에 없어서 더 시키려는데", "missing", False),
+])
+def test_incidents_read_in_set_31(text: str, kind: str, incident: bool) -> None:
+    assert (kind in incident_evidence(text)) is incident

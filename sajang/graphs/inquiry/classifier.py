@@ -118,6 +118,8 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
         r"smell(?:s|ed|ing)?\s+(?:(?:really|very|so|kind\s+of|a\s+bit)\s+)?(bad|off|weird|strange|funny|sour|awful|terrible)")),
     "foreign_object": ("urgent", _rx(
         r"이물질|벌레|머리카락|털이\s*(나|들어|있)|(플라스틱|유리|쇠|비닐|철)\s*(조각|가루)|(쇳|금속)\s*조각|철사|돌이\s*(나|씹|들어)",
+        # «철수세미 조각 같은 게 씹혔어요», «딱딱한 게 씹혔어요»: something that is no food, in the mouth or the dish
+        r"(?<![가-힣])(철|쇠)\s*수세미\s*(조각|가루|같은|나왔|들어|씹)|(조각|가루|같은|딱딱한|이상한)\s*(게|거|것)?\s*(이|가)?\s*씹혔|(같은|딱딱한|이상한)\s*(게|거|것)\s*(이|가)?\s*(나왔|들어\s*있)",
         r"foreign object|insect|\bbugs?\b|\bhair\b|(plastic|glass|metal|wire)\s+(piece|bit|shard|fragment)s?|"
         r"(piece|bit|shard|fragment|chunk)s?\s+of\s+(?:[a-z]+\s+){0,2}(plastic|glass|metal|wire)")),
     "safety": ("urgent", _rx(
@@ -235,6 +237,9 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
         r"(\d+|한|두|세)\s*(봉지?|팩|병|통|세트|인분|장|캔|마리|개)\s*밖에\s*(없|안\s*(왔|들어)|못\s*받)"
         r"(?!나요|나\s*[?？]|는지|을까|어요\s*[?？]|어여?\s*[?？])",
         r"(?<![가-힣])(반|절반|일부)\s*만\s*(왔|옴|들어\s*(있|왔)|도착|받았)",
+        # «포기김치랑 만두 같이 시켰는데 박스에 만두밖에 없어요»: of what was ordered, only one thing came
+        r"(시켰|주문했|결제했|샀|구매했)\S{0,3}[^.?!？]{0,30}?(박스|상자|택배)\S{0,2}\s*(에|엔|에는)?\s*[가-힣]{1,8}\s*밖에\s*"
+        r"(없|안\s*(왔|들어))(?!나요|나\s*[?？]|는지|을까|어요\s*[?？]|어여?\s*[?？])",
         # «박스 열어보니 손만두가 아예 없어요»: opened, and a thing ordered is not there (not «열어보니 이상 없네요»,
         # «받아 보니 영수증이 없어요», «재고 아예 없어요?», «연락이 전혀 없어요»)
         r"(열어\s*(보니|봤더니)|열었더니|뜯어\s*(보니|봤더니)|뜯었더니|받아\s*보니|(시켰|주문했|샀)\S{0,1}(는데|더니))"
