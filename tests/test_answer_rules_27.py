@@ -15,8 +15,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from test_answer_rules_26 import _quoted  # (the units quoted for a question on a small article)
 
-from sajang.graphs.inquiry.answering import _render, is_yes_no, relevant_units
+from sajang.graphs.inquiry.answering import _render, is_yes_no
 from sajang.graphs.inquiry.classifier import incident_evidence
 from sajang.graphs.inquiry.intents import parse_own_query
 from sajang.graphs.inquiry.order_answers import is_own_data_question, looks_up
@@ -46,11 +47,6 @@ _RETURNS = ("## 반품 신청 기간\n상품을 받으신 날부터 7일 안에 
 _HOLIDAY = ("## 사전 예약\n설날과 추석 선물세트는 명절 4주 전부터 사전 예약을 받습니다. 예약 주문은 명절 10일 전까지 순서대로 "
             "출고합니다.\n\n## 자주 묻는 질문\n- 명절 직전에 주문해도 명절 전에 받을 수 있나요: 명절 연휴 시작 3일 전 오후 "
             "2시까지 결제된 주문까지 명절 전 도착을 목표로 출고합니다.")
-
-
-def _quoted(question: str, body: str, passage: str = "") -> str:
-    hit = {"id": "a", "title": "안내", "body": body, "text": passage}
-    return " ".join(u.text for u in relevant_units(question, hit))
 
 
 @pytest.mark.parametrize(("question", "body", "stated", "not_stated"), [

@@ -1587,11 +1587,12 @@ def _cases_said(unit: AnswerUnit, units: list[AnswerUnit]) -> str | None:
     주방용품, 일부를 먹은 식품은 반품이 어렵습니다.»): the sentences at the first of them, "" at the others; None when
     more are quoted than `CASES_AS_SENTENCE`, or one of them does not read as a case (`case_sentence`)."""
     cases = [v for v in units if v.section == unit.section and v.kind == "item"]
-    if len(cases) > CASES_AS_SENTENCE or any(case_sentence(unit.heading or "", v.quote) is None for v in cases):
+    if len(cases) > CASES_AS_SENTENCE:
         return None
-    if cases[0] is not unit:
-        return ""
-    return " ".join(case_sentence(unit.heading or "", v.quote) or "" for v in cases)
+    said = [case_sentence(unit.heading or "", v.quote) for v in cases]
+    if any(s is None for s in said):
+        return None
+    return " ".join(s for s in said if s) if cases[0] is unit else ""
 
 
 def _render(units: list[AnswerUnit], locale: str) -> str:
@@ -1622,10 +1623,9 @@ def _render(units: list[AnswerUnit], locale: str) -> str:
                 prose.append(f"{u.key}: {value}" if value else u.key)
             else:
                 listed.append(f"- {u.key}: {value}" if value else f"- {u.key}")
-        elif u.kind == "item" and len(units) > 1 and u.heading and case_heading(u.heading) \
-                and (said := _cases_said(u, units)) is not None:
+        elif u.kind == "item" and u.heading and case_heading(u.heading) and (said := _cases_said(u, units)) is not None:
             # the one or two cases quoted of a heading of cases: «…주방용품, 일부를 먹은 식품은 반품이 어렵습니다.», not a
-            # short list under «반품이 어려운 경우:» (said once, at the first of them)
+            # short list under «반품이 어려운 경우:» nor a bare case that reads like a yes (said once, at the first)
             if listed:
                 close()
             if said:
@@ -1651,10 +1651,10 @@ def _render(units: list[AnswerUnit], locale: str) -> str:
         else:
             if listed:
                 close()
-            # one item alone under a heading of cases: «반품이 어려운 경우: 냉동·냉장 식품을 …», not a bare case
-            # that reads like a yes
+            # one item alone under a heading of cases that no sentence says (`_cases_said`): «반품이 가능한 경우:
+            # 상온 식품(…): 밀봉이 그대로인 경우», not a bare case that reads like a yes
             lone = u.kind == "item" and len(units) == 1 and u.heading and case_heading(u.heading)
-            prose.append((case_sentence(u.heading, u.quote) or f"{u.heading.strip()}: {u.quote}") if lone else u.quote)
+            prose.append(f"{u.heading.strip()}: {u.quote}" if lone else u.quote)
     close()
     return "\n\n".join(blocks)
 
