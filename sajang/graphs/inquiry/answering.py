@@ -218,6 +218,8 @@ _SAME_AS = {"바꾸": ("변경",), "변경": ("바꾸",), "고치": ("수정", "
             "냉장고": ("냉장",),  # «밀키트 냉장고에 며칠»: the manual writes «냉장 밀키트»
             # «추가요금 있어요?», «추가금 얼마 붙어요»: a charge is what the manual writes as a fee or an amount
             "요금": ("배송비", "비용", "금액"), "추가금": ("추가 배송비", "추가", "비용"),
+            # «많이 매워요?»: the meal-kit article's heading «맵기»; «애기랑 먹을 건데»: the manual's «아이와 드실 때»
+            "맵": ("맵기",), "애기": ("아이",), "애": ("아이",), "먹": ("드시",),
             "delivery": ("ship",), "ship": ("delivery",)}
 
 
@@ -351,6 +353,10 @@ _WHICH_CASES = re.compile(r"어떤\s*(?:경우|때)|어느\s*경우|무슨\s*경
                           r"\bin\s+what\s+cases\b", re.IGNORECASE)
 _REFUSING_HEADING = re.compile(r"어려운|안\s*되는|불가|제한|없는|못\s*하는|\bnot\b|n't\b|cannot", re.IGNORECASE)
 CASES_ASKED_BONUS = 0.5
+# «조회가 안 될 때», «결제가 안 될 때», «쿠폰이 적용되지 않을 때»: the section for a thing that fails, which a question
+# naming that thing and saying something did not happen asks for
+_FAILURE_HEADING = re.compile(r"(?P<thing>[가-힣]+?)(?:이|가)\s+(?:안\s|[가-힣]+지\s*않)[^·]*(?:때|경우)$")
+FAILURE_CASE_BONUS = 0.3
 # «찜기 한번 사용해 봤는데 반품 되나요?»: the case item saying what they told, negated as they told it («사용했거나
 # 세척한 주방용품», not «사용하지 않은 경우»), answers whether the rule covers them
 TOLD_CASE_BONUS = 0.5
@@ -441,9 +447,16 @@ ALSO_OTHER = 0.3
 NAMED_EXAMPLE = 0.3  # …and one whose examples name it («냉동·냉장 식품(…, 밀키트, …)» for «밀키트 반품 되나요»)
 
 
-def _examples(text: str) -> frozenset[str]:
-    """The words of the unit's lists of examples («(갈비탕, 곰탕, 만두 …)», «참기름, 들기름, 장류처럼»)."""
-    lists = _EXAMPLE_LIST.findall(text) + _EXAMPLES_BEFORE.findall(text)
+# the word or two a bracketed list of examples explains («냉동·냉장 식품(…)», «밀키트(…)»)
+_LISTED_OF = re.compile(r"((?:[^\s(]+\s)?[^\s(]+)\(([^()]*,[^()]*,[^()]*)\)")
+
+
+def _examples(text: str, topic: frozenset[str] = frozenset()) -> frozenset[str]:
+    """The words of the unit's lists of examples («(갈비탕, 곰탕, 만두 …)», «참기름, 들기름, 장류처럼») — not a list of
+    what the article's own topic covers («밀키트(부대찌개, …, 춘천식 닭갈비)는 …» in the meal-kit article: every unit
+    of it is about them, the opening one no more than «맵기»)."""
+    of_topic = {m.group(2) for m in _LISTED_OF.finditer(text) if (head := _tokens(m.group(1))) and head <= topic}
+    lists = [x for x in _EXAMPLE_LIST.findall(text) if x not in of_topic] + _EXAMPLES_BEFORE.findall(text)
     return _tokens(" ".join(lists)) if lists else frozenset()
 
 
@@ -675,6 +688,21 @@ def _duration_stated(question: str) -> Callable[[str], bool] | None:
     return states_length
 
 
+# «많이 매워요?», «국물 맑아요?», «비싸요?»: a quality of the goods asked, what the line stating it answers — not the
+# adjectives of how things go or of feelings («있어요», «괜찮아요», «늦어요», «급해요», «같아요»)
+_NOT_QUALITIES = frozenset({"있", "없", "어떻", "같", "괜찮", "괜찬", "늦", "뒤늦", "다르", "이렇", "그렇", "저렇", "궁금하",
+                            "어이없", "급하", "똑같", "귀찮", "힘들", "많", "적", "싫", "좋", "바쁘", "번거롭", "아깝",
+                            "틀리", "느리", "빠르", "가깝", "멀", "심하", "무섭", "아프", "글", "역겹", "더럽", "죄송하",
+                            "감사하", "고맙", "가능하", "필요하", "확실하", "정확하", "불편하", "편하", "이상하", "쉽",
+                            "어렵", "속상하", "답답하", "짜증나", "당연하", "새롭", "오래", "길", "짧"})
+QUALITY_BONUS = 0.3
+
+
+def qualities_asked(question: str) -> frozenset[str]:
+    """The qualities of goods the question asks about (adjective stems: «맵» of «많이 매워요?»)."""
+    return frozenset(form for form, tag in morphemes(question) if tag.startswith("VA") and form not in _NOT_QUALITIES)
+
+
 def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, ...], figures: bool = True,
                   phrases: bool = True) -> list[tuple[float, int]]:
     """Each unit's score for the question, best first.
@@ -718,7 +746,7 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
     things = _things_asked(question, hit)[0]
     first_section = min((u.section for u in units), default=0)
     # «김치 맘에 안 드는데 반품 돼요?»: the rule whose examples name 김치, not the one listing 참기름 and 장류
-    examples = [_examples(u.text) for u in units]
+    examples = [_examples(u.text, topic) for u in units]
     named_examples = q & frozenset().union(*examples)
     # (a section one of whose units lists it is the rule for such goods: «갈비탕, 만두 …처럼 냉동·냉장 상품은 …», then
     # «토요일에 결제된 신선식품은 … 월요일에 출고합니다» for «토요일에 만두 주문하면 언제 나가요»)
@@ -751,6 +779,8 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
     told_words |= {same for w in told_words & _DONE_TO_GOODS for same in _SAME_AS.get(w, ())}
 
     modified = _phrases(question) if phrases else []
+    qualities = qualities_asked(asked_clause or question)
+    failure_told = bool(_ANY_NEGATION.search(question))
     impostor = impostor_asked(question)
     subject = _subject_asked(question)
     # «몇 년이나 보관해요?»: a period in years, which «10일 안에 처리합니다» does not state (see `_duration_stated`)
@@ -828,6 +858,11 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
                 and bool(_REFUSING_HEADING.search(u.heading)) == refusals_asked:
             value += CASES_ASKED_BONUS
             unnamed_case = False
+        if failure_told and u.heading and (failed := _FAILURE_HEADING.match(u.heading)) \
+                and _tokens(failed.group("thing")) & q:
+            # («송장번호 조회하면 아무것도 안떠요»: «조회가 안 될 때», though 조회 is the article's topic word)
+            value += FAILURE_CASE_BONUS
+            unnamed_case = False
         if unnamed_case:
             value -= SPECIAL_MISMATCH
         elif another_case:
@@ -850,6 +885,8 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
             value -= REMEDY_BONUS
         if modified and any(p in u.text for p in modified):
             value += PHRASE_BONUS
+        if qualities & own:
+            value += QUALITY_BONUS
         if subject is not None and subject.match(u.text):
             value += THING_BONUS  # («택배사는 어디 써요?»: the line whose subject it is)
         if impostor and (warns_of_impostors(u) or (i > 0 and units[i - 1].section == u.section
@@ -1861,7 +1898,7 @@ def manual_parts(text: str, manual: list[dict[str, Any]], audience: str = "custo
 
 
 # nouns that name what is done or asked of a topic, not a topic: «어케 신청해요», «비용은요?», «방법은요?»
-_BARE_PART_NOUNS = frozenset({"신청", "방법", "절차", "접수", "비용", "요금", "가격", "기간", "가능", "시간"})
+_BARE_PART_NOUNS = frozenset({"신청", "방법", "절차", "접수", "비용", "요금", "가격", "기간", "가능", "시간", "번호"})
 
 
 def with_borrowed_topic(questions: list[str]) -> list[str]:
@@ -2590,7 +2627,14 @@ def actions_asked(question: str) -> list[str]:
             if kind.startswith("VV") and _stem(word) not in _PLAIN_VERBS:
                 out.append(_stem(word))
             j -= 1
+    out += [m.group("deed") for m in _DEED_HOW.finditer(question)]
     return list(dict.fromkeys(out))
+
+
+# «리뷰 삭제 어케해요», «계정 통합은 어떻게 하나요»: a deed asked how to do, a noun no rule paraphrases (unlike
+# «신청 어떻게 해요», `_PROCESS_NOUNS`)
+_DEED_HOW = re.compile(r"(?P<deed>삭제|양도|통합|연동|철회|탈퇴)\s*(?:은|는|을|를)?\s*"
+                       r"(?:어떻게|어떡|어케|어캐|어찌|방법|하려면|하는\s*(?:법|방법))")
 
 
 def action_asked_missing(question: str, hit: dict[str, Any]) -> bool:
@@ -2910,7 +2954,11 @@ _ASKS_WHETHER_DONE = re.compile(r"요\s*[?？]")
 
 
 # «반품하고 싶어요 어떻게 해요»: the wish, then how one goes about it (the manual's steps), asked right after
-_HOW_ASKED_AFTER = re.compile(r"\S{0,4}?\s*[.,~!ㅠㅜ]*\s*(?:그럼\s*|그러면\s*)?(?:어떻게|어케|어캐|어떡|방법|어디서|어디로|어디에서)")
+_HOW_ASKED_AFTER = re.compile(r"\S{0,4}?\s*[.,~!ㅠㅜ]*\s*(?:그럼\s*|그러면\s*)?(?:어떻게|어케|어캐|어떡|방법|어디서|어디로|어디에서)"
+                              # «반품하고 싶어요 되나요?», «반품할래요 되죠?»: the wish, then whether it can be done (the
+                              # manual's rule answers: a refusal, or how and until when)
+                              r"|\S{0,4}?\s*[.,~!ㅠㅜ]*\s*(?:혹시\s*)?(?:되나|되죠|되지요|될까|되는지|돼요\s*[?？]|되요\s*[?？]|"
+                              r"가능(?:한가|할까|해요\s*[?？]|하나|한지|하죠))")
 
 
 def needs_action(text: str) -> bool:

@@ -52,7 +52,7 @@ _FEE_BEFORE = re.compile(r"(?:배송비|택배비|배송료|shipping|delivery\s+
 
 # (a bare «무료» only as the predicate asked, «무료에요?»: «사은품 무료로 주나요» is no shipping)
 _SHIPPING = re.compile(r"배송비|택배비|배송료|무배|무료\s*배송|무료\s*(?:에요|예요|인가요|이에요|죠|야|냐|임|[?？])|공짜|"
-                       r"shipping|delivery\s+fee", re.IGNORECASE)
+                       r"shipping|delivery\s+(?:fee|cost|charge)|delivery\b[^.?!]{0,12}\bcost", re.IGNORECASE)
 _COUPON = re.compile(r"쿠폰|할인|적립금|coupon|discount", re.IGNORECASE)
 _RETURN = re.compile(r"반품|반송|돌려\s*보내|return", re.IGNORECASE)
 _CANCEL = re.compile(r"취소|빼|cancel", re.IGNORECASE)
@@ -83,8 +83,11 @@ _NEGATED = re.compile(r"안\s*(?:붙|되|돼|됨|나와|내)|못|아니|없|not\
 _REPORTED = re.compile(r"왜\s*(?:죠|요|냐|인가|그런)|확인\s*(?:해|좀|부탁)|결제\s*됐|붙었|접수\s*했|빠져\s*나갔|why\b|check\b",
                        re.IGNORECASE)
 # a return or a cancel asked as a case («…반품하면», «취소하려구요»), not one told as done
-_HYPOTHETICAL = re.compile(r"하면|하려|할\s*(?:게|건데|때|경우|래)|하고\s*싶|할래|하믄|if\b|want\s+to|would|going\s+to",
+_HYPOTHETICAL = re.compile(r"하면|하려|할\s*(?:게|건데|때|경우|래)|하고\s*싶|할래|하믄|빼면|빼려|뺄\s*(?:게|건데|때|경우|래)|빼고\s*싶|"
+                           r"if\b|want\s+to|would|going\s+to",
                            re.IGNORECASE)
+# «2개 반품하면»: some of the goods counted, whose price is not told
+_COUNTED_GOODS = re.compile(r"(?:\d+|[두세네])\s*(?:개|봉|팩|병|통|세트)|\b(?:two|three|some)\b", re.IGNORECASE)
 _FEE_INCLUDED = re.compile(r"배송비\s*(?:까지\s*)?포함|including\s+(?:shipping|delivery)", re.IGNORECASE)
 _POINTS_ONLY = re.compile(r"^(?!.*(?:쿠폰|coupon)).*(?:적립금|포인트|points)", re.IGNORECASE | re.DOTALL)
 _HOW_MUCH = re.compile(r"얼마|몇\s*만|how\s+much", re.IGNORECASE)
@@ -190,7 +193,8 @@ def read_fee_case(text: str, remote: bool = False) -> FeeCase | None:
             if kind == "partial_cancel" and _AFTER_DISPATCH.search(text):
                 return None  # after dispatch a cancel is a return (the cancel-after-dispatch article)
             return FeeCase(kind, total, items[0], free_said, fee_paid_said)
-        if returned and _ALL.search(text):
+        # («26800원어치 샀는데 … 반품하면 얼마 돌려받아요?»: what they bought, returned with no part of it named)
+        if returned and (_ALL.search(text) or not (_ONE_OF.search(text) or _COUNTED_GOODS.search(text))):
             return FeeCase("full_return", total, None, free_said, fee_paid_said)
         return None
     if not _SHIPPING.search(text):
@@ -293,8 +297,8 @@ def fee_calculation(text: str, policy: StorePolicy, locale: str = "ko", said_bef
 
 # the article's add-on fee for an area, in the clause naming it: «제주도: 3,000원 추가», «그 밖의 도서산간 지역: 5,000원
 # 추가», «제주도는 3,000원, 그 밖의 도서산간 지역은 5,000원이 추가됩니다»
-_AREA_FEE = re.compile(r"(제주|도서\s*산간|섬)([^\d,.]{0,14}?)([\d,]+)\s*원")
-_ADDED = re.compile(r"추가")
+_AREA_FEE = re.compile(r"(제주|도서\s*산간|섬|jeju|remote|island)([^\d,.]{0,30}?)([\d,]+)\s*(?:원|won)", re.IGNORECASE)
+_ADDED = re.compile(r"추가|\bextra\b", re.IGNORECASE)
 # the island as the customer named it («울릉도 사는데»), for the reply (else «도서산간 지역»)
 _ISLAND_NAMED = re.compile(r"울릉도|백령도|(?<![가-힣])독도|연평도|흑산도|홍도|거문도|청산도|욕지도|비금도|도초도|추자도|우도|가파도|마라도")
 
@@ -318,7 +322,8 @@ def _area_fee(lines: list[str], jeju: bool) -> int | None:
     """The add-on fee the article states for Jeju (`jeju`) or for the other remote areas: one figure, else None."""
     # (not the basic fee said on the way: «도서산간 지역은 기본 배송비 3,000원에 5,000원이 추가»)
     fees = {int(m.group(3).replace(",", "")) for line in lines if _ADDED.search(line)
-            for m in _AREA_FEE.finditer(line) if (m.group(1) == "제주") == jeju and "기본" not in m.group(2)}
+            for m in _AREA_FEE.finditer(line)
+            if (m.group(1).lower() in ("제주", "jeju")) == jeju and not re.search(r"기본|standard", m.group(2))}
     return fees.pop() if len(fees) == 1 else None
 
 
@@ -328,9 +333,9 @@ def remote_cart_calculation(text: str, policy: StorePolicy, rules: list[str], lo
     in the conversation («울릉도 사는데 2만원어치 시키면 배송비 총 얼마 나와여» → 3,000원 + 5,000원 = 8,000원): the
     store policy's fee and threshold, the area's fee from the answering article's lines (`rules`: «제주도: 3,000원
     추가», «그 밖의 도서산간 지역: 5,000원 추가»). None when no area is named, the message is no cart's sum, or the
-    article states no fee for the area. Korean only."""
+    article states no fee for the area (`locale` ko or en)."""
     place_text = remote_place(text, said_before)
-    if locale != "ko" or place_text is None:
+    if place_text is None:
         return None
     case = read_fee_case(text, remote=True)
     if case is None or case.kind != "cart":
@@ -342,8 +347,18 @@ def remote_cart_calculation(text: str, policy: StorePolicy, rules: list[str], lo
         return None
     w = lambda v: _won(v, locale)  # noqa: E731 - a short local formatter
     islands = _ISLAND_NAMED.findall(text if REMOTE_AREA.search(text) else said_before)
-    place = "제주도" if jeju else islands[-1] if islands else "도서산간 지역"
+    en = locale == "en"
+    place = ("Jeju" if en else "제주도") if jeju else islands[-1] if islands and not en else \
+        "remote-area" if en else "도서산간 지역"
     free = case.total >= threshold
+    if en:
+        lead = "No. " if _ASKS_FREE.search(text) and not _NEGATED.search(text) else \
+            "Yes. " if _ASKS_FEE.search(text) and not _NEGATED.search(text) else ""
+        if free:
+            return (f"{lead}With {w(case.total)} of products the standard {w(fee)} fee is waived (free shipping from "
+                    f"{w(threshold)}), but the {place} extra fee of {w(extra)} still applies.")
+        return (f"{lead}With {w(case.total)} of products: the standard {w(fee)} fee plus the {place} extra fee of "
+                f"{w(extra)}, {w(fee + extra)} of delivery in all.")
     # «배송비 0원이에요?», «무배죠?»: no, the area's fee still comes; «배송비 붙어요?»: yes
     lead = "아니요, " if _ASKS_FREE.search(text) and not _NEGATED.search(text) else \
         "네, " if _ASKS_FEE.search(text) and not _NEGATED.search(text) else ""

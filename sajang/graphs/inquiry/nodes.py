@@ -440,7 +440,9 @@ def in_previous_topic(settings: Settings, state: InquiryState, language: str | N
     article = memory.get("article_id")
     kind = memory.get("kind")
     if kind not in ("manual", "order") or not base or (kind == "manual" and not article) \
-            or len(text) > CONTEXT_LINE_MAX or unknown:
+            or len(text) > CONTEXT_LINE_MAX or (unknown and not _IF_ASKED_OF_IT.search(text)):
+        # (a word the shop never uses places the line elsewhere — but «국물 자작하게 먹고싶으면요?» asks the case of
+        # the question just answered, whatever its word: read with it, the article still has to come first)
         return None
     question = with_previous_question(text, base)
     normalized = normalize_for_shop(question, settings.data_dir, settings.chat_lexicon).text
@@ -491,6 +493,9 @@ def in_previous_topic(settings: Settings, state: InquiryState, language: str | N
     # (a line read as a policy question after an order answer stays one: no order of theirs answers it)
     return replace(found, hits=ordered), {"question_base": base, "followup": state.get("followup") or "manual"}
 
+
+# «…하고 싶으면요?», «…먹으려면요?»: a case of the previous question, put as a condition
+_IF_ASKED_OF_IT = re.compile(r"(?:으면|면|려면)\s*(?:요|여|용)\s*[?？]*\s*$")
 
 REMARK_MAX_RETRIEVAL = AGREEMENT_MIN_RETRIEVAL  # a remark found no article even weakly (the agreement rule's floor)
 

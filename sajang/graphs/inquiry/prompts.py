@@ -275,9 +275,9 @@ ORDER_T: dict[str, dict[str, str]] = {
                              "새 주소를 남겨 주세요. 오후 2시 출고 마감 전에 알려 주셔야 해요.",
                        "en": "It is {status} and hasn't shipped yet, so the address can still change: edit it in your order details or "
                              "write the new address here, before the 2 pm dispatch cut-off."},
-    "address_shipping": {"ko": "이미 출고되어 저희가 주소를 바꿀 수 없어요. {courier} 고객센터나 앱에서 운송장 번호 {tracking}로 "
+    "address_shipping": {"ko": "이미 출고되어 저희가 주소를 바꿀 수 없어요. 택배사({courier}) 고객센터나 앱에서 운송장 번호 {tracking}로 "
                                "'배송지 변경'을 요청해 주세요.",
-                         "en": "It has shipped, so we can't change the address any more; ask {courier} (tracking "
+                         "en": "It has shipped, so we can't change the address any more; ask the courier, {courier} (tracking "
                                "{tracking}) for a change of address."},
     "address_delivered": {"ko": "이 주문은 이미 배송 완료되어 배송지를 바꿀 수 없어요.",
                           "en": "This order has already been delivered."},
