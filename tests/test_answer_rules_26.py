@@ -30,8 +30,8 @@ _TRACKING = ("## 조회가 안 될 때\n출고 당일 저녁까지 '집하 전'�
              "먼저 현관 앞을 확인해 주세요. 그래도 찾지 못하시면 배송 완료 후 48시간 안에 고객센터로 연락해 주세요.")
 
 
-def _quoted(question: str, body: str, passage: str = "") -> str:
-    hit = {"id": "a", "title": "안내", "body": body, "text": passage}
+def _quoted(question: str, body: str, passage: str = "", title: str = "안내") -> str:
+    hit = {"id": "a", "title": title, "body": body, "text": passage}
     return " ".join(u.text for u in relevant_units(question, hit))
 
 

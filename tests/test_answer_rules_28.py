@@ -12,21 +12,27 @@ The service tests run on both databases:
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import pytest
+from test_answer_rules_26 import _quoted  # (the units quoted for a question on a small article)
 
+from sajang import PACKAGE_DATA
 from sajang.config import StorePolicy
 from sajang.graphs.inquiry.answering import (
     action_asked_missing,
     actions_asked,
+    failure_reported,
     needs_action,
     qualities_asked,
     question_parts,
-    relevant_units,
     with_borrowed_topic,
 )
 from sajang.graphs.inquiry.fee_math import fee_calculation, read_fee_case, remote_cart_calculation
+from sajang.graphs.inquiry.intents import KST
+from sajang.graphs.inquiry.nodes import only_manner_words
+from sajang.graphs.inquiry.order_answers import purchase_told, read_in_context
 from sajang.knowledge.text import tokenize
 
 _MEALKIT = ("## 공통 안내\n밀키트(부대찌개, 우렁 된장찌개, 소불고기, 춘천식 닭갈비)는 손질된 재료와 소스가 한 상자에 들어 있어 "
@@ -41,16 +47,9 @@ _TRACKING = ("## 송장 번호 확인\n상품이 출고되면 송장 번호가 �
              "배송 완료 후 48시간 안에 고객센터로 연락해 주세요.")
 _POINTS = ("## 적립 기준\n구매 적립은 결제 금액의 1%입니다. 리뷰를 쓰시면 글 리뷰 300원, 사진 리뷰 500원을 드립니다.\n\n"
            "## 회수\n반품한 상품으로 받은 적립금과 리뷰 적립금은 회수됩니다.")
-_REMOTE_EN = ["Jeju, Ulleungdo and other remote or island areas pay an extra delivery fee on top of the standard fee:",
-              "Jeju: 3,000 won extra", "other remote and island areas: 5,000 won extra",
-              "I'm in Jeju and over the free-shipping amount. Is there still an extra fee: yes. The standard 3,000 won "
-              "fee is waived, but the Jeju extra fee of 3,000 won is charged."]
+# the shop's own article, line by line (the rules the sum reads)
+_REMOTE_EN = (PACKAGE_DATA / "manual" / "delivery-remote-area.en.md").read_text(encoding="utf-8").splitlines()
 POLICY = StorePolicy()
-
-
-def _quoted(question: str, body: str, title: str, passage: str = "") -> str:
-    hit = {"id": "a", "title": title, "body": body, "text": passage}
-    return " ".join(u.text for u in relevant_units(question, hit))
 
 
 @pytest.mark.parametrize(("question", "body", "title", "passage", "stated", "not_stated"), [
@@ -62,13 +61,13 @@ def _quoted(question: str, body: str, title: str, passage: str = "") -> str:
     ("만두 맘에 안들면 반품 돼요?", _FROZEN, "신선식품 반품", "", "제한", None),
     # a thing that failed: the section for it, though «조회» is the article's topic word
     ("송장번호 등록됐다고 문자왔는데 조회하면 아무것도 안떠요 분실된건가요?ㅠ", _TRACKING, "배송 조회 방법",
-     "상품이 출고되면", "반나절", "48시간"),
+     "상품이 출고되면", "반나절", "알림 문자"),
     # naming the thing without saying it failed asks the general rule
     ("송장번호 어디서 확인해요", _TRACKING, "배송 조회 방법", "", "알림 문자", "반나절"),
 ])
 def test_the_line_stating_what_is_asked(question: str, body: str, title: str, passage: str, stated: str,
                                         not_stated: str | None) -> None:
-    quoted = _quoted(question, body, title, passage)
+    quoted = _quoted(question, body, passage, title)
     assert stated in quoted, quoted
     assert not_stated is None or not_stated not in quoted, quoted
 
@@ -176,3 +175,91 @@ def test_a_cancel_asked_as_a_sum_after_the_rule(manual_svc: Any) -> None:
     out = manual_svc.ask("그럼 6만원어치중에 만오천원짜리 하나빼면 얼마돌려받아요?", thread_id=thread)
     assert not out["handoff"], out
     assert "12,000원" in out["answer"], out["answer"]
+
+
+@pytest.mark.parametrize(("text", "reported"), [
+    ("송장번호 등록됐다고 문자왔는데 조회하면 아무것도 안떠요", True),
+    ("쿠폰 적용이 안돼요", True),
+    ("적립금 아직 안들어왔어요", True),
+    ("송장조회했는데 계속 집하전이래요 혹시 분실된건가요??", True),
+    # a condition or a deed not done is no failure told
+    ("무통장입금 결제 안하면 주문 어떻게 돼요?", False),
+    ("적립금 안쓰면 언제 없어져요?", False),
+    ("조회 안해봤는데 택배사 어디에요?", False),
+    ("결제가 안 되면 어떡해요", False),
+])
+def test_a_failure_told(text: str, reported: bool) -> None:
+    assert failure_reported(text) is reported
+
+
+_PAYMENT = ("## 결제 수단\n- 무통장입금(가상계좌): 주문 후 24시간 안에 입금하지 않으면 자동 취소됩니다.\n\n## 결제 확인\n"
+            "무통장입금은 입금이 확인되는 즉시 '결제 완료'가 됩니다.\n\n## 결제가 안 될 때\n카드 한도, 비밀번호 오류를 확인해 "
+            "주세요. 앱을 업데이트한 뒤 다시 시도해 주세요.")
+
+
+def test_a_condition_is_not_the_failure_section() -> None:
+    quoted = _quoted("무통장입금 결제 안하면 주문 어떻게 돼요?", _PAYMENT, "", "결제 수단과 결제 오류")
+    assert "한도" not in quoted, quoted
+
+
+@pytest.mark.parametrize("text", [
+    "3만원어치 샀는데 고추장 반품하면 얼마 돌려받아요?",  # one product of it, its price not told
+    "6만원어치 무배로 샀는데 냄비 반품하면 얼마 환불돼요",
+    "If I return the kimchi from my 60,000 won order how much do I get back?",
+])
+def test_no_full_return_when_a_part_is_named(text: str) -> None:
+    assert read_fee_case(text) is None
+
+
+def test_a_cart_made_smaller_is_a_cart() -> None:
+    said = fee_calculation("장바구니에 6만원어치 있는데 만오천원짜리 하나 빼면 배송비 붙어요?", POLICY)
+    assert said is not None and "45,000원" in said and "3,000원이 붙어요" in said and "돌려" not in said, said
+
+
+@pytest.mark.parametrize("text", [
+    "I live in Seoul, not Jeju. My cart is 30,000 won, what will the delivery cost be?",
+    "Sending a gift from Jeju to Seoul, cart is 30,000 won, how much is shipping?",
+    "Is Jeju delivery slower? My cart is 30,000 won, how much is shipping to Busan?",
+])
+def test_no_island_sum_when_the_parcel_goes_elsewhere(text: str) -> None:
+    assert remote_cart_calculation(text, POLICY, _REMOTE_EN, "en") is None
+
+
+@pytest.mark.parametrize("text", [
+    "교환하고싶어요 되나요 안되면 환불해주세요",  # whether, then a request
+    "반품하고싶어요 되는지 확인좀 해주세요",  # a request to look
+    "어제 주문한거 취소할래요 가능한지 봐주세요",
+])
+def test_a_request_after_a_question_still_asks_us_to_act(text: str) -> None:
+    assert needs_action(text)
+
+
+def test_a_manner_word_is_no_new_thing() -> None:
+    assert only_manner_words("국물 자작하게 먹고싶으면요?", ["자작"])
+    assert not only_manner_words("강아지한테 먹이면요?", ["강아지"])
+
+
+@pytest.mark.parametrize(("text", "told"), [
+    ("지난달에참기름이랑 곰탕샀었는데", True),
+    ("어제 만두 시켰는데요", True),
+    # a question with its reason after it, a trouble asked
+    ("등급은 언제 바뀌어요? 이번달에 좀 많이 샀는데", False),
+    ("할부가 왜 안뜨죠 카드결제했는데", False),
+])
+def test_a_purchase_told_alone(text: str, told: bool) -> None:
+    assert purchase_told(text) is told
+
+
+_INTRO = "밀키트(부대찌개, 우렁 된장찌개, 소불고기, 춘천식 닭갈비)는 손질된 재료와 소스가 한 상자에 들어 있어 10~15분이면 완성됩니다."
+
+
+def test_the_item_labelled_with_the_product_named() -> None:
+    # the search's passage is the opening list, which names every meal kit: the recipe of the one asked answers
+    quoted = _quoted("소불고기밀키트 어케 구워요", _MEALKIT, _INTRO, "밀키트 조리와 보관")
+    assert "소불고기(600g): 달군 팬에" in quoted, quoted
+
+
+def test_which_of_the_listed_orders() -> None:
+    memory = {"kind": "order", "base": "제 주문내역 볼수있어요?", "query": {"facts": ["list"], "all_recent": True}}
+    reading = read_in_context("젤 최근에 한거요", memory, None, None, datetime(2026, 12, 2, 12, tzinfo=KST))
+    assert reading.followup == "order" and reading.query.latest and not reading.query.all_recent, reading

@@ -219,11 +219,11 @@ _SAME_AS = {"바꾸": ("변경",), "변경": ("바꾸",), "고치": ("수정", "
             # «추가요금 있어요?», «추가금 얼마 붙어요»: a charge is what the manual writes as a fee or an amount
             "요금": ("배송비", "비용", "금액"), "추가금": ("추가 배송비", "추가", "비용"),
             # «많이 매워요?»: the meal-kit article's heading «맵기»; «애기랑 먹을 건데»: the manual's «아이와 드실 때»
-            "맵": ("맵기",), "애기": ("아이",), "애": ("아이",), "먹": ("드시",),
+            "맵": ("맵기",), "애기": ("아이",), "애": ("아이",),
             "delivery": ("ship",), "ship": ("delivery",)}
 
 
-def _says_word(said: str | frozenset[str], word: str) -> bool:
+def says_word(said: str | frozenset[str], word: str) -> bool:
     """Whether `said` (a text, or a set of its words) has `word` or the manual's word for it (`_SAME_AS`)."""
     return word in said or any(same in said for same in _SAME_AS.get(word, ()))
 
@@ -357,6 +357,19 @@ CASES_ASKED_BONUS = 0.5
 # naming that thing and saying something did not happen asks for
 _FAILURE_HEADING = re.compile(r"(?P<thing>[가-힣]+?)(?:이|가)\s+(?:안\s|[가-힣]+지\s*않)[^·]*(?:때|경우)$")
 FAILURE_CASE_BONUS = 0.3
+# «조회하면 아무것도 안떠요», «쿠폰 적용이 안돼요», «적립금 아직 안 들어왔어요»: something that did not work or come, told —
+# not a condition («결제 안 하면», «안 쓰면»), nor a deed not done («조회 안 해 봤는데»)
+_FAILED = re.compile(r"(?:안|못)\s*(?P<verb>되|돼|됨|떠|뜨|뜸|나와|나오|나옴|보여|보이|들어와|들어오|들어옴|와|왔|오|옴|"
+                     r"써져|써지|먹혀|먹히|열려|열리|넘어가|넘어감|들어왔|나왔)(?P<rest>[가-힣]*)"
+                     r"|(?:되|뜨|나오|보이|들어오|적용되|써지|열리|조회되)지\s*(?:않|못)(?P<rest2>[가-힣]*)"
+                     # («계속 집하전이래요»: a state that stays, told)
+                     r"|계속\s*[^\s?!.]+?(?:\s[^\s?!.]+?)?(?:이래요|래요|이라고\s*(?:떠|나와)|으로\s*(?:떠|나와)|로\s*(?:떠|나와))")
+_CONDITION_END = re.compile(r"(?:면|면요|으면|고|거나|려면|도)$")
+
+
+def failure_reported(question: str) -> bool:
+    """Whether the message tells that something did not work or did not come (`_FAILED`), not as a condition."""
+    return any(not _CONDITION_END.search(m.group("rest") or m.group("rest2") or "") for m in _FAILED.finditer(question))
 # «찜기 한번 사용해 봤는데 반품 되나요?»: the case item saying what they told, negated as they told it («사용했거나
 # 세척한 주방용품», not «사용하지 않은 경우»), answers whether the rule covers them
 TOLD_CASE_BONUS = 0.5
@@ -436,6 +449,7 @@ def article_units(body: str) -> tuple[AnswerUnit, ...]:
 # «냉동·냉장 식품(갈비탕, 곰탕, 만두, 밀키트, 김치 …)은 …»: examples named in passing, three or more in brackets
 _EXAMPLE_LIST = re.compile(r"\(([^()]*,[^()]*,[^()]*)\)")
 LISTED_WEIGHT = 0.5  # a word of the question the unit names only among such examples
+TOPIC_LISTED_WEIGHT = 0.1  # …among those of the article's own topic (see `_examples`)
 # «참기름, 들기름, 장류처럼 상온 보관 식품은 …»: examples said before what they stand for
 _EXAMPLES_BEFORE = re.compile(r"((?:[가-힣A-Za-z·]+,\s*){2,}[가-힣A-Za-z·]+)\s*(?:처럼|같은|등의|등은|등\s)")
 OTHER_EXAMPLES = 0.3  # a unit whose examples are others than the one the question names
@@ -448,7 +462,7 @@ NAMED_EXAMPLE = 0.3  # …and one whose examples name it («냉동·냉장 식�
 
 
 # the word or two a bracketed list of examples explains («냉동·냉장 식품(…)», «밀키트(…)»)
-_LISTED_OF = re.compile(r"((?:[^\s(]+\s)?[^\s(]+)\(([^()]*,[^()]*,[^()]*)\)")
+_LISTED_OF = re.compile(r"((?:[^\s(]+\s)?[^\s(]+)\s?\(([^()]*,[^()]*,[^()]*)\)")
 
 
 def _examples(text: str, topic: frozenset[str] = frozenset()) -> frozenset[str]:
@@ -696,6 +710,7 @@ _NOT_QUALITIES = frozenset({"있", "없", "어떻", "같", "괜찮", "괜찬", "
                             "감사하", "고맙", "가능하", "필요하", "확실하", "정확하", "불편하", "편하", "이상하", "쉽",
                             "어렵", "속상하", "답답하", "짜증나", "당연하", "새롭", "오래", "길", "짧"})
 QUALITY_BONUS = 0.3
+LABEL_BONUS = 0.35  # a list item labelled with a product («소불고기(600g): …») the question names
 
 
 def qualities_asked(question: str) -> frozenset[str]:
@@ -780,7 +795,7 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
 
     modified = _phrases(question) if phrases else []
     qualities = qualities_asked(asked_clause or question)
-    failure_told = bool(_ANY_NEGATION.search(question))
+    failure_told = failure_reported(question)
     impostor = impostor_asked(question)
     subject = _subject_asked(question)
     # «몇 년이나 보관해요?»: a period in years, which «10일 안에 처리합니다» does not state (see `_duration_stated`)
@@ -790,7 +805,11 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
         own = _tokens(u.text)
         head = _tokens(u.heading) - own if u.heading else frozenset()
         listed = _only_listed(u.text)
-        value = (sum(weight[t] * (LISTED_WEIGHT if t in listed else 1.0) for t in q & own)
+        # (a word only in the list of what the whole article covers, «밀키트(…, 소불고기, …)는 …», says next to nothing
+        # of it: «소불고기밀키트 어케 구워요» is the recipe line that names it)
+        of_topic = listed - examples[i]
+        value = (sum(weight[t] * (TOPIC_LISTED_WEIGHT if t in of_topic else LISTED_WEIGHT if t in listed else 1.0)
+                     for t in q & own)
                  + HEADING_WEIGHT * sum(weight[t] for t in q & head)) / total
         for k in kinds:
             if _ASKS[k][1].search(u.quote) and not (k == "duration" and length_stated is not None
@@ -887,6 +906,8 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
             value += PHRASE_BONUS
         if qualities & own:
             value += QUALITY_BONUS
+        if u.kind == "item" and _PRODUCT_HEADING.search(_item_label(u)) and _label_named(u, q - topic):
+            value += LABEL_BONUS  # («소불고기밀키트 어케 구워요»: the item labelled with that product, «소불고기(600g):»)
         if subject is not None and subject.match(u.text):
             value += THING_BONUS  # («택배사는 어디 써요?»: the line whose subject it is)
         if impostor and (warns_of_impostors(u) or (i > 0 and units[i - 1].section == u.section
@@ -1022,7 +1043,7 @@ def says_more_than_its_list(unit: AnswerUnit, asked: frozenset[str], hit: Mappin
     own = _tokens(unit.text)
     # (a compound asked names the item's word: «간장게장» the item «게장·선물세트처럼 …»; the kind of goods the
     # message names is asked too: «도마 품절이던데 며칠이면 들어와요» — the item «주방용품: 7~10일»)
-    return any(_says_word(own, w) or any(len(o) >= 2 and o in w for o in own)
+    return any(says_word(own, w) or any(len(o) >= 2 and o in w for o in own)
                for w in (asked | _GOODS_KINDS.get()) - shared)
 
 
@@ -1439,9 +1460,9 @@ def speaks_of_none(question: str, hit: Mapping[str, Any]) -> bool:
 
 
 def _says_noun(said: str, noun: str) -> bool:
-    """`_says_word`, or the noun without its last syllable when that names a room or an appliance of what the rest
+    """`says_word`, or the noun without its last syllable when that names a room or an appliance of what the rest
     says («냉동실», «냉장고»: «냉동», «냉장»)."""
-    return _says_word(said, noun) or (len(noun) >= 3 and noun[-1] in "실고" and _says_word(said, noun[:-1]))
+    return says_word(said, noun) or (len(noun) >= 3 and noun[-1] in "실고" and says_word(said, noun[:-1]))
 
 
 _WHICH_KIND = re.compile(r"무슨|무엇|누구")  # «제 주문 지금 무슨 상태에여?», «담당자 누구예요?»: which one, not whether
@@ -1467,7 +1488,7 @@ def _polarity(unit: AnswerUnit, nouns: list[str] | None = None) -> bool | None:
     things asked) when they agree on yes or no."""
     if nouns:
         clauses = _CLAUSE_BREAK.split(unit.quote)
-        named = [c for c in clauses if any(_says_word(c, n) for n in nouns)]
+        named = [c for c in clauses if any(says_word(c, n) for n in nouns)]
         verdicts = {_text_polarity(c, nouns) for c in named} - {None}
         if len(verdicts) == 1:
             return verdicts.pop()
@@ -1945,8 +1966,9 @@ def lists_the_thing_asked(question: str, first: Mapping[str, Any], other: Mappin
     asking = _tokens(told_then_asked(question)[1])  # (its own words: «보내» is no «출고» here)
     asked_actions = _actions(question)
     first_text = f"{first.get('title') or ''} {first.get('body') or ''}"
+    other_topic = _question_tokens(str(other.get("title") or ""))
     for u in article_units(str(other.get("body") or "")):
-        named = _examples(u.text) & asked
+        named = _examples(u.text, other_topic) & asked
         said = f"{u.heading or ''} {u.text}"
         # (not a rule of another action: «밀키트 마음이 바뀌어서 교환하고 싶은데» is no return of fresh food)
         unit_actions = _actions(said) if asked_actions else frozenset()
@@ -2117,6 +2139,11 @@ def _manual_reply(settings: Settings, policy: StorePolicy, *, text: str, questio
     # the article answering is one of fees, returns or cancelling (whose rule the sum follows)
     computed = (fee_calculation(text, policy, locale, said_before) or fee_calculation(read, policy, locale, said_before)) \
         if parts and parts[0][1].get("category") in SUM_CATEGORIES else None
+    if computed is not None and yes_or_no(parts[0][2]) is False \
+            and not any(_ASKS["money"][1].search(u.quote) for u in parts[0][2]):
+        # («만두 5만원어치 샀는데 맘에 안 들어서 반품하면 얼마?»: the rule quoted refuses it and states no fee — no
+        # refund to sum; the fee rules, «배송비 3,000원은 돌려 드리지 않습니다», are the sum's own)
+        computed = None
     if computed is None and parts and parts[0][1].get("category") in SUM_CATEGORIES \
             and names_remote_area(f"{text} {read}", said_before):
         # «울릉도 사는데 2만원어치 시키면 배송비 총 얼마»: the area's fee, from the line of the article that states it
@@ -2300,7 +2327,7 @@ def unit_says(question: str, units: list[AnswerUnit], min_words: int = UNIT_MIN_
         # (a FAQ item says its own question: «교환 상품은 언제 오나요: … 회수를 기다리지 않고» is not «회수는 언제 와요?»)
         said = u.question if u.kind == "faq" else u.text
         own = _tokens(said) | (_tokens(u.heading) if u.heading else frozenset())
-        if all(_says_word(own, w) for w in words) \
+        if all(says_word(own, w) for w in words) \
                 and not (u.kind == "faq" and _tokens(said) - _question_tokens(question)):
             # (nor a FAQ item asking more: «채팅에 보낸 사진 지워 주실 수 있나요» for «채팅으로 사진 보낼 수 있어요?»)
             return True
@@ -2344,7 +2371,7 @@ def quotes_every_noun(question: str, parts: list[tuple[str, dict[str, Any], list
     their articles' titles: «참기름 유통기한 얼마나 돼요?» is not answered by the unopened-return rule, however
     alike the two read (see `ANSWERS_LIKE`)."""
     said = " ".join(f"{h.get('title') or ''} {u.heading or ''} {u.quote}" for _q, h, units in parts for u in units)
-    return all(_says_word(said, noun) for noun in topic_nouns(question))
+    return all(says_word(said, noun) for noun in topic_nouns(question))
 
 
 # «택배사는 어디 써요?», «결제 수단은 뭐가 있어요?»: which one the thing is, asked of it as the topic
@@ -2498,7 +2525,7 @@ def thing_asked_missing(question: str, hit: dict[str, Any]) -> bool:
     if _BOUGHT_APART.search(question) and not _SELLING.search(text):
         return True  # «뚜껑만 따로 구매 가능할까요»: a care article that names the lid sells nothing
     # («중복» of an article saying «함께» names it; «수수료» of one cancelling «무료로» is answered by its opposite)
-    return bool(nouns) and not all(_says_word(text, n) or STATED_AS_OPPOSITE.get(n, n) in text for n in nouns)
+    return bool(nouns) and not all(says_word(text, n) or STATED_AS_OPPOSITE.get(n, n) in text for n in nouns)
 
 
 # «뚜껑만 따로 구매», «리필만 살 수»: a part bought on its own, which only an article about selling it answers
@@ -2580,6 +2607,12 @@ _RECEIVING = frozenset({"받"})
 _LESS_OR_NOT = frozenset({("덜", "MAG"), ("안", "MAG")})
 
 
+# «리뷰 삭제 어케해요», «계정 통합은 어떻게 하나요»: a deed asked how to do, a noun no rule paraphrases (unlike
+# «신청 어떻게 해요», `_PROCESS_NOUNS`)
+_DEED_HOW = re.compile(r"(?P<deed>삭제|양도|통합|연동|철회|탈퇴)\s*(?:은|는|을|를)?\s*"
+                       r"(?:어떻게|어떡|어케|어캐|어찌|방법|하려면|하는\s*(?:법|방법))")
+
+
 def actions_asked(question: str) -> list[str]:
     """The verbs of what a «can I / can you / how do I» question asks to do (verb stems; a noun for «지정해서»):
     «적립금 친구한테 넘겨줄 수 있어요» → [넘겨주], «리뷰 수정하거나 지울 수 있어요?» → [지우],
@@ -2631,12 +2664,6 @@ def actions_asked(question: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-# «리뷰 삭제 어케해요», «계정 통합은 어떻게 하나요»: a deed asked how to do, a noun no rule paraphrases (unlike
-# «신청 어떻게 해요», `_PROCESS_NOUNS`)
-_DEED_HOW = re.compile(r"(?P<deed>삭제|양도|통합|연동|철회|탈퇴)\s*(?:은|는|을|를)?\s*"
-                       r"(?:어떻게|어떡|어케|어캐|어찌|방법|하려면|하는\s*(?:법|방법))")
-
-
 def action_asked_missing(question: str, hit: dict[str, Any]) -> bool:
     """Whether a «can I / can you do X» question asks of an action the article never speaks of: the points
     article for «적립금 친구한테 넘겨줄 수 있어요», the tracking article for «경비실에 맡겨 달라고 할 수 있어요?».
@@ -2649,7 +2676,7 @@ def action_asked_missing(question: str, hit: dict[str, Any]) -> bool:
     text = article_text(hit)
     words = _tokens(text)
     # (a noun received, «배송 받을 수», is said inside the article's compounds: «무료배송»)
-    return not all(_says_word(words, a) or (len(a) >= 2 and a in text) for a in actions)
+    return not all(says_word(words, a) or (len(a) >= 2 and a in text) for a in actions)
 
 
 def answer_confidence(settings: Settings, retrieval_confidence: float, category: str,
@@ -2847,7 +2874,7 @@ def prefer_remote_area(query: str, hits: list[dict[str, Any]], category: str | N
         def general(hit: dict[str, Any]) -> bool:
             said = article_text(hit)
             return hit.get("kind", "manual") == "manual" and hit.get("category") == "delivery" \
-                and not about_remote(hit) and all(_says_word(said, n) for n in nouns)
+                and not about_remote(hit) and all(says_word(said, n) for n in nouns)
 
         return _moved_first(hits, REMOTE_AREA_MARGIN, general)
     if len(hits) < 2 or not REMOTE_AREA.search(query) or about_remote(hits[0]) or category != "delivery" \
@@ -2957,15 +2984,22 @@ _ASKS_WHETHER_DONE = re.compile(r"요\s*[?？]")
 _HOW_ASKED_AFTER = re.compile(r"\S{0,4}?\s*[.,~!ㅠㅜ]*\s*(?:그럼\s*|그러면\s*)?(?:어떻게|어케|어캐|어떡|방법|어디서|어디로|어디에서)"
                               # «반품하고 싶어요 되나요?», «반품할래요 되죠?»: the wish, then whether it can be done (the
                               # manual's rule answers: a refusal, or how and until when)
-                              r"|\S{0,4}?\s*[.,~!ㅠㅜ]*\s*(?:혹시\s*)?(?:되나|되죠|되지요|될까|되는지|돼요\s*[?？]|되요\s*[?？]|"
-                              r"가능(?:한가|할까|해요\s*[?？]|하나|한지|하죠))")
+                              r"|\S{0,4}?\s*[.,~!ㅠㅜ]*\s*(?:혹시\s*)?(?:되나|되죠|되지요|될까|돼요\s*[?？]|되요\s*[?？]|"
+                              # (not «되는지 확인 좀 해 주세요», «가능한지 봐 주세요»: a request to look)
+                              r"가능(?:한가|할까|해요\s*[?？]|하나|하죠))")
 
 
 def needs_action(text: str) -> bool:
     """The customer asks us to *do* something only a person can (cancel, refund, return, exchange)."""
-    request = ACTION_REQUEST.search(text) or (_ACTION_NOUN.search(text) and _PLEASE_DO.search(text))
-    if not request:
-        return False
+    # (every request of the message: «교환하고 싶어요 되나요? 안 되면 환불해 주세요» asks whether, then asks us to act)
+    requests = list(ACTION_REQUEST.finditer(text))
+    if not requests and _ACTION_NOUN.search(text):
+        requests = list(_PLEASE_DO.finditer(text))
+    return any(_asks_us_to_act(text, request) for request in requests)
+
+
+def _asks_us_to_act(text: str, request: re.Match[str]) -> bool:
+    """Whether one request of `needs_action` asks us to act, not how it is done or whether it can be."""
     if not request.group(0).endswith(("줘", "주세요", "주실", "주")) and _HOW_ASKED_AFTER.match(text, request.end()):
         return False
     return not (request.group(0).endswith("줘") and _ASKS_WHETHER_DONE.match(text, request.end())

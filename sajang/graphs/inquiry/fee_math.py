@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Literal
 
 from sajang.config import StorePolicy
+from sajang.knowledge.text import topic_nouns
 
 Kind = Literal["cart", "partial_return", "full_return", "partial_cancel"]
 
@@ -57,6 +58,8 @@ _COUPON = re.compile(r"쿠폰|할인|적립금|coupon|discount", re.IGNORECASE)
 _RETURN = re.compile(r"반품|반송|돌려\s*보내|return", re.IGNORECASE)
 _CANCEL = re.compile(r"취소|빼|cancel", re.IGNORECASE)
 _EXCHANGE = re.compile(r"교환|exchange", re.IGNORECASE)
+_IN_CART = re.compile(r"장바구니|담았|담아|담은|\bcart\b", re.IGNORECASE)
+_CANCEL_WORD = re.compile(r"취소|cancel", re.IGNORECASE)
 _ALL = re.compile(r"전부|전체|다\s*반품|모두|몽땅|통째|everything|whole\s+order|all\s+of", re.IGNORECASE)
 _ONE_OF = re.compile(r"하나|한\s*개|일부|그중|그\s*중|만\s*(?:반품|취소|빼)|짜리|only|one\s+of|part\s+of", re.IGNORECASE)
 # the shop's fault: nothing is deducted, there is no sum to do
@@ -65,10 +68,21 @@ _SHOPS_FAULT = re.compile(r"불량|파손|깨[져진졌]|오배송|잘못\s*(?:�
 # «제주 사는데 …»: the remote-area fee comes on top (`remote_cart_calculation` adds it; the other sums are not
 # done there); not «제주문» (제 주문), «제주산 갈치», «섬유유연제», «소독도» — a place, not a word that starts like one
 _JEJU_PLACE = r"제주(?!문|산(?!다|대|지)|\s*(?:감귤|흑돼지|한라봉|옥돔|삼다수|갈치))"
+# the islands a customer names («울릉도 사는데»): a remote area, and the place the reply names (else «도서산간 지역»)
+_ISLANDS = ("울릉도", "백령도", "독도", "연평도", "흑산도", "홍도", "거문도", "청산도", "욕지도", "비금도", "도초도", "추자도",
+            "우도", "가파도", "마라도")
+_ISLAND_NAMED = re.compile("|".join(rf"(?<![가-힣]){name}" for name in _ISLANDS))
 REMOTE_AREA = re.compile(_JEJU_PLACE + r"|울릉|도서\s*산간|(?<![가-힣])산간|"
-                         r"(?<![가-힣])섬(?:\s|에|이|은|도|지역|마을|인데|$)|외딴\s*섬|작은\s*섬|(?<![가-힣])백령도|(?<![가-힣])독도|"
+                         r"(?<![가-힣])섬(?:\s|에|이|은|도|지역|마을|인데|$)|외딴\s*섬|작은\s*섬|" + _ISLAND_NAMED.pattern + "|"
                          r"\bjeju\b|\bulleung|\bislands?\b", re.IGNORECASE)
 _JEJU = re.compile(_JEJU_PLACE + r"|\bjeju\b", re.IGNORECASE)
+# in English the place counts only as where they are or where the parcel goes («I'm in Jeju», «shipping to Ulleungdo»)
+_THERE_EN = re.compile(r"\b(?:i'?m|i\s+am|we'?re|we\s+are|live|living|based|staying)\s+(?:in|on)\s+(?:jeju|ulleung\w*|"
+                       r"(?:an?\s+|the\s+)?(?:remote\s+)?(?:area|islands?))\b|\b(?:ship(?:ped|ping)?|send(?:ing)?|"
+                       r"deliver(?:ed|y|ing)?)\s+(?:it\s+|them\s+)?to\s+(?:jeju|ulleung\w*|(?:an?\s+)?(?:remote\s+)?(?:area|islands?))\b",
+                       re.IGNORECASE)
+_NOT_THERE_EN = re.compile(r"\bnot\s+(?:in\s+|on\s+)?(?:jeju|ulleung\w*|(?:an?\s+)?(?:remote\s+)?(?:area|islands?))\b",
+                           re.IGNORECASE)
 # told before in the conversation, a place counts only said as where they live or where it goes («울릉도 사는데요»,
 # «제주도 주소로 보내요»), not a question about such places («울릉도 배송비 얼마예요?»)
 _LIVES_THERE = re.compile(r"\S{0,3}\s*(?:에\s*)?(?:사는데|살아요|살고|살거든|산다|삽니다|거주|주소|(?:으로|로)\s*(?:보내|받))")
@@ -87,7 +101,7 @@ _HYPOTHETICAL = re.compile(r"하면|하려|할\s*(?:게|건데|때|경우|래)|�
                            r"if\b|want\s+to|would|going\s+to",
                            re.IGNORECASE)
 # «2개 반품하면»: some of the goods counted, whose price is not told
-_COUNTED_GOODS = re.compile(r"(?:\d+|[두세네])\s*(?:개|봉|팩|병|통|세트)|\b(?:two|three|some)\b", re.IGNORECASE)
+_COUNTED_GOODS = re.compile(r"(?:\d+|[두세네])\s*(?:개(?!월)|봉|팩|병|통|세트)|\b(?:two|three|some)\b", re.IGNORECASE)
 _FEE_INCLUDED = re.compile(r"배송비\s*(?:까지\s*)?포함|including\s+(?:shipping|delivery)", re.IGNORECASE)
 _POINTS_ONLY = re.compile(r"^(?!.*(?:쿠폰|coupon)).*(?:적립금|포인트|points)", re.IGNORECASE | re.DOTALL)
 _HOW_MUCH = re.compile(r"얼마|몇\s*만|how\s+much", re.IGNORECASE)
@@ -163,6 +177,20 @@ def amounts(text: str) -> list[Amount]:
     return out
 
 
+# words between what they bought and «반품» that name no part of it: why, or the fee they paid
+_NOT_A_PART = frozenset({"단순", "변심", "맘", "마음", "그냥", "택배비", "배송비", "생각", "사이즈", "크기", "맛", "입맛", "전부",
+                         "전체", "모두"})
+
+
+def _part_named(text: str, found: list[Amount]) -> bool:
+    """Whether a noun stands between the last amount and the return asked of («3만원어치 샀는데 고추장 반품하면»): a
+    part of the order, not all of it (or the return is asked before the amount: which part is not known)."""
+    returned = _RETURN.search(text, found[-1].end)
+    if returned is None:
+        return True  # («If I return the kimchi from my 60,000 won order»: what is returned is said before the amount)
+    return any(noun not in _NOT_A_PART for noun in topic_nouns(text[found[-1].end:returned.start()]))
+
+
 def read_fee_case(text: str, remote: bool = False) -> FeeCase | None:
     """The sum the message asks for with amounts of its own, or None (see the module's docstring). A message
     naming a remote area is read only with `remote` (`remote_cart_calculation` adds the area's fee)."""
@@ -175,6 +203,11 @@ def read_fee_case(text: str, remote: bool = False) -> FeeCase | None:
         return None
     free_said, fee_paid_said = bool(_FREE_SAID.search(text)), bool(_FEE_PAID_SAID.search(text))
     returned, cancelled = bool(_RETURN.search(text)), bool(_CANCEL.search(text))
+    if cancelled and not returned and _IN_CART.search(text) and not _CANCEL_WORD.search(text):
+        # «장바구니에 6만원어치 있는데 만오천원짜리 하나 빼면 배송비 붙어요?»: a cart made smaller, not an order cancelled
+        if len(totals) == 1 and len(items) == 1 and items[0] < totals[0] and _SHIPPING.search(text):
+            return FeeCase("cart", totals[0] - items[0])
+        return None
     if returned or cancelled:
         if not _HYPOTHETICAL.search(text):
             return None  # «2만원짜리 반품 접수했어요»: the return made is their order's, a person looks it up
@@ -193,8 +226,10 @@ def read_fee_case(text: str, remote: bool = False) -> FeeCase | None:
             if kind == "partial_cancel" and _AFTER_DISPATCH.search(text):
                 return None  # after dispatch a cancel is a return (the cancel-after-dispatch article)
             return FeeCase(kind, total, items[0], free_said, fee_paid_said)
-        # («26800원어치 샀는데 … 반품하면 얼마 돌려받아요?»: what they bought, returned with no part of it named)
-        if returned and (_ALL.search(text) or not (_ONE_OF.search(text) or _COUNTED_GOODS.search(text))):
+        # («26800원어치 샀는데 … 반품하면 얼마 돌려받아요?»: what they bought, returned with no part of it named — not
+        # «3만원어치 샀는데 고추장 반품하면», one product of it whose price is not told)
+        if returned and (_ALL.search(text) or not (_ONE_OF.search(text) or _COUNTED_GOODS.search(text)
+                                                   or _part_named(text, found))):
             return FeeCase("full_return", total, None, free_said, fee_paid_said)
         return None
     if not _SHIPPING.search(text):
@@ -205,6 +240,17 @@ def read_fee_case(text: str, remote: bool = False) -> FeeCase | None:
         # «5만2천원어치 담고 쿠폰 썼더니 4만9천원»: free shipping is judged on the amount before the coupon
         return FeeCase("cart", max(totals), after_coupon=True)
     return None
+
+
+def _yes_no_lead(text: str, fee_due: bool, locale: str) -> str:
+    """«네, » or «아니요, » before a sum, by whether a fee is due: «배송비 붙나요?» yes when due, «무배인가요?» yes when
+    not. A question of both or neither, a figure asked («얼마 더 담아야 무료배송?»: the sum is the answer) or a negated
+    question («배송비 안 붙죠?»: either word would read both ways) gets none."""
+    asks_fee, asks_free = bool(_ASKS_FEE.search(text)), bool(_ASKS_FREE.search(text))
+    if asks_fee == asks_free or _HOW_MUCH.search(text) or _NEGATED.search(text):
+        return ""
+    yes = fee_due if asks_fee else not fee_due
+    return ("Yes. " if yes else "No. ") if locale == "en" else ("네, " if yes else "아니요, ")
 
 
 def _won(value: int, locale: str) -> str:
@@ -230,12 +276,7 @@ def fee_calculation(text: str, policy: StorePolicy, locale: str = "ko", said_bef
                  f"무료배송은 {spent} 상품 금액 {w(case.total)}으로 판단하니") if case.after_coupon else \
             (f"With {w(case.total)} of products" if en else f"상품 금액 {w(case.total)}이면")
         free = case.total >= threshold
-        # «배송비 붙나요?» is answered «아니요» when free, «무배인가요?» «네»; a question of both or neither: no word
-        asks_fee, asks_free = bool(_ASKS_FEE.search(text)), bool(_ASKS_FREE.search(text))
-        verdict = (not free) if asks_fee and not asks_free else free if asks_free and not asks_fee else None
-        if _HOW_MUCH.search(text) or _NEGATED.search(text):
-            verdict = None  # «얼마 더 담아야 무료배송?» asks a figure: the sum is the answer, no 네 or 아니요
-        lead = "" if verdict is None else ("Yes. " if verdict else "No. ") if en else ("네, " if verdict else "아니요, ")
+        lead = _yes_no_lead(text, not free, locale)
         if free:
             return lead + (f"{basis}, that reaches free shipping ({w(threshold)} or more): no delivery fee."
                            if en else f"{basis} 무료배송 기준({w(threshold)} 이상)을 채워 배송비는 붙지 않아요.")
@@ -298,9 +339,8 @@ def fee_calculation(text: str, policy: StorePolicy, locale: str = "ko", said_bef
 # the article's add-on fee for an area, in the clause naming it: «제주도: 3,000원 추가», «그 밖의 도서산간 지역: 5,000원
 # 추가», «제주도는 3,000원, 그 밖의 도서산간 지역은 5,000원이 추가됩니다»
 _AREA_FEE = re.compile(r"(제주|도서\s*산간|섬|jeju|remote|island)([^\d,.]{0,30}?)([\d,]+)\s*(?:원|won)", re.IGNORECASE)
-_ADDED = re.compile(r"추가|\bextra\b", re.IGNORECASE)
-# the island as the customer named it («울릉도 사는데»), for the reply (else «도서산간 지역»)
-_ISLAND_NAMED = re.compile(r"울릉도|백령도|(?<![가-힣])독도|연평도|흑산도|홍도|거문도|청산도|욕지도|비금도|도초도|추자도|우도|가파도|마라도")
+_BASIC_FEE = re.compile(r"기본|standard", re.IGNORECASE)
+_ADDED = re.compile(r"추가|\bextra\b|\badds?\b", re.IGNORECASE)
 
 
 def remote_place(text: str, said_before: str = "") -> str | None:
@@ -323,7 +363,7 @@ def _area_fee(lines: list[str], jeju: bool) -> int | None:
     # (not the basic fee said on the way: «도서산간 지역은 기본 배송비 3,000원에 5,000원이 추가»)
     fees = {int(m.group(3).replace(",", "")) for line in lines if _ADDED.search(line)
             for m in _AREA_FEE.finditer(line)
-            if (m.group(1).lower() in ("제주", "jeju")) == jeju and not re.search(r"기본|standard", m.group(2))}
+            if (m.group(1).lower() in ("제주", "jeju")) == jeju and not _BASIC_FEE.search(m.group(2))}
     return fees.pop() if len(fees) == 1 else None
 
 
@@ -335,8 +375,9 @@ def remote_cart_calculation(text: str, policy: StorePolicy, rules: list[str], lo
     추가», «그 밖의 도서산간 지역: 5,000원 추가»). None when no area is named, the message is no cart's sum, or the
     article states no fee for the area (`locale` ko or en)."""
     place_text = remote_place(text, said_before)
-    if place_text is None:
-        return None
+    if place_text is None or (locale == "en" and not _THERE_EN.search(f"{said_before} {text}")) \
+            or _NOT_THERE_EN.search(text):
+        return None  # («I live in Seoul, not Jeju», «a gift from Jeju to Seoul»: the parcel goes to no island)
     case = read_fee_case(text, remote=True)
     if case is None or case.kind != "cart":
         return None
@@ -348,20 +389,21 @@ def remote_cart_calculation(text: str, policy: StorePolicy, rules: list[str], lo
     w = lambda v: _won(v, locale)  # noqa: E731 - a short local formatter
     islands = _ISLAND_NAMED.findall(text if REMOTE_AREA.search(text) else said_before)
     en = locale == "en"
-    place = ("Jeju" if en else "제주도") if jeju else islands[-1] if islands and not en else \
-        "remote-area" if en else "도서산간 지역"
+    if jeju:
+        place = "Jeju" if en else "제주도"
+    elif en:
+        place = "remote-area"
+    else:
+        place = islands[-1] if islands else "도서산간 지역"
     free = case.total >= threshold
+    # «배송비 0원이에요?», «무배죠?»: no, the area's fee still comes; «배송비 붙어요?»: yes
+    lead = _yes_no_lead(text, True, locale)
     if en:
-        lead = "No. " if _ASKS_FREE.search(text) and not _NEGATED.search(text) else \
-            "Yes. " if _ASKS_FEE.search(text) and not _NEGATED.search(text) else ""
         if free:
             return (f"{lead}With {w(case.total)} of products the standard {w(fee)} fee is waived (free shipping from "
                     f"{w(threshold)}), but the {place} extra fee of {w(extra)} still applies.")
         return (f"{lead}With {w(case.total)} of products: the standard {w(fee)} fee plus the {place} extra fee of "
                 f"{w(extra)}, {w(fee + extra)} of delivery in all.")
-    # «배송비 0원이에요?», «무배죠?»: no, the area's fee still comes; «배송비 붙어요?»: yes
-    lead = "아니요, " if _ASKS_FREE.search(text) and not _NEGATED.search(text) else \
-        "네, " if _ASKS_FEE.search(text) and not _NEGATED.search(text) else ""
     if free:
         return (f"{lead}상품 금액 {w(case.total)}이면 기본 배송비 {w(fee)}은 무료배송 기준({w(threshold)} 이상)으로 "
                 f"면제되지만, {place} 추가 배송비 {w(extra)}은 따로 붙어요.")

@@ -199,7 +199,7 @@ WEEKDAY_NAMED = re.compile(r"(?<![가-힣])(월|화|수|목|금|토|일)(?:요�
 _WEEKDAY_INDEX = {**{k: i for i, k in enumerate("월화수목금토일")},
                   **{k: i for i, k in enumerate(("mon", "tues", "wednes", "thurs", "fri", "satur", "sun"))}}
 # («이번에 떡볶이 2개 시킨 거», «이번 주문»: this time, the newest; not «이번 주», a week)
-LATEST = re.compile(r"마지막|방금|아까|가장\s*최근|제일\s*최근|최근\s*(?:에\s*)?(?:꺼|껏|거\s*(?:하나|요|는|가))|last\s+order|latest|"
+LATEST = re.compile(r"마지막|방금|아까|(?:가장|제일|젤)\s*최근|최근\s*(?:에\s*)?(?:꺼|껏|거\s*(?:하나|요|는|가))|last\s+order|latest|"
                     # «지난번 주문 배송 완료 됐나요», «저번에 시킨 거»: the last one (not «저번에 산 갈비탕»: a product named)
                     r"(?:지난번|저번|요전)\s*(?:에\s*)?(?:주문(?:한\s*(?:거|것|게|건))?|(?:시킨|산)\s*(?:거|것|게|건))(?!\s*(?:들|목록|내역))|"
                     r"이번에\s+(?:[가-힣]+\s+){0,2}?(?:\d+\s*[가-힣]{0,2}\s+)?(?:시킨|주문한|산|구매한|결제한)|이번\s*(?:주문|거|꺼|건)(?![가-힣])",
@@ -644,6 +644,8 @@ def merge_followup(previous: OwnDataQuery, fragment: OwnDataQuery) -> OwnDataQue
                          same_order=False)
     if fragment.couriers:
         merged = replace(merged, couriers=fragment.couriers, order_ids=(), same_order=False)
+    if fragment.latest:  # «젤 최근에 한거요» after a list of their orders: the newest of them
+        merged = replace(merged, latest=True, all_recent=False, order_ids=(), same_order=False)
     if fragment.facts:
         merged = replace(merged, facts=fragment.facts)
     if fragment.action:

@@ -6,6 +6,7 @@ Each node reads the state keys its docstring names and returns only the keys it 
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import replace
 from typing import Any, Literal, cast
@@ -36,6 +37,7 @@ from sajang.graphs.inquiry.answering import (
     offline_answer,
     product_swap,
     same_article,
+    says_word,
     secrets_named,
     speaks_of_none,
     story_words_unknown,
@@ -57,12 +59,14 @@ from sajang.graphs.inquiry.fee_math import sum_with_previous
 from sajang.graphs.inquiry.intents import KST, WHEN_OR_WHERE, OwnDataQuery, elliptic_fragment, tells_detail
 from sajang.graphs.inquiry.llm_answer import answer_with_model
 from sajang.graphs.inquiry.order_answers import (
+    CONTINUATION,
     WRONG_ITEM_QUERY,
     Reading,
     load_own_data,
     manual_memory,
     names_theirs,
     own_data_turn,
+    purchase_told,
     read_in_context,
     with_previous_question,
 )
@@ -72,7 +76,7 @@ from sajang.graphs.inquiry.state import InquiryState
 from sajang.knowledge.ingest import audience_overrides_in
 from sajang.knowledge.normalize import normalize_for_shop
 from sajang.knowledge.service import Hit, SearchResult, get_knowledge, read_chat
-from sajang.knowledge.text import HANGUL, tokenize, topic_nouns
+from sajang.knowledge.text import HANGUL, morphemes, tokenize, topic_nouns
 from sajang.tools.orders import catalogue_in
 
 
@@ -440,9 +444,11 @@ def in_previous_topic(settings: Settings, state: InquiryState, language: str | N
     article = memory.get("article_id")
     kind = memory.get("kind")
     if kind not in ("manual", "order") or not base or (kind == "manual" and not article) \
-            or len(text) > CONTEXT_LINE_MAX or (unknown and not _IF_ASKED_OF_IT.search(text)):
+            or len(text) > CONTEXT_LINE_MAX \
+            or (unknown and not (CONTINUATION.search(text) and only_manner_words(text, unknown))):
         # (a word the shop never uses places the line elsewhere — but «국물 자작하게 먹고싶으면요?» asks the case of
-        # the question just answered, whatever its word: read with it, the article still has to come first)
+        # the question just answered in a way of its own: read with it, the article still has to come first; not
+        # «강아지한테 먹이면요?», a thing the shop never speaks of)
         return None
     question = with_previous_question(text, base)
     normalized = normalize_for_shop(question, settings.data_dir, settings.chat_lexicon).text
@@ -474,10 +480,12 @@ def in_previous_topic(settings: Settings, state: InquiryState, language: str | N
     # (after an order answer, a product the question named may stand for the line's words: «언제 먹어야 젤
     # 맛있어요?» shares none with «드세요», «김치» places it)
     named = set((memory.get("query") or {}).get("products") or ()) if kind == "order" else set()
-    body = set(tokenize(previous.body)) if previous is not None else set()
+    body = frozenset(tokenize(previous.body)) if previous is not None else frozenset()
     # («몇글자까지 돼요?» after «카드도 써 주세요?»: a line asking only for a figure of what was just answered)
     figure_only = bool(FIGURE_ASKED.match(text)) and previous is not None and bool(re.search(r"\d", previous.body))
-    if previous is None or not (own_words & body or any(p in previous.body for p in named) or figure_only):
+    # (in the manual's words: «생일쿠폰 언제 들어와요?» is the coupons' «발급»)
+    if previous is None or not (any(says_word(body, w) for w in own_words) or any(p in previous.body for p in named)
+                                or figure_only):
         return None
     if kind == "manual" and alone is not None and alone.id != previous.id and any(
             has_words_of(noun, alone.title) and not has_words_of(noun, previous.title) for noun in topic_nouns(text)):
@@ -494,8 +502,13 @@ def in_previous_topic(settings: Settings, state: InquiryState, language: str | N
     return replace(found, hits=ordered), {"question_base": base, "followup": state.get("followup") or "manual"}
 
 
-# «…하고 싶으면요?», «…먹으려면요?»: a case of the previous question, put as a condition
-_IF_ASKED_OF_IT = re.compile(r"(?:으면|면|려면)\s*(?:요|여|용)\s*[?？]*\s*$")
+def only_manner_words(text: str, words: list[str]) -> bool:
+    """Whether each of `words` is said in `text` as the root of a word of manner («자작하게», «바삭하게»: root + 하 as
+    an adjective), not as a thing («강아지한테»)."""
+    found = morphemes(text)
+    roots = {form for (form, _tag), (_next, next_tag) in itertools.pairwise(found) if next_tag == "XSA"}
+    return all(word in roots for word in words)
+
 
 REMARK_MAX_RETRIEVAL = AGREEMENT_MIN_RETRIEVAL  # a remark found no article even weakly (the agreement rule's floor)
 
@@ -704,7 +717,8 @@ def answer(state: InquiryState, runtime: Runtime[InquiryContext]) -> dict[str, A
                         first_turn=first_turn) \
         if out is None else None
     if own is not None and own.get("pending_question") and not state.get("customer_id") and hits \
-            and not set(reading.query.facts) & {"list", "items", "amount"}:  # "주문 내역 보여 주세요": only theirs
+            and not set(reading.query.facts) & {"list", "items", "amount"} \
+            and not purchase_told(state.get("text") or ""):  # "주문 내역 보여 주세요": only theirs
         # a guest asking "배송지 바꾸고 싶어요", "when will my package arrive?": what the manual says of it
         # first (nothing of theirs), then the offer to look at their order once they verify
         policy_part = answer_offline(customer_id=None, orders=[], mood=None)

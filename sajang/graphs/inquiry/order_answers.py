@@ -682,6 +682,10 @@ def is_own_data_question(text: str, category: str, query: OwnDataQuery, orders: 
         return True
     if read_fee_case(text) is not None:
         return False  # «6만원 주문해서 무배로 받았는데 2만원짜리 반품하면 얼마?»: a sum with their figures, the shop's rule
+    if purchase_told(text):
+        # «지난달에 참기름이랑 곰탕 샀었는데», «어제 만두 시켰는데요»: the start of a question about that order, told
+        # alone — which orders those are (or, for a guest, the verification to see them), not a recipe
+        return True
     if WRONG_ITEM_REPORT.search(text):
         # «만두 잘못 온 거 교환 처리 언제 돼요?»: the progress of the request they made, when an order of the product
         # named has an open one; else «부대찌개 시켰는데 된장찌개가 왔어요, 교환 어떻게 해요?» asks the manual's
@@ -799,6 +803,15 @@ WRONG_ITEM_QUERY = "주문한 것과 다른 상품이 왔어요"  # what such a 
 
 # phrases that only make sense about one's own orders, whatever the category (not one named as an example of a kind:
 # «주문 내역 같은 개인정보는 몇 년 보관해요?»)
+# a purchase of theirs told and nothing asked after it (the message ends there)
+PURCHASE_TOLD = re.compile(r"(?:시켰|주문했|샀|구매했|구입했|결제했)(?:었)?(?:는데|거든)\s*(?:요|여|용)?\s*[.~!ㅠㅜㅎ]*$")
+_ASKED_BEFORE = re.compile(r"[?？]|언제|얼마|어떻게|어케|어캐|왜|뭐|몇|어디|무슨|어떤")
+
+
+def purchase_told(text: str) -> bool:
+    """«지난달에 참기름이랑 곰탕 샀었는데», «어제 만두 시켰는데요»: a purchase of theirs told, and nothing asked in the
+    message (not «등급은 언제 바뀌어요? 이번달에 좀 많이 샀는데», a question with its reason after it)."""
+    return bool(PURCHASE_TOLD.search(text)) and not _ASKED_BEFORE.search(text)
 OWN_PHRASE = re.compile(
     r"(주문|구매|결제)\s*(내역|목록|이력)(?!\s*(?:같은|처럼|등(?:의|은|과)?\s))|(최근|지난번|저번|요전|전번)\s*(에\s*)?(주문|시킨|산|구매)|얼마\s*(결제|냈|나왔|였|나?\s*썼|나?\s*썻)|"
     # «우체국으로 온다는 거», «오고 있는 택배»: the parcel on its way to them
@@ -933,6 +946,9 @@ class Reading:
     verified_now: bool = False  # the guest just verified and their held question is being answered
 
 
+PICK_LINE_MAX = 20  # characters: a longer line asks a question of its own
+
+
 def read_in_context(text: str, memory: dict[str, Any] | None, pending_question: str | None,
                     verification: str | None, now: datetime) -> Reading:
     """The question a message asks given the previous turn (`memory`) and a question held for verification."""
@@ -947,7 +963,10 @@ def read_in_context(text: str, memory: dict[str, Any] | None, pending_question: 
     # «VIP는요?ㅎㅎ», «불량이면여 ㅠㅠ»: the laughter is mood, not words; «…이면여», «…면용» are «…면요»
     plain = YEO_ENDING.sub("면요", without_emoticons(text) or text)
     fragment = elliptic_fragment(plain) if memory else None
-    if memory and (fragment or query.same_order):
+    # «젤 최근에 한거요», «만두 시킨 거요» after a list of their orders: which of them, the question kept
+    picks_one = memory is not None and memory.get("kind") == "order" and len(plain) <= PICK_LINE_MAX \
+        and not query.facts and not query.action and (query.latest or bool(query.products) or bool(query.since))
+    if memory and (fragment or query.same_order or picks_one):
         # "삼겹살은요?", "그 주문은 얼마 결제됐어요?": the previous question with what this one names on top
         previous = OwnDataQuery.from_dict(memory.get("query"))
         base = str(memory.get("base") or "")
