@@ -29,6 +29,7 @@ from sajang.graphs.inquiry.answering import (
     question_parts,
     with_borrowed_topic,
 )
+from sajang.graphs.inquiry.classifier import incident_evidence
 from sajang.graphs.inquiry.fee_math import fee_calculation, read_fee_case, remote_cart_calculation
 from sajang.graphs.inquiry.intents import KST
 from sajang.graphs.inquiry.nodes import only_manner_words
@@ -260,6 +261,68 @@ def test_the_item_labelled_with_the_product_named() -> None:
 
 
 def test_which_of_the_listed_orders() -> None:
-    memory = {"kind": "order", "base": "제 주문내역 볼수있어요?", "query": {"facts": ["list"], "all_recent": True}}
-    reading = read_in_context("젤 최근에 한거요", memory, None, None, datetime(2026, 12, 2, 12, tzinfo=KST))
+    memory = {"kind": "order", "base": "제 주문내역 볼수있어요?", "query": {"facts": ["list"], "all_recent": True},
+              "order_ids": ["O-20261202-00005", "O-20261202-00002"]}
+    now = datetime(2026, 12, 2, 12, tzinfo=KST)
+    reading = read_in_context("젤 최근에 한거요", memory, None, None, now)
     assert reading.followup == "order" and reading.query.latest and not reading.query.all_recent, reading
+    assert read_in_context("만두 시킨 거요", memory, None, None, now).followup == "order"
+    # a question of a product's own, not one of the orders listed: the manual's
+    assert read_in_context("갈비탕 데우는법", memory, None, None, now).followup is None
+    assert read_in_context("참기름도 팔아요?", memory, None, None, now).followup is None
+
+
+@pytest.mark.parametrize(("text", "reported"), [
+    ("쿠폰 중복 안되나요?", False),  # whether it is not allowed: a question
+    ("잘못 왔어요", False),  # «못» inside «잘못»
+    ("3일 동안 와요?", False),  # «안» inside «동안»
+    ("반품 계속 진행할래요", False),
+])
+def test_no_failure_told(text: str, reported: bool) -> None:
+    assert failure_reported(text) is reported
+
+
+@pytest.mark.parametrize("text", [
+    "3만원어치 샀는데 매운거 반품하면 얼마 돌려받아요?",  # some of it, without a noun
+    "3만원어치 샀는데 한봉 반품하면 얼마 돌려받아요?",
+    "만두 3만원어치 샀는데 녹아서 와서 반품하면 얼마 돌려받아요?",  # the shop's fault: nothing deducted, no sum
+])
+def test_no_change_of_mind_sum(text: str) -> None:
+    assert read_fee_case(text) is None
+
+
+def test_a_request_after_a_whether_question() -> None:
+    assert needs_action("취소하고 싶어요 되나요? 빨리 처리해주세요")
+    assert needs_action("반품하고 싶어요 되나요? 되면 접수해주세요")
+
+
+@pytest.mark.parametrize(("text", "told"), [
+    ("쿠팡에서 샀는데요", False),  # bought elsewhere
+    ("친구가 샀는데요", False),  # by someone else
+    ("반품하고 싶은데 어제 샀거든요", False),  # a wish told: the return rule answers
+])
+def test_no_purchase_of_theirs_told(text: str, told: bool) -> None:
+    assert purchase_told(text) is told
+
+
+def test_an_island_resident_sending_elsewhere() -> None:
+    text = "I live in Jeju but I'm sending it to my parents in Seoul. Cart is 30,000 won, how much is shipping?"
+    assert remote_cart_calculation(text, POLICY, _REMOTE_EN, "en") is None
+
+
+@pytest.mark.parametrize(("text", "incident"), [
+    # read after set 32's blind measure: a harm feared, a defect as the reason of a case put as a condition
+    ("냉동만두 겉이 살짝 말랑하게 왔는데 식중독 걸리는거 아니죠?ㅋㅋ 그냥 얼려도 돼요?", False),
+    ("근데 불량이라 바꾸는거면 그것도 내야돼요?", False),
+    # …a harm or a defect told stays an incident
+    ("먹고 나서 식중독 걸린 것 같아요", True),
+    ("어제 먹고 배탈 났어요", True),
+    ("받은 만두가 불량이에요", True),
+])
+def test_incidents_read_in_set_32(text: str, incident: bool) -> None:
+    assert bool(incident_evidence(text)) is incident
+
+
+def test_the_one_thing_bought_returned_whole() -> None:
+    said = fee_calculation("택배비 3천원 내고 2만5천원짜리 샀는데 전체 반품하면 얼마 들어와요?", POLICY)
+    assert said is not None and "22,000원" in said, said

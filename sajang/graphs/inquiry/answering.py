@@ -359,12 +359,13 @@ _FAILURE_HEADING = re.compile(r"(?P<thing>[가-힣]+?)(?:이|가)\s+(?:안\s|[�
 FAILURE_CASE_BONUS = 0.3
 # «조회하면 아무것도 안떠요», «쿠폰 적용이 안돼요», «적립금 아직 안 들어왔어요»: something that did not work or come, told —
 # not a condition («결제 안 하면», «안 쓰면»), nor a deed not done («조회 안 해 봤는데»)
-_FAILED = re.compile(r"(?:안|못)\s*(?P<verb>되|돼|됨|떠|뜨|뜸|나와|나오|나옴|보여|보이|들어와|들어오|들어옴|와|왔|오|옴|"
+_FAILED = re.compile(r"(?<![가-힣])(?:안|못)\s*(?P<verb>되|돼|됨|떠|뜨|뜸|나와|나오|나옴|보여|보이|들어와|들어오|들어옴|와|왔|오|옴|"
                      r"써져|써지|먹혀|먹히|열려|열리|넘어가|넘어감|들어왔|나왔)(?P<rest>[가-힣]*)"
                      r"|(?:되|뜨|나오|보이|들어오|적용되|써지|열리|조회되)지\s*(?:않|못)(?P<rest2>[가-힣]*)"
-                     # («계속 집하전이래요»: a state that stays, told)
-                     r"|계속\s*[^\s?!.]+?(?:\s[^\s?!.]+?)?(?:이래요|래요|이라고\s*(?:떠|나와)|으로\s*(?:떠|나와)|로\s*(?:떠|나와))")
-_CONDITION_END = re.compile(r"(?:면|면요|으면|고|거나|려면|도)$")
+                     # («계속 집하전이래요», «계속 배송중으로 떠요»: a state that stays, told)
+                     r"|계속\s*[^\s?!.]+?(?:\s[^\s?!.]+?)?(?:이래요|이라고\s*(?:떠|나와)|으로\s*(?:떠|나와)|로\s*(?:떠|나와))")
+# (a condition, «안 하면», or a question whether it is not allowed, «중복 안 되나요?»: nothing told as failed)
+_CONDITION_END = re.compile(r"(?:면|면요|으면|고|거나|려면|도|나요|나|나여|죠|지요|는지|ㄹ까요|까요|는데요\s*\?)$")
 
 
 def failure_reported(question: str) -> bool:
@@ -469,7 +470,9 @@ def _examples(text: str, topic: frozenset[str] = frozenset()) -> frozenset[str]:
     """The words of the unit's lists of examples («(갈비탕, 곰탕, 만두 …)», «참기름, 들기름, 장류처럼») — not a list of
     what the article's own topic covers («밀키트(부대찌개, …, 춘천식 닭갈비)는 …» in the meal-kit article: every unit
     of it is about them, the opening one no more than «맵기»)."""
-    of_topic = {m.group(2) for m in _LISTED_OF.finditer(text) if (head := _tokens(m.group(1))) and head <= topic}
+    # (Korean heads only: an English title, «Returning fresh (frozen or chilled) food», names its cases' words too)
+    of_topic = {m.group(2) for m in _LISTED_OF.finditer(text)
+                if HANGUL.search(m.group(1)) and (head := _tokens(m.group(1))) and head <= topic}
     lists = [x for x in _EXAMPLE_LIST.findall(text) if x not in of_topic] + _EXAMPLES_BEFORE.findall(text)
     return _tokens(" ".join(lists)) if lists else frozenset()
 
@@ -710,7 +713,8 @@ _NOT_QUALITIES = frozenset({"있", "없", "어떻", "같", "괜찮", "괜찬", "
                             "감사하", "고맙", "가능하", "필요하", "확실하", "정확하", "불편하", "편하", "이상하", "쉽",
                             "어렵", "속상하", "답답하", "짜증나", "당연하", "새롭", "오래", "길", "짧"})
 QUALITY_BONUS = 0.3
-LABEL_BONUS = 0.35  # a list item labelled with a product («소불고기(600g): …») the question names
+LABEL_BONUS = 0.35  # a list item labelled with a product («소불고기(600g): …») the question names, how to cook it asked
+_COOKING = re.compile(r"굽|구워|볶|끓|삶|쪄|데우|데워|만들|조리|요리|해\s*먹|cook|fry|boil|heat", re.IGNORECASE)
 
 
 def qualities_asked(question: str) -> frozenset[str]:
@@ -796,6 +800,7 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
     modified = _phrases(question) if phrases else []
     qualities = qualities_asked(asked_clause or question)
     failure_told = failure_reported(question)
+    cooking_asked = "procedure" in kinds or bool(_COOKING.search(question))
     impostor = impostor_asked(question)
     subject = _subject_asked(question)
     # «몇 년이나 보관해요?»: a period in years, which «10일 안에 처리합니다» does not state (see `_duration_stated`)
@@ -906,7 +911,7 @@ def _scored_units(question: str, hit: dict[str, Any], units: tuple[AnswerUnit, .
             value += PHRASE_BONUS
         if qualities & own:
             value += QUALITY_BONUS
-        if u.kind == "item" and _PRODUCT_HEADING.search(_item_label(u)) and _label_named(u, q - topic):
+        if cooking_asked and u.kind == "item" and _PRODUCT_HEADING.search(_item_label(u)) and _label_named(u, q - topic):
             value += LABEL_BONUS  # («소불고기밀키트 어케 구워요»: the item labelled with that product, «소불고기(600g):»)
         if subject is not None and subject.match(u.text):
             value += THING_BONUS  # («택배사는 어디 써요?»: the line whose subject it is)
@@ -2993,8 +2998,8 @@ def needs_action(text: str) -> bool:
     """The customer asks us to *do* something only a person can (cancel, refund, return, exchange)."""
     # (every request of the message: «교환하고 싶어요 되나요? 안 되면 환불해 주세요» asks whether, then asks us to act)
     requests = list(ACTION_REQUEST.finditer(text))
-    if not requests and _ACTION_NOUN.search(text):
-        requests = list(_PLEASE_DO.finditer(text))
+    if _ACTION_NOUN.search(text):  # («취소하고 싶어요 되나요? 빨리 처리해 주세요»: the request after the question)
+        requests += list(_PLEASE_DO.finditer(text))
     return any(_asks_us_to_act(text, request) for request in requests)
 
 

@@ -123,7 +123,9 @@ INCIDENTS: dict[str, tuple[str, re.Pattern[str]]] = {
         r"foreign object|insect|\bbugs?\b|\bhair\b|(plastic|glass|metal|wire)\s+(piece|bit|shard|fragment)s?|"
         r"(piece|bit|shard|fragment|chunk)s?\s+of\s+(?:[a-z]+\s+){0,2}(plastic|glass|metal|wire)")),
     "safety": ("urgent", _rx(
-        r"배탈|식중독|토했|토하|구토|설사|복통|두드러기|(알레르기|알러지)\s*(반응|올라|일어|났)|숨이\s*(차|막)|응급",
+        # (not «식중독 걸리는 거 아니죠?», «배탈 나면 어떡해요»: the harm feared, none told)
+        r"(?:배탈|식중독)(?!\s*(?:걸리는|걸릴|걸리면|나는|날|나면|안\s*(?:나|걸)))|토했|토하|구토|설사|복통|두드러기|"
+        r"(알레르기|알러지)\s*(반응|올라|일어|났)|숨이\s*(차|막)|응급",
         # «씹혀서 뱉어 보니 … 이빨 아파요», «먹고 배가 아파요»: a tooth or the stomach hurt by what was eaten (not
         # «이가 아파서 부드러운 거 있어요?», «애가 배 아프다고 해서 죽 주문하려는데», «택배 나갔나요»)
         r"(먹|씹|드시|드셨|마시|마셨)[^.?!？]{0,30}?(이빨|치아|잇몸|어금니|(?<![가-힣])배|(?<![가-힣])이(?=\s*가))\s*(가|이)?\s*(너무\s*|엄청\s*|좀\s*)?"
@@ -303,6 +305,8 @@ _IF_BEFORE = re.compile(r"(?:오면|받으면|남으면|나오면|왔으면|받�
 _ASKED_AFTER = re.compile(r"[^.?!？\n]*[?？]")
 # "불량인가요?", "불량인지 봐 주세요": whether it is a defect is asked, not said (a spoilage suspicion, «상한 건지
 #모르겠어요», stays a report: food safety)
+# «불량이라 바꾸는 거면 그것도 내야 돼요?»: the defect as the reason of a case put as a condition, not one told
+_REASON_THEN_IF = re.compile(r"\s*(?:이라|이라서|이니까|이어서)\s+[가-힣]+?\s*(?:거|것|게|건)?\s*(?:이)?면")
 _ASKS_WHETHER = re.compile(r"\s*(?:인가요|인가|인가여|인지|일까요|일까|인\s*건가요|인\s*건지)(?![가-힣])"
                            r"|\s*(?:이에요|예요|이에여|예여|인\s*거예요|인\s*거에요|임|인감|인\s*거임)\s*\?")
 # "이물질 나오면 …", "파손 접수하려면 …": the verb after what happened makes it a case or a purpose. Never for
@@ -481,7 +485,7 @@ def incident_evidence(text: str) -> list[str]:
         # (what is told before the request's progress is asked is why it was made; after it, something new)
         reported_until = progress.start() if progress is not None and kind in _REPORTED_BEFORE_KINDS else -1
         if any(not (m.end() <= reported_until or _HYPOTHETICAL.match(text, m.end())
-                    or (kind == "defect" and (_ASKS_WHETHER.match(text, m.end())
+                    or (kind == "defect" and (_ASKS_WHETHER.match(text, m.end()) or _REASON_THEN_IF.match(text, m.end())
                                               or _COUNTS_AS_DEFECT.match(text, m.end())))
                     or (kind in ("spoilage", "defect") and _ASKS_IF_SPOILED.match(text, m.end())
                         and _NORMAL_SIGN.search(text) and (kind == "spoilage" or _FERMENTED.search(text))

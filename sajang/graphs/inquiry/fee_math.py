@@ -53,7 +53,8 @@ _FEE_BEFORE = re.compile(r"(?:배송비|택배비|배송료|shipping|delivery\s+
 
 # (a bare «무료» only as the predicate asked, «무료에요?»: «사은품 무료로 주나요» is no shipping)
 _SHIPPING = re.compile(r"배송비|택배비|배송료|무배|무료\s*배송|무료\s*(?:에요|예요|인가요|이에요|죠|야|냐|임|[?？])|공짜|"
-                       r"shipping|delivery\s+(?:fee|cost|charge)|delivery\b[^.?!]{0,12}\bcost", re.IGNORECASE)
+                       r"shipping|delivery\s+(?:fee|cost|charge)|delivery\b[^.?!]{0,12}\bcost|how\s+much\s+is\s+(?:the\s+)?delivery",
+                       re.IGNORECASE)
 _COUPON = re.compile(r"쿠폰|할인|적립금|coupon|discount", re.IGNORECASE)
 _RETURN = re.compile(r"반품|반송|돌려\s*보내|return", re.IGNORECASE)
 _CANCEL = re.compile(r"취소|빼|cancel", re.IGNORECASE)
@@ -63,7 +64,8 @@ _CANCEL_WORD = re.compile(r"취소|cancel", re.IGNORECASE)
 _ALL = re.compile(r"전부|전체|다\s*반품|모두|몽땅|통째|everything|whole\s+order|all\s+of", re.IGNORECASE)
 _ONE_OF = re.compile(r"하나|한\s*개|일부|그중|그\s*중|만\s*(?:반품|취소|빼)|짜리|only|one\s+of|part\s+of", re.IGNORECASE)
 # the shop's fault: nothing is deducted, there is no sum to do
-_SHOPS_FAULT = re.compile(r"불량|파손|깨[져진졌]|오배송|잘못\s*(?:왔|온|보내)|상했|상한|터[져진졌]|"
+_SHOPS_FAULT = re.compile(r"불량|파손|깨[져진졌]|오배송|잘못\s*(?:왔|온|보내)|상했|상한|터[져진졌]|녹아|녹은|녹았|쉰\s*내|쉬었|"
+                          r"이물|벌레|곰팡|변질|냄새|"
                           r"defect|damaged|broken|wrong\s+item|spoil", re.IGNORECASE)
 # «제주 사는데 …»: the remote-area fee comes on top (`remote_cart_calculation` adds it; the other sums are not
 # done there); not «제주문» (제 주문), «제주산 갈치», «섬유유연제», «소독도» — a place, not a word that starts like one
@@ -81,7 +83,9 @@ _THERE_EN = re.compile(r"\b(?:i'?m|i\s+am|we'?re|we\s+are|live|living|based|stay
                        r"(?:an?\s+|the\s+)?(?:remote\s+)?(?:area|islands?))\b|\b(?:ship(?:ped|ping)?|send(?:ing)?|"
                        r"deliver(?:ed|y|ing)?)\s+(?:it\s+|them\s+)?to\s+(?:jeju|ulleung\w*|(?:an?\s+)?(?:remote\s+)?(?:area|islands?))\b",
                        re.IGNORECASE)
-_NOT_THERE_EN = re.compile(r"\bnot\s+(?:in\s+|on\s+)?(?:jeju|ulleung\w*|(?:an?\s+)?(?:remote\s+)?(?:area|islands?))\b",
+_NOT_THERE_EN = re.compile(r"\bnot\s+(?:in\s+|on\s+)?(?:jeju|ulleung\w*|(?:an?\s+)?(?:remote\s+)?(?:area|islands?))\b|"
+                           # («I live in Jeju but I'm sending it to my parents in Seoul»: the parcel goes elsewhere)
+                           r"\b(?:send(?:ing)?|ship(?:ping)?)\b(?:\s+(?:it|them))?\s+to\b(?![^.?!]{0,30}\b(?:jeju|ulleung|island))",
                            re.IGNORECASE)
 # told before in the conversation, a place counts only said as where they live or where it goes («울릉도 사는데요»,
 # «제주도 주소로 보내요»), not a question about such places («울릉도 배송비 얼마예요?»)
@@ -182,13 +186,18 @@ _NOT_A_PART = frozenset({"단순", "변심", "맘", "마음", "그냥", "택배�
                          "전체", "모두"})
 
 
+# «매운거», «이거», «한봉», «몇개»: some of what they bought, named without a noun
+_SOME_OF = re.compile(r"[가-힣](?:거|것|걸|건)(?![가-힣])|(?:한|몇|여러|두|세)\s*(?:개|봉|팩|병|통|세트|가지|박스)")
+
+
 def _part_named(text: str, found: list[Amount]) -> bool:
     """Whether a noun stands between the last amount and the return asked of («3만원어치 샀는데 고추장 반품하면»): a
     part of the order, not all of it (or the return is asked before the amount: which part is not known)."""
     returned = _RETURN.search(text, found[-1].end)
     if returned is None:
         return True  # («If I return the kimchi from my 60,000 won order»: what is returned is said before the amount)
-    return any(noun not in _NOT_A_PART for noun in topic_nouns(text[found[-1].end:returned.start()]))
+    between = text[found[-1].end:returned.start()]
+    return bool(_SOME_OF.search(between)) or any(noun not in _NOT_A_PART for noun in topic_nouns(between))
 
 
 def read_fee_case(text: str, remote: bool = False) -> FeeCase | None:
@@ -197,6 +206,8 @@ def read_fee_case(text: str, remote: bool = False) -> FeeCase | None:
     found = amounts(text)
     totals = [a.value for a in found if a.role == "total"]
     items = [a.value for a in found if a.role == "item"]
+    if not totals and len(items) == 1 and _ALL.search(text) and _RETURN.search(text):
+        totals, items = items, []  # («2만5천원짜리 샀는데 전체 반품하면»: the one thing bought is the order)
     if not totals or any(a.role in ("threshold", "more") for a in found) or _EXCHANGE.search(text) \
             or _SHOPS_FAULT.search(text) or (REMOTE_AREA.search(text) and not remote) or _REPORTED.search(text) \
             or _FEE_INCLUDED.search(text) or _SEVERAL_AFTER.search(text):

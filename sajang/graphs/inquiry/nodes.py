@@ -37,7 +37,6 @@ from sajang.graphs.inquiry.answering import (
     offline_answer,
     product_swap,
     same_article,
-    says_word,
     secrets_named,
     speaks_of_none,
     story_words_unknown,
@@ -480,12 +479,10 @@ def in_previous_topic(settings: Settings, state: InquiryState, language: str | N
     # (after an order answer, a product the question named may stand for the line's words: «언제 먹어야 젤
     # 맛있어요?» shares none with «드세요», «김치» places it)
     named = set((memory.get("query") or {}).get("products") or ()) if kind == "order" else set()
-    body = frozenset(tokenize(previous.body)) if previous is not None else frozenset()
+    body = set(tokenize(previous.body)) if previous is not None else set()
     # («몇글자까지 돼요?» after «카드도 써 주세요?»: a line asking only for a figure of what was just answered)
     figure_only = bool(FIGURE_ASKED.match(text)) and previous is not None and bool(re.search(r"\d", previous.body))
-    # (in the manual's words: «생일쿠폰 언제 들어와요?» is the coupons' «발급»)
-    if previous is None or not (any(says_word(body, w) for w in own_words) or any(p in previous.body for p in named)
-                                or figure_only):
+    if previous is None or not (own_words & body or any(p in previous.body for p in named) or figure_only):
         return None
     if kind == "manual" and alone is not None and alone.id != previous.id and any(
             has_words_of(noun, alone.title) and not has_words_of(noun, previous.title) for noun in topic_nouns(text)):

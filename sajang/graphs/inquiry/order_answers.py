@@ -806,12 +806,14 @@ WRONG_ITEM_QUERY = "주문한 것과 다른 상품이 왔어요"  # what such a 
 # a purchase of theirs told and nothing asked after it (the message ends there)
 PURCHASE_TOLD = re.compile(r"(?:시켰|주문했|샀|구매했|구입했|결제했)(?:었)?(?:는데|거든)\s*(?:요|여|용)?\s*[.~!ㅠㅜㅎ]*$")
 _ASKED_BEFORE = re.compile(r"[?？]|언제|얼마|어떻게|어케|어캐|왜|뭐|몇|어디|무슨|어떤")
+# «쿠팡에서 샀는데요», «친구가 샀는데요»: bought elsewhere or by someone else; «반품하고 싶은데 어제 샀거든요»: a wish told
+_NOT_THEIRS_HERE = re.compile(r"(?:에서|(?<![제내])가|(?<![가-힣])[가-힣]+이)\s*(?:샀|시켰|주문했|구매했|구입했)|반품|교환|취소|환불")
 
 
 def purchase_told(text: str) -> bool:
     """«지난달에 참기름이랑 곰탕 샀었는데», «어제 만두 시켰는데요»: a purchase of theirs told, and nothing asked in the
     message (not «등급은 언제 바뀌어요? 이번달에 좀 많이 샀는데», a question with its reason after it)."""
-    return bool(PURCHASE_TOLD.search(text)) and not _ASKED_BEFORE.search(text)
+    return bool(PURCHASE_TOLD.search(text)) and not _ASKED_BEFORE.search(text) and not _NOT_THEIRS_HERE.search(text)
 OWN_PHRASE = re.compile(
     r"(주문|구매|결제)\s*(내역|목록|이력)(?!\s*(?:같은|처럼|등(?:의|은|과)?\s))|(최근|지난번|저번|요전|전번)\s*(에\s*)?(주문|시킨|산|구매)|얼마\s*(결제|냈|나왔|였|나?\s*썼|나?\s*썻)|"
     # «우체국으로 온다는 거», «오고 있는 택배»: the parcel on its way to them
@@ -947,6 +949,9 @@ class Reading:
 
 
 PICK_LINE_MAX = 20  # characters: a longer line asks a question of its own
+# «만두 시킨 거요», «지난주에 주문한 건요»: one of the orders listed, pointed at (not «갈비탕 데우는법», «참기름도 팔아요?»)
+PICKED = re.compile(r"(?:시킨|시켰던|주문한|주문했던|산|샀던|구매한|결제한|한)\s*(?:거|것|게|건|걸|주문)\s*(?:이요|요|여|은요|는요)?"
+                    r"\s*[.?!~ㅎ]*$")
 
 
 def read_in_context(text: str, memory: dict[str, Any] | None, pending_question: str | None,
@@ -964,8 +969,9 @@ def read_in_context(text: str, memory: dict[str, Any] | None, pending_question: 
     plain = YEO_ENDING.sub("면요", without_emoticons(text) or text)
     fragment = elliptic_fragment(plain) if memory else None
     # «젤 최근에 한거요», «만두 시킨 거요» after a list of their orders: which of them, the question kept
-    picks_one = memory is not None and memory.get("kind") == "order" and len(plain) <= PICK_LINE_MAX \
-        and not query.facts and not query.action and (query.latest or bool(query.products) or bool(query.since))
+    picks_one = memory is not None and memory.get("kind") == "order" and len(memory.get("order_ids") or []) > 1 \
+        and len(plain) <= PICK_LINE_MAX and not query.facts and not query.action \
+        and (query.latest or bool(PICKED.search(plain)))
     if memory and (fragment or query.same_order or picks_one):
         # "삼겹살은요?", "그 주문은 얼마 결제됐어요?": the previous question with what this one names on top
         previous = OwnDataQuery.from_dict(memory.get("query"))
