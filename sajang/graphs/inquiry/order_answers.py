@@ -801,8 +801,6 @@ RESTOCK_WORDS = re.compile(r"재입고|입고|다시\s*(들어|나와|판매)|�
 WRONG_ITEM_QUERY = "주문한 것과 다른 상품이 왔어요"  # what such a report is searched as, besides its own words
 
 
-# phrases that only make sense about one's own orders, whatever the category (not one named as an example of a kind:
-# «주문 내역 같은 개인정보는 몇 년 보관해요?»)
 # a purchase of theirs told and nothing asked after it (the message ends there)
 PURCHASE_TOLD = re.compile(r"(?:시켰|주문했|샀|구매했|구입했|결제했)(?:었)?(?:는데|거든)\s*(?:요|여|용)?\s*[.~!ㅠㅜㅎ]*$")
 _ASKED_BEFORE = re.compile(r"[?？]|언제|얼마|어떻게|어케|어캐|왜|뭐|몇|어디|무슨|어떤")
@@ -814,6 +812,10 @@ def purchase_told(text: str) -> bool:
     """«지난달에 참기름이랑 곰탕 샀었는데», «어제 만두 시켰는데요»: a purchase of theirs told, and nothing asked in the
     message (not «등급은 언제 바뀌어요? 이번달에 좀 많이 샀는데», a question with its reason after it)."""
     return bool(PURCHASE_TOLD.search(text)) and not _ASKED_BEFORE.search(text) and not _NOT_THEIRS_HERE.search(text)
+
+
+# phrases that only make sense about one's own orders, whatever the category (not one named as an example of a kind:
+# «주문 내역 같은 개인정보는 몇 년 보관해요?»)
 OWN_PHRASE = re.compile(
     r"(주문|구매|결제)\s*(내역|목록|이력)(?!\s*(?:같은|처럼|등(?:의|은|과)?\s))|(최근|지난번|저번|요전|전번)\s*(에\s*)?(주문|시킨|산|구매)|얼마\s*(결제|냈|나왔|였|나?\s*썼|나?\s*썻)|"
     # «우체국으로 온다는 거», «오고 있는 택배»: the parcel on its way to them
