@@ -104,8 +104,9 @@ _REPORTED = re.compile(r"왜\s*(?:죠|요|냐|인가|그런)|확인\s*(?:해|좀
 _HYPOTHETICAL = re.compile(r"하면|하려|할\s*(?:게|건데|때|경우|래)|하고\s*싶|할래|하믄|빼면|빼려|뺄\s*(?:게|건데|때|경우|래)|빼고\s*싶|"
                            r"if\b|want\s+to|would|going\s+to",
                            re.IGNORECASE)
-# «2개 반품하면»: some of the goods counted, whose price is not told
-_COUNTED_GOODS = re.compile(r"(?:\d+|[두세네])\s*(?:개(?!월)|봉|팩|병|통|세트)|\b(?:two|three|some)\b", re.IGNORECASE)
+# «2개 반품하면», «한봉», «몇 개»: some of the goods counted, whose price is not told
+_COUNTED_GOODS = re.compile(r"(?:\d+|[한두세네몇]|여러)\s*(?:개(?!월)|봉|팩|병|통|세트|가지|박스)|\b(?:two|three|some)\b",
+                            re.IGNORECASE)
 _FEE_INCLUDED = re.compile(r"배송비\s*(?:까지\s*)?포함|including\s+(?:shipping|delivery)", re.IGNORECASE)
 _POINTS_ONLY = re.compile(r"^(?!.*(?:쿠폰|coupon)).*(?:적립금|포인트|points)", re.IGNORECASE | re.DOTALL)
 _HOW_MUCH = re.compile(r"얼마|몇\s*만|how\s+much", re.IGNORECASE)
@@ -186,8 +187,8 @@ _NOT_A_PART = frozenset({"단순", "변심", "맘", "마음", "그냥", "택배�
                          "전체", "모두"})
 
 
-# «매운거», «이거», «한봉», «몇개»: some of what they bought, named without a noun
-_SOME_OF = re.compile(r"[가-힣](?:거|것|걸|건)(?![가-힣])|(?:한|몇|여러|두|세)\s*(?:개|봉|팩|병|통|세트|가지|박스)")
+# «매운거», «이거», «큰 거»: some of what they bought, named without a noun
+_THING_UNNAMED = re.compile(r"[가-힣]\s?(?:거|것|걸|건)(?![가-힣])")
 
 
 def _part_named(text: str, found: list[Amount]) -> bool:
@@ -197,7 +198,7 @@ def _part_named(text: str, found: list[Amount]) -> bool:
     if returned is None:
         return True  # («If I return the kimchi from my 60,000 won order»: what is returned is said before the amount)
     between = text[found[-1].end:returned.start()]
-    return bool(_SOME_OF.search(between)) or any(noun not in _NOT_A_PART for noun in topic_nouns(between))
+    return bool(_THING_UNNAMED.search(between)) or any(noun not in _NOT_A_PART for noun in topic_nouns(between))
 
 
 def read_fee_case(text: str, remote: bool = False) -> FeeCase | None:
