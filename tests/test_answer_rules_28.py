@@ -31,7 +31,7 @@ from sajang.graphs.inquiry.answering import (
 )
 from sajang.graphs.inquiry.classifier import incident_evidence
 from sajang.graphs.inquiry.fee_math import fee_calculation, read_fee_case, remote_cart_calculation
-from sajang.graphs.inquiry.intents import KST
+from sajang.graphs.inquiry.intents import KST, parse_own_query
 from sajang.graphs.inquiry.nodes import only_manner_words
 from sajang.graphs.inquiry.order_answers import purchase_told, read_in_context
 from sajang.knowledge.text import tokenize
@@ -326,3 +326,17 @@ def test_incidents_read_in_set_32(text: str, incident: bool) -> None:
 def test_the_one_thing_bought_returned_whole() -> None:
     said = fee_calculation("택배비 3천원 내고 2만5천원짜리 샀는데 전체 반품하면 얼마 들어와요?", POLICY)
     assert said is not None and "22,000원" in said, said
+
+
+@pytest.mark.parametrize(("text", "fact", "status"), [
+    # English own-order words read after set 32: a request of theirs, a parcel being shipped, a fee paid
+    ("what happened with my return request?", "claims", "returned"),
+    ("did I pay a delivery fee on the order that's being shipped right now?", "amount", "shipping"),
+])
+def test_own_order_words_in_english(text: str, fact: str, status: str) -> None:
+    query = parse_own_query(text, datetime(2026, 12, 2, 12, tzinfo=KST))
+    assert fact in query.facts and status in query.statuses, query
+
+
+def test_the_shop_fee_asked_in_english_is_no_order_fact() -> None:
+    assert not parse_own_query("what is the delivery fee?", datetime(2026, 12, 2, 12, tzinfo=KST)).facts

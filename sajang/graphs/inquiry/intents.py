@@ -73,14 +73,16 @@ FACT_PATTERNS: dict[str, re.Pattern[str]] = {
                          r"|(?:배송비|택배비|배송료|택비)\s*(도|는|가)?\s*(따로|별도로?)\s*(냈|나갔|결제\s*(했|됐|된))"
                          # «두 개 산 거 무배 된 거 맞나»: whether that order shipped free
                          r"|(?:무배|무료\s*배송)\s*(?:으로|로)?\s*(?:된|됐|되었|받은|받았|맞|였|이었|처리)"
-                         r"|how\s+much\s+(did\s+i|was)|amount|paid"
+                         r"|how\s+much\s+(did\s+i|was)|amount|paid|did\s+i\s+pay\s+(?:a\s+|the\s+|any\s+)?(?:delivery|shipping)\s+fee"
                          r"|얼마\s*(를\s*)?(돌려|환불)|환불\s*(금액|액|은\s*얼마|얼마)|how\s+much.{0,30}(refund|back)",
                          re.IGNORECASE),
     "claims": re.compile(r"(교환|반품|환불|취소)\s*(신청|요청|접수)\s*(한|했|하신|된)?|"
                          + CLAIM_IN_THEIR_WORDS.pattern + r"|(교환|반품|환불)\s*(진행|처리|상태|언제|됐|되었|아직|어떻게|어케|어캐)"
                          # «들기름 취소했는데 취소완료 됐어요?»: the cancel they asked for, done or not
                          r"|취소\s*(완료|처리)\s*(가|는)?\s*(됐|되었|됬|된\s*(거|건)|인지|맞|끝|완료)"
-                         r"|(교환|반품|환불)\s*(건|은|는)|refund\s+status|return\s+status|exchange\s+status",
+                         r"|(교환|반품|환불)\s*(건|은|는)|refund\s+status|return\s+status|exchange\s+status"
+                         # «what happened with my return request?»
+                         r"|(?:return|exchange|refund)\s+request|\bmy\s+(?:return|exchange|refund)\b",
                          re.IGNORECASE),
     # (not one named as an example of a kind: «주문 내역 같은 개인정보는 몇 년 보관해요?»)
     "list": re.compile(r"(주문|구매|결제)\s*(내역|목록|리스트|이력)(?!\s*(?:같은|처럼|등(?:의|은|과)?\s))|최근\s*(에\s*)?(주문|산|시킨|구매)|주문한\s*(거|것|게)\s*(다|전부|모두)"
@@ -142,13 +144,14 @@ NOT_YET_RECEIVED = re.compile(r"(아직\s*)?(안|(?<!잘)못)\s*(온|받은|도�
                               r"|not\s+(arrived|delivered)\s+yet|haven'?t\s+(arrived|come|been\s+delivered)", re.IGNORECASE)
 STATUS_WORDS: list[tuple[re.Pattern[str], tuple[str, ...], tuple[str, ...]]] = [
     # (pattern, order statuses, claim types)
-    (re.compile(r"배송\s*중|오고\s*있|출고\s*된|발송\s*된|on\s+its\s+way|in\s+transit|shipping", re.IGNORECASE),
+    (re.compile(r"배송\s*중|오고\s*있|출고\s*된|발송\s*된|on\s+its\s+way|in\s+transit|shipping|being\s+shipped", re.IGNORECASE),
      ("shipping",), ()),
     (re.compile(r"배송\s*완료|(?<!안)(?<!안\s)(?<!못)(?<!못\s)(도착\s*한|받은\s*(거|것|주문))|(?<!not\s)(?<!n't\s)delivered",
                 re.IGNORECASE), ("delivered",), ()),
     (re.compile(r"취소\s*(된|한|됐|되었|했던|됐던|처리\s*된|건|내역|신청|요청|접수)|cancel(l)?ed", re.IGNORECASE),
      ("cancelled",), ("cancel",)),
-    (re.compile(r"반품\s*(된|한|됐|했던|됐던|완료|처리\s*된|건|내역|신청|요청|접수)|returned", re.IGNORECASE), ("returned",), ("return",)),
+    (re.compile(r"반품\s*(된|한|됐|했던|됐던|완료|처리\s*된|건|내역|신청|요청|접수)|returned|return\s+request|\bmy\s+return\b",
+                re.IGNORECASE), ("returned",), ("return",)),
     # («환불 들어왔는지 확인 좀요», «환불금 입금됐나요»: the refund of a cancelled or returned order)
     (re.compile(r"환불\S{0,2}\s*(된|받은|됐|완료|건|내역|신청|요청|접수|들어\s*(왔|온|와|갔|간)|입금|처리\s*(됐|된))|refunded",
                 re.IGNORECASE), ("returned", "cancelled"),
