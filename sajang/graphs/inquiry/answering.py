@@ -223,7 +223,7 @@ _SAME_AS = {"바꾸": ("변경",), "변경": ("바꾸",), "고치": ("수정", "
             "delivery": ("ship",), "ship": ("delivery",)}
 
 
-def says_word(said: str | frozenset[str], word: str) -> bool:
+def _says_word(said: str | frozenset[str], word: str) -> bool:
     """Whether `said` (a text, or a set of its words) has `word` or the manual's word for it (`_SAME_AS`)."""
     return word in said or any(same in said for same in _SAME_AS.get(word, ()))
 
@@ -1048,7 +1048,7 @@ def says_more_than_its_list(unit: AnswerUnit, asked: frozenset[str], hit: Mappin
     own = _tokens(unit.text)
     # (a compound asked names the item's word: «간장게장» the item «게장·선물세트처럼 …»; the kind of goods the
     # message names is asked too: «도마 품절이던데 며칠이면 들어와요» — the item «주방용품: 7~10일»)
-    return any(says_word(own, w) or any(len(o) >= 2 and o in w for o in own)
+    return any(_says_word(own, w) or any(len(o) >= 2 and o in w for o in own)
                for w in (asked | _GOODS_KINDS.get()) - shared)
 
 
@@ -1465,9 +1465,9 @@ def speaks_of_none(question: str, hit: Mapping[str, Any]) -> bool:
 
 
 def _says_noun(said: str, noun: str) -> bool:
-    """`says_word`, or the noun without its last syllable when that names a room or an appliance of what the rest
+    """`_says_word`, or the noun without its last syllable when that names a room or an appliance of what the rest
     says («냉동실», «냉장고»: «냉동», «냉장»)."""
-    return says_word(said, noun) or (len(noun) >= 3 and noun[-1] in "실고" and says_word(said, noun[:-1]))
+    return _says_word(said, noun) or (len(noun) >= 3 and noun[-1] in "실고" and _says_word(said, noun[:-1]))
 
 
 _WHICH_KIND = re.compile(r"무슨|무엇|누구")  # «제 주문 지금 무슨 상태에여?», «담당자 누구예요?»: which one, not whether
@@ -1493,7 +1493,7 @@ def _polarity(unit: AnswerUnit, nouns: list[str] | None = None) -> bool | None:
     things asked) when they agree on yes or no."""
     if nouns:
         clauses = _CLAUSE_BREAK.split(unit.quote)
-        named = [c for c in clauses if any(says_word(c, n) for n in nouns)]
+        named = [c for c in clauses if any(_says_word(c, n) for n in nouns)]
         verdicts = {_text_polarity(c, nouns) for c in named} - {None}
         if len(verdicts) == 1:
             return verdicts.pop()
@@ -2332,7 +2332,7 @@ def unit_says(question: str, units: list[AnswerUnit], min_words: int = UNIT_MIN_
         # (a FAQ item says its own question: «교환 상품은 언제 오나요: … 회수를 기다리지 않고» is not «회수는 언제 와요?»)
         said = u.question if u.kind == "faq" else u.text
         own = _tokens(said) | (_tokens(u.heading) if u.heading else frozenset())
-        if all(says_word(own, w) for w in words) \
+        if all(_says_word(own, w) for w in words) \
                 and not (u.kind == "faq" and _tokens(said) - _question_tokens(question)):
             # (nor a FAQ item asking more: «채팅에 보낸 사진 지워 주실 수 있나요» for «채팅으로 사진 보낼 수 있어요?»)
             return True
@@ -2376,7 +2376,7 @@ def quotes_every_noun(question: str, parts: list[tuple[str, dict[str, Any], list
     their articles' titles: «참기름 유통기한 얼마나 돼요?» is not answered by the unopened-return rule, however
     alike the two read (see `ANSWERS_LIKE`)."""
     said = " ".join(f"{h.get('title') or ''} {u.heading or ''} {u.quote}" for _q, h, units in parts for u in units)
-    return all(says_word(said, noun) for noun in topic_nouns(question))
+    return all(_says_word(said, noun) for noun in topic_nouns(question))
 
 
 # «택배사는 어디 써요?», «결제 수단은 뭐가 있어요?»: which one the thing is, asked of it as the topic
@@ -2530,7 +2530,7 @@ def thing_asked_missing(question: str, hit: dict[str, Any]) -> bool:
     if _BOUGHT_APART.search(question) and not _SELLING.search(text):
         return True  # «뚜껑만 따로 구매 가능할까요»: a care article that names the lid sells nothing
     # («중복» of an article saying «함께» names it; «수수료» of one cancelling «무료로» is answered by its opposite)
-    return bool(nouns) and not all(says_word(text, n) or STATED_AS_OPPOSITE.get(n, n) in text for n in nouns)
+    return bool(nouns) and not all(_says_word(text, n) or STATED_AS_OPPOSITE.get(n, n) in text for n in nouns)
 
 
 # «뚜껑만 따로 구매», «리필만 살 수»: a part bought on its own, which only an article about selling it answers
@@ -2681,7 +2681,7 @@ def action_asked_missing(question: str, hit: dict[str, Any]) -> bool:
     text = article_text(hit)
     words = _tokens(text)
     # (a noun received, «배송 받을 수», is said inside the article's compounds: «무료배송»)
-    return not all(says_word(words, a) or (len(a) >= 2 and a in text) for a in actions)
+    return not all(_says_word(words, a) or (len(a) >= 2 and a in text) for a in actions)
 
 
 def answer_confidence(settings: Settings, retrieval_confidence: float, category: str,
@@ -2879,7 +2879,7 @@ def prefer_remote_area(query: str, hits: list[dict[str, Any]], category: str | N
         def general(hit: dict[str, Any]) -> bool:
             said = article_text(hit)
             return hit.get("kind", "manual") == "manual" and hit.get("category") == "delivery" \
-                and not about_remote(hit) and all(says_word(said, n) for n in nouns)
+                and not about_remote(hit) and all(_says_word(said, n) for n in nouns)
 
         return _moved_first(hits, REMOTE_AREA_MARGIN, general)
     if len(hits) < 2 or not REMOTE_AREA.search(query) or about_remote(hits[0]) or category != "delivery" \
